@@ -1,0 +1,51 @@
+# Shelfline front door.  The Makefile only wraps the scripts and CMake:
+#   make run     install what is missing, build, start PostgreSQL, migrate,
+#                load demo data and run the four services
+#   make test    install what is missing, build and run every test
+#   make bench   benchmarks (tests/bench), figures for docs/BENCHMARKS.md
+#   make test-sanitize   the tests under AddressSanitizer + UBSan
+BUILD_DIR ?= build
+SAN_BUILD_DIR ?= build-sanitize
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+
+.PHONY: all build deps deps-build run test test-sanitize bench pg-start pg-stop clean
+
+all: build
+
+deps:
+	@deploy/local/deps.sh test
+
+deps-build:
+	@deploy/local/deps.sh build
+
+$(BUILD_DIR)/CMakeCache.txt:
+	cmake -S . -B $(BUILD_DIR) $(CMAKE_FLAGS)
+
+build: deps-build $(BUILD_DIR)/CMakeCache.txt
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+run: deps build
+	deploy/local/run.sh
+
+test: deps build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+test-sanitize: deps
+	cmake -S . -B $(SAN_BUILD_DIR) -DSHELFLINE_SANITIZE=ON $(CMAKE_FLAGS)
+	cmake --build $(SAN_BUILD_DIR) -j $(JOBS)
+	cd $(SAN_BUILD_DIR) && ctest --output-on-failure -j $(JOBS) -LE interop
+
+bench:
+	@deploy/local/deps.sh bench
+	$(MAKE) build
+	tests/bench/run.sh $(BUILD_DIR)
+
+pg-start:
+	@deploy/local/pg.sh start
+
+pg-stop:
+	@deploy/local/pg.sh stop
+
+clean:
+	rm -rf $(BUILD_DIR) $(SAN_BUILD_DIR)

@@ -1,0 +1,149 @@
+/*
+ * sl_arena: a bump allocator over a list of blocks.  The first block is kept
+ * across resets, so a worker's steady state allocates nothing from malloc.
+ */
+#include "sl_arena.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct block {
+    struct block *next;
+    size_t size;
+    size_t used;
+    /* payload follows, aligned */
+    _Alignas(16) unsigned char data[];
+} block;
+
+struct sl_arena {
+    block *head; /* the block allocations come from */
+    block *first;
+    size_t used_total;
+    ProtobufCAllocator pb;
+};
+
+static block *block_new(size_t size)
+{
+    block *b = malloc(sizeof(block) + size);
+    if (b == NULL)
+        return NULL;
+    b->next = NULL;
+    b->size = size;
+    b->used = 0;
+    return b;
+}
+
+static void *pb_alloc(void *ctx, size_t n)
+{
+    return sl_arena_alloc(ctx, n);
+}
+
+static void pb_free(void *ctx, void *p)
+{
+    (void)ctx;
+    (void)p;
+}
+
+sl_arena *sl_arena_create(size_t block_size)
+{
+    if (block_size == 0)
+        block_size = 8192;
+    sl_arena *a = malloc(sizeof *a);
+    if (a == NULL)
+        return NULL;
+    a->first = block_new(block_size);
+    if (a->first == NULL) {
+        free(a);
+        return NULL;
+    }
+    a->head = a->first;
+    a->used_total = 0;
+    a->pb.alloc = pb_alloc;
+    a->pb.free = pb_free;
+    a->pb.allocator_data = a;
+    return a;
+}
+
+static void free_after_first(sl_arena *a)
+{
+    /* Blocks are pushed at the head, so the first block is the list's tail. */
+    block *b = a->head;
+    while (b != a->first) {
+        block *next = b->next;
+        free(b);
+        b = next;
+    }
+    a->head = a->first;
+}
+
+void sl_arena_destroy(sl_arena *a)
+{
+    if (a == NULL)
+        return;
+    free_after_first(a);
+    free(a->first);
+    free(a);
+}
+
+void *sl_arena_alloc(sl_arena *a, size_t n)
+{
+    size_t need = (n + 15) & ~(size_t)15;
+    if (need < n)
+        return NULL;
+    block *b = a->head;
+    if (b->size - b->used < need) {
+        size_t size = a->first->size;
+        while (size < need) {
+            if (size > SIZE_MAX / 2)
+                return NULL;
+            size *= 2;
+        }
+        block *nb = block_new(size);
+        if (nb == NULL)
+            return NULL;
+        nb->next = a->head;
+        a->head = nb;
+        b = nb;
+    }
+    void *p = b->data + b->used;
+    b->used += need;
+    a->used_total += need;
+    return p;
+}
+
+void *sl_arena_zalloc(sl_arena *a, size_t n)
+{
+    void *p = sl_arena_alloc(a, n);
+    if (p != NULL)
+        memset(p, 0, n);
+    return p;
+}
+
+char *sl_arena_strdup(sl_arena *a, const char *s)
+{
+    if (s == NULL)
+        return NULL;
+    size_t n = strlen(s) + 1;
+    char *p = sl_arena_alloc(a, n);
+    if (p != NULL)
+        memcpy(p, s, n);
+    return p;
+}
+
+void sl_arena_reset(sl_arena *a)
+{
+    free_after_first(a);
+    a->first->used = 0;
+    a->used_total = 0;
+}
+
+ProtobufCAllocator *sl_arena_pb_allocator(sl_arena *a)
+{
+    return &a->pb;
+}
+
+size_t sl_arena_used(const sl_arena *a)
+{
+    return a->used_total;
+}

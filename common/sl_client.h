@@ -1,0 +1,80 @@
+/*
+ * sl_client: calling other services over gRPC core.
+ *
+ * A channel is created once per peer and shared by all threads.  Unary calls
+ * carry a deadline and the caller's request id; calls marked idempotent are
+ * retried on UNAVAILABLE with jittered exponential backoff while the deadline
+ * allows.  Server streams are read one message at a time.
+ */
+#ifndef SL_CLIENT_H
+#define SL_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "sl_arena.h"
+#include "sl_status.h"
+
+typedef struct sl_channel sl_channel;
+typedef struct sl_client_stream sl_client_stream;
+
+typedef struct sl_channel_options {
+    int64_t max_recv_bytes; /* 0: 4 MiB + 64 KiB */
+    int64_t max_send_bytes; /* 0: 4 MiB + 64 KiB */
+} sl_channel_options;
+
+/* Opens a channel to target ("host:port"); opts may be NULL.  Connection is
+ * lazy, so this only fails on bad arguments or out of memory.  The caller
+ * owns the channel (sl_channel_destroy), which must outlive its calls. */
+sl_status sl_channel_create(const char *target, const sl_channel_options *opts,
+                            sl_channel **out, sl_err *err);
+void sl_channel_destroy(sl_channel *ch);
+const char *sl_channel_target(const sl_channel *ch);
+
+typedef struct sl_call_options {
+    int64_t timeout_ms;        /* 0: 10 s */
+    const char *request_id;    /* sent as x-request-id; NULL: none */
+    const char *authorization; /* sent as authorization; NULL: none */
+    bool idempotent;           /* retry on UNAVAILABLE */
+    int max_attempts;          /* 0: 4 (idempotent calls only) */
+    bool wait_for_ready;       /* wait for the channel to connect */
+} sl_call_options;
+
+/* Calls a unary method ("/pkg.Service/Method").  On OK, *resp is the decoded
+ * response allocated from arena (the caller resets the arena).  Any other
+ * status is the server's (or DEADLINE_EXCEEDED / UNAVAILABLE from the
+ * transport), with its message in err.  opts may be NULL. */
+sl_status sl_client_unary(sl_channel *ch, const char *method, const ProtobufCMessage *req,
+                          const ProtobufCMessageDescriptor *resp_desc, sl_arena *arena,
+                          ProtobufCMessage **resp, const sl_call_options *opts, sl_err *err);
+
+/* Same with raw bytes in and out, for tests and proxies.  *resp_bytes is
+ * arena memory. */
+sl_status sl_client_unary_raw(sl_channel *ch, const char *method, const void *req_bytes,
+                              size_t req_len, sl_arena *arena, void **resp_bytes,
+                              size_t *resp_len, const sl_call_options *opts, sl_err *err);
+
+/* Starts a server-streaming call.  The caller owns the stream
+ * (sl_client_stream_close).  opts->timeout_ms bounds the whole stream
+ * (0 here: no deadline). */
+sl_status sl_client_stream_open(sl_channel *ch, const char *method, const ProtobufCMessage *req,
+                                const ProtobufCMessageDescriptor *resp_desc,
+                                const sl_call_options *opts, sl_client_stream **out,
+                                sl_err *err);
+
+/* Waits up to timeout_ms (negative: forever) for the next message.
+ * Returns OK with *msg set (arena memory); OK with *msg NULL and *timed_out
+ * true when timeout_ms passed first (the stream stays usable; timed_out may
+ * be NULL when timeout_ms is negative); OK with *msg NULL at the end of a
+ * stream whose status was OK; or the server's error status when it ended
+ * with one. */
+sl_status sl_client_stream_next(sl_client_stream *st, sl_arena *arena, ProtobufCMessage **msg,
+                                int64_t timeout_ms, bool *timed_out, sl_err *err);
+
+/* Cancels the call (the server sees CANCELLED) and frees the stream. */
+void sl_client_stream_close(sl_client_stream *st);
+
+#endif

@@ -1,0 +1,164 @@
+/*
+ * sl_config: environment variable getters with validation.
+ */
+#include "sl_config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static const char *env_or_null(const char *name)
+{
+    const char *v = getenv(name);
+    return (v == NULL || v[0] == '\0') ? NULL : v;
+}
+
+int sl_parse_int64(const char *s, int64_t *out)
+{
+    if (s == NULL || *s == '\0')
+        return -1;
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno != 0 || *end != '\0')
+        return -1;
+    *out = (int64_t)v;
+    return 0;
+}
+
+int sl_parse_duration_ms(const char *s, int64_t *out)
+{
+    if (s == NULL || *s == '\0')
+        return -1;
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno != 0 || end == s || v < 0)
+        return -1;
+    int64_t mult;
+    if (*end == '\0' || strcmp(end, "ms") == 0)
+        mult = 1;
+    else if (strcmp(end, "s") == 0)
+        mult = 1000;
+    else if (strcmp(end, "m") == 0)
+        mult = 60 * 1000;
+    else if (strcmp(end, "h") == 0)
+        mult = 3600 * 1000;
+    else
+        return -1;
+    if (v > INT64_MAX / mult)
+        return -1;
+    *out = (int64_t)v * mult;
+    return 0;
+}
+
+int sl_parse_bool(const char *s, bool *out)
+{
+    static const char *const yes[] = {"1", "true", "yes", "on"};
+    static const char *const no[] = {"0", "false", "no", "off"};
+    for (size_t i = 0; i < 4; i++) {
+        if (strcasecmp(s, yes[i]) == 0) {
+            *out = true;
+            return 0;
+        }
+        if (strcasecmp(s, no[i]) == 0) {
+            *out = false;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int sl_parse_hostport(const char *s)
+{
+    if (s == NULL)
+        return -1;
+    const char *colon;
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (close == NULL || close == s + 1 || close[1] != ':')
+            return -1;
+        colon = close + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (colon == NULL || colon == s || memchr(s, ':', (size_t)(colon - s)) != NULL)
+            return -1;
+    }
+    int64_t port;
+    if (sl_parse_int64(colon + 1, &port) != 0 || port < 1 || port > 65535)
+        return -1;
+    return 0;
+}
+
+sl_status sl_config_string(const char *name, const char *def, const char **out, sl_err *err)
+{
+    (void)err;
+    const char *v = env_or_null(name);
+    *out = v != NULL ? v : def;
+    return SL_OK;
+}
+
+sl_status sl_config_int(const char *name, int64_t def, int64_t min, int64_t max, int64_t *out,
+                        sl_err *err)
+{
+    const char *v = env_or_null(name);
+    if (v == NULL) {
+        *out = def;
+        return SL_OK;
+    }
+    int64_t x;
+    if (sl_parse_int64(v, &x) != 0 || x < min || x > max)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "invalid %s \"%s\": expected an integer between %" PRId64
+                          " and %" PRId64,
+                          name, v, min, max);
+    *out = x;
+    return SL_OK;
+}
+
+sl_status sl_config_duration_ms(const char *name, int64_t def, int64_t min, int64_t max,
+                                int64_t *out, sl_err *err)
+{
+    const char *v = env_or_null(name);
+    if (v == NULL) {
+        *out = def;
+        return SL_OK;
+    }
+    int64_t x;
+    if (sl_parse_duration_ms(v, &x) != 0 || x < min || x > max)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "invalid %s \"%s\": expected a duration such as 500ms, 30s or 5m "
+                          "between %" PRId64 "ms and %" PRId64 "ms",
+                          name, v, min, max);
+    *out = x;
+    return SL_OK;
+}
+
+sl_status sl_config_bool(const char *name, bool def, bool *out, sl_err *err)
+{
+    const char *v = env_or_null(name);
+    if (v == NULL) {
+        *out = def;
+        return SL_OK;
+    }
+    if (sl_parse_bool(v, out) != 0)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "invalid %s \"%s\": expected true or false", name, v);
+    return SL_OK;
+}
+
+sl_status sl_config_hostport(const char *name, const char *def, const char **out, sl_err *err)
+{
+    const char *v = env_or_null(name);
+    if (v == NULL) {
+        *out = def;
+        return SL_OK;
+    }
+    if (sl_parse_hostport(v) != 0)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "invalid %s \"%s\": expected host:port (port 1-65535)", name, v);
+    *out = v;
+    return SL_OK;
+}

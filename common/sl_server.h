@@ -1,0 +1,174 @@
+/*
+ * sl_server: a gRPC server on gRPC core serving protoc-c services from
+ * method tables.
+ *
+ * Design (see docs/ARCHITECTURE.md):
+ *  - N worker threads, each with its own completion queue, keep several
+ *    requests armed per registered method; unary calls are decoded, checked,
+ *    handled and answered in one batch on the worker that received them.
+ *  - Streaming calls (server, client and bidirectional) are handed to a
+ *    thread of their own with a private completion queue, so a long-lived
+ *    stream (WatchEvents, health Watch) never holds a worker.
+ *  - An unregistered request slot is armed on every queue, so an unknown
+ *    method answers UNIMPLEMENTED instead of hanging until its deadline.
+ *  - Every call passes through one dispatcher before its handler: size and
+ *    decode checks, deadline check, the interceptor (authentication), then
+ *    logging and metrics after it.  Handler statuses become gRPC statuses
+ *    only there.
+ *  - grpc.health.v1.Health is always served (see sl_health.h).
+ *
+ * Services never include grpc/grpc.h; everything they need is here.
+ */
+#ifndef SL_SERVER_H
+#define SL_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "sl_arena.h"
+#include "sl_health.h"
+#include "sl_status.h"
+
+typedef struct sl_server sl_server;
+typedef struct sl_call sl_call;
+
+typedef enum sl_rpc_kind {
+    SL_RPC_UNARY,
+    SL_RPC_SERVER_STREAMING,
+    SL_RPC_CLIENT_STREAMING,
+    SL_RPC_BIDI_STREAMING,
+} sl_rpc_kind;
+
+/* Unary handler: req is the decoded request (owned by the dispatcher,
+ * read-only), resp an initialised message of the response type to fill.
+ * Memory for resp's fields comes from sl_call_arena(call).  Returns OK or an
+ * error status with err's message sent to the client. */
+typedef sl_status (*sl_unary_handler)(sl_call *call, const ProtobufCMessage *req,
+                                      ProtobufCMessage *resp, sl_err *err);
+
+/* Streaming handler: req is the request of a server-streaming call, NULL for
+ * client-streaming and bidirectional calls (read them with sl_call_recv).
+ * Sends with sl_call_send; the returned status ends the call. */
+typedef sl_status (*sl_stream_handler)(sl_call *call, const ProtobufCMessage *req, sl_err *err);
+
+/* One row of a service's method table. */
+typedef struct sl_method {
+    const char *name; /* "/package.Service/Method" */
+    sl_rpc_kind kind;
+    const ProtobufCMessageDescriptor *request;
+    const ProtobufCMessageDescriptor *response;
+    sl_unary_handler unary;   /* for SL_RPC_UNARY */
+    sl_stream_handler stream; /* for the three streaming kinds */
+} sl_method;
+
+typedef struct sl_service_def {
+    /* The protoc-c service descriptor the table is checked against at
+     * sl_server_add_service: every method of the descriptor must be in the
+     * table with matching types, and nothing else. */
+    const ProtobufCServiceDescriptor *descriptor;
+    const sl_method *methods;
+    size_t n_methods;
+    void *ctx; /* handed to handlers through sl_call_ctx */
+} sl_service_def;
+
+/* Runs before every handler (after decoding), e.g. for authentication.  A
+ * non-OK status rejects the call with err's message. */
+typedef sl_status (*sl_interceptor)(sl_call *call, void *ctx, sl_err *err);
+
+typedef struct sl_server_options {
+    const char *listen;                  /* host:port; port 0 picks a free one */
+    int workers;                         /* worker threads; 0: number of CPUs */
+    int slots_per_method;                /* armed requests per method per worker; 0: 16 */
+    int64_t max_recv_bytes;              /* 0: 4 MiB + 64 KiB */
+    int64_t max_send_bytes;              /* 0: 4 MiB + 64 KiB */
+    int64_t max_connection_age_ms;       /* 0: none */
+    int64_t max_connection_age_grace_ms; /* 0: none */
+    int64_t max_streams;                 /* concurrent streaming calls; 0: 1024 */
+    sl_interceptor interceptor;
+    void *interceptor_ctx;
+} sl_server_options;
+
+/* Creates a server (not yet listening).  The caller owns it
+ * (sl_server_destroy).  Fails with INVALID_ARGUMENT on bad options. */
+sl_status sl_server_create(const sl_server_options *opts, sl_server **out, sl_err *err);
+
+/* Adds a service from its method table, after checking it against the
+ * descriptor.  def and everything it points to must outlive the server.
+ * Must be called before sl_server_start. */
+sl_status sl_server_add_service(sl_server *s, const sl_service_def *def, sl_err *err);
+
+/* Binds the listen address, starts the workers and marks every added service
+ * SERVING.  Fails with UNAVAILABLE when the address cannot be bound. */
+sl_status sl_server_start(sl_server *s, sl_err *err);
+
+/* The bound port (useful with port 0). */
+int sl_server_port(const sl_server *s);
+
+/* The server's health registry (owned by the server). */
+sl_health *sl_server_health(sl_server *s);
+
+/* Graceful stop: health goes NOT_SERVING, no new calls are accepted,
+ * in-flight calls get up to grace_ms to finish, streams are told to end (see
+ * sl_call_done) and whatever remains after the grace period is cancelled.
+ * Returns when every worker and stream thread has exited.  Idempotent. */
+void sl_server_shutdown(sl_server *s, int64_t grace_ms);
+
+/* Shuts down if still running and frees everything. */
+void sl_server_destroy(sl_server *s);
+
+/* Blocks SIGTERM and SIGINT in the calling thread (call before creating any
+ * thread, so all threads inherit the mask) and then waits for one of them;
+ * returns the signal number.  The usual service main is:
+ *   sl_server_block_signals(); start...; sl_server_wait_signal(); shutdown. */
+void sl_server_block_signals(void);
+int sl_server_wait_signal(void);
+
+/* ---- inside a handler ---- */
+
+void *sl_call_ctx(const sl_call *call);
+sl_arena *sl_call_arena(sl_call *call);
+const char *sl_call_method(const sl_call *call);
+/* "ipv4:127.0.0.1:12345" style peer address (arena memory). */
+const char *sl_call_peer(sl_call *call);
+/* The value of request metadata key (lower case), or NULL.  *len (if not
+ * NULL) receives its length (binary "-bin" values may hold zero bytes).
+ * The returned memory lives as long as the call. */
+const char *sl_call_metadata(const sl_call *call, const char *key, size_t *len);
+/* x-request-id from the client, or one generated for this call. */
+const char *sl_call_request_id(const sl_call *call);
+/* Absolute deadline in milliseconds of CLOCK_REALTIME (INT64_MAX: none). */
+int64_t sl_call_deadline_ms(const sl_call *call);
+/* Milliseconds left before the deadline (INT64_MAX: none; <= 0: passed). */
+int64_t sl_call_remaining_ms(const sl_call *call);
+
+/* Adds metadata sent with the response headers (before the first message)
+ * or with the trailers.  key and value are copied. */
+sl_status sl_call_add_initial_metadata(sl_call *call, const char *key, const void *value,
+                                       size_t len, sl_err *err);
+sl_status sl_call_add_trailing_metadata(sl_call *call, const char *key, const void *value,
+                                        size_t len, sl_err *err);
+
+/* Streaming calls: sends one message; blocks until gRPC has taken it.
+ * Fails with CANCELLED when the client went away, UNAVAILABLE when the
+ * server is shutting down. */
+sl_status sl_call_send(sl_call *call, const ProtobufCMessage *msg, sl_err *err);
+
+/* Client/bidi streaming: receives the next message into *msg (arena memory;
+ * NULL once the client has half-closed).  Fails with CANCELLED when the call
+ * ended, INVALID_ARGUMENT when a message does not decode. */
+sl_status sl_call_recv(sl_call *call, ProtobufCMessage **msg, sl_err *err);
+
+/* True once the client cancelled, the deadline passed or the server is
+ * shutting down: a long-running stream should then return. */
+bool sl_call_done(sl_call *call);
+
+/* Waits until fd is readable, the call is done or timeout_ms passes
+ * (negative: no timeout).  Returns 1 (readable), 0 (timeout) or -1 (done).
+ * Lets a stream sleep on a socket (e.g. PostgreSQL LISTEN) and still notice
+ * cancellation and shutdown promptly. */
+int sl_call_wait_fd(sl_call *call, int fd, int64_t timeout_ms);
+
+#endif

@@ -1,0 +1,77 @@
+/*
+ * sl_status: names and gRPC codes of the suite's statuses, from the one list
+ * in sl_status.h.
+ */
+#include "sl_status.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+const char *sl_status_name(sl_status st)
+{
+    switch (st) {
+#define SL__STATUS_NAME(name, code)                                                                \
+    case SL_##name:                                                                                \
+        return #name;
+        SL_STATUS_LIST(SL__STATUS_NAME)
+#undef SL__STATUS_NAME
+    }
+    return "UNKNOWN_STATUS";
+}
+
+int sl_status_grpc_code(sl_status st)
+{
+    switch (st) {
+#define SL__STATUS_CODE(name, code)                                                                \
+    case SL_##name:                                                                                \
+        return code;
+        SL_STATUS_LIST(SL__STATUS_CODE)
+#undef SL__STATUS_CODE
+    }
+    return 2; /* UNKNOWN */
+}
+
+sl_status sl_status_from_grpc_code(int code)
+{
+#define SL__STATUS_FROM(name, c)                                                                   \
+    if (code == (c))                                                                               \
+        return SL_##name;
+    SL_STATUS_LIST(SL__STATUS_FROM)
+#undef SL__STATUS_FROM
+    return SL_UNKNOWN;
+}
+
+sl_status sl_err_set(sl_err *err, sl_status st, const char *fmt, ...)
+{
+    if (err != NULL) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+        err->status = st;
+    }
+    return st;
+}
+
+void sl_err_wrap(sl_err *err, const char *fmt, ...)
+{
+    if (err == NULL)
+        return;
+    char prefix[SL_ERR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    va_end(ap);
+    char old[SL_ERR_MSG_MAX];
+    memcpy(old, err->msg, sizeof old);
+    snprintf(err->msg, sizeof err->msg, "%s: %s", prefix, old);
+}
+
+void sl_err_clear(sl_err *err)
+{
+    if (err != NULL) {
+        err->status = SL_OK;
+        err->msg[0] = '\0';
+    }
+}

@@ -1,0 +1,74 @@
+/*
+ * sl_status: the one status vocabulary of the whole suite.
+ *
+ * Every fallible function in Shelfline returns an sl_status and, when the
+ * caller passes one, fills an sl_err with a human-readable message.  The list
+ * below is the single source of the codes, their names and their gRPC status
+ * codes; sl_status_grpc_code() is the only place statuses become gRPC codes.
+ * Codes only ever grow.
+ */
+#ifndef SL_STATUS_H
+#define SL_STATUS_H
+
+#include <stddef.h>
+
+/* X(name, grpc code number) -- gRPC numbers from grpc/status.h, repeated here
+ * so that services never include gRPC headers. */
+#define SL_STATUS_LIST(X)                                                                          \
+    X(OK, 0)                                                                                       \
+    X(CANCELLED, 1)                                                                                \
+    X(UNKNOWN, 2)                                                                                  \
+    X(INVALID_ARGUMENT, 3)                                                                         \
+    X(DEADLINE_EXCEEDED, 4)                                                                        \
+    X(NOT_FOUND, 5)                                                                                \
+    X(ALREADY_EXISTS, 6)                                                                           \
+    X(PERMISSION_DENIED, 7)                                                                        \
+    X(RESOURCE_EXHAUSTED, 8)                                                                       \
+    X(FAILED_PRECONDITION, 9)                                                                      \
+    X(ABORTED, 10)                                                                                 \
+    X(OUT_OF_RANGE, 11)                                                                            \
+    X(UNIMPLEMENTED, 12)                                                                           \
+    X(INTERNAL, 13)                                                                                \
+    X(UNAVAILABLE, 14)                                                                             \
+    X(DATA_LOSS, 15)                                                                               \
+    X(UNAUTHENTICATED, 16)
+
+typedef enum sl_status {
+#define SL__STATUS_ENUM(name, code) SL_##name,
+    SL_STATUS_LIST(SL__STATUS_ENUM)
+#undef SL__STATUS_ENUM
+} sl_status;
+
+#define SL_ERR_MSG_MAX 512
+
+/* Error detail travelling beside a status.  Callers may pass NULL wherever
+ * an sl_err * is taken when they only care about the status. */
+typedef struct sl_err {
+    sl_status status;
+    char msg[SL_ERR_MSG_MAX];
+} sl_err;
+
+/* Name of a status, e.g. "INVALID_ARGUMENT"; "UNKNOWN_STATUS" for values
+ * outside the list.  Static storage. */
+const char *sl_status_name(sl_status st);
+
+/* The gRPC status code number for st. */
+int sl_status_grpc_code(sl_status st);
+
+/* The status for a gRPC status code number (UNKNOWN for unknown numbers). */
+sl_status sl_status_from_grpc_code(int code);
+
+/* Records st and a printf-style message into err (if err is not NULL) and
+ * returns st, so that "return sl_err_set(err, SL_NOT_FOUND, ...)" reads as one
+ * step.  Messages follow PostgreSQL style: lower case, no final period. */
+sl_status sl_err_set(sl_err *err, sl_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Prefixes err's message with "context: " keeping its status (no-op when err
+ * is NULL).  Used when an error crosses a module boundary. */
+void sl_err_wrap(sl_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Resets err to OK with an empty message. */
+void sl_err_clear(sl_err *err);
+
+#endif

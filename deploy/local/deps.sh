@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Shelfline needs, and only those that are
+# missing, so a fresh Debian 12 machine needs nothing by hand.  Quiet and
+# idempotent: prints nothing when everything is already there.
+#
+# usage: deps.sh [build|test|bench]   (each set includes the previous one)
+set -euo pipefail
+
+set_name=${1:-test}
+
+build_pkgs=(
+    build-essential cmake pkg-config
+    libgrpc-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler grpc-proto
+    libpq-dev postgresql-15 postgresql-client-15
+)
+test_pkgs=(
+    libcmocka-dev
+    # interop clients in other languages
+    golang-go golang-google-grpc-dev protoc-gen-go-1-3 protoc-gen-go-grpc dpkg-dev
+    python3 python3-grpcio
+)
+bench_pkgs=(
+    libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev nghttp2-client
+)
+
+pkgs=("${build_pkgs[@]}")
+case "$set_name" in
+build) ;;
+test) pkgs+=("${test_pkgs[@]}") ;;
+bench) pkgs+=("${test_pkgs[@]}" "${bench_pkgs[@]}") ;;
+*) echo "deps.sh: unknown package set \"$set_name\" (build, test or bench)" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${pkgs[@]}"; do
+    if [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" != "install ok installed" ]; then
+        missing+=("$p")
+    fi
+done
+# Node.js may come from another packaging (NodeSource bundles npm and
+# conflicts with Debian's npm); only ask Debian for it when there is none.
+if [ "$set_name" != build ] && ! command -v npm >/dev/null; then
+    missing+=(nodejs npm)
+fi
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "deps: installing ${missing[*]}" >&2
+if [ "$(id -u)" -eq 0 ]; then
+    sudo=()
+elif command -v sudo >/dev/null; then
+    sudo=(sudo)
+else
+    echo "deps: missing packages ${missing[*]} and not root (and no sudo)" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+if ! { "${sudo[@]}" apt-get update -qq && \
+       "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "deps: apt-get failed" >&2
+    exit 1
+fi
