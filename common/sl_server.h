@@ -151,15 +151,26 @@ sl_status sl_call_add_initial_metadata(sl_call *call, const char *key, const voi
 sl_status sl_call_add_trailing_metadata(sl_call *call, const char *key, const void *value,
                                         size_t len, sl_err *err);
 
+/* Per-method counters kept by the dispatcher (for metrics and tests).
+ * Returns false for an unknown method name. */
+typedef struct sl_method_stats {
+    uint64_t calls;
+    uint64_t errors;   /* calls that ended with a status other than OK */
+    uint64_t total_us; /* summed handler latency */
+} sl_method_stats;
+bool sl_server_method_stats(sl_server *s, const char *method, sl_method_stats *out);
+
 /* Streaming calls: sends one message; blocks until gRPC has taken it.
  * Fails with CANCELLED when the client went away, UNAVAILABLE when the
  * server is shutting down. */
 sl_status sl_call_send(sl_call *call, const ProtobufCMessage *msg, sl_err *err);
 
-/* Client/bidi streaming: receives the next message into *msg (arena memory;
- * NULL once the client has half-closed).  Fails with CANCELLED when the call
- * ended, INVALID_ARGUMENT when a message does not decode. */
-sl_status sl_call_recv(sl_call *call, ProtobufCMessage **msg, sl_err *err);
+/* Client/bidi streaming: receives the next message into *msg, allocated
+ * from arena (the call's arena when NULL; a long stream should pass its own
+ * and reset it between messages).  *msg is NULL once the client has
+ * half-closed.  Fails with CANCELLED when the call ended, INVALID_ARGUMENT
+ * when a message does not decode. */
+sl_status sl_call_recv(sl_call *call, sl_arena *arena, ProtobufCMessage **msg, sl_err *err);
 
 /* True once the client cancelled, the deadline passed or the server is
  * shutting down: a long-running stream should then return. */

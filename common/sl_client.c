@@ -1,0 +1,446 @@
+/*
+ * sl_client: unary calls and server streams on gRPC core.
+ *
+ * Every call gets a private pluck queue: calls are blocking from the
+ * caller's point of view, and a pluck queue lets one thread wait for exactly
+ * its own operation.  Channels are thread-safe in gRPC core and shared.
+ */
+#include "sl_client.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <grpc/byte_buffer.h>
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+#include <grpc/support/alloc.h>
+#include <grpc/support/time.h>
+
+#define DEFAULT_MAX_MSG (4 * 1024 * 1024 + 64 * 1024)
+#define DEFAULT_TIMEOUT_MS 10000
+#define DEFAULT_ATTEMPTS 4
+#define BACKOFF_BASE_MS 50
+#define BACKOFF_MAX_MS 2000
+
+struct sl_channel {
+    grpc_channel *ch;
+    char *target;
+};
+
+struct sl_client_stream {
+    grpc_call *call;
+    grpc_completion_queue *cq;
+    const ProtobufCMessageDescriptor *resp_desc;
+    grpc_metadata_array init_md, trail_md;
+    grpc_byte_buffer *recv_bb;
+    bool recv_pending;
+    bool got_initial;
+    bool finished;
+    int tag;
+};
+
+sl_status sl_channel_create(const char *target, const sl_channel_options *opts,
+                            sl_channel **out, sl_err *err)
+{
+    *out = NULL;
+    if (target == NULL || target[0] == '\0')
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "channel target missing");
+    sl_channel *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    c->target = strdup(target);
+    if (c->target == NULL) {
+        free(c);
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    grpc_init();
+    grpc_arg args[2];
+    memset(args, 0, sizeof args);
+    args[0].type = GRPC_ARG_INTEGER;
+    args[0].key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
+    args[0].value.integer =
+        (int)(opts != NULL && opts->max_recv_bytes > 0 ? opts->max_recv_bytes : DEFAULT_MAX_MSG);
+    args[1].type = GRPC_ARG_INTEGER;
+    args[1].key = GRPC_ARG_MAX_SEND_MESSAGE_LENGTH;
+    args[1].value.integer =
+        (int)(opts != NULL && opts->max_send_bytes > 0 ? opts->max_send_bytes : DEFAULT_MAX_MSG);
+    grpc_channel_args cargs = {.num_args = 2, .args = args};
+    grpc_channel_credentials *creds = grpc_insecure_credentials_create();
+    c->ch = grpc_channel_create(target, creds, &cargs);
+    grpc_channel_credentials_release(creds);
+    *out = c;
+    return SL_OK;
+}
+
+void sl_channel_destroy(sl_channel *ch)
+{
+    if (ch == NULL)
+        return;
+    grpc_channel_destroy(ch->ch);
+    free(ch->target);
+    free(ch);
+    grpc_shutdown();
+}
+
+const char *sl_channel_target(const sl_channel *ch)
+{
+    return ch->target;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* gRPC's monotonic clock has its own epoch: express the deadline as now +
+ * what remains of it. */
+static gpr_timespec mono_deadline(int64_t abs_ms)
+{
+    int64_t left = abs_ms - now_ms();
+    return gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+                        gpr_time_from_millis(left > 0 ? left : 0, GPR_TIMESPAN));
+}
+
+/* Request metadata from the options; slices are static views of the
+ * caller's strings, valid for the call. */
+static size_t fill_md(grpc_metadata md[2], const sl_call_options *o)
+{
+    size_t n = 0;
+    memset(md, 0, 2 * sizeof *md);
+    if (o != NULL && o->request_id != NULL && o->request_id[0] != '\0') {
+        md[n].key = grpc_slice_from_static_string("x-request-id");
+        md[n].value = grpc_slice_from_static_string(o->request_id);
+        n++;
+    }
+    if (o != NULL && o->authorization != NULL && o->authorization[0] != '\0') {
+        md[n].key = grpc_slice_from_static_string("authorization");
+        md[n].value = grpc_slice_from_static_string(o->authorization);
+        n++;
+    }
+    return n;
+}
+
+static void copy_details(sl_err *err, grpc_status_code code, grpc_slice details)
+{
+    size_t len = GRPC_SLICE_LENGTH(details);
+    char msg[SL_ERR_MSG_MAX];
+    if (len >= sizeof msg)
+        len = sizeof msg - 1;
+    memcpy(msg, GRPC_SLICE_START_PTR(details), len);
+    msg[len] = '\0';
+    sl_err_set(err, sl_status_from_grpc_code((int)code), "%s", msg);
+}
+
+static sl_status pluck_ok(grpc_completion_queue *cq, void *tag, sl_err *err)
+{
+    grpc_event ev = grpc_completion_queue_pluck(cq, tag, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+    if (ev.type != GRPC_OP_COMPLETE)
+        return sl_err_set(err, SL_INTERNAL, "completion queue failed");
+    return SL_OK;
+}
+
+/* One attempt of a unary call. */
+static sl_status attempt(sl_channel *ch, const char *method, const void *req, size_t req_len,
+                         int64_t deadline_ms, const sl_call_options *o, sl_arena *arena,
+                         void **resp, size_t *resp_len, sl_err *err)
+{
+    grpc_completion_queue *cq = grpc_completion_queue_create_for_pluck(NULL);
+    grpc_slice mslice = grpc_slice_from_static_string(method);
+    grpc_call *call = grpc_channel_create_call(ch->ch, NULL, GRPC_PROPAGATE_DEFAULTS, cq, mslice,
+                                               NULL, mono_deadline(deadline_ms), NULL);
+    grpc_slice payload = grpc_slice_from_copied_buffer(req, req_len);
+    grpc_byte_buffer *send_bb = grpc_raw_byte_buffer_create(&payload, 1);
+    grpc_slice_unref(payload);
+    grpc_metadata md[2];
+    size_t nmd = fill_md(md, o);
+    grpc_metadata_array init_md, trail_md;
+    grpc_metadata_array_init(&init_md);
+    grpc_metadata_array_init(&trail_md);
+    grpc_byte_buffer *recv_bb = NULL;
+    grpc_status_code code = GRPC_STATUS_UNKNOWN;
+    grpc_slice details = grpc_empty_slice();
+
+    grpc_op ops[6];
+    memset(ops, 0, sizeof ops);
+    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[0].data.send_initial_metadata.count = nmd;
+    ops[0].data.send_initial_metadata.metadata = md;
+    if (o != NULL && o->wait_for_ready)
+        ops[0].flags = GRPC_INITIAL_METADATA_WAIT_FOR_READY;
+    ops[1].op = GRPC_OP_SEND_MESSAGE;
+    ops[1].data.send_message.send_message = send_bb;
+    ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+    ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
+    ops[3].data.recv_initial_metadata.recv_initial_metadata = &init_md;
+    ops[4].op = GRPC_OP_RECV_MESSAGE;
+    ops[4].data.recv_message.recv_message = &recv_bb;
+    ops[5].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+    ops[5].data.recv_status_on_client.trailing_metadata = &trail_md;
+    ops[5].data.recv_status_on_client.status = &code;
+    ops[5].data.recv_status_on_client.status_details = &details;
+
+    int tag;
+    sl_status st;
+    if (grpc_call_start_batch(call, ops, 6, &tag, NULL) != GRPC_CALL_OK) {
+        st = sl_err_set(err, SL_INTERNAL, "could not start call to %s", method);
+        goto out;
+    }
+    st = pluck_ok(cq, &tag, err);
+    if (st != SL_OK)
+        goto out;
+    if (code != GRPC_STATUS_OK) {
+        copy_details(err, code, details);
+        st = sl_status_from_grpc_code((int)code);
+        goto out;
+    }
+    if (recv_bb == NULL) {
+        st = sl_err_set(err, SL_INTERNAL, "%s answered OK without a message", method);
+        goto out;
+    }
+    grpc_byte_buffer_reader r;
+    if (!grpc_byte_buffer_reader_init(&r, recv_bb)) {
+        st = sl_err_set(err, SL_INTERNAL, "could not read the response of %s", method);
+        goto out;
+    }
+    grpc_slice all = grpc_byte_buffer_reader_readall(&r);
+    grpc_byte_buffer_reader_destroy(&r);
+    *resp_len = GRPC_SLICE_LENGTH(all);
+    *resp = sl_arena_alloc(arena, *resp_len + 1);
+    if (*resp == NULL) {
+        st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    } else {
+        memcpy(*resp, GRPC_SLICE_START_PTR(all), *resp_len);
+        st = SL_OK;
+    }
+    grpc_slice_unref(all);
+out:
+    if (recv_bb != NULL)
+        grpc_byte_buffer_destroy(recv_bb);
+    grpc_byte_buffer_destroy(send_bb);
+    grpc_slice_unref(details);
+    grpc_metadata_array_destroy(&init_md);
+    grpc_metadata_array_destroy(&trail_md);
+    grpc_call_unref(call);
+    grpc_completion_queue_shutdown(cq);
+    grpc_completion_queue_destroy(cq);
+    return st;
+}
+
+/* Full jitter: a random delay in [d/2, d) so retrying clients spread out. */
+static int64_t backoff_ms(int attempt_no, uint64_t *rng)
+{
+    int64_t d = BACKOFF_BASE_MS << (attempt_no < 6 ? attempt_no : 6);
+    if (d > BACKOFF_MAX_MS)
+        d = BACKOFF_MAX_MS;
+    *rng ^= *rng << 13;
+    *rng ^= *rng >> 7;
+    *rng ^= *rng << 17;
+    return d / 2 + (int64_t)(*rng % (uint64_t)(d / 2 + 1));
+}
+
+sl_status sl_client_unary_raw(sl_channel *ch, const char *method, const void *req_bytes,
+                              size_t req_len, sl_arena *arena, void **resp_bytes,
+                              size_t *resp_len, const sl_call_options *opts, sl_err *err)
+{
+    int64_t timeout = opts != NULL && opts->timeout_ms > 0 ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
+    int64_t deadline = now_ms() + timeout;
+    bool idem = opts != NULL && opts->idempotent;
+    int max_attempts = idem ? (opts->max_attempts > 0 ? opts->max_attempts : DEFAULT_ATTEMPTS) : 1;
+    uint64_t rng = (uint64_t)now_ms() * 6364136223846793005ULL + (uintptr_t)&rng;
+    sl_status st = SL_OK;
+    for (int i = 0; i < max_attempts; i++) {
+        st = attempt(ch, method, req_bytes, req_len, deadline, opts, arena, resp_bytes, resp_len,
+                     err);
+        if (st != SL_UNAVAILABLE || i + 1 == max_attempts)
+            break;
+        int64_t wait = backoff_ms(i, &rng);
+        if (now_ms() + wait >= deadline)
+            break;
+        struct timespec ts = {.tv_sec = wait / 1000, .tv_nsec = (wait % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return st;
+}
+
+sl_status sl_client_unary(sl_channel *ch, const char *method, const ProtobufCMessage *req,
+                          const ProtobufCMessageDescriptor *resp_desc, sl_arena *arena,
+                          ProtobufCMessage **resp, const sl_call_options *opts, sl_err *err)
+{
+    *resp = NULL;
+    size_t len = protobuf_c_message_get_packed_size(req);
+    uint8_t *buf = sl_arena_alloc(arena, len + 1);
+    if (buf == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    protobuf_c_message_pack(req, buf);
+    void *out = NULL;
+    size_t out_len = 0;
+    sl_status st = sl_client_unary_raw(ch, method, buf, len, arena, &out, &out_len, opts, err);
+    if (st != SL_OK)
+        return st;
+    *resp = protobuf_c_message_unpack(resp_desc, sl_arena_pb_allocator(arena), out_len, out);
+    if (*resp == NULL)
+        return sl_err_set(err, SL_INTERNAL, "could not decode the response of %s as %s", method,
+                          resp_desc->name);
+    return SL_OK;
+}
+
+sl_status sl_client_stream_open(sl_channel *ch, const char *method, const ProtobufCMessage *req,
+                                const ProtobufCMessageDescriptor *resp_desc,
+                                const sl_call_options *opts, sl_client_stream **out, sl_err *err)
+{
+    *out = NULL;
+    sl_client_stream *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    s->resp_desc = resp_desc;
+    s->cq = grpc_completion_queue_create_for_pluck(NULL);
+    grpc_metadata_array_init(&s->init_md);
+    grpc_metadata_array_init(&s->trail_md);
+    gpr_timespec deadline = opts != NULL && opts->timeout_ms > 0
+                                ? mono_deadline(now_ms() + opts->timeout_ms)
+                                : gpr_inf_future(GPR_CLOCK_MONOTONIC);
+    s->call = grpc_channel_create_call(ch->ch, NULL, GRPC_PROPAGATE_DEFAULTS, s->cq,
+                                       grpc_slice_from_static_string(method), NULL, deadline, NULL);
+
+    size_t len = protobuf_c_message_get_packed_size(req);
+    grpc_slice payload = grpc_slice_malloc(len);
+    protobuf_c_message_pack(req, GRPC_SLICE_START_PTR(payload));
+    grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&payload, 1);
+    grpc_slice_unref(payload);
+    grpc_metadata md[2];
+    size_t nmd = fill_md(md, opts);
+    grpc_op ops[3];
+    memset(ops, 0, sizeof ops);
+    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[0].data.send_initial_metadata.count = nmd;
+    ops[0].data.send_initial_metadata.metadata = md;
+    if (opts != NULL && opts->wait_for_ready)
+        ops[0].flags = GRPC_INITIAL_METADATA_WAIT_FOR_READY;
+    ops[1].op = GRPC_OP_SEND_MESSAGE;
+    ops[1].data.send_message.send_message = bb;
+    ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+    sl_status st = SL_OK;
+    if (grpc_call_start_batch(s->call, ops, 3, &s->tag, NULL) != GRPC_CALL_OK)
+        st = sl_err_set(err, SL_INTERNAL, "could not start stream %s", method);
+    else
+        st = pluck_ok(s->cq, &s->tag, err);
+    grpc_byte_buffer_destroy(bb);
+    /* A failed send shows up as the stream's final status on the first
+     * next(); only a local failure is reported here. */
+    if (st != SL_OK) {
+        sl_client_stream_close(s);
+        return st;
+    }
+    *out = s;
+    return SL_OK;
+}
+
+/* Receives the final status after the server ended the stream. */
+static sl_status finish(sl_client_stream *s, sl_err *err)
+{
+    grpc_status_code code = GRPC_STATUS_UNKNOWN;
+    grpc_slice details = grpc_empty_slice();
+    grpc_op op;
+    memset(&op, 0, sizeof op);
+    op.op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+    op.data.recv_status_on_client.trailing_metadata = &s->trail_md;
+    op.data.recv_status_on_client.status = &code;
+    op.data.recv_status_on_client.status_details = &details;
+    sl_status st;
+    if (grpc_call_start_batch(s->call, &op, 1, &s->tag, NULL) != GRPC_CALL_OK) {
+        st = sl_err_set(err, SL_INTERNAL, "could not receive the stream's status");
+    } else {
+        st = pluck_ok(s->cq, &s->tag, err);
+        if (st == SL_OK && code != GRPC_STATUS_OK) {
+            copy_details(err, code, details);
+            st = sl_status_from_grpc_code((int)code);
+        }
+    }
+    grpc_slice_unref(details);
+    s->finished = true;
+    return st;
+}
+
+sl_status sl_client_stream_next(sl_client_stream *s, sl_arena *arena, ProtobufCMessage **msg,
+                                int64_t timeout_ms, bool *timed_out, sl_err *err)
+{
+    *msg = NULL;
+    if (timed_out != NULL)
+        *timed_out = false;
+    if (s->finished)
+        return sl_err_set(err, SL_FAILED_PRECONDITION, "stream already ended");
+    if (!s->recv_pending) {
+        grpc_op ops[2];
+        size_t n = 0;
+        memset(ops, 0, sizeof ops);
+        if (!s->got_initial) {
+            ops[n].op = GRPC_OP_RECV_INITIAL_METADATA;
+            ops[n].data.recv_initial_metadata.recv_initial_metadata = &s->init_md;
+            n++;
+            s->got_initial = true;
+        }
+        ops[n].op = GRPC_OP_RECV_MESSAGE;
+        ops[n].data.recv_message.recv_message = &s->recv_bb;
+        n++;
+        s->recv_bb = NULL;
+        if (grpc_call_start_batch(s->call, ops, n, &s->recv_pending, NULL) != GRPC_CALL_OK)
+            return sl_err_set(err, SL_INTERNAL, "could not start receiving");
+        s->recv_pending = true;
+    }
+    gpr_timespec until = timeout_ms < 0 ? gpr_inf_future(GPR_CLOCK_MONOTONIC)
+                                        : mono_deadline(now_ms() + timeout_ms);
+    grpc_event ev = grpc_completion_queue_pluck(s->cq, &s->recv_pending, until, NULL);
+    if (ev.type == GRPC_QUEUE_TIMEOUT) {
+        if (timed_out != NULL)
+            *timed_out = true;
+        return SL_OK;
+    }
+    s->recv_pending = false;
+    if (s->recv_bb == NULL)
+        return finish(s, err);
+    grpc_byte_buffer_reader r;
+    sl_status st = SL_OK;
+    if (!grpc_byte_buffer_reader_init(&r, s->recv_bb)) {
+        st = sl_err_set(err, SL_INTERNAL, "could not read a stream message");
+    } else {
+        grpc_slice all = grpc_byte_buffer_reader_readall(&r);
+        grpc_byte_buffer_reader_destroy(&r);
+        *msg = protobuf_c_message_unpack(s->resp_desc, sl_arena_pb_allocator(arena),
+                                         GRPC_SLICE_LENGTH(all), GRPC_SLICE_START_PTR(all));
+        grpc_slice_unref(all);
+        if (*msg == NULL)
+            st = sl_err_set(err, SL_INTERNAL, "could not decode a stream message as %s",
+                            s->resp_desc->name);
+    }
+    grpc_byte_buffer_destroy(s->recv_bb);
+    s->recv_bb = NULL;
+    return st;
+}
+
+void sl_client_stream_close(sl_client_stream *s)
+{
+    if (s == NULL)
+        return;
+    if (!s->finished) {
+        grpc_call_cancel(s->call, NULL);
+        if (s->recv_pending) {
+            grpc_completion_queue_pluck(s->cq, &s->recv_pending,
+                                        gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+            if (s->recv_bb != NULL)
+                grpc_byte_buffer_destroy(s->recv_bb);
+        }
+        finish(s, NULL);
+    }
+    grpc_metadata_array_destroy(&s->init_md);
+    grpc_metadata_array_destroy(&s->trail_md);
+    grpc_call_unref(s->call);
+    grpc_completion_queue_shutdown(s->cq);
+    grpc_completion_queue_destroy(s->cq);
+    free(s);
+}

@@ -1,0 +1,1336 @@
+/*
+ * sl_server: gRPC server on gRPC core.
+ *
+ * Threads and queues.  Each worker owns a completion queue (CQ_NEXT) on
+ * which it keeps `slots_per_method` requests armed for every unary method,
+ * two for every streaming method and two unregistered ones.  A unary call is
+ * served start to finish on the worker that received it: decode into the
+ * worker's arena, dispatch, pack, and answer with one batch (initial
+ * metadata, message, status, close) whose completion comes back to the same
+ * queue.  Streaming slots are armed with a private pluck queue bound to the
+ * call, so the call can be handed to a thread of its own that blocks on that
+ * queue without holding a worker.
+ *
+ * Tags.  Every tag given to gRPC starts with a `tag_kind`, so a worker knows
+ * what completed.
+ *
+ * Shutdown.  grpc_server_shutdown_and_notify stops admitting calls and fails
+ * armed slots; in-flight unary calls finish on their workers, streams see
+ * sl_call_done() and return; after the grace period whatever is left is
+ * cancelled.  Then the worker queues are shut down and drained.
+ */
+#include "sl_server.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <grpc/byte_buffer.h>
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
+#include <grpc/support/alloc.h>
+#include <grpc/support/time.h>
+
+#include "grpc/health/v1/health.pb-c.h"
+#include "sl_log.h"
+
+#define DEFAULT_MAX_MSG (4 * 1024 * 1024 + 64 * 1024)
+#define STREAM_SLOTS 2
+#define UNREGISTERED_SLOTS 2
+#define DONE_POLL_MS 100
+
+enum tag_kind {
+    TAG_SLOT = 1,
+    TAG_UNARY_DONE,
+    TAG_REJECT_DONE,
+};
+
+typedef struct method_rt {
+    const sl_method *m;
+    const sl_service_def *svc;
+    void *handle; /* grpc_server_register_method */
+    _Atomic uint64_t calls, errors, total_us;
+} method_rt;
+
+typedef struct worker worker;
+
+/* An armed request.  For unregistered slots mrt is NULL. */
+typedef struct slot {
+    int tag_kind;
+    worker *w;
+    method_rt *mrt;
+    grpc_call *call;
+    gpr_timespec deadline;
+    grpc_metadata_array md;
+    grpc_byte_buffer *payload;
+    grpc_call_details details;
+    grpc_completion_queue *call_cq; /* private queue of a streaming slot */
+} slot;
+
+/* Metadata we send; slices are ours until the batch carrying them ends. */
+typedef struct md_list {
+    grpc_metadata *v;
+    size_t n, cap;
+} md_list;
+
+struct sl_call {
+    int tag_kind;
+    sl_server *srv;
+    method_rt *mrt;
+    worker *w;
+    grpc_call *call;
+    grpc_completion_queue *cq; /* worker queue (unary) or private queue */
+    gpr_timespec deadline;
+    int64_t deadline_ms;
+    grpc_metadata_array req_md;
+    grpc_byte_buffer *payload;
+    sl_arena *arena;
+    char request_id[64];
+    md_list init_md, trail_md;
+    bool initial_sent;
+    bool streaming;
+    /* completion state */
+    grpc_byte_buffer *resp_bb;
+    grpc_slice status_details;
+    bool has_details;
+    int cancelled;
+    bool close_done;
+    int close_tag, op_tag;
+    struct timespec started;
+};
+
+/* A status answer to a call we do not dispatch (unknown method, too many
+ * streams). */
+typedef struct reject {
+    int tag_kind;
+    grpc_call *call;
+    grpc_slice details;
+    int cancelled;
+    grpc_metadata_array md;
+    grpc_call_details call_details;
+} reject;
+
+struct worker {
+    sl_server *srv;
+    int index;
+    grpc_completion_queue *cq;
+    pthread_t thread;
+    sl_arena *arena;
+    uint64_t rng;
+    sl_call *free_calls; /* reused unary call objects (next in mrt) */
+};
+
+struct sl_server {
+    sl_server_options opts;
+    grpc_server *server;
+    grpc_completion_queue *shutdown_cq;
+    sl_health *health;
+    method_rt *methods;
+    size_t n_methods, cap_methods;
+    const sl_service_def **services;
+    size_t n_services, cap_services;
+    sl_service_def health_def;
+    worker *workers;
+    int n_workers;
+    int n_threads; /* workers whose thread runs */
+    int port;
+    bool started, stopped;
+    atomic_bool shutting_down;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int64_t active_streams;
+};
+
+static const sl_method health_methods[];
+
+/* ---------------------------------------------------------------- time -- */
+
+static int64_t now_realtime_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t elapsed_us(const struct timespec *since)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)(now.tv_sec - since->tv_sec) * 1000000 + (now.tv_nsec - since->tv_nsec) / 1000;
+}
+
+static int64_t deadline_to_ms(gpr_timespec d)
+{
+    if (gpr_time_cmp(d, gpr_inf_future(d.clock_type)) == 0)
+        return INT64_MAX;
+    gpr_timespec rt = gpr_convert_clock_type(d, GPR_CLOCK_REALTIME);
+    return (int64_t)rt.tv_sec * 1000 + rt.tv_nsec / 1000000;
+}
+
+static gpr_timespec ms_from_now(int64_t ms)
+{
+    return gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(ms, GPR_TIMESPAN));
+}
+
+/* ------------------------------------------------------------ metadata -- */
+
+static sl_status md_add(md_list *l, const char *key, const void *value, size_t len, sl_err *err)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 4;
+        grpc_metadata *v = realloc(l->v, cap * sizeof *v);
+        if (v == NULL)
+            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory adding metadata");
+        l->v = v;
+        l->cap = cap;
+    }
+    grpc_metadata *m = &l->v[l->n++];
+    memset(m, 0, sizeof *m);
+    m->key = grpc_slice_from_copied_string(key);
+    m->value = grpc_slice_from_copied_buffer(value, len);
+    return SL_OK;
+}
+
+static void md_clear(md_list *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        grpc_slice_unref(l->v[i].key);
+        grpc_slice_unref(l->v[i].value);
+    }
+    l->n = 0;
+}
+
+static void md_free(md_list *l)
+{
+    md_clear(l);
+    free(l->v);
+    l->v = NULL;
+    l->cap = 0;
+}
+
+/* ------------------------------------------------------- byte buffers -- */
+
+/* Decodes a received byte buffer as desc into arena memory. */
+static sl_status decode(grpc_byte_buffer *bb, const ProtobufCMessageDescriptor *desc,
+                        sl_arena *arena, int64_t max_bytes, ProtobufCMessage **out, sl_err *err)
+{
+    grpc_byte_buffer_reader r;
+    if (!grpc_byte_buffer_reader_init(&r, bb))
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "could not read request message");
+    grpc_slice s = grpc_byte_buffer_reader_readall(&r);
+    grpc_byte_buffer_reader_destroy(&r);
+    size_t len = GRPC_SLICE_LENGTH(s);
+    sl_status st = SL_OK;
+    if ((int64_t)len > max_bytes) {
+        st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "request message of %zu bytes exceeds %" PRId64,
+                        len, max_bytes);
+        goto out;
+    }
+    *out = protobuf_c_message_unpack(desc, sl_arena_pb_allocator(arena), len,
+                                     GRPC_SLICE_START_PTR(s));
+    if (*out == NULL)
+        st = sl_err_set(err, SL_INVALID_ARGUMENT, "could not decode request as %s", desc->name);
+out:
+    grpc_slice_unref(s);
+    return st;
+}
+
+static sl_status encode(const ProtobufCMessage *msg, int64_t max_bytes, grpc_byte_buffer **out,
+                        sl_err *err)
+{
+    size_t len = protobuf_c_message_get_packed_size(msg);
+    if ((int64_t)len > max_bytes)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED,
+                          "response message of %zu bytes exceeds the limit of %" PRId64, len,
+                          max_bytes);
+    grpc_slice s = grpc_slice_malloc(len);
+    protobuf_c_message_pack(msg, GRPC_SLICE_START_PTR(s));
+    *out = grpc_raw_byte_buffer_create(&s, 1);
+    grpc_slice_unref(s);
+    return SL_OK;
+}
+
+/* --------------------------------------------------------------- calls -- */
+
+static const char *md_lookup(const grpc_metadata_array *md, const char *key, size_t *len)
+{
+    for (size_t i = 0; i < md->count; i++) {
+        if (grpc_slice_str_cmp(md->metadata[i].key, key) == 0) {
+            if (len != NULL)
+                *len = GRPC_SLICE_LENGTH(md->metadata[i].value);
+            return (const char *)GRPC_SLICE_START_PTR(md->metadata[i].value);
+        }
+    }
+    return NULL;
+}
+
+static uint64_t next_random(uint64_t *state)
+{
+    /* xorshift64*: request ids need uniqueness, not secrecy. */
+    uint64_t x = *state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *state = x;
+    return x * 2685821657736338717ULL;
+}
+
+static void set_request_id(sl_call *c, uint64_t *rng)
+{
+    size_t len = 0;
+    const char *rid = md_lookup(&c->req_md, "x-request-id", &len);
+    if (rid != NULL && len > 0) {
+        if (len >= sizeof c->request_id)
+            len = sizeof c->request_id - 1;
+        memcpy(c->request_id, rid, len);
+        c->request_id[len] = '\0';
+    } else {
+        snprintf(c->request_id, sizeof c->request_id, "%016" PRIx64, next_random(rng));
+    }
+}
+
+void *sl_call_ctx(const sl_call *call)
+{
+    return call->mrt->svc->ctx;
+}
+
+sl_arena *sl_call_arena(sl_call *call)
+{
+    return call->arena;
+}
+
+const char *sl_call_method(const sl_call *call)
+{
+    return call->mrt->m->name;
+}
+
+const char *sl_call_peer(sl_call *call)
+{
+    char *p = grpc_call_get_peer(call->call);
+    char *copy = sl_arena_strdup(call->arena, p != NULL ? p : "");
+    gpr_free(p);
+    return copy != NULL ? copy : "";
+}
+
+const char *sl_call_metadata(const sl_call *call, const char *key, size_t *len)
+{
+    size_t n = 0;
+    const char *v = md_lookup(&call->req_md, key, &n);
+    if (v == NULL)
+        return NULL;
+    if (len != NULL)
+        *len = n;
+    /* Slices are not NUL-terminated; hand out a terminated copy. */
+    char *copy = sl_arena_alloc(call->arena, n + 1);
+    if (copy == NULL)
+        return NULL;
+    memcpy(copy, v, n);
+    copy[n] = '\0';
+    return copy;
+}
+
+const char *sl_call_request_id(const sl_call *call)
+{
+    return call->request_id;
+}
+
+int64_t sl_call_deadline_ms(const sl_call *call)
+{
+    return call->deadline_ms;
+}
+
+int64_t sl_call_remaining_ms(const sl_call *call)
+{
+    if (call->deadline_ms == INT64_MAX)
+        return INT64_MAX;
+    return call->deadline_ms - now_realtime_ms();
+}
+
+sl_status sl_call_add_initial_metadata(sl_call *call, const char *key, const void *value,
+                                       size_t len, sl_err *err)
+{
+    if (call->initial_sent)
+        return sl_err_set(err, SL_FAILED_PRECONDITION, "initial metadata already sent");
+    return md_add(&call->init_md, key, value, len, err);
+}
+
+sl_status sl_call_add_trailing_metadata(sl_call *call, const char *key, const void *value,
+                                        size_t len, sl_err *err)
+{
+    return md_add(&call->trail_md, key, value, len, err);
+}
+
+static void status_log(sl_call *c, sl_status st, const sl_err *err, int64_t us)
+{
+    method_rt *m = c->mrt;
+    atomic_fetch_add_explicit(&m->calls, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&m->total_us, (uint64_t)us, memory_order_relaxed);
+    if (st == SL_OK) {
+        SL_LOG(SL_LOG_DEBUG, "rpc", c->request_id, "%s OK in %" PRId64 "us", m->m->name, us);
+        return;
+    }
+    atomic_fetch_add_explicit(&m->errors, 1, memory_order_relaxed);
+    sl_log_level lvl = SL_LOG_INFO;
+    switch (st) {
+    case SL_INTERNAL:
+    case SL_UNKNOWN:
+    case SL_DATA_LOSS:
+        lvl = SL_LOG_ERROR;
+        break;
+    case SL_UNAVAILABLE:
+    case SL_RESOURCE_EXHAUSTED:
+        lvl = SL_LOG_WARN;
+        break;
+    case SL_OK:
+    case SL_CANCELLED:
+    case SL_INVALID_ARGUMENT:
+    case SL_DEADLINE_EXCEEDED:
+    case SL_NOT_FOUND:
+    case SL_ALREADY_EXISTS:
+    case SL_PERMISSION_DENIED:
+    case SL_FAILED_PRECONDITION:
+    case SL_ABORTED:
+    case SL_OUT_OF_RANGE:
+    case SL_UNIMPLEMENTED:
+    case SL_UNAUTHENTICATED:
+        lvl = SL_LOG_INFO;
+        break;
+    }
+    SL_LOG(lvl, "rpc", c->request_id, "%s %s in %" PRId64 "us: %s", m->m->name,
+           sl_status_name(st), us, err != NULL ? err->msg : "");
+}
+
+bool sl_server_method_stats(sl_server *s, const char *method, sl_method_stats *out)
+{
+    for (size_t i = 0; i < s->n_methods; i++) {
+        method_rt *m = &s->methods[i];
+        if (strcmp(m->m->name, method) == 0) {
+            out->calls = atomic_load(&m->calls);
+            out->errors = atomic_load(&m->errors);
+            out->total_us = atomic_load(&m->total_us);
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Checks that run before every handler: deadline, then the interceptor. */
+static sl_status pre_dispatch(sl_call *c, sl_err *err)
+{
+    if (c->deadline_ms != INT64_MAX && c->deadline_ms <= now_realtime_ms())
+        return sl_err_set(err, SL_DEADLINE_EXCEEDED, "deadline passed before %s started",
+                          c->mrt->m->name);
+    sl_server *s = c->srv;
+    if (s->opts.interceptor != NULL && c->mrt->svc != &s->health_def)
+        return s->opts.interceptor(c, s->opts.interceptor_ctx, err);
+    return SL_OK;
+}
+
+static void fill_status_ops(sl_call *c, grpc_op *op, sl_status st, const sl_err *err)
+{
+    memset(op, 0, sizeof *op);
+    op->op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+    op->data.send_status_from_server.status = (grpc_status_code)sl_status_grpc_code(st);
+    op->data.send_status_from_server.trailing_metadata_count = c->trail_md.n;
+    op->data.send_status_from_server.trailing_metadata = c->trail_md.v;
+    if (st != SL_OK && err != NULL && err->msg[0] != '\0') {
+        c->status_details = grpc_slice_from_copied_string(err->msg);
+        c->has_details = true;
+        op->data.send_status_from_server.status_details = &c->status_details;
+    }
+}
+
+static void call_release_grpc(sl_call *c)
+{
+    if (c->resp_bb != NULL) {
+        grpc_byte_buffer_destroy(c->resp_bb);
+        c->resp_bb = NULL;
+    }
+    if (c->payload != NULL) {
+        grpc_byte_buffer_destroy(c->payload);
+        c->payload = NULL;
+    }
+    if (c->has_details) {
+        grpc_slice_unref(c->status_details);
+        c->has_details = false;
+    }
+    md_clear(&c->init_md);
+    md_clear(&c->trail_md);
+    grpc_metadata_array_destroy(&c->req_md);
+    if (c->call != NULL) {
+        grpc_call_unref(c->call);
+        c->call = NULL;
+    }
+}
+
+/* -------------------------------------------------------------- unary -- */
+
+static sl_call *unary_call_get(worker *w)
+{
+    sl_call *c = w->free_calls;
+    if (c != NULL) {
+        w->free_calls = (sl_call *)c->mrt;
+        md_list init = c->init_md, trail = c->trail_md;
+        memset(c, 0, sizeof *c);
+        c->init_md = init;
+        c->trail_md = trail;
+        return c;
+    }
+    return calloc(1, sizeof *c);
+}
+
+static void unary_call_put(worker *w, sl_call *c)
+{
+    call_release_grpc(c);
+    /* The free list reuses mrt as its link: the object is dead until reused. */
+    c->mrt = (method_rt *)w->free_calls;
+    w->free_calls = c;
+}
+
+static void serve_unary(worker *w, sl_call *c)
+{
+    sl_server *s = w->srv;
+    const sl_method *m = c->mrt->m;
+    sl_err err;
+    sl_err_clear(&err);
+    ProtobufCMessage *req = NULL;
+    sl_status st;
+
+    if (c->payload == NULL) {
+        st = sl_err_set(&err, SL_INVALID_ARGUMENT, "request message missing");
+    } else {
+        st = decode(c->payload, m->request, c->arena, s->opts.max_recv_bytes, &req, &err);
+    }
+    if (st == SL_OK)
+        st = pre_dispatch(c, &err);
+    if (st == SL_OK) {
+        ProtobufCMessage *resp = sl_arena_alloc(c->arena, m->response->sizeof_message);
+        if (resp == NULL) {
+            st = sl_err_set(&err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        } else {
+            m->response->message_init(resp);
+            st = m->unary(c, req, resp, &err);
+            if (st == SL_OK)
+                st = encode(resp, s->opts.max_send_bytes, &c->resp_bb, &err);
+        }
+    }
+
+    grpc_op ops[4];
+    size_t n = 0;
+    memset(ops, 0, sizeof ops);
+    ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[n].data.send_initial_metadata.count = c->init_md.n;
+    ops[n].data.send_initial_metadata.metadata = c->init_md.v;
+    n++;
+    if (st == SL_OK) {
+        ops[n].op = GRPC_OP_SEND_MESSAGE;
+        ops[n].data.send_message.send_message = c->resp_bb;
+        n++;
+    }
+    fill_status_ops(c, &ops[n++], st, &err);
+    ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+    ops[n].data.recv_close_on_server.cancelled = &c->cancelled;
+    n++;
+    c->tag_kind = TAG_UNARY_DONE;
+    status_log(c, st, &err, elapsed_us(&c->started));
+    grpc_call_error e = grpc_call_start_batch(c->call, ops, n, c, NULL);
+    /* Everything the batch needs is in gRPC slices now. */
+    sl_arena_reset(c->arena);
+    if (e != GRPC_CALL_OK) {
+        SL_LOG(SL_LOG_ERROR, "rpc", c->request_id, "could not start reply batch: error %d", e);
+        unary_call_put(w, c);
+    }
+}
+
+/* ---------------------------------------------------------- streaming -- */
+
+static bool pluck(sl_call *c, void *tag, gpr_timespec deadline, bool *ok)
+{
+    grpc_event ev = grpc_completion_queue_pluck(c->cq, tag, deadline, NULL);
+    if (ev.type != GRPC_OP_COMPLETE)
+        return false;
+    *ok = ev.success != 0;
+    return true;
+}
+
+bool sl_call_done(sl_call *call)
+{
+    if (atomic_load(&call->srv->shutting_down))
+        return true;
+    if (call->deadline_ms != INT64_MAX && call->deadline_ms <= now_realtime_ms())
+        return true;
+    if (!call->streaming)
+        return false;
+    if (!call->close_done) {
+        bool ok;
+        if (pluck(call, &call->close_tag, gpr_inf_past(GPR_CLOCK_MONOTONIC), &ok))
+            call->close_done = true;
+    }
+    return call->close_done;
+}
+
+int sl_call_wait_fd(sl_call *call, int fd, int64_t timeout_ms)
+{
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        if (sl_call_done(call))
+            return -1;
+        int64_t slice = DONE_POLL_MS;
+        if (timeout_ms >= 0) {
+            int64_t left = timeout_ms - elapsed_us(&start) / 1000;
+            if (left <= 0)
+                return 0;
+            if (left < slice)
+                slice = left;
+        }
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int r = poll(&p, 1, (int)slice);
+        if (r > 0)
+            return 1;
+        if (r < 0 && errno != EINTR)
+            return -1;
+    }
+}
+
+/* Runs one batch on a stream's private queue and waits for it. */
+static bool stream_batch(sl_call *c, grpc_op *ops, size_t n)
+{
+    if (grpc_call_start_batch(c->call, ops, n, &c->op_tag, NULL) != GRPC_CALL_OK)
+        return false;
+    bool ok = false;
+    pluck(c, &c->op_tag, gpr_inf_future(GPR_CLOCK_MONOTONIC), &ok);
+    return ok;
+}
+
+sl_status sl_call_send(sl_call *call, const ProtobufCMessage *msg, sl_err *err)
+{
+    if (!call->streaming)
+        return sl_err_set(err, SL_INTERNAL, "sl_call_send on a unary call");
+    grpc_byte_buffer *bb = NULL;
+    sl_status st = encode(msg, call->srv->opts.max_send_bytes, &bb, err);
+    if (st != SL_OK)
+        return st;
+    grpc_op ops[2];
+    size_t n = 0;
+    memset(ops, 0, sizeof ops);
+    if (!call->initial_sent) {
+        ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
+        ops[n].data.send_initial_metadata.count = call->init_md.n;
+        ops[n].data.send_initial_metadata.metadata = call->init_md.v;
+        n++;
+    }
+    ops[n].op = GRPC_OP_SEND_MESSAGE;
+    ops[n].data.send_message.send_message = bb;
+    n++;
+    bool ok = stream_batch(call, ops, n);
+    call->initial_sent = true;
+    grpc_byte_buffer_destroy(bb);
+    if (!ok)
+        return sl_err_set(err, SL_CANCELLED, "call ended before the message was sent");
+    return SL_OK;
+}
+
+sl_status sl_call_recv(sl_call *call, sl_arena *arena, ProtobufCMessage **msg, sl_err *err)
+{
+    *msg = NULL;
+    if (!call->streaming)
+        return sl_err_set(err, SL_INTERNAL, "sl_call_recv on a unary call");
+    grpc_byte_buffer *bb = NULL;
+    grpc_op op;
+    memset(&op, 0, sizeof op);
+    op.op = GRPC_OP_RECV_MESSAGE;
+    op.data.recv_message.recv_message = &bb;
+    if (!stream_batch(call, &op, 1))
+        return sl_err_set(err, SL_CANCELLED, "call ended while receiving");
+    if (bb == NULL)
+        return SL_OK; /* half-closed */
+    sl_status st = decode(bb, call->mrt->m->request, arena != NULL ? arena : call->arena,
+                          call->srv->opts.max_recv_bytes, msg, err);
+    grpc_byte_buffer_destroy(bb);
+    return st;
+}
+
+static void stream_finish(sl_call *c, sl_status st, const sl_err *err)
+{
+    grpc_op ops[2];
+    size_t n = 0;
+    memset(ops, 0, sizeof ops);
+    if (!c->initial_sent) {
+        ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
+        ops[n].data.send_initial_metadata.count = c->init_md.n;
+        ops[n].data.send_initial_metadata.metadata = c->init_md.v;
+        n++;
+        c->initial_sent = true;
+    }
+    fill_status_ops(c, &ops[n++], st, err);
+    stream_batch(c, ops, n);
+    if (!c->close_done) {
+        bool ok;
+        pluck(c, &c->close_tag, gpr_inf_future(GPR_CLOCK_MONOTONIC), &ok);
+        c->close_done = true;
+    }
+}
+
+static void *stream_main(void *arg)
+{
+    sl_call *c = arg;
+    sl_server *s = c->srv;
+    const sl_method *m = c->mrt->m;
+    sl_err err;
+    sl_err_clear(&err);
+    sl_status st = SL_OK;
+
+    /* Learn of cancellation as soon as it happens (see sl_call_done). */
+    grpc_op close_op;
+    memset(&close_op, 0, sizeof close_op);
+    close_op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+    close_op.data.recv_close_on_server.cancelled = &c->cancelled;
+    if (grpc_call_start_batch(c->call, &close_op, 1, &c->close_tag, NULL) != GRPC_CALL_OK) {
+        c->close_done = true;
+        st = sl_err_set(&err, SL_INTERNAL, "could not watch the call for cancellation");
+    }
+
+    ProtobufCMessage *req = NULL;
+    if (st == SL_OK && m->kind == SL_RPC_SERVER_STREAMING) {
+        if (c->payload == NULL)
+            st = sl_err_set(&err, SL_INVALID_ARGUMENT, "request message missing");
+        else
+            st = decode(c->payload, m->request, c->arena, s->opts.max_recv_bytes, &req, &err);
+    }
+    if (st == SL_OK)
+        st = pre_dispatch(c, &err);
+    if (st == SL_OK)
+        st = m->stream(c, req, &err);
+    status_log(c, st, &err, elapsed_us(&c->started));
+    stream_finish(c, st, &err);
+
+    call_release_grpc(c);
+    md_free(&c->init_md);
+    md_free(&c->trail_md);
+    grpc_completion_queue_shutdown(c->cq);
+    grpc_completion_queue_destroy(c->cq);
+    sl_arena_destroy(c->arena);
+    free(c);
+
+    pthread_mutex_lock(&s->mu);
+    s->active_streams--;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+/* ---------------------------------------------------- reject (status) -- */
+
+static void reject_call(grpc_call *call, sl_status st, const char *msg)
+{
+    reject *r = calloc(1, sizeof *r);
+    if (r == NULL) {
+        grpc_call_cancel_with_status(call, (grpc_status_code)sl_status_grpc_code(st), msg, NULL);
+        grpc_call_unref(call);
+        return;
+    }
+    r->tag_kind = TAG_REJECT_DONE;
+    r->call = call;
+    r->details = grpc_slice_from_copied_string(msg);
+    grpc_op ops[3];
+    memset(ops, 0, sizeof ops);
+    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[1].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+    ops[1].data.send_status_from_server.status = (grpc_status_code)sl_status_grpc_code(st);
+    ops[1].data.send_status_from_server.status_details = &r->details;
+    ops[2].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+    ops[2].data.recv_close_on_server.cancelled = &r->cancelled;
+    if (grpc_call_start_batch(call, ops, 3, r, NULL) != GRPC_CALL_OK) {
+        grpc_slice_unref(r->details);
+        grpc_call_unref(call);
+        free(r);
+    }
+}
+
+static void reject_done(reject *r)
+{
+    grpc_slice_unref(r->details);
+    grpc_call_unref(r->call);
+    free(r);
+}
+
+/* -------------------------------------------------------------- slots -- */
+
+static bool arm(slot *sl)
+{
+    sl_server *s = sl->w->srv;
+    grpc_metadata_array_init(&sl->md);
+    sl->payload = NULL;
+    sl->call = NULL;
+    grpc_call_error e;
+    if (sl->mrt == NULL) {
+        grpc_call_details_init(&sl->details);
+        e = grpc_server_request_call(s->server, &sl->call, &sl->details, &sl->md, sl->w->cq,
+                                     sl->w->cq, sl);
+    } else {
+        grpc_completion_queue *bound = sl->w->cq;
+        bool streaming = sl->mrt->m->kind != SL_RPC_UNARY;
+        if (streaming) {
+            sl->call_cq = grpc_completion_queue_create_for_pluck(NULL);
+            bound = sl->call_cq;
+        }
+        bool has_payload =
+            sl->mrt->m->kind == SL_RPC_UNARY || sl->mrt->m->kind == SL_RPC_SERVER_STREAMING;
+        e = grpc_server_request_registered_call(s->server, sl->mrt->handle, &sl->call,
+                                                &sl->deadline, &sl->md,
+                                                has_payload ? &sl->payload : NULL, bound,
+                                                sl->w->cq, sl);
+    }
+    if (e != GRPC_CALL_OK) {
+        SL_LOG(SL_LOG_ERROR, "server", NULL, "could not arm a request slot: error %d", e);
+        grpc_metadata_array_destroy(&sl->md);
+        if (sl->mrt == NULL)
+            grpc_call_details_destroy(&sl->details);
+        if (sl->call_cq != NULL) {
+            grpc_completion_queue_shutdown(sl->call_cq);
+            grpc_completion_queue_destroy(sl->call_cq);
+            sl->call_cq = NULL;
+        }
+        return false;
+    }
+    return true;
+}
+
+static void slot_discard(slot *sl)
+{
+    grpc_metadata_array_destroy(&sl->md);
+    if (sl->mrt == NULL)
+        grpc_call_details_destroy(&sl->details);
+    if (sl->payload != NULL)
+        grpc_byte_buffer_destroy(sl->payload);
+    if (sl->call_cq != NULL) {
+        grpc_completion_queue_shutdown(sl->call_cq);
+        grpc_completion_queue_destroy(sl->call_cq);
+    }
+    free(sl);
+}
+
+static void on_unregistered(worker *w, slot *sl)
+{
+    char method[256];
+    size_t len = GRPC_SLICE_LENGTH(sl->details.method);
+    if (len >= sizeof method)
+        len = sizeof method - 1;
+    memcpy(method, GRPC_SLICE_START_PTR(sl->details.method), len);
+    method[len] = '\0';
+    char msg[320];
+    snprintf(msg, sizeof msg, "unknown method \"%s\"", method);
+    SL_LOG(SL_LOG_INFO, "rpc", NULL, "%s UNIMPLEMENTED", method);
+    grpc_call *call = sl->call;
+    grpc_metadata_array_destroy(&sl->md);
+    grpc_call_details_destroy(&sl->details);
+    (void)w;
+    reject_call(call, SL_UNIMPLEMENTED, msg);
+}
+
+static void on_registered(worker *w, slot *sl)
+{
+    sl_server *s = w->srv;
+    method_rt *mrt = sl->mrt;
+    bool streaming = mrt->m->kind != SL_RPC_UNARY;
+    sl_call *c;
+    if (streaming) {
+        c = calloc(1, sizeof *c);
+        if (c != NULL) {
+            c->arena = sl_arena_create(0);
+            if (c->arena == NULL) {
+                free(c);
+                c = NULL;
+            }
+        }
+    } else {
+        c = unary_call_get(w);
+        if (c != NULL)
+            c->arena = w->arena;
+    }
+    if (c == NULL) {
+        grpc_metadata_array_destroy(&sl->md);
+        if (sl->payload != NULL)
+            grpc_byte_buffer_destroy(sl->payload);
+        if (sl->call_cq != NULL) {
+            grpc_call_cancel_with_status(sl->call, GRPC_STATUS_RESOURCE_EXHAUSTED,
+                                         "out of memory", NULL);
+            grpc_call_unref(sl->call);
+            grpc_completion_queue_shutdown(sl->call_cq);
+            grpc_completion_queue_destroy(sl->call_cq);
+            sl->call_cq = NULL;
+        } else {
+            reject_call(sl->call, SL_RESOURCE_EXHAUSTED, "out of memory");
+        }
+        return;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &c->started);
+    c->srv = s;
+    c->mrt = mrt;
+    c->w = w;
+    c->call = sl->call;
+    c->deadline = sl->deadline;
+    c->deadline_ms = deadline_to_ms(sl->deadline);
+    c->req_md = sl->md; /* moves ownership */
+    c->payload = sl->payload;
+    c->streaming = streaming;
+    c->cq = streaming ? sl->call_cq : w->cq;
+    sl->call_cq = NULL;
+    set_request_id(c, &w->rng);
+
+    if (!streaming) {
+        serve_unary(w, c);
+        return;
+    }
+
+    pthread_mutex_lock(&s->mu);
+    bool admit = s->active_streams < s->opts.max_streams;
+    if (admit)
+        s->active_streams++;
+    pthread_mutex_unlock(&s->mu);
+    pthread_t t;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (!admit || pthread_create(&t, &attr, stream_main, c) != 0) {
+        if (admit) {
+            pthread_mutex_lock(&s->mu);
+            s->active_streams--;
+            pthread_cond_broadcast(&s->cv);
+            pthread_mutex_unlock(&s->mu);
+        }
+        SL_LOG(SL_LOG_WARN, "rpc", c->request_id, "%s rejected: too many streams", mrt->m->name);
+        grpc_call_cancel_with_status(c->call, GRPC_STATUS_RESOURCE_EXHAUSTED,
+                                     "too many concurrent streams", NULL);
+        call_release_grpc(c);
+        md_free(&c->init_md);
+        md_free(&c->trail_md);
+        grpc_completion_queue_shutdown(c->cq);
+        grpc_completion_queue_destroy(c->cq);
+        sl_arena_destroy(c->arena);
+        free(c);
+    }
+    pthread_attr_destroy(&attr);
+}
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    for (;;) {
+        grpc_event ev = grpc_completion_queue_next(w->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+        if (ev.type == GRPC_QUEUE_SHUTDOWN)
+            break;
+        if (ev.type != GRPC_OP_COMPLETE)
+            continue;
+        switch (*(int *)ev.tag) {
+        case TAG_SLOT: {
+            slot *sl = ev.tag;
+            if (!ev.success) {
+                /* The server is shutting down: the request will not come. */
+                slot_discard(sl);
+                break;
+            }
+            if (sl->mrt == NULL)
+                on_unregistered(w, sl);
+            else
+                on_registered(w, sl);
+            if (atomic_load(&w->srv->shutting_down) || !arm(sl))
+                free(sl);
+            break;
+        }
+        case TAG_UNARY_DONE:
+            unary_call_put(w, ev.tag);
+            break;
+        case TAG_REJECT_DONE:
+            reject_done(ev.tag);
+            break;
+        default:
+            SL_LOG(SL_LOG_ERROR, "server", NULL, "unknown completion tag");
+            break;
+        }
+    }
+    while (w->free_calls != NULL) {
+        sl_call *c = w->free_calls;
+        w->free_calls = (sl_call *)c->mrt;
+        md_free(&c->init_md);
+        md_free(&c->trail_md);
+        free(c);
+    }
+    return NULL;
+}
+
+/* ------------------------------------------------------------- health -- */
+
+static sl_status health_check(sl_call *call, const ProtobufCMessage *req_msg,
+                              ProtobufCMessage *resp_msg, sl_err *err)
+{
+    sl_server *s = call->srv;
+    const Grpc__Health__V1__HealthCheckRequest *req =
+        (const Grpc__Health__V1__HealthCheckRequest *)req_msg;
+    Grpc__Health__V1__HealthCheckResponse *resp = (Grpc__Health__V1__HealthCheckResponse *)resp_msg;
+    const char *name = req->service != NULL ? req->service : "";
+    sl_health_status st = sl_health_get(s->health, name, NULL);
+    if (st == SL_HEALTH_SERVICE_UNKNOWN)
+        return sl_err_set(err, SL_NOT_FOUND, "unknown service \"%s\"", name);
+    resp->status = (Grpc__Health__V1__HealthCheckResponse__ServingStatus)st;
+    return SL_OK;
+}
+
+static sl_status health_watch(sl_call *call, const ProtobufCMessage *req_msg, sl_err *err)
+{
+    sl_server *s = call->srv;
+    const Grpc__Health__V1__HealthCheckRequest *req =
+        (const Grpc__Health__V1__HealthCheckRequest *)req_msg;
+    const char *name = req->service != NULL ? req->service : "";
+    int last = -1;
+    for (;;) {
+        uint64_t version;
+        sl_health_status st = sl_health_get(s->health, name, &version);
+        if ((int)st != last) {
+            Grpc__Health__V1__HealthCheckResponse resp = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
+            resp.status = (Grpc__Health__V1__HealthCheckResponse__ServingStatus)st;
+            sl_status rc = sl_call_send(call, &resp.base, err);
+            if (rc != SL_OK)
+                return rc;
+            last = (int)st;
+        }
+        if (sl_call_done(call))
+            return SL_OK;
+        sl_health_wait(s->health, version, DONE_POLL_MS);
+    }
+}
+
+static const sl_method health_methods[] = {
+    {"/grpc.health.v1.Health/Check", SL_RPC_UNARY, &grpc__health__v1__health_check_request__descriptor,
+     &grpc__health__v1__health_check_response__descriptor, health_check, NULL},
+    {"/grpc.health.v1.Health/Watch", SL_RPC_SERVER_STREAMING,
+     &grpc__health__v1__health_check_request__descriptor,
+     &grpc__health__v1__health_check_response__descriptor, NULL, health_watch},
+};
+
+/* ------------------------------------------------------------- server -- */
+
+sl_status sl_server_create(const sl_server_options *opts, sl_server **out, sl_err *err)
+{
+    *out = NULL;
+    if (opts == NULL || opts->listen == NULL || opts->listen[0] == '\0')
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "listen address missing");
+    if (opts->workers < 0 || opts->workers > 1024)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "invalid worker count %d", opts->workers);
+    sl_server *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    s->opts = *opts;
+    if (s->opts.workers == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        s->opts.workers = n > 0 ? (int)n : 1;
+    }
+    if (s->opts.slots_per_method <= 0)
+        s->opts.slots_per_method = 16;
+    if (s->opts.max_recv_bytes <= 0)
+        s->opts.max_recv_bytes = DEFAULT_MAX_MSG;
+    if (s->opts.max_send_bytes <= 0)
+        s->opts.max_send_bytes = DEFAULT_MAX_MSG;
+    if (s->opts.max_streams <= 0)
+        s->opts.max_streams = 1024;
+    s->health = sl_health_create();
+    if (s->health == NULL) {
+        free(s);
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    atomic_init(&s->shutting_down, false);
+    grpc_init();
+
+    s->health_def.descriptor = &grpc__health__v1__health__descriptor;
+    s->health_def.methods = health_methods;
+    s->health_def.n_methods = sizeof health_methods / sizeof health_methods[0];
+    sl_status st = sl_server_add_service(s, &s->health_def, err);
+    if (st != SL_OK) {
+        sl_server_destroy(s);
+        return st;
+    }
+    *out = s;
+    return SL_OK;
+}
+
+/* Checks a method table against its protoc-c service descriptor. */
+static sl_status check_table(const sl_service_def *def, sl_err *err)
+{
+    const ProtobufCServiceDescriptor *d = def->descriptor;
+    if (d == NULL)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "service descriptor missing");
+    if (def->n_methods != d->n_methods)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "service %s: method table has %zu methods, the proto %u", d->name,
+                          def->n_methods, d->n_methods);
+    for (unsigned i = 0; i < d->n_methods; i++) {
+        char full[512];
+        snprintf(full, sizeof full, "/%s/%s", d->name, d->methods[i].name);
+        const sl_method *m = NULL;
+        for (size_t j = 0; j < def->n_methods; j++)
+            if (strcmp(def->methods[j].name, full) == 0)
+                m = &def->methods[j];
+        if (m == NULL)
+            return sl_err_set(err, SL_INVALID_ARGUMENT, "service %s: no handler for %s", d->name,
+                              full);
+        if (m->request != d->methods[i].input || m->response != d->methods[i].output)
+            return sl_err_set(err, SL_INVALID_ARGUMENT, "service %s: %s has the wrong message types",
+                              d->name, full);
+        if ((m->kind == SL_RPC_UNARY) != (m->unary != NULL) ||
+            (m->kind != SL_RPC_UNARY) != (m->stream != NULL))
+            return sl_err_set(err, SL_INVALID_ARGUMENT,
+                              "service %s: %s needs exactly the handler of its kind", d->name,
+                              full);
+    }
+    return SL_OK;
+}
+
+sl_status sl_server_add_service(sl_server *s, const sl_service_def *def, sl_err *err)
+{
+    if (s->started)
+        return sl_err_set(err, SL_FAILED_PRECONDITION, "server already started");
+    sl_status st = check_table(def, err);
+    if (st != SL_OK)
+        return st;
+    if (s->n_services == s->cap_services) {
+        size_t cap = s->cap_services ? s->cap_services * 2 : 4;
+        const sl_service_def **v = realloc(s->services, cap * sizeof *v);
+        if (v == NULL)
+            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        s->services = v;
+        s->cap_services = cap;
+    }
+    size_t need = s->n_methods + def->n_methods;
+    if (need > s->cap_methods) {
+        size_t cap = s->cap_methods ? s->cap_methods : 8;
+        while (cap < need)
+            cap *= 2;
+        method_rt *v = realloc(s->methods, cap * sizeof *v);
+        if (v == NULL)
+            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        s->methods = v;
+        s->cap_methods = cap;
+    }
+    s->services[s->n_services++] = def;
+    for (size_t i = 0; i < def->n_methods; i++) {
+        method_rt *m = &s->methods[s->n_methods++];
+        memset(m, 0, sizeof *m);
+        m->m = &def->methods[i];
+        m->svc = def;
+    }
+    return SL_OK;
+}
+
+sl_status sl_server_start(sl_server *s, sl_err *err)
+{
+    if (s->started)
+        return sl_err_set(err, SL_FAILED_PRECONDITION, "server already started");
+    grpc_arg args[6];
+    size_t nargs = 0;
+    memset(args, 0, sizeof args);
+    args[nargs].type = GRPC_ARG_INTEGER;
+    args[nargs].key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
+    args[nargs++].value.integer = (int)s->opts.max_recv_bytes;
+    args[nargs].type = GRPC_ARG_INTEGER;
+    args[nargs].key = GRPC_ARG_MAX_SEND_MESSAGE_LENGTH;
+    args[nargs++].value.integer = (int)s->opts.max_send_bytes;
+    if (s->opts.max_connection_age_ms > 0) {
+        args[nargs].type = GRPC_ARG_INTEGER;
+        args[nargs].key = GRPC_ARG_MAX_CONNECTION_AGE_MS;
+        args[nargs++].value.integer = (int)s->opts.max_connection_age_ms;
+    }
+    if (s->opts.max_connection_age_grace_ms > 0) {
+        args[nargs].type = GRPC_ARG_INTEGER;
+        args[nargs].key = GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS;
+        args[nargs++].value.integer = (int)s->opts.max_connection_age_grace_ms;
+    }
+    grpc_channel_args cargs = {.num_args = nargs, .args = args};
+    s->server = grpc_server_create(&cargs, NULL);
+
+    for (size_t i = 0; i < s->n_methods; i++) {
+        method_rt *m = &s->methods[i];
+        bool payload = m->m->kind == SL_RPC_UNARY || m->m->kind == SL_RPC_SERVER_STREAMING;
+        m->handle = grpc_server_register_method(
+            s->server, m->m->name, NULL,
+            payload ? GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER : GRPC_SRM_PAYLOAD_NONE, 0);
+        if (m->handle == NULL)
+            return sl_err_set(err, SL_INVALID_ARGUMENT, "could not register method %s (duplicate?)",
+                              m->m->name);
+    }
+
+    s->workers = calloc((size_t)s->opts.workers, sizeof *s->workers);
+    if (s->workers == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    for (int i = 0; i < s->opts.workers; i++) {
+        worker *w = &s->workers[i];
+        w->srv = s;
+        w->index = i;
+        w->cq = grpc_completion_queue_create_for_next(NULL);
+        w->arena = sl_arena_create(64 * 1024);
+        w->rng = ((uint64_t)now_realtime_ms() << 16) ^ ((uint64_t)getpid() << 8) ^ (uint64_t)(i + 1);
+        if (w->arena == NULL)
+            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        grpc_server_register_completion_queue(s->server, w->cq, NULL);
+        s->n_workers = i + 1;
+    }
+    s->shutdown_cq = grpc_completion_queue_create_for_pluck(NULL);
+
+    grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
+    s->port = grpc_server_add_http2_port(s->server, s->opts.listen, creds);
+    grpc_server_credentials_release(creds);
+    if (s->port == 0)
+        return sl_err_set(err, SL_UNAVAILABLE, "could not listen on \"%s\"", s->opts.listen);
+    grpc_server_start(s->server);
+    s->started = true;
+    for (int i = 0; i < s->n_workers; i++) {
+        if (pthread_create(&s->workers[i].thread, NULL, worker_main, &s->workers[i]) != 0)
+            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "could not start worker thread");
+        s->n_threads = i + 1;
+    }
+
+    for (int i = 0; i < s->n_workers; i++) {
+        worker *w = &s->workers[i];
+        for (size_t k = 0; k < s->n_methods; k++) {
+            int n = s->methods[k].m->kind == SL_RPC_UNARY ? s->opts.slots_per_method : STREAM_SLOTS;
+            for (int j = 0; j < n; j++) {
+                slot *sl = calloc(1, sizeof *sl);
+                if (sl == NULL)
+                    return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+                sl->tag_kind = TAG_SLOT;
+                sl->w = w;
+                sl->mrt = &s->methods[k];
+                if (!arm(sl)) {
+                    free(sl);
+                    return sl_err_set(err, SL_INTERNAL, "could not arm request slots");
+                }
+            }
+        }
+        for (int j = 0; j < UNREGISTERED_SLOTS; j++) {
+            slot *sl = calloc(1, sizeof *sl);
+            if (sl == NULL)
+                return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+            sl->tag_kind = TAG_SLOT;
+            sl->w = w;
+            if (!arm(sl)) {
+                free(sl);
+                return sl_err_set(err, SL_INTERNAL, "could not arm request slots");
+            }
+        }
+    }
+    sl_health_set(s->health, "", SL_HEALTH_SERVING);
+    for (size_t i = 0; i < s->n_services; i++)
+        sl_health_set(s->health, s->services[i]->descriptor->name, SL_HEALTH_SERVING);
+    SL_LOG(SL_LOG_INFO, "server", NULL, "listening on %s (port %d, %d workers)", s->opts.listen,
+           s->port, s->n_workers);
+    return SL_OK;
+}
+
+int sl_server_port(const sl_server *s)
+{
+    return s->port;
+}
+
+sl_health *sl_server_health(sl_server *s)
+{
+    return s->health;
+}
+
+void sl_server_shutdown(sl_server *s, int64_t grace_ms)
+{
+    if (s->stopped)
+        return;
+    s->stopped = true;
+    atomic_store(&s->shutting_down, true);
+    sl_health_set_shutdown(s->health);
+    if (s->server == NULL)
+        return;
+    if (s->started) {
+        SL_LOG(SL_LOG_INFO, "server", NULL, "draining (grace %" PRId64 "ms)", grace_ms);
+        int tag;
+        grpc_server_shutdown_and_notify(s->server, s->shutdown_cq, &tag);
+        grpc_event ev = grpc_completion_queue_pluck(s->shutdown_cq, &tag, ms_from_now(grace_ms), NULL);
+        if (ev.type == GRPC_QUEUE_TIMEOUT) {
+            SL_LOG(SL_LOG_WARN, "server", NULL, "grace period over: cancelling remaining calls");
+            grpc_server_cancel_all_calls(s->server);
+            grpc_completion_queue_pluck(s->shutdown_cq, &tag, gpr_inf_future(GPR_CLOCK_MONOTONIC),
+                                        NULL);
+        }
+        pthread_mutex_lock(&s->mu);
+        while (s->active_streams > 0)
+            pthread_cond_wait(&s->cv, &s->mu);
+        pthread_mutex_unlock(&s->mu);
+    }
+    for (int i = 0; i < s->n_workers; i++)
+        grpc_completion_queue_shutdown(s->workers[i].cq);
+    for (int i = 0; i < s->n_threads; i++)
+        pthread_join(s->workers[i].thread, NULL);
+    /* Queues without a thread (a failed start) are drained here. */
+    for (int i = s->n_threads; i < s->n_workers; i++) {
+        grpc_event ev;
+        do {
+            ev = grpc_completion_queue_next(s->workers[i].cq, gpr_inf_future(GPR_CLOCK_MONOTONIC),
+                                            NULL);
+            if (ev.type == GRPC_OP_COMPLETE && *(int *)ev.tag == TAG_SLOT)
+                slot_discard(ev.tag);
+        } while (ev.type != GRPC_QUEUE_SHUTDOWN);
+    }
+    SL_LOG(SL_LOG_INFO, "server", NULL, "stopped");
+}
+
+void sl_server_destroy(sl_server *s)
+{
+    if (s == NULL)
+        return;
+    sl_server_shutdown(s, 0);
+    if (s->server != NULL)
+        grpc_server_destroy(s->server);
+    for (int i = 0; i < s->n_workers; i++) {
+        grpc_completion_queue_destroy(s->workers[i].cq);
+        sl_arena_destroy(s->workers[i].arena);
+    }
+    if (s->shutdown_cq != NULL) {
+        grpc_completion_queue_shutdown(s->shutdown_cq);
+        grpc_completion_queue_destroy(s->shutdown_cq);
+    }
+    free(s->workers);
+    free(s->methods);
+    free(s->services);
+    sl_health_destroy(s->health);
+    pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+    grpc_shutdown();
+}
+
+void sl_server_block_signals(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+int sl_server_wait_signal(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    int sig = 0;
+    while (sigwait(&set, &sig) != 0)
+        ;
+    return sig;
+}

@@ -1,0 +1,34 @@
+/*
+ * sl_test: helpers shared by the integration tests: free ports, child
+ * processes of the built executables, waiting for a port to listen.
+ */
+#ifndef SL_TEST_H
+#define SL_TEST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* A loopback TCP port nobody listens on right now. */
+int sl_test_free_port(void);
+
+/* True once 127.0.0.1:port accepts connections, waiting up to timeout_ms. */
+bool sl_test_wait_port(int port, int64_t timeout_ms);
+
+/* Path of a built executable: $SHELFLINE_BIN_DIR/name (static buffer per
+ * call site is not used: the result is malloc'ed, caller frees). */
+char *sl_test_bin(const char *name);
+
+/* Starts argv[0] with extra environment entries ("K=V", NULL-terminated,
+ * may be NULL); stdout/stderr go to the test's stderr.  Returns the pid. */
+pid_t sl_test_spawn(char *const argv[], char *const env_extra[]);
+
+/* Sends sig and waits for the child; returns its exit status as from
+ * waitpid (use WIFEXITED etc.), or -1 if it did not exit within timeout_ms
+ * (then it is killed with SIGKILL). */
+int sl_test_stop(pid_t pid, int sig, int64_t timeout_ms);
+
+/* Milliseconds of CLOCK_MONOTONIC. */
+int64_t sl_test_now_ms(void);
+
+#endif
