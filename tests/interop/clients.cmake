@@ -1,0 +1,14 @@
+# Python (Debian's python3-grpcio) and Node (@grpc/grpc-js) clients call
+# grpc.health.v1.Health/Check on a real service; see run_health_client.sh.
+# The node test installs tests/interop/node's locked packages into
+# build/interop-node on first use (npm ci).
+if(TARGET shelfline-inventory)
+  foreach(lang python node)
+    add_test(NAME interop_${lang}_health
+      COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/run_health_client.sh ${lang}
+              $<TARGET_FILE:shelfline-inventory> shelfline.v1.InventoryService)
+    set_tests_properties(interop_${lang}_health PROPERTIES
+      LABELS interop TIMEOUT 300 FIXTURES_REQUIRED pg
+      ENVIRONMENT "${SHELFLINE_TEST_ENV}")
+  endforeach()
+endif()
