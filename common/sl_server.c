@@ -145,6 +145,7 @@ struct sl_server {
     int port;
     bool started, stopped;
     atomic_bool shutting_down;
+    atomic_bool stop_workers; /* set once no call can need a worker queue */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int64_t active_streams;
@@ -926,10 +927,22 @@ static void on_registered(worker *w, slot *sl)
 static void *worker_main(void *arg)
 {
     worker *w = arg;
+    /* Only the worker starts batches on its queue, so only the worker may
+     * shut it down: it does so on the first wake-up after stop_workers is
+     * set, never in the middle of a handler. */
+    bool closing = false;
     for (;;) {
-        grpc_event ev = grpc_completion_queue_next(w->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+        gpr_timespec until = closing ? gpr_inf_future(GPR_CLOCK_MONOTONIC) : ms_from_now(DONE_POLL_MS);
+        grpc_event ev = grpc_completion_queue_next(w->cq, until, NULL);
         if (ev.type == GRPC_QUEUE_SHUTDOWN)
             break;
+        if (ev.type == GRPC_QUEUE_TIMEOUT) {
+            if (atomic_load(&w->srv->stop_workers)) {
+                grpc_completion_queue_shutdown(w->cq);
+                closing = true;
+            }
+            continue;
+        }
         if (ev.type != GRPC_OP_COMPLETE)
             continue;
         switch (*(int *)ev.tag) {
@@ -1051,6 +1064,7 @@ sl_status sl_server_create(const sl_server_options *opts, sl_server **out, sl_er
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     atomic_init(&s->shutting_down, false);
+    atomic_init(&s->stop_workers, false);
     grpc_init();
 
     s->health_def.descriptor = &grpc__health__v1__health__descriptor;
@@ -1272,12 +1286,12 @@ void sl_server_shutdown(sl_server *s, int64_t grace_ms)
             pthread_cond_wait(&s->cv, &s->mu);
         pthread_mutex_unlock(&s->mu);
     }
-    for (int i = 0; i < s->n_workers; i++)
-        grpc_completion_queue_shutdown(s->workers[i].cq);
+    atomic_store(&s->stop_workers, true);
     for (int i = 0; i < s->n_threads; i++)
         pthread_join(s->workers[i].thread, NULL);
     /* Queues without a thread (a failed start) are drained here. */
     for (int i = s->n_threads; i < s->n_workers; i++) {
+        grpc_completion_queue_shutdown(s->workers[i].cq);
         grpc_event ev;
         do {
             ev = grpc_completion_queue_next(s->workers[i].cq, gpr_inf_future(GPR_CLOCK_MONOTONIC),
