@@ -1,0 +1,184 @@
+/*
+ * sl_events: publishing and WatchEvents over sl_outbox.
+ */
+#include "sl_events.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "shelfline/v1/common.pb-c.h"
+#include "sl_outbox.h"
+
+#define MAX_TOPICS 64
+#define READ_BATCH 256
+/* With committed events held back by a running transaction, look again
+ * this soon (the transaction may end without anyone notifying). */
+#define PENDING_RETRY_MS 20
+#define IDLE_WAIT_MS 1000
+
+struct sl_events {
+    sl_db *db;
+    const sl_event_topic *topics;
+    sl_outbox_notifier *notifier;
+};
+
+sl_status sl_events_create(sl_db *db, const sl_event_topic *topics, sl_events **out,
+                           sl_err *err)
+{
+    *out = NULL;
+    sl_events *ev = calloc(1, sizeof *ev);
+    if (ev == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    ev->db = db;
+    ev->topics = topics;
+    sl_status st = sl_outbox_notifier_start(db, NULL, &ev->notifier, err);
+    if (st != SL_OK) {
+        free(ev);
+        return st;
+    }
+    *out = ev;
+    return SL_OK;
+}
+
+void sl_events_destroy(sl_events *ev)
+{
+    if (ev == NULL)
+        return;
+    sl_outbox_notifier_stop(ev->notifier);
+    free(ev);
+}
+
+static const sl_event_topic *find_topic(const sl_events *ev, const char *name)
+{
+    for (const sl_event_topic *t = ev->topics; t->name != NULL; t++)
+        if (strcmp(t->name, name) == 0)
+            return t;
+    return NULL;
+}
+
+sl_status sl_events_publish(sl_events *ev, sl_db_conn *conn, const char *topic, const char *key,
+                            const ProtobufCMessage *payload, sl_err *err)
+{
+    const sl_event_topic *t = find_topic(ev, topic);
+    if (t == NULL || payload->descriptor != t->payload)
+        return sl_err_set(err, SL_INTERNAL, "event topic \"%s\" is undeclared or has the wrong "
+                                            "payload type", topic);
+    size_t len = protobuf_c_message_get_packed_size(payload);
+    uint8_t stackbuf[1024];
+    uint8_t *buf = len <= sizeof stackbuf ? stackbuf : malloc(len);
+    if (buf == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    protobuf_c_message_pack(payload, buf);
+    sl_status st = sl_outbox_append(conn, topic, key, buf, len, err);
+    if (buf != stackbuf)
+        free(buf);
+    return st;
+}
+
+/* One read: sequence what is final, then fetch after *cursor.  Uses a
+ * pooled connection only for the duration of the read, so thousands of
+ * idle streams hold no connection. */
+static sl_status read_batch(sl_events *ev, int64_t cursor, const char *const *topics,
+                            size_t ntopics, sl_arena *arena, sl_outbox_event **out, size_t *n,
+                            bool *pending, sl_err *err)
+{
+    sl_db_conn *conn;
+    sl_status st = sl_db_acquire(ev->db, -1, &conn, err);
+    if (st != SL_OK)
+        return st;
+    st = sl_outbox_sequence(conn, NULL, pending, err);
+    if (st == SL_OK)
+        st = sl_outbox_read(conn, cursor, topics, ntopics, READ_BATCH, arena, out, n, err);
+    sl_db_release(ev->db, conn);
+    return st;
+}
+
+static sl_status check_cursor(sl_events *ev, int64_t after_id, sl_err *err)
+{
+    sl_db_conn *conn;
+    sl_status st = sl_db_acquire(ev->db, -1, &conn, err);
+    if (st != SL_OK)
+        return st;
+    int64_t first, last;
+    st = sl_outbox_bounds(conn, &first, &last, err);
+    sl_db_release(ev->db, conn);
+    if (st == SL_OK && after_id > last)
+        st = sl_err_set(err, SL_OUT_OF_RANGE,
+                        "after_id %lld is beyond the newest event %lld (a cursor from another "
+                        "database?)",
+                        (long long)after_id, (long long)last);
+    return st;
+}
+
+sl_status sl_events_watch(sl_events *ev, sl_call *call, const ProtobufCMessage *req_msg,
+                          sl_err *err)
+{
+    const Shelfline__V1__WatchEventsRequest *req = (const Shelfline__V1__WatchEventsRequest *)req_msg;
+    if (req->after_id < 0)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "after_id must not be negative (got %lld)",
+                          (long long)req->after_id);
+    if (req->n_topics > MAX_TOPICS)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "topics: at most %d topics (got %zu)",
+                          MAX_TOPICS, req->n_topics);
+    for (size_t i = 0; i < req->n_topics; i++)
+        if (find_topic(ev, req->topics[i]) == NULL)
+            return sl_err_set(err, SL_INVALID_ARGUMENT, "topics[%zu]: unknown topic \"%s\"", i,
+                              req->topics[i]);
+    sl_status st = check_cursor(ev, req->after_id, err);
+    if (st != SL_OK)
+        return st;
+
+    sl_outbox_watch *watch;
+    st = sl_outbox_watch_open(ev->notifier, &watch, err);
+    if (st != SL_OK)
+        return st;
+    sl_arena *arena = sl_arena_create(64 * 1024);
+    if (arena == NULL) {
+        sl_outbox_watch_close(watch);
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    int64_t cursor = req->after_id;
+    const char *const *topics = (const char *const *)req->topics;
+    for (;;) {
+        /* Reset before reading, so an event committed during the read
+         * leaves the fd readable and is not slept through. */
+        sl_outbox_watch_reset(watch);
+        sl_outbox_event *evs;
+        size_t n = 0;
+        bool pending = false;
+        st = read_batch(ev, cursor, topics, req->n_topics, arena, &evs, &n, &pending, err);
+        if (st != SL_OK)
+            break;
+        for (size_t i = 0; i < n && st == SL_OK; i++) {
+            Shelfline__V1__Event e = SHELFLINE__V1__EVENT__INIT;
+            const sl_event_topic *t = find_topic(ev, evs[i].topic);
+            e.id = evs[i].id;
+            e.topic = (char *)evs[i].topic;
+            e.key = (char *)evs[i].key;
+            e.payload_type = t != NULL ? (char *)t->payload->name : (char *)"";
+            e.payload.data = (uint8_t *)evs[i].payload;
+            e.payload.len = evs[i].payload_len;
+            e.created_at_ms = evs[i].created_at_ms;
+            st = sl_call_send(call, &e.base, err);
+            if (st == SL_OK)
+                cursor = evs[i].id;
+        }
+        sl_arena_reset(arena);
+        if (st != SL_OK)
+            break;
+        if (n == READ_BATCH && !sl_call_done(call))
+            continue;
+        int w = sl_call_wait_fd(call, sl_outbox_watch_fd(watch),
+                                pending ? PENDING_RETRY_MS : IDLE_WAIT_MS);
+        if (w < 0) {
+            st = sl_err_set(err, SL_UNAVAILABLE,
+                            "event stream ended (client gone or server draining); resume after "
+                            "id %lld",
+                            (long long)cursor);
+            break;
+        }
+    }
+    sl_arena_destroy(arena);
+    sl_outbox_watch_close(watch);
+    return st;
+}

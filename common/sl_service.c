@@ -1,0 +1,310 @@
+/*
+ * sl_service: configuration, start-up, health probing and drain shared by
+ * the four service processes.
+ */
+#include "sl_service.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sl_config.h"
+#include "sl_log.h"
+
+#define DEFAULT_MAX_MSG (4 * 1024 * 1024 + 64 * 1024)
+
+struct sl_service {
+    const sl_service_spec *spec;
+    sl_service_config cfg;
+    sl_db *db;
+    sl_server *server;
+    sl_events *events;
+    pthread_mutex_t peers_mu;
+    sl_channel *peers[SL_PEER_COUNT];
+    pthread_t prober;
+    bool prober_started;
+    atomic_bool stopping;
+};
+
+static const char *const peer_env[SL_PEER_COUNT] = {
+    "SHELFLINE_INVENTORY_ADDR",
+    "SHELFLINE_FORECASTING_ADDR",
+    "SHELFLINE_CUSTOMER_VALUE_ADDR",
+    "SHELFLINE_SERVICE_DESK_ADDR",
+};
+static const char *const peer_default[SL_PEER_COUNT] = {
+    "127.0.0.1:50051",
+    "127.0.0.1:50052",
+    "127.0.0.1:50053",
+    "127.0.0.1:50054",
+};
+
+sl_status sl_service_config_load(sl_service_config *cfg, const char *default_listen,
+                                 sl_err *err)
+{
+    memset(cfg, 0, sizeof *cfg);
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    int64_t def_workers = ncpu > 0 ? 2 * ncpu : 4;
+    if (def_workers < 4)
+        def_workers = 4;
+    sl_status st;
+    if ((st = sl_config_string("SHELFLINE_DATABASE_URL", "postgresql:///shelfline",
+                               &cfg->database_url, err)) != SL_OK ||
+        (st = sl_config_hostport("SHELFLINE_LISTEN", default_listen, &cfg->listen, err)) != SL_OK)
+        return st;
+    for (int i = 0; i < SL_PEER_COUNT; i++)
+        if ((st = sl_config_hostport(peer_env[i], peer_default[i], &cfg->peer_addr[i], err)) !=
+            SL_OK)
+            return st;
+    if ((st = sl_config_int("SHELFLINE_WORKERS", def_workers, 1, 256, &cfg->workers, err)) !=
+            SL_OK ||
+        (st = sl_config_int("SHELFLINE_DB_POOL", cfg->workers + 4, 1, 256, &cfg->db_pool, err)) !=
+            SL_OK ||
+        (st = sl_config_int("SHELFLINE_MAX_MESSAGE_BYTES", DEFAULT_MAX_MSG, 1024,
+                            256 * 1024 * 1024, &cfg->max_message_bytes, err)) != SL_OK ||
+        (st = sl_config_duration_ms("SHELFLINE_MAX_CONNECTION_AGE", 0, 0, INT32_MAX,
+                                    &cfg->max_connection_age_ms, err)) != SL_OK ||
+        (st = sl_config_duration_ms("SHELFLINE_MAX_CONNECTION_AGE_GRACE", 0, 0, INT32_MAX,
+                                    &cfg->max_connection_age_grace_ms, err)) != SL_OK ||
+        (st = sl_config_duration_ms("SHELFLINE_DRAIN_GRACE", 20000, 0, 3600 * 1000,
+                                    &cfg->drain_grace_ms, err)) != SL_OK ||
+        (st = sl_config_duration_ms("SHELFLINE_DB_STARTUP_TIMEOUT", 60000, 0, 3600 * 1000,
+                                    &cfg->db_startup_timeout_ms, err)) != SL_OK ||
+        (st = sl_config_duration_ms("SHELFLINE_HEALTH_INTERVAL", 2000, 100, 600 * 1000,
+                                    &cfg->health_interval_ms, err)) != SL_OK ||
+        (st = sl_config_string("SHELFLINE_AUTH_TOKEN", NULL, &cfg->auth_token, err)) != SL_OK)
+        return st;
+    const char *level;
+    sl_config_string("SHELFLINE_LOG_LEVEL", "info", &level, err);
+    if (sl_log_level_parse(level, &cfg->log_level) != 0)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "invalid SHELFLINE_LOG_LEVEL \"%s\": expected debug, info, warn or error",
+                          level);
+    return SL_OK;
+}
+
+bool sl_service_token_ok(const char *configured, const char *authorization)
+{
+    if (configured == NULL)
+        return true;
+    if (authorization == NULL || strncmp(authorization, "Bearer ", 7) != 0)
+        return false;
+    const char *given = authorization + 7;
+    size_t a = strlen(configured), b = strlen(given);
+    /* Compare every byte whatever the lengths, so timing says nothing. */
+    unsigned char diff = (unsigned char)(a != b);
+    for (size_t i = 0; i < a; i++)
+        diff |= (unsigned char)(configured[i] ^ (i < b ? given[i] : 0));
+    return diff == 0;
+}
+
+static sl_status auth_interceptor(sl_call *call, void *ctx, sl_err *err)
+{
+    sl_service *svc = ctx;
+    if (sl_service_token_ok(svc->cfg.auth_token, sl_call_metadata(call, "authorization", NULL)))
+        return SL_OK;
+    return sl_err_set(err, SL_UNAUTHENTICATED, "missing or invalid authorization bearer token");
+}
+
+sl_status sl_service_add(sl_service *svc, const sl_service_def *def, sl_err *err)
+{
+    return sl_server_add_service(svc->server, def, err);
+}
+
+const sl_service_config *sl_service_cfg(const sl_service *svc)
+{
+    return &svc->cfg;
+}
+
+sl_db *sl_service_db(sl_service *svc)
+{
+    return svc->db;
+}
+
+sl_server *sl_service_server(sl_service *svc)
+{
+    return svc->server;
+}
+
+sl_events *sl_service_events(sl_service *svc)
+{
+    return svc->events;
+}
+
+sl_channel *sl_service_peer(sl_service *svc, sl_peer peer)
+{
+    pthread_mutex_lock(&svc->peers_mu);
+    if (svc->peers[peer] == NULL) {
+        sl_channel_options o = {.max_recv_bytes = svc->cfg.max_message_bytes,
+                                .max_send_bytes = svc->cfg.max_message_bytes};
+        if (sl_channel_create(svc->cfg.peer_addr[peer], &o, &svc->peers[peer], NULL) != SL_OK)
+            svc->peers[peer] = NULL;
+    }
+    sl_channel *ch = svc->peers[peer];
+    pthread_mutex_unlock(&svc->peers_mu);
+    return ch;
+}
+
+static void sleep_ms(int64_t ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Reports NOT_SERVING while the database does not answer. */
+static void *probe_main(void *arg)
+{
+    sl_service *svc = arg;
+    bool degraded = false;
+    while (!atomic_load(&svc->stopping)) {
+        sl_err err;
+        sl_status st = sl_db_ping(svc->db, (int)svc->cfg.health_interval_ms, &err);
+        /* A pool busy with real work is not a sick database. */
+        bool down = st != SL_OK && st != SL_RESOURCE_EXHAUSTED;
+        if (down != degraded) {
+            degraded = down;
+            sl_health_set_degraded(sl_server_health(svc->server), down);
+            if (down)
+                SL_LOG(SL_LOG_WARN, "health", NULL, "database unreachable, NOT_SERVING: %s",
+                       err.msg);
+            else
+                SL_LOG(SL_LOG_INFO, "health", NULL, "database reachable again, SERVING");
+        }
+        for (int64_t slept = 0; slept < svc->cfg.health_interval_ms && !atomic_load(&svc->stopping);
+             slept += 50)
+            sleep_ms(50);
+    }
+    return NULL;
+}
+
+/* Migrates, retrying while the database is not up yet (a pod often starts
+ * before its database is reachable). */
+static sl_status migrate_when_up(sl_service *svc, sl_err *err)
+{
+    int64_t start = sl_db_now_ms();
+    int64_t wait = 200;
+    for (;;) {
+        sl_status st = sl_migrate_apply(svc->db, svc->spec->migrations, err);
+        if (st != SL_UNAVAILABLE)
+            return st;
+        if (sl_db_now_ms() - start >= svc->cfg.db_startup_timeout_ms)
+            return st;
+        SL_LOG(SL_LOG_WARN, "startup", NULL, "database not reachable yet, retrying: %s", err->msg);
+        sleep_ms(wait);
+        if (wait < 2000)
+            wait *= 2;
+    }
+}
+
+static void usage(const sl_service_spec *spec, FILE *out)
+{
+    fprintf(out,
+            "usage: shelfline-%s\n"
+            "Serves shelfline.v1 over gRPC; configured by environment variables\n"
+            "(SHELFLINE_DATABASE_URL, SHELFLINE_LISTEN [%s], ...; see docs/OPERATIONS.md).\n",
+            spec->name, spec->default_listen);
+}
+
+int sl_service_main(const sl_service_spec *spec, int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(spec, stdout);
+            return 0;
+        }
+        fprintf(stderr, "shelfline-%s: unknown argument \"%s\"\n", spec->name, argv[i]);
+        usage(spec, stderr);
+        return 2;
+    }
+    sl_service svc;
+    memset(&svc, 0, sizeof svc);
+    svc.spec = spec;
+    pthread_mutex_init(&svc.peers_mu, NULL);
+    atomic_init(&svc.stopping, false);
+    sl_err err;
+    sl_err_clear(&err);
+    if (sl_service_config_load(&svc.cfg, spec->default_listen, &err) != SL_OK) {
+        fprintf(stderr, "shelfline-%s: %s\n", spec->name, err.msg);
+        return 2;
+    }
+    sl_log_init(spec->name, svc.cfg.log_level);
+    /* Before any thread exists, so every thread inherits the mask and the
+     * main thread alone takes the signal. */
+    sl_server_block_signals();
+
+    int rc = 1;
+    void *app = NULL;
+    bool app_ready = false;
+    sl_db_options dbo = {.conninfo = svc.cfg.database_url,
+                         .schema = spec->schema,
+                         .pool_size = (int)svc.cfg.db_pool,
+                         .application_name = spec->name};
+    sl_status st = sl_db_open(&dbo, &svc.db, &err);
+    if (st != SL_OK) {
+        SL_LOG(SL_LOG_ERROR, "startup", NULL, "invalid SHELFLINE_DATABASE_URL: %s", err.msg);
+        rc = 2;
+        goto out;
+    }
+    st = migrate_when_up(&svc, &err);
+    if (st != SL_OK) {
+        SL_LOG(SL_LOG_ERROR, "startup", NULL, "could not migrate schema \"%s\": %s", spec->schema,
+               err.msg);
+        goto out;
+    }
+    sl_server_options so = {
+        .listen = svc.cfg.listen,
+        .workers = (int)svc.cfg.workers,
+        .max_recv_bytes = svc.cfg.max_message_bytes,
+        .max_send_bytes = svc.cfg.max_message_bytes,
+        .max_connection_age_ms = svc.cfg.max_connection_age_ms,
+        .max_connection_age_grace_ms = svc.cfg.max_connection_age_grace_ms,
+        .interceptor = auth_interceptor,
+        .interceptor_ctx = &svc,
+    };
+    st = sl_server_create(&so, &svc.server, &err);
+    if (st != SL_OK) {
+        SL_LOG(SL_LOG_ERROR, "startup", NULL, "could not create the server: %s", err.msg);
+        goto out;
+    }
+    st = sl_events_create(svc.db, spec->topics, &svc.events, &err);
+    if (st != SL_OK) {
+        SL_LOG(SL_LOG_ERROR, "startup", NULL, "could not start the event feed: %s", err.msg);
+        goto out;
+    }
+    st = spec->init(&svc, &app, &err);
+    if (st != SL_OK) {
+        SL_LOG(SL_LOG_ERROR, "startup", NULL, "could not initialise: %s", err.msg);
+        goto out;
+    }
+    app_ready = true;
+    st = sl_server_start(svc.server, &err);
+    if (st != SL_OK) {
+        SL_LOG(SL_LOG_ERROR, "startup", NULL, "could not start the server: %s", err.msg);
+        goto out;
+    }
+    if (pthread_create(&svc.prober, NULL, probe_main, &svc) == 0)
+        svc.prober_started = true;
+
+    int sig = sl_server_wait_signal();
+    SL_LOG(SL_LOG_INFO, "shutdown", NULL, "signal %d: draining", sig);
+    rc = 0;
+out:
+    atomic_store(&svc.stopping, true);
+    if (svc.server != NULL)
+        sl_server_shutdown(svc.server, svc.cfg.drain_grace_ms);
+    if (svc.prober_started)
+        pthread_join(svc.prober, NULL);
+    if (app_ready && spec->fini != NULL)
+        spec->fini(&svc, app);
+    sl_server_destroy(svc.server);
+    sl_events_destroy(svc.events);
+    for (int i = 0; i < SL_PEER_COUNT; i++)
+        sl_channel_destroy(svc.peers[i]);
+    sl_db_close(svc.db);
+    pthread_mutex_destroy(&svc.peers_mu);
+    return rc;
+}

@@ -1,0 +1,111 @@
+/*
+ * sl_service: what every Shelfline service process does around its
+ * handlers, so that each service's main.c is a few lines.
+ *
+ *   configuration from the environment (validated, first bad value named)
+ *   -> logging -> PostgreSQL pool -> migrations under an advisory lock
+ *   (waiting for the database to come up, bounded) -> the service's init
+ *   hook (statements, method tables, consumers) -> gRPC server with health
+ *   -> database health probe -> wait for SIGTERM/SIGINT -> drain -> the
+ *   service's fini hook -> exit 0.
+ *
+ * Environment (all optional; defaults in brackets):
+ *   SHELFLINE_DATABASE_URL   libpq connection string [postgresql:///shelfline]
+ *   SHELFLINE_LISTEN         host:port [the service's default port]
+ *   SHELFLINE_INVENTORY_ADDR, SHELFLINE_FORECASTING_ADDR,
+ *   SHELFLINE_CUSTOMER_VALUE_ADDR, SHELFLINE_SERVICE_DESK_ADDR
+ *                            peers [127.0.0.1:50051 .. :50054]
+ *   SHELFLINE_WORKERS        gRPC worker threads [2 x CPUs, at least 4]
+ *   SHELFLINE_DB_POOL        PostgreSQL connections [workers + 4]
+ *   SHELFLINE_MAX_MESSAGE_BYTES       [4 MiB + 64 KiB]
+ *   SHELFLINE_MAX_CONNECTION_AGE      e.g. 5m [none]
+ *   SHELFLINE_MAX_CONNECTION_AGE_GRACE e.g. 30s [none]
+ *   SHELFLINE_DRAIN_GRACE    in-flight calls' time after SIGTERM [20s]
+ *   SHELFLINE_DB_STARTUP_TIMEOUT  how long to wait for PostgreSQL [60s]
+ *   SHELFLINE_HEALTH_INTERVAL     database probe period [2s]
+ *   SHELFLINE_AUTH_TOKEN     when set, calls need "authorization: Bearer T"
+ *   SHELFLINE_LOG_LEVEL      debug, info, warn, error [info]
+ */
+#ifndef SL_SERVICE_H
+#define SL_SERVICE_H
+
+#include <stdint.h>
+
+#include "sl_client.h"
+#include "sl_log.h"
+#include "sl_db.h"
+#include "sl_events.h"
+#include "sl_migrate.h"
+#include "sl_server.h"
+#include "sl_status.h"
+
+typedef enum sl_peer {
+    SL_PEER_INVENTORY,
+    SL_PEER_FORECASTING,
+    SL_PEER_CUSTOMER_VALUE,
+    SL_PEER_SERVICE_DESK,
+} sl_peer;
+#define SL_PEER_COUNT 4
+
+typedef struct sl_service_config {
+    const char *database_url;
+    const char *listen;
+    const char *peer_addr[SL_PEER_COUNT];
+    int64_t workers;
+    int64_t db_pool;
+    int64_t max_message_bytes;
+    int64_t max_connection_age_ms;
+    int64_t max_connection_age_grace_ms;
+    int64_t drain_grace_ms;
+    int64_t db_startup_timeout_ms;
+    int64_t health_interval_ms;
+    const char *auth_token; /* NULL: no authentication */
+    sl_log_level log_level;
+} sl_service_config;
+
+/* Reads the environment into cfg (strings point into the environment).
+ * default_listen is the service's own port.  INVALID_ARGUMENT naming the
+ * first bad variable. */
+sl_status sl_service_config_load(sl_service_config *cfg, const char *default_listen,
+                                 sl_err *err);
+
+typedef struct sl_service sl_service;
+
+typedef struct sl_service_spec {
+    const char *name;           /* "inventory": logs and the usage line */
+    const char *schema;         /* its PostgreSQL schema */
+    const sl_migration *migrations;
+    const char *default_listen; /* "127.0.0.1:50051" */
+    /* The topics this service publishes (NULL-name terminated); its
+     * event feed (sl_service_events) is started before init. */
+    const sl_event_topic *topics;
+    /* Called once the database is migrated and before the server starts:
+     * registers statements and method tables (sl_service_add), starts
+     * consumers; *app is the service's context, handed back to fini.  A
+     * failure ends the process with exit code 1. */
+    sl_status (*init)(sl_service *svc, void **app, sl_err *err);
+    /* Called after the server drained; frees app. */
+    void (*fini)(sl_service *svc, void *app);
+} sl_service_spec;
+
+/* The whole life of a service process; returns the exit code (0 after a
+ * clean drain, 1 on a start-up failure, 2 on bad configuration). */
+int sl_service_main(const sl_service_spec *spec, int argc, char **argv);
+
+/* Adds a gRPC service (see sl_server_add_service); init only. */
+sl_status sl_service_add(sl_service *svc, const sl_service_def *def, sl_err *err);
+
+const sl_service_config *sl_service_cfg(const sl_service *svc);
+sl_db *sl_service_db(sl_service *svc);
+sl_server *sl_service_server(sl_service *svc);
+sl_events *sl_service_events(sl_service *svc);
+
+/* The shared channel to a peer service (created on first use, owned by
+ * svc); NULL only when out of memory. */
+sl_channel *sl_service_peer(sl_service *svc, sl_peer peer);
+
+/* True when authorization carries the configured token (always true when
+ * no token is configured).  Constant-time comparison.  Exposed for tests. */
+bool sl_service_token_ok(const char *configured, const char *authorization);
+
+#endif

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# `make run`: the whole suite on this machine.  Starts the embedded
+# PostgreSQL (unless SHELFLINE_DATABASE_URL names a server), runs the four
+# services (each migrates its schema at start), loads the demo data set and
+# stays in the foreground; Ctrl-C drains the services and stops PostgreSQL.
+#
+# Environment: SHELFLINE_DATABASE_URL, SHELFLINE_DEMO=0 to skip demo data,
+# SHELFLINE_RUN_SECONDS=N to stop by itself after N seconds (smoke tests).
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+bin=${SHELFLINE_BIN_DIR:-$root/build/bin}
+logs=$root/.local/logs
+mkdir -p "$logs"
+
+started_pg=0
+if [ -z "${SHELFLINE_DATABASE_URL:-}" ]; then
+    SHELFLINE_DATABASE_URL=$("$root/deploy/local/pg.sh" start)
+    started_pg=1
+fi
+export SHELFLINE_DATABASE_URL
+export SHELFLINE_INVENTORY_ADDR=${SHELFLINE_INVENTORY_ADDR:-127.0.0.1:50051}
+export SHELFLINE_FORECASTING_ADDR=${SHELFLINE_FORECASTING_ADDR:-127.0.0.1:50052}
+export SHELFLINE_CUSTOMER_VALUE_ADDR=${SHELFLINE_CUSTOMER_VALUE_ADDR:-127.0.0.1:50053}
+export SHELFLINE_SERVICE_DESK_ADDR=${SHELFLINE_SERVICE_DESK_ADDR:-127.0.0.1:50054}
+
+services=(inventory forecasting customer-value service-desk)
+addrs=("$SHELFLINE_INVENTORY_ADDR" "$SHELFLINE_FORECASTING_ADDR"
+       "$SHELFLINE_CUSTOMER_VALUE_ADDR" "$SHELFLINE_SERVICE_DESK_ADDR")
+pids=()
+
+stop_all() {
+    trap - INT TERM EXIT
+    echo "stopping services (draining)..."
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    if [ "$started_pg" = 1 ]; then "$root/deploy/local/pg.sh" stop; fi
+}
+trap stop_all INT TERM EXIT
+
+for i in "${!services[@]}"; do
+    s=${services[$i]}
+    SHELFLINE_LISTEN=${addrs[$i]} "$bin/shelfline-$s" >"$logs/$s.log" 2>&1 &
+    pids+=($!)
+done
+
+wait_port() {
+    local host=${1%:*} port=${1##*:}
+    for _ in $(seq 1 300); do
+        if (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; then return 0; fi
+        sleep 0.1
+    done
+    return 1
+}
+for i in "${!services[@]}"; do
+    if ! wait_port "${addrs[$i]}"; then
+        echo "shelfline-${services[$i]} did not start; its log:" >&2
+        tail -20 "$logs/${services[$i]}.log" >&2
+        exit 1
+    fi
+done
+
+if [ "${SHELFLINE_DEMO:-1}" != 0 ] && [ -x "$root/deploy/local/demo.sh" ]; then
+    "$root/deploy/local/demo.sh"
+fi
+
+cat <<EOT
+
+Shelfline is running (logs in .local/logs/):
+  inventory       ${addrs[0]}
+  forecasting     ${addrs[1]}
+  customer-value  ${addrs[2]}
+  service-desk    ${addrs[3]}
+  database        $SHELFLINE_DATABASE_URL
+
+Every service speaks gRPC (package shelfline.v1, see proto/) and the
+standard grpc.health.v1.Health, e.g.:
+  /usr/bin/python3 tests/interop/health_check.py ${addrs[0]} shelfline.v1.InventoryService SERVING
+Press Ctrl-C to stop.
+EOT
+
+if [ -n "${SHELFLINE_RUN_SECONDS:-}" ]; then
+    sleep "$SHELFLINE_RUN_SECONDS"
+    exit 0
+fi
+wait -n "${pids[@]}" || true
+echo "a service exited; see .local/logs/" >&2
+exit 1

@@ -1,0 +1,134 @@
+/* sl_config: parsers and environment getters, including the messages that
+ * name the bad variable. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "sl_config.h"
+#include "sl_service.h"
+
+static void test_parse_int(void **state)
+{
+    (void)state;
+    int64_t v;
+    assert_int_equal(sl_parse_int64("42", &v), 0);
+    assert_int_equal(v, 42);
+    assert_int_equal(sl_parse_int64("-7", &v), 0);
+    assert_int_equal(v, -7);
+    assert_int_equal(sl_parse_int64("", &v), -1);
+    assert_int_equal(sl_parse_int64("12x", &v), -1);
+    assert_int_equal(sl_parse_int64("99999999999999999999", &v), -1);
+}
+
+static void test_parse_duration(void **state)
+{
+    (void)state;
+    int64_t v;
+    assert_int_equal(sl_parse_duration_ms("250", &v), 0);
+    assert_int_equal(v, 250);
+    assert_int_equal(sl_parse_duration_ms("250ms", &v), 0);
+    assert_int_equal(v, 250);
+    assert_int_equal(sl_parse_duration_ms("30s", &v), 0);
+    assert_int_equal(v, 30000);
+    assert_int_equal(sl_parse_duration_ms("5m", &v), 0);
+    assert_int_equal(v, 300000);
+    assert_int_equal(sl_parse_duration_ms("2h", &v), 0);
+    assert_int_equal(v, 7200000);
+    assert_int_equal(sl_parse_duration_ms("-1s", &v), -1);
+    assert_int_equal(sl_parse_duration_ms("5d", &v), -1);
+    assert_int_equal(sl_parse_duration_ms("s", &v), -1);
+}
+
+static void test_parse_bool_and_hostport(void **state)
+{
+    (void)state;
+    bool b;
+    assert_int_equal(sl_parse_bool("TRUE", &b), 0);
+    assert_true(b);
+    assert_int_equal(sl_parse_bool("off", &b), 0);
+    assert_false(b);
+    assert_int_equal(sl_parse_bool("maybe", &b), -1);
+    assert_int_equal(sl_parse_hostport("127.0.0.1:50051"), 0);
+    assert_int_equal(sl_parse_hostport("[::1]:50051"), 0);
+    assert_int_equal(sl_parse_hostport("inventory:1"), 0);
+    assert_int_equal(sl_parse_hostport("127.0.0.1"), -1);
+    assert_int_equal(sl_parse_hostport(":50051"), -1);
+    assert_int_equal(sl_parse_hostport("host:0"), -1);
+    assert_int_equal(sl_parse_hostport("host:65536"), -1);
+    assert_int_equal(sl_parse_hostport("::1:50051"), -1);
+}
+
+static void test_env_getters_name_the_variable(void **state)
+{
+    (void)state;
+    sl_err err;
+    int64_t v;
+    unsetenv("SL_TEST_INT");
+    assert_int_equal(sl_config_int("SL_TEST_INT", 5, 1, 10, &v, &err), SL_OK);
+    assert_int_equal(v, 5);
+    setenv("SL_TEST_INT", "11", 1);
+    assert_int_equal(sl_config_int("SL_TEST_INT", 5, 1, 10, &v, &err), SL_INVALID_ARGUMENT);
+    assert_non_null(strstr(err.msg, "SL_TEST_INT"));
+    assert_non_null(strstr(err.msg, "\"11\""));
+    setenv("SL_TEST_INT", "", 1);
+    assert_int_equal(sl_config_int("SL_TEST_INT", 5, 1, 10, &v, &err), SL_OK);
+    assert_int_equal(v, 5);
+    setenv("SL_TEST_DUR", "forever", 1);
+    assert_int_equal(sl_config_duration_ms("SL_TEST_DUR", 1, 0, 10, &v, &err), SL_INVALID_ARGUMENT);
+    assert_non_null(strstr(err.msg, "SL_TEST_DUR"));
+    const char *s;
+    setenv("SL_TEST_ADDR", "nope", 1);
+    assert_int_equal(sl_config_hostport("SL_TEST_ADDR", "a:1", &s, &err), SL_INVALID_ARGUMENT);
+    assert_non_null(strstr(err.msg, "SL_TEST_ADDR"));
+}
+
+static void test_service_config(void **state)
+{
+    (void)state;
+    sl_service_config cfg;
+    sl_err err;
+    unsetenv("SHELFLINE_LISTEN");
+    unsetenv("SHELFLINE_WORKERS");
+    assert_int_equal(sl_service_config_load(&cfg, "127.0.0.1:50051", &err), SL_OK);
+    assert_string_equal(cfg.listen, "127.0.0.1:50051");
+    assert_string_equal(cfg.peer_addr[SL_PEER_SERVICE_DESK], "127.0.0.1:50054");
+    assert_true(cfg.workers >= 4);
+    assert_int_equal(cfg.db_pool, cfg.workers + 4);
+    assert_null(cfg.auth_token);
+    setenv("SHELFLINE_WORKERS", "0", 1);
+    assert_int_equal(sl_service_config_load(&cfg, "127.0.0.1:50051", &err), SL_INVALID_ARGUMENT);
+    assert_non_null(strstr(err.msg, "SHELFLINE_WORKERS"));
+    unsetenv("SHELFLINE_WORKERS");
+    setenv("SHELFLINE_LOG_LEVEL", "loud", 1);
+    assert_int_equal(sl_service_config_load(&cfg, "127.0.0.1:50051", &err), SL_INVALID_ARGUMENT);
+    assert_non_null(strstr(err.msg, "SHELFLINE_LOG_LEVEL"));
+    unsetenv("SHELFLINE_LOG_LEVEL");
+}
+
+static void test_token(void **state)
+{
+    (void)state;
+    assert_true(sl_service_token_ok(NULL, NULL));
+    assert_true(sl_service_token_ok("s3cret", "Bearer s3cret"));
+    assert_false(sl_service_token_ok("s3cret", "Bearer s3cre"));
+    assert_false(sl_service_token_ok("s3cret", "Bearer s3cret2"));
+    assert_false(sl_service_token_ok("s3cret", "s3cret"));
+    assert_false(sl_service_token_ok("s3cret", NULL));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse_int),
+        cmocka_unit_test(test_parse_duration),
+        cmocka_unit_test(test_parse_bool_and_hostport),
+        cmocka_unit_test(test_env_getters_name_the_variable),
+        cmocka_unit_test(test_service_config),
+        cmocka_unit_test(test_token),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
