@@ -1,0 +1,1118 @@
+/*
+ * sl_db: the libpq connection pool, statement registry, SQLSTATE mapping
+ * and transaction helper (see sl_db.h for the model).
+ *
+ * Locking: db->mu guards the slots' in_use flags and the dedicated count;
+ * db->reg_lock (a rwlock, since every statement execution reads it) guards
+ * the statement registry.  A connection's own fields belong to whoever holds
+ * it and are touched without locks.
+ */
+#include "sl_db.h"
+#include "sl_db_int.h"
+#include "sl_log.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DEFAULT_POOL_SIZE 4
+#define MAX_POOL_SIZE 256
+#define DEFAULT_ACQUIRE_TIMEOUT_MS 5000
+#define DEFAULT_MAX_RETRIES 8
+/* Backoff between transaction attempts: exponential from BASE, capped at
+ * CAP, with full jitter in [half, whole] so that two transactions that just
+ * deadlocked with each other do not retry in lockstep. */
+#define RETRY_BASE_MS 5
+#define RETRY_CAP_MS 200
+
+/* What a connection knows about one registered statement. */
+enum { PREP_NONE = 0, PREP_COMMAND = 1, PREP_ROWS = 2 };
+
+struct sl_db_conn {
+    sl_db *db;
+    PGconn *pg;
+    uint8_t *prep; /* by registry index: PREP_* */
+    size_t nprep;
+    bool in_use;
+    bool dedicated;
+    /* Sticky within a transaction attempt (sl_db_tx resets them): a
+     * serialization failure or deadlock was reported, or the connection
+     * broke.  Kept on the connection so that sl_db_tx decides on retrying
+     * from what the server said, whatever status fn turned it into. */
+    bool saw_retryable;
+    bool lost;
+    char sqlstate[6];
+    char constraint[64];
+};
+
+struct sl_db {
+    char *conninfo;
+    char *schema;
+    char *app_name;
+    int pool_size;
+    int acquire_timeout_ms;
+
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* a slot was released; CLOCK_MONOTONIC */
+    sl_db_conn *slots;
+    int dedicated_open;
+    uint64_t rng; /* backoff jitter; under mu */
+
+    pthread_rwlock_t reg_lock;
+    const sl_db_stmt **stmts; /* registry, by index */
+    size_t nstmts, stmts_cap;
+    const sl_db_stmt **tables; /* tables registered, to make re-registration a no-op */
+    size_t ntables, tables_cap;
+    uint32_t *hash; /* open addressing: index + 1, 0 empty */
+    size_t hash_cap;
+};
+
+static const sl_db_stmt db_stmts[] = {
+    {"sl__db_begin_rc", "BEGIN ISOLATION LEVEL READ COMMITTED READ WRITE", 0},
+    {"sl__db_begin_rr", "BEGIN ISOLATION LEVEL REPEATABLE READ READ WRITE", 0},
+    {"sl__db_begin_ser", "BEGIN ISOLATION LEVEL SERIALIZABLE READ WRITE", 0},
+    {"sl__db_begin_rc_ro", "BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY", 0},
+    {"sl__db_begin_rr_ro", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", 0},
+    {"sl__db_begin_ser_ro", "BEGIN ISOLATION LEVEL SERIALIZABLE READ ONLY", 0},
+    {"sl__db_commit", "COMMIT", 0},
+    {"sl__db_rollback", "ROLLBACK", 0},
+    {"sl__db_ping", "SELECT 1", 0},
+    /* set_config rather than SET: SET takes no parameters. */
+    {"sl__db_search_path", "SELECT pg_catalog.set_config('search_path', $1, false)", 1},
+    {"sl__db_stmt_timeout", "SELECT pg_catalog.set_config('statement_timeout', $1, true)", 1},
+    {"sl__db_try_lock",
+     "SELECT pg_catalog.pg_try_advisory_lock(" SL__LOCK_CLASS_SESSION
+     ", pg_catalog.hashtext($1 || '/' || $2))",
+     2},
+    {"sl__db_unlock",
+     "SELECT pg_catalog.pg_advisory_unlock(" SL__LOCK_CLASS_SESSION
+     ", pg_catalog.hashtext($1 || '/' || $2))",
+     2},
+    {NULL, NULL, 0},
+};
+
+/* BEGIN statements by [isolation][read_only]. */
+static const char *const begin_names[3][2] = {
+    {"sl__db_begin_rc", "sl__db_begin_rc_ro"},
+    {"sl__db_begin_rr", "sl__db_begin_rr_ro"},
+    {"sl__db_begin_ser", "sl__db_begin_ser_ro"},
+};
+
+/* ---- time ---- */
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t sl_db_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int64_t ms)
+{
+    if (ms <= 0)
+        return;
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* ---- SQLSTATE mapping: the one place ---- */
+
+sl_status sl_db_status_from_sqlstate(const char *s)
+{
+    if (s == NULL || strlen(s) != 5)
+        return SL_INTERNAL;
+    if (strcmp(s, "23505") == 0)
+        return SL_ALREADY_EXISTS;
+    if (strcmp(s, "23514") == 0 || strcmp(s, "23503") == 0)
+        return SL_FAILED_PRECONDITION;
+    if (strcmp(s, "40001") == 0 || strcmp(s, "40P01") == 0)
+        return SL_ABORTED;
+    if (strncmp(s, "08", 2) == 0)
+        return SL_UNAVAILABLE;
+    /* admin_shutdown, crash_shutdown, cannot_connect_now: the server is
+     * going away or not up yet.  Not in the house list, but they mean the
+     * same as a class 08 failure -- try again later -- and INTERNAL would
+     * tell a client the request itself is broken. */
+    if (strcmp(s, "57P01") == 0 || strcmp(s, "57P02") == 0 || strcmp(s, "57P03") == 0)
+        return SL_UNAVAILABLE;
+    if (strcmp(s, "57014") == 0)
+        return SL_DEADLINE_EXCEEDED;
+    if (strncmp(s, "22", 2) == 0)
+        return SL_INVALID_ARGUMENT;
+    return SL_INTERNAL;
+}
+
+static bool sqlstate_is_retryable(const char *s)
+{
+    return s != NULL && (strcmp(s, "40001") == 0 || strcmp(s, "40P01") == 0);
+}
+
+/* ---- messages ---- */
+
+/* Copies the first line of a libpq message (they end in "\n" and may carry
+ * a "HINT"-style second line) without its trailing newline. */
+static void first_line(char *buf, size_t cap, const char *msg)
+{
+    if (msg == NULL || *msg == '\0') {
+        snprintf(buf, cap, "unknown error");
+        return;
+    }
+    size_t n = strcspn(msg, "\n");
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(buf, msg, n);
+    buf[n] = '\0';
+}
+
+static void notice_processor(void *arg, const char *message)
+{
+    (void)arg;
+    if (sl_log_enabled(SL_LOG_DEBUG)) {
+        char line[256];
+        first_line(line, sizeof line, message);
+        SL_LOG(SL_LOG_DEBUG, "db_notice", NULL, "%s", line);
+    }
+}
+
+/* ---- options ---- */
+
+static bool schema_name_valid(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > SL_DB_SCHEMA_MAX || strncmp(s, "pg_", 3) == 0)
+        return false;
+    if (!((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_'))
+        return false;
+    for (size_t i = 1; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+            return false;
+    }
+    return true;
+}
+
+static char *dup_or_null(const char *s, bool *oom)
+{
+    if (s == NULL)
+        return NULL;
+    char *d = strdup(s);
+    if (d == NULL)
+        *oom = true;
+    return d;
+}
+
+/* ---- registry ---- */
+
+static uint32_t name_hash(const char *s)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (; *s != '\0'; s++) {
+        h ^= (unsigned char)*s;
+        h *= 16777619u;
+    }
+    return h;
+}
+
+/* Index of name in the registry, or -1.  Caller holds reg_lock. */
+static long reg_find(const sl_db *db, const char *name)
+{
+    if (db->hash_cap == 0)
+        return -1;
+    size_t mask = db->hash_cap - 1;
+    for (size_t i = name_hash(name) & mask;; i = (i + 1) & mask) {
+        uint32_t slot = db->hash[i];
+        if (slot == 0)
+            return -1;
+        if (strcmp(db->stmts[slot - 1]->name, name) == 0)
+            return (long)slot - 1;
+    }
+}
+
+static void hash_insert(uint32_t *hash, size_t cap, const char *name, uint32_t idx)
+{
+    size_t mask = cap - 1;
+    size_t i = name_hash(name) & mask;
+    while (hash[i] != 0)
+        i = (i + 1) & mask;
+    hash[i] = idx + 1;
+}
+
+/* Makes room for extra more statements (table arrays and a hash kept at
+ * most half full).  Caller holds reg_lock for writing. */
+static bool reg_reserve(sl_db *db, size_t extra)
+{
+    size_t need = db->nstmts + extra;
+    if (need > db->stmts_cap) {
+        size_t cap = db->stmts_cap ? db->stmts_cap : 64;
+        while (cap < need)
+            cap *= 2;
+        const sl_db_stmt **p = realloc(db->stmts, cap * sizeof *p);
+        if (p == NULL)
+            return false;
+        db->stmts = p;
+        db->stmts_cap = cap;
+    }
+    if (need * 2 > db->hash_cap) {
+        size_t cap = db->hash_cap ? db->hash_cap : 128;
+        while (need * 2 > cap)
+            cap *= 2;
+        uint32_t *h = calloc(cap, sizeof *h);
+        if (h == NULL)
+            return false;
+        for (size_t i = 0; i < db->nstmts; i++)
+            hash_insert(h, cap, db->stmts[i]->name, (uint32_t)i);
+        free(db->hash);
+        db->hash = h;
+        db->hash_cap = cap;
+    }
+    if (db->ntables == db->tables_cap) {
+        size_t cap = db->tables_cap ? db->tables_cap * 2 : 16;
+        const sl_db_stmt **t = realloc(db->tables, cap * sizeof *t);
+        if (t == NULL)
+            return false;
+        db->tables = t;
+        db->tables_cap = cap;
+    }
+    return true;
+}
+
+sl_status sl_db_register(sl_db *db, const sl_db_stmt *table, sl_err *err)
+{
+    sl_status st = SL_OK;
+    size_t n = 0;
+    if (table == NULL)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "statement table is NULL");
+    pthread_rwlock_wrlock(&db->reg_lock);
+    for (size_t t = 0; t < db->ntables; t++) {
+        if (db->tables[t] == table)
+            goto done;
+    }
+    /* Validate every row before adding any, so a bad table leaves the
+     * registry as it was. */
+    for (; table[n].name != NULL; n++) {
+        const sl_db_stmt *s = &table[n];
+        if (s->name[0] == '\0' || s->sql == NULL || s->nparams < 0 || s->nparams > 65535) {
+            st = sl_err_set(err, SL_INVALID_ARGUMENT,
+                            "invalid statement \"%s\": needs a name, SQL and 0..65535 parameters",
+                            s->name);
+            goto done;
+        }
+        long found = reg_find(db, s->name);
+        const sl_db_stmt *other = found >= 0 ? db->stmts[found] : NULL;
+        for (size_t j = 0; other == NULL && j < n; j++) {
+            if (strcmp(table[j].name, s->name) == 0)
+                other = &table[j];
+        }
+        if (other != NULL && (strcmp(other->sql, s->sql) != 0 || other->nparams != s->nparams)) {
+            st = sl_err_set(err, SL_ALREADY_EXISTS,
+                            "statement \"%s\" is already registered with different SQL", s->name);
+            goto done;
+        }
+    }
+    if (!reg_reserve(db, n)) {
+        st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory registering statements");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (reg_find(db, table[i].name) >= 0)
+            continue; /* the same statement under the same name: shared */
+        db->stmts[db->nstmts] = &table[i];
+        hash_insert(db->hash, db->hash_cap, table[i].name, (uint32_t)db->nstmts);
+        db->nstmts++;
+    }
+    db->tables[db->ntables++] = table;
+done:
+    pthread_rwlock_unlock(&db->reg_lock);
+    return st;
+}
+
+/* ---- open / close ---- */
+
+static void conn_free_state(sl_db_conn *c)
+{
+    if (c->pg != NULL)
+        PQfinish(c->pg);
+    c->pg = NULL;
+    free(c->prep);
+    c->prep = NULL;
+    c->nprep = 0;
+}
+
+sl_status sl_db_open(const sl_db_options *opts, sl_db **out, sl_err *err)
+{
+    sl_status st = SL_OK;
+    sl_db *db = NULL;
+    char *perr = NULL;
+    PQconninfoOption *parsed = NULL;
+    bool oom = false;
+    bool mu_init = false, cv_init = false, rw_init = false;
+
+    *out = NULL;
+    if (opts == NULL || opts->conninfo == NULL || opts->conninfo[0] == '\0')
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "missing database connection string");
+    parsed = PQconninfoParse(opts->conninfo, &perr);
+    if (parsed == NULL) {
+        char why[256];
+        first_line(why, sizeof why, perr != NULL ? perr : "out of memory");
+        /* The connection string itself is not echoed: it may hold a password. */
+        st = sl_err_set(err, SL_INVALID_ARGUMENT, "invalid database connection string: %s", why);
+        goto fail;
+    }
+    if (opts->schema != NULL && !schema_name_valid(opts->schema)) {
+        st = sl_err_set(err, SL_INVALID_ARGUMENT,
+                        "invalid schema \"%.64s\": expected 1 to %d lower-case letters, digits "
+                        "or '_', starting with a letter or '_', not \"pg_\"",
+                        opts->schema, SL_DB_SCHEMA_MAX);
+        goto fail;
+    }
+    if (opts->pool_size < 0 || opts->pool_size > MAX_POOL_SIZE) {
+        st = sl_err_set(err, SL_INVALID_ARGUMENT,
+                        "invalid pool size %d: expected 1 to %d (0 for the default)",
+                        opts->pool_size, MAX_POOL_SIZE);
+        goto fail;
+    }
+    if (opts->acquire_timeout_ms < 0) {
+        st = sl_err_set(err, SL_INVALID_ARGUMENT,
+                        "invalid acquire timeout %d ms: must not be negative",
+                        opts->acquire_timeout_ms);
+        goto fail;
+    }
+    if (opts->application_name != NULL && strlen(opts->application_name) >= 64) {
+        st = sl_err_set(err, SL_INVALID_ARGUMENT,
+                        "invalid application name \"%.64s...\": at most 63 bytes",
+                        opts->application_name);
+        goto fail;
+    }
+
+    db = calloc(1, sizeof *db);
+    if (db == NULL) {
+        oom = true;
+        goto fail;
+    }
+    db->pool_size = opts->pool_size ? opts->pool_size : DEFAULT_POOL_SIZE;
+    db->acquire_timeout_ms =
+        opts->acquire_timeout_ms ? opts->acquire_timeout_ms : DEFAULT_ACQUIRE_TIMEOUT_MS;
+    db->conninfo = dup_or_null(opts->conninfo, &oom);
+    db->schema = dup_or_null(opts->schema, &oom);
+    db->app_name = dup_or_null(opts->application_name, &oom);
+    db->slots = calloc((size_t)db->pool_size, sizeof *db->slots);
+    if (oom || db->slots == NULL) {
+        oom = true;
+        goto fail;
+    }
+    for (int i = 0; i < db->pool_size; i++)
+        db->slots[i].db = db;
+    db->rng = (uint64_t)mono_ms() * 0x9E3779B97F4A7C15ull ^ (uint64_t)getpid() ^ (uintptr_t)db;
+    if (db->rng == 0)
+        db->rng = 1;
+
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    cv_init = pthread_cond_init(&db->cv, &ca) == 0;
+    pthread_condattr_destroy(&ca);
+    mu_init = pthread_mutex_init(&db->mu, NULL) == 0;
+    rw_init = pthread_rwlock_init(&db->reg_lock, NULL) == 0;
+    if (!cv_init || !mu_init || !rw_init) {
+        st = sl_err_set(err, SL_INTERNAL, "could not initialise the connection pool's locks");
+        goto fail;
+    }
+
+    const sl_db_stmt *const own[] = {db_stmts, sl__migrate_stmts, sl__outbox_stmts,
+                                     sl__cursor_stmts};
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
+        st = sl_db_register(db, own[i], err);
+        if (st != SL_OK)
+            goto fail;
+    }
+    PQconninfoFree(parsed);
+    *out = db;
+    return SL_OK;
+
+fail:
+    if (oom)
+        st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory creating the connection pool");
+    if (db != NULL) {
+        if (rw_init)
+            pthread_rwlock_destroy(&db->reg_lock);
+        if (mu_init)
+            pthread_mutex_destroy(&db->mu);
+        if (cv_init)
+            pthread_cond_destroy(&db->cv);
+        free(db->stmts);
+        free(db->tables);
+        free(db->hash);
+        free(db->slots);
+        free(db->app_name);
+        free(db->schema);
+        free(db->conninfo);
+        free(db);
+    }
+    PQconninfoFree(parsed);
+    PQfreemem(perr);
+    return st;
+}
+
+void sl_db_close(sl_db *db)
+{
+    if (db == NULL)
+        return;
+    for (int i = 0; i < db->pool_size; i++) {
+        assert(!db->slots[i].in_use && "sl_db_close with a connection still acquired");
+        conn_free_state(&db->slots[i]);
+    }
+    assert(db->dedicated_open == 0 && "sl_db_close with a dedicated connection still open");
+    pthread_rwlock_destroy(&db->reg_lock);
+    pthread_mutex_destroy(&db->mu);
+    pthread_cond_destroy(&db->cv);
+    free(db->stmts);
+    free(db->tables);
+    free(db->hash);
+    free(db->slots);
+    free(db->app_name);
+    free(db->schema);
+    free(db->conninfo);
+    free(db);
+}
+
+/* ---- connecting ---- */
+
+/* Connects without blocking past deadline (CLOCK_MONOTONIC ms): libpq's own
+ * connect_timeout only bounds the blocking PQconnectdb, and a request's
+ * deadline should bound everything it waits for. */
+static sl_status pg_connect(const sl_db *db, int64_t deadline, PGconn **out, sl_err *err)
+{
+    sl_status st = SL_OK;
+    const char *keys[4], *vals[4];
+    int k = 0;
+    char why[256];
+
+    /* Keywords after dbname override the connection string, those before
+     * it are defaults it may override (libpq processes them in order). */
+    keys[k] = "fallback_application_name";
+    vals[k++] = "shelfline";
+    keys[k] = "dbname";
+    vals[k++] = db->conninfo;
+    if (db->app_name != NULL) {
+        keys[k] = "application_name";
+        vals[k++] = db->app_name;
+    }
+    keys[k] = NULL;
+    vals[k] = NULL;
+
+    PGconn *pg = PQconnectStartParams(keys, vals, 1);
+    if (pg == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory connecting to the database");
+    if (PQstatus(pg) == CONNECTION_BAD) {
+        first_line(why, sizeof why, PQerrorMessage(pg));
+        st = sl_err_set(err, SL_UNAVAILABLE, "could not connect to the database: %s", why);
+        goto done;
+    }
+    PostgresPollingStatusType ps = PGRES_POLLING_WRITING;
+    while (ps != PGRES_POLLING_OK) {
+        if (ps == PGRES_POLLING_FAILED) {
+            first_line(why, sizeof why, PQerrorMessage(pg));
+            st = sl_err_set(err, SL_UNAVAILABLE, "could not connect to the database: %s", why);
+            goto done;
+        }
+        int64_t left = deadline - mono_ms();
+        if (left <= 0) {
+            st = sl_err_set(err, SL_UNAVAILABLE,
+                            "could not connect to the database: timed out");
+            goto done;
+        }
+        /* The socket can change between polls (several hosts, SSL retry). */
+        struct pollfd pfd = {.fd = PQsocket(pg),
+                             .events = ps == PGRES_POLLING_READING ? POLLIN : POLLOUT};
+        int r = poll(&pfd, 1, left > 60000 ? 60000 : (int)left);
+        if (r < 0 && errno != EINTR) {
+            st = sl_err_set(err, SL_UNAVAILABLE, "could not connect to the database: poll: %s",
+                            strerror(errno));
+            goto done;
+        }
+        if (r > 0)
+            ps = PQconnectPoll(pg);
+    }
+    PQsetNoticeProcessor(pg, notice_processor, NULL);
+    *out = pg;
+    pg = NULL;
+done:
+    if (pg != NULL)
+        PQfinish(pg);
+    return st;
+}
+
+/* Replaces c's connection with a fresh one (prepared-statement state
+ * restarts from nothing) and applies the session settings. */
+static sl_status conn_connect(sl_db_conn *c, int64_t deadline, sl_err *err)
+{
+    sl_status st;
+    conn_free_state(c);
+    st = pg_connect(c->db, deadline, &c->pg, err);
+    if (st != SL_OK)
+        return st;
+    if (c->db->schema != NULL) {
+        /* search_path is a list of identifiers: quote the name so the value
+         * means exactly this schema whatever it is called. */
+        char *quoted = PQescapeIdentifier(c->pg, c->db->schema, strlen(c->db->schema));
+        if (quoted == NULL) {
+            st = sl_err_set(err, SL_INTERNAL, "could not quote schema \"%s\"", c->db->schema);
+        } else {
+            const char *v[1] = {quoted};
+            st = sl_db_exec(c, "sl__db_search_path", 1, v, NULL, NULL, NULL, err);
+            PQfreemem(quoted);
+        }
+        if (st != SL_OK) {
+            sl_err_wrap(err, "could not set up a database connection");
+            conn_free_state(c);
+            if (st == SL_INTERNAL)
+                st = SL_UNAVAILABLE;
+        }
+    }
+    return st;
+}
+
+/* Whether an idle connection still works, without a round trip: a server
+ * that restarted or terminated the session has sent an error and closed the
+ * socket, so it reads as ready; consuming the input then marks the
+ * connection bad.  A silent network failure is not seen here; the next
+ * statement fails with UNAVAILABLE (and sl_db_tx retries it). */
+static bool conn_healthy(sl_db_conn *c)
+{
+    if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK ||
+        PQtransactionStatus(c->pg) != PQTRANS_IDLE)
+        return false;
+    struct pollfd pfd = {.fd = PQsocket(c->pg), .events = POLLIN};
+    if (pfd.fd < 0)
+        return false;
+    if (poll(&pfd, 1, 0) > 0) {
+        if (PQconsumeInput(c->pg) == 0 || PQstatus(c->pg) != CONNECTION_OK)
+            return false;
+        PGnotify *n;
+        while ((n = PQnotifies(c->pg)) != NULL)
+            PQfreemem(n);
+    }
+    return true;
+}
+
+/* ---- acquire / release ---- */
+
+static void deadline_timespec(int64_t deadline, struct timespec *ts)
+{
+    ts->tv_sec = deadline / 1000;
+    ts->tv_nsec = (long)(deadline % 1000) * 1000000L;
+}
+
+static sl_status acquire_until(sl_db *db, int64_t deadline, int timeout_ms, sl_db_conn **out,
+                               sl_err *err)
+{
+    sl_db_conn *c = NULL;
+    sl_status st;
+
+    pthread_mutex_lock(&db->mu);
+    for (;;) {
+        /* Prefer a slot that is already connected; connect a new one only
+         * when none is free, so the pool grows only under load. */
+        sl_db_conn *empty = NULL;
+        for (int i = 0; i < db->pool_size; i++) {
+            sl_db_conn *s = &db->slots[i];
+            if (s->in_use)
+                continue;
+            if (s->pg != NULL) {
+                c = s;
+                break;
+            }
+            if (empty == NULL)
+                empty = s;
+        }
+        if (c == NULL)
+            c = empty;
+        if (c != NULL)
+            break;
+        if (mono_ms() >= deadline) {
+            pthread_mutex_unlock(&db->mu);
+            return sl_err_set(err, SL_RESOURCE_EXHAUSTED,
+                              "could not acquire a database connection within %d ms: all %d "
+                              "are in use",
+                              timeout_ms, db->pool_size);
+        }
+        struct timespec ts;
+        deadline_timespec(deadline, &ts);
+        pthread_cond_timedwait(&db->cv, &db->mu, &ts);
+    }
+    c->in_use = true;
+    pthread_mutex_unlock(&db->mu);
+
+    st = SL_OK;
+    if (!conn_healthy(c))
+        st = conn_connect(c, deadline, err);
+    if (st != SL_OK) {
+        pthread_mutex_lock(&db->mu);
+        c->in_use = false;
+        pthread_cond_signal(&db->cv);
+        pthread_mutex_unlock(&db->mu);
+        return st;
+    }
+    c->saw_retryable = false;
+    c->lost = false;
+    *out = c;
+    return SL_OK;
+}
+
+sl_status sl_db_acquire(sl_db *db, int timeout_ms, sl_db_conn **out, sl_err *err)
+{
+    *out = NULL;
+    if (timeout_ms < 0)
+        timeout_ms = db->acquire_timeout_ms;
+    return acquire_until(db, mono_ms() + timeout_ms, timeout_ms, out, err);
+}
+
+void sl_db_release(sl_db *db, sl_db_conn *c)
+{
+    if (c == NULL)
+        return;
+    assert(!c->dedicated && c->db == db);
+    if (c->pg != NULL) {
+        bool keep = PQstatus(c->pg) == CONNECTION_OK;
+        if (keep) {
+            PGTransactionStatusType ts = PQtransactionStatus(c->pg);
+            switch (ts) {
+            case PQTRANS_IDLE:
+                break;
+            case PQTRANS_INTRANS:
+            case PQTRANS_INERROR:
+                keep = sl_db_exec(c, "sl__db_rollback", 0, NULL, NULL, NULL, NULL, NULL) == SL_OK;
+                break;
+            case PQTRANS_ACTIVE:
+            case PQTRANS_UNKNOWN:
+                /* A command still running or a broken session: nothing
+                 * cheap makes it safe for the next user. */
+                keep = false;
+                break;
+            }
+        }
+        if (!keep)
+            conn_free_state(c);
+    }
+    pthread_mutex_lock(&db->mu);
+    c->in_use = false;
+    pthread_cond_signal(&db->cv);
+    pthread_mutex_unlock(&db->mu);
+}
+
+sl_status sl_db_connect_dedicated(sl_db *db, int timeout_ms, sl_db_conn **out, sl_err *err)
+{
+    *out = NULL;
+    if (timeout_ms < 0)
+        timeout_ms = db->acquire_timeout_ms;
+    sl_db_conn *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    c->db = db;
+    c->dedicated = true;
+    c->in_use = true;
+    sl_status st = conn_connect(c, mono_ms() + timeout_ms, err);
+    if (st != SL_OK) {
+        conn_free_state(c);
+        free(c);
+        return st;
+    }
+    pthread_mutex_lock(&db->mu);
+    db->dedicated_open++;
+    pthread_mutex_unlock(&db->mu);
+    *out = c;
+    return SL_OK;
+}
+
+void sl_db_close_dedicated(sl_db_conn *c)
+{
+    if (c == NULL)
+        return;
+    assert(c->dedicated);
+    sl_db *db = c->db;
+    conn_free_state(c);
+    free(c);
+    pthread_mutex_lock(&db->mu);
+    db->dedicated_open--;
+    pthread_mutex_unlock(&db->mu);
+}
+
+/* ---- executing ---- */
+
+/* Turns a failed result (res may be NULL) into a status and message, and
+ * records what sl_db_tx and callers need to know on the connection. */
+static sl_status result_error(sl_db_conn *c, const PGresult *res, const char *what,
+                              const char *name, sl_err *err)
+{
+    char msg[320];
+    const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *cons = res != NULL ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL;
+    const char *primary = res != NULL ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    sl_status st;
+
+    snprintf(c->sqlstate, sizeof c->sqlstate, "%s", state != NULL ? state : "");
+    snprintf(c->constraint, sizeof c->constraint, "%s", cons != NULL ? cons : "");
+    if (sqlstate_is_retryable(state))
+        c->saw_retryable = true;
+    if (primary != NULL)
+        snprintf(msg, sizeof msg, "%s", primary);
+    else
+        first_line(msg, sizeof msg, PQerrorMessage(c->pg));
+
+    if (PQstatus(c->pg) == CONNECTION_BAD) {
+        c->lost = true;
+        st = SL_UNAVAILABLE;
+    } else if (state != NULL) {
+        st = sl_db_status_from_sqlstate(state);
+    } else {
+        st = SL_INTERNAL;
+    }
+    return sl_err_set(err, st, "could not %s statement \"%s\": %s", what, name, msg);
+}
+
+/* Prepares statement idx on c if it is not yet, and learns whether it
+ * returns rows so that the result status can be checked exactly. */
+static sl_status ensure_prepared(sl_db_conn *c, size_t idx, const sl_db_stmt *s, sl_err *err)
+{
+    sl_status st = SL_OK;
+    PGresult *res = NULL;
+
+    if (idx >= c->nprep) {
+        size_t n = c->nprep ? c->nprep : 64;
+        while (n <= idx)
+            n *= 2;
+        uint8_t *p = realloc(c->prep, n);
+        if (p == NULL)
+            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        memset(p + c->nprep, PREP_NONE, n - c->nprep);
+        c->prep = p;
+        c->nprep = n;
+    }
+    if (c->prep[idx] != PREP_NONE)
+        return SL_OK;
+
+    res = PQprepare(c->pg, s->name, s->sql, s->nparams, NULL);
+    if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
+        st = result_error(c, res, "prepare", s->name, err);
+        goto done;
+    }
+    PQclear(res);
+    res = PQdescribePrepared(c->pg, s->name);
+    if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
+        st = result_error(c, res, "describe", s->name, err);
+        goto done;
+    }
+    c->prep[idx] = PQnfields(res) > 0 ? PREP_ROWS : PREP_COMMAND;
+done:
+    PQclear(res);
+    return st;
+}
+
+sl_status sl_db_exec_fmt(sl_db_conn *c, const char *stmt_name, int nparams,
+                         const char *const *values, const int *lengths, const int *formats,
+                         int result_format, PGresult **out, sl_err *err)
+{
+    sl_status st;
+    PGresult *res = NULL;
+    const sl_db_stmt *s = NULL;
+    long idx;
+
+    if (out != NULL)
+        *out = NULL;
+    if (c == NULL || c->pg == NULL)
+        return sl_err_set(err, SL_INTERNAL, "statement \"%s\" run without a connection",
+                          stmt_name);
+    c->sqlstate[0] = '\0';
+    c->constraint[0] = '\0';
+
+    pthread_rwlock_rdlock(&c->db->reg_lock);
+    idx = reg_find(c->db, stmt_name);
+    if (idx >= 0)
+        s = c->db->stmts[idx];
+    pthread_rwlock_unlock(&c->db->reg_lock);
+    if (s == NULL)
+        return sl_err_set(err, SL_INTERNAL, "unknown statement \"%s\"", stmt_name);
+    if (nparams != s->nparams)
+        return sl_err_set(err, SL_INTERNAL, "statement \"%s\" takes %d parameters, got %d",
+                          stmt_name, s->nparams, nparams);
+
+    st = ensure_prepared(c, (size_t)idx, s, err);
+    if (st != SL_OK)
+        return st;
+    res = PQexecPrepared(c->pg, s->name, nparams, values, lengths, formats, result_format);
+    ExecStatusType want = c->prep[idx] == PREP_ROWS ? PGRES_TUPLES_OK : PGRES_COMMAND_OK;
+    if (res == NULL || PQresultStatus(res) != want) {
+        if (res != NULL && PQresultStatus(res) != PGRES_FATAL_ERROR &&
+            PQstatus(c->pg) == CONNECTION_OK) {
+            st = sl_err_set(err, SL_INTERNAL, "statement \"%s\" returned %s, expected %s",
+                            stmt_name, PQresStatus(PQresultStatus(res)), PQresStatus(want));
+        } else {
+            st = result_error(c, res, "execute", s->name, err);
+        }
+        PQclear(res);
+        return st;
+    }
+    if (out != NULL)
+        *out = res;
+    else
+        PQclear(res);
+    return SL_OK;
+}
+
+sl_status sl_db_exec(sl_db_conn *c, const char *stmt_name, int nparams,
+                     const char *const *values, const int *lengths, const int *formats,
+                     PGresult **out, sl_err *err)
+{
+    return sl_db_exec_fmt(c, stmt_name, nparams, values, lengths, formats, 0, out, err);
+}
+
+/* ---- transactions ---- */
+
+static int64_t jitter_ms(sl_db *db, int attempt)
+{
+    int64_t base = RETRY_BASE_MS;
+    for (int i = 0; i < attempt && base < RETRY_CAP_MS; i++)
+        base *= 2;
+    if (base > RETRY_CAP_MS)
+        base = RETRY_CAP_MS;
+    pthread_mutex_lock(&db->mu);
+    uint64_t x = db->rng; /* xorshift64 */
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    db->rng = x;
+    pthread_mutex_unlock(&db->mu);
+    return base / 2 + (int64_t)(x % (uint64_t)(base / 2 + 1));
+}
+
+static bool has_deadline(int64_t d)
+{
+    return d != 0 && d != INT64_MAX;
+}
+
+/* One attempt: BEGIN, fn, COMMIT on a connection of the pool.  *retry says
+ * whether a failure may be retried safely. */
+static sl_status tx_attempt(sl_db *db, const sl_db_tx_options *o, sl_db_tx_fn fn, void *ctx,
+                            bool *retry, sl_err *err)
+{
+    sl_status st;
+    sl_db_conn *c = NULL;
+    PGresult *res = NULL;
+    bool commit_sent = false;
+    int wait = db->acquire_timeout_ms;
+    bool wait_cut = false;
+
+    *retry = false;
+    if (has_deadline(o->deadline_ms)) {
+        int64_t left = o->deadline_ms - sl_db_now_ms();
+        if (left <= 0)
+            return sl_err_set(err, SL_DEADLINE_EXCEEDED,
+                              "deadline exceeded before the transaction began");
+        if (left < wait) {
+            wait = (int)left;
+            wait_cut = true;
+        }
+    }
+    st = sl_db_acquire(db, wait, &c, err);
+    if (st != SL_OK) {
+        /* Nothing was sent: a failure to connect may be retried. */
+        *retry = st == SL_UNAVAILABLE;
+        if (st == SL_RESOURCE_EXHAUSTED && wait_cut)
+            st = sl_err_set(err, SL_DEADLINE_EXCEEDED,
+                            "deadline exceeded waiting for a database connection");
+        return st;
+    }
+
+    st = sl_db_exec(c, begin_names[o->isolation][o->read_only ? 1 : 0], 0, NULL, NULL, NULL, NULL,
+                    err);
+    if (st != SL_OK)
+        goto done;
+    if (has_deadline(o->deadline_ms)) {
+        int64_t left = o->deadline_ms - sl_db_now_ms();
+        if (left <= 0) {
+            st = sl_err_set(err, SL_DEADLINE_EXCEEDED,
+                            "deadline exceeded before the transaction began");
+            goto done;
+        }
+        char ms[24];
+        snprintf(ms, sizeof ms, "%" PRId64, left);
+        const char *v[1] = {ms};
+        st = sl_db_exec(c, "sl__db_stmt_timeout", 1, v, NULL, NULL, NULL, err);
+        if (st != SL_OK)
+            goto done;
+    }
+    st = fn(c, ctx, err);
+    if (st != SL_OK)
+        goto done;
+    commit_sent = true;
+    st = sl_db_exec(c, "sl__db_commit", 0, NULL, NULL, NULL, &res, err);
+    if (st == SL_OK && strcmp(PQcmdStatus(res), "COMMIT") != 0) {
+        /* COMMIT of a failed transaction answers ROLLBACK: fn ignored an
+         * error and returned OK. */
+        st = sl_err_set(err, SL_INTERNAL,
+                        "transaction rolled back at commit: a statement in it had failed");
+    }
+done:
+    /* Retry when the server said the transaction lost a serialization race
+     * (it did not commit, even if COMMIT itself said so), or the connection
+     * broke before COMMIT went out.  After COMMIT was sent a broken
+     * connection leaves the outcome unknown, and running fn again could
+     * apply it twice. */
+    if (st != SL_OK) {
+        *retry = c->saw_retryable || (c->lost && !commit_sent);
+        if (c->lost && commit_sent && !c->saw_retryable)
+            sl_err_wrap(err, "connection lost during commit; the transaction may have committed");
+    }
+    PQclear(res);
+    sl_db_release(db, c);
+    return st;
+}
+
+sl_status sl_db_tx(sl_db *db, const sl_db_tx_options *opts, sl_db_tx_fn fn, void *ctx,
+                   sl_err *err)
+{
+    sl_db_tx_options o = {0};
+    if (opts != NULL)
+        o = *opts;
+    if ((int)o.isolation < 0 || o.isolation > SL_DB_SERIALIZABLE)
+        return sl_err_set(err, SL_INTERNAL, "invalid isolation level %d", (int)o.isolation);
+    int max_retries = o.max_retries == 0 ? DEFAULT_MAX_RETRIES : o.max_retries < 0 ? 0 : o.max_retries;
+
+    for (int attempt = 0;; attempt++) {
+        bool retry;
+        sl_status st = tx_attempt(db, &o, fn, ctx, &retry, err);
+        if (st == SL_OK) {
+            sl_err_clear(err);
+            return SL_OK;
+        }
+        if (!retry)
+            return st;
+        if (attempt >= max_retries) {
+            sl_err_wrap(err, "gave up after %d attempts", attempt + 1);
+            return st;
+        }
+        int64_t pause = jitter_ms(db, attempt);
+        if (has_deadline(o.deadline_ms) && sl_db_now_ms() + pause >= o.deadline_ms) {
+            sl_err_wrap(err, "deadline exceeded after %d attempts", attempt + 1);
+            if (err != NULL)
+                err->status = SL_DEADLINE_EXCEEDED;
+            return SL_DEADLINE_EXCEEDED;
+        }
+        SL_LOG(SL_LOG_DEBUG, "db_tx_retry", NULL, "retrying transaction (attempt %d): %s",
+               attempt + 2, err != NULL ? err->msg : sl_status_name(st));
+        sleep_ms(pause);
+    }
+}
+
+/* ---- small helpers ---- */
+
+sl_status sl_db_ping(sl_db *db, int timeout_ms, sl_err *err)
+{
+    sl_db_conn *c = NULL;
+    sl_status st = sl_db_acquire(db, timeout_ms, &c, err);
+    if (st != SL_OK)
+        return st;
+    st = sl_db_exec(c, "sl__db_ping", 0, NULL, NULL, NULL, NULL, err);
+    sl_db_release(db, c);
+    return st;
+}
+
+sl_status sl_db_conn_check(sl_db_conn *c, sl_err *err)
+{
+    return sl_db_exec(c, "sl__db_ping", 0, NULL, NULL, NULL, NULL, err);
+}
+
+/* Runs a lock statement returning one boolean. */
+static sl_status lock_call(sl_db_conn *c, const char *stmt, const char *name, bool *result,
+                           sl_err *err)
+{
+    PGresult *res = NULL;
+    const char *schema = c->db->schema != NULL ? c->db->schema : "";
+    if (name == NULL || name[0] == '\0')
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "lock name must not be empty");
+    const char *v[2] = {schema, name};
+    sl_status st = sl_db_exec(c, stmt, 2, v, NULL, NULL, &res, err);
+    if (st != SL_OK)
+        return st;
+    *result = PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    return SL_OK;
+}
+
+sl_status sl_db_try_lock_session(sl_db_conn *c, const char *name, bool *acquired, sl_err *err)
+{
+    *acquired = false;
+    return lock_call(c, "sl__db_try_lock", name, acquired, err);
+}
+
+sl_status sl_db_unlock_session(sl_db_conn *c, const char *name, sl_err *err)
+{
+    bool released = false;
+    sl_status st = lock_call(c, "sl__db_unlock", name, &released, err);
+    if (st == SL_OK && !released)
+        st = sl_err_set(err, SL_FAILED_PRECONDITION,
+                        "could not release lock \"%s\": not held by this session", name);
+    return st;
+}
+
+/* ---- accessors ---- */
+
+PGconn *sl_db_pgconn(sl_db_conn *c)
+{
+    return c->pg;
+}
+
+sl_db *sl_db_conn_db(const sl_db_conn *c)
+{
+    return c->db;
+}
+
+const char *sl_db_conn_sqlstate(const sl_db_conn *c)
+{
+    return c->sqlstate;
+}
+
+const char *sl_db_conn_constraint(const sl_db_conn *c)
+{
+    return c->constraint;
+}
+
+const char *sl_db_conninfo(const sl_db *db)
+{
+    return db->conninfo;
+}
+
+const char *sl_db_schema(const sl_db *db)
+{
+    return db->schema;
+}
+
+int sl_db_pool_size(const sl_db *db)
+{
+    return db->pool_size;
+}
+
+bool sl__db_conn_is_dedicated(const sl_db_conn *c)
+{
+    return c->dedicated;
+}
+
+int sl__db_acquire_timeout_ms(const sl_db *db)
+{
+    return db->acquire_timeout_ms;
+}
