@@ -28,7 +28,8 @@
 
 #include "grpc/testing/test.grpc.pb.h"
 
-namespace {
+namespace
+{
 
 using grpc::testing::Empty;
 using grpc::testing::SimpleRequest;
@@ -40,7 +41,8 @@ constexpr int kMaxResponseSize = 4 * 1024 * 1024;
 
 // A completion-queue tag: every armed request is one of these and handles
 // its own completions.
-class Tag {
+class Tag
+{
   public:
     virtual ~Tag() = default;
     // ok is the completion's success flag; the object deletes itself or
@@ -52,11 +54,13 @@ class Tag {
 // for a call), handles the request when one arrives, and once the reply is
 // sent re-arms itself for the next call, so the number of armed slots per
 // queue stays constant.
-template <class Req, class Resp, class Handler> class UnaryCallData final : public Tag {
+template <class Req, class Resp, class Handler> class UnaryCallData final : public Tag
+{
   public:
-    using RequestFn = void (TestService::AsyncService::*)(
-        grpc::ServerContext *, Req *, grpc::ServerAsyncResponseWriter<Resp> *,
-        grpc::CompletionQueue *, grpc::ServerCompletionQueue *, void *);
+    using RequestFn = void (TestService::AsyncService::*)(grpc::ServerContext *, Req *,
+                                                          grpc::ServerAsyncResponseWriter<Resp> *,
+                                                          grpc::CompletionQueue *,
+                                                          grpc::ServerCompletionQueue *, void *);
 
     UnaryCallData(TestService::AsyncService *service, grpc::ServerCompletionQueue *cq,
                   RequestFn request, const std::atomic<bool> *stopping)
@@ -128,8 +132,7 @@ struct UnaryHandler {
             return grpc::Status(static_cast<grpc::StatusCode>(req.response_status().code()),
                                 req.response_status().message());
         if (req.response_size() < 0 || req.response_size() > kMaxResponseSize)
-            return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                "response_size out of range");
+            return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "response_size out of range");
         if (req.response_size() > 0) {
             resp->mutable_payload()->set_type(req.response_type());
             resp->mutable_payload()->mutable_body()->assign(
@@ -200,8 +203,8 @@ int main(int argc, char **argv)
     std::atomic<bool> stopping{false};
     grpc::ServerBuilder builder;
     int bound = 0;
-    builder.AddListeningPort("127.0.0.1:" + std::to_string(port),
-                             grpc::InsecureServerCredentials(), &bound);
+    builder.AddListeningPort("127.0.0.1:" + std::to_string(port), grpc::InsecureServerCredentials(),
+                             &bound);
     builder.RegisterService(&service);
     std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> cqs;
     for (int i = 0; i < threads; i++)

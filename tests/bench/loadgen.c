@@ -17,8 +17,9 @@
  *
  * Output: one line on stdout,
  *   calls_per_s=N p50_us=N p90_us=N p99_us=N p999_us=N max_us=N ok=N
- *   errors=N window_s=N client_cpu=N [server_cpu=N]
- * (cpu figures in cores used during the window); diagnostics on stderr.
+ *   errors=N window_s=N client_cpu=N machine_cpu=N [server_cpu=N]
+ * (cpu figures in cores used during the window: this process, the whole
+ * machine, the process given by --server-pid); diagnostics on stderr.
  * Exit status 0 when the run completed, even with errors (the caller
  * decides), 1 when it could not run at all, 2 on bad arguments.
  */
@@ -182,8 +183,7 @@ static bool parse_seconds(const char *name, const char *s, double lo, double hi,
     errno = 0;
     double v = strtod(s, &end);
     if (*s == '\0' || *end != '\0' || errno != 0 || !(v >= lo && v <= hi)) {
-        fprintf(stderr, "loadgen: invalid %s \"%s\" (expected %g..%g seconds)\n", name, s, lo,
-                hi);
+        fprintf(stderr, "loadgen: invalid %s \"%s\" (expected %g..%g seconds)\n", name, s, lo, hi);
         return false;
     }
     *out = v;
@@ -418,12 +418,24 @@ typedef struct worker {
 
 static const char *code_name(int code)
 {
-    static const char *names[N_CODES + 1] = {
-        "OK",      "CANCELLED",       "UNKNOWN",           "INVALID_ARGUMENT",
-        "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED",
-        "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
-        "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
-        "UNAUTHENTICATED", "batch failed"};
+    static const char *names[N_CODES + 1] = {"OK",
+                                             "CANCELLED",
+                                             "UNKNOWN",
+                                             "INVALID_ARGUMENT",
+                                             "DEADLINE_EXCEEDED",
+                                             "NOT_FOUND",
+                                             "ALREADY_EXISTS",
+                                             "PERMISSION_DENIED",
+                                             "RESOURCE_EXHAUSTED",
+                                             "FAILED_PRECONDITION",
+                                             "ABORTED",
+                                             "OUT_OF_RANGE",
+                                             "UNIMPLEMENTED",
+                                             "INTERNAL",
+                                             "UNAVAILABLE",
+                                             "DATA_LOSS",
+                                             "UNAUTHENTICATED",
+                                             "batch failed"};
     return code >= 0 && code <= N_CODES ? names[code] : "?";
 }
 
@@ -440,7 +452,7 @@ static bool slot_start(slot *s)
         w->hit_max = true;
         return false;
     }
-    gpr_timespec deadline = getenv("NODL") ? gpr_inf_future(GPR_CLOCK_MONOTONIC) : gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
+    gpr_timespec deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
                                          gpr_time_from_millis(r->o->timeout_ms, GPR_TIMESPAN));
     s->start_ns = now;
     s->call = grpc_channel_create_registered_call(s->c->channel, NULL, GRPC_PROPAGATE_DEFAULTS,
@@ -510,7 +522,8 @@ static void *worker_main(void *arg)
     for (int i = 0; i < w->n_slots; i++)
         inflight += slot_start(&w->slots[i]);
     while (inflight > 0) {
-        grpc_event ev = grpc_completion_queue_next(w->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+        grpc_event ev =
+            grpc_completion_queue_next(w->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
         if (ev.type != GRPC_OP_COMPLETE) {
             fprintf(stderr, "loadgen: unexpected completion queue event %d\n", (int)ev.type);
             abort();
@@ -530,11 +543,10 @@ static void *worker_main(void *arg)
 static bool probe(conn *c, const options *o, int index)
 {
     grpc_completion_queue *cq = grpc_completion_queue_create_for_next(NULL);
-    gpr_timespec deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
-                                         gpr_time_from_millis(o->wait_ms, GPR_TIMESPAN));
-    grpc_call *call = grpc_channel_create_registered_call(c->channel, NULL,
-                                                          GRPC_PROPAGATE_DEFAULTS, cq, c->method,
-                                                          deadline, NULL);
+    gpr_timespec deadline =
+        gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(o->wait_ms, GPR_TIMESPAN));
+    grpc_call *call = grpc_channel_create_registered_call(c->channel, NULL, GRPC_PROPAGATE_DEFAULTS,
+                                                          cq, c->method, deadline, NULL);
     grpc_slice body = grpc_slice_from_copied_buffer((const char *)o->body, o->body_len);
     grpc_byte_buffer *request = grpc_raw_byte_buffer_create(&body, 1);
     grpc_byte_buffer *response = NULL;
@@ -613,10 +625,25 @@ static double cpu_of(long pid)
      * name, which may itself contain spaces and parentheses. */
     char *p = strrchr(buf, ')');
     unsigned long long ut, st;
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) !=
-                  2)
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
         return -1;
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* CPU seconds the whole machine has spent busy (user, nice, system, irq,
+ * softirq; guest time is already inside user), or -1.  Anything beyond the
+ * client's and the server's share was other work disturbing the run. */
+static double cpu_machine(void)
+{
+    FILE *f = fopen("/proc/stat", "r");
+    if (!f)
+        return -1;
+    unsigned long long user, nice, sys, irq, softirq;
+    int n = fscanf(f, "cpu %llu %llu %llu %*u %*u %llu %llu", &user, &nice, &sys, &irq, &softirq);
+    fclose(f);
+    if (n != 5)
+        return -1;
+    return (double)(user + nice + sys + irq + softirq) / (double)sysconf(_SC_CLK_TCK);
 }
 
 static void sleep_until(int64_t ns)
@@ -659,10 +686,7 @@ int main(int argc, char **argv)
             {.type = GRPC_ARG_INTEGER, .key = "shelfline.loadgen.connection", .value.integer = i},
             {.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_ENABLE_RETRIES, .value.integer = 0},
         };
-        grpc_arg more[6]; memcpy(more, args, sizeof args); int na = 3;
-        if (getenv("MINI")) more[na++] = (grpc_arg){.type = GRPC_ARG_INTEGER, .key = GRPC_ARG_MINIMAL_STACK, .value.integer = 1};
-        if (getenv("NOBDP")) more[na++] = (grpc_arg){.type = GRPC_ARG_INTEGER, .key = "grpc.http2.bdp_probe", .value.integer = 0};
-        grpc_channel_args ca = {.num_args = (size_t)na, .args = more};
+        grpc_channel_args ca = {.num_args = 3, .args = args};
         conns[i].channel = grpc_channel_create(o.target, creds, &ca);
         conns[i].method = grpc_channel_register_call(conns[i].channel, o.method, NULL, NULL);
     }
@@ -716,12 +740,14 @@ int main(int argc, char **argv)
      * stopped early (--max-calls). */
     sleep_until(r.warm_ns);
     double client0 = cpu_self(), server0 = o.server_pid ? cpu_of(o.server_pid) : 0;
+    double machine0 = cpu_machine();
     int64_t t0 = now_ns();
     while (now_ns() < r.end_ns && atomic_load(&r.workers_done) < n_workers) {
         int64_t next = now_ns() + 10000000;
         sleep_until(next < r.end_ns ? next : r.end_ns);
     }
     double client1 = cpu_self(), server1 = o.server_pid ? cpu_of(o.server_pid) : 0;
+    double machine1 = cpu_machine();
     int64_t t1 = now_ns();
 
     bool hit_max = false;
@@ -765,6 +791,8 @@ int main(int argc, char **argv)
            hist_quantile(total, 0.90), hist_quantile(total, 0.99), hist_quantile(total, 0.999),
            hist_quantile(total, 1.0), ok, errors, window_s,
            cpu_window > 0 ? (client1 - client0) / cpu_window : 0.0);
+    if (machine0 >= 0 && machine1 >= 0 && cpu_window > 0)
+        printf(" machine_cpu=%.2f", (machine1 - machine0) / cpu_window);
     if (o.server_pid) {
         if (server0 < 0 || server1 < 0)
             printf(" server_cpu=unknown");
@@ -785,8 +813,9 @@ cleanup:
         free(w->slots);
         if (w->cq) {
             grpc_completion_queue_shutdown(w->cq);
-            while (grpc_completion_queue_next(w->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL)
-                       .type != GRPC_QUEUE_SHUTDOWN)
+            while (
+                grpc_completion_queue_next(w->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL).type !=
+                GRPC_QUEUE_SHUTDOWN)
                 ;
             grpc_completion_queue_destroy(w->cq);
         }

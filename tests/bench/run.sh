@@ -1,0 +1,395 @@
+#!/usr/bin/env bash
+# Shelfline benchmarks (`make bench`): builds the benchmark tools, a CMake
+# project of their own (tests/bench/CMakeLists.txt), into BUILD_DIR/bench and
+# runs each section, printing the machine, every command it runs, the raw
+# figures of every run and a summary table.
+#
+# usage: tests/bench/run.sh BUILD_DIR
+#
+# A section is a function section_<name>; add one by writing the function
+# and listing it in BENCH_SECTIONS' default below.  Only 127.0.0.1 is used.
+#
+# Knobs (environment), defaults in brackets:
+#   BENCH_SECTIONS         sections to run, in order ["unary"]
+#   BENCH_ROUNDS           rounds per server; medians are reported [3]
+#   BENCH_WARMUP           loadgen warm-up, seconds [2]
+#   BENCH_DURATION         loadgen measured window, seconds [10]
+#   BENCH_CONNECTIONS      loadgen connections [8]
+#   BENCH_OUTSTANDING      loadgen calls in flight per connection [16]
+#   BENCH_H2LOAD           1: add the h2load cross-check, 0: skip it [1]
+#   BENCH_H2LOAD_DURATION  h2load run, seconds [5]
+#   BENCH_SERVER_CPU       CPU the server is pinned to [0]
+#   BENCH_CLIENT_CPU       CPU the load generator is pinned to [1]
+#
+# Exit status: 0 when every run completed without errors (whatever the
+# figures), 1 when something failed or a run saw gRPC errors, 2 on usage.
+set -euo pipefail
+
+if [ $# -ne 1 ]; then
+    echo "usage: tests/bench/run.sh BUILD_DIR" >&2
+    exit 2
+fi
+build_dir=$(realpath -m "$1")
+src_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo_dir=$(cd "$src_dir/../.." && pwd)
+bench_dir=$build_dir/bench
+
+sections=${BENCH_SECTIONS:-unary}
+rounds=${BENCH_ROUNDS:-3}
+warmup=${BENCH_WARMUP:-2}
+duration=${BENCH_DURATION:-10}
+connections=${BENCH_CONNECTIONS:-8}
+outstanding=${BENCH_OUTSTANDING:-16}
+with_h2load=${BENCH_H2LOAD:-1}
+h2load_duration=${BENCH_H2LOAD_DURATION:-5}
+server_cpu=${BENCH_SERVER_CPU:-0}
+client_cpu=${BENCH_CLIENT_CPU:-1}
+
+# h2load's own shape (calls in flight = clients x streams); 4 x 32 gave the
+# C++ server its best h2load figure here.
+h2load_clients=4
+h2load_streams=32
+
+failed=0
+server_pid=
+tmp=$(mktemp -d)
+trap 'stop_server; rm -rf "$tmp"' EXIT
+
+say() { printf '%s\n' "$*"; }
+warn() {
+    printf 'WARNING: %s\n' "$*"
+}
+# Shows a command in the report.
+show() {
+    printf '  $ %s\n' "$*"
+}
+
+# Figures that could not be measured are "NA" throughout.
+
+# value_of KEY LINE: the value of KEY=VALUE in a loadgen-style line.
+value_of() {
+    local kv
+    for kv in $2; do
+        if [ "${kv%%=*}" = "$1" ]; then
+            printf '%s\n' "${kv#*=}"
+            return
+        fi
+    done
+    echo NA
+}
+
+# median of the numbers given as arguments.
+median() {
+    printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -g |
+        awk '{ a[NR] = $1 } END {
+            if (NR == 0) print "NA"
+            else if (NR % 2) print a[(NR + 1) / 2]
+            else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
+# calc EXPR: floating-point arithmetic, two decimals.
+calc() {
+    case "$1" in
+    *NA*) echo NA ;;
+    *) awk "BEGIN { d = $1; printf \"%.2f\", d }" 2>/dev/null || echo NA ;;
+    esac
+}
+
+# A TCP port nothing listens on (bash's /dev/tcp, so no ss or netstat needed).
+free_port() {
+    local p
+    for _ in $(seq 50); do
+        p=$((20000 + RANDOM % 40000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+            echo "$p"
+            return
+        fi
+    done
+    echo "bench: could not find a free port" >&2
+    return 1
+}
+
+# Established client connections to port, from /proc/net/tcp (the remote
+# port is the 3rd field's hex suffix, state 01 is ESTABLISHED).
+count_connections() {
+    awk -v port="$(printf '%04X' "$1")" \
+        'NR > 1 && $4 == "01" && substr($3, length($3) - 3) == port { n++ } END { print n + 0 }' \
+        /proc/net/tcp
+}
+
+# CPU seconds (user + system) used so far by process pid.
+proc_cpu() {
+    awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print ($12 + $13) / hz }' "/proc/$1/stat"
+}
+
+# start_server LOG CMD...: runs the server pinned to the server CPU.
+start_server() {
+    local log=$1
+    shift
+    printf '  $ taskset -c %s %s\n' "$server_cpu" "$*"
+    taskset -c "$server_cpu" "$@" >"$log" 2>&1 &
+    server_pid=$!
+}
+
+# Stops the running server: SIGTERM (graceful drain), SIGKILL after 10 s.
+stop_server() {
+    [ -n "$server_pid" ] || return 0
+    kill -TERM "$server_pid" 2>/dev/null || true
+    for _ in $(seq 100); do
+        kill -0 "$server_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+    server_pid=
+}
+
+print_header() {
+    local cpu_model grpc_version grpcpp_version h2load_version git_rev
+    cpu_model=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+    grpc_version=$(pkg-config --modversion grpc 2>/dev/null || echo "?")
+    grpcpp_version=$(pkg-config --modversion grpc++ 2>/dev/null || echo "?")
+    h2load_version=$(h2load --version 2>/dev/null | head -1 || true)
+    git_rev=$(git -C "$repo_dir" rev-parse --short HEAD 2>/dev/null || echo "?")
+    if [ -n "$(git -C "$repo_dir" status --porcelain 2>/dev/null)" ]; then
+        git_rev="$git_rev (with local changes)"
+    fi
+    say "Shelfline benchmarks, $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+    say "machine: $(nproc) CPUs, ${cpu_model:-unknown CPU}, $(uname -srm)"
+    say "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
+    say "gRPC: core $grpc_version (Debian libgrpc), grpc++ $grpcpp_version; ${h2load_version:-h2load missing}"
+    say "source: $repo_dir at $git_rev; build: $build_dir"
+    say "pinning: server on CPU $server_cpu, load generator on CPU $client_cpu"
+    say
+}
+
+build_tools() {
+    say "== build (tests/bench, CMake project of its own)"
+    local log=$tmp/build.log
+    local configure=(cmake -S "$src_dir" -B "$bench_dir" -DCMAKE_BUILD_TYPE=Release)
+    local build=(cmake --build "$bench_dir" -j "$(nproc)")
+    show "${configure[@]}"
+    show "${build[@]}"
+    if ! { "${configure[@]}" && "${build[@]}"; } >"$log" 2>&1; then
+        cat "$log"
+        echo "bench: could not build the benchmark tools" >&2
+        exit 1
+    fi
+    say
+}
+
+# ---- section: unary ------------------------------------------------------
+# Unary throughput and latency of one trivial method
+# (grpc.testing.TestService/UnaryCall, empty SimpleRequest -> empty
+# SimpleResponse) on one server core: Shelfline's server against the C++
+# async reference, both driven by the same loadgen; rounds alternate the
+# servers so that drift on the machine hits both alike.
+
+# unary_server_cmd NAME PORT: sets cmd to the server's command line; returns
+# 1 when that server is not built.
+unary_server_cmd() {
+    case "$1" in
+    cpp) cmd=("$bench_dir/cpp_ref_server" --port="$2" --threads=1) ;;
+    ours)
+        [ -x "$build_dir/bin/shelfline-interop-server" ] || return 1
+        cmd=("$build_dir/bin/shelfline-interop-server" --port="$2" --workers=1)
+        ;;
+    esac
+}
+
+declare -A unary_label=([cpp]="C++ async (grpc++)" [ours]="Shelfline sl_server")
+declare -A unary_results
+h2_line=
+
+# unary_h2load PORT: h2load cross-check of the running server; sets h2_line to
+# "calls_per_s=N mean_us=N server_cpu=N verified=yes|no".  h2load counts an
+# HTTP 200 even when grpc-status says error, so the DATA bytes are checked:
+# an error is a trailers-only response without any, every OK response
+# carries the same message.
+unary_h2load() {
+    local port=$1 url out data one b ok total c0 c1 secs rps mean verified
+    url=http://127.0.0.1:$port/grpc.testing.TestService/UnaryCall
+    local req=(-d "$tmp/empty.grpc" -H 'content-type: application/grpc' -H 'te: trailers')
+    # One call at a time first: the size of one OK response on the wire.
+    local probe=(h2load -n 100 -c 1 -m 1 "${req[@]}" "$url")
+    show "${probe[@]}"
+    one=$("${probe[@]}" 2>&1)
+    data=$(sed -n 's/^traffic:.*(\([0-9]*\)) data.*/\1/p' <<<"$one")
+    ok=$(sed -n 's/^requests:.* \([0-9]*\) succeeded.*/\1/p' <<<"$one")
+    if [ "$ok" != 100 ] || [ -z "$data" ] || [ $((data % 100)) -ne 0 ] || [ "$data" -eq 0 ]; then
+        warn "h2load probe of 100 calls did not get 100 same-sized gRPC responses"
+        h2_line="calls_per_s=NA mean_us=NA server_cpu=NA verified=no"
+        return
+    fi
+    b=$((data / 100))
+    local run=(taskset -c "$client_cpu" h2load -c "$h2load_clients" -m "$h2load_streams" -t 1
+        -D "$h2load_duration" "${req[@]}" "$url")
+    show "${run[@]}"
+    c0=$(proc_cpu "$server_pid")
+    out=$("${run[@]}" 2>&1)
+    c1=$(proc_cpu "$server_pid")
+    secs=$(sed -n 's/^finished in \([0-9.]*\)s,.*/\1/p' <<<"$out")
+    rps=$(sed -n 's/^finished in [0-9.]*s, \([0-9.]*\) req\/s.*/\1/p' <<<"$out")
+    mean=$(awk '/^time for request:/ { v = $6; if (v ~ /ms$/) v *= 1000; sub(/us$/, "", v); print v + 0 }' <<<"$out")
+    data=$(sed -n 's/^traffic:.*(\([0-9]*\)) data.*/\1/p' <<<"$out")
+    ok=$(sed -n 's/^requests:.* \([0-9]*\) succeeded.*/\1/p' <<<"$out")
+    total=$(sed -n 's/^requests: .* \([0-9]*\) done.*/\1/p' <<<"$out")
+    # Calls cut off at the end may have had their data counted already.
+    verified=no
+    if [ -n "$ok" ] && [ "$ok" = "$total" ] && [ "$data" -ge $((b * ok)) ] &&
+        [ "$data" -le $((b * (ok + h2load_clients * h2load_streams))) ]; then
+        verified=yes
+    fi
+    h2_line=$(printf 'calls_per_s=%.0f mean_us=%s server_cpu=%s verified=%s' "${rps:-0}" \
+        "${mean:-NA}" "$(calc "($c1 - $c0) / ${secs:-NA}")" "$verified")
+}
+
+# unary_round NAME ROUND: one measurement of one server.
+unary_round() {
+    local name=$1 round=$2 port line conns other
+    port=$(free_port)
+    unary_server_cmd "$name" "$port"
+    say "-- ${unary_label[$name]}, round $round"
+    start_server "$tmp/$name.log" "${cmd[@]}"
+    local lg=(taskset -c "$client_cpu" "$bench_dir/loadgen" --target="127.0.0.1:$port"
+        --connections="$connections" --outstanding="$outstanding" --threads=1
+        --warmup="$warmup" --duration="$duration" --server-pid="$server_pid")
+    # Counted in the middle of the window: proves the channels really are
+    # separate connections.
+    (sleep "$(calc "$warmup + $duration / 2")" && count_connections "$port" >"$tmp/conns") &
+    local counter=$!
+    show "${lg[@]}"
+    if ! line=$("${lg[@]}" 2>"$tmp/loadgen.err"); then
+        cat "$tmp/loadgen.err"
+        kill "$counter" 2>/dev/null || true
+        wait "$counter" 2>/dev/null || true
+        if ! kill -0 "$server_pid" 2>/dev/null; then
+            say "the server exited; its log:"
+            tail -20 "$tmp/$name.log"
+        fi
+        stop_server
+        failed=1
+        return
+    fi
+    wait "$counter" 2>/dev/null || true
+    conns=$(cat "$tmp/conns" 2>/dev/null || echo "?")
+    grep -v '^loadgen: 127' "$tmp/loadgen.err" || true
+    say "  $line connections_seen=$conns"
+    if [ "$with_h2load" = 1 ]; then
+        unary_h2load "$port"
+        say "  h2load: $h2_line"
+        unary_results[$name,h2_calls]+=" $(value_of calls_per_s "$h2_line")"
+        unary_results[$name,h2_cpu]+=" $(value_of server_cpu "$h2_line")"
+        if [ "$(value_of verified "$h2_line")" != yes ]; then
+            warn "h2load's figure for ${unary_label[$name]} is not backed by OK gRPC responses"
+            failed=1
+        fi
+    fi
+    stop_server
+
+    if [ "$(value_of errors "$line")" != 0 ]; then
+        warn "${unary_label[$name]} answered errors (see above); its figures are invalid"
+        failed=1
+    fi
+    if [ "$conns" != "?" ] && [ "$conns" != "$connections" ]; then
+        warn "expected $connections connections, saw $conns"
+    fi
+    other=$(calc "$(value_of machine_cpu "$line") - $(value_of client_cpu "$line") - $(value_of server_cpu "$line")")
+    if [ "$other" != - ] && awk "BEGIN { exit !($other > 0.15) }"; then
+        warn "other work used $other cores during the window; repeat on a quiet machine"
+    fi
+    for k in calls_per_s p50_us p99_us server_cpu client_cpu; do
+        unary_results[$name,$k]+=" $(value_of "$k" "$line")"
+    done
+}
+
+section_unary() {
+    say "== unary: /grpc.testing.TestService/UnaryCall, empty request, one server core"
+    say "loadgen: $connections connections x $outstanding calls in flight, 1 thread," \
+        "warm-up ${warmup}s, window ${duration}s; $rounds rounds, servers alternating"
+    # An empty message in gRPC's framing: no compression, length 0.
+    printf '\0\0\0\0\0' >"$tmp/empty.grpc"
+    local servers=(cpp) name
+    if unary_server_cmd ours 0; then
+        servers+=(ours)
+    else
+        say "NOTE: $build_dir/bin/shelfline-interop-server is not built yet; only the C++" \
+            "reference is measured (run 'make build' first for the comparison)"
+    fi
+    say
+    for round in $(seq "$rounds"); do
+        for name in "${servers[@]}"; do
+            unary_round "$name" "$round"
+        done
+    done
+    say
+
+    # Medians per server, then the ratios.
+    declare -A m
+    for name in "${servers[@]}"; do
+        for k in calls_per_s p50_us p99_us server_cpu client_cpu h2_calls h2_cpu; do
+            # shellcheck disable=SC2086  # the values are space-separated on purpose
+            m[$name,$k]=$(median ${unary_results[$name,$k]:-})
+        done
+        # Server CPU time per call: the efficiency, even when the client
+        # rather than the server was the bottleneck.
+        m[$name,us_per_call]=$(calc "${m[$name,server_cpu]} * 1000000 / ${m[$name,calls_per_s]}")
+    done
+    say "unary summary (medians of $rounds rounds):"
+    printf '  %-22s %9s %7s %7s %10s %10s %10s %12s\n' server calls/s p50_us p99_us server_cpu \
+        cpu_us/call client_cpu h2load_calls/s
+    for name in "${servers[@]}"; do
+        printf '  %-22s %9s %7s %7s %10s %10s %10s %12s\n' "${unary_label[$name]}" \
+            "${m[$name,calls_per_s]}" "${m[$name,p50_us]}" "${m[$name,p99_us]}" \
+            "${m[$name,server_cpu]}" "${m[$name,us_per_call]}" "${m[$name,client_cpu]}" \
+            "${m[$name,h2_calls]}"
+    done
+    for name in "${servers[@]}"; do
+        if awk "BEGIN { exit !(${m[$name,client_cpu]/NA/0} >= 0.95) }"; then
+            say "  note: loadgen used its whole core against ${unary_label[$name]}: that" \
+                "figure is a lower bound of the server's capacity (see cpu_us/call and h2load)"
+        fi
+    done
+    if [ "${#servers[@]}" -eq 2 ]; then
+        local r_lg r_h2 r_cpu
+        r_lg=$(calc "${m[ours,calls_per_s]} / ${m[cpp,calls_per_s]}")
+        r_h2=$(calc "${m[ours,h2_calls]} / ${m[cpp,h2_calls]}")
+        r_cpu=$(calc "${m[cpp,us_per_call]} / ${m[ours,us_per_call]}")
+        say
+        say "  ratio ours/C++: ${r_lg}x calls/s with loadgen (goal >= 1.0x:" \
+            "$(awk "BEGIN { print ($r_lg >= 1.0) ? \"met\" : \"NOT met\" }")); ${r_h2}x with h2load;" \
+            "${r_cpu}x calls per server CPU second"
+        say "unary_ratio_loadgen=$r_lg unary_ratio_h2load=$r_h2 unary_ratio_cpu=$r_cpu"
+    fi
+    say
+}
+
+main() {
+    local n
+    n=$(nproc)
+    if [ "$n" -lt 2 ]; then
+        echo "bench: needs 2 CPUs (server and load generator on separate cores), this machine has $n" >&2
+        exit 1
+    fi
+    for tool in cmake taskset h2load pkg-config; do
+        if ! command -v "$tool" >/dev/null; then
+            echo "bench: $tool is missing (deploy/local/deps.sh bench installs it)" >&2
+            exit 1
+        fi
+    done
+    print_header
+    build_tools
+    for s in $sections; do
+        if ! declare -F "section_$s" >/dev/null; then
+            echo "bench: unknown section \"$s\"" >&2
+            exit 2
+        fi
+        "section_$s"
+    done
+    if [ "$failed" -ne 0 ]; then
+        say "some runs failed or saw errors (see the warnings above)"
+        exit 1
+    fi
+}
+
+main

@@ -1,0 +1,226 @@
+/*
+ * Integration tests of real service processes (shelfline-inventory as the
+ * example; all four share sl_service): health flipping while PostgreSQL is
+ * stopped and started, several replicas migrating one fresh database at
+ * once, clean drain on SIGTERM, configuration errors naming the variable.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <libpq-fe.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "grpc/health/v1/health.pb-c.h"
+#include "sl_client.h"
+#include "sl_health.h"
+#include "sl_log.h"
+#include "sl_test.h"
+#include "sl_testpg.h"
+
+static void sleep_ms(int64_t ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Starts a service binary with the database URL and a free port. */
+static pid_t start_service(const char *name, const char *conninfo, int port, const char *extra)
+{
+    static char env[4][600];
+    snprintf(env[0], sizeof env[0], "SHELFLINE_DATABASE_URL=%s", conninfo);
+    snprintf(env[1], sizeof env[1], "SHELFLINE_LISTEN=127.0.0.1:%d", port);
+    snprintf(env[2], sizeof env[2], "SHELFLINE_HEALTH_INTERVAL=200ms");
+    snprintf(env[3], sizeof env[3], "%s", extra != NULL ? extra : "SHELFLINE_LOG_LEVEL=warn");
+    char *envp[] = {env[0], env[1], env[2], env[3], NULL};
+    char *bin = sl_test_bin(name);
+    char *argv[] = {bin, NULL};
+    pid_t pid = sl_test_spawn(argv, envp);
+    free(bin);
+    return pid;
+}
+
+static int health(sl_channel *ch, const char *service)
+{
+    sl_arena *a = sl_arena_create(0);
+    Grpc__Health__V1__HealthCheckRequest req = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
+    req.service = (char *)service;
+    ProtobufCMessage *resp;
+    sl_err err;
+    sl_call_options o = {.timeout_ms = 2000};
+    int r = -1;
+    if (sl_client_unary(ch, "/grpc.health.v1.Health/Check", &req.base,
+                        &grpc__health__v1__health_check_response__descriptor, a, &resp, &o,
+                        &err) == SL_OK)
+        r = ((Grpc__Health__V1__HealthCheckResponse *)resp)->status;
+    sl_arena_destroy(a);
+    return r;
+}
+
+static bool wait_health(sl_channel *ch, const char *service, int want, int64_t timeout_ms)
+{
+    int64_t until = sl_test_now_ms() + timeout_ms;
+    while (sl_test_now_ms() < until) {
+        if (health(ch, service) == want)
+            return true;
+        sleep_ms(100);
+    }
+    return false;
+}
+
+static void test_health_follows_database(void **state)
+{
+    (void)state;
+    char dir[512], conninfo[512];
+    const char *base = getenv("SHELFLINE_TEST_PG_DIR");
+    snprintf(dir, sizeof dir, "%s-private-%d", base != NULL ? base : "/tmp/shelfline-testpg",
+             (int)getpid());
+    assert_int_equal(sl_testpg_cluster_start(dir, conninfo, sizeof conninfo), 0);
+    int port = sl_test_free_port();
+    pid_t pid = start_service("shelfline-inventory", conninfo, port, NULL);
+    assert_true(sl_test_wait_port(port, 20000));
+    char target[64];
+    snprintf(target, sizeof target, "127.0.0.1:%d", port);
+    sl_channel *ch;
+    sl_err err;
+    assert_int_equal(sl_channel_create(target, NULL, &ch, &err), SL_OK);
+    assert_true(wait_health(ch, "", SL_HEALTH_SERVING, 5000));
+    assert_true(wait_health(ch, "shelfline.v1.InventoryService", SL_HEALTH_SERVING, 5000));
+
+    /* Watch sees the flips too. */
+    Grpc__Health__V1__HealthCheckRequest req = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
+    req.service = "shelfline.v1.InventoryService";
+    sl_client_stream *w;
+    assert_int_equal(sl_client_stream_open(ch, "/grpc.health.v1.Health/Watch", &req.base,
+                                           &grpc__health__v1__health_check_response__descriptor,
+                                           NULL, &w, &err),
+                     SL_OK);
+    sl_arena *a = sl_arena_create(0);
+    ProtobufCMessage *m;
+    assert_int_equal(sl_client_stream_next(w, a, &m, 5000, NULL, &err), SL_OK);
+    assert_int_equal(((Grpc__Health__V1__HealthCheckResponse *)m)->status, SL_HEALTH_SERVING);
+
+    assert_int_equal(sl_testpg_cluster_stop(dir), 0);
+    assert_true(wait_health(ch, "", SL_HEALTH_NOT_SERVING, 10000));
+    assert_true(wait_health(ch, "shelfline.v1.InventoryService", SL_HEALTH_NOT_SERVING, 5000));
+    assert_int_equal(sl_client_stream_next(w, a, &m, 5000, NULL, &err), SL_OK);
+    assert_int_equal(((Grpc__Health__V1__HealthCheckResponse *)m)->status,
+                     SL_HEALTH_NOT_SERVING);
+
+    assert_int_equal(sl_testpg_cluster_start_again(dir), 0);
+    assert_true(wait_health(ch, "", SL_HEALTH_SERVING, 15000));
+    assert_int_equal(sl_client_stream_next(w, a, &m, 5000, NULL, &err), SL_OK);
+    assert_int_equal(((Grpc__Health__V1__HealthCheckResponse *)m)->status, SL_HEALTH_SERVING);
+    sl_client_stream_close(w);
+    sl_arena_destroy(a);
+
+    /* SIGTERM: drains and exits 0. */
+    int status = sl_test_stop(pid, SIGTERM, 30000);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    sl_channel_destroy(ch);
+    sl_testpg_cluster_destroy(dir);
+}
+
+static void test_replicas_migrate_together(void **state)
+{
+    (void)state;
+    char conninfo[512];
+    assert_int_equal(sl_testpg_fresh_db("replicas", conninfo, sizeof conninfo), 0);
+    enum { N = 4 };
+    const char *bins[N] = {"shelfline-inventory", "shelfline-inventory", "shelfline-service-desk",
+                           "shelfline-service-desk"};
+    pid_t pids[N];
+    int ports[N];
+    for (int i = 0; i < N; i++) {
+        ports[i] = sl_test_free_port();
+        pids[i] = start_service(bins[i], conninfo, ports[i], NULL);
+    }
+    for (int i = 0; i < N; i++) {
+        assert_true(sl_test_wait_port(ports[i], 30000));
+        char target[64];
+        snprintf(target, sizeof target, "127.0.0.1:%d", ports[i]);
+        sl_channel *ch;
+        sl_err err;
+        assert_int_equal(sl_channel_create(target, NULL, &ch, &err), SL_OK);
+        assert_true(wait_health(ch, "", SL_HEALTH_SERVING, 10000));
+        sl_channel_destroy(ch);
+    }
+    for (int i = 0; i < N; i++) {
+        int status = sl_test_stop(pids[i], SIGTERM, 30000);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+    }
+    /* Each schema's migrations were recorded exactly once. */
+    PGconn *c = PQconnectdb(conninfo);
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    const char *sql[] = {
+        "SELECT count(*) - count(DISTINCT (component, version)), count(*) "
+        "FROM inventory.schema_migrations",
+        "SELECT count(*) - count(DISTINCT (component, version)), count(*) "
+        "FROM service_desk.schema_migrations",
+    };
+    for (int i = 0; i < 2; i++) {
+        PGresult *r = PQexec(c, sql[i]);
+        assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+        assert_string_equal(PQgetvalue(r, 0, 0), "0"); /* no version twice */
+        assert_true(atoi(PQgetvalue(r, 0, 1)) >= 2);   /* the outbox and cursor tables */
+        PQclear(r);
+    }
+    PQfinish(c);
+    sl_testpg_drop_db("replicas");
+}
+
+static void test_bad_configuration_names_variable(void **state)
+{
+    (void)state;
+    const char *cases[][2] = {
+        {"SHELFLINE_LISTEN=nowhere", "SHELFLINE_LISTEN"},
+        {"SHELFLINE_WORKERS=lots", "SHELFLINE_WORKERS"},
+        {"SHELFLINE_DRAIN_GRACE=soon", "SHELFLINE_DRAIN_GRACE"},
+        {"SHELFLINE_INVENTORY_ADDR=:1", "SHELFLINE_INVENTORY_ADDR"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int fds[2];
+        assert_int_equal(pipe(fds), 0);
+        pid_t pid = fork();
+        if (pid == 0) {
+            dup2(fds[1], 2);
+            close(fds[0]);
+            putenv((char *)cases[i][0]);
+            char *bin = sl_test_bin("shelfline-inventory");
+            execl(bin, bin, (char *)NULL);
+            _exit(127);
+        }
+        close(fds[1]);
+        char out[2048];
+        ssize_t n, len = 0;
+        while ((n = read(fds[0], out + len, sizeof out - 1 - (size_t)len)) > 0)
+            len += n;
+        out[len] = '\0';
+        close(fds[0]);
+        int status;
+        waitpid(pid, &status, 0);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 2);
+        assert_non_null(strstr(out, cases[i][1]));
+    }
+}
+
+int main(void)
+{
+    sl_log_init("test-service-process", SL_LOG_ERROR);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bad_configuration_names_variable),
+        cmocka_unit_test(test_replicas_migrate_together),
+        cmocka_unit_test(test_health_follows_database),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
