@@ -9,7 +9,9 @@ SAN_BUILD_DIR ?= build-sanitize
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all build deps deps-build run test test-sanitize bench pg-start pg-stop clean
+.PHONY: all build deps deps-build run test test-sanitize fuzz bench pg-start pg-stop clean
+FUZZ_BUILD_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
 
 all: build
 
@@ -35,6 +37,16 @@ test-sanitize: deps
 	cmake -S . -B $(SAN_BUILD_DIR) -DSHELFLINE_SANITIZE=ON $(CMAKE_FLAGS)
 	cmake --build $(SAN_BUILD_DIR) -j $(JOBS)
 	cd $(SAN_BUILD_DIR) && ctest --output-on-failure -j $(JOBS) -LE interop
+
+# libFuzzer runs of tests/fuzz/fuzz_*.c (clang), FUZZ_SECONDS each; new
+# findings land in $(FUZZ_BUILD_DIR)/corpus-<target>/.
+fuzz: deps
+	CC=clang cmake -S . -B $(FUZZ_BUILD_DIR) -DSHELFLINE_FUZZ=ON -DSHELFLINE_SANITIZE=ON $(CMAKE_FLAGS)
+	cmake --build $(FUZZ_BUILD_DIR) -j $(JOBS) --target $$(cd tests/fuzz && ls fuzz_*.c | grep -v driver | sed 's/\.c$$//')
+	for t in $$(cd tests/fuzz && ls fuzz_*.c | grep -v driver | sed 's/\.c$$//'); do \
+	  mkdir -p $(FUZZ_BUILD_DIR)/corpus-$$t && \
+	  $(FUZZ_BUILD_DIR)/bin/$$t -max_total_time=$(FUZZ_SECONDS) $(FUZZ_BUILD_DIR)/corpus-$$t tests/fuzz/corpus || exit 1; \
+	done
 
 bench:
 	@deploy/local/deps.sh bench

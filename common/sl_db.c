@@ -48,6 +48,9 @@ struct sl_db_conn {
      * from what the server said, whatever status fn turned it into. */
     bool saw_retryable;
     bool lost;
+    /* The server sent a FATAL message while we were idle (it terminated
+     * the session or is shutting down); the socket may not show EOF yet. */
+    bool server_fatal;
     char sqlstate[6];
     char constraint[64];
 };
@@ -179,12 +182,19 @@ static void first_line(char *buf, size_t cap, const char *msg)
     buf[n] = '\0';
 }
 
-static void notice_processor(void *arg, const char *message)
+/* libpq hands notices, and errors that arrive while no command runs, to
+ * this receiver.  Such an error is the server explaining why it is about to
+ * close the session (57P01 on shutdown, pg_terminate_backend): remember it
+ * so the idle connection is not handed out again. */
+static void notice_receiver(void *arg, const PGresult *res)
 {
-    (void)arg;
+    sl_db_conn *c = arg;
+    const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+    if (sev != NULL && (strcmp(sev, "FATAL") == 0 || strcmp(sev, "PANIC") == 0))
+        c->server_fatal = true;
     if (sl_log_enabled(SL_LOG_DEBUG)) {
         char line[256];
-        first_line(line, sizeof line, message);
+        first_line(line, sizeof line, PQresultErrorMessage(res));
         SL_LOG(SL_LOG_DEBUG, "db_notice", NULL, "%s", line);
     }
 }
@@ -548,7 +558,6 @@ static sl_status pg_connect(const sl_db *db, int64_t deadline, PGconn **out, sl_
         if (r > 0)
             ps = PQconnectPoll(pg);
     }
-    PQsetNoticeProcessor(pg, notice_processor, NULL);
     *out = pg;
     pg = NULL;
 done:
@@ -563,9 +572,11 @@ static sl_status conn_connect(sl_db_conn *c, int64_t deadline, sl_err *err)
 {
     sl_status st;
     conn_free_state(c);
+    c->server_fatal = false;
     st = pg_connect(c->db, deadline, &c->pg, err);
     if (st != SL_OK)
         return st;
+    PQsetNoticeReceiver(c->pg, notice_receiver, c);
     if (c->db->schema != NULL) {
         /* search_path is a list of identifiers: quote the name so the value
          * means exactly this schema whatever it is called. */
@@ -607,7 +618,7 @@ static bool conn_healthy(sl_db_conn *c)
         while ((n = PQnotifies(c->pg)) != NULL)
             PQfreemem(n);
     }
-    return true;
+    return !c->server_fatal;
 }
 
 /* ---- acquire / release ---- */

@@ -140,10 +140,9 @@ typedef struct sl_outbox_notifier_options {
 sl_status sl_outbox_notifier_start(sl_db *db, const sl_outbox_notifier_options *opts,
                                    sl_outbox_notifier **out, sl_err *err);
 
-/* Stops the thread, closes its connection and frees the notifier.  Every
- * watch must be closed first.  Waiters blocked in sl_outbox_notifier_wait
- * must have returned (stop wakes them; the caller joins its own threads).
- * NULL is a no-op. */
+/* Stops the thread, closes its connection and frees the notifier.  Nothing
+ * may use n any more: every watch closed, every sl_outbox_notifier_wait
+ * returned (streams end first, then the notifier).  NULL is a no-op. */
 void sl_outbox_notifier_stop(sl_outbox_notifier *n);
 
 /* The version: grows whenever new events may be readable. */

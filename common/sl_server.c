@@ -220,6 +220,19 @@ static void md_free(md_list *l)
 
 /* ------------------------------------------------------- byte buffers -- */
 
+static sl_status decode_bytes(const uint8_t *data, size_t len,
+                              const ProtobufCMessageDescriptor *desc, sl_arena *arena,
+                              int64_t max_bytes, ProtobufCMessage **out, sl_err *err)
+{
+    if ((int64_t)len > max_bytes)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED,
+                          "request message of %zu bytes exceeds %" PRId64, len, max_bytes);
+    *out = protobuf_c_message_unpack(desc, sl_arena_pb_allocator(arena), len, data);
+    if (*out == NULL)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "could not decode request as %s", desc->name);
+    return SL_OK;
+}
+
 /* Decodes a received byte buffer as desc into arena memory. */
 static sl_status decode(grpc_byte_buffer *bb, const ProtobufCMessageDescriptor *desc,
                         sl_arena *arena, int64_t max_bytes, ProtobufCMessage **out, sl_err *err)
@@ -229,18 +242,8 @@ static sl_status decode(grpc_byte_buffer *bb, const ProtobufCMessageDescriptor *
         return sl_err_set(err, SL_INVALID_ARGUMENT, "could not read request message");
     grpc_slice s = grpc_byte_buffer_reader_readall(&r);
     grpc_byte_buffer_reader_destroy(&r);
-    size_t len = GRPC_SLICE_LENGTH(s);
-    sl_status st = SL_OK;
-    if ((int64_t)len > max_bytes) {
-        st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "request message of %zu bytes exceeds %" PRId64,
-                        len, max_bytes);
-        goto out;
-    }
-    *out = protobuf_c_message_unpack(desc, sl_arena_pb_allocator(arena), len,
-                                     GRPC_SLICE_START_PTR(s));
-    if (*out == NULL)
-        st = sl_err_set(err, SL_INVALID_ARGUMENT, "could not decode request as %s", desc->name);
-out:
+    sl_status st = decode_bytes(GRPC_SLICE_START_PTR(s), GRPC_SLICE_LENGTH(s), desc, arena,
+                                max_bytes, out, err);
     grpc_slice_unref(s);
     return st;
 }
@@ -316,6 +319,8 @@ const char *sl_call_method(const sl_call *call)
 
 const char *sl_call_peer(sl_call *call)
 {
+    if (call->call == NULL)
+        return "local";
     char *p = grpc_call_get_peer(call->call);
     char *copy = sl_arena_strdup(call->arena, p != NULL ? p : "");
     gpr_free(p);
@@ -497,33 +502,39 @@ static void unary_call_put(worker *w, sl_call *c)
     w->free_calls = c;
 }
 
+/* Checks, interceptor and handler of a decoded unary request; on OK *resp
+ * is the handler's reply (arena memory). */
+static sl_status unary_pipeline(sl_call *c, const ProtobufCMessage *req, ProtobufCMessage **resp,
+                                sl_err *err)
+{
+    const sl_method *m = c->mrt->m;
+    sl_status st = pre_dispatch(c, err);
+    if (st != SL_OK)
+        return st;
+    *resp = sl_arena_alloc(c->arena, m->response->sizeof_message);
+    if (*resp == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    m->response->message_init(*resp);
+    return m->unary(c, req, *resp, err);
+}
+
 static void serve_unary(worker *w, sl_call *c)
 {
     sl_server *s = w->srv;
     const sl_method *m = c->mrt->m;
     sl_err err;
     sl_err_clear(&err);
-    ProtobufCMessage *req = NULL;
+    ProtobufCMessage *req = NULL, *resp = NULL;
     sl_status st;
 
-    if (c->payload == NULL) {
+    if (c->payload == NULL)
         st = sl_err_set(&err, SL_INVALID_ARGUMENT, "request message missing");
-    } else {
+    else
         st = decode(c->payload, m->request, c->arena, s->opts.max_recv_bytes, &req, &err);
-    }
     if (st == SL_OK)
-        st = pre_dispatch(c, &err);
-    if (st == SL_OK) {
-        ProtobufCMessage *resp = sl_arena_alloc(c->arena, m->response->sizeof_message);
-        if (resp == NULL) {
-            st = sl_err_set(&err, SL_RESOURCE_EXHAUSTED, "out of memory");
-        } else {
-            m->response->message_init(resp);
-            st = m->unary(c, req, resp, &err);
-            if (st == SL_OK)
-                st = encode(resp, s->opts.max_send_bytes, &c->resp_bb, &err);
-        }
-    }
+        st = unary_pipeline(c, req, &resp, &err);
+    if (st == SL_OK)
+        st = encode(resp, s->opts.max_send_bytes, &c->resp_bb, &err);
 
     grpc_op ops[4];
     size_t n = 0;
@@ -763,6 +774,46 @@ static void reject_done(reject *r)
     grpc_slice_unref(r->details);
     grpc_call_unref(r->call);
     free(r);
+}
+
+sl_status sl_server_call_local(sl_server *s, const char *method, const void *req_bytes,
+                               size_t req_len, sl_arena *arena, void **resp_bytes,
+                               size_t *resp_len, sl_err *err)
+{
+    method_rt *mrt = NULL;
+    for (size_t i = 0; i < s->n_methods && mrt == NULL; i++)
+        if (strcmp(s->methods[i].m->name, method) == 0)
+            mrt = &s->methods[i];
+    if (mrt == NULL)
+        return sl_err_set(err, SL_UNIMPLEMENTED, "unknown method \"%s\"", method);
+    if (mrt->m->kind != SL_RPC_UNARY)
+        return sl_err_set(err, SL_FAILED_PRECONDITION, "%s is not unary", method);
+    sl_call c;
+    memset(&c, 0, sizeof c);
+    c.srv = s;
+    c.mrt = mrt;
+    c.arena = arena;
+    c.deadline_ms = INT64_MAX;
+    grpc_metadata_array_init(&c.req_md);
+    snprintf(c.request_id, sizeof c.request_id, "local");
+    clock_gettime(CLOCK_MONOTONIC, &c.started);
+    ProtobufCMessage *req = NULL, *resp = NULL;
+    sl_status st = decode_bytes(req_bytes, req_len, mrt->m->request, arena,
+                                s->opts.max_recv_bytes, &req, err);
+    if (st == SL_OK)
+        st = unary_pipeline(&c, req, &resp, err);
+    if (st == SL_OK) {
+        *resp_len = protobuf_c_message_get_packed_size(resp);
+        *resp_bytes = sl_arena_alloc(arena, *resp_len + 1);
+        if (*resp_bytes == NULL)
+            st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        else
+            protobuf_c_message_pack(resp, *resp_bytes);
+    }
+    md_free(&c.init_md);
+    md_free(&c.trail_md);
+    grpc_metadata_array_destroy(&c.req_md);
+    return st;
 }
 
 /* -------------------------------------------------------------- slots -- */

@@ -119,6 +119,15 @@ void sl_server_shutdown(sl_server *s, int64_t grace_ms);
 /* Shuts down if still running and frees everything. */
 void sl_server_destroy(sl_server *s);
 
+/* Runs a unary method in-process, without the network: the same decoding,
+ * checks, interceptor, handler and encoding as a call over gRPC (no request
+ * metadata, no deadline, peer "local").  Works before sl_server_start.  For
+ * fuzzing the decode and validation paths and for handler benchmarks.
+ * *resp_bytes is arena memory.  Returns the status the client would get. */
+sl_status sl_server_call_local(sl_server *s, const char *method, const void *req_bytes,
+                               size_t req_len, sl_arena *arena, void **resp_bytes,
+                               size_t *resp_len, sl_err *err);
+
 /* Blocks SIGTERM and SIGINT in the calling thread (call before creating any
  * thread, so all threads inherit the mask) and then waits for one of them;
  * returns the signal number.  The usual service main is:
