@@ -21,8 +21,7 @@ const sl_db_stmt sl__cursor_stmts[] = {
     {NULL, NULL, 0},
 };
 
-sl_status sl_cursor_get(sl_db_conn *conn, const char *subscription, int64_t *last_id,
-                        sl_err *err)
+sl_status sl_cursor_get(sl_db_conn *conn, const char *subscription, int64_t *last_id, sl_err *err)
 {
     PGresult *res = NULL;
     *last_id = 0;
@@ -38,8 +37,8 @@ sl_status sl_cursor_get(sl_db_conn *conn, const char *subscription, int64_t *las
     return SL_OK;
 }
 
-sl_status sl_cursor_set(sl_db_conn *conn, const char *subscription, int64_t last_id,
-                        bool *advanced, sl_err *err)
+sl_status sl_cursor_set(sl_db_conn *conn, const char *subscription, int64_t last_id, bool *advanced,
+                        sl_err *err)
 {
     PGresult *res = NULL;
     char id[24];

@@ -29,14 +29,13 @@
 
 /* The last event id handled for subscription, 0 when it never ran.
  * Errors: INVALID_ARGUMENT for an empty name, else as sl_db_exec. */
-sl_status sl_cursor_get(sl_db_conn *conn, const char *subscription, int64_t *last_id,
-                        sl_err *err);
+sl_status sl_cursor_get(sl_db_conn *conn, const char *subscription, int64_t *last_id, sl_err *err);
 
 /* Moves the cursor to last_id if that is beyond where it is (creating it
  * on first use).  *advanced (may be NULL) says whether it moved.  Call it in
  * the transaction of the effects.  Errors: INVALID_ARGUMENT for an empty
  * name or a negative id, else as sl_db_exec. */
-sl_status sl_cursor_set(sl_db_conn *conn, const char *subscription, int64_t last_id,
-                        bool *advanced, sl_err *err);
+sl_status sl_cursor_set(sl_db_conn *conn, const char *subscription, int64_t last_id, bool *advanced,
+                        sl_err *err);
 
 #endif

@@ -542,8 +542,7 @@ static sl_status pg_connect(const sl_db *db, int64_t deadline, PGconn **out, sl_
         }
         int64_t left = deadline - mono_ms();
         if (left <= 0) {
-            st = sl_err_set(err, SL_UNAVAILABLE,
-                            "could not connect to the database: timed out");
+            st = sl_err_set(err, SL_UNAVAILABLE, "could not connect to the database: timed out");
             goto done;
         }
         /* The socket can change between polls (several hosts, SSL retry). */
@@ -846,8 +845,7 @@ sl_status sl_db_exec_fmt(sl_db_conn *c, const char *stmt_name, int nparams,
     if (out != NULL)
         *out = NULL;
     if (c == NULL || c->pg == NULL)
-        return sl_err_set(err, SL_INTERNAL, "statement \"%s\" run without a connection",
-                          stmt_name);
+        return sl_err_set(err, SL_INTERNAL, "statement \"%s\" run without a connection", stmt_name);
     c->sqlstate[0] = '\0';
     c->constraint[0] = '\0';
 
@@ -885,9 +883,8 @@ sl_status sl_db_exec_fmt(sl_db_conn *c, const char *stmt_name, int nparams,
     return SL_OK;
 }
 
-sl_status sl_db_exec(sl_db_conn *c, const char *stmt_name, int nparams,
-                     const char *const *values, const int *lengths, const int *formats,
-                     PGresult **out, sl_err *err)
+sl_status sl_db_exec(sl_db_conn *c, const char *stmt_name, int nparams, const char *const *values,
+                     const int *lengths, const int *formats, PGresult **out, sl_err *err)
 {
     return sl_db_exec_fmt(c, stmt_name, nparams, values, lengths, formats, 0, out, err);
 }
@@ -994,15 +991,16 @@ done:
     return st;
 }
 
-sl_status sl_db_tx(sl_db *db, const sl_db_tx_options *opts, sl_db_tx_fn fn, void *ctx,
-                   sl_err *err)
+sl_status sl_db_tx(sl_db *db, const sl_db_tx_options *opts, sl_db_tx_fn fn, void *ctx, sl_err *err)
 {
     sl_db_tx_options o = {0};
     if (opts != NULL)
         o = *opts;
     if ((int)o.isolation < 0 || o.isolation > SL_DB_SERIALIZABLE)
         return sl_err_set(err, SL_INTERNAL, "invalid isolation level %d", (int)o.isolation);
-    int max_retries = o.max_retries == 0 ? DEFAULT_MAX_RETRIES : o.max_retries < 0 ? 0 : o.max_retries;
+    int max_retries = o.max_retries == 0  ? DEFAULT_MAX_RETRIES
+                      : o.max_retries < 0 ? 0
+                                          : o.max_retries;
 
     for (int attempt = 0;; attempt++) {
         bool retry;
@@ -1116,14 +1114,4 @@ const char *sl_db_schema(const sl_db *db)
 int sl_db_pool_size(const sl_db *db)
 {
     return db->pool_size;
-}
-
-bool sl__db_conn_is_dedicated(const sl_db_conn *c)
-{
-    return c->dedicated;
-}
-
-int sl__db_acquire_timeout_ms(const sl_db *db)
-{
-    return db->acquire_timeout_ms;
 }

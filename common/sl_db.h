@@ -51,8 +51,8 @@ typedef struct sl_db_options {
      * server's search_path alone (then migrations and the outbox are not
      * available). */
     const char *schema;
-    int pool_size;          /* connections; 0: 4; at most 256 */
-    int acquire_timeout_ms; /* default wait in sl_db_acquire, connecting included; 0: 5000 */
+    int pool_size;                /* connections; 0: 4; at most 256 */
+    int acquire_timeout_ms;       /* default wait in sl_db_acquire, connecting included; 0: 5000 */
     const char *application_name; /* NULL: the conninfo's, else "shelfline" */
 } sl_db_options;
 
@@ -174,8 +174,7 @@ sl_status sl_db_exec_fmt(sl_db_conn *conn, const char *stmt_name, int nparams,
  * connection failures did; DEADLINE_EXCEEDED when the deadline passed.
  * If fn returns OK after swallowing a statement error, COMMIT rolls back and
  * the result is INTERNAL. */
-sl_status sl_db_tx(sl_db *db, const sl_db_tx_options *opts, sl_db_tx_fn fn, void *ctx,
-                   sl_err *err);
+sl_status sl_db_tx(sl_db *db, const sl_db_tx_options *opts, sl_db_tx_fn fn, void *ctx, sl_err *err);
 
 /* Acquires a connection and runs SELECT 1 (a readiness probe).  OK, or
  * UNAVAILABLE / RESOURCE_EXHAUSTED as sl_db_acquire. */
@@ -192,8 +191,7 @@ sl_status sl_db_conn_check(sl_db_conn *conn, sl_err *err);
  * with the connection, which is what lets another replica take over a
  * subscription when the holder crashes.  Locks of different schemas never
  * collide (the key hashes "schema/name"). */
-sl_status sl_db_try_lock_session(sl_db_conn *conn, const char *name, bool *acquired,
-                                 sl_err *err);
+sl_status sl_db_try_lock_session(sl_db_conn *conn, const char *name, bool *acquired, sl_err *err);
 
 /* Releases one hold of the lock; FAILED_PRECONDITION if this session did not
  * hold it. */

@@ -28,12 +28,4 @@ extern const sl_db_stmt sl__cursor_stmts[];
  * (at least 64 bytes).  Returns false if it does not fit. */
 bool sl__outbox_channel(const char *schema, char *buf, size_t cap);
 
-/* Whether conn is a dedicated connection (sl_outbox_sequence and
- * sl_migrate_apply check the transaction state themselves). */
-bool sl__db_conn_is_dedicated(const sl_db_conn *conn);
-
-/* The pool's acquire timeout (used as the connect timeout of dedicated
- * connections opened by the library). */
-int sl__db_acquire_timeout_ms(const sl_db *db);
-
 #endif

@@ -96,8 +96,7 @@ static sl_status checksum_of(sl_db_conn *c, const sl_migration *m, char *out, sl
 }
 
 /* Applies one migration in its own transaction with its record. */
-static sl_status apply_one(sl_db_conn *c, const char *component, const sl_migration *m,
-                           sl_err *err)
+static sl_status apply_one(sl_db_conn *c, const char *component, const sl_migration *m, sl_err *err)
 {
     sl_status st;
     PGresult *res = NULL;
@@ -155,8 +154,7 @@ static sl_status apply_one(sl_db_conn *c, const char *component, const sl_migrat
            component, m->name, schema);
 done:
     PQclear(res);
-    if (st != SL_OK && PQstatus(pg) == CONNECTION_OK &&
-        PQtransactionStatus(pg) != PQTRANS_IDLE)
+    if (st != SL_OK && PQstatus(pg) == CONNECTION_OK && PQtransactionStatus(pg) != PQTRANS_IDLE)
         sl_db_exec(c, "sl__db_rollback", 0, NULL, NULL, NULL, NULL, NULL);
     return st;
 }
@@ -193,8 +191,8 @@ static sl_status apply_component(sl_db_conn *c, const char *component, const sl_
         }
         if (strcmp(m->name, name) != 0) {
             st = sl_err_set(err, SL_FAILED_PRECONDITION,
-                            "migration \"%s\" has version %d, which was applied as \"%s\"",
-                            m->name, version, name);
+                            "migration \"%s\" has version %d, which was applied as \"%s\"", m->name,
+                            version, name);
             goto done;
         }
         char now[65];
@@ -284,10 +282,9 @@ sl_status sl_migrate_apply(sl_db *db, const sl_migration *migrations, sl_err *er
         char why[256];
         snprintf(why, sizeof why, "%s", PQerrorMessage(pg));
         why[strcspn(why, "\n")] = '\0';
-        st = sl_err_set(err,
-                        PQstatus(pg) != CONNECTION_OK ? SL_UNAVAILABLE
-                                                      : sl_db_status_from_sqlstate(state),
-                        "could not create schema \"%s\": %s", schema, why);
+        st = sl_err_set(
+            err, PQstatus(pg) != CONNECTION_OK ? SL_UNAVAILABLE : sl_db_status_from_sqlstate(state),
+            "could not create schema \"%s\": %s", schema, why);
         goto done;
     }
     st = sl_db_exec(c, "sl__migrate_table", 0, NULL, NULL, NULL, NULL, err);

@@ -128,8 +128,7 @@ sl_status sl_outbox_sequence(sl_db_conn *conn, int *assigned, bool *pending, sl_
     if (st != SL_OK)
         return st;
     if (PQtransactionStatus(pg) != PQTRANS_IDLE)
-        return sl_err_set(err, SL_INTERNAL,
-                          "the outbox sequencer must run outside a transaction");
+        return sl_err_set(err, SL_INTERNAL, "the outbox sequencer must run outside a transaction");
 
     /* READ COMMITTED explicitly (whatever the server's default): the
      * numbering statement needs a snapshot taken after the lock was
@@ -275,8 +274,8 @@ sl_status sl_outbox_read(sl_db_conn *conn, int64_t after_id, const char *const *
     }
     for (int r = 0; r < rows; r++) {
         ev[r].id = be64(PQgetvalue(res, r, c_pos));
-        ev[r].topic = arena_copy(arena, PQgetvalue(res, r, c_topic),
-                                 (size_t)PQgetlength(res, r, c_topic));
+        ev[r].topic =
+            arena_copy(arena, PQgetvalue(res, r, c_topic), (size_t)PQgetlength(res, r, c_topic));
         ev[r].key =
             arena_copy(arena, PQgetvalue(res, r, c_key), (size_t)PQgetlength(res, r, c_key));
         ev[r].payload_len = (size_t)PQgetlength(res, r, c_payload);
@@ -424,26 +423,108 @@ static void drain(PGconn *pg, bool *writes, bool *sequenced)
     }
 }
 
+/* The notifier thread's state between steps. */
+typedef struct notifier_loop {
+    bool need_seq;       /* run the sequencer now */
+    bool pending;        /* the last run left committed events unnumbered */
+    int64_t seq_backoff; /* ms between runs while pending */
+    int64_t next_seq;    /* when to run again while pending (monotonic ms) */
+    int64_t next_idle;   /* the next run without any notification */
+} notifier_loop;
+
+enum { STEP_OK, STEP_LOST, STEP_STOP };
+
+/* One round on a connected LISTEN session: handle queued notifications,
+ * sequence if there is reason to, else sleep in poll until a notification,
+ * a timer or stop.  Returns STEP_LOST when the session broke. */
+static int notifier_step(sl_outbox_notifier *n, sl_db_conn *c, notifier_loop *s)
+{
+    PGconn *pg = sl_db_pgconn(c);
+    bool writes = false, sequenced = false;
+    sl_err e;
+
+    drain(pg, &writes, &sequenced);
+    if (writes) {
+        s->need_seq = true;
+        if (!n->sequencer)
+            sequenced = true; /* waiters sequence for themselves */
+    }
+    if (sequenced)
+        bump(n);
+
+    int64_t now = mono_ms();
+    if (now >= s->next_idle) {
+        s->next_idle = now + n->idle_poll_ms;
+        s->need_seq = true;
+        if (!n->sequencer)
+            bump(n);
+    }
+    if (n->sequencer && (s->need_seq || (s->pending && now >= s->next_seq))) {
+        int assigned = 0;
+        s->need_seq = false;
+        if (sl_outbox_sequence(c, &assigned, &s->pending, &e) != SL_OK) {
+            if (PQstatus(pg) != CONNECTION_OK)
+                return STEP_LOST;
+            SL_LOG(SL_LOG_WARN, "outbox_sequence_failed", NULL, "%s", e.msg);
+            s->pending = true;
+        }
+        if (assigned > 0)
+            bump(n);
+        if (s->pending) {
+            /* Back off while a long transaction holds xmin back. */
+            s->seq_backoff = s->seq_backoff == 0 ? 10 : s->seq_backoff * 2;
+            if (s->seq_backoff > 250)
+                s->seq_backoff = 250;
+            s->next_seq = mono_ms() + s->seq_backoff;
+        } else {
+            s->seq_backoff = 0;
+        }
+        /* Notifications that arrived meanwhile are queued: no poll yet. */
+        return STEP_OK;
+    }
+
+    int64_t until = s->next_idle;
+    if (n->sequencer && s->pending && s->next_seq < until)
+        until = s->next_seq;
+    int64_t wait = until - mono_ms();
+    if (wait < 0)
+        wait = 0;
+    struct pollfd p[2] = {{.fd = PQsocket(pg), .events = POLLIN},
+                          {.fd = n->stop_pipe[0], .events = POLLIN}};
+    int r = poll(p, 2, wait > INT_MAX ? INT_MAX : (int)wait);
+    if (r < 0)
+        return errno == EINTR ? STEP_OK : STEP_LOST;
+    if (r > 0 && (p[1].revents & POLLIN))
+        return STEP_STOP;
+    if (r > 0 && p[0].revents != 0 && (PQconsumeInput(pg) == 0 || PQstatus(pg) != CONNECTION_OK))
+        return STEP_LOST;
+    return STEP_OK;
+}
+
+static bool stopping(sl_outbox_notifier *n)
+{
+    pthread_mutex_lock(&n->mu);
+    bool stop = n->stopping;
+    pthread_mutex_unlock(&n->mu);
+    return stop;
+}
+
+/* The thread: (re)connects and LISTENs with backoff, then steps until the
+ * session breaks or stop is requested. */
 static void *notifier_main(void *arg)
 {
     sl_outbox_notifier *n = arg;
     sl_db_conn *c = NULL;
     int64_t reconnect_ms = 100;
     bool warned = false;
-    bool need_seq = true, pending = false;
-    int64_t seq_backoff = 0, next_seq = 0;
-    int64_t next_idle = mono_ms() + n->idle_poll_ms;
+    notifier_loop s = {.next_idle = mono_ms() + n->idle_poll_ms};
     sl_err e;
 
-    for (;;) {
-        pthread_mutex_lock(&n->mu);
-        bool stop = n->stopping;
-        pthread_mutex_unlock(&n->mu);
-        if (stop)
-            break;
-
+    while (!stopping(n)) {
         if (c == NULL) {
-            sl_status st = sl_db_connect_dedicated(n->db, 5000, &c, &e);
+            /* Short, so that stop is not held up long by an unreachable
+             * server. */
+            sl_status st = sl_db_connect_dedicated(n->db, 3000, &c, &e);
             if (st == SL_OK)
                 st = listen_on(c, n->channel, &e);
             if (st != SL_OK) {
@@ -463,77 +544,21 @@ static void *notifier_main(void *arg)
             warned = false;
             reconnect_ms = 100;
             set_connected(n, true);
-            /* Anything committed while we were away was not notified to us. */
-            need_seq = true;
+            /* Whatever committed while we were away was not notified to us. */
+            s.need_seq = true;
             bump(n);
         }
-
-        PGconn *pg = sl_db_pgconn(c);
-        bool writes = false, sequenced = false;
-        drain(pg, &writes, &sequenced);
-        if (writes) {
-            need_seq = true;
-            if (!n->sequencer)
-                sequenced = true; /* waiters sequence for themselves */
-        }
-        if (sequenced)
-            bump(n);
-
-        int64_t now = mono_ms();
-        if (now >= next_idle) {
-            next_idle = now + n->idle_poll_ms;
-            need_seq = true;
-            if (!n->sequencer)
-                bump(n);
-        }
-        if (n->sequencer && (need_seq || (pending && now >= next_seq))) {
-            int assigned = 0;
-            need_seq = false;
-            sl_status st = sl_outbox_sequence(c, &assigned, &pending, &e);
-            if (st != SL_OK) {
-                if (PQstatus(pg) != CONNECTION_OK)
-                    goto lost;
-                SL_LOG(SL_LOG_WARN, "outbox_sequence_failed", NULL, "%s", e.msg);
-                pending = true;
-            }
-            if (assigned > 0)
-                bump(n);
-            if (pending) {
-                /* Backs off while a long transaction holds xmin back. */
-                seq_backoff = seq_backoff == 0 ? 10 : seq_backoff * 2 > 250 ? 250 : seq_backoff * 2;
-                next_seq = mono_ms() + seq_backoff;
-            } else {
-                seq_backoff = 0;
-            }
-            /* Notifications that arrived during the run are queued already. */
-            continue;
-        }
-
-        int64_t until = next_idle;
-        if (n->sequencer && pending && next_seq < until)
-            until = next_seq;
-        int64_t wait = until - mono_ms();
-        if (wait < 0)
-            wait = 0;
-        struct pollfd p[2] = {{.fd = PQsocket(pg), .events = POLLIN},
-                              {.fd = n->stop_pipe[0], .events = POLLIN}};
-        int r = poll(p, 2, wait > INT_MAX ? INT_MAX : (int)wait);
-        if (r < 0 && errno != EINTR)
-            goto lost;
-        if (r > 0 && (p[1].revents & POLLIN))
+        int r = notifier_step(n, c, &s);
+        if (r == STEP_STOP)
             break;
-        if (r > 0 && p[0].revents != 0) {
-            if (PQconsumeInput(pg) == 0 || PQstatus(pg) != CONNECTION_OK)
-                goto lost;
+        if (r == STEP_LOST) {
+            SL_LOG(SL_LOG_WARN, "outbox_listen_lost", NULL,
+                   "lost the notification connection of channel \"%s\"; reconnecting", n->channel);
+            warned = true;
+            set_connected(n, false);
+            sl_db_close_dedicated(c);
+            c = NULL;
         }
-        continue;
-    lost:
-        SL_LOG(SL_LOG_WARN, "outbox_listen_lost", NULL,
-               "lost the notification connection of channel \"%s\"; reconnecting", n->channel);
-        warned = true;
-        set_connected(n, false);
-        sl_db_close_dedicated(c);
-        c = NULL;
     }
     set_connected(n, false);
     sl_db_close_dedicated(c);
@@ -566,8 +591,7 @@ sl_status sl_outbox_notifier_start(sl_db *db, const sl_outbox_notifier_options *
         goto fail;
     }
     if (pipe2(n->stop_pipe, O_CLOEXEC) != 0) {
-        st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "could not create a pipe: %s",
-                        strerror(errno));
+        st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "could not create a pipe: %s", strerror(errno));
         goto fail;
     }
     pthread_condattr_t ca;

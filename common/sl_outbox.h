@@ -31,12 +31,12 @@
  *    "pos > cursor ORDER BY pos" returns every event exactly once over any
  *    number of reads, restarts and replicas.
  *  - Cost: an event becomes readable only when every transaction that was
- *    writing when it committed has ended.  A long writing transaction (any
- *    transaction with an xid, not only those writing events) delays
- *    events, never loses them; the sequencer reports "pending" so the
- *    caller retries after a short backoff, because a transaction holding
- *    xmin back may end without notifying anyone (a rollback, or one that
- *    wrote no event).
+ *    writing when it committed has ended.  Snapshots are cluster-wide, so
+ *    that means any transaction holding an xid in any database of the
+ *    server, not only those writing events: a long one delays events, never
+ *    loses them.  The sequencer reports "pending" so the caller retries
+ *    after a short backoff, because a transaction holding xmin back may end
+ *    without notifying anyone (a rollback, or one that wrote no event).
  *
  * The notifier (one per process) keeps one LISTEN connection for all of a
  * process's streams, runs the sequencer when writers notify, and wakes
@@ -114,8 +114,7 @@ sl_status sl_outbox_bounds(sl_db_conn *conn, int64_t *first, int64_t *last, sl_e
 /* Deletes numbered events older than older_than_ms, always keeping the
  * newest (positions continue from max(pos)).  Only safe once every
  * consumer's cursor has passed them.  *deleted may be NULL. */
-sl_status sl_outbox_prune(sl_db_conn *conn, int64_t older_than_ms, int64_t *deleted,
-                          sl_err *err);
+sl_status sl_outbox_prune(sl_db_conn *conn, int64_t older_than_ms, int64_t *deleted, sl_err *err);
 
 /* ---- notifier ---- */
 

@@ -146,9 +146,12 @@ static void test_params_and_statuses(void **state)
     struct {
         const char *code;
         sl_status st;
-    } cases[] = {{"40001", SL_ABORTED},          {"40P01", SL_ABORTED},
-                 {"57014", SL_DEADLINE_EXCEEDED}, {"08006", SL_UNAVAILABLE},
-                 {"23503", SL_FAILED_PRECONDITION}, {"XX000", SL_INTERNAL},
+    } cases[] = {{"40001", SL_ABORTED},
+                 {"40P01", SL_ABORTED},
+                 {"57014", SL_DEADLINE_EXCEEDED},
+                 {"08006", SL_UNAVAILABLE},
+                 {"23503", SL_FAILED_PRECONDITION},
+                 {"XX000", SL_INTERNAL},
                  {"42P01", SL_INTERNAL}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const char *p[1] = {cases[i].code};
@@ -400,8 +403,8 @@ static void test_tx_serialization_retry(void **state)
     sl_db_conn *c = NULL;
     sl_err e;
     PGresult *res = NULL;
-    static const sl_db_stmt q[] = {{"t_ss_rows", "SELECT string_agg(c::text, ',' ORDER BY c) FROM sset", 0},
-                                   {NULL, NULL, 0}};
+    static const sl_db_stmt q[] = {
+        {"t_ss_rows", "SELECT string_agg(c::text, ',' ORDER BY c) FROM sset", 0}, {NULL, NULL, 0}};
     assert_int_equal(sl_db_register(f->db, q, &e), SL_OK);
     assert_int_equal(sl_db_acquire(f->db, -1, &c, &e), SL_OK);
     assert_int_equal(sl_db_exec(c, "t_ss_rows", 0, NULL, NULL, NULL, &res, &e), SL_OK);
@@ -622,8 +625,10 @@ static void test_tx_deadline(void **state)
 static void test_unreachable(void **state)
 {
     (void)state;
-    sl_db_options o = {.conninfo = "postgresql://postgres@127.0.0.1:1/none", .schema = "x",
-                       .pool_size = 2, .acquire_timeout_ms = 2000};
+    sl_db_options o = {.conninfo = "postgresql://postgres@127.0.0.1:1/none",
+                       .schema = "x",
+                       .pool_size = 2,
+                       .acquire_timeout_ms = 2000};
     sl_db *db = NULL;
     sl_err e;
     assert_int_equal(sl_db_open(&o, &db, &e), SL_OK); /* lazy: no connection yet */

@@ -148,18 +148,18 @@ static int run(const char *cmd)
     return rc == 0 ? 0 : -1;
 }
 
-static const char *pg_sh(void)
+/* deploy/local/pg.sh of the source tree under test. */
+static void pg_sh(char *path, size_t cap)
 {
-    static char path[1024];
     const char *src = getenv("SHELFLINE_SOURCE_DIR");
-    snprintf(path, sizeof path, "%s/deploy/local/pg.sh", src != NULL ? src : ".");
-    return path;
+    snprintf(path, cap, "%s/deploy/local/pg.sh", src != NULL ? src : ".");
 }
 
 int sl_testpg_cluster_start(const char *dir, char *conninfo, size_t cap)
 {
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "'%s' start '%s'", pg_sh(), dir);
+    char cmd[2048], sh[1024];
+    pg_sh(sh, sizeof sh);
+    snprintf(cmd, sizeof cmd, "'%s' start '%s'", sh, dir);
     FILE *p = popen(cmd, "r");
     if (p == NULL)
         return -1;
@@ -178,8 +178,9 @@ int sl_testpg_cluster_start(const char *dir, char *conninfo, size_t cap)
 
 int sl_testpg_cluster_stop(const char *dir)
 {
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "'%s' stop '%s'", pg_sh(), dir);
+    char cmd[2048], sh[1024];
+    pg_sh(sh, sizeof sh);
+    snprintf(cmd, sizeof cmd, "'%s' stop '%s'", sh, dir);
     return run(cmd);
 }
 
@@ -189,8 +190,10 @@ int sl_testpg_cluster_start_again(const char *dir)
      * stopped cluster starts it with the options of its last start (kept
      * in postmaster.opts), hence on the same port. */
     char cmd[2048];
-    const char *bin = getenv("PG_BINDIR") != NULL ? getenv("PG_BINDIR") : "/usr/lib/postgresql/15/bin";
-    snprintf(cmd, sizeof cmd, "%s'%s/pg_ctl' -D '%s/data' -l '%s/server.log' -w -t 60 restart "
+    const char *bin =
+        getenv("PG_BINDIR") != NULL ? getenv("PG_BINDIR") : "/usr/lib/postgresql/15/bin";
+    snprintf(cmd, sizeof cmd,
+             "%s'%s/pg_ctl' -D '%s/data' -l '%s/server.log' -w -t 60 restart "
              ">/dev/null 2>&1",
              getuid() == 0 ? "runuser -u postgres -- " : "", bin, dir, dir);
     return run(cmd);
@@ -198,8 +201,9 @@ int sl_testpg_cluster_start_again(const char *dir)
 
 int sl_testpg_cluster_destroy(const char *dir)
 {
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "'%s' destroy '%s'", pg_sh(), dir);
+    char cmd[2048], sh[1024];
+    pg_sh(sh, sizeof sh);
+    snprintf(cmd, sizeof cmd, "'%s' destroy '%s'", sh, dir);
     return run(cmd);
 }
 
@@ -231,8 +235,8 @@ sl_db *sl_testpg_open(const char *name, const char *schema, int pool_size, char 
         return NULL;
     if (conninfo != NULL)
         snprintf(conninfo, cap, "%s", ci);
-    sl_db_options o = {.conninfo = ci, .schema = schema, .pool_size = pool_size,
-                       .application_name = name};
+    sl_db_options o = {
+        .conninfo = ci, .schema = schema, .pool_size = pool_size, .application_name = name};
     sl_db *db = NULL;
     sl_err e;
     if (sl_db_open(&o, &db, &e) != SL_OK) {

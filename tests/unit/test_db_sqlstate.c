@@ -140,9 +140,9 @@ static void test_register(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_exact_codes),    cmocka_unit_test(test_class_prefixes),
+        cmocka_unit_test(test_exact_codes),     cmocka_unit_test(test_class_prefixes),
         cmocka_unit_test(test_others_internal), cmocka_unit_test(test_grpc_codes),
-        cmocka_unit_test(test_open_validates), cmocka_unit_test(test_register),
+        cmocka_unit_test(test_open_validates),  cmocka_unit_test(test_register),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
