@@ -126,7 +126,7 @@ typedef struct options {
     size_t body_len;
 } options;
 
-static void usage(FILE *f)
+static void usage(void)
 {
     fputs("usage: loadgen --target=HOST:PORT [options]\n"
           "  --connections=N    separate connections (4)\n"
@@ -143,7 +143,7 @@ static void usage(FILE *f)
           "  --payload=HEX      request message bytes, as hex\n"
           "  --request-size=N   built-in SimpleRequest: payload of N bytes (0)\n"
           "  --response-size=N  built-in SimpleRequest: response_size (0)\n",
-          f);
+          stdout);
 }
 
 /* "--name=value" -> value, or NULL when arg is not that option. */
@@ -320,7 +320,7 @@ static bool parse_options(int argc, char **argv, options *o)
         else if ((v = opt_value(a, "--response-size")))
             ok = parse_int("--response-size", v, 0, MAX_PAYLOAD, &response_size);
         else if (strcmp(a, "--help") == 0) {
-            usage(stdout);
+            usage();
             exit(0);
         } else {
             fprintf(stderr, "loadgen: unknown argument \"%s\"\n", a);
@@ -439,6 +439,29 @@ static const char *code_name(int code)
     return code >= 0 && code <= N_CODES ? names[code] : "?";
 }
 
+/* The one batch of a unary call: send the request and half-close, receive
+ * the response and the status, so each call costs one completion. */
+static void unary_ops(grpc_op ops[6], uint32_t md_flags, grpc_byte_buffer *request,
+                      grpc_byte_buffer **response, grpc_metadata_array *initial_md,
+                      grpc_metadata_array *trailing_md, grpc_status_code *status,
+                      grpc_slice *details)
+{
+    memset(ops, 0, 6 * sizeof *ops);
+    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[0].flags = md_flags;
+    ops[1].op = GRPC_OP_SEND_MESSAGE;
+    ops[1].data.send_message.send_message = request;
+    ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+    ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
+    ops[3].data.recv_initial_metadata.recv_initial_metadata = initial_md;
+    ops[4].op = GRPC_OP_RECV_MESSAGE;
+    ops[4].data.recv_message.recv_message = response;
+    ops[5].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
+    ops[5].data.recv_status_on_client.trailing_metadata = trailing_md;
+    ops[5].data.recv_status_on_client.status = status;
+    ops[5].data.recv_status_on_client.status_details = details;
+}
+
 /* Starts the slot's next call unless the run is over.  Returns whether a
  * call was started; failing to start a batch is a bug, so it aborts. */
 static bool slot_start(slot *s)
@@ -458,19 +481,8 @@ static bool slot_start(slot *s)
     s->call = grpc_channel_create_registered_call(s->c->channel, NULL, GRPC_PROPAGATE_DEFAULTS,
                                                   w->cq, s->c->method, deadline, NULL);
     grpc_op ops[6];
-    memset(ops, 0, sizeof ops);
-    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
-    ops[1].op = GRPC_OP_SEND_MESSAGE;
-    ops[1].data.send_message.send_message = s->request;
-    ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
-    ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
-    ops[3].data.recv_initial_metadata.recv_initial_metadata = &s->initial_md;
-    ops[4].op = GRPC_OP_RECV_MESSAGE;
-    ops[4].data.recv_message.recv_message = &s->response;
-    ops[5].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
-    ops[5].data.recv_status_on_client.trailing_metadata = &s->trailing_md;
-    ops[5].data.recv_status_on_client.status = &s->status;
-    ops[5].data.recv_status_on_client.status_details = &s->details;
+    unary_ops(ops, 0, s->request, &s->response, &s->initial_md, &s->trailing_md, &s->status,
+              &s->details);
     grpc_call_error e = grpc_call_start_batch(s->call, ops, 6, s, NULL);
     if (e != GRPC_CALL_OK) {
         fprintf(stderr, "loadgen: could not start a call: grpc_call_error %d\n", (int)e);
@@ -556,20 +568,8 @@ static bool probe(conn *c, const options *o, int index)
     grpc_status_code status = GRPC_STATUS_UNKNOWN;
     grpc_slice details = grpc_empty_slice();
     grpc_op ops[6];
-    memset(ops, 0, sizeof ops);
-    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
-    ops[0].flags = GRPC_INITIAL_METADATA_WAIT_FOR_READY;
-    ops[1].op = GRPC_OP_SEND_MESSAGE;
-    ops[1].data.send_message.send_message = request;
-    ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
-    ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
-    ops[3].data.recv_initial_metadata.recv_initial_metadata = &initial_md;
-    ops[4].op = GRPC_OP_RECV_MESSAGE;
-    ops[4].data.recv_message.recv_message = &response;
-    ops[5].op = GRPC_OP_RECV_STATUS_ON_CLIENT;
-    ops[5].data.recv_status_on_client.trailing_metadata = &trailing_md;
-    ops[5].data.recv_status_on_client.status = &status;
-    ops[5].data.recv_status_on_client.status_details = &details;
+    unary_ops(ops, GRPC_INITIAL_METADATA_WAIT_FOR_READY, request, &response, &initial_md,
+              &trailing_md, &status, &details);
     bool ok = false;
     if (grpc_call_start_batch(call, ops, 6, call, NULL) != GRPC_CALL_OK) {
         fprintf(stderr, "loadgen: could not start the first call on connection %d\n", index);
@@ -657,7 +657,7 @@ int main(int argc, char **argv)
 {
     options o;
     if (!parse_options(argc, argv, &o)) {
-        usage(stderr);
+        fprintf(stderr, "loadgen: --help lists the options\n");
         return 2;
     }
     grpc_init();
@@ -667,6 +667,8 @@ int main(int argc, char **argv)
     worker *workers = calloc((size_t)n_workers, sizeof *workers);
     hist *total = calloc(1, sizeof *total);
     run r = {.o = &o};
+    atomic_init(&r.started, 0);
+    atomic_init(&r.workers_done, 0);
     grpc_channel_credentials *creds = grpc_insecure_credentials_create();
     grpc_slice body = grpc_slice_from_copied_buffer((const char *)o.body, o.body_len);
     if (!conns || !workers || !total) {

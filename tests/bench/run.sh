@@ -45,6 +45,29 @@ h2load_duration=${BENCH_H2LOAD_DURATION:-5}
 server_cpu=${BENCH_SERVER_CPU:-0}
 client_cpu=${BENCH_CLIENT_CPU:-1}
 
+# The knobs are checked before anything runs; the first bad one is named.
+check_knob() { # NAME VALUE REGEX WHAT
+    if ! [[ $2 =~ ^($3)$ ]]; then
+        echo "bench: invalid $1 \"$2\" (expected $4)" >&2
+        exit 2
+    fi
+}
+int='[1-9][0-9]*'
+secs='[0-9]+(\.[0-9]+)?'
+check_knob BENCH_ROUNDS "$rounds" "$int" "a positive integer"
+check_knob BENCH_WARMUP "$warmup" "$secs" "seconds"
+check_knob BENCH_DURATION "$duration" "$secs" "seconds"
+check_knob BENCH_CONNECTIONS "$connections" "$int" "a positive integer"
+check_knob BENCH_OUTSTANDING "$outstanding" "$int" "a positive integer"
+check_knob BENCH_H2LOAD "$with_h2load" "0|1" "0 or 1"
+check_knob BENCH_H2LOAD_DURATION "$h2load_duration" "$int" "whole seconds"
+check_knob BENCH_SERVER_CPU "$server_cpu" "0|$int" "a CPU number"
+check_knob BENCH_CLIENT_CPU "$client_cpu" "0|$int" "a CPU number"
+if [ "$server_cpu" = "$client_cpu" ]; then
+    echo "bench: BENCH_SERVER_CPU and BENCH_CLIENT_CPU must differ" >&2
+    exit 2
+fi
+
 # h2load's own shape (calls in flight = clients x streams); 4 x 32 gave the
 # C++ server its best h2load figure here.
 h2load_clients=4
@@ -59,9 +82,11 @@ say() { printf '%s\n' "$*"; }
 warn() {
     printf 'WARNING: %s\n' "$*"
 }
-# Shows a command in the report.
+# Shows a command in the report, quoted so it can be pasted into a shell.
 show() {
-    printf '  $ %s\n' "$*"
+    local q
+    printf -v q '%q ' "$@"
+    printf '  $ %s\n' "${q% }"
 }
 
 # Figures that could not be measured are "NA" throughout.
@@ -109,12 +134,13 @@ free_port() {
     return 1
 }
 
-# Established client connections to port, from /proc/net/tcp (the remote
-# port is the 3rd field's hex suffix, state 01 is ESTABLISHED).
+# Established client connections to port, from /proc/net/tcp{,6} (gRPC
+# uses IPv4-mapped IPv6 sockets; the remote port is the 3rd field's hex
+# suffix, state 01 is ESTABLISHED).
 count_connections() {
     awk -v port="$(printf '%04X' "$1")" \
-        'NR > 1 && $4 == "01" && substr($3, length($3) - 3) == port { n++ } END { print n + 0 }' \
-        /proc/net/tcp
+        'FNR > 1 && $4 == "01" && substr($3, length($3) - 3) == port { n++ } END { print n + 0 }' \
+        /proc/net/tcp /proc/net/tcp6
 }
 
 # CPU seconds (user + system) used so far by process pid.
@@ -126,7 +152,7 @@ proc_cpu() {
 start_server() {
     local log=$1
     shift
-    printf '  $ taskset -c %s %s\n' "$server_cpu" "$*"
+    show taskset -c "$server_cpu" "$@"
     taskset -c "$server_cpu" "$@" >"$log" 2>&1 &
     server_pid=$!
 }
@@ -295,12 +321,16 @@ unary_round() {
         warn "expected $connections connections, saw $conns"
     fi
     other=$(calc "$(value_of machine_cpu "$line") - $(value_of client_cpu "$line") - $(value_of server_cpu "$line")")
-    if [ "$other" != - ] && awk "BEGIN { exit !($other > 0.15) }"; then
+    if [ "$other" != NA ] && awk "BEGIN { exit !($other > 0.15) }"; then
         warn "other work used $other cores during the window; repeat on a quiet machine"
+        unary_results[$name,disturbed]=$((${unary_results[$name,disturbed]:-0} + 1))
     fi
     for k in calls_per_s p50_us p99_us server_cpu client_cpu; do
         unary_results[$name,$k]+=" $(value_of "$k" "$line")"
     done
+    # Server CPU time per call: the efficiency, even when the client rather
+    # than the server was the bottleneck.
+    unary_results[$name,us_per_call]+=" $(calc "$(value_of server_cpu "$line") * 1000000 / $(value_of calls_per_s "$line")")"
 }
 
 section_unary() {
@@ -327,27 +357,31 @@ section_unary() {
     # Medians per server, then the ratios.
     declare -A m
     for name in "${servers[@]}"; do
-        for k in calls_per_s p50_us p99_us server_cpu client_cpu h2_calls h2_cpu; do
+        for k in calls_per_s p50_us p99_us server_cpu us_per_call client_cpu h2_calls h2_cpu; do
             # shellcheck disable=SC2086  # the values are space-separated on purpose
             m[$name,$k]=$(median ${unary_results[$name,$k]:-})
         done
-        # Server CPU time per call: the efficiency, even when the client
-        # rather than the server was the bottleneck.
-        m[$name,us_per_call]=$(calc "${m[$name,server_cpu]} * 1000000 / ${m[$name,calls_per_s]}")
     done
-    say "unary summary (medians of $rounds rounds):"
-    printf '  %-22s %9s %7s %7s %10s %10s %10s %12s\n' server calls/s p50_us p99_us server_cpu \
-        cpu_us/call client_cpu h2load_calls/s
+    local fmt='  %-20s | %8s %7s %7s %7s %8s %7s | %8s %7s\n'
+    say "unary summary (medians of $rounds rounds; cpu in cores, cpu_us/call = server CPU per call):"
+    # shellcheck disable=SC2059  # the format is shared by the rows
+    printf "$fmt" "" "loadgen" "" "" "" "" "" "h2load" ""
+    # shellcheck disable=SC2059
+    printf "$fmt" server calls/s p50_us p99_us srv_cpu cpu_us/c cli_cpu calls/s srv_cpu
     for name in "${servers[@]}"; do
-        printf '  %-22s %9s %7s %7s %10s %10s %10s %12s\n' "${unary_label[$name]}" \
-            "${m[$name,calls_per_s]}" "${m[$name,p50_us]}" "${m[$name,p99_us]}" \
-            "${m[$name,server_cpu]}" "${m[$name,us_per_call]}" "${m[$name,client_cpu]}" \
-            "${m[$name,h2_calls]}"
+        # shellcheck disable=SC2059
+        printf "$fmt" "${unary_label[$name]}" "${m[$name,calls_per_s]}" "${m[$name,p50_us]}" \
+            "${m[$name,p99_us]}" "${m[$name,server_cpu]}" "${m[$name,us_per_call]}" \
+            "${m[$name,client_cpu]}" "${m[$name,h2_calls]}" "${m[$name,h2_cpu]}"
     done
     for name in "${servers[@]}"; do
         if awk "BEGIN { exit !(${m[$name,client_cpu]/NA/0} >= 0.95) }"; then
-            say "  note: loadgen used its whole core against ${unary_label[$name]}: that" \
-                "figure is a lower bound of the server's capacity (see cpu_us/call and h2load)"
+            say "  note: loadgen used its whole core against ${unary_label[$name]}: its calls/s" \
+                "is a lower bound of the server's capacity (see cpu_us/c and h2load)"
+        fi
+        if [ -n "${unary_results[$name,disturbed]:-}" ]; then
+            say "  note: ${unary_results[$name,disturbed]} of $rounds rounds of" \
+                "${unary_label[$name]} shared the machine with other work"
         fi
     done
     if [ "${#servers[@]}" -eq 2 ]; then
@@ -358,7 +392,10 @@ section_unary() {
         say
         say "  ratio ours/C++: ${r_lg}x calls/s with loadgen (goal >= 1.0x:" \
             "$(awk "BEGIN { print ($r_lg >= 1.0) ? \"met\" : \"NOT met\" }")); ${r_h2}x with h2load;" \
-            "${r_cpu}x calls per server CPU second"
+            "${r_cpu}x calls per server CPU second (cpu_us/c)"
+        if [ -n "${unary_results[cpp,disturbed]:-}${unary_results[ours,disturbed]:-}" ]; then
+            say "  these ratios are unreliable: other work shared the machine (see the warnings)"
+        fi
         say "unary_ratio_loadgen=$r_lg unary_ratio_h2load=$r_h2 unary_ratio_cpu=$r_cpu"
     fi
     say
@@ -377,13 +414,15 @@ main() {
             exit 1
         fi
     done
+    for s in $sections; do
+        if ! declare -F "section_$s" >/dev/null; then
+            echo "bench: unknown section \"$s\" in BENCH_SECTIONS" >&2
+            exit 2
+        fi
+    done
     print_header
     build_tools
     for s in $sections; do
-        if ! declare -F "section_$s" >/dev/null; then
-            echo "bench: unknown section \"$s\"" >&2
-            exit 2
-        fi
         "section_$s"
     done
     if [ "$failed" -ne 0 ]; then

@@ -85,12 +85,20 @@ static int conninfo_with_db(const char *base, const char *db, char *out, size_t 
     return 0;
 }
 
+/* "database does not exist, skipping" and the like are expected here. */
+static void quiet_notice(void *arg, const char *msg)
+{
+    (void)arg;
+    (void)msg;
+}
+
 static int admin_exec(const char *sql)
 {
     const char *url = sl_testpg_admin_url();
     if (url == NULL)
         return -1;
     PGconn *pg = PQconnectdb(url);
+    PQsetNoticeProcessor(pg, quiet_notice, NULL);
     int rc = 0;
     if (PQstatus(pg) != CONNECTION_OK) {
         fprintf(stderr, "sl_testpg: could not connect to the test server: %s", PQerrorMessage(pg));
