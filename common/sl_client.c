@@ -29,6 +29,7 @@
 struct sl_channel {
     grpc_channel *ch;
     char *target;
+    char *authorization; /* default for calls; NULL: none */
 };
 
 struct sl_client_stream {
@@ -53,7 +54,11 @@ sl_status sl_channel_create(const char *target, const sl_channel_options *opts,
     if (c == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     c->target = strdup(target);
-    if (c->target == NULL) {
+    if (opts != NULL && opts->authorization != NULL)
+        c->authorization = strdup(opts->authorization);
+    if (c->target == NULL || (opts != NULL && opts->authorization != NULL && c->authorization == NULL)) {
+        free(c->target);
+        free(c->authorization);
         free(c);
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     }
@@ -82,6 +87,7 @@ void sl_channel_destroy(sl_channel *ch)
         return;
     grpc_channel_destroy(ch->ch);
     free(ch->target);
+    free(ch->authorization);
     free(ch);
     grpc_shutdown();
 }
@@ -107,9 +113,9 @@ static gpr_timespec mono_deadline(int64_t abs_ms)
                         gpr_time_from_millis(left > 0 ? left : 0, GPR_TIMESPAN));
 }
 
-/* Request metadata from the options; slices are static views of the
- * caller's strings, valid for the call. */
-static size_t fill_md(grpc_metadata md[2], const sl_call_options *o)
+/* Request metadata from the options and the channel's default
+ * authorization; slices are static views of strings that outlive the call. */
+static size_t fill_md(grpc_metadata md[2], const sl_channel *ch, const sl_call_options *o)
 {
     size_t n = 0;
     memset(md, 0, 2 * sizeof *md);
@@ -118,9 +124,10 @@ static size_t fill_md(grpc_metadata md[2], const sl_call_options *o)
         md[n].value = grpc_slice_from_static_string(o->request_id);
         n++;
     }
-    if (o != NULL && o->authorization != NULL && o->authorization[0] != '\0') {
+    const char *auth = o != NULL && o->authorization != NULL ? o->authorization : ch->authorization;
+    if (auth != NULL && auth[0] != '\0') {
         md[n].key = grpc_slice_from_static_string("authorization");
-        md[n].value = grpc_slice_from_static_string(o->authorization);
+        md[n].value = grpc_slice_from_static_string(auth);
         n++;
     }
     return n;
@@ -158,7 +165,7 @@ static sl_status attempt(sl_channel *ch, const char *method, const void *req, si
     grpc_byte_buffer *send_bb = grpc_raw_byte_buffer_create(&payload, 1);
     grpc_slice_unref(payload);
     grpc_metadata md[2];
-    size_t nmd = fill_md(md, o);
+    size_t nmd = fill_md(md, ch, o);
     grpc_metadata_array init_md, trail_md;
     grpc_metadata_array_init(&init_md);
     grpc_metadata_array_init(&trail_md);
@@ -314,7 +321,7 @@ sl_status sl_client_stream_open(sl_channel *ch, const char *method, const Protob
     grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&payload, 1);
     grpc_slice_unref(payload);
     grpc_metadata md[2];
-    size_t nmd = fill_md(md, opts);
+    size_t nmd = fill_md(md, ch, opts);
     grpc_op ops[3];
     memset(ops, 0, sizeof ops);
     ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;

@@ -24,6 +24,9 @@ typedef struct sl_client_stream sl_client_stream;
 typedef struct sl_channel_options {
     int64_t max_recv_bytes; /* 0: 4 MiB + 64 KiB */
     int64_t max_send_bytes; /* 0: 4 MiB + 64 KiB */
+    /* Sent as authorization on every call that does not set its own
+     * (e.g. "Bearer <token>" for peers that require one); copied. */
+    const char *authorization;
 } sl_channel_options;
 
 /* Opens a channel to target ("host:port"); opts may be NULL.  Connection is

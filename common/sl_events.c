@@ -171,10 +171,11 @@ sl_status sl_events_watch(sl_events *ev, sl_call *call, const ProtobufCMessage *
         int w = sl_call_wait_fd(call, sl_outbox_watch_fd(watch),
                                 pending ? PENDING_RETRY_MS : IDLE_WAIT_MS);
         if (w < 0) {
-            st = sl_err_set(err, SL_UNAVAILABLE,
-                            "event stream ended (client gone or server draining); resume after "
-                            "id %lld",
-                            (long long)cursor);
+            st = sl_call_done_status(call, err);
+            if (st == SL_OK) /* the wait failed without the call being done */
+                st = sl_err_set(err, SL_INTERNAL, "could not wait for events");
+            sl_err_wrap(err, "event stream ended after id %lld; resume from there",
+                        (long long)cursor);
             break;
         }
     }

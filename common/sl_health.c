@@ -124,7 +124,7 @@ sl_health_status sl_health_get(sl_health *h, const char *service, uint64_t *vers
     sl_health_status st;
     if (e == NULL)
         st = SL_HEALTH_SERVICE_UNKNOWN;
-    else if (h->shutdown || h->degraded)
+    else if (h->shutdown || (h->degraded && strcmp(service, SL_HEALTH_LIVENESS) != 0))
         st = SL_HEALTH_NOT_SERVING;
     else
         st = e->status;

@@ -30,8 +30,14 @@ void sl_health_destroy(sl_health *h);
 /* Sets the status of one service name (registering it). */
 void sl_health_set(sl_health *h, const char *service, sl_health_status st);
 
+/* The name whose status ignores dependencies: SERVING from start until
+ * shutdown, even while the database is down.  Meant for liveness probes,
+ * so an orchestrator restarts a wedged process but not every replica during
+ * a database fail-over (readiness uses "" or the service's name). */
+#define SL_HEALTH_LIVENESS "liveness"
+
 /* Marks a dependency down (true) or back (false).  While any is down every
- * name reports NOT_SERVING. */
+ * name except SL_HEALTH_LIVENESS reports NOT_SERVING. */
 void sl_health_set_degraded(sl_health *h, bool degraded);
 
 /* Permanently NOT_SERVING (used at shutdown); wakes all watchers. */

@@ -590,6 +590,17 @@ bool sl_call_done(sl_call *call)
     return call->close_done;
 }
 
+sl_status sl_call_done_status(sl_call *call, sl_err *err)
+{
+    if (atomic_load(&call->srv->shutting_down))
+        return sl_err_set(err, SL_UNAVAILABLE, "server is shutting down");
+    if (call->deadline_ms != INT64_MAX && call->deadline_ms <= now_realtime_ms())
+        return sl_err_set(err, SL_DEADLINE_EXCEEDED, "deadline passed");
+    if (sl_call_done(call))
+        return sl_err_set(err, SL_CANCELLED, "the client cancelled the call");
+    return SL_OK;
+}
+
 int sl_call_wait_fd(sl_call *call, int fd, int64_t timeout_ms)
 {
     struct timespec start;
@@ -1295,6 +1306,7 @@ sl_status sl_server_start(sl_server *s, sl_err *err)
         }
     }
     sl_health_set(s->health, "", SL_HEALTH_SERVING);
+    sl_health_set(s->health, SL_HEALTH_LIVENESS, SL_HEALTH_SERVING);
     for (size_t i = 0; i < s->n_services; i++)
         sl_health_set(s->health, s->services[i]->descriptor->name, SL_HEALTH_SERVING);
     SL_LOG(SL_LOG_INFO, "server", NULL, "listening on %s (port %d, %d workers)", s->opts.listen,

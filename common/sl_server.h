@@ -185,6 +185,12 @@ sl_status sl_call_recv(sl_call *call, sl_arena *arena, ProtobufCMessage **msg, s
  * shutting down: a long-running stream should then return. */
 bool sl_call_done(sl_call *call);
 
+/* Why the call is done, as the status a stream should end with:
+ * UNAVAILABLE (server draining: the client should reconnect, perhaps to
+ * another replica), DEADLINE_EXCEEDED, CANCELLED (client went away), or OK
+ * when it is not done.  err gets the matching message. */
+sl_status sl_call_done_status(sl_call *call, sl_err *err);
+
 /* Waits until fd is readable, the call is done or timeout_ms passes
  * (negative: no timeout).  Returns 1 (readable), 0 (timeout) or -1 (done).
  * Lets a stream sleep on a socket (e.g. PostgreSQL LISTEN) and still notice

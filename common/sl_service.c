@@ -139,8 +139,13 @@ sl_channel *sl_service_peer(sl_service *svc, sl_peer peer)
 {
     pthread_mutex_lock(&svc->peers_mu);
     if (svc->peers[peer] == NULL) {
+        /* Peers share the suite's token: calls between services carry it. */
+        char auth[512] = "";
+        if (svc->cfg.auth_token != NULL)
+            snprintf(auth, sizeof auth, "Bearer %s", svc->cfg.auth_token);
         sl_channel_options o = {.max_recv_bytes = svc->cfg.max_message_bytes,
-                                .max_send_bytes = svc->cfg.max_message_bytes};
+                                .max_send_bytes = svc->cfg.max_message_bytes,
+                                .authorization = auth[0] != '\0' ? auth : NULL};
         if (sl_channel_create(svc->cfg.peer_addr[peer], &o, &svc->peers[peer], NULL) != SL_OK)
             svc->peers[peer] = NULL;
     }
