@@ -12,6 +12,8 @@ build_pkgs=(
     build-essential cmake pkg-config
     libgrpc-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler grpc-proto
     libpq-dev postgresql-15 postgresql-client-15
+    # service-desk reads IANA time zones from /usr/share/zoneinfo itself
+    tzdata
 )
 test_pkgs=(
     libcmocka-dev
@@ -21,6 +23,11 @@ test_pkgs=(
 )
 bench_pkgs=(
     libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev nghttp2-client
+    # tests/bench/clv_bench.sh: the base-R reference fits (Rscript)
+    r-base-core
+    # tests/bench/forecast_bench.sh: R's forecast package and the data sets
+    # its accuracy run uses (tseries, urca, ggplot2, dslabs)
+    r-cran-forecast r-cran-tseries r-cran-urca r-cran-ggplot2 r-cran-dslabs
 )
 
 pkgs=("${build_pkgs[@]}")

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "grpc/health/v1/health.pb-c.h"
+#include "shelfline/v1/common.pb-c.h"
 #include "sl_client.h"
 #include "sl_health.h"
 #include "sl_log.h"
@@ -85,7 +86,7 @@ static void test_health_follows_database(void **state)
     assert_int_equal(sl_testpg_cluster_start(dir, conninfo, sizeof conninfo), 0);
     int port = sl_test_free_port();
     pid_t pid = start_service("shelfline-inventory", conninfo, port, NULL);
-    assert_true(sl_test_wait_port(port, 20000));
+    assert_true(sl_test_wait_child_port(pid, port, 20000));
     char target[64];
     snprintf(target, sizeof target, "127.0.0.1:%d", port);
     sl_channel *ch;
@@ -110,6 +111,8 @@ static void test_health_follows_database(void **state)
     assert_int_equal(sl_testpg_cluster_stop(dir), 0);
     assert_true(wait_health(ch, "", SL_HEALTH_NOT_SERVING, 10000));
     assert_true(wait_health(ch, "shelfline.v1.InventoryService", SL_HEALTH_NOT_SERVING, 5000));
+    /* Liveness ignores the database: no restart storm during a fail-over. */
+    assert_int_equal(health(ch, SL_HEALTH_LIVENESS), SL_HEALTH_SERVING);
     assert_int_equal(sl_client_stream_next(w, a, &m, 5000, NULL, &err), SL_OK);
     assert_int_equal(((Grpc__Health__V1__HealthCheckResponse *)m)->status,
                      SL_HEALTH_NOT_SERVING);
@@ -144,7 +147,7 @@ static void test_replicas_migrate_together(void **state)
         pids[i] = start_service(bins[i], conninfo, ports[i], NULL);
     }
     for (int i = 0; i < N; i++) {
-        assert_true(sl_test_wait_port(ports[i], 30000));
+        assert_true(sl_test_wait_child_port(pids[i], ports[i], 30000));
         char target[64];
         snprintf(target, sizeof target, "127.0.0.1:%d", ports[i]);
         sl_channel *ch;
@@ -214,13 +217,69 @@ static void test_bad_configuration_names_variable(void **state)
     }
 }
 
+/* With SHELFLINE_AUTH_TOKEN set, calls need the bearer token; health
+ * probes never do. */
+static void test_auth_token(void **state)
+{
+    (void)state;
+    char conninfo[512];
+    assert_int_equal(sl_testpg_fresh_db("auth", conninfo, sizeof conninfo), 0);
+    int port = sl_test_free_port();
+    pid_t pid = start_service("shelfline-inventory", conninfo, port, "SHELFLINE_AUTH_TOKEN=s3cret");
+    assert_true(sl_test_wait_child_port(pid, port, 20000));
+    char target[64];
+    snprintf(target, sizeof target, "127.0.0.1:%d", port);
+    sl_channel *ch;
+    sl_err err;
+    assert_int_equal(sl_channel_create(target, NULL, &ch, &err), SL_OK);
+    assert_true(wait_health(ch, "", SL_HEALTH_SERVING, 5000));
+    sl_arena *a = sl_arena_create(0);
+    Shelfline__V1__WatchEventsRequest req = SHELFLINE__V1__WATCH_EVENTS_REQUEST__INIT;
+    const char *auth[] = {NULL, "Bearer wrong", "Bearer s3cret"};
+    sl_status want[] = {SL_UNAUTHENTICATED, SL_UNAUTHENTICATED, SL_OK};
+    for (int i = 0; i < 3; i++) {
+        sl_call_options o = {.authorization = auth[i]};
+        sl_client_stream *s;
+        assert_int_equal(sl_client_stream_open(ch, "/shelfline.v1.InventoryService/WatchEvents",
+                                               &req.base, &shelfline__v1__event__descriptor, &o,
+                                               &s, &err),
+                         SL_OK);
+        ProtobufCMessage *m;
+        bool timed_out = false;
+        sl_status st = sl_client_stream_next(s, a, &m, 300, &timed_out, &err);
+        if (want[i] == SL_OK) {
+            /* Accepted: an empty feed waits for events. */
+            assert_int_equal(st, SL_OK);
+            assert_true(timed_out);
+        } else {
+            assert_int_equal(st, want[i]);
+            assert_non_null(strstr(err.msg, "token"));
+        }
+        sl_client_stream_close(s);
+    }
+    sl_arena_destroy(a);
+    sl_channel_destroy(ch);
+    int status = sl_test_stop(pid, SIGTERM, 30000);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    sl_testpg_drop_db("auth");
+}
+
+/* After a failed assertion, leave no service process behind. */
+static int kill_children(void **state)
+{
+    (void)state;
+    sl_test_kill_all();
+    return 0;
+}
+
 int main(void)
 {
     sl_log_init("test-service-process", SL_LOG_ERROR);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_configuration_names_variable),
-        cmocka_unit_test(test_replicas_migrate_together),
-        cmocka_unit_test(test_health_follows_database),
+        cmocka_unit_test_teardown(test_replicas_migrate_together, kill_children),
+        cmocka_unit_test_teardown(test_auth_token, kill_children),
+        cmocka_unit_test_teardown(test_health_follows_database, kill_children),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

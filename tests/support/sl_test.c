@@ -17,6 +17,11 @@
 
 extern char **environ;
 
+/* Children started by sl_test_spawn, so a failed test can clean up. */
+#define MAX_CHILDREN 256
+static pid_t children[MAX_CHILDREN];
+static size_t n_children;
+
 int64_t sl_test_now_ms(void)
 {
     struct timespec ts;
@@ -61,6 +66,31 @@ bool sl_test_wait_port(int port, int64_t timeout_ms)
     return false;
 }
 
+bool sl_test_wait_child_port(pid_t pid, int port, int64_t timeout_ms)
+{
+    int64_t until = sl_test_now_ms() + timeout_ms;
+    while (sl_test_now_ms() < until) {
+        if (sl_test_wait_port(port, 100))
+            return true;
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            fprintf(stderr, "sl_test: process %d exited (status %d) before listening on %d\n",
+                    (int)pid, status, port);
+            return false;
+        }
+    }
+    return false;
+}
+
+void sl_test_kill_all(void)
+{
+    for (size_t i = 0; i < n_children; i++) {
+        if (kill(children[i], SIGKILL) == 0)
+            waitpid(children[i], NULL, 0);
+    }
+    n_children = 0;
+}
+
 char *sl_test_bin(const char *name)
 {
     const char *dir = getenv("SHELFLINE_BIN_DIR");
@@ -76,6 +106,8 @@ char *sl_test_bin(const char *name)
 pid_t sl_test_spawn(char *const argv[], char *const env_extra[])
 {
     pid_t pid = fork();
+    if (pid > 0 && n_children < MAX_CHILDREN)
+        children[n_children++] = pid;
     if (pid != 0)
         return pid;
     for (size_t i = 0; env_extra != NULL && env_extra[i] != NULL; i++)

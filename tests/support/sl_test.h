@@ -15,6 +15,14 @@ int sl_test_free_port(void);
 /* True once 127.0.0.1:port accepts connections, waiting up to timeout_ms. */
 bool sl_test_wait_port(int port, int64_t timeout_ms);
 
+/* Like sl_test_wait_port, but gives up at once when process pid has
+ * exited (a service that failed to start), reaping it. */
+bool sl_test_wait_child_port(pid_t pid, int port, int64_t timeout_ms);
+
+/* Kills (SIGKILL) and reaps every process started with sl_test_spawn that
+ * is still running: for test teardown after a failed assertion. */
+void sl_test_kill_all(void);
+
 /* Path of a built executable: $SHELFLINE_BIN_DIR/name (static buffer per
  * call site is not used: the result is malloc'ed, caller frees). */
 char *sl_test_bin(const char *name);
