@@ -133,6 +133,21 @@ static size_t fill_md(grpc_metadata md[2], const sl_channel *ch, const sl_call_o
     return n;
 }
 
+/* The three sending ops every call starts with: metadata, the request,
+ * half-close.  ops must have room for three. */
+static void fill_send_ops(grpc_op *ops, grpc_metadata *md, size_t nmd, grpc_byte_buffer *bb,
+                          const sl_call_options *o)
+{
+    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[0].data.send_initial_metadata.count = nmd;
+    ops[0].data.send_initial_metadata.metadata = md;
+    if (o != NULL && o->wait_for_ready)
+        ops[0].flags = GRPC_INITIAL_METADATA_WAIT_FOR_READY;
+    ops[1].op = GRPC_OP_SEND_MESSAGE;
+    ops[1].data.send_message.send_message = bb;
+    ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+}
+
 static void copy_details(sl_err *err, grpc_status_code code, grpc_slice details)
 {
     size_t len = GRPC_SLICE_LENGTH(details);
@@ -175,14 +190,7 @@ static sl_status attempt(sl_channel *ch, const char *method, const void *req, si
 
     grpc_op ops[6];
     memset(ops, 0, sizeof ops);
-    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
-    ops[0].data.send_initial_metadata.count = nmd;
-    ops[0].data.send_initial_metadata.metadata = md;
-    if (o != NULL && o->wait_for_ready)
-        ops[0].flags = GRPC_INITIAL_METADATA_WAIT_FOR_READY;
-    ops[1].op = GRPC_OP_SEND_MESSAGE;
-    ops[1].data.send_message.send_message = send_bb;
-    ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+    fill_send_ops(ops, md, nmd, send_bb, o);
     ops[3].op = GRPC_OP_RECV_INITIAL_METADATA;
     ops[3].data.recv_initial_metadata.recv_initial_metadata = &init_md;
     ops[4].op = GRPC_OP_RECV_MESSAGE;
@@ -324,14 +332,7 @@ sl_status sl_client_stream_open(sl_channel *ch, const char *method, const Protob
     size_t nmd = fill_md(md, ch, opts);
     grpc_op ops[3];
     memset(ops, 0, sizeof ops);
-    ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
-    ops[0].data.send_initial_metadata.count = nmd;
-    ops[0].data.send_initial_metadata.metadata = md;
-    if (opts != NULL && opts->wait_for_ready)
-        ops[0].flags = GRPC_INITIAL_METADATA_WAIT_FOR_READY;
-    ops[1].op = GRPC_OP_SEND_MESSAGE;
-    ops[1].data.send_message.send_message = bb;
-    ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
+    fill_send_ops(ops, md, nmd, bb, opts);
     sl_status st = SL_OK;
     if (grpc_call_start_batch(s->call, ops, 3, &s->tag, NULL) != GRPC_CALL_OK)
         st = sl_err_set(err, SL_INTERNAL, "could not start stream %s", method);

@@ -455,6 +455,19 @@ static void fill_status_ops(sl_call *c, grpc_op *op, sl_status st, const sl_err 
     }
 }
 
+/* Appends the SEND_INITIAL_METADATA op (with the handler's metadata) once
+ * per call: gRPC requires it before the first message or the status. */
+static void add_initial_md_op(sl_call *c, grpc_op *ops, size_t *n)
+{
+    if (c->initial_sent)
+        return;
+    ops[*n].op = GRPC_OP_SEND_INITIAL_METADATA;
+    ops[*n].data.send_initial_metadata.count = c->init_md.n;
+    ops[*n].data.send_initial_metadata.metadata = c->init_md.v;
+    (*n)++;
+    c->initial_sent = true;
+}
+
 static void call_release_grpc(sl_call *c)
 {
     if (c->resp_bb != NULL) {
@@ -539,10 +552,7 @@ static void serve_unary(worker *w, sl_call *c)
     grpc_op ops[4];
     size_t n = 0;
     memset(ops, 0, sizeof ops);
-    ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
-    ops[n].data.send_initial_metadata.count = c->init_md.n;
-    ops[n].data.send_initial_metadata.metadata = c->init_md.v;
-    n++;
+    add_initial_md_op(c, ops, &n);
     if (st == SL_OK) {
         ops[n].op = GRPC_OP_SEND_MESSAGE;
         ops[n].data.send_message.send_message = c->resp_bb;
@@ -646,17 +656,11 @@ sl_status sl_call_send(sl_call *call, const ProtobufCMessage *msg, sl_err *err)
     grpc_op ops[2];
     size_t n = 0;
     memset(ops, 0, sizeof ops);
-    if (!call->initial_sent) {
-        ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
-        ops[n].data.send_initial_metadata.count = call->init_md.n;
-        ops[n].data.send_initial_metadata.metadata = call->init_md.v;
-        n++;
-    }
+    add_initial_md_op(call, ops, &n);
     ops[n].op = GRPC_OP_SEND_MESSAGE;
     ops[n].data.send_message.send_message = bb;
     n++;
     bool ok = stream_batch(call, ops, n);
-    call->initial_sent = true;
     grpc_byte_buffer_destroy(bb);
     if (!ok)
         return sl_err_set(err, SL_CANCELLED, "call ended before the message was sent");
@@ -688,13 +692,7 @@ static void stream_finish(sl_call *c, sl_status st, const sl_err *err)
     grpc_op ops[2];
     size_t n = 0;
     memset(ops, 0, sizeof ops);
-    if (!c->initial_sent) {
-        ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
-        ops[n].data.send_initial_metadata.count = c->init_md.n;
-        ops[n].data.send_initial_metadata.metadata = c->init_md.v;
-        n++;
-        c->initial_sent = true;
-    }
+    add_initial_md_op(c, ops, &n);
     fill_status_ops(c, &ops[n++], st, err);
     stream_batch(c, ops, n);
     if (!c->close_done) {
