@@ -1,0 +1,526 @@
+/*
+ * fc_select: model dispatch, the rolling-origin backtest and the choice of
+ * a model per series (see fc_select.h).
+ *
+ * Rolling origin: candidates are fitted once on the data before the first
+ * origin; their forecasts from each origin come from filtering on with the
+ * fitted parameters (no refit per origin), which keeps a backtest at about
+ * the price of one extra fit per candidate.  Origins are half a horizon
+ * apart.  The winner is refitted on the whole series, starting from its
+ * backtest parameters.
+ */
+#include "fc_select.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fc_croston.h"
+#include "fc_ets.h"
+#include "fc_simple.h"
+#include "fc_theta.h"
+
+/* Fewer observations than this: naive, whatever was asked. */
+#define MIN_OBS 4
+/* Syntetos & Boylan's cut-off: an average of more than 1.32 days per
+ * demand makes a series intermittent. */
+#define ADI_INTERMITTENT 1.32
+#define MAX_CANDIDATES 3
+/* How much better (in backtest MAE) Theta or a naive method must be to
+ * replace the ETS model chosen by AICc. */
+#define CHALLENGER_MARGIN 0.10
+
+void fc__model_fitted(const fc__model *md, const fc__data *d, double *work, double *fitted)
+{
+    switch (md->kind) {
+    case FC__K_MEAN:
+    case FC__K_NAIVE:
+    case FC__K_SNAIVE:
+        fc__simple_fitted(md, d, fitted);
+        return;
+    case FC__K_ETS:
+        fc__ets_fitted(md, d, fitted);
+        return;
+    case FC__K_THETA:
+        fc__theta_fitted(md, d, work, fitted);
+        return;
+    case FC__K_CROSTON:
+    case FC__K_TSB:
+        fc__croston_fitted(md, d, fitted);
+        return;
+    }
+}
+
+void fc__model_points(const fc__model *md, const fc__data *d, const size_t *origins, size_t k,
+                      size_t h, double *work, double *out)
+{
+    switch (md->kind) {
+    case FC__K_MEAN:
+    case FC__K_NAIVE:
+    case FC__K_SNAIVE:
+        fc__simple_points(md, d, origins, k, h, out);
+        return;
+    case FC__K_ETS:
+        fc__ets_points(md, d, origins, k, h, out);
+        return;
+    case FC__K_THETA:
+        fc__theta_points(md, d, origins, k, h, work, out);
+        return;
+    case FC__K_CROSTON:
+    case FC__K_TSB:
+        fc__croston_points(md, d, origins, k, h, out);
+        return;
+    }
+}
+
+void fc__model_predict(const fc__model *md, const fc__data *d, const fc__opts *o, double *work,
+                       fc__pred *p)
+{
+    switch (md->kind) {
+    case FC__K_MEAN:
+    case FC__K_NAIVE:
+    case FC__K_SNAIVE:
+        fc__simple_predict(md, d, p);
+        return;
+    case FC__K_ETS:
+        fc__ets_predict(md, d, o, p);
+        return;
+    case FC__K_THETA:
+        fc__theta_predict(md, d, work, p);
+        return;
+    case FC__K_CROSTON:
+    case FC__K_TSB:
+        fc__croston_predict(md, d, o, work, p);
+        return;
+    }
+}
+
+void fc__model_name(const fc__model *md, char *buf, size_t cap)
+{
+    switch (md->kind) {
+    case FC__K_MEAN:
+        snprintf(buf, cap, "Mean");
+        return;
+    case FC__K_NAIVE:
+        snprintf(buf, cap, "Naive");
+        return;
+    case FC__K_SNAIVE:
+        snprintf(buf, cap, "Seasonal naive (period %d)", md->m);
+        return;
+    case FC__K_ETS:
+        fc__ets_name(md, buf, cap);
+        return;
+    case FC__K_THETA:
+        snprintf(buf, cap, "Theta%s",
+                 md->idx_mul == 1   ? " (multiplicative season)"
+                 : md->idx_mul == 0 ? " (additive season)"
+                                    : "");
+        return;
+    case FC__K_CROSTON:
+        snprintf(buf, cap, "Croston");
+        return;
+    case FC__K_TSB:
+        snprintf(buf, cap, "TSB");
+        return;
+    }
+    snprintf(buf, cap, "?");
+}
+
+double fc__mase_scale(const double *y, size_t n, int m)
+{
+    size_t lag = m >= 2 && n > (size_t)m ? (size_t)m : 1;
+    double s = 0;
+    size_t k = 0;
+    for (size_t t = lag; t < n; t++) {
+        if (isnan(y[t]) || isnan(y[t - lag]))
+            continue;
+        s += fabs(y[t] - y[t - lag]);
+        k++;
+    }
+    return k ? s / (double)k : 0.0;
+}
+
+/* ---- fitting a method, with its fallbacks ------------------------------ */
+
+static int fit_ets_form(const fc__data *d, const fc__opts *o, fc__comp tr, fc_method method,
+                        fc__model *out)
+{
+    if (fc__ets_fit(d, FC__C_ADD, tr, FC__C_NONE, o, NULL, out) != 0)
+        return -1;
+    out->method = method;
+    return 0;
+}
+
+static void fallback(fc__model *out, const fc__data *d, fc__kind kind, char *reason, size_t cap,
+                     const char *why)
+{
+    fc__simple_fit(kind, d, out);
+    snprintf(reason, cap, "%s", why);
+}
+
+/* Fits method (not AUTO) to d; when the data do not support it, the next
+ * simpler method, with the cause in reason (left empty otherwise).  Needs d
+ * to have at least one observation. */
+static void fit_as(fc_method method, const fc__data *d, const fc__opts *o, double *work,
+                   fc__model *out, char *reason, size_t cap)
+{
+    reason[0] = '\0';
+    int seasonal = d->m >= 2 && d->m <= FC_MAX_SEASON;
+    switch (method) {
+    case FC_METHOD_AUTO:
+    case FC_METHOD_ETS:
+        if (fc__ets_auto(d, o, seasonal, out) == 0)
+            return;
+        if (fit_ets_form(d, o, FC__C_NONE, FC_METHOD_SES, out) == 0) {
+            snprintf(reason, cap, "too few observations for ETS model selection: ses");
+            return;
+        }
+        fallback(out, d, FC__K_NAIVE, reason, cap, "too few observations for ETS: naive");
+        return;
+    case FC_METHOD_DAMPED:
+        if (fit_ets_form(d, o, FC__C_DAMPED, FC_METHOD_DAMPED, out) == 0)
+            return;
+        if (fit_ets_form(d, o, FC__C_NONE, FC_METHOD_SES, out) == 0) {
+            snprintf(reason, cap, "too few observations for a damped trend: ses");
+            return;
+        }
+        fallback(out, d, FC__K_NAIVE, reason, cap,
+                 "too few observations for a damped trend: naive");
+        return;
+    case FC_METHOD_HOLT:
+        if (fit_ets_form(d, o, FC__C_ADD, FC_METHOD_HOLT, out) == 0)
+            return;
+        if (fit_ets_form(d, o, FC__C_NONE, FC_METHOD_SES, out) == 0) {
+            snprintf(reason, cap, "too few observations for a trend: ses");
+            return;
+        }
+        fallback(out, d, FC__K_NAIVE, reason, cap, "too few observations for Holt: naive");
+        return;
+    case FC_METHOD_SES:
+        if (fit_ets_form(d, o, FC__C_NONE, FC_METHOD_SES, out) == 0)
+            return;
+        fallback(out, d, FC__K_NAIVE, reason, cap, "too few observations for ses: naive");
+        return;
+    case FC_METHOD_THETA:
+        if (fc__theta_fit(d, o, work, out) == 0)
+            return;
+        fallback(out, d, FC__K_NAIVE, reason, cap, "too few observations for theta: naive");
+        return;
+    case FC_METHOD_SNAIVE:
+        if (d->m < 2) {
+            fallback(out, d, FC__K_NAIVE, reason, cap, "no seasonal period (period 1): naive");
+            return;
+        }
+        if (fc__simple_fit(FC__K_SNAIVE, d, out) == 0)
+            return;
+        fallback(out, d, FC__K_NAIVE, reason, cap,
+                 "no observation one season before the end: naive");
+        return;
+    case FC_METHOD_CROSTON:
+    case FC_METHOD_TSB:
+        if (fc__croston_fit(method == FC_METHOD_CROSTON ? FC__K_CROSTON : FC__K_TSB, d, -1, -1,
+                            out) == 0)
+            return;
+        fallback(out, d, FC__K_MEAN, reason, cap, "no positive demand: mean");
+        return;
+    case FC_METHOD_MEAN:
+        fc__simple_fit(FC__K_MEAN, d, out);
+        return;
+    case FC_METHOD_NAIVE:
+        fc__simple_fit(FC__K_NAIVE, d, out);
+        return;
+    }
+}
+
+/* ---- the backtest ------------------------------------------------------ */
+
+typedef struct bt_plan {
+    size_t n0; /* training data: [0, n0) */
+    size_t k;  /* origins */
+    size_t h;  /* steps judged per origin */
+    size_t origins[16];
+} bt_plan;
+
+/* Fits a backtest inside the series, shrinking it (one origin, then a
+ * shorter horizon) when the series is short.  Returns -1 when even that
+ * leaves too little data to train on. */
+static int plan_backtest(const fc__data *d, const fc_config *cfg, bt_plan *pl)
+{
+    size_t n = d->n;
+    size_t h = (size_t)(cfg->backtest_horizon > 0 ? cfg->backtest_horizon : cfg->horizon);
+    size_t k = (size_t)cfg->backtest_origins;
+    if (k == 0)
+        return -1;
+    if (k > sizeof pl->origins / sizeof pl->origins[0])
+        k = sizeof pl->origins / sizeof pl->origins[0];
+    size_t m = d->m >= 2 ? (size_t)d->m : 1;
+    size_t min_train = m >= 2 && m <= FC_MAX_SEASON ? 2 * m + 6 : m >= 2 ? m + 6 : 10;
+    for (;;) {
+        size_t step = h >= 2 ? h / 2 : 1;
+        size_t w = h + (k - 1) * step;
+        if (n >= w + min_train) {
+            pl->n0 = n - w;
+            pl->k = k;
+            pl->h = h;
+            for (size_t i = 0; i < k; i++)
+                pl->origins[i] = pl->n0 + i * step;
+            return 0;
+        }
+        if (k > 1) {
+            k = 1;
+            continue;
+        }
+        if (n > min_train && h > n - min_train) {
+            h = n - min_train;
+            continue;
+        }
+        return -1;
+    }
+}
+
+static double judged(const fc__judge *jd, size_t t, double v)
+{
+    if (jd->ls != NULL)
+        v = jd->ls_mul ? v * jd->ls[t] : v + jd->ls[t];
+    return v;
+}
+
+/* Backtest errors of md (fitted on the plan's training data) on d. */
+typedef struct bt_err {
+    double mae;   /* mean absolute error over every origin and step */
+    double scale; /* the MASE scale of the training data (0: flat) */
+    double smape;
+} bt_err;
+
+static void backtest(const fc__model *md, const fc__data *d, const fc__judge *jd, const bt_plan *pl,
+                     double *work, double *pts, bt_err *out)
+{
+    fc__model_points(md, d, pl->origins, pl->k, pl->h, work, pts);
+    /* The MASE scale on the data's own scale, from the training data. */
+    double sc = 0;
+    size_t lag = d->m >= 2 && pl->n0 > (size_t)d->m ? (size_t)d->m : 1, nsc = 0;
+    for (size_t t = lag; t < pl->n0; t++) {
+        if (isnan(d->y[t]) || isnan(d->y[t - lag]))
+            continue;
+        sc += fabs(judged(jd, t, d->y[t]) - judged(jd, t - lag, d->y[t - lag]));
+        nsc++;
+    }
+    out->scale = nsc ? sc / (double)nsc : 0.0;
+    out->mae = out->smape = NAN;
+    double sae = 0, ssm = 0;
+    size_t cnt = 0;
+    for (size_t i = 0; i < pl->k; i++) {
+        for (size_t j = 0; j < pl->h; j++) {
+            size_t t = pl->origins[i] + j;
+            if (t >= d->n || isnan(d->y[t]))
+                continue;
+            double f = pts[i * pl->h + j];
+            if (isnan(f)) {
+                /* a model that broke down away from its training data */
+                out->mae = out->smape = INFINITY;
+                return;
+            }
+            if (jd->nonneg && f < 0)
+                f = 0;
+            f = judged(jd, t, f);
+            double a = judged(jd, t, d->y[t]);
+            double e = fabs(a - f);
+            sae += e;
+            double den = fabs(a) + fabs(f);
+            ssm += den > 0 ? 200.0 * e / den : 0.0;
+            cnt++;
+        }
+    }
+    if (cnt > 0) {
+        out->mae = sae / (double)cnt;
+        out->smape = ssm / (double)cnt;
+    }
+}
+
+/* The MASE, NAN when the training data were flat (no scale). */
+static double mase_of(const bt_err *e)
+{
+    return e->scale > 0 ? e->mae / e->scale : NAN;
+}
+
+size_t fc__select_work(size_t n, const fc_config *cfg)
+{
+    size_t h = (size_t)(cfg->backtest_horizon > 0 ? cfg->backtest_horizon : cfg->horizon);
+    return n + 16 * h + 1;
+}
+
+/* ---- the choice -------------------------------------------------------- */
+
+static void refit_full(const fc__model *pre, fc_method method, const fc__data *d, const fc__opts *o,
+                       double *work, fc__model *out, char *reason, size_t cap)
+{
+    if (pre->kind == FC__K_ETS &&
+        fc__ets_fit(d, pre->error, pre->trend, pre->season, o, pre, out) == 0) {
+        out->method = pre->method;
+        reason[0] = '\0';
+        return;
+    }
+    fit_as(method, d, o, work, out, reason, cap);
+}
+
+sl_status fc__choose(const fc__data *d, const fc__judge *jd, const fc_config *cfg,
+                     const fc__opts *o, double *work, fc__choice *out, sl_err *err)
+{
+    size_t nobs = 0, npos = 0;
+    double first = NAN;
+    int constant = 1, nonneg = 1;
+    for (size_t t = 0; t < d->n; t++) {
+        double y = d->y[t];
+        if (isnan(y))
+            continue;
+        if (nobs == 0)
+            first = y;
+        else if (fabs(y - first) > 1e-12 * (fabs(first) + 1.0))
+            constant = 0;
+        nobs++;
+        npos += y > 0;
+        nonneg &= y >= 0;
+    }
+    out->bt_mase = out->bt_smape = NAN;
+    out->bt_origins = 0;
+    out->reason[0] = '\0';
+    if (nobs == 0)
+        return sl_err_set(err, SL_FAILED_PRECONDITION,
+                          "no observed day to forecast from (every day is missing, stocked out "
+                          "or an event)");
+    char why[160];
+    const size_t cap = sizeof out->reason;
+    if (constant) {
+        fc__simple_fit(FC__K_MEAN, d, &out->model);
+        snprintf(out->reason, cap, "%s: mean",
+                 first == 0 ? "every observed day is zero" : "series is constant");
+        return SL_OK;
+    }
+    if (nobs < MIN_OBS) {
+        fc__simple_fit(FC__K_NAIVE, d, &out->model);
+        snprintf(out->reason, cap, "only %zu observations: naive", nobs);
+        return SL_OK;
+    }
+    /* Intermittent: counts (never negative) with many zero days. */
+    int intermittent = nonneg && (double)nobs / (double)(npos ? npos : 1) > ADI_INTERMITTENT;
+    bt_plan pl;
+    int can_bt = plan_backtest(d, cfg, &pl) == 0;
+    double *pts = work + d->n;
+    fc__data pre = *d;
+    if (can_bt)
+        pre.n = pl.n0;
+
+    if (cfg->method == FC_METHOD_AUTO && cfg->select == FC_SELECT_BACKTEST && can_bt) {
+        fc__model models[MAX_CANDIDATES]; /* fitted on the training data */
+        fc_method cands[MAX_CANDIDATES];
+        bt_err be[MAX_CANDIDATES];
+        char inc_why[160] = "";
+        size_t nc = 0;
+        if (intermittent) {
+            /* Exponential smoothing of the daily figures competes too: with a
+             * demand every two or three days it often tracks the level better
+             * than smoothing sizes and intervals apart. */
+            cands[nc++] = FC_METHOD_CROSTON;
+            cands[nc++] = FC_METHOD_TSB;
+            cands[nc++] = FC_METHOD_ETS;
+        } else {
+            /* The incumbent is forecast::ets's choice: the lowest AICc on
+             * the whole series.  Its backtest refits the same form on the
+             * training data. */
+            cands[nc++] = FC_METHOD_ETS;
+            fit_as(FC_METHOD_ETS, d, o, work, &out->model, inc_why, sizeof inc_why);
+            const fc__model *em = &out->model;
+            if (em->kind != FC__K_ETS ||
+                fc__ets_fit(&pre, em->error, em->trend, em->season, o, em, &models[0]) != 0)
+                fit_as(FC_METHOD_ETS, &pre, o, work, &models[0], why, sizeof why);
+            models[0].method = em->method;
+            cands[nc++] = FC_METHOD_THETA;
+            cands[nc++] = d->m >= 2 ? FC_METHOD_SNAIVE : FC_METHOD_NAIVE;
+        }
+        /* Every candidate shares the training data and so the MASE scale:
+         * ranking by mean absolute error is ranking by MASE, and still works
+         * when a flat training period leaves no scale.  A NAN error (no
+         * observed day in the test windows) ranks last. */
+        for (size_t i = 0; i < nc; i++) {
+            if (intermittent || i > 0)
+                fit_as(cands[i], &pre, o, work, &models[i], why, sizeof why);
+            backtest(&models[i], d, jd, &pl, work, pts, &be[i]);
+        }
+        /* A backtest of a few origins is noisy: the AICc choice, which has
+         * seen the whole series, yields only to a clear winner. */
+        double margin = intermittent ? 0.0 : CHALLENGER_MARGIN;
+        double bar = isnan(be[0].mae) ? INFINITY : be[0].mae * (1.0 - margin);
+        size_t best = 0;
+        for (size_t i = 1; i < nc; i++)
+            if (be[i].mae < bar && (best == 0 || be[i].mae < be[best].mae))
+                best = i;
+        char names[MAX_CANDIDATES][48];
+        for (size_t i = 0; i < nc; i++)
+            fc__model_name(&models[i], names[i], sizeof names[i]);
+        int scaled = be[0].scale > 0;
+        int len;
+        if (intermittent)
+            len = snprintf(out->reason, cap, "intermittent demand (%.2f days per demand); ",
+                           (double)nobs / (double)npos);
+        else if (best == 0)
+            len = snprintf(out->reason, cap, "lowest AICc among ETS models, kept after ");
+        else
+            len = snprintf(out->reason, cap,
+                           "%s beat the lowest-AICc ETS model by more than %.0f%% in ", names[best],
+                           100.0 * margin);
+        if (len > 0 && (size_t)len < cap)
+            len += snprintf(out->reason + len, cap - (size_t)len,
+                            "a rolling-origin backtest (%zu origins x %zu steps), %s: ", pl.k, pl.h,
+                            scaled ? "MASE" : "mean abs. error");
+        for (size_t i = 0; i < nc && len > 0 && (size_t)len < cap; i++)
+            len += snprintf(out->reason + len, cap - (size_t)len, "%s%s %.3f", i ? ", " : "",
+                            names[i], scaled ? mase_of(&be[i]) : be[i].mae);
+        if (intermittent || best > 0) {
+            refit_full(&models[best], models[best].method, d, o, work, &out->model, why,
+                       sizeof why);
+            if (why[0] != '\0' && len > 0 && (size_t)len < cap)
+                snprintf(out->reason + len, cap - (size_t)len, "; %s", why);
+        } else if (inc_why[0] != '\0' && len > 0 && (size_t)len < cap) {
+            snprintf(out->reason + len, cap - (size_t)len, "; %s", inc_why);
+        }
+        out->bt_mase = mase_of(&be[best]);
+        out->bt_smape = be[best].smape;
+        out->bt_origins = (int)pl.k;
+        return SL_OK;
+    }
+
+    fc_method method = cfg->method;
+    if (method == FC_METHOD_AUTO)
+        method = intermittent ? FC_METHOD_TSB : FC_METHOD_ETS;
+    fit_as(method, d, o, work, &out->model, why, sizeof why);
+    if (why[0] != '\0')
+        snprintf(out->reason, cap, "%s", why);
+    else if (cfg->method == FC_METHOD_AUTO)
+        snprintf(out->reason, cap, "%s%s",
+                 intermittent ? "intermittent demand: TSB" : "lowest AICc among ETS models",
+                 cfg->select == FC_SELECT_BACKTEST && cfg->backtest_origins > 0
+                     ? " (series too short for a backtest)"
+                     : "");
+    else if (method == FC_METHOD_ETS)
+        snprintf(out->reason, cap, "lowest AICc among ETS models");
+    else
+        snprintf(out->reason, cap, "requested");
+    if (can_bt) {
+        /* The chosen method's own backtest, for the record. */
+        fc__model pm;
+        fc_method bm = out->model.method;
+        if (out->model.kind == FC__K_ETS && method == FC_METHOD_ETS) {
+            if (fc__ets_fit(&pre, out->model.error, out->model.trend, out->model.season, o, NULL,
+                            &pm) != 0)
+                fit_as(bm, &pre, o, work, &pm, why, sizeof why);
+        } else {
+            fit_as(bm, &pre, o, work, &pm, why, sizeof why);
+        }
+        bt_err e;
+        backtest(&pm, d, jd, &pl, work, pts, &e);
+        out->bt_mase = mase_of(&e);
+        out->bt_smape = e.smape;
+        out->bt_origins = (int)pl.k;
+    }
+    return SL_OK;
+}

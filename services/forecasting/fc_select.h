@@ -1,0 +1,52 @@
+/*
+ * fc_select: one interface over the model families, the rolling-origin
+ * backtest, and the choice of a model for a series (fallbacks for
+ * degenerate and short series included, each with its reason).  Internal
+ * to the engine.
+ */
+#ifndef FC_SELECT_H
+#define FC_SELECT_H
+
+#include "fc_engine_int.h"
+
+/* Dispatch over fc__model.kind.  work is scratch of d->n doubles. */
+void fc__model_fitted(const fc__model *md, const fc__data *d, double *work, double *fitted);
+void fc__model_points(const fc__model *md, const fc__data *d, const size_t *origins, size_t k,
+                      size_t h, double *work, double *out);
+void fc__model_predict(const fc__model *md, const fc__data *d, const fc__opts *o, double *work,
+                       fc__pred *p);
+void fc__model_name(const fc__model *md, char *buf, size_t cap);
+
+/* How backtest forecasts are put on the scale of the data before they are
+ * judged: the long (yearly) seasonal term, which the models do not see
+ * (model data is y adjusted by it; ls covers the data, NULL when none), and
+ * the clamp at zero of non-negative series. */
+typedef struct fc__judge {
+    const double *ls;
+    int ls_mul;
+    int nonneg;
+} fc__judge;
+
+typedef struct fc__choice {
+    fc__model model;
+    double bt_mase, bt_smape; /* NAN without backtest */
+    int bt_origins;
+    char reason[200];
+} fc__choice;
+
+/* Chooses and fits the model for d according to cfg (method, selection,
+ * backtest), falling back to simpler models where the data call for it.
+ * work is scratch of fc__select_work(d->n, cfg) doubles.
+ * Fails with FAILED_PRECONDITION when no day is observed. */
+sl_status fc__choose(const fc__data *d, const fc__judge *jd, const fc_config *cfg,
+                     const fc__opts *o, double *work, fc__choice *out, sl_err *err);
+
+/* Scratch doubles fc__choose needs for a series of n days under cfg. */
+size_t fc__select_work(size_t n, const fc_config *cfg);
+
+/* MASE scale: mean absolute lag-m difference of y[0 .. n) over observed
+ * pairs (lag 1 when m < 2 or the series is shorter than m + 1); 0 when no
+ * pair exists. */
+double fc__mase_scale(const double *y, size_t n, int m);
+
+#endif

@@ -1,0 +1,144 @@
+# Forecast accuracy of shelfline-forecast against R's forecast package on
+# real public series shipped with R and its Debian packages (r-base's
+# datasets, r-cran-forecast, r-cran-tseries, r-cran-urca, r-cran-ggplot2,
+# r-cran-dslabs), as in the M competitions: each series is split into a
+# training part and a holdout of h points (monthly 18, quarterly 8, daily
+# 14); every method forecasts the holdout from the same training part and
+# is scored by MASE (scaled by the in-sample seasonal naive error) and sMAPE.
+#
+# usage: Rscript forecast_accuracy.R SHELFLINE_FORECAST_BINARY WORK_DIR
+#
+# Prints one line per series, then the means per group and overall, then
+# machine-readable lines "acc <group> <method> <mean MASE> <mean sMAPE>".
+args <- commandArgs(trailingOnly = TRUE)
+if (length(args) != 2) stop("usage: forecast_accuracy.R BINARY WORK_DIR")
+bin <- args[1]
+work <- args[2]
+dir.create(work, showWarnings = FALSE, recursive = TRUE)
+suppressMessages({
+  library(forecast)
+  library(tseries)
+  library(urca)
+})
+
+series <- list()
+add <- function(name, x, m, h, group) {
+  x <- as.numeric(x)
+  stopifnot(!anyNA(x))
+  series[[length(series) + 1]] <<- list(name = name, x = x, m = m, h = h, group = group)
+}
+
+# Monthly, h = 18.
+add("AirPassengers", AirPassengers, 12, 18, "monthly")
+add("nottem", nottem, 12, 18, "monthly")
+add("co2", co2, 12, 18, "monthly")
+add("USAccDeaths", USAccDeaths, 12, 18, "monthly")
+add("ldeaths", ldeaths, 12, 18, "monthly")
+add("mdeaths", mdeaths, 12, 18, "monthly")
+add("fdeaths", fdeaths, 12, 18, "monthly")
+add("UKDriverDeaths", UKDriverDeaths, 12, 18, "monthly")
+add("Seatbelts.front", Seatbelts[, "front"], 12, 18, "monthly")
+add("Seatbelts.rear", Seatbelts[, "rear"], 12, 18, "monthly")
+add("wineind", forecast::wineind, 12, 18, "monthly")
+add("gas", forecast::gas, 12, 18, "monthly")
+data(nino, package = "tseries", envir = environment())
+add("nino3", nino3, 12, 18, "monthly")
+add("economics.psavert", ggplot2::economics$psavert, 12, 18, "monthly")
+add("economics.unemploy", ggplot2::economics$unemploy, 12, 18, "monthly")
+
+# Quarterly, h = 8.
+add("UKgas", UKgas, 4, 8, "quarterly")
+add("JohnsonJohnson", JohnsonJohnson, 4, 8, "quarterly")
+add("austres", austres, 4, 8, "quarterly")
+add("woolyrnq", forecast::woolyrnq, 4, 8, "quarterly")
+add("freeny.y", freeny.y, 4, 8, "quarterly")
+data(USeconomic, package = "tseries", envir = environment())
+add("USeconomic.GNP", exp(USeconomic[, "log(GNP)"]), 4, 8, "quarterly")
+add("USeconomic.M1", exp(USeconomic[, "log(M1)"]), 4, 8, "quarterly")
+data(UKconinc, package = "urca", envir = environment())
+add("UKconinc.consumption", exp(UKconinc$conl), 4, 8, "quarterly")
+
+# Daily, h = 14, weekly period 7 (our engine also gets the yearly cycle,
+# --long-period 365.25, which forecast::ets cannot take).
+add("taylor.daily", colSums(matrix(forecast::taylor, nrow = 48)), 7, 14, "daily")
+data(ice.river, package = "tseries", envir = environment())
+for (v in colnames(ice.river)) add(paste0("ice.river.", v), ice.river[, v], 7, 14, "daily")
+if (requireNamespace("dslabs", quietly = TRUE)) {
+  d <- as.Date(dslabs::trump_tweets$created_at)
+  days <- seq(min(d), max(d), by = "day")
+  counts <- as.numeric(table(factor(as.character(d), levels = as.character(days))))
+  add("tweets.first2y", head(counts, 730), 7, 14, "daily")
+  add("tweets.last2y", tail(counts, 730), 7, 14, "daily")
+}
+
+mase <- function(train, test, f, m) {
+  lag <- if (length(train) > m) m else 1
+  scale <- mean(abs(diff(train, lag = lag)))
+  mean(abs(test - f)) / scale
+}
+smape <- function(test, f) {
+  den <- abs(test) + abs(f)
+  mean(ifelse(den > 0, 200 * abs(test - f) / den, 0))
+}
+
+ours <- function(s, train, method) {
+  inp <- file.path(work, "train.txt")
+  out <- file.path(work, "out.csv")
+  err <- file.path(work, "info.txt")
+  writeLines(format(train, digits = 15), inp)
+  a <- c("--period", s$m, "--horizon", s$h, "--method", method, "--info")
+  if (s$group == "daily") a <- c(a, "--long-period", "365.25")
+  rc <- system2(bin, a, stdin = inp, stdout = out, stderr = err)
+  if (rc != 0) stop(paste("shelfline-forecast failed on", s$name, ":", readLines(err)))
+  fc <- read.csv(out)
+  info <- readLines(err)
+  model <- sub('^.*model="([^"]*)".*$', "\\1", info[1])
+  list(f = fc$point, model = model)
+}
+
+methods <- c("ours.auto", "ours.ets", "ours.theta", "R.ets", "R.thetaf", "R.snaive")
+rows <- list()
+cat(sprintf("%-22s %-9s %4s %3s  %s\n", "series", "group", "n", "h",
+            paste(sprintf("%-10s", methods), collapse = " ")))
+for (s in series) {
+  n <- length(s$x)
+  train <- s$x[1:(n - s$h)]
+  test <- s$x[(n - s$h + 1):n]
+  y <- ts(train, frequency = s$m)
+  fcs <- list()
+  a <- ours(s, train, "auto")
+  fcs$ours.auto <- a$f
+  fcs$ours.ets <- ours(s, train, "ets")$f
+  fcs$ours.theta <- ours(s, train, "theta")$f
+  r_ets <- ets(y)
+  fcs$R.ets <- as.numeric(forecast(r_ets, h = s$h)$mean)
+  fcs$R.thetaf <- as.numeric(thetaf(y, h = s$h)$mean)
+  fcs$R.snaive <- as.numeric(snaive(y, h = s$h)$mean)
+  res <- data.frame(series = s$name, group = s$group, method = methods,
+                    mase = sapply(methods, function(k) mase(train, test, fcs[[k]], s$m)),
+                    smape = sapply(methods, function(k) smape(test, fcs[[k]])))
+  rows[[length(rows) + 1]] <- res
+  cat(sprintf("%-22s %-9s %4d %3d  %s   ours: %s, R: %s\n", s$name, s$group, n, s$h,
+              paste(sprintf("%-10.3f", res$mase), collapse = " "), a$model, r_ets$method))
+}
+all <- do.call(rbind, rows)
+cat("\n(columns above: MASE per method)\n\nmeans per group (MASE / sMAPE %):\n")
+groups <- c(unique(all$group), "all")
+cat(sprintf("%-10s %-4s %s\n", "group", "n", paste(sprintf("%-17s", methods), collapse = " ")))
+for (g in groups) {
+  sel <- if (g == "all") all else all[all$group == g, ]
+  cells <- sapply(methods, function(k) {
+    x <- sel[sel$method == k, ]
+    sprintf("%6.3f / %6.2f", mean(x$mase), mean(x$smape))
+  })
+  cat(sprintf("%-10s %-4d %s\n", g, nrow(sel) / length(methods),
+              paste(sprintf("%-17s", cells), collapse = " ")))
+}
+cat("\n")
+for (g in groups) {
+  sel <- if (g == "all") all else all[all$group == g, ]
+  for (k in methods) {
+    x <- sel[sel$method == k, ]
+    cat(sprintf("acc %s %s %.4f %.3f\n", g, k, mean(x$mase), mean(x$smape)))
+  }
+}

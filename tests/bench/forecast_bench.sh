@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# Forecasting engine benchmark: accuracy of shelfline-forecast against R's
+# forecast package (ets, thetaf, snaive) on real public series that ship
+# with R and its Debian packages, and speed on synthetic daily SKU x region
+# series against forecast::ets, both computed in the same run.  Standalone,
+# and one section of tests/bench/run.sh.
+#
+# usage: tests/bench/forecast_bench.sh BUILD_DIR
+#
+# Knobs (environment), defaults in brackets:
+#   FC_BENCH_SERIES    synthetic series for the large speed run [10000]
+#   FC_BENCH_R_SAMPLE  series forecast::ets runs on (its time for more is
+#                      extrapolated from them, and said so) [1000]
+#   FC_BENCH_THREADS   threads for our batch run and R processes [2]
+#
+# Installs R and its packages with deploy/local/deps.sh bench when missing
+# (never needed by make test).  Exit status: 0 when every run completed
+# (whatever the figures), 1 when one failed, 2 on usage.
+set -euo pipefail
+
+if [ $# -ne 1 ]; then
+    echo "usage: tests/bench/forecast_bench.sh BUILD_DIR" >&2
+    exit 2
+fi
+build_dir=$(realpath -m "$1")
+src_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo_dir=$(cd "$src_dir/../.." && pwd)
+n_big=${FC_BENCH_SERIES:-10000}
+r_sample=${FC_BENCH_R_SAMPLE:-1000}
+threads=${FC_BENCH_THREADS:-2}
+bin=$build_dir/bin/shelfline-forecast
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+say() { printf '%s\n' "$*"; }
+show() {
+    local q
+    printf -v q '%q ' "$@"
+    printf '  $ %s\n' "${q% }"
+}
+# calc EXPR: floating-point arithmetic.
+calc() { awk "BEGIN { printf \"%.${2:-2}f\", $1 }"; }
+# value_of KEY TEXT: the value of KEY=VALUE in TEXT.
+value_of() { grep -o "$1=[^ ]*" <<<"$2" | head -1 | cut -d= -f2; }
+
+if ! command -v Rscript >/dev/null ||
+    ! Rscript -e 'for (p in c("forecast", "tseries", "urca", "dslabs")) if (!requireNamespace(p, quietly = TRUE)) quit(status = 1)' >/dev/null 2>&1; then
+    say "forecast bench: installing R and its packages (deploy/local/deps.sh bench)"
+    "$repo_dir/deploy/local/deps.sh" bench
+fi
+if [ ! -x "$bin" ]; then
+    show cmake --build "$build_dir" --target shelfline-forecast
+    cmake --build "$build_dir" --target shelfline-forecast >"$work/build.log" 2>&1 || {
+        cat "$work/build.log"
+        echo "forecast bench: could not build shelfline-forecast" >&2
+        exit 1
+    }
+fi
+
+git_rev=$(git -C "$repo_dir" rev-parse --short HEAD 2>/dev/null || echo "?")
+[ -n "$(git -C "$repo_dir" status --porcelain 2>/dev/null)" ] && git_rev="$git_rev (with local changes)"
+say "== forecasting engine: accuracy and speed against R's forecast package"
+say "date: $(date -u '+%Y-%m-%d %H:%M:%S UTC'); machine: $(nproc) CPUs," \
+    "$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
+say "source: $repo_dir at $git_rev; binary: $bin"
+say "R: $(Rscript -e 'cat(R.version.string, "; forecast", as.character(packageVersion("forecast")))' 2>/dev/null)"
+say
+
+# ---- accuracy ---------------------------------------------------------------
+say "-- accuracy: holdout of h points per series (monthly 18, quarterly 8, daily 14), MASE and sMAPE"
+acc_cmd=(Rscript "$src_dir/forecast_accuracy.R" "$bin" "$work/acc")
+show "${acc_cmd[@]}"
+if ! "${acc_cmd[@]}" >"$work/acc.log" 2>"$work/acc.err"; then
+    cat "$work/acc.log" "$work/acc.err"
+    echo "forecast bench: the accuracy run failed" >&2
+    exit 1
+fi
+grep -v '^acc ' "$work/acc.log"
+say
+
+# ---- speed ------------------------------------------------------------------
+say "-- speed: synthetic daily series of 702 days (about two years), horizon 28, levels 80 and 95"
+gen_cmd=(Rscript "$src_dir/forecast_speed.R" gen "$work" "$n_big")
+show "${gen_cmd[@]}"
+"${gen_cmd[@]}"
+TIMEFORMAT='%R %U %S'
+declare -A wall cpu
+for n in 1000 "$n_big"; do
+    [ -f "$work/train_$n.csv" ] || continue
+    for t in 1 "$threads"; do
+        [ -n "${wall[$n,$t]:-}" ] && continue
+        cmd=("$bin" --batch --period 7 --long-period 365.25 --horizon 28 --levels 80,95 --threads "$t")
+        printf '%s\n' "$(show "${cmd[@]}") <train_$n.csv >ours_$n.csv"
+        if ! { time "${cmd[@]}" <"$work/train_$n.csv" >"$work/ours_$n.csv" 2>"$work/ours.err"; } 2>"$work/time"; then
+            cat "$work/ours.err"
+            echo "forecast bench: shelfline-forecast failed" >&2
+            exit 1
+        fi
+        read -r w u s <"$work/time"
+        wall[$n,$t]=$w
+        cpu[$n,$t]=$(calc "$u + $s" 3)
+        say "  $n series, $t thread(s): ${w} s wall, ${cpu[$n,$t]} s CPU," \
+            "$(calc "1000 * ${cpu[$n,$t]} / $n" 3) ms CPU per series"
+    done
+done
+r_cmd=(Rscript "$src_dir/forecast_speed.R" r "$work" "$r_sample" "$threads" "$work/ours_$n_big.csv")
+show "${r_cmd[@]}"
+if ! r_out=$("${r_cmd[@]}" 2>"$work/r.err"); then
+    cat "$work/r.err"
+    echo "forecast bench: the R speed run failed" >&2
+    exit 1
+fi
+grep -v '=' <<<"$r_out" | sed 's/^/  /'
+say
+
+# ---- summary ----------------------------------------------------------------
+acc_line() { awk -v g="$1" -v m="$2" -v f="$3" '$1 == "acc" && $2 == g && $3 == m { print $f }' "$work/acc.log"; }
+say "forecasting summary"
+say "  accuracy, mean over series (MASE / sMAPE %):"
+printf '    %-10s %4s  %-16s %-16s %-16s %-16s\n' group n "shelfline auto" "R ets" "R thetaf" "R snaive"
+for g in monthly quarterly daily all; do
+    n=$(awk -v g="$g" 'NF > 5 && $2 == g { c++ } END { print c + 0 }' "$work/acc.log")
+    [ "$g" = all ] && n=$(awk 'NF > 5 && ($2 == "monthly" || $2 == "quarterly" || $2 == "daily") { c++ } END { print c }' "$work/acc.log")
+    cells=()
+    for m in ours.auto R.ets R.thetaf R.snaive; do
+        cells+=("$(printf '%.3f / %.2f' "$(acc_line "$g" "$m" 4)" "$(acc_line "$g" "$m" 5)")")
+    done
+    printf '    %-10s %4s  %-16s %-16s %-16s %-16s\n' "$g" "$n" "${cells[@]}"
+done
+ours_mase=$(acc_line all ours.auto 4)
+ets_mase=$(acc_line all R.ets 4)
+ours_smape=$(acc_line all ours.auto 5)
+ets_smape=$(acc_line all R.ets 5)
+acc_met=$(awk "BEGIN { print ($ours_mase <= $ets_mase && $ours_smape <= $ets_smape) ? \"met\" : \"NOT met\" }")
+
+r_ms=$(value_of r_ets_ms_per_series "$r_out")
+r_wall=$(value_of r_ets_wall_s "$r_out")
+r_n=$(value_of r_ets_series "$r_out")
+say "  speed (702-day daily series, h = 28, intervals 80/95):"
+printf '    %-34s %12s %14s\n' "" "ms CPU/series" "wall, $threads cores"
+for n in 1000 "$n_big"; do
+    [ -n "${wall[$n,1]:-}" ] || continue
+    printf '    %-34s %12s %13ss\n' "shelfline-forecast, $n series" \
+        "$(calc "1000 * ${cpu[$n,1]} / $n" 3)" "${wall[$n,$threads]}"
+done
+for n in 1000 "$n_big"; do
+    [ -n "${wall[$n,1]:-}" ] || continue
+    if [ "$n" -eq "$r_n" ]; then
+        label="forecast::ets, $n series"
+        rw=$r_wall
+    else
+        label="forecast::ets, $n (extrapolated*)"
+        rw=$(calc "$r_wall * $n / $r_n" 1)
+    fi
+    printf '    %-34s %12s %13ss\n' "$label" "$r_ms" "$rw"
+done
+speed_cpu=$(calc "$r_ms / (1000 * ${cpu[$n_big,1]} / $n_big)" 0)
+speed_wall=$(calc "($r_wall * $n_big / $r_n) / ${wall[$n_big,$threads]}" 0)
+[ "$r_n" -lt "$n_big" ] && say "    * from forecast::ets's run on the first $r_n series"
+say "  holdout accuracy on the first $r_n synthetic series: $(grep '^holdout' <<<"$r_out" | sed 's/^holdout (28 days) of those [0-9]* series: //')"
+speed_met=$(awk "BEGIN { print ($speed_cpu >= 100) ? \"met\" : \"NOT met\" }")
+say
+say "  goal: accuracy at least forecast::ets's on average: MASE $ours_mase vs $ets_mase," \
+    "sMAPE $ours_smape vs $ets_smape: $acc_met"
+say "  goal: at least 100x faster than forecast::ets: ${speed_cpu}x per CPU, ${speed_wall}x wall for" \
+    "$n_big series on $threads cores: $speed_met"
+say "forecast_acc_mase=$ours_mase forecast_acc_mase_r_ets=$ets_mase forecast_speedup_cpu=$speed_cpu" \
+    "forecast_speedup_wall=$speed_wall forecast_wall_s_$n_big=${wall[$n_big,$threads]}"

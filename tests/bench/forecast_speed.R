@@ -1,0 +1,110 @@
+# Synthetic daily demand for the speed benchmark, and R's side of it.
+#
+#   Rscript forecast_speed.R gen WORK N
+#       writes N seeded synthetic SKU x region series of 730 days: the first
+#       702 days (about two years) to WORK/train_<n>.csv as "id,value" for
+#       n = 1000 and n = N, and the last 28 days to WORK/actual.csv
+#   Rscript forecast_speed.R r WORK SAMPLE CORES OURS_CSV
+#       runs forecast(ets(y), h = 28, level = c(80, 95)) on the first SAMPLE
+#       series in CORES processes, prints its timing, and scores its and
+#       our forecasts (OURS_CSV, shelfline-forecast --batch output) on the
+#       held-out 28 days of those series
+#
+# The series mix what a retail catalogue holds: 85% regular sellers
+# (level from 2 to 300 units a day, trend, a weekly profile, a yearly swing,
+# negative binomial noise) and 15% slow movers (a demand every 2 to 20 days).
+args <- commandArgs(trailingOnly = TRUE)
+mode <- args[1]
+work <- args[2]
+n_days <- 730
+h <- 28
+
+gen <- function(n) {
+  set.seed(20240601)
+  out <- vector("list", n)
+  for (i in seq_len(n)) {
+    t <- 0:(n_days - 1)
+    if (runif(1) < 0.15) {
+      rate <- runif(1, 0.05, 0.5)
+      y <- rbinom(n_days, 1, rate) * (1 + rpois(n_days, runif(1, 0, 3)))
+    } else {
+      level <- exp(runif(1, log(2), log(300)))
+      growth <- runif(1, -0.3, 0.5) / n_days
+      w <- c(0.85, 0.9, 0.95, 1.0, 1.1, 1.35, 1.15) * runif(7, 0.85, 1.15)
+      w <- w / mean(w)
+      w <- w[(seq_len(7) + sample(0:6, 1) - 1) %% 7 + 1]
+      amp <- runif(1, 0, 0.35)
+      peak <- runif(1, 0, 365)
+      mu <- level * (1 + growth * t) * w[t %% 7 + 1] * (1 + amp * cos(2 * pi * (t - peak) / 365.25))
+      y <- rnbinom(n_days, mu = pmax(mu, 0.01), size = runif(1, 3, 30))
+    }
+    out[[i]] <- y
+  }
+  out
+}
+
+if (mode == "gen") {
+  n <- as.integer(args[3])
+  s <- gen(n)
+  write_train <- function(k) {
+    ids <- rep(sprintf("s%05d", seq_len(k)), each = n_days - h)
+    vals <- unlist(lapply(s[seq_len(k)], function(y) y[1:(n_days - h)]))
+    write.table(data.frame(ids, vals), file.path(work, sprintf("train_%d.csv", k)),
+                sep = ",", row.names = FALSE, col.names = FALSE, quote = FALSE)
+  }
+  write_train(min(1000, n))
+  if (n > 1000) write_train(n)
+  act <- data.frame(id = rep(sprintf("s%05d", seq_len(n)), each = h), step = rep(1:h, n),
+                    actual = unlist(lapply(s, function(y) y[(n_days - h + 1):n_days])))
+  write.csv(act, file.path(work, "actual.csv"), row.names = FALSE)
+  quit(status = 0)
+}
+
+stopifnot(mode == "r")
+sample_n <- as.integer(args[3])
+cores <- as.integer(args[4])
+ours_csv <- args[5]
+suppressMessages({
+  library(forecast)
+  library(parallel)
+})
+train <- read.csv(file.path(work, sprintf("train_%d.csv", if (sample_n <= 1000) 1000 else sample_n)),
+                  header = FALSE, col.names = c("id", "value"))
+ids <- unique(train$id)[seq_len(sample_n)]
+one <- function(id) {
+  y <- ts(train$value[train$id == id], frequency = 7)
+  t0 <- proc.time()[["elapsed"]]
+  fc <- forecast(ets(y), h = h, level = c(80, 95))
+  list(secs = proc.time()[["elapsed"]] - t0, mean = as.numeric(fc$mean))
+}
+t0 <- proc.time()[["elapsed"]]
+res <- mclapply(ids, one, mc.cores = cores, mc.preschedule = FALSE)
+wall <- proc.time()[["elapsed"]] - t0
+per <- mean(sapply(res, function(r) r$secs))
+cat(sprintf("R forecast::ets: %d series in %.1f s wall on %d processes; %.1f ms per series on one core\n",
+            sample_n, wall, cores, 1000 * per))
+cat(sprintf("r_ets_series=%d r_ets_wall_s=%.3f r_ets_ms_per_series=%.3f\n", sample_n, wall, 1000 * per))
+
+# Accuracy on the held-out 28 days of the same series.
+act <- read.csv(file.path(work, "actual.csv"))
+ours <- read.csv(ours_csv)
+mase <- function(train, test, f) mean(abs(test - f)) / mean(abs(diff(train, lag = 7)))
+smape <- function(test, f) {
+  den <- abs(test) + abs(f)
+  mean(ifelse(den > 0, 200 * abs(test - f) / den, 0))
+}
+score <- matrix(NA, length(ids), 4)
+for (i in seq_along(ids)) {
+  id <- ids[i]
+  tr <- train$value[train$id == id]
+  te <- act$actual[act$id == id]
+  fo <- ours$point[ours$id == id]
+  fr <- res[[i]]$mean
+  score[i, ] <- c(mase(tr, te, fo), smape(te, fo), mase(tr, te, fr), smape(te, fr))
+}
+ok <- is.finite(rowSums(score))
+m <- colMeans(score[ok, , drop = FALSE])
+cat(sprintf("holdout (28 days) of those %d series: shelfline MASE %.4f sMAPE %.2f; R ets MASE %.4f sMAPE %.2f\n",
+            sum(ok), m[1], m[2], m[3], m[4]))
+cat(sprintf("synth_ours_mase=%.4f synth_ours_smape=%.3f synth_r_mase=%.4f synth_r_smape=%.3f\n",
+            m[1], m[2], m[3], m[4]))
