@@ -73,7 +73,8 @@ template <class Req, class Resp, class Handler> class UnaryCallData final : publ
     {
         // A failed armed request means the server is shutting down; once it
         // is, nothing may be armed again because the queue is about to shut
-        // down too.  A failed reply (the client went away) just ends the call.
+        // down too.  A failed reply (the client went away) ends only its
+        // call: the slot is re-armed as after any other reply.
         if ((!ok && state_ == State::kWaiting) || stopping_->load(std::memory_order_relaxed)) {
             delete this;
             return;
@@ -205,6 +206,10 @@ int main(int argc, char **argv)
     int bound = 0;
     builder.AddListeningPort("127.0.0.1:" + std::to_string(port), grpc::InsecureServerCredentials(),
                              &bound);
+    // gRPC sets SO_REUSEPORT by default: a port already taken by another
+    // server would then be shared with it, and a benchmark would measure
+    // both.  Failing to bind is the useful outcome.
+    builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
     builder.RegisterService(&service);
     std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> cqs;
     for (int i = 0; i < threads; i++)

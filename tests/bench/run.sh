@@ -18,6 +18,8 @@
 #   BENCH_OUTSTANDING      loadgen calls in flight per connection [16]
 #   BENCH_H2LOAD           1: add the h2load cross-check, 0: skip it [1]
 #   BENCH_H2LOAD_DURATION  h2load run, seconds [5]
+#   BENCH_RETRIES          extra attempts of a run disturbed by other work [2]
+#   BENCH_QUIET_WAIT       seconds to wait for an idle machine before a run [30]
 #   BENCH_SERVER_CPU       CPU the server is pinned to [0]
 #   BENCH_CLIENT_CPU       CPU the load generator is pinned to [1]
 #
@@ -42,6 +44,8 @@ connections=${BENCH_CONNECTIONS:-8}
 outstanding=${BENCH_OUTSTANDING:-16}
 with_h2load=${BENCH_H2LOAD:-1}
 h2load_duration=${BENCH_H2LOAD_DURATION:-5}
+retries=${BENCH_RETRIES:-2}
+quiet_wait=${BENCH_QUIET_WAIT:-30}
 server_cpu=${BENCH_SERVER_CPU:-0}
 client_cpu=${BENCH_CLIENT_CPU:-1}
 
@@ -61,12 +65,18 @@ check_knob BENCH_CONNECTIONS "$connections" "$int" "a positive integer"
 check_knob BENCH_OUTSTANDING "$outstanding" "$int" "a positive integer"
 check_knob BENCH_H2LOAD "$with_h2load" "0|1" "0 or 1"
 check_knob BENCH_H2LOAD_DURATION "$h2load_duration" "$int" "whole seconds"
+check_knob BENCH_RETRIES "$retries" "0|$int" "a number of attempts"
+check_knob BENCH_QUIET_WAIT "$quiet_wait" "0|$int" "whole seconds"
 check_knob BENCH_SERVER_CPU "$server_cpu" "0|$int" "a CPU number"
 check_knob BENCH_CLIENT_CPU "$client_cpu" "0|$int" "a CPU number"
 if [ "$server_cpu" = "$client_cpu" ]; then
     echo "bench: BENCH_SERVER_CPU and BENCH_CLIENT_CPU must differ" >&2
     exit 2
 fi
+
+# Cores of other work (beyond the server and the load generator) above which
+# a measurement counts as disturbed; a quiet machine shows about 0.02.
+busy_limit=0.08
 
 # h2load's own shape (calls in flight = clients x streams); 4 x 32 gave the
 # C++ server its best h2load figure here.
@@ -77,11 +87,11 @@ failed=0
 server_pid=
 tmp=$(mktemp -d)
 trap 'stop_server; rm -rf "$tmp"' EXIT
+# Interrupted: leave through the EXIT trap, so no server is left behind.
+trap 'exit 130' INT TERM
 
 say() { printf '%s\n' "$*"; }
-warn() {
-    printf 'WARNING: %s\n' "$*"
-}
+warn() { printf 'WARNING: %s\n' "$*"; }
 # Shows a command in the report, quoted so it can be pasted into a shell.
 show() {
     local q
@@ -105,7 +115,7 @@ value_of() {
 
 # median of the numbers given as arguments.
 median() {
-    printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -g |
+    printf '%s\n' "$@" | { grep -E '^[0-9.]+$' || true; } | sort -g |
         awk '{ a[NR] = $1 } END {
             if (NR == 0) print "NA"
             else if (NR % 2) print a[(NR + 1) / 2]
@@ -148,13 +158,86 @@ proc_cpu() {
     awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print ($12 + $13) / hz }' "/proc/$1/stat"
 }
 
-# start_server LOG CMD...: runs the server pinned to the server CPU.
+# CPU seconds the whole machine has spent busy (user, nice, system, irq,
+# softirq), from /proc/stat.
+machine_cpu() {
+    awk -v hz="$(getconf CLK_TCK)" '/^cpu / { print ($2 + $3 + $4 + $7 + $8) / hz; exit }' /proc/stat
+}
+
+# CPU seconds used by this shell's finished children, from the times builtin
+# (run in this shell, not in a subshell, hence the file).
+children_cpu() {
+    times >"$tmp/times"
+    awk 'NR == 2 { s = 0; for (i = 1; i <= NF; i++) { split($i, p, "m"); s += p[1] * 60 + p[2] }
+        print s }' "$tmp/times"
+}
+
+# Busy cores of the whole machine over one second.
+machine_busy() {
+    local a b
+    a=$(machine_cpu)
+    sleep 1
+    b=$(machine_cpu)
+    calc "$b - $a"
+}
+
+# Waits (up to BENCH_QUIET_WAIT seconds) until the machine is idle, so a
+# measurement does not start in the middle of someone else's build.
+wait_quiet() {
+    local busy waited=0
+    while busy=$(machine_busy) && awk "BEGIN { exit !($busy > $busy_limit) }"; do
+        waited=$((waited + 1))
+        if [ "$waited" -ge "$quiet_wait" ]; then
+            say "  (the machine is still busy, $busy cores; measuring anyway)"
+            return
+        fi
+    done
+}
+
+# Whether process pid, and nobody else, listens on port: every listening
+# socket on it (state 0A in /proc/net/tcp{,6}) must be one of pid's, matched
+# by inode.  gRPC servers set SO_REUSEPORT, so a second server on the same
+# port would silently take half of the connections.
+listens_alone() {
+    local inodes owned=0 inode fd
+    inodes=$(awk -v port="$(printf '%04X' "$2")" \
+        'FNR > 1 && $4 == "0A" && substr($2, length($2) - 3) == port { print $10 }' \
+        /proc/net/tcp /proc/net/tcp6)
+    [ -n "$inodes" ] || return 1
+    for fd in "/proc/$1/fd/"*; do
+        inode=$(readlink "$fd" 2>/dev/null) || continue
+        case "$inode" in
+        socket:\[*\]) inode=${inode#socket:[} inode=${inode%]} ;;
+        *) continue ;;
+        esac
+        if grep -qxF "$inode" <<<"$inodes"; then
+            owned=$((owned + 1))
+        fi
+    done
+    [ "$owned" -eq "$(wc -l <<<"$inodes")" ]
+}
+
+# start_server LOG PORT CMD...: runs the server pinned to the server CPU and
+# waits (up to 10 s) until it listens on PORT.  Returns 1 when it exited
+# instead (e.g. someone else took the port meanwhile).
 start_server() {
-    local log=$1
-    shift
+    local log=$1 port=$2
+    shift 2
     show taskset -c "$server_cpu" "$@"
     taskset -c "$server_cpu" "$@" >"$log" 2>&1 &
     server_pid=$!
+    for _ in $(seq 100); do
+        if ! kill -0 "$server_pid" 2>/dev/null; then
+            wait "$server_pid" 2>/dev/null || true
+            server_pid=
+            return 1
+        fi
+        listens_alone "$server_pid" "$port" && return 0
+        sleep 0.1
+    done
+    say "  (the server does not listen alone on port $port)"
+    stop_server
+    return 1
 }
 
 # Stops the running server: SIGTERM (graceful drain), SIGKILL after 10 s.
@@ -226,14 +309,17 @@ unary_server_cmd() {
 declare -A unary_label=([cpp]="C++ async (grpc++)" [ours]="Shelfline sl_server")
 declare -A unary_results
 h2_line=
+line=
+conns=
 
 # unary_h2load PORT: h2load cross-check of the running server; sets h2_line to
-# "calls_per_s=N mean_us=N server_cpu=N verified=yes|no".  h2load counts an
+# "calls_per_s=N mean_us=N server_cpu=N other_cpu=N verified=yes|no"
+# (other_cpu: cores used by neither the server nor h2load).  h2load counts an
 # HTTP 200 even when grpc-status says error, so the DATA bytes are checked:
 # an error is a trailers-only response without any, every OK response
 # carries the same message.
 unary_h2load() {
-    local port=$1 url out data one b ok total c0 c1 secs rps mean verified
+    local port=$1 url out data one b ok total c0 c1 m0 m1 h0 h1 secs rps mean verified
     url=http://127.0.0.1:$port/grpc.testing.TestService/UnaryCall
     local req=(-d "$tmp/empty.grpc" -H 'content-type: application/grpc' -H 'te: trailers')
     # One call at a time first: the size of one OK response on the wire.
@@ -244,16 +330,16 @@ unary_h2load() {
     ok=$(sed -n 's/^requests:.* \([0-9]*\) succeeded.*/\1/p' <<<"$one")
     if [ "$ok" != 100 ] || [ -z "$data" ] || [ $((data % 100)) -ne 0 ] || [ "$data" -eq 0 ]; then
         warn "h2load probe of 100 calls did not get 100 same-sized gRPC responses"
-        h2_line="calls_per_s=NA mean_us=NA server_cpu=NA verified=no"
+        h2_line="calls_per_s=NA mean_us=NA server_cpu=NA other_cpu=NA verified=no"
         return
     fi
     b=$((data / 100))
     local run=(taskset -c "$client_cpu" h2load -c "$h2load_clients" -m "$h2load_streams" -t 1
         -D "$h2load_duration" "${req[@]}" "$url")
     show "${run[@]}"
-    c0=$(proc_cpu "$server_pid")
+    c0=$(proc_cpu "$server_pid") m0=$(machine_cpu) h0=$(children_cpu)
     out=$("${run[@]}" 2>&1)
-    c1=$(proc_cpu "$server_pid")
+    c1=$(proc_cpu "$server_pid") m1=$(machine_cpu) h1=$(children_cpu)
     secs=$(sed -n 's/^finished in \([0-9.]*\)s,.*/\1/p' <<<"$out")
     rps=$(sed -n 's/^finished in [0-9.]*s, \([0-9.]*\) req\/s.*/\1/p' <<<"$out")
     mean=$(awk '/^time for request:/ { v = $6; if (v ~ /ms$/) v *= 1000; sub(/us$/, "", v); print v + 0 }' <<<"$out")
@@ -266,17 +352,29 @@ unary_h2load() {
         [ "$data" -le $((b * (ok + h2load_clients * h2load_streams))) ]; then
         verified=yes
     fi
-    h2_line=$(printf 'calls_per_s=%.0f mean_us=%s server_cpu=%s verified=%s' "${rps:-0}" \
-        "${mean:-NA}" "$(calc "($c1 - $c0) / ${secs:-NA}")" "$verified")
+    h2_line=$(printf 'calls_per_s=%.0f mean_us=%s server_cpu=%s other_cpu=%s verified=%s' \
+        "${rps:-0}" "${mean:-NA}" "$(calc "($c1 - $c0) / ${secs:-NA}")" \
+        "$(calc "(($m1 - $m0) - ($c1 - $c0) - ($h1 - $h0)) / ${secs:-NA}")" "$verified")
 }
 
-# unary_round NAME ROUND: one measurement of one server.
-unary_round() {
-    local name=$1 round=$2 port line conns other
-    port=$(free_port)
-    unary_server_cmd "$name" "$port"
-    say "-- ${unary_label[$name]}, round $round"
-    start_server "$tmp/$name.log" "${cmd[@]}"
+# unary_measure NAME: one measurement of one server (loadgen, then h2load on
+# the same server process).  Sets line, h2_line and conns; returns 1 when it
+# could not measure (reported, and the run marked failed).
+unary_measure() {
+    local name=$1 port tries=0
+    while :; do
+        port=$(free_port)
+        unary_server_cmd "$name" "$port"
+        start_server "$tmp/$name.log" "$port" "${cmd[@]}" && break
+        tries=$((tries + 1))
+        if [ "$tries" -ge 3 ]; then
+            say "the server did not start; its log:"
+            tail -20 "$tmp/$name.log"
+            failed=1
+            return 1
+        fi
+        say "  (the server exited at start, trying another port)"
+    done
     local lg=(taskset -c "$client_cpu" "$bench_dir/loadgen" --target="127.0.0.1:$port"
         --connections="$connections" --outstanding="$outstanding" --threads=1
         --warmup="$warmup" --duration="$duration" --server-pid="$server_pid")
@@ -295,24 +393,22 @@ unary_round() {
         fi
         stop_server
         failed=1
-        return
+        return 1
     fi
     wait "$counter" 2>/dev/null || true
     conns=$(cat "$tmp/conns" 2>/dev/null || echo "?")
     grep -v '^loadgen: 127' "$tmp/loadgen.err" || true
     say "  $line connections_seen=$conns"
+    h2_line=
     if [ "$with_h2load" = 1 ]; then
         unary_h2load "$port"
         say "  h2load: $h2_line"
-        unary_results[$name,h2_calls]+=" $(value_of calls_per_s "$h2_line")"
-        unary_results[$name,h2_cpu]+=" $(value_of server_cpu "$h2_line")"
         if [ "$(value_of verified "$h2_line")" != yes ]; then
             warn "h2load's figure for ${unary_label[$name]} is not backed by OK gRPC responses"
             failed=1
         fi
     fi
     stop_server
-
     if [ "$(value_of errors "$line")" != 0 ]; then
         warn "${unary_label[$name]} answered errors (see above); its figures are invalid"
         failed=1
@@ -320,17 +416,43 @@ unary_round() {
     if [ "$conns" != "?" ] && [ "$conns" != "$connections" ]; then
         warn "expected $connections connections, saw $conns"
     fi
-    other=$(calc "$(value_of machine_cpu "$line") - $(value_of client_cpu "$line") - $(value_of server_cpu "$line")")
-    if [ "$other" != NA ] && awk "BEGIN { exit !($other > 0.15) }"; then
-        warn "other work used $other cores during the window; repeat on a quiet machine"
+}
+
+# unary_round NAME ROUND: measures one server, again (up to BENCH_RETRIES
+# times) while other work on the machine disturbs the measurement; the last
+# attempt counts either way, marked as disturbed.
+unary_round() {
+    local name=$1 round=$2 attempt=1 other
+    while :; do
+        wait_quiet
+        say "-- ${unary_label[$name]}, round $round, attempt $attempt"
+        unary_measure "$name" || return 0
+        other=$(calc "$(value_of machine_cpu "$line") - $(value_of client_cpu "$line") - $(value_of server_cpu "$line")")
+        if [ -n "$h2_line" ] && [ "$(value_of other_cpu "$h2_line")" != NA ]; then
+            other=$(calc "$other > $(value_of other_cpu "$h2_line") ? $other : $(value_of other_cpu "$h2_line")")
+        fi
+        if [ "$other" = NA ] || awk "BEGIN { exit !($other <= $busy_limit) }"; then
+            break
+        fi
+        if [ "$attempt" -le "$retries" ]; then
+            warn "other work used $other cores while measuring; measuring again"
+            attempt=$((attempt + 1))
+            continue
+        fi
+        warn "other work used $other cores while measuring; keeping this disturbed figure"
         unary_results[$name,disturbed]=$((${unary_results[$name,disturbed]:-0} + 1))
-    fi
+        break
+    done
     for k in calls_per_s p50_us p99_us server_cpu client_cpu; do
         unary_results[$name,$k]+=" $(value_of "$k" "$line")"
     done
     # Server CPU time per call: the efficiency, even when the client rather
     # than the server was the bottleneck.
     unary_results[$name,us_per_call]+=" $(calc "$(value_of server_cpu "$line") * 1000000 / $(value_of calls_per_s "$line")")"
+    if [ -n "$h2_line" ]; then
+        unary_results[$name,h2_calls]+=" $(value_of calls_per_s "$h2_line")"
+        unary_results[$name,h2_cpu]+=" $(value_of server_cpu "$h2_line")"
+    fi
 }
 
 section_unary() {
@@ -390,12 +512,14 @@ section_unary() {
         r_h2=$(calc "${m[ours,h2_calls]} / ${m[cpp,h2_calls]}")
         r_cpu=$(calc "${m[cpp,us_per_call]} / ${m[ours,us_per_call]}")
         say
-        say "  ratio ours/C++: ${r_lg}x calls/s with loadgen (goal >= 1.0x:" \
-            "$(awk "BEGIN { print ($r_lg >= 1.0) ? \"met\" : \"NOT met\" }")); ${r_h2}x with h2load;" \
-            "${r_cpu}x calls per server CPU second (cpu_us/c)"
+        local verdict
         if [ -n "${unary_results[cpp,disturbed]:-}${unary_results[ours,disturbed]:-}" ]; then
-            say "  these ratios are unreliable: other work shared the machine (see the warnings)"
+            verdict="not judged, other work disturbed some runs"
+        else
+            verdict=$(awk "BEGIN { print ($r_lg >= 1.0) ? \"met\" : \"NOT met\" }")
         fi
+        say "  ratio ours/C++: ${r_lg}x calls/s with loadgen (goal >= 1.0x: $verdict);" \
+            "${r_cpu}x calls per server CPU second (cpu_us/c); ${r_h2}x calls/s with h2load"
         say "unary_ratio_loadgen=$r_lg unary_ratio_h2load=$r_h2 unary_ratio_cpu=$r_cpu"
     fi
     say
