@@ -1,0 +1,88 @@
+/*
+ * inv_api: the gRPC handlers of shelfline.v1.InventoryService (one per RPC,
+ * listed in inv_service.c's method table) and the helpers they share.
+ *
+ * Each handler: validates its request (inv_valid; the dispatcher already
+ * decoded it and checked size and deadline), maps it to the domain
+ * modules (inv_reserve, inv_resv, inv_promo, inv_inbound, inv_store),
+ * runs the work in one transaction bounded by the call's deadline, and
+ * fills the reply.  Statuses become gRPC codes in the dispatcher only.
+ * Memory is the call's arena.
+ */
+#ifndef INV_API_H
+#define INV_API_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "inv_app.h"
+#include "shelfline/v1/inventory.pb-c.h"
+#include "sl_server.h"
+
+#define INV_HANDLER(name)                                                                          \
+    sl_status inv_api_##name(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,   \
+                             sl_err *err)
+
+/* catalogue and network (inv_api_catalog.c) */
+INV_HANDLER(create_product);
+INV_HANDLER(update_product);
+INV_HANDLER(get_product);
+INV_HANDLER(list_products);
+INV_HANDLER(create_warehouse);
+INV_HANDLER(update_warehouse);
+INV_HANDLER(get_warehouse);
+INV_HANDLER(list_warehouses);
+INV_HANDLER(create_transit_time);
+INV_HANDLER(update_transit_time);
+INV_HANDLER(get_transit_time);
+INV_HANDLER(list_transit_times);
+
+/* stock (inv_api_stock.c) */
+INV_HANDLER(adjust_stock);
+INV_HANDLER(set_stock_count);
+INV_HANDLER(set_stock_policy);
+INV_HANDLER(get_stock);
+INV_HANDLER(get_availability);
+INV_HANDLER(list_low_stock);
+INV_HANDLER(check_invariants);
+
+/* reservations and promotions (inv_api_reserve.c) */
+INV_HANDLER(reserve);
+INV_HANDLER(commit);
+INV_HANDLER(release);
+INV_HANDLER(get_reservation);
+INV_HANDLER(create_promotion);
+INV_HANDLER(get_promotion);
+
+/* inbound (inv_api_inbound.c) */
+INV_HANDLER(create_inbound);
+INV_HANDLER(delay_inbound);
+INV_HANDLER(receive_inbound);
+INV_HANDLER(transfer);
+INV_HANDLER(get_inbound);
+INV_HANDLER(list_inbound);
+
+/* ---- shared helpers (inv_api.c) ---- */
+
+/* Transaction options bounded by the call's deadline. */
+sl_db_tx_options inv_api_tx_opts(sl_call *call, bool read_only);
+
+/* The packed bytes of m in the call's arena (NULL when out of memory). */
+const uint8_t *inv_api_pack(sl_call *call, const ProtobufCMessage *m, size_t *len);
+
+/* Whether two messages of one type pack to the same bytes. */
+bool inv_api_same(sl_call *call, const ProtobufCMessage *x, const ProtobufCMessage *y);
+
+/* NOT_FOUND naming field unless the warehouse exists. */
+sl_status inv_api_need_warehouse(sl_db_conn *conn, sl_arena *a, const char *field, const char *id,
+                                 sl_err *err);
+
+/* Encodes a google.rpc.Status {code, message, details: [Any{type_url,
+ * value}]} -- the payload of the "grpc-status-details-bin" trailer that
+ * gRPC libraries expose as rich error details.  Returns the length written
+ * into buf (0 when it does not fit). */
+size_t inv_api_status_details(uint8_t *buf, size_t cap, int code, const char *message,
+                              const char *type_url, const uint8_t *value, size_t value_len);
+
+#endif

@@ -1,0 +1,546 @@
+/*
+ * inv_api_stock: stock changes (AdjustStock, SetStockCount,
+ * SetStockPolicy), reads (GetStock, GetAvailability, ListLowStock) and
+ * CheckInvariants.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "inv_alloc.h"
+#include "inv_api.h"
+#include "inv_store.h"
+#include "inv_tx.h"
+#include "inv_valid.h"
+
+#define APP(call) ((inv_app *)sl_call_ctx(call))
+#define OOM(err) sl_err_set((err), SL_RESOURCE_EXHAUSTED, "out of memory")
+
+/* ---- AdjustStock and SetStockCount ---- */
+
+typedef struct change_ctx {
+    sl_call *call;
+    const char *op; /* idempotency namespace */
+    const char *request_id, *sku, *warehouse_id, *reference;
+    bool absolute; /* SetStockCount */
+    int64_t value; /* delta, or the count */
+    const char *reason;
+    const uint8_t *canon;
+    size_t canon_len;
+    ProtobufCMessage *resp;
+} change_ctx;
+
+static sl_status change_tx(sl_db_conn *conn, void *p, sl_err *err)
+{
+    change_ctx *c = p;
+    inv_app *app = APP(c->call);
+    sl_arena *a = sl_call_arena(c->call);
+    inv_tx tx;
+    inv_tx_init(&tx, conn, app->events, a);
+    const char *skus[1] = {c->sku};
+    const char *ids[1] = {c->request_id};
+    sl_status st = inv_tx_lock(&tx, skus, 1, ids, 1, err);
+    if (st != SL_OK)
+        return st;
+    bool found;
+    const uint8_t *prev_req, *prev_res;
+    size_t prev_req_len, prev_res_len;
+    st = inv_store_idem_get(conn, a, c->op, c->request_id, &found, &prev_req, &prev_req_len,
+                            &prev_res, &prev_res_len, err);
+    if (st != SL_OK)
+        return st;
+    if (found) {
+        if (prev_req_len != c->canon_len || memcmp(prev_req, c->canon, c->canon_len) != 0)
+            return sl_err_set(err, SL_ALREADY_EXISTS,
+                              "request_id \"%s\" was already used for another request",
+                              c->request_id);
+        ProtobufCMessage *m = protobuf_c_message_unpack(
+            c->resp->descriptor, sl_arena_pb_allocator(a), prev_res_len, prev_res);
+        if (m == NULL)
+            return sl_err_set(err, SL_INTERNAL, "stored answer of \"%s\" does not decode",
+                              c->request_id);
+        memcpy(c->resp, m, c->resp->descriptor->sizeof_message);
+        if (c->absolute)
+            ((Shelfline__V1__SetStockCountResponse *)c->resp)->replayed = true;
+        else
+            ((Shelfline__V1__AdjustStockResponse *)c->resp)->replayed = true;
+        return SL_OK;
+    }
+    if ((st = inv_tx_load(&tx, skus, 1, err)) != SL_OK)
+        return st;
+    if (inv_tx_product(&tx, c->sku) == NULL)
+        return sl_err_set(err, SL_NOT_FOUND, "sku: unknown SKU \"%s\"", c->sku);
+    if ((st = inv_api_need_warehouse(conn, a, "warehouse_id", c->warehouse_id, err)) != SL_OK)
+        return st;
+    inv_row *row = inv_tx_row(&tx, c->sku, c->warehouse_id, true);
+    if (row == NULL)
+        return OOM(err);
+    int64_t delta = c->absolute ? c->value - row->on_hand : c->value;
+    int64_t after = row->on_hand + delta;
+    if (after < row->reserved)
+        return sl_err_set(err, SL_FAILED_PRECONDITION,
+                          "%s would leave %lld units of SKU \"%s\" in \"%s\", below the %lld "
+                          "reserved",
+                          c->absolute ? "counted" : "delta", (long long)after, c->sku,
+                          c->warehouse_id, (long long)row->reserved);
+    if (after < 0)
+        return sl_err_set(err, SL_FAILED_PRECONDITION,
+                          "delta would leave %lld units of SKU \"%s\" in \"%s\"", (long long)after,
+                          c->sku, c->warehouse_id);
+    inv_ledger_note *note = NULL;
+    const char *ref = c->reference[0] != '\0' ? c->reference : c->request_id;
+    if (delta != 0 && (st = inv_tx_ledger(&tx, row, delta, c->reason, ref, &note, err)) != SL_OK)
+        return st;
+    if ((st = inv_tx_flush(&tx, err)) != SL_OK)
+        return st;
+    Shelfline__V1__StockLevel *level = inv_tx_stock_level(a, row, tx.now_ms);
+    Shelfline__V1__LedgerEntry *entry = note != NULL ? inv_tx_ledger_entry(a, note) : NULL;
+    if (level == NULL || (note != NULL && entry == NULL))
+        return OOM(err);
+    if (c->absolute) {
+        Shelfline__V1__SetStockCountResponse *r = (Shelfline__V1__SetStockCountResponse *)c->resp;
+        r->stock = level;
+        r->delta = delta;
+        r->entry = entry;
+    } else {
+        Shelfline__V1__AdjustStockResponse *r = (Shelfline__V1__AdjustStockResponse *)c->resp;
+        r->stock = level;
+        r->entry = entry;
+    }
+    size_t len;
+    const uint8_t *res = inv_api_pack(c->call, c->resp, &len);
+    if (res == NULL)
+        return OOM(err);
+    return inv_store_idem_put(conn, a, c->op, c->request_id, c->canon, c->canon_len, res, len, err);
+}
+
+INV_HANDLER(adjust_stock)
+{
+    const Shelfline__V1__AdjustStockRequest *r = (const Shelfline__V1__AdjustStockRequest *)req;
+    sl_status st = inv_valid_adjust(r, err);
+    if (st != SL_OK)
+        return st;
+    change_ctx c = {call,
+                    "AdjustStock",
+                    r->request_id,
+                    r->sku,
+                    r->warehouse_id,
+                    r->reference,
+                    false,
+                    r->delta,
+                    inv_reason_name(r->reason),
+                    NULL,
+                    0,
+                    resp};
+    c.canon = inv_api_pack(call, req, &c.canon_len);
+    if (c.canon == NULL)
+        return OOM(err);
+    sl_db_tx_options o = inv_api_tx_opts(call, false);
+    return sl_db_tx(APP(call)->db, &o, change_tx, &c, err);
+}
+
+INV_HANDLER(set_stock_count)
+{
+    const Shelfline__V1__SetStockCountRequest *r = (const Shelfline__V1__SetStockCountRequest *)req;
+    sl_status st = inv_valid_count(r, err);
+    if (st != SL_OK)
+        return st;
+    change_ctx c = {call,
+                    "SetStockCount",
+                    r->request_id,
+                    r->sku,
+                    r->warehouse_id,
+                    r->reference,
+                    true,
+                    r->counted,
+                    "CYCLE_COUNT",
+                    NULL,
+                    0,
+                    resp};
+    c.canon = inv_api_pack(call, req, &c.canon_len);
+    if (c.canon == NULL)
+        return OOM(err);
+    sl_db_tx_options o = inv_api_tx_opts(call, false);
+    return sl_db_tx(APP(call)->db, &o, change_tx, &c, err);
+}
+
+/* ---- SetStockPolicy ---- */
+
+typedef struct policy_ctx {
+    sl_call *call;
+    const Shelfline__V1__SetStockPolicyRequest *r;
+    Shelfline__V1__StockLevel *out;
+} policy_ctx;
+
+static sl_status policy_tx(sl_db_conn *conn, void *p, sl_err *err)
+{
+    policy_ctx *c = p;
+    sl_arena *a = sl_call_arena(c->call);
+    inv_tx tx;
+    inv_tx_init(&tx, conn, APP(c->call)->events, a);
+    const char *skus[1] = {c->r->sku};
+    sl_status st = inv_tx_lock(&tx, skus, 1, NULL, 0, err);
+    if (st == SL_OK)
+        st = inv_tx_load(&tx, skus, 1, err);
+    if (st != SL_OK)
+        return st;
+    if (inv_tx_product(&tx, c->r->sku) == NULL)
+        return sl_err_set(err, SL_NOT_FOUND, "sku: unknown SKU \"%s\"", c->r->sku);
+    if ((st = inv_api_need_warehouse(conn, a, "warehouse_id", c->r->warehouse_id, err)) != SL_OK)
+        return st;
+    inv_row *row = inv_tx_row(&tx, c->r->sku, c->r->warehouse_id, true);
+    if (row == NULL)
+        return OOM(err);
+    /* Unchanged: answer without writing (a read-only commit is cheap). */
+    if (row->exists && row->safety_stock == c->r->safety_stock &&
+        row->low_stock_threshold == c->r->low_stock_threshold) {
+        c->out = inv_tx_stock_level(a, row, tx.now_ms);
+        return c->out != NULL ? SL_OK : OOM(err);
+    }
+    row->safety_stock = c->r->safety_stock;
+    row->low_stock_threshold = c->r->low_stock_threshold;
+    if ((st = inv_store_set_policy(conn, c->r->sku, c->r->warehouse_id, c->r->safety_stock,
+                                   c->r->low_stock_threshold, err)) != SL_OK)
+        return st;
+    row->exists = true; /* set_policy created it if needed */
+    if ((st = inv_tx_flush(&tx, err)) != SL_OK)
+        return st;
+    c->out = inv_tx_stock_level(a, row, tx.now_ms);
+    if (c->out == NULL)
+        return OOM(err);
+    c->out->updated_at_ms = tx.now_ms;
+    return SL_OK;
+}
+
+INV_HANDLER(set_stock_policy)
+{
+    const Shelfline__V1__SetStockPolicyRequest *r =
+        (const Shelfline__V1__SetStockPolicyRequest *)req;
+    sl_status st = inv_valid_policy(r, err);
+    if (st != SL_OK)
+        return st;
+    policy_ctx c = {call, r, NULL};
+    sl_db_tx_options o = inv_api_tx_opts(call, false);
+    st = sl_db_tx(APP(call)->db, &o, policy_tx, &c, err);
+    if (st == SL_OK)
+        *(Shelfline__V1__StockLevel *)resp = *c.out;
+    return st;
+}
+
+/* ---- GetStock ---- */
+
+typedef struct stock_ctx {
+    sl_call *call;
+    const Shelfline__V1__GetStockRequest *r;
+    inv_stock_row *rows;
+    size_t n;
+} stock_ctx;
+
+static sl_status get_stock_tx(sl_db_conn *conn, void *p, sl_err *err)
+{
+    stock_ctx *c = p;
+    sl_arena *a = sl_call_arena(c->call);
+    long missing;
+    const char *skus[1] = {c->r->sku};
+    sl_status st = inv_store_skus_missing(conn, a, skus, 1, &missing, err);
+    if (st != SL_OK)
+        return st;
+    if (missing >= 0)
+        return sl_err_set(err, SL_NOT_FOUND, "sku: unknown SKU \"%s\"", c->r->sku);
+    if (c->r->warehouse_id[0] != '\0' &&
+        (st = inv_api_need_warehouse(conn, a, "warehouse_id", c->r->warehouse_id, err)) != SL_OK)
+        return st;
+    return inv_store_stock_get(conn, a, c->r->sku, c->r->warehouse_id, &c->rows, &c->n, err);
+}
+
+static Shelfline__V1__StockLevel *level_of(sl_arena *a, const inv_stock_row *s)
+{
+    Shelfline__V1__StockLevel *l = sl_arena_alloc(a, sizeof *l);
+    if (l == NULL)
+        return NULL;
+    shelfline__v1__stock_level__init(l);
+    l->sku = (char *)s->sku;
+    l->warehouse_id = (char *)s->warehouse_id;
+    l->on_hand = s->on_hand;
+    l->reserved = s->reserved;
+    l->available = s->on_hand - s->reserved;
+    l->safety_stock = s->safety_stock;
+    l->low_stock_threshold = s->low_stock_threshold;
+    l->updated_at_ms = s->updated_ms;
+    return l;
+}
+
+INV_HANDLER(get_stock)
+{
+    const Shelfline__V1__GetStockRequest *r = (const Shelfline__V1__GetStockRequest *)req;
+    Shelfline__V1__GetStockResponse *out = (Shelfline__V1__GetStockResponse *)resp;
+    sl_status st = inv_valid_id("sku", r->sku, INV_ID_SKU, err);
+    if (st == SL_OK)
+        st = inv_valid_opt_id("warehouse_id", r->warehouse_id, INV_ID_WAREHOUSE, err);
+    if (st != SL_OK)
+        return st;
+    stock_ctx c = {call, r, NULL, 0};
+    sl_db_tx_options o = inv_api_tx_opts(call, true);
+    st = sl_db_tx(APP(call)->db, &o, get_stock_tx, &c, err);
+    if (st != SL_OK)
+        return st;
+    sl_arena *a = sl_call_arena(call);
+    out->levels = sl_arena_alloc(a, (c.n + 1) * sizeof *out->levels);
+    if (out->levels == NULL)
+        return OOM(err);
+    for (size_t i = 0; i < c.n; i++)
+        if ((out->levels[i] = level_of(a, &c.rows[i])) == NULL)
+            return OOM(err);
+    out->n_levels = c.n;
+    return SL_OK;
+}
+
+/* ---- GetAvailability ---- */
+
+typedef struct avail_ctx {
+    sl_call *call;
+    const Shelfline__V1__GetAvailabilityRequest *r;
+    Shelfline__V1__GetAvailabilityResponse *out;
+} avail_ctx;
+
+static Shelfline__V1__Availability__Status status_proto(inv_region_status s)
+{
+    switch (s) {
+    case INV_IN_STOCK:
+        return SHELFLINE__V1__AVAILABILITY__STATUS__IN_STOCK;
+    case INV_LOW_STOCK:
+        return SHELFLINE__V1__AVAILABILITY__STATUS__LOW_STOCK;
+    case INV_OUT_OF_STOCK:
+        return SHELFLINE__V1__AVAILABILITY__STATUS__OUT_OF_STOCK;
+    }
+    return SHELFLINE__V1__AVAILABILITY__STATUS__STATUS_UNSPECIFIED;
+}
+
+static sl_status avail_tx(sl_db_conn *conn, void *p, sl_err *err)
+{
+    avail_ctx *c = p;
+    sl_arena *a = sl_call_arena(c->call);
+    const Shelfline__V1__GetAvailabilityRequest *r = c->r;
+    inv_tx tx;
+    inv_tx_init(&tx, conn, NULL, a);
+    sl_status st = inv_tx_load(&tx, (const char *const *)r->skus, r->n_skus, err);
+    if (st != SL_OK)
+        return st;
+    size_t nr;
+    const inv_route *routes = inv_tx_region(&tx, r->region, &nr);
+    if (nr == 0)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "region \"%s\" is not served by any active warehouse", r->region);
+    for (size_t i = 0; i < r->n_skus; i++)
+        if (inv_tx_product(&tx, r->skus[i]) == NULL)
+            return sl_err_set(err, SL_NOT_FOUND, "skus[%zu]: unknown SKU \"%s\"", i, r->skus[i]);
+    inv_open_inbound *ib;
+    size_t nib;
+    st = inv_store_open_inbound(conn, a, (const char *const *)r->skus, r->n_skus, &ib, &nib, err);
+    if (st != SL_OK)
+        return st;
+    Shelfline__V1__GetAvailabilityResponse *out = c->out;
+    out->region = r->region;
+    out->items = sl_arena_alloc(a, r->n_skus * sizeof *out->items);
+    Shelfline__V1__Availability *items = sl_arena_alloc(a, r->n_skus * sizeof *items);
+    Shelfline__V1__WarehouseAvailability *was = sl_arena_alloc(a, r->n_skus * nr * sizeof *was);
+    Shelfline__V1__WarehouseAvailability **wps = sl_arena_alloc(a, r->n_skus * nr * sizeof *wps);
+    if (out->items == NULL || items == NULL || was == NULL || wps == NULL)
+        return OOM(err);
+    for (size_t i = 0; i < r->n_skus; i++) {
+        Shelfline__V1__Availability *it = &items[i];
+        shelfline__v1__availability__init(it);
+        it->sku = r->skus[i];
+        it->warehouses = &wps[i * nr];
+        it->n_warehouses = nr;
+        int64_t total = 0, thr = 0;
+        for (size_t k = 0; k < nr; k++) {
+            Shelfline__V1__WarehouseAvailability *w = &was[i * nr + k];
+            shelfline__v1__warehouse_availability__init(w);
+            const inv_row *row = inv_tx_row(&tx, r->skus[i], routes[k].warehouse_id, false);
+            w->warehouse_id = (char *)routes[k].warehouse_id;
+            w->available = row != NULL ? row->on_hand - row->reserved : 0;
+            w->transit_p50_days = routes[k].p50;
+            w->transit_p90_days = routes[k].p90;
+            wps[i * nr + k] = w;
+            total += w->available;
+            thr += row != NULL ? row->low_stock_threshold : 0;
+        }
+        /* Open inbound rows come earliest first: the first serving one wins. */
+        for (size_t k = 0; k < nib && it->next_inbound == NULL; k++) {
+            if (strcmp(ib[k].sku, r->skus[i]) != 0)
+                continue;
+            for (size_t q = 0; q < nr; q++) {
+                if (strcmp(routes[q].warehouse_id, ib[k].warehouse_id) != 0)
+                    continue;
+                Shelfline__V1__NextInbound *ni = sl_arena_alloc(a, sizeof *ni);
+                if (ni == NULL)
+                    return OOM(err);
+                shelfline__v1__next_inbound__init(ni);
+                ni->inbound_id = (char *)ib[k].id;
+                ni->warehouse_id = (char *)ib[k].warehouse_id;
+                ni->expected_at_ms = ib[k].expected_ms;
+                ni->qty = ib[k].unallocated;
+                it->next_inbound = ni;
+                break;
+            }
+        }
+        it->available = total;
+        it->low_stock_threshold = thr;
+        inv_region_status s = inv_region_status_of(total, thr);
+        it->status = status_proto(s);
+        if (s == INV_OUT_OF_STOCK && it->next_inbound != NULL)
+            it->status = SHELFLINE__V1__AVAILABILITY__STATUS__BACKORDERABLE;
+        if (s == INV_LOW_STOCK) {
+            it->only_left = total;
+            char *h = sl_arena_alloc(a, 32);
+            if (h == NULL)
+                return OOM(err);
+            snprintf(h, 32, "only %lld left", (long long)total);
+            it->hint = h;
+        }
+        out->items[i] = it;
+    }
+    out->n_items = r->n_skus;
+    return SL_OK;
+}
+
+INV_HANDLER(get_availability)
+{
+    const Shelfline__V1__GetAvailabilityRequest *r =
+        (const Shelfline__V1__GetAvailabilityRequest *)req;
+    sl_status st = inv_valid_availability(r, err);
+    if (st != SL_OK)
+        return st;
+    avail_ctx c = {call, r, (Shelfline__V1__GetAvailabilityResponse *)resp};
+    sl_db_tx_options o = inv_api_tx_opts(call, true);
+    return sl_db_tx(APP(call)->db, &o, avail_tx, &c, err);
+}
+
+/* ---- ListLowStock ---- */
+
+typedef struct low_ctx {
+    sl_call *call;
+    const char *region, *after_sku, *after_wh;
+    int limit;
+    Shelfline__V1__ListLowStockResponse *out;
+} low_ctx;
+
+static sl_status low_tx(sl_db_conn *conn, void *p, sl_err *err)
+{
+    low_ctx *c = p;
+    sl_arena *a = sl_call_arena(c->call);
+    inv_stock_row *rows;
+    const char **regions;
+    size_t n;
+    sl_status st = inv_store_low_stock(conn, a, c->region, c->after_sku, c->after_wh, c->limit,
+                                       &rows, &regions, &n, err);
+    if (st != SL_OK)
+        return st;
+    const char **skus = sl_arena_alloc(a, (n + 1) * sizeof *skus);
+    if (skus == NULL)
+        return OOM(err);
+    for (size_t i = 0; i < n; i++)
+        skus[i] = rows[i].sku;
+    inv_open_inbound *ib;
+    size_t nib;
+    if ((st = inv_store_open_inbound(conn, a, skus, n, &ib, &nib, err)) != SL_OK)
+        return st;
+    Shelfline__V1__ListLowStockResponse *out = c->out;
+    out->items = sl_arena_alloc(a, (n + 1) * sizeof *out->items);
+    if (out->items == NULL)
+        return OOM(err);
+    for (size_t i = 0; i < n; i++) {
+        Shelfline__V1__LowStockItem *it = sl_arena_alloc(a, sizeof *it);
+        if (it == NULL)
+            return OOM(err);
+        shelfline__v1__low_stock_item__init(it);
+        if ((it->stock = level_of(a, &rows[i])) == NULL)
+            return OOM(err);
+        it->region = (char *)regions[i];
+        for (size_t k = 0; k < nib; k++) {
+            if (strcmp(ib[k].sku, rows[i].sku) != 0 ||
+                strcmp(ib[k].warehouse_id, rows[i].warehouse_id) != 0)
+                continue;
+            Shelfline__V1__NextInbound *ni = sl_arena_alloc(a, sizeof *ni);
+            if (ni == NULL)
+                return OOM(err);
+            shelfline__v1__next_inbound__init(ni);
+            ni->inbound_id = (char *)ib[k].id;
+            ni->warehouse_id = (char *)ib[k].warehouse_id;
+            ni->expected_at_ms = ib[k].expected_ms;
+            ni->qty = ib[k].unallocated;
+            it->next_inbound = ni;
+            break;
+        }
+        out->items[i] = it;
+    }
+    out->n_items = n;
+    if (n == (size_t)c->limit) {
+        const Shelfline__V1__StockLevel *last = out->items[n - 1]->stock;
+        size_t kl = strlen(last->sku) + strlen(last->warehouse_id) + 2;
+        char *k = sl_arena_alloc(a, kl);
+        if (k == NULL)
+            return OOM(err);
+        snprintf(k, kl, "%s\x1f%s", last->sku, last->warehouse_id);
+        out->next_page_token = inv_page_token_encode(a, k);
+    }
+    return SL_OK;
+}
+
+INV_HANDLER(list_low_stock)
+{
+    const Shelfline__V1__ListLowStockRequest *r = (const Shelfline__V1__ListLowStockRequest *)req;
+    low_ctx c = {
+        .call = call, .region = r->region, .out = (Shelfline__V1__ListLowStockResponse *)resp};
+    char after[256];
+    sl_status st = inv_valid_page(r->page, &c.limit, err);
+    if (st == SL_OK)
+        st = inv_valid_opt_id("region", r->region, INV_ID_REGION, err);
+    if (st == SL_OK)
+        st = inv_page_token_decode(r->page != NULL ? r->page->page_token : "", after, sizeof after,
+                                   err);
+    if (st != SL_OK)
+        return st;
+    c.after_sku = after;
+    c.after_wh = "";
+    char *sep = strchr(after, '\x1f');
+    if (sep != NULL) {
+        *sep = '\0';
+        c.after_wh = sep + 1;
+    } else if (after[0] != '\0') {
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "page.page_token is not a token this RPC issued");
+    }
+    sl_db_tx_options o = inv_api_tx_opts(call, true);
+    return sl_db_tx(APP(call)->db, &o, low_tx, &c, err);
+}
+
+/* ---- CheckInvariants ---- */
+
+typedef struct check_ctx {
+    sl_call *call;
+    const char *sku;
+    Shelfline__V1__CheckInvariantsResponse *out;
+} check_ctx;
+
+static sl_status check_tx(sl_db_conn *conn, void *p, sl_err *err)
+{
+    check_ctx *c = p;
+    Shelfline__V1__CheckInvariantsResponse *out = c->out;
+    sl_status st = inv_store_check(conn, sl_call_arena(c->call), c->sku, 1000, &out->violations,
+                                   &out->n_violations, &out->stock_rows, err);
+    out->ok = st == SL_OK && out->n_violations == 0;
+    return st;
+}
+
+INV_HANDLER(check_invariants)
+{
+    const Shelfline__V1__CheckInvariantsRequest *r =
+        (const Shelfline__V1__CheckInvariantsRequest *)req;
+    sl_status st = inv_valid_opt_id("sku", r->sku, INV_ID_SKU, err);
+    if (st != SL_OK)
+        return st;
+    check_ctx c = {call, r->sku, (Shelfline__V1__CheckInvariantsResponse *)resp};
+    sl_db_tx_options o = inv_api_tx_opts(call, true);
+    return sl_db_tx(APP(call)->db, &o, check_tx, &c, err);
+}

@@ -1,0 +1,436 @@
+/*
+ * inv_inbound: purchase orders, transfers, delays and receipts (see
+ * inv_inbound.h).
+ */
+#include "inv_inbound.h"
+
+#include <string.h>
+
+#include "inv_tx.h"
+
+#define OOM(err) sl_err_set((err), SL_RESOURCE_EXHAUSTED, "out of memory")
+#define DAY_MS (24 * 3600 * 1000LL)
+
+Shelfline__V1__Inbound *inv_inbound_proto(sl_arena *a, const inv_inbound_row *r,
+                                          Shelfline__V1__InboundDelay **delays, size_t nd)
+{
+    Shelfline__V1__Inbound *x = sl_arena_alloc(a, sizeof *x);
+    if (x == NULL)
+        return NULL;
+    shelfline__v1__inbound__init(x);
+    x->inbound_id = (char *)r->id;
+    x->kind = strcmp(r->kind, "TRANSFER") == 0 ? SHELFLINE__V1__INBOUND__KIND__TRANSFER
+                                               : SHELFLINE__V1__INBOUND__KIND__PURCHASE_ORDER;
+    x->sku = (char *)r->sku;
+    x->warehouse_id = (char *)r->warehouse_id;
+    x->source_warehouse_id = (char *)r->source_warehouse_id;
+    x->supplier = (char *)r->supplier;
+    x->reference = (char *)r->reference;
+    x->qty = r->qty;
+    x->received = r->received;
+    x->backordered = r->backordered;
+    x->open_qty = r->qty - r->received;
+    x->unallocated = r->qty - r->received - r->backordered;
+    x->expected_at_ms = r->expected_ms;
+    x->original_expected_at_ms = r->original_ms;
+    x->closed = r->received >= r->qty;
+    x->delays = delays;
+    x->n_delays = nd;
+    x->created_at_ms = r->created_ms;
+    return x;
+}
+
+sl_status inv_inbound_get(sl_db_conn *conn, sl_arena *a, const char *id,
+                          Shelfline__V1__Inbound **out, sl_err *err)
+{
+    *out = NULL;
+    inv_inbound_row *r;
+    sl_status st = inv_store_inbound_get(conn, a, id, &r, err);
+    if (st != SL_OK || r == NULL)
+        return st;
+    Shelfline__V1__InboundDelay **d;
+    size_t nd;
+    st = inv_store_inbound_delays(conn, a, id, &d, &nd, err);
+    if (st != SL_OK)
+        return st;
+    *out = inv_inbound_proto(a, r, d, nd);
+    return *out != NULL ? SL_OK : OOM(err);
+}
+
+/* NOT_FOUND naming field unless the warehouse exists; its region into
+ * *region (may be NULL). */
+static sl_status need_warehouse(sl_db_conn *conn, sl_arena *a, const char *field, const char *id,
+                                const char **region, sl_err *err)
+{
+    inv_wh_row *w;
+    size_t n;
+    const char *ids[1] = {id};
+    sl_status st = inv_store_warehouses(conn, a, ids, 1, &w, &n, err);
+    if (st != SL_OK)
+        return st;
+    if (n == 0)
+        return sl_err_set(err, SL_NOT_FOUND, "%s: unknown warehouse \"%s\"", field, id);
+    if (region != NULL)
+        *region = w[0].region;
+    return SL_OK;
+}
+
+static sl_status publish_created(sl_db_conn *conn, sl_events *events, const char *sku,
+                                 Shelfline__V1__Inbound *in, sl_err *err)
+{
+    Shelfline__V1__InboundCreated ev = SHELFLINE__V1__INBOUND_CREATED__INIT;
+    ev.inbound = in;
+    return sl_events_publish(events, conn, "INBOUND_CREATED", sku, &ev.base, err);
+}
+
+sl_status inv_inbound_create(sl_db_conn *conn, sl_events *events, sl_arena *a,
+                             const Shelfline__V1__CreateInboundRequest *req, const uint8_t *canon,
+                             size_t canon_len, Shelfline__V1__Inbound **out, sl_err *err)
+{
+    inv_tx tx;
+    inv_tx_init(&tx, conn, events, a);
+    const char *skus[1] = {req->sku};
+    const char *ids[1] = {req->inbound_id};
+    sl_status st = inv_tx_lock(&tx, skus, 1, ids, 1, err);
+    if (st != SL_OK)
+        return st;
+    inv_inbound_row *old;
+    if ((st = inv_store_inbound_get(conn, a, req->inbound_id, &old, err)) != SL_OK)
+        return st;
+    if (old != NULL) {
+        if (old->request_len != canon_len || memcmp(old->request, canon, canon_len) != 0)
+            return sl_err_set(err, SL_ALREADY_EXISTS,
+                              "inbound_id \"%s\" already exists with other values",
+                              req->inbound_id);
+        return inv_inbound_get(conn, a, req->inbound_id, out, err);
+    }
+    if ((st = inv_tx_load(&tx, skus, 1, err)) != SL_OK)
+        return st;
+    if (inv_tx_product(&tx, req->sku) == NULL)
+        return sl_err_set(err, SL_NOT_FOUND, "sku: unknown SKU \"%s\"", req->sku);
+    if ((st = need_warehouse(conn, a, "warehouse_id", req->warehouse_id, NULL, err)) != SL_OK)
+        return st;
+    inv_inbound_row r = {
+        .id = req->inbound_id,
+        .kind = "PURCHASE_ORDER",
+        .sku = req->sku,
+        .warehouse_id = req->warehouse_id,
+        .source_warehouse_id = "",
+        .supplier = req->supplier,
+        .reference = req->reference,
+        .qty = req->qty,
+        .expected_ms = req->expected_at_ms,
+        .original_ms = req->expected_at_ms,
+        .created_ms = tx.now_ms,
+        .request = canon,
+        .request_len = canon_len,
+    };
+    if ((st = inv_store_inbound_insert(conn, a, &r, err)) != SL_OK)
+        return st;
+    *out = inv_inbound_proto(a, &r, NULL, 0);
+    if (*out == NULL)
+        return OOM(err);
+    return publish_created(conn, events, req->sku, *out, err);
+}
+
+/* Reads an inbound before locking (its SKU never changes), then locks the
+ * SKU and the given ids and reads it again. */
+static sl_status lock_inbound(inv_tx *tx, sl_arena *a, const char *id, const char *const *ids,
+                              size_t nids, inv_inbound_row **out, sl_err *err)
+{
+    inv_inbound_row *r;
+    sl_status st = inv_store_inbound_get(tx->conn, a, id, &r, err);
+    if (st != SL_OK)
+        return st;
+    if (r == NULL)
+        return sl_err_set(err, SL_NOT_FOUND, "inbound_id: unknown inbound shipment \"%s\"", id);
+    const char *skus[1] = {r->sku};
+    if ((st = inv_tx_lock(tx, skus, 1, ids, nids, err)) != SL_OK)
+        return st;
+    return inv_store_inbound_get(tx->conn, a, id, out, err);
+}
+
+sl_status inv_inbound_delay(sl_db_conn *conn, sl_events *events, sl_arena *a,
+                            const Shelfline__V1__DelayInboundRequest *req,
+                            Shelfline__V1__Inbound **out, sl_err *err)
+{
+    inv_tx tx;
+    inv_tx_init(&tx, conn, events, a);
+    inv_inbound_row *r;
+    const char *ids[1] = {req->inbound_id};
+    sl_status st = lock_inbound(&tx, a, req->inbound_id, ids, 1, &r, err);
+    if (st != SL_OK)
+        return st;
+    Shelfline__V1__InboundDelay **d;
+    size_t nd;
+    if ((st = inv_store_inbound_delays(conn, a, req->inbound_id, &d, &nd, err)) != SL_OK)
+        return st;
+    /* The same delay again (a retry) changes nothing. */
+    for (size_t i = 0; i < nd; i++)
+        if (d[i]->expected_at_ms == req->new_expected_at_ms &&
+            strcmp(d[i]->reason, req->reason) == 0)
+            return inv_inbound_get(conn, a, req->inbound_id, out, err);
+    if (r->received >= r->qty)
+        return sl_err_set(err, SL_FAILED_PRECONDITION, "inbound shipment \"%s\" was fully received",
+                          r->id);
+    if (req->new_expected_at_ms <= r->expected_ms)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "new_expected_at_ms %lld must be later than the current expected time "
+                          "%lld",
+                          (long long)req->new_expected_at_ms, (long long)r->expected_ms);
+    inv_alloc_row *bo;
+    size_t nbo;
+    if ((st = inv_store_backorders(conn, a, r->id, &bo, &nbo, err)) != SL_OK ||
+        (st = inv_store_inbound_update(conn, r->id, 0, 0, req->new_expected_at_ms, err)) != SL_OK ||
+        (st = inv_store_inbound_delay_add(conn, r->id, r->expected_ms, req->new_expected_at_ms,
+                                          req->reason, err)) != SL_OK)
+        return st;
+    if ((st = inv_inbound_get(conn, a, r->id, out, err)) != SL_OK)
+        return st;
+    Shelfline__V1__InboundDelayed ev = SHELFLINE__V1__INBOUND_DELAYED__INIT;
+    ev.inbound = *out;
+    ev.previous_expected_at_ms = r->expected_ms;
+    ev.reason = req->reason;
+    ev.reservation_ids = sl_arena_alloc(a, (nbo + 1) * sizeof(char *));
+    if (ev.reservation_ids == NULL)
+        return OOM(err);
+    for (size_t i = 0; i < nbo; i++) {
+        bool seen = false;
+        for (size_t k = 0; k < ev.n_reservation_ids && !seen; k++)
+            seen = strcmp(ev.reservation_ids[k], bo[i].reservation_id) == 0;
+        if (!seen)
+            ev.reservation_ids[ev.n_reservation_ids++] = (char *)bo[i].reservation_id;
+    }
+    return sl_events_publish(events, conn, "INBOUND_DELAYED", r->sku, &ev.base, err);
+}
+
+static bool unpack_into(sl_arena *a, const ProtobufCMessageDescriptor *d, const uint8_t *p,
+                        size_t n, ProtobufCMessage *resp)
+{
+    ProtobufCMessage *m = protobuf_c_message_unpack(d, sl_arena_pb_allocator(a), n, p);
+    if (m == NULL)
+        return false;
+    memcpy(resp, m, d->sizeof_message);
+    return true;
+}
+
+static bool pack(sl_arena *a, const ProtobufCMessage *m, const uint8_t **out, size_t *len)
+{
+    size_t n = protobuf_c_message_get_packed_size(m);
+    uint8_t *buf = sl_arena_alloc(a, n + 1);
+    if (buf == NULL)
+        return false;
+    protobuf_c_message_pack(m, buf);
+    *out = buf;
+    *len = n;
+    return true;
+}
+
+sl_status inv_inbound_receive(sl_db_conn *conn, sl_events *events, sl_arena *a,
+                              const Shelfline__V1__ReceiveInboundRequest *req, const uint8_t *canon,
+                              size_t canon_len, Shelfline__V1__ReceiveInboundResponse *resp,
+                              sl_err *err)
+{
+    inv_tx tx;
+    inv_tx_init(&tx, conn, events, a);
+    inv_inbound_row *r;
+    const char *ids[2] = {req->inbound_id, req->receipt_id};
+    sl_status st = lock_inbound(&tx, a, req->inbound_id, ids, 2, &r, err);
+    if (st != SL_OK)
+        return st;
+    bool found;
+    const char *prev_inbound;
+    const uint8_t *prev_req, *prev_res;
+    size_t prev_req_len, prev_res_len;
+    st = inv_store_receipt_get(conn, a, req->receipt_id, &found, &prev_inbound, &prev_req,
+                               &prev_req_len, &prev_res, &prev_res_len, err);
+    if (st != SL_OK)
+        return st;
+    if (found) {
+        if (prev_req_len != canon_len || memcmp(prev_req, canon, canon_len) != 0)
+            return sl_err_set(err, SL_ALREADY_EXISTS,
+                              "receipt_id \"%s\" was already used for another receipt",
+                              req->receipt_id);
+        if (!unpack_into(a, &shelfline__v1__receive_inbound_response__descriptor, prev_res,
+                         prev_res_len, &resp->base))
+            return sl_err_set(err, SL_INTERNAL, "stored receipt \"%s\" does not decode",
+                              req->receipt_id);
+        resp->replayed = true;
+        return SL_OK;
+    }
+    int64_t open = r->qty - r->received;
+    if (req->qty > open)
+        return sl_err_set(err, SL_FAILED_PRECONDITION,
+                          "qty %lld is more than the %lld units still expected on inbound "
+                          "shipment \"%s\"",
+                          (long long)req->qty, (long long)open, r->id);
+    const char *skus[1] = {r->sku};
+    if ((st = inv_tx_load(&tx, skus, 1, err)) != SL_OK)
+        return st;
+    inv_row *row = inv_tx_row(&tx, r->sku, r->warehouse_id, true);
+    if (row == NULL)
+        return OOM(err);
+    if ((st = inv_tx_ledger(&tx, row, req->qty, "INBOUND_RECEIPT", r->id, NULL, err)) != SL_OK)
+        return st;
+
+    /* Backorders first, oldest first. */
+    inv_alloc_row *bo;
+    size_t nbo;
+    if ((st = inv_store_backorders(conn, a, r->id, &bo, &nbo, err)) != SL_OK)
+        return st;
+    int64_t *moved = sl_arena_zalloc(a, (nbo + 1) * sizeof *moved);
+    Shelfline__V1__BackorderFulfilled **ff = sl_arena_alloc(a, (nbo + 1) * sizeof *ff);
+    if (moved == NULL || ff == NULL)
+        return OOM(err);
+    size_t nff = 0;
+    int64_t left = req->qty, fulfilled = 0;
+    for (size_t i = 0; i < nbo && left > 0; i++) {
+        int64_t m = bo[i].awaiting < left ? bo[i].awaiting : left;
+        moved[i] = m;
+        left -= m;
+        fulfilled += m;
+        if (strcmp(bo[i].status, "HELD") == 0) {
+            row->reserved += m;
+        } else {
+            st = inv_tx_ledger(&tx, row, -m, "SHIPMENT", bo[i].reservation_id, NULL, err);
+            if (st != SL_OK)
+                return st;
+        }
+        Shelfline__V1__BackorderFulfilled *x = sl_arena_alloc(a, sizeof *x);
+        if (x == NULL)
+            return OOM(err);
+        shelfline__v1__backorder_fulfilled__init(x);
+        x->reservation_id = (char *)bo[i].reservation_id;
+        x->qty = m;
+        ff[nff++] = x;
+    }
+    size_t nmoved = 0;
+    while (nmoved < nbo && moved[nmoved] > 0)
+        nmoved++;
+    if ((st = inv_store_alloc_fulfil(conn, a, bo, moved, nmoved, err)) != SL_OK ||
+        (st = inv_store_inbound_update(conn, r->id, req->qty, -fulfilled, 0, err)) != SL_OK ||
+        (st = inv_tx_flush(&tx, err)) != SL_OK)
+        return st;
+    r->received += req->qty;
+    r->backordered -= fulfilled;
+    Shelfline__V1__InboundDelay **d;
+    size_t nd;
+    if ((st = inv_store_inbound_delays(conn, a, r->id, &d, &nd, err)) != SL_OK)
+        return st;
+    resp->inbound = inv_inbound_proto(a, r, d, nd);
+    resp->stock = inv_tx_stock_level(a, row, tx.now_ms);
+    resp->fulfilled = ff;
+    resp->n_fulfilled = nff;
+    if (resp->inbound == NULL || resp->stock == NULL)
+        return OOM(err);
+    Shelfline__V1__InboundReceived ev = SHELFLINE__V1__INBOUND_RECEIVED__INIT;
+    ev.inbound = resp->inbound;
+    ev.receipt_id = req->receipt_id;
+    ev.qty = req->qty;
+    ev.fulfilled = ff;
+    ev.n_fulfilled = nff;
+    if ((st = sl_events_publish(events, conn, "INBOUND_RECEIVED", r->sku, &ev.base, err)) != SL_OK)
+        return st;
+    const uint8_t *res;
+    size_t res_len;
+    if (!pack(a, &resp->base, &res, &res_len))
+        return OOM(err);
+    return inv_store_receipt_put(conn, a, req->receipt_id, r->id, req->qty, canon, canon_len, res,
+                                 res_len, err);
+}
+
+sl_status inv_inbound_transfer(sl_db_conn *conn, sl_events *events, sl_arena *a,
+                               const Shelfline__V1__TransferRequest *req, const uint8_t *canon,
+                               size_t canon_len, Shelfline__V1__TransferResponse *resp, sl_err *err)
+{
+    inv_tx tx;
+    inv_tx_init(&tx, conn, events, a);
+    const char *skus[1] = {req->sku};
+    const char *ids[1] = {req->transfer_id};
+    sl_status st = inv_tx_lock(&tx, skus, 1, ids, 1, err);
+    if (st != SL_OK)
+        return st;
+    bool found;
+    const uint8_t *prev_req, *prev_res;
+    size_t prev_req_len, prev_res_len;
+    st = inv_store_idem_get(conn, a, "Transfer", req->transfer_id, &found, &prev_req, &prev_req_len,
+                            &prev_res, &prev_res_len, err);
+    if (st != SL_OK)
+        return st;
+    if (found) {
+        if (prev_req_len != canon_len || memcmp(prev_req, canon, canon_len) != 0)
+            return sl_err_set(err, SL_ALREADY_EXISTS,
+                              "transfer_id \"%s\" was already used for another transfer",
+                              req->transfer_id);
+        if (!unpack_into(a, &shelfline__v1__transfer_response__descriptor, prev_res, prev_res_len,
+                         &resp->base))
+            return sl_err_set(err, SL_INTERNAL, "stored transfer \"%s\" does not decode",
+                              req->transfer_id);
+        resp->replayed = true;
+        return SL_OK;
+    }
+    inv_inbound_row *old;
+    if ((st = inv_store_inbound_get(conn, a, req->transfer_id, &old, err)) != SL_OK)
+        return st;
+    if (old != NULL)
+        return sl_err_set(err, SL_ALREADY_EXISTS,
+                          "transfer_id \"%s\" is already the id of an inbound shipment",
+                          req->transfer_id);
+    if ((st = inv_tx_load(&tx, skus, 1, err)) != SL_OK)
+        return st;
+    if (inv_tx_product(&tx, req->sku) == NULL)
+        return sl_err_set(err, SL_NOT_FOUND, "sku: unknown SKU \"%s\"", req->sku);
+    const char *to_region = "";
+    if ((st = need_warehouse(conn, a, "from_warehouse_id", req->from_warehouse_id, NULL, err)) !=
+            SL_OK ||
+        (st = need_warehouse(conn, a, "to_warehouse_id", req->to_warehouse_id, &to_region, err)) !=
+            SL_OK)
+        return st;
+    const inv_route *route = inv_tx_route(&tx, req->from_warehouse_id, to_region);
+    if (route == NULL)
+        return sl_err_set(err, SL_FAILED_PRECONDITION,
+                          "from_warehouse_id \"%s\" does not ship to region \"%s\" of "
+                          "to_warehouse_id \"%s\"",
+                          req->from_warehouse_id, to_region, req->to_warehouse_id);
+    inv_row *row = inv_tx_row(&tx, req->sku, req->from_warehouse_id, false);
+    int64_t avail = row != NULL ? row->on_hand - row->reserved : 0;
+    if (avail < req->qty)
+        return sl_err_set(err, SL_FAILED_PRECONDITION,
+                          "qty %lld is more than the %lld units available of SKU \"%s\" in "
+                          "\"%s\"",
+                          (long long)req->qty, (long long)avail, req->sku, req->from_warehouse_id);
+    if ((st = inv_tx_ledger(&tx, row, -req->qty, "TRANSFER_OUT", req->transfer_id, NULL, err)) !=
+        SL_OK)
+        return st;
+    int64_t expected = tx.now_ms + route->p50 * DAY_MS;
+    inv_inbound_row r = {
+        .id = req->transfer_id,
+        .kind = "TRANSFER",
+        .sku = req->sku,
+        .warehouse_id = req->to_warehouse_id,
+        .source_warehouse_id = req->from_warehouse_id,
+        .supplier = "",
+        .reference = req->reference,
+        .qty = req->qty,
+        .expected_ms = expected,
+        .original_ms = expected,
+        .created_ms = tx.now_ms,
+        .request = canon,
+        .request_len = canon_len,
+    };
+    if ((st = inv_store_inbound_insert(conn, a, &r, err)) != SL_OK ||
+        (st = inv_tx_flush(&tx, err)) != SL_OK)
+        return st;
+    resp->inbound = inv_inbound_proto(a, &r, NULL, 0);
+    resp->source = inv_tx_stock_level(a, row, tx.now_ms);
+    if (resp->inbound == NULL || resp->source == NULL)
+        return OOM(err);
+    if ((st = publish_created(conn, events, req->sku, resp->inbound, err)) != SL_OK)
+        return st;
+    const uint8_t *res;
+    size_t res_len;
+    if (!pack(a, &resp->base, &res, &res_len))
+        return OOM(err);
+    return inv_store_idem_put(conn, a, "Transfer", req->transfer_id, canon, canon_len, res, res_len,
+                              err);
+}

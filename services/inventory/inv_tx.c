@@ -1,0 +1,400 @@
+/*
+ * inv_tx: locks, loaded stock and its write-back with events (see
+ * inv_tx.h).
+ */
+#include "inv_tx.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "inv_alloc.h"
+#include "shelfline/v1/inventory.pb-c.h"
+
+void inv_tx_init(inv_tx *tx, sl_db_conn *conn, sl_events *events, sl_arena *arena)
+{
+    memset(tx, 0, sizeof *tx);
+    tx->conn = conn;
+    tx->events = events;
+    tx->arena = arena;
+}
+
+/* FNV-1a over a one-letter namespace and the string: SKUs and other ids
+ * never share a key by construction, only (harmlessly) by collision. */
+static int64_t lock_key(char ns, const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    h = (h ^ (unsigned char)ns) * 1099511628211ULL;
+    h = (h ^ 0) * 1099511628211ULL;
+    for (; *s != '\0'; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return (int64_t)h;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+sl_status inv_tx_lock(inv_tx *tx, const char *const *skus, size_t nskus, const char *const *ids,
+                      size_t nids, sl_err *err)
+{
+    size_t n = nskus + nids;
+    int64_t *keys = sl_arena_alloc(tx->arena, (n > 0 ? n : 1) * sizeof *keys);
+    if (keys == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t i = 0; i < nskus; i++)
+        keys[i] = lock_key('s', skus[i]);
+    for (size_t i = 0; i < nids; i++)
+        keys[nskus + i] = lock_key('k', ids[i]);
+    qsort(keys, n, sizeof *keys, cmp_i64);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (k == 0 || keys[k - 1] != keys[i])
+            keys[k++] = keys[i];
+    return inv_store_lock(tx->conn, keys, k, &tx->now_ms, err);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+sl_status inv_tx_load(inv_tx *tx, const char *const *skus, size_t n, sl_err *err)
+{
+    sl_status st = inv_store_network(tx->conn, tx->arena, &tx->routes, &tx->nroutes, err);
+    if (st != SL_OK)
+        return st;
+    /* Distinct SKUs only: the load returns each product once per row. */
+    const char **u = sl_arena_alloc(tx->arena, (n > 0 ? n : 1) * sizeof *u);
+    if (u == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    if (n > 0)
+        memcpy(u, skus, n * sizeof *u);
+    qsort(u, n, sizeof *u, cmp_str);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (k == 0 || strcmp(u[k - 1], u[i]) != 0)
+            u[k++] = u[i];
+    inv_stock_row *rows;
+    size_t nr;
+    st = inv_store_load_stock(tx->conn, tx->arena, u, k, &tx->products, &tx->nproducts, &rows, &nr,
+                              err);
+    if (st != SL_OK)
+        return st;
+    /* Rows come ordered by (sku, warehouse): already the lookup order. */
+    tx->caprows = nr + 16;
+    tx->rows = sl_arena_alloc(tx->arena, tx->caprows * sizeof *tx->rows);
+    inv_row *rs = sl_arena_alloc(tx->arena, (nr > 0 ? nr : 1) * sizeof *rs);
+    if (tx->rows == NULL || rs == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t i = 0; i < nr; i++) {
+        inv_row *r = &rs[i];
+        r->sku = rows[i].sku;
+        r->warehouse_id = rows[i].warehouse_id;
+        r->on_hand = r->on_hand0 = rows[i].on_hand;
+        r->reserved = r->reserved0 = rows[i].reserved;
+        r->safety_stock = rows[i].safety_stock;
+        r->low_stock_threshold = r->threshold0 = rows[i].low_stock_threshold;
+        r->updated_ms = rows[i].updated_ms;
+        r->exists = true;
+        tx->rows[i] = r;
+    }
+    tx->nrows = nr;
+    return SL_OK;
+}
+
+const inv_product_row *inv_tx_product(const inv_tx *tx, const char *sku)
+{
+    size_t lo = 0, hi = tx->nproducts;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = strcmp(tx->products[mid].sku, sku);
+        if (c == 0)
+            return &tx->products[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+static int row_cmp(const inv_row *r, const char *sku, const char *wh)
+{
+    int c = strcmp(r->sku, sku);
+    return c != 0 ? c : strcmp(r->warehouse_id, wh);
+}
+
+inv_row *inv_tx_row(inv_tx *tx, const char *sku, const char *warehouse_id, bool create)
+{
+    size_t lo = 0, hi = tx->nrows;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int c = row_cmp(tx->rows[mid], sku, warehouse_id);
+        if (c == 0)
+            return tx->rows[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (!create)
+        return NULL;
+    if (tx->nrows == tx->caprows) {
+        size_t cap = tx->caprows * 2 + 16;
+        inv_row **nr = sl_arena_alloc(tx->arena, cap * sizeof *nr);
+        if (nr == NULL)
+            return NULL;
+        if (tx->nrows > 0)
+            memcpy(nr, tx->rows, tx->nrows * sizeof *nr);
+        tx->rows = nr;
+        tx->caprows = cap;
+    }
+    inv_row *r = sl_arena_zalloc(tx->arena, sizeof *r);
+    if (r == NULL)
+        return NULL;
+    r->sku = sl_arena_strdup(tx->arena, sku);
+    r->warehouse_id = sl_arena_strdup(tx->arena, warehouse_id);
+    r->updated_ms = tx->now_ms;
+    if (r->sku == NULL || r->warehouse_id == NULL)
+        return NULL;
+    memmove(&tx->rows[lo + 1], &tx->rows[lo], (tx->nrows - lo) * sizeof *tx->rows);
+    tx->rows[lo] = r;
+    tx->nrows++;
+    return r;
+}
+
+const inv_route *inv_tx_region(const inv_tx *tx, const char *region, size_t *n)
+{
+    /* Routes are ordered by region, then nearest first. */
+    for (size_t i = 0; i < tx->nroutes; i++) {
+        if (strcmp(tx->routes[i].region, region) != 0)
+            continue;
+        size_t j = i;
+        while (j < tx->nroutes && strcmp(tx->routes[j].region, region) == 0)
+            j++;
+        *n = j - i;
+        return &tx->routes[i];
+    }
+    *n = 0;
+    return NULL;
+}
+
+const inv_route *inv_tx_route(const inv_tx *tx, const char *warehouse_id, const char *region)
+{
+    for (size_t i = 0; i < tx->nroutes; i++)
+        if (strcmp(tx->routes[i].region, region) == 0 &&
+            strcmp(tx->routes[i].warehouse_id, warehouse_id) == 0)
+            return &tx->routes[i];
+    return NULL;
+}
+
+sl_status inv_tx_ledger(inv_tx *tx, inv_row *row, int64_t delta, const char *reason,
+                        const char *reference, inv_ledger_note **note, sl_err *err)
+{
+    if (tx->nledger == tx->capledger) {
+        size_t cap = tx->capledger * 2 + 8;
+        inv_ledger_note *nl = sl_arena_alloc(tx->arena, cap * sizeof *nl);
+        if (nl == NULL)
+            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        if (tx->nledger > 0)
+            memcpy(nl, tx->ledger, tx->nledger * sizeof *nl);
+        tx->ledger = nl;
+        tx->capledger = cap;
+    }
+    inv_ledger_note *n = &tx->ledger[tx->nledger];
+    sl_status st = inv_store_ledger_append(tx->conn, row->sku, row->warehouse_id, delta, reason,
+                                           reference, &n->id, &n->created_ms, err);
+    if (st != SL_OK)
+        return st;
+    row->on_hand += delta;
+    n->row = row;
+    n->delta = delta;
+    n->on_hand_after = row->on_hand;
+    n->reason = reason;
+    n->reference = reference != NULL ? sl_arena_strdup(tx->arena, reference) : "";
+    tx->nledger++;
+    if (note != NULL)
+        *note = n;
+    return SL_OK;
+}
+
+static const char *const reason_names[] = {
+    [SHELFLINE__V1__LEDGER_ENTRY__REASON__RECEIPT] = "RECEIPT",
+    [SHELFLINE__V1__LEDGER_ENTRY__REASON__COUNT_CORRECTION] = "COUNT_CORRECTION",
+    [SHELFLINE__V1__LEDGER_ENTRY__REASON__DAMAGE] = "DAMAGE",
+    [SHELFLINE__V1__LEDGER_ENTRY__REASON__SHRINKAGE] = "SHRINKAGE",
+    [SHELFLINE__V1__LEDGER_ENTRY__REASON__CYCLE_COUNT] = "CYCLE_COUNT",
+    [SHELFLINE__V1__LEDGER_ENTRY__REASON__SHIPMENT] = "SHIPMENT",
+    [SHELFLINE__V1__LEDGER_ENTRY__REASON__TRANSFER_OUT] = "TRANSFER_OUT",
+    [SHELFLINE__V1__LEDGER_ENTRY__REASON__INBOUND_RECEIPT] = "INBOUND_RECEIPT",
+};
+#define N_REASONS (sizeof reason_names / sizeof reason_names[0])
+
+Shelfline__V1__LedgerEntry__Reason inv_reason_of(const char *name)
+{
+    for (size_t i = 1; i < N_REASONS; i++)
+        if (reason_names[i] != NULL && strcmp(reason_names[i], name) == 0)
+            return (Shelfline__V1__LedgerEntry__Reason)i;
+    return SHELFLINE__V1__LEDGER_ENTRY__REASON__REASON_UNSPECIFIED;
+}
+
+const char *inv_reason_name(Shelfline__V1__LedgerEntry__Reason r)
+{
+    if ((size_t)r < N_REASONS && reason_names[r] != NULL)
+        return reason_names[r];
+    return "";
+}
+
+Shelfline__V1__LedgerEntry *inv_tx_ledger_entry(sl_arena *a, const inv_ledger_note *n)
+{
+    Shelfline__V1__LedgerEntry *e = sl_arena_alloc(a, sizeof *e);
+    if (e == NULL)
+        return NULL;
+    shelfline__v1__ledger_entry__init(e);
+    e->ledger_id = n->id;
+    e->sku = (char *)n->row->sku;
+    e->warehouse_id = (char *)n->row->warehouse_id;
+    e->delta = n->delta;
+    e->reason = inv_reason_of(n->reason);
+    e->reference = (char *)n->reference;
+    e->created_at_ms = n->created_ms;
+    return e;
+}
+
+Shelfline__V1__StockLevel *inv_tx_stock_level(sl_arena *a, const inv_row *row, int64_t now_ms)
+{
+    Shelfline__V1__StockLevel *s = sl_arena_alloc(a, sizeof *s);
+    if (s == NULL)
+        return NULL;
+    shelfline__v1__stock_level__init(s);
+    s->sku = (char *)row->sku;
+    s->warehouse_id = (char *)row->warehouse_id;
+    s->on_hand = row->on_hand;
+    s->reserved = row->reserved;
+    s->available = row->on_hand - row->reserved;
+    s->safety_stock = row->safety_stock;
+    s->low_stock_threshold = row->low_stock_threshold;
+    bool changed = row->on_hand != row->on_hand0 || row->reserved != row->reserved0 ||
+                   row->low_stock_threshold != row->threshold0 || !row->exists;
+    s->updated_at_ms = changed ? now_ms : row->updated_ms;
+    return s;
+}
+
+static bool row_changed(const inv_row *r)
+{
+    return r->on_hand != r->on_hand0 || r->reserved != r->reserved0 ||
+           r->low_stock_threshold != r->threshold0;
+}
+
+static Shelfline__V1__Availability__Status status_proto(inv_region_status s)
+{
+    switch (s) {
+    case INV_IN_STOCK:
+        return SHELFLINE__V1__AVAILABILITY__STATUS__IN_STOCK;
+    case INV_LOW_STOCK:
+        return SHELFLINE__V1__AVAILABILITY__STATUS__LOW_STOCK;
+    case INV_OUT_OF_STOCK:
+        return SHELFLINE__V1__AVAILABILITY__STATUS__OUT_OF_STOCK;
+    }
+    return SHELFLINE__V1__AVAILABILITY__STATUS__STATUS_UNSPECIFIED;
+}
+
+/* Publishes the region transitions of one SKU (rows [first, last)). */
+static sl_status sku_transitions(inv_tx *tx, size_t first, size_t last, sl_err *err)
+{
+    const char *sku = tx->rows[first]->sku;
+    for (size_t i = 0; i < tx->nroutes;) {
+        const char *region = tx->routes[i].region;
+        int64_t b = 0, bt = 0, a = 0, at = 0;
+        size_t j = i;
+        for (; j < tx->nroutes && strcmp(tx->routes[j].region, region) == 0; j++) {
+            for (size_t k = first; k < last; k++) {
+                const inv_row *r = tx->rows[k];
+                if (strcmp(r->warehouse_id, tx->routes[j].warehouse_id) != 0)
+                    continue;
+                b += r->on_hand0 - r->reserved0;
+                bt += r->threshold0;
+                a += r->on_hand - r->reserved;
+                at += r->low_stock_threshold;
+            }
+        }
+        i = j;
+        const char *topic = inv_region_transition(b, bt, a, at);
+        if (topic == NULL)
+            continue;
+        Shelfline__V1__RegionStockAlert ev = SHELFLINE__V1__REGION_STOCK_ALERT__INIT;
+        ev.sku = (char *)sku;
+        ev.region = (char *)region;
+        ev.status = status_proto(inv_region_status_of(a, at));
+        ev.previous_status = status_proto(inv_region_status_of(b, bt));
+        ev.available = a;
+        ev.previous_available = b;
+        ev.low_stock_threshold = at;
+        sl_status st = sl_events_publish(tx->events, tx->conn, topic, sku, &ev.base, err);
+        if (st != SL_OK)
+            return st;
+    }
+    return SL_OK;
+}
+
+sl_status inv_tx_deltas(inv_tx *tx, inv_stock_delta **out, size_t *n, sl_err *err)
+{
+    inv_stock_delta *d = sl_arena_alloc(tx->arena, (tx->nrows + 1) * sizeof *d);
+    if (d == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    size_t nd = 0;
+    for (size_t i = 0; i < tx->nrows; i++) {
+        const inv_row *r = tx->rows[i];
+        if (r->on_hand == r->on_hand0 && r->reserved == r->reserved0)
+            continue;
+        d[nd++] = (inv_stock_delta){r->sku, r->warehouse_id, r->on_hand - r->on_hand0,
+                                    r->reserved - r->reserved0, r->exists};
+    }
+    *out = d;
+    *n = nd;
+    return SL_OK;
+}
+
+sl_status inv_tx_publish(inv_tx *tx, sl_err *err)
+{
+    sl_status st;
+    for (size_t i = 0; i < tx->nledger; i++) {
+        const inv_ledger_note *n = &tx->ledger[i];
+        Shelfline__V1__StockChanged ev = SHELFLINE__V1__STOCK_CHANGED__INIT;
+        ev.entry = inv_tx_ledger_entry(tx->arena, n);
+        if (ev.entry == NULL)
+            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        ev.on_hand = n->on_hand_after;
+        ev.reserved = n->row->reserved;
+        ev.available = n->row->on_hand - n->row->reserved;
+        st = sl_events_publish(tx->events, tx->conn, "STOCK_CHANGED", n->row->sku, &ev.base, err);
+        if (st != SL_OK)
+            return st;
+    }
+    for (size_t i = 0; i < tx->nrows;) {
+        size_t j = i;
+        bool changed = false;
+        while (j < tx->nrows && strcmp(tx->rows[j]->sku, tx->rows[i]->sku) == 0) {
+            changed = changed || row_changed(tx->rows[j]);
+            j++;
+        }
+        if (changed && (st = sku_transitions(tx, i, j, err)) != SL_OK)
+            return st;
+        i = j;
+    }
+    return SL_OK;
+}
+
+sl_status inv_tx_flush(inv_tx *tx, sl_err *err)
+{
+    inv_stock_delta *d;
+    size_t nd;
+    sl_status st = inv_tx_deltas(tx, &d, &nd, err);
+    if (st == SL_OK)
+        st = inv_store_apply_stock(tx->conn, tx->arena, d, nd, err);
+    if (st == SL_OK)
+        st = inv_tx_publish(tx, err);
+    return st;
+}

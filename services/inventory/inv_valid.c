@@ -1,0 +1,480 @@
+/*
+ * inv_valid: request validation (see inv_valid.h).
+ */
+#include "inv_valid.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static bool id_char(char c, inv_id_kind kind)
+{
+    bool upper = c >= 'A' && c <= 'Z', lower = c >= 'a' && c <= 'z', digit = c >= '0' && c <= '9';
+    switch (kind) {
+    case INV_ID_SKU:
+    case INV_ID_WAREHOUSE:
+        return upper || lower || digit || c == '.' || c == '_' || c == '-';
+    case INV_ID_REGION:
+        return upper || digit || c == '_' || c == '-';
+    case INV_ID_KEY:
+        return upper || lower || digit || c == '.' || c == '_' || c == '-' || c == ':' || c == '/';
+    }
+    return false;
+}
+
+static size_t id_max(inv_id_kind kind)
+{
+    switch (kind) {
+    case INV_ID_WAREHOUSE:
+    case INV_ID_REGION:
+        return 32;
+    case INV_ID_SKU:
+    case INV_ID_KEY:
+        return 64;
+    }
+    return 0;
+}
+
+bool inv_id_ok(const char *s, inv_id_kind kind)
+{
+    if (s == NULL || s[0] == '\0')
+        return false;
+    size_t n = strlen(s);
+    if (n > id_max(kind))
+        return false;
+    if (kind == INV_ID_REGION && !(s[0] >= 'A' && s[0] <= 'Z'))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!id_char(s[i], kind))
+            return false;
+    return true;
+}
+
+static const char *id_rule(inv_id_kind kind)
+{
+    switch (kind) {
+    case INV_ID_SKU:
+        return "1..64 characters of A-Z a-z 0-9 . _ -";
+    case INV_ID_WAREHOUSE:
+        return "1..32 characters of A-Z a-z 0-9 . _ -";
+    case INV_ID_REGION:
+        return "1..32 characters of A-Z 0-9 _ -, starting with a letter";
+    case INV_ID_KEY:
+        return "1..64 characters of A-Z a-z 0-9 . _ - : /";
+    }
+    return "";
+}
+
+sl_status inv_valid_id(const char *field, const char *value, inv_id_kind kind, sl_err *err)
+{
+    if (value == NULL || value[0] == '\0')
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "%s must not be empty", field);
+    if (!inv_id_ok(value, kind))
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "%s \"%.80s\" is malformed: expected %s", field,
+                          value, id_rule(kind));
+    return SL_OK;
+}
+
+sl_status inv_valid_opt_id(const char *field, const char *value, inv_id_kind kind, sl_err *err)
+{
+    if (value == NULL || value[0] == '\0')
+        return SL_OK;
+    return inv_valid_id(field, value, kind, err);
+}
+
+/* Length of the UTF-8 sequence starting at s, or 0 when malformed. */
+static size_t utf8_len(const unsigned char *s)
+{
+    if (s[0] < 0x80)
+        return 1;
+    size_t n = (s[0] & 0xE0) == 0xC0   ? 2
+               : (s[0] & 0xF0) == 0xE0 ? 3
+               : (s[0] & 0xF8) == 0xF0 ? 4
+                                       : 0;
+    if (n == 0 || (n == 2 && s[0] < 0xC2))
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    return n;
+}
+
+sl_status inv_valid_text(const char *field, const char *value, size_t min, size_t max, sl_err *err)
+{
+    const char *v = value != NULL ? value : "";
+    size_t n = strlen(v);
+    if (n < min)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          min == 1 ? "%s must not be empty" : "%s is too short", field);
+    if (n > max)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "%s is longer than %zu bytes", field, max);
+    const unsigned char *s = (const unsigned char *)v;
+    for (size_t i = 0; i < n;) {
+        if (s[i] < 0x20 || s[i] == 0x7F)
+            return sl_err_set(err, SL_INVALID_ARGUMENT, "%s contains a control character", field);
+        size_t k = utf8_len(s + i);
+        if (k == 0)
+            return sl_err_set(err, SL_INVALID_ARGUMENT, "%s is not valid UTF-8", field);
+        i += k;
+    }
+    return SL_OK;
+}
+
+sl_status inv_valid_cutoff(const char *field, const char *value, int *minutes, sl_err *err)
+{
+    const char *v = value != NULL ? value : "";
+    bool ok = strlen(v) == 5 && v[2] == ':';
+    for (int i = 0; ok && i < 5; i++)
+        if (i != 2 && !(v[i] >= '0' && v[i] <= '9'))
+            ok = false;
+    int h = ok ? (v[0] - '0') * 10 + (v[1] - '0') : 0;
+    int m = ok ? (v[3] - '0') * 10 + (v[4] - '0') : 0;
+    if (!ok || h > 23 || m > 59)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "%s \"%.20s\" is malformed: expected HH:MM between 00:00 and 23:59",
+                          field, v);
+    *minutes = h * 60 + m;
+    return SL_OK;
+}
+
+void inv_format_cutoff(int minutes, char *buf)
+{
+    if (minutes < 0 || minutes > 1439)
+        minutes = 0;
+    snprintf(buf, 6, "%02d:%02d", minutes / 60, minutes % 60);
+}
+
+sl_status inv_valid_money(const char *field, const Shelfline__V1__Money *m, sl_err *err)
+{
+    if (m == NULL)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "%s is required", field);
+    if (m->minor_units < 0)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "%s.minor_units must not be negative (got %lld)", field,
+                          (long long)m->minor_units);
+    const char *c = m->currency != NULL ? m->currency : "";
+    bool ok = strlen(c) == 3;
+    for (int i = 0; ok && i < 3; i++)
+        ok = c[i] >= 'A' && c[i] <= 'Z';
+    if (!ok)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "%s.currency \"%.16s\" is malformed: expected an ISO 4217 code like "
+                          "\"USD\"",
+                          field, c);
+    return SL_OK;
+}
+
+sl_status inv_valid_page(const Shelfline__V1__PageRequest *page, int *limit, sl_err *err)
+{
+    int n = page != NULL ? page->page_size : 0;
+    if (n < 0 || n > INV_PAGE_MAX)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "page.page_size must be between 0 and %d (got %d)", INV_PAGE_MAX, n);
+    *limit = n == 0 ? INV_PAGE_DEFAULT : n;
+    return SL_OK;
+}
+
+char *inv_page_token_encode(sl_arena *a, const char *key)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t n = strlen(key);
+    char *out = sl_arena_alloc(a, 2 * n + 1);
+    if (out == NULL)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hex[(unsigned char)key[i] >> 4];
+        out[2 * i + 1] = hex[(unsigned char)key[i] & 15];
+    }
+    out[2 * n] = '\0';
+    return out;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+sl_status inv_page_token_decode(const char *token, char *out, size_t cap, sl_err *err)
+{
+    const char *t = token != NULL ? token : "";
+    size_t n = strlen(t);
+    if (n % 2 != 0 || n / 2 + 1 > cap)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "page.page_token is not a token this RPC issued");
+    for (size_t i = 0; i < n / 2; i++) {
+        int hi = hexval(t[2 * i]), lo = hexval(t[2 * i + 1]);
+        if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+            return sl_err_set(err, SL_INVALID_ARGUMENT,
+                              "page.page_token is not a token this RPC issued");
+        out[i] = (char)(hi << 4 | lo);
+    }
+    out[n / 2] = '\0';
+    return SL_OK;
+}
+
+/* ---- whole requests ---- */
+
+#define CHECK(expr)                                                                                \
+    do {                                                                                           \
+        sl_status st_ = (expr);                                                                    \
+        if (st_ != SL_OK)                                                                          \
+            return st_;                                                                            \
+    } while (0)
+
+static sl_status qty_range(const char *field, int64_t v, int64_t min, int64_t max, sl_err *err)
+{
+    if (v < min && min == 1)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "%s must be positive (got %lld)", field,
+                          (long long)v);
+    if (v < min)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "%s must be at least %lld (got %lld)", field,
+                          (long long)min, (long long)v);
+    if (v > max)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "%s must be at most %lld (got %lld)", field,
+                          (long long)max, (long long)v);
+    return SL_OK;
+}
+
+sl_status inv_valid_product(const Shelfline__V1__Product *p, sl_err *err)
+{
+    if (p == NULL)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "product is required");
+    CHECK(inv_valid_id("product.sku", p->sku, INV_ID_SKU, err));
+    CHECK(inv_valid_text("product.name", p->name, 1, INV_MAX_TEXT, err));
+    CHECK(inv_valid_text("product.category", p->category, 1, 64, err));
+    CHECK(inv_valid_text("product.brand", p->brand, 0, 64, err));
+    CHECK(inv_valid_money("product.price", p->price, err));
+    CHECK(qty_range("product.repeat_purchase_days", p->repeat_purchase_days, 0, 3650, err));
+    if (p->n_seasonal_tags > INV_MAX_TAGS)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "product.seasonal_tags has %zu tags (at most %d)", p->n_seasonal_tags,
+                          INV_MAX_TAGS);
+    for (size_t i = 0; i < p->n_seasonal_tags; i++) {
+        char f[64];
+        snprintf(f, sizeof f, "product.seasonal_tags[%zu]", i);
+        CHECK(inv_valid_text(f, p->seasonal_tags[i], 1, 32, err));
+        /* Tags go into a text[] literal: keep them to simple words. */
+        for (const char *c = p->seasonal_tags[i]; *c != '\0'; c++)
+            if (*c == '"' || *c == '\\' || *c == '{' || *c == '}' || *c == ',')
+                return sl_err_set(err, SL_INVALID_ARGUMENT,
+                                  "%s must not contain quotes, braces, commas or backslashes", f);
+    }
+    return SL_OK;
+}
+
+sl_status inv_valid_warehouse(const Shelfline__V1__Warehouse *w, int *cutoff_minutes, sl_err *err)
+{
+    if (w == NULL)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "warehouse is required");
+    CHECK(inv_valid_id("warehouse.warehouse_id", w->warehouse_id, INV_ID_WAREHOUSE, err));
+    CHECK(inv_valid_text("warehouse.name", w->name, 1, INV_MAX_TEXT, err));
+    CHECK(inv_valid_id("warehouse.region", w->region, INV_ID_REGION, err));
+    switch (w->kind) {
+    case SHELFLINE__V1__WAREHOUSE__KIND__DISTRIBUTION_CENTER:
+    case SHELFLINE__V1__WAREHOUSE__KIND__STORE:
+    case SHELFLINE__V1__WAREHOUSE__KIND__MICRO_FULFILLMENT:
+    case SHELFLINE__V1__WAREHOUSE__KIND__THIRD_PARTY_LOGISTICS:
+        break;
+    case SHELFLINE__V1__WAREHOUSE__KIND__KIND_UNSPECIFIED:
+    case _SHELFLINE__V1__WAREHOUSE__KIND_IS_INT_SIZE:
+    default:
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "warehouse.kind must be DISTRIBUTION_CENTER, STORE, MICRO_FULFILLMENT or "
+                          "THIRD_PARTY_LOGISTICS (got %d)",
+                          (int)w->kind);
+    }
+    CHECK(inv_valid_text("warehouse.location", w->location, 0, INV_MAX_TEXT, err));
+    CHECK(inv_valid_text("warehouse.time_zone", w->time_zone, 1, 64, err));
+    CHECK(inv_valid_cutoff("warehouse.ship_cutoff", w->ship_cutoff, cutoff_minutes, err));
+    return SL_OK;
+}
+
+sl_status inv_valid_transit(const Shelfline__V1__TransitTime *t, sl_err *err)
+{
+    if (t == NULL)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "transit_time is required");
+    CHECK(inv_valid_id("transit_time.warehouse_id", t->warehouse_id, INV_ID_WAREHOUSE, err));
+    CHECK(inv_valid_id("transit_time.region", t->region, INV_ID_REGION, err));
+    CHECK(qty_range("transit_time.p50_days", t->p50_days, 0, 365, err));
+    if (t->p90_days < t->p50_days || t->p90_days > 365)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "transit_time.p90_days must be between p50_days (%d) and 365 (got %d)",
+                          t->p50_days, t->p90_days);
+    return SL_OK;
+}
+
+sl_status inv_valid_adjust(const Shelfline__V1__AdjustStockRequest *r, sl_err *err)
+{
+    CHECK(inv_valid_id("request_id", r->request_id, INV_ID_KEY, err));
+    CHECK(inv_valid_id("sku", r->sku, INV_ID_SKU, err));
+    CHECK(inv_valid_id("warehouse_id", r->warehouse_id, INV_ID_WAREHOUSE, err));
+    if (r->delta == 0)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "delta must not be 0");
+    if (r->delta > INV_MAX_QTY || r->delta < -INV_MAX_QTY)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "delta must be within +-%lld (got %lld)",
+                          INV_MAX_QTY, (long long)r->delta);
+    switch (r->reason) {
+    case SHELFLINE__V1__LEDGER_ENTRY__REASON__RECEIPT:
+        if (r->delta < 0)
+            return sl_err_set(err, SL_INVALID_ARGUMENT,
+                              "delta must be positive for reason RECEIPT (got %lld)",
+                              (long long)r->delta);
+        break;
+    case SHELFLINE__V1__LEDGER_ENTRY__REASON__DAMAGE:
+    case SHELFLINE__V1__LEDGER_ENTRY__REASON__SHRINKAGE:
+        if (r->delta > 0)
+            return sl_err_set(
+                err, SL_INVALID_ARGUMENT, "delta must be negative for reason %s (got %lld)",
+                r->reason == SHELFLINE__V1__LEDGER_ENTRY__REASON__DAMAGE ? "DAMAGE" : "SHRINKAGE",
+                (long long)r->delta);
+        break;
+    case SHELFLINE__V1__LEDGER_ENTRY__REASON__COUNT_CORRECTION:
+        break;
+    case SHELFLINE__V1__LEDGER_ENTRY__REASON__REASON_UNSPECIFIED:
+    case SHELFLINE__V1__LEDGER_ENTRY__REASON__CYCLE_COUNT:
+    case SHELFLINE__V1__LEDGER_ENTRY__REASON__SHIPMENT:
+    case SHELFLINE__V1__LEDGER_ENTRY__REASON__TRANSFER_OUT:
+    case SHELFLINE__V1__LEDGER_ENTRY__REASON__INBOUND_RECEIPT:
+    case _SHELFLINE__V1__LEDGER_ENTRY__REASON_IS_INT_SIZE:
+    default:
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "reason must be RECEIPT, COUNT_CORRECTION, DAMAGE or SHRINKAGE (got %d)",
+                          (int)r->reason);
+    }
+    CHECK(inv_valid_text("reference", r->reference, 0, INV_MAX_TEXT, err));
+    return SL_OK;
+}
+
+sl_status inv_valid_count(const Shelfline__V1__SetStockCountRequest *r, sl_err *err)
+{
+    CHECK(inv_valid_id("request_id", r->request_id, INV_ID_KEY, err));
+    CHECK(inv_valid_id("sku", r->sku, INV_ID_SKU, err));
+    CHECK(inv_valid_id("warehouse_id", r->warehouse_id, INV_ID_WAREHOUSE, err));
+    CHECK(qty_range("counted", r->counted, 0, INV_MAX_QTY, err));
+    CHECK(inv_valid_text("reference", r->reference, 0, INV_MAX_TEXT, err));
+    return SL_OK;
+}
+
+sl_status inv_valid_policy(const Shelfline__V1__SetStockPolicyRequest *r, sl_err *err)
+{
+    CHECK(inv_valid_id("sku", r->sku, INV_ID_SKU, err));
+    CHECK(inv_valid_id("warehouse_id", r->warehouse_id, INV_ID_WAREHOUSE, err));
+    CHECK(qty_range("safety_stock", r->safety_stock, 0, INV_MAX_QTY, err));
+    CHECK(qty_range("low_stock_threshold", r->low_stock_threshold, 0, INV_MAX_QTY, err));
+    return SL_OK;
+}
+
+sl_status inv_valid_availability(const Shelfline__V1__GetAvailabilityRequest *r, sl_err *err)
+{
+    CHECK(inv_valid_id("region", r->region, INV_ID_REGION, err));
+    if (r->n_skus == 0)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "skus must not be empty");
+    if (r->n_skus > INV_MAX_AVAIL_SKUS)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "skus has %zu entries (at most %d)", r->n_skus,
+                          INV_MAX_AVAIL_SKUS);
+    for (size_t i = 0; i < r->n_skus; i++) {
+        char f[32];
+        snprintf(f, sizeof f, "skus[%zu]", i);
+        CHECK(inv_valid_id(f, r->skus[i], INV_ID_SKU, err));
+    }
+    return SL_OK;
+}
+
+sl_status inv_valid_reserve(const Shelfline__V1__ReserveRequest *r, sl_err *err)
+{
+    CHECK(inv_valid_id("reservation_id", r->reservation_id, INV_ID_KEY, err));
+    CHECK(inv_valid_id("customer_id", r->customer_id, INV_ID_KEY, err));
+    CHECK(inv_valid_id("region", r->region, INV_ID_REGION, err));
+    if (r->n_lines == 0)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "lines must not be empty");
+    if (r->n_lines > INV_MAX_LINES)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "lines has %zu entries (at most %d)",
+                          r->n_lines, INV_MAX_LINES);
+    for (size_t i = 0; i < r->n_lines; i++) {
+        const Shelfline__V1__ReserveLine *l = r->lines[i];
+        char f[48];
+        snprintf(f, sizeof f, "lines[%zu].sku", i);
+        CHECK(inv_valid_id(f, l->sku, INV_ID_SKU, err));
+        snprintf(f, sizeof f, "lines[%zu].qty", i);
+        CHECK(qty_range(f, l->qty, 1, INV_MAX_QTY_LINE, err));
+        snprintf(f, sizeof f, "lines[%zu].promotion_id", i);
+        CHECK(inv_valid_opt_id(f, l->promotion_id, INV_ID_KEY, err));
+    }
+    if (r->hold_ttl_ms < 0 || r->hold_ttl_ms > INV_MAX_HOLD_MS)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "hold_ttl_ms must be between 0 (default) and %lld (got %lld)",
+                          INV_MAX_HOLD_MS, (long long)r->hold_ttl_ms);
+    return SL_OK;
+}
+
+sl_status inv_valid_promotion(const Shelfline__V1__Promotion *p, sl_err *err)
+{
+    if (p == NULL)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "promotion is required");
+    CHECK(inv_valid_id("promotion.promotion_id", p->promotion_id, INV_ID_KEY, err));
+    CHECK(inv_valid_id("promotion.sku", p->sku, INV_ID_SKU, err));
+    CHECK(qty_range("promotion.quota", p->quota, 1, INV_MAX_QTY, err));
+    CHECK(qty_range("promotion.per_customer_limit", p->per_customer_limit, 1, INV_MAX_QTY, err));
+    if (p->starts_at_ms <= 0)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "promotion.starts_at_ms must be positive (got %lld)",
+                          (long long)p->starts_at_ms);
+    if (p->ends_at_ms <= p->starts_at_ms)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "promotion.ends_at_ms must be after starts_at_ms (got %lld <= %lld)",
+                          (long long)p->ends_at_ms, (long long)p->starts_at_ms);
+    CHECK(inv_valid_money("promotion.price", p->price, err));
+    CHECK(inv_valid_opt_id("promotion.region", p->region, INV_ID_REGION, err));
+    return SL_OK;
+}
+
+sl_status inv_valid_inbound(const Shelfline__V1__CreateInboundRequest *r, sl_err *err)
+{
+    CHECK(inv_valid_id("inbound_id", r->inbound_id, INV_ID_KEY, err));
+    CHECK(inv_valid_id("sku", r->sku, INV_ID_SKU, err));
+    CHECK(inv_valid_id("warehouse_id", r->warehouse_id, INV_ID_WAREHOUSE, err));
+    CHECK(qty_range("qty", r->qty, 1, INV_MAX_QTY, err));
+    if (r->expected_at_ms <= 0)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "expected_at_ms must be positive (got %lld)",
+                          (long long)r->expected_at_ms);
+    CHECK(inv_valid_text("supplier", r->supplier, 0, INV_MAX_TEXT, err));
+    CHECK(inv_valid_text("reference", r->reference, 0, INV_MAX_TEXT, err));
+    return SL_OK;
+}
+
+sl_status inv_valid_delay(const Shelfline__V1__DelayInboundRequest *r, sl_err *err)
+{
+    CHECK(inv_valid_id("inbound_id", r->inbound_id, INV_ID_KEY, err));
+    if (r->new_expected_at_ms <= 0)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "new_expected_at_ms must be positive (got %lld)",
+                          (long long)r->new_expected_at_ms);
+    CHECK(inv_valid_text("reason", r->reason, 1, INV_MAX_TEXT, err));
+    return SL_OK;
+}
+
+sl_status inv_valid_receive(const Shelfline__V1__ReceiveInboundRequest *r, sl_err *err)
+{
+    CHECK(inv_valid_id("inbound_id", r->inbound_id, INV_ID_KEY, err));
+    CHECK(inv_valid_id("receipt_id", r->receipt_id, INV_ID_KEY, err));
+    CHECK(qty_range("qty", r->qty, 1, INV_MAX_QTY, err));
+    return SL_OK;
+}
+
+sl_status inv_valid_transfer(const Shelfline__V1__TransferRequest *r, sl_err *err)
+{
+    CHECK(inv_valid_id("transfer_id", r->transfer_id, INV_ID_KEY, err));
+    CHECK(inv_valid_id("sku", r->sku, INV_ID_SKU, err));
+    CHECK(inv_valid_id("from_warehouse_id", r->from_warehouse_id, INV_ID_WAREHOUSE, err));
+    CHECK(inv_valid_id("to_warehouse_id", r->to_warehouse_id, INV_ID_WAREHOUSE, err));
+    if (strcmp(r->from_warehouse_id, r->to_warehouse_id) == 0)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "to_warehouse_id must differ from from_warehouse_id (both \"%s\")",
+                          r->to_warehouse_id);
+    CHECK(qty_range("qty", r->qty, 1, INV_MAX_QTY, err));
+    CHECK(inv_valid_text("reference", r->reference, 0, INV_MAX_TEXT, err));
+    return SL_OK;
+}
