@@ -38,6 +38,13 @@
  *    after a short backoff, because a transaction holding xmin back may end
  *    without notifying anyone (a rollback, or one that wrote no event).
  *
+ * Order within a key: positions follow (xid, id), and a transaction's xid
+ * is assigned at its first write.  A transaction that writes, then waits
+ * for a row lock held by a later-xid transaction, commits after it but is
+ * numbered before it.  Writers that need per-key commit order take their
+ * locks (SELECT ... FOR UPDATE, advisory locks) before their first write,
+ * as the inventory service does.
+ *
  * The notifier (one per process) keeps one LISTEN connection for all of a
  * process's streams, runs the sequencer when writers notify, and wakes
  * waiting streams through a version counter (condition variable) or a

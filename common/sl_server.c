@@ -385,6 +385,9 @@ static void status_log(sl_call *c, sl_status st, const sl_err *err, int64_t us)
         return;
     }
     atomic_fetch_add_explicit(&m->errors, 1, memory_order_relaxed);
+    /* Expected business outcomes (sold out, not found, retries) would
+     * flood the log during a sale: debug.  Bad requests: info.  Our own or
+     * our dependencies' trouble: warn and error. */
     sl_log_level lvl = SL_LOG_INFO;
     switch (st) {
     case SL_INTERNAL:
@@ -393,22 +396,24 @@ static void status_log(sl_call *c, sl_status st, const sl_err *err, int64_t us)
         lvl = SL_LOG_ERROR;
         break;
     case SL_UNAVAILABLE:
-    case SL_RESOURCE_EXHAUSTED:
         lvl = SL_LOG_WARN;
         break;
-    case SL_OK:
-    case SL_CANCELLED:
     case SL_INVALID_ARGUMENT:
-    case SL_DEADLINE_EXCEEDED:
-    case SL_NOT_FOUND:
-    case SL_ALREADY_EXISTS:
-    case SL_PERMISSION_DENIED:
-    case SL_FAILED_PRECONDITION:
-    case SL_ABORTED:
     case SL_OUT_OF_RANGE:
     case SL_UNIMPLEMENTED:
     case SL_UNAUTHENTICATED:
+    case SL_PERMISSION_DENIED:
+    case SL_DEADLINE_EXCEEDED:
+    case SL_ABORTED:
         lvl = SL_LOG_INFO;
+        break;
+    case SL_OK:
+    case SL_CANCELLED:
+    case SL_NOT_FOUND:
+    case SL_ALREADY_EXISTS:
+    case SL_FAILED_PRECONDITION:
+    case SL_RESOURCE_EXHAUSTED:
+        lvl = SL_LOG_DEBUG;
         break;
     }
     SL_LOG(lvl, "rpc", c->request_id, "%s %s in %" PRId64 "us: %s", m->m->name,

@@ -64,6 +64,12 @@ sl_status sl_service_config_load(sl_service_config *cfg, const char *default_lis
             SL_OK ||
         (st = sl_config_int("SHELFLINE_DB_POOL", cfg->workers + 4, 1, 256, &cfg->db_pool, err)) !=
             SL_OK ||
+        /* Few armed requests per worker: gRPC core gives a connection's
+         * calls to the queue holding armed requests first, so with many
+         * slots one worker would serve a single busy channel (a peer
+         * service) alone while handlers block on the database. */
+        (st = sl_config_int("SHELFLINE_SLOTS_PER_METHOD", 2, 1, 1024, &cfg->slots_per_method,
+                            err)) != SL_OK ||
         (st = sl_config_int("SHELFLINE_MAX_MESSAGE_BYTES", DEFAULT_MAX_MSG, 1024,
                             256 * 1024 * 1024, &cfg->max_message_bytes, err)) != SL_OK ||
         (st = sl_config_duration_ms("SHELFLINE_MAX_CONNECTION_AGE", 0, 0, INT32_MAX,
@@ -263,6 +269,7 @@ int sl_service_main(const sl_service_spec *spec, int argc, char **argv)
     sl_server_options so = {
         .listen = svc.cfg.listen,
         .workers = (int)svc.cfg.workers,
+        .slots_per_method = (int)svc.cfg.slots_per_method,
         .max_recv_bytes = svc.cfg.max_message_bytes,
         .max_send_bytes = svc.cfg.max_message_bytes,
         .max_connection_age_ms = svc.cfg.max_connection_age_ms,

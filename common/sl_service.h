@@ -17,6 +17,7 @@
  *                            peers [127.0.0.1:50051 .. :50054]
  *   SHELFLINE_WORKERS        gRPC worker threads [2 x CPUs, at least 4]
  *   SHELFLINE_DB_POOL        PostgreSQL connections [workers + 4]
+ *   SHELFLINE_SLOTS_PER_METHOD  requests kept armed per method per worker [2]
  *   SHELFLINE_MAX_MESSAGE_BYTES       [4 MiB + 64 KiB]
  *   SHELFLINE_MAX_CONNECTION_AGE      e.g. 5m [none]
  *   SHELFLINE_MAX_CONNECTION_AGE_GRACE e.g. 30s [none]
@@ -53,6 +54,7 @@ typedef struct sl_service_config {
     const char *peer_addr[SL_PEER_COUNT];
     int64_t workers;
     int64_t db_pool;
+    int64_t slots_per_method;
     int64_t max_message_bytes;
     int64_t max_connection_age_ms;
     int64_t max_connection_age_grace_ms;
