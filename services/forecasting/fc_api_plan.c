@@ -1,0 +1,844 @@
+/*
+ * fc_api_plan: the read side -- ForecastDemand, GetReplenishmentPlan,
+ * SuggestTransfers, GetInventoryKpis -- and the calls to inventory they
+ * need (stock, open inbound, warehouses, products).
+ *
+ * Inventory is read over gRPC with a deadline: when it cannot answer, the
+ * RPC fails (UNAVAILABLE / DEADLINE_EXCEEDED) rather than plan on stock it
+ * does not know.  A SKU with no recorded sales has zero forecast demand
+ * (not an error: a new product is still planned for).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fc_app.h"
+#include "fc_plan.h"
+#include "fc_valid.h"
+#include "shelfline/v1/inventory.pb-c.h"
+
+#define Z95 1.959963984540054
+
+sl_status fc_inventory_call(fc_app *app, sl_call *call, const char *method,
+                            const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp,
+                            sl_arena *a, void *out, sl_err *err)
+{
+    char full[96];
+    snprintf(full, sizeof full, "/shelfline.v1.InventoryService/%s", method);
+    sl_call_options o = {.timeout_ms = app->inventory_timeout_ms, .idempotent = true};
+    if (call != NULL) {
+        int64_t left = sl_call_remaining_ms(call);
+        if (left <= 0)
+            return sl_err_set(err, SL_DEADLINE_EXCEEDED,
+                              "deadline passed before calling inventory");
+        if (left < o.timeout_ms)
+            o.timeout_ms = left;
+        o.request_id = sl_call_request_id(call);
+    }
+    ProtobufCMessage *m = NULL;
+    sl_status st = sl_client_unary(app->inventory, full, req, resp, a, &m, &o, err);
+    if (st != SL_OK) {
+        sl_err_wrap(err, "inventory %s", method);
+        return st;
+    }
+    *(ProtobufCMessage **)out = m;
+    return SL_OK;
+}
+
+static double upper95(const fc_forecast *f, size_t step)
+{
+    for (size_t i = 0; i < fc_forecast_n_levels(f); i++)
+        if (fabs(fc_forecast_level(f, i) - 95.0) < 1e-9)
+            return fc_forecast_upper(f, i)[step];
+    return fc_forecast_points(f)[step];
+}
+
+static double span_mean(const double *v, size_t n, size_t k)
+{
+    if (k > n)
+        k = n;
+    if (k == 0)
+        return 0;
+    double s = 0;
+    for (size_t i = 0; i < k; i++)
+        s += v[i];
+    return s / (double)k;
+}
+
+static char *day_str(sl_arena *a, int32_t day)
+{
+    char *s = sl_arena_alloc(a, 16);
+    if (s != NULL)
+        fc_day_format(day, s, 16);
+    return s;
+}
+
+/* Demand over the next horizon days: points (arena), or zeros when no
+ * sales were ever recorded (*model says so). */
+static sl_status demand_points(fc_app *app, sl_call *call, const char *sku, const char *region,
+                               int horizon, sl_arena *a, double **points, double *sd,
+                               const char **model, sl_err *err)
+{
+    double *p = sl_arena_zalloc(a, (size_t)horizon * sizeof *p);
+    if (p == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    *points = p;
+    *sd = 0;
+    *model = "none (no sales recorded)";
+    fc_demand d;
+    sl_status st = fc_demand_run_db(app->db, sl_call_deadline_ms(call), sku, region, horizon, NULL,
+                                    a, &d, err);
+    if (st == SL_NOT_FOUND)
+        return SL_OK;
+    if (st != SL_OK)
+        return st;
+    memcpy(p, fc_forecast_points(d.fc), (size_t)horizon * sizeof *p);
+    /* sigma_d: the one-step forecast error, read off the upper half of the
+     * first day's 95% interval (the lower half may be clipped at zero). */
+    double s = (upper95(d.fc, 0) - p[0]) / Z95;
+    *sd = s > 0 && isfinite(s) ? s : 0;
+    fc_info info;
+    fc_forecast_info(d.fc, &info);
+    *model = sl_arena_strdup(a, info.model);
+    fc_demand_free(&d);
+    return *model != NULL ? SL_OK : sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+}
+
+/* ---- ForecastDemand ---- */
+
+sl_status fc_api_forecast(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                          sl_err *err)
+{
+    const Shelfline__V1__ForecastDemandRequest *r =
+        (const Shelfline__V1__ForecastDemandRequest *)req;
+    Shelfline__V1__ForecastDemandResponse *out = (Shelfline__V1__ForecastDemandResponse *)resp;
+    sl_arena *a = sl_call_arena(call);
+    sl_status st;
+    if ((st = fc_valid_id("sku", r->sku, false, err)) != SL_OK ||
+        (st = fc_valid_region("region", r->region, false, err)) != SL_OK)
+        return st;
+    if (r->horizon_days < 1 || r->horizon_days > 365)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "horizon_days must be in 1..365, got %d",
+                          r->horizon_days);
+    fc_method m;
+    if (r->method[0] != '\0' && (st = fc_method_parse(r->method, &m, err)) != SL_OK) {
+        sl_err_wrap(err, "method");
+        return st;
+    }
+    fc_demand d;
+    st = fc_demand_run_db(FC_APP(call)->db, sl_call_deadline_ms(call), r->sku, r->region,
+                          r->horizon_days, r->method, a, &d, err);
+    if (st != SL_OK)
+        return st;
+    size_t h = fc_forecast_horizon(d.fc), nl = fc_forecast_n_levels(d.fc);
+    const double *pt = fc_forecast_points(d.fc);
+    const double *lo80 = pt, *hi80 = pt, *lo95 = pt, *hi95 = pt;
+    for (size_t i = 0; i < nl; i++) {
+        double lv = fc_forecast_level(d.fc, i);
+        if (fabs(lv - 80) < 1e-9)
+            lo80 = fc_forecast_lower(d.fc, i), hi80 = fc_forecast_upper(d.fc, i);
+        if (fabs(lv - 95) < 1e-9)
+            lo95 = fc_forecast_lower(d.fc, i), hi95 = fc_forecast_upper(d.fc, i);
+    }
+    fc_info info;
+    fc_forecast_info(d.fc, &info);
+    out->sku = r->sku;
+    out->region = r->region;
+    out->points = sl_arena_alloc(a, h * sizeof *out->points);
+    Shelfline__V1__ForecastPoint *pts = sl_arena_alloc(a, h * sizeof *pts);
+    size_t nu = fc_forecast_n_uplifts(d.fc);
+    out->uplifts = sl_arena_alloc(a, (nu > 0 ? nu : 1) * sizeof *out->uplifts);
+    Shelfline__V1__EventUplift *ups = sl_arena_alloc(a, (nu > 0 ? nu : 1) * sizeof *ups);
+    out->model = sl_arena_strdup(a, info.model);
+    out->method = sl_arena_strdup(a, fc_method_name(info.method));
+    out->reason = sl_arena_strdup(a, info.reason != NULL ? info.reason : "");
+    if (out->points == NULL || pts == NULL || out->uplifts == NULL || ups == NULL ||
+        out->model == NULL || out->method == NULL || out->reason == NULL) {
+        fc_demand_free(&d);
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    for (size_t i = 0; i < h; i++) {
+        shelfline__v1__forecast_point__init(&pts[i]);
+        pts[i].day = day_str(a, d.today + (int32_t)i);
+        if (pts[i].day == NULL) {
+            fc_demand_free(&d);
+            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        }
+        pts[i].point = pt[i];
+        pts[i].lo80 = lo80[i], pts[i].hi80 = hi80[i];
+        pts[i].lo95 = lo95[i], pts[i].hi95 = hi95[i];
+        pts[i].event = (Shelfline__V1__EventKind)d.future_kind[i];
+        out->points[i] = &pts[i];
+    }
+    out->n_points = h;
+    for (size_t i = 0; i < nu; i++) {
+        fc_uplift u;
+        fc_forecast_uplift(d.fc, i, &u);
+        shelfline__v1__event_uplift__init(&ups[i]);
+        ups[i].kind = (Shelfline__V1__EventKind)u.event;
+        ups[i].factor = u.factor;
+        ups[i].past_days = (int32_t)u.past_days;
+        out->uplifts[i] = &ups[i];
+    }
+    out->n_uplifts = nu;
+    out->backtest_mase = isfinite(info.backtest_mase) ? info.backtest_mase : -1;
+    out->backtest_smape = isfinite(info.backtest_smape) ? info.backtest_smape : -1;
+    out->history_days = (int32_t)d.hist.n;
+    out->stockout_days = (int32_t)d.stockout_days;
+    out->yearly_seasonality = info.long_season != 0;
+    fc_demand_free(&d);
+    return SL_OK;
+}
+
+/* ---- stock and inbound from inventory ---- */
+
+typedef struct stock_view {
+    const char *region;
+    int64_t available, open_inbound;
+    double *arrivals;     /* per forecast day */
+    int32_t next_inbound; /* day number, INT32_MAX: none */
+} stock_view;
+
+/* Adds the open inbound of sku (to warehouse, or to any of the n_wh
+ * warehouses in whs) into v over horizon days from today. */
+static sl_status add_inbound(fc_app *app, sl_call *call, const char *sku, const char *warehouse,
+                             char **whs, size_t n_wh, int32_t today, int horizon, sl_arena *a,
+                             stock_view *v, sl_err *err)
+{
+    Shelfline__V1__PageRequest pg = SHELFLINE__V1__PAGE_REQUEST__INIT;
+    pg.page_size = 1000;
+    Shelfline__V1__ListInboundRequest lr = SHELFLINE__V1__LIST_INBOUND_REQUEST__INIT;
+    lr.page = &pg;
+    lr.sku = (char *)sku;
+    lr.warehouse_id = (char *)(warehouse != NULL ? warehouse : "");
+    lr.open_only = true;
+    Shelfline__V1__ListInboundResponse *resp;
+    sl_status st =
+        fc_inventory_call(app, call, "ListInbound", &lr.base,
+                          &shelfline__v1__list_inbound_response__descriptor, a, &resp, err);
+    if (st != SL_OK)
+        return st;
+    for (size_t i = 0; i < resp->n_inbounds; i++) {
+        const Shelfline__V1__Inbound *in = resp->inbounds[i];
+        if (in->closed || in->open_qty <= 0)
+            continue;
+        if (warehouse == NULL) {
+            bool mine = false;
+            for (size_t k = 0; k < n_wh && !mine; k++)
+                mine = strcmp(whs[k], in->warehouse_id) == 0;
+            if (!mine)
+                continue;
+        }
+        v->open_inbound += in->open_qty;
+        int32_t day = (int32_t)(in->expected_at_ms / 86400000LL);
+        if (day < v->next_inbound)
+            v->next_inbound = day;
+        long idx = day - today;
+        if (idx < 0)
+            idx = 0;
+        if (idx < horizon)
+            v->arrivals[idx] += (double)in->open_qty;
+    }
+    return SL_OK;
+}
+
+/* Stock of sku in one warehouse (and its region), or over a region's
+ * serving warehouses. */
+static sl_status load_stock(fc_app *app, sl_call *call, const char *sku, const char *warehouse,
+                            const char *region, int32_t today, int horizon, sl_arena *a,
+                            stock_view *v, sl_err *err)
+{
+    memset(v, 0, sizeof *v);
+    v->next_inbound = INT32_MAX;
+    v->arrivals = sl_arena_zalloc(a, (size_t)horizon * sizeof *v->arrivals);
+    if (v->arrivals == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    sl_status st;
+    if (warehouse != NULL) {
+        Shelfline__V1__GetWarehouseRequest gw = SHELFLINE__V1__GET_WAREHOUSE_REQUEST__INIT;
+        gw.warehouse_id = (char *)warehouse;
+        Shelfline__V1__Warehouse *w;
+        if ((st = fc_inventory_call(app, call, "GetWarehouse", &gw.base,
+                                    &shelfline__v1__warehouse__descriptor, a, &w, err)) != SL_OK)
+            return st;
+        v->region = w->region;
+        Shelfline__V1__GetStockRequest gs = SHELFLINE__V1__GET_STOCK_REQUEST__INIT;
+        gs.sku = (char *)sku;
+        gs.warehouse_id = (char *)warehouse;
+        Shelfline__V1__GetStockResponse *s;
+        if ((st = fc_inventory_call(app, call, "GetStock", &gs.base,
+                                    &shelfline__v1__get_stock_response__descriptor, a, &s, err)) !=
+            SL_OK)
+            return st;
+        for (size_t i = 0; i < s->n_levels; i++)
+            v->available += s->levels[i]->available;
+        return add_inbound(app, call, sku, warehouse, NULL, 0, today, horizon, a, v, err);
+    }
+    v->region = region;
+    char *skus[] = {(char *)sku};
+    Shelfline__V1__GetAvailabilityRequest ga = SHELFLINE__V1__GET_AVAILABILITY_REQUEST__INIT;
+    ga.skus = skus;
+    ga.n_skus = 1;
+    ga.region = (char *)region;
+    Shelfline__V1__GetAvailabilityResponse *av;
+    if ((st = fc_inventory_call(app, call, "GetAvailability", &ga.base,
+                                &shelfline__v1__get_availability_response__descriptor, a, &av,
+                                err)) != SL_OK)
+        return st;
+    if (av->n_items < 1)
+        return sl_err_set(err, SL_INTERNAL, "inventory GetAvailability answered no item");
+    const Shelfline__V1__Availability *it = av->items[0];
+    v->available = it->available;
+    char **whs = sl_arena_alloc(a, (it->n_warehouses > 0 ? it->n_warehouses : 1) * sizeof *whs);
+    if (whs == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t i = 0; i < it->n_warehouses; i++)
+        whs[i] = it->warehouses[i]->warehouse_id;
+    return add_inbound(app, call, sku, NULL, whs, it->n_warehouses, today, horizon, a, v, err);
+}
+
+/* ---- GetReplenishmentPlan ---- */
+
+#define PLAN_HORIZON 365
+#define COVER_DAYS 28
+
+typedef struct alerts_ctx {
+    fc_app *app;
+    Shelfline__V1__Alert **alerts;
+    size_t n;
+} alerts_ctx;
+
+static sl_status alerts_tx(sl_db_conn *conn, void *p, sl_err *err)
+{
+    alerts_ctx *c = p;
+    for (size_t i = 0; i < c->n; i++) {
+        sl_status st = fc_alert_raise(c->app, conn, c->alerts[i], NULL, err);
+        if (st != SL_OK)
+            return st;
+    }
+    return SL_OK;
+}
+
+static sl_status check_range(const char *field, double v, double lo, double hi, sl_err *err)
+{
+    if (!isfinite(v) || v < lo || v > hi)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "%s must be in %g..%g, got %g", field, lo, hi,
+                          v);
+    return SL_OK;
+}
+
+sl_status fc_api_plan(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                      sl_err *err)
+{
+    const Shelfline__V1__GetReplenishmentPlanRequest *r =
+        (const Shelfline__V1__GetReplenishmentPlanRequest *)req;
+    Shelfline__V1__ReplenishmentPlan *out = (Shelfline__V1__ReplenishmentPlan *)resp;
+    fc_app *app = FC_APP(call);
+    sl_arena *a = sl_call_arena(call);
+    sl_status st;
+    if ((st = fc_valid_id("sku", r->sku, false, err)) != SL_OK)
+        return st;
+    bool by_wh = r->warehouse_id[0] != '\0', by_region = r->region[0] != '\0';
+    if (by_wh == by_region)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "exactly one of warehouse_id and region must be set");
+    if ((by_wh && (st = fc_valid_id("warehouse_id", r->warehouse_id, false, err)) != SL_OK) ||
+        (by_region && (st = fc_valid_region("region", r->region, false, err)) != SL_OK))
+        return st;
+    if ((st = check_range("service_level", r->service_level, 0.5, 0.9999, err)) != SL_OK ||
+        (st = check_range("lead_time_days", r->lead_time_days, 1, 365, err)) != SL_OK ||
+        (st = check_range("lead_time_stddev_days", r->lead_time_stddev_days, 0, 365, err)) !=
+            SL_OK ||
+        (st = check_range("review_period_days", r->review_period_days, 0, 365, err)) != SL_OK)
+        return st;
+    if (r->moq < 0 || r->moq > 1000000000)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "moq must be in 0..1000000000, got %lld",
+                          (long long)r->moq);
+    if (r->pack_size < 0 || r->pack_size > 1000000)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "pack_size must be in 0..1000000, got %lld",
+                          (long long)r->pack_size);
+
+    int32_t today = fc_day_today();
+    stock_view v;
+    if ((st = load_stock(app, call, r->sku, by_wh ? r->warehouse_id : NULL,
+                         by_wh ? NULL : r->region, today, PLAN_HORIZON, a, &v, err)) != SL_OK)
+        return st;
+    double *pts, sd;
+    const char *model;
+    if ((st = demand_points(app, call, r->sku, v.region, PLAN_HORIZON, a, &pts, &sd, &model,
+                            err)) != SL_OK)
+        return st;
+    size_t lr = (size_t)ceil(r->lead_time_days + r->review_period_days);
+    fc_plan_in in = {
+        .mean_demand = span_mean(pts, PLAN_HORIZON, lr),
+        .demand_sd = sd,
+        .service_level = r->service_level,
+        .lead_time = r->lead_time_days,
+        .lead_time_sd = r->lead_time_stddev_days,
+        .review_period = r->review_period_days,
+        .moq = r->moq,
+        .pack = r->pack_size,
+        .available = v.available < 0 ? 0 : v.available,
+        .open_inbound = v.open_inbound,
+    };
+    fc_plan_out p;
+    if ((st = fc_plan_compute(&in, &p, err)) != SL_OK)
+        return st;
+    out->sku = r->sku;
+    out->warehouse_id = r->warehouse_id;
+    out->region = (char *)v.region;
+    out->mean_daily_demand = in.mean_demand;
+    out->daily_demand_stddev = sd;
+    out->z = p.z;
+    out->safety_stock = p.safety_stock;
+    out->reorder_point = p.reorder_point;
+    out->order_up_to = p.order_up_to;
+    out->available = in.available;
+    out->open_inbound = v.open_inbound;
+    out->inventory_position = p.position;
+    out->suggested_order_qty = p.order_qty;
+    out->model = (char *)model;
+    long so = fc_plan_stockout_day(pts, v.arrivals, PLAN_HORIZON, (double)in.available);
+    out->projected_stockout_day = so >= 0 ? day_str(a, today + (int32_t)so) : "";
+    double m28 = span_mean(pts, PLAN_HORIZON, COVER_DAYS);
+    out->days_of_cover = fc_plan_cover((double)p.position, m28);
+    out->next_inbound_day = v.next_inbound != INT32_MAX ? day_str(a, v.next_inbound) : "";
+    if (out->projected_stockout_day == NULL || out->next_inbound_day == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+
+    /* Alerts: running out (from available stock alone) before the next
+     * inbound arrives; cover beyond three times the order-up-to level. */
+    Shelfline__V1__Alert *al[2];
+    size_t nal = 0;
+    const char *where = by_wh ? r->warehouse_id : r->region;
+    char *today_s = day_str(a, today);
+    long dry = fc_plan_stockout_day(pts, NULL, PLAN_HORIZON, (double)in.available);
+    if (today_s == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    if (dry >= 0 && (v.next_inbound == INT32_MAX || today + dry < v.next_inbound)) {
+        Shelfline__V1__Alert *x = sl_arena_alloc(a, sizeof *x);
+        char *id = sl_arena_alloc(a, 200), *msg = sl_arena_alloc(a, 256);
+        char *dry_s = day_str(a, today + (int32_t)dry);
+        if (x == NULL || id == NULL || msg == NULL || dry_s == NULL)
+            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        shelfline__v1__alert__init(x);
+        snprintf(id, 200, "PSO/%s/%s/%s", r->sku, where, today_s);
+        snprintf(msg, 256, "%s in %s runs out on %s, %s", r->sku, where, dry_s,
+                 v.next_inbound == INT32_MAX ? "with no inbound open" : "before its next inbound");
+        x->alert_id = id;
+        x->kind = SHELFLINE__V1__ALERT_KIND__PROJECTED_STOCKOUT;
+        x->stockout_day = dry_s;
+        x->next_inbound_day = out->next_inbound_day;
+        x->message = msg;
+        al[nal++] = x;
+    }
+    if ((double)p.position > 3 * p.order_up_to && p.position > 0) {
+        Shelfline__V1__Alert *x = sl_arena_alloc(a, sizeof *x);
+        char *id = sl_arena_alloc(a, 200), *msg = sl_arena_alloc(a, 256);
+        if (x == NULL || id == NULL || msg == NULL)
+            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        shelfline__v1__alert__init(x);
+        snprintf(id, 200, "OVS/%s/%s/%s", r->sku, where, today_s);
+        snprintf(msg, 256, "%s in %s holds %lld units, over 3x its order-up-to level %.1f", r->sku,
+                 where, (long long)p.position, p.order_up_to);
+        x->alert_id = id;
+        x->kind = SHELFLINE__V1__ALERT_KIND__OVERSTOCK;
+        x->message = msg;
+        x->stockout_day = "";
+        x->next_inbound_day = "";
+        al[nal++] = x;
+    }
+    for (size_t i = 0; i < nal; i++) {
+        al[i]->sku = r->sku;
+        al[i]->region = (char *)v.region;
+        al[i]->warehouse_id = r->warehouse_id;
+        al[i]->day = today_s;
+        al[i]->forecast = in.mean_demand;
+        al[i]->stock = (double)p.position;
+    }
+    if (nal > 0) {
+        alerts_ctx ac = {app, al, nal};
+        sl_db_tx_options o = {.deadline_ms = sl_call_deadline_ms(call)};
+        if ((st = sl_db_tx(app->db, &o, alerts_tx, &ac, err)) != SL_OK)
+            return st;
+        out->alerts = sl_arena_alloc(a, nal * sizeof *out->alerts);
+        if (out->alerts == NULL)
+            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        memcpy(out->alerts, al, nal * sizeof *al);
+        out->n_alerts = nal;
+    }
+    return SL_OK;
+}
+
+/* ---- SuggestTransfers ---- */
+
+#define MAX_REGIONS 64
+
+typedef struct region_pos {
+    const char *region;
+    int64_t available;
+    double *pts; /* target days */
+    double mean;
+    int32_t next_inbound;
+    int64_t surplus, shortage;
+    const char *best_wh; /* its warehouse with the most available */
+    int64_t best_wh_avail;
+    const char *any_wh;
+} region_pos;
+
+static region_pos *find_region(region_pos *rp, size_t *n, const char *region)
+{
+    for (size_t i = 0; i < *n; i++)
+        if (strcmp(rp[i].region, region) == 0)
+            return &rp[i];
+    if (*n >= MAX_REGIONS)
+        return NULL;
+    region_pos *x = &rp[(*n)++];
+    memset(x, 0, sizeof *x);
+    x->region = region;
+    x->next_inbound = INT32_MAX;
+    return x;
+}
+
+sl_status fc_api_transfers(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                           sl_err *err)
+{
+    const Shelfline__V1__SuggestTransfersRequest *r =
+        (const Shelfline__V1__SuggestTransfersRequest *)req;
+    Shelfline__V1__SuggestTransfersResponse *out = (Shelfline__V1__SuggestTransfersResponse *)resp;
+    fc_app *app = FC_APP(call);
+    sl_arena *a = sl_call_arena(call);
+    sl_status st;
+    if ((st = fc_valid_id("sku", r->sku, false, err)) != SL_OK)
+        return st;
+    int T = r->target_cover_days == 0 ? 28 : r->target_cover_days;
+    if (T < 1 || T > 365)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "target_cover_days must be in 0..365, got %d",
+                          r->target_cover_days);
+    int32_t today = fc_day_today();
+
+    /* The network: warehouses and their regions. */
+    Shelfline__V1__PageRequest pg = SHELFLINE__V1__PAGE_REQUEST__INIT;
+    pg.page_size = 1000;
+    Shelfline__V1__ListWarehousesRequest lw = SHELFLINE__V1__LIST_WAREHOUSES_REQUEST__INIT;
+    lw.page = &pg;
+    Shelfline__V1__ListWarehousesResponse *whs;
+    if ((st = fc_inventory_call(app, call, "ListWarehouses", &lw.base,
+                                &shelfline__v1__list_warehouses_response__descriptor, a, &whs,
+                                err)) != SL_OK)
+        return st;
+    Shelfline__V1__GetStockRequest gs = SHELFLINE__V1__GET_STOCK_REQUEST__INIT;
+    gs.sku = (char *)r->sku;
+    Shelfline__V1__GetStockResponse *stock;
+    if ((st = fc_inventory_call(app, call, "GetStock", &gs.base,
+                                &shelfline__v1__get_stock_response__descriptor, a, &stock, err)) !=
+        SL_OK)
+        return st;
+    region_pos *rp = sl_arena_zalloc(a, MAX_REGIONS * sizeof *rp);
+    if (rp == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    size_t nr = 0;
+    for (size_t i = 0; i < whs->n_warehouses; i++) {
+        const Shelfline__V1__Warehouse *w = whs->warehouses[i];
+        if (!w->active)
+            continue;
+        region_pos *x = find_region(rp, &nr, w->region);
+        if (x == NULL)
+            break;
+        if (x->any_wh == NULL)
+            x->any_wh = w->warehouse_id;
+        for (size_t k = 0; k < stock->n_levels; k++) {
+            const Shelfline__V1__StockLevel *l = stock->levels[k];
+            if (strcmp(l->warehouse_id, w->warehouse_id) != 0)
+                continue;
+            x->available += l->available;
+            if (x->best_wh == NULL || l->available > x->best_wh_avail)
+                x->best_wh = w->warehouse_id, x->best_wh_avail = l->available;
+        }
+    }
+    /* Open inbound per region. */
+    Shelfline__V1__ListInboundRequest li = SHELFLINE__V1__LIST_INBOUND_REQUEST__INIT;
+    li.page = &pg;
+    li.sku = (char *)r->sku;
+    li.open_only = true;
+    Shelfline__V1__ListInboundResponse *inb;
+    if ((st = fc_inventory_call(app, call, "ListInbound", &li.base,
+                                &shelfline__v1__list_inbound_response__descriptor, a, &inb, err)) !=
+        SL_OK)
+        return st;
+    for (size_t i = 0; i < inb->n_inbounds; i++) {
+        const Shelfline__V1__Inbound *in = inb->inbounds[i];
+        for (size_t k = 0; k < whs->n_warehouses; k++) {
+            if (strcmp(whs->warehouses[k]->warehouse_id, in->warehouse_id) != 0)
+                continue;
+            region_pos *x = find_region(rp, &nr, whs->warehouses[k]->region);
+            int32_t day = (int32_t)(in->expected_at_ms / 86400000LL);
+            if (x != NULL && in->open_qty > 0 && day < x->next_inbound)
+                x->next_inbound = day;
+        }
+    }
+    /* Demand, surplus and shortage per region. */
+    for (size_t i = 0; i < nr; i++) {
+        region_pos *x = &rp[i];
+        double sd;
+        const char *model;
+        if ((st = demand_points(app, call, r->sku, x->region, T, a, &x->pts, &sd, &model, err)) !=
+            SL_OK)
+            return st;
+        x->mean = span_mean(x->pts, (size_t)T, (size_t)T);
+        double need_t = 0;
+        for (int k = 0; k < T; k++)
+            need_t += x->pts[k];
+        long until = x->next_inbound == INT32_MAX ? T : x->next_inbound - today;
+        if (until > T)
+            until = T;
+        if (until < 0)
+            until = 0;
+        double need_u = 0;
+        for (long k = 0; k < until; k++)
+            need_u += x->pts[k];
+        if ((double)x->available > need_t)
+            x->surplus = (int64_t)floor((double)x->available - need_t);
+        if (need_u > (double)x->available + 0.5)
+            x->shortage = (int64_t)ceil(need_u - (double)x->available);
+    }
+    out->sku = r->sku;
+    out->regions = sl_arena_alloc(a, (nr > 0 ? nr : 1) * sizeof *out->regions);
+    out->transfers = sl_arena_alloc(a, (nr > 0 ? nr : 1) * sizeof *out->transfers);
+    if (out->regions == NULL || out->transfers == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    /* Moves: each short region (largest shortage first) from the surplus
+     * region whose best warehouse ships there fastest, net of transit:
+     * what the region needs from arrival until its next inbound (or the
+     * target), less what it still holds on arrival. */
+    for (;;) {
+        region_pos *to = NULL;
+        for (size_t i = 0; i < nr; i++)
+            if (rp[i].shortage > 0 && (to == NULL || rp[i].shortage > to->shortage))
+                to = &rp[i];
+        if (to == NULL)
+            break;
+        int64_t want = to->shortage;
+        to->shortage = 0; /* handled (or impossible) */
+        char *skus[] = {(char *)r->sku};
+        Shelfline__V1__GetAvailabilityRequest ga = SHELFLINE__V1__GET_AVAILABILITY_REQUEST__INIT;
+        ga.skus = skus;
+        ga.n_skus = 1;
+        ga.region = (char *)to->region;
+        Shelfline__V1__GetAvailabilityResponse *av;
+        sl_err e2;
+        if (fc_inventory_call(app, call, "GetAvailability", &ga.base,
+                              &shelfline__v1__get_availability_response__descriptor, a, &av,
+                              &e2) != SL_OK ||
+            av->n_items < 1)
+            continue; /* no warehouse serves it: nothing can be moved there */
+        region_pos *from = NULL;
+        int32_t transit = 0;
+        for (size_t i = 0; i < nr; i++) {
+            if (&rp[i] == to || rp[i].surplus <= 0 || rp[i].best_wh == NULL)
+                continue;
+            const Shelfline__V1__Availability *it = av->items[0];
+            for (size_t k = 0; k < it->n_warehouses; k++)
+                if (strcmp(it->warehouses[k]->warehouse_id, rp[i].best_wh) == 0 &&
+                    (from == NULL || it->warehouses[k]->transit_p50_days < transit))
+                    from = &rp[i], transit = it->warehouses[k]->transit_p50_days;
+        }
+        if (from == NULL || to->any_wh == NULL)
+            continue;
+        long until = to->next_inbound == INT32_MAX ? T : to->next_inbound - today;
+        if (until > T)
+            until = T;
+        double before = 0, after = 0;
+        for (long k = 0; k < until; k++)
+            *(k < transit ? &before : &after) += to->pts[k];
+        double left = (double)to->available - before;
+        double need = after - (left > 0 ? left : 0);
+        int64_t qty = (int64_t)ceil(need - 1e-9);
+        if (qty > from->surplus)
+            qty = from->surplus;
+        if (qty > want)
+            qty = want;
+        if (qty <= 0)
+            continue;
+        from->surplus -= qty;
+        Shelfline__V1__TransferSuggestion *t = sl_arena_alloc(a, sizeof *t);
+        char *why = sl_arena_alloc(a, 200);
+        if (t == NULL || why == NULL)
+            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        shelfline__v1__transfer_suggestion__init(t);
+        t->from_warehouse_id = (char *)from->best_wh;
+        t->from_region = (char *)from->region;
+        t->to_region = (char *)to->region;
+        t->to_warehouse_id = (char *)to->any_wh;
+        t->qty = qty;
+        t->transit_days = transit;
+        long dry = fc_plan_stockout_day(to->pts, NULL, (size_t)T, (double)to->available);
+        if (to->next_inbound == INT32_MAX)
+            snprintf(why, 200, "%s runs out in %ld days with no inbound open", to->region, dry);
+        else
+            snprintf(why, 200, "%s runs out in %ld days, next inbound in %d", to->region, dry,
+                     (int)(to->next_inbound - today));
+        t->reason = why;
+        out->transfers[out->n_transfers++] = t;
+    }
+    for (size_t i = 0; i < nr; i++) {
+        Shelfline__V1__RegionPosition *p = sl_arena_alloc(a, sizeof *p);
+        if (p == NULL)
+            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        shelfline__v1__region_position__init(p);
+        p->region = (char *)rp[i].region;
+        p->available = rp[i].available;
+        p->mean_daily_demand = rp[i].mean;
+        p->days_of_cover = fc_plan_cover((double)rp[i].available, rp[i].mean);
+        p->days_to_next_inbound =
+            rp[i].next_inbound == INT32_MAX ? -1 : (int32_t)(rp[i].next_inbound - today);
+        p->surplus = rp[i].surplus;
+        /* Recomputed for the answer: the loop above consumed it. */
+        double need_u = 0;
+        long until = rp[i].next_inbound == INT32_MAX ? T : rp[i].next_inbound - today;
+        for (long k = 0; k < until && k < T; k++)
+            need_u += rp[i].pts[k];
+        p->shortage = need_u > (double)rp[i].available + 0.5
+                          ? (int64_t)ceil(need_u - (double)rp[i].available)
+                          : 0;
+        out->regions[i] = p;
+    }
+    out->n_regions = nr;
+    return SL_OK;
+}
+
+/* ---- GetInventoryKpis ---- */
+
+#define KPI_MAX_SKUS 5000
+
+typedef struct kpi_sku {
+    const char *sku;
+    int64_t price;
+} kpi_sku;
+
+typedef struct kpi_ctx {
+    kpi_sku *skus;
+    size_t n;
+    int32_t from, to;
+    int64_t *units;
+    int64_t stockouts;
+} kpi_ctx;
+
+static sl_status kpi_tx(sl_db_conn *conn, void *p, sl_err *err)
+{
+    kpi_ctx *c = p;
+    c->stockouts = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        int64_t so = 0;
+        sl_status st =
+            fc_store_period(conn, c->skus[i].sku, c->from, c->to, &c->units[i], &so, err);
+        if (st != SL_OK)
+            return st;
+        c->stockouts += so;
+    }
+    return SL_OK;
+}
+
+sl_status fc_api_kpis(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                      sl_err *err)
+{
+    const Shelfline__V1__GetInventoryKpisRequest *r =
+        (const Shelfline__V1__GetInventoryKpisRequest *)req;
+    Shelfline__V1__InventoryKpis *out = (Shelfline__V1__InventoryKpis *)resp;
+    fc_app *app = FC_APP(call);
+    sl_arena *a = sl_call_arena(call);
+    sl_status st;
+    bool by_sku = r->sku[0] != '\0', by_cat = r->category[0] != '\0';
+    if (by_sku == by_cat)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "exactly one of sku and category must be set");
+    if (by_sku && (st = fc_valid_id("sku", r->sku, false, err)) != SL_OK)
+        return st;
+    if (by_cat && strlen(r->category) > 64)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "category is longer than 64 characters");
+    if (r->period_days < 7 || r->period_days > 730)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "period_days must be in 7..730, got %d",
+                          r->period_days);
+    kpi_sku *skus = sl_arena_alloc(a, KPI_MAX_SKUS * sizeof *skus);
+    if (skus == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    size_t n = 0;
+    const char *category = r->category;
+    if (by_sku) {
+        Shelfline__V1__GetProductRequest gp = SHELFLINE__V1__GET_PRODUCT_REQUEST__INIT;
+        gp.sku = (char *)r->sku;
+        Shelfline__V1__Product *p;
+        if ((st = fc_inventory_call(app, call, "GetProduct", &gp.base,
+                                    &shelfline__v1__product__descriptor, a, &p, err)) != SL_OK)
+            return st;
+        category = p->category;
+        skus[n++] = (kpi_sku){p->sku, p->price != NULL ? p->price->minor_units : 0};
+    } else {
+        Shelfline__V1__PageRequest pg = SHELFLINE__V1__PAGE_REQUEST__INIT;
+        pg.page_size = 1000;
+        pg.page_token = "";
+        do {
+            Shelfline__V1__ListProductsRequest lp = SHELFLINE__V1__LIST_PRODUCTS_REQUEST__INIT;
+            lp.page = &pg;
+            lp.category = (char *)r->category;
+            Shelfline__V1__ListProductsResponse *pr;
+            if ((st = fc_inventory_call(app, call, "ListProducts", &lp.base,
+                                        &shelfline__v1__list_products_response__descriptor, a, &pr,
+                                        err)) != SL_OK)
+                return st;
+            for (size_t i = 0; i < pr->n_products && n < KPI_MAX_SKUS; i++)
+                skus[n++] = (kpi_sku){
+                    pr->products[i]->sku,
+                    pr->products[i]->price != NULL ? pr->products[i]->price->minor_units : 0};
+            pg.page_token = pr->next_page_token;
+        } while (pg.page_token[0] != '\0' && n < KPI_MAX_SKUS);
+        if (n == 0)
+            return sl_err_set(err, SL_NOT_FOUND, "no products in category \"%s\"", r->category);
+    }
+    int32_t today = fc_day_today();
+    kpi_ctx kc = {skus, n, today - r->period_days, today, sl_arena_zalloc(a, n * sizeof(int64_t)),
+                  0};
+    if (kc.units == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    sl_db_tx_options o = {.read_only = true, .deadline_ms = sl_call_deadline_ms(call)};
+    if ((st = sl_db_tx(app->db, &o, kpi_tx, &kc, err)) != SL_OK)
+        return st;
+    double cogs = 0, inv_value = 0, inv_units = 0;
+    int64_t units = 0;
+    for (size_t i = 0; i < n; i++) {
+        Shelfline__V1__GetStockRequest gs = SHELFLINE__V1__GET_STOCK_REQUEST__INIT;
+        gs.sku = (char *)skus[i].sku;
+        Shelfline__V1__GetStockResponse *s;
+        if ((st = fc_inventory_call(app, call, "GetStock", &gs.base,
+                                    &shelfline__v1__get_stock_response__descriptor, a, &s, err)) !=
+            SL_OK)
+            return st;
+        int64_t on_hand = 0;
+        for (size_t k = 0; k < s->n_levels; k++)
+            on_hand += s->levels[k]->on_hand;
+        inv_units += (double)on_hand;
+        inv_value += (double)on_hand * (double)skus[i].price;
+        cogs += (double)kc.units[i] * (double)skus[i].price;
+        units += kc.units[i];
+    }
+    int kind;
+    double lo, hi;
+    fc_plan_benchmark(category, &kind, &lo, &hi);
+    double turnover = fc_plan_turnover(cogs, inv_value, r->period_days);
+    out->sku = r->sku;
+    out->category = (char *)category;
+    out->period_days = r->period_days;
+    out->skus = (int32_t)n;
+    out->units_sold = units;
+    out->cogs_minor_units = (int64_t)llround(cogs);
+    out->average_inventory_units = inv_units;
+    out->turnover = turnover;
+    out->days_of_inventory = turnover > 0 ? 365.0 / turnover : (turnover < 0 ? 0 : -1);
+    out->stockout_days = (int32_t)kc.stockouts;
+    out->benchmark = (Shelfline__V1__KpiBenchmark)kind;
+    out->benchmark_low = lo;
+    out->benchmark_high = hi;
+    out->overstock = turnover >= 0 && turnover < lo && inv_units > 0;
+    out->understock = turnover < 0 || turnover > hi;
+    return SL_OK;
+}

@@ -1,0 +1,103 @@
+/*
+ * fc_app: the forecasting service's context and the helpers its handler
+ * modules share (private to the service library).
+ *
+ *   fc_service.c      start-up, method table, consumer
+ *   fc_api_sales.c    RecordSales, SetEvent, ListEvents, inventory events
+ *   fc_api_plan.c     ForecastDemand, GetReplenishmentPlan,
+ *                     SuggestTransfers, GetInventoryKpis
+ *   fc_alert.c        raising alerts, WatchAlerts
+ *   fc_demand.c       history + calendar -> fc_engine forecast
+ *   fc_store.c        all SQL;  fc_plan.c  the arithmetic;  fc_valid.c  days
+ */
+#ifndef FC_APP_H
+#define FC_APP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "fc_engine.h"
+#include "fc_store.h"
+#include "shelfline/v1/common.pb-c.h"
+#include "shelfline/v1/forecasting.pb-c.h"
+#include "sl_client.h"
+#include "sl_consumer.h"
+#include "sl_db.h"
+#include "sl_events.h"
+#include "sl_server.h"
+
+typedef struct fc_app {
+    sl_db *db;
+    sl_events *events;
+    sl_channel *inventory;
+    sl_consumer *consumer;
+    int64_t inventory_timeout_ms;
+} fc_app;
+
+#define FC_APP(call) ((fc_app *)sl_call_ctx(call))
+
+/* A forecast of one SKU x region from today, with what went into it. */
+typedef struct fc_demand {
+    fc_history hist;
+    int32_t today;
+    int horizon;
+    int32_t *future_kind; /* horizon event kinds (0: none), arena memory */
+    size_t stockout_days;
+    fc_forecast *fc; /* owned: fc_demand_free */
+} fc_demand;
+
+/* Loads the history of sku x region before today and the calendar, and
+ * forecasts horizon days (1..3660) with method (NULL or "" : auto).  On OK
+ * d->fc is set.  NOT_FOUND when nothing was ever recorded for the pair;
+ * the engine's INVALID_ARGUMENT / FAILED_PRECONDITION otherwise. */
+sl_status fc_demand_run(sl_db_conn *conn, const char *sku, const char *region, int horizon,
+                        const char *method, sl_arena *a, fc_demand *d, sl_err *err);
+
+/* Same, opening its own read-only transaction on db. */
+sl_status fc_demand_run_db(sl_db *db, int64_t deadline_ms, const char *sku, const char *region,
+                           int horizon, const char *method, sl_arena *a, fc_demand *d, sl_err *err);
+
+void fc_demand_free(fc_demand *d);
+
+/* Raises alert (its alert_id set) in the caller's transaction: stores it
+ * and publishes it on the outbox under topic ALERT_<kind>, once per id.
+ * *fresh (may be NULL) says whether it was new. */
+sl_status fc_alert_raise(fc_app *app, sl_db_conn *conn, Shelfline__V1__Alert *alert, bool *fresh,
+                         sl_err *err);
+
+/* Compares today's recorded units of sku x region with today's forecast
+ * and raises SELLING_ABOVE_FORECAST when above the 95% band.  Runs in the
+ * caller's transaction; *raised (may be NULL) gets 1 for a new alert. */
+sl_status fc_alert_check_sales(fc_app *app, sl_db_conn *conn, const char *sku, const char *region,
+                               sl_arena *a, int *raised, sl_err *err);
+
+/* Calls "/shelfline.v1.InventoryService/<method>" with the service's
+ * inventory timeout (bounded by the call's deadline when call is not
+ * NULL); the reply is arena memory.  Errors are inventory's statuses with
+ * the message prefixed "inventory <method>: ". */
+sl_status fc_inventory_call(fc_app *app, sl_call *call, const char *method,
+                            const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp,
+                            sl_arena *a, void *out, sl_err *err);
+
+/* Handlers. */
+sl_status fc_api_record_sales(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                              sl_err *err);
+sl_status fc_api_set_event(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                           sl_err *err);
+sl_status fc_api_list_events(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                             sl_err *err);
+sl_status fc_api_forecast(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                          sl_err *err);
+sl_status fc_api_plan(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                      sl_err *err);
+sl_status fc_api_transfers(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                           sl_err *err);
+sl_status fc_api_kpis(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                      sl_err *err);
+sl_status fc_api_watch_alerts(sl_call *call, const ProtobufCMessage *req, sl_err *err);
+
+/* The consumer of inventory's events (sl_consumer_fn). */
+sl_status fc_apply_inventory_event(sl_db_conn *conn, const Shelfline__V1__Event *ev, void *ctx,
+                                   sl_err *err);
+
+#endif

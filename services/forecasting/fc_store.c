@@ -1,0 +1,262 @@
+/*
+ * fc_store: the forecasting service's SQL (see fc_store.h).  Dates travel
+ * as "YYYY-MM-DD" text parameters made from day numbers.
+ */
+#include "fc_store.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fc_valid.h"
+
+static const sl_db_stmt stmts[] = {
+    {"fc_sales_api",
+     "INSERT INTO daily_sales (sku, region, day, source, units, on_promotion) "
+     "VALUES ($1, $2, $3::date, 'api', $4::bigint, $5::boolean) "
+     "ON CONFLICT (sku, region, day, source) DO UPDATE "
+     "SET units = EXCLUDED.units, on_promotion = EXCLUDED.on_promotion, updated_at = now() "
+     "WHERE (daily_sales.units, daily_sales.on_promotion) IS DISTINCT FROM "
+     "(EXCLUDED.units, EXCLUDED.on_promotion) RETURNING 1",
+     5},
+    {"fc_sales_add",
+     "INSERT INTO daily_sales (sku, region, day, source, units) "
+     "VALUES ($1, $2, $3::date, 'inventory', $4::bigint) "
+     "ON CONFLICT (sku, region, day, source) DO UPDATE "
+     "SET units = daily_sales.units + EXCLUDED.units, updated_at = now()",
+     4},
+    {"fc_stockout",
+     "INSERT INTO stockout_days (sku, region, day, source) VALUES ($1, $2, $3::date, $4) "
+     "ON CONFLICT DO NOTHING",
+     4},
+    {"fc_history",
+     "SELECT (day - $3::date)::int AS off, sum(units)::float8 AS units, "
+     "bool_or(on_promotion) AS promo FROM daily_sales "
+     "WHERE sku = $1 AND region = $2 AND day < $3::date GROUP BY day ORDER BY day",
+     3},
+    {"fc_history_stockouts",
+     "SELECT (day - $3::date)::int AS off FROM stockout_days "
+     "WHERE sku = $1 AND region = $2 AND day < $3::date",
+     3},
+    {"fc_day_units",
+     "SELECT coalesce(sum(units), 0)::bigint AS units FROM daily_sales "
+     "WHERE sku = $1 AND region = $2 AND day = $3::date",
+     3},
+    {"fc_event_set",
+     "INSERT INTO calendar_event (event_id, name, kind, start_day, end_day, sku, region) "
+     "VALUES ($1, $2, $3::int, $4::date, $5::date, $6, $7) "
+     "ON CONFLICT (event_id) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind, "
+     "start_day = EXCLUDED.start_day, end_day = EXCLUDED.end_day, sku = EXCLUDED.sku, "
+     "region = EXCLUDED.region, updated_at = now()",
+     7},
+    {"fc_event_list",
+     "SELECT event_id, name, kind, (start_day - DATE '1970-01-01')::int AS s, "
+     "(end_day - DATE '1970-01-01')::int AS e, sku, region FROM calendar_event "
+     "WHERE end_day >= $1::date AND start_day <= $2::date "
+     "AND ($3::text IS NULL OR sku = '' OR sku = $3) "
+     "AND ($4::text IS NULL OR region = '' OR region = $4) "
+     "ORDER BY start_day, event_id LIMIT 1000",
+     4},
+    {"fc_alert",
+     "INSERT INTO alert (alert_id, kind, sku, region, day) VALUES ($1, $2::int, $3, $4, $5::date) "
+     "ON CONFLICT DO NOTHING RETURNING 1",
+     5},
+    {"fc_period_units",
+     "SELECT coalesce(sum(units), 0)::bigint AS units FROM daily_sales "
+     "WHERE sku = $1 AND day >= $2::date AND day < $3::date",
+     3},
+    {"fc_period_stockouts",
+     "SELECT count(*)::bigint AS n FROM stockout_days "
+     "WHERE sku = $1 AND day >= $2::date AND day < $3::date",
+     3},
+    {NULL, NULL, 0},
+};
+
+sl_status fc_store_register(sl_db *db, sl_err *err)
+{
+    return sl_db_register(db, stmts, err);
+}
+
+sl_status fc_store_sales_api(sl_db_conn *c, const char *sku, const char *region, int32_t day,
+                             int64_t units, bool promo, bool *changed, sl_err *err)
+{
+    char d[16], u[24];
+    fc_day_format(day, d, sizeof d);
+    snprintf(u, sizeof u, "%" PRId64, units);
+    const char *v[] = {sku, region, d, u, promo ? "true" : "false"};
+    PGresult *r = NULL;
+    sl_status st = sl_db_exec(c, "fc_sales_api", 5, v, NULL, NULL, &r, err);
+    if (st == SL_OK)
+        *changed = PQntuples(r) > 0;
+    PQclear(r);
+    return st;
+}
+
+sl_status fc_store_sales_add(sl_db_conn *c, const char *sku, const char *region, int32_t day,
+                             int64_t units, sl_err *err)
+{
+    char d[16], u[24];
+    fc_day_format(day, d, sizeof d);
+    snprintf(u, sizeof u, "%" PRId64, units);
+    const char *v[] = {sku, region, d, u};
+    return sl_db_exec(c, "fc_sales_add", 4, v, NULL, NULL, NULL, err);
+}
+
+sl_status fc_store_stockout(sl_db_conn *c, const char *sku, const char *region, int32_t day,
+                            const char *source, sl_err *err)
+{
+    char d[16];
+    fc_day_format(day, d, sizeof d);
+    const char *v[] = {sku, region, d, source};
+    return sl_db_exec(c, "fc_stockout", 4, v, NULL, NULL, NULL, err);
+}
+
+sl_status fc_store_history(sl_db_conn *c, const char *sku, const char *region, int32_t before,
+                           sl_arena *a, fc_history *out, sl_err *err)
+{
+    char d[16];
+    fc_day_format(before, d, sizeof d);
+    const char *v[] = {sku, region, d};
+    PGresult *r = NULL, *s = NULL;
+    memset(out, 0, sizeof *out);
+    sl_status st = sl_db_exec(c, "fc_history", 3, v, NULL, NULL, &r, err);
+    if (st != SL_OK)
+        goto done;
+    int rows = PQntuples(r);
+    if (rows == 0)
+        goto done;
+    int c_off = PQfnumber(r, "off"), c_units = PQfnumber(r, "units"),
+        c_promo = PQfnumber(r, "promo");
+    long first = strtol(PQgetvalue(r, 0, c_off), NULL, 10); /* negative */
+    size_t n = (size_t)(-first);
+    out->first_day = before + (int32_t)first;
+    out->n = n;
+    out->units = sl_arena_zalloc(a, n * sizeof *out->units);
+    out->promo = sl_arena_zalloc(a, n);
+    out->stockout = sl_arena_zalloc(a, n);
+    if (out->units == NULL || out->promo == NULL || out->stockout == NULL) {
+        st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        goto done;
+    }
+    for (int i = 0; i < rows; i++) {
+        long off = strtol(PQgetvalue(r, i, c_off), NULL, 10);
+        size_t k = (size_t)(off - first);
+        out->units[k] = strtod(PQgetvalue(r, i, c_units), NULL);
+        out->promo[k] = PQgetvalue(r, i, c_promo)[0] == 't';
+    }
+    st = sl_db_exec(c, "fc_history_stockouts", 3, v, NULL, NULL, &s, err);
+    if (st != SL_OK)
+        goto done;
+    for (int i = 0; i < PQntuples(s); i++) {
+        long off = strtol(PQgetvalue(s, i, 0), NULL, 10);
+        if (off >= first && off < 0)
+            out->stockout[off - first] = 1;
+    }
+done:
+    PQclear(s);
+    PQclear(r);
+    return st;
+}
+
+sl_status fc_store_day_units(sl_db_conn *c, const char *sku, const char *region, int32_t day,
+                             int64_t *units, sl_err *err)
+{
+    char d[16];
+    fc_day_format(day, d, sizeof d);
+    const char *v[] = {sku, region, d};
+    PGresult *r = NULL;
+    sl_status st = sl_db_exec(c, "fc_day_units", 3, v, NULL, NULL, &r, err);
+    if (st == SL_OK)
+        *units = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return st;
+}
+
+sl_status fc_store_event_set(sl_db_conn *c, const fc_event_row *e, sl_err *err)
+{
+    char s[16], en[16], k[8];
+    fc_day_format(e->start_day, s, sizeof s);
+    fc_day_format(e->end_day, en, sizeof en);
+    snprintf(k, sizeof k, "%d", e->kind);
+    const char *v[] = {e->event_id, e->name, k, s, en, e->sku, e->region};
+    return sl_db_exec(c, "fc_event_set", 7, v, NULL, NULL, NULL, err);
+}
+
+sl_status fc_store_event_list(sl_db_conn *c, int32_t from, int32_t to, const char *sku,
+                              const char *region, sl_arena *a, fc_event_row **out, size_t *n,
+                              sl_err *err)
+{
+    char f[16], t[16];
+    fc_day_format(from == INT32_MIN ? fc_day_min() : from, f, sizeof f);
+    fc_day_format(to == INT32_MAX ? fc_day_max() : to, t, sizeof t);
+    const char *v[] = {f, t, sku, region};
+    PGresult *r = NULL;
+    *out = NULL;
+    *n = 0;
+    sl_status st = sl_db_exec(c, "fc_event_list", 4, v, NULL, NULL, &r, err);
+    if (st != SL_OK)
+        goto done;
+    int rows = PQntuples(r);
+    fc_event_row *e = sl_arena_zalloc(a, (size_t)(rows > 0 ? rows : 1) * sizeof *e);
+    if (e == NULL) {
+        st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        goto done;
+    }
+    int ci = PQfnumber(r, "event_id"), cn = PQfnumber(r, "name"), ck = PQfnumber(r, "kind"),
+        cs = PQfnumber(r, "s"), ce = PQfnumber(r, "e"), csku = PQfnumber(r, "sku"),
+        creg = PQfnumber(r, "region");
+    for (int i = 0; i < rows; i++) {
+        e[i].event_id = sl_arena_strdup(a, PQgetvalue(r, i, ci));
+        e[i].name = sl_arena_strdup(a, PQgetvalue(r, i, cn));
+        e[i].kind = (int)strtol(PQgetvalue(r, i, ck), NULL, 10);
+        e[i].start_day = (int32_t)strtol(PQgetvalue(r, i, cs), NULL, 10);
+        e[i].end_day = (int32_t)strtol(PQgetvalue(r, i, ce), NULL, 10);
+        e[i].sku = sl_arena_strdup(a, PQgetvalue(r, i, csku));
+        e[i].region = sl_arena_strdup(a, PQgetvalue(r, i, creg));
+        if (e[i].event_id == NULL || e[i].name == NULL || e[i].sku == NULL || e[i].region == NULL) {
+            st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+            goto done;
+        }
+    }
+    *out = e;
+    *n = (size_t)rows;
+done:
+    PQclear(r);
+    return st;
+}
+
+sl_status fc_store_alert(sl_db_conn *c, const char *alert_id, int kind, const char *sku,
+                         const char *region, int32_t day, bool *fresh, sl_err *err)
+{
+    char d[16], k[8];
+    fc_day_format(day, d, sizeof d);
+    snprintf(k, sizeof k, "%d", kind);
+    const char *v[] = {alert_id, k, sku, region, d};
+    PGresult *r = NULL;
+    sl_status st = sl_db_exec(c, "fc_alert", 5, v, NULL, NULL, &r, err);
+    if (st == SL_OK)
+        *fresh = PQntuples(r) > 0;
+    PQclear(r);
+    return st;
+}
+
+sl_status fc_store_period(sl_db_conn *c, const char *sku, int32_t from, int32_t to, int64_t *units,
+                          int64_t *stockout_days, sl_err *err)
+{
+    char f[16], t[16];
+    fc_day_format(from, f, sizeof f);
+    fc_day_format(to, t, sizeof t);
+    const char *v[] = {sku, f, t};
+    PGresult *r = NULL, *s = NULL;
+    sl_status st = sl_db_exec(c, "fc_period_units", 3, v, NULL, NULL, &r, err);
+    if (st == SL_OK)
+        st = sl_db_exec(c, "fc_period_stockouts", 3, v, NULL, NULL, &s, err);
+    if (st == SL_OK) {
+        *units = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        *stockout_days = strtoll(PQgetvalue(s, 0, 0), NULL, 10);
+    }
+    PQclear(s);
+    PQclear(r);
+    return st;
+}

@@ -1,0 +1,77 @@
+/*
+ * fc_store: every SQL statement of the forecasting service (named,
+ * prepared, parameterized) and the typed functions that run them on a
+ * connection the caller holds (usually inside sl_db_tx).
+ *
+ * Days cross this interface as day numbers (days since 1970-01-01, UTC);
+ * history queries answer offsets relative to a reference day so that the
+ * caller needs no calendar arithmetic beyond fc_day_*.
+ */
+#ifndef FC_STORE_H
+#define FC_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sl_arena.h"
+#include "sl_db.h"
+#include "sl_status.h"
+
+/* Registers the statement table with db. */
+sl_status fc_store_register(sl_db *db, sl_err *err);
+
+/* Upserts an API sales row; *changed is false when it was already so. */
+sl_status fc_store_sales_api(sl_db_conn *c, const char *sku, const char *region, int32_t day,
+                             int64_t units, bool promo, bool *changed, sl_err *err);
+
+/* Adds units to the inventory-sourced row of sku x region x day. */
+sl_status fc_store_sales_add(sl_db_conn *c, const char *sku, const char *region, int32_t day,
+                             int64_t units, sl_err *err);
+
+/* Flags a stock-out day (idempotent). */
+sl_status fc_store_stockout(sl_db_conn *c, const char *sku, const char *region, int32_t day,
+                            const char *source, sl_err *err);
+
+/* A SKU x region's daily history before day `before`: n days from the
+ * first recorded one, units (0 on days without rows), promo and stock-out
+ * flags (1/0), all arena memory.  n is 0 when nothing was recorded. */
+typedef struct fc_history {
+    int32_t first_day;
+    size_t n;
+    double *units;
+    uint8_t *promo;
+    uint8_t *stockout;
+} fc_history;
+sl_status fc_store_history(sl_db_conn *c, const char *sku, const char *region, int32_t before,
+                           sl_arena *a, fc_history *out, sl_err *err);
+
+/* Units recorded for one day (all sources). */
+sl_status fc_store_day_units(sl_db_conn *c, const char *sku, const char *region, int32_t day,
+                             int64_t *units, sl_err *err);
+
+/* One calendar event. */
+typedef struct fc_event_row {
+    const char *event_id, *name, *sku, *region;
+    int kind;
+    int32_t start_day, end_day;
+} fc_event_row;
+
+sl_status fc_store_event_set(sl_db_conn *c, const fc_event_row *e, sl_err *err);
+
+/* Events overlapping [from, to] (INT32_MIN / INT32_MAX: no bound) that
+ * apply to sku (NULL: any) and region (NULL: any); at most 1,000, by start
+ * day then id.  Strings and the array are arena memory. */
+sl_status fc_store_event_list(sl_db_conn *c, int32_t from, int32_t to, const char *sku,
+                              const char *region, sl_arena *a, fc_event_row **out, size_t *n,
+                              sl_err *err);
+
+/* Inserts an alert row; *fresh is false when the id was raised before. */
+sl_status fc_store_alert(sl_db_conn *c, const char *alert_id, int kind, const char *sku,
+                         const char *region, int32_t day, bool *fresh, sl_err *err);
+
+/* Units sold of sku over days [from, to) in all regions, and the number of
+ * stock-out SKU x region days in that span. */
+sl_status fc_store_period(sl_db_conn *c, const char *sku, int32_t from, int32_t to, int64_t *units,
+                          int64_t *stockout_days, sl_err *err);
+
+#endif

@@ -1,0 +1,124 @@
+/*
+ * fc_valid: days and field checks (see fc_valid.h).  Civil-date
+ * conversion after Howard Hinnant's days_from_civil / civil_from_days.
+ */
+#include "fc_valid.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+int32_t fc_day_from_civil(int y, int m, int d)
+{
+    y -= m <= 2;
+    int era = (y >= 0 ? y : y - 399) / 400;
+    int yoe = y - era * 400;
+    int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return (int32_t)(era * 146097 + doe - 719468);
+}
+
+static void civil(int32_t z, int *y, int *m, int *d)
+{
+    z += 719468;
+    int era = (z >= 0 ? z : z - 146096) / 146097;
+    int doe = z - era * 146097;
+    int yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
+void fc_day_format(int32_t day, char *buf, size_t cap)
+{
+    int y, m, d;
+    civil(day, &y, &m, &d);
+    snprintf(buf, cap, "%04d-%02d-%02d", y, m, d);
+}
+
+int32_t fc_day_min(void)
+{
+    return fc_day_from_civil(1900, 1, 1);
+}
+
+int32_t fc_day_max(void)
+{
+    return fc_day_from_civil(2999, 12, 31);
+}
+
+sl_status fc_day_parse(const char *field, const char *s, int32_t *day, sl_err *err)
+{
+    if (s == NULL || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+        goto bad;
+    for (int i = 0; i < 10; i++)
+        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
+            goto bad;
+    int y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+    int m = (s[5] - '0') * 10 + (s[6] - '0');
+    int d = (s[8] - '0') * 10 + (s[9] - '0');
+    if (y < 1900 || y > 2999 || m < 1 || m > 12 || d < 1)
+        goto bad;
+    int32_t n = fc_day_from_civil(y, m, d);
+    int y2, m2, d2;
+    civil(n, &y2, &m2, &d2);
+    if (y2 != y || m2 != m || d2 != d)
+        goto bad;
+    *day = n;
+    return SL_OK;
+bad:
+    return sl_err_set(err, SL_INVALID_ARGUMENT, "%s must be a date \"YYYY-MM-DD\", got \"%.40s\"",
+                      field, s != NULL ? s : "");
+}
+
+int32_t fc_day_today(void)
+{
+    return (int32_t)(time(NULL) / 86400);
+}
+
+int fc_day_weekday(int32_t day)
+{
+    /* 1970-01-01 was a Thursday (3 counting from Monday = 0). */
+    int w = (int)((day + 3) % 7);
+    return w < 0 ? w + 7 : w;
+}
+
+sl_status fc_valid_id(const char *field, const char *s, bool allow_empty, sl_err *err)
+{
+    size_t n = s != NULL ? strlen(s) : 0;
+    if (n == 0 && allow_empty)
+        return SL_OK;
+    if (n == 0)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "%s is required", field);
+    if (n > 64)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "%s is longer than 64 characters", field);
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-'))
+            return sl_err_set(err, SL_INVALID_ARGUMENT,
+                              "%s \"%.64s\" may contain only A-Z a-z 0-9 . _ -", field, s);
+    }
+    return SL_OK;
+}
+
+sl_status fc_valid_region(const char *field, const char *s, bool allow_empty, sl_err *err)
+{
+    size_t n = s != NULL ? strlen(s) : 0;
+    if (n == 0 && allow_empty)
+        return SL_OK;
+    if (n == 0)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "%s is required", field);
+    if (n > 32)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "%s is longer than 32 characters", field);
+    if (!(s[0] >= 'A' && s[0] <= 'Z'))
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "%s \"%.32s\" must start with A-Z", field, s);
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+            return sl_err_set(err, SL_INVALID_ARGUMENT, "%s \"%.32s\" may contain only A-Z 0-9 _ -",
+                              field, s);
+    }
+    return SL_OK;
+}

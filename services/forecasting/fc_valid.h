@@ -1,0 +1,43 @@
+/*
+ * fc_valid: calendar days and request-field validation of the forecasting
+ * service (pure; unit-tested).
+ *
+ * A day number counts days since 1970-01-01 (proleptic Gregorian, UTC).
+ */
+#ifndef FC_VALID_H
+#define FC_VALID_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sl_status.h"
+
+/* Day number of y-m-d (no range check). */
+int32_t fc_day_from_civil(int y, int m, int d);
+
+/* Writes "YYYY-MM-DD" of day into buf (cap >= 11). */
+void fc_day_format(int32_t day, char *buf, size_t cap);
+
+/* Parses a strict "YYYY-MM-DD" (year 1900..2999, a real date).  Fails with
+ * INVALID_ARGUMENT naming field and the value. */
+sl_status fc_day_parse(const char *field, const char *s, int32_t *day, sl_err *err);
+
+/* Today's day number (UTC). */
+int32_t fc_day_today(void);
+
+/* The bounds fc_day_parse accepts. */
+int32_t fc_day_min(void);
+int32_t fc_day_max(void);
+
+/* Day of the week, 0 = Monday. */
+int fc_day_weekday(int32_t day);
+
+/* 1..64 of A-Z a-z 0-9 . _ - (SKUs, event ids): INVALID_ARGUMENT naming
+ * field otherwise.  allow_empty accepts "". */
+sl_status fc_valid_id(const char *field, const char *s, bool allow_empty, sl_err *err);
+
+/* Region: 1..32 of A-Z 0-9 _ -, starting with a letter. */
+sl_status fc_valid_region(const char *field, const char *s, bool allow_empty, sl_err *err);
+
+#endif

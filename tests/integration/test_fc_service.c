@@ -1,0 +1,784 @@
+/*
+ * Integration tests of the forecasting service: a real shelfline-forecasting
+ * process talking to a real shelfline-inventory process, both on one fresh
+ * database, over loopback gRPC.
+ *
+ *  - sales through RecordSales (idempotent) -> forecasts with the weekly
+ *    pattern, plans whose figures follow the documented formulas, KPIs and
+ *    transfer suggestions;
+ *  - sales learned from inventory's RESERVATION_COMMITTED events, counted
+ *    once, also across a restart of the forecasting process;
+ *  - an alert when a simulated promotion sells 5x the forecast, streamed
+ *    by WatchAlerts and raised once;
+ *  - bad input for every RPC: the right status naming the field, nothing
+ *    written.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fc_plan.h"
+#include "fc_valid.h"
+#include "inv_test.h"
+#include "shelfline/v1/forecasting.pb-c.h"
+#include "shelfline/v1/inventory.pb-c.h"
+#include "sl_client.h"
+#include "sl_test.h"
+
+typedef struct fixture {
+    invt_svc inv;
+    pid_t pid;
+    int port;
+    sl_channel *ch;
+    sl_arena *a;
+    int32_t today;
+} fixture;
+
+static fixture F;
+
+static sl_status fc(const char *method, const ProtobufCMessage *req,
+                    const ProtobufCMessageDescriptor *rd, void *out, sl_err *err)
+{
+    char full[128];
+    snprintf(full, sizeof full, "/shelfline.v1.ForecastingService/%s", method);
+    sl_call_options o = {.timeout_ms = 30000};
+    ProtobufCMessage *resp = NULL;
+    sl_status st = sl_client_unary(F.ch, full, req, rd, F.a, &resp, &o, err);
+    if (out != NULL)
+        *(ProtobufCMessage **)out = st == SL_OK ? resp : NULL;
+    return st;
+}
+
+static long long sql(const char *q)
+{
+    return invt_sql_int(F.inv.conninfo, q);
+}
+
+#define EXPECT(st, want, err, what)                                                                \
+    do {                                                                                           \
+        sl_status st_ = (st);                                                                      \
+        if (st_ != (want) || strstr((err).msg, (what)) == NULL)                                    \
+            fail_msg("%s:%d: got %s \"%s\", want %s mentioning \"%s\"", __FILE__, __LINE__,        \
+                     sl_status_name(st_), (err).msg, sl_status_name(want), (what));                \
+    } while (0)
+
+static int start_fc(void)
+{
+    char e[5][640];
+    snprintf(e[0], sizeof e[0], "SHELFLINE_DATABASE_URL=%s", F.inv.conninfo);
+    snprintf(e[1], sizeof e[1], "SHELFLINE_LISTEN=127.0.0.1:%d", F.port);
+    snprintf(e[2], sizeof e[2], "SHELFLINE_INVENTORY_ADDR=127.0.0.1:%d", F.inv.port[0]);
+    snprintf(e[3], sizeof e[3], "SHELFLINE_LOG_LEVEL=error");
+    snprintf(e[4], sizeof e[4], "SHELFLINE_DRAIN_GRACE=5s");
+    char *envp[] = {e[0], e[1], e[2], e[3], e[4], NULL};
+    char *bin = sl_test_bin("shelfline-forecasting");
+    char *argv[] = {bin, NULL};
+    F.pid = sl_test_spawn(argv, envp);
+    free(bin);
+    return F.pid > 0 && sl_test_wait_child_port(F.pid, F.port, 30000) ? 0 : -1;
+}
+
+static int stop_fc(void)
+{
+    if (F.pid <= 0)
+        return 0;
+    int status = sl_test_stop(F.pid, SIGTERM, 30000);
+    F.pid = 0;
+    return status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0 ? -1 : 0;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    F.a = sl_arena_create(0);
+    F.today = fc_day_today();
+    const char *skus[] = {"FC-A", "FC-B", "FC-P", "FC-R", "FC-BAD", "FC-E"};
+    if (invt_start(&F.inv, "fcsvc", 1, NULL) != 0 || invt_seed(F.inv.ch[0], skus, 6) != 0)
+        return -1;
+    if (invt_stock(F.inv.ch[0], "FC-A", "W-NEAR", 100) != 0 ||
+        invt_stock(F.inv.ch[0], "FC-B", "W-NEAR", 50) != 0 ||
+        invt_stock(F.inv.ch[0], "FC-R", "W-NEAR", 500) != 0 ||
+        invt_stock(F.inv.ch[0], "FC-R", "W-FAR", 10) != 0)
+        return -1;
+    F.port = sl_test_free_port();
+    if (start_fc() != 0)
+        return -1;
+    char target[64];
+    snprintf(target, sizeof target, "127.0.0.1:%d", F.port);
+    sl_err err;
+    return sl_channel_create(target, NULL, &F.ch, &err) == SL_OK ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    int bad = stop_fc();
+    sl_channel_destroy(F.ch);
+    invt_stop(&F.inv);
+    sl_arena_destroy(F.a);
+    sl_test_kill_all();
+    return bad ? -1 : 0;
+}
+
+/* Records n days ending yesterday of units(day) for sku x region. */
+static sl_status record_days(const char *sku, const char *region, int n,
+                             double (*units)(int32_t day), Shelfline__V1__RecordSalesResponse **out,
+                             sl_err *err)
+{
+    Shelfline__V1__SalesRow *rows = calloc((size_t)n, sizeof *rows);
+    Shelfline__V1__SalesRow **rp = calloc((size_t)n, sizeof *rp);
+    char(*days)[16] = calloc((size_t)n, sizeof *days);
+    for (int i = 0; i < n; i++) {
+        int32_t day = F.today - n + i;
+        shelfline__v1__sales_row__init(&rows[i]);
+        fc_day_format(day, days[i], sizeof days[i]);
+        rows[i].sku = (char *)sku;
+        rows[i].region = (char *)region;
+        rows[i].day = days[i];
+        rows[i].units = (int64_t)llround(units(day));
+        rp[i] = &rows[i];
+    }
+    Shelfline__V1__RecordSalesRequest r = SHELFLINE__V1__RECORD_SALES_REQUEST__INIT;
+    r.rows = rp;
+    r.n_rows = (size_t)n;
+    sl_status st =
+        fc("RecordSales", &r.base, &shelfline__v1__record_sales_response__descriptor, out, err);
+    free(days);
+    free(rp);
+    free(rows);
+    return st;
+}
+
+/* 10 a day, 16 on Saturdays and Sundays, with a little deterministic
+ * noise. */
+static double weekly(int32_t day)
+{
+    int wd = fc_day_weekday(day);
+    return (wd >= 5 ? 16 : 10) + ((day * 7919) % 3) - 1;
+}
+
+static double steady10(int32_t day)
+{
+    return 10 + ((day * 31) % 3) - 1;
+}
+
+static double east_r(int32_t day)
+{
+    (void)day;
+    return 1;
+}
+
+static double west_r(int32_t day)
+{
+    (void)day;
+    return 20;
+}
+
+static void test_sales_forecast(void **state)
+{
+    (void)state;
+    sl_err err;
+    Shelfline__V1__RecordSalesResponse *rs;
+    assert_int_equal(record_days("FC-A", "EAST", 140, weekly, &rs, &err), SL_OK);
+    assert_int_equal(rs->written, 140);
+    /* The same batch again changes nothing. */
+    assert_int_equal(record_days("FC-A", "EAST", 140, weekly, &rs, &err), SL_OK);
+    assert_int_equal(rs->written, 0);
+    assert_int_equal(rs->unchanged, 140);
+    assert_int_equal(sql("SELECT count(*) FROM forecasting.daily_sales WHERE sku = 'FC-A'"), 140);
+
+    Shelfline__V1__ForecastDemandRequest r = SHELFLINE__V1__FORECAST_DEMAND_REQUEST__INIT;
+    r.sku = "FC-A";
+    r.region = "EAST";
+    r.horizon_days = 14;
+    Shelfline__V1__ForecastDemandResponse *f;
+    assert_int_equal(fc("ForecastDemand", &r.base,
+                        &shelfline__v1__forecast_demand_response__descriptor, &f, &err),
+                     SL_OK);
+    assert_int_equal(f->n_points, 14);
+    assert_int_equal(f->history_days, 140);
+    assert_true(f->model[0] != '\0' && f->reason[0] != '\0');
+    double we = 0, wd = 0;
+    int nwe = 0, nwd = 0;
+    char today[16];
+    fc_day_format(F.today, today, sizeof today);
+    assert_string_equal(f->points[0]->day, today);
+    for (size_t i = 0; i < f->n_points; i++) {
+        const Shelfline__V1__ForecastPoint *p = f->points[i];
+        assert_true(isfinite(p->point) && p->lo95 <= p->lo80 + 1e-9 && p->lo80 <= p->point + 1e-9 &&
+                    p->point <= p->hi80 + 1e-9 && p->hi80 <= p->hi95 + 1e-9);
+        if (fc_day_weekday(F.today + (int32_t)i) >= 5)
+            we += p->point, nwe++;
+        else
+            wd += p->point, nwd++;
+    }
+    /* The weekly pattern carries into the forecast. */
+    assert_true(we / nwe > wd / nwd + 3);
+    assert_true(fabs(wd / nwd - 10) < 2.5);
+    assert_true(f->backtest_mase == -1 || (f->backtest_mase >= 0 && f->backtest_mase < 2));
+
+    /* A method may be forced. */
+    r.method = "snaive";
+    assert_int_equal(fc("ForecastDemand", &r.base,
+                        &shelfline__v1__forecast_demand_response__descriptor, &f, &err),
+                     SL_OK);
+    assert_string_equal(f->method, "snaive");
+    /* No history: NOT_FOUND. */
+    r.method = "";
+    r.sku = "FC-B";
+    r.region = "WEST";
+    EXPECT(fc("ForecastDemand", &r.base, &shelfline__v1__forecast_demand_response__descriptor, NULL,
+              &err),
+           SL_NOT_FOUND, err, "FC-B");
+}
+
+static void test_plan(void **state)
+{
+    (void)state;
+    sl_err err;
+    if (sql("SELECT count(*) FROM forecasting.daily_sales WHERE sku = 'FC-A'") == 0) {
+        Shelfline__V1__RecordSalesResponse *rs;
+        assert_int_equal(record_days("FC-A", "EAST", 140, weekly, &rs, &err), SL_OK);
+    }
+    Shelfline__V1__GetReplenishmentPlanRequest r =
+        SHELFLINE__V1__GET_REPLENISHMENT_PLAN_REQUEST__INIT;
+    r.sku = "FC-A";
+    r.warehouse_id = "W-NEAR";
+    r.service_level = 0.95;
+    r.lead_time_days = 30;
+    r.moq = 50;
+    r.pack_size = 12;
+    Shelfline__V1__ReplenishmentPlan *p;
+    assert_int_equal(fc("GetReplenishmentPlan", &r.base,
+                        &shelfline__v1__replenishment_plan__descriptor, &p, &err),
+                     SL_OK);
+    assert_string_equal(p->region, "EAST");
+    assert_int_equal(p->available, 100);
+    assert_int_equal(p->open_inbound, 0);
+    double z = fc_plan_z(0.95);
+    assert_true(fabs(p->z - z) < 1e-9);
+    assert_true(p->mean_daily_demand > 9 && p->mean_daily_demand < 15);
+    double ss = z * sqrt(30 * p->daily_demand_stddev * p->daily_demand_stddev);
+    assert_true(fabs(p->safety_stock - ss) < 1e-6);
+    assert_true(fabs(p->reorder_point - (30 * p->mean_daily_demand + ss)) < 1e-6);
+    /* 100 units against ~11.7/day over 30 days: an order is due. */
+    assert_int_equal(p->suggested_order_qty, fc_plan_round(p->order_up_to - 100, 50, 12));
+    assert_true(p->suggested_order_qty > 0 && p->suggested_order_qty % 12 == 0);
+    assert_true(p->projected_stockout_day[0] != '\0');
+    assert_true(p->days_of_cover > 5 && p->days_of_cover < 12);
+    assert_true(p->n_alerts >= 1);
+    assert_int_equal(p->alerts[0]->kind, SHELFLINE__V1__ALERT_KIND__PROJECTED_STOCKOUT);
+
+    /* A region plan: stock over the warehouses serving EAST. */
+    r.warehouse_id = "";
+    r.region = "EAST";
+    r.review_period_days = 7;
+    assert_int_equal(fc("GetReplenishmentPlan", &r.base,
+                        &shelfline__v1__replenishment_plan__descriptor, &p, &err),
+                     SL_OK);
+    assert_int_equal(p->available, 100);
+    assert_true(p->order_up_to > p->reorder_point);
+
+    /* Zero demand (no sales recorded): nothing to order. */
+    r.sku = "FC-B";
+    assert_int_equal(fc("GetReplenishmentPlan", &r.base,
+                        &shelfline__v1__replenishment_plan__descriptor, &p, &err),
+                     SL_OK);
+    assert_true(p->mean_daily_demand == 0 && p->safety_stock == 0);
+    assert_int_equal(p->suggested_order_qty, 0);
+
+    /* Unknown SKU and warehouse: NOT_FOUND from inventory. */
+    r.sku = "NOPE-1";
+    EXPECT(fc("GetReplenishmentPlan", &r.base, &shelfline__v1__replenishment_plan__descriptor, NULL,
+              &err),
+           SL_NOT_FOUND, err, "NOPE-1");
+    r.sku = "FC-A";
+    r.region = "";
+    r.warehouse_id = "W-NONE";
+    EXPECT(fc("GetReplenishmentPlan", &r.base, &shelfline__v1__replenishment_plan__descriptor, NULL,
+              &err),
+           SL_NOT_FOUND, err, "W-NONE");
+}
+
+static void test_transfers_kpis(void **state)
+{
+    (void)state;
+    sl_err err;
+    Shelfline__V1__RecordSalesResponse *rs;
+    assert_int_equal(record_days("FC-R", "EAST", 60, east_r, &rs, &err), SL_OK);
+    assert_int_equal(record_days("FC-R", "WEST", 60, west_r, &rs, &err), SL_OK);
+    Shelfline__V1__SuggestTransfersRequest r = SHELFLINE__V1__SUGGEST_TRANSFERS_REQUEST__INIT;
+    r.sku = "FC-R";
+    Shelfline__V1__SuggestTransfersResponse *t;
+    assert_int_equal(fc("SuggestTransfers", &r.base,
+                        &shelfline__v1__suggest_transfers_response__descriptor, &t, &err),
+                     SL_OK);
+    assert_int_equal(t->n_regions, 2);
+    assert_true(t->n_transfers >= 1);
+    const Shelfline__V1__TransferSuggestion *s = t->transfers[0];
+    assert_string_equal(s->from_region, "EAST");
+    assert_string_equal(s->from_warehouse_id, "W-NEAR");
+    assert_string_equal(s->to_region, "WEST");
+    assert_int_equal(s->transit_days, 4);
+    /* EAST keeps 28 days at 1/day: at most 472 can go; WEST needs 20/day
+     * for the 24 days after arrival = 480. */
+    assert_true(s->qty > 400 && s->qty <= 472);
+
+    Shelfline__V1__GetInventoryKpisRequest k = SHELFLINE__V1__GET_INVENTORY_KPIS_REQUEST__INIT;
+    k.sku = "FC-R";
+    k.period_days = 30;
+    Shelfline__V1__InventoryKpis *kp;
+    assert_int_equal(
+        fc("GetInventoryKpis", &k.base, &shelfline__v1__inventory_kpis__descriptor, &kp, &err),
+        SL_OK);
+    /* 21 units a day over 30 days against 510 on hand: 630 / 510 * 365 / 30. */
+    assert_int_equal(kp->units_sold, 630);
+    assert_true(fabs(kp->turnover - 630.0 / 510.0 * 365.0 / 30.0) < 1e-6);
+    assert_int_equal(kp->benchmark, SHELFLINE__V1__KPI_BENCHMARK__GENERAL_RETAIL);
+    assert_true(kp->understock); /* 15 turns: above 3..5 */
+    k.sku = "";
+    k.category = "test";
+    assert_int_equal(
+        fc("GetInventoryKpis", &k.base, &shelfline__v1__inventory_kpis__descriptor, &kp, &err),
+        SL_OK);
+    assert_int_equal(kp->skus, 6);
+    k.category = "no-such-category";
+    EXPECT(fc("GetInventoryKpis", &k.base, &shelfline__v1__inventory_kpis__descriptor, NULL, &err),
+           SL_NOT_FOUND, err, "no-such-category");
+}
+
+static sl_status reserve_commit(const char *id, const char *sku, int64_t qty)
+{
+    Shelfline__V1__ReserveLine l = SHELFLINE__V1__RESERVE_LINE__INIT;
+    l.sku = (char *)sku;
+    l.qty = qty;
+    Shelfline__V1__ReserveLine *lp = &l;
+    Shelfline__V1__ReserveRequest r = SHELFLINE__V1__RESERVE_REQUEST__INIT;
+    r.reservation_id = (char *)id;
+    r.customer_id = "cust-1";
+    r.region = "EAST";
+    r.lines = &lp;
+    r.n_lines = 1;
+    sl_err err;
+    sl_status st = invt_call(F.inv.ch[0], "Reserve", &r.base,
+                             &shelfline__v1__reserve_response__descriptor, F.a, NULL, &err);
+    if (st != SL_OK) {
+        fprintf(stderr, "Reserve: %s\n", err.msg);
+        return st;
+    }
+    Shelfline__V1__CommitRequest c = SHELFLINE__V1__COMMIT_REQUEST__INIT;
+    c.reservation_id = (char *)id;
+    st = invt_call(F.inv.ch[0], "Commit", &c.base, &shelfline__v1__reservation__descriptor, F.a,
+                   NULL, &err);
+    if (st != SL_OK)
+        fprintf(stderr, "Commit: %s\n", err.msg);
+    return st;
+}
+
+static long long wait_units(const char *sku, long long want, int64_t timeout_ms)
+{
+    char q[256];
+    snprintf(q, sizeof q,
+             "SELECT coalesce(sum(units), 0) FROM forecasting.daily_sales "
+             "WHERE sku = '%s' AND source = 'inventory'",
+             sku);
+    int64_t end = invt_now_ms() + timeout_ms;
+    long long got = sql(q);
+    while (got != want && invt_now_ms() < end) {
+        invt_sleep_ms(100);
+        got = sql(q);
+    }
+    return got;
+}
+
+static void test_sales_from_inventory(void **state)
+{
+    (void)state;
+    assert_int_equal(reserve_commit("fct-r1", "FC-B", 3), SL_OK);
+    assert_int_equal(wait_units("FC-B", 3, 20000), 3);
+    assert_int_equal(sql("SELECT count(*) FROM forecasting.daily_sales WHERE sku = 'FC-B'"), 1);
+    /* A restart replays nothing already applied. */
+    assert_int_equal(stop_fc(), 0);
+    assert_int_equal(reserve_commit("fct-r2", "FC-B", 2), SL_OK);
+    assert_int_equal(start_fc(), 0);
+    assert_int_equal(wait_units("FC-B", 5, 20000), 5);
+    invt_sleep_ms(1500);
+    assert_int_equal(wait_units("FC-B", 5, 0), 5);
+    /* One row: the commit day (UTC) in the reservation's region. */
+    assert_int_equal(sql("SELECT count(*) FROM forecasting.daily_sales WHERE sku = 'FC-B' "
+                         "AND region = 'EAST' AND day = (now() AT TIME ZONE 'UTC')::date"),
+                     1);
+    /* A big order of FC-A (about 11 a day, recorded earlier) raises
+     * SELLING_ABOVE_FORECAST from the event feed too. */
+    assert_int_equal(reserve_commit("fct-r3", "FC-A", 60), SL_OK);
+    char q[200], today[16];
+    fc_day_format(F.today, today, sizeof today);
+    snprintf(q, sizeof q,
+             "SELECT count(*) FROM forecasting.alert WHERE alert_id = 'SAF/FC-A/EAST/%s'", today);
+    int64_t end = invt_now_ms() + 20000;
+    while (sql(q) != 1 && invt_now_ms() < end)
+        invt_sleep_ms(100);
+    assert_int_equal(sql(q), 1);
+}
+
+static void test_promotion_alert(void **state)
+{
+    (void)state;
+    sl_err err;
+    Shelfline__V1__RecordSalesResponse *rs;
+    assert_int_equal(record_days("FC-P", "WEST", 70, steady10, &rs, &err), SL_OK);
+    Shelfline__V1__WatchAlertsRequest w = SHELFLINE__V1__WATCH_ALERTS_REQUEST__INIT;
+    sl_client_stream *stream;
+    sl_call_options o = {.timeout_ms = 60000};
+    assert_int_equal(sl_client_stream_open(F.ch, "/shelfline.v1.ForecastingService/WatchAlerts",
+                                           &w.base, &shelfline__v1__event__descriptor, &o, &stream,
+                                           &err),
+                     SL_OK);
+    /* Today, a promotion sells 50: five times the forecast of about 10. */
+    char today[16];
+    fc_day_format(F.today, today, sizeof today);
+    Shelfline__V1__SalesRow row = SHELFLINE__V1__SALES_ROW__INIT;
+    row.sku = "FC-P";
+    row.region = "WEST";
+    row.day = today;
+    row.units = 50;
+    row.on_promotion = true;
+    Shelfline__V1__SalesRow *rp = &row;
+    Shelfline__V1__RecordSalesRequest r = SHELFLINE__V1__RECORD_SALES_REQUEST__INIT;
+    r.rows = &rp;
+    r.n_rows = 1;
+    assert_int_equal(
+        fc("RecordSales", &r.base, &shelfline__v1__record_sales_response__descriptor, &rs, &err),
+        SL_OK);
+    assert_int_equal(rs->alerts_raised, 1);
+    /* Raised once only. */
+    assert_int_equal(
+        fc("RecordSales", &r.base, &shelfline__v1__record_sales_response__descriptor, &rs, &err),
+        SL_OK);
+    assert_int_equal(rs->alerts_raised, 0);
+    Shelfline__V1__Alert *found = NULL;
+    int64_t end = invt_now_ms() + 15000;
+    while (found == NULL && invt_now_ms() < end) {
+        ProtobufCMessage *m = NULL;
+        bool timed_out = false;
+        sl_status st = sl_client_stream_next(stream, F.a, &m, 1000, &timed_out, &err);
+        assert_int_equal(st, SL_OK);
+        if (m == NULL)
+            continue;
+        Shelfline__V1__Event *ev = (Shelfline__V1__Event *)m;
+        if (strcmp(ev->topic, "ALERT_SELLING_ABOVE_FORECAST") != 0)
+            continue;
+        Shelfline__V1__Alert *al =
+            shelfline__v1__alert__unpack(NULL, ev->payload.len, ev->payload.data);
+        assert_non_null(al);
+        if (strcmp(al->sku, "FC-P") == 0)
+            found = al;
+        else
+            shelfline__v1__alert__free_unpacked(al, NULL);
+    }
+    sl_client_stream_close(stream);
+    assert_non_null(found);
+    assert_true(found->actual == 50);
+    assert_true(found->upper95 < 50 && found->forecast > 7 && found->forecast < 13);
+    assert_string_equal(found->region, "WEST");
+    shelfline__v1__alert__free_unpacked(found, NULL);
+    assert_int_equal(sql("SELECT count(*) FROM forecasting.alert WHERE sku = 'FC-P' AND kind = 1"),
+                     1);
+}
+
+static void test_calendar(void **state)
+{
+    (void)state;
+    sl_err err;
+    Shelfline__V1__CalendarEvent e = SHELFLINE__V1__CALENDAR_EVENT__INIT;
+    e.event_id = "bf-2025";
+    e.name = "Black Friday 2025";
+    e.kind = SHELFLINE__V1__EVENT_KIND__BLACK_FRIDAY;
+    e.start_day = "2025-11-28";
+    e.end_day = "2025-11-28";
+    Shelfline__V1__SetEventRequest r = SHELFLINE__V1__SET_EVENT_REQUEST__INIT;
+    r.event = &e;
+    Shelfline__V1__CalendarEvent *got;
+    assert_int_equal(
+        fc("SetEvent", &r.base, &shelfline__v1__calendar_event__descriptor, &got, &err), SL_OK);
+    assert_string_equal(got->event_id, "bf-2025");
+    e.event_id = "promo-a";
+    e.name = "FC-A promotion";
+    e.kind = SHELFLINE__V1__EVENT_KIND__PROMOTION;
+    e.start_day = "2025-12-01";
+    e.end_day = "2025-12-03";
+    e.sku = "FC-A";
+    assert_int_equal(
+        fc("SetEvent", &r.base, &shelfline__v1__calendar_event__descriptor, &got, &err), SL_OK);
+    /* Replacing by id keeps one row. */
+    assert_int_equal(
+        fc("SetEvent", &r.base, &shelfline__v1__calendar_event__descriptor, &got, &err), SL_OK);
+    Shelfline__V1__ListEventsRequest l = SHELFLINE__V1__LIST_EVENTS_REQUEST__INIT;
+    l.from_day = "2025-11-01";
+    l.to_day = "2025-12-31";
+    Shelfline__V1__ListEventsResponse *le;
+    assert_int_equal(
+        fc("ListEvents", &l.base, &shelfline__v1__list_events_response__descriptor, &le, &err),
+        SL_OK);
+    assert_int_equal(le->n_events, 2);
+    assert_string_equal(le->events[0]->event_id, "bf-2025");
+    l.sku = "FC-B"; /* only catalogue-wide events apply */
+    assert_int_equal(
+        fc("ListEvents", &l.base, &shelfline__v1__list_events_response__descriptor, &le, &err),
+        SL_OK);
+    assert_int_equal(le->n_events, 1);
+}
+
+/* Past promotion days (on_promotion, 3x sales) teach the PROMOTION uplift;
+ * a PROMOTION on the calendar in the horizon lifts those forecast days.
+ * Stock-out days are counted and censored. */
+static void test_event_uplift(void **state)
+{
+    (void)state;
+    sl_err err;
+    enum { N = 91 };
+    Shelfline__V1__SalesRow rows[N], *rp[N];
+    char days[N][16];
+    for (int i = 0; i < N; i++) {
+        int32_t day = F.today - N + i;
+        int ago = N - i;
+        shelfline__v1__sales_row__init(&rows[i]);
+        fc_day_format(day, days[i], sizeof days[i]);
+        rows[i].sku = "FC-E";
+        rows[i].region = "EAST";
+        rows[i].day = days[i];
+        bool promo = (ago >= 60 && ago <= 62) || (ago >= 30 && ago <= 32);
+        rows[i].units = promo ? 30 : (int64_t)steady10(day);
+        rows[i].on_promotion = promo;
+        if (ago == 10 || ago == 11) { /* sold out: nothing sold */
+            rows[i].units = 0;
+            rows[i].stocked_out = true;
+        }
+        rp[i] = &rows[i];
+    }
+    Shelfline__V1__RecordSalesRequest r = SHELFLINE__V1__RECORD_SALES_REQUEST__INIT;
+    r.rows = rp;
+    r.n_rows = N;
+    Shelfline__V1__RecordSalesResponse *rs;
+    assert_int_equal(
+        fc("RecordSales", &r.base, &shelfline__v1__record_sales_response__descriptor, &rs, &err),
+        SL_OK);
+    char s[16], e[16];
+    fc_day_format(F.today + 3, s, sizeof s);
+    fc_day_format(F.today + 4, e, sizeof e);
+    Shelfline__V1__CalendarEvent ev = SHELFLINE__V1__CALENDAR_EVENT__INIT;
+    ev.event_id = "promo-fc-e";
+    ev.name = "FC-E promotion";
+    ev.kind = SHELFLINE__V1__EVENT_KIND__PROMOTION;
+    ev.start_day = s;
+    ev.end_day = e;
+    ev.sku = "FC-E";
+    Shelfline__V1__SetEventRequest se = SHELFLINE__V1__SET_EVENT_REQUEST__INIT;
+    se.event = &ev;
+    assert_int_equal(
+        fc("SetEvent", &se.base, &shelfline__v1__calendar_event__descriptor, NULL, &err), SL_OK);
+    Shelfline__V1__ForecastDemandRequest fr = SHELFLINE__V1__FORECAST_DEMAND_REQUEST__INIT;
+    fr.sku = "FC-E";
+    fr.region = "EAST";
+    fr.horizon_days = 7;
+    Shelfline__V1__ForecastDemandResponse *f;
+    assert_int_equal(fc("ForecastDemand", &fr.base,
+                        &shelfline__v1__forecast_demand_response__descriptor, &f, &err),
+                     SL_OK);
+    assert_int_equal(f->stockout_days, 2);
+    assert_int_equal(f->points[3]->event, SHELFLINE__V1__EVENT_KIND__PROMOTION);
+    assert_int_equal(f->points[1]->event, SHELFLINE__V1__EVENT_KIND__EVENT_KIND_UNSPECIFIED);
+    assert_true(f->points[3]->point > 2 * f->points[1]->point);
+    assert_true(f->points[4]->point > 2 * f->points[2]->point);
+    bool seen = false;
+    for (size_t i = 0; i < f->n_uplifts; i++)
+        if (f->uplifts[i]->kind == SHELFLINE__V1__EVENT_KIND__PROMOTION) {
+            seen = true;
+            assert_true(f->uplifts[i]->factor > 2 && f->uplifts[i]->factor < 4);
+            assert_int_equal(f->uplifts[i]->past_days, 6);
+        }
+    assert_true(seen);
+    /* The sold-out days did not drag the level down. */
+    assert_true(f->points[1]->point > 8);
+}
+
+static void test_bad_input(void **state)
+{
+    (void)state;
+    sl_err err;
+    long long sales = sql("SELECT count(*) FROM forecasting.daily_sales");
+    long long events = sql("SELECT count(*) FROM forecasting.calendar_event");
+
+    /* RecordSales: the second row is bad, so the first is not written. */
+    Shelfline__V1__SalesRow a = SHELFLINE__V1__SALES_ROW__INIT, b = SHELFLINE__V1__SALES_ROW__INIT;
+    a.sku = "FC-BAD", a.region = "EAST", a.day = "2025-01-01", a.units = 3;
+    b = a;
+    Shelfline__V1__SalesRow *rows[] = {&a, &b};
+    Shelfline__V1__RecordSalesRequest rs = SHELFLINE__V1__RECORD_SALES_REQUEST__INIT;
+    rs.rows = rows;
+    rs.n_rows = 2;
+    const ProtobufCMessageDescriptor *rsd = &shelfline__v1__record_sales_response__descriptor;
+    EXPECT(fc("RecordSales", &rs.base, rsd, NULL, &err), SL_INVALID_ARGUMENT, err, "rows[1]");
+    b.day = "2025-01-02";
+    b.units = -1;
+    EXPECT(fc("RecordSales", &rs.base, rsd, NULL, &err), SL_INVALID_ARGUMENT, err, "rows[1].units");
+    b.units = 1, b.day = "2025-02-30";
+    EXPECT(fc("RecordSales", &rs.base, rsd, NULL, &err), SL_INVALID_ARGUMENT, err, "rows[1].day");
+    b.day = "2999-01-01";
+    EXPECT(fc("RecordSales", &rs.base, rsd, NULL, &err), SL_INVALID_ARGUMENT, err, "future");
+    b.day = "1990-01-01";
+    EXPECT(fc("RecordSales", &rs.base, rsd, NULL, &err), SL_INVALID_ARGUMENT, err, "in the past");
+    b.day = "1990-01-01";
+    EXPECT(fc("RecordSales", &rs.base, rsd, NULL, &err), SL_INVALID_ARGUMENT, err, "in the past");
+    b.day = "2025-01-02", b.region = "east";
+    EXPECT(fc("RecordSales", &rs.base, rsd, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "rows[1].region");
+    b.region = "EAST", b.sku = "";
+    EXPECT(fc("RecordSales", &rs.base, rsd, NULL, &err), SL_INVALID_ARGUMENT, err, "rows[1].sku");
+    rs.n_rows = 0;
+    EXPECT(fc("RecordSales", &rs.base, rsd, NULL, &err), SL_INVALID_ARGUMENT, err, "rows");
+
+    /* SetEvent / ListEvents. */
+    Shelfline__V1__SetEventRequest se = SHELFLINE__V1__SET_EVENT_REQUEST__INIT;
+    const ProtobufCMessageDescriptor *ed = &shelfline__v1__calendar_event__descriptor;
+    EXPECT(fc("SetEvent", &se.base, ed, NULL, &err), SL_INVALID_ARGUMENT, err, "event");
+    Shelfline__V1__CalendarEvent e = SHELFLINE__V1__CALENDAR_EVENT__INIT;
+    e.event_id = "x", e.name = "x", e.start_day = "2025-01-02", e.end_day = "2025-01-01";
+    se.event = &e;
+    EXPECT(fc("SetEvent", &se.base, ed, NULL, &err), SL_INVALID_ARGUMENT, err, "event.kind");
+    e.kind = SHELFLINE__V1__EVENT_KIND__OTHER;
+    EXPECT(fc("SetEvent", &se.base, ed, NULL, &err), SL_INVALID_ARGUMENT, err, "event.end_day");
+    e.end_day = "2025-01-03", e.name = "";
+    EXPECT(fc("SetEvent", &se.base, ed, NULL, &err), SL_INVALID_ARGUMENT, err, "event.name");
+    e.name = "x", e.event_id = "a b";
+    EXPECT(fc("SetEvent", &se.base, ed, NULL, &err), SL_INVALID_ARGUMENT, err, "event.event_id");
+    Shelfline__V1__ListEventsRequest le = SHELFLINE__V1__LIST_EVENTS_REQUEST__INIT;
+    le.from_day = "yesterday";
+    EXPECT(fc("ListEvents", &le.base, &shelfline__v1__list_events_response__descriptor, NULL, &err),
+           SL_INVALID_ARGUMENT, err, "from_day");
+
+    /* ForecastDemand. */
+    Shelfline__V1__ForecastDemandRequest fd = SHELFLINE__V1__FORECAST_DEMAND_REQUEST__INIT;
+    const ProtobufCMessageDescriptor *fdd = &shelfline__v1__forecast_demand_response__descriptor;
+    fd.sku = "FC-A", fd.region = "EAST", fd.horizon_days = 0;
+    EXPECT(fc("ForecastDemand", &fd.base, fdd, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "horizon_days");
+    fd.horizon_days = 7, fd.method = "magic";
+    EXPECT(fc("ForecastDemand", &fd.base, fdd, NULL, &err), SL_INVALID_ARGUMENT, err, "method");
+    fd.method = "", fd.region = "";
+    EXPECT(fc("ForecastDemand", &fd.base, fdd, NULL, &err), SL_INVALID_ARGUMENT, err, "region");
+
+    /* GetReplenishmentPlan. */
+    Shelfline__V1__GetReplenishmentPlanRequest gp =
+        SHELFLINE__V1__GET_REPLENISHMENT_PLAN_REQUEST__INIT;
+    const ProtobufCMessageDescriptor *pd = &shelfline__v1__replenishment_plan__descriptor;
+    gp.sku = "FC-A", gp.service_level = 0.95, gp.lead_time_days = 5;
+    EXPECT(fc("GetReplenishmentPlan", &gp.base, pd, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "warehouse_id and region");
+    gp.region = "EAST", gp.service_level = 1.5;
+    EXPECT(fc("GetReplenishmentPlan", &gp.base, pd, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "service_level");
+    gp.service_level = 0.95, gp.lead_time_days = 0;
+    EXPECT(fc("GetReplenishmentPlan", &gp.base, pd, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "lead_time_days");
+    gp.lead_time_days = 5, gp.moq = -1;
+    EXPECT(fc("GetReplenishmentPlan", &gp.base, pd, NULL, &err), SL_INVALID_ARGUMENT, err, "moq");
+    gp.moq = 0, gp.pack_size = -2;
+    EXPECT(fc("GetReplenishmentPlan", &gp.base, pd, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "pack_size");
+    gp.pack_size = 0, gp.review_period_days = -1;
+    EXPECT(fc("GetReplenishmentPlan", &gp.base, pd, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "review_period_days");
+
+    /* SuggestTransfers, GetInventoryKpis, WatchAlerts. */
+    Shelfline__V1__SuggestTransfersRequest st = SHELFLINE__V1__SUGGEST_TRANSFERS_REQUEST__INIT;
+    st.sku = "FC-A", st.target_cover_days = 400;
+    EXPECT(fc("SuggestTransfers", &st.base, &shelfline__v1__suggest_transfers_response__descriptor,
+              NULL, &err),
+           SL_INVALID_ARGUMENT, err, "target_cover_days");
+    st.target_cover_days = 0, st.sku = "NOPE-2";
+    EXPECT(fc("SuggestTransfers", &st.base, &shelfline__v1__suggest_transfers_response__descriptor,
+              NULL, &err),
+           SL_NOT_FOUND, err, "NOPE-2");
+    Shelfline__V1__GetInventoryKpisRequest k = SHELFLINE__V1__GET_INVENTORY_KPIS_REQUEST__INIT;
+    const ProtobufCMessageDescriptor *kd = &shelfline__v1__inventory_kpis__descriptor;
+    k.period_days = 30;
+    EXPECT(fc("GetInventoryKpis", &k.base, kd, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "sku and category");
+    k.sku = "FC-A", k.period_days = 3;
+    EXPECT(fc("GetInventoryKpis", &k.base, kd, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "period_days");
+    Shelfline__V1__WatchAlertsRequest w = SHELFLINE__V1__WATCH_ALERTS_REQUEST__INIT;
+    w.after_id = -5;
+    sl_client_stream *s;
+    sl_call_options o = {.timeout_ms = 10000};
+    assert_int_equal(sl_client_stream_open(F.ch, "/shelfline.v1.ForecastingService/WatchAlerts",
+                                           &w.base, &shelfline__v1__event__descriptor, &o, &s,
+                                           &err),
+                     SL_OK);
+    ProtobufCMessage *m;
+    EXPECT(sl_client_stream_next(s, F.a, &m, 10000, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "after_id");
+    sl_client_stream_close(s);
+
+    assert_int_equal(sql("SELECT count(*) FROM forecasting.daily_sales"), sales);
+    assert_int_equal(sql("SELECT count(*) FROM forecasting.calendar_event"), events);
+}
+
+/* Inventory down: plans fail UNAVAILABLE (never a plan on unknown stock),
+ * while forecasts, which need only this service's data, still answer. */
+static void test_inventory_down_is_unavailable(void **state)
+{
+    (void)state;
+    int status = sl_test_stop(F.inv.pid[0], SIGTERM, 30000);
+    assert_true(WIFEXITED(status));
+    F.inv.pid[0] = 0;
+    sl_err err;
+    Shelfline__V1__GetReplenishmentPlanRequest r =
+        SHELFLINE__V1__GET_REPLENISHMENT_PLAN_REQUEST__INIT;
+    r.sku = "FC-A";
+    r.region = "EAST";
+    r.service_level = 0.95;
+    r.lead_time_days = 5;
+    EXPECT(fc("GetReplenishmentPlan", &r.base, &shelfline__v1__replenishment_plan__descriptor, NULL,
+              &err),
+           SL_UNAVAILABLE, err, "inventory");
+    Shelfline__V1__SuggestTransfersRequest t = SHELFLINE__V1__SUGGEST_TRANSFERS_REQUEST__INIT;
+    t.sku = "FC-R";
+    EXPECT(fc("SuggestTransfers", &t.base, &shelfline__v1__suggest_transfers_response__descriptor,
+              NULL, &err),
+           SL_UNAVAILABLE, err, "inventory");
+    Shelfline__V1__ForecastDemandRequest f = SHELFLINE__V1__FORECAST_DEMAND_REQUEST__INIT;
+    f.sku = "FC-A";
+    f.region = "EAST";
+    f.horizon_days = 3;
+    assert_int_equal(fc("ForecastDemand", &f.base,
+                        &shelfline__v1__forecast_demand_response__descriptor, NULL, &err),
+                     SL_OK);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sales_forecast),
+        cmocka_unit_test(test_plan),
+        cmocka_unit_test(test_transfers_kpis),
+        cmocka_unit_test(test_sales_from_inventory),
+        cmocka_unit_test(test_promotion_alert),
+        cmocka_unit_test(test_calendar),
+        cmocka_unit_test(test_event_uplift),
+        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_inventory_down_is_unavailable),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
