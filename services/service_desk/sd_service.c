@@ -1,18 +1,65 @@
 /*
- * sd_service: start-up of the service-desk service and its method table.
+ * sd_service: start-up of the service-desk service -- configuration, the
+ * zone database, the warehouse cache, statements, the method table, the
+ * consumer of inventory's events -- and their orderly stop.
  */
 #include "sd_service.h"
 
 #include <stdlib.h>
 
+#include "sd_api.h"
+#include "sd_app.h"
+#include "sd_bis.h"
+#include "sd_store.h"
 #include "shelfline/v1/common.pb-c.h"
 #include "shelfline/v1/service_desk.pb-c.h"
+#include "sl_config.h"
 
 extern const sl_migration service_desk_migrations[];
 
-typedef struct sd_app {
-    sl_events *events;
-} sd_app;
+sl_status sd_sync_apply(sl_db_conn *conn, const Shelfline__V1__Event *ev, void *ctx, sl_err *err);
+
+sl_status sd_config_load(sd_config *cfg, sl_err *err)
+{
+    sl_status st;
+    const char *tiers, *currency, *key;
+    if ((st = sl_config_duration_ms("SHELFLINE_SD_HOLD_TTL", 3600 * 1000, 1000,
+                                    7 * 24 * 3600 * 1000LL, &cfg->hold_ttl_ms, err)) != SL_OK ||
+        (st = sl_config_duration_ms("SHELFLINE_SD_INVENTORY_TIMEOUT", 5000, 10, 600 * 1000,
+                                    &cfg->inventory_timeout_ms, err)) != SL_OK ||
+        (st = sl_config_int("SHELFLINE_SD_HANDLING_DAYS", 1, 0, 30, &cfg->handling_days, err)) !=
+            SL_OK ||
+        (st = sl_config_duration_ms("SHELFLINE_SD_NETWORK_TTL", 60 * 1000, 100, 24 * 3600 * 1000LL,
+                                    &cfg->network_ttl_ms, err)) != SL_OK ||
+        (st = sl_config_string("SHELFLINE_SD_COMP_TIERS", "2:500,5:1500", &tiers, err)) != SL_OK ||
+        (st = sl_config_string("SHELFLINE_SD_COMP_CURRENCY", "EUR", &currency, err)) != SL_OK ||
+        (st = sl_config_string("SHELFLINE_SD_COUPON_KEY", "000102030405060708090a0b0c0d0e0f", &key,
+                               err)) != SL_OK ||
+        (st = sl_config_bool("SHELFLINE_SD_CONSUMER", true, &cfg->consumer, err)) != SL_OK ||
+        (st = sl_config_duration_ms("SHELFLINE_SD_BIS_INTERVAL", 10000, 10, 24 * 3600 * 1000LL,
+                                    &cfg->bis_interval_ms, err)) != SL_OK ||
+        (st = sl_config_int("SHELFLINE_SD_BIS_MAX_BATCH", 1000, 1, 100000, &cfg->bis_max_batch,
+                            err)) != SL_OK ||
+        (st = sl_config_duration_ms("SHELFLINE_SD_BIS_POLL", 500, 10, 60000, &cfg->bis_poll_ms,
+                                    err)) != SL_OK ||
+        (st = sl_config_string("SHELFLINE_SD_SLA_ZONE", "UTC", &cfg->sla_zone, err)) != SL_OK ||
+        (st = sl_config_string("SHELFLINE_SD_SLA_HOURS", "Mon-Fri 09:00-18:00", &cfg->sla_hours,
+                               err)) != SL_OK ||
+        (st = sl_config_duration_ms("SHELFLINE_SD_TIER_TIMEOUT", 300, 1, 60000,
+                                    &cfg->tier_timeout_ms, err)) != SL_OK ||
+        (st = sl_config_duration_ms("SHELFLINE_SD_RETURN_WINDOW", 30 * 86400000LL, 0,
+                                    3650 * 86400000LL, &cfg->return_window_ms, err)) != SL_OK)
+        return st;
+    if ((st = sd_comp_policy_parse(tiers, currency, &cfg->comp, err)) != SL_OK) {
+        sl_err_wrap(err, "invalid SHELFLINE_SD_COMP_TIERS or SHELFLINE_SD_COMP_CURRENCY");
+        return st;
+    }
+    if ((st = sd_coupon_key_parse(key, cfg->coupon_key, err)) != SL_OK) {
+        sl_err_wrap(err, "invalid SHELFLINE_SD_COUPON_KEY");
+        return st;
+    }
+    return SL_OK;
+}
 
 static sl_status watch_events(sl_call *call, const ProtobufCMessage *req, sl_err *err)
 {
@@ -20,15 +67,56 @@ static sl_status watch_events(sl_call *call, const ProtobufCMessage *req, sl_err
     return sl_events_watch(app->events, call, req, err);
 }
 
+#define M(name) "/shelfline.v1.ServiceDeskService/" name
+#define UNARY(name, req, resp, fn)                                                                 \
+    {                                                                                              \
+        M(name), SL_RPC_UNARY, &shelfline__v1__##req##__descriptor,                                \
+            &shelfline__v1__##resp##__descriptor, sd_api_##fn, NULL                                \
+    }
+
 static const sl_method methods[] = {
-    {"/shelfline.v1.ServiceDeskService/WatchEvents", SL_RPC_SERVER_STREAMING,
-     &shelfline__v1__watch_events_request__descriptor, &shelfline__v1__event__descriptor, NULL,
-     watch_events},
+    UNARY("PlaceOrder", place_order_request, place_order_response, place_order),
+    UNARY("ConfirmPayment", confirm_payment_request, order, confirm_payment),
+    UNARY("CancelOrder", cancel_order_request, order, cancel_order),
+    UNARY("UpdateShipment", update_shipment_request, order, update_shipment),
+    UNARY("GetOrder", get_order_request, order, get_order),
+    UNARY("ListOrders", list_orders_request, list_orders_response, list_orders),
+    UNARY("GetOrderEta", get_order_eta_request, order_eta, get_order_eta),
+    UNARY("QuoteEta", quote_eta_request, quote_eta_response, quote_eta),
+    UNARY("OpenTicket", open_ticket_request, ticket, open_ticket),
+    UNARY("RespondTicket", respond_ticket_request, ticket, respond_ticket),
+    UNARY("ResolveTicket", resolve_ticket_request, ticket, resolve_ticket),
+    UNARY("ListTickets", list_tickets_request, list_tickets_response, list_tickets),
+    UNARY("GetSlaReport", get_sla_report_request, sla_report, get_sla_report),
+    UNARY("CreateReturn", create_return_request, return, create_return),
+    UNARY("ReceiveReturn", receive_return_request, return, receive_return),
+    UNARY("SubscribeBackInStock", subscribe_back_in_stock_request, subscription,
+          subscribe_back_in_stock),
+    UNARY("Unsubscribe", unsubscribe_request, subscription, unsubscribe),
+    UNARY("ListSubscriptions", list_subscriptions_request, list_subscriptions_response,
+          list_subscriptions),
+    UNARY("ListNotifications", list_notifications_request, list_notifications_response,
+          list_notifications),
+    {M("WatchNotifications"), SL_RPC_SERVER_STREAMING,
+     &shelfline__v1__watch_notifications_request__descriptor,
+     &shelfline__v1__notification__descriptor, NULL, sd_api_watch_notifications},
+    UNARY("AckNotification", ack_notification_request, notification, ack_notification),
+    {M("WatchEvents"), SL_RPC_SERVER_STREAMING, &shelfline__v1__watch_events_request__descriptor,
+     &shelfline__v1__event__descriptor, NULL, watch_events},
 };
 
+/* Every topic the service publishes (service_desk.proto). */
 static const sl_event_topic topics[] = {
+    {"ORDER_PLACED", &shelfline__v1__order_event__descriptor},
+    {"ORDER_PAID", &shelfline__v1__order_event__descriptor},
+    {"ORDER_CANCELLED", &shelfline__v1__order_event__descriptor},
+    {"ORDER_DELIVERED", &shelfline__v1__order_event__descriptor},
+    {"RETURN_RECEIVED", &shelfline__v1__return_event__descriptor},
+    {"UNMET_DEMAND", &shelfline__v1__unmet_demand__descriptor},
     {NULL, NULL},
 };
+
+static const char *const consumed_topics[] = {"INBOUND_DELAYED", "BACK_IN_STOCK", "OUT_OF_STOCK"};
 
 static sl_service_def service_def = {
     .descriptor = &shelfline__v1__service_desk_service__descriptor,
@@ -36,16 +124,84 @@ static sl_service_def service_def = {
     .n_methods = sizeof methods / sizeof methods[0],
 };
 
+static void app_free(sd_app *app)
+{
+    if (app == NULL)
+        return;
+    sl_consumer_stop(app->consumer);
+    sd_bis_stop(app->bis);
+    sd_net_destroy(app->net);
+    sd_sla_policy_free(app->sla);
+    sd_classifier_free(app->classifier);
+    sd_tzdb_free(app->tz);
+    free(app);
+}
+
+/* The SLA policy from SHELFLINE_SD_SLA_ZONE and SHELFLINE_SD_SLA_HOURS
+ * with the default targets (sd_sla_config_defaults). */
+static sl_status sla_policy(sd_app *app, sl_err *err)
+{
+    sd_sla_config cfg;
+    sd_sla_config_defaults(&cfg);
+    sl_status st = sd_tzdb_get(app->tz, app->cfg.sla_zone, &cfg.zone, err);
+    if (st != SL_OK) {
+        sl_err_wrap(err, "invalid SHELFLINE_SD_SLA_ZONE \"%s\"", app->cfg.sla_zone);
+        return SL_INVALID_ARGUMENT;
+    }
+    if ((st = sd_sla_hours_parse(app->cfg.sla_hours, cfg.week, err)) != SL_OK) {
+        sl_err_wrap(err, "invalid SHELFLINE_SD_SLA_HOURS");
+        return st;
+    }
+    return sd_sla_policy_new(&cfg, &app->sla, err);
+}
+
 static sl_status init(sl_service *svc, void **out, sl_err *err)
 {
     sd_app *app = calloc(1, sizeof *app);
     if (app == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    app->db = sl_service_db(svc);
     app->events = sl_service_events(svc);
-    service_def.ctx = app;
-    sl_status st = sl_service_add(svc, &service_def, err);
+    app->inventory = sl_service_peer(svc, SL_PEER_INVENTORY);
+    app->customer_value = sl_service_peer(svc, SL_PEER_CUSTOMER_VALUE);
+    sl_status st =
+        app->inventory != NULL ? SL_OK : sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    if (st == SL_OK)
+        st = sd_config_load(&app->cfg, err);
+    if (st == SL_OK)
+        st = sd_tzdb_new(NULL, &app->tz, err);
+    if (st == SL_OK)
+        st = sd_net_create(app->inventory, app->tz, app->cfg.network_ttl_ms,
+                           (int)app->cfg.handling_days, app->cfg.inventory_timeout_ms, &app->net,
+                           err);
+    if (st == SL_OK)
+        st = sla_policy(app, err);
+    if (st == SL_OK)
+        st = sd_classifier_new_default(&app->classifier, err);
+    if (st == SL_OK)
+        st = sd_store_register(app->db, err);
+    if (st == SL_OK && app->cfg.consumer) {
+        sl_consumer_options co = {
+            .subscription = "service-desk/inventory",
+            .db = app->db,
+            .channel = app->inventory,
+            .method = "/shelfline.v1.InventoryService/WatchEvents",
+            .topics = consumed_topics,
+            .n_topics = sizeof consumed_topics / sizeof consumed_topics[0],
+            .fn = sd_sync_apply,
+            .ctx = app,
+            .lock_retry_ms = 1000,
+        };
+        st = sl_consumer_start(&co, &app->consumer, err);
+    }
+    if (st == SL_OK)
+        st = sd_bis_start(app, &app->bis, err);
+    if (st == SL_OK) {
+        service_def.ctx = app;
+        st = sl_service_add(svc, &service_def, err);
+    }
     if (st != SL_OK) {
-        free(app);
+        app_free(app);
         return st;
     }
     *out = app;
@@ -55,7 +211,7 @@ static sl_status init(sl_service *svc, void **out, sl_err *err)
 static void fini(sl_service *svc, void *app)
 {
     (void)svc;
-    free(app);
+    app_free(app);
 }
 
 const sl_service_spec sd_service_spec = {

@@ -530,7 +530,7 @@ sl_status sd_tz_from_posix(const char *name, const char *rule, sd_tz **out, sl_e
     if (rule == NULL || !parse_posix(rule, &r))
         return sl_err_set(err, SL_INVALID_ARGUMENT, "invalid POSIX TZ rule \"%.100s\"",
                           rule != NULL ? rule : "");
-    sd_tz *z;
+    sd_tz *z = NULL; /* set by zone_alloc; NULL silences gcc -O3's maybe-uninitialized */
     sl_status st = zone_alloc(name, &z, err);
     if (st != SL_OK)
         return st;
@@ -660,7 +660,7 @@ static const char *read_footer(reader *r, sd_tz *z)
 sl_status sd_tz_from_tzif(const char *name, const unsigned char *data, size_t len, sd_tz **out,
                           sl_err *err)
 {
-    sd_tz *z;
+    sd_tz *z = NULL; /* set by zone_alloc; NULL silences gcc -O3's maybe-uninitialized */
     sl_status st = zone_alloc(name, &z, err);
     if (st != SL_OK)
         return st;

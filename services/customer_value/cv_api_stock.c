@@ -1,0 +1,448 @@
+/*
+ * cv_api_stock: the handlers that must respect regional stock --
+ * GetRepurchaseReminders and Recommend.
+ *
+ * Both build their candidates from the stored purchases, then ask the
+ * inventory service (cv_catalog) which of them are available in each
+ * customer's region, and keep only those.  When inventory cannot be asked
+ * the call fails with UNAVAILABLE: an unfiltered list would point
+ * customers at empty shelves.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cv_app.h"
+#include "cv_interest.h"
+#include "cv_repurchase.h"
+#include "cv_store.h"
+
+#define OOM(err) sl_err_set((err), SL_RESOURCE_EXHAUSTED, "out of memory")
+
+/* Reminders stay up this many days after the due day. */
+#define REMINDER_GRACE_DAYS 7
+/* Recommendation weights (see docs/CUSTOMER_VALUE.md). */
+#define W_COPURCHASE 1.0
+#define W_INTEREST 0.8
+#define W_REGION 0.3
+#define SEASONAL_BOOST 1.5
+#define BESTSELLER_DAYS 90
+#define CANDIDATES 50
+
+/* ---- GetRepurchaseReminders ---- */
+
+typedef struct reminder {
+    const char *customer_id, *region, *sku;
+    cv_repurchase_due due;
+    int64_t available;
+} reminder;
+
+typedef struct lines_ctx {
+    sl_arena *a;
+    const char *const *skus;
+    size_t nskus;
+    cv_repeat_row *rows;
+    size_t n;
+} lines_ctx;
+
+static sl_status lines_tx(sl_db_conn *conn, void *p, sl_err *err)
+{
+    lines_ctx *c = p;
+    return cv_store_repeat_lines(conn, c->a, c->skus, c->nskus, &c->rows, &c->n, err);
+}
+
+typedef struct publish_ctx {
+    sl_call *call;
+    reminder *items;
+    size_t n;
+} publish_ctx;
+
+static Shelfline__V1__RepurchaseReminder *reminder_msg(sl_arena *a, const reminder *r)
+{
+    Shelfline__V1__RepurchaseReminder *m = sl_arena_alloc(a, sizeof *m);
+    if (m == NULL)
+        return NULL;
+    shelfline__v1__repurchase_reminder__init(m);
+    m->customer_id = (char *)r->customer_id;
+    m->region = (char *)r->region;
+    m->sku = (char *)r->sku;
+    m->last_purchase_at_ms = (int64_t)r->due.last_day * CV_DAY_MS;
+    m->due_at_ms = (int64_t)r->due.due_day * CV_DAY_MS;
+    m->days_per_unit = r->due.days_per_unit;
+    m->available = r->available;
+    return m;
+}
+
+static sl_status publish_tx(sl_db_conn *conn, void *p, sl_err *err)
+{
+    publish_ctx *c = p;
+    sl_arena *a = sl_call_arena(c->call);
+    for (size_t i = 0; i < c->n; i++) {
+        bool fresh;
+        sl_status st = cv_store_reminder_mark(conn, c->items[i].customer_id, c->items[i].sku,
+                                              c->items[i].due.due_day, &fresh, err);
+        if (st != SL_OK)
+            return st;
+        if (!fresh)
+            continue;
+        Shelfline__V1__RepurchaseReminder *m = reminder_msg(a, &c->items[i]);
+        if (m == NULL)
+            return OOM(err);
+        st = sl_events_publish(CV_APP(c->call)->events, conn, "REPURCHASE_DUE",
+                               c->items[i].customer_id, &m->base, err);
+        if (st != SL_OK)
+            return st;
+    }
+    return SL_OK;
+}
+
+static int reminder_cmp(const void *x, const void *y)
+{
+    const reminder *a = x, *b = y;
+    if (a->due.due_day != b->due.due_day)
+        return a->due.due_day < b->due.due_day ? -1 : 1;
+    int c = strcmp(a->customer_id, b->customer_id);
+    return c != 0 ? c : strcmp(a->sku, b->sku);
+}
+
+static int region_cmp(const void *x, const void *y)
+{
+    const reminder *a = *(reminder *const *)x, *b = *(reminder *const *)y;
+    int c = strcmp(a->region, b->region);
+    return c != 0 ? c : strcmp(a->sku, b->sku);
+}
+
+/* Fills available for every candidate: one batched availability question
+ * per region, each distinct SKU asked once. */
+static sl_status fill_availability(sl_call *call, reminder *items, size_t n, sl_err *err)
+{
+    sl_arena *a = sl_call_arena(call);
+    reminder **by = sl_arena_alloc(a, (n > 0 ? n : 1) * sizeof *by);
+    const char **skus = sl_arena_alloc(a, (n > 0 ? n : 1) * sizeof *skus);
+    int64_t *avail = sl_arena_alloc(a, (n > 0 ? n : 1) * sizeof *avail);
+    if (by == NULL || skus == NULL || avail == NULL)
+        return OOM(err);
+    for (size_t i = 0; i < n; i++)
+        by[i] = &items[i];
+    qsort(by, n, sizeof *by, region_cmp);
+    for (size_t i = 0; i < n;) {
+        size_t j = i, ns = 0;
+        while (j < n && strcmp(by[j]->region, by[i]->region) == 0) {
+            if (ns == 0 || strcmp(skus[ns - 1], by[j]->sku) != 0)
+                skus[ns++] = by[j]->sku;
+            j++;
+        }
+        sl_status st = cv_catalog_availability(CV_APP(call)->catalog, call, by[i]->region, skus, ns,
+                                               avail, err);
+        if (st != SL_OK)
+            return st;
+        size_t s = 0;
+        for (size_t k = i; k < j; k++) {
+            while (strcmp(skus[s], by[k]->sku) != 0)
+                s++;
+            by[k]->available = avail[s];
+        }
+        i = j;
+    }
+    return SL_OK;
+}
+
+CV_HANDLER(get_repurchase_reminders)
+{
+    const Shelfline__V1__GetRepurchaseRemindersRequest *r =
+        (const Shelfline__V1__GetRepurchaseRemindersRequest *)req;
+    Shelfline__V1__GetRepurchaseRemindersResponse *out =
+        (Shelfline__V1__GetRepurchaseRemindersResponse *)resp;
+    sl_arena *a = sl_call_arena(call);
+    sl_status st = SL_OK;
+    if (r->as_of_ms != 0 && (st = cv_valid_time("as_of_ms", r->as_of_ms, err)) != SL_OK)
+        return st;
+    if (r->horizon_days < 0 || r->horizon_days > 365)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "horizon_days must be between 0 and 365 (got %d)", r->horizon_days);
+    if (r->limit < 0 || r->limit > 10000)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "limit must be between 0 and 10000 (got %d)",
+                          r->limit);
+    size_t limit = r->limit > 0 ? (size_t)r->limit : 1000;
+    int32_t as_of = cv_day(r->as_of_ms != 0 ? r->as_of_ms : sl_db_now_ms());
+
+    /* Which products have a consumption cycle: inventory's catalogue. */
+    cv_catalog *cat = CV_APP(call)->catalog;
+    cv_snapshot *snap;
+    if ((st = cv_catalog_acquire(cat, call, NULL, 0, &snap, err)) != SL_OK)
+        return st;
+    size_t np;
+    const cv_product *prods = cv_snapshot_products(snap, &np);
+    const char **skus = sl_arena_alloc(a, (np > 0 ? np : 1) * sizeof *skus);
+    int32_t *cycle = sl_arena_alloc(a, (np > 0 ? np : 1) * sizeof *cycle);
+    size_t ns = 0;
+    if (skus == NULL || cycle == NULL) {
+        cv_catalog_release(cat, snap);
+        return OOM(err);
+    }
+    for (size_t i = 0; i < np; i++)
+        if (prods[i].repeat_days > 0) {
+            skus[ns] = sl_arena_strdup(a, prods[i].sku);
+            cycle[ns] = prods[i].repeat_days;
+            if (skus[ns++] == NULL) {
+                cv_catalog_release(cat, snap);
+                return OOM(err);
+            }
+        }
+    cv_catalog_release(cat, snap);
+    if (ns == 0)
+        return SL_OK;
+
+    lines_ctx lc = {a, skus, ns, NULL, 0};
+    sl_db_tx_options o = cv_tx_opts(call, true);
+    if ((st = sl_db_tx(CV_APP(call)->db, &o, lines_tx, &lc, err)) != SL_OK)
+        return st;
+
+    /* One schedule per customer x SKU (rows come grouped that way). */
+    reminder *items = sl_arena_alloc(a, (lc.n > 0 ? lc.n : 1) * sizeof *items);
+    cv_repurchase_event *ev = sl_arena_alloc(a, (lc.n > 0 ? lc.n : 1) * sizeof *ev);
+    if (items == NULL || ev == NULL)
+        return OOM(err);
+    size_t ni = 0;
+    for (size_t i = 0; i < lc.n;) {
+        size_t j = i, ne = 0;
+        while (j < lc.n && strcmp(lc.rows[j].customer_id, lc.rows[i].customer_id) == 0 &&
+               strcmp(lc.rows[j].sku, lc.rows[i].sku) == 0) {
+            if (lc.rows[j].day <= as_of)
+                ev[ne++] = (cv_repurchase_event){lc.rows[j].day, (double)lc.rows[j].qty};
+            j++;
+        }
+        /* skus is in the catalogue's (strcmp) order. */
+        int32_t cyc = 0;
+        size_t lo = 0, hi = ns;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            int cmp = strcmp(skus[mid], lc.rows[i].sku);
+            if (cmp == 0) {
+                cyc = cycle[mid];
+                break;
+            }
+            if (cmp < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        cv_repurchase_due due;
+        if (ne > 0 && cyc > 0 && cv_repurchase_schedule(ev, ne, cyc, &due, NULL) == SL_OK &&
+            cv_repurchase_in_window(&due, as_of, r->horizon_days, REMINDER_GRACE_DAYS))
+            items[ni++] =
+                (reminder){lc.rows[i].customer_id, lc.rows[i].region, lc.rows[i].sku, due, 0};
+        i = j;
+    }
+    if ((st = fill_availability(call, items, ni, err)) != SL_OK)
+        return st;
+    size_t kept = 0;
+    for (size_t i = 0; i < ni; i++)
+        if (items[i].available > 0)
+            items[kept++] = items[i];
+    qsort(items, kept, sizeof *items, reminder_cmp);
+    if (kept > limit) {
+        out->truncated = true;
+        kept = limit;
+    }
+    out->reminders = sl_arena_alloc(a, (kept > 0 ? kept : 1) * sizeof *out->reminders);
+    if (out->reminders == NULL)
+        return OOM(err);
+    for (size_t i = 0; i < kept; i++)
+        if ((out->reminders[i] = reminder_msg(a, &items[i])) == NULL)
+            return OOM(err);
+    out->n_reminders = kept;
+    if (r->publish && kept > 0) {
+        publish_ctx pc = {call, items, kept};
+        o = cv_tx_opts(call, false);
+        return sl_db_tx(CV_APP(call)->db, &o, publish_tx, &pc, err);
+    }
+    return SL_OK;
+}
+
+/* ---- Recommend ---- */
+
+typedef struct cand {
+    const char *sku, *category;
+    double score;
+    Shelfline__V1__RecommendationReason reason;
+    bool seasonal;
+    int64_t available;
+} cand;
+
+typedef struct rec_ctx {
+    sl_arena *a;
+    const char *id;
+    int32_t today;
+    cv_customer_row *cust;
+    cv_line_row *lines;
+    size_t nlines;
+    cv_interest ints[3];
+    size_t nints;
+    cv_sku_score *co, *region, *cat[3];
+    size_t nco, nregion, ncat[3];
+} rec_ctx;
+
+static sl_status rec_tx(sl_db_conn *conn, void *p, sl_err *err)
+{
+    rec_ctx *c = p;
+    sl_status st = cv_store_customer_get(conn, c->a, c->id, false, &c->cust, err);
+    if (st != SL_OK || c->cust == NULL)
+        return st;
+    if ((st = cv_store_customer_lines(conn, c->a, c->id, &c->lines, &c->nlines, err)) != SL_OK)
+        return st;
+    int32_t since = c->today - BESTSELLER_DAYS;
+    if ((st = cv_store_bestsellers(conn, c->a, c->cust->region, NULL, since, CANDIDATES, &c->region,
+                                   &c->nregion, err)) != SL_OK)
+        return st;
+    if (c->nregion == 0 && (st = cv_store_bestsellers(conn, c->a, NULL, NULL, since, CANDIDATES,
+                                                      &c->region, &c->nregion, err)) != SL_OK)
+        return st;
+    c->nints = 0;
+    c->nco = 0;
+    if (c->nlines == 0)
+        return SL_OK;
+    if ((st = cv_store_copurchase(conn, c->a, c->id, CANDIDATES, &c->co, &c->nco, err)) != SL_OK)
+        return st;
+    cv_purchase_line *pl = sl_arena_alloc(c->a, c->nlines * sizeof *pl);
+    if (pl == NULL)
+        return OOM(err);
+    for (size_t i = 0; i < c->nlines; i++)
+        pl[i] = (cv_purchase_line){c->lines[i].category, c->lines[i].day,
+                                   (double)c->lines[i].net_minor};
+    if ((st = cv_interest_rank(pl, c->nlines, c->today, 180.0, c->ints, 3, &c->nints, err)) !=
+        SL_OK)
+        return st;
+    for (size_t k = 0; k < c->nints; k++)
+        if ((st = cv_store_bestsellers(conn, c->a, NULL, c->ints[k].category, since, CANDIDATES,
+                                       &c->cat[k], &c->ncat[k], err)) != SL_OK)
+            return st;
+    return SL_OK;
+}
+
+/* Adds the scored SKUs, normalised to the best of the list, times w. */
+static void add_cands(cand *cs, size_t *n, const cv_sku_score *s, size_t ns, double w,
+                      Shelfline__V1__RecommendationReason reason, const cv_line_row *own,
+                      size_t nown)
+{
+    double top = ns > 0 && s[0].score > 0 ? s[0].score : 1;
+    for (size_t i = 0; i < ns; i++) {
+        bool mine = false;
+        for (size_t k = 0; k < nown && !mine; k++)
+            mine = strcmp(own[k].sku, s[i].sku) == 0;
+        if (mine)
+            continue;
+        double score = w * s[i].score / top;
+        size_t k = 0;
+        while (k < *n && strcmp(cs[k].sku, s[i].sku) != 0)
+            k++;
+        if (k == *n)
+            cs[(*n)++] = (cand){s[i].sku, s[i].category, score, reason, false, 0};
+        else if (score > cs[k].score) {
+            cs[k].score = score;
+            cs[k].reason = reason;
+        }
+    }
+}
+
+static int cand_cmp(const void *x, const void *y)
+{
+    const cand *a = x, *b = y;
+    if (a->score != b->score)
+        return a->score > b->score ? -1 : 1;
+    return strcmp(a->sku, b->sku);
+}
+
+CV_HANDLER(recommend)
+{
+    const Shelfline__V1__RecommendRequest *r = (const Shelfline__V1__RecommendRequest *)req;
+    Shelfline__V1__RecommendResponse *out = (Shelfline__V1__RecommendResponse *)resp;
+    sl_arena *a = sl_call_arena(call);
+    sl_status st = cv_valid_id("customer_id", r->customer_id, err);
+    if (st != SL_OK)
+        return st;
+    if (r->n < 0 || r->n > 100)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "n must be between 0 and 100 (got %d)", r->n);
+    size_t want = r->n > 0 ? (size_t)r->n : 10;
+    rec_ctx c = {.a = a, .id = r->customer_id, .today = cv_day(sl_db_now_ms())};
+    sl_db_tx_options o = cv_tx_opts(call, true);
+    if ((st = sl_db_tx(CV_APP(call)->db, &o, rec_tx, &c, err)) != SL_OK)
+        return st;
+    if (c.cust == NULL)
+        return sl_err_set(err, SL_NOT_FOUND, "customer_id: unknown customer \"%s\"",
+                          r->customer_id);
+    out->customer_id = r->customer_id;
+    out->region = (char *)c.cust->region;
+
+    size_t cap = c.nco + c.nregion + c.ncat[0] + c.ncat[1] + c.ncat[2] + 1;
+    cand *cs = sl_arena_alloc(a, cap * sizeof *cs);
+    if (cs == NULL)
+        return OOM(err);
+    size_t n = 0;
+    add_cands(cs, &n, c.co, c.nco, W_COPURCHASE,
+              SHELFLINE__V1__RECOMMENDATION_REASON__RECOMMENDATION_REASON_CO_PURCHASE, c.lines,
+              c.nlines);
+    for (size_t k = 0; k < c.nints; k++)
+        add_cands(cs, &n, c.cat[k], c.ncat[k], W_INTEREST * c.ints[k].score,
+                  SHELFLINE__V1__RECOMMENDATION_REASON__RECOMMENDATION_REASON_CATEGORY_INTEREST,
+                  c.lines, c.nlines);
+    add_cands(cs, &n, c.region, c.nregion, c.nlines == 0 ? 1.0 : W_REGION,
+              SHELFLINE__V1__RECOMMENDATION_REASON__RECOMMENDATION_REASON_REGION_BESTSELLER,
+              c.lines, c.nlines);
+    if (n == 0)
+        return SL_OK;
+
+    /* Only what inventory sells; in-season items boosted. */
+    const char **skus = sl_arena_alloc(a, n * sizeof *skus);
+    int64_t *avail = sl_arena_alloc(a, n * sizeof *avail);
+    if (skus == NULL || avail == NULL)
+        return OOM(err);
+    for (size_t i = 0; i < n; i++)
+        skus[i] = cs[i].sku;
+    cv_catalog *cat = CV_APP(call)->catalog;
+    cv_snapshot *snap;
+    if ((st = cv_catalog_acquire(cat, call, skus, n, &snap, err)) != SL_OK)
+        return st;
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        const cv_product *p = cv_snapshot_find(snap, cs[i].sku);
+        if (p == NULL)
+            continue;
+        if (cv_tags_in_season(p->tags, c.today)) {
+            cs[i].score *= SEASONAL_BOOST;
+            cs[i].seasonal = true;
+        }
+        cs[kept++] = cs[i];
+    }
+    cv_catalog_release(cat, snap);
+    if (kept == 0)
+        return SL_OK;
+    for (size_t i = 0; i < kept; i++)
+        skus[i] = cs[i].sku;
+    if ((st = cv_catalog_availability(cat, call, c.cust->region, skus, kept, avail, err)) != SL_OK)
+        return st;
+    for (size_t i = 0; i < kept; i++)
+        cs[i].available = avail[i];
+    qsort(cs, kept, sizeof *cs, cand_cmp);
+    out->items = sl_arena_alloc(a, want * sizeof *out->items);
+    if (out->items == NULL)
+        return OOM(err);
+    size_t k = 0;
+    for (size_t i = 0; i < kept && k < want; i++) {
+        if (cs[i].available <= 0)
+            continue;
+        Shelfline__V1__Recommendation *m = sl_arena_alloc(a, sizeof *m);
+        if (m == NULL)
+            return OOM(err);
+        shelfline__v1__recommendation__init(m);
+        m->sku = (char *)cs[i].sku;
+        m->category = (char *)cs[i].category;
+        m->score = cs[i].score;
+        m->reason = cs[i].reason;
+        m->seasonal = cs[i].seasonal;
+        m->available = cs[i].available;
+        out->items[k++] = m;
+    }
+    out->n_items = k;
+    return SL_OK;
+}

@@ -1,0 +1,391 @@
+/*
+ * cv_api_write: the customer-value service's writes -- UpsertCustomer,
+ * RecordPurchase, RecordReturn.
+ *
+ * Idempotency: an order (a return) is keyed by its id and stored with the
+ * packed bytes of the request that created it.  A retry sends the same
+ * request, so equal bytes mean "answer as the first time" and different
+ * bytes mean a different order under a reused key (ALREADY_EXISTS).
+ * protobuf-c packs fields in field-number order, so equal messages pack to
+ * equal bytes.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cv_app.h"
+#include "cv_store.h"
+
+#define MAX_LINES 500
+#define MAX_QTY 1000000
+
+/* ---- UpsertCustomer ---- */
+
+typedef struct upsert_ctx {
+    sl_call *call;
+    const Shelfline__V1__UpsertCustomerRequest *r;
+    Shelfline__V1__UpsertCustomerResponse *out;
+} upsert_ctx;
+
+static Shelfline__V1__Customer *customer_msg(sl_arena *a, const cv_customer_row *row)
+{
+    Shelfline__V1__Customer *m = sl_arena_alloc(a, sizeof *m);
+    if (m == NULL)
+        return NULL;
+    shelfline__v1__customer__init(m);
+    m->customer_id = (char *)row->customer_id;
+    m->region = (char *)row->region;
+    m->signed_up_at_ms = row->signed_up_ms;
+    m->referred_by = (char *)row->referred_by;
+    m->updated_at_ms = row->updated_ms;
+    return m;
+}
+
+static sl_status upsert_tx(sl_db_conn *conn, void *p, sl_err *err)
+{
+    upsert_ctx *c = p;
+    sl_arena *a = sl_call_arena(c->call);
+    const Shelfline__V1__UpsertCustomerRequest *r = c->r;
+    if (r->referred_by[0] != '\0') {
+        cv_customer_row *ref;
+        sl_status st = cv_store_customer_get(conn, a, r->referred_by, false, &ref, err);
+        if (st != SL_OK)
+            return st;
+        if (ref == NULL)
+            return sl_err_set(err, SL_NOT_FOUND, "referred_by: unknown customer \"%s\"",
+                              r->referred_by);
+    }
+    cv_customer_row in = {r->customer_id, r->region, r->referred_by, r->signed_up_at_ms, 0};
+    cv_customer_row *row;
+    bool created, changed;
+    sl_status st = cv_store_customer_upsert(conn, a, &in, &created, &changed, &row, err);
+    if (st != SL_OK)
+        return st;
+    Shelfline__V1__Customer *m = customer_msg(a, row);
+    if (m == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    if (changed) {
+        st = sl_events_publish(CV_APP(c->call)->events, conn, "CUSTOMER_UPSERTED", row->customer_id,
+                               &m->base, err);
+        if (st != SL_OK)
+            return st;
+    }
+    c->out->customer = m;
+    c->out->created = created;
+    c->out->changed = changed;
+    return SL_OK;
+}
+
+CV_HANDLER(upsert_customer)
+{
+    const Shelfline__V1__UpsertCustomerRequest *r =
+        (const Shelfline__V1__UpsertCustomerRequest *)req;
+    sl_status st = cv_valid_id("customer_id", r->customer_id, err);
+    if (st == SL_OK)
+        st = cv_valid_region("region", r->region, err);
+    if (st == SL_OK)
+        st = cv_valid_time("signed_up_at_ms", r->signed_up_at_ms, err);
+    if (st == SL_OK && r->referred_by[0] != '\0')
+        st = cv_valid_id("referred_by", r->referred_by, err);
+    if (st == SL_OK && strcmp(r->referred_by, r->customer_id) == 0)
+        st = sl_err_set(err, SL_INVALID_ARGUMENT, "referred_by must differ from customer_id");
+    if (st != SL_OK)
+        return st;
+    upsert_ctx c = {call, r, (Shelfline__V1__UpsertCustomerResponse *)resp};
+    sl_db_tx_options o = cv_tx_opts(call, false);
+    return sl_db_tx(CV_APP(call)->db, &o, upsert_tx, &c, err);
+}
+
+/* ---- RecordPurchase ---- */
+
+static sl_status valid_purchase(const Shelfline__V1__RecordPurchaseRequest *r, sl_err *err)
+{
+    char f[48];
+    sl_status st = cv_valid_id("order_id", r->order_id, err);
+    if (st == SL_OK)
+        st = cv_valid_id("customer_id", r->customer_id, err);
+    if (st == SL_OK)
+        st = cv_valid_time("at_ms", r->at_ms, err);
+    if (st == SL_OK)
+        st = cv_valid_money("amount", r->amount, 1, err);
+    if (st != SL_OK)
+        return st;
+    if (r->n_lines == 0)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "lines must not be empty");
+    if (r->n_lines > MAX_LINES)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "lines has %zu entries (at most %d)",
+                          r->n_lines, MAX_LINES);
+    int64_t sum = 0;
+    for (size_t i = 0; i < r->n_lines; i++) {
+        const Shelfline__V1__PurchaseLine *l = r->lines[i];
+        snprintf(f, sizeof f, "lines[%zu].sku", i);
+        if ((st = cv_valid_id(f, l->sku, err)) != SL_OK)
+            return st;
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(r->lines[k]->sku, l->sku) == 0)
+                return sl_err_set(err, SL_INVALID_ARGUMENT,
+                                  "lines[%zu].sku \"%s\" repeats lines[%zu]", i, l->sku, k);
+        snprintf(f, sizeof f, "lines[%zu].category", i);
+        if ((st = cv_valid_text(f, l->category, 1, 64, err)) != SL_OK)
+            return st;
+        if (l->qty <= 0 || l->qty > MAX_QTY)
+            return sl_err_set(err, SL_INVALID_ARGUMENT,
+                              "lines[%zu].qty must be between 1 and %d (got %lld)", i, MAX_QTY,
+                              (long long)l->qty);
+        snprintf(f, sizeof f, "lines[%zu].amount", i);
+        if ((st = cv_valid_money(f, l->amount, 0, err)) != SL_OK)
+            return st;
+        if (strcmp(l->amount->currency, r->amount->currency) != 0)
+            return sl_err_set(err, SL_INVALID_ARGUMENT,
+                              "lines[%zu].amount.currency \"%s\" differs from amount.currency "
+                              "\"%s\"",
+                              i, l->amount->currency, r->amount->currency);
+        if (l->amount->minor_units > INT64_MAX - sum)
+            return sl_err_set(err, SL_INVALID_ARGUMENT, "lines[%zu].amount overflows the total", i);
+        sum += l->amount->minor_units;
+    }
+    if (sum != r->amount->minor_units)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "amount.minor_units %lld differs from the sum of the lines (%lld)",
+                          (long long)r->amount->minor_units, (long long)sum);
+    return SL_OK;
+}
+
+typedef struct purchase_ctx {
+    sl_call *call;
+    const Shelfline__V1__RecordPurchaseRequest *r;
+    const uint8_t *bytes;
+    size_t len;
+    Shelfline__V1__RecordPurchaseResponse *out;
+} purchase_ctx;
+
+static sl_status purchase_tx(sl_db_conn *conn, void *p, sl_err *err)
+{
+    purchase_ctx *c = p;
+    sl_arena *a = sl_call_arena(c->call);
+    const Shelfline__V1__RecordPurchaseRequest *r = c->r;
+    /* The customer row lock orders concurrent orders of one customer (the
+     * currency check) and makes a retry racing its original wait. */
+    cv_customer_row *cust;
+    sl_status st = cv_store_customer_get(conn, a, r->customer_id, true, &cust, err);
+    if (st != SL_OK)
+        return st;
+    cv_keyed_row *prev;
+    if ((st = cv_store_purchase_get(conn, a, r->order_id, false, &prev, err)) != SL_OK)
+        return st;
+    if (prev != NULL) {
+        if (prev->request_len != c->len || memcmp(prev->request, c->bytes, c->len) != 0)
+            return sl_err_set(err, SL_ALREADY_EXISTS,
+                              "order_id \"%s\" was already recorded with other content",
+                              r->order_id);
+        c->out->order_id = r->order_id;
+        c->out->customer_id = r->customer_id;
+        c->out->recorded_at_ms = prev->recorded_ms;
+        c->out->replayed = true;
+        return SL_OK;
+    }
+    if (cust == NULL)
+        return sl_err_set(err, SL_NOT_FOUND, "customer_id: unknown customer \"%s\"",
+                          r->customer_id);
+    const char *cur;
+    if ((st = cv_store_customer_currency(conn, a, r->customer_id, &cur, err)) != SL_OK)
+        return st;
+    if (cur != NULL && strcmp(cur, r->amount->currency) != 0)
+        return sl_err_set(err, SL_FAILED_PRECONDITION,
+                          "amount.currency \"%s\" differs from the customer's earlier orders "
+                          "(\"%s\")",
+                          r->amount->currency, cur);
+    cv_line_in *lines = sl_arena_alloc(a, r->n_lines * sizeof *lines);
+    if (lines == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t i = 0; i < r->n_lines; i++)
+        lines[i] = (cv_line_in){r->lines[i]->sku, r->lines[i]->category, r->lines[i]->qty,
+                                r->lines[i]->amount->minor_units};
+    int64_t recorded;
+    st = cv_store_purchase_insert(conn, a, r->order_id, r->customer_id, r->at_ms,
+                                  r->amount->minor_units, r->amount->currency, c->bytes, c->len,
+                                  lines, r->n_lines, &recorded, err);
+    if (st == SL_OK)
+        st = cv_store_summary_refresh(conn, r->customer_id, err);
+    if (st != SL_OK)
+        return st;
+    Shelfline__V1__PurchaseRecorded ev = SHELFLINE__V1__PURCHASE_RECORDED__INIT;
+    ev.order_id = r->order_id;
+    ev.customer_id = r->customer_id;
+    ev.at_ms = r->at_ms;
+    ev.amount = r->amount;
+    ev.line_count = (int32_t)r->n_lines;
+    st = sl_events_publish(CV_APP(c->call)->events, conn, "PURCHASE_RECORDED", r->customer_id,
+                           &ev.base, err);
+    if (st != SL_OK)
+        return st;
+    c->out->order_id = r->order_id;
+    c->out->customer_id = r->customer_id;
+    c->out->recorded_at_ms = recorded;
+    c->out->replayed = false;
+    return SL_OK;
+}
+
+CV_HANDLER(record_purchase)
+{
+    const Shelfline__V1__RecordPurchaseRequest *r =
+        (const Shelfline__V1__RecordPurchaseRequest *)req;
+    sl_status st = valid_purchase(r, err);
+    if (st != SL_OK)
+        return st;
+    purchase_ctx c = {call, r, NULL, 0, (Shelfline__V1__RecordPurchaseResponse *)resp};
+    if ((c.bytes = cv_pack(call, req, &c.len)) == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    sl_db_tx_options o = cv_tx_opts(call, false);
+    st = sl_db_tx(CV_APP(call)->db, &o, purchase_tx, &c, err);
+    if (st == SL_ALREADY_EXISTS && err != NULL && strstr(err->msg, "other content") == NULL) {
+        /* A concurrent first attempt with the same order id won the insert:
+         * answer as a retry would. */
+        return sl_db_tx(CV_APP(call)->db, &o, purchase_tx, &c, err);
+    }
+    return st;
+}
+
+/* ---- RecordReturn ---- */
+
+static sl_status valid_return(const Shelfline__V1__RecordReturnRequest *r, sl_err *err)
+{
+    char f[48];
+    sl_status st = cv_valid_id("order_id", r->order_id, err);
+    if (st == SL_OK)
+        st = cv_valid_id("return_id", r->return_id, err);
+    if (st == SL_OK)
+        st = cv_valid_time("at_ms", r->at_ms, err);
+    if (st == SL_OK)
+        st = cv_valid_money("amount", r->amount, 0, err);
+    if (st != SL_OK)
+        return st;
+    if (r->n_lines == 0)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "lines must not be empty");
+    if (r->n_lines > MAX_LINES)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "lines has %zu entries (at most %d)",
+                          r->n_lines, MAX_LINES);
+    int64_t sum = 0;
+    for (size_t i = 0; i < r->n_lines; i++) {
+        const Shelfline__V1__ReturnedItem *l = r->lines[i];
+        snprintf(f, sizeof f, "lines[%zu].sku", i);
+        if ((st = cv_valid_id(f, l->sku, err)) != SL_OK)
+            return st;
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(r->lines[k]->sku, l->sku) == 0)
+                return sl_err_set(err, SL_INVALID_ARGUMENT,
+                                  "lines[%zu].sku \"%s\" repeats lines[%zu]", i, l->sku, k);
+        if (l->qty <= 0 || l->qty > MAX_QTY)
+            return sl_err_set(err, SL_INVALID_ARGUMENT,
+                              "lines[%zu].qty must be between 1 and %d (got %lld)", i, MAX_QTY,
+                              (long long)l->qty);
+        snprintf(f, sizeof f, "lines[%zu].amount", i);
+        if ((st = cv_valid_money(f, l->amount, 0, err)) != SL_OK)
+            return st;
+        if (strcmp(l->amount->currency, r->amount->currency) != 0)
+            return sl_err_set(err, SL_INVALID_ARGUMENT,
+                              "lines[%zu].amount.currency \"%s\" differs from amount.currency "
+                              "\"%s\"",
+                              i, l->amount->currency, r->amount->currency);
+        if (l->amount->minor_units > INT64_MAX - sum)
+            return sl_err_set(err, SL_INVALID_ARGUMENT, "lines[%zu].amount overflows the total", i);
+        sum += l->amount->minor_units;
+    }
+    if (sum != r->amount->minor_units)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "amount.minor_units %lld differs from the sum of the lines (%lld)",
+                          (long long)r->amount->minor_units, (long long)sum);
+    return SL_OK;
+}
+
+typedef struct return_ctx {
+    sl_call *call;
+    const Shelfline__V1__RecordReturnRequest *r;
+    const uint8_t *bytes;
+    size_t len;
+    Shelfline__V1__RecordReturnResponse *out;
+} return_ctx;
+
+static sl_status return_tx(sl_db_conn *conn, void *p, sl_err *err)
+{
+    return_ctx *c = p;
+    sl_arena *a = sl_call_arena(c->call);
+    const Shelfline__V1__RecordReturnRequest *r = c->r;
+    /* Locking the order serialises its returns (the CHECKs then see every
+     * earlier one). */
+    cv_keyed_row *order;
+    sl_status st = cv_store_purchase_get(conn, a, r->order_id, true, &order, err);
+    if (st != SL_OK)
+        return st;
+    cv_keyed_row *prev;
+    if ((st = cv_store_return_get(conn, a, r->return_id, &prev, err)) != SL_OK)
+        return st;
+    if (prev != NULL) {
+        if (prev->request_len != c->len || memcmp(prev->request, c->bytes, c->len) != 0)
+            return sl_err_set(err, SL_ALREADY_EXISTS,
+                              "return_id \"%s\" was already recorded with other content",
+                              r->return_id);
+        c->out->return_id = r->return_id;
+        c->out->order_id = (char *)prev->order_id;
+        c->out->customer_id = (char *)prev->customer_id;
+        c->out->recorded_at_ms = prev->recorded_ms;
+        c->out->replayed = true;
+        return SL_OK;
+    }
+    if (order == NULL)
+        return sl_err_set(err, SL_NOT_FOUND, "order_id: unknown order \"%s\"", r->order_id);
+    if (strcmp(order->currency, r->amount->currency) != 0)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "amount.currency \"%s\" differs from the order's (\"%s\")",
+                          r->amount->currency, order->currency);
+    for (size_t i = 0; i < r->n_lines; i++) {
+        const Shelfline__V1__ReturnedItem *l = r->lines[i];
+        bool found;
+        st = cv_store_return_line(conn, r->order_id, l->sku, l->qty, l->amount->minor_units, &found,
+                                  err);
+        if (st == SL_FAILED_PRECONDITION)
+            return sl_err_set(err, SL_FAILED_PRECONDITION,
+                              "lines[%zu]: more of \"%s\" would be returned than order \"%s\" "
+                              "bought",
+                              i, l->sku, r->order_id);
+        if (st != SL_OK)
+            return st;
+        if (!found)
+            return sl_err_set(err, SL_NOT_FOUND, "lines[%zu].sku: \"%s\" is not on order \"%s\"", i,
+                              l->sku, r->order_id);
+    }
+    int64_t recorded;
+    st = cv_store_return_insert(conn, r->return_id, r->order_id, r->at_ms, r->amount->minor_units,
+                                c->bytes, c->len, &recorded, err);
+    if (st == SL_OK)
+        st = cv_store_summary_refresh(conn, order->customer_id, err);
+    if (st != SL_OK)
+        return st;
+    Shelfline__V1__ReturnRecorded ev = SHELFLINE__V1__RETURN_RECORDED__INIT;
+    ev.return_id = r->return_id;
+    ev.order_id = r->order_id;
+    ev.customer_id = (char *)order->customer_id;
+    ev.amount = r->amount;
+    st = sl_events_publish(CV_APP(c->call)->events, conn, "RETURN_RECORDED", order->customer_id,
+                           &ev.base, err);
+    if (st != SL_OK)
+        return st;
+    c->out->return_id = r->return_id;
+    c->out->order_id = r->order_id;
+    c->out->customer_id = (char *)order->customer_id;
+    c->out->recorded_at_ms = recorded;
+    c->out->replayed = false;
+    return SL_OK;
+}
+
+CV_HANDLER(record_return)
+{
+    const Shelfline__V1__RecordReturnRequest *r = (const Shelfline__V1__RecordReturnRequest *)req;
+    sl_status st = valid_return(r, err);
+    if (st != SL_OK)
+        return st;
+    return_ctx c = {call, r, NULL, 0, (Shelfline__V1__RecordReturnResponse *)resp};
+    if ((c.bytes = cv_pack(call, req, &c.len)) == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    sl_db_tx_options o = cv_tx_opts(call, false);
+    return sl_db_tx(CV_APP(call)->db, &o, return_tx, &c, err);
+}

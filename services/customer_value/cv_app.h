@@ -1,0 +1,100 @@
+/*
+ * cv_app: the customer-value service's context (the one piece of state its
+ * handlers share, passed through sl_call_ctx), its handlers (one per RPC,
+ * listed in cv_service.c's method table) and the helpers they share:
+ * request validation, transaction options, day arithmetic.
+ *
+ * Each handler validates its whole request first (INVALID_ARGUMENT naming
+ * the field; nothing is written on bad input), then runs its work in one
+ * transaction bounded by the call's deadline.  Memory is the call's arena.
+ */
+#ifndef CV_APP_H
+#define CV_APP_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cv_catalog.h"
+#include "shelfline/v1/customer_value.pb-c.h"
+#include "sl_consumer.h"
+#include "sl_service.h"
+
+typedef struct cv_app {
+    sl_service *svc;
+    sl_db *db;
+    sl_events *events;
+    cv_catalog *catalog; /* inventory's products and availability */
+    sl_consumer *orders; /* service-desk's order events; NULL when off */
+} cv_app;
+
+#define CV_APP(call) ((cv_app *)sl_call_ctx(call))
+
+#define CV_HANDLER(name)                                                                           \
+    sl_status cv_api_##name(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,    \
+                            sl_err *err)
+
+/* writes (cv_api_write.c) */
+CV_HANDLER(upsert_customer);
+CV_HANDLER(record_purchase);
+CV_HANDLER(record_return);
+
+/* models and reports (cv_api_value.c) */
+CV_HANDLER(fit_models);
+CV_HANDLER(get_customer_value);
+CV_HANDLER(get_retention_report);
+CV_HANDLER(list_segment);
+
+/* inventory-aware (cv_api_stock.c) */
+CV_HANDLER(get_repurchase_reminders);
+CV_HANDLER(recommend);
+
+/* Starts following service-desk's ORDER_PAID and RETURN_RECEIVED events
+ * (cv_orders.c); the caller owns *out (sl_consumer_stop). */
+sl_status cv_orders_start(cv_app *app, sl_consumer **out, sl_err *err);
+
+/* ---- helpers (cv_valid.c) ---- */
+
+#define CV_DAY_MS 86400000LL
+
+/* Transaction options bounded by the call's deadline. */
+sl_db_tx_options cv_tx_opts(sl_call *call, bool read_only);
+
+/* The UTC day of a Unix-ms time (floor). */
+int32_t cv_day(int64_t ms);
+
+/* An identifier: 1..64 characters of A-Z a-z 0-9 . _ -. */
+sl_status cv_valid_id(const char *field, const char *v, sl_err *err);
+
+/* A region: 1..32 characters of A-Z 0-9 _ -, starting with a letter. */
+sl_status cv_valid_region(const char *field, const char *v, sl_err *err);
+
+/* Free text of min..max bytes without control characters. */
+sl_status cv_valid_text(const char *field, const char *v, size_t min, size_t max, sl_err *err);
+
+/* A time: > 0 and not more than a day after now. */
+sl_status cv_valid_time(const char *field, int64_t ms, sl_err *err);
+
+/* Money: present, minor_units >= min, currency three upper-case letters. */
+sl_status cv_valid_money(const char *field, const Shelfline__V1__Money *m, int64_t min,
+                         sl_err *err);
+
+/* A cohort "YYYY-MM" (empty: none) into [lo, hi] days. */
+sl_status cv_valid_cohort(const char *field, const char *v, bool *set, int32_t *lo, int32_t *hi,
+                          sl_err *err);
+
+/* Paging: page size (default 100, at most 1,000) and the decoded
+ * customer id to start after ("" from the start). */
+sl_status cv_valid_page(const Shelfline__V1__PageRequest *page, int *limit, char *after, size_t cap,
+                        sl_err *err);
+/* A page token for "after this customer id" (arena memory). */
+char *cv_page_token(sl_arena *a, const char *after);
+
+/* The packed bytes of m in the call's arena (NULL when out of memory). */
+const uint8_t *cv_pack(sl_call *call, const ProtobufCMessage *m, size_t *len);
+
+/* Money in arena memory. */
+Shelfline__V1__Money *cv_money(sl_arena *a, int64_t minor, const char *currency);
+
+#endif

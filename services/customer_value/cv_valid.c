@@ -1,0 +1,209 @@
+/*
+ * cv_valid: request validation and small helpers shared by the
+ * customer-value handlers (see cv_app.h).  Messages name the field and
+ * quote the value, PostgreSQL style.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "cv_app.h"
+
+sl_db_tx_options cv_tx_opts(sl_call *call, bool read_only)
+{
+    int64_t d = sl_call_deadline_ms(call);
+    sl_db_tx_options o = {
+        .isolation = read_only ? SL_DB_REPEATABLE_READ : SL_DB_READ_COMMITTED,
+        .read_only = read_only,
+        .deadline_ms = d == INT64_MAX ? 0 : d,
+    };
+    return o;
+}
+
+int32_t cv_day(int64_t ms)
+{
+    int64_t d = ms / CV_DAY_MS;
+    if (ms < 0 && ms % CV_DAY_MS != 0)
+        d--;
+    return (int32_t)d;
+}
+
+sl_status cv_valid_id(const char *field, const char *v, sl_err *err)
+{
+    size_t n = v != NULL ? strlen(v) : 0;
+    if (n == 0)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "%s is required", field);
+    if (n > 64)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "%s is longer than 64 characters", field);
+    for (size_t i = 0; i < n; i++) {
+        char c = v[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-'))
+            return sl_err_set(err, SL_INVALID_ARGUMENT,
+                              "%s \"%.64s\" has a character outside A-Z a-z 0-9 . _ -", field, v);
+    }
+    return SL_OK;
+}
+
+sl_status cv_valid_region(const char *field, const char *v, sl_err *err)
+{
+    size_t n = v != NULL ? strlen(v) : 0;
+    if (n == 0)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "%s is required", field);
+    if (n > 32)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "%s is longer than 32 characters", field);
+    if (!(v[0] >= 'A' && v[0] <= 'Z'))
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "%s \"%s\" must start with a letter A-Z", field,
+                          v);
+    for (size_t i = 0; i < n; i++) {
+        char c = v[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+            return sl_err_set(err, SL_INVALID_ARGUMENT,
+                              "%s \"%s\" has a character outside A-Z 0-9 _ -", field, v);
+    }
+    return SL_OK;
+}
+
+sl_status cv_valid_text(const char *field, const char *v, size_t min, size_t max, sl_err *err)
+{
+    size_t n = v != NULL ? strlen(v) : 0;
+    if (n < min)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "%s is required", field);
+    if (n > max)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "%s is longer than %zu bytes", field, max);
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
+            return sl_err_set(err, SL_INVALID_ARGUMENT, "%s has a control character", field);
+    return SL_OK;
+}
+
+sl_status cv_valid_time(const char *field, int64_t ms, sl_err *err)
+{
+    if (ms <= 0)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "%s must be positive (got %lld)", field,
+                          (long long)ms);
+    if (ms > sl_db_now_ms() + CV_DAY_MS)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "%s is more than a day in the future (got %lld)", field, (long long)ms);
+    return SL_OK;
+}
+
+sl_status cv_valid_money(const char *field, const Shelfline__V1__Money *m, int64_t min, sl_err *err)
+{
+    if (m == NULL)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "%s is required", field);
+    if (m->minor_units < min)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "%s.minor_units must be at least %lld (got %lld)", field, (long long)min,
+                          (long long)m->minor_units);
+    const char *c = m->currency != NULL ? m->currency : "";
+    if (strlen(c) != 3 || c[0] < 'A' || c[0] > 'Z' || c[1] < 'A' || c[1] > 'Z' || c[2] < 'A' ||
+        c[2] > 'Z')
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "%s.currency \"%.8s\" is not three upper-case letters", field, c);
+    return SL_OK;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+ * days_from_civil). */
+static int32_t days_from_civil(int y, int m, int d)
+{
+    y -= m <= 2;
+    int era = (y >= 0 ? y : y - 399) / 400;
+    int yoe = y - era * 400;
+    int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return (int32_t)(era * 146097 + doe - 719468);
+}
+
+sl_status cv_valid_cohort(const char *field, const char *v, bool *set, int32_t *lo, int32_t *hi,
+                          sl_err *err)
+{
+    *set = false;
+    *lo = *hi = 0;
+    if (v == NULL || v[0] == '\0')
+        return SL_OK;
+    int y = 0, m = 0;
+    char tail = 0;
+    if (strlen(v) != 7 || v[4] != '-' || sscanf(v, "%4d-%2d%c", &y, &m, &tail) != 2 || y < 1970 ||
+        y > 9999 || m < 1 || m > 12)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "%s \"%.16s\" is not a month YYYY-MM", field,
+                          v);
+    *set = true;
+    *lo = days_from_civil(y, m, 1);
+    *hi = (m == 12 ? days_from_civil(y + 1, 1, 1) : days_from_civil(y, m + 1, 1)) - 1;
+    return SL_OK;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+sl_status cv_valid_page(const Shelfline__V1__PageRequest *page, int *limit, char *after, size_t cap,
+                        sl_err *err)
+{
+    *limit = 100;
+    after[0] = '\0';
+    if (page == NULL)
+        return SL_OK;
+    if (page->page_size < 0 || page->page_size > 1000)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "page.page_size must be between 0 and 1000 (got %d)", page->page_size);
+    if (page->page_size > 0)
+        *limit = page->page_size;
+    const char *t = page->page_token != NULL ? page->page_token : "";
+    size_t n = strlen(t);
+    if (n % 2 != 0 || n / 2 + 1 > cap)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "page.page_token is not a token this RPC issued");
+    for (size_t i = 0; i < n / 2; i++) {
+        int h = hexval(t[2 * i]), l = hexval(t[2 * i + 1]);
+        if (h < 0 || l < 0 || (h == 0 && l == 0))
+            return sl_err_set(err, SL_INVALID_ARGUMENT,
+                              "page.page_token is not a token this RPC issued");
+        after[i] = (char)(h << 4 | l);
+    }
+    after[n / 2] = '\0';
+    return SL_OK;
+}
+
+char *cv_page_token(sl_arena *a, const char *after)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t n = strlen(after);
+    char *out = sl_arena_alloc(a, 2 * n + 1);
+    if (out == NULL)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hex[(unsigned char)after[i] >> 4];
+        out[2 * i + 1] = hex[(unsigned char)after[i] & 15];
+    }
+    out[2 * n] = '\0';
+    return out;
+}
+
+const uint8_t *cv_pack(sl_call *call, const ProtobufCMessage *m, size_t *len)
+{
+    size_t n = protobuf_c_message_get_packed_size(m);
+    uint8_t *buf = sl_arena_alloc(sl_call_arena(call), n + 1);
+    if (buf == NULL)
+        return NULL;
+    *len = protobuf_c_message_pack(m, buf);
+    return buf;
+}
+
+Shelfline__V1__Money *cv_money(sl_arena *a, int64_t minor, const char *currency)
+{
+    Shelfline__V1__Money *m = sl_arena_alloc(a, sizeof *m);
+    if (m == NULL)
+        return NULL;
+    shelfline__v1__money__init(m);
+    m->minor_units = minor;
+    m->currency = (char *)(currency != NULL ? currency : "");
+    return m;
+}

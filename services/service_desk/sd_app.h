@@ -1,0 +1,92 @@
+/*
+ * sd_app: the service-desk service's context (one per process, passed to
+ * every handler through sl_call_ctx) and its configuration.  Private to
+ * the service-desk library.
+ */
+#ifndef SD_APP_H
+#define SD_APP_H
+
+#include <stdint.h>
+
+#include "sd_comp.h"
+#include "sd_net.h"
+#include "sd_classify.h"
+#include "sd_sla.h"
+#include "shelfline/v1/service_desk.pb-c.h"
+#include "sd_time.h"
+#include "sl_client.h"
+#include "sl_consumer.h"
+#include "sl_db.h"
+#include "sl_events.h"
+
+/* Settings from the environment (sd_config_load):
+ *   SHELFLINE_SD_HOLD_TTL          hold of an unpaid order's stock [1h]
+ *   SHELFLINE_SD_INVENTORY_TIMEOUT deadline of each call to inventory [5s]
+ *   SHELFLINE_SD_HANDLING_DAYS     shipping days to put an inbound away [1]
+ *   SHELFLINE_SD_NETWORK_TTL       warehouse cache lifetime [60s]
+ *   SHELFLINE_SD_COMP_TIERS        compensation tiers "2:500,5:1500" [2:500,5:1500]
+ *   SHELFLINE_SD_COMP_CURRENCY     their currency [EUR]
+ *   SHELFLINE_SD_COUPON_KEY        32 hex digits keying coupon codes
+ *                                  [a fixed development key]
+ *   SHELFLINE_SD_CONSUMER          follow inventory's events [true]
+ *   SHELFLINE_SD_BIS_INTERVAL      between back-in-stock batches [10s]
+ *   SHELFLINE_SD_BIS_MAX_BATCH     largest back-in-stock batch [1000]
+ *   SHELFLINE_SD_SLA_ZONE          the desk's IANA time zone [UTC]
+ *   SHELFLINE_SD_SLA_HOURS         its business hours [Mon-Fri 09:00-18:00]
+ *   SHELFLINE_SD_TIER_TIMEOUT      deadline of the customer-value tier call [300ms]
+ *   SHELFLINE_SD_RETURN_WINDOW     returns accepted this long after delivery [720h]
+ *   SHELFLINE_SD_BIS_POLL          how often replicas look for due batches [500ms]
+ */
+typedef struct sd_config {
+    int64_t hold_ttl_ms;
+    int64_t inventory_timeout_ms;
+    int64_t handling_days;
+    int64_t network_ttl_ms;
+    sd_comp_policy comp;
+    uint8_t coupon_key[SD_COUPON_KEY_LEN];
+    bool consumer;
+    int64_t bis_interval_ms;
+    int64_t bis_max_batch;
+    int64_t bis_poll_ms;
+    const char *sla_zone;
+    const char *sla_hours;
+    int64_t tier_timeout_ms;
+    int64_t return_window_ms;
+} sd_config;
+
+/* Reads and validates the settings; INVALID_ARGUMENT naming the first bad
+ * variable. */
+sl_status sd_config_load(sd_config *cfg, sl_err *err);
+
+typedef struct sd_app {
+    sd_config cfg;
+    sl_db *db;
+    sl_events *events;
+    sl_channel *inventory; /* shared peer channel, owned by sl_service */
+    sd_tzdb *tz;
+    sd_net *net;
+    sl_consumer *consumer;      /* NULL when disabled */
+    struct sd_bis *bis;         /* the back-in-stock scheduler */
+    sl_channel *customer_value; /* shared peer channel, for tiers */
+    sd_classifier *classifier;
+    sd_sla_policy *sla;
+} sd_app;
+
+/* The ETA of order_id now, as GetOrderEta answers it (arena memory).
+ * NOT_FOUND naming the id. */
+sl_status sd_orders_eta(sd_app *app, sl_arena *a, const char *order_id,
+                        Shelfline__V1__OrderEta *out, sl_err *err);
+
+/* QuoteEta's answer for n_skus (1..100, validated) SKUs in region as if
+ * ordered at `at`: one GetAvailability call with timeout_ms (arena
+ * memory).  Fails with inventory's status. */
+sl_status sd_orders_quote(sd_app *app, sl_arena *a, const char *region, char **skus, size_t n_skus,
+                          int64_t at, int64_t timeout_ms, Shelfline__V1__QuoteEtaResponse *out,
+                          sl_err *err);
+
+/* Publishes an order event (ORDER_PLACED ...) for order_id inside the
+ * caller's transaction, with the order as stored on conn. */
+sl_status sd_publish_order(sd_app *app, sl_db_conn *conn, const char *topic, const char *order_id,
+                           sl_err *err);
+
+#endif

@@ -1,0 +1,937 @@
+/*
+ * sd_orders: order and ETA handlers -- PlaceOrder (reserve through
+ * inventory, then record), payment, cancellation, shipment steps, reads,
+ * GetOrderEta and QuoteEta.
+ *
+ * PlaceOrder's end-to-end idempotency.  The order id is inventory's
+ * reservation id, and inventory's Reserve is idempotent by it, so:
+ *  - an order already recorded is answered from the database (replayed)
+ *    without calling inventory, after comparing the request's fingerprint;
+ *  - an attempt that reserved and then failed before recording (timed out
+ *    calling inventory, or the database failed) leaves a hold in
+ *    inventory and no order here.  The retry's Reserve is replayed by
+ *    inventory -- the same allocation, nothing reserved twice -- and the
+ *    retry records the order.  A client that never retries leaves a hold
+ *    that inventory's reaper releases after SHELFLINE_SD_HOLD_TTL.  We do
+ *    not Release after a failed record: a concurrent retry may be about to
+ *    record the same reservation, and a released hold can never be
+ *    recorded, so releasing would turn a transient failure into a lost
+ *    order.  A retry that finds its hold already expired or released gets
+ *    FAILED_PRECONDITION (place the order again under a new id).
+ *  - two concurrent attempts both get the same reservation; the order row
+ *    is inserted ON CONFLICT DO NOTHING, so one records and both answer
+ *    the recorded order.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "sd_api.h"
+#include "sd_app.h"
+#include "sd_store.h"
+#include "shelfline/v1/inventory.pb-c.h"
+#include "shelfline/v1/service_desk.pb-c.h"
+
+#define MAX_LINES 100
+#define MAX_QTY 1000000
+#define MAX_QUOTE_SKUS 100
+#define MIN_PLACED_MS INT64_C(946684800000) /* 2000-01-01 */
+#define DAY_MS INT64_C(86400000)
+
+/* ---- validation ---------------------------------------------------------- */
+
+static bool id_ok(const char *s)
+{
+    size_t n = s == NULL ? 0 : strlen(s);
+    if (n < 1 || n > 64)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+static bool region_ok(const char *s)
+{
+    size_t n = s == NULL ? 0 : strlen(s);
+    if (n < 1 || n > 32 || !(s[0] >= 'A' && s[0] <= 'Z'))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+static sl_status bad_id(sl_err *err, const char *field, const char *v)
+{
+    return sl_err_set(err, SL_INVALID_ARGUMENT,
+                      "%s must be 1..64 characters of A-Z a-z 0-9 . _ - (got \"%.80s\")", field,
+                      v == NULL ? "" : v);
+}
+
+static sl_status check_id(sl_err *err, const char *field, const char *v)
+{
+    return id_ok(v) ? SL_OK : bad_id(err, field, v);
+}
+
+static sl_status check_region(sl_err *err, const char *field, const char *v)
+{
+    if (region_ok(v))
+        return SL_OK;
+    return sl_err_set(err, SL_INVALID_ARGUMENT,
+                      "%s must be 1..32 characters of A-Z 0-9 _ - starting with a letter "
+                      "(got \"%.80s\")",
+                      field, v == NULL ? "" : v);
+}
+
+/* ---- helpers ---------------------------------------------------------------- */
+
+static int64_t inv_timeout(sd_app *app, sl_call *call)
+{
+    int64_t left = sl_call_remaining_ms(call);
+    int64_t t = app->cfg.inventory_timeout_ms;
+    if (left != INT64_MAX && left - 20 < t)
+        t = left - 20;
+    return t;
+}
+
+static sl_status inv_call(sd_app *app, sl_call *call, const char *method,
+                          const ProtobufCMessage *req, const ProtobufCMessageDescriptor *rd,
+                          ProtobufCMessage **resp, bool idempotent, sl_err *err)
+{
+    int64_t t = inv_timeout(app, call);
+    if (t <= 0)
+        return sl_err_set(err, SL_DEADLINE_EXCEEDED, "deadline passed before calling inventory");
+    char full[96];
+    snprintf(full, sizeof full, "/shelfline.v1.InventoryService/%s", method);
+    sl_call_options o = {
+        .timeout_ms = t, .request_id = sl_call_request_id(call), .idempotent = idempotent};
+    return sl_client_unary(app->inventory, full, req, rd, sl_call_arena(call), resp, &o, err);
+}
+
+static sd_date ms_date(const sd_tz *z, int64_t ms)
+{
+    sd_local_time lt;
+    sd_tz_local(z, sd_time_ms_to_s(ms), &lt);
+    return lt.date;
+}
+
+/* Builds the engine's line for a part; NULL warehouse when unknown. */
+static sl_status part_line(sd_app *app, sd_net_snap **snap, const sd_part *p, sd_eta_line *line,
+                           sl_err *err)
+{
+    const sd_warehouse *w = sd_net_find(app->net, snap, p->warehouse_id);
+    if (w == NULL)
+        return sl_err_set(err, SL_UNAVAILABLE, "warehouse \"%s\" is not known to inventory",
+                          p->warehouse_id);
+    memset(line, 0, sizeof *line);
+    line->warehouse = w;
+    line->transit = (sd_transit){p->transit_p50, p->transit_p90, SD_TRANSIT_CALENDAR_DAYS};
+    if (p->inbound_id[0] != '\0') {
+        line->source = SD_LINE_BACKORDER;
+        line->inbound_expected = ms_date(sd_net_zone(*snap, w), p->expected_ms);
+        line->inbound_slips = p->slips;
+    } else {
+        line->source = SD_LINE_IN_STOCK;
+    }
+    return SL_OK;
+}
+
+static void eta_max(sd_order_eta *acc, const sd_line_eta *e, bool first)
+{
+    if (first || e->ship_date > acc->ship_date)
+        acc->ship_date = e->ship_date;
+    if (first || e->p50 > acc->p50)
+        acc->p50 = e->p50;
+    if (first || e->p90 > acc->p90)
+        acc->p90 = e->p90;
+    if (first || e->confidence > acc->confidence)
+        acc->confidence = e->confidence;
+}
+
+/* ---- PlaceOrder ---------------------------------------------------------- */
+
+static sl_status validate_place(const Shelfline__V1__PlaceOrderRequest *r, int64_t now, sl_err *err)
+{
+    sl_status st;
+    if ((st = check_id(err, "order_id", r->order_id)) != SL_OK ||
+        (st = check_id(err, "customer_id", r->customer_id)) != SL_OK ||
+        (st = check_region(err, "region", r->region)) != SL_OK)
+        return st;
+    if (r->n_lines < 1 || r->n_lines > MAX_LINES)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "lines must hold 1..%d lines (got %zu)",
+                          MAX_LINES, r->n_lines);
+    for (size_t i = 0; i < r->n_lines; i++) {
+        const Shelfline__V1__OrderLineRequest *l = r->lines[i];
+        char f[48];
+        snprintf(f, sizeof f, "lines[%zu].sku", i);
+        if ((st = check_id(err, f, l->sku)) != SL_OK)
+            return st;
+        if (l->qty < 1 || l->qty > MAX_QTY)
+            return sl_err_set(err, SL_INVALID_ARGUMENT,
+                              "lines[%zu].qty must be 1..%d (got %" PRId64 ")", i, MAX_QTY, l->qty);
+        if (l->promotion_id != NULL && l->promotion_id[0] != '\0') {
+            snprintf(f, sizeof f, "lines[%zu].promotion_id", i);
+            if ((st = check_id(err, f, l->promotion_id)) != SL_OK)
+                return st;
+        }
+    }
+    if (r->placed_at_ms != 0 && (r->placed_at_ms < MIN_PLACED_MS || r->placed_at_ms > now + DAY_MS))
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "placed_at_ms must be 0 or between 2000-01-01 and a day from now "
+                          "(got %" PRId64 ")",
+                          r->placed_at_ms);
+    return SL_OK;
+}
+
+/* The request as a canonical string: a retry must give the same one. */
+static char *fingerprint(sl_arena *a, const Shelfline__V1__PlaceOrderRequest *r)
+{
+    size_t cap = 256 + r->n_lines * 160;
+    char *s = sl_arena_alloc(a, cap);
+    if (s == NULL)
+        return NULL;
+    size_t n =
+        (size_t)snprintf(s, cap, "%s|%s|%d|%d|%" PRId64, r->customer_id, r->region,
+                         r->allow_split ? 1 : 0, r->allow_backorder ? 1 : 0, r->placed_at_ms);
+    for (size_t i = 0; i < r->n_lines && n < cap; i++)
+        n += (size_t)snprintf(s + n, cap - n, "|%s:%" PRId64 ":%s", r->lines[i]->sku,
+                              r->lines[i]->qty,
+                              r->lines[i]->promotion_id ? r->lines[i]->promotion_id : "");
+    return s;
+}
+
+typedef struct place_ctx {
+    sd_app *app;
+    const Shelfline__V1__PlaceOrderRequest *req;
+    const Shelfline__V1__Reservation *resv;
+    const char *fp;
+    int64_t placed_at;
+    /* per allocation, in reservation order */
+    sd_line_eta *etas;
+    sd_order_eta order_eta;
+    bool inserted;
+} place_ctx;
+
+static sl_status place_tx(sl_db_conn *conn, void *vctx, sl_err *err)
+{
+    place_ctx *c = vctx;
+    const Shelfline__V1__PlaceOrderRequest *r = c->req;
+    char b[11][24];
+    const char *p[13];
+    PGresult *res = NULL;
+    c->inserted = false;
+    p[0] = r->order_id;
+    p[1] = r->customer_id;
+    p[2] = r->region;
+    p[3] = sd_i64(b[0], c->placed_at);
+    p[4] = r->allow_split ? "true" : "false";
+    p[5] = r->allow_backorder ? "true" : "false";
+    p[6] = c->fp;
+    p[7] = sd_i64(b[1], c->order_eta.ship_date);
+    p[8] = sd_i64(b[2], c->order_eta.p50);
+    p[9] = sd_i64(b[3], c->order_eta.p90);
+    p[10] = sd_i64(b[4], c->order_eta.confidence);
+    sl_status st = sl_db_exec(conn, "sd_order_insert", 11, p, NULL, NULL, &res, err);
+    if (st != SL_OK)
+        return st;
+    bool fresh = PQntuples(res) == 1;
+    PQclear(res);
+    if (!fresh)
+        return SL_OK; /* a concurrent attempt recorded it */
+    size_t k = 0;
+    for (size_t i = 0; i < c->resv->n_lines; i++) {
+        const Shelfline__V1__ReservationLine *l = c->resv->lines[i];
+        p[0] = r->order_id;
+        p[1] = sd_i64(b[0], (int64_t)i);
+        p[2] = l->sku;
+        p[3] = sd_i64(b[1], l->qty);
+        p[4] = l->promotion_id ? l->promotion_id : "";
+        p[5] = sd_i64(b[2], l->unit_price ? l->unit_price->minor_units : 0);
+        p[6] = l->unit_price && l->unit_price->currency ? l->unit_price->currency : "";
+        if ((st = sl_db_exec(conn, "sd_line_insert", 7, p, NULL, NULL, NULL, err)) != SL_OK)
+            return st;
+        for (size_t j = 0; j < l->n_allocations; j++, k++) {
+            const Shelfline__V1__Allocation *al = l->allocations[j];
+            p[1] = sd_i64(b[0], (int64_t)i);
+            p[2] = sd_i64(b[1], (int64_t)j);
+            p[3] = al->warehouse_id;
+            p[4] = sd_i64(b[2], al->qty);
+            p[5] = al->inbound_id ? al->inbound_id : "";
+            p[6] = sd_i64(b[3], al->inbound_id && al->inbound_id[0] ? al->expected_at_ms : 0);
+            p[7] = sd_i64(b[4], al->transit_p50_days);
+            p[8] = sd_i64(b[5], al->transit_p90_days);
+            p[9] = sd_i64(b[6], c->etas[k].ship_date);
+            p[10] = sd_i64(b[7], c->etas[k].p50);
+            p[11] = sd_i64(b[8], c->etas[k].p90);
+            p[12] = sd_i64(b[9], c->etas[k].confidence);
+            if ((st = sl_db_exec(conn, "sd_part_insert", 13, p, NULL, NULL, NULL, err)) != SL_OK)
+                return st;
+        }
+    }
+    if ((st = sd_publish_order(c->app, conn, "ORDER_PLACED", r->order_id, err)) != SL_OK)
+        return st;
+    c->inserted = true;
+    return SL_OK;
+}
+
+/* Answers from a recorded order: same request -> replay, else conflict. */
+static sl_status answer_recorded(const sd_order_rec *rec, const char *fp,
+                                 Shelfline__V1__PlaceOrderResponse *out, bool replayed, sl_err *err)
+{
+    if (strcmp(rec->fingerprint, fp) != 0)
+        return sl_err_set(err, SL_ALREADY_EXISTS,
+                          "order_id \"%s\" was already placed with a different request",
+                          rec->order->order_id);
+    out->order = rec->order;
+    out->replayed = replayed;
+    return SL_OK;
+}
+
+static sl_status load_order(sd_app *app, const char *order_id, sl_arena *a, sd_order_rec *rec,
+                            sl_err *err)
+{
+    sl_db_conn *conn;
+    sl_status st = sl_db_acquire(app->db, -1, &conn, err);
+    if (st != SL_OK)
+        return st;
+    st = sd_store_load_order(conn, order_id, false, a, rec, err);
+    sl_db_release(app->db, conn);
+    return st;
+}
+
+SD_API(place_order)
+{
+    sd_app *app = sl_call_ctx(call);
+    const Shelfline__V1__PlaceOrderRequest *r = (const void *)req;
+    Shelfline__V1__PlaceOrderResponse *out = (void *)resp;
+    sl_arena *a = sl_call_arena(call);
+    int64_t now = sl_db_now_ms();
+    sl_status st = validate_place(r, now, err);
+    if (st != SL_OK)
+        return st;
+    const char *fp = fingerprint(a, r);
+    if (fp == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+
+    sd_order_rec rec;
+    st = load_order(app, r->order_id, a, &rec, err);
+    if (st == SL_OK)
+        return answer_recorded(&rec, fp, out, true, err);
+    if (st != SL_NOT_FOUND)
+        return st;
+
+    /* Reserve (inventory replays a reservation an earlier attempt made). */
+    Shelfline__V1__ReserveRequest rr = SHELFLINE__V1__RESERVE_REQUEST__INIT;
+    Shelfline__V1__ReserveLine *rl = sl_arena_alloc(a, r->n_lines * sizeof *rl);
+    Shelfline__V1__ReserveLine **rlp = sl_arena_alloc(a, r->n_lines * sizeof *rlp);
+    if (rl == NULL || rlp == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t i = 0; i < r->n_lines; i++) {
+        shelfline__v1__reserve_line__init(&rl[i]);
+        rl[i].sku = r->lines[i]->sku;
+        rl[i].qty = r->lines[i]->qty;
+        rl[i].promotion_id = r->lines[i]->promotion_id;
+        rlp[i] = &rl[i];
+    }
+    rr.reservation_id = r->order_id;
+    rr.customer_id = r->customer_id;
+    rr.region = r->region;
+    rr.lines = rlp;
+    rr.n_lines = r->n_lines;
+    rr.hold_ttl_ms = app->cfg.hold_ttl_ms;
+    rr.allow_split = r->allow_split;
+    rr.allow_backorder = r->allow_backorder;
+    ProtobufCMessage *m;
+    st = inv_call(app, call, "Reserve", &rr.base, &shelfline__v1__reserve_response__descriptor, &m,
+                  true, err);
+    if (st == SL_ALREADY_EXISTS)
+        return sl_err_set(err, SL_ALREADY_EXISTS,
+                          "order_id \"%s\" was already reserved with a different request",
+                          r->order_id);
+    if (st != SL_OK) {
+        sl_err_wrap(err, "could not reserve order \"%s\"", r->order_id);
+        return st;
+    }
+    const Shelfline__V1__ReserveResponse *rs = (const void *)m;
+    if (rs->reservation == NULL)
+        return sl_err_set(err, SL_INTERNAL, "inventory answered Reserve without a reservation");
+    if (rs->replayed) {
+        /* An earlier attempt reserved: is the hold still good? */
+        Shelfline__V1__GetReservationRequest gr = SHELFLINE__V1__GET_RESERVATION_REQUEST__INIT;
+        gr.reservation_id = r->order_id;
+        st = inv_call(app, call, "GetReservation", &gr.base,
+                      &shelfline__v1__reservation__descriptor, &m, true, err);
+        if (st != SL_OK)
+            return st;
+        const Shelfline__V1__Reservation *cur = (const void *)m;
+        if (cur->status == SHELFLINE__V1__RESERVATION__STATUS__RELEASED ||
+            cur->status == SHELFLINE__V1__RESERVATION__STATUS__EXPIRED) {
+            /* Perhaps a concurrent attempt recorded and then cancelled it. */
+            if (load_order(app, r->order_id, a, &rec, NULL) == SL_OK)
+                return answer_recorded(&rec, fp, out, true, err);
+            return sl_err_set(err, SL_FAILED_PRECONDITION,
+                              "the stock held for order_id \"%s\" was released before the "
+                              "order was recorded; place it again under a new order_id",
+                              r->order_id);
+        }
+    }
+    const Shelfline__V1__Reservation *resv = rs->reservation;
+
+    /* The promise. */
+    place_ctx c = {.app = app, .req = r, .resv = resv, .fp = fp};
+    c.placed_at = r->placed_at_ms != 0 ? r->placed_at_ms : now;
+    size_t nparts = 0;
+    for (size_t i = 0; i < resv->n_lines; i++)
+        nparts += resv->lines[i]->n_allocations;
+    if (nparts == 0 || resv->n_lines != r->n_lines)
+        return sl_err_set(err, SL_INTERNAL, "inventory answered Reserve with %zu lines for %zu",
+                          resv->n_lines, r->n_lines);
+    c.etas = sl_arena_alloc(a, nparts * sizeof *c.etas);
+    if (c.etas == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    sd_net_snap *snap;
+    if ((st = sd_net_acquire(app->net, false, &snap, err)) != SL_OK)
+        return st;
+    size_t k = 0;
+    for (size_t i = 0; i < resv->n_lines && st == SL_OK; i++) {
+        for (size_t j = 0; j < resv->lines[i]->n_allocations && st == SL_OK; j++, k++) {
+            const Shelfline__V1__Allocation *al = resv->lines[i]->allocations[j];
+            sd_part p = {.warehouse_id = al->warehouse_id,
+                         .inbound_id = al->inbound_id ? al->inbound_id : "",
+                         .expected_ms = al->expected_at_ms,
+                         .transit_p50 = al->transit_p50_days,
+                         .transit_p90 = al->transit_p90_days};
+            sd_eta_line line;
+            if ((st = part_line(app, &snap, &p, &line, err)) == SL_OK)
+                st = sd_eta_compute_line(&line, c.placed_at, now, &c.etas[k], err);
+            if (st == SL_OK)
+                eta_max(&c.order_eta, &c.etas[k], k == 0);
+        }
+    }
+    sd_net_release(app->net, snap);
+    if (st != SL_OK)
+        return st;
+
+    sl_db_tx_options o = {.deadline_ms = sl_call_deadline_ms(call)};
+    if ((st = sl_db_tx(app->db, &o, place_tx, &c, err)) != SL_OK)
+        return st;
+    if ((st = load_order(app, r->order_id, a, &rec, err)) != SL_OK)
+        return st;
+    return answer_recorded(&rec, fp, out, !c.inserted, err);
+}
+
+/* ---- payment, cancellation, shipment --------------------------------------- */
+
+typedef struct status_ctx {
+    sd_app *app;
+    const char *order_id;
+    const char *from, *to, *topic;
+    const char *reason;
+    bool changed;
+} status_ctx;
+
+static sl_status status_tx(sl_db_conn *conn, void *vctx, sl_err *err)
+{
+    status_ctx *c = vctx;
+    PGresult *res;
+    c->changed = false;
+    const char *p[3] = {c->order_id, c->from, c->to};
+    sl_status st;
+    if (strcmp(c->to, "CANCELLED") == 0) {
+        const char *q[2] = {c->order_id, c->reason ? c->reason : ""};
+        st = sl_db_exec(conn, "sd_order_cancel", 2, q, NULL, NULL, &res, err);
+    } else {
+        st = sl_db_exec(conn, "sd_order_set_status", 3, p, NULL, NULL, &res, err);
+    }
+    if (st != SL_OK)
+        return st;
+    c->changed = PQntuples(res) == 1;
+    PQclear(res);
+    if (c->changed && c->topic != NULL)
+        st = sd_publish_order(c->app, conn, c->topic, c->order_id, err);
+    return st;
+}
+
+SD_API(confirm_payment)
+{
+    sd_app *app = sl_call_ctx(call);
+    const Shelfline__V1__ConfirmPaymentRequest *r = (const void *)req;
+    sl_arena *a = sl_call_arena(call);
+    sl_status st = check_id(err, "order_id", r->order_id);
+    sd_order_rec rec;
+    if (st != SL_OK || (st = load_order(app, r->order_id, a, &rec, err)) != SL_OK)
+        return st;
+    if (strcmp(rec.status, "CANCELLED") == 0)
+        return sl_err_set(err, SL_FAILED_PRECONDITION, "order \"%s\" was cancelled", r->order_id);
+    if (strcmp(rec.status, "PLACED") != 0) {
+        *(Shelfline__V1__Order *)resp = *rec.order; /* already paid: unchanged */
+        return SL_OK;
+    }
+    Shelfline__V1__CommitRequest cr = SHELFLINE__V1__COMMIT_REQUEST__INIT;
+    cr.reservation_id = r->order_id;
+    ProtobufCMessage *m;
+    st = inv_call(app, call, "Commit", &cr.base, &shelfline__v1__reservation__descriptor, &m, true,
+                  err);
+    if (st == SL_FAILED_PRECONDITION)
+        return sl_err_set(err, SL_FAILED_PRECONDITION,
+                          "order \"%s\" cannot be paid: its stock hold was released or expired",
+                          r->order_id);
+    if (st != SL_OK) {
+        sl_err_wrap(err, "could not commit order \"%s\"", r->order_id);
+        return st;
+    }
+    status_ctx c = {app, r->order_id, "PLACED", "PAID", "ORDER_PAID", NULL, false};
+    sl_db_tx_options o = {.deadline_ms = sl_call_deadline_ms(call)};
+    if ((st = sl_db_tx(app->db, &o, status_tx, &c, err)) != SL_OK ||
+        (st = load_order(app, r->order_id, a, &rec, err)) != SL_OK)
+        return st;
+    *(Shelfline__V1__Order *)resp = *rec.order;
+    return SL_OK;
+}
+
+SD_API(cancel_order)
+{
+    sd_app *app = sl_call_ctx(call);
+    const Shelfline__V1__CancelOrderRequest *r = (const void *)req;
+    sl_arena *a = sl_call_arena(call);
+    sl_status st = check_id(err, "order_id", r->order_id);
+    if (st != SL_OK)
+        return st;
+    if (r->reason != NULL && strlen(r->reason) > 200)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "reason must be at most 200 bytes (got %zu)",
+                          strlen(r->reason));
+    sd_order_rec rec;
+    if ((st = load_order(app, r->order_id, a, &rec, err)) != SL_OK)
+        return st;
+    if (strcmp(rec.status, "CANCELLED") == 0) {
+        *(Shelfline__V1__Order *)resp = *rec.order;
+        return SL_OK;
+    }
+    if (strcmp(rec.status, "PLACED") != 0)
+        return sl_err_set(err, SL_FAILED_PRECONDITION,
+                          "order \"%s\" is already paid (status %s); it can only be returned",
+                          r->order_id, rec.status);
+    Shelfline__V1__ReleaseRequest rr = SHELFLINE__V1__RELEASE_REQUEST__INIT;
+    rr.reservation_id = r->order_id;
+    ProtobufCMessage *m;
+    st = inv_call(app, call, "Release", &rr.base, &shelfline__v1__reservation__descriptor, &m, true,
+                  err);
+    if (st == SL_FAILED_PRECONDITION)
+        return sl_err_set(err, SL_FAILED_PRECONDITION,
+                          "order \"%s\" cannot be cancelled: it was paid meanwhile", r->order_id);
+    if (st != SL_OK) {
+        sl_err_wrap(err, "could not release order \"%s\"", r->order_id);
+        return st;
+    }
+    status_ctx c = {app, r->order_id, "PLACED", "CANCELLED", "ORDER_CANCELLED", r->reason, false};
+    sl_db_tx_options o = {.deadline_ms = sl_call_deadline_ms(call)};
+    if ((st = sl_db_tx(app->db, &o, status_tx, &c, err)) != SL_OK ||
+        (st = load_order(app, r->order_id, a, &rec, err)) != SL_OK)
+        return st;
+    *(Shelfline__V1__Order *)resp = *rec.order;
+    return SL_OK;
+}
+
+typedef struct ship_ctx {
+    sd_app *app;
+    const Shelfline__V1__UpdateShipmentRequest *req;
+} ship_ctx;
+
+static sl_status ship_tx(sl_db_conn *conn, void *vctx, sl_err *err)
+{
+    ship_ctx *c = vctx;
+    const Shelfline__V1__UpdateShipmentRequest *r = c->req;
+    sl_arena *a = sl_arena_create(0);
+    if (a == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    sd_order_rec rec;
+    sl_status st = sd_store_load_order(conn, r->order_id, true, a, &rec, err);
+    if (st != SL_OK)
+        goto done;
+    const char *s = rec.status, *to = NULL;
+    bool ok = false;
+    switch (r->step) {
+    case SHELFLINE__V1__SHIPMENT_STEP__SHIPMENT_PICKED:
+        to = "PICKED";
+        ok = !strcmp(s, "PAID") || !strcmp(s, "PICKED");
+        break;
+    case SHELFLINE__V1__SHIPMENT_STEP__SHIPMENT_SHIPPED:
+        to = "SHIPPED";
+        ok = !strcmp(s, "PAID") || !strcmp(s, "PICKED") || !strcmp(s, "DELIVERY_FAILED") ||
+             !strcmp(s, "SHIPPED");
+        break;
+    case SHELFLINE__V1__SHIPMENT_STEP__SHIPMENT_DELIVERED:
+        to = "DELIVERED";
+        ok = !strcmp(s, "SHIPPED") || !strcmp(s, "DELIVERED");
+        break;
+    case SHELFLINE__V1__SHIPMENT_STEP__SHIPMENT_FAILED_DELIVERY:
+        to = "DELIVERY_FAILED";
+        ok = !strcmp(s, "SHIPPED") || !strcmp(s, "DELIVERY_FAILED");
+        break;
+    case SHELFLINE__V1__SHIPMENT_STEP__SHIPMENT_STEP_UNSPECIFIED:
+    case _SHELFLINE__V1__SHIPMENT_STEP_IS_INT_SIZE:
+        break;
+    }
+    if (!ok) {
+        st = sl_err_set(err, SL_FAILED_PRECONDITION, "order \"%s\" cannot move from %s to %s",
+                        r->order_id, s, to ? to : "?");
+        goto done;
+    }
+    if (strcmp(s, to) == 0 && strcmp(to, "SHIPPED") != 0)
+        goto done; /* repeating the current step */
+    bool shipped = strcmp(to, "SHIPPED") == 0;
+    const char *p[4] = {r->order_id, to, shipped ? r->carrier : rec.order->carrier,
+                        shipped ? r->tracking : rec.order->tracking};
+    if ((st = sl_db_exec(conn, "sd_order_ship", 4, p, NULL, NULL, NULL, err)) != SL_OK)
+        goto done;
+    if (strcmp(to, "DELIVERED") == 0)
+        st = sd_publish_order(c->app, conn, "ORDER_DELIVERED", r->order_id, err);
+done:
+    sl_arena_destroy(a);
+    return st;
+}
+
+SD_API(update_shipment)
+{
+    sd_app *app = sl_call_ctx(call);
+    const Shelfline__V1__UpdateShipmentRequest *r = (const void *)req;
+    sl_status st = check_id(err, "order_id", r->order_id);
+    if (st != SL_OK)
+        return st;
+    if (r->step < SHELFLINE__V1__SHIPMENT_STEP__SHIPMENT_PICKED ||
+        r->step > SHELFLINE__V1__SHIPMENT_STEP__SHIPMENT_FAILED_DELIVERY)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "step must be PICKED, SHIPPED, DELIVERED or "
+                          "FAILED_DELIVERY (got %d)",
+                          (int)r->step);
+    if (r->step == SHELFLINE__V1__SHIPMENT_STEP__SHIPMENT_SHIPPED) {
+        if ((st = check_id(err, "carrier", r->carrier)) != SL_OK ||
+            (st = check_id(err, "tracking", r->tracking)) != SL_OK)
+            return st;
+    }
+    ship_ctx c = {app, r};
+    sl_db_tx_options o = {.deadline_ms = sl_call_deadline_ms(call)};
+    if ((st = sl_db_tx(app->db, &o, ship_tx, &c, err)) != SL_OK)
+        return st;
+    sd_order_rec rec;
+    if ((st = load_order(app, r->order_id, sl_call_arena(call), &rec, err)) != SL_OK)
+        return st;
+    *(Shelfline__V1__Order *)resp = *rec.order;
+    return SL_OK;
+}
+
+/* ---- reads ---------------------------------------------------------------- */
+
+SD_API(get_order)
+{
+    sd_app *app = sl_call_ctx(call);
+    const Shelfline__V1__GetOrderRequest *r = (const void *)req;
+    sl_status st = check_id(err, "order_id", r->order_id);
+    sd_order_rec rec;
+    if (st != SL_OK || (st = load_order(app, r->order_id, sl_call_arena(call), &rec, err)) != SL_OK)
+        return st;
+    *(Shelfline__V1__Order *)resp = *rec.order;
+    return SL_OK;
+}
+
+SD_API(list_orders)
+{
+    sd_app *app = sl_call_ctx(call);
+    const Shelfline__V1__ListOrdersRequest *r = (const void *)req;
+    Shelfline__V1__ListOrdersResponse *out = (void *)resp;
+    sl_arena *a = sl_call_arena(call);
+    sl_status st = check_id(err, "customer_id", r->customer_id);
+    if (st != SL_OK)
+        return st;
+    int64_t size = 100;
+    const char *tok = NULL;
+    if (r->page != NULL) {
+        if (r->page->page_size < 0 || r->page->page_size > 1000)
+            return sl_err_set(err, SL_INVALID_ARGUMENT, "page.page_size must be 0..1000 (got %d)",
+                              r->page->page_size);
+        if (r->page->page_size > 0)
+            size = r->page->page_size;
+        if (r->page->page_token != NULL && r->page->page_token[0] != '\0')
+            tok = r->page->page_token;
+    }
+    /* token: "<placed_at_ms>:<order_id>" of the last order of the page */
+    char ms[24] = "";
+    const char *after_id = NULL;
+    if (tok != NULL) {
+        const char *colon = strchr(tok, ':');
+        size_t n = colon ? (size_t)(colon - tok) : 0;
+        char *end;
+        if (colon == NULL || n == 0 || n >= sizeof ms || !id_ok(colon + 1))
+            return sl_err_set(err, SL_INVALID_ARGUMENT, "page.page_token is malformed");
+        memcpy(ms, tok, n);
+        ms[n] = '\0';
+        strtoll(ms, &end, 10);
+        if (*end != '\0')
+            return sl_err_set(err, SL_INVALID_ARGUMENT, "page.page_token is malformed");
+        after_id = colon + 1;
+    }
+    sl_db_conn *conn;
+    if ((st = sl_db_acquire(app->db, -1, &conn, err)) != SL_OK)
+        return st;
+    char lim[24];
+    const char *p[4] = {r->customer_id, tok ? ms : NULL, after_id, sd_i64(lim, size + 1)};
+    PGresult *res = NULL;
+    if ((st = sl_db_exec(conn, "sd_orders_by_customer", 4, p, NULL, NULL, &res, err)) != SL_OK)
+        goto done;
+    int n = PQntuples(res);
+    int take = n > size ? (int)size : n;
+    out->orders = sl_arena_zalloc(a, (size_t)(take + 1) * sizeof *out->orders);
+    if (out->orders == NULL) {
+        st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        goto done;
+    }
+    for (int i = 0; i < take; i++) {
+        sd_order_rec rec;
+        if ((st = sd_store_load_order(conn, PQgetvalue(res, i, 0), false, a, &rec, err)) != SL_OK)
+            goto done;
+        out->orders[out->n_orders++] = rec.order;
+    }
+    if (n > size) {
+        size_t cap = 100;
+        char *t = sl_arena_alloc(a, cap);
+        if (t == NULL) {
+            st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+            goto done;
+        }
+        snprintf(t, cap, "%s:%s", PQgetvalue(res, take - 1, 1), PQgetvalue(res, take - 1, 0));
+        out->next_page_token = t;
+    }
+done:
+    PQclear(res);
+    sl_db_release(app->db, conn);
+    return st;
+}
+
+/* ---- ETAs ---------------------------------------------------------------- */
+
+SD_API(get_order_eta)
+{
+    const Shelfline__V1__GetOrderEtaRequest *r = (const void *)req;
+    sl_status st = check_id(err, "order_id", r->order_id);
+    if (st != SL_OK)
+        return st;
+    return sd_orders_eta(sl_call_ctx(call), sl_call_arena(call), r->order_id, (void *)resp, err);
+}
+
+sl_status sd_orders_eta(sd_app *app, sl_arena *a, const char *order_id,
+                        Shelfline__V1__OrderEta *out, sl_err *err)
+{
+    sd_order_rec rec;
+    sl_status st = load_order(app, order_id, a, &rec, err);
+    if (st != SL_OK)
+        return st;
+    const Shelfline__V1__Order *o = rec.order;
+    int64_t now = sl_db_now_ms();
+    sd_net_snap *snap;
+    if ((st = sd_net_acquire(app->net, false, &snap, err)) != SL_OK)
+        return st;
+    out->order_id = o->order_id;
+    out->status = o->status;
+    out->promised = o->promised;
+    out->slips = rec.slips;
+    out->lines = sl_arena_zalloc(a, (o->n_lines + 1) * sizeof *out->lines);
+    if (out->lines == NULL) {
+        st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        goto done;
+    }
+    sd_order_eta order_eta = {0};
+    bool any = false;
+    char *reason = NULL;
+    for (size_t i = 0; i < o->n_lines; i++) {
+        const Shelfline__V1__OrderLine *ol = o->lines[i];
+        sd_order_eta le = {0};
+        bool first = true;
+        const sd_part *worst = NULL;
+        sd_eta_line worst_line;
+        sd_line_eta worst_eta;
+        for (size_t j = 0; j < rec.n_parts; j++) {
+            const sd_part *p = &rec.parts[j];
+            if (p->line_no != ol->line_no)
+                continue;
+            sd_eta_line line;
+            sd_line_eta e;
+            if ((st = part_line(app, &snap, p, &line, err)) != SL_OK ||
+                (st = sd_eta_compute_line(&line, o->placed_at_ms, now, &e, err)) != SL_OK)
+                goto done;
+            if (worst == NULL || e.p50 > worst_eta.p50 ||
+                (e.p50 == worst_eta.p50 && p->slips > worst->slips)) {
+                worst = p;
+                worst_line = line;
+                worst_eta = e;
+            }
+            eta_max(&le, &e, first);
+            eta_max(&order_eta, &e, !any);
+            first = false;
+            any = true;
+        }
+        Shelfline__V1__LineEta *lx = sl_arena_alloc(a, sizeof *lx);
+        char *text = sl_arena_alloc(a, SD_ETA_TEXT_MAX);
+        if (lx == NULL || text == NULL) {
+            st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+            goto done;
+        }
+        shelfline__v1__line_eta__init(lx);
+        lx->line_no = ol->line_no;
+        lx->sku = ol->sku;
+        lx->promised = ol->promised;
+        lx->current = sd_store_eta_range(a, le.ship_date, le.p50, le.p90, le.confidence);
+        if (worst != NULL) {
+            sd_line_eta before = {.ship_date = worst->promised_ship,
+                                  .p50 = worst->promised_p50,
+                                  .p90 = worst->promised_p90,
+                                  .confidence = worst->promised_conf};
+            lx->moved =
+                worst_eta.p50 != worst->promised_p50 || worst_eta.p90 != worst->promised_p90;
+            if (lx->moved)
+                st = sd_eta_describe_move(worst_line.warehouse, &before, &worst_eta,
+                                          worst->delay_reason, text, SD_ETA_TEXT_MAX, err);
+            else
+                st = sd_eta_describe_line(&worst_line, &worst_eta, text, SD_ETA_TEXT_MAX, err);
+            if (st != SL_OK)
+                goto done;
+            lx->explanation = text;
+            if (lx->moved && reason == NULL)
+                reason = text;
+        }
+        out->lines[out->n_lines++] = lx;
+    }
+    if (any) {
+        out->current = sd_store_eta_range(a, order_eta.ship_date, order_eta.p50, order_eta.p90,
+                                          order_eta.confidence);
+        out->moved = order_eta.p50 != rec.promised_p50 ||
+                     strcmp(out->current->p90_date, o->promised->p90_date) != 0;
+        out->reason = out->moved && reason != NULL ? reason : "";
+    }
+done:
+    sd_net_release(app->net, snap);
+    return st;
+}
+
+SD_API(quote_eta)
+{
+    sd_app *app = sl_call_ctx(call);
+    const Shelfline__V1__QuoteEtaRequest *r = (const void *)req;
+    Shelfline__V1__QuoteEtaResponse *out = (void *)resp;
+    sl_arena *a = sl_call_arena(call);
+    sl_status st = check_region(err, "region", r->region);
+    if (st != SL_OK)
+        return st;
+    if (r->n_skus < 1 || r->n_skus > MAX_QUOTE_SKUS)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "skus must hold 1..%d SKUs (got %zu)",
+                          MAX_QUOTE_SKUS, r->n_skus);
+    for (size_t i = 0; i < r->n_skus; i++) {
+        char f[32];
+        snprintf(f, sizeof f, "skus[%zu]", i);
+        if ((st = check_id(err, f, r->skus[i])) != SL_OK)
+            return st;
+    }
+    int64_t now = sl_db_now_ms();
+    if (r->at_ms != 0 && (r->at_ms < MIN_PLACED_MS || r->at_ms > now + 366 * DAY_MS))
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "at_ms must be 0 or between 2000-01-01 and a year from now");
+    int64_t at = r->at_ms != 0 ? r->at_ms : now;
+
+    int64_t t = inv_timeout(app, call);
+    if (t <= 0)
+        return sl_err_set(err, SL_DEADLINE_EXCEEDED, "deadline passed before calling inventory");
+    return sd_orders_quote(app, a, r->region, r->skus, r->n_skus, at, t, out, err);
+}
+
+sl_status sd_orders_quote(sd_app *app, sl_arena *a, const char *region, char **skus, size_t n_skus,
+                          int64_t at, int64_t timeout_ms, Shelfline__V1__QuoteEtaResponse *out,
+                          sl_err *err)
+{
+    sl_status st;
+    int64_t now = sl_db_now_ms();
+    Shelfline__V1__GetAvailabilityRequest gr = SHELFLINE__V1__GET_AVAILABILITY_REQUEST__INIT;
+    gr.skus = skus;
+    gr.n_skus = n_skus;
+    gr.region = (char *)region;
+    ProtobufCMessage *m;
+    sl_call_options o = {.timeout_ms = timeout_ms, .idempotent = true};
+    if ((st = sl_client_unary(app->inventory, "/shelfline.v1.InventoryService/GetAvailability",
+                              &gr.base, &shelfline__v1__get_availability_response__descriptor, a,
+                              &m, &o, err)) != SL_OK)
+        return st;
+    const Shelfline__V1__GetAvailabilityResponse *av = (const void *)m;
+    sd_net_snap *snap;
+    if ((st = sd_net_acquire(app->net, false, &snap, err)) != SL_OK)
+        return st;
+    out->region = (char *)region;
+    out->quotes = sl_arena_zalloc(a, (av->n_items + 1) * sizeof *out->quotes);
+    if (out->quotes == NULL) {
+        st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < av->n_items; i++) {
+        const Shelfline__V1__Availability *it = av->items[i];
+        Shelfline__V1__SkuQuote *q = sl_arena_alloc(a, sizeof *q);
+        char *text = sl_arena_alloc(a, SD_ETA_TEXT_MAX);
+        if (q == NULL || text == NULL) {
+            st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+            goto done;
+        }
+        shelfline__v1__sku_quote__init(q);
+        q->sku = it->sku;
+        q->available = it->available;
+        q->status = SHELFLINE__V1__QUOTE_STATUS__QUOTE_OUT_OF_STOCK;
+        q->explanation = "out of stock in this region, with no inbound shipment to wait for";
+        sd_part p = {0};
+        bool have = false;
+        for (size_t j = 0; j < it->n_warehouses && !have; j++) {
+            const Shelfline__V1__WarehouseAvailability *wa = it->warehouses[j];
+            if (wa->available > 0) {
+                p = (sd_part){.warehouse_id = wa->warehouse_id,
+                              .inbound_id = "",
+                              .transit_p50 = wa->transit_p50_days,
+                              .transit_p90 = wa->transit_p90_days};
+                have = true;
+                q->status = SHELFLINE__V1__QUOTE_STATUS__QUOTE_IN_STOCK;
+            }
+        }
+        if (!have && it->next_inbound != NULL) {
+            const Shelfline__V1__NextInbound *ni = it->next_inbound;
+            for (size_t j = 0; j < it->n_warehouses && !have; j++) {
+                const Shelfline__V1__WarehouseAvailability *wa = it->warehouses[j];
+                if (strcmp(wa->warehouse_id, ni->warehouse_id) == 0) {
+                    p = (sd_part){.warehouse_id = wa->warehouse_id,
+                                  .inbound_id = ni->inbound_id,
+                                  .expected_ms = ni->expected_at_ms,
+                                  .transit_p50 = wa->transit_p50_days,
+                                  .transit_p90 = wa->transit_p90_days};
+                    have = true;
+                    q->status = SHELFLINE__V1__QUOTE_STATUS__QUOTE_BACKORDER;
+                }
+            }
+        }
+        if (have) {
+            sd_eta_line line;
+            sd_line_eta e;
+            if ((st = part_line(app, &snap, &p, &line, err)) != SL_OK ||
+                (st = sd_eta_compute_line(&line, at, now, &e, err)) != SL_OK ||
+                (st = sd_eta_describe_line(&line, &e, text, SD_ETA_TEXT_MAX, err)) != SL_OK)
+                goto done;
+            q->eta = sd_store_eta_range(a, e.ship_date, e.p50, e.p90, e.confidence);
+            q->warehouse_id = (char *)p.warehouse_id;
+            q->explanation = text;
+        }
+        out->quotes[out->n_quotes++] = q;
+    }
+done:
+    sd_net_release(app->net, snap);
+    return st;
+}

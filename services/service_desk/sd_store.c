@@ -1,0 +1,467 @@
+/*
+ * sd_store: the service-desk statements and row loaders (see sd_store.h).
+ * All SQL of the service lives in the table below.
+ */
+#include "sd_store.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#define SD_SUB_COLS                                                                                \
+    "subscription_id, customer_id, sku, region, status,"                                           \
+    " (extract(epoch FROM created_at) * 1000)::bigint,"                                            \
+    " coalesce((extract(epoch FROM notified_at) * 1000)::bigint, 0)"
+
+#define SD_TICKET_COLS                                                                             \
+    "ticket_id, fingerprint, customer_id, order_id, channel, subject, body, language, category,"   \
+    " confidence, priority, tier, status, opened_at_ms, coalesce(first_response_ms, 0),"           \
+    " coalesce(resolved_ms, 0), suggested, mentions,"                                              \
+    " (SELECT coalesce(string_agg(kind || ':' || at_ms, ',' ORDER BY seq), '')"                    \
+    "  FROM ticket_event e WHERE e.ticket_id = t.ticket_id AND kind IN ('PAUSE', 'RESUME'))"
+
+static const sl_db_stmt stmts[] = {
+    {"sd_order_get",
+     "SELECT order_id, customer_id, region, status, placed_at_ms, allow_split, allow_backorder,"
+     " fingerprint, promised_ship, promised_p50, promised_p90, promised_conf, slips,"
+     " granted_minor, carrier, tracking,"
+     " (extract(epoch FROM updated_at) * 1000)::bigint AS updated_ms"
+     " FROM orders WHERE order_id = $1",
+     1},
+    {"sd_order_get_for_update",
+     "SELECT order_id, customer_id, region, status, placed_at_ms, allow_split, allow_backorder,"
+     " fingerprint, promised_ship, promised_p50, promised_p90, promised_conf, slips,"
+     " granted_minor, carrier, tracking,"
+     " (extract(epoch FROM updated_at) * 1000)::bigint AS updated_ms"
+     " FROM orders WHERE order_id = $1 FOR UPDATE",
+     1},
+    {"sd_order_lines",
+     "SELECT line_no, sku, qty, promotion_id, price_minor, currency FROM order_line"
+     " WHERE order_id = $1 ORDER BY line_no",
+     1},
+    {"sd_order_parts",
+     "SELECT line_no, part_no, warehouse_id, qty, inbound_id, promised_expected_ms, expected_ms,"
+     " slips, transit_p50, transit_p90, delay_reason, promised_ship, promised_p50, promised_p90,"
+     " promised_conf FROM order_part WHERE order_id = $1 ORDER BY line_no, part_no",
+     1},
+    {"sd_order_insert",
+     "INSERT INTO orders (order_id, customer_id, region, status, placed_at_ms, allow_split,"
+     " allow_backorder, fingerprint, promised_ship, promised_p50, promised_p90, promised_conf)"
+     " VALUES ($1, $2, $3, 'PLACED', $4, $5, $6, $7, $8, $9, $10, $11)"
+     " ON CONFLICT (order_id) DO NOTHING RETURNING order_id",
+     11},
+    {"sd_line_insert",
+     "INSERT INTO order_line (order_id, line_no, sku, qty, promotion_id, price_minor, currency)"
+     " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+     7},
+    {"sd_part_insert",
+     "INSERT INTO order_part (order_id, line_no, part_no, warehouse_id, qty, inbound_id,"
+     " promised_expected_ms, expected_ms, transit_p50, transit_p90, promised_ship, promised_p50,"
+     " promised_p90, promised_conf)"
+     " VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12, $13)",
+     13},
+    {"sd_order_set_status",
+     "UPDATE orders SET status = $3, updated_at = now() WHERE order_id = $1 AND status = $2"
+     " RETURNING order_id",
+     3},
+    {"sd_order_ship",
+     "UPDATE orders SET status = $2, carrier = $3, tracking = $4, updated_at = now(),"
+     " delivered_at_ms = CASE WHEN $2 = 'DELIVERED' THEN (extract(epoch FROM now()) * 1000)::bigint"
+     " ELSE delivered_at_ms END WHERE order_id = $1",
+     4},
+    {"sd_order_cancel",
+     "UPDATE orders SET status = 'CANCELLED', cancel_reason = $2, updated_at = now()"
+     " WHERE order_id = $1 AND status = 'PLACED' RETURNING order_id",
+     2},
+    {"sd_orders_by_customer",
+     "SELECT order_id, placed_at_ms FROM orders WHERE customer_id = $1"
+     " AND ($2::bigint IS NULL OR (placed_at_ms, order_id) < ($2::bigint, $3::text))"
+     " ORDER BY placed_at_ms DESC, order_id DESC LIMIT $4",
+     4},
+    /* ---- sync with inventory ---- */
+    {"sd_orders_on_inbound",
+     "SELECT DISTINCT p.order_id FROM order_part p JOIN orders o USING (order_id)"
+     " WHERE p.inbound_id = $1 AND o.status NOT IN ('CANCELLED', 'DELIVERED')"
+     " ORDER BY p.order_id",
+     1},
+    {"sd_parts_delay",
+     "UPDATE order_part SET expected_ms = $3, slips = slips + 1, delay_reason = $4"
+     " WHERE order_id = $1 AND inbound_id = $2 AND expected_ms < $3",
+     4},
+    {"sd_order_slip",
+     "UPDATE orders SET slips = slips + 1, granted_minor = granted_minor + $2,"
+     " updated_at = now() WHERE order_id = $1 RETURNING slips",
+     2},
+    {"sd_eta_change_insert",
+     "INSERT INTO eta_change (order_id, slip_no, inbound_id, new_expected_ms, old_p50, new_p50,"
+     " new_p90, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+     " ON CONFLICT DO NOTHING RETURNING slip_no",
+     8},
+    {"sd_comp_insert",
+     "INSERT INTO compensation (order_id, slip_no, coupon_code, value_minor, currency)"
+     " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING slip_no",
+     5},
+    /* Serialises the transactions that write notifications, so that their
+     * ids (taken after the lock) are in commit order and a reader's cursor
+     * never passes an id that commits later. */
+    {"sd_notif_lock", "SELECT pg_advisory_xact_lock(hashtext('service_desk/notification'))", 0},
+    {"sd_notif_insert",
+     "INSERT INTO notification (idempotency_key, kind, customer_id, order_id, body,"
+     " coupon_code, value_minor, currency) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+     " ON CONFLICT (idempotency_key) DO NOTHING RETURNING notification_id",
+     8},
+    {"sd_notif_list",
+     "SELECT notification_id, idempotency_key, kind, customer_id, order_id, body, coupon_code,"
+     " value_minor, currency, (extract(epoch FROM created_at) * 1000)::bigint,"
+     " coalesce((extract(epoch FROM acked_at) * 1000)::bigint, 0)"
+     " FROM notification WHERE notification_id > $1 AND ($2 = '' OR customer_id = $2)"
+     " AND (NOT $3::boolean OR acked_at IS NULL) ORDER BY notification_id LIMIT $4",
+     4},
+    {"sd_notif_ack",
+     "UPDATE notification SET acked_at = coalesce(acked_at, now()) WHERE notification_id = $1"
+     " RETURNING notification_id, idempotency_key, kind, customer_id, order_id, body,"
+     " coupon_code, value_minor, currency, (extract(epoch FROM created_at) * 1000)::bigint,"
+     " (extract(epoch FROM acked_at) * 1000)::bigint",
+     1},
+    /* ---- back in stock ---- */
+    {"sd_sub_insert",
+     "INSERT INTO subscription (customer_id, sku, region) VALUES ($1, $2, $3)"
+     " ON CONFLICT (customer_id, sku, region) WHERE status = 'ACTIVE' DO NOTHING"
+     " RETURNING " SD_SUB_COLS,
+     3},
+    {"sd_sub_find_active",
+     "SELECT " SD_SUB_COLS " FROM subscription WHERE customer_id = $1 AND sku = $2"
+     " AND region = $3 AND status = 'ACTIVE'",
+     3},
+    {"sd_sub_cancel",
+     "UPDATE subscription SET status = CASE WHEN status = 'ACTIVE' THEN 'CANCELLED'"
+     " ELSE status END WHERE subscription_id = $1 RETURNING " SD_SUB_COLS,
+     1},
+    {"sd_sub_list",
+     "SELECT " SD_SUB_COLS " FROM subscription WHERE customer_id = $1"
+     " ORDER BY subscription_id DESC LIMIT 1000",
+     1},
+    {"sd_restock_insert",
+     "INSERT INTO restock (event_id, sku, region, available, next_at_ms)"
+     " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (event_id) DO NOTHING",
+     5},
+    {"sd_restock_stop",
+     "UPDATE restock SET done = true WHERE sku = $1 AND region = $2 AND NOT done", 2},
+    {"sd_restock_claim",
+     "SELECT restock_id, sku, region, available, batches FROM restock"
+     " WHERE NOT done AND next_at_ms <= $1 ORDER BY next_at_ms, restock_id LIMIT 1"
+     " FOR UPDATE SKIP LOCKED",
+     1},
+    /* One batch: the oldest active subscriptions become NOTIFIED and get
+     * their notification, in one statement. */
+    {"sd_restock_batch",
+     "WITH b AS (SELECT subscription_id FROM subscription WHERE sku = $1 AND region = $2"
+     "   AND status = 'ACTIVE' ORDER BY subscription_id LIMIT $3 FOR UPDATE),"
+     " u AS (UPDATE subscription s SET status = 'NOTIFIED', restock_id = $4, batch_no = $5,"
+     "   notified_at = now() FROM b WHERE s.subscription_id = b.subscription_id"
+     "   RETURNING s.subscription_id, s.customer_id)"
+     " INSERT INTO notification (idempotency_key, kind, customer_id, body)"
+     " SELECT 'bis:' || u.subscription_id || ':' || $4, 'BACK_IN_STOCK', u.customer_id, $6"
+     " FROM u ORDER BY u.subscription_id ON CONFLICT (idempotency_key) DO NOTHING"
+     " RETURNING notification_id",
+     6},
+    {"sd_restock_pending",
+     "SELECT count(*) FROM subscription WHERE sku = $1 AND region = $2 AND status = 'ACTIVE'", 2},
+    {"sd_restock_update",
+     "UPDATE restock SET batches = $2, next_at_ms = $3, done = $4 WHERE restock_id = $1", 4},
+    /* ---- tickets ---- */
+    {"sd_order_exists", "SELECT 1 FROM orders WHERE order_id = $1", 1},
+    {"sd_ticket_insert",
+     "INSERT INTO ticket (ticket_id, fingerprint, customer_id, order_id, channel, subject, body,"
+     " language, category, confidence, priority, tier, status, opened_at_ms, suggested, mentions)"
+     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'OPEN', $13, $14, $15)"
+     " ON CONFLICT (ticket_id) DO NOTHING RETURNING ticket_id",
+     15},
+    {"sd_customer_region",
+     "SELECT region FROM orders WHERE customer_id = $1 ORDER BY placed_at_ms DESC LIMIT 1", 1},
+    {"sd_ticket_get", "SELECT " SD_TICKET_COLS " FROM ticket t WHERE ticket_id = $1", 1},
+    {"sd_ticket_lock", "SELECT status FROM ticket WHERE ticket_id = $1 FOR UPDATE", 1},
+    {"sd_ticket_list",
+     "SELECT " SD_TICKET_COLS " FROM ticket t"
+     " WHERE (CASE WHEN $1 = '' THEN status <> 'RESOLVED' ELSE status = $1 END)"
+     " AND ($2 = '' OR category = $2) AND ($3 = '' OR priority = $3)"
+     " AND ($4 = '' OR customer_id = $4) ORDER BY opened_at_ms, ticket_id LIMIT 1000",
+     4},
+    {"sd_ticket_period",
+     "SELECT " SD_TICKET_COLS " FROM ticket t WHERE opened_at_ms >= $1 AND opened_at_ms < $2"
+     " ORDER BY opened_at_ms, ticket_id LIMIT 100001",
+     2},
+    {"sd_ticket_event",
+     "INSERT INTO ticket_event (ticket_id, kind, at_ms, body) VALUES ($1, $2, $3, $4)", 4},
+    {"sd_ticket_set",
+     "UPDATE ticket SET status = $2,"
+     " first_response_ms = CASE WHEN $3::boolean THEN coalesce(first_response_ms, $4::bigint)"
+     " ELSE first_response_ms END WHERE ticket_id = $1",
+     4},
+    {"sd_ticket_resolve",
+     "UPDATE ticket SET status = 'RESOLVED', resolved_ms = $2, resolution = $3,"
+     " first_response_ms = coalesce(first_response_ms, $2)"
+     " WHERE ticket_id = $1 AND status <> 'RESOLVED'",
+     3},
+    /* ---- returns ---- */
+    {"sd_rma_order",
+     "SELECT status, coalesce(delivered_at_ms, 0), customer_id FROM orders WHERE order_id = $1"
+     " FOR UPDATE",
+     1},
+    /* units bought of a SKU, the first warehouse they shipped from, the
+     * price paid, and the units already in returns */
+    {"sd_rma_sku",
+     "SELECT coalesce(sum(l.qty), 0),"
+     " (SELECT p.warehouse_id FROM order_part p WHERE p.order_id = $1"
+     "  AND p.line_no = min(l.line_no) ORDER BY p.part_no LIMIT 1),"
+     " coalesce(max(l.price_minor), 0), coalesce(max(l.currency), ''),"
+     " (SELECT coalesce(sum(rl.qty), 0) FROM rma_line rl JOIN rma r USING (rma_id)"
+     "  WHERE r.order_id = $1 AND rl.sku = $2)"
+     " FROM order_line l WHERE l.order_id = $1 AND l.sku = $2",
+     2},
+    {"sd_rma_insert",
+     "INSERT INTO rma (rma_id, fingerprint, order_id, reason, status, created_at_ms)"
+     " VALUES ($1, $2, $3, $4, 'REQUESTED', $5)",
+     5},
+    {"sd_rma_line_insert",
+     "INSERT INTO rma_line (rma_id, line_no, sku, qty, warehouse_id, price_minor, currency)"
+     " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+     7},
+    {"sd_rma_get",
+     "SELECT r.rma_id, r.fingerprint, r.order_id, o.customer_id, r.reason, r.status, r.condition,"
+     " r.refund_minor, r.currency, r.restocked, r.created_at_ms, coalesce(r.received_at_ms, 0)"
+     " FROM rma r JOIN orders o USING (order_id) WHERE r.rma_id = $1",
+     1},
+    {"sd_rma_lines",
+     "SELECT line_no, sku, qty, warehouse_id, price_minor, currency FROM rma_line"
+     " WHERE rma_id = $1 ORDER BY line_no",
+     1},
+    {"sd_rma_receive",
+     "UPDATE rma SET status = 'RECEIVED', condition = $2, refund_minor = $3, currency = $4,"
+     " restocked = $5, received_at_ms = $6 WHERE rma_id = $1 AND status = 'REQUESTED'"
+     " RETURNING rma_id",
+     6},
+    {NULL, NULL, 0},
+};
+
+sl_status sd_store_register(sl_db *db, sl_err *err)
+{
+    return sl_db_register(db, stmts, err);
+}
+
+const char *sd_i64(char buf[24], int64_t v)
+{
+    snprintf(buf, 24, "%" PRId64, v);
+    return buf;
+}
+
+static const char *col(sl_arena *a, PGresult *r, int row, const char *name)
+{
+    int c = PQfnumber(r, name);
+    return sl_arena_strdup(a, c < 0 ? "" : PQgetvalue(r, row, c));
+}
+
+static int64_t coli(PGresult *r, int row, int c)
+{
+    return strtoll(PQgetvalue(r, row, c), NULL, 10);
+}
+
+static int64_t coln(PGresult *r, int row, const char *name)
+{
+    int c = PQfnumber(r, name);
+    return c < 0 ? 0 : coli(r, row, c);
+}
+
+static bool colb(PGresult *r, int row, const char *name)
+{
+    int c = PQfnumber(r, name);
+    return c >= 0 && PQgetvalue(r, row, c)[0] == 't';
+}
+
+Shelfline__V1__EtaRange *sd_store_eta_range(sl_arena *a, sd_date ship, sd_date p50, sd_date p90,
+                                            sd_confidence c)
+{
+    Shelfline__V1__EtaRange *e = sl_arena_alloc(a, sizeof *e);
+    char *s = sl_arena_alloc(a, 3 * SD_DATE_STR);
+    if (e == NULL || s == NULL)
+        return NULL;
+    shelfline__v1__eta_range__init(e);
+    sd_date_format(ship, s);
+    sd_date_format(p50, s + SD_DATE_STR);
+    sd_date_format(p90, s + 2 * SD_DATE_STR);
+    e->ship_date = s;
+    e->p50_date = s + SD_DATE_STR;
+    e->p90_date = s + 2 * SD_DATE_STR;
+    switch (c) {
+    case SD_CONFIDENCE_HIGH:
+        e->confidence = SHELFLINE__V1__ETA_CONFIDENCE__ETA_CONFIDENCE_HIGH;
+        break;
+    case SD_CONFIDENCE_MEDIUM:
+        e->confidence = SHELFLINE__V1__ETA_CONFIDENCE__ETA_CONFIDENCE_MEDIUM;
+        break;
+    case SD_CONFIDENCE_LOW:
+        e->confidence = SHELFLINE__V1__ETA_CONFIDENCE__ETA_CONFIDENCE_LOW;
+        break;
+    }
+    return e;
+}
+
+Shelfline__V1__OrderStatus sd_store_status_enum(const char *name)
+{
+    static const struct {
+        const char *name;
+        Shelfline__V1__OrderStatus v;
+    } map[] = {
+        {"PLACED", SHELFLINE__V1__ORDER_STATUS__ORDER_PLACED},
+        {"PAID", SHELFLINE__V1__ORDER_STATUS__ORDER_PAID},
+        {"PICKED", SHELFLINE__V1__ORDER_STATUS__ORDER_PICKED},
+        {"SHIPPED", SHELFLINE__V1__ORDER_STATUS__ORDER_SHIPPED},
+        {"DELIVERED", SHELFLINE__V1__ORDER_STATUS__ORDER_DELIVERED},
+        {"DELIVERY_FAILED", SHELFLINE__V1__ORDER_STATUS__ORDER_DELIVERY_FAILED},
+        {"CANCELLED", SHELFLINE__V1__ORDER_STATUS__ORDER_CANCELLED},
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(map[i].name, name) == 0)
+            return map[i].v;
+    return SHELFLINE__V1__ORDER_STATUS__ORDER_STATUS_UNSPECIFIED;
+}
+
+static sd_confidence conf_of(int64_t v)
+{
+    return v == 0 ? SD_CONFIDENCE_HIGH : v == 1 ? SD_CONFIDENCE_MEDIUM : SD_CONFIDENCE_LOW;
+}
+
+sl_status sd_store_load_order(sl_db_conn *conn, const char *order_id, bool for_update, sl_arena *a,
+                              sd_order_rec *out, sl_err *err)
+{
+    PGresult *ro = NULL, *rl = NULL, *rp = NULL;
+    const char *p[1] = {order_id};
+    sl_status st = sl_db_exec(conn, for_update ? "sd_order_get_for_update" : "sd_order_get", 1, p,
+                              NULL, NULL, &ro, err);
+    if (st != SL_OK)
+        goto done;
+    if (PQntuples(ro) == 0) {
+        st = sl_err_set(err, SL_NOT_FOUND, "order_id \"%s\" not found", order_id);
+        goto done;
+    }
+    if ((st = sl_db_exec(conn, "sd_order_lines", 1, p, NULL, NULL, &rl, err)) != SL_OK ||
+        (st = sl_db_exec(conn, "sd_order_parts", 1, p, NULL, NULL, &rp, err)) != SL_OK)
+        goto done;
+
+    memset(out, 0, sizeof *out);
+    Shelfline__V1__Order *o = sl_arena_alloc(a, sizeof *o);
+    int nl = PQntuples(rl), np = PQntuples(rp);
+    Shelfline__V1__OrderLine **lines = sl_arena_zalloc(a, (size_t)(nl + 1) * sizeof *lines);
+    sd_part *parts = sl_arena_zalloc(a, (size_t)(np + 1) * sizeof *parts);
+    if (o == NULL || lines == NULL || parts == NULL) {
+        st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        goto done;
+    }
+    shelfline__v1__order__init(o);
+    o->order_id = (char *)col(a, ro, 0, "order_id");
+    o->customer_id = (char *)col(a, ro, 0, "customer_id");
+    o->region = (char *)col(a, ro, 0, "region");
+    out->status = col(a, ro, 0, "status");
+    o->status = sd_store_status_enum(out->status);
+    o->placed_at_ms = coln(ro, 0, "placed_at_ms");
+    o->allow_split = colb(ro, 0, "allow_split");
+    o->allow_backorder = colb(ro, 0, "allow_backorder");
+    o->carrier = (char *)col(a, ro, 0, "carrier");
+    o->tracking = (char *)col(a, ro, 0, "tracking");
+    o->updated_at_ms = coln(ro, 0, "updated_ms");
+    out->fingerprint = col(a, ro, 0, "fingerprint");
+    out->slips = (int)coln(ro, 0, "slips");
+    out->granted_minor = coln(ro, 0, "granted_minor");
+    out->promised_p50 = (sd_date)coln(ro, 0, "promised_p50");
+    o->promised = sd_store_eta_range(a, (sd_date)coln(ro, 0, "promised_ship"), out->promised_p50,
+                                     (sd_date)coln(ro, 0, "promised_p90"),
+                                     conf_of(coln(ro, 0, "promised_conf")));
+
+    for (int i = 0; i < np; i++) {
+        sd_part *pt = &parts[i];
+        pt->line_no = (int)coli(rp, i, 0);
+        pt->part_no = (int)coli(rp, i, 1);
+        pt->warehouse_id = col(a, rp, i, "warehouse_id");
+        pt->qty = coli(rp, i, 3);
+        pt->inbound_id = col(a, rp, i, "inbound_id");
+        pt->promised_expected_ms = coli(rp, i, 5);
+        pt->expected_ms = coli(rp, i, 6);
+        pt->slips = (int)coli(rp, i, 7);
+        pt->transit_p50 = (int)coli(rp, i, 8);
+        pt->transit_p90 = (int)coli(rp, i, 9);
+        pt->delay_reason = col(a, rp, i, "delay_reason");
+        pt->promised_ship = (sd_date)coli(rp, i, 11);
+        pt->promised_p50 = (sd_date)coli(rp, i, 12);
+        pt->promised_p90 = (sd_date)coli(rp, i, 13);
+        pt->promised_conf = conf_of(coli(rp, i, 14));
+    }
+    out->parts = parts;
+    out->n_parts = (size_t)np;
+
+    for (int i = 0; i < nl; i++) {
+        Shelfline__V1__OrderLine *l = sl_arena_alloc(a, sizeof *l);
+        Shelfline__V1__Money *m = sl_arena_alloc(a, sizeof *m);
+        if (l == NULL || m == NULL) {
+            st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+            goto done;
+        }
+        shelfline__v1__order_line__init(l);
+        shelfline__v1__money__init(m);
+        l->line_no = (int32_t)coli(rl, i, 0);
+        l->sku = (char *)col(a, rl, i, "sku");
+        l->qty = coli(rl, i, 2);
+        l->promotion_id = (char *)col(a, rl, i, "promotion_id");
+        m->minor_units = coli(rl, i, 4);
+        m->currency = (char *)col(a, rl, i, "currency");
+        l->unit_price = m;
+        size_t k = 0;
+        for (int j = 0; j < np; j++)
+            if (parts[j].line_no == l->line_no)
+                k++;
+        l->allocations = sl_arena_zalloc(a, (k + 1) * sizeof *l->allocations);
+        if (l->allocations == NULL) {
+            st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+            goto done;
+        }
+        sd_date ship = INT32_MIN, p50 = INT32_MIN, p90 = INT32_MIN;
+        sd_confidence conf = SD_CONFIDENCE_HIGH;
+        for (int j = 0; j < np; j++) {
+            const sd_part *pt = &parts[j];
+            if (pt->line_no != l->line_no)
+                continue;
+            Shelfline__V1__LineAllocation *al = sl_arena_alloc(a, sizeof *al);
+            if (al == NULL) {
+                st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+                goto done;
+            }
+            shelfline__v1__line_allocation__init(al);
+            al->warehouse_id = (char *)pt->warehouse_id;
+            al->qty = pt->qty;
+            al->inbound_id = (char *)pt->inbound_id;
+            al->expected_at_ms = pt->expected_ms;
+            l->allocations[l->n_allocations++] = al;
+            if (pt->promised_ship > ship)
+                ship = pt->promised_ship;
+            if (pt->promised_p50 > p50)
+                p50 = pt->promised_p50;
+            if (pt->promised_p90 > p90)
+                p90 = pt->promised_p90;
+            if (pt->promised_conf > conf)
+                conf = pt->promised_conf;
+        }
+        if (l->n_allocations > 0)
+            l->promised = sd_store_eta_range(a, ship, p50, p90, conf);
+        lines[i] = l;
+    }
+    o->lines = lines;
+    o->n_lines = (size_t)nl;
+    out->order = o;
+done:
+    PQclear(ro);
+    PQclear(rl);
+    PQclear(rp);
+    return st;
+}

@@ -1,0 +1,391 @@
+/*
+ * sd_sync: keeping orders in step with inventory, and the customer
+ * notifications outbox.
+ *
+ * INBOUND_DELAYED (consumed through sl_consumer: one replica holds the
+ * subscription, each event is applied in the transaction that advances
+ * the durable cursor, so its effects happen exactly once even when the
+ * consumer dies half-way or replicas race):
+ *   for every live order with a part waiting on the inbound, whose part
+ *   still expects it earlier than the new date: the part moves (slips + 1),
+ *   the order's ETA is recomputed, one eta_change row (the slip), one DELAY
+ *   notification keyed "delay:<order>:<inbound>:<new expected ms>", and,
+ *   when the compensation policy grants more than earlier slips did, one
+ *   coupon keyed by (order, slip number) with its COMPENSATION notification.
+ *   The unique keys make a replayed event a no-op even without the cursor.
+ *
+ * Also here: order events (sd_publish_order) and the notification RPCs.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "sd_api.h"
+#include "sd_app.h"
+#include "sd_bis.h"
+#include "sd_store.h"
+#include "shelfline/v1/inventory.pb-c.h"
+#include "shelfline/v1/service_desk.pb-c.h"
+#include "sl_log.h"
+
+sl_status sd_publish_order(sd_app *app, sl_db_conn *conn, const char *topic, const char *order_id,
+                           sl_err *err)
+{
+    sl_arena *a = sl_arena_create(0);
+    if (a == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    sd_order_rec rec;
+    sl_status st = sd_store_load_order(conn, order_id, false, a, &rec, err);
+    if (st == SL_OK) {
+        Shelfline__V1__OrderEvent ev = SHELFLINE__V1__ORDER_EVENT__INIT;
+        ev.order = rec.order;
+        st = sl_events_publish(app->events, conn, topic, order_id, &ev.base, err);
+    }
+    sl_arena_destroy(a);
+    return st;
+}
+
+/* ---- INBOUND_DELAYED ------------------------------------------------------- */
+
+static sd_date ms_date(const sd_tz *z, int64_t ms)
+{
+    sd_local_time lt;
+    sd_tz_local(z, sd_time_ms_to_s(ms), &lt);
+    return lt.date;
+}
+
+/* The order's ETA over its parts; *lines (n_parts) receives each part's. */
+static sl_status order_eta(sd_app *app, sd_net_snap **snap, const sd_order_rec *rec, int64_t now,
+                           sd_eta_line *lines, sd_line_eta *etas, sd_order_eta *out, sl_err *err)
+{
+    for (size_t i = 0; i < rec->n_parts; i++) {
+        const sd_part *p = &rec->parts[i];
+        const sd_warehouse *w = sd_net_find(app->net, snap, p->warehouse_id);
+        if (w == NULL)
+            return sl_err_set(err, SL_UNAVAILABLE, "warehouse \"%s\" is not known to inventory",
+                              p->warehouse_id);
+        memset(&lines[i], 0, sizeof lines[i]);
+        lines[i].warehouse = w;
+        lines[i].transit = (sd_transit){p->transit_p50, p->transit_p90, SD_TRANSIT_CALENDAR_DAYS};
+        if (p->inbound_id[0] != '\0') {
+            lines[i].source = SD_LINE_BACKORDER;
+            lines[i].inbound_expected = ms_date(sd_net_zone(*snap, w), p->expected_ms);
+            lines[i].inbound_slips = p->slips;
+        }
+    }
+    return sd_eta_compute_order(lines, rec->n_parts, rec->order->placed_at_ms, now, etas, out, err);
+}
+
+static sl_status notify(sl_db_conn *conn, const char *key, const char *kind,
+                        const sd_order_rec *rec, const char *body, const char *coupon,
+                        int64_t value, const char *currency, sl_err *err)
+{
+    char v[24];
+    const char *p[8] = {key,  kind,   rec->order->customer_id, rec->order->order_id,
+                        body, coupon, sd_i64(v, value),        currency};
+    PGresult *res = NULL;
+    sl_status st = sl_db_exec(conn, "sd_notif_lock", 0, NULL, NULL, NULL, &res, err);
+    PQclear(res);
+    res = NULL;
+    if (st == SL_OK)
+        st = sl_db_exec(conn, "sd_notif_insert", 8, p, NULL, NULL, &res, err);
+    PQclear(res);
+    return st;
+}
+
+static sl_status delay_order(sd_app *app, sl_db_conn *conn, sd_net_snap **snap, sl_arena *a,
+                             const char *order_id, const char *inbound_id, int64_t new_ms,
+                             const char *reason, sl_err *err)
+{
+    sd_order_rec rec;
+    sl_status st = sd_store_load_order(conn, order_id, true, a, &rec, err);
+    if (st != SL_OK)
+        return st;
+    int64_t now = sl_db_now_ms();
+    size_t n = rec.n_parts, hit = SIZE_MAX;
+    sd_eta_line *lines = sl_arena_alloc(a, n * sizeof *lines);
+    sd_line_eta *before = sl_arena_alloc(a, n * sizeof *before);
+    sd_line_eta *after = sl_arena_alloc(a, n * sizeof *after);
+    if (lines == NULL || before == NULL || after == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    sd_order_eta ob, oa;
+    if ((st = order_eta(app, snap, &rec, now, lines, before, &ob, err)) != SL_OK)
+        return st;
+    for (size_t i = 0; i < n; i++) {
+        sd_part *p = &rec.parts[i];
+        if (strcmp(p->inbound_id, inbound_id) == 0 && p->expected_ms < new_ms) {
+            p->expected_ms = new_ms;
+            p->slips++;
+            if (hit == SIZE_MAX)
+                hit = i;
+        }
+    }
+    if (hit == SIZE_MAX)
+        return SL_OK; /* already moved (a replay) or moved earlier */
+    if ((st = order_eta(app, snap, &rec, now, lines, after, &oa, err)) != SL_OK)
+        return st;
+
+    char b[8][24];
+    const char *pd[4] = {order_id, inbound_id, sd_i64(b[0], new_ms), reason};
+    if ((st = sl_db_exec(conn, "sd_parts_delay", 4, pd, NULL, NULL, NULL, err)) != SL_OK)
+        return st;
+
+    sd_comp_decision d;
+    if ((st = sd_comp_decide(&app->cfg.comp, rec.promised_p50, oa.p50, rec.granted_minor, &d,
+                             err)) != SL_OK)
+        return st;
+    int slip_no = rec.slips + 1;
+    const char *ps[2] = {order_id, sd_i64(b[1], d.grant_minor)};
+    if ((st = sl_db_exec(conn, "sd_order_slip", 2, ps, NULL, NULL, NULL, err)) != SL_OK)
+        return st;
+
+    char text[SD_ETA_TEXT_MAX];
+    if ((st = sd_eta_describe_move(lines[hit].warehouse, &before[hit], &after[hit], reason, text,
+                                   sizeof text, err)) != SL_OK)
+        return st;
+    const char *pe[8] = {order_id,
+                         sd_i64(b[2], slip_no),
+                         inbound_id,
+                         sd_i64(b[3], new_ms),
+                         sd_i64(b[4], ob.p50),
+                         sd_i64(b[5], oa.p50),
+                         sd_i64(b[6], oa.p90),
+                         text};
+    PGresult *res = NULL;
+    if ((st = sl_db_exec(conn, "sd_eta_change_insert", 8, pe, NULL, NULL, &res, err)) != SL_OK)
+        return st;
+    PQclear(res);
+
+    char key[200];
+    snprintf(key, sizeof key, "delay:%s:%s:%" PRId64, order_id, inbound_id, new_ms);
+    if ((st = notify(conn, key, "DELAY", &rec, text, "", 0, "", err)) != SL_OK)
+        return st;
+    if (d.grant_minor > 0) {
+        char code[SD_COUPON_CODE_LEN];
+        if ((st = sd_coupon_code(app->cfg.coupon_key, order_id, (uint32_t)slip_no, code, err)) !=
+            SL_OK)
+            return st;
+        const char *pc[5] = {order_id, sd_i64(b[2], slip_no), code, sd_i64(b[7], d.grant_minor),
+                             app->cfg.comp.currency};
+        if ((st = sl_db_exec(conn, "sd_comp_insert", 5, pc, NULL, NULL, &res, err)) != SL_OK)
+            return st;
+        PQclear(res);
+        char body[SD_ETA_TEXT_MAX + 128];
+        snprintf(body, sizeof body,
+                 "we are sorry: your order %s is %d day(s) later than promised; coupon %s is "
+                 "worth %" PRId64 " %s (minor units)",
+                 order_id, d.slip_days, code, d.grant_minor, app->cfg.comp.currency);
+        snprintf(key, sizeof key, "comp:%s:%d", order_id, slip_no);
+        if ((st = notify(conn, key, "COMPENSATION", &rec, body, code, d.grant_minor,
+                         app->cfg.comp.currency, err)) != SL_OK)
+            return st;
+    }
+    return SL_OK;
+}
+
+static sl_status on_inbound_delayed(sd_app *app, sl_db_conn *conn,
+                                    const Shelfline__V1__InboundDelayed *d, sl_err *err)
+{
+    if (d->inbound == NULL || d->inbound->inbound_id == NULL)
+        return SL_OK;
+    const char *inbound_id = d->inbound->inbound_id;
+    int64_t new_ms = d->inbound->expected_at_ms;
+    const char *reason = d->reason ? d->reason : "";
+    PGresult *res = NULL;
+    const char *p[1] = {inbound_id};
+    sl_status st = sl_db_exec(conn, "sd_orders_on_inbound", 1, p, NULL, NULL, &res, err);
+    if (st != SL_OK)
+        return st;
+    sl_arena *a = sl_arena_create(0);
+    sd_net_snap *snap = NULL;
+    if (a == NULL) {
+        st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        goto done;
+    }
+    if ((st = sd_net_acquire(app->net, false, &snap, err)) != SL_OK)
+        goto done;
+    int n = PQntuples(res);
+    for (int i = 0; i < n && st == SL_OK; i++) {
+        st = delay_order(app, conn, &snap, a, PQgetvalue(res, i, 0), inbound_id, new_ms, reason,
+                         err);
+        sl_arena_reset(a);
+    }
+    if (st == SL_OK)
+        SL_LOG(SL_LOG_INFO, "inbound_delayed", NULL, "inbound \"%s\" delayed: %d orders examined",
+               inbound_id, n);
+done:
+    if (snap != NULL)
+        sd_net_release(app->net, snap);
+    sl_arena_destroy(a);
+    PQclear(res);
+    return st;
+}
+
+sl_status sd_sync_apply(sl_db_conn *conn, const Shelfline__V1__Event *ev, void *ctx, sl_err *err);
+
+sl_status sd_sync_apply(sl_db_conn *conn, const Shelfline__V1__Event *ev, void *ctx, sl_err *err)
+{
+    sd_app *app = ctx;
+    if (ev->topic == NULL)
+        return SL_OK;
+    if (strcmp(ev->topic, "BACK_IN_STOCK") == 0 || strcmp(ev->topic, "OUT_OF_STOCK") == 0)
+        return sd_bis_on_event(app, conn, ev, err);
+    if (strcmp(ev->topic, "INBOUND_DELAYED") != 0)
+        return SL_OK;
+    Shelfline__V1__InboundDelayed *d =
+        shelfline__v1__inbound_delayed__unpack(NULL, ev->payload.len, ev->payload.data);
+    if (d == NULL) {
+        /* Not retryable: a payload that does not decode never will. */
+        SL_LOG(SL_LOG_ERROR, "inbound_delayed", NULL, "could not decode event %" PRId64, ev->id);
+        return SL_OK;
+    }
+    sl_status st = on_inbound_delayed(app, conn, d, err);
+    shelfline__v1__inbound_delayed__free_unpacked(d, NULL);
+    return st;
+}
+
+/* ---- notification RPCs ---------------------------------------------------- */
+
+static Shelfline__V1__Notification *notif_row(sl_arena *a, PGresult *r, int i)
+{
+    Shelfline__V1__Notification *n = sl_arena_alloc(a, sizeof *n);
+    Shelfline__V1__Money *m = sl_arena_alloc(a, sizeof *m);
+    if (n == NULL || m == NULL)
+        return NULL;
+    shelfline__v1__notification__init(n);
+    shelfline__v1__money__init(m);
+    n->notification_id = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+    n->idempotency_key = sl_arena_strdup(a, PQgetvalue(r, i, 1));
+    const char *kind = PQgetvalue(r, i, 2);
+    n->kind = strcmp(kind, "DELAY") == 0 ? SHELFLINE__V1__NOTIFICATION_KIND__NOTIFICATION_DELAY
+              : strcmp(kind, "COMPENSATION") == 0
+                  ? SHELFLINE__V1__NOTIFICATION_KIND__NOTIFICATION_COMPENSATION
+                  : SHELFLINE__V1__NOTIFICATION_KIND__NOTIFICATION_BACK_IN_STOCK;
+    n->customer_id = sl_arena_strdup(a, PQgetvalue(r, i, 3));
+    n->order_id = sl_arena_strdup(a, PQgetvalue(r, i, 4));
+    n->body = sl_arena_strdup(a, PQgetvalue(r, i, 5));
+    n->coupon_code = sl_arena_strdup(a, PQgetvalue(r, i, 6));
+    m->minor_units = strtoll(PQgetvalue(r, i, 7), NULL, 10);
+    m->currency = sl_arena_strdup(a, PQgetvalue(r, i, 8));
+    if (m->minor_units > 0)
+        n->value = m;
+    n->created_at_ms = strtoll(PQgetvalue(r, i, 9), NULL, 10);
+    n->acked_at_ms = strtoll(PQgetvalue(r, i, 10), NULL, 10);
+    return n;
+}
+
+SD_API(list_notifications)
+{
+    sd_app *app = sl_call_ctx(call);
+    const Shelfline__V1__ListNotificationsRequest *r = (const void *)req;
+    Shelfline__V1__ListNotificationsResponse *out = (void *)resp;
+    sl_arena *a = sl_call_arena(call);
+    if (r->after_id < 0)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "after_id must be >= 0 (got %" PRId64 ")",
+                          r->after_id);
+    if (r->limit < 0 || r->limit > 1000)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "limit must be 0..1000 (got %d)", r->limit);
+    const char *cust = r->customer_id ? r->customer_id : "";
+    if (strlen(cust) > 64)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "customer_id must be at most 64 characters");
+    char b[2][24];
+    const char *p[4] = {sd_i64(b[0], r->after_id), cust, r->unacked_only ? "true" : "false",
+                        sd_i64(b[1], r->limit == 0 ? 100 : r->limit)};
+    sl_db_conn *conn;
+    sl_status st = sl_db_acquire(app->db, -1, &conn, err);
+    if (st != SL_OK)
+        return st;
+    PGresult *res = NULL;
+    if ((st = sl_db_exec(conn, "sd_notif_list", 4, p, NULL, NULL, &res, err)) == SL_OK) {
+        int n = PQntuples(res);
+        out->notifications = sl_arena_zalloc(a, (size_t)(n + 1) * sizeof *out->notifications);
+        for (int i = 0; out->notifications != NULL && i < n; i++)
+            if ((out->notifications[out->n_notifications] = notif_row(a, res, i)) != NULL)
+                out->n_notifications++;
+        if (out->notifications == NULL || out->n_notifications != (size_t)n)
+            st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    PQclear(res);
+    sl_db_release(app->db, conn);
+    return st;
+}
+
+sl_status sd_api_watch_notifications(sl_call *call, const ProtobufCMessage *req, sl_err *err)
+{
+    sd_app *app = sl_call_ctx(call);
+    const Shelfline__V1__WatchNotificationsRequest *r = (const void *)req;
+    if (r->after_id < 0)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "after_id must be >= 0 (got %" PRId64 ")",
+                          r->after_id);
+    const char *cust = r->customer_id ? r->customer_id : "";
+    if (strlen(cust) > 64)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "customer_id must be at most 64 characters");
+    sl_arena *a = sl_arena_create(0);
+    if (a == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    int64_t cursor = r->after_id;
+    sl_status st = SL_OK;
+    while (st == SL_OK) {
+        char b[24];
+        const char *p[4] = {sd_i64(b, cursor), cust, "false", "100"};
+        sl_db_conn *conn;
+        PGresult *res = NULL;
+        if ((st = sl_db_acquire(app->db, -1, &conn, err)) != SL_OK)
+            break;
+        st = sl_db_exec(conn, "sd_notif_list", 4, p, NULL, NULL, &res, err);
+        sl_db_release(app->db, conn);
+        int n = st == SL_OK ? PQntuples(res) : 0;
+        for (int i = 0; i < n && st == SL_OK; i++) {
+            Shelfline__V1__Notification *m = notif_row(a, res, i);
+            if (m == NULL) {
+                st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+                break;
+            }
+            if ((st = sl_call_send(call, &m->base, err)) == SL_OK)
+                cursor = m->notification_id;
+        }
+        PQclear(res);
+        sl_arena_reset(a);
+        if (st != SL_OK || n == 100)
+            continue;
+        /* caught up: poll again shortly (notifications are not NOTIFYed) */
+        if (sl_call_wait_fd(call, -1, 250) < 0)
+            st = sl_call_done_status(call, err);
+    }
+    sl_arena_destroy(a);
+    return st;
+}
+
+SD_API(ack_notification)
+{
+    sd_app *app = sl_call_ctx(call);
+    const Shelfline__V1__AckNotificationRequest *r = (const void *)req;
+    if (r->notification_id <= 0)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "notification_id must be positive (got %" PRId64 ")", r->notification_id);
+    char b[24];
+    const char *p[1] = {sd_i64(b, r->notification_id)};
+    sl_db_conn *conn;
+    sl_status st = sl_db_acquire(app->db, -1, &conn, err);
+    if (st != SL_OK)
+        return st;
+    PGresult *res = NULL;
+    if ((st = sl_db_exec(conn, "sd_notif_ack", 1, p, NULL, NULL, &res, err)) == SL_OK) {
+        if (PQntuples(res) == 0) {
+            st = sl_err_set(err, SL_NOT_FOUND, "notification_id %" PRId64 " not found",
+                            r->notification_id);
+        } else {
+            Shelfline__V1__Notification *n = notif_row(sl_call_arena(call), res, 0);
+            if (n == NULL)
+                st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+            else
+                *(Shelfline__V1__Notification *)resp = *n;
+        }
+    }
+    PQclear(res);
+    sl_db_release(app->db, conn);
+    return st;
+}
