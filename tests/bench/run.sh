@@ -10,7 +10,8 @@
 # and listing it in BENCH_SECTIONS' default below.  Only 127.0.0.1 is used.
 #
 # Knobs (environment), defaults in brackets:
-#   BENCH_SECTIONS         sections to run, in order ["unary inventory forecast clv"]
+#   BENCH_SECTIONS         sections to run, in order
+#                          ["unary inventory forecast clv cv_service service_desk"]
 #   BENCH_ROUNDS           rounds per server; medians are reported [3]
 #   BENCH_WARMUP           loadgen warm-up, seconds [2]
 #   BENCH_DURATION         loadgen measured window, seconds [10]
@@ -36,7 +37,7 @@ src_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo_dir=$(cd "$src_dir/../.." && pwd)
 bench_dir=$build_dir/bench
 
-sections=${BENCH_SECTIONS:-unary inventory forecast clv}
+sections=${BENCH_SECTIONS:-unary inventory forecast clv cv_service service_desk}
 rounds=${BENCH_ROUNDS:-3}
 warmup=${BENCH_WARMUP:-2}
 duration=${BENCH_DURATION:-10}
@@ -572,5 +573,7 @@ run_script_section() { # NAME SCRIPT
 section_inventory() { run_script_section inventory inventory_bench.sh; }
 section_forecast() { run_script_section forecast forecast_bench.sh; }
 section_clv() { run_script_section clv clv_bench.sh; }
+section_cv_service() { run_script_section cv_service cv_service_bench.sh; }
+section_service_desk() { run_script_section service_desk sd_bench.sh; }
 
 main
