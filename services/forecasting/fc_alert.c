@@ -61,8 +61,17 @@ sl_status fc_alert_check_sales(fc_app *app, sl_db_conn *conn, const char *sku, c
     int32_t today = fc_day_today();
     int64_t units = 0;
     sl_status st = fc_store_day_units(conn, sku, region, today, &units, err);
-    if (st != SL_OK || units == 0)
+    if (st != SL_OK)
         return st;
+    if (units == 0) {
+        /* Nothing sold today by day; maybe by hour. */
+        double h[24];
+        int last = -1;
+        int64_t day0 = (int64_t)today * 86400000LL;
+        st = fc_store_hourly_by_hour(conn, sku, region, day0, day0 + 86400000LL, h, &last, err);
+        if (st != SL_OK || last < 0)
+            return st;
+    }
     fc_demand d;
     st = fc_demand_run(conn, sku, region, 1, NULL, a, &d, err);
     if (st == SL_NOT_FOUND || st == SL_FAILED_PRECONDITION) {
@@ -74,23 +83,31 @@ sl_status fc_alert_check_sales(fc_app *app, sl_db_conn *conn, const char *sku, c
         fc_demand_free(&d);
         return st;
     }
-    double point = fc_forecast_points(d.fc)[0];
-    double hi95 = NAN;
-    for (size_t i = 0; i < fc_forecast_n_levels(d.fc); i++)
-        if (fabs(fc_forecast_level(d.fc, i) - 95.0) < 1e-9)
-            hi95 = fc_forecast_upper(d.fc, i)[0];
+    /* The band is the forecast's before any intraday refresh: the refreshed
+     * one already contains today's sales. */
+    double point = d.prior_point, hi95 = d.prior_hi95;
+    double projected = d.intraday ? fc_forecast_points(d.fc)[0] : 0;
+    if (d.today_units > (double)units)
+        units = (int64_t)llround(d.today_units);
     fc_demand_free(&d);
     /* A day's sales are compared as they accumulate: above the upper bound
      * of the whole day's 95% band is above forecast however the rest of
-     * the day goes. */
-    if (!isfinite(hi95) || (double)units <= hi95)
+     * the day goes.  With hourly sales the refreshed projection of the day
+     * says so earlier, in the first hours of a promotion. */
+    if (!isfinite(hi95) || ((double)units <= hi95 && !(d.intraday && projected > hi95)))
         return SL_OK;
     char day[16], id[160], msg[256];
     fc_day_format(today, day, sizeof day);
     snprintf(id, sizeof id, "SAF/%s/%s/%s", sku, region, day);
-    snprintf(msg, sizeof msg,
-             "%s in %s sold %lld units on %s, above the 95%% band (forecast %.1f, upper %.1f)", sku,
-             region, (long long)units, day, point, hi95);
+    if (d.intraday)
+        snprintf(msg, sizeof msg,
+                 "%s in %s sold %lld units on %s by hour %d, projected %.1f for the day, above "
+                 "the 95%% band (forecast %.1f, upper %.1f)",
+                 sku, region, (long long)units, day, d.hours_done, projected, point, hi95);
+    else
+        snprintf(msg, sizeof msg,
+                 "%s in %s sold %lld units on %s, above the 95%% band (forecast %.1f, upper %.1f)",
+                 sku, region, (long long)units, day, point, hi95);
     Shelfline__V1__Alert al = SHELFLINE__V1__ALERT__INIT;
     al.alert_id = id;
     al.kind = SHELFLINE__V1__ALERT_KIND__SELLING_ABOVE_FORECAST;
@@ -100,6 +117,7 @@ sl_status fc_alert_check_sales(fc_app *app, sl_db_conn *conn, const char *sku, c
     al.actual = (double)units;
     al.forecast = point;
     al.upper95 = hi95;
+    al.projected = projected;
     al.message = msg;
     bool fresh = false;
     st = fc_alert_raise(app, conn, &al, &fresh, err);

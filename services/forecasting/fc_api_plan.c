@@ -107,6 +107,80 @@ static sl_status demand_points(fc_app *app, sl_call *call, const char *sku, cons
 
 /* ---- ForecastDemand ---- */
 
+typedef struct promo_ctx {
+    const char *sku, *region;
+    int32_t from, to;
+    sl_arena *a;
+    fc_event_row *rows;
+    size_t n;
+} promo_ctx;
+
+static sl_status promo_tx(sl_db_conn *conn, void *p, sl_err *err)
+{
+    promo_ctx *c = p;
+    return fc_store_event_list(conn, c->from, c->to, c->sku, c->region, c->a, &c->rows, &c->n, err);
+}
+
+/* The quota capping PROMOTION days of the horizon: the remaining units of
+ * every inventory promotion linked to a calendar event in it (a SKU's
+ * PROMOTION events only, see SetEvent).  *n_quotas is 0 when none is
+ * linked or none could be read; *why (arena, NULL when all went well)
+ * says why a linked promotion was left out.  A promotion that cannot be
+ * read is not an error: the forecast is made without its cap. */
+static sl_status promo_quota(fc_app *app, sl_call *call, const char *sku, const char *region,
+                             int32_t today, int horizon, sl_arena *a, fc_quota *q, size_t *n_quotas,
+                             const char **why, sl_err *err)
+{
+    *n_quotas = 0;
+    *why = NULL;
+    promo_ctx c = {sku, region, today, today + horizon - 1, a, NULL, 0};
+    sl_db_tx_options o = {.read_only = true, .deadline_ms = sl_call_deadline_ms(call)};
+    sl_status st = sl_db_tx(app->db, &o, promo_tx, &c, err);
+    if (st != SL_OK)
+        return st;
+    double units = 0;
+    bool any = false;
+    for (size_t i = 0; i < c.n; i++) {
+        const fc_event_row *e = &c.rows[i];
+        if (e->kind != SHELFLINE__V1__EVENT_KIND__PROMOTION || e->promotion_id[0] == '\0')
+            continue;
+        bool seen = false;
+        for (size_t k = 0; k < i && !seen; k++)
+            seen = strcmp(c.rows[k].promotion_id, e->promotion_id) == 0;
+        if (seen)
+            continue;
+        Shelfline__V1__GetPromotionRequest gp = SHELFLINE__V1__GET_PROMOTION_REQUEST__INIT;
+        gp.promotion_id = (char *)e->promotion_id;
+        Shelfline__V1__Promotion *p;
+        sl_err e2;
+        char *msg = NULL;
+        if (fc_inventory_call(app, call, "GetPromotion", &gp.base,
+                              &shelfline__v1__promotion__descriptor, a, &p, &e2) != SL_OK) {
+            size_t len = strlen(e->promotion_id) + strlen(e2.msg) + 16;
+            msg = sl_arena_alloc(a, len);
+            if (msg != NULL)
+                snprintf(msg, len, "promotion \"%s\": %s", e->promotion_id, e2.msg);
+        } else if (strcmp(p->sku, sku) != 0) {
+            size_t len = strlen(e->promotion_id) + strlen(p->sku) + 32;
+            msg = sl_arena_alloc(a, len);
+            if (msg != NULL)
+                snprintf(msg, len, "promotion \"%s\" is on sku \"%s\"", e->promotion_id, p->sku);
+        } else {
+            units += p->remaining > 0 ? (double)p->remaining : 0.0;
+            any = true;
+            continue;
+        }
+        if (*why == NULL)
+            *why = msg != NULL ? msg : "a linked promotion could not be read";
+    }
+    if (any) {
+        q->event = SHELFLINE__V1__EVENT_KIND__PROMOTION;
+        q->units = units;
+        *n_quotas = 1;
+    }
+    return SL_OK;
+}
+
 sl_status fc_api_forecast(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
                           sl_err *err)
 {
@@ -126,9 +200,15 @@ sl_status fc_api_forecast(sl_call *call, const ProtobufCMessage *req, ProtobufCM
         sl_err_wrap(err, "method");
         return st;
     }
+    fc_quota quota;
+    const char *quota_why = NULL;
+    fc_demand_opts opts = {.method = r->method, .quotas = &quota};
+    if ((st = promo_quota(FC_APP(call), call, r->sku, r->region, fc_day_today(), r->horizon_days, a,
+                          &quota, &opts.n_quotas, &quota_why, err)) != SL_OK)
+        return st;
     fc_demand d;
     st = fc_demand_run_db(FC_APP(call)->db, sl_call_deadline_ms(call), r->sku, r->region,
-                          r->horizon_days, r->method, a, &d, err);
+                          r->horizon_days, &opts, a, &d, err);
     if (st != SL_OK)
         return st;
     size_t h = fc_forecast_horizon(d.fc), nl = fc_forecast_n_levels(d.fc);
@@ -153,6 +233,13 @@ sl_status fc_api_forecast(sl_call *call, const ProtobufCMessage *req, ProtobufCM
     out->model = sl_arena_strdup(a, info.model);
     out->method = sl_arena_strdup(a, fc_method_name(info.method));
     out->reason = sl_arena_strdup(a, info.reason != NULL ? info.reason : "");
+    if (out->reason != NULL && quota_why != NULL) {
+        size_t len = strlen(out->reason) + strlen(quota_why) + 40;
+        char *why = sl_arena_alloc(a, len);
+        if (why != NULL)
+            snprintf(why, len, "%s; promotion quota not applied: %s", out->reason, quota_why);
+        out->reason = why;
+    }
     if (out->points == NULL || pts == NULL || out->uplifts == NULL || ups == NULL ||
         out->model == NULL || out->method == NULL || out->reason == NULL) {
         fc_demand_free(&d);
@@ -179,6 +266,9 @@ sl_status fc_api_forecast(sl_call *call, const ProtobufCMessage *req, ProtobufCM
         ups[i].kind = (Shelfline__V1__EventKind)u.event;
         ups[i].factor = u.factor;
         ups[i].past_days = (int32_t)u.past_days;
+        bool capped = opts.n_quotas > 0 && quota.event == u.event;
+        ups[i].quota_units = capped ? quota.units : -1;
+        ups[i].quota_left = capped && isfinite(u.quota_left) ? u.quota_left : -1;
         out->uplifts[i] = &ups[i];
     }
     out->n_uplifts = nu;
@@ -187,6 +277,11 @@ sl_status fc_api_forecast(sl_call *call, const ProtobufCMessage *req, ProtobufCM
     out->history_days = (int32_t)d.hist.n;
     out->stockout_days = (int32_t)d.stockout_days;
     out->yearly_seasonality = info.long_season != 0;
+    out->intraday_refreshed = d.intraday;
+    out->intraday_ratio = d.ratio;
+    out->intraday_hours = d.hours_done;
+    out->intraday_units = (int64_t)llround(d.today_units);
+    out->intraday_flat_profile = d.intraday && d.flat_profile;
     fc_demand_free(&d);
     return SL_OK;
 }

@@ -1,6 +1,6 @@
 /*
  * fc_api_sales: writing demand history and the calendar -- RecordSales,
- * SetEvent, ListEvents -- and applying inventory's events (sales from
+ * RecordHourlySales, SetEvent, ListEvents -- and applying inventory's events (sales from
  * RESERVATION_COMMITTED, stock-out days from OUT_OF_STOCK).
  *
  * Every request is validated whole before the first write, and each write
@@ -156,6 +156,134 @@ sl_status fc_api_record_sales(sl_call *call, const ProtobufCMessage *req, Protob
     return SL_OK;
 }
 
+/* ---- RecordHourlySales ---- */
+
+typedef struct hour_key {
+    const char *sku, *region;
+    int64_t hour_ms;
+    size_t idx;
+} hour_key;
+
+static int cmp_hour_key(const void *pa, const void *pb)
+{
+    const hour_key *a = pa, *b = pb;
+    int c = strcmp(a->sku, b->sku);
+    if (c == 0)
+        c = strcmp(a->region, b->region);
+    if (c == 0)
+        c = (a->hour_ms > b->hour_ms) - (a->hour_ms < b->hour_ms);
+    if (c == 0)
+        c = (a->idx > b->idx) - (a->idx < b->idx);
+    return c;
+}
+
+typedef struct hourly_ctx {
+    const Shelfline__V1__RecordHourlySalesRequest *req;
+    const int64_t *hours;
+    int written, unchanged;
+} hourly_ctx;
+
+static sl_status hourly_tx(sl_db_conn *conn, void *p, sl_err *err)
+{
+    hourly_ctx *c = p;
+    c->written = c->unchanged = 0;
+    for (size_t i = 0; i < c->req->n_rows; i++) {
+        const Shelfline__V1__HourlySalesRow *r = c->req->rows[i];
+        bool changed = false;
+        sl_status st =
+            fc_store_hourly_set(conn, r->sku, r->region, c->hours[i], r->units, &changed, err);
+        if (st != SL_OK)
+            return st;
+        if (changed)
+            c->written++;
+        else
+            c->unchanged++;
+    }
+    return SL_OK;
+}
+
+sl_status fc_api_record_hourly_sales(sl_call *call, const ProtobufCMessage *req,
+                                     ProtobufCMessage *resp, sl_err *err)
+{
+    const Shelfline__V1__RecordHourlySalesRequest *r =
+        (const Shelfline__V1__RecordHourlySalesRequest *)req;
+    Shelfline__V1__RecordHourlySalesResponse *out =
+        (Shelfline__V1__RecordHourlySalesResponse *)resp;
+    sl_arena *a = sl_call_arena(call);
+    if (r->n_rows == 0)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "rows must hold at least one row");
+    if (r->n_rows > MAX_ROWS)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "rows holds %zu rows, at most %d allowed",
+                          r->n_rows, MAX_ROWS);
+    int32_t today = fc_day_today();
+    int64_t now_ms = fc_now_ms();
+    int64_t *hours = sl_arena_alloc(a, r->n_rows * sizeof *hours);
+    hour_key *keys = sl_arena_alloc(a, r->n_rows * sizeof *keys);
+    if (hours == NULL || keys == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t i = 0; i < r->n_rows; i++) {
+        const Shelfline__V1__HourlySalesRow *row = r->rows[i];
+        char f[48];
+        sl_status st;
+        snprintf(f, sizeof f, "rows[%zu].sku", i);
+        if ((st = fc_valid_id(f, row->sku, false, err)) != SL_OK)
+            return st;
+        snprintf(f, sizeof f, "rows[%zu].region", i);
+        if ((st = fc_valid_region(f, row->region, false, err)) != SL_OK)
+            return st;
+        snprintf(f, sizeof f, "rows[%zu]", i);
+        if ((st = fc_hour_parse(f, row->hour_start_ms, row->day, row->hour, &hours[i], err)) !=
+            SL_OK)
+            return st;
+        if (hours[i] > now_ms)
+            return sl_err_set(err, SL_INVALID_ARGUMENT, "rows[%zu] names an hour in the future", i);
+        if (hours[i] < (int64_t)(today - MAX_AGE_DAYS) * 86400000LL)
+            return sl_err_set(err, SL_INVALID_ARGUMENT,
+                              "rows[%zu] names an hour more than %d days in the past", i,
+                              MAX_AGE_DAYS);
+        if (row->units < 0 || row->units > MAX_UNITS)
+            return sl_err_set(err, SL_INVALID_ARGUMENT,
+                              "rows[%zu].units must be in 0..%lld, got %lld", i, MAX_UNITS,
+                              (long long)row->units);
+        keys[i] = (hour_key){row->sku, row->region, hours[i], i};
+    }
+    qsort(keys, r->n_rows, sizeof *keys, cmp_hour_key);
+    for (size_t i = 1; i < r->n_rows; i++)
+        if (strcmp(keys[i].sku, keys[i - 1].sku) == 0 &&
+            strcmp(keys[i].region, keys[i - 1].region) == 0 &&
+            keys[i].hour_ms == keys[i - 1].hour_ms)
+            return sl_err_set(err, SL_INVALID_ARGUMENT,
+                              "rows[%zu] repeats the sku, region and hour of rows[%zu]",
+                              keys[i].idx, keys[i - 1].idx);
+    fc_app *app = FC_APP(call);
+    hourly_ctx c = {.req = r, .hours = hours};
+    sl_db_tx_options o = {.deadline_ms = sl_call_deadline_ms(call)};
+    sl_status st = sl_db_tx(app->db, &o, hourly_tx, &c, err);
+    if (st != SL_OK)
+        return st;
+    out->written = c.written;
+    out->unchanged = c.unchanged;
+    /* Alerts for SKU x regions with rows of today, once each (keys are
+     * sorted); as in RecordSales a failed check is logged, not returned. */
+    for (size_t i = 0; i < r->n_rows; i++) {
+        const hour_key *k = &keys[i];
+        if (k->hour_ms / 86400000LL != today)
+            continue;
+        if (i > 0 && keys[i - 1].hour_ms / 86400000LL == today &&
+            strcmp(k->sku, keys[i - 1].sku) == 0 && strcmp(k->region, keys[i - 1].region) == 0)
+            continue;
+        check_ctx cc = {app, k->sku, k->region, a, 0};
+        sl_err e2;
+        sl_status cs = sl_db_tx(app->db, &o, check_tx, &cc, &e2);
+        if (cs != SL_OK)
+            SL_LOG(SL_LOG_WARN, "alert_check_failed", sl_call_request_id(call),
+                   "could not check sales of \"%s\" in \"%s\" against the forecast: %s", k->sku,
+                   k->region, e2.msg);
+        out->alerts_raised += cc.raised;
+    }
+    return SL_OK;
+}
+
 /* ---- calendar ---- */
 
 static sl_status event_row(const Shelfline__V1__CalendarEvent *e, fc_event_row *row, sl_err *err)
@@ -179,13 +307,21 @@ static sl_status event_row(const Shelfline__V1__CalendarEvent *e, fc_event_row *
         return sl_err_set(err, SL_INVALID_ARGUMENT,
                           "event.end_day must be 0..92 days after event.start_day");
     if ((st = fc_valid_id("event.sku", e->sku, true, err)) != SL_OK ||
-        (st = fc_valid_region("event.region", e->region, true, err)) != SL_OK)
+        (st = fc_valid_region("event.region", e->region, true, err)) != SL_OK ||
+        (st = fc_valid_id("event.promotion_id", e->promotion_id, true, err)) != SL_OK)
         return st;
+    /* A quota caps one SKU's promotion: on any other event it would cap
+     * demand it does not fence. */
+    if (e->promotion_id[0] != '\0' &&
+        (e->kind != SHELFLINE__V1__EVENT_KIND__PROMOTION || e->sku[0] == '\0'))
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "event.promotion_id is allowed only on a PROMOTION event with a sku");
     row->event_id = e->event_id;
     row->name = e->name;
     row->kind = (int)e->kind;
     row->sku = e->sku;
     row->region = e->region;
+    row->promotion_id = e->promotion_id;
     return SL_OK;
 }
 
@@ -210,6 +346,7 @@ static Shelfline__V1__CalendarEvent *event_msg(sl_arena *a, const fc_event_row *
     e->end_day = en;
     e->sku = (char *)r->sku;
     e->region = (char *)r->region;
+    e->promotion_id = (char *)(r->promotion_id != NULL ? r->promotion_id : "");
     return e;
 }
 

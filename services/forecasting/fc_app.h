@@ -3,7 +3,8 @@
  * modules share (private to the service library).
  *
  *   fc_service.c      start-up, method table, consumer
- *   fc_api_sales.c    RecordSales, SetEvent, ListEvents, inventory events
+ *   fc_api_sales.c    RecordSales, RecordHourlySales, SetEvent, ListEvents,
+ *                     inventory events
  *   fc_api_plan.c     ForecastDemand, GetReplenishmentPlan,
  *                     SuggestTransfers, GetInventoryKpis
  *   fc_alert.c        raising alerts, WatchAlerts
@@ -36,6 +37,13 @@ typedef struct fc_app {
 
 #define FC_APP(call) ((fc_app *)sl_call_ctx(call))
 
+/* What a forecast may take beyond the stored data (all optional). */
+typedef struct fc_demand_opts {
+    const char *method;     /* NULL or "": auto */
+    const fc_quota *quotas; /* caps on uplifted demand by event kind */
+    size_t n_quotas;
+} fc_demand_opts;
+
 /* A forecast of one SKU x region from today, with what went into it. */
 typedef struct fc_demand {
     fc_history hist;
@@ -44,18 +52,29 @@ typedef struct fc_demand {
     int32_t *future_kind; /* horizon event kinds (0: none), arena memory */
     size_t stockout_days;
     fc_forecast *fc; /* owned: fc_demand_free */
+    /* The intraday refresh of step 0 from today's hourly sales. */
+    bool intraday;      /* applied (today has hourly rows) */
+    bool flat_profile;  /* no hourly history: a flat profile was used */
+    int hours_done;     /* hours of today counted as elapsed, 0..24 */
+    double today_units; /* units sold in them */
+    double ratio;       /* refreshed rate / forecast rate (1: none) */
+    double prior_point; /* step 0 before the refresh */
+    double prior_hi95;  /* its 95% upper bound before the refresh */
 } fc_demand;
 
 /* Loads the history of sku x region before today and the calendar, and
- * forecasts horizon days (1..3660) with method (NULL or "" : auto).  On OK
- * d->fc is set.  NOT_FOUND when nothing was ever recorded for the pair;
- * the engine's INVALID_ARGUMENT / FAILED_PRECONDITION otherwise. */
+ * forecasts horizon days (1..3660) under opts (NULL: defaults); when today
+ * has hourly sales, refreshes step 0 from them (fc_forecast_intraday; see
+ * fc_demand.c).  On OK d->fc is set.  NOT_FOUND when nothing was ever
+ * recorded for the pair; the engine's INVALID_ARGUMENT /
+ * FAILED_PRECONDITION otherwise. */
 sl_status fc_demand_run(sl_db_conn *conn, const char *sku, const char *region, int horizon,
-                        const char *method, sl_arena *a, fc_demand *d, sl_err *err);
+                        const fc_demand_opts *opts, sl_arena *a, fc_demand *d, sl_err *err);
 
 /* Same, opening its own read-only transaction on db. */
 sl_status fc_demand_run_db(sl_db *db, int64_t deadline_ms, const char *sku, const char *region,
-                           int horizon, const char *method, sl_arena *a, fc_demand *d, sl_err *err);
+                           int horizon, const fc_demand_opts *opts, sl_arena *a, fc_demand *d,
+                           sl_err *err);
 
 void fc_demand_free(fc_demand *d);
 
@@ -65,8 +84,10 @@ void fc_demand_free(fc_demand *d);
 sl_status fc_alert_raise(fc_app *app, sl_db_conn *conn, Shelfline__V1__Alert *alert, bool *fresh,
                          sl_err *err);
 
-/* Compares today's recorded units of sku x region with today's forecast
- * and raises SELLING_ABOVE_FORECAST when above the 95% band.  Runs in the
+/* Compares today's recorded units of sku x region (daily rows, or hourly
+ * rows when they say more) with today's forecast before any intraday
+ * refresh, and raises SELLING_ABOVE_FORECAST when they, or the refreshed
+ * projection of the day, are above its 95% band.  Runs in the
  * caller's transaction; *raised (may be NULL) gets 1 for a new alert. */
 sl_status fc_alert_check_sales(fc_app *app, sl_db_conn *conn, const char *sku, const char *region,
                                sl_arena *a, int *raised, sl_err *err);
@@ -82,6 +103,8 @@ sl_status fc_inventory_call(fc_app *app, sl_call *call, const char *method,
 /* Handlers. */
 sl_status fc_api_record_sales(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
                               sl_err *err);
+sl_status fc_api_record_hourly_sales(sl_call *call, const ProtobufCMessage *req,
+                                     ProtobufCMessage *resp, sl_err *err);
 sl_status fc_api_set_event(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
                            sl_err *err);
 sl_status fc_api_list_events(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,

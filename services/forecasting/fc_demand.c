@@ -8,7 +8,18 @@
  * wanted the SKU).  Event ids handed to the engine are EventKind numbers,
  * so that every occurrence of a kind (last year's Black Friday, this
  * year's) shares one uplift estimate; a day flagged on_promotion without a
- * calendar entry counts as PROMOTION.
+ * calendar entry counts as PROMOTION.  Quotas (opts) cap the uplifted
+ * demand of an event kind over the horizon.
+ *
+ * Intraday refresh: when today has hourly sales (RecordHourlySales), step 0
+ * is refreshed by fc_forecast_intraday.  The hourly profile is each hour of
+ * day's share of the pair's hourly sales over the 28 days before today
+ * (flat, 1/24 each, when there are none).  Hours elapsed are the hours of
+ * today before the current UTC hour, extended to the latest hour already
+ * recorded (a feed that sends the running hour has it count as done); an
+ * elapsed hour without a row sold nothing, as a day without a row does.
+ * When a calendar event runs today, the rate's ratio also scales its
+ * following days in the horizon (the rest of a running promotion).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -18,15 +29,77 @@
 #include "fc_valid.h"
 
 #define FC_KIND_PROMOTION SHELFLINE__V1__EVENT_KIND__PROMOTION
+#define DAY_MS 86400000LL
+#define HOUR_MS 3600000LL
+#define PROFILE_DAYS 28
+
+static double hi95_of(const fc_forecast *f, size_t step)
+{
+    for (size_t i = 0; i < fc_forecast_n_levels(f); i++)
+        if (fabs(fc_forecast_level(f, i) - 95.0) < 1e-9)
+            return fc_forecast_upper(f, i)[step];
+    return fc_forecast_points(f)[step];
+}
+
+/* Refreshes d->fc's step 0 from today's hourly sales, if any. */
+static sl_status intraday(sl_db_conn *conn, const char *sku, const char *region, fc_demand *d,
+                          sl_err *err)
+{
+    int64_t day0 = (int64_t)d->today * DAY_MS;
+    double today_h[24], hist_h[24], profile[24];
+    int last = -1, hist_last = -1;
+    sl_status st =
+        fc_store_hourly_by_hour(conn, sku, region, day0, day0 + DAY_MS, today_h, &last, err);
+    if (st != SL_OK || last < 0)
+        return st;
+    st = fc_store_hourly_by_hour(conn, sku, region, day0 - PROFILE_DAYS * DAY_MS, day0, hist_h,
+                                 &hist_last, err);
+    if (st != SL_OK)
+        return st;
+    double hist_total = 0;
+    for (int i = 0; i < 24; i++)
+        hist_total += hist_h[i];
+    if ((st = fc_intraday_profile(hist_h, 1, 24, profile, err)) != SL_OK)
+        return st;
+    int64_t elapsed = (fc_now_ms() - day0) / HOUR_MS;
+    int done = elapsed < 0 ? 0 : (elapsed > 24 ? 24 : (int)elapsed);
+    if (last + 1 > done)
+        done = last + 1;
+    double units = 0;
+    for (int i = 0; i < done; i++)
+        units += today_h[i];
+    size_t carry = 0;
+    if (d->future_kind[0] != 0)
+        while (carry + 1 < (size_t)d->horizon && d->future_kind[carry + 1] == d->future_kind[0])
+            carry++;
+    double ratio = 1;
+    st = fc_forecast_intraday(d->fc, profile, 24, today_h, (size_t)done, carry, &ratio, err);
+    if (st != SL_OK) {
+        sl_err_wrap(err, "intraday refresh");
+        return st;
+    }
+    d->intraday = true;
+    d->flat_profile = !(hist_total > 0);
+    d->hours_done = done;
+    d->today_units = units;
+    d->ratio = ratio;
+    return SL_OK;
+}
 
 sl_status fc_demand_run(sl_db_conn *conn, const char *sku, const char *region, int horizon,
-                        const char *method, sl_arena *a, fc_demand *d, sl_err *err)
+                        const fc_demand_opts *opts, sl_arena *a, fc_demand *d, sl_err *err)
 {
     memset(d, 0, sizeof *d);
     d->today = fc_day_today();
     d->horizon = horizon;
+    d->ratio = 1;
     fc_config cfg;
     fc_config_init(&cfg);
+    const char *method = opts != NULL ? opts->method : NULL;
+    if (opts != NULL && opts->n_quotas > 0) {
+        cfg.quotas = opts->quotas;
+        cfg.n_quotas = opts->n_quotas;
+    }
     if (method != NULL && method[0] != '\0') {
         sl_status st = fc_method_parse(method, &cfg.method, err);
         if (st != SL_OK) {
@@ -74,13 +147,21 @@ sl_status fc_demand_run(sl_db_conn *conn, const char *sku, const char *region, i
     cfg.horizon = horizon;
     cfg.future_events = d->future_kind;
     st = fc_forecast_run(&s, &cfg, &d->fc, err);
+    if (st != SL_OK) {
+        sl_err_wrap(err, "could not forecast sku \"%s\" in region \"%s\"", sku, region);
+        return st;
+    }
+    d->prior_point = fc_forecast_points(d->fc)[0];
+    d->prior_hi95 = hi95_of(d->fc, 0);
+    st = intraday(conn, sku, region, d, err);
     if (st != SL_OK)
         sl_err_wrap(err, "could not forecast sku \"%s\" in region \"%s\"", sku, region);
     return st;
 }
 
 typedef struct run_ctx {
-    const char *sku, *region, *method;
+    const char *sku, *region;
+    const fc_demand_opts *opts;
     int horizon;
     sl_arena *a;
     fc_demand *d;
@@ -90,14 +171,15 @@ static sl_status run_tx(sl_db_conn *conn, void *p, sl_err *err)
 {
     run_ctx *c = p;
     fc_demand_free(c->d);
-    return fc_demand_run(conn, c->sku, c->region, c->horizon, c->method, c->a, c->d, err);
+    return fc_demand_run(conn, c->sku, c->region, c->horizon, c->opts, c->a, c->d, err);
 }
 
 sl_status fc_demand_run_db(sl_db *db, int64_t deadline_ms, const char *sku, const char *region,
-                           int horizon, const char *method, sl_arena *a, fc_demand *d, sl_err *err)
+                           int horizon, const fc_demand_opts *opts, sl_arena *a, fc_demand *d,
+                           sl_err *err)
 {
     memset(d, 0, sizeof *d);
-    run_ctx c = {sku, region, method, horizon, a, d};
+    run_ctx c = {sku, region, opts, horizon, a, d};
     sl_db_tx_options o = {
         .isolation = SL_DB_REPEATABLE_READ, .read_only = true, .deadline_ms = deadline_ms};
     sl_status st = sl_db_tx(db, &o, run_tx, &c, err);

@@ -33,6 +33,8 @@ static const sl_method methods[] = {
      watch_events},
     UNARY("RecordSales", shelfline__v1__record_sales_request__descriptor,
           shelfline__v1__record_sales_response__descriptor, fc_api_record_sales),
+    UNARY("RecordHourlySales", shelfline__v1__record_hourly_sales_request__descriptor,
+          shelfline__v1__record_hourly_sales_response__descriptor, fc_api_record_hourly_sales),
     UNARY("SetEvent", shelfline__v1__set_event_request__descriptor,
           shelfline__v1__calendar_event__descriptor, fc_api_set_event),
     UNARY("ListEvents", shelfline__v1__list_events_request__descriptor,

@@ -44,15 +44,15 @@ static const sl_db_stmt stmts[] = {
      "WHERE sku = $1 AND region = $2 AND day = $3::date",
      3},
     {"fc_event_set",
-     "INSERT INTO calendar_event (event_id, name, kind, start_day, end_day, sku, region) "
-     "VALUES ($1, $2, $3::int, $4::date, $5::date, $6, $7) "
+     "INSERT INTO calendar_event (event_id, name, kind, start_day, end_day, sku, region, "
+     "promotion_id) VALUES ($1, $2, $3::int, $4::date, $5::date, $6, $7, $8) "
      "ON CONFLICT (event_id) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind, "
      "start_day = EXCLUDED.start_day, end_day = EXCLUDED.end_day, sku = EXCLUDED.sku, "
-     "region = EXCLUDED.region, updated_at = now()",
-     7},
+     "region = EXCLUDED.region, promotion_id = EXCLUDED.promotion_id, updated_at = now()",
+     8},
     {"fc_event_list",
      "SELECT event_id, name, kind, (start_day - DATE '1970-01-01')::int AS s, "
-     "(end_day - DATE '1970-01-01')::int AS e, sku, region FROM calendar_event "
+     "(end_day - DATE '1970-01-01')::int AS e, sku, region, promotion_id FROM calendar_event "
      "WHERE end_day >= $1::date AND start_day <= $2::date "
      "AND ($3::text IS NULL OR sku = '' OR sku = $3) "
      "AND ($4::text IS NULL OR region = '' OR region = $4) "
@@ -70,6 +70,17 @@ static const sl_db_stmt stmts[] = {
      "SELECT count(*)::bigint AS n FROM stockout_days "
      "WHERE sku = $1 AND day >= $2::date AND day < $3::date",
      3},
+    {"fc_hourly_set",
+     "INSERT INTO hourly_sales (sku, region, hour_ms, units) VALUES ($1, $2, $3::bigint, "
+     "$4::bigint) ON CONFLICT (sku, region, hour_ms) DO UPDATE "
+     "SET units = EXCLUDED.units, updated_at = now() "
+     "WHERE hourly_sales.units IS DISTINCT FROM EXCLUDED.units RETURNING 1",
+     4},
+    {"fc_hourly_by_hour",
+     "SELECT ((hour_ms % 86400000) / 3600000)::int AS h, sum(units)::float8 AS units "
+     "FROM hourly_sales WHERE sku = $1 AND region = $2 AND hour_ms >= $3::bigint "
+     "AND hour_ms < $4::bigint GROUP BY 1",
+     4},
     {NULL, NULL, 0},
 };
 
@@ -179,8 +190,10 @@ sl_status fc_store_event_set(sl_db_conn *c, const fc_event_row *e, sl_err *err)
     fc_day_format(e->start_day, s, sizeof s);
     fc_day_format(e->end_day, en, sizeof en);
     snprintf(k, sizeof k, "%d", e->kind);
-    const char *v[] = {e->event_id, e->name, k, s, en, e->sku, e->region};
-    return sl_db_exec(c, "fc_event_set", 7, v, NULL, NULL, NULL, err);
+    const char *v[] = {
+        e->event_id, e->name, k,         s,
+        en,          e->sku,  e->region, e->promotion_id != NULL ? e->promotion_id : ""};
+    return sl_db_exec(c, "fc_event_set", 8, v, NULL, NULL, NULL, err);
 }
 
 sl_status fc_store_event_list(sl_db_conn *c, int32_t from, int32_t to, const char *sku,
@@ -205,7 +218,7 @@ sl_status fc_store_event_list(sl_db_conn *c, int32_t from, int32_t to, const cha
     }
     int ci = PQfnumber(r, "event_id"), cn = PQfnumber(r, "name"), ck = PQfnumber(r, "kind"),
         cs = PQfnumber(r, "s"), ce = PQfnumber(r, "e"), csku = PQfnumber(r, "sku"),
-        creg = PQfnumber(r, "region");
+        creg = PQfnumber(r, "region"), cpro = PQfnumber(r, "promotion_id");
     for (int i = 0; i < rows; i++) {
         e[i].event_id = sl_arena_strdup(a, PQgetvalue(r, i, ci));
         e[i].name = sl_arena_strdup(a, PQgetvalue(r, i, cn));
@@ -214,7 +227,9 @@ sl_status fc_store_event_list(sl_db_conn *c, int32_t from, int32_t to, const cha
         e[i].end_day = (int32_t)strtol(PQgetvalue(r, i, ce), NULL, 10);
         e[i].sku = sl_arena_strdup(a, PQgetvalue(r, i, csku));
         e[i].region = sl_arena_strdup(a, PQgetvalue(r, i, creg));
-        if (e[i].event_id == NULL || e[i].name == NULL || e[i].sku == NULL || e[i].region == NULL) {
+        e[i].promotion_id = sl_arena_strdup(a, PQgetvalue(r, i, cpro));
+        if (e[i].event_id == NULL || e[i].name == NULL || e[i].sku == NULL || e[i].region == NULL ||
+            e[i].promotion_id == NULL) {
             st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
             goto done;
         }
@@ -257,6 +272,50 @@ sl_status fc_store_period(sl_db_conn *c, const char *sku, int32_t from, int32_t 
         *stockout_days = strtoll(PQgetvalue(s, 0, 0), NULL, 10);
     }
     PQclear(s);
+    PQclear(r);
+    return st;
+}
+
+sl_status fc_store_hourly_set(sl_db_conn *c, const char *sku, const char *region, int64_t hour_ms,
+                              int64_t units, bool *changed, sl_err *err)
+{
+    char h[24], u[24];
+    snprintf(h, sizeof h, "%" PRId64, hour_ms);
+    snprintf(u, sizeof u, "%" PRId64, units);
+    const char *v[] = {sku, region, h, u};
+    PGresult *r = NULL;
+    sl_status st = sl_db_exec(c, "fc_hourly_set", 4, v, NULL, NULL, &r, err);
+    if (st == SL_OK)
+        *changed = PQntuples(r) > 0;
+    PQclear(r);
+    return st;
+}
+
+sl_status fc_store_hourly_by_hour(sl_db_conn *c, const char *sku, const char *region,
+                                  int64_t from_ms, int64_t to_ms, double units[24], int *last_hour,
+                                  sl_err *err)
+{
+    char f[24], t[24];
+    snprintf(f, sizeof f, "%" PRId64, from_ms);
+    snprintf(t, sizeof t, "%" PRId64, to_ms);
+    const char *v[] = {sku, region, f, t};
+    PGresult *r = NULL;
+    for (int i = 0; i < 24; i++)
+        units[i] = 0;
+    *last_hour = -1;
+    sl_status st = sl_db_exec(c, "fc_hourly_by_hour", 4, v, NULL, NULL, &r, err);
+    if (st != SL_OK)
+        goto done;
+    int ch = PQfnumber(r, "h"), cu = PQfnumber(r, "units");
+    for (int i = 0; i < PQntuples(r); i++) {
+        long h = strtol(PQgetvalue(r, i, ch), NULL, 10);
+        if (h < 0 || h > 23)
+            continue;
+        units[h] = strtod(PQgetvalue(r, i, cu), NULL);
+        if (h > *last_hour)
+            *last_hour = (int)h;
+    }
+done:
     PQclear(r);
     return st;
 }

@@ -52,6 +52,7 @@ sl_status fc_store_day_units(sl_db_conn *c, const char *sku, const char *region,
 /* One calendar event. */
 typedef struct fc_event_row {
     const char *event_id, *name, *sku, *region;
+    const char *promotion_id; /* "" (or NULL when writing): none */
     int kind;
     int32_t start_day, end_day;
 } fc_event_row;
@@ -73,5 +74,17 @@ sl_status fc_store_alert(sl_db_conn *c, const char *alert_id, int kind, const ch
  * stock-out SKU x region days in that span. */
 sl_status fc_store_period(sl_db_conn *c, const char *sku, int32_t from, int32_t to, int64_t *units,
                           int64_t *stockout_days, sl_err *err);
+
+/* Upserts the units of sku x region in the hour starting at hour_ms
+ * (Unix ms, a whole hour); *changed is false when it was already so. */
+sl_status fc_store_hourly_set(sl_db_conn *c, const char *sku, const char *region, int64_t hour_ms,
+                              int64_t units, bool *changed, sl_err *err);
+
+/* Hourly units of sku x region over hours starting in [from_ms, to_ms),
+ * summed by hour of day (UTC) into units[0..23]; *last_hour gets the
+ * latest hour of day having a row (-1: none). */
+sl_status fc_store_hourly_by_hour(sl_db_conn *c, const char *sku, const char *region,
+                                  int64_t from_ms, int64_t to_ms, double units[24], int *last_hour,
+                                  sl_err *err);
 
 #endif

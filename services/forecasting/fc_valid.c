@@ -72,9 +72,52 @@ bad:
                       field, s != NULL ? s : "");
 }
 
+sl_status fc_hour_parse(const char *prefix, int64_t hour_start_ms, const char *day, int32_t hour,
+                        int64_t *out, sl_err *err)
+{
+    bool by_day = day != NULL && day[0] != '\0';
+    if (hour_start_ms != 0 && by_day)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "%s.hour_start_ms and %s.day are exclusive: set one", prefix, prefix);
+    if (hour_start_ms != 0) {
+        if (hour_start_ms < 0 || hour_start_ms % 3600000 != 0)
+            return sl_err_set(err, SL_INVALID_ARGUMENT,
+                              "%s.hour_start_ms must be the start of an hour (a positive "
+                              "multiple of 3600000), got %lld",
+                              prefix, (long long)hour_start_ms);
+        if (hour != 0)
+            return sl_err_set(err, SL_INVALID_ARGUMENT,
+                              "%s.hour must be 0 with %s.hour_start_ms, got %d", prefix, prefix,
+                              (int)hour);
+        *out = hour_start_ms;
+        return SL_OK;
+    }
+    if (!by_day)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "%s.hour_start_ms or %s.day is required",
+                          prefix, prefix);
+    char f[64];
+    snprintf(f, sizeof f, "%s.day", prefix);
+    int32_t d;
+    sl_status st = fc_day_parse(f, day, &d, err);
+    if (st != SL_OK)
+        return st;
+    if (hour < 0 || hour > 23)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "%s.hour must be in 0..23, got %d", prefix,
+                          (int)hour);
+    *out = (int64_t)d * 86400000LL + (int64_t)hour * 3600000LL;
+    return SL_OK;
+}
+
 int32_t fc_day_today(void)
 {
     return (int32_t)(time(NULL) / 86400);
+}
+
+int64_t fc_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int fc_day_weekday(int32_t day)

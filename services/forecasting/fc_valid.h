@@ -26,9 +26,19 @@ sl_status fc_day_parse(const char *field, const char *s, int32_t *day, sl_err *e
 /* Today's day number (UTC). */
 int32_t fc_day_today(void);
 
+/* The current time, Unix ms (UTC). */
+int64_t fc_now_ms(void);
+
 /* The bounds fc_day_parse accepts. */
 int32_t fc_day_min(void);
 int32_t fc_day_max(void);
+
+/* The start (Unix ms, UTC) of an hour named either by hour_start_ms (> 0,
+ * a multiple of 3,600,000; then day must be empty and hour 0) or by day
+ * "YYYY-MM-DD" and hour 0..23.  Fails with INVALID_ARGUMENT naming
+ * <prefix>.hour_start_ms, <prefix>.day or <prefix>.hour. */
+sl_status fc_hour_parse(const char *prefix, int64_t hour_start_ms, const char *day, int32_t hour,
+                        int64_t *out, sl_err *err);
 
 /* Day of the week, 0 = Monday. */
 int fc_day_weekday(int32_t day);

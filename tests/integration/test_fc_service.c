@@ -10,6 +10,11 @@
  *    once, also across a restart of the forecasting process;
  *  - an alert when a simulated promotion sells 5x the forecast, streamed
  *    by WatchAlerts and raised once;
+ *  - hourly sales through RecordHourlySales (idempotent) refresh today's
+ *    forecast intraday;
+ *  - an inventory promotion's quota caps the uplifted days of a calendar
+ *    promotion, and a promotion inventory cannot answer for is reported,
+ *    not fatal;
  *  - bad input for every RPC: the right status naming the field, nothing
  *    written.
  */
@@ -612,12 +617,197 @@ static void test_event_uplift(void **state)
     assert_true(f->points[1]->point > 8);
 }
 
+static double steady48(int32_t day)
+{
+    return 48 + ((day * 31) % 3) - 1;
+}
+
+static Shelfline__V1__ForecastDemandResponse *forecast(const char *sku, const char *region,
+                                                       int horizon)
+{
+    Shelfline__V1__ForecastDemandRequest r = SHELFLINE__V1__FORECAST_DEMAND_REQUEST__INIT;
+    r.sku = (char *)sku;
+    r.region = (char *)region;
+    r.horizon_days = horizon;
+    Shelfline__V1__ForecastDemandResponse *f = NULL;
+    sl_err err;
+    sl_status st = fc("ForecastDemand", &r.base,
+                      &shelfline__v1__forecast_demand_response__descriptor, &f, &err);
+    if (st != SL_OK)
+        fail_msg("ForecastDemand %s/%s: %s %s", sku, region, sl_status_name(st), err.msg);
+    return f;
+}
+
+/* Hours [0, n) of day for FC-H in EAST, units each; every other row by
+ * hour_start_ms, the others by day + hour. */
+static sl_status record_hours(int32_t day, int n, int64_t units,
+                              Shelfline__V1__RecordHourlySalesResponse **out, sl_err *err)
+{
+    Shelfline__V1__HourlySalesRow rows[24], *rp[24];
+    char d[16];
+    fc_day_format(day, d, sizeof d);
+    for (int i = 0; i < n; i++) {
+        shelfline__v1__hourly_sales_row__init(&rows[i]);
+        rows[i].sku = "FC-H";
+        rows[i].region = "EAST";
+        if (i % 2 == 0) {
+            rows[i].hour_start_ms = (int64_t)day * 86400000LL + (int64_t)i * 3600000LL;
+        } else {
+            rows[i].day = d;
+            rows[i].hour = i;
+        }
+        rows[i].units = units;
+        rp[i] = &rows[i];
+    }
+    Shelfline__V1__RecordHourlySalesRequest r = SHELFLINE__V1__RECORD_HOURLY_SALES_REQUEST__INIT;
+    r.rows = rp;
+    r.n_rows = (size_t)n;
+    return fc("RecordHourlySales", &r.base,
+              &shelfline__v1__record_hourly_sales_response__descriptor, out, err);
+}
+
+/* About 48 a day; today's first hours sell 10 an hour, five times a flat
+ * profile's 2: today's forecast is refreshed upwards. */
+static void test_intraday_refresh(void **state)
+{
+    (void)state;
+    sl_err err;
+    Shelfline__V1__RecordSalesResponse *rs;
+    assert_int_equal(record_days("FC-H", "EAST", 28, steady48, &rs, &err), SL_OK);
+    Shelfline__V1__ForecastDemandResponse *base = forecast("FC-H", "EAST", 3);
+    assert_false(base->intraday_refreshed);
+    assert_true(base->intraday_ratio == 1);
+    double p0 = base->points[0]->point;
+    assert_true(p0 > 40 && p0 < 56);
+
+    int hours = (int)((fc_now_ms() / 3600000LL) % 24) + 1; /* up to the running hour */
+    Shelfline__V1__RecordHourlySalesResponse *hr;
+    assert_int_equal(record_hours(F.today, hours, 10, &hr, &err), SL_OK);
+    assert_int_equal(hr->written, hours);
+    /* Idempotent: the same rows again change nothing. */
+    assert_int_equal(record_hours(F.today, hours, 10, &hr, &err), SL_OK);
+    assert_int_equal(hr->written, 0);
+    assert_int_equal(hr->unchanged, hours);
+    assert_int_equal(sql("SELECT count(*) FROM forecasting.hourly_sales WHERE sku = 'FC-H'"),
+                     hours);
+
+    Shelfline__V1__ForecastDemandResponse *f = forecast("FC-H", "EAST", 3);
+    assert_true(f->intraday_refreshed);
+    assert_true(f->intraday_flat_profile);
+    assert_int_equal(f->intraday_hours, hours);
+    assert_int_equal(f->intraday_units, 10 * hours);
+    assert_true(f->intraday_ratio > 1.05);
+    assert_true(f->points[0]->point > p0 + 1);
+    assert_true(f->points[0]->point >= 10.0 * hours);
+    assert_true(f->points[0]->lo95 >= 10.0 * hours - 1e-9);
+    /* No event runs today: the following days keep their forecast. */
+    assert_true(fabs(f->points[1]->point - base->points[1]->point) < 1e-9);
+
+    /* With yesterday's hours as history the profile is no longer flat;
+     * today still sells above it. */
+    assert_int_equal(record_hours(F.today - 1, 24, 2, &hr, &err), SL_OK);
+    assert_int_equal(hr->written, 24);
+    f = forecast("FC-H", "EAST", 3);
+    assert_true(f->intraday_refreshed);
+    assert_false(f->intraday_flat_profile);
+    assert_true(f->intraday_ratio > 1.05 && f->points[0]->point > p0 + 1);
+    /* The daily history is untouched by hourly rows. */
+    assert_int_equal(f->history_days, 28);
+
+    /* Today's hourly sales count in the sales-vs-forecast check: 500 in
+     * the first hour is far above the day's band (raised once, whether
+     * the projection already raised it above or not). */
+    Shelfline__V1__HourlySalesRow big = SHELFLINE__V1__HOURLY_SALES_ROW__INIT, *bp = &big;
+    big.sku = "FC-H", big.region = "EAST", big.hour_start_ms = (int64_t)F.today * 86400000LL;
+    big.units = 500;
+    Shelfline__V1__RecordHourlySalesRequest r = SHELFLINE__V1__RECORD_HOURLY_SALES_REQUEST__INIT;
+    r.rows = &bp;
+    r.n_rows = 1;
+    assert_int_equal(fc("RecordHourlySales", &r.base,
+                        &shelfline__v1__record_hourly_sales_response__descriptor, &hr, &err),
+                     SL_OK);
+    char q[200], today[16];
+    fc_day_format(F.today, today, sizeof today);
+    snprintf(q, sizeof q,
+             "SELECT count(*) FROM forecasting.alert WHERE alert_id = 'SAF/FC-H/EAST/%s'", today);
+    assert_int_equal(sql(q), 1);
+}
+
+/* A PROMOTION on the calendar linked to an inventory promotion whose
+ * quota (20 units) is far below the uplifted demand (about 30 a day over
+ * two days): the first day is cut where the quota runs out, the second
+ * falls back to the baseline. */
+static void test_promotion_quota(void **state)
+{
+    (void)state;
+    sl_err err;
+    Shelfline__V1__ForecastDemandResponse *free_f = forecast("FC-E", "EAST", 7);
+    double p2 = free_f->points[2]->point, p3 = free_f->points[3]->point,
+           p4 = free_f->points[4]->point;
+    assert_true(p3 > 2 * p2 && p4 > 2 * p2);
+    for (size_t i = 0; i < free_f->n_uplifts; i++)
+        assert_true(free_f->uplifts[i]->quota_units == -1);
+
+    assert_int_equal(invt_stock(F.inv.ch[0], "FC-E", "W-NEAR", 100), 0);
+    Shelfline__V1__Money price = SHELFLINE__V1__MONEY__INIT;
+    price.minor_units = 500;
+    price.currency = "USD";
+    Shelfline__V1__Promotion p = SHELFLINE__V1__PROMOTION__INIT;
+    p.promotion_id = "fc-e-flash";
+    p.sku = "FC-E";
+    p.quota = 20;
+    p.per_customer_limit = 2;
+    p.starts_at_ms = fc_now_ms() - 1000;
+    p.ends_at_ms = fc_now_ms() + 7 * 86400000LL;
+    p.price = &price;
+    Shelfline__V1__CreatePromotionRequest cr = SHELFLINE__V1__CREATE_PROMOTION_REQUEST__INIT;
+    cr.promotion = &p;
+    assert_int_equal(invt_call(F.inv.ch[0], "CreatePromotion", &cr.base,
+                               &shelfline__v1__promotion__descriptor, F.a, NULL, &err),
+                     SL_OK);
+
+    char s[16], e[16];
+    fc_day_format(F.today + 3, s, sizeof s);
+    fc_day_format(F.today + 4, e, sizeof e);
+    Shelfline__V1__CalendarEvent ev = SHELFLINE__V1__CALENDAR_EVENT__INIT;
+    ev.event_id = "promo-fc-e";
+    ev.name = "FC-E promotion";
+    ev.kind = SHELFLINE__V1__EVENT_KIND__PROMOTION;
+    ev.start_day = s;
+    ev.end_day = e;
+    ev.sku = "FC-E";
+    ev.promotion_id = "fc-e-flash";
+    Shelfline__V1__SetEventRequest se = SHELFLINE__V1__SET_EVENT_REQUEST__INIT;
+    se.event = &ev;
+    Shelfline__V1__CalendarEvent *got;
+    assert_int_equal(
+        fc("SetEvent", &se.base, &shelfline__v1__calendar_event__descriptor, &got, &err), SL_OK);
+    assert_string_equal(got->promotion_id, "fc-e-flash");
+
+    Shelfline__V1__ForecastDemandResponse *f = forecast("FC-E", "EAST", 7);
+    assert_null(strstr(f->reason, "quota not applied"));
+    bool seen = false;
+    for (size_t i = 0; i < f->n_uplifts; i++)
+        if (f->uplifts[i]->kind == SHELFLINE__V1__EVENT_KIND__PROMOTION) {
+            seen = true;
+            assert_true(f->uplifts[i]->quota_units == 20);
+            assert_true(f->uplifts[i]->quota_left == 0);
+        }
+    assert_true(seen);
+    /* Day 3: 20 at the promotion rate plus the baseline for the rest of
+     * the day; day 4: baseline only. */
+    assert_true(f->points[3]->point < p3 - 1 && f->points[3]->point > 20);
+    assert_true(f->points[4]->point < 1.5 * f->points[2]->point);
+    assert_true(fabs(f->points[2]->point - p2) < 1e-9);
+}
+
 static void test_bad_input(void **state)
 {
     (void)state;
     sl_err err;
     long long sales = sql("SELECT count(*) FROM forecasting.daily_sales");
     long long events = sql("SELECT count(*) FROM forecasting.calendar_event");
+    long long hourly = sql("SELECT count(*) FROM forecasting.hourly_sales");
 
     /* RecordSales: the second row is bad, so the first is not written. */
     Shelfline__V1__SalesRow a = SHELFLINE__V1__SALES_ROW__INIT, b = SHELFLINE__V1__SALES_ROW__INIT;
@@ -648,6 +838,45 @@ static void test_bad_input(void **state)
     rs.n_rows = 0;
     EXPECT(fc("RecordSales", &rs.base, rsd, NULL, &err), SL_INVALID_ARGUMENT, err, "rows");
 
+    /* RecordHourlySales: the second row is bad, so the first is not
+     * written. */
+    Shelfline__V1__HourlySalesRow ha = SHELFLINE__V1__HOURLY_SALES_ROW__INIT, hb;
+    ha.sku = "FC-BAD", ha.region = "EAST", ha.day = "2025-01-01", ha.hour = 3, ha.units = 3;
+    hb = ha;
+    Shelfline__V1__HourlySalesRow *hrows[] = {&ha, &hb};
+    Shelfline__V1__RecordHourlySalesRequest hs = SHELFLINE__V1__RECORD_HOURLY_SALES_REQUEST__INIT;
+    hs.rows = hrows;
+    hs.n_rows = 2;
+    const ProtobufCMessageDescriptor *hsd =
+        &shelfline__v1__record_hourly_sales_response__descriptor;
+    EXPECT(fc("RecordHourlySales", &hs.base, hsd, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "rows[1] repeats");
+    hb.hour = 24;
+    EXPECT(fc("RecordHourlySales", &hs.base, hsd, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "rows[1].hour");
+    hb.hour = 4, hb.day = "2025-13-01";
+    EXPECT(fc("RecordHourlySales", &hs.base, hsd, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "rows[1].day");
+    hb.day = "2025-01-01", hb.hour_start_ms = 1735689600000LL;
+    EXPECT(fc("RecordHourlySales", &hs.base, hsd, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "rows[1].hour_start_ms and rows[1].day");
+    hb.day = "", hb.hour = 0, hb.hour_start_ms = 1735689600000LL + 1800000LL;
+    EXPECT(fc("RecordHourlySales", &hs.base, hsd, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "rows[1].hour_start_ms");
+    hb.hour_start_ms = 0;
+    EXPECT(fc("RecordHourlySales", &hs.base, hsd, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "rows[1].hour_start_ms or rows[1].day");
+    hb.hour_start_ms = (fc_now_ms() / 3600000LL + 2) * 3600000LL;
+    EXPECT(fc("RecordHourlySales", &hs.base, hsd, NULL, &err), SL_INVALID_ARGUMENT, err, "future");
+    hb.hour_start_ms = 1735689600000LL, hb.units = -1;
+    EXPECT(fc("RecordHourlySales", &hs.base, hsd, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "rows[1].units");
+    hb.units = 1, hb.region = "east";
+    EXPECT(fc("RecordHourlySales", &hs.base, hsd, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "rows[1].region");
+    hs.n_rows = 0;
+    EXPECT(fc("RecordHourlySales", &hs.base, hsd, NULL, &err), SL_INVALID_ARGUMENT, err, "rows");
+
     /* SetEvent / ListEvents. */
     Shelfline__V1__SetEventRequest se = SHELFLINE__V1__SET_EVENT_REQUEST__INIT;
     const ProtobufCMessageDescriptor *ed = &shelfline__v1__calendar_event__descriptor;
@@ -662,6 +891,14 @@ static void test_bad_input(void **state)
     EXPECT(fc("SetEvent", &se.base, ed, NULL, &err), SL_INVALID_ARGUMENT, err, "event.name");
     e.name = "x", e.event_id = "a b";
     EXPECT(fc("SetEvent", &se.base, ed, NULL, &err), SL_INVALID_ARGUMENT, err, "event.event_id");
+    e.event_id = "x", e.promotion_id = "flash-1"; /* kind OTHER */
+    EXPECT(fc("SetEvent", &se.base, ed, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "event.promotion_id");
+    e.kind = SHELFLINE__V1__EVENT_KIND__PROMOTION, e.promotion_id = "bad id";
+    e.sku = "FC-A";
+    EXPECT(fc("SetEvent", &se.base, ed, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "event.promotion_id");
+    e.promotion_id = "", e.sku = "";
     Shelfline__V1__ListEventsRequest le = SHELFLINE__V1__LIST_EVENTS_REQUEST__INIT;
     le.from_day = "yesterday";
     EXPECT(fc("ListEvents", &le.base, &shelfline__v1__list_events_response__descriptor, NULL, &err),
@@ -733,6 +970,7 @@ static void test_bad_input(void **state)
 
     assert_int_equal(sql("SELECT count(*) FROM forecasting.daily_sales"), sales);
     assert_int_equal(sql("SELECT count(*) FROM forecasting.calendar_event"), events);
+    assert_int_equal(sql("SELECT count(*) FROM forecasting.hourly_sales"), hourly);
 }
 
 /* Inventory down: plans fail UNAVAILABLE (never a plan on unknown stock),
@@ -765,6 +1003,13 @@ static void test_inventory_down_is_unavailable(void **state)
     assert_int_equal(fc("ForecastDemand", &f.base,
                         &shelfline__v1__forecast_demand_response__descriptor, NULL, &err),
                      SL_OK);
+    /* The promotion's quota cannot be read: the forecast comes without
+     * the cap and says so. */
+    Shelfline__V1__ForecastDemandResponse *fe = forecast("FC-E", "EAST", 7);
+    assert_non_null(strstr(fe->reason, "promotion quota not applied"));
+    assert_non_null(strstr(fe->reason, "fc-e-flash"));
+    for (size_t i = 0; i < fe->n_uplifts; i++)
+        assert_true(fe->uplifts[i]->quota_units == -1);
 }
 
 int main(void)
@@ -777,6 +1022,8 @@ int main(void)
         cmocka_unit_test(test_promotion_alert),
         cmocka_unit_test(test_calendar),
         cmocka_unit_test(test_event_uplift),
+        cmocka_unit_test(test_intraday_refresh),
+        cmocka_unit_test(test_promotion_quota),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_inventory_down_is_unavailable),
     };

@@ -190,6 +190,34 @@ static void test_days(void **state)
     assert_int_equal(fc_valid_region("region", "na-east", false, NULL), SL_INVALID_ARGUMENT);
 }
 
+/* An hour named by its start in Unix ms or by day + hour, never both. */
+static void test_hours(void **state)
+{
+    (void)state;
+    sl_err err;
+    int64_t h = 0;
+    int64_t jan1 = (int64_t)fc_day_from_civil(2025, 1, 1) * 86400000LL;
+    assert_int_equal(fc_hour_parse("rows[0]", 0, "2025-01-01", 5, &h, &err), SL_OK);
+    assert_true(h == jan1 + 5 * 3600000LL);
+    assert_int_equal(fc_hour_parse("rows[0]", jan1 + 23 * 3600000LL, "", 0, &h, &err), SL_OK);
+    assert_true(h == jan1 + 23 * 3600000LL);
+    assert_int_equal(fc_hour_parse("rows[2]", 0, "2025-01-01", 24, &h, &err), SL_INVALID_ARGUMENT);
+    assert_non_null(strstr(err.msg, "rows[2].hour"));
+    assert_int_equal(fc_hour_parse("rows[2]", 0, "2025-01-01", -1, &h, &err), SL_INVALID_ARGUMENT);
+    assert_int_equal(fc_hour_parse("rows[2]", jan1 + 60000, "", 0, &h, &err), SL_INVALID_ARGUMENT);
+    assert_non_null(strstr(err.msg, "rows[2].hour_start_ms"));
+    assert_int_equal(fc_hour_parse("rows[2]", -3600000LL, "", 0, &h, &err), SL_INVALID_ARGUMENT);
+    assert_int_equal(fc_hour_parse("rows[2]", jan1, "", 3, &h, &err), SL_INVALID_ARGUMENT);
+    assert_non_null(strstr(err.msg, "rows[2].hour must be 0"));
+    assert_int_equal(fc_hour_parse("rows[2]", jan1, "2025-01-01", 0, &h, &err),
+                     SL_INVALID_ARGUMENT);
+    assert_non_null(strstr(err.msg, "exclusive"));
+    assert_int_equal(fc_hour_parse("rows[2]", 0, "", 0, &h, &err), SL_INVALID_ARGUMENT);
+    assert_non_null(strstr(err.msg, "is required"));
+    assert_int_equal(fc_hour_parse("rows[2]", 0, "2025-02-30", 1, &h, &err), SL_INVALID_ARGUMENT);
+    assert_non_null(strstr(err.msg, "rows[2].day"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -202,6 +230,7 @@ int main(void)
         cmocka_unit_test(test_stockout_cover),
         cmocka_unit_test(test_benchmark_turnover),
         cmocka_unit_test(test_days),
+        cmocka_unit_test(test_hours),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
