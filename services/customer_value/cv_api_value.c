@@ -587,7 +587,7 @@ CV_HANDLER(list_segment)
                           r->min_p_alive);
     int limit;
     char after[80];
-    if ((st = cv_valid_page(r->page, &limit, after, sizeof after, err)) != SL_OK)
+    if ((st = sl_page_read(r->page, &limit, after, sizeof after, err)) != SL_OK)
         return st;
 
     segment_ctx c = {.a = a, .today = today()};
@@ -632,7 +632,7 @@ CV_HANDLER(list_segment)
         }
         if (k == (size_t)limit) {
             /* One more match exists: the page is full and another follows. */
-            out->next_page_token = cv_page_token(a, out->customer_ids[k - 1]);
+            out->next_page_token = sl_page_token_encode(a, out->customer_ids[k - 1]);
             if (out->next_page_token == NULL)
                 return OOM(err);
             break;

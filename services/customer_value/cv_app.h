@@ -19,6 +19,7 @@
 #include "cv_catalog.h"
 #include "shelfline/v1/customer_value.pb-c.h"
 #include "sl_consumer.h"
+#include "sl_page.h"
 #include "sl_service.h"
 
 typedef struct cv_app {
@@ -84,12 +85,7 @@ sl_status cv_valid_money(const char *field, const Shelfline__V1__Money *m, int64
 sl_status cv_valid_cohort(const char *field, const char *v, bool *set, int32_t *lo, int32_t *hi,
                           sl_err *err);
 
-/* Paging: page size (default 100, at most 1,000) and the decoded
- * customer id to start after ("" from the start). */
-sl_status cv_valid_page(const Shelfline__V1__PageRequest *page, int *limit, char *after, size_t cap,
-                        sl_err *err);
-/* A page token for "after this customer id" (arena memory). */
-char *cv_page_token(sl_arena *a, const char *after);
+/* Paging: sl_page.h. */
 
 /* The packed bytes of m in the call's arena (NULL when out of memory). */
 const uint8_t *cv_pack(sl_call *call, const ProtobufCMessage *m, size_t *len);

@@ -135,58 +135,6 @@ sl_status cv_valid_cohort(const char *field, const char *v, bool *set, int32_t *
     return SL_OK;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
-sl_status cv_valid_page(const Shelfline__V1__PageRequest *page, int *limit, char *after, size_t cap,
-                        sl_err *err)
-{
-    *limit = 100;
-    after[0] = '\0';
-    if (page == NULL)
-        return SL_OK;
-    if (page->page_size < 0 || page->page_size > 1000)
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "page.page_size must be between 0 and 1000 (got %d)", page->page_size);
-    if (page->page_size > 0)
-        *limit = page->page_size;
-    const char *t = page->page_token != NULL ? page->page_token : "";
-    size_t n = strlen(t);
-    if (n % 2 != 0 || n / 2 + 1 > cap)
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "page.page_token is not a token this RPC issued");
-    for (size_t i = 0; i < n / 2; i++) {
-        int h = hexval(t[2 * i]), l = hexval(t[2 * i + 1]);
-        if (h < 0 || l < 0 || (h == 0 && l == 0))
-            return sl_err_set(err, SL_INVALID_ARGUMENT,
-                              "page.page_token is not a token this RPC issued");
-        after[i] = (char)(h << 4 | l);
-    }
-    after[n / 2] = '\0';
-    return SL_OK;
-}
-
-char *cv_page_token(sl_arena *a, const char *after)
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t n = strlen(after);
-    char *out = sl_arena_alloc(a, 2 * n + 1);
-    if (out == NULL)
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hex[(unsigned char)after[i] >> 4];
-        out[2 * i + 1] = hex[(unsigned char)after[i] & 15];
-    }
-    out[2 * n] = '\0';
-    return out;
-}
-
 const uint8_t *cv_pack(sl_call *call, const ProtobufCMessage *m, size_t *len)
 {
     size_t n = protobuf_c_message_get_packed_size(m);

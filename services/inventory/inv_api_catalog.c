@@ -145,7 +145,7 @@ static char *two_part_token(sl_arena *a, const char *x, const char *y)
     if (k == NULL)
         return NULL;
     snprintf(k, n, "%s\x1f%s", x, y);
-    return inv_page_token_encode(a, k);
+    return sl_page_token_encode(a, k);
 }
 
 INV_HANDLER(list_products)
@@ -154,11 +154,11 @@ INV_HANDLER(list_products)
     Shelfline__V1__ListProductsResponse *out = (Shelfline__V1__ListProductsResponse *)resp;
     list_ctx c = {.call = call, .f1 = r->category, .f2 = ""};
     char after[256];
-    sl_status st = inv_valid_page(r->page, &c.limit, err);
+    sl_status st = sl_page_size(r->page, &c.limit, err);
     if (st == SL_OK)
         st = inv_valid_text("category", r->category, 0, 64, err);
     if (st == SL_OK)
-        st = inv_page_token_decode(r->page != NULL ? r->page->page_token : "", after, sizeof after,
+        st = sl_page_token_decode(r->page != NULL ? r->page->page_token : "", after, sizeof after,
                                    err);
     if (st != SL_OK)
         return st;
@@ -171,7 +171,7 @@ INV_HANDLER(list_products)
     out->n_products = c.n;
     if (c.n == (size_t)c.limit)
         out->next_page_token =
-            inv_page_token_encode(sl_call_arena(call), out->products[c.n - 1]->sku);
+            sl_page_token_encode(sl_call_arena(call), out->products[c.n - 1]->sku);
     return SL_OK;
 }
 
@@ -291,11 +291,11 @@ INV_HANDLER(list_warehouses)
     Shelfline__V1__ListWarehousesResponse *out = (Shelfline__V1__ListWarehousesResponse *)resp;
     list_ctx c = {.call = call, .f1 = r->region, .f2 = ""};
     char after[256];
-    sl_status st = inv_valid_page(r->page, &c.limit, err);
+    sl_status st = sl_page_size(r->page, &c.limit, err);
     if (st == SL_OK)
         st = inv_valid_opt_id("region", r->region, INV_ID_REGION, err);
     if (st == SL_OK)
-        st = inv_page_token_decode(r->page != NULL ? r->page->page_token : "", after, sizeof after,
+        st = sl_page_token_decode(r->page != NULL ? r->page->page_token : "", after, sizeof after,
                                    err);
     if (st != SL_OK)
         return st;
@@ -308,7 +308,7 @@ INV_HANDLER(list_warehouses)
     out->n_warehouses = c.n;
     if (c.n == (size_t)c.limit)
         out->next_page_token =
-            inv_page_token_encode(sl_call_arena(call), out->warehouses[c.n - 1]->warehouse_id);
+            sl_page_token_encode(sl_call_arena(call), out->warehouses[c.n - 1]->warehouse_id);
     return SL_OK;
 }
 
@@ -419,13 +419,13 @@ INV_HANDLER(list_transit_times)
     Shelfline__V1__ListTransitTimesResponse *out = (Shelfline__V1__ListTransitTimesResponse *)resp;
     list_ctx c = {.call = call, .f1 = r->warehouse_id, .f2 = r->region};
     char after[256];
-    sl_status st = inv_valid_page(r->page, &c.limit, err);
+    sl_status st = sl_page_size(r->page, &c.limit, err);
     if (st == SL_OK)
         st = inv_valid_opt_id("warehouse_id", r->warehouse_id, INV_ID_WAREHOUSE, err);
     if (st == SL_OK)
         st = inv_valid_opt_id("region", r->region, INV_ID_REGION, err);
     if (st == SL_OK)
-        st = inv_page_token_decode(r->page != NULL ? r->page->page_token : "", after, sizeof after,
+        st = sl_page_token_decode(r->page != NULL ? r->page->page_token : "", after, sizeof after,
                                    err);
     if (st == SL_OK)
         st = split_key(after, &c.after1, &c.after2, err);

@@ -157,13 +157,13 @@ INV_HANDLER(list_inbound)
     Shelfline__V1__ListInboundResponse *out = (Shelfline__V1__ListInboundResponse *)resp;
     list_ctx c = {.call = call, .r = r};
     char after[256];
-    sl_status st = inv_valid_page(r->page, &c.limit, err);
+    sl_status st = sl_page_size(r->page, &c.limit, err);
     if (st == SL_OK)
         st = inv_valid_opt_id("sku", r->sku, INV_ID_SKU, err);
     if (st == SL_OK)
         st = inv_valid_opt_id("warehouse_id", r->warehouse_id, INV_ID_WAREHOUSE, err);
     if (st == SL_OK)
-        st = inv_page_token_decode(r->page != NULL ? r->page->page_token : "", after, sizeof after,
+        st = sl_page_token_decode(r->page != NULL ? r->page->page_token : "", after, sizeof after,
                                    err);
     if (st != SL_OK)
         return st;
@@ -181,6 +181,6 @@ INV_HANDLER(list_inbound)
             return OOM(err);
     out->n_inbounds = c.n;
     if (c.n == (size_t)c.limit)
-        out->next_page_token = inv_page_token_encode(a, c.rows[c.n - 1].id);
+        out->next_page_token = sl_page_token_encode(a, c.rows[c.n - 1].id);
     return SL_OK;
 }

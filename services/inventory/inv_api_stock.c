@@ -482,7 +482,7 @@ static sl_status low_tx(sl_db_conn *conn, void *p, sl_err *err)
         if (k == NULL)
             return OOM(err);
         snprintf(k, kl, "%s\x1f%s", last->sku, last->warehouse_id);
-        out->next_page_token = inv_page_token_encode(a, k);
+        out->next_page_token = sl_page_token_encode(a, k);
     }
     return SL_OK;
 }
@@ -493,11 +493,11 @@ INV_HANDLER(list_low_stock)
     low_ctx c = {
         .call = call, .region = r->region, .out = (Shelfline__V1__ListLowStockResponse *)resp};
     char after[256];
-    sl_status st = inv_valid_page(r->page, &c.limit, err);
+    sl_status st = sl_page_size(r->page, &c.limit, err);
     if (st == SL_OK)
         st = inv_valid_opt_id("region", r->region, INV_ID_REGION, err);
     if (st == SL_OK)
-        st = inv_page_token_decode(r->page != NULL ? r->page->page_token : "", after, sizeof after,
+        st = sl_page_token_decode(r->page != NULL ? r->page->page_token : "", after, sizeof after,
                                    err);
     if (st != SL_OK)
         return st;

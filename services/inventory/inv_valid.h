@@ -19,12 +19,11 @@
 
 #include "shelfline/v1/inventory.pb-c.h"
 #include "sl_arena.h"
+#include "sl_page.h"
 #include "sl_status.h"
 
 #define INV_MAX_LINES 100
 #define INV_MAX_AVAIL_SKUS 1000
-#define INV_PAGE_DEFAULT 100
-#define INV_PAGE_MAX 1000
 #define INV_MAX_QTY_LINE 1000000
 #define INV_MAX_QTY 1000000000LL
 #define INV_DEFAULT_HOLD_MS (15 * 60 * 1000LL)
@@ -66,15 +65,7 @@ void inv_format_cutoff(int minutes, char *buf);
 /* A Money: present, minor_units >= 0, currency three upper-case letters. */
 sl_status inv_valid_money(const char *field, const Shelfline__V1__Money *m, sl_err *err);
 
-/* Page size: 0 means INV_PAGE_DEFAULT; 1..INV_PAGE_MAX; page may be NULL. */
-sl_status inv_valid_page(const Shelfline__V1__PageRequest *page, int *limit, sl_err *err);
-
-/* Page tokens are the hex form of the last key of the previous page
- * ("sku", or "warehouse\x1fregion" for two-part keys).  encode returns
- * arena memory (NULL when out of memory); decode fills out (cap bytes,
- * NUL-terminated) or fails with INVALID_ARGUMENT naming page.page_token. */
-char *inv_page_token_encode(sl_arena *a, const char *key);
-sl_status inv_page_token_decode(const char *token, char *out, size_t cap, sl_err *err);
+/* Paging: sl_page.h. */
 
 /* ---- whole requests: every syntactic rule of each RPC ---- */
 

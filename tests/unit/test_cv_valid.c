@@ -92,22 +92,22 @@ static void test_page_tokens(void **state)
     sl_arena *a = sl_arena_create(0);
     char after[80];
     int limit;
-    assert_int_equal(cv_valid_page(NULL, &limit, after, sizeof after, &err), SL_OK);
+    assert_int_equal(sl_page_read(NULL, &limit, after, sizeof after, &err), SL_OK);
     assert_int_equal(limit, 100);
     assert_string_equal(after, "");
     Shelfline__V1__PageRequest p = SHELFLINE__V1__PAGE_REQUEST__INIT;
     p.page_size = 7;
-    p.page_token = cv_page_token(a, "c-00042");
-    assert_int_equal(cv_valid_page(&p, &limit, after, sizeof after, &err), SL_OK);
+    p.page_token = sl_page_token_encode(a, "c-00042");
+    assert_int_equal(sl_page_read(&p, &limit, after, sizeof after, &err), SL_OK);
     assert_int_equal(limit, 7);
     assert_string_equal(after, "c-00042");
     p.page_token = "0g";
-    assert_int_equal(cv_valid_page(&p, &limit, after, sizeof after, &err), SL_INVALID_ARGUMENT);
+    assert_int_equal(sl_page_read(&p, &limit, after, sizeof after, &err), SL_INVALID_ARGUMENT);
     p.page_token = "abc";
-    assert_int_equal(cv_valid_page(&p, &limit, after, sizeof after, &err), SL_INVALID_ARGUMENT);
+    assert_int_equal(sl_page_read(&p, &limit, after, sizeof after, &err), SL_INVALID_ARGUMENT);
     p.page_token = "";
     p.page_size = 1001;
-    assert_int_equal(cv_valid_page(&p, &limit, after, sizeof after, &err), SL_INVALID_ARGUMENT);
+    assert_int_equal(sl_page_read(&p, &limit, after, sizeof after, &err), SL_INVALID_ARGUMENT);
     assert_non_null(strstr(err.msg, "page.page_size"));
     sl_arena_destroy(a);
 }

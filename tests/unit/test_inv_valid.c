@@ -76,12 +76,12 @@ static void test_text_cutoff_money_page(void **state)
     expect_bad(inv_valid_money("price", NULL, &err), &err, "price");
     Shelfline__V1__PageRequest page = SHELFLINE__V1__PAGE_REQUEST__INIT;
     int limit;
-    assert_int_equal(inv_valid_page(NULL, &limit, &err), SL_OK);
-    assert_int_equal(limit, INV_PAGE_DEFAULT);
-    page.page_size = INV_PAGE_MAX + 1;
-    expect_bad(inv_valid_page(&page, &limit, &err), &err, "page.page_size");
+    assert_int_equal(sl_page_size(NULL, &limit, &err), SL_OK);
+    assert_int_equal(limit, SL_PAGE_DEFAULT);
+    page.page_size = SL_PAGE_MAX + 1;
+    expect_bad(sl_page_size(&page, &limit, &err), &err, "page.page_size");
     page.page_size = -1;
-    expect_bad(inv_valid_page(&page, &limit, &err), &err, "page.page_size");
+    expect_bad(sl_page_size(&page, &limit, &err), &err, "page.page_size");
 }
 
 static void test_page_tokens(void **state)
@@ -89,15 +89,15 @@ static void test_page_tokens(void **state)
     (void)state;
     sl_err err;
     sl_arena *a = sl_arena_create(0);
-    char *t = inv_page_token_encode(a, "SKU-9\x1fWEST");
+    char *t = sl_page_token_encode(a, "SKU-9\x1fWEST");
     char out[64];
-    assert_int_equal(inv_page_token_decode(t, out, sizeof out, &err), SL_OK);
+    assert_int_equal(sl_page_token_decode(t, out, sizeof out, &err), SL_OK);
     assert_string_equal(out, "SKU-9\x1fWEST");
-    assert_int_equal(inv_page_token_decode("", out, sizeof out, &err), SL_OK);
+    assert_int_equal(sl_page_token_decode("", out, sizeof out, &err), SL_OK);
     assert_string_equal(out, "");
-    expect_bad(inv_page_token_decode("abc", out, sizeof out, &err), &err, "page.page_token");
-    expect_bad(inv_page_token_decode("zz", out, sizeof out, &err), &err, "page.page_token");
-    expect_bad(inv_page_token_decode("00", out, sizeof out, &err), &err, "page.page_token");
+    expect_bad(sl_page_token_decode("abc", out, sizeof out, &err), &err, "page.page_token");
+    expect_bad(sl_page_token_decode("zz", out, sizeof out, &err), &err, "page.page_token");
+    expect_bad(sl_page_token_decode("00", out, sizeof out, &err), &err, "page.page_token");
     sl_arena_destroy(a);
 }
 
