@@ -110,6 +110,10 @@ int invt_start(invt_svc *s, const char *name, int nproc, const char *const *env)
 
 int invt_restart(invt_svc *s, int i, const char *const *env)
 {
+    /* A fresh channel: the old one's reconnect backoff grew while the
+     * process was down and could outlast the wait below. */
+    sl_channel_destroy(s->ch[i]);
+    s->ch[i] = NULL;
     s->pid[i] = spawn(s, i, env);
     return s->pid[i] > 0 ? wait_up(s, i) : -1;
 }
