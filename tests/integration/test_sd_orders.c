@@ -594,6 +594,10 @@ static void test_inbound_delay_many_orders(void **state)
     assert_true(midway);
     assert_true(after_kill == 0 || after_kill == N); /* all or nothing */
     for (int k = 0; k < 2; k++) {
+        /* Fresh channels: the old ones' reconnect backoff could outlast
+         * sd_wait. */
+        sl_channel_destroy(sd_ch[k]);
+        sd_ch[k] = NULL;
         sd_pid[k] = sd_spawn(k);
         assert_int_equal(sd_wait(k), 0);
     }
