@@ -10,6 +10,7 @@
 
 #include "shelfline/v1/inventory.pb-c.h"
 #include "sl_log.h"
+#include "sl_date.h"
 
 struct cv_snapshot {
     int refs; /* guarded by the catalogue's mutex */
@@ -263,15 +264,8 @@ void cv_catalog_release(cv_catalog *c, cv_snapshot *s)
 
 bool cv_tags_in_season(uint32_t tags, int32_t day)
 {
-    /* civil_from_days (Howard Hinnant) for the month and day. */
-    int32_t z = day + 719468;
-    int32_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int32_t doe = z - era * 146097;
-    int32_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int32_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int32_t mp = (5 * doy + 2) / 153;
-    int d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    int m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    int m, d;
+    sl_civil_from_days(day, NULL, &m, &d);
     int md = m * 100 + d;
     uint32_t season = 0;
     if (md >= 1115 && md <= 1130)

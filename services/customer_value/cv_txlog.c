@@ -3,6 +3,7 @@
  * (see cv_txlog.h).
  */
 #include "cv_txlog.h"
+#include "sl_date.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -44,17 +45,6 @@ struct cv_cohort {
 
 /* ---- dates --------------------------------------------------------------- */
 
-/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar
- * (H. Hinnant's days_from_civil). */
-static int32_t days_from_civil(int y, int m, int d)
-{
-    y -= m <= 2;
-    int era = (y >= 0 ? y : y - 399) / 400;
-    int yoe = y - era * 400;
-    int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return (int32_t)(era * 146097 + doe - 719468);
-}
 
 static int days_in_month(int y, int m)
 {
@@ -89,23 +79,14 @@ sl_status cv_date_parse(const char *s, size_t len, int32_t *day, sl_err *err)
         return sl_err_set(err, SL_INVALID_ARGUMENT,
                           "invalid date \"%.*s\" (want YYYY-MM-DD or YYYYMMDD)",
                           (int)(len > 40 ? 40 : len), s);
-    *day = days_from_civil(y, m, d);
+    *day = (int32_t)sl_days_from_civil(y, m, d);
     return SL_OK;
 }
 
 void cv_date_format(int32_t day, char buf[11])
 {
-    /* H. Hinnant's civil_from_days. */
-    int z = day + 719468;
-    int era = (z >= 0 ? z : z - 146096) / 146097;
-    int doe = z - era * 146097;
-    int yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int y = yoe + era * 400;
-    int doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int mp = (5 * doy + 2) / 153;
-    int d = doy - (153 * mp + 2) / 5 + 1;
-    int m = mp + (mp < 10 ? 3 : -9);
-    y += m <= 2;
+    int y, m, d;
+    sl_civil_from_days(day, &y, &m, &d);
     /* Years outside 0..9999 cannot come from cv_date_parse; wrap them rather
      * than overrun buf.  m and d are within 1..12 and 1..31 by construction. */
     y = ((y % 10000) + 10000) % 10000;

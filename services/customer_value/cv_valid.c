@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "sl_date.h"
 #include "cv_app.h"
 
 sl_db_tx_options cv_tx_opts(sl_call *call, bool read_only)
@@ -104,17 +105,6 @@ sl_status cv_valid_money(const char *field, const Shelfline__V1__Money *m, int64
     return SL_OK;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
- * days_from_civil). */
-static int32_t days_from_civil(int y, int m, int d)
-{
-    y -= m <= 2;
-    int era = (y >= 0 ? y : y - 399) / 400;
-    int yoe = y - era * 400;
-    int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return (int32_t)(era * 146097 + doe - 719468);
-}
 
 sl_status cv_valid_cohort(const char *field, const char *v, bool *set, int32_t *lo, int32_t *hi,
                           sl_err *err)
@@ -130,8 +120,8 @@ sl_status cv_valid_cohort(const char *field, const char *v, bool *set, int32_t *
         return sl_err_set(err, SL_INVALID_ARGUMENT, "%s \"%.16s\" is not a month YYYY-MM", field,
                           v);
     *set = true;
-    *lo = days_from_civil(y, m, 1);
-    *hi = (m == 12 ? days_from_civil(y + 1, 1, 1) : days_from_civil(y, m + 1, 1)) - 1;
+    *lo = (int32_t)sl_days_from_civil(y, m, 1);
+    *hi = (m == 12 ? (int32_t)sl_days_from_civil(y + 1, 1, 1) : (int32_t)sl_days_from_civil(y, m + 1, 1)) - 1;
     return SL_OK;
 }
 

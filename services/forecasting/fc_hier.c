@@ -14,32 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sl_date.h"
 #include "fc_engine.h"
 
-/* Days since 1970-01-01 (Hinnant's days_from_civil). */
-static long days_from_civil(int y, int m, int d)
-{
-    y -= m <= 2;
-    long era = (y >= 0 ? y : y - 399) / 400;
-    long yoe = (long)y - era * 400;
-    long doy = (153L * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
 
 static fc_date civil_from_days(long z)
 {
-    z += 719468;
-    long era = (z >= 0 ? z : z - 146096) / 146097;
-    long doe = z - era * 146097;
-    long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    long y = yoe + era * 400;
-    long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    long mp = (5 * doy + 2) / 153;
     fc_date r;
-    r.day = (int)(doy - (153 * mp + 2) / 5 + 1);
-    r.month = (int)(mp < 10 ? mp + 3 : mp - 9);
-    r.year = (int)(y + (r.month <= 2));
+    sl_civil_from_days(z, &r.year, &r.month, &r.day);
     return r;
 }
 
@@ -59,7 +41,7 @@ sl_status fc_buckets(fc_date start, size_t n_days, fc_bucket kind, fc_span *span
                           start.month, start.day);
     if (kind != FC_BUCKET_WEEK && kind != FC_BUCKET_MONTH)
         return sl_err_set(err, SL_INVALID_ARGUMENT, "bucket %d is not a bucket kind", (int)kind);
-    long day0 = days_from_civil(start.year, start.month, start.day);
+    long day0 = sl_days_from_civil(start.year, start.month, start.day);
     size_t k = 0, first = 0;
     while (first < n_days) {
         long d = day0 + (long)first;

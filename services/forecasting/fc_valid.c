@@ -3,6 +3,7 @@
  * conversion after Howard Hinnant's days_from_civil / civil_from_days.
  */
 #include "fc_valid.h"
+#include "sl_date.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -10,31 +11,14 @@
 
 int32_t fc_day_from_civil(int y, int m, int d)
 {
-    y -= m <= 2;
-    int era = (y >= 0 ? y : y - 399) / 400;
-    int yoe = y - era * 400;
-    int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return (int32_t)(era * 146097 + doe - 719468);
+    return (int32_t)sl_days_from_civil(y, m, d);
 }
 
-static void civil(int32_t z, int *y, int *m, int *d)
-{
-    z += 719468;
-    int era = (z >= 0 ? z : z - 146096) / 146097;
-    int doe = z - era * 146097;
-    int yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = yoe + era * 400 + (*m <= 2);
-}
 
 void fc_day_format(int32_t day, char *buf, size_t cap)
 {
     int y, m, d;
-    civil(day, &y, &m, &d);
+    sl_civil_from_days(day, &y, &m, &d);
     snprintf(buf, cap, "%04d-%02d-%02d", y, m, d);
 }
 
@@ -62,7 +46,7 @@ sl_status fc_day_parse(const char *field, const char *s, int32_t *day, sl_err *e
         goto bad;
     int32_t n = fc_day_from_civil(y, m, d);
     int y2, m2, d2;
-    civil(n, &y2, &m2, &d2);
+    sl_civil_from_days(n, &y2, &m2, &d2);
     if (y2 != y || m2 != m || d2 != d)
         goto bad;
     *day = n;

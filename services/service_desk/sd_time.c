@@ -8,6 +8,7 @@
  * no tables.
  */
 #include "sd_time.h"
+#include "sl_date.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -29,34 +30,6 @@ static int64_t floor_div(int64_t a, int64_t b)
 {
     int64_t q = a / b;
     return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int *year, int *month, int *day)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    int d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    int m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    if (year != NULL)
-        *year = (int)(yoe + era * 400 + (m <= 2));
-    if (month != NULL)
-        *month = m;
-    if (day != NULL)
-        *day = d;
 }
 
 static bool is_leap(int y)
@@ -82,12 +55,12 @@ int64_t sd_time_ms_to_s(int64_t ms)
 
 sd_date sd_date_from_ymd(int year, int month, int day)
 {
-    return (sd_date)days_from_civil(year, month, day);
+    return (sd_date)sl_days_from_civil(year, month, day);
 }
 
 void sd_date_to_ymd(sd_date d, int *year, int *month, int *day)
 {
-    civil_from_days(d, year, month, day);
+    sl_civil_from_days(d, year, month, day);
 }
 
 sd_weekday sd_date_weekday(sd_date d)
@@ -147,7 +120,7 @@ void sd_date_format(sd_date d, char out[SD_DATE_STR])
 {
     sd_date lo = sd_date_from_ymd(1, 1, 1), hi = sd_date_from_ymd(9999, 12, 31);
     int y, m, day;
-    civil_from_days(d < lo ? lo : d > hi ? hi : d, &y, &m, &day);
+    sl_civil_from_days(d < lo ? lo : d > hi ? hi : d, &y, &m, &day);
     const int parts[3][2] = {{y, 4}, {m, 2}, {day, 2}};
     char *p = out;
     for (int i = 0; i < 3; i++) {
@@ -400,13 +373,13 @@ static bool parse_posix(const char *s, posix_rule *r)
 /* Local seconds since the epoch at which a rule date falls in year y. */
 static int64_t rule_local(const rule_date *r, int y)
 {
-    int64_t jan1 = days_from_civil(y, 1, 1), day;
+    int64_t jan1 = sl_days_from_civil(y, 1, 1), day;
     switch (r->kind) {
     case 'J':
         day = jan1 + r->n - 1 + (is_leap(y) && r->n >= 60);
         break;
     case 'M': {
-        int64_t first = days_from_civil(y, r->m, 1);
+        int64_t first = sl_days_from_civil(y, r->m, 1);
         int first_wd = ((int)sd_date_weekday((sd_date)first) + 1) % 7; /* 0 = Sunday */
         int dom = 1 + (r->d - first_wd + 7) % 7 + 7 * (r->w - 1);
         while (dom > days_in_month(y, r->m))
@@ -426,7 +399,7 @@ static void rule_at(const posix_rule *r, int64_t t, int32_t *off, bool *dst, con
     bool in_dst = false;
     if (r->has_dst) {
         int y;
-        civil_from_days(floor_div(t + r->std_off, SECS_PER_DAY), &y, NULL, NULL);
+        sl_civil_from_days(floor_div(t + r->std_off, SECS_PER_DAY), &y, NULL, NULL);
         int64_t start = rule_local(&r->start, y) - r->std_off;
         int64_t end = rule_local(&r->end, y) - r->dst_off;
         /* Southern-hemisphere rules start after they end within a year. */
