@@ -95,6 +95,70 @@ CV_HANDLER(upsert_customer)
     return sl_db_tx(CV_APP(call)->db, &o, upsert_tx, &c, err);
 }
 
+/* ---- line checks shared by RecordPurchase and RecordReturn ---- */
+
+/* Purchase lines and returned items are different message types with the
+ * same sku/qty/amount fields, so the shared checks take those fields. */
+
+static sl_status valid_line_count(size_t n, sl_err *err)
+{
+    if (n == 0)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "lines must not be empty");
+    if (n > MAX_LINES)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "lines has %zu entries (at most %d)", n,
+                          MAX_LINES);
+    return SL_OK;
+}
+
+/* Line i's sku; first_same is the index of the first earlier line with the
+ * same sku, or i when there is none. */
+static sl_status valid_line_sku(size_t i, const char *sku, size_t first_same, sl_err *err)
+{
+    char f[48];
+    snprintf(f, sizeof f, "lines[%zu].sku", i);
+    sl_status st = cv_valid_id(f, sku, err);
+    if (st != SL_OK)
+        return st;
+    if (first_same < i)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "lines[%zu].sku \"%s\" repeats lines[%zu]", i,
+                          sku, first_same);
+    return SL_OK;
+}
+
+/* Line i's qty and amount (in the currency of total); adds the amount to
+ * *sum, refusing a sum that would overflow. */
+static sl_status valid_line_amount(size_t i, int64_t qty, const Shelfline__V1__Money *amount,
+                                   const Shelfline__V1__Money *total, int64_t *sum, sl_err *err)
+{
+    char f[48];
+    if (qty <= 0 || qty > MAX_QTY)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "lines[%zu].qty must be between 1 and %d (got %lld)", i, MAX_QTY,
+                          (long long)qty);
+    snprintf(f, sizeof f, "lines[%zu].amount", i);
+    sl_status st = cv_valid_money(f, amount, 0, err);
+    if (st != SL_OK)
+        return st;
+    if (strcmp(amount->currency, total->currency) != 0)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "lines[%zu].amount.currency \"%s\" differs from amount.currency "
+                          "\"%s\"",
+                          i, amount->currency, total->currency);
+    if (amount->minor_units > INT64_MAX - *sum)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "lines[%zu].amount overflows the total", i);
+    *sum += amount->minor_units;
+    return SL_OK;
+}
+
+static sl_status valid_total(const Shelfline__V1__Money *total, int64_t sum, sl_err *err)
+{
+    if (sum != total->minor_units)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "amount.minor_units %lld differs from the sum of the lines (%lld)",
+                          (long long)total->minor_units, (long long)sum);
+    return SL_OK;
+}
+
 /* ---- RecordPurchase ---- */
 
 static sl_status valid_purchase(const Shelfline__V1__RecordPurchaseRequest *r, sl_err *err)
@@ -109,45 +173,23 @@ static sl_status valid_purchase(const Shelfline__V1__RecordPurchaseRequest *r, s
         st = cv_valid_money("amount", r->amount, 1, err);
     if (st != SL_OK)
         return st;
-    if (r->n_lines == 0)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "lines must not be empty");
-    if (r->n_lines > MAX_LINES)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "lines has %zu entries (at most %d)",
-                          r->n_lines, MAX_LINES);
+    if ((st = valid_line_count(r->n_lines, err)) != SL_OK)
+        return st;
     int64_t sum = 0;
     for (size_t i = 0; i < r->n_lines; i++) {
         const Shelfline__V1__PurchaseLine *l = r->lines[i];
-        snprintf(f, sizeof f, "lines[%zu].sku", i);
-        if ((st = cv_valid_id(f, l->sku, err)) != SL_OK)
+        size_t k = 0;
+        while (k < i && strcmp(r->lines[k]->sku, l->sku) != 0)
+            k++;
+        if ((st = valid_line_sku(i, l->sku, k, err)) != SL_OK)
             return st;
-        for (size_t k = 0; k < i; k++)
-            if (strcmp(r->lines[k]->sku, l->sku) == 0)
-                return sl_err_set(err, SL_INVALID_ARGUMENT,
-                                  "lines[%zu].sku \"%s\" repeats lines[%zu]", i, l->sku, k);
         snprintf(f, sizeof f, "lines[%zu].category", i);
         if ((st = cv_valid_text(f, l->category, 1, 64, err)) != SL_OK)
             return st;
-        if (l->qty <= 0 || l->qty > MAX_QTY)
-            return sl_err_set(err, SL_INVALID_ARGUMENT,
-                              "lines[%zu].qty must be between 1 and %d (got %lld)", i, MAX_QTY,
-                              (long long)l->qty);
-        snprintf(f, sizeof f, "lines[%zu].amount", i);
-        if ((st = cv_valid_money(f, l->amount, 0, err)) != SL_OK)
+        if ((st = valid_line_amount(i, l->qty, l->amount, r->amount, &sum, err)) != SL_OK)
             return st;
-        if (strcmp(l->amount->currency, r->amount->currency) != 0)
-            return sl_err_set(err, SL_INVALID_ARGUMENT,
-                              "lines[%zu].amount.currency \"%s\" differs from amount.currency "
-                              "\"%s\"",
-                              i, l->amount->currency, r->amount->currency);
-        if (l->amount->minor_units > INT64_MAX - sum)
-            return sl_err_set(err, SL_INVALID_ARGUMENT, "lines[%zu].amount overflows the total", i);
-        sum += l->amount->minor_units;
     }
-    if (sum != r->amount->minor_units)
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "amount.minor_units %lld differs from the sum of the lines (%lld)",
-                          (long long)r->amount->minor_units, (long long)sum);
-    return SL_OK;
+    return valid_total(r->amount, sum, err);
 }
 
 typedef struct purchase_ctx {
@@ -249,7 +291,6 @@ CV_HANDLER(record_purchase)
 
 static sl_status valid_return(const Shelfline__V1__RecordReturnRequest *r, sl_err *err)
 {
-    char f[48];
     sl_status st = cv_valid_id("order_id", r->order_id, err);
     if (st == SL_OK)
         st = cv_valid_id("return_id", r->return_id, err);
@@ -259,42 +300,20 @@ static sl_status valid_return(const Shelfline__V1__RecordReturnRequest *r, sl_er
         st = cv_valid_money("amount", r->amount, 0, err);
     if (st != SL_OK)
         return st;
-    if (r->n_lines == 0)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "lines must not be empty");
-    if (r->n_lines > MAX_LINES)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "lines has %zu entries (at most %d)",
-                          r->n_lines, MAX_LINES);
+    if ((st = valid_line_count(r->n_lines, err)) != SL_OK)
+        return st;
     int64_t sum = 0;
     for (size_t i = 0; i < r->n_lines; i++) {
         const Shelfline__V1__ReturnedItem *l = r->lines[i];
-        snprintf(f, sizeof f, "lines[%zu].sku", i);
-        if ((st = cv_valid_id(f, l->sku, err)) != SL_OK)
+        size_t k = 0;
+        while (k < i && strcmp(r->lines[k]->sku, l->sku) != 0)
+            k++;
+        if ((st = valid_line_sku(i, l->sku, k, err)) != SL_OK)
             return st;
-        for (size_t k = 0; k < i; k++)
-            if (strcmp(r->lines[k]->sku, l->sku) == 0)
-                return sl_err_set(err, SL_INVALID_ARGUMENT,
-                                  "lines[%zu].sku \"%s\" repeats lines[%zu]", i, l->sku, k);
-        if (l->qty <= 0 || l->qty > MAX_QTY)
-            return sl_err_set(err, SL_INVALID_ARGUMENT,
-                              "lines[%zu].qty must be between 1 and %d (got %lld)", i, MAX_QTY,
-                              (long long)l->qty);
-        snprintf(f, sizeof f, "lines[%zu].amount", i);
-        if ((st = cv_valid_money(f, l->amount, 0, err)) != SL_OK)
+        if ((st = valid_line_amount(i, l->qty, l->amount, r->amount, &sum, err)) != SL_OK)
             return st;
-        if (strcmp(l->amount->currency, r->amount->currency) != 0)
-            return sl_err_set(err, SL_INVALID_ARGUMENT,
-                              "lines[%zu].amount.currency \"%s\" differs from amount.currency "
-                              "\"%s\"",
-                              i, l->amount->currency, r->amount->currency);
-        if (l->amount->minor_units > INT64_MAX - sum)
-            return sl_err_set(err, SL_INVALID_ARGUMENT, "lines[%zu].amount overflows the total", i);
-        sum += l->amount->minor_units;
     }
-    if (sum != r->amount->minor_units)
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "amount.minor_units %lld differs from the sum of the lines (%lld)",
-                          (long long)r->amount->minor_units, (long long)sum);
-    return SL_OK;
+    return valid_total(r->amount, sum, err);
 }
 
 typedef struct return_ctx {

@@ -388,6 +388,41 @@ static sl_status run(sl_db_conn *c, const char *stmt, int n, const char *const *
     return sl_db_exec(c, stmt, n, v, NULL, NULL, res, err);
 }
 
+/* Reads row i of r into element i of rows, an array whose element type
+ * only the reader knows; false when arena memory ran out. */
+typedef bool (*row_reader)(sl_arena *a, const PGresult *r, int i, void *rows);
+
+/* Runs stmt and copies each row into a new arena array of `size`-byte
+ * elements with read.  *out and *n are NULL and 0 unless it succeeds; the
+ * result is cleared on every path. */
+static sl_status query_rows(sl_db_conn *c, sl_arena *a, const char *stmt, int np,
+                            const char *const *v, size_t size, row_reader read, void **out,
+                            size_t *n, sl_err *err)
+{
+    PGresult *r = NULL;
+    *out = NULL;
+    *n = 0;
+    sl_status st = run(c, stmt, np, v, &r, err);
+    if (st != SL_OK)
+        goto done;
+    int rows = PQntuples(r);
+    void *o = sl_arena_zalloc(a, (size_t)(rows > 0 ? rows : 1) * size);
+    if (o == NULL) {
+        st = oom(err);
+        goto done;
+    }
+    for (int i = 0; i < rows; i++)
+        if (!read(a, r, i, o)) {
+            st = oom(err);
+            goto done;
+        }
+    *out = o;
+    *n = (size_t)rows;
+done:
+    PQclear(r);
+    return st;
+}
+
 /* ---- customers ---- */
 
 static cv_customer_row *customer_row(sl_arena *a, const PGresult *r)
@@ -631,33 +666,25 @@ done:
     return st;
 }
 
+static bool line_at(sl_arena *a, const PGresult *r, int i, void *rows)
+{
+    cv_line_row *o = rows;
+    o[i].sku = gs(a, r, i, "sku");
+    o[i].category = gs(a, r, i, "category");
+    o[i].day = (int32_t)gi(r, i, "day");
+    o[i].qty = gi(r, i, "qty");
+    o[i].net_minor = gi(r, i, "net");
+    return true;
+}
+
 sl_status cv_store_customer_lines(sl_db_conn *c, sl_arena *a, const char *customer_id,
                                   cv_line_row **out, size_t *n, sl_err *err)
 {
     const char *v[1] = {customer_id};
-    PGresult *r = NULL;
-    *out = NULL;
-    *n = 0;
-    sl_status st = run(c, "cv_customer_lines", 1, v, &r, err);
-    if (st != SL_OK)
-        goto done;
-    int rows = PQntuples(r);
-    cv_line_row *o = sl_arena_zalloc(a, (size_t)(rows > 0 ? rows : 1) * sizeof *o);
-    if (o == NULL) {
-        st = oom(err);
-        goto done;
-    }
-    for (int i = 0; i < rows; i++) {
-        o[i].sku = gs(a, r, i, "sku");
-        o[i].category = gs(a, r, i, "category");
-        o[i].day = (int32_t)gi(r, i, "day");
-        o[i].qty = gi(r, i, "qty");
-        o[i].net_minor = gi(r, i, "net");
-    }
-    *out = o;
-    *n = (size_t)rows;
-done:
-    PQclear(r);
+    void *rows;
+    sl_status st =
+        query_rows(c, a, "cv_customer_lines", 1, v, sizeof **out, line_at, &rows, n, err);
+    *out = rows;
     return st;
 }
 
@@ -779,6 +806,16 @@ sl_status cv_store_retention(sl_db_conn *c, int32_t as_of_day, int32_t period,
     return st;
 }
 
+static bool cohort_at(sl_arena *a, const PGresult *r, int i, void *rows)
+{
+    (void)a;
+    cv_cohort_cell *o = rows;
+    o[i].cohort = (int32_t)gi(r, i, "cohort");
+    o[i].offset = (int32_t)gi(r, i, "k");
+    o[i].customers = gi(r, i, "n");
+    return true;
+}
+
 sl_status cv_store_cohorts(sl_db_conn *c, sl_arena *a, int32_t as_of_day, int32_t period,
                            int32_t ncohorts, const cv_summary_filter *f, cv_cohort_cell **out,
                            size_t *n, sl_err *err)
@@ -790,56 +827,29 @@ sl_status cv_store_cohorts(sl_db_conn *c, sl_arena *a, int32_t as_of_day, int32_
     snprintf(lo, sizeof lo, "%" PRId32, f->cohort_lo);
     snprintf(hi, sizeof hi, "%" PRId32, f->cohort_hi);
     const char *v[5] = {d, p, k, f->cohort ? lo : NULL, f->cohort ? hi : NULL};
-    PGresult *r = NULL;
-    *out = NULL;
-    *n = 0;
-    sl_status st = run(c, "cv_cohorts", 5, v, &r, err);
-    if (st != SL_OK)
-        goto done;
-    int rows = PQntuples(r);
-    cv_cohort_cell *o = sl_arena_zalloc(a, (size_t)(rows > 0 ? rows : 1) * sizeof *o);
-    if (o == NULL) {
-        st = oom(err);
-        goto done;
-    }
-    for (int i = 0; i < rows; i++) {
-        o[i].cohort = (int32_t)gi(r, i, "cohort");
-        o[i].offset = (int32_t)gi(r, i, "k");
-        o[i].customers = gi(r, i, "n");
-    }
-    *out = o;
-    *n = (size_t)rows;
-done:
-    PQclear(r);
+    void *rows;
+    sl_status st = query_rows(c, a, "cv_cohorts", 5, v, sizeof **out, cohort_at, &rows, n, err);
+    *out = rows;
     return st;
 }
 
 /* ---- recommendations and reminders ---- */
 
+static bool score_at(sl_arena *a, const PGresult *r, int i, void *rows)
+{
+    cv_sku_score *o = rows;
+    o[i].sku = gs(a, r, i, "sku");
+    o[i].category = gs(a, r, i, "category");
+    o[i].score = gd(r, i, "score");
+    return true;
+}
+
 static sl_status sku_scores(sl_db_conn *c, sl_arena *a, const char *stmt, int np,
                             const char *const *v, cv_sku_score **out, size_t *n, sl_err *err)
 {
-    PGresult *r = NULL;
-    *out = NULL;
-    *n = 0;
-    sl_status st = run(c, stmt, np, v, &r, err);
-    if (st != SL_OK)
-        goto done;
-    int rows = PQntuples(r);
-    cv_sku_score *o = sl_arena_zalloc(a, (size_t)(rows > 0 ? rows : 1) * sizeof *o);
-    if (o == NULL) {
-        st = oom(err);
-        goto done;
-    }
-    for (int i = 0; i < rows; i++) {
-        o[i].sku = gs(a, r, i, "sku");
-        o[i].category = gs(a, r, i, "category");
-        o[i].score = gd(r, i, "score");
-    }
-    *out = o;
-    *n = (size_t)rows;
-done:
-    PQclear(r);
+    void *rows;
+    sl_status st = query_rows(c, a, stmt, np, v, sizeof **out, score_at, &rows, n, err);
+    *out = rows;
     return st;
 }
 
@@ -863,6 +873,17 @@ sl_status cv_store_bestsellers(sl_db_conn *c, sl_arena *a, const char *region, c
     return sku_scores(c, a, "cv_bestsellers", 4, v, out, n, err);
 }
 
+static bool repeat_at(sl_arena *a, const PGresult *r, int i, void *rows)
+{
+    cv_repeat_row *o = rows;
+    o[i].customer_id = gs(a, r, i, "customer_id");
+    o[i].region = gs(a, r, i, "region");
+    o[i].sku = gs(a, r, i, "sku");
+    o[i].day = (int32_t)gi(r, i, "day");
+    o[i].qty = gi(r, i, "qty");
+    return true;
+}
+
 sl_status cv_store_repeat_lines(sl_db_conn *c, sl_arena *a, const char *const *skus, size_t nskus,
                                 cv_repeat_row **out, size_t *n, sl_err *err)
 {
@@ -873,29 +894,10 @@ sl_status cv_store_repeat_lines(sl_db_conn *c, sl_arena *a, const char *const *s
     const char *v[1] = {ab_done(&b)};
     if (v[0] == NULL)
         return oom(err);
-    PGresult *r = NULL;
-    *out = NULL;
-    *n = 0;
-    sl_status st = run(c, "cv_repeat_lines", 1, v, &r, err);
-    if (st != SL_OK)
-        goto done;
-    int rows = PQntuples(r);
-    cv_repeat_row *o = sl_arena_zalloc(a, (size_t)(rows > 0 ? rows : 1) * sizeof *o);
-    if (o == NULL) {
-        st = oom(err);
-        goto done;
-    }
-    for (int i = 0; i < rows; i++) {
-        o[i].customer_id = gs(a, r, i, "customer_id");
-        o[i].region = gs(a, r, i, "region");
-        o[i].sku = gs(a, r, i, "sku");
-        o[i].day = (int32_t)gi(r, i, "day");
-        o[i].qty = gi(r, i, "qty");
-    }
-    *out = o;
-    *n = (size_t)rows;
-done:
-    PQclear(r);
+    void *rows;
+    sl_status st =
+        query_rows(c, a, "cv_repeat_lines", 1, v, sizeof **out, repeat_at, &rows, n, err);
+    *out = rows;
     return st;
 }
 

@@ -20,11 +20,13 @@
 /* Ten years of history is plenty for daily models and bounds a series. */
 #define MAX_AGE_DAYS 3660
 
-/* ---- RecordSales ---- */
+/* ---- checks shared by RecordSales and RecordHourlySales ---- */
 
+/* A row's series and time: at is the day (RecordSales) or the start of the
+ * hour in Unix milliseconds (RecordHourlySales); idx is the row's index. */
 typedef struct row_key {
     const char *sku, *region;
-    int32_t day;
+    int64_t at;
     size_t idx;
 } row_key;
 
@@ -35,11 +37,86 @@ static int cmp_key(const void *pa, const void *pb)
     if (c == 0)
         c = strcmp(a->region, b->region);
     if (c == 0)
-        c = (a->day > b->day) - (a->day < b->day);
+        c = (a->at > b->at) - (a->at < b->at);
     if (c == 0)
         c = (a->idx > b->idx) - (a->idx < b->idx);
     return c;
 }
+
+static sl_status valid_row_count(size_t n, sl_err *err)
+{
+    if (n == 0)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "rows must hold at least one row");
+    if (n > MAX_ROWS)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "rows holds %zu rows, at most %d allowed", n,
+                          MAX_ROWS);
+    return SL_OK;
+}
+
+static sl_status valid_row_series(size_t i, const char *sku, const char *region, sl_err *err)
+{
+    char f[48];
+    snprintf(f, sizeof f, "rows[%zu].sku", i);
+    sl_status st = fc_valid_id(f, sku, false, err);
+    if (st != SL_OK)
+        return st;
+    snprintf(f, sizeof f, "rows[%zu].region", i);
+    return fc_valid_region(f, region, false, err);
+}
+
+static sl_status valid_row_units(size_t i, int64_t units, sl_err *err)
+{
+    if (units < 0 || units > MAX_UNITS)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "rows[%zu].units must be in 0..%lld, got %lld",
+                          i, MAX_UNITS, (long long)units);
+    return SL_OK;
+}
+
+/* Sorts keys and refuses two rows of one series at the same time; unit
+ * ("day", "hour") names that time in the message. */
+static sl_status sort_unique(row_key *keys, size_t n, const char *unit, sl_err *err)
+{
+    qsort(keys, n, sizeof *keys, cmp_key);
+    for (size_t i = 1; i < n; i++)
+        if (strcmp(keys[i].sku, keys[i - 1].sku) == 0 &&
+            strcmp(keys[i].region, keys[i - 1].region) == 0 && keys[i].at == keys[i - 1].at)
+            return sl_err_set(err, SL_INVALID_ARGUMENT,
+                              "rows[%zu] repeats the sku, region and %s of rows[%zu]", keys[i].idx,
+                              unit, keys[i - 1].idx);
+    return SL_OK;
+}
+
+typedef struct check_ctx {
+    fc_app *app;
+    const char *sku, *region;
+    sl_arena *a;
+    int raised;
+} check_ctx;
+
+static sl_status check_tx(sl_db_conn *conn, void *p, sl_err *err)
+{
+    check_ctx *c = p;
+    return fc_alert_check_sales(c->app, conn, c->sku, c->region, c->a, &c->raised, err);
+}
+
+/* Checks the sales of k's series against the forecast in a transaction of
+ * its own, after the sales are committed; returns the alerts raised.  A
+ * failed check is logged, not returned, so that a retry is not needed for
+ * the sales. */
+static int check_alerts(sl_call *call, fc_app *app, const sl_db_tx_options *o, const row_key *k,
+                        sl_arena *a)
+{
+    check_ctx cc = {app, k->sku, k->region, a, 0};
+    sl_err e2;
+    sl_status cs = sl_db_tx(app->db, o, check_tx, &cc, &e2);
+    if (cs != SL_OK)
+        SL_LOG(SL_LOG_WARN, "alert_check_failed", sl_call_request_id(call),
+               "could not check sales of \"%s\" in \"%s\" against the forecast: %s", k->sku,
+               k->region, e2.msg);
+    return cc.raised;
+}
+
+/* ---- RecordSales ---- */
 
 typedef struct sales_ctx {
     const Shelfline__V1__RecordSalesRequest *req;
@@ -68,30 +145,15 @@ static sl_status sales_tx(sl_db_conn *conn, void *p, sl_err *err)
     return SL_OK;
 }
 
-typedef struct check_ctx {
-    fc_app *app;
-    const char *sku, *region;
-    sl_arena *a;
-    int raised;
-} check_ctx;
-
-static sl_status check_tx(sl_db_conn *conn, void *p, sl_err *err)
-{
-    check_ctx *c = p;
-    return fc_alert_check_sales(c->app, conn, c->sku, c->region, c->a, &c->raised, err);
-}
-
 sl_status fc_api_record_sales(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
                               sl_err *err)
 {
     const Shelfline__V1__RecordSalesRequest *r = (const Shelfline__V1__RecordSalesRequest *)req;
     Shelfline__V1__RecordSalesResponse *out = (Shelfline__V1__RecordSalesResponse *)resp;
     sl_arena *a = sl_call_arena(call);
-    if (r->n_rows == 0)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "rows must hold at least one row");
-    if (r->n_rows > MAX_ROWS)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "rows holds %zu rows, at most %d allowed",
-                          r->n_rows, MAX_ROWS);
+    sl_status st = valid_row_count(r->n_rows, err);
+    if (st != SL_OK)
+        return st;
     int32_t today = fc_day_today();
     int32_t *days = sl_arena_alloc(a, r->n_rows * sizeof *days);
     row_key *keys = sl_arena_alloc(a, r->n_rows * sizeof *keys);
@@ -100,12 +162,7 @@ sl_status fc_api_record_sales(sl_call *call, const ProtobufCMessage *req, Protob
     for (size_t i = 0; i < r->n_rows; i++) {
         const Shelfline__V1__SalesRow *row = r->rows[i];
         char f[48];
-        sl_status st;
-        snprintf(f, sizeof f, "rows[%zu].sku", i);
-        if ((st = fc_valid_id(f, row->sku, false, err)) != SL_OK)
-            return st;
-        snprintf(f, sizeof f, "rows[%zu].region", i);
-        if ((st = fc_valid_region(f, row->region, false, err)) != SL_OK)
+        if ((st = valid_row_series(i, row->sku, row->region, err)) != SL_OK)
             return st;
         snprintf(f, sizeof f, "rows[%zu].day", i);
         if ((st = fc_day_parse(f, row->day, &days[i], err)) != SL_OK)
@@ -116,66 +173,30 @@ sl_status fc_api_record_sales(sl_call *call, const ProtobufCMessage *req, Protob
             return sl_err_set(err, SL_INVALID_ARGUMENT,
                               "%s \"%s\" is more than %d days in the past", f, row->day,
                               MAX_AGE_DAYS);
-        if (row->units < 0 || row->units > MAX_UNITS)
-            return sl_err_set(err, SL_INVALID_ARGUMENT,
-                              "rows[%zu].units must be in 0..%lld, got %lld", i, MAX_UNITS,
-                              (long long)row->units);
+        if ((st = valid_row_units(i, row->units, err)) != SL_OK)
+            return st;
         keys[i] = (row_key){row->sku, row->region, days[i], i};
     }
-    qsort(keys, r->n_rows, sizeof *keys, cmp_key);
-    for (size_t i = 1; i < r->n_rows; i++)
-        if (strcmp(keys[i].sku, keys[i - 1].sku) == 0 &&
-            strcmp(keys[i].region, keys[i - 1].region) == 0 && keys[i].day == keys[i - 1].day)
-            return sl_err_set(err, SL_INVALID_ARGUMENT,
-                              "rows[%zu] repeats the sku, region and day of rows[%zu]", keys[i].idx,
-                              keys[i - 1].idx);
+    if ((st = sort_unique(keys, r->n_rows, "day", err)) != SL_OK)
+        return st;
     fc_app *app = FC_APP(call);
     sales_ctx c = {.req = r, .days = days};
     sl_db_tx_options o = {.deadline_ms = sl_call_deadline_ms(call)};
-    sl_status st = sl_db_tx(app->db, &o, sales_tx, &c, err);
+    st = sl_db_tx(app->db, &o, sales_tx, &c, err);
     if (st != SL_OK)
         return st;
     out->written = c.written;
     out->unchanged = c.unchanged;
-    /* Alerts for today's rows, once per SKU x region (keys are sorted).
-     * The sales are committed whatever happens here; a failed check is
-     * logged, not returned, so that a retry is not needed for the sales. */
-    for (size_t i = 0; i < r->n_rows; i++) {
-        const row_key *k = &keys[i];
-        if (k->day != today)
-            continue;
-        check_ctx cc = {app, k->sku, k->region, a, 0};
-        sl_err e2;
-        sl_status cs = sl_db_tx(app->db, &o, check_tx, &cc, &e2);
-        if (cs != SL_OK)
-            SL_LOG(SL_LOG_WARN, "alert_check_failed", sl_call_request_id(call),
-                   "could not check sales of \"%s\" in \"%s\" against the forecast: %s", k->sku,
-                   k->region, e2.msg);
-        out->alerts_raised += cc.raised;
-    }
+    /* Alerts for today's rows, once per SKU x region: a series has at most
+     * one row a day (sort_unique).  The sales are committed whatever
+     * happens here. */
+    for (size_t i = 0; i < r->n_rows; i++)
+        if (keys[i].at == today)
+            out->alerts_raised += check_alerts(call, app, &o, &keys[i], a);
     return SL_OK;
 }
 
 /* ---- RecordHourlySales ---- */
-
-typedef struct hour_key {
-    const char *sku, *region;
-    int64_t hour_ms;
-    size_t idx;
-} hour_key;
-
-static int cmp_hour_key(const void *pa, const void *pb)
-{
-    const hour_key *a = pa, *b = pb;
-    int c = strcmp(a->sku, b->sku);
-    if (c == 0)
-        c = strcmp(a->region, b->region);
-    if (c == 0)
-        c = (a->hour_ms > b->hour_ms) - (a->hour_ms < b->hour_ms);
-    if (c == 0)
-        c = (a->idx > b->idx) - (a->idx < b->idx);
-    return c;
-}
 
 typedef struct hourly_ctx {
     const Shelfline__V1__RecordHourlySalesRequest *req;
@@ -210,26 +231,19 @@ sl_status fc_api_record_hourly_sales(sl_call *call, const ProtobufCMessage *req,
     Shelfline__V1__RecordHourlySalesResponse *out =
         (Shelfline__V1__RecordHourlySalesResponse *)resp;
     sl_arena *a = sl_call_arena(call);
-    if (r->n_rows == 0)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "rows must hold at least one row");
-    if (r->n_rows > MAX_ROWS)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "rows holds %zu rows, at most %d allowed",
-                          r->n_rows, MAX_ROWS);
+    sl_status st = valid_row_count(r->n_rows, err);
+    if (st != SL_OK)
+        return st;
     int32_t today = fc_day_today();
     int64_t now_ms = fc_now_ms();
     int64_t *hours = sl_arena_alloc(a, r->n_rows * sizeof *hours);
-    hour_key *keys = sl_arena_alloc(a, r->n_rows * sizeof *keys);
+    row_key *keys = sl_arena_alloc(a, r->n_rows * sizeof *keys);
     if (hours == NULL || keys == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     for (size_t i = 0; i < r->n_rows; i++) {
         const Shelfline__V1__HourlySalesRow *row = r->rows[i];
         char f[48];
-        sl_status st;
-        snprintf(f, sizeof f, "rows[%zu].sku", i);
-        if ((st = fc_valid_id(f, row->sku, false, err)) != SL_OK)
-            return st;
-        snprintf(f, sizeof f, "rows[%zu].region", i);
-        if ((st = fc_valid_region(f, row->region, false, err)) != SL_OK)
+        if ((st = valid_row_series(i, row->sku, row->region, err)) != SL_OK)
             return st;
         snprintf(f, sizeof f, "rows[%zu]", i);
         if ((st = fc_hour_parse(f, row->hour_start_ms, row->day, row->hour, &hours[i], err)) !=
@@ -241,24 +255,16 @@ sl_status fc_api_record_hourly_sales(sl_call *call, const ProtobufCMessage *req,
             return sl_err_set(err, SL_INVALID_ARGUMENT,
                               "rows[%zu] names an hour more than %d days in the past", i,
                               MAX_AGE_DAYS);
-        if (row->units < 0 || row->units > MAX_UNITS)
-            return sl_err_set(err, SL_INVALID_ARGUMENT,
-                              "rows[%zu].units must be in 0..%lld, got %lld", i, MAX_UNITS,
-                              (long long)row->units);
-        keys[i] = (hour_key){row->sku, row->region, hours[i], i};
+        if ((st = valid_row_units(i, row->units, err)) != SL_OK)
+            return st;
+        keys[i] = (row_key){row->sku, row->region, hours[i], i};
     }
-    qsort(keys, r->n_rows, sizeof *keys, cmp_hour_key);
-    for (size_t i = 1; i < r->n_rows; i++)
-        if (strcmp(keys[i].sku, keys[i - 1].sku) == 0 &&
-            strcmp(keys[i].region, keys[i - 1].region) == 0 &&
-            keys[i].hour_ms == keys[i - 1].hour_ms)
-            return sl_err_set(err, SL_INVALID_ARGUMENT,
-                              "rows[%zu] repeats the sku, region and hour of rows[%zu]",
-                              keys[i].idx, keys[i - 1].idx);
+    if ((st = sort_unique(keys, r->n_rows, "hour", err)) != SL_OK)
+        return st;
     fc_app *app = FC_APP(call);
     hourly_ctx c = {.req = r, .hours = hours};
     sl_db_tx_options o = {.deadline_ms = sl_call_deadline_ms(call)};
-    sl_status st = sl_db_tx(app->db, &o, hourly_tx, &c, err);
+    st = sl_db_tx(app->db, &o, hourly_tx, &c, err);
     if (st != SL_OK)
         return st;
     out->written = c.written;
@@ -266,20 +272,13 @@ sl_status fc_api_record_hourly_sales(sl_call *call, const ProtobufCMessage *req,
     /* Alerts for SKU x regions with rows of today, once each (keys are
      * sorted); as in RecordSales a failed check is logged, not returned. */
     for (size_t i = 0; i < r->n_rows; i++) {
-        const hour_key *k = &keys[i];
-        if (k->hour_ms / 86400000LL != today)
+        const row_key *k = &keys[i];
+        if (k->at / 86400000LL != today)
             continue;
-        if (i > 0 && keys[i - 1].hour_ms / 86400000LL == today &&
-            strcmp(k->sku, keys[i - 1].sku) == 0 && strcmp(k->region, keys[i - 1].region) == 0)
+        if (i > 0 && keys[i - 1].at / 86400000LL == today && strcmp(k->sku, keys[i - 1].sku) == 0 &&
+            strcmp(k->region, keys[i - 1].region) == 0)
             continue;
-        check_ctx cc = {app, k->sku, k->region, a, 0};
-        sl_err e2;
-        sl_status cs = sl_db_tx(app->db, &o, check_tx, &cc, &e2);
-        if (cs != SL_OK)
-            SL_LOG(SL_LOG_WARN, "alert_check_failed", sl_call_request_id(call),
-                   "could not check sales of \"%s\" in \"%s\" against the forecast: %s", k->sku,
-                   k->region, e2.msg);
-        out->alerts_raised += cc.raised;
+        out->alerts_raised += check_alerts(call, app, &o, k, a);
     }
     return SL_OK;
 }

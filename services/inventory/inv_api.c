@@ -3,9 +3,11 @@
  */
 #include "inv_api.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "inv_store.h"
+#include "sl_page.h"
 
 sl_db_tx_options inv_api_tx_opts(sl_call *call, bool read_only)
 {
@@ -16,6 +18,42 @@ sl_db_tx_options inv_api_tx_opts(sl_call *call, bool read_only)
         .deadline_ms = d == INT64_MAX ? 0 : d,
     };
     return o;
+}
+
+sl_status inv_api_tx(sl_call *call, bool read_only, sl_db_tx_fn tx, void *ctx, sl_err *err)
+{
+    sl_db_tx_options o = inv_api_tx_opts(call, read_only);
+    return sl_db_tx(((inv_app *)sl_call_ctx(call))->db, &o, tx, ctx, err);
+}
+
+sl_status inv_api_page_after(const Shelfline__V1__PageRequest *page, char *after, size_t cap,
+                             sl_err *err)
+{
+    return sl_page_token_decode(page != NULL ? page->page_token : "", after, cap, err);
+}
+
+sl_status inv_api_split_key(char *key, const char **x, const char **y, sl_err *err)
+{
+    *x = key;
+    *y = "";
+    if (key[0] == '\0')
+        return SL_OK;
+    char *sep = strchr(key, '\x1f');
+    if (sep == NULL)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "page.page_token is not a token this RPC issued");
+    *sep = '\0';
+    *y = sep + 1;
+    return SL_OK;
+}
+
+char *inv_api_two_part_key(sl_arena *a, const char *x, const char *y)
+{
+    size_t n = strlen(x) + strlen(y) + 2;
+    char *k = sl_arena_alloc(a, n);
+    if (k != NULL)
+        snprintf(k, n, "%s\x1f%s", x, y);
+    return k;
 }
 
 const uint8_t *inv_api_pack(sl_call *call, const ProtobufCMessage *m, size_t *len)

@@ -68,6 +68,23 @@ INV_HANDLER(list_inbound);
 /* Transaction options bounded by the call's deadline. */
 sl_db_tx_options inv_api_tx_opts(sl_call *call, bool read_only);
 
+/* Runs tx over ctx in one transaction of the service's pool with those
+ * options (read-only for gets and lists); returns what sl_db_tx returns. */
+sl_status inv_api_tx(sl_call *call, bool read_only, sl_db_tx_fn tx, void *ctx, sl_err *err);
+
+/* The decoded page token of a list request into after (empty on the first
+ * page); INVALID_ARGUMENT when it is not a token of ours. */
+sl_status inv_api_page_after(const Shelfline__V1__PageRequest *page, char *after, size_t cap,
+                             sl_err *err);
+
+/* Two-part page keys "x\x1fy" (for lists ordered by two columns).
+ * inv_api_split_key splits a decoded key in place into *x and *y (both
+ * pointing into key; an empty key gives two empty parts), INVALID_ARGUMENT
+ * when a non-empty key has no separator.  inv_api_two_part_key builds one
+ * in the arena (NULL when out of memory). */
+sl_status inv_api_split_key(char *key, const char **x, const char **y, sl_err *err);
+char *inv_api_two_part_key(sl_arena *a, const char *x, const char *y);
+
 /* The packed bytes of m in the call's arena (NULL when out of memory). */
 const uint8_t *inv_api_pack(sl_call *call, const ProtobufCMessage *m, size_t *len);
 

@@ -9,8 +9,6 @@
 #include "inv_store.h"
 #include "inv_valid.h"
 
-#define APP(call) ((inv_app *)sl_call_ctx(call))
-
 /* ---- products ---- */
 
 typedef struct product_ctx {
@@ -57,8 +55,7 @@ static sl_status product_write(sl_call *call, const Shelfline__V1__Product *in, 
     if (st != SL_OK)
         return st;
     product_ctx c = {call, in, update, NULL};
-    sl_db_tx_options o = inv_api_tx_opts(call, false);
-    st = sl_db_tx(APP(call)->db, &o, product_tx, &c, err);
+    st = inv_api_tx(call, false, product_tx, &c, err);
     if (st == SL_OK)
         *(Shelfline__V1__Product *)resp = *c.out;
     return st;
@@ -96,8 +93,7 @@ INV_HANDLER(get_product)
     if (st != SL_OK)
         return st;
     get_ctx c = {call, r->sku, NULL, NULL};
-    sl_db_tx_options o = inv_api_tx_opts(call, true);
-    st = sl_db_tx(APP(call)->db, &o, get_product_tx, &c, err);
+    st = inv_api_tx(call, true, get_product_tx, &c, err);
     if (st != SL_OK)
         return st;
     if (c.out == NULL)
@@ -122,30 +118,10 @@ static sl_status list_products_tx(sl_db_conn *conn, void *p, sl_err *err)
                                   (Shelfline__V1__Product ***)&c->items, &c->n, err);
 }
 
-/* Splits a decoded two-part page key "a\x1fb". */
-static sl_status split_key(char *key, const char **a, const char **b, sl_err *err)
-{
-    *a = key;
-    *b = "";
-    if (key[0] == '\0')
-        return SL_OK;
-    char *sep = strchr(key, '\x1f');
-    if (sep == NULL)
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "page.page_token is not a token this RPC issued");
-    *sep = '\0';
-    *b = sep + 1;
-    return SL_OK;
-}
-
 static char *two_part_token(sl_arena *a, const char *x, const char *y)
 {
-    size_t n = strlen(x) + strlen(y) + 2;
-    char *k = sl_arena_alloc(a, n);
-    if (k == NULL)
-        return NULL;
-    snprintf(k, n, "%s\x1f%s", x, y);
-    return sl_page_token_encode(a, k);
+    char *k = inv_api_two_part_key(a, x, y);
+    return k != NULL ? sl_page_token_encode(a, k) : NULL;
 }
 
 INV_HANDLER(list_products)
@@ -158,13 +134,11 @@ INV_HANDLER(list_products)
     if (st == SL_OK)
         st = inv_valid_text("category", r->category, 0, 64, err);
     if (st == SL_OK)
-        st = sl_page_token_decode(r->page != NULL ? r->page->page_token : "", after, sizeof after,
-                                   err);
+        st = inv_api_page_after(r->page, after, sizeof after, err);
     if (st != SL_OK)
         return st;
     c.after1 = after;
-    sl_db_tx_options o = inv_api_tx_opts(call, true);
-    st = sl_db_tx(APP(call)->db, &o, list_products_tx, &c, err);
+    st = inv_api_tx(call, true, list_products_tx, &c, err);
     if (st != SL_OK)
         return st;
     out->products = c.items;
@@ -233,8 +207,7 @@ static sl_status wh_write(sl_call *call, const Shelfline__V1__Warehouse *in, boo
     if (st != SL_OK)
         return st;
     wh_ctx c = {call, in, cutoff, update, NULL};
-    sl_db_tx_options o = inv_api_tx_opts(call, false);
-    st = sl_db_tx(APP(call)->db, &o, wh_tx, &c, err);
+    st = inv_api_tx(call, false, wh_tx, &c, err);
     if (st == SL_OK)
         *(Shelfline__V1__Warehouse *)resp = *c.out;
     return st;
@@ -266,8 +239,7 @@ INV_HANDLER(get_warehouse)
     if (st != SL_OK)
         return st;
     get_ctx c = {call, r->warehouse_id, NULL, NULL};
-    sl_db_tx_options o = inv_api_tx_opts(call, true);
-    st = sl_db_tx(APP(call)->db, &o, get_wh_tx, &c, err);
+    st = inv_api_tx(call, true, get_wh_tx, &c, err);
     if (st != SL_OK)
         return st;
     if (c.out == NULL)
@@ -295,13 +267,11 @@ INV_HANDLER(list_warehouses)
     if (st == SL_OK)
         st = inv_valid_opt_id("region", r->region, INV_ID_REGION, err);
     if (st == SL_OK)
-        st = sl_page_token_decode(r->page != NULL ? r->page->page_token : "", after, sizeof after,
-                                   err);
+        st = inv_api_page_after(r->page, after, sizeof after, err);
     if (st != SL_OK)
         return st;
     c.after1 = after;
-    sl_db_tx_options o = inv_api_tx_opts(call, true);
-    st = sl_db_tx(APP(call)->db, &o, list_wh_tx, &c, err);
+    st = inv_api_tx(call, true, list_wh_tx, &c, err);
     if (st != SL_OK)
         return st;
     out->warehouses = c.items;
@@ -357,8 +327,7 @@ static sl_status tr_write(sl_call *call, const Shelfline__V1__TransitTime *in, b
     if (st != SL_OK)
         return st;
     tr_ctx c = {call, in, update, NULL};
-    sl_db_tx_options o = inv_api_tx_opts(call, false);
-    st = sl_db_tx(APP(call)->db, &o, tr_tx, &c, err);
+    st = inv_api_tx(call, false, tr_tx, &c, err);
     if (st == SL_OK)
         *(Shelfline__V1__TransitTime *)resp = *c.out;
     return st;
@@ -393,8 +362,7 @@ INV_HANDLER(get_transit_time)
     if (st != SL_OK)
         return st;
     get_ctx c = {call, r->warehouse_id, r->region, NULL};
-    sl_db_tx_options o = inv_api_tx_opts(call, true);
-    st = sl_db_tx(APP(call)->db, &o, get_tr_tx, &c, err);
+    st = inv_api_tx(call, true, get_tr_tx, &c, err);
     if (st != SL_OK)
         return st;
     if (c.out == NULL)
@@ -425,14 +393,12 @@ INV_HANDLER(list_transit_times)
     if (st == SL_OK)
         st = inv_valid_opt_id("region", r->region, INV_ID_REGION, err);
     if (st == SL_OK)
-        st = sl_page_token_decode(r->page != NULL ? r->page->page_token : "", after, sizeof after,
-                                   err);
+        st = inv_api_page_after(r->page, after, sizeof after, err);
     if (st == SL_OK)
-        st = split_key(after, &c.after1, &c.after2, err);
+        st = inv_api_split_key(after, &c.after1, &c.after2, err);
     if (st != SL_OK)
         return st;
-    sl_db_tx_options o = inv_api_tx_opts(call, true);
-    st = sl_db_tx(APP(call)->db, &o, list_tr_tx, &c, err);
+    st = inv_api_tx(call, true, list_tr_tx, &c, err);
     if (st != SL_OK)
         return st;
     out->transit_times = c.items;

@@ -60,8 +60,7 @@ static sl_status run(sl_call *call, sl_db_tx_fn fn, inb_ctx *c, sl_err *err)
     c->canon = inv_api_pack(call, c->req, &c->canon_len);
     if (c->canon == NULL)
         return OOM(err);
-    sl_db_tx_options o = inv_api_tx_opts(call, false);
-    return sl_db_tx(APP(call)->db, &o, fn, c, err);
+    return inv_api_tx(call, false, fn, c, err);
 }
 
 INV_HANDLER(create_inbound)
@@ -125,8 +124,7 @@ INV_HANDLER(get_inbound)
     if (st != SL_OK)
         return st;
     get_ctx c = {call, id, NULL};
-    sl_db_tx_options o = inv_api_tx_opts(call, true);
-    st = sl_db_tx(APP(call)->db, &o, get_tx, &c, err);
+    st = inv_api_tx(call, true, get_tx, &c, err);
     if (st != SL_OK)
         return st;
     if (c.out == NULL)
@@ -163,13 +161,11 @@ INV_HANDLER(list_inbound)
     if (st == SL_OK)
         st = inv_valid_opt_id("warehouse_id", r->warehouse_id, INV_ID_WAREHOUSE, err);
     if (st == SL_OK)
-        st = sl_page_token_decode(r->page != NULL ? r->page->page_token : "", after, sizeof after,
-                                   err);
+        st = inv_api_page_after(r->page, after, sizeof after, err);
     if (st != SL_OK)
         return st;
     c.after = after;
-    sl_db_tx_options o = inv_api_tx_opts(call, true);
-    st = sl_db_tx(APP(call)->db, &o, list_tx, &c, err);
+    st = inv_api_tx(call, true, list_tx, &c, err);
     if (st != SL_OK)
         return st;
     sl_arena *a = sl_call_arena(call);

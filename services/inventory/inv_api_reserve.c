@@ -141,8 +141,7 @@ static sl_status close_one(sl_call *call, const char *id, inv_close_kind kind,
     if (st != SL_OK)
         return st;
     close_ctx c = {call, id, kind, {0}};
-    sl_db_tx_options o = inv_api_tx_opts(call, false);
-    st = sl_db_tx(APP(call)->db, &o, close_tx, &c, err);
+    st = inv_api_tx(call, false, close_tx, &c, err);
     if (st != SL_OK)
         return st;
     if (!c.out.found)
@@ -205,8 +204,7 @@ INV_HANDLER(get_reservation)
     if (st != SL_OK)
         return st;
     get_ctx c = {call, id, NULL};
-    sl_db_tx_options o = inv_api_tx_opts(call, true);
-    st = sl_db_tx(APP(call)->db, &o, get_resv_tx, &c, err);
+    st = inv_api_tx(call, true, get_resv_tx, &c, err);
     if (st != SL_OK)
         return st;
     if (c.out == NULL)
@@ -249,8 +247,7 @@ INV_HANDLER(create_promotion)
     c.canon = inv_api_pack(call, &canon.base, &c.canon_len);
     if (c.canon == NULL)
         return OOM(err);
-    sl_db_tx_options o = inv_api_tx_opts(call, false);
-    st = sl_db_tx(APP(call)->db, &o, create_promo_tx, &c, err);
+    st = inv_api_tx(call, false, create_promo_tx, &c, err);
     if (st == SL_OK)
         *(Shelfline__V1__Promotion *)resp = *c.out;
     return st;
@@ -270,8 +267,7 @@ INV_HANDLER(get_promotion)
     if (st != SL_OK)
         return st;
     get_ctx c = {call, id, NULL};
-    sl_db_tx_options o = inv_api_tx_opts(call, true);
-    st = sl_db_tx(APP(call)->db, &o, get_promo_tx, &c, err);
+    st = inv_api_tx(call, true, get_promo_tx, &c, err);
     if (st != SL_OK)
         return st;
     if (c.out == NULL)

@@ -113,6 +113,16 @@ static sl_status change_tx(sl_db_conn *conn, void *p, sl_err *err)
     return inv_store_idem_put(conn, a, c->op, c->request_id, c->canon, c->canon_len, res, len, err);
 }
 
+/* Keeps the packed request as the idempotency record's content and runs
+ * the change in one transaction. */
+static sl_status change_run(sl_call *call, const ProtobufCMessage *req, change_ctx *c, sl_err *err)
+{
+    c->canon = inv_api_pack(call, req, &c->canon_len);
+    if (c->canon == NULL)
+        return OOM(err);
+    return inv_api_tx(call, false, change_tx, c, err);
+}
+
 INV_HANDLER(adjust_stock)
 {
     const Shelfline__V1__AdjustStockRequest *r = (const Shelfline__V1__AdjustStockRequest *)req;
@@ -131,11 +141,7 @@ INV_HANDLER(adjust_stock)
                     NULL,
                     0,
                     resp};
-    c.canon = inv_api_pack(call, req, &c.canon_len);
-    if (c.canon == NULL)
-        return OOM(err);
-    sl_db_tx_options o = inv_api_tx_opts(call, false);
-    return sl_db_tx(APP(call)->db, &o, change_tx, &c, err);
+    return change_run(call, req, &c, err);
 }
 
 INV_HANDLER(set_stock_count)
@@ -156,11 +162,7 @@ INV_HANDLER(set_stock_count)
                     NULL,
                     0,
                     resp};
-    c.canon = inv_api_pack(call, req, &c.canon_len);
-    if (c.canon == NULL)
-        return OOM(err);
-    sl_db_tx_options o = inv_api_tx_opts(call, false);
-    return sl_db_tx(APP(call)->db, &o, change_tx, &c, err);
+    return change_run(call, req, &c, err);
 }
 
 /* ---- SetStockPolicy ---- */
@@ -219,8 +221,7 @@ INV_HANDLER(set_stock_policy)
     if (st != SL_OK)
         return st;
     policy_ctx c = {call, r, NULL};
-    sl_db_tx_options o = inv_api_tx_opts(call, false);
-    st = sl_db_tx(APP(call)->db, &o, policy_tx, &c, err);
+    st = inv_api_tx(call, false, policy_tx, &c, err);
     if (st == SL_OK)
         *(Shelfline__V1__StockLevel *)resp = *c.out;
     return st;
@@ -279,8 +280,7 @@ INV_HANDLER(get_stock)
     if (st != SL_OK)
         return st;
     stock_ctx c = {call, r, NULL, 0};
-    sl_db_tx_options o = inv_api_tx_opts(call, true);
-    st = sl_db_tx(APP(call)->db, &o, get_stock_tx, &c, err);
+    st = inv_api_tx(call, true, get_stock_tx, &c, err);
     if (st != SL_OK)
         return st;
     sl_arena *a = sl_call_arena(call);
@@ -295,6 +295,21 @@ INV_HANDLER(get_stock)
 }
 
 /* ---- GetAvailability ---- */
+
+/* An open inbound row as the NextInbound message (NULL when out of
+ * memory). */
+static Shelfline__V1__NextInbound *next_inbound_of(sl_arena *a, const inv_open_inbound *ib)
+{
+    Shelfline__V1__NextInbound *ni = sl_arena_alloc(a, sizeof *ni);
+    if (ni == NULL)
+        return NULL;
+    shelfline__v1__next_inbound__init(ni);
+    ni->inbound_id = (char *)ib->id;
+    ni->warehouse_id = (char *)ib->warehouse_id;
+    ni->expected_at_ms = ib->expected_ms;
+    ni->qty = ib->unallocated;
+    return ni;
+}
 
 typedef struct avail_ctx {
     sl_call *call;
@@ -372,15 +387,8 @@ static sl_status avail_tx(sl_db_conn *conn, void *p, sl_err *err)
             for (size_t q = 0; q < nr; q++) {
                 if (strcmp(routes[q].warehouse_id, ib[k].warehouse_id) != 0)
                     continue;
-                Shelfline__V1__NextInbound *ni = sl_arena_alloc(a, sizeof *ni);
-                if (ni == NULL)
+                if ((it->next_inbound = next_inbound_of(a, &ib[k])) == NULL)
                     return OOM(err);
-                shelfline__v1__next_inbound__init(ni);
-                ni->inbound_id = (char *)ib[k].id;
-                ni->warehouse_id = (char *)ib[k].warehouse_id;
-                ni->expected_at_ms = ib[k].expected_ms;
-                ni->qty = ib[k].unallocated;
-                it->next_inbound = ni;
                 break;
             }
         }
@@ -412,8 +420,7 @@ INV_HANDLER(get_availability)
     if (st != SL_OK)
         return st;
     avail_ctx c = {call, r, (Shelfline__V1__GetAvailabilityResponse *)resp};
-    sl_db_tx_options o = inv_api_tx_opts(call, true);
-    return sl_db_tx(APP(call)->db, &o, avail_tx, &c, err);
+    return inv_api_tx(call, true, avail_tx, &c, err);
 }
 
 /* ---- ListLowStock ---- */
@@ -461,15 +468,8 @@ static sl_status low_tx(sl_db_conn *conn, void *p, sl_err *err)
             if (strcmp(ib[k].sku, rows[i].sku) != 0 ||
                 strcmp(ib[k].warehouse_id, rows[i].warehouse_id) != 0)
                 continue;
-            Shelfline__V1__NextInbound *ni = sl_arena_alloc(a, sizeof *ni);
-            if (ni == NULL)
+            if ((it->next_inbound = next_inbound_of(a, &ib[k])) == NULL)
                 return OOM(err);
-            shelfline__v1__next_inbound__init(ni);
-            ni->inbound_id = (char *)ib[k].id;
-            ni->warehouse_id = (char *)ib[k].warehouse_id;
-            ni->expected_at_ms = ib[k].expected_ms;
-            ni->qty = ib[k].unallocated;
-            it->next_inbound = ni;
             break;
         }
         out->items[i] = it;
@@ -477,11 +477,9 @@ static sl_status low_tx(sl_db_conn *conn, void *p, sl_err *err)
     out->n_items = n;
     if (n == (size_t)c->limit) {
         const Shelfline__V1__StockLevel *last = out->items[n - 1]->stock;
-        size_t kl = strlen(last->sku) + strlen(last->warehouse_id) + 2;
-        char *k = sl_arena_alloc(a, kl);
+        char *k = inv_api_two_part_key(a, last->sku, last->warehouse_id);
         if (k == NULL)
             return OOM(err);
-        snprintf(k, kl, "%s\x1f%s", last->sku, last->warehouse_id);
         out->next_page_token = sl_page_token_encode(a, k);
     }
     return SL_OK;
@@ -497,22 +495,12 @@ INV_HANDLER(list_low_stock)
     if (st == SL_OK)
         st = inv_valid_opt_id("region", r->region, INV_ID_REGION, err);
     if (st == SL_OK)
-        st = sl_page_token_decode(r->page != NULL ? r->page->page_token : "", after, sizeof after,
-                                   err);
+        st = inv_api_page_after(r->page, after, sizeof after, err);
     if (st != SL_OK)
         return st;
-    c.after_sku = after;
-    c.after_wh = "";
-    char *sep = strchr(after, '\x1f');
-    if (sep != NULL) {
-        *sep = '\0';
-        c.after_wh = sep + 1;
-    } else if (after[0] != '\0') {
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "page.page_token is not a token this RPC issued");
-    }
-    sl_db_tx_options o = inv_api_tx_opts(call, true);
-    return sl_db_tx(APP(call)->db, &o, low_tx, &c, err);
+    if ((st = inv_api_split_key(after, &c.after_sku, &c.after_wh, err)) != SL_OK)
+        return st;
+    return inv_api_tx(call, true, low_tx, &c, err);
 }
 
 /* ---- CheckInvariants ---- */
@@ -541,6 +529,5 @@ INV_HANDLER(check_invariants)
     if (st != SL_OK)
         return st;
     check_ctx c = {call, r->sku, (Shelfline__V1__CheckInvariantsResponse *)resp};
-    sl_db_tx_options o = inv_api_tx_opts(call, true);
-    return sl_db_tx(APP(call)->db, &o, check_tx, &c, err);
+    return inv_api_tx(call, true, check_tx, &c, err);
 }

@@ -565,6 +565,75 @@ static void *alloc_rows(sl_arena *a, size_t n, size_t size)
     return sl_arena_zalloc(a, (n > 0 ? n : 1) * size);
 }
 
+/* Reads row i of r into element i of rows, an array whose element type
+ * only the reader knows; false when arena memory ran out. */
+typedef bool (*row_reader)(sl_arena *a, const PGresult *r, int i, void *rows);
+
+/* The tail every list query shares: copies each row of r into a new arena
+ * array of `size`-byte elements and clears r on every path.  *out and *n
+ * are set only on success, so a failed call leaves the caller's outputs as
+ * they were. */
+static sl_status read_rows(sl_arena *a, PGresult *r, size_t size, row_reader read, void **out,
+                           size_t *n, sl_err *err)
+{
+    int k = PQntuples(r);
+    void *rows = alloc_rows(a, (size_t)k, size);
+    for (int i = 0; rows != NULL && i < k; i++)
+        if (!read(a, r, i, rows))
+            rows = NULL;
+    PQclear(r);
+    if (rows == NULL)
+        return oom(err);
+    *out = rows;
+    *n = (size_t)k;
+    return SL_OK;
+}
+
+/* run() then read_rows(). */
+static sl_status query_rows(sl_db_conn *c, sl_arena *a, const char *stmt, int np,
+                            const char *const *v, size_t size, row_reader read, void **out,
+                            size_t *n, sl_err *err)
+{
+    PGresult *r = NULL;
+    sl_status st = run(c, stmt, np, v, &r, err);
+    if (st != SL_OK)
+        return st;
+    return read_rows(a, r, size, read, out, n, err);
+}
+
+/* run() for a statement returning at most one row, read into slot (a
+ * one-element array) when there is one; the caller sets the slot empty
+ * first. */
+static sl_status query_one(sl_db_conn *c, sl_arena *a, const char *stmt, int np,
+                           const char *const *v, row_reader read, void *slot, sl_err *err)
+{
+    PGresult *r = NULL;
+    sl_status st = run(c, stmt, np, v, &r, err);
+    if (st != SL_OK)
+        return st;
+    if (PQntuples(r) > 0 && !read(a, r, 0, slot))
+        st = oom(err);
+    PQclear(r);
+    return st;
+}
+
+static bool id_at(sl_arena *a, const PGresult *r, int i, void *rows)
+{
+    const char **x = rows;
+    x[i] = gs(a, r, i, 0);
+    return true;
+}
+
+static bool route_at(sl_arena *a, const PGresult *r, int i, void *rows)
+{
+    inv_route *v = rows;
+    v[i].warehouse_id = gs(a, r, i, 0);
+    v[i].region = gs(a, r, i, 1);
+    v[i].p50 = (int)gi(r, i, 2);
+    v[i].p90 = (int)gi(r, i, 3);
+    return true;
+}
+
 /* ---- locks and network ---- */
 
 sl_status inv_store_lock(sl_db_conn *c, const int64_t *keys, size_t n, int64_t *now_ms, sl_err *err)
@@ -599,22 +668,11 @@ sl_status inv_store_network(sl_db_conn *c, sl_arena *a, inv_route **out, size_t 
     sl_status st = sl_db_exec(c, "inv_network", 0, NULL, NULL, NULL, &r, err);
     if (st != SL_OK)
         return st;
-    int rows = PQntuples(r);
-    inv_route *v = alloc_rows(a, (size_t)rows, sizeof *v);
-    if (v == NULL) {
-        PQclear(r);
-        return oom(err);
-    }
-    for (int i = 0; i < rows; i++) {
-        v[i].warehouse_id = gs(a, r, i, 0);
-        v[i].region = gs(a, r, i, 1);
-        v[i].p50 = (int)gi(r, i, 2);
-        v[i].p90 = (int)gi(r, i, 3);
-    }
-    PQclear(r);
-    *out = v;
-    *n = (size_t)rows;
-    return SL_OK;
+    void *rows = NULL;
+    st = read_rows(a, r, sizeof **out, route_at, &rows, n, err);
+    if (st == SL_OK)
+        *out = rows;
+    return st;
 }
 
 /* ---- catalogue ---- */
@@ -673,21 +731,17 @@ static sl_status product_params(sl_arena *a, const Shelfline__V1__Product *p, co
     return SL_OK;
 }
 
+static bool product_at(sl_arena *a, const PGresult *r, int i, void *rows)
+{
+    Shelfline__V1__Product **ps = rows;
+    return (ps[i] = product_from(a, r, i)) != NULL;
+}
+
 static sl_status one_product(sl_db_conn *c, sl_arena *a, const char *stmt, int n,
                              const char *const *v, Shelfline__V1__Product **out, sl_err *err)
 {
-    PGresult *r = NULL;
     *out = NULL;
-    sl_status st = run(c, stmt, n, v, &r, err);
-    if (st != SL_OK)
-        return st;
-    if (PQntuples(r) > 0) {
-        *out = product_from(a, r, 0);
-        if (*out == NULL)
-            st = oom(err);
-    }
-    PQclear(r);
-    return st;
+    return query_one(c, a, stmt, n, v, product_at, out, err);
 }
 
 sl_status inv_store_product_create(sl_db_conn *c, sl_arena *a, const Shelfline__V1__Product *p,
@@ -724,21 +778,12 @@ sl_status inv_store_product_list(sl_db_conn *c, sl_arena *a, const char *categor
                                  size_t *n, sl_err *err)
 {
     const char *v[3] = {category, after, i64s(a, limit)};
-    PGresult *r = NULL;
-    sl_status st = run(c, "inv_product_list", 3, v, &r, err);
-    if (st != SL_OK)
-        return st;
-    int rows = PQntuples(r);
-    Shelfline__V1__Product **ps = alloc_rows(a, (size_t)rows, sizeof *ps);
-    for (int i = 0; ps != NULL && i < rows; i++)
-        if ((ps[i] = product_from(a, r, i)) == NULL)
-            ps = NULL;
-    PQclear(r);
-    if (ps == NULL)
-        return oom(err);
-    *out = ps;
-    *n = (size_t)rows;
-    return SL_OK;
+    void *rows = NULL;
+    sl_status st =
+        query_rows(c, a, "inv_product_list", 3, v, sizeof **out, product_at, &rows, n, err);
+    if (st == SL_OK)
+        *out = rows;
+    return st;
 }
 
 sl_status inv_store_skus_missing(sl_db_conn *c, sl_arena *a, const char *const *skus, size_t n,
@@ -819,18 +864,26 @@ static Shelfline__V1__Warehouse *wh_from(sl_arena *a, const PGresult *r, int i)
     return w;
 }
 
+static bool wh_at(sl_arena *a, const PGresult *r, int i, void *rows)
+{
+    Shelfline__V1__Warehouse **ws = rows;
+    return (ws[i] = wh_from(a, r, i)) != NULL;
+}
+
+static bool wh_row_at(sl_arena *a, const PGresult *r, int i, void *rows)
+{
+    inv_wh_row *w = rows;
+    w[i].warehouse_id = gs(a, r, i, 0);
+    w[i].region = gs(a, r, i, 1);
+    w[i].active = gb(r, i, 2);
+    return true;
+}
+
 static sl_status one_wh(sl_db_conn *c, sl_arena *a, const char *stmt, int n, const char *const *v,
                         Shelfline__V1__Warehouse **out, sl_err *err)
 {
-    PGresult *r = NULL;
     *out = NULL;
-    sl_status st = run(c, stmt, n, v, &r, err);
-    if (st != SL_OK)
-        return st;
-    if (PQntuples(r) > 0 && (*out = wh_from(a, r, 0)) == NULL)
-        st = oom(err);
-    PQclear(r);
-    return st;
+    return query_one(c, a, stmt, n, v, wh_at, out, err);
 }
 
 static void wh_params(sl_arena *a, const Shelfline__V1__Warehouse *w, int cutoff, const char **v)
@@ -881,44 +934,22 @@ sl_status inv_store_warehouse_list(sl_db_conn *c, sl_arena *a, const char *regio
                                    size_t *n, sl_err *err)
 {
     const char *v[3] = {region, after, i64s(a, limit)};
-    PGresult *r = NULL;
-    sl_status st = run(c, "inv_wh_list", 3, v, &r, err);
-    if (st != SL_OK)
-        return st;
-    int rows = PQntuples(r);
-    Shelfline__V1__Warehouse **ws = alloc_rows(a, (size_t)rows, sizeof *ws);
-    for (int i = 0; ws != NULL && i < rows; i++)
-        if ((ws[i] = wh_from(a, r, i)) == NULL)
-            ws = NULL;
-    PQclear(r);
-    if (ws == NULL)
-        return oom(err);
-    *out = ws;
-    *n = (size_t)rows;
-    return SL_OK;
+    void *rows = NULL;
+    sl_status st = query_rows(c, a, "inv_wh_list", 3, v, sizeof **out, wh_at, &rows, n, err);
+    if (st == SL_OK)
+        *out = rows;
+    return st;
 }
 
 sl_status inv_store_warehouses(sl_db_conn *c, sl_arena *a, const char *const *ids, size_t n,
                                inv_wh_row **out, size_t *nout, sl_err *err)
 {
     const char *v[1] = {text_array(a, ids, n)};
-    PGresult *r = NULL;
-    sl_status st = run(c, "inv_wh_rows", 1, v, &r, err);
-    if (st != SL_OK)
-        return st;
-    int rows = PQntuples(r);
-    inv_wh_row *w = alloc_rows(a, (size_t)rows, sizeof *w);
-    for (int i = 0; w != NULL && i < rows; i++) {
-        w[i].warehouse_id = gs(a, r, i, 0);
-        w[i].region = gs(a, r, i, 1);
-        w[i].active = gb(r, i, 2);
-    }
-    PQclear(r);
-    if (w == NULL)
-        return oom(err);
-    *out = w;
-    *nout = (size_t)rows;
-    return SL_OK;
+    void *rows = NULL;
+    sl_status st = query_rows(c, a, "inv_wh_rows", 1, v, sizeof **out, wh_row_at, &rows, nout, err);
+    if (st == SL_OK)
+        *out = rows;
+    return st;
 }
 
 static Shelfline__V1__TransitTime *tr_from(sl_arena *a, const PGresult *r, int i)
@@ -935,18 +966,17 @@ static Shelfline__V1__TransitTime *tr_from(sl_arena *a, const PGresult *r, int i
     return t;
 }
 
+static bool tr_at(sl_arena *a, const PGresult *r, int i, void *rows)
+{
+    Shelfline__V1__TransitTime **ts = rows;
+    return (ts[i] = tr_from(a, r, i)) != NULL;
+}
+
 static sl_status one_tr(sl_db_conn *c, sl_arena *a, const char *stmt, int n, const char *const *v,
                         Shelfline__V1__TransitTime **out, sl_err *err)
 {
-    PGresult *r = NULL;
     *out = NULL;
-    sl_status st = run(c, stmt, n, v, &r, err);
-    if (st != SL_OK)
-        return st;
-    if (PQntuples(r) > 0 && (*out = tr_from(a, r, 0)) == NULL)
-        st = oom(err);
-    PQclear(r);
-    return st;
+    return query_one(c, a, stmt, n, v, tr_at, out, err);
 }
 
 sl_status inv_store_transit_create(sl_db_conn *c, sl_arena *a, const Shelfline__V1__TransitTime *t,
@@ -981,21 +1011,11 @@ sl_status inv_store_transit_list(sl_db_conn *c, sl_arena *a, const char *wh, con
                                  Shelfline__V1__TransitTime ***out, size_t *n, sl_err *err)
 {
     const char *v[5] = {wh, region, after_wh, after_region, i64s(a, limit)};
-    PGresult *r = NULL;
-    sl_status st = run(c, "inv_tr_list", 5, v, &r, err);
-    if (st != SL_OK)
-        return st;
-    int rows = PQntuples(r);
-    Shelfline__V1__TransitTime **ts = alloc_rows(a, (size_t)rows, sizeof *ts);
-    for (int i = 0; ts != NULL && i < rows; i++)
-        if ((ts[i] = tr_from(a, r, i)) == NULL)
-            ts = NULL;
-    PQclear(r);
-    if (ts == NULL)
-        return oom(err);
-    *out = ts;
-    *n = (size_t)rows;
-    return SL_OK;
+    void *rows = NULL;
+    sl_status st = query_rows(c, a, "inv_tr_list", 5, v, sizeof **out, tr_at, &rows, n, err);
+    if (st == SL_OK)
+        *out = rows;
+    return st;
 }
 
 /* ---- stock ---- */
@@ -1009,6 +1029,13 @@ static void stock_from(sl_arena *a, const PGresult *r, int i, inv_stock_row *s)
     s->safety_stock = gi(r, i, col(r, "safety_stock"));
     s->low_stock_threshold = gi(r, i, col(r, "low_stock_threshold"));
     s->updated_ms = gi(r, i, col(r, "updated_ms"));
+}
+
+static bool stock_at(sl_arena *a, const PGresult *r, int i, void *rows)
+{
+    inv_stock_row *s = rows;
+    stock_from(a, r, i, &s[i]);
+    return true;
 }
 
 sl_status inv_store_load_stock(sl_db_conn *c, sl_arena *a, const char *const *skus, size_t n,
@@ -1125,16 +1152,11 @@ sl_status inv_store_stock_get(sl_db_conn *c, sl_arena *a, const char *sku, const
     sl_status st = sl_db_exec(c, "inv_stock_get", 2, v, NULL, NULL, &r, err);
     if (st != SL_OK)
         return st;
-    int k = PQntuples(r);
-    inv_stock_row *s = alloc_rows(a, (size_t)k, sizeof *s);
-    for (int i = 0; s != NULL && i < k; i++)
-        stock_from(a, r, i, &s[i]);
-    PQclear(r);
-    if (s == NULL)
-        return oom(err);
-    *rows = s;
-    *n = (size_t)k;
-    return SL_OK;
+    void *s = NULL;
+    st = read_rows(a, r, sizeof **rows, stock_at, &s, n, err);
+    if (st == SL_OK)
+        *rows = s;
+    return st;
 }
 
 sl_status inv_store_low_stock(sl_db_conn *c, sl_arena *a, const char *region, const char *after_sku,
@@ -1192,29 +1214,27 @@ sl_status inv_store_idem_put(sl_db_conn *c, sl_arena *a, const char *op, const c
 
 /* ---- inbound ---- */
 
+static bool open_inbound_at(sl_arena *a, const PGresult *r, int i, void *rows)
+{
+    inv_open_inbound *o = rows;
+    o[i].id = gs(a, r, i, col(r, "id"));
+    o[i].sku = gs(a, r, i, col(r, "sku"));
+    o[i].warehouse_id = gs(a, r, i, col(r, "warehouse_id"));
+    o[i].unallocated = gi(r, i, col(r, "unallocated"));
+    o[i].expected_ms = gi(r, i, col(r, "expected_ms"));
+    return true;
+}
+
 sl_status inv_store_open_inbound(sl_db_conn *c, sl_arena *a, const char *const *skus, size_t n,
                                  inv_open_inbound **out, size_t *nout, sl_err *err)
 {
     const char *v[1] = {text_array(a, skus, n)};
-    PGresult *r = NULL;
-    sl_status st = run(c, "inv_open_inbound", 1, v, &r, err);
-    if (st != SL_OK)
-        return st;
-    int k = PQntuples(r);
-    inv_open_inbound *o = alloc_rows(a, (size_t)k, sizeof *o);
-    for (int i = 0; o != NULL && i < k; i++) {
-        o[i].id = gs(a, r, i, col(r, "id"));
-        o[i].sku = gs(a, r, i, col(r, "sku"));
-        o[i].warehouse_id = gs(a, r, i, col(r, "warehouse_id"));
-        o[i].unallocated = gi(r, i, col(r, "unallocated"));
-        o[i].expected_ms = gi(r, i, col(r, "expected_ms"));
-    }
-    PQclear(r);
-    if (o == NULL)
-        return oom(err);
-    *out = o;
-    *nout = (size_t)k;
-    return SL_OK;
+    void *rows = NULL;
+    sl_status st =
+        query_rows(c, a, "inv_open_inbound", 1, v, sizeof **out, open_inbound_at, &rows, nout, err);
+    if (st == SL_OK)
+        *out = rows;
+    return st;
 }
 
 static bool inbound_from(sl_arena *a, const PGresult *r, int i, inv_inbound_row *b)
@@ -1234,6 +1254,27 @@ static bool inbound_from(sl_arena *a, const PGresult *r, int i, inv_inbound_row 
     b->created_ms = gi(r, i, col(r, "created_ms"));
     b->request = gbytes(a, r, i, col(r, "request"), &b->request_len);
     return b->request != NULL;
+}
+
+static bool inbound_at(sl_arena *a, const PGresult *r, int i, void *rows)
+{
+    inv_inbound_row *b = rows;
+    return inbound_from(a, r, i, &b[i]);
+}
+
+static bool delay_at(sl_arena *a, const PGresult *r, int i, void *rows)
+{
+    Shelfline__V1__InboundDelay **d = rows;
+    Shelfline__V1__InboundDelay *x = sl_arena_alloc(a, sizeof *x);
+    if (x == NULL)
+        return false;
+    shelfline__v1__inbound_delay__init(x);
+    x->previous_expected_at_ms = gi(r, i, col(r, "prev_ms"));
+    x->expected_at_ms = gi(r, i, col(r, "new_ms"));
+    x->reason = (char *)gs(a, r, i, col(r, "reason"));
+    x->recorded_at_ms = gi(r, i, col(r, "created_ms"));
+    d[i] = x;
+    return true;
 }
 
 sl_status inv_store_inbound_get(sl_db_conn *c, sl_arena *a, const char *id, inv_inbound_row **out,
@@ -1264,27 +1305,11 @@ sl_status inv_store_inbound_delays(sl_db_conn *c, sl_arena *a, const char *id,
     sl_status st = sl_db_exec(c, "inv_inbound_delays", 1, v, NULL, NULL, &r, err);
     if (st != SL_OK)
         return st;
-    int k = PQntuples(r);
-    Shelfline__V1__InboundDelay **d = alloc_rows(a, (size_t)k, sizeof *d);
-    for (int i = 0; d != NULL && i < k; i++) {
-        Shelfline__V1__InboundDelay *x = sl_arena_alloc(a, sizeof *x);
-        if (x == NULL) {
-            d = NULL;
-            break;
-        }
-        shelfline__v1__inbound_delay__init(x);
-        x->previous_expected_at_ms = gi(r, i, col(r, "prev_ms"));
-        x->expected_at_ms = gi(r, i, col(r, "new_ms"));
-        x->reason = (char *)gs(a, r, i, col(r, "reason"));
-        x->recorded_at_ms = gi(r, i, col(r, "created_ms"));
-        d[i] = x;
-    }
-    PQclear(r);
-    if (d == NULL)
-        return oom(err);
-    *out = d;
-    *n = (size_t)k;
-    return SL_OK;
+    void *rows = NULL;
+    st = read_rows(a, r, sizeof **out, delay_at, &rows, n, err);
+    if (st == SL_OK)
+        *out = rows;
+    return st;
 }
 
 sl_status inv_store_inbound_insert(sl_db_conn *c, sl_arena *a, const inv_inbound_row *b,
@@ -1342,21 +1367,12 @@ sl_status inv_store_inbound_list(sl_db_conn *c, sl_arena *a, const char *sku, co
                                  inv_inbound_row **out, size_t *n, sl_err *err)
 {
     const char *v[5] = {sku, wh, open_only ? "true" : "false", after, i64s(a, limit)};
-    PGresult *r = NULL;
-    sl_status st = run(c, "inv_inbound_list", 5, v, &r, err);
-    if (st != SL_OK)
-        return st;
-    int k = PQntuples(r);
-    inv_inbound_row *b = alloc_rows(a, (size_t)k, sizeof *b);
-    for (int i = 0; b != NULL && i < k; i++)
-        if (!inbound_from(a, r, i, &b[i]))
-            b = NULL;
-    PQclear(r);
-    if (b == NULL)
-        return oom(err);
-    *out = b;
-    *n = (size_t)k;
-    return SL_OK;
+    void *rows = NULL;
+    sl_status st =
+        query_rows(c, a, "inv_inbound_list", 5, v, sizeof **out, inbound_at, &rows, n, err);
+    if (st == SL_OK)
+        *out = rows;
+    return st;
 }
 
 static void alloc_from(sl_arena *a, const PGresult *r, int i, inv_alloc_row *x)
@@ -1373,24 +1389,22 @@ static void alloc_from(sl_arena *a, const PGresult *r, int i, inv_alloc_row *x)
     x->status = gs(a, r, i, col(r, "status"));
 }
 
+static bool alloc_at(sl_arena *a, const PGresult *r, int i, void *rows)
+{
+    inv_alloc_row *x = rows;
+    alloc_from(a, r, i, &x[i]);
+    return true;
+}
+
 static sl_status alloc_rows_query(sl_db_conn *c, sl_arena *a, const char *stmt, int n,
                                   const char *const *v, inv_alloc_row **out, size_t *nout,
                                   sl_err *err)
 {
-    PGresult *r = NULL;
-    sl_status st = run(c, stmt, n, v, &r, err);
-    if (st != SL_OK)
-        return st;
-    int k = PQntuples(r);
-    inv_alloc_row *x = alloc_rows(a, (size_t)k, sizeof *x);
-    for (int i = 0; x != NULL && i < k; i++)
-        alloc_from(a, r, i, &x[i]);
-    PQclear(r);
-    if (x == NULL)
-        return oom(err);
-    *out = x;
-    *nout = (size_t)k;
-    return SL_OK;
+    void *rows = NULL;
+    sl_status st = query_rows(c, a, stmt, n, v, sizeof **out, alloc_at, &rows, nout, err);
+    if (st == SL_OK)
+        *out = rows;
+    return st;
 }
 
 sl_status inv_store_backorders(sl_db_conn *c, sl_arena *a, const char *inbound_id,
@@ -1434,35 +1448,31 @@ sl_status inv_store_receipt_put(sl_db_conn *c, sl_arena *a, const char *receipt_
 
 /* ---- reservations ---- */
 
+static bool resv_at(sl_arena *a, const PGresult *r, int i, void *rows)
+{
+    inv_resv_row *x = rows;
+    x[i].id = gs(a, r, i, col(r, "id"));
+    x[i].customer_id = gs(a, r, i, col(r, "customer_id"));
+    x[i].region = gs(a, r, i, col(r, "region"));
+    x[i].status = gs(a, r, i, col(r, "status"));
+    x[i].request = gbytes(a, r, i, col(r, "request"), &x[i].request_len);
+    x[i].result = gbytes(a, r, i, col(r, "result"), &x[i].result_len);
+    x[i].created_ms = gi(r, i, col(r, "created_ms"));
+    x[i].expires_ms = gi(r, i, col(r, "expires_ms"));
+    x[i].closed_ms = gi(r, i, col(r, "closed_ms"));
+    return x[i].request != NULL && x[i].result != NULL;
+}
+
 sl_status inv_store_resv_lookup(sl_db_conn *c, sl_arena *a, const char *const *ids, size_t n,
                                 inv_resv_row **out, size_t *nout, sl_err *err)
 {
     const char *v[1] = {text_array(a, ids, n)};
-    PGresult *r = NULL;
-    sl_status st = run(c, "inv_resv_lookup", 1, v, &r, err);
-    if (st != SL_OK)
-        return st;
-    int k = PQntuples(r);
-    inv_resv_row *x = alloc_rows(a, (size_t)k, sizeof *x);
-    for (int i = 0; x != NULL && i < k; i++) {
-        x[i].id = gs(a, r, i, col(r, "id"));
-        x[i].customer_id = gs(a, r, i, col(r, "customer_id"));
-        x[i].region = gs(a, r, i, col(r, "region"));
-        x[i].status = gs(a, r, i, col(r, "status"));
-        x[i].request = gbytes(a, r, i, col(r, "request"), &x[i].request_len);
-        x[i].result = gbytes(a, r, i, col(r, "result"), &x[i].result_len);
-        x[i].created_ms = gi(r, i, col(r, "created_ms"));
-        x[i].expires_ms = gi(r, i, col(r, "expires_ms"));
-        x[i].closed_ms = gi(r, i, col(r, "closed_ms"));
-        if (x[i].request == NULL || x[i].result == NULL)
-            x = NULL;
-    }
-    PQclear(r);
-    if (x == NULL)
-        return oom(err);
-    *out = x;
-    *nout = (size_t)k;
-    return SL_OK;
+    void *rows = NULL;
+    sl_status st =
+        query_rows(c, a, "inv_resv_lookup", 1, v, sizeof **out, resv_at, &rows, nout, err);
+    if (st == SL_OK)
+        *out = rows;
+    return st;
 }
 
 /* The 7 array parameters of a reservation insert. */
@@ -1626,16 +1636,11 @@ static sl_status id_list(sl_db_conn *c, sl_arena *a, const char *stmt, int limit
     sl_status st = sl_db_exec(c, stmt, 1, v, NULL, NULL, &r, err);
     if (st != SL_OK)
         return st;
-    int k = PQntuples(r);
-    const char **x = alloc_rows(a, (size_t)k, sizeof *x);
-    for (int i = 0; x != NULL && i < k; i++)
-        x[i] = gs(a, r, i, 0);
-    PQclear(r);
-    if (x == NULL)
-        return oom(err);
-    *ids = x;
-    *n = (size_t)k;
-    return SL_OK;
+    void *rows = NULL;
+    st = read_rows(a, r, sizeof **ids, id_at, &rows, n, err);
+    if (st == SL_OK)
+        *ids = rows;
+    return st;
 }
 
 sl_status inv_store_resv_expired(sl_db_conn *c, sl_arena *a, int limit, const char ***ids,
@@ -1646,65 +1651,69 @@ sl_status inv_store_resv_expired(sl_db_conn *c, sl_arena *a, int limit, const ch
 
 /* ---- promotions ---- */
 
+static bool promo_at(sl_arena *a, const PGresult *r, int i, void *rows)
+{
+    inv_promo_row *p = rows;
+    p[i].id = gs(a, r, i, col(r, "id"));
+    p[i].sku = gs(a, r, i, col(r, "sku"));
+    p[i].region = gs(a, r, i, col(r, "region"));
+    p[i].currency = gs(a, r, i, col(r, "currency"));
+    p[i].quota = gi(r, i, col(r, "quota"));
+    p[i].per_customer_limit = gi(r, i, col(r, "per_customer_limit"));
+    p[i].starts_ms = gi(r, i, col(r, "starts_ms"));
+    p[i].ends_ms = gi(r, i, col(r, "ends_ms"));
+    p[i].price_minor = gi(r, i, col(r, "price_minor"));
+    p[i].remaining = gi(r, i, col(r, "remaining"));
+    p[i].held = gi(r, i, col(r, "held"));
+    p[i].sold = gi(r, i, col(r, "sold"));
+    p[i].returned = gi(r, i, col(r, "returned"));
+    p[i].ended = gb(r, i, col(r, "ended"));
+    p[i].request = gbytes(a, r, i, col(r, "request"), &p[i].request_len);
+    return p[i].request != NULL;
+}
+
+static bool fence_at(sl_arena *a, const PGresult *r, int i, void *rows)
+{
+    inv_fence_row *f = rows;
+    f[i].promotion_id = gs(a, r, i, 0);
+    f[i].warehouse_id = gs(a, r, i, 1);
+    f[i].fenced = gi(r, i, 2);
+    f[i].remaining = gi(r, i, 3);
+    return true;
+}
+
+static bool usage_at(sl_arena *a, const PGresult *r, int i, void *rows)
+{
+    inv_usage_row *u = rows;
+    u[i].promotion_id = gs(a, r, i, 0);
+    u[i].customer_id = gs(a, r, i, 1);
+    u[i].qty = gi(r, i, 2);
+    u[i].limit_qty = gi(r, i, 3);
+    return true;
+}
+
 sl_status inv_store_promo_load(sl_db_conn *c, sl_arena *a, const char *const *ids, size_t n,
                                inv_promo_row **out, size_t *nout, sl_err *err)
 {
     const char *v[1] = {text_array(a, ids, n)};
-    PGresult *r = NULL;
-    sl_status st = run(c, "inv_promo_load", 1, v, &r, err);
-    if (st != SL_OK)
-        return st;
-    int k = PQntuples(r);
-    inv_promo_row *p = alloc_rows(a, (size_t)k, sizeof *p);
-    for (int i = 0; p != NULL && i < k; i++) {
-        p[i].id = gs(a, r, i, col(r, "id"));
-        p[i].sku = gs(a, r, i, col(r, "sku"));
-        p[i].region = gs(a, r, i, col(r, "region"));
-        p[i].currency = gs(a, r, i, col(r, "currency"));
-        p[i].quota = gi(r, i, col(r, "quota"));
-        p[i].per_customer_limit = gi(r, i, col(r, "per_customer_limit"));
-        p[i].starts_ms = gi(r, i, col(r, "starts_ms"));
-        p[i].ends_ms = gi(r, i, col(r, "ends_ms"));
-        p[i].price_minor = gi(r, i, col(r, "price_minor"));
-        p[i].remaining = gi(r, i, col(r, "remaining"));
-        p[i].held = gi(r, i, col(r, "held"));
-        p[i].sold = gi(r, i, col(r, "sold"));
-        p[i].returned = gi(r, i, col(r, "returned"));
-        p[i].ended = gb(r, i, col(r, "ended"));
-        p[i].request = gbytes(a, r, i, col(r, "request"), &p[i].request_len);
-        if (p[i].request == NULL)
-            p = NULL;
-    }
-    PQclear(r);
-    if (p == NULL)
-        return oom(err);
-    *out = p;
-    *nout = (size_t)k;
-    return SL_OK;
+    void *rows = NULL;
+    sl_status st =
+        query_rows(c, a, "inv_promo_load", 1, v, sizeof **out, promo_at, &rows, nout, err);
+    if (st == SL_OK)
+        *out = rows;
+    return st;
 }
 
 sl_status inv_store_fence_load(sl_db_conn *c, sl_arena *a, const char *const *promo_ids, size_t n,
                                inv_fence_row **out, size_t *nout, sl_err *err)
 {
     const char *v[1] = {text_array(a, promo_ids, n)};
-    PGresult *r = NULL;
-    sl_status st = run(c, "inv_fence_load", 1, v, &r, err);
-    if (st != SL_OK)
-        return st;
-    int k = PQntuples(r);
-    inv_fence_row *f = alloc_rows(a, (size_t)k, sizeof *f);
-    for (int i = 0; f != NULL && i < k; i++) {
-        f[i].promotion_id = gs(a, r, i, 0);
-        f[i].warehouse_id = gs(a, r, i, 1);
-        f[i].fenced = gi(r, i, 2);
-        f[i].remaining = gi(r, i, 3);
-    }
-    PQclear(r);
-    if (f == NULL)
-        return oom(err);
-    *out = f;
-    *nout = (size_t)k;
-    return SL_OK;
+    void *rows = NULL;
+    sl_status st =
+        query_rows(c, a, "inv_fence_load", 1, v, sizeof **out, fence_at, &rows, nout, err);
+    if (st == SL_OK)
+        *out = rows;
+    return st;
 }
 
 sl_status inv_store_usage_load(sl_db_conn *c, sl_arena *a, const char *const *promo_ids,
@@ -1712,24 +1721,12 @@ sl_status inv_store_usage_load(sl_db_conn *c, sl_arena *a, const char *const *pr
                                size_t *nout, sl_err *err)
 {
     const char *v[2] = {text_array(a, promo_ids, n), text_array(a, customer_ids, n)};
-    PGresult *r = NULL;
-    sl_status st = run(c, "inv_usage_load", 2, v, &r, err);
-    if (st != SL_OK)
-        return st;
-    int k = PQntuples(r);
-    inv_usage_row *u = alloc_rows(a, (size_t)k, sizeof *u);
-    for (int i = 0; u != NULL && i < k; i++) {
-        u[i].promotion_id = gs(a, r, i, 0);
-        u[i].customer_id = gs(a, r, i, 1);
-        u[i].qty = gi(r, i, 2);
-        u[i].limit_qty = gi(r, i, 3);
-    }
-    PQclear(r);
-    if (u == NULL)
-        return oom(err);
-    *out = u;
-    *nout = (size_t)k;
-    return SL_OK;
+    void *rows = NULL;
+    sl_status st =
+        query_rows(c, a, "inv_usage_load", 2, v, sizeof **out, usage_at, &rows, nout, err);
+    if (st == SL_OK)
+        *out = rows;
+    return st;
 }
 
 sl_status inv_store_fence_apply(sl_db_conn *c, sl_arena *a, const inv_fence_row *d, size_t n,
