@@ -44,8 +44,8 @@ struct sl_client_stream {
     int tag;
 };
 
-sl_status sl_channel_create(const char *target, const sl_channel_options *opts,
-                            sl_channel **out, sl_err *err)
+sl_status sl_channel_create(const char *target, const sl_channel_options *opts, sl_channel **out,
+                            sl_err *err)
 {
     *out = NULL;
     if (target == NULL || target[0] == '\0')
@@ -56,7 +56,8 @@ sl_status sl_channel_create(const char *target, const sl_channel_options *opts,
     c->target = strdup(target);
     if (opts != NULL && opts->authorization != NULL)
         c->authorization = strdup(opts->authorization);
-    if (c->target == NULL || (opts != NULL && opts->authorization != NULL && c->authorization == NULL)) {
+    if (c->target == NULL ||
+        (opts != NULL && opts->authorization != NULL && c->authorization == NULL)) {
         free(c->target);
         free(c->authorization);
         free(c);
@@ -260,8 +261,8 @@ static int64_t backoff_ms(int attempt_no, uint64_t *rng)
 }
 
 sl_status sl_client_unary_raw(sl_channel *ch, const char *method, const void *req_bytes,
-                              size_t req_len, sl_arena *arena, void **resp_bytes,
-                              size_t *resp_len, const sl_call_options *opts, sl_err *err)
+                              size_t req_len, sl_arena *arena, void **resp_bytes, size_t *resp_len,
+                              const sl_call_options *opts, sl_err *err)
 {
     int64_t timeout = opts != NULL && opts->timeout_ms > 0 ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
     int64_t deadline = now_ms() + timeout;
@@ -401,8 +402,8 @@ sl_status sl_client_stream_next(sl_client_stream *s, sl_arena *arena, ProtobufCM
             return sl_err_set(err, SL_INTERNAL, "could not start receiving");
         s->recv_pending = true;
     }
-    gpr_timespec until = timeout_ms < 0 ? gpr_inf_future(GPR_CLOCK_MONOTONIC)
-                                        : mono_deadline(now_ms() + timeout_ms);
+    gpr_timespec until =
+        timeout_ms < 0 ? gpr_inf_future(GPR_CLOCK_MONOTONIC) : mono_deadline(now_ms() + timeout_ms);
     grpc_event ev = grpc_completion_queue_pluck(s->cq, &s->recv_pending, until, NULL);
     if (ev.type == GRPC_QUEUE_TIMEOUT) {
         if (timed_out != NULL)

@@ -32,8 +32,8 @@ typedef struct sl_channel_options {
 /* Opens a channel to target ("host:port"); opts may be NULL.  Connection is
  * lazy, so this only fails on bad arguments or out of memory.  The caller
  * owns the channel (sl_channel_destroy), which must outlive its calls. */
-sl_status sl_channel_create(const char *target, const sl_channel_options *opts,
-                            sl_channel **out, sl_err *err);
+sl_status sl_channel_create(const char *target, const sl_channel_options *opts, sl_channel **out,
+                            sl_err *err);
 void sl_channel_destroy(sl_channel *ch);
 const char *sl_channel_target(const sl_channel *ch);
 
@@ -57,16 +57,15 @@ sl_status sl_client_unary(sl_channel *ch, const char *method, const ProtobufCMes
 /* Same with raw bytes in and out, for tests and proxies.  *resp_bytes is
  * arena memory. */
 sl_status sl_client_unary_raw(sl_channel *ch, const char *method, const void *req_bytes,
-                              size_t req_len, sl_arena *arena, void **resp_bytes,
-                              size_t *resp_len, const sl_call_options *opts, sl_err *err);
+                              size_t req_len, sl_arena *arena, void **resp_bytes, size_t *resp_len,
+                              const sl_call_options *opts, sl_err *err);
 
 /* Starts a server-streaming call.  The caller owns the stream
  * (sl_client_stream_close).  opts->timeout_ms bounds the whole stream
  * (0 here: no deadline). */
 sl_status sl_client_stream_open(sl_channel *ch, const char *method, const ProtobufCMessage *req,
                                 const ProtobufCMessageDescriptor *resp_desc,
-                                const sl_call_options *opts, sl_client_stream **out,
-                                sl_err *err);
+                                const sl_call_options *opts, sl_client_stream **out, sl_err *err);
 
 /* Waits up to timeout_ms (negative: forever) for the next message.
  * Returns OK with *msg set (arena memory); OK with *msg NULL and *timed_out

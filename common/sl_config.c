@@ -111,8 +111,7 @@ sl_status sl_config_int(const char *name, int64_t def, int64_t min, int64_t max,
     int64_t x;
     if (sl_parse_int64(v, &x) != 0 || x < min || x > max)
         return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "invalid %s \"%s\": expected an integer between %" PRId64
-                          " and %" PRId64,
+                          "invalid %s \"%s\": expected an integer between %" PRId64 " and %" PRId64,
                           name, v, min, max);
     *out = x;
     return SL_OK;
@@ -144,8 +143,8 @@ sl_status sl_config_bool(const char *name, bool def, bool *out, sl_err *err)
         return SL_OK;
     }
     if (sl_parse_bool(v, out) != 0)
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "invalid %s \"%s\": expected true or false", name, v);
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "invalid %s \"%s\": expected true or false",
+                          name, v);
     return SL_OK;
 }
 

@@ -37,8 +37,8 @@ typedef struct sl_consumer_options {
     size_t n_topics;
     sl_consumer_fn fn;
     void *ctx;
-    int64_t lock_retry_ms;       /* 0: 2000 */
-    const char *authorization;   /* sent to the producer; NULL: none */
+    int64_t lock_retry_ms;     /* 0: 2000 */
+    const char *authorization; /* sent to the producer; NULL: none */
 } sl_consumer_options;
 
 typedef struct sl_consumer sl_consumer;

@@ -22,8 +22,7 @@ struct sl_events {
     sl_outbox_notifier *notifier;
 };
 
-sl_status sl_events_create(sl_db *db, const sl_event_topic *topics, sl_events **out,
-                           sl_err *err)
+sl_status sl_events_create(sl_db *db, const sl_event_topic *topics, sl_events **out, sl_err *err)
 {
     *out = NULL;
     sl_events *ev = calloc(1, sizeof *ev);
@@ -61,8 +60,10 @@ sl_status sl_events_publish(sl_events *ev, sl_db_conn *conn, const char *topic, 
 {
     const sl_event_topic *t = find_topic(ev, topic);
     if (t == NULL || payload->descriptor != t->payload)
-        return sl_err_set(err, SL_INTERNAL, "event topic \"%s\" is undeclared or has the wrong "
-                                            "payload type", topic);
+        return sl_err_set(err, SL_INTERNAL,
+                          "event topic \"%s\" is undeclared or has the wrong "
+                          "payload type",
+                          topic);
     size_t len = protobuf_c_message_get_packed_size(payload);
     uint8_t stackbuf[1024];
     uint8_t *buf = len <= sizeof stackbuf ? stackbuf : malloc(len);
@@ -113,7 +114,8 @@ static sl_status check_cursor(sl_events *ev, int64_t after_id, sl_err *err)
 sl_status sl_events_watch(sl_events *ev, sl_call *call, const ProtobufCMessage *req_msg,
                           sl_err *err)
 {
-    const Shelfline__V1__WatchEventsRequest *req = (const Shelfline__V1__WatchEventsRequest *)req_msg;
+    const Shelfline__V1__WatchEventsRequest *req =
+        (const Shelfline__V1__WatchEventsRequest *)req_msg;
     if (req->after_id < 0)
         return sl_err_set(err, SL_INVALID_ARGUMENT, "after_id must not be negative (got %lld)",
                           (long long)req->after_id);

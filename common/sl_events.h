@@ -26,8 +26,7 @@ typedef struct sl_events sl_events;
 /* Starts the feed of db's schema; topics is a table ending with a NULL
  * name, which must outlive the feed.  The caller owns *out
  * (sl_events_destroy). */
-sl_status sl_events_create(sl_db *db, const sl_event_topic *topics, sl_events **out,
-                           sl_err *err);
+sl_status sl_events_create(sl_db *db, const sl_event_topic *topics, sl_events **out, sl_err *err);
 
 /* Call after the server has drained (no stream may still be running). */
 void sl_events_destroy(sl_events *ev);

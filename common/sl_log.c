@@ -89,8 +89,8 @@ static void append_raw(char *buf, size_t cap, size_t *len, const char *s)
     buf[*len] = '\0';
 }
 
-void sl__log_write(sl_log_level level, const char *event, const char *request_id,
-                   const char *fmt, ...)
+void sl__log_write(sl_log_level level, const char *event, const char *request_id, const char *fmt,
+                   ...)
 {
     char msg[2048];
     va_list ap;

@@ -31,8 +31,8 @@ int sl_log_enabled(sl_log_level level);
 /* Writes one line: {"ts":..,"level":..,"service":..,"event":..,
  * "request_id":..,"msg":..}.  request_id may be NULL.  Strings are JSON-escaped;
  * the line is written with one write(2) so lines from threads never mix. */
-void sl__log_write(sl_log_level level, const char *event, const char *request_id,
-                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void sl__log_write(sl_log_level level, const char *event, const char *request_id, const char *fmt,
+                   ...) __attribute__((format(printf, 4, 5)));
 
 #define SL_LOG(level, event, request_id, ...)                                                      \
     do {                                                                                           \

@@ -43,8 +43,8 @@ sl_status sl_page_token_decode(const char *token, char *out, size_t cap, sl_err 
     return SL_OK;
 }
 
-sl_status sl_page_read(const Shelfline__V1__PageRequest *page, int *limit, char *after,
-                       size_t cap, sl_err *err)
+sl_status sl_page_read(const Shelfline__V1__PageRequest *page, int *limit, char *after, size_t cap,
+                       sl_err *err)
 {
     sl_status st = sl_page_size(page, limit, err);
     if (st != SL_OK)

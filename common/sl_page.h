@@ -26,8 +26,8 @@ sl_status sl_page_size(const Shelfline__V1__PageRequest *page, int *limit, sl_er
 sl_status sl_page_token_decode(const char *token, char *out, size_t cap, sl_err *err);
 
 /* Both of the above for a whole PageRequest (page may be NULL). */
-sl_status sl_page_read(const Shelfline__V1__PageRequest *page, int *limit, char *after,
-                       size_t cap, sl_err *err);
+sl_status sl_page_read(const Shelfline__V1__PageRequest *page, int *limit, char *after, size_t cap,
+                       sl_err *err);
 
 /* The token for "after this key", in arena memory; NULL when out of
  * memory. */

@@ -416,8 +416,8 @@ static void status_log(sl_call *c, sl_status st, const sl_err *err, int64_t us)
         lvl = SL_LOG_DEBUG;
         break;
     }
-    SL_LOG(lvl, "rpc", c->request_id, "%s %s in %" PRId64 "us: %s", m->m->name,
-           sl_status_name(st), us, err != NULL ? err->msg : "");
+    SL_LOG(lvl, "rpc", c->request_id, "%s %s in %" PRId64 "us: %s", m->m->name, sl_status_name(st),
+           us, err != NULL ? err->msg : "");
 }
 
 bool sl_server_method_stats(sl_server *s, const char *method, sl_method_stats *out)
@@ -791,8 +791,8 @@ static void reject_done(reject *r)
 }
 
 sl_status sl_server_call_local(sl_server *s, const char *method, const void *req_bytes,
-                               size_t req_len, sl_arena *arena, void **resp_bytes,
-                               size_t *resp_len, sl_err *err)
+                               size_t req_len, sl_arena *arena, void **resp_bytes, size_t *resp_len,
+                               sl_err *err)
 {
     method_rt *mrt = NULL;
     for (size_t i = 0; i < s->n_methods && mrt == NULL; i++)
@@ -812,8 +812,8 @@ sl_status sl_server_call_local(sl_server *s, const char *method, const void *req
     snprintf(c.request_id, sizeof c.request_id, "local");
     clock_gettime(CLOCK_MONOTONIC, &c.started);
     ProtobufCMessage *req = NULL, *resp = NULL;
-    sl_status st = decode_bytes(req_bytes, req_len, mrt->m->request, arena,
-                                s->opts.max_recv_bytes, &req, err);
+    sl_status st =
+        decode_bytes(req_bytes, req_len, mrt->m->request, arena, s->opts.max_recv_bytes, &req, err);
     if (st == SL_OK)
         st = unary_pipeline(&c, req, &resp, err);
     if (st == SL_OK) {
@@ -852,10 +852,9 @@ static bool arm(slot *sl)
         }
         bool has_payload =
             sl->mrt->m->kind == SL_RPC_UNARY || sl->mrt->m->kind == SL_RPC_SERVER_STREAMING;
-        e = grpc_server_request_registered_call(s->server, sl->mrt->handle, &sl->call,
-                                                &sl->deadline, &sl->md,
-                                                has_payload ? &sl->payload : NULL, bound,
-                                                sl->w->cq, sl);
+        e = grpc_server_request_registered_call(
+            s->server, sl->mrt->handle, &sl->call, &sl->deadline, &sl->md,
+            has_payload ? &sl->payload : NULL, bound, sl->w->cq, sl);
     }
     if (e != GRPC_CALL_OK) {
         SL_LOG(SL_LOG_ERROR, "server", NULL, "could not arm a request slot: error %d", e);
@@ -929,8 +928,8 @@ static void on_registered(worker *w, slot *sl)
         if (sl->payload != NULL)
             grpc_byte_buffer_destroy(sl->payload);
         if (sl->call_cq != NULL) {
-            grpc_call_cancel_with_status(sl->call, GRPC_STATUS_RESOURCE_EXHAUSTED,
-                                         "out of memory", NULL);
+            grpc_call_cancel_with_status(sl->call, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory",
+                                         NULL);
             grpc_call_unref(sl->call);
             grpc_completion_queue_shutdown(sl->call_cq);
             grpc_completion_queue_destroy(sl->call_cq);
@@ -997,7 +996,8 @@ static void *worker_main(void *arg)
      * set, never in the middle of a handler. */
     bool closing = false;
     for (;;) {
-        gpr_timespec until = closing ? gpr_inf_future(GPR_CLOCK_MONOTONIC) : ms_from_now(DONE_POLL_MS);
+        gpr_timespec until =
+            closing ? gpr_inf_future(GPR_CLOCK_MONOTONIC) : ms_from_now(DONE_POLL_MS);
         grpc_event ev = grpc_completion_queue_next(w->cq, until, NULL);
         if (ev.type == GRPC_QUEUE_SHUTDOWN)
             break;
@@ -1075,7 +1075,8 @@ static sl_status health_watch(sl_call *call, const ProtobufCMessage *req_msg, sl
         uint64_t version;
         sl_health_status st = sl_health_get(s->health, name, &version);
         if ((int)st != last) {
-            Grpc__Health__V1__HealthCheckResponse resp = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
+            Grpc__Health__V1__HealthCheckResponse resp =
+                GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
             resp.status = (Grpc__Health__V1__HealthCheckResponse__ServingStatus)st;
             sl_status rc = sl_call_send(call, &resp.base, err);
             if (rc != SL_OK)
@@ -1089,7 +1090,8 @@ static sl_status health_watch(sl_call *call, const ProtobufCMessage *req_msg, sl
 }
 
 static const sl_method health_methods[] = {
-    {"/grpc.health.v1.Health/Check", SL_RPC_UNARY, &grpc__health__v1__health_check_request__descriptor,
+    {"/grpc.health.v1.Health/Check", SL_RPC_UNARY,
+     &grpc__health__v1__health_check_request__descriptor,
      &grpc__health__v1__health_check_response__descriptor, health_check, NULL},
     {"/grpc.health.v1.Health/Watch", SL_RPC_SERVER_STREAMING,
      &grpc__health__v1__health_check_request__descriptor,
@@ -1165,8 +1167,8 @@ static sl_status check_table(const sl_service_def *def, sl_err *err)
             return sl_err_set(err, SL_INVALID_ARGUMENT, "service %s: no handler for %s", d->name,
                               full);
         if (m->request != d->methods[i].input || m->response != d->methods[i].output)
-            return sl_err_set(err, SL_INVALID_ARGUMENT, "service %s: %s has the wrong message types",
-                              d->name, full);
+            return sl_err_set(err, SL_INVALID_ARGUMENT,
+                              "service %s: %s has the wrong message types", d->name, full);
         if ((m->kind == SL_RPC_UNARY) != (m->unary != NULL) ||
             (m->kind != SL_RPC_UNARY) != (m->stream != NULL))
             return sl_err_set(err, SL_INVALID_ARGUMENT,
@@ -1258,7 +1260,8 @@ sl_status sl_server_start(sl_server *s, sl_err *err)
         w->index = i;
         w->cq = grpc_completion_queue_create_for_next(NULL);
         w->arena = sl_arena_create(64 * 1024);
-        w->rng = ((uint64_t)now_realtime_ms() << 16) ^ ((uint64_t)getpid() << 8) ^ (uint64_t)(i + 1);
+        w->rng =
+            ((uint64_t)now_realtime_ms() << 16) ^ ((uint64_t)getpid() << 8) ^ (uint64_t)(i + 1);
         if (w->arena == NULL)
             return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
         grpc_server_register_completion_queue(s->server, w->cq, NULL);
@@ -1340,7 +1343,8 @@ void sl_server_shutdown(sl_server *s, int64_t grace_ms)
         SL_LOG(SL_LOG_INFO, "server", NULL, "draining (grace %" PRId64 "ms)", grace_ms);
         int tag;
         grpc_server_shutdown_and_notify(s->server, s->shutdown_cq, &tag);
-        grpc_event ev = grpc_completion_queue_pluck(s->shutdown_cq, &tag, ms_from_now(grace_ms), NULL);
+        grpc_event ev =
+            grpc_completion_queue_pluck(s->shutdown_cq, &tag, ms_from_now(grace_ms), NULL);
         if (ev.type == GRPC_QUEUE_TIMEOUT) {
             SL_LOG(SL_LOG_WARN, "server", NULL, "grace period over: cancelling remaining calls");
             grpc_server_cancel_all_calls(s->server);

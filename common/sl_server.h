@@ -125,8 +125,8 @@ void sl_server_destroy(sl_server *s);
  * fuzzing the decode and validation paths and for handler benchmarks.
  * *resp_bytes is arena memory.  Returns the status the client would get. */
 sl_status sl_server_call_local(sl_server *s, const char *method, const void *req_bytes,
-                               size_t req_len, sl_arena *arena, void **resp_bytes,
-                               size_t *resp_len, sl_err *err);
+                               size_t req_len, sl_arena *arena, void **resp_bytes, size_t *resp_len,
+                               sl_err *err);
 
 /* Blocks SIGTERM and SIGINT in the calling thread (call before creating any
  * thread, so all threads inherit the mask) and then waits for one of them;

@@ -43,8 +43,7 @@ static const char *const peer_default[SL_PEER_COUNT] = {
     "127.0.0.1:50054",
 };
 
-sl_status sl_service_config_load(sl_service_config *cfg, const char *default_listen,
-                                 sl_err *err)
+sl_status sl_service_config_load(sl_service_config *cfg, const char *default_listen, sl_err *err)
 {
     memset(cfg, 0, sizeof *cfg);
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -70,8 +69,8 @@ sl_status sl_service_config_load(sl_service_config *cfg, const char *default_lis
          * service) alone while handlers block on the database. */
         (st = sl_config_int("SHELFLINE_SLOTS_PER_METHOD", 2, 1, 1024, &cfg->slots_per_method,
                             err)) != SL_OK ||
-        (st = sl_config_int("SHELFLINE_MAX_MESSAGE_BYTES", DEFAULT_MAX_MSG, 1024,
-                            256 * 1024 * 1024, &cfg->max_message_bytes, err)) != SL_OK ||
+        (st = sl_config_int("SHELFLINE_MAX_MESSAGE_BYTES", DEFAULT_MAX_MSG, 1024, 256 * 1024 * 1024,
+                            &cfg->max_message_bytes, err)) != SL_OK ||
         (st = sl_config_duration_ms("SHELFLINE_MAX_CONNECTION_AGE", 0, 0, INT32_MAX,
                                     &cfg->max_connection_age_ms, err)) != SL_OK ||
         (st = sl_config_duration_ms("SHELFLINE_MAX_CONNECTION_AGE_GRACE", 0, 0, INT32_MAX,

@@ -68,14 +68,13 @@ typedef struct sl_service_config {
 /* Reads the environment into cfg (strings point into the environment).
  * default_listen is the service's own port.  INVALID_ARGUMENT naming the
  * first bad variable. */
-sl_status sl_service_config_load(sl_service_config *cfg, const char *default_listen,
-                                 sl_err *err);
+sl_status sl_service_config_load(sl_service_config *cfg, const char *default_listen, sl_err *err);
 
 typedef struct sl_service sl_service;
 
 typedef struct sl_service_spec {
-    const char *name;           /* "inventory": logs and the usage line */
-    const char *schema;         /* its PostgreSQL schema */
+    const char *name;   /* "inventory": logs and the usage line */
+    const char *schema; /* its PostgreSQL schema */
     const sl_migration *migrations;
     const char *default_listen; /* "127.0.0.1:50051" */
     /* The topics this service publishes (NULL-name terminated); its

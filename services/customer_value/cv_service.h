@@ -1,5 +1,6 @@
 /*
- * cv_service: the customer-value service -- customer lifetime value, retention, RFM segments, reminders and regional recommendations.
+ * cv_service: the customer-value service -- customer lifetime value, retention, RFM segments,
+ * reminders and regional recommendations.
  */
 #ifndef CV_SERVICE_H
 #define CV_SERVICE_H

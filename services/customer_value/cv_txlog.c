@@ -45,7 +45,6 @@ struct cv_cohort {
 
 /* ---- dates --------------------------------------------------------------- */
 
-
 static int days_in_month(int y, int m)
 {
     static const int len[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};

@@ -105,7 +105,6 @@ sl_status cv_valid_money(const char *field, const Shelfline__V1__Money *m, int64
     return SL_OK;
 }
 
-
 sl_status cv_valid_cohort(const char *field, const char *v, bool *set, int32_t *lo, int32_t *hi,
                           sl_err *err)
 {
@@ -121,7 +120,9 @@ sl_status cv_valid_cohort(const char *field, const char *v, bool *set, int32_t *
                           v);
     *set = true;
     *lo = (int32_t)sl_days_from_civil(y, m, 1);
-    *hi = (m == 12 ? (int32_t)sl_days_from_civil(y + 1, 1, 1) : (int32_t)sl_days_from_civil(y, m + 1, 1)) - 1;
+    *hi = (m == 12 ? (int32_t)sl_days_from_civil(y + 1, 1, 1)
+                   : (int32_t)sl_days_from_civil(y, m + 1, 1)) -
+          1;
     return SL_OK;
 }
 

@@ -17,7 +17,6 @@
 #include "sl_date.h"
 #include "fc_engine.h"
 
-
 static fc_date civil_from_days(long z)
 {
     fc_date r;

@@ -1,5 +1,6 @@
 /*
- * fc_service: the forecasting service -- demand forecasts, replenishment plans, transfer suggestions, inventory KPIs and alerts.
+ * fc_service: the forecasting service -- demand forecasts, replenishment plans, transfer
+ * suggestions, inventory KPIs and alerts.
  */
 #ifndef FC_SERVICE_H
 #define FC_SERVICE_H

@@ -14,7 +14,6 @@ int32_t fc_day_from_civil(int y, int m, int d)
     return (int32_t)sl_days_from_civil(y, m, d);
 }
 
-
 void fc_day_format(int32_t day, char *buf, size_t cap)
 {
     int y, m, d;

@@ -208,26 +208,25 @@ static const sl_db_stmt stmts[] = {
     {"inv_resv_lookup", "SELECT " RESV_COLS " FROM reservation WHERE id = ANY ($1::text[])", 1},
     /* A Reserve batch's writes in one round trip: the reservations, their
      * allocations and the reserved units of existing stock rows. */
-    {
-        "inv_reserve_write",
-        "WITH r AS (INSERT INTO reservation (id, customer_id, region, status, request, result, "
-        "created_at, expires_at) SELECT id, cu, rg, 'HELD', decode(rq, 'hex'), decode(rs, "
-        "'hex'), " TS("cr") ", " TS(
-            "ex") " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], "
-                  "$5::text[], $6::int8[], $7::int8[]) AS t(id, cu, rg, rq, rs, cr, ex)), "
-                  "a AS (INSERT INTO reservation_alloc (reservation_id, line_no, part_no, sku, "
-                  "warehouse_id, "
-                  "qty, inbound_id, awaiting, promotion_id) SELECT r, l, p, s, w, q, NULLIF(i, "
-                  "''), aw, "
-                  "NULLIF(pr, '') FROM unnest($8::text[], $9::int4[], $10::int4[], $11::text[], "
-                  "$12::text[], "
-                  "$13::int8[], $14::text[], $15::int8[], $16::text[]) AS t(r, l, p, s, w, q, i, "
-                  "aw, pr)) "
-                  "UPDATE stock s SET on_hand = s.on_hand + d.oh, reserved = s.reserved + d.rs, "
-                  "updated_at = now() FROM unnest($17::text[], $18::text[], $19::int8[], "
-                  "$20::int8[]) "
-                  "AS d(sku, wh, oh, rs) WHERE s.sku = d.sku AND s.warehouse_id = d.wh",
-        20},
+    {"inv_reserve_write",
+     "WITH r AS (INSERT INTO reservation (id, customer_id, region, status, request, result, "
+     "created_at, expires_at) SELECT id, cu, rg, 'HELD', decode(rq, 'hex'), decode(rs, "
+     "'hex'), " TS("cr") ", " TS(
+         "ex") " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], "
+               "$5::text[], $6::int8[], $7::int8[]) AS t(id, cu, rg, rq, rs, cr, ex)), "
+               "a AS (INSERT INTO reservation_alloc (reservation_id, line_no, part_no, sku, "
+               "warehouse_id, "
+               "qty, inbound_id, awaiting, promotion_id) SELECT r, l, p, s, w, q, NULLIF(i, "
+               "''), aw, "
+               "NULLIF(pr, '') FROM unnest($8::text[], $9::int4[], $10::int4[], $11::text[], "
+               "$12::text[], "
+               "$13::int8[], $14::text[], $15::int8[], $16::text[]) AS t(r, l, p, s, w, q, i, "
+               "aw, pr)) "
+               "UPDATE stock s SET on_hand = s.on_hand + d.oh, reserved = s.reserved + d.rs, "
+               "updated_at = now() FROM unnest($17::text[], $18::text[], $19::int8[], "
+               "$20::int8[]) "
+               "AS d(sku, wh, oh, rs) WHERE s.sku = d.sku AND s.warehouse_id = d.wh",
+     20},
     {"inv_allocs",
      "SELECT " ALLOC_COLS " FROM reservation_alloc a WHERE a.reservation_id = ANY ($1::text[]) "
      "ORDER BY a.reservation_id, a.line_no, a.part_no",

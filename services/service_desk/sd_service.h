@@ -1,5 +1,6 @@
 /*
- * sd_service: the service-desk service -- orders and ETAs, tickets with SLAs, back-in-stock subscriptions, delay compensation and returns.
+ * sd_service: the service-desk service -- orders and ETAs, tickets with SLAs, back-in-stock
+ * subscriptions, delay compensation and returns.
  */
 #ifndef SD_SERVICE_H
 #define SD_SERVICE_H

@@ -145,9 +145,8 @@ static sl_client_stream *watch(fixture *f, int64_t after, const char **tps, size
     req.n_topics = ntps;
     sl_client_stream *s;
     sl_err err;
-    assert_int_equal(sl_client_stream_open(f->ch, "/shelfline.test.FeedTest/WatchEvents",
-                                           &req.base, &shelfline__v1__event__descriptor, NULL, &s,
-                                           &err),
+    assert_int_equal(sl_client_stream_open(f->ch, "/shelfline.test.FeedTest/WatchEvents", &req.base,
+                                           &shelfline__v1__event__descriptor, NULL, &s, &err),
                      SL_OK);
     return s;
 }
@@ -175,8 +174,8 @@ static void test_replay_then_live(void **state)
         assert_string_equal(e->topic, "TICK");
         assert_string_equal(e->key, "w1");
         assert_string_equal(e->payload_type, "shelfline.test.Tick");
-        Shelfline__Test__Tick *t = shelfline__test__tick__unpack(NULL, e->payload.len,
-                                                                 e->payload.data);
+        Shelfline__Test__Tick *t =
+            shelfline__test__tick__unpack(NULL, e->payload.len, e->payload.data);
         assert_non_null(t);
         assert_int_equal(t->seq, i - 1);
         shelfline__test__tick__free_unpacked(t, NULL);
@@ -255,8 +254,13 @@ static void *writer_main(void *p)
     writer_arg *w = p;
     unsigned seed = (unsigned)w->writer * 7919u;
     for (int i = 0; i < w->txs; i++) {
-        pub_ctx c = {w->f->events, "TICK", w->writer, i * 3, 1 + rand_r(&seed) % 3,
-                     rand_r(&seed) % 15, rand_r(&seed) % 5 == 0};
+        pub_ctx c = {w->f->events,
+                     "TICK",
+                     w->writer,
+                     i * 3,
+                     1 + rand_r(&seed) % 3,
+                     rand_r(&seed) % 15,
+                     rand_r(&seed) % 5 == 0};
         sl_err err;
         sl_status st = sl_db_tx(w->f->db, NULL, pub_tx, &c, &err);
         if (st == SL_OK)
@@ -301,8 +305,8 @@ static void test_no_loss_with_concurrent_writers(void **state)
         }
         assert_int_equal(e->id, expect_id);
         expect_id++;
-        Shelfline__Test__Tick *tk = shelfline__test__tick__unpack(NULL, e->payload.len,
-                                                                  e->payload.data);
+        Shelfline__Test__Tick *tk =
+            shelfline__test__tick__unpack(NULL, e->payload.len, e->payload.data);
         assert_non_null(tk);
         assert_true(tk->writer >= 1 && tk->writer <= WRITERS);
         seen[tk->writer][tk->seq]++;

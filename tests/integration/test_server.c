@@ -275,10 +275,11 @@ static void test_server_streaming(void **state)
     req.response_parameters = rpp;
     sl_client_stream *s;
     sl_err err;
-    assert_int_equal(sl_client_stream_open(f->ch, M("StreamingOutputCall"), &req.base,
-                                           &grpc__testing__streaming_output_call_response__descriptor,
-                                           NULL, &s, &err),
-                     SL_OK);
+    assert_int_equal(
+        sl_client_stream_open(f->ch, M("StreamingOutputCall"), &req.base,
+                              &grpc__testing__streaming_output_call_response__descriptor, NULL, &s,
+                              &err),
+        SL_OK);
     for (int i = 0; i < 3; i++) {
         ProtobufCMessage *m;
         assert_int_equal(sl_client_stream_next(s, f->arena, &m, 5000, NULL, &err), SL_OK);
@@ -314,10 +315,11 @@ static void test_client_cancellation_ends_stream(void **state)
         GRPC__TESTING__STREAMING_OUTPUT_CALL_REQUEST__INIT;
     sl_client_stream *s;
     sl_err err;
-    assert_int_equal(sl_client_stream_open(f->ch, M("StreamingOutputCall"), &req.base,
-                                           &grpc__testing__streaming_output_call_response__descriptor,
-                                           NULL, &s, &err),
-                     SL_OK);
+    assert_int_equal(
+        sl_client_stream_open(f->ch, M("StreamingOutputCall"), &req.base,
+                              &grpc__testing__streaming_output_call_response__descriptor, NULL, &s,
+                              &err),
+        SL_OK);
     ProtobufCMessage *m;
     assert_int_equal(sl_client_stream_next(s, f->arena, &m, 5000, NULL, &err), SL_OK);
     assert_non_null(m);
@@ -343,10 +345,11 @@ static void test_stream_next_timeout_keeps_stream(void **state)
     req.response_parameters = &rpp;
     sl_client_stream *s;
     sl_err err;
-    assert_int_equal(sl_client_stream_open(f->ch, M("StreamingOutputCall"), &req.base,
-                                           &grpc__testing__streaming_output_call_response__descriptor,
-                                           NULL, &s, &err),
-                     SL_OK);
+    assert_int_equal(
+        sl_client_stream_open(f->ch, M("StreamingOutputCall"), &req.base,
+                              &grpc__testing__streaming_output_call_response__descriptor, NULL, &s,
+                              &err),
+        SL_OK);
     ProtobufCMessage *m;
     bool timed_out;
     assert_int_equal(sl_client_stream_next(s, f->arena, &m, 50, &timed_out, &err), SL_OK);
@@ -365,7 +368,8 @@ static void test_client_streaming(void **state)
      * method called as unary? No: gRPC has no such distinction on the wire,
      * so a single message then half-close is a valid client stream. */
     fixture *f = *state;
-    Grpc__Testing__StreamingInputCallRequest req = GRPC__TESTING__STREAMING_INPUT_CALL_REQUEST__INIT;
+    Grpc__Testing__StreamingInputCallRequest req =
+        GRPC__TESTING__STREAMING_INPUT_CALL_REQUEST__INIT;
     Grpc__Testing__Payload p = GRPC__TESTING__PAYLOAD__INIT;
     uint8_t body[1234] = {0};
     p.body.data = body;
@@ -416,13 +420,13 @@ static void test_unknown_method_and_service(void **state)
     sl_err err;
     sl_call_options o = {.timeout_ms = 5000};
     int64_t t0 = sl_test_now_ms();
-    assert_int_equal(sl_client_unary_raw(f->ch, "/grpc.testing.TestService/NoSuch", "", 0,
-                                         f->arena, &out, &n, &o, &err),
+    assert_int_equal(sl_client_unary_raw(f->ch, "/grpc.testing.TestService/NoSuch", "", 0, f->arena,
+                                         &out, &n, &o, &err),
                      SL_UNIMPLEMENTED);
     assert_non_null(strstr(err.msg, "NoSuch"));
-    assert_int_equal(sl_client_unary_raw(f->ch, "/no.such.Service/Call", "", 0, f->arena, &out, &n,
-                                         &o, &err),
-                     SL_UNIMPLEMENTED);
+    assert_int_equal(
+        sl_client_unary_raw(f->ch, "/no.such.Service/Call", "", 0, f->arena, &out, &n, &o, &err),
+        SL_UNIMPLEMENTED);
     /* Answered at once, not at the deadline. */
     assert_true(sl_test_now_ms() - t0 < 2000);
 }
@@ -446,8 +450,8 @@ static void test_garbage_payload(void **state)
         size_t len = (size_t)(rand_r(&seed) % (int)sizeof buf);
         for (size_t j = 0; j < len; j++)
             buf[j] = (unsigned char)rand_r(&seed);
-        sl_status st = sl_client_unary_raw(f->ch, M("EmptyCall"), buf, len, f->arena, &out, &n,
-                                           NULL, &err);
+        sl_status st =
+            sl_client_unary_raw(f->ch, M("EmptyCall"), buf, len, f->arena, &out, &n, NULL, &err);
         assert_true(st == SL_OK || st == SL_INVALID_ARGUMENT);
         sl_arena_reset(f->arena);
     }
@@ -469,8 +473,8 @@ static void test_interceptor_rejects(void **state)
     Grpc__Health__V1__HealthCheckRequest hreq = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
     ProtobufCMessage *hresp;
     assert_int_equal(sl_client_unary(f->ch, "/grpc.health.v1.Health/Check", &hreq.base,
-                                     &grpc__health__v1__health_check_response__descriptor,
-                                     f->arena, &hresp, &o, &err),
+                                     &grpc__health__v1__health_check_response__descriptor, f->arena,
+                                     &hresp, &o, &err),
                      SL_OK);
 }
 
@@ -543,20 +547,20 @@ static void test_health_check_and_watch(void **state)
     Grpc__Health__V1__HealthCheckRequest req = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
     ProtobufCMessage *m;
     assert_int_equal(sl_client_unary(f->ch, "/grpc.health.v1.Health/Check", &req.base,
-                                     &grpc__health__v1__health_check_response__descriptor,
-                                     f->arena, &m, NULL, &err),
+                                     &grpc__health__v1__health_check_response__descriptor, f->arena,
+                                     &m, NULL, &err),
                      SL_OK);
     assert_int_equal(((Grpc__Health__V1__HealthCheckResponse *)m)->status, SL_HEALTH_SERVING);
     req.service = "grpc.testing.TestService";
     assert_int_equal(sl_client_unary(f->ch, "/grpc.health.v1.Health/Check", &req.base,
-                                     &grpc__health__v1__health_check_response__descriptor,
-                                     f->arena, &m, NULL, &err),
+                                     &grpc__health__v1__health_check_response__descriptor, f->arena,
+                                     &m, NULL, &err),
                      SL_OK);
     assert_int_equal(((Grpc__Health__V1__HealthCheckResponse *)m)->status, SL_HEALTH_SERVING);
     req.service = "no.such.Service";
     assert_int_equal(sl_client_unary(f->ch, "/grpc.health.v1.Health/Check", &req.base,
-                                     &grpc__health__v1__health_check_response__descriptor,
-                                     f->arena, &m, NULL, &err),
+                                     &grpc__health__v1__health_check_response__descriptor, f->arena,
+                                     &m, NULL, &err),
                      SL_NOT_FOUND);
 
     req.service = "grpc.testing.TestService";
@@ -570,8 +574,7 @@ static void test_health_check_and_watch(void **state)
     sl_health_set_degraded(sl_server_health(f->srv), true);
     assert_int_equal(sl_client_stream_next(s, f->arena, &m, 5000, NULL, &err), SL_OK);
     assert_non_null(m);
-    assert_int_equal(((Grpc__Health__V1__HealthCheckResponse *)m)->status,
-                     SL_HEALTH_NOT_SERVING);
+    assert_int_equal(((Grpc__Health__V1__HealthCheckResponse *)m)->status, SL_HEALTH_NOT_SERVING);
     sl_health_set_degraded(sl_server_health(f->srv), false);
     assert_int_equal(sl_client_stream_next(s, f->arena, &m, 5000, NULL, &err), SL_OK);
     assert_int_equal(((Grpc__Health__V1__HealthCheckResponse *)m)->status, SL_HEALTH_SERVING);
@@ -627,8 +630,7 @@ static void test_retry_until_server_appears(void **state)
     assert_int_equal(sl_channel_create(target, NULL, &ch, &err), SL_OK);
     sl_call_options retry = {.timeout_ms = 8000, .idempotent = true, .max_attempts = 30};
     assert_int_equal(sl_client_unary(ch, M("EmptyCall"), &req.base,
-                                     &grpc__testing__empty__descriptor, arena, &resp, &retry,
-                                     &err),
+                                     &grpc__testing__empty__descriptor, arena, &resp, &retry, &err),
                      SL_OK);
     sl_channel_destroy(ch);
     sl_arena_destroy(arena);
@@ -668,10 +670,11 @@ static void test_sigterm_drain(void **state)
     req.n_response_parameters = 5;
     req.response_parameters = rpp;
     sl_client_stream *s;
-    assert_int_equal(sl_client_stream_open(ch, M("StreamingOutputCall"), &req.base,
-                                           &grpc__testing__streaming_output_call_response__descriptor,
-                                           NULL, &s, &err),
-                     SL_OK);
+    assert_int_equal(
+        sl_client_stream_open(ch, M("StreamingOutputCall"), &req.base,
+                              &grpc__testing__streaming_output_call_response__descriptor, NULL, &s,
+                              &err),
+        SL_OK);
     ProtobufCMessage *m;
     assert_int_equal(sl_client_stream_next(s, arena, &m, 5000, NULL, &err), SL_OK);
     assert_non_null(m);
@@ -713,10 +716,11 @@ static void test_shutdown_ends_streams(void **state)
         GRPC__TESTING__STREAMING_OUTPUT_CALL_REQUEST__INIT;
     sl_client_stream *s;
     sl_err err;
-    assert_int_equal(sl_client_stream_open(f->ch, M("StreamingOutputCall"), &req.base,
-                                           &grpc__testing__streaming_output_call_response__descriptor,
-                                           NULL, &s, &err),
-                     SL_OK);
+    assert_int_equal(
+        sl_client_stream_open(f->ch, M("StreamingOutputCall"), &req.base,
+                              &grpc__testing__streaming_output_call_response__descriptor, NULL, &s,
+                              &err),
+        SL_OK);
     ProtobufCMessage *m;
     assert_int_equal(sl_client_stream_next(s, f->arena, &m, 5000, NULL, &err), SL_OK);
     int64_t t0 = sl_test_now_ms();

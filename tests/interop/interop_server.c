@@ -244,8 +244,9 @@ static const sl_method test_methods[] = {
 
 static int usage(const char *why)
 {
-    fprintf(stderr, "shelfline-interop-server: %s\n"
-                    "usage: shelfline-interop-server --port=N [--workers=N] [--use_tls=false]\n",
+    fprintf(stderr,
+            "shelfline-interop-server: %s\n"
+            "usage: shelfline-interop-server --port=N [--workers=N] [--use_tls=false]\n",
             why);
     return 2;
 }
