@@ -16,7 +16,7 @@ build_pkgs=(
     tzdata
 )
 test_pkgs=(
-    libcmocka-dev
+    libcmocka-dev clang-format
     # interop clients in other languages
     golang-go golang-google-grpc-dev protoc-gen-go-1-3 protoc-gen-go-grpc dpkg-dev
     python3 python3-grpcio

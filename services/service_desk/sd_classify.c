@@ -520,7 +520,7 @@ static void add_mention(char (*list)[SD_MENTION_LEN], size_t *n, const char *pre
         if (strcmp(list[i], v) == 0)
             return;
     if (*n < SD_MENTIONS_MAX)
-        strcpy(list[(*n)++], v);
+        memcpy(list[(*n)++], v, p + code_len + 1);
 }
 
 /* ASCII letters, digits and (when dashes) '-' from text[i]; their count. */

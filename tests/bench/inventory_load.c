@@ -219,11 +219,11 @@ int main(int argc, char **argv)
         else if (strcmp(k, "--run") == 0)
             s.o.run = v;
         else if (strcmp(k, "--clients") == 0)
-            s.o.clients = atoi(v);
+            s.o.clients = (int)strtol(v, NULL, 10);
         else if (strcmp(k, "--channels") == 0)
-            s.o.channels = atoi(v);
+            s.o.channels = (int)strtol(v, NULL, 10);
         else if (strcmp(k, "--batch") == 0)
-            s.o.batch = atoi(v);
+            s.o.batch = (int)strtol(v, NULL, 10);
         else if (strcmp(k, "--warmup") == 0)
             s.o.warmup_s = strtod(v, NULL);
         else if (strcmp(k, "--duration") == 0)

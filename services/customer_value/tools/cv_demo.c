@@ -292,13 +292,14 @@ static bool load_customer(ctx *c, sl_arena *a, int i)
     char id[16], ref[16] = "";
     snprintf(id, sizeof id, "c-%05d", i);
     int signup_days = (int)between(&r, 1, 730);
-    if (i > 100 && unif(&r) < 0.10)
-        snprintf(ref, sizeof ref, "c-%05d", (int)between(&r, 1, i - 1));
     /* Referral chains point at earlier customers, which other threads may
      * not have written yet: the referral is only kept when the referrer is
      * in this thread's chunk (same residue). */
-    if (ref[0] != '\0' && (atoi(ref + 2) % THREADS) != (i % THREADS))
-        ref[0] = '\0';
+    if (i > 100 && unif(&r) < 0.10) {
+        long referrer = (long)between(&r, 1, i - 1);
+        if (referrer % THREADS == (long)(i % THREADS))
+            snprintf(ref, sizeof ref, "c-%05ld", referrer);
+    }
     Shelfline__V1__UpsertCustomerRequest u = SHELFLINE__V1__UPSERT_CUSTOMER_REQUEST__INIT;
     u.customer_id = id;
     u.region = (char *)region_of(&r);
