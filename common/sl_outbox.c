@@ -48,12 +48,12 @@ const sl_db_stmt sl__outbox_stmts[] = {
      "WITH horizon AS (SELECT pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot()) "
      "AS xmin), "
      "base AS (SELECT coalesce(max(pos), 0) AS p FROM outbox), "
-     "todo AS (SELECT o.id, row_number() OVER (ORDER BY o.xid, o.id) AS rn "
+     "ready AS (SELECT o.id, row_number() OVER (ORDER BY o.xid, o.id) AS rn "
      "  FROM outbox o, horizon h WHERE o.pos IS NULL AND o.xid < h.xmin "
      "  ORDER BY o.xid, o.id LIMIT " SEQUENCE_BATCH "), "
-     "done AS (UPDATE outbox o SET pos = base.p + todo.rn FROM todo, base "
-     "  WHERE o.id = todo.id RETURNING 1) "
-     "SELECT (SELECT count(*) FROM done) AS assigned, "
+     "numbered AS (UPDATE outbox o SET pos = base.p + ready.rn FROM ready, base "
+     "  WHERE o.id = ready.id RETURNING 1) "
+     "SELECT (SELECT count(*) FROM numbered) AS assigned, "
      "(SELECT count(*) FROM outbox WHERE pos IS NULL) AS unsequenced",
      0},
     {"sl__outbox_notify", "SELECT pg_catalog.pg_notify($1, '" NOTIFY_SEQUENCED "')", 1},
