@@ -151,8 +151,6 @@ struct sl_server {
     int64_t active_streams;
 };
 
-static const sl_method health_methods[];
-
 /* ---------------------------------------------------------------- time -- */
 
 static int64_t now_realtime_ms(void)
