@@ -292,6 +292,12 @@ int sl_service_main(const sl_service_spec *spec, int argc, char **argv)
         goto out;
     }
     app_ready = true;
+    spec->def->ctx = app;
+    st = sl_service_add(&svc, spec->def, &err);
+    if (st != SL_OK) {
+        SL_LOG(SL_LOG_ERROR, "startup", NULL, "could not add the service: %s", err.msg);
+        goto out;
+    }
     st = sl_server_start(svc.server, &err);
     if (st != SL_OK) {
         SL_LOG(SL_LOG_ERROR, "startup", NULL, "could not start the server: %s", err.msg);

@@ -80,10 +80,14 @@ typedef struct sl_service_spec {
     /* The topics this service publishes (NULL-name terminated); its
      * event feed (sl_service_events) is started before init. */
     const sl_event_topic *topics;
+    /* The service's gRPC method table; added to the server after init,
+     * with its ctx set to init's *app. */
+    sl_service_def *def;
     /* Called once the database is migrated and before the server starts:
-     * registers statements and method tables (sl_service_add), starts
-     * consumers; *app is the service's context, handed back to fini.  A
-     * failure ends the process with exit code 1. */
+     * registers statements, starts consumers and background threads; *app
+     * is the service's context, handed to the handlers (sl_call_ctx) and
+     * back to fini.  A failure ends the process with exit code 1 (init
+     * frees what it made). */
     sl_status (*init)(sl_service *svc, void **app, sl_err *err);
     /* Called after the server drained; frees app. */
     void (*fini)(sl_service *svc, void *app);

@@ -81,9 +81,6 @@ static sl_status init(sl_service *svc, void **out, sl_err *err)
     }
     if (consume && (st = cv_orders_start(app, &app->orders, err)) != SL_OK)
         goto fail;
-    service_def.ctx = app;
-    if ((st = sl_service_add(svc, &service_def, err)) != SL_OK)
-        goto fail;
     *out = app;
     return SL_OK;
 fail:
@@ -109,6 +106,7 @@ const sl_service_spec cv_service_spec = {
     .schema = "customer_value",
     .migrations = customer_value_migrations,
     .default_listen = "127.0.0.1:50053",
+    .def = &service_def,
     .topics = topics,
     .init = init,
     .fini = fini,

@@ -107,10 +107,6 @@ static sl_status init(sl_service *svc, void **out, sl_err *err)
         };
         st = sl_consumer_start(&co, &app->consumer, err);
     }
-    if (st == SL_OK) {
-        service_def.ctx = app;
-        st = sl_service_add(svc, &service_def, err);
-    }
     if (st != SL_OK) {
         app_free(app);
         return st;
@@ -130,6 +126,7 @@ const sl_service_spec fc_service_spec = {
     .schema = "forecasting",
     .migrations = forecasting_migrations,
     .default_listen = "127.0.0.1:50052",
+    .def = &service_def,
     .topics = topics,
     .init = init,
     .fini = fini,

@@ -111,10 +111,6 @@ static sl_status init(sl_service *svc, void **out, sl_err *err)
         st = inv_combiner_start(app, &app->combiner, err);
     if (st == SL_OK)
         st = inv_reaper_start(app, &app->reaper, err);
-    if (st == SL_OK) {
-        service_def.ctx = app;
-        st = sl_service_add(svc, &service_def, err);
-    }
     if (st != SL_OK) {
         app_free(app);
         return st;
@@ -134,6 +130,7 @@ const sl_service_spec inv_service_spec = {
     .schema = "inventory",
     .migrations = inventory_migrations,
     .default_listen = "127.0.0.1:50051",
+    .def = &service_def,
     .topics = topics,
     .init = init,
     .fini = fini,

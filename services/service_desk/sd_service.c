@@ -196,10 +196,6 @@ static sl_status init(sl_service *svc, void **out, sl_err *err)
     }
     if (st == SL_OK)
         st = sd_bis_start(app, &app->bis, err);
-    if (st == SL_OK) {
-        service_def.ctx = app;
-        st = sl_service_add(svc, &service_def, err);
-    }
     if (st != SL_OK) {
         app_free(app);
         return st;
@@ -219,6 +215,7 @@ const sl_service_spec sd_service_spec = {
     .schema = "service_desk",
     .migrations = service_desk_migrations,
     .default_listen = "127.0.0.1:50054",
+    .def = &service_def,
     .topics = topics,
     .init = init,
     .fini = fini,
