@@ -621,6 +621,50 @@ static void test_health_check_and_watch(void **state)
     sl_client_stream_close(s);
 }
 
+/* A maximum connection age makes clients reconnect (GOAWAY), which is how
+ * they spread onto replicas added later: the same channel shows up from a
+ * new client port once the age has passed. */
+static void test_max_connection_age_reconnects(void **state)
+{
+    (void)state;
+    sl_server *srv;
+    sl_err err;
+    sl_server_options o = {.listen = "127.0.0.1:0",
+                           .workers = 1,
+                           .max_connection_age_ms = 300,
+                           .max_connection_age_grace_ms = 200};
+    assert_int_equal(sl_server_create(&o, &srv, &err), SL_OK);
+    assert_int_equal(sl_server_add_service(srv, &service, &err), SL_OK);
+    assert_int_equal(sl_server_start(srv, &err), SL_OK);
+    char target[64];
+    snprintf(target, sizeof target, "127.0.0.1:%d", sl_server_port(srv));
+    sl_channel *ch;
+    assert_int_equal(sl_channel_create(target, NULL, &ch, &err), SL_OK);
+    sl_arena *a = sl_arena_create(0);
+    Grpc__Testing__SimpleRequest req = GRPC__TESTING__SIMPLE_REQUEST__INIT;
+    sl_call_options co = {.timeout_ms = 5000, .wait_for_ready = true};
+    ProtobufCMessage *m;
+    assert_int_equal(sl_client_unary(ch, M("UnaryCall"), &req.base,
+                                     &grpc__testing__simple_response__descriptor, a, &m, &co, &err),
+                     SL_OK);
+    char first[128];
+    snprintf(first, sizeof first, "%s", ((Grpc__Testing__SimpleResponse *)m)->hostname);
+    bool moved = false;
+    int64_t until = sl_test_now_ms() + 5000;
+    while (!moved && sl_test_now_ms() < until) {
+        sleep_ms(100);
+        assert_int_equal(sl_client_unary(ch, M("UnaryCall"), &req.base,
+                                         &grpc__testing__simple_response__descriptor, a, &m, &co,
+                                         &err),
+                         SL_OK);
+        moved = strcmp(first, ((Grpc__Testing__SimpleResponse *)m)->hostname) != 0;
+    }
+    assert_true(moved);
+    sl_arena_destroy(a);
+    sl_channel_destroy(ch);
+    sl_server_destroy(srv);
+}
+
 static void test_method_table_checked(void **state)
 {
     (void)state;
@@ -794,6 +838,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_2000_concurrent_calls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_health_check_and_watch, setup, teardown),
         cmocka_unit_test(test_method_table_checked),
+        cmocka_unit_test(test_max_connection_age_reconnects),
         cmocka_unit_test(test_retry_until_server_appears),
         cmocka_unit_test(test_sigterm_drain),
         cmocka_unit_test(test_shutdown_ends_streams),
