@@ -51,6 +51,12 @@ struct sl_db_conn {
     /* The server sent a FATAL message while we were idle (it terminated
      * the session or is shutting down); the socket may not show EOF yet. */
     bool server_fatal;
+    /* The BEGIN of the current sl_db_tx attempt (a statement name) and its
+     * statement_timeout ("" for none), not sent yet: they travel in one
+     * round trip with the transaction's first statement.  NULL when no
+     * BEGIN is pending. */
+    const char *begin_pending;
+    char timeout_pending[24];
     char sqlstate[6];
     char constraint[64];
 };
@@ -59,6 +65,7 @@ struct sl_db {
     char *conninfo;
     char *schema;
     char *app_name;
+    bool generic_plans;
     int pool_size;
     int acquire_timeout_ms;
 
@@ -90,6 +97,8 @@ static const sl_db_stmt db_stmts[] = {
     /* set_config rather than SET: SET takes no parameters. */
     {"sl__db_search_path", "SELECT pg_catalog.set_config('search_path', $1, false)", 1},
     {"sl__db_stmt_timeout", "SELECT pg_catalog.set_config('statement_timeout', $1, true)", 1},
+    {"sl__db_generic_plans",
+     "SELECT pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', false)", 0},
     {"sl__db_try_lock",
      "SELECT pg_catalog.pg_try_advisory_lock(" SL__LOCK_CLASS_SESSION
      ", pg_catalog.hashtext($1 || '/' || $2))",
@@ -361,6 +370,7 @@ static void conn_free_state(sl_db_conn *c)
     free(c->prep);
     c->prep = NULL;
     c->nprep = 0;
+    c->begin_pending = NULL;
 }
 
 sl_status sl_db_open(const sl_db_options *opts, sl_db **out, sl_err *err)
@@ -420,6 +430,7 @@ sl_status sl_db_open(const sl_db_options *opts, sl_db **out, sl_err *err)
     db->conninfo = dup_or_null(opts->conninfo, &oom);
     db->schema = dup_or_null(opts->schema, &oom);
     db->app_name = dup_or_null(opts->application_name, &oom);
+    db->generic_plans = opts->generic_plans;
     db->slots = calloc((size_t)db->pool_size, sizeof *db->slots);
     if (oom || db->slots == NULL) {
         oom = true;
@@ -587,12 +598,14 @@ static sl_status conn_connect(sl_db_conn *c, int64_t deadline, sl_err *err)
             st = sl_db_exec(c, "sl__db_search_path", 1, v, NULL, NULL, NULL, err);
             PQfreemem(quoted);
         }
-        if (st != SL_OK) {
-            sl_err_wrap(err, "could not set up a database connection");
-            conn_free_state(c);
-            if (st == SL_INTERNAL)
-                st = SL_UNAVAILABLE;
-        }
+    }
+    if (st == SL_OK && c->db->generic_plans)
+        st = sl_db_exec(c, "sl__db_generic_plans", 0, NULL, NULL, NULL, NULL, err);
+    if (st != SL_OK) {
+        sl_err_wrap(err, "could not set up a database connection");
+        conn_free_state(c);
+        if (st == SL_INTERNAL)
+            st = SL_UNAVAILABLE;
     }
     return st;
 }
@@ -697,6 +710,7 @@ void sl_db_release(sl_db *db, sl_db_conn *c)
     if (c == NULL)
         return;
     assert(!c->dedicated && c->db == db);
+    c->begin_pending = NULL;
     if (c->pg != NULL) {
         bool keep = PQstatus(c->pg) == CONNECTION_OK;
         if (keep) {
@@ -833,60 +847,216 @@ done:
     return st;
 }
 
-sl_status sl_db_exec_fmt(sl_db_conn *c, const char *stmt_name, int nparams,
-                         const char *const *values, const int *lengths, const int *formats,
-                         int result_format, PGresult **out, sl_err *err)
+/* One statement of a round trip. */
+typedef struct pipe_item {
+    const sl_db_stmt *s;
+    size_t idx;
+    int nparams;
+    const char *const *values;
+    const int *lengths, *formats;
+    int result_format;
+    bool keep;     /* hand the result to the caller */
+    PGresult *res; /* the kept result */
+} pipe_item;
+
+/* Fills *it for the registered statement name, preparing it on c first if
+ * needed. */
+static sl_status item_for(sl_db_conn *c, const char *name, int nparams, const char *const *values,
+                          const int *lengths, const int *formats, int result_format, bool keep,
+                          pipe_item *it, sl_err *err)
 {
-    sl_status st;
-    PGresult *res = NULL;
     const sl_db_stmt *s = NULL;
-    long idx;
-
-    if (out != NULL)
-        *out = NULL;
-    if (c == NULL || c->pg == NULL)
-        return sl_err_set(err, SL_INTERNAL, "statement \"%s\" run without a connection", stmt_name);
-    c->sqlstate[0] = '\0';
-    c->constraint[0] = '\0';
-
     pthread_rwlock_rdlock(&c->db->reg_lock);
-    idx = reg_find(c->db, stmt_name);
+    long idx = reg_find(c->db, name);
     if (idx >= 0)
         s = c->db->stmts[idx];
     pthread_rwlock_unlock(&c->db->reg_lock);
     if (s == NULL)
-        return sl_err_set(err, SL_INTERNAL, "unknown statement \"%s\"", stmt_name);
+        return sl_err_set(err, SL_INTERNAL, "unknown statement \"%s\"", name);
     if (nparams != s->nparams)
-        return sl_err_set(err, SL_INTERNAL, "statement \"%s\" takes %d parameters, got %d",
-                          stmt_name, s->nparams, nparams);
-
-    st = ensure_prepared(c, (size_t)idx, s, err);
+        return sl_err_set(err, SL_INTERNAL, "statement \"%s\" takes %d parameters, got %d", name,
+                          s->nparams, nparams);
+    sl_status st = ensure_prepared(c, (size_t)idx, s, err);
     if (st != SL_OK)
         return st;
-    res = PQexecPrepared(c->pg, s->name, nparams, values, lengths, formats, result_format);
-    ExecStatusType want = c->prep[idx] == PREP_ROWS ? PGRES_TUPLES_OK : PGRES_COMMAND_OK;
-    if (res == NULL || PQresultStatus(res) != want) {
-        if (res != NULL && PQresultStatus(res) != PGRES_FATAL_ERROR &&
-            PQstatus(c->pg) == CONNECTION_OK) {
-            st = sl_err_set(err, SL_INTERNAL, "statement \"%s\" returned %s, expected %s",
-                            stmt_name, PQresStatus(PQresultStatus(res)), PQresStatus(want));
-        } else {
-            st = result_error(c, res, "execute", s->name, err);
-        }
-        PQclear(res);
+    *it = (pipe_item){s, (size_t)idx, nparams, values, lengths, formats, result_format, keep, NULL};
+    return SL_OK;
+}
+
+/* Queues the transaction's pending BEGIN (and statement_timeout) in front
+ * of what is about to be sent; *tv holds the timeout's parameter. */
+static sl_status begin_items(sl_db_conn *c, pipe_item *it, size_t *n, const char **tv, sl_err *err)
+{
+    *n = 0;
+    if (c->begin_pending == NULL)
+        return SL_OK;
+    const char *begin = c->begin_pending;
+    c->begin_pending = NULL;
+    sl_status st = item_for(c, begin, 0, NULL, NULL, NULL, 0, false, &it[0], err);
+    if (st != SL_OK)
+        return st;
+    *n = 1;
+    if (c->timeout_pending[0] == '\0')
+        return SL_OK;
+    *tv = c->timeout_pending;
+    st = item_for(c, "sl__db_stmt_timeout", 1, tv, NULL, NULL, 0, false, &it[1], err);
+    if (st == SL_OK)
+        *n = 2;
+    return st;
+}
+
+/* The result of it must be exactly what its statement produces. */
+static sl_status check_result(sl_db_conn *c, const pipe_item *it, const PGresult *res, sl_err *err)
+{
+    ExecStatusType want = c->prep[it->idx] == PREP_ROWS ? PGRES_TUPLES_OK : PGRES_COMMAND_OK;
+    if (res != NULL && PQresultStatus(res) == want)
+        return SL_OK;
+    if (res != NULL && PQresultStatus(res) != PGRES_FATAL_ERROR && PQstatus(c->pg) == CONNECTION_OK)
+        return sl_err_set(err, SL_INTERNAL, "statement \"%s\" returned %s, expected %s",
+                          it->s->name, PQresStatus(PQresultStatus(res)), PQresStatus(want));
+    return result_error(c, res, "execute", it->s->name, err);
+}
+
+static void clear_items(pipe_item *it, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        PQclear(it[i].res);
+        it[i].res = NULL;
+    }
+}
+
+/* Runs the items in order.  Several go in one round trip (libpq's pipeline
+ * mode): the server still runs them one after the other, each with its own
+ * snapshot, and skips the rest after a failure (outside a transaction they
+ * form one implicit transaction).  The requests are small, so a blocking send cannot fill the
+ * socket while the server waits for us to read its results.  On failure no
+ * result is kept. */
+static sl_status run_items(sl_db_conn *c, pipe_item *it, size_t n, sl_err *err)
+{
+    sl_status st = SL_OK;
+    c->sqlstate[0] = '\0';
+    c->constraint[0] = '\0';
+    if (n == 1) {
+        PGresult *res = PQexecPrepared(c->pg, it->s->name, it->nparams, it->values, it->lengths,
+                                       it->formats, it->result_format);
+        st = check_result(c, it, res, err);
+        if (st == SL_OK && it->keep)
+            it->res = res;
+        else
+            PQclear(res);
         return st;
     }
-    if (out != NULL)
-        *out = res;
-    else
+    if (PQenterPipelineMode(c->pg) == 0)
+        return result_error(c, NULL, "start a pipeline for", it[0].s->name, err);
+    size_t sent = 0;
+    while (sent < n &&
+           PQsendQueryPrepared(c->pg, it[sent].s->name, it[sent].nparams, it[sent].values,
+                               it[sent].lengths, it[sent].formats, it[sent].result_format) == 1)
+        sent++;
+    if (sent < n || PQpipelineSync(c->pg) == 0) {
+        st = result_error(c, NULL, "send", it[sent < n ? sent : n - 1].s->name, err);
+        /* The pipeline cannot be read back in step: the session is unusable. */
+        c->lost = true;
+        conn_free_state(c);
+        return st;
+    }
+    /* Each statement's result is followed by a NULL; the sync's result ends
+     * the round trip.  After a failure the server answers PIPELINE_ABORTED
+     * for the statements it skipped. */
+    size_t i = 0;
+    for (;;) {
+        PGresult *res = PQgetResult(c->pg);
+        if (res == NULL) {
+            if (PQstatus(c->pg) != CONNECTION_OK) {
+                if (st == SL_OK)
+                    st = result_error(c, NULL, "execute", it[i < n ? i : n - 1].s->name, err);
+                break;
+            }
+            i++;
+            continue;
+        }
+        ExecStatusType rs = PQresultStatus(res);
+        if (rs == PGRES_PIPELINE_SYNC) {
+            PQclear(res);
+            break;
+        }
+        if (i < n && st == SL_OK) {
+            st = check_result(c, &it[i], res, err);
+            if (st == SL_OK && it[i].keep && it[i].res == NULL) {
+                it[i].res = res;
+                res = NULL;
+            }
+        }
         PQclear(res);
-    return SL_OK;
+    }
+    /* A session the server ended (57P01 and the like) is noticed only
+     * after its error result: the statement failed with the connection. */
+    if (PQstatus(c->pg) != CONNECTION_OK) {
+        c->lost = true;
+    } else if (PQexitPipelineMode(c->pg) == 0) {
+        if (st == SL_OK)
+            st = result_error(c, NULL, "finish the pipeline of", it[n - 1].s->name, err);
+        c->lost = true;
+        conn_free_state(c);
+    }
+    if (st != SL_OK)
+        clear_items(it, n);
+    return st;
+}
+
+sl_status sl_db_exec_fmt(sl_db_conn *c, const char *stmt_name, int nparams,
+                         const char *const *values, const int *lengths, const int *formats,
+                         int result_format, PGresult **out, sl_err *err)
+{
+    if (out != NULL)
+        *out = NULL;
+    if (c == NULL || c->pg == NULL)
+        return sl_err_set(err, SL_INTERNAL, "statement \"%s\" run without a connection", stmt_name);
+    pipe_item it[3];
+    size_t n;
+    const char *tv[1];
+    sl_status st = begin_items(c, it, &n, tv, err);
+    if (st == SL_OK)
+        st = item_for(c, stmt_name, nparams, values, lengths, formats, result_format, out != NULL,
+                      &it[n], err);
+    if (st != SL_OK)
+        return st;
+    n++;
+    st = run_items(c, it, n, err);
+    if (st == SL_OK && out != NULL)
+        *out = it[n - 1].res;
+    return st;
 }
 
 sl_status sl_db_exec(sl_db_conn *c, const char *stmt_name, int nparams, const char *const *values,
                      const int *lengths, const int *formats, PGresult **out, sl_err *err)
 {
     return sl_db_exec_fmt(c, stmt_name, nparams, values, lengths, formats, 0, out, err);
+}
+
+sl_status sl_db_exec_pipeline(sl_db_conn *c, sl_db_query *q, size_t n, sl_err *err)
+{
+    for (size_t i = 0; i < n; i++)
+        q[i].res = NULL;
+    if (n == 0 || n > SL_DB_PIPELINE_MAX)
+        return sl_err_set(err, SL_INTERNAL, "a pipeline takes 1 to %d statements, got %zu",
+                          SL_DB_PIPELINE_MAX, n);
+    if (c == NULL || c->pg == NULL)
+        return sl_err_set(err, SL_INTERNAL, "statement \"%s\" run without a connection", q[0].stmt);
+    pipe_item it[SL_DB_PIPELINE_MAX + 2];
+    size_t k;
+    const char *tv[1];
+    sl_status st = begin_items(c, it, &k, tv, err);
+    size_t first = k;
+    for (size_t i = 0; st == SL_OK && i < n; i++, k++)
+        st = item_for(c, q[i].stmt, q[i].nparams, q[i].values, NULL, NULL, 0, true, &it[k], err);
+    if (st == SL_OK)
+        st = run_items(c, it, k, err);
+    if (st != SL_OK)
+        return st;
+    for (size_t i = 0; i < n; i++)
+        q[i].res = it[first + i].res;
+    return SL_OK;
 }
 
 /* ---- transactions ---- */
@@ -946,10 +1116,9 @@ static sl_status tx_attempt(sl_db *db, const sl_db_tx_options *o, sl_db_tx_fn fn
         return st;
     }
 
-    st = sl_db_exec(c, begin_names[o->isolation][o->read_only ? 1 : 0], 0, NULL, NULL, NULL, NULL,
-                    err);
-    if (st != SL_OK)
-        goto done;
+    /* BEGIN and the timeout go out with fn's first statement. */
+    c->begin_pending = begin_names[o->isolation][o->read_only ? 1 : 0];
+    c->timeout_pending[0] = '\0';
     if (has_deadline(o->deadline_ms)) {
         int64_t left = o->deadline_ms - sl_db_now_ms();
         if (left <= 0) {
@@ -957,16 +1126,16 @@ static sl_status tx_attempt(sl_db *db, const sl_db_tx_options *o, sl_db_tx_fn fn
                             "deadline exceeded before the transaction began");
             goto done;
         }
-        char ms[24];
-        snprintf(ms, sizeof ms, "%" PRId64, left);
-        const char *v[1] = {ms};
-        st = sl_db_exec(c, "sl__db_stmt_timeout", 1, v, NULL, NULL, NULL, err);
-        if (st != SL_OK)
-            goto done;
+        snprintf(c->timeout_pending, sizeof c->timeout_pending, "%" PRId64, left);
     }
     st = fn(c, ctx, err);
     if (st != SL_OK)
         goto done;
+    if (c->begin_pending != NULL) {
+        /* fn ran no statement: there is no transaction to commit. */
+        c->begin_pending = NULL;
+        goto done;
+    }
     commit_sent = true;
     st = sl_db_exec(c, "sl__db_commit", 0, NULL, NULL, NULL, &res, err);
     if (st == SL_OK && strcmp(PQcmdStatus(res), "COMMIT") != 0) {

@@ -17,6 +17,10 @@
  *  - Errors: sl_db_exec checks the result status exactly and turns SQLSTATEs
  *    into statuses in one place, sl_db_status_from_sqlstate.  A connection
  *    failure is UNAVAILABLE.
+ *  - Round trips: a transaction's BEGIN (and statement_timeout) travel with
+ *    its first statement, and sl_db_exec_pipeline sends several statements
+ *    at once (libpq's pipeline mode); the server runs them exactly as if
+ *    sent one by one.
  *  - sl_db_tx runs a function inside BEGIN/COMMIT and retries it on
  *    serialization failures and deadlocks (40001, 40P01) and on a connection
  *    lost before COMMIT was sent, a bounded number of times with jittered
@@ -54,6 +58,12 @@ typedef struct sl_db_options {
     int pool_size;                /* connections; 0: 4; at most 256 */
     int acquire_timeout_ms;       /* default wait in sl_db_acquire, connecting included; 0: 5000 */
     const char *application_name; /* NULL: the conninfo's, else "shelfline" */
+    /* plan_cache_mode = force_generic_plan on every connection: prepared
+     * statements are planned once per connection instead of on every
+     * execution.  For statements keyed by array parameters (= ANY($1),
+     * unnest), whose custom plans cost more to make than to run and come
+     * out the same. */
+    bool generic_plans;
 } sl_db_options;
 
 /* Schema names are kept short enough that derived names (the outbox
@@ -160,6 +170,28 @@ sl_status sl_db_exec_fmt(sl_db_conn *conn, const char *stmt_name, int nparams,
                          const char *const *values, const int *lengths, const int *formats,
                          int result_format, PGresult **res, sl_err *err);
 
+/* At most this many statements in one sl_db_exec_pipeline. */
+#define SL_DB_PIPELINE_MAX 8
+
+/* One statement of a pipeline: every parameter in text format (values[i]
+ * NULL is SQL NULL), results in text format. */
+typedef struct sl_db_query {
+    const char *stmt;
+    int nparams;
+    const char *const *values;
+    PGresult *res; /* out: owned by the caller (PQclear) */
+} sl_db_query;
+
+/* Runs q[0..n-1] in order in one round trip.  Each runs as it would alone
+ * (in READ COMMITTED with its own snapshot, so a statement after a lock
+ * sees what committed before the lock was granted); after a failure the
+ * server skips the rest.  Outside a transaction the pipeline is one
+ * implicit transaction: a failure undoes the statements before it too.  On success every q[i].res
+ * holds its result; on failure none does, and the status is that of the first statement that
+ * failed, as sl_db_exec would give it.  INTERNAL for n outside
+ * 1..SL_DB_PIPELINE_MAX. */
+sl_status sl_db_exec_pipeline(sl_db_conn *conn, sl_db_query *q, size_t n, sl_err *err);
+
 /* Runs fn(conn, ctx, err) in a transaction on a pooled connection: BEGIN
  * (with opts' isolation and access mode), fn, COMMIT.  opts may be NULL
  * (READ COMMITTED, read-write, 8 retries, no deadline).
@@ -198,7 +230,8 @@ sl_status sl_db_try_lock_session(sl_db_conn *conn, const char *name, bool *acqui
 sl_status sl_db_unlock_session(sl_db_conn *conn, const char *name, sl_err *err);
 
 /* The libpq connection (for PQsocket, PQconsumeInput, PQnotifies).  Owned by
- * conn: never PQfinish it. */
+ * conn: never PQfinish it.  Inside sl_db_tx, the transaction's BEGIN goes
+ * out with its first sl_db_exec: before that the session is still idle. */
 PGconn *sl_db_pgconn(sl_db_conn *conn);
 
 /* The pool a connection came from. */

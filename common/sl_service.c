@@ -252,7 +252,8 @@ int sl_service_main(const sl_service_spec *spec, int argc, char **argv)
     sl_db_options dbo = {.conninfo = svc.cfg.database_url,
                          .schema = spec->schema,
                          .pool_size = (int)svc.cfg.db_pool,
-                         .application_name = spec->name};
+                         .application_name = spec->name,
+                         .generic_plans = spec->generic_plans};
     sl_status st = sl_db_open(&dbo, &svc.db, &err);
     if (st != SL_OK) {
         SL_LOG(SL_LOG_ERROR, "startup", NULL, "invalid SHELFLINE_DATABASE_URL: %s", err.msg);

@@ -76,6 +76,9 @@ typedef struct sl_service_spec {
     const char *name;   /* "inventory": logs and the usage line */
     const char *schema; /* its PostgreSQL schema */
     const sl_migration *migrations;
+    /* The pool plans its statements once per connection (see
+     * sl_db_options.generic_plans). */
+    bool generic_plans;
     const char *default_listen; /* "127.0.0.1:50051" */
     /* The topics this service publishes (NULL-name terminated); its
      * event feed (sl_service_events) is started before init. */

@@ -180,9 +180,7 @@ static sl_status policy_tx(sl_db_conn *conn, void *p, sl_err *err)
     inv_tx tx;
     inv_tx_init(&tx, conn, APP(c->call)->events, a);
     const char *skus[1] = {c->r->sku};
-    sl_status st = inv_tx_lock(&tx, skus, 1, NULL, 0, err);
-    if (st == SL_OK)
-        st = inv_tx_load(&tx, skus, 1, err);
+    sl_status st = inv_tx_lock_load(&tx, skus, 1, NULL, 0, NULL, NULL, err);
     if (st != SL_OK)
         return st;
     if (inv_tx_product(&tx, c->r->sku) == NULL)

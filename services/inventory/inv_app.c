@@ -8,7 +8,7 @@
 sl_status inv_config_load(inv_config *cfg, sl_err *err)
 {
     sl_status st;
-    if ((st = sl_config_int("SHELFLINE_INVENTORY_COMBINERS", 4, 1, 64, &cfg->combiners, err)) !=
+    if ((st = sl_config_int("SHELFLINE_INVENTORY_COMBINERS", 1, 1, 64, &cfg->combiners, err)) !=
             SL_OK ||
         (st = sl_config_int("SHELFLINE_INVENTORY_BATCH_MAX", 64, 1, 1024, &cfg->batch_max, err)) !=
             SL_OK ||

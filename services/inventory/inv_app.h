@@ -13,7 +13,7 @@
 #include "sl_status.h"
 
 /* The service's own settings, from the environment (defaults in brackets):
- *   SHELFLINE_INVENTORY_COMBINERS     Reserve combiner threads [4]
+ *   SHELFLINE_INVENTORY_COMBINERS     Reserve combiner threads [1]
  *   SHELFLINE_INVENTORY_BATCH_MAX     reservations per combined transaction [64]
  *   SHELFLINE_INVENTORY_REAP_INTERVAL reaper period (expired holds, ended
  *                                     promotions) [1s]

@@ -755,13 +755,7 @@ static sl_status batch_tx(sl_db_conn *conn, void *p, sl_err *err)
     np = uniq(pids, np);
 
     inv_tx_init(&b->tx, conn, b->app->events, a);
-    sl_status st = inv_tx_lock(&b->tx, skus, ns, ids, b->n, err);
-    if (st != SL_OK)
-        return st;
-    st = inv_store_resv_lookup(conn, a, ids, b->n, &b->existing, &b->nexisting, err);
-    if (st != SL_OK)
-        return st;
-    st = inv_tx_load(&b->tx, skus, ns, err);
+    sl_status st = inv_tx_lock_load(&b->tx, skus, ns, ids, b->n, &b->existing, &b->nexisting, err);
     if (st != SL_OK)
         return st;
     if (any_promo && (st = load_promos(b, pids, np, err)) != SL_OK)

@@ -129,6 +129,9 @@ const sl_service_spec inv_service_spec = {
     .name = "inventory",
     .schema = "inventory",
     .migrations = inventory_migrations,
+    /* Its hot statements take arrays (= ANY, unnest): a custom plan per
+     * execution cost Reserve more than running them (docs/INVENTORY.md). */
+    .generic_plans = true,
     .default_listen = "127.0.0.1:50051",
     .def = &service_def,
     .topics = topics,

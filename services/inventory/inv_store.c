@@ -496,6 +496,15 @@ static const char *text_array(sl_arena *a, const char *const *v, size_t n)
     return ab_done(&b);
 }
 
+static const char *i64_array(sl_arena *a, const int64_t *v, size_t n)
+{
+    abuf b;
+    ab_init(&b, a, n);
+    for (size_t i = 0; i < n; i++)
+        ab_i64(&b, v[i]);
+    return ab_done(&b);
+}
+
 static sl_status oom(sl_err *err)
 {
     return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory building a query");
@@ -635,25 +644,12 @@ static bool route_at(sl_arena *a, const PGresult *r, int i, void *rows)
 
 /* ---- locks and network ---- */
 
-sl_status inv_store_lock(sl_db_conn *c, const int64_t *keys, size_t n, int64_t *now_ms, sl_err *err)
+sl_status inv_store_lock(sl_db_conn *c, sl_arena *a, const int64_t *keys, size_t n, int64_t *now_ms,
+                         sl_err *err)
 {
-    /* Small: a stack buffer avoids needing an arena here. */
-    size_t cap = 3 + n * 21;
-    char stackbuf[4096];
-    char *buf = cap <= sizeof stackbuf ? stackbuf : malloc(cap);
-    if (buf == NULL)
-        return oom(err);
-    size_t len = 0;
-    buf[len++] = '{';
-    for (size_t i = 0; i < n; i++)
-        len += (size_t)snprintf(buf + len, cap - len, i == 0 ? "%" PRId64 : ",%" PRId64, keys[i]);
-    buf[len++] = '}';
-    buf[len] = '\0';
-    const char *v[1] = {buf};
+    const char *v[1] = {i64_array(a, keys, n)};
     PGresult *r = NULL;
-    sl_status st = sl_db_exec(c, "inv_lock", 1, v, NULL, NULL, &r, err);
-    if (buf != stackbuf)
-        free(buf);
+    sl_status st = run(c, "inv_lock", 1, v, &r, err);
     if (st != SL_OK)
         return st;
     *now_ms = gi(r, 0, col(r, "now_ms"));
@@ -1037,15 +1033,10 @@ static bool stock_at(sl_arena *a, const PGresult *r, int i, void *rows)
     return true;
 }
 
-sl_status inv_store_load_stock(sl_db_conn *c, sl_arena *a, const char *const *skus, size_t n,
-                               inv_product_row **products, size_t *np, inv_stock_row **rows,
-                               size_t *nr, sl_err *err)
+/* Reads an inv_load_stock result (and frees it). */
+static sl_status stock_result(sl_arena *a, PGresult *r, inv_product_row **products, size_t *np,
+                              inv_stock_row **rows, size_t *nr, sl_err *err)
 {
-    const char *v[1] = {text_array(a, skus, n)};
-    PGresult *r = NULL;
-    sl_status st = run(c, "inv_load_stock", 1, v, &r, err);
-    if (st != SL_OK)
-        return st;
     int k = PQntuples(r);
     inv_product_row *p = alloc_rows(a, (size_t)k, sizeof *p);
     inv_stock_row *s = alloc_rows(a, (size_t)k, sizeof *s);
@@ -1072,6 +1063,18 @@ sl_status inv_store_load_stock(sl_db_conn *c, sl_arena *a, const char *const *sk
     *rows = s;
     *nr = nss;
     return SL_OK;
+}
+
+sl_status inv_store_load_stock(sl_db_conn *c, sl_arena *a, const char *const *skus, size_t n,
+                               inv_product_row **products, size_t *np, inv_stock_row **rows,
+                               size_t *nr, sl_err *err)
+{
+    const char *v[1] = {text_array(a, skus, n)};
+    PGresult *r = NULL;
+    sl_status st = run(c, "inv_load_stock", 1, v, &r, err);
+    if (st != SL_OK)
+        return st;
+    return stock_result(a, r, products, np, rows, nr, err);
 }
 
 /* One of the two stock statements over the deltas whose exists == want. */
@@ -1471,6 +1474,45 @@ sl_status inv_store_resv_lookup(sl_db_conn *c, sl_arena *a, const char *const *i
         query_rows(c, a, "inv_resv_lookup", 1, v, sizeof **out, resv_at, &rows, nout, err);
     if (st == SL_OK)
         *out = rows;
+    return st;
+}
+
+sl_status inv_store_locked_read(sl_db_conn *c, sl_arena *a, const int64_t *keys, size_t nkeys,
+                                const char *const *ids, size_t nids, const char *const *skus,
+                                size_t nskus, inv_locked_read *out, sl_err *err)
+{
+    memset(out, 0, sizeof *out);
+    const char *lv[1] = {i64_array(a, keys, nkeys)};
+    const char *rv[1] = {text_array(a, ids, nids)};
+    const char *sv[1] = {text_array(a, skus, nskus)};
+    if (lv[0] == NULL || rv[0] == NULL || sv[0] == NULL)
+        return oom(err);
+    sl_db_query q[4] = {{"inv_lock", 1, lv, NULL},
+                        {"inv_network", 0, NULL, NULL},
+                        {"inv_load_stock", 1, sv, NULL},
+                        {"inv_resv_lookup", 1, rv, NULL}};
+    size_t nq = nids > 0 ? 4 : 3;
+    sl_status st = sl_db_exec_pipeline(c, q, nq, err);
+    if (st != SL_OK)
+        return st;
+    out->now_ms = gi(q[0].res, 0, col(q[0].res, "now_ms"));
+    PQclear(q[0].res);
+    void *routes = NULL, *resv = NULL;
+    st = read_rows(a, q[1].res, sizeof *out->routes, route_at, &routes, &out->nroutes, err);
+    q[1].res = NULL;
+    if (st == SL_OK) {
+        st = stock_result(a, q[2].res, &out->products, &out->nproducts, &out->rows, &out->nrows,
+                          err);
+        q[2].res = NULL;
+    }
+    if (st == SL_OK && nq == 4) {
+        st = read_rows(a, q[3].res, sizeof *out->existing, resv_at, &resv, &out->nexisting, err);
+        q[3].res = NULL;
+    }
+    for (size_t i = 1; i < nq; i++)
+        PQclear(q[i].res);
+    out->routes = routes;
+    out->existing = resv;
     return st;
 }
 

@@ -134,7 +134,7 @@ typedef struct inv_promo_delta {
  * transaction that locks before its first write gets its xid after every
  * earlier holder of the same keys committed: the outbox orders their
  * events as they committed. */
-sl_status inv_store_lock(sl_db_conn *c, const int64_t *keys, size_t n, int64_t *now_ms,
+sl_status inv_store_lock(sl_db_conn *c, sl_arena *a, const int64_t *keys, size_t n, int64_t *now_ms,
                          sl_err *err);
 
 /* Routes of active warehouses to the regions they serve. */
@@ -260,6 +260,26 @@ sl_status inv_store_receipt_put(sl_db_conn *c, sl_arena *a, const char *receipt_
 
 sl_status inv_store_resv_lookup(sl_db_conn *c, sl_arena *a, const char *const *ids, size_t n,
                                 inv_resv_row **out, size_t *nout, sl_err *err);
+/* What inv_store_locked_read returns, in arena memory. */
+typedef struct inv_locked_read {
+    int64_t now_ms;
+    inv_route *routes; /* as inv_store_network */
+    size_t nroutes;
+    inv_product_row *products; /* as inv_store_load_stock */
+    size_t nproducts;
+    inv_stock_row *rows;
+    size_t nrows;
+    inv_resv_row *existing; /* as inv_store_resv_lookup (none when nids is 0) */
+    size_t nexisting;
+} inv_locked_read;
+
+/* inv_store_lock, then inv_store_network, inv_store_load_stock of the
+ * (distinct) skus and inv_store_resv_lookup of ids, in one round trip: the
+ * reads run after the locks were granted and see everything committed
+ * before. */
+sl_status inv_store_locked_read(sl_db_conn *c, sl_arena *a, const int64_t *keys, size_t nkeys,
+                                const char *const *ids, size_t nids, const char *const *skus,
+                                size_t nskus, inv_locked_read *out, sl_err *err);
 /* A Reserve batch's writes in one statement: the reservations, their
  * allocations and the stock increments (existing rows only: INTERNAL if
  * one would have to be created). */

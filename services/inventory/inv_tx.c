@@ -36,13 +36,15 @@ static int cmp_i64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-sl_status inv_tx_lock(inv_tx *tx, const char *const *skus, size_t nskus, const char *const *ids,
-                      size_t nids, sl_err *err)
+/* The sorted distinct lock keys of skus and ids (a fixed order, so that
+ * transactions locking overlapping sets cannot deadlock). */
+static int64_t *lock_keys(sl_arena *a, const char *const *skus, size_t nskus,
+                          const char *const *ids, size_t nids, size_t *nkeys)
 {
     size_t n = nskus + nids;
-    int64_t *keys = sl_arena_alloc(tx->arena, (n > 0 ? n : 1) * sizeof *keys);
+    int64_t *keys = sl_arena_alloc(a, (n > 0 ? n : 1) * sizeof *keys);
     if (keys == NULL)
-        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        return NULL;
     for (size_t i = 0; i < nskus; i++)
         keys[i] = lock_key('s', skus[i]);
     for (size_t i = 0; i < nids; i++)
@@ -52,7 +54,18 @@ sl_status inv_tx_lock(inv_tx *tx, const char *const *skus, size_t nskus, const c
     for (size_t i = 0; i < n; i++)
         if (k == 0 || keys[k - 1] != keys[i])
             keys[k++] = keys[i];
-    return inv_store_lock(tx->conn, keys, k, &tx->now_ms, err);
+    *nkeys = k;
+    return keys;
+}
+
+sl_status inv_tx_lock(inv_tx *tx, const char *const *skus, size_t nskus, const char *const *ids,
+                      size_t nids, sl_err *err)
+{
+    size_t k;
+    int64_t *keys = lock_keys(tx->arena, skus, nskus, ids, nids, &k);
+    if (keys == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    return inv_store_lock(tx->conn, tx->arena, keys, k, &tx->now_ms, err);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -60,28 +73,25 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-sl_status inv_tx_load(inv_tx *tx, const char *const *skus, size_t n, sl_err *err)
+/* The distinct skus, sorted: the load returns each product once per row. */
+static const char **distinct(sl_arena *a, const char *const *skus, size_t n, size_t *k)
 {
-    sl_status st = inv_store_network(tx->conn, tx->arena, &tx->routes, &tx->nroutes, err);
-    if (st != SL_OK)
-        return st;
-    /* Distinct SKUs only: the load returns each product once per row. */
-    const char **u = sl_arena_alloc(tx->arena, (n > 0 ? n : 1) * sizeof *u);
+    const char **u = sl_arena_alloc(a, (n > 0 ? n : 1) * sizeof *u);
     if (u == NULL)
-        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        return NULL;
     if (n > 0)
         memcpy(u, skus, n * sizeof *u);
     qsort(u, n, sizeof *u, cmp_str);
-    size_t k = 0;
+    *k = 0;
     for (size_t i = 0; i < n; i++)
-        if (k == 0 || strcmp(u[k - 1], u[i]) != 0)
-            u[k++] = u[i];
-    inv_stock_row *rows;
-    size_t nr;
-    st = inv_store_load_stock(tx->conn, tx->arena, u, k, &tx->products, &tx->nproducts, &rows, &nr,
-                              err);
-    if (st != SL_OK)
-        return st;
+        if (*k == 0 || strcmp(u[*k - 1], u[i]) != 0)
+            u[(*k)++] = u[i];
+    return u;
+}
+
+/* Makes the loaded stock rows the transaction's working rows. */
+static sl_status adopt_rows(inv_tx *tx, const inv_stock_row *rows, size_t nr, sl_err *err)
+{
     /* Rows come ordered by (sku, warehouse): already the lookup order. */
     tx->caprows = nr + 16;
     tx->rows = sl_arena_alloc(tx->arena, tx->caprows * sizeof *tx->rows);
@@ -102,6 +112,50 @@ sl_status inv_tx_load(inv_tx *tx, const char *const *skus, size_t n, sl_err *err
     }
     tx->nrows = nr;
     return SL_OK;
+}
+
+sl_status inv_tx_load(inv_tx *tx, const char *const *skus, size_t n, sl_err *err)
+{
+    sl_status st = inv_store_network(tx->conn, tx->arena, &tx->routes, &tx->nroutes, err);
+    if (st != SL_OK)
+        return st;
+    size_t k;
+    const char **u = distinct(tx->arena, skus, n, &k);
+    if (u == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    inv_stock_row *rows;
+    size_t nr;
+    st = inv_store_load_stock(tx->conn, tx->arena, u, k, &tx->products, &tx->nproducts, &rows, &nr,
+                              err);
+    if (st != SL_OK)
+        return st;
+    return adopt_rows(tx, rows, nr, err);
+}
+
+sl_status inv_tx_lock_load(inv_tx *tx, const char *const *skus, size_t nskus,
+                           const char *const *ids, size_t nids, inv_resv_row **resv, size_t *nresv,
+                           sl_err *err)
+{
+    size_t nkeys, k;
+    int64_t *keys = lock_keys(tx->arena, skus, nskus, ids, nids, &nkeys);
+    const char **u = distinct(tx->arena, skus, nskus, &k);
+    if (keys == NULL || u == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    inv_locked_read r;
+    sl_status st = inv_store_locked_read(tx->conn, tx->arena, keys, nkeys, ids,
+                                         resv != NULL ? nids : 0, u, k, &r, err);
+    if (st != SL_OK)
+        return st;
+    tx->now_ms = r.now_ms;
+    tx->routes = r.routes;
+    tx->nroutes = r.nroutes;
+    tx->products = r.products;
+    tx->nproducts = r.nproducts;
+    if (resv != NULL) {
+        *resv = r.existing;
+        *nresv = r.nexisting;
+    }
+    return adopt_rows(tx, r.rows, r.nrows, err);
 }
 
 const inv_product_row *inv_tx_product(const inv_tx *tx, const char *sku)

@@ -4,6 +4,7 @@
  *
  *   inv_tx_init      -> inv_tx_lock(skus, ids)   advisory locks, sorted
  *                    -> inv_tx_load(skus)        network + stock rows
+ *                       (or both as inv_tx_lock_load, one round trip)
  *                    -> change rows in memory (inv_tx_row, inv_tx_ledger)
  *                    -> inv_tx_flush             one stock upsert, the
  *                       STOCK_CHANGED events of the ledger entries and the
@@ -82,6 +83,13 @@ sl_status inv_tx_lock(inv_tx *tx, const char *const *skus, size_t nskus, const c
 /* Loads the network and the products and stock rows of skus (duplicates
  * fine).  Call once, after inv_tx_lock. */
 sl_status inv_tx_load(inv_tx *tx, const char *const *skus, size_t n, sl_err *err);
+
+/* inv_tx_lock then inv_tx_load in one round trip, and when resv is not
+ * NULL the reservations named by ids (rows in the arena), read after the
+ * locks were granted. */
+sl_status inv_tx_lock_load(inv_tx *tx, const char *const *skus, size_t nskus,
+                           const char *const *ids, size_t nids, inv_resv_row **resv, size_t *nresv,
+                           sl_err *err);
 
 /* The loaded product, or NULL when the SKU does not exist. */
 const inv_product_row *inv_tx_product(const inv_tx *tx, const char *sku);

@@ -31,6 +31,8 @@
 #   INV_BENCH_FSYNC      PostgreSQL fsync and synchronous_commit [on]
 #   INV_BENCH_SINGLE     1: also run the hot case with the combiner off
 #                        (SHELFLINE_INVENTORY_BATCH_MAX=1) [1]
+#   INV_BENCH_COMBINERS  SHELFLINE_INVENTORY_COMBINERS of the service [1, its
+#                        default]
 #
 # Exit status: 0 when every case ran without errors, 1 otherwise, 2 on usage.
 set -euo pipefail
@@ -47,6 +49,7 @@ duration=${INV_BENCH_DURATION:-10}
 warmup=${INV_BENCH_WARMUP:-2}
 fsync=${INV_BENCH_FSYNC:-on}
 single=${INV_BENCH_SINGLE:-1}
+combiners=${INV_BENCH_COMBINERS:-1}
 pgbin=${PG_BINDIR:-/usr/lib/postgresql/15/bin}
 
 for f in "$build/bin/shelfline-inventory" "$build/common/libshelfline_common.a" \
@@ -96,7 +99,7 @@ start_service() {
     local batch=$1
     SHELFLINE_DATABASE_URL=$url SHELFLINE_LISTEN=127.0.0.1:$port SHELFLINE_LOG_LEVEL=error \
     SHELFLINE_WORKERS=$(( clients + 8 )) SHELFLINE_DB_POOL=24 \
-    SHELFLINE_INVENTORY_BATCH_MAX=$batch SHELFLINE_INVENTORY_COMBINERS=4 \
+    SHELFLINE_INVENTORY_BATCH_MAX=$batch SHELFLINE_INVENTORY_COMBINERS=$combiners \
         "$build/bin/shelfline-inventory" >>"$work/service.log" 2>&1 &
     svc_pid=$!
     for _ in $(seq 1 300); do
@@ -112,7 +115,7 @@ stop_service() {
     wait "$svc_pid" 2>/dev/null || true
     svc_pid=
 }
-say "service: SHELFLINE_WORKERS=$(( clients + 8 )) SHELFLINE_INVENTORY_COMBINERS=4 SHELFLINE_INVENTORY_BATCH_MAX=64"
+say "service: SHELFLINE_WORKERS=$(( clients + 8 )) SHELFLINE_INVENTORY_COMBINERS=$combiners SHELFLINE_INVENTORY_BATCH_MAX=64"
 start_service 64
 
 say "seeding 100,000 SKUs + B-HOT (SQL, with matching ledger entries) and the pgbench table"

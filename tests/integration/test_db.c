@@ -2,7 +2,9 @@
  * sl_db against a real PostgreSQL: parameters and error statuses, the pool
  * under threads, rollback on release, idle connections killed by the
  * server, and sl_db_tx's retries (serialization failure, deadlock, lost
- * connection), deadlines and non-retried failures.
+ * connection), deadlines and non-retried failures; pipelines (several
+ * statements in one round trip) and the BEGIN that travels with a
+ * transaction's first statement.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -43,6 +45,9 @@ static const sl_db_stmt test_stmts[] = {
     {"t_dl_upd", "UPDATE dl SET v = v + 1 WHERE id = $1::int", 1},
     {"t_log", "INSERT INTO txlog (tag) VALUES ($1)", 1},
     {"t_log_count", "SELECT count(*) FROM txlog WHERE tag = $1", 1},
+    {"t_setting", "SELECT current_setting($1)", 1},
+    {"t_in_tx", "SELECT now() = statement_timestamp()", 0},
+    {"t_xact_lock", "SELECT pg_advisory_xact_lock($1::int8)", 1},
     {NULL, NULL, 0},
 };
 
@@ -620,6 +625,236 @@ static void test_tx_deadline(void **state)
     assert_int_equal(sl_db_tx(f->db, &o, log_fn, &k, &e), SL_OK);
 }
 
+/* ---- pipelines ---- */
+
+static void test_pipeline(void **state)
+{
+    fixture *f = *state;
+    sl_err e;
+    sl_db_conn *c = NULL;
+    assert_int_equal(sl_db_acquire(f->db, -1, &c, &e), SL_OK);
+
+    /* Results come back each in its place; a write is seen by the read
+     * after it in the same round trip. */
+    const char *put[4] = {"pipe-1", NULL, "7", "first"};
+    const char *get[1] = {"pipe-1"};
+    sl_db_query q[3] = {
+        {"t_put", 4, put, NULL}, {"t_get", 1, get, NULL}, {"t_count", 0, NULL, NULL}};
+    assert_int_equal(sl_db_exec_pipeline(c, q, 3, &e), SL_OK);
+    assert_non_null(q[0].res);
+    assert_string_equal(PQcmdTuples(q[0].res), "1");
+    assert_int_equal(PQntuples(q[1].res), 1);
+    assert_string_equal(PQgetvalue(q[1].res, 0, 1), "7");
+    assert_string_equal(PQgetvalue(q[1].res, 0, 2), "first");
+    assert_true(atoi(PQgetvalue(q[2].res, 0, 0)) >= 1);
+    for (int i = 0; i < 3; i++)
+        PQclear(q[i].res);
+
+    /* A failure in the middle: its own status and message, no results,
+     * and, outside a transaction, none of it happened (the pipeline is one
+     * implicit transaction). */
+    const char *put2[4] = {"pipe-2", NULL, "1", NULL};
+    const char *dup[4] = {"pipe-1", NULL, "1", NULL};
+    const char *put3[4] = {"pipe-3", NULL, "1", NULL};
+    sl_db_query bad[3] = {
+        {"t_put", 4, put2, NULL}, {"t_put", 4, dup, NULL}, {"t_put", 4, put3, NULL}};
+    assert_int_equal(sl_db_exec_pipeline(c, bad, 3, &e), SL_ALREADY_EXISTS);
+    assert_non_null(strstr(e.msg, "t_put"));
+    assert_string_equal(sl_db_conn_sqlstate(c), "23505");
+    for (int i = 0; i < 3; i++)
+        assert_null(bad[i].res);
+    PGresult *r = NULL;
+    const char *k2[1] = {"pipe-2"}, *k3[1] = {"pipe-3"};
+    assert_int_equal(sl_db_exec(c, "t_get", 1, k2, NULL, NULL, &r, &e), SL_OK);
+    assert_int_equal(PQntuples(r), 0);
+    PQclear(r);
+    assert_int_equal(sl_db_exec(c, "t_get", 1, k3, NULL, NULL, &r, &e), SL_OK);
+    assert_int_equal(PQntuples(r), 0);
+    PQclear(r);
+
+    /* The connection is back in normal mode and still usable. */
+    assert_int_equal(sl_db_exec(c, "t_count", 0, NULL, NULL, NULL, NULL, &e), SL_OK);
+    assert_int_equal(PQpipelineStatus(sl_db_pgconn(c)), PQ_PIPELINE_OFF);
+
+    /* Bounds and unknown statements. */
+    assert_int_equal(sl_db_exec_pipeline(c, q, 0, &e), SL_INTERNAL);
+    sl_db_query unknown[2] = {{"t_count", 0, NULL, NULL}, {"t_nope", 0, NULL, NULL}};
+    assert_int_equal(sl_db_exec_pipeline(c, unknown, 2, &e), SL_INTERNAL);
+    assert_non_null(strstr(e.msg, "t_nope"));
+    sl_db_release(f->db, c);
+}
+
+/* A pipeline whose session the server ends half-way. */
+static sl_status pipe_lost_fn(sl_db_conn *c, void *ctx, sl_err *err)
+{
+    counter *k = ctx;
+    k->calls++;
+    const char *v[1] = {k->tag};
+    sl_db_query q[3] = {
+        {"t_log", 1, v, NULL}, {"t_kill_self", 0, NULL, NULL}, {"t_log", 1, v, NULL}};
+    if (k->calls > 1)
+        q[1] = (sl_db_query){"t_log_count", 1, v, NULL};
+    sl_status st = sl_db_exec_pipeline(c, q, 3, err);
+    for (int i = 0; i < 3; i++)
+        PQclear(q[i].res);
+    return st;
+}
+
+static void test_pipeline_connection_lost(void **state)
+{
+    fixture *f = *state;
+    sl_err e;
+    counter k = {.tag = "pipe-lost"};
+    assert_int_equal(sl_db_tx(f->db, NULL, pipe_lost_fn, &k, &e), SL_OK);
+    /* The first attempt died with its session (and rolled back), the
+     * second committed both of its rows. */
+    assert_int_equal(k.calls, 2);
+    assert_int_equal(log_count(f->db, "pipe-lost"), 2);
+}
+
+/* Two transactions take the same lock; the second's read after the lock,
+ * in the same round trip, sees what the first committed. */
+typedef struct lock_ctx {
+    const char *tag;
+    int hold_ms;
+    long seen;
+} lock_ctx;
+
+static sl_status lock_read_fn(sl_db_conn *c, void *ctx, sl_err *err)
+{
+    lock_ctx *x = ctx;
+    const char *key[1] = {"4242"}, *tag[1] = {"lock-read"};
+    sl_db_query q[2] = {{"t_xact_lock", 1, key, NULL}, {"t_log_count", 1, tag, NULL}};
+    sl_status st = sl_db_exec_pipeline(c, q, 2, err);
+    if (st != SL_OK)
+        return st;
+    x->seen = atol(PQgetvalue(q[1].res, 0, 0));
+    PQclear(q[0].res);
+    PQclear(q[1].res);
+    if ((st = sl_db_exec(c, "t_log", 1, tag, NULL, NULL, NULL, err)) != SL_OK)
+        return st;
+    usleep((useconds_t)x->hold_ms * 1000);
+    return SL_OK;
+}
+
+typedef struct lock_thread {
+    sl_db *db;
+    lock_ctx x;
+    sl_status st;
+} lock_thread;
+
+static void *lock_thread_main(void *arg)
+{
+    lock_thread *t = arg;
+    sl_err e;
+    t->st = sl_db_tx(t->db, NULL, lock_read_fn, &t->x, &e);
+    return NULL;
+}
+
+static void test_pipeline_read_after_lock(void **state)
+{
+    fixture *f = *state;
+    lock_thread a = {.db = f->db, .x = {.hold_ms = 400}};
+    lock_thread b = {.db = f->db, .x = {.hold_ms = 0}};
+    pthread_t ta, tb;
+    pthread_create(&ta, NULL, lock_thread_main, &a);
+    usleep(100 * 1000); /* a holds the lock and has written, not committed */
+    pthread_create(&tb, NULL, lock_thread_main, &b);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    assert_int_equal(a.st, SL_OK);
+    assert_int_equal(b.st, SL_OK);
+    assert_int_equal(a.x.seen, 0);
+    /* Read with a snapshot taken after the lock was granted. */
+    assert_int_equal(b.x.seen, 1);
+}
+
+/* ---- the BEGIN that goes with the first statement ---- */
+
+static sl_status in_tx_fn(sl_db_conn *c, void *ctx, sl_err *err)
+{
+    bool *in_tx = ctx;
+    PGresult *r = NULL;
+    /* now() is the transaction's start: it differs from this statement's
+     * own time only inside a transaction begun earlier. */
+    usleep(20 * 1000);
+    const char *v[1] = {"in-tx"};
+    sl_status st = sl_db_exec(c, "t_log", 1, v, NULL, NULL, NULL, err);
+    if (st == SL_OK)
+        usleep(20 * 1000);
+    if (st == SL_OK && (st = sl_db_exec(c, "t_in_tx", 0, NULL, NULL, NULL, &r, err)) == SL_OK)
+        *in_tx = strcmp(PQgetvalue(r, 0, 0), "f") == 0;
+    PQclear(r);
+    if (st == SL_OK)
+        assert_int_equal(PQtransactionStatus(sl_db_pgconn(c)), PQTRANS_INTRANS);
+    return st;
+}
+
+static sl_status nothing_fn(sl_db_conn *c, void *ctx, sl_err *err)
+{
+    (void)err;
+    (*(int *)ctx)++;
+    /* Nothing sent yet: the session is idle. */
+    assert_int_equal(PQtransactionStatus(sl_db_pgconn(c)), PQTRANS_IDLE);
+    return SL_OK;
+}
+
+static sl_status timeout_fn(sl_db_conn *c, void *ctx, sl_err *err)
+{
+    PGresult *r = NULL;
+    const char *v[1] = {"statement_timeout"};
+    sl_status st = sl_db_exec(c, "t_setting", 1, v, NULL, NULL, &r, err);
+    if (st == SL_OK)
+        snprintf(ctx, 32, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return st;
+}
+
+static void test_tx_begin_with_first_statement(void **state)
+{
+    fixture *f = *state;
+    sl_err e;
+    bool in_tx = false;
+    assert_int_equal(sl_db_tx(f->db, NULL, in_tx_fn, &in_tx, &e), SL_OK);
+    assert_true(in_tx);
+    assert_int_equal(log_count(f->db, "in-tx"), 1);
+
+    int calls = 0;
+    assert_int_equal(sl_db_tx(f->db, NULL, nothing_fn, &calls, &e), SL_OK);
+    assert_int_equal(calls, 1);
+
+    /* The deadline's statement_timeout is in force for the first statement
+     * and set for this transaction only. */
+    char t[32] = "";
+    sl_db_tx_options o = {.deadline_ms = sl_db_now_ms() + 60000};
+    assert_int_equal(sl_db_tx(f->db, &o, timeout_fn, t, &e), SL_OK);
+    assert_true(strcmp(t, "0") != 0 && strlen(t) > 0);
+    assert_int_equal(sl_db_tx(f->db, NULL, timeout_fn, t, &e), SL_OK);
+    assert_string_equal(t, "0");
+}
+
+static void test_generic_plans(void **state)
+{
+    fixture *f = *state;
+    sl_err e;
+    sl_db_options o = {.conninfo = f->conninfo, .schema = "tdb", .pool_size = 1};
+    for (int generic = 0; generic <= 1; generic++) {
+        o.generic_plans = generic == 1;
+        sl_db *db = NULL;
+        assert_int_equal(sl_db_open(&o, &db, &e), SL_OK);
+        assert_int_equal(sl_db_register(db, test_stmts, &e), SL_OK);
+        sl_db_conn *c = NULL;
+        assert_int_equal(sl_db_acquire(db, -1, &c, &e), SL_OK);
+        PGresult *r = NULL;
+        const char *v[1] = {"plan_cache_mode"};
+        assert_int_equal(sl_db_exec(c, "t_setting", 1, v, NULL, NULL, &r, &e), SL_OK);
+        assert_string_equal(PQgetvalue(r, 0, 0), generic ? "force_generic_plan" : "auto");
+        PQclear(r);
+        sl_db_release(db, c);
+        sl_db_close(db);
+    }
+}
+
 /* ---- a server that is not there ---- */
 
 static void test_unreachable(void **state)
@@ -661,6 +896,11 @@ int main(void)
         cmocka_unit_test(test_tx_swallowed_error),
         cmocka_unit_test(test_tx_connection_lost_retry),
         cmocka_unit_test(test_tx_deadline),
+        cmocka_unit_test(test_pipeline),
+        cmocka_unit_test(test_pipeline_connection_lost),
+        cmocka_unit_test(test_pipeline_read_after_lock),
+        cmocka_unit_test(test_tx_begin_with_first_statement),
+        cmocka_unit_test(test_generic_plans),
         cmocka_unit_test(test_unreachable),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
