@@ -22,6 +22,11 @@ struct sl_events {
     sl_outbox_notifier *notifier;
 };
 
+sl_outbox_notifier *sl_events_notifier(sl_events *ev)
+{
+    return ev->notifier;
+}
+
 sl_status sl_events_create(sl_db *db, const sl_event_topic *topics, sl_events **out, sl_err *err)
 {
     *out = NULL;

@@ -13,6 +13,7 @@
 #include <protobuf-c/protobuf-c.h>
 
 #include "sl_db.h"
+#include "sl_outbox.h"
 #include "sl_server.h"
 #include "sl_status.h"
 
@@ -35,6 +36,10 @@ void sl_events_destroy(sl_events *ev);
  * topic's declared type (INTERNAL otherwise: a programming error). */
 sl_status sl_events_publish(sl_events *ev, sl_db_conn *conn, const char *topic, const char *key,
                             const ProtobufCMessage *payload, sl_err *err);
+
+/* The feed's notifier, for streams over a service's own tables that wake
+ * like event streams (sl_outbox_watch_open, writers call sl_outbox_wake). */
+sl_outbox_notifier *sl_events_notifier(sl_events *ev);
 
 /* The body of a WatchEvents handler: req is a shelfline.v1.WatchEventsRequest.
  * Validates it (INVALID_ARGUMENT naming after_id or topics; OUT_OF_RANGE

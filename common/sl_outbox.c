@@ -23,10 +23,12 @@
 #define SEQUENCE_BATCH "10000" /* rows numbered per sequencer run */
 #define MAX_PAYLOAD (1u << 30) /* bytea's limit */
 
-/* NOTIFY payloads: a writer's commit ("w": something to sequence) and a
- * sequencer's ("s": something to read). */
+/* NOTIFY payloads: a writer's commit ("w": something to sequence), a
+ * sequencer's ("s": something to read) and sl_outbox_wake's ("k": something
+ * else streams read changed). */
 #define NOTIFY_WRITE "w"
 #define NOTIFY_SEQUENCED "s"
+#define NOTIFY_WAKE "k"
 
 const sl_db_stmt sl__outbox_stmts[] = {
     /* A data-modifying CTE always runs to completion, so the NOTIFY is sent
@@ -57,6 +59,7 @@ const sl_db_stmt sl__outbox_stmts[] = {
      "(SELECT count(*) FROM outbox WHERE pos IS NULL) AS unsequenced",
      0},
     {"sl__outbox_notify", "SELECT pg_catalog.pg_notify($1, '" NOTIFY_SEQUENCED "')", 1},
+    {"sl__outbox_wake", "SELECT pg_catalog.pg_notify($1, '" NOTIFY_WAKE "')", 1},
     {"sl__outbox_read",
      "SELECT pos, topic, key, payload, (extract(epoch FROM created_at) * 1000)::int8 "
      "AS created_ms FROM outbox WHERE pos > $1::int8 ORDER BY pos LIMIT $2::int4",
@@ -108,6 +111,16 @@ sl_status sl_outbox_append(sl_db_conn *conn, const char *topic, const char *key,
     int lengths[4] = {0, 0, (int)len, 0};
     int formats[4] = {0, 0, 1, 0};
     return sl_db_exec(conn, "sl__outbox_append", 4, v, lengths, formats, NULL, err);
+}
+
+sl_status sl_outbox_wake(sl_db_conn *conn, sl_err *err)
+{
+    char channel[64];
+    sl_status st = conn_channel(conn, channel, sizeof channel, err);
+    if (st != SL_OK)
+        return st;
+    const char *v[1] = {channel};
+    return sl_db_exec(conn, "sl__outbox_wake", 1, v, NULL, NULL, NULL, err);
 }
 
 /* ---- sequencing ---- */
@@ -410,13 +423,13 @@ static sl_status listen_on(sl_db_conn *c, const char *channel, sl_err *err)
 }
 
 /* Drains received notifications: *writes when a writer committed events,
- * *sequenced when some sequencer numbered events. */
-static void drain(PGconn *pg, bool *writes, bool *sequenced)
+ * *wake when a sequencer numbered events or sl_outbox_wake was called. */
+static void drain(PGconn *pg, bool *writes, bool *wake)
 {
     PGnotify *nt;
     while ((nt = PQnotifies(pg)) != NULL) {
-        if (strcmp(nt->extra, NOTIFY_SEQUENCED) == 0)
-            *sequenced = true;
+        if (strcmp(nt->extra, NOTIFY_SEQUENCED) == 0 || strcmp(nt->extra, NOTIFY_WAKE) == 0)
+            *wake = true;
         else
             *writes = true;
         PQfreemem(nt);
@@ -440,16 +453,16 @@ enum { STEP_OK, STEP_LOST, STEP_STOP };
 static int notifier_step(sl_outbox_notifier *n, sl_db_conn *c, notifier_loop *s)
 {
     PGconn *pg = sl_db_pgconn(c);
-    bool writes = false, sequenced = false;
+    bool writes = false, wake = false;
     sl_err e;
 
-    drain(pg, &writes, &sequenced);
+    drain(pg, &writes, &wake);
     if (writes) {
         s->need_seq = true;
         if (!n->sequencer)
-            sequenced = true; /* waiters sequence for themselves */
+            wake = true; /* waiters sequence for themselves */
     }
-    if (sequenced)
+    if (wake)
         bump(n);
 
     int64_t now = mono_ms();

@@ -91,6 +91,13 @@ typedef struct sl_outbox_event {
 sl_status sl_outbox_append(sl_db_conn *conn, const char *topic, const char *key,
                            const void *payload, size_t len, sl_err *err);
 
+/* Wakes the watches (sl_outbox_watch) of every process on conn's schema
+ * when the current transaction commits -- nothing if it rolls back.  For
+ * streams that read tables of their own besides the outbox (e.g.
+ * service-desk's notifications): their writers call it, their readers
+ * wait on a watch like event streams do.  Errors as sl_db_exec. */
+sl_status sl_outbox_wake(sl_db_conn *conn, sl_err *err);
+
 /* The sequencer: gives positions to committed events that are final (see
  * above), in its own short transaction on conn, which must not be in a
  * transaction (INTERNAL otherwise).  If another session is sequencing the

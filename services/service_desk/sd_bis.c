@@ -109,10 +109,7 @@ static sl_status batch_tx(sl_db_conn *conn, void *vctx, sl_err *err)
         char body[256];
         snprintf(body, sizeof body, "%s is back in stock in %s", sku, region);
         const char *pb[6] = {sku, region, sd_i64(b[1], n), id, sd_i64(b[2], batches + 1), body};
-        PGresult *rl = NULL;
-        st = sl_db_exec(conn, "sd_notif_lock", 0, NULL, NULL, NULL, &rl, err);
-        PQclear(rl);
-        if (st != SL_OK)
+        if ((st = sd_store_notif_begin(conn, err)) != SL_OK)
             goto done;
         if ((st = sl_db_exec(conn, "sd_restock_batch", 6, pb, NULL, NULL, &rb, err)) != SL_OK)
             goto done;

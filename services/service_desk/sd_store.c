@@ -11,6 +11,8 @@
 
 #include <libpq-fe.h>
 
+#include "sl_outbox.h"
+
 #define SD_SUB_COLS                                                                                \
     "subscription_id, customer_id, sku, region, status,"                                           \
     " (extract(epoch FROM created_at) * 1000)::bigint,"                                            \
@@ -104,9 +106,8 @@ static const sl_db_stmt stmts[] = {
      "INSERT INTO compensation (order_id, slip_no, coupon_code, value_minor, currency)"
      " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING slip_no",
      5},
-    /* Serialises the transactions that write notifications, so that their
-     * ids (taken after the lock) are in commit order and a reader's cursor
-     * never passes an id that commits later. */
+    /* Serialises the transactions that write notifications (see
+     * sd_store_notif_begin). */
     {"sd_notif_lock", "SELECT pg_advisory_xact_lock(hashtext('service_desk/notification'))", 0},
     {"sd_notif_insert",
      "INSERT INTO notification (idempotency_key, kind, customer_id, order_id, body,"
@@ -332,6 +333,12 @@ Shelfline__V1__OrderStatus sd_store_status_enum(const char *name)
 static sd_confidence conf_of(int64_t v)
 {
     return v == 0 ? SD_CONFIDENCE_HIGH : v == 1 ? SD_CONFIDENCE_MEDIUM : SD_CONFIDENCE_LOW;
+}
+
+sl_status sd_store_notif_begin(sl_db_conn *conn, sl_err *err)
+{
+    sl_status st = sl_db_exec(conn, "sd_notif_lock", 0, NULL, NULL, NULL, NULL, err);
+    return st == SL_OK ? sl_outbox_wake(conn, err) : st;
 }
 
 sl_status sd_store_load_order(sl_db_conn *conn, const char *order_id, bool for_update, sl_arena *a,

@@ -47,6 +47,12 @@ typedef struct sd_order_rec {
 sl_status sd_store_load_order(sl_db_conn *conn, const char *order_id, bool for_update, sl_arena *a,
                               sd_order_rec *out, sl_err *err);
 
+/* Starts writing notifications in conn's transaction: takes the writers'
+ * lock (so that notification ids, taken after it, are in commit order and
+ * a reader's cursor never passes an id that commits later) and wakes every
+ * replica's WatchNotifications streams when the transaction commits. */
+sl_status sd_store_notif_begin(sl_db_conn *conn, sl_err *err);
+
 /* Fills an EtaRange message (arena memory). */
 Shelfline__V1__EtaRange *sd_store_eta_range(sl_arena *a, sd_date ship, sd_date p50, sd_date p90,
                                             sd_confidence c);

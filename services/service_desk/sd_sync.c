@@ -27,9 +27,14 @@
 #include "sd_app.h"
 #include "sd_bis.h"
 #include "sd_store.h"
+#include "sl_events.h"
 #include "shelfline/v1/inventory.pb-c.h"
 #include "shelfline/v1/service_desk.pb-c.h"
 #include "sl_log.h"
+
+/* WatchNotifications re-reads this often without a wake-up: only a guard
+ * against a LISTEN session lost and re-established in between. */
+#define NOTIF_GUARD_MS 5000
 
 sl_status sd_publish_order(sd_app *app, sl_db_conn *conn, const char *topic, const char *order_id,
                            sl_err *err)
@@ -87,9 +92,7 @@ static sl_status notify(sl_db_conn *conn, const char *key, const char *kind,
     const char *p[8] = {key,  kind,   rec->order->customer_id, rec->order->order_id,
                         body, coupon, sd_i64(v, value),        currency};
     PGresult *res = NULL;
-    sl_status st = sl_db_exec(conn, "sd_notif_lock", 0, NULL, NULL, NULL, &res, err);
-    PQclear(res);
-    res = NULL;
+    sl_status st = sd_store_notif_begin(conn, err);
     if (st == SL_OK)
         st = sl_db_exec(conn, "sd_notif_insert", 8, p, NULL, NULL, &res, err);
     PQclear(res);
@@ -324,11 +327,13 @@ sl_status sd_api_watch_notifications(sl_call *call, const ProtobufCMessage *req,
     if (strlen(cust) > 64)
         return sl_err_set(err, SL_INVALID_ARGUMENT, "customer_id must be at most 64 characters");
     sl_arena *a = sl_arena_create(0);
-    if (a == NULL)
-        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    sl_outbox_watch *watch = NULL;
+    sl_status st = a == NULL ? sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory")
+                             : sl_outbox_watch_open(sl_events_notifier(app->events), &watch, err);
     int64_t cursor = r->after_id;
-    sl_status st = SL_OK;
     while (st == SL_OK) {
+        /* Reset before reading: a wake-up after the read is not lost. */
+        sl_outbox_watch_reset(watch);
         char b[24];
         const char *p[4] = {sd_i64(b, cursor), cust, "false", "100"};
         sl_db_conn *conn;
@@ -351,10 +356,12 @@ sl_status sd_api_watch_notifications(sl_call *call, const ProtobufCMessage *req,
         sl_arena_reset(a);
         if (st != SL_OK || n == 100)
             continue;
-        /* caught up: poll again shortly (notifications are not NOTIFYed) */
-        if (sl_call_wait_fd(call, -1, 250) < 0)
+        /* Caught up: sleep until a writer's commit wakes the watch (the
+         * timeout is only a guard against a lost LISTEN session). */
+        if (sl_call_wait_fd(call, sl_outbox_watch_fd(watch), NOTIF_GUARD_MS) < 0)
             st = sl_call_done_status(call, err);
     }
+    sl_outbox_watch_close(watch);
     sl_arena_destroy(a);
     return st;
 }

@@ -652,6 +652,58 @@ static void test_notifier_wakes(void **state)
     sl_testpg_drop_db("test_outbox_notify");
 }
 
+/* sl_outbox_wake: the watches wake when the transaction commits, not when
+ * it rolls back, and no event is written. */
+static sl_status wake_fn(sl_db_conn *c, void *ctx, sl_err *err)
+{
+    sl_status st = sl_outbox_wake(c, err);
+    if (st != SL_OK)
+        return st;
+    return *(bool *)ctx ? SL_OK : sl_err_set(err, SL_ABORTED, "rolled back on purpose");
+}
+
+static void test_wake(void **state)
+{
+    (void)state;
+    sl_db *db = open_outbox_db("test_outbox_wake", 4);
+    sl_outbox_notifier *n = NULL;
+    sl_err e;
+    /* No idle wake-ups during the test: only NOTIFYs count. */
+    sl_outbox_notifier_options o = {.idle_poll_ms = 600000};
+    assert_int_equal(sl_outbox_notifier_start(db, &o, &n, &e), SL_OK);
+    wait_connected(n);
+    usleep(100 * 1000);
+    sl_outbox_watch *wt = NULL;
+    assert_int_equal(sl_outbox_watch_open(n, &wt, &e), SL_OK);
+    sl_outbox_watch_reset(wt);
+    struct pollfd p = {.fd = sl_outbox_watch_fd(wt), .events = POLLIN};
+
+    bool commit = false;
+    assert_int_equal(sl_db_tx(db, NULL, wake_fn, &commit, &e), SL_ABORTED);
+    assert_int_equal(poll(&p, 1, 300), 0);
+
+    commit = true;
+    int64_t t0 = now_ms();
+    assert_int_equal(sl_db_tx(db, NULL, wake_fn, &commit, &e), SL_OK);
+    assert_int_equal(poll(&p, 1, 5000), 1);
+    fprintf(stderr, "wake: watch readable %lld ms after the commit began\n",
+            (long long)(now_ms() - t0));
+
+    sl_db_conn *c = NULL;
+    sl_arena *arena = sl_arena_create(0);
+    sl_outbox_event *ev = NULL;
+    size_t cnt = 0;
+    assert_int_equal(sl_db_acquire(db, -1, &c, &e), SL_OK);
+    assert_int_equal(sl_outbox_read(c, 0, NULL, 0, 10, arena, &ev, &cnt, &e), SL_OK);
+    assert_int_equal(cnt, 0);
+    sl_db_release(db, c);
+    sl_arena_destroy(arena);
+    sl_outbox_watch_close(wt);
+    sl_outbox_notifier_stop(n);
+    sl_db_close(db);
+    sl_testpg_drop_db("test_outbox_wake");
+}
+
 /* ---- session locks: one consumer per subscription ---- */
 
 static void test_session_lock(void **state)
@@ -791,6 +843,7 @@ int main(void)
         cmocka_unit_test(test_replay_topics_prune),
         cmocka_unit_test(test_running_transaction_holds_back),
         cmocka_unit_test(test_notifier_wakes),
+        cmocka_unit_test(test_wake),
         cmocka_unit_test(test_session_lock),
         cmocka_unit_test(test_cursor),
     };
