@@ -57,6 +57,13 @@ struct sl_db_conn {
      * BEGIN is pending. */
     const char *begin_pending;
     char timeout_pending[24];
+    /* Inside sl_db_tx: what to run once the attempt has committed. */
+    bool in_tx;
+    struct {
+        void (*fn)(void *);
+        void *ctx;
+    } after[SL_DB_AFTER_COMMIT_MAX];
+    size_t nafter;
     char sqlstate[6];
     char constraint[64];
 };
@@ -1116,6 +1123,8 @@ static sl_status tx_attempt(sl_db *db, const sl_db_tx_options *o, sl_db_tx_fn fn
         return st;
     }
 
+    c->in_tx = true;
+    c->nafter = 0;
     /* BEGIN and the timeout go out with fn's first statement. */
     c->begin_pending = begin_names[o->isolation][o->read_only ? 1 : 0];
     c->timeout_pending[0] = '\0';
@@ -1144,7 +1153,11 @@ static sl_status tx_attempt(sl_db *db, const sl_db_tx_options *o, sl_db_tx_fn fn
         st = sl_err_set(err, SL_INTERNAL,
                         "transaction rolled back at commit: a statement in it had failed");
     }
+    for (size_t i = 0; st == SL_OK && i < c->nafter; i++)
+        c->after[i].fn(c->after[i].ctx);
 done:
+    c->in_tx = false;
+    c->nafter = 0;
     /* Retry when the server said the transaction lost a serialization race
      * (it did not commit, even if COMMIT itself said so), or the connection
      * broke before COMMIT went out.  After COMMIT was sent a broken
@@ -1195,6 +1208,21 @@ sl_status sl_db_tx(sl_db *db, const sl_db_tx_options *opts, sl_db_tx_fn fn, void
                attempt + 2, err != NULL ? err->msg : sl_status_name(st));
         sleep_ms(pause);
     }
+}
+
+bool sl_db_after_commit(sl_db_conn *c, void (*fn)(void *), void *ctx)
+{
+    if (!c->in_tx)
+        return false;
+    for (size_t i = 0; i < c->nafter; i++)
+        if (c->after[i].fn == fn && c->after[i].ctx == ctx)
+            return true;
+    if (c->nafter == SL_DB_AFTER_COMMIT_MAX)
+        return false;
+    c->after[c->nafter].fn = fn;
+    c->after[c->nafter].ctx = ctx;
+    c->nafter++;
+    return true;
 }
 
 /* ---- small helpers ---- */

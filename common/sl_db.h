@@ -208,6 +208,18 @@ sl_status sl_db_exec_pipeline(sl_db_conn *conn, sl_db_query *q, size_t n, sl_err
  * the result is INTERNAL. */
 sl_status sl_db_tx(sl_db *db, const sl_db_tx_options *opts, sl_db_tx_fn fn, void *ctx, sl_err *err);
 
+/* At most this many sl_db_after_commit hooks per transaction. */
+#define SL_DB_AFTER_COMMIT_MAX 8
+
+/* Inside sl_db_tx's fn: runs fn(ctx) once after this attempt has committed
+ * (on the committing thread, before sl_db_tx returns) -- not when it rolls
+ * back, nor for an attempt that is retried (the retry's fn registers
+ * again), nor when the connection was lost during COMMIT.  Registering the
+ * same (fn, ctx) again is a no-op.  Returns false, registering nothing,
+ * outside sl_db_tx or when SL_DB_AFTER_COMMIT_MAX hooks are registered
+ * already: the caller then needs another way. */
+bool sl_db_after_commit(sl_db_conn *conn, void (*fn)(void *), void *ctx);
+
 /* Acquires a connection and runs SELECT 1 (a readiness probe).  OK, or
  * UNAVAILABLE / RESOURCE_EXHAUSTED as sl_db_acquire. */
 sl_status sl_db_ping(sl_db *db, int timeout_ms, sl_err *err);

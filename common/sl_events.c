@@ -75,7 +75,7 @@ sl_status sl_events_publish(sl_events *ev, sl_db_conn *conn, const char *topic, 
     if (buf == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     protobuf_c_message_pack(payload, buf);
-    sl_status st = sl_outbox_append(conn, topic, key, buf, len, err);
+    sl_status st = sl_outbox_append(conn, ev->notifier, topic, key, buf, len, err);
     if (buf != stackbuf)
         free(buf);
     return st;

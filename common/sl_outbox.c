@@ -38,6 +38,8 @@ const sl_db_stmt sl__outbox_stmts[] = {
      "RETURNING id) "
      "SELECT pg_catalog.pg_notify($4, '" NOTIFY_WRITE "') FROM ins",
      4},
+    {"sl__outbox_append_quiet",
+     "INSERT INTO outbox (topic, key, payload) VALUES ($1, $2, $3::bytea)", 3},
     {"sl__outbox_seq_lock",
      "SELECT pg_catalog.pg_try_advisory_xact_lock(" SL__LOCK_CLASS_SEQUENCER
      ", pg_catalog.hashtext($1))",
@@ -93,10 +95,30 @@ static sl_status conn_channel(sl_db_conn *conn, char *buf, size_t cap, sl_err *e
     return SL_OK;
 }
 
+struct sl_outbox_notifier {
+    sl_db *db;
+    char channel[64];
+    bool sequencer;
+    int idle_poll_ms;
+
+    pthread_t thread;
+    int stop_pipe[2]; /* written once by stop to wake the thread's poll */
+    int kick_fd;      /* eventfd: a writer of this process committed events */
+
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* version changed or stopping; CLOCK_MONOTONIC */
+    uint64_t version;
+    bool stopping;
+    bool connected;
+    sl_outbox_watch *watches;
+};
+
 /* ---- writing ---- */
 
-sl_status sl_outbox_append(sl_db_conn *conn, const char *topic, const char *key,
-                           const void *payload, size_t len, sl_err *err)
+static void kick(void *n);
+
+sl_status sl_outbox_append(sl_db_conn *conn, sl_outbox_notifier *n, const char *topic,
+                           const char *key, const void *payload, size_t len, sl_err *err)
 {
     char channel[64];
     sl_status st = conn_channel(conn, channel, sizeof channel, err);
@@ -110,6 +132,13 @@ sl_status sl_outbox_append(sl_db_conn *conn, const char *topic, const char *key,
     const char *v[4] = {topic, key != NULL ? key : "", payload != NULL ? payload : "", channel};
     int lengths[4] = {0, 0, (int)len, 0};
     int formats[4] = {0, 0, 1, 0};
+    /* A NOTIFY makes PostgreSQL serialize the commits of every notifying
+     * transaction of the database, WAL flush included (about 3x fewer
+     * commits per second).  With a sequencing notifier in this process, the
+     * commit kicks it instead, and its sequencer's one NOTIFY per run wakes
+     * every process. */
+    if (n != NULL && n->sequencer && sl_db_after_commit(conn, kick, n))
+        return sl_db_exec(conn, "sl__outbox_append_quiet", 3, v, lengths, formats, NULL, err);
     return sl_db_exec(conn, "sl__outbox_append", 4, v, lengths, formats, NULL, err);
 }
 
@@ -345,23 +374,6 @@ struct sl_outbox_watch {
     sl_outbox_watch *next;
 };
 
-struct sl_outbox_notifier {
-    sl_db *db;
-    char channel[64];
-    bool sequencer;
-    int idle_poll_ms;
-
-    pthread_t thread;
-    int stop_pipe[2]; /* written once by stop to wake the thread's poll */
-
-    pthread_mutex_t mu;
-    pthread_cond_t cv; /* version changed or stopping; CLOCK_MONOTONIC */
-    uint64_t version;
-    bool stopping;
-    bool connected;
-    sl_outbox_watch *watches;
-};
-
 static int64_t mono_ms(void)
 {
     struct timespec ts;
@@ -457,6 +469,9 @@ static int notifier_step(sl_outbox_notifier *n, sl_db_conn *c, notifier_loop *s)
     sl_err e;
 
     drain(pg, &writes, &wake);
+    uint64_t kicks;
+    if (read(n->kick_fd, &kicks, sizeof kicks) == (ssize_t)sizeof kicks)
+        writes = true; /* this process committed events */
     if (writes) {
         s->need_seq = true;
         if (!n->sequencer)
@@ -502,9 +517,10 @@ static int notifier_step(sl_outbox_notifier *n, sl_db_conn *c, notifier_loop *s)
     int64_t wait = until - mono_ms();
     if (wait < 0)
         wait = 0;
-    struct pollfd p[2] = {{.fd = PQsocket(pg), .events = POLLIN},
-                          {.fd = n->stop_pipe[0], .events = POLLIN}};
-    int r = poll(p, 2, wait > INT_MAX ? INT_MAX : (int)wait);
+    struct pollfd p[3] = {{.fd = PQsocket(pg), .events = POLLIN},
+                          {.fd = n->stop_pipe[0], .events = POLLIN},
+                          {.fd = n->kick_fd, .events = POLLIN}};
+    int r = poll(p, 3, wait > INT_MAX ? INT_MAX : (int)wait);
     if (r < 0)
         return errno == EINTR ? STEP_OK : STEP_LOST;
     if (r > 0 && (p[1].revents & POLLIN))
@@ -596,11 +612,18 @@ sl_status sl_outbox_notifier_start(sl_db *db, const sl_outbox_notifier_options *
     if (n == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     n->stop_pipe[0] = n->stop_pipe[1] = -1;
+    n->kick_fd = -1;
     n->db = db;
     n->sequencer = opts == NULL || !opts->no_sequencer;
     n->idle_poll_ms = opts != NULL && opts->idle_poll_ms > 0 ? opts->idle_poll_ms : 5000;
     if (!sl__outbox_channel(sl_db_schema(db), n->channel, sizeof n->channel)) {
         st = sl_err_set(err, SL_INTERNAL, "schema name too long for a channel");
+        goto fail;
+    }
+    n->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (n->kick_fd < 0) {
+        st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "could not create an eventfd: %s",
+                        strerror(errno));
         goto fail;
     }
     if (pipe2(n->stop_pipe, O_CLOEXEC) != 0) {
@@ -634,6 +657,8 @@ fail:
         close(n->stop_pipe[0]);
         close(n->stop_pipe[1]);
     }
+    if (n->kick_fd >= 0)
+        close(n->kick_fd);
     free(n);
     return st;
 }
@@ -652,9 +677,20 @@ void sl_outbox_notifier_stop(sl_outbox_notifier *n)
     pthread_join(n->thread, NULL);
     close(n->stop_pipe[0]);
     close(n->stop_pipe[1]);
+    close(n->kick_fd);
     pthread_mutex_destroy(&n->mu);
     pthread_cond_destroy(&n->cv);
     free(n);
+}
+
+/* After a commit that appended events without a NOTIFY (sl_outbox_append):
+ * the notifier thread sequences them, as if it had been notified. */
+static void kick(void *arg)
+{
+    sl_outbox_notifier *n = arg;
+    uint64_t one = 1;
+    ssize_t w = write(n->kick_fd, &one, sizeof one);
+    (void)w; /* only fails when the counter is saturated: a kick is pending */
 }
 
 uint64_t sl_outbox_notifier_version(sl_outbox_notifier *n)

@@ -82,14 +82,22 @@ typedef struct sl_outbox_event {
     int64_t created_at_ms; /* Unix time in ms, the writer's transaction time */
 } sl_outbox_event;
 
+typedef struct sl_outbox_notifier sl_outbox_notifier;
+
 /* Appends an event to the outbox of conn's schema.  Call it inside the
  * transaction that makes the change the event describes (sl_db_tx), so that
  * both commit or neither does.  key may be NULL; payload may be NULL when
- * len is 0.  Errors: INVALID_ARGUMENT for an empty topic or a payload over
- * 1 GiB, FAILED_PRECONDITION when the pool has no schema, else as
- * sl_db_exec. */
-sl_status sl_outbox_append(sl_db_conn *conn, const char *topic, const char *key,
-                           const void *payload, size_t len, sl_err *err);
+ * len is 0.
+ * Waking readers: with n, this process's sequencing notifier, inside
+ * sl_db_tx, the commit kicks n (sl_db_after_commit), whose sequencer then
+ * numbers the event and NOTIFYs every process.  Otherwise (n NULL, n not
+ * sequencing, outside sl_db_tx) the transaction NOTIFYs the channel itself,
+ * which PostgreSQL pays for by serializing the commits of all notifying
+ * transactions.
+ * Errors: INVALID_ARGUMENT for an empty topic or a payload over 1 GiB,
+ * FAILED_PRECONDITION when the pool has no schema, else as sl_db_exec. */
+sl_status sl_outbox_append(sl_db_conn *conn, sl_outbox_notifier *n, const char *topic,
+                           const char *key, const void *payload, size_t len, sl_err *err);
 
 /* Wakes the watches (sl_outbox_watch) of every process on conn's schema
  * when the current transaction commits -- nothing if it rolls back.  For
@@ -132,7 +140,6 @@ sl_status sl_outbox_prune(sl_db_conn *conn, int64_t older_than_ms, int64_t *dele
 
 /* ---- notifier ---- */
 
-typedef struct sl_outbox_notifier sl_outbox_notifier;
 typedef struct sl_outbox_watch sl_outbox_watch;
 
 typedef struct sl_outbox_notifier_options {

@@ -6,7 +6,9 @@
 # on the same PostgreSQL in the same run:
 #   (a) spread: random SKUs among 100,000 (pgbench: random rows among 100,000)
 #   (b) hot:    every call on one SKU (pgbench: one row)
-# plus GetAvailability of 100 random SKUs: calls/s and p99.
+# plus AdjustStock of random SKUs (a ledger entry and an event per
+# transaction, against the same pgbench spread figure) and GetAvailability
+# of 100 random SKUs: calls/s and p99.
 #
 # usage: tests/bench/inventory_bench.sh BUILD_DIR
 #
@@ -188,9 +190,11 @@ run_load() { # name args...
 # A live inventory has reservations already: make some (not measured) so
 # that the statistics, and the plans cached from them, are those of a
 # table in use rather than of an empty one.
-say "pre-warming: 5s of reservations, not measured"
+say "pre-warming: 5s of reservations and 3s of stock adjustments, not measured"
 "$load" --target "127.0.0.1:$port" --clients "$clients" --channels "$(( clients < 64 ? clients : 64 ))" \
     --warmup 0 --duration 5 --mode reserve --skus 100000 --run warm >/dev/null
+"$load" --target "127.0.0.1:$port" --clients "$clients" --channels "$(( clients < 64 ? clients : 64 ))" \
+    --warmup 0 --duration 3 --mode adjust --skus 100000 --run warm >/dev/null
 
 say ""
 say "-- (a) spread over 100,000 SKUs"
@@ -208,6 +212,9 @@ if [ "$single" = 1 ]; then
     stop_service
     start_service 64
 fi
+say ""
+say "-- AdjustStock +1 of a random SKU: a ledger entry and a STOCK_CHANGED event per transaction"
+run_load inv_adjust --mode adjust --skus 100000 --run adjust
 say ""
 say "-- the server's ceiling for context: GetProduct (one read, no lock)"
 run_load inv_product --mode product --skus 100000 --run product
@@ -240,8 +247,10 @@ if [ "$single" = 1 ]; then
     read -r i1_cps i1_p50 i1_p99 i1_err <<<"${R[inv_hot_single]}"
     printf '%-38s %10s %10s %10s %8s\n' "Reserve hot, combiner off" "$i1_cps" "$i1_p50" "$i1_p99" "$(ratio "$i1_cps" "$pgh_tps")"
 fi
+read -r ij_cps ij_p50 ij_p99 ij_err <<<"${R[inv_adjust]}"
+printf '%-38s %10s %10s %10s %8s\n' "AdjustStock spread (event per tx)" "$ij_cps" "$ij_p50" "$ij_p99" "$(ratio "$ij_cps" "$pgs_tps")"
 printf '%-38s %10s %10s %10s %8s\n' "GetAvailability (100 SKUs)" "$ia_cps" "$ia_p50" "$ia_p99" -
 read -r ip_cps ip_p50 ip_p99 ip_err <<<"${R[inv_product]}"
 printf '%-38s %10s %10s %10s %8s\n' "GetProduct (ceiling, for context)" "$ip_cps" "$ip_p50" "$ip_p99" -
-say "errors: spread=$is_err hot=$ih_err availability=$ia_err"
+say "errors: spread=$is_err hot=$ih_err adjust=$ij_err availability=$ia_err"
 exit $failed

@@ -16,6 +16,8 @@
  *                 ("B-000001".."B-<n>"), or of --sku when given (the hot
  *                 SKU); unique reservation ids per run (--run).
  *   availability  GetAvailability of --batch random SKUs for --region.
+ *   adjust        AdjustStock +1 (RECEIPT) of a random SKU, unique request
+ *                 ids: a transaction that writes a ledger entry and an event.
  *   product       GetProduct of a random SKU (the cost of the smallest
  *                 database-backed call: the server's ceiling).
  *
@@ -121,6 +123,18 @@ static void *client_main(void *p)
             r.hold_ttl_ms = 24 * 3600 * 1000LL;
             st = sl_client_unary(ch, "/shelfline.v1.InventoryService/Reserve", &r.base,
                                  &shelfline__v1__reserve_response__descriptor, a, &resp, &co, &err);
+        } else if (strcmp(s->o.mode, "adjust") == 0) {
+            snprintf(sku, sizeof sku, "B-%06ld", 1 + (long)(xorshift(&rnd) % (uint64_t)s->o.skus));
+            snprintf(id, sizeof id, "%s-%d-%ld", s->o.run, t->id, i);
+            Shelfline__V1__AdjustStockRequest r = SHELFLINE__V1__ADJUST_STOCK_REQUEST__INIT;
+            r.request_id = id;
+            r.sku = sku;
+            r.warehouse_id = "BW-1";
+            r.delta = 1;
+            r.reason = SHELFLINE__V1__LEDGER_ENTRY__REASON__RECEIPT;
+            st = sl_client_unary(ch, "/shelfline.v1.InventoryService/AdjustStock", &r.base,
+                                 &shelfline__v1__adjust_stock_response__descriptor, a, &resp, &co,
+                                 &err);
         } else if (strcmp(s->o.mode, "product") == 0) {
             snprintf(sku, sizeof sku, "B-%06ld", 1 + (long)(xorshift(&rnd) % (uint64_t)s->o.skus));
             Shelfline__V1__GetProductRequest r = SHELFLINE__V1__GET_PRODUCT_REQUEST__INIT;
@@ -179,7 +193,7 @@ static int cmp_i64(const void *x, const void *y)
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: inventory_load --target HOST:PORT --mode reserve|availability|product\n"
+            "usage: inventory_load --target HOST:PORT --mode reserve|availability|product|adjust\n"
             "         [--skus N] [--sku HOT] [--region R] [--run ID] [--clients C]\n"
             "         [--channels K] [--batch B] [--warmup S] [--duration S] [--max-calls M]\n");
 }
@@ -239,7 +253,7 @@ int main(int argc, char **argv)
         s.o.skus < 1 || s.o.batch < 1 || s.o.batch > 1000 || s.o.duration_s <= 0 ||
         s.o.max_calls < 1 ||
         (strcmp(s.o.mode, "reserve") != 0 && strcmp(s.o.mode, "availability") != 0 &&
-         strcmp(s.o.mode, "product") != 0)) {
+         strcmp(s.o.mode, "product") != 0 && strcmp(s.o.mode, "adjust") != 0)) {
         usage();
         return 2;
     }

@@ -833,6 +833,60 @@ static void test_tx_begin_with_first_statement(void **state)
     assert_string_equal(t, "0");
 }
 
+/* ---- after-commit hooks ---- */
+
+static void count_hook(void *ctx)
+{
+    (*(int *)ctx)++;
+}
+
+typedef struct hook_ctx {
+    int calls, hooks;
+    bool kill_first, fail;
+} hook_ctx;
+
+static sl_status hook_fn(sl_db_conn *c, void *ctx, sl_err *err)
+{
+    hook_ctx *h = ctx;
+    h->calls++;
+    const char *v[1] = {"hooked"};
+    sl_status st = sl_db_exec(c, "t_log", 1, v, NULL, NULL, NULL, err);
+    if (st != SL_OK)
+        return st;
+    assert_true(sl_db_after_commit(c, count_hook, &h->hooks));
+    assert_true(sl_db_after_commit(c, count_hook, &h->hooks)); /* the same: once */
+    if (h->kill_first && h->calls == 1)
+        return sl_db_exec(c, "t_kill_self", 0, NULL, NULL, NULL, NULL, err);
+    return h->fail ? sl_err_set(err, SL_NOT_FOUND, "no") : SL_OK;
+}
+
+static void test_after_commit(void **state)
+{
+    fixture *f = *state;
+    sl_err e;
+    hook_ctx h = {0};
+    assert_int_equal(sl_db_tx(f->db, NULL, hook_fn, &h, &e), SL_OK);
+    assert_int_equal(h.hooks, 1);
+
+    /* Rolled back: not run. */
+    h = (hook_ctx){.fail = true};
+    assert_int_equal(sl_db_tx(f->db, NULL, hook_fn, &h, &e), SL_NOT_FOUND);
+    assert_int_equal(h.hooks, 0);
+
+    /* The first attempt's session dies: only the committed retry runs it. */
+    h = (hook_ctx){.kill_first = true};
+    assert_int_equal(sl_db_tx(f->db, NULL, hook_fn, &h, &e), SL_OK);
+    assert_int_equal(h.calls, 2);
+    assert_int_equal(h.hooks, 1);
+
+    /* Outside sl_db_tx there is no commit to wait for. */
+    sl_db_conn *c = NULL;
+    int n = 0;
+    assert_int_equal(sl_db_acquire(f->db, -1, &c, &e), SL_OK);
+    assert_false(sl_db_after_commit(c, count_hook, &n));
+    sl_db_release(f->db, c);
+}
+
 static void test_generic_plans(void **state)
 {
     fixture *f = *state;
@@ -900,6 +954,7 @@ int main(void)
         cmocka_unit_test(test_pipeline_connection_lost),
         cmocka_unit_test(test_pipeline_read_after_lock),
         cmocka_unit_test(test_tx_begin_with_first_statement),
+        cmocka_unit_test(test_after_commit),
         cmocka_unit_test(test_generic_plans),
         cmocka_unit_test(test_unreachable),
     };

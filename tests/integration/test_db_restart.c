@@ -110,7 +110,7 @@ static sl_status log_fn(sl_db_conn *c, void *ctx, sl_err *err)
 static sl_status append_fn(sl_db_conn *c, void *ctx, sl_err *err)
 {
     const char *payload = ctx;
-    return sl_outbox_append(c, "restart", NULL, payload, strlen(payload), err);
+    return sl_outbox_append(c, NULL, "restart", NULL, payload, strlen(payload), err);
 }
 
 static int log_count(sl_db *db, const char *tag)

@@ -78,7 +78,7 @@ typedef struct append_ctx {
 static sl_status append_fn(sl_db_conn *c, void *ctx, sl_err *err)
 {
     append_ctx *a = ctx;
-    sl_status st = sl_outbox_append(c, a->topic, a->key, a->payload, strlen(a->payload), err);
+    sl_status st = sl_outbox_append(c, NULL, a->topic, a->key, a->payload, strlen(a->payload), err);
     if (st == SL_OK && a->rollback)
         st = sl_err_set(err, SL_CANCELLED, "rolled back on purpose");
     return st;
@@ -146,7 +146,7 @@ static sl_status writer_fn(sl_db_conn *c, void *ctx, sl_err *err)
     wtx *x = ctx;
     static const char *const topics[3] = {"stock", "order", "ticket"};
     for (int j = 0; j < x->nev; j++) {
-        sl_status st = sl_outbox_append(c, topics[j % 3], x->payload[j], x->payload[j],
+        sl_status st = sl_outbox_append(c, NULL, topics[j % 3], x->payload[j], x->payload[j],
                                         strlen(x->payload[j]), err);
         if (st != SL_OK)
             return st;
@@ -466,7 +466,7 @@ static void test_replay_topics_prune(void **state)
     /* Bad arguments. */
     assert_int_equal(sl_outbox_read(c, 0, NULL, 0, 0, arena, &ev, &n, &e), SL_INVALID_ARGUMENT);
     assert_int_equal(sl_outbox_read(c, -1, NULL, 0, 10, arena, &ev, &n, &e), SL_INVALID_ARGUMENT);
-    assert_int_equal(sl_outbox_append(c, "", NULL, "x", 1, &e), SL_INVALID_ARGUMENT);
+    assert_int_equal(sl_outbox_append(c, NULL, "", NULL, "x", 1, &e), SL_INVALID_ARGUMENT);
 
     int64_t first = 0, last = 0;
     assert_int_equal(sl_outbox_bounds(c, &first, &last, &e), SL_OK);
@@ -704,6 +704,105 @@ static void test_wake(void **state)
     sl_testpg_drop_db("test_outbox_wake");
 }
 
+/* A writer in a process with a sequencing notifier: its transaction does
+ * not NOTIFY (which would serialize commits); its commit kicks the
+ * notifier, whose sequencer numbers the event and NOTIFYs the readers. */
+typedef struct kick_ctx {
+    sl_outbox_notifier *n;
+    const char *payload;
+    bool rollback;
+} kick_ctx;
+
+static sl_status kick_fn(sl_db_conn *c, void *ctx, sl_err *err)
+{
+    kick_ctx *k = ctx;
+    sl_status st = sl_outbox_append(c, k->n, "k", NULL, k->payload, strlen(k->payload), err);
+    if (st == SL_OK && k->rollback)
+        st = sl_err_set(err, SL_ABORTED, "rolled back on purpose");
+    return st;
+}
+
+/* The payloads NOTIFYed on the "ob" outbox channel within ms, as a string. */
+static void heard(sl_db_conn *l, int ms, char *out, size_t cap)
+{
+    PGconn *pg = sl_db_pgconn(l);
+    size_t len = 0;
+    out[0] = '\0';
+    int64_t until = now_ms() + ms;
+    while (now_ms() < until) {
+        struct pollfd p = {.fd = PQsocket(pg), .events = POLLIN};
+        poll(&p, 1, 50);
+        PQconsumeInput(pg);
+        PGnotify *nt;
+        while ((nt = PQnotifies(pg)) != NULL) {
+            if (len + 2 < cap) {
+                out[len++] = nt->extra[0];
+                out[len] = '\0';
+            }
+            PQfreemem(nt);
+        }
+    }
+}
+
+static void test_commit_kicks_notifier(void **state)
+{
+    (void)state;
+    sl_db *db = open_outbox_db("test_outbox_kick", 4);
+    sl_outbox_notifier *n = NULL;
+    sl_err e;
+    sl_outbox_notifier_options o = {.idle_poll_ms = 600000};
+    assert_int_equal(sl_outbox_notifier_start(db, &o, &n, &e), SL_OK);
+    wait_connected(n);
+    usleep(100 * 1000);
+    sl_db_conn *l = NULL;
+    assert_int_equal(sl_db_connect_dedicated(db, -1, &l, &e), SL_OK);
+    PGresult *r = PQexec(sl_db_pgconn(l), "LISTEN ob_outbox");
+    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    sl_outbox_watch *wt = NULL;
+    assert_int_equal(sl_outbox_watch_open(n, &wt, &e), SL_OK);
+    sl_outbox_watch_reset(wt);
+    struct pollfd p = {.fd = sl_outbox_watch_fd(wt), .events = POLLIN};
+
+    /* Rolled back: nothing to wake anyone. */
+    kick_ctx k = {.n = n, .payload = "gone", .rollback = true};
+    assert_int_equal(sl_db_tx(db, NULL, kick_fn, &k, &e), SL_ABORTED);
+    assert_int_equal(poll(&p, 1, 300), 0);
+
+    /* Committed: numbered and the watch wakes, with no writer NOTIFY ("w"),
+     * only the sequencer's ("s"). */
+    k = (kick_ctx){.n = n, .payload = "kept"};
+    int64_t t0 = now_ms();
+    assert_int_equal(sl_db_tx(db, NULL, kick_fn, &k, &e), SL_OK);
+    assert_int_equal(poll(&p, 1, 5000), 1);
+    fprintf(stderr, "kick: event numbered and watch woken %lld ms after the commit began\n",
+            (long long)(now_ms() - t0));
+    char got[16];
+    heard(l, 300, got, sizeof got);
+    assert_string_equal(got, "s");
+    sl_db_conn *c = NULL;
+    sl_arena *arena = sl_arena_create(0);
+    sl_outbox_event *ev = NULL;
+    size_t cnt = 0;
+    assert_int_equal(sl_db_acquire(db, -1, &c, &e), SL_OK);
+    assert_int_equal(sl_outbox_read(c, 0, NULL, 0, 10, arena, &ev, &cnt, &e), SL_OK);
+    assert_int_equal(cnt, 1);
+    assert_memory_equal(ev[0].payload, "kept", 4);
+
+    /* Outside sl_db_tx the writer NOTIFYs itself (nothing would kick). */
+    assert_int_equal(sl_outbox_append(c, n, "k", NULL, "bare", 4, &e), SL_OK);
+    heard(l, 500, got, sizeof got);
+    assert_non_null(strchr(got, 'w'));
+    sl_db_release(db, c);
+
+    sl_arena_destroy(arena);
+    sl_outbox_watch_close(wt);
+    sl_db_close_dedicated(l);
+    sl_outbox_notifier_stop(n);
+    sl_db_close(db);
+    sl_testpg_drop_db("test_outbox_kick");
+}
+
 /* ---- session locks: one consumer per subscription ---- */
 
 static void test_session_lock(void **state)
@@ -844,6 +943,7 @@ int main(void)
         cmocka_unit_test(test_running_transaction_holds_back),
         cmocka_unit_test(test_notifier_wakes),
         cmocka_unit_test(test_wake),
+        cmocka_unit_test(test_commit_kicks_notifier),
         cmocka_unit_test(test_session_lock),
         cmocka_unit_test(test_cursor),
     };
