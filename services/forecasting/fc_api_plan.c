@@ -805,6 +805,7 @@ sl_status fc_api_transfers(sl_call *call, const ProtobufCMessage *req, ProtobufC
 
 /* ---- GetInventoryKpis ---- */
 
+#define KPI_AVG_BATCH 1000 /* SKUs per GetAverageStock call (its limit) */
 #define KPI_MAX_SKUS 5000
 
 typedef struct kpi_sku {
@@ -900,19 +901,36 @@ sl_status fc_api_kpis(sl_call *call, const ProtobufCMessage *req, ProtobufCMessa
         return st;
     double cogs = 0, inv_value = 0, inv_units = 0;
     int64_t units = 0;
-    for (size_t i = 0; i < n; i++) {
-        Shelfline__V1__GetStockRequest gs = SHELFLINE__V1__GET_STOCK_REQUEST__INIT;
-        gs.sku = (char *)skus[i].sku;
-        Shelfline__V1__GetStockResponse *s;
-        if ((st = fc_inventory_call(app, call, "GetStock", &gs.base,
-                                    &shelfline__v1__get_stock_response__descriptor, a, &s, err)) !=
-            SL_OK)
+    /* Average inventory over the same period, time-weighted from
+     * inventory's ledger (up to 1,000 SKUs per call). */
+    int64_t to_ms = sl_db_now_ms();
+    const char **names = sl_arena_alloc(a, n * sizeof *names);
+    if (names == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        names[i] = skus[i].sku;
+    for (size_t first = 0; first < n; first += KPI_AVG_BATCH) {
+        Shelfline__V1__GetAverageStockRequest ga = SHELFLINE__V1__GET_AVERAGE_STOCK_REQUEST__INIT;
+        ga.skus = (char **)&names[first];
+        ga.n_skus = n - first < KPI_AVG_BATCH ? n - first : KPI_AVG_BATCH;
+        ga.warehouse_id = "";
+        ga.from_at_ms = to_ms - (int64_t)r->period_days * 86400000;
+        ga.to_at_ms = to_ms;
+        Shelfline__V1__GetAverageStockResponse *s;
+        if ((st = fc_inventory_call(app, call, "GetAverageStock", &ga.base,
+                                    &shelfline__v1__get_average_stock_response__descriptor, a, &s,
+                                    err)) != SL_OK)
             return st;
-        int64_t on_hand = 0;
-        for (size_t k = 0; k < s->n_levels; k++)
-            on_hand += s->levels[k]->on_hand;
-        inv_units += (double)on_hand;
-        inv_value += (double)on_hand * (double)skus[i].price;
+        if (s->n_stock != ga.n_skus)
+            return sl_err_set(err, SL_INTERNAL, "inventory answered %zu averages for %zu SKUs",
+                              s->n_stock, ga.n_skus);
+        for (size_t k = 0; k < s->n_stock; k++) {
+            double avg = s->stock[k]->average_on_hand;
+            inv_units += avg;
+            inv_value += avg * (double)skus[first + k].price;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
         cogs += (double)kc.units[i] * (double)skus[i].price;
         units += kc.units[i];
     }

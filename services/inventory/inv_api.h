@@ -43,6 +43,7 @@ INV_HANDLER(adjust_stock);
 INV_HANDLER(set_stock_count);
 INV_HANDLER(set_stock_policy);
 INV_HANDLER(get_stock);
+INV_HANDLER(get_average_stock);
 INV_HANDLER(get_availability);
 INV_HANDLER(list_low_stock);
 INV_HANDLER(check_invariants);

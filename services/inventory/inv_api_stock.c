@@ -292,6 +292,78 @@ INV_HANDLER(get_stock)
     return SL_OK;
 }
 
+/* ---- GetAverageStock ---- */
+
+typedef struct avg_ctx {
+    sl_call *call;
+    const Shelfline__V1__GetAverageStockRequest *r;
+    int64_t to_ms;
+    inv_avg_row *rows;
+    size_t n;
+} avg_ctx;
+
+static sl_status average_tx(sl_db_conn *conn, void *p, sl_err *err)
+{
+    avg_ctx *c = p;
+    sl_arena *a = sl_call_arena(c->call);
+    const char *const *skus = (const char *const *)c->r->skus;
+    long missing;
+    sl_status st = inv_store_skus_missing(conn, a, skus, c->r->n_skus, &missing, err);
+    if (st != SL_OK)
+        return st;
+    if (missing >= 0)
+        return sl_err_set(err, SL_NOT_FOUND, "skus[%ld]: unknown SKU \"%s\"", missing,
+                          skus[missing]);
+    if (c->r->warehouse_id[0] != '\0' &&
+        (st = inv_api_need_warehouse(conn, a, "warehouse_id", c->r->warehouse_id, err)) != SL_OK)
+        return st;
+    return inv_store_average_stock(conn, a, skus, c->r->n_skus, c->r->warehouse_id,
+                                   c->r->from_at_ms, c->to_ms, &c->rows, &c->n, err);
+}
+
+INV_HANDLER(get_average_stock)
+{
+    const Shelfline__V1__GetAverageStockRequest *r =
+        (const Shelfline__V1__GetAverageStockRequest *)req;
+    Shelfline__V1__GetAverageStockResponse *out = (Shelfline__V1__GetAverageStockResponse *)resp;
+    avg_ctx c = {call, r, 0, NULL, 0};
+    sl_status st = inv_valid_average_stock(r, sl_db_now_ms(), &c.to_ms, err);
+    if (st == SL_OK)
+        st = inv_api_tx(call, true, average_tx, &c, err);
+    if (st != SL_OK)
+        return st;
+    sl_arena *a = sl_call_arena(call);
+    out->stock = sl_arena_alloc(a, r->n_skus * sizeof *out->stock);
+    Shelfline__V1__AverageStock *m = sl_arena_alloc(a, r->n_skus * sizeof *m);
+    if (out->stock == NULL || m == NULL)
+        return OOM(err);
+    /* The rows are sorted by SKU: answer in request order. */
+    for (size_t i = 0; i < r->n_skus; i++) {
+        size_t lo = 0, hi = c.n;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (strcmp(c.rows[mid].sku, r->skus[i]) < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo == c.n || strcmp(c.rows[lo].sku, r->skus[i]) != 0)
+            return sl_err_set(err, SL_INTERNAL, "no average for SKU \"%s\"", r->skus[i]);
+        const inv_avg_row *x = &c.rows[lo];
+        shelfline__v1__average_stock__init(&m[i]);
+        m[i].sku = (char *)x->sku;
+        m[i].tracked_from_ms = x->tracked_ms;
+        m[i].average_on_hand = x->average_on_hand;
+        m[i].on_hand_at_start = x->start_on_hand;
+        m[i].on_hand_at_end = x->end_on_hand;
+        m[i].changes = x->changes;
+        out->stock[i] = &m[i];
+    }
+    out->n_stock = r->n_skus;
+    out->to_at_ms = c.to_ms;
+    return SL_OK;
+}
+
 /* ---- GetAvailability ---- */
 
 /* An open inbound row as the NextInbound message (NULL when out of

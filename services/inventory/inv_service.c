@@ -48,6 +48,8 @@ static const sl_method methods[] = {
     UNARY("SetStockCount", set_stock_count_request, set_stock_count_response, set_stock_count),
     UNARY("SetStockPolicy", set_stock_policy_request, stock_level, set_stock_policy),
     UNARY("GetStock", get_stock_request, get_stock_response, get_stock),
+    UNARY("GetAverageStock", get_average_stock_request, get_average_stock_response,
+          get_average_stock),
     UNARY("GetAvailability", get_availability_request, get_availability_response, get_availability),
     UNARY("ListLowStock", list_low_stock_request, list_low_stock_response, list_low_stock),
     UNARY("Reserve", reserve_request, reserve_response, reserve),

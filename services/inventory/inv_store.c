@@ -147,6 +147,33 @@ static const sl_db_stmt stmts[] = {
      "WHERE s.on_hand - s.reserved <= s.low_stock_threshold AND ($1 = '' OR w.region = $1) "
      "AND (s.sku, s.warehouse_id) > ($2, $3) ORDER BY s.sku, s.warehouse_id LIMIT $4::int4",
      4},
+    /* The time-weighted average of on_hand over the window, from the ledger
+     * (on_hand at a time = the deltas up to it).  The average starts at the
+     * SKU's first entry when that is later than the window's start. */
+    {"inv_average_stock",
+     "WITH s AS (SELECT DISTINCT unnest($1::text[]) AS sku), "
+     "w AS (SELECT to_timestamp($3::int8 / 1000.0) AS f, to_timestamp($4::int8 / 1000.0) AS t), "
+     "l AS (SELECT l.sku, l.created_at AS at, l.delta FROM ledger l JOIN s USING (sku), w "
+     "      WHERE ($2 = '' OR l.warehouse_id = $2) AND l.created_at <= w.t), "
+     "b AS (SELECT s.sku, CASE WHEN min(l.at) IS NOT NULL THEN greatest(w.f, min(l.at)) END AS tf "
+     "      FROM s CROSS JOIN w LEFT JOIN l USING (sku) GROUP BY s.sku, w.f), "
+     "b2 AS (SELECT b.sku, b.tf, coalesce((SELECT sum(l.delta) FROM l "
+     "       WHERE l.sku = b.sku AND l.at <= b.tf), 0) AS start_oh, "
+     "       (SELECT count(*) FROM l, w WHERE l.sku = b.sku AND l.at > w.f) AS changes FROM b), "
+     "ev AS (SELECT l.sku, l.at, sum(l.delta) AS d FROM l JOIN b2 USING (sku) "
+     "       WHERE l.at > b2.tf GROUP BY l.sku, l.at), "
+     "st AS (SELECT ev.sku, ev.at, ev.d, b2.start_oh + sum(ev.d) OVER (PARTITION BY ev.sku "
+     "       ORDER BY ev.at) AS level, coalesce(lead(ev.at) OVER (PARTITION BY ev.sku "
+     "       ORDER BY ev.at), w.t) AS next_at FROM ev JOIN b2 USING (sku), w) "
+     "SELECT b2.sku, coalesce((extract(epoch FROM b2.tf) * 1000)::int8, 0) AS tracked_ms, "
+     "b2.start_oh::int8 AS start_oh, (b2.start_oh + coalesce(sum(st.d), 0))::int8 AS end_oh, "
+     "b2.changes, CASE WHEN b2.tf IS NULL OR w.t <= b2.tf THEN 0::float8 ELSE "
+     "(b2.start_oh * extract(epoch FROM coalesce(min(st.at), w.t) - b2.tf) "
+     " + coalesce(sum(st.level * extract(epoch FROM st.next_at - st.at)), 0))::float8 "
+     "/ extract(epoch FROM w.t - b2.tf)::float8 END AS avg_oh "
+     "FROM b2 CROSS JOIN w LEFT JOIN st USING (sku) "
+     "GROUP BY b2.sku, b2.tf, b2.start_oh, b2.changes, w.t ORDER BY b2.sku",
+     4},
     {"inv_idem_get", "SELECT request, result FROM idempotency WHERE op = $1 AND key = $2", 2},
     {"inv_idem_put",
      "INSERT INTO idempotency (op, key, request, result) "
@@ -1184,6 +1211,31 @@ sl_status inv_store_low_stock(sl_db_conn *c, sl_arena *a, const char *region, co
     *region_of = rg;
     *n = (size_t)k;
     return SL_OK;
+}
+
+static bool avg_at(sl_arena *a, const PGresult *r, int i, void *rows)
+{
+    inv_avg_row *x = &((inv_avg_row *)rows)[i];
+    x->sku = gs(a, r, i, col(r, "sku"));
+    x->tracked_ms = gi(r, i, col(r, "tracked_ms"));
+    x->start_on_hand = gi(r, i, col(r, "start_oh"));
+    x->end_on_hand = gi(r, i, col(r, "end_oh"));
+    x->changes = gi(r, i, col(r, "changes"));
+    x->average_on_hand = strtod(PQgetvalue(r, i, col(r, "avg_oh")), NULL);
+    return x->sku != NULL;
+}
+
+sl_status inv_store_average_stock(sl_db_conn *c, sl_arena *a, const char *const *skus, size_t n,
+                                  const char *warehouse_id, int64_t from_ms, int64_t to_ms,
+                                  inv_avg_row **out, size_t *nout, sl_err *err)
+{
+    const char *v[4] = {text_array(a, skus, n), warehouse_id, i64s(a, from_ms), i64s(a, to_ms)};
+    void *rows = NULL;
+    sl_status st =
+        query_rows(c, a, "inv_average_stock", 4, v, sizeof **out, avg_at, &rows, nout, err);
+    if (st == SL_OK)
+        *out = rows;
+    return st;
 }
 
 sl_status inv_store_idem_get(sl_db_conn *c, sl_arena *a, const char *op, const char *key,

@@ -155,6 +155,21 @@ sl_status inv_store_product_list(sl_db_conn *c, sl_arena *a, const char *categor
                                  size_t *n, sl_err *err);
 /* Which of skus exist: missing receives the index of the first unknown one
  * or -1. */
+/* One SKU's stock over a window (GetAverageStock). */
+typedef struct inv_avg_row {
+    const char *sku;
+    int64_t tracked_ms; /* 0: no ledger entry by the window's end */
+    int64_t start_on_hand, end_on_hand, changes;
+    double average_on_hand;
+} inv_avg_row;
+
+/* For the distinct skus, sorted: the time-weighted average of on_hand
+ * (all warehouses, or warehouse_id when not empty) over [from_ms, to_ms],
+ * rebuilt from the ledger; see GetAverageStock in inventory.proto. */
+sl_status inv_store_average_stock(sl_db_conn *c, sl_arena *a, const char *const *skus, size_t n,
+                                  const char *warehouse_id, int64_t from_ms, int64_t to_ms,
+                                  inv_avg_row **out, size_t *nout, sl_err *err);
+
 sl_status inv_store_skus_missing(sl_db_conn *c, sl_arena *a, const char *const *skus, size_t n,
                                  long *missing, sl_err *err);
 

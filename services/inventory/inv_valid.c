@@ -3,6 +3,7 @@
  */
 #include "inv_valid.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -328,6 +329,34 @@ sl_status inv_valid_availability(const Shelfline__V1__GetAvailabilityRequest *r,
         snprintf(f, sizeof f, "skus[%zu]", i);
         CHECK(inv_valid_id(f, r->skus[i], INV_ID_SKU, err));
     }
+    return SL_OK;
+}
+
+sl_status inv_valid_average_stock(const Shelfline__V1__GetAverageStockRequest *r, int64_t now_ms,
+                                  int64_t *to_ms, sl_err *err)
+{
+    if (r->n_skus == 0)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "skus must not be empty");
+    if (r->n_skus > INV_MAX_AVAIL_SKUS)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "skus has %zu entries (at most %d)", r->n_skus,
+                          INV_MAX_AVAIL_SKUS);
+    for (size_t i = 0; i < r->n_skus; i++) {
+        char f[32];
+        snprintf(f, sizeof f, "skus[%zu]", i);
+        CHECK(inv_valid_id(f, r->skus[i], INV_ID_SKU, err));
+    }
+    CHECK(inv_valid_opt_id("warehouse_id", r->warehouse_id, INV_ID_WAREHOUSE, err));
+    if (r->from_at_ms <= 0)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "from_at_ms must be positive (got %" PRId64 ")",
+                          r->from_at_ms);
+    *to_ms = r->to_at_ms == 0 ? now_ms : r->to_at_ms;
+    /* A second of slack for clocks of the caller's and ours. */
+    if (*to_ms > now_ms + 1000)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "to_at_ms is in the future");
+    if (*to_ms <= r->from_at_ms)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "to_at_ms must be after from_at_ms (%" PRId64 " <= %" PRId64 ")", *to_ms,
+                          r->from_at_ms);
     return SL_OK;
 }
 

@@ -76,6 +76,10 @@ sl_status inv_valid_adjust(const Shelfline__V1__AdjustStockRequest *r, sl_err *e
 sl_status inv_valid_count(const Shelfline__V1__SetStockCountRequest *r, sl_err *err);
 sl_status inv_valid_policy(const Shelfline__V1__SetStockPolicyRequest *r, sl_err *err);
 sl_status inv_valid_availability(const Shelfline__V1__GetAvailabilityRequest *r, sl_err *err);
+/* GetAverageStock: skus, warehouse_id, the window; *to_ms receives the
+ * window's end (now_ms when to_at_ms is 0). */
+sl_status inv_valid_average_stock(const Shelfline__V1__GetAverageStockRequest *r, int64_t now_ms,
+                                  int64_t *to_ms, sl_err *err);
 sl_status inv_valid_reserve(const Shelfline__V1__ReserveRequest *r, sl_err *err);
 sl_status inv_valid_promotion(const Shelfline__V1__Promotion *p, sl_err *err);
 sl_status inv_valid_inbound(const Shelfline__V1__CreateInboundRequest *r, sl_err *err);

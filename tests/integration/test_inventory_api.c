@@ -13,6 +13,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@
 #include "inv_test.h"
 #include "shelfline/v1/common.pb-c.h"
 #include "shelfline/v1/inventory.pb-c.h"
+#include "sl_db.h"
 #include "sl_log.h"
 
 static invt_svc svc;
@@ -993,6 +995,106 @@ static void test_events_exact_and_replayable(void **state)
     sl_arena_reset(A);
 }
 
+/* ---- average stock from the ledger ---- */
+
+static const Shelfline__V1__LedgerEntry *adjust(const char *id, const char *sku, const char *wh,
+                                                int64_t delta)
+{
+    Shelfline__V1__AdjustStockRequest r = SHELFLINE__V1__ADJUST_STOCK_REQUEST__INIT;
+    r.request_id = (char *)id;
+    r.sku = (char *)sku;
+    r.warehouse_id = (char *)wh;
+    r.delta = delta;
+    r.reason = delta > 0 ? SHELFLINE__V1__LEDGER_ENTRY__REASON__RECEIPT
+                         : SHELFLINE__V1__LEDGER_ENTRY__REASON__DAMAGE;
+    Shelfline__V1__AdjustStockResponse *out;
+    sl_err err;
+    assert_int_equal(call("AdjustStock", &r, DESC(adjust_stock_response), &out, &err), SL_OK);
+    return out->entry;
+}
+
+static Shelfline__V1__GetAverageStockResponse *average(const char *const *skus, size_t n,
+                                                       const char *wh, int64_t from, int64_t to)
+{
+    Shelfline__V1__GetAverageStockRequest r = SHELFLINE__V1__GET_AVERAGE_STOCK_REQUEST__INIT;
+    r.skus = (char **)skus;
+    r.n_skus = n;
+    r.warehouse_id = (char *)wh;
+    r.from_at_ms = from;
+    r.to_at_ms = to;
+    Shelfline__V1__GetAverageStockResponse *out;
+    sl_err err;
+    sl_status st = call("GetAverageStock", &r, DESC(get_average_stock_response), &out, &err);
+    if (st != SL_OK)
+        fail_msg("GetAverageStock: %s %s", sl_status_name(st), err.msg);
+    assert_int_equal(out->n_stock, n);
+    return out;
+}
+
+/* Levels 10, 25 (in two warehouses), then 20: the time-weighted average
+ * from the ledger entries' own times, the window starting at the first
+ * entry, per warehouse, before any entry and after the last. */
+static void test_average_stock(void **state)
+{
+    (void)state;
+    product("AVG-1", "test");
+    product("AVG-0", "test");
+    const Shelfline__V1__LedgerEntry *e1 = adjust("avg-1", "AVG-1", "W-NEAR", 10);
+    int64_t t1 = e1->created_at_ms;
+    usleep(250 * 1000);
+    int64_t t2 = adjust("avg-2", "AVG-1", "W-FAR", 15)->created_at_ms;
+    usleep(250 * 1000);
+    int64_t t3 = adjust("avg-3", "AVG-1", "W-NEAR", -5)->created_at_ms;
+    usleep(250 * 1000);
+    int64_t end = sl_db_now_ms();
+
+    const char *skus[3] = {"AVG-1", "AVG-0", "AVG-1"};
+    Shelfline__V1__GetAverageStockResponse *r = average(skus, 3, "", t1 - 60000, end);
+    assert_int_equal(r->to_at_ms, end);
+    const Shelfline__V1__AverageStock *a = r->stock[0];
+    assert_string_equal(a->sku, "AVG-1");
+    assert_int_equal(a->tracked_from_ms, t1);
+    assert_int_equal(a->on_hand_at_start, 10);
+    assert_int_equal(a->on_hand_at_end, 20);
+    assert_int_equal(a->changes, 3);
+    double want =
+        (10.0 * (double)(t2 - t1) + 25.0 * (double)(t3 - t2) + 20.0 * (double)(end - t3)) /
+        (double)(end - t1);
+    /* Entry times come back in whole milliseconds: a tenth of a unit of
+     * slack, where a wrong formula is off by whole units. */
+    fprintf(stderr, "average stock: %.4f (want %.4f)\n", a->average_on_hand, want);
+    assert_true(fabs(a->average_on_hand - want) < 0.1);
+    /* No history: nothing tracked, not zero stock for the whole window. */
+    assert_string_equal(r->stock[1]->sku, "AVG-0");
+    assert_int_equal(r->stock[1]->tracked_from_ms, 0);
+    assert_true(r->stock[1]->average_on_hand == 0);
+    /* Request order, duplicates answered each time. */
+    assert_string_equal(r->stock[2]->sku, "AVG-1");
+    assert_int_equal(r->stock[2]->changes, 3);
+
+    /* One warehouse: 10 from t1, 5 from t3. */
+    r = average(skus, 1, "W-NEAR", t1 - 60000, end);
+    want = (10.0 * (double)(t3 - t1) + 5.0 * (double)(end - t3)) / (double)(end - t1);
+    assert_true(fabs(r->stock[0]->average_on_hand - want) < 0.1);
+    assert_int_equal(r->stock[0]->on_hand_at_end, 5);
+    /* Starting between entries: the level then, for the whole first stretch. */
+    int64_t mid = t2 + (t3 - t2) / 2;
+    r = average(skus, 1, "", mid, end);
+    assert_int_equal(r->stock[0]->tracked_from_ms, mid);
+    assert_int_equal(r->stock[0]->on_hand_at_start, 25);
+    assert_int_equal(r->stock[0]->changes, 1);
+    want = (25.0 * (double)(t3 - mid) + 20.0 * (double)(end - t3)) / (double)(end - mid);
+    assert_true(fabs(r->stock[0]->average_on_hand - want) < 0.1);
+    /* After the last change: flat.  Before the first: nothing. */
+    r = average(skus, 1, "", t3 + 1, 0);
+    assert_true(fabs(r->stock[0]->average_on_hand - 20.0) < 1e-9);
+    assert_int_equal(r->stock[0]->changes, 0);
+    assert_true(r->to_at_ms >= end);
+    r = average(skus, 1, "", t1 - 60000, t1 - 30000);
+    assert_int_equal(r->stock[0]->tracked_from_ms, 0);
+    assert_int_equal(r->stock[0]->on_hand_at_end, 0);
+}
+
 /* ---- bad input ---- */
 
 static void bad(const char *method, const void *req, const ProtobufCMessageDescriptor *d,
@@ -1125,6 +1227,24 @@ static void test_bad_input_every_rpc(void **state)
     bad("GetStock", &gs, DESC(get_stock_response), IA, "sku");
     gs.sku = "BAD-404";
     bad("GetStock", &gs, DESC(get_stock_response), NF, "BAD-404");
+    Shelfline__V1__GetAverageStockRequest av = SHELFLINE__V1__GET_AVERAGE_STOCK_REQUEST__INIT;
+    av.from_at_ms = 1;
+    bad("GetAverageStock", &av, DESC(get_average_stock_response), IA, "skus");
+    char *av_skus[2] = {"BAD-1", "BAD-404"};
+    av.skus = av_skus;
+    av.n_skus = 2;
+    bad("GetAverageStock", &av, DESC(get_average_stock_response), NF, "skus[1]");
+    av.n_skus = 1;
+    av.warehouse_id = "W-404";
+    bad("GetAverageStock", &av, DESC(get_average_stock_response), NF, "warehouse_id");
+    av.warehouse_id = "";
+    av.from_at_ms = 0;
+    bad("GetAverageStock", &av, DESC(get_average_stock_response), IA, "from_at_ms");
+    av.from_at_ms = sl_db_now_ms() - 1000;
+    av.to_at_ms = sl_db_now_ms() + 3600 * 1000;
+    bad("GetAverageStock", &av, DESC(get_average_stock_response), IA, "to_at_ms");
+    av.to_at_ms = av.from_at_ms;
+    bad("GetAverageStock", &av, DESC(get_average_stock_response), IA, "to_at_ms");
     Shelfline__V1__GetAvailabilityRequest ga = SHELFLINE__V1__GET_AVAILABILITY_REQUEST__INIT;
     ga.region = "EAST";
     bad("GetAvailability", &ga, DESC(get_availability_response), IA, "skus");
@@ -1395,6 +1515,7 @@ int main(void)
         cmocka_unit_test(test_inbound_receive_and_transfer),
         cmocka_unit_test(test_availability_and_low_stock),
         cmocka_unit_test(test_events_exact_and_replayable),
+        cmocka_unit_test(test_average_stock),
         cmocka_unit_test(test_bad_input_every_rpc),
         cmocka_unit_test(test_shortfall_details_trailer),
     };
