@@ -6,8 +6,9 @@
 # on the same PostgreSQL in the same run:
 #   (a) spread: random SKUs among 100,000 (pgbench: random rows among 100,000)
 #   (b) hot:    every call on one SKU (pgbench: one row)
-# plus AdjustStock of random SKUs (a ledger entry and an event per
-# transaction, against the same pgbench spread figure) and GetAvailability
+# plus Reserve followed by Commit (an order's two calls) and AdjustStock of
+# random SKUs (a ledger entry and an event per transaction), both against
+# the same pgbench spread figure, and GetAvailability
 # of 100 random SKUs: calls/s and p99.
 #
 # usage: tests/bench/inventory_bench.sh BUILD_DIR
@@ -213,6 +214,9 @@ if [ "$single" = 1 ]; then
     start_service 64
 fi
 say ""
+say "-- an order's inventory calls: Reserve then Commit of it (counted once)"
+run_load inv_commit --mode commit --skus 100000 --run commit
+say ""
 say "-- AdjustStock +1 of a random SKU: a ledger entry and a STOCK_CHANGED event per transaction"
 run_load inv_adjust --mode adjust --skus 100000 --run adjust
 say ""
@@ -247,10 +251,12 @@ if [ "$single" = 1 ]; then
     read -r i1_cps i1_p50 i1_p99 i1_err <<<"${R[inv_hot_single]}"
     printf '%-38s %10s %10s %10s %8s\n' "Reserve hot, combiner off" "$i1_cps" "$i1_p50" "$i1_p99" "$(ratio "$i1_cps" "$pgh_tps")"
 fi
+read -r ic_cps ic_p50 ic_p99 ic_err <<<"${R[inv_commit]}"
+printf '%-38s %10s %10s %10s %8s\n' "Reserve + Commit (one order)" "$ic_cps" "$ic_p50" "$ic_p99" "$(ratio "$ic_cps" "$pgs_tps")"
 read -r ij_cps ij_p50 ij_p99 ij_err <<<"${R[inv_adjust]}"
 printf '%-38s %10s %10s %10s %8s\n' "AdjustStock spread (event per tx)" "$ij_cps" "$ij_p50" "$ij_p99" "$(ratio "$ij_cps" "$pgs_tps")"
 printf '%-38s %10s %10s %10s %8s\n' "GetAvailability (100 SKUs)" "$ia_cps" "$ia_p50" "$ia_p99" -
 read -r ip_cps ip_p50 ip_p99 ip_err <<<"${R[inv_product]}"
 printf '%-38s %10s %10s %10s %8s\n' "GetProduct (ceiling, for context)" "$ip_cps" "$ip_p50" "$ip_p99" -
-say "errors: spread=$is_err hot=$ih_err adjust=$ij_err availability=$ia_err"
+say "errors: spread=$is_err hot=$ih_err commit=$ic_err adjust=$ij_err availability=$ia_err"
 exit $failed

@@ -16,6 +16,8 @@
  *                 ("B-000001".."B-<n>"), or of --sku when given (the hot
  *                 SKU); unique reservation ids per run (--run).
  *   availability  GetAvailability of --batch random SKUs for --region.
+ *   commit        Reserve as above, then Commit of it: one order's two
+ *                 calls, counted as one.
  *   adjust        AdjustStock +1 (RECEIPT) of a random SKU, unique request
  *                 ids: a transaction that writes a ledger entry and an event.
  *   product       GetProduct of a random SKU (the cost of the smallest
@@ -91,7 +93,8 @@ static void *client_main(void *p)
     sl_channel *ch = s->ch[t->id % s->o.channels];
     sl_arena *a = sl_arena_create(64 * 1024);
     uint64_t rnd = 0x9E3779B97F4A7C15ULL ^ ((uint64_t)t->id * 7919 + 1);
-    bool reserve = strcmp(s->o.mode, "reserve") == 0;
+    bool reserve = strcmp(s->o.mode, "reserve") == 0 || strcmp(s->o.mode, "commit") == 0;
+    bool commit = strcmp(s->o.mode, "commit") == 0;
     char id[96], sku[32];
     char **skus = calloc((size_t)s->o.batch, sizeof *skus);
     char(*skubuf)[32] = calloc((size_t)s->o.batch, sizeof *skubuf);
@@ -123,6 +126,12 @@ static void *client_main(void *p)
             r.hold_ttl_ms = 24 * 3600 * 1000LL;
             st = sl_client_unary(ch, "/shelfline.v1.InventoryService/Reserve", &r.base,
                                  &shelfline__v1__reserve_response__descriptor, a, &resp, &co, &err);
+            if (st == SL_OK && commit) {
+                Shelfline__V1__CommitRequest cr = SHELFLINE__V1__COMMIT_REQUEST__INIT;
+                cr.reservation_id = id;
+                st = sl_client_unary(ch, "/shelfline.v1.InventoryService/Commit", &cr.base,
+                                     &shelfline__v1__reservation__descriptor, a, &resp, &co, &err);
+            }
         } else if (strcmp(s->o.mode, "adjust") == 0) {
             snprintf(sku, sizeof sku, "B-%06ld", 1 + (long)(xorshift(&rnd) % (uint64_t)s->o.skus));
             snprintf(id, sizeof id, "%s-%d-%ld", s->o.run, t->id, i);
@@ -193,7 +202,8 @@ static int cmp_i64(const void *x, const void *y)
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: inventory_load --target HOST:PORT --mode reserve|availability|product|adjust\n"
+            "usage: inventory_load --target HOST:PORT --mode "
+            "reserve|commit|availability|product|adjust\n"
             "         [--skus N] [--sku HOT] [--region R] [--run ID] [--clients C]\n"
             "         [--channels K] [--batch B] [--warmup S] [--duration S] [--max-calls M]\n");
 }
@@ -253,7 +263,8 @@ int main(int argc, char **argv)
         s.o.skus < 1 || s.o.batch < 1 || s.o.batch > 1000 || s.o.duration_s <= 0 ||
         s.o.max_calls < 1 ||
         (strcmp(s.o.mode, "reserve") != 0 && strcmp(s.o.mode, "availability") != 0 &&
-         strcmp(s.o.mode, "product") != 0 && strcmp(s.o.mode, "adjust") != 0)) {
+         strcmp(s.o.mode, "product") != 0 && strcmp(s.o.mode, "adjust") != 0 &&
+         strcmp(s.o.mode, "commit") != 0)) {
         usage();
         return 2;
     }
