@@ -11,34 +11,16 @@
 #include <string.h>
 
 #include "inv_alloc.h"
+#include "inv_batch.h"
 #include "inv_store.h"
 #include "inv_tx.h"
 #include "inv_valid.h"
 #include "sl_log.h"
 
-/* One queue per combiner thread.  A job goes to the queue of its first
- * SKU (by hash), so all reservations of a hot SKU in this process meet in
- * one queue and one transaction instead of queueing behind each other on
- * the SKU's lock; different SKUs still run in parallel. */
-typedef struct queue {
-    inv_reserve_job *head, *tail;
-    pthread_cond_t work;
-} queue;
-
 struct inv_combiner {
     inv_app *app;
-    pthread_mutex_t mu;
-    queue *queues;
-    bool stop;
-    pthread_t *threads;
-    size_t nthreads;
-    struct thread_arg *args;
+    inv_batcher *batcher;
 };
-
-typedef struct thread_arg {
-    inv_combiner *c;
-    size_t index;
-} thread_arg;
 
 /* ---- per-attempt state of a batch ---- */
 
@@ -859,55 +841,10 @@ static void run_batch(inv_combiner *c, inv_reserve_job **jobs, size_t n, sl_aren
     jobs[0]->err = err;
 }
 
-static void *combiner_main(void *arg)
+/* The batcher's callback: jobs are inv_reserve_jobs. */
+static void run_jobs(void *ctx, inv_batch_job **jobs, size_t n, sl_arena *arena)
 {
-    thread_arg *ta = arg;
-    inv_combiner *c = ta->c;
-    queue *q = &c->queues[ta->index];
-    size_t max = (size_t)c->app->cfg.batch_max;
-    inv_reserve_job **jobs = calloc(max, sizeof *jobs);
-    sl_arena *arena = sl_arena_create(256 * 1024);
-    pthread_mutex_lock(&c->mu);
-    for (;;) {
-        while (q->head == NULL && !c->stop)
-            pthread_cond_wait(&q->work, &c->mu);
-        if (q->head == NULL)
-            break;
-        size_t n = 0;
-        while (q->head != NULL && n < max) {
-            jobs[n++] = q->head;
-            q->head = q->head->next;
-        }
-        if (q->head == NULL)
-            q->tail = NULL;
-        pthread_mutex_unlock(&c->mu);
-        if (jobs == NULL || arena == NULL) {
-            for (size_t i = 0; i < n; i++)
-                jobs[i]->st = sl_err_set(&jobs[i]->err, SL_RESOURCE_EXHAUSTED, "out of memory");
-        } else {
-            run_batch(c, jobs, n, arena);
-            sl_arena_reset(arena);
-        }
-        pthread_mutex_lock(&c->mu);
-        for (size_t i = 0; i < n; i++) {
-            jobs[i]->done = true;
-            pthread_cond_signal(&jobs[i]->cv);
-        }
-    }
-    pthread_mutex_unlock(&c->mu);
-    sl_arena_destroy(arena);
-    free(jobs);
-    return NULL;
-}
-
-static void free_combiner(inv_combiner *c)
-{
-    for (size_t i = 0; c->queues != NULL && i < (size_t)c->app->cfg.combiners; i++)
-        pthread_cond_destroy(&c->queues[i].work);
-    free(c->queues);
-    free(c->threads);
-    pthread_mutex_destroy(&c->mu);
-    free(c);
+    run_batch(ctx, (inv_reserve_job **)jobs, n, arena);
 }
 
 sl_status inv_combiner_start(inv_app *app, inv_combiner **out, sl_err *err)
@@ -917,30 +854,11 @@ sl_status inv_combiner_start(inv_app *app, inv_combiner **out, sl_err *err)
     if (c == NULL)
         return OOM(err);
     c->app = app;
-    pthread_mutex_init(&c->mu, NULL);
-    size_t n = (size_t)app->cfg.combiners;
-    c->queues = calloc(n, sizeof *c->queues);
-    c->threads = calloc(n, sizeof *c->threads);
-    thread_arg *args = calloc(n, sizeof *args);
-    if (c->queues == NULL || c->threads == NULL || args == NULL) {
-        free(args);
-        free(c->queues);
-        c->queues = NULL;
-        free_combiner(c);
-        return OOM(err);
-    }
-    for (size_t i = 0; i < n; i++)
-        pthread_cond_init(&c->queues[i].work, NULL);
-    /* The arguments live as long as the threads: hand them over with the
-     * combiner (freed after the joins). */
-    c->args = args;
-    for (size_t i = 0; i < n; i++) {
-        args[i] = (thread_arg){c, i};
-        if (pthread_create(&c->threads[i], NULL, combiner_main, &args[i]) != 0) {
-            inv_combiner_stop(c);
-            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "could not start a combiner thread");
-        }
-        c->nthreads++;
+    sl_status st = inv_batcher_start((size_t)app->cfg.combiners, (size_t)app->cfg.batch_max,
+                                     run_jobs, c, &c->batcher, err);
+    if (st != SL_OK) {
+        free(c);
+        return st;
     }
     *out = c;
     return SL_OK;
@@ -950,63 +868,19 @@ void inv_combiner_stop(inv_combiner *c)
 {
     if (c == NULL)
         return;
-    size_t n = (size_t)c->app->cfg.combiners;
-    pthread_mutex_lock(&c->mu);
-    c->stop = true;
-    for (size_t i = 0; i < n; i++)
-        pthread_cond_broadcast(&c->queues[i].work);
-    pthread_mutex_unlock(&c->mu);
-    for (size_t i = 0; i < c->nthreads; i++)
-        pthread_join(c->threads[i], NULL);
-    /* Nothing can be queued after the threads saw stop with empty queues,
-     * but be safe: answer leftovers. */
-    pthread_mutex_lock(&c->mu);
-    for (size_t i = 0; i < n; i++) {
-        for (inv_reserve_job *j = c->queues[i].head; j != NULL; j = j->next) {
-            j->st = sl_err_set(&j->err, SL_UNAVAILABLE, "the service is shutting down");
-            j->done = true;
-            pthread_cond_signal(&j->cv);
-        }
-        c->queues[i].head = c->queues[i].tail = NULL;
-    }
-    pthread_mutex_unlock(&c->mu);
-    free(c->args);
-    free_combiner(c);
-}
-
-/* FNV-1a of the job's smallest SKU: its queue. */
-static size_t queue_of(const inv_combiner *c, const inv_reserve_job *job)
-{
-    const char *first = job->req->lines[0]->sku;
-    for (size_t i = 1; i < job->req->n_lines; i++)
-        if (strcmp(job->req->lines[i]->sku, first) < 0)
-            first = job->req->lines[i]->sku;
-    uint64_t h = 1469598103934665603ULL;
-    for (const char *p = first; *p != '\0'; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-    return (size_t)(h % (uint64_t)c->app->cfg.combiners);
+    inv_batcher_stop(c->batcher);
+    free(c);
 }
 
 void inv_reserve_run(inv_combiner *c, inv_reserve_job *job)
 {
-    job->done = false;
-    job->next = NULL;
-    pthread_cond_init(&job->cv, NULL);
-    queue *q = &c->queues[queue_of(c, job)];
-    pthread_mutex_lock(&c->mu);
-    if (c->stop) {
+    /* The queue of the job's smallest SKU: a hot SKU's reservations meet in
+     * one batch. */
+    const char *first = job->req->lines[0]->sku;
+    for (size_t i = 1; i < job->req->n_lines; i++)
+        if (strcmp(job->req->lines[i]->sku, first) < 0)
+            first = job->req->lines[i]->sku;
+    job->base.key = inv_batch_key(first);
+    if (!inv_batcher_run(c->batcher, &job->base))
         job->st = sl_err_set(&job->err, SL_UNAVAILABLE, "the service is shutting down");
-        job->done = true;
-    } else {
-        if (q->tail != NULL)
-            q->tail->next = job;
-        else
-            q->head = job;
-        q->tail = job;
-        pthread_cond_signal(&q->work);
-    }
-    while (!job->done)
-        pthread_cond_wait(&job->cv, &c->mu);
-    pthread_mutex_unlock(&c->mu);
-    pthread_cond_destroy(&job->cv);
 }

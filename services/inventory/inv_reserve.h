@@ -20,9 +20,9 @@
  * retried by sl_db_tx), each job is run again alone, so one poisoned
  * request cannot fail its neighbours.
  *
- * Each combiner thread has its own queue and a job goes to the queue of
- * its smallest SKU (by hash): a hot SKU's reservations meet in one queue
- * and one transaction instead of queueing for its lock in several.
+ * The queues and threads are inv_batch's; a job goes to the queue of its
+ * smallest SKU (by hash): a hot SKU's reservations meet in one queue and
+ * one transaction instead of queueing for its lock in several.
  *
  * Replicas combine independently; their batches meet on the advisory
  * locks like single transactions would.
@@ -30,17 +30,18 @@
 #ifndef INV_RESERVE_H
 #define INV_RESERVE_H
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "inv_app.h"
+#include "inv_batch.h"
 #include "shelfline/v1/inventory.pb-c.h"
 #include "sl_arena.h"
 #include "sl_status.h"
 
 typedef struct inv_reserve_job {
+    inv_batch_job base; /* private to the combiner */
     /* In: a validated request (inv_valid_reserve), its canonical bytes
      * (the packed request with hold_ttl_ms 0: what idempotent retries are
      * compared on), the call's deadline and the arena the answer goes to
@@ -59,10 +60,6 @@ typedef struct inv_reserve_job {
     bool replayed;
     const uint8_t *shortfall;
     size_t shortfall_len;
-    /* Private to the combiner. */
-    bool done;
-    pthread_cond_t cv;
-    struct inv_reserve_job *next;
 } inv_reserve_job;
 
 /* Starts app->cfg.combiners threads.  The caller owns *out
