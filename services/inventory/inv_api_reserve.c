@@ -119,34 +119,20 @@ INV_HANDLER(reserve)
 
 /* ---- Commit, Release ---- */
 
-typedef struct close_ctx {
-    sl_call *call;
-    const char *id;
-    inv_close_kind kind;
-    inv_close_outcome out;
-} close_ctx;
-
-static sl_status close_tx(sl_db_conn *conn, void *p, sl_err *err)
-{
-    close_ctx *c = p;
-    const char *ids[1] = {c->id};
-    return inv_resv_close(conn, APP(c->call)->events, sl_call_arena(c->call), ids, 1, c->kind,
-                          &c->out, err);
-}
-
 static sl_status close_one(sl_call *call, const char *id, inv_close_kind kind,
                            ProtobufCMessage *resp, sl_err *err)
 {
     sl_status st = inv_valid_id("reservation_id", id, INV_ID_KEY, err);
     if (st != SL_OK)
         return st;
-    close_ctx c = {call, id, kind, {0}};
-    st = inv_api_tx(call, false, close_tx, &c, err);
+    inv_close_outcome out;
+    st = inv_closer_run(APP(call)->closer, id, kind, sl_call_deadline_ms(call), sl_call_arena(call),
+                        &out, err);
     if (st != SL_OK)
         return st;
-    if (!c.out.found)
+    if (!out.found)
         return sl_err_set(err, SL_NOT_FOUND, "reservation_id: unknown reservation \"%s\"", id);
-    Shelfline__V1__Reservation *rv = c.out.resv;
+    Shelfline__V1__Reservation *rv = out.resv;
     switch (rv->status) {
     case SHELFLINE__V1__RESERVATION__STATUS__COMMITTED:
         if (kind == INV_CLOSE_RELEASE)

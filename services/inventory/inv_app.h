@@ -1,6 +1,7 @@
 /*
  * inv_app: the inventory service's one context (configuration, pool, event
- * feed, the Reserve combiner and the reaper), created by inv_service's init
+ * feed, the Reserve combiner, the Commit/Release closer and the reaper),
+ * created by inv_service's init
  * and handed to every handler through sl_call_ctx.
  */
 #ifndef INV_APP_H
@@ -13,8 +14,9 @@
 #include "sl_status.h"
 
 /* The service's own settings, from the environment (defaults in brackets):
- *   SHELFLINE_INVENTORY_COMBINERS     Reserve combiner threads [1]
- *   SHELFLINE_INVENTORY_BATCH_MAX     reservations per combined transaction [64]
+ *   SHELFLINE_INVENTORY_COMBINERS     combiner threads for Reserve, and for
+ *                                     each of Commit and Release [1]
+ *   SHELFLINE_INVENTORY_BATCH_MAX     calls per combined transaction [64]
  *   SHELFLINE_INVENTORY_REAP_INTERVAL reaper period (expired holds, ended
  *                                     promotions) [1s]
  *   SHELFLINE_INVENTORY_REAP_BATCH    holds expired per reaper transaction [50] */
@@ -30,6 +32,7 @@ typedef struct inv_config {
 sl_status inv_config_load(inv_config *cfg, sl_err *err);
 
 typedef struct inv_combiner inv_combiner;
+typedef struct inv_closer inv_closer;
 typedef struct inv_reaper inv_reaper;
 
 typedef struct inv_app {
@@ -37,6 +40,7 @@ typedef struct inv_app {
     sl_events *events;
     inv_config cfg;
     inv_combiner *combiner;
+    inv_closer *closer;
     inv_reaper *reaper;
 } inv_app;
 

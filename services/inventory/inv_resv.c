@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "inv_batch.h"
 #include "inv_store.h"
 #include "inv_tx.h"
+#include "sl_log.h"
 
 #define OOM(err) sl_err_set((err), SL_RESOURCE_EXHAUSTED, "out of memory")
 
@@ -404,5 +406,183 @@ sl_status inv_resv_close(sl_db_conn *conn, sl_events *events, sl_arena *a, const
         if (st != SL_OK)
             return st;
     }
+    return SL_OK;
+}
+
+/* ---- combining Commit and Release ---- */
+
+typedef struct close_job {
+    inv_batch_job base;
+    const char *id;
+    int64_t deadline_ms;
+    sl_arena *arena; /* the caller's: the answer's memory */
+    sl_status st;
+    sl_err err;
+    inv_close_outcome out;
+} close_job;
+
+/* One batcher per kind: a transaction closes reservations of one kind. */
+typedef struct closer_kind {
+    inv_closer *c;
+    inv_close_kind kind;
+    inv_batcher *batcher;
+} closer_kind;
+
+struct inv_closer {
+    inv_app *app;
+    closer_kind kinds[2]; /* COMMIT, RELEASE */
+};
+
+typedef struct close_batch {
+    inv_app *app;
+    inv_close_kind kind;
+    const char **ids;
+    size_t n;
+    sl_arena *arena;
+    inv_close_outcome *out;
+} close_batch;
+
+static sl_status close_batch_tx(sl_db_conn *conn, void *p, sl_err *err)
+{
+    close_batch *b = p;
+    /* A retried attempt starts from nothing. */
+    sl_arena_reset(b->arena);
+    b->out = sl_arena_alloc(b->arena, b->n * sizeof *b->out);
+    if (b->out == NULL)
+        return OOM(err);
+    return inv_resv_close(conn, b->app->events, b->arena, b->ids, b->n, b->kind, b->out, err);
+}
+
+/* The outcome in the job's own memory (the batch's arena is reused). */
+static void answer_close(close_job *j, const inv_close_outcome *o, sl_arena *scratch)
+{
+    j->st = SL_OK;
+    j->out = *o;
+    j->out.resv = NULL;
+    if (o->resv == NULL)
+        return;
+    size_t len = protobuf_c_message_get_packed_size(&o->resv->base);
+    uint8_t *buf = sl_arena_alloc(scratch, len + 1);
+    if (buf != NULL) {
+        protobuf_c_message_pack(&o->resv->base, buf);
+        j->out.resv = (Shelfline__V1__Reservation *)protobuf_c_message_unpack(
+            &shelfline__v1__reservation__descriptor, sl_arena_pb_allocator(j->arena), len, buf);
+    }
+    if (j->out.resv == NULL)
+        j->st = sl_err_set(&j->err, SL_RESOURCE_EXHAUSTED, "out of memory");
+}
+
+static void close_jobs(closer_kind *k, close_job **jobs, size_t n, sl_arena *arena)
+{
+    /* Calls whose caller gave up already are not worth a lock. */
+    size_t m = 0;
+    int64_t now = sl_db_now_ms(), deadline = 0;
+    for (size_t i = 0; i < n; i++) {
+        close_job *j = jobs[i];
+        if (j->deadline_ms != INT64_MAX && j->deadline_ms <= now) {
+            j->st = sl_err_set(&j->err, SL_DEADLINE_EXCEEDED,
+                               "deadline passed while the call was queued");
+            continue;
+        }
+        if (j->deadline_ms == INT64_MAX)
+            deadline = INT64_MAX;
+        else if (deadline != INT64_MAX && j->deadline_ms > deadline)
+            deadline = j->deadline_ms;
+        jobs[m++] = j;
+    }
+    if (m == 0)
+        return;
+    /* The ids outlive the attempts: they are the callers' memory. */
+    const char *ids_small[64];
+    const char **ids = m <= 64 ? ids_small : malloc(m * sizeof *ids);
+    if (ids == NULL) {
+        for (size_t i = 0; i < m; i++)
+            jobs[i]->st = sl_err_set(&jobs[i]->err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        return;
+    }
+    for (size_t i = 0; i < m; i++)
+        ids[i] = jobs[i]->id;
+    close_batch b = {k->c->app, k->kind, ids, m, arena, NULL};
+    sl_db_tx_options o = {.deadline_ms = deadline == INT64_MAX ? 0 : deadline};
+    sl_err err;
+    sl_err_clear(&err);
+    int64_t t0 = sl_db_now_ms();
+    sl_status st = sl_db_tx(k->c->app->db, &o, close_batch_tx, &b, &err);
+    SL_LOG(SL_LOG_DEBUG, "close_batch", NULL, "%zu %s in one transaction: %s in %lld ms", m,
+           k->kind == INV_CLOSE_COMMIT ? "commits" : "releases", sl_status_name(st),
+           (long long)(sl_db_now_ms() - t0));
+    if (st == SL_OK) {
+        for (size_t i = 0; i < m; i++)
+            answer_close(jobs[i], &b.out[i], arena);
+    } else if (m > 1) {
+        SL_LOG(SL_LOG_WARN, "close_batch", NULL,
+               "combined transaction of %zu closes failed, running them one by one: %s", m,
+               err.msg);
+        for (size_t i = 0; i < m; i++) {
+            sl_arena_reset(arena);
+            close_jobs(k, &jobs[i], 1, arena);
+        }
+    } else {
+        jobs[0]->st = st;
+        jobs[0]->err = err;
+    }
+    if (ids != ids_small)
+        free(ids);
+}
+
+static void run_close_jobs(void *ctx, inv_batch_job **jobs, size_t n, sl_arena *arena)
+{
+    close_jobs(ctx, (close_job **)jobs, n, arena);
+}
+
+sl_status inv_closer_start(inv_app *app, inv_closer **out, sl_err *err)
+{
+    *out = NULL;
+    inv_closer *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return OOM(err);
+    c->app = app;
+    static const inv_close_kind kinds[2] = {INV_CLOSE_COMMIT, INV_CLOSE_RELEASE};
+    for (int i = 0; i < 2; i++) {
+        c->kinds[i] = (closer_kind){c, kinds[i], NULL};
+        sl_status st = inv_batcher_start((size_t)app->cfg.combiners, (size_t)app->cfg.batch_max,
+                                         run_close_jobs, &c->kinds[i], &c->kinds[i].batcher, err);
+        if (st != SL_OK) {
+            inv_closer_stop(c);
+            return st;
+        }
+    }
+    *out = c;
+    return SL_OK;
+}
+
+void inv_closer_stop(inv_closer *c)
+{
+    if (c == NULL)
+        return;
+    for (int i = 0; i < 2; i++)
+        inv_batcher_stop(c->kinds[i].batcher);
+    free(c);
+}
+
+sl_status inv_closer_run(inv_closer *c, const char *id, inv_close_kind kind, int64_t deadline_ms,
+                         sl_arena *arena, inv_close_outcome *out, sl_err *err)
+{
+    if (kind != INV_CLOSE_COMMIT && kind != INV_CLOSE_RELEASE)
+        return sl_err_set(err, SL_INTERNAL, "only commits and releases are combined");
+    close_job job;
+    memset(&job, 0, sizeof job);
+    job.id = id;
+    job.deadline_ms = deadline_ms;
+    job.arena = arena;
+    job.base.key = inv_batch_key(id);
+    if (!inv_batcher_run(c->kinds[kind == INV_CLOSE_COMMIT ? 0 : 1].batcher, &job.base))
+        return sl_err_set(err, SL_UNAVAILABLE, "the service is shutting down");
+    if (job.st != SL_OK) {
+        if (err != NULL)
+            *err = job.err;
+        return job.st;
+    }
+    *out = job.out;
     return SL_OK;
 }

@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "inv_app.h"
 #include "shelfline/v1/inventory.pb-c.h"
 #include "sl_arena.h"
 #include "sl_db.h"
@@ -49,6 +50,25 @@ typedef struct inv_close_outcome {
  * what happened to ids[i].  EXPIRE skips holds not yet past their TTL. */
 sl_status inv_resv_close(sl_db_conn *conn, sl_events *events, sl_arena *a, const char *const *ids,
                          size_t n, inv_close_kind kind, inv_close_outcome *out, sl_err *err);
+
+/* Commit and Release calls of a process combined (inv_batch): one
+ * transaction closes every queued reservation of one kind, sharing the
+ * locks, the reads and COMMIT (SHELFLINE_INVENTORY_COMBINERS threads and
+ * SHELFLINE_INVENTORY_BATCH_MAX per batch, as for Reserve).  If a batch's
+ * transaction fails, each of its reservations is closed alone. */
+typedef struct inv_closer inv_closer;
+
+/* The caller owns *out (inv_closer_stop). */
+sl_status inv_closer_start(inv_app *app, inv_closer **out, sl_err *err);
+
+/* Stops the threads (queued calls answer UNAVAILABLE); NULL is a no-op. */
+void inv_closer_stop(inv_closer *c);
+
+/* Closes id as kind (COMMIT or RELEASE) in the next batch, within
+ * deadline_ms (sl_call_deadline_ms).  *out as from inv_resv_close, its
+ * reservation in arena memory. */
+sl_status inv_closer_run(inv_closer *c, const char *id, inv_close_kind kind, int64_t deadline_ms,
+                         sl_arena *arena, inv_close_outcome *out, sl_err *err);
 
 /* A reservation's current state (*out NULL when unknown). */
 sl_status inv_resv_get(sl_db_conn *conn, sl_arena *a, const char *id,

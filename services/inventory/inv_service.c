@@ -11,6 +11,7 @@
 #include "inv_app.h"
 #include "inv_reaper.h"
 #include "inv_reserve.h"
+#include "inv_resv.h"
 #include "inv_store.h"
 #include "shelfline/v1/common.pb-c.h"
 #include "shelfline/v1/inventory.pb-c.h"
@@ -95,6 +96,7 @@ static void app_free(inv_app *app)
     if (app == NULL)
         return;
     inv_reaper_stop(app->reaper);
+    inv_closer_stop(app->closer);
     inv_combiner_stop(app->combiner);
     free(app);
 }
@@ -111,6 +113,8 @@ static sl_status init(sl_service *svc, void **out, sl_err *err)
         st = inv_store_register(app->db, err);
     if (st == SL_OK)
         st = inv_combiner_start(app, &app->combiner, err);
+    if (st == SL_OK)
+        st = inv_closer_start(app, &app->closer, err);
     if (st == SL_OK)
         st = inv_reaper_start(app, &app->reaper, err);
     if (st != SL_OK) {
