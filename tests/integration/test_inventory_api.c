@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -995,6 +996,92 @@ static void test_events_exact_and_replayable(void **state)
     sl_arena_reset(A);
 }
 
+/* ---- Commit and Release combined ---- */
+
+#define CC_N 40
+
+typedef struct cc_call {
+    const char *method;
+    char id[16];
+    pthread_barrier_t *go;
+    sl_status st;
+} cc_call;
+
+static void *cc_main(void *p)
+{
+    cc_call *c = p;
+    sl_arena *a = sl_arena_create(0);
+    Shelfline__V1__CommitRequest r = SHELFLINE__V1__COMMIT_REQUEST__INIT;
+    r.reservation_id = c->id;
+    sl_err err;
+    pthread_barrier_wait(c->go);
+    c->st = invt_call(ch, c->method, &r.base, DESC(reservation), a, NULL, &err);
+    if (c->st != SL_OK && c->st != SL_FAILED_PRECONDITION)
+        fprintf(stderr, "%s %s: %s %s\n", c->method, c->id, sl_status_name(c->st), err.msg);
+    sl_arena_destroy(a);
+    return NULL;
+}
+
+/* Concurrent calls land in shared transactions: every id commits once even
+ * when committed twice at the same moment, and where a Commit and a Release
+ * of one id race exactly one of them wins. */
+static void test_close_combined(void **state)
+{
+    (void)state;
+    product("CC-1", "test");
+    assert_int_equal(invt_stock(ch, "CC-1", "W-NEAR", 100), 0);
+    sl_err err;
+    for (int i = 0; i < CC_N; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "cc-%d", i);
+        line l[1] = {{"CC-1", 1, NULL}};
+        assert_int_equal(reserve(id, "cust-cc", "EAST", l, 1, false, false, 600000, NULL, &err),
+                         SL_OK);
+    }
+    /* 0..39 committed; 0..19 committed a second time; 30..39 released. */
+    enum { CALLS = CC_N + 20 + 10 };
+    static cc_call calls[CALLS];
+    pthread_barrier_t go;
+    pthread_barrier_init(&go, NULL, CALLS);
+    pthread_t th[CALLS];
+    for (int i = 0; i < CALLS; i++) {
+        int id = i < CC_N ? i : i < CC_N + 20 ? i - CC_N : 30 + (i - CC_N - 20);
+        calls[i] = (cc_call){i < CC_N + 20 ? "Commit" : "Release", "", &go, SL_OK};
+        snprintf(calls[i].id, sizeof calls[i].id, "cc-%d", id);
+        pthread_create(&th[i], NULL, cc_main, &calls[i]);
+    }
+    for (int i = 0; i < CALLS; i++)
+        pthread_join(th[i], NULL);
+    pthread_barrier_destroy(&go);
+    for (int i = 0; i < CC_N + 20; i++) {
+        int id = i < CC_N ? i : i - CC_N;
+        if (id < 30)
+            assert_int_equal(calls[i].st, SL_OK);
+    }
+    long long committed = 30;
+    for (int k = 30; k < CC_N; k++) {
+        sl_status c = calls[k].st, r = calls[CC_N + 20 + (k - 30)].st;
+        /* One of them won, the other was refused. */
+        assert_true((c == SL_OK && r == SL_FAILED_PRECONDITION) ||
+                    (c == SL_FAILED_PRECONDITION && r == SL_OK));
+        committed += c == SL_OK;
+    }
+    fprintf(stderr, "close combined: %lld of %d committed, the rest released\n", committed, CC_N);
+    assert_int_equal(sql("SELECT count(*) FROM inventory.reservation WHERE id LIKE 'cc-%%' "
+                         "AND status = 'COMMITTED'"),
+                     committed);
+    assert_int_equal(sql("SELECT count(*) FROM inventory.outbox WHERE topic IN "
+                         "('RESERVATION_COMMITTED', 'RESERVATION_RELEASED') AND key LIKE 'cc-%%'"),
+                     CC_N);
+    assert_int_equal(sql("SELECT -sum(delta) FROM inventory.ledger WHERE sku = 'CC-1' "
+                         "AND reason = 'SHIPMENT'"),
+                     committed);
+    assert_int_equal(sql("SELECT on_hand FROM inventory.stock WHERE sku = 'CC-1'"),
+                     100 - committed);
+    assert_int_equal(sql("SELECT reserved FROM inventory.stock WHERE sku = 'CC-1'"), 0);
+    assert_int_equal(invt_violations(ch), 0);
+}
+
 /* ---- average stock from the ledger ---- */
 
 static const Shelfline__V1__LedgerEntry *adjust(const char *id, const char *sku, const char *wh,
@@ -1515,6 +1602,7 @@ int main(void)
         cmocka_unit_test(test_inbound_receive_and_transfer),
         cmocka_unit_test(test_availability_and_low_stock),
         cmocka_unit_test(test_events_exact_and_replayable),
+        cmocka_unit_test(test_close_combined),
         cmocka_unit_test(test_average_stock),
         cmocka_unit_test(test_bad_input_every_rpc),
         cmocka_unit_test(test_shortfall_details_trailer),
