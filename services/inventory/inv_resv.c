@@ -394,8 +394,14 @@ sl_status inv_resv_close(sl_db_conn *conn, sl_events *events, sl_arena *a, const
             if (strcmp(rows[k].id, ids[i]) == 0)
                 r = &rows[k];
         int t = target[i];
-        out[i].resv = build(a, r, al, nal, t >= 0 ? status_name[t] : r->status,
-                            t >= 0 ? tx.now_ms : r->closed_ms);
+        /* An id asked twice (two calls combined into one batch) shows the
+         * state the first one left, without a second event. */
+        int shown = t;
+        for (size_t k = 0; k < i && shown < 0; k++)
+            if (strcmp(ids[k], ids[i]) == 0)
+                shown = target[k];
+        out[i].resv = build(a, r, al, nal, shown >= 0 ? status_name[shown] : r->status,
+                            shown >= 0 ? tx.now_ms : r->closed_ms);
         if (out[i].resv == NULL)
             return sl_err_set(err, SL_INTERNAL, "stored reservation \"%s\" does not decode", r->id);
         if (t < 0)
