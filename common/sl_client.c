@@ -168,6 +168,26 @@ static sl_status pluck_ok(grpc_completion_queue *cq, void *tag, sl_err *err)
     return SL_OK;
 }
 
+/* Copies grpc-status-details-bin, when the caller asked for it. */
+static void keep_status_details(const grpc_metadata_array *md, const sl_call_options *o,
+                                sl_arena *arena)
+{
+    if (o == NULL || o->status_details == NULL || o->status_details_len == NULL)
+        return;
+    for (size_t i = 0; i < md->count; i++) {
+        if (grpc_slice_str_cmp(md->metadata[i].key, "grpc-status-details-bin") != 0)
+            continue;
+        size_t n = GRPC_SLICE_LENGTH(md->metadata[i].value);
+        uint8_t *p = sl_arena_alloc(arena, n + 1);
+        if (p == NULL)
+            return;
+        memcpy(p, GRPC_SLICE_START_PTR(md->metadata[i].value), n);
+        *o->status_details = p;
+        *o->status_details_len = n;
+        return;
+    }
+}
+
 /* One attempt of a unary call. */
 static sl_status attempt(sl_channel *ch, const char *method, const void *req, size_t req_len,
                          int64_t deadline_ms, const sl_call_options *o, sl_arena *arena,
@@ -213,6 +233,7 @@ static sl_status attempt(sl_channel *ch, const char *method, const void *req, si
     if (code != GRPC_STATUS_OK) {
         copy_details(err, code, details);
         st = sl_status_from_grpc_code((int)code);
+        keep_status_details(&trail_md, o, arena);
         goto out;
     }
     if (recv_bb == NULL) {
@@ -264,6 +285,10 @@ sl_status sl_client_unary_raw(sl_channel *ch, const char *method, const void *re
                               size_t req_len, sl_arena *arena, void **resp_bytes, size_t *resp_len,
                               const sl_call_options *opts, sl_err *err)
 {
+    if (opts != NULL && opts->status_details != NULL && opts->status_details_len != NULL) {
+        *opts->status_details = NULL;
+        *opts->status_details_len = 0;
+    }
     int64_t timeout = opts != NULL && opts->timeout_ms > 0 ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
     int64_t deadline = now_ms() + timeout;
     bool idem = opts != NULL && opts->idempotent;
@@ -452,4 +477,83 @@ void sl_client_stream_close(sl_client_stream *s)
     grpc_completion_queue_shutdown(s->cq);
     grpc_completion_queue_destroy(s->cq);
     free(s);
+}
+
+/* ---- google.rpc.Status details ---- */
+
+static bool varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    *v = 0;
+    for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+        uint8_t b = *(*p)++;
+        *v |= (uint64_t)(b & 0x7f) << shift;
+        if ((b & 0x80) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* The first length-delimited field number want of a message. */
+static bool field_bytes(const uint8_t *p, const uint8_t *end, uint64_t want, const uint8_t **out,
+                        size_t *out_len)
+{
+    while (p < end) {
+        uint64_t tag, v;
+        if (!varint(&p, end, &tag))
+            return false;
+        switch (tag & 7) {
+        case 0:
+            if (!varint(&p, end, &v))
+                return false;
+            break;
+        case 1:
+            if (end - p < 8)
+                return false;
+            p += 8;
+            break;
+        case 5:
+            if (end - p < 4)
+                return false;
+            p += 4;
+            break;
+        case 2:
+            if (!varint(&p, end, &v) || v > (uint64_t)(end - p))
+                return false;
+            if ((tag >> 3) == want) {
+                *out = p;
+                *out_len = (size_t)v;
+                return true;
+            }
+            p += v;
+            break;
+        default:
+            return false;
+        }
+    }
+    return false;
+}
+
+bool sl_client_status_detail(const void *status, size_t len, const char *type_url,
+                             const uint8_t **value, size_t *value_len)
+{
+    const uint8_t *p = status, *end = p + len;
+    size_t want = strlen(type_url);
+    /* google.rpc.Status.details = 3 (repeated Any); Any.type_url = 1,
+     * Any.value = 2. */
+    const uint8_t *any;
+    size_t any_len;
+    while (p < end && field_bytes(p, end, 3, &any, &any_len)) {
+        const uint8_t *url;
+        size_t url_len;
+        if (field_bytes(any, any + any_len, 1, &url, &url_len) && url_len == want &&
+            memcmp(url, type_url, want) == 0) {
+            if (!field_bytes(any, any + any_len, 2, value, value_len)) {
+                *value = any; /* an Any without a value: an empty message */
+                *value_len = 0;
+            }
+            return true;
+        }
+        p = any + any_len;
+    }
+    return false;
 }

@@ -44,6 +44,12 @@ typedef struct sl_call_options {
     bool idempotent;           /* retry on UNAVAILABLE */
     int max_attempts;          /* 0: 4 (idempotent calls only) */
     bool wait_for_ready;       /* wait for the channel to connect */
+    /* Out, when set: a failed unary call's grpc-status-details-bin (a
+     * serialized google.rpc.Status with structured details, e.g.
+     * inventory's ReserveShortfall), copied into the call's arena; NULL and
+     * 0 when the server sent none.  See sl_client_status_detail. */
+    const uint8_t **status_details;
+    size_t *status_details_len;
 } sl_call_options;
 
 /* Calls a unary method ("/pkg.Service/Method").  On OK, *resp is the decoded
@@ -59,6 +65,13 @@ sl_status sl_client_unary(sl_channel *ch, const char *method, const ProtobufCMes
 sl_status sl_client_unary_raw(sl_channel *ch, const char *method, const void *req_bytes,
                               size_t req_len, sl_arena *arena, void **resp_bytes, size_t *resp_len,
                               const sl_call_options *opts, sl_err *err);
+
+/* Finds, in a serialized google.rpc.Status (status, len), the first detail
+ * whose Any type URL is type_url ("type.googleapis.com/shelfline.v1.
+ * ReserveShortfall") and points *value at its packed message (inside
+ * status).  False when there is none or the bytes are malformed. */
+bool sl_client_status_detail(const void *status, size_t len, const char *type_url,
+                             const uint8_t **value, size_t *value_len);
 
 /* Starts a server-streaming call.  The caller owns the stream
  * (sl_client_stream_close).  opts->timeout_ms bounds the whole stream

@@ -112,9 +112,20 @@ static sl_status inv_call(sd_app *app, sl_call *call, const char *method,
         return sl_err_set(err, SL_DEADLINE_EXCEEDED, "deadline passed before calling inventory");
     char full[96];
     snprintf(full, sizeof full, "/shelfline.v1.InventoryService/%s", method);
-    sl_call_options o = {
-        .timeout_ms = t, .request_id = sl_call_request_id(call), .idempotent = idempotent};
-    return sl_client_unary(app->inventory, full, req, rd, sl_call_arena(call), resp, &o, err);
+    const uint8_t *details = NULL;
+    size_t details_len = 0;
+    sl_call_options o = {.timeout_ms = t,
+                         .request_id = sl_call_request_id(call),
+                         .idempotent = idempotent,
+                         .status_details = &details,
+                         .status_details_len = &details_len};
+    sl_status st =
+        sl_client_unary(app->inventory, full, req, rd, sl_call_arena(call), resp, &o, err);
+    /* Inventory's per-line shortfall of a Reserve goes on to our caller,
+     * who gets the same status (FAILED_PRECONDITION) from PlaceOrder. */
+    if (st == SL_FAILED_PRECONDITION && details_len > 0)
+        sl_call_add_trailing_metadata(call, "grpc-status-details-bin", details, details_len, NULL);
+    return st;
 }
 
 static sd_date ms_date(const sd_tz *z, int64_t ms)

@@ -1587,6 +1587,39 @@ static void test_shortfall_details_trailer(void **state)
     grpc_channel_destroy(chan);
     grpc_channel_credentials_release(creds);
     grpc_shutdown();
+
+    /* The same through sl_client: the details are handed over and
+     * sl_client_status_detail finds the shortfall in them. */
+    const uint8_t *det = NULL, *v = NULL;
+    size_t det_len = 0, v_len = 0;
+    sl_call_options o = {
+        .timeout_ms = 10000, .status_details = &det, .status_details_len = &det_len};
+    ProtobufCMessage *resp;
+    sl_err err;
+    assert_int_equal(sl_client_unary(ch, "/shelfline.v1.InventoryService/Reserve", &r.base,
+                                     DESC(reserve_response), A, &resp, &o, &err),
+                     SL_FAILED_PRECONDITION);
+    assert_non_null(det);
+    assert_true(sl_client_status_detail(
+        det, det_len, "type.googleapis.com/shelfline.v1.ReserveShortfall", &v, &v_len));
+    sf = shelfline__v1__reserve_shortfall__unpack(NULL, v_len, v);
+    assert_non_null(sf);
+    assert_int_equal(sf->n_lines, 1);
+    assert_string_equal(sf->lines[0]->sku, "SF-1");
+    assert_int_equal(sf->lines[0]->short_by, 4);
+    shelfline__v1__reserve_shortfall__free_unpacked(sf, NULL);
+    assert_false(sl_client_status_detail(det, det_len, "type.googleapis.com/other", &v, &v_len));
+    /* Truncated bytes are refused, not read past. */
+    assert_false(sl_client_status_detail(
+        det, det_len / 2, "type.googleapis.com/shelfline.v1.ReserveShortfall", &v, &v_len));
+    /* A call that succeeds leaves no details behind. */
+    r.reservation_id = "sf-ok";
+    r.n_lines = 1;
+    assert_int_equal(sl_client_unary(ch, "/shelfline.v1.InventoryService/Reserve", &r.base,
+                                     DESC(reserve_response), A, &resp, &o, &err),
+                     SL_OK);
+    assert_null(det);
+    assert_int_equal(det_len, 0);
 }
 
 int main(void)

@@ -279,6 +279,36 @@ static void test_place_converges_after_unrecorded_reserve(void **state)
     sl_arena_reset(A);
 }
 
+/* Not enough stock: PlaceOrder fails like inventory's Reserve, with its
+ * per-line shortfall passed on in grpc-status-details-bin, and nothing is
+ * recorded. */
+static void test_place_short_with_details(void **state)
+{
+    (void)state;
+    sl_err err;
+    Shelfline__V1__PlaceOrderRequest *req = order_req("o-short", "SKU-A", 100000, 0, false);
+    const uint8_t *det = NULL, *v = NULL;
+    size_t det_len = 0, v_len = 0;
+    sl_call_options o = {
+        .timeout_ms = 30000, .status_details = &det, .status_details_len = &det_len};
+    ProtobufCMessage *resp;
+    assert_int_equal(sl_client_unary(sd_ch[0], "/shelfline.v1.ServiceDeskService/PlaceOrder",
+                                     &req->base, DESC(place_order_response), A, &resp, &o, &err),
+                     SL_FAILED_PRECONDITION);
+    assert_non_null(strstr(err.msg, "SKU-A"));
+    assert_true(sl_client_status_detail(
+        det, det_len, "type.googleapis.com/shelfline.v1.ReserveShortfall", &v, &v_len));
+    Shelfline__V1__ReserveShortfall *sf = shelfline__v1__reserve_shortfall__unpack(NULL, v_len, v);
+    assert_non_null(sf);
+    assert_int_equal(sf->n_lines, 1);
+    assert_string_equal(sf->lines[0]->sku, "SKU-A");
+    assert_int_equal(sf->lines[0]->requested, 100000);
+    assert_true(sf->lines[0]->available < 100000);
+    shelfline__v1__reserve_shortfall__free_unpacked(sf, NULL);
+    assert_int_equal(q("SELECT count(*) FROM service_desk.orders WHERE order_id = 'o-short'"), 0);
+    sl_arena_reset(A);
+}
+
 /* Inventory stops answering under a short deadline; the retry makes
  * exactly one reservation. */
 static void test_place_timeout_then_retry(void **state)
@@ -1137,6 +1167,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_place_happy_and_replay),
         cmocka_unit_test(test_place_converges_after_unrecorded_reserve),
+        cmocka_unit_test(test_place_short_with_details),
         cmocka_unit_test(test_place_timeout_then_retry),
         cmocka_unit_test(test_pay_ship_deliver_cancel),
         cmocka_unit_test(test_returns),
