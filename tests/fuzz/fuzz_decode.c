@@ -2,7 +2,8 @@
  * Fuzz target: the request decode path of every RPC of every Shelfline
  * service (found through the protoc-c service descriptors, so new RPCs are
  * covered without touching this file), plus the full in-process dispatch of
- * grpc.health.v1.Health/Check (decode, checks, handler, encode).
+ * grpc.health.v1.Health/Check (decode, checks, handler, encode), and the
+ * client's reader of rich-error trailers (sl_client_status_detail).
  *
  * Input: byte 0 picks the request type, the rest is the message bytes.
  * Properties checked: decoding never crashes or leaks; whatever decodes
@@ -24,6 +25,7 @@
 #include "shelfline/v1/inventory.pb-c.h"
 #include "shelfline/v1/service_desk.pb-c.h"
 #include "sl_arena.h"
+#include "sl_client.h"
 #include "sl_log.h"
 #include "sl_server.h"
 
@@ -84,6 +86,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                         &out, &out_len, NULL);
     /* NOT_FOUND: a decodable request naming a service nobody registered. */
     if (st != SL_OK && st != SL_INVALID_ARGUMENT && st != SL_NOT_FOUND)
+        abort();
+    /* The rich-error trailer a client reads from a server: whatever the
+     * bytes, the walk stays inside them and a found value lies within. */
+    const uint8_t *v = NULL;
+    size_t v_len = 0;
+    if (sl_client_status_detail(msg, len, "type.googleapis.com/shelfline.v1.ReserveShortfall", &v,
+                                &v_len) &&
+        (v < msg || v + v_len > msg + len))
         abort();
     sl_arena_reset(arena);
     return 0;
