@@ -1056,7 +1056,8 @@ sl_status sl_db_exec_pipeline(sl_db_conn *c, sl_db_query *q, size_t n, sl_err *e
     sl_status st = begin_items(c, it, &k, tv, err);
     size_t first = k;
     for (size_t i = 0; st == SL_OK && i < n; i++, k++)
-        st = item_for(c, q[i].stmt, q[i].nparams, q[i].values, NULL, NULL, 0, true, &it[k], err);
+        st = item_for(c, q[i].stmt, q[i].nparams, q[i].values, q[i].lengths, q[i].formats, 0, true,
+                      &it[k], err);
     if (st == SL_OK)
         st = run_items(c, it, k, err);
     if (st != SL_OK)

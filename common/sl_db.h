@@ -171,15 +171,17 @@ sl_status sl_db_exec_fmt(sl_db_conn *conn, const char *stmt_name, int nparams,
                          int result_format, PGresult **res, sl_err *err);
 
 /* At most this many statements in one sl_db_exec_pipeline. */
-#define SL_DB_PIPELINE_MAX 8
+#define SL_DB_PIPELINE_MAX 64
 
-/* One statement of a pipeline: every parameter in text format (values[i]
- * NULL is SQL NULL), results in text format. */
+/* One statement of a pipeline: parameters as for sl_db_exec (values[i]
+ * NULL is SQL NULL; lengths and formats NULL when every parameter is
+ * text), results in text format. */
 typedef struct sl_db_query {
     const char *stmt;
     int nparams;
     const char *const *values;
     PGresult *res; /* out: owned by the caller (PQclear) */
+    const int *lengths, *formats;
 } sl_db_query;
 
 /* Runs q[0..n-1] in order in one round trip.  Each runs as it would alone

@@ -60,6 +60,30 @@ static const sl_event_topic *find_topic(const sl_events *ev, const char *name)
     return NULL;
 }
 
+sl_status sl_events_publish_many(sl_events *ev, sl_db_conn *conn, const sl_event_pub *evs, size_t n,
+                                 sl_arena *arena, sl_err *err)
+{
+    if (n == 0)
+        return SL_OK;
+    sl_outbox_new *out = sl_arena_alloc(arena, n * sizeof *out);
+    if (out == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        const sl_event_topic *t = find_topic(ev, evs[i].topic);
+        if (t == NULL || evs[i].payload->descriptor != t->payload)
+            return sl_err_set(err, SL_INTERNAL,
+                              "event topic \"%s\" is undeclared or has the wrong payload type",
+                              evs[i].topic);
+        size_t len = protobuf_c_message_get_packed_size(evs[i].payload);
+        uint8_t *buf = sl_arena_alloc(arena, len + 1);
+        if (buf == NULL)
+            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        protobuf_c_message_pack(evs[i].payload, buf);
+        out[i] = (sl_outbox_new){evs[i].topic, evs[i].key, buf, len};
+    }
+    return sl_outbox_append_many(conn, ev->notifier, n, out, err);
+}
+
 sl_status sl_events_publish(sl_events *ev, sl_db_conn *conn, const char *topic, const char *key,
                             const ProtobufCMessage *payload, sl_err *err)
 {

@@ -12,6 +12,7 @@
 
 #include <protobuf-c/protobuf-c.h>
 
+#include "sl_arena.h"
 #include "sl_db.h"
 #include "sl_outbox.h"
 #include "sl_server.h"
@@ -36,6 +37,18 @@ void sl_events_destroy(sl_events *ev);
  * topic's declared type (INTERNAL otherwise: a programming error). */
 sl_status sl_events_publish(sl_events *ev, sl_db_conn *conn, const char *topic, const char *key,
                             const ProtobufCMessage *payload, sl_err *err);
+
+/* One event for sl_events_publish_many. */
+typedef struct sl_event_pub {
+    const char *topic;
+    const char *key;
+    const ProtobufCMessage *payload;
+} sl_event_pub;
+
+/* sl_events_publish of n events, in order, in as few round trips as the
+ * outbox allows (sl_outbox_append_many); packed payloads go to arena. */
+sl_status sl_events_publish_many(sl_events *ev, sl_db_conn *conn, const sl_event_pub *evs, size_t n,
+                                 sl_arena *arena, sl_err *err);
 
 /* The feed's notifier, for streams over a service's own tables that wake
  * like event streams (sl_outbox_watch_open, writers call sl_outbox_wake). */

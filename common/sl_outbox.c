@@ -62,6 +62,7 @@ const sl_db_stmt sl__outbox_stmts[] = {
      0},
     {"sl__outbox_notify", "SELECT pg_catalog.pg_notify($1, '" NOTIFY_SEQUENCED "')", 1},
     {"sl__outbox_wake", "SELECT pg_catalog.pg_notify($1, '" NOTIFY_WAKE "')", 1},
+    {"sl__outbox_notify_write", "SELECT pg_catalog.pg_notify($1, '" NOTIFY_WRITE "')", 1},
     {"sl__outbox_read",
      "SELECT pos, topic, key, payload, (extract(epoch FROM created_at) * 1000)::int8 "
      "AS created_ms FROM outbox WHERE pos > $1::int8 ORDER BY pos LIMIT $2::int4",
@@ -140,6 +141,51 @@ sl_status sl_outbox_append(sl_db_conn *conn, sl_outbox_notifier *n, const char *
     if (n != NULL && n->sequencer && sl_db_after_commit(conn, kick, n))
         return sl_db_exec(conn, "sl__outbox_append_quiet", 3, v, lengths, formats, NULL, err);
     return sl_db_exec(conn, "sl__outbox_append", 4, v, lengths, formats, NULL, err);
+}
+
+sl_status sl_outbox_append_many(sl_db_conn *conn, sl_outbox_notifier *n, size_t count,
+                                const sl_outbox_new *events, sl_err *err)
+{
+    char channel[64];
+    sl_status st = conn_channel(conn, channel, sizeof channel, err);
+    if (st != SL_OK || count == 0)
+        return st;
+    for (size_t i = 0; i < count; i++) {
+        if (events[i].topic == NULL || events[i].topic[0] == '\0')
+            return sl_err_set(err, SL_INVALID_ARGUMENT, "event topic must not be empty");
+        if (events[i].len >= MAX_PAYLOAD)
+            return sl_err_set(err, SL_INVALID_ARGUMENT, "event payload of %zu bytes is over 1 GiB",
+                              events[i].len);
+    }
+    /* Every insert of a chunk in one round trip, in order (ids, and so
+     * positions within the transaction, follow the array). */
+    static const int formats[3] = {0, 0, 1};
+    for (size_t first = 0; first < count; first += SL_DB_PIPELINE_MAX) {
+        size_t k = count - first < SL_DB_PIPELINE_MAX ? count - first : SL_DB_PIPELINE_MAX;
+        const char *v[SL_DB_PIPELINE_MAX][3];
+        int lengths[SL_DB_PIPELINE_MAX][3];
+        sl_db_query q[SL_DB_PIPELINE_MAX];
+        for (size_t i = 0; i < k; i++) {
+            const sl_outbox_new *e = &events[first + i];
+            v[i][0] = e->topic;
+            v[i][1] = e->key != NULL ? e->key : "";
+            v[i][2] = e->payload != NULL ? e->payload : "";
+            lengths[i][0] = lengths[i][1] = 0;
+            lengths[i][2] = (int)e->len;
+            q[i] = (sl_db_query){"sl__outbox_append_quiet", 3, v[i], NULL, lengths[i], formats};
+        }
+        st = sl_db_exec_pipeline(conn, q, k, err);
+        for (size_t i = 0; i < k; i++)
+            PQclear(q[i].res);
+        if (st != SL_OK)
+            return st;
+    }
+    /* Wake readers as sl_outbox_append does: a kick after the commit, or
+     * one NOTIFY for all of them. */
+    if (n != NULL && n->sequencer && sl_db_after_commit(conn, kick, n))
+        return SL_OK;
+    const char *c[1] = {channel};
+    return sl_db_exec(conn, "sl__outbox_notify_write", 1, c, NULL, NULL, NULL, err);
 }
 
 sl_status sl_outbox_wake(sl_db_conn *conn, sl_err *err)

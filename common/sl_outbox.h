@@ -99,6 +99,21 @@ typedef struct sl_outbox_notifier sl_outbox_notifier;
 sl_status sl_outbox_append(sl_db_conn *conn, sl_outbox_notifier *n, const char *topic,
                            const char *key, const void *payload, size_t len, sl_err *err);
 
+/* One event for sl_outbox_append_many. */
+typedef struct sl_outbox_new {
+    const char *topic;
+    const char *key; /* may be NULL */
+    const void *payload;
+    size_t len;
+} sl_outbox_new;
+
+/* sl_outbox_append of count events, in order, in as few round trips as
+ * the pipeline allows (SL_DB_PIPELINE_MAX statements each); readers are
+ * woken once for all of them.  Errors as sl_outbox_append (nothing is
+ * appended when one event is invalid). */
+sl_status sl_outbox_append_many(sl_db_conn *conn, sl_outbox_notifier *n, size_t count,
+                                const sl_outbox_new *events, sl_err *err);
+
 /* Wakes the watches (sl_outbox_watch) of every process on conn's schema
  * when the current transaction commits -- nothing if it rolls back.  For
  * streams that read tables of their own besides the outbox (e.g.

@@ -406,13 +406,15 @@ sl_status inv_resv_close(sl_db_conn *conn, sl_events *events, sl_arena *a, const
             return sl_err_set(err, SL_INTERNAL, "stored reservation \"%s\" does not decode", r->id);
         if (t < 0)
             continue;
-        Shelfline__V1__ReservationEvent ev = SHELFLINE__V1__RESERVATION_EVENT__INIT;
-        ev.reservation = out[i].resv;
-        st = sl_events_publish(events, conn, topic[t], r->id, &ev.base, err);
-        if (st != SL_OK)
+        Shelfline__V1__ReservationEvent *ev = sl_arena_alloc(a, sizeof *ev);
+        if (ev == NULL)
+            return OOM(err);
+        shelfline__v1__reservation_event__init(ev);
+        ev->reservation = out[i].resv;
+        if ((st = inv_tx_event(&tx, topic[t], r->id, &ev->base, err)) != SL_OK)
             return st;
     }
-    return SL_OK;
+    return inv_tx_send_events(&tx, err);
 }
 
 /* ---- combining Commit and Release ---- */

@@ -1156,20 +1156,35 @@ sl_status inv_store_set_policy(sl_db_conn *c, const char *sku, const char *wh, i
     return sl_db_exec(c, "inv_set_policy", 4, v, NULL, NULL, NULL, err);
 }
 
-sl_status inv_store_ledger_append(sl_db_conn *c, const char *sku, const char *wh, int64_t delta,
-                                  const char *reason, const char *reference, int64_t *id,
-                                  int64_t *created_ms, sl_err *err)
+sl_status inv_store_ledger_append(sl_db_conn *c, sl_arena *a, const inv_ledger_in *rows, size_t n,
+                                  int64_t *ids, int64_t *created_ms, sl_err *err)
 {
-    char d[24];
-    snprintf(d, sizeof d, "%" PRId64, delta);
-    const char *v[5] = {sku, wh, d, reason, reference != NULL ? reference : ""};
-    PGresult *r = NULL;
-    sl_status st = sl_db_exec(c, "inv_ledger_append", 5, v, NULL, NULL, &r, err);
-    if (st != SL_OK)
-        return st;
-    *id = gi(r, 0, col(r, "id"));
-    *created_ms = gi(r, 0, col(r, "created_ms"));
-    PQclear(r);
+    for (size_t first = 0; first < n; first += SL_DB_PIPELINE_MAX) {
+        size_t k = n - first < SL_DB_PIPELINE_MAX ? n - first : SL_DB_PIPELINE_MAX;
+        sl_db_query q[SL_DB_PIPELINE_MAX];
+        for (size_t i = 0; i < k; i++) {
+            const inv_ledger_in *r = &rows[first + i];
+            const char **v = sl_arena_alloc(a, 5 * sizeof *v);
+            if (v == NULL)
+                return oom(err);
+            v[0] = r->sku;
+            v[1] = r->warehouse_id;
+            v[2] = i64s(a, r->delta);
+            v[3] = r->reason;
+            v[4] = r->reference != NULL ? r->reference : "";
+            if (v[2] == NULL)
+                return oom(err);
+            q[i] = (sl_db_query){"inv_ledger_append", 5, v, NULL, NULL, NULL};
+        }
+        sl_status st = sl_db_exec_pipeline(c, q, k, err);
+        if (st != SL_OK)
+            return st;
+        for (size_t i = 0; i < k; i++) {
+            ids[first + i] = gi(q[i].res, 0, col(q[i].res, "id"));
+            created_ms[first + i] = gi(q[i].res, 0, col(q[i].res, "created_ms"));
+            PQclear(q[i].res);
+        }
+    }
     return SL_OK;
 }
 

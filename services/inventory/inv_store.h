@@ -214,10 +214,17 @@ sl_status inv_store_apply_stock(sl_db_conn *c, sl_arena *a, const inv_stock_delt
                                 sl_err *err);
 sl_status inv_store_set_policy(sl_db_conn *c, const char *sku, const char *wh, int64_t safety,
                                int64_t threshold, sl_err *err);
-/* Appends one ledger entry; *id and *created_ms receive its id and time. */
-sl_status inv_store_ledger_append(sl_db_conn *c, const char *sku, const char *wh, int64_t delta,
-                                  const char *reason, const char *reference, int64_t *id,
-                                  int64_t *created_ms, sl_err *err);
+/* One ledger entry to append. */
+typedef struct inv_ledger_in {
+    const char *sku, *warehouse_id;
+    int64_t delta;
+    const char *reason, *reference;
+} inv_ledger_in;
+
+/* Appends rows[0..n) in order, in as few round trips as the pipeline
+ * allows; ids[i] and created_ms[i] receive each entry's id and time. */
+sl_status inv_store_ledger_append(sl_db_conn *c, sl_arena *a, const inv_ledger_in *rows, size_t n,
+                                  int64_t *ids, int64_t *created_ms, sl_err *err);
 /* Stock rows of sku (one warehouse when wh is not empty), by warehouse. */
 sl_status inv_store_stock_get(sl_db_conn *c, sl_arena *a, const char *sku, const char *wh,
                               inv_stock_row **rows, size_t *n, sl_err *err);

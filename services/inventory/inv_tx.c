@@ -257,11 +257,11 @@ sl_status inv_tx_ledger(inv_tx *tx, inv_row *row, int64_t delta, const char *rea
         tx->ledger = nl;
         tx->capledger = cap;
     }
+    /* Inserted with the others when the transaction publishes: the id and
+     * time are known from then on. */
     inv_ledger_note *n = &tx->ledger[tx->nledger];
-    sl_status st = inv_store_ledger_append(tx->conn, row->sku, row->warehouse_id, delta, reason,
-                                           reference, &n->id, &n->created_ms, err);
-    if (st != SL_OK)
-        return st;
+    n->id = 0;
+    n->created_ms = 0;
     row->on_hand += delta;
     n->row = row;
     n->delta = delta;
@@ -355,7 +355,7 @@ static Shelfline__V1__Availability__Status status_proto(inv_region_status s)
     return SHELFLINE__V1__AVAILABILITY__STATUS__STATUS_UNSPECIFIED;
 }
 
-/* Publishes the region transitions of one SKU (rows [first, last)). */
+/* Queues the region transitions of one SKU (rows [first, last)). */
 static sl_status sku_transitions(inv_tx *tx, size_t first, size_t last, sl_err *err)
 {
     const char *sku = tx->rows[first]->sku;
@@ -378,15 +378,18 @@ static sl_status sku_transitions(inv_tx *tx, size_t first, size_t last, sl_err *
         const char *topic = inv_region_transition(b, bt, a, at);
         if (topic == NULL)
             continue;
-        Shelfline__V1__RegionStockAlert ev = SHELFLINE__V1__REGION_STOCK_ALERT__INIT;
-        ev.sku = (char *)sku;
-        ev.region = (char *)region;
-        ev.status = status_proto(inv_region_status_of(a, at));
-        ev.previous_status = status_proto(inv_region_status_of(b, bt));
-        ev.available = a;
-        ev.previous_available = b;
-        ev.low_stock_threshold = at;
-        sl_status st = sl_events_publish(tx->events, tx->conn, topic, sku, &ev.base, err);
+        Shelfline__V1__RegionStockAlert *ev = sl_arena_alloc(tx->arena, sizeof *ev);
+        if (ev == NULL)
+            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        shelfline__v1__region_stock_alert__init(ev);
+        ev->sku = (char *)sku;
+        ev->region = (char *)region;
+        ev->status = status_proto(inv_region_status_of(a, at));
+        ev->previous_status = status_proto(inv_region_status_of(b, bt));
+        ev->available = a;
+        ev->previous_available = b;
+        ev->low_stock_threshold = at;
+        sl_status st = inv_tx_event(tx, topic, sku, &ev->base, err);
         if (st != SL_OK)
             return st;
     }
@@ -411,20 +414,69 @@ sl_status inv_tx_deltas(inv_tx *tx, inv_stock_delta **out, size_t *n, sl_err *er
     return SL_OK;
 }
 
+/* Inserts the ledger entries noted since the last call, in one round
+ * trip, and fills in their ids and times. */
+static sl_status write_ledger(inv_tx *tx, sl_err *err)
+{
+    size_t n = tx->nledger - tx->nledger_written;
+    if (n == 0)
+        return SL_OK;
+    inv_ledger_in *in = sl_arena_alloc(tx->arena, n * sizeof *in);
+    int64_t *ids = sl_arena_alloc(tx->arena, n * sizeof *ids);
+    int64_t *at = sl_arena_alloc(tx->arena, n * sizeof *at);
+    if (in == NULL || ids == NULL || at == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        const inv_ledger_note *x = &tx->ledger[tx->nledger_written + i];
+        in[i] =
+            (inv_ledger_in){x->row->sku, x->row->warehouse_id, x->delta, x->reason, x->reference};
+    }
+    sl_status st = inv_store_ledger_append(tx->conn, tx->arena, in, n, ids, at, err);
+    if (st != SL_OK)
+        return st;
+    for (size_t i = 0; i < n; i++) {
+        tx->ledger[tx->nledger_written + i].id = ids[i];
+        tx->ledger[tx->nledger_written + i].created_ms = at[i];
+    }
+    tx->nledger_written = tx->nledger;
+    return SL_OK;
+}
+
+sl_status inv_tx_event(inv_tx *tx, const char *topic, const char *key,
+                       const ProtobufCMessage *payload, sl_err *err)
+{
+    if (tx->npub == tx->cappub) {
+        size_t cap = tx->cappub * 2 + 16;
+        sl_event_pub *np = sl_arena_alloc(tx->arena, cap * sizeof *np);
+        if (np == NULL)
+            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        if (tx->npub > 0)
+            memcpy(np, tx->pub, tx->npub * sizeof *np);
+        tx->pub = np;
+        tx->cappub = cap;
+    }
+    tx->pub[tx->npub++] = (sl_event_pub){topic, key, payload};
+    return SL_OK;
+}
+
 sl_status inv_tx_publish(inv_tx *tx, sl_err *err)
 {
-    sl_status st;
+    sl_status st = write_ledger(tx, err);
+    if (st != SL_OK)
+        return st;
     for (size_t i = 0; i < tx->nledger; i++) {
         const inv_ledger_note *n = &tx->ledger[i];
-        Shelfline__V1__StockChanged ev = SHELFLINE__V1__STOCK_CHANGED__INIT;
-        ev.entry = inv_tx_ledger_entry(tx->arena, n);
-        if (ev.entry == NULL)
+        Shelfline__V1__StockChanged *ev = sl_arena_alloc(tx->arena, sizeof *ev);
+        if (ev == NULL)
             return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-        ev.on_hand = n->on_hand_after;
-        ev.reserved = n->row->reserved;
-        ev.available = n->row->on_hand - n->row->reserved;
-        st = sl_events_publish(tx->events, tx->conn, "STOCK_CHANGED", n->row->sku, &ev.base, err);
-        if (st != SL_OK)
+        shelfline__v1__stock_changed__init(ev);
+        ev->entry = inv_tx_ledger_entry(tx->arena, n);
+        if (ev->entry == NULL)
+            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        ev->on_hand = n->on_hand_after;
+        ev->reserved = n->row->reserved;
+        ev->available = n->row->on_hand - n->row->reserved;
+        if ((st = inv_tx_event(tx, "STOCK_CHANGED", n->row->sku, &ev->base, err)) != SL_OK)
             return st;
     }
     for (size_t i = 0; i < tx->nrows;) {
@@ -438,7 +490,15 @@ sl_status inv_tx_publish(inv_tx *tx, sl_err *err)
             return st;
         i = j;
     }
-    return SL_OK;
+    return inv_tx_send_events(tx, err);
+}
+
+sl_status inv_tx_send_events(inv_tx *tx, sl_err *err)
+{
+    sl_status st = sl_events_publish_many(tx->events, tx->conn, tx->pub, tx->npub, tx->arena, err);
+    if (st == SL_OK)
+        tx->npub = 0;
+    return st;
 }
 
 sl_status inv_tx_flush(inv_tx *tx, sl_err *err)

@@ -70,6 +70,9 @@ typedef struct inv_tx {
     size_t nrows, caprows;
     inv_ledger_note *ledger;
     size_t nledger, capledger;
+    size_t nledger_written; /* entries [nledger_written, nledger) not inserted yet */
+    sl_event_pub *pub;      /* events queued for inv_tx_send_events */
+    size_t npub, cappub;
 } inv_tx;
 
 void inv_tx_init(inv_tx *tx, sl_db_conn *conn, sl_events *events, sl_arena *arena);
@@ -117,9 +120,22 @@ sl_status inv_tx_flush(inv_tx *tx, sl_err *err);
 
 /* The two halves of inv_tx_flush, for callers that write the stock
  * changes themselves together with other rows (inv_reserve): the changed
- * rows as increments (arena memory), and the events. */
+ * rows as increments (arena memory), and the rest: the ledger entries
+ * noted by inv_tx_ledger (inserted only now, in one round trip, which is
+ * when their ids and times become known), their STOCK_CHANGED events and
+ * the region transitions, sent with any queued by inv_tx_event in one
+ * more round trip. */
 sl_status inv_tx_deltas(inv_tx *tx, inv_stock_delta **out, size_t *n, sl_err *err);
 sl_status inv_tx_publish(inv_tx *tx, sl_err *err);
+
+/* Queues an event (payload in memory that lives as long as the
+ * transaction's arena) for the next inv_tx_send_events. */
+sl_status inv_tx_event(inv_tx *tx, const char *topic, const char *key,
+                       const ProtobufCMessage *payload, sl_err *err);
+
+/* Writes the queued events to the outbox, in order, in as few round trips
+ * as the pipeline allows. */
+sl_status inv_tx_send_events(inv_tx *tx, sl_err *err);
 
 /* Fills a StockLevel (arena memory) from a row. */
 Shelfline__V1__StockLevel *inv_tx_stock_level(sl_arena *a, const inv_row *row, int64_t now_ms);

@@ -803,6 +803,77 @@ static void test_commit_kicks_notifier(void **state)
     sl_testpg_drop_db("test_outbox_kick");
 }
 
+/* Many events in one call: in order across pipeline chunks, all or none,
+ * one wake-up. */
+typedef struct many_ctx {
+    sl_outbox_notifier *n;
+    size_t count;
+    bool rollback;
+} many_ctx;
+
+static sl_status many_fn(sl_db_conn *c, void *ctx, sl_err *err)
+{
+    many_ctx *m = ctx;
+    static char payloads[200][32];
+    sl_outbox_new ev[200];
+    for (size_t i = 0; i < m->count; i++) {
+        snprintf(payloads[i], sizeof payloads[i], "m-%03zu", i);
+        ev[i] =
+            (sl_outbox_new){i % 2 ? "odd" : "even", payloads[i], payloads[i], strlen(payloads[i])};
+    }
+    sl_status st = sl_outbox_append_many(c, m->n, m->count, ev, err);
+    if (st == SL_OK && m->rollback)
+        st = sl_err_set(err, SL_ABORTED, "rolled back on purpose");
+    return st;
+}
+
+static void test_append_many(void **state)
+{
+    (void)state;
+    sl_db *db = open_outbox_db("test_outbox_many", 4);
+    sl_outbox_notifier *n = NULL;
+    sl_err e;
+    sl_outbox_notifier_options o = {.idle_poll_ms = 600000};
+    assert_int_equal(sl_outbox_notifier_start(db, &o, &n, &e), SL_OK);
+    wait_connected(n);
+    sl_outbox_watch *wt = NULL;
+    assert_int_equal(sl_outbox_watch_open(n, &wt, &e), SL_OK);
+    sl_outbox_watch_reset(wt);
+    struct pollfd p = {.fd = sl_outbox_watch_fd(wt), .events = POLLIN};
+
+    many_ctx m = {n, 150, true};
+    assert_int_equal(sl_db_tx(db, NULL, many_fn, &m, &e), SL_ABORTED);
+    m.rollback = false;
+    assert_int_equal(sl_db_tx(db, NULL, many_fn, &m, &e), SL_OK);
+    assert_int_equal(poll(&p, 1, 5000), 1);
+
+    sl_db_conn *c = NULL;
+    sl_arena *arena = sl_arena_create(0);
+    sl_outbox_event *ev = NULL;
+    size_t cnt = 0;
+    assert_int_equal(sl_db_acquire(db, -1, &c, &e), SL_OK);
+    assert_int_equal(sl_outbox_read(c, 0, NULL, 0, 1000, arena, &ev, &cnt, &e), SL_OK);
+    assert_int_equal(cnt, 150);
+    for (size_t i = 0; i < cnt; i++) {
+        char want[32];
+        snprintf(want, sizeof want, "m-%03zu", i);
+        assert_int_equal(ev[i].id, (int64_t)i + 1);
+        assert_int_equal(ev[i].payload_len, strlen(want));
+        assert_memory_equal(ev[i].payload, want, strlen(want));
+        assert_string_equal(ev[i].key, want);
+        assert_string_equal(ev[i].topic, i % 2 ? "odd" : "even");
+    }
+    /* An empty topic anywhere: nothing appended. */
+    sl_outbox_new bad[2] = {{"ok", NULL, "x", 1}, {"", NULL, "y", 1}};
+    assert_int_equal(sl_outbox_append_many(c, n, 2, bad, &e), SL_INVALID_ARGUMENT);
+    sl_db_release(db, c);
+    sl_arena_destroy(arena);
+    sl_outbox_watch_close(wt);
+    sl_outbox_notifier_stop(n);
+    sl_db_close(db);
+    sl_testpg_drop_db("test_outbox_many");
+}
+
 /* ---- session locks: one consumer per subscription ---- */
 
 static void test_session_lock(void **state)
@@ -944,6 +1015,7 @@ int main(void)
         cmocka_unit_test(test_notifier_wakes),
         cmocka_unit_test(test_wake),
         cmocka_unit_test(test_commit_kicks_notifier),
+        cmocka_unit_test(test_append_many),
         cmocka_unit_test(test_session_lock),
         cmocka_unit_test(test_cursor),
     };
