@@ -86,7 +86,7 @@ INV_HANDLER(reserve)
     memset(&job, 0, sizeof job);
     job.req = r;
     job.canon = inv_api_pack(call, &canon.base, &job.canon_len);
-    job.deadline_ms = sl_call_deadline_ms(call);
+    job.base.deadline_ms = sl_call_deadline_ms(call);
     job.arena = a;
     if (job.canon == NULL)
         return OOM(err);

@@ -6,6 +6,8 @@
 
 #include <stdlib.h>
 
+#include "sl_db.h"
+
 typedef struct queue {
     inv_batch_job *head, *tail;
     pthread_cond_t work;
@@ -166,6 +168,27 @@ bool inv_batcher_run(inv_batcher *b, inv_batch_job *job)
     pthread_mutex_unlock(&b->mu);
     pthread_cond_destroy(&job->cv);
     return job->ran;
+}
+
+size_t inv_batch_live(inv_batch_job **jobs, size_t n, void (*late)(inv_batch_job *job),
+                      int64_t *deadline_ms)
+{
+    size_t k = 0;
+    int64_t now = sl_db_now_ms(), deadline = 0;
+    for (size_t i = 0; i < n; i++) {
+        inv_batch_job *j = jobs[i];
+        if (j->deadline_ms != INT64_MAX && j->deadline_ms != 0 && j->deadline_ms <= now) {
+            late(j);
+            continue;
+        }
+        if (j->deadline_ms == INT64_MAX || j->deadline_ms == 0)
+            deadline = INT64_MAX;
+        else if (deadline != INT64_MAX && j->deadline_ms > deadline)
+            deadline = j->deadline_ms;
+        jobs[k++] = j;
+    }
+    *deadline_ms = deadline == INT64_MAX ? 0 : deadline;
+    return k;
 }
 
 uint64_t inv_batch_key(const char *s)

@@ -27,7 +27,8 @@
 #include "sl_status.h"
 
 typedef struct inv_batch_job {
-    uint64_t key; /* in: picks the queue */
+    uint64_t key;        /* in: picks the queue */
+    int64_t deadline_ms; /* in: the caller's (sl_call_deadline_ms) */
     /* Private to the batcher. */
     bool done, ran;
     pthread_cond_t cv;
@@ -54,6 +55,13 @@ void inv_batcher_stop(inv_batcher *b);
 /* Queues job and blocks until its batch ran.  False when the batcher is
  * stopping and the job was not run (the caller answers UNAVAILABLE). */
 bool inv_batcher_run(inv_batcher *b, inv_batch_job *job);
+
+/* For run(): calls late(job) for each job whose deadline passed while it
+ * was queued (it is not worth a lock) and moves the others to the front
+ * of jobs; returns how many remain, and in *deadline_ms the deadline that
+ * bounds a transaction for all of them (0: none). */
+size_t inv_batch_live(inv_batch_job **jobs, size_t n, void (*late)(inv_batch_job *job),
+                      int64_t *deadline_ms);
 
 /* FNV-1a of a string, for keys. */
 uint64_t inv_batch_key(const char *s);

@@ -790,24 +790,17 @@ static void answer(inv_reserve_job *job, const jstate *s)
     }
 }
 
+static void reserve_late(inv_batch_job *job)
+{
+    inv_reserve_job *j = (inv_reserve_job *)job;
+    j->st = sl_err_set(&j->err, SL_DEADLINE_EXCEEDED,
+                       "deadline passed while the reservation was queued");
+}
+
 static void run_batch(inv_combiner *c, inv_reserve_job **jobs, size_t n, sl_arena *arena)
 {
-    /* Jobs whose caller gave up already are not worth a lock. */
-    size_t k = 0;
-    int64_t now = sl_db_now_ms(), deadline = 0;
-    for (size_t i = 0; i < n; i++) {
-        inv_reserve_job *j = jobs[i];
-        if (j->deadline_ms != INT64_MAX && j->deadline_ms <= now) {
-            j->st = sl_err_set(&j->err, SL_DEADLINE_EXCEEDED,
-                               "deadline passed while the reservation was queued");
-            continue;
-        }
-        if (j->deadline_ms == INT64_MAX)
-            deadline = INT64_MAX;
-        else if (deadline != INT64_MAX && j->deadline_ms > deadline)
-            deadline = j->deadline_ms;
-        jobs[k++] = j;
-    }
+    int64_t deadline;
+    size_t k = inv_batch_live((inv_batch_job **)jobs, n, reserve_late, &deadline);
     if (k == 0)
         return;
     batch b;
@@ -816,7 +809,7 @@ static void run_batch(inv_combiner *c, inv_reserve_job **jobs, size_t n, sl_aren
     b.jobs = jobs;
     b.n = k;
     b.arena = arena;
-    sl_db_tx_options o = {.deadline_ms = deadline == INT64_MAX ? 0 : deadline};
+    sl_db_tx_options o = {.deadline_ms = deadline};
     sl_err err;
     sl_err_clear(&err);
     int64_t t0 = sl_db_now_ms();

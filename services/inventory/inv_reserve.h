@@ -49,7 +49,6 @@ typedef struct inv_reserve_job {
     const Shelfline__V1__ReserveRequest *req;
     const uint8_t *canon;
     size_t canon_len;
-    int64_t deadline_ms;
     sl_arena *arena;
     /* Out: st/err; on OK the packed Reservation and whether it is a
      * replay; on FAILED_PRECONDITION a packed ReserveShortfall. */

@@ -422,7 +422,6 @@ sl_status inv_resv_close(sl_db_conn *conn, sl_events *events, sl_arena *a, const
 typedef struct close_job {
     inv_batch_job base;
     const char *id;
-    int64_t deadline_ms;
     sl_arena *arena; /* the caller's: the answer's memory */
     sl_status st;
     sl_err err;
@@ -480,24 +479,16 @@ static void answer_close(close_job *j, const inv_close_outcome *o, sl_arena *scr
         j->st = sl_err_set(&j->err, SL_RESOURCE_EXHAUSTED, "out of memory");
 }
 
+static void close_late(inv_batch_job *job)
+{
+    close_job *j = (close_job *)job;
+    j->st = sl_err_set(&j->err, SL_DEADLINE_EXCEEDED, "deadline passed while the call was queued");
+}
+
 static void close_jobs(closer_kind *k, close_job **jobs, size_t n, sl_arena *arena)
 {
-    /* Calls whose caller gave up already are not worth a lock. */
-    size_t m = 0;
-    int64_t now = sl_db_now_ms(), deadline = 0;
-    for (size_t i = 0; i < n; i++) {
-        close_job *j = jobs[i];
-        if (j->deadline_ms != INT64_MAX && j->deadline_ms <= now) {
-            j->st = sl_err_set(&j->err, SL_DEADLINE_EXCEEDED,
-                               "deadline passed while the call was queued");
-            continue;
-        }
-        if (j->deadline_ms == INT64_MAX)
-            deadline = INT64_MAX;
-        else if (deadline != INT64_MAX && j->deadline_ms > deadline)
-            deadline = j->deadline_ms;
-        jobs[m++] = j;
-    }
+    int64_t deadline;
+    size_t m = inv_batch_live((inv_batch_job **)jobs, n, close_late, &deadline);
     if (m == 0)
         return;
     /* The ids outlive the attempts: they are the callers' memory. */
@@ -511,7 +502,7 @@ static void close_jobs(closer_kind *k, close_job **jobs, size_t n, sl_arena *are
     for (size_t i = 0; i < m; i++)
         ids[i] = jobs[i]->id;
     close_batch b = {k->c->app, k->kind, ids, m, arena, NULL};
-    sl_db_tx_options o = {.deadline_ms = deadline == INT64_MAX ? 0 : deadline};
+    sl_db_tx_options o = {.deadline_ms = deadline};
     sl_err err;
     sl_err_clear(&err);
     int64_t t0 = sl_db_now_ms();
@@ -581,7 +572,7 @@ sl_status inv_closer_run(inv_closer *c, const char *id, inv_close_kind kind, int
     close_job job;
     memset(&job, 0, sizeof job);
     job.id = id;
-    job.deadline_ms = deadline_ms;
+    job.base.deadline_ms = deadline_ms;
     job.arena = arena;
     job.base.key = inv_batch_key(id);
     if (!inv_batcher_run(c->kinds[kind == INV_CLOSE_COMMIT ? 0 : 1].batcher, &job.base))

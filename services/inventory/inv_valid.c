@@ -316,35 +316,33 @@ sl_status inv_valid_policy(const Shelfline__V1__SetStockPolicyRequest *r, sl_err
     return SL_OK;
 }
 
+/* A batch of SKUs (GetAvailability, GetAverageStock): 1 to 1,000 ids. */
+static sl_status valid_skus(char *const *skus, size_t n, sl_err *err)
+{
+    if (n == 0)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "skus must not be empty");
+    if (n > INV_MAX_AVAIL_SKUS)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "skus has %zu entries (at most %d)", n,
+                          INV_MAX_AVAIL_SKUS);
+    for (size_t i = 0; i < n; i++) {
+        char f[32];
+        snprintf(f, sizeof f, "skus[%zu]", i);
+        CHECK(inv_valid_id(f, skus[i], INV_ID_SKU, err));
+    }
+    return SL_OK;
+}
+
 sl_status inv_valid_availability(const Shelfline__V1__GetAvailabilityRequest *r, sl_err *err)
 {
     CHECK(inv_valid_id("region", r->region, INV_ID_REGION, err));
-    if (r->n_skus == 0)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "skus must not be empty");
-    if (r->n_skus > INV_MAX_AVAIL_SKUS)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "skus has %zu entries (at most %d)", r->n_skus,
-                          INV_MAX_AVAIL_SKUS);
-    for (size_t i = 0; i < r->n_skus; i++) {
-        char f[32];
-        snprintf(f, sizeof f, "skus[%zu]", i);
-        CHECK(inv_valid_id(f, r->skus[i], INV_ID_SKU, err));
-    }
+    CHECK(valid_skus(r->skus, r->n_skus, err));
     return SL_OK;
 }
 
 sl_status inv_valid_average_stock(const Shelfline__V1__GetAverageStockRequest *r, int64_t now_ms,
                                   int64_t *to_ms, sl_err *err)
 {
-    if (r->n_skus == 0)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "skus must not be empty");
-    if (r->n_skus > INV_MAX_AVAIL_SKUS)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "skus has %zu entries (at most %d)", r->n_skus,
-                          INV_MAX_AVAIL_SKUS);
-    for (size_t i = 0; i < r->n_skus; i++) {
-        char f[32];
-        snprintf(f, sizeof f, "skus[%zu]", i);
-        CHECK(inv_valid_id(f, r->skus[i], INV_ID_SKU, err));
-    }
+    CHECK(valid_skus(r->skus, r->n_skus, err));
     CHECK(inv_valid_opt_id("warehouse_id", r->warehouse_id, INV_ID_WAREHOUSE, err));
     if (r->from_at_ms <= 0)
         return sl_err_set(err, SL_INVALID_ARGUMENT, "from_at_ms must be positive (got %" PRId64 ")",

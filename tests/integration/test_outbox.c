@@ -652,6 +652,21 @@ static void test_notifier_wakes(void **state)
     sl_testpg_drop_db("test_outbox_notify");
 }
 
+/* A notifier that wakes its watches only on NOTIFYs (no idle runs during
+ * a test), connected and settled, and one reset watch on it. */
+static sl_outbox_notifier *quiet_notifier(sl_db *db, sl_outbox_watch **wt)
+{
+    sl_outbox_notifier *n = NULL;
+    sl_err e;
+    sl_outbox_notifier_options o = {.idle_poll_ms = 600000};
+    assert_int_equal(sl_outbox_notifier_start(db, &o, &n, &e), SL_OK);
+    wait_connected(n);
+    usleep(100 * 1000);
+    assert_int_equal(sl_outbox_watch_open(n, wt, &e), SL_OK);
+    sl_outbox_watch_reset(*wt);
+    return n;
+}
+
 /* sl_outbox_wake: the watches wake when the transaction commits, not when
  * it rolls back, and no event is written. */
 static sl_status wake_fn(sl_db_conn *c, void *ctx, sl_err *err)
@@ -666,16 +681,9 @@ static void test_wake(void **state)
 {
     (void)state;
     sl_db *db = open_outbox_db("test_outbox_wake", 4);
-    sl_outbox_notifier *n = NULL;
     sl_err e;
-    /* No idle wake-ups during the test: only NOTIFYs count. */
-    sl_outbox_notifier_options o = {.idle_poll_ms = 600000};
-    assert_int_equal(sl_outbox_notifier_start(db, &o, &n, &e), SL_OK);
-    wait_connected(n);
-    usleep(100 * 1000);
     sl_outbox_watch *wt = NULL;
-    assert_int_equal(sl_outbox_watch_open(n, &wt, &e), SL_OK);
-    sl_outbox_watch_reset(wt);
+    sl_outbox_notifier *n = quiet_notifier(db, &wt);
     struct pollfd p = {.fd = sl_outbox_watch_fd(wt), .events = POLLIN};
 
     bool commit = false;
@@ -748,20 +756,14 @@ static void test_commit_kicks_notifier(void **state)
 {
     (void)state;
     sl_db *db = open_outbox_db("test_outbox_kick", 4);
-    sl_outbox_notifier *n = NULL;
     sl_err e;
-    sl_outbox_notifier_options o = {.idle_poll_ms = 600000};
-    assert_int_equal(sl_outbox_notifier_start(db, &o, &n, &e), SL_OK);
-    wait_connected(n);
-    usleep(100 * 1000);
+    sl_outbox_watch *wt = NULL;
+    sl_outbox_notifier *n = quiet_notifier(db, &wt);
     sl_db_conn *l = NULL;
     assert_int_equal(sl_db_connect_dedicated(db, -1, &l, &e), SL_OK);
     PGresult *r = PQexec(sl_db_pgconn(l), "LISTEN ob_outbox");
     assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
     PQclear(r);
-    sl_outbox_watch *wt = NULL;
-    assert_int_equal(sl_outbox_watch_open(n, &wt, &e), SL_OK);
-    sl_outbox_watch_reset(wt);
     struct pollfd p = {.fd = sl_outbox_watch_fd(wt), .events = POLLIN};
 
     /* Rolled back: nothing to wake anyone. */
@@ -831,14 +833,9 @@ static void test_append_many(void **state)
 {
     (void)state;
     sl_db *db = open_outbox_db("test_outbox_many", 4);
-    sl_outbox_notifier *n = NULL;
     sl_err e;
-    sl_outbox_notifier_options o = {.idle_poll_ms = 600000};
-    assert_int_equal(sl_outbox_notifier_start(db, &o, &n, &e), SL_OK);
-    wait_connected(n);
     sl_outbox_watch *wt = NULL;
-    assert_int_equal(sl_outbox_watch_open(n, &wt, &e), SL_OK);
-    sl_outbox_watch_reset(wt);
+    sl_outbox_notifier *n = quiet_notifier(db, &wt);
     struct pollfd p = {.fd = sl_outbox_watch_fd(wt), .events = POLLIN};
 
     many_ctx m = {n, 150, true};
