@@ -144,7 +144,7 @@ static const sl_db_stmt stmts[] = {
     {"inv_low_stock",
      "SELECT " STOCK_COLS ", w.region FROM stock s "
      "JOIN warehouse w ON w.warehouse_id = s.warehouse_id "
-     "WHERE s.on_hand - s.reserved <= s.low_stock_threshold AND ($1 = '' OR w.region = $1) "
+     "WHERE s.low AND ($1 = '' OR w.region = $1) "
      "AND (s.sku, s.warehouse_id) > ($2, $3) ORDER BY s.sku, s.warehouse_id LIMIT $4::int4",
      4},
     /* The time-weighted average of on_hand over the window, from the ledger

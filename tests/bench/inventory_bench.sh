@@ -229,6 +229,9 @@ run_load inv_avail --mode availability --skus 100000 --batch 100 --run avail
 say ""
 say "table scans during the runs (sequential scans of big tables would mean a bad plan):"
 psql_ -F ' ' -c "SELECT relname, 'seq_scan=' || seq_scan, 'seq_tup_read=' || seq_tup_read, 'idx_scan=' || coalesce(idx_scan, 0) FROM pg_stat_user_tables WHERE schemaname = 'inventory' AND seq_tup_read > 100000 ORDER BY seq_tup_read DESC" | sed 's/^/  /'
+say ""
+say "stock row updates, and how many were HOT (in place, no index touched):"
+psql_ -F ' ' -c "SELECT 'updates=' || n_tup_upd, 'hot=' || n_tup_hot_upd FROM pg_stat_user_tables WHERE schemaname = 'inventory' AND relname = 'stock'" | sed 's/^/  /'
 violations=$(psql_ -c "SELECT count(*) FROM inventory.stock WHERE reserved > on_hand OR reserved < 0")
 held=$(psql_ -c "SELECT count(*) FROM inventory.reservation")
 say ""
