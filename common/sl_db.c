@@ -935,9 +935,11 @@ static void clear_items(pipe_item *it, size_t n)
 /* Runs the items in order.  Several go in one round trip (libpq's pipeline
  * mode): the server still runs them one after the other, each with its own
  * snapshot, and skips the rest after a failure (outside a transaction they
- * form one implicit transaction).  The requests are small, so a blocking send cannot fill the
- * socket while the server waits for us to read its results.  On failure no
- * result is kept. */
+ * form one implicit transaction).  The send is blocking: it cannot
+ * deadlock against the server as long as what the server answers while
+ * we are still sending fits in the socket buffers, which holds for our
+ * pipelines (at most SL_DB_PIPELINE_MAX statements, results of a few
+ * kilobytes).  On failure no result is kept. */
 static sl_status run_items(sl_db_conn *c, pipe_item *it, size_t n, sl_err *err)
 {
     sl_status st = SL_OK;
