@@ -60,6 +60,25 @@ static const sl_event_topic *find_topic(const sl_events *ev, const char *name)
     return NULL;
 }
 
+/* Checks one event against the declared topics and packs its payload
+ * into arena memory. */
+static sl_status pack_event(sl_events *ev, const sl_event_pub *p, sl_arena *arena,
+                            sl_outbox_new *out, sl_err *err)
+{
+    const sl_event_topic *t = find_topic(ev, p->topic);
+    if (t == NULL || p->payload->descriptor != t->payload)
+        return sl_err_set(err, SL_INTERNAL,
+                          "event topic \"%s\" is undeclared or has the wrong payload type",
+                          p->topic);
+    size_t len = protobuf_c_message_get_packed_size(p->payload);
+    uint8_t *buf = sl_arena_alloc(arena, len + 1);
+    if (buf == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    protobuf_c_message_pack(p->payload, buf);
+    *out = (sl_outbox_new){p->topic, p->key, buf, len};
+    return SL_OK;
+}
+
 sl_status sl_events_publish_many(sl_events *ev, sl_db_conn *conn, const sl_event_pub *evs, size_t n,
                                  sl_arena *arena, sl_err *err)
 {
@@ -69,17 +88,9 @@ sl_status sl_events_publish_many(sl_events *ev, sl_db_conn *conn, const sl_event
     if (out == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     for (size_t i = 0; i < n; i++) {
-        const sl_event_topic *t = find_topic(ev, evs[i].topic);
-        if (t == NULL || evs[i].payload->descriptor != t->payload)
-            return sl_err_set(err, SL_INTERNAL,
-                              "event topic \"%s\" is undeclared or has the wrong payload type",
-                              evs[i].topic);
-        size_t len = protobuf_c_message_get_packed_size(evs[i].payload);
-        uint8_t *buf = sl_arena_alloc(arena, len + 1);
-        if (buf == NULL)
-            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-        protobuf_c_message_pack(evs[i].payload, buf);
-        out[i] = (sl_outbox_new){evs[i].topic, evs[i].key, buf, len};
+        sl_status st = pack_event(ev, &evs[i], arena, &out[i], err);
+        if (st != SL_OK)
+            return st;
     }
     return sl_outbox_append_many(conn, ev->notifier, n, out, err);
 }
@@ -87,21 +98,14 @@ sl_status sl_events_publish_many(sl_events *ev, sl_db_conn *conn, const sl_event
 sl_status sl_events_publish(sl_events *ev, sl_db_conn *conn, const char *topic, const char *key,
                             const ProtobufCMessage *payload, sl_err *err)
 {
-    const sl_event_topic *t = find_topic(ev, topic);
-    if (t == NULL || payload->descriptor != t->payload)
-        return sl_err_set(err, SL_INTERNAL,
-                          "event topic \"%s\" is undeclared or has the wrong "
-                          "payload type",
-                          topic);
-    size_t len = protobuf_c_message_get_packed_size(payload);
-    uint8_t stackbuf[1024];
-    uint8_t *buf = len <= sizeof stackbuf ? stackbuf : malloc(len);
-    if (buf == NULL)
+    /* One event: its packed payload lives only as long as this call (one
+     * small block, grown only for a large payload). */
+    sl_arena *arena = sl_arena_create(1024);
+    if (arena == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-    protobuf_c_message_pack(payload, buf);
-    sl_status st = sl_outbox_append(conn, ev->notifier, topic, key, buf, len, err);
-    if (buf != stackbuf)
-        free(buf);
+    sl_event_pub p = {topic, key, payload};
+    sl_status st = sl_events_publish_many(ev, conn, &p, 1, arena, err);
+    sl_arena_destroy(arena);
     return st;
 }
 

@@ -31,15 +31,7 @@
 #define NOTIFY_WAKE "k"
 
 const sl_db_stmt sl__outbox_stmts[] = {
-    /* A data-modifying CTE always runs to completion, so the NOTIFY is sent
-     * exactly when the row is inserted, in the same transaction. */
-    {"sl__outbox_append",
-     "WITH ins AS (INSERT INTO outbox (topic, key, payload) VALUES ($1, $2, $3::bytea) "
-     "RETURNING id) "
-     "SELECT pg_catalog.pg_notify($4, '" NOTIFY_WRITE "') FROM ins",
-     4},
-    {"sl__outbox_append_quiet",
-     "INSERT INTO outbox (topic, key, payload) VALUES ($1, $2, $3::bytea)", 3},
+    {"sl__outbox_append", "INSERT INTO outbox (topic, key, payload) VALUES ($1, $2, $3::bytea)", 3},
     {"sl__outbox_seq_lock",
      "SELECT pg_catalog.pg_try_advisory_xact_lock(" SL__LOCK_CLASS_SEQUENCER
      ", pg_catalog.hashtext($1))",
@@ -121,26 +113,8 @@ static void kick(void *n);
 sl_status sl_outbox_append(sl_db_conn *conn, sl_outbox_notifier *n, const char *topic,
                            const char *key, const void *payload, size_t len, sl_err *err)
 {
-    char channel[64];
-    sl_status st = conn_channel(conn, channel, sizeof channel, err);
-    if (st != SL_OK)
-        return st;
-    if (topic == NULL || topic[0] == '\0')
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "event topic must not be empty");
-    if (len >= MAX_PAYLOAD)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "event payload of %zu bytes is over 1 GiB",
-                          len);
-    const char *v[4] = {topic, key != NULL ? key : "", payload != NULL ? payload : "", channel};
-    int lengths[4] = {0, 0, (int)len, 0};
-    int formats[4] = {0, 0, 1, 0};
-    /* A NOTIFY makes PostgreSQL serialize the commits of every notifying
-     * transaction of the database, WAL flush included (about 3x fewer
-     * commits per second).  With a sequencing notifier in this process, the
-     * commit kicks it instead, and its sequencer's one NOTIFY per run wakes
-     * every process. */
-    if (n != NULL && n->sequencer && sl_db_after_commit(conn, kick, n))
-        return sl_db_exec(conn, "sl__outbox_append_quiet", 3, v, lengths, formats, NULL, err);
-    return sl_db_exec(conn, "sl__outbox_append", 4, v, lengths, formats, NULL, err);
+    sl_outbox_new e = {topic, key, payload, len};
+    return sl_outbox_append_many(conn, n, 1, &e, err);
 }
 
 sl_status sl_outbox_append_many(sl_db_conn *conn, sl_outbox_notifier *n, size_t count,
@@ -172,7 +146,7 @@ sl_status sl_outbox_append_many(sl_db_conn *conn, sl_outbox_notifier *n, size_t 
             v[i][2] = e->payload != NULL ? e->payload : "";
             lengths[i][0] = lengths[i][1] = 0;
             lengths[i][2] = (int)e->len;
-            q[i] = (sl_db_query){"sl__outbox_append_quiet", 3, v[i], NULL, lengths[i], formats};
+            q[i] = (sl_db_query){"sl__outbox_append", 3, v[i], NULL, lengths[i], formats};
         }
         st = sl_db_exec_pipeline(conn, q, k, err);
         for (size_t i = 0; i < k; i++)
@@ -180,8 +154,11 @@ sl_status sl_outbox_append_many(sl_db_conn *conn, sl_outbox_notifier *n, size_t 
         if (st != SL_OK)
             return st;
     }
-    /* Wake readers as sl_outbox_append does: a kick after the commit, or
-     * one NOTIFY for all of them. */
+    /* A NOTIFY makes PostgreSQL serialize the commits of every notifying
+     * transaction of the database, WAL flush included (about 3x fewer
+     * commits per second).  With a sequencing notifier in this process, the
+     * commit kicks it instead, and its sequencer's one NOTIFY per run wakes
+     * every process; otherwise one NOTIFY for all the events. */
     if (n != NULL && n->sequencer && sl_db_after_commit(conn, kick, n))
         return SL_OK;
     const char *c[1] = {channel};
