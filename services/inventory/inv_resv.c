@@ -443,7 +443,7 @@ struct inv_closer {
 typedef struct close_batch {
     inv_app *app;
     inv_close_kind kind;
-    const char **ids;
+    close_job **jobs;
     size_t n;
     sl_arena *arena;
     inv_close_outcome *out;
@@ -454,10 +454,13 @@ static sl_status close_batch_tx(sl_db_conn *conn, void *p, sl_err *err)
     close_batch *b = p;
     /* A retried attempt starts from nothing. */
     sl_arena_reset(b->arena);
+    const char **ids = sl_arena_alloc(b->arena, b->n * sizeof *ids);
     b->out = sl_arena_alloc(b->arena, b->n * sizeof *b->out);
-    if (b->out == NULL)
+    if (ids == NULL || b->out == NULL)
         return OOM(err);
-    return inv_resv_close(conn, b->app->events, b->arena, b->ids, b->n, b->kind, b->out, err);
+    for (size_t i = 0; i < b->n; i++)
+        ids[i] = b->jobs[i]->id;
+    return inv_resv_close(conn, b->app->events, b->arena, ids, b->n, b->kind, b->out, err);
 }
 
 /* The outcome in the job's own memory (the batch's arena is reused). */
@@ -491,17 +494,7 @@ static void close_jobs(closer_kind *k, close_job **jobs, size_t n, sl_arena *are
     size_t m = inv_batch_live((inv_batch_job **)jobs, n, close_late, &deadline);
     if (m == 0)
         return;
-    /* The ids outlive the attempts: they are the callers' memory. */
-    const char *ids_small[64];
-    const char **ids = m <= 64 ? ids_small : malloc(m * sizeof *ids);
-    if (ids == NULL) {
-        for (size_t i = 0; i < m; i++)
-            jobs[i]->st = sl_err_set(&jobs[i]->err, SL_RESOURCE_EXHAUSTED, "out of memory");
-        return;
-    }
-    for (size_t i = 0; i < m; i++)
-        ids[i] = jobs[i]->id;
-    close_batch b = {k->c->app, k->kind, ids, m, arena, NULL};
+    close_batch b = {k->c->app, k->kind, jobs, m, arena, NULL};
     sl_db_tx_options o = {.deadline_ms = deadline};
     sl_err err;
     sl_err_clear(&err);
@@ -517,16 +510,12 @@ static void close_jobs(closer_kind *k, close_job **jobs, size_t n, sl_arena *are
         SL_LOG(SL_LOG_WARN, "close_batch", NULL,
                "combined transaction of %zu closes failed, running them one by one: %s", m,
                err.msg);
-        for (size_t i = 0; i < m; i++) {
-            sl_arena_reset(arena);
+        for (size_t i = 0; i < m; i++)
             close_jobs(k, &jobs[i], 1, arena);
-        }
     } else {
         jobs[0]->st = st;
         jobs[0]->err = err;
     }
-    if (ids != ids_small)
-        free(ids);
 }
 
 static void run_close_jobs(void *ctx, inv_batch_job **jobs, size_t n, sl_arena *arena)
