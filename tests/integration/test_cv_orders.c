@@ -123,11 +123,7 @@ static int teardown(void **state)
 static sl_status sd_call(const char *method, const ProtobufCMessage *req,
                          const ProtobufCMessageDescriptor *rd, sl_err *err)
 {
-    char full[128];
-    snprintf(full, sizeof full, "/shelfline.v1.ServiceDeskService/%s", method);
-    sl_call_options o = {.timeout_ms = 30000};
-    ProtobufCMessage *resp;
-    return sl_client_unary(F.sd, full, req, rd, F.a, &resp, &o, err);
+    return sl_test_call(F.sd, "ServiceDeskService", method, req, rd, F.a, NULL, 0, err);
 }
 
 /* GetCustomerValue, polled until it shows `orders` orders and `spend`

@@ -54,28 +54,13 @@ static fixture F;
 static sl_status fc(const char *method, const ProtobufCMessage *req,
                     const ProtobufCMessageDescriptor *rd, void *out, sl_err *err)
 {
-    char full[128];
-    snprintf(full, sizeof full, "/shelfline.v1.ForecastingService/%s", method);
-    sl_call_options o = {.timeout_ms = 30000};
-    ProtobufCMessage *resp = NULL;
-    sl_status st = sl_client_unary(F.ch, full, req, rd, F.a, &resp, &o, err);
-    if (out != NULL)
-        *(ProtobufCMessage **)out = st == SL_OK ? resp : NULL;
-    return st;
+    return sl_test_call(F.ch, "ForecastingService", method, req, rd, F.a, out, 0, err);
 }
 
 static long long sql(const char *q)
 {
     return invt_sql_int(F.inv.conninfo, q);
 }
-
-#define EXPECT(st, want, err, what)                                                                \
-    do {                                                                                           \
-        sl_status st_ = (st);                                                                      \
-        if (st_ != (want) || strstr((err).msg, (what)) == NULL)                                    \
-            fail_msg("%s:%d: got %s \"%s\", want %s mentioning \"%s\"", __FILE__, __LINE__,        \
-                     sl_status_name(st_), (err).msg, sl_status_name(want), (what));                \
-    } while (0)
 
 static int start_fc(void)
 {

@@ -111,14 +111,7 @@ static int sd_wait(int i)
 static sl_status sd(int i, const char *method, const void *req, const ProtobufCMessageDescriptor *d,
                     void *out, int64_t timeout_ms, sl_err *err)
 {
-    char full[128];
-    snprintf(full, sizeof full, "/shelfline.v1.ServiceDeskService/%s", method);
-    sl_call_options o = {.timeout_ms = timeout_ms ? timeout_ms : 30000};
-    ProtobufCMessage *resp = NULL;
-    sl_status st = sl_client_unary(sd_ch[i], full, req, d, A, &resp, &o, err);
-    if (out != NULL)
-        *(ProtobufCMessage **)out = st == SL_OK ? resp : NULL;
-    return st;
+    return sl_test_call(sd_ch[i], "ServiceDeskService", method, req, d, A, out, timeout_ms, err);
 }
 
 static long long q(const char *sql)

@@ -141,14 +141,7 @@ sl_status invt_call(sl_channel *ch, const char *method, const ProtobufCMessage *
                     const ProtobufCMessageDescriptor *resp_desc, sl_arena *a, void *resp_out,
                     sl_err *err)
 {
-    char full[128];
-    snprintf(full, sizeof full, "/shelfline.v1.InventoryService/%s", method);
-    sl_call_options o = {.timeout_ms = 30000};
-    ProtobufCMessage *resp = NULL;
-    sl_status st = sl_client_unary(ch, full, req, resp_desc, a, &resp, &o, err);
-    if (resp_out != NULL)
-        *(ProtobufCMessage **)resp_out = st == SL_OK ? resp : NULL;
-    return st;
+    return sl_test_call(ch, "InventoryService", method, req, resp_desc, a, resp_out, 0, err);
 }
 
 static int must(sl_status st, const sl_err *err, const char *what)

@@ -141,3 +141,17 @@ int sl_test_stop(pid_t pid, int sig, int64_t timeout_ms)
         nanosleep(&ts, NULL);
     }
 }
+
+sl_status sl_test_call(sl_channel *ch, const char *service, const char *method,
+                       const ProtobufCMessage *req, const ProtobufCMessageDescriptor *rd,
+                       sl_arena *a, void *out, int64_t timeout_ms, sl_err *err)
+{
+    char full[160];
+    snprintf(full, sizeof full, "/shelfline.v1.%s/%s", service, method);
+    sl_call_options o = {.timeout_ms = timeout_ms > 0 ? timeout_ms : 30000};
+    ProtobufCMessage *resp = NULL;
+    sl_status st = sl_client_unary(ch, full, req, rd, a, &resp, &o, err);
+    if (out != NULL)
+        *(ProtobufCMessage **)out = st == SL_OK ? resp : NULL;
+    return st;
+}

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "sl_client.h"
+
 /* A loopback TCP port nobody listens on right now. */
 int sl_test_free_port(void);
 
@@ -38,5 +40,21 @@ int sl_test_stop(pid_t pid, int sig, int64_t timeout_ms);
 
 /* Milliseconds of CLOCK_MONOTONIC. */
 int64_t sl_test_now_ms(void);
+
+/* Calls "/shelfline.v1.<service>/<method>" on ch within timeout_ms (0:
+ * 30 s); on OK *(ProtobufCMessage **)out (out may be NULL) is the response
+ * in arena a, else NULL. */
+sl_status sl_test_call(sl_channel *ch, const char *service, const char *method,
+                       const ProtobufCMessage *req, const ProtobufCMessageDescriptor *rd,
+                       sl_arena *a, void *out, int64_t timeout_ms, sl_err *err);
+
+/* Asserts that st is want and that err's message mentions what. */
+#define EXPECT(st, want, err, what)                                                                \
+    do {                                                                                           \
+        sl_status st_ = (st);                                                                      \
+        if (st_ != (want) || strstr((err).msg, (what)) == NULL)                                    \
+            fail_msg("%s:%d: got %s \"%s\", want %s mentioning \"%s\"", __FILE__, __LINE__,        \
+                     sl_status_name(st_), (err).msg, sl_status_name(want), (what));                \
+    } while (0)
 
 #endif
