@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "grpc/health/v1/health.pb-c.h"
@@ -466,6 +467,28 @@ static void test_returns(void **state)
 #define WED_17_NY INT64_C(1795039200000) /* 2026-11-18T22:00:00Z */
 #define FRI_17_NY INT64_C(1795212000000) /* 2026-11-20T22:00:00Z */
 
+/* The backordered order's promised dates (test_eta_rules), which the
+ * where-is-my-order answer quotes (test_tickets). */
+static char back_ship[11], back_p50[11], back_p90[11];
+
+/* Days since the epoch of the first Tuesday at least 14 days from now
+ * (1970-01-01 was a Thursday). */
+static int64_t backorder_tuesday(void)
+{
+    int64_t day = (int64_t)time(NULL) / 86400 + 14;
+    while ((day + 4) % 7 != 2)
+        day++;
+    return day;
+}
+
+static void day_string(int64_t day, char out[11])
+{
+    time_t t = (time_t)(day * 86400);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 11, "%Y-%m-%d", &tm);
+}
+
 static void expect_promise(const char *id, int64_t placed, const char *ship, const char *p50,
                            const char *p90)
 {
@@ -494,15 +517,22 @@ static void test_eta_rules(void **state)
     expect_promise("o-eta-after", WED_17_NY, "2026-11-19", "2026-11-20", "2026-11-21");
     expect_promise("o-eta-friday", FRI_17_NY, "2026-11-23", "2026-11-24", "2026-11-25");
 
-    /* a backorder: inbound expected Tue 2026-12-01 12:00 UTC at W-NEAR,
-     * handling 1 shipping day -> ships Wed 12-02, p50 12-03, p90 12-04 */
+    /* a backorder: inbound expected on a Tuesday at 12:00 UTC (07:00 or
+     * 08:00 in New York) two to three weeks from now at W-NEAR, handling 1
+     * shipping day -> ships Wednesday, p50 Thursday, p90 Friday.  Relative
+     * to the clock, not a fixed date: a fixed one becomes overdue the day it
+     * passes, and the ETA then rightly follows the overdue rule. */
     sl_err err;
+    int64_t tuesday = backorder_tuesday();
     Shelfline__V1__CreateInboundRequest ci = SHELFLINE__V1__CREATE_INBOUND_REQUEST__INIT;
     ci.inbound_id = "IN-ETA";
     ci.sku = "SKU-B";
     ci.warehouse_id = "W-NEAR";
     ci.qty = 100;
-    ci.expected_at_ms = INT64_C(1796126400000);
+    ci.expected_at_ms = tuesday * 86400000 + 12 * 3600000;
+    day_string(tuesday + 1, back_ship);
+    day_string(tuesday + 2, back_p50);
+    day_string(tuesday + 3, back_p90);
     assert_int_equal(invt_call(ich, "CreateInbound", &ci.base, DESC(inbound), A, NULL, &err),
                      SL_OK);
     Shelfline__V1__PlaceOrderResponse *r;
@@ -510,9 +540,9 @@ static void test_eta_rules(void **state)
                         DESC(place_order_response), &r, 0, &err),
                      SL_OK);
     assert_string_equal(r->order->lines[0]->allocations[0]->inbound_id, "IN-ETA");
-    assert_string_equal(r->order->promised->ship_date, "2026-12-02");
-    assert_string_equal(r->order->promised->p50_date, "2026-12-03");
-    assert_string_equal(r->order->promised->p90_date, "2026-12-04");
+    assert_string_equal(r->order->promised->ship_date, back_ship);
+    assert_string_equal(r->order->promised->p50_date, back_p50);
+    assert_string_equal(r->order->promised->p90_date, back_p90);
     assert_int_equal(r->order->promised->confidence,
                      SHELFLINE__V1__ETA_CONFIDENCE__ETA_CONFIDENCE_MEDIUM);
     /* without backorder: short */
@@ -535,7 +565,7 @@ static void test_eta_rules(void **state)
     assert_int_equal(qa->quotes[0]->status, SHELFLINE__V1__QUOTE_STATUS__QUOTE_IN_STOCK);
     assert_string_equal(qa->quotes[0]->eta->p50_date, "2026-11-19");
     assert_int_equal(qa->quotes[1]->status, SHELFLINE__V1__QUOTE_STATUS__QUOTE_BACKORDER);
-    assert_string_equal(qa->quotes[1]->eta->p50_date, "2026-12-03");
+    assert_string_equal(qa->quotes[1]->eta->p50_date, back_p50);
     assert_int_equal(qa->quotes[2]->status, SHELFLINE__V1__QUOTE_STATUS__QUOTE_OUT_OF_STOCK);
     assert_null(qa->quotes[2]->eta);
     sl_arena_reset(A);
@@ -717,7 +747,7 @@ static void test_tickets(void **state)
     assert_string_equal(t->tier, "unknown"); /* no customer-value process here */
     assert_string_equal(t->priority, "P3");
     assert_non_null(strstr(t->suggested_answer, "o-eta-back"));
-    assert_non_null(strstr(t->suggested_answer, "2026-12-03"));
+    assert_non_null(strstr(t->suggested_answer, back_p50));
     assert_true(t->first_response->due_at_ms > t->opened_at_ms || t->first_response->breached);
     /* replay and conflict */
     t = open_ticket("t-wismo", "o-eta-back", "Where is my order?",
