@@ -42,6 +42,7 @@
 
 #include "grpc/health/v1/health.pb-c.h"
 #include "sl_log.h"
+#include "sl_valid.h"
 
 #define DEFAULT_MAX_MSG (4 * 1024 * 1024 + 64 * 1024)
 #define STREAM_SLOTS 2
@@ -225,6 +226,12 @@ static sl_status decode_bytes(const uint8_t *data, size_t len,
     if ((int64_t)len > max_bytes)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED,
                           "request message of %zu bytes exceeds %" PRId64, len, max_bytes);
+    /* Before decoding: what protobuf-c would lose or let through (a NUL in
+     * a string, field number 0) is still visible in the bytes, and nothing
+     * is allocated for a request that is refused. */
+    sl_status st = sl_valid_request(desc, data, len, err);
+    if (st != SL_OK)
+        return st;
     *out = protobuf_c_message_unpack(desc, sl_arena_pb_allocator(arena), len, data);
     if (*out == NULL)
         return sl_err_set(err, SL_INVALID_ARGUMENT, "could not decode request as %s", desc->name);

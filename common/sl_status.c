@@ -4,6 +4,8 @@
  */
 #include "sl_status.h"
 
+#include "sl_utf8.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -49,6 +51,9 @@ sl_status sl_err_set(sl_err *err, sl_status st, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(err->msg, sizeof err->msg, fmt, ap);
         va_end(ap);
+        /* Messages quote user values; they reach gRPC, JSON logs and JSON
+         * bodies, all of which require UTF-8. */
+        sl_utf8_sanitize(err->msg, sizeof err->msg);
         err->status = st;
     }
     return st;
@@ -75,6 +80,7 @@ void sl_err_wrap(sl_err *err, const char *fmt, ...)
     size_t m = strnlen(old, rest);
     memcpy(err->msg + n + 2, old, m);
     err->msg[n + 2 + m] = '\0';
+    sl_utf8_sanitize(err->msg, sizeof err->msg);
 }
 
 void sl_err_clear(sl_err *err)

@@ -6,8 +6,9 @@
  * client's reader of rich-error trailers (sl_client_status_detail).
  *
  * Input: byte 0 picks the request type, the rest is the message bytes.
- * Properties checked: decoding never crashes or leaks; whatever decodes
- * re-encodes into bytes that decode again (see below for unknown fields); dispatch answers OK,
+ * Properties checked: the request check (sl_valid) and decoding never crash
+ * or leak; whatever passes the check and decodes re-encodes into bytes that
+ * pass and decode again, unknown fields included; dispatch answers OK,
  * INVALID_ARGUMENT or NOT_FOUND, never anything else.  (Byte-for-byte
  * stability is not asserted: protobuf-c keeps unknown fields with their
  * tags as read, e.g. a non-canonical varint tag, and that is allowed by the
@@ -28,6 +29,7 @@
 #include "sl_client.h"
 #include "sl_log.h"
 #include "sl_server.h"
+#include "sl_valid.h"
 
 static const ProtobufCServiceDescriptor *const services[] = {
     &shelfline__v1__inventory_service__descriptor,
@@ -66,15 +68,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const uint8_t *msg = data + 1;
     size_t len = size - 1;
 
-    ProtobufCMessage *m = protobuf_c_message_unpack(d, sl_arena_pb_allocator(arena), len, msg);
-    /* Unknown fields are carried as read: protobuf-c 1.4 even accepts a
-     * field number 0 spelled as a non-canonical varint, which it then
-     * refuses to decode once re-encoded.  Re-encoding is only checked for
-     * messages without unknown fields. */
-    if (m != NULL && m->n_unknown_fields == 0) {
+    /* The dispatcher's request check runs first, as in sl_server: what it
+     * refuses (field number 0, a NUL or invalid UTF-8 in a string, an
+     * instant out of range, ...) never reaches protobuf-c's decoder.  What
+     * it accepts and protobuf-c decodes must re-encode into bytes that both
+     * accept again, unknown fields at any depth included: protobuf-c 1.4
+     * accepts a field number 0 in a nested message and then refuses its own
+     * re-encoding, which is why the check refuses field number 0. */
+    sl_err verr;
+    sl_status vst = sl_valid_request(d, msg, len, &verr);
+    if (vst != SL_OK && vst != SL_INVALID_ARGUMENT)
+        abort();
+    ProtobufCMessage *m =
+        vst == SL_OK ? protobuf_c_message_unpack(d, sl_arena_pb_allocator(arena), len, msg) : NULL;
+    if (m != NULL) {
         size_t n1 = protobuf_c_message_get_packed_size(m);
         uint8_t *b1 = sl_arena_alloc(arena, n1 + 1);
         protobuf_c_message_pack(m, b1);
+        if (sl_valid_request(d, b1, n1, &verr) != SL_OK)
+            abort();
         ProtobufCMessage *m2 = protobuf_c_message_unpack(d, sl_arena_pb_allocator(arena), n1, b1);
         if (m2 == NULL)
             abort();
