@@ -121,6 +121,9 @@ static const sl_db_stmt stmts[] = {
      " FROM notification WHERE notification_id > $1 AND ($2 = '' OR customer_id = $2)"
      " AND (NOT $3::boolean OR acked_at IS NULL) ORDER BY notification_id LIMIT $4",
      4},
+    /* The newest committed notification: ids are handed out under
+     * sd_notif_lock, so no smaller id can still commit after it. */
+    {"sd_notif_newest", "SELECT coalesce(max(notification_id), 0) FROM notification", 0},
     {"sd_notif_ack",
      "UPDATE notification SET acked_at = coalesce(acked_at, now()) WHERE notification_id = $1"
      " RETURNING notification_id, idempotency_key, kind, customer_id, order_id, body,"

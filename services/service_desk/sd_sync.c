@@ -316,6 +316,30 @@ SD_API(list_notifications)
     return st;
 }
 
+/* A cursor past the newest notification cannot come from this database (a
+ * restored backup, another environment): waiting on it would skip every
+ * notification up to it in silence.  OUT_OF_RANGE, as WatchEvents answers. */
+static sl_status check_notif_cursor(sd_app *app, int64_t after_id, sl_err *err)
+{
+    sl_db_conn *conn;
+    sl_status st = sl_db_acquire(app->db, -1, &conn, err);
+    if (st != SL_OK)
+        return st;
+    PGresult *res = NULL;
+    st = sl_db_exec(conn, "sd_notif_newest", 0, NULL, NULL, NULL, &res, err);
+    if (st == SL_OK) {
+        int64_t newest = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        if (after_id > newest)
+            st = sl_err_set(err, SL_OUT_OF_RANGE,
+                            "after_id %" PRId64 " is beyond the newest notification %" PRId64
+                            " (a cursor from another database?)",
+                            after_id, newest);
+    }
+    PQclear(res);
+    sl_db_release(app->db, conn);
+    return st;
+}
+
 sl_status sd_api_watch_notifications(sl_call *call, const ProtobufCMessage *req, sl_err *err)
 {
     sd_app *app = sl_call_ctx(call);
@@ -326,6 +350,9 @@ sl_status sd_api_watch_notifications(sl_call *call, const ProtobufCMessage *req,
     const char *cust = r->customer_id ? r->customer_id : "";
     if (strlen(cust) > 64)
         return sl_err_set(err, SL_INVALID_ARGUMENT, "customer_id must be at most 64 characters");
+    sl_status cst = check_notif_cursor(app, r->after_id, err);
+    if (cst != SL_OK)
+        return cst;
     sl_arena *a = sl_arena_create(0);
     sl_outbox_watch *watch = NULL;
     sl_status st = a == NULL ? sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory")
