@@ -20,6 +20,8 @@ test_pkgs=(
     # interop clients in other languages
     golang-go golang-google-grpc-dev protoc-gen-go-1-3 protoc-gen-go-grpc dpkg-dev
     python3 python3-grpcio
+    # tests/timeshift.sh: the suite again with the clock moved (libfaketime)
+    faketime
 )
 bench_pkgs=(
     libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev nghttp2-client
