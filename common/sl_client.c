@@ -22,9 +22,10 @@
 
 #define DEFAULT_MAX_MSG (4 * 1024 * 1024 + 64 * 1024)
 #define DEFAULT_TIMEOUT_MS 10000
-#define DEFAULT_ATTEMPTS 4
-#define BACKOFF_BASE_MS 50
-#define BACKOFF_MAX_MS 2000
+#define BACKOFF_BASE_MS 25
+#define BACKOFF_MAX_MS 1000
+#define RECONNECT_MIN_MS 100
+#define RECONNECT_MAX_MS 2000
 
 struct sl_channel {
     grpc_channel *ch;
@@ -64,17 +65,56 @@ sl_status sl_channel_create(const char *target, const sl_channel_options *opts, 
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     }
     grpc_init();
-    grpc_arg args[2];
+    grpc_arg args[11];
+    size_t n = 0;
     memset(args, 0, sizeof args);
-    args[0].type = GRPC_ARG_INTEGER;
-    args[0].key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
-    args[0].value.integer =
+    args[n].type = GRPC_ARG_INTEGER;
+    args[n].key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
+    args[n++].value.integer =
         (int)(opts != NULL && opts->max_recv_bytes > 0 ? opts->max_recv_bytes : DEFAULT_MAX_MSG);
-    args[1].type = GRPC_ARG_INTEGER;
-    args[1].key = GRPC_ARG_MAX_SEND_MESSAGE_LENGTH;
-    args[1].value.integer =
+    args[n].type = GRPC_ARG_INTEGER;
+    args[n].key = GRPC_ARG_MAX_SEND_MESSAGE_LENGTH;
+    args[n++].value.integer =
         (int)(opts != NULL && opts->max_send_bytes > 0 ? opts->max_send_bytes : DEFAULT_MAX_MSG);
-    grpc_channel_args cargs = {.num_args = 2, .args = args};
+    /* Every address the target resolves to takes calls (round_robin), so a
+     * peer given as "ipv4:a,b" or "dns:///headless:port" spreads over its
+     * replicas and a dead one is left out at once; the service config of
+     * the name service (DNS TXT) is not consulted. */
+    args[n].type = GRPC_ARG_STRING;
+    args[n].key = GRPC_ARG_SERVICE_CONFIG;
+    args[n++].value.string = "{\"loadBalancingConfig\": [{\"round_robin\": {}}]}";
+    args[n].type = GRPC_ARG_INTEGER;
+    args[n].key = GRPC_ARG_SERVICE_CONFIG_DISABLE_RESOLUTION;
+    args[n++].value.integer = 1;
+    /* Reconnect soon after a peer restarts: gRPC's default backoff (1 s,
+     * x1.6, up to 120 s) left service-desk failing for 9-15 s after
+     * inventory was SERVING again. */
+    args[n].type = GRPC_ARG_INTEGER;
+    args[n].key = GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS;
+    args[n++].value.integer = RECONNECT_MIN_MS;
+    args[n].type = GRPC_ARG_INTEGER;
+    args[n].key = GRPC_ARG_MIN_RECONNECT_BACKOFF_MS;
+    args[n++].value.integer = RECONNECT_MIN_MS;
+    args[n].type = GRPC_ARG_INTEGER;
+    args[n].key = GRPC_ARG_MAX_RECONNECT_BACKOFF_MS;
+    args[n++].value.integer = RECONNECT_MAX_MS;
+    /* Keepalive: find a dead connection in 30 s + 10 s even when no call
+     * is running (consumers' event streams can be quiet for long).  The
+     * server accepts a ping every 10 s (sl_server), so these never earn a
+     * GOAWAY too_many_pings. */
+    args[n].type = GRPC_ARG_INTEGER;
+    args[n].key = GRPC_ARG_KEEPALIVE_TIME_MS;
+    args[n++].value.integer = 30000;
+    args[n].type = GRPC_ARG_INTEGER;
+    args[n].key = GRPC_ARG_KEEPALIVE_TIMEOUT_MS;
+    args[n++].value.integer = 10000;
+    args[n].type = GRPC_ARG_INTEGER;
+    args[n].key = GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS;
+    args[n++].value.integer = 1;
+    args[n].type = GRPC_ARG_INTEGER;
+    args[n].key = GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA;
+    args[n++].value.integer = 0;
+    grpc_channel_args cargs = {.num_args = n, .args = args};
     grpc_channel_credentials *creds = grpc_insecure_credentials_create();
     c->ch = grpc_channel_create(target, creds, &cargs);
     grpc_channel_credentials_release(creds);
@@ -292,7 +332,19 @@ sl_status sl_client_unary_raw(sl_channel *ch, const char *method, const void *re
     int64_t timeout = opts != NULL && opts->timeout_ms > 0 ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
     int64_t deadline = now_ms() + timeout;
     bool idem = opts != NULL && opts->idempotent;
-    int max_attempts = idem ? (opts->max_attempts > 0 ? opts->max_attempts : DEFAULT_ATTEMPTS) : 1;
+    /* An idempotent call is retried on UNAVAILABLE until its deadline (or
+     * max_attempts when set): a peer restarting or a replica going away is
+     * exactly what a retry with the same key rides over.  It also waits for
+     * the channel to connect instead of failing at once while it is down
+     * (wait-for-ready), unless the caller asked to fail fast. */
+    int max_attempts = idem ? (opts->max_attempts > 0 ? opts->max_attempts : INT32_MAX) : 1;
+    sl_call_options eff;
+    if (opts != NULL) {
+        eff = *opts;
+        if (idem && !opts->fail_fast)
+            eff.wait_for_ready = true;
+        opts = &eff;
+    }
     uint64_t rng = (uint64_t)now_ms() * 6364136223846793005ULL + (uintptr_t)&rng;
     sl_status st = SL_OK;
     for (int i = 0; i < max_attempts; i++) {

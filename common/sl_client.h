@@ -29,9 +29,13 @@ typedef struct sl_channel_options {
     const char *authorization;
 } sl_channel_options;
 
-/* Opens a channel to target ("host:port"); opts may be NULL.  Connection is
- * lazy, so this only fails on bad arguments or out of memory.  The caller
- * owns the channel (sl_channel_destroy), which must outlive its calls. */
+/* Opens a channel to target, a gRPC target URI: "host:port",
+ * "ipv4:127.0.0.1:50051,127.0.0.1:50151", "dns:///inventory-headless:50051"
+ * (every address takes calls, round robin); opts may be NULL.  Reconnects
+ * within 100 ms to 2 s of losing a peer, and keeps idle connections alive.
+ * Connection is lazy, so this only fails on bad arguments or out of memory.
+ * The caller owns the channel (sl_channel_destroy), which must outlive its
+ * calls. */
 sl_status sl_channel_create(const char *target, const sl_channel_options *opts, sl_channel **out,
                             sl_err *err);
 void sl_channel_destroy(sl_channel *ch);
@@ -41,9 +45,14 @@ typedef struct sl_call_options {
     int64_t timeout_ms;        /* 0: 10 s */
     const char *request_id;    /* sent as x-request-id; NULL: none */
     const char *authorization; /* sent as authorization; NULL: none */
-    bool idempotent;           /* retry on UNAVAILABLE */
-    int max_attempts;          /* 0: 4 (idempotent calls only) */
-    bool wait_for_ready;       /* wait for the channel to connect */
+    /* Retry on UNAVAILABLE with jittered backoff until the deadline, and
+     * wait for the channel to connect (wait-for-ready) within it. */
+    bool idempotent;
+    int max_attempts;    /* idempotent calls: 0 means until the deadline */
+    bool wait_for_ready; /* wait for the channel to connect */
+    /* Idempotent calls only: fail at once while the channel is down (no
+     * wait-for-ready), e.g. for an optional dependency with a short budget. */
+    bool fail_fast;
     /* Out, when set: a failed unary call's grpc-status-details-bin (a
      * serialized google.rpc.Status with structured details, e.g.
      * inventory's ReserveShortfall), copied into the call's arena; NULL and

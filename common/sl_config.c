@@ -161,3 +161,63 @@ sl_status sl_config_hostport(const char *name, const char *def, const char **out
     *out = v;
     return SL_OK;
 }
+
+/* One "host:port" of an ipv4:/ipv6: address list, which gRPC writes
+ * without the brackets plain host:port needs for IPv6 only when a port
+ * follows ("ipv6:[::1]:50051"). */
+static int parse_list(const char *list)
+{
+    char item[256];
+    const char *p = list;
+    for (;;) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma != NULL ? (size_t)(comma - p) : strlen(p);
+        if (n == 0 || n >= sizeof item)
+            return -1;
+        memcpy(item, p, n);
+        item[n] = '\0';
+        if (sl_parse_hostport(item) != 0)
+            return -1;
+        if (comma == NULL)
+            return 0;
+        p = comma + 1;
+    }
+}
+
+int sl_parse_target(const char *s)
+{
+    if (s == NULL || s[0] == '\0')
+        return -1;
+    if (strncmp(s, "ipv4:", 5) == 0 || strncmp(s, "ipv6:", 5) == 0)
+        return parse_list(s + 5);
+    if (strncmp(s, "dns:", 4) == 0) {
+        /* dns:host:port, dns:///host:port or dns://authority/host:port */
+        const char *name = s + 4;
+        if (strncmp(name, "//", 2) == 0) {
+            name = strchr(name + 2, '/');
+            if (name == NULL)
+                return -1;
+            name++;
+        }
+        return sl_parse_hostport(name);
+    }
+    if (strncmp(s, "unix:", 5) == 0)
+        return s[5] != '\0' ? 0 : -1;
+    return sl_parse_hostport(s);
+}
+
+sl_status sl_config_target(const char *name, const char *def, const char **out, sl_err *err)
+{
+    const char *v = env_or_null(name);
+    if (v == NULL) {
+        *out = def;
+        return SL_OK;
+    }
+    if (sl_parse_target(v) != 0)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "invalid %s \"%s\": expected host:port, ipv4:host:port[,host:port...], "
+                          "dns:///name:port or unix:path",
+                          name, v);
+    *out = v;
+    return SL_OK;
+}

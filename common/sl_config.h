@@ -38,4 +38,11 @@ int sl_parse_duration_ms(const char *s, int64_t *out);
 int sl_parse_bool(const char *s, bool *out);
 int sl_parse_hostport(const char *s);
 
+/* A gRPC target URI for a peer: "host:port", "ipv4:a:p,b:p" (several
+ * replicas, calls balanced round robin), "ipv6:[::1]:p", "dns:///name:port"
+ * (every address DNS gives, e.g. a Kubernetes headless Service) or
+ * "unix:path".  sl_parse_target returns 0 or -1 like the parsers above. */
+sl_status sl_config_target(const char *name, const char *def, const char **out, sl_err *err);
+int sl_parse_target(const char *s);
+
 #endif

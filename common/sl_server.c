@@ -123,6 +123,10 @@ typedef struct reject {
 struct worker {
     sl_server *srv;
     int index;
+    /* The one worker that serves grpc.health.v1.Health and nothing else, so
+     * a pool blocked on the database cannot fail a liveness probe (the
+     * kubelet would restart the pod exactly when it is busiest). */
+    bool health_only;
     grpc_completion_queue *cq;
     pthread_t thread;
     sl_arena *arena;
@@ -1223,9 +1227,27 @@ sl_status sl_server_start(sl_server *s, sl_err *err)
 {
     if (s->started)
         return sl_err_set(err, SL_FAILED_PRECONDITION, "server already started");
-    grpc_arg args[6];
+    grpc_arg args[10];
     size_t nargs = 0;
     memset(args, 0, sizeof args);
+    /* Keepalive: the server pings a connection idle for a minute and drops
+     * it if no answer comes in 20 s (a peer that vanished without a FIN, a
+     * NAT or load balancer that forgot the flow).  Clients ping every 30 s
+     * (sl_client), so the server must accept pings that often, also on a
+     * connection without calls, or it would answer GOAWAY too_many_pings;
+     * 10 s leaves room for clients configured more eagerly. */
+    args[nargs].type = GRPC_ARG_INTEGER;
+    args[nargs].key = GRPC_ARG_KEEPALIVE_TIME_MS;
+    args[nargs++].value.integer = 60000;
+    args[nargs].type = GRPC_ARG_INTEGER;
+    args[nargs].key = GRPC_ARG_KEEPALIVE_TIMEOUT_MS;
+    args[nargs++].value.integer = 20000;
+    args[nargs].type = GRPC_ARG_INTEGER;
+    args[nargs].key = GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS;
+    args[nargs++].value.integer = 1;
+    args[nargs].type = GRPC_ARG_INTEGER;
+    args[nargs].key = GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS;
+    args[nargs++].value.integer = 10000;
     args[nargs].type = GRPC_ARG_INTEGER;
     args[nargs].key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
     args[nargs++].value.integer = (int)s->opts.max_recv_bytes;
@@ -1256,13 +1278,15 @@ sl_status sl_server_start(sl_server *s, sl_err *err)
                               m->m->name);
     }
 
-    s->workers = calloc((size_t)s->opts.workers, sizeof *s->workers);
+    /* opts.workers for the services' methods, one more for health. */
+    s->workers = calloc((size_t)s->opts.workers + 1, sizeof *s->workers);
     if (s->workers == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-    for (int i = 0; i < s->opts.workers; i++) {
+    for (int i = 0; i < s->opts.workers + 1; i++) {
         worker *w = &s->workers[i];
         w->srv = s;
         w->index = i;
+        w->health_only = i == s->opts.workers;
         w->cq = grpc_completion_queue_create_for_next(NULL);
         w->arena = sl_arena_create(64 * 1024);
         w->rng =
@@ -1290,6 +1314,8 @@ sl_status sl_server_start(sl_server *s, sl_err *err)
     for (int i = 0; i < s->n_workers; i++) {
         worker *w = &s->workers[i];
         for (size_t k = 0; k < s->n_methods; k++) {
+            if ((s->methods[k].svc == &s->health_def) != w->health_only)
+                continue;
             int n = s->methods[k].m->kind == SL_RPC_UNARY ? s->opts.slots_per_method : STREAM_SLOTS;
             for (int j = 0; j < n; j++) {
                 slot *sl = calloc(1, sizeof *sl);
@@ -1304,7 +1330,7 @@ sl_status sl_server_start(sl_server *s, sl_err *err)
                 }
             }
         }
-        for (int j = 0; j < UNREGISTERED_SLOTS; j++) {
+        for (int j = 0; j < UNREGISTERED_SLOTS && !w->health_only; j++) {
             slot *sl = calloc(1, sizeof *sl);
             if (sl == NULL)
                 return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
@@ -1320,8 +1346,8 @@ sl_status sl_server_start(sl_server *s, sl_err *err)
     sl_health_set(s->health, SL_HEALTH_LIVENESS, SL_HEALTH_SERVING);
     for (size_t i = 0; i < s->n_services; i++)
         sl_health_set(s->health, s->services[i]->descriptor->name, SL_HEALTH_SERVING);
-    SL_LOG(SL_LOG_INFO, "server", NULL, "listening on %s (port %d, %d workers)", s->opts.listen,
-           s->port, s->n_workers);
+    SL_LOG(SL_LOG_INFO, "server", NULL, "listening on %s (port %d, %d workers and one for health)",
+           s->opts.listen, s->port, s->opts.workers);
     return SL_OK;
 }
 

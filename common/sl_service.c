@@ -56,8 +56,7 @@ sl_status sl_service_config_load(sl_service_config *cfg, const char *default_lis
         (st = sl_config_hostport("SHELFLINE_LISTEN", default_listen, &cfg->listen, err)) != SL_OK)
         return st;
     for (int i = 0; i < SL_PEER_COUNT; i++)
-        if ((st = sl_config_hostport(peer_env[i], peer_default[i], &cfg->peer_addr[i], err)) !=
-            SL_OK)
+        if ((st = sl_config_target(peer_env[i], peer_default[i], &cfg->peer_addr[i], err)) != SL_OK)
             return st;
     if ((st = sl_config_int("SHELFLINE_WORKERS", def_workers, 1, 256, &cfg->workers, err)) !=
             SL_OK ||

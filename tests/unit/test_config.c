@@ -120,9 +120,38 @@ static void test_token(void **state)
     assert_false(sl_service_token_ok("s3cret", NULL));
 }
 
+static void test_peer_targets(void **state)
+{
+    (void)state;
+    assert_int_equal(sl_parse_target("127.0.0.1:50051"), 0);
+    assert_int_equal(sl_parse_target("ipv4:127.0.0.1:50051,127.0.0.1:50151"), 0);
+    assert_int_equal(sl_parse_target("ipv6:[::1]:50051,[::1]:50151"), 0);
+    assert_int_equal(sl_parse_target("dns:///inventory-headless.shelfline:50051"), 0);
+    assert_int_equal(sl_parse_target("dns://127.0.0.53:53/inventory:50051"), 0);
+    assert_int_equal(sl_parse_target("dns:inventory:50051"), 0);
+    assert_int_equal(sl_parse_target("unix:/run/inventory.sock"), 0);
+    assert_int_equal(sl_parse_target(""), -1);
+    assert_int_equal(sl_parse_target("ipv4:"), -1);
+    assert_int_equal(sl_parse_target("ipv4:127.0.0.1:50051,"), -1);
+    assert_int_equal(sl_parse_target("ipv4:127.0.0.1"), -1);
+    assert_int_equal(sl_parse_target("dns:///inventory"), -1);
+    assert_int_equal(sl_parse_target("dns://resolver"), -1);
+    assert_int_equal(sl_parse_target("unix:"), -1);
+    setenv("SL_TEST_PEER", "ipv4:127.0.0.1:1,127.0.0.1:0", 1);
+    const char *v;
+    sl_err err;
+    assert_int_equal(sl_config_target("SL_TEST_PEER", "a:1", &v, &err), SL_INVALID_ARGUMENT);
+    assert_non_null(strstr(err.msg, "SL_TEST_PEER"));
+    setenv("SL_TEST_PEER", "dns:///x:1", 1);
+    assert_int_equal(sl_config_target("SL_TEST_PEER", "a:1", &v, &err), SL_OK);
+    assert_string_equal(v, "dns:///x:1");
+    unsetenv("SL_TEST_PEER");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_peer_targets),
         cmocka_unit_test(test_parse_int),
         cmocka_unit_test(test_parse_duration),
         cmocka_unit_test(test_parse_bool_and_hostport),
