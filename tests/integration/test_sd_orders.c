@@ -714,7 +714,22 @@ static void test_inbound_delay_many_orders(void **state)
 
 /* ---- tickets ---- */
 
-#define MON_10_UTC INT64_C(1794823200000) /* 2026-11-16T10:00:00Z, a Monday */
+/* A Monday at 10:00 UTC one to two weeks ago: old enough that its
+ * deadlines have passed, recent enough for one SLA report (at most 366
+ * days) to span it and now.  (A fixed date stops fitting in the report a
+ * year after it is written; tests/timeshift/run.sh found that.) */
+static int64_t monday_10_utc(void)
+{
+    static int64_t at; /* once: a run crossing midnight keeps one Monday */
+    if (at == 0) {
+        int64_t day = (int64_t)time(NULL) / 86400 - 7;
+        while ((day + 4) % 7 != 1) /* 1970-01-01 was a Thursday */
+            day--;
+        at = day * 86400000 + 10 * 3600000;
+    }
+    return at;
+}
+#define MON_10_UTC monday_10_utc()
 
 static Shelfline__V1__Ticket *open_ticket(const char *id, const char *order, const char *subject,
                                           const char *body, int64_t at, sl_status want)
@@ -766,7 +781,7 @@ static void test_tickets(void **state)
     assert_string_equal(t->priority, "P3");
     assert_int_equal(t->first_response->due_at_ms, MON_10_UTC + 4 * 3600 * 1000);
     assert_true(t->first_response->breached);
-    assert_int_equal(t->resolution->due_at_ms, INT64_C(1795082400000)); /* Thu 10:00Z */
+    assert_int_equal(t->resolution->due_at_ms, MON_10_UTC + 3 * 86400000); /* Thu 10:00Z */
 
     t = open_ticket("t-ru", "", "Товар пришёл сломанный",
                     "Здравствуйте, коробка была повреждена, товар разбит.", 0, SL_OK);
