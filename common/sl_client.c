@@ -358,6 +358,17 @@ sl_status sl_client_unary_raw(sl_channel *ch, const char *method, const void *re
         struct timespec ts = {.tv_sec = wait / 1000, .tv_nsec = (wait % 1000) * 1000000L};
         nanosleep(&ts, NULL);
     }
+    /* A call that waited for the channel and ran out of time without it ever
+     * connecting met no slow server: the peer is down.  Say UNAVAILABLE
+     * (retryable elsewhere, what callers and their clients act on), not
+     * DEADLINE_EXCEEDED. */
+    if (st == SL_DEADLINE_EXCEEDED && opts != NULL && opts->wait_for_ready) {
+        grpc_connectivity_state cs = grpc_channel_check_connectivity_state(ch->ch, 0);
+        if (cs != GRPC_CHANNEL_READY)
+            st = sl_err_set(err, SL_UNAVAILABLE,
+                            "could not reach %s within the deadline of %s (%" PRId64 " ms)",
+                            ch->target, method, timeout);
+    }
     return st;
 }
 
