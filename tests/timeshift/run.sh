@@ -64,5 +64,5 @@ for clock in "$@"; do
              "$build/timeshift-$clock.log" >&2
         exit 1
     fi
-    tail -n 3 "$build/timeshift-$clock.log" | sed -n 1p
+    grep -a "tests passed" "$build/timeshift-$clock.log"
 done
