@@ -210,6 +210,14 @@ static void *pool_worker(void *arg)
         int prev = atomic_load(&r->max_in_use);
         while (now > prev && !atomic_compare_exchange_weak(&r->max_in_use, &prev, now))
             ;
+        /* On the first round, hold the connection until another thread has
+         * one too (at most 2 s): on a loaded machine the threads could
+         * otherwise run one after the other and never overlap, and the
+         * check that the pool hands out several at once would depend on
+         * the scheduler. */
+        for (int64_t until = now_ms() + 2000;
+             i == 0 && atomic_load(&r->max_in_use) < 2 && now_ms() < until;)
+            usleep(1000);
         if (sl_db_exec(c, "t_pid", 0, NULL, NULL, NULL, &res, &e) != SL_OK) {
             atomic_fetch_add(&r->failures, 1);
         } else {
