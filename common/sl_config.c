@@ -15,9 +15,17 @@ static const char *env_or_null(const char *name)
     return (v == NULL || v[0] == '\0') ? NULL : v;
 }
 
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
 int sl_parse_int64(const char *s, int64_t *out)
 {
-    if (s == NULL || *s == '\0')
+    /* strtoll would also take leading blanks and a '+': " 42" or "+42" in
+     * the environment is a mistake to report, not a number, and the port
+     * of "host: 80" would pass here and fail later in gRPC. */
+    if (s == NULL || !(is_digit(s[0]) || (s[0] == '-' && is_digit(s[1]))))
         return -1;
     char *end;
     errno = 0;
@@ -30,7 +38,7 @@ int sl_parse_int64(const char *s, int64_t *out)
 
 int sl_parse_duration_ms(const char *s, int64_t *out)
 {
-    if (s == NULL || *s == '\0')
+    if (s == NULL || !is_digit(s[0]))
         return -1;
     char *end;
     errno = 0;

@@ -46,7 +46,9 @@ sl_status sl_config_parse_duration_ms(const char *name, const char *text, int64_
 sl_status sl_config_parse_bool(const char *name, const char *text, bool *out, sl_err *err);
 sl_status sl_config_parse_hostport(const char *name, const char *text, sl_err *err);
 
-/* Parsers behind the getters, exposed for tests and command-line flags.
+/* The grammars under those parsers, exposed for tests and command-line
+ * flags: an integer is an optional '-' and decimal digits (no blanks, no
+ * '+'), a duration such digits without the sign and an optional unit.
  * Return 0 on success, -1 on a malformed value (including NULL). */
 int sl_parse_int64(const char *s, int64_t *out);
 int sl_parse_duration_ms(const char *s, int64_t *out);

@@ -86,6 +86,27 @@ static void test_env_getters_name_the_variable(void **state)
     assert_non_null(strstr(err.msg, "SL_TEST_ADDR"));
 }
 
+/* Found by fuzz_config: strtoll skips leading blanks and takes a '+', so
+ * " 42", "\t0" and "+42" were accepted as numbers (and "host: 80" as an
+ * address) while a trailing blank was refused. */
+static void test_numbers_refuse_blanks_and_plus(void **state)
+{
+    (void)state;
+    int64_t v = 7;
+    assert_int_equal(sl_parse_int64(" 42", &v), -1);
+    assert_int_equal(sl_parse_int64("\t0", &v), -1);
+    assert_int_equal(sl_parse_int64("+42", &v), -1);
+    assert_int_equal(sl_parse_int64("-", &v), -1);
+    assert_int_equal(sl_parse_int64("- 1", &v), -1);
+    assert_int_equal(v, 7);
+    assert_int_equal(sl_parse_int64("-0", &v), 0);
+    assert_int_equal(v, 0);
+    assert_int_equal(sl_parse_duration_ms(" 5s", &v), -1);
+    assert_int_equal(sl_parse_duration_ms("+5s", &v), -1);
+    assert_int_equal(sl_parse_hostport("host: 80"), -1);
+    assert_int_equal(sl_parse_hostport("host:+80"), -1);
+}
+
 static void test_pure_parsers_match_the_getters(void **state)
 {
     (void)state;
@@ -153,6 +174,7 @@ int main(void)
         cmocka_unit_test(test_parse_duration),
         cmocka_unit_test(test_parse_bool_and_hostport),
         cmocka_unit_test(test_env_getters_name_the_variable),
+        cmocka_unit_test(test_numbers_refuse_blanks_and_plus),
         cmocka_unit_test(test_pure_parsers_match_the_getters),
         cmocka_unit_test(test_service_config),
         cmocka_unit_test(test_token),
