@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Fields a line is split into; the rest of a longer line is dropped. */
+/* Fields a line may have. */
 #define MAX_COLUMNS 32
 
 static const char *const x_names[] = {"x", "frequency", NULL};
@@ -21,15 +21,16 @@ static const char *const id_names[] = {"customer_id", "id", NULL};
 int cv_csv_split(char *line, char **cols, int max)
 {
     int n = 0;
-    for (char *p = line; n < max;) {
+    for (char *p = line;;) {
+        if (n == max)
+            return max + 1;
         cols[n++] = p;
         char *comma = strchr(p, ',');
         if (comma == NULL)
-            break;
+            return n;
         *comma = '\0';
         p = comma + 1;
     }
-    return n;
 }
 
 static int column_of(char **cols, int n, const char *const *names)
@@ -75,9 +76,23 @@ sl_status cv_csv_read_summaries(FILE *f, const char *name, cv_summary_rows *out,
         lineno++;
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
             line[--len] = '\0';
+        if ((size_t)len != strlen(line)) {
+            /* Not text: the rest of the line after the NUL would be
+             * dropped. */
+            st = sl_err_set(err, SL_INVALID_ARGUMENT, "%s:%zu: NUL byte in a text line", name,
+                            lineno);
+            goto done;
+        }
         if (len == 0)
             continue;
         int n = cv_csv_split(line, cols, MAX_COLUMNS);
+        if (n > MAX_COLUMNS) {
+            /* Splitting used to stop at MAX_COLUMNS and drop the rest, so a
+             * row longer than a 32-column header passed as a match. */
+            st = sl_err_set(err, SL_INVALID_ARGUMENT, "%s:%zu: more than %d fields", name, lineno,
+                            MAX_COLUMNS);
+            goto done;
+        }
         if (ncols == 0) {
             ncols = n;
             ix = column_of(cols, n, x_names);

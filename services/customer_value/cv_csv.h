@@ -17,7 +17,8 @@
 /*
  * Splits line in place at commas (no quoting: summary files are numbers
  * and plain ids): cols[i] points at field i, NUL-terminated.  Returns the
- * field count, at most max (>= 1); fields past max are dropped.
+ * field count, 1..max (max >= 1), or max + 1 when the line has more than
+ * max fields; cols then holds the first max and the rest is not split.
  */
 int cv_csv_split(char *line, char **cols, int max);
 
@@ -33,7 +34,8 @@ typedef struct cv_summary_rows {
  * recency) and T, optionally monetary (or zbar, monetary_value) and
  * customer_id (or id), then one row per customer with as many fields as
  * the header; x must be a whole number 0..4e9, every row must pass
- * cv_summary_check; empty lines and CR LF line ends are fine.  name labels
+ * cv_summary_check; empty lines and CR LF line ends are fine, NUL bytes and
+ * lines of more than 32 fields are not.  name labels
  * errors, which read "NAME:LINE: what is wrong".  On success *out (zeroed
  * first) is owned by the caller: cv_summary_rows_free.  On failure nothing
  * is left to free.  SL_INVALID_ARGUMENT for bad input (including a file

@@ -89,6 +89,12 @@ sl_status fc_csv_read(FILE *fp, const char *name, bool batch, fc_csv_input *in, 
     errno = 0;
     while ((len = getline(&line, &cap, fp)) != -1) {
         lineno++;
+        /* Not text: the rest of the line after the NUL would be dropped
+         * and "1\0junk" read as 1. */
+        if ((size_t)len != strlen(line)) {
+            st = sl_err_set(err, SL_INVALID_ARGUMENT, "line %zu: NUL byte in a text line", lineno);
+            goto done;
+        }
         char *s = trim(line);
         if (*s == '\0')
             continue;

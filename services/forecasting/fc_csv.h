@@ -31,7 +31,8 @@ typedef struct fc_csv_input {
  * field after its last comma, or the whole line: a finite number (strtod's
  * grammar), or "NA" or nothing for a missing day; blanks around fields and
  * blank lines are ignored.  In batch mode a line is "id,value" (the id runs
- * to the first comma) and each series' lines must be consecutive.  name
+ * to the first comma) and each series' lines must be consecutive.  A NUL
+ * byte anywhere is an error (not text).  name
  * labels read errors ("standard input").  On success *in is owned by the
  * caller (fc_csv_input_free) and holds at least one series; on failure
  * nothing is left to free.  SL_INVALID_ARGUMENT naming the line for bad

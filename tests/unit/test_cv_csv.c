@@ -72,11 +72,56 @@ static void test_errors_name_the_line(void **state)
     }
 }
 
+/* Found by fuzz_csv: getline keeps a NUL byte, the splitter stopped at it,
+ * and "1\0junk" read as 1 -- the rest of the line dropped silently. */
+static void test_nul_byte_is_not_text(void **state)
+{
+    (void)state;
+    static const char text[] = "x,t_x,T\n1,2,3\0,junk\n";
+    cv_summary_rows r;
+    sl_err err;
+    assert_int_equal(read_bytes(text, sizeof text - 1, &r, &err), SL_INVALID_ARGUMENT);
+    assert_string_equal(err.msg, "s.csv:2: NUL byte in a text line");
+}
+
+/* Found by fuzz_csv: the splitter stopped at 32 fields and dropped the
+ * rest, so a row with more fields than a 32-column header passed the
+ * field-count check (and a header's 33rd column was never seen). */
+static void test_more_than_32_fields_is_an_error(void **state)
+{
+    (void)state;
+    char text[512];
+    size_t n = (size_t)snprintf(text, sizeof text, "x,t_x,T");
+    for (int i = 3; i < 32; i++)
+        n += (size_t)snprintf(text + n, sizeof text - n, ",pad");
+    n += (size_t)snprintf(text + n, sizeof text - n, "\n1,2,3");
+    for (int i = 3; i < 32; i++)
+        n += (size_t)snprintf(text + n, sizeof text - n, ",0");
+    snprintf(text + n, sizeof text - n, ",extra\n");
+    cv_summary_rows r;
+    sl_err err;
+    assert_int_equal(read_text(text, &r, &err), SL_INVALID_ARGUMENT);
+    assert_string_equal(err.msg, "s.csv:2: more than 32 fields");
+
+    char line[] = "a,b,c";
+    char *cols[2];
+    assert_int_equal(cv_csv_split(line, cols, 2), 3);
+    assert_string_equal(cols[0], "a");
+    assert_string_equal(cols[1], "b");
+    char line2[] = "a,,c";
+    char *cols2[3];
+    assert_int_equal(cv_csv_split(line2, cols2, 3), 3);
+    assert_string_equal(cols2[1], "");
+    assert_string_equal(cols2[2], "c");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_header_names_and_optional_columns),
         cmocka_unit_test(test_errors_name_the_line),
+        cmocka_unit_test(test_nul_byte_is_not_text),
+        cmocka_unit_test(test_more_than_32_fields_is_an_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -80,12 +80,26 @@ static void test_errors_name_the_line(void **state)
     }
 }
 
+/* Found by fuzz_csv: a NUL byte ended the line for strlen, so "2\0junk"
+ * was read as 2 (and "\0abc" as a blank line) without a word. */
+static void test_nul_byte_is_not_text(void **state)
+{
+    (void)state;
+    static const char text[] = "1\n2\0junk\n3\n";
+    fc_csv_input in;
+    sl_err err;
+    assert_int_equal(read_bytes(text, sizeof text - 1, false, &in, &err), SL_INVALID_ARGUMENT);
+    assert_string_equal(err.msg, "line 2: NUL byte in a text line");
+    assert_null(in.s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_one_series_with_missing_days),
         cmocka_unit_test(test_batch_groups_by_id),
         cmocka_unit_test(test_errors_name_the_line),
+        cmocka_unit_test(test_nul_byte_is_not_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
