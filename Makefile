@@ -32,11 +32,12 @@ build: deps-build $(BUILD_DIR)/CMakeCache.txt
 run: deps build
 	deploy/local/run.sh
 
-# The common library's tests also run under AddressSanitizer and
-# UndefinedBehaviorSanitizer (leaks included) on every `make test`; the full
+# The common library's tests and the fuzz targets' replays also run under
+# AddressSanitizer and UndefinedBehaviorSanitizer (leaks included) on every
+# `make test`; the full
 # suite under sanitizers is `make test-sanitize`.  The plain suite runs last
 # so the output ends with its ctest summary.
-SANITIZED_TESTS = ^(unit_(status|config|arena_log|db_sqlstate)|integration_(server|events|db|db_restart|migrate|outbox|service_process)|fuzz_decode)$$
+SANITIZED_TESTS = ^(unit_(status|config|arena_log|db_sqlstate)|integration_(server|events|db|db_restart|migrate|outbox|service_process)|fuzz_[a-z_]+)$$
 
 test: deps build
 	cmake -S . -B $(SAN_BUILD_DIR) -DSHELFLINE_SANITIZE=ON $(CMAKE_FLAGS) >/dev/null
