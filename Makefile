@@ -68,7 +68,7 @@ fuzz: deps
 	    -artifact_prefix=$(FUZZ_BUILD_DIR)/ \
 	    -seed_inputs=$$(find $$seeds -maxdepth 1 -type f | sort | paste -sd, -) \
 	    $(FUZZ_BUILD_DIR)/corpus-$$t >$(FUZZ_BUILD_DIR)/fuzz-$$t.log 2>&1; rc=$$?; \
-	  grep -E '^#[0-9]+ +DONE|^stat::|ERROR|SUMMARY|Test unit written' $(FUZZ_BUILD_DIR)/fuzz-$$t.log; \
+	  grep -E '^#[0-9]+[[:space:]]+DONE|^stat::|ERROR|SUMMARY|Test unit written' $(FUZZ_BUILD_DIR)/fuzz-$$t.log; \
 	  if [ $$rc -ne 0 ]; then echo "fuzz: $$t failed (see $(FUZZ_BUILD_DIR)/fuzz-$$t.log)"; exit 1; fi; \
 	done
 
