@@ -51,7 +51,8 @@ test-sanitize: deps
 	cd $(SAN_BUILD_DIR) && ctest --output-on-failure -j $(JOBS) -LE interop
 
 # libFuzzer runs of tests/fuzz/fuzz_*.c (clang), FUZZ_SECONDS each (five
-# minutes), one target after the other; FUZZ_TARGETS picks some.  A target's
+# minutes), one target after the other, all of them even when one fails
+# (the failures are listed at the end); FUZZ_TARGETS picks some.  A target's
 # seeds are the files in tests/fuzz/corpus/<target>/, or those directly in
 # tests/fuzz/corpus/ when it has no directory (fuzz_decode).  New inputs
 # land in $(FUZZ_BUILD_DIR)/corpus-<target>/, a failing input in
@@ -60,7 +61,7 @@ test-sanitize: deps
 fuzz: deps
 	CC=clang cmake -S . -B $(FUZZ_BUILD_DIR) -DSHELFLINE_FUZZ=ON -DSHELFLINE_SANITIZE=ON $(CMAKE_FLAGS)
 	cmake --build $(FUZZ_BUILD_DIR) -j $(JOBS) --target $(FUZZ_TARGETS)
-	@for t in $(FUZZ_TARGETS); do \
+	@failed=; for t in $(FUZZ_TARGETS); do \
 	  seeds=tests/fuzz/corpus; [ -d $$seeds/$$t ] && seeds=$$seeds/$$t; \
 	  mkdir -p $(FUZZ_BUILD_DIR)/corpus-$$t; \
 	  echo "fuzz: $$t for $(FUZZ_SECONDS) s (seeds: $$seeds)"; \
@@ -69,8 +70,9 @@ fuzz: deps
 	    -seed_inputs=$$(find $$seeds -maxdepth 1 -type f | sort | paste -sd, -) \
 	    $(FUZZ_BUILD_DIR)/corpus-$$t >$(FUZZ_BUILD_DIR)/fuzz-$$t.log 2>&1; rc=$$?; \
 	  grep -E '^#[0-9]+[[:space:]]+DONE|^stat::|ERROR|SUMMARY|Test unit written' $(FUZZ_BUILD_DIR)/fuzz-$$t.log; \
-	  if [ $$rc -ne 0 ]; then echo "fuzz: $$t failed (see $(FUZZ_BUILD_DIR)/fuzz-$$t.log)"; exit 1; fi; \
-	done
+	  if [ $$rc -ne 0 ]; then echo "fuzz: $$t failed (see $(FUZZ_BUILD_DIR)/fuzz-$$t.log)"; failed="$$failed $$t"; fi; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz: failed:$$failed"; exit 1; fi
 
 bench:
 	@deploy/local/deps.sh bench
