@@ -4,6 +4,7 @@
 #   make test    install what is missing, build and run every test
 #   make bench   benchmarks (tests/bench), figures for docs/BENCHMARKS.md
 #   make test-sanitize   the tests under AddressSanitizer + UBSan
+#   make fuzz    each libFuzzer target for FUZZ_SECONDS (300) in turn
 BUILD_DIR ?= build
 SAN_BUILD_DIR ?= build-sanitize
 RELEASE_BUILD_DIR ?= build-release
@@ -12,7 +13,8 @@ CMAKE_FLAGS ?=
 
 .PHONY: all build deps deps-build run test test-sanitize fuzz bench pg-start pg-stop clean
 FUZZ_BUILD_DIR ?= build-fuzz
-FUZZ_SECONDS ?= 60
+FUZZ_SECONDS ?= 300
+FUZZ_TARGETS ?= $(sort $(basename $(notdir $(filter-out %/fuzz_driver.c,$(wildcard tests/fuzz/fuzz_*.c)))))
 
 all: build
 
@@ -31,11 +33,11 @@ build: deps-build $(BUILD_DIR)/CMakeCache.txt
 run: deps build
 	deploy/local/run.sh
 
-# The common library's tests also run under AddressSanitizer and
-# UndefinedBehaviorSanitizer (leaks included) on every `make test`; the full
-# suite under sanitizers is `make test-sanitize`.  The plain suite runs last
-# so the output ends with its ctest summary.
-SANITIZED_TESTS = ^(unit_(status|valid|config|arena_log|db_sqlstate)|integration_(server|events|db|db_restart|migrate|outbox|service_process)|fuzz_decode)$$
+# The common library's tests and the fuzz targets' replays also run under
+# AddressSanitizer and UndefinedBehaviorSanitizer (leaks included) on every
+# `make test`; the full suite under sanitizers is `make test-sanitize`.
+# The plain suite runs last so the output ends with its ctest summary.
+SANITIZED_TESTS = ^(unit_(status|valid|config|arena_log|db_sqlstate)|integration_(server|events|db|db_restart|migrate|outbox|service_process)|fuzz_[a-z_]+)$$
 
 # Before the tests: the container image's own build (Release, tests off,
 # -Werror; the script its Dockerfile runs), so a warning only -O2 finds
@@ -56,15 +58,29 @@ test-sanitize: deps
 	cmake --build $(SAN_BUILD_DIR) -j $(JOBS)
 	cd $(SAN_BUILD_DIR) && ctest --output-on-failure -j $(JOBS) -LE interop
 
-# libFuzzer runs of tests/fuzz/fuzz_*.c (clang), FUZZ_SECONDS each; new
-# findings land in $(FUZZ_BUILD_DIR)/corpus-<target>/.
+# libFuzzer runs of tests/fuzz/fuzz_*.c (clang), FUZZ_SECONDS each (five
+# minutes), one target after the other, all of them even when one fails
+# (the failures are listed at the end); FUZZ_TARGETS picks some.  A target's
+# seeds are the files in tests/fuzz/corpus/<target>/, or those directly in
+# tests/fuzz/corpus/ when it has no directory (fuzz_decode).  New inputs
+# land in $(FUZZ_BUILD_DIR)/corpus-<target>/, a failing input in
+# $(FUZZ_BUILD_DIR)/crash-* (or leak-*, timeout-*), each run's output in
+# $(FUZZ_BUILD_DIR)/fuzz-<target>.log; its final statistics are printed.
 fuzz: deps
 	CC=clang cmake -S . -B $(FUZZ_BUILD_DIR) -DSHELFLINE_FUZZ=ON -DSHELFLINE_SANITIZE=ON $(CMAKE_FLAGS)
-	cmake --build $(FUZZ_BUILD_DIR) -j $(JOBS) --target $$(cd tests/fuzz && ls fuzz_*.c | grep -v driver | sed 's/\.c$$//')
-	for t in $$(cd tests/fuzz && ls fuzz_*.c | grep -v driver | sed 's/\.c$$//'); do \
-	  mkdir -p $(FUZZ_BUILD_DIR)/corpus-$$t && \
-	  $(FUZZ_BUILD_DIR)/bin/$$t -max_total_time=$(FUZZ_SECONDS) $(FUZZ_BUILD_DIR)/corpus-$$t tests/fuzz/corpus || exit 1; \
-	done
+	cmake --build $(FUZZ_BUILD_DIR) -j $(JOBS) --target $(FUZZ_TARGETS)
+	@failed=; for t in $(FUZZ_TARGETS); do \
+	  seeds=tests/fuzz/corpus; [ -d $$seeds/$$t ] && seeds=$$seeds/$$t; \
+	  mkdir -p $(FUZZ_BUILD_DIR)/corpus-$$t; \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS) s (seeds: $$seeds)"; \
+	  $(FUZZ_BUILD_DIR)/bin/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=30 -print_final_stats=1 \
+	    -artifact_prefix=$(FUZZ_BUILD_DIR)/ \
+	    -seed_inputs=$$(find $$seeds -maxdepth 1 -type f | sort | paste -sd, -) \
+	    $(FUZZ_BUILD_DIR)/corpus-$$t >$(FUZZ_BUILD_DIR)/fuzz-$$t.log 2>&1; rc=$$?; \
+	  grep -E '^#[0-9]+[[:space:]]+DONE|^stat::|ERROR|SUMMARY|Test unit written' $(FUZZ_BUILD_DIR)/fuzz-$$t.log; \
+	  if [ $$rc -ne 0 ]; then echo "fuzz: $$t failed (see $(FUZZ_BUILD_DIR)/fuzz-$$t.log)"; failed="$$failed $$t"; fi; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz: failed:$$failed"; exit 1; fi
 
 bench:
 	@deploy/local/deps.sh bench

@@ -15,9 +15,17 @@ static const char *env_or_null(const char *name)
     return (v == NULL || v[0] == '\0') ? NULL : v;
 }
 
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
 int sl_parse_int64(const char *s, int64_t *out)
 {
-    if (s == NULL || *s == '\0')
+    /* strtoll would also take leading blanks and a '+': " 42" or "+42" in
+     * the environment is a mistake to report, not a number, and the port
+     * of "host: 80" would pass here and fail later in gRPC. */
+    if (s == NULL || !(is_digit(s[0]) || (s[0] == '-' && is_digit(s[1]))))
         return -1;
     char *end;
     errno = 0;
@@ -30,7 +38,7 @@ int sl_parse_int64(const char *s, int64_t *out)
 
 int sl_parse_duration_ms(const char *s, int64_t *out)
 {
-    if (s == NULL || *s == '\0')
+    if (s == NULL || !is_digit(s[0]))
         return -1;
     char *end;
     errno = 0;
@@ -56,6 +64,8 @@ int sl_parse_duration_ms(const char *s, int64_t *out)
 
 int sl_parse_bool(const char *s, bool *out)
 {
+    if (s == NULL)
+        return -1;
     static const char *const yes[] = {"1", "true", "yes", "on"};
     static const char *const no[] = {"0", "false", "no", "off"};
     for (size_t i = 0; i < 4; i++) {
@@ -92,6 +102,47 @@ int sl_parse_hostport(const char *s)
     return 0;
 }
 
+sl_status sl_config_parse_int(const char *name, const char *text, int64_t min, int64_t max,
+                              int64_t *out, sl_err *err)
+{
+    int64_t x;
+    if (sl_parse_int64(text, &x) != 0 || x < min || x > max)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "invalid %s \"%s\": expected an integer between %" PRId64 " and %" PRId64,
+                          name, text, min, max);
+    *out = x;
+    return SL_OK;
+}
+
+sl_status sl_config_parse_duration_ms(const char *name, const char *text, int64_t min, int64_t max,
+                                      int64_t *out, sl_err *err)
+{
+    int64_t x;
+    if (sl_parse_duration_ms(text, &x) != 0 || x < min || x > max)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "invalid %s \"%s\": expected a duration such as 500ms, 30s or 5m "
+                          "between %" PRId64 "ms and %" PRId64 "ms",
+                          name, text, min, max);
+    *out = x;
+    return SL_OK;
+}
+
+sl_status sl_config_parse_bool(const char *name, const char *text, bool *out, sl_err *err)
+{
+    if (sl_parse_bool(text, out) != 0)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "invalid %s \"%s\": expected true or false",
+                          name, text);
+    return SL_OK;
+}
+
+sl_status sl_config_parse_hostport(const char *name, const char *text, sl_err *err)
+{
+    if (sl_parse_hostport(text) != 0)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "invalid %s \"%s\": expected host:port (port 1-65535)", name, text);
+    return SL_OK;
+}
+
 sl_status sl_config_string(const char *name, const char *def, const char **out, sl_err *err)
 {
     (void)err;
@@ -108,13 +159,7 @@ sl_status sl_config_int(const char *name, int64_t def, int64_t min, int64_t max,
         *out = def;
         return SL_OK;
     }
-    int64_t x;
-    if (sl_parse_int64(v, &x) != 0 || x < min || x > max)
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "invalid %s \"%s\": expected an integer between %" PRId64 " and %" PRId64,
-                          name, v, min, max);
-    *out = x;
-    return SL_OK;
+    return sl_config_parse_int(name, v, min, max, out, err);
 }
 
 sl_status sl_config_duration_ms(const char *name, int64_t def, int64_t min, int64_t max,
@@ -125,14 +170,7 @@ sl_status sl_config_duration_ms(const char *name, int64_t def, int64_t min, int6
         *out = def;
         return SL_OK;
     }
-    int64_t x;
-    if (sl_parse_duration_ms(v, &x) != 0 || x < min || x > max)
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "invalid %s \"%s\": expected a duration such as 500ms, 30s or 5m "
-                          "between %" PRId64 "ms and %" PRId64 "ms",
-                          name, v, min, max);
-    *out = x;
-    return SL_OK;
+    return sl_config_parse_duration_ms(name, v, min, max, out, err);
 }
 
 sl_status sl_config_bool(const char *name, bool def, bool *out, sl_err *err)
@@ -142,10 +180,7 @@ sl_status sl_config_bool(const char *name, bool def, bool *out, sl_err *err)
         *out = def;
         return SL_OK;
     }
-    if (sl_parse_bool(v, out) != 0)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "invalid %s \"%s\": expected true or false",
-                          name, v);
-    return SL_OK;
+    return sl_config_parse_bool(name, v, out, err);
 }
 
 sl_status sl_config_hostport(const char *name, const char *def, const char **out, sl_err *err)
@@ -155,11 +190,10 @@ sl_status sl_config_hostport(const char *name, const char *def, const char **out
         *out = def;
         return SL_OK;
     }
-    if (sl_parse_hostport(v) != 0)
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "invalid %s \"%s\": expected host:port (port 1-65535)", name, v);
-    *out = v;
-    return SL_OK;
+    sl_status st = sl_config_parse_hostport(name, v, err);
+    if (st == SL_OK)
+        *out = v;
+    return st;
 }
 
 /* One "host:port" of an ipv4:/ipv6: address list, which gRPC writes

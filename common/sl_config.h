@@ -31,8 +31,25 @@ sl_status sl_config_bool(const char *name, bool def, bool *out, sl_err *err);
 /* host:port with a port in 1..65535; "[::1]:50051" for IPv6. */
 sl_status sl_config_hostport(const char *name, const char *def, const char **out, sl_err *err);
 
-/* Parsers behind the getters, exposed for tests and command-line flags.
- * Return 0 on success, -1 on a malformed value. */
+/*
+ * The getters' pure parsers: each validates text, the value of the variable
+ * name, exactly as the getter does (text must not be NULL; the getters turn
+ * unset and empty into the default before they get here, so "" is a bad
+ * value), and on a bad value fails with SL_INVALID_ARGUMENT and the
+ * getter's message naming name and text.  Nothing is written to *out on
+ * failure.  Command-line tools and the fuzz targets call them directly.
+ */
+sl_status sl_config_parse_int(const char *name, const char *text, int64_t min, int64_t max,
+                              int64_t *out, sl_err *err);
+sl_status sl_config_parse_duration_ms(const char *name, const char *text, int64_t min, int64_t max,
+                                      int64_t *out, sl_err *err);
+sl_status sl_config_parse_bool(const char *name, const char *text, bool *out, sl_err *err);
+sl_status sl_config_parse_hostport(const char *name, const char *text, sl_err *err);
+
+/* The grammars under those parsers, exposed for tests and command-line
+ * flags: an integer is an optional '-' and decimal digits (no blanks, no
+ * '+'), a duration such digits without the sign and an optional unit.
+ * Return 0 on success, -1 on a malformed value (including NULL). */
 int sl_parse_int64(const char *s, int64_t *out);
 int sl_parse_duration_ms(const char *s, int64_t *out);
 int sl_parse_bool(const char *s, bool *out);

@@ -202,9 +202,9 @@ static sl_status add_n(cv_txlog *log, const char *id, size_t n, int32_t day, dou
     if (n > CV_CUSTOMER_ID_MAX)
         return sl_err_set(err, SL_INVALID_ARGUMENT, "customer id longer than %d bytes",
                           CV_CUSTOMER_ID_MAX);
-    if (!isfinite(amount) || amount < 0.0)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "amount must be a finite number >= 0, got %g",
-                          amount);
+    if (!isfinite(amount) || amount < 0.0 || amount > CV_AMOUNT_MAX)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "amount must be a number from 0 to %g, got %g",
+                          CV_AMOUNT_MAX, amount);
     long c = intern(log, id, n);
     if (c < 0 || grow((void **)&log->txs, &log->tx_cap, log->n_tx + 1, sizeof *log->txs) != 0)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");

@@ -46,8 +46,14 @@ sl_status cv_txlog_create(cv_txlog **out, sl_err *err);
 
 void cv_txlog_destroy(cv_txlog *log);
 
+/* Largest amount of one purchase: far above any real order, and small
+ * enough that a customer's total over any log stays finite (1e308 twice
+ * would not). */
+#define CV_AMOUNT_MAX 1e12
+
 /* Adds one purchase; the log copies customer_id.  SL_INVALID_ARGUMENT for an
- * empty or over-long id or an amount that is negative or not finite. */
+ * empty or over-long id or an amount that is negative, not finite or above
+ * CV_AMOUNT_MAX. */
 sl_status cv_txlog_add(cv_txlog *log, const char *customer_id, int32_t day, double amount,
                        sl_err *err);
 
@@ -62,7 +68,8 @@ sl_status cv_txlog_add(cv_txlog *log, const char *customer_id, int32_t day, doub
  *     customer_id date number_of_cds dollar_value) or without one:
  *     5 fields are CDNOW_sample.txt's (id, sample id, date, CDs, dollars),
  *     4 fields id, date, count, amount, 3 fields id, date, amount.
- * Dates are YYYY-MM-DD or YYYYMMDD; CRLF line ends and blank lines are
+ * Dates are YYYY-MM-DD or YYYYMMDD, amounts 0..CV_AMOUNT_MAX; CRLF line
+ * ends and blank lines are
  * fine.  name labels errors, which read "NAME:LINE: what is wrong"; a failed
  * read may have added the records before the bad line.  SL_INVALID_ARGUMENT
  * for bad input, SL_UNAVAILABLE when reading fails, SL_RESOURCE_EXHAUSTED.

@@ -86,6 +86,53 @@ static void test_env_getters_name_the_variable(void **state)
     assert_non_null(strstr(err.msg, "SL_TEST_ADDR"));
 }
 
+/* Found by fuzz_config: strtoll skips leading blanks and takes a '+', so
+ * " 42", "\t0" and "+42" were accepted as numbers (and "host: 80" as an
+ * address) while a trailing blank was refused. */
+static void test_numbers_refuse_blanks_and_plus(void **state)
+{
+    (void)state;
+    int64_t v = 7;
+    assert_int_equal(sl_parse_int64(" 42", &v), -1);
+    assert_int_equal(sl_parse_int64("\t0", &v), -1);
+    assert_int_equal(sl_parse_int64("+42", &v), -1);
+    assert_int_equal(sl_parse_int64("-", &v), -1);
+    assert_int_equal(sl_parse_int64("- 1", &v), -1);
+    assert_int_equal(v, 7);
+    assert_int_equal(sl_parse_int64("-0", &v), 0);
+    assert_int_equal(v, 0);
+    assert_int_equal(sl_parse_duration_ms(" 5s", &v), -1);
+    assert_int_equal(sl_parse_duration_ms("+5s", &v), -1);
+    assert_int_equal(sl_parse_hostport("host: 80"), -1);
+    assert_int_equal(sl_parse_hostport("host:+80"), -1);
+}
+
+static void test_pure_parsers_match_the_getters(void **state)
+{
+    (void)state;
+    sl_err err;
+    int64_t v = 3;
+    bool b = false;
+    assert_int_equal(sl_config_parse_int("N", "12", 1, 20, &v, &err), SL_OK);
+    assert_int_equal(v, 12);
+    assert_int_equal(sl_config_parse_int("N", "21", 1, 20, &v, &err), SL_INVALID_ARGUMENT);
+    assert_string_equal(err.msg, "invalid N \"21\": expected an integer between 1 and 20");
+    assert_int_equal(v, 12);
+    assert_int_equal(sl_config_parse_int("N", "", 1, 20, &v, &err), SL_INVALID_ARGUMENT);
+    assert_int_equal(sl_config_parse_duration_ms("D", "2s", 0, 5000, &v, &err), SL_OK);
+    assert_int_equal(v, 2000);
+    assert_int_equal(sl_config_parse_duration_ms("D", "6s", 0, 5000, &v, &err),
+                     SL_INVALID_ARGUMENT);
+    assert_non_null(strstr(err.msg, "invalid D \"6s\""));
+    assert_int_equal(sl_config_parse_bool("B", "On", &b, &err), SL_OK);
+    assert_true(b);
+    assert_int_equal(sl_config_parse_bool("B", "2", &b, &err), SL_INVALID_ARGUMENT);
+    assert_string_equal(err.msg, "invalid B \"2\": expected true or false");
+    assert_int_equal(sl_config_parse_hostport("A", "[::1]:1", &err), SL_OK);
+    assert_int_equal(sl_config_parse_hostport("A", "[]:1", &err), SL_INVALID_ARGUMENT);
+    assert_non_null(strstr(err.msg, "invalid A \"[]:1\""));
+}
+
 static void test_service_config(void **state)
 {
     (void)state;
@@ -156,6 +203,8 @@ int main(void)
         cmocka_unit_test(test_parse_duration),
         cmocka_unit_test(test_parse_bool_and_hostport),
         cmocka_unit_test(test_env_getters_name_the_variable),
+        cmocka_unit_test(test_numbers_refuse_blanks_and_plus),
+        cmocka_unit_test(test_pure_parsers_match_the_getters),
         cmocka_unit_test(test_service_config),
         cmocka_unit_test(test_token),
     };

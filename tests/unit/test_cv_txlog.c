@@ -161,6 +161,34 @@ static void test_errors_name_the_line(void **state)
     }
 }
 
+/* Found with fuzz_cv_txlog's cohort property: each amount was only checked
+ * to be finite, so two purchases of 1e308 made a customer's spend +inf and
+ * the cohort summary non-finite (cv_summary_check refuses it, the fits
+ * would have diverged).  Amounts now stop at CV_AMOUNT_MAX. */
+static void test_amounts_are_bounded_so_sums_stay_finite(void **state)
+{
+    (void)state;
+    cv_txlog *log;
+    sl_err err;
+    assert_int_equal(
+        read_text("customer_id,date,amount\nA,1997-01-01,1\nA,1997-01-18,1e308\n", &log, &err),
+        SL_INVALID_ARGUMENT);
+    assert_non_null(strstr(err.msg, "log.csv:3: amount must be a number from 0 to"));
+    cv_txlog_destroy(log);
+    assert_int_equal(cv_txlog_create(&log, &err), SL_OK);
+    assert_int_equal(cv_txlog_add(log, "A", 0, CV_AMOUNT_MAX, &err), SL_OK);
+    assert_int_equal(cv_txlog_add(log, "A", 1, CV_AMOUNT_MAX * 1.000001, &err),
+                     SL_INVALID_ARGUMENT);
+    for (int d = 2; d < 1000; d++)
+        assert_int_equal(cv_txlog_add(log, "A", d, CV_AMOUNT_MAX, &err), SL_OK);
+    cv_period p = {1000, 0, 1.0};
+    cv_cohort *c;
+    assert_int_equal(cv_cohort_build(log, &p, &c, &err), SL_OK);
+    assert_int_equal(cv_summary_check(&cv_cohort_summaries(c)[0], &err), SL_OK);
+    cv_cohort_destroy(c);
+    cv_txlog_destroy(log);
+}
+
 static void test_add(void **state)
 {
     (void)state;
@@ -195,6 +223,7 @@ int main(void)
         cmocka_unit_test(test_formats),
         cmocka_unit_test(test_cohort_conventions),
         cmocka_unit_test(test_errors_name_the_line),
+        cmocka_unit_test(test_amounts_are_bounded_so_sums_stay_finite),
         cmocka_unit_test(test_add),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

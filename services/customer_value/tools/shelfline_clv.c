@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cv_csv.h"
 #include "cv_model.h"
 #include "cv_txlog.h"
 
@@ -104,142 +105,36 @@ typedef struct customers {
     size_t n;
     const cv_summary *s;
     const cv_cohort *cohort; /* ids come from here when set */
-    cv_summary *own;         /* a summary file's rows, owned */
-    char **ids;              /* a summary file's ids (NULL entries: row number) */
+    cv_summary_rows file;    /* a summary file's rows and ids (NULL ids: row number) */
 } customers;
 
 static void customer_id(const customers *c, size_t i, char *buf, size_t n)
 {
     if (c->cohort != NULL)
         snprintf(buf, n, "%s", cv_cohort_id(c->cohort, i));
-    else if (c->ids != NULL && c->ids[i] != NULL)
-        snprintf(buf, n, "%s", c->ids[i]);
+    else if (c->file.ids != NULL && c->file.ids[i] != NULL)
+        snprintf(buf, n, "%s", c->file.ids[i]);
     else
         snprintf(buf, n, "%zu", i + 1);
 }
 
 static void customers_free(customers *c)
 {
-    if (c->ids != NULL)
-        for (size_t i = 0; i < c->n; i++)
-            free(c->ids[i]);
-    free(c->ids);
-    free(c->own);
+    cv_summary_rows_free(&c->file);
 }
 
-static const char *const x_names[] = {"x", "frequency", NULL};
-static const char *const tx_names[] = {"t_x", "recency", NULL};
-static const char *const t_names[] = {"T", NULL};
-static const char *const m_names[] = {"monetary", "zbar", "monetary_value", NULL};
-static const char *const id_names[] = {"customer_id", "id", NULL};
-
-static int column_of(char **cols, int n, const char *const *names)
-{
-    for (int i = 0; i < n; i++)
-        for (const char *const *nm = names; *nm != NULL; nm++)
-            if (strcmp(cols[i], *nm) == 0)
-                return i;
-    return -1;
-}
-
-/* Splits a CSV line in place at commas (no quoting: summary files are
- * numbers and plain ids); returns the field count, at most max. */
-static int split_csv(char *line, char **cols, int max)
-{
-    int n = 0;
-    for (char *p = line; n < max;) {
-        cols[n++] = p;
-        char *comma = strchr(p, ',');
-        if (comma == NULL)
-            break;
-        *comma = '\0';
-        p = comma + 1;
-    }
-    return n;
-}
-
-/* Reads a summary CSV: a header naming x (or frequency), t_x (or recency)
- * and T, optionally monetary (or zbar) and customer_id (or id). */
+/* Reads a summary CSV (cv_csv_read_summaries) from path, "-" for standard
+ * input. */
 static sl_status read_summaries(const char *path, customers *c, sl_err *err)
 {
-    enum { MAXC = 32 };
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
     if (f == NULL)
         return sl_err_set(err, SL_NOT_FOUND, "could not open \"%s\": %s", path, strerror(errno));
-    char *line = NULL, *cols[MAXC];
-    size_t cap = 0, lineno = 0, alloc = 0;
-    ssize_t len;
-    int ix = -1, itx = -1, it = -1, im = -1, iid = -1, ncols = 0;
-    sl_status st = SL_OK;
-    while ((len = getline(&line, &cap, f)) >= 0) {
-        lineno++;
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-            line[--len] = '\0';
-        if (len == 0)
-            continue;
-        int n = split_csv(line, cols, MAXC);
-        if (ncols == 0) {
-            ncols = n;
-            ix = column_of(cols, n, x_names);
-            itx = column_of(cols, n, tx_names);
-            it = column_of(cols, n, t_names);
-            im = column_of(cols, n, m_names);
-            iid = column_of(cols, n, id_names);
-            if (ix < 0 || itx < 0 || it < 0) {
-                st = sl_err_set(err, SL_INVALID_ARGUMENT,
-                                "%s:%zu: the header must name x, t_x and T columns", path, lineno);
-                goto done;
-            }
-            continue;
-        }
-        if (n != ncols) {
-            st = sl_err_set(err, SL_INVALID_ARGUMENT, "%s:%zu: expected %d fields, got %d", path,
-                            lineno, ncols, n);
-            goto done;
-        }
-        double x, v[3] = {0.0, 0.0, 0.0};
-        int idx[3] = {itx, it, im};
-        int bad = parse_double(cols[ix], &x) != 0 || x < 0 || x > 4e9 || x != floor(x);
-        for (int k = 0; k < 3 && !bad; k++)
-            bad = idx[k] >= 0 && parse_double(cols[idx[k]], &v[k]) != 0;
-        if (bad) {
-            st = sl_err_set(err, SL_INVALID_ARGUMENT,
-                            "%s:%zu: x, t_x, T and monetary must be "
-                            "numbers (x a whole one)",
-                            path, lineno);
-            goto done;
-        }
-        if (c->n == alloc) {
-            alloc = alloc ? 2 * alloc : 1024;
-            cv_summary *ns = realloc(c->own, alloc * sizeof *ns);
-            char **ni = ns ? realloc(c->ids, alloc * sizeof *ni) : NULL;
-            if (ns != NULL)
-                c->own = ns;
-            if (ni == NULL) {
-                st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-                goto done;
-            }
-            c->ids = ni;
-        }
-        cv_summary row = {(uint32_t)x, v[0], v[1], x > 0 ? v[2] : 0.0};
-        if (cv_summary_check(&row, err) != SL_OK) {
-            sl_err_wrap(err, "%s:%zu", path, lineno);
-            st = err->status;
-            goto done;
-        }
-        c->own[c->n] = row;
-        c->ids[c->n] = iid >= 0 ? strdup(cols[iid]) : NULL;
-        c->n++;
-    }
-    if (ferror(f))
-        st = sl_err_set(err, SL_UNAVAILABLE, "could not read \"%s\": %s", path, strerror(errno));
-    else if (c->n == 0)
-        st = sl_err_set(err, SL_INVALID_ARGUMENT, "\"%s\" holds no customers", path);
-done:
-    free(line);
+    sl_status st = cv_csv_read_summaries(f, path, &c->file, err);
     if (f != stdin)
         fclose(f);
-    c->s = c->own;
+    c->n = c->file.n;
+    c->s = c->file.rows;
     return st;
 }
 

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fc_csv.h"
 #include "fc_engine.h"
 
 #define PROG "shelfline-forecast"
@@ -95,163 +96,18 @@ static int parse_levels(const char *s, fc_config *cfg)
     return 0;
 }
 
-static char *trim(char *s)
-{
-    while (*s == ' ' || *s == '\t')
-        s++;
-    size_t n = strlen(s);
-    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n'))
-        s[--n] = '\0';
-    return s;
-}
-
-/* A value field: a finite number, or NA / empty for a missing day. */
-static int parse_value(const char *s, size_t line, double *out)
-{
-    if (*s == '\0' || strcmp(s, "NA") == 0) {
-        *out = NAN;
-        return 0;
-    }
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno != 0 || end == s || *end != '\0' || !isfinite(v)) {
-        fprintf(stderr, PROG ": line %zu: \"%s\" is not a number\n", line, s);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-/* One series of the input. */
-typedef struct series {
-    char *id; /* batch mode only */
-    double *v;
-    size_t n, cap;
+/* One series' forecast, beside the series of the input it is for. */
+typedef struct result {
     fc_forecast *fc;
     sl_err err;
     sl_status st;
-} series;
-
-typedef struct input {
-    series *s;
-    size_t n, cap;
-} input;
-
-static int push_value(series *s, double v)
-{
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? 2 * s->cap : 1024;
-        double *nv = realloc(s->v, cap * sizeof *nv);
-        if (nv == NULL)
-            return -1;
-        s->v = nv;
-        s->cap = cap;
-    }
-    s->v[s->n++] = v;
-    return 0;
-}
-
-static series *new_series(input *in, const char *id)
-{
-    if (in->n == in->cap) {
-        size_t cap = in->cap ? 2 * in->cap : 16;
-        series *ns = realloc(in->s, cap * sizeof *ns);
-        if (ns == NULL)
-            return NULL;
-        in->s = ns;
-        in->cap = cap;
-    }
-    series *s = &in->s[in->n];
-    memset(s, 0, sizeof *s);
-    if (id != NULL && (s->id = strdup(id)) == NULL)
-        return NULL;
-    in->n++;
-    return s;
-}
-
-static void free_input(input *in)
-{
-    for (size_t i = 0; i < in->n; i++) {
-        free(in->s[i].id);
-        free(in->s[i].v);
-        fc_forecast_free(in->s[i].fc);
-    }
-    free(in->s);
-}
-
-/* Reads standard input.  Returns 0, or -1 after printing the problem. */
-static int read_input(FILE *fp, int batch, input *in)
-{
-    char *line = NULL;
-    size_t cap = 0, lineno = 0;
-    ssize_t len;
-    int rc = 0;
-    series *cur = NULL;
-    while ((len = getline(&line, &cap, fp)) != -1) {
-        lineno++;
-        char *s = trim(line);
-        if (*s == '\0')
-            continue;
-        char *comma = strrchr(s, ',');
-        const char *field = comma ? trim(comma + 1) : s;
-        if (batch) {
-            if (comma == NULL) {
-                fprintf(stderr,
-                        PROG ": line %zu: expected \"id,value\" in batch mode, got \"%s\"\n",
-                        lineno, s);
-                rc = -1;
-                break;
-            }
-            char *first = strchr(s, ',');
-            *first = '\0';
-            const char *id = trim(s);
-            if (cur == NULL || strcmp(cur->id, id) != 0) {
-                for (size_t i = 0; i < in->n; i++) {
-                    if (strcmp(in->s[i].id, id) == 0) {
-                        fprintf(stderr,
-                                PROG ": line %zu: series \"%s\" continues after another series; "
-                                     "group each series' lines together\n",
-                                lineno, id);
-                        rc = -1;
-                        goto done;
-                    }
-                }
-                if ((cur = new_series(in, id)) == NULL)
-                    goto oom;
-            }
-        } else if (cur == NULL && (cur = new_series(in, NULL)) == NULL) {
-            goto oom;
-        }
-        double v;
-        if (parse_value(field, lineno, &v) != 0) {
-            rc = -1;
-            break;
-        }
-        if (push_value(cur, v) != 0)
-            goto oom;
-    }
-    if (rc == 0 && ferror(fp)) {
-        fprintf(stderr, PROG ": could not read standard input: %s\n", strerror(errno));
-        rc = -1;
-    }
-    if (rc == 0 && in->n == 0) {
-        fprintf(stderr, PROG ": the series is empty: no values on standard input\n");
-        rc = -1;
-    }
-    goto done;
-oom:
-    fprintf(stderr, PROG ": out of memory reading line %zu\n", lineno);
-    rc = -1;
-done:
-    free(line);
-    return rc;
-}
+} result;
 
 /* ---- forecasting ------------------------------------------------------- */
 
 typedef struct job {
-    input *in;
+    const fc_csv_input *in;
+    result *res;
     const fc_config *cfg;
     size_t next;
     pthread_mutex_t mu;
@@ -266,9 +122,10 @@ static void *worker(void *arg)
         pthread_mutex_unlock(&jb->mu);
         if (i >= jb->in->n)
             return NULL;
-        series *s = &jb->in->s[i];
+        const fc_csv_series *s = &jb->in->s[i];
+        result *r = &jb->res[i];
         fc_series fs = {s->v, s->n, NULL, NULL};
-        s->st = fc_forecast_run(&fs, jb->cfg, &s->fc, &s->err);
+        r->st = fc_forecast_run(&fs, jb->cfg, &r->fc, &r->err);
     }
 }
 
@@ -277,9 +134,9 @@ static void print_num(double v)
     printf(",%.10g", v);
 }
 
-static void print_forecast(const series *s, int info)
+static void print_forecast(const fc_csv_series *s, const result *r, int info)
 {
-    const fc_forecast *f = s->fc;
+    const fc_forecast *f = r->fc;
     size_t h = fc_forecast_horizon(f), nl = fc_forecast_n_levels(f);
     const double *pt = fc_forecast_points(f);
     for (size_t j = 0; j < h; j++) {
@@ -398,13 +255,21 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    input in = {0};
+    fc_csv_input in = {0};
+    result *res = NULL;
     int rc = 0;
-    if (read_input(stdin, batch, &in) != 0) {
+    sl_err err;
+    if (fc_csv_read(stdin, "standard input", batch, &in, &err) != SL_OK) {
+        fprintf(stderr, PROG ": %s\n", err.msg);
         rc = 1;
         goto done;
     }
-    job jb = {&in, &cfg, 0, PTHREAD_MUTEX_INITIALIZER};
+    if ((res = calloc(in.n, sizeof *res)) == NULL) {
+        fprintf(stderr, PROG ": out of memory\n");
+        rc = 1;
+        goto done;
+    }
+    job jb = {&in, res, &cfg, 0, PTHREAD_MUTEX_INITIALIZER};
     pthread_t tid[256];
     long started = 0;
     if (threads > (long)in.n)
@@ -423,22 +288,25 @@ int main(int argc, char **argv)
         printf(",lo%g,hi%g", cfg.levels[l], cfg.levels[l]);
     putchar('\n');
     for (size_t i = 0; i < in.n; i++) {
-        series *s = &in.s[i];
-        if (s->st != SL_OK) {
+        const fc_csv_series *s = &in.s[i];
+        if (res[i].st != SL_OK) {
             if (s->id != NULL)
-                fprintf(stderr, PROG ": series \"%s\": %s\n", s->id, s->err.msg);
+                fprintf(stderr, PROG ": series \"%s\": %s\n", s->id, res[i].err.msg);
             else
-                fprintf(stderr, PROG ": %s\n", s->err.msg);
+                fprintf(stderr, PROG ": %s\n", res[i].err.msg);
             rc = 1;
             continue;
         }
-        print_forecast(s, info);
+        print_forecast(s, &res[i], info);
     }
     if (fflush(stdout) != 0) {
         fprintf(stderr, PROG ": could not write standard output: %s\n", strerror(errno));
         rc = 1;
     }
 done:
-    free_input(&in);
+    for (size_t i = 0; res != NULL && i < in.n; i++)
+        fc_forecast_free(res[i].fc);
+    free(res);
+    fc_csv_input_free(&in);
     return rc;
 }
