@@ -77,7 +77,7 @@ static sl_status validate(const fc_series *s, const fc_config *cfg, sl_err *err)
     for (size_t t = 0; t < s->n; t++)
         if (isinf(s->values[t]))
             return sl_err_set(err, SL_INVALID_ARGUMENT, "value %zu is infinite", t + 1);
-    if ((unsigned)cfg->method > FC_METHOD_TSB)
+    if ((unsigned)cfg->method > FC_METHOD_ARIMA)
         return sl_err_set(err, SL_INVALID_ARGUMENT, "method %d is not a method", (int)cfg->method);
     if (cfg->select != FC_SELECT_BACKTEST && cfg->select != FC_SELECT_AICC)
         return sl_err_set(err, SL_INVALID_ARGUMENT, "select %d is not a selection rule",

@@ -9,8 +9,9 @@
  * rolling-origin backtest error (MASE, sMAPE) and the event uplifts it
  * applied.  Models: mean, naive, seasonal naive, exponential smoothing (SES,
  * Holt, damped, and the ETS family with additive or multiplicative error and
- * seasonality, fitted by maximum likelihood), Theta, and Croston and TSB for
- * intermittent demand.  With method "auto" the engine chooses per series:
+ * seasonality, fitted by maximum likelihood), Theta, seasonal ARIMA chosen
+ * as forecast::auto.arima chooses it, and Croston and TSB for intermittent
+ * demand.  With method "auto" the engine chooses per series:
  * intermittent series go to Croston/TSB, the others to the ETS model with
  * the lowest AICc, which Theta or seasonal naive replace only when clearly
  * better in a rolling-origin backtest.
@@ -46,7 +47,8 @@
     X(ETS, "ets")                                                                                  \
     X(THETA, "theta")                                                                              \
     X(CROSTON, "croston")                                                                          \
-    X(TSB, "tsb")
+    X(TSB, "tsb")                                                                                  \
+    X(ARIMA, "arima")
 
 typedef enum fc_method {
 #define FC__METHOD_ENUM(name, str) FC_METHOD_##name,

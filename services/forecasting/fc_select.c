@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fc_arima.h"
 #include "fc_croston.h"
 #include "fc_ets.h"
 #include "fc_simple.h"
@@ -48,6 +49,9 @@ void fc__model_fitted(const fc__model *md, const fc__data *d, double *work, doub
     case FC__K_TSB:
         fc__croston_fitted(md, d, fitted);
         return;
+    case FC__K_ARIMA:
+        fc__arima_fitted(md, d, fitted);
+        return;
     }
 }
 
@@ -70,6 +74,9 @@ void fc__model_points(const fc__model *md, const fc__data *d, const size_t *orig
     case FC__K_TSB:
         fc__croston_points(md, d, origins, k, h, out);
         return;
+    case FC__K_ARIMA:
+        fc__arima_points(md, d, origins, k, h, out);
+        return;
     }
 }
 
@@ -91,6 +98,9 @@ void fc__model_predict(const fc__model *md, const fc__data *d, const fc__opts *o
     case FC__K_CROSTON:
     case FC__K_TSB:
         fc__croston_predict(md, d, o, work, p);
+        return;
+    case FC__K_ARIMA:
+        fc__arima_predict(md, d, p);
         return;
     }
 }
@@ -121,6 +131,9 @@ void fc__model_name(const fc__model *md, char *buf, size_t cap)
         return;
     case FC__K_TSB:
         snprintf(buf, cap, "TSB");
+        return;
+    case FC__K_ARIMA:
+        fc__arima_name(md, buf, cap);
         return;
     }
     snprintf(buf, cap, "?");
@@ -200,6 +213,11 @@ static void fit_as(fc_method method, const fc__data *d, const fc__opts *o, doubl
         if (fit_ets_form(d, o, FC__C_NONE, FC_METHOD_SES, out) == 0)
             return;
         fallback(out, d, FC__K_NAIVE, reason, cap, "too few observations for ses: naive");
+        return;
+    case FC_METHOD_ARIMA:
+        if (fc__arima_auto(d, o, seasonal, out) == 0)
+            return;
+        fallback(out, d, FC__K_NAIVE, reason, cap, "no ARIMA model could be fitted: naive");
         return;
     case FC_METHOD_THETA:
         if (fc__theta_fit(d, o, work, out) == 0)
@@ -503,6 +521,8 @@ sl_status fc__choose(const fc__data *d, const fc__judge *jd, const fc_config *cf
                      : "");
     else if (method == FC_METHOD_ETS)
         snprintf(out->reason, cap, "lowest AICc among ETS models");
+    else if (method == FC_METHOD_ARIMA)
+        snprintf(out->reason, cap, "lowest AICc in auto.arima's stepwise search");
     else
         snprintf(out->reason, cap, "requested");
     if (can_bt) {
@@ -513,6 +533,10 @@ sl_status fc__choose(const fc__data *d, const fc__judge *jd, const fc_config *cf
             if (fc__ets_fit(&pre, out->model.error, out->model.trend, out->model.season, o, NULL,
                             &pm) != 0)
                 fit_as(bm, &pre, o, work, &pm, why, sizeof why);
+        } else if (out->model.kind == FC__K_ARIMA) {
+            /* the same orders, not a second search */
+            if (fc__arima_fit(&pre, &out->model.ar, o, &pm) != 0)
+                fit_as(FC_METHOD_NAIVE, &pre, o, work, &pm, why, sizeof why);
         } else {
             fit_as(bm, &pre, o, work, &pm, why, sizeof why);
         }

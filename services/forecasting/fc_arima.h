@@ -1,0 +1,72 @@
+/*
+ * fc_arima: seasonal ARIMA(p,d,q)(P,D,Q)[m] models and their automatic
+ * choice as forecast::auto.arima makes it (Hyndman & Khandakar 2008):
+ * D from the seasonal strength of a decomposition (> 0.64, auto.arima's
+ * default "seas" test), d from repeated KPSS tests at 5% (ndiffs), then
+ * the stepwise search over p, q, P, Q and the constant by AICc.  Models
+ * are fitted by conditional sum of squares (stats::arima's method "CSS",
+ * the one auto.arima searches with on long or high-frequency series), and
+ * a model whose AR or MA polynomial has a root within 1.01 of the unit
+ * circle is rejected as auto.arima rejects it.  Internal to the engine.
+ *
+ * Differences from R, all on purpose:
+ * - the final model keeps its CSS fit; auto.arima refits the winner by
+ *   exact maximum likelihood.  Coefficients therefore match
+ *   forecast::Arima(method = "CSS"), and auto.arima's ML figures only
+ *   approximately (closer the longer the series);
+ * - the seasonal strength comes from a classical (moving-average)
+ *   decomposition rather than STL, which forecast::mstl uses;
+ * - missing and censored days are filled with the model's one-step
+ *   prediction inside the recursion (R's CSS would let a missing value
+ *   spoil every later residual of a model with an MA part).
+ *
+ * The constant follows auto.arima: a mean when d + D = 0, a drift when
+ * d + D = 1 (y_t - c t with t = 1, 2, ... is differenced), none beyond.
+ */
+#ifndef FC_ARIMA_H
+#define FC_ARIMA_H
+
+#include "fc_engine_int.h"
+
+/* Fits the orders in spec->ar (p, d, q, P, D, Q, constant; seasonal parts
+ * with period d->m) to d by conditional sum of squares.  Returns 0, or -1
+ * when the data are too few for the model's parameters, the fit is not
+ * finite or a root lies within 1.01 of the unit circle. */
+int fc__arima_fit(const fc__data *d, const fc__arima *spec, const fc__opts *o, fc__model *out);
+
+/* auto.arima's choice: differencing by the tests above, then the stepwise
+ * search (at most 94 models).  seasonal: consider period d->m.  Returns 0,
+ * or -1 when no model could be fitted. */
+int fc__arima_auto(const fc__data *d, const fc__opts *o, int seasonal, fc__model *out);
+
+/* One-step predictions for t = 0 .. d->n - 1 (the data themselves before
+ * the recursion has enough history). */
+void fc__arima_fitted(const fc__model *md, const fc__data *d, double *fitted);
+
+/* Point forecasts h steps ahead from each of the k increasing origins into
+ * out[i * h ...], filtering the data with the model's coefficients. */
+void fc__arima_points(const fc__model *md, const fc__data *d, const size_t *origins, size_t k,
+                      size_t h, double *out);
+
+/* Forecast at the end of the data in innovations form: the psi weights of
+ * the model with its differences, sigma2 as auto.arima reports it. */
+void fc__arima_predict(const fc__model *md, const fc__data *d, fc__pred *p);
+
+/* "ARIMA(2,1,1)(0,1,1)[12] with drift" etc. */
+void fc__arima_name(const fc__model *md, char *buf, size_t cap);
+
+/* KPSS level-stationarity statistic of x (n values, no NAN) with lags
+ * autocovariance lags in the Bartlett-weighted long-run variance
+ * (urca::ur.kpss, type "mu").  NAN when n < 2 or the variance is zero. */
+double fc__kpss_stat(const double *x, size_t n, int lags);
+
+/* Differences ndiffs would take: KPSS at 5% (statistic above 0.463) with
+ * trunc(3 sqrt(n) / 13) lags, repeated up to max_d times. */
+int fc__arima_ndiffs(const double *x, size_t n, int max_d);
+
+/* Seasonal strength max(0, 1 - var(remainder) / var(remainder + season))
+ * of x (n >= 2m values, no NAN) from a classical decomposition with period
+ * m.  NAN when it cannot be computed. */
+double fc__seasonal_strength(const double *x, size_t n, int m);
+
+#endif
