@@ -36,6 +36,16 @@
 #define KPSS_CRIT_5PCT 0.463
 /* auto.arima rejects roots within 1.01 of the unit circle. */
 #define ROOT_MARGIN 1.01
+/* auto.arima searches by CSS beyond 150 observations or period 12. */
+#define APPROX_MIN_N 150
+#define APPROX_MIN_M 12
+#define LOG_2PI 1.8378770664093453
+/* The quick search (FC__ARIMA_QUICK): the last QUICK_MAX_N values, at most
+ * QUICK_NMODELS models. */
+#define QUICK_MAX_N 280
+#define QUICK_NMODELS 24
+/* Models refitted exactly after a CSS search at most (see refit_exact). */
+#define REFIT_MAX 8
 
 /* The multiplied-out operators, as sparse lists for the inner loop. */
 typedef struct ops {
@@ -224,6 +234,176 @@ static int roots_ok(const fc__model *md)
            roots_outside(mneg, op.ntheta, ROOT_MARGIN);
 }
 
+/* ---- exact likelihood ------------------------------------------------- */
+
+/* Largest ARMA state: max(p + P m, q + Q m + 1). */
+#define MAX_STATE (MAX_THETA + 1)
+
+/* -2 log L of the model's ARMA part on the differenced, de-trended series,
+ * with sigma2 concentrated out and the constants n (1 + log 2 pi) left
+ * out: the Kalman filter on Harvey's state-space form started from the
+ * stationary state covariance (stats::arima's likelihood of the
+ * differenced series).  w is scratch of d->n doubles; *ssq gets the sum of
+ * squared standardised innovations and *nu their count.  INFINITY when
+ * the AR part is not stationary. */
+static double ml_value(const fc__model *md, const fc__data *d, double *w, double *ssq_out,
+                       size_t *nu_out)
+{
+    const fc__arima *a = &md->ar;
+    int m = md->m;
+    /* 1. w = the differenced x_t = y_t - trend_t */
+    size_t len = d->n;
+    for (size_t t = 0; t < len; t++)
+        w[t] = d->y[t] - trend_at(a, t);
+    for (int k = 0; k < a->d + a->D; k++) {
+        size_t lag = k < a->d ? 1 : (size_t)m;
+        if (len <= lag)
+            return INFINITY;
+        for (size_t t = 0; t + lag < len; t++)
+            w[t] = w[t + lag] - w[t];
+        len -= lag;
+    }
+    /* 2. the ARMA operators without the differences */
+    fc__model st = *md;
+    st.ar.d = st.ar.D = 0;
+    ops op;
+    expand(&st, &op);
+    /* Outside stationarity the likelihood is undefined; outside
+     * invertibility (which auto.arima rejects anyway) the filter never
+     * settles and the optimiser only wastes evaluations there. */
+    double mneg[MAX_THETA + 1];
+    for (int k = 1; k <= op.ntheta; k++)
+        mneg[k] = -op.theta[k];
+    if (!roots_outside(op.phi, op.nphi, 1.0) || !roots_outside(mneg, op.ntheta, 1.0))
+        return INFINITY;
+    int r = op.nphi > op.ntheta + 1 ? op.nphi : op.ntheta + 1;
+    static const size_t RR = MAX_STATE;
+    double phi[MAX_STATE] = {0}, rv[MAX_STATE] = {0};
+    for (int i = 0; i < op.nphi; i++)
+        phi[i] = op.phi[i + 1];
+    rv[0] = 1;
+    for (int i = 1; i <= op.ntheta; i++)
+        rv[i] = op.theta[i];
+    /* 3. P0 = sum_k T^k R R' T'^k by doubling: P += A P A', A = A A */
+    double *mem = malloc(3 * RR * RR * sizeof *mem);
+    if (mem == NULL)
+        return INFINITY;
+    double *P = mem, *A = mem + RR * RR, *B = mem + 2 * RR * RR;
+#define AT(M, i, j) (M)[(size_t)(i)*RR + (size_t)(j)]
+    for (int i = 0; i < r; i++)
+        for (int j = 0; j < r; j++) {
+            AT(P, i, j) = rv[i] * rv[j];
+            AT(A, i, j) = (j == 0 ? phi[i] : 0.0) + (j == i + 1 ? 1.0 : 0.0);
+        }
+    for (int it = 0; it < 40; it++) {
+        /* B = A P, C = B A' */
+        for (int i = 0; i < r; i++)
+            for (int j = 0; j < r; j++) {
+                double s = 0;
+                for (int k = 0; k < r; k++)
+                    s += AT(A, i, k) * AT(P, k, j);
+                AT(B, i, j) = s;
+            }
+        double add = 0, tot = 0;
+        for (int i = 0; i < r; i++)
+            for (int j = 0; j < r; j++) {
+                double s = 0;
+                for (int k = 0; k < r; k++)
+                    s += AT(B, i, k) * AT(A, j, k);
+                AT(P, i, j) += s;
+                add += fabs(s);
+                tot += fabs(AT(P, i, j));
+            }
+        if (!isfinite(tot)) {
+            free(mem);
+            return INFINITY;
+        }
+        if (add <= 1e-13 * tot)
+            break;
+        for (int i = 0; i < r; i++)
+            for (int j = 0; j < r; j++) {
+                double s = 0;
+                for (int k = 0; k < r; k++)
+                    s += AT(A, i, k) * AT(A, k, j);
+                AT(B, i, j) = s;
+            }
+        memcpy(A, B, RR * RR * sizeof *A);
+    }
+    /* 4. the filter: a = 0, P = P0 (in units of sigma2) */
+    double av[MAX_STATE] = {0}, K[MAX_STATE];
+    double ssq = 0, sumlog = 0;
+    size_t nu = 0;
+    int steady = 0;
+    for (size_t t = 0; t < len; t++) {
+        if (steady && isnan(w[t])) {
+            /* a gap: the state is uncertain again */
+            steady = 0;
+            for (int i = 0; i < r; i++)
+                for (int j = 0; j < r; j++)
+                    AT(P, i, j) = rv[i] * rv[j];
+        }
+        if (steady) {
+            /* The covariance has reached its steady state (the state is
+             * known given the past: P = R R', F = 1, K = R), where the
+             * filter is the innovations recursion. */
+            double v = w[t] - av[0];
+            ssq += v * v;
+            nu++;
+            double a0 = av[0] + v;
+            for (int i = 0; i < r; i++)
+                av[i] = phi[i] * a0 + (i + 1 < r ? av[i + 1] + rv[i + 1] * v : 0.0);
+            continue;
+        }
+        if (!isnan(w[t])) {
+            double F = AT(P, 0, 0);
+            if (!(F > 0)) {
+                free(mem);
+                return INFINITY;
+            }
+            double v = w[t] - av[0];
+            for (int i = 0; i < r; i++)
+                K[i] = AT(P, i, 0) / F;
+            for (int i = 0; i < r; i++)
+                av[i] += K[i] * v;
+            double row0[MAX_STATE];
+            for (int j = 0; j < r; j++)
+                row0[j] = AT(P, 0, j);
+            for (int i = 0; i < r; i++)
+                for (int j = 0; j < r; j++)
+                    AT(P, i, j) -= K[i] * row0[j];
+            ssq += v * v / F;
+            sumlog += log(F);
+            nu++;
+            if (fabs(F - 1.0) < 1e-8) {
+                steady = 1;
+                double a0 = av[0];
+                for (int i = 0; i < r; i++)
+                    av[i] = phi[i] * a0 + (i + 1 < r ? av[i + 1] : 0.0);
+                continue;
+            }
+        }
+        /* predict: a = T a, P = T P T' + R R' (T: phi in column 0, ones
+         * above the diagonal) */
+        double a0 = av[0];
+        for (int i = 0; i < r; i++)
+            av[i] = phi[i] * a0 + (i + 1 < r ? av[i + 1] : 0.0);
+        for (int i = 0; i < r; i++)
+            for (int j = 0; j < r; j++)
+                AT(B, i, j) = phi[i] * AT(P, 0, j) + (i + 1 < r ? AT(P, i + 1, j) : 0.0);
+        for (int i = 0; i < r; i++)
+            for (int j = 0; j < r; j++)
+                AT(P, i, j) =
+                    AT(B, i, 0) * phi[j] + (j + 1 < r ? AT(B, i, j + 1) : 0.0) + rv[i] * rv[j];
+    }
+#undef AT
+    free(mem);
+    *ssq_out = ssq;
+    *nu_out = nu;
+    if (nu == 0 || !(ssq > 0) || !isfinite(ssq + sumlog))
+        return INFINITY;
+    return (double)nu * log(ssq / (double)nu) + sumlog;
+}
+
 /* ---- fitting ----------------------------------------------------------- */
 
 typedef struct fit_ctx {
@@ -266,6 +446,39 @@ static double css_objective(const double *v, void *vctx)
     return ssq / (double)nu;
 }
 
+static double ml_objective(const double *v, void *vctx)
+{
+    fit_ctx *c = vctx;
+    unpack(&c->md->ar, v, c->c_scale);
+    double ssq;
+    size_t nu;
+    return ml_value(c->md, c->d, c->x, &ssq, &nu);
+}
+
+/* Minimises f from v by a simplex of at most per_dim times the options'
+ * evaluations per dimension and relative tolerance tol, restarted from its
+ * own optimum (at most restarts runs) until a restart no longer improves
+ * it: stats::arima's BFGS stops tight, and this gets as close at this
+ * size.  Returns the minimum. */
+static double minimise(fc__objective f, fit_ctx *c, double *v, double *step, int k,
+                       const fc__opts *o, int per_dim, int restarts, double tol)
+{
+    if (k == 0)
+        return f(v, c);
+    int ev, cap = (o->evals_per_dim > 0 ? o->evals_per_dim : 40) * per_dim * (k + 1);
+    double best = INFINITY;
+    for (int r = 0; r < restarts; r++) {
+        double got = fc__nelder_mead(f, c, v, step, k, cap, tol, &ev);
+        int done = isfinite(best) && got >= best - 1e-12 * fabs(best);
+        best = got < best ? got : best;
+        if (done)
+            break;
+        for (int i = 0; i < k; i++)
+            step[i] *= 0.5;
+    }
+    return best;
+}
+
 /* Sample standard deviation of the observed values (0 with fewer than 2). */
 static double sd_of(const double *y, size_t n)
 {
@@ -296,12 +509,8 @@ static double diff_mean(const fc__data *d, int dd, int D, int m, double *buf, do
         size_t lag = k < dd ? 1 : (size_t)m;
         if (len <= lag)
             return 0;
-        for (size_t t = len - 1; t >= lag; t--) {
-            buf[t] -= buf[t - lag];
-            if (t == lag)
-                break;
-        }
-        memmove(buf, buf + lag, (len - lag) * sizeof *buf);
+        for (size_t t = 0; t + lag < len; t++)
+            buf[t] = buf[t + lag] - buf[t];
         len -= lag;
     }
     double s = 0;
@@ -323,8 +532,33 @@ static size_t observed(const fc__data *d)
     return k;
 }
 
-int fc__arima_fit(const fc__data *d, const fc__arima *spec, const fc__opts *o, fc__model *out)
+/* 1 when the AR parts (regular and seasonal, each on its own as
+ * stats::arima checks them) are stationary. */
+static int ar_parts_stationary(const fc__arima *a)
 {
+    double c[FC__ARIMA_MAX_P + 1];
+    for (int i = 0; i < a->p; i++)
+        c[i + 1] = a->ar[i];
+    if (!roots_outside(c, a->p, 1.0))
+        return 0;
+    for (int i = 0; i < a->P; i++)
+        c[i + 1] = a->sar[i];
+    return roots_outside(c, a->P, 1.0);
+}
+
+int fc__arima_fit(const fc__data *d, const fc__arima *spec, unsigned flags, const fc__opts *o,
+                  fc__model *out)
+{
+    int ml = (flags & FC__ARIMA_EXACT) != 0, quick = (flags & FC__ARIMA_QUICK) != 0;
+    fc__data dq = *d;
+    if (quick && !ml && d->n > QUICK_MAX_N) {
+        /* estimated on the most recent stretch only */
+        size_t off = d->n - QUICK_MAX_N;
+        dq.y = d->y + off;
+        dq.cens = d->cens != NULL ? d->cens + off : NULL;
+        dq.n = QUICK_MAX_N;
+        d = &dq;
+    }
     memset(out, 0, sizeof *out);
     out->kind = FC__K_ARIMA;
     out->method = FC_METHOD_ARIMA;
@@ -365,43 +599,53 @@ int fc__arima_fit(const fc__data *d, const fc__arima *spec, const fc__opts *o, f
         v[ncoef - 1] = mu / c.c_scale;
         step[ncoef - 1] = 1.0;
     }
-    int ev;
-    double best = INFINITY;
-    if (ncoef == 0) {
-        best = css_objective(v, &c);
-    } else {
-        /* stats::arima minimises with BFGS to a tight tolerance; a simplex
-         * restarted from its own optimum gets as close at this size. */
-        int cap = (o->evals_per_dim > 0 ? o->evals_per_dim : 40) * 5 * (ncoef + 1);
-        for (int r = 0; r < 3; r++) {
-            double f = fc__nelder_mead(css_objective, &c, v, step, ncoef, cap, 1e-10, &ev);
-            int done = isfinite(best) && f >= best - 1e-12 * fabs(best);
-            best = f < best ? f : best;
-            if (done)
-                break;
-            for (int i = 0; i < ncoef; i++)
-                step[i] *= 0.5;
-        }
-    }
+    /* 1. conditional sum of squares (also the start of the exact fit) */
+    double best = minimise(css_objective, &c, v, step, ncoef, o, quick ? 1 : 5, quick ? 1 : 3,
+                           quick ? 1e-6 : 1e-10);
     unpack(a, v, c.c_scale);
-    ops op;
-    expand(out, &op);
-    size_t nu;
-    double ssq = filter(out, &op, d, d->n, c.x, c.e, &nu);
-    free(buf);
-    if (!isfinite(best) || nu == 0 || !isfinite(ssq) || !(ssq > 0))
-        return -1;
+    int rc = -1;
+    double value = NAN;
+    if (ml) {
+        /* 2. exact likelihood from the CSS estimates, which (as
+         * stats::arima's CSS-ML) must have stationary AR parts */
+        if (!isfinite(best) || !ar_parts_stationary(a))
+            goto done;
+        for (int i = 0; i < ncoef; i++)
+            step[i] = a->constant && i == ncoef - 1 ? 0.5 : 0.05;
+        best = minimise(ml_objective, &c, v, step, ncoef, o, 2, 2, 1e-10);
+        unpack(a, v, c.c_scale);
+        double ssq;
+        size_t nu;
+        value = ml_value(out, d, c.x, &ssq, &nu);
+        if (!isfinite(value))
+            goto done;
+        /* -2 log L with its constants, as stats::arima reports it */
+        out->lik = value + (double)nu * (1.0 + LOG_2PI);
+        out->sigma2 = ssq / (nstar - npar + 1);
+        out->nobs = nu;
+    } else {
+        ops op;
+        expand(out, &op);
+        size_t nu;
+        double ssq = filter(out, &op, d, d->n, c.x, c.e, &nu);
+        if (!isfinite(best) || nu == 0 || !isfinite(ssq) || !(ssq > 0))
+            goto done;
+        /* auto.arima's CSS criterion (up to a constant per d and D) */
+        out->lik = nstar * log(ssq / (double)nu);
+        /* auto.arima reports sum e^2 / (nstar - npar + 1) */
+        out->sigma2 = ssq / (nstar - npar + 1);
+        out->nobs = nu;
+    }
     if (!roots_ok(out))
-        return -1;
-    double s2css = ssq / (double)nu;
-    out->lik = nstar * log(s2css);
+        goto done;
+    a->exact = ml != 0;
     double aic = out->lik + 2.0 * npar;
     out->aicc = aic + 2.0 * npar * (npar + 1) / (nstar - npar - 1);
-    /* auto.arima reports sum e^2 / (nstar - npar + 1). */
-    out->sigma2 = ssq / (nstar - npar + 1);
     out->np = npar;
-    out->nobs = nu;
-    return 0;
+    rc = 0;
+done:
+    free(buf);
+    return rc;
 }
 
 /* ---- unit-root tests --------------------------------------------------- */
@@ -540,7 +784,10 @@ double fc__seasonal_strength(const double *x, size_t n, int m)
 typedef struct search {
     const fc__data *d;
     const fc__opts *o;
+    unsigned flags; /* for fc__arima_fit */
+    int nmodels;    /* at most this many models */
     fc__arima tried[AUTO_NMODELS + 8];
+    double ic[AUTO_NMODELS + 8];
     int n_tried;
     fc__model best;
     double best_ic;
@@ -563,14 +810,44 @@ static int is_new(const search *s, const fc__arima *a)
 /* Fits a, records it, and returns 1 when it beats the best so far. */
 static int try_model(search *s, const fc__arima *a)
 {
-    if (s->n_tried < (int)(sizeof s->tried / sizeof s->tried[0]))
-        s->tried[s->n_tried++] = *a;
     fc__model md;
-    if (fc__arima_fit(s->d, a, s->o, &md) != 0 || !(md.aicc < s->best_ic))
+    int ok = fc__arima_fit(s->d, a, s->flags, s->o, &md) == 0;
+    if (s->n_tried < (int)(sizeof s->tried / sizeof s->tried[0])) {
+        s->tried[s->n_tried] = *a;
+        s->ic[s->n_tried++] = ok ? md.aicc : INFINITY;
+    }
+    if (!ok || !(md.aicc < s->best_ic))
         return 0;
     s->best = md;
     s->best_ic = md.aicc;
     return 1;
+}
+
+/* auto.arima's last step after a CSS search: the models in order of their
+ * criterion are refitted by exact likelihood, and the first that passes
+ * the root check wins.  R goes down the whole list; here the best
+ * REFIT_MAX are tried, and when none passes the CSS winner stays (R gives
+ * up when the list runs out).  Each failed refit of a seasonal model
+ * costs as much as a whole CSS search. */
+static void refit_exact(search *s)
+{
+    int order[AUTO_NMODELS + 8];
+    int n = s->n_tried;
+    for (int i = 0; i < n; i++)
+        order[i] = i;
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && s->ic[order[j]] < s->ic[order[j - 1]]; j--) {
+            int t = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = t;
+        }
+    for (int i = 0; i < n && i < REFIT_MAX && isfinite(s->ic[order[i]]); i++) {
+        fc__model md;
+        if (fc__arima_fit(s->d, &s->tried[order[i]], FC__ARIMA_EXACT, s->o, &md) == 0) {
+            s->best = md;
+            return;
+        }
+    }
 }
 
 /* Gathers the observed values into x; returns their count. */
@@ -588,8 +865,19 @@ static int min_i(int a, int b)
     return a < b ? a : b;
 }
 
-int fc__arima_auto(const fc__data *d, const fc__opts *o, int seasonal, fc__model *out)
+int fc__arima_auto(const fc__data *d, const fc__opts *o, int seasonal, unsigned flags,
+                   fc__model *out)
 {
+    int quick = (flags & FC__ARIMA_QUICK) != 0;
+    fc__data dq = *d;
+    if (quick && d->n > QUICK_MAX_N) {
+        /* the most recent stretch only (auto.arima's truncate) */
+        size_t off = d->n - QUICK_MAX_N;
+        dq.y = d->y + off;
+        dq.cens = d->cens != NULL ? d->cens + off : NULL;
+        dq.n = QUICK_MAX_N;
+        d = &dq;
+    }
     double *x = malloc((d->n ? d->n : 1) * sizeof *x);
     if (x == NULL)
         return -1;
@@ -630,11 +918,23 @@ int fc__arima_auto(const fc__data *d, const fc__opts *o, int seasonal, fc__model
         return -1;
     s->d = &dm;
     s->o = o;
+    /* auto.arima's approximation: CSS when the series is long or the
+     * period large, the exact likelihood (CSS-ML) otherwise */
+    int approx = quick || d->n > APPROX_MIN_N || m > APPROX_MIN_M;
+    s->flags = approx ? (quick ? FC__ARIMA_QUICK : 0u) : FC__ARIMA_EXACT;
+    s->nmodels = quick ? QUICK_NMODELS : AUTO_NMODELS;
     s->n_tried = 0;
     s->best_ic = INFINITY;
     int sp = n < 10 ? 1 : 2, sP = n < 10 ? 0 : 1;
-    fc__arima cur = {min_i(sp, max_p), dd, min_i(sp, max_q), min_i(sP, max_P), D,
-                     min_i(sP, max_Q), cst, {0}, {0}, {0}, {0}, 0};
+    fc__arima cur;
+    memset(&cur, 0, sizeof cur);
+    cur.p = min_i(sp, max_p);
+    cur.d = dd;
+    cur.q = min_i(sp, max_q);
+    cur.P = min_i(sP, max_P);
+    cur.D = D;
+    cur.Q = min_i(sP, max_Q);
+    cur.constant = cst;
     try_model(s, &cur);
     fc__arima t = cur;
     t.p = t.q = t.P = t.Q = 0;
@@ -666,16 +966,14 @@ int fc__arima_auto(const fc__data *d, const fc__opts *o, int seasonal, fc__model
      * better or 94 models were tried. */
     static const int moves[][4] = {
         /* dP, dQ, dp, dq */
-        {-1, 0, 0, 0},  {0, -1, 0, 0}, {1, 0, 0, 0},  {0, 1, 0, 0},  {-1, -1, 0, 0},
-        {-1, 1, 0, 0},  {1, -1, 0, 0}, {1, 1, 0, 0},  {0, 0, -1, 0}, {0, 0, 0, -1},
-        {0, 0, 1, 0},   {0, 0, 0, 1},  {0, 0, -1, -1}, {0, 0, -1, 1}, {0, 0, 1, -1},
-        {0, 0, 1, 1},
+        {-1, 0, 0, 0},  {0, -1, 0, 0}, {1, 0, 0, 0},  {0, 1, 0, 0},  {-1, -1, 0, 0}, {-1, 1, 0, 0},
+        {1, -1, 0, 0},  {1, 1, 0, 0},  {0, 0, -1, 0}, {0, 0, 0, -1}, {0, 0, 1, 0},   {0, 0, 0, 1},
+        {0, 0, -1, -1}, {0, 0, -1, 1}, {0, 0, 1, -1}, {0, 0, 1, 1},
     };
     int improved = 1;
-    while (improved && s->n_tried < AUTO_NMODELS) {
+    while (improved && s->n_tried < s->nmodels) {
         improved = 0;
-        for (size_t i = 0; i <= sizeof moves / sizeof moves[0] && s->n_tried < AUTO_NMODELS;
-             i++) {
+        for (size_t i = 0; i <= sizeof moves / sizeof moves[0] && s->n_tried < s->nmodels; i++) {
             t = cur;
             if (i == sizeof moves / sizeof moves[0]) {
                 /* the constant in or out */
@@ -699,6 +997,8 @@ int fc__arima_auto(const fc__data *d, const fc__opts *o, int seasonal, fc__model
         }
     }
     int found = isfinite(s->best_ic);
+    if (found && approx && !quick && (flags & FC__ARIMA_EXACT))
+        refit_exact(s);
     if (found)
         *out = s->best;
     free(s);

@@ -3,17 +3,18 @@
  * choice as forecast::auto.arima makes it (Hyndman & Khandakar 2008):
  * D from the seasonal strength of a decomposition (> 0.64, auto.arima's
  * default "seas" test), d from repeated KPSS tests at 5% (ndiffs), then
- * the stepwise search over p, q, P, Q and the constant by AICc.  Models
- * are fitted by conditional sum of squares (stats::arima's method "CSS",
- * the one auto.arima searches with on long or high-frequency series), and
- * a model whose AR or MA polynomial has a root within 1.01 of the unit
- * circle is rejected as auto.arima rejects it.  Internal to the engine.
+ * the stepwise search over p, q, P, Q and the constant by AICc.  A model
+ * whose AR or MA polynomial has a root within 1.01 of the unit circle is
+ * rejected as auto.arima rejects it.  Internal to the engine.
+ *
+ * Models are fitted as auto.arima fits them: by exact maximum likelihood
+ * (Kalman filter, stationary initial state) from conditional-sum-of-squares
+ * estimates on short series, by CSS during the search and exactly at the
+ * end on long ones.
  *
  * Differences from R, all on purpose:
- * - the final model keeps its CSS fit; auto.arima refits the winner by
- *   exact maximum likelihood.  Coefficients therefore match
- *   forecast::Arima(method = "CSS"), and auto.arima's ML figures only
- *   approximately (closer the longer the series);
+ * - forecasts run the CSS recursion with the fitted coefficients, not the
+ *   Kalman filter's final state (the same once the start has washed out);
  * - the seasonal strength comes from a classical (moving-average)
  *   decomposition rather than STL, which forecast::mstl uses;
  * - missing and censored days are filled with the model's one-step
@@ -28,16 +29,32 @@
 
 #include "fc_engine_int.h"
 
-/* Fits the orders in spec->ar (p, d, q, P, D, Q, constant; seasonal parts
- * with period d->m) to d by conditional sum of squares.  Returns 0, or -1
- * when the data are too few for the model's parameters, the fit is not
- * finite or a root lies within 1.01 of the unit circle. */
-int fc__arima_fit(const fc__data *d, const fc__arima *spec, const fc__opts *o, fc__model *out);
+/* Flags of fc__arima_fit and fc__arima_auto. */
+#define FC__ARIMA_EXACT 1u /* exact likelihood (see below) */
+#define FC__ARIMA_QUICK 2u /* a cheaper optimiser and search (see below) */
+
+/* Fits the orders in spec (p, d, q, P, D, Q, constant; seasonal parts
+ * with period d->m) to d: by conditional sum of squares, then with
+ * FC__ARIMA_EXACT by the exact Gaussian likelihood from those estimates
+ * (stats::arima's "CSS-ML"; the CSS AR parts must be stationary, as
+ * there).  FC__ARIMA_QUICK (without EXACT): estimated on the last 280
+ * values, one simplex run with a fifth of the evaluations (a forecast in a
+ * combination, not a reference fit).
+ * Returns 0, or -1 when the data are too few for the model's parameters,
+ * the fit is not finite or a root lies within 1.01 of the unit circle. */
+int fc__arima_fit(const fc__data *d, const fc__arima *spec, unsigned flags, const fc__opts *o,
+                  fc__model *out);
 
 /* auto.arima's choice: differencing by the tests above, then the stepwise
- * search (at most 94 models).  seasonal: consider period d->m.  Returns 0,
- * or -1 when no model could be fitted. */
-int fc__arima_auto(const fc__data *d, const fc__opts *o, int seasonal, fc__model *out);
+ * search (at most 94 models), by exact likelihood on series of at most 150
+ * values with a period of at most 12, else by CSS followed -- with
+ * FC__ARIMA_EXACT -- by the exact refit of the best models in turn until
+ * one passes the root check.  FC__ARIMA_QUICK: CSS only, quick fits, on
+ * the last 280 values, at most 24 models -- about a fiftieth of the cost
+ * on two years of days.  seasonal: consider period d->m.  Returns 0, or -1
+ * when no model could be fitted. */
+int fc__arima_auto(const fc__data *d, const fc__opts *o, int seasonal, unsigned flags,
+                   fc__model *out);
 
 /* One-step predictions for t = 0 .. d->n - 1 (the data themselves before
  * the recursion has enough history). */

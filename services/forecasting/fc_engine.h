@@ -48,7 +48,8 @@
     X(THETA, "theta")                                                                              \
     X(CROSTON, "croston")                                                                          \
     X(TSB, "tsb")                                                                                  \
-    X(ARIMA, "arima")
+    X(ARIMA, "arima")                                                                              \
+    X(COMBO, "combo")
 
 typedef enum fc_method {
 #define FC__METHOD_ENUM(name, str) FC_METHOD_##name,
@@ -65,15 +66,16 @@ sl_status fc_method_parse(const char *name, fc_method *out, sl_err *err);
 
 /* How "auto" (and "ets") choose between candidate models. */
 typedef enum fc_select {
-    /* The ETS model with the lowest AICc, unless Theta or seasonal naive
-     * beats it by more than 10% in a rolling-origin backtest on the end of
-     * the series (fitted once on the data before the first origin, judged by
-     * MAE, i.e. MASE, of their forecasts from each origin).  Intermittent
-     * series: Croston or TSB, whichever backtests better.  Falls back to
-     * FC_SELECT_AICC when the series is too short for a backtest. */
+    /* Regular series: the combination of ETS (lowest AICc), ARIMA
+     * (auto.arima's choice) and Theta, weighted by the inverse of their
+     * mean absolute errors in a rolling-origin backtest on the end of the
+     * series (each fitted once on the data before the first origin).
+     * Intermittent series: Croston, TSB or ETS, whichever backtests
+     * better.  Falls back to FC_SELECT_AICC when the series is too short
+     * for a backtest. */
     FC_SELECT_BACKTEST,
-    /* AICc within the ETS family only (Theta and seasonal naive have no
-     * comparable likelihood); intermittent series still go to Croston/TSB. */
+    /* AICc within the ETS family only (Theta and ARIMA have no comparable
+     * likelihood); intermittent series still go to Croston/TSB. */
     FC_SELECT_AICC,
 } fc_select;
 

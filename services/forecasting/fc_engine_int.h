@@ -49,6 +49,7 @@ typedef enum fc__comp {
 typedef struct fc__arima {
     int p, d, q, P, D, Q;
     int constant; /* 0 none, 1 mean (d + D = 0), 2 drift (d + D = 1) */
+    int exact;    /* 1 fitted by exact likelihood, 0 by CSS */
     double ar[FC__ARIMA_MAX_P], ma[FC__ARIMA_MAX_P];
     double sar[FC__ARIMA_MAX_SP], sma[FC__ARIMA_MAX_SP];
     double c; /* the mean, or the drift per step */
@@ -115,8 +116,8 @@ struct fc_forecast {
     int simulated;
     int nonneg; /* clamp figures at zero (the history has no negative value) */
     fc_info info;
-    char model[48];
-    char reason[256];
+    char model[160];
+    char reason[384];
     fc_uplift *uplifts;
     size_t n_uplifts;
 };

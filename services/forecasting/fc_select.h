@@ -27,12 +27,36 @@ typedef struct fc__judge {
     int nonneg;
 } fc__judge;
 
+#define FC__MAX_COMB 3
+
 typedef struct fc__choice {
-    fc__model model;
+    fc__model model; /* the model; for a combination, its heaviest member */
+    /* A combination: n_comb > 0 members and their weights (summing to 1),
+     * forecast by fc__choice_predict. */
+    int n_comb;
+    fc__model comb[FC__MAX_COMB];
+    double weight[FC__MAX_COMB];
     double bt_mase, bt_smape; /* NAN without backtest */
     int bt_origins;
-    char reason[200];
+    char reason[320];
 } fc__choice;
+
+/* The chosen model's or combination's one-step predictions (work: scratch
+ * of 2 d->n doubles). */
+void fc__choice_fitted(const fc__choice *ch, const fc__data *d, double *work, double *fitted);
+
+/* The chosen model's or combination's forecast.  A combination's point is
+ * the weighted mean of its members'; its quantiles are the weighted means
+ * of theirs at the same level (members' errors taken as perfectly
+ * correlated, the cautious assumption for models fitted to the same data):
+ * analytic when every member is, else sample paths ranked by the
+ * simulated member's.  Falls back to the heaviest member alone when out
+ * of memory. */
+void fc__choice_predict(const fc__choice *ch, const fc__data *d, const fc__opts *o, double *work,
+                        fc__pred *p);
+
+/* "Combination of ETS(A,N,A) 0.41, ..." or the model's name. */
+void fc__choice_name(const fc__choice *ch, char *buf, size_t cap);
 
 /* Chooses and fits the model for d according to cfg (method, selection,
  * backtest), falling back to simpler models where the data call for it.

@@ -6,6 +6,7 @@
 #   - nsdiffs() and ndiffs() as auto.arima takes them,
 #   - auto.arima()'s orders (default settings) and auto.arima(approximation
 #     = TRUE)'s (the CSS search the engine makes),
+#   - auto.arima()'s coefficients (its final fit is by exact likelihood),
 #   - for auto.arima()'s orders, Arima(method = "CSS")'s coefficients,
 #     sigma2 and 14-step forecasts with 95% bounds.
 #
@@ -49,6 +50,7 @@ lines <- c(
   "    int nsdiffs, ndiffs; /* as auto.arima takes them (ndiffs after nsdiffs' differences) */",
   "    int orders[7];       /* auto.arima(): p, d, q, P, D, Q, constant (0 none, 1 mean, 2 drift) */",
   "    int orders_css[7];   /* auto.arima(approximation = TRUE) */",
+  "    double coef_ml[16];  /* auto.arima()'s coefficients, in the order of coef */",
   "    int n_coef;",
   "    double coef[16];     /* Arima(method = \"CSS\") with orders: ar, ma, sar, sma, constant */",
   "    double sigma2;       /* its sigma2 */",
@@ -72,11 +74,12 @@ for (s in series) {
                include.mean = o[7] == 1, include.drift = o[7] == 2, method = "CSS")
   fc <- forecast(css, h = H, level = 95)
   cf <- coefs(css, o)
+  cml <- coefs(fit, o)
   lines <- c(lines, sprintf("static const double fc_ref_y_%s[%d] = {%s};", id, length(train), num(train)))
   entries <- c(entries, sprintf(
-    "    {\"%s\", %d, %d, fc_ref_y_%s, %s, %d, %d, {%s}, {%s}, %d, {%s}, %s, {%s}, {%s}},",
+    "    {\"%s\", %d, %d, fc_ref_y_%s, %s, %d, %d, {%s}, {%s}, {%s}, %d, {%s}, %s, {%s}, {%s}},",
     s$name, s$m, length(train), id, sprintf("%.10g", kp), D, d, paste(o, collapse = ", "),
-    paste(oc, collapse = ", "), length(cf), if (length(cf)) num(cf) else "0",
+    paste(oc, collapse = ", "), if (length(cml)) num(cml) else "0", length(cf), if (length(cf)) num(cf) else "0",
     sprintf("%.10g", css$sigma2), num(as.numeric(fc$mean)), num(as.numeric(fc$upper))))
   cat(sprintf("%-22s D=%d d=%d auto %s, css-search %s\n", s$name, D, d,
               paste(o, collapse = ","), paste(oc, collapse = ",")))

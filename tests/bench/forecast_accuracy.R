@@ -15,12 +15,6 @@ if (length(args) != 2) stop("usage: forecast_accuracy.R BINARY WORK_DIR")
 bin <- args[1]
 work <- args[2]
 dir.create(work, showWarnings = FALSE, recursive = TRUE)
-suppressMessages({
-  library(forecast)
-  library(tseries)
-  library(urca)
-})
-
 script_dir <- dirname(sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE)[1]))
 source(file.path(script_dir, "forecast_series.R"))
 
@@ -46,10 +40,15 @@ ours <- function(s, train, method) {
   fc <- read.csv(out)
   info <- readLines(err)
   model <- sub('^.*model="([^"]*)".*$', "\\1", info[1])
-  list(f = fc$point, model = model)
+  list(f = fc$point, model = model, lo80 = fc$lo80, hi80 = fc$hi80, lo95 = fc$lo95, hi95 = fc$hi95)
 }
+# Share (percent) of the holdout inside an interval.
+covered <- function(test, lo, hi) 100 * mean(test >= lo & test <= hi)
 
-methods <- c("ours.auto", "ours.ets", "ours.theta", "R.ets", "R.thetaf", "R.snaive")
+methods <- c("ours.auto", "ours.ets", "ours.theta", "ours.arima", "R.ets", "R.arima", "R.thetaf",
+             "R.snaive")
+# interval coverage of the holdout (80% and 95%): ours (auto) and R's ets
+cov_methods <- c("ours.auto", "R.ets")
 rows <- list()
 cat(sprintf("%-22s %-9s %4s %3s  %s\n", "series", "group", "n", "h",
             paste(sprintf("%-10s", methods), collapse = " ")))
@@ -63,13 +62,21 @@ for (s in series) {
   fcs$ours.auto <- a$f
   fcs$ours.ets <- ours(s, train, "ets")$f
   fcs$ours.theta <- ours(s, train, "theta")$f
+  fcs$ours.arima <- ours(s, train, "arima")$f
   r_ets <- ets(y)
-  fcs$R.ets <- as.numeric(forecast(r_ets, h = s$h)$mean)
+  r_ets_fc <- forecast(r_ets, h = s$h, level = c(80, 95))
+  fcs$R.ets <- as.numeric(r_ets_fc$mean)
+  fcs$R.arima <- as.numeric(forecast(auto.arima(y), h = s$h)$mean)
   fcs$R.thetaf <- as.numeric(thetaf(y, h = s$h)$mean)
   fcs$R.snaive <- as.numeric(snaive(y, h = s$h)$mean)
+  cov <- list(ours.auto = c(covered(test, a$lo80, a$hi80), covered(test, a$lo95, a$hi95)),
+              R.ets = c(covered(test, r_ets_fc$lower[, 1], r_ets_fc$upper[, 1]),
+                        covered(test, r_ets_fc$lower[, 2], r_ets_fc$upper[, 2])))
   res <- data.frame(series = s$name, group = s$group, method = methods,
                     mase = sapply(methods, function(k) mase(train, test, fcs[[k]], s$m)),
-                    smape = sapply(methods, function(k) smape(test, fcs[[k]])))
+                    smape = sapply(methods, function(k) smape(test, fcs[[k]])),
+                    cov80 = sapply(methods, function(k) if (k %in% cov_methods) cov[[k]][1] else NA),
+                    cov95 = sapply(methods, function(k) if (k %in% cov_methods) cov[[k]][2] else NA))
   rows[[length(rows) + 1]] <- res
   cat(sprintf("%-22s %-9s %4d %3d  %s   ours: %s, R: %s\n", s$name, s$group, n, s$h,
               paste(sprintf("%-10.3f", res$mase), collapse = " "), a$model, r_ets$method))
@@ -92,6 +99,7 @@ for (g in groups) {
   sel <- if (g == "all") all else all[all$group == g, ]
   for (k in methods) {
     x <- sel[sel$method == k, ]
-    cat(sprintf("acc %s %s %.4f %.3f\n", g, k, mean(x$mase), mean(x$smape)))
+    cat(sprintf("acc %s %s %.4f %.3f %.1f %.1f\n", g, k, mean(x$mase), mean(x$smape),
+                mean(x$cov80), mean(x$cov95)))
   }
 }

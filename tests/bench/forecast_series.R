@@ -7,6 +7,7 @@ suppressMessages({
   library(forecast)
   library(tseries)
   library(urca)
+  library(TTR)
 })
 
 series <- list()
@@ -45,6 +46,22 @@ add("USeconomic.GNP", exp(USeconomic[, "log(GNP)"]), 4, 8, "quarterly")
 add("USeconomic.M1", exp(USeconomic[, "log(M1)"]), 4, 8, "quarterly")
 data(UKconinc, package = "urca", envir = environment())
 add("UKconinc.consumption", exp(UKconinc$conl), 4, 8, "quarterly")
+# Added with the ARIMA work (issue 18): more quarterly macro series from
+# urca's data sets (logs taken back to levels) and tseries'.
+data(denmark, package = "urca", envir = environment())
+add("denmark.money", exp(denmark$LRM), 4, 8, "quarterly")
+add("denmark.income", exp(denmark$LRY), 4, 8, "quarterly")
+data(finland, package = "urca", envir = environment())
+add("finland.money", exp(finland$lrm1), 4, 8, "quarterly")
+add("finland.income", exp(finland$lny), 4, 8, "quarterly")
+data(Raotbl3, package = "urca", envir = environment())
+add("Raotbl3.consumption", exp(Raotbl3$lc), 4, 8, "quarterly")
+add("Raotbl3.income", exp(Raotbl3$li), 4, 8, "quarterly")
+add("Raotbl3.wealth", exp(Raotbl3$lw), 4, 8, "quarterly")
+data(UKpppuip, package = "urca", envir = environment())
+add("UKpppuip.prices", exp(UKpppuip$p1), 4, 8, "quarterly")
+add("USeconomic.rs", USeconomic[, "rs"], 4, 8, "quarterly")
+add("USeconomic.rl", USeconomic[, "rl"], 4, 8, "quarterly")
 
 # Daily, h = 14, weekly period 7 (our engine also gets the yearly cycle,
 # --long-period 365.25, which forecast::ets cannot take).
@@ -57,4 +74,13 @@ if (requireNamespace("dslabs", quietly = TRUE)) {
   counts <- as.numeric(table(factor(as.character(d), levels = as.character(days))))
   add("tweets.first2y", head(counts, 730), 7, 14, "daily")
   add("tweets.last2y", tail(counts, 730), 7, 14, "daily")
+}
+# Added with the ARIMA work (issue 18): business-day series, period 5 (a
+# trading week): the last 730 days of TTR's sample stock's volume and
+# close, and the four indices of EuStockMarkets.
+data(ttrc, package = "TTR", envir = environment())
+add("ttrc.volume", tail(ttrc$Volume, 730), 5, 14, "daily")
+add("ttrc.close", tail(ttrc$Close, 730), 5, 14, "daily")
+for (v in colnames(EuStockMarkets)) {
+  add(paste0("EuStockMarkets.", v), tail(as.numeric(EuStockMarkets[, v]), 730), 5, 14, "daily")
 }

@@ -13,12 +13,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fc_arima.h"
+#include "fc_engine.h"
 #include "fc_arima_ref.h"
 
 #define N_REFS (sizeof fc_arima_refs / sizeof fc_arima_refs[0])
 #define H 14
+/* Largest difference from auto.arima's exact-likelihood coefficients (the
+ * constant: relative) for the same orders. */
+#define COEF_TOL_ML 0.01
 
 static fc__opts opts(fc__rng *rng)
 {
@@ -101,9 +106,11 @@ static void test_differences_as_auto_arima_takes_them(void **state)
     }
     free(buf);
     printf("  seasonal differences as nsdiffs: %zu of %zu series\n", same_D, N_REFS);
-    /* A classical decomposition instead of STL: the same decision on all
-     * but a few borderline series. */
-    assert_true(same_D + 2 >= N_REFS);
+    /* A classical decomposition instead of STL: the same decision on 26 of
+     * the 30; gas, UKgas, JohnsonJohnson and woolyrnq have a seasonal
+     * pattern that grows or drifts, which STL's window follows and a fixed
+     * classical profile leaves in the remainder (strength 0.38-0.61). */
+    assert_true(same_D >= 26);
 }
 
 static void test_css_fit_matches_arima_css(void **state)
@@ -111,12 +118,13 @@ static void test_css_fit_matches_arima_css(void **state)
     (void)state;
     fc__rng rng;
     fc__opts o = opts(&rng);
+    int failed = 0;
     for (size_t i = 0; i < N_REFS; i++) {
         const fc_arima_ref *r = &fc_arima_refs[i];
         fc__data d = {r->y, NULL, (size_t)r->n, r->m};
         fc__arima spec = spec_of(r->orders);
         fc__model md;
-        int rc = fc__arima_fit(&d, &spec, &o, &md);
+        int rc = fc__arima_fit(&d, &spec, 0, &o, &md);
         double v[16];
         int k = rc == 0 ? coefs_of(&md.ar, v) : 0;
         double worst = 0, fworst = 0, hworst = 0;
@@ -134,13 +142,32 @@ static void test_css_fit_matches_arima_css(void **state)
             double e = fabs(mean[j] - r->mean[j]) / sd;
             fworst = e > fworst ? e : fworst;
             double hi = mean[j] + 1.959964 * fc__pred_sd(&p, (size_t)j);
-            double eh = fabs((hi - mean[j]) - (r->hi95[j] - r->mean[j])) / (r->hi95[j] - r->mean[j]);
+            double eh =
+                fabs((hi - mean[j]) - (r->hi95[j] - r->mean[j])) / (r->hi95[j] - r->mean[j]);
             hworst = eh > hworst ? eh : hworst;
         }
         printf("  %-22s rc %d coef max err %.4f sigma2 %.4g vs %.4g mean err %.3f sd, width "
                "err %.3f\n",
                r->name, rc, worst, rc == 0 ? md.sigma2 : NAN, r->sigma2, fworst, hworst);
+        if (rc != 0) {
+            failed++;
+            continue;
+        }
+        /* Coefficients to 0.01 (the constant to 1%), sigma2 to 0.1%: the
+         * same optimum as R's BFGS. */
+        assert_true(worst < 0.01);
+        /* forecast::Arima reports sum e^2 / (nstar - npar + 1), as we do */
+        assert_true(fabs(md.sigma2 - r->sigma2) <= 1e-3 * r->sigma2);
+        /* Forecasts within a quarter of a residual standard deviation of
+         * R's (which start from the Kalman filter's final state rather
+         * than the CSS residuals), interval widths to 1% */
+        assert_true(fworst < 0.25);
+        assert_true(hworst < 0.01);
     }
+    printf("  %d of %zu fits rejected\n", failed, N_REFS);
+    /* nino3: R's CSS fit of (2,0,2)(1,1,0) has a root within 1.01 of the
+     * unit circle, which auto.arima's check (ours) rejects. */
+    assert_true(failed <= 1);
 }
 
 static void test_stepwise_orders_match_auto_arima(void **state)
@@ -153,17 +180,141 @@ static void test_stepwise_orders_match_auto_arima(void **state)
         const fc_arima_ref *r = &fc_arima_refs[i];
         fc__data d = {r->y, NULL, (size_t)r->n, r->m};
         fc__model md;
-        assert_int_equal(fc__arima_auto(&d, &o, 1, &md), 0);
+        clock_t c0 = clock();
+        assert_int_equal(fc__arima_auto(&d, &o, 1, FC__ARIMA_EXACT, &md), 0);
+        double ms = 1000.0 * (double)(clock() - c0) / CLOCKS_PER_SEC;
         char name[64];
         fc__arima_name(&md, name, sizeof name);
         int s1 = same_orders(r->orders, &md.ar), s2 = same_orders(r->orders_css, &md.ar);
         same += s1;
         same_css += s2;
-        printf("  %-22s %-40s %s %s\n", r->name, name, s1 ? "= auto.arima" : "",
+        if (s1) {
+            /* the same model: coefficients close to auto.arima's exact
+             * fit (its BFGS and our simplex, its diffuse start and our
+             * differenced series) */
+            double v[16], worst = 0;
+            int k = coefs_of(&md.ar, v);
+            for (int j = 0; j < k; j++) {
+                int cst = j == k - 1 && md.ar.constant;
+                double den = cst ? fabs(r->coef_ml[j]) + 1e-9 : 1.0;
+                double e = fabs(v[j] - r->coef_ml[j]) / den;
+                worst = e > worst ? e : worst;
+            }
+            printf("  %-22s coefficients vs auto.arima: max error %.4f\n", r->name, worst);
+            assert_true(worst < COEF_TOL_ML);
+        }
+        printf("  %-22s %-40s %7.1f ms %s %s\n", r->name, name, ms, s1 ? "= auto.arima" : "",
                s2 ? "= approximation" : "");
     }
-    printf("  orders as auto.arima(): %zu of %zu; as auto.arima(approximation = TRUE): %zu\n",
-           same, N_REFS, same_css);
+    printf("  orders as auto.arima(): %zu of %zu; as auto.arima(approximation = TRUE): %zu\n", same,
+           N_REFS, same_css);
+    /* 19 of 30 when written: the 4 series whose D differs (see above), and
+     * searches that part where R's BFGS and our simplex land on slightly
+     * different criteria. */
+    assert_true(same >= 19);
+}
+
+static void test_exact_likelihood_recovers_an_ar1(void **state)
+{
+    (void)state;
+    /* y_t = 10 + 0.6 (y_{t-1} - 10) + e_t, 400 values, e ~ N(0, 1) */
+    fc__rng rng;
+    fc__opts o = opts(&rng);
+    double y[400], prev = 0;
+    for (int t = 0; t < 400; t++) {
+        prev = 0.6 * prev + fc__rng_norm(&rng);
+        y[t] = 10 + prev;
+    }
+    fc__data d = {y, NULL, 400, 1};
+    fc__arima spec = spec_of((const int[7]){1, 0, 0, 0, 0, 0, 1});
+    fc__model css, ml;
+    assert_int_equal(fc__arima_fit(&d, &spec, 0, &o, &css), 0);
+    assert_int_equal(fc__arima_fit(&d, &spec, FC__ARIMA_EXACT, &o, &ml), 0);
+    assert_true(fabs(ml.ar.ar[0] - 0.6) < 0.08);
+    assert_true(fabs(ml.ar.c - 10) < 0.3);
+    assert_true(fabs(ml.sigma2 - 1) < 0.2);
+    /* on 400 values the two estimates agree closely */
+    assert_true(fabs(ml.ar.ar[0] - css.ar.ar[0]) < 0.01);
+    /* forecasts decay to the mean; the band widens towards the AR(1)'s
+     * marginal spread sigma / sqrt(1 - phi^2) */
+    double mean[40], psi[40], scale[40];
+    fc__pred p = {40, mean, psi, scale, 0, NULL, 0, 0};
+    fc__arima_predict(&ml, &d, &p);
+    assert_true(fabs(mean[39] - ml.ar.c) < 1e-3);
+    double phi = ml.ar.ar[0];
+    assert_true(fabs(fc__pred_sd(&p, 39) - sqrt(ml.sigma2 / (1 - phi * phi))) < 1e-6);
+}
+
+static void test_root_near_the_unit_circle_is_rejected(void **state)
+{
+    (void)state;
+    /* a random walk fitted as a stationary AR(1): phi lands next to 1,
+     * which auto.arima (and fc__arima_fit) reject */
+    fc__rng rng;
+    fc__opts o = opts(&rng);
+    double y[300], lvl = 100;
+    for (int t = 0; t < 300; t++) {
+        lvl += fc__rng_norm(&rng);
+        y[t] = lvl;
+    }
+    fc__data d = {y, NULL, 300, 1};
+    fc__arima spec = spec_of((const int[7]){1, 0, 0, 0, 0, 0, 0});
+    fc__model md;
+    assert_int_equal(fc__arima_fit(&d, &spec, 0, &o, &md), -1);
+    /* KPSS sends it to one difference, where the fit is fine */
+    assert_int_equal(fc__arima_ndiffs(y, 300, 2), 1);
+    assert_int_equal(fc__arima_auto(&d, &o, 0, FC__ARIMA_EXACT, &md), 0);
+    assert_int_equal(md.ar.d, 1);
+}
+
+static void test_method_arima_through_the_engine(void **state)
+{
+    (void)state;
+    const fc_arima_ref *air = &fc_arima_refs[0];
+    assert_string_equal(air->name, "AirPassengers");
+    fc_config cfg;
+    fc_config_init(&cfg);
+    cfg.method = FC_METHOD_ARIMA;
+    cfg.period = 12;
+    cfg.horizon = 18;
+    fc_series s = {air->y, (size_t)air->n, NULL, NULL};
+    fc_forecast *f = NULL;
+    sl_err err;
+    assert_int_equal(fc_forecast_run(&s, &cfg, &f, &err), SL_OK);
+    fc_info in;
+    fc_forecast_info(f, &in);
+    assert_int_equal(in.method, FC_METHOD_ARIMA);
+    assert_string_equal(in.model, "ARIMA(1,1,0)(0,1,0)[12]");
+    assert_true(in.backtest_origins > 0 && in.backtest_mase > 0);
+    const double *pt = fc_forecast_points(f);
+    for (size_t j = 0; j < 14; j++) {
+        /* R's CSS forecast of the same orders, to a quarter of a sd */
+        assert_true(fabs(pt[j] - air->mean[j]) < 0.25 * sqrt(air->sigma2));
+        assert_true(fc_forecast_lower(f, 1)[j] <= fc_forecast_lower(f, 0)[j]);
+        assert_true(fc_forecast_lower(f, 0)[j] <= pt[j]);
+        assert_true(pt[j] <= fc_forecast_upper(f, 0)[j]);
+        assert_true(fc_forecast_upper(f, 0)[j] <= fc_forecast_upper(f, 1)[j]);
+    }
+    fc_forecast_free(f);
+
+    /* Missing and stocked-out days: no NaN anywhere. */
+    double y[126];
+    uint8_t flags[126] = {0};
+    memcpy(y, air->y, sizeof y);
+    for (int t = 5; t < 126; t += 11)
+        y[t] = NAN;
+    for (int t = 8; t < 126; t += 13) {
+        flags[t] = FC_DAY_STOCKOUT;
+        y[t] *= 0.5;
+    }
+    fc_series s2 = {y, 126, flags, NULL};
+    assert_int_equal(fc_forecast_run(&s2, &cfg, &f, &err), SL_OK);
+    fc_forecast_info(f, &in);
+    assert_non_null(strstr(in.model, "ARIMA("));
+    for (size_t j = 0; j < 18; j++)
+        assert_true(isfinite(fc_forecast_points(f)[j]) && isfinite(fc_forecast_upper(f, 1)[j]) &&
+                    isfinite(fc_forecast_lower(f, 1)[j]));
+    fc_forecast_free(f);
 }
 
 int main(void)
@@ -173,6 +324,9 @@ int main(void)
         cmocka_unit_test(test_differences_as_auto_arima_takes_them),
         cmocka_unit_test(test_css_fit_matches_arima_css),
         cmocka_unit_test(test_stepwise_orders_match_auto_arima),
+        cmocka_unit_test(test_exact_likelihood_recovers_an_ar1),
+        cmocka_unit_test(test_root_near_the_unit_circle_is_rejected),
+        cmocka_unit_test(test_method_arima_through_the_engine),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
