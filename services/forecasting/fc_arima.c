@@ -33,6 +33,8 @@
 #define AUTO_NMODELS 94
 /* nsdiffs' "seas" threshold and the 5% KPSS critical value (urca, "mu"). */
 #define SEAS_STRENGTH_MIN 0.64
+/* Cycles either side in the seasonal smoother (STL's s.window 11). */
+#define SEAS_HALF_WINDOW 5
 #define KPSS_CRIT_5PCT 0.463
 /* auto.arima rejects roots within 1.01 of the unit circle. */
 #define ROOT_MARGIN 1.01
@@ -42,8 +44,8 @@
 #define LOG_2PI 1.8378770664093453
 /* The quick search (FC__ARIMA_QUICK): the last QUICK_MAX_N values, at most
  * QUICK_NMODELS models. */
-#define QUICK_MAX_N 280
-#define QUICK_NMODELS 24
+#define QUICK_MAX_N 168
+#define QUICK_NMODELS 12
 /* Models refitted exactly after a CSS search at most (see refit_exact). */
 #define REFIT_MAX 8
 
@@ -750,27 +752,50 @@ double fc__seasonal_strength(const double *x, size_t n, int m)
             trend[t] = s / m;
         }
     }
-    double idx[FC_MAX_SEASON] = {0};
-    size_t cnt[FC_MAX_SEASON] = {0};
-    double mean_idx = 0;
-    for (size_t t = 0; t < n; t++)
-        if (!isnan(trend[t])) {
-            idx[t % (size_t)m] += x[t] - trend[t];
-            cnt[t % (size_t)m]++;
+    /* The seasonal component as STL's (s.window 11, degree 0) makes it: a
+     * tricube-weighted mean of the detrended values of the same season in
+     * up to 5 cycles either side, so a season that grows or drifts stays
+     * in the seasonal part rather than in the remainder; then centred on
+     * zero over each cycle. */
+    double *seas = malloc(n * sizeof *seas);
+    if (seas == NULL) {
+        free(trend);
+        return NAN;
+    }
+    for (size_t t = 0; t < n; t++) {
+        seas[t] = NAN;
+        if (isnan(trend[t]))
+            continue;
+        double sw = 0, sv = 0;
+        for (long k = -SEAS_HALF_WINDOW; k <= SEAS_HALF_WINDOW; k++) {
+            long u = (long)t + k * m;
+            if (u < 0 || u >= (long)n || isnan(trend[u]))
+                continue;
+            double r = fabs((double)k) / (SEAS_HALF_WINDOW + 1.0);
+            double w = (1 - r * r * r) * (1 - r * r * r) * (1 - r * r * r);
+            sw += w;
+            sv += w * (x[u] - trend[u]);
         }
-    for (int j = 0; j < m; j++) {
-        idx[j] = cnt[j] ? idx[j] / (double)cnt[j] : 0.0;
-        mean_idx += idx[j] / m;
+        seas[t] = sv / sw;
     }
     size_t k = 0;
     for (size_t t = 0; t < n; t++) {
-        if (isnan(trend[t]))
+        if (isnan(seas[t]))
             continue;
-        double s = idx[t % (size_t)m] - mean_idx;
-        rem[k] = x[t] - trend[t] - s;
-        rs[k] = rem[k] + s;
+        /* centre: minus the mean of the m seasonal values around t */
+        double c = 0;
+        size_t lo = t >= half ? t - half : 0, cnt = 0;
+        for (size_t u = lo; u < lo + (size_t)m && u < n; u++)
+            if (!isnan(seas[u])) {
+                c += seas[u];
+                cnt++;
+            }
+        double sv = seas[t] - (cnt ? c / (double)cnt : 0.0);
+        rem[k] = x[t] - trend[t] - sv;
+        rs[k] = rem[k] + sv;
         k++;
     }
+    free(seas);
     double ve = var_of(rem, k), vs = var_of(rs, k);
     free(trend);
     if (!(vs > 0))

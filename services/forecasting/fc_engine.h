@@ -11,10 +11,10 @@
  * Holt, damped, and the ETS family with additive or multiplicative error and
  * seasonality, fitted by maximum likelihood), Theta, seasonal ARIMA chosen
  * as forecast::auto.arima chooses it, and Croston and TSB for intermittent
- * demand.  With method "auto" the engine chooses per series:
- * intermittent series go to Croston/TSB, the others to the ETS model with
- * the lowest AICc, which Theta or seasonal naive replace only when clearly
- * better in a rolling-origin backtest.
+ * demand.  With method "auto" the engine chooses per series: intermittent
+ * series go to Croston, TSB or ETS by a rolling-origin backtest, the others
+ * to the combination of ETS, ARIMA and Theta weighted by that backtest
+ * (method "combo").
  *
  * Beside the forecast itself: sums over forecast steps with their intervals
  * (lead-time demand, weekly and monthly buckets), an intraday refresh of the

@@ -28,6 +28,11 @@
  * demand makes a series intermittent. */
 #define ADI_INTERMITTENT 1.32
 #define MAX_CANDIDATES 3
+/* The combination's interval scale (interval_scale): prior weight in
+ * errors, and bounds. */
+#define ISCALE_PRIOR 20.0
+#define ISCALE_MIN 0.8
+#define ISCALE_MAX 2.0
 
 void fc__model_fitted(const fc__model *md, const fc__data *d, double *work, double *fitted)
 {
@@ -418,6 +423,51 @@ static void refit_member(const fc__model *full, fc_method method, const fc__data
     fit_member(method, pre, o, work, out, why, sizeof why);
 }
 
+/* The combination's interval scale (see fc__choice.iscale): the root mean
+ * squared backtest error (cpts against d, on the models' scale) over the
+ * spread the members fitted to the training data pre state for the same
+ * steps, combined as the intervals are (weighted mean of the standard
+ * deviations).  A few origins give a noisy ratio: it is shrunk towards 1
+ * as if ISCALE_PRIOR errors had matched the stated spread, and kept
+ * within [ISCALE_MIN, ISCALE_MAX]. */
+static double interval_scale(const fc__choice *ch, const fc__model *pms, const fc__data *d,
+                             const fc__data *pre, const bt_plan *pl, const double *cpts,
+                             const fc__opts *o, double *work)
+{
+    double sd[64] = {0};
+    size_t h = pl->h < 64 ? pl->h : 64;
+    double mean[64], psi[64], scale[64];
+    for (int i = 0; i < ch->n_comb; i++) {
+        if (ch->weight[i] == 0)
+            continue;
+        fc__pred q = {h, mean, psi, scale, 0, NULL, 0, 0};
+        fc__model_predict(&pms[i], pre, o, work, &q);
+        for (size_t j = 0; j < h; j++) {
+            double s = fc__pred_sd(&q, j);
+            if (!isfinite(s))
+                return 1.0;
+            sd[j] += ch->weight[i] * s;
+        }
+    }
+    double se = 0, ss = 0;
+    size_t n = 0;
+    for (size_t i = 0; i < pl->k; i++)
+        for (size_t j = 0; j < h; j++) {
+            size_t t = pl->origins[i] + j;
+            if (t >= d->n || isnan(d->y[t]) || !isfinite(cpts[i * pl->h + j]))
+                continue;
+            double e = d->y[t] - cpts[i * pl->h + j];
+            se += e * e;
+            ss += sd[j] * sd[j];
+            n++;
+        }
+    if (n == 0 || !(ss > 0))
+        return 1.0;
+    double r2 = se / ss;
+    double k = sqrt(((double)n * r2 + ISCALE_PRIOR) / ((double)n + ISCALE_PRIOR));
+    return k < ISCALE_MIN ? ISCALE_MIN : k > ISCALE_MAX ? ISCALE_MAX : k;
+}
+
 /* Chooses the combination of ETS, ARIMA and Theta for d: each member is
  * fitted to the whole series, its form refitted to the training data of
  * the backtest plan pl (NULL: no backtest, equal weights), and weighted by
@@ -435,13 +485,15 @@ static void choose_combination(const fc__data *d, const fc__judge *jd, const bt_
     if (pl != NULL)
         pre.n = pl->n0;
     double wsum = 0;
+    fc__model pms[FC__MAX_COMB]; /* fitted on the training data */
+    out->iscale = 1.0;
     for (int i = 0; i < FC__MAX_COMB; i++) {
         fit_member(comb_members[i], d, o, work, &out->comb[i], why, sizeof why);
         out->weight[i] = 1.0;
         if (pl != NULL) {
-            fc__model pm;
-            refit_member(&out->comb[i], comb_members[i], &pre, o, work, &pm);
-            backtest(&pm, d, jd, pl, work, pts + (size_t)i * h16, &be[i]);
+            fc__model *pm = &pms[i];
+            refit_member(&out->comb[i], comb_members[i], &pre, o, work, pm);
+            backtest(pm, d, jd, pl, work, pts + (size_t)i * h16, &be[i]);
             /* 1 / MAE; a perfect backtest (MAE 0) takes it all */
             out->weight[i] = !isfinite(be[i].mae) ? 0.0 : be[i].mae > 0 ? 1.0 / be[i].mae : 1e300;
         }
@@ -461,6 +513,8 @@ static void choose_combination(const fc__data *d, const fc__judge *jd, const bt_
     }
     out->n_comb = FC__MAX_COMB;
     out->model = out->comb[best];
+    if (pl == NULL)
+        out->iscale = 1.0;
     size_t cap = sizeof out->reason;
     int len;
     if (pl == NULL) {
@@ -478,6 +532,7 @@ static void choose_combination(const fc__data *d, const fc__judge *jd, const bt_
         cpts[j] = v;
     }
     score(cpts, d, jd, pl, &ce);
+    out->iscale = interval_scale(out, pms, d, &pre, pl, cpts, o, work);
     int scaled = ce.scale > 0;
     len = snprintf(out->reason, cap,
                    "combination of ETS, ARIMA and Theta weighted by 1 / backtest error; "
@@ -490,8 +545,9 @@ static void choose_combination(const fc__data *d, const fc__judge *jd, const bt_
                         scaled ? mase_of(&be[i]) : be[i].mae);
     }
     if (len > 0 && (size_t)len < cap)
-        snprintf(out->reason + len, cap - (size_t)len, "combination %.3f",
-                 scaled ? mase_of(&ce) : ce.mae);
+        snprintf(out->reason + len, cap - (size_t)len,
+                 "combination %.3f; intervals x %.2f from the backtest's errors",
+                 scaled ? mase_of(&ce) : ce.mae, out->iscale);
     out->bt_mase = mase_of(&ce);
     out->bt_smape = ce.smape;
     out->bt_origins = (int)pl->k;
@@ -538,7 +594,7 @@ void fc__choice_predict(const fc__choice *ch, const fc__data *d, const fc__opts 
     size_t per = 4 * h + np * h;
     double *mem = malloc((size_t)ch->n_comb * per * sizeof *mem);
     ranked *rk = np > 0 ? malloc(np * sizeof *rk) : NULL;
-    double *sorted = np > 0 ? malloc((size_t)ch->n_comb * np * sizeof *sorted) : NULL;
+    double *sorted = np > 0 ? malloc(((size_t)ch->n_comb + 1) * np * sizeof *sorted) : NULL;
     if (mem == NULL || (np > 0 && (rk == NULL || sorted == NULL))) {
         free(mem);
         free(rk);
@@ -582,7 +638,7 @@ void fc__choice_predict(const fc__choice *ch, const fc__data *d, const fc__opts 
             cum += hv->psi[j] * hv->psi[j];
             double base = sqrt(hv->sigma2 * cum);
             p->psi[j] = hv->psi[j];
-            p->scale[j] = base > 0 ? sd / base : 0.0;
+            p->scale[j] = base > 0 ? ch->iscale * sd / base : 0.0;
         }
         p->sigma2 = hv->sigma2;
         p->simulated = 0;
@@ -592,9 +648,17 @@ void fc__choice_predict(const fc__choice *ch, const fc__data *d, const fc__opts 
          * (a simulated one its r-th smallest path, an analytic one its
          * normal quantile), so path by path the combination follows the
          * reference's dependence across steps. */
+        double *z = sorted + (size_t)ch->n_comb * np; /* normal quantiles of the ranks */
+        for (size_t r = 0; r < np; r++)
+            z[r] = fc__qnorm(((double)r + 0.5) / (double)np);
         for (size_t j = 0; j < h; j++) {
+            for (size_t r = 0; r < np; r++) {
+                rk[r].v = mp[ref].paths[r * h + j];
+                rk[r].i = (int)r;
+            }
+            qsort(rk, np, sizeof *rk, ranked_cmp);
             for (int i = 0; i < ch->n_comb; i++) {
-                if (!mp[i].simulated)
+                if (!mp[i].simulated || i == ref)
                     continue;
                 double *srt = sorted + (size_t)i * np;
                 for (size_t r = 0; r < np; r++)
@@ -602,19 +666,15 @@ void fc__choice_predict(const fc__choice *ch, const fc__data *d, const fc__opts 
                 fc__sort(srt, np);
             }
             for (size_t r = 0; r < np; r++) {
-                rk[r].v = mp[ref].paths[r * h + j];
-                rk[r].i = (int)r;
-            }
-            qsort(rk, np, sizeof *rk, ranked_cmp);
-            for (size_t r = 0; r < np; r++) {
-                double z = fc__qnorm(((double)r + 0.5) / (double)np), v = 0;
+                double v = 0;
                 for (int i = 0; i < ch->n_comb; i++) {
-                    double x = mp[i].simulated
+                    double x = i == ref ? rk[r].v
+                               : mp[i].simulated
                                    ? sorted[(size_t)i * np + r]
-                                   : mp[i].mean[j] + z * mem[(size_t)i * per + 3 * h + j];
+                                   : mp[i].mean[j] + z[r] * mem[(size_t)i * per + 3 * h + j];
                     v += ch->weight[i] * x;
                 }
-                p->paths[(size_t)rk[r].i * h + j] = v;
+                p->paths[(size_t)rk[r].i * h + j] = p->mean[j] + ch->iscale * (v - p->mean[j]);
             }
             p->psi[j] = j == 0 ? 1.0 : 0.0;
             p->scale[j] = 0;
@@ -677,6 +737,7 @@ sl_status fc__choose(const fc__data *d, const fc__judge *jd, const fc_config *cf
     out->bt_mase = out->bt_smape = NAN;
     out->bt_origins = 0;
     out->n_comb = 0;
+    out->iscale = 1.0;
     out->reason[0] = '\0';
     if (nobs == 0)
         return sl_err_set(err, SL_FAILED_PRECONDITION,

@@ -36,6 +36,10 @@ typedef struct fc__choice {
     int n_comb;
     fc__model comb[FC__MAX_COMB];
     double weight[FC__MAX_COMB];
+    /* A combination's interval scale: how much wider (or narrower) its
+     * backtest errors were than its members' stated spread, shrunk
+     * towards 1 (1: as stated). */
+    double iscale;
     double bt_mase, bt_smape; /* NAN without backtest */
     int bt_origins;
     char reason[320];
@@ -50,8 +54,8 @@ void fc__choice_fitted(const fc__choice *ch, const fc__data *d, double *work, do
  * of theirs at the same level (members' errors taken as perfectly
  * correlated, the cautious assumption for models fitted to the same data):
  * analytic when every member is, else sample paths ranked by the
- * simulated member's.  Falls back to the heaviest member alone when out
- * of memory. */
+ * simulated member's; then widened or narrowed by iscale.  Falls back to the heaviest member alone
+ * when out of memory. */
 void fc__choice_predict(const fc__choice *ch, const fc__data *d, const fc__opts *o, double *work,
                         fc__pred *p);
 

@@ -45,8 +45,8 @@ ours <- function(s, train, method) {
 # Share (percent) of the holdout inside an interval.
 covered <- function(test, lo, hi) 100 * mean(test >= lo & test <= hi)
 
-methods <- c("ours.auto", "ours.ets", "ours.theta", "ours.arima", "R.ets", "R.arima", "R.thetaf",
-             "R.snaive")
+methods <- c("ours.auto", "ours.ets", "ours.theta", "ours.arima", "ours.med3", "ours.mean3", "R.ets", "R.arima",
+             "R.thetaf", "R.snaive")
 # interval coverage of the holdout (80% and 95%): ours (auto) and R's ets
 cov_methods <- c("ours.auto", "R.ets")
 rows <- list()
@@ -63,6 +63,10 @@ for (s in series) {
   fcs$ours.ets <- ours(s, train, "ets")$f
   fcs$ours.theta <- ours(s, train, "theta")$f
   fcs$ours.arima <- ours(s, train, "arima")$f
+  # for comparison with the auto method's weighted mean: the plain median
+  # of our three members, step by step
+  fcs$ours.med3 <- apply(cbind(fcs$ours.ets, fcs$ours.theta, fcs$ours.arima), 1, median)
+  fcs$ours.mean3 <- (fcs$ours.ets + fcs$ours.theta + fcs$ours.arima) / 3
   r_ets <- ets(y)
   r_ets_fc <- forecast(r_ets, h = s$h, level = c(80, 95))
   fcs$R.ets <- as.numeric(r_ets_fc$mean)

@@ -106,11 +106,11 @@ static void test_differences_as_auto_arima_takes_them(void **state)
     }
     free(buf);
     printf("  seasonal differences as nsdiffs: %zu of %zu series\n", same_D, N_REFS);
-    /* A classical decomposition instead of STL: the same decision on 26 of
-     * the 30; gas, UKgas, JohnsonJohnson and woolyrnq have a seasonal
-     * pattern that grows or drifts, which STL's window follows and a fixed
-     * classical profile leaves in the remainder (strength 0.38-0.61). */
-    assert_true(same_D >= 26);
+    /* A moving-average trend and STL-like seasonal smoothing instead of
+     * STL itself: the same decision on all 30 when written (gas, UKgas,
+     * JohnsonJohnson and woolyrnq, whose seasons grow or drift, need the
+     * smoothing across cycles: a fixed profile leaves them at 0.38-0.61). */
+    assert_true(same_D == N_REFS);
 }
 
 static void test_css_fit_matches_arima_css(void **state)
@@ -208,10 +208,10 @@ static void test_stepwise_orders_match_auto_arima(void **state)
     }
     printf("  orders as auto.arima(): %zu of %zu; as auto.arima(approximation = TRUE): %zu\n", same,
            N_REFS, same_css);
-    /* 19 of 30 when written: the 4 series whose D differs (see above), and
-     * searches that part where R's BFGS and our simplex land on slightly
-     * different criteria. */
-    assert_true(same >= 19);
+    /* 23 of 30 when written; the others are searches that part where R's
+     * BFGS and our simplex land on slightly different criteria, or where
+     * R's exact refit goes further down its list than ours (REFIT_MAX). */
+    assert_true(same >= 23);
 }
 
 static void test_exact_likelihood_recovers_an_ar1(void **state)
