@@ -13,8 +13,7 @@
  * as forecast::auto.arima chooses it, and Croston and TSB for intermittent
  * demand.  With method "auto" the engine chooses per series: intermittent
  * series go to Croston, TSB or ETS by a rolling-origin backtest, the others
- * to the combination of ETS, ARIMA and Theta weighted by that backtest
- * (method "combo").
+ * to the median of ETS, ARIMA and Theta (method "combo").
  *
  * Beside the forecast itself: sums over forecast steps with their intervals
  * (lead-time demand, weekly and monthly buckets), an intraday refresh of the
@@ -66,10 +65,11 @@ sl_status fc_method_parse(const char *name, fc_method *out, sl_err *err);
 
 /* How "auto" (and "ets") choose between candidate models. */
 typedef enum fc_select {
-    /* Regular series: the combination of ETS (lowest AICc), ARIMA
-     * (auto.arima's choice) and Theta, weighted by the inverse of their
-     * mean absolute errors in a rolling-origin backtest on the end of the
-     * series (each fitted once on the data before the first origin).
+    /* Regular series: the median of ETS (lowest AICc), ARIMA (auto.arima's
+     * choice) and Theta, leaving out a member that breaks down in a
+     * rolling-origin backtest on the end of the series (each fitted once
+     * on the data before the first origin), with intervals scaled by that
+     * backtest's errors.
      * Intermittent series: Croston, TSB or ETS, whichever backtests
      * better.  Falls back to FC_SELECT_AICC when the series is too short
      * for a backtest. */

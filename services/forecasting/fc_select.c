@@ -387,6 +387,26 @@ size_t fc__select_work(size_t n, const fc_config *cfg)
 static const fc_method comb_members[FC__MAX_COMB] = {FC_METHOD_ETS, FC_METHOD_ARIMA,
                                                      FC_METHOD_THETA};
 
+/* The combination of the members' values v[i] (one per member): their
+ * median, over the members that did not break down in the backtest
+ * (weight > 0); the mean of two when one did.  The median rather than a
+ * mean: one member far off (an ARIMA that over-differences, a Theta drift
+ * on a turning series) moves a mean by a third of its error and a median
+ * not at all, and on the benchmark the median beat both the plain and the
+ * backtest-weighted mean in every group. */
+static double combine(const fc__choice *ch, const double *v)
+{
+    double u[FC__MAX_COMB];
+    size_t k = 0;
+    for (int i = 0; i < ch->n_comb; i++)
+        if (ch->weight[i] > 0)
+            u[k++] = v[i];
+    if (k == 0)
+        return NAN;
+    fc__sort(u, k);
+    return k % 2 ? u[k / 2] : 0.5 * (u[k / 2 - 1] + u[k / 2]);
+}
+
 /* Fits a member to the whole series.  ARIMA is auto.arima's choice on
  * short series; on long ones its quick search (CSS on the last year, no
  * exact refit): a combination's member weighs accuracy against a budget
@@ -426,7 +446,7 @@ static void refit_member(const fc__model *full, fc_method method, const fc__data
 /* The combination's interval scale (see fc__choice.iscale): the root mean
  * squared backtest error (cpts against d, on the models' scale) over the
  * spread the members fitted to the training data pre state for the same
- * steps, combined as the intervals are (weighted mean of the standard
+ * steps, combined as the intervals are (median of the standard
  * deviations).  A few origins give a noisy ratio: it is shrunk towards 1
  * as if ISCALE_PRIOR errors had matched the stated spread, and kept
  * within [ISCALE_MIN, ISCALE_MAX]. */
@@ -434,7 +454,7 @@ static double interval_scale(const fc__choice *ch, const fc__model *pms, const f
                              const fc__data *pre, const bt_plan *pl, const double *cpts,
                              const fc__opts *o, double *work)
 {
-    double sd[64] = {0};
+    double sd[64] = {0}, msd[FC__MAX_COMB][64] = {{0}};
     size_t h = pl->h < 64 ? pl->h : 64;
     double mean[64], psi[64], scale[64];
     for (int i = 0; i < ch->n_comb; i++) {
@@ -443,11 +463,16 @@ static double interval_scale(const fc__choice *ch, const fc__model *pms, const f
         fc__pred q = {h, mean, psi, scale, 0, NULL, 0, 0};
         fc__model_predict(&pms[i], pre, o, work, &q);
         for (size_t j = 0; j < h; j++) {
-            double s = fc__pred_sd(&q, j);
-            if (!isfinite(s))
+            msd[i][j] = fc__pred_sd(&q, j);
+            if (!isfinite(msd[i][j]))
                 return 1.0;
-            sd[j] += ch->weight[i] * s;
         }
+    }
+    for (size_t j = 0; j < h; j++) {
+        double v[FC__MAX_COMB];
+        for (int i = 0; i < ch->n_comb; i++)
+            v[i] = msd[i][j];
+        sd[j] = combine(ch, v);
     }
     double se = 0, ss = 0;
     size_t n = 0;
@@ -469,10 +494,10 @@ static double interval_scale(const fc__choice *ch, const fc__model *pms, const f
 }
 
 /* Chooses the combination of ETS, ARIMA and Theta for d: each member is
- * fitted to the whole series, its form refitted to the training data of
- * the backtest plan pl (NULL: no backtest, equal weights), and weighted by
- * the inverse of its backtest error.  Members that broke down in the
- * backtest get no weight. */
+ * fitted to the whole series and its form refitted to the training data of
+ * the backtest plan pl (NULL: no backtest); members that broke down in the
+ * backtest are left out, the others ranked by the inverse of their
+ * backtest error, and the combination's own backtest error is recorded. */
 static void choose_combination(const fc__data *d, const fc__judge *jd, const bt_plan *pl,
                                const fc__opts *o, double *work, fc__choice *out)
 {
@@ -494,13 +519,15 @@ static void choose_combination(const fc__data *d, const fc__judge *jd, const bt_
             fc__model *pm = &pms[i];
             refit_member(&out->comb[i], comb_members[i], &pre, o, work, pm);
             backtest(pm, d, jd, pl, work, pts + (size_t)i * h16, &be[i]);
-            /* 1 / MAE; a perfect backtest (MAE 0) takes it all */
+            /* 1 / MAE ranks the members (the best lends the combination
+             * its correlation across steps); 0 leaves out a member that
+             * broke down */
             out->weight[i] = !isfinite(be[i].mae) ? 0.0 : be[i].mae > 0 ? 1.0 / be[i].mae : 1e300;
         }
         wsum += out->weight[i];
     }
     if (!(wsum > 0)) {
-        /* every member broke down in the backtest: equal weights */
+        /* every member broke down in the backtest: all of them */
         for (int i = 0; i < FC__MAX_COMB; i++)
             out->weight[i] = 1.0;
         wsum = FC__MAX_COMB;
@@ -519,24 +546,22 @@ static void choose_combination(const fc__data *d, const fc__judge *jd, const bt_
     int len;
     if (pl == NULL) {
         snprintf(out->reason, cap,
-                 "combination of ETS, ARIMA and Theta with equal weights (series too short for "
-                 "a backtest)");
+                 "median of ETS, ARIMA and Theta (series too short for a backtest)");
         return;
     }
     bt_err ce;
     for (size_t j = 0; j < pl->k * pl->h; j++) {
-        double v = 0;
+        double v[FC__MAX_COMB];
         for (int i = 0; i < FC__MAX_COMB; i++)
-            if (out->weight[i] > 0)
-                v += out->weight[i] * pts[(size_t)i * h16 + j];
-        cpts[j] = v;
+            v[i] = pts[(size_t)i * h16 + j];
+        cpts[j] = combine(out, v);
     }
     score(cpts, d, jd, pl, &ce);
     out->iscale = interval_scale(out, pms, d, &pre, pl, cpts, o, work);
     int scaled = ce.scale > 0;
     len = snprintf(out->reason, cap,
-                   "combination of ETS, ARIMA and Theta weighted by 1 / backtest error; "
-                   "rolling-origin backtest (%zu origins x %zu steps), %s: ",
+                   "median of ETS, ARIMA and Theta; rolling-origin backtest (%zu origins x %zu "
+                   "steps), %s: ",
                    pl->k, pl->h, scaled ? "MASE" : "mean abs. error");
     for (int i = 0; i < FC__MAX_COMB && len > 0 && (size_t)len < cap; i++) {
         char nm[64];
@@ -546,7 +571,7 @@ static void choose_combination(const fc__data *d, const fc__judge *jd, const bt_
     }
     if (len > 0 && (size_t)len < cap)
         snprintf(out->reason + len, cap - (size_t)len,
-                 "combination %.3f; intervals x %.2f from the backtest's errors",
+                 "median %.3f; intervals x %.2f from the backtest's errors",
                  scaled ? mase_of(&ce) : ce.mae, out->iscale);
     out->bt_mase = mase_of(&ce);
     out->bt_smape = ce.smape;
@@ -559,16 +584,20 @@ void fc__choice_fitted(const fc__choice *ch, const fc__data *d, double *work, do
         fc__model_fitted(&ch->model, d, work, fitted);
         return;
     }
-    double *one = work + d->n;
-    for (size_t t = 0; t < d->n; t++)
-        fitted[t] = 0;
-    for (int i = 0; i < ch->n_comb; i++) {
-        if (ch->weight[i] == 0)
-            continue;
-        fc__model_fitted(&ch->comb[i], d, work, one);
-        for (size_t t = 0; t < d->n; t++)
-            fitted[t] += ch->weight[i] * one[t];
+    double *all = malloc((size_t)ch->n_comb * (d->n ? d->n : 1) * sizeof *all);
+    if (all == NULL) {
+        fc__model_fitted(&ch->model, d, work, fitted);
+        return;
     }
+    for (int i = 0; i < ch->n_comb; i++)
+        fc__model_fitted(&ch->comb[i], d, work, all + (size_t)i * d->n);
+    for (size_t t = 0; t < d->n; t++) {
+        double v[FC__MAX_COMB];
+        for (int i = 0; i < ch->n_comb; i++)
+            v[i] = all[(size_t)i * d->n + t];
+        fitted[t] = combine(ch, v);
+    }
+    free(all);
 }
 
 typedef struct ranked {
@@ -619,22 +648,24 @@ void fc__choice_predict(const fc__choice *ch, const fc__data *d, const fc__opts 
             heavy = (size_t)i;
     }
     for (size_t j = 0; j < h; j++) {
-        double v = 0;
+        double v[FC__MAX_COMB];
         for (int i = 0; i < ch->n_comb; i++)
-            v += ch->weight[i] * mp[i].mean[j];
-        p->mean[j] = v;
+            v[i] = mp[i].mean[j];
+        p->mean[j] = combine(ch, v);
     }
     if (ref < 0) {
-        /* Every member analytic: the weighted mean of normal quantiles is
-         * the normal with the weighted mean sd.  Sums over steps keep the
-         * heaviest member's correlation across steps (its psi weights),
-         * rescaled to the combined sd. */
+        /* Every member analytic: the median point with the median of the
+         * members' standard deviations (exactly the median of their
+         * quantiles when the members agree on either, close otherwise).
+         * Sums over steps keep the best member's correlation across steps
+         * (its psi weights), rescaled to the combined sd. */
         const fc__pred *hv = &mp[heavy];
         double cum = 0;
         for (size_t j = 0; j < h; j++) {
-            double sd = 0;
+            double v[FC__MAX_COMB];
             for (int i = 0; i < ch->n_comb; i++)
-                sd += ch->weight[i] * mem[(size_t)i * per + 3 * h + j];
+                v[i] = mem[(size_t)i * per + 3 * h + j];
+            double sd = combine(ch, v);
             cum += hv->psi[j] * hv->psi[j];
             double base = sqrt(hv->sigma2 * cum);
             p->psi[j] = hv->psi[j];
@@ -644,10 +675,11 @@ void fc__choice_predict(const fc__choice *ch, const fc__data *d, const fc__opts 
         p->simulated = 0;
     } else {
         /* Paths: the reference member's paths, ranked step by step; at
-         * rank r every member contributes its own quantile (r + 1/2) / n
-         * (a simulated one its r-th smallest path, an analytic one its
-         * normal quantile), so path by path the combination follows the
-         * reference's dependence across steps. */
+         * rank r every member gives its own quantile (r + 1/2) / n (a
+         * simulated one its r-th smallest path, an analytic one its normal
+         * quantile) and the path takes their median, so the combination's
+         * quantiles are the median of the members' and, path by path, it
+         * follows the reference's dependence across steps. */
         double *z = sorted + (size_t)ch->n_comb * np; /* normal quantiles of the ranks */
         for (size_t r = 0; r < np; r++)
             z[r] = fc__qnorm(((double)r + 0.5) / (double)np);
@@ -666,14 +698,13 @@ void fc__choice_predict(const fc__choice *ch, const fc__data *d, const fc__opts 
                 fc__sort(srt, np);
             }
             for (size_t r = 0; r < np; r++) {
-                double v = 0;
-                for (int i = 0; i < ch->n_comb; i++) {
-                    double x = i == ref ? rk[r].v
-                               : mp[i].simulated
-                                   ? sorted[(size_t)i * np + r]
-                                   : mp[i].mean[j] + z[r] * mem[(size_t)i * per + 3 * h + j];
-                    v += ch->weight[i] * x;
-                }
+                double x[FC__MAX_COMB];
+                for (int i = 0; i < ch->n_comb; i++)
+                    x[i] = i == ref ? rk[r].v
+                           : mp[i].simulated
+                               ? sorted[(size_t)i * np + r]
+                               : mp[i].mean[j] + z[r] * mem[(size_t)i * per + 3 * h + j];
+                double v = combine(ch, x);
                 p->paths[(size_t)rk[r].i * h + j] = p->mean[j] + ch->iscale * (v - p->mean[j]);
             }
             p->psi[j] = j == 0 ? 1.0 : 0.0;
@@ -693,12 +724,12 @@ void fc__choice_name(const fc__choice *ch, char *buf, size_t cap)
         fc__model_name(&ch->model, buf, cap);
         return;
     }
-    int len = snprintf(buf, cap, "Combination of");
+    int len = snprintf(buf, cap, "Median of");
     for (int i = 0; i < ch->n_comb && len > 0 && (size_t)len < cap; i++) {
         char nm[64];
         fc__model_name(&ch->comb[i], nm, sizeof nm);
-        len +=
-            snprintf(buf + len, cap - (size_t)len, "%s %s %.2f", i ? "," : "", nm, ch->weight[i]);
+        len += snprintf(buf + len, cap - (size_t)len, "%s %s%s", i ? "," : "", nm,
+                        ch->weight[i] > 0 ? "" : " (left out)");
     }
 }
 
@@ -765,8 +796,8 @@ sl_status fc__choose(const fc__data *d, const fc__judge *jd, const fc_config *cf
     if (can_bt)
         pre.n = pl.n0;
 
-    /* Regular demand: the combination, weighted by the backtest (or
-     * equally when asked for one on a series too short for it). */
+    /* Regular demand: the combination (also when asked for one on a
+     * series too short for a backtest). */
     if ((cfg->method == FC_METHOD_AUTO && cfg->select == FC_SELECT_BACKTEST && can_bt &&
          !intermittent) ||
         cfg->method == FC_METHOD_COMBO) {

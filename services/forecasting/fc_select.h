@@ -30,9 +30,10 @@ typedef struct fc__judge {
 #define FC__MAX_COMB 3
 
 typedef struct fc__choice {
-    fc__model model; /* the model; for a combination, its heaviest member */
-    /* A combination: n_comb > 0 members and their weights (summing to 1),
-     * forecast by fc__choice_predict. */
+    fc__model model; /* the model; for a combination, its best member */
+    /* A combination: n_comb > 0 members combined by their median (see
+     * fc__choice_predict); weight[i] ranks them by backtest skill (1 /
+     * MAE, summing to 1), 0 leaving out a member that broke down. */
     int n_comb;
     fc__model comb[FC__MAX_COMB];
     double weight[FC__MAX_COMB];
@@ -50,16 +51,15 @@ typedef struct fc__choice {
 void fc__choice_fitted(const fc__choice *ch, const fc__data *d, double *work, double *fitted);
 
 /* The chosen model's or combination's forecast.  A combination's point is
- * the weighted mean of its members'; its quantiles are the weighted means
- * of theirs at the same level (members' errors taken as perfectly
- * correlated, the cautious assumption for models fitted to the same data):
- * analytic when every member is, else sample paths ranked by the
- * simulated member's; then widened or narrowed by iscale.  Falls back to the heaviest member alone
- * when out of memory. */
+ * the median of its members'; its quantiles are the median of theirs at
+ * the same level (sample paths ranked by the simulated member's when one
+ * is simulated; otherwise the median spread around the median point),
+ * then widened or narrowed by iscale.  Falls back to the best member
+ * alone when out of memory. */
 void fc__choice_predict(const fc__choice *ch, const fc__data *d, const fc__opts *o, double *work,
                         fc__pred *p);
 
-/* "Combination of ETS(A,N,A) 0.41, ..." or the model's name. */
+/* "Median of ETS(A,N,A), ARIMA(...), Theta" or the model's name. */
 void fc__choice_name(const fc__choice *ch, char *buf, size_t cap);
 
 /* Chooses and fits the model for d according to cfg (method, selection,

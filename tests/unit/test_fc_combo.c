@@ -1,7 +1,7 @@
 /* The auto method's combination of ETS, ARIMA and Theta (fc_select.c):
- * weights from the backtest, the point as the weighted mean of the
- * members', quantiles as the weighted mean of theirs, the interval scale,
- * and the public API's report of it.  The members themselves are checked
+ * the members' ranking from the backtest, the point as the median of the
+ * members', the spread as the median of theirs, the interval scale, and
+ * the public API's report of it.  The members themselves are checked
  * against R in test_fc_arima.c (ARIMA), test_fc_models.c (Theta) and
  * test_fc_ets.c (ETS). */
 #include <stdarg.h>
@@ -22,6 +22,11 @@ static fc__opts opts(fc__rng *rng)
     fc__rng_seed(rng, 1);
     fc__opts o = {2, 40, 1e-5, rng};
     return o;
+}
+
+static double med3(double a, double b, double c)
+{
+    return fmax(fmin(a, b), fmin(fmax(a, b), c));
 }
 
 /* AirPassengers' training part (126 months). */
@@ -61,11 +66,11 @@ static void test_weights_follow_the_backtest(void **state)
     assert_true(fabs(sum - 1) < 1e-12);
     assert_true(ch.bt_origins > 0 && ch.bt_mase > 0);
     assert_true(ch.iscale >= 0.8 && ch.iscale <= 2.0);
-    assert_non_null(strstr(ch.reason, "combination of ETS, ARIMA and Theta"));
+    assert_non_null(strstr(ch.reason, "median of ETS, ARIMA and Theta"));
     free(work);
 }
 
-static void test_point_and_quantiles_are_weighted_means(void **state)
+static void test_point_and_spread_are_medians(void **state)
 {
     (void)state;
     const fc_arima_ref *r = air();
@@ -104,11 +109,8 @@ static void test_point_and_quantiles_are_weighted_means(void **state)
         }
     }
     for (int j = 0; j < H; j++) {
-        double pt = 0, sd = 0;
-        for (int i = 0; i < 3; i++) {
-            pt += ch.weight[i] * m_mean[i][j];
-            sd += ch.weight[i] * m_sd[i][j];
-        }
+        double pt = med3(m_mean[0][j], m_mean[1][j], m_mean[2][j]);
+        double sd = med3(m_sd[0][j], m_sd[1][j], m_sd[2][j]);
         assert_true(fabs(mean[j] - pt) < 1e-9 * (fabs(pt) + 1));
         assert_true(fabs(fc__pred_sd(&p, (size_t)j) - ch.iscale * sd) < 1e-9 * (sd + 1));
     }
@@ -131,7 +133,7 @@ static void test_the_api_reports_the_combination(void **state)
     fc_forecast_info(f, &in);
     assert_int_equal(in.method, FC_METHOD_COMBO);
     assert_string_equal(fc_method_name(in.method), "combo");
-    assert_non_null(strstr(in.model, "Combination of ETS("));
+    assert_non_null(strstr(in.model, "Median of ETS("));
     assert_non_null(strstr(in.model, "ARIMA("));
     assert_non_null(strstr(in.model, "Theta"));
     assert_true(isnan(in.alpha) && isnan(in.aicc));
@@ -150,14 +152,13 @@ static void test_the_api_reports_the_combination(void **state)
     assert_true(lo < tot && tot < hi);
     fc_forecast_free(f);
 
-    /* the combination asked for on a series too short for a backtest:
-     * equal weights */
+    /* the combination asked for on a series too short for a backtest */
     cfg.method = FC_METHOD_COMBO;
     fc_series s2 = {r->y, 30, NULL, NULL};
     assert_int_equal(fc_forecast_run(&s2, &cfg, &f, &err), SL_OK);
     fc_forecast_info(f, &in);
     assert_int_equal(in.method, FC_METHOD_COMBO);
-    assert_non_null(strstr(in.reason, "equal weights"));
+    assert_non_null(strstr(in.reason, "too short for a backtest"));
     fc_forecast_free(f);
 }
 
@@ -165,7 +166,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_weights_follow_the_backtest),
-        cmocka_unit_test(test_point_and_quantiles_are_weighted_means),
+        cmocka_unit_test(test_point_and_spread_are_medians),
         cmocka_unit_test(test_the_api_reports_the_combination),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
