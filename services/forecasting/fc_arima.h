@@ -39,7 +39,7 @@
  * with period d->m) to d: by conditional sum of squares, then with
  * FC__ARIMA_EXACT by the exact Gaussian likelihood from those estimates
  * (stats::arima's "CSS-ML"; the CSS AR parts must be stationary, as
- * there).  FC__ARIMA_QUICK (without EXACT): estimated on the last 280
+ * there).  FC__ARIMA_QUICK (without EXACT): estimated on the last 168
  * values, one simplex run with a fifth of the evaluations (a forecast in a
  * combination, not a reference fit).
  * Returns 0, or -1 when the data are too few for the model's parameters,
@@ -52,7 +52,7 @@ int fc__arima_fit(const fc__data *d, const fc__arima *spec, unsigned flags, cons
  * values with a period of at most 12, else by CSS followed -- with
  * FC__ARIMA_EXACT -- by the exact refit of the best models in turn until
  * one passes the root check.  FC__ARIMA_QUICK: CSS only, quick fits, on
- * the last 280 values, at most 24 models -- about a fiftieth of the cost
+ * the last 168 values, at most 12 models -- about a hundredth of the cost
  * on two years of days.  seasonal: consider period d->m.  Returns 0, or -1
  * when no model could be fitted. */
 int fc__arima_auto(const fc__data *d, const fc__opts *o, int seasonal, unsigned flags,

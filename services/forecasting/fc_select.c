@@ -408,16 +408,16 @@ static double combine(const fc__choice *ch, const double *v)
 }
 
 /* Fits a member to the whole series.  ARIMA is auto.arima's choice on
- * short series; on long ones its quick search (CSS on the last year, no
- * exact refit): a combination's member weighs accuracy against a budget
- * of a few milliseconds per series, and on a few hundred days the full
- * search and refit cost a hundred times more for nearly the same
- * forecast. */
+ * short series (at most 150 values); on longer ones its search by CSS
+ * without the exact refit, which costs seconds on a long seasonal series
+ * for nearly the same forecast; on long series of period 7 or less
+ * (days, trading days: the volume case, thousands of SKUs x regions per
+ * run) its quick search, which keeps a forecast within milliseconds. */
 static void fit_member(fc_method method, const fc__data *d, const fc__opts *o, double *work,
                        fc__model *out, char *why, size_t cap)
 {
     int seasonal = d->m >= 2 && d->m <= FC_MAX_SEASON;
-    unsigned flags = d->n > 150 ? FC__ARIMA_QUICK : FC__ARIMA_EXACT;
+    unsigned flags = d->n <= 150 ? FC__ARIMA_EXACT : d->m <= 7 ? FC__ARIMA_QUICK : 0u;
     if (method == FC_METHOD_ARIMA && fc__arima_auto(d, o, seasonal, flags, out) == 0) {
         why[0] = '\0';
         return;
@@ -435,9 +435,9 @@ static void refit_member(const fc__model *full, fc_method method, const fc__data
         out->method = full->method;
         return;
     }
-    if (full->kind == FC__K_ARIMA &&
-        fc__arima_fit(pre, &full->ar, full->ar.exact ? FC__ARIMA_EXACT : FC__ARIMA_QUICK, o, out) ==
-            0)
+    /* as fit_member fitted it */
+    unsigned flags = full->ar.exact ? FC__ARIMA_EXACT : pre->m <= 7 ? FC__ARIMA_QUICK : 0u;
+    if (full->kind == FC__K_ARIMA && fc__arima_fit(pre, &full->ar, flags, o, out) == 0)
         return;
     /* the form does not fit the shorter data: its own choice there */
     fit_member(method, pre, o, work, out, why, sizeof why);
