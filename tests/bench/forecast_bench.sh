@@ -122,8 +122,8 @@ say "forecasting summary"
 say "  accuracy, mean over series (MASE / sMAPE %):"
 printf '    %-10s %4s  %-16s %-16s %-16s %-16s %-16s\n' group n "shelfline auto" "R ets" "R auto.arima" "R thetaf" "R snaive"
 for g in monthly quarterly daily all; do
-    n=$(awk -v g="$g" 'NF > 5 && $2 == g { c++ } END { print c + 0 }' "$work/acc.log")
-    [ "$g" = all ] && n=$(awk 'NF > 5 && ($2 == "monthly" || $2 == "quarterly" || $2 == "daily") { c++ } END { print c }' "$work/acc.log")
+    n=$(awk -v g="$g" 'NF > 5 && $1 != "acc" && $2 == g { c++ } END { print c + 0 }' "$work/acc.log")
+    [ "$g" = all ] && n=$(awk 'NF > 5 && $1 != "acc" && ($2 == "monthly" || $2 == "quarterly" || $2 == "daily") { c++ } END { print c }' "$work/acc.log")
     cells=()
     for m in ours.auto R.ets R.arima R.thetaf R.snaive; do
         cells+=("$(printf '%.3f / %.2f' "$(acc_line "$g" "$m" 4)" "$(acc_line "$g" "$m" 5)")")
