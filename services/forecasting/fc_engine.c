@@ -77,7 +77,7 @@ static sl_status validate(const fc_series *s, const fc_config *cfg, sl_err *err)
     for (size_t t = 0; t < s->n; t++)
         if (isinf(s->values[t]))
             return sl_err_set(err, SL_INVALID_ARGUMENT, "value %zu is infinite", t + 1);
-    if ((unsigned)cfg->method > FC_METHOD_TSB)
+    if ((unsigned)cfg->method > FC_METHOD_COMBO)
         return sl_err_set(err, SL_INVALID_ARGUMENT, "method %d is not a method", (int)cfg->method);
     if (cfg->select != FC_SELECT_BACKTEST && cfg->select != FC_SELECT_AICC)
         return sl_err_set(err, SL_INVALID_ARGUMENT, "select %d is not a selection rule",
@@ -295,7 +295,7 @@ sl_status fc_forecast_run(const fc_series *s, const fc_config *cfg, fc_forecast 
         goto cleanup;
 
     fc__pred p = {h, f->point, f->psi, f->scale, 0, f->paths, f->n_paths, 0};
-    fc__model_predict(&ch.model, &d, &o, w.work, &p);
+    fc__choice_predict(&ch, &d, &o, w.work, &p);
     int finite = 1;
     for (size_t j = 0; j < h; j++)
         finite &= isfinite(p.mean[j]) && isfinite(p.scale[j]);
@@ -312,7 +312,7 @@ sl_status fc_forecast_run(const fc_series *s, const fc_config *cfg, fc_forecast 
         snprintf(nv.reason, sizeof nv.reason, "%s model gave non-finite forecasts: naive",
                  fc_method_name(ch.model.method));
         ch = nv;
-        fc__model_predict(&ch.model, &d, &o, w.work, &p);
+        fc__choice_predict(&ch, &d, &o, w.work, &p);
     }
     f->sigma2 = isfinite(p.sigma2) && p.sigma2 > 0 ? p.sigma2 : 0.0;
     f->simulated = p.simulated;
@@ -338,7 +338,7 @@ sl_status fc_forecast_run(const fc_series *s, const fc_config *cfg, fc_forecast 
             goto cleanup;
         }
         f->n_uplifts = n_ids;
-        fc__model_fitted(&ch.model, &d, w.work, w.fitted);
+        fc__choice_fitted(&ch, &d, w.work, w.fitted);
         for (size_t t = 0; has_ls && t < n; t++)
             w.fitted[t] = ls_mul ? w.fitted[t] * w.ls[t] : w.fitted[t] + w.ls[t];
         fc__events_estimate(w.raw, w.fitted, s->events, n, w.ids, n_ids, f->uplifts);
@@ -362,17 +362,21 @@ sl_status fc_forecast_run(const fc_series *s, const fc_config *cfg, fc_forecast 
     }
 
     fc__model *md = &ch.model;
-    fc__model_name(md, f->model, sizeof f->model);
+    fc__choice_name(&ch, f->model, sizeof f->model);
     snprintf(f->reason, sizeof f->reason, "%s", ch.reason);
     fc_info *in = &f->info;
-    in->method = md->method;
+    in->method = ch.n_comb > 0 ? FC_METHOD_COMBO : md->method;
     in->model = f->model;
     in->reason = f->reason;
-    int ets = md->kind == FC__K_ETS;
-    in->alpha = ets || md->kind == FC__K_THETA || md->kind == FC__K_CROSTON || md->kind == FC__K_TSB
+    /* A combination reports no single model's parameters. */
+    int single = ch.n_comb == 0;
+    int ets = md->kind == FC__K_ETS && single;
+    in->alpha = ets || (single && (md->kind == FC__K_THETA || md->kind == FC__K_CROSTON ||
+                                   md->kind == FC__K_TSB))
                     ? md->alpha
                     : NAN;
-    in->beta = (ets && md->trend != FC__C_NONE) || md->kind == FC__K_TSB ? md->beta : NAN;
+    in->beta =
+        (ets && md->trend != FC__C_NONE) || (single && md->kind == FC__K_TSB) ? md->beta : NAN;
     in->gamma = ets && md->season != FC__C_NONE ? md->gamma : NAN;
     in->phi = ets && md->trend == FC__C_DAMPED ? md->phi : NAN;
     in->aicc = ets ? md->aicc : NAN;

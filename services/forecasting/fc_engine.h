@@ -9,11 +9,11 @@
  * rolling-origin backtest error (MASE, sMAPE) and the event uplifts it
  * applied.  Models: mean, naive, seasonal naive, exponential smoothing (SES,
  * Holt, damped, and the ETS family with additive or multiplicative error and
- * seasonality, fitted by maximum likelihood), Theta, and Croston and TSB for
- * intermittent demand.  With method "auto" the engine chooses per series:
- * intermittent series go to Croston/TSB, the others to the ETS model with
- * the lowest AICc, which Theta or seasonal naive replace only when clearly
- * better in a rolling-origin backtest.
+ * seasonality, fitted by maximum likelihood), Theta, seasonal ARIMA chosen
+ * as forecast::auto.arima chooses it, and Croston and TSB for intermittent
+ * demand.  With method "auto" the engine chooses per series: intermittent
+ * series go to Croston, TSB or ETS by a rolling-origin backtest, the others
+ * to the median of ETS, ARIMA and Theta (method "combo").
  *
  * Beside the forecast itself: sums over forecast steps with their intervals
  * (lead-time demand, weekly and monthly buckets), an intraday refresh of the
@@ -46,7 +46,9 @@
     X(ETS, "ets")                                                                                  \
     X(THETA, "theta")                                                                              \
     X(CROSTON, "croston")                                                                          \
-    X(TSB, "tsb")
+    X(TSB, "tsb")                                                                                  \
+    X(ARIMA, "arima")                                                                              \
+    X(COMBO, "combo")
 
 typedef enum fc_method {
 #define FC__METHOD_ENUM(name, str) FC_METHOD_##name,
@@ -63,15 +65,17 @@ sl_status fc_method_parse(const char *name, fc_method *out, sl_err *err);
 
 /* How "auto" (and "ets") choose between candidate models. */
 typedef enum fc_select {
-    /* The ETS model with the lowest AICc, unless Theta or seasonal naive
-     * beats it by more than 10% in a rolling-origin backtest on the end of
-     * the series (fitted once on the data before the first origin, judged by
-     * MAE, i.e. MASE, of their forecasts from each origin).  Intermittent
-     * series: Croston or TSB, whichever backtests better.  Falls back to
-     * FC_SELECT_AICC when the series is too short for a backtest. */
+    /* Regular series: the median of ETS (lowest AICc), ARIMA (auto.arima's
+     * choice) and Theta, leaving out a member that breaks down in a
+     * rolling-origin backtest on the end of the series (each fitted once
+     * on the data before the first origin), with intervals scaled by that
+     * backtest's errors.
+     * Intermittent series: Croston, TSB or ETS, whichever backtests
+     * better.  Falls back to FC_SELECT_AICC when the series is too short
+     * for a backtest. */
     FC_SELECT_BACKTEST,
-    /* AICc within the ETS family only (Theta and seasonal naive have no
-     * comparable likelihood); intermittent series still go to Croston/TSB. */
+    /* AICc within the ETS family only (Theta and ARIMA have no comparable
+     * likelihood); intermittent series still go to Croston/TSB. */
     FC_SELECT_AICC,
 } fc_select;
 

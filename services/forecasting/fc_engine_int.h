@@ -31,6 +31,7 @@ typedef enum fc__kind {
     FC__K_THETA,
     FC__K_CROSTON,
     FC__K_TSB,
+    FC__K_ARIMA,
 } fc__kind;
 
 /* ETS components. */
@@ -40,6 +41,19 @@ typedef enum fc__comp {
     FC__C_DAMPED, /* trend only */
     FC__C_MUL,
 } fc__comp;
+
+/* ARIMA orders and coefficients (fc_arima.h); seasonal parts have the
+ * model's period m. */
+#define FC__ARIMA_MAX_P 5
+#define FC__ARIMA_MAX_SP 2
+typedef struct fc__arima {
+    int p, d, q, P, D, Q;
+    int constant; /* 0 none, 1 mean (d + D = 0), 2 drift (d + D = 1) */
+    int exact;    /* 1 fitted by exact likelihood, 0 by CSS */
+    double ar[FC__ARIMA_MAX_P], ma[FC__ARIMA_MAX_P];
+    double sar[FC__ARIMA_MAX_SP], sma[FC__ARIMA_MAX_SP];
+    double c; /* the mean, or the drift per step */
+} fc__arima;
 
 /* A fitted model: its family, parameters and initial states.  Plain data
  * (no pointers), so candidates are copied freely. */
@@ -58,6 +72,7 @@ typedef struct fc__model {
     int np;        /* parameters counted by the AICc */
     size_t nobs;   /* observations used by the fit */
     double level;  /* mean/naive: the forecast level */
+    fc__arima ar;  /* ARIMA only */
 } fc__model;
 
 /* A model's forecast at the end of its data (before events, the long season
@@ -101,8 +116,8 @@ struct fc_forecast {
     int simulated;
     int nonneg; /* clamp figures at zero (the history has no negative value) */
     fc_info info;
-    char model[48];
-    char reason[256];
+    char model[160];
+    char reason[384];
     fc_uplift *uplifts;
     size_t n_uplifts;
 };

@@ -13,8 +13,10 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "fc_arima.h"
 #include "fc_croston.h"
 #include "fc_ets.h"
 #include "fc_simple.h"
@@ -26,9 +28,11 @@
  * demand makes a series intermittent. */
 #define ADI_INTERMITTENT 1.32
 #define MAX_CANDIDATES 3
-/* How much better (in backtest MAE) Theta or a naive method must be to
- * replace the ETS model chosen by AICc. */
-#define CHALLENGER_MARGIN 0.10
+/* The combination's interval scale (interval_scale): prior weight in
+ * errors, and bounds. */
+#define ISCALE_PRIOR 20.0
+#define ISCALE_MIN 0.8
+#define ISCALE_MAX 2.0
 
 void fc__model_fitted(const fc__model *md, const fc__data *d, double *work, double *fitted)
 {
@@ -47,6 +51,9 @@ void fc__model_fitted(const fc__model *md, const fc__data *d, double *work, doub
     case FC__K_CROSTON:
     case FC__K_TSB:
         fc__croston_fitted(md, d, fitted);
+        return;
+    case FC__K_ARIMA:
+        fc__arima_fitted(md, d, fitted);
         return;
     }
 }
@@ -70,6 +77,9 @@ void fc__model_points(const fc__model *md, const fc__data *d, const size_t *orig
     case FC__K_TSB:
         fc__croston_points(md, d, origins, k, h, out);
         return;
+    case FC__K_ARIMA:
+        fc__arima_points(md, d, origins, k, h, out);
+        return;
     }
 }
 
@@ -91,6 +101,9 @@ void fc__model_predict(const fc__model *md, const fc__data *d, const fc__opts *o
     case FC__K_CROSTON:
     case FC__K_TSB:
         fc__croston_predict(md, d, o, work, p);
+        return;
+    case FC__K_ARIMA:
+        fc__arima_predict(md, d, p);
         return;
     }
 }
@@ -121,6 +134,9 @@ void fc__model_name(const fc__model *md, char *buf, size_t cap)
         return;
     case FC__K_TSB:
         snprintf(buf, cap, "TSB");
+        return;
+    case FC__K_ARIMA:
+        fc__arima_name(md, buf, cap);
         return;
     }
     snprintf(buf, cap, "?");
@@ -168,6 +184,7 @@ static void fit_as(fc_method method, const fc__data *d, const fc__opts *o, doubl
     int seasonal = d->m >= 2 && d->m <= FC_MAX_SEASON;
     switch (method) {
     case FC_METHOD_AUTO:
+    case FC_METHOD_COMBO:
     case FC_METHOD_ETS:
         if (fc__ets_auto(d, o, seasonal, out) == 0)
             return;
@@ -200,6 +217,11 @@ static void fit_as(fc_method method, const fc__data *d, const fc__opts *o, doubl
         if (fit_ets_form(d, o, FC__C_NONE, FC_METHOD_SES, out) == 0)
             return;
         fallback(out, d, FC__K_NAIVE, reason, cap, "too few observations for ses: naive");
+        return;
+    case FC_METHOD_ARIMA:
+        if (fc__arima_auto(d, o, seasonal, FC__ARIMA_EXACT, out) == 0)
+            return;
+        fallback(out, d, FC__K_NAIVE, reason, cap, "no ARIMA model could be fitted: naive");
         return;
     case FC_METHOD_THETA:
         if (fc__theta_fit(d, o, work, out) == 0)
@@ -292,10 +314,11 @@ typedef struct bt_err {
     double smape;
 } bt_err;
 
-static void backtest(const fc__model *md, const fc__data *d, const fc__judge *jd, const bt_plan *pl,
-                     double *work, double *pts, bt_err *out)
+/* Scores backtest forecasts pts (k * h values, as fc__model_points writes
+ * them) against d. */
+static void score(const double *pts, const fc__data *d, const fc__judge *jd, const bt_plan *pl,
+                  bt_err *out)
 {
-    fc__model_points(md, d, pl->origins, pl->k, pl->h, work, pts);
     /* The MASE scale on the data's own scale, from the training data. */
     double sc = 0;
     size_t lag = d->m >= 2 && pl->n0 > (size_t)d->m ? (size_t)d->m : 1, nsc = 0;
@@ -337,6 +360,13 @@ static void backtest(const fc__model *md, const fc__data *d, const fc__judge *jd
     }
 }
 
+static void backtest(const fc__model *md, const fc__data *d, const fc__judge *jd, const bt_plan *pl,
+                     double *work, double *pts, bt_err *out)
+{
+    fc__model_points(md, d, pl->origins, pl->k, pl->h, work, pts);
+    score(pts, d, jd, pl, out);
+}
+
 /* The MASE, NAN when the training data were flat (no scale). */
 static double mase_of(const bt_err *e)
 {
@@ -346,7 +376,361 @@ static double mase_of(const bt_err *e)
 size_t fc__select_work(size_t n, const fc_config *cfg)
 {
     size_t h = (size_t)(cfg->backtest_horizon > 0 ? cfg->backtest_horizon : cfg->horizon);
-    return n + 16 * h + 1;
+    /* the data's scratch, then backtest points: 16 origins x h for each
+     * combination member and the combination */
+    return 2 * n + (FC__MAX_COMB + 1) * 16 * h + 1;
+}
+
+/* ---- combinations ------------------------------------------------------ */
+
+/* The members of a combination, in the order they are reported. */
+static const fc_method comb_members[FC__MAX_COMB] = {FC_METHOD_ETS, FC_METHOD_ARIMA,
+                                                     FC_METHOD_THETA};
+
+/* The combination of the members' values v[i] (one per member): their
+ * median, over the members that did not break down in the backtest
+ * (weight > 0); the mean of two when one did.  The median rather than a
+ * mean: one member far off (an ARIMA that over-differences, a Theta drift
+ * on a turning series) moves a mean by a third of its error and a median
+ * not at all, and on the benchmark the median beat both the plain and the
+ * backtest-weighted mean in every group. */
+static double combine(const fc__choice *ch, const double *v)
+{
+    double u[FC__MAX_COMB];
+    size_t k = 0;
+    for (int i = 0; i < ch->n_comb; i++)
+        if (ch->weight[i] > 0)
+            u[k++] = v[i];
+    if (k == 0)
+        return NAN;
+    fc__sort(u, k);
+    return k % 2 ? u[k / 2] : 0.5 * (u[k / 2 - 1] + u[k / 2]);
+}
+
+/* Fits a member to the whole series.  ARIMA is auto.arima's choice on
+ * short series (at most 150 values); on longer ones its search by CSS
+ * without the exact refit, which costs seconds on a long seasonal series
+ * for nearly the same forecast; on long series of period 7 or less
+ * (days, trading days: the volume case, thousands of SKUs x regions per
+ * run) its quick search, which keeps a forecast within milliseconds. */
+static void fit_member(fc_method method, const fc__data *d, const fc__opts *o, double *work,
+                       fc__model *out, char *why, size_t cap)
+{
+    int seasonal = d->m >= 2 && d->m <= FC_MAX_SEASON;
+    unsigned flags = d->n <= 150 ? FC__ARIMA_EXACT : d->m <= 7 ? FC__ARIMA_QUICK : 0u;
+    if (method == FC_METHOD_ARIMA && fc__arima_auto(d, o, seasonal, flags, out) == 0) {
+        why[0] = '\0';
+        return;
+    }
+    fit_as(method, d, o, work, out, why, cap);
+}
+
+/* The same form refitted to the backtest's training data. */
+static void refit_member(const fc__model *full, fc_method method, const fc__data *pre,
+                         const fc__opts *o, double *work, fc__model *out)
+{
+    char why[160];
+    if (full->kind == FC__K_ETS &&
+        fc__ets_fit(pre, full->error, full->trend, full->season, o, full, out) == 0) {
+        out->method = full->method;
+        return;
+    }
+    /* as fit_member fitted it */
+    unsigned flags = full->ar.exact ? FC__ARIMA_EXACT : pre->m <= 7 ? FC__ARIMA_QUICK : 0u;
+    if (full->kind == FC__K_ARIMA && fc__arima_fit(pre, &full->ar, flags, o, out) == 0)
+        return;
+    /* the form does not fit the shorter data: its own choice there */
+    fit_member(method, pre, o, work, out, why, sizeof why);
+}
+
+/* The combination's interval scale (see fc__choice.iscale): the root mean
+ * squared backtest error (cpts against d, on the models' scale) over the
+ * spread the members fitted to the training data pre state for the same
+ * steps, combined as the intervals are (median of the standard
+ * deviations).  A few origins give a noisy ratio: it is shrunk towards 1
+ * as if ISCALE_PRIOR errors had matched the stated spread, and kept
+ * within [ISCALE_MIN, ISCALE_MAX]. */
+static double interval_scale(const fc__choice *ch, const fc__model *pms, const fc__data *d,
+                             const fc__data *pre, const bt_plan *pl, const double *cpts,
+                             const fc__opts *o, double *work)
+{
+    double sd[64] = {0}, msd[FC__MAX_COMB][64] = {{0}};
+    size_t h = pl->h < 64 ? pl->h : 64;
+    double mean[64], psi[64], scale[64];
+    for (int i = 0; i < ch->n_comb; i++) {
+        if (ch->weight[i] == 0)
+            continue;
+        fc__pred q = {h, mean, psi, scale, 0, NULL, 0, 0};
+        fc__model_predict(&pms[i], pre, o, work, &q);
+        for (size_t j = 0; j < h; j++) {
+            msd[i][j] = fc__pred_sd(&q, j);
+            if (!isfinite(msd[i][j]))
+                return 1.0;
+        }
+    }
+    for (size_t j = 0; j < h; j++) {
+        double v[FC__MAX_COMB];
+        for (int i = 0; i < ch->n_comb; i++)
+            v[i] = msd[i][j];
+        sd[j] = combine(ch, v);
+    }
+    double se = 0, ss = 0;
+    size_t n = 0;
+    for (size_t i = 0; i < pl->k; i++)
+        for (size_t j = 0; j < h; j++) {
+            size_t t = pl->origins[i] + j;
+            if (t >= d->n || isnan(d->y[t]) || !isfinite(cpts[i * pl->h + j]))
+                continue;
+            double e = d->y[t] - cpts[i * pl->h + j];
+            se += e * e;
+            ss += sd[j] * sd[j];
+            n++;
+        }
+    if (n == 0 || !(ss > 0))
+        return 1.0;
+    double r2 = se / ss;
+    double k = sqrt(((double)n * r2 + ISCALE_PRIOR) / ((double)n + ISCALE_PRIOR));
+    return k < ISCALE_MIN ? ISCALE_MIN : k > ISCALE_MAX ? ISCALE_MAX : k;
+}
+
+/* Chooses the combination of ETS, ARIMA and Theta for d: each member is
+ * fitted to the whole series and its form refitted to the training data of
+ * the backtest plan pl (NULL: no backtest); members that broke down in the
+ * backtest are left out, the others ranked by the inverse of their
+ * backtest error, and the combination's own backtest error is recorded. */
+static void choose_combination(const fc__data *d, const fc__judge *jd, const bt_plan *pl,
+                               const fc__opts *o, double *work, fc__choice *out)
+{
+    size_t h16 = pl != NULL ? 16 * pl->h : 0;
+    double *pts = work + d->n;
+    double *cpts = pts + FC__MAX_COMB * h16;
+    bt_err be[FC__MAX_COMB];
+    char why[160];
+    fc__data pre = *d;
+    if (pl != NULL)
+        pre.n = pl->n0;
+    double wsum = 0;
+    fc__model pms[FC__MAX_COMB]; /* fitted on the training data */
+    out->iscale = 1.0;
+    for (int i = 0; i < FC__MAX_COMB; i++) {
+        fit_member(comb_members[i], d, o, work, &out->comb[i], why, sizeof why);
+        out->weight[i] = 1.0;
+        if (pl != NULL) {
+            fc__model *pm = &pms[i];
+            refit_member(&out->comb[i], comb_members[i], &pre, o, work, pm);
+            backtest(pm, d, jd, pl, work, pts + (size_t)i * h16, &be[i]);
+            /* 1 / MAE ranks the members (the best lends the combination
+             * its correlation across steps); 0 leaves out a member that
+             * broke down */
+            out->weight[i] = !isfinite(be[i].mae) ? 0.0 : be[i].mae > 0 ? 1.0 / be[i].mae : 1e300;
+        }
+        wsum += out->weight[i];
+    }
+    if (!(wsum > 0)) {
+        /* every member broke down in the backtest: all of them */
+        for (int i = 0; i < FC__MAX_COMB; i++)
+            out->weight[i] = 1.0;
+        wsum = FC__MAX_COMB;
+    }
+    size_t best = 0;
+    for (int i = 0; i < FC__MAX_COMB; i++) {
+        out->weight[i] /= wsum;
+        if (out->weight[i] > out->weight[best])
+            best = (size_t)i;
+    }
+    out->n_comb = FC__MAX_COMB;
+    out->model = out->comb[best];
+    if (pl == NULL)
+        out->iscale = 1.0;
+    size_t cap = sizeof out->reason;
+    int len;
+    if (pl == NULL) {
+        snprintf(out->reason, cap,
+                 "median of ETS, ARIMA and Theta (series too short for a backtest)");
+        return;
+    }
+    bt_err ce;
+    for (size_t j = 0; j < pl->k * pl->h; j++) {
+        double v[FC__MAX_COMB];
+        for (int i = 0; i < FC__MAX_COMB; i++)
+            v[i] = pts[(size_t)i * h16 + j];
+        cpts[j] = combine(out, v);
+    }
+    score(cpts, d, jd, pl, &ce);
+    out->iscale = interval_scale(out, pms, d, &pre, pl, cpts, o, work);
+    int scaled = ce.scale > 0;
+    len = snprintf(out->reason, cap,
+                   "median of ETS, ARIMA and Theta; rolling-origin backtest (%zu origins x %zu "
+                   "steps), %s: ",
+                   pl->k, pl->h, scaled ? "MASE" : "mean abs. error");
+    for (int i = 0; i < FC__MAX_COMB && len > 0 && (size_t)len < cap; i++) {
+        char nm[64];
+        fc__model_name(&out->comb[i], nm, sizeof nm);
+        len += snprintf(out->reason + len, cap - (size_t)len, "%s %.3f, ", nm,
+                        scaled ? mase_of(&be[i]) : be[i].mae);
+    }
+    if (len > 0 && (size_t)len < cap)
+        snprintf(out->reason + len, cap - (size_t)len,
+                 "median %.3f; intervals x %.2f from the backtest's errors",
+                 scaled ? mase_of(&ce) : ce.mae, out->iscale);
+    out->bt_mase = mase_of(&ce);
+    out->bt_smape = ce.smape;
+    out->bt_origins = (int)pl->k;
+}
+
+void fc__choice_fitted(const fc__choice *ch, const fc__data *d, double *work, double *fitted)
+{
+    if (ch->n_comb == 0) {
+        fc__model_fitted(&ch->model, d, work, fitted);
+        return;
+    }
+    double *all = malloc((size_t)ch->n_comb * (d->n ? d->n : 1) * sizeof *all);
+    if (all == NULL) {
+        fc__model_fitted(&ch->model, d, work, fitted);
+        return;
+    }
+    for (int i = 0; i < ch->n_comb; i++)
+        fc__model_fitted(&ch->comb[i], d, work, all + (size_t)i * d->n);
+    for (size_t t = 0; t < d->n; t++) {
+        double v[FC__MAX_COMB];
+        for (int i = 0; i < ch->n_comb; i++)
+            v[i] = all[(size_t)i * d->n + t];
+        fitted[t] = combine(ch, v);
+    }
+    free(all);
+}
+
+typedef struct ranked {
+    double v;
+    int i;
+} ranked;
+
+static int ranked_cmp(const void *a, const void *b)
+{
+    double x = ((const ranked *)a)->v, y = ((const ranked *)b)->v;
+    return x < y ? -1 : x > y;
+}
+
+void fc__choice_predict(const fc__choice *ch, const fc__data *d, const fc__opts *o, double *work,
+                        fc__pred *p)
+{
+    if (ch->n_comb == 0) {
+        fc__model_predict(&ch->model, d, o, work, p);
+        return;
+    }
+    size_t h = p->h, np = p->paths != NULL && p->n_paths > 0 ? (size_t)p->n_paths : 0;
+    /* per member: mean, psi, scale, sd (h each) and paths */
+    size_t per = 4 * h + np * h;
+    double *mem = malloc((size_t)ch->n_comb * per * sizeof *mem);
+    ranked *rk = np > 0 ? malloc(np * sizeof *rk) : NULL;
+    double *sorted = np > 0 ? malloc(((size_t)ch->n_comb + 1) * np * sizeof *sorted) : NULL;
+    if (mem == NULL || (np > 0 && (rk == NULL || sorted == NULL))) {
+        free(mem);
+        free(rk);
+        free(sorted);
+        fc__model_predict(&ch->model, d, o, work, p);
+        return;
+    }
+    fc__pred mp[FC__MAX_COMB];
+    memset(mp, 0, sizeof mp);
+    int ref = -1; /* the simulated member whose paths order the others */
+    size_t heavy = 0;
+    for (int i = 0; i < ch->n_comb; i++) {
+        double *b = mem + (size_t)i * per;
+        fc__pred q = {h, b, b + h, b + 2 * h, 0, np > 0 ? b + 4 * h : NULL, (int)np, 0};
+        fc__model_predict(&ch->comb[i], d, o, work, &q);
+        for (size_t j = 0; j < h; j++)
+            b[3 * h + j] = q.simulated ? 0.0 : fc__pred_sd(&q, j);
+        mp[i] = q;
+        if (q.simulated && ref < 0)
+            ref = i;
+        if (ch->weight[i] > ch->weight[heavy])
+            heavy = (size_t)i;
+    }
+    for (size_t j = 0; j < h; j++) {
+        double v[FC__MAX_COMB];
+        for (int i = 0; i < ch->n_comb; i++)
+            v[i] = mp[i].mean[j];
+        p->mean[j] = combine(ch, v);
+    }
+    if (ref < 0) {
+        /* Every member analytic: the median point with the median of the
+         * members' standard deviations (exactly the median of their
+         * quantiles when the members agree on either, close otherwise).
+         * Sums over steps keep the best member's correlation across steps
+         * (its psi weights), rescaled to the combined sd. */
+        const fc__pred *hv = &mp[heavy];
+        double cum = 0;
+        for (size_t j = 0; j < h; j++) {
+            double v[FC__MAX_COMB];
+            for (int i = 0; i < ch->n_comb; i++)
+                v[i] = mem[(size_t)i * per + 3 * h + j];
+            double sd = combine(ch, v);
+            cum += hv->psi[j] * hv->psi[j];
+            double base = sqrt(hv->sigma2 * cum);
+            p->psi[j] = hv->psi[j];
+            p->scale[j] = base > 0 ? ch->iscale * sd / base : 0.0;
+        }
+        p->sigma2 = hv->sigma2;
+        p->simulated = 0;
+    } else {
+        /* Paths: the reference member's paths, ranked step by step; at
+         * rank r every member gives its own quantile (r + 1/2) / n (a
+         * simulated one its r-th smallest path, an analytic one its normal
+         * quantile) and the path takes their median, so the combination's
+         * quantiles are the median of the members' and, path by path, it
+         * follows the reference's dependence across steps. */
+        double *z = sorted + (size_t)ch->n_comb * np; /* normal quantiles of the ranks */
+        for (size_t r = 0; r < np; r++)
+            z[r] = fc__qnorm(((double)r + 0.5) / (double)np);
+        for (size_t j = 0; j < h; j++) {
+            for (size_t r = 0; r < np; r++) {
+                rk[r].v = mp[ref].paths[r * h + j];
+                rk[r].i = (int)r;
+            }
+            qsort(rk, np, sizeof *rk, ranked_cmp);
+            for (int i = 0; i < ch->n_comb; i++) {
+                if (!mp[i].simulated || i == ref)
+                    continue;
+                double *srt = sorted + (size_t)i * np;
+                for (size_t r = 0; r < np; r++)
+                    srt[r] = mp[i].paths[r * h + j];
+                fc__sort(srt, np);
+            }
+            for (size_t r = 0; r < np; r++) {
+                double x[FC__MAX_COMB];
+                for (int i = 0; i < ch->n_comb; i++)
+                    x[i] = i == ref ? rk[r].v
+                           : mp[i].simulated
+                               ? sorted[(size_t)i * np + r]
+                               : mp[i].mean[j] + z[r] * mem[(size_t)i * per + 3 * h + j];
+                double v = combine(ch, x);
+                p->paths[(size_t)rk[r].i * h + j] = p->mean[j] + ch->iscale * (v - p->mean[j]);
+            }
+            p->psi[j] = j == 0 ? 1.0 : 0.0;
+            p->scale[j] = 0;
+        }
+        p->sigma2 = 0;
+        p->simulated = 1;
+    }
+    free(mem);
+    free(rk);
+    free(sorted);
+}
+
+void fc__choice_name(const fc__choice *ch, char *buf, size_t cap)
+{
+    if (ch->n_comb == 0) {
+        fc__model_name(&ch->model, buf, cap);
+        return;
+    }
+    int len = snprintf(buf, cap, "Median of");
+    for (int i = 0; i < ch->n_comb && len > 0 && (size_t)len < cap; i++) {
+        char nm[64];
+        fc__model_name(&ch->comb[i], nm, sizeof nm);
+        len += snprintf(buf + len, cap - (size_t)len, "%s %s%s", i ? "," : "", nm,
+                        ch->weight[i] > 0 ? "" : " (left out)");
+    }
 }
 
 /* ---- the choice -------------------------------------------------------- */
@@ -383,6 +767,8 @@ sl_status fc__choose(const fc__data *d, const fc__judge *jd, const fc_config *cf
     }
     out->bt_mase = out->bt_smape = NAN;
     out->bt_origins = 0;
+    out->n_comb = 0;
+    out->iscale = 1.0;
     out->reason[0] = '\0';
     if (nobs == 0)
         return sl_err_set(err, SL_FAILED_PRECONDITION,
@@ -410,79 +796,51 @@ sl_status fc__choose(const fc__data *d, const fc__judge *jd, const fc_config *cf
     if (can_bt)
         pre.n = pl.n0;
 
+    /* Regular demand: the combination (also when asked for one on a
+     * series too short for a backtest). */
+    if ((cfg->method == FC_METHOD_AUTO && cfg->select == FC_SELECT_BACKTEST && can_bt &&
+         !intermittent) ||
+        cfg->method == FC_METHOD_COMBO) {
+        choose_combination(d, jd, can_bt ? &pl : NULL, o, work, out);
+        return SL_OK;
+    }
     if (cfg->method == FC_METHOD_AUTO && cfg->select == FC_SELECT_BACKTEST && can_bt) {
+        /* Intermittent demand: Croston, TSB and exponential smoothing of
+         * the daily figures (with a demand every two or three days it
+         * often tracks the level better than smoothing sizes and
+         * intervals apart) compete in the backtest. */
+        static const fc_method cands[MAX_CANDIDATES] = {FC_METHOD_CROSTON, FC_METHOD_TSB,
+                                                        FC_METHOD_ETS};
         fc__model models[MAX_CANDIDATES]; /* fitted on the training data */
-        fc_method cands[MAX_CANDIDATES];
         bt_err be[MAX_CANDIDATES];
-        char inc_why[160] = "";
-        size_t nc = 0;
-        if (intermittent) {
-            /* Exponential smoothing of the daily figures competes too: with a
-             * demand every two or three days it often tracks the level better
-             * than smoothing sizes and intervals apart. */
-            cands[nc++] = FC_METHOD_CROSTON;
-            cands[nc++] = FC_METHOD_TSB;
-            cands[nc++] = FC_METHOD_ETS;
-        } else {
-            /* The incumbent is forecast::ets's choice: the lowest AICc on
-             * the whole series.  Its backtest refits the same form on the
-             * training data. */
-            cands[nc++] = FC_METHOD_ETS;
-            fit_as(FC_METHOD_ETS, d, o, work, &out->model, inc_why, sizeof inc_why);
-            const fc__model *em = &out->model;
-            if (em->kind != FC__K_ETS ||
-                fc__ets_fit(&pre, em->error, em->trend, em->season, o, em, &models[0]) != 0)
-                fit_as(FC_METHOD_ETS, &pre, o, work, &models[0], why, sizeof why);
-            models[0].method = em->method;
-            cands[nc++] = FC_METHOD_THETA;
-            cands[nc++] = d->m >= 2 ? FC_METHOD_SNAIVE : FC_METHOD_NAIVE;
-        }
+        const size_t nc = MAX_CANDIDATES;
         /* Every candidate shares the training data and so the MASE scale:
          * ranking by mean absolute error is ranking by MASE, and still works
          * when a flat training period leaves no scale.  A NAN error (no
          * observed day in the test windows) ranks last. */
         for (size_t i = 0; i < nc; i++) {
-            if (intermittent || i > 0)
-                fit_as(cands[i], &pre, o, work, &models[i], why, sizeof why);
+            fit_as(cands[i], &pre, o, work, &models[i], why, sizeof why);
             backtest(&models[i], d, jd, &pl, work, pts, &be[i]);
         }
-        /* A backtest of a few origins is noisy: the AICc choice, which has
-         * seen the whole series, yields only to a clear winner. */
-        double margin = intermittent ? 0.0 : CHALLENGER_MARGIN;
-        double bar = isnan(be[0].mae) ? INFINITY : be[0].mae * (1.0 - margin);
         size_t best = 0;
         for (size_t i = 1; i < nc; i++)
-            if (be[i].mae < bar && (best == 0 || be[i].mae < be[best].mae))
+            if (be[i].mae < be[best].mae || isnan(be[best].mae))
                 best = i;
         char names[MAX_CANDIDATES][48];
         for (size_t i = 0; i < nc; i++)
             fc__model_name(&models[i], names[i], sizeof names[i]);
         int scaled = be[0].scale > 0;
-        int len;
-        if (intermittent)
-            len = snprintf(out->reason, cap, "intermittent demand (%.2f days per demand); ",
-                           (double)nobs / (double)npos);
-        else if (best == 0)
-            len = snprintf(out->reason, cap, "lowest AICc among ETS models, kept after ");
-        else
-            len = snprintf(out->reason, cap,
-                           "%s beat the lowest-AICc ETS model by more than %.0f%% in ", names[best],
-                           100.0 * margin);
-        if (len > 0 && (size_t)len < cap)
-            len += snprintf(out->reason + len, cap - (size_t)len,
-                            "a rolling-origin backtest (%zu origins x %zu steps), %s: ", pl.k, pl.h,
-                            scaled ? "MASE" : "mean abs. error");
+        int len =
+            snprintf(out->reason, cap,
+                     "intermittent demand (%.2f days per demand); a rolling-origin backtest "
+                     "(%zu origins x %zu steps), %s: ",
+                     (double)nobs / (double)npos, pl.k, pl.h, scaled ? "MASE" : "mean abs. error");
         for (size_t i = 0; i < nc && len > 0 && (size_t)len < cap; i++)
             len += snprintf(out->reason + len, cap - (size_t)len, "%s%s %.3f", i ? ", " : "",
                             names[i], scaled ? mase_of(&be[i]) : be[i].mae);
-        if (intermittent || best > 0) {
-            refit_full(&models[best], models[best].method, d, o, work, &out->model, why,
-                       sizeof why);
-            if (why[0] != '\0' && len > 0 && (size_t)len < cap)
-                snprintf(out->reason + len, cap - (size_t)len, "; %s", why);
-        } else if (inc_why[0] != '\0' && len > 0 && (size_t)len < cap) {
-            snprintf(out->reason + len, cap - (size_t)len, "; %s", inc_why);
-        }
+        refit_full(&models[best], models[best].method, d, o, work, &out->model, why, sizeof why);
+        if (why[0] != '\0' && len > 0 && (size_t)len < cap)
+            snprintf(out->reason + len, cap - (size_t)len, "; %s", why);
         out->bt_mase = mase_of(&be[best]);
         out->bt_smape = be[best].smape;
         out->bt_origins = (int)pl.k;
@@ -503,6 +861,8 @@ sl_status fc__choose(const fc__data *d, const fc__judge *jd, const fc_config *cf
                      : "");
     else if (method == FC_METHOD_ETS)
         snprintf(out->reason, cap, "lowest AICc among ETS models");
+    else if (method == FC_METHOD_ARIMA)
+        snprintf(out->reason, cap, "lowest AICc in auto.arima's stepwise search");
     else
         snprintf(out->reason, cap, "requested");
     if (can_bt) {
@@ -513,6 +873,11 @@ sl_status fc__choose(const fc__data *d, const fc__judge *jd, const fc_config *cf
             if (fc__ets_fit(&pre, out->model.error, out->model.trend, out->model.season, o, NULL,
                             &pm) != 0)
                 fit_as(bm, &pre, o, work, &pm, why, sizeof why);
+        } else if (out->model.kind == FC__K_ARIMA) {
+            /* the same orders, not a second search */
+            if (fc__arima_fit(&pre, &out->model.ar, out->model.ar.exact ? FC__ARIMA_EXACT : 0u, o,
+                              &pm) != 0)
+                fit_as(FC_METHOD_NAIVE, &pre, o, work, &pm, why, sizeof why);
         } else {
             fit_as(bm, &pre, o, work, &pm, why, sizeof why);
         }

@@ -27,12 +27,40 @@ typedef struct fc__judge {
     int nonneg;
 } fc__judge;
 
+#define FC__MAX_COMB 3
+
 typedef struct fc__choice {
-    fc__model model;
+    fc__model model; /* the model; for a combination, its best member */
+    /* A combination: n_comb > 0 members combined by their median (see
+     * fc__choice_predict); weight[i] ranks them by backtest skill (1 /
+     * MAE, summing to 1), 0 leaving out a member that broke down. */
+    int n_comb;
+    fc__model comb[FC__MAX_COMB];
+    double weight[FC__MAX_COMB];
+    /* A combination's interval scale: how much wider (or narrower) its
+     * backtest errors were than its members' stated spread, shrunk
+     * towards 1 (1: as stated). */
+    double iscale;
     double bt_mase, bt_smape; /* NAN without backtest */
     int bt_origins;
-    char reason[200];
+    char reason[320];
 } fc__choice;
+
+/* The chosen model's or combination's one-step predictions (work: scratch
+ * of 2 d->n doubles). */
+void fc__choice_fitted(const fc__choice *ch, const fc__data *d, double *work, double *fitted);
+
+/* The chosen model's or combination's forecast.  A combination's point is
+ * the median of its members'; its quantiles are the median of theirs at
+ * the same level (sample paths ranked by the simulated member's when one
+ * is simulated; otherwise the median spread around the median point),
+ * then widened or narrowed by iscale.  Falls back to the best member
+ * alone when out of memory. */
+void fc__choice_predict(const fc__choice *ch, const fc__data *d, const fc__opts *o, double *work,
+                        fc__pred *p);
+
+/* "Median of ETS(A,N,A), ARIMA(...), Theta" or the model's name. */
+void fc__choice_name(const fc__choice *ch, char *buf, size_t cap);
 
 /* Chooses and fits the model for d according to cfg (method, selection,
  * backtest), falling back to simpler models where the data call for it.

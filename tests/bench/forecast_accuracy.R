@@ -15,61 +15,8 @@ if (length(args) != 2) stop("usage: forecast_accuracy.R BINARY WORK_DIR")
 bin <- args[1]
 work <- args[2]
 dir.create(work, showWarnings = FALSE, recursive = TRUE)
-suppressMessages({
-  library(forecast)
-  library(tseries)
-  library(urca)
-})
-
-series <- list()
-add <- function(name, x, m, h, group) {
-  x <- as.numeric(x)
-  stopifnot(!anyNA(x))
-  series[[length(series) + 1]] <<- list(name = name, x = x, m = m, h = h, group = group)
-}
-
-# Monthly, h = 18.
-add("AirPassengers", AirPassengers, 12, 18, "monthly")
-add("nottem", nottem, 12, 18, "monthly")
-add("co2", co2, 12, 18, "monthly")
-add("USAccDeaths", USAccDeaths, 12, 18, "monthly")
-add("ldeaths", ldeaths, 12, 18, "monthly")
-add("mdeaths", mdeaths, 12, 18, "monthly")
-add("fdeaths", fdeaths, 12, 18, "monthly")
-add("UKDriverDeaths", UKDriverDeaths, 12, 18, "monthly")
-add("Seatbelts.front", Seatbelts[, "front"], 12, 18, "monthly")
-add("Seatbelts.rear", Seatbelts[, "rear"], 12, 18, "monthly")
-add("wineind", forecast::wineind, 12, 18, "monthly")
-add("gas", forecast::gas, 12, 18, "monthly")
-data(nino, package = "tseries", envir = environment())
-add("nino3", nino3, 12, 18, "monthly")
-add("economics.psavert", ggplot2::economics$psavert, 12, 18, "monthly")
-add("economics.unemploy", ggplot2::economics$unemploy, 12, 18, "monthly")
-
-# Quarterly, h = 8.
-add("UKgas", UKgas, 4, 8, "quarterly")
-add("JohnsonJohnson", JohnsonJohnson, 4, 8, "quarterly")
-add("austres", austres, 4, 8, "quarterly")
-add("woolyrnq", forecast::woolyrnq, 4, 8, "quarterly")
-add("freeny.y", freeny.y, 4, 8, "quarterly")
-data(USeconomic, package = "tseries", envir = environment())
-add("USeconomic.GNP", exp(USeconomic[, "log(GNP)"]), 4, 8, "quarterly")
-add("USeconomic.M1", exp(USeconomic[, "log(M1)"]), 4, 8, "quarterly")
-data(UKconinc, package = "urca", envir = environment())
-add("UKconinc.consumption", exp(UKconinc$conl), 4, 8, "quarterly")
-
-# Daily, h = 14, weekly period 7 (our engine also gets the yearly cycle,
-# --long-period 365.25, which forecast::ets cannot take).
-add("taylor.daily", colSums(matrix(forecast::taylor, nrow = 48)), 7, 14, "daily")
-data(ice.river, package = "tseries", envir = environment())
-for (v in colnames(ice.river)) add(paste0("ice.river.", v), ice.river[, v], 7, 14, "daily")
-if (requireNamespace("dslabs", quietly = TRUE)) {
-  d <- as.Date(dslabs::trump_tweets$created_at)
-  days <- seq(min(d), max(d), by = "day")
-  counts <- as.numeric(table(factor(as.character(d), levels = as.character(days))))
-  add("tweets.first2y", head(counts, 730), 7, 14, "daily")
-  add("tweets.last2y", tail(counts, 730), 7, 14, "daily")
-}
+script_dir <- dirname(sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE)[1]))
+source(file.path(script_dir, "forecast_series.R"))
 
 mase <- function(train, test, f, m) {
   lag <- if (length(train) > m) m else 1
@@ -93,10 +40,15 @@ ours <- function(s, train, method) {
   fc <- read.csv(out)
   info <- readLines(err)
   model <- sub('^.*model="([^"]*)".*$', "\\1", info[1])
-  list(f = fc$point, model = model)
+  list(f = fc$point, model = model, lo80 = fc$lo80, hi80 = fc$hi80, lo95 = fc$lo95, hi95 = fc$hi95)
 }
+# Share (percent) of the holdout inside an interval.
+covered <- function(test, lo, hi) 100 * mean(test >= lo & test <= hi)
 
-methods <- c("ours.auto", "ours.ets", "ours.theta", "R.ets", "R.thetaf", "R.snaive")
+methods <- c("ours.auto", "ours.ets", "ours.theta", "ours.arima", "ours.med3", "ours.mean3", "R.ets", "R.arima",
+             "R.thetaf", "R.snaive")
+# interval coverage of the holdout (80% and 95%): ours (auto) and R's ets
+cov_methods <- c("ours.auto", "R.ets")
 rows <- list()
 cat(sprintf("%-22s %-9s %4s %3s  %s\n", "series", "group", "n", "h",
             paste(sprintf("%-10s", methods), collapse = " ")))
@@ -110,13 +62,25 @@ for (s in series) {
   fcs$ours.auto <- a$f
   fcs$ours.ets <- ours(s, train, "ets")$f
   fcs$ours.theta <- ours(s, train, "theta")$f
+  fcs$ours.arima <- ours(s, train, "arima")$f
+  # for comparison with the auto method's weighted mean: the plain median
+  # of our three members, step by step
+  fcs$ours.med3 <- apply(cbind(fcs$ours.ets, fcs$ours.theta, fcs$ours.arima), 1, median)
+  fcs$ours.mean3 <- (fcs$ours.ets + fcs$ours.theta + fcs$ours.arima) / 3
   r_ets <- ets(y)
-  fcs$R.ets <- as.numeric(forecast(r_ets, h = s$h)$mean)
+  r_ets_fc <- forecast(r_ets, h = s$h, level = c(80, 95))
+  fcs$R.ets <- as.numeric(r_ets_fc$mean)
+  fcs$R.arima <- as.numeric(forecast(auto.arima(y), h = s$h)$mean)
   fcs$R.thetaf <- as.numeric(thetaf(y, h = s$h)$mean)
   fcs$R.snaive <- as.numeric(snaive(y, h = s$h)$mean)
+  cov <- list(ours.auto = c(covered(test, a$lo80, a$hi80), covered(test, a$lo95, a$hi95)),
+              R.ets = c(covered(test, r_ets_fc$lower[, 1], r_ets_fc$upper[, 1]),
+                        covered(test, r_ets_fc$lower[, 2], r_ets_fc$upper[, 2])))
   res <- data.frame(series = s$name, group = s$group, method = methods,
                     mase = sapply(methods, function(k) mase(train, test, fcs[[k]], s$m)),
-                    smape = sapply(methods, function(k) smape(test, fcs[[k]])))
+                    smape = sapply(methods, function(k) smape(test, fcs[[k]])),
+                    cov80 = sapply(methods, function(k) if (k %in% cov_methods) cov[[k]][1] else NA),
+                    cov95 = sapply(methods, function(k) if (k %in% cov_methods) cov[[k]][2] else NA))
   rows[[length(rows) + 1]] <- res
   cat(sprintf("%-22s %-9s %4d %3d  %s   ours: %s, R: %s\n", s$name, s$group, n, s$h,
               paste(sprintf("%-10.3f", res$mase), collapse = " "), a$model, r_ets$method))
@@ -139,6 +103,7 @@ for (g in groups) {
   sel <- if (g == "all") all else all[all$group == g, ]
   for (k in methods) {
     x <- sel[sel$method == k, ]
-    cat(sprintf("acc %s %s %.4f %.3f\n", g, k, mean(x$mase), mean(x$smape)))
+    cat(sprintf("acc %s %s %.4f %.3f %.1f %.1f\n", g, k, mean(x$mase), mean(x$smape),
+                mean(x$cov80), mean(x$cov95)))
   }
 }

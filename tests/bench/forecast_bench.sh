@@ -11,6 +11,8 @@
 #   FC_BENCH_SERIES    synthetic series for the large speed run [10000]
 #   FC_BENCH_R_SAMPLE  series forecast::ets runs on (its time for more is
 #                      extrapolated from them, and said so) [1000]
+#   FC_BENCH_R_ARIMA_SAMPLE  synthetic series forecast::auto.arima runs on
+#                      (seconds per series) for the per-group goal [100]
 #   FC_BENCH_THREADS   threads for our batch run and R processes [2]
 #
 # Installs R and its packages with deploy/local/deps.sh bench when missing
@@ -27,6 +29,7 @@ src_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo_dir=$(cd "$src_dir/../.." && pwd)
 n_big=${FC_BENCH_SERIES:-10000}
 r_sample=${FC_BENCH_R_SAMPLE:-1000}
+r_arima_sample=${FC_BENCH_R_ARIMA_SAMPLE:-100}
 threads=${FC_BENCH_THREADS:-2}
 bin=$build_dir/bin/shelfline-forecast
 work=$(mktemp -d)
@@ -103,7 +106,7 @@ for n in 1000 "$n_big"; do
             "$(calc "1000 * ${cpu[$n,$t]} / $n" 3) ms CPU per series"
     done
 done
-r_cmd=(Rscript "$src_dir/forecast_speed.R" r "$work" "$r_sample" "$threads" "$work/ours_$n_big.csv")
+r_cmd=(Rscript "$src_dir/forecast_speed.R" r "$work" "$r_sample" "$threads" "$work/ours_$n_big.csv" "$r_arima_sample")
 show "${r_cmd[@]}"
 if ! r_out=$("${r_cmd[@]}" 2>"$work/r.err"); then
     cat "$work/r.err"
@@ -117,15 +120,35 @@ say
 acc_line() { awk -v g="$1" -v m="$2" -v f="$3" '$1 == "acc" && $2 == g && $3 == m { print $f }' "$work/acc.log"; }
 say "forecasting summary"
 say "  accuracy, mean over series (MASE / sMAPE %):"
-printf '    %-10s %4s  %-16s %-16s %-16s %-16s\n' group n "shelfline auto" "R ets" "R thetaf" "R snaive"
+printf '    %-10s %4s  %-16s %-16s %-16s %-16s %-16s\n' group n "shelfline auto" "R ets" "R auto.arima" "R thetaf" "R snaive"
 for g in monthly quarterly daily all; do
-    n=$(awk -v g="$g" 'NF > 5 && $2 == g { c++ } END { print c + 0 }' "$work/acc.log")
-    [ "$g" = all ] && n=$(awk 'NF > 5 && ($2 == "monthly" || $2 == "quarterly" || $2 == "daily") { c++ } END { print c }' "$work/acc.log")
+    n=$(awk -v g="$g" 'NF > 5 && $1 != "acc" && $2 == g { c++ } END { print c + 0 }' "$work/acc.log")
+    [ "$g" = all ] && n=$(awk 'NF > 5 && $1 != "acc" && ($2 == "monthly" || $2 == "quarterly" || $2 == "daily") { c++ } END { print c }' "$work/acc.log")
     cells=()
-    for m in ours.auto R.ets R.thetaf R.snaive; do
+    for m in ours.auto R.ets R.arima R.thetaf R.snaive; do
         cells+=("$(printf '%.3f / %.2f' "$(acc_line "$g" "$m" 4)" "$(acc_line "$g" "$m" 5)")")
     done
-    printf '    %-10s %4s  %-16s %-16s %-16s %-16s\n' "$g" "$n" "${cells[@]}"
+    printf '    %-10s %4s  %-16s %-16s %-16s %-16s %-16s\n' "$g" "$n" "${cells[@]}"
+done
+# Goals per group: MASE <= 0.97 x ets and <= the better of ets and
+# auto.arima; interval coverage within 5 points of 80 and 95.
+goal_rows=()
+all_met=met
+for g in monthly quarterly daily; do
+    o=$(acc_line "$g" ours.auto 4)
+    e=$(acc_line "$g" R.ets 4)
+    a=$(acc_line "$g" R.arima 4)
+    c80=$(acc_line "$g" ours.auto 6)
+    c95=$(acc_line "$g" ours.auto 7)
+    r80=$(acc_line "$g" R.ets 6)
+    r95=$(acc_line "$g" R.ets 7)
+    v=$(awk -v o="$o" -v e="$e" -v a="$a" -v c80="$c80" -v c95="$c95" 'BEGIN {
+        b = e < a ? e : a
+        m1 = o <= 0.97 * e; m2 = o <= b; m3 = (c80 - 80) ^ 2 <= 25 && (c95 - 95) ^ 2 <= 25
+        printf "%.3fx ets %s, %.3fx best %s, coverage %.1f / %.1f %s", o / e, m1 ? "met" : "NOT met", o / b, m2 ? "met" : "NOT met", c80, c95, m3 ? "met" : "NOT met"
+    }')
+    goal_rows+=("$(printf '%-10s %s (R ets covers %.1f / %.1f)' "$g" "$v" "$r80" "$r95")")
+    case "$v" in *"NOT met"*) all_met="NOT met" ;; esac
 done
 ours_mase=$(acc_line all ours.auto 4)
 ets_mase=$(acc_line all R.ets 4)
@@ -157,11 +180,31 @@ done
 speed_cpu=$(calc "$r_ms / (1000 * ${cpu[$n_big,1]} / $n_big)" 0)
 speed_wall=$(calc "($r_wall * $n_big / $r_n) / ${wall[$n_big,$threads]}" 0)
 [ "$r_n" -lt "$n_big" ] && say "    * from forecast::ets's run on the first $r_n series"
-say "  holdout accuracy on the first $r_n synthetic series: $(grep '^holdout' <<<"$r_out" | sed 's/^holdout (28 days) of those [0-9]* series: //')"
+say "  holdout accuracy on the first $r_n synthetic series: $(grep '^holdout (28' <<<"$r_out" | sed 's/^holdout (28 days) of those [0-9]* series: //')"
+say "  $(grep 'interval coverage' <<<"$r_out" | sed 's/^ *//') on the same series"
+sy_o=$(value_of synth_ours_mase "$r_out")
+sy_e=$(value_of synth_r_mase "$r_out")
+sy_c80=$(value_of synth_ours_cov80 "$r_out")
+sy_c95=$(value_of synth_ours_cov95 "$r_out")
+sub_n=$(value_of synth_arima_n "$r_out")
+sub_o=$(value_of synth_sub_ours_mase "$r_out")
+sub_e=$(value_of synth_sub_ets_mase "$r_out")
+sub_a=$(value_of synth_sub_arima_mase "$r_out")
+v=$(awk -v o="$sy_o" -v e="$sy_e" -v so="$sub_o" -v se="$sub_e" -v sa="$sub_a" -v c80="$sy_c80" -v c95="$sy_c95" 'BEGIN {
+    b = se < sa ? se : sa
+    m1 = o <= 0.97 * e; m2 = so <= b; m3 = (c80 - 80) ^ 2 <= 25 && (c95 - 95) ^ 2 <= 25
+    printf "%.3fx ets %s, %.3fx best %s (first %s series), coverage %.1f / %.1f %s", o / e, m1 ? "met" : "NOT met", so / b, m2 ? "met" : "NOT met", "'"$sub_n"'", c80, c95, m3 ? "met" : "NOT met"
+}')
+goal_rows+=("$(printf '%-10s %s' synthetic "$v")")
+case "$v" in *"NOT met"*) all_met="NOT met" ;; esac
 speed_met=$(awk "BEGIN { print ($speed_cpu >= 100) ? \"met\" : \"NOT met\" }")
 say
 say "  goal: accuracy at least forecast::ets's on average: MASE $ours_mase vs $ets_mase," \
     "sMAPE $ours_smape vs $ets_smape: $acc_met"
+say "  goals per group (MASE <= 0.97x ets, <= the better of ets and auto.arima;" \
+    "80%/95% coverage within 5 points):"
+for row in "${goal_rows[@]}"; do say "    $row"; done
+say "  all per-group goals: $all_met"
 say "  goal: at least 100x faster than forecast::ets: ${speed_cpu}x per CPU, ${speed_wall}x wall for" \
     "$n_big series on $threads cores: $speed_met"
 say "forecast_acc_mase=$ours_mase forecast_acc_mase_r_ets=$ets_mase forecast_speedup_cpu=$speed_cpu" \

@@ -4,11 +4,13 @@
 #       writes N seeded synthetic SKU x region series of 730 days: the first
 #       702 days (about two years) to WORK/train_<n>.csv as "id,value" for
 #       n = 1000 and n = N, and the last 28 days to WORK/actual.csv
-#   Rscript forecast_speed.R r WORK SAMPLE CORES OURS_CSV
+#   Rscript forecast_speed.R r WORK SAMPLE CORES OURS_CSV [ARIMA_SAMPLE]
 #       runs forecast(ets(y), h = 28, level = c(80, 95)) on the first SAMPLE
 #       series in CORES processes, prints its timing, and scores its and
 #       our forecasts (OURS_CSV, shelfline-forecast --batch output) on the
-#       held-out 28 days of those series
+#       held-out 28 days of those series: MASE, sMAPE and the coverage of
+#       the 80% and 95% intervals; then the same for auto.arima on the
+#       first ARIMA_SAMPLE series [100] (it takes seconds per series)
 #
 # The series mix what a retail catalogue holds: 85% regular sellers
 # (level from 2 to 300 units a day, trend, a weekly profile, a yearly swing,
@@ -64,6 +66,7 @@ stopifnot(mode == "r")
 sample_n <- as.integer(args[3])
 cores <- as.integer(args[4])
 ours_csv <- args[5]
+arima_n <- if (length(args) >= 6) as.integer(args[6]) else 100L
 suppressMessages({
   library(forecast)
   library(parallel)
@@ -75,7 +78,9 @@ one <- function(id) {
   y <- ts(train$value[train$id == id], frequency = 7)
   t0 <- proc.time()[["elapsed"]]
   fc <- forecast(ets(y), h = h, level = c(80, 95))
-  list(secs = proc.time()[["elapsed"]] - t0, mean = as.numeric(fc$mean))
+  list(secs = proc.time()[["elapsed"]] - t0, mean = as.numeric(fc$mean),
+       lo80 = as.numeric(fc$lower[, 1]), hi80 = as.numeric(fc$upper[, 1]),
+       lo95 = as.numeric(fc$lower[, 2]), hi95 = as.numeric(fc$upper[, 2]))
 }
 t0 <- proc.time()[["elapsed"]]
 res <- mclapply(ids, one, mc.cores = cores, mc.preschedule = FALSE)
@@ -93,18 +98,54 @@ smape <- function(test, f) {
   den <- abs(test) + abs(f)
   mean(ifelse(den > 0, 200 * abs(test - f) / den, 0))
 }
-score <- matrix(NA, length(ids), 4)
+covered <- function(te, lo, hi) 100 * mean(te >= lo & te <= hi)
+score <- matrix(NA, length(ids), 8)
 for (i in seq_along(ids)) {
   id <- ids[i]
   tr <- train$value[train$id == id]
   te <- act$actual[act$id == id]
-  fo <- ours$point[ours$id == id]
-  fr <- res[[i]]$mean
-  score[i, ] <- c(mase(tr, te, fo), smape(te, fo), mase(tr, te, fr), smape(te, fr))
+  o <- ours[ours$id == id, ]
+  r <- res[[i]]
+  score[i, ] <- c(mase(tr, te, o$point), smape(te, o$point), covered(te, o$lo80, o$hi80),
+                  covered(te, o$lo95, o$hi95), mase(tr, te, r$mean), smape(te, r$mean),
+                  covered(te, r$lo80, r$hi80), covered(te, r$lo95, r$hi95))
 }
 ok <- is.finite(rowSums(score))
 m <- colMeans(score[ok, , drop = FALSE])
 cat(sprintf("holdout (28 days) of those %d series: shelfline MASE %.4f sMAPE %.2f; R ets MASE %.4f sMAPE %.2f\n",
-            sum(ok), m[1], m[2], m[3], m[4]))
-cat(sprintf("synth_ours_mase=%.4f synth_ours_smape=%.3f synth_r_mase=%.4f synth_r_smape=%.3f\n",
-            m[1], m[2], m[3], m[4]))
+            sum(ok), m[1], m[2], m[5], m[6]))
+cat(sprintf("  interval coverage (80%% / 95%%): shelfline %.1f / %.1f; R ets %.1f / %.1f\n",
+            m[3], m[4], m[7], m[8]))
+cat(sprintf("synth_ours_mase=%.4f synth_ours_smape=%.3f synth_r_mase=%.4f synth_r_smape=%.3f synth_ours_cov80=%.1f synth_ours_cov95=%.1f synth_r_cov80=%.1f synth_r_cov95=%.1f\n",
+            m[1], m[2], m[5], m[6], m[3], m[4], m[7], m[8]))
+
+# auto.arima on the first arima_n series (same holdout), against ets and
+# ours on the same series.
+if (arima_n > 0) {
+  aids <- ids[seq_len(min(arima_n, length(ids)))]
+  one_arima <- function(id) {
+    y <- ts(train$value[train$id == id], frequency = 7)
+    t0 <- proc.time()[["elapsed"]]
+    fc <- forecast(auto.arima(y), h = h)
+    list(secs = proc.time()[["elapsed"]] - t0, mean = as.numeric(fc$mean))
+  }
+  t0 <- proc.time()[["elapsed"]]
+  ra <- mclapply(aids, one_arima, mc.cores = cores, mc.preschedule = FALSE)
+  wall_a <- proc.time()[["elapsed"]] - t0
+  sa <- matrix(NA, length(aids), 3)
+  for (i in seq_along(aids)) {
+    id <- aids[i]
+    tr <- train$value[train$id == id]
+    te <- act$actual[act$id == id]
+    sa[i, ] <- c(mase(tr, te, ours$point[ours$id == id]), mase(tr, te, res[[i]]$mean),
+                 mase(tr, te, ra[[i]]$mean))
+  }
+  oka <- is.finite(rowSums(sa))
+  ma <- colMeans(sa[oka, , drop = FALSE])
+  cat(sprintf("R forecast::auto.arima: %d series in %.1f s wall; %.1f ms per series on one core\n",
+              length(aids), wall_a, 1000 * mean(sapply(ra, function(r) r$secs))))
+  cat(sprintf("holdout MASE on the first %d series: shelfline %.4f, R ets %.4f, R auto.arima %.4f\n",
+              sum(oka), ma[1], ma[2], ma[3]))
+  cat(sprintf("synth_arima_n=%d synth_sub_ours_mase=%.4f synth_sub_ets_mase=%.4f synth_sub_arima_mase=%.4f\n",
+              sum(oka), ma[1], ma[2], ma[3]))
+}

@@ -178,9 +178,9 @@ static void test_bad_input(void **state)
     assert_int_equal(r.status, 2);
     assert_non_null(strstr(r.err, "--horizon is required"));
 
-    run("--period 7 --horizon 3 --method arima", "1\n2\n", &r);
+    run("--period 7 --horizon 3 --method sarima", "1\n2\n", &r);
     assert_int_equal(r.status, 2);
-    assert_non_null(strstr(r.err, "unknown method \"arima\""));
+    assert_non_null(strstr(r.err, "unknown method \"sarima\""));
 
     run("--period 7 --horizon 3 --levels 80,100", "1\n2\n", &r);
     assert_int_equal(r.status, 2);

@@ -90,7 +90,7 @@ static void test_constant(void **state)
     fc_config cfg;
     fc_config_init(&cfg);
     cfg.period = 7;
-    for (int method = FC_METHOD_AUTO; method <= FC_METHOD_TSB; method++) {
+    for (int method = FC_METHOD_AUTO; method <= FC_METHOD_ARIMA; method++) {
         cfg.method = (fc_method)method;
         fc_series s = {y, 50, NULL, NULL};
         fc_forecast *f = run(&s, &cfg);
@@ -112,7 +112,7 @@ static void test_single_nonzero(void **state)
     fc_config cfg;
     fc_config_init(&cfg);
     cfg.period = 7;
-    for (int method = FC_METHOD_AUTO; method <= FC_METHOD_TSB; method++) {
+    for (int method = FC_METHOD_AUTO; method <= FC_METHOD_ARIMA; method++) {
         cfg.method = (fc_method)method;
         fc_series s = {y, 40, NULL, NULL};
         fc_forecast *f = run(&s, &cfg);
@@ -137,7 +137,7 @@ static void test_very_short(void **state)
     fc_config_init(&cfg);
     cfg.period = 7;
     for (size_t n = 1; n <= 3; n++) {
-        for (int method = FC_METHOD_AUTO; method <= FC_METHOD_TSB; method++) {
+        for (int method = FC_METHOD_AUTO; method <= FC_METHOD_ARIMA; method++) {
             cfg.method = (fc_method)method;
             fc_series s = {y, n, NULL, NULL};
             fc_forecast *f = run(&s, &cfg);
@@ -168,7 +168,7 @@ static void test_missing_days(void **state)
     fc_config cfg;
     fc_config_init(&cfg);
     cfg.period = 7;
-    for (int method = FC_METHOD_AUTO; method <= FC_METHOD_TSB; method++) {
+    for (int method = FC_METHOD_AUTO; method <= FC_METHOD_ARIMA; method++) {
         cfg.method = (fc_method)method;
         fc_series s = {y, 140, NULL, NULL};
         fc_forecast *f = run(&s, &cfg);
@@ -517,8 +517,11 @@ static void test_validation(void **state)
     assert_int_equal(fc_method_parse("tsb", &m, &err), SL_OK);
     assert_int_equal(m, FC_METHOD_TSB);
     assert_string_equal(fc_method_name(FC_METHOD_DAMPED), "damped");
-    assert_int_equal(fc_method_parse("arima", &m, &err), SL_INVALID_ARGUMENT);
-    assert_non_null(strstr(err.msg, "\"arima\""));
+    assert_int_equal(fc_method_parse("arima", &m, &err), SL_OK);
+    assert_int_equal(m, FC_METHOD_ARIMA);
+    assert_int_equal(fc_method_parse("sarima", &m, &err), SL_INVALID_ARGUMENT);
+    assert_non_null(strstr(err.msg, "\"sarima\""));
+    assert_non_null(strstr(err.msg, "arima"));
 }
 
 static void test_error_measures(void **state)

@@ -3,7 +3,7 @@
  * planners working on exported data and for the benchmark.
  *
  *   shelfline-forecast --period P --horizon H [--levels 80,95]
- *       [--method auto|mean|naive|snaive|ses|holt|damped|ets|theta|croston|tsb]
+ *       [--method auto|mean|naive|snaive|ses|holt|damped|ets|theta|croston|tsb|arima|combo]
  *       [--select backtest|aicc] [--long-period D] [--backtest-origins K]
  *       [--paths N] [--seed S] [--info] [--batch [--threads T]]
  *
@@ -40,7 +40,7 @@ static void usage(FILE *out)
             "  reads one series from standard input (one value per line, or index,value;\n"
             "  NA or an empty value for a missing day) and writes\n"
             "  step,point,lo80,hi80,lo95,hi95 as CSV to standard output\n"
-            "  methods: auto mean naive snaive ses holt damped ets theta croston tsb\n"
+            "  methods: auto mean naive snaive ses holt damped ets theta croston tsb arima combo\n"
             "  --batch: id,value lines, several series grouped by id; output rows start with id\n");
 }
 

@@ -1,0 +1,173 @@
+/* The auto method's combination of ETS, ARIMA and Theta (fc_select.c):
+ * the members' ranking from the backtest, the point as the median of the
+ * members', the spread as the median of theirs, the interval scale, and
+ * the public API's report of it.  The members themselves are checked
+ * against R in test_fc_arima.c (ARIMA), test_fc_models.c (Theta) and
+ * test_fc_ets.c (ETS). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fc_arima_ref.h"
+#include "fc_engine.h"
+#include "fc_select.h"
+
+static fc__opts opts(fc__rng *rng)
+{
+    fc__rng_seed(rng, 1);
+    fc__opts o = {2, 40, 1e-5, rng};
+    return o;
+}
+
+static double med3(double a, double b, double c)
+{
+    return fmax(fmin(a, b), fmin(fmax(a, b), c));
+}
+
+/* AirPassengers' training part (126 months). */
+static const fc_arima_ref *air(void)
+{
+    const fc_arima_ref *r = &fc_arima_refs[0];
+    assert_string_equal(r->name, "AirPassengers");
+    return r;
+}
+
+static void test_weights_follow_the_backtest(void **state)
+{
+    (void)state;
+    const fc_arima_ref *r = air();
+    fc__rng rng;
+    fc__opts o = opts(&rng);
+    fc__data d = {r->y, NULL, (size_t)r->n, 12};
+    fc__judge jd = {NULL, 0, 1};
+    fc_config cfg;
+    fc_config_init(&cfg);
+    cfg.period = 12;
+    cfg.horizon = 18;
+    double *work = malloc(fc__select_work(d.n, &cfg) * sizeof *work);
+    assert_non_null(work);
+    fc__choice ch;
+    sl_err err;
+    assert_int_equal(fc__choose(&d, &jd, &cfg, &o, work, &ch, &err), SL_OK);
+    assert_int_equal(ch.n_comb, 3);
+    assert_int_equal(ch.comb[0].kind, FC__K_ETS);
+    assert_int_equal(ch.comb[1].kind, FC__K_ARIMA);
+    assert_int_equal(ch.comb[2].kind, FC__K_THETA);
+    double sum = 0;
+    for (int i = 0; i < 3; i++) {
+        assert_true(ch.weight[i] >= 0);
+        sum += ch.weight[i];
+    }
+    assert_true(fabs(sum - 1) < 1e-12);
+    assert_true(ch.bt_origins > 0 && ch.bt_mase > 0);
+    assert_true(ch.iscale >= 0.8 && ch.iscale <= 2.0);
+    assert_non_null(strstr(ch.reason, "median of ETS, ARIMA and Theta"));
+    free(work);
+}
+
+static void test_point_and_spread_are_medians(void **state)
+{
+    (void)state;
+    const fc_arima_ref *r = air();
+    fc__rng rng;
+    fc__opts o = opts(&rng);
+    /* additive data (no simulated member): the log of the series */
+    double ly[126];
+    for (int t = 0; t < 126; t++)
+        ly[t] = log(r->y[t]);
+    fc__data d = {ly, NULL, 126, 12};
+    fc__judge jd = {NULL, 0, 1};
+    fc_config cfg;
+    fc_config_init(&cfg);
+    cfg.period = 12;
+    cfg.horizon = 12;
+    double *work = malloc(fc__select_work(d.n, &cfg) * sizeof *work);
+    assert_non_null(work);
+    fc__choice ch;
+    sl_err err;
+    assert_int_equal(fc__choose(&d, &jd, &cfg, &o, work, &ch, &err), SL_OK);
+    assert_int_equal(ch.n_comb, 3);
+    enum { H = 12 };
+    double mean[H], psi[H], scale[H];
+    fc__pred p = {H, mean, psi, scale, 0, NULL, 0, 0};
+    fc__choice_predict(&ch, &d, &o, work, &p);
+    assert_int_equal(p.simulated, 0);
+    double m_mean[3][H], m_sd[3][H];
+    for (int i = 0; i < 3; i++) {
+        double mm[H], ps[H], sc[H];
+        fc__pred q = {H, mm, ps, sc, 0, NULL, 0, 0};
+        fc__model_predict(&ch.comb[i], &d, &o, work, &q);
+        assert_int_equal(q.simulated, 0);
+        for (int j = 0; j < H; j++) {
+            m_mean[i][j] = mm[j];
+            m_sd[i][j] = fc__pred_sd(&q, (size_t)j);
+        }
+    }
+    for (int j = 0; j < H; j++) {
+        double pt = med3(m_mean[0][j], m_mean[1][j], m_mean[2][j]);
+        double sd = med3(m_sd[0][j], m_sd[1][j], m_sd[2][j]);
+        assert_true(fabs(mean[j] - pt) < 1e-9 * (fabs(pt) + 1));
+        assert_true(fabs(fc__pred_sd(&p, (size_t)j) - ch.iscale * sd) < 1e-9 * (sd + 1));
+    }
+    free(work);
+}
+
+static void test_the_api_reports_the_combination(void **state)
+{
+    (void)state;
+    const fc_arima_ref *r = air();
+    fc_config cfg;
+    fc_config_init(&cfg);
+    cfg.period = 12;
+    cfg.horizon = 18;
+    fc_series s = {r->y, (size_t)r->n, NULL, NULL};
+    fc_forecast *f = NULL;
+    sl_err err;
+    assert_int_equal(fc_forecast_run(&s, &cfg, &f, &err), SL_OK);
+    fc_info in;
+    fc_forecast_info(f, &in);
+    assert_int_equal(in.method, FC_METHOD_COMBO);
+    assert_string_equal(fc_method_name(in.method), "combo");
+    assert_non_null(strstr(in.model, "Median of ETS("));
+    assert_non_null(strstr(in.model, "ARIMA("));
+    assert_non_null(strstr(in.model, "Theta"));
+    assert_true(isnan(in.alpha) && isnan(in.aicc));
+    /* multiplicative ETS: simulated paths ordered by ETS's */
+    assert_int_equal(in.simulated, 1);
+    for (size_t j = 0; j < 18; j++) {
+        const double *pt = fc_forecast_points(f);
+        assert_true(fc_forecast_lower(f, 1)[j] <= fc_forecast_lower(f, 0)[j]);
+        assert_true(fc_forecast_lower(f, 0)[j] <= pt[j]);
+        assert_true(pt[j] <= fc_forecast_upper(f, 0)[j]);
+        assert_true(fc_forecast_upper(f, 0)[j] <= fc_forecast_upper(f, 1)[j]);
+    }
+    /* a sum over steps has a band too */
+    double tot, lo, hi;
+    assert_int_equal(fc_forecast_sum(f, 0, 12, 95, &tot, &lo, &hi, &err), SL_OK);
+    assert_true(lo < tot && tot < hi);
+    fc_forecast_free(f);
+
+    /* the combination asked for on a series too short for a backtest */
+    cfg.method = FC_METHOD_COMBO;
+    fc_series s2 = {r->y, 30, NULL, NULL};
+    assert_int_equal(fc_forecast_run(&s2, &cfg, &f, &err), SL_OK);
+    fc_forecast_info(f, &in);
+    assert_int_equal(in.method, FC_METHOD_COMBO);
+    assert_non_null(strstr(in.reason, "too short for a backtest"));
+    fc_forecast_free(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_weights_follow_the_backtest),
+        cmocka_unit_test(test_point_and_spread_are_medians),
+        cmocka_unit_test(test_the_api_reports_the_combination),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
