@@ -45,6 +45,15 @@ struct sl_client_stream {
     int tag;
 };
 
+/* Appends an integer channel argument. */
+static void arg_int(grpc_arg *args, size_t *n, const char *key, int value)
+{
+    args[*n].type = GRPC_ARG_INTEGER;
+    args[*n].key = (char *)key;
+    args[*n].value.integer = value;
+    (*n)++;
+}
+
 sl_status sl_channel_create(const char *target, const sl_channel_options *opts, sl_channel **out,
                             sl_err *err)
 {
@@ -68,14 +77,12 @@ sl_status sl_channel_create(const char *target, const sl_channel_options *opts, 
     grpc_arg args[11];
     size_t n = 0;
     memset(args, 0, sizeof args);
-    args[n].type = GRPC_ARG_INTEGER;
-    args[n].key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
-    args[n++].value.integer =
-        (int)(opts != NULL && opts->max_recv_bytes > 0 ? opts->max_recv_bytes : DEFAULT_MAX_MSG);
-    args[n].type = GRPC_ARG_INTEGER;
-    args[n].key = GRPC_ARG_MAX_SEND_MESSAGE_LENGTH;
-    args[n++].value.integer =
-        (int)(opts != NULL && opts->max_send_bytes > 0 ? opts->max_send_bytes : DEFAULT_MAX_MSG);
+    arg_int(
+        args, &n, GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH,
+        (int)(opts != NULL && opts->max_recv_bytes > 0 ? opts->max_recv_bytes : DEFAULT_MAX_MSG));
+    arg_int(
+        args, &n, GRPC_ARG_MAX_SEND_MESSAGE_LENGTH,
+        (int)(opts != NULL && opts->max_send_bytes > 0 ? opts->max_send_bytes : DEFAULT_MAX_MSG));
     /* Every address the target resolves to takes calls (round_robin), so a
      * peer given as "ipv4:a,b" or "dns:///headless:port" spreads over its
      * replicas and a dead one is left out at once; the service config of
@@ -83,37 +90,21 @@ sl_status sl_channel_create(const char *target, const sl_channel_options *opts, 
     args[n].type = GRPC_ARG_STRING;
     args[n].key = GRPC_ARG_SERVICE_CONFIG;
     args[n++].value.string = "{\"loadBalancingConfig\": [{\"round_robin\": {}}]}";
-    args[n].type = GRPC_ARG_INTEGER;
-    args[n].key = GRPC_ARG_SERVICE_CONFIG_DISABLE_RESOLUTION;
-    args[n++].value.integer = 1;
+    arg_int(args, &n, GRPC_ARG_SERVICE_CONFIG_DISABLE_RESOLUTION, 1);
     /* Reconnect soon after a peer restarts: gRPC's default backoff (1 s,
      * x1.6, up to 120 s) left service-desk failing for 9-15 s after
      * inventory was SERVING again. */
-    args[n].type = GRPC_ARG_INTEGER;
-    args[n].key = GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS;
-    args[n++].value.integer = RECONNECT_MIN_MS;
-    args[n].type = GRPC_ARG_INTEGER;
-    args[n].key = GRPC_ARG_MIN_RECONNECT_BACKOFF_MS;
-    args[n++].value.integer = RECONNECT_MIN_MS;
-    args[n].type = GRPC_ARG_INTEGER;
-    args[n].key = GRPC_ARG_MAX_RECONNECT_BACKOFF_MS;
-    args[n++].value.integer = RECONNECT_MAX_MS;
+    arg_int(args, &n, GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, RECONNECT_MIN_MS);
+    arg_int(args, &n, GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, RECONNECT_MIN_MS);
+    arg_int(args, &n, GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, RECONNECT_MAX_MS);
     /* Keepalive: find a dead connection in 30 s + 10 s even when no call
      * is running (consumers' event streams can be quiet for long).  The
      * server accepts a ping every 10 s (sl_server), so these never earn a
      * GOAWAY too_many_pings. */
-    args[n].type = GRPC_ARG_INTEGER;
-    args[n].key = GRPC_ARG_KEEPALIVE_TIME_MS;
-    args[n++].value.integer = 30000;
-    args[n].type = GRPC_ARG_INTEGER;
-    args[n].key = GRPC_ARG_KEEPALIVE_TIMEOUT_MS;
-    args[n++].value.integer = 10000;
-    args[n].type = GRPC_ARG_INTEGER;
-    args[n].key = GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS;
-    args[n++].value.integer = 1;
-    args[n].type = GRPC_ARG_INTEGER;
-    args[n].key = GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA;
-    args[n++].value.integer = 0;
+    arg_int(args, &n, GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
+    arg_int(args, &n, GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
+    arg_int(args, &n, GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+    arg_int(args, &n, GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
     grpc_channel_args cargs = {.num_args = n, .args = args};
     grpc_channel_credentials *creds = grpc_insecure_credentials_create();
     c->ch = grpc_channel_create(target, creds, &cargs);

@@ -1223,6 +1223,15 @@ sl_status sl_server_add_service(sl_server *s, const sl_service_def *def, sl_err 
     return SL_OK;
 }
 
+/* Appends an integer channel argument. */
+static void arg_int(grpc_arg *args, size_t *n, const char *key, int value)
+{
+    args[*n].type = GRPC_ARG_INTEGER;
+    args[*n].key = (char *)key;
+    args[*n].value.integer = value;
+    (*n)++;
+}
+
 sl_status sl_server_start(sl_server *s, sl_err *err)
 {
     if (s->started)
@@ -1236,33 +1245,18 @@ sl_status sl_server_start(sl_server *s, sl_err *err)
      * (sl_client), so the server must accept pings that often, also on a
      * connection without calls, or it would answer GOAWAY too_many_pings;
      * 10 s leaves room for clients configured more eagerly. */
-    args[nargs].type = GRPC_ARG_INTEGER;
-    args[nargs].key = GRPC_ARG_KEEPALIVE_TIME_MS;
-    args[nargs++].value.integer = 60000;
-    args[nargs].type = GRPC_ARG_INTEGER;
-    args[nargs].key = GRPC_ARG_KEEPALIVE_TIMEOUT_MS;
-    args[nargs++].value.integer = 20000;
-    args[nargs].type = GRPC_ARG_INTEGER;
-    args[nargs].key = GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS;
-    args[nargs++].value.integer = 1;
-    args[nargs].type = GRPC_ARG_INTEGER;
-    args[nargs].key = GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS;
-    args[nargs++].value.integer = 10000;
-    args[nargs].type = GRPC_ARG_INTEGER;
-    args[nargs].key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
-    args[nargs++].value.integer = (int)s->opts.max_recv_bytes;
-    args[nargs].type = GRPC_ARG_INTEGER;
-    args[nargs].key = GRPC_ARG_MAX_SEND_MESSAGE_LENGTH;
-    args[nargs++].value.integer = (int)s->opts.max_send_bytes;
+    arg_int(args, &nargs, GRPC_ARG_KEEPALIVE_TIME_MS, 60000);
+    arg_int(args, &nargs, GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20000);
+    arg_int(args, &nargs, GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+    arg_int(args, &nargs, GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
+    arg_int(args, &nargs, GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, (int)s->opts.max_recv_bytes);
+    arg_int(args, &nargs, GRPC_ARG_MAX_SEND_MESSAGE_LENGTH, (int)s->opts.max_send_bytes);
     if (s->opts.max_connection_age_ms > 0) {
-        args[nargs].type = GRPC_ARG_INTEGER;
-        args[nargs].key = GRPC_ARG_MAX_CONNECTION_AGE_MS;
-        args[nargs++].value.integer = (int)s->opts.max_connection_age_ms;
+        arg_int(args, &nargs, GRPC_ARG_MAX_CONNECTION_AGE_MS, (int)s->opts.max_connection_age_ms);
     }
     if (s->opts.max_connection_age_grace_ms > 0) {
-        args[nargs].type = GRPC_ARG_INTEGER;
-        args[nargs].key = GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS;
-        args[nargs++].value.integer = (int)s->opts.max_connection_age_grace_ms;
+        arg_int(args, &nargs, GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+                (int)s->opts.max_connection_age_grace_ms);
     }
     grpc_channel_args cargs = {.num_args = nargs, .args = args};
     s->server = grpc_server_create(&cargs, NULL);

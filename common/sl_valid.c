@@ -47,6 +47,19 @@ static bool read_varint(const uint8_t *p, size_t len, size_t *pos, uint64_t *out
     return false; /* more than 10 bytes */
 }
 
+/* A little-endian fixed-width value of width (4 or 8) bytes. */
+static bool read_fixed(const uint8_t *p, size_t len, size_t *pos, size_t width, uint64_t *out)
+{
+    if (len - *pos < width)
+        return false;
+    uint64_t v = 0;
+    for (size_t i = 0; i < width; i++)
+        v |= (uint64_t)p[*pos + i] << (8 * i);
+    *pos += width;
+    *out = v;
+    return true;
+}
+
 static sl_status malformed(walk *w)
 {
     return sl_err_set(w->err, SL_INVALID_ARGUMENT, "could not decode request as %s", w->root);
@@ -222,11 +235,8 @@ static sl_status check_delimited(walk *w, const ProtobufCFieldDescriptor *fd, co
             fd->type == PROTOBUF_C_TYPE_SFIXED32 || fd->type == PROTOBUF_C_TYPE_FIXED32) {
             size_t width =
                 fd->type == PROTOBUF_C_TYPE_SFIXED64 || fd->type == PROTOBUF_C_TYPE_FIXED64 ? 8 : 4;
-            if (n - pos < width)
+            if (!read_fixed(p, n, &pos, width, &raw))
                 return malformed(w);
-            for (size_t i = 0; i < width; i++)
-                raw |= (uint64_t)p[pos + i] << (8 * i);
-            pos += width;
         } else if (!read_varint(p, n, &pos, &raw)) {
             return malformed(w);
         }
@@ -280,15 +290,10 @@ static sl_status walk_message(walk *w, const ProtobufCMessageDescriptor *d, cons
             break;
         case 1: /* 64-bit */
         case 5: /* 32-bit */ {
-            size_t width = wire == 1 ? 8 : 4;
-            if (len - pos < width) {
+            if (!read_fixed(p, len, &pos, wire == 1 ? 8 : 4, &v)) {
                 st = malformed(w);
                 break;
             }
-            v = 0;
-            for (size_t i = 0; i < width; i++)
-                v |= (uint64_t)p[pos + i] << (8 * i);
-            pos += width;
             if (fd != NULL && is_time_field(fd))
                 st = check_time(w, fd, v);
             break;
