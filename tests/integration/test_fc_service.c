@@ -789,17 +789,35 @@ static void test_promotion_quota(void **state)
     assert_true(fabs(f->points[2]->point - p2) < 1e-9);
 }
 
+/* Days a month ago (UTC, "YYYY-MM-DD") and the first one's midnight in ms:
+ * valid sales days whatever day the suite runs on.  (Fixed dates would
+ * pass RecordSales' ten-year limit one day and make the good row the bad
+ * one.) */
+static int64_t recent_days(char d1[11], char d2[11])
+{
+    int64_t day = fc_now_ms() / 86400000LL - 30;
+    for (int k = 0; k < 2; k++) {
+        time_t t = (time_t)((day + k) * 86400);
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(k == 0 ? d1 : d2, 11, "%Y-%m-%d", &tm);
+    }
+    return day * 86400000LL;
+}
+
 static void test_bad_input(void **state)
 {
     (void)state;
     sl_err err;
+    char day1[11], day2[11];
+    int64_t day1_ms = recent_days(day1, day2);
     long long sales = sql("SELECT count(*) FROM forecasting.daily_sales");
     long long events = sql("SELECT count(*) FROM forecasting.calendar_event");
     long long hourly = sql("SELECT count(*) FROM forecasting.hourly_sales");
 
     /* RecordSales: the second row is bad, so the first is not written. */
     Shelfline__V1__SalesRow a = SHELFLINE__V1__SALES_ROW__INIT, b = SHELFLINE__V1__SALES_ROW__INIT;
-    a.sku = "FC-BAD", a.region = "EAST", a.day = "2025-01-01", a.units = 3;
+    a.sku = "FC-BAD", a.region = "EAST", a.day = day1, a.units = 3;
     b = a;
     Shelfline__V1__SalesRow *rows[] = {&a, &b};
     Shelfline__V1__RecordSalesRequest rs = SHELFLINE__V1__RECORD_SALES_REQUEST__INIT;
@@ -807,7 +825,7 @@ static void test_bad_input(void **state)
     rs.n_rows = 2;
     const ProtobufCMessageDescriptor *rsd = &shelfline__v1__record_sales_response__descriptor;
     EXPECT(fc("RecordSales", &rs.base, rsd, NULL, &err), SL_INVALID_ARGUMENT, err, "rows[1]");
-    b.day = "2025-01-02";
+    b.day = day2;
     b.units = -1;
     EXPECT(fc("RecordSales", &rs.base, rsd, NULL, &err), SL_INVALID_ARGUMENT, err, "rows[1].units");
     b.units = 1, b.day = "2025-02-30";
@@ -818,7 +836,7 @@ static void test_bad_input(void **state)
     EXPECT(fc("RecordSales", &rs.base, rsd, NULL, &err), SL_INVALID_ARGUMENT, err, "in the past");
     b.day = "1990-01-01";
     EXPECT(fc("RecordSales", &rs.base, rsd, NULL, &err), SL_INVALID_ARGUMENT, err, "in the past");
-    b.day = "2025-01-02", b.region = "east";
+    b.day = day2, b.region = "east";
     EXPECT(fc("RecordSales", &rs.base, rsd, NULL, &err), SL_INVALID_ARGUMENT, err,
            "rows[1].region");
     b.region = "EAST", b.sku = "";
@@ -829,7 +847,7 @@ static void test_bad_input(void **state)
     /* RecordHourlySales: the second row is bad, so the first is not
      * written. */
     Shelfline__V1__HourlySalesRow ha = SHELFLINE__V1__HOURLY_SALES_ROW__INIT, hb;
-    ha.sku = "FC-BAD", ha.region = "EAST", ha.day = "2025-01-01", ha.hour = 3, ha.units = 3;
+    ha.sku = "FC-BAD", ha.region = "EAST", ha.day = day1, ha.hour = 3, ha.units = 3;
     hb = ha;
     Shelfline__V1__HourlySalesRow *hrows[] = {&ha, &hb};
     Shelfline__V1__RecordHourlySalesRequest hs = SHELFLINE__V1__RECORD_HOURLY_SALES_REQUEST__INIT;
@@ -845,10 +863,10 @@ static void test_bad_input(void **state)
     hb.hour = 4, hb.day = "2025-13-01";
     EXPECT(fc("RecordHourlySales", &hs.base, hsd, NULL, &err), SL_INVALID_ARGUMENT, err,
            "rows[1].day");
-    hb.day = "2025-01-01", hb.hour_start_ms = 1735689600000LL;
+    hb.day = day1, hb.hour_start_ms = day1_ms;
     EXPECT(fc("RecordHourlySales", &hs.base, hsd, NULL, &err), SL_INVALID_ARGUMENT, err,
            "rows[1].hour_start_ms and rows[1].day");
-    hb.day = "", hb.hour = 0, hb.hour_start_ms = 1735689600000LL + 1800000LL;
+    hb.day = "", hb.hour = 0, hb.hour_start_ms = day1_ms + 1800000LL;
     EXPECT(fc("RecordHourlySales", &hs.base, hsd, NULL, &err), SL_INVALID_ARGUMENT, err,
            "rows[1].hour_start_ms");
     hb.hour_start_ms = 0;
@@ -856,7 +874,7 @@ static void test_bad_input(void **state)
            "rows[1].hour_start_ms or rows[1].day");
     hb.hour_start_ms = (fc_now_ms() / 3600000LL + 2) * 3600000LL;
     EXPECT(fc("RecordHourlySales", &hs.base, hsd, NULL, &err), SL_INVALID_ARGUMENT, err, "future");
-    hb.hour_start_ms = 1735689600000LL, hb.units = -1;
+    hb.hour_start_ms = day1_ms, hb.units = -1;
     EXPECT(fc("RecordHourlySales", &hs.base, hsd, NULL, &err), SL_INVALID_ARGUMENT, err,
            "rows[1].units");
     hb.units = 1, hb.region = "east";

@@ -462,7 +462,11 @@ static void test_returns(void **state)
 /* ---- ETAs ---- */
 
 /* 2026-11-18 is a Wednesday; warehouses are on America/New_York (UTC-5 in
- * November) with a 16:00 cut-off; W-NEAR -> EAST is p50 1 / p90 2 days. */
+ * November) with a 16:00 cut-off; W-NEAR -> EAST is p50 1 / p90 2 days.
+ * These instants only need to lie in the past of the run: PlaceOrder takes
+ * placed_at_ms from 2000-01-01 to a day ahead and QuoteEta at_ms from 2000
+ * to a year ahead, and an in-stock line's promise depends only on when the
+ * order was placed (tests/timeshift/run.sh runs this a year later). */
 #define WED_10_NY INT64_C(1795014000000) /* 2026-11-18T15:00:00Z */
 #define WED_17_NY INT64_C(1795039200000) /* 2026-11-18T22:00:00Z */
 #define FRI_17_NY INT64_C(1795212000000) /* 2026-11-20T22:00:00Z */
