@@ -183,22 +183,30 @@ sl_status sl_config_bool(const char *name, bool def, bool *out, sl_err *err)
     return sl_config_parse_bool(name, v, out, err);
 }
 
-sl_status sl_config_hostport(const char *name, const char *def, const char **out, sl_err *err)
+/* A string variable whose value parse (one of the sl_config_parse_*
+ * address checks) accepts; unset or empty gives def. */
+static sl_status checked_string(const char *name, const char *def, const char **out,
+                                sl_status (*parse)(const char *, const char *, sl_err *),
+                                sl_err *err)
 {
     const char *v = env_or_null(name);
     if (v == NULL) {
         *out = def;
         return SL_OK;
     }
-    sl_status st = sl_config_parse_hostport(name, v, err);
+    sl_status st = parse(name, v, err);
     if (st == SL_OK)
         *out = v;
     return st;
 }
 
-/* One "host:port" of an ipv4:/ipv6: address list, which gRPC writes
- * without the brackets plain host:port needs for IPv6 only when a port
- * follows ("ipv6:[::1]:50051"). */
+sl_status sl_config_hostport(const char *name, const char *def, const char **out, sl_err *err)
+{
+    return checked_string(name, def, out, sl_config_parse_hostport, err);
+}
+
+/* An ipv4:/ipv6: address list: host:port items separated by commas, IPv6
+ * hosts in brackets as in plain host:port ("ipv6:[::1]:50051"). */
 static int parse_list(const char *list)
 {
     char item[256];
@@ -240,18 +248,17 @@ int sl_parse_target(const char *s)
     return sl_parse_hostport(s);
 }
 
-sl_status sl_config_target(const char *name, const char *def, const char **out, sl_err *err)
+sl_status sl_config_parse_target(const char *name, const char *text, sl_err *err)
 {
-    const char *v = env_or_null(name);
-    if (v == NULL) {
-        *out = def;
-        return SL_OK;
-    }
-    if (sl_parse_target(v) != 0)
+    if (sl_parse_target(text) != 0)
         return sl_err_set(err, SL_INVALID_ARGUMENT,
                           "invalid %s \"%s\": expected host:port, ipv4:host:port[,host:port...], "
                           "dns:///name:port or unix:path",
-                          name, v);
-    *out = v;
+                          name, text);
     return SL_OK;
+}
+
+sl_status sl_config_target(const char *name, const char *def, const char **out, sl_err *err)
+{
+    return checked_string(name, def, out, sl_config_parse_target, err);
 }

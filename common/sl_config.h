@@ -45,6 +45,7 @@ sl_status sl_config_parse_duration_ms(const char *name, const char *text, int64_
                                       int64_t *out, sl_err *err);
 sl_status sl_config_parse_bool(const char *name, const char *text, bool *out, sl_err *err);
 sl_status sl_config_parse_hostport(const char *name, const char *text, sl_err *err);
+sl_status sl_config_parse_target(const char *name, const char *text, sl_err *err);
 
 /* The grammars under those parsers, exposed for tests and command-line
  * flags: an integer is an optional '-' and decimal digits (no blanks, no

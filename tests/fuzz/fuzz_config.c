@@ -189,9 +189,11 @@ static void fuzz_sl_config(uint8_t which, const char *text)
          * exactly a host:port; with one, parsing never crashes. */
         bool scheme = strncmp(text, "ipv4:", 5) == 0 || strncmp(text, "ipv6:", 5) == 0 ||
                       strncmp(text, "dns:", 4) == 0 || strncmp(text, "unix:", 5) == 0;
-        int target = sl_parse_target(text);
+        sl_status tst = sl_config_parse_target(NAME, text, &err);
         if (!scheme)
-            check((target == 0) == ok);
+            check((tst == SL_OK) == ok);
+        if (tst != SL_OK)
+            check_rejection(tst, &err);
         break;
     }
     }
