@@ -26,8 +26,16 @@
 
 typedef struct walk {
     const char *root; /* the request type's full name, for decode errors */
-    char path[256];
-    size_t plen;
+    /* The field being read, outermost first.  Kept as pointers and indexes
+     * and printed only when a request is refused: formatting it for every
+     * field cost four times protobuf-c's own decoding. */
+    struct {
+        const char *name;
+        bool repeated;
+        uint32_t index;
+    } seg[MAX_DEPTH + 2];
+    int nseg;
+    char path[256]; /* the printed path, for messages */
     sl_err *err;
 } walk;
 
@@ -65,26 +73,42 @@ static sl_status malformed(walk *w)
     return sl_err_set(w->err, SL_INVALID_ARGUMENT, "could not decode request as %s", w->root);
 }
 
-/* Appends "name" or "name[i]" (with a dot when not at the top) to the path;
- * returns the previous length so the caller can cut back to it. */
-static size_t path_push(walk *w, const char *name, bool repeated, uint32_t index)
+/* Enters a field; returns the depth to go back to with path_pop. */
+static int path_push(walk *w, const char *name, bool repeated, uint32_t index)
 {
-    size_t old = w->plen;
-    size_t room = sizeof w->path - w->plen;
-    int n;
-    if (repeated)
-        n = snprintf(w->path + w->plen, room, "%s%s[%" PRIu32 "]", old > 0 ? "." : "", name, index);
-    else
-        n = snprintf(w->path + w->plen, room, "%s%s", old > 0 ? "." : "", name);
-    if (n > 0)
-        w->plen += (size_t)n < room ? (size_t)n : room - 1;
+    int old = w->nseg;
+    if (w->nseg < (int)(sizeof w->seg / sizeof w->seg[0])) {
+        w->seg[w->nseg].name = name;
+        w->seg[w->nseg].repeated = repeated;
+        w->seg[w->nseg].index = index;
+        w->nseg++;
+    }
     return old;
 }
 
-static void path_pop(walk *w, size_t old)
+static void path_pop(walk *w, int old)
 {
-    w->plen = old;
-    w->path[old] = '\0';
+    w->nseg = old;
+}
+
+/* The path of the field being read, "lines[2].sku" ("" at the top). */
+static const char *path(walk *w)
+{
+    size_t len = 0;
+    w->path[0] = '\0';
+    for (int i = 0; i < w->nseg && len < sizeof w->path; i++) {
+        int n;
+        if (w->seg[i].repeated)
+            n = snprintf(w->path + len, sizeof w->path - len, "%s%s[%" PRIu32 "]", i > 0 ? "." : "",
+                         w->seg[i].name, w->seg[i].index);
+        else
+            n = snprintf(w->path + len, sizeof w->path - len, "%s%s", i > 0 ? "." : "",
+                         w->seg[i].name);
+        if (n < 0)
+            break;
+        len += (size_t)n;
+    }
+    return w->path;
 }
 
 static bool ends_with(const char *s, const char *suffix)
@@ -97,17 +121,17 @@ static sl_status check_string(walk *w, const uint8_t *p, size_t len)
 {
     if (len > SL_VALID_MAX_STRING)
         return sl_err_set(w->err, SL_INVALID_ARGUMENT,
-                          "%s: %zu bytes, more than the limit of %d for a string field", w->path,
+                          "%s: %zu bytes, more than the limit of %d for a string field", path(w),
                           len, SL_VALID_MAX_STRING);
     const void *nul = memchr(p, '\0', len);
     if (nul != NULL)
         return sl_err_set(w->err, SL_INVALID_ARGUMENT,
-                          "%s must not contain a NUL character (found at byte %zu)", w->path,
+                          "%s must not contain a NUL character (found at byte %zu)", path(w),
                           (size_t)((const uint8_t *)nul - p));
     size_t bad;
     if (!sl_utf8_valid(p, len, &bad))
         return sl_err_set(w->err, SL_INVALID_ARGUMENT,
-                          "%s must be valid UTF-8 (invalid byte 0x%02x at byte %zu)", w->path,
+                          "%s must be valid UTF-8 (invalid byte 0x%02x at byte %zu)", path(w),
                           p[bad], bad);
     return SL_OK;
 }
@@ -182,14 +206,14 @@ static sl_status check_time(walk *w, const ProtobufCFieldDescriptor *fd, uint64_
             return sl_err_set(w->err, SL_INVALID_ARGUMENT,
                               "%s must be a duration between 0 and %" PRId64
                               " milliseconds (got %s%" PRId64 ")",
-                              w->path, SL_VALID_MAX_DURATION_MS, too_big ? "more than " : "", v);
+                              path(w), SL_VALID_MAX_DURATION_MS, too_big ? "more than " : "", v);
         return SL_OK;
     }
     if (too_big || v < 0 || v > SL_VALID_MAX_INSTANT_MS)
         return sl_err_set(w->err, SL_INVALID_ARGUMENT,
                           "%s must be an instant in milliseconds since 1970-01-01T00:00:00Z no "
                           "later than 9999-12-31T23:59:59.999Z (got %s%" PRId64 ")",
-                          w->path, too_big ? "more than " : "", v);
+                          path(w), too_big ? "more than " : "", v);
     return SL_OK;
 }
 
@@ -252,9 +276,10 @@ static sl_status walk_message(walk *w, const ProtobufCMessageDescriptor *d, cons
 {
     if (depth > MAX_DEPTH)
         return sl_err_set(w->err, SL_INVALID_ARGUMENT, "%s: messages nested more than %d deep",
-                          w->plen > 0 ? w->path : w->root, MAX_DEPTH);
+                          w->nseg > 0 ? path(w) : w->root, MAX_DEPTH);
     uint32_t counts[MAX_COUNTED];
-    memset(counts, 0, sizeof counts);
+    /* Only the message's own fields are counted: zero just those. */
+    memset(counts, 0, (d->n_fields < MAX_COUNTED ? d->n_fields : MAX_COUNTED) * sizeof counts[0]);
     size_t pos = 0;
     while (pos < len) {
         uint64_t tag;
@@ -264,11 +289,11 @@ static sl_status walk_message(walk *w, const ProtobufCMessageDescriptor *d, cons
         unsigned wire = (unsigned)(tag & 7);
         if (number == 0 || number > 536870911u)
             return sl_err_set(w->err, SL_INVALID_ARGUMENT,
-                              "%s%sinvalid field number %" PRIu64 " in %s", w->path,
-                              w->plen > 0 ? ": " : "", number, d->name);
+                              "%s%sinvalid field number %" PRIu64 " in %s", path(w),
+                              w->nseg > 0 ? ": " : "", number, d->name);
         const ProtobufCFieldDescriptor *fd =
             protobuf_c_message_descriptor_get_field(d, (unsigned)number);
-        size_t old = 0;
+        int old = 0;
         if (fd != NULL) {
             size_t idx = (size_t)(fd - d->fields);
             bool repeated = fd->label == PROTOBUF_C_LABEL_REPEATED;
@@ -309,8 +334,8 @@ static sl_status walk_message(walk *w, const ProtobufCMessageDescriptor *d, cons
             break;
         default: /* groups (3, 4) do not exist in proto3; 6 and 7 nowhere */
             st = sl_err_set(w->err, SL_INVALID_ARGUMENT,
-                            "%s%sunsupported wire type %u for field %" PRIu64 " in %s", w->path,
-                            w->plen > 0 ? ": " : "", wire, number, d->name);
+                            "%s%sunsupported wire type %u for field %" PRIu64 " in %s", path(w),
+                            w->nseg > 0 ? ": " : "", wire, number, d->name);
             break;
         }
         if (st != SL_OK)
@@ -326,8 +351,7 @@ sl_status sl_valid_request(const ProtobufCMessageDescriptor *desc, const uint8_t
 {
     walk w;
     w.root = desc->name;
-    w.path[0] = '\0';
-    w.plen = 0;
+    w.nseg = 0;
     w.err = err;
     return walk_message(&w, desc, data, len, 0);
 }
