@@ -22,6 +22,10 @@ test_pkgs=(
     python3 python3-grpcio
     # tests/timeshift.sh: the suite again with the clock moved (libfaketime)
     faketime
+    # tests/peak (make peak and its short profile in make test): a replica
+    # in a network namespace of the run's own, cut off from PostgreSQL
+    # with iptables; the report's charts
+    iproute2 iptables gnuplot-nox
 )
 bench_pkgs=(
     libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev nghttp2-client

@@ -6,9 +6,14 @@
 #
 # usage: pg.sh start [DIR]   create (first time) and start; prints the URL
 #        pg.sh stop  [DIR]   stop (the data stays until "destroy")
+#        pg.sh restart [DIR] fast shutdown and start again, same port and
+#                            options (tests/peak's database fault)
 #        pg.sh url   [DIR]   print the libpq URL of a running cluster
 #        pg.sh destroy [DIR] stop and delete the folder
-# DIR defaults to .local/pg at the top of the repository.
+# DIR defaults to .local/pg at the top of the repository.  PG_LISTEN adds
+# addresses to listen on besides 127.0.0.1 (comma-separated; tests/peak
+# gives its network namespace's host side), PG_FSYNC and PG_SYNC_COMMIT
+# set fsync and synchronous_commit (default on).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -53,7 +58,7 @@ start)
         if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then continue; fi
         echo "$port" >"$dir/port"
         if as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-            -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories='' -c max_connections=300 \
+            -o "-c listen_addresses=127.0.0.1${PG_LISTEN:+,$PG_LISTEN} -p $port -c unix_socket_directories='' -c max_connections=300 \
                 -c shared_buffers=256MB -c fsync=${PG_FSYNC:-on} \
                 -c synchronous_commit=${PG_SYNC_COMMIT:-on}" start >/dev/null 2>&1; then
             if ! as_owner "$bin/psql" -h 127.0.0.1 -p "$port" -U "$owner" -d postgres -Atqc \
@@ -73,6 +78,9 @@ stop)
         as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
     fi
     ;;
+restart)
+    as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -m fast -w -t 60 restart >/dev/null
+    ;;
 url)
     url
     ;;
@@ -83,7 +91,7 @@ destroy)
     rm -rf "$dir"
     ;;
 *)
-    echo "usage: pg.sh start|stop|url|destroy [DIR]" >&2
+    echo "usage: pg.sh start|stop|restart|url|destroy [DIR]" >&2
     exit 2
     ;;
 esac
