@@ -5,13 +5,15 @@
 #   make bench   benchmarks (tests/bench), figures for docs/BENCHMARKS.md
 #   make test-sanitize   the tests under AddressSanitizer + UBSan
 #   make fuzz    each libFuzzer target for FUZZ_SECONDS (300) in turn
+#   make peak    the whole suite, two replicas each, under a peak-day load
+#                with faults (tests/peak), report in peak-report/
 BUILD_DIR ?= build
 SAN_BUILD_DIR ?= build-sanitize
 RELEASE_BUILD_DIR ?= build-release
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all build deps deps-build run test test-sanitize fuzz bench pg-start pg-stop clean
+.PHONY: all build deps deps-build run test test-sanitize fuzz bench peak pg-start pg-stop clean
 FUZZ_BUILD_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 300
 FUZZ_TARGETS ?= $(sort $(basename $(notdir $(filter-out %/fuzz_driver.c,$(wildcard tests/fuzz/fuzz_*.c)))))
@@ -81,6 +83,14 @@ fuzz: deps
 	  if [ $$rc -ne 0 ]; then echo "fuzz: $$t failed (see $(FUZZ_BUILD_DIR)/fuzz-$$t.log)"; failed="$$failed $$t"; fi; \
 	done; \
 	if [ -n "$$failed" ]; then echo "fuzz: failed:$$failed"; exit 1; fi
+
+# The peak day (tests/peak/peak.sh): two replicas of each service under a
+# Black Friday load with faults, then the audit, the SLO gates and the
+# report in peak-report/.  PEAK_PROFILE=full (about 20 minutes, the default
+# here) or short (about 4 minutes; `make test` runs it); see the script for
+# the knobs.
+peak: deps build
+	PEAK_PROFILE=$${PEAK_PROFILE:-full} tests/peak/peak.sh $(BUILD_DIR)
 
 bench:
 	@deploy/local/deps.sh bench

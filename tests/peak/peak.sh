@@ -271,11 +271,20 @@ fault_partition() {
 }
 
 fault_lock() {
-    local start
+    local start live1 live2
     start=$(since_s)
     say "fault: a 5 s lock on the hottest stock row (P-000001 at DC-ATL)"
+    # Liveness of both inventory replicas is watched meanwhile, the way a
+    # kubelet would (1 s deadline every 200 ms): it must never fail.
+    "$bin/peak_seed" probe "${addr[inventory1]}" liveness 7 >"$work/live1.txt" 2>&1 &
+    live1=$!
+    "$bin/peak_seed" probe "${addr[inventory2]}" liveness 7 >"$work/live2.txt" 2>&1 &
+    live2=$!
     psql_ -c "BEGIN; SELECT 1 FROM inventory.stock WHERE sku = 'P-000001' AND warehouse_id = 'DC-ATL' FOR UPDATE; SELECT pg_sleep(5); COMMIT;" >/dev/null
-    record lock "P-000001@DC-ATL" "$start" "$(since_s)" "SELECT ... FOR UPDATE held 5 s"
+    wait "$live1" || true
+    wait "$live2" || true
+    record lock "P-000001@DC-ATL" "$start" "$(since_s)" \
+        "SELECT ... FOR UPDATE held 5 s; liveness inventory1 $(tail -1 "$work/live1.txt") inventory2 $(tail -1 "$work/live2.txt")"
 }
 
 for f in kill:0.08 rolling:0.22 pg:0.50 partition:0.64 lock:0.82; do

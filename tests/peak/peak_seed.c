@@ -17,13 +17,18 @@
  *
  * usage: peak_seed INVENTORY_TARGET SERVICE_DESK_TARGET SKUS QUOTA CAP SUBSCRIBERS
  *        peak_seed wait ADDRESS SECONDS
+ *        peak_seed probe ADDRESS SERVICE SECONDS
  * The second form waits until grpc.health.v1.Health/Check of the server as
  * a whole ("") answers SERVING at ADDRESS (what a readiness probe asks):
- * peak.sh's start-ups and rolling restart wait on it.
+ * peak.sh's start-ups and rolling restart wait on it.  The third asks
+ * Check(SERVICE) every 200 ms for SECONDS, each with a 1 s deadline like a
+ * kubelet's probe, and prints "probes=N failed=N max_ms=N" (exit 1 when any
+ * failed): the lock fault's liveness watch.
  * Exit 0 when everything is in place (or SERVING), 1 with the first error
  * on stderr (or not SERVING in time), 2 on bad arguments.
  */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,10 +185,44 @@ static int subscribers(sl_channel *sd, long n, sl_arena *a)
     return 0;
 }
 
-/* Readiness: Health/Check(""), asked every 100 ms.  The two one-field
- * messages are encoded by hand (no generated health stubs in this build):
- * request {string service = 1} empty, response {ServingStatus status = 1}. */
-static int wait_serving(const char *addr, long seconds)
+/* One grpc.health.v1.Health/Check of a service name: 1 SERVING, 0 any
+ * other answer or none within timeout_ms.  The two one-field messages are
+ * encoded by hand (no generated health stubs in this build): request
+ * {string service = 1}, response {ServingStatus status = 1}. */
+static int health_check(sl_channel *ch, const char *service, int64_t timeout_ms, sl_arena *a,
+                        sl_err *err)
+{
+    uint8_t req[130];
+    size_t n = strlen(service);
+    if (n > 127) {
+        return 0;
+    }
+    size_t len = 0;
+    if (n > 0) {
+        req[0] = 0x0a;
+        req[1] = (uint8_t)n;
+        memcpy(req + 2, service, n);
+        len = n + 2;
+    }
+    void *resp = NULL;
+    size_t rlen = 0;
+    sl_call_options o = {.timeout_ms = timeout_ms};
+    sl_status st =
+        sl_client_unary_raw(ch, "/grpc.health.v1.Health/Check", req, len, a, &resp, &rlen, &o, err);
+    return st == SL_OK && rlen == 2 && ((const uint8_t *)resp)[0] == 0x08 &&
+           ((const uint8_t *)resp)[1] == 1;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+    nanosleep(&ts, NULL);
+}
+
+/* wait: readiness, Check(""), every 100 ms until SERVING or the time is up.
+ * probe: Check(service) every 200 ms for the whole time, each with a 1 s
+ * deadline the way a kubelet's probe has one; prints how many failed. */
+static int health_loop(const char *addr, const char *service, long seconds, bool until_serving)
 {
     sl_channel *ch = NULL;
     sl_err err = {0};
@@ -193,24 +232,30 @@ static int wait_serving(const char *addr, long seconds)
     }
     sl_arena *a = sl_arena_create(4096);
     int64_t until = now_ms() + seconds * 1000;
+    long probes = 0, failed = 0;
+    int64_t worst = 0;
     int rc = 1;
     while (a && now_ms() < until) {
-        void *resp = NULL;
-        size_t len = 0;
-        sl_call_options o = {.timeout_ms = 500};
-        if (sl_client_unary_raw(ch, "/grpc.health.v1.Health/Check", "", 0, a, &resp, &len, &o,
-                                &err) == SL_OK &&
-            len == 2 && ((const uint8_t *)resp)[0] == 0x08 && ((const uint8_t *)resp)[1] == 1) {
+        int64_t t = now_ms();
+        int ok = health_check(ch, service, until_serving ? 500 : 1000, a, &err);
+        int64_t took = now_ms() - t;
+        sl_arena_reset(a);
+        if (until_serving && ok) {
             rc = 0;
             break;
         }
-        sl_arena_reset(a);
-        struct timespec ts = {0, 100 * 1000000};
-        nanosleep(&ts, NULL);
+        probes++;
+        failed += !ok;
+        worst = took > worst ? took : worst;
+        sleep_ms(until_serving ? 100 : 200);
     }
-    if (rc != 0) {
+    if (until_serving && rc != 0) {
         fprintf(stderr, "peak_seed: %s not SERVING within %ld s (last: %s)\n", addr, seconds,
                 err.msg[0] ? err.msg : "NOT_SERVING");
+    }
+    if (!until_serving) {
+        printf("probes=%ld failed=%ld max_ms=%" PRId64 "\n", probes, failed, worst);
+        rc = failed ? 1 : 0;
     }
     sl_arena_destroy(a);
     sl_channel_destroy(ch);
@@ -220,12 +265,15 @@ static int wait_serving(const char *addr, long seconds)
 int main(int argc, char **argv)
 {
     if (argc == 4 && strcmp(argv[1], "wait") == 0) {
-        return wait_serving(argv[2], arg_long(argv[3], "SECONDS", 1, 3600));
+        return health_loop(argv[2], "", arg_long(argv[3], "SECONDS", 1, 3600), true);
+    }
+    if (argc == 5 && strcmp(argv[1], "probe") == 0) {
+        return health_loop(argv[2], argv[3], arg_long(argv[4], "SECONDS", 1, 3600), false);
     }
     if (argc != 7) {
-        fprintf(stderr,
-                "usage: peak_seed INVENTORY_TARGET SERVICE_DESK_TARGET SKUS QUOTA CAP "
-                "SUBSCRIBERS\n       peak_seed wait ADDRESS SECONDS\n");
+        fprintf(stderr, "usage: peak_seed INVENTORY_TARGET SERVICE_DESK_TARGET SKUS QUOTA CAP "
+                        "SUBSCRIBERS\n       peak_seed wait ADDRESS SECONDS\n"
+                        "       peak_seed probe ADDRESS SERVICE SECONDS\n");
         return 2;
     }
     (void)arg_long(argv[3], "SKUS", 4, 999999);
