@@ -410,7 +410,7 @@ SD_API(list_notifications)
     const char *p[4] = {sd_i64(b[0], r->after_id), cust, r->unacked_only ? "true" : "false",
                         sd_i64(b[1], r->limit == 0 ? 100 : r->limit)};
     sl_db_conn *conn;
-    sl_status st = sl_db_acquire(app->db, -1, &conn, err);
+    sl_status st = sl_db_acquire_by(app->db, sl_call_deadline_ms(call), &conn, err);
     if (st != SL_OK)
         return st;
     PGresult *res = NULL;
@@ -515,7 +515,7 @@ SD_API(ack_notification)
     char b[24];
     const char *p[1] = {sd_i64(b, r->notification_id)};
     sl_db_conn *conn;
-    sl_status st = sl_db_acquire(app->db, -1, &conn, err);
+    sl_status st = sl_db_acquire_by(app->db, sl_call_deadline_ms(call), &conn, err);
     if (st != SL_OK)
         return st;
     PGresult *res = NULL;
