@@ -86,10 +86,16 @@ sl_status sl_channel_create(const char *target, const sl_channel_options *opts, 
     /* Every address the target resolves to takes calls (round_robin), so a
      * peer given as "ipv4:a,b" or "dns:///headless:port" spreads over its
      * replicas and a dead one is left out at once; the service config of
-     * the name service (DNS TXT) is not consulted. */
+     * the name service (DNS TXT) is not consulted.  Client-side health
+     * checking (gRPC proposal A17): each connection Watches the server's
+     * health "" and round_robin picks only replicas reporting SERVING, so
+     * one cut off from its database (NOT_SERVING) is routed around while
+     * it stays connected, and taken back when SERVING again.  A server
+     * without the health service counts as healthy. */
     args[n].type = GRPC_ARG_STRING;
     args[n].key = GRPC_ARG_SERVICE_CONFIG;
-    args[n++].value.string = "{\"loadBalancingConfig\": [{\"round_robin\": {}}]}";
+    args[n++].value.string = "{\"loadBalancingConfig\": [{\"round_robin\": {}}],"
+                             " \"healthCheckConfig\": {\"serviceName\": \"\"}}";
     arg_int(args, &n, GRPC_ARG_SERVICE_CONFIG_DISABLE_RESOLUTION, 1);
     /* Reconnect soon after a peer restarts: gRPC's default backoff (1 s,
      * x1.6, up to 120 s) left service-desk failing for 9-15 s after

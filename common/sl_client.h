@@ -5,6 +5,18 @@
  * carry a deadline and the caller's request id; calls marked idempotent are
  * retried on UNAVAILABLE with jittered exponential backoff while the deadline
  * allows.  Server streams are read one message at a time.
+ *
+ * Health: channels check their servers' health "" (gRPC client-side health
+ * checking, a Watch stream per connection), and round robin picks only
+ * replicas reporting SERVING -- one whose database is unreachable is
+ * routed around while still connected.  The choice when every replica of a
+ * target is NOT_SERVING (a single-address target included): no connection
+ * is ready, so an idempotent (wait-for-ready) call waits until one is
+ * SERVING again or its deadline passes, and a fail-fast call fails
+ * UNAVAILABLE at once.  That is deliberate: a replica that says it cannot
+ * reach its database would answer UNAVAILABLE anyway, and waiting lets the
+ * call succeed when the replica recovers within the caller's deadline.
+ * Servers without the health service count as SERVING.
  */
 #ifndef SL_CLIENT_H
 #define SL_CLIENT_H

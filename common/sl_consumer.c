@@ -1,8 +1,9 @@
 /*
  * sl_consumer: the loop of one subscription --
- *   take the lock -> read the cursor -> stream from it -> apply each event
- *   with the cursor in one transaction -> on any failure, back off and start
- *   again from the durable cursor.
+ *   take the lock -> read the cursor -> stream from it -> prepare each event
+ *   (optional, its own transactions) -> apply it with the cursor in one
+ *   transaction -> on any failure, back off and start again from the
+ *   durable cursor.
  */
 #include "sl_consumer.h"
 
@@ -103,7 +104,14 @@ static void consume(sl_consumer *c, sl_db_conn *lock_conn)
         }
         if (m != NULL) {
             apply_ctx a = {.c = c, .ev = (const Shelfline__V1__Event *)m};
-            st = sl_db_tx(sl_db_conn_db(lock_conn), NULL, apply_tx, &a, &err);
+            /* The stream starts after the cursor, and only this replica
+             * moves it while it holds the lock, so a local copy tells
+             * whether an event still needs preparing. */
+            st = SL_OK;
+            if (c->o.prepare != NULL && a.ev->id > cursor)
+                st = c->o.prepare(sl_db_conn_db(lock_conn), a.ev, c->o.ctx, &err);
+            if (st == SL_OK)
+                st = sl_db_tx(sl_db_conn_db(lock_conn), NULL, apply_tx, &a, &err);
             if (st != SL_OK) {
                 SL_LOG(SL_LOG_ERROR, "consumer", NULL, "%s: event %lld (%s) failed, will retry: %s",
                        c->o.subscription, (long long)a.ev->id, a.ev->topic, err.msg);
@@ -111,6 +119,8 @@ static void consume(sl_consumer *c, sl_db_conn *lock_conn)
             }
             if (a.applied)
                 atomic_fetch_add(&c->applied, 1);
+            if (a.ev->id > cursor)
+                cursor = a.ev->id;
             sl_arena_reset(arena);
         }
         if (now_ms() - last_check >= LOCK_CHECK_MS) {

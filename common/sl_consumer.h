@@ -28,6 +28,20 @@
 typedef sl_status (*sl_consumer_fn)(sl_db_conn *conn, const Shelfline__V1__Event *ev, void *ctx,
                                     sl_err *err);
 
+/* Optional: runs before an event's apply transaction, outside any
+ * transaction, for work too large for one transaction (an event that
+ * touches thousands of rows).  It may commit in as many transactions of
+ * its own as it likes, so its results are seen at once, but the cursor
+ * moves past the event only in the apply transaction after it: when the
+ * process dies between two of its transactions, the event is delivered
+ * again and prepared again.  So every one of its transactions must be
+ * idempotent by itself (keyed on what the event changes, not on the
+ * cursor), and fn must finish whatever prepare left.  Not called for an
+ * event this consumer has already applied.  A non-OK status is handled as
+ * fn's: the event is retried after a backoff. */
+typedef sl_status (*sl_consumer_prepare_fn)(sl_db *db, const Shelfline__V1__Event *ev, void *ctx,
+                                            sl_err *err);
+
 typedef struct sl_consumer_options {
     const char *subscription; /* cursor and lock name, e.g. "inventory-events" */
     sl_db *db;                /* this service's database (cursor, effects) */
@@ -36,6 +50,7 @@ typedef struct sl_consumer_options {
     const char *const *topics;
     size_t n_topics;
     sl_consumer_fn fn;
+    sl_consumer_prepare_fn prepare; /* NULL: none */
     void *ctx;
     int64_t lock_retry_ms;     /* 0: 2000 */
     const char *authorization; /* sent to the producer; NULL: none */

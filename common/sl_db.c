@@ -57,6 +57,9 @@ struct sl_db_conn {
      * BEGIN is pending. */
     const char *begin_pending;
     char timeout_pending[24];
+    /* Outside sl_db_tx, from sl_db_acquire_by: every statement runs under
+     * statement_timeout = the time left (CLOCK_REALTIME ms; 0: none). */
+    int64_t deadline_ms;
     /* Inside sl_db_tx: what to run once the attempt has committed. */
     bool in_tx;
     struct {
@@ -526,7 +529,7 @@ void sl_db_close(sl_db *db)
 static sl_status pg_connect(const sl_db *db, int64_t deadline, PGconn **out, sl_err *err)
 {
     sl_status st = SL_OK;
-    const char *keys[4], *vals[4];
+    const char *keys[10], *vals[10];
     int k = 0;
     char why[256];
 
@@ -534,6 +537,23 @@ static sl_status pg_connect(const sl_db *db, int64_t deadline, PGconn **out, sl_
      * it are defaults it may override (libpq processes them in order). */
     keys[k] = "fallback_application_name";
     vals[k++] = "shelfline";
+    /* A path to the server that silently drops packets (a partition, a
+     * dead host) must fail in seconds, not after the kernel's minutes of
+     * retransmissions: keepalives find an idle connection dead after
+     * about 2 + 3 x 1 s, and tcp_user_timeout drops one whose sent data
+     * stays unacknowledged for 2.5 s.  The connection string may say
+     * otherwise.  (connect_timeout is not set: libpq applies it only to
+     * blocking connects; ours is bounded by the caller's deadline.) */
+    keys[k] = "keepalives";
+    vals[k++] = "1";
+    keys[k] = "keepalives_idle";
+    vals[k++] = "2";
+    keys[k] = "keepalives_interval";
+    vals[k++] = "1";
+    keys[k] = "keepalives_count";
+    vals[k++] = "3";
+    keys[k] = "tcp_user_timeout";
+    vals[k++] = "2500";
     keys[k] = "dbname";
     vals[k++] = db->conninfo;
     if (db->app_name != NULL) {
@@ -712,12 +732,39 @@ sl_status sl_db_acquire(sl_db *db, int timeout_ms, sl_db_conn **out, sl_err *err
     return acquire_until(db, mono_ms() + timeout_ms, timeout_ms, out, err);
 }
 
+sl_status sl_db_acquire_by(sl_db *db, int64_t deadline_ms, sl_db_conn **out, sl_err *err)
+{
+    *out = NULL;
+    if (deadline_ms == INT64_MAX)
+        deadline_ms = 0;
+    int wait = db->acquire_timeout_ms;
+    bool cut = false;
+    if (deadline_ms != 0) {
+        int64_t left = deadline_ms - sl_db_now_ms();
+        if (left <= 0)
+            return sl_err_set(err, SL_DEADLINE_EXCEEDED,
+                              "deadline exceeded before a database connection was free");
+        if (left < wait) {
+            wait = (int)left;
+            cut = true;
+        }
+    }
+    sl_status st = acquire_until(db, mono_ms() + wait, wait, out, err);
+    if (st == SL_RESOURCE_EXHAUSTED && cut)
+        return sl_err_set(err, SL_DEADLINE_EXCEEDED,
+                          "deadline exceeded waiting for a database connection");
+    if (st == SL_OK)
+        (*out)->deadline_ms = deadline_ms;
+    return st;
+}
+
 void sl_db_release(sl_db *db, sl_db_conn *c)
 {
     if (c == NULL)
         return;
     assert(!c->dedicated && c->db == db);
     c->begin_pending = NULL;
+    c->deadline_ms = 0;
     if (c->pg != NULL) {
         bool keep = PQstatus(c->pg) == CONNECTION_OK;
         if (keep) {
@@ -891,10 +938,25 @@ static sl_status item_for(sl_db_conn *c, const char *name, int nparams, const ch
 }
 
 /* Queues the transaction's pending BEGIN (and statement_timeout) in front
- * of what is about to be sent; *tv holds the timeout's parameter. */
+ * of what is about to be sent; *tv holds the timeout's parameter.  On a
+ * connection acquired with a deadline and outside a transaction, queues
+ * only the timeout: the statements of one round trip are one implicit
+ * transaction, so a local setting bounds them and ends with them. */
 static sl_status begin_items(sl_db_conn *c, pipe_item *it, size_t *n, const char **tv, sl_err *err)
 {
     *n = 0;
+    if (c->begin_pending == NULL && c->deadline_ms != 0 && !c->in_tx &&
+        PQtransactionStatus(c->pg) == PQTRANS_IDLE) {
+        int64_t left = c->deadline_ms - sl_db_now_ms();
+        if (left <= 0)
+            return sl_err_set(err, SL_DEADLINE_EXCEEDED, "deadline exceeded before a statement");
+        snprintf(c->timeout_pending, sizeof c->timeout_pending, "%" PRId64, left);
+        *tv = c->timeout_pending;
+        sl_status st = item_for(c, "sl__db_stmt_timeout", 1, tv, NULL, NULL, 0, false, &it[0], err);
+        if (st == SL_OK)
+            *n = 1;
+        return st;
+    }
     if (c->begin_pending == NULL)
         return SL_OK;
     const char *begin = c->begin_pending;
@@ -1230,13 +1292,61 @@ bool sl_db_after_commit(sl_db_conn *c, void (*fn)(void *), void *ctx)
 
 /* ---- small helpers ---- */
 
+/* Sends sql on c and waits for its answer until deadline (CLOCK_MONOTONIC
+ * ms) without blocking in libpq: a server behind a partition never
+ * answers, and the readiness probe must say so within its interval.  On a
+ * timeout the connection is closed (its state is unknown). */
+static sl_status exec_until(sl_db_conn *c, const char *name, const char *sql, int64_t deadline,
+                            sl_err *err)
+{
+    sl_status st = SL_OK;
+    PGresult *res = NULL;
+    if (PQsendQueryParams(c->pg, sql, 0, NULL, NULL, NULL, NULL, 0) == 0)
+        return result_error(c, NULL, "send", name, err);
+    for (;;) {
+        if (PQconsumeInput(c->pg) == 0)
+            return result_error(c, NULL, "execute", name, err);
+        if (!PQisBusy(c->pg))
+            break;
+        int64_t left = deadline - mono_ms();
+        if (left <= 0) {
+            c->lost = true;
+            conn_free_state(c);
+            return sl_err_set(err, SL_UNAVAILABLE,
+                              "could not execute statement \"%s\": no answer in time", name);
+        }
+        struct pollfd pfd = {.fd = PQsocket(c->pg), .events = POLLIN};
+        if (poll(&pfd, 1, left > 1000 ? 1000 : (int)left) < 0 && errno != EINTR)
+            return sl_err_set(err, SL_UNAVAILABLE, "could not execute statement \"%s\": poll: %s",
+                              name, strerror(errno));
+    }
+    while ((res = PQgetResult(c->pg)) != NULL) {
+        if (st == SL_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
+            st = result_error(c, res, "execute", name, err);
+        PQclear(res);
+    }
+    return st;
+}
+
 sl_status sl_db_ping(sl_db *db, int timeout_ms, sl_err *err)
 {
     sl_db_conn *c = NULL;
-    sl_status st = sl_db_acquire(db, timeout_ms, &c, err);
+    if (timeout_ms < 0)
+        timeout_ms = db->acquire_timeout_ms;
+    int64_t deadline = mono_ms() + timeout_ms;
+    sl_status st = acquire_until(db, deadline, timeout_ms, &c, err);
     if (st != SL_OK)
         return st;
-    st = sl_db_exec(c, "sl__db_ping", 0, NULL, NULL, NULL, NULL, err);
+    /* The statement's text from the registry, sent unprepared: preparing
+     * is a round trip of its own that could block. */
+    const sl_db_stmt *s = NULL;
+    pthread_rwlock_rdlock(&db->reg_lock);
+    long idx = reg_find(db, "sl__db_ping");
+    if (idx >= 0)
+        s = db->stmts[idx];
+    pthread_rwlock_unlock(&db->reg_lock);
+    st = s == NULL ? sl_err_set(err, SL_INTERNAL, "unknown statement \"sl__db_ping\"")
+                   : exec_until(c, s->name, s->sql, deadline, err);
     sl_db_release(db, c);
     return st;
 }

@@ -17,6 +17,9 @@
  *  - Errors: sl_db_exec checks the result status exactly and turns SQLSTATEs
  *    into statuses in one place, sl_db_status_from_sqlstate.  A connection
  *    failure is UNAVAILABLE.
+ *  - Every connection gets TCP keepalives and tcp_user_timeout (unless the
+ *    connection string sets them), so a silently dropped path to the
+ *    server fails within seconds.
  *  - Round trips: a transaction's BEGIN (and statement_timeout) travel with
  *    its first statement, and sl_db_exec_pipeline sends several statements
  *    at once (libpq's pipeline mode); the server runs them exactly as if
@@ -135,6 +138,16 @@ sl_status sl_db_register(sl_db *db, const sl_db_stmt *table, sl_err *err);
  * the server cannot be reached.  Release with sl_db_release. */
 sl_status sl_db_acquire(sl_db *db, int timeout_ms, sl_db_conn **out, sl_err *err);
 
+/* As sl_db_acquire for work done on behalf of a call with a deadline
+ * (deadline_ms as sl_call_deadline_ms; 0 or INT64_MAX: none, then as
+ * sl_db_acquire with the pool's timeout): waits for a connection at most
+ * until the deadline (DEADLINE_EXCEEDED when it passes first), and every
+ * statement run on the connection outside sl_db_tx gets statement_timeout
+ * = the time left, sent in the same round trip; one cancelled for it fails
+ * with DEADLINE_EXCEEDED (57014) and leaves the connection usable.  The
+ * deadline ends with sl_db_release. */
+sl_status sl_db_acquire_by(sl_db *db, int64_t deadline_ms, sl_db_conn **out, sl_err *err);
+
 /* Returns a pooled connection.  A transaction left open is rolled back; a
  * broken connection is closed (the slot reconnects on a later acquire).
  * NULL is a no-op. */
@@ -222,8 +235,10 @@ sl_status sl_db_tx(sl_db *db, const sl_db_tx_options *opts, sl_db_tx_fn fn, void
  * already: the caller then needs another way. */
 bool sl_db_after_commit(sl_db_conn *conn, void (*fn)(void *), void *ctx);
 
-/* Acquires a connection and runs SELECT 1 (a readiness probe).  OK, or
- * UNAVAILABLE / RESOURCE_EXHAUSTED as sl_db_acquire. */
+/* Acquires a connection and runs SELECT 1 (a readiness probe), all within
+ * timeout_ms (negative: the pool's acquire timeout) even when the server
+ * never answers: then the connection is closed and the status is
+ * UNAVAILABLE.  OK, or UNAVAILABLE / RESOURCE_EXHAUSTED as sl_db_acquire. */
 sl_status sl_db_ping(sl_db *db, int timeout_ms, sl_err *err);
 
 /* Runs SELECT 1 on conn: UNAVAILABLE if it broke.  A consumer holding a

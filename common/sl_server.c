@@ -180,6 +180,17 @@ static int64_t deadline_to_ms(gpr_timespec d)
     return (int64_t)rt.tv_sec * 1000 + rt.tv_nsec / 1000000;
 }
 
+/* A unary call's deadline is at most max_call_ms from now: a client
+ * without a deadline (or with an hour) must not hold a worker and a
+ * database connection behind a lock for longer than the server allows. */
+static int64_t cap_deadline(const sl_server *s, int64_t deadline_ms, bool streaming)
+{
+    if (streaming || s->opts.max_call_ms <= 0)
+        return deadline_ms;
+    int64_t cap = now_realtime_ms() + s->opts.max_call_ms;
+    return cap < deadline_ms ? cap : deadline_ms;
+}
+
 static gpr_timespec ms_from_now(int64_t ms)
 {
     return gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(ms, GPR_TIMESPAN));
@@ -816,7 +827,7 @@ sl_status sl_server_call_local(sl_server *s, const char *method, const void *req
     c.srv = s;
     c.mrt = mrt;
     c.arena = arena;
-    c.deadline_ms = INT64_MAX;
+    c.deadline_ms = cap_deadline(s, INT64_MAX, false);
     grpc_metadata_array_init(&c.req_md);
     snprintf(c.request_id, sizeof c.request_id, "local");
     clock_gettime(CLOCK_MONOTONIC, &c.started);
@@ -954,7 +965,7 @@ static void on_registered(worker *w, slot *sl)
     c->w = w;
     c->call = sl->call;
     c->deadline = sl->deadline;
-    c->deadline_ms = deadline_to_ms(sl->deadline);
+    c->deadline_ms = cap_deadline(s, deadline_to_ms(sl->deadline), streaming);
     c->req_md = sl->md; /* moves ownership */
     c->payload = sl->payload;
     c->streaming = streaming;
@@ -1116,6 +1127,10 @@ sl_status sl_server_create(const sl_server_options *opts, sl_server **out, sl_er
         return sl_err_set(err, SL_INVALID_ARGUMENT, "listen address missing");
     if (opts->workers < 0 || opts->workers > 1024)
         return sl_err_set(err, SL_INVALID_ARGUMENT, "invalid worker count %d", opts->workers);
+    if (opts->max_call_ms < 0)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "invalid longest call %lld ms: must not be negative",
+                          (long long)opts->max_call_ms);
     sl_server *s = calloc(1, sizeof *s);
     if (s == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");

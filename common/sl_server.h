@@ -87,6 +87,12 @@ typedef struct sl_server_options {
     int64_t max_connection_age_ms;       /* 0: none */
     int64_t max_connection_age_grace_ms; /* 0: none */
     int64_t max_streams;                 /* concurrent streaming calls; 0: 1024 */
+    /* Longest a unary call may run, whatever deadline its client gave (or
+     * none): its deadline becomes the earlier of the two, so handlers that
+     * bound their database work by sl_call_deadline_ms are bounded even
+     * for clients without deadlines.  0: no cap.  Streams are not capped:
+     * WatchEvents lives as long as its client wants. */
+    int64_t max_call_ms;
     sl_interceptor interceptor;
     void *interceptor_ctx;
 } sl_server_options;
@@ -148,7 +154,9 @@ const char *sl_call_peer(sl_call *call);
 const char *sl_call_metadata(const sl_call *call, const char *key, size_t *len);
 /* x-request-id from the client, or one generated for this call. */
 const char *sl_call_request_id(const sl_call *call);
-/* Absolute deadline in milliseconds of CLOCK_REALTIME (INT64_MAX: none). */
+/* Absolute deadline in milliseconds of CLOCK_REALTIME (INT64_MAX: none):
+ * the client's, or for a unary call the server's cap (max_call_ms) when
+ * that is earlier. */
 int64_t sl_call_deadline_ms(const sl_call *call);
 /* Milliseconds left before the deadline (INT64_MAX: none; <= 0: passed). */
 int64_t sl_call_remaining_ms(const sl_call *call);

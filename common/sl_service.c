@@ -80,6 +80,8 @@ sl_status sl_service_config_load(sl_service_config *cfg, const char *default_lis
                                     &cfg->db_startup_timeout_ms, err)) != SL_OK ||
         (st = sl_config_duration_ms("SHELFLINE_HEALTH_INTERVAL", 2000, 100, 600 * 1000,
                                     &cfg->health_interval_ms, err)) != SL_OK ||
+        (st = sl_config_duration_ms("SHELFLINE_MAX_CALL_TIME", 30000, 100, 3600 * 1000,
+                                    &cfg->max_call_ms, err)) != SL_OK ||
         (st = sl_config_string("SHELFLINE_AUTH_TOKEN", NULL, &cfg->auth_token, err)) != SL_OK)
         return st;
     const char *level;
@@ -273,6 +275,7 @@ int sl_service_main(const sl_service_spec *spec, int argc, char **argv)
         .max_send_bytes = svc.cfg.max_message_bytes,
         .max_connection_age_ms = svc.cfg.max_connection_age_ms,
         .max_connection_age_grace_ms = svc.cfg.max_connection_age_grace_ms,
+        .max_call_ms = svc.cfg.max_call_ms,
         .interceptor = auth_interceptor,
         .interceptor_ctx = &svc,
     };

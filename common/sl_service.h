@@ -61,6 +61,7 @@ typedef struct sl_service_config {
     int64_t drain_grace_ms;
     int64_t db_startup_timeout_ms;
     int64_t health_interval_ms;
+    int64_t max_call_ms;    /* longest unary call, whatever its deadline */
     const char *auth_token; /* NULL: no authentication */
     sl_log_level log_level;
 } sl_service_config;

@@ -36,6 +36,8 @@
  *   SHELFLINE_SD_TIER_TIMEOUT      deadline of the customer-value tier call [300ms]
  *   SHELFLINE_SD_RETURN_WINDOW     returns accepted this long after delivery [720h]
  *   SHELFLINE_SD_BIS_POLL          how often replicas look for due batches [500ms]
+ *   SHELFLINE_SD_DELAY_BATCH       orders moved per transaction when an
+ *                                  inbound is delayed [200]
  */
 typedef struct sd_config {
     int64_t hold_ttl_ms;
@@ -52,6 +54,7 @@ typedef struct sd_config {
     const char *sla_hours;
     int64_t tier_timeout_ms;
     int64_t return_window_ms;
+    int64_t delay_batch;
 } sd_config;
 
 /* Reads and validates the settings; INVALID_ARGUMENT naming the first bad

@@ -691,7 +691,7 @@ SD_API(list_orders)
         after_id = colon + 1;
     }
     sl_db_conn *conn;
-    if ((st = sl_db_acquire(app->db, -1, &conn, err)) != SL_OK)
+    if ((st = sl_db_acquire_by(app->db, sl_call_deadline_ms(call), &conn, err)) != SL_OK)
         return st;
     char lim[24];
     const char *p[4] = {r->customer_id, tok ? ms : NULL, after_id, sd_i64(lim, size + 1)};

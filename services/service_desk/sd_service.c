@@ -18,6 +18,7 @@
 extern const sl_migration service_desk_migrations[];
 
 sl_status sd_sync_apply(sl_db_conn *conn, const Shelfline__V1__Event *ev, void *ctx, sl_err *err);
+sl_status sd_sync_prepare(sl_db *db, const Shelfline__V1__Event *ev, void *ctx, sl_err *err);
 
 sl_status sd_config_load(sd_config *cfg, sl_err *err)
 {
@@ -48,7 +49,9 @@ sl_status sd_config_load(sd_config *cfg, sl_err *err)
         (st = sl_config_duration_ms("SHELFLINE_SD_TIER_TIMEOUT", 300, 1, 60000,
                                     &cfg->tier_timeout_ms, err)) != SL_OK ||
         (st = sl_config_duration_ms("SHELFLINE_SD_RETURN_WINDOW", 30 * 86400000LL, 0,
-                                    3650 * 86400000LL, &cfg->return_window_ms, err)) != SL_OK)
+                                    3650 * 86400000LL, &cfg->return_window_ms, err)) != SL_OK ||
+        (st = sl_config_int("SHELFLINE_SD_DELAY_BATCH", 200, 1, 100000, &cfg->delay_batch, err)) !=
+            SL_OK)
         return st;
     if ((st = sd_comp_policy_parse(tiers, currency, &cfg->comp, err)) != SL_OK) {
         sl_err_wrap(err, "invalid SHELFLINE_SD_COMP_TIERS or SHELFLINE_SD_COMP_CURRENCY");
@@ -189,6 +192,7 @@ static sl_status init(sl_service *svc, void **out, sl_err *err)
             .topics = consumed_topics,
             .n_topics = sizeof consumed_topics / sizeof consumed_topics[0],
             .fn = sd_sync_apply,
+            .prepare = sd_sync_prepare,
             .ctx = app,
             .lock_retry_ms = 1000,
         };

@@ -84,11 +84,16 @@ static const sl_db_stmt stmts[] = {
      " ORDER BY placed_at_ms DESC, order_id DESC LIMIT $4",
      4},
     /* ---- sync with inventory ---- */
+    /* The live orders still expecting inbound $1 before $2, in order_id
+     * order after $3, at most $4: one batch of a delay.  Orders already
+     * moved drop out, so a delay re-delivered after a crash resumes where
+     * the committed batches ended. */
     {"sd_orders_on_inbound",
      "SELECT DISTINCT p.order_id FROM order_part p JOIN orders o USING (order_id)"
-     " WHERE p.inbound_id = $1 AND o.status NOT IN ('CANCELLED', 'DELIVERED')"
-     " ORDER BY p.order_id",
-     1},
+     " WHERE p.inbound_id = $1 AND p.expected_ms < $2 AND p.order_id > $3"
+     " AND o.status NOT IN ('CANCELLED', 'DELIVERED')"
+     " ORDER BY p.order_id LIMIT $4",
+     4},
     {"sd_parts_delay",
      "UPDATE order_part SET expected_ms = $3, slips = slips + 1, delay_reason = $4"
      " WHERE order_id = $1 AND inbound_id = $2 AND expected_ms < $3",

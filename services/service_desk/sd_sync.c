@@ -13,10 +13,15 @@
  *   when the compensation policy grants more than earlier slips did, one
  *   coupon keyed by (order, slip number) with its COMPENSATION notification.
  *   The unique keys make a replayed event a no-op even without the cursor.
+ *   The orders move in batches of SHELFLINE_SD_DELAY_BATCH, each its own
+ *   transaction, before the cursor's (sd_sync_prepare): notices flow from
+ *   the first batch on, and a crash between batches resumes from the
+ *   orders not moved yet.
  *
  * Also here: order events (sd_publish_order) and the notification RPCs.
  */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,45 +194,155 @@ static sl_status delay_order(sd_app *app, sl_db_conn *conn, sd_net_snap **snap, 
     return SL_OK;
 }
 
-static sl_status on_inbound_delayed(sd_app *app, sl_db_conn *conn,
-                                    const Shelfline__V1__InboundDelayed *d, sl_err *err)
+/* One batch of a delay: the orders after `from` (in order_id order) that
+ * still expect the inbound before new_ms, at most `limit` of them. */
+typedef struct delay_batch {
+    sd_app *app;
+    const char *inbound_id;
+    int64_t new_ms;
+    const char *reason;
+    int64_t limit;
+    char from[128]; /* "" at the start */
+    /* out, per attempt */
+    char next[128]; /* the last order examined */
+    int examined;
+    bool more; /* the batch was full: there may be more after next */
+} delay_batch;
+
+static sl_status delay_batch_run(sl_db_conn *conn, delay_batch *b, sl_err *err)
 {
-    if (d->inbound == NULL || d->inbound->inbound_id == NULL)
-        return SL_OK;
-    const char *inbound_id = d->inbound->inbound_id;
-    int64_t new_ms = d->inbound->expected_at_ms;
-    const char *reason = d->reason ? d->reason : "";
+    char v[2][24];
     PGresult *res = NULL;
-    const char *p[1] = {inbound_id};
-    sl_status st = sl_db_exec(conn, "sd_orders_on_inbound", 1, p, NULL, NULL, &res, err);
+    sl_arena *a = NULL;
+    sd_net_snap *snap = NULL;
+    b->examined = 0;
+    b->more = false;
+    snprintf(b->next, sizeof b->next, "%s", b->from);
+    const char *p[4] = {b->inbound_id, sd_i64(v[0], b->new_ms), b->from, sd_i64(v[1], b->limit)};
+    sl_status st = sl_db_exec(conn, "sd_orders_on_inbound", 4, p, NULL, NULL, &res, err);
     if (st != SL_OK)
         return st;
-    sl_arena *a = sl_arena_create(0);
-    sd_net_snap *snap = NULL;
-    if (a == NULL) {
+    int n = PQntuples(res);
+    if (n == 0)
+        goto done;
+    if ((a = sl_arena_create(0)) == NULL) {
         st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
         goto done;
     }
-    if ((st = sd_net_acquire(app->net, false, &snap, err)) != SL_OK)
+    if ((st = sd_net_acquire(b->app->net, false, &snap, err)) != SL_OK)
         goto done;
-    int n = PQntuples(res);
     for (int i = 0; i < n && st == SL_OK; i++) {
-        st = delay_order(app, conn, &snap, a, PQgetvalue(res, i, 0), inbound_id, new_ms, reason,
-                         err);
+        st = delay_order(b->app, conn, &snap, a, PQgetvalue(res, i, 0), b->inbound_id, b->new_ms,
+                         b->reason, err);
         sl_arena_reset(a);
     }
-    if (st == SL_OK)
-        SL_LOG(SL_LOG_INFO, "inbound_delayed", NULL, "inbound \"%s\" delayed: %d orders examined",
-               inbound_id, n);
+    if (st != SL_OK)
+        goto done;
+    b->examined = n;
+    b->more = n == b->limit;
+    if (snprintf(b->next, sizeof b->next, "%s", PQgetvalue(res, n - 1, 0)) >= (int)sizeof b->next)
+        st =
+            sl_err_set(err, SL_INTERNAL, "order_id \"%.64s...\" is too long to resume a delay from",
+                       PQgetvalue(res, n - 1, 0));
 done:
     if (snap != NULL)
-        sd_net_release(app->net, snap);
+        sd_net_release(b->app->net, snap);
     sl_arena_destroy(a);
     PQclear(res);
     return st;
 }
 
+static sl_status delay_batch_tx(sl_db_conn *conn, void *ctx, sl_err *err)
+{
+    return delay_batch_run(conn, ctx, err);
+}
+
+static bool delay_batch_init(delay_batch *b, sd_app *app, const Shelfline__V1__InboundDelayed *d)
+{
+    if (d->inbound == NULL || d->inbound->inbound_id == NULL)
+        return false;
+    memset(b, 0, sizeof *b);
+    b->app = app;
+    b->inbound_id = d->inbound->inbound_id;
+    b->new_ms = d->inbound->expected_at_ms;
+    b->reason = d->reason ? d->reason : "";
+    b->limit = app->cfg.delay_batch;
+    return true;
+}
+
+/* Inside the transaction that advances the cursor: whatever the prepare
+ * step (sd_sync_prepare) left -- normally nothing, or orders placed while
+ * it ran. */
+static sl_status on_inbound_delayed(sd_app *app, sl_db_conn *conn,
+                                    const Shelfline__V1__InboundDelayed *d, sl_err *err)
+{
+    delay_batch b;
+    if (!delay_batch_init(&b, app, d))
+        return SL_OK;
+    int total = 0;
+    sl_status st;
+    do {
+        if ((st = delay_batch_run(conn, &b, err)) != SL_OK)
+            return st;
+        total += b.examined;
+        memcpy(b.from, b.next, sizeof b.from);
+    } while (b.more);
+    if (total > 0)
+        SL_LOG(SL_LOG_INFO, "inbound_delayed", NULL,
+               "inbound \"%s\" delayed: %d more orders moved with the cursor", b.inbound_id, total);
+    return SL_OK;
+}
+
+/* Decodes an INBOUND_DELAYED payload; NULL (logged) when it does not. */
+static Shelfline__V1__InboundDelayed *delayed_payload(const Shelfline__V1__Event *ev)
+{
+    Shelfline__V1__InboundDelayed *d =
+        shelfline__v1__inbound_delayed__unpack(NULL, ev->payload.len, ev->payload.data);
+    if (d == NULL)
+        SL_LOG(SL_LOG_ERROR, "inbound_delayed", NULL, "could not decode event %" PRId64, ev->id);
+    return d;
+}
+
+sl_status sd_sync_prepare(sl_db *db, const Shelfline__V1__Event *ev, void *ctx, sl_err *err);
 sl_status sd_sync_apply(sl_db_conn *conn, const Shelfline__V1__Event *ev, void *ctx, sl_err *err);
+
+/* INBOUND_DELAYED moves its orders before the cursor does, in
+ * transactions of SHELFLINE_SD_DELAY_BATCH orders each, so the first
+ * customers' notices are readable within milliseconds instead of after
+ * one transaction over every order (10,000 orders were about 60,000
+ * statements and 10-16 s).  Exactly once still holds: each order moves
+ * under its row lock only while its part expects the inbound before the
+ * new date (sd_parts_delay), and its notices are keyed by the slip, so a
+ * batch committed before a crash is skipped when the event comes again. */
+sl_status sd_sync_prepare(sl_db *db, const Shelfline__V1__Event *ev, void *ctx, sl_err *err)
+{
+    sd_app *app = ctx;
+    if (ev->topic == NULL || strcmp(ev->topic, "INBOUND_DELAYED") != 0)
+        return SL_OK;
+    Shelfline__V1__InboundDelayed *d = delayed_payload(ev);
+    if (d == NULL)
+        return SL_OK;
+    delay_batch b;
+    sl_status st = SL_OK;
+    int total = 0, batches = 0;
+    int64_t t0 = sl_db_now_ms();
+    if (delay_batch_init(&b, app, d)) {
+        do {
+            /* A retried attempt starts again from b.from. */
+            if ((st = sl_db_tx(db, NULL, delay_batch_tx, &b, err)) != SL_OK)
+                break;
+            total += b.examined;
+            batches++;
+            memcpy(b.from, b.next, sizeof b.from);
+        } while (b.more);
+    }
+    if (st == SL_OK && total > 0)
+        SL_LOG(SL_LOG_INFO, "inbound_delayed", NULL,
+               "inbound \"%s\" delayed: %d orders moved in %d transactions, %lld ms", b.inbound_id,
+               total, batches, (long long)(sl_db_now_ms() - t0));
+    shelfline__v1__inbound_delayed__free_unpacked(d, NULL);
+    return st;
+}
 
 sl_status sd_sync_apply(sl_db_conn *conn, const Shelfline__V1__Event *ev, void *ctx, sl_err *err)
 {
@@ -238,13 +353,10 @@ sl_status sd_sync_apply(sl_db_conn *conn, const Shelfline__V1__Event *ev, void *
         return sd_bis_on_event(app, conn, ev, err);
     if (strcmp(ev->topic, "INBOUND_DELAYED") != 0)
         return SL_OK;
-    Shelfline__V1__InboundDelayed *d =
-        shelfline__v1__inbound_delayed__unpack(NULL, ev->payload.len, ev->payload.data);
-    if (d == NULL) {
-        /* Not retryable: a payload that does not decode never will. */
-        SL_LOG(SL_LOG_ERROR, "inbound_delayed", NULL, "could not decode event %" PRId64, ev->id);
+    /* Not retryable: a payload that does not decode never will. */
+    Shelfline__V1__InboundDelayed *d = delayed_payload(ev);
+    if (d == NULL)
         return SL_OK;
-    }
     sl_status st = on_inbound_delayed(app, conn, d, err);
     shelfline__v1__inbound_delayed__free_unpacked(d, NULL);
     return st;
@@ -298,7 +410,7 @@ SD_API(list_notifications)
     const char *p[4] = {sd_i64(b[0], r->after_id), cust, r->unacked_only ? "true" : "false",
                         sd_i64(b[1], r->limit == 0 ? 100 : r->limit)};
     sl_db_conn *conn;
-    sl_status st = sl_db_acquire(app->db, -1, &conn, err);
+    sl_status st = sl_db_acquire_by(app->db, sl_call_deadline_ms(call), &conn, err);
     if (st != SL_OK)
         return st;
     PGresult *res = NULL;
@@ -403,7 +515,7 @@ SD_API(ack_notification)
     char b[24];
     const char *p[1] = {sd_i64(b, r->notification_id)};
     sl_db_conn *conn;
-    sl_status st = sl_db_acquire(app->db, -1, &conn, err);
+    sl_status st = sl_db_acquire_by(app->db, sl_call_deadline_ms(call), &conn, err);
     if (st != SL_OK)
         return st;
     PGresult *res = NULL;

@@ -679,7 +679,7 @@ SD_API(list_tickets)
                           "breaching_within_minutes must be 0..525600 (got %d)",
                           r->breaching_within_minutes);
     sl_db_conn *conn;
-    sl_status st = sl_db_acquire(app->db, -1, &conn, err);
+    sl_status st = sl_db_acquire_by(app->db, sl_call_deadline_ms(call), &conn, err);
     if (st != SL_OK)
         return st;
     PGresult *res = NULL;
@@ -755,7 +755,7 @@ SD_API(get_sla_report)
     char b[2][24];
     const char *p[2] = {sd_i64(b[0], r->from_ms), sd_i64(b[1], r->to_ms)};
     sl_db_conn *conn;
-    sl_status st = sl_db_acquire(app->db, -1, &conn, err);
+    sl_status st = sl_db_acquire_by(app->db, sl_call_deadline_ms(call), &conn, err);
     if (st != SL_OK)
         return st;
     PGresult *res = NULL;

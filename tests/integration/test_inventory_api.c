@@ -25,11 +25,15 @@
 #include <grpc/grpc_security.h>
 #include <grpc/support/time.h>
 
+#include <libpq-fe.h>
+
+#include "grpc/health/v1/health.pb-c.h"
 #include "inv_test.h"
 #include "shelfline/v1/common.pb-c.h"
 #include "shelfline/v1/inventory.pb-c.h"
 #include "sl_db.h"
 #include "sl_log.h"
+#include "sl_test.h"
 
 static invt_svc svc;
 static sl_channel *ch;
@@ -46,7 +50,9 @@ static sl_status call(const char *method, const void *req, const ProtobufCMessag
 static int group_setup(void **state)
 {
     (void)state;
-    const char *env[] = {"SHELFLINE_INVENTORY_REAP_INTERVAL=100ms", NULL};
+    /* A short cap on calls, for test_reserve_behind_a_locked_row. */
+    const char *env[] = {"SHELFLINE_INVENTORY_REAP_INTERVAL=100ms",
+                         "SHELFLINE_MAX_CALL_TIME=1500ms", NULL};
     if (invt_start(&svc, "inv_api", 1, env) != 0)
         return -1;
     ch = svc.ch[0];
@@ -1622,10 +1628,114 @@ static void test_shortfall_details_trailer(void **state)
     assert_int_equal(det_len, 0);
 }
 
+/* ---- a slow database ---- */
+
+static bool liveness_serving(void)
+{
+    Grpc__Health__V1__HealthCheckRequest req = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
+    req.service = "liveness";
+    ProtobufCMessage *resp = NULL;
+    sl_call_options o = {.timeout_ms = 500};
+    return sl_client_unary(ch, "/grpc.health.v1.Health/Check", &req.base,
+                           &grpc__health__v1__health_check_response__descriptor, A, &resp, &o,
+                           NULL) == SL_OK &&
+           ((Grpc__Health__V1__HealthCheckResponse *)resp)->status ==
+               GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING;
+}
+
+/* Sessions of the service waiting for a lock (its handlers stuck). */
+static long long lock_waiters(PGconn *pc)
+{
+    PGresult *r = PQexec(pc, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                             " AND application_name = 'inventory'");
+    long long n =
+        PQresultStatus(r) == PGRES_TUPLES_OK ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : -1;
+    PQclear(r);
+    return n;
+}
+
+/* The hottest stock row locked for 5 s by someone else: a Reserve with a
+ * 300 ms deadline is answered DEADLINE_EXCEEDED by the server by then and
+ * its database session stops waiting (statement_timeout from the
+ * deadline); one whose client allows 10 s is answered at the server's cap
+ * (SHELFLINE_MAX_CALL_TIME=1500ms here), not when the lock goes; workers
+ * and connections are free again at once (other calls answer), liveness
+ * stays SERVING throughout, and after the lock the SKU reserves again. */
+static void test_reserve_behind_a_locked_row(void **state)
+{
+    (void)state;
+    product("LOCKED-1", "Tools");
+    assert_int_equal(invt_stock(ch, "LOCKED-1", "W-NEAR", 100), 0);
+    PGconn *locker = PQconnectdb(svc.conninfo);
+    PGconn *watch = PQconnectdb(svc.conninfo);
+    assert_int_equal(PQstatus(locker), CONNECTION_OK);
+    assert_int_equal(PQstatus(watch), CONNECTION_OK);
+    PGresult *r = PQexec(locker, "BEGIN");
+    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    r = PQexec(locker, "SELECT 1 FROM inventory.stock WHERE sku = 'LOCKED-1' FOR UPDATE");
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    PQclear(r);
+    int64_t locked_at = invt_now_ms();
+
+    line l[1] = {{"LOCKED-1", 1, NULL}};
+    Shelfline__V1__ReserveLine rl = SHELFLINE__V1__RESERVE_LINE__INIT, *rlp = &rl;
+    rl.sku = (char *)l[0].sku;
+    rl.qty = l[0].qty;
+    Shelfline__V1__ReserveRequest rr = SHELFLINE__V1__RESERVE_REQUEST__INIT;
+    rr.reservation_id = "lock-r1";
+    rr.customer_id = "c-lock";
+    rr.region = "EAST";
+    rr.lines = &rlp;
+    rr.n_lines = 1;
+    sl_err err;
+    int64_t t0 = invt_now_ms();
+    sl_status st = sl_test_call(ch, "InventoryService", "Reserve", &rr.base, DESC(reserve_response),
+                                A, NULL, 300, &err);
+    int64_t took = invt_now_ms() - t0;
+    fprintf(stderr, "Reserve behind a locked row, 300 ms deadline: %s in %lld ms\n",
+            sl_status_name(st), (long long)took);
+    assert_int_equal(st, SL_DEADLINE_EXCEEDED);
+    assert_true(took < 400);
+    invt_sleep_ms(100);
+    assert_int_equal(lock_waiters(watch), 0); /* the server gave up too */
+    assert_true(liveness_serving());
+    Shelfline__V1__ListWarehousesRequest lw = SHELFLINE__V1__LIST_WAREHOUSES_REQUEST__INIT;
+    assert_int_equal(call("ListWarehouses", &lw, DESC(list_warehouses_response), NULL, &err),
+                     SL_OK);
+
+    /* a client that would wait 10 s: the server's cap answers */
+    rr.reservation_id = "lock-r2";
+    t0 = invt_now_ms();
+    st = sl_test_call(ch, "InventoryService", "Reserve", &rr.base, DESC(reserve_response), A, NULL,
+                      10000, &err);
+    took = invt_now_ms() - t0;
+    fprintf(stderr, "Reserve behind a locked row, 10 s deadline, 1.5 s cap: %s in %lld ms: %s\n",
+            sl_status_name(st), (long long)took, err.msg);
+    assert_int_equal(st, SL_DEADLINE_EXCEEDED);
+    assert_true(took >= 1400 && took < 1900);
+    assert_true(invt_now_ms() - locked_at < 5000); /* answered while the lock was still held */
+    assert_true(liveness_serving());
+    assert_int_equal(lock_waiters(watch), 0);
+
+    r = PQexec(locker, "ROLLBACK");
+    PQclear(r);
+    PQfinish(locker);
+    PQfinish(watch);
+    /* the connections that were cancelled went back to the pool healthy */
+    rr.reservation_id = "lock-r3";
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(sl_test_call(ch, "InventoryService", "Reserve", &rr.base,
+                                      DESC(reserve_response), A, NULL, 2000, &err),
+                         SL_OK);
+    sl_arena_reset(A);
+}
+
 int main(void)
 {
     sl_log_init("test-inventory-api", SL_LOG_ERROR);
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_reserve_behind_a_locked_row),
         cmocka_unit_test(test_catalog_crud_and_paging),
         cmocka_unit_test(test_stock_changes_idempotent),
         cmocka_unit_test(test_allocation_preferences),

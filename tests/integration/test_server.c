@@ -64,10 +64,13 @@ static sl_status t_unary(sl_call *call, const ProtobufCMessage *req_msg, Protobu
     return SL_OK;
 }
 
+/* EmptyCall: counts itself in the service's context when it has one. */
 static sl_status t_empty(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
                          sl_err *err)
 {
-    (void)call;
+    atomic_int *calls = sl_call_ctx(call);
+    if (calls != NULL)
+        atomic_fetch_add(calls, 1);
     (void)req;
     (void)resp;
     (void)err;
@@ -967,6 +970,95 @@ static void test_shutdown_ends_streams(void **state)
     teardown(&st);
 }
 
+/* Two replicas behind "ipv4:a,b": while one reports NOT_SERVING (its
+ * database is unreachable) every call lands on the other, though both stay
+ * connected; once it is SERVING again both take calls.  The client learns
+ * it from the health Watch stream (healthCheckConfig), not from failed
+ * calls. */
+static void test_round_robin_skips_a_not_serving_replica(void **state)
+{
+    (void)state;
+    sl_server *srv[2];
+    sl_service_def def[2];
+    atomic_int calls[2];
+    char target[96];
+    sl_err err;
+    for (int i = 0; i < 2; i++) {
+        atomic_init(&calls[i], 0);
+        def[i] = service;
+        def[i].ctx = &calls[i];
+        sl_server_options o = {.listen = "127.0.0.1:0", .workers = 2};
+        assert_int_equal(sl_server_create(&o, &srv[i], &err), SL_OK);
+        assert_int_equal(sl_server_add_service(srv[i], &def[i], &err), SL_OK);
+        assert_int_equal(sl_server_start(srv[i], &err), SL_OK);
+    }
+    snprintf(target, sizeof target, "ipv4:127.0.0.1:%d,127.0.0.1:%d", sl_server_port(srv[0]),
+             sl_server_port(srv[1]));
+    sl_health_set_degraded(sl_server_health(srv[1]), true);
+    sl_channel *ch;
+    assert_int_equal(sl_channel_create(target, NULL, &ch, &err), SL_OK);
+    sl_arena *a = sl_arena_create(0);
+    Grpc__Testing__Empty req = GRPC__TESTING__EMPTY__INIT;
+    ProtobufCMessage *resp;
+    sl_call_options o = {.timeout_ms = 5000, .idempotent = true};
+    for (int k = 0; k < 40; k++)
+        assert_int_equal(sl_client_unary(ch, M("EmptyCall"), &req.base,
+                                         &grpc__testing__empty__descriptor, a, &resp, &o, &err),
+                         SL_OK);
+    fprintf(stderr, "replica 1 NOT_SERVING: calls %d / %d\n", atomic_load(&calls[0]),
+            atomic_load(&calls[1]));
+    assert_int_equal(atomic_load(&calls[0]), 40);
+    assert_int_equal(atomic_load(&calls[1]), 0);
+
+    /* back to SERVING: the Watch stream tells the client at once */
+    sl_health_set_degraded(sl_server_health(srv[1]), false);
+    int64_t t0 = sl_test_now_ms();
+    while (atomic_load(&calls[1]) == 0 && sl_test_now_ms() - t0 < 3000) {
+        assert_int_equal(sl_client_unary(ch, M("EmptyCall"), &req.base,
+                                         &grpc__testing__empty__descriptor, a, &resp, &o, &err),
+                         SL_OK);
+        sleep_ms(5);
+    }
+    fprintf(stderr, "replica 1 SERVING again: it took calls after %lld ms\n",
+            (long long)(sl_test_now_ms() - t0));
+    assert_true(atomic_load(&calls[1]) > 0);
+    atomic_store(&calls[0], 0);
+    atomic_store(&calls[1], 0);
+    for (int k = 0; k < 40; k++)
+        assert_int_equal(sl_client_unary(ch, M("EmptyCall"), &req.base,
+                                         &grpc__testing__empty__descriptor, a, &resp, &o, &err),
+                         SL_OK);
+    assert_true(atomic_load(&calls[0]) >= 15 && atomic_load(&calls[1]) >= 15);
+
+    /* and NOT_SERVING again while connected: routed around within moments */
+    sl_health_set_degraded(sl_server_health(srv[0]), true);
+    sleep_ms(200);
+    atomic_store(&calls[0], 0);
+    atomic_store(&calls[1], 0);
+    for (int k = 0; k < 40; k++)
+        assert_int_equal(sl_client_unary(ch, M("EmptyCall"), &req.base,
+                                         &grpc__testing__empty__descriptor, a, &resp, &o, &err),
+                         SL_OK);
+    assert_int_equal(atomic_load(&calls[0]), 0);
+    assert_int_equal(atomic_load(&calls[1]), 40);
+
+    /* every replica NOT_SERVING: no subchannel is READY; a wait-for-ready
+     * call waits (and times out), a fail-fast call fails UNAVAILABLE */
+    sl_health_set_degraded(sl_server_health(srv[1]), true);
+    sleep_ms(200);
+    sl_call_options wait = {.timeout_ms = 500, .idempotent = true};
+    sl_status st = sl_client_unary(ch, M("EmptyCall"), &req.base, &grpc__testing__empty__descriptor,
+                                   a, &resp, &wait, &err);
+    fprintf(stderr, "every replica NOT_SERVING: %s %s\n", sl_status_name(st), err.msg);
+    assert_true(st == SL_DEADLINE_EXCEEDED || st == SL_UNAVAILABLE);
+    assert_int_equal(atomic_load(&calls[0]) + atomic_load(&calls[1]), 40);
+
+    sl_arena_destroy(a);
+    sl_channel_destroy(ch);
+    for (int i = 0; i < 2; i++)
+        sl_server_destroy(srv[i]);
+}
+
 int main(void)
 {
     sl_log_init("test-server", SL_LOG_ERROR);
@@ -990,6 +1082,7 @@ int main(void)
         cmocka_unit_test(test_retry_until_server_appears),
         cmocka_unit_test(test_health_answers_while_workers_are_blocked),
         cmocka_unit_test(test_idempotent_call_rides_over_a_peer_restart),
+        cmocka_unit_test(test_round_robin_skips_a_not_serving_replica),
         cmocka_unit_test(test_sigterm_drain),
         cmocka_unit_test(test_shutdown_ends_streams),
     };

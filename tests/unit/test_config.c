@@ -146,6 +146,14 @@ static void test_service_config(void **state)
     assert_true(cfg.workers >= 4);
     assert_int_equal(cfg.db_pool, cfg.workers + 4);
     assert_null(cfg.auth_token);
+    assert_int_equal(cfg.max_call_ms, 30000);
+    setenv("SHELFLINE_MAX_CALL_TIME", "2s", 1);
+    assert_int_equal(sl_service_config_load(&cfg, "127.0.0.1:50051", &err), SL_OK);
+    assert_int_equal(cfg.max_call_ms, 2000);
+    setenv("SHELFLINE_MAX_CALL_TIME", "50ms", 1); /* below 100ms */
+    assert_int_equal(sl_service_config_load(&cfg, "127.0.0.1:50051", &err), SL_INVALID_ARGUMENT);
+    assert_non_null(strstr(err.msg, "SHELFLINE_MAX_CALL_TIME"));
+    unsetenv("SHELFLINE_MAX_CALL_TIME");
     setenv("SHELFLINE_WORKERS", "0", 1);
     assert_int_equal(sl_service_config_load(&cfg, "127.0.0.1:50051", &err), SL_INVALID_ARGUMENT);
     assert_non_null(strstr(err.msg, "SHELFLINE_WORKERS"));
