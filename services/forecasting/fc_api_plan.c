@@ -1,7 +1,9 @@
 /*
  * fc_api_plan: the read side -- ForecastDemand, GetReplenishmentPlan,
  * SuggestTransfers, GetInventoryKpis -- and the calls to inventory they
- * need (stock, open inbound, warehouses, products).
+ * need (stock, open inbound, warehouses, products).  ForecastDemand also
+ * records the forecast it issued (issued_forecast), which
+ * GetForecastAccuracy scores once the days' sales are in.
  *
  * Inventory is read over gRPC with a deadline: when it cannot answer, the
  * RPC fails (UNAVAILABLE / DEADLINE_EXCEEDED) rather than plan on stock it
@@ -181,6 +183,18 @@ static sl_status promo_quota(fc_app *app, sl_call *call, const char *sku, const 
     return SL_OK;
 }
 
+typedef struct issue_ctx {
+    const char *sku, *region;
+    const fc_demand *d;
+    sl_arena *a;
+} issue_ctx;
+
+static sl_status issue_tx(sl_db_conn *conn, void *p, sl_err *err)
+{
+    issue_ctx *c = p;
+    return fc_demand_issue(conn, c->sku, c->region, c->d, c->a, err);
+}
+
 sl_status fc_api_forecast(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
                           sl_err *err)
 {
@@ -256,6 +270,8 @@ sl_status fc_api_forecast(sl_call *call, const ProtobufCMessage *req, ProtobufCM
         pts[i].lo80 = lo80[i], pts[i].hi80 = hi80[i];
         pts[i].lo95 = lo95[i], pts[i].hi95 = hi95[i];
         pts[i].event = (Shelfline__V1__EventKind)d.future_kind[i];
+        pts[i].overridden = d.overridden[i] != 0;
+        pts[i].statistical = d.statistical[i];
         out->points[i] = &pts[i];
     }
     out->n_points = h;
@@ -282,8 +298,15 @@ sl_status fc_api_forecast(sl_call *call, const ProtobufCMessage *req, ProtobufCM
     out->intraday_hours = d.hours_done;
     out->intraday_units = (int64_t)llround(d.today_units);
     out->intraday_flat_profile = d.intraday && d.flat_profile;
+    /* The forecast as issued is kept for GetForecastAccuracy.  Storing it
+     * is part of answering: a forecast the service cannot score later is
+     * still a good forecast, but failing quietly would leave holes in the
+     * record that bias the accuracy report, so an error is an error. */
+    issue_ctx ic = {r->sku, r->region, &d, a};
+    sl_db_tx_options o = {.deadline_ms = sl_call_deadline_ms(call)};
+    st = sl_db_tx(FC_APP(call)->db, &o, issue_tx, &ic, err);
     fc_demand_free(&d);
-    return SL_OK;
+    return st;
 }
 
 /* ---- stock and inbound from inventory ---- */

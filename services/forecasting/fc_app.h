@@ -8,6 +8,7 @@
  *   fc_api_plan.c     ForecastDemand, GetReplenishmentPlan,
  *                     SuggestTransfers, GetInventoryKpis
  *   fc_alert.c        raising alerts, WatchAlerts
+ *   fc_api_override.c SetForecastOverride, GetForecastAccuracy
  *   fc_demand.c       history + calendar -> fc_engine forecast
  *   fc_store.c        all SQL;  fc_plan.c  the arithmetic;  fc_valid.c  days
  */
@@ -58,8 +59,14 @@ typedef struct fc_demand {
     int hours_done;     /* hours of today counted as elapsed, 0..24 */
     double today_units; /* units sold in them */
     double ratio;       /* refreshed rate / forecast rate (1: none) */
-    double prior_point; /* step 0 before the refresh */
-    double prior_hi95;  /* its 95% upper bound before the refresh */
+    /* Planner overrides (SetForecastOverride), applied to the engine's
+     * forecast before the intraday refresh; arena memory, horizon values. */
+    double *statistical; /* the engine's points */
+    double *issued;      /* after the overrides: the forecast as issued */
+    uint8_t *overridden; /* 1 where an override set the day */
+    size_t n_overridden; /* days overridden */
+    double prior_point;  /* step 0 before the refresh */
+    double prior_hi95;   /* its 95% upper bound before the refresh */
 } fc_demand;
 
 /* Loads the history of sku x region before today and the calendar, and
@@ -77,6 +84,12 @@ sl_status fc_demand_run_db(sl_db *db, int64_t deadline_ms, const char *sku, cons
                            sl_err *err);
 
 void fc_demand_free(fc_demand *d);
+
+/* Stores d's forecast as issued today (statistical and overridden figures
+ * per day of the horizon) in the caller's transaction, for
+ * GetForecastAccuracy. */
+sl_status fc_demand_issue(sl_db_conn *conn, const char *sku, const char *region, const fc_demand *d,
+                          sl_arena *a, sl_err *err);
 
 /* Raises alert (its alert_id set) in the caller's transaction: stores it
  * and publishes it on the outbox under topic ALERT_<kind>, once per id.
@@ -118,6 +131,10 @@ sl_status fc_api_transfers(sl_call *call, const ProtobufCMessage *req, ProtobufC
 sl_status fc_api_kpis(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
                       sl_err *err);
 sl_status fc_api_watch_alerts(sl_call *call, const ProtobufCMessage *req, sl_err *err);
+sl_status fc_api_set_override(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                              sl_err *err);
+sl_status fc_api_accuracy(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                          sl_err *err);
 
 /* The consumer of inventory's events (sl_consumer_fn). */
 sl_status fc_apply_inventory_event(sl_db_conn *conn, const Shelfline__V1__Event *ev, void *ctx,

@@ -5,6 +5,7 @@
 #include "fc_store.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +82,37 @@ static const sl_db_stmt stmts[] = {
      "FROM hourly_sales WHERE sku = $1 AND region = $2 AND hour_ms >= $3::bigint "
      "AND hour_ms < $4::bigint GROUP BY 1",
      4},
+    {"fc_override_set",
+     "INSERT INTO forecast_override (sku, region, day, kind, value, reason, author) "
+     "VALUES ($1, $2, $3::date, $4, $5::float8, $6, $7) "
+     "ON CONFLICT (sku, region, day) DO UPDATE SET kind = EXCLUDED.kind, value = EXCLUDED.value, "
+     "reason = EXCLUDED.reason, author = EXCLUDED.author, set_at = now() "
+     "WHERE (forecast_override.kind, forecast_override.value, forecast_override.reason, "
+     "forecast_override.author) IS DISTINCT FROM "
+     "(EXCLUDED.kind, EXCLUDED.value, EXCLUDED.reason, EXCLUDED.author) RETURNING 1",
+     7},
+    {"fc_override_list",
+     "SELECT (day - DATE '1970-01-01')::int AS d, kind, value FROM forecast_override "
+     "WHERE sku = $1 AND region = $2 AND day >= $3::date AND day <= $4::date ORDER BY day",
+     4},
+    {"fc_issue",
+     "INSERT INTO issued_forecast (sku, region, day, issued_on, statistical, final, overridden) "
+     "SELECT $1, $2, $3::date + (g.i - 1)::int, $4::date, g.s, g.f, g.o "
+     "FROM unnest($5::float8[], $6::float8[], $7::boolean[]) WITH ORDINALITY AS g(s, f, o, i) "
+     "ON CONFLICT (sku, region, day) DO UPDATE SET issued_on = EXCLUDED.issued_on, "
+     "statistical = EXCLUDED.statistical, final = EXCLUDED.final, "
+     "overridden = EXCLUDED.overridden WHERE issued_forecast.issued_on <= EXCLUDED.issued_on",
+     7},
+    {"fc_scored",
+     "SELECT f.sku, f.region, (f.day - DATE '1970-01-01')::int AS d, f.statistical, f.final, "
+     "f.overridden, (SELECT coalesce(sum(s.units), 0) FROM daily_sales s WHERE s.sku = f.sku "
+     "AND s.region = f.region AND s.day = f.day)::float8 AS actual FROM issued_forecast f "
+     "WHERE f.day >= $3::date AND f.day < $4::date "
+     "AND ($1::text IS NULL OR f.sku = $1) AND ($2::text IS NULL OR f.region = $2) "
+     "AND NOT EXISTS (SELECT 1 FROM stockout_days o WHERE o.sku = f.sku "
+     "AND o.region = f.region AND o.day = f.day) "
+     "ORDER BY f.sku, f.region, f.day LIMIT $5::int",
+     5},
     {NULL, NULL, 0},
 };
 
@@ -315,6 +347,137 @@ sl_status fc_store_hourly_by_hour(sl_db_conn *c, const char *sku, const char *re
         if (h > *last_hour)
             *last_hour = (int)h;
     }
+done:
+    PQclear(r);
+    return st;
+}
+
+sl_status fc_store_override_set(sl_db_conn *c, const char *sku, const char *region, int32_t day,
+                                const char *kind, double value, const char *reason,
+                                const char *author, bool *changed, sl_err *err)
+{
+    char d[16], v[40];
+    fc_day_format(day, d, sizeof d);
+    snprintf(v, sizeof v, "%.17g", value);
+    const char *p[] = {sku, region, d, kind, v, reason, author};
+    PGresult *r = NULL;
+    sl_status st = sl_db_exec(c, "fc_override_set", 7, p, NULL, NULL, &r, err);
+    if (st == SL_OK)
+        *changed = PQntuples(r) > 0;
+    PQclear(r);
+    return st;
+}
+
+sl_status fc_store_override_list(sl_db_conn *c, const char *sku, const char *region, int32_t from,
+                                 int32_t to, sl_arena *a, fc_override_row **out, size_t *n,
+                                 sl_err *err)
+{
+    char f[16], t[16];
+    fc_day_format(from, f, sizeof f);
+    fc_day_format(to, t, sizeof t);
+    const char *v[] = {sku, region, f, t};
+    PGresult *r = NULL;
+    *out = NULL;
+    *n = 0;
+    sl_status st = sl_db_exec(c, "fc_override_list", 4, v, NULL, NULL, &r, err);
+    if (st != SL_OK)
+        goto done;
+    int rows = PQntuples(r);
+    fc_override_row *o = sl_arena_zalloc(a, (size_t)(rows > 0 ? rows : 1) * sizeof *o);
+    if (o == NULL) {
+        st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        goto done;
+    }
+    int cd = PQfnumber(r, "d"), ck = PQfnumber(r, "kind"), cv = PQfnumber(r, "value");
+    for (int i = 0; i < rows; i++) {
+        o[i].day = (int32_t)strtol(PQgetvalue(r, i, cd), NULL, 10);
+        o[i].uplift = strcmp(PQgetvalue(r, i, ck), "uplift") == 0;
+        o[i].value = strtod(PQgetvalue(r, i, cv), NULL);
+    }
+    *out = o;
+    *n = (size_t)rows;
+done:
+    PQclear(r);
+    return st;
+}
+
+/* Appends a PostgreSQL array literal of n values to b (cap bytes). */
+static void array_literal(char *b, size_t cap, const double *v, const uint8_t *flags, size_t n)
+{
+    size_t len = 0;
+    b[len++] = '{';
+    for (size_t i = 0; i < n && len + 32 < cap; i++) {
+        int k = flags != NULL
+                    ? snprintf(b + len, cap - len, "%s%s", i ? "," : "", flags[i] ? "t" : "f")
+                    : snprintf(b + len, cap - len, "%s%.17g", i ? "," : "",
+                               isfinite(v[i]) ? v[i] : 0.0);
+        len += (size_t)k;
+    }
+    snprintf(b + len, cap - len, "}");
+}
+
+sl_status fc_store_issue(sl_db_conn *c, const char *sku, const char *region, int32_t issued_on,
+                         int32_t first_day, size_t n, const double *statistical,
+                         const double *final, const uint8_t *overridden, sl_arena *a, sl_err *err)
+{
+    if (n == 0)
+        return SL_OK;
+    size_t cap = n * 28 + 8;
+    char *s = sl_arena_alloc(a, cap), *f = sl_arena_alloc(a, cap), *o = sl_arena_alloc(a, cap);
+    if (s == NULL || f == NULL || o == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    array_literal(s, cap, statistical, NULL, n);
+    array_literal(f, cap, final, NULL, n);
+    array_literal(o, cap, NULL, overridden, n);
+    char d0[16], io[16];
+    fc_day_format(first_day, d0, sizeof d0);
+    fc_day_format(issued_on, io, sizeof io);
+    const char *v[] = {sku, region, d0, io, s, f, o};
+    return sl_db_exec(c, "fc_issue", 7, v, NULL, NULL, NULL, err);
+}
+
+sl_status fc_store_scored(sl_db_conn *c, const char *sku, const char *region, int32_t from,
+                          int32_t to, size_t limit, sl_arena *a, fc_scored_row **out, size_t *n,
+                          sl_err *err)
+{
+    char f[16], t[16], l[24];
+    fc_day_format(from, f, sizeof f);
+    fc_day_format(to, t, sizeof t);
+    snprintf(l, sizeof l, "%zu", limit);
+    const char *v[] = {sku, region, f, t, l};
+    PGresult *r = NULL;
+    *out = NULL;
+    *n = 0;
+    sl_status st = sl_db_exec(c, "fc_scored", 5, v, NULL, NULL, &r, err);
+    if (st != SL_OK)
+        goto done;
+    int rows = PQntuples(r);
+    fc_scored_row *x = sl_arena_zalloc(a, (size_t)(rows > 0 ? rows : 1) * sizeof *x);
+    if (x == NULL) {
+        st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        goto done;
+    }
+    int cs = PQfnumber(r, "sku"), cr = PQfnumber(r, "region"), cd = PQfnumber(r, "d"),
+        cst = PQfnumber(r, "statistical"), cf = PQfnumber(r, "final"),
+        co = PQfnumber(r, "overridden"), ca = PQfnumber(r, "actual");
+    for (int i = 0; i < rows; i++) {
+        /* Consecutive rows of one pair share its strings. */
+        bool same = i > 0 && strcmp(PQgetvalue(r, i, cs), x[i - 1].sku) == 0 &&
+                    strcmp(PQgetvalue(r, i, cr), x[i - 1].region) == 0;
+        x[i].sku = same ? x[i - 1].sku : sl_arena_strdup(a, PQgetvalue(r, i, cs));
+        x[i].region = same ? x[i - 1].region : sl_arena_strdup(a, PQgetvalue(r, i, cr));
+        if (x[i].sku == NULL || x[i].region == NULL) {
+            st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+            goto done;
+        }
+        x[i].day = (int32_t)strtol(PQgetvalue(r, i, cd), NULL, 10);
+        x[i].statistical = strtod(PQgetvalue(r, i, cst), NULL);
+        x[i].final = strtod(PQgetvalue(r, i, cf), NULL);
+        x[i].overridden = PQgetvalue(r, i, co)[0] == 't';
+        x[i].actual = strtod(PQgetvalue(r, i, ca), NULL);
+    }
+    *out = x;
+    *n = (size_t)rows;
 done:
     PQclear(r);
     return st;

@@ -87,4 +87,46 @@ sl_status fc_store_hourly_by_hour(sl_db_conn *c, const char *sku, const char *re
                                   int64_t from_ms, int64_t to_ms, double units[24], int *last_hour,
                                   sl_err *err);
 
+/* Upserts a planner's override of sku x region x day: kind "quantity"
+ * (value units) or "uplift" (value multiplies the statistical forecast);
+ * *changed is false when it was already so. */
+sl_status fc_store_override_set(sl_db_conn *c, const char *sku, const char *region, int32_t day,
+                                const char *kind, double value, const char *reason,
+                                const char *author, bool *changed, sl_err *err);
+
+/* One day's override. */
+typedef struct fc_override_row {
+    int32_t day;
+    bool uplift; /* value multiplies the statistical forecast; else units */
+    double value;
+} fc_override_row;
+
+/* The overrides of sku x region on days [from, to] by day (arena). */
+sl_status fc_store_override_list(sl_db_conn *c, const char *sku, const char *region, int32_t from,
+                                 int32_t to, sl_arena *a, fc_override_row **out, size_t *n,
+                                 sl_err *err);
+
+/* Stores the forecast issued on issued_on for n days from first_day (one
+ * statement): the statistical figure, the final one and whether it was
+ * overridden, per day.  A day keeps its latest issue.  Scratch memory from
+ * a. */
+sl_status fc_store_issue(sl_db_conn *c, const char *sku, const char *region, int32_t issued_on,
+                         int32_t first_day, size_t n, const double *statistical,
+                         const double *final, const uint8_t *overridden, sl_arena *a, sl_err *err);
+
+/* One issued forecast with the day's recorded sales. */
+typedef struct fc_scored_row {
+    const char *sku, *region;
+    int32_t day;
+    double statistical, final, actual;
+    bool overridden;
+} fc_scored_row;
+
+/* Issued forecasts of days [from, to) for sku and region (NULL: any),
+ * stock-out days left out, with their actual units; by SKU, region, day;
+ * at most limit rows (arena). */
+sl_status fc_store_scored(sl_db_conn *c, const char *sku, const char *region, int32_t from,
+                          int32_t to, size_t limit, sl_arena *a, fc_scored_row **out, size_t *n,
+                          sl_err *err);
+
 #endif

@@ -15,6 +15,9 @@
  *  - an inventory promotion's quota caps the uplifted days of a calendar
  *    promotion, and a promotion inventory cannot answer for is reported,
  *    not fatal;
+ *  - a planner's override (SetForecastOverride) changes the forecast and
+ *    the plan, is stored with the forecast as issued, and is scored by
+ *    GetForecastAccuracy once the days' sales are in;
  *  - bad input for every RPC: the right status naming the field, nothing
  *    written.
  */
@@ -92,8 +95,8 @@ static int setup(void **state)
     (void)state;
     F.a = sl_arena_create(0);
     F.today = fc_day_today();
-    const char *skus[] = {"FC-A", "FC-B", "FC-P", "FC-R", "FC-BAD", "FC-E"};
-    if (invt_start(&F.inv, "fcsvc", 1, NULL) != 0 || invt_seed(F.inv.ch[0], skus, 6) != 0)
+    const char *skus[] = {"FC-A", "FC-B", "FC-P", "FC-R", "FC-BAD", "FC-E", "FC-O"};
+    if (invt_start(&F.inv, "fcsvc", 1, NULL) != 0 || invt_seed(F.inv.ch[0], skus, 7) != 0)
         return -1;
     if (invt_stock(F.inv.ch[0], "FC-A", "W-NEAR", 100) != 0 ||
         invt_stock(F.inv.ch[0], "FC-B", "W-NEAR", 50) != 0 ||
@@ -344,7 +347,7 @@ static void test_transfers_kpis(void **state)
     assert_int_equal(
         fc("GetInventoryKpis", &k.base, &shelfline__v1__inventory_kpis__descriptor, &kp, &err),
         SL_OK);
-    assert_int_equal(kp->skus, 6);
+    assert_int_equal(kp->skus, 7);
     k.category = "no-such-category";
     EXPECT(fc("GetInventoryKpis", &k.base, &shelfline__v1__inventory_kpis__descriptor, NULL, &err),
            SL_NOT_FOUND, err, "no-such-category");
@@ -805,6 +808,150 @@ static int64_t recent_days(char d1[11], char d2[11])
     return day * 86400000LL;
 }
 
+static void set_override(Shelfline__V1__SetForecastOverrideRequest *o, Shelfline__V1__DayPeriod *p,
+                         char d1[16], char d2[16], int from, int to)
+{
+    shelfline__v1__set_forecast_override_request__init(o);
+    shelfline__v1__day_period__init(p);
+    fc_day_format(F.today + from, d1, 16);
+    fc_day_format(F.today + to, d2, 16);
+    p->start_day = d1;
+    p->end_day = d2;
+    o->sku = "FC-O";
+    o->region = "EAST";
+    o->period = p;
+    o->reason = "end-cap display in 40 stores";
+    o->author = "planner@example.com";
+}
+
+/* Days today + 2 .. + 4 overridden to 30 a day and today + 5 to twice the
+ * model: the forecast and the plan follow; both figures are stored as
+ * issued.  Then the issued days are moved 10 days back (as if they had
+ * been issued 10 days ago -- a test cannot wait) and sales near the
+ * overrides are recorded for them: the overrides helped, which
+ * GetForecastAccuracy reports as positive forecast value added. */
+static void test_override_and_accuracy(void **state)
+{
+    (void)state;
+    sl_err err;
+    Shelfline__V1__RecordSalesResponse *rs;
+    assert_int_equal(record_days("FC-O", "EAST", 70, steady10, &rs, &err), SL_OK);
+    const ProtobufCMessageDescriptor *od = &shelfline__v1__forecast_override__descriptor;
+    Shelfline__V1__SetForecastOverrideRequest o;
+    Shelfline__V1__DayPeriod per;
+    char d1[16], d2[16];
+    set_override(&o, &per, d1, d2, 2, 4);
+    o.adjustment_case = SHELFLINE__V1__SET_FORECAST_OVERRIDE_REQUEST__ADJUSTMENT_QUANTITY;
+    o.quantity = 30;
+    Shelfline__V1__ForecastOverride *ov;
+    assert_int_equal(fc("SetForecastOverride", &o.base, od, &ov, &err), SL_OK);
+    assert_int_equal(ov->n_days, 3);
+    assert_int_equal(ov->changed_days, 3);
+    assert_string_equal(ov->days[0]->day, d1);
+    assert_true(ov->days[0]->statistical > 8 && ov->days[0]->statistical < 12);
+    assert_true(fabs(ov->days[2]->overridden - 30) < 1e-9);
+    assert_string_equal(ov->author, "planner@example.com");
+    /* The same override again changes nothing. */
+    assert_int_equal(fc("SetForecastOverride", &o.base, od, &ov, &err), SL_OK);
+    assert_int_equal(ov->changed_days, 0);
+    assert_int_equal(sql("SELECT count(*) FROM forecasting.forecast_override WHERE sku = 'FC-O' "
+                         "AND kind = 'quantity' AND value = 30 AND author = 'planner@example.com'"),
+                     3);
+    set_override(&o, &per, d1, d2, 5, 5);
+    o.adjustment_case = SHELFLINE__V1__SET_FORECAST_OVERRIDE_REQUEST__ADJUSTMENT_UPLIFT;
+    o.uplift = 2;
+    assert_int_equal(fc("SetForecastOverride", &o.base, od, &ov, &err), SL_OK);
+    assert_true(fabs(ov->days[0]->overridden - 2 * ov->days[0]->statistical) < 1e-9);
+
+    /* The forecast carries the overrides, and says so. */
+    Shelfline__V1__ForecastDemandRequest r = SHELFLINE__V1__FORECAST_DEMAND_REQUEST__INIT;
+    r.sku = "FC-O", r.region = "EAST", r.horizon_days = 7;
+    Shelfline__V1__ForecastDemandResponse *f;
+    assert_int_equal(fc("ForecastDemand", &r.base,
+                        &shelfline__v1__forecast_demand_response__descriptor, &f, &err),
+                     SL_OK);
+    double mean7 = 0;
+    for (size_t i = 0; i < 7; i++) {
+        const Shelfline__V1__ForecastPoint *p = f->points[i];
+        mean7 += p->point / 7;
+        assert_int_equal(p->overridden, i >= 2 && i <= 5);
+        if (i >= 2 && i <= 4)
+            assert_true(fabs(p->point - 30) < 1e-9 && p->hi95 > 30);
+        else if (i == 5)
+            assert_true(fabs(p->point - 2 * p->statistical) < 1e-9);
+        else
+            assert_true(fabs(p->point - p->statistical) < 1e-12);
+        assert_true(p->statistical > 8 && p->statistical < 12);
+    }
+    assert_int_equal(sql("SELECT count(*) FROM forecasting.issued_forecast WHERE sku = 'FC-O'"), 7);
+    assert_int_equal(sql("SELECT count(*) FROM forecasting.issued_forecast WHERE sku = 'FC-O' "
+                         "AND overridden AND final > statistical"),
+                     4);
+
+    /* The plan's demand over a 7-day lead time is the overridden one. */
+    Shelfline__V1__GetReplenishmentPlanRequest pr =
+        SHELFLINE__V1__GET_REPLENISHMENT_PLAN_REQUEST__INIT;
+    pr.sku = "FC-O", pr.region = "EAST", pr.service_level = 0.95, pr.lead_time_days = 7;
+    Shelfline__V1__ReplenishmentPlan *plan;
+    assert_int_equal(fc("GetReplenishmentPlan", &pr.base,
+                        &shelfline__v1__replenishment_plan__descriptor, &plan, &err),
+                     SL_OK);
+    assert_true(fabs(plan->mean_daily_demand - mean7) < 0.05);
+    assert_true(plan->mean_daily_demand > 17);
+
+    /* Ten days later (moved by hand), what sold: near the overrides. */
+    assert_int_equal(sql("WITH u AS (UPDATE forecasting.issued_forecast SET day = day - 10, "
+                         "issued_on = issued_on - 10 WHERE sku = 'FC-O' RETURNING 1) "
+                         "SELECT count(*) FROM u"),
+                     7);
+    Shelfline__V1__SalesRow rows[4], *rp[4];
+    char days[4][16];
+    int64_t sold[4] = {28, 31, 29, 0};
+    for (int i = 0; i < 4; i++) {
+        shelfline__v1__sales_row__init(&rows[i]);
+        fc_day_format(F.today - 8 + i, days[i], sizeof days[i]);
+        rows[i].sku = "FC-O", rows[i].region = "EAST", rows[i].day = days[i];
+        rp[i] = &rows[i];
+    }
+    double stat5 = f->points[5]->statistical;
+    sold[3] = (int64_t)llround(2 * stat5 - 1);
+    for (int i = 0; i < 4; i++)
+        rows[i].units = sold[i];
+    Shelfline__V1__RecordSalesRequest sr = SHELFLINE__V1__RECORD_SALES_REQUEST__INIT;
+    sr.rows = rp, sr.n_rows = 4;
+    assert_int_equal(
+        fc("RecordSales", &sr.base, &shelfline__v1__record_sales_response__descriptor, &rs, &err),
+        SL_OK);
+    Shelfline__V1__GetForecastAccuracyRequest ar =
+        SHELFLINE__V1__GET_FORECAST_ACCURACY_REQUEST__INIT;
+    ar.sku = "FC-O", ar.window = 30;
+    const ProtobufCMessageDescriptor *ad = &shelfline__v1__forecast_accuracy__descriptor;
+    Shelfline__V1__ForecastAccuracy *acc;
+    assert_int_equal(fc("GetForecastAccuracy", &ar.base, ad, &acc, &err), SL_OK);
+    assert_int_equal(acc->pairs, 1);
+    assert_int_equal(acc->statistical->days, 7);
+    assert_int_equal(acc->overridden->days, 4);
+    assert_int_equal(acc->statistical_overridden_days->days, 4);
+    assert_int_equal(acc->overrides_helped, 4);
+    assert_int_equal(acc->overrides_hurt, 0);
+    assert_true(acc->overridden->mae < 2.0);
+    assert_true(acc->statistical_overridden_days->mae > 10);
+    assert_true(acc->statistical_overridden_days->bias < -10); /* the model was low */
+    assert_true(acc->overridden->mase > 0 && acc->statistical->mase > acc->overridden->mase);
+    assert_true(acc->forecast_value_added > 80 && acc->forecast_value_added <= 100);
+    /* A window that ends before the moved days, another SKU: nothing. */
+    ar.window = 7;
+    ar.sku = "FC-B";
+    assert_int_equal(fc("GetForecastAccuracy", &ar.base, ad, &acc, &err), SL_OK);
+    assert_int_equal(acc->pairs, 0);
+    assert_int_equal(acc->statistical->days, 0);
+    assert_true(acc->forecast_value_added == 0 && acc->statistical->mase == -1);
+    /* Every pair, this region. */
+    ar.sku = "", ar.region = "EAST", ar.window = 30;
+    assert_int_equal(fc("GetForecastAccuracy", &ar.base, ad, &acc, &err), SL_OK);
+    assert_true(acc->pairs >= 1 && acc->overridden->days == 4);
+}
+
 static void test_bad_input(void **state)
 {
     (void)state;
@@ -943,6 +1090,59 @@ static void test_bad_input(void **state)
     EXPECT(fc("GetReplenishmentPlan", &gp.base, pd, NULL, &err), SL_INVALID_ARGUMENT, err,
            "review_period_days");
 
+    /* SetForecastOverride, GetForecastAccuracy. */
+    long long overrides = sql("SELECT count(*) FROM forecasting.forecast_override");
+    long long issued = sql("SELECT count(*) FROM forecasting.issued_forecast");
+    Shelfline__V1__SetForecastOverrideRequest so;
+    Shelfline__V1__DayPeriod sp;
+    char o1[16], o2[16];
+    const ProtobufCMessageDescriptor *sod = &shelfline__v1__forecast_override__descriptor;
+    set_override(&so, &sp, o1, o2, 1, 3);
+    so.sku = "FC-BAD";
+    EXPECT(fc("SetForecastOverride", &so.base, sod, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "quantity and uplift");
+    so.adjustment_case = SHELFLINE__V1__SET_FORECAST_OVERRIDE_REQUEST__ADJUSTMENT_QUANTITY;
+    so.quantity = -1;
+    EXPECT(fc("SetForecastOverride", &so.base, sod, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "quantity");
+    so.adjustment_case = SHELFLINE__V1__SET_FORECAST_OVERRIDE_REQUEST__ADJUSTMENT_UPLIFT;
+    so.uplift = 101;
+    EXPECT(fc("SetForecastOverride", &so.base, sod, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "uplift");
+    so.uplift = 1.5, so.reason = "";
+    EXPECT(fc("SetForecastOverride", &so.base, sod, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "reason");
+    so.reason = "why", so.author = "";
+    EXPECT(fc("SetForecastOverride", &so.base, sod, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "author");
+    so.author = "me", so.region = "east";
+    EXPECT(fc("SetForecastOverride", &so.base, sod, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "region");
+    so.region = "EAST", sp.start_day = day1; /* in the past */
+    EXPECT(fc("SetForecastOverride", &so.base, sod, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "period.start_day");
+    set_override(&so, &sp, o1, o2, 3, 1);
+    so.adjustment_case = SHELFLINE__V1__SET_FORECAST_OVERRIDE_REQUEST__ADJUSTMENT_QUANTITY;
+    EXPECT(fc("SetForecastOverride", &so.base, sod, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "period.end_day");
+    set_override(&so, &sp, o1, o2, 1, 100);
+    so.adjustment_case = SHELFLINE__V1__SET_FORECAST_OVERRIDE_REQUEST__ADJUSTMENT_QUANTITY;
+    EXPECT(fc("SetForecastOverride", &so.base, sod, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "period.end_day");
+    so.period = NULL;
+    EXPECT(fc("SetForecastOverride", &so.base, sod, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "period");
+    Shelfline__V1__GetForecastAccuracyRequest ga =
+        SHELFLINE__V1__GET_FORECAST_ACCURACY_REQUEST__INIT;
+    const ProtobufCMessageDescriptor *gad = &shelfline__v1__forecast_accuracy__descriptor;
+    ga.window = 6;
+    EXPECT(fc("GetForecastAccuracy", &ga.base, gad, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "window");
+    ga.window = 30, ga.sku = "a b";
+    EXPECT(fc("GetForecastAccuracy", &ga.base, gad, NULL, &err), SL_INVALID_ARGUMENT, err, "sku");
+    assert_int_equal(sql("SELECT count(*) FROM forecasting.forecast_override"), overrides);
+    assert_int_equal(sql("SELECT count(*) FROM forecasting.issued_forecast"), issued);
+
     /* SuggestTransfers, GetInventoryKpis, WatchAlerts. */
     Shelfline__V1__SuggestTransfersRequest st = SHELFLINE__V1__SUGGEST_TRANSFERS_REQUEST__INIT;
     st.sku = "FC-A", st.target_cover_days = 400;
@@ -1030,6 +1230,7 @@ int main(void)
         cmocka_unit_test(test_event_uplift),
         cmocka_unit_test(test_intraday_refresh),
         cmocka_unit_test(test_promotion_quota),
+        cmocka_unit_test(test_override_and_accuracy),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_inventory_down_is_unavailable),
     };

@@ -1,0 +1,36 @@
+-- Planning inputs that learn (issue 18): planner overrides and the
+-- forecasts as issued, scored later by GetForecastAccuracy.
+
+-- A planner's override of one SKU x region x day (SetForecastOverride; a
+-- period is stored day by day, so a later override of some of its days
+-- replaces just those).  kind 'quantity': value is units for the day;
+-- 'uplift': value multiplies the statistical forecast.
+CREATE TABLE forecast_override (
+    sku        text   NOT NULL,
+    region     text   NOT NULL,
+    day        date   NOT NULL,
+    kind       text   NOT NULL CHECK (kind IN ('quantity', 'uplift')),
+    value      float8 NOT NULL CHECK (value >= 0),
+    reason     text   NOT NULL,
+    author     text   NOT NULL,
+    set_at     timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (sku, region, day)
+);
+
+-- The last forecast issued for a SKU x region x day (ForecastDemand,
+-- SetForecastOverride): the model's figure and the one the planner's
+-- override made of it (equal when not overridden).  Kept so that the
+-- forecast can be scored against the day's sales once they are in,
+-- without re-forecasting the past with knowledge the forecaster did not
+-- have.
+CREATE TABLE issued_forecast (
+    sku         text    NOT NULL,
+    region      text    NOT NULL,
+    day         date    NOT NULL,
+    issued_on   date    NOT NULL,
+    statistical float8  NOT NULL,
+    final       float8  NOT NULL,
+    overridden  boolean NOT NULL,
+    PRIMARY KEY (sku, region, day)
+);
+CREATE INDEX issued_forecast_day ON issued_forecast (day);
