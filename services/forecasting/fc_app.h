@@ -9,6 +9,7 @@
  *                     SuggestTransfers, GetInventoryKpis
  *   fc_alert.c        raising alerts, WatchAlerts
  *   fc_api_override.c SetForecastOverride, GetForecastAccuracy
+ *   fc_api_class.c    ClassifySkus, ListSkusByClass, SetServiceLevelTarget
  *   fc_demand.c       history + calendar -> fc_engine forecast
  *   fc_store.c        all SQL;  fc_plan.c  the arithmetic;  fc_valid.c  days
  */
@@ -135,6 +136,20 @@ sl_status fc_api_set_override(sl_call *call, const ProtobufCMessage *req, Protob
                               sl_err *err);
 sl_status fc_api_accuracy(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
                           sl_err *err);
+sl_status fc_api_classify(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                          sl_err *err);
+sl_status fc_api_list_classes(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                              sl_err *err);
+sl_status fc_api_set_target(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                            sl_err *err);
+
+/* The ABC/XYZ class of sku in region (its own classification, else the
+ * network's) into code ("AX") and its target service level into *level
+ * (the region's target, else the default region's, else fc_class's
+ * default); *found false (nothing else set) when it is unclassified.
+ * Runs on the caller's connection. */
+sl_status fc_class_target(sl_db_conn *conn, const char *sku, const char *region, double *level,
+                          char code[3], bool *found, sl_err *err);
 
 /* The consumer of inventory's events (sl_consumer_fn). */
 sl_status fc_apply_inventory_event(sl_db_conn *conn, const Shelfline__V1__Event *ev, void *ctx,

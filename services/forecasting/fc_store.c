@@ -113,6 +113,35 @@ static const sl_db_stmt stmts[] = {
      "AND o.region = f.region AND o.day = f.day) "
      "ORDER BY f.sku, f.region, f.day LIMIT $5::int",
      5},
+    {"fc_weekly_units",
+     "SELECT sku, ((day - $2::date) / 7)::int AS w, sum(units)::float8 AS units "
+     "FROM daily_sales WHERE ($1 = '' OR region = $1) AND day >= $2::date AND day < $3::date "
+     "GROUP BY sku, w ORDER BY sku, w",
+     3},
+    {"fc_class_clear", "DELETE FROM sku_class WHERE region = $1", 1},
+    {"fc_class_put",
+     "INSERT INTO sku_class (region, sku, abc, xyz, revenue_minor, revenue_share, "
+     "cumulative_share, weekly_cv, units, rank, classified_on, period_days) "
+     "VALUES ($1, $2, $3, $4, $5::bigint, $6::float8, $7::float8, $8::float8, $9::bigint, "
+     "$10::int, $11::date, $12::int)",
+     12},
+    {"fc_class_list",
+     "SELECT sku, abc, xyz, revenue_minor, revenue_share, cumulative_share, weekly_cv, units, "
+     "(classified_on - DATE '1970-01-01')::int AS d, period_days FROM sku_class "
+     "WHERE region = $1 AND ($2::text IS NULL OR abc = $2) AND ($3::text IS NULL OR xyz = $3) "
+     "ORDER BY rank",
+     3},
+    {"fc_class_get", "SELECT abc, xyz FROM sku_class WHERE sku = $1 AND region = $2", 2},
+    {"fc_targets",
+     "SELECT region, class_code, service_level FROM service_level_target "
+     "WHERE region = $1 OR region = '' ORDER BY region",
+     1},
+    {"fc_target_set",
+     "INSERT INTO service_level_target (region, class_code, service_level) "
+     "VALUES ($1, $2, $3::float8) ON CONFLICT (region, class_code) DO UPDATE "
+     "SET service_level = EXCLUDED.service_level, updated_at = now() "
+     "WHERE service_level_target.service_level IS DISTINCT FROM EXCLUDED.service_level",
+     3},
     {NULL, NULL, 0},
 };
 
@@ -481,4 +510,155 @@ sl_status fc_store_scored(sl_db_conn *c, const char *sku, const char *region, in
 done:
     PQclear(r);
     return st;
+}
+
+sl_status fc_store_weekly_units(sl_db_conn *c, const char *region, int32_t from, int32_t to,
+                                sl_arena *a, fc_weekly_row **out, size_t *n, sl_err *err)
+{
+    char f[16], t[16];
+    fc_day_format(from, f, sizeof f);
+    fc_day_format(to, t, sizeof t);
+    const char *v[] = {region, f, t};
+    PGresult *r = NULL;
+    *out = NULL;
+    *n = 0;
+    sl_status st = sl_db_exec(c, "fc_weekly_units", 3, v, NULL, NULL, &r, err);
+    if (st != SL_OK)
+        goto done;
+    int rows = PQntuples(r);
+    fc_weekly_row *x = sl_arena_zalloc(a, (size_t)(rows > 0 ? rows : 1) * sizeof *x);
+    if (x == NULL) {
+        st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        goto done;
+    }
+    int cs = PQfnumber(r, "sku"), cw = PQfnumber(r, "w"), cu = PQfnumber(r, "units");
+    for (int i = 0; i < rows; i++) {
+        bool same = i > 0 && strcmp(PQgetvalue(r, i, cs), x[i - 1].sku) == 0;
+        x[i].sku = same ? x[i - 1].sku : sl_arena_strdup(a, PQgetvalue(r, i, cs));
+        if (x[i].sku == NULL) {
+            st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+            goto done;
+        }
+        x[i].week = (int)strtol(PQgetvalue(r, i, cw), NULL, 10);
+        x[i].units = strtod(PQgetvalue(r, i, cu), NULL);
+    }
+    *out = x;
+    *n = (size_t)rows;
+done:
+    PQclear(r);
+    return st;
+}
+
+sl_status fc_store_class_replace(sl_db_conn *c, const char *region, const fc_class_row *rows,
+                                 size_t n, sl_err *err)
+{
+    const char *v0[] = {region};
+    sl_status st = sl_db_exec(c, "fc_class_clear", 1, v0, NULL, NULL, NULL, err);
+    for (size_t i = 0; st == SL_OK && i < n; i++) {
+        const fc_class_row *x = &rows[i];
+        char abc[2] = {x->abc, 0}, xyz[2] = {x->xyz, 0}, rev[24], sh[32], cum[32], cv[32], u[24],
+             rk[24], d[16], pd[16];
+        snprintf(rev, sizeof rev, "%" PRId64, x->revenue_minor);
+        snprintf(sh, sizeof sh, "%.17g", x->share);
+        snprintf(cum, sizeof cum, "%.17g", x->cumulative);
+        snprintf(cv, sizeof cv, "%.17g", x->cv);
+        snprintf(u, sizeof u, "%" PRId64, x->units);
+        snprintf(rk, sizeof rk, "%zu", i);
+        fc_day_format(x->classified_on, d, sizeof d);
+        snprintf(pd, sizeof pd, "%d", x->period_days);
+        const char *v[] = {region, x->sku, abc, xyz, rev, sh, cum, cv, u, rk, d, pd};
+        st = sl_db_exec(c, "fc_class_put", 12, v, NULL, NULL, NULL, err);
+    }
+    return st;
+}
+
+sl_status fc_store_class_list(sl_db_conn *c, const char *region, const char *abc, const char *xyz,
+                              sl_arena *a, fc_class_row **out, size_t *n, sl_err *err)
+{
+    const char *v[] = {region, abc, xyz};
+    PGresult *r = NULL;
+    *out = NULL;
+    *n = 0;
+    sl_status st = sl_db_exec(c, "fc_class_list", 3, v, NULL, NULL, &r, err);
+    if (st != SL_OK)
+        goto done;
+    int rows = PQntuples(r);
+    fc_class_row *x = sl_arena_zalloc(a, (size_t)(rows > 0 ? rows : 1) * sizeof *x);
+    if (x == NULL) {
+        st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        goto done;
+    }
+    int cs = PQfnumber(r, "sku"), ca = PQfnumber(r, "abc"), cx = PQfnumber(r, "xyz"),
+        crev = PQfnumber(r, "revenue_minor"), csh = PQfnumber(r, "revenue_share"),
+        ccum = PQfnumber(r, "cumulative_share"), ccv = PQfnumber(r, "weekly_cv"),
+        cu = PQfnumber(r, "units"), cd = PQfnumber(r, "d"), cp = PQfnumber(r, "period_days");
+    for (int i = 0; i < rows; i++) {
+        x[i].sku = sl_arena_strdup(a, PQgetvalue(r, i, cs));
+        if (x[i].sku == NULL) {
+            st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+            goto done;
+        }
+        x[i].abc = PQgetvalue(r, i, ca)[0];
+        x[i].xyz = PQgetvalue(r, i, cx)[0];
+        x[i].revenue_minor = strtoll(PQgetvalue(r, i, crev), NULL, 10);
+        x[i].share = strtod(PQgetvalue(r, i, csh), NULL);
+        x[i].cumulative = strtod(PQgetvalue(r, i, ccum), NULL);
+        x[i].cv = strtod(PQgetvalue(r, i, ccv), NULL);
+        x[i].units = strtoll(PQgetvalue(r, i, cu), NULL, 10);
+        x[i].classified_on = (int32_t)strtol(PQgetvalue(r, i, cd), NULL, 10);
+        x[i].period_days = (int)strtol(PQgetvalue(r, i, cp), NULL, 10);
+    }
+    *out = x;
+    *n = (size_t)rows;
+done:
+    PQclear(r);
+    return st;
+}
+
+sl_status fc_store_class_get(sl_db_conn *c, const char *sku, const char *region, char *abc,
+                             char *xyz, bool *found, sl_err *err)
+{
+    const char *v[] = {sku, region};
+    PGresult *r = NULL;
+    *found = false;
+    sl_status st = sl_db_exec(c, "fc_class_get", 2, v, NULL, NULL, &r, err);
+    if (st == SL_OK && PQntuples(r) > 0) {
+        *abc = PQgetvalue(r, 0, PQfnumber(r, "abc"))[0];
+        *xyz = PQgetvalue(r, 0, PQfnumber(r, "xyz"))[0];
+        *found = true;
+    }
+    PQclear(r);
+    return st;
+}
+
+sl_status fc_store_targets(sl_db_conn *c, const char *region, double targets[9], sl_err *err)
+{
+    const char *v[] = {region};
+    PGresult *r = NULL;
+    for (int i = 0; i < 9; i++)
+        targets[i] = NAN;
+    sl_status st = sl_db_exec(c, "fc_targets", 1, v, NULL, NULL, &r, err);
+    if (st != SL_OK)
+        goto done;
+    /* Ordered by region: the defaults ('') first, the region's own after,
+     * so the region's own win. */
+    int cc = PQfnumber(r, "class_code"), cl = PQfnumber(r, "service_level");
+    for (int i = 0; i < PQntuples(r); i++) {
+        const char *code = PQgetvalue(r, i, cc);
+        if (code[0] < 'A' || code[0] > 'C' || code[1] < 'X' || code[1] > 'Z')
+            continue;
+        targets[(code[0] - 'A') * 3 + (code[1] - 'X')] = strtod(PQgetvalue(r, i, cl), NULL);
+    }
+done:
+    PQclear(r);
+    return st;
+}
+
+sl_status fc_store_target_set(sl_db_conn *c, const char *region, const char *code, double level,
+                              sl_err *err)
+{
+    char l[32];
+    snprintf(l, sizeof l, "%.17g", level);
+    const char *v[] = {region, code, l};
+    return sl_db_exec(c, "fc_target_set", 3, v, NULL, NULL, NULL, err);
 }

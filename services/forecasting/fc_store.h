@@ -129,4 +129,45 @@ sl_status fc_store_scored(sl_db_conn *c, const char *sku, const char *region, in
                           int32_t to, size_t limit, sl_arena *a, fc_scored_row **out, size_t *n,
                           sl_err *err);
 
+/* Units of region ("" : all regions) over days [from, to) by SKU and week
+ * (week w covers from + 7w .. from + 7w + 6); by SKU, week (arena). */
+typedef struct fc_weekly_row {
+    const char *sku;
+    int week;
+    double units;
+} fc_weekly_row;
+sl_status fc_store_weekly_units(sl_db_conn *c, const char *region, int32_t from, int32_t to,
+                                sl_arena *a, fc_weekly_row **out, size_t *n, sl_err *err);
+
+/* One SKU's ABC/XYZ class as stored. */
+typedef struct fc_class_row {
+    const char *sku;
+    char abc, xyz;
+    int64_t revenue_minor, units;
+    double share, cumulative, cv;
+    int32_t classified_on;
+    int period_days;
+} fc_class_row;
+
+/* Replaces region's classification by rows (their order is the rank). */
+sl_status fc_store_class_replace(sl_db_conn *c, const char *region, const fc_class_row *rows,
+                                 size_t n, sl_err *err);
+
+/* Region's classification by rank, only class abc / xyz when not NULL
+ * (arena). */
+sl_status fc_store_class_list(sl_db_conn *c, const char *region, const char *abc, const char *xyz,
+                              sl_arena *a, fc_class_row **out, size_t *n, sl_err *err);
+
+/* sku's class in region; *found false when unclassified there. */
+sl_status fc_store_class_get(sl_db_conn *c, const char *sku, const char *region, char *abc,
+                             char *xyz, bool *found, sl_err *err);
+
+/* Service-level targets of region by class index (fc_class_index): the
+ * region's own, else the default region's (''), else NAN. */
+sl_status fc_store_targets(sl_db_conn *c, const char *region, double targets[9], sl_err *err);
+
+/* Upserts the target of class code ("AX") in region. */
+sl_status fc_store_target_set(sl_db_conn *c, const char *region, const char *code, double level,
+                              sl_err *err);
+
 #endif

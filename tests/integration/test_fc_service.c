@@ -18,6 +18,9 @@
  *  - a planner's override (SetForecastOverride) changes the forecast and
  *    the plan, is stored with the forecast as issued, and is scored by
  *    GetForecastAccuracy once the days' sales are in;
+ *  - ABC/XYZ classes (ClassifySkus, ListSkusByClass) and their service-level
+ *    targets (SetServiceLevelTarget) used by plans asked for level 0, and
+ *    KPIs by class;
  *  - bad input for every RPC: the right status naming the field, nothing
  *    written.
  */
@@ -808,6 +811,145 @@ static int64_t recent_days(char d1[11], char d2[11])
     return day * 86400000LL;
 }
 
+static double north_a(int32_t day)
+{
+    (void)day;
+    return 50;
+}
+
+static double north_b(int32_t day)
+{
+    (void)day;
+    return 30;
+}
+
+static double north_p(int32_t day)
+{
+    (void)day;
+    return 8;
+}
+
+/* One week of 20 a day in eight: erratic. */
+static double north_e(int32_t day)
+{
+    return day < F.today - 49 ? 20 : 0;
+}
+
+static const Shelfline__V1__SkuClass *find_class(const Shelfline__V1__ClassifySkusResponse *c,
+                                                 const char *sku)
+{
+    for (size_t i = 0; i < c->n_skus; i++)
+        if (strcmp(c->skus[i]->sku, sku) == 0)
+            return c->skus[i];
+    return NULL;
+}
+
+/* Eight weeks of sales in a region of their own (NORTH): revenue 50, 30,
+ * 8 and 2.5 a day at one price make FC-A and FC-B A (FC-B starts below
+ * 80%), FC-P B, FC-E C; FC-E's one week in eight is Z, the steady ones X;
+ * the products that sold nothing there are CZ.  A plan asked for service
+ * level 0 is refused until the SKU is classified, then uses its class's
+ * target; KPIs report by class. */
+static void test_abc_xyz_service_levels(void **state)
+{
+    (void)state;
+    sl_err err;
+    Shelfline__V1__RecordSalesResponse *rs;
+    assert_int_equal(record_days("FC-A", "NORTH", 56, north_a, &rs, &err), SL_OK);
+    assert_int_equal(record_days("FC-B", "NORTH", 56, north_b, &rs, &err), SL_OK);
+    assert_int_equal(record_days("FC-P", "NORTH", 56, north_p, &rs, &err), SL_OK);
+    assert_int_equal(record_days("FC-E", "NORTH", 56, north_e, &rs, &err), SL_OK);
+    const ProtobufCMessageDescriptor *cd = &shelfline__v1__classify_skus_response__descriptor;
+    Shelfline__V1__ClassifySkusRequest cr = SHELFLINE__V1__CLASSIFY_SKUS_REQUEST__INIT;
+    cr.region = "NORTH", cr.period_days = 56;
+    Shelfline__V1__ClassifySkusResponse *c;
+    assert_int_equal(fc("ClassifySkus", &cr.base, cd, &c, &err), SL_OK);
+    assert_int_equal(c->n_skus, 7);
+    assert_int_equal(c->period_days, 56);
+    const char *want[][2] = {{"FC-A", "AX"}, {"FC-B", "AX"},   {"FC-P", "BX"}, {"FC-E", "CZ"},
+                             {"FC-R", "CZ"}, {"FC-BAD", "CZ"}, {"FC-O", "CZ"}};
+    for (size_t i = 0; i < 7; i++) {
+        const Shelfline__V1__SkuClass *k = find_class(c, want[i][0]);
+        assert_non_null(k);
+        assert_int_equal(k->abc[0], want[i][1][0]);
+        assert_int_equal(k->xyz[0], want[i][1][1]);
+    }
+    assert_string_equal(c->skus[0]->sku, "FC-A"); /* by revenue */
+    assert_int_equal(c->skus[0]->revenue_minor_units, 50 * 56 * 1000);
+    assert_int_equal(c->skus[0]->units, 50 * 56);
+    assert_true(fabs(c->skus[0]->revenue_share - 50.0 / 90.5) < 1e-9);
+    assert_true(fabs(c->skus[0]->service_level - 0.99) < 1e-12); /* AX default */
+    assert_true(fabs(find_class(c, "FC-E")->weekly_cv - sqrt(7.0)) < 1e-9);
+    assert_true(fabs(find_class(c, "FC-R")->weekly_cv + 1) < 1e-12);
+    assert_int_equal(sql("SELECT count(*) FROM forecasting.sku_class WHERE region = 'NORTH'"), 7);
+
+    /* A target for NORTH's AX; lists by class. */
+    Shelfline__V1__SetServiceLevelTargetRequest tr =
+        SHELFLINE__V1__SET_SERVICE_LEVEL_TARGET_REQUEST__INIT;
+    tr.region = "NORTH", tr.class_code = "AX", tr.service_level = 0.995;
+    Shelfline__V1__ServiceLevelTarget *t;
+    const ProtobufCMessageDescriptor *td = &shelfline__v1__service_level_target__descriptor;
+    assert_int_equal(fc("SetServiceLevelTarget", &tr.base, td, &t, &err), SL_OK);
+    assert_int_equal(fc("SetServiceLevelTarget", &tr.base, td, &t, &err), SL_OK); /* again */
+    assert_int_equal(sql("SELECT count(*) FROM forecasting.service_level_target"), 1);
+    Shelfline__V1__ListSkusByClassRequest lr = SHELFLINE__V1__LIST_SKUS_BY_CLASS_REQUEST__INIT;
+    lr.region = "NORTH", lr.abc = "A";
+    assert_int_equal(fc("ListSkusByClass", &lr.base, cd, &c, &err), SL_OK);
+    assert_int_equal(c->n_skus, 2);
+    assert_true(fabs(c->skus[1]->service_level - 0.995) < 1e-12);
+    lr.abc = "", lr.xyz = "Z";
+    assert_int_equal(fc("ListSkusByClass", &lr.base, cd, &c, &err), SL_OK);
+    assert_int_equal(c->n_skus, 4);
+    lr.region = "WEST", lr.xyz = "";
+    assert_int_equal(fc("ListSkusByClass", &lr.base, cd, &c, &err), SL_OK);
+    assert_int_equal(c->n_skus, 0);
+
+    /* Service level 0: refused while FC-A is unclassified in EAST and in
+     * the network; then the network class's target, EAST's own when set. */
+    Shelfline__V1__GetReplenishmentPlanRequest pr =
+        SHELFLINE__V1__GET_REPLENISHMENT_PLAN_REQUEST__INIT;
+    pr.sku = "FC-A", pr.region = "EAST", pr.lead_time_days = 5;
+    const ProtobufCMessageDescriptor *pd = &shelfline__v1__replenishment_plan__descriptor;
+    EXPECT(fc("GetReplenishmentPlan", &pr.base, pd, NULL, &err), SL_FAILED_PRECONDITION, err,
+           "ClassifySkus");
+    cr.region = "", cr.period_days = 90;
+    assert_int_equal(fc("ClassifySkus", &cr.base, cd, &c, &err), SL_OK);
+    const Shelfline__V1__SkuClass *a = find_class(c, "FC-A");
+    assert_non_null(a);
+    Shelfline__V1__ReplenishmentPlan *p;
+    assert_int_equal(fc("GetReplenishmentPlan", &pr.base, pd, &p, &err), SL_OK);
+    char code[3] = {a->abc[0], a->xyz[0], 0};
+    assert_string_equal(p->abc_xyz_class, code);
+    assert_true(fabs(p->service_level - a->service_level) < 1e-12);
+    tr.region = "EAST", tr.class_code = code, tr.service_level = 0.9123;
+    assert_int_equal(fc("SetServiceLevelTarget", &tr.base, td, &t, &err), SL_OK);
+    assert_int_equal(fc("GetReplenishmentPlan", &pr.base, pd, &p, &err), SL_OK);
+    assert_true(fabs(p->service_level - 0.9123) < 1e-12);
+    assert_true(fabs(p->z - fc_plan_z(0.9123)) < 1e-9);
+    /* An explicit level still wins, and the class is reported. */
+    pr.service_level = 0.8;
+    assert_int_equal(fc("GetReplenishmentPlan", &pr.base, pd, &p, &err), SL_OK);
+    assert_true(fabs(p->service_level - 0.8) < 1e-12);
+    assert_string_equal(p->abc_xyz_class, code);
+
+    /* KPIs by class add up to the whole. */
+    Shelfline__V1__GetInventoryKpisRequest k = SHELFLINE__V1__GET_INVENTORY_KPIS_REQUEST__INIT;
+    k.category = "test", k.period_days = 30;
+    Shelfline__V1__InventoryKpis *kp;
+    assert_int_equal(
+        fc("GetInventoryKpis", &k.base, &shelfline__v1__inventory_kpis__descriptor, &kp, &err),
+        SL_OK);
+    assert_true(kp->n_classes >= 1);
+    int64_t units = 0;
+    int32_t skus = 0;
+    for (size_t i = 0; i < kp->n_classes; i++) {
+        units += kp->classes[i]->units_sold;
+        skus += kp->classes[i]->skus;
+    }
+    assert_int_equal(skus, 7);
+    assert_int_equal(units, kp->units_sold);
+}
+
 static void set_override(Shelfline__V1__SetForecastOverrideRequest *o, Shelfline__V1__DayPeriod *p,
                          char d1[16], char d2[16], int from, int to)
 {
@@ -1140,6 +1282,34 @@ static void test_bad_input(void **state)
            "window");
     ga.window = 30, ga.sku = "a b";
     EXPECT(fc("GetForecastAccuracy", &ga.base, gad, NULL, &err), SL_INVALID_ARGUMENT, err, "sku");
+    long long classes = sql("SELECT count(*) FROM forecasting.sku_class");
+    long long targets = sql("SELECT count(*) FROM forecasting.service_level_target");
+    Shelfline__V1__ClassifySkusRequest cs = SHELFLINE__V1__CLASSIFY_SKUS_REQUEST__INIT;
+    const ProtobufCMessageDescriptor *csd = &shelfline__v1__classify_skus_response__descriptor;
+    cs.region = "NORTH", cs.period_days = 10;
+    EXPECT(fc("ClassifySkus", &cs.base, csd, NULL, &err), SL_INVALID_ARGUMENT, err, "period_days");
+    cs.period_days = 56, cs.a_share = 1.5;
+    EXPECT(fc("ClassifySkus", &cs.base, csd, NULL, &err), SL_INVALID_ARGUMENT, err, "a_share");
+    cs.a_share = 0, cs.y_cv = 0.1;
+    EXPECT(fc("ClassifySkus", &cs.base, csd, NULL, &err), SL_INVALID_ARGUMENT, err, "y_cv");
+    cs.y_cv = 0, cs.region = "north";
+    EXPECT(fc("ClassifySkus", &cs.base, csd, NULL, &err), SL_INVALID_ARGUMENT, err, "region");
+    Shelfline__V1__ListSkusByClassRequest lc = SHELFLINE__V1__LIST_SKUS_BY_CLASS_REQUEST__INIT;
+    lc.abc = "D";
+    EXPECT(fc("ListSkusByClass", &lc.base, csd, NULL, &err), SL_INVALID_ARGUMENT, err, "abc");
+    lc.abc = "", lc.xyz = "XY";
+    EXPECT(fc("ListSkusByClass", &lc.base, csd, NULL, &err), SL_INVALID_ARGUMENT, err, "xyz");
+    Shelfline__V1__SetServiceLevelTargetRequest sl =
+        SHELFLINE__V1__SET_SERVICE_LEVEL_TARGET_REQUEST__INIT;
+    const ProtobufCMessageDescriptor *sld = &shelfline__v1__service_level_target__descriptor;
+    sl.class_code = "AA", sl.service_level = 0.9;
+    EXPECT(fc("SetServiceLevelTarget", &sl.base, sld, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "class_code");
+    sl.class_code = "BY", sl.service_level = 1.2;
+    EXPECT(fc("SetServiceLevelTarget", &sl.base, sld, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "service_level");
+    assert_int_equal(sql("SELECT count(*) FROM forecasting.sku_class"), classes);
+    assert_int_equal(sql("SELECT count(*) FROM forecasting.service_level_target"), targets);
     assert_int_equal(sql("SELECT count(*) FROM forecasting.forecast_override"), overrides);
     assert_int_equal(sql("SELECT count(*) FROM forecasting.issued_forecast"), issued);
 
@@ -1231,6 +1401,7 @@ int main(void)
         cmocka_unit_test(test_intraday_refresh),
         cmocka_unit_test(test_promotion_quota),
         cmocka_unit_test(test_override_and_accuracy),
+        cmocka_unit_test(test_abc_xyz_service_levels),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_inventory_down_is_unavailable),
     };

@@ -34,3 +34,34 @@ CREATE TABLE issued_forecast (
     PRIMARY KEY (sku, region, day)
 );
 CREATE INDEX issued_forecast_day ON issued_forecast (day);
+
+-- ABC/XYZ classification (ClassifySkus) of each product in a region
+-- (region '' : the whole network), replaced as a whole by each run.  abc
+-- by cumulative revenue share, xyz by the coefficient of variation of
+-- weekly units (-1: no demand).
+CREATE TABLE sku_class (
+    region           text    NOT NULL,
+    sku              text    NOT NULL,
+    abc              text    NOT NULL CHECK (abc IN ('A', 'B', 'C')),
+    xyz              text    NOT NULL CHECK (xyz IN ('X', 'Y', 'Z')),
+    revenue_minor    bigint  NOT NULL,
+    revenue_share    float8  NOT NULL,
+    cumulative_share float8  NOT NULL,
+    weekly_cv        float8  NOT NULL,
+    units            bigint  NOT NULL,
+    rank             integer NOT NULL,
+    classified_on    date    NOT NULL,
+    period_days      integer NOT NULL,
+    PRIMARY KEY (region, sku)
+);
+
+-- Target cycle service level per class ('AX' .. 'CZ') and region (''
+-- : every region without its own); classes without a row use the
+-- defaults in fc_class.c.
+CREATE TABLE service_level_target (
+    region        text   NOT NULL,
+    class_code    text   NOT NULL CHECK (class_code ~ '^[ABC][XYZ]$'),
+    service_level float8 NOT NULL CHECK (service_level >= 0.5 AND service_level <= 0.9999),
+    updated_at    timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (region, class_code)
+);
