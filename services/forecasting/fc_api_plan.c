@@ -447,12 +447,17 @@ static sl_status check_range(const char *field, double v, double lo, double hi, 
 }
 
 /* The SKU's ABC/XYZ class in the plan's region and, when the request
- * leaves service_level 0, the class's target as the level. */
+ * leaves service_level 0, the class's target as the level; the named
+ * supplier's learned lead times.  One read-only transaction. */
 typedef struct class_ctx {
     const char *sku, *region;
     double level;
     char code[3];
     bool found;
+    /* and the supplier's learned lead times, when one is named */
+    const char *supplier, *warehouse_id;
+    sl_arena *a;
+    fc_lead_stats lead_sw, lead_s;
 } class_ctx;
 
 static sl_status class_tx(sl_db_conn *conn, void *p, sl_err *err)
@@ -462,6 +467,9 @@ static sl_status class_tx(sl_db_conn *conn, void *p, sl_err *err)
     sl_status st = fc_class_target(conn, c->sku, c->region, &target, c->code, &c->found, err);
     if (st == SL_OK && c->found && c->level == 0)
         c->level = target;
+    if (st == SL_OK && c->supplier != NULL)
+        st = fc_lead_time_learned(conn, c->supplier, c->warehouse_id, c->a, &c->lead_sw, &c->lead_s,
+                                  err);
     return st;
 }
 
@@ -483,9 +491,13 @@ sl_status fc_api_plan(sl_call *call, const ProtobufCMessage *req, ProtobufCMessa
     if ((by_wh && (st = fc_valid_id("warehouse_id", r->warehouse_id, false, err)) != SL_OK) ||
         (by_region && (st = fc_valid_region("region", r->region, false, err)) != SL_OK))
         return st;
+    bool by_supplier = r->supplier[0] != '\0';
+    if (strlen(r->supplier) > 200)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "supplier must be at most 200 bytes");
     if ((r->service_level != 0 &&
          (st = check_range("service_level", r->service_level, 0.5, 0.9999, err)) != SL_OK) ||
-        (st = check_range("lead_time_days", r->lead_time_days, 1, 365, err)) != SL_OK ||
+        ((!by_supplier || r->lead_time_days != 0) &&
+         (st = check_range("lead_time_days", r->lead_time_days, 1, 365, err)) != SL_OK) ||
         (st = check_range("lead_time_stddev_days", r->lead_time_stddev_days, 0, 365, err)) !=
             SL_OK ||
         (st = check_range("review_period_days", r->review_period_days, 0, 365, err)) != SL_OK)
@@ -503,6 +515,9 @@ sl_status fc_api_plan(sl_call *call, const ProtobufCMessage *req, ProtobufCMessa
                          by_wh ? NULL : r->region, today, PLAN_HORIZON, a, &v, err)) != SL_OK)
         return st;
     class_ctx cc = {r->sku, v.region, r->service_level, "", false};
+    cc.supplier = by_supplier ? r->supplier : NULL;
+    cc.warehouse_id = by_wh ? r->warehouse_id : NULL;
+    cc.a = a;
     sl_db_tx_options ro = {.read_only = true, .deadline_ms = sl_call_deadline_ms(call)};
     if ((st = sl_db_tx(app->db, &ro, class_tx, &cc, err)) != SL_OK)
         return st;
@@ -511,18 +526,27 @@ sl_status fc_api_plan(sl_call *call, const ProtobufCMessage *req, ProtobufCMessa
                           "service_level is 0 but sku \"%s\" has no ABC/XYZ class in region "
                           "\"%s\" nor in the network (ClassifySkus)",
                           r->sku, v.region);
+    double lead = 0, lead_sd = 0;
+    fc_lead_source src =
+        fc_plan_lead_time(by_supplier ? &cc.lead_sw : NULL, by_supplier ? &cc.lead_s : NULL,
+                          r->lead_time_days, r->lead_time_stddev_days, &lead, &lead_sd);
+    if (src == FC_LEAD_NONE)
+        return sl_err_set(err, SL_FAILED_PRECONDITION,
+                          "lead_time_days is 0 but supplier \"%s\" has fewer than %d receipts "
+                          "in the last 365 days to learn a lead time from",
+                          r->supplier, FC_LEAD_MIN_RECEIPTS);
     double *pts, sd;
     const char *model;
     if ((st = demand_points(app, call, r->sku, v.region, PLAN_HORIZON, a, &pts, &sd, &model,
                             err)) != SL_OK)
         return st;
-    size_t lr = (size_t)ceil(r->lead_time_days + r->review_period_days);
+    size_t lr = (size_t)ceil(lead + r->review_period_days);
     fc_plan_in in = {
         .mean_demand = span_mean(pts, PLAN_HORIZON, lr),
         .demand_sd = sd,
         .service_level = cc.level,
-        .lead_time = r->lead_time_days,
-        .lead_time_sd = r->lead_time_stddev_days,
+        .lead_time = lead,
+        .lead_time_sd = lead_sd,
         .review_period = r->review_period_days,
         .moq = r->moq,
         .pack = r->pack_size,
@@ -547,6 +571,14 @@ sl_status fc_api_plan(sl_call *call, const ProtobufCMessage *req, ProtobufCMessa
     out->suggested_order_qty = p.order_qty;
     out->model = (char *)model;
     out->service_level = cc.level;
+    out->lead_time_days = lead;
+    out->lead_time_stddev_days = lead_sd;
+    out->lead_time_source = src == FC_LEAD_SUPPLIER_WAREHOUSE ? "supplier x warehouse"
+                            : src == FC_LEAD_SUPPLIER         ? "supplier"
+                                                              : "request";
+    out->lead_time_receipts = (int32_t)(src == FC_LEAD_SUPPLIER_WAREHOUSE ? cc.lead_sw.receipts
+                                        : src == FC_LEAD_SUPPLIER         ? cc.lead_s.receipts
+                                                                          : 0);
     out->abc_xyz_class = sl_arena_strdup(a, cc.code);
     if (out->abc_xyz_class == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");

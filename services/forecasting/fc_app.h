@@ -4,12 +4,13 @@
  *
  *   fc_service.c      start-up, method table, consumer
  *   fc_api_sales.c    RecordSales, RecordHourlySales, SetEvent, ListEvents,
- *                     inventory events
+ *                     inventory events (sales, stock-outs, receipts)
  *   fc_api_plan.c     ForecastDemand, GetReplenishmentPlan,
  *                     SuggestTransfers, GetInventoryKpis
  *   fc_alert.c        raising alerts, WatchAlerts
  *   fc_api_override.c SetForecastOverride, GetForecastAccuracy
  *   fc_api_class.c    ClassifySkus, ListSkusByClass, SetServiceLevelTarget
+ *   fc_api_leadtime.c GetLeadTimes, learned lead times for plans
  *   fc_demand.c       history + calendar -> fc_engine forecast
  *   fc_store.c        all SQL;  fc_plan.c  the arithmetic;  fc_valid.c  days
  */
@@ -20,6 +21,7 @@
 #include <stdint.h>
 
 #include "fc_engine.h"
+#include "fc_plan.h"
 #include "fc_store.h"
 #include "shelfline/v1/common.pb-c.h"
 #include "shelfline/v1/forecasting.pb-c.h"
@@ -142,6 +144,16 @@ sl_status fc_api_list_classes(sl_call *call, const ProtobufCMessage *req, Protob
                               sl_err *err);
 sl_status fc_api_set_target(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
                             sl_err *err);
+
+sl_status fc_api_lead_times(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                            sl_err *err);
+
+/* The learned lead time distributions of supplier: at warehouse_id into
+ * *sw (NULL warehouse: left with 0 receipts) and over every warehouse
+ * into *s (0 receipts: none), from the receipts of the last 365 days.
+ * Runs on the caller's connection. */
+sl_status fc_lead_time_learned(sl_db_conn *conn, const char *supplier, const char *warehouse_id,
+                               sl_arena *a, fc_lead_stats *sw, fc_lead_stats *s, sl_err *err);
 
 /* The ABC/XYZ class of sku in region (its own classification, else the
  * network's) into code ("AX") and its target service level into *level

@@ -142,6 +142,25 @@ static const sl_db_stmt stmts[] = {
      "SET service_level = EXCLUDED.service_level, updated_at = now() "
      "WHERE service_level_target.service_level IS DISTINCT FROM EXCLUDED.service_level",
      3},
+    {"fc_receipt",
+     "INSERT INTO supplier_receipt (inbound_id, supplier, warehouse_id, sku, ordered_at_ms, "
+     "promised_at_ms, received_at_ms, qty) VALUES ($1, $2, $3, $4, $5::bigint, $6::bigint, "
+     "$7::bigint, $8::bigint) ON CONFLICT (inbound_id) DO NOTHING",
+     8},
+    {"fc_lead_stats",
+     "SELECT supplier, coalesce(warehouse_id, '') AS warehouse_id, "
+     "grouping(warehouse_id) = 1 AS every_wh, count(*) AS n, avg(lt) AS mean, "
+     "coalesce(stddev_samp(lt), 0) AS sd, "
+     "percentile_cont(0.5) WITHIN GROUP (ORDER BY lt) AS p50, "
+     "percentile_cont(0.9) WITHIN GROUP (ORDER BY lt) AS p90, avg(delay) AS delay, "
+     "avg(CASE WHEN delay <= 0 THEN 1.0 ELSE 0.0 END) AS on_time "
+     "FROM (SELECT supplier, warehouse_id, (received_at_ms - ordered_at_ms) / 86400000.0 AS lt, "
+     "(received_at_ms - promised_at_ms) / 86400000.0 AS delay FROM supplier_receipt "
+     "WHERE received_at_ms >= $3::bigint AND ($1::text IS NULL OR supplier = $1) "
+     "AND ($2::text IS NULL OR warehouse_id = $2)) x "
+     "GROUP BY GROUPING SETS ((supplier, warehouse_id), (supplier)) "
+     "ORDER BY supplier, every_wh, warehouse_id LIMIT 1000",
+     3},
     {NULL, NULL, 0},
 };
 
@@ -661,4 +680,63 @@ sl_status fc_store_target_set(sl_db_conn *c, const char *region, const char *cod
     snprintf(l, sizeof l, "%.17g", level);
     const char *v[] = {region, code, l};
     return sl_db_exec(c, "fc_target_set", 3, v, NULL, NULL, NULL, err);
+}
+
+sl_status fc_store_receipt(sl_db_conn *c, const char *inbound_id, const char *supplier,
+                           const char *warehouse_id, const char *sku, int64_t ordered_ms,
+                           int64_t promised_ms, int64_t received_ms, int64_t qty, sl_err *err)
+{
+    char o[24], p[24], r[24], q[24];
+    snprintf(o, sizeof o, "%" PRId64, ordered_ms);
+    snprintf(p, sizeof p, "%" PRId64, promised_ms);
+    snprintf(r, sizeof r, "%" PRId64, received_ms);
+    snprintf(q, sizeof q, "%" PRId64, qty);
+    const char *v[] = {inbound_id, supplier, warehouse_id, sku, o, p, r, q};
+    return sl_db_exec(c, "fc_receipt", 8, v, NULL, NULL, NULL, err);
+}
+
+sl_status fc_store_lead_stats(sl_db_conn *c, const char *supplier, const char *warehouse_id,
+                              int64_t since_ms, sl_arena *a, fc_lead_row **out, size_t *n,
+                              sl_err *err)
+{
+    char since[24];
+    snprintf(since, sizeof since, "%" PRId64, since_ms);
+    const char *v[] = {supplier, warehouse_id, since};
+    PGresult *r = NULL;
+    *out = NULL;
+    *n = 0;
+    sl_status st = sl_db_exec(c, "fc_lead_stats", 3, v, NULL, NULL, &r, err);
+    if (st != SL_OK)
+        goto done;
+    int rows = PQntuples(r);
+    fc_lead_row *x = sl_arena_zalloc(a, (size_t)(rows > 0 ? rows : 1) * sizeof *x);
+    if (x == NULL) {
+        st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        goto done;
+    }
+    int cs = PQfnumber(r, "supplier"), cw = PQfnumber(r, "warehouse_id"),
+        ce = PQfnumber(r, "every_wh"), cn = PQfnumber(r, "n"), cm = PQfnumber(r, "mean"),
+        csd = PQfnumber(r, "sd"), c50 = PQfnumber(r, "p50"), c90 = PQfnumber(r, "p90"),
+        cd = PQfnumber(r, "delay"), co = PQfnumber(r, "on_time");
+    for (int i = 0; i < rows; i++) {
+        x[i].supplier = sl_arena_strdup(a, PQgetvalue(r, i, cs));
+        x[i].warehouse_id = sl_arena_strdup(a, PQgetvalue(r, i, cw));
+        if (x[i].supplier == NULL || x[i].warehouse_id == NULL) {
+            st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+            goto done;
+        }
+        x[i].every_warehouse = PQgetvalue(r, i, ce)[0] == 't';
+        x[i].receipts = strtoll(PQgetvalue(r, i, cn), NULL, 10);
+        x[i].mean = strtod(PQgetvalue(r, i, cm), NULL);
+        x[i].sd = strtod(PQgetvalue(r, i, csd), NULL);
+        x[i].p50 = strtod(PQgetvalue(r, i, c50), NULL);
+        x[i].p90 = strtod(PQgetvalue(r, i, c90), NULL);
+        x[i].delay = strtod(PQgetvalue(r, i, cd), NULL);
+        x[i].on_time = strtod(PQgetvalue(r, i, co), NULL);
+    }
+    *out = x;
+    *n = (size_t)rows;
+done:
+    PQclear(r);
+    return st;
 }

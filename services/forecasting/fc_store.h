@@ -170,4 +170,25 @@ sl_status fc_store_targets(sl_db_conn *c, const char *region, double targets[9],
 sl_status fc_store_target_set(sl_db_conn *c, const char *region, const char *code, double level,
                               sl_err *err);
 
+/* Records a purchase order's first receipt (later ones change nothing). */
+sl_status fc_store_receipt(sl_db_conn *c, const char *inbound_id, const char *supplier,
+                           const char *warehouse_id, const char *sku, int64_t ordered_ms,
+                           int64_t promised_ms, int64_t received_ms, int64_t qty, sl_err *err);
+
+/* A lead time distribution (days) of one supplier at one warehouse, or
+ * over every warehouse. */
+typedef struct fc_lead_row {
+    const char *supplier, *warehouse_id; /* "" with every_warehouse */
+    bool every_warehouse;
+    int64_t receipts;
+    double mean, sd, p50, p90, delay, on_time;
+} fc_lead_row;
+
+/* Distributions of the receipts since since_ms of supplier and at
+ * warehouse_id (NULL: any), per supplier x warehouse and per supplier
+ * (every_warehouse), by supplier; at most 1,000 rows (arena). */
+sl_status fc_store_lead_stats(sl_db_conn *c, const char *supplier, const char *warehouse_id,
+                              int64_t since_ms, sl_arena *a, fc_lead_row **out, size_t *n,
+                              sl_err *err);
+
 #endif

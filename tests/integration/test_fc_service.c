@@ -21,6 +21,8 @@
  *  - ABC/XYZ classes (ClassifySkus, ListSkusByClass) and their service-level
  *    targets (SetServiceLevelTarget) used by plans asked for level 0, and
  *    KPIs by class;
+ *  - suppliers' lead times learned from inventory's INBOUND_RECEIVED events
+ *    (GetLeadTimes) and used by plans naming the supplier;
  *  - bad input for every RPC: the right status naming the field, nothing
  *    written.
  */
@@ -950,6 +952,109 @@ static void test_abc_xyz_service_levels(void **state)
     assert_int_equal(units, kp->units_sold);
 }
 
+/* A purchase order from ACME to wh for FC-A, created days_ago days ago and
+ * first promised promised_after days after that (backdated in inventory's
+ * table: a test cannot wait two weeks), received now. */
+static void received_po(const char *id, const char *wh, int days_ago, int promised_after)
+{
+    sl_err err;
+    Shelfline__V1__CreateInboundRequest c = SHELFLINE__V1__CREATE_INBOUND_REQUEST__INIT;
+    c.inbound_id = (char *)id, c.sku = "FC-A", c.warehouse_id = (char *)wh, c.qty = 10;
+    c.expected_at_ms = fc_now_ms() + 86400000LL, c.supplier = "ACME";
+    Shelfline__V1__Inbound *in;
+    assert_int_equal(invt_call(F.inv.ch[0], "CreateInbound", &c.base,
+                               &shelfline__v1__inbound__descriptor, F.a, &in, &err),
+                     SL_OK);
+    char q[512];
+    snprintf(q, sizeof q,
+             "WITH u AS (UPDATE inventory.inbound SET created_at = now() - interval '%d days', "
+             "original_expected_at = now() - interval '%d days', expected_at = now() - "
+             "interval '%d days' WHERE id = '%s' RETURNING 1) SELECT count(*) FROM u",
+             days_ago, days_ago - promised_after, days_ago - promised_after, id);
+    assert_int_equal(sql(q), 1);
+    Shelfline__V1__ReceiveInboundRequest r = SHELFLINE__V1__RECEIVE_INBOUND_REQUEST__INIT;
+    char rid[64];
+    snprintf(rid, sizeof rid, "%s-r1", id);
+    r.inbound_id = (char *)id, r.receipt_id = rid, r.qty = 10;
+    Shelfline__V1__ReceiveInboundResponse *rr;
+    assert_int_equal(invt_call(F.inv.ch[0], "ReceiveInbound", &r.base,
+                               &shelfline__v1__receive_inbound_response__descriptor, F.a, &rr,
+                               &err),
+                     SL_OK);
+}
+
+/* ACME's orders to W-NEAR took 10, 12, 14 and 16 days (promised in 11),
+ * one to W-FAR 20: learned from inventory's INBOUND_RECEIVED events, they
+ * give W-NEAR's plan L = 13 days with sigma_L = sqrt(20/3) and W-FAR's
+ * (one receipt there) the supplier's over both. */
+static void test_learned_lead_times(void **state)
+{
+    (void)state;
+    sl_err err;
+    received_po("PO-LT-1", "W-NEAR", 10, 11);
+    received_po("PO-LT-2", "W-NEAR", 12, 11);
+    received_po("PO-LT-3", "W-NEAR", 14, 11);
+    received_po("PO-LT-4", "W-NEAR", 16, 11);
+    received_po("PO-LT-5", "W-FAR", 20, 11);
+    Shelfline__V1__GetLeadTimesRequest lr = SHELFLINE__V1__GET_LEAD_TIMES_REQUEST__INIT;
+    lr.supplier = "ACME";
+    const ProtobufCMessageDescriptor *ld = &shelfline__v1__get_lead_times_response__descriptor;
+    Shelfline__V1__GetLeadTimesResponse *lt = NULL;
+    int64_t until = invt_now_ms() + 20000;
+    do {
+        assert_int_equal(fc("GetLeadTimes", &lr.base, ld, &lt, &err), SL_OK);
+        if (lt->n_lead_times == 3 && lt->lead_times[2]->receipts == 5)
+            break;
+        invt_sleep_ms(100);
+    } while (invt_now_ms() < until);
+    assert_int_equal(lt->n_lead_times, 3);
+    const Shelfline__V1__LeadTimeStats *far = lt->lead_times[0], *near = lt->lead_times[1],
+                                       *all = lt->lead_times[2];
+    assert_string_equal(far->warehouse_id, "W-FAR");
+    assert_string_equal(near->warehouse_id, "W-NEAR");
+    assert_string_equal(all->warehouse_id, "");
+    assert_int_equal(near->receipts, 4);
+    assert_true(fabs(near->mean_days - 13) < 0.01);
+    assert_true(fabs(near->stddev_days - sqrt(20.0 / 3.0)) < 0.01);
+    assert_true(fabs(near->p50_days - 13) < 0.01);
+    assert_true(fabs(near->mean_delay_days - 2) < 0.01); /* -1, 1, 3, 5 */
+    assert_true(fabs(near->on_time_share - 0.25) < 1e-9);
+    assert_true(fabs(all->mean_days - 14.4) < 0.01);
+    assert_int_equal(sql("SELECT count(*) FROM forecasting.supplier_receipt"), 5);
+
+    /* Plans: the warehouse's own distribution, else the supplier's. */
+    Shelfline__V1__GetReplenishmentPlanRequest pr =
+        SHELFLINE__V1__GET_REPLENISHMENT_PLAN_REQUEST__INIT;
+    pr.sku = "FC-A", pr.warehouse_id = "W-NEAR", pr.service_level = 0.95, pr.supplier = "ACME";
+    const ProtobufCMessageDescriptor *pd = &shelfline__v1__replenishment_plan__descriptor;
+    Shelfline__V1__ReplenishmentPlan *p;
+    assert_int_equal(fc("GetReplenishmentPlan", &pr.base, pd, &p, &err), SL_OK);
+    assert_string_equal(p->lead_time_source, "supplier x warehouse");
+    assert_int_equal(p->lead_time_receipts, 4);
+    assert_true(fabs(p->lead_time_days - near->mean_days) < 1e-9);
+    assert_true(fabs(p->lead_time_stddev_days - near->stddev_days) < 1e-9);
+    double L = p->lead_time_days, sL = p->lead_time_stddev_days, d = p->mean_daily_demand,
+           sd = p->daily_demand_stddev;
+    assert_true(fabs(p->safety_stock - p->z * sqrt(L * sd * sd + d * d * sL * sL)) < 1e-6);
+    assert_true(fabs(p->reorder_point - (d * L + p->safety_stock)) < 1e-6);
+    pr.warehouse_id = "W-FAR";
+    assert_int_equal(fc("GetReplenishmentPlan", &pr.base, pd, &p, &err), SL_OK);
+    assert_string_equal(p->lead_time_source, "supplier");
+    assert_int_equal(p->lead_time_receipts, 5);
+    assert_true(fabs(p->lead_time_days - all->mean_days) < 1e-9);
+    /* A supplier never received from: the request's figures, or nothing. */
+    pr.supplier = "NOBODY", pr.lead_time_days = 5, pr.lead_time_stddev_days = 1;
+    assert_int_equal(fc("GetReplenishmentPlan", &pr.base, pd, &p, &err), SL_OK);
+    assert_string_equal(p->lead_time_source, "request");
+    assert_true(p->lead_time_days == 5 && p->lead_time_stddev_days == 1);
+    pr.lead_time_days = 0;
+    EXPECT(fc("GetReplenishmentPlan", &pr.base, pd, NULL, &err), SL_FAILED_PRECONDITION, err,
+           "NOBODY");
+    pr.supplier = "";
+    EXPECT(fc("GetReplenishmentPlan", &pr.base, pd, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "lead_time_days");
+}
+
 static void set_override(Shelfline__V1__SetForecastOverrideRequest *o, Shelfline__V1__DayPeriod *p,
                          char d1[16], char d2[16], int from, int to)
 {
@@ -1228,6 +1333,11 @@ static void test_bad_input(void **state)
     gp.moq = 0, gp.pack_size = -2;
     EXPECT(fc("GetReplenishmentPlan", &gp.base, pd, NULL, &err), SL_INVALID_ARGUMENT, err,
            "pack_size");
+    /* With a supplier lead_time_days may be 0, the other checks hold. */
+    gp.lead_time_days = 0, gp.supplier = "ACME", gp.lead_time_stddev_days = -1;
+    EXPECT(fc("GetReplenishmentPlan", &gp.base, pd, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "lead_time_stddev_days");
+    gp.supplier = "", gp.lead_time_days = 5, gp.lead_time_stddev_days = 0;
     gp.pack_size = 0, gp.review_period_days = -1;
     EXPECT(fc("GetReplenishmentPlan", &gp.base, pd, NULL, &err), SL_INVALID_ARGUMENT, err,
            "review_period_days");
@@ -1308,6 +1418,11 @@ static void test_bad_input(void **state)
     sl.class_code = "BY", sl.service_level = 1.2;
     EXPECT(fc("SetServiceLevelTarget", &sl.base, sld, NULL, &err), SL_INVALID_ARGUMENT, err,
            "service_level");
+    Shelfline__V1__GetLeadTimesRequest gl = SHELFLINE__V1__GET_LEAD_TIMES_REQUEST__INIT;
+    gl.warehouse_id = "W NEAR";
+    EXPECT(fc("GetLeadTimes", &gl.base, &shelfline__v1__get_lead_times_response__descriptor, NULL,
+              &err),
+           SL_INVALID_ARGUMENT, err, "warehouse_id");
     assert_int_equal(sql("SELECT count(*) FROM forecasting.sku_class"), classes);
     assert_int_equal(sql("SELECT count(*) FROM forecasting.service_level_target"), targets);
     assert_int_equal(sql("SELECT count(*) FROM forecasting.forecast_override"), overrides);
@@ -1402,6 +1517,7 @@ int main(void)
         cmocka_unit_test(test_promotion_quota),
         cmocka_unit_test(test_override_and_accuracy),
         cmocka_unit_test(test_abc_xyz_service_levels),
+        cmocka_unit_test(test_learned_lead_times),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_inventory_down_is_unavailable),
     };

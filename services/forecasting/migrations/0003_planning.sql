@@ -65,3 +65,20 @@ CREATE TABLE service_level_target (
     updated_at    timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (region, class_code)
 );
+
+-- Purchase orders' first receipts, from inventory's INBOUND_RECEIVED
+-- events (applied once under the consumer's cursor; a later receipt of
+-- the same shipment changes nothing, the first one being when goods
+-- arrived).  Lead time = received_at_ms - ordered_at_ms; delay =
+-- received_at_ms - promised_at_ms (the first promise).
+CREATE TABLE supplier_receipt (
+    inbound_id     text   PRIMARY KEY,
+    supplier       text   NOT NULL,
+    warehouse_id   text   NOT NULL,
+    sku            text   NOT NULL,
+    ordered_at_ms  bigint NOT NULL,
+    promised_at_ms bigint NOT NULL,
+    received_at_ms bigint NOT NULL,
+    qty            bigint NOT NULL
+);
+CREATE INDEX supplier_receipt_supplier ON supplier_receipt (supplier, warehouse_id, received_at_ms);
