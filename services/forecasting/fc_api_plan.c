@@ -1,7 +1,9 @@
 /*
  * fc_api_plan: the read side -- ForecastDemand, GetReplenishmentPlan,
  * SuggestTransfers, GetInventoryKpis -- and the calls to inventory they
- * need (stock, open inbound, warehouses, products).
+ * need (stock, open inbound, warehouses, products).  ForecastDemand also
+ * records the forecast it issued (issued_forecast), which
+ * GetForecastAccuracy scores once the days' sales are in.
  *
  * Inventory is read over gRPC with a deadline: when it cannot answer, the
  * RPC fails (UNAVAILABLE / DEADLINE_EXCEEDED) rather than plan on stock it
@@ -181,6 +183,18 @@ static sl_status promo_quota(fc_app *app, sl_call *call, const char *sku, const 
     return SL_OK;
 }
 
+typedef struct issue_ctx {
+    const char *sku, *region;
+    const fc_demand *d;
+    sl_arena *a;
+} issue_ctx;
+
+static sl_status issue_tx(sl_db_conn *conn, void *p, sl_err *err)
+{
+    issue_ctx *c = p;
+    return fc_demand_issue(conn, c->sku, c->region, c->d, c->a, err);
+}
+
 sl_status fc_api_forecast(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
                           sl_err *err)
 {
@@ -256,6 +270,8 @@ sl_status fc_api_forecast(sl_call *call, const ProtobufCMessage *req, ProtobufCM
         pts[i].lo80 = lo80[i], pts[i].hi80 = hi80[i];
         pts[i].lo95 = lo95[i], pts[i].hi95 = hi95[i];
         pts[i].event = (Shelfline__V1__EventKind)d.future_kind[i];
+        pts[i].overridden = d.overridden[i] != 0;
+        pts[i].statistical = d.statistical[i];
         out->points[i] = &pts[i];
     }
     out->n_points = h;
@@ -282,8 +298,15 @@ sl_status fc_api_forecast(sl_call *call, const ProtobufCMessage *req, ProtobufCM
     out->intraday_hours = d.hours_done;
     out->intraday_units = (int64_t)llround(d.today_units);
     out->intraday_flat_profile = d.intraday && d.flat_profile;
+    /* The forecast as issued is kept for GetForecastAccuracy.  Storing it
+     * is part of answering: a forecast the service cannot score later is
+     * still a good forecast, but failing quietly would leave holes in the
+     * record that bias the accuracy report, so an error is an error. */
+    issue_ctx ic = {r->sku, r->region, &d, a};
+    sl_db_tx_options o = {.deadline_ms = sl_call_deadline_ms(call)};
+    st = sl_db_tx(FC_APP(call)->db, &o, issue_tx, &ic, err);
     fc_demand_free(&d);
-    return SL_OK;
+    return st;
 }
 
 /* ---- stock and inbound from inventory ---- */
@@ -423,6 +446,33 @@ static sl_status check_range(const char *field, double v, double lo, double hi, 
     return SL_OK;
 }
 
+/* The SKU's ABC/XYZ class in the plan's region and, when the request
+ * leaves service_level 0, the class's target as the level; the named
+ * supplier's learned lead times.  One read-only transaction. */
+typedef struct class_ctx {
+    const char *sku, *region;
+    double level;
+    char code[3];
+    bool found;
+    /* and the supplier's learned lead times, when one is named */
+    const char *supplier, *warehouse_id;
+    sl_arena *a;
+    fc_lead_stats lead_sw, lead_s;
+} class_ctx;
+
+static sl_status class_tx(sl_db_conn *conn, void *p, sl_err *err)
+{
+    class_ctx *c = p;
+    double target = 0;
+    sl_status st = fc_class_target(conn, c->sku, c->region, &target, c->code, &c->found, err);
+    if (st == SL_OK && c->found && c->level == 0)
+        c->level = target;
+    if (st == SL_OK && c->supplier != NULL)
+        st = fc_lead_time_learned(conn, c->supplier, c->warehouse_id, c->a, &c->lead_sw, &c->lead_s,
+                                  err);
+    return st;
+}
+
 sl_status fc_api_plan(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
                       sl_err *err)
 {
@@ -441,8 +491,13 @@ sl_status fc_api_plan(sl_call *call, const ProtobufCMessage *req, ProtobufCMessa
     if ((by_wh && (st = fc_valid_id("warehouse_id", r->warehouse_id, false, err)) != SL_OK) ||
         (by_region && (st = fc_valid_region("region", r->region, false, err)) != SL_OK))
         return st;
-    if ((st = check_range("service_level", r->service_level, 0.5, 0.9999, err)) != SL_OK ||
-        (st = check_range("lead_time_days", r->lead_time_days, 1, 365, err)) != SL_OK ||
+    bool by_supplier = r->supplier[0] != '\0';
+    if (strlen(r->supplier) > 200)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "supplier must be at most 200 bytes");
+    if ((r->service_level != 0 &&
+         (st = check_range("service_level", r->service_level, 0.5, 0.9999, err)) != SL_OK) ||
+        ((!by_supplier || r->lead_time_days != 0) &&
+         (st = check_range("lead_time_days", r->lead_time_days, 1, 365, err)) != SL_OK) ||
         (st = check_range("lead_time_stddev_days", r->lead_time_stddev_days, 0, 365, err)) !=
             SL_OK ||
         (st = check_range("review_period_days", r->review_period_days, 0, 365, err)) != SL_OK)
@@ -459,18 +514,39 @@ sl_status fc_api_plan(sl_call *call, const ProtobufCMessage *req, ProtobufCMessa
     if ((st = load_stock(app, call, r->sku, by_wh ? r->warehouse_id : NULL,
                          by_wh ? NULL : r->region, today, PLAN_HORIZON, a, &v, err)) != SL_OK)
         return st;
+    class_ctx cc = {r->sku, v.region, r->service_level, "", false};
+    cc.supplier = by_supplier ? r->supplier : NULL;
+    cc.warehouse_id = by_wh ? r->warehouse_id : NULL;
+    cc.a = a;
+    sl_db_tx_options ro = {.read_only = true, .deadline_ms = sl_call_deadline_ms(call)};
+    if ((st = sl_db_tx(app->db, &ro, class_tx, &cc, err)) != SL_OK)
+        return st;
+    if (r->service_level == 0 && !cc.found)
+        return sl_err_set(err, SL_FAILED_PRECONDITION,
+                          "service_level is 0 but sku \"%s\" has no ABC/XYZ class in region "
+                          "\"%s\" nor in the network (ClassifySkus)",
+                          r->sku, v.region);
+    double lead = 0, lead_sd = 0;
+    fc_lead_source src =
+        fc_plan_lead_time(by_supplier ? &cc.lead_sw : NULL, by_supplier ? &cc.lead_s : NULL,
+                          r->lead_time_days, r->lead_time_stddev_days, &lead, &lead_sd);
+    if (src == FC_LEAD_NONE)
+        return sl_err_set(err, SL_FAILED_PRECONDITION,
+                          "lead_time_days is 0 but supplier \"%s\" has fewer than %d receipts "
+                          "in the last 365 days to learn a lead time from",
+                          r->supplier, FC_LEAD_MIN_RECEIPTS);
     double *pts, sd;
     const char *model;
     if ((st = demand_points(app, call, r->sku, v.region, PLAN_HORIZON, a, &pts, &sd, &model,
                             err)) != SL_OK)
         return st;
-    size_t lr = (size_t)ceil(r->lead_time_days + r->review_period_days);
+    size_t lr = (size_t)ceil(lead + r->review_period_days);
     fc_plan_in in = {
         .mean_demand = span_mean(pts, PLAN_HORIZON, lr),
         .demand_sd = sd,
-        .service_level = r->service_level,
-        .lead_time = r->lead_time_days,
-        .lead_time_sd = r->lead_time_stddev_days,
+        .service_level = cc.level,
+        .lead_time = lead,
+        .lead_time_sd = lead_sd,
         .review_period = r->review_period_days,
         .moq = r->moq,
         .pack = r->pack_size,
@@ -494,6 +570,18 @@ sl_status fc_api_plan(sl_call *call, const ProtobufCMessage *req, ProtobufCMessa
     out->inventory_position = p.position;
     out->suggested_order_qty = p.order_qty;
     out->model = (char *)model;
+    out->service_level = cc.level;
+    out->lead_time_days = lead;
+    out->lead_time_stddev_days = lead_sd;
+    out->lead_time_source = src == FC_LEAD_SUPPLIER_WAREHOUSE ? "supplier x warehouse"
+                            : src == FC_LEAD_SUPPLIER         ? "supplier"
+                                                              : "request";
+    out->lead_time_receipts = (int32_t)(src == FC_LEAD_SUPPLIER_WAREHOUSE ? cc.lead_sw.receipts
+                                        : src == FC_LEAD_SUPPLIER         ? cc.lead_s.receipts
+                                                                          : 0);
+    out->abc_xyz_class = sl_arena_strdup(a, cc.code);
+    if (out->abc_xyz_class == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     long so = fc_plan_stockout_day(pts, v.arrivals, PLAN_HORIZON, (double)in.available);
     out->projected_stockout_day = so >= 0 ? day_str(a, today + (int32_t)so) : "";
     double m28 = span_mean(pts, PLAN_HORIZON, COVER_DAYS);
@@ -818,6 +906,8 @@ typedef struct kpi_ctx {
     size_t n;
     int32_t from, to;
     int64_t *units;
+    int64_t *sku_stockouts;
+    char *abc; /* per SKU: its network ABC class, 0 when unclassified */
     int64_t stockouts;
 } kpi_ctx;
 
@@ -827,11 +917,51 @@ static sl_status kpi_tx(sl_db_conn *conn, void *p, sl_err *err)
     c->stockouts = 0;
     for (size_t i = 0; i < c->n; i++) {
         int64_t so = 0;
+        char xyz;
+        bool found;
         sl_status st =
             fc_store_period(conn, c->skus[i].sku, c->from, c->to, &c->units[i], &so, err);
+        if (st == SL_OK)
+            st = fc_store_class_get(conn, c->skus[i].sku, "", &c->abc[i], &xyz, &found, err);
         if (st != SL_OK)
             return st;
+        if (!found)
+            c->abc[i] = 0;
+        c->sku_stockouts[i] = so;
         c->stockouts += so;
+    }
+    return SL_OK;
+}
+
+/* KPIs per ABC class of the SKUs the network classification has. */
+static sl_status kpi_classes(sl_arena *a, const kpi_ctx *kc, const double *avg, int period_days,
+                             Shelfline__V1__InventoryKpis *out, sl_err *err)
+{
+    out->classes = sl_arena_alloc(a, 3 * sizeof *out->classes);
+    Shelfline__V1__ClassKpis *m = sl_arena_alloc(a, 3 * sizeof *m);
+    if (out->classes == NULL || m == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    static char *const names[3] = {"A", "B", "C"};
+    for (int k = 0; k < 3; k++) {
+        double cogs = 0, value = 0, units_avg = 0;
+        shelfline__v1__class_kpis__init(&m[k]);
+        m[k].abc = names[k];
+        for (size_t i = 0; i < kc->n; i++) {
+            if (kc->abc[i] != 'A' + k)
+                continue;
+            m[k].skus++;
+            m[k].units_sold += kc->units[i];
+            m[k].stockout_days += (int32_t)kc->sku_stockouts[i];
+            cogs += (double)kc->units[i] * (double)kc->skus[i].price;
+            value += avg[i] * (double)kc->skus[i].price;
+            units_avg += avg[i];
+        }
+        if (m[k].skus == 0)
+            continue;
+        m[k].cogs_minor_units = (int64_t)llround(cogs);
+        m[k].average_inventory_units = units_avg;
+        m[k].turnover = fc_plan_turnover(cogs, value, period_days);
+        out->classes[out->n_classes++] = &m[k];
     }
     return SL_OK;
 }
@@ -892,9 +1022,16 @@ sl_status fc_api_kpis(sl_call *call, const ProtobufCMessage *req, ProtobufCMessa
             return sl_err_set(err, SL_NOT_FOUND, "no products in category \"%s\"", r->category);
     }
     int32_t today = fc_day_today();
-    kpi_ctx kc = {skus, n, today - r->period_days, today, sl_arena_zalloc(a, n * sizeof(int64_t)),
+    kpi_ctx kc = {skus,
+                  n,
+                  today - r->period_days,
+                  today,
+                  sl_arena_zalloc(a, n * sizeof(int64_t)),
+                  sl_arena_zalloc(a, n * sizeof(int64_t)),
+                  sl_arena_zalloc(a, n),
                   0};
-    if (kc.units == NULL)
+    double *avg = sl_arena_zalloc(a, n * sizeof *avg);
+    if (kc.units == NULL || kc.sku_stockouts == NULL || kc.abc == NULL || avg == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     sl_db_tx_options o = {.read_only = true, .deadline_ms = sl_call_deadline_ms(call)};
     if ((st = sl_db_tx(app->db, &o, kpi_tx, &kc, err)) != SL_OK)
@@ -925,9 +1062,10 @@ sl_status fc_api_kpis(sl_call *call, const ProtobufCMessage *req, ProtobufCMessa
             return sl_err_set(err, SL_INTERNAL, "inventory answered %zu averages for %zu SKUs",
                               s->n_stock, ga.n_skus);
         for (size_t k = 0; k < s->n_stock; k++) {
-            double avg = s->stock[k]->average_on_hand;
-            inv_units += avg;
-            inv_value += avg * (double)skus[first + k].price;
+            double x = s->stock[k]->average_on_hand;
+            avg[first + k] = x;
+            inv_units += x;
+            inv_value += x * (double)skus[first + k].price;
         }
     }
     for (size_t i = 0; i < n; i++) {
@@ -953,5 +1091,5 @@ sl_status fc_api_kpis(sl_call *call, const ProtobufCMessage *req, ProtobufCMessa
     out->benchmark_high = hi;
     out->overstock = turnover >= 0 && turnover < lo && inv_units > 0;
     out->understock = turnover < 0 || turnover > hi;
-    return SL_OK;
+    return kpi_classes(a, &kc, avg, r->period_days, out, err);
 }

@@ -485,9 +485,38 @@ static sl_status apply_out_of_stock(sl_db_conn *conn, const Shelfline__V1__Event
     return st;
 }
 
+/* A purchase order's receipt: its lead time, learned for plans
+ * (fc_api_leadtime.c).  Transfers are not a supplier's lead time (their
+ * transit is inventory's transit times). */
+static sl_status apply_inbound_received(sl_db_conn *conn, const Shelfline__V1__Event *ev,
+                                        sl_err *err)
+{
+    Shelfline__V1__InboundReceived *ir =
+        shelfline__v1__inbound_received__unpack(NULL, ev->payload.len, ev->payload.data);
+    if (ir == NULL || ir->inbound == NULL) {
+        SL_LOG(SL_LOG_ERROR, "event_skipped", NULL,
+               "could not decode INBOUND_RECEIVED event %lld: skipped", (long long)ev->id);
+        if (ir != NULL)
+            shelfline__v1__inbound_received__free_unpacked(ir, NULL);
+        return SL_OK;
+    }
+    const Shelfline__V1__Inbound *in = ir->inbound;
+    sl_status st = SL_OK;
+    if (in->kind == SHELFLINE__V1__INBOUND__KIND__PURCHASE_ORDER && in->supplier[0] != '\0' &&
+        in->created_at_ms > 0)
+        st = fc_store_receipt(
+            conn, in->inbound_id, in->supplier, in->warehouse_id, in->sku, in->created_at_ms,
+            in->original_expected_at_ms > 0 ? in->original_expected_at_ms : in->expected_at_ms,
+            ev->created_at_ms, ir->qty, err);
+    shelfline__v1__inbound_received__free_unpacked(ir, NULL);
+    return st;
+}
+
 sl_status fc_apply_inventory_event(sl_db_conn *conn, const Shelfline__V1__Event *ev, void *ctx,
                                    sl_err *err)
 {
+    if (strcmp(ev->topic, "INBOUND_RECEIVED") == 0)
+        return apply_inbound_received(conn, ev, err);
     if (strcmp(ev->topic, "RESERVATION_COMMITTED") == 0)
         return apply_committed(ctx, conn, ev, err);
     if (strcmp(ev->topic, "OUT_OF_STOCK") == 0)

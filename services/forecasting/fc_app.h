@@ -4,10 +4,13 @@
  *
  *   fc_service.c      start-up, method table, consumer
  *   fc_api_sales.c    RecordSales, RecordHourlySales, SetEvent, ListEvents,
- *                     inventory events
+ *                     inventory events (sales, stock-outs, receipts)
  *   fc_api_plan.c     ForecastDemand, GetReplenishmentPlan,
  *                     SuggestTransfers, GetInventoryKpis
  *   fc_alert.c        raising alerts, WatchAlerts
+ *   fc_api_override.c SetForecastOverride, GetForecastAccuracy
+ *   fc_api_class.c    ClassifySkus, ListSkusByClass, SetServiceLevelTarget
+ *   fc_api_leadtime.c GetLeadTimes, learned lead times for plans
  *   fc_demand.c       history + calendar -> fc_engine forecast
  *   fc_store.c        all SQL;  fc_plan.c  the arithmetic;  fc_valid.c  days
  */
@@ -18,6 +21,7 @@
 #include <stdint.h>
 
 #include "fc_engine.h"
+#include "fc_plan.h"
 #include "fc_store.h"
 #include "shelfline/v1/common.pb-c.h"
 #include "shelfline/v1/forecasting.pb-c.h"
@@ -58,8 +62,14 @@ typedef struct fc_demand {
     int hours_done;     /* hours of today counted as elapsed, 0..24 */
     double today_units; /* units sold in them */
     double ratio;       /* refreshed rate / forecast rate (1: none) */
-    double prior_point; /* step 0 before the refresh */
-    double prior_hi95;  /* its 95% upper bound before the refresh */
+    /* Planner overrides (SetForecastOverride), applied to the engine's
+     * forecast before the intraday refresh; arena memory, horizon values. */
+    double *statistical; /* the engine's points */
+    double *issued;      /* after the overrides: the forecast as issued */
+    uint8_t *overridden; /* 1 where an override set the day */
+    size_t n_overridden; /* days overridden */
+    double prior_point;  /* step 0 before the refresh */
+    double prior_hi95;   /* its 95% upper bound before the refresh */
 } fc_demand;
 
 /* Loads the history of sku x region before today and the calendar, and
@@ -77,6 +87,12 @@ sl_status fc_demand_run_db(sl_db *db, int64_t deadline_ms, const char *sku, cons
                            sl_err *err);
 
 void fc_demand_free(fc_demand *d);
+
+/* Stores d's forecast as issued today (statistical and overridden figures
+ * per day of the horizon) in the caller's transaction, for
+ * GetForecastAccuracy. */
+sl_status fc_demand_issue(sl_db_conn *conn, const char *sku, const char *region, const fc_demand *d,
+                          sl_arena *a, sl_err *err);
 
 /* Raises alert (its alert_id set) in the caller's transaction: stores it
  * and publishes it on the outbox under topic ALERT_<kind>, once per id.
@@ -118,6 +134,34 @@ sl_status fc_api_transfers(sl_call *call, const ProtobufCMessage *req, ProtobufC
 sl_status fc_api_kpis(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
                       sl_err *err);
 sl_status fc_api_watch_alerts(sl_call *call, const ProtobufCMessage *req, sl_err *err);
+sl_status fc_api_set_override(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                              sl_err *err);
+sl_status fc_api_accuracy(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                          sl_err *err);
+sl_status fc_api_classify(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                          sl_err *err);
+sl_status fc_api_list_classes(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                              sl_err *err);
+sl_status fc_api_set_target(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                            sl_err *err);
+
+sl_status fc_api_lead_times(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                            sl_err *err);
+
+/* The learned lead time distributions of supplier: at warehouse_id into
+ * *sw (NULL warehouse: left with 0 receipts) and over every warehouse
+ * into *s (0 receipts: none), from the receipts of the last 365 days.
+ * Runs on the caller's connection. */
+sl_status fc_lead_time_learned(sl_db_conn *conn, const char *supplier, const char *warehouse_id,
+                               sl_arena *a, fc_lead_stats *sw, fc_lead_stats *s, sl_err *err);
+
+/* The ABC/XYZ class of sku in region (its own classification, else the
+ * network's) into code ("AX") and its target service level into *level
+ * (the region's target, else the default region's, else fc_class's
+ * default); *found false (nothing else set) when it is unclassified.
+ * Runs on the caller's connection. */
+sl_status fc_class_target(sl_db_conn *conn, const char *sku, const char *region, double *level,
+                          char code[3], bool *found, sl_err *err);
 
 /* The consumer of inventory's events (sl_consumer_fn). */
 sl_status fc_apply_inventory_event(sl_db_conn *conn, const Shelfline__V1__Event *ev, void *ctx,

@@ -11,6 +11,13 @@
  * calendar entry counts as PROMOTION.  Quotas (opts) cap the uplifted
  * demand of an event kind over the horizon.
  *
+ * Planner overrides (SetForecastOverride) replace the engine's figure of
+ * their days (fc_forecast_override keeps a spread around it) before the
+ * intraday refresh, so plans, transfers and the sales check all see the
+ * planner's figure, and a day sold faster than even the planner thought is
+ * still refreshed.  The engine's points are kept beside (d->statistical),
+ * so that both can be stored as issued and scored later.
+ *
  * Intraday refresh: when today has hourly sales (RecordHourlySales), step 0
  * is refreshed by fc_forecast_intraday.  The hourly profile is each hour of
  * day's share of the pair's hourly sales over the 28 days before today
@@ -86,6 +93,42 @@ static sl_status intraday(sl_db_conn *conn, const char *sku, const char *region,
     return SL_OK;
 }
 
+/* Keeps the engine's points, then applies the planner's overrides of the
+ * horizon's days (quantity: the day's units; uplift: a multiple of the
+ * engine's point) and keeps the result as the forecast issued. */
+static sl_status apply_overrides(sl_db_conn *conn, const char *sku, const char *region, sl_arena *a,
+                                 fc_demand *d, sl_err *err)
+{
+    size_t h = (size_t)d->horizon;
+    d->statistical = sl_arena_alloc(a, h * sizeof *d->statistical);
+    d->issued = sl_arena_alloc(a, h * sizeof *d->issued);
+    d->overridden = sl_arena_zalloc(a, h);
+    if (d->statistical == NULL || d->issued == NULL || d->overridden == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    memcpy(d->statistical, fc_forecast_points(d->fc), h * sizeof *d->statistical);
+    fc_override_row *o;
+    size_t n;
+    sl_status st = fc_store_override_list(conn, sku, region, d->today, d->today + d->horizon - 1, a,
+                                          &o, &n, err);
+    for (size_t i = 0; st == SL_OK && i < n; i++) {
+        size_t step = (size_t)(o[i].day - d->today);
+        double v = o[i].uplift ? o[i].value * d->statistical[step] : o[i].value;
+        st = fc_forecast_override(d->fc, step, v, err);
+        d->overridden[step] = 1;
+        d->n_overridden++;
+    }
+    if (st == SL_OK)
+        memcpy(d->issued, fc_forecast_points(d->fc), h * sizeof *d->issued);
+    return st;
+}
+
+sl_status fc_demand_issue(sl_db_conn *conn, const char *sku, const char *region, const fc_demand *d,
+                          sl_arena *a, sl_err *err)
+{
+    return fc_store_issue(conn, sku, region, d->today, d->today, (size_t)d->horizon, d->statistical,
+                          d->issued, d->overridden, a, err);
+}
+
 sl_status fc_demand_run(sl_db_conn *conn, const char *sku, const char *region, int horizon,
                         const fc_demand_opts *opts, sl_arena *a, fc_demand *d, sl_err *err)
 {
@@ -148,6 +191,10 @@ sl_status fc_demand_run(sl_db_conn *conn, const char *sku, const char *region, i
     cfg.future_events = d->future_kind;
     st = fc_forecast_run(&s, &cfg, &d->fc, err);
     if (st != SL_OK) {
+        sl_err_wrap(err, "could not forecast sku \"%s\" in region \"%s\"", sku, region);
+        return st;
+    }
+    if ((st = apply_overrides(conn, sku, region, a, d, err)) != SL_OK) {
         sl_err_wrap(err, "could not forecast sku \"%s\" in region \"%s\"", sku, region);
         return st;
     }

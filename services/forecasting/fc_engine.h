@@ -226,6 +226,17 @@ sl_status fc_forecast_intraday(fc_forecast *f, const double *profile, size_t hou
                                const double *sales, size_t hours_done, size_t carry_steps,
                                double *ratio, sl_err *err);
 
+/* ---- planner overrides ------------------------------------------------- */
+
+/* Replaces the point of step (0-based) by point (units, >= 0), a
+ * planner's figure.  The step's intervals, its term in sums over steps and
+ * its sample paths follow: scaled by point / old point when the model's
+ * point is positive (the relative uncertainty is kept), shifted by the
+ * difference (lower bounds clamped at zero) when it is zero.  Fails with
+ * INVALID_ARGUMENT for a step beyond the horizon or a negative or
+ * non-finite point, leaving f unchanged. */
+sl_status fc_forecast_override(fc_forecast *f, size_t step, double point, sl_err *err);
+
 /* ---- calendar aggregation ---------------------------------------------- */
 
 typedef struct fc_date {

@@ -154,3 +154,21 @@ double fc_plan_turnover(double cogs, double inventory_value, int period_days)
         return 0;
     return cogs / inventory_value * 365.0 / (double)period_days;
 }
+
+fc_lead_source fc_plan_lead_time(const fc_lead_stats *sw, const fc_lead_stats *s, double req_mean,
+                                 double req_sd, double *mean, double *sd)
+{
+    if (sw != NULL && sw->receipts >= FC_LEAD_MIN_RECEIPTS && sw->mean > 0) {
+        *mean = sw->mean, *sd = sw->sd;
+        return FC_LEAD_SUPPLIER_WAREHOUSE;
+    }
+    if (s != NULL && s->receipts >= FC_LEAD_MIN_RECEIPTS && s->mean > 0) {
+        *mean = s->mean, *sd = s->sd;
+        return FC_LEAD_SUPPLIER;
+    }
+    if (req_mean > 0) {
+        *mean = req_mean, *sd = req_sd;
+        return FC_LEAD_REQUEST;
+    }
+    return FC_LEAD_NONE;
+}

@@ -74,4 +74,32 @@ void fc_plan_benchmark(const char *category, int *kind, double *low, double *hig
  * on hand) when inventory_value <= 0 and cogs > 0. */
 double fc_plan_turnover(double cogs, double inventory_value, int period_days);
 
+/* A learned lead time distribution: receipts behind it, mean and standard
+ * deviation in days. */
+typedef struct fc_lead_stats {
+    int64_t receipts;
+    double mean, sd;
+} fc_lead_stats;
+
+/* Where a plan's lead time comes from. */
+typedef enum fc_lead_source {
+    FC_LEAD_NONE,               /* nothing learned and no request value */
+    FC_LEAD_REQUEST,            /* the request's lead_time_days / stddev */
+    FC_LEAD_SUPPLIER_WAREHOUSE, /* the supplier's receipts at this warehouse */
+    FC_LEAD_SUPPLIER,           /* the supplier's receipts anywhere */
+} fc_lead_source;
+
+/* Receipts needed before a learned distribution is trusted over the
+ * request's figure: with fewer, a standard deviation means little. */
+#define FC_LEAD_MIN_RECEIPTS 3
+
+/* Chooses the plan's lead time: the supplier x warehouse distribution
+ * (sw, may be NULL) when it has FC_LEAD_MIN_RECEIPTS and a positive mean
+ * (receipts the instant they were ordered teach nothing), else the supplier's
+ * (s, may be NULL), else the request's (req_mean > 0).  Sets *mean, *sd
+ * and returns the source (FC_LEAD_NONE: nothing usable, *mean and *sd
+ * untouched). */
+fc_lead_source fc_plan_lead_time(const fc_lead_stats *sw, const fc_lead_stats *s, double req_mean,
+                                 double req_sd, double *mean, double *sd);
+
 #endif

@@ -6,7 +6,8 @@
  *   SHELFLINE_FC_INVENTORY_TIMEOUT  deadline of each call to inventory [5s]
  *   SHELFLINE_FC_CONSUME            follow inventory's events (sales from
  *                                   RESERVATION_COMMITTED, stock-out days
- *                                   from OUT_OF_STOCK) [true]
+ *                                   from OUT_OF_STOCK, suppliers' lead
+ *                                   times from INBOUND_RECEIVED) [true]
  */
 #include "fc_service.h"
 
@@ -47,6 +48,18 @@ static const sl_method methods[] = {
           shelfline__v1__suggest_transfers_response__descriptor, fc_api_transfers),
     UNARY("GetInventoryKpis", shelfline__v1__get_inventory_kpis_request__descriptor,
           shelfline__v1__inventory_kpis__descriptor, fc_api_kpis),
+    UNARY("SetForecastOverride", shelfline__v1__set_forecast_override_request__descriptor,
+          shelfline__v1__forecast_override__descriptor, fc_api_set_override),
+    UNARY("GetForecastAccuracy", shelfline__v1__get_forecast_accuracy_request__descriptor,
+          shelfline__v1__forecast_accuracy__descriptor, fc_api_accuracy),
+    UNARY("ClassifySkus", shelfline__v1__classify_skus_request__descriptor,
+          shelfline__v1__classify_skus_response__descriptor, fc_api_classify),
+    UNARY("ListSkusByClass", shelfline__v1__list_skus_by_class_request__descriptor,
+          shelfline__v1__classify_skus_response__descriptor, fc_api_list_classes),
+    UNARY("SetServiceLevelTarget", shelfline__v1__set_service_level_target_request__descriptor,
+          shelfline__v1__service_level_target__descriptor, fc_api_set_target),
+    UNARY("GetLeadTimes", shelfline__v1__get_lead_times_request__descriptor,
+          shelfline__v1__get_lead_times_response__descriptor, fc_api_lead_times),
     {"/shelfline.v1.ForecastingService/WatchAlerts", SL_RPC_SERVER_STREAMING,
      &shelfline__v1__watch_alerts_request__descriptor, &shelfline__v1__event__descriptor, NULL,
      fc_api_watch_alerts},
@@ -59,7 +72,8 @@ static const sl_event_topic topics[] = {
     {NULL, NULL},
 };
 
-static const char *const consumed_topics[] = {"RESERVATION_COMMITTED", "OUT_OF_STOCK"};
+static const char *const consumed_topics[] = {"RESERVATION_COMMITTED", "OUT_OF_STOCK",
+                                              "INBOUND_RECEIVED"};
 
 static sl_service_def service_def = {
     .descriptor = &shelfline__v1__forecasting_service__descriptor,

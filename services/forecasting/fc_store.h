@@ -87,4 +87,108 @@ sl_status fc_store_hourly_by_hour(sl_db_conn *c, const char *sku, const char *re
                                   int64_t from_ms, int64_t to_ms, double units[24], int *last_hour,
                                   sl_err *err);
 
+/* Upserts a planner's override of sku x region x day: kind "quantity"
+ * (value units) or "uplift" (value multiplies the statistical forecast);
+ * *changed is false when it was already so. */
+sl_status fc_store_override_set(sl_db_conn *c, const char *sku, const char *region, int32_t day,
+                                const char *kind, double value, const char *reason,
+                                const char *author, bool *changed, sl_err *err);
+
+/* One day's override. */
+typedef struct fc_override_row {
+    int32_t day;
+    bool uplift; /* value multiplies the statistical forecast; else units */
+    double value;
+} fc_override_row;
+
+/* The overrides of sku x region on days [from, to] by day (arena). */
+sl_status fc_store_override_list(sl_db_conn *c, const char *sku, const char *region, int32_t from,
+                                 int32_t to, sl_arena *a, fc_override_row **out, size_t *n,
+                                 sl_err *err);
+
+/* Stores the forecast issued on issued_on for n days from first_day (one
+ * statement): the statistical figure, the final one and whether it was
+ * overridden, per day.  A day keeps its latest issue.  Scratch memory from
+ * a. */
+sl_status fc_store_issue(sl_db_conn *c, const char *sku, const char *region, int32_t issued_on,
+                         int32_t first_day, size_t n, const double *statistical,
+                         const double *final, const uint8_t *overridden, sl_arena *a, sl_err *err);
+
+/* One issued forecast with the day's recorded sales. */
+typedef struct fc_scored_row {
+    const char *sku, *region;
+    int32_t day;
+    double statistical, final, actual;
+    bool overridden;
+} fc_scored_row;
+
+/* Issued forecasts of days [from, to) for sku and region (NULL: any),
+ * stock-out days left out, with their actual units; by SKU, region, day;
+ * at most limit rows (arena). */
+sl_status fc_store_scored(sl_db_conn *c, const char *sku, const char *region, int32_t from,
+                          int32_t to, size_t limit, sl_arena *a, fc_scored_row **out, size_t *n,
+                          sl_err *err);
+
+/* Units of region ("" : all regions) over days [from, to) by SKU and week
+ * (week w covers from + 7w .. from + 7w + 6); by SKU, week (arena). */
+typedef struct fc_weekly_row {
+    const char *sku;
+    int week;
+    double units;
+} fc_weekly_row;
+sl_status fc_store_weekly_units(sl_db_conn *c, const char *region, int32_t from, int32_t to,
+                                sl_arena *a, fc_weekly_row **out, size_t *n, sl_err *err);
+
+/* One SKU's ABC/XYZ class as stored. */
+typedef struct fc_class_row {
+    const char *sku;
+    char abc, xyz;
+    int64_t revenue_minor, units;
+    double share, cumulative, cv;
+    int32_t classified_on;
+    int period_days;
+} fc_class_row;
+
+/* Replaces region's classification by rows (their order is the rank). */
+sl_status fc_store_class_replace(sl_db_conn *c, const char *region, const fc_class_row *rows,
+                                 size_t n, sl_err *err);
+
+/* Region's classification by rank, only class abc / xyz when not NULL
+ * (arena). */
+sl_status fc_store_class_list(sl_db_conn *c, const char *region, const char *abc, const char *xyz,
+                              sl_arena *a, fc_class_row **out, size_t *n, sl_err *err);
+
+/* sku's class in region; *found false when unclassified there. */
+sl_status fc_store_class_get(sl_db_conn *c, const char *sku, const char *region, char *abc,
+                             char *xyz, bool *found, sl_err *err);
+
+/* Service-level targets of region by class index (fc_class_index): the
+ * region's own, else the default region's (''), else NAN. */
+sl_status fc_store_targets(sl_db_conn *c, const char *region, double targets[9], sl_err *err);
+
+/* Upserts the target of class code ("AX") in region. */
+sl_status fc_store_target_set(sl_db_conn *c, const char *region, const char *code, double level,
+                              sl_err *err);
+
+/* Records a purchase order's first receipt (later ones change nothing). */
+sl_status fc_store_receipt(sl_db_conn *c, const char *inbound_id, const char *supplier,
+                           const char *warehouse_id, const char *sku, int64_t ordered_ms,
+                           int64_t promised_ms, int64_t received_ms, int64_t qty, sl_err *err);
+
+/* A lead time distribution (days) of one supplier at one warehouse, or
+ * over every warehouse. */
+typedef struct fc_lead_row {
+    const char *supplier, *warehouse_id; /* "" with every_warehouse */
+    bool every_warehouse;
+    int64_t receipts;
+    double mean, sd, p50, p90, delay, on_time;
+} fc_lead_row;
+
+/* Distributions of the receipts since since_ms of supplier and at
+ * warehouse_id (NULL: any), per supplier x warehouse and per supplier
+ * (every_warehouse), by supplier; at most 1,000 rows (arena). */
+sl_status fc_store_lead_stats(sl_db_conn *c, const char *supplier, const char *warehouse_id,
+                              int64_t since_ms, sl_arena *a, fc_lead_row **out, size_t *n,
+                              sl_err *err);
+
 #endif

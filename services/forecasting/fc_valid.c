@@ -148,3 +148,36 @@ sl_status fc_valid_region(const char *field, const char *s, bool allow_empty, sl
     }
     return SL_OK;
 }
+
+sl_status fc_valid_text(const char *field, const char *s, size_t max, sl_err *err)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > max)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "%s must be 1..%zu bytes, got %zu", field, max,
+                          n);
+    return SL_OK;
+}
+
+sl_status fc_valid_period(const char *prefix, const char *start_day, const char *end_day,
+                          int32_t today, int max_days, int ahead, int32_t *from, int32_t *to,
+                          sl_err *err)
+{
+    char f[64];
+    snprintf(f, sizeof f, "%s.start_day", prefix);
+    sl_status st = fc_day_parse(f, start_day, from, err);
+    if (st != SL_OK)
+        return st;
+    if (*from < today)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "%s must not be before today (\"%s\")", f,
+                          start_day);
+    snprintf(f, sizeof f, "%s.end_day", prefix);
+    if ((st = fc_day_parse(f, end_day, to, err)) != SL_OK)
+        return st;
+    if (*to < *from || *to - *from >= max_days)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "%s must be 0..%d days after %s.start_day", f,
+                          max_days - 1, prefix);
+    if (*to - today > ahead)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "%s must be at most %d days after today", f,
+                          ahead);
+    return SL_OK;
+}

@@ -50,4 +50,17 @@ sl_status fc_valid_id(const char *field, const char *s, bool allow_empty, sl_err
 /* Region: 1..32 of A-Z 0-9 _ -, starting with a letter. */
 sl_status fc_valid_region(const char *field, const char *s, bool allow_empty, sl_err *err);
 
+/* Free text of 1..max bytes (reasons, authors): INVALID_ARGUMENT naming
+ * field otherwise.  (UTF-8 validity is checked before any handler.) */
+sl_status fc_valid_text(const char *field, const char *s, size_t max, sl_err *err);
+
+/* A future period of days: start_day and end_day ("YYYY-MM-DD") under
+ * prefix ("period"), start not before today, end not before start, at most
+ * max_days days long and ending at most ahead days after today.
+ * INVALID_ARGUMENT naming <prefix>, <prefix>.start_day or <prefix>.end_day
+ * otherwise. */
+sl_status fc_valid_period(const char *prefix, const char *start_day, const char *end_day,
+                          int32_t today, int max_days, int ahead, int32_t *from, int32_t *to,
+                          sl_err *err);
+
 #endif

@@ -15,6 +15,14 @@
  *  - an inventory promotion's quota caps the uplifted days of a calendar
  *    promotion, and a promotion inventory cannot answer for is reported,
  *    not fatal;
+ *  - a planner's override (SetForecastOverride) changes the forecast and
+ *    the plan, is stored with the forecast as issued, and is scored by
+ *    GetForecastAccuracy once the days' sales are in;
+ *  - ABC/XYZ classes (ClassifySkus, ListSkusByClass) and their service-level
+ *    targets (SetServiceLevelTarget) used by plans asked for level 0, and
+ *    KPIs by class;
+ *  - suppliers' lead times learned from inventory's INBOUND_RECEIVED events
+ *    (GetLeadTimes) and used by plans naming the supplier;
  *  - bad input for every RPC: the right status naming the field, nothing
  *    written.
  */
@@ -92,8 +100,8 @@ static int setup(void **state)
     (void)state;
     F.a = sl_arena_create(0);
     F.today = fc_day_today();
-    const char *skus[] = {"FC-A", "FC-B", "FC-P", "FC-R", "FC-BAD", "FC-E"};
-    if (invt_start(&F.inv, "fcsvc", 1, NULL) != 0 || invt_seed(F.inv.ch[0], skus, 6) != 0)
+    const char *skus[] = {"FC-A", "FC-B", "FC-P", "FC-R", "FC-BAD", "FC-E", "FC-O"};
+    if (invt_start(&F.inv, "fcsvc", 1, NULL) != 0 || invt_seed(F.inv.ch[0], skus, 7) != 0)
         return -1;
     if (invt_stock(F.inv.ch[0], "FC-A", "W-NEAR", 100) != 0 ||
         invt_stock(F.inv.ch[0], "FC-B", "W-NEAR", 50) != 0 ||
@@ -344,7 +352,7 @@ static void test_transfers_kpis(void **state)
     assert_int_equal(
         fc("GetInventoryKpis", &k.base, &shelfline__v1__inventory_kpis__descriptor, &kp, &err),
         SL_OK);
-    assert_int_equal(kp->skus, 6);
+    assert_int_equal(kp->skus, 7);
     k.category = "no-such-category";
     EXPECT(fc("GetInventoryKpis", &k.base, &shelfline__v1__inventory_kpis__descriptor, NULL, &err),
            SL_NOT_FOUND, err, "no-such-category");
@@ -805,6 +813,392 @@ static int64_t recent_days(char d1[11], char d2[11])
     return day * 86400000LL;
 }
 
+static double north_a(int32_t day)
+{
+    (void)day;
+    return 50;
+}
+
+static double north_b(int32_t day)
+{
+    (void)day;
+    return 30;
+}
+
+static double north_p(int32_t day)
+{
+    (void)day;
+    return 8;
+}
+
+/* One week of 20 a day in eight: erratic. */
+static double north_e(int32_t day)
+{
+    return day < F.today - 49 ? 20 : 0;
+}
+
+static const Shelfline__V1__SkuClass *find_class(const Shelfline__V1__ClassifySkusResponse *c,
+                                                 const char *sku)
+{
+    for (size_t i = 0; i < c->n_skus; i++)
+        if (strcmp(c->skus[i]->sku, sku) == 0)
+            return c->skus[i];
+    return NULL;
+}
+
+/* Eight weeks of sales in a region of their own (NORTH): revenue 50, 30,
+ * 8 and 2.5 a day at one price make FC-A and FC-B A (FC-B starts below
+ * 80%), FC-P B, FC-E C; FC-E's one week in eight is Z, the steady ones X;
+ * the products that sold nothing there are CZ.  A plan asked for service
+ * level 0 is refused until the SKU is classified, then uses its class's
+ * target; KPIs report by class. */
+static void test_abc_xyz_service_levels(void **state)
+{
+    (void)state;
+    sl_err err;
+    Shelfline__V1__RecordSalesResponse *rs;
+    assert_int_equal(record_days("FC-A", "NORTH", 56, north_a, &rs, &err), SL_OK);
+    assert_int_equal(record_days("FC-B", "NORTH", 56, north_b, &rs, &err), SL_OK);
+    assert_int_equal(record_days("FC-P", "NORTH", 56, north_p, &rs, &err), SL_OK);
+    assert_int_equal(record_days("FC-E", "NORTH", 56, north_e, &rs, &err), SL_OK);
+    const ProtobufCMessageDescriptor *cd = &shelfline__v1__classify_skus_response__descriptor;
+    Shelfline__V1__ClassifySkusRequest cr = SHELFLINE__V1__CLASSIFY_SKUS_REQUEST__INIT;
+    cr.region = "NORTH", cr.period_days = 56;
+    Shelfline__V1__ClassifySkusResponse *c;
+    assert_int_equal(fc("ClassifySkus", &cr.base, cd, &c, &err), SL_OK);
+    assert_int_equal(c->n_skus, 7);
+    assert_int_equal(c->period_days, 56);
+    const char *want[][2] = {{"FC-A", "AX"}, {"FC-B", "AX"},   {"FC-P", "BX"}, {"FC-E", "CZ"},
+                             {"FC-R", "CZ"}, {"FC-BAD", "CZ"}, {"FC-O", "CZ"}};
+    for (size_t i = 0; i < 7; i++) {
+        const Shelfline__V1__SkuClass *k = find_class(c, want[i][0]);
+        assert_non_null(k);
+        assert_int_equal(k->abc[0], want[i][1][0]);
+        assert_int_equal(k->xyz[0], want[i][1][1]);
+    }
+    assert_string_equal(c->skus[0]->sku, "FC-A"); /* by revenue */
+    assert_int_equal(c->skus[0]->revenue_minor_units, 50 * 56 * 1000);
+    assert_int_equal(c->skus[0]->units, 50 * 56);
+    assert_true(fabs(c->skus[0]->revenue_share - 50.0 / 90.5) < 1e-9);
+    assert_true(fabs(c->skus[0]->service_level - 0.99) < 1e-12); /* AX default */
+    assert_true(fabs(find_class(c, "FC-E")->weekly_cv - sqrt(7.0)) < 1e-9);
+    assert_true(fabs(find_class(c, "FC-R")->weekly_cv + 1) < 1e-12);
+    assert_int_equal(sql("SELECT count(*) FROM forecasting.sku_class WHERE region = 'NORTH'"), 7);
+
+    /* A target for NORTH's AX; lists by class. */
+    Shelfline__V1__SetServiceLevelTargetRequest tr =
+        SHELFLINE__V1__SET_SERVICE_LEVEL_TARGET_REQUEST__INIT;
+    tr.region = "NORTH", tr.class_code = "AX", tr.service_level = 0.995;
+    Shelfline__V1__ServiceLevelTarget *t;
+    const ProtobufCMessageDescriptor *td = &shelfline__v1__service_level_target__descriptor;
+    assert_int_equal(fc("SetServiceLevelTarget", &tr.base, td, &t, &err), SL_OK);
+    assert_int_equal(fc("SetServiceLevelTarget", &tr.base, td, &t, &err), SL_OK); /* again */
+    assert_int_equal(sql("SELECT count(*) FROM forecasting.service_level_target"), 1);
+    Shelfline__V1__ListSkusByClassRequest lr = SHELFLINE__V1__LIST_SKUS_BY_CLASS_REQUEST__INIT;
+    lr.region = "NORTH", lr.abc = "A";
+    assert_int_equal(fc("ListSkusByClass", &lr.base, cd, &c, &err), SL_OK);
+    assert_int_equal(c->n_skus, 2);
+    assert_true(fabs(c->skus[1]->service_level - 0.995) < 1e-12);
+    lr.abc = "", lr.xyz = "Z";
+    assert_int_equal(fc("ListSkusByClass", &lr.base, cd, &c, &err), SL_OK);
+    assert_int_equal(c->n_skus, 4);
+    lr.region = "WEST", lr.xyz = "";
+    assert_int_equal(fc("ListSkusByClass", &lr.base, cd, &c, &err), SL_OK);
+    assert_int_equal(c->n_skus, 0);
+
+    /* Service level 0: refused while FC-A is unclassified in EAST and in
+     * the network; then the network class's target, EAST's own when set. */
+    Shelfline__V1__GetReplenishmentPlanRequest pr =
+        SHELFLINE__V1__GET_REPLENISHMENT_PLAN_REQUEST__INIT;
+    pr.sku = "FC-A", pr.region = "EAST", pr.lead_time_days = 5;
+    const ProtobufCMessageDescriptor *pd = &shelfline__v1__replenishment_plan__descriptor;
+    EXPECT(fc("GetReplenishmentPlan", &pr.base, pd, NULL, &err), SL_FAILED_PRECONDITION, err,
+           "ClassifySkus");
+    cr.region = "", cr.period_days = 90;
+    assert_int_equal(fc("ClassifySkus", &cr.base, cd, &c, &err), SL_OK);
+    const Shelfline__V1__SkuClass *a = find_class(c, "FC-A");
+    assert_non_null(a);
+    Shelfline__V1__ReplenishmentPlan *p;
+    assert_int_equal(fc("GetReplenishmentPlan", &pr.base, pd, &p, &err), SL_OK);
+    char code[3] = {a->abc[0], a->xyz[0], 0};
+    assert_string_equal(p->abc_xyz_class, code);
+    assert_true(fabs(p->service_level - a->service_level) < 1e-12);
+    tr.region = "EAST", tr.class_code = code, tr.service_level = 0.9123;
+    assert_int_equal(fc("SetServiceLevelTarget", &tr.base, td, &t, &err), SL_OK);
+    assert_int_equal(fc("GetReplenishmentPlan", &pr.base, pd, &p, &err), SL_OK);
+    assert_true(fabs(p->service_level - 0.9123) < 1e-12);
+    assert_true(fabs(p->z - fc_plan_z(0.9123)) < 1e-9);
+    /* An explicit level still wins, and the class is reported. */
+    pr.service_level = 0.8;
+    assert_int_equal(fc("GetReplenishmentPlan", &pr.base, pd, &p, &err), SL_OK);
+    assert_true(fabs(p->service_level - 0.8) < 1e-12);
+    assert_string_equal(p->abc_xyz_class, code);
+
+    /* KPIs by class add up to the whole. */
+    Shelfline__V1__GetInventoryKpisRequest k = SHELFLINE__V1__GET_INVENTORY_KPIS_REQUEST__INIT;
+    k.category = "test", k.period_days = 30;
+    Shelfline__V1__InventoryKpis *kp;
+    assert_int_equal(
+        fc("GetInventoryKpis", &k.base, &shelfline__v1__inventory_kpis__descriptor, &kp, &err),
+        SL_OK);
+    assert_true(kp->n_classes >= 1);
+    int64_t units = 0;
+    int32_t skus = 0;
+    for (size_t i = 0; i < kp->n_classes; i++) {
+        units += kp->classes[i]->units_sold;
+        skus += kp->classes[i]->skus;
+    }
+    assert_int_equal(skus, 7);
+    assert_int_equal(units, kp->units_sold);
+}
+
+/* A purchase order from ACME to wh for FC-A, created days_ago days ago and
+ * first promised promised_after days after that (backdated in inventory's
+ * table: a test cannot wait two weeks), received now. */
+static void received_po(const char *id, const char *wh, int days_ago, int promised_after)
+{
+    sl_err err;
+    Shelfline__V1__CreateInboundRequest c = SHELFLINE__V1__CREATE_INBOUND_REQUEST__INIT;
+    c.inbound_id = (char *)id, c.sku = "FC-A", c.warehouse_id = (char *)wh, c.qty = 10;
+    c.expected_at_ms = fc_now_ms() + 86400000LL, c.supplier = "ACME";
+    Shelfline__V1__Inbound *in;
+    assert_int_equal(invt_call(F.inv.ch[0], "CreateInbound", &c.base,
+                               &shelfline__v1__inbound__descriptor, F.a, &in, &err),
+                     SL_OK);
+    char q[512];
+    snprintf(q, sizeof q,
+             "WITH u AS (UPDATE inventory.inbound SET created_at = now() - interval '%d days', "
+             "original_expected_at = now() - interval '%d days', expected_at = now() - "
+             "interval '%d days' WHERE id = '%s' RETURNING 1) SELECT count(*) FROM u",
+             days_ago, days_ago - promised_after, days_ago - promised_after, id);
+    assert_int_equal(sql(q), 1);
+    Shelfline__V1__ReceiveInboundRequest r = SHELFLINE__V1__RECEIVE_INBOUND_REQUEST__INIT;
+    char rid[64];
+    snprintf(rid, sizeof rid, "%s-r1", id);
+    r.inbound_id = (char *)id, r.receipt_id = rid, r.qty = 10;
+    Shelfline__V1__ReceiveInboundResponse *rr;
+    assert_int_equal(invt_call(F.inv.ch[0], "ReceiveInbound", &r.base,
+                               &shelfline__v1__receive_inbound_response__descriptor, F.a, &rr,
+                               &err),
+                     SL_OK);
+}
+
+/* ACME's orders to W-NEAR took 10, 12, 14 and 16 days (promised in 11),
+ * one to W-FAR 20: learned from inventory's INBOUND_RECEIVED events, they
+ * give W-NEAR's plan L = 13 days with sigma_L = sqrt(20/3) and W-FAR's
+ * (one receipt there) the supplier's over both. */
+static void test_learned_lead_times(void **state)
+{
+    (void)state;
+    sl_err err;
+    received_po("PO-LT-1", "W-NEAR", 10, 11);
+    received_po("PO-LT-2", "W-NEAR", 12, 11);
+    received_po("PO-LT-3", "W-NEAR", 14, 11);
+    received_po("PO-LT-4", "W-NEAR", 16, 11);
+    received_po("PO-LT-5", "W-FAR", 20, 11);
+    Shelfline__V1__GetLeadTimesRequest lr = SHELFLINE__V1__GET_LEAD_TIMES_REQUEST__INIT;
+    lr.supplier = "ACME";
+    const ProtobufCMessageDescriptor *ld = &shelfline__v1__get_lead_times_response__descriptor;
+    Shelfline__V1__GetLeadTimesResponse *lt = NULL;
+    int64_t until = invt_now_ms() + 20000;
+    do {
+        assert_int_equal(fc("GetLeadTimes", &lr.base, ld, &lt, &err), SL_OK);
+        if (lt->n_lead_times == 3 && lt->lead_times[2]->receipts == 5)
+            break;
+        invt_sleep_ms(100);
+    } while (invt_now_ms() < until);
+    assert_int_equal(lt->n_lead_times, 3);
+    const Shelfline__V1__LeadTimeStats *far = lt->lead_times[0], *near = lt->lead_times[1],
+                                       *all = lt->lead_times[2];
+    assert_string_equal(far->warehouse_id, "W-FAR");
+    assert_string_equal(near->warehouse_id, "W-NEAR");
+    assert_string_equal(all->warehouse_id, "");
+    assert_int_equal(near->receipts, 4);
+    assert_true(fabs(near->mean_days - 13) < 0.01);
+    assert_true(fabs(near->stddev_days - sqrt(20.0 / 3.0)) < 0.01);
+    assert_true(fabs(near->p50_days - 13) < 0.01);
+    assert_true(fabs(near->mean_delay_days - 2) < 0.01); /* -1, 1, 3, 5 */
+    assert_true(fabs(near->on_time_share - 0.25) < 1e-9);
+    assert_true(fabs(all->mean_days - 14.4) < 0.01);
+    assert_int_equal(sql("SELECT count(*) FROM forecasting.supplier_receipt"), 5);
+
+    /* Plans: the warehouse's own distribution, else the supplier's. */
+    Shelfline__V1__GetReplenishmentPlanRequest pr =
+        SHELFLINE__V1__GET_REPLENISHMENT_PLAN_REQUEST__INIT;
+    pr.sku = "FC-A", pr.warehouse_id = "W-NEAR", pr.service_level = 0.95, pr.supplier = "ACME";
+    const ProtobufCMessageDescriptor *pd = &shelfline__v1__replenishment_plan__descriptor;
+    Shelfline__V1__ReplenishmentPlan *p;
+    assert_int_equal(fc("GetReplenishmentPlan", &pr.base, pd, &p, &err), SL_OK);
+    assert_string_equal(p->lead_time_source, "supplier x warehouse");
+    assert_int_equal(p->lead_time_receipts, 4);
+    assert_true(fabs(p->lead_time_days - near->mean_days) < 1e-9);
+    assert_true(fabs(p->lead_time_stddev_days - near->stddev_days) < 1e-9);
+    double L = p->lead_time_days, sL = p->lead_time_stddev_days, d = p->mean_daily_demand,
+           sd = p->daily_demand_stddev;
+    assert_true(fabs(p->safety_stock - p->z * sqrt(L * sd * sd + d * d * sL * sL)) < 1e-6);
+    assert_true(fabs(p->reorder_point - (d * L + p->safety_stock)) < 1e-6);
+    pr.warehouse_id = "W-FAR";
+    assert_int_equal(fc("GetReplenishmentPlan", &pr.base, pd, &p, &err), SL_OK);
+    assert_string_equal(p->lead_time_source, "supplier");
+    assert_int_equal(p->lead_time_receipts, 5);
+    assert_true(fabs(p->lead_time_days - all->mean_days) < 1e-9);
+    /* A supplier never received from: the request's figures, or nothing. */
+    pr.supplier = "NOBODY", pr.lead_time_days = 5, pr.lead_time_stddev_days = 1;
+    assert_int_equal(fc("GetReplenishmentPlan", &pr.base, pd, &p, &err), SL_OK);
+    assert_string_equal(p->lead_time_source, "request");
+    assert_true(p->lead_time_days == 5 && p->lead_time_stddev_days == 1);
+    pr.lead_time_days = 0;
+    EXPECT(fc("GetReplenishmentPlan", &pr.base, pd, NULL, &err), SL_FAILED_PRECONDITION, err,
+           "NOBODY");
+    pr.supplier = "";
+    EXPECT(fc("GetReplenishmentPlan", &pr.base, pd, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "lead_time_days");
+}
+
+static void set_override(Shelfline__V1__SetForecastOverrideRequest *o, Shelfline__V1__DayPeriod *p,
+                         char d1[16], char d2[16], int from, int to)
+{
+    shelfline__v1__set_forecast_override_request__init(o);
+    shelfline__v1__day_period__init(p);
+    fc_day_format(F.today + from, d1, 16);
+    fc_day_format(F.today + to, d2, 16);
+    p->start_day = d1;
+    p->end_day = d2;
+    o->sku = "FC-O";
+    o->region = "EAST";
+    o->period = p;
+    o->reason = "end-cap display in 40 stores";
+    o->author = "planner@example.com";
+}
+
+/* Days today + 2 .. + 4 overridden to 30 a day and today + 5 to twice the
+ * model: the forecast and the plan follow; both figures are stored as
+ * issued.  Then the issued days are moved 10 days back (as if they had
+ * been issued 10 days ago -- a test cannot wait) and sales near the
+ * overrides are recorded for them: the overrides helped, which
+ * GetForecastAccuracy reports as positive forecast value added. */
+static void test_override_and_accuracy(void **state)
+{
+    (void)state;
+    sl_err err;
+    Shelfline__V1__RecordSalesResponse *rs;
+    assert_int_equal(record_days("FC-O", "EAST", 70, steady10, &rs, &err), SL_OK);
+    const ProtobufCMessageDescriptor *od = &shelfline__v1__forecast_override__descriptor;
+    Shelfline__V1__SetForecastOverrideRequest o;
+    Shelfline__V1__DayPeriod per;
+    char d1[16], d2[16];
+    set_override(&o, &per, d1, d2, 2, 4);
+    o.adjustment_case = SHELFLINE__V1__SET_FORECAST_OVERRIDE_REQUEST__ADJUSTMENT_QUANTITY;
+    o.quantity = 30;
+    Shelfline__V1__ForecastOverride *ov;
+    assert_int_equal(fc("SetForecastOverride", &o.base, od, &ov, &err), SL_OK);
+    assert_int_equal(ov->n_days, 3);
+    assert_int_equal(ov->changed_days, 3);
+    assert_string_equal(ov->days[0]->day, d1);
+    assert_true(ov->days[0]->statistical > 8 && ov->days[0]->statistical < 12);
+    assert_true(fabs(ov->days[2]->overridden - 30) < 1e-9);
+    assert_string_equal(ov->author, "planner@example.com");
+    /* The same override again changes nothing. */
+    assert_int_equal(fc("SetForecastOverride", &o.base, od, &ov, &err), SL_OK);
+    assert_int_equal(ov->changed_days, 0);
+    assert_int_equal(sql("SELECT count(*) FROM forecasting.forecast_override WHERE sku = 'FC-O' "
+                         "AND kind = 'quantity' AND value = 30 AND author = 'planner@example.com'"),
+                     3);
+    set_override(&o, &per, d1, d2, 5, 5);
+    o.adjustment_case = SHELFLINE__V1__SET_FORECAST_OVERRIDE_REQUEST__ADJUSTMENT_UPLIFT;
+    o.uplift = 2;
+    assert_int_equal(fc("SetForecastOverride", &o.base, od, &ov, &err), SL_OK);
+    assert_true(fabs(ov->days[0]->overridden - 2 * ov->days[0]->statistical) < 1e-9);
+
+    /* The forecast carries the overrides, and says so. */
+    Shelfline__V1__ForecastDemandRequest r = SHELFLINE__V1__FORECAST_DEMAND_REQUEST__INIT;
+    r.sku = "FC-O", r.region = "EAST", r.horizon_days = 7;
+    Shelfline__V1__ForecastDemandResponse *f;
+    assert_int_equal(fc("ForecastDemand", &r.base,
+                        &shelfline__v1__forecast_demand_response__descriptor, &f, &err),
+                     SL_OK);
+    double mean7 = 0;
+    for (size_t i = 0; i < 7; i++) {
+        const Shelfline__V1__ForecastPoint *p = f->points[i];
+        mean7 += p->point / 7;
+        assert_int_equal(p->overridden, i >= 2 && i <= 5);
+        if (i >= 2 && i <= 4)
+            assert_true(fabs(p->point - 30) < 1e-9 && p->hi95 > 30);
+        else if (i == 5)
+            assert_true(fabs(p->point - 2 * p->statistical) < 1e-9);
+        else
+            assert_true(fabs(p->point - p->statistical) < 1e-12);
+        assert_true(p->statistical > 8 && p->statistical < 12);
+    }
+    assert_int_equal(sql("SELECT count(*) FROM forecasting.issued_forecast WHERE sku = 'FC-O'"), 7);
+    assert_int_equal(sql("SELECT count(*) FROM forecasting.issued_forecast WHERE sku = 'FC-O' "
+                         "AND overridden AND final > statistical"),
+                     4);
+
+    /* The plan's demand over a 7-day lead time is the overridden one. */
+    Shelfline__V1__GetReplenishmentPlanRequest pr =
+        SHELFLINE__V1__GET_REPLENISHMENT_PLAN_REQUEST__INIT;
+    pr.sku = "FC-O", pr.region = "EAST", pr.service_level = 0.95, pr.lead_time_days = 7;
+    Shelfline__V1__ReplenishmentPlan *plan;
+    assert_int_equal(fc("GetReplenishmentPlan", &pr.base,
+                        &shelfline__v1__replenishment_plan__descriptor, &plan, &err),
+                     SL_OK);
+    assert_true(fabs(plan->mean_daily_demand - mean7) < 0.05);
+    assert_true(plan->mean_daily_demand > 17);
+
+    /* Ten days later (moved by hand), what sold: near the overrides. */
+    assert_int_equal(sql("WITH u AS (UPDATE forecasting.issued_forecast SET day = day - 10, "
+                         "issued_on = issued_on - 10 WHERE sku = 'FC-O' RETURNING 1) "
+                         "SELECT count(*) FROM u"),
+                     7);
+    Shelfline__V1__SalesRow rows[4], *rp[4];
+    char days[4][16];
+    int64_t sold[4] = {28, 31, 29, 0};
+    for (int i = 0; i < 4; i++) {
+        shelfline__v1__sales_row__init(&rows[i]);
+        fc_day_format(F.today - 8 + i, days[i], sizeof days[i]);
+        rows[i].sku = "FC-O", rows[i].region = "EAST", rows[i].day = days[i];
+        rp[i] = &rows[i];
+    }
+    double stat5 = f->points[5]->statistical;
+    sold[3] = (int64_t)llround(2 * stat5 - 1);
+    for (int i = 0; i < 4; i++)
+        rows[i].units = sold[i];
+    Shelfline__V1__RecordSalesRequest sr = SHELFLINE__V1__RECORD_SALES_REQUEST__INIT;
+    sr.rows = rp, sr.n_rows = 4;
+    assert_int_equal(
+        fc("RecordSales", &sr.base, &shelfline__v1__record_sales_response__descriptor, &rs, &err),
+        SL_OK);
+    Shelfline__V1__GetForecastAccuracyRequest ar =
+        SHELFLINE__V1__GET_FORECAST_ACCURACY_REQUEST__INIT;
+    ar.sku = "FC-O", ar.window = 30;
+    const ProtobufCMessageDescriptor *ad = &shelfline__v1__forecast_accuracy__descriptor;
+    Shelfline__V1__ForecastAccuracy *acc;
+    assert_int_equal(fc("GetForecastAccuracy", &ar.base, ad, &acc, &err), SL_OK);
+    assert_int_equal(acc->pairs, 1);
+    assert_int_equal(acc->statistical->days, 7);
+    assert_int_equal(acc->overridden->days, 4);
+    assert_int_equal(acc->statistical_overridden_days->days, 4);
+    assert_int_equal(acc->overrides_helped, 4);
+    assert_int_equal(acc->overrides_hurt, 0);
+    assert_true(acc->overridden->mae < 2.0);
+    assert_true(acc->statistical_overridden_days->mae > 10);
+    assert_true(acc->statistical_overridden_days->bias < -10); /* the model was low */
+    assert_true(acc->overridden->mase > 0 && acc->statistical->mase > acc->overridden->mase);
+    assert_true(acc->forecast_value_added > 80 && acc->forecast_value_added <= 100);
+    /* A window that ends before the moved days, another SKU: nothing. */
+    ar.window = 7;
+    ar.sku = "FC-B";
+    assert_int_equal(fc("GetForecastAccuracy", &ar.base, ad, &acc, &err), SL_OK);
+    assert_int_equal(acc->pairs, 0);
+    assert_int_equal(acc->statistical->days, 0);
+    assert_true(acc->forecast_value_added == 0 && acc->statistical->mase == -1);
+    /* Every pair, this region. */
+    ar.sku = "", ar.region = "EAST", ar.window = 30;
+    assert_int_equal(fc("GetForecastAccuracy", &ar.base, ad, &acc, &err), SL_OK);
+    assert_true(acc->pairs >= 1 && acc->overridden->days == 4);
+}
+
 static void test_bad_input(void **state)
 {
     (void)state;
@@ -939,9 +1333,100 @@ static void test_bad_input(void **state)
     gp.moq = 0, gp.pack_size = -2;
     EXPECT(fc("GetReplenishmentPlan", &gp.base, pd, NULL, &err), SL_INVALID_ARGUMENT, err,
            "pack_size");
+    /* With a supplier lead_time_days may be 0, the other checks hold. */
+    gp.lead_time_days = 0, gp.supplier = "ACME", gp.lead_time_stddev_days = -1;
+    EXPECT(fc("GetReplenishmentPlan", &gp.base, pd, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "lead_time_stddev_days");
+    gp.supplier = "", gp.lead_time_days = 5, gp.lead_time_stddev_days = 0;
     gp.pack_size = 0, gp.review_period_days = -1;
     EXPECT(fc("GetReplenishmentPlan", &gp.base, pd, NULL, &err), SL_INVALID_ARGUMENT, err,
            "review_period_days");
+
+    /* SetForecastOverride, GetForecastAccuracy. */
+    long long overrides = sql("SELECT count(*) FROM forecasting.forecast_override");
+    long long issued = sql("SELECT count(*) FROM forecasting.issued_forecast");
+    Shelfline__V1__SetForecastOverrideRequest so;
+    Shelfline__V1__DayPeriod sp;
+    char o1[16], o2[16];
+    const ProtobufCMessageDescriptor *sod = &shelfline__v1__forecast_override__descriptor;
+    set_override(&so, &sp, o1, o2, 1, 3);
+    so.sku = "FC-BAD";
+    EXPECT(fc("SetForecastOverride", &so.base, sod, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "quantity and uplift");
+    so.adjustment_case = SHELFLINE__V1__SET_FORECAST_OVERRIDE_REQUEST__ADJUSTMENT_QUANTITY;
+    so.quantity = -1;
+    EXPECT(fc("SetForecastOverride", &so.base, sod, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "quantity");
+    so.adjustment_case = SHELFLINE__V1__SET_FORECAST_OVERRIDE_REQUEST__ADJUSTMENT_UPLIFT;
+    so.uplift = 101;
+    EXPECT(fc("SetForecastOverride", &so.base, sod, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "uplift");
+    so.uplift = 1.5, so.reason = "";
+    EXPECT(fc("SetForecastOverride", &so.base, sod, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "reason");
+    so.reason = "why", so.author = "";
+    EXPECT(fc("SetForecastOverride", &so.base, sod, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "author");
+    so.author = "me", so.region = "east";
+    EXPECT(fc("SetForecastOverride", &so.base, sod, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "region");
+    so.region = "EAST", sp.start_day = day1; /* in the past */
+    EXPECT(fc("SetForecastOverride", &so.base, sod, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "period.start_day");
+    set_override(&so, &sp, o1, o2, 3, 1);
+    so.adjustment_case = SHELFLINE__V1__SET_FORECAST_OVERRIDE_REQUEST__ADJUSTMENT_QUANTITY;
+    EXPECT(fc("SetForecastOverride", &so.base, sod, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "period.end_day");
+    set_override(&so, &sp, o1, o2, 1, 100);
+    so.adjustment_case = SHELFLINE__V1__SET_FORECAST_OVERRIDE_REQUEST__ADJUSTMENT_QUANTITY;
+    EXPECT(fc("SetForecastOverride", &so.base, sod, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "period.end_day");
+    so.period = NULL;
+    EXPECT(fc("SetForecastOverride", &so.base, sod, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "period");
+    Shelfline__V1__GetForecastAccuracyRequest ga =
+        SHELFLINE__V1__GET_FORECAST_ACCURACY_REQUEST__INIT;
+    const ProtobufCMessageDescriptor *gad = &shelfline__v1__forecast_accuracy__descriptor;
+    ga.window = 6;
+    EXPECT(fc("GetForecastAccuracy", &ga.base, gad, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "window");
+    ga.window = 30, ga.sku = "a b";
+    EXPECT(fc("GetForecastAccuracy", &ga.base, gad, NULL, &err), SL_INVALID_ARGUMENT, err, "sku");
+    long long classes = sql("SELECT count(*) FROM forecasting.sku_class");
+    long long targets = sql("SELECT count(*) FROM forecasting.service_level_target");
+    Shelfline__V1__ClassifySkusRequest cs = SHELFLINE__V1__CLASSIFY_SKUS_REQUEST__INIT;
+    const ProtobufCMessageDescriptor *csd = &shelfline__v1__classify_skus_response__descriptor;
+    cs.region = "NORTH", cs.period_days = 10;
+    EXPECT(fc("ClassifySkus", &cs.base, csd, NULL, &err), SL_INVALID_ARGUMENT, err, "period_days");
+    cs.period_days = 56, cs.a_share = 1.5;
+    EXPECT(fc("ClassifySkus", &cs.base, csd, NULL, &err), SL_INVALID_ARGUMENT, err, "a_share");
+    cs.a_share = 0, cs.y_cv = 0.1;
+    EXPECT(fc("ClassifySkus", &cs.base, csd, NULL, &err), SL_INVALID_ARGUMENT, err, "y_cv");
+    cs.y_cv = 0, cs.region = "north";
+    EXPECT(fc("ClassifySkus", &cs.base, csd, NULL, &err), SL_INVALID_ARGUMENT, err, "region");
+    Shelfline__V1__ListSkusByClassRequest lc = SHELFLINE__V1__LIST_SKUS_BY_CLASS_REQUEST__INIT;
+    lc.abc = "D";
+    EXPECT(fc("ListSkusByClass", &lc.base, csd, NULL, &err), SL_INVALID_ARGUMENT, err, "abc");
+    lc.abc = "", lc.xyz = "XY";
+    EXPECT(fc("ListSkusByClass", &lc.base, csd, NULL, &err), SL_INVALID_ARGUMENT, err, "xyz");
+    Shelfline__V1__SetServiceLevelTargetRequest sl =
+        SHELFLINE__V1__SET_SERVICE_LEVEL_TARGET_REQUEST__INIT;
+    const ProtobufCMessageDescriptor *sld = &shelfline__v1__service_level_target__descriptor;
+    sl.class_code = "AA", sl.service_level = 0.9;
+    EXPECT(fc("SetServiceLevelTarget", &sl.base, sld, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "class_code");
+    sl.class_code = "BY", sl.service_level = 1.2;
+    EXPECT(fc("SetServiceLevelTarget", &sl.base, sld, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "service_level");
+    Shelfline__V1__GetLeadTimesRequest gl = SHELFLINE__V1__GET_LEAD_TIMES_REQUEST__INIT;
+    gl.warehouse_id = "W NEAR";
+    EXPECT(fc("GetLeadTimes", &gl.base, &shelfline__v1__get_lead_times_response__descriptor, NULL,
+              &err),
+           SL_INVALID_ARGUMENT, err, "warehouse_id");
+    assert_int_equal(sql("SELECT count(*) FROM forecasting.sku_class"), classes);
+    assert_int_equal(sql("SELECT count(*) FROM forecasting.service_level_target"), targets);
+    assert_int_equal(sql("SELECT count(*) FROM forecasting.forecast_override"), overrides);
+    assert_int_equal(sql("SELECT count(*) FROM forecasting.issued_forecast"), issued);
 
     /* SuggestTransfers, GetInventoryKpis, WatchAlerts. */
     Shelfline__V1__SuggestTransfersRequest st = SHELFLINE__V1__SUGGEST_TRANSFERS_REQUEST__INIT;
@@ -1030,6 +1515,9 @@ int main(void)
         cmocka_unit_test(test_event_uplift),
         cmocka_unit_test(test_intraday_refresh),
         cmocka_unit_test(test_promotion_quota),
+        cmocka_unit_test(test_override_and_accuracy),
+        cmocka_unit_test(test_abc_xyz_service_levels),
+        cmocka_unit_test(test_learned_lead_times),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_inventory_down_is_unavailable),
     };

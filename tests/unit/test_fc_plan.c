@@ -218,6 +218,39 @@ static void test_hours(void **state)
     assert_non_null(strstr(err.msg, "rows[2].day"));
 }
 
+static void test_learned_lead_time_needs_three_receipts(void **state)
+{
+    (void)state;
+    fc_lead_stats sw = {4, 13, 2.5}, s = {5, 14.4, 3.6}, few = {2, 30, 9}, instant = {6, 0, 0};
+    double m = -1, sd = -1;
+    assert_int_equal(fc_plan_lead_time(&sw, &s, 7, 1, &m, &sd), FC_LEAD_SUPPLIER_WAREHOUSE);
+    NEAR(m, 13, 1e-12);
+    NEAR(sd, 2.5, 1e-12);
+    /* Too few at the warehouse: the supplier's over every warehouse. */
+    assert_int_equal(fc_plan_lead_time(&few, &s, 7, 1, &m, &sd), FC_LEAD_SUPPLIER);
+    NEAR(m, 14.4, 1e-12);
+    /* Too few anywhere, or receipts that teach nothing: the request's. */
+    assert_int_equal(fc_plan_lead_time(&few, &few, 7, 1, &m, &sd), FC_LEAD_REQUEST);
+    NEAR(m, 7, 1e-12);
+    NEAR(sd, 1, 1e-12);
+    assert_int_equal(fc_plan_lead_time(&instant, NULL, 7, 0, &m, &sd), FC_LEAD_REQUEST);
+    assert_int_equal(fc_plan_lead_time(NULL, NULL, 5, 0, &m, &sd), FC_LEAD_REQUEST);
+    /* Nothing learned and no request value: nothing. */
+    m = sd = -1;
+    assert_int_equal(fc_plan_lead_time(&few, NULL, 0, 0, &m, &sd), FC_LEAD_NONE);
+    NEAR(m, -1, 1e-12);
+    /* The learned spread enters safety stock as the formula says. */
+    fc_plan_in in = {.mean_demand = 10,
+                     .demand_sd = 3,
+                     .service_level = 0.95,
+                     .lead_time = 13,
+                     .lead_time_sd = 2.5};
+    fc_plan_out out;
+    sl_err err;
+    assert_int_equal(fc_plan_compute(&in, &out, &err), SL_OK);
+    NEAR(out.safety_stock, fc_plan_z(0.95) * sqrt(13 * 9 + 100 * 6.25), 1e-9);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -231,6 +264,7 @@ int main(void)
         cmocka_unit_test(test_benchmark_turnover),
         cmocka_unit_test(test_days),
         cmocka_unit_test(test_hours),
+        cmocka_unit_test(test_learned_lead_time_needs_three_receipts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
