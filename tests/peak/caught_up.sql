@@ -9,7 +9,7 @@ WITH c AS (
     SELECT 'forecasting/inventory' AS sub, (SELECT last_id FROM forecasting.consumer_cursor
                                             WHERE subscription = 'forecasting/inventory') AS cur,
            (SELECT max(pos) FROM inventory.outbox
-            WHERE topic IN ('RESERVATION_COMMITTED', 'OUT_OF_STOCK')) AS newest
+            WHERE topic IN ('RESERVATION_COMMITTED', 'OUT_OF_STOCK', 'INBOUND_RECEIVED')) AS newest
     UNION ALL
     SELECT 'service-desk/inventory', (SELECT last_id FROM service_desk.consumer_cursor
                                       WHERE subscription = 'service-desk/inventory'),
