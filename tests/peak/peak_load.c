@@ -140,6 +140,8 @@ typedef struct opts {
     char *regions[MAX_NAMED], *hot[MAX_NAMED], *promos[MAX_NAMED];
     int nregions, nhot, npromos;
     const char *backorder_sku, *backorder_inbound, *restock_sku, *vis_prefix, *vis_region;
+    const char *backorder_region; /* NULL: any customer */
+    int backorder_region_ix;
     long backorder_orders, vis_probes;
     const char *run, *out;
     long threads, channels, max_calls;
@@ -276,7 +278,7 @@ typedef struct run {
     cell *cells; /* [nsec][NCLASS] */
     int64_t nsec;
     hist phase_hist[MAX_PHASES][NCLASS];
-    uint64_t phase_calls[MAX_PHASES][NCLASS], phase_sched[MAX_PHASES];
+    uint64_t phase_calls[MAX_PHASES][NCLASS], phase_sched[MAX_PHASES], phase_overload[MAX_PHASES];
     uint64_t tot[NCLASS][4]; /* ok, business, errors, client_overload */
     err_note errs[NCLASS][FIRST_ERRORS];
     int nerrs[NCLASS];
@@ -430,10 +432,11 @@ static void record(run *r, call_class c, int64_t due_ns, int64_t end_ns, result_
     pthread_mutex_unlock(&r->smu);
 }
 
-static void record_overload(run *r, call_class c)
+static void record_overload(run *r, call_class c, int64_t due_ns)
 {
     pthread_mutex_lock(&r->smu);
     r->tot[c][3]++;
+    r->phase_overload[phase_at(r, due_ns)]++;
     pthread_mutex_unlock(&r->smu);
 }
 
@@ -489,7 +492,7 @@ static bool enqueue(run *r, const task *t)
     }
     pthread_mutex_unlock(&r->qmu);
     if (!ok)
-        record_overload(r, task_class(t->kind));
+        record_overload(r, task_class(t->kind), t->due_ns);
     return ok;
 }
 
@@ -667,6 +670,12 @@ static void make_order(run *r, uint64_t *rnd, order *o, bool backorder)
         o->kind = K_BACKORDER;
         o->num = atomic_fetch_add(&r->next_bo_num, 1) + 1;
         o->customer = (int32_t)rnd_range(rnd, 1, r->o.customers);
+        if (r->o.backorder_region != NULL) {
+            /* A customer of that region: number = region index (mod count). */
+            long ix = r->o.backorder_region_ix, nr = r->o.nregions;
+            long k = rnd_range(rnd, ix == 0 ? 1 : 0, (r->o.customers - ix) / nr);
+            o->customer = (int32_t)(ix + nr * k);
+        }
         o->nlines = 1;
         o->sku[0] = SKU_BACKORDER;
         o->qty[0] = 1;
@@ -715,8 +724,9 @@ static result_kind place_result(sl_status st, const char *msg)
 {
     if (st == SL_OK)
         return R_OK;
+    /* A retry that found its own hold gone is the system's failure. */
     if (st == SL_FAILED_PRECONDITION)
-        return R_BUSINESS;
+        return strstr(msg, "released before the order was recorded") ? R_ERROR : R_BUSINESS;
     if (st == SL_RESOURCE_EXHAUSTED && strstr(msg, "promotion") != NULL)
         return R_BUSINESS;
     return R_ERROR;
@@ -783,7 +793,7 @@ static void do_place_order(worker *w, const task *t)
     run *r = w->r;
     int32_t oi = atomic_fetch_add(&r->next_order, 1);
     if (oi >= r->norders_cap) {
-        record_overload(r, C_PLACE_ORDER);
+        record_overload(r, C_PLACE_ORDER, t->due_ns);
         return;
     }
     order *o = &r->orders[oi];
@@ -1557,14 +1567,19 @@ static void write_phases(FILE *f, const run *r)
         }
         fprintf(f, "    {\"name\": ");
         json_str(f, ph->name);
+        /* intended: the profile's arrival rate (every Poisson class);
+         * scheduled: the arrivals drawn; overload: arrivals not queued;
+         * completed: calls finished, follow-ups included; orders: PlaceOrder
+         * calls finished (backorder orders included) against order_rate. */
         fprintf(f,
                 ", \"start_s\": %.3f, \"seconds\": %.3f, \"order_rate\": %.3f, "
-                "\"intended_arrivals_per_s\": %.3f, \"scheduled_arrivals_per_s\": %.3f, "
-                "\"achieved_calls_per_s\": %.3f, \"achieved_orders_per_s\": %.3f,\n"
-                "     \"classes\": {",
-                (double)ph->start_ns / NS, ph->seconds, ph->rate, intended,
-                (double)r->phase_sched[p] / ph->seconds, (double)done / ph->seconds,
-                (double)r->phase_calls[p][C_PLACE_ORDER] / ph->seconds);
+                "\"achieved_orders_per_s\": %.3f,\n     \"intended_arrivals_per_s\": %.3f, "
+                "\"scheduled_arrivals_per_s\": %.3f, \"client_overload_per_s\": %.3f, "
+                "\"completed_calls_per_s\": %.3f,\n     \"classes\": {",
+                (double)ph->start_ns / NS, ph->seconds, ph->rate,
+                (double)r->phase_calls[p][C_PLACE_ORDER] / ph->seconds, intended,
+                (double)r->phase_sched[p] / ph->seconds, (double)r->phase_overload[p] / ph->seconds,
+                (double)done / ph->seconds);
         bool first = true;
         for (int c = 0; c < NCLASS; c++) {
             const hist *h = &r->phase_hist[p][c];
@@ -1684,6 +1699,7 @@ static void usage(void)
             "         --run RUNID --out DIR [--skus N] [--customers N] [--hot-customers N]\n"
             "         [--regions R1,R2,...] [--hot SKU,...] [--promos PROMO,...]\n"
             "         [--backorder-sku SKU --backorder-inbound ID] [--backorder-orders N]\n"
+            "         [--backorder-region R]\n"
             "         [--restock-sku SKU] [--visibility-skus PREFIX] [--visibility-probes N]\n"
             "         [--visibility-region R] [--threads N] [--channels N] [--max-calls N]\n"
             "         [--seed N]\n"
@@ -1779,6 +1795,7 @@ static bool parse_flag(opts *o, const char *k, const char *v)
                 {"--forecasting", &o->forecasting},
                 {"--backorder-sku", &o->backorder_sku},
                 {"--backorder-inbound", &o->backorder_inbound},
+                {"--backorder-region", &o->backorder_region},
                 {"--restock-sku", &o->restock_sku},
                 {"--visibility-skus", &o->vis_prefix},
                 {"--visibility-region", &o->vis_region},
@@ -1863,6 +1880,15 @@ static bool parse_args(int argc, char **argv, opts *o)
     }
     if ((o->backorder_sku == NULL) != (o->backorder_inbound == NULL)) {
         fprintf(stderr, "peak_load: --backorder-sku and --backorder-inbound go together\n");
+        return false;
+    }
+    o->backorder_region_ix = -1;
+    for (int i = 0; o->backorder_region != NULL && i < o->nregions; i++)
+        if (strcmp(o->regions[i], o->backorder_region) == 0)
+            o->backorder_region_ix = i;
+    if (o->backorder_region != NULL && (o->backorder_region_ix < 0 || o->customers < o->nregions)) {
+        fprintf(stderr, "peak_load: --backorder-region \"%s\" is not one of --regions\n",
+                o->backorder_region);
         return false;
     }
     if (strlen(o->run) > 40) {
@@ -2019,7 +2045,7 @@ static void schedule_backorders(run *r)
                   .kind = T_PLACE_BACKORDER,
                   .order = -1};
         if (!schedule(r, &t))
-            record_overload(r, C_PLACE_ORDER);
+            record_overload(r, C_PLACE_ORDER, t.due_ns);
     }
 }
 
