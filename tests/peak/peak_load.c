@@ -13,10 +13,13 @@
  * computes each arrival's intended start time and hands it to a pool of
  * worker threads that make the blocking calls.  A call's latency is
  * measured from its intended start, so the time it waited in the queue --
- * because the system or this generator was slow -- counts.  When the
- * backlog passes QUEUE_MAX an arrival is not queued but counted as
- * client_overload (reported apart: it means this generator could not keep
- * the schedule, and the run measured less than asked).
+ * because the system or this generator was slow -- counts.  Its deadline
+ * runs from there too, as a real client's runs from the customer's click,
+ * so no call outlives its deadline whatever the backlog.  An arrival that
+ * finds QUEUE_MAX waiting, or whose deadline passed before a worker was
+ * free, is not sent but counted as client_overload (reported apart: this
+ * generator could not keep the schedule -- too few --threads for the rate
+ * times the deadline -- and the run measured less than asked).
  *
  * Follow-ups are arrivals too: payment or cancellation 0.5-3 s after an
  * order is acknowledged, a return's steps after payment, a back-in-stock
@@ -604,6 +607,22 @@ static sl_status call(sl_channel *ch, const char *method, const ProtobufCMessage
     return sl_client_unary(ch, method, req, rd, a, resp, &co, err);
 }
 
+/* The time a call has left, in *ms: its deadline runs from the intended
+ * start, as a real client's runs from the customer's click.  True (and
+ * the arrival counted as client_overload, the call not sent) when waiting
+ * for a free worker used it all: the generator lacked threads, and the
+ * call would measure this program, not the suite.  Without this, workers
+ * blocked through an outage would make every later call wait, and queueing
+ * here would look like the suite's latency long after it recovered. */
+static bool late(run *r, const task *t, int64_t deadline_ms, int64_t *ms)
+{
+    *ms = deadline_ms - (elapsed_ns(r) - t->due_ns) / 1000000;
+    if (*ms > 0)
+        return false;
+    record_overload(r, task_class(t->kind), t->due_ns);
+    return true;
+}
+
 static int32_t pick_acked(run *r, uint64_t *rnd)
 {
     pthread_mutex_lock(&r->amu);
@@ -624,6 +643,9 @@ static void set_outcome(run *r, order *o, outcome_kind k)
 static void do_availability(worker *w, const task *t)
 {
     run *r = w->r;
+    int64_t ms;
+    if (late(r, t, 1000, &ms))
+        return;
     char buf[20][16], *skus[20];
     for (int i = 0; i < 20; i++) {
         sku_name(r, (int32_t)rnd_range(&w->rnd, 1, r->o.skus), buf[i], sizeof buf[i]);
@@ -637,13 +659,16 @@ static void do_availability(worker *w, const task *t)
     sl_err err;
     sl_status st = call(inv_ch(r, &w->rnd), "/shelfline.v1.InventoryService/GetAvailability",
                         &q.base, &shelfline__v1__get_availability_response__descriptor, w->a, &resp,
-                        1000, NULL, NULL, NULL, &err);
+                        ms, NULL, NULL, NULL, &err);
     record(r, C_AVAILABILITY, t->due_ns, elapsed_ns(r), st == SL_OK ? R_OK : R_ERROR, st, err.msg);
 }
 
 static void do_quote_eta(worker *w, const task *t)
 {
     run *r = w->r;
+    int64_t ms;
+    if (late(r, t, 1000, &ms))
+        return;
     char buf[5][16], *skus[5];
     int n = (int)rnd_range(&w->rnd, 1, 5);
     for (int i = 0; i < n; i++) {
@@ -657,8 +682,8 @@ static void do_quote_eta(worker *w, const task *t)
     ProtobufCMessage *resp;
     sl_err err;
     sl_status st = call(sd_ch(r, &w->rnd), "/shelfline.v1.ServiceDeskService/QuoteEta", &q.base,
-                        &shelfline__v1__quote_eta_response__descriptor, w->a, &resp, 1000, NULL,
-                        NULL, NULL, &err);
+                        &shelfline__v1__quote_eta_response__descriptor, w->a, &resp, ms, NULL, NULL,
+                        NULL, &err);
     record(r, C_QUOTE_ETA, t->due_ns, elapsed_ns(r), st == SL_OK ? R_OK : R_ERROR, st, err.msg);
 }
 
@@ -791,6 +816,9 @@ static bool order_on_inbound(const run *r, const Shelfline__V1__PlaceOrderRespon
 static void do_place_order(worker *w, const task *t)
 {
     run *r = w->r;
+    int64_t ms;
+    if (late(r, t, 3000, &ms))
+        return;
     int32_t oi = atomic_fetch_add(&r->next_order, 1);
     if (oi >= r->norders_cap) {
         record_overload(r, C_PLACE_ORDER, t->due_ns);
@@ -824,7 +852,7 @@ static void do_place_order(worker *w, const task *t)
     size_t dlen = 0;
     sl_err err;
     sl_status st = call(sd_ch(r, &w->rnd), "/shelfline.v1.ServiceDeskService/PlaceOrder", &q.base,
-                        &shelfline__v1__place_order_response__descriptor, w->a, &resp, 3000, id,
+                        &shelfline__v1__place_order_response__descriptor, w->a, &resp, ms, id,
                         &details, &dlen, &err);
     int64_t end = elapsed_ns(r);
     result_kind k = place_result(st, err.msg);
@@ -853,17 +881,22 @@ static void do_confirm_or_cancel(worker *w, const task *t)
     sl_err err;
     sl_status st;
     bool confirm = t->kind == T_CONFIRM;
+    int64_t ms;
+    if (late(r, t, 3000, &ms)) {
+        set_outcome(r, o, OUT_UNPAID); /* never sent: the hold expires */
+        return;
+    }
     if (confirm) {
         Shelfline__V1__ConfirmPaymentRequest q = SHELFLINE__V1__CONFIRM_PAYMENT_REQUEST__INIT;
         q.order_id = id;
         st = call(sd_ch(r, &w->rnd), "/shelfline.v1.ServiceDeskService/ConfirmPayment", &q.base,
-                  &shelfline__v1__order__descriptor, w->a, &resp, 3000, id, NULL, NULL, &err);
+                  &shelfline__v1__order__descriptor, w->a, &resp, ms, id, NULL, NULL, &err);
     } else {
         Shelfline__V1__CancelOrderRequest q = SHELFLINE__V1__CANCEL_ORDER_REQUEST__INIT;
         q.order_id = id;
         q.reason = "changed my mind";
         st = call(sd_ch(r, &w->rnd), "/shelfline.v1.ServiceDeskService/CancelOrder", &q.base,
-                  &shelfline__v1__order__descriptor, w->a, &resp, 3000, id, NULL, NULL, &err);
+                  &shelfline__v1__order__descriptor, w->a, &resp, ms, id, NULL, NULL, &err);
     }
     int64_t end = elapsed_ns(r);
     /* An expired hold (payment) or a paid order (cancellation) is the
@@ -886,9 +919,10 @@ static void do_confirm_or_cancel(worker *w, const task *t)
 static void do_order_eta(worker *w, const task *t)
 {
     run *r = w->r;
+    int64_t ms;
     int32_t oi = pick_acked(r, &w->rnd);
-    if (oi < 0)
-        return; /* nothing acknowledged yet: no agent would look */
+    if (oi < 0 || late(r, t, 1000, &ms))
+        return; /* oi < 0: nothing acknowledged yet, no agent would look */
     char id[96];
     order_id(r, &r->orders[oi], id, sizeof id);
     Shelfline__V1__GetOrderEtaRequest q = SHELFLINE__V1__GET_ORDER_ETA_REQUEST__INIT;
@@ -897,15 +931,16 @@ static void do_order_eta(worker *w, const task *t)
     sl_err err;
     sl_status st =
         call(sd_ch(r, &w->rnd), "/shelfline.v1.ServiceDeskService/GetOrderEta", &q.base,
-             &shelfline__v1__order_eta__descriptor, w->a, &resp, 1000, NULL, NULL, NULL, &err);
+             &shelfline__v1__order_eta__descriptor, w->a, &resp, ms, NULL, NULL, NULL, &err);
     record(r, C_ORDER_ETA, t->due_ns, elapsed_ns(r), st == SL_OK ? R_OK : R_ERROR, st, err.msg);
 }
 
 static void do_ticket(worker *w, const task *t)
 {
     run *r = w->r;
+    int64_t ms;
     int32_t oi = pick_acked(r, &w->rnd);
-    if (oi < 0)
+    if (oi < 0 || late(r, t, 3000, &ms))
         return;
     const order *o = &r->orders[oi];
     char oid[96], tid[96], cust[16], body[200];
@@ -926,15 +961,17 @@ static void do_ticket(worker *w, const task *t)
     q.language = "en";
     ProtobufCMessage *resp;
     sl_err err;
-    sl_status st =
-        call(sd_ch(r, &w->rnd), "/shelfline.v1.ServiceDeskService/OpenTicket", &q.base,
-             &shelfline__v1__ticket__descriptor, w->a, &resp, 3000, tid, NULL, NULL, &err);
+    sl_status st = call(sd_ch(r, &w->rnd), "/shelfline.v1.ServiceDeskService/OpenTicket", &q.base,
+                        &shelfline__v1__ticket__descriptor, w->a, &resp, ms, tid, NULL, NULL, &err);
     record(r, C_OPEN_TICKET, t->due_ns, elapsed_ns(r), st == SL_OK ? R_OK : R_ERROR, st, err.msg);
 }
 
 static void do_subscribe(worker *w, const task *t)
 {
     run *r = w->r;
+    int64_t ms;
+    if (late(r, t, 3000, &ms))
+        return;
     const order *o = &r->orders[t->order];
     char cust[16], sku[48];
     customer_id(o->customer, cust, sizeof cust);
@@ -948,7 +985,7 @@ static void do_subscribe(worker *w, const task *t)
     sl_err err;
     sl_status st =
         call(sd_ch(r, &w->rnd), "/shelfline.v1.ServiceDeskService/SubscribeBackInStock", &q.base,
-             &shelfline__v1__subscription__descriptor, w->a, &resp, 3000, NULL, NULL, NULL, &err);
+             &shelfline__v1__subscription__descriptor, w->a, &resp, ms, NULL, NULL, NULL, &err);
     record(r, C_SUBSCRIBE, t->due_ns, elapsed_ns(r), st == SL_OK ? R_OK : R_ERROR, st, err.msg);
     if (st == SL_OK) {
         pthread_mutex_lock(&r->smu);
@@ -965,6 +1002,9 @@ static void do_subscribe(worker *w, const task *t)
 static void do_return(worker *w, const task *t)
 {
     run *r = w->r;
+    int64_t ms;
+    if (late(r, t, 3000, &ms))
+        return;
     order *o = &r->orders[t->order];
     char oid[96], rma[96], trk[96], sku[48];
     order_id(r, o, oid, sizeof oid);
@@ -992,7 +1032,7 @@ static void do_return(worker *w, const task *t)
         }
         if (step < 2) {
             st = call(ch, "/shelfline.v1.ServiceDeskService/UpdateShipment", &us.base,
-                      &shelfline__v1__order__descriptor, w->a, &resp, 3000, oid, NULL, NULL, &err);
+                      &shelfline__v1__order__descriptor, w->a, &resp, ms, oid, NULL, NULL, &err);
         } else if (step == 2) {
             rl.sku = sku;
             rl.qty = 1;
@@ -1002,12 +1042,12 @@ static void do_return(worker *w, const task *t)
             cr.n_lines = 1;
             cr.reason = "did not fit";
             st = call(ch, "/shelfline.v1.ServiceDeskService/CreateReturn", &cr.base,
-                      &shelfline__v1__return__descriptor, w->a, &resp, 3000, rma, NULL, NULL, &err);
+                      &shelfline__v1__return__descriptor, w->a, &resp, ms, rma, NULL, NULL, &err);
         } else {
             rr.rma_id = rma;
             rr.condition = SHELFLINE__V1__RETURN_CONDITION__RETURN_RESELLABLE;
             st = call(ch, "/shelfline.v1.ServiceDeskService/ReceiveReturn", &rr.base,
-                      &shelfline__v1__return__descriptor, w->a, &resp, 3000, rma, NULL, NULL, &err);
+                      &shelfline__v1__return__descriptor, w->a, &resp, ms, rma, NULL, NULL, &err);
         }
         int64_t end = elapsed_ns(r);
         record(r, C_RETURNS, due, end, st == SL_OK ? R_OK : R_ERROR, st, err.msg);
@@ -1015,6 +1055,7 @@ static void do_return(worker *w, const task *t)
         if (st != SL_OK)
             return;
         due = end;
+        ms = 3000; /* the next step is a new call, its own deadline */
     }
     o->returned = true;
     pthread_mutex_lock(&r->smu);
