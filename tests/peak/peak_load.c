@@ -1717,12 +1717,26 @@ static void print_summary(const run *r, double duration_s)
     double vis[3];
     long vf;
     vis_stats(r, vis, &vf);
-    printf("  delay: %ld orders, %ld notified, last notice %.0f ms, %ld notices, %ld duplicates\n",
-           r->delay_orders, r->delay_seen, r->delay_done ? r->delay_last_ms : -1.0,
-           r->delay_notices, r->delay_dups);
-    printf(
-        "  restock at %.1f s; visibility p50 %.1f p99 %.1f max %.1f ms (%ld probes, %ld failed)\n",
-        r->restock_done ? r->restock_at_s : -1.0, vis[0], vis[1], vis[2], r->nvis, vf);
+    if (r->delay_done)
+        printf("  delay: %ld orders owed a notice, %ld notified%s, last notice after %.0f ms; "
+               "%ld notices, %ld duplicates\n",
+               r->delay_orders, r->delay_seen, r->delay_complete ? "" : " (INCOMPLETE)",
+               r->delay_last_ms, r->delay_notices, r->delay_dups);
+    else
+        printf("  delay: not done\n");
+    if (r->restock_done)
+        printf("  restock at %.1f s\n", r->restock_at_s);
+    else
+        printf("  restock: not done\n");
+    printf("  visibility: %ld probes, %ld failed; p50 %.1f p99 %.1f max %.1f ms\n", r->nvis, vf,
+           vis[0], vis[1], vis[2]);
+    uint64_t overload = 0;
+    for (int c = 0; c < NCLASS; c++)
+        overload += r->tot[c][3];
+    if (overload > 0)
+        printf("  warning: %" PRIu64
+               " arrivals not sent (client_overload): more --threads needed\n",
+               overload);
     for (int i = 0; i < 3; i++)
         if (r->scenario_err[i][0] != '\0')
             printf("  scenario error: %s\n", r->scenario_err[i]);
