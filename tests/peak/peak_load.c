@@ -288,6 +288,7 @@ typedef struct run {
     atomic_long calls_started;
     bool max_calls_hit;
     long returns_received, subscriptions;
+    long place_short, place_promo_out, place_cap; /* PlaceOrder's business answers */
 
     /* Scenarios. */
     pthread_mutex_t emu;
@@ -857,6 +858,16 @@ static void do_place_order(worker *w, const task *t)
     int64_t end = elapsed_ns(r);
     result_kind k = place_result(st, err.msg);
     record(r, C_PLACE_ORDER, t->due_ns, end, k, st, err.msg);
+    if (k == R_BUSINESS) {
+        pthread_mutex_lock(&r->smu);
+        if (st == SL_FAILED_PRECONDITION)
+            r->place_short++;
+        else if (strstr(err.msg, "may have at most") != NULL)
+            r->place_cap++;
+        else
+            r->place_promo_out++;
+        pthread_mutex_unlock(&r->smu);
+    }
     bool on_inbound = k == R_OK && order_on_inbound(r, (const void *)resp);
     pthread_mutex_lock(&r->amu);
     o->placed = k == R_OK ? PLACED_OK : k == R_BUSINESS ? PLACED_BUSINESS : PLACED_ERROR;
@@ -1689,6 +1700,10 @@ static bool write_summary(const run *r, double duration_s)
             r->nvis, vis_failed, vis[0], vis[1], vis[2]);
     fprintf(f, "  \"subscriptions\": %ld,\n  \"returns_received\": %ld,\n", r->subscriptions,
             r->returns_received);
+    fprintf(f,
+            "  \"place_order_business\": {\"stock_short\": %ld, \"promotion_sold_out\": %ld, "
+            "\"promotion_cap\": %ld},\n",
+            r->place_short, r->place_promo_out, r->place_cap);
     fprintf(f, "  \"scenario_errors\": {\"delay\": ");
     json_str(f, r->scenario_err[0]);
     fprintf(f, ", \"restock\": ");
