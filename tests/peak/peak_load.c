@@ -1436,8 +1436,31 @@ cleanup:
     return NULL;
 }
 
-/* One visibility probe: +5 units of an out-of-stock SKU into a warehouse
- * serving the region, then QuoteEta every 10 ms until it says IN_STOCK.
+/* Whether service-desk's QuoteEta shows sku in stock in the probe region. */
+static sl_status quote_in_stock(run *r, sl_arena *a, char *sku, bool *in_stock, sl_err *err)
+{
+    uint64_t rnd = 5;
+    char *skus[1] = {sku};
+    Shelfline__V1__QuoteEtaRequest q = SHELFLINE__V1__QUOTE_ETA_REQUEST__INIT;
+    q.region = (char *)r->o.vis_region;
+    q.skus = skus;
+    q.n_skus = 1;
+    ProtobufCMessage *resp = NULL;
+    sl_status st =
+        call(sd_ch(r, &rnd), "/shelfline.v1.ServiceDeskService/QuoteEta", &q.base,
+             &shelfline__v1__quote_eta_response__descriptor, a, &resp, 1000, NULL, NULL, NULL, err);
+    const Shelfline__V1__QuoteEtaResponse *qr = (const void *)resp;
+    *in_stock = st == SL_OK && qr->n_quotes > 0 &&
+                qr->quotes[0]->status == SHELFLINE__V1__QUOTE_STATUS__QUOTE_IN_STOCK;
+    sl_arena_reset(a);
+    return st;
+}
+
+/* One visibility probe:
+ *  1. the SKU must not be in stock yet (else the probe would measure
+ *     nothing: it fails);
+ *  2. +5 units into a warehouse serving the region (AdjustStock RECEIPT);
+ *  3. QuoteEta every 10 ms until it says IN_STOCK, at most VIS_WAIT_MS.
  * Returns the lag from AdjustStock's answer in ms, or -1. */
 static double probe(run *r, sl_arena *a, long i, char *wh, size_t whlen)
 {
@@ -1446,6 +1469,13 @@ static double probe(run *r, sl_arena *a, long i, char *wh, size_t whlen)
     snprintf(rid, sizeof rid, "%s-vis-%ld", r->o.run, i + 1);
     sl_err err;
     sl_status st;
+    bool in_stock;
+    if ((st = quote_in_stock(r, a, sku, &in_stock, &err)) != SL_OK || in_stock) {
+        if (in_stock)
+            sl_err_set(&err, SL_FAILED_PRECONDITION, "\"%s\" was in stock before the probe", sku);
+        scenario_error(r, 2, "visibility QuoteEta before", err.status, &err);
+        return -1;
+    }
     if (wh[0] == '\0' && !find_warehouse(r, a, sku, r->o.vis_region, wh, whlen, &err)) {
         scenario_error(r, 2, "visibility warehouse", err.status, &err);
         return -1;
@@ -1454,29 +1484,16 @@ static double probe(run *r, sl_arena *a, long i, char *wh, size_t whlen)
         scenario_error(r, 2, "visibility AdjustStock", st, &err);
         return -1;
     }
+    sl_arena_reset(a);
     int64_t t_ans = elapsed_ns(r);
-    uint64_t rnd = 5;
-    char *skus[1] = {sku};
     for (int k = 0; k < VIS_WAIT_MS / 10; k++) {
-        Shelfline__V1__QuoteEtaRequest q = SHELFLINE__V1__QUOTE_ETA_REQUEST__INIT;
-        q.region = (char *)r->o.vis_region;
-        q.skus = skus;
-        q.n_skus = 1;
-        ProtobufCMessage *resp;
         int64_t sent = elapsed_ns(r);
-        st = call(sd_ch(r, &rnd), "/shelfline.v1.ServiceDeskService/QuoteEta", &q.base,
-                  &shelfline__v1__quote_eta_response__descriptor, a, &resp, 1000, NULL, NULL, NULL,
-                  &err);
+        st = quote_in_stock(r, a, sku, &in_stock, &err);
         int64_t now = elapsed_ns(r);
-        if (st == SL_OK) {
-            const Shelfline__V1__QuoteEtaResponse *qr = (const void *)resp;
-            if (qr->n_quotes > 0 &&
-                qr->quotes[0]->status == SHELFLINE__V1__QUOTE_STATUS__QUOTE_IN_STOCK)
-                return (double)(now - t_ans) / 1e6;
-        } else {
+        if (in_stock)
+            return (double)(now - t_ans) / 1e6;
+        if (st != SL_OK)
             scenario_error(r, 2, "visibility QuoteEta", st, &err);
-        }
-        sl_arena_reset(a);
         if (now - t_ans > (int64_t)VIS_WAIT_MS * 1000000)
             break;
         sleep_until(r, sent + 10 * 1000000LL);
