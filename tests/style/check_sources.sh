@@ -25,7 +25,7 @@ else
     bad=$((bad + 1))
 fi
 
-product=$(printf '%s\n' $files | grep -E '^(common|services|tests/(bench|interop|fuzz|support))/' || true)
+product=$(printf '%s\n' $files | grep -E '^(common|services|tests/(bench|interop|fuzz|support|peak))/' || true)
 if [ -n "$product" ]; then
     # shellcheck disable=SC2086
     if grep -nE '(^|[^_a-z])(strcpy|strcat|sprintf|vsprintf|strtok|atoi|atol|gets)[[:space:]]*\(' $product; then
