@@ -144,6 +144,11 @@ typedef struct opts {
     int nregions, nhot, npromos;
     const char *backorder_sku, *backorder_inbound, *restock_sku, *vis_prefix, *vis_region;
     const char *backorder_region; /* NULL: any customer */
+    /* Visibility SKUs: vis_stem + (vis_first + i) in vis_width digits, from
+     * --visibility-skus "P-VIS-001" (or the stem alone, "P-VIS-": 001). */
+    char vis_stem[64];
+    long vis_first;
+    int vis_width;
     int backorder_region_ix;
     long backorder_orders, vis_probes;
     const char *run, *out;
@@ -1465,7 +1470,7 @@ static sl_status quote_in_stock(run *r, sl_arena *a, char *sku, bool *in_stock, 
 static double probe(run *r, sl_arena *a, long i, char *wh, size_t whlen)
 {
     char sku[96], rid[128];
-    snprintf(sku, sizeof sku, "%s%03ld", r->o.vis_prefix, i + 1);
+    snprintf(sku, sizeof sku, "%s%0*ld", r->o.vis_stem, r->o.vis_width, r->o.vis_first + i);
     snprintf(rid, sizeof rid, "%s-vis-%ld", r->o.run, i + 1);
     sl_err err;
     sl_status st;
@@ -1787,7 +1792,7 @@ static void usage(void)
             "         [--regions R1,R2,...] [--hot SKU,...] [--promos PROMO,...]\n"
             "         [--backorder-sku SKU --backorder-inbound ID] [--backorder-orders N]\n"
             "         [--backorder-region R]\n"
-            "         [--restock-sku SKU] [--visibility-skus PREFIX] [--visibility-probes N]\n"
+            "         [--restock-sku SKU] [--visibility-skus FIRST] [--visibility-probes N]\n"
             "         [--visibility-region R] [--threads N] [--channels N] [--max-calls N]\n"
             "         [--seed N]\n"
             "       peak_load check --inventory T\n"
@@ -1978,6 +1983,17 @@ static bool parse_args(int argc, char **argv, opts *o)
                 o->backorder_region);
         return false;
     }
+    size_t vl = strlen(o->vis_prefix), digits = 0;
+    while (digits < vl && digits < 9 && o->vis_prefix[vl - 1 - digits] >= '0' &&
+           o->vis_prefix[vl - 1 - digits] <= '9')
+        digits++;
+    if (vl - digits >= sizeof o->vis_stem) {
+        fprintf(stderr, "peak_load: --visibility-skus is too long\n");
+        return false;
+    }
+    snprintf(o->vis_stem, sizeof o->vis_stem, "%.*s", (int)(vl - digits), o->vis_prefix);
+    o->vis_first = digits > 0 ? strtol(o->vis_prefix + vl - digits, NULL, 10) : 1;
+    o->vis_width = digits > 0 ? (int)digits : 3;
     if (strlen(o->run) > 40) {
         fprintf(stderr, "peak_load: --run must be at most 40 characters (got \"%s\")\n", o->run);
         return false;
