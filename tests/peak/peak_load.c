@@ -1183,7 +1183,9 @@ static void *scheduler_main(void *p)
         task t;
         bool any = false;
         while (heap_pop_due(r, now, &t)) {
-            enqueue(r, &t);
+            /* A payment or cancellation never sent leaves the order unpaid. */
+            if (!enqueue(r, &t) && (t.kind == T_CONFIRM || t.kind == T_CANCEL))
+                set_outcome(r, &r->orders[t.order], OUT_UNPAID);
             any = true;
         }
         int best = -1;
