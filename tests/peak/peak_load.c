@@ -37,11 +37,29 @@
  * orders run DRAIN_S more seconds), calls are capped by --max-calls, every
  * poll loop has a time limit.
  *
+ * Command line (usage() lists every flag and its default):
+ *   peak_load run --inventory T --service-desk T [--customer-value T]
+ *       [--forecasting T] --phases normal:60:20,surge:90:200 --run RUNID
+ *       --out DIR [--skus 100000] [--customers 50000] [--hot-customers 500]
+ *       [--regions NA-EAST,NA-WEST,EU-CENTRAL] [--hot P-000001,...]
+ *       [--promos PEAK-FLASH-1,...] [--backorder-sku P-BACKORDER
+ *       --backorder-inbound PEAK-IN-DELAY [--backorder-orders 1000]
+ *       [--backorder-region R]] [--restock-sku P-SOLDOUT-1]
+ *       [--visibility-skus P-VIS-001] [--visibility-probes 20]
+ *       [--visibility-region NA-EAST] [--threads 256] [--channels 4]
+ *       [--max-calls 5000000] [--seed 1]
+ *   peak_load check --inventory T
+ * T is a gRPC target (ipv4:127.0.0.1:50051,127.0.0.1:50151).  Customers
+ * are c-%06d, their region --regions[n mod count]; SKUs P-%06d.  The surge
+ * is the phase named "surge" (else the fastest); --max-calls caps the
+ * scheduled arrivals (follow-ups are bounded by the orders).  Each target
+ * given must answer its health check within 10 s.
+ *
  * Output in --out: calls.csv, orders.csv, summary.json, events.csv (formats
  * in write_calls, write_orders, write_summary).  Exit 0 when the run
  * completed (whatever it measured: the caller's gates decide), 1 when it
  * could not run, 2 on bad arguments.  `peak_load check` runs inventory's
- * CheckInvariants.
+ * CheckInvariants: each violation on stdout, exit 1 if any, 0 when clean.
  */
 #include <errno.h>
 #include <inttypes.h>
