@@ -85,7 +85,7 @@
 #define MAX_NAMED 16      /* hot SKUs, promotions, regions */
 #define QUEUE_MAX 20000   /* pending arrivals before client_overload */
 #define HEAP_MAX 2000000  /* pending follow-ups */
-#define DRAIN_S 5         /* follow-ups still run this long after the schedule */
+#define DRAIN_S 7         /* follow-ups of the last orders still run (ack <= 3 s, then <= 3 s) */
 #define FIRST_ERRORS 20   /* error messages kept per class */
 #define MAX_CHANNELS 16   /* per service */
 #define DELAY_WAIT_S 60   /* longest wait for the delay notices */
