@@ -37,11 +37,29 @@
  * orders run DRAIN_S more seconds), calls are capped by --max-calls, every
  * poll loop has a time limit.
  *
+ * Command line (usage() lists every flag and its default):
+ *   peak_load run --inventory T --service-desk T [--customer-value T]
+ *       [--forecasting T] --phases normal:60:20,surge:90:200 --run RUNID
+ *       --out DIR [--skus 100000] [--customers 50000] [--hot-customers 500]
+ *       [--regions NA-EAST,NA-WEST,EU-CENTRAL] [--hot P-000001,...]
+ *       [--promos PEAK-FLASH-1,...] [--backorder-sku P-BACKORDER
+ *       --backorder-inbound PEAK-IN-DELAY [--backorder-orders 1000]
+ *       [--backorder-region R]] [--restock-sku P-SOLDOUT-1]
+ *       [--visibility-skus P-VIS-001] [--visibility-probes 20]
+ *       [--visibility-region NA-EAST] [--threads 256] [--channels 4]
+ *       [--max-calls 5000000] [--seed 1]
+ *   peak_load check --inventory T
+ * T is a gRPC target (ipv4:127.0.0.1:50051,127.0.0.1:50151).  Customers
+ * are c-%06d, their region --regions[n mod count]; SKUs P-%06d.  The surge
+ * is the phase named "surge" (else the fastest); --max-calls caps the
+ * scheduled arrivals (follow-ups are bounded by the orders).  Each target
+ * given must answer its health check within 10 s.
+ *
  * Output in --out: calls.csv, orders.csv, summary.json, events.csv (formats
  * in write_calls, write_orders, write_summary).  Exit 0 when the run
  * completed (whatever it measured: the caller's gates decide), 1 when it
  * could not run, 2 on bad arguments.  `peak_load check` runs inventory's
- * CheckInvariants.
+ * CheckInvariants: each violation on stdout, exit 1 if any, 0 when clean.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -67,7 +85,7 @@
 #define MAX_NAMED 16      /* hot SKUs, promotions, regions */
 #define QUEUE_MAX 20000   /* pending arrivals before client_overload */
 #define HEAP_MAX 2000000  /* pending follow-ups */
-#define DRAIN_S 5         /* follow-ups still run this long after the schedule */
+#define DRAIN_S 7         /* follow-ups of the last orders still run (ack <= 3 s, then <= 3 s) */
 #define FIRST_ERRORS 20   /* error messages kept per class */
 #define MAX_CHANNELS 16   /* per service */
 #define DELAY_WAIT_S 60   /* longest wait for the delay notices */
@@ -144,6 +162,11 @@ typedef struct opts {
     int nregions, nhot, npromos;
     const char *backorder_sku, *backorder_inbound, *restock_sku, *vis_prefix, *vis_region;
     const char *backorder_region; /* NULL: any customer */
+    /* Visibility SKUs: vis_stem + (vis_first + i) in vis_width digits, from
+     * --visibility-skus "P-VIS-001" (or the stem alone, "P-VIS-": 001). */
+    char vis_stem[64];
+    long vis_first;
+    int vis_width;
     int backorder_region_ix;
     long backorder_orders, vis_probes;
     const char *run, *out;
@@ -1178,7 +1201,9 @@ static void *scheduler_main(void *p)
         task t;
         bool any = false;
         while (heap_pop_due(r, now, &t)) {
-            enqueue(r, &t);
+            /* A payment or cancellation never sent leaves the order unpaid. */
+            if (!enqueue(r, &t) && (t.kind == T_CONFIRM || t.kind == T_CANCEL))
+                set_outcome(r, &r->orders[t.order], OUT_UNPAID);
             any = true;
         }
         int best = -1;
@@ -1465,7 +1490,7 @@ static sl_status quote_in_stock(run *r, sl_arena *a, char *sku, bool *in_stock, 
 static double probe(run *r, sl_arena *a, long i, char *wh, size_t whlen)
 {
     char sku[96], rid[128];
-    snprintf(sku, sizeof sku, "%s%03ld", r->o.vis_prefix, i + 1);
+    snprintf(sku, sizeof sku, "%s%0*ld", r->o.vis_stem, r->o.vis_width, r->o.vis_first + i);
     snprintf(rid, sizeof rid, "%s-vis-%ld", r->o.run, i + 1);
     sl_err err;
     sl_status st;
@@ -1787,7 +1812,7 @@ static void usage(void)
             "         [--regions R1,R2,...] [--hot SKU,...] [--promos PROMO,...]\n"
             "         [--backorder-sku SKU --backorder-inbound ID] [--backorder-orders N]\n"
             "         [--backorder-region R]\n"
-            "         [--restock-sku SKU] [--visibility-skus PREFIX] [--visibility-probes N]\n"
+            "         [--restock-sku SKU] [--visibility-skus FIRST] [--visibility-probes N]\n"
             "         [--visibility-region R] [--threads N] [--channels N] [--max-calls N]\n"
             "         [--seed N]\n"
             "       peak_load check --inventory T\n"
@@ -1978,6 +2003,17 @@ static bool parse_args(int argc, char **argv, opts *o)
                 o->backorder_region);
         return false;
     }
+    size_t vl = strlen(o->vis_prefix), digits = 0;
+    while (digits < vl && digits < 9 && o->vis_prefix[vl - 1 - digits] >= '0' &&
+           o->vis_prefix[vl - 1 - digits] <= '9')
+        digits++;
+    if (vl - digits >= sizeof o->vis_stem) {
+        fprintf(stderr, "peak_load: --visibility-skus is too long\n");
+        return false;
+    }
+    snprintf(o->vis_stem, sizeof o->vis_stem, "%.*s", (int)(vl - digits), o->vis_prefix);
+    o->vis_first = digits > 0 ? strtol(o->vis_prefix + vl - digits, NULL, 10) : 1;
+    o->vis_width = digits > 0 ? (int)digits : 3;
     if (strlen(o->run) > 40) {
         fprintf(stderr, "peak_load: --run must be at most 40 characters (got \"%s\")\n", o->run);
         return false;
