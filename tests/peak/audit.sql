@@ -16,7 +16,7 @@ SELECT o.* FROM service_desk.orders o WHERE o.order_id LIKE :'run' || '-%';
 CREATE TEMP VIEW run_resv AS
 SELECT r.* FROM inventory.reservation r WHERE r.id LIKE :'run' || '-%';
 
-CREATE TEMP FUNCTION pg_temp.line(ok boolean, name text, counted text, offenders text)
+CREATE FUNCTION pg_temp.line(ok boolean, name text, counted text, offenders text)
 RETURNS text LANGUAGE sql AS
 $$ SELECT CASE WHEN ok THEN 'PASS ' || name || ': ' || counted
                ELSE 'FAIL ' || name || ': ' || counted || '; ' || coalesce(offenders, '') END $$;

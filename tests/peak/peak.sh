@@ -53,6 +53,13 @@ backorders=${PEAK_BACKORDERS:-$d_backorders}
 faults=${PEAK_FAULTS:-kill rolling pg partition lock}
 out=${PEAK_OUT:-$root/peak-report}
 hold_ttl_s=60
+# Worker threads per replica.  Handlers block on PostgreSQL and on peers
+# (service-desk's QuoteEta waits on inventory), so the default of 2 x CPUs
+# (4 here) caps a replica at four calls in flight: at the surge, calls
+# queued in front of them until their deadlines passed (QuoteEta failed
+# outright in the first runs).  Two replicas here stand for the many small
+# pods of deploy/k8s (4 workers each), so each gets the threads of several.
+workers=${PEAK_WORKERS:-16}
 for v in normal_s surge_s rate surge_x skus customers quota cap backorders hold_ttl_s; do
     case "${!v}" in '' | *[!0-9]*) echo "peak.sh: $v must be a whole number (got \"${!v}\")" >&2; exit 2 ;; esac
 done
@@ -151,6 +158,7 @@ start_replica() {
     SHELFLINE_CUSTOMER_VALUE_ADDR=$cv_t SHELFLINE_SERVICE_DESK_ADDR=$sd_t \
     SHELFLINE_SD_HOLD_TTL=${hold_ttl_s}s SHELFLINE_HEALTH_INTERVAL=500ms \
     SHELFLINE_DRAIN_GRACE=10s SHELFLINE_LOG_LEVEL=${PEAK_LOG_LEVEL:-info} \
+    SHELFLINE_WORKERS=$workers \
         "${pre[@]}" "$bin/shelfline-$svc" >>"$out/logs/$name.log" 2>&1 &
     pid[$name]=$!
 }
@@ -195,6 +203,7 @@ now_ms >"$t0_file"
     --skus "$skus" --customers "$customers" --regions NA-EAST,NA-WEST,EU-CENTRAL \
     --hot P-000001,P-000002,P-000003 --promos PEAK-FLASH-1,PEAK-FLASH-2,PEAK-FLASH-3 \
     --backorder-sku P-BACKORDER --backorder-inbound PEAK-IN-DELAY --backorder-orders "$backorders" \
+    --backorder-region NA-EAST \
     --restock-sku P-SOLDOUT-1 --visibility-probes 20 \
     --run "$run_id" --out "$out" >"$out/logs/load.log" 2>&1 &
 load_pid=$!
