@@ -119,7 +119,8 @@ static const sl_event_topic topics[] = {
     {NULL, NULL},
 };
 
-static const char *const consumed_topics[] = {"INBOUND_DELAYED", "BACK_IN_STOCK", "OUT_OF_STOCK"};
+static const char *const consumed_topics[] = {"INBOUND_DELAYED", "BACK_IN_STOCK", "OUT_OF_STOCK",
+                                              "RESERVATION_COMMITTED", "RESERVATION_RELEASED"};
 
 static sl_service_def service_def = {
     .descriptor = &shelfline__v1__service_desk_service__descriptor,

@@ -18,6 +18,17 @@
  *   the first batch on, and a crash between batches resumes from the
  *   orders not moved yet.
  *
+ * RESERVATION_COMMITTED and RESERVATION_RELEASED close the saga of an
+ * order whose ConfirmPayment or CancelOrder changed inventory but never
+ * recorded it here: the call's deadline passed, or the replica died, between
+ * inventory's answer and this service's transaction, and the client gave up.
+ * Inventory's event is the fact; the order follows it (PLACED -> PAID with
+ * ORDER_PAID, PLACED -> CANCELLED with ORDER_CANCELLED) in the cursor's
+ * transaction.  The status guard in the UPDATE makes it exactly once
+ * whichever comes first, the event or the handler's own transaction: the
+ * second finds nothing to change and publishes nothing.  A reservation that
+ * is no order of ours (another client of inventory) changes no row.
+ *
  * Also here: order events (sd_publish_order) and the notification RPCs.
  */
 #include <inttypes.h>
@@ -344,11 +355,43 @@ sl_status sd_sync_prepare(sl_db *db, const Shelfline__V1__Event *ev, void *ctx, 
     return st;
 }
 
+/* An order whose reservation inventory committed or released: see the
+ * file's header. */
+static sl_status on_reservation_closed(sd_app *app, sl_db_conn *conn, const char *order_id,
+                                       bool committed, sl_err *err)
+{
+    if (order_id == NULL || order_id[0] == '\0')
+        return SL_OK;
+    PGresult *res;
+    sl_status st;
+    if (committed) {
+        const char *p[3] = {order_id, "PLACED", "PAID"};
+        st = sl_db_exec(conn, "sd_order_set_status", 3, p, NULL, NULL, &res, err);
+    } else {
+        const char *p[2] = {order_id, "released in inventory"};
+        st = sl_db_exec(conn, "sd_order_cancel", 2, p, NULL, NULL, &res, err);
+    }
+    if (st != SL_OK)
+        return st;
+    bool changed = PQntuples(res) == 1;
+    PQclear(res);
+    if (!changed)
+        return SL_OK;
+    SL_LOG(SL_LOG_INFO, "order_sync", order_id,
+           "order \"%s\" %s from inventory's event (its own call did not record it)", order_id,
+           committed ? "paid" : "cancelled");
+    return sd_publish_order(app, conn, committed ? "ORDER_PAID" : "ORDER_CANCELLED", order_id, err);
+}
+
 sl_status sd_sync_apply(sl_db_conn *conn, const Shelfline__V1__Event *ev, void *ctx, sl_err *err)
 {
     sd_app *app = ctx;
     if (ev->topic == NULL)
         return SL_OK;
+    if (strcmp(ev->topic, "RESERVATION_COMMITTED") == 0)
+        return on_reservation_closed(app, conn, ev->key, true, err);
+    if (strcmp(ev->topic, "RESERVATION_RELEASED") == 0)
+        return on_reservation_closed(app, conn, ev->key, false, err);
     if (strcmp(ev->topic, "BACK_IN_STOCK") == 0 || strcmp(ev->topic, "OUT_OF_STOCK") == 0)
         return sd_bis_on_event(app, conn, ev, err);
     if (strcmp(ev->topic, "INBOUND_DELAYED") != 0)

@@ -295,6 +295,81 @@ static void test_place_converges_after_unrecorded_reserve(void **state)
     sl_arena_reset(A);
 }
 
+/* ConfirmPayment or CancelOrder that changed inventory but never recorded
+ * it here (deadline passed or the replica died in between, and the client
+ * gave up): inventory's RESERVATION_COMMITTED / RESERVATION_RELEASED event
+ * closes the order, exactly once.  Simulated by committing and releasing
+ * two orders' reservations directly at inventory. */
+static long long order_events(const char *topic, const char *id)
+{
+    char q[256];
+    snprintf(q, sizeof q,
+             "SELECT count(*) FROM service_desk.outbox WHERE topic = '%s' AND key = '%%s'", topic);
+    return qf(q, id);
+}
+
+static bool wait_status(const char *id, const char *status, int64_t timeout_ms)
+{
+    char q[256];
+    snprintf(q, sizeof q,
+             "SELECT count(*) FROM service_desk.orders WHERE order_id = '%%s' AND status = '%s'",
+             status);
+    for (int64_t waited = 0; waited <= timeout_ms; waited += 20) {
+        if (qf(q, id) == 1)
+            return true;
+        struct timespec ts = {0, 20 * 1000000};
+        nanosleep(&ts, NULL);
+    }
+    return false;
+}
+
+static void test_unrecorded_commit_and_release_converge(void **state)
+{
+    (void)state;
+    sl_err err;
+    Shelfline__V1__PlaceOrderResponse *r;
+    assert_int_equal(sd(0, "PlaceOrder", order_req("o-paid-behind", "SKU-A", 1, 0, false),
+                        DESC(place_order_response), &r, 0, &err),
+                     SL_OK);
+    assert_int_equal(sd(1, "PlaceOrder", order_req("o-rel-behind", "SKU-A", 1, 0, false),
+                        DESC(place_order_response), &r, 0, &err),
+                     SL_OK);
+    Shelfline__V1__CommitRequest c = SHELFLINE__V1__COMMIT_REQUEST__INIT;
+    c.reservation_id = "o-paid-behind";
+    assert_int_equal(invt_call(ich, "Commit", &c.base, DESC(reservation), A, NULL, &err), SL_OK);
+    Shelfline__V1__ReleaseRequest rl = SHELFLINE__V1__RELEASE_REQUEST__INIT;
+    rl.reservation_id = "o-rel-behind";
+    assert_int_equal(invt_call(ich, "Release", &rl.base, DESC(reservation), A, NULL, &err), SL_OK);
+    assert_true(wait_status("o-paid-behind", "PAID", 10000));
+    assert_true(wait_status("o-rel-behind", "CANCELLED", 10000));
+    assert_int_equal(order_events("ORDER_PAID", "o-paid-behind"), 1);
+    assert_int_equal(order_events("ORDER_CANCELLED", "o-rel-behind"), 1);
+    /* The client's retry now finds them closed: answered, nothing twice. */
+    Shelfline__V1__ConfirmPaymentRequest cp = SHELFLINE__V1__CONFIRM_PAYMENT_REQUEST__INIT;
+    cp.order_id = "o-paid-behind";
+    Shelfline__V1__Order *o;
+    assert_int_equal(sd(1, "ConfirmPayment", &cp, DESC(order), &o, 0, &err), SL_OK);
+    assert_int_equal(o->status, SHELFLINE__V1__ORDER_STATUS__ORDER_PAID);
+    Shelfline__V1__CancelOrderRequest cc = SHELFLINE__V1__CANCEL_ORDER_REQUEST__INIT;
+    cc.order_id = "o-rel-behind";
+    assert_int_equal(sd(0, "CancelOrder", &cc, DESC(order), &o, 0, &err), SL_OK);
+    assert_int_equal(o->status, SHELFLINE__V1__ORDER_STATUS__ORDER_CANCELLED);
+    assert_int_equal(order_events("ORDER_PAID", "o-paid-behind"), 1);
+    assert_int_equal(order_events("ORDER_CANCELLED", "o-rel-behind"), 1);
+    /* And the usual path still publishes exactly once, whichever of the
+     * handler and the event comes first. */
+    assert_int_equal(sd(0, "PlaceOrder", order_req("o-paid-front", "SKU-A", 1, 0, false),
+                        DESC(place_order_response), &r, 0, &err),
+                     SL_OK);
+    cp.order_id = "o-paid-front";
+    assert_int_equal(sd(0, "ConfirmPayment", &cp, DESC(order), &o, 0, &err), SL_OK);
+    assert_true(wait_status("o-paid-front", "PAID", 1000));
+    struct timespec ts = {0, 500 * 1000000};
+    nanosleep(&ts, NULL); /* the event has been applied by now */
+    assert_int_equal(order_events("ORDER_PAID", "o-paid-front"), 1);
+    sl_arena_reset(A);
+}
+
 /* Not enough stock: PlaceOrder fails like inventory's Reserve, with its
  * per-line shortfall passed on in grpc-status-details-bin, and nothing is
  * recorded. */
@@ -1266,6 +1341,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_place_happy_and_replay),
         cmocka_unit_test(test_place_converges_after_unrecorded_reserve),
+        cmocka_unit_test(test_unrecorded_commit_and_release_converge),
         cmocka_unit_test(test_place_short_with_details),
         cmocka_unit_test(test_place_timeout_then_retry),
         cmocka_unit_test(test_pay_ship_deliver_cancel),
