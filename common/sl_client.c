@@ -94,8 +94,10 @@ sl_status sl_channel_create(const char *target, const sl_channel_options *opts, 
      * without the health service counts as healthy. */
     args[n].type = GRPC_ARG_STRING;
     args[n].key = GRPC_ARG_SERVICE_CONFIG;
-    args[n++].value.string = "{\"loadBalancingConfig\": [{\"round_robin\": {}}],"
-                             " \"healthCheckConfig\": {\"serviceName\": \"\"}}";
+    args[n++].value.string = opts != NULL && opts->no_health_check
+                                 ? "{\"loadBalancingConfig\": [{\"round_robin\": {}}]}"
+                                 : "{\"loadBalancingConfig\": [{\"round_robin\": {}}],"
+                                   " \"healthCheckConfig\": {\"serviceName\": \"\"}}";
     arg_int(args, &n, GRPC_ARG_SERVICE_CONFIG_DISABLE_RESOLUTION, 1);
     /* Reconnect soon after a peer restarts: gRPC's default backoff (1 s,
      * x1.6, up to 120 s) left service-desk failing for 9-15 s after

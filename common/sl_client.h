@@ -39,6 +39,11 @@ typedef struct sl_channel_options {
     /* Sent as authorization on every call that does not set its own
      * (e.g. "Bearer <token>" for peers that require one); copied. */
     const char *authorization;
+    /* Leave out client-side health checking: calls go to a replica whatever
+     * its readiness.  For clients that ask about health themselves (probes,
+     * monitoring): with it, a replica reporting NOT_SERVING cannot even be
+     * asked, since no call is routed to it. */
+    bool no_health_check;
 } sl_channel_options;
 
 /* Opens a channel to target, a gRPC target URI: "host:port",

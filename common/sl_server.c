@@ -1,15 +1,21 @@
 /*
  * sl_server: gRPC server on gRPC core.
  *
- * Threads and queues.  Each worker owns a completion queue (CQ_NEXT) on
- * which it keeps `slots_per_method` requests armed for every unary method,
- * two for every streaming method and two unregistered ones.  A unary call is
- * served start to finish on the worker that received it: decode into the
+ * Threads and queues.  The service workers share one completion queue
+ * (CQ_NEXT) on which each keeps `slots_per_method` requests armed for every
+ * unary method, two for every streaming method and two unregistered ones;
+ * whichever worker is free takes the next call.  (With a queue per worker,
+ * gRPC core matched a call to any queue holding an armed request, a busy
+ * worker's included, and the call waited behind that worker's handler while
+ * others idled: at the peak day's surge, service-desk's QuoteEta calls
+ * reached their handler after their deadline had passed.)  A unary call is
+ * served start to finish on the worker that took it: decode into that
  * worker's arena, dispatch, pack, and answer with one batch (initial
- * metadata, message, status, close) whose completion comes back to the same
- * queue.  Streaming slots are armed with a private pluck queue bound to the
- * call, so the call can be handed to a thread of its own that blocks on that
- * queue without holding a worker.
+ * metadata, message, status, close) whose completion comes back to the
+ * shared queue, where any worker recycles it.  Streaming slots are armed
+ * with a private pluck queue bound to the call, so the call can be handed to
+ * a thread of its own that blocks on that queue without holding a worker.
+ * The health worker has a queue of its own (see struct worker).
  *
  * Tags.  Every tag given to gRPC starts with a `tag_kind`, so a worker knows
  * what completed.
@@ -127,7 +133,7 @@ struct worker {
      * a pool blocked on the database cannot fail a liveness probe (the
      * kubelet would restart the pod exactly when it is busiest). */
     bool health_only;
-    grpc_completion_queue *cq;
+    grpc_completion_queue *cq; /* the shared queue, or the health worker's own */
     pthread_t thread;
     sl_arena *arena;
     uint64_t rng;
@@ -138,6 +144,12 @@ struct sl_server {
     sl_server_options opts;
     grpc_server *server;
     grpc_completion_queue *shutdown_cq;
+    /* The service workers' queue; shut down by the last of them to stop
+     * (closing_workers counts them up to service_threads). */
+    grpc_completion_queue *shared_cq;
+    atomic_int closing_workers;
+    int service_threads;
+    bool shared_drained;
     sl_health *health;
     method_rt *methods;
     size_t n_methods, cap_methods;
@@ -589,9 +601,13 @@ static void serve_unary(worker *w, sl_call *c)
     n++;
     c->tag_kind = TAG_UNARY_DONE;
     status_log(c, st, &err, elapsed_us(&c->started));
+    /* Once the batch is started another worker may take its completion
+     * from the shared queue and recycle c: nothing of c is read after it
+     * unless it failed to start. */
+    sl_arena *arena = c->arena;
     grpc_call_error e = grpc_call_start_batch(c->call, ops, n, c, NULL);
     /* Everything the batch needs is in gRPC slices now. */
-    sl_arena_reset(c->arena);
+    sl_arena_reset(arena);
     if (e != GRPC_CALL_OK) {
         SL_LOG(SL_LOG_ERROR, "rpc", c->request_id, "could not start reply batch: error %d", e);
         unary_call_put(w, c);
@@ -1023,7 +1039,12 @@ static void *worker_main(void *arg)
             break;
         if (ev.type == GRPC_QUEUE_TIMEOUT) {
             if (atomic_load(&w->srv->stop_workers)) {
-                grpc_completion_queue_shutdown(w->cq);
+                /* The shared queue is shut down by the last service worker
+                 * to get here: each comes only between handlers, so none
+                 * starts a batch on it afterwards. */
+                if (w->health_only ||
+                    atomic_fetch_add(&w->srv->closing_workers, 1) + 1 == w->srv->service_threads)
+                    grpc_completion_queue_shutdown(w->cq);
                 closing = true;
             }
             continue;
@@ -1156,6 +1177,7 @@ sl_status sl_server_create(const sl_server_options *opts, sl_server **out, sl_er
     pthread_cond_init(&s->cv, NULL);
     atomic_init(&s->shutting_down, false);
     atomic_init(&s->stop_workers, false);
+    atomic_init(&s->closing_workers, 0);
     grpc_init();
 
     s->health_def.descriptor = &grpc__health__v1__health__descriptor;
@@ -1296,13 +1318,19 @@ sl_status sl_server_start(sl_server *s, sl_err *err)
         w->srv = s;
         w->index = i;
         w->health_only = i == s->opts.workers;
-        w->cq = grpc_completion_queue_create_for_next(NULL);
+        if (w->health_only || s->shared_cq == NULL) {
+            w->cq = grpc_completion_queue_create_for_next(NULL);
+            grpc_server_register_completion_queue(s->server, w->cq, NULL);
+            if (!w->health_only)
+                s->shared_cq = w->cq;
+        } else {
+            w->cq = s->shared_cq;
+        }
         w->arena = sl_arena_create(64 * 1024);
         w->rng =
             ((uint64_t)now_realtime_ms() << 16) ^ ((uint64_t)getpid() << 8) ^ (uint64_t)(i + 1);
         if (w->arena == NULL)
             return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-        grpc_server_register_completion_queue(s->server, w->cq, NULL);
         s->n_workers = i + 1;
     }
     s->shutdown_cq = grpc_completion_queue_create_for_pluck(NULL);
@@ -1396,11 +1424,18 @@ void sl_server_shutdown(sl_server *s, int64_t grace_ms)
             pthread_cond_wait(&s->cv, &s->mu);
         pthread_mutex_unlock(&s->mu);
     }
+    s->service_threads = s->n_threads < s->opts.workers ? s->n_threads : s->opts.workers;
     atomic_store(&s->stop_workers, true);
     for (int i = 0; i < s->n_threads; i++)
         pthread_join(s->workers[i].thread, NULL);
-    /* Queues without a thread (a failed start) are drained here. */
+    /* Queues without a thread (a failed start) are drained here: the shared
+     * one once, when no service worker ran to shut it down. */
     for (int i = s->n_threads; i < s->n_workers; i++) {
+        if (!s->workers[i].health_only) {
+            if (s->service_threads > 0 || s->shared_drained)
+                continue;
+            s->shared_drained = true;
+        }
         grpc_completion_queue_shutdown(s->workers[i].cq);
         grpc_event ev;
         do {
@@ -1421,9 +1456,12 @@ void sl_server_destroy(sl_server *s)
     if (s->server != NULL)
         grpc_server_destroy(s->server);
     for (int i = 0; i < s->n_workers; i++) {
-        grpc_completion_queue_destroy(s->workers[i].cq);
+        if (s->workers[i].cq != s->shared_cq)
+            grpc_completion_queue_destroy(s->workers[i].cq);
         sl_arena_destroy(s->workers[i].arena);
     }
+    if (s->shared_cq != NULL)
+        grpc_completion_queue_destroy(s->shared_cq);
     if (s->shutdown_cq != NULL) {
         grpc_completion_queue_shutdown(s->shutdown_cq);
         grpc_completion_queue_destroy(s->shutdown_cq);

@@ -95,7 +95,10 @@ static void test_health_follows_database(void **state)
     snprintf(target, sizeof target, "127.0.0.1:%d", port);
     sl_channel *ch;
     sl_err err;
-    assert_int_equal(sl_channel_create(target, NULL, &ch, &err), SL_OK);
+    /* A probe's channel: it must reach the server while it reports
+     * NOT_SERVING, which client-side health checking would route around. */
+    sl_channel_options probe = {.no_health_check = true};
+    assert_int_equal(sl_channel_create(target, &probe, &ch, &err), SL_OK);
     assert_true(wait_health(ch, "", SL_HEALTH_SERVING, 5000));
     assert_true(wait_health(ch, "shelfline.v1.InventoryService", SL_HEALTH_SERVING, 5000));
 

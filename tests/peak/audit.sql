@@ -38,9 +38,12 @@ WITH promo AS (
     SELECT p.id, p.quota, p.per_customer_limit AS cap, p.sold + p.held AS taken
     FROM inventory.promotion p WHERE p.id LIKE 'PEAK-FLASH-%'),
 bought AS (
+    -- units a customer holds or bought: an expired or released hold gave
+    -- its units (and its share of the cap) back
     SELECT l.promotion_id, o.customer_id, sum(l.qty) AS qty
     FROM run_orders o JOIN service_desk.order_line l USING (order_id)
-    WHERE l.promotion_id <> '' AND o.status <> 'CANCELLED'
+    JOIN inventory.reservation r ON r.id = o.order_id AND r.status IN ('HELD', 'COMMITTED')
+    WHERE l.promotion_id <> ''
     GROUP BY l.promotion_id, o.customer_id),
 over_cap AS (
     SELECT b.* FROM bought b JOIN promo p ON p.id = b.promotion_id WHERE b.qty > p.cap),
@@ -171,33 +174,49 @@ SELECT pg_temp.line((SELECT count(*) FROM per WHERE delays <> slips OR comps > s
                     (SELECT count(*) FROM per) || ' delayed orders, ' ||
                     (SELECT coalesce(sum(delays), 0) FROM per) || ' delay notices, ' ||
                     (SELECT coalesce(sum(comps), 0) FROM per) || ' compensations',
-                    (SELECT string_agg(order_id || ' slips=' || slips || ' delays=' || delays ||
-                                       ' comps=' || comps, ', ')
-                     FROM (SELECT * FROM per WHERE delays <> slips OR comps > slips LIMIT 5) x) ||
-                    (SELECT ' orphans: ' || string_agg(order_id, ', ') FROM orphan));
+                    coalesce((SELECT string_agg(order_id || ' slips=' || slips || ' delays=' ||
+                                                delays || ' comps=' || comps, ', ')
+                              FROM (SELECT * FROM per WHERE delays <> slips OR comps > slips
+                                    LIMIT 5) x), '') ||
+                    coalesce((SELECT ' orphans: ' || string_agg(order_id, ', ') FROM orphan), ''));
 
--- 6. Back in stock: each subscriber notified at most once per restock, and
--- a restock's batches never notify more subscribers than it had units.
-WITH n AS (
-    SELECT customer_id, body, count(*) AS k FROM service_desk.notification
-    WHERE kind = 'BACK_IN_STOCK' GROUP BY customer_id, body),
-sub AS (
-    SELECT restock_id, count(*) AS notified FROM service_desk.subscription
-    WHERE status = 'NOTIFIED' GROUP BY restock_id),
-over AS (
-    SELECT r.restock_id, r.sku, r.available, s.notified FROM service_desk.restock r
-    JOIN sub s USING (restock_id) WHERE s.notified > r.available)
-SELECT pg_temp.line((SELECT count(*) FROM n WHERE k > 1) = 0 AND (SELECT count(*) FROM over) = 0
-                    AND (SELECT count(*) FROM service_desk.subscription
-                         WHERE sku = 'P-SOLDOUT-1' AND status = 'NOTIFIED') > 0,
-                    'back-in-stock subscribers notified at most once, only while stock remained',
-                    (SELECT count(*) FROM service_desk.subscription WHERE status = 'NOTIFIED') ||
-                    ' notified of ' || (SELECT count(*) FROM service_desk.subscription) ||
-                    ' subscriptions over ' || (SELECT count(*) FROM service_desk.restock) ||
-                    ' restocks',
-                    (SELECT string_agg(restock_id || ' ' || sku || ' available=' || available ||
-                                       ' notified=' || notified, ', ') FROM over) ||
-                    (SELECT ' twice: ' || string_agg(customer_id, ', ') FROM n WHERE k > 1));
+-- 6. Back in stock: every notified subscription got exactly one notice
+-- and no other subscription got any; a restock's first batch never
+-- notifies more subscribers than the units it reported (later batches go
+-- by the stock left at their time, which only service-desk saw); and the
+-- run's restock of P-SOLDOUT-1 notified some of its waiting subscribers.
+WITH per_sub AS (
+    SELECT s.subscription_id, s.status,
+           (SELECT count(*) FROM service_desk.notification n
+            WHERE n.kind = 'BACK_IN_STOCK'
+              AND n.idempotency_key LIKE 'bis:' || s.subscription_id || ':%') AS notices
+    FROM service_desk.subscription s),
+bad_sub AS (
+    SELECT * FROM per_sub WHERE (status = 'NOTIFIED' AND notices <> 1)
+                             OR (status <> 'NOTIFIED' AND notices <> 0)),
+first_batch AS (
+    SELECT r.restock_id, r.sku, r.available, count(*) AS notified
+    FROM service_desk.restock r JOIN service_desk.subscription s USING (restock_id)
+    WHERE s.batch_no = 1 GROUP BY r.restock_id, r.sku, r.available),
+over AS (SELECT * FROM first_batch WHERE notified > available),
+soldout AS (
+    SELECT count(*) AS notified FROM service_desk.subscription
+    WHERE sku = 'P-SOLDOUT-1' AND status = 'NOTIFIED')
+SELECT pg_temp.line((SELECT count(*) FROM bad_sub) = 0 AND (SELECT count(*) FROM over) = 0
+                    AND (SELECT notified FROM soldout) > 0,
+                    'back-in-stock subscribers notified once, only while stock remained',
+                    (SELECT count(*) FROM per_sub WHERE status = 'NOTIFIED') || ' notified of ' ||
+                    (SELECT count(*) FROM per_sub) || ' subscriptions over ' ||
+                    (SELECT count(*) FROM service_desk.restock) || ' restocks; P-SOLDOUT-1: ' ||
+                    (SELECT notified FROM soldout) || ' notified',
+                    coalesce((SELECT 'first batch over the units: ' ||
+                              string_agg(restock_id || ' ' || sku || ' available=' || available ||
+                                         ' notified=' || notified, ', ') FROM over), '') ||
+                    coalesce((SELECT ' notices per subscription wrong: ' ||
+                              string_agg(subscription_id || ' ' || status || ' notices=' || notices,
+                                         ', ') FROM (SELECT * FROM bad_sub LIMIT 5) x), '') ||
+                    CASE WHEN (SELECT notified FROM soldout) = 0
+                         THEN ' nobody waiting on P-SOLDOUT-1 was notified' ELSE '' END);
 
 -- 7. Forecasting counted every committed sale exactly once: its daily
 -- sales learnt from inventory's events add up, SKU by SKU, to the units
@@ -232,10 +251,10 @@ SELECT pg_temp.line((SELECT count(*) FROM missing) = 0 AND (SELECT count(*) FROM
                     'customer-value recorded every paid order exactly once',
                     (SELECT count(*) FROM paid) || ' paid, ' || (SELECT count(*) FROM rec) ||
                     ' recorded',
-                    (SELECT 'missing: ' || string_agg(order_id, ', ') FROM
-                     (SELECT * FROM missing LIMIT 5) x) ||
-                    (SELECT ' extra: ' || string_agg(order_id, ', ') FROM
-                     (SELECT * FROM extra LIMIT 5) y));
+                    coalesce((SELECT 'missing: ' || string_agg(order_id, ', ') FROM
+                              (SELECT * FROM missing LIMIT 5) x), '') ||
+                    coalesce((SELECT ' extra: ' || string_agg(order_id, ', ') FROM
+                              (SELECT * FROM extra LIMIT 5) y), ''));
 
 -- 9. Every consumer followed its stream to the end (caught_up.sql, which
 -- peak.sh also polls to know the suite went quiet).  That none was applied

@@ -226,7 +226,11 @@ static int health_loop(const char *addr, const char *service, long seconds, bool
 {
     sl_channel *ch = NULL;
     sl_err err = {0};
-    if (sl_channel_create(addr, NULL, &ch, &err) != SL_OK) {
+    /* Like a kubelet's probe: ask the replica itself, whatever it reports
+     * (client-side health checking would not route a call to a replica
+     * that is NOT_SERVING). */
+    sl_channel_options co = {.no_health_check = true};
+    if (sl_channel_create(addr, &co, &ch, &err) != SL_OK) {
         fprintf(stderr, "peak_seed: %s\n", err.msg);
         return 1;
     }
