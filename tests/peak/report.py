@@ -28,8 +28,9 @@ P99_TARGET_MS = {
     "place_order": 150, "confirm_payment": 150, "cancel_order": 150,
     "open_ticket": 300, "subscribe": 300, "returns": 300,
 }
-# After a fault ends, errors still counted as its blast for this long; the
-# rest of the run is held to the 0.1% error budget.
+# After a fault ends, errors still counted as its blast for this long (or
+# until the next fault starts); the rest of the run is held to the 0.1%
+# error budget.
 SETTLE_S = 10.0
 # Gate per fault: the longest span of client-visible errors it may cause.
 BLAST_LIMIT_S = {"kill": 2.0, "rolling": 0.0, "pg": 5.0, "partition": 2.0, "lock": None}
@@ -76,11 +77,23 @@ def main():
         with open(os.path.join(out, "audit.txt")) as f:
             audit = [l.rstrip("\n") for l in f if l.startswith(("PASS", "FAIL"))]
 
-    def in_fault(t):
-        for fl in faults:
-            if fl["start_s"] - 0.5 <= t <= fl["end_s"] + SETTLE_S:
-                return fl["fault"]
+    def window_end(i):
+        # a fault's window: from its start to SETTLE_S after its end, cut at
+        # the next fault's start (whose own window takes over from there)
+        end = faults[i]["end_s"] + SETTLE_S
+        if i + 1 < len(faults):
+            end = min(end, faults[i + 1]["start_s"] - 0.5)
+        return end
+
+    def fault_index(t):
+        for i in range(len(faults) - 1, -1, -1):
+            if faults[i]["start_s"] - 0.5 <= t <= window_end(i):
+                return i
         return None
+
+    def in_fault(t):
+        i = fault_index(t)
+        return None if i is None else faults[i]["fault"]
 
     # calls: (t_s, class, result, latency_ms)
     calls = []
@@ -116,10 +129,10 @@ def main():
 
     # ---- blast window per fault
     fault_rows = []
-    for fl in faults:
-        lo, hi = fl["start_s"] - 0.5, fl["end_s"] + SETTLE_S
+    for fi, fl in enumerate(faults):
+        lo, hi = fl["start_s"] - 0.5, window_end(fi)
         if exact:
-            errs = sorted(c[0] for c in calls if c[2] == "error" and lo <= c[0] <= hi)
+            errs = sorted(c[0] for c in calls if c[2] == "error" and fault_index(c[0]) == fi)
             n_err = len(errs)
             blast = (errs[-1] - errs[0]) if errs else 0.0
             if errs:
