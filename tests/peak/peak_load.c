@@ -171,6 +171,7 @@ typedef struct opts {
     int vis_width;
     int backorder_region_ix;
     long backorder_orders, vis_probes;
+    long delay_at_pct, restock_at_pct; /* into the surge phase, in percent */
     const char *run, *out;
     long threads, channels, max_calls;
     uint64_t seed;
@@ -1321,7 +1322,7 @@ static void *restock_main(void *p)
     sl_arena *a = sl_arena_create(64 * 1024);
     if (a == NULL)
         return NULL;
-    sleep_until(r, surge_at(r, 0.5));
+    sleep_until(r, surge_at(r, (double)r->o.restock_at_pct / 100));
     char wh[96], rid[128];
     sl_err err;
     sl_status st = SL_NOT_FOUND;
@@ -1379,7 +1380,7 @@ static sl_status read_notices(run *r, sl_arena *a, int64_t *cursor, uint16_t *co
     return SL_OK;
 }
 
-/* The inbound delay, at a third of the surge:
+/* The inbound delay, at --delay-at percent of the surge (a third):
  *  1. skip past every notification already there (the cursor);
  *  2. note the backorder orders waiting on the inbound (acknowledged on
  *     it, not failed at payment): each is owed one delay notice;
@@ -1402,7 +1403,7 @@ static void *delay_main(void *p)
     int64_t cursor = 0;
     if (a == NULL || counts == NULL || owed == NULL)
         goto cleanup;
-    sleep_until(r, surge_at(r, 1.0 / 3));
+    sleep_until(r, surge_at(r, (double)r->o.delay_at_pct / 100));
     if ((st = read_notices(r, a, &cursor, counts, nbo, false, &err)) != SL_OK) {
         scenario_error(r, 0, "reading notifications", st, &err);
         goto cleanup;
@@ -1826,7 +1827,7 @@ static void usage(void)
             "         [--backorder-region R]\n"
             "         [--restock-sku SKU] [--visibility-skus FIRST] [--visibility-probes N]\n"
             "         [--visibility-region R] [--threads N] [--channels N] [--max-calls N]\n"
-            "         [--seed N]\n"
+            "         [--delay-at PERCENT_OF_SURGE] [--restock-at PERCENT_OF_SURGE] [--seed N]\n"
             "       peak_load check --inventory T\n"
             "T is a gRPC target, e.g. ipv4:127.0.0.1:50051,127.0.0.1:50151\n");
 }
@@ -1933,6 +1934,8 @@ static bool parse_flag(opts *o, const char *k, const char *v)
                 {"--hot-customers", &o->hot_customers, 1, 999999},
                 {"--backorder-orders", &o->backorder_orders, 0, 60000},
                 {"--visibility-probes", &o->vis_probes, 0, 999},
+                {"--delay-at", &o->delay_at_pct, 0, 100},
+                {"--restock-at", &o->restock_at_pct, 0, 100},
                 {"--threads", &o->threads, 1, 4096},
                 {"--channels", &o->channels, 1, MAX_CHANNELS},
                 {"--max-calls", &o->max_calls, 1, 1000000000}};
@@ -1972,6 +1975,8 @@ static bool parse_args(int argc, char **argv, opts *o)
                 .vis_prefix = "P-VIS-",
                 .vis_region = "NA-EAST",
                 .vis_probes = 20,
+                .delay_at_pct = 33,
+                .restock_at_pct = 50,
                 .threads = 256,
                 .channels = 4,
                 .max_calls = 5000000,
