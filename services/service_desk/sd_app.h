@@ -68,9 +68,10 @@ typedef struct sd_app {
     sl_channel *inventory; /* shared peer channel, owned by sl_service */
     sd_tzdb *tz;
     sd_net *net;
-    sl_consumer *consumer;      /* NULL when disabled */
-    struct sd_bis *bis;         /* the back-in-stock scheduler */
-    sl_channel *customer_value; /* shared peer channel, for tiers */
+    sl_consumer *consumer;       /* NULL when disabled */
+    sl_consumer *order_consumer; /* reservation events closing orders; NULL when disabled */
+    struct sd_bis *bis;          /* the back-in-stock scheduler */
+    sl_channel *customer_value;  /* shared peer channel, for tiers */
     sd_classifier *classifier;
     sd_sla_policy *sla;
 } sd_app;

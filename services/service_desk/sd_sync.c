@@ -18,7 +18,9 @@
  *   the first batch on, and a crash between batches resumes from the
  *   orders not moved yet.
  *
- * RESERVATION_COMMITTED and RESERVATION_RELEASED close the saga of an
+ * RESERVATION_COMMITTED and RESERVATION_RELEASED (a subscription of their
+ * own, service-desk/inventory-orders, so the many of them never hold up an
+ * INBOUND_DELAYED) close the saga of an
  * order whose ConfirmPayment or CancelOrder changed inventory but never
  * recorded it here: the call's deadline passed, or the replica died, between
  * inventory's answer and this service's transaction, and the client gave up.
@@ -383,15 +385,24 @@ static sl_status on_reservation_closed(sd_app *app, sl_db_conn *conn, const char
     return sd_publish_order(app, conn, committed ? "ORDER_PAID" : "ORDER_CANCELLED", order_id, err);
 }
 
+/* The subscription service-desk/inventory-orders (see the file's header). */
+sl_status sd_sync_apply_orders(sl_db_conn *conn, const Shelfline__V1__Event *ev, void *ctx,
+                               sl_err *err)
+{
+    if (ev->topic == NULL)
+        return SL_OK;
+    if (strcmp(ev->topic, "RESERVATION_COMMITTED") == 0)
+        return on_reservation_closed(ctx, conn, ev->key, true, err);
+    if (strcmp(ev->topic, "RESERVATION_RELEASED") == 0)
+        return on_reservation_closed(ctx, conn, ev->key, false, err);
+    return SL_OK;
+}
+
 sl_status sd_sync_apply(sl_db_conn *conn, const Shelfline__V1__Event *ev, void *ctx, sl_err *err)
 {
     sd_app *app = ctx;
     if (ev->topic == NULL)
         return SL_OK;
-    if (strcmp(ev->topic, "RESERVATION_COMMITTED") == 0)
-        return on_reservation_closed(app, conn, ev->key, true, err);
-    if (strcmp(ev->topic, "RESERVATION_RELEASED") == 0)
-        return on_reservation_closed(app, conn, ev->key, false, err);
     if (strcmp(ev->topic, "BACK_IN_STOCK") == 0 || strcmp(ev->topic, "OUT_OF_STOCK") == 0)
         return sd_bis_on_event(app, conn, ev, err);
     if (strcmp(ev->topic, "INBOUND_DELAYED") != 0)

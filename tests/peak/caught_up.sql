@@ -14,8 +14,12 @@ WITH c AS (
     SELECT 'service-desk/inventory', (SELECT last_id FROM service_desk.consumer_cursor
                                       WHERE subscription = 'service-desk/inventory'),
            (SELECT max(pos) FROM inventory.outbox
-            WHERE topic IN ('INBOUND_DELAYED', 'BACK_IN_STOCK', 'OUT_OF_STOCK',
-                            'RESERVATION_COMMITTED', 'RESERVATION_RELEASED'))
+            WHERE topic IN ('INBOUND_DELAYED', 'BACK_IN_STOCK', 'OUT_OF_STOCK'))
+    UNION ALL
+    SELECT 'service-desk/inventory-orders', (SELECT last_id FROM service_desk.consumer_cursor
+                                             WHERE subscription = 'service-desk/inventory-orders'),
+           (SELECT max(pos) FROM inventory.outbox
+            WHERE topic IN ('RESERVATION_COMMITTED', 'RESERVATION_RELEASED'))
     UNION ALL
     SELECT 'customer-value/service-desk', (SELECT last_id FROM customer_value.consumer_cursor
                                            WHERE subscription = 'customer-value/service-desk'),
