@@ -166,16 +166,26 @@ static void sleep_ms(int64_t ms)
     nanosleep(&ts, NULL);
 }
 
-/* Reports NOT_SERVING while the database does not answer. */
+/* Reports NOT_SERVING while the database does not answer: after two
+ * probes in a row failed (like a kubelet's failureThreshold), SERVING again
+ * at the first that answers.  One slow probe on a machine busy to its last
+ * core is not a database gone: with one strike, replicas flapped out of the
+ * round-robin at the peak day's surge and their clients' calls queued on
+ * the rest. */
+#define PROBE_FAILURES_TO_DEGRADE 2
+
 static void *probe_main(void *arg)
 {
     sl_service *svc = arg;
     bool degraded = false;
+    int failures = 0;
     while (!atomic_load(&svc->stopping)) {
         sl_err err;
         sl_status st = sl_db_ping(svc->db, (int)svc->cfg.health_interval_ms, &err);
         /* A pool busy with real work is not a sick database. */
-        bool down = st != SL_OK && st != SL_RESOURCE_EXHAUSTED;
+        bool failed = st != SL_OK && st != SL_RESOURCE_EXHAUSTED;
+        failures = failed ? failures + 1 : 0;
+        bool down = failures >= PROBE_FAILURES_TO_DEGRADE;
         if (down != degraded) {
             degraded = down;
             sl_health_set_degraded(sl_server_health(svc->server), down);

@@ -167,7 +167,7 @@ start_replica() {
     SHELFLINE_DATABASE_URL=$url SHELFLINE_LISTEN=${addr[$name]} \
     SHELFLINE_INVENTORY_ADDR=$inv_t SHELFLINE_FORECASTING_ADDR=$fc_t \
     SHELFLINE_CUSTOMER_VALUE_ADDR=$cv_t SHELFLINE_SERVICE_DESK_ADDR=$sd_t \
-    SHELFLINE_SD_HOLD_TTL=${hold_ttl_s}s SHELFLINE_HEALTH_INTERVAL=250ms \
+    SHELFLINE_SD_HOLD_TTL=${hold_ttl_s}s SHELFLINE_HEALTH_INTERVAL=500ms \
     SHELFLINE_DRAIN_GRACE=10s SHELFLINE_LOG_LEVEL=${PEAK_LOG_LEVEL:-info} \
     SHELFLINE_WORKERS=$workers \
         "${pre[@]}" "$bin/shelfline-$svc" >>"$out/logs/$name.log" 2>&1 &

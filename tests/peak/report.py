@@ -35,6 +35,7 @@ SETTLE_S = 10.0
 # Gate per fault: the longest span of client-visible errors it may cause.
 BLAST_LIMIT_S = {"kill": 2.0, "rolling": 0.0, "pg": 5.0, "partition": 2.0, "lock": None}
 ERROR_BUDGET = 0.001
+BLAST_GAP_S = 1.0
 VISIBILITY_P99_MS = 1000
 DELAY_NOTICE_MS = 2000
 
@@ -134,9 +135,20 @@ def main():
         if exact:
             errs = sorted(c[0] for c in calls if c[2] == "error" and fault_index(c[0]) == fi)
             n_err = len(errs)
-            blast = (errs[-1] - errs[0]) if errs else 0.0
-            if errs:
-                blast = max(blast, 0.001)
+            # How long clients saw errors: the errors' times merged into
+            # spells (gaps under BLAST_GAP_S join them), each at least
+            # 0.1 s; a straggler seconds later adds its own 0.1 s, not the
+            # whole gap.
+            blast, first, last = 0.0, None, None
+            for t in errs:
+                if first is not None and t - last <= BLAST_GAP_S:
+                    last = t
+                    continue
+                if first is not None:
+                    blast += max(last - first, 0.1)
+                first = last = t
+            if first is not None:
+                blast += max(last - first, 0.1)
         else:
             secs = [float(r["t_s"]) for r in per_second
                     if int(r["errors"]) > 0 and lo <= float(r["t_s"]) <= hi]
@@ -248,7 +260,7 @@ def main():
     md += [f"| {g['gate']} | {g['measured']} | {g['target']} | {'PASS' if g['pass'] else 'FAIL'} |"
            for g in gates]
     md += ["", "## Faults and their blast windows", "",
-           "| fault | target | start s | end s | errors | error span s | how |",
+           "| fault | target | start s | end s | errors | seconds with errors | how |",
            "|---|---|---|---|---|---|---|"]
     md += [f"| {r['fault']} | {r['target']} | {r['start_s']:.1f} | {r['end_s']:.1f} | {r['errors']} "
            f"| {r['blast_s']} | {r['note']} |" for r in fault_rows]
