@@ -20,6 +20,9 @@
 #   PEAK_FAULTS                   which faults, of: kill rolling pg partition lock
 #   PEAK_OUT                      the report folder (peak-report)
 #   PEAK_KEEP_DB=1                leave PostgreSQL running afterwards, to look
+#   PEAK_ENFORCE                  all (default): exit 1 on a failed audit line
+#                                 or gate; audit: only on a failed audit line
+#                                 (the gates are still measured and reported)
 #
 # Replica 2 of inventory runs in a network namespace of the run's own
 # (ip netns + a veth pair on a private /30), so the partition fault can cut
@@ -357,4 +360,5 @@ cat "$out/audit.txt" | tee -a "$out/logs/peak.log"
 say "report"
 /usr/bin/python3 "$here/report.py" --out "$out" --profile "$profile" --surge-start "$normal_s" \
     --surge-end "$((normal_s + surge_s))" --bare "$work/bare.txt" \
-    --orders-per-s "$surge_rate" | tee -a "$out/logs/peak.log"
+    --orders-per-s "$surge_rate" --enforce "${PEAK_ENFORCE:-all}" | tee -a "$out/logs/peak.log"
+exit "${PIPESTATUS[0]}"
