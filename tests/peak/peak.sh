@@ -94,21 +94,30 @@ now_ms() { date +%s%3N; }
 netns=
 inv2_host=127.0.0.1
 pg_listen=
+make_netns() {
+    ip netns add "$netns" &&
+    ip link add "$veth_h" type veth peer name "$veth_n" &&
+    ip link set "$veth_n" netns "$netns" &&
+    ip addr add "$host_ip/30" dev "$veth_h" &&
+    ip link set "$veth_h" up &&
+    ip netns exec "$netns" ip addr add "$ns_ip/30" dev "$veth_n" &&
+    ip netns exec "$netns" ip link set "$veth_n" up &&
+    ip netns exec "$netns" ip link set lo up
+}
 if [ "$(id -u)" -eq 0 ] && command -v ip >/dev/null && command -v iptables >/dev/null; then
     n=$(( $$ % 250 + 1 ))
     netns=slpeak$$
     veth_h=slp$$h veth_n=slp$$n
     host_ip=10.213.$n.1 ns_ip=10.213.$n.2
-    ip netns add "$netns"
-    ip link add "$veth_h" type veth peer name "$veth_n"
-    ip link set "$veth_n" netns "$netns"
-    ip addr add "$host_ip/30" dev "$veth_h"
-    ip link set "$veth_h" up
-    ip netns exec "$netns" ip addr add "$ns_ip/30" dev "$veth_n"
-    ip netns exec "$netns" ip link set "$veth_n" up
-    ip netns exec "$netns" ip link set lo up
-    inv2_host=$ns_ip
-    pg_listen=$host_ip
+    if make_netns 2>>"$out/logs/peak.log"; then
+        inv2_host=$ns_ip
+        pg_listen=$host_ip
+    else
+        ip link del "$veth_h" 2>/dev/null || true
+        ip netns del "$netns" 2>/dev/null || true
+        netns=
+        say "could not make a network namespace here: inventory replica 2 runs on loopback, the partition fault cannot run"
+    fi
 else
     say "not root or no ip/iptables: inventory replica 2 runs on loopback, the partition fault cannot run"
 fi
@@ -287,8 +296,12 @@ fault_partition() {
     fi
     start=$(since_s)
     say "fault: inventory2 cut off from PostgreSQL for 10 s"
-    ip netns exec "$netns" iptables -A OUTPUT -p tcp -d "$host_ip" --dport "$pg_port" -j DROP
-    ip netns exec "$netns" iptables -A INPUT -p tcp -s "$host_ip" --sport "$pg_port" -j DROP
+    if ! ip netns exec "$netns" iptables -A OUTPUT -p tcp -d "$host_ip" --dport "$pg_port" -j DROP ||
+       ! ip netns exec "$netns" iptables -A INPUT -p tcp -s "$host_ip" --sport "$pg_port" -j DROP; then
+        ip netns exec "$netns" iptables -F 2>/dev/null || true
+        record partition inventory2 "$start" "$(since_s)" "not run: iptables refused the rule"
+        return
+    fi
     sleep 10
     ip netns exec "$netns" iptables -F
     local healed

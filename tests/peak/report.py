@@ -251,7 +251,7 @@ def main():
 
     charts(out, per_second, classes, faults)
 
-    md = [f"# Peak day report ({a.profile} profile)", ""]
+    md = [f"# Peak day report ({a.profile} profile)", "", machine_line(a.profile), ""]
     md.append(f"Result: **{'PASS' if all_pass else 'FAIL'}**. Surge from {a.surge_start:g} s to "
               f"{a.surge_end:g} s at {a.orders_per_s:g} orders/s intended"
               + (f", {achieved:.1f} acknowledged" if achieved is not None else "") + ".")
@@ -288,6 +288,31 @@ def main():
             print("peak: gates reported, not enforced (PEAK_ENFORCE=audit)")
         return 0 if audit_pass else 1
     return 0 if all_pass else 1
+
+
+def machine_line(profile):
+    """The command, the date and the machine, for a report kept in docs/."""
+    import datetime
+    import platform
+    cpu, mem = "", ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal"):
+                    mem = f"{int(line.split()[1]) // (1024 * 1024)} GiB"
+                    break
+    except OSError:
+        pass
+    cmd = "make peak" if profile == "full" else f"PEAK_PROFILE={profile} make peak"
+    when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return (f"`{cmd}`, {when}, on {os.cpu_count()} cores ({cpu or 'unknown CPU'}), {mem}, "
+            f"{platform.system()} {platform.release()}; PostgreSQL, the eight replicas and the "
+            "load generator all on this machine.")
 
 
 def charts(out, per_second, classes, faults):
