@@ -1674,6 +1674,12 @@ static long long lock_waiters(PGconn *pc)
 static void test_reserve_behind_a_locked_row(void **state)
 {
     (void)state;
+    /* Under libfaketime (tests/timeshift) PostgreSQL's statement_timeout
+     * never fires, so the server cannot cancel the waiting statement this
+     * test is about; worse, a failed assertion would leave the lock's
+     * transaction open and hold back every outbox in the cluster. */
+    if (getenv("FAKETIME") != NULL)
+        skip();
     product("LOCKED-1", "Tools");
     assert_int_equal(invt_stock(ch, "LOCKED-1", "W-NEAR", 100), 0);
     PGconn *locker = PQconnectdb(svc.conninfo);
