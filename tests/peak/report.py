@@ -336,7 +336,7 @@ def charts(out, per_second, classes, faults):
     for name, col, ylabel, logy in (("calls", 2, "calls/s started", False),
                                     ("latency", 5, "p99 latency (ms)", True),
                                     ("errors", 3, "errors/s", False)):
-        plots = ", ".join(f"'{data}/{cl}.dat' using 1:{col} with lines title '{cl}'"
+        plots = ", ".join(f"'{data}/{cl}.dat' using 1:{col} with lines title '{cl}' noenhanced"
                           for cl in classes)
         script = "\n".join([
             "set terminal pngcairo size 1200,500 font ',9'" if has_cairo() else
