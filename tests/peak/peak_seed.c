@@ -187,7 +187,7 @@ static int subscribers(sl_channel *sd, long n, sl_arena *a)
 
 /* One grpc.health.v1.Health/Check of a service name: 1 SERVING, 0 any
  * other answer or none within timeout_ms.  The two one-field messages are
- * encoded by hand (no generated health stubs in this build): request
+ * encoded by hand (this build generates no health message code): request
  * {string service = 1}, response {ServingStatus status = 1}. */
 static int health_check(sl_channel *ch, const char *service, int64_t timeout_ms, sl_arena *a,
                         sl_err *err)
