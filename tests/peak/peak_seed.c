@@ -34,6 +34,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "grpc/health/v1/health.pb-c.h"
 #include "shelfline/v1/inventory.pb-c.h"
 #include "shelfline/v1/service_desk.pb-c.h"
 #include "sl_arena.h"
@@ -186,31 +187,19 @@ static int subscribers(sl_channel *sd, long n, sl_arena *a)
 }
 
 /* One grpc.health.v1.Health/Check of a service name: 1 SERVING, 0 any
- * other answer or none within timeout_ms.  The two one-field messages are
- * encoded by hand (this build generates no health message code): request
- * {string service = 1}, response {ServingStatus status = 1}. */
+ * other answer or none within timeout_ms. */
 static int health_check(sl_channel *ch, const char *service, int64_t timeout_ms, sl_arena *a,
                         sl_err *err)
 {
-    uint8_t req[130];
-    size_t n = strlen(service);
-    if (n > 127) {
-        return 0;
-    }
-    size_t len = 0;
-    if (n > 0) {
-        req[0] = 0x0a;
-        req[1] = (uint8_t)n;
-        memcpy(req + 2, service, n);
-        len = n + 2;
-    }
-    void *resp = NULL;
-    size_t rlen = 0;
-    sl_call_options o = {.timeout_ms = timeout_ms};
+    Grpc__Health__V1__HealthCheckRequest req = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
+    req.service = (char *)service;
+    ProtobufCMessage *resp = NULL;
+    sl_call_options o = {.timeout_ms = timeout_ms, .wait_for_ready = true};
     sl_status st =
-        sl_client_unary_raw(ch, "/grpc.health.v1.Health/Check", req, len, a, &resp, &rlen, &o, err);
-    return st == SL_OK && rlen == 2 && ((const uint8_t *)resp)[0] == 0x08 &&
-           ((const uint8_t *)resp)[1] == 1;
+        sl_client_unary(ch, "/grpc.health.v1.Health/Check", &req.base,
+                        &grpc__health__v1__health_check_response__descriptor, a, &resp, &o, err);
+    return st == SL_OK && ((Grpc__Health__V1__HealthCheckResponse *)resp)->status ==
+                              GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING;
 }
 
 static void sleep_ms(long ms)
