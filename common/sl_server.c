@@ -177,6 +177,13 @@ static int64_t now_realtime_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static int64_t elapsed_us(const struct timespec *since)
 {
     struct timespec now;
@@ -1398,6 +1405,11 @@ sl_health *sl_server_health(sl_server *s)
     return s->health;
 }
 
+void sl_server_drain_begin(sl_server *s)
+{
+    sl_health_set_shutdown(s->health);
+}
+
 void sl_server_shutdown(sl_server *s, int64_t grace_ms)
 {
     if (s->stopped)
@@ -1495,4 +1507,24 @@ int sl_server_wait_signal(void)
     while (sigwait(&set, &sig) != 0)
         ;
     return sig;
+}
+
+int sl_server_wait_signal_for(int64_t timeout_ms)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    int64_t until = mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    for (;;) {
+        int64_t left = until - mono_ms();
+        if (left <= 0)
+            return 0;
+        struct timespec ts = {.tv_sec = left / 1000, .tv_nsec = (long)(left % 1000) * 1000000L};
+        int sig = sigtimedwait(&set, NULL, &ts);
+        if (sig > 0)
+            return sig;
+        if (errno == EAGAIN)
+            return 0;
+    }
 }

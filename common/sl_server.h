@@ -116,6 +116,15 @@ int sl_server_port(const sl_server *s);
 /* The server's health registry (owned by the server). */
 sl_health *sl_server_health(sl_server *s);
 
+/* First step of a graceful stop: health answers NOT_SERVING (open Watch
+ * streams are told at once) while calls are still served.  Clients that
+ * check health -- sl_client's channels, gRPC clients with a
+ * healthCheckConfig -- stop picking this replica; a call already on its way
+ * is still answered.  Without this step a call racing the GOAWAY of
+ * sl_server_shutdown could be failed by the server before any handler saw
+ * it.  Idempotent; sl_server_shutdown implies it. */
+void sl_server_drain_begin(sl_server *s);
+
 /* Graceful stop: health goes NOT_SERVING, no new calls are accepted,
  * in-flight calls get up to grace_ms to finish, streams are told to end (see
  * sl_call_done) and whatever remains after the grace period is cancelled.
@@ -140,6 +149,10 @@ sl_status sl_server_call_local(sl_server *s, const char *method, const void *req
  *   sl_server_block_signals(); start...; sl_server_wait_signal(); shutdown. */
 void sl_server_block_signals(void);
 int sl_server_wait_signal(void);
+
+/* Like sl_server_wait_signal, for at most timeout_ms: returns 0 when no
+ * signal came in time (a second SIGTERM during a drain cuts it short). */
+int sl_server_wait_signal_for(int64_t timeout_ms);
 
 /* ---- inside a handler ---- */
 

@@ -4,6 +4,7 @@
  */
 #include "sl_service.h"
 
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -76,6 +77,8 @@ sl_status sl_service_config_load(sl_service_config *cfg, const char *default_lis
                                     &cfg->max_connection_age_grace_ms, err)) != SL_OK ||
         (st = sl_config_duration_ms("SHELFLINE_DRAIN_GRACE", 20000, 0, 3600 * 1000,
                                     &cfg->drain_grace_ms, err)) != SL_OK ||
+        (st = sl_config_duration_ms("SHELFLINE_DRAIN_DELAY", 1000, 0, 600 * 1000,
+                                    &cfg->drain_delay_ms, err)) != SL_OK ||
         (st = sl_config_duration_ms("SHELFLINE_DB_STARTUP_TIMEOUT", 60000, 0, 3600 * 1000,
                                     &cfg->db_startup_timeout_ms, err)) != SL_OK ||
         (st = sl_config_duration_ms("SHELFLINE_HEALTH_INTERVAL", 2000, 100, 600 * 1000,
@@ -320,8 +323,20 @@ int sl_service_main(const sl_service_spec *spec, int argc, char **argv)
         svc.prober_started = true;
 
     int sig = sl_server_wait_signal();
-    SL_LOG(SL_LOG_INFO, "shutdown", NULL, "signal %d: draining", sig);
     rc = 0;
+    /* Readiness goes NOT_SERVING first and calls are still served for the
+     * drain delay, so clients that watch health move to other replicas
+     * before the GOAWAY; a second signal ends the delay early. */
+    sl_server_drain_begin(svc.server);
+    if (svc.cfg.drain_delay_ms > 0) {
+        SL_LOG(SL_LOG_INFO, "shutdown", NULL,
+               "signal %d: NOT_SERVING, still answering calls for %" PRId64 " ms", sig,
+               svc.cfg.drain_delay_ms);
+        sig = sl_server_wait_signal_for(svc.cfg.drain_delay_ms);
+        if (sig != 0)
+            SL_LOG(SL_LOG_INFO, "shutdown", NULL, "signal %d: drain delay cut short", sig);
+    }
+    SL_LOG(SL_LOG_INFO, "shutdown", NULL, "draining");
 out:
     atomic_store(&svc.stopping, true);
     if (svc.server != NULL)

@@ -21,7 +21,10 @@
  *   SHELFLINE_MAX_MESSAGE_BYTES       [4 MiB + 64 KiB]
  *   SHELFLINE_MAX_CONNECTION_AGE      e.g. 5m [none]
  *   SHELFLINE_MAX_CONNECTION_AGE_GRACE e.g. 30s [none]
- *   SHELFLINE_DRAIN_GRACE    in-flight calls' time after SIGTERM [20s]
+ *   SHELFLINE_DRAIN_DELAY    after SIGTERM, how long readiness says NOT_SERVING
+ *                            while calls are still answered, so health-
+ *                            checking clients move away before the GOAWAY [1s]
+ *   SHELFLINE_DRAIN_GRACE    in-flight calls' time after the drain delay [20s]
  *   SHELFLINE_DB_STARTUP_TIMEOUT  how long to wait for PostgreSQL [60s]
  *   SHELFLINE_HEALTH_INTERVAL     database probe period [2s]
  *   SHELFLINE_AUTH_TOKEN     when set, calls need "authorization: Bearer T"
@@ -58,6 +61,7 @@ typedef struct sl_service_config {
     int64_t max_message_bytes;
     int64_t max_connection_age_ms;
     int64_t max_connection_age_grace_ms;
+    int64_t drain_delay_ms;
     int64_t drain_grace_ms;
     int64_t db_startup_timeout_ms;
     int64_t health_interval_ms;
