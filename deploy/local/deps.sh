@@ -12,6 +12,8 @@ build_pkgs=(
     build-essential cmake pkg-config
     libgrpc-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler grpc-proto
     libpq-dev postgresql-15 postgresql-client-15
+    # every service's HTTP port (/metrics, and the JSON API later)
+    libmicrohttpd-dev
     # service-desk reads IANA time zones from /usr/share/zoneinfo itself
     tzdata
 )
@@ -26,6 +28,8 @@ test_pkgs=(
     # in a network namespace of the run's own, cut off from PostgreSQL
     # with iptables; the report's charts
     iproute2 iptables gnuplot-nox
+    # promtool: every /metrics scrape of the tests is checked with it
+    prometheus
 )
 bench_pkgs=(
     libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev nghttp2-client
