@@ -23,6 +23,7 @@ struct sl_service {
     sl_db *db;
     sl_server *server;
     sl_events *events;
+    sl_service_def def; /* the spec's rows and WatchEvents (methods malloc'd) */
     pthread_mutex_t peers_mu;
     sl_channel *peers[SL_PEER_COUNT];
     pthread_t prober;
@@ -114,6 +115,40 @@ static sl_status auth_interceptor(sl_call *call, void *ctx, sl_err *err)
     if (sl_service_token_ok(svc->cfg.auth_token, sl_call_metadata(call, "authorization", NULL)))
         return SL_OK;
     return sl_err_set(err, SL_UNAUTHENTICATED, "missing or invalid authorization bearer token");
+}
+
+sl_status sl_service_watch_events(sl_call *call, const ProtobufCMessage *req, sl_err *err)
+{
+    return sl_events_watch(sl_call_ctx(call), call, req, err);
+}
+
+sl_status sl_service_method_table(const sl_service_spec *spec, sl_events *events,
+                                  sl_service_def *out, sl_err *err)
+{
+    memset(out, 0, sizeof *out);
+    sl_method *rows = calloc(spec->n_methods + 1, sizeof *rows);
+    if (rows == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    if (spec->n_methods > 0)
+        memcpy(rows, spec->methods, spec->n_methods * sizeof *rows);
+    rows[spec->n_methods] = (sl_method){
+        .name = "WatchEvents",
+        .kind = SL_RPC_SERVER_STREAMING,
+        .stream = sl_service_watch_events,
+        .flags = SL_METHOD_READ_ONLY | SL_METHOD_IDEMPOTENT,
+        .ctx = events,
+    };
+    *out = (sl_service_def){
+        .descriptor = spec->descriptor,
+        .methods = rows,
+        .n_methods = spec->n_methods + 1,
+    };
+    sl_status st = sl_server_check_table(out, err);
+    if (st != SL_OK) {
+        free(rows);
+        memset(out, 0, sizeof *out);
+    }
+    return st;
 }
 
 sl_status sl_service_add(sl_service *svc, const sl_service_def *def, sl_err *err)
@@ -305,8 +340,10 @@ int sl_service_main(const sl_service_spec *spec, int argc, char **argv)
         goto out;
     }
     app_ready = true;
-    spec->def->ctx = app;
-    st = sl_service_add(&svc, spec->def, &err);
+    st = sl_service_method_table(spec, svc.events, &svc.def, &err);
+    svc.def.ctx = app;
+    if (st == SL_OK)
+        st = sl_service_add(&svc, &svc.def, &err);
     if (st != SL_OK) {
         SL_LOG(SL_LOG_ERROR, "startup", NULL, "could not add the service: %s", err.msg);
         goto out;
@@ -335,6 +372,7 @@ out:
     for (int i = 0; i < SL_PEER_COUNT; i++)
         sl_channel_destroy(svc.peers[i]);
     sl_db_close(svc.db);
+    free((sl_method *)svc.def.methods);
     pthread_mutex_destroy(&svc.peers_mu);
     return rc;
 }

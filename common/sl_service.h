@@ -84,9 +84,13 @@ typedef struct sl_service_spec {
     /* The topics this service publishes (NULL-name terminated); its
      * event feed (sl_service_events) is started before init. */
     const sl_event_topic *topics;
-    /* The service's gRPC method table; added to the server after init,
-     * with its ctx set to init's *app. */
-    sl_service_def *def;
+    /* The service's gRPC method table, one row per RPC of descriptor
+     * except WatchEvents, which sl_service adds itself (served from the
+     * service's event feed).  Added to the server after init, with init's
+     * *app as the handlers' sl_call_ctx. */
+    const ProtobufCServiceDescriptor *descriptor;
+    const sl_method *methods;
+    size_t n_methods;
     /* Called once the database is migrated and before the server starts:
      * registers statements, starts consumers and background threads; *app
      * is the service's context, handed to the handlers (sl_call_ctx) and
@@ -100,6 +104,18 @@ typedef struct sl_service_spec {
 /* The whole life of a service process; returns the exit code (0 after a
  * clean drain, 1 on a start-up failure, 2 on bad configuration). */
 int sl_service_main(const sl_service_spec *spec, int argc, char **argv);
+
+/* The service's whole method table: its spec's rows and the WatchEvents
+ * row sl_service adds (handler sl_service_watch_events, ctx events),
+ * checked against the spec's descriptor (sl_server_check_table).  The
+ * caller owns *out (free).  INVALID_ARGUMENT naming the first method
+ * without exactly one row, or a row that is no method of the proto. */
+sl_status sl_service_method_table(const sl_service_spec *spec, sl_events *events,
+                                  sl_service_def *out, sl_err *err);
+
+/* The WatchEvents handler sl_service adds to every service: the row's ctx
+ * is the service's sl_events. */
+sl_status sl_service_watch_events(sl_call *call, const ProtobufCMessage *req, sl_err *err);
 
 /* Adds a gRPC service (see sl_server_add_service); init only. */
 sl_status sl_service_add(sl_service *svc, const sl_service_def *def, sl_err *err);

@@ -147,7 +147,8 @@ static sl_status fill_availability(sl_call *call, reminder *items, size_t n, sl_
     return SL_OK;
 }
 
-CV_HANDLER(get_repurchase_reminders)
+sl_status cv_api_get_repurchase_reminders(sl_call *call, const ProtobufCMessage *req,
+                                          ProtobufCMessage *resp, sl_err *err)
 {
     const Shelfline__V1__GetRepurchaseRemindersRequest *r =
         (const Shelfline__V1__GetRepurchaseRemindersRequest *)req;
@@ -353,7 +354,8 @@ static int cand_cmp(const void *x, const void *y)
     return strcmp(a->sku, b->sku);
 }
 
-CV_HANDLER(recommend)
+sl_status cv_api_recommend(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                           sl_err *err)
 {
     const Shelfline__V1__RecommendRequest *r = (const Shelfline__V1__RecommendRequest *)req;
     Shelfline__V1__RecommendResponse *out = (Shelfline__V1__RecommendResponse *)resp;

@@ -142,7 +142,8 @@ static sl_status fit_write_tx(sl_db_conn *conn, void *p, sl_err *err)
                              err);
 }
 
-CV_HANDLER(fit_models)
+sl_status cv_api_fit_models(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                            sl_err *err)
 {
     const Shelfline__V1__FitModelsRequest *r = (const Shelfline__V1__FitModelsRequest *)req;
     Shelfline__V1__ModelFit *out = (Shelfline__V1__ModelFit *)resp;
@@ -305,7 +306,8 @@ static double simple_clv(const cv_summary_row *s, const cv_retention_counts *ret
     return res.clv;
 }
 
-CV_HANDLER(get_customer_value)
+sl_status cv_api_get_customer_value(sl_call *call, const ProtobufCMessage *req,
+                                    ProtobufCMessage *resp, sl_err *err)
 {
     const Shelfline__V1__GetCustomerValueRequest *r =
         (const Shelfline__V1__GetCustomerValueRequest *)req;
@@ -439,7 +441,8 @@ static double quantile(const double *v, size_t n, double q)
     return v[i] + (pos - (double)i) * (v[i + 1] - v[i]);
 }
 
-CV_HANDLER(get_retention_report)
+sl_status cv_api_get_retention_report(sl_call *call, const ProtobufCMessage *req,
+                                      ProtobufCMessage *resp, sl_err *err)
 {
     const Shelfline__V1__GetRetentionReportRequest *r =
         (const Shelfline__V1__GetRetentionReportRequest *)req;
@@ -555,7 +558,8 @@ static sl_status segment_tx(sl_db_conn *conn, void *p, sl_err *err)
     return st;
 }
 
-CV_HANDLER(list_segment)
+sl_status cv_api_list_segment(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                              sl_err *err)
 {
     const Shelfline__V1__ListSegmentRequest *r = (const Shelfline__V1__ListSegmentRequest *)req;
     Shelfline__V1__ListSegmentResponse *out = (Shelfline__V1__ListSegmentResponse *)resp;

@@ -75,7 +75,8 @@ static sl_status upsert_tx(sl_db_conn *conn, void *p, sl_err *err)
     return SL_OK;
 }
 
-CV_HANDLER(upsert_customer)
+sl_status cv_api_upsert_customer(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                                 sl_err *err)
 {
     const Shelfline__V1__UpsertCustomerRequest *r =
         (const Shelfline__V1__UpsertCustomerRequest *)req;
@@ -267,7 +268,8 @@ static sl_status purchase_tx(sl_db_conn *conn, void *p, sl_err *err)
     return SL_OK;
 }
 
-CV_HANDLER(record_purchase)
+sl_status cv_api_record_purchase(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                                 sl_err *err)
 {
     const Shelfline__V1__RecordPurchaseRequest *r =
         (const Shelfline__V1__RecordPurchaseRequest *)req;
@@ -396,7 +398,8 @@ static sl_status return_tx(sl_db_conn *conn, void *p, sl_err *err)
     return SL_OK;
 }
 
-CV_HANDLER(record_return)
+sl_status cv_api_record_return(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                               sl_err *err)
 {
     const Shelfline__V1__RecordReturnRequest *r = (const Shelfline__V1__RecordReturnRequest *)req;
     sl_status st = valid_return(r, err);

@@ -32,24 +32,31 @@ typedef struct cv_app {
 
 #define CV_APP(call) ((cv_app *)sl_call_ctx(call))
 
-#define CV_HANDLER(name)                                                                           \
-    sl_status cv_api_##name(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,    \
-                            sl_err *err)
+/* The handlers, each named in full in cv_service.c's method table. */
 
 /* writes (cv_api_write.c) */
-CV_HANDLER(upsert_customer);
-CV_HANDLER(record_purchase);
-CV_HANDLER(record_return);
+sl_status cv_api_upsert_customer(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                                 sl_err *err);
+sl_status cv_api_record_purchase(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                                 sl_err *err);
+sl_status cv_api_record_return(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                               sl_err *err);
 
 /* models and reports (cv_api_value.c) */
-CV_HANDLER(fit_models);
-CV_HANDLER(get_customer_value);
-CV_HANDLER(get_retention_report);
-CV_HANDLER(list_segment);
+sl_status cv_api_fit_models(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                            sl_err *err);
+sl_status cv_api_get_customer_value(sl_call *call, const ProtobufCMessage *req,
+                                    ProtobufCMessage *resp, sl_err *err);
+sl_status cv_api_get_retention_report(sl_call *call, const ProtobufCMessage *req,
+                                      ProtobufCMessage *resp, sl_err *err);
+sl_status cv_api_list_segment(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                              sl_err *err);
 
 /* inventory-aware (cv_api_stock.c) */
-CV_HANDLER(get_repurchase_reminders);
-CV_HANDLER(recommend);
+sl_status cv_api_get_repurchase_reminders(sl_call *call, const ProtobufCMessage *req,
+                                          ProtobufCMessage *resp, sl_err *err);
+sl_status cv_api_recommend(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                           sl_err *err);
 
 /* Starts following service-desk's ORDER_PAID and RETURN_RECEIVED events
  * (cv_orders.c); the caller owns *out (sl_consumer_stop). */
