@@ -411,6 +411,72 @@ sl_status sl_call_add_trailing_metadata(sl_call *call, const char *key, const vo
     return md_add(&call->trail_md, key, value, len, err);
 }
 
+/* ---- google.rpc.Status, the payload of grpc-status-details-bin ---- */
+
+#define DETAILS_KEY "grpc-status-details-bin"
+#define TYPE_URL_PREFIX "type.googleapis.com/"
+
+static size_t varint_len(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+static size_t put_varint(uint8_t *p, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        p[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (uint8_t)v;
+    return n;
+}
+
+/* A length-delimited field: tag, length, bytes (prefix then rest). */
+static size_t put_bytes(uint8_t *p, int field, const void *prefix, size_t prefix_len,
+                        const void *rest, size_t rest_len)
+{
+    size_t n = put_varint(p, (uint64_t)field << 3 | 2);
+    n += put_varint(p + n, prefix_len + rest_len);
+    if (prefix_len > 0)
+        memcpy(p + n, prefix, prefix_len);
+    if (rest_len > 0)
+        memcpy(p + n + prefix_len, rest, rest_len);
+    return n + prefix_len + rest_len;
+}
+
+sl_status sl_call_set_error_detail(sl_call *call, sl_status st, const char *message,
+                                   const ProtobufCMessageDescriptor *detail, const void *packed,
+                                   size_t len, sl_err *err)
+{
+    /* Status {1: code, 2: message, 3: Any {1: type_url, 2: value}} */
+    uint64_t code = (uint64_t)sl_status_grpc_code(st);
+    size_t pl = strlen(TYPE_URL_PREFIX), nl = strlen(detail->name), ml = strlen(message);
+    size_t any_len = 1 + varint_len(pl + nl) + pl + nl + 1 + varint_len(len) + len;
+    size_t cap = 1 + varint_len(code) + 1 + varint_len(ml) + ml + 1 + varint_len(any_len) + any_len;
+    uint8_t *buf = sl_arena_alloc(call->arena, cap);
+    if (buf == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    size_t n = put_varint(buf, 1 << 3 | 0);
+    n += put_varint(buf + n, code);
+    n += put_bytes(buf + n, 2, message, ml, NULL, 0);
+    n += put_varint(buf + n, 3 << 3 | 2);
+    n += put_varint(buf + n, any_len);
+    n += put_bytes(buf + n, 1, TYPE_URL_PREFIX, pl, detail->name, nl);
+    n += put_bytes(buf + n, 2, packed, len, NULL, 0);
+    return md_add(&call->trail_md, DETAILS_KEY, buf, n, err);
+}
+
+sl_status sl_call_forward_error_details(sl_call *call, const void *status, size_t len, sl_err *err)
+{
+    return md_add(&call->trail_md, DETAILS_KEY, status, len, err);
+}
+
 static void status_log(sl_call *c, sl_status st, const sl_err *err, int64_t us)
 {
     method_rt *m = c->mrt;

@@ -215,6 +215,22 @@ sl_status sl_call_add_initial_metadata(sl_call *call, const char *key, const voi
 sl_status sl_call_add_trailing_metadata(sl_call *call, const char *key, const void *value,
                                         size_t len, sl_err *err);
 
+/* Rich error details, the one way a handler sends them: a google.rpc.Status
+ * {code: st's gRPC code, message, details: [Any{type.googleapis.com/
+ * <detail's full name>, packed}]} in the grpc-status-details-bin trailer,
+ * which gRPC libraries expose to clients as the error's details (decoded
+ * by sl_client_status_detail).  packed is the detail message already
+ * packed (len bytes).  The handler still returns st with the same message.
+ * RESOURCE_EXHAUSTED when out of memory; the call's status is unaffected. */
+sl_status sl_call_set_error_detail(sl_call *call, sl_status st, const char *message,
+                                   const ProtobufCMessageDescriptor *detail, const void *packed,
+                                   size_t len, sl_err *err);
+
+/* Passes a peer's rich error details (its grpc-status-details-bin, as
+ * sl_call_options.status_details returned them) on to this call's client
+ * unchanged, for a handler that returns the peer's status as its own. */
+sl_status sl_call_forward_error_details(sl_call *call, const void *status, size_t len, sl_err *err);
+
 /* Per-method counters kept by the dispatcher (for metrics and tests).
  * Returns false for an unknown method name. */
 typedef struct sl_method_stats {

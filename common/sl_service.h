@@ -12,9 +12,7 @@
  * Environment (all optional; defaults in brackets):
  *   SHELFLINE_DATABASE_URL   libpq connection string [postgresql:///shelfline]
  *   SHELFLINE_LISTEN         host:port [the service's default port]
- *   SHELFLINE_INVENTORY_ADDR, SHELFLINE_FORECASTING_ADDR,
- *   SHELFLINE_CUSTOMER_VALUE_ADDR, SHELFLINE_SERVICE_DESK_ADDR
- *                            peers [127.0.0.1:50051 .. :50054]
+ *   the peers' targets       named by the service's spec (sl_peer_spec)
  *   SHELFLINE_WORKERS        gRPC worker threads [2 x CPUs, at least 4]
  *   SHELFLINE_DB_POOL        PostgreSQL connections [workers + 4]
  *   SHELFLINE_SLOTS_PER_METHOD  requests kept armed per method per worker [2]
@@ -40,18 +38,19 @@
 #include "sl_server.h"
 #include "sl_status.h"
 
-typedef enum sl_peer {
-    SL_PEER_INVENTORY,
-    SL_PEER_FORECASTING,
-    SL_PEER_CUSTOMER_VALUE,
-    SL_PEER_SERVICE_DESK,
-} sl_peer;
-#define SL_PEER_COUNT 4
+/* A service another one calls, as the caller's spec names it: the
+ * environment variable holding its gRPC target and the target when the
+ * variable is unset.  The library knows no service: each service lists
+ * its own peers. */
+typedef struct sl_peer_spec {
+    const char *env;            /* "SHELFLINE_INVENTORY_ADDR" */
+    const char *default_target; /* "127.0.0.1:50051" */
+} sl_peer_spec;
+#define SL_SERVICE_MAX_PEERS 8
 
 typedef struct sl_service_config {
     const char *database_url;
     const char *listen;
-    const char *peer_addr[SL_PEER_COUNT];
     int64_t workers;
     int64_t db_pool;
     int64_t slots_per_method;
@@ -71,6 +70,12 @@ typedef struct sl_service_config {
  * first bad variable. */
 sl_status sl_service_config_load(sl_service_config *cfg, const char *default_listen, sl_err *err);
 
+/* Reads the targets of n peers (at most SL_SERVICE_MAX_PEERS) into
+ * target[] (pointing into the environment or peers).  INVALID_ARGUMENT
+ * naming the first bad variable. */
+sl_status sl_service_peers_load(const sl_peer_spec *peers, size_t n, const char **target,
+                                sl_err *err);
+
 typedef struct sl_service sl_service;
 
 typedef struct sl_service_spec {
@@ -81,6 +86,10 @@ typedef struct sl_service_spec {
      * sl_db_options.generic_plans). */
     bool generic_plans;
     const char *default_listen; /* "127.0.0.1:50051" */
+    /* The services this one calls (at most SL_SERVICE_MAX_PEERS), by
+     * index in sl_service_peer. */
+    const sl_peer_spec *peers;
+    size_t n_peers;
     /* The topics this service publishes (NULL-name terminated); its
      * event feed (sl_service_events) is started before init. */
     const sl_event_topic *topics;
@@ -125,9 +134,9 @@ sl_db *sl_service_db(sl_service *svc);
 sl_server *sl_service_server(sl_service *svc);
 sl_events *sl_service_events(sl_service *svc);
 
-/* The shared channel to a peer service (created on first use, owned by
- * svc); NULL only when out of memory. */
-sl_channel *sl_service_peer(sl_service *svc, sl_peer peer);
+/* The shared channel to the spec's peers[peer] (created on first use,
+ * owned by svc); NULL when out of memory or peer is not in the spec. */
+sl_channel *sl_service_peer(sl_service *svc, size_t peer);
 
 /* True when authorization carries the configured token (always true when
  * no token is configured).  Constant-time comparison.  Exposed for tests. */

@@ -29,6 +29,11 @@ static const sl_method methods[] = {
     SL_UNARY("Recommend", cv_api_recommend, NULL, SL_METHOD_READ_ONLY),
 };
 
+static const sl_peer_spec peers[] = {
+    [CV_PEER_INVENTORY] = {"SHELFLINE_INVENTORY_ADDR", "127.0.0.1:50051"},
+    [CV_PEER_SERVICE_DESK] = {"SHELFLINE_SERVICE_DESK_ADDR", "127.0.0.1:50054"},
+};
+
 static const sl_event_topic topics[] = {
     {"CUSTOMER_UPSERTED", &shelfline__v1__customer__descriptor},
     {"PURCHASE_RECORDED", &shelfline__v1__purchase_recorded__descriptor},
@@ -85,6 +90,8 @@ const sl_service_spec cv_service_spec = {
     .schema = "customer_value",
     .migrations = customer_value_migrations,
     .default_listen = "127.0.0.1:50053",
+    .peers = peers,
+    .n_peers = sizeof peers / sizeof peers[0],
     .descriptor = &shelfline__v1__customer_value_service__descriptor,
     .methods = methods,
     .n_methods = sizeof methods / sizeof methods[0],

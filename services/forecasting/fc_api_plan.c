@@ -28,18 +28,10 @@ sl_status fc_inventory_call(fc_app *app, sl_call *call, const char *method,
 {
     char full[96];
     snprintf(full, sizeof full, "/shelfline.v1.InventoryService/%s", method);
-    sl_call_options o = {.timeout_ms = app->inventory_timeout_ms, .idempotent = true};
-    if (call != NULL) {
-        int64_t left = sl_call_remaining_ms(call);
-        if (left <= 0)
-            return sl_err_set(err, SL_DEADLINE_EXCEEDED,
-                              "deadline passed before calling inventory");
-        if (left < o.timeout_ms)
-            o.timeout_ms = left;
-        o.request_id = sl_call_request_id(call);
-    }
+    /* Forecasting only reads from inventory: every call may be retried. */
+    sl_call_options policy = {.timeout_ms = app->inventory_timeout_ms, .idempotent = true};
     ProtobufCMessage *m = NULL;
-    sl_status st = sl_client_unary(app->inventory, full, req, resp, a, &m, &o, err);
+    sl_status st = sl_client_call_from(call, app->inventory, full, req, resp, a, &m, &policy, err);
     if (st != SL_OK) {
         sl_err_wrap(err, "inventory %s", method);
         return st;

@@ -40,6 +40,12 @@ static const sl_method methods[] = {
     SL_SERVER_STREAM("WatchAlerts", fc_api_watch_alerts, NULL, SL_METHOD_READ_ONLY),
 };
 
+/* The services forecasting calls (sl_service_peer). */
+enum { FC_PEER_INVENTORY };
+static const sl_peer_spec peers[] = {
+    [FC_PEER_INVENTORY] = {"SHELFLINE_INVENTORY_ADDR", "127.0.0.1:50051"},
+};
+
 static const sl_event_topic topics[] = {
     {"ALERT_SELLING_ABOVE_FORECAST", &shelfline__v1__alert__descriptor},
     {"ALERT_PROJECTED_STOCKOUT", &shelfline__v1__alert__descriptor},
@@ -65,7 +71,7 @@ static sl_status init(sl_service *svc, void **out, sl_err *err)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     app->db = sl_service_db(svc);
     app->events = sl_service_events(svc);
-    app->inventory = sl_service_peer(svc, SL_PEER_INVENTORY);
+    app->inventory = sl_service_peer(svc, FC_PEER_INVENTORY);
     bool consume = true;
     sl_status st =
         app->inventory != NULL ? SL_OK : sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
@@ -109,6 +115,8 @@ const sl_service_spec fc_service_spec = {
     .schema = "forecasting",
     .migrations = forecasting_migrations,
     .default_listen = "127.0.0.1:50052",
+    .peers = peers,
+    .n_peers = sizeof peers / sizeof peers[0],
     .descriptor = &shelfline__v1__forecasting_service__descriptor,
     .methods = methods,
     .n_methods = sizeof methods / sizeof methods[0],

@@ -126,11 +126,4 @@ bool inv_api_same(sl_call *call, const ProtobufCMessage *x, const ProtobufCMessa
 sl_status inv_api_need_warehouse(sl_db_conn *conn, sl_arena *a, const char *field, const char *id,
                                  sl_err *err);
 
-/* Encodes a google.rpc.Status {code, message, details: [Any{type_url,
- * value}]} -- the payload of the "grpc-status-details-bin" trailer that
- * gRPC libraries expose as rich error details.  Returns the length written
- * into buf (0 when it does not fit). */
-size_t inv_api_status_details(uint8_t *buf, size_t cap, int code, const char *message,
-                              const char *type_url, const uint8_t *value, size_t value_len);
-
 #endif

@@ -15,9 +15,6 @@
 #define APP(call) ((inv_app *)sl_call_ctx(call))
 #define OOM(err) sl_err_set((err), SL_RESOURCE_EXHAUSTED, "out of memory")
 
-#define SHORTFALL_TYPE_URL "type.googleapis.com/shelfline.v1.ReserveShortfall"
-#define GRPC_FAILED_PRECONDITION 9
-
 /* ---- Reserve ---- */
 
 typedef struct precheck_ctx {
@@ -92,17 +89,11 @@ sl_status inv_api_reserve(sl_call *call, const ProtobufCMessage *req, ProtobufCM
     if (job.st != SL_OK) {
         if (err != NULL)
             *err = job.err;
-        if (job.st == SL_FAILED_PRECONDITION && job.shortfall_len > 0) {
-            size_t cap = job.shortfall_len + sizeof job.err.msg + sizeof SHORTFALL_TYPE_URL + 64;
-            uint8_t *buf = sl_arena_alloc(a, cap);
-            size_t n = buf == NULL ? 0
-                                   : inv_api_status_details(buf, cap, GRPC_FAILED_PRECONDITION,
-                                                            job.err.msg, SHORTFALL_TYPE_URL,
-                                                            job.shortfall, job.shortfall_len);
-            /* Best effort: the message names the short lines anyway. */
-            if (n > 0)
-                sl_call_add_trailing_metadata(call, "grpc-status-details-bin", buf, n, NULL);
-        }
+        /* Best effort: the message names the short lines anyway. */
+        if (job.st == SL_FAILED_PRECONDITION && job.shortfall_len > 0)
+            sl_call_set_error_detail(call, job.st, job.err.msg,
+                                     &shelfline__v1__reserve_shortfall__descriptor, job.shortfall,
+                                     job.shortfall_len, NULL);
         return job.st;
     }
     out->reservation = (Shelfline__V1__Reservation *)protobuf_c_message_unpack(

@@ -93,6 +93,13 @@ static const sl_method methods[] = {
     SL_UNARY("AckNotification", sd_api_ack_notification, NULL, SL_METHOD_IDEMPOTENT),
 };
 
+/* The services service-desk calls (sl_service_peer). */
+enum { SD_PEER_INVENTORY, SD_PEER_CUSTOMER_VALUE };
+static const sl_peer_spec peers[] = {
+    [SD_PEER_INVENTORY] = {"SHELFLINE_INVENTORY_ADDR", "127.0.0.1:50051"},
+    [SD_PEER_CUSTOMER_VALUE] = {"SHELFLINE_CUSTOMER_VALUE_ADDR", "127.0.0.1:50053"},
+};
+
 /* Every topic the service publishes (service_desk.proto). */
 static const sl_event_topic topics[] = {
     {"ORDER_PLACED", &shelfline__v1__order_event__descriptor},
@@ -150,8 +157,8 @@ static sl_status init(sl_service *svc, void **out, sl_err *err)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     app->db = sl_service_db(svc);
     app->events = sl_service_events(svc);
-    app->inventory = sl_service_peer(svc, SL_PEER_INVENTORY);
-    app->customer_value = sl_service_peer(svc, SL_PEER_CUSTOMER_VALUE);
+    app->inventory = sl_service_peer(svc, SD_PEER_INVENTORY);
+    app->customer_value = sl_service_peer(svc, SD_PEER_CUSTOMER_VALUE);
     sl_status st =
         app->inventory != NULL ? SL_OK : sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     if (st == SL_OK)
@@ -218,6 +225,8 @@ const sl_service_spec sd_service_spec = {
     .schema = "service_desk",
     .migrations = service_desk_migrations,
     .default_listen = "127.0.0.1:50054",
+    .peers = peers,
+    .n_peers = sizeof peers / sizeof peers[0],
     .descriptor = &shelfline__v1__service_desk_service__descriptor,
     .methods = methods,
     .n_methods = sizeof methods / sizeof methods[0],
