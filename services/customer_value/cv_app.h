@@ -62,7 +62,7 @@ sl_status cv_api_recommend(sl_call *call, const ProtobufCMessage *req, ProtobufC
  * (cv_orders.c); the caller owns *out (sl_consumer_stop). */
 sl_status cv_orders_start(cv_app *app, sl_consumer **out, sl_err *err);
 
-/* ---- helpers (cv_valid.c) ---- */
+/* ---- helpers the handlers share (cv_api.c) ---- */
 
 #define CV_DAY_MS 86400000LL
 
@@ -71,6 +71,14 @@ sl_db_tx_options cv_tx_opts(sl_call *call, bool read_only);
 
 /* The UTC day of a Unix-ms time (floor). */
 int32_t cv_day(int64_t ms);
+
+/* The packed bytes of m in the call's arena (NULL when out of memory). */
+const uint8_t *cv_pack(sl_call *call, const ProtobufCMessage *m, size_t *len);
+
+/* Money in arena memory. */
+Shelfline__V1__Money *cv_money(sl_arena *a, int64_t minor, const char *currency);
+
+/* ---- request validation (cv_valid.c) ---- */
 
 /* An identifier: 1..64 characters of A-Z a-z 0-9 . _ -. */
 sl_status cv_valid_id(const char *field, const char *v, sl_err *err);
@@ -93,11 +101,5 @@ sl_status cv_valid_cohort(const char *field, const char *v, bool *set, int32_t *
                           sl_err *err);
 
 /* Paging: sl_page.h. */
-
-/* The packed bytes of m in the call's arena (NULL when out of memory). */
-const uint8_t *cv_pack(sl_call *call, const ProtobufCMessage *m, size_t *len);
-
-/* Money in arena memory. */
-Shelfline__V1__Money *cv_money(sl_arena *a, int64_t minor, const char *currency);
 
 #endif

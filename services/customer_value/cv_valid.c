@@ -1,7 +1,7 @@
 /*
- * cv_valid: request validation and small helpers shared by the
- * customer-value handlers (see cv_app.h).  Messages name the field and
- * quote the value, PostgreSQL style.
+ * cv_valid: request validation shared by the customer-value handlers (see
+ * cv_app.h).  Messages name the field and quote the value, PostgreSQL
+ * style.
  */
 #include <stdio.h>
 #include <string.h>
@@ -9,25 +9,6 @@
 
 #include "sl_date.h"
 #include "cv_app.h"
-
-sl_db_tx_options cv_tx_opts(sl_call *call, bool read_only)
-{
-    int64_t d = sl_call_deadline_ms(call);
-    sl_db_tx_options o = {
-        .isolation = read_only ? SL_DB_REPEATABLE_READ : SL_DB_READ_COMMITTED,
-        .read_only = read_only,
-        .deadline_ms = d == INT64_MAX ? 0 : d,
-    };
-    return o;
-}
-
-int32_t cv_day(int64_t ms)
-{
-    int64_t d = ms / CV_DAY_MS;
-    if (ms < 0 && ms % CV_DAY_MS != 0)
-        d--;
-    return (int32_t)d;
-}
 
 sl_status cv_valid_id(const char *field, const char *v, sl_err *err)
 {
@@ -124,25 +105,4 @@ sl_status cv_valid_cohort(const char *field, const char *v, bool *set, int32_t *
                    : (int32_t)sl_days_from_civil(y, m + 1, 1)) -
           1;
     return SL_OK;
-}
-
-const uint8_t *cv_pack(sl_call *call, const ProtobufCMessage *m, size_t *len)
-{
-    size_t n = protobuf_c_message_get_packed_size(m);
-    uint8_t *buf = sl_arena_alloc(sl_call_arena(call), n + 1);
-    if (buf == NULL)
-        return NULL;
-    *len = protobuf_c_message_pack(m, buf);
-    return buf;
-}
-
-Shelfline__V1__Money *cv_money(sl_arena *a, int64_t minor, const char *currency)
-{
-    Shelfline__V1__Money *m = sl_arena_alloc(a, sizeof *m);
-    if (m == NULL)
-        return NULL;
-    shelfline__v1__money__init(m);
-    m->minor_units = minor;
-    m->currency = (char *)(currency != NULL ? currency : "");
-    return m;
 }
