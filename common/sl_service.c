@@ -79,6 +79,17 @@ sl_status sl_service_config_load(sl_service_config *cfg, const char *default_lis
     return SL_OK;
 }
 
+sl_db_tx_options sl_service_tx_options(const sl_call *call, bool read_only)
+{
+    int64_t d = sl_call_deadline_ms(call);
+    sl_db_tx_options o = {
+        .isolation = read_only ? SL_DB_REPEATABLE_READ : SL_DB_READ_COMMITTED,
+        .read_only = read_only,
+        .deadline_ms = d == INT64_MAX ? 0 : d,
+    };
+    return o;
+}
+
 sl_status sl_service_peers_load(const sl_peer_spec *peers, size_t n, const char **target,
                                 sl_err *err)
 {

@@ -138,6 +138,13 @@ sl_events *sl_service_events(sl_service *svc);
  * owned by svc); NULL when out of memory or peer is not in the spec. */
 sl_channel *sl_service_peer(sl_service *svc, size_t peer);
 
+/* The transaction options of a handler's work: bounded by the call's
+ * deadline; a read-only transaction reads one REPEATABLE READ snapshot, a
+ * writing one runs READ COMMITTED (its conditional updates and locks
+ * decide).  The suite's one default; a handler changes fields it needs
+ * otherwise. */
+sl_db_tx_options sl_service_tx_options(const sl_call *call, bool read_only);
+
 /* True when authorization carries the configured token (always true when
  * no token is configured).  Constant-time comparison.  Exposed for tests. */
 bool sl_service_token_ok(const char *configured, const char *authorization);

@@ -1,20 +1,9 @@
 /*
  * cv_api: what the customer-value handlers share besides validation --
- * transaction options bounded by the call, days, packing, Money (see
- * cv_app.h).  Like inventory's inv_api.c.
+ * days, packing, Money (see cv_app.h); their transactions take
+ * sl_service_tx_options.  Like inventory's inv_api.c.
  */
 #include "cv_app.h"
-
-sl_db_tx_options cv_tx_opts(sl_call *call, bool read_only)
-{
-    int64_t d = sl_call_deadline_ms(call);
-    sl_db_tx_options o = {
-        .isolation = read_only ? SL_DB_REPEATABLE_READ : SL_DB_READ_COMMITTED,
-        .read_only = read_only,
-        .deadline_ms = d == INT64_MAX ? 0 : d,
-    };
-    return o;
-}
 
 int32_t cv_day(int64_t ms)
 {

@@ -195,7 +195,7 @@ sl_status cv_api_get_repurchase_reminders(sl_call *call, const ProtobufCMessage 
         return SL_OK;
 
     lines_ctx lc = {a, skus, ns, NULL, 0};
-    sl_db_tx_options o = cv_tx_opts(call, true);
+    sl_db_tx_options o = sl_service_tx_options(call, true);
     if ((st = sl_db_tx(CV_APP(call)->db, &o, lines_tx, &lc, err)) != SL_OK)
         return st;
 
@@ -255,7 +255,7 @@ sl_status cv_api_get_repurchase_reminders(sl_call *call, const ProtobufCMessage 
     out->n_reminders = kept;
     if (r->publish && kept > 0) {
         publish_ctx pc = {call, items, kept};
-        o = cv_tx_opts(call, false);
+        o = sl_service_tx_options(call, false);
         return sl_db_tx(CV_APP(call)->db, &o, publish_tx, &pc, err);
     }
     return SL_OK;
@@ -367,7 +367,7 @@ sl_status cv_api_recommend(sl_call *call, const ProtobufCMessage *req, ProtobufC
         return sl_err_set(err, SL_INVALID_ARGUMENT, "n must be between 0 and 100 (got %d)", r->n);
     size_t want = r->n > 0 ? (size_t)r->n : 10;
     rec_ctx c = {.a = a, .id = r->customer_id, .today = cv_day(sl_db_now_ms())};
-    sl_db_tx_options o = cv_tx_opts(call, true);
+    sl_db_tx_options o = sl_service_tx_options(call, true);
     if ((st = sl_db_tx(CV_APP(call)->db, &o, rec_tx, &c, err)) != SL_OK)
         return st;
     if (c.cust == NULL)

@@ -160,7 +160,7 @@ sl_status cv_api_fit_models(sl_call *call, const ProtobufCMessage *req, Protobuf
      * purchases up to it. */
     rc.f.exact = r->as_of_ms != 0;
     rc.as_of_day = cv_day(as_of_ms);
-    sl_db_tx_options o = cv_tx_opts(call, true);
+    sl_db_tx_options o = sl_service_tx_options(call, true);
     if ((st = sl_db_tx(CV_APP(call)->db, &o, fit_read_tx, &rc, err)) != SL_OK)
         return st;
     if (rc.n == 0)
@@ -226,7 +226,7 @@ sl_status cv_api_fit_models(sl_call *call, const ProtobufCMessage *req, Protobuf
     out->customers = fit.customers;
     out->seconds = fit.seconds;
     fit_write_ctx wc = {CV_APP(call), &fit, out};
-    o = cv_tx_opts(call, false);
+    o = sl_service_tx_options(call, false);
     return sl_db_tx(CV_APP(call)->db, &o, fit_write_tx, &wc, err);
 }
 
@@ -317,7 +317,7 @@ sl_status cv_api_get_customer_value(sl_call *call, const ProtobufCMessage *req,
     if (st != SL_OK)
         return st;
     value_ctx c = {.a = a, .id = r->customer_id, .today = today()};
-    sl_db_tx_options o = cv_tx_opts(call, true);
+    sl_db_tx_options o = sl_service_tx_options(call, true);
     if ((st = sl_db_tx(CV_APP(call)->db, &o, value_tx, &c, err)) != SL_OK)
         return st;
     if (c.cust == NULL)
@@ -464,7 +464,7 @@ sl_status cv_api_get_retention_report(sl_call *call, const ProtobufCMessage *req
     c.period = r->period_days;
     c.ncohorts = r->cohorts > 0 ? r->cohorts : 12;
     c.end_day = cv_day(r->as_of_ms != 0 ? r->as_of_ms : sl_db_now_ms()) + 1;
-    sl_db_tx_options o = cv_tx_opts(call, true);
+    sl_db_tx_options o = sl_service_tx_options(call, true);
     if ((st = sl_db_tx(CV_APP(call)->db, &o, report_tx, &c, err)) != SL_OK)
         return st;
 
@@ -597,7 +597,7 @@ sl_status cv_api_list_segment(sl_call *call, const ProtobufCMessage *req, Protob
     segment_ctx c = {.a = a, .today = today()};
     c.fcat.category = r->category[0] != '\0' ? r->category : NULL;
     c.need_fit = r->min_clv_minor > 0 || r->max_clv_minor > 0 || r->min_p_alive > 0;
-    sl_db_tx_options o = cv_tx_opts(call, true);
+    sl_db_tx_options o = sl_service_tx_options(call, true);
     if ((st = sl_db_tx(CV_APP(call)->db, &o, segment_tx, &c, err)) != SL_OK)
         return st;
     if (c.need_fit && c.fit == NULL)

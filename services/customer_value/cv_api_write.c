@@ -92,7 +92,7 @@ sl_status cv_api_upsert_customer(sl_call *call, const ProtobufCMessage *req, Pro
     if (st != SL_OK)
         return st;
     upsert_ctx c = {call, r, (Shelfline__V1__UpsertCustomerResponse *)resp};
-    sl_db_tx_options o = cv_tx_opts(call, false);
+    sl_db_tx_options o = sl_service_tx_options(call, false);
     return sl_db_tx(CV_APP(call)->db, &o, upsert_tx, &c, err);
 }
 
@@ -279,7 +279,7 @@ sl_status cv_api_record_purchase(sl_call *call, const ProtobufCMessage *req, Pro
     purchase_ctx c = {call, r, NULL, 0, (Shelfline__V1__RecordPurchaseResponse *)resp};
     if ((c.bytes = cv_pack(call, req, &c.len)) == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-    sl_db_tx_options o = cv_tx_opts(call, false);
+    sl_db_tx_options o = sl_service_tx_options(call, false);
     st = sl_db_tx(CV_APP(call)->db, &o, purchase_tx, &c, err);
     if (st == SL_ALREADY_EXISTS && err != NULL && strstr(err->msg, "other content") == NULL) {
         /* A concurrent first attempt with the same order id won the insert:
@@ -408,6 +408,6 @@ sl_status cv_api_record_return(sl_call *call, const ProtobufCMessage *req, Proto
     return_ctx c = {call, r, NULL, 0, (Shelfline__V1__RecordReturnResponse *)resp};
     if ((c.bytes = cv_pack(call, req, &c.len)) == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-    sl_db_tx_options o = cv_tx_opts(call, false);
+    sl_db_tx_options o = sl_service_tx_options(call, false);
     return sl_db_tx(CV_APP(call)->db, &o, return_tx, &c, err);
 }

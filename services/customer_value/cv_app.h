@@ -66,9 +66,6 @@ sl_status cv_orders_start(cv_app *app, sl_consumer **out, sl_err *err);
 
 #define CV_DAY_MS 86400000LL
 
-/* Transaction options bounded by the call's deadline. */
-sl_db_tx_options cv_tx_opts(sl_call *call, bool read_only);
-
 /* The UTC day of a Unix-ms time (floor). */
 int32_t cv_day(int64_t ms);
 

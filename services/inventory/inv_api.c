@@ -9,20 +9,9 @@
 #include "inv_store.h"
 #include "sl_page.h"
 
-sl_db_tx_options inv_api_tx_opts(sl_call *call, bool read_only)
-{
-    int64_t d = sl_call_deadline_ms(call);
-    sl_db_tx_options o = {
-        .isolation = read_only ? SL_DB_REPEATABLE_READ : SL_DB_READ_COMMITTED,
-        .read_only = read_only,
-        .deadline_ms = d == INT64_MAX ? 0 : d,
-    };
-    return o;
-}
-
 sl_status inv_api_tx(sl_call *call, bool read_only, sl_db_tx_fn tx, void *ctx, sl_err *err)
 {
-    sl_db_tx_options o = inv_api_tx_opts(call, read_only);
+    sl_db_tx_options o = sl_service_tx_options(call, read_only);
     return sl_db_tx(((inv_app *)sl_call_ctx(call))->db, &o, tx, ctx, err);
 }
 

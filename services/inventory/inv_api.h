@@ -19,6 +19,7 @@
 #include "inv_app.h"
 #include "shelfline/v1/inventory.pb-c.h"
 #include "sl_server.h"
+#include "sl_service.h"
 
 /* The handlers, each named in full in inv_service.c's method table. */
 
@@ -95,9 +96,6 @@ sl_status inv_api_list_inbound(sl_call *call, const ProtobufCMessage *req, Proto
                                sl_err *err);
 
 /* ---- shared helpers (inv_api.c) ---- */
-
-/* Transaction options bounded by the call's deadline. */
-sl_db_tx_options inv_api_tx_opts(sl_call *call, bool read_only);
 
 /* Runs tx over ctx in one transaction of the service's pool with those
  * options (read-only for gets and lists); returns what sl_db_tx returns. */

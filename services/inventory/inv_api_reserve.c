@@ -68,7 +68,7 @@ sl_status inv_api_reserve(sl_call *call, const ProtobufCMessage *req, ProtobufCM
         any_promo = any_promo || r->lines[i]->promotion_id[0] != '\0';
     if (any_promo) {
         precheck_ctx pc = {r, 0, 0};
-        sl_db_tx_options o = inv_api_tx_opts(call, true);
+        sl_db_tx_options o = sl_service_tx_options(call, true);
         o.isolation = SL_DB_READ_COMMITTED;
         sl_status st = sl_db_tx(app->db, &o, precheck_tx, &pc, err);
         if (st != SL_OK)
