@@ -99,4 +99,9 @@ sl_status cv_valid_cohort(const char *field, const char *v, bool *set, int32_t *
 
 /* Paging: sl_page.h. */
 
+/* The method table's validate slots (cv_service.c): every syntactic rule
+ * of GetRepurchaseReminders and Recommend, run before their handlers. */
+sl_status cv_valid_reminders_request(const ProtobufCMessage *req, sl_err *err);
+sl_status cv_valid_recommend_request(const ProtobufCMessage *req, sl_err *err);
+
 #endif

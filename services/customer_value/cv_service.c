@@ -25,8 +25,9 @@ static const sl_method methods[] = {
     SL_UNARY("GetCustomerValue", cv_api_get_customer_value, NULL, SL_METHOD_READ_ONLY),
     SL_UNARY("GetRetentionReport", cv_api_get_retention_report, NULL, SL_METHOD_READ_ONLY),
     SL_UNARY("ListSegment", cv_api_list_segment, NULL, SL_METHOD_READ_ONLY),
-    SL_UNARY("GetRepurchaseReminders", cv_api_get_repurchase_reminders, NULL, SL_METHOD_READ_ONLY),
-    SL_UNARY("Recommend", cv_api_recommend, NULL, SL_METHOD_READ_ONLY),
+    SL_UNARY("GetRepurchaseReminders", cv_api_get_repurchase_reminders, cv_valid_reminders_request,
+             SL_METHOD_READ_ONLY),
+    SL_UNARY("Recommend", cv_api_recommend, cv_valid_recommend_request, SL_METHOD_READ_ONLY),
 };
 
 static const sl_peer_spec peers[] = {

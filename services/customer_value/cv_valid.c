@@ -106,3 +106,32 @@ sl_status cv_valid_cohort(const char *field, const char *v, bool *set, int32_t *
           1;
     return SL_OK;
 }
+
+/* ---- the method table's validate slots (cv_service.c) ---- */
+
+sl_status cv_valid_reminders_request(const ProtobufCMessage *req, sl_err *err)
+{
+    const Shelfline__V1__GetRepurchaseRemindersRequest *r =
+        (const Shelfline__V1__GetRepurchaseRemindersRequest *)req;
+    sl_status st;
+    if (r->as_of_ms != 0 && (st = cv_valid_time("as_of_ms", r->as_of_ms, err)) != SL_OK)
+        return st;
+    if (r->horizon_days < 0 || r->horizon_days > 365)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "horizon_days must be between 0 and 365 (got %d)", r->horizon_days);
+    if (r->limit < 0 || r->limit > 10000)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "limit must be between 0 and 10000 (got %d)",
+                          r->limit);
+    return SL_OK;
+}
+
+sl_status cv_valid_recommend_request(const ProtobufCMessage *req, sl_err *err)
+{
+    const Shelfline__V1__RecommendRequest *r = (const Shelfline__V1__RecommendRequest *)req;
+    sl_status st = cv_valid_id("customer_id", r->customer_id, err);
+    if (st != SL_OK)
+        return st;
+    if (r->n < 0 || r->n > 100)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "n must be between 0 and 100 (got %d)", r->n);
+    return SL_OK;
+}
