@@ -189,7 +189,8 @@ static sl_status load_ticket(sd_app *app, sl_arena *a, const char *id, Shelfline
 
 /* The customer's tier from customer-value; "unknown" (priced as NEW) when
  * it does not answer in time or does not know the customer. */
-static sd_tier customer_tier(sd_app *app, sl_arena *a, const char *customer_id, const char **name)
+static sd_tier customer_tier(sd_app *app, sl_call *call, sl_arena *a, const char *customer_id,
+                             const char **name)
 {
     *name = "unknown";
     if (app->customer_value == NULL)
@@ -197,11 +198,12 @@ static sd_tier customer_tier(sd_app *app, sl_arena *a, const char *customer_id, 
     Shelfline__V1__GetCustomerValueRequest r = SHELFLINE__V1__GET_CUSTOMER_VALUE_REQUEST__INIT;
     r.customer_id = (char *)customer_id;
     ProtobufCMessage *m;
-    sl_call_options o = {.timeout_ms = app->cfg.tier_timeout_ms};
+    /* One attempt: an unknown tier is an answer, a wait is not. */
+    sl_call_options policy = {.timeout_ms = app->cfg.tier_timeout_ms};
     sl_err e;
-    if (sl_client_unary(app->customer_value, "/shelfline.v1.CustomerValueService/GetCustomerValue",
-                        &r.base, &shelfline__v1__customer_value__descriptor, a, &m, &o,
-                        &e) != SL_OK)
+    if (sl_client_call_from(
+            call, app->customer_value, "/shelfline.v1.CustomerValueService/GetCustomerValue",
+            &r.base, &shelfline__v1__customer_value__descriptor, a, &m, &policy, &e) != SL_OK)
         return SD_TIER_NEW;
     switch (((Shelfline__V1__CustomerValue *)m)->tier) {
     case SHELFLINE__V1__CUSTOMER_TIER__CUSTOMER_TIER_PLATINUM:
@@ -325,7 +327,7 @@ static void customer_region(sd_app *app, const char *customer_id, char *buf, siz
  * customer's region (live availability, so OUT_OF_STOCK shows at once);
  * NULL when there is nothing to say (no region, unknown SKUs, inventory
  * not answering in time). */
-static const char *suggest_stock(sd_app *app, sl_arena *a, const char *customer_id,
+static const char *suggest_stock(sd_app *app, sl_call *call, sl_arena *a, const char *customer_id,
                                  const sd_mentions *men)
 {
     char region[40];
@@ -340,7 +342,8 @@ static const char *suggest_stock(sd_app *app, sl_arena *a, const char *customer_
     for (size_t i = 0; i < men->n_skus; i++)
         skus[i] = (char *)men->skus[i];
     int64_t t = app->cfg.inventory_timeout_ms < 1000 ? app->cfg.inventory_timeout_ms : 1000;
-    if (sd_orders_quote(app, a, region, skus, men->n_skus, sl_db_now_ms(), t, q, NULL) != SL_OK)
+    if (sd_orders_quote(app, call, a, region, skus, men->n_skus, sl_db_now_ms(), t, q, NULL) !=
+        SL_OK)
         return NULL;
     size_t cap = 64 + q->n_quotes * (SD_ETA_TEXT_MAX + 128), n = 0;
     char *s = sl_arena_alloc(a, cap);
@@ -445,7 +448,7 @@ SD_API(open_ticket)
     if ((st = sd_classify(app->classifier, r->subject, r->body, lang, &cls, err)) != SL_OK)
         return st;
     const char *tier_name;
-    sd_tier tier = customer_tier(app, a, r->customer_id, &tier_name);
+    sd_tier tier = customer_tier(app, call, a, r->customer_id, &tier_name);
     sd_priority prio = sd_priority_for(NULL, cls.category, tier);
 
     /* mentions, and the order a where-is-my-order answer is about */
@@ -475,7 +478,7 @@ SD_API(open_ticket)
         if (s != NULL)
             suggestion = s;
     } else if (cls.category == SD_CATEGORY_OUT_OF_STOCK) {
-        const char *s = suggest_stock(app, a, r->customer_id, &men);
+        const char *s = suggest_stock(app, call, a, r->customer_id, &men);
         if (s != NULL)
             suggestion = s;
     }

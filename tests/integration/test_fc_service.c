@@ -402,6 +402,36 @@ static long long wait_units(const char *sku, long long want, int64_t timeout_ms)
     return got;
 }
 
+/* The network is read to its last page: 1,000 (inactive) warehouses whose
+ * ids sort first fill ListWarehouses' first page, and the suggestion of
+ * test_transfers_kpis (whose sales it reuses) is still made from the
+ * warehouses on the second page. */
+static void test_transfers_read_the_network_past_its_first_page(void **state)
+{
+    (void)state;
+    assert_int_equal(sql("WITH pad AS (INSERT INTO inventory.warehouse "
+                         "(warehouse_id, name, region, kind, time_zone, cutoff_minutes, active) "
+                         "SELECT 'A-PAD-' || lpad(i::text, 4, '0'), 'padding', 'PAD', "
+                         "'STORE', 'UTC', 0, false FROM generate_series(1, 1000) AS i "
+                         "RETURNING 1) SELECT count(*) FROM pad"),
+                     1000);
+    sl_err err;
+    Shelfline__V1__SuggestTransfersRequest r = SHELFLINE__V1__SUGGEST_TRANSFERS_REQUEST__INIT;
+    r.sku = "FC-R";
+    Shelfline__V1__SuggestTransfersResponse *t;
+    sl_status st = fc("SuggestTransfers", &r.base,
+                      &shelfline__v1__suggest_transfers_response__descriptor, &t, &err);
+    assert_int_equal(sql("WITH pad AS (DELETE FROM inventory.warehouse "
+                         "WHERE warehouse_id LIKE 'A-PAD-%' RETURNING 1) SELECT count(*) FROM pad"),
+                     1000);
+    assert_int_equal(st, SL_OK);
+    assert_int_equal(t->n_regions, 2);
+    assert_true(t->n_transfers >= 1);
+    assert_string_equal(t->transfers[0]->from_warehouse_id, "W-NEAR");
+    assert_string_equal(t->transfers[0]->to_region, "WEST");
+    assert_int_equal(t->transfers[0]->transit_days, 4);
+}
+
 static void test_sales_from_inventory(void **state)
 {
     (void)state;
@@ -1509,6 +1539,7 @@ int main(void)
         cmocka_unit_test(test_sales_forecast),
         cmocka_unit_test(test_plan),
         cmocka_unit_test(test_transfers_kpis),
+        cmocka_unit_test(test_transfers_read_the_network_past_its_first_page),
         cmocka_unit_test(test_sales_from_inventory),
         cmocka_unit_test(test_promotion_alert),
         cmocka_unit_test(test_calendar),
