@@ -47,7 +47,7 @@ calc() { awk "BEGIN { printf \"%.${2:-2}f\", $1 }"; }
 value_of() { grep -o "$1=[^ ]*" <<<"$2" | head -1 | cut -d= -f2; }
 
 if ! command -v Rscript >/dev/null ||
-    ! Rscript -e 'for (p in c("forecast", "tseries", "urca", "dslabs")) if (!requireNamespace(p, quietly = TRUE)) quit(status = 1)' >/dev/null 2>&1; then
+    ! Rscript -e 'for (p in c("forecast", "tseries", "urca", "dslabs", "AER", "timeSeries")) if (!requireNamespace(p, quietly = TRUE)) quit(status = 1)' >/dev/null 2>&1; then
     say "forecast bench: installing R and its packages (deploy/local/deps.sh bench)"
     "$repo_dir/deploy/local/deps.sh" bench
 fi
