@@ -31,7 +31,7 @@
 /* The combination's interval scale (interval_scale): prior weight in
  * errors, and bounds. */
 #define ISCALE_PRIOR 20.0
-#define ISCALE_MIN 0.8
+#define ISCALE_MIN 1.0
 #define ISCALE_MAX 2.0
 /* The auto method uses a member alone when its backtest error is below
  * this share of the median's (choose_combination). */
