@@ -359,8 +359,8 @@ static sl_status list_period(const Shelfline__V1__DayPeriod *p, int32_t today, i
                           "period.end_day must be 0..%d days after period.start_day",
                           LIST_MAX_DAYS - 1);
     if (*to > today + OVERRIDE_AHEAD)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "period.end_day must be at most %d days after today",
-                          OVERRIDE_AHEAD);
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "period.end_day must be at most %d days after today", OVERRIDE_AHEAD);
     return SL_OK;
 }
 
@@ -457,8 +457,8 @@ static sl_status remove_tx(sl_db_conn *conn, void *p, sl_err *err)
     const Shelfline__V1__RemoveForecastOverrideRequest *r = c->r;
     fc_demand_free(&c->d);
     c->have_forecast = false;
-    sl_status st = fc_store_override_remove(conn, r->sku, r->region, c->from, c->to, &c->removed,
-                                            err);
+    sl_status st =
+        fc_store_override_remove(conn, r->sku, r->region, c->from, c->to, &c->removed, err);
     if (st != SL_OK)
         return st;
     int32_t today = fc_day_today();
@@ -474,8 +474,8 @@ static sl_status remove_tx(sl_db_conn *conn, void *p, sl_err *err)
                           c->d.issued + off, c->d.overridden + off, c->a, err);
 }
 
-sl_status fc_api_remove_override(sl_call *call, const ProtobufCMessage *req,
-                                 ProtobufCMessage *resp, sl_err *err)
+sl_status fc_api_remove_override(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                                 sl_err *err)
 {
     const Shelfline__V1__RemoveForecastOverrideRequest *r =
         (const Shelfline__V1__RemoveForecastOverrideRequest *)req;

@@ -138,8 +138,8 @@ sl_status fc_api_set_override(sl_call *call, const ProtobufCMessage *req, Protob
                               sl_err *err);
 sl_status fc_api_list_overrides(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
                                 sl_err *err);
-sl_status fc_api_remove_override(sl_call *call, const ProtobufCMessage *req,
-                                 ProtobufCMessage *resp, sl_err *err);
+sl_status fc_api_remove_override(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                                 sl_err *err);
 sl_status fc_api_accuracy(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
                           sl_err *err);
 sl_status fc_api_classify(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,

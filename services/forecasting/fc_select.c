@@ -632,8 +632,8 @@ static void choose_combination(const fc__data *d, const fc__judge *jd, const bt_
         len += snprintf(out->reason + len, cap - (size_t)len,
                         "the best alone (< %.1f x median, at every origin); ", PICK_MARGIN);
     if (len > 0 && (size_t)len < cap)
-        snprintf(out->reason + len, cap - (size_t)len, "intervals x %.2f from the backtest's errors",
-                 out->iscale);
+        snprintf(out->reason + len, cap - (size_t)len,
+                 "intervals x %.2f from the backtest's errors", out->iscale);
     const bt_err *ue = out->pick >= 0 ? &be[out->pick] : &ce;
     out->bt_mase = mase_of(ue);
     out->bt_smape = ue->smape;
@@ -883,8 +883,7 @@ sl_status fc__choose(const fc__data *d, const fc__judge *jd, const fc_config *cf
     if ((cfg->method == FC_METHOD_AUTO && cfg->select == FC_SELECT_BACKTEST && can_bt &&
          !intermittent) ||
         cfg->method == FC_METHOD_COMBO) {
-        choose_combination(d, jd, can_bt ? &pl : NULL, cfg->method == FC_METHOD_AUTO, o, work,
-                           out);
+        choose_combination(d, jd, can_bt ? &pl : NULL, cfg->method == FC_METHOD_AUTO, o, work, out);
         return SL_OK;
     }
     if (cfg->method == FC_METHOD_AUTO && cfg->select == FC_SELECT_BACKTEST && can_bt) {

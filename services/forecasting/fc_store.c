@@ -460,8 +460,8 @@ done:
     return st;
 }
 
-sl_status fc_store_override_remove(sl_db_conn *c, const char *sku, const char *region,
-                                   int32_t from, int32_t to, int *removed, sl_err *err)
+sl_status fc_store_override_remove(sl_db_conn *c, const char *sku, const char *region, int32_t from,
+                                   int32_t to, int *removed, sl_err *err)
 {
     char f[16], t[16];
     fc_day_format(from, f, sizeof f);
@@ -506,8 +506,7 @@ sl_status fc_store_override_entries(sl_db_conn *c, const char *sku, const char *
         x[i].region = same ? x[i - 1].region : sl_arena_strdup(a, PQgetvalue(r, i, cr));
         x[i].reason = sl_arena_strdup(a, PQgetvalue(r, i, cw));
         x[i].author = sl_arena_strdup(a, PQgetvalue(r, i, ca));
-        if (x[i].sku == NULL || x[i].region == NULL || x[i].reason == NULL ||
-            x[i].author == NULL) {
+        if (x[i].sku == NULL || x[i].region == NULL || x[i].reason == NULL || x[i].author == NULL) {
             st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
             goto done;
         }

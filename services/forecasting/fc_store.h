@@ -108,8 +108,8 @@ sl_status fc_store_override_list(sl_db_conn *c, const char *sku, const char *reg
 
 /* Deletes the overrides of sku x region on days [from, to]; *removed is
  * how many days had one. */
-sl_status fc_store_override_remove(sl_db_conn *c, const char *sku, const char *region,
-                                   int32_t from, int32_t to, int *removed, sl_err *err);
+sl_status fc_store_override_remove(sl_db_conn *c, const char *sku, const char *region, int32_t from,
+                                   int32_t to, int *removed, sl_err *err);
 
 /* One stored day's override with everything set with it. */
 typedef struct fc_override_entry {

@@ -1130,8 +1130,7 @@ static void test_list_and_remove_overrides(void)
     EXPECT(fc("RemoveForecastOverride", &rr.base, rd, NULL, &err), SL_INVALID_ARGUMENT, err,
            "region");
     rr.region = "EAST", rr.sku = "";
-    EXPECT(fc("RemoveForecastOverride", &rr.base, rd, NULL, &err), SL_INVALID_ARGUMENT, err,
-           "sku");
+    EXPECT(fc("RemoveForecastOverride", &rr.base, rd, NULL, &err), SL_INVALID_ARGUMENT, err, "sku");
     assert_int_equal(sql("SELECT count(*) FROM forecasting.forecast_override WHERE sku = 'FC-O'"),
                      4);
 
