@@ -36,8 +36,9 @@ bench_pkgs=(
     # tests/bench/clv_bench.sh: the base-R reference fits (Rscript)
     r-base-core
     # tests/bench/forecast_bench.sh: R's forecast package and the data sets
-    # its accuracy run uses (tseries, urca, ggplot2, dslabs)
+    # its accuracy run uses (tseries, urca, ggplot2, dslabs, AER, timeSeries)
     r-cran-forecast r-cran-tseries r-cran-urca r-cran-ggplot2 r-cran-dslabs
+    r-cran-aer r-cran-timeseries
 )
 
 pkgs=("${build_pkgs[@]}")

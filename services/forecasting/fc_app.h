@@ -150,6 +150,10 @@ sl_status fc_api_kpis(sl_call *call, const ProtobufCMessage *req, ProtobufCMessa
 sl_status fc_api_watch_alerts(sl_call *call, const ProtobufCMessage *req, sl_err *err);
 sl_status fc_api_set_override(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
                               sl_err *err);
+sl_status fc_api_list_overrides(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                                sl_err *err);
+sl_status fc_api_remove_override(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                                 sl_err *err);
 sl_status fc_api_accuracy(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
                           sl_err *err);
 sl_status fc_api_classify(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,

@@ -32,6 +32,8 @@ static const sl_method methods[] = {
     SL_UNARY("SuggestTransfers", fc_api_transfers, NULL, SL_METHOD_READ_ONLY),
     SL_UNARY("GetInventoryKpis", fc_api_kpis, NULL, SL_METHOD_READ_ONLY),
     SL_UNARY("SetForecastOverride", fc_api_set_override, NULL, SL_METHOD_IDEMPOTENT),
+    SL_UNARY("ListForecastOverrides", fc_api_list_overrides, NULL, SL_METHOD_READ_ONLY),
+    SL_UNARY("RemoveForecastOverride", fc_api_remove_override, NULL, SL_METHOD_IDEMPOTENT),
     SL_UNARY("GetForecastAccuracy", fc_api_accuracy, NULL, SL_METHOD_READ_ONLY),
     SL_UNARY("ClassifySkus", fc_api_classify, NULL, SL_METHOD_IDEMPOTENT),
     SL_UNARY("ListSkusByClass", fc_api_list_classes, NULL, SL_METHOD_READ_ONLY),
