@@ -15,6 +15,7 @@
 
 #include "sl_config.h"
 #include "sl_log.h"
+#include "sl_metrics.h"
 
 #define DEFAULT_MAX_MSG (4 * 1024 * 1024 + 64 * 1024)
 
@@ -24,6 +25,7 @@ struct sl_service {
     sl_db *db;
     sl_server *server;
     sl_events *events;
+    sl_http *http;      /* NULL when off */
     sl_service_def def; /* the spec's rows and WatchEvents (methods malloc'd) */
     pthread_mutex_t peers_mu;
     const char *peer_target[SL_SERVICE_MAX_PEERS];
@@ -174,6 +176,11 @@ const sl_service_config *sl_service_cfg(const sl_service *svc)
     return &svc->cfg;
 }
 
+sl_http *sl_service_http(sl_service *svc)
+{
+    return svc->http;
+}
+
 sl_db *sl_service_db(sl_service *svc)
 {
     return svc->db;
@@ -280,6 +287,23 @@ static void usage(const sl_service_spec *spec, FILE *out)
             spec->name, spec->default_listen);
 }
 
+/* GET /metrics: the whole registry (sl_metrics), Prometheus text 0.0.4. */
+static void metrics_route(void *ctx, const sl_http_request *req, sl_http_response *resp)
+{
+    (void)ctx;
+    (void)req;
+    size_t len;
+    char *text = sl_metrics_render(&len);
+    if (text == NULL) {
+        sl_http_text(resp, 500, NULL, "out of memory rendering the metrics\n");
+        return;
+    }
+    resp->status = 200;
+    resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    resp->body = text;
+    resp->body_len = len;
+}
+
 int sl_service_main(const sl_service_spec *spec, int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
@@ -302,6 +326,20 @@ int sl_service_main(const sl_service_spec *spec, int argc, char **argv)
         sl_service_peers_load(spec->peers, spec->n_peers, svc.peer_target, &err) != SL_OK) {
         fprintf(stderr, "shelfline-%s: %s\n", spec->name, err.msg);
         return 2;
+    }
+    /* The HTTP face's address is checked now, with the rest of the
+     * configuration; it listens once init has added its routes. */
+    const char *http_listen = NULL;
+    sl_config_string("SHELFLINE_HTTP_LISTEN",
+                     spec->default_http_listen != NULL ? spec->default_http_listen : "off",
+                     &http_listen, &err);
+    if (strcmp(http_listen, "off") != 0) {
+        sl_http_options ho = {.max_body_bytes = (size_t)svc.cfg.max_message_bytes};
+        if (sl_http_create(http_listen, &ho, &svc.http, &err) != SL_OK) {
+            fprintf(stderr, "shelfline-%s: SHELFLINE_HTTP_LISTEN: %s\n", spec->name, err.msg);
+            return 2;
+        }
+        svc.cfg.http_listen = http_listen;
     }
     sl_log_init(spec->name, svc.cfg.log_level);
     /* Before any thread exists, so every thread inherits the mask and the
@@ -350,6 +388,12 @@ int sl_service_main(const sl_service_spec *spec, int argc, char **argv)
         SL_LOG(SL_LOG_ERROR, "startup", NULL, "could not start the event feed: %s", err.msg);
         goto out;
     }
+    sl_metrics_process(spec->name, SHELFLINE_VERSION, SHELFLINE_COMMIT);
+    if (svc.http != NULL && (st = sl_http_route(svc.http, "GET", "/metrics", false, metrics_route,
+                                                NULL, &err)) != SL_OK) {
+        SL_LOG(SL_LOG_ERROR, "startup", NULL, "could not route /metrics: %s", err.msg);
+        goto out;
+    }
     st = spec->init(&svc, &app, &err);
     if (st != SL_OK) {
         SL_LOG(SL_LOG_ERROR, "startup", NULL, "could not initialise: %s", err.msg);
@@ -363,6 +407,15 @@ int sl_service_main(const sl_service_spec *spec, int argc, char **argv)
     if (st != SL_OK) {
         SL_LOG(SL_LOG_ERROR, "startup", NULL, "could not add the service: %s", err.msg);
         goto out;
+    }
+    if (svc.http != NULL) {
+        st = sl_http_start(svc.http, &err);
+        if (st != SL_OK) {
+            SL_LOG(SL_LOG_ERROR, "startup", NULL, "SHELFLINE_HTTP_LISTEN: %s", err.msg);
+            goto out;
+        }
+        SL_LOG(SL_LOG_INFO, "http", NULL, "HTTP on %s (port %d): /metrics", svc.cfg.http_listen,
+               sl_http_port(svc.http));
     }
     st = sl_server_start(svc.server, &err);
     if (st != SL_OK) {
@@ -395,6 +448,8 @@ out:
         pthread_join(svc.prober, NULL);
     if (app_ready && spec->fini != NULL)
         spec->fini(&svc, app);
+    /* After fini: routes a service added may use its app until then. */
+    sl_http_destroy(svc.http);
     sl_server_destroy(svc.server);
     sl_events_destroy(svc.events);
     for (size_t i = 0; i < SL_SERVICE_MAX_PEERS; i++)

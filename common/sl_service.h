@@ -27,6 +27,9 @@
  *   SHELFLINE_HEALTH_INTERVAL     database probe period [2s]
  *   SHELFLINE_AUTH_TOKEN     when set, calls need "authorization: Bearer T"
  *   SHELFLINE_LOG_LEVEL      debug, info, warn, error [info]
+ *   SHELFLINE_HTTP_LISTEN    the HTTP face (sl_http: /metrics, and what the
+ *                            service adds), host:port or "off" [the
+ *                            service's default HTTP port]
  */
 #ifndef SL_SERVICE_H
 #define SL_SERVICE_H
@@ -37,6 +40,7 @@
 #include "sl_log.h"
 #include "sl_db.h"
 #include "sl_events.h"
+#include "sl_http.h"
 #include "sl_migrate.h"
 #include "sl_server.h"
 #include "sl_status.h"
@@ -67,6 +71,7 @@ typedef struct sl_service_config {
     int64_t max_call_ms;    /* longest unary call, whatever its deadline */
     const char *auth_token; /* NULL: no authentication */
     sl_log_level log_level;
+    const char *http_listen; /* NULL: no HTTP face ("off") */
 } sl_service_config;
 
 /* Reads the environment into cfg (strings point into the environment).
@@ -89,7 +94,8 @@ typedef struct sl_service_spec {
     /* The pool plans its statements once per connection (see
      * sl_db_options.generic_plans). */
     bool generic_plans;
-    const char *default_listen; /* "127.0.0.1:50051" */
+    const char *default_listen;      /* "127.0.0.1:50051" */
+    const char *default_http_listen; /* "127.0.0.1:8051"; NULL: off */
     /* The services this one calls (at most SL_SERVICE_MAX_PEERS), by
      * index in sl_service_peer. */
     const sl_peer_spec *peers;
@@ -134,6 +140,9 @@ sl_status sl_service_watch_events(sl_call *call, const ProtobufCMessage *req, sl
 sl_status sl_service_add(sl_service *svc, const sl_service_def *def, sl_err *err);
 
 const sl_service_config *sl_service_cfg(const sl_service *svc);
+/* The service's HTTP face, to add routes during init (sl_http_route);
+ * NULL when SHELFLINE_HTTP_LISTEN is off.  It serves /metrics already. */
+sl_http *sl_service_http(sl_service *svc);
 sl_db *sl_service_db(sl_service *svc);
 sl_server *sl_service_server(sl_service *svc);
 sl_events *sl_service_events(sl_service *svc);

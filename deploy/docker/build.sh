@@ -18,6 +18,7 @@ prefix=${REGISTRY:+$REGISTRY/}
 
 services=(inventory forecasting customer-value service-desk)
 ports=(50051 50052 50053 50054)
+http_ports=(8051 8052 8053 8054)
 
 export DOCKER_BUILDKIT=1 # Dockerfile.dockerignore is a BuildKit feature
 for i in "${!services[@]}"; do
@@ -26,6 +27,7 @@ for i in "${!services[@]}"; do
     echo "== $image" >&2
     "$docker" build -f "$root/deploy/docker/Dockerfile" \
         --build-arg "SERVICE=$s" --build-arg "PORT=${ports[$i]}" \
+        --build-arg "HTTP_PORT=${http_ports[$i]}" \
         -t "$image" "$root"
     if [ "${PUSH:-0}" = 1 ]; then
         "$docker" push "$image"

@@ -76,6 +76,9 @@ Shelfline is running (logs in .local/logs/):
 Every service speaks gRPC (package shelfline.v1, see proto/) and the
 standard grpc.health.v1.Health, e.g.:
   /usr/bin/python3 tests/interop/health_check.py ${addrs[0]} shelfline.v1.InventoryService SERVING
+Each serves Prometheus metrics over HTTP (SHELFLINE_HTTP_LISTEN):
+  curl http://127.0.0.1:8051/metrics   # inventory; :8052 forecasting,
+                                       # :8053 customer-value, :8054 service-desk
 Press Ctrl-C to stop.
 EOT
 

@@ -91,6 +91,7 @@ const sl_service_spec cv_service_spec = {
     .schema = "customer_value",
     .migrations = customer_value_migrations,
     .default_listen = "127.0.0.1:50053",
+    .default_http_listen = "127.0.0.1:8053",
     .peers = peers,
     .n_peers = sizeof peers / sizeof peers[0],
     .descriptor = &shelfline__v1__customer_value_service__descriptor,

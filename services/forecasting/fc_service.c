@@ -117,6 +117,7 @@ const sl_service_spec fc_service_spec = {
     .schema = "forecasting",
     .migrations = forecasting_migrations,
     .default_listen = "127.0.0.1:50052",
+    .default_http_listen = "127.0.0.1:8052",
     .peers = peers,
     .n_peers = sizeof peers / sizeof peers[0],
     .descriptor = &shelfline__v1__forecasting_service__descriptor,

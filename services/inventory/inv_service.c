@@ -125,6 +125,7 @@ const sl_service_spec inv_service_spec = {
      * execution cost Reserve more than running them (docs/INVENTORY.md). */
     .generic_plans = true,
     .default_listen = "127.0.0.1:50051",
+    .default_http_listen = "127.0.0.1:8051",
     .descriptor = &shelfline__v1__inventory_service__descriptor,
     .methods = methods,
     .n_methods = sizeof methods / sizeof methods[0],

@@ -225,6 +225,7 @@ const sl_service_spec sd_service_spec = {
     .schema = "service_desk",
     .migrations = service_desk_migrations,
     .default_listen = "127.0.0.1:50054",
+    .default_http_listen = "127.0.0.1:8054",
     .peers = peers,
     .n_peers = sizeof peers / sizeof peers[0],
     .descriptor = &shelfline__v1__service_desk_service__descriptor,

@@ -81,10 +81,10 @@ wait_port() {
     tail -20 "$work/service.log" >&2
     exit 1
 }
-SHELFLINE_DATABASE_URL=$url SHELFLINE_LISTEN=127.0.0.1:$inv_port SHELFLINE_LOG_LEVEL=error \
+SHELFLINE_DATABASE_URL=$url SHELFLINE_LISTEN=127.0.0.1:$inv_port SHELFLINE_HTTP_LISTEN=127.0.0.1:0 SHELFLINE_LOG_LEVEL=error \
     "$build/bin/shelfline-inventory" >>"$work/service.log" 2>&1 &
 pids+=($!)
-SHELFLINE_DATABASE_URL=$url SHELFLINE_LISTEN=127.0.0.1:$cv_port SHELFLINE_LOG_LEVEL=error \
+SHELFLINE_DATABASE_URL=$url SHELFLINE_LISTEN=127.0.0.1:$cv_port SHELFLINE_HTTP_LISTEN=127.0.0.1:0 SHELFLINE_LOG_LEVEL=error \
 SHELFLINE_INVENTORY_ADDR=127.0.0.1:$inv_port \
     "$build/bin/shelfline-customer-value" >>"$work/service.log" 2>&1 &
 pids+=($!)

@@ -100,7 +100,7 @@ psql_() { "$pgbin/psql" "$url" -v ON_ERROR_STOP=1 -qAt "$@"; }
 port=$(( 30000 + RANDOM % 20000 ))
 start_service() {
     local batch=$1
-    SHELFLINE_DATABASE_URL=$url SHELFLINE_LISTEN=127.0.0.1:$port SHELFLINE_LOG_LEVEL=error \
+    SHELFLINE_DATABASE_URL=$url SHELFLINE_LISTEN=127.0.0.1:$port SHELFLINE_HTTP_LISTEN=127.0.0.1:0 SHELFLINE_LOG_LEVEL=error \
     SHELFLINE_WORKERS=$(( clients + 8 )) SHELFLINE_DB_POOL=24 \
     SHELFLINE_INVENTORY_BATCH_MAX=$batch SHELFLINE_INVENTORY_COMBINERS=$combiners \
         "$build/bin/shelfline-inventory" >>"$work/service.log" 2>&1 &

@@ -55,11 +55,11 @@ wait_port() {
     done
     echo "sd_bench: nothing listens on $1" >&2; tail -20 "$work"/*.log >&2; exit 1
 }
-SHELFLINE_DATABASE_URL=$url SHELFLINE_LISTEN=127.0.0.1:$inv_port SHELFLINE_LOG_LEVEL=error \
+SHELFLINE_DATABASE_URL=$url SHELFLINE_LISTEN=127.0.0.1:$inv_port SHELFLINE_HTTP_LISTEN=127.0.0.1:0 SHELFLINE_LOG_LEVEL=error \
     "$build/bin/shelfline-inventory" >>"$work/inventory.log" 2>&1 &
 pids+=($!)
 wait_port "$inv_port"
-SHELFLINE_DATABASE_URL=$url SHELFLINE_LISTEN=127.0.0.1:$sd_port SHELFLINE_LOG_LEVEL=error \
+SHELFLINE_DATABASE_URL=$url SHELFLINE_LISTEN=127.0.0.1:$sd_port SHELFLINE_HTTP_LISTEN=127.0.0.1:0 SHELFLINE_LOG_LEVEL=error \
 SHELFLINE_INVENTORY_ADDR=127.0.0.1:$inv_port SHELFLINE_WORKERS=$(( clients + 8 )) \
     "$build/bin/shelfline-service-desk" >>"$work/service-desk.log" 2>&1 &
 pids+=($!)

@@ -2,18 +2,22 @@
  * Integration tests of real service processes (shelfline-inventory as the
  * example; all four share sl_service): health flipping while PostgreSQL is
  * stopped and started, several replicas migrating one fresh database at
- * once, clean drain on SIGTERM, configuration errors naming the variable.
+ * once, clean drain on SIGTERM, configuration errors naming the variable,
+ * the HTTP face's /metrics (checked by promtool) and its "off".
  */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <libpq-fe.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -205,6 +209,8 @@ static void test_bad_configuration_names_variable(void **state)
         {"SHELFLINE_WORKERS=lots", "SHELFLINE_WORKERS", "shelfline-inventory"},
         {"SHELFLINE_DRAIN_GRACE=soon", "SHELFLINE_DRAIN_GRACE", "shelfline-inventory"},
         {"SHELFLINE_INVENTORY_ADDR=:1", "SHELFLINE_INVENTORY_ADDR", "shelfline-forecasting"},
+        {"SHELFLINE_HTTP_LISTEN=8051", "SHELFLINE_HTTP_LISTEN", "shelfline-service-desk"},
+        {"SHELFLINE_DRAIN_DELAY=later", "SHELFLINE_DRAIN_DELAY", "shelfline-inventory"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int fds[2];
@@ -288,11 +294,90 @@ static int kill_children(void **state)
     return 0;
 }
 
+/* GET path over HTTP/1.1 on 127.0.0.1:port: the whole response, or NULL. */
+static char *http_get(int port, const char *path)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(fd);
+        return NULL;
+    }
+    char req[256];
+    int n =
+        snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", path);
+    if (write(fd, req, (size_t)n) != n) {
+        close(fd);
+        return NULL;
+    }
+    size_t cap = 1 << 20, len = 0;
+    char *out = malloc(cap);
+    for (ssize_t r; (r = read(fd, out + len, cap - 1 - len)) > 0;)
+        len += (size_t)r;
+    out[len] = '\0';
+    close(fd);
+    return out;
+}
+
+static void test_metrics_endpoint(void **state)
+{
+    (void)state;
+    char conninfo[512];
+    assert_int_equal(sl_testpg_fresh_db("metrics", conninfo, sizeof conninfo), 0);
+    int port = sl_test_free_port(), http_port = sl_test_free_port();
+    char http_env[64];
+    snprintf(http_env, sizeof http_env, "SHELFLINE_HTTP_LISTEN=127.0.0.1:%d", http_port);
+    pid_t pid = start_service("shelfline-inventory", conninfo, port, http_env);
+    assert_true(sl_test_wait_child_port(pid, port, 30000));
+    assert_true(sl_test_wait_port(http_port, 10000));
+
+    char *r = http_get(http_port, "/metrics");
+    assert_non_null(r);
+    assert_non_null(strstr(r, "HTTP/1.1 200"));
+    assert_non_null(strstr(r, "text/plain; version=0.0.4"));
+    assert_non_null(strstr(r, "\nshelfline_build_info{service=\"inventory\",version=\""));
+    assert_non_null(strstr(r, "\nprocess_resident_memory_bytes "));
+    assert_non_null(strstr(r, "\nprocess_open_fds "));
+    /* Prometheus's linter over the body. */
+    const char *body = strstr(r, "\r\n\r\n");
+    assert_non_null(body);
+    char path[] = "/tmp/sl_scrape_XXXXXX";
+    int fd = mkstemp(path);
+    size_t blen = strlen(body + 4);
+    assert_int_equal(write(fd, body + 4, blen), (ssize_t)blen);
+    close(fd);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "promtool check metrics < %s", path);
+    int rc = system(cmd);
+    unlink(path);
+    free(r);
+    assert_int_equal(rc, 0);
+
+    r = http_get(http_port, "/nothing");
+    assert_non_null(strstr(r, "HTTP/1.1 404"));
+    free(r);
+    int status = sl_test_stop(pid, SIGTERM, 30000);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+
+    /* "off": no HTTP port at all. */
+    port = sl_test_free_port();
+    pid = start_service("shelfline-inventory", conninfo, port, "SHELFLINE_HTTP_LISTEN=off");
+    assert_true(sl_test_wait_child_port(pid, port, 30000));
+    assert_null(http_get(http_port, "/metrics"));
+    status = sl_test_stop(pid, SIGTERM, 30000);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    sl_testpg_drop_db("metrics");
+}
+
 int main(void)
 {
     sl_log_init("test-service-process", SL_LOG_ERROR);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_configuration_names_variable),
+        cmocka_unit_test_teardown(test_metrics_endpoint, kill_children),
         cmocka_unit_test_teardown(test_replicas_migrate_together, kill_children),
         cmocka_unit_test_teardown(test_auth_token, kill_children),
         cmocka_unit_test_teardown(test_health_follows_database, destroy_private_cluster),

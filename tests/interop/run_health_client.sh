@@ -130,7 +130,7 @@ done
 [ -n "$port" ] || die "found no free port on 127.0.0.1"
 address=127.0.0.1:$port
 
-SHELFLINE_LISTEN=$address "$service_bin" >"$tmp/service.log" 2>&1 &
+SHELFLINE_LISTEN=$address SHELFLINE_HTTP_LISTEN=127.0.0.1:0 "$service_bin" >"$tmp/service.log" 2>&1 &
 service_pid=$!
 
 now_us() { echo $((10#${EPOCHREALTIME//[!0-9]/})); }

@@ -176,7 +176,7 @@ start_replica() {
         pre=(ip netns exec "$netns")
         url=${db_url/127.0.0.1/$host_ip}
     fi
-    SHELFLINE_DATABASE_URL=$url SHELFLINE_LISTEN=${addr[$name]} \
+    SHELFLINE_DATABASE_URL=$url SHELFLINE_LISTEN=${addr[$name]} SHELFLINE_HTTP_LISTEN=127.0.0.1:0 \
     SHELFLINE_INVENTORY_ADDR=$inv_t SHELFLINE_FORECASTING_ADDR=$fc_t \
     SHELFLINE_CUSTOMER_VALUE_ADDR=$cv_t SHELFLINE_SERVICE_DESK_ADDR=$sd_t \
     SHELFLINE_SD_HOLD_TTL=${hold_ttl_s}s SHELFLINE_HEALTH_INTERVAL=500ms \

@@ -110,6 +110,9 @@ pid_t sl_test_spawn(char *const argv[], char *const env_extra[])
         children[n_children++] = pid;
     if (pid != 0)
         return pid;
+    /* Tests run several replicas side by side: each HTTP face on a port
+     * of its own, unless the test says otherwise. */
+    putenv((char *)"SHELFLINE_HTTP_LISTEN=127.0.0.1:0");
     for (size_t i = 0; env_extra != NULL && env_extra[i] != NULL; i++)
         putenv(env_extra[i]);
     /* The child must not inherit the test's blocked signal mask. */
