@@ -48,6 +48,7 @@
 
 #include "grpc/health/v1/health.pb-c.h"
 #include "sl_log.h"
+#include "sl_metrics.h"
 #include "sl_valid.h"
 
 #define DEFAULT_MAX_MSG (4 * 1024 * 1024 + 64 * 1024)
@@ -61,6 +62,9 @@ enum tag_kind {
     TAG_REJECT_DONE,
 };
 
+/* gRPC's status codes, 0 (OK) to 16 (UNAUTHENTICATED). */
+#define GRPC_CODES 17
+
 typedef struct method_rt {
     const sl_method *m;
     const sl_service_def *svc;
@@ -70,6 +74,10 @@ typedef struct method_rt {
     const ProtobufCMessageDescriptor *request, *response;
     void *handle; /* grpc_server_register_method */
     _Atomic uint64_t calls, errors, total_us;
+    /* This method's series of the grpc_server_* metrics (sl_metrics),
+     * looked up once; handled by code on first use of each code. */
+    sl_metric_child *m_started, *m_received, *m_sent, *m_seconds;
+    _Atomic(sl_metric_child *) m_handled[GRPC_CODES];
 } method_rt;
 
 typedef struct worker worker;
@@ -484,9 +492,100 @@ sl_status sl_call_forward_error_details(sl_call *call, const void *status, size_
     return md_add(&call->trail_md, DETAILS_KEY, status, len, err);
 }
 
+/* ---- metrics: go-grpc-prometheus's names, so its dashboards work ---- */
+
+static struct {
+    pthread_once_t once;
+    sl_metric *started, *handled, *seconds, *received, *sent;
+} fam = {.once = PTHREAD_ONCE_INIT};
+
+static const char *const grpc_labels[] = {"grpc_type", "grpc_service", "grpc_method", NULL};
+static const char *const grpc_code_labels[] = {"grpc_type", "grpc_service", "grpc_method",
+                                               "grpc_code", NULL};
+
+static void families_init(void)
+{
+    fam.started = sl_metric_counter("grpc_server_started_total",
+                                    "Total number of RPCs started on the server.", grpc_labels);
+    fam.handled = sl_metric_counter("grpc_server_handled_total",
+                                    "Total number of RPCs completed on the server, regardless of "
+                                    "success or failure.",
+                                    grpc_code_labels);
+    fam.seconds = sl_metric_histogram(
+        "grpc_server_handling_seconds",
+        "Histogram of response latency (seconds) of gRPC that had been application-level "
+        "handled by the server.",
+        grpc_labels, sl_metrics_latency_buckets, sl_metrics_latency_nbuckets);
+    fam.received = sl_metric_counter("grpc_server_msg_received_total",
+                                     "Total number of RPC stream messages received on the server.",
+                                     grpc_labels);
+    fam.sent =
+        sl_metric_counter("grpc_server_msg_sent_total",
+                          "Total number of gRPC stream messages sent by the server.", grpc_labels);
+}
+
+static const char *grpc_type(sl_rpc_kind k)
+{
+    switch (k) {
+    case SL_RPC_UNARY:
+        return "unary";
+    case SL_RPC_SERVER_STREAMING:
+        return "server_stream";
+    case SL_RPC_CLIENT_STREAMING:
+        return "client_stream";
+    case SL_RPC_BIDI_STREAMING:
+        return "bidi_stream";
+    }
+    return "unary";
+}
+
+/* The method's labels from "/package.Service/Method". */
+static void method_labels(const method_rt *m, char *service, size_t cap, const char **method)
+{
+    const char *slash = strrchr(m->name, '/');
+    size_t n = (size_t)(slash - m->name - 1);
+    snprintf(service, cap, "%.*s", (int)(n < cap ? n : cap - 1), m->name + 1);
+    *method = slash + 1;
+}
+
+static void method_metrics_init(method_rt *m)
+{
+    pthread_once(&fam.once, families_init);
+    char service[256];
+    const char *method;
+    method_labels(m, service, sizeof service, &method);
+    const char *v[] = {grpc_type(m->m->kind), service, method};
+    m->m_started = sl_metric_with(fam.started, v);
+    m->m_received = sl_metric_with(fam.received, v);
+    m->m_sent = sl_metric_with(fam.sent, v);
+    m->m_seconds = sl_metric_with(fam.seconds, v);
+}
+
+static void count_handled(method_rt *m, sl_status st, int64_t us)
+{
+    int code = sl_status_grpc_code(st);
+    if (code < 0 || code >= GRPC_CODES)
+        code = sl_status_grpc_code(SL_UNKNOWN);
+    sl_metric_child *h = atomic_load_explicit(&m->m_handled[code], memory_order_acquire);
+    if (h == NULL) {
+        char service[256];
+        const char *method;
+        method_labels(m, service, sizeof service, &method);
+        const char *v[] = {grpc_type(m->m->kind), service, method,
+                           sl_status_name(sl_status_from_grpc_code(code))};
+        h = sl_metric_with(fam.handled, v);
+        atomic_store_explicit(&m->m_handled[code], h, memory_order_release);
+    }
+    sl_metric_add(h, 1);
+    sl_metric_observe(m->m_seconds, (double)us / 1e6);
+    if (st == SL_OK && m->m->kind == SL_RPC_UNARY)
+        sl_metric_add(m->m_sent, 1);
+}
+
 static void status_log(sl_call *c, sl_status st, const sl_err *err, int64_t us)
 {
     method_rt *m = c->mrt;
+    count_handled(m, st, us);
     atomic_fetch_add_explicit(&m->calls, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&m->total_us, (uint64_t)us, memory_order_relaxed);
     if (st == SL_OK) {
@@ -663,12 +762,15 @@ static void serve_unary(worker *w, sl_call *c)
     ProtobufCMessage *req = NULL, *resp = NULL;
     sl_status st;
 
+    sl_metric_add(m->m_started, 1);
     if (c->payload == NULL)
         st = sl_err_set(&err, SL_INVALID_ARGUMENT, "request message missing");
     else
         st = decode(c->payload, m->request, c->arena, s->opts.max_recv_bytes, &req, &err);
-    if (st == SL_OK)
+    if (st == SL_OK) {
+        sl_metric_add(m->m_received, 1);
         st = unary_pipeline(c, req, &resp, &err);
+    }
     if (st == SL_OK)
         st = encode(resp, s->opts.max_send_bytes, &c->resp_bb, &err);
 
@@ -791,6 +893,7 @@ sl_status sl_call_send(sl_call *call, const ProtobufCMessage *msg, sl_err *err)
     grpc_byte_buffer_destroy(bb);
     if (!ok)
         return sl_err_set(err, SL_CANCELLED, "call ended before the message was sent");
+    sl_metric_add(call->mrt->m_sent, 1);
     return SL_OK;
 }
 
@@ -811,6 +914,7 @@ sl_status sl_call_recv(sl_call *call, sl_arena *arena, ProtobufCMessage **msg, s
     sl_status st = decode(bb, call->mrt->request, arena != NULL ? arena : call->arena,
                           call->srv->opts.max_recv_bytes, msg, err);
     grpc_byte_buffer_destroy(bb);
+    sl_metric_add(call->mrt->m_received, 1);
     return st;
 }
 
@@ -850,11 +954,14 @@ static void *stream_main(void *arg)
     }
 
     ProtobufCMessage *req = NULL;
+    sl_metric_add(c->mrt->m_started, 1);
     if (st == SL_OK && m->kind == SL_RPC_SERVER_STREAMING) {
         if (c->payload == NULL)
             st = sl_err_set(&err, SL_INVALID_ARGUMENT, "request message missing");
         else
             st = decode(c->payload, request, c->arena, s->opts.max_recv_bytes, &req, &err);
+        if (st == SL_OK)
+            sl_metric_add(c->mrt->m_received, 1);
     }
     if (st == SL_OK)
         st = pre_dispatch(c, req, &err);
@@ -1396,6 +1503,7 @@ sl_status sl_server_add_service(sl_server *s, const sl_service_def *def, sl_err 
             return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
         }
         snprintf(m->name, len, "/%s/%s", d->name, d->methods[i].name);
+        method_metrics_init(m);
     }
     s->n_methods += d->n_methods;
     s->services[s->n_services++] = def;

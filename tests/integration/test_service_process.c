@@ -24,6 +24,7 @@
 
 #include "grpc/health/v1/health.pb-c.h"
 #include "shelfline/v1/common.pb-c.h"
+#include "shelfline/v1/inventory.pb-c.h"
 #include "sl_client.h"
 #include "sl_health.h"
 #include "sl_log.h"
@@ -332,8 +333,47 @@ static void test_metrics_endpoint(void **state)
     assert_true(sl_test_wait_child_port(pid, port, 30000));
     assert_true(sl_test_wait_port(http_port, 10000));
 
+    /* Two calls: one answered NOT_FOUND, one refused INVALID_ARGUMENT
+     * before any handler ran. */
+    char target[64];
+    snprintf(target, sizeof target, "127.0.0.1:%d", port);
+    sl_channel *ch;
+    sl_err err;
+    assert_int_equal(sl_channel_create(target, NULL, &ch, &err), SL_OK);
+    sl_arena *a = sl_arena_create(0);
+    Shelfline__V1__GetProductRequest q = SHELFLINE__V1__GET_PRODUCT_REQUEST__INIT;
+    q.sku = "NO-SUCH-SKU";
+    ProtobufCMessage *resp;
+    assert_int_equal(sl_client_unary(ch, "/shelfline.v1.InventoryService/GetProduct", &q.base,
+                                     &shelfline__v1__product__descriptor, a, &resp, NULL, &err),
+                     SL_NOT_FOUND);
+    q.sku = "bad sku with spaces";
+    assert_int_equal(sl_client_unary(ch, "/shelfline.v1.InventoryService/GetProduct", &q.base,
+                                     &shelfline__v1__product__descriptor, a, &resp, NULL, &err),
+                     SL_INVALID_ARGUMENT);
+    sl_arena_destroy(a);
+    sl_channel_destroy(ch);
+
     char *r = http_get(http_port, "/metrics");
     assert_non_null(r);
+    const char *lab = "{grpc_type=\"unary\",grpc_service=\"shelfline.v1.InventoryService\","
+                      "grpc_method=\"GetProduct\"";
+    char want[512];
+    const char *series[][2] = {
+        {"grpc_server_started_total", "} 2\n"},
+        {"grpc_server_msg_received_total", "} 2\n"},
+        {"grpc_server_msg_sent_total", "} 0\n"},
+        {"grpc_server_handled_total", ",grpc_code=\"NOT_FOUND\"} 1\n"},
+        {"grpc_server_handled_total", ",grpc_code=\"INVALID_ARGUMENT\"} 1\n"},
+        {"grpc_server_handling_seconds_count", "} 2\n"},
+    };
+    for (size_t i = 0; i < sizeof series / sizeof series[0]; i++) {
+        snprintf(want, sizeof want, "\n%s%s%s", series[i][0], lab, series[i][1]);
+        if (strstr(r, want) == NULL)
+            fprintf(stderr, "missing %s", want + 1);
+        assert_non_null(strstr(r, want));
+    }
+    assert_null(strstr(r, "grpc_method=\"GetProduct\",grpc_code=\"OK\""));
     assert_non_null(strstr(r, "HTTP/1.1 200"));
     assert_non_null(strstr(r, "text/plain; version=0.0.4"));
     assert_non_null(strstr(r, "\nshelfline_build_info{service=\"inventory\",version=\""));
