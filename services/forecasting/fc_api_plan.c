@@ -449,14 +449,10 @@ static sl_status class_tx(sl_db_conn *conn, void *p, sl_err *err)
     return st;
 }
 
-sl_status fc_api_plan(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
-                      sl_err *err)
+/* Every rule of a GetReplenishmentPlan request. */
+static sl_status plan_request_check(const Shelfline__V1__GetReplenishmentPlanRequest *r,
+                                    sl_err *err)
 {
-    const Shelfline__V1__GetReplenishmentPlanRequest *r =
-        (const Shelfline__V1__GetReplenishmentPlanRequest *)req;
-    Shelfline__V1__ReplenishmentPlan *out = (Shelfline__V1__ReplenishmentPlan *)resp;
-    fc_app *app = FC_APP(call);
-    sl_arena *a = sl_call_arena(call);
     sl_status st;
     if ((st = fc_valid_id("sku", r->sku, false, err)) != SL_OK)
         return st;
@@ -484,7 +480,98 @@ sl_status fc_api_plan(sl_call *call, const ProtobufCMessage *req, ProtobufCMessa
     if (r->pack_size < 0 || r->pack_size > 1000000)
         return sl_err_set(err, SL_INVALID_ARGUMENT, "pack_size must be in 0..1000000, got %lld",
                           (long long)r->pack_size);
+    return SL_OK;
+}
 
+/* The plan's alerts: running out (from available stock alone) before the
+ * next inbound arrives; cover beyond three times the order-up-to level.
+ * Raised (stored and published) once, then added to out. */
+static sl_status plan_alerts(fc_app *app, sl_call *call,
+                             const Shelfline__V1__GetReplenishmentPlanRequest *r, bool by_wh,
+                             const stock_view *vv, const double *pts, const fc_plan_in *inp,
+                             const fc_plan_out *pp, int32_t today,
+                             Shelfline__V1__ReplenishmentPlan *out, sl_err *err)
+{
+    const stock_view v = *vv;
+    const fc_plan_in in = *inp;
+    const fc_plan_out p = *pp;
+    sl_arena *a = sl_call_arena(call);
+    sl_status st;
+    Shelfline__V1__Alert *al[2];
+    size_t nal = 0;
+    const char *where = by_wh ? r->warehouse_id : r->region;
+    char *today_s = day_str(a, today);
+    long dry = fc_plan_stockout_day(pts, NULL, PLAN_HORIZON, (double)in.available);
+    if (today_s == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    if (dry >= 0 && (v.next_inbound == INT32_MAX || today + dry < v.next_inbound)) {
+        Shelfline__V1__Alert *x = sl_arena_alloc(a, sizeof *x);
+        char *id = sl_arena_alloc(a, 200), *msg = sl_arena_alloc(a, 256);
+        char *dry_s = day_str(a, today + (int32_t)dry);
+        if (x == NULL || id == NULL || msg == NULL || dry_s == NULL)
+            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        shelfline__v1__alert__init(x);
+        snprintf(id, 200, "PSO/%s/%s/%s", r->sku, where, today_s);
+        snprintf(msg, 256, "%s in %s runs out on %s, %s", r->sku, where, dry_s,
+                 v.next_inbound == INT32_MAX ? "with no inbound open" : "before its next inbound");
+        x->alert_id = id;
+        x->kind = SHELFLINE__V1__ALERT_KIND__PROJECTED_STOCKOUT;
+        x->stockout_day = dry_s;
+        x->next_inbound_day = out->next_inbound_day;
+        x->message = msg;
+        al[nal++] = x;
+    }
+    if ((double)p.position > 3 * p.order_up_to && p.position > 0) {
+        Shelfline__V1__Alert *x = sl_arena_alloc(a, sizeof *x);
+        char *id = sl_arena_alloc(a, 200), *msg = sl_arena_alloc(a, 256);
+        if (x == NULL || id == NULL || msg == NULL)
+            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        shelfline__v1__alert__init(x);
+        snprintf(id, 200, "OVS/%s/%s/%s", r->sku, where, today_s);
+        snprintf(msg, 256, "%s in %s holds %lld units, over 3x its order-up-to level %.1f", r->sku,
+                 where, (long long)p.position, p.order_up_to);
+        x->alert_id = id;
+        x->kind = SHELFLINE__V1__ALERT_KIND__OVERSTOCK;
+        x->message = msg;
+        x->stockout_day = "";
+        x->next_inbound_day = "";
+        al[nal++] = x;
+    }
+    for (size_t i = 0; i < nal; i++) {
+        al[i]->sku = r->sku;
+        al[i]->region = (char *)v.region;
+        al[i]->warehouse_id = r->warehouse_id;
+        al[i]->day = today_s;
+        al[i]->forecast = in.mean_demand;
+        al[i]->stock = (double)p.position;
+    }
+    if (nal > 0) {
+        alerts_ctx ac = {app, al, nal};
+        sl_db_tx_options o = {.deadline_ms = sl_call_deadline_ms(call)};
+        if ((st = sl_db_tx(app->db, &o, alerts_tx, &ac, err)) != SL_OK)
+            return st;
+        out->alerts = sl_arena_alloc(a, nal * sizeof *out->alerts);
+        if (out->alerts == NULL)
+            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        memcpy(out->alerts, al, nal * sizeof *al);
+        out->n_alerts = nal;
+    }
+    return SL_OK;
+}
+
+sl_status fc_api_plan(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                      sl_err *err)
+{
+    const Shelfline__V1__GetReplenishmentPlanRequest *r =
+        (const Shelfline__V1__GetReplenishmentPlanRequest *)req;
+    Shelfline__V1__ReplenishmentPlan *out = (Shelfline__V1__ReplenishmentPlan *)resp;
+    fc_app *app = FC_APP(call);
+    sl_arena *a = sl_call_arena(call);
+    sl_status st;
+    if ((st = plan_request_check(r, err)) != SL_OK)
+        return st;
+    bool by_wh = r->warehouse_id[0] != '\0';
+    bool by_supplier = r->supplier[0] != '\0';
     int32_t today = fc_day_today();
     stock_view v;
     if ((st = load_stock(app, call, r->sku, by_wh ? r->warehouse_id : NULL,
@@ -566,68 +653,7 @@ sl_status fc_api_plan(sl_call *call, const ProtobufCMessage *req, ProtobufCMessa
     if (out->projected_stockout_day == NULL || out->next_inbound_day == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
 
-    /* Alerts: running out (from available stock alone) before the next
-     * inbound arrives; cover beyond three times the order-up-to level. */
-    Shelfline__V1__Alert *al[2];
-    size_t nal = 0;
-    const char *where = by_wh ? r->warehouse_id : r->region;
-    char *today_s = day_str(a, today);
-    long dry = fc_plan_stockout_day(pts, NULL, PLAN_HORIZON, (double)in.available);
-    if (today_s == NULL)
-        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-    if (dry >= 0 && (v.next_inbound == INT32_MAX || today + dry < v.next_inbound)) {
-        Shelfline__V1__Alert *x = sl_arena_alloc(a, sizeof *x);
-        char *id = sl_arena_alloc(a, 200), *msg = sl_arena_alloc(a, 256);
-        char *dry_s = day_str(a, today + (int32_t)dry);
-        if (x == NULL || id == NULL || msg == NULL || dry_s == NULL)
-            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-        shelfline__v1__alert__init(x);
-        snprintf(id, 200, "PSO/%s/%s/%s", r->sku, where, today_s);
-        snprintf(msg, 256, "%s in %s runs out on %s, %s", r->sku, where, dry_s,
-                 v.next_inbound == INT32_MAX ? "with no inbound open" : "before its next inbound");
-        x->alert_id = id;
-        x->kind = SHELFLINE__V1__ALERT_KIND__PROJECTED_STOCKOUT;
-        x->stockout_day = dry_s;
-        x->next_inbound_day = out->next_inbound_day;
-        x->message = msg;
-        al[nal++] = x;
-    }
-    if ((double)p.position > 3 * p.order_up_to && p.position > 0) {
-        Shelfline__V1__Alert *x = sl_arena_alloc(a, sizeof *x);
-        char *id = sl_arena_alloc(a, 200), *msg = sl_arena_alloc(a, 256);
-        if (x == NULL || id == NULL || msg == NULL)
-            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-        shelfline__v1__alert__init(x);
-        snprintf(id, 200, "OVS/%s/%s/%s", r->sku, where, today_s);
-        snprintf(msg, 256, "%s in %s holds %lld units, over 3x its order-up-to level %.1f", r->sku,
-                 where, (long long)p.position, p.order_up_to);
-        x->alert_id = id;
-        x->kind = SHELFLINE__V1__ALERT_KIND__OVERSTOCK;
-        x->message = msg;
-        x->stockout_day = "";
-        x->next_inbound_day = "";
-        al[nal++] = x;
-    }
-    for (size_t i = 0; i < nal; i++) {
-        al[i]->sku = r->sku;
-        al[i]->region = (char *)v.region;
-        al[i]->warehouse_id = r->warehouse_id;
-        al[i]->day = today_s;
-        al[i]->forecast = in.mean_demand;
-        al[i]->stock = (double)p.position;
-    }
-    if (nal > 0) {
-        alerts_ctx ac = {app, al, nal};
-        sl_db_tx_options o = {.deadline_ms = sl_call_deadline_ms(call)};
-        if ((st = sl_db_tx(app->db, &o, alerts_tx, &ac, err)) != SL_OK)
-            return st;
-        out->alerts = sl_arena_alloc(a, nal * sizeof *out->alerts);
-        if (out->alerts == NULL)
-            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-        memcpy(out->alerts, al, nal * sizeof *al);
-        out->n_alerts = nal;
-    }
-    return SL_OK;
+    return plan_alerts(app, call, r, by_wh, &v, pts, &in, &p, today, out, err);
 }
 
 /* ---- SuggestTransfers ---- */
