@@ -936,30 +936,19 @@ static sl_status kpi_classes(sl_arena *a, const kpi_ctx *kc, const double *avg, 
     return SL_OK;
 }
 
-sl_status fc_api_kpis(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
-                      sl_err *err)
+/* The SKUs a KPI request is about, with their prices: the one SKU (and
+ * *category becomes its category) or the category's products (at most
+ * KPI_MAX_SKUS), from inventory. */
+static sl_status kpi_skus(fc_app *app, sl_call *call,
+                          const Shelfline__V1__GetInventoryKpisRequest *r, sl_arena *a,
+                          kpi_sku **out, size_t *count, const char **category, sl_err *err)
 {
-    const Shelfline__V1__GetInventoryKpisRequest *r =
-        (const Shelfline__V1__GetInventoryKpisRequest *)req;
-    Shelfline__V1__InventoryKpis *out = (Shelfline__V1__InventoryKpis *)resp;
-    fc_app *app = FC_APP(call);
-    sl_arena *a = sl_call_arena(call);
     sl_status st;
-    bool by_sku = r->sku[0] != '\0', by_cat = r->category[0] != '\0';
-    if (by_sku == by_cat)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "exactly one of sku and category must be set");
-    if (by_sku && (st = fc_valid_id("sku", r->sku, false, err)) != SL_OK)
-        return st;
-    if (by_cat && strlen(r->category) > 64)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "category is longer than 64 characters");
-    if (r->period_days < 7 || r->period_days > 730)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "period_days must be in 7..730, got %d",
-                          r->period_days);
+    bool by_sku = r->sku[0] != '\0';
     kpi_sku *skus = sl_arena_alloc(a, KPI_MAX_SKUS * sizeof *skus);
     if (skus == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     size_t n = 0;
-    const char *category = r->category;
     if (by_sku) {
         Shelfline__V1__GetProductRequest gp = SHELFLINE__V1__GET_PRODUCT_REQUEST__INIT;
         gp.sku = (char *)r->sku;
@@ -967,7 +956,7 @@ sl_status fc_api_kpis(sl_call *call, const ProtobufCMessage *req, ProtobufCMessa
         if ((st = fc_inventory_call(app, call, "GetProduct", &gp.base,
                                     &shelfline__v1__product__descriptor, a, &p, err)) != SL_OK)
             return st;
-        category = p->category;
+        *category = p->category;
         skus[n++] = (kpi_sku){p->sku, p->price != NULL ? p->price->minor_units : 0};
     } else {
         Shelfline__V1__PageRequest pg = SHELFLINE__V1__PAGE_REQUEST__INIT;
@@ -991,23 +980,20 @@ sl_status fc_api_kpis(sl_call *call, const ProtobufCMessage *req, ProtobufCMessa
         if (n == 0)
             return sl_err_set(err, SL_NOT_FOUND, "no products in category \"%s\"", r->category);
     }
-    int32_t today = fc_day_today();
-    kpi_ctx kc = {skus,
-                  n,
-                  today - r->period_days,
-                  today,
-                  sl_arena_zalloc(a, n * sizeof(int64_t)),
-                  sl_arena_zalloc(a, n * sizeof(int64_t)),
-                  sl_arena_zalloc(a, n),
-                  0};
-    double *avg = sl_arena_zalloc(a, n * sizeof *avg);
-    if (kc.units == NULL || kc.sku_stockouts == NULL || kc.abc == NULL || avg == NULL)
-        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-    sl_db_tx_options o = {.read_only = true, .deadline_ms = sl_call_deadline_ms(call)};
-    if ((st = sl_db_tx(app->db, &o, kpi_tx, &kc, err)) != SL_OK)
-        return st;
-    double cogs = 0, inv_value = 0, inv_units = 0;
-    int64_t units = 0;
+    *out = skus;
+    *count = n;
+    return SL_OK;
+}
+
+/* Average inventory of the n SKUs over the request's period into avg[],
+ * with its total in units and value. */
+static sl_status kpi_average_stock(fc_app *app, sl_call *call,
+                                   const Shelfline__V1__GetInventoryKpisRequest *r,
+                                   const kpi_sku *skus, size_t n, sl_arena *a, double *avg,
+                                   double *units_out, double *value_out, sl_err *err)
+{
+    sl_status st;
+    double inv_units = 0, inv_value = 0;
     /* Average inventory over the same period, time-weighted from
      * inventory's ledger (up to 1,000 SKUs per call). */
     int64_t to_ms = sl_db_now_ms();
@@ -1038,6 +1024,55 @@ sl_status fc_api_kpis(sl_call *call, const ProtobufCMessage *req, ProtobufCMessa
             inv_value += x * (double)skus[first + k].price;
         }
     }
+    *units_out = inv_units;
+    *value_out = inv_value;
+    return SL_OK;
+}
+
+sl_status fc_api_kpis(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                      sl_err *err)
+{
+    const Shelfline__V1__GetInventoryKpisRequest *r =
+        (const Shelfline__V1__GetInventoryKpisRequest *)req;
+    Shelfline__V1__InventoryKpis *out = (Shelfline__V1__InventoryKpis *)resp;
+    fc_app *app = FC_APP(call);
+    sl_arena *a = sl_call_arena(call);
+    sl_status st;
+    bool by_sku = r->sku[0] != '\0', by_cat = r->category[0] != '\0';
+    if (by_sku == by_cat)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "exactly one of sku and category must be set");
+    if (by_sku && (st = fc_valid_id("sku", r->sku, false, err)) != SL_OK)
+        return st;
+    if (by_cat && strlen(r->category) > 64)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "category is longer than 64 characters");
+    if (r->period_days < 7 || r->period_days > 730)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "period_days must be in 7..730, got %d",
+                          r->period_days);
+    kpi_sku *skus = NULL;
+    size_t n = 0;
+    const char *category = r->category;
+    if ((st = kpi_skus(app, call, r, a, &skus, &n, &category, err)) != SL_OK)
+        return st;
+    int32_t today = fc_day_today();
+    kpi_ctx kc = {skus,
+                  n,
+                  today - r->period_days,
+                  today,
+                  sl_arena_zalloc(a, n * sizeof(int64_t)),
+                  sl_arena_zalloc(a, n * sizeof(int64_t)),
+                  sl_arena_zalloc(a, n),
+                  0};
+    double *avg = sl_arena_zalloc(a, n * sizeof *avg);
+    if (kc.units == NULL || kc.sku_stockouts == NULL || kc.abc == NULL || avg == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    sl_db_tx_options o = {.read_only = true, .deadline_ms = sl_call_deadline_ms(call)};
+    if ((st = sl_db_tx(app->db, &o, kpi_tx, &kc, err)) != SL_OK)
+        return st;
+    double cogs = 0, inv_value = 0, inv_units = 0;
+    int64_t units = 0;
+    if ((st = kpi_average_stock(app, call, r, skus, n, a, avg, &inv_units, &inv_value, err)) !=
+        SL_OK)
+        return st;
     for (size_t i = 0; i < n; i++) {
         cogs += (double)kc.units[i] * (double)skus[i].price;
         units += kc.units[i];
