@@ -170,6 +170,87 @@ static sl_status issue_tx(sl_db_conn *conn, void *p, sl_err *err)
     return fc_demand_issue(conn, c->sku, c->region, c->d, c->a, err);
 }
 
+/* ForecastDemand's answer from the forecast d (quota: the promotion cap
+ * applied when n_quotas is 1; quota_why: why none was, or NULL). */
+static sl_status forecast_reply(sl_arena *a, const Shelfline__V1__ForecastDemandRequest *r,
+                                const fc_demand *d, const fc_quota *quota, size_t n_quotas,
+                                const char *quota_why, Shelfline__V1__ForecastDemandResponse *out,
+                                sl_err *err)
+{
+    size_t h = fc_forecast_horizon(d->fc), nl = fc_forecast_n_levels(d->fc);
+    const double *pt = fc_forecast_points(d->fc);
+    const double *lo80 = pt, *hi80 = pt, *lo95 = pt, *hi95 = pt;
+    for (size_t i = 0; i < nl; i++) {
+        double lv = fc_forecast_level(d->fc, i);
+        if (fabs(lv - 80) < 1e-9)
+            lo80 = fc_forecast_lower(d->fc, i), hi80 = fc_forecast_upper(d->fc, i);
+        if (fabs(lv - 95) < 1e-9)
+            lo95 = fc_forecast_lower(d->fc, i), hi95 = fc_forecast_upper(d->fc, i);
+    }
+    fc_info info;
+    fc_forecast_info(d->fc, &info);
+    out->sku = r->sku;
+    out->region = r->region;
+    out->points = sl_arena_alloc(a, h * sizeof *out->points);
+    Shelfline__V1__ForecastPoint *pts = sl_arena_alloc(a, h * sizeof *pts);
+    size_t nu = fc_forecast_n_uplifts(d->fc);
+    out->uplifts = sl_arena_alloc(a, (nu > 0 ? nu : 1) * sizeof *out->uplifts);
+    Shelfline__V1__EventUplift *ups = sl_arena_alloc(a, (nu > 0 ? nu : 1) * sizeof *ups);
+    out->model = sl_arena_strdup(a, info.model);
+    out->method = sl_arena_strdup(a, fc_method_name(info.method));
+    out->reason = sl_arena_strdup(a, info.reason != NULL ? info.reason : "");
+    if (out->reason != NULL && quota_why != NULL) {
+        size_t len = strlen(out->reason) + strlen(quota_why) + 40;
+        char *why = sl_arena_alloc(a, len);
+        if (why != NULL)
+            snprintf(why, len, "%s; promotion quota not applied: %s", out->reason, quota_why);
+        out->reason = why;
+    }
+    if (out->points == NULL || pts == NULL || out->uplifts == NULL || ups == NULL ||
+        out->model == NULL || out->method == NULL || out->reason == NULL) {
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    for (size_t i = 0; i < h; i++) {
+        shelfline__v1__forecast_point__init(&pts[i]);
+        pts[i].day = day_str(a, d->today + (int32_t)i);
+        if (pts[i].day == NULL) {
+            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        }
+        pts[i].point = pt[i];
+        pts[i].lo80 = lo80[i], pts[i].hi80 = hi80[i];
+        pts[i].lo95 = lo95[i], pts[i].hi95 = hi95[i];
+        pts[i].event = (Shelfline__V1__EventKind)d->future_kind[i];
+        pts[i].overridden = d->overridden[i] != 0;
+        pts[i].statistical = d->statistical[i];
+        out->points[i] = &pts[i];
+    }
+    out->n_points = h;
+    for (size_t i = 0; i < nu; i++) {
+        fc_uplift u;
+        fc_forecast_uplift(d->fc, i, &u);
+        shelfline__v1__event_uplift__init(&ups[i]);
+        ups[i].kind = (Shelfline__V1__EventKind)u.event;
+        ups[i].factor = u.factor;
+        ups[i].past_days = (int32_t)u.past_days;
+        bool capped = n_quotas > 0 && quota->event == u.event;
+        ups[i].quota_units = capped ? quota->units : -1;
+        ups[i].quota_left = capped && isfinite(u.quota_left) ? u.quota_left : -1;
+        out->uplifts[i] = &ups[i];
+    }
+    out->n_uplifts = nu;
+    out->backtest_mase = isfinite(info.backtest_mase) ? info.backtest_mase : -1;
+    out->backtest_smape = isfinite(info.backtest_smape) ? info.backtest_smape : -1;
+    out->history_days = (int32_t)d->hist.n;
+    out->stockout_days = (int32_t)d->stockout_days;
+    out->yearly_seasonality = info.long_season != 0;
+    out->intraday_refreshed = d->intraday;
+    out->intraday_ratio = d->ratio;
+    out->intraday_hours = d->hours_done;
+    out->intraday_units = (int64_t)llround(d->today_units);
+    out->intraday_flat_profile = d->intraday && d->flat_profile;
+    return SL_OK;
+}
+
 sl_status fc_api_forecast(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
                           sl_err *err)
 {
@@ -200,86 +281,17 @@ sl_status fc_api_forecast(sl_call *call, const ProtobufCMessage *req, ProtobufCM
                           r->horizon_days, &opts, a, &d, err);
     if (st != SL_OK)
         return st;
-    size_t h = fc_forecast_horizon(d.fc), nl = fc_forecast_n_levels(d.fc);
-    const double *pt = fc_forecast_points(d.fc);
-    const double *lo80 = pt, *hi80 = pt, *lo95 = pt, *hi95 = pt;
-    for (size_t i = 0; i < nl; i++) {
-        double lv = fc_forecast_level(d.fc, i);
-        if (fabs(lv - 80) < 1e-9)
-            lo80 = fc_forecast_lower(d.fc, i), hi80 = fc_forecast_upper(d.fc, i);
-        if (fabs(lv - 95) < 1e-9)
-            lo95 = fc_forecast_lower(d.fc, i), hi95 = fc_forecast_upper(d.fc, i);
+    st = forecast_reply(a, r, &d, &quota, opts.n_quotas, quota_why, out, err);
+    if (st == SL_OK) {
+        /* The forecast as issued is kept for GetForecastAccuracy.  Storing
+         * it is part of answering: a forecast the service cannot score
+         * later is still a good forecast, but failing quietly would leave
+         * holes in the record that bias the accuracy report, so an error
+         * is an error. */
+        issue_ctx ic = {r->sku, r->region, &d, a};
+        sl_db_tx_options o = {.deadline_ms = sl_call_deadline_ms(call)};
+        st = sl_db_tx(FC_APP(call)->db, &o, issue_tx, &ic, err);
     }
-    fc_info info;
-    fc_forecast_info(d.fc, &info);
-    out->sku = r->sku;
-    out->region = r->region;
-    out->points = sl_arena_alloc(a, h * sizeof *out->points);
-    Shelfline__V1__ForecastPoint *pts = sl_arena_alloc(a, h * sizeof *pts);
-    size_t nu = fc_forecast_n_uplifts(d.fc);
-    out->uplifts = sl_arena_alloc(a, (nu > 0 ? nu : 1) * sizeof *out->uplifts);
-    Shelfline__V1__EventUplift *ups = sl_arena_alloc(a, (nu > 0 ? nu : 1) * sizeof *ups);
-    out->model = sl_arena_strdup(a, info.model);
-    out->method = sl_arena_strdup(a, fc_method_name(info.method));
-    out->reason = sl_arena_strdup(a, info.reason != NULL ? info.reason : "");
-    if (out->reason != NULL && quota_why != NULL) {
-        size_t len = strlen(out->reason) + strlen(quota_why) + 40;
-        char *why = sl_arena_alloc(a, len);
-        if (why != NULL)
-            snprintf(why, len, "%s; promotion quota not applied: %s", out->reason, quota_why);
-        out->reason = why;
-    }
-    if (out->points == NULL || pts == NULL || out->uplifts == NULL || ups == NULL ||
-        out->model == NULL || out->method == NULL || out->reason == NULL) {
-        fc_demand_free(&d);
-        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-    }
-    for (size_t i = 0; i < h; i++) {
-        shelfline__v1__forecast_point__init(&pts[i]);
-        pts[i].day = day_str(a, d.today + (int32_t)i);
-        if (pts[i].day == NULL) {
-            fc_demand_free(&d);
-            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-        }
-        pts[i].point = pt[i];
-        pts[i].lo80 = lo80[i], pts[i].hi80 = hi80[i];
-        pts[i].lo95 = lo95[i], pts[i].hi95 = hi95[i];
-        pts[i].event = (Shelfline__V1__EventKind)d.future_kind[i];
-        pts[i].overridden = d.overridden[i] != 0;
-        pts[i].statistical = d.statistical[i];
-        out->points[i] = &pts[i];
-    }
-    out->n_points = h;
-    for (size_t i = 0; i < nu; i++) {
-        fc_uplift u;
-        fc_forecast_uplift(d.fc, i, &u);
-        shelfline__v1__event_uplift__init(&ups[i]);
-        ups[i].kind = (Shelfline__V1__EventKind)u.event;
-        ups[i].factor = u.factor;
-        ups[i].past_days = (int32_t)u.past_days;
-        bool capped = opts.n_quotas > 0 && quota.event == u.event;
-        ups[i].quota_units = capped ? quota.units : -1;
-        ups[i].quota_left = capped && isfinite(u.quota_left) ? u.quota_left : -1;
-        out->uplifts[i] = &ups[i];
-    }
-    out->n_uplifts = nu;
-    out->backtest_mase = isfinite(info.backtest_mase) ? info.backtest_mase : -1;
-    out->backtest_smape = isfinite(info.backtest_smape) ? info.backtest_smape : -1;
-    out->history_days = (int32_t)d.hist.n;
-    out->stockout_days = (int32_t)d.stockout_days;
-    out->yearly_seasonality = info.long_season != 0;
-    out->intraday_refreshed = d.intraday;
-    out->intraday_ratio = d.ratio;
-    out->intraday_hours = d.hours_done;
-    out->intraday_units = (int64_t)llround(d.today_units);
-    out->intraday_flat_profile = d.intraday && d.flat_profile;
-    /* The forecast as issued is kept for GetForecastAccuracy.  Storing it
-     * is part of answering: a forecast the service cannot score later is
-     * still a good forecast, but failing quietly would leave holes in the
-     * record that bias the accuracy report, so an error is an error. */
-    issue_ctx ic = {r->sku, r->region, &d, a};
-    sl_db_tx_options o = {.deadline_ms = sl_call_deadline_ms(call)};
-    st = sl_db_tx(FC_APP(call)->db, &o, issue_tx, &ic, err);
     fc_demand_free(&d);
     return st;
 }
