@@ -142,6 +142,77 @@ static sl_status fit_write_tx(sl_db_conn *conn, void *p, sl_err *err)
                              err);
 }
 
+/* BG/NBD and (when the data allow it) Gamma-Gamma over rc's summaries,
+ * into fit. */
+static sl_status fit_models(sl_arena *a, const fit_read_ctx *rc, cv_fit_row *fit, sl_err *err)
+{
+    cv_summary *rows = sl_arena_alloc(a, rc->n * sizeof *rows);
+    if (rows == NULL)
+        return OOM(err);
+    for (size_t i = 0; i < rc->n; i++)
+        rows[i] = rc->rows[i].s;
+    cv_fit_report bg_rep, gg_rep;
+    int64_t t0 = sl_db_now_ms();
+    sl_status st = cv_bgnbd_fit(rows, rc->n, NULL, &fit->bg, &bg_rep, err);
+    if (st != SL_OK) {
+        sl_err_wrap(err, "could not fit BG/NBD");
+        return st;
+    }
+    sl_err gerr;
+    sl_status gst = cv_gg_fit(rows, rc->n, NULL, &fit->gg, &gg_rep, &gerr);
+    if (gst != SL_OK && gst != SL_FAILED_PRECONDITION)
+        return sl_err_set(err, gst, "could not fit Gamma-Gamma: %s", gerr.msg);
+    fit->seconds = (double)(sl_db_now_ms() - t0) / 1000.0;
+    if (bg_rep.seconds + (gst == SL_OK ? gg_rep.seconds : 0) > fit->seconds)
+        fit->seconds = bg_rep.seconds + (gst == SL_OK ? gg_rep.seconds : 0);
+    fit->bg_ll = bg_rep.log_likelihood;
+    fit->bg_ok = bg_rep.converged;
+    fit->customers = (int64_t)bg_rep.customers;
+    fit->has_gg = gst == SL_OK;
+    if (fit->has_gg) {
+        fit->gg_ll = gg_rep.log_likelihood;
+        fit->gg_customers = (int64_t)gg_rep.customers;
+        fit->gg_ok = gg_rep.converged;
+    }
+    return SL_OK;
+}
+
+/* FitModels' answer from fit. */
+static sl_status fit_reply(sl_arena *a, const cv_fit_row *f, Shelfline__V1__ModelFit *out,
+                           sl_err *err)
+{
+    const cv_fit_row fit = *f;
+    Shelfline__V1__BgNbdParams *bg = sl_arena_alloc(a, sizeof *bg);
+    if (bg == NULL)
+        return OOM(err);
+    shelfline__v1__bg_nbd_params__init(bg);
+    bg->r = fit.bg.r;
+    bg->alpha = fit.bg.alpha;
+    bg->a = fit.bg.a;
+    bg->b = fit.bg.b;
+    bg->log_likelihood = fit.bg_ll;
+    bg->converged = fit.bg_ok;
+    out->bgnbd = bg;
+    if (fit.has_gg) {
+        Shelfline__V1__GammaGammaParams *gg = sl_arena_alloc(a, sizeof *gg);
+        if (gg == NULL)
+            return OOM(err);
+        shelfline__v1__gamma_gamma_params__init(gg);
+        gg->p = fit.gg.p;
+        gg->q = fit.gg.q;
+        gg->gamma = fit.gg.gamma;
+        gg->log_likelihood = fit.gg_ll;
+        gg->customers = fit.gg_customers;
+        gg->converged = fit.gg_ok;
+        out->gamma_gamma = gg;
+    }
+    out->cohort = (char *)fit.cohort;
+    out->as_of_ms = fit.as_of_ms;
+    out->customers = fit.customers;
+    out->seconds = fit.seconds;
+    return SL_OK;
+}
+
 sl_status cv_api_fit_models(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
                             sl_err *err)
 {
@@ -167,64 +238,10 @@ sl_status cv_api_fit_models(sl_call *call, const ProtobufCMessage *req, Protobuf
         return sl_err_set(err, SL_FAILED_PRECONDITION, "no customer with purchases to fit%s%s%s",
                           rc.f.cohort ? " in cohort \"" : "", rc.f.cohort ? r->cohort : "",
                           rc.f.cohort ? "\"" : "");
-    cv_summary *rows = sl_arena_alloc(a, rc.n * sizeof *rows);
-    if (rows == NULL)
-        return OOM(err);
-    for (size_t i = 0; i < rc.n; i++)
-        rows[i] = rc.rows[i].s;
     cv_fit_row fit = {.cohort = r->cohort, .as_of_ms = as_of_ms, .ret = rc.ret};
-    cv_fit_report bg_rep, gg_rep;
-    int64_t t0 = sl_db_now_ms();
-    st = cv_bgnbd_fit(rows, rc.n, NULL, &fit.bg, &bg_rep, err);
-    if (st != SL_OK) {
-        sl_err_wrap(err, "could not fit BG/NBD");
+    if ((st = fit_models(a, &rc, &fit, err)) != SL_OK ||
+        (st = fit_reply(a, &fit, out, err)) != SL_OK)
         return st;
-    }
-    sl_err gerr;
-    sl_status gst = cv_gg_fit(rows, rc.n, NULL, &fit.gg, &gg_rep, &gerr);
-    if (gst != SL_OK && gst != SL_FAILED_PRECONDITION)
-        return sl_err_set(err, gst, "could not fit Gamma-Gamma: %s", gerr.msg);
-    fit.seconds = (double)(sl_db_now_ms() - t0) / 1000.0;
-    if (bg_rep.seconds + (gst == SL_OK ? gg_rep.seconds : 0) > fit.seconds)
-        fit.seconds = bg_rep.seconds + (gst == SL_OK ? gg_rep.seconds : 0);
-    fit.bg_ll = bg_rep.log_likelihood;
-    fit.bg_ok = bg_rep.converged;
-    fit.customers = (int64_t)bg_rep.customers;
-    fit.has_gg = gst == SL_OK;
-    if (fit.has_gg) {
-        fit.gg_ll = gg_rep.log_likelihood;
-        fit.gg_customers = (int64_t)gg_rep.customers;
-        fit.gg_ok = gg_rep.converged;
-    }
-
-    Shelfline__V1__BgNbdParams *bg = sl_arena_alloc(a, sizeof *bg);
-    if (bg == NULL)
-        return OOM(err);
-    shelfline__v1__bg_nbd_params__init(bg);
-    bg->r = fit.bg.r;
-    bg->alpha = fit.bg.alpha;
-    bg->a = fit.bg.a;
-    bg->b = fit.bg.b;
-    bg->log_likelihood = fit.bg_ll;
-    bg->converged = fit.bg_ok;
-    out->bgnbd = bg;
-    if (fit.has_gg) {
-        Shelfline__V1__GammaGammaParams *gg = sl_arena_alloc(a, sizeof *gg);
-        if (gg == NULL)
-            return OOM(err);
-        shelfline__v1__gamma_gamma_params__init(gg);
-        gg->p = fit.gg.p;
-        gg->q = fit.gg.q;
-        gg->gamma = fit.gg.gamma;
-        gg->log_likelihood = fit.gg_ll;
-        gg->customers = fit.gg_customers;
-        gg->converged = fit.gg_ok;
-        out->gamma_gamma = gg;
-    }
-    out->cohort = r->cohort;
-    out->as_of_ms = as_of_ms;
-    out->customers = fit.customers;
-    out->seconds = fit.seconds;
     fit_write_ctx wc = {CV_APP(call), &fit, out};
     o = sl_service_tx_options(call, false);
     return sl_db_tx(CV_APP(call)->db, &o, fit_write_tx, &wc, err);
@@ -306,6 +323,40 @@ static double simple_clv(const cv_summary_row *s, const cv_retention_counts *ret
     return res.clv;
 }
 
+/* The customer's top categories by recency-weighted net spend. */
+static sl_status value_top_categories(sl_arena *a, const value_ctx *cc,
+                                      Shelfline__V1__CustomerValue *out, sl_err *err)
+{
+    const value_ctx c = *cc;
+    sl_status st;
+    /* Top categories by recency-weighted net spend. */
+    cv_purchase_line *pl = sl_arena_alloc(a, (c.nlines > 0 ? c.nlines : 1) * sizeof *pl);
+    cv_interest *ints = sl_arena_alloc(a, TOP_CATEGORIES * sizeof *ints);
+    if (pl == NULL || ints == NULL)
+        return OOM(err);
+    for (size_t i = 0; i < c.nlines; i++)
+        pl[i] =
+            (cv_purchase_line){c.lines[i].category, c.lines[i].day, (double)c.lines[i].net_minor};
+    size_t ni = 0;
+    if ((st = cv_interest_rank(pl, c.nlines, c.today, INTEREST_HALF_LIFE_DAYS, ints, TOP_CATEGORIES,
+                               &ni, err)) != SL_OK)
+        return st;
+    out->top_categories = sl_arena_alloc(a, (ni > 0 ? ni : 1) * sizeof *out->top_categories);
+    if (out->top_categories == NULL)
+        return OOM(err);
+    for (size_t i = 0; i < ni; i++) {
+        Shelfline__V1__CategoryInterest *ci = sl_arena_alloc(a, sizeof *ci);
+        if (ci == NULL)
+            return OOM(err);
+        shelfline__v1__category_interest__init(ci);
+        ci->category = (char *)ints[i].category;
+        ci->score = ints[i].score;
+        out->top_categories[i] = ci;
+    }
+    out->n_top_categories = ni;
+    return SL_OK;
+}
+
 sl_status cv_api_get_customer_value(sl_call *call, const ProtobufCMessage *req,
                                     ProtobufCMessage *resp, sl_err *err)
 {
@@ -369,32 +420,7 @@ sl_status cv_api_get_customer_value(sl_call *call, const ProtobufCMessage *req,
     out->fit_id = c.fit != NULL ? c.fit->fit_id : 0;
     out->tier = tier_of(me != NULL ? me->orders : 0, ms);
 
-    /* Top categories by recency-weighted net spend. */
-    cv_purchase_line *pl = sl_arena_alloc(a, (c.nlines > 0 ? c.nlines : 1) * sizeof *pl);
-    cv_interest *ints = sl_arena_alloc(a, TOP_CATEGORIES * sizeof *ints);
-    if (pl == NULL || ints == NULL)
-        return OOM(err);
-    for (size_t i = 0; i < c.nlines; i++)
-        pl[i] =
-            (cv_purchase_line){c.lines[i].category, c.lines[i].day, (double)c.lines[i].net_minor};
-    size_t ni = 0;
-    if ((st = cv_interest_rank(pl, c.nlines, c.today, INTEREST_HALF_LIFE_DAYS, ints, TOP_CATEGORIES,
-                               &ni, err)) != SL_OK)
-        return st;
-    out->top_categories = sl_arena_alloc(a, (ni > 0 ? ni : 1) * sizeof *out->top_categories);
-    if (out->top_categories == NULL)
-        return OOM(err);
-    for (size_t i = 0; i < ni; i++) {
-        Shelfline__V1__CategoryInterest *ci = sl_arena_alloc(a, sizeof *ci);
-        if (ci == NULL)
-            return OOM(err);
-        shelfline__v1__category_interest__init(ci);
-        ci->category = (char *)ints[i].category;
-        ci->score = ints[i].score;
-        out->top_categories[i] = ci;
-    }
-    out->n_top_categories = ni;
-    return SL_OK;
+    return value_top_categories(a, &c, out, err);
 }
 
 /* ---- GetRetentionReport ---- */
@@ -441,6 +467,74 @@ static double quantile(const double *v, size_t n, double q)
     return v[i] + (pos - (double)i) * (v[i + 1] - v[i]);
 }
 
+/* The cohort table: per cohort its customers and the share of them
+ * buying again in each later period. */
+static sl_status retention_cohorts(sl_arena *a, const report_ctx *cc,
+                                   Shelfline__V1__RetentionReport *out, sl_err *err)
+{
+    const report_ctx c = *cc;
+    out->cohorts = sl_arena_zalloc(a, (size_t)c.ncohorts * sizeof *out->cohorts);
+    if (out->cohorts == NULL)
+        return OOM(err);
+    for (int32_t k = 0; k < c.ncohorts; k++) {
+        Shelfline__V1__CohortRow *row = sl_arena_alloc(a, sizeof *row);
+        double *ret = sl_arena_zalloc(a, (size_t)(k > 0 ? k : 1) * sizeof *ret);
+        if (row == NULL || ret == NULL)
+            return OOM(err);
+        shelfline__v1__cohort_row__init(row);
+        row->start_ms = (int64_t)(c.end_day - (k + 1) * c.period) * CV_DAY_MS;
+        row->retained = ret;
+        row->n_retained = (size_t)k;
+        out->cohorts[k] = row;
+    }
+    out->n_cohorts = (size_t)c.ncohorts;
+    for (size_t i = 0; i < c.ncells; i++)
+        if (c.cells[i].cohort >= 0 && c.cells[i].cohort < c.ncohorts && c.cells[i].offset == 0)
+            out->cohorts[c.cells[i].cohort]->customers = c.cells[i].customers;
+    for (size_t i = 0; i < c.ncells; i++) {
+        const cv_cohort_cell *cell = &c.cells[i];
+        if (cell->cohort < 0 || cell->cohort >= c.ncohorts || cell->offset < 1 ||
+            cell->offset > cell->cohort)
+            continue;
+        Shelfline__V1__CohortRow *row = out->cohorts[cell->cohort];
+        if (row->customers > 0)
+            row->retained[cell->offset - 1] = (double)cell->customers / (double)row->customers;
+    }
+    return SL_OK;
+}
+
+/* The distribution of model CLV over the customers (empty without a fit). */
+static sl_status retention_clv(sl_arena *a, const report_ctx *cc,
+                               Shelfline__V1__RetentionReport *out, sl_err *err)
+{
+    const report_ctx c = *cc;
+    Shelfline__V1__ClvDistribution *d = sl_arena_alloc(a, sizeof *d);
+    if (d == NULL)
+        return OOM(err);
+    shelfline__v1__clv_distribution__init(d);
+    out->clv = d;
+    if (c.fit != NULL && c.n > 0) {
+        double *v = sl_arena_alloc(a, c.n * sizeof *v);
+        if (v == NULL)
+            return OOM(err);
+        double sum = 0;
+        for (size_t i = 0; i < c.n; i++) {
+            model_out m;
+            model_eval(c.fit, &c.rows[i], &m);
+            v[i] = m.clv;
+            sum += m.clv;
+        }
+        qsort(v, c.n, sizeof *v, dcmp);
+        d->customers = (int64_t)c.n;
+        d->mean = sum / (double)c.n;
+        d->p10 = quantile(v, c.n, 0.10);
+        d->p50 = quantile(v, c.n, 0.50);
+        d->p90 = quantile(v, c.n, 0.90);
+        d->p99 = quantile(v, c.n, 0.99);
+    }
+    return SL_OK;
+}
+
 sl_status cv_api_get_retention_report(sl_call *call, const ProtobufCMessage *req,
                                       ProtobufCMessage *resp, sl_err *err)
 {
@@ -479,59 +573,9 @@ sl_status cv_api_get_retention_report(sl_call *call, const ProtobufCMessage *req
     out->retention_rate = rate;
     out->churn_rate = c.ret.start > 0 ? 1 - rate : 0;
 
-    out->cohorts = sl_arena_zalloc(a, (size_t)c.ncohorts * sizeof *out->cohorts);
-    if (out->cohorts == NULL)
-        return OOM(err);
-    for (int32_t k = 0; k < c.ncohorts; k++) {
-        Shelfline__V1__CohortRow *row = sl_arena_alloc(a, sizeof *row);
-        double *ret = sl_arena_zalloc(a, (size_t)(k > 0 ? k : 1) * sizeof *ret);
-        if (row == NULL || ret == NULL)
-            return OOM(err);
-        shelfline__v1__cohort_row__init(row);
-        row->start_ms = (int64_t)(c.end_day - (k + 1) * c.period) * CV_DAY_MS;
-        row->retained = ret;
-        row->n_retained = (size_t)k;
-        out->cohorts[k] = row;
-    }
-    out->n_cohorts = (size_t)c.ncohorts;
-    for (size_t i = 0; i < c.ncells; i++)
-        if (c.cells[i].cohort >= 0 && c.cells[i].cohort < c.ncohorts && c.cells[i].offset == 0)
-            out->cohorts[c.cells[i].cohort]->customers = c.cells[i].customers;
-    for (size_t i = 0; i < c.ncells; i++) {
-        const cv_cohort_cell *cell = &c.cells[i];
-        if (cell->cohort < 0 || cell->cohort >= c.ncohorts || cell->offset < 1 ||
-            cell->offset > cell->cohort)
-            continue;
-        Shelfline__V1__CohortRow *row = out->cohorts[cell->cohort];
-        if (row->customers > 0)
-            row->retained[cell->offset - 1] = (double)cell->customers / (double)row->customers;
-    }
-
-    Shelfline__V1__ClvDistribution *d = sl_arena_alloc(a, sizeof *d);
-    if (d == NULL)
-        return OOM(err);
-    shelfline__v1__clv_distribution__init(d);
-    out->clv = d;
-    if (c.fit != NULL && c.n > 0) {
-        double *v = sl_arena_alloc(a, c.n * sizeof *v);
-        if (v == NULL)
-            return OOM(err);
-        double sum = 0;
-        for (size_t i = 0; i < c.n; i++) {
-            model_out m;
-            model_eval(c.fit, &c.rows[i], &m);
-            v[i] = m.clv;
-            sum += m.clv;
-        }
-        qsort(v, c.n, sizeof *v, dcmp);
-        d->customers = (int64_t)c.n;
-        d->mean = sum / (double)c.n;
-        d->p10 = quantile(v, c.n, 0.10);
-        d->p50 = quantile(v, c.n, 0.50);
-        d->p90 = quantile(v, c.n, 0.90);
-        d->p99 = quantile(v, c.n, 0.99);
-    }
-    return SL_OK;
+    if ((st = retention_cohorts(a, &c, out, err)) != SL_OK)
+        return st;
+    return retention_clv(a, &c, out, err);
 }
 
 /* ---- ListSegment ---- */
@@ -558,15 +602,13 @@ static sl_status segment_tx(sl_db_conn *conn, void *p, sl_err *err)
     return st;
 }
 
-sl_status cv_api_list_segment(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
-                              sl_err *err)
+/* Every rule of a ListSegment request; *seg is the segment asked for
+ * (CV_SEGMENT_COUNT: any). */
+static sl_status segment_request_check(const Shelfline__V1__ListSegmentRequest *r, cv_segment *seg,
+                                       sl_err *err)
 {
-    const Shelfline__V1__ListSegmentRequest *r = (const Shelfline__V1__ListSegmentRequest *)req;
-    Shelfline__V1__ListSegmentResponse *out = (Shelfline__V1__ListSegmentResponse *)resp;
-    sl_arena *a = sl_call_arena(call);
-    cv_segment seg = CV_SEGMENT_COUNT;
     sl_status st = SL_OK;
-    if (r->segment[0] != '\0' && cv_segment_from_name(r->segment, &seg, err) != SL_OK)
+    if (r->segment[0] != '\0' && cv_segment_from_name(r->segment, seg, err) != SL_OK)
         return sl_err_set(err, SL_INVALID_ARGUMENT,
                           "segment \"%.32s\" is not one of champions, loyal, potential_loyalists, "
                           "new, at_risk, cant_lose, hibernating, lost",
@@ -589,25 +631,17 @@ sl_status cv_api_list_segment(sl_call *call, const ProtobufCMessage *req, Protob
     if (!(r->min_p_alive >= 0 && r->min_p_alive <= 1))
         return sl_err_set(err, SL_INVALID_ARGUMENT, "min_p_alive must be between 0 and 1 (got %g)",
                           r->min_p_alive);
-    int limit;
-    char after[80];
-    if ((st = sl_page_read(r->page, &limit, after, sizeof after, err)) != SL_OK)
-        return st;
+    return SL_OK;
+}
 
-    segment_ctx c = {.a = a, .today = today()};
-    c.fcat.category = r->category[0] != '\0' ? r->category : NULL;
-    c.need_fit = r->min_clv_minor > 0 || r->max_clv_minor > 0 || r->min_p_alive > 0;
-    sl_db_tx_options o = sl_service_tx_options(call, true);
-    if ((st = sl_db_tx(CV_APP(call)->db, &o, segment_tx, &c, err)) != SL_OK)
-        return st;
-    if (c.need_fit && c.fit == NULL)
-        return sl_err_set(err, SL_FAILED_PRECONDITION,
-                          "min_clv_minor, max_clv_minor and min_p_alive need a model fit: call "
-                          "FitModels first");
-    cv_rfm_score *scores = NULL;
-    if (seg != CV_SEGMENT_COUNT && (st = score_all(a, c.rows, c.n, c.today, &scores, err)) != SL_OK)
-        return st;
-
+/* One page of the customers of c matching r (after the page token's
+ * customer), with the next page's token when more follow. */
+static sl_status segment_page(sl_arena *a, const Shelfline__V1__ListSegmentRequest *r,
+                              const segment_ctx *cc, const cv_rfm_score *scores, cv_segment seg,
+                              int limit, const char *after, Shelfline__V1__ListSegmentResponse *out,
+                              sl_err *err)
+{
+    const segment_ctx c = *cc;
     out->customer_ids = sl_arena_alloc(a, (size_t)limit * sizeof *out->customer_ids);
     if (out->customer_ids == NULL)
         return OOM(err);
@@ -645,4 +679,36 @@ sl_status cv_api_list_segment(sl_call *call, const ProtobufCMessage *req, Protob
     }
     out->n_customer_ids = k;
     return SL_OK;
+}
+
+sl_status cv_api_list_segment(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                              sl_err *err)
+{
+    const Shelfline__V1__ListSegmentRequest *r = (const Shelfline__V1__ListSegmentRequest *)req;
+    Shelfline__V1__ListSegmentResponse *out = (Shelfline__V1__ListSegmentResponse *)resp;
+    sl_arena *a = sl_call_arena(call);
+    cv_segment seg = CV_SEGMENT_COUNT;
+    sl_status st = SL_OK;
+    if ((st = segment_request_check(r, &seg, err)) != SL_OK)
+        return st;
+    int limit;
+    char after[80];
+    if ((st = sl_page_read(r->page, &limit, after, sizeof after, err)) != SL_OK)
+        return st;
+
+    segment_ctx c = {.a = a, .today = today()};
+    c.fcat.category = r->category[0] != '\0' ? r->category : NULL;
+    c.need_fit = r->min_clv_minor > 0 || r->max_clv_minor > 0 || r->min_p_alive > 0;
+    sl_db_tx_options o = sl_service_tx_options(call, true);
+    if ((st = sl_db_tx(CV_APP(call)->db, &o, segment_tx, &c, err)) != SL_OK)
+        return st;
+    if (c.need_fit && c.fit == NULL)
+        return sl_err_set(err, SL_FAILED_PRECONDITION,
+                          "min_clv_minor, max_clv_minor and min_p_alive need a model fit: call "
+                          "FitModels first");
+    cv_rfm_score *scores = NULL;
+    if (seg != CV_SEGMENT_COUNT && (st = score_all(a, c.rows, c.n, c.today, &scores, err)) != SL_OK)
+        return st;
+
+    return segment_page(a, r, &c, scores, seg, limit, after, out, err);
 }

@@ -170,6 +170,87 @@ static sl_status issue_tx(sl_db_conn *conn, void *p, sl_err *err)
     return fc_demand_issue(conn, c->sku, c->region, c->d, c->a, err);
 }
 
+/* ForecastDemand's answer from the forecast d (quota: the promotion cap
+ * applied when n_quotas is 1; quota_why: why none was, or NULL). */
+static sl_status forecast_reply(sl_arena *a, const Shelfline__V1__ForecastDemandRequest *r,
+                                const fc_demand *d, const fc_quota *quota, size_t n_quotas,
+                                const char *quota_why, Shelfline__V1__ForecastDemandResponse *out,
+                                sl_err *err)
+{
+    size_t h = fc_forecast_horizon(d->fc), nl = fc_forecast_n_levels(d->fc);
+    const double *pt = fc_forecast_points(d->fc);
+    const double *lo80 = pt, *hi80 = pt, *lo95 = pt, *hi95 = pt;
+    for (size_t i = 0; i < nl; i++) {
+        double lv = fc_forecast_level(d->fc, i);
+        if (fabs(lv - 80) < 1e-9)
+            lo80 = fc_forecast_lower(d->fc, i), hi80 = fc_forecast_upper(d->fc, i);
+        if (fabs(lv - 95) < 1e-9)
+            lo95 = fc_forecast_lower(d->fc, i), hi95 = fc_forecast_upper(d->fc, i);
+    }
+    fc_info info;
+    fc_forecast_info(d->fc, &info);
+    out->sku = r->sku;
+    out->region = r->region;
+    out->points = sl_arena_alloc(a, h * sizeof *out->points);
+    Shelfline__V1__ForecastPoint *pts = sl_arena_alloc(a, h * sizeof *pts);
+    size_t nu = fc_forecast_n_uplifts(d->fc);
+    out->uplifts = sl_arena_alloc(a, (nu > 0 ? nu : 1) * sizeof *out->uplifts);
+    Shelfline__V1__EventUplift *ups = sl_arena_alloc(a, (nu > 0 ? nu : 1) * sizeof *ups);
+    out->model = sl_arena_strdup(a, info.model);
+    out->method = sl_arena_strdup(a, fc_method_name(info.method));
+    out->reason = sl_arena_strdup(a, info.reason != NULL ? info.reason : "");
+    if (out->reason != NULL && quota_why != NULL) {
+        size_t len = strlen(out->reason) + strlen(quota_why) + 40;
+        char *why = sl_arena_alloc(a, len);
+        if (why != NULL)
+            snprintf(why, len, "%s; promotion quota not applied: %s", out->reason, quota_why);
+        out->reason = why;
+    }
+    if (out->points == NULL || pts == NULL || out->uplifts == NULL || ups == NULL ||
+        out->model == NULL || out->method == NULL || out->reason == NULL) {
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    for (size_t i = 0; i < h; i++) {
+        shelfline__v1__forecast_point__init(&pts[i]);
+        pts[i].day = day_str(a, d->today + (int32_t)i);
+        if (pts[i].day == NULL) {
+            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        }
+        pts[i].point = pt[i];
+        pts[i].lo80 = lo80[i], pts[i].hi80 = hi80[i];
+        pts[i].lo95 = lo95[i], pts[i].hi95 = hi95[i];
+        pts[i].event = (Shelfline__V1__EventKind)d->future_kind[i];
+        pts[i].overridden = d->overridden[i] != 0;
+        pts[i].statistical = d->statistical[i];
+        out->points[i] = &pts[i];
+    }
+    out->n_points = h;
+    for (size_t i = 0; i < nu; i++) {
+        fc_uplift u;
+        fc_forecast_uplift(d->fc, i, &u);
+        shelfline__v1__event_uplift__init(&ups[i]);
+        ups[i].kind = (Shelfline__V1__EventKind)u.event;
+        ups[i].factor = u.factor;
+        ups[i].past_days = (int32_t)u.past_days;
+        bool capped = n_quotas > 0 && quota->event == u.event;
+        ups[i].quota_units = capped ? quota->units : -1;
+        ups[i].quota_left = capped && isfinite(u.quota_left) ? u.quota_left : -1;
+        out->uplifts[i] = &ups[i];
+    }
+    out->n_uplifts = nu;
+    out->backtest_mase = isfinite(info.backtest_mase) ? info.backtest_mase : -1;
+    out->backtest_smape = isfinite(info.backtest_smape) ? info.backtest_smape : -1;
+    out->history_days = (int32_t)d->hist.n;
+    out->stockout_days = (int32_t)d->stockout_days;
+    out->yearly_seasonality = info.long_season != 0;
+    out->intraday_refreshed = d->intraday;
+    out->intraday_ratio = d->ratio;
+    out->intraday_hours = d->hours_done;
+    out->intraday_units = (int64_t)llround(d->today_units);
+    out->intraday_flat_profile = d->intraday && d->flat_profile;
+    return SL_OK;
+}
+
 sl_status fc_api_forecast(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
                           sl_err *err)
 {
@@ -200,86 +281,17 @@ sl_status fc_api_forecast(sl_call *call, const ProtobufCMessage *req, ProtobufCM
                           r->horizon_days, &opts, a, &d, err);
     if (st != SL_OK)
         return st;
-    size_t h = fc_forecast_horizon(d.fc), nl = fc_forecast_n_levels(d.fc);
-    const double *pt = fc_forecast_points(d.fc);
-    const double *lo80 = pt, *hi80 = pt, *lo95 = pt, *hi95 = pt;
-    for (size_t i = 0; i < nl; i++) {
-        double lv = fc_forecast_level(d.fc, i);
-        if (fabs(lv - 80) < 1e-9)
-            lo80 = fc_forecast_lower(d.fc, i), hi80 = fc_forecast_upper(d.fc, i);
-        if (fabs(lv - 95) < 1e-9)
-            lo95 = fc_forecast_lower(d.fc, i), hi95 = fc_forecast_upper(d.fc, i);
+    st = forecast_reply(a, r, &d, &quota, opts.n_quotas, quota_why, out, err);
+    if (st == SL_OK) {
+        /* The forecast as issued is kept for GetForecastAccuracy.  Storing
+         * it is part of answering: a forecast the service cannot score
+         * later is still a good forecast, but failing quietly would leave
+         * holes in the record that bias the accuracy report, so an error
+         * is an error. */
+        issue_ctx ic = {r->sku, r->region, &d, a};
+        sl_db_tx_options o = {.deadline_ms = sl_call_deadline_ms(call)};
+        st = sl_db_tx(FC_APP(call)->db, &o, issue_tx, &ic, err);
     }
-    fc_info info;
-    fc_forecast_info(d.fc, &info);
-    out->sku = r->sku;
-    out->region = r->region;
-    out->points = sl_arena_alloc(a, h * sizeof *out->points);
-    Shelfline__V1__ForecastPoint *pts = sl_arena_alloc(a, h * sizeof *pts);
-    size_t nu = fc_forecast_n_uplifts(d.fc);
-    out->uplifts = sl_arena_alloc(a, (nu > 0 ? nu : 1) * sizeof *out->uplifts);
-    Shelfline__V1__EventUplift *ups = sl_arena_alloc(a, (nu > 0 ? nu : 1) * sizeof *ups);
-    out->model = sl_arena_strdup(a, info.model);
-    out->method = sl_arena_strdup(a, fc_method_name(info.method));
-    out->reason = sl_arena_strdup(a, info.reason != NULL ? info.reason : "");
-    if (out->reason != NULL && quota_why != NULL) {
-        size_t len = strlen(out->reason) + strlen(quota_why) + 40;
-        char *why = sl_arena_alloc(a, len);
-        if (why != NULL)
-            snprintf(why, len, "%s; promotion quota not applied: %s", out->reason, quota_why);
-        out->reason = why;
-    }
-    if (out->points == NULL || pts == NULL || out->uplifts == NULL || ups == NULL ||
-        out->model == NULL || out->method == NULL || out->reason == NULL) {
-        fc_demand_free(&d);
-        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-    }
-    for (size_t i = 0; i < h; i++) {
-        shelfline__v1__forecast_point__init(&pts[i]);
-        pts[i].day = day_str(a, d.today + (int32_t)i);
-        if (pts[i].day == NULL) {
-            fc_demand_free(&d);
-            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-        }
-        pts[i].point = pt[i];
-        pts[i].lo80 = lo80[i], pts[i].hi80 = hi80[i];
-        pts[i].lo95 = lo95[i], pts[i].hi95 = hi95[i];
-        pts[i].event = (Shelfline__V1__EventKind)d.future_kind[i];
-        pts[i].overridden = d.overridden[i] != 0;
-        pts[i].statistical = d.statistical[i];
-        out->points[i] = &pts[i];
-    }
-    out->n_points = h;
-    for (size_t i = 0; i < nu; i++) {
-        fc_uplift u;
-        fc_forecast_uplift(d.fc, i, &u);
-        shelfline__v1__event_uplift__init(&ups[i]);
-        ups[i].kind = (Shelfline__V1__EventKind)u.event;
-        ups[i].factor = u.factor;
-        ups[i].past_days = (int32_t)u.past_days;
-        bool capped = opts.n_quotas > 0 && quota.event == u.event;
-        ups[i].quota_units = capped ? quota.units : -1;
-        ups[i].quota_left = capped && isfinite(u.quota_left) ? u.quota_left : -1;
-        out->uplifts[i] = &ups[i];
-    }
-    out->n_uplifts = nu;
-    out->backtest_mase = isfinite(info.backtest_mase) ? info.backtest_mase : -1;
-    out->backtest_smape = isfinite(info.backtest_smape) ? info.backtest_smape : -1;
-    out->history_days = (int32_t)d.hist.n;
-    out->stockout_days = (int32_t)d.stockout_days;
-    out->yearly_seasonality = info.long_season != 0;
-    out->intraday_refreshed = d.intraday;
-    out->intraday_ratio = d.ratio;
-    out->intraday_hours = d.hours_done;
-    out->intraday_units = (int64_t)llround(d.today_units);
-    out->intraday_flat_profile = d.intraday && d.flat_profile;
-    /* The forecast as issued is kept for GetForecastAccuracy.  Storing it
-     * is part of answering: a forecast the service cannot score later is
-     * still a good forecast, but failing quietly would leave holes in the
-     * record that bias the accuracy report, so an error is an error. */
-    issue_ctx ic = {r->sku, r->region, &d, a};
-    sl_db_tx_options o = {.deadline_ms = sl_call_deadline_ms(call)};
-    st = sl_db_tx(FC_APP(call)->db, &o, issue_tx, &ic, err);
     fc_demand_free(&d);
     return st;
 }
@@ -449,14 +461,10 @@ static sl_status class_tx(sl_db_conn *conn, void *p, sl_err *err)
     return st;
 }
 
-sl_status fc_api_plan(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
-                      sl_err *err)
+/* Every rule of a GetReplenishmentPlan request. */
+static sl_status plan_request_check(const Shelfline__V1__GetReplenishmentPlanRequest *r,
+                                    sl_err *err)
 {
-    const Shelfline__V1__GetReplenishmentPlanRequest *r =
-        (const Shelfline__V1__GetReplenishmentPlanRequest *)req;
-    Shelfline__V1__ReplenishmentPlan *out = (Shelfline__V1__ReplenishmentPlan *)resp;
-    fc_app *app = FC_APP(call);
-    sl_arena *a = sl_call_arena(call);
     sl_status st;
     if ((st = fc_valid_id("sku", r->sku, false, err)) != SL_OK)
         return st;
@@ -484,7 +492,98 @@ sl_status fc_api_plan(sl_call *call, const ProtobufCMessage *req, ProtobufCMessa
     if (r->pack_size < 0 || r->pack_size > 1000000)
         return sl_err_set(err, SL_INVALID_ARGUMENT, "pack_size must be in 0..1000000, got %lld",
                           (long long)r->pack_size);
+    return SL_OK;
+}
 
+/* The plan's alerts: running out (from available stock alone) before the
+ * next inbound arrives; cover beyond three times the order-up-to level.
+ * Raised (stored and published) once, then added to out. */
+static sl_status plan_alerts(fc_app *app, sl_call *call,
+                             const Shelfline__V1__GetReplenishmentPlanRequest *r, bool by_wh,
+                             const stock_view *vv, const double *pts, const fc_plan_in *inp,
+                             const fc_plan_out *pp, int32_t today,
+                             Shelfline__V1__ReplenishmentPlan *out, sl_err *err)
+{
+    const stock_view v = *vv;
+    const fc_plan_in in = *inp;
+    const fc_plan_out p = *pp;
+    sl_arena *a = sl_call_arena(call);
+    sl_status st;
+    Shelfline__V1__Alert *al[2];
+    size_t nal = 0;
+    const char *where = by_wh ? r->warehouse_id : r->region;
+    char *today_s = day_str(a, today);
+    long dry = fc_plan_stockout_day(pts, NULL, PLAN_HORIZON, (double)in.available);
+    if (today_s == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    if (dry >= 0 && (v.next_inbound == INT32_MAX || today + dry < v.next_inbound)) {
+        Shelfline__V1__Alert *x = sl_arena_alloc(a, sizeof *x);
+        char *id = sl_arena_alloc(a, 200), *msg = sl_arena_alloc(a, 256);
+        char *dry_s = day_str(a, today + (int32_t)dry);
+        if (x == NULL || id == NULL || msg == NULL || dry_s == NULL)
+            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        shelfline__v1__alert__init(x);
+        snprintf(id, 200, "PSO/%s/%s/%s", r->sku, where, today_s);
+        snprintf(msg, 256, "%s in %s runs out on %s, %s", r->sku, where, dry_s,
+                 v.next_inbound == INT32_MAX ? "with no inbound open" : "before its next inbound");
+        x->alert_id = id;
+        x->kind = SHELFLINE__V1__ALERT_KIND__PROJECTED_STOCKOUT;
+        x->stockout_day = dry_s;
+        x->next_inbound_day = out->next_inbound_day;
+        x->message = msg;
+        al[nal++] = x;
+    }
+    if ((double)p.position > 3 * p.order_up_to && p.position > 0) {
+        Shelfline__V1__Alert *x = sl_arena_alloc(a, sizeof *x);
+        char *id = sl_arena_alloc(a, 200), *msg = sl_arena_alloc(a, 256);
+        if (x == NULL || id == NULL || msg == NULL)
+            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        shelfline__v1__alert__init(x);
+        snprintf(id, 200, "OVS/%s/%s/%s", r->sku, where, today_s);
+        snprintf(msg, 256, "%s in %s holds %lld units, over 3x its order-up-to level %.1f", r->sku,
+                 where, (long long)p.position, p.order_up_to);
+        x->alert_id = id;
+        x->kind = SHELFLINE__V1__ALERT_KIND__OVERSTOCK;
+        x->message = msg;
+        x->stockout_day = "";
+        x->next_inbound_day = "";
+        al[nal++] = x;
+    }
+    for (size_t i = 0; i < nal; i++) {
+        al[i]->sku = r->sku;
+        al[i]->region = (char *)v.region;
+        al[i]->warehouse_id = r->warehouse_id;
+        al[i]->day = today_s;
+        al[i]->forecast = in.mean_demand;
+        al[i]->stock = (double)p.position;
+    }
+    if (nal > 0) {
+        alerts_ctx ac = {app, al, nal};
+        sl_db_tx_options o = {.deadline_ms = sl_call_deadline_ms(call)};
+        if ((st = sl_db_tx(app->db, &o, alerts_tx, &ac, err)) != SL_OK)
+            return st;
+        out->alerts = sl_arena_alloc(a, nal * sizeof *out->alerts);
+        if (out->alerts == NULL)
+            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        memcpy(out->alerts, al, nal * sizeof *al);
+        out->n_alerts = nal;
+    }
+    return SL_OK;
+}
+
+sl_status fc_api_plan(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                      sl_err *err)
+{
+    const Shelfline__V1__GetReplenishmentPlanRequest *r =
+        (const Shelfline__V1__GetReplenishmentPlanRequest *)req;
+    Shelfline__V1__ReplenishmentPlan *out = (Shelfline__V1__ReplenishmentPlan *)resp;
+    fc_app *app = FC_APP(call);
+    sl_arena *a = sl_call_arena(call);
+    sl_status st;
+    if ((st = plan_request_check(r, err)) != SL_OK)
+        return st;
+    bool by_wh = r->warehouse_id[0] != '\0';
+    bool by_supplier = r->supplier[0] != '\0';
     int32_t today = fc_day_today();
     stock_view v;
     if ((st = load_stock(app, call, r->sku, by_wh ? r->warehouse_id : NULL,
@@ -566,68 +665,7 @@ sl_status fc_api_plan(sl_call *call, const ProtobufCMessage *req, ProtobufCMessa
     if (out->projected_stockout_day == NULL || out->next_inbound_day == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
 
-    /* Alerts: running out (from available stock alone) before the next
-     * inbound arrives; cover beyond three times the order-up-to level. */
-    Shelfline__V1__Alert *al[2];
-    size_t nal = 0;
-    const char *where = by_wh ? r->warehouse_id : r->region;
-    char *today_s = day_str(a, today);
-    long dry = fc_plan_stockout_day(pts, NULL, PLAN_HORIZON, (double)in.available);
-    if (today_s == NULL)
-        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-    if (dry >= 0 && (v.next_inbound == INT32_MAX || today + dry < v.next_inbound)) {
-        Shelfline__V1__Alert *x = sl_arena_alloc(a, sizeof *x);
-        char *id = sl_arena_alloc(a, 200), *msg = sl_arena_alloc(a, 256);
-        char *dry_s = day_str(a, today + (int32_t)dry);
-        if (x == NULL || id == NULL || msg == NULL || dry_s == NULL)
-            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-        shelfline__v1__alert__init(x);
-        snprintf(id, 200, "PSO/%s/%s/%s", r->sku, where, today_s);
-        snprintf(msg, 256, "%s in %s runs out on %s, %s", r->sku, where, dry_s,
-                 v.next_inbound == INT32_MAX ? "with no inbound open" : "before its next inbound");
-        x->alert_id = id;
-        x->kind = SHELFLINE__V1__ALERT_KIND__PROJECTED_STOCKOUT;
-        x->stockout_day = dry_s;
-        x->next_inbound_day = out->next_inbound_day;
-        x->message = msg;
-        al[nal++] = x;
-    }
-    if ((double)p.position > 3 * p.order_up_to && p.position > 0) {
-        Shelfline__V1__Alert *x = sl_arena_alloc(a, sizeof *x);
-        char *id = sl_arena_alloc(a, 200), *msg = sl_arena_alloc(a, 256);
-        if (x == NULL || id == NULL || msg == NULL)
-            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-        shelfline__v1__alert__init(x);
-        snprintf(id, 200, "OVS/%s/%s/%s", r->sku, where, today_s);
-        snprintf(msg, 256, "%s in %s holds %lld units, over 3x its order-up-to level %.1f", r->sku,
-                 where, (long long)p.position, p.order_up_to);
-        x->alert_id = id;
-        x->kind = SHELFLINE__V1__ALERT_KIND__OVERSTOCK;
-        x->message = msg;
-        x->stockout_day = "";
-        x->next_inbound_day = "";
-        al[nal++] = x;
-    }
-    for (size_t i = 0; i < nal; i++) {
-        al[i]->sku = r->sku;
-        al[i]->region = (char *)v.region;
-        al[i]->warehouse_id = r->warehouse_id;
-        al[i]->day = today_s;
-        al[i]->forecast = in.mean_demand;
-        al[i]->stock = (double)p.position;
-    }
-    if (nal > 0) {
-        alerts_ctx ac = {app, al, nal};
-        sl_db_tx_options o = {.deadline_ms = sl_call_deadline_ms(call)};
-        if ((st = sl_db_tx(app->db, &o, alerts_tx, &ac, err)) != SL_OK)
-            return st;
-        out->alerts = sl_arena_alloc(a, nal * sizeof *out->alerts);
-        if (out->alerts == NULL)
-            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-        memcpy(out->alerts, al, nal * sizeof *al);
-        out->n_alerts = nal;
-    }
-    return SL_OK;
+    return plan_alerts(app, call, r, by_wh, &v, pts, &in, &p, today, out, err);
 }
 
 /* ---- SuggestTransfers ---- */
@@ -910,30 +948,19 @@ static sl_status kpi_classes(sl_arena *a, const kpi_ctx *kc, const double *avg, 
     return SL_OK;
 }
 
-sl_status fc_api_kpis(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
-                      sl_err *err)
+/* The SKUs a KPI request is about, with their prices: the one SKU (and
+ * *category becomes its category) or the category's products (at most
+ * KPI_MAX_SKUS), from inventory. */
+static sl_status kpi_skus(fc_app *app, sl_call *call,
+                          const Shelfline__V1__GetInventoryKpisRequest *r, sl_arena *a,
+                          kpi_sku **out, size_t *count, const char **category, sl_err *err)
 {
-    const Shelfline__V1__GetInventoryKpisRequest *r =
-        (const Shelfline__V1__GetInventoryKpisRequest *)req;
-    Shelfline__V1__InventoryKpis *out = (Shelfline__V1__InventoryKpis *)resp;
-    fc_app *app = FC_APP(call);
-    sl_arena *a = sl_call_arena(call);
     sl_status st;
-    bool by_sku = r->sku[0] != '\0', by_cat = r->category[0] != '\0';
-    if (by_sku == by_cat)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "exactly one of sku and category must be set");
-    if (by_sku && (st = fc_valid_id("sku", r->sku, false, err)) != SL_OK)
-        return st;
-    if (by_cat && strlen(r->category) > 64)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "category is longer than 64 characters");
-    if (r->period_days < 7 || r->period_days > 730)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "period_days must be in 7..730, got %d",
-                          r->period_days);
+    bool by_sku = r->sku[0] != '\0';
     kpi_sku *skus = sl_arena_alloc(a, KPI_MAX_SKUS * sizeof *skus);
     if (skus == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     size_t n = 0;
-    const char *category = r->category;
     if (by_sku) {
         Shelfline__V1__GetProductRequest gp = SHELFLINE__V1__GET_PRODUCT_REQUEST__INIT;
         gp.sku = (char *)r->sku;
@@ -941,7 +968,7 @@ sl_status fc_api_kpis(sl_call *call, const ProtobufCMessage *req, ProtobufCMessa
         if ((st = fc_inventory_call(app, call, "GetProduct", &gp.base,
                                     &shelfline__v1__product__descriptor, a, &p, err)) != SL_OK)
             return st;
-        category = p->category;
+        *category = p->category;
         skus[n++] = (kpi_sku){p->sku, p->price != NULL ? p->price->minor_units : 0};
     } else {
         Shelfline__V1__PageRequest pg = SHELFLINE__V1__PAGE_REQUEST__INIT;
@@ -965,23 +992,20 @@ sl_status fc_api_kpis(sl_call *call, const ProtobufCMessage *req, ProtobufCMessa
         if (n == 0)
             return sl_err_set(err, SL_NOT_FOUND, "no products in category \"%s\"", r->category);
     }
-    int32_t today = fc_day_today();
-    kpi_ctx kc = {skus,
-                  n,
-                  today - r->period_days,
-                  today,
-                  sl_arena_zalloc(a, n * sizeof(int64_t)),
-                  sl_arena_zalloc(a, n * sizeof(int64_t)),
-                  sl_arena_zalloc(a, n),
-                  0};
-    double *avg = sl_arena_zalloc(a, n * sizeof *avg);
-    if (kc.units == NULL || kc.sku_stockouts == NULL || kc.abc == NULL || avg == NULL)
-        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-    sl_db_tx_options o = {.read_only = true, .deadline_ms = sl_call_deadline_ms(call)};
-    if ((st = sl_db_tx(app->db, &o, kpi_tx, &kc, err)) != SL_OK)
-        return st;
-    double cogs = 0, inv_value = 0, inv_units = 0;
-    int64_t units = 0;
+    *out = skus;
+    *count = n;
+    return SL_OK;
+}
+
+/* Average inventory of the n SKUs over the request's period into avg[],
+ * with its total in units and value. */
+static sl_status kpi_average_stock(fc_app *app, sl_call *call,
+                                   const Shelfline__V1__GetInventoryKpisRequest *r,
+                                   const kpi_sku *skus, size_t n, sl_arena *a, double *avg,
+                                   double *units_out, double *value_out, sl_err *err)
+{
+    sl_status st;
+    double inv_units = 0, inv_value = 0;
     /* Average inventory over the same period, time-weighted from
      * inventory's ledger (up to 1,000 SKUs per call). */
     int64_t to_ms = sl_db_now_ms();
@@ -1012,6 +1036,55 @@ sl_status fc_api_kpis(sl_call *call, const ProtobufCMessage *req, ProtobufCMessa
             inv_value += x * (double)skus[first + k].price;
         }
     }
+    *units_out = inv_units;
+    *value_out = inv_value;
+    return SL_OK;
+}
+
+sl_status fc_api_kpis(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                      sl_err *err)
+{
+    const Shelfline__V1__GetInventoryKpisRequest *r =
+        (const Shelfline__V1__GetInventoryKpisRequest *)req;
+    Shelfline__V1__InventoryKpis *out = (Shelfline__V1__InventoryKpis *)resp;
+    fc_app *app = FC_APP(call);
+    sl_arena *a = sl_call_arena(call);
+    sl_status st;
+    bool by_sku = r->sku[0] != '\0', by_cat = r->category[0] != '\0';
+    if (by_sku == by_cat)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "exactly one of sku and category must be set");
+    if (by_sku && (st = fc_valid_id("sku", r->sku, false, err)) != SL_OK)
+        return st;
+    if (by_cat && strlen(r->category) > 64)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "category is longer than 64 characters");
+    if (r->period_days < 7 || r->period_days > 730)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "period_days must be in 7..730, got %d",
+                          r->period_days);
+    kpi_sku *skus = NULL;
+    size_t n = 0;
+    const char *category = r->category;
+    if ((st = kpi_skus(app, call, r, a, &skus, &n, &category, err)) != SL_OK)
+        return st;
+    int32_t today = fc_day_today();
+    kpi_ctx kc = {skus,
+                  n,
+                  today - r->period_days,
+                  today,
+                  sl_arena_zalloc(a, n * sizeof(int64_t)),
+                  sl_arena_zalloc(a, n * sizeof(int64_t)),
+                  sl_arena_zalloc(a, n),
+                  0};
+    double *avg = sl_arena_zalloc(a, n * sizeof *avg);
+    if (kc.units == NULL || kc.sku_stockouts == NULL || kc.abc == NULL || avg == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    sl_db_tx_options o = {.read_only = true, .deadline_ms = sl_call_deadline_ms(call)};
+    if ((st = sl_db_tx(app->db, &o, kpi_tx, &kc, err)) != SL_OK)
+        return st;
+    double cogs = 0, inv_value = 0, inv_units = 0;
+    int64_t units = 0;
+    if ((st = kpi_average_stock(app, call, r, skus, n, a, avg, &inv_units, &inv_value, err)) !=
+        SL_OK)
+        return st;
     for (size_t i = 0; i < n; i++) {
         cogs += (double)kc.units[i] * (double)skus[i].price;
         units += kc.units[i];
