@@ -76,9 +76,10 @@ typedef struct sd_app {
     sd_sla_policy *sla;
 } sd_app;
 
-/* The ETA of order_id now, as GetOrderEta answers it (arena memory).
- * NOT_FOUND naming the id. */
-sl_status sd_orders_eta(sd_app *app, sl_arena *a, const char *order_id,
+/* The ETA of order_id now, as GetOrderEta answers it (arena memory); the
+ * order is read in one read-only transaction within deadline_ms (as
+ * sl_call_deadline_ms; 0: none).  NOT_FOUND naming the id. */
+sl_status sd_orders_eta(sd_app *app, int64_t deadline_ms, sl_arena *a, const char *order_id,
                         Shelfline__V1__OrderEta *out, sl_err *err);
 
 /* QuoteEta's answer for n_skus (1..100, validated) SKUs in region as if

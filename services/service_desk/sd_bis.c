@@ -16,6 +16,7 @@
 
 #include "sd_api.h"
 #include "sd_store.h"
+#include "sd_valid.h"
 #include "shelfline/v1/inventory.pb-c.h"
 #include "shelfline/v1/service_desk.pb-c.h"
 #include "sl_log.h"
@@ -216,38 +217,13 @@ static sl_status sub_exec(sd_app *app, const char *stmt, int n, const char *cons
     return st;
 }
 
-static bool field_ok(const char *s, size_t max, bool upper_region)
-{
-    size_t n = s == NULL ? 0 : strlen(s);
-    if (n < 1 || n > max)
-        return false;
-    if (upper_region && !(s[0] >= 'A' && s[0] <= 'Z'))
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        bool ok = (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-        if (!upper_region)
-            ok = ok || (c >= 'a' && c <= 'z') || c == '.';
-        if (!ok)
-            return false;
-    }
-    return true;
-}
-
 SD_API(subscribe_back_in_stock)
 {
     sd_app *app = sl_call_ctx(call);
     const Shelfline__V1__SubscribeBackInStockRequest *r = (const void *)req;
     sl_arena *a = sl_call_arena(call);
-    if (!field_ok(r->customer_id, 64, false))
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "customer_id must be 1..64 characters of A-Z a-z 0-9 . _ -");
-    if (!field_ok(r->sku, 64, false))
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "sku must be 1..64 characters of A-Z a-z 0-9 . _ -");
-    if (!field_ok(r->region, 32, true))
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "region must be 1..32 characters of A-Z 0-9 _ - starting with a letter");
+    if (sd_valid_subscribe(r, err) != SL_OK)
+        return SL_INVALID_ARGUMENT;
     /* the SKU must exist */
     Shelfline__V1__GetProductRequest gp = SHELFLINE__V1__GET_PRODUCT_REQUEST__INIT;
     gp.sku = r->sku;
@@ -288,9 +264,8 @@ SD_API(unsubscribe)
 {
     sd_app *app = sl_call_ctx(call);
     const Shelfline__V1__UnsubscribeRequest *r = (const void *)req;
-    if (r->subscription_id <= 0)
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "subscription_id must be positive (got %" PRId64 ")", r->subscription_id);
+    if (sd_valid_positive("subscription_id", r->subscription_id, err) != SL_OK)
+        return SL_INVALID_ARGUMENT;
     char b[24];
     const char *p[1] = {sd_i64(b, r->subscription_id)};
     PGresult *res = NULL;
@@ -316,9 +291,8 @@ SD_API(list_subscriptions)
     const Shelfline__V1__ListSubscriptionsRequest *r = (const void *)req;
     Shelfline__V1__ListSubscriptionsResponse *out = (void *)resp;
     sl_arena *a = sl_call_arena(call);
-    if (!field_ok(r->customer_id, 64, false))
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "customer_id must be 1..64 characters of A-Z a-z 0-9 . _ -");
+    if (sd_valid_id("customer_id", r->customer_id, err) != SL_OK)
+        return SL_INVALID_ARGUMENT;
     const char *p[1] = {r->customer_id};
     PGresult *res = NULL;
     sl_status st = sub_exec(app, "sd_sub_list", 1, p, &res, err);

@@ -32,65 +32,9 @@
 #include "sd_api.h"
 #include "sd_app.h"
 #include "sd_store.h"
+#include "sd_valid.h"
 #include "shelfline/v1/inventory.pb-c.h"
 #include "shelfline/v1/service_desk.pb-c.h"
-
-#define MAX_LINES 100
-#define MAX_QTY 1000000
-#define MAX_QUOTE_SKUS 100
-#define MIN_PLACED_MS INT64_C(946684800000) /* 2000-01-01 */
-#define DAY_MS INT64_C(86400000)
-
-/* ---- validation ---------------------------------------------------------- */
-
-static bool id_ok(const char *s)
-{
-    size_t n = s == NULL ? 0 : strlen(s);
-    if (n < 1 || n > 64)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-'))
-            return false;
-    }
-    return true;
-}
-
-static bool region_ok(const char *s)
-{
-    size_t n = s == NULL ? 0 : strlen(s);
-    if (n < 1 || n > 32 || !(s[0] >= 'A' && s[0] <= 'Z'))
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
-            return false;
-    }
-    return true;
-}
-
-static sl_status bad_id(sl_err *err, const char *field, const char *v)
-{
-    return sl_err_set(err, SL_INVALID_ARGUMENT,
-                      "%s must be 1..64 characters of A-Z a-z 0-9 . _ - (got \"%.80s\")", field,
-                      v == NULL ? "" : v);
-}
-
-static sl_status check_id(sl_err *err, const char *field, const char *v)
-{
-    return id_ok(v) ? SL_OK : bad_id(err, field, v);
-}
-
-static sl_status check_region(sl_err *err, const char *field, const char *v)
-{
-    if (region_ok(v))
-        return SL_OK;
-    return sl_err_set(err, SL_INVALID_ARGUMENT,
-                      "%s must be 1..32 characters of A-Z 0-9 _ - starting with a letter "
-                      "(got \"%.80s\")",
-                      field, v == NULL ? "" : v);
-}
 
 /* ---- helpers ---------------------------------------------------------------- */
 
@@ -169,39 +113,6 @@ static void eta_max(sd_order_eta *acc, const sd_line_eta *e, bool first)
 }
 
 /* ---- PlaceOrder ---------------------------------------------------------- */
-
-static sl_status validate_place(const Shelfline__V1__PlaceOrderRequest *r, int64_t now, sl_err *err)
-{
-    sl_status st;
-    if ((st = check_id(err, "order_id", r->order_id)) != SL_OK ||
-        (st = check_id(err, "customer_id", r->customer_id)) != SL_OK ||
-        (st = check_region(err, "region", r->region)) != SL_OK)
-        return st;
-    if (r->n_lines < 1 || r->n_lines > MAX_LINES)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "lines must hold 1..%d lines (got %zu)",
-                          MAX_LINES, r->n_lines);
-    for (size_t i = 0; i < r->n_lines; i++) {
-        const Shelfline__V1__OrderLineRequest *l = r->lines[i];
-        char f[48];
-        snprintf(f, sizeof f, "lines[%zu].sku", i);
-        if ((st = check_id(err, f, l->sku)) != SL_OK)
-            return st;
-        if (l->qty < 1 || l->qty > MAX_QTY)
-            return sl_err_set(err, SL_INVALID_ARGUMENT,
-                              "lines[%zu].qty must be 1..%d (got %" PRId64 ")", i, MAX_QTY, l->qty);
-        if (l->promotion_id != NULL && l->promotion_id[0] != '\0') {
-            snprintf(f, sizeof f, "lines[%zu].promotion_id", i);
-            if ((st = check_id(err, f, l->promotion_id)) != SL_OK)
-                return st;
-        }
-    }
-    if (r->placed_at_ms != 0 && (r->placed_at_ms < MIN_PLACED_MS || r->placed_at_ms > now + DAY_MS))
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "placed_at_ms must be 0 or between 2000-01-01 and a day from now "
-                          "(got %" PRId64 ")",
-                          r->placed_at_ms);
-    return SL_OK;
-}
 
 /* The request as a canonical string: a retry must give the same one. */
 static char *fingerprint(sl_arena *a, const Shelfline__V1__PlaceOrderRequest *r)
@@ -307,16 +218,12 @@ static sl_status answer_recorded(const sd_order_rec *rec, const char *fp,
     return SL_OK;
 }
 
-static sl_status load_order(sd_app *app, const char *order_id, sl_arena *a, sd_order_rec *rec,
-                            sl_err *err)
+/* The order as stored, read in one read-only transaction bounded by the
+ * call's deadline. */
+static sl_status load_order(sd_app *app, int64_t deadline_ms, const char *order_id, sl_arena *a,
+                            sd_order_rec *rec, sl_err *err)
 {
-    sl_db_conn *conn;
-    sl_status st = sl_db_acquire(app->db, -1, &conn, err);
-    if (st != SL_OK)
-        return st;
-    st = sd_store_load_order(conn, order_id, false, a, rec, err);
-    sl_db_release(app->db, conn);
-    return st;
+    return sd_store_read_order(app->db, deadline_ms, order_id, a, rec, err);
 }
 
 SD_API(place_order)
@@ -326,7 +233,7 @@ SD_API(place_order)
     Shelfline__V1__PlaceOrderResponse *out = (void *)resp;
     sl_arena *a = sl_call_arena(call);
     int64_t now = sl_db_now_ms();
-    sl_status st = validate_place(r, now, err);
+    sl_status st = sd_valid_place_order(r, now, err);
     if (st != SL_OK)
         return st;
     const char *fp = fingerprint(a, r);
@@ -334,7 +241,7 @@ SD_API(place_order)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
 
     sd_order_rec rec;
-    st = load_order(app, r->order_id, a, &rec, err);
+    st = load_order(app, sl_call_deadline_ms(call), r->order_id, a, &rec, err);
     if (st == SL_OK)
         return answer_recorded(&rec, fp, out, true, err);
     if (st != SL_NOT_FOUND)
@@ -387,7 +294,7 @@ SD_API(place_order)
         if (cur->status == SHELFLINE__V1__RESERVATION__STATUS__RELEASED ||
             cur->status == SHELFLINE__V1__RESERVATION__STATUS__EXPIRED) {
             /* Perhaps a concurrent attempt recorded and then cancelled it. */
-            if (load_order(app, r->order_id, a, &rec, NULL) == SL_OK)
+            if (load_order(app, sl_call_deadline_ms(call), r->order_id, a, &rec, NULL) == SL_OK)
                 return answer_recorded(&rec, fp, out, true, err);
             return sl_err_set(err, SL_FAILED_PRECONDITION,
                               "the stock held for order_id \"%s\" was released before the "
@@ -435,7 +342,7 @@ SD_API(place_order)
     sl_db_tx_options o = {.deadline_ms = sl_call_deadline_ms(call)};
     if ((st = sl_db_tx(app->db, &o, place_tx, &c, err)) != SL_OK)
         return st;
-    if ((st = load_order(app, r->order_id, a, &rec, err)) != SL_OK)
+    if ((st = load_order(app, sl_call_deadline_ms(call), r->order_id, a, &rec, err)) != SL_OK)
         return st;
     return answer_recorded(&rec, fp, out, !c.inserted, err);
 }
@@ -477,9 +384,10 @@ SD_API(confirm_payment)
     sd_app *app = sl_call_ctx(call);
     const Shelfline__V1__ConfirmPaymentRequest *r = (const void *)req;
     sl_arena *a = sl_call_arena(call);
-    sl_status st = check_id(err, "order_id", r->order_id);
+    sl_status st = sd_valid_id("order_id", r->order_id, err);
     sd_order_rec rec;
-    if (st != SL_OK || (st = load_order(app, r->order_id, a, &rec, err)) != SL_OK)
+    if (st != SL_OK ||
+        (st = load_order(app, sl_call_deadline_ms(call), r->order_id, a, &rec, err)) != SL_OK)
         return st;
     if (strcmp(rec.status, "CANCELLED") == 0)
         return sl_err_set(err, SL_FAILED_PRECONDITION, "order \"%s\" was cancelled", r->order_id);
@@ -503,7 +411,7 @@ SD_API(confirm_payment)
     status_ctx c = {app, r->order_id, "PLACED", "PAID", "ORDER_PAID", NULL, false};
     sl_db_tx_options o = {.deadline_ms = sl_call_deadline_ms(call)};
     if ((st = sl_db_tx(app->db, &o, status_tx, &c, err)) != SL_OK ||
-        (st = load_order(app, r->order_id, a, &rec, err)) != SL_OK)
+        (st = load_order(app, sl_call_deadline_ms(call), r->order_id, a, &rec, err)) != SL_OK)
         return st;
     *(Shelfline__V1__Order *)resp = *rec.order;
     return SL_OK;
@@ -514,14 +422,11 @@ SD_API(cancel_order)
     sd_app *app = sl_call_ctx(call);
     const Shelfline__V1__CancelOrderRequest *r = (const void *)req;
     sl_arena *a = sl_call_arena(call);
-    sl_status st = check_id(err, "order_id", r->order_id);
+    sl_status st = sd_valid_cancel_order(r, err);
     if (st != SL_OK)
         return st;
-    if (r->reason != NULL && strlen(r->reason) > 200)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "reason must be at most 200 bytes (got %zu)",
-                          strlen(r->reason));
     sd_order_rec rec;
-    if ((st = load_order(app, r->order_id, a, &rec, err)) != SL_OK)
+    if ((st = load_order(app, sl_call_deadline_ms(call), r->order_id, a, &rec, err)) != SL_OK)
         return st;
     if (strcmp(rec.status, "CANCELLED") == 0) {
         *(Shelfline__V1__Order *)resp = *rec.order;
@@ -546,7 +451,7 @@ SD_API(cancel_order)
     status_ctx c = {app, r->order_id, "PLACED", "CANCELLED", "ORDER_CANCELLED", r->reason, false};
     sl_db_tx_options o = {.deadline_ms = sl_call_deadline_ms(call)};
     if ((st = sl_db_tx(app->db, &o, status_tx, &c, err)) != SL_OK ||
-        (st = load_order(app, r->order_id, a, &rec, err)) != SL_OK)
+        (st = load_order(app, sl_call_deadline_ms(call), r->order_id, a, &rec, err)) != SL_OK)
         return st;
     *(Shelfline__V1__Order *)resp = *rec.order;
     return SL_OK;
@@ -615,26 +520,16 @@ SD_API(update_shipment)
 {
     sd_app *app = sl_call_ctx(call);
     const Shelfline__V1__UpdateShipmentRequest *r = (const void *)req;
-    sl_status st = check_id(err, "order_id", r->order_id);
+    sl_status st = sd_valid_update_shipment(r, err);
     if (st != SL_OK)
         return st;
-    if (r->step < SHELFLINE__V1__SHIPMENT_STEP__SHIPMENT_PICKED ||
-        r->step > SHELFLINE__V1__SHIPMENT_STEP__SHIPMENT_FAILED_DELIVERY)
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "step must be PICKED, SHIPPED, DELIVERED or "
-                          "FAILED_DELIVERY (got %d)",
-                          (int)r->step);
-    if (r->step == SHELFLINE__V1__SHIPMENT_STEP__SHIPMENT_SHIPPED) {
-        if ((st = check_id(err, "carrier", r->carrier)) != SL_OK ||
-            (st = check_id(err, "tracking", r->tracking)) != SL_OK)
-            return st;
-    }
     ship_ctx c = {app, r};
     sl_db_tx_options o = {.deadline_ms = sl_call_deadline_ms(call)};
     if ((st = sl_db_tx(app->db, &o, ship_tx, &c, err)) != SL_OK)
         return st;
     sd_order_rec rec;
-    if ((st = load_order(app, r->order_id, sl_call_arena(call), &rec, err)) != SL_OK)
+    if ((st = load_order(app, sl_call_deadline_ms(call), r->order_id, sl_call_arena(call), &rec,
+                         err)) != SL_OK)
         return st;
     *(Shelfline__V1__Order *)resp = *rec.order;
     return SL_OK;
@@ -646,9 +541,10 @@ SD_API(get_order)
 {
     sd_app *app = sl_call_ctx(call);
     const Shelfline__V1__GetOrderRequest *r = (const void *)req;
-    sl_status st = check_id(err, "order_id", r->order_id);
+    sl_status st = sd_valid_id("order_id", r->order_id, err);
     sd_order_rec rec;
-    if (st != SL_OK || (st = load_order(app, r->order_id, sl_call_arena(call), &rec, err)) != SL_OK)
+    if (st != SL_OK || (st = load_order(app, sl_call_deadline_ms(call), r->order_id,
+                                        sl_call_arena(call), &rec, err)) != SL_OK)
         return st;
     *(Shelfline__V1__Order *)resp = *rec.order;
     return SL_OK;
@@ -660,41 +556,17 @@ SD_API(list_orders)
     const Shelfline__V1__ListOrdersRequest *r = (const void *)req;
     Shelfline__V1__ListOrdersResponse *out = (void *)resp;
     sl_arena *a = sl_call_arena(call);
-    sl_status st = check_id(err, "customer_id", r->customer_id);
+    int64_t size;
+    char ms[24];
+    const char *after_ms, *after_id;
+    sl_status st = sd_valid_list_orders(r, &size, ms, &after_ms, &after_id, err);
     if (st != SL_OK)
         return st;
-    int64_t size = 100;
-    const char *tok = NULL;
-    if (r->page != NULL) {
-        if (r->page->page_size < 0 || r->page->page_size > 1000)
-            return sl_err_set(err, SL_INVALID_ARGUMENT, "page.page_size must be 0..1000 (got %d)",
-                              r->page->page_size);
-        if (r->page->page_size > 0)
-            size = r->page->page_size;
-        if (r->page->page_token != NULL && r->page->page_token[0] != '\0')
-            tok = r->page->page_token;
-    }
-    /* token: "<placed_at_ms>:<order_id>" of the last order of the page */
-    char ms[24] = "";
-    const char *after_id = NULL;
-    if (tok != NULL) {
-        const char *colon = strchr(tok, ':');
-        size_t n = colon ? (size_t)(colon - tok) : 0;
-        char *end;
-        if (colon == NULL || n == 0 || n >= sizeof ms || !id_ok(colon + 1))
-            return sl_err_set(err, SL_INVALID_ARGUMENT, "page.page_token is malformed");
-        memcpy(ms, tok, n);
-        ms[n] = '\0';
-        strtoll(ms, &end, 10);
-        if (*end != '\0')
-            return sl_err_set(err, SL_INVALID_ARGUMENT, "page.page_token is malformed");
-        after_id = colon + 1;
-    }
     sl_db_conn *conn;
     if ((st = sl_db_acquire_by(app->db, sl_call_deadline_ms(call), &conn, err)) != SL_OK)
         return st;
     char lim[24];
-    const char *p[4] = {r->customer_id, tok ? ms : NULL, after_id, sd_i64(lim, size + 1)};
+    const char *p[4] = {r->customer_id, after_ms, after_id, sd_i64(lim, size + 1)};
     PGresult *res = NULL;
     if ((st = sl_db_exec(conn, "sd_orders_by_customer", 4, p, NULL, NULL, &res, err)) != SL_OK)
         goto done;
@@ -732,17 +604,18 @@ done:
 SD_API(get_order_eta)
 {
     const Shelfline__V1__GetOrderEtaRequest *r = (const void *)req;
-    sl_status st = check_id(err, "order_id", r->order_id);
+    sl_status st = sd_valid_id("order_id", r->order_id, err);
     if (st != SL_OK)
         return st;
-    return sd_orders_eta(sl_call_ctx(call), sl_call_arena(call), r->order_id, (void *)resp, err);
+    return sd_orders_eta(sl_call_ctx(call), sl_call_deadline_ms(call), sl_call_arena(call),
+                         r->order_id, (void *)resp, err);
 }
 
-sl_status sd_orders_eta(sd_app *app, sl_arena *a, const char *order_id,
+sl_status sd_orders_eta(sd_app *app, int64_t deadline_ms, sl_arena *a, const char *order_id,
                         Shelfline__V1__OrderEta *out, sl_err *err)
 {
     sd_order_rec rec;
-    sl_status st = load_order(app, order_id, a, &rec, err);
+    sl_status st = load_order(app, deadline_ms, order_id, a, &rec, err);
     if (st != SL_OK)
         return st;
     const Shelfline__V1__Order *o = rec.order;
@@ -838,22 +711,10 @@ SD_API(quote_eta)
     const Shelfline__V1__QuoteEtaRequest *r = (const void *)req;
     Shelfline__V1__QuoteEtaResponse *out = (void *)resp;
     sl_arena *a = sl_call_arena(call);
-    sl_status st = check_region(err, "region", r->region);
+    int64_t now = sl_db_now_ms();
+    sl_status st = sd_valid_quote_eta(r, now, err);
     if (st != SL_OK)
         return st;
-    if (r->n_skus < 1 || r->n_skus > MAX_QUOTE_SKUS)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "skus must hold 1..%d SKUs (got %zu)",
-                          MAX_QUOTE_SKUS, r->n_skus);
-    for (size_t i = 0; i < r->n_skus; i++) {
-        char f[32];
-        snprintf(f, sizeof f, "skus[%zu]", i);
-        if ((st = check_id(err, f, r->skus[i])) != SL_OK)
-            return st;
-    }
-    int64_t now = sl_db_now_ms();
-    if (r->at_ms != 0 && (r->at_ms < MIN_PLACED_MS || r->at_ms > now + 366 * DAY_MS))
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "at_ms must be 0 or between 2000-01-01 and a year from now");
     int64_t at = r->at_ms != 0 ? r->at_ms : now;
 
     int64_t t = inv_timeout(app, call);

@@ -17,31 +17,9 @@
 #include "sd_api.h"
 #include "sd_app.h"
 #include "sd_store.h"
+#include "sd_valid.h"
 #include "shelfline/v1/inventory.pb-c.h"
 #include "shelfline/v1/service_desk.pb-c.h"
-
-#define MAX_RETURN_LINES 100
-
-static bool id_ok(const char *s)
-{
-    size_t n = s == NULL ? 0 : strlen(s);
-    if (n < 1 || n > 64)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-'))
-            return false;
-    }
-    return true;
-}
-
-static sl_status bad_id(sl_err *err, const char *field, const char *v)
-{
-    return sl_err_set(err, SL_INVALID_ARGUMENT,
-                      "%s must be 1..64 characters of A-Z a-z 0-9 . _ - (got \"%.80s\")", field,
-                      v == NULL ? "" : v);
-}
 
 typedef struct rma_line_rec {
     int line_no;
@@ -238,48 +216,34 @@ static sl_status create_tx(sl_db_conn *conn, void *vctx, sl_err *err)
     return SL_OK;
 }
 
+/* The request as a canonical string: a retry must give the same one. */
+static char *return_fingerprint(sl_arena *a, const Shelfline__V1__CreateReturnRequest *r)
+{
+    size_t cap = 64 + strlen(r->order_id) + strlen(r->reason);
+    for (size_t i = 0; i < r->n_lines; i++)
+        cap += strlen(r->lines[i]->sku) + 24;
+    char *fp = sl_arena_alloc(a, cap);
+    if (fp == NULL)
+        return NULL;
+    size_t n = (size_t)snprintf(fp, cap, "%s|%s", r->order_id, r->reason);
+    for (size_t i = 0; i < r->n_lines && n < cap; i++)
+        n += (size_t)snprintf(fp + n, cap - n, "|%s:%" PRId64, r->lines[i]->sku, r->lines[i]->qty);
+    return fp;
+}
+
 SD_API(create_return)
 {
     sd_app *app = sl_call_ctx(call);
     const Shelfline__V1__CreateReturnRequest *r = (const void *)req;
     sl_arena *a = sl_call_arena(call);
-    if (!id_ok(r->rma_id))
-        return bad_id(err, "rma_id", r->rma_id);
-    if (!id_ok(r->order_id))
-        return bad_id(err, "order_id", r->order_id);
-    if (r->n_lines < 1 || r->n_lines > MAX_RETURN_LINES)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "lines must hold 1..%d lines (got %zu)",
-                          MAX_RETURN_LINES, r->n_lines);
-    size_t cap = 64 + strlen(r->order_id);
-    for (size_t i = 0; i < r->n_lines; i++) {
-        char f[32];
-        snprintf(f, sizeof f, "lines[%zu].sku", i);
-        if (!id_ok(r->lines[i]->sku))
-            return bad_id(err, f, r->lines[i]->sku);
-        if (r->lines[i]->qty < 1 || r->lines[i]->qty > 1000000)
-            return sl_err_set(err, SL_INVALID_ARGUMENT,
-                              "lines[%zu].qty must be 1..1000000 (got %" PRId64 ")", i,
-                              r->lines[i]->qty);
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(r->lines[j]->sku, r->lines[i]->sku) == 0)
-                return sl_err_set(err, SL_INVALID_ARGUMENT,
-                                  "lines[%zu].sku \"%s\" repeats lines[%zu]", i, r->lines[i]->sku,
-                                  j);
-        cap += strlen(r->lines[i]->sku) + 24;
-    }
-    size_t lr = r->reason ? strlen(r->reason) : 0;
-    if (lr < 1 || lr > 500)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "reason must be 1..500 bytes (got %zu)", lr);
-    cap += lr;
-    char *fp = sl_arena_alloc(a, cap);
-    if (fp == NULL)
+    sl_status st = sd_valid_create_return(r, err);
+    if (st != SL_OK)
+        return st;
+    create_ctx c = {.app = app, .req = r, .fp = return_fingerprint(a, r)};
+    if (c.fp == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-    size_t n = (size_t)snprintf(fp, cap, "%s|%s", r->order_id, r->reason);
-    for (size_t i = 0; i < r->n_lines && n < cap; i++)
-        n += (size_t)snprintf(fp + n, cap - n, "|%s:%" PRId64, r->lines[i]->sku, r->lines[i]->qty);
-    create_ctx c = {.app = app, .req = r, .fp = fp};
     sl_db_tx_options o = {.deadline_ms = sl_call_deadline_ms(call)};
-    sl_status st = sl_db_tx(app->db, &o, create_tx, &c, err);
+    st = sl_db_tx(app->db, &o, create_tx, &c, err);
     rma_rec rec;
     if (st != SL_OK || (st = get_rma(app, a, r->rma_id, &rec, err)) != SL_OK)
         return st;
@@ -331,15 +295,11 @@ SD_API(receive_return)
     sd_app *app = sl_call_ctx(call);
     const Shelfline__V1__ReceiveReturnRequest *r = (const void *)req;
     sl_arena *a = sl_call_arena(call);
-    if (!id_ok(r->rma_id))
-        return bad_id(err, "rma_id", r->rma_id);
-    if (r->condition < SHELFLINE__V1__RETURN_CONDITION__RETURN_RESELLABLE ||
-        r->condition > SHELFLINE__V1__RETURN_CONDITION__RETURN_SCRAP)
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "condition must be RESELLABLE, REFURBISH or SCRAP (got %d)",
-                          (int)r->condition);
+    sl_status st = sd_valid_receive_return(r, err);
+    if (st != SL_OK)
+        return st;
     rma_rec rec;
-    sl_status st = get_rma(app, a, r->rma_id, &rec, err);
+    st = get_rma(app, a, r->rma_id, &rec, err);
     if (st != SL_OK)
         return st;
     if (rec.msg->status == SHELFLINE__V1__RETURN_STATUS__RETURN_RECEIVED) {

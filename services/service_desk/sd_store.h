@@ -42,9 +42,19 @@ typedef struct sd_order_rec {
     size_t n_parts;
 } sd_order_rec;
 
-/* Loads order_id on conn into *out (arena memory); for_update locks the
- * order row (inside a transaction).  NOT_FOUND naming the id. */
+/* Loads order_id on conn into *out (arena memory): the order, its lines
+ * and parts in one round trip; for_update locks the order row (inside a
+ * transaction).  NOT_FOUND naming the id; INTERNAL naming a column the
+ * rows lack. */
 sl_status sd_store_load_order(sl_db_conn *conn, const char *order_id, bool for_update, sl_arena *a,
+                              sd_order_rec *out, sl_err *err);
+
+/* Reads order_id as sd_store_load_order does, in a read-only REPEATABLE
+ * READ transaction of its own (one snapshot, one round trip for the
+ * reads), within deadline_ms (as sl_call_deadline_ms; 0 or INT64_MAX:
+ * none).  A pooled connection found broken is replaced and the read
+ * retried (sl_db_tx).  NOT_FOUND naming the id. */
+sl_status sd_store_read_order(sl_db *db, int64_t deadline_ms, const char *order_id, sl_arena *a,
                               sd_order_rec *out, sl_err *err);
 
 /* Starts writing notifications in conn's transaction: takes the writers'

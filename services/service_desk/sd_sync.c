@@ -45,6 +45,7 @@
 #include "sd_app.h"
 #include "sd_bis.h"
 #include "sd_store.h"
+#include "sd_valid.h"
 #include "sl_events.h"
 #include "shelfline/v1/inventory.pb-c.h"
 #include "shelfline/v1/service_desk.pb-c.h"
@@ -452,14 +453,9 @@ SD_API(list_notifications)
     const Shelfline__V1__ListNotificationsRequest *r = (const void *)req;
     Shelfline__V1__ListNotificationsResponse *out = (void *)resp;
     sl_arena *a = sl_call_arena(call);
-    if (r->after_id < 0)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "after_id must be >= 0 (got %" PRId64 ")",
-                          r->after_id);
-    if (r->limit < 0 || r->limit > 1000)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "limit must be 0..1000 (got %d)", r->limit);
+    if (sd_valid_list_notifications(r, err) != SL_OK)
+        return SL_INVALID_ARGUMENT;
     const char *cust = r->customer_id ? r->customer_id : "";
-    if (strlen(cust) > 64)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "customer_id must be at most 64 characters");
     char b[2][24];
     const char *p[4] = {sd_i64(b[0], r->after_id), cust, r->unacked_only ? "true" : "false",
                         sd_i64(b[1], r->limit == 0 ? 100 : r->limit)};
@@ -510,12 +506,9 @@ sl_status sd_api_watch_notifications(sl_call *call, const ProtobufCMessage *req,
 {
     sd_app *app = sl_call_ctx(call);
     const Shelfline__V1__WatchNotificationsRequest *r = (const void *)req;
-    if (r->after_id < 0)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "after_id must be >= 0 (got %" PRId64 ")",
-                          r->after_id);
+    if (sd_valid_watch_notifications(r, err) != SL_OK)
+        return SL_INVALID_ARGUMENT;
     const char *cust = r->customer_id ? r->customer_id : "";
-    if (strlen(cust) > 64)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "customer_id must be at most 64 characters");
     sl_status cst = check_notif_cursor(app, r->after_id, err);
     if (cst != SL_OK)
         return cst;
@@ -563,9 +556,8 @@ SD_API(ack_notification)
 {
     sd_app *app = sl_call_ctx(call);
     const Shelfline__V1__AckNotificationRequest *r = (const void *)req;
-    if (r->notification_id <= 0)
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "notification_id must be positive (got %" PRId64 ")", r->notification_id);
+    if (sd_valid_positive("notification_id", r->notification_id, err) != SL_OK)
+        return SL_INVALID_ARGUMENT;
     char b[24];
     const char *p[1] = {sd_i64(b, r->notification_id)};
     sl_db_conn *conn;

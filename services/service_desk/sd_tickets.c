@@ -20,34 +20,10 @@
 #include "sd_api.h"
 #include "sd_app.h"
 #include "sd_store.h"
+#include "sd_valid.h"
 #include "shelfline/v1/customer_value.pb-c.h"
 #include "shelfline/v1/service_desk.pb-c.h"
 #include "sl_log.h"
-
-#define MAX_SUBJECT 200
-#define MAX_BODY 10000
-#define MIN_TIME_MS INT64_C(946684800000)
-
-static bool id_ok(const char *s)
-{
-    size_t n = s == NULL ? 0 : strlen(s);
-    if (n < 1 || n > 64)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-'))
-            return false;
-    }
-    return true;
-}
-
-static sl_status bad_id(sl_err *err, const char *field, const char *v)
-{
-    return sl_err_set(err, SL_INVALID_ARGUMENT,
-                      "%s must be 1..64 characters of A-Z a-z 0-9 . _ - (got \"%.80s\")", field,
-                      v == NULL ? "" : v);
-}
 
 /* ---- reading a ticket ---- */
 
@@ -250,7 +226,7 @@ static const char *suggest(sd_app *app, sl_arena *a, const char *order_id)
         return NULL;
     shelfline__v1__order_eta__init(e);
     sl_err err;
-    if (sd_orders_eta(app, a, order_id, e, &err) != SL_OK || e->current == NULL)
+    if (sd_orders_eta(app, 0, a, order_id, e, &err) != SL_OK || e->current == NULL)
         return NULL;
     const char *why = e->moved && e->reason[0] != '\0' ? e->reason
                       : e->n_lines > 0                 ? e->lines[0]->explanation
@@ -379,34 +355,10 @@ SD_API(open_ticket)
     sl_arena *a = sl_call_arena(call);
     int64_t now = sl_db_now_ms();
     sl_status st;
-    if (!id_ok(r->ticket_id))
-        return bad_id(err, "ticket_id", r->ticket_id);
-    if (!id_ok(r->customer_id))
-        return bad_id(err, "customer_id", r->customer_id);
-    const char *order_id = r->order_id != NULL ? r->order_id : "";
-    if (order_id[0] != '\0' && !id_ok(order_id))
-        return bad_id(err, "order_id", order_id);
-    if (r->channel < SHELFLINE__V1__TICKET_CHANNEL__TICKET_CHANNEL_EMAIL ||
-        r->channel > SHELFLINE__V1__TICKET_CHANNEL__TICKET_CHANNEL_WEB)
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "channel must be EMAIL, CHAT, PHONE or WEB (got %d)", (int)r->channel);
-    size_t ls = r->subject ? strlen(r->subject) : 0, lb = r->body ? strlen(r->body) : 0;
-    if (ls < 1 || ls > MAX_SUBJECT)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "subject must be 1..%d bytes (got %zu)",
-                          MAX_SUBJECT, ls);
-    if (lb < 1 || lb > MAX_BODY)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "body must be 1..%d bytes (got %zu)", MAX_BODY,
-                          lb);
     sd_lang lang;
-    if (sd_lang_parse(r->language, &lang, err) != SL_OK) {
-        sl_err_wrap(err, "language");
-        return SL_INVALID_ARGUMENT;
-    }
-    if (r->opened_at_ms != 0 && (r->opened_at_ms < MIN_TIME_MS || r->opened_at_ms > now + 60000))
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "opened_at_ms must be 0 or between 2000-01-01 and a minute from now "
-                          "(got %" PRId64 ")",
-                          r->opened_at_ms);
+    if ((st = sd_valid_open_ticket(r, now, &lang, err)) != SL_OK)
+        return st;
+    const char *order_id = r->order_id != NULL ? r->order_id : "";
     /* the request's fingerprint: FNV-1a over its fields, and its time */
     char fp[64];
     uint64_t h = 1469598103934665603ULL;
@@ -450,7 +402,7 @@ SD_API(open_ticket)
 
     /* mentions, and the order a where-is-my-order answer is about */
     sd_mentions men;
-    size_t cap = ls + lb + 2;
+    size_t cap = strlen(r->subject) + strlen(r->body) + 2;
     char *text = sl_arena_alloc(a, cap);
     char *mtext = sl_arena_alloc(a, 2 * SD_MENTIONS_MAX * (SD_MENTION_LEN + 1) + 1);
     if (text == NULL || mtext == NULL)
@@ -592,18 +544,12 @@ SD_API(respond_ticket)
 {
     sd_app *app = sl_call_ctx(call);
     const Shelfline__V1__RespondTicketRequest *r = (const void *)req;
-    if (!id_ok(r->ticket_id))
-        return bad_id(err, "ticket_id", r->ticket_id);
-    size_t lb = r->body ? strlen(r->body) : 0;
-    if (lb < 1 || lb > MAX_BODY)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "body must be 1..%d bytes (got %zu)", MAX_BODY,
-                          lb);
-    if (r->from_customer && r->waiting_on_customer)
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "waiting_on_customer cannot be set with from_customer");
+    sl_status st = sd_valid_respond_ticket(r, err);
+    if (st != SL_OK)
+        return st;
     respond_ctx c = {.req = r, .now = sl_db_now_ms()};
     sl_db_tx_options o = {.deadline_ms = sl_call_deadline_ms(call)};
-    sl_status st = sl_db_tx(app->db, &o, respond_tx, &c, err);
+    st = sl_db_tx(app->db, &o, respond_tx, &c, err);
     Shelfline__V1__Ticket *t;
     if (st != SL_OK ||
         (st = load_ticket(app, sl_call_arena(call), r->ticket_id, &t, NULL, err)) != SL_OK)
@@ -616,13 +562,12 @@ SD_API(resolve_ticket)
 {
     sd_app *app = sl_call_ctx(call);
     const Shelfline__V1__ResolveTicketRequest *r = (const void *)req;
-    if (!id_ok(r->ticket_id))
-        return bad_id(err, "ticket_id", r->ticket_id);
-    if (r->resolution != NULL && strlen(r->resolution) > 1000)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "resolution must be at most 1000 bytes");
+    sl_status st = sd_valid_resolve_ticket(r, err);
+    if (st != SL_OK)
+        return st;
     respond_ctx c = {.resolve = r, .now = sl_db_now_ms()};
     sl_db_tx_options o = {.deadline_ms = sl_call_deadline_ms(call)};
-    sl_status st = sl_db_tx(app->db, &o, respond_tx, &c, err);
+    st = sl_db_tx(app->db, &o, respond_tx, &c, err);
     Shelfline__V1__Ticket *t;
     if (st != SL_OK ||
         (st = load_ticket(app, sl_call_arena(call), r->ticket_id, &t, NULL, err)) != SL_OK)
@@ -639,51 +584,15 @@ SD_API(list_tickets)
     const Shelfline__V1__ListTicketsRequest *r = (const void *)req;
     Shelfline__V1__ListTicketsResponse *out = (void *)resp;
     sl_arena *a = sl_call_arena(call);
-    const char *status = "";
-    switch (r->status) {
-    case SHELFLINE__V1__TICKET_STATUS__TICKET_STATUS_UNSPECIFIED:
-        break;
-    case SHELFLINE__V1__TICKET_STATUS__TICKET_OPEN:
-        status = "OPEN";
-        break;
-    case SHELFLINE__V1__TICKET_STATUS__TICKET_WAITING_ON_CUSTOMER:
-        status = "WAITING";
-        break;
-    case SHELFLINE__V1__TICKET_STATUS__TICKET_RESOLVED:
-        status = "RESOLVED";
-        break;
-    case _SHELFLINE__V1__TICKET_STATUS_IS_INT_SIZE:
-    default:
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "status %d is unknown", (int)r->status);
-    }
-    const char *category = r->category ? r->category : "";
-    sd_category cat;
-    if (category[0] != '\0' && sd_category_parse(category, &cat, err) != SL_OK) {
-        sl_err_wrap(err, "category");
-        return SL_INVALID_ARGUMENT;
-    }
-    const char *priority = r->priority ? r->priority : "";
-    sd_priority prio;
-    if (priority[0] != '\0') {
-        if (sd_priority_parse(priority, &prio, err) != SL_OK) {
-            sl_err_wrap(err, "priority");
-            return SL_INVALID_ARGUMENT;
-        }
-        priority = sd_priority_name(prio);
-    }
-    const char *customer = r->customer_id ? r->customer_id : "";
-    if (customer[0] != '\0' && !id_ok(customer))
-        return bad_id(err, "customer_id", customer);
-    if (r->breaching_within_minutes < 0 || r->breaching_within_minutes > 525600)
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "breaching_within_minutes must be 0..525600 (got %d)",
-                          r->breaching_within_minutes);
-    sl_db_conn *conn;
-    sl_status st = sl_db_acquire_by(app->db, sl_call_deadline_ms(call), &conn, err);
+    sd_ticket_filter f;
+    sl_status st = sd_valid_list_tickets(r, &f, err);
     if (st != SL_OK)
         return st;
+    sl_db_conn *conn;
+    if ((st = sl_db_acquire_by(app->db, sl_call_deadline_ms(call), &conn, err)) != SL_OK)
+        return st;
     PGresult *res = NULL;
-    const char *p[4] = {status, category, priority, customer};
+    const char *p[4] = {f.status, f.category, f.priority, f.customer};
     st = sl_db_exec(conn, "sd_ticket_list", 4, p, NULL, NULL, &res, err);
     sl_db_release(app->db, conn);
     if (st != SL_OK)
@@ -747,11 +656,8 @@ SD_API(get_sla_report)
     const Shelfline__V1__GetSlaReportRequest *r = (const void *)req;
     Shelfline__V1__SlaReport *out = (void *)resp;
     sl_arena *a = sl_call_arena(call);
-    if (r->from_ms < MIN_TIME_MS)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "from_ms must be at or after 2000-01-01");
-    if (r->to_ms <= r->from_ms || r->to_ms - r->from_ms > 366 * INT64_C(86400000))
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "to_ms must be after from_ms and at most 366 days later");
+    if (sd_valid_sla_report(r, err) != SL_OK)
+        return SL_INVALID_ARGUMENT;
     char b[2][24];
     const char *p[2] = {sd_i64(b[0], r->from_ms), sd_i64(b[1], r->to_ms)};
     sl_db_conn *conn;
