@@ -27,8 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libpq-fe.h>
-
 #include "sd_api.h"
 #include "sd_app.h"
 #include "sd_store.h"
@@ -133,76 +131,19 @@ static char *fingerprint(sl_arena *a, const Shelfline__V1__PlaceOrderRequest *r)
 
 typedef struct place_ctx {
     sd_app *app;
-    const Shelfline__V1__PlaceOrderRequest *req;
-    const Shelfline__V1__Reservation *resv;
-    const char *fp;
-    int64_t placed_at;
-    /* per allocation, in reservation order */
-    sd_line_eta *etas;
-    sd_order_eta order_eta;
+    sd_new_order order;
     bool inserted;
 } place_ctx;
 
 static sl_status place_tx(sl_db_conn *conn, void *vctx, sl_err *err)
 {
     place_ctx *c = vctx;
-    const Shelfline__V1__PlaceOrderRequest *r = c->req;
-    char b[11][24];
-    const char *p[13];
-    PGresult *res = NULL;
-    c->inserted = false;
-    p[0] = r->order_id;
-    p[1] = r->customer_id;
-    p[2] = r->region;
-    p[3] = sd_i64(b[0], c->placed_at);
-    p[4] = r->allow_split ? "true" : "false";
-    p[5] = r->allow_backorder ? "true" : "false";
-    p[6] = c->fp;
-    p[7] = sd_i64(b[1], c->order_eta.ship_date);
-    p[8] = sd_i64(b[2], c->order_eta.p50);
-    p[9] = sd_i64(b[3], c->order_eta.p90);
-    p[10] = sd_i64(b[4], c->order_eta.confidence);
-    sl_status st = sl_db_exec(conn, "sd_order_insert", 11, p, NULL, NULL, &res, err);
+    sl_status st = sd_store_insert_order(conn, &c->order, &c->inserted, err);
+    if (st == SL_OK && c->inserted)
+        st = sd_publish_order(c->app, conn, "ORDER_PLACED", c->order.req->order_id, err);
     if (st != SL_OK)
-        return st;
-    bool fresh = PQntuples(res) == 1;
-    PQclear(res);
-    if (!fresh)
-        return SL_OK; /* a concurrent attempt recorded it */
-    size_t k = 0;
-    for (size_t i = 0; i < c->resv->n_lines; i++) {
-        const Shelfline__V1__ReservationLine *l = c->resv->lines[i];
-        p[0] = r->order_id;
-        p[1] = sd_i64(b[0], (int64_t)i);
-        p[2] = l->sku;
-        p[3] = sd_i64(b[1], l->qty);
-        p[4] = l->promotion_id ? l->promotion_id : "";
-        p[5] = sd_i64(b[2], l->unit_price ? l->unit_price->minor_units : 0);
-        p[6] = l->unit_price && l->unit_price->currency ? l->unit_price->currency : "";
-        if ((st = sl_db_exec(conn, "sd_line_insert", 7, p, NULL, NULL, NULL, err)) != SL_OK)
-            return st;
-        for (size_t j = 0; j < l->n_allocations; j++, k++) {
-            const Shelfline__V1__Allocation *al = l->allocations[j];
-            p[1] = sd_i64(b[0], (int64_t)i);
-            p[2] = sd_i64(b[1], (int64_t)j);
-            p[3] = al->warehouse_id;
-            p[4] = sd_i64(b[2], al->qty);
-            p[5] = al->inbound_id ? al->inbound_id : "";
-            p[6] = sd_i64(b[3], al->inbound_id && al->inbound_id[0] ? al->expected_at_ms : 0);
-            p[7] = sd_i64(b[4], al->transit_p50_days);
-            p[8] = sd_i64(b[5], al->transit_p90_days);
-            p[9] = sd_i64(b[6], c->etas[k].ship_date);
-            p[10] = sd_i64(b[7], c->etas[k].p50);
-            p[11] = sd_i64(b[8], c->etas[k].p90);
-            p[12] = sd_i64(b[9], c->etas[k].confidence);
-            if ((st = sl_db_exec(conn, "sd_part_insert", 13, p, NULL, NULL, NULL, err)) != SL_OK)
-                return st;
-        }
-    }
-    if ((st = sd_publish_order(c->app, conn, "ORDER_PLACED", r->order_id, err)) != SL_OK)
-        return st;
-    c->inserted = true;
-    return SL_OK;
+        c->inserted = false;
+    return st;
 }
 
 /* Answers from a recorded order: same request -> replay, else conflict. */
@@ -305,16 +246,17 @@ SD_API(place_order)
     const Shelfline__V1__Reservation *resv = rs->reservation;
 
     /* The promise. */
-    place_ctx c = {.app = app, .req = r, .resv = resv, .fp = fp};
-    c.placed_at = r->placed_at_ms != 0 ? r->placed_at_ms : now;
+    place_ctx c = {.app = app, .order = {.req = r, .resv = resv, .fingerprint = fp}};
+    c.order.placed_at = r->placed_at_ms != 0 ? r->placed_at_ms : now;
     size_t nparts = 0;
     for (size_t i = 0; i < resv->n_lines; i++)
         nparts += resv->lines[i]->n_allocations;
     if (nparts == 0 || resv->n_lines != r->n_lines)
         return sl_err_set(err, SL_INTERNAL, "inventory answered Reserve with %zu lines for %zu",
                           resv->n_lines, r->n_lines);
-    c.etas = sl_arena_alloc(a, nparts * sizeof *c.etas);
-    if (c.etas == NULL)
+    sd_line_eta *etas = sl_arena_alloc(a, nparts * sizeof *etas);
+    c.order.part_etas = etas;
+    if (etas == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     sd_net_snap *snap;
     if ((st = sd_net_acquire(app->net, false, &snap, err)) != SL_OK)
@@ -330,9 +272,9 @@ SD_API(place_order)
                          .transit_p90 = al->transit_p90_days};
             sd_eta_line line;
             if ((st = part_line(app, &snap, &p, &line, err)) == SL_OK)
-                st = sd_eta_compute_line(&line, c.placed_at, now, &c.etas[k], err);
+                st = sd_eta_compute_line(&line, c.order.placed_at, now, &etas[k], err);
             if (st == SL_OK)
-                eta_max(&c.order_eta, &c.etas[k], k == 0);
+                eta_max(&c.order.promise, &etas[k], k == 0);
         }
     }
     sd_net_release(app->net, snap);
@@ -360,21 +302,12 @@ typedef struct status_ctx {
 static sl_status status_tx(sl_db_conn *conn, void *vctx, sl_err *err)
 {
     status_ctx *c = vctx;
-    PGresult *res;
     c->changed = false;
-    const char *p[3] = {c->order_id, c->from, c->to};
-    sl_status st;
-    if (strcmp(c->to, "CANCELLED") == 0) {
-        const char *q[2] = {c->order_id, c->reason ? c->reason : ""};
-        st = sl_db_exec(conn, "sd_order_cancel", 2, q, NULL, NULL, &res, err);
-    } else {
-        st = sl_db_exec(conn, "sd_order_set_status", 3, p, NULL, NULL, &res, err);
-    }
-    if (st != SL_OK)
-        return st;
-    c->changed = PQntuples(res) == 1;
-    PQclear(res);
-    if (c->changed && c->topic != NULL)
+    sl_status st =
+        strcmp(c->to, "CANCELLED") == 0
+            ? sd_store_order_cancel(conn, c->order_id, c->reason ? c->reason : "", &c->changed, err)
+            : sd_store_order_set_status(conn, c->order_id, c->from, c->to, &c->changed, err);
+    if (st == SL_OK && c->changed && c->topic != NULL)
         st = sd_publish_order(c->app, conn, c->topic, c->order_id, err);
     return st;
 }
@@ -505,9 +438,8 @@ static sl_status ship_tx(sl_db_conn *conn, void *vctx, sl_err *err)
     if (strcmp(s, to) == 0 && strcmp(to, "SHIPPED") != 0)
         goto done; /* repeating the current step */
     bool shipped = strcmp(to, "SHIPPED") == 0;
-    const char *p[4] = {r->order_id, to, shipped ? r->carrier : rec.order->carrier,
-                        shipped ? r->tracking : rec.order->tracking};
-    if ((st = sl_db_exec(conn, "sd_order_ship", 4, p, NULL, NULL, NULL, err)) != SL_OK)
+    if ((st = sd_store_order_ship(conn, r->order_id, to, shipped ? r->carrier : rec.order->carrier,
+                                  shipped ? r->tracking : rec.order->tracking, err)) != SL_OK)
         goto done;
     if (strcmp(to, "DELIVERED") == 0)
         st = sd_publish_order(c->app, conn, "ORDER_DELIVERED", r->order_id, err);
@@ -550,6 +482,48 @@ SD_API(get_order)
     return SL_OK;
 }
 
+typedef struct list_ctx {
+    const char *customer_id, *after_ms, *after_id;
+    int64_t size;
+    sl_arena *arena;
+    Shelfline__V1__ListOrdersResponse *out;
+} list_ctx;
+
+/* One page of a customer's orders, read in one snapshot: one more than
+ * the page tells whether there is a next page. */
+static sl_status list_tx(sl_db_conn *conn, void *vctx, sl_err *err)
+{
+    list_ctx *c = vctx;
+    Shelfline__V1__ListOrdersResponse *out = c->out;
+    sd_order_key *keys;
+    size_t n;
+    sl_status st = sd_store_orders_by_customer(conn, c->customer_id, c->after_ms, c->after_id,
+                                               c->size + 1, c->arena, &keys, &n, err);
+    if (st != SL_OK)
+        return st;
+    size_t take = n > (size_t)c->size ? (size_t)c->size : n;
+    out->n_orders = 0;
+    out->next_page_token = "";
+    out->orders = sl_arena_zalloc(c->arena, (take + 1) * sizeof *out->orders);
+    if (out->orders == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t i = 0; i < take; i++) {
+        sd_order_rec rec;
+        if ((st = sd_store_load_order(conn, keys[i].order_id, false, c->arena, &rec, err)) != SL_OK)
+            return st;
+        out->orders[out->n_orders++] = rec.order;
+    }
+    if (n > take) {
+        size_t cap = 100;
+        char *t = sl_arena_alloc(c->arena, cap);
+        if (t == NULL)
+            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        snprintf(t, cap, "%" PRId64 ":%s", keys[take - 1].placed_at_ms, keys[take - 1].order_id);
+        out->next_page_token = t;
+    }
+    return SL_OK;
+}
+
 SD_API(list_orders)
 {
     sd_app *app = sl_call_ctx(call);
@@ -562,41 +536,9 @@ SD_API(list_orders)
     sl_status st = sd_valid_list_orders(r, &size, ms, &after_ms, &after_id, err);
     if (st != SL_OK)
         return st;
-    sl_db_conn *conn;
-    if ((st = sl_db_acquire_by(app->db, sl_call_deadline_ms(call), &conn, err)) != SL_OK)
-        return st;
-    char lim[24];
-    const char *p[4] = {r->customer_id, after_ms, after_id, sd_i64(lim, size + 1)};
-    PGresult *res = NULL;
-    if ((st = sl_db_exec(conn, "sd_orders_by_customer", 4, p, NULL, NULL, &res, err)) != SL_OK)
-        goto done;
-    int n = PQntuples(res);
-    int take = n > size ? (int)size : n;
-    out->orders = sl_arena_zalloc(a, (size_t)(take + 1) * sizeof *out->orders);
-    if (out->orders == NULL) {
-        st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-        goto done;
-    }
-    for (int i = 0; i < take; i++) {
-        sd_order_rec rec;
-        if ((st = sd_store_load_order(conn, PQgetvalue(res, i, 0), false, a, &rec, err)) != SL_OK)
-            goto done;
-        out->orders[out->n_orders++] = rec.order;
-    }
-    if (n > size) {
-        size_t cap = 100;
-        char *t = sl_arena_alloc(a, cap);
-        if (t == NULL) {
-            st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-            goto done;
-        }
-        snprintf(t, cap, "%s:%s", PQgetvalue(res, take - 1, 1), PQgetvalue(res, take - 1, 0));
-        out->next_page_token = t;
-    }
-done:
-    PQclear(res);
-    sl_db_release(app->db, conn);
-    return st;
+    list_ctx c = {r->customer_id, after_ms, after_id, size, a, out};
+    sl_db_tx_options o = sd_store_tx_options(sl_call_deadline_ms(call), true);
+    return sl_db_tx(app->db, &o, list_tx, &c, err);
 }
 
 /* ---- ETAs ---------------------------------------------------------------- */

@@ -23,6 +23,11 @@
     " (SELECT coalesce(string_agg(kind || ':' || at_ms, ',' ORDER BY seq), '')"                    \
     "  FROM ticket_event e WHERE e.ticket_id = t.ticket_id AND kind IN ('PAUSE', 'RESUME'))"
 
+#define SD_NOTIF_COLS                                                                              \
+    "notification_id, idempotency_key, kind, customer_id, order_id, body, coupon_code,"            \
+    " value_minor, currency, (extract(epoch FROM created_at) * 1000)::bigint AS created_ms,"       \
+    " coalesce((extract(epoch FROM acked_at) * 1000)::bigint, 0) AS acked_ms"
+
 static const sl_db_stmt stmts[] = {
     {"sd_order_get",
      "SELECT order_id, customer_id, region, status, placed_at_ms, allow_split, allow_backorder,"
@@ -118,20 +123,16 @@ static const sl_db_stmt stmts[] = {
      " ON CONFLICT (idempotency_key) DO NOTHING RETURNING notification_id",
      8},
     {"sd_notif_list",
-     "SELECT notification_id, idempotency_key, kind, customer_id, order_id, body, coupon_code,"
-     " value_minor, currency, (extract(epoch FROM created_at) * 1000)::bigint,"
-     " coalesce((extract(epoch FROM acked_at) * 1000)::bigint, 0)"
-     " FROM notification WHERE notification_id > $1 AND ($2 = '' OR customer_id = $2)"
-     " AND (NOT $3::boolean OR acked_at IS NULL) ORDER BY notification_id LIMIT $4",
+     "SELECT " SD_NOTIF_COLS " FROM notification WHERE notification_id > $1"
+     " AND ($2 = '' OR customer_id = $2) AND (NOT $3::boolean OR acked_at IS NULL)"
+     " ORDER BY notification_id LIMIT $4",
      4},
     /* The newest committed notification: ids are handed out under
      * sd_notif_lock, so no smaller id can still commit after it. */
-    {"sd_notif_newest", "SELECT coalesce(max(notification_id), 0) FROM notification", 0},
+    {"sd_notif_newest", "SELECT coalesce(max(notification_id), 0) AS newest FROM notification", 0},
     {"sd_notif_ack",
      "UPDATE notification SET acked_at = coalesce(acked_at, now()) WHERE notification_id = $1"
-     " RETURNING notification_id, idempotency_key, kind, customer_id, order_id, body,"
-     " coupon_code, value_minor, currency, (extract(epoch FROM created_at) * 1000)::bigint,"
-     " (extract(epoch FROM acked_at) * 1000)::bigint",
+     " RETURNING " SD_NOTIF_COLS,
      1},
     /* ---- back in stock ---- */
     {"sd_sub_insert",

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "sd_eta.h"
+#include "shelfline/v1/inventory.pb-c.h"
 #include "shelfline/v1/service_desk.pb-c.h"
 #include "sl_arena.h"
 #include "sl_db.h"
@@ -62,6 +63,120 @@ sl_status sd_store_read_order(sl_db *db, int64_t deadline_ms, const char *order_
  * a reader's cursor never passes an id that commits later) and wakes every
  * replica's WatchNotifications streams when the transaction commits. */
 sl_status sd_store_notif_begin(sl_db_conn *conn, sl_err *err);
+
+/* ---- an order's life (inside the caller's transaction) ---- */
+
+/* A new order as PlaceOrder records it. */
+typedef struct sd_new_order {
+    const Shelfline__V1__PlaceOrderRequest *req;
+    const Shelfline__V1__Reservation *resv; /* inventory's allocation */
+    const char *fingerprint;
+    int64_t placed_at;
+    sd_order_eta promise;
+    const sd_line_eta *part_etas; /* per allocation, in reservation order */
+} sd_new_order;
+
+/* Records the order, its lines and parts; *inserted is false (and nothing
+ * is written) when the order id is recorded already. */
+sl_status sd_store_insert_order(sl_db_conn *conn, const sd_new_order *o, bool *inserted,
+                                sl_err *err);
+
+/* Moves order_id from status `from` to `to`; *changed is false when it
+ * was not in `from`. */
+sl_status sd_store_order_set_status(sl_db_conn *conn, const char *order_id, const char *from,
+                                    const char *to, bool *changed, sl_err *err);
+
+/* Cancels order_id if it is PLACED (*changed says whether it was). */
+sl_status sd_store_order_cancel(sl_db_conn *conn, const char *order_id, const char *reason,
+                                bool *changed, sl_err *err);
+
+/* Sets a shipment step's status, carrier and tracking (DELIVERED also
+ * stamps the delivery time). */
+sl_status sd_store_order_ship(sl_db_conn *conn, const char *order_id, const char *status,
+                              const char *carrier, const char *tracking, sl_err *err);
+
+/* An order of a customer's list. */
+typedef struct sd_order_key {
+    const char *order_id;
+    int64_t placed_at_ms;
+} sd_order_key;
+
+/* At most limit orders of customer_id, newest first, after the page
+ * position (after_ms, after_id) (both NULL for the first page). */
+sl_status sd_store_orders_by_customer(sl_db_conn *conn, const char *customer_id,
+                                      const char *after_ms, const char *after_id, int64_t limit,
+                                      sl_arena *a, sd_order_key **out, size_t *n, sl_err *err);
+
+/* ---- delays (inside the consumer's transactions) ---- */
+
+/* At most limit live orders after after_order (in id order) with a part
+ * still expecting inbound_id before before_ms. */
+sl_status sd_store_orders_on_inbound(sl_db_conn *conn, const char *inbound_id, int64_t before_ms,
+                                     const char *after_order, int64_t limit, sl_arena *a,
+                                     const char ***ids, size_t *n, sl_err *err);
+
+/* Moves the order's parts on inbound_id expected before new_ms to new_ms
+ * (slips + 1, with the reason). */
+sl_status sd_store_parts_delay(sl_db_conn *conn, const char *order_id, const char *inbound_id,
+                               int64_t new_ms, const char *reason, sl_err *err);
+
+/* Counts a slip on the order and adds grant_minor to what was granted. */
+sl_status sd_store_order_slip(sl_db_conn *conn, const char *order_id, int64_t grant_minor,
+                              sl_err *err);
+
+/* One slip of an order's ETA, as recorded in eta_change. */
+typedef struct sd_eta_change {
+    const char *order_id;
+    int slip_no;
+    const char *inbound_id;
+    int64_t new_expected_ms;
+    sd_date old_p50, new_p50, new_p90;
+    const char *reason;
+} sd_eta_change;
+
+/* Records c once (a replay changes nothing). */
+sl_status sd_store_eta_change(sl_db_conn *conn, const sd_eta_change *c, sl_err *err);
+
+/* Records the coupon of (order_id, slip_no) once. */
+sl_status sd_store_compensation(sl_db_conn *conn, const char *order_id, int slip_no,
+                                const char *coupon, int64_t value_minor, const char *currency,
+                                sl_err *err);
+
+/* Options of a store transaction bounded by deadline_ms (as
+ * sl_call_deadline_ms; 0 or INT64_MAX: none): a read runs READ ONLY in
+ * REPEATABLE READ (one snapshot for all its statements), a write in READ
+ * COMMITTED. */
+sl_db_tx_options sd_store_tx_options(int64_t deadline_ms, bool read_only);
+
+/* ---- notifications ---- */
+
+/* One customer notification, keyed for idempotency. */
+typedef struct sd_notice {
+    const char *key;  /* "delay:<order>:<inbound>:<ms>", "comp:<order>:<slip>", ... */
+    const char *kind; /* DELAY, COMPENSATION, BACK_IN_STOCK */
+    const char *customer_id, *order_id, *body, *coupon;
+    int64_t value_minor;
+    const char *currency;
+} sd_notice;
+
+/* Writes n in conn's transaction (after sd_store_notif_begin's lock); a
+ * key written before is left alone. */
+sl_status sd_store_notify(sl_db_conn *conn, const sd_notice *n, sl_err *err);
+
+/* At most limit notifications after after_id in id order, of customer
+ * ("" for all), only the unacknowledged ones when unacked_only; *out
+ * (arena memory) holds *n of them. */
+sl_status sd_store_notif_list(sl_db *db, int64_t deadline_ms, int64_t after_id,
+                              const char *customer, bool unacked_only, int limit, sl_arena *a,
+                              Shelfline__V1__Notification ***out, size_t *n, sl_err *err);
+
+/* The id of the newest committed notification (0 when none). */
+sl_status sd_store_notif_newest(sl_db *db, int64_t deadline_ms, int64_t *newest, sl_err *err);
+
+/* Marks notification id acknowledged (the first time only) and returns it;
+ * NOT_FOUND naming the id. */
+sl_status sd_store_notif_ack(sl_db *db, int64_t deadline_ms, int64_t id, sl_arena *a,
+                             Shelfline__V1__Notification **out, sl_err *err);
 
 /* Fills an EtaRange message (arena memory). */
 Shelfline__V1__EtaRange *sd_store_eta_range(sl_arena *a, sd_date ship, sd_date p50, sd_date p90,
