@@ -13,15 +13,16 @@
 
 #define SD_SUB_COLS                                                                                \
     "subscription_id, customer_id, sku, region, status,"                                           \
-    " (extract(epoch FROM created_at) * 1000)::bigint,"                                            \
-    " coalesce((extract(epoch FROM notified_at) * 1000)::bigint, 0)"
+    " (extract(epoch FROM created_at) * 1000)::bigint AS created_ms,"                              \
+    " coalesce((extract(epoch FROM notified_at) * 1000)::bigint, 0) AS notified_ms"
 
 #define SD_TICKET_COLS                                                                             \
     "ticket_id, fingerprint, customer_id, order_id, channel, subject, body, language, category,"   \
-    " confidence, priority, tier, status, opened_at_ms, coalesce(first_response_ms, 0),"           \
-    " coalesce(resolved_ms, 0), suggested, mentions,"                                              \
+    " confidence, priority, tier, status, opened_at_ms, first_response_ms, resolved_ms,"           \
+    " suggested, mentions,"                                                                        \
     " (SELECT coalesce(string_agg(kind || ':' || at_ms, ',' ORDER BY seq), '')"                    \
-    "  FROM ticket_event e WHERE e.ticket_id = t.ticket_id AND kind IN ('PAUSE', 'RESUME'))"
+    "  FROM ticket_event e WHERE e.ticket_id = t.ticket_id AND kind IN ('PAUSE', 'RESUME'))"       \
+    " AS sla_events"
 
 #define SD_NOTIF_COLS                                                                              \
     "notification_id, idempotency_key, kind, customer_id, order_id, body, coupon_code,"            \
@@ -177,11 +178,13 @@ static const sl_db_stmt stmts[] = {
      " RETURNING notification_id",
      6},
     {"sd_restock_pending",
-     "SELECT count(*) FROM subscription WHERE sku = $1 AND region = $2 AND status = 'ACTIVE'", 2},
+     "SELECT count(*) AS pending FROM subscription WHERE sku = $1 AND region = $2"
+     " AND status = 'ACTIVE'",
+     2},
     {"sd_restock_update",
      "UPDATE restock SET batches = $2, next_at_ms = $3, done = $4 WHERE restock_id = $1", 4},
     /* ---- tickets ---- */
-    {"sd_order_exists", "SELECT 1 FROM orders WHERE order_id = $1", 1},
+    {"sd_order_exists", "SELECT 1 AS found FROM orders WHERE order_id = $1", 1},
     {"sd_ticket_insert",
      "INSERT INTO ticket (ticket_id, fingerprint, customer_id, order_id, channel, subject, body,"
      " language, category, confidence, priority, tier, status, opened_at_ms, suggested, mentions)"
@@ -216,18 +219,18 @@ static const sl_db_stmt stmts[] = {
      3},
     /* ---- returns ---- */
     {"sd_rma_order",
-     "SELECT status, coalesce(delivered_at_ms, 0), customer_id FROM orders WHERE order_id = $1"
+     "SELECT status, delivered_at_ms, customer_id FROM orders WHERE order_id = $1"
      " FOR UPDATE",
      1},
     /* units bought of a SKU, the first warehouse they shipped from, the
      * price paid, and the units already in returns */
     {"sd_rma_sku",
-     "SELECT coalesce(sum(l.qty), 0),"
+     "SELECT coalesce(sum(l.qty), 0) AS bought,"
      " (SELECT p.warehouse_id FROM order_part p WHERE p.order_id = $1"
-     "  AND p.line_no = min(l.line_no) ORDER BY p.part_no LIMIT 1),"
-     " coalesce(max(l.price_minor), 0), coalesce(max(l.currency), ''),"
+     "  AND p.line_no = min(l.line_no) ORDER BY p.part_no LIMIT 1) AS warehouse_id,"
+     " coalesce(max(l.price_minor), 0) AS price_minor, coalesce(max(l.currency), '') AS currency,"
      " (SELECT coalesce(sum(rl.qty), 0) FROM rma_line rl JOIN rma r USING (rma_id)"
-     "  WHERE r.order_id = $1 AND rl.sku = $2)"
+     "  WHERE r.order_id = $1 AND rl.sku = $2) AS returned"
      " FROM order_line l WHERE l.order_id = $1 AND l.sku = $2",
      2},
     {"sd_rma_insert",
@@ -240,7 +243,7 @@ static const sl_db_stmt stmts[] = {
      7},
     {"sd_rma_get",
      "SELECT r.rma_id, r.fingerprint, r.order_id, o.customer_id, r.reason, r.status, r.condition,"
-     " r.refund_minor, r.currency, r.restocked, r.created_at_ms, coalesce(r.received_at_ms, 0)"
+     " r.refund_minor, r.currency, r.restocked, r.created_at_ms, r.received_at_ms"
      " FROM rma r JOIN orders o USING (order_id) WHERE r.rma_id = $1",
      1},
     {"sd_rma_lines",

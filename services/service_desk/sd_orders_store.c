@@ -1,5 +1,5 @@
 /*
- * sd_store_orders: the writes of an order's life and the order lists
+ * sd_orders_store: the writes of an order's life and the order lists
  * (see sd_store.h).  The statements are in sd_store.c's table.
  */
 #include <string.h>

@@ -1,5 +1,5 @@
 /*
- * sd_store_notif: the customer-notification outbox's reads and writes
+ * sd_notif_store: the customer-notification outbox's reads and writes
  * (see sd_store.h).  The statements are in sd_store.c's table.
  */
 #include <inttypes.h>
