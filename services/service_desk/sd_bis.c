@@ -12,9 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "sd_api.h"
 #include "sd_store.h"
-#include "sd_valid.h"
 #include "shelfline/v1/inventory.pb-c.h"
 #include "shelfline/v1/service_desk.pb-c.h"
 #include "sl_log.h"
@@ -171,13 +169,11 @@ void sd_bis_stop(sd_bis *b)
 
 /* ---- RPCs ---------------------------------------------------------------- */
 
-SD_API(subscribe_back_in_stock)
+sl_status sd_bis_subscribe(sl_call *call, const Shelfline__V1__SubscribeBackInStockRequest *r,
+                           Shelfline__V1__Subscription *out, sl_err *err)
 {
     sd_app *app = sl_call_ctx(call);
-    const Shelfline__V1__SubscribeBackInStockRequest *r = (const void *)req;
     sl_arena *a = sl_call_arena(call);
-    if (sd_valid_subscribe(r, err) != SL_OK)
-        return SL_INVALID_ARGUMENT;
     /* the SKU must exist */
     Shelfline__V1__GetProductRequest gp = SHELFLINE__V1__GET_PRODUCT_REQUEST__INIT;
     gp.sku = r->sku;
@@ -196,32 +192,6 @@ SD_API(subscribe_back_in_stock)
             return st;
     if (s == NULL)
         return sl_err_set(err, SL_ABORTED, "subscription kept changing; retry");
-    *(Shelfline__V1__Subscription *)resp = *s;
+    *out = *s;
     return SL_OK;
-}
-
-SD_API(unsubscribe)
-{
-    sd_app *app = sl_call_ctx(call);
-    const Shelfline__V1__UnsubscribeRequest *r = (const void *)req;
-    if (sd_valid_positive("subscription_id", r->subscription_id, err) != SL_OK)
-        return SL_INVALID_ARGUMENT;
-    Shelfline__V1__Subscription *s;
-    sl_status st = sd_store_unsubscribe(app->db, sl_call_deadline_ms(call), r->subscription_id,
-                                        sl_call_arena(call), &s, err);
-    if (st == SL_OK)
-        *(Shelfline__V1__Subscription *)resp = *s;
-    return st;
-}
-
-SD_API(list_subscriptions)
-{
-    sd_app *app = sl_call_ctx(call);
-    const Shelfline__V1__ListSubscriptionsRequest *r = (const void *)req;
-    Shelfline__V1__ListSubscriptionsResponse *out = (void *)resp;
-    sl_arena *a = sl_call_arena(call);
-    if (sd_valid_id("customer_id", r->customer_id, err) != SL_OK)
-        return SL_INVALID_ARGUMENT;
-    return sd_store_subscriptions(app->db, sl_call_deadline_ms(call), r->customer_id, a,
-                                  &out->subscriptions, &out->n_subscriptions, err);
 }

@@ -1,7 +1,7 @@
 /*
- * sd_orders: order and ETA handlers -- PlaceOrder (reserve through
- * inventory, then record), payment, cancellation, shipment steps, reads,
- * GetOrderEta and QuoteEta.
+ * sd_orders: orders and ETAs, the domain behind sd_api_orders.c --
+ * placing (reserve through inventory, then record), payment, cancellation,
+ * shipment steps, reads, the ETA of an order and quotes.
  *
  * PlaceOrder's end-to-end idempotency.  The order id is inventory's
  * reservation id, and inventory's Reserve is idempotent by it, so:
@@ -27,7 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sd_api.h"
+#include "sd_orders.h"
 #include "sd_app.h"
 #include "sd_store.h"
 #include "sd_valid.h"
@@ -167,29 +167,11 @@ static sl_status load_order(sd_app *app, int64_t deadline_ms, const char *order_
     return sd_store_read_order(app->db, deadline_ms, order_id, a, rec, err);
 }
 
-SD_API(place_order)
+/* Reserve's request for the order. */
+static sl_status reserve_request(sl_arena *a, sd_app *app,
+                                 const Shelfline__V1__PlaceOrderRequest *r,
+                                 Shelfline__V1__ReserveRequest *rr, sl_err *err)
 {
-    sd_app *app = sl_call_ctx(call);
-    const Shelfline__V1__PlaceOrderRequest *r = (const void *)req;
-    Shelfline__V1__PlaceOrderResponse *out = (void *)resp;
-    sl_arena *a = sl_call_arena(call);
-    int64_t now = sl_db_now_ms();
-    sl_status st = sd_valid_place_order(r, now, err);
-    if (st != SL_OK)
-        return st;
-    const char *fp = fingerprint(a, r);
-    if (fp == NULL)
-        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-
-    sd_order_rec rec;
-    st = load_order(app, sl_call_deadline_ms(call), r->order_id, a, &rec, err);
-    if (st == SL_OK)
-        return answer_recorded(&rec, fp, out, true, err);
-    if (st != SL_NOT_FOUND)
-        return st;
-
-    /* Reserve (inventory replays a reservation an earlier attempt made). */
-    Shelfline__V1__ReserveRequest rr = SHELFLINE__V1__RESERVE_REQUEST__INIT;
     Shelfline__V1__ReserveLine *rl = sl_arena_alloc(a, r->n_lines * sizeof *rl);
     Shelfline__V1__ReserveLine **rlp = sl_arena_alloc(a, r->n_lines * sizeof *rlp);
     if (rl == NULL || rlp == NULL)
@@ -201,17 +183,31 @@ SD_API(place_order)
         rl[i].promotion_id = r->lines[i]->promotion_id;
         rlp[i] = &rl[i];
     }
-    rr.reservation_id = r->order_id;
-    rr.customer_id = r->customer_id;
-    rr.region = r->region;
-    rr.lines = rlp;
-    rr.n_lines = r->n_lines;
-    rr.hold_ttl_ms = app->cfg.hold_ttl_ms;
-    rr.allow_split = r->allow_split;
-    rr.allow_backorder = r->allow_backorder;
+    shelfline__v1__reserve_request__init(rr);
+    rr->reservation_id = r->order_id;
+    rr->customer_id = r->customer_id;
+    rr->region = r->region;
+    rr->lines = rlp;
+    rr->n_lines = r->n_lines;
+    rr->hold_ttl_ms = app->cfg.hold_ttl_ms;
+    rr->allow_split = r->allow_split;
+    rr->allow_backorder = r->allow_backorder;
+    return SL_OK;
+}
+
+/* Reserves the order's stock in inventory, which replays a reservation an
+ * earlier attempt made; then the hold must still be live.  *resv is NULL
+ * (with OK) when the hold was released and the order is recorded: the
+ * caller answers from the record. */
+static sl_status reserve(sd_app *app, sl_call *call, const Shelfline__V1__PlaceOrderRequest *r,
+                         const Shelfline__V1__Reservation **resv, sl_err *err)
+{
+    Shelfline__V1__ReserveRequest rr;
+    sl_status st = reserve_request(sl_call_arena(call), app, r, &rr, err);
     ProtobufCMessage *m;
-    st = inv_call(app, call, "Reserve", &rr.base, &shelfline__v1__reserve_response__descriptor, &m,
-                  true, err);
+    if (st == SL_OK)
+        st = inv_call(app, call, "Reserve", &rr.base, &shelfline__v1__reserve_response__descriptor,
+                      &m, true, err);
     if (st == SL_ALREADY_EXISTS)
         return sl_err_set(err, SL_ALREADY_EXISTS,
                           "order_id \"%s\" was already reserved with a different request",
@@ -221,33 +217,30 @@ SD_API(place_order)
         return st;
     }
     const Shelfline__V1__ReserveResponse *rs = (const void *)m;
-    if (rs->reservation == NULL)
+    if ((*resv = rs->reservation) == NULL)
         return sl_err_set(err, SL_INTERNAL, "inventory answered Reserve without a reservation");
-    if (rs->replayed) {
-        /* An earlier attempt reserved: is the hold still good? */
-        Shelfline__V1__GetReservationRequest gr = SHELFLINE__V1__GET_RESERVATION_REQUEST__INIT;
-        gr.reservation_id = r->order_id;
-        st = inv_call(app, call, "GetReservation", &gr.base,
-                      &shelfline__v1__reservation__descriptor, &m, true, err);
-        if (st != SL_OK)
-            return st;
-        const Shelfline__V1__Reservation *cur = (const void *)m;
-        if (cur->status == SHELFLINE__V1__RESERVATION__STATUS__RELEASED ||
-            cur->status == SHELFLINE__V1__RESERVATION__STATUS__EXPIRED) {
-            /* Perhaps a concurrent attempt recorded and then cancelled it. */
-            if (load_order(app, sl_call_deadline_ms(call), r->order_id, a, &rec, NULL) == SL_OK)
-                return answer_recorded(&rec, fp, out, true, err);
-            return sl_err_set(err, SL_FAILED_PRECONDITION,
-                              "the stock held for order_id \"%s\" was released before the "
-                              "order was recorded; place it again under a new order_id",
-                              r->order_id);
-        }
-    }
-    const Shelfline__V1__Reservation *resv = rs->reservation;
+    if (!rs->replayed)
+        return SL_OK;
+    /* An earlier attempt reserved: is the hold still good? */
+    Shelfline__V1__GetReservationRequest gr = SHELFLINE__V1__GET_RESERVATION_REQUEST__INIT;
+    gr.reservation_id = r->order_id;
+    if ((st = inv_call(app, call, "GetReservation", &gr.base,
+                       &shelfline__v1__reservation__descriptor, &m, true, err)) != SL_OK)
+        return st;
+    const Shelfline__V1__Reservation *cur = (const void *)m;
+    if (cur->status != SHELFLINE__V1__RESERVATION__STATUS__RELEASED &&
+        cur->status != SHELFLINE__V1__RESERVATION__STATUS__EXPIRED)
+        return SL_OK;
+    *resv = NULL;
+    return SL_OK;
+}
 
-    /* The promise. */
-    place_ctx c = {.app = app, .order = {.req = r, .resv = resv, .fingerprint = fp}};
-    c.order.placed_at = r->placed_at_ms != 0 ? r->placed_at_ms : now;
+/* The promise of each allocation of resv and of the order, as if placed
+ * at c->order.placed_at, into c->order. */
+static sl_status promise(sd_app *app, sl_arena *a, const Shelfline__V1__PlaceOrderRequest *r,
+                         int64_t now, place_ctx *c, sl_err *err)
+{
+    const Shelfline__V1__Reservation *resv = c->order.resv;
     size_t nparts = 0;
     for (size_t i = 0; i < resv->n_lines; i++)
         nparts += resv->lines[i]->n_allocations;
@@ -255,11 +248,12 @@ SD_API(place_order)
         return sl_err_set(err, SL_INTERNAL, "inventory answered Reserve with %zu lines for %zu",
                           resv->n_lines, r->n_lines);
     sd_line_eta *etas = sl_arena_alloc(a, nparts * sizeof *etas);
-    c.order.part_etas = etas;
+    c->order.part_etas = etas;
     if (etas == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     sd_net_snap *snap;
-    if ((st = sd_net_acquire(app->net, false, &snap, err)) != SL_OK)
+    sl_status st = sd_net_acquire(app->net, false, &snap, err);
+    if (st != SL_OK)
         return st;
     size_t k = 0;
     for (size_t i = 0; i < resv->n_lines && st == SL_OK; i++) {
@@ -272,19 +266,49 @@ SD_API(place_order)
                          .transit_p90 = al->transit_p90_days};
             sd_eta_line line;
             if ((st = part_line(app, &snap, &p, &line, err)) == SL_OK)
-                st = sd_eta_compute_line(&line, c.order.placed_at, now, &etas[k], err);
+                st = sd_eta_compute_line(&line, c->order.placed_at, now, &etas[k], err);
             if (st == SL_OK)
-                eta_max(&c.order.promise, &etas[k], k == 0);
+                eta_max(&c->order.promise, &etas[k], k == 0);
         }
     }
     sd_net_release(app->net, snap);
-    if (st != SL_OK)
-        return st;
+    return st;
+}
 
-    sl_db_tx_options o = {.deadline_ms = sl_call_deadline_ms(call)};
-    if ((st = sl_db_tx(app->db, &o, place_tx, &c, err)) != SL_OK)
+sl_status sd_orders_place(sl_call *call, const Shelfline__V1__PlaceOrderRequest *r, int64_t now,
+                          Shelfline__V1__PlaceOrderResponse *out, sl_err *err)
+{
+    sd_app *app = sl_call_ctx(call);
+    sl_arena *a = sl_call_arena(call);
+    int64_t deadline = sl_call_deadline_ms(call);
+    const char *fp = fingerprint(a, r);
+    if (fp == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    /* 1. a recorded order answers the retry */
+    sd_order_rec rec;
+    sl_status st = load_order(app, deadline, r->order_id, a, &rec, err);
+    if (st != SL_NOT_FOUND)
+        return st == SL_OK ? answer_recorded(&rec, fp, out, true, err) : st;
+    /* 2. reserve */
+    place_ctx c = {.app = app, .order = {.req = r, .fingerprint = fp}};
+    if ((st = reserve(app, call, r, &c.order.resv, err)) != SL_OK)
         return st;
-    if ((st = load_order(app, sl_call_deadline_ms(call), r->order_id, a, &rec, err)) != SL_OK)
+    if (c.order.resv == NULL) {
+        /* Perhaps a concurrent attempt recorded and then cancelled it. */
+        if (load_order(app, deadline, r->order_id, a, &rec, NULL) == SL_OK)
+            return answer_recorded(&rec, fp, out, true, err);
+        return sl_err_set(err, SL_FAILED_PRECONDITION,
+                          "the stock held for order_id \"%s\" was released before the "
+                          "order was recorded; place it again under a new order_id",
+                          r->order_id);
+    }
+    /* 3. the promise; 4. record it with ORDER_PLACED, answer what is stored */
+    c.order.placed_at = r->placed_at_ms != 0 ? r->placed_at_ms : now;
+    if ((st = promise(app, a, r, now, &c, err)) != SL_OK)
+        return st;
+    sl_db_tx_options o = sd_store_tx_options(deadline, false);
+    if ((st = sl_db_tx(app->db, &o, place_tx, &c, err)) != SL_OK ||
+        (st = load_order(app, deadline, r->order_id, a, &rec, err)) != SL_OK)
         return st;
     return answer_recorded(&rec, fp, out, !c.inserted, err);
 }
@@ -312,20 +336,19 @@ static sl_status status_tx(sl_db_conn *conn, void *vctx, sl_err *err)
     return st;
 }
 
-SD_API(confirm_payment)
+sl_status sd_orders_confirm_payment(sl_call *call, const Shelfline__V1__ConfirmPaymentRequest *r,
+                                    Shelfline__V1__Order *resp, sl_err *err)
 {
     sd_app *app = sl_call_ctx(call);
-    const Shelfline__V1__ConfirmPaymentRequest *r = (const void *)req;
     sl_arena *a = sl_call_arena(call);
-    sl_status st = sd_valid_id("order_id", r->order_id, err);
     sd_order_rec rec;
-    if (st != SL_OK ||
-        (st = load_order(app, sl_call_deadline_ms(call), r->order_id, a, &rec, err)) != SL_OK)
+    sl_status st = load_order(app, sl_call_deadline_ms(call), r->order_id, a, &rec, err);
+    if (st != SL_OK)
         return st;
     if (strcmp(rec.status, "CANCELLED") == 0)
         return sl_err_set(err, SL_FAILED_PRECONDITION, "order \"%s\" was cancelled", r->order_id);
     if (strcmp(rec.status, "PLACED") != 0) {
-        *(Shelfline__V1__Order *)resp = *rec.order; /* already paid: unchanged */
+        *resp = *rec.order; /* already paid: unchanged */
         return SL_OK;
     }
     Shelfline__V1__CommitRequest cr = SHELFLINE__V1__COMMIT_REQUEST__INIT;
@@ -346,23 +369,21 @@ SD_API(confirm_payment)
     if ((st = sl_db_tx(app->db, &o, status_tx, &c, err)) != SL_OK ||
         (st = load_order(app, sl_call_deadline_ms(call), r->order_id, a, &rec, err)) != SL_OK)
         return st;
-    *(Shelfline__V1__Order *)resp = *rec.order;
+    *resp = *rec.order;
     return SL_OK;
 }
 
-SD_API(cancel_order)
+sl_status sd_orders_cancel(sl_call *call, const Shelfline__V1__CancelOrderRequest *r,
+                           Shelfline__V1__Order *resp, sl_err *err)
 {
     sd_app *app = sl_call_ctx(call);
-    const Shelfline__V1__CancelOrderRequest *r = (const void *)req;
     sl_arena *a = sl_call_arena(call);
-    sl_status st = sd_valid_cancel_order(r, err);
+    sd_order_rec rec;
+    sl_status st = load_order(app, sl_call_deadline_ms(call), r->order_id, a, &rec, err);
     if (st != SL_OK)
         return st;
-    sd_order_rec rec;
-    if ((st = load_order(app, sl_call_deadline_ms(call), r->order_id, a, &rec, err)) != SL_OK)
-        return st;
     if (strcmp(rec.status, "CANCELLED") == 0) {
-        *(Shelfline__V1__Order *)resp = *rec.order;
+        *resp = *rec.order;
         return SL_OK;
     }
     if (strcmp(rec.status, "PLACED") != 0)
@@ -386,7 +407,7 @@ SD_API(cancel_order)
     if ((st = sl_db_tx(app->db, &o, status_tx, &c, err)) != SL_OK ||
         (st = load_order(app, sl_call_deadline_ms(call), r->order_id, a, &rec, err)) != SL_OK)
         return st;
-    *(Shelfline__V1__Order *)resp = *rec.order;
+    *resp = *rec.order;
     return SL_OK;
 }
 
@@ -448,38 +469,33 @@ done:
     return st;
 }
 
-SD_API(update_shipment)
+sl_status sd_orders_ship(sl_call *call, const Shelfline__V1__UpdateShipmentRequest *r,
+                         Shelfline__V1__Order *resp, sl_err *err)
 {
     sd_app *app = sl_call_ctx(call);
-    const Shelfline__V1__UpdateShipmentRequest *r = (const void *)req;
-    sl_status st = sd_valid_update_shipment(r, err);
-    if (st != SL_OK)
-        return st;
     ship_ctx c = {app, r};
-    sl_db_tx_options o = {.deadline_ms = sl_call_deadline_ms(call)};
-    if ((st = sl_db_tx(app->db, &o, ship_tx, &c, err)) != SL_OK)
+    sl_db_tx_options o = sd_store_tx_options(sl_call_deadline_ms(call), false);
+    sl_status st = sl_db_tx(app->db, &o, ship_tx, &c, err);
+    if (st != SL_OK)
         return st;
     sd_order_rec rec;
     if ((st = load_order(app, sl_call_deadline_ms(call), r->order_id, sl_call_arena(call), &rec,
                          err)) != SL_OK)
         return st;
-    *(Shelfline__V1__Order *)resp = *rec.order;
+    *resp = *rec.order;
     return SL_OK;
 }
 
 /* ---- reads ---------------------------------------------------------------- */
 
-SD_API(get_order)
+sl_status sd_orders_get(sd_app *app, int64_t deadline_ms, sl_arena *a, const char *order_id,
+                        Shelfline__V1__Order **out, sl_err *err)
 {
-    sd_app *app = sl_call_ctx(call);
-    const Shelfline__V1__GetOrderRequest *r = (const void *)req;
-    sl_status st = sd_valid_id("order_id", r->order_id, err);
     sd_order_rec rec;
-    if (st != SL_OK || (st = load_order(app, sl_call_deadline_ms(call), r->order_id,
-                                        sl_call_arena(call), &rec, err)) != SL_OK)
-        return st;
-    *(Shelfline__V1__Order *)resp = *rec.order;
-    return SL_OK;
+    sl_status st = load_order(app, deadline_ms, order_id, a, &rec, err);
+    if (st == SL_OK)
+        *out = rec.order;
+    return st;
 }
 
 typedef struct list_ctx {
@@ -524,33 +540,13 @@ static sl_status list_tx(sl_db_conn *conn, void *vctx, sl_err *err)
     return SL_OK;
 }
 
-SD_API(list_orders)
+sl_status sd_orders_list(sd_app *app, int64_t deadline_ms, sl_arena *a, const char *customer_id,
+                         int64_t size, const char *after_ms, const char *after_id,
+                         Shelfline__V1__ListOrdersResponse *out, sl_err *err)
 {
-    sd_app *app = sl_call_ctx(call);
-    const Shelfline__V1__ListOrdersRequest *r = (const void *)req;
-    Shelfline__V1__ListOrdersResponse *out = (void *)resp;
-    sl_arena *a = sl_call_arena(call);
-    int64_t size;
-    char ms[24];
-    const char *after_ms, *after_id;
-    sl_status st = sd_valid_list_orders(r, &size, ms, &after_ms, &after_id, err);
-    if (st != SL_OK)
-        return st;
-    list_ctx c = {r->customer_id, after_ms, after_id, size, a, out};
-    sl_db_tx_options o = sd_store_tx_options(sl_call_deadline_ms(call), true);
+    list_ctx c = {customer_id, after_ms, after_id, size, a, out};
+    sl_db_tx_options o = sd_store_tx_options(deadline_ms, true);
     return sl_db_tx(app->db, &o, list_tx, &c, err);
-}
-
-/* ---- ETAs ---------------------------------------------------------------- */
-
-SD_API(get_order_eta)
-{
-    const Shelfline__V1__GetOrderEtaRequest *r = (const void *)req;
-    sl_status st = sd_valid_id("order_id", r->order_id, err);
-    if (st != SL_OK)
-        return st;
-    return sd_orders_eta(sl_call_ctx(call), sl_call_deadline_ms(call), sl_call_arena(call),
-                         r->order_id, (void *)resp, err);
 }
 
 sl_status sd_orders_eta(sd_app *app, int64_t deadline_ms, sl_arena *a, const char *order_id,
@@ -647,22 +643,9 @@ done:
     return st;
 }
 
-SD_API(quote_eta)
+int64_t sd_orders_inventory_timeout(sd_app *app, sl_call *call)
 {
-    sd_app *app = sl_call_ctx(call);
-    const Shelfline__V1__QuoteEtaRequest *r = (const void *)req;
-    Shelfline__V1__QuoteEtaResponse *out = (void *)resp;
-    sl_arena *a = sl_call_arena(call);
-    int64_t now = sl_db_now_ms();
-    sl_status st = sd_valid_quote_eta(r, now, err);
-    if (st != SL_OK)
-        return st;
-    int64_t at = r->at_ms != 0 ? r->at_ms : now;
-
-    int64_t t = inv_timeout(app, call);
-    if (t <= 0)
-        return sl_err_set(err, SL_DEADLINE_EXCEEDED, "deadline passed before calling inventory");
-    return sd_orders_quote(app, a, r->region, r->skus, r->n_skus, at, t, out, err);
+    return inv_timeout(app, call);
 }
 
 sl_status sd_orders_quote(sd_app *app, sl_arena *a, const char *region, char **skus, size_t n_skus,

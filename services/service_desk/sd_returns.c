@@ -12,10 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sd_api.h"
+#include "sd_returns.h"
 #include "sd_app.h"
 #include "sd_store.h"
-#include "sd_valid.h"
 #include "shelfline/v1/inventory.pb-c.h"
 #include "shelfline/v1/service_desk.pb-c.h"
 
@@ -126,24 +125,20 @@ static char *return_fingerprint(sl_arena *a, const Shelfline__V1__CreateReturnRe
     return fp;
 }
 
-SD_API(create_return)
+sl_status sd_returns_create(sd_app *app, int64_t deadline_ms, sl_arena *a,
+                            const Shelfline__V1__CreateReturnRequest *r, Shelfline__V1__Return *out,
+                            sl_err *err)
 {
-    sd_app *app = sl_call_ctx(call);
-    const Shelfline__V1__CreateReturnRequest *r = (const void *)req;
-    sl_arena *a = sl_call_arena(call);
-    sl_status st = sd_valid_create_return(r, err);
-    if (st != SL_OK)
-        return st;
     create_ctx c = {.app = app, .req = r, .fp = return_fingerprint(a, r)};
     if (c.fp == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-    sl_db_tx_options o = {.deadline_ms = sl_call_deadline_ms(call)};
-    st = sl_db_tx(app->db, &o, create_tx, &c, err);
+    sl_db_tx_options o = sd_store_tx_options(deadline_ms, false);
+    sl_status st = sl_db_tx(app->db, &o, create_tx, &c, err);
     sd_rma rec;
-    if (st != SL_OK || (st = sd_store_rma_read(app->db, sl_call_deadline_ms(call), r->rma_id, a,
-                                               &rec, err)) != SL_OK)
+    if (st != SL_OK ||
+        (st = sd_store_rma_read(app->db, deadline_ms, r->rma_id, a, &rec, err)) != SL_OK)
         return st;
-    *(Shelfline__V1__Return *)resp = *rec.msg;
+    *out = *rec.msg;
     return SL_OK;
 }
 
@@ -180,34 +175,23 @@ static sl_status receive_tx(sl_db_conn *conn, void *vctx, sl_err *err)
     return st;
 }
 
-SD_API(receive_return)
+/* Puts resellable units back into the warehouses they shipped from
+ * (AdjustStock, idempotent by "rma:<rma>:<line>"), and sums the refund. */
+static sl_status restock_lines(sd_app *app, sl_call *call, const sd_rma *rec, bool restock,
+                               int64_t *refund, const char **currency, sl_err *err)
 {
-    sd_app *app = sl_call_ctx(call);
-    const Shelfline__V1__ReceiveReturnRequest *r = (const void *)req;
-    sl_arena *a = sl_call_arena(call);
-    sl_status st = sd_valid_receive_return(r, err);
-    if (st != SL_OK)
-        return st;
-    sd_rma rec;
-    st = sd_store_rma_read(app->db, sl_call_deadline_ms(call), r->rma_id, a, &rec, err);
-    if (st != SL_OK)
-        return st;
-    if (rec.msg->status == SHELFLINE__V1__RETURN_STATUS__RETURN_RECEIVED) {
-        *(Shelfline__V1__Return *)resp = *rec.msg;
-        return SL_OK;
-    }
-    bool restock = r->condition == SHELFLINE__V1__RETURN_CONDITION__RETURN_RESELLABLE;
-    int64_t refund = 0;
-    const char *currency = "";
-    for (size_t i = 0; i < rec.n_lines; i++) {
-        const sd_rma_line *l = &rec.lines[i];
-        refund += l->price_minor * l->qty;
-        currency = l->currency;
+    const char *rma_id = rec->msg->rma_id;
+    *refund = 0;
+    *currency = "";
+    for (size_t i = 0; i < rec->n_lines; i++) {
+        const sd_rma_line *l = &rec->lines[i];
+        *refund += l->price_minor * l->qty;
+        *currency = l->currency;
         if (!restock)
             continue;
         char rid[96], ref[96];
-        snprintf(rid, sizeof rid, "rma:%s:%d", r->rma_id, l->line_no);
-        snprintf(ref, sizeof ref, "return:%s", r->rma_id);
+        snprintf(rid, sizeof rid, "rma:%s:%d", rma_id, l->line_no);
+        snprintf(ref, sizeof ref, "return:%s", rma_id);
         Shelfline__V1__AdjustStockRequest ar = SHELFLINE__V1__ADJUST_STOCK_REQUEST__INIT;
         ar.request_id = rid;
         ar.sku = (char *)l->sku;
@@ -222,20 +206,42 @@ SD_API(receive_return)
                                                : app->cfg.inventory_timeout_ms,
                              .request_id = sl_call_request_id(call),
                              .idempotent = true};
-        st = sl_client_unary(app->inventory, "/shelfline.v1.InventoryService/AdjustStock", &ar.base,
-                             &shelfline__v1__adjust_stock_response__descriptor, a, &m, &o, err);
+        sl_status st = sl_client_unary(app->inventory, "/shelfline.v1.InventoryService/AdjustStock",
+                                       &ar.base, &shelfline__v1__adjust_stock_response__descriptor,
+                                       sl_call_arena(call), &m, &o, err);
         if (st != SL_OK) {
-            sl_err_wrap(err, "could not restock lines[%d] of return \"%s\"", l->line_no, r->rma_id);
+            sl_err_wrap(err, "could not restock lines[%d] of return \"%s\"", l->line_no, rma_id);
             return st;
         }
     }
+    return SL_OK;
+}
+
+sl_status sd_returns_receive(sl_call *call, const Shelfline__V1__ReceiveReturnRequest *r,
+                             Shelfline__V1__Return *out, sl_err *err)
+{
+    sd_app *app = sl_call_ctx(call);
+    sl_arena *a = sl_call_arena(call);
+    sd_rma rec;
+    sl_status st = sd_store_rma_read(app->db, sl_call_deadline_ms(call), r->rma_id, a, &rec, err);
+    if (st != SL_OK)
+        return st;
+    if (rec.msg->status == SHELFLINE__V1__RETURN_STATUS__RETURN_RECEIVED) {
+        *out = *rec.msg;
+        return SL_OK;
+    }
+    bool restock = r->condition == SHELFLINE__V1__RETURN_CONDITION__RETURN_RESELLABLE;
+    int64_t refund;
+    const char *currency;
+    if ((st = restock_lines(app, call, &rec, restock, &refund, &currency, err)) != SL_OK)
+        return st;
     receive_ctx c = {app,      r->rma_id, rec.msg->order_id, (int)r->condition, refund,
                      currency, restock};
-    sl_db_tx_options o = {.deadline_ms = sl_call_deadline_ms(call)};
+    sl_db_tx_options o = sd_store_tx_options(sl_call_deadline_ms(call), false);
     if ((st = sl_db_tx(app->db, &o, receive_tx, &c, err)) != SL_OK ||
         (st = sd_store_rma_read(app->db, sl_call_deadline_ms(call), r->rma_id, a, &rec, err)) !=
             SL_OK)
         return st;
-    *(Shelfline__V1__Return *)resp = *rec.msg;
+    *out = *rec.msg;
     return SL_OK;
 }

@@ -17,6 +17,7 @@
 
 #include "sd_app.h"
 #include "sd_store.h"
+#include "sd_orders.h"
 #include "sd_tickets.h"
 #include "sd_valid.h"
 #include "shelfline/v1/customer_value.pb-c.h"
