@@ -155,15 +155,19 @@ static gpr_timespec mono_deadline(int64_t abs_ms)
 
 /* Request metadata from the options and the channel's default
  * authorization; slices are static views of strings that outlive the call. */
-static size_t fill_md(grpc_metadata md[2], const sl_channel *ch, const sl_call_options *o)
+static size_t fill_md(grpc_metadata md[4], const sl_channel *ch, const sl_call_options *o)
 {
     size_t n = 0;
-    memset(md, 0, 2 * sizeof *md);
-    if (o != NULL && o->request_id != NULL && o->request_id[0] != '\0') {
-        md[n].key = grpc_slice_from_static_string("x-request-id");
-        md[n].value = grpc_slice_from_static_string(o->request_id);
-        n++;
-    }
+    memset(md, 0, 4 * sizeof *md);
+    const char *keys[3] = {"x-request-id", "traceparent", "tracestate"};
+    const char *values[3] = {o != NULL ? o->request_id : NULL, o != NULL ? o->traceparent : NULL,
+                             o != NULL ? o->tracestate : NULL};
+    for (int i = 0; i < 3; i++)
+        if (values[i] != NULL && values[i][0] != '\0') {
+            md[n].key = grpc_slice_from_static_string(keys[i]);
+            md[n].value = grpc_slice_from_static_string(values[i]);
+            n++;
+        }
     const char *auth = o != NULL && o->authorization != NULL ? o->authorization : ch->authorization;
     if (auth != NULL && auth[0] != '\0') {
         md[n].key = grpc_slice_from_static_string("authorization");
@@ -239,7 +243,7 @@ static sl_status attempt(sl_channel *ch, const char *method, const void *req, si
     grpc_slice payload = grpc_slice_from_copied_buffer(req, req_len);
     grpc_byte_buffer *send_bb = grpc_raw_byte_buffer_create(&payload, 1);
     grpc_slice_unref(payload);
-    grpc_metadata md[2];
+    grpc_metadata md[4];
     size_t nmd = fill_md(md, ch, o);
     grpc_metadata_array init_md, trail_md;
     grpc_metadata_array_init(&init_md);
@@ -393,6 +397,37 @@ sl_status sl_client_unary(sl_channel *ch, const char *method, const ProtobufCMes
     return SL_OK;
 }
 
+sl_status sl_client_call_from(sl_call *call, sl_channel *ch, const char *method,
+                              const ProtobufCMessage *req,
+                              const ProtobufCMessageDescriptor *resp_desc, sl_arena *arena,
+                              ProtobufCMessage **resp, const sl_call_options *policy, sl_err *err)
+{
+    sl_call_options o;
+    if (policy != NULL)
+        o = *policy;
+    else
+        memset(&o, 0, sizeof o);
+    if (o.timeout_ms <= 0)
+        o.timeout_ms = DEFAULT_TIMEOUT_MS;
+    if (call != NULL) {
+        int64_t left = sl_call_remaining_ms(call);
+        if (left != INT64_MAX) {
+            left -= SL_CLIENT_REPLY_MARGIN_MS;
+            if (left <= 0) {
+                *resp = NULL;
+                return sl_err_set(err, SL_DEADLINE_EXCEEDED, "deadline passed before calling %s",
+                                  method);
+            }
+            if (left < o.timeout_ms)
+                o.timeout_ms = left;
+        }
+        o.request_id = sl_call_request_id(call);
+        o.traceparent = sl_call_metadata(call, "traceparent", NULL);
+        o.tracestate = sl_call_metadata(call, "tracestate", NULL);
+    }
+    return sl_client_unary(ch, method, req, resp_desc, arena, resp, &o, err);
+}
+
 sl_status sl_client_stream_open(sl_channel *ch, const char *method, const ProtobufCMessage *req,
                                 const ProtobufCMessageDescriptor *resp_desc,
                                 const sl_call_options *opts, sl_client_stream **out, sl_err *err)
@@ -416,7 +451,7 @@ sl_status sl_client_stream_open(sl_channel *ch, const char *method, const Protob
     protobuf_c_message_pack(req, GRPC_SLICE_START_PTR(payload));
     grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&payload, 1);
     grpc_slice_unref(payload);
-    grpc_metadata md[2];
+    grpc_metadata md[4];
     size_t nmd = fill_md(md, ch, opts);
     grpc_op ops[3];
     memset(ops, 0, sizeof ops);

@@ -28,6 +28,7 @@
 #include <protobuf-c/protobuf-c.h>
 
 #include "sl_arena.h"
+#include "sl_server.h"
 #include "sl_status.h"
 
 typedef struct sl_channel sl_channel;
@@ -59,8 +60,11 @@ void sl_channel_destroy(sl_channel *ch);
 const char *sl_channel_target(const sl_channel *ch);
 
 typedef struct sl_call_options {
-    int64_t timeout_ms;        /* 0: 10 s */
-    const char *request_id;    /* sent as x-request-id; NULL: none */
+    int64_t timeout_ms;     /* 0: 10 s */
+    const char *request_id; /* sent as x-request-id; NULL: none */
+    /* W3C trace context, sent as traceparent and tracestate; NULL: none. */
+    const char *traceparent;
+    const char *tracestate;
     const char *authorization; /* sent as authorization; NULL: none */
     /* Retry on UNAVAILABLE with jittered backoff until the deadline, and
      * wait for the channel to connect (wait-for-ready) within it. */
@@ -85,6 +89,30 @@ typedef struct sl_call_options {
 sl_status sl_client_unary(sl_channel *ch, const char *method, const ProtobufCMessage *req,
                           const ProtobufCMessageDescriptor *resp_desc, sl_arena *arena,
                           ProtobufCMessage **resp, const sl_call_options *opts, sl_err *err);
+
+/* Milliseconds of the caller's deadline a peer call leaves the caller, to
+ * answer its own client after the peer's answer or failure. */
+#define SL_CLIENT_REPLY_MARGIN_MS 20
+
+/* A unary call to a peer made while serving call (NULL for work outside a
+ * call: consumers, background threads), under the suite's one peer-call
+ * policy:
+ *  - the callee's deadline is the method's own budget (policy->timeout_ms,
+ *    0: 10 s) cut to the caller's remaining time less
+ *    SL_CLIENT_REPLY_MARGIN_MS; when nothing is left the peer is not
+ *    called and the status is DEADLINE_EXCEEDED;
+ *  - the caller's request id (x-request-id) and trace context
+ *    (traceparent, tracestate), when it has them, travel with the call;
+ *  - the method's retry policy is policy's (idempotent, max_attempts,
+ *    fail_fast): the caller's service states it once per peer method.
+ * policy's request_id, traceparent and tracestate are replaced by the
+ * caller's when call is not NULL; status_details works as for
+ * sl_client_unary.  *resp is arena memory.  Returns the peer's status (or
+ * the transport's) with its message in err. */
+sl_status sl_client_call_from(sl_call *call, sl_channel *ch, const char *method,
+                              const ProtobufCMessage *req,
+                              const ProtobufCMessageDescriptor *resp_desc, sl_arena *arena,
+                              ProtobufCMessage **resp, const sl_call_options *policy, sl_err *err);
 
 /* Same with raw bytes in and out, for tests and proxies.  *resp_bytes is
  * arena memory. */

@@ -32,13 +32,34 @@
 #define RETRY_BASE_MS 5
 #define RETRY_CAP_MS 200
 
+/* Connects a pool makes at once.  When the database comes back after a
+ * restart every slot of every replica needs a new session; each costs the
+ * server a process and a cold catalogue cache, and a few hundred at once on
+ * a small server take seconds each.  A few at a time finish in
+ * milliseconds and the pool refills from them as calls release them. */
+#define MAX_CONNECTING 4
+
+/* A connect left half-made longer than this is started again: the server
+ * drops sessions that do not finish authenticating (authentication_timeout,
+ * 60 s by default). */
+#define STARTING_MAX_AGE_MS 10000
+
 /* What a connection knows about one registered statement. */
 enum { PREP_NONE = 0, PREP_COMMAND = 1, PREP_ROWS = 2 };
 
 struct sl_db_conn {
     sl_db *db;
     PGconn *pg;
-    uint8_t *prep; /* by registry index: PREP_* */
+    /* A connection still being made when the caller who began it ran out
+     * of time (pooled slots only): the next caller to take the slot goes on
+     * with it instead of starting over.  After a database restart every
+     * pool reconnects at once and a connect can take longer than a short
+     * call deadline; thrown away at each deadline, no connect would ever
+     * finish while calls keep coming. */
+    PGconn *starting;
+    PostgresPollingStatusType starting_ps;
+    int64_t starting_since; /* CLOCK_MONOTONIC ms */
+    uint8_t *prep;          /* by registry index: PREP_* */
     size_t nprep;
     bool in_use;
     bool dedicated;
@@ -80,8 +101,9 @@ struct sl_db {
     int acquire_timeout_ms;
 
     pthread_mutex_t mu;
-    pthread_cond_t cv; /* a slot was released; CLOCK_MONOTONIC */
+    pthread_cond_t cv; /* a slot was released or a connect ended; CLOCK_MONOTONIC */
     sl_db_conn *slots;
+    int connecting; /* pooled connects in progress, at most MAX_CONNECTING */
     int dedicated_open;
     uint64_t rng; /* backoff jitter; under mu */
 
@@ -372,6 +394,13 @@ done:
 
 /* ---- open / close ---- */
 
+static void conn_drop_starting(sl_db_conn *c)
+{
+    if (c->starting != NULL)
+        PQfinish(c->starting);
+    c->starting = NULL;
+}
+
 static void conn_free_state(sl_db_conn *c)
 {
     if (c->pg != NULL)
@@ -506,6 +535,7 @@ void sl_db_close(sl_db *db)
     for (int i = 0; i < db->pool_size; i++) {
         assert(!db->slots[i].in_use && "sl_db_close with a connection still acquired");
         conn_free_state(&db->slots[i]);
+        conn_drop_starting(&db->slots[i]);
     }
     assert(db->dedicated_open == 0 && "sl_db_close with a dedicated connection still open");
     pthread_rwlock_destroy(&db->reg_lock);
@@ -523,15 +553,11 @@ void sl_db_close(sl_db *db)
 
 /* ---- connecting ---- */
 
-/* Connects without blocking past deadline (CLOCK_MONOTONIC ms): libpq's own
- * connect_timeout only bounds the blocking PQconnectdb, and a request's
- * deadline should bound everything it waits for. */
-static sl_status pg_connect(const sl_db *db, int64_t deadline, PGconn **out, sl_err *err)
+/* Begins a connection without blocking; NULL when out of memory. */
+static PGconn *pg_connect_start(const sl_db *db)
 {
-    sl_status st = SL_OK;
     const char *keys[10], *vals[10];
     int k = 0;
-    char why[256];
 
     /* Keywords after dbname override the connection string, those before
      * it are defaults it may override (libpq processes them in order). */
@@ -563,44 +589,73 @@ static sl_status pg_connect(const sl_db *db, int64_t deadline, PGconn **out, sl_
     keys[k] = NULL;
     vals[k] = NULL;
 
-    PGconn *pg = PQconnectStartParams(keys, vals, 1);
-    if (pg == NULL)
-        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory connecting to the database");
-    if (PQstatus(pg) == CONNECTION_BAD) {
-        first_line(why, sizeof why, PQerrorMessage(pg));
-        st = sl_err_set(err, SL_UNAVAILABLE, "could not connect to the database: %s", why);
-        goto done;
+    return PQconnectStartParams(keys, vals, 1);
+}
+
+/* Makes c->pg, without blocking past deadline (CLOCK_MONOTONIC ms): libpq's
+ * own connect_timeout only bounds the blocking PQconnectdb, and a request's
+ * deadline should bound everything it waits for.  A connect the deadline
+ * cut short stays in c->starting for the next caller to finish (see struct
+ * sl_db_conn); one that failed is started once more within the deadline
+ * when it was an old one, since the server may have dropped it meanwhile. */
+static sl_status pg_connect(sl_db_conn *c, int64_t deadline, sl_err *err)
+{
+    char why[256];
+    bool resumed = false;
+
+    if (c->starting != NULL && mono_ms() - c->starting_since > STARTING_MAX_AGE_MS)
+        conn_drop_starting(c);
+    if (c->starting != NULL) {
+        resumed = true;
+    } else {
+        c->starting = pg_connect_start(c->db);
+        if (c->starting == NULL)
+            return sl_err_set(err, SL_RESOURCE_EXHAUSTED,
+                              "out of memory connecting to the database");
+        c->starting_ps = PGRES_POLLING_WRITING;
+        c->starting_since = mono_ms();
+        if (PQstatus(c->starting) == CONNECTION_BAD)
+            c->starting_ps = PGRES_POLLING_FAILED;
     }
-    PostgresPollingStatusType ps = PGRES_POLLING_WRITING;
-    while (ps != PGRES_POLLING_OK) {
-        if (ps == PGRES_POLLING_FAILED) {
-            first_line(why, sizeof why, PQerrorMessage(pg));
-            st = sl_err_set(err, SL_UNAVAILABLE, "could not connect to the database: %s", why);
-            goto done;
+    while (c->starting_ps != PGRES_POLLING_OK) {
+        if (c->starting_ps == PGRES_POLLING_FAILED) {
+            first_line(why, sizeof why, PQerrorMessage(c->starting));
+            conn_drop_starting(c);
+            if (resumed) {
+                resumed = false;
+                c->starting = pg_connect_start(c->db);
+                if (c->starting == NULL)
+                    return sl_err_set(err, SL_RESOURCE_EXHAUSTED,
+                                      "out of memory connecting to the database");
+                c->starting_ps = PQstatus(c->starting) == CONNECTION_BAD ? PGRES_POLLING_FAILED
+                                                                         : PGRES_POLLING_WRITING;
+                c->starting_since = mono_ms();
+                continue;
+            }
+            return sl_err_set(err, SL_UNAVAILABLE, "could not connect to the database: %s", why);
         }
         int64_t left = deadline - mono_ms();
-        if (left <= 0) {
-            st = sl_err_set(err, SL_UNAVAILABLE, "could not connect to the database: timed out");
-            goto done;
-        }
+        if (left <= 0)
+            return sl_err_set(err, SL_UNAVAILABLE,
+                              "could not connect to the database: timed out after %" PRId64
+                              " ms (the connect goes on for the next caller)",
+                              mono_ms() - c->starting_since);
         /* The socket can change between polls (several hosts, SSL retry). */
-        struct pollfd pfd = {.fd = PQsocket(pg),
-                             .events = ps == PGRES_POLLING_READING ? POLLIN : POLLOUT};
+        struct pollfd pfd = {.fd = PQsocket(c->starting),
+                             .events = c->starting_ps == PGRES_POLLING_READING ? POLLIN : POLLOUT};
         int r = poll(&pfd, 1, left > 60000 ? 60000 : (int)left);
         if (r < 0 && errno != EINTR) {
-            st = sl_err_set(err, SL_UNAVAILABLE, "could not connect to the database: poll: %s",
-                            strerror(errno));
-            goto done;
+            int e = errno;
+            conn_drop_starting(c);
+            return sl_err_set(err, SL_UNAVAILABLE, "could not connect to the database: poll: %s",
+                              strerror(e));
         }
         if (r > 0)
-            ps = PQconnectPoll(pg);
+            c->starting_ps = PQconnectPoll(c->starting);
     }
-    *out = pg;
-    pg = NULL;
-done:
-    if (pg != NULL)
-        PQfinish(pg);
-    return st;
+    c->pg = c->starting;
+    c->starting = NULL;
+    return SL_OK;
 }
 
 /* Replaces c's connection with a fresh one (prepared-statement state
@@ -610,7 +665,7 @@ static sl_status conn_connect(sl_db_conn *c, int64_t deadline, sl_err *err)
     sl_status st;
     conn_free_state(c);
     c->server_fatal = false;
-    st = pg_connect(c->db, deadline, &c->pg, err);
+    st = pg_connect(c, deadline, err);
     if (st != SL_OK)
         return st;
     PQsetNoticeReceiver(c->pg, notice_receiver, c);
@@ -676,26 +731,63 @@ static sl_status acquire_until(sl_db *db, int64_t deadline, int timeout_ms, sl_d
 
     pthread_mutex_lock(&db->mu);
     for (;;) {
-        /* Prefer a slot that is already connected; connect a new one only
-         * when none is free, so the pool grows only under load. */
-        sl_db_conn *empty = NULL;
+        /* Prefer a slot that is already connected, then one whose connect
+         * is half made, then an empty one: the pool grows only under load,
+         * and by at most MAX_CONNECTING connects at a time. */
+        sl_db_conn *idle = NULL, *half = NULL, *empty = NULL;
         for (int i = 0; i < db->pool_size; i++) {
             sl_db_conn *s = &db->slots[i];
             if (s->in_use)
                 continue;
             if (s->pg != NULL) {
-                c = s;
+                idle = s;
                 break;
             }
-            if (empty == NULL)
+            if (s->starting != NULL) {
+                if (half == NULL)
+                    half = s;
+            } else if (empty == NULL) {
                 empty = s;
+            }
         }
-        if (c == NULL)
-            c = empty;
-        if (c != NULL)
-            break;
-        if (mono_ms() >= deadline) {
+        if (idle != NULL) {
+            idle->in_use = true;
             pthread_mutex_unlock(&db->mu);
+            if (conn_healthy(idle)) {
+                c = idle;
+                break;
+            }
+            /* The server ended it (a restart): the slot is empty now. */
+            conn_free_state(idle);
+            pthread_mutex_lock(&db->mu);
+            idle->in_use = false;
+            continue;
+        }
+        c = half != NULL ? half : empty;
+        if (c != NULL && db->connecting < MAX_CONNECTING) {
+            c->in_use = true;
+            db->connecting++;
+            pthread_mutex_unlock(&db->mu);
+            st = conn_connect(c, deadline, err);
+            pthread_mutex_lock(&db->mu);
+            db->connecting--;
+            if (st != SL_OK)
+                c->in_use = false;
+            /* Waiters for a connect slot, and for this slot on failure. */
+            pthread_cond_broadcast(&db->cv);
+            pthread_mutex_unlock(&db->mu);
+            if (st != SL_OK)
+                return st;
+            break;
+        }
+        if (mono_ms() >= deadline) {
+            int connecting = db->connecting;
+            pthread_mutex_unlock(&db->mu);
+            if (c != NULL)
+                return sl_err_set(err, SL_UNAVAILABLE,
+                                  "could not connect to the database within %d ms: %d connects "
+                                  "of this pool were still under way",
+                                  timeout_ms, connecting);
             return sl_err_set(err, SL_RESOURCE_EXHAUSTED,
                               "could not acquire a database connection within %d ms: all %d "
                               "are in use",
@@ -704,19 +796,6 @@ static sl_status acquire_until(sl_db *db, int64_t deadline, int timeout_ms, sl_d
         struct timespec ts;
         deadline_timespec(deadline, &ts);
         pthread_cond_timedwait(&db->cv, &db->mu, &ts);
-    }
-    c->in_use = true;
-    pthread_mutex_unlock(&db->mu);
-
-    st = SL_OK;
-    if (!conn_healthy(c))
-        st = conn_connect(c, deadline, err);
-    if (st != SL_OK) {
-        pthread_mutex_lock(&db->mu);
-        c->in_use = false;
-        pthread_cond_signal(&db->cv);
-        pthread_mutex_unlock(&db->mu);
-        return st;
     }
     c->saw_retryable = false;
     c->lost = false;
@@ -807,6 +886,7 @@ sl_status sl_db_connect_dedicated(sl_db *db, int timeout_ms, sl_db_conn **out, s
     sl_status st = conn_connect(c, mono_ms() + timeout_ms, err);
     if (st != SL_OK) {
         conn_free_state(c);
+        conn_drop_starting(c);
         free(c);
         return st;
     }

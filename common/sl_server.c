@@ -64,6 +64,10 @@ enum tag_kind {
 typedef struct method_rt {
     const sl_method *m;
     const sl_service_def *svc;
+    /* "/package.Service/Method" and the message types, from the service
+     * descriptor (rows may give the short name and leave the types out). */
+    char *name;
+    const ProtobufCMessageDescriptor *request, *response;
     void *handle; /* grpc_server_register_method */
     _Atomic uint64_t calls, errors, total_us;
 } method_rt;
@@ -174,6 +178,13 @@ static int64_t now_realtime_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
@@ -336,7 +347,7 @@ static void set_request_id(sl_call *c, uint64_t *rng)
 
 void *sl_call_ctx(const sl_call *call)
 {
-    return call->mrt->svc->ctx;
+    return call->mrt->m->ctx != NULL ? call->mrt->m->ctx : call->mrt->svc->ctx;
 }
 
 sl_arena *sl_call_arena(sl_call *call)
@@ -346,7 +357,7 @@ sl_arena *sl_call_arena(sl_call *call)
 
 const char *sl_call_method(const sl_call *call)
 {
-    return call->mrt->m->name;
+    return call->mrt->name;
 }
 
 const char *sl_call_peer(sl_call *call)
@@ -407,13 +418,79 @@ sl_status sl_call_add_trailing_metadata(sl_call *call, const char *key, const vo
     return md_add(&call->trail_md, key, value, len, err);
 }
 
+/* ---- google.rpc.Status, the payload of grpc-status-details-bin ---- */
+
+#define DETAILS_KEY "grpc-status-details-bin"
+#define TYPE_URL_PREFIX "type.googleapis.com/"
+
+static size_t varint_len(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+static size_t put_varint(uint8_t *p, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        p[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (uint8_t)v;
+    return n;
+}
+
+/* A length-delimited field: tag, length, bytes (prefix then rest). */
+static size_t put_bytes(uint8_t *p, int field, const void *prefix, size_t prefix_len,
+                        const void *rest, size_t rest_len)
+{
+    size_t n = put_varint(p, (uint64_t)field << 3 | 2);
+    n += put_varint(p + n, prefix_len + rest_len);
+    if (prefix_len > 0)
+        memcpy(p + n, prefix, prefix_len);
+    if (rest_len > 0)
+        memcpy(p + n + prefix_len, rest, rest_len);
+    return n + prefix_len + rest_len;
+}
+
+sl_status sl_call_set_error_detail(sl_call *call, sl_status st, const char *message,
+                                   const ProtobufCMessageDescriptor *detail, const void *packed,
+                                   size_t len, sl_err *err)
+{
+    /* Status {1: code, 2: message, 3: Any {1: type_url, 2: value}} */
+    uint64_t code = (uint64_t)sl_status_grpc_code(st);
+    size_t pl = strlen(TYPE_URL_PREFIX), nl = strlen(detail->name), ml = strlen(message);
+    size_t any_len = 1 + varint_len(pl + nl) + pl + nl + 1 + varint_len(len) + len;
+    size_t cap = 1 + varint_len(code) + 1 + varint_len(ml) + ml + 1 + varint_len(any_len) + any_len;
+    uint8_t *buf = sl_arena_alloc(call->arena, cap);
+    if (buf == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    size_t n = put_varint(buf, 1 << 3 | 0);
+    n += put_varint(buf + n, code);
+    n += put_bytes(buf + n, 2, message, ml, NULL, 0);
+    n += put_varint(buf + n, 3 << 3 | 2);
+    n += put_varint(buf + n, any_len);
+    n += put_bytes(buf + n, 1, TYPE_URL_PREFIX, pl, detail->name, nl);
+    n += put_bytes(buf + n, 2, packed, len, NULL, 0);
+    return md_add(&call->trail_md, DETAILS_KEY, buf, n, err);
+}
+
+sl_status sl_call_forward_error_details(sl_call *call, const void *status, size_t len, sl_err *err)
+{
+    return md_add(&call->trail_md, DETAILS_KEY, status, len, err);
+}
+
 static void status_log(sl_call *c, sl_status st, const sl_err *err, int64_t us)
 {
     method_rt *m = c->mrt;
     atomic_fetch_add_explicit(&m->calls, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&m->total_us, (uint64_t)us, memory_order_relaxed);
     if (st == SL_OK) {
-        SL_LOG(SL_LOG_DEBUG, "rpc", c->request_id, "%s OK in %" PRId64 "us", m->m->name, us);
+        SL_LOG(SL_LOG_DEBUG, "rpc", c->request_id, "%s OK in %" PRId64 "us", m->name, us);
         return;
     }
     atomic_fetch_add_explicit(&m->errors, 1, memory_order_relaxed);
@@ -448,15 +525,15 @@ static void status_log(sl_call *c, sl_status st, const sl_err *err, int64_t us)
         lvl = SL_LOG_DEBUG;
         break;
     }
-    SL_LOG(lvl, "rpc", c->request_id, "%s %s in %" PRId64 "us: %s", m->m->name, sl_status_name(st),
-           us, err != NULL ? err->msg : "");
+    SL_LOG(lvl, "rpc", c->request_id, "%s %s in %" PRId64 "us: %s", m->name, sl_status_name(st), us,
+           err != NULL ? err->msg : "");
 }
 
 bool sl_server_method_stats(sl_server *s, const char *method, sl_method_stats *out)
 {
     for (size_t i = 0; i < s->n_methods; i++) {
         method_rt *m = &s->methods[i];
-        if (strcmp(m->m->name, method) == 0) {
+        if (strcmp(m->name, method) == 0) {
             out->calls = atomic_load(&m->calls);
             out->errors = atomic_load(&m->errors);
             out->total_us = atomic_load(&m->total_us);
@@ -466,15 +543,24 @@ bool sl_server_method_stats(sl_server *s, const char *method, sl_method_stats *o
     return false;
 }
 
-/* Checks that run before every handler: deadline, then the interceptor. */
-static sl_status pre_dispatch(sl_call *c, sl_err *err)
+/* Checks that run before every handler: deadline, the interceptor, then
+ * the method's own validation of its request (req is NULL for client and
+ * bidirectional streams, which validate what they receive themselves).
+ * The interceptor goes before validation so a caller it refuses learns
+ * nothing of the request rules. */
+static sl_status pre_dispatch(sl_call *c, const ProtobufCMessage *req, sl_err *err)
 {
     if (c->deadline_ms != INT64_MAX && c->deadline_ms <= now_realtime_ms())
         return sl_err_set(err, SL_DEADLINE_EXCEEDED, "deadline passed before %s started",
-                          c->mrt->m->name);
+                          c->mrt->name);
     sl_server *s = c->srv;
-    if (s->opts.interceptor != NULL && c->mrt->svc != &s->health_def)
-        return s->opts.interceptor(c, s->opts.interceptor_ctx, err);
+    if (s->opts.interceptor != NULL && c->mrt->svc != &s->health_def) {
+        sl_status st = s->opts.interceptor(c, s->opts.interceptor_ctx, err);
+        if (st != SL_OK)
+            return st;
+    }
+    if (req != NULL && c->mrt->m->validate != NULL)
+        return c->mrt->m->validate(req, err);
     return SL_OK;
 }
 
@@ -557,21 +643,21 @@ static void unary_call_put(worker *w, sl_call *c)
 static sl_status unary_pipeline(sl_call *c, const ProtobufCMessage *req, ProtobufCMessage **resp,
                                 sl_err *err)
 {
-    const sl_method *m = c->mrt->m;
-    sl_status st = pre_dispatch(c, err);
+    const method_rt *m = c->mrt;
+    sl_status st = pre_dispatch(c, req, err);
     if (st != SL_OK)
         return st;
     *resp = sl_arena_alloc(c->arena, m->response->sizeof_message);
     if (*resp == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     m->response->message_init(*resp);
-    return m->unary(c, req, *resp, err);
+    return m->m->unary(c, req, *resp, err);
 }
 
 static void serve_unary(worker *w, sl_call *c)
 {
     sl_server *s = w->srv;
-    const sl_method *m = c->mrt->m;
+    const method_rt *m = c->mrt;
     sl_err err;
     sl_err_clear(&err);
     ProtobufCMessage *req = NULL, *resp = NULL;
@@ -722,7 +808,7 @@ sl_status sl_call_recv(sl_call *call, sl_arena *arena, ProtobufCMessage **msg, s
         return sl_err_set(err, SL_CANCELLED, "call ended while receiving");
     if (bb == NULL)
         return SL_OK; /* half-closed */
-    sl_status st = decode(bb, call->mrt->m->request, arena != NULL ? arena : call->arena,
+    sl_status st = decode(bb, call->mrt->request, arena != NULL ? arena : call->arena,
                           call->srv->opts.max_recv_bytes, msg, err);
     grpc_byte_buffer_destroy(bb);
     return st;
@@ -748,6 +834,7 @@ static void *stream_main(void *arg)
     sl_call *c = arg;
     sl_server *s = c->srv;
     const sl_method *m = c->mrt->m;
+    const ProtobufCMessageDescriptor *request = c->mrt->request;
     sl_err err;
     sl_err_clear(&err);
     sl_status st = SL_OK;
@@ -767,10 +854,10 @@ static void *stream_main(void *arg)
         if (c->payload == NULL)
             st = sl_err_set(&err, SL_INVALID_ARGUMENT, "request message missing");
         else
-            st = decode(c->payload, m->request, c->arena, s->opts.max_recv_bytes, &req, &err);
+            st = decode(c->payload, request, c->arena, s->opts.max_recv_bytes, &req, &err);
     }
     if (st == SL_OK)
-        st = pre_dispatch(c, &err);
+        st = pre_dispatch(c, req, &err);
     if (st == SL_OK)
         st = m->stream(c, req, &err);
     status_log(c, st, &err, elapsed_us(&c->started));
@@ -832,7 +919,7 @@ sl_status sl_server_call_local(sl_server *s, const char *method, const void *req
 {
     method_rt *mrt = NULL;
     for (size_t i = 0; i < s->n_methods && mrt == NULL; i++)
-        if (strcmp(s->methods[i].m->name, method) == 0)
+        if (strcmp(s->methods[i].name, method) == 0)
             mrt = &s->methods[i];
     if (mrt == NULL)
         return sl_err_set(err, SL_UNIMPLEMENTED, "unknown method \"%s\"", method);
@@ -849,7 +936,7 @@ sl_status sl_server_call_local(sl_server *s, const char *method, const void *req
     clock_gettime(CLOCK_MONOTONIC, &c.started);
     ProtobufCMessage *req = NULL, *resp = NULL;
     sl_status st =
-        decode_bytes(req_bytes, req_len, mrt->m->request, arena, s->opts.max_recv_bytes, &req, err);
+        decode_bytes(req_bytes, req_len, mrt->request, arena, s->opts.max_recv_bytes, &req, err);
     if (st == SL_OK)
         st = unary_pipeline(&c, req, &resp, err);
     if (st == SL_OK) {
@@ -1010,7 +1097,7 @@ static void on_registered(worker *w, slot *sl)
             pthread_cond_broadcast(&s->cv);
             pthread_mutex_unlock(&s->mu);
         }
-        SL_LOG(SL_LOG_WARN, "rpc", c->request_id, "%s rejected: too many streams", mrt->m->name);
+        SL_LOG(SL_LOG_WARN, "rpc", c->request_id, "%s rejected: too many streams", mrt->name);
         grpc_call_cancel_with_status(c->call, GRPC_STATUS_RESOURCE_EXHAUSTED,
                                      "too many concurrent streams", NULL);
         call_release_grpc(c);
@@ -1192,34 +1279,75 @@ sl_status sl_server_create(const sl_server_options *opts, sl_server **out, sl_er
     return SL_OK;
 }
 
-/* Checks a method table against its protoc-c service descriptor. */
-static sl_status check_table(const sl_service_def *def, sl_err *err)
+/* The row of def for the proto's method md, or NULL; *count gets how many
+ * rows name it (by its short or its full name). */
+static const sl_method *row_for(const sl_service_def *def, const ProtobufCMethodDescriptor *md,
+                                size_t *count)
+{
+    const char *svc = def->descriptor->name;
+    size_t svc_len = strlen(svc);
+    const sl_method *found = NULL;
+    *count = 0;
+    for (size_t j = 0; j < def->n_methods; j++) {
+        const char *n = def->methods[j].name;
+        if (n == NULL)
+            continue;
+        /* "/package.Service/Method" names the method in full. */
+        if (n[0] == '/') {
+            if (strncmp(n + 1, svc, svc_len) != 0 || n[1 + svc_len] != '/')
+                continue;
+            n += svc_len + 2;
+        }
+        if (strcmp(n, md->name) == 0) {
+            found = &def->methods[j];
+            (*count)++;
+        }
+    }
+    return found;
+}
+
+sl_status sl_server_check_table(const sl_service_def *def, sl_err *err)
 {
     const ProtobufCServiceDescriptor *d = def->descriptor;
     if (d == NULL)
         return sl_err_set(err, SL_INVALID_ARGUMENT, "service descriptor missing");
-    if (def->n_methods != d->n_methods)
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "service %s: method table has %zu methods, the proto %u", d->name,
-                          def->n_methods, d->n_methods);
     for (unsigned i = 0; i < d->n_methods; i++) {
-        char full[512];
-        snprintf(full, sizeof full, "/%s/%s", d->name, d->methods[i].name);
-        const sl_method *m = NULL;
-        for (size_t j = 0; j < def->n_methods; j++)
-            if (strcmp(def->methods[j].name, full) == 0)
-                m = &def->methods[j];
+        const ProtobufCMethodDescriptor *md = &d->methods[i];
+        size_t count;
+        const sl_method *m = row_for(def, md, &count);
         if (m == NULL)
-            return sl_err_set(err, SL_INVALID_ARGUMENT, "service %s: no handler for %s", d->name,
-                              full);
-        if (m->request != d->methods[i].input || m->response != d->methods[i].output)
+            return sl_err_set(err, SL_INVALID_ARGUMENT, "service %s: no handler for /%s/%s",
+                              d->name, d->name, md->name);
+        if (count > 1)
             return sl_err_set(err, SL_INVALID_ARGUMENT,
-                              "service %s: %s has the wrong message types", d->name, full);
+                              "service %s: /%s/%s has %zu rows in the method table", d->name,
+                              d->name, md->name, count);
+        if ((m->request != NULL && m->request != md->input) ||
+            (m->response != NULL && m->response != md->output))
+            return sl_err_set(err, SL_INVALID_ARGUMENT,
+                              "service %s: /%s/%s has the wrong message types", d->name, d->name,
+                              md->name);
         if ((m->kind == SL_RPC_UNARY) != (m->unary != NULL) ||
             (m->kind != SL_RPC_UNARY) != (m->stream != NULL))
             return sl_err_set(err, SL_INVALID_ARGUMENT,
-                              "service %s: %s needs exactly the handler of its kind", d->name,
-                              full);
+                              "service %s: /%s/%s needs exactly the handler of its kind", d->name,
+                              d->name, md->name);
+    }
+    /* Every method of the proto has exactly one row, so any further row
+     * names no method of it. */
+    if (def->n_methods != d->n_methods) {
+        for (size_t j = 0; j < def->n_methods; j++) {
+            bool known = false;
+            for (unsigned i = 0; i < d->n_methods && !known; i++) {
+                size_t count;
+                known = row_for(def, &d->methods[i], &count) == &def->methods[j];
+            }
+            if (!known)
+                return sl_err_set(
+                    err, SL_INVALID_ARGUMENT,
+                    "service %s: method table row \"%s\" is not a method of the proto", d->name,
+                    def->methods[j].name != NULL ? def->methods[j].name : "");
+        }
     }
     return SL_OK;
 }
@@ -1228,7 +1356,7 @@ sl_status sl_server_add_service(sl_server *s, const sl_service_def *def, sl_err 
 {
     if (s->started)
         return sl_err_set(err, SL_FAILED_PRECONDITION, "server already started");
-    sl_status st = check_table(def, err);
+    sl_status st = sl_server_check_table(def, err);
     if (st != SL_OK)
         return st;
     if (s->n_services == s->cap_services) {
@@ -1250,13 +1378,27 @@ sl_status sl_server_add_service(sl_server *s, const sl_service_def *def, sl_err 
         s->methods = v;
         s->cap_methods = cap;
     }
-    s->services[s->n_services++] = def;
-    for (size_t i = 0; i < def->n_methods; i++) {
-        method_rt *m = &s->methods[s->n_methods++];
+    const ProtobufCServiceDescriptor *d = def->descriptor;
+    size_t first = s->n_methods;
+    for (unsigned i = 0; i < d->n_methods; i++) {
+        size_t count;
+        method_rt *m = &s->methods[first + i];
         memset(m, 0, sizeof *m);
-        m->m = &def->methods[i];
+        m->m = row_for(def, &d->methods[i], &count);
         m->svc = def;
+        m->request = d->methods[i].input;
+        m->response = d->methods[i].output;
+        size_t len = strlen(d->name) + strlen(d->methods[i].name) + 3;
+        m->name = malloc(len);
+        if (m->name == NULL) {
+            for (unsigned k = 0; k < i; k++)
+                free(s->methods[first + k].name);
+            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        }
+        snprintf(m->name, len, "/%s/%s", d->name, d->methods[i].name);
     }
+    s->n_methods += d->n_methods;
+    s->services[s->n_services++] = def;
     return SL_OK;
 }
 
@@ -1302,11 +1444,11 @@ sl_status sl_server_start(sl_server *s, sl_err *err)
         method_rt *m = &s->methods[i];
         bool payload = m->m->kind == SL_RPC_UNARY || m->m->kind == SL_RPC_SERVER_STREAMING;
         m->handle = grpc_server_register_method(
-            s->server, m->m->name, NULL,
+            s->server, m->name, NULL,
             payload ? GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER : GRPC_SRM_PAYLOAD_NONE, 0);
         if (m->handle == NULL)
             return sl_err_set(err, SL_INVALID_ARGUMENT, "could not register method %s (duplicate?)",
-                              m->m->name);
+                              m->name);
     }
 
     /* opts.workers for the services' methods, one more for health. */
@@ -1398,6 +1540,11 @@ sl_health *sl_server_health(sl_server *s)
     return s->health;
 }
 
+void sl_server_drain_begin(sl_server *s)
+{
+    sl_health_set_shutdown(s->health);
+}
+
 void sl_server_shutdown(sl_server *s, int64_t grace_ms)
 {
     if (s->stopped)
@@ -1467,6 +1614,8 @@ void sl_server_destroy(sl_server *s)
         grpc_completion_queue_destroy(s->shutdown_cq);
     }
     free(s->workers);
+    for (size_t i = 0; i < s->n_methods; i++)
+        free(s->methods[i].name);
     free(s->methods);
     free(s->services);
     sl_health_destroy(s->health);
@@ -1495,4 +1644,24 @@ int sl_server_wait_signal(void)
     while (sigwait(&set, &sig) != 0)
         ;
     return sig;
+}
+
+int sl_server_wait_signal_for(int64_t timeout_ms)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    int64_t until = mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    for (;;) {
+        int64_t left = until - mono_ms();
+        if (left <= 0)
+            return 0;
+        struct timespec ts = {.tv_sec = left / 1000, .tv_nsec = (long)(left % 1000) * 1000000L};
+        int sig = sigtimedwait(&set, NULL, &ts);
+        if (sig > 0)
+            return sig;
+        if (errno == EAGAIN)
+            return 0;
+    }
 }

@@ -54,25 +54,72 @@ typedef sl_status (*sl_unary_handler)(sl_call *call, const ProtobufCMessage *req
  * Sends with sl_call_send; the returned status ends the call. */
 typedef sl_status (*sl_stream_handler)(sl_call *call, const ProtobufCMessage *req, sl_err *err);
 
-/* One row of a service's method table. */
+/* A method's own request check, run by the dispatcher after decoding (and
+ * after the deadline and interceptor checks) and before the handler: the
+ * service's rules for the request's fields (id grammars, ranges, sizes),
+ * with nothing read from the database.  Returns OK or INVALID_ARGUMENT
+ * (or another status) with err naming the field; the handler is then not
+ * called. */
+typedef sl_status (*sl_validate_fn)(const ProtobufCMessage *req, sl_err *err);
+
+/* What a method promises its callers, as bits of sl_method.flags.  Whether
+ * a method streams is its kind. */
+typedef enum sl_method_flag {
+    /* A retry with the same request (and key) returns the first result and
+     * changes nothing more: a caller may retry it on UNAVAILABLE. */
+    SL_METHOD_IDEMPOTENT = 1u << 0,
+    /* Changes nothing (implies idempotent). */
+    SL_METHOD_READ_ONLY = 1u << 1,
+} sl_method_flag;
+
+/* One row of a service's method table: the index of the service.  Rows
+ * spell the handler's full name, so grep and ctags lead from the proto's
+ * method to its code.  The request and response descriptors come from the
+ * protoc-c service descriptor (sl_service_def.descriptor); a row may still
+ * name them (the grpc.testing tables do), and then they are checked. */
 typedef struct sl_method {
-    const char *name; /* "/package.Service/Method" */
+    /* The proto's method name ("Reserve"), or the full path
+     * ("/shelfline.v1.InventoryService/Reserve"). */
+    const char *name;
     sl_rpc_kind kind;
-    const ProtobufCMessageDescriptor *request;
-    const ProtobufCMessageDescriptor *response;
-    sl_unary_handler unary;   /* for SL_RPC_UNARY */
-    sl_stream_handler stream; /* for the three streaming kinds */
+    const ProtobufCMessageDescriptor *request;  /* NULL: the descriptor's */
+    const ProtobufCMessageDescriptor *response; /* NULL: the descriptor's */
+    sl_unary_handler unary;                     /* for SL_RPC_UNARY */
+    sl_stream_handler stream;                   /* for the three streaming kinds */
+    sl_validate_fn validate;                    /* NULL: the handler checks alone */
+    unsigned flags;                             /* sl_method_flag bits */
+    /* What sl_call_ctx returns in this row's handler; NULL: the service's
+     * ctx.  For rows a library adds to a service's table (WatchEvents). */
+    void *ctx;
 } sl_method;
+
+/* Rows of a service's own table: the proto's method name, the handler and
+ * the validate function spelled in full (a row never builds a name), the
+ * flags; the message types come from the descriptor. */
+#define SL_UNARY(name, handler, validate, flags)                                                   \
+    {                                                                                              \
+        (name), SL_RPC_UNARY, NULL, NULL, (handler), NULL, (validate), (flags), NULL               \
+    }
+#define SL_SERVER_STREAM(name, handler, validate, flags)                                           \
+    {                                                                                              \
+        (name), SL_RPC_SERVER_STREAMING, NULL, NULL, NULL, (handler), (validate), (flags), NULL    \
+    }
 
 typedef struct sl_service_def {
     /* The protoc-c service descriptor the table is checked against at
-     * sl_server_add_service: every method of the descriptor must be in the
-     * table with matching types, and nothing else. */
+     * sl_server_add_service (see sl_server_check_table). */
     const ProtobufCServiceDescriptor *descriptor;
     const sl_method *methods;
     size_t n_methods;
     void *ctx; /* handed to handlers through sl_call_ctx */
 } sl_service_def;
+
+/* Checks a method table against its descriptor: every method of the proto
+ * has exactly one row, every row is a method of the proto, a row's types
+ * (when it names them) are the proto's, and each row has the handler of
+ * its kind and nothing else.  INVALID_ARGUMENT naming the first method
+ * that breaks a rule. */
+sl_status sl_server_check_table(const sl_service_def *def, sl_err *err);
 
 /* Runs before every handler (after decoding), e.g. for authentication.  A
  * non-OK status rejects the call with err's message. */
@@ -116,6 +163,15 @@ int sl_server_port(const sl_server *s);
 /* The server's health registry (owned by the server). */
 sl_health *sl_server_health(sl_server *s);
 
+/* First step of a graceful stop: health answers NOT_SERVING (open Watch
+ * streams are told at once) while calls are still served.  Clients that
+ * check health -- sl_client's channels, gRPC clients with a
+ * healthCheckConfig -- stop picking this replica; a call already on its way
+ * is still answered.  Without this step a call racing the GOAWAY of
+ * sl_server_shutdown could be failed by the server before any handler saw
+ * it.  Idempotent; sl_server_shutdown implies it. */
+void sl_server_drain_begin(sl_server *s);
+
 /* Graceful stop: health goes NOT_SERVING, no new calls are accepted,
  * in-flight calls get up to grace_ms to finish, streams are told to end (see
  * sl_call_done) and whatever remains after the grace period is cancelled.
@@ -140,6 +196,10 @@ sl_status sl_server_call_local(sl_server *s, const char *method, const void *req
  *   sl_server_block_signals(); start...; sl_server_wait_signal(); shutdown. */
 void sl_server_block_signals(void);
 int sl_server_wait_signal(void);
+
+/* Like sl_server_wait_signal, for at most timeout_ms: returns 0 when no
+ * signal came in time (a second SIGTERM during a drain cuts it short). */
+int sl_server_wait_signal_for(int64_t timeout_ms);
 
 /* ---- inside a handler ---- */
 
@@ -167,6 +227,22 @@ sl_status sl_call_add_initial_metadata(sl_call *call, const char *key, const voi
                                        size_t len, sl_err *err);
 sl_status sl_call_add_trailing_metadata(sl_call *call, const char *key, const void *value,
                                         size_t len, sl_err *err);
+
+/* Rich error details, the one way a handler sends them: a google.rpc.Status
+ * {code: st's gRPC code, message, details: [Any{type.googleapis.com/
+ * <detail's full name>, packed}]} in the grpc-status-details-bin trailer,
+ * which gRPC libraries expose to clients as the error's details (decoded
+ * by sl_client_status_detail).  packed is the detail message already
+ * packed (len bytes).  The handler still returns st with the same message.
+ * RESOURCE_EXHAUSTED when out of memory; the call's status is unaffected. */
+sl_status sl_call_set_error_detail(sl_call *call, sl_status st, const char *message,
+                                   const ProtobufCMessageDescriptor *detail, const void *packed,
+                                   size_t len, sl_err *err);
+
+/* Passes a peer's rich error details (its grpc-status-details-bin, as
+ * sl_call_options.status_details returned them) on to this call's client
+ * unchanged, for a handler that returns the peer's status as its own. */
+sl_status sl_call_forward_error_details(sl_call *call, const void *status, size_t len, sl_err *err);
 
 /* Per-method counters kept by the dispatcher (for metrics and tests).
  * Returns false for an unknown method name. */

@@ -4,6 +4,7 @@
  */
 #include "sl_service.h"
 
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -23,24 +24,13 @@ struct sl_service {
     sl_db *db;
     sl_server *server;
     sl_events *events;
+    sl_service_def def; /* the spec's rows and WatchEvents (methods malloc'd) */
     pthread_mutex_t peers_mu;
-    sl_channel *peers[SL_PEER_COUNT];
+    const char *peer_target[SL_SERVICE_MAX_PEERS];
+    sl_channel *peers[SL_SERVICE_MAX_PEERS];
     pthread_t prober;
     bool prober_started;
     atomic_bool stopping;
-};
-
-static const char *const peer_env[SL_PEER_COUNT] = {
-    "SHELFLINE_INVENTORY_ADDR",
-    "SHELFLINE_FORECASTING_ADDR",
-    "SHELFLINE_CUSTOMER_VALUE_ADDR",
-    "SHELFLINE_SERVICE_DESK_ADDR",
-};
-static const char *const peer_default[SL_PEER_COUNT] = {
-    "127.0.0.1:50051",
-    "127.0.0.1:50052",
-    "127.0.0.1:50053",
-    "127.0.0.1:50054",
 };
 
 sl_status sl_service_config_load(sl_service_config *cfg, const char *default_listen, sl_err *err)
@@ -55,9 +45,6 @@ sl_status sl_service_config_load(sl_service_config *cfg, const char *default_lis
                                &cfg->database_url, err)) != SL_OK ||
         (st = sl_config_hostport("SHELFLINE_LISTEN", default_listen, &cfg->listen, err)) != SL_OK)
         return st;
-    for (int i = 0; i < SL_PEER_COUNT; i++)
-        if ((st = sl_config_target(peer_env[i], peer_default[i], &cfg->peer_addr[i], err)) != SL_OK)
-            return st;
     if ((st = sl_config_int("SHELFLINE_WORKERS", def_workers, 1, 256, &cfg->workers, err)) !=
             SL_OK ||
         (st = sl_config_int("SHELFLINE_DB_POOL", cfg->workers + 4, 1, 256, &cfg->db_pool, err)) !=
@@ -76,6 +63,8 @@ sl_status sl_service_config_load(sl_service_config *cfg, const char *default_lis
                                     &cfg->max_connection_age_grace_ms, err)) != SL_OK ||
         (st = sl_config_duration_ms("SHELFLINE_DRAIN_GRACE", 20000, 0, 3600 * 1000,
                                     &cfg->drain_grace_ms, err)) != SL_OK ||
+        (st = sl_config_duration_ms("SHELFLINE_DRAIN_DELAY", 1000, 0, 600 * 1000,
+                                    &cfg->drain_delay_ms, err)) != SL_OK ||
         (st = sl_config_duration_ms("SHELFLINE_DB_STARTUP_TIMEOUT", 60000, 0, 3600 * 1000,
                                     &cfg->db_startup_timeout_ms, err)) != SL_OK ||
         (st = sl_config_duration_ms("SHELFLINE_HEALTH_INTERVAL", 2000, 100, 600 * 1000,
@@ -90,6 +79,31 @@ sl_status sl_service_config_load(sl_service_config *cfg, const char *default_lis
         return sl_err_set(err, SL_INVALID_ARGUMENT,
                           "invalid SHELFLINE_LOG_LEVEL \"%s\": expected debug, info, warn or error",
                           level);
+    return SL_OK;
+}
+
+sl_db_tx_options sl_service_tx_options(const sl_call *call, bool read_only)
+{
+    int64_t d = sl_call_deadline_ms(call);
+    sl_db_tx_options o = {
+        .isolation = read_only ? SL_DB_REPEATABLE_READ : SL_DB_READ_COMMITTED,
+        .read_only = read_only,
+        .deadline_ms = d == INT64_MAX ? 0 : d,
+    };
+    return o;
+}
+
+sl_status sl_service_peers_load(const sl_peer_spec *peers, size_t n, const char **target,
+                                sl_err *err)
+{
+    if (n > SL_SERVICE_MAX_PEERS)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "%zu peers: at most %d", n,
+                          SL_SERVICE_MAX_PEERS);
+    for (size_t i = 0; i < n; i++) {
+        sl_status st = sl_config_target(peers[i].env, peers[i].default_target, &target[i], err);
+        if (st != SL_OK)
+            return st;
+    }
     return SL_OK;
 }
 
@@ -114,6 +128,40 @@ static sl_status auth_interceptor(sl_call *call, void *ctx, sl_err *err)
     if (sl_service_token_ok(svc->cfg.auth_token, sl_call_metadata(call, "authorization", NULL)))
         return SL_OK;
     return sl_err_set(err, SL_UNAUTHENTICATED, "missing or invalid authorization bearer token");
+}
+
+sl_status sl_service_watch_events(sl_call *call, const ProtobufCMessage *req, sl_err *err)
+{
+    return sl_events_watch(sl_call_ctx(call), call, req, err);
+}
+
+sl_status sl_service_method_table(const sl_service_spec *spec, sl_events *events,
+                                  sl_service_def *out, sl_err *err)
+{
+    memset(out, 0, sizeof *out);
+    sl_method *rows = calloc(spec->n_methods + 1, sizeof *rows);
+    if (rows == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    if (spec->n_methods > 0)
+        memcpy(rows, spec->methods, spec->n_methods * sizeof *rows);
+    rows[spec->n_methods] = (sl_method){
+        .name = "WatchEvents",
+        .kind = SL_RPC_SERVER_STREAMING,
+        .stream = sl_service_watch_events,
+        .flags = SL_METHOD_READ_ONLY | SL_METHOD_IDEMPOTENT,
+        .ctx = events,
+    };
+    *out = (sl_service_def){
+        .descriptor = spec->descriptor,
+        .methods = rows,
+        .n_methods = spec->n_methods + 1,
+    };
+    sl_status st = sl_server_check_table(out, err);
+    if (st != SL_OK) {
+        free(rows);
+        memset(out, 0, sizeof *out);
+    }
+    return st;
 }
 
 sl_status sl_service_add(sl_service *svc, const sl_service_def *def, sl_err *err)
@@ -141,8 +189,10 @@ sl_events *sl_service_events(sl_service *svc)
     return svc->events;
 }
 
-sl_channel *sl_service_peer(sl_service *svc, sl_peer peer)
+sl_channel *sl_service_peer(sl_service *svc, size_t peer)
 {
+    if (peer >= svc->spec->n_peers)
+        return NULL;
     pthread_mutex_lock(&svc->peers_mu);
     if (svc->peers[peer] == NULL) {
         /* Peers share the suite's token: calls between services carry it. */
@@ -152,7 +202,7 @@ sl_channel *sl_service_peer(sl_service *svc, sl_peer peer)
         sl_channel_options o = {.max_recv_bytes = svc->cfg.max_message_bytes,
                                 .max_send_bytes = svc->cfg.max_message_bytes,
                                 .authorization = auth[0] != '\0' ? auth : NULL};
-        if (sl_channel_create(svc->cfg.peer_addr[peer], &o, &svc->peers[peer], NULL) != SL_OK)
+        if (sl_channel_create(svc->peer_target[peer], &o, &svc->peers[peer], NULL) != SL_OK)
             svc->peers[peer] = NULL;
     }
     sl_channel *ch = svc->peers[peer];
@@ -248,7 +298,8 @@ int sl_service_main(const sl_service_spec *spec, int argc, char **argv)
     atomic_init(&svc.stopping, false);
     sl_err err;
     sl_err_clear(&err);
-    if (sl_service_config_load(&svc.cfg, spec->default_listen, &err) != SL_OK) {
+    if (sl_service_config_load(&svc.cfg, spec->default_listen, &err) != SL_OK ||
+        sl_service_peers_load(spec->peers, spec->n_peers, svc.peer_target, &err) != SL_OK) {
         fprintf(stderr, "shelfline-%s: %s\n", spec->name, err.msg);
         return 2;
     }
@@ -305,8 +356,10 @@ int sl_service_main(const sl_service_spec *spec, int argc, char **argv)
         goto out;
     }
     app_ready = true;
-    spec->def->ctx = app;
-    st = sl_service_add(&svc, spec->def, &err);
+    st = sl_service_method_table(spec, svc.events, &svc.def, &err);
+    svc.def.ctx = app;
+    if (st == SL_OK)
+        st = sl_service_add(&svc, &svc.def, &err);
     if (st != SL_OK) {
         SL_LOG(SL_LOG_ERROR, "startup", NULL, "could not add the service: %s", err.msg);
         goto out;
@@ -320,8 +373,20 @@ int sl_service_main(const sl_service_spec *spec, int argc, char **argv)
         svc.prober_started = true;
 
     int sig = sl_server_wait_signal();
-    SL_LOG(SL_LOG_INFO, "shutdown", NULL, "signal %d: draining", sig);
     rc = 0;
+    /* Readiness goes NOT_SERVING first and calls are still served for the
+     * drain delay, so clients that watch health move to other replicas
+     * before the GOAWAY; a second signal ends the delay early. */
+    sl_server_drain_begin(svc.server);
+    if (svc.cfg.drain_delay_ms > 0) {
+        SL_LOG(SL_LOG_INFO, "shutdown", NULL,
+               "signal %d: NOT_SERVING, still answering calls for %" PRId64 " ms", sig,
+               svc.cfg.drain_delay_ms);
+        sig = sl_server_wait_signal_for(svc.cfg.drain_delay_ms);
+        if (sig != 0)
+            SL_LOG(SL_LOG_INFO, "shutdown", NULL, "signal %d: drain delay cut short", sig);
+    }
+    SL_LOG(SL_LOG_INFO, "shutdown", NULL, "draining");
 out:
     atomic_store(&svc.stopping, true);
     if (svc.server != NULL)
@@ -332,9 +397,10 @@ out:
         spec->fini(&svc, app);
     sl_server_destroy(svc.server);
     sl_events_destroy(svc.events);
-    for (int i = 0; i < SL_PEER_COUNT; i++)
+    for (size_t i = 0; i < SL_SERVICE_MAX_PEERS; i++)
         sl_channel_destroy(svc.peers[i]);
     sl_db_close(svc.db);
+    free((sl_method *)svc.def.methods);
     pthread_mutex_destroy(&svc.peers_mu);
     return rc;
 }

@@ -12,16 +12,17 @@
  * Environment (all optional; defaults in brackets):
  *   SHELFLINE_DATABASE_URL   libpq connection string [postgresql:///shelfline]
  *   SHELFLINE_LISTEN         host:port [the service's default port]
- *   SHELFLINE_INVENTORY_ADDR, SHELFLINE_FORECASTING_ADDR,
- *   SHELFLINE_CUSTOMER_VALUE_ADDR, SHELFLINE_SERVICE_DESK_ADDR
- *                            peers [127.0.0.1:50051 .. :50054]
+ *   the peers' targets       named by the service's spec (sl_peer_spec)
  *   SHELFLINE_WORKERS        gRPC worker threads [2 x CPUs, at least 4]
  *   SHELFLINE_DB_POOL        PostgreSQL connections [workers + 4]
  *   SHELFLINE_SLOTS_PER_METHOD  requests kept armed per method per worker [2]
  *   SHELFLINE_MAX_MESSAGE_BYTES       [4 MiB + 64 KiB]
  *   SHELFLINE_MAX_CONNECTION_AGE      e.g. 5m [none]
  *   SHELFLINE_MAX_CONNECTION_AGE_GRACE e.g. 30s [none]
- *   SHELFLINE_DRAIN_GRACE    in-flight calls' time after SIGTERM [20s]
+ *   SHELFLINE_DRAIN_DELAY    after SIGTERM, how long readiness says NOT_SERVING
+ *                            while calls are still answered, so health-
+ *                            checking clients move away before the GOAWAY [1s]
+ *   SHELFLINE_DRAIN_GRACE    in-flight calls' time after the drain delay [20s]
  *   SHELFLINE_DB_STARTUP_TIMEOUT  how long to wait for PostgreSQL [60s]
  *   SHELFLINE_HEALTH_INTERVAL     database probe period [2s]
  *   SHELFLINE_AUTH_TOKEN     when set, calls need "authorization: Bearer T"
@@ -40,24 +41,26 @@
 #include "sl_server.h"
 #include "sl_status.h"
 
-typedef enum sl_peer {
-    SL_PEER_INVENTORY,
-    SL_PEER_FORECASTING,
-    SL_PEER_CUSTOMER_VALUE,
-    SL_PEER_SERVICE_DESK,
-} sl_peer;
-#define SL_PEER_COUNT 4
+/* A service another one calls, as the caller's spec names it: the
+ * environment variable holding its gRPC target and the target when the
+ * variable is unset.  The library knows no service: each service lists
+ * its own peers. */
+typedef struct sl_peer_spec {
+    const char *env;            /* "SHELFLINE_INVENTORY_ADDR" */
+    const char *default_target; /* "127.0.0.1:50051" */
+} sl_peer_spec;
+#define SL_SERVICE_MAX_PEERS 8
 
 typedef struct sl_service_config {
     const char *database_url;
     const char *listen;
-    const char *peer_addr[SL_PEER_COUNT];
     int64_t workers;
     int64_t db_pool;
     int64_t slots_per_method;
     int64_t max_message_bytes;
     int64_t max_connection_age_ms;
     int64_t max_connection_age_grace_ms;
+    int64_t drain_delay_ms;
     int64_t drain_grace_ms;
     int64_t db_startup_timeout_ms;
     int64_t health_interval_ms;
@@ -71,6 +74,12 @@ typedef struct sl_service_config {
  * first bad variable. */
 sl_status sl_service_config_load(sl_service_config *cfg, const char *default_listen, sl_err *err);
 
+/* Reads the targets of n peers (at most SL_SERVICE_MAX_PEERS) into
+ * target[] (pointing into the environment or peers).  INVALID_ARGUMENT
+ * naming the first bad variable. */
+sl_status sl_service_peers_load(const sl_peer_spec *peers, size_t n, const char **target,
+                                sl_err *err);
+
 typedef struct sl_service sl_service;
 
 typedef struct sl_service_spec {
@@ -81,12 +90,20 @@ typedef struct sl_service_spec {
      * sl_db_options.generic_plans). */
     bool generic_plans;
     const char *default_listen; /* "127.0.0.1:50051" */
+    /* The services this one calls (at most SL_SERVICE_MAX_PEERS), by
+     * index in sl_service_peer. */
+    const sl_peer_spec *peers;
+    size_t n_peers;
     /* The topics this service publishes (NULL-name terminated); its
      * event feed (sl_service_events) is started before init. */
     const sl_event_topic *topics;
-    /* The service's gRPC method table; added to the server after init,
-     * with its ctx set to init's *app. */
-    sl_service_def *def;
+    /* The service's gRPC method table, one row per RPC of descriptor
+     * except WatchEvents, which sl_service adds itself (served from the
+     * service's event feed).  Added to the server after init, with init's
+     * *app as the handlers' sl_call_ctx. */
+    const ProtobufCServiceDescriptor *descriptor;
+    const sl_method *methods;
+    size_t n_methods;
     /* Called once the database is migrated and before the server starts:
      * registers statements, starts consumers and background threads; *app
      * is the service's context, handed to the handlers (sl_call_ctx) and
@@ -101,6 +118,18 @@ typedef struct sl_service_spec {
  * clean drain, 1 on a start-up failure, 2 on bad configuration). */
 int sl_service_main(const sl_service_spec *spec, int argc, char **argv);
 
+/* The service's whole method table: its spec's rows and the WatchEvents
+ * row sl_service adds (handler sl_service_watch_events, ctx events),
+ * checked against the spec's descriptor (sl_server_check_table).  The
+ * caller owns *out (free).  INVALID_ARGUMENT naming the first method
+ * without exactly one row, or a row that is no method of the proto. */
+sl_status sl_service_method_table(const sl_service_spec *spec, sl_events *events,
+                                  sl_service_def *out, sl_err *err);
+
+/* The WatchEvents handler sl_service adds to every service: the row's ctx
+ * is the service's sl_events. */
+sl_status sl_service_watch_events(sl_call *call, const ProtobufCMessage *req, sl_err *err);
+
 /* Adds a gRPC service (see sl_server_add_service); init only. */
 sl_status sl_service_add(sl_service *svc, const sl_service_def *def, sl_err *err);
 
@@ -109,9 +138,16 @@ sl_db *sl_service_db(sl_service *svc);
 sl_server *sl_service_server(sl_service *svc);
 sl_events *sl_service_events(sl_service *svc);
 
-/* The shared channel to a peer service (created on first use, owned by
- * svc); NULL only when out of memory. */
-sl_channel *sl_service_peer(sl_service *svc, sl_peer peer);
+/* The shared channel to the spec's peers[peer] (created on first use,
+ * owned by svc); NULL when out of memory or peer is not in the spec. */
+sl_channel *sl_service_peer(sl_service *svc, size_t peer);
+
+/* The transaction options of a handler's work: bounded by the call's
+ * deadline; a read-only transaction reads one REPEATABLE READ snapshot, a
+ * writing one runs READ COMMITTED (its conditional updates and locks
+ * decide).  The suite's one default; a handler changes fields it needs
+ * otherwise. */
+sl_db_tx_options sl_service_tx_options(const sl_call *call, bool read_only);
 
 /* True when authorization carries the configured token (always true when
  * no token is configured).  Constant-time comparison.  Exposed for tests. */

@@ -12,6 +12,8 @@ build_pkgs=(
     build-essential cmake pkg-config
     libgrpc-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler grpc-proto
     libpq-dev postgresql-15 postgresql-client-15
+    # every service's HTTP port (/metrics, and the JSON API later)
+    libmicrohttpd-dev
     # service-desk reads IANA time zones from /usr/share/zoneinfo itself
     tzdata
 )
@@ -26,14 +28,17 @@ test_pkgs=(
     # in a network namespace of the run's own, cut off from PostgreSQL
     # with iptables; the report's charts
     iproute2 iptables gnuplot-nox
+    # promtool: every /metrics scrape of the tests is checked with it
+    prometheus
 )
 bench_pkgs=(
     libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev nghttp2-client
     # tests/bench/clv_bench.sh: the base-R reference fits (Rscript)
     r-base-core
     # tests/bench/forecast_bench.sh: R's forecast package and the data sets
-    # its accuracy run uses (tseries, urca, ggplot2, dslabs)
+    # its accuracy run uses (tseries, urca, ggplot2, dslabs, AER, timeSeries)
     r-cran-forecast r-cran-tseries r-cran-urca r-cran-ggplot2 r-cran-dslabs
+    r-cran-aer r-cran-timeseries
 )
 
 pkgs=("${build_pkgs[@]}")

@@ -147,97 +147,90 @@ static sl_status fill_availability(sl_call *call, reminder *items, size_t n, sl_
     return SL_OK;
 }
 
-CV_HANDLER(get_repurchase_reminders)
+/* The products with a consumption cycle (inventory's catalogue), in the
+ * catalogue's (strcmp) order, copied into a. */
+static sl_status cycled_skus(sl_call *call, sl_arena *a, const char ***skus, int32_t **cycle,
+                             size_t *ns, sl_err *err)
 {
-    const Shelfline__V1__GetRepurchaseRemindersRequest *r =
-        (const Shelfline__V1__GetRepurchaseRemindersRequest *)req;
-    Shelfline__V1__GetRepurchaseRemindersResponse *out =
-        (Shelfline__V1__GetRepurchaseRemindersResponse *)resp;
-    sl_arena *a = sl_call_arena(call);
-    sl_status st = SL_OK;
-    if (r->as_of_ms != 0 && (st = cv_valid_time("as_of_ms", r->as_of_ms, err)) != SL_OK)
-        return st;
-    if (r->horizon_days < 0 || r->horizon_days > 365)
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "horizon_days must be between 0 and 365 (got %d)", r->horizon_days);
-    if (r->limit < 0 || r->limit > 10000)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "limit must be between 0 and 10000 (got %d)",
-                          r->limit);
-    size_t limit = r->limit > 0 ? (size_t)r->limit : 1000;
-    int32_t as_of = cv_day(r->as_of_ms != 0 ? r->as_of_ms : sl_db_now_ms());
-
-    /* Which products have a consumption cycle: inventory's catalogue. */
     cv_catalog *cat = CV_APP(call)->catalog;
     cv_snapshot *snap;
-    if ((st = cv_catalog_acquire(cat, call, NULL, 0, &snap, err)) != SL_OK)
+    sl_status st = cv_catalog_acquire(cat, call, NULL, 0, &snap, err);
+    if (st != SL_OK)
         return st;
     size_t np;
     const cv_product *prods = cv_snapshot_products(snap, &np);
-    const char **skus = sl_arena_alloc(a, (np > 0 ? np : 1) * sizeof *skus);
-    int32_t *cycle = sl_arena_alloc(a, (np > 0 ? np : 1) * sizeof *cycle);
-    size_t ns = 0;
-    if (skus == NULL || cycle == NULL) {
-        cv_catalog_release(cat, snap);
-        return OOM(err);
-    }
-    for (size_t i = 0; i < np; i++)
+    *skus = sl_arena_alloc(a, (np > 0 ? np : 1) * sizeof **skus);
+    *cycle = sl_arena_alloc(a, (np > 0 ? np : 1) * sizeof **cycle);
+    *ns = 0;
+    if (*skus == NULL || *cycle == NULL)
+        st = OOM(err);
+    for (size_t i = 0; i < np && st == SL_OK; i++)
         if (prods[i].repeat_days > 0) {
-            skus[ns] = sl_arena_strdup(a, prods[i].sku);
-            cycle[ns] = prods[i].repeat_days;
-            if (skus[ns++] == NULL) {
-                cv_catalog_release(cat, snap);
-                return OOM(err);
-            }
+            (*skus)[*ns] = sl_arena_strdup(a, prods[i].sku);
+            (*cycle)[*ns] = prods[i].repeat_days;
+            if ((*skus)[(*ns)++] == NULL)
+                st = OOM(err);
         }
     cv_catalog_release(cat, snap);
-    if (ns == 0)
-        return SL_OK;
+    return st;
+}
 
-    lines_ctx lc = {a, skus, ns, NULL, 0};
-    sl_db_tx_options o = cv_tx_opts(call, true);
-    if ((st = sl_db_tx(CV_APP(call)->db, &o, lines_tx, &lc, err)) != SL_OK)
-        return st;
+/* The cycle of sku among skus (catalogue order), 0 when it has none. */
+static int32_t cycle_of(const char *const *skus, const int32_t *cycle, size_t ns, const char *sku)
+{
+    size_t lo = 0, hi = ns;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int cmp = strcmp(skus[mid], sku);
+        if (cmp == 0)
+            return cycle[mid];
+        if (cmp < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return 0;
+}
 
-    /* One schedule per customer x SKU (rows come grouped that way). */
-    reminder *items = sl_arena_alloc(a, (lc.n > 0 ? lc.n : 1) * sizeof *items);
-    cv_repurchase_event *ev = sl_arena_alloc(a, (lc.n > 0 ? lc.n : 1) * sizeof *ev);
+/* One reminder per customer x SKU whose next purchase falls within
+ * horizon days of as_of (the purchase lines come grouped that way). */
+static sl_status due_reminders(sl_arena *a, const lines_ctx *lc, const int32_t *cycle,
+                               int32_t as_of, int32_t horizon, reminder **out, size_t *n,
+                               sl_err *err)
+{
+    reminder *items = sl_arena_alloc(a, (lc->n > 0 ? lc->n : 1) * sizeof *items);
+    cv_repurchase_event *ev = sl_arena_alloc(a, (lc->n > 0 ? lc->n : 1) * sizeof *ev);
     if (items == NULL || ev == NULL)
         return OOM(err);
+    const cv_repeat_row *rows = lc->rows;
     size_t ni = 0;
-    for (size_t i = 0; i < lc.n;) {
+    for (size_t i = 0; i < lc->n;) {
         size_t j = i, ne = 0;
-        while (j < lc.n && strcmp(lc.rows[j].customer_id, lc.rows[i].customer_id) == 0 &&
-               strcmp(lc.rows[j].sku, lc.rows[i].sku) == 0) {
-            if (lc.rows[j].day <= as_of)
-                ev[ne++] = (cv_repurchase_event){lc.rows[j].day, (double)lc.rows[j].qty};
+        while (j < lc->n && strcmp(rows[j].customer_id, rows[i].customer_id) == 0 &&
+               strcmp(rows[j].sku, rows[i].sku) == 0) {
+            if (rows[j].day <= as_of)
+                ev[ne++] = (cv_repurchase_event){rows[j].day, (double)rows[j].qty};
             j++;
         }
-        /* skus is in the catalogue's (strcmp) order. */
-        int32_t cyc = 0;
-        size_t lo = 0, hi = ns;
-        while (lo < hi) {
-            size_t mid = lo + (hi - lo) / 2;
-            int cmp = strcmp(skus[mid], lc.rows[i].sku);
-            if (cmp == 0) {
-                cyc = cycle[mid];
-                break;
-            }
-            if (cmp < 0)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
+        int32_t cyc = cycle_of(lc->skus, cycle, lc->nskus, rows[i].sku);
         cv_repurchase_due due;
         if (ne > 0 && cyc > 0 && cv_repurchase_schedule(ev, ne, cyc, &due, NULL) == SL_OK &&
-            cv_repurchase_in_window(&due, as_of, r->horizon_days, REMINDER_GRACE_DAYS))
-            items[ni++] =
-                (reminder){lc.rows[i].customer_id, lc.rows[i].region, lc.rows[i].sku, due, 0};
+            cv_repurchase_in_window(&due, as_of, horizon, REMINDER_GRACE_DAYS))
+            items[ni++] = (reminder){rows[i].customer_id, rows[i].region, rows[i].sku, due, 0};
         i = j;
     }
-    if ((st = fill_availability(call, items, ni, err)) != SL_OK)
-        return st;
+    *out = items;
+    *n = ni;
+    return SL_OK;
+}
+
+/* The answer: the reminders for SKUs available in the customer's region,
+ * in reminder order, at most limit (truncated says when there were more). */
+static sl_status reminders_reply(sl_arena *a, reminder *items, size_t n, size_t limit,
+                                 Shelfline__V1__GetRepurchaseRemindersResponse *out, sl_err *err)
+{
     size_t kept = 0;
-    for (size_t i = 0; i < ni; i++)
+    for (size_t i = 0; i < n; i++)
         if (items[i].available > 0)
             items[kept++] = items[i];
     qsort(items, kept, sizeof *items, reminder_cmp);
@@ -252,9 +245,39 @@ CV_HANDLER(get_repurchase_reminders)
         if ((out->reminders[i] = reminder_msg(a, &items[i])) == NULL)
             return OOM(err);
     out->n_reminders = kept;
-    if (r->publish && kept > 0) {
-        publish_ctx pc = {call, items, kept};
-        o = cv_tx_opts(call, false);
+    return SL_OK;
+}
+
+sl_status cv_api_get_repurchase_reminders(sl_call *call, const ProtobufCMessage *req,
+                                          ProtobufCMessage *resp, sl_err *err)
+{
+    const Shelfline__V1__GetRepurchaseRemindersRequest *r =
+        (const Shelfline__V1__GetRepurchaseRemindersRequest *)req;
+    Shelfline__V1__GetRepurchaseRemindersResponse *out =
+        (Shelfline__V1__GetRepurchaseRemindersResponse *)resp;
+    sl_arena *a = sl_call_arena(call);
+    /* The request was checked by cv_valid_reminders_request. */
+    size_t limit = r->limit > 0 ? (size_t)r->limit : 1000;
+    int32_t as_of = cv_day(r->as_of_ms != 0 ? r->as_of_ms : sl_db_now_ms());
+    const char **skus;
+    int32_t *cycle;
+    size_t ns;
+    sl_status st = cycled_skus(call, a, &skus, &cycle, &ns, err);
+    if (st != SL_OK || ns == 0)
+        return st;
+    lines_ctx lc = {a, skus, ns, NULL, 0};
+    sl_db_tx_options o = sl_service_tx_options(call, true);
+    if ((st = sl_db_tx(CV_APP(call)->db, &o, lines_tx, &lc, err)) != SL_OK)
+        return st;
+    reminder *items = NULL;
+    size_t ni = 0;
+    if ((st = due_reminders(a, &lc, cycle, as_of, r->horizon_days, &items, &ni, err)) != SL_OK ||
+        (st = fill_availability(call, items, ni, err)) != SL_OK ||
+        (st = reminders_reply(a, items, ni, limit, out, err)) != SL_OK)
+        return st;
+    if (r->publish && out->n_reminders > 0) {
+        publish_ctx pc = {call, items, out->n_reminders};
+        o = sl_service_tx_options(call, false);
         return sl_db_tx(CV_APP(call)->db, &o, publish_tx, &pc, err);
     }
     return SL_OK;
@@ -353,82 +376,80 @@ static int cand_cmp(const void *x, const void *y)
     return strcmp(a->sku, b->sku);
 }
 
-CV_HANDLER(recommend)
+/* The candidates of c: co-purchases, the categories the customer is
+ * interested in, the region's bestsellers; *n of them (arena memory). */
+static sl_status recommend_candidates(sl_arena *a, const rec_ctx *c, cand **out, size_t *n,
+                                      sl_err *err)
 {
-    const Shelfline__V1__RecommendRequest *r = (const Shelfline__V1__RecommendRequest *)req;
-    Shelfline__V1__RecommendResponse *out = (Shelfline__V1__RecommendResponse *)resp;
-    sl_arena *a = sl_call_arena(call);
-    sl_status st = cv_valid_id("customer_id", r->customer_id, err);
-    if (st != SL_OK)
-        return st;
-    if (r->n < 0 || r->n > 100)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "n must be between 0 and 100 (got %d)", r->n);
-    size_t want = r->n > 0 ? (size_t)r->n : 10;
-    rec_ctx c = {.a = a, .id = r->customer_id, .today = cv_day(sl_db_now_ms())};
-    sl_db_tx_options o = cv_tx_opts(call, true);
-    if ((st = sl_db_tx(CV_APP(call)->db, &o, rec_tx, &c, err)) != SL_OK)
-        return st;
-    if (c.cust == NULL)
-        return sl_err_set(err, SL_NOT_FOUND, "customer_id: unknown customer \"%s\"",
-                          r->customer_id);
-    out->customer_id = r->customer_id;
-    out->region = (char *)c.cust->region;
-
-    size_t cap = c.nco + c.nregion + c.ncat[0] + c.ncat[1] + c.ncat[2] + 1;
+    size_t cap = c->nco + c->nregion + c->ncat[0] + c->ncat[1] + c->ncat[2] + 1;
     cand *cs = sl_arena_alloc(a, cap * sizeof *cs);
     if (cs == NULL)
         return OOM(err);
-    size_t n = 0;
-    add_cands(cs, &n, c.co, c.nco, W_COPURCHASE,
-              SHELFLINE__V1__RECOMMENDATION_REASON__RECOMMENDATION_REASON_CO_PURCHASE, c.lines,
-              c.nlines);
-    for (size_t k = 0; k < c.nints; k++)
-        add_cands(cs, &n, c.cat[k], c.ncat[k], W_INTEREST * c.ints[k].score,
+    *n = 0;
+    add_cands(cs, n, c->co, c->nco, W_COPURCHASE,
+              SHELFLINE__V1__RECOMMENDATION_REASON__RECOMMENDATION_REASON_CO_PURCHASE, c->lines,
+              c->nlines);
+    for (size_t k = 0; k < c->nints; k++)
+        add_cands(cs, n, c->cat[k], c->ncat[k], W_INTEREST * c->ints[k].score,
                   SHELFLINE__V1__RECOMMENDATION_REASON__RECOMMENDATION_REASON_CATEGORY_INTEREST,
-                  c.lines, c.nlines);
-    add_cands(cs, &n, c.region, c.nregion, c.nlines == 0 ? 1.0 : W_REGION,
+                  c->lines, c->nlines);
+    add_cands(cs, n, c->region, c->nregion, c->nlines == 0 ? 1.0 : W_REGION,
               SHELFLINE__V1__RECOMMENDATION_REASON__RECOMMENDATION_REASON_REGION_BESTSELLER,
-              c.lines, c.nlines);
-    if (n == 0)
-        return SL_OK;
+              c->lines, c->nlines);
+    *out = cs;
+    return SL_OK;
+}
 
-    /* Only what inventory sells; in-season items boosted. */
-    const char **skus = sl_arena_alloc(a, n * sizeof *skus);
-    int64_t *avail = sl_arena_alloc(a, n * sizeof *avail);
+/* Keeps the candidates inventory sells (in-season ones boosted) with their
+ * availability in region; *n becomes how many. */
+static sl_status recommend_in_stock(sl_call *call, sl_arena *a, const char *region, int32_t today,
+                                    cand *cs, size_t *n, sl_err *err)
+{
+    const char **skus = sl_arena_alloc(a, *n * sizeof *skus);
+    int64_t *avail = sl_arena_alloc(a, *n * sizeof *avail);
     if (skus == NULL || avail == NULL)
         return OOM(err);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < *n; i++)
         skus[i] = cs[i].sku;
     cv_catalog *cat = CV_APP(call)->catalog;
     cv_snapshot *snap;
-    if ((st = cv_catalog_acquire(cat, call, skus, n, &snap, err)) != SL_OK)
+    sl_status st = cv_catalog_acquire(cat, call, skus, *n, &snap, err);
+    if (st != SL_OK)
         return st;
     size_t kept = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < *n; i++) {
         const cv_product *p = cv_snapshot_find(snap, cs[i].sku);
         if (p == NULL)
             continue;
-        if (cv_tags_in_season(p->tags, c.today)) {
+        if (cv_tags_in_season(p->tags, today)) {
             cs[i].score *= SEASONAL_BOOST;
             cs[i].seasonal = true;
         }
         cs[kept++] = cs[i];
     }
     cv_catalog_release(cat, snap);
+    *n = kept;
     if (kept == 0)
         return SL_OK;
     for (size_t i = 0; i < kept; i++)
         skus[i] = cs[i].sku;
-    if ((st = cv_catalog_availability(cat, call, c.cust->region, skus, kept, avail, err)) != SL_OK)
+    if ((st = cv_catalog_availability(cat, call, region, skus, kept, avail, err)) != SL_OK)
         return st;
     for (size_t i = 0; i < kept; i++)
         cs[i].available = avail[i];
-    qsort(cs, kept, sizeof *cs, cand_cmp);
+    return SL_OK;
+}
+
+/* The answer: the best want candidates with stock. */
+static sl_status recommend_reply(sl_arena *a, cand *cs, size_t n, size_t want,
+                                 Shelfline__V1__RecommendResponse *out, sl_err *err)
+{
+    qsort(cs, n, sizeof *cs, cand_cmp);
     out->items = sl_arena_alloc(a, want * sizeof *out->items);
     if (out->items == NULL)
         return OOM(err);
     size_t k = 0;
-    for (size_t i = 0; i < kept && k < want; i++) {
+    for (size_t i = 0; i < n && k < want; i++) {
         if (cs[i].available <= 0)
             continue;
         Shelfline__V1__Recommendation *m = sl_arena_alloc(a, sizeof *m);
@@ -445,4 +466,31 @@ CV_HANDLER(recommend)
     }
     out->n_items = k;
     return SL_OK;
+}
+
+sl_status cv_api_recommend(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                           sl_err *err)
+{
+    const Shelfline__V1__RecommendRequest *r = (const Shelfline__V1__RecommendRequest *)req;
+    Shelfline__V1__RecommendResponse *out = (Shelfline__V1__RecommendResponse *)resp;
+    sl_arena *a = sl_call_arena(call);
+    /* The request was checked by cv_valid_recommend_request. */
+    size_t want = r->n > 0 ? (size_t)r->n : 10;
+    rec_ctx c = {.a = a, .id = r->customer_id, .today = cv_day(sl_db_now_ms())};
+    sl_db_tx_options o = sl_service_tx_options(call, true);
+    sl_status st = sl_db_tx(CV_APP(call)->db, &o, rec_tx, &c, err);
+    if (st != SL_OK)
+        return st;
+    if (c.cust == NULL)
+        return sl_err_set(err, SL_NOT_FOUND, "customer_id: unknown customer \"%s\"",
+                          r->customer_id);
+    out->customer_id = r->customer_id;
+    out->region = (char *)c.cust->region;
+    cand *cs = NULL;
+    size_t n = 0;
+    if ((st = recommend_candidates(a, &c, &cs, &n, err)) != SL_OK || n == 0)
+        return st;
+    if ((st = recommend_in_stock(call, a, c.cust->region, c.today, cs, &n, err)) != SL_OK || n == 0)
+        return st;
+    return recommend_reply(a, cs, n, want, out, err);
 }

@@ -142,7 +142,8 @@ static sl_status fit_write_tx(sl_db_conn *conn, void *p, sl_err *err)
                              err);
 }
 
-CV_HANDLER(fit_models)
+sl_status cv_api_fit_models(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                            sl_err *err)
 {
     const Shelfline__V1__FitModelsRequest *r = (const Shelfline__V1__FitModelsRequest *)req;
     Shelfline__V1__ModelFit *out = (Shelfline__V1__ModelFit *)resp;
@@ -159,7 +160,7 @@ CV_HANDLER(fit_models)
      * purchases up to it. */
     rc.f.exact = r->as_of_ms != 0;
     rc.as_of_day = cv_day(as_of_ms);
-    sl_db_tx_options o = cv_tx_opts(call, true);
+    sl_db_tx_options o = sl_service_tx_options(call, true);
     if ((st = sl_db_tx(CV_APP(call)->db, &o, fit_read_tx, &rc, err)) != SL_OK)
         return st;
     if (rc.n == 0)
@@ -225,7 +226,7 @@ CV_HANDLER(fit_models)
     out->customers = fit.customers;
     out->seconds = fit.seconds;
     fit_write_ctx wc = {CV_APP(call), &fit, out};
-    o = cv_tx_opts(call, false);
+    o = sl_service_tx_options(call, false);
     return sl_db_tx(CV_APP(call)->db, &o, fit_write_tx, &wc, err);
 }
 
@@ -305,7 +306,8 @@ static double simple_clv(const cv_summary_row *s, const cv_retention_counts *ret
     return res.clv;
 }
 
-CV_HANDLER(get_customer_value)
+sl_status cv_api_get_customer_value(sl_call *call, const ProtobufCMessage *req,
+                                    ProtobufCMessage *resp, sl_err *err)
 {
     const Shelfline__V1__GetCustomerValueRequest *r =
         (const Shelfline__V1__GetCustomerValueRequest *)req;
@@ -315,7 +317,7 @@ CV_HANDLER(get_customer_value)
     if (st != SL_OK)
         return st;
     value_ctx c = {.a = a, .id = r->customer_id, .today = today()};
-    sl_db_tx_options o = cv_tx_opts(call, true);
+    sl_db_tx_options o = sl_service_tx_options(call, true);
     if ((st = sl_db_tx(CV_APP(call)->db, &o, value_tx, &c, err)) != SL_OK)
         return st;
     if (c.cust == NULL)
@@ -439,7 +441,8 @@ static double quantile(const double *v, size_t n, double q)
     return v[i] + (pos - (double)i) * (v[i + 1] - v[i]);
 }
 
-CV_HANDLER(get_retention_report)
+sl_status cv_api_get_retention_report(sl_call *call, const ProtobufCMessage *req,
+                                      ProtobufCMessage *resp, sl_err *err)
 {
     const Shelfline__V1__GetRetentionReportRequest *r =
         (const Shelfline__V1__GetRetentionReportRequest *)req;
@@ -461,7 +464,7 @@ CV_HANDLER(get_retention_report)
     c.period = r->period_days;
     c.ncohorts = r->cohorts > 0 ? r->cohorts : 12;
     c.end_day = cv_day(r->as_of_ms != 0 ? r->as_of_ms : sl_db_now_ms()) + 1;
-    sl_db_tx_options o = cv_tx_opts(call, true);
+    sl_db_tx_options o = sl_service_tx_options(call, true);
     if ((st = sl_db_tx(CV_APP(call)->db, &o, report_tx, &c, err)) != SL_OK)
         return st;
 
@@ -555,7 +558,8 @@ static sl_status segment_tx(sl_db_conn *conn, void *p, sl_err *err)
     return st;
 }
 
-CV_HANDLER(list_segment)
+sl_status cv_api_list_segment(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                              sl_err *err)
 {
     const Shelfline__V1__ListSegmentRequest *r = (const Shelfline__V1__ListSegmentRequest *)req;
     Shelfline__V1__ListSegmentResponse *out = (Shelfline__V1__ListSegmentResponse *)resp;
@@ -593,7 +597,7 @@ CV_HANDLER(list_segment)
     segment_ctx c = {.a = a, .today = today()};
     c.fcat.category = r->category[0] != '\0' ? r->category : NULL;
     c.need_fit = r->min_clv_minor > 0 || r->max_clv_minor > 0 || r->min_p_alive > 0;
-    sl_db_tx_options o = cv_tx_opts(call, true);
+    sl_db_tx_options o = sl_service_tx_options(call, true);
     if ((st = sl_db_tx(CV_APP(call)->db, &o, segment_tx, &c, err)) != SL_OK)
         return st;
     if (c.need_fit && c.fit == NULL)

@@ -75,7 +75,8 @@ static sl_status upsert_tx(sl_db_conn *conn, void *p, sl_err *err)
     return SL_OK;
 }
 
-CV_HANDLER(upsert_customer)
+sl_status cv_api_upsert_customer(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                                 sl_err *err)
 {
     const Shelfline__V1__UpsertCustomerRequest *r =
         (const Shelfline__V1__UpsertCustomerRequest *)req;
@@ -91,7 +92,7 @@ CV_HANDLER(upsert_customer)
     if (st != SL_OK)
         return st;
     upsert_ctx c = {call, r, (Shelfline__V1__UpsertCustomerResponse *)resp};
-    sl_db_tx_options o = cv_tx_opts(call, false);
+    sl_db_tx_options o = sl_service_tx_options(call, false);
     return sl_db_tx(CV_APP(call)->db, &o, upsert_tx, &c, err);
 }
 
@@ -267,7 +268,8 @@ static sl_status purchase_tx(sl_db_conn *conn, void *p, sl_err *err)
     return SL_OK;
 }
 
-CV_HANDLER(record_purchase)
+sl_status cv_api_record_purchase(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                                 sl_err *err)
 {
     const Shelfline__V1__RecordPurchaseRequest *r =
         (const Shelfline__V1__RecordPurchaseRequest *)req;
@@ -277,7 +279,7 @@ CV_HANDLER(record_purchase)
     purchase_ctx c = {call, r, NULL, 0, (Shelfline__V1__RecordPurchaseResponse *)resp};
     if ((c.bytes = cv_pack(call, req, &c.len)) == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-    sl_db_tx_options o = cv_tx_opts(call, false);
+    sl_db_tx_options o = sl_service_tx_options(call, false);
     st = sl_db_tx(CV_APP(call)->db, &o, purchase_tx, &c, err);
     if (st == SL_ALREADY_EXISTS && err != NULL && strstr(err->msg, "other content") == NULL) {
         /* A concurrent first attempt with the same order id won the insert:
@@ -396,7 +398,8 @@ static sl_status return_tx(sl_db_conn *conn, void *p, sl_err *err)
     return SL_OK;
 }
 
-CV_HANDLER(record_return)
+sl_status cv_api_record_return(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                               sl_err *err)
 {
     const Shelfline__V1__RecordReturnRequest *r = (const Shelfline__V1__RecordReturnRequest *)req;
     sl_status st = valid_return(r, err);
@@ -405,6 +408,6 @@ CV_HANDLER(record_return)
     return_ctx c = {call, r, NULL, 0, (Shelfline__V1__RecordReturnResponse *)resp};
     if ((c.bytes = cv_pack(call, req, &c.len)) == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-    sl_db_tx_options o = cv_tx_opts(call, false);
+    sl_db_tx_options o = sl_service_tx_options(call, false);
     return sl_db_tx(CV_APP(call)->db, &o, return_tx, &c, err);
 }

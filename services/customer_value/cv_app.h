@@ -32,38 +32,50 @@ typedef struct cv_app {
 
 #define CV_APP(call) ((cv_app *)sl_call_ctx(call))
 
-#define CV_HANDLER(name)                                                                           \
-    sl_status cv_api_##name(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,    \
-                            sl_err *err)
+/* The handlers, each named in full in cv_service.c's method table. */
 
 /* writes (cv_api_write.c) */
-CV_HANDLER(upsert_customer);
-CV_HANDLER(record_purchase);
-CV_HANDLER(record_return);
+sl_status cv_api_upsert_customer(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                                 sl_err *err);
+sl_status cv_api_record_purchase(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                                 sl_err *err);
+sl_status cv_api_record_return(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                               sl_err *err);
 
 /* models and reports (cv_api_value.c) */
-CV_HANDLER(fit_models);
-CV_HANDLER(get_customer_value);
-CV_HANDLER(get_retention_report);
-CV_HANDLER(list_segment);
+sl_status cv_api_fit_models(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                            sl_err *err);
+sl_status cv_api_get_customer_value(sl_call *call, const ProtobufCMessage *req,
+                                    ProtobufCMessage *resp, sl_err *err);
+sl_status cv_api_get_retention_report(sl_call *call, const ProtobufCMessage *req,
+                                      ProtobufCMessage *resp, sl_err *err);
+sl_status cv_api_list_segment(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                              sl_err *err);
 
 /* inventory-aware (cv_api_stock.c) */
-CV_HANDLER(get_repurchase_reminders);
-CV_HANDLER(recommend);
+sl_status cv_api_get_repurchase_reminders(sl_call *call, const ProtobufCMessage *req,
+                                          ProtobufCMessage *resp, sl_err *err);
+sl_status cv_api_recommend(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                           sl_err *err);
 
 /* Starts following service-desk's ORDER_PAID and RETURN_RECEIVED events
  * (cv_orders.c); the caller owns *out (sl_consumer_stop). */
 sl_status cv_orders_start(cv_app *app, sl_consumer **out, sl_err *err);
 
-/* ---- helpers (cv_valid.c) ---- */
+/* ---- helpers the handlers share (cv_api.c) ---- */
 
 #define CV_DAY_MS 86400000LL
 
-/* Transaction options bounded by the call's deadline. */
-sl_db_tx_options cv_tx_opts(sl_call *call, bool read_only);
-
 /* The UTC day of a Unix-ms time (floor). */
 int32_t cv_day(int64_t ms);
+
+/* The packed bytes of m in the call's arena (NULL when out of memory). */
+const uint8_t *cv_pack(sl_call *call, const ProtobufCMessage *m, size_t *len);
+
+/* Money in arena memory. */
+Shelfline__V1__Money *cv_money(sl_arena *a, int64_t minor, const char *currency);
+
+/* ---- request validation (cv_valid.c) ---- */
 
 /* An identifier: 1..64 characters of A-Z a-z 0-9 . _ -. */
 sl_status cv_valid_id(const char *field, const char *v, sl_err *err);
@@ -87,10 +99,9 @@ sl_status cv_valid_cohort(const char *field, const char *v, bool *set, int32_t *
 
 /* Paging: sl_page.h. */
 
-/* The packed bytes of m in the call's arena (NULL when out of memory). */
-const uint8_t *cv_pack(sl_call *call, const ProtobufCMessage *m, size_t *len);
-
-/* Money in arena memory. */
-Shelfline__V1__Money *cv_money(sl_arena *a, int64_t minor, const char *currency);
+/* The method table's validate slots (cv_service.c): every syntactic rule
+ * of GetRepurchaseReminders and Recommend, run before their handlers. */
+sl_status cv_valid_reminders_request(const ProtobufCMessage *req, sl_err *err);
+sl_status cv_valid_recommend_request(const ProtobufCMessage *req, sl_err *err);
 
 #endif

@@ -3,6 +3,7 @@
  * cv_catalog.h).
  */
 #include "cv_catalog.h"
+#include "cv_service.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -59,20 +60,14 @@ void cv_catalog_destroy(cv_catalog *c)
     free(c);
 }
 
-/* Options for one call to inventory: the caller's deadline, capped. */
-static sl_status call_opts(sl_call *call, sl_call_options *o, sl_err *err)
-{
-    int64_t left = call != NULL ? sl_call_remaining_ms(call) : INT64_MAX;
-    if (left <= 50)
-        return sl_err_set(err, SL_DEADLINE_EXCEEDED, "no time left to ask the inventory service");
-    *o = (sl_call_options){
-        .timeout_ms = left - 50 < CV_INVENTORY_TIMEOUT_MS ? left - 50 : CV_INVENTORY_TIMEOUT_MS,
-        .request_id = call != NULL ? sl_call_request_id(call) : NULL,
-        .idempotent = true,
-        .max_attempts = 2,
-    };
-    return SL_OK;
-}
+/* The retry policy of customer-value's calls to inventory (reads only):
+ * two attempts within CV_INVENTORY_TIMEOUT_MS, bounded by the caller's
+ * deadline (sl_client_call_from). */
+static const sl_call_options inventory_policy = {
+    .timeout_ms = CV_INVENTORY_TIMEOUT_MS,
+    .idempotent = true,
+    .max_attempts = 2,
+};
 
 /* The inventory status of a failed call as ours: the client's problem
  * stays ours to explain, anything else means inventory cannot be asked. */
@@ -96,7 +91,7 @@ static int product_cmp(const void *x, const void *y)
 /* Loads every product (ListProducts, pages of 1,000) into a new snapshot. */
 static sl_status load(cv_catalog *c, sl_call *call, cv_snapshot **out, sl_err *err)
 {
-    sl_channel *ch = sl_service_peer(c->svc, SL_PEER_INVENTORY);
+    sl_channel *ch = sl_service_peer(c->svc, CV_PEER_INVENTORY);
     if (ch == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED,
                           "out of memory opening the inventory channel");
@@ -115,12 +110,10 @@ static sl_status load(cv_catalog *c, sl_call *call, cv_snapshot **out, sl_err *e
         pr.page_token = token != NULL ? token : "";
         Shelfline__V1__ListProductsRequest req = SHELFLINE__V1__LIST_PRODUCTS_REQUEST__INIT;
         req.page = &pr;
-        sl_call_options o;
-        if ((st = call_opts(call, &o, err)) != SL_OK)
-            goto fail;
         ProtobufCMessage *m = NULL;
-        st = sl_client_unary(ch, "/shelfline.v1.InventoryService/ListProducts", &req.base,
-                             &shelfline__v1__list_products_response__descriptor, page, &m, &o, err);
+        st = sl_client_call_from(call, ch, "/shelfline.v1.InventoryService/ListProducts", &req.base,
+                                 &shelfline__v1__list_products_response__descriptor, page, &m,
+                                 &inventory_policy, err);
         if (st != SL_OK) {
             st = peer_failure(st, "list the inventory catalogue", err);
             goto fail;
@@ -285,7 +278,7 @@ sl_status cv_catalog_availability(cv_catalog *c, sl_call *call, const char *regi
                                   const char *const *skus, size_t n, int64_t *available,
                                   sl_err *err)
 {
-    sl_channel *ch = sl_service_peer(c->svc, SL_PEER_INVENTORY);
+    sl_channel *ch = sl_service_peer(c->svc, CV_PEER_INVENTORY);
     if (ch == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED,
                           "out of memory opening the inventory channel");
@@ -299,12 +292,10 @@ sl_status cv_catalog_availability(cv_catalog *c, sl_call *call, const char *regi
         req.skus = (char **)(skus + off);
         req.n_skus = k;
         req.region = (char *)region;
-        sl_call_options o;
-        if ((st = call_opts(call, &o, err)) != SL_OK)
-            goto done;
         ProtobufCMessage *m = NULL;
-        st = sl_client_unary(ch, "/shelfline.v1.InventoryService/GetAvailability", &req.base,
-                             &shelfline__v1__get_availability_response__descriptor, a, &m, &o, err);
+        st = sl_client_call_from(call, ch, "/shelfline.v1.InventoryService/GetAvailability",
+                                 &req.base, &shelfline__v1__get_availability_response__descriptor,
+                                 a, &m, &inventory_policy, err);
         if (st == SL_INVALID_ARGUMENT && err != NULL && strstr(err->msg, "not served") != NULL) {
             /* Nothing ships to the region: nothing is available there. */
             for (size_t i = 0; i < n; i++)

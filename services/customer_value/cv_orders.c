@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "cv_app.h"
+#include "cv_service.h"
 #include "cv_store.h"
 #include "shelfline/v1/service_desk.pb-c.h"
 #include "sl_log.h"
@@ -279,7 +280,7 @@ static sl_status apply(sl_db_conn *conn, const Shelfline__V1__Event *ev, void *c
 
 sl_status cv_orders_start(cv_app *app, sl_consumer **out, sl_err *err)
 {
-    sl_channel *ch = sl_service_peer(app->svc, SL_PEER_SERVICE_DESK);
+    sl_channel *ch = sl_service_peer(app->svc, CV_PEER_SERVICE_DESK);
     if (ch == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory opening a channel");
     sl_consumer_options o = {

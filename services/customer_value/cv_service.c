@@ -14,34 +14,25 @@
 
 extern const sl_migration customer_value_migrations[];
 
-static sl_status watch_events(sl_call *call, const ProtobufCMessage *req, sl_err *err)
-{
-    cv_app *app = sl_call_ctx(call);
-    return sl_events_watch(app->events, call, req, err);
-}
-
-#define UNARY(method, reqtype, resptype, handler)                                                  \
-    {                                                                                              \
-        "/shelfline.v1.CustomerValueService/" method, SL_RPC_UNARY,                                \
-            &shelfline__v1__##reqtype##__descriptor, &shelfline__v1__##resptype##__descriptor,     \
-            cv_api_##handler, NULL                                                                 \
-    }
-
+/* The index of the service: one row per RPC of customer_value.proto
+ * (WatchEvents is sl_service's), with the handler and what the method
+ * promises. */
 static const sl_method methods[] = {
-    UNARY("UpsertCustomer", upsert_customer_request, upsert_customer_response, upsert_customer),
-    UNARY("RecordPurchase", record_purchase_request, record_purchase_response, record_purchase),
-    UNARY("RecordReturn", record_return_request, record_return_response, record_return),
-    UNARY("FitModels", fit_models_request, model_fit, fit_models),
-    UNARY("GetCustomerValue", get_customer_value_request, customer_value, get_customer_value),
-    UNARY("GetRetentionReport", get_retention_report_request, retention_report,
-          get_retention_report),
-    UNARY("ListSegment", list_segment_request, list_segment_response, list_segment),
-    UNARY("GetRepurchaseReminders", get_repurchase_reminders_request,
-          get_repurchase_reminders_response, get_repurchase_reminders),
-    UNARY("Recommend", recommend_request, recommend_response, recommend),
-    {"/shelfline.v1.CustomerValueService/WatchEvents", SL_RPC_SERVER_STREAMING,
-     &shelfline__v1__watch_events_request__descriptor, &shelfline__v1__event__descriptor, NULL,
-     watch_events},
+    SL_UNARY("UpsertCustomer", cv_api_upsert_customer, NULL, SL_METHOD_IDEMPOTENT),
+    SL_UNARY("RecordPurchase", cv_api_record_purchase, NULL, SL_METHOD_IDEMPOTENT),
+    SL_UNARY("RecordReturn", cv_api_record_return, NULL, SL_METHOD_IDEMPOTENT),
+    SL_UNARY("FitModels", cv_api_fit_models, NULL, 0),
+    SL_UNARY("GetCustomerValue", cv_api_get_customer_value, NULL, SL_METHOD_READ_ONLY),
+    SL_UNARY("GetRetentionReport", cv_api_get_retention_report, NULL, SL_METHOD_READ_ONLY),
+    SL_UNARY("ListSegment", cv_api_list_segment, NULL, SL_METHOD_READ_ONLY),
+    SL_UNARY("GetRepurchaseReminders", cv_api_get_repurchase_reminders, cv_valid_reminders_request,
+             SL_METHOD_READ_ONLY),
+    SL_UNARY("Recommend", cv_api_recommend, cv_valid_recommend_request, SL_METHOD_READ_ONLY),
+};
+
+static const sl_peer_spec peers[] = {
+    [CV_PEER_INVENTORY] = {"SHELFLINE_INVENTORY_ADDR", "127.0.0.1:50051"},
+    [CV_PEER_SERVICE_DESK] = {"SHELFLINE_SERVICE_DESK_ADDR", "127.0.0.1:50054"},
 };
 
 static const sl_event_topic topics[] = {
@@ -51,12 +42,6 @@ static const sl_event_topic topics[] = {
     {"MODELS_FITTED", &shelfline__v1__model_fit__descriptor},
     {"REPURCHASE_DUE", &shelfline__v1__repurchase_reminder__descriptor},
     {NULL, NULL},
-};
-
-static sl_service_def service_def = {
-    .descriptor = &shelfline__v1__customer_value_service__descriptor,
-    .methods = methods,
-    .n_methods = sizeof methods / sizeof methods[0],
 };
 
 static sl_status init(sl_service *svc, void **out, sl_err *err)
@@ -106,7 +91,11 @@ const sl_service_spec cv_service_spec = {
     .schema = "customer_value",
     .migrations = customer_value_migrations,
     .default_listen = "127.0.0.1:50053",
-    .def = &service_def,
+    .peers = peers,
+    .n_peers = sizeof peers / sizeof peers[0],
+    .descriptor = &shelfline__v1__customer_value_service__descriptor,
+    .methods = methods,
+    .n_methods = sizeof methods / sizeof methods[0],
     .topics = topics,
     .init = init,
     .fini = fini,

@@ -9,4 +9,8 @@
 
 extern const sl_service_spec cv_service_spec;
 
+/* The services customer-value calls: indexes of its spec's peers, for
+ * sl_service_peer. */
+enum { CV_PEER_INVENTORY, CV_PEER_SERVICE_DESK };
+
 #endif

@@ -1,7 +1,7 @@
 /*
- * cv_valid: request validation and small helpers shared by the
- * customer-value handlers (see cv_app.h).  Messages name the field and
- * quote the value, PostgreSQL style.
+ * cv_valid: request validation shared by the customer-value handlers (see
+ * cv_app.h).  Messages name the field and quote the value, PostgreSQL
+ * style.
  */
 #include <stdio.h>
 #include <string.h>
@@ -10,25 +10,6 @@
 #include "sl_date.h"
 #include "sl_valid.h"
 #include "cv_app.h"
-
-sl_db_tx_options cv_tx_opts(sl_call *call, bool read_only)
-{
-    int64_t d = sl_call_deadline_ms(call);
-    sl_db_tx_options o = {
-        .isolation = read_only ? SL_DB_REPEATABLE_READ : SL_DB_READ_COMMITTED,
-        .read_only = read_only,
-        .deadline_ms = d == INT64_MAX ? 0 : d,
-    };
-    return o;
-}
-
-int32_t cv_day(int64_t ms)
-{
-    int64_t d = ms / CV_DAY_MS;
-    if (ms < 0 && ms % CV_DAY_MS != 0)
-        d--;
-    return (int32_t)d;
-}
 
 /* The grammar and the text rule are the suite's (sl_valid.h). */
 
@@ -91,23 +72,31 @@ sl_status cv_valid_cohort(const char *field, const char *v, bool *set, int32_t *
     return SL_OK;
 }
 
-const uint8_t *cv_pack(sl_call *call, const ProtobufCMessage *m, size_t *len)
+/* ---- the method table's validate slots (cv_service.c) ---- */
+
+sl_status cv_valid_reminders_request(const ProtobufCMessage *req, sl_err *err)
 {
-    size_t n = protobuf_c_message_get_packed_size(m);
-    uint8_t *buf = sl_arena_alloc(sl_call_arena(call), n + 1);
-    if (buf == NULL)
-        return NULL;
-    *len = protobuf_c_message_pack(m, buf);
-    return buf;
+    const Shelfline__V1__GetRepurchaseRemindersRequest *r =
+        (const Shelfline__V1__GetRepurchaseRemindersRequest *)req;
+    sl_status st;
+    if (r->as_of_ms != 0 && (st = cv_valid_time("as_of_ms", r->as_of_ms, err)) != SL_OK)
+        return st;
+    if (r->horizon_days < 0 || r->horizon_days > 365)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "horizon_days must be between 0 and 365 (got %d)", r->horizon_days);
+    if (r->limit < 0 || r->limit > 10000)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "limit must be between 0 and 10000 (got %d)",
+                          r->limit);
+    return SL_OK;
 }
 
-Shelfline__V1__Money *cv_money(sl_arena *a, int64_t minor, const char *currency)
+sl_status cv_valid_recommend_request(const ProtobufCMessage *req, sl_err *err)
 {
-    Shelfline__V1__Money *m = sl_arena_alloc(a, sizeof *m);
-    if (m == NULL)
-        return NULL;
-    shelfline__v1__money__init(m);
-    m->minor_units = minor;
-    m->currency = (char *)(currency != NULL ? currency : "");
-    return m;
+    const Shelfline__V1__RecommendRequest *r = (const Shelfline__V1__RecommendRequest *)req;
+    sl_status st = cv_valid_id("customer_id", r->customer_id, err);
+    if (st != SL_OK)
+        return st;
+    if (r->n < 0 || r->n > 100)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "n must be between 0 and 100 (got %d)", r->n);
+    return SL_OK;
 }

@@ -1,6 +1,7 @@
 /*
  * fc_api_override: planner overrides and their tracked accuracy --
- * SetForecastOverride and GetForecastAccuracy.
+ * SetForecastOverride, ListForecastOverrides, RemoveForecastOverride and
+ * GetForecastAccuracy.
  *
  * An override is stored day by day (forecast_override) and applied by
  * fc_demand_run to every forecast of its days, so plans, transfers and
@@ -300,5 +301,224 @@ sl_status fc_api_accuracy(sl_call *call, const ProtobufCMessage *req, ProtobufCM
     out->forecast_value_added = rep.fva;
     out->overrides_helped = (int32_t)rep.helped;
     out->overrides_hurt = (int32_t)rep.hurt;
+    return SL_OK;
+}
+
+/* ---- ListForecastOverrides ---- */
+
+#define LIST_MAX_ENTRIES 1000
+#define LIST_MAX_ROWS 100000
+#define LIST_MAX_DAYS 730
+#define LIST_BACK 3660 /* as far back as history is kept (RecordSales) */
+
+typedef struct list_ctx {
+    const char *sku, *region;
+    int32_t from, to;
+    sl_arena *a;
+    fc_override_entry *rows;
+    size_t n;
+} list_ctx;
+
+static sl_status list_tx(sl_db_conn *conn, void *p, sl_err *err)
+{
+    list_ctx *c = p;
+    return fc_store_override_entries(conn, c->sku, c->region, c->from, c->to, LIST_MAX_ROWS + 1,
+                                     c->a, &c->rows, &c->n, err);
+}
+
+/* Whether row b continues the run that row a ends: the next day of the
+ * same pair, set by the same request (adjustment, reason, author, time). */
+static bool same_run(const fc_override_entry *a, const fc_override_entry *b)
+{
+    return b->day == a->day + 1 && strcmp(a->sku, b->sku) == 0 &&
+           strcmp(a->region, b->region) == 0 && a->uplift == b->uplift && a->value == b->value &&
+           a->set_at_ms == b->set_at_ms && strcmp(a->reason, b->reason) == 0 &&
+           strcmp(a->author, b->author) == 0;
+}
+
+/* The listing's period: both days, end not before start, at most
+ * LIST_MAX_DAYS, between LIST_BACK days back and OVERRIDE_AHEAD ahead. */
+static sl_status list_period(const Shelfline__V1__DayPeriod *p, int32_t today, int32_t *from,
+                             int32_t *to, sl_err *err)
+{
+    if (p == NULL) {
+        *from = today;
+        *to = today + OVERRIDE_AHEAD;
+        return SL_OK;
+    }
+    sl_status st;
+    if ((st = fc_day_parse("period.start_day", p->start_day, from, err)) != SL_OK ||
+        (st = fc_day_parse("period.end_day", p->end_day, to, err)) != SL_OK)
+        return st;
+    if (*from < today - LIST_BACK || *from > today + OVERRIDE_AHEAD)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "period.start_day must be between %d days back and %d days ahead",
+                          LIST_BACK, OVERRIDE_AHEAD);
+    if (*to < *from || *to - *from >= LIST_MAX_DAYS)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "period.end_day must be 0..%d days after period.start_day",
+                          LIST_MAX_DAYS - 1);
+    if (*to > today + OVERRIDE_AHEAD)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "period.end_day must be at most %d days after today", OVERRIDE_AHEAD);
+    return SL_OK;
+}
+
+/* Fills one listed override from the rows [first, last] of a run. */
+static sl_status list_entry(sl_arena *a, const fc_override_entry *first,
+                            const fc_override_entry *last, Shelfline__V1__ForecastOverride **out,
+                            sl_err *err)
+{
+    Shelfline__V1__ForecastOverride *o = sl_arena_alloc(a, sizeof *o);
+    Shelfline__V1__DayPeriod *p = sl_arena_alloc(a, sizeof *p);
+    char *d1 = sl_arena_alloc(a, 16), *d2 = sl_arena_alloc(a, 16);
+    if (o == NULL || p == NULL || d1 == NULL || d2 == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    shelfline__v1__forecast_override__init(o);
+    shelfline__v1__day_period__init(p);
+    fc_day_format(first->day, d1, 16);
+    fc_day_format(last->day, d2, 16);
+    p->start_day = d1;
+    p->end_day = d2;
+    o->sku = (char *)first->sku;
+    o->region = (char *)first->region;
+    o->period = p;
+    o->quantity = first->uplift ? 0 : first->value;
+    o->uplift = first->uplift ? first->value : 0;
+    o->reason = (char *)first->reason;
+    o->author = (char *)first->author;
+    o->set_at_ms = first->set_at_ms;
+    *out = o;
+    return SL_OK;
+}
+
+sl_status fc_api_list_overrides(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                                sl_err *err)
+{
+    const Shelfline__V1__ListForecastOverridesRequest *r =
+        (const Shelfline__V1__ListForecastOverridesRequest *)req;
+    Shelfline__V1__ListForecastOverridesResponse *out =
+        (Shelfline__V1__ListForecastOverridesResponse *)resp;
+    sl_arena *a = sl_call_arena(call);
+    sl_status st;
+    if ((st = fc_valid_id("sku", r->sku, true, err)) != SL_OK ||
+        (st = fc_valid_region("region", r->region, true, err)) != SL_OK)
+        return st;
+    list_ctx c = {r->sku[0] != '\0' ? r->sku : NULL, r->region[0] != '\0' ? r->region : NULL};
+    c.a = a;
+    if ((st = list_period(r->period, fc_day_today(), &c.from, &c.to, err)) != SL_OK)
+        return st;
+    sl_db_tx_options o = {.read_only = true, .deadline_ms = sl_call_deadline_ms(call)};
+    if ((st = sl_db_tx(FC_APP(call)->db, &o, list_tx, &c, err)) != SL_OK)
+        return st;
+    bool truncated = c.n > LIST_MAX_ROWS;
+    size_t n = truncated ? LIST_MAX_ROWS : c.n;
+    out->overrides = sl_arena_alloc(a, (n > 0 ? n : 1) * sizeof *out->overrides);
+    if (out->overrides == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    size_t k = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j + 1 < n && same_run(&c.rows[j], &c.rows[j + 1]))
+            j++;
+        if (k == LIST_MAX_ENTRIES) {
+            truncated = true;
+            break;
+        }
+        if ((st = list_entry(a, &c.rows[i], &c.rows[j], &out->overrides[k], err)) != SL_OK)
+            return st;
+        k++;
+        i = j + 1;
+    }
+    out->n_overrides = k;
+    out->truncated = truncated;
+    return SL_OK;
+}
+
+/* ---- RemoveForecastOverride ---- */
+
+#define REMOVE_MAX_DAYS 365
+
+typedef struct remove_ctx {
+    const Shelfline__V1__RemoveForecastOverrideRequest *r;
+    int32_t from, to;
+    sl_arena *a;
+    /* out */
+    int removed;
+    fc_demand d;
+    bool have_forecast;
+} remove_ctx;
+
+/* One transaction: the overrides' days deleted, then the forecast of the
+ * period without them stored as issued (what forecasts use from now on). */
+static sl_status remove_tx(sl_db_conn *conn, void *p, sl_err *err)
+{
+    remove_ctx *c = p;
+    const Shelfline__V1__RemoveForecastOverrideRequest *r = c->r;
+    fc_demand_free(&c->d);
+    c->have_forecast = false;
+    sl_status st =
+        fc_store_override_remove(conn, r->sku, r->region, c->from, c->to, &c->removed, err);
+    if (st != SL_OK)
+        return st;
+    int32_t today = fc_day_today();
+    sl_err e2;
+    st = fc_demand_run(conn, r->sku, r->region, c->to - today + 1, NULL, c->a, &c->d, &e2);
+    if (st == SL_NOT_FOUND)
+        return SL_OK; /* no history: nothing was issued but the planner's figures */
+    if (st != SL_OK)
+        return sl_err_set(err, st, "%s", e2.msg);
+    c->have_forecast = true;
+    size_t n = (size_t)(c->to - c->from + 1), off = (size_t)(c->from - today);
+    return fc_store_issue(conn, r->sku, r->region, today, c->from, n, c->d.statistical + off,
+                          c->d.issued + off, c->d.overridden + off, c->a, err);
+}
+
+sl_status fc_api_remove_override(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                                 sl_err *err)
+{
+    const Shelfline__V1__RemoveForecastOverrideRequest *r =
+        (const Shelfline__V1__RemoveForecastOverrideRequest *)req;
+    Shelfline__V1__RemoveForecastOverrideResponse *out =
+        (Shelfline__V1__RemoveForecastOverrideResponse *)resp;
+    sl_arena *a = sl_call_arena(call);
+    int32_t today = fc_day_today();
+    remove_ctx c = {.r = r, .a = a};
+    sl_status st;
+    if ((st = fc_valid_id("sku", r->sku, false, err)) != SL_OK ||
+        (st = fc_valid_region("region", r->region, false, err)) != SL_OK)
+        return st;
+    if (r->period == NULL)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "period is required");
+    if ((st = fc_valid_period("period", r->period->start_day, r->period->end_day, today,
+                              REMOVE_MAX_DAYS, OVERRIDE_AHEAD, &c.from, &c.to, err)) != SL_OK)
+        return st;
+    sl_db_tx_options o = {.deadline_ms = sl_call_deadline_ms(call)};
+    if ((st = sl_db_tx(FC_APP(call)->db, &o, remove_tx, &c, err)) != SL_OK) {
+        fc_demand_free(&c.d);
+        return st;
+    }
+    size_t n = (size_t)(c.to - c.from + 1), off = (size_t)(c.from - today);
+    out->removed_days = c.removed;
+    out->days = sl_arena_alloc(a, n * sizeof *out->days);
+    Shelfline__V1__OverrideDay *days = sl_arena_alloc(a, n * sizeof *days);
+    if (out->days == NULL || days == NULL) {
+        fc_demand_free(&c.d);
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        shelfline__v1__override_day__init(&days[i]);
+        days[i].day = sl_arena_alloc(a, 16);
+        if (days[i].day == NULL) {
+            fc_demand_free(&c.d);
+            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        }
+        fc_day_format(c.from + (int32_t)i, days[i].day, 16);
+        days[i].statistical = c.have_forecast ? c.d.statistical[off + i] : 0;
+        days[i].overridden = c.have_forecast ? c.d.issued[off + i] : 0;
+        out->days[i] = &days[i];
+    }
+    out->n_days = n;
+    fc_demand_free(&c.d);
     return SL_OK;
 }

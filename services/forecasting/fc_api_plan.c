@@ -17,36 +17,11 @@
 
 #include "fc_app.h"
 #include "fc_plan.h"
+#include "fc_transfer.h"
 #include "fc_valid.h"
 #include "shelfline/v1/inventory.pb-c.h"
 
 #define Z95 1.959963984540054
-
-sl_status fc_inventory_call(fc_app *app, sl_call *call, const char *method,
-                            const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp,
-                            sl_arena *a, void *out, sl_err *err)
-{
-    char full[96];
-    snprintf(full, sizeof full, "/shelfline.v1.InventoryService/%s", method);
-    sl_call_options o = {.timeout_ms = app->inventory_timeout_ms, .idempotent = true};
-    if (call != NULL) {
-        int64_t left = sl_call_remaining_ms(call);
-        if (left <= 0)
-            return sl_err_set(err, SL_DEADLINE_EXCEEDED,
-                              "deadline passed before calling inventory");
-        if (left < o.timeout_ms)
-            o.timeout_ms = left;
-        o.request_id = sl_call_request_id(call);
-    }
-    ProtobufCMessage *m = NULL;
-    sl_status st = sl_client_unary(app->inventory, full, req, resp, a, &m, &o, err);
-    if (st != SL_OK) {
-        sl_err_wrap(err, "inventory %s", method);
-        return st;
-    }
-    *(ProtobufCMessage **)out = m;
-    return SL_OK;
-}
 
 static double upper95(const fc_forecast *f, size_t step)
 {
@@ -331,14 +306,15 @@ static sl_status add_inbound(fc_app *app, sl_call *call, const char *sku, const 
     lr.sku = (char *)sku;
     lr.warehouse_id = (char *)(warehouse != NULL ? warehouse : "");
     lr.open_only = true;
-    Shelfline__V1__ListInboundResponse *resp;
-    sl_status st =
-        fc_inventory_call(app, call, "ListInbound", &lr.base,
-                          &shelfline__v1__list_inbound_response__descriptor, a, &resp, err);
+    Shelfline__V1__Inbound **inb;
+    size_t n_inb;
+    sl_status st = fc_inventory_list(app, call, "ListInbound", &lr.base, &pg,
+                                     &shelfline__v1__list_inbound_response__descriptor, "inbounds",
+                                     a, &inb, &n_inb, err);
     if (st != SL_OK)
         return st;
-    for (size_t i = 0; i < resp->n_inbounds; i++) {
-        const Shelfline__V1__Inbound *in = resp->inbounds[i];
+    for (size_t i = 0; i < n_inb; i++) {
+        const Shelfline__V1__Inbound *in = inb[i];
         if (in->closed || in->open_qty <= 0)
             continue;
         if (warehouse == NULL) {
@@ -656,32 +632,168 @@ sl_status fc_api_plan(sl_call *call, const ProtobufCMessage *req, ProtobufCMessa
 
 /* ---- SuggestTransfers ---- */
 
-#define MAX_REGIONS 64
+/* The SKU's network as SuggestTransfers sees it: regions with their
+ * available units, next inbound and warehouses, and every transit time. */
+typedef struct transfer_net {
+    fc_transfer_region *regions;
+    int32_t *next_inbound; /* per region: day number, INT32_MAX: none */
+    int64_t *source_avail; /* per region: what its source warehouse holds */
+    size_t n;
+    fc_transfer_route *routes;
+    size_t n_routes;
+} transfer_net;
 
-typedef struct region_pos {
-    const char *region;
-    int64_t available;
-    double *pts; /* target days */
-    double mean;
-    int32_t next_inbound;
-    int64_t surplus, shortage;
-    const char *best_wh; /* its warehouse with the most available */
-    int64_t best_wh_avail;
-    const char *any_wh;
-} region_pos;
-
-static region_pos *find_region(region_pos *rp, size_t *n, const char *region)
+/* The region of net named region, added when new (NULL when there are
+ * already FC_TRANSFER_MAX_REGIONS). */
+static fc_transfer_region *net_region(transfer_net *net, const char *region)
 {
-    for (size_t i = 0; i < *n; i++)
-        if (strcmp(rp[i].region, region) == 0)
-            return &rp[i];
-    if (*n >= MAX_REGIONS)
+    for (size_t i = 0; i < net->n; i++)
+        if (strcmp(net->regions[i].region, region) == 0)
+            return &net->regions[i];
+    if (net->n >= FC_TRANSFER_MAX_REGIONS)
         return NULL;
-    region_pos *x = &rp[(*n)++];
+    fc_transfer_region *x = &net->regions[net->n];
     memset(x, 0, sizeof *x);
     x->region = region;
-    x->next_inbound = INT32_MAX;
+    net->source_avail[net->n] = 0;
+    net->next_inbound[net->n++] = INT32_MAX;
     return x;
+}
+
+/* Reads sku's network from inventory, every list to its last page: the
+ * warehouses (active ones hold stock; a region's source is its warehouse
+ * with the most available, its destination its first), the stock levels,
+ * the open inbound (a region's earliest), and the transit times -- one
+ * call for all regions, not one per short region. */
+static sl_status transfer_network(fc_app *app, sl_call *call, const char *sku, sl_arena *a,
+                                  transfer_net *net, sl_err *err)
+{
+    Shelfline__V1__PageRequest pg = SHELFLINE__V1__PAGE_REQUEST__INIT;
+    pg.page_size = 1000;
+    Shelfline__V1__ListWarehousesRequest lw = SHELFLINE__V1__LIST_WAREHOUSES_REQUEST__INIT;
+    lw.page = &pg;
+    Shelfline__V1__Warehouse **whs;
+    size_t n_whs;
+    sl_status st = fc_inventory_list(app, call, "ListWarehouses", &lw.base, &pg,
+                                     &shelfline__v1__list_warehouses_response__descriptor,
+                                     "warehouses", a, &whs, &n_whs, err);
+    if (st != SL_OK)
+        return st;
+    Shelfline__V1__GetStockRequest gs = SHELFLINE__V1__GET_STOCK_REQUEST__INIT;
+    gs.sku = (char *)sku;
+    Shelfline__V1__GetStockResponse *stock;
+    if ((st = fc_inventory_call(app, call, "GetStock", &gs.base,
+                                &shelfline__v1__get_stock_response__descriptor, a, &stock, err)) !=
+        SL_OK)
+        return st;
+    net->regions = sl_arena_zalloc(a, FC_TRANSFER_MAX_REGIONS * sizeof *net->regions);
+    net->next_inbound = sl_arena_zalloc(a, FC_TRANSFER_MAX_REGIONS * sizeof *net->next_inbound);
+    net->source_avail = sl_arena_zalloc(a, FC_TRANSFER_MAX_REGIONS * sizeof *net->source_avail);
+    if (net->regions == NULL || net->next_inbound == NULL || net->source_avail == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t i = 0; i < n_whs; i++) {
+        const Shelfline__V1__Warehouse *w = whs[i];
+        if (!w->active)
+            continue;
+        fc_transfer_region *x = net_region(net, w->region);
+        if (x == NULL)
+            break;
+        if (x->dest_wh == NULL)
+            x->dest_wh = w->warehouse_id;
+        int64_t *best = &net->source_avail[x - net->regions];
+        for (size_t k = 0; k < stock->n_levels; k++) {
+            const Shelfline__V1__StockLevel *l = stock->levels[k];
+            if (strcmp(l->warehouse_id, w->warehouse_id) != 0)
+                continue;
+            x->available += l->available;
+            if (x->source_wh == NULL || l->available > *best)
+                x->source_wh = w->warehouse_id, *best = l->available;
+        }
+    }
+    Shelfline__V1__ListInboundRequest li = SHELFLINE__V1__LIST_INBOUND_REQUEST__INIT;
+    li.page = &pg;
+    li.sku = (char *)sku;
+    li.open_only = true;
+    Shelfline__V1__Inbound **inb;
+    size_t n_inb;
+    if ((st = fc_inventory_list(app, call, "ListInbound", &li.base, &pg,
+                                &shelfline__v1__list_inbound_response__descriptor, "inbounds", a,
+                                &inb, &n_inb, err)) != SL_OK)
+        return st;
+    for (size_t i = 0; i < n_inb; i++)
+        for (size_t k = 0; k < n_whs; k++) {
+            if (strcmp(whs[k]->warehouse_id, inb[i]->warehouse_id) != 0)
+                continue;
+            fc_transfer_region *x = net_region(net, whs[k]->region);
+            int32_t day = (int32_t)(inb[i]->expected_at_ms / 86400000LL);
+            if (x != NULL && inb[i]->open_qty > 0 && day < net->next_inbound[x - net->regions])
+                net->next_inbound[x - net->regions] = day;
+        }
+    Shelfline__V1__ListTransitTimesRequest lt = SHELFLINE__V1__LIST_TRANSIT_TIMES_REQUEST__INIT;
+    lt.page = &pg;
+    Shelfline__V1__TransitTime **tts;
+    if ((st = fc_inventory_list(app, call, "ListTransitTimes", &lt.base, &pg,
+                                &shelfline__v1__list_transit_times_response__descriptor,
+                                "transit_times", a, &tts, &net->n_routes, err)) != SL_OK)
+        return st;
+    net->routes = sl_arena_alloc(a, (net->n_routes + 1) * sizeof *net->routes);
+    if (net->routes == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t i = 0; i < net->n_routes; i++)
+        net->routes[i] =
+            (fc_transfer_route){tts[i]->warehouse_id, tts[i]->region, tts[i]->p50_days};
+    return SL_OK;
+}
+
+/* The answer: the moves, each with why, and every region's position. */
+static sl_status transfers_reply(sl_arena *a, const transfer_net *net, const fc_transfer_move *mv,
+                                 size_t n_mv, int T, int32_t today,
+                                 Shelfline__V1__SuggestTransfersResponse *out, sl_err *err)
+{
+    size_t nr = net->n;
+    out->regions = sl_arena_alloc(a, (nr > 0 ? nr : 1) * sizeof *out->regions);
+    out->transfers = sl_arena_alloc(a, (nr > 0 ? nr : 1) * sizeof *out->transfers);
+    Shelfline__V1__TransferSuggestion *t = sl_arena_alloc(a, (n_mv + 1) * sizeof *t);
+    Shelfline__V1__RegionPosition *p = sl_arena_alloc(a, (nr + 1) * sizeof *p);
+    if (out->regions == NULL || out->transfers == NULL || t == NULL || p == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t i = 0; i < n_mv; i++) {
+        const fc_transfer_region *from = &net->regions[mv[i].from], *to = &net->regions[mv[i].to];
+        int32_t next = net->next_inbound[mv[i].to];
+        char *why = sl_arena_alloc(a, 200);
+        if (why == NULL)
+            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        long dry = fc_plan_stockout_day(to->demand, NULL, (size_t)T, (double)to->available);
+        if (next == INT32_MAX)
+            snprintf(why, 200, "%s runs out in %ld days with no inbound open", to->region, dry);
+        else
+            snprintf(why, 200, "%s runs out in %ld days, next inbound in %d", to->region, dry,
+                     (int)(next - today));
+        shelfline__v1__transfer_suggestion__init(&t[i]);
+        t[i].from_warehouse_id = (char *)from->source_wh;
+        t[i].from_region = (char *)from->region;
+        t[i].to_region = (char *)to->region;
+        t[i].to_warehouse_id = (char *)to->dest_wh;
+        t[i].qty = mv[i].qty;
+        t[i].transit_days = mv[i].transit_days;
+        t[i].reason = why;
+        out->transfers[out->n_transfers++] = &t[i];
+    }
+    for (size_t i = 0; i < nr; i++) {
+        const fc_transfer_region *x = &net->regions[i];
+        double mean = span_mean(x->demand, (size_t)T, (size_t)T);
+        shelfline__v1__region_position__init(&p[i]);
+        p[i].region = (char *)x->region;
+        p[i].available = x->available;
+        p[i].mean_daily_demand = mean;
+        p[i].days_of_cover = fc_plan_cover((double)x->available, mean);
+        p[i].days_to_next_inbound = x->days_to_inbound == INT32_MAX ? -1 : x->days_to_inbound;
+        p[i].surplus = x->surplus;
+        p[i].shortage = x->shortage;
+        out->regions[i] = &p[i];
+    }
+    out->n_regions = nr;
+    return SL_OK;
 }
 
 sl_status fc_api_transfers(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
@@ -700,195 +812,27 @@ sl_status fc_api_transfers(sl_call *call, const ProtobufCMessage *req, ProtobufC
         return sl_err_set(err, SL_INVALID_ARGUMENT, "target_cover_days must be in 0..365, got %d",
                           r->target_cover_days);
     int32_t today = fc_day_today();
-
-    /* The network: warehouses and their regions. */
-    Shelfline__V1__PageRequest pg = SHELFLINE__V1__PAGE_REQUEST__INIT;
-    pg.page_size = 1000;
-    Shelfline__V1__ListWarehousesRequest lw = SHELFLINE__V1__LIST_WAREHOUSES_REQUEST__INIT;
-    lw.page = &pg;
-    Shelfline__V1__ListWarehousesResponse *whs;
-    if ((st = fc_inventory_call(app, call, "ListWarehouses", &lw.base,
-                                &shelfline__v1__list_warehouses_response__descriptor, a, &whs,
-                                err)) != SL_OK)
+    transfer_net net = {0};
+    if ((st = transfer_network(app, call, r->sku, a, &net, err)) != SL_OK)
         return st;
-    Shelfline__V1__GetStockRequest gs = SHELFLINE__V1__GET_STOCK_REQUEST__INIT;
-    gs.sku = (char *)r->sku;
-    Shelfline__V1__GetStockResponse *stock;
-    if ((st = fc_inventory_call(app, call, "GetStock", &gs.base,
-                                &shelfline__v1__get_stock_response__descriptor, a, &stock, err)) !=
-        SL_OK)
-        return st;
-    region_pos *rp = sl_arena_zalloc(a, MAX_REGIONS * sizeof *rp);
-    if (rp == NULL)
-        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-    size_t nr = 0;
-    for (size_t i = 0; i < whs->n_warehouses; i++) {
-        const Shelfline__V1__Warehouse *w = whs->warehouses[i];
-        if (!w->active)
-            continue;
-        region_pos *x = find_region(rp, &nr, w->region);
-        if (x == NULL)
-            break;
-        if (x->any_wh == NULL)
-            x->any_wh = w->warehouse_id;
-        for (size_t k = 0; k < stock->n_levels; k++) {
-            const Shelfline__V1__StockLevel *l = stock->levels[k];
-            if (strcmp(l->warehouse_id, w->warehouse_id) != 0)
-                continue;
-            x->available += l->available;
-            if (x->best_wh == NULL || l->available > x->best_wh_avail)
-                x->best_wh = w->warehouse_id, x->best_wh_avail = l->available;
-        }
-    }
-    /* Open inbound per region. */
-    Shelfline__V1__ListInboundRequest li = SHELFLINE__V1__LIST_INBOUND_REQUEST__INIT;
-    li.page = &pg;
-    li.sku = (char *)r->sku;
-    li.open_only = true;
-    Shelfline__V1__ListInboundResponse *inb;
-    if ((st = fc_inventory_call(app, call, "ListInbound", &li.base,
-                                &shelfline__v1__list_inbound_response__descriptor, a, &inb, err)) !=
-        SL_OK)
-        return st;
-    for (size_t i = 0; i < inb->n_inbounds; i++) {
-        const Shelfline__V1__Inbound *in = inb->inbounds[i];
-        for (size_t k = 0; k < whs->n_warehouses; k++) {
-            if (strcmp(whs->warehouses[k]->warehouse_id, in->warehouse_id) != 0)
-                continue;
-            region_pos *x = find_region(rp, &nr, whs->warehouses[k]->region);
-            int32_t day = (int32_t)(in->expected_at_ms / 86400000LL);
-            if (x != NULL && in->open_qty > 0 && day < x->next_inbound)
-                x->next_inbound = day;
-        }
-    }
-    /* Demand, surplus and shortage per region. */
-    for (size_t i = 0; i < nr; i++) {
-        region_pos *x = &rp[i];
-        double sd;
+    for (size_t i = 0; i < net.n; i++) {
+        fc_transfer_region *x = &net.regions[i];
+        double sd, *pts;
         const char *model;
-        if ((st = demand_points(app, call, r->sku, x->region, T, a, &x->pts, &sd, &model, err)) !=
+        if ((st = demand_points(app, call, r->sku, x->region, T, a, &pts, &sd, &model, err)) !=
             SL_OK)
             return st;
-        x->mean = span_mean(x->pts, (size_t)T, (size_t)T);
-        double need_t = 0;
-        for (int k = 0; k < T; k++)
-            need_t += x->pts[k];
-        long until = x->next_inbound == INT32_MAX ? T : x->next_inbound - today;
-        if (until > T)
-            until = T;
-        if (until < 0)
-            until = 0;
-        double need_u = 0;
-        for (long k = 0; k < until; k++)
-            need_u += x->pts[k];
-        if ((double)x->available > need_t)
-            x->surplus = (int64_t)floor((double)x->available - need_t);
-        if (need_u > (double)x->available + 0.5)
-            x->shortage = (int64_t)ceil(need_u - (double)x->available);
+        x->demand = pts;
+        x->days_to_inbound =
+            net.next_inbound[i] == INT32_MAX ? INT32_MAX : net.next_inbound[i] - today;
     }
-    out->sku = r->sku;
-    out->regions = sl_arena_alloc(a, (nr > 0 ? nr : 1) * sizeof *out->regions);
-    out->transfers = sl_arena_alloc(a, (nr > 0 ? nr : 1) * sizeof *out->transfers);
-    if (out->regions == NULL || out->transfers == NULL)
+    fc_transfer_positions(net.regions, net.n, T);
+    fc_transfer_move *mv = sl_arena_alloc(a, (net.n + 1) * sizeof *mv);
+    if (mv == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-    /* Moves: each short region (largest shortage first) from the surplus
-     * region whose best warehouse ships there fastest, net of transit:
-     * what the region needs from arrival until its next inbound (or the
-     * target), less what it still holds on arrival. */
-    for (;;) {
-        region_pos *to = NULL;
-        for (size_t i = 0; i < nr; i++)
-            if (rp[i].shortage > 0 && (to == NULL || rp[i].shortage > to->shortage))
-                to = &rp[i];
-        if (to == NULL)
-            break;
-        int64_t want = to->shortage;
-        to->shortage = 0; /* handled (or impossible) */
-        char *skus[] = {(char *)r->sku};
-        Shelfline__V1__GetAvailabilityRequest ga = SHELFLINE__V1__GET_AVAILABILITY_REQUEST__INIT;
-        ga.skus = skus;
-        ga.n_skus = 1;
-        ga.region = (char *)to->region;
-        Shelfline__V1__GetAvailabilityResponse *av;
-        sl_err e2;
-        if (fc_inventory_call(app, call, "GetAvailability", &ga.base,
-                              &shelfline__v1__get_availability_response__descriptor, a, &av,
-                              &e2) != SL_OK ||
-            av->n_items < 1)
-            continue; /* no warehouse serves it: nothing can be moved there */
-        region_pos *from = NULL;
-        int32_t transit = 0;
-        for (size_t i = 0; i < nr; i++) {
-            if (&rp[i] == to || rp[i].surplus <= 0 || rp[i].best_wh == NULL)
-                continue;
-            const Shelfline__V1__Availability *it = av->items[0];
-            for (size_t k = 0; k < it->n_warehouses; k++)
-                if (strcmp(it->warehouses[k]->warehouse_id, rp[i].best_wh) == 0 &&
-                    (from == NULL || it->warehouses[k]->transit_p50_days < transit))
-                    from = &rp[i], transit = it->warehouses[k]->transit_p50_days;
-        }
-        if (from == NULL || to->any_wh == NULL)
-            continue;
-        long until = to->next_inbound == INT32_MAX ? T : to->next_inbound - today;
-        if (until > T)
-            until = T;
-        double before = 0, after = 0;
-        for (long k = 0; k < until; k++)
-            *(k < transit ? &before : &after) += to->pts[k];
-        double left = (double)to->available - before;
-        double need = after - (left > 0 ? left : 0);
-        int64_t qty = (int64_t)ceil(need - 1e-9);
-        if (qty > from->surplus)
-            qty = from->surplus;
-        if (qty > want)
-            qty = want;
-        if (qty <= 0)
-            continue;
-        from->surplus -= qty;
-        Shelfline__V1__TransferSuggestion *t = sl_arena_alloc(a, sizeof *t);
-        char *why = sl_arena_alloc(a, 200);
-        if (t == NULL || why == NULL)
-            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-        shelfline__v1__transfer_suggestion__init(t);
-        t->from_warehouse_id = (char *)from->best_wh;
-        t->from_region = (char *)from->region;
-        t->to_region = (char *)to->region;
-        t->to_warehouse_id = (char *)to->any_wh;
-        t->qty = qty;
-        t->transit_days = transit;
-        long dry = fc_plan_stockout_day(to->pts, NULL, (size_t)T, (double)to->available);
-        if (to->next_inbound == INT32_MAX)
-            snprintf(why, 200, "%s runs out in %ld days with no inbound open", to->region, dry);
-        else
-            snprintf(why, 200, "%s runs out in %ld days, next inbound in %d", to->region, dry,
-                     (int)(to->next_inbound - today));
-        t->reason = why;
-        out->transfers[out->n_transfers++] = t;
-    }
-    for (size_t i = 0; i < nr; i++) {
-        Shelfline__V1__RegionPosition *p = sl_arena_alloc(a, sizeof *p);
-        if (p == NULL)
-            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-        shelfline__v1__region_position__init(p);
-        p->region = (char *)rp[i].region;
-        p->available = rp[i].available;
-        p->mean_daily_demand = rp[i].mean;
-        p->days_of_cover = fc_plan_cover((double)rp[i].available, rp[i].mean);
-        p->days_to_next_inbound =
-            rp[i].next_inbound == INT32_MAX ? -1 : (int32_t)(rp[i].next_inbound - today);
-        p->surplus = rp[i].surplus;
-        /* Recomputed for the answer: the loop above consumed it. */
-        double need_u = 0;
-        long until = rp[i].next_inbound == INT32_MAX ? T : rp[i].next_inbound - today;
-        for (long k = 0; k < until && k < T; k++)
-            need_u += rp[i].pts[k];
-        p->shortage = need_u > (double)rp[i].available + 0.5
-                          ? (int64_t)ceil(need_u - (double)rp[i].available)
-                          : 0;
-        out->regions[i] = p;
-    }
-    out->n_regions = nr;
-    return SL_OK;
+    size_t n_mv = fc_transfer_match(net.regions, net.n, T, net.routes, net.n_routes, mv);
+    out->sku = r->sku;
+    return transfers_reply(a, &net, mv, n_mv, T, today, out, err);
 }
 
 /* ---- GetInventoryKpis ---- */

@@ -108,6 +108,8 @@ sl_status fc_alert_raise(fc_app *app, sl_db_conn *conn, Shelfline__V1__Alert *al
 sl_status fc_alert_check_sales(fc_app *app, sl_db_conn *conn, const char *sku, const char *region,
                                sl_arena *a, int *raised, sl_err *err);
 
+/* ---- calls to inventory (fc_inventory.c) ---- */
+
 /* Calls "/shelfline.v1.InventoryService/<method>" with the service's
  * inventory timeout (bounded by the call's deadline when call is not
  * NULL); the reply is arena memory.  Errors are inventory's statuses with
@@ -115,6 +117,18 @@ sl_status fc_alert_check_sales(fc_app *app, sl_db_conn *conn, const char *sku, c
 sl_status fc_inventory_call(fc_app *app, sl_call *call, const char *method,
                             const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp,
                             sl_arena *a, void *out, sl_err *err);
+
+/* Pages through one of inventory's List methods to its last page: req is
+ * the request and page its PageRequest (page_size set by the caller, the
+ * token set here); items names the response's repeated message field
+ * ("warehouses").  *out gets every page's items in order (n of them; arena
+ * memory).  Fails like fc_inventory_call, or RESOURCE_EXHAUSTED past
+ * FC_INVENTORY_MAX_PAGES pages. */
+#define FC_INVENTORY_MAX_PAGES 1000
+sl_status fc_inventory_list(fc_app *app, sl_call *call, const char *method,
+                            const ProtobufCMessage *req, Shelfline__V1__PageRequest *page,
+                            const ProtobufCMessageDescriptor *resp, const char *items, sl_arena *a,
+                            void *out, size_t *n, sl_err *err);
 
 /* Handlers. */
 sl_status fc_api_record_sales(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
@@ -136,6 +150,10 @@ sl_status fc_api_kpis(sl_call *call, const ProtobufCMessage *req, ProtobufCMessa
 sl_status fc_api_watch_alerts(sl_call *call, const ProtobufCMessage *req, sl_err *err);
 sl_status fc_api_set_override(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
                               sl_err *err);
+sl_status fc_api_list_overrides(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                                sl_err *err);
+sl_status fc_api_remove_override(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                                 sl_err *err);
 sl_status fc_api_accuracy(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
                           sl_err *err);
 sl_status fc_api_classify(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,

@@ -365,11 +365,13 @@ sl_status fc_forecast_run(const fc_series *s, const fc_config *cfg, fc_forecast 
     fc__choice_name(&ch, f->model, sizeof f->model);
     snprintf(f->reason, sizeof f->reason, "%s", ch.reason);
     fc_info *in = &f->info;
-    in->method = ch.n_comb > 0 ? FC_METHOD_COMBO : md->method;
+    /* A member the auto method picked out of the combination reports as
+     * itself (method and parameters); a combination reports no single
+     * model's parameters. */
+    int single = ch.n_comb == 0 || ch.pick >= 0;
+    in->method = single ? md->method : FC_METHOD_COMBO;
     in->model = f->model;
     in->reason = f->reason;
-    /* A combination reports no single model's parameters. */
-    int single = ch.n_comb == 0;
     int ets = md->kind == FC__K_ETS && single;
     in->alpha = ets || (single && (md->kind == FC__K_THETA || md->kind == FC__K_CROSTON ||
                                    md->kind == FC__K_TSB))

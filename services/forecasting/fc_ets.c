@@ -464,38 +464,50 @@ int fc__ets_fit(const fc__data *d, fc__comp error, fc__comp trend, fc__comp seas
     return 0;
 }
 
+/* Series up to this length get the whole search in fc__ets_auto. */
+#define ETS_FULL_SEARCH 300
+
 int fc__ets_auto(const fc__data *d, const fc__opts *o, int seasonal, fc__model *out)
 {
     static const fc__comp seasons[] = {FC__C_NONE, FC__C_ADD, FC__C_MUL};
     static const fc__comp errors[] = {FC__C_ADD, FC__C_MUL};
+    static const fc__comp trends[] = {FC__C_NONE, FC__C_ADD, FC__C_DAMPED};
     int found = 0;
     int pos = all_positive(d);
-    /* A stepwise search: every error and season without trend, then the
-     * additive and damped trends on the best of those -- 7 fits instead of
-     * forecast::ets's 15, measured no less accurate on the benchmark.  The
-     * fewest-parameter form fails only when every form would. */
+    /* Short series (at most ETS_FULL_SEARCH values: months, quarters) get
+     * forecast::ets's whole search, every error, trend and season (15
+     * forms); on the benchmark's quarterly series the stepwise search
+     * below missed the trend R's search finds (docs/BENCHMARKS.md).  Long
+     * ones -- days, the volume case -- a stepwise search: every error and
+     * season without trend, then the additive and damped trends on the
+     * best of those, 7 fits.  The fewest-parameter form fails only when
+     * every form would. */
+    size_t n_tr = d->n <= ETS_FULL_SEARCH ? 3 : 1;
     for (size_t ie = 0; ie < 2; ie++) {
         if (errors[ie] == FC__C_MUL && !pos)
             continue;
-        for (size_t is = 0; is < 3; is++) {
-            if (seasons[is] != FC__C_NONE && !seasonal)
-                continue;
-            if (seasons[is] == FC__C_MUL && (!pos || errors[ie] == FC__C_ADD))
-                continue;
-            fc__model cand;
-            if (fc__ets_fit(d, errors[ie], FC__C_NONE, seasons[is], o, NULL, &cand) != 0)
-                continue;
-            if (!found || cand.aicc < out->aicc) {
-                *out = cand;
-                found = 1;
+        for (size_t it = 0; it < n_tr; it++) {
+            for (size_t is = 0; is < 3; is++) {
+                if (seasons[is] != FC__C_NONE && !seasonal)
+                    continue;
+                if (seasons[is] == FC__C_MUL && (!pos || errors[ie] == FC__C_ADD))
+                    continue;
+                fc__model cand;
+                if (fc__ets_fit(d, errors[ie], trends[it], seasons[is], o, NULL, &cand) != 0)
+                    continue;
+                if (!found || cand.aicc < out->aicc) {
+                    *out = cand;
+                    found = 1;
+                }
             }
         }
     }
     if (!found)
         return -1;
+    if (n_tr > 1)
+        return 0;
     fc__model base = *out;
-    static const fc__comp trends[] = {FC__C_ADD, FC__C_DAMPED};
-    for (size_t it = 0; it < 2; it++) {
+    for (size_t it = 1; it < 3; it++) {
         fc__model cand;
         if (fc__ets_fit(d, base.error, trends[it], base.season, o, NULL, &cand) == 0 &&
             cand.aicc < out->aicc)

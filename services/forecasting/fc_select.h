@@ -37,6 +37,11 @@ typedef struct fc__choice {
     int n_comb;
     fc__model comb[FC__MAX_COMB];
     double weight[FC__MAX_COMB];
+    /* The auto method's choice within the combination: -1 the median;
+     * otherwise the member used alone because its backtest error was
+     * clearly below the median's (see choose_combination).  model is
+     * then that member; its backtest is the choice's. */
+    int pick;
     /* A combination's interval scale: how much wider (or narrower) its
      * backtest errors were than its members' stated spread, shrunk
      * towards 1 (1: as stated). */
@@ -54,12 +59,14 @@ void fc__choice_fitted(const fc__choice *ch, const fc__data *d, double *work, do
  * the median of its members'; its quantiles are the median of theirs at
  * the same level (sample paths ranked by the simulated member's when one
  * is simulated; otherwise the median spread around the median point),
- * then widened or narrowed by iscale.  Falls back to the best member
- * alone when out of memory. */
+ * then widened or narrowed by iscale.  A picked member (pick >= 0) gives
+ * its own forecast, its intervals widened or narrowed by iscale.  Falls
+ * back to the best member alone when out of memory. */
 void fc__choice_predict(const fc__choice *ch, const fc__data *d, const fc__opts *o, double *work,
                         fc__pred *p);
 
-/* "Median of ETS(A,N,A), ARIMA(...), Theta" or the model's name. */
+/* "Median of ETS(A,N,A), ARIMA(...), Theta", "ETS(A,N,A) (backtest:
+ * better than the median of ETS, ARIMA and Theta)" or the model's name. */
 void fc__choice_name(const fc__choice *ch, char *buf, size_t cap);
 
 /* Chooses and fits the model for d according to cfg (method, selection,

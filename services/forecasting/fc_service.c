@@ -18,51 +18,34 @@
 
 extern const sl_migration forecasting_migrations[];
 
-static sl_status watch_events(sl_call *call, const ProtobufCMessage *req, sl_err *err)
-{
-    return sl_events_watch(FC_APP(call)->events, call, req, err);
-}
-
-#define UNARY(name, reqd, respd, fn)                                                               \
-    {                                                                                              \
-        "/shelfline.v1.ForecastingService/" name, SL_RPC_UNARY, &reqd, &respd, fn, NULL            \
-    }
-
+/* The index of the service: one row per RPC of forecasting.proto
+ * (WatchEvents is sl_service's), with the handler and what the method
+ * promises.  ForecastDemand and GetReplenishmentPlan store the forecasts
+ * they issue (for GetForecastAccuracy), so they are not read-only. */
 static const sl_method methods[] = {
-    {"/shelfline.v1.ForecastingService/WatchEvents", SL_RPC_SERVER_STREAMING,
-     &shelfline__v1__watch_events_request__descriptor, &shelfline__v1__event__descriptor, NULL,
-     watch_events},
-    UNARY("RecordSales", shelfline__v1__record_sales_request__descriptor,
-          shelfline__v1__record_sales_response__descriptor, fc_api_record_sales),
-    UNARY("RecordHourlySales", shelfline__v1__record_hourly_sales_request__descriptor,
-          shelfline__v1__record_hourly_sales_response__descriptor, fc_api_record_hourly_sales),
-    UNARY("SetEvent", shelfline__v1__set_event_request__descriptor,
-          shelfline__v1__calendar_event__descriptor, fc_api_set_event),
-    UNARY("ListEvents", shelfline__v1__list_events_request__descriptor,
-          shelfline__v1__list_events_response__descriptor, fc_api_list_events),
-    UNARY("ForecastDemand", shelfline__v1__forecast_demand_request__descriptor,
-          shelfline__v1__forecast_demand_response__descriptor, fc_api_forecast),
-    UNARY("GetReplenishmentPlan", shelfline__v1__get_replenishment_plan_request__descriptor,
-          shelfline__v1__replenishment_plan__descriptor, fc_api_plan),
-    UNARY("SuggestTransfers", shelfline__v1__suggest_transfers_request__descriptor,
-          shelfline__v1__suggest_transfers_response__descriptor, fc_api_transfers),
-    UNARY("GetInventoryKpis", shelfline__v1__get_inventory_kpis_request__descriptor,
-          shelfline__v1__inventory_kpis__descriptor, fc_api_kpis),
-    UNARY("SetForecastOverride", shelfline__v1__set_forecast_override_request__descriptor,
-          shelfline__v1__forecast_override__descriptor, fc_api_set_override),
-    UNARY("GetForecastAccuracy", shelfline__v1__get_forecast_accuracy_request__descriptor,
-          shelfline__v1__forecast_accuracy__descriptor, fc_api_accuracy),
-    UNARY("ClassifySkus", shelfline__v1__classify_skus_request__descriptor,
-          shelfline__v1__classify_skus_response__descriptor, fc_api_classify),
-    UNARY("ListSkusByClass", shelfline__v1__list_skus_by_class_request__descriptor,
-          shelfline__v1__classify_skus_response__descriptor, fc_api_list_classes),
-    UNARY("SetServiceLevelTarget", shelfline__v1__set_service_level_target_request__descriptor,
-          shelfline__v1__service_level_target__descriptor, fc_api_set_target),
-    UNARY("GetLeadTimes", shelfline__v1__get_lead_times_request__descriptor,
-          shelfline__v1__get_lead_times_response__descriptor, fc_api_lead_times),
-    {"/shelfline.v1.ForecastingService/WatchAlerts", SL_RPC_SERVER_STREAMING,
-     &shelfline__v1__watch_alerts_request__descriptor, &shelfline__v1__event__descriptor, NULL,
-     fc_api_watch_alerts},
+    SL_UNARY("RecordSales", fc_api_record_sales, NULL, SL_METHOD_IDEMPOTENT),
+    SL_UNARY("RecordHourlySales", fc_api_record_hourly_sales, NULL, SL_METHOD_IDEMPOTENT),
+    SL_UNARY("SetEvent", fc_api_set_event, NULL, SL_METHOD_IDEMPOTENT),
+    SL_UNARY("ListEvents", fc_api_list_events, NULL, SL_METHOD_READ_ONLY),
+    SL_UNARY("ForecastDemand", fc_api_forecast, NULL, SL_METHOD_IDEMPOTENT),
+    SL_UNARY("GetReplenishmentPlan", fc_api_plan, NULL, SL_METHOD_IDEMPOTENT),
+    SL_UNARY("SuggestTransfers", fc_api_transfers, NULL, SL_METHOD_READ_ONLY),
+    SL_UNARY("GetInventoryKpis", fc_api_kpis, NULL, SL_METHOD_READ_ONLY),
+    SL_UNARY("SetForecastOverride", fc_api_set_override, NULL, SL_METHOD_IDEMPOTENT),
+    SL_UNARY("ListForecastOverrides", fc_api_list_overrides, NULL, SL_METHOD_READ_ONLY),
+    SL_UNARY("RemoveForecastOverride", fc_api_remove_override, NULL, SL_METHOD_IDEMPOTENT),
+    SL_UNARY("GetForecastAccuracy", fc_api_accuracy, NULL, SL_METHOD_READ_ONLY),
+    SL_UNARY("ClassifySkus", fc_api_classify, NULL, SL_METHOD_IDEMPOTENT),
+    SL_UNARY("ListSkusByClass", fc_api_list_classes, NULL, SL_METHOD_READ_ONLY),
+    SL_UNARY("SetServiceLevelTarget", fc_api_set_target, NULL, SL_METHOD_IDEMPOTENT),
+    SL_UNARY("GetLeadTimes", fc_api_lead_times, NULL, SL_METHOD_READ_ONLY),
+    SL_SERVER_STREAM("WatchAlerts", fc_api_watch_alerts, NULL, SL_METHOD_READ_ONLY),
+};
+
+/* The services forecasting calls (sl_service_peer). */
+enum { FC_PEER_INVENTORY };
+static const sl_peer_spec peers[] = {
+    [FC_PEER_INVENTORY] = {"SHELFLINE_INVENTORY_ADDR", "127.0.0.1:50051"},
 };
 
 static const sl_event_topic topics[] = {
@@ -74,12 +57,6 @@ static const sl_event_topic topics[] = {
 
 static const char *const consumed_topics[] = {"RESERVATION_COMMITTED", "OUT_OF_STOCK",
                                               "INBOUND_RECEIVED"};
-
-static sl_service_def service_def = {
-    .descriptor = &shelfline__v1__forecasting_service__descriptor,
-    .methods = methods,
-    .n_methods = sizeof methods / sizeof methods[0],
-};
 
 static void app_free(fc_app *app)
 {
@@ -96,7 +73,7 @@ static sl_status init(sl_service *svc, void **out, sl_err *err)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     app->db = sl_service_db(svc);
     app->events = sl_service_events(svc);
-    app->inventory = sl_service_peer(svc, SL_PEER_INVENTORY);
+    app->inventory = sl_service_peer(svc, FC_PEER_INVENTORY);
     bool consume = true;
     sl_status st =
         app->inventory != NULL ? SL_OK : sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
@@ -140,7 +117,11 @@ const sl_service_spec fc_service_spec = {
     .schema = "forecasting",
     .migrations = forecasting_migrations,
     .default_listen = "127.0.0.1:50052",
-    .def = &service_def,
+    .peers = peers,
+    .n_peers = sizeof peers / sizeof peers[0],
+    .descriptor = &shelfline__v1__forecasting_service__descriptor,
+    .methods = methods,
+    .n_methods = sizeof methods / sizeof methods[0],
     .topics = topics,
     .init = init,
     .fini = fini,

@@ -95,6 +95,17 @@ static const sl_db_stmt stmts[] = {
      "SELECT (day - DATE '1970-01-01')::int AS d, kind, value FROM forecast_override "
      "WHERE sku = $1 AND region = $2 AND day >= $3::date AND day <= $4::date ORDER BY day",
      4},
+    {"fc_override_remove",
+     "DELETE FROM forecast_override WHERE sku = $1 AND region = $2 AND day >= $3::date "
+     "AND day <= $4::date RETURNING 1",
+     4},
+    {"fc_override_entries",
+     "SELECT sku, region, (day - DATE '1970-01-01')::int AS d, kind, value, reason, author, "
+     "(extract(epoch FROM set_at) * 1000)::bigint AS set_at_ms FROM forecast_override "
+     "WHERE day >= $3::date AND day <= $4::date "
+     "AND ($1::text IS NULL OR sku = $1) AND ($2::text IS NULL OR region = $2) "
+     "ORDER BY sku, region, day LIMIT $5::int",
+     5},
     {"fc_issue",
      "INSERT INTO issued_forecast (sku, region, day, issued_on, statistical, final, overridden) "
      "SELECT $1, $2, $3::date + (g.i - 1)::int, $4::date, g.s, g.f, g.o "
@@ -443,6 +454,68 @@ sl_status fc_store_override_list(sl_db_conn *c, const char *sku, const char *reg
         o[i].value = strtod(PQgetvalue(r, i, cv), NULL);
     }
     *out = o;
+    *n = (size_t)rows;
+done:
+    PQclear(r);
+    return st;
+}
+
+sl_status fc_store_override_remove(sl_db_conn *c, const char *sku, const char *region, int32_t from,
+                                   int32_t to, int *removed, sl_err *err)
+{
+    char f[16], t[16];
+    fc_day_format(from, f, sizeof f);
+    fc_day_format(to, t, sizeof t);
+    const char *v[] = {sku, region, f, t};
+    PGresult *r = NULL;
+    sl_status st = sl_db_exec(c, "fc_override_remove", 4, v, NULL, NULL, &r, err);
+    if (st == SL_OK)
+        *removed = PQntuples(r);
+    PQclear(r);
+    return st;
+}
+
+sl_status fc_store_override_entries(sl_db_conn *c, const char *sku, const char *region,
+                                    int32_t from, int32_t to, int max, sl_arena *a,
+                                    fc_override_entry **out, size_t *n, sl_err *err)
+{
+    char f[16], t[16], l[16];
+    fc_day_format(from, f, sizeof f);
+    fc_day_format(to, t, sizeof t);
+    snprintf(l, sizeof l, "%d", max);
+    const char *v[] = {sku, region, f, t, l};
+    PGresult *r = NULL;
+    *out = NULL;
+    *n = 0;
+    sl_status st = sl_db_exec(c, "fc_override_entries", 5, v, NULL, NULL, &r, err);
+    if (st != SL_OK)
+        goto done;
+    int rows = PQntuples(r);
+    fc_override_entry *x = sl_arena_zalloc(a, (size_t)(rows > 0 ? rows : 1) * sizeof *x);
+    if (x == NULL) {
+        st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        goto done;
+    }
+    int cs = PQfnumber(r, "sku"), cr = PQfnumber(r, "region"), cd = PQfnumber(r, "d"),
+        ck = PQfnumber(r, "kind"), cv = PQfnumber(r, "value"), cw = PQfnumber(r, "reason"),
+        ca = PQfnumber(r, "author"), ct = PQfnumber(r, "set_at_ms");
+    for (int i = 0; i < rows; i++) {
+        bool same = i > 0 && strcmp(PQgetvalue(r, i, cs), x[i - 1].sku) == 0 &&
+                    strcmp(PQgetvalue(r, i, cr), x[i - 1].region) == 0;
+        x[i].sku = same ? x[i - 1].sku : sl_arena_strdup(a, PQgetvalue(r, i, cs));
+        x[i].region = same ? x[i - 1].region : sl_arena_strdup(a, PQgetvalue(r, i, cr));
+        x[i].reason = sl_arena_strdup(a, PQgetvalue(r, i, cw));
+        x[i].author = sl_arena_strdup(a, PQgetvalue(r, i, ca));
+        if (x[i].sku == NULL || x[i].region == NULL || x[i].reason == NULL || x[i].author == NULL) {
+            st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+            goto done;
+        }
+        x[i].day = (int32_t)strtol(PQgetvalue(r, i, cd), NULL, 10);
+        x[i].uplift = strcmp(PQgetvalue(r, i, ck), "uplift") == 0;
+        x[i].value = strtod(PQgetvalue(r, i, cv), NULL);
+        x[i].set_at_ms = strtoll(PQgetvalue(r, i, ct), NULL, 10);
+    }
+    *out = x;
     *n = (size_t)rows;
 done:
     PQclear(r);

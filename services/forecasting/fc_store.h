@@ -106,6 +106,27 @@ sl_status fc_store_override_list(sl_db_conn *c, const char *sku, const char *reg
                                  int32_t to, sl_arena *a, fc_override_row **out, size_t *n,
                                  sl_err *err);
 
+/* Deletes the overrides of sku x region on days [from, to]; *removed is
+ * how many days had one. */
+sl_status fc_store_override_remove(sl_db_conn *c, const char *sku, const char *region, int32_t from,
+                                   int32_t to, int *removed, sl_err *err);
+
+/* One stored day's override with everything set with it. */
+typedef struct fc_override_entry {
+    const char *sku, *region; /* shared by consecutive rows of a pair */
+    int32_t day;
+    bool uplift;
+    double value;
+    const char *reason, *author;
+    int64_t set_at_ms;
+} fc_override_entry;
+
+/* The stored overrides on days [from, to] of sku (NULL: any) in region
+ * (NULL: any), by SKU, region and day, at most max rows (arena). */
+sl_status fc_store_override_entries(sl_db_conn *c, const char *sku, const char *region,
+                                    int32_t from, int32_t to, int max, sl_arena *a,
+                                    fc_override_entry **out, size_t *n, sl_err *err);
+
 /* Stores the forecast issued on issued_on for n days from first_day (one
  * statement): the statistical figure, the final one and whether it was
  * overridden, per day.  A day keeps its latest issue.  Scratch memory from

@@ -9,20 +9,9 @@
 #include "inv_store.h"
 #include "sl_page.h"
 
-sl_db_tx_options inv_api_tx_opts(sl_call *call, bool read_only)
-{
-    int64_t d = sl_call_deadline_ms(call);
-    sl_db_tx_options o = {
-        .isolation = read_only ? SL_DB_REPEATABLE_READ : SL_DB_READ_COMMITTED,
-        .read_only = read_only,
-        .deadline_ms = d == INT64_MAX ? 0 : d,
-    };
-    return o;
-}
-
 sl_status inv_api_tx(sl_call *call, bool read_only, sl_db_tx_fn tx, void *ctx, sl_err *err)
 {
-    sl_db_tx_options o = inv_api_tx_opts(call, read_only);
+    sl_db_tx_options o = sl_service_tx_options(call, read_only);
     return sl_db_tx(((inv_app *)sl_call_ctx(call))->db, &o, tx, ctx, err);
 }
 
@@ -86,56 +75,4 @@ sl_status inv_api_need_warehouse(sl_db_conn *conn, sl_arena *a, const char *fiel
     if (n == 0)
         return sl_err_set(err, SL_NOT_FOUND, "%s: unknown warehouse \"%s\"", field, id);
     return SL_OK;
-}
-
-/* ---- protobuf wire format, just enough for google.rpc.Status ---- */
-
-static size_t varint_len(uint64_t v)
-{
-    size_t n = 1;
-    while (v >= 0x80) {
-        v >>= 7;
-        n++;
-    }
-    return n;
-}
-
-static size_t put_varint(uint8_t *p, uint64_t v)
-{
-    size_t n = 0;
-    while (v >= 0x80) {
-        p[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    p[n++] = (uint8_t)v;
-    return n;
-}
-
-/* A length-delimited field: tag, length, bytes. */
-static size_t put_bytes(uint8_t *p, int field, const void *v, size_t len)
-{
-    size_t n = put_varint(p, (uint64_t)field << 3 | 2);
-    n += put_varint(p + n, len);
-    if (len > 0)
-        memcpy(p + n, v, len);
-    return n + len;
-}
-
-size_t inv_api_status_details(uint8_t *buf, size_t cap, int code, const char *message,
-                              const char *type_url, const uint8_t *value, size_t value_len)
-{
-    size_t tl = strlen(type_url), ml = strlen(message);
-    size_t any_len = 1 + varint_len(tl) + tl + 1 + varint_len(value_len) + value_len;
-    size_t need = 1 + varint_len((uint64_t)code) + 1 + varint_len(ml) + ml + 1 +
-                  varint_len(any_len) + any_len;
-    if (need > cap)
-        return 0;
-    size_t n = put_varint(buf, 1 << 3 | 0);
-    n += put_varint(buf + n, (uint64_t)code);
-    n += put_bytes(buf + n, 2, message, ml);
-    n += put_varint(buf + n, 3 << 3 | 2);
-    n += put_varint(buf + n, any_len);
-    n += put_bytes(buf + n, 1, type_url, tl);
-    n += put_bytes(buf + n, 2, value, value_len);
-    return n;
 }

@@ -19,55 +19,83 @@
 #include "inv_app.h"
 #include "shelfline/v1/inventory.pb-c.h"
 #include "sl_server.h"
+#include "sl_service.h"
 
-#define INV_HANDLER(name)                                                                          \
-    sl_status inv_api_##name(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,   \
-                             sl_err *err)
+/* The handlers, each named in full in inv_service.c's method table. */
 
 /* catalogue and network (inv_api_catalog.c) */
-INV_HANDLER(create_product);
-INV_HANDLER(update_product);
-INV_HANDLER(get_product);
-INV_HANDLER(list_products);
-INV_HANDLER(create_warehouse);
-INV_HANDLER(update_warehouse);
-INV_HANDLER(get_warehouse);
-INV_HANDLER(list_warehouses);
-INV_HANDLER(create_transit_time);
-INV_HANDLER(update_transit_time);
-INV_HANDLER(get_transit_time);
-INV_HANDLER(list_transit_times);
+sl_status inv_api_create_product(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                                 sl_err *err);
+sl_status inv_api_update_product(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                                 sl_err *err);
+sl_status inv_api_get_product(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                              sl_err *err);
+sl_status inv_api_list_products(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                                sl_err *err);
+sl_status inv_api_create_warehouse(sl_call *call, const ProtobufCMessage *req,
+                                   ProtobufCMessage *resp, sl_err *err);
+sl_status inv_api_update_warehouse(sl_call *call, const ProtobufCMessage *req,
+                                   ProtobufCMessage *resp, sl_err *err);
+sl_status inv_api_get_warehouse(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                                sl_err *err);
+sl_status inv_api_list_warehouses(sl_call *call, const ProtobufCMessage *req,
+                                  ProtobufCMessage *resp, sl_err *err);
+sl_status inv_api_create_transit_time(sl_call *call, const ProtobufCMessage *req,
+                                      ProtobufCMessage *resp, sl_err *err);
+sl_status inv_api_update_transit_time(sl_call *call, const ProtobufCMessage *req,
+                                      ProtobufCMessage *resp, sl_err *err);
+sl_status inv_api_get_transit_time(sl_call *call, const ProtobufCMessage *req,
+                                   ProtobufCMessage *resp, sl_err *err);
+sl_status inv_api_list_transit_times(sl_call *call, const ProtobufCMessage *req,
+                                     ProtobufCMessage *resp, sl_err *err);
 
 /* stock (inv_api_stock.c) */
-INV_HANDLER(adjust_stock);
-INV_HANDLER(set_stock_count);
-INV_HANDLER(set_stock_policy);
-INV_HANDLER(get_stock);
-INV_HANDLER(get_average_stock);
-INV_HANDLER(get_availability);
-INV_HANDLER(list_low_stock);
-INV_HANDLER(check_invariants);
+sl_status inv_api_adjust_stock(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                               sl_err *err);
+sl_status inv_api_set_stock_count(sl_call *call, const ProtobufCMessage *req,
+                                  ProtobufCMessage *resp, sl_err *err);
+sl_status inv_api_set_stock_policy(sl_call *call, const ProtobufCMessage *req,
+                                   ProtobufCMessage *resp, sl_err *err);
+sl_status inv_api_get_stock(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                            sl_err *err);
+sl_status inv_api_get_average_stock(sl_call *call, const ProtobufCMessage *req,
+                                    ProtobufCMessage *resp, sl_err *err);
+sl_status inv_api_get_availability(sl_call *call, const ProtobufCMessage *req,
+                                   ProtobufCMessage *resp, sl_err *err);
+sl_status inv_api_list_low_stock(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                                 sl_err *err);
+sl_status inv_api_check_invariants(sl_call *call, const ProtobufCMessage *req,
+                                   ProtobufCMessage *resp, sl_err *err);
 
 /* reservations and promotions (inv_api_reserve.c) */
-INV_HANDLER(reserve);
-INV_HANDLER(commit);
-INV_HANDLER(release);
-INV_HANDLER(get_reservation);
-INV_HANDLER(create_promotion);
-INV_HANDLER(get_promotion);
+sl_status inv_api_reserve(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                          sl_err *err);
+sl_status inv_api_commit(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                         sl_err *err);
+sl_status inv_api_release(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                          sl_err *err);
+sl_status inv_api_get_reservation(sl_call *call, const ProtobufCMessage *req,
+                                  ProtobufCMessage *resp, sl_err *err);
+sl_status inv_api_create_promotion(sl_call *call, const ProtobufCMessage *req,
+                                   ProtobufCMessage *resp, sl_err *err);
+sl_status inv_api_get_promotion(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                                sl_err *err);
 
 /* inbound (inv_api_inbound.c) */
-INV_HANDLER(create_inbound);
-INV_HANDLER(delay_inbound);
-INV_HANDLER(receive_inbound);
-INV_HANDLER(transfer);
-INV_HANDLER(get_inbound);
-INV_HANDLER(list_inbound);
+sl_status inv_api_create_inbound(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                                 sl_err *err);
+sl_status inv_api_delay_inbound(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                                sl_err *err);
+sl_status inv_api_receive_inbound(sl_call *call, const ProtobufCMessage *req,
+                                  ProtobufCMessage *resp, sl_err *err);
+sl_status inv_api_transfer(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                           sl_err *err);
+sl_status inv_api_get_inbound(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                              sl_err *err);
+sl_status inv_api_list_inbound(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                               sl_err *err);
 
 /* ---- shared helpers (inv_api.c) ---- */
-
-/* Transaction options bounded by the call's deadline. */
-sl_db_tx_options inv_api_tx_opts(sl_call *call, bool read_only);
 
 /* Runs tx over ctx in one transaction of the service's pool with those
  * options (read-only for gets and lists); returns what sl_db_tx returns. */
@@ -95,12 +123,5 @@ bool inv_api_same(sl_call *call, const ProtobufCMessage *x, const ProtobufCMessa
 /* NOT_FOUND naming field unless the warehouse exists. */
 sl_status inv_api_need_warehouse(sl_db_conn *conn, sl_arena *a, const char *field, const char *id,
                                  sl_err *err);
-
-/* Encodes a google.rpc.Status {code, message, details: [Any{type_url,
- * value}]} -- the payload of the "grpc-status-details-bin" trailer that
- * gRPC libraries expose as rich error details.  Returns the length written
- * into buf (0 when it does not fit). */
-size_t inv_api_status_details(uint8_t *buf, size_t cap, int code, const char *message,
-                              const char *type_url, const uint8_t *value, size_t value_len);
 
 #endif

@@ -61,13 +61,15 @@ static sl_status product_write(sl_call *call, const Shelfline__V1__Product *in, 
     return st;
 }
 
-INV_HANDLER(create_product)
+sl_status inv_api_create_product(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                                 sl_err *err)
 {
     return product_write(call, ((const Shelfline__V1__CreateProductRequest *)req)->product, false,
                          resp, err);
 }
 
-INV_HANDLER(update_product)
+sl_status inv_api_update_product(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                                 sl_err *err)
 {
     return product_write(call, ((const Shelfline__V1__UpdateProductRequest *)req)->product, true,
                          resp, err);
@@ -86,7 +88,8 @@ static sl_status get_product_tx(sl_db_conn *conn, void *p, sl_err *err)
                                  (Shelfline__V1__Product **)&c->out, err);
 }
 
-INV_HANDLER(get_product)
+sl_status inv_api_get_product(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                              sl_err *err)
 {
     const Shelfline__V1__GetProductRequest *r = (const Shelfline__V1__GetProductRequest *)req;
     sl_status st = inv_valid_id("sku", r->sku, INV_ID_SKU, err);
@@ -124,7 +127,8 @@ static char *two_part_token(sl_arena *a, const char *x, const char *y)
     return k != NULL ? sl_page_token_encode(a, k) : NULL;
 }
 
-INV_HANDLER(list_products)
+sl_status inv_api_list_products(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                                sl_err *err)
 {
     const Shelfline__V1__ListProductsRequest *r = (const Shelfline__V1__ListProductsRequest *)req;
     Shelfline__V1__ListProductsResponse *out = (Shelfline__V1__ListProductsResponse *)resp;
@@ -213,13 +217,15 @@ static sl_status wh_write(sl_call *call, const Shelfline__V1__Warehouse *in, boo
     return st;
 }
 
-INV_HANDLER(create_warehouse)
+sl_status inv_api_create_warehouse(sl_call *call, const ProtobufCMessage *req,
+                                   ProtobufCMessage *resp, sl_err *err)
 {
     return wh_write(call, ((const Shelfline__V1__CreateWarehouseRequest *)req)->warehouse, false,
                     resp, err);
 }
 
-INV_HANDLER(update_warehouse)
+sl_status inv_api_update_warehouse(sl_call *call, const ProtobufCMessage *req,
+                                   ProtobufCMessage *resp, sl_err *err)
 {
     return wh_write(call, ((const Shelfline__V1__UpdateWarehouseRequest *)req)->warehouse, true,
                     resp, err);
@@ -232,7 +238,8 @@ static sl_status get_wh_tx(sl_db_conn *conn, void *p, sl_err *err)
                                    (Shelfline__V1__Warehouse **)&c->out, err);
 }
 
-INV_HANDLER(get_warehouse)
+sl_status inv_api_get_warehouse(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                                sl_err *err)
 {
     const Shelfline__V1__GetWarehouseRequest *r = (const Shelfline__V1__GetWarehouseRequest *)req;
     sl_status st = inv_valid_id("warehouse_id", r->warehouse_id, INV_ID_WAREHOUSE, err);
@@ -256,7 +263,8 @@ static sl_status list_wh_tx(sl_db_conn *conn, void *p, sl_err *err)
                                     (Shelfline__V1__Warehouse ***)&c->items, &c->n, err);
 }
 
-INV_HANDLER(list_warehouses)
+sl_status inv_api_list_warehouses(sl_call *call, const ProtobufCMessage *req,
+                                  ProtobufCMessage *resp, sl_err *err)
 {
     const Shelfline__V1__ListWarehousesRequest *r =
         (const Shelfline__V1__ListWarehousesRequest *)req;
@@ -333,13 +341,15 @@ static sl_status tr_write(sl_call *call, const Shelfline__V1__TransitTime *in, b
     return st;
 }
 
-INV_HANDLER(create_transit_time)
+sl_status inv_api_create_transit_time(sl_call *call, const ProtobufCMessage *req,
+                                      ProtobufCMessage *resp, sl_err *err)
 {
     return tr_write(call, ((const Shelfline__V1__CreateTransitTimeRequest *)req)->transit_time,
                     false, resp, err);
 }
 
-INV_HANDLER(update_transit_time)
+sl_status inv_api_update_transit_time(sl_call *call, const ProtobufCMessage *req,
+                                      ProtobufCMessage *resp, sl_err *err)
 {
     return tr_write(call, ((const Shelfline__V1__UpdateTransitTimeRequest *)req)->transit_time,
                     true, resp, err);
@@ -352,7 +362,8 @@ static sl_status get_tr_tx(sl_db_conn *conn, void *p, sl_err *err)
                                  (Shelfline__V1__TransitTime **)&c->out, err);
 }
 
-INV_HANDLER(get_transit_time)
+sl_status inv_api_get_transit_time(sl_call *call, const ProtobufCMessage *req,
+                                   ProtobufCMessage *resp, sl_err *err)
 {
     const Shelfline__V1__GetTransitTimeRequest *r =
         (const Shelfline__V1__GetTransitTimeRequest *)req;
@@ -380,7 +391,8 @@ static sl_status list_tr_tx(sl_db_conn *conn, void *p, sl_err *err)
                                   c->limit, (Shelfline__V1__TransitTime ***)&c->items, &c->n, err);
 }
 
-INV_HANDLER(list_transit_times)
+sl_status inv_api_list_transit_times(sl_call *call, const ProtobufCMessage *req,
+                                     ProtobufCMessage *resp, sl_err *err)
 {
     const Shelfline__V1__ListTransitTimesRequest *r =
         (const Shelfline__V1__ListTransitTimesRequest *)req;

@@ -63,44 +63,36 @@ static sl_status run(sl_call *call, sl_db_tx_fn fn, inb_ctx *c, sl_err *err)
     return inv_api_tx(call, false, fn, c, err);
 }
 
-INV_HANDLER(create_inbound)
+sl_status inv_api_create_inbound(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                                 sl_err *err)
 {
-    sl_status st = inv_valid_inbound((const Shelfline__V1__CreateInboundRequest *)req, err);
-    if (st != SL_OK)
-        return st;
     inb_ctx c = {call, req, NULL, 0, resp, NULL};
-    st = run(call, create_tx, &c, err);
+    sl_status st = run(call, create_tx, &c, err);
     if (st == SL_OK)
         *(Shelfline__V1__Inbound *)resp = *c.out;
     return st;
 }
 
-INV_HANDLER(delay_inbound)
+sl_status inv_api_delay_inbound(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                                sl_err *err)
 {
-    sl_status st = inv_valid_delay((const Shelfline__V1__DelayInboundRequest *)req, err);
-    if (st != SL_OK)
-        return st;
     inb_ctx c = {call, req, NULL, 0, resp, NULL};
-    st = run(call, delay_tx, &c, err);
+    sl_status st = run(call, delay_tx, &c, err);
     if (st == SL_OK)
         *(Shelfline__V1__Inbound *)resp = *c.out;
     return st;
 }
 
-INV_HANDLER(receive_inbound)
+sl_status inv_api_receive_inbound(sl_call *call, const ProtobufCMessage *req,
+                                  ProtobufCMessage *resp, sl_err *err)
 {
-    sl_status st = inv_valid_receive((const Shelfline__V1__ReceiveInboundRequest *)req, err);
-    if (st != SL_OK)
-        return st;
     inb_ctx c = {call, req, NULL, 0, resp, NULL};
     return run(call, receive_tx, &c, err);
 }
 
-INV_HANDLER(transfer)
+sl_status inv_api_transfer(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                           sl_err *err)
 {
-    sl_status st = inv_valid_transfer((const Shelfline__V1__TransferRequest *)req, err);
-    if (st != SL_OK)
-        return st;
     inb_ctx c = {call, req, NULL, 0, resp, NULL};
     return run(call, transfer_tx, &c, err);
 }
@@ -117,7 +109,8 @@ static sl_status get_tx(sl_db_conn *conn, void *p, sl_err *err)
     return inv_inbound_get(conn, sl_call_arena(c->call), c->id, &c->out, err);
 }
 
-INV_HANDLER(get_inbound)
+sl_status inv_api_get_inbound(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                              sl_err *err)
 {
     const char *id = ((const Shelfline__V1__GetInboundRequest *)req)->inbound_id;
     sl_status st = inv_valid_id("inbound_id", id, INV_ID_KEY, err);
@@ -149,7 +142,8 @@ static sl_status list_tx(sl_db_conn *conn, void *p, sl_err *err)
                                   c->r->open_only, c->after, c->limit, &c->rows, &c->n, err);
 }
 
-INV_HANDLER(list_inbound)
+sl_status inv_api_list_inbound(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                               sl_err *err)
 {
     const Shelfline__V1__ListInboundRequest *r = (const Shelfline__V1__ListInboundRequest *)req;
     Shelfline__V1__ListInboundResponse *out = (Shelfline__V1__ListInboundResponse *)resp;

@@ -15,9 +15,6 @@
 #define APP(call) ((inv_app *)sl_call_ctx(call))
 #define OOM(err) sl_err_set((err), SL_RESOURCE_EXHAUSTED, "out of memory")
 
-#define SHORTFALL_TYPE_URL "type.googleapis.com/shelfline.v1.ReserveShortfall"
-#define GRPC_FAILED_PRECONDITION 9
-
 /* ---- Reserve ---- */
 
 typedef struct precheck_ctx {
@@ -59,23 +56,21 @@ static sl_status precheck_tx(sl_db_conn *conn, void *p, sl_err *err)
     return SL_OK;
 }
 
-INV_HANDLER(reserve)
+sl_status inv_api_reserve(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                          sl_err *err)
 {
     const Shelfline__V1__ReserveRequest *r = (const Shelfline__V1__ReserveRequest *)req;
     Shelfline__V1__ReserveResponse *out = (Shelfline__V1__ReserveResponse *)resp;
     inv_app *app = APP(call);
     sl_arena *a = sl_call_arena(call);
-    sl_status st = inv_valid_reserve(r, err);
-    if (st != SL_OK)
-        return st;
     bool any_promo = false;
     for (size_t i = 0; i < r->n_lines; i++)
         any_promo = any_promo || r->lines[i]->promotion_id[0] != '\0';
     if (any_promo) {
         precheck_ctx pc = {r, 0, 0};
-        sl_db_tx_options o = inv_api_tx_opts(call, true);
+        sl_db_tx_options o = sl_service_tx_options(call, true);
         o.isolation = SL_DB_READ_COMMITTED;
-        st = sl_db_tx(app->db, &o, precheck_tx, &pc, err);
+        sl_status st = sl_db_tx(app->db, &o, precheck_tx, &pc, err);
         if (st != SL_OK)
             return st;
     }
@@ -94,17 +89,11 @@ INV_HANDLER(reserve)
     if (job.st != SL_OK) {
         if (err != NULL)
             *err = job.err;
-        if (job.st == SL_FAILED_PRECONDITION && job.shortfall_len > 0) {
-            size_t cap = job.shortfall_len + sizeof job.err.msg + sizeof SHORTFALL_TYPE_URL + 64;
-            uint8_t *buf = sl_arena_alloc(a, cap);
-            size_t n = buf == NULL ? 0
-                                   : inv_api_status_details(buf, cap, GRPC_FAILED_PRECONDITION,
-                                                            job.err.msg, SHORTFALL_TYPE_URL,
-                                                            job.shortfall, job.shortfall_len);
-            /* Best effort: the message names the short lines anyway. */
-            if (n > 0)
-                sl_call_add_trailing_metadata(call, "grpc-status-details-bin", buf, n, NULL);
-        }
+        /* Best effort: the message names the short lines anyway. */
+        if (job.st == SL_FAILED_PRECONDITION && job.shortfall_len > 0)
+            sl_call_set_error_detail(call, job.st, job.err.msg,
+                                     &shelfline__v1__reserve_shortfall__descriptor, job.shortfall,
+                                     job.shortfall_len, NULL);
         return job.st;
     }
     out->reservation = (Shelfline__V1__Reservation *)protobuf_c_message_unpack(
@@ -158,13 +147,15 @@ static sl_status close_one(sl_call *call, const char *id, inv_close_kind kind,
     return SL_OK;
 }
 
-INV_HANDLER(commit)
+sl_status inv_api_commit(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                         sl_err *err)
 {
     return close_one(call, ((const Shelfline__V1__CommitRequest *)req)->reservation_id,
                      INV_CLOSE_COMMIT, resp, err);
 }
 
-INV_HANDLER(release)
+sl_status inv_api_release(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                          sl_err *err)
 {
     return close_one(call, ((const Shelfline__V1__ReleaseRequest *)req)->reservation_id,
                      INV_CLOSE_RELEASE, resp, err);
@@ -183,7 +174,8 @@ static sl_status get_resv_tx(sl_db_conn *conn, void *p, sl_err *err)
                         err);
 }
 
-INV_HANDLER(get_reservation)
+sl_status inv_api_get_reservation(sl_call *call, const ProtobufCMessage *req,
+                                  ProtobufCMessage *resp, sl_err *err)
 {
     const char *id = ((const Shelfline__V1__GetReservationRequest *)req)->reservation_id;
     sl_status st = inv_valid_id("reservation_id", id, INV_ID_KEY, err);
@@ -216,7 +208,8 @@ static sl_status create_promo_tx(sl_db_conn *conn, void *p, sl_err *err)
                             c->canon_len, &c->out, err);
 }
 
-INV_HANDLER(create_promotion)
+sl_status inv_api_create_promotion(sl_call *call, const ProtobufCMessage *req,
+                                   ProtobufCMessage *resp, sl_err *err)
 {
     const Shelfline__V1__Promotion *p =
         ((const Shelfline__V1__CreatePromotionRequest *)req)->promotion;
@@ -246,7 +239,8 @@ static sl_status get_promo_tx(sl_db_conn *conn, void *p, sl_err *err)
                          (Shelfline__V1__Promotion **)&c->out, err);
 }
 
-INV_HANDLER(get_promotion)
+sl_status inv_api_get_promotion(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                                sl_err *err)
 {
     const char *id = ((const Shelfline__V1__GetPromotionRequest *)req)->promotion_id;
     sl_status st = inv_valid_id("promotion_id", id, INV_ID_KEY, err);

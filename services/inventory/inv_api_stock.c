@@ -123,12 +123,10 @@ static sl_status change_run(sl_call *call, const ProtobufCMessage *req, change_c
     return inv_api_tx(call, false, change_tx, c, err);
 }
 
-INV_HANDLER(adjust_stock)
+sl_status inv_api_adjust_stock(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                               sl_err *err)
 {
     const Shelfline__V1__AdjustStockRequest *r = (const Shelfline__V1__AdjustStockRequest *)req;
-    sl_status st = inv_valid_adjust(r, err);
-    if (st != SL_OK)
-        return st;
     change_ctx c = {call,
                     "AdjustStock",
                     r->request_id,
@@ -144,12 +142,10 @@ INV_HANDLER(adjust_stock)
     return change_run(call, req, &c, err);
 }
 
-INV_HANDLER(set_stock_count)
+sl_status inv_api_set_stock_count(sl_call *call, const ProtobufCMessage *req,
+                                  ProtobufCMessage *resp, sl_err *err)
 {
     const Shelfline__V1__SetStockCountRequest *r = (const Shelfline__V1__SetStockCountRequest *)req;
-    sl_status st = inv_valid_count(r, err);
-    if (st != SL_OK)
-        return st;
     change_ctx c = {call,
                     "SetStockCount",
                     r->request_id,
@@ -211,15 +207,13 @@ static sl_status policy_tx(sl_db_conn *conn, void *p, sl_err *err)
     return SL_OK;
 }
 
-INV_HANDLER(set_stock_policy)
+sl_status inv_api_set_stock_policy(sl_call *call, const ProtobufCMessage *req,
+                                   ProtobufCMessage *resp, sl_err *err)
 {
     const Shelfline__V1__SetStockPolicyRequest *r =
         (const Shelfline__V1__SetStockPolicyRequest *)req;
-    sl_status st = inv_valid_policy(r, err);
-    if (st != SL_OK)
-        return st;
     policy_ctx c = {call, r, NULL};
-    st = inv_api_tx(call, false, policy_tx, &c, err);
+    sl_status st = inv_api_tx(call, false, policy_tx, &c, err);
     if (st == SL_OK)
         *(Shelfline__V1__StockLevel *)resp = *c.out;
     return st;
@@ -268,7 +262,8 @@ static Shelfline__V1__StockLevel *level_of(sl_arena *a, const inv_stock_row *s)
     return l;
 }
 
-INV_HANDLER(get_stock)
+sl_status inv_api_get_stock(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                            sl_err *err)
 {
     const Shelfline__V1__GetStockRequest *r = (const Shelfline__V1__GetStockRequest *)req;
     Shelfline__V1__GetStockResponse *out = (Shelfline__V1__GetStockResponse *)resp;
@@ -321,7 +316,8 @@ static sl_status average_tx(sl_db_conn *conn, void *p, sl_err *err)
                                    c->r->from_at_ms, c->to_ms, &c->rows, &c->n, err);
 }
 
-INV_HANDLER(get_average_stock)
+sl_status inv_api_get_average_stock(sl_call *call, const ProtobufCMessage *req,
+                                    ProtobufCMessage *resp, sl_err *err)
 {
     const Shelfline__V1__GetAverageStockRequest *r =
         (const Shelfline__V1__GetAverageStockRequest *)req;
@@ -482,13 +478,11 @@ static sl_status avail_tx(sl_db_conn *conn, void *p, sl_err *err)
     return SL_OK;
 }
 
-INV_HANDLER(get_availability)
+sl_status inv_api_get_availability(sl_call *call, const ProtobufCMessage *req,
+                                   ProtobufCMessage *resp, sl_err *err)
 {
     const Shelfline__V1__GetAvailabilityRequest *r =
         (const Shelfline__V1__GetAvailabilityRequest *)req;
-    sl_status st = inv_valid_availability(r, err);
-    if (st != SL_OK)
-        return st;
     avail_ctx c = {call, r, (Shelfline__V1__GetAvailabilityResponse *)resp};
     return inv_api_tx(call, true, avail_tx, &c, err);
 }
@@ -555,7 +549,8 @@ static sl_status low_tx(sl_db_conn *conn, void *p, sl_err *err)
     return SL_OK;
 }
 
-INV_HANDLER(list_low_stock)
+sl_status inv_api_list_low_stock(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                                 sl_err *err)
 {
     const Shelfline__V1__ListLowStockRequest *r = (const Shelfline__V1__ListLowStockRequest *)req;
     low_ctx c = {
@@ -591,7 +586,8 @@ static sl_status check_tx(sl_db_conn *conn, void *p, sl_err *err)
     return st;
 }
 
-INV_HANDLER(check_invariants)
+sl_status inv_api_check_invariants(sl_call *call, const ProtobufCMessage *req,
+                                   ProtobufCMessage *resp, sl_err *err)
 {
     const Shelfline__V1__CheckInvariantsRequest *r =
         (const Shelfline__V1__CheckInvariantsRequest *)req;

@@ -13,61 +13,53 @@
 #include "inv_reserve.h"
 #include "inv_resv.h"
 #include "inv_store.h"
+#include "inv_valid.h"
 #include "shelfline/v1/common.pb-c.h"
 #include "shelfline/v1/inventory.pb-c.h"
 
 extern const sl_migration inventory_migrations[];
 
-static sl_status watch_events(sl_call *call, const ProtobufCMessage *req, sl_err *err)
-{
-    inv_app *app = sl_call_ctx(call);
-    return sl_events_watch(app->events, call, req, err);
-}
-
-#define M(name) "/shelfline.v1.InventoryService/" name
-#define UNARY(name, req, resp, fn)                                                                 \
-    {                                                                                              \
-        M(name), SL_RPC_UNARY, &shelfline__v1__##req##__descriptor,                                \
-            &shelfline__v1__##resp##__descriptor, inv_api_##fn, NULL                               \
-    }
-
+/* The index of the service: one row per RPC of inventory.proto in its
+ * order (WatchEvents is sl_service's), with the handler, the request check
+ * the dispatcher runs before it, and what the method promises. */
 static const sl_method methods[] = {
-    UNARY("CreateProduct", create_product_request, product, create_product),
-    UNARY("UpdateProduct", update_product_request, product, update_product),
-    UNARY("GetProduct", get_product_request, product, get_product),
-    UNARY("ListProducts", list_products_request, list_products_response, list_products),
-    UNARY("CreateWarehouse", create_warehouse_request, warehouse, create_warehouse),
-    UNARY("UpdateWarehouse", update_warehouse_request, warehouse, update_warehouse),
-    UNARY("GetWarehouse", get_warehouse_request, warehouse, get_warehouse),
-    UNARY("ListWarehouses", list_warehouses_request, list_warehouses_response, list_warehouses),
-    UNARY("CreateTransitTime", create_transit_time_request, transit_time, create_transit_time),
-    UNARY("UpdateTransitTime", update_transit_time_request, transit_time, update_transit_time),
-    UNARY("GetTransitTime", get_transit_time_request, transit_time, get_transit_time),
-    UNARY("ListTransitTimes", list_transit_times_request, list_transit_times_response,
-          list_transit_times),
-    UNARY("AdjustStock", adjust_stock_request, adjust_stock_response, adjust_stock),
-    UNARY("SetStockCount", set_stock_count_request, set_stock_count_response, set_stock_count),
-    UNARY("SetStockPolicy", set_stock_policy_request, stock_level, set_stock_policy),
-    UNARY("GetStock", get_stock_request, get_stock_response, get_stock),
-    UNARY("GetAverageStock", get_average_stock_request, get_average_stock_response,
-          get_average_stock),
-    UNARY("GetAvailability", get_availability_request, get_availability_response, get_availability),
-    UNARY("ListLowStock", list_low_stock_request, list_low_stock_response, list_low_stock),
-    UNARY("Reserve", reserve_request, reserve_response, reserve),
-    UNARY("Commit", commit_request, reservation, commit),
-    UNARY("Release", release_request, reservation, release),
-    UNARY("GetReservation", get_reservation_request, reservation, get_reservation),
-    UNARY("CreatePromotion", create_promotion_request, promotion, create_promotion),
-    UNARY("GetPromotion", get_promotion_request, promotion, get_promotion),
-    UNARY("CreateInbound", create_inbound_request, inbound, create_inbound),
-    UNARY("DelayInbound", delay_inbound_request, inbound, delay_inbound),
-    UNARY("ReceiveInbound", receive_inbound_request, receive_inbound_response, receive_inbound),
-    UNARY("Transfer", transfer_request, transfer_response, transfer),
-    UNARY("GetInbound", get_inbound_request, inbound, get_inbound),
-    UNARY("ListInbound", list_inbound_request, list_inbound_response, list_inbound),
-    {M("WatchEvents"), SL_RPC_SERVER_STREAMING, &shelfline__v1__watch_events_request__descriptor,
-     &shelfline__v1__event__descriptor, NULL, watch_events},
-    UNARY("CheckInvariants", check_invariants_request, check_invariants_response, check_invariants),
+    SL_UNARY("CreateProduct", inv_api_create_product, NULL, SL_METHOD_IDEMPOTENT),
+    SL_UNARY("UpdateProduct", inv_api_update_product, NULL, 0),
+    SL_UNARY("GetProduct", inv_api_get_product, NULL, SL_METHOD_READ_ONLY),
+    SL_UNARY("ListProducts", inv_api_list_products, NULL, SL_METHOD_READ_ONLY),
+    SL_UNARY("CreateWarehouse", inv_api_create_warehouse, NULL, SL_METHOD_IDEMPOTENT),
+    SL_UNARY("UpdateWarehouse", inv_api_update_warehouse, NULL, 0),
+    SL_UNARY("GetWarehouse", inv_api_get_warehouse, NULL, SL_METHOD_READ_ONLY),
+    SL_UNARY("ListWarehouses", inv_api_list_warehouses, NULL, SL_METHOD_READ_ONLY),
+    SL_UNARY("CreateTransitTime", inv_api_create_transit_time, NULL, SL_METHOD_IDEMPOTENT),
+    SL_UNARY("UpdateTransitTime", inv_api_update_transit_time, NULL, 0),
+    SL_UNARY("GetTransitTime", inv_api_get_transit_time, NULL, SL_METHOD_READ_ONLY),
+    SL_UNARY("ListTransitTimes", inv_api_list_transit_times, NULL, SL_METHOD_READ_ONLY),
+    SL_UNARY("AdjustStock", inv_api_adjust_stock, inv_valid_adjust_request, SL_METHOD_IDEMPOTENT),
+    SL_UNARY("SetStockCount", inv_api_set_stock_count, inv_valid_count_request,
+             SL_METHOD_IDEMPOTENT),
+    SL_UNARY("SetStockPolicy", inv_api_set_stock_policy, inv_valid_policy_request,
+             SL_METHOD_IDEMPOTENT),
+    SL_UNARY("GetStock", inv_api_get_stock, NULL, SL_METHOD_READ_ONLY),
+    SL_UNARY("GetAverageStock", inv_api_get_average_stock, NULL, SL_METHOD_READ_ONLY),
+    SL_UNARY("GetAvailability", inv_api_get_availability, inv_valid_availability_request,
+             SL_METHOD_READ_ONLY),
+    SL_UNARY("ListLowStock", inv_api_list_low_stock, NULL, SL_METHOD_READ_ONLY),
+    SL_UNARY("Reserve", inv_api_reserve, inv_valid_reserve_request, SL_METHOD_IDEMPOTENT),
+    SL_UNARY("Commit", inv_api_commit, NULL, SL_METHOD_IDEMPOTENT),
+    SL_UNARY("Release", inv_api_release, NULL, SL_METHOD_IDEMPOTENT),
+    SL_UNARY("GetReservation", inv_api_get_reservation, NULL, SL_METHOD_READ_ONLY),
+    SL_UNARY("CreatePromotion", inv_api_create_promotion, NULL, SL_METHOD_IDEMPOTENT),
+    SL_UNARY("GetPromotion", inv_api_get_promotion, NULL, SL_METHOD_READ_ONLY),
+    SL_UNARY("CreateInbound", inv_api_create_inbound, inv_valid_inbound_request,
+             SL_METHOD_IDEMPOTENT),
+    SL_UNARY("DelayInbound", inv_api_delay_inbound, inv_valid_delay_request, SL_METHOD_IDEMPOTENT),
+    SL_UNARY("ReceiveInbound", inv_api_receive_inbound, inv_valid_receive_request,
+             SL_METHOD_IDEMPOTENT),
+    SL_UNARY("Transfer", inv_api_transfer, inv_valid_transfer_request, SL_METHOD_IDEMPOTENT),
+    SL_UNARY("GetInbound", inv_api_get_inbound, NULL, SL_METHOD_READ_ONLY),
+    SL_UNARY("ListInbound", inv_api_list_inbound, NULL, SL_METHOD_READ_ONLY),
+    SL_UNARY("CheckInvariants", inv_api_check_invariants, NULL, SL_METHOD_READ_ONLY),
 };
 
 /* Every topic the service publishes, with its payload (inventory.proto). */
@@ -83,12 +75,6 @@ static const sl_event_topic topics[] = {
     {"RESERVATION_RELEASED", &shelfline__v1__reservation_event__descriptor},
     {"RESERVATION_EXPIRED", &shelfline__v1__reservation_event__descriptor},
     {NULL, NULL},
-};
-
-static sl_service_def service_def = {
-    .descriptor = &shelfline__v1__inventory_service__descriptor,
-    .methods = methods,
-    .n_methods = sizeof methods / sizeof methods[0],
 };
 
 static void app_free(inv_app *app)
@@ -139,7 +125,9 @@ const sl_service_spec inv_service_spec = {
      * execution cost Reserve more than running them (docs/INVENTORY.md). */
     .generic_plans = true,
     .default_listen = "127.0.0.1:50051",
-    .def = &service_def,
+    .descriptor = &shelfline__v1__inventory_service__descriptor,
+    .methods = methods,
+    .n_methods = sizeof methods / sizeof methods[0],
     .topics = topics,
     .init = init,
     .fini = fini,

@@ -363,3 +363,50 @@ sl_status inv_valid_transfer(const Shelfline__V1__TransferRequest *r, sl_err *er
     CHECK(inv_valid_text("reference", r->reference, 0, INV_MAX_TEXT, err));
     return SL_OK;
 }
+
+/* ---- validate slots ---- */
+
+sl_status inv_valid_adjust_request(const ProtobufCMessage *req, sl_err *err)
+{
+    return inv_valid_adjust((const Shelfline__V1__AdjustStockRequest *)req, err);
+}
+
+sl_status inv_valid_count_request(const ProtobufCMessage *req, sl_err *err)
+{
+    return inv_valid_count((const Shelfline__V1__SetStockCountRequest *)req, err);
+}
+
+sl_status inv_valid_policy_request(const ProtobufCMessage *req, sl_err *err)
+{
+    return inv_valid_policy((const Shelfline__V1__SetStockPolicyRequest *)req, err);
+}
+
+sl_status inv_valid_availability_request(const ProtobufCMessage *req, sl_err *err)
+{
+    return inv_valid_availability((const Shelfline__V1__GetAvailabilityRequest *)req, err);
+}
+
+sl_status inv_valid_reserve_request(const ProtobufCMessage *req, sl_err *err)
+{
+    return inv_valid_reserve((const Shelfline__V1__ReserveRequest *)req, err);
+}
+
+sl_status inv_valid_inbound_request(const ProtobufCMessage *req, sl_err *err)
+{
+    return inv_valid_inbound((const Shelfline__V1__CreateInboundRequest *)req, err);
+}
+
+sl_status inv_valid_delay_request(const ProtobufCMessage *req, sl_err *err)
+{
+    return inv_valid_delay((const Shelfline__V1__DelayInboundRequest *)req, err);
+}
+
+sl_status inv_valid_receive_request(const ProtobufCMessage *req, sl_err *err)
+{
+    return inv_valid_receive((const Shelfline__V1__ReceiveInboundRequest *)req, err);
+}
+
+sl_status inv_valid_transfer_request(const ProtobufCMessage *req, sl_err *err)
+{
+    return inv_valid_transfer((const Shelfline__V1__TransferRequest *)req, err);
+}

@@ -88,4 +88,17 @@ sl_status inv_valid_delay(const Shelfline__V1__DelayInboundRequest *r, sl_err *e
 sl_status inv_valid_receive(const Shelfline__V1__ReceiveInboundRequest *r, sl_err *err);
 sl_status inv_valid_transfer(const Shelfline__V1__TransferRequest *r, sl_err *err);
 
+/* ---- the method table's validate slots (inv_service.c): the whole-request
+ * checks above as the dispatcher calls them, before the handler ---- */
+
+sl_status inv_valid_adjust_request(const ProtobufCMessage *req, sl_err *err);
+sl_status inv_valid_count_request(const ProtobufCMessage *req, sl_err *err);
+sl_status inv_valid_policy_request(const ProtobufCMessage *req, sl_err *err);
+sl_status inv_valid_availability_request(const ProtobufCMessage *req, sl_err *err);
+sl_status inv_valid_reserve_request(const ProtobufCMessage *req, sl_err *err);
+sl_status inv_valid_inbound_request(const ProtobufCMessage *req, sl_err *err);
+sl_status inv_valid_delay_request(const ProtobufCMessage *req, sl_err *err);
+sl_status inv_valid_receive_request(const ProtobufCMessage *req, sl_err *err);
+sl_status inv_valid_transfer_request(const ProtobufCMessage *req, sl_err *err);
+
 #endif

@@ -88,9 +88,7 @@ sl_status sd_api_quote_eta(sl_call *call, const ProtobufCMessage *req, ProtobufC
     sl_status st = sd_valid_quote_eta(r, now, err);
     if (st != SL_OK)
         return st;
-    int64_t t = sd_orders_inventory_timeout(app, call);
-    if (t <= 0)
-        return sl_err_set(err, SL_DEADLINE_EXCEEDED, "deadline passed before calling inventory");
-    return sd_orders_quote(app, sl_call_arena(call), r->region, r->skus, r->n_skus,
-                           r->at_ms != 0 ? r->at_ms : now, t, (void *)resp, err);
+    return sd_orders_quote(app, call, sl_call_arena(call), r->region, r->skus, r->n_skus,
+                           r->at_ms != 0 ? r->at_ms : now, app->cfg.inventory_timeout_ms,
+                           (void *)resp, err);
 }

@@ -16,8 +16,7 @@ sl_status sd_api_open_ticket(sl_call *call, const ProtobufCMessage *req, Protobu
     sd_lang lang;
     sl_status st = sd_valid_open_ticket(r, now, &lang, err);
     Shelfline__V1__Ticket *t;
-    if (st != SL_OK || (st = sd_tickets_open(sl_call_ctx(call), sl_call_deadline_ms(call),
-                                             sl_call_arena(call), r, lang, now, &t, err)) != SL_OK)
+    if (st != SL_OK || (st = sd_tickets_open(call, r, lang, now, &t, err)) != SL_OK)
         return st;
     *(Shelfline__V1__Ticket *)resp = *t;
     return SL_OK;

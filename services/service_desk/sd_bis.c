@@ -63,10 +63,11 @@ static sl_status available_now(sd_app *app, const char *sku, const char *region,
     r.n_skus = 1;
     r.region = (char *)region;
     ProtobufCMessage *m;
-    sl_call_options o = {.timeout_ms = app->cfg.inventory_timeout_ms, .idempotent = true};
-    sl_status st =
-        sl_client_unary(app->inventory, "/shelfline.v1.InventoryService/GetAvailability", &r.base,
-                        &shelfline__v1__get_availability_response__descriptor, a, &m, &o, err);
+    /* Background work (a restock batch): no caller to bound or name it. */
+    sl_call_options policy = {.timeout_ms = app->cfg.inventory_timeout_ms, .idempotent = true};
+    sl_status st = sl_client_call_from(
+        NULL, app->inventory, "/shelfline.v1.InventoryService/GetAvailability", &r.base,
+        &shelfline__v1__get_availability_response__descriptor, a, &m, &policy, err);
     if (st == SL_OK) {
         const Shelfline__V1__GetAvailabilityResponse *av = (const void *)m;
         *out = av->n_items > 0 ? av->items[0]->available : 0;
@@ -178,9 +179,10 @@ sl_status sd_bis_subscribe(sl_call *call, const Shelfline__V1__SubscribeBackInSt
     Shelfline__V1__GetProductRequest gp = SHELFLINE__V1__GET_PRODUCT_REQUEST__INIT;
     gp.sku = r->sku;
     ProtobufCMessage *m;
-    sl_call_options o = {.timeout_ms = app->cfg.inventory_timeout_ms, .idempotent = true};
-    sl_status st = sl_client_unary(app->inventory, "/shelfline.v1.InventoryService/GetProduct",
-                                   &gp.base, &shelfline__v1__product__descriptor, a, &m, &o, err);
+    sl_call_options policy = {.timeout_ms = app->cfg.inventory_timeout_ms, .idempotent = true};
+    sl_status st =
+        sl_client_call_from(call, app->inventory, "/shelfline.v1.InventoryService/GetProduct",
+                            &gp.base, &shelfline__v1__product__descriptor, a, &m, &policy, err);
     if (st == SL_NOT_FOUND)
         return sl_err_set(err, SL_NOT_FOUND, "sku \"%s\" not found", r->sku);
     if (st != SL_OK)

@@ -171,10 +171,12 @@ static sl_status fetch(sd_net *n, sd_net_snap **out, sl_err *err)
         Shelfline__V1__ListWarehousesRequest req = SHELFLINE__V1__LIST_WAREHOUSES_REQUEST__INIT;
         req.page = &pr;
         ProtobufCMessage *resp;
-        sl_call_options o = {.timeout_ms = n->call_timeout_ms, .idempotent = true};
-        st = sl_client_unary(n->inventory, "/shelfline.v1.InventoryService/ListWarehouses",
-                             &req.base, &shelfline__v1__list_warehouses_response__descriptor, a,
-                             &resp, &o, err);
+        /* The shared network cache, refreshed for whichever call needs it
+         * first: its own budget, not that caller's. */
+        sl_call_options policy = {.timeout_ms = n->call_timeout_ms, .idempotent = true};
+        st = sl_client_call_from(
+            NULL, n->inventory, "/shelfline.v1.InventoryService/ListWarehouses", &req.base,
+            &shelfline__v1__list_warehouses_response__descriptor, a, &resp, &policy, err);
         if (st != SL_OK) {
             sl_err_wrap(err, "could not list warehouses");
             goto done;

@@ -36,37 +36,24 @@
 
 /* ---- helpers ---------------------------------------------------------------- */
 
-static int64_t inv_timeout(sd_app *app, sl_call *call)
-{
-    int64_t left = sl_call_remaining_ms(call);
-    int64_t t = app->cfg.inventory_timeout_ms;
-    if (left != INT64_MAX && left - 20 < t)
-        t = left - 20;
-    return t;
-}
-
 static sl_status inv_call(sd_app *app, sl_call *call, const char *method,
                           const ProtobufCMessage *req, const ProtobufCMessageDescriptor *rd,
                           ProtobufCMessage **resp, bool idempotent, sl_err *err)
 {
-    int64_t t = inv_timeout(app, call);
-    if (t <= 0)
-        return sl_err_set(err, SL_DEADLINE_EXCEEDED, "deadline passed before calling inventory");
     char full[96];
     snprintf(full, sizeof full, "/shelfline.v1.InventoryService/%s", method);
     const uint8_t *details = NULL;
     size_t details_len = 0;
-    sl_call_options o = {.timeout_ms = t,
-                         .request_id = sl_call_request_id(call),
-                         .idempotent = idempotent,
-                         .status_details = &details,
-                         .status_details_len = &details_len};
-    sl_status st =
-        sl_client_unary(app->inventory, full, req, rd, sl_call_arena(call), resp, &o, err);
+    sl_call_options policy = {.timeout_ms = app->cfg.inventory_timeout_ms,
+                              .idempotent = idempotent,
+                              .status_details = &details,
+                              .status_details_len = &details_len};
+    sl_status st = sl_client_call_from(call, app->inventory, full, req, rd, sl_call_arena(call),
+                                       resp, &policy, err);
     /* Inventory's per-line shortfall of a Reserve goes on to our caller,
      * who gets the same status (FAILED_PRECONDITION) from PlaceOrder. */
     if (st == SL_FAILED_PRECONDITION && details_len > 0)
-        sl_call_add_trailing_metadata(call, "grpc-status-details-bin", details, details_len, NULL);
+        sl_call_forward_error_details(call, details, details_len, NULL);
     return st;
 }
 
@@ -643,14 +630,9 @@ done:
     return st;
 }
 
-int64_t sd_orders_inventory_timeout(sd_app *app, sl_call *call)
-{
-    return inv_timeout(app, call);
-}
-
-sl_status sd_orders_quote(sd_app *app, sl_arena *a, const char *region, char **skus, size_t n_skus,
-                          int64_t at, int64_t timeout_ms, Shelfline__V1__QuoteEtaResponse *out,
-                          sl_err *err)
+sl_status sd_orders_quote(sd_app *app, sl_call *call, sl_arena *a, const char *region, char **skus,
+                          size_t n_skus, int64_t at, int64_t timeout_ms,
+                          Shelfline__V1__QuoteEtaResponse *out, sl_err *err)
 {
     sl_status st;
     int64_t now = sl_db_now_ms();
@@ -659,10 +641,10 @@ sl_status sd_orders_quote(sd_app *app, sl_arena *a, const char *region, char **s
     gr.n_skus = n_skus;
     gr.region = (char *)region;
     ProtobufCMessage *m;
-    sl_call_options o = {.timeout_ms = timeout_ms, .idempotent = true};
-    if ((st = sl_client_unary(app->inventory, "/shelfline.v1.InventoryService/GetAvailability",
-                              &gr.base, &shelfline__v1__get_availability_response__descriptor, a,
-                              &m, &o, err)) != SL_OK)
+    sl_call_options policy = {.timeout_ms = timeout_ms, .idempotent = true};
+    if ((st = sl_client_call_from(
+             call, app->inventory, "/shelfline.v1.InventoryService/GetAvailability", &gr.base,
+             &shelfline__v1__get_availability_response__descriptor, a, &m, &policy, err)) != SL_OK)
         return st;
     const Shelfline__V1__GetAvailabilityResponse *av = (const void *)m;
     sd_net_snap *snap;

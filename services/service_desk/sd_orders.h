@@ -40,10 +40,6 @@ sl_status sd_orders_list(sd_app *app, int64_t deadline_ms, sl_arena *a, const ch
                          int64_t size, const char *after_ms, const char *after_id,
                          Shelfline__V1__ListOrdersResponse *out, sl_err *err);
 
-/* The time an inventory call may take within the call's deadline (at
- * most SHELFLINE_SD_INVENTORY_TIMEOUT); <= 0 when it has passed. */
-int64_t sd_orders_inventory_timeout(sd_app *app, sl_call *call);
-
 /* The ETA of order_id now, as GetOrderEta answers it (arena memory); the
  * order is read in one read-only transaction within deadline_ms (as
  * sl_call_deadline_ms; 0: none).  NOT_FOUND naming the id. */
@@ -51,10 +47,10 @@ sl_status sd_orders_eta(sd_app *app, int64_t deadline_ms, sl_arena *a, const cha
                         Shelfline__V1__OrderEta *out, sl_err *err);
 
 /* QuoteEta's answer for n_skus (1..100, validated) SKUs in region as if
- * ordered at `at`: one GetAvailability call with timeout_ms (arena
- * memory).  Fails with inventory's status. */
-sl_status sd_orders_quote(sd_app *app, sl_arena *a, const char *region, char **skus, size_t n_skus,
-                          int64_t at, int64_t timeout_ms, Shelfline__V1__QuoteEtaResponse *out,
-                          sl_err *err);
+ * ordered at `at`: one GetAvailability call made while serving call, with
+ * timeout_ms at most (arena memory).  Fails with inventory's status. */
+sl_status sd_orders_quote(sd_app *app, sl_call *call, sl_arena *a, const char *region, char **skus,
+                          size_t n_skus, int64_t at, int64_t timeout_ms,
+                          Shelfline__V1__QuoteEtaResponse *out, sl_err *err);
 
 #endif

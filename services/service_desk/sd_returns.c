@@ -200,15 +200,11 @@ static sl_status restock_lines(sd_app *app, sl_call *call, const sd_rma *rec, bo
         ar.reason = SHELFLINE__V1__LEDGER_ENTRY__REASON__RECEIPT;
         ar.reference = ref;
         ProtobufCMessage *m;
-        int64_t left = sl_call_remaining_ms(call);
-        sl_call_options o = {.timeout_ms = left < app->cfg.inventory_timeout_ms
-                                               ? (left > 20 ? left - 20 : 1)
-                                               : app->cfg.inventory_timeout_ms,
-                             .request_id = sl_call_request_id(call),
-                             .idempotent = true};
-        sl_status st = sl_client_unary(app->inventory, "/shelfline.v1.InventoryService/AdjustStock",
-                                       &ar.base, &shelfline__v1__adjust_stock_response__descriptor,
-                                       sl_call_arena(call), &m, &o, err);
+        sl_call_options policy = {.timeout_ms = app->cfg.inventory_timeout_ms, .idempotent = true};
+        sl_status st =
+            sl_client_call_from(call, app->inventory, "/shelfline.v1.InventoryService/AdjustStock",
+                                &ar.base, &shelfline__v1__adjust_stock_response__descriptor,
+                                sl_call_arena(call), &m, &policy, err);
         if (st != SL_OK) {
             sl_err_wrap(err, "could not restock lines[%d] of return \"%s\"", l->line_no, rma_id);
             return st;

@@ -66,48 +66,38 @@ sl_status sd_config_load(sd_config *cfg, sl_err *err)
     return SL_OK;
 }
 
-static sl_status watch_events(sl_call *call, const ProtobufCMessage *req, sl_err *err)
-{
-    sd_app *app = sl_call_ctx(call);
-    return sl_events_watch(app->events, call, req, err);
-}
-
-#define M(name) "/shelfline.v1.ServiceDeskService/" name
-#define UNARY(name, req, resp, fn)                                                                 \
-    {                                                                                              \
-        M(name), SL_RPC_UNARY, &shelfline__v1__##req##__descriptor,                                \
-            &shelfline__v1__##resp##__descriptor, sd_api_##fn, NULL                                \
-    }
-
+/* The index of the service: one row per RPC of service_desk.proto
+ * (WatchEvents is sl_service's), with the handler and what the method
+ * promises. */
 static const sl_method methods[] = {
-    UNARY("PlaceOrder", place_order_request, place_order_response, place_order),
-    UNARY("ConfirmPayment", confirm_payment_request, order, confirm_payment),
-    UNARY("CancelOrder", cancel_order_request, order, cancel_order),
-    UNARY("UpdateShipment", update_shipment_request, order, update_shipment),
-    UNARY("GetOrder", get_order_request, order, get_order),
-    UNARY("ListOrders", list_orders_request, list_orders_response, list_orders),
-    UNARY("GetOrderEta", get_order_eta_request, order_eta, get_order_eta),
-    UNARY("QuoteEta", quote_eta_request, quote_eta_response, quote_eta),
-    UNARY("OpenTicket", open_ticket_request, ticket, open_ticket),
-    UNARY("RespondTicket", respond_ticket_request, ticket, respond_ticket),
-    UNARY("ResolveTicket", resolve_ticket_request, ticket, resolve_ticket),
-    UNARY("ListTickets", list_tickets_request, list_tickets_response, list_tickets),
-    UNARY("GetSlaReport", get_sla_report_request, sla_report, get_sla_report),
-    UNARY("CreateReturn", create_return_request, return, create_return),
-    UNARY("ReceiveReturn", receive_return_request, return, receive_return),
-    UNARY("SubscribeBackInStock", subscribe_back_in_stock_request, subscription,
-          subscribe_back_in_stock),
-    UNARY("Unsubscribe", unsubscribe_request, subscription, unsubscribe),
-    UNARY("ListSubscriptions", list_subscriptions_request, list_subscriptions_response,
-          list_subscriptions),
-    UNARY("ListNotifications", list_notifications_request, list_notifications_response,
-          list_notifications),
-    {M("WatchNotifications"), SL_RPC_SERVER_STREAMING,
-     &shelfline__v1__watch_notifications_request__descriptor,
-     &shelfline__v1__notification__descriptor, NULL, sd_api_watch_notifications},
-    UNARY("AckNotification", ack_notification_request, notification, ack_notification),
-    {M("WatchEvents"), SL_RPC_SERVER_STREAMING, &shelfline__v1__watch_events_request__descriptor,
-     &shelfline__v1__event__descriptor, NULL, watch_events},
+    SL_UNARY("PlaceOrder", sd_api_place_order, NULL, SL_METHOD_IDEMPOTENT),
+    SL_UNARY("ConfirmPayment", sd_api_confirm_payment, NULL, SL_METHOD_IDEMPOTENT),
+    SL_UNARY("CancelOrder", sd_api_cancel_order, NULL, SL_METHOD_IDEMPOTENT),
+    SL_UNARY("UpdateShipment", sd_api_update_shipment, NULL, 0),
+    SL_UNARY("GetOrder", sd_api_get_order, NULL, SL_METHOD_READ_ONLY),
+    SL_UNARY("ListOrders", sd_api_list_orders, NULL, SL_METHOD_READ_ONLY),
+    SL_UNARY("GetOrderEta", sd_api_get_order_eta, NULL, SL_METHOD_READ_ONLY),
+    SL_UNARY("QuoteEta", sd_api_quote_eta, NULL, SL_METHOD_READ_ONLY),
+    SL_UNARY("OpenTicket", sd_api_open_ticket, NULL, SL_METHOD_IDEMPOTENT),
+    SL_UNARY("RespondTicket", sd_api_respond_ticket, NULL, 0),
+    SL_UNARY("ResolveTicket", sd_api_resolve_ticket, NULL, SL_METHOD_IDEMPOTENT),
+    SL_UNARY("ListTickets", sd_api_list_tickets, NULL, SL_METHOD_READ_ONLY),
+    SL_UNARY("GetSlaReport", sd_api_get_sla_report, NULL, SL_METHOD_READ_ONLY),
+    SL_UNARY("CreateReturn", sd_api_create_return, NULL, SL_METHOD_IDEMPOTENT),
+    SL_UNARY("ReceiveReturn", sd_api_receive_return, NULL, SL_METHOD_IDEMPOTENT),
+    SL_UNARY("SubscribeBackInStock", sd_api_subscribe_back_in_stock, NULL, SL_METHOD_IDEMPOTENT),
+    SL_UNARY("Unsubscribe", sd_api_unsubscribe, NULL, SL_METHOD_IDEMPOTENT),
+    SL_UNARY("ListSubscriptions", sd_api_list_subscriptions, NULL, SL_METHOD_READ_ONLY),
+    SL_UNARY("ListNotifications", sd_api_list_notifications, NULL, SL_METHOD_READ_ONLY),
+    SL_SERVER_STREAM("WatchNotifications", sd_api_watch_notifications, NULL, SL_METHOD_READ_ONLY),
+    SL_UNARY("AckNotification", sd_api_ack_notification, NULL, SL_METHOD_IDEMPOTENT),
+};
+
+/* The services service-desk calls (sl_service_peer). */
+enum { SD_PEER_INVENTORY, SD_PEER_CUSTOMER_VALUE };
+static const sl_peer_spec peers[] = {
+    [SD_PEER_INVENTORY] = {"SHELFLINE_INVENTORY_ADDR", "127.0.0.1:50051"},
+    [SD_PEER_CUSTOMER_VALUE] = {"SHELFLINE_CUSTOMER_VALUE_ADDR", "127.0.0.1:50053"},
 };
 
 /* Every topic the service publishes (service_desk.proto). */
@@ -127,12 +117,6 @@ static const char *const consumed_topics[] = {"INBOUND_DELAYED", "BACK_IN_STOCK"
  * INBOUND_DELAYED waited its turn -- on the peak day the delay notices came
  * 15-40 s late. */
 static const char *const order_topics[] = {"RESERVATION_COMMITTED", "RESERVATION_RELEASED"};
-
-static sl_service_def service_def = {
-    .descriptor = &shelfline__v1__service_desk_service__descriptor,
-    .methods = methods,
-    .n_methods = sizeof methods / sizeof methods[0],
-};
 
 static void app_free(sd_app *app)
 {
@@ -173,8 +157,8 @@ static sl_status init(sl_service *svc, void **out, sl_err *err)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     app->db = sl_service_db(svc);
     app->events = sl_service_events(svc);
-    app->inventory = sl_service_peer(svc, SL_PEER_INVENTORY);
-    app->customer_value = sl_service_peer(svc, SL_PEER_CUSTOMER_VALUE);
+    app->inventory = sl_service_peer(svc, SD_PEER_INVENTORY);
+    app->customer_value = sl_service_peer(svc, SD_PEER_CUSTOMER_VALUE);
     sl_status st =
         app->inventory != NULL ? SL_OK : sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     if (st == SL_OK)
@@ -241,7 +225,11 @@ const sl_service_spec sd_service_spec = {
     .schema = "service_desk",
     .migrations = service_desk_migrations,
     .default_listen = "127.0.0.1:50054",
-    .def = &service_def,
+    .peers = peers,
+    .n_peers = sizeof peers / sizeof peers[0],
+    .descriptor = &shelfline__v1__service_desk_service__descriptor,
+    .methods = methods,
+    .n_methods = sizeof methods / sizeof methods[0],
     .topics = topics,
     .init = init,
     .fini = fini,

@@ -89,7 +89,8 @@ sl_status sd_tickets_get(sd_app *app, int64_t deadline_ms, sl_arena *a, const ch
 
 /* The customer's tier from customer-value; "unknown" (priced as NEW) when
  * it does not answer in time or does not know the customer. */
-static sd_tier customer_tier(sd_app *app, sl_arena *a, const char *customer_id, const char **name)
+static sd_tier customer_tier(sd_app *app, sl_call *call, sl_arena *a, const char *customer_id,
+                             const char **name)
 {
     *name = "unknown";
     if (app->customer_value == NULL)
@@ -97,11 +98,12 @@ static sd_tier customer_tier(sd_app *app, sl_arena *a, const char *customer_id, 
     Shelfline__V1__GetCustomerValueRequest r = SHELFLINE__V1__GET_CUSTOMER_VALUE_REQUEST__INIT;
     r.customer_id = (char *)customer_id;
     ProtobufCMessage *m;
-    sl_call_options o = {.timeout_ms = app->cfg.tier_timeout_ms};
+    /* One attempt: an unknown tier is an answer, a wait is not. */
+    sl_call_options policy = {.timeout_ms = app->cfg.tier_timeout_ms};
     sl_err e;
-    if (sl_client_unary(app->customer_value, "/shelfline.v1.CustomerValueService/GetCustomerValue",
-                        &r.base, &shelfline__v1__customer_value__descriptor, a, &m, &o,
-                        &e) != SL_OK)
+    if (sl_client_call_from(
+            call, app->customer_value, "/shelfline.v1.CustomerValueService/GetCustomerValue",
+            &r.base, &shelfline__v1__customer_value__descriptor, a, &m, &policy, &e) != SL_OK)
         return SD_TIER_NEW;
     switch (((Shelfline__V1__CustomerValue *)m)->tier) {
     case SHELFLINE__V1__CUSTOMER_TIER__CUSTOMER_TIER_PLATINUM:
@@ -185,7 +187,7 @@ static sl_status insert_tx(sl_db_conn *conn, void *vctx, sl_err *err)
  * customer's region (live availability, so OUT_OF_STOCK shows at once);
  * NULL when there is nothing to say (no region, unknown SKUs, inventory
  * not answering in time). */
-static const char *suggest_stock(sd_app *app, sl_arena *a, const char *customer_id,
+static const char *suggest_stock(sd_app *app, sl_call *call, sl_arena *a, const char *customer_id,
                                  const sd_mentions *men)
 {
     char region[SD_REGION_MAX];
@@ -200,7 +202,8 @@ static const char *suggest_stock(sd_app *app, sl_arena *a, const char *customer_
     for (size_t i = 0; i < men->n_skus; i++)
         skus[i] = (char *)men->skus[i];
     int64_t t = app->cfg.inventory_timeout_ms < 1000 ? app->cfg.inventory_timeout_ms : 1000;
-    if (sd_orders_quote(app, a, region, skus, men->n_skus, sl_db_now_ms(), t, q, NULL) != SL_OK)
+    if (sd_orders_quote(app, call, a, region, skus, men->n_skus, sl_db_now_ms(), t, q, NULL) !=
+        SL_OK)
         return NULL;
     size_t cap = 64 + q->n_quotes * (SD_ETA_TEXT_MAX + 128), n = 0;
     char *s = sl_arena_alloc(a, cap);
@@ -286,9 +289,9 @@ static sl_status ticket_mentions(sl_arena *a, const Shelfline__V1__OpenTicketReq
  * delay ticket is about (given, or the first mentioned one that exists),
  * or the live standing of the SKUs an out-of-stock ticket names; "" when
  * there is nothing to say. */
-static const char *ticket_suggestion(sd_app *app, sl_arena *a, const char *customer_id,
-                                     const char *order_id, sd_category category,
-                                     const sd_mentions *men)
+static const char *ticket_suggestion(sd_app *app, sl_call *call, sl_arena *a,
+                                     const char *customer_id, const char *order_id,
+                                     sd_category category, const sd_mentions *men)
 {
     const char *about = order_id, *s = NULL;
     bool found = false;
@@ -299,7 +302,7 @@ static const char *ticket_suggestion(sd_app *app, sl_arena *a, const char *custo
         (category == SD_CATEGORY_WHERE_IS_MY_ORDER || category == SD_CATEGORY_DELIVERY_DELAY))
         s = suggest(app, a, about);
     else if (category == SD_CATEGORY_OUT_OF_STOCK)
-        s = suggest_stock(app, a, customer_id, men);
+        s = suggest_stock(app, call, a, customer_id, men);
     return s != NULL ? s : "";
 }
 
@@ -310,10 +313,12 @@ static const char *ticket_suggestion(sd_app *app, sl_arena *a, const char *custo
  *  4. the mentions and the suggested answer (live ETA or stock);
  *  5. record it (with its UNMET_DEMAND events) and answer what is stored:
  *     a concurrent attempt may have recorded first. */
-sl_status sd_tickets_open(sd_app *app, int64_t deadline_ms, sl_arena *a,
-                          const Shelfline__V1__OpenTicketRequest *r, sd_lang lang, int64_t now,
-                          Shelfline__V1__Ticket **out, sl_err *err)
+sl_status sd_tickets_open(sl_call *call, const Shelfline__V1__OpenTicketRequest *r, sd_lang lang,
+                          int64_t now, Shelfline__V1__Ticket **out, sl_err *err)
 {
+    sd_app *app = sl_call_ctx(call);
+    sl_arena *a = sl_call_arena(call);
+    int64_t deadline_ms = sl_call_deadline_ms(call);
     char fp[64];
     ticket_fingerprint(r, fp);
     const char *stored_fp, *order_id = r->order_id != NULL ? r->order_id : "";
@@ -331,7 +336,7 @@ sl_status sd_tickets_open(sd_app *app, int64_t deadline_ms, sl_arena *a,
     if ((st = sd_classify(app->classifier, r->subject, r->body, lang, &cls, err)) != SL_OK)
         return st;
     const char *tier_name;
-    sd_tier tier = customer_tier(app, a, r->customer_id, &tier_name);
+    sd_tier tier = customer_tier(app, call, a, r->customer_id, &tier_name);
     sd_priority prio = sd_priority_for(NULL, cls.category, tier);
     sd_mentions men;
     const char *mtext = "";
@@ -352,7 +357,7 @@ sl_status sd_tickets_open(sd_app *app, int64_t deadline_ms, sl_arena *a,
         .priority = sd_priority_name(prio),
         .tier = tier_name,
         .opened_at_ms = r->opened_at_ms != 0 ? r->opened_at_ms : now,
-        .suggested = ticket_suggestion(app, a, r->customer_id, order_id, cls.category, &men),
+        .suggested = ticket_suggestion(app, call, a, r->customer_id, order_id, cls.category, &men),
         .mentions = mtext,
     };
     insert_ctx ic = {app, &t, &men, cls.category == SD_CATEGORY_OUT_OF_STOCK};

@@ -17,10 +17,11 @@ sl_status sd_tickets_get(sd_app *app, int64_t deadline_ms, sl_arena *a, const ch
                          Shelfline__V1__Ticket **out, const char **fingerprint, sl_err *err);
 
 /* Opens the ticket (or answers the retry of the same request; another
- * request under the same id is ALREADY_EXISTS). */
-sl_status sd_tickets_open(sd_app *app, int64_t deadline_ms, sl_arena *a,
-                          const Shelfline__V1__OpenTicketRequest *r, sd_lang lang, int64_t now,
-                          Shelfline__V1__Ticket **out, sl_err *err);
+ * request under the same id is ALREADY_EXISTS).  The calls to
+ * customer-value (tier) and inventory (stock answers) are made on behalf
+ * of call. */
+sl_status sd_tickets_open(sl_call *call, const Shelfline__V1__OpenTicketRequest *r, sd_lang lang,
+                          int64_t now, Shelfline__V1__Ticket **out, sl_err *err);
 
 /* Records a response (respond_req) or the resolution (resolve_req, the
  * other one NULL) in one transaction. */

@@ -84,3 +84,44 @@ add("ttrc.close", tail(ttrc$Close, 730), 5, 14, "daily")
 for (v in colnames(EuStockMarkets)) {
   add(paste0("EuStockMarkets.", v), tail(as.numeric(EuStockMarkets[, v]), 730), 5, 14, "daily")
 }
+
+# Added with the combination's selection (issue 18), after the rule was
+# chosen, so they check it on series it never saw: quarterly series from
+# AER (r-cran-aer), among them three seasonal ones, and business-day and
+# daily series from AER, timeSeries (r-cran-timeseries) and dslabs.
+# AER's ArgentinaCPI was tried and left out: its holdout is the 1989
+# hyperinflation, where every method scores a MASE above 1,000, which
+# would make the group's mean that one series.
+if (requireNamespace("AER", quietly = TRUE)) {
+  e <- new.env()
+  data(list = c("GermanUnemployment", "UKNonDurables", "USProdIndex", "OrangeCounty", "USMacroG",
+                "USMoney", "UKInflation", "NYSESW"), package = "AER", envir = e)
+  add("GermanUnemployment", e$GermanUnemployment[, "unadjusted"], 4, 8, "quarterly")
+  add("UKNonDurables", e$UKNonDurables, 4, 8, "quarterly")
+  add("USProdIndex", e$USProdIndex[, "unadjusted"], 4, 8, "quarterly")
+  add("OrangeCounty.employment", e$OrangeCounty[, "employment"], 4, 8, "quarterly")
+  add("USMacroG.gdp", e$USMacroG[, "gdp"], 4, 8, "quarterly")
+  add("USMacroG.cpi", e$USMacroG[, "cpi"], 4, 8, "quarterly")
+  add("USMacroG.unemp", e$USMacroG[, "unemp"], 4, 8, "quarterly")
+  add("USMoney.m1", e$USMoney[, "m1"], 4, 8, "quarterly")
+  add("UKInflation.actual", e$UKInflation[, "actual"], 4, 8, "quarterly")
+  add("NYSESW", tail(as.numeric(e$NYSESW), 730), 5, 14, "daily")
+}
+if (requireNamespace("timeSeries", quietly = TRUE)) {
+  e <- new.env()
+  data(list = c("MSFT", "USDCHF"), package = "timeSeries", envir = e)
+  add("MSFT.volume", as.numeric(e$MSFT[, "Volume"]), 5, 14, "daily")
+  add("MSFT.close", as.numeric(e$MSFT[, "Close"]), 5, 14, "daily")
+  # the last half-hourly quote of each day (the data have no weekends)
+  chf <- e$USDCHF
+  day <- format(time(chf), "%Y-%m-%d")
+  add("USDCHF.daily", tail(as.numeric(tapply(as.numeric(chf), day, function(v) v[length(v)])), 730),
+      5, 14, "daily")
+}
+if (requireNamespace("dslabs", quietly = TRUE)) {
+  # ratings a day in the MovieLens sample (intermittent, weekly cycle)
+  d <- as.Date(as.POSIXct(dslabs::movielens$timestamp, origin = "1970-01-01", tz = "UTC"))
+  days <- seq(min(d), max(d), by = "day")
+  add("movielens.ratings", tail(as.numeric(table(factor(as.character(d), levels = as.character(days)))), 730),
+      7, 14, "daily")
+}

@@ -7,7 +7,11 @@
  *    error reaching callers, statements are prepared again, and the
  *    notifier reconnects and wakes waiters for new events;
  *  - a transaction in flight when the server goes down is retried and
- *    commits once after it comes back.
+ *    commits once after it comes back;
+ *  - against a server that accepts and then says nothing (as a restarted
+ *    server under a storm of connects): a connect cut short by a caller's
+ *    deadline is continued by the next caller, not started again, and a
+ *    pool makes at most a few connects at once however many callers wait.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,7 +20,11 @@
 
 #include <cmocka.h>
 
+#include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -234,11 +242,138 @@ static void test_transaction_across_restart(void **state)
     assert_int_equal(log_count(f->db, "inflight"), 1);
 }
 
+/* A "server" that accepts TCP connections and never answers: counts
+ * accepted connections and the most open at once. */
+typedef struct silent_server {
+    int lfd, port;
+    atomic_bool stop;
+    atomic_int accepted, open_max;
+    int fds[64];
+    int nfds;
+    pthread_t th;
+} silent_server;
+
+static void *silent_main(void *arg)
+{
+    silent_server *s = arg;
+    while (!atomic_load(&s->stop)) {
+        struct pollfd p[65];
+        p[0] = (struct pollfd){.fd = s->lfd, .events = POLLIN};
+        for (int i = 0; i < s->nfds; i++)
+            p[i + 1] = (struct pollfd){.fd = s->fds[i], .events = POLLIN};
+        if (poll(p, (nfds_t)s->nfds + 1, 50) <= 0)
+            continue;
+        /* Closed by the client: forget it (the startup packet is ignored). */
+        for (int i = s->nfds - 1; i >= 0; i--) {
+            if (p[i + 1].revents == 0)
+                continue;
+            char buf[512];
+            ssize_t n = read(s->fds[i], buf, sizeof buf);
+            if (n <= 0) {
+                close(s->fds[i]);
+                s->fds[i] = s->fds[--s->nfds];
+            }
+        }
+        if ((p[0].revents & POLLIN) && s->nfds < 64) {
+            int fd = accept(s->lfd, NULL, NULL);
+            if (fd >= 0) {
+                s->fds[s->nfds++] = fd;
+                atomic_fetch_add(&s->accepted, 1);
+                if (s->nfds > atomic_load(&s->open_max))
+                    atomic_store(&s->open_max, s->nfds);
+            }
+        }
+    }
+    for (int i = 0; i < s->nfds; i++)
+        close(s->fds[i]);
+    return NULL;
+}
+
+static void silent_start(silent_server *s)
+{
+    memset(s, 0, sizeof *s);
+    s->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(s->lfd, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(s->lfd, 128), 0);
+    socklen_t len = sizeof a;
+    getsockname(s->lfd, (struct sockaddr *)&a, &len);
+    s->port = ntohs(a.sin_port);
+    pthread_create(&s->th, NULL, silent_main, s);
+}
+
+static void silent_stop(silent_server *s)
+{
+    atomic_store(&s->stop, true);
+    pthread_join(s->th, NULL);
+    close(s->lfd);
+}
+
+typedef struct acq_arg {
+    sl_db *db;
+    sl_status st;
+} acq_arg;
+
+static void *acq_main(void *arg)
+{
+    acq_arg *a = arg;
+    sl_db_conn *c = NULL;
+    sl_err e;
+    a->st = sl_db_acquire(a->db, 300, &c, &e);
+    sl_db_release(a->db, c);
+    return NULL;
+}
+
+static void test_slow_connects_are_kept_and_bounded(void **state)
+{
+    (void)state;
+    silent_server srv;
+    silent_start(&srv);
+    char url[128];
+    snprintf(url, sizeof url, "host=127.0.0.1 port=%d dbname=x user=x sslmode=disable", srv.port);
+    sl_db_options o = {.conninfo = url, .pool_size = 1, .acquire_timeout_ms = 200};
+    sl_db *db;
+    sl_err e;
+    assert_int_equal(sl_db_open(&o, &db, &e), SL_OK);
+
+    /* Three callers in turn, each out of time before the server answers:
+     * one connection, carried from each to the next. */
+    for (int i = 0; i < 3; i++) {
+        sl_db_conn *c = NULL;
+        assert_int_equal(sl_db_acquire(db, 150, &c, &e), SL_UNAVAILABLE);
+        assert_non_null(strstr(e.msg, "the connect goes on"));
+    }
+    assert_int_equal(atomic_load(&srv.accepted), 1);
+    sl_db_close(db);
+
+    /* Thirty-two callers at once on a pool of 32: at most four connects
+     * at a time reach the server. */
+    o.pool_size = 32;
+    assert_int_equal(sl_db_open(&o, &db, &e), SL_OK);
+    acq_arg args[32];
+    pthread_t th[32];
+    for (int i = 0; i < 32; i++) {
+        args[i] = (acq_arg){.db = db};
+        pthread_create(&th[i], NULL, acq_main, &args[i]);
+    }
+    for (int i = 0; i < 32; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(args[i].st, SL_UNAVAILABLE);
+    }
+    fprintf(stderr, "silent server: %d connections accepted, at most %d open at once\n",
+            atomic_load(&srv.accepted), atomic_load(&srv.open_max));
+    assert_true(atomic_load(&srv.open_max) <= 4);
+    assert_true(atomic_load(&srv.accepted) >= 1);
+    sl_db_close(db);
+    silent_stop(&srv);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_down_and_back),
         cmocka_unit_test(test_transaction_across_restart),
+        cmocka_unit_test(test_slow_connects_are_kept_and_bounded),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -17,7 +17,9 @@
  *    not fatal;
  *  - a planner's override (SetForecastOverride) changes the forecast and
  *    the plan, is stored with the forecast as issued, and is scored by
- *    GetForecastAccuracy once the days' sales are in;
+ *    GetForecastAccuracy once the days' sales are in; overrides in force
+ *    are listed (ListForecastOverrides) and removed
+ *    (RemoveForecastOverride), the statistical forecast issued again;
  *  - ABC/XYZ classes (ClassifySkus, ListSkusByClass) and their service-level
  *    targets (SetServiceLevelTarget) used by plans asked for level 0, and
  *    KPIs by class;
@@ -400,6 +402,36 @@ static long long wait_units(const char *sku, long long want, int64_t timeout_ms)
         got = sql(q);
     }
     return got;
+}
+
+/* The network is read to its last page: 1,000 (inactive) warehouses whose
+ * ids sort first fill ListWarehouses' first page, and the suggestion of
+ * test_transfers_kpis (whose sales it reuses) is still made from the
+ * warehouses on the second page. */
+static void test_transfers_read_the_network_past_its_first_page(void **state)
+{
+    (void)state;
+    assert_int_equal(sql("WITH pad AS (INSERT INTO inventory.warehouse "
+                         "(warehouse_id, name, region, kind, time_zone, cutoff_minutes, active) "
+                         "SELECT 'A-PAD-' || lpad(i::text, 4, '0'), 'padding', 'PAD', "
+                         "'STORE', 'UTC', 0, false FROM generate_series(1, 1000) AS i "
+                         "RETURNING 1) SELECT count(*) FROM pad"),
+                     1000);
+    sl_err err;
+    Shelfline__V1__SuggestTransfersRequest r = SHELFLINE__V1__SUGGEST_TRANSFERS_REQUEST__INIT;
+    r.sku = "FC-R";
+    Shelfline__V1__SuggestTransfersResponse *t;
+    sl_status st = fc("SuggestTransfers", &r.base,
+                      &shelfline__v1__suggest_transfers_response__descriptor, &t, &err);
+    assert_int_equal(sql("WITH pad AS (DELETE FROM inventory.warehouse "
+                         "WHERE warehouse_id LIKE 'A-PAD-%' RETURNING 1) SELECT count(*) FROM pad"),
+                     1000);
+    assert_int_equal(st, SL_OK);
+    assert_int_equal(t->n_regions, 2);
+    assert_true(t->n_transfers >= 1);
+    assert_string_equal(t->transfers[0]->from_warehouse_id, "W-NEAR");
+    assert_string_equal(t->transfers[0]->to_region, "WEST");
+    assert_int_equal(t->transfers[0]->transit_days, 4);
 }
 
 static void test_sales_from_inventory(void **state)
@@ -1071,6 +1103,110 @@ static void set_override(Shelfline__V1__SetForecastOverrideRequest *o, Shelfline
     o->author = "planner@example.com";
 }
 
+/* The overrides test_override_and_accuracy left in force (today + 2 .. + 4
+ * at 30 a day, today + 5 at twice the model) listed as two runs; refused
+ * removals (the field named) change nothing; today + 3 .. + 5 removed:
+ * the forecast is the model's there again, stored as issued, and only
+ * today + 2 is listed; removing again removes nothing. */
+static void test_list_and_remove_overrides(void)
+{
+    sl_err err;
+    char today2[16], d1[16], today5[16], past[16];
+    fc_day_format(F.today + 2, today2, sizeof today2);
+    fc_day_format(F.today + 4, d1, sizeof d1);
+    fc_day_format(F.today + 5, today5, sizeof today5);
+    fc_day_format(F.today - 1, past, sizeof past);
+    const ProtobufCMessageDescriptor *ld =
+        &shelfline__v1__list_forecast_overrides_response__descriptor;
+    Shelfline__V1__ListForecastOverridesRequest lr =
+        SHELFLINE__V1__LIST_FORECAST_OVERRIDES_REQUEST__INIT;
+    lr.sku = "FC-O";
+    Shelfline__V1__ListForecastOverridesResponse *l;
+    assert_int_equal(fc("ListForecastOverrides", &lr.base, ld, &l, &err), SL_OK);
+    assert_int_equal(l->n_overrides, 2);
+    assert_false(l->truncated);
+    assert_string_equal(l->overrides[0]->period->start_day, today2);
+    assert_string_equal(l->overrides[0]->period->end_day, d1);
+    assert_true(l->overrides[0]->quantity == 30 && l->overrides[0]->uplift == 0);
+    assert_string_equal(l->overrides[0]->author, "planner@example.com");
+    assert_string_equal(l->overrides[0]->reason, "end-cap display in 40 stores");
+    assert_true(l->overrides[0]->set_at_ms > 0);
+    assert_string_equal(l->overrides[1]->period->start_day, today5);
+    assert_string_equal(l->overrides[1]->period->end_day, today5);
+    assert_true(l->overrides[1]->uplift == 2 && l->overrides[1]->quantity == 0);
+    /* another region: none */
+    lr.region = "WEST";
+    assert_int_equal(fc("ListForecastOverrides", &lr.base, ld, &l, &err), SL_OK);
+    assert_int_equal(l->n_overrides, 0);
+    lr.region = "";
+
+    /* Refused removals name the field and remove nothing. */
+    const ProtobufCMessageDescriptor *rd =
+        &shelfline__v1__remove_forecast_override_response__descriptor;
+    Shelfline__V1__RemoveForecastOverrideRequest rr =
+        SHELFLINE__V1__REMOVE_FORECAST_OVERRIDE_REQUEST__INIT;
+    Shelfline__V1__DayPeriod rp = SHELFLINE__V1__DAY_PERIOD__INIT;
+    rr.sku = "FC-O", rr.region = "EAST";
+    EXPECT(fc("RemoveForecastOverride", &rr.base, rd, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "period");
+    rr.period = &rp;
+    rp.start_day = past, rp.end_day = today5;
+    EXPECT(fc("RemoveForecastOverride", &rr.base, rd, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "period.start_day");
+    rp.start_day = today5, rp.end_day = today2;
+    EXPECT(fc("RemoveForecastOverride", &rr.base, rd, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "period.end_day");
+    rp.start_day = d1, rp.end_day = today5, rr.region = "east";
+    EXPECT(fc("RemoveForecastOverride", &rr.base, rd, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "region");
+    rr.region = "EAST", rr.sku = "";
+    EXPECT(fc("RemoveForecastOverride", &rr.base, rd, NULL, &err), SL_INVALID_ARGUMENT, err, "sku");
+    assert_int_equal(sql("SELECT count(*) FROM forecasting.forecast_override WHERE sku = 'FC-O'"),
+                     4);
+
+    /* today + 3 .. + 5 */
+    char today3[16];
+    fc_day_format(F.today + 3, today3, sizeof today3);
+    rr.sku = "FC-O", rp.start_day = today3, rp.end_day = today5;
+    Shelfline__V1__RemoveForecastOverrideResponse *rm;
+    assert_int_equal(fc("RemoveForecastOverride", &rr.base, rd, &rm, &err), SL_OK);
+    assert_int_equal(rm->removed_days, 3);
+    assert_int_equal(rm->n_days, 3);
+    assert_string_equal(rm->days[0]->day, today3);
+    for (size_t i = 0; i < 3; i++)
+        assert_true(rm->days[i]->overridden == rm->days[i]->statistical &&
+                    rm->days[i]->statistical > 8 && rm->days[i]->statistical < 12);
+    char q[256];
+    snprintf(q, sizeof q,
+             "SELECT count(*) FROM forecasting.issued_forecast WHERE sku = 'FC-O' AND day >= "
+             "'%s' AND day <= '%s' AND NOT overridden AND final = statistical",
+             today3, today5);
+    assert_int_equal(sql(q), 3);
+    assert_int_equal(fc("ListForecastOverrides", &lr.base, ld, &l, &err), SL_OK);
+    assert_int_equal(l->n_overrides, 1);
+    assert_string_equal(l->overrides[0]->period->start_day, today2);
+    assert_string_equal(l->overrides[0]->period->end_day, today2);
+    Shelfline__V1__ForecastDemandRequest r = SHELFLINE__V1__FORECAST_DEMAND_REQUEST__INIT;
+    r.sku = "FC-O", r.region = "EAST", r.horizon_days = 7;
+    Shelfline__V1__ForecastDemandResponse *f;
+    assert_int_equal(fc("ForecastDemand", &r.base,
+                        &shelfline__v1__forecast_demand_response__descriptor, &f, &err),
+                     SL_OK);
+    for (size_t i = 0; i < 7; i++)
+        assert_int_equal(f->points[i]->overridden, i == 2);
+    /* again: nothing to remove */
+    assert_int_equal(fc("RemoveForecastOverride", &rr.base, rd, &rm, &err), SL_OK);
+    assert_int_equal(rm->removed_days, 0);
+    /* a period in the past is listed too (nothing there) */
+    Shelfline__V1__DayPeriod lp = SHELFLINE__V1__DAY_PERIOD__INIT;
+    char back[16];
+    fc_day_format(F.today - 30, back, sizeof back);
+    lp.start_day = back, lp.end_day = past;
+    lr.period = &lp;
+    assert_int_equal(fc("ListForecastOverrides", &lr.base, ld, &l, &err), SL_OK);
+    assert_int_equal(l->n_overrides, 0);
+}
+
 /* Days today + 2 .. + 4 overridden to 30 a day and today + 5 to twice the
  * model: the forecast and the plan follow; both figures are stored as
  * issued.  Then the issued days are moved 10 days back (as if they had
@@ -1197,6 +1333,8 @@ static void test_override_and_accuracy(void **state)
     ar.sku = "", ar.region = "EAST", ar.window = 30;
     assert_int_equal(fc("GetForecastAccuracy", &ar.base, ad, &acc, &err), SL_OK);
     assert_true(acc->pairs >= 1 && acc->overridden->days == 4);
+
+    test_list_and_remove_overrides();
 }
 
 static void test_bad_input(void **state)
@@ -1392,6 +1530,33 @@ static void test_bad_input(void **state)
            "window");
     ga.window = 30, ga.sku = "a b";
     EXPECT(fc("GetForecastAccuracy", &ga.base, gad, NULL, &err), SL_INVALID_ARGUMENT, err, "sku");
+    Shelfline__V1__ListForecastOverridesRequest lo =
+        SHELFLINE__V1__LIST_FORECAST_OVERRIDES_REQUEST__INIT;
+    const ProtobufCMessageDescriptor *lod =
+        &shelfline__v1__list_forecast_overrides_response__descriptor;
+    lo.sku = "a b";
+    EXPECT(fc("ListForecastOverrides", &lo.base, lod, NULL, &err), SL_INVALID_ARGUMENT, err, "sku");
+    lo.sku = "", lo.region = "east";
+    EXPECT(fc("ListForecastOverrides", &lo.base, lod, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "region");
+    Shelfline__V1__DayPeriod lop = SHELFLINE__V1__DAY_PERIOD__INIT;
+    lo.region = "", lo.period = &lop;
+    lop.start_day = "2026-13-01", lop.end_day = o2;
+    EXPECT(fc("ListForecastOverrides", &lo.base, lod, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "period.start_day");
+    lop.start_day = o2, lop.end_day = o1;
+    EXPECT(fc("ListForecastOverrides", &lo.base, lod, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "period.end_day");
+    Shelfline__V1__RemoveForecastOverrideRequest ro =
+        SHELFLINE__V1__REMOVE_FORECAST_OVERRIDE_REQUEST__INIT;
+    const ProtobufCMessageDescriptor *rod =
+        &shelfline__v1__remove_forecast_override_response__descriptor;
+    ro.sku = "FC-BAD", ro.region = "EAST";
+    EXPECT(fc("RemoveForecastOverride", &ro.base, rod, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "period");
+    ro.period = &lop, lop.start_day = o1, lop.end_day = "tomorrow";
+    EXPECT(fc("RemoveForecastOverride", &ro.base, rod, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "period.end_day");
     long long classes = sql("SELECT count(*) FROM forecasting.sku_class");
     long long targets = sql("SELECT count(*) FROM forecasting.service_level_target");
     Shelfline__V1__ClassifySkusRequest cs = SHELFLINE__V1__CLASSIFY_SKUS_REQUEST__INIT;
@@ -1509,6 +1674,7 @@ int main(void)
         cmocka_unit_test(test_sales_forecast),
         cmocka_unit_test(test_plan),
         cmocka_unit_test(test_transfers_kpis),
+        cmocka_unit_test(test_transfers_read_the_network_past_its_first_page),
         cmocka_unit_test(test_sales_from_inventory),
         cmocka_unit_test(test_promotion_alert),
         cmocka_unit_test(test_calendar),

@@ -13,6 +13,9 @@
  *   - one process SIGKILLed mid-race: every answered reservation is in
  *     the database whole, nothing half-applied, retries on the survivor
  *     get the first answer.
+ *   - a rolling restart (SIGTERM, start again, one replica at a time)
+ *     under reads and reservations over a round_robin channel with no
+ *     retries: not one call fails.
  * Loops are bounded in count and time.
  */
 #include <stdarg.h>
@@ -30,6 +33,7 @@
 #include <unistd.h>
 
 #include "inv_test.h"
+#include "sl_test.h"
 #include "shelfline/v1/inventory.pb-c.h"
 #include "sl_log.h"
 
@@ -45,8 +49,8 @@ static int group_setup(void **state)
     (void)state;
     if (invt_start(&svc, "inv_race", 2, env) != 0)
         return -1;
-    const char *skus[] = {"R-HOT", "R-X", "R-Y", "R-PROMO", "R-TTL", "R-KILL"};
-    return invt_seed(svc.ch[0], skus, 6);
+    const char *skus[] = {"R-HOT", "R-X", "R-Y", "R-PROMO", "R-TTL", "R-KILL", "R-ROLL"};
+    return invt_seed(svc.ch[0], skus, 7);
 }
 
 static int group_teardown(void **state)
@@ -618,13 +622,111 @@ static void test_sigkill_mid_race(void **state)
     assert_int_equal(invt_violations(svc.ch[1]), 0);
 }
 
+typedef struct roll_arg {
+    sl_channel *ch;
+    int id;
+    atomic_bool *stop;
+    long calls, failed;
+    char first_failure[SL_ERR_MSG_MAX + 64];
+} roll_arg;
+
+/* Reads and reservations with no retry (not idempotent to sl_client, as a
+ * client with gRPC's defaults), so any call the drain fails shows. */
+static void *roll_main(void *p)
+{
+    roll_arg *r = p;
+    sl_arena *a = sl_arena_create(0);
+    sl_call_options o = {.timeout_ms = 5000};
+    for (long n = 0; !atomic_load(r->stop) && n < 200000; n++) {
+        sl_err err;
+        sl_status st;
+        ProtobufCMessage *resp;
+        if (n % 4 == 3) {
+            char id[64];
+            snprintf(id, sizeof id, "roll-%d-%ld", r->id, n);
+            Shelfline__V1__ReserveLine l = SHELFLINE__V1__RESERVE_LINE__INIT, *lp = &l;
+            l.sku = "R-ROLL";
+            l.qty = 1;
+            Shelfline__V1__ReserveRequest q = SHELFLINE__V1__RESERVE_REQUEST__INIT;
+            q.reservation_id = id;
+            q.customer_id = "c-roll";
+            q.region = "EAST";
+            q.lines = &lp;
+            q.n_lines = 1;
+            st = sl_client_unary(r->ch, "/shelfline.v1.InventoryService/Reserve", &q.base,
+                                 DESC(reserve_response), a, &resp, &o, &err);
+        } else {
+            Shelfline__V1__GetProductRequest q = SHELFLINE__V1__GET_PRODUCT_REQUEST__INIT;
+            q.sku = "R-ROLL";
+            st = sl_client_unary(r->ch, "/shelfline.v1.InventoryService/GetProduct", &q.base,
+                                 DESC(product), a, &resp, &o, &err);
+        }
+        r->calls++;
+        if (st != SL_OK && r->failed++ == 0)
+            snprintf(r->first_failure, sizeof r->first_failure, "%s: %s", sl_status_name(st),
+                     err.msg);
+        sl_arena_reset(a);
+    }
+    sl_arena_destroy(a);
+    return NULL;
+}
+
+static void test_rolling_restart_fails_no_call(void **state)
+{
+    (void)state;
+    enum { N = 8 };
+    assert_int_equal(invt_stock(svc.ch[0], "R-ROLL", "W-NEAR", 1000000), 0);
+    char target[128];
+    snprintf(target, sizeof target, "ipv4:127.0.0.1:%d,127.0.0.1:%d", svc.port[0], svc.port[1]);
+    sl_channel *ch;
+    sl_err err;
+    assert_int_equal(sl_channel_create(target, NULL, &ch, &err), SL_OK);
+    atomic_bool stop = false;
+    static roll_arg args[N];
+    pthread_t th[N];
+    for (int i = 0; i < N; i++) {
+        args[i] = (roll_arg){.ch = ch, .id = i, .stop = &stop};
+        pthread_create(&th[i], NULL, roll_main, &args[i]);
+    }
+    /* The rollout, twice over: each replica drained and replaced while
+     * the other serves. */
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < 2; i++) {
+            invt_sleep_ms(500);
+            int status = sl_test_stop(svc.pid[i], SIGTERM, 30000);
+            assert_true(WIFEXITED(status));
+            assert_int_equal(WEXITSTATUS(status), 0);
+            assert_int_equal(invt_restart(&svc, i, env), 0);
+        }
+    }
+    invt_sleep_ms(500);
+    atomic_store(&stop, true);
+    long calls = 0, failed = 0;
+    for (int i = 0; i < N; i++) {
+        pthread_join(th[i], NULL);
+        calls += args[i].calls;
+        failed += args[i].failed;
+        if (args[i].failed > 0)
+            fprintf(stderr, "thread %d: %ld failed, first: %s\n", i, args[i].failed,
+                    args[i].first_failure);
+    }
+    fprintf(stderr, "rolling restart: %ld calls, %ld failed\n", calls, failed);
+    sl_channel_destroy(ch);
+    assert_true(calls > 100);
+    assert_int_equal(failed, 0);
+    assert_int_equal(invt_violations(svc.ch[0]), 0);
+}
+
 int main(void)
 {
     sl_log_init("test-inventory-race", SL_LOG_ERROR);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_race_1000_units),  cmocka_unit_test(test_race_multi_line),
-        cmocka_unit_test(test_race_promotion),   cmocka_unit_test(test_ttl_expiry_two_reapers),
+        cmocka_unit_test(test_race_1000_units),
+        cmocka_unit_test(test_race_multi_line),
+        cmocka_unit_test(test_race_promotion),
+        cmocka_unit_test(test_ttl_expiry_two_reapers),
         cmocka_unit_test(test_sigkill_mid_race),
+        cmocka_unit_test(test_rolling_restart_fails_no_call),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -198,11 +198,13 @@ static void test_replicas_migrate_together(void **state)
 static void test_bad_configuration_names_variable(void **state)
 {
     (void)state;
-    const char *cases[][2] = {
-        {"SHELFLINE_LISTEN=nowhere", "SHELFLINE_LISTEN"},
-        {"SHELFLINE_WORKERS=lots", "SHELFLINE_WORKERS"},
-        {"SHELFLINE_DRAIN_GRACE=soon", "SHELFLINE_DRAIN_GRACE"},
-        {"SHELFLINE_INVENTORY_ADDR=:1", "SHELFLINE_INVENTORY_ADDR"},
+    /* A peer's target is read by the services that call it (inventory
+     * calls none; forecasting calls inventory). */
+    const char *cases[][3] = {
+        {"SHELFLINE_LISTEN=nowhere", "SHELFLINE_LISTEN", "shelfline-inventory"},
+        {"SHELFLINE_WORKERS=lots", "SHELFLINE_WORKERS", "shelfline-inventory"},
+        {"SHELFLINE_DRAIN_GRACE=soon", "SHELFLINE_DRAIN_GRACE", "shelfline-inventory"},
+        {"SHELFLINE_INVENTORY_ADDR=:1", "SHELFLINE_INVENTORY_ADDR", "shelfline-forecasting"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int fds[2];
@@ -212,7 +214,7 @@ static void test_bad_configuration_names_variable(void **state)
             dup2(fds[1], 2);
             close(fds[0]);
             putenv((char *)cases[i][0]);
-            char *bin = sl_test_bin("shelfline-inventory");
+            char *bin = sl_test_bin(cases[i][2]);
             execl(bin, bin, (char *)NULL);
             _exit(127);
         }

@@ -56,7 +56,9 @@
  * given must answer its health check within 10 s.
  *
  * Output in --out: calls.csv, latency.csv (t_ms,class,result,latency_us: one
- * row per finished call, by intended start), orders.csv, summary.json,
+ * row per finished call, by intended start), errors.csv (t_ms,class,code,
+ * message: every failed call, to tell one fault's failures from another's),
+ * orders.csv, summary.json,
  * events.csv (formats
  * in write_calls, write_orders, write_summary).  Exit 0 when the run
  * completed (whatever it measured: the caller's gates decide), 1 when it
@@ -323,6 +325,8 @@ typedef struct run {
      * percentiles over any window and error spans to the millisecond for
      * the report, which per-second rows cannot give. */
     FILE *lat;
+    /* errors.csv: every failed call with its status and message (under smu). */
+    FILE *errs_out;
     double delay_last_ms, restock_at_s;
     long delay_orders, delay_notices, delay_dups, delay_seen;
     bool delay_done, delay_complete, restock_done;
@@ -453,6 +457,17 @@ static void record(run *r, call_class c, int64_t due_ns, int64_t end_ns, result_
     r->tot[c][k]++;
     if (k == R_ERROR) {
         ce->errors++;
+        if (r->errs_out != NULL) {
+            /* The message as one CSV field: quotes doubled, no newline. */
+            fprintf(r->errs_out, "%" PRId64 ",%s,%s,\"", due_ns / 1000000, class_name[c],
+                    sl_status_name(st));
+            for (const char *m = msg != NULL ? msg : ""; *m != '\0'; m++) {
+                if (*m == '"')
+                    fputc('"', r->errs_out);
+                fputc(*m == '\n' ? ' ' : *m, r->errs_out);
+            }
+            fputs("\"\n", r->errs_out);
+        }
         if (r->nerrs[c] < FIRST_ERRORS) {
             err_note *e = &r->errs[c][r->nerrs[c]++];
             e->t_s = (double)due_ns / NS;
@@ -2221,6 +2236,9 @@ static int run_main(run *r)
     if ((r->lat = open_out(r, "latency.csv")) == NULL)
         return 1;
     fprintf(r->lat, "t_ms,class,result,latency_us\n");
+    if ((r->errs_out = open_out(r, "errors.csv")) == NULL)
+        return 1;
+    fprintf(r->errs_out, "t_ms,class,code,message\n");
     for (int p = 0; p < r->o.nphases; p++) /* the phases at their intended starts */
         fprintf(r->events, "%.3f,phase %s\n", (double)r->o.phases[p].start_ns / NS,
                 r->o.phases[p].name);
@@ -2274,7 +2292,9 @@ static int run_main(run *r)
     fclose(r->events);
     pthread_mutex_lock(&r->smu);
     fclose(r->lat);
+    fclose(r->errs_out);
     r->lat = NULL;
+    r->errs_out = NULL;
     pthread_mutex_unlock(&r->smu);
     r->events = NULL;
     for (long i = 0; i < started; i++)

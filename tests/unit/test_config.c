@@ -142,7 +142,12 @@ static void test_service_config(void **state)
     unsetenv("SHELFLINE_WORKERS");
     assert_int_equal(sl_service_config_load(&cfg, "127.0.0.1:50051", &err), SL_OK);
     assert_string_equal(cfg.listen, "127.0.0.1:50051");
-    assert_string_equal(cfg.peer_addr[SL_PEER_SERVICE_DESK], "127.0.0.1:50054");
+    /* Peers are the service's (its spec's sl_peer_spec list). */
+    static const sl_peer_spec peers[] = {{"SHELFLINE_SERVICE_DESK_ADDR", "127.0.0.1:50054"}};
+    const char *target[1];
+    unsetenv("SHELFLINE_SERVICE_DESK_ADDR");
+    assert_int_equal(sl_service_peers_load(peers, 1, target, &err), SL_OK);
+    assert_string_equal(target[0], "127.0.0.1:50054");
     assert_true(cfg.workers >= 4);
     assert_int_equal(cfg.db_pool, cfg.workers + 4);
     assert_null(cfg.auth_token);

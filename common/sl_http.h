@@ -1,0 +1,77 @@
+/*
+ * sl_http: each service's one HTTP/1.1 face (SHELFLINE_HTTP_LISTEN), on
+ * libmicrohttpd.  Whoever needs a path registers a route before the
+ * server starts: /metrics (sl_metrics), and the JSON API and console that
+ * will share the port.
+ *
+ *   sl_http *h;
+ *   sl_http_create("127.0.0.1:8051", NULL, &h, &err);
+ *   sl_http_route(h, "GET", "/metrics", false, metrics_handler, NULL, &err);
+ *   sl_http_start(h, &err);
+ *   ...
+ *   sl_http_destroy(h);
+ *
+ * Requests run on libmicrohttpd's own threads (a small pool), never on the
+ * gRPC workers.  A handler gets the whole request body (bounded by
+ * max_body_bytes: larger bodies get 413 before the handler runs) and fills
+ * in a response.  A path with no route answers 404; a route's path with
+ * another method answers 405 with Allow.
+ */
+#ifndef SL_HTTP_H
+#define SL_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "sl_status.h"
+
+typedef struct sl_http sl_http;
+
+typedef struct sl_http_request {
+    const char *method; /* "GET", "POST", ... */
+    const char *path;   /* without the query string */
+    const char *body;   /* NULL when empty; not NUL-terminated */
+    size_t body_len;
+    void *conn; /* libmicrohttpd's connection, for sl_http_header */
+} sl_http_request;
+
+typedef struct sl_http_response {
+    int status;               /* 200 when left 0 */
+    const char *content_type; /* a static string; "text/plain; charset=utf-8" when NULL */
+    char *body;               /* malloc'd; sl_http frees it */
+    size_t body_len;
+} sl_http_response;
+
+typedef void (*sl_http_handler)(void *ctx, const sl_http_request *req, sl_http_response *resp);
+
+typedef struct sl_http_options {
+    int threads;           /* 0: 2 */
+    size_t max_body_bytes; /* 0: 4 MiB + 64 KiB, as gRPC messages */
+} sl_http_options;
+
+/* A server for listen ("host:port", "[v6]:port"; port 0 picks one), not
+ * yet listening.  INVALID_ARGUMENT names a bad address. */
+sl_status sl_http_create(const char *listen, const sl_http_options *opts, sl_http **out,
+                         sl_err *err);
+
+/* Adds a route: method NULL matches any; with prefix, path matches every
+ * path that starts with it.  Before sl_http_start. */
+sl_status sl_http_route(sl_http *h, const char *method, const char *path, bool prefix,
+                        sl_http_handler fn, void *ctx, sl_err *err);
+
+/* Binds and serves.  UNAVAILABLE when the address cannot be bound. */
+sl_status sl_http_start(sl_http *h, sl_err *err);
+
+/* The bound port (after sl_http_start). */
+int sl_http_port(const sl_http *h);
+
+/* A request header's value, or NULL. */
+const char *sl_http_header(const sl_http_request *req, const char *name);
+
+/* Sets resp to a text body (copied) with status. */
+void sl_http_text(sl_http_response *resp, int status, const char *content_type, const char *text);
+
+/* Stops serving (waits for running handlers) and frees. */
+void sl_http_destroy(sl_http *h);
+
+#endif
