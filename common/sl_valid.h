@@ -24,6 +24,7 @@
 #ifndef SL_VALID_H
 #define SL_VALID_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,5 +51,49 @@
  * INVALID_ARGUMENT too ("could not decode ...").  Allocates nothing. */
 sl_status sl_valid_request(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len,
                            sl_err *err);
+
+/* ---- the suite's identifier grammar and field checks ----
+ *
+ * One grammar for every service, so an id one service accepts is one every
+ * other service accepts too (an order id of service-desk is a reservation
+ * id of inventory).  Service validation modules call these with the field
+ * named the way the client wrote it ("lines[2].sku"); every refusal is
+ * INVALID_ARGUMENT with a message starting with that name. */
+
+/* What an identifier must be:
+ *   SL_ID         1..64 of A-Z a-z 0-9 . _ -      ids, SKUs, customer ids
+ *   SL_ID_SHORT   1..32 of A-Z a-z 0-9 . _ -      warehouse ids
+ *   SL_ID_REGION  1..32 of A-Z 0-9 _ -, starting with a letter
+ *   SL_ID_KEY     1..64 of A-Z a-z 0-9 . _ - : /  idempotency keys */
+typedef enum sl_id_kind {
+    SL_ID,
+    SL_ID_SHORT,
+    SL_ID_REGION,
+    SL_ID_KEY,
+} sl_id_kind;
+
+/* True when s (NULL reads as "") is a well-formed identifier of kind. */
+bool sl_id_ok(const char *s, sl_id_kind kind);
+
+/* OK when value is a well-formed identifier of kind, else INVALID_ARGUMENT:
+ * "<field> is required (must not be empty)" or "<field> "<value>" is
+ * malformed: expected <the rule>". */
+sl_status sl_valid_id(const char *field, const char *value, sl_id_kind kind, sl_err *err);
+
+/* As sl_valid_id, but "" (or NULL) is accepted: an optional id or filter. */
+sl_status sl_valid_opt_id(const char *field, const char *value, sl_id_kind kind, sl_err *err);
+
+/* Free text of min..max bytes, valid UTF-8, without control characters
+ * (tab and newline included): names, reasons, notes.  NULL reads as "". */
+sl_status sl_valid_text(const char *field, const char *value, size_t min, size_t max, sl_err *err);
+
+/* An instant in Unix milliseconds within [min_ms, max_ms]: "<field> must
+ * be between <min> and <max> (got <ms>)", the bounds as UTC times. */
+sl_status sl_valid_instant(const char *field, int64_t ms, int64_t min_ms, int64_t max_ms,
+                           sl_err *err);
+
+/* 2000-01-01T00:00:00Z: the earliest instant the services take for an
+ * order or a ticket (older ones are a client's clock or unit gone wrong). */
+#define SL_VALID_MIN_RECENT_MS INT64_C(946684800000)
 
 #endif

@@ -2,6 +2,7 @@
  * cv_store: the customer-value service's SQL (see cv_store.h).
  */
 #include "cv_store.h"
+#include "sl_db_row.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -236,56 +237,20 @@ static sl_status oom(sl_err *err)
     return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
 }
 
-static int col(const PGresult *r, const char *name)
-{
-    return PQfnumber(r, name);
-}
+/* Columns are read by name through sl_db_row (an unknown column or a
+ * value that does not parse is INTERNAL naming the column); NULL reads as
+ * the type's zero value, as this store has always read it. */
 
-static const char *gs(sl_arena *a, const PGresult *r, int row, const char *name)
-{
-    int c = col(r, name);
-    if (c < 0 || PQgetisnull(r, row, c))
-        return "";
-    const char *s = sl_arena_strdup(a, PQgetvalue(r, row, c));
-    return s != NULL ? s : "";
-}
-
-static int64_t gi(const PGresult *r, int row, const char *name)
-{
-    int c = col(r, name);
-    if (c < 0 || PQgetisnull(r, row, c))
-        return 0;
-    return strtoll(PQgetvalue(r, row, c), NULL, 10);
-}
-
-static double gd(const PGresult *r, int row, const char *name)
-{
-    int c = col(r, name);
-    if (c < 0 || PQgetisnull(r, row, c))
-        return 0;
-    return strtod(PQgetvalue(r, row, c), NULL);
-}
-
-static bool gb(const PGresult *r, int row, const char *name)
-{
-    int c = col(r, name);
-    return c >= 0 && !PQgetisnull(r, row, c) && PQgetvalue(r, row, c)[0] == 't';
-}
-
-static bool gnull(const PGresult *r, int row, const char *name)
-{
-    int c = col(r, name);
-    return c < 0 || PQgetisnull(r, row, c);
-}
-
-static const uint8_t *gbytes(sl_arena *a, const PGresult *r, int row, const char *name, size_t *len)
+/* A bytea column as raw bytes (arena memory); NULL (and *len 0) reads as
+ * "".  NULL when out of memory. */
+static const uint8_t *gbytes(sl_db_reader *rd, sl_arena *a, int row, const char *name, size_t *len)
 {
     *len = 0;
-    int c = col(r, name);
-    if (c < 0 || PQgetisnull(r, row, c))
+    const char *text = sl_db_text_or(rd, row, name, NULL);
+    if (text == NULL || text[0] == '\0')
         return (const uint8_t *)"";
     size_t n = 0;
-    unsigned char *raw = PQunescapeBytea((const unsigned char *)PQgetvalue(r, row, c), &n);
+    unsigned char *raw = PQunescapeBytea((const unsigned char *)text, &n);
     if (raw == NULL)
         return NULL;
     uint8_t *out = sl_arena_alloc(a, n + 1);
@@ -388,9 +353,11 @@ static sl_status run(sl_db_conn *c, const char *stmt, int n, const char *const *
     return sl_db_exec(c, stmt, n, v, NULL, NULL, res, err);
 }
 
-/* Reads row i of r into element i of rows, an array whose element type
- * only the reader knows; false when arena memory ran out. */
-typedef bool (*row_reader)(sl_arena *a, const PGresult *r, int i, void *rows);
+/* Reads row i of rd's result into element i of rows, an array whose
+ * element type only the reader knows (text into rd's arena); false when
+ * arena memory ran out.  A column the result lacks, or a value that does
+ * not parse, fails rd (sl_db_reader_status). */
+typedef bool (*row_reader)(sl_db_reader *rd, int i, void *rows);
 
 /* Runs stmt and copies each row into a new arena array of `size`-byte
  * elements with read.  *out and *n are NULL and 0 unless it succeeds; the
@@ -411,11 +378,15 @@ static sl_status query_rows(sl_db_conn *c, sl_arena *a, const char *stmt, int np
         st = oom(err);
         goto done;
     }
+    sl_db_reader rd;
+    sl_db_reader_init(&rd, r, a);
     for (int i = 0; i < rows; i++)
-        if (!read(a, r, i, o)) {
+        if (!read(&rd, i, o)) {
             st = oom(err);
             goto done;
         }
+    if ((st = sl_db_reader_status(&rd, err)) != SL_OK)
+        goto done;
     *out = o;
     *n = (size_t)rows;
 done:
@@ -423,19 +394,32 @@ done:
     return st;
 }
 
+/* One integer column of row 0 of r into *out. */
+static sl_status read_i64(PGresult *r, const char *column, int64_t *out, sl_err *err)
+{
+    sl_db_reader rd;
+    sl_db_reader_init(&rd, r, NULL);
+    *out = sl_db_int64_or(&rd, 0, column, 0);
+    return sl_db_reader_status(&rd, err);
+}
+
 /* ---- customers ---- */
 
-static cv_customer_row *customer_row(sl_arena *a, const PGresult *r)
+/* Row 0 of r as a customer (arena memory). */
+static sl_status customer_row(sl_arena *a, const PGresult *r, cv_customer_row **out, sl_err *err)
 {
     cv_customer_row *o = sl_arena_zalloc(a, sizeof *o);
     if (o == NULL)
-        return NULL;
-    o->customer_id = gs(a, r, 0, "customer_id");
-    o->region = gs(a, r, 0, "region");
-    o->referred_by = gs(a, r, 0, "referred_by");
-    o->signed_up_ms = gi(r, 0, "signed_ms");
-    o->updated_ms = gi(r, 0, "updated_ms");
-    return o;
+        return oom(err);
+    sl_db_reader rd;
+    sl_db_reader_init(&rd, r, a);
+    o->customer_id = sl_db_text_or(&rd, 0, "customer_id", "");
+    o->region = sl_db_text_or(&rd, 0, "region", "");
+    o->referred_by = sl_db_text_or(&rd, 0, "referred_by", "");
+    o->signed_up_ms = sl_db_int64_or(&rd, 0, "signed_ms", 0);
+    o->updated_ms = sl_db_int64_or(&rd, 0, "updated_ms", 0);
+    *out = o;
+    return sl_db_reader_status(&rd, err);
 }
 
 sl_status cv_store_customer_get(sl_db_conn *c, sl_arena *a, const char *id, bool lock,
@@ -445,8 +429,8 @@ sl_status cv_store_customer_get(sl_db_conn *c, sl_arena *a, const char *id, bool
     PGresult *r = NULL;
     *out = NULL;
     sl_status st = run(c, lock ? "cv_customer_get_lock" : "cv_customer_get", 1, v, &r, err);
-    if (st == SL_OK && PQntuples(r) == 1 && (*out = customer_row(a, r)) == NULL)
-        st = oom(err);
+    if (st == SL_OK && PQntuples(r) == 1)
+        st = customer_row(a, r, out, err);
     PQclear(r);
     return st;
 }
@@ -464,9 +448,11 @@ sl_status cv_store_customer_upsert(sl_db_conn *c, sl_arena *a, const cv_customer
     *created = false;
     *changed = PQntuples(r) == 1;
     if (*changed) {
-        *created = gb(r, 0, "created");
-        if ((*out = customer_row(a, r)) == NULL)
-            st = oom(err);
+        sl_db_reader rd;
+        sl_db_reader_init(&rd, r, NULL);
+        *created = sl_db_bool_or(&rd, 0, "created", false);
+        if ((st = sl_db_reader_status(&rd, err)) == SL_OK)
+            st = customer_row(a, r, out, err);
     } else {
         st = cv_store_customer_get(c, a, in->customer_id, false, out, err);
     }
@@ -491,15 +477,19 @@ static sl_status keyed_get(sl_db_conn *c, sl_arena *a, const char *stmt, const c
         st = oom(err);
         goto done;
     }
-    o->customer_id = gs(a, r, 0, "customer_id");
-    o->order_id = gs(a, r, 0, "order_id");
-    o->currency = gs(a, r, 0, "currency");
-    o->recorded_ms = gi(r, 0, "recorded_ms");
-    o->request = gbytes(a, r, 0, "request", &o->request_len);
+    sl_db_reader rd;
+    sl_db_reader_init(&rd, r, a);
+    o->customer_id = sl_db_text_or(&rd, 0, "customer_id", "");
+    o->order_id = sl_db_text_or(&rd, 0, "order_id", "");
+    o->currency = sl_db_text_or(&rd, 0, "currency", "");
+    o->recorded_ms = sl_db_int64_or(&rd, 0, "recorded_ms", 0);
+    o->request = gbytes(&rd, a, 0, "request", &o->request_len);
     if (o->request == NULL) {
         st = oom(err);
         goto done;
     }
+    if ((st = sl_db_reader_status(&rd, err)) != SL_OK)
+        goto done;
     *out = o;
 done:
     PQclear(r);
@@ -525,8 +515,12 @@ sl_status cv_store_customer_currency(sl_db_conn *c, sl_arena *a, const char *cus
     PGresult *r = NULL;
     *out = NULL;
     sl_status st = run(c, "cv_customer_currency", 1, v, &r, err);
-    if (st == SL_OK && PQntuples(r) == 1)
-        *out = gs(a, r, 0, "currency");
+    if (st == SL_OK && PQntuples(r) == 1) {
+        sl_db_reader rd;
+        sl_db_reader_init(&rd, r, a);
+        *out = sl_db_text_or(&rd, 0, "currency", "");
+        st = sl_db_reader_status(&rd, err);
+    }
     PQclear(r);
     return st;
 }
@@ -545,7 +539,8 @@ sl_status cv_store_purchase_insert(sl_db_conn *c, sl_arena *a, const char *order
     sl_status st = run(c, "cv_purchase_insert", 6, v, &r, err);
     if (st != SL_OK)
         goto done;
-    *recorded_ms = gi(r, 0, "recorded_ms");
+    if ((st = read_i64(r, "recorded_ms", recorded_ms, err)) != SL_OK)
+        goto done;
     abuf s = {.a = a}, k = {.a = a}, q = {.a = a}, m = {.a = a};
     ab_put(&s, "{", 1);
     ab_put(&k, "{", 1);
@@ -588,7 +583,7 @@ sl_status cv_store_return_insert(sl_db_conn *c, const char *return_id, const cha
     }
     st = run(c, "cv_return_insert", 5, v, &r, err);
     if (st == SL_OK)
-        *recorded_ms = gi(r, 0, "recorded_ms");
+        st = read_i64(r, "recorded_ms", recorded_ms, err);
 done:
     PQclear(r);
     sl_arena_destroy(a);
@@ -638,27 +633,23 @@ sl_status cv_store_summaries(sl_db_conn *c, sl_arena *a, int32_t as_of_day,
         st = oom(err);
         goto done;
     }
-    int c_id = col(r, "customer_id"), c_region = col(r, "region"), c_cur = col(r, "currency");
-    int c_x = col(r, "x"), c_tx = col(r, "t_x"), c_T = col(r, "t_cal");
-    int c_m = col(r, "monetary"), c_o = col(r, "orders"), c_tot = col(r, "total");
-    int c_f = col(r, "first_day"), c_l = col(r, "last_day");
+    sl_db_reader rd;
+    sl_db_reader_init(&rd, r, a);
     for (int i = 0; i < rows; i++) {
-        o[i].customer_id = sl_arena_strdup(a, PQgetvalue(r, i, c_id));
-        o[i].region = sl_arena_strdup(a, PQgetvalue(r, i, c_region));
-        o[i].currency = sl_arena_strdup(a, PQgetvalue(r, i, c_cur));
-        if (o[i].customer_id == NULL || o[i].region == NULL || o[i].currency == NULL) {
-            st = oom(err);
-            goto done;
-        }
-        o[i].s.x = (uint32_t)strtoul(PQgetvalue(r, i, c_x), NULL, 10);
-        o[i].s.t_x = strtod(PQgetvalue(r, i, c_tx), NULL);
-        o[i].s.T = strtod(PQgetvalue(r, i, c_T), NULL);
-        o[i].s.monetary = o[i].s.x > 0 ? strtod(PQgetvalue(r, i, c_m), NULL) : 0;
-        o[i].orders = strtoll(PQgetvalue(r, i, c_o), NULL, 10);
-        o[i].net_minor = strtoll(PQgetvalue(r, i, c_tot), NULL, 10);
-        o[i].first_day = (int32_t)strtol(PQgetvalue(r, i, c_f), NULL, 10);
-        o[i].last_day = (int32_t)strtol(PQgetvalue(r, i, c_l), NULL, 10);
+        o[i].customer_id = sl_db_text_or(&rd, i, "customer_id", "");
+        o[i].region = sl_db_text_or(&rd, i, "region", "");
+        o[i].currency = sl_db_text_or(&rd, i, "currency", "");
+        o[i].s.x = (uint32_t)sl_db_int64_or(&rd, i, "x", 0);
+        o[i].s.t_x = sl_db_double_or(&rd, i, "t_x", 0);
+        o[i].s.T = sl_db_double_or(&rd, i, "t_cal", 0);
+        o[i].s.monetary = o[i].s.x > 0 ? sl_db_double_or(&rd, i, "monetary", 0) : 0;
+        o[i].orders = sl_db_int64_or(&rd, i, "orders", 0);
+        o[i].net_minor = sl_db_int64_or(&rd, i, "total", 0);
+        o[i].first_day = (int32_t)sl_db_int64_or(&rd, i, "first_day", 0);
+        o[i].last_day = (int32_t)sl_db_int64_or(&rd, i, "last_day", 0);
     }
+    if ((st = sl_db_reader_status(&rd, err)) != SL_OK)
+        goto done;
     *out = o;
     *n = (size_t)rows;
 done:
@@ -666,14 +657,14 @@ done:
     return st;
 }
 
-static bool line_at(sl_arena *a, const PGresult *r, int i, void *rows)
+static bool line_at(sl_db_reader *rd, int i, void *rows)
 {
     cv_line_row *o = rows;
-    o[i].sku = gs(a, r, i, "sku");
-    o[i].category = gs(a, r, i, "category");
-    o[i].day = (int32_t)gi(r, i, "day");
-    o[i].qty = gi(r, i, "qty");
-    o[i].net_minor = gi(r, i, "net");
+    o[i].sku = sl_db_text_or(rd, i, "sku", "");
+    o[i].category = sl_db_text_or(rd, i, "category", "");
+    o[i].day = (int32_t)sl_db_int64_or(rd, i, "day", 0);
+    o[i].qty = sl_db_int64_or(rd, i, "qty", 0);
+    o[i].net_minor = sl_db_int64_or(rd, i, "net", 0);
     return true;
 }
 
@@ -693,7 +684,9 @@ sl_status cv_store_referral_value(sl_db_conn *c, const char *customer_id, int64_
     const char *v[1] = {customer_id};
     PGresult *r = NULL;
     sl_status st = run(c, "cv_referral_value", 1, v, &r, err);
-    *out = st == SL_OK ? gi(r, 0, "v") : 0;
+    *out = 0;
+    if (st == SL_OK)
+        st = read_i64(r, "v", out, err);
     PQclear(r);
     return st;
 }
@@ -736,8 +729,11 @@ sl_status cv_store_fit_insert(sl_db_conn *c, cv_fit_row *fit, sl_err *err)
         }
     st = run(c, "cv_fit_insert", 20, v, &r, err);
     if (st == SL_OK) {
-        fit->fit_id = gi(r, 0, "fit_id");
-        fit->fitted_ms = gi(r, 0, "fitted_ms");
+        sl_db_reader rd;
+        sl_db_reader_init(&rd, r, NULL);
+        fit->fit_id = sl_db_int64_or(&rd, 0, "fit_id", 0);
+        fit->fitted_ms = sl_db_int64_or(&rd, 0, "fitted_ms", 0);
+        st = sl_db_reader_status(&rd, err);
     }
 done:
     PQclear(r);
@@ -759,25 +755,30 @@ sl_status cv_store_fit_latest(sl_db_conn *c, sl_arena *a, const char *cohort, cv
         st = oom(err);
         goto done;
     }
-    f->fit_id = gi(r, 0, "fit_id");
-    f->cohort = gs(a, r, 0, "cohort");
-    f->as_of_ms = gi(r, 0, "as_of_ms");
-    f->fitted_ms = gi(r, 0, "fitted_ms");
-    f->bg = (cv_bgnbd_params){gd(r, 0, "r"), gd(r, 0, "alpha"), gd(r, 0, "a"), gd(r, 0, "b")};
-    f->bg_ll = gd(r, 0, "bgnbd_ll");
-    f->bg_ok = gb(r, 0, "bgnbd_ok");
-    f->customers = gi(r, 0, "customers");
-    f->has_gg = !gnull(r, 0, "gg_p");
-    f->gg = (cv_gg_params){gd(r, 0, "gg_p"), gd(r, 0, "gg_q"), gd(r, 0, "gg_gamma")};
-    f->gg_ll = gd(r, 0, "gg_ll");
-    f->gg_customers = gi(r, 0, "gg_customers");
-    f->gg_ok = gb(r, 0, "gg_ok");
-    f->seconds = gd(r, 0, "seconds");
-    f->ret.start = gi(r, 0, "ret_start");
-    f->ret.end = gi(r, 0, "ret_end");
-    f->ret.new_customers = gi(r, 0, "ret_new");
-    f->ret.retained = gi(r, 0, "ret_retained");
-    *out = f;
+    sl_db_reader rd;
+    sl_db_reader_init(&rd, r, a);
+    f->fit_id = sl_db_int64_or(&rd, 0, "fit_id", 0);
+    f->cohort = sl_db_text_or(&rd, 0, "cohort", "");
+    f->as_of_ms = sl_db_int64_or(&rd, 0, "as_of_ms", 0);
+    f->fitted_ms = sl_db_int64_or(&rd, 0, "fitted_ms", 0);
+    f->bg = (cv_bgnbd_params){sl_db_double_or(&rd, 0, "r", 0), sl_db_double_or(&rd, 0, "alpha", 0),
+                              sl_db_double_or(&rd, 0, "a", 0), sl_db_double_or(&rd, 0, "b", 0)};
+    f->bg_ll = sl_db_double_or(&rd, 0, "bgnbd_ll", 0);
+    f->bg_ok = sl_db_bool_or(&rd, 0, "bgnbd_ok", false);
+    f->customers = sl_db_int64_or(&rd, 0, "customers", 0);
+    f->has_gg = !sl_db_is_null(&rd, 0, "gg_p");
+    f->gg = (cv_gg_params){sl_db_double_or(&rd, 0, "gg_p", 0), sl_db_double_or(&rd, 0, "gg_q", 0),
+                           sl_db_double_or(&rd, 0, "gg_gamma", 0)};
+    f->gg_ll = sl_db_double_or(&rd, 0, "gg_ll", 0);
+    f->gg_customers = sl_db_int64_or(&rd, 0, "gg_customers", 0);
+    f->gg_ok = sl_db_bool_or(&rd, 0, "gg_ok", false);
+    f->seconds = sl_db_double_or(&rd, 0, "seconds", 0);
+    f->ret.start = sl_db_int64_or(&rd, 0, "ret_start", 0);
+    f->ret.end = sl_db_int64_or(&rd, 0, "ret_end", 0);
+    f->ret.new_customers = sl_db_int64_or(&rd, 0, "ret_new", 0);
+    f->ret.retained = sl_db_int64_or(&rd, 0, "ret_retained", 0);
+    if ((st = sl_db_reader_status(&rd, err)) == SL_OK)
+        *out = f;
 done:
     PQclear(r);
     return st;
@@ -797,22 +798,24 @@ sl_status cv_store_retention(sl_db_conn *c, int32_t as_of_day, int32_t period,
     PGresult *r = NULL;
     sl_status st = run(c, "cv_retention", 4, v, &r, err);
     if (st == SL_OK) {
-        out->start = gi(r, 0, "start_n");
-        out->end = gi(r, 0, "end_n");
-        out->new_customers = gi(r, 0, "new_n");
-        out->retained = gi(r, 0, "retained_n");
+        sl_db_reader rd;
+        sl_db_reader_init(&rd, r, NULL);
+        out->start = sl_db_int64_or(&rd, 0, "start_n", 0);
+        out->end = sl_db_int64_or(&rd, 0, "end_n", 0);
+        out->new_customers = sl_db_int64_or(&rd, 0, "new_n", 0);
+        out->retained = sl_db_int64_or(&rd, 0, "retained_n", 0);
+        st = sl_db_reader_status(&rd, err);
     }
     PQclear(r);
     return st;
 }
 
-static bool cohort_at(sl_arena *a, const PGresult *r, int i, void *rows)
+static bool cohort_at(sl_db_reader *rd, int i, void *rows)
 {
-    (void)a;
     cv_cohort_cell *o = rows;
-    o[i].cohort = (int32_t)gi(r, i, "cohort");
-    o[i].offset = (int32_t)gi(r, i, "k");
-    o[i].customers = gi(r, i, "n");
+    o[i].cohort = (int32_t)sl_db_int64_or(rd, i, "cohort", 0);
+    o[i].offset = (int32_t)sl_db_int64_or(rd, i, "k", 0);
+    o[i].customers = sl_db_int64_or(rd, i, "n", 0);
     return true;
 }
 
@@ -835,12 +838,12 @@ sl_status cv_store_cohorts(sl_db_conn *c, sl_arena *a, int32_t as_of_day, int32_
 
 /* ---- recommendations and reminders ---- */
 
-static bool score_at(sl_arena *a, const PGresult *r, int i, void *rows)
+static bool score_at(sl_db_reader *rd, int i, void *rows)
 {
     cv_sku_score *o = rows;
-    o[i].sku = gs(a, r, i, "sku");
-    o[i].category = gs(a, r, i, "category");
-    o[i].score = gd(r, i, "score");
+    o[i].sku = sl_db_text_or(rd, i, "sku", "");
+    o[i].category = sl_db_text_or(rd, i, "category", "");
+    o[i].score = sl_db_double_or(rd, i, "score", 0);
     return true;
 }
 
@@ -873,14 +876,14 @@ sl_status cv_store_bestsellers(sl_db_conn *c, sl_arena *a, const char *region, c
     return sku_scores(c, a, "cv_bestsellers", 4, v, out, n, err);
 }
 
-static bool repeat_at(sl_arena *a, const PGresult *r, int i, void *rows)
+static bool repeat_at(sl_db_reader *rd, int i, void *rows)
 {
     cv_repeat_row *o = rows;
-    o[i].customer_id = gs(a, r, i, "customer_id");
-    o[i].region = gs(a, r, i, "region");
-    o[i].sku = gs(a, r, i, "sku");
-    o[i].day = (int32_t)gi(r, i, "day");
-    o[i].qty = gi(r, i, "qty");
+    o[i].customer_id = sl_db_text_or(rd, i, "customer_id", "");
+    o[i].region = sl_db_text_or(rd, i, "region", "");
+    o[i].sku = sl_db_text_or(rd, i, "sku", "");
+    o[i].day = (int32_t)sl_db_int64_or(rd, i, "day", 0);
+    o[i].qty = sl_db_int64_or(rd, i, "qty", 0);
     return true;
 }
 
@@ -931,13 +934,16 @@ sl_status cv_store_rfm_rank(sl_db_conn *c, int32_t last_day, int64_t orders, int
     PGresult *r = NULL;
     sl_status st = run(c, "cv_rfm_rank", 3, v, &r, err);
     if (st == SL_OK) {
-        out->n = gi(r, 0, "n");
-        out->worse[0] = gi(r, 0, "r_worse");
-        out->tied[0] = gi(r, 0, "r_tied");
-        out->worse[1] = gi(r, 0, "f_worse");
-        out->tied[1] = gi(r, 0, "f_tied");
-        out->worse[2] = gi(r, 0, "m_worse");
-        out->tied[2] = gi(r, 0, "m_tied");
+        sl_db_reader rd;
+        sl_db_reader_init(&rd, r, NULL);
+        out->n = sl_db_int64_or(&rd, 0, "n", 0);
+        out->worse[0] = sl_db_int64_or(&rd, 0, "r_worse", 0);
+        out->tied[0] = sl_db_int64_or(&rd, 0, "r_tied", 0);
+        out->worse[1] = sl_db_int64_or(&rd, 0, "f_worse", 0);
+        out->tied[1] = sl_db_int64_or(&rd, 0, "f_tied", 0);
+        out->worse[2] = sl_db_int64_or(&rd, 0, "m_worse", 0);
+        out->tied[2] = sl_db_int64_or(&rd, 0, "m_tied", 0);
+        st = sl_db_reader_status(&rd, err);
     }
     PQclear(r);
     return st;
@@ -951,9 +957,12 @@ sl_status cv_store_order_line(sl_db_conn *c, const char *order_id, const char *s
     *qty = *amount_minor = *returned_qty = 0;
     sl_status st = run(c, "cv_order_line", 2, v, &r, err);
     if (st == SL_OK && PQntuples(r) == 1) {
-        *qty = gi(r, 0, "qty");
-        *amount_minor = gi(r, 0, "amount_minor");
-        *returned_qty = gi(r, 0, "returned_qty");
+        sl_db_reader rd;
+        sl_db_reader_init(&rd, r, NULL);
+        *qty = sl_db_int64_or(&rd, 0, "qty", 0);
+        *amount_minor = sl_db_int64_or(&rd, 0, "amount_minor", 0);
+        *returned_qty = sl_db_int64_or(&rd, 0, "returned_qty", 0);
+        st = sl_db_reader_status(&rd, err);
     }
     PQclear(r);
     return st;

@@ -4,6 +4,7 @@
  */
 #include "fc_valid.h"
 #include "sl_date.h"
+#include "sl_valid.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -110,43 +111,18 @@ int fc_day_weekday(int32_t day)
     return w < 0 ? w + 7 : w;
 }
 
+/* The grammar is the suite's (sl_valid.h); allow_empty makes the id an
+ * optional filter. */
+
 sl_status fc_valid_id(const char *field, const char *s, bool allow_empty, sl_err *err)
 {
-    size_t n = s != NULL ? strlen(s) : 0;
-    if (n == 0 && allow_empty)
-        return SL_OK;
-    if (n == 0)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "%s is required", field);
-    if (n > 64)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "%s is longer than 64 characters", field);
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-'))
-            return sl_err_set(err, SL_INVALID_ARGUMENT,
-                              "%s \"%.64s\" may contain only A-Z a-z 0-9 . _ -", field, s);
-    }
-    return SL_OK;
+    return allow_empty ? sl_valid_opt_id(field, s, SL_ID, err) : sl_valid_id(field, s, SL_ID, err);
 }
 
 sl_status fc_valid_region(const char *field, const char *s, bool allow_empty, sl_err *err)
 {
-    size_t n = s != NULL ? strlen(s) : 0;
-    if (n == 0 && allow_empty)
-        return SL_OK;
-    if (n == 0)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "%s is required", field);
-    if (n > 32)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "%s is longer than 32 characters", field);
-    if (!(s[0] >= 'A' && s[0] <= 'Z'))
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "%s \"%.32s\" must start with A-Z", field, s);
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
-            return sl_err_set(err, SL_INVALID_ARGUMENT, "%s \"%.32s\" may contain only A-Z 0-9 _ -",
-                              field, s);
-    }
-    return SL_OK;
+    return allow_empty ? sl_valid_opt_id(field, s, SL_ID_REGION, err)
+                       : sl_valid_id(field, s, SL_ID_REGION, err);
 }
 
 sl_status fc_valid_text(const char *field, const char *s, size_t max, sl_err *err)

@@ -7,117 +7,27 @@
 #include <stdio.h>
 #include <string.h>
 
-static bool id_char(char c, inv_id_kind kind)
-{
-    bool upper = c >= 'A' && c <= 'Z', lower = c >= 'a' && c <= 'z', digit = c >= '0' && c <= '9';
-    switch (kind) {
-    case INV_ID_SKU:
-    case INV_ID_WAREHOUSE:
-        return upper || lower || digit || c == '.' || c == '_' || c == '-';
-    case INV_ID_REGION:
-        return upper || digit || c == '_' || c == '-';
-    case INV_ID_KEY:
-        return upper || lower || digit || c == '.' || c == '_' || c == '-' || c == ':' || c == '/';
-    }
-    return false;
-}
-
-static size_t id_max(inv_id_kind kind)
-{
-    switch (kind) {
-    case INV_ID_WAREHOUSE:
-    case INV_ID_REGION:
-        return 32;
-    case INV_ID_SKU:
-    case INV_ID_KEY:
-        return 64;
-    }
-    return 0;
-}
+/* The grammar and the text rule are the suite's (sl_valid.h); these keep
+ * inventory's names for them. */
 
 bool inv_id_ok(const char *s, inv_id_kind kind)
 {
-    if (s == NULL || s[0] == '\0')
-        return false;
-    size_t n = strlen(s);
-    if (n > id_max(kind))
-        return false;
-    if (kind == INV_ID_REGION && !(s[0] >= 'A' && s[0] <= 'Z'))
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!id_char(s[i], kind))
-            return false;
-    return true;
-}
-
-static const char *id_rule(inv_id_kind kind)
-{
-    switch (kind) {
-    case INV_ID_SKU:
-        return "1..64 characters of A-Z a-z 0-9 . _ -";
-    case INV_ID_WAREHOUSE:
-        return "1..32 characters of A-Z a-z 0-9 . _ -";
-    case INV_ID_REGION:
-        return "1..32 characters of A-Z 0-9 _ -, starting with a letter";
-    case INV_ID_KEY:
-        return "1..64 characters of A-Z a-z 0-9 . _ - : /";
-    }
-    return "";
+    return sl_id_ok(s, kind);
 }
 
 sl_status inv_valid_id(const char *field, const char *value, inv_id_kind kind, sl_err *err)
 {
-    if (value == NULL || value[0] == '\0')
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "%s must not be empty", field);
-    if (!inv_id_ok(value, kind))
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "%s \"%.80s\" is malformed: expected %s", field,
-                          value, id_rule(kind));
-    return SL_OK;
+    return sl_valid_id(field, value, kind, err);
 }
 
 sl_status inv_valid_opt_id(const char *field, const char *value, inv_id_kind kind, sl_err *err)
 {
-    if (value == NULL || value[0] == '\0')
-        return SL_OK;
-    return inv_valid_id(field, value, kind, err);
-}
-
-/* Length of the UTF-8 sequence starting at s, or 0 when malformed. */
-static size_t utf8_len(const unsigned char *s)
-{
-    if (s[0] < 0x80)
-        return 1;
-    size_t n = (s[0] & 0xE0) == 0xC0   ? 2
-               : (s[0] & 0xF0) == 0xE0 ? 3
-               : (s[0] & 0xF8) == 0xF0 ? 4
-                                       : 0;
-    if (n == 0 || (n == 2 && s[0] < 0xC2))
-        return 0;
-    for (size_t i = 1; i < n; i++)
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-    return n;
+    return sl_valid_opt_id(field, value, kind, err);
 }
 
 sl_status inv_valid_text(const char *field, const char *value, size_t min, size_t max, sl_err *err)
 {
-    const char *v = value != NULL ? value : "";
-    size_t n = strlen(v);
-    if (n < min)
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          min == 1 ? "%s must not be empty" : "%s is too short", field);
-    if (n > max)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "%s is longer than %zu bytes", field, max);
-    const unsigned char *s = (const unsigned char *)v;
-    for (size_t i = 0; i < n;) {
-        if (s[i] < 0x20 || s[i] == 0x7F)
-            return sl_err_set(err, SL_INVALID_ARGUMENT, "%s contains a control character", field);
-        size_t k = utf8_len(s + i);
-        if (k == 0)
-            return sl_err_set(err, SL_INVALID_ARGUMENT, "%s is not valid UTF-8", field);
-        i += k;
-    }
-    return SL_OK;
+    return sl_valid_text(field, value, min, max, err);
 }
 
 sl_status inv_valid_cutoff(const char *field, const char *value, int *minutes, sl_err *err)

@@ -21,6 +21,7 @@
 #include "sl_arena.h"
 #include "sl_page.h"
 #include "sl_status.h"
+#include "sl_valid.h"
 
 #define INV_MAX_LINES 100
 #define INV_MAX_AVAIL_SKUS 1000
@@ -31,17 +32,17 @@
 #define INV_MAX_TEXT 200
 #define INV_MAX_TAGS 16
 
-/* What kind of identifier a string must be:
+/* What kind of identifier a string must be: the suite's grammar
+ * (sl_valid.h) under inventory's names.
  *   SKU        1..64  of A-Z a-z 0-9 . _ -
  *   WAREHOUSE  1..32  of A-Z a-z 0-9 . _ -
  *   REGION     1..32  of A-Z 0-9 _ -, starting with a letter
  *   KEY        1..64  of A-Z a-z 0-9 . _ - : / (ids and idempotency keys) */
-typedef enum inv_id_kind {
-    INV_ID_SKU,
-    INV_ID_WAREHOUSE,
-    INV_ID_REGION,
-    INV_ID_KEY,
-} inv_id_kind;
+typedef sl_id_kind inv_id_kind;
+#define INV_ID_SKU SL_ID
+#define INV_ID_WAREHOUSE SL_ID_SHORT
+#define INV_ID_REGION SL_ID_REGION
+#define INV_ID_KEY SL_ID_KEY
 
 /* True when s is a well-formed identifier of kind. */
 bool inv_id_ok(const char *s, inv_id_kind kind);

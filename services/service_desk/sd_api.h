@@ -1,35 +1,54 @@
 /*
- * sd_api: the ServiceDeskService handlers (sl_unary_handler signatures).
+ * sd_api: the ServiceDeskService handlers (sl_unary_handler signatures),
+ * one file per group: sd_api_orders.c, sd_api_tickets.c, sd_api_returns.c,
+ * sd_api_bis.c, sd_api_notifications.c.  Each is decode (done by the
+ * dispatcher) -> validate (sd_valid) -> domain -> reply.
  */
 #ifndef SD_API_H
 #define SD_API_H
 
 #include "sl_server.h"
 
-#define SD_API(fn)                                                                                 \
-    sl_status sd_api_##fn(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,      \
-                          sl_err *err)
-
-SD_API(place_order);
-SD_API(confirm_payment);
-SD_API(cancel_order);
-SD_API(update_shipment);
-SD_API(get_order);
-SD_API(list_orders);
-SD_API(get_order_eta);
-SD_API(quote_eta);
-SD_API(open_ticket);
-SD_API(respond_ticket);
-SD_API(resolve_ticket);
-SD_API(list_tickets);
-SD_API(get_sla_report);
-SD_API(create_return);
-SD_API(receive_return);
-SD_API(subscribe_back_in_stock);
-SD_API(unsubscribe);
-SD_API(list_subscriptions);
-SD_API(list_notifications);
-SD_API(ack_notification);
+sl_status sd_api_place_order(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                             sl_err *err);
+sl_status sd_api_confirm_payment(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                                 sl_err *err);
+sl_status sd_api_cancel_order(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                              sl_err *err);
+sl_status sd_api_update_shipment(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                                 sl_err *err);
+sl_status sd_api_get_order(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                           sl_err *err);
+sl_status sd_api_list_orders(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                             sl_err *err);
+sl_status sd_api_get_order_eta(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                               sl_err *err);
+sl_status sd_api_quote_eta(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                           sl_err *err);
+sl_status sd_api_open_ticket(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                             sl_err *err);
+sl_status sd_api_respond_ticket(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                                sl_err *err);
+sl_status sd_api_resolve_ticket(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                                sl_err *err);
+sl_status sd_api_list_tickets(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                              sl_err *err);
+sl_status sd_api_get_sla_report(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                                sl_err *err);
+sl_status sd_api_create_return(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                               sl_err *err);
+sl_status sd_api_receive_return(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                                sl_err *err);
+sl_status sd_api_subscribe_back_in_stock(sl_call *call, const ProtobufCMessage *req,
+                                         ProtobufCMessage *resp, sl_err *err);
+sl_status sd_api_unsubscribe(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                             sl_err *err);
+sl_status sd_api_list_subscriptions(sl_call *call, const ProtobufCMessage *req,
+                                    ProtobufCMessage *resp, sl_err *err);
+sl_status sd_api_list_notifications(sl_call *call, const ProtobufCMessage *req,
+                                    ProtobufCMessage *resp, sl_err *err);
+sl_status sd_api_ack_notification(sl_call *call, const ProtobufCMessage *req,
+                                  ProtobufCMessage *resp, sl_err *err);
 
 /* WatchNotifications (server streaming). */
 sl_status sd_api_watch_notifications(sl_call *call, const ProtobufCMessage *req, sl_err *err);

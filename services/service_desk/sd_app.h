@@ -76,18 +76,6 @@ typedef struct sd_app {
     sd_sla_policy *sla;
 } sd_app;
 
-/* The ETA of order_id now, as GetOrderEta answers it (arena memory).
- * NOT_FOUND naming the id. */
-sl_status sd_orders_eta(sd_app *app, sl_arena *a, const char *order_id,
-                        Shelfline__V1__OrderEta *out, sl_err *err);
-
-/* QuoteEta's answer for n_skus (1..100, validated) SKUs in region as if
- * ordered at `at`: one GetAvailability call made while serving call, with
- * timeout_ms at most (arena memory).  Fails with inventory's status. */
-sl_status sd_orders_quote(sd_app *app, sl_call *call, sl_arena *a, const char *region, char **skus,
-                          size_t n_skus, int64_t at, int64_t timeout_ms,
-                          Shelfline__V1__QuoteEtaResponse *out, sl_err *err);
-
 /* Publishes an order event (ORDER_PLACED ...) for order_id inside the
  * caller's transaction, with the order as stored on conn. */
 sl_status sd_publish_order(sd_app *app, sl_db_conn *conn, const char *topic, const char *order_id,

@@ -12,9 +12,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <libpq-fe.h>
-
-#include "sd_api.h"
 #include "sd_store.h"
 #include "shelfline/v1/inventory.pb-c.h"
 #include "shelfline/v1/service_desk.pb-c.h"
@@ -38,16 +35,10 @@ sl_status sd_bis_on_event(sd_app *app, sl_db_conn *conn, const Shelfline__V1__Ev
         SL_LOG(SL_LOG_ERROR, "back_in_stock", NULL, "could not decode event %" PRId64, ev->id);
         return SL_OK; /* never decodes: retrying would stall the subscription */
     }
-    sl_status st;
-    char b[3][24];
-    if (strcmp(ev->topic, "BACK_IN_STOCK") == 0) {
-        const char *p[5] = {sd_i64(b[0], ev->id), al->sku, al->region, sd_i64(b[1], al->available),
-                            sd_i64(b[2], sl_db_now_ms())};
-        st = sl_db_exec(conn, "sd_restock_insert", 5, p, NULL, NULL, NULL, err);
-    } else {
-        const char *p[2] = {al->sku, al->region};
-        st = sl_db_exec(conn, "sd_restock_stop", 2, p, NULL, NULL, NULL, err);
-    }
+    sl_status st = strcmp(ev->topic, "BACK_IN_STOCK") == 0
+                       ? sd_store_restock_record(conn, ev->id, al->sku, al->region, al->available,
+                                                 sl_db_now_ms(), err)
+                       : sd_store_restock_stop(conn, al->sku, al->region, err);
     shelfline__v1__region_stock_alert__free_unpacked(al, NULL);
     return st;
 }
@@ -85,49 +76,45 @@ static sl_status available_now(sd_app *app, const char *sku, const char *region,
     return st;
 }
 
+/* One batch of the earliest due restock:
+ *  1. claim it (SKIP LOCKED: each replica takes another);
+ *  2. the units available: the event's figure for the first batch, a
+ *     fresh GetAvailability for later ones;
+ *  3. notify that many of the oldest active subscribers (each leaves
+ *     ACTIVE with its notification, so nobody is notified twice);
+ *  4. set the next batch, or close the restock when nobody is left or
+ *     the stock is gone. */
 static sl_status batch_tx(sl_db_conn *conn, void *vctx, sl_err *err)
 {
     batch_ctx *c = vctx;
     sd_app *app = c->app;
-    c->claimed = false;
     c->notified = 0;
-    char b[6][24];
     int64_t now = sl_db_now_ms();
-    const char *p[6] = {sd_i64(b[0], now)};
-    PGresult *r = NULL, *rb = NULL, *rp = NULL;
-    sl_status st = sl_db_exec(conn, "sd_restock_claim", 1, p, NULL, NULL, &r, err);
-    if (st != SL_OK || PQntuples(r) == 0)
+    sl_arena *a = sl_arena_create(0);
+    if (a == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    sd_restock r;
+    sl_status st = sd_store_restock_claim(conn, now, a, &r, &c->claimed, err);
+    if (st != SL_OK || !c->claimed)
         goto done;
-    c->claimed = true;
-    const char *id = PQgetvalue(r, 0, 0), *sku = PQgetvalue(r, 0, 1), *region = PQgetvalue(r, 0, 2);
-    int64_t avail = strtoll(PQgetvalue(r, 0, 3), NULL, 10);
-    int batches = (int)strtol(PQgetvalue(r, 0, 4), NULL, 10);
-    if (batches > 0 && (st = available_now(app, sku, region, &avail, err)) != SL_OK)
+    int64_t avail = r.available;
+    if (r.batches > 0 && (st = available_now(app, r.sku, r.region, &avail, err)) != SL_OK)
         goto done;
     bool done = avail <= 0;
+    int batches = r.batches;
     if (!done) {
-        int64_t n = avail < app->cfg.bis_max_batch ? avail : app->cfg.bis_max_batch;
+        int64_t n = avail < app->cfg.bis_max_batch ? avail : app->cfg.bis_max_batch, pending;
         char body[256];
-        snprintf(body, sizeof body, "%s is back in stock in %s", sku, region);
-        const char *pb[6] = {sku, region, sd_i64(b[1], n), id, sd_i64(b[2], batches + 1), body};
-        if ((st = sd_store_notif_begin(conn, err)) != SL_OK)
+        snprintf(body, sizeof body, "%s is back in stock in %s", r.sku, r.region);
+        if ((st = sd_store_restock_batch(conn, &r, n, body, &c->notified, &pending, err)) != SL_OK)
             goto done;
-        if ((st = sl_db_exec(conn, "sd_restock_batch", 6, pb, NULL, NULL, &rb, err)) != SL_OK)
-            goto done;
-        c->notified = PQntuples(rb);
-        const char *pp[2] = {sku, region};
-        if ((st = sl_db_exec(conn, "sd_restock_pending", 2, pp, NULL, NULL, &rp, err)) != SL_OK)
-            goto done;
-        done = strtoll(PQgetvalue(rp, 0, 0), NULL, 10) == 0;
+        done = pending == 0;
         batches++;
     }
-    const char *pu[4] = {id, sd_i64(b[3], batches), sd_i64(b[4], now + app->cfg.bis_interval_ms),
-                         done ? "true" : "false"};
-    st = sl_db_exec(conn, "sd_restock_update", 4, pu, NULL, NULL, NULL, err);
+    st = sd_store_restock_update(conn, r.restock_id, batches, now + app->cfg.bis_interval_ms, done,
+                                 err);
 done:
-    PQclear(r);
-    PQclear(rb);
-    PQclear(rp);
+    sl_arena_destroy(a);
     return st;
 }
 
@@ -183,72 +170,11 @@ void sd_bis_stop(sd_bis *b)
 
 /* ---- RPCs ---------------------------------------------------------------- */
 
-static Shelfline__V1__Subscription *sub_row(sl_arena *a, PGresult *r, int i)
-{
-    Shelfline__V1__Subscription *s = sl_arena_alloc(a, sizeof *s);
-    if (s == NULL)
-        return NULL;
-    shelfline__v1__subscription__init(s);
-    s->subscription_id = strtoll(PQgetvalue(r, i, 0), NULL, 10);
-    s->customer_id = sl_arena_strdup(a, PQgetvalue(r, i, 1));
-    s->sku = sl_arena_strdup(a, PQgetvalue(r, i, 2));
-    s->region = sl_arena_strdup(a, PQgetvalue(r, i, 3));
-    const char *st = PQgetvalue(r, i, 4);
-    s->status = strcmp(st, "ACTIVE") == 0 ? SHELFLINE__V1__SUBSCRIPTION_STATUS__SUBSCRIPTION_ACTIVE
-                : strcmp(st, "NOTIFIED") == 0
-                    ? SHELFLINE__V1__SUBSCRIPTION_STATUS__SUBSCRIPTION_NOTIFIED
-                    : SHELFLINE__V1__SUBSCRIPTION_STATUS__SUBSCRIPTION_CANCELLED;
-    s->created_at_ms = strtoll(PQgetvalue(r, i, 5), NULL, 10);
-    s->notified_at_ms = strtoll(PQgetvalue(r, i, 6), NULL, 10);
-    return s;
-}
-
-/* Runs a statement returning subscription rows on a pooled connection;
- * *res is the caller's (PQclear). */
-static sl_status sub_exec(sd_app *app, const char *stmt, int n, const char *const *p,
-                          PGresult **res, sl_err *err)
-{
-    sl_db_conn *conn;
-    sl_status st = sl_db_acquire(app->db, -1, &conn, err);
-    if (st != SL_OK)
-        return st;
-    st = sl_db_exec(conn, stmt, n, p, NULL, NULL, res, err);
-    sl_db_release(app->db, conn);
-    return st;
-}
-
-static bool field_ok(const char *s, size_t max, bool upper_region)
-{
-    size_t n = s == NULL ? 0 : strlen(s);
-    if (n < 1 || n > max)
-        return false;
-    if (upper_region && !(s[0] >= 'A' && s[0] <= 'Z'))
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        bool ok = (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-        if (!upper_region)
-            ok = ok || (c >= 'a' && c <= 'z') || c == '.';
-        if (!ok)
-            return false;
-    }
-    return true;
-}
-
-SD_API(subscribe_back_in_stock)
+sl_status sd_bis_subscribe(sl_call *call, const Shelfline__V1__SubscribeBackInStockRequest *r,
+                           Shelfline__V1__Subscription *out, sl_err *err)
 {
     sd_app *app = sl_call_ctx(call);
-    const Shelfline__V1__SubscribeBackInStockRequest *r = (const void *)req;
     sl_arena *a = sl_call_arena(call);
-    if (!field_ok(r->customer_id, 64, false))
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "customer_id must be 1..64 characters of A-Z a-z 0-9 . _ -");
-    if (!field_ok(r->sku, 64, false))
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "sku must be 1..64 characters of A-Z a-z 0-9 . _ -");
-    if (!field_ok(r->region, 32, true))
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "region must be 1..32 characters of A-Z 0-9 _ - starting with a letter");
     /* the SKU must exist */
     Shelfline__V1__GetProductRequest gp = SHELFLINE__V1__GET_PRODUCT_REQUEST__INIT;
     gp.sku = r->sku;
@@ -261,78 +187,13 @@ SD_API(subscribe_back_in_stock)
         return sl_err_set(err, SL_NOT_FOUND, "sku \"%s\" not found", r->sku);
     if (st != SL_OK)
         return st;
-    const char *p[3] = {r->customer_id, r->sku, r->region};
-    PGresult *res = NULL;
-    for (int attempt = 0; attempt < 3; attempt++) {
-        if ((st = sub_exec(app, "sd_sub_insert", 3, p, &res, err)) != SL_OK)
+    Shelfline__V1__Subscription *s = NULL;
+    for (int attempt = 0; attempt < 3 && s == NULL; attempt++) /* notified in between: again */
+        if ((st = sd_store_subscribe(app->db, sl_call_deadline_ms(call), r->customer_id, r->sku,
+                                     r->region, a, &s, err)) != SL_OK)
             return st;
-        if (PQntuples(res) == 0) { /* already active: return it */
-            PQclear(res);
-            if ((st = sub_exec(app, "sd_sub_find_active", 3, p, &res, err)) != SL_OK)
-                return st;
-        }
-        if (PQntuples(res) == 1)
-            break;
-        PQclear(res); /* notified in between: subscribe again */
-        res = NULL;
-    }
-    if (res == NULL)
+    if (s == NULL)
         return sl_err_set(err, SL_ABORTED, "subscription kept changing; retry");
-    Shelfline__V1__Subscription *s = sub_row(a, res, 0);
-    PQclear(res);
-    if (s == NULL)
-        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-    *(Shelfline__V1__Subscription *)resp = *s;
-    return SL_OK;
-}
-
-SD_API(unsubscribe)
-{
-    sd_app *app = sl_call_ctx(call);
-    const Shelfline__V1__UnsubscribeRequest *r = (const void *)req;
-    if (r->subscription_id <= 0)
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "subscription_id must be positive (got %" PRId64 ")", r->subscription_id);
-    char b[24];
-    const char *p[1] = {sd_i64(b, r->subscription_id)};
-    PGresult *res = NULL;
-    sl_status st = sub_exec(app, "sd_sub_cancel", 1, p, &res, err);
-    if (st != SL_OK)
-        return st;
-    if (PQntuples(res) == 0) {
-        PQclear(res);
-        return sl_err_set(err, SL_NOT_FOUND, "subscription_id %" PRId64 " not found",
-                          r->subscription_id);
-    }
-    Shelfline__V1__Subscription *s = sub_row(sl_call_arena(call), res, 0);
-    PQclear(res);
-    if (s == NULL)
-        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-    *(Shelfline__V1__Subscription *)resp = *s;
-    return SL_OK;
-}
-
-SD_API(list_subscriptions)
-{
-    sd_app *app = sl_call_ctx(call);
-    const Shelfline__V1__ListSubscriptionsRequest *r = (const void *)req;
-    Shelfline__V1__ListSubscriptionsResponse *out = (void *)resp;
-    sl_arena *a = sl_call_arena(call);
-    if (!field_ok(r->customer_id, 64, false))
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "customer_id must be 1..64 characters of A-Z a-z 0-9 . _ -");
-    const char *p[1] = {r->customer_id};
-    PGresult *res = NULL;
-    sl_status st = sub_exec(app, "sd_sub_list", 1, p, &res, err);
-    if (st != SL_OK)
-        return st;
-    int n = PQntuples(res);
-    out->subscriptions = sl_arena_zalloc(a, (size_t)(n + 1) * sizeof *out->subscriptions);
-    for (int i = 0; out->subscriptions != NULL && i < n; i++)
-        if ((out->subscriptions[out->n_subscriptions] = sub_row(a, res, i)) != NULL)
-            out->n_subscriptions++;
-    PQclear(res);
-    if (out->n_subscriptions != (size_t)n)
-        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    *out = *s;
     return SL_OK;
 }

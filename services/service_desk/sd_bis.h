@@ -1,5 +1,5 @@
 /*
- * sd_bis: back in stock -- the subscription RPCs, the restock recorded
+ * sd_bis: back in stock -- subscribing (behind sd_api_bis.c), the restock recorded
  * from inventory's BACK_IN_STOCK event, and the scheduler that notifies
  * subscribers batch by batch.
  *
@@ -29,6 +29,12 @@ sl_status sd_bis_start(sd_app *app, sd_bis **out, sl_err *err);
 /* Stops the thread (within the poll interval) and frees it.  NULL is a
  * no-op. */
 void sd_bis_stop(sd_bis *b);
+
+/* SubscribeBackInStock after validation: the SKU must exist in inventory;
+ * then the active subscription of (customer, SKU, region), new or as it
+ * was. */
+sl_status sd_bis_subscribe(sl_call *call, const Shelfline__V1__SubscribeBackInStockRequest *r,
+                           Shelfline__V1__Subscription *out, sl_err *err);
 
 /* Consumer effects, inside the cursor's transaction: BACK_IN_STOCK records
  * a restock, OUT_OF_STOCK closes the running ones. */

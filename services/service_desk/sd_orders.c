@@ -1,7 +1,7 @@
 /*
- * sd_orders: order and ETA handlers -- PlaceOrder (reserve through
- * inventory, then record), payment, cancellation, shipment steps, reads,
- * GetOrderEta and QuoteEta.
+ * sd_orders: orders and ETAs, the domain behind sd_api_orders.c --
+ * placing (reserve through inventory, then record), payment, cancellation,
+ * shipment steps, reads, the ETA of an order and quotes.
  *
  * PlaceOrder's end-to-end idempotency.  The order id is inventory's
  * reservation id, and inventory's Reserve is idempotent by it, so:
@@ -27,70 +27,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libpq-fe.h>
-
-#include "sd_api.h"
+#include "sd_orders.h"
 #include "sd_app.h"
 #include "sd_store.h"
+#include "sd_valid.h"
 #include "shelfline/v1/inventory.pb-c.h"
 #include "shelfline/v1/service_desk.pb-c.h"
-
-#define MAX_LINES 100
-#define MAX_QTY 1000000
-#define MAX_QUOTE_SKUS 100
-#define MIN_PLACED_MS INT64_C(946684800000) /* 2000-01-01 */
-#define DAY_MS INT64_C(86400000)
-
-/* ---- validation ---------------------------------------------------------- */
-
-static bool id_ok(const char *s)
-{
-    size_t n = s == NULL ? 0 : strlen(s);
-    if (n < 1 || n > 64)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-'))
-            return false;
-    }
-    return true;
-}
-
-static bool region_ok(const char *s)
-{
-    size_t n = s == NULL ? 0 : strlen(s);
-    if (n < 1 || n > 32 || !(s[0] >= 'A' && s[0] <= 'Z'))
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
-            return false;
-    }
-    return true;
-}
-
-static sl_status bad_id(sl_err *err, const char *field, const char *v)
-{
-    return sl_err_set(err, SL_INVALID_ARGUMENT,
-                      "%s must be 1..64 characters of A-Z a-z 0-9 . _ - (got \"%.80s\")", field,
-                      v == NULL ? "" : v);
-}
-
-static sl_status check_id(sl_err *err, const char *field, const char *v)
-{
-    return id_ok(v) ? SL_OK : bad_id(err, field, v);
-}
-
-static sl_status check_region(sl_err *err, const char *field, const char *v)
-{
-    if (region_ok(v))
-        return SL_OK;
-    return sl_err_set(err, SL_INVALID_ARGUMENT,
-                      "%s must be 1..32 characters of A-Z 0-9 _ - starting with a letter "
-                      "(got \"%.80s\")",
-                      field, v == NULL ? "" : v);
-}
 
 /* ---- helpers ---------------------------------------------------------------- */
 
@@ -157,39 +99,6 @@ static void eta_max(sd_order_eta *acc, const sd_line_eta *e, bool first)
 
 /* ---- PlaceOrder ---------------------------------------------------------- */
 
-static sl_status validate_place(const Shelfline__V1__PlaceOrderRequest *r, int64_t now, sl_err *err)
-{
-    sl_status st;
-    if ((st = check_id(err, "order_id", r->order_id)) != SL_OK ||
-        (st = check_id(err, "customer_id", r->customer_id)) != SL_OK ||
-        (st = check_region(err, "region", r->region)) != SL_OK)
-        return st;
-    if (r->n_lines < 1 || r->n_lines > MAX_LINES)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "lines must hold 1..%d lines (got %zu)",
-                          MAX_LINES, r->n_lines);
-    for (size_t i = 0; i < r->n_lines; i++) {
-        const Shelfline__V1__OrderLineRequest *l = r->lines[i];
-        char f[48];
-        snprintf(f, sizeof f, "lines[%zu].sku", i);
-        if ((st = check_id(err, f, l->sku)) != SL_OK)
-            return st;
-        if (l->qty < 1 || l->qty > MAX_QTY)
-            return sl_err_set(err, SL_INVALID_ARGUMENT,
-                              "lines[%zu].qty must be 1..%d (got %" PRId64 ")", i, MAX_QTY, l->qty);
-        if (l->promotion_id != NULL && l->promotion_id[0] != '\0') {
-            snprintf(f, sizeof f, "lines[%zu].promotion_id", i);
-            if ((st = check_id(err, f, l->promotion_id)) != SL_OK)
-                return st;
-        }
-    }
-    if (r->placed_at_ms != 0 && (r->placed_at_ms < MIN_PLACED_MS || r->placed_at_ms > now + DAY_MS))
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "placed_at_ms must be 0 or between 2000-01-01 and a day from now "
-                          "(got %" PRId64 ")",
-                          r->placed_at_ms);
-    return SL_OK;
-}
-
 /* The request as a canonical string: a retry must give the same one. */
 static char *fingerprint(sl_arena *a, const Shelfline__V1__PlaceOrderRequest *r)
 {
@@ -209,76 +118,19 @@ static char *fingerprint(sl_arena *a, const Shelfline__V1__PlaceOrderRequest *r)
 
 typedef struct place_ctx {
     sd_app *app;
-    const Shelfline__V1__PlaceOrderRequest *req;
-    const Shelfline__V1__Reservation *resv;
-    const char *fp;
-    int64_t placed_at;
-    /* per allocation, in reservation order */
-    sd_line_eta *etas;
-    sd_order_eta order_eta;
+    sd_new_order order;
     bool inserted;
 } place_ctx;
 
 static sl_status place_tx(sl_db_conn *conn, void *vctx, sl_err *err)
 {
     place_ctx *c = vctx;
-    const Shelfline__V1__PlaceOrderRequest *r = c->req;
-    char b[11][24];
-    const char *p[13];
-    PGresult *res = NULL;
-    c->inserted = false;
-    p[0] = r->order_id;
-    p[1] = r->customer_id;
-    p[2] = r->region;
-    p[3] = sd_i64(b[0], c->placed_at);
-    p[4] = r->allow_split ? "true" : "false";
-    p[5] = r->allow_backorder ? "true" : "false";
-    p[6] = c->fp;
-    p[7] = sd_i64(b[1], c->order_eta.ship_date);
-    p[8] = sd_i64(b[2], c->order_eta.p50);
-    p[9] = sd_i64(b[3], c->order_eta.p90);
-    p[10] = sd_i64(b[4], c->order_eta.confidence);
-    sl_status st = sl_db_exec(conn, "sd_order_insert", 11, p, NULL, NULL, &res, err);
+    sl_status st = sd_store_insert_order(conn, &c->order, &c->inserted, err);
+    if (st == SL_OK && c->inserted)
+        st = sd_publish_order(c->app, conn, "ORDER_PLACED", c->order.req->order_id, err);
     if (st != SL_OK)
-        return st;
-    bool fresh = PQntuples(res) == 1;
-    PQclear(res);
-    if (!fresh)
-        return SL_OK; /* a concurrent attempt recorded it */
-    size_t k = 0;
-    for (size_t i = 0; i < c->resv->n_lines; i++) {
-        const Shelfline__V1__ReservationLine *l = c->resv->lines[i];
-        p[0] = r->order_id;
-        p[1] = sd_i64(b[0], (int64_t)i);
-        p[2] = l->sku;
-        p[3] = sd_i64(b[1], l->qty);
-        p[4] = l->promotion_id ? l->promotion_id : "";
-        p[5] = sd_i64(b[2], l->unit_price ? l->unit_price->minor_units : 0);
-        p[6] = l->unit_price && l->unit_price->currency ? l->unit_price->currency : "";
-        if ((st = sl_db_exec(conn, "sd_line_insert", 7, p, NULL, NULL, NULL, err)) != SL_OK)
-            return st;
-        for (size_t j = 0; j < l->n_allocations; j++, k++) {
-            const Shelfline__V1__Allocation *al = l->allocations[j];
-            p[1] = sd_i64(b[0], (int64_t)i);
-            p[2] = sd_i64(b[1], (int64_t)j);
-            p[3] = al->warehouse_id;
-            p[4] = sd_i64(b[2], al->qty);
-            p[5] = al->inbound_id ? al->inbound_id : "";
-            p[6] = sd_i64(b[3], al->inbound_id && al->inbound_id[0] ? al->expected_at_ms : 0);
-            p[7] = sd_i64(b[4], al->transit_p50_days);
-            p[8] = sd_i64(b[5], al->transit_p90_days);
-            p[9] = sd_i64(b[6], c->etas[k].ship_date);
-            p[10] = sd_i64(b[7], c->etas[k].p50);
-            p[11] = sd_i64(b[8], c->etas[k].p90);
-            p[12] = sd_i64(b[9], c->etas[k].confidence);
-            if ((st = sl_db_exec(conn, "sd_part_insert", 13, p, NULL, NULL, NULL, err)) != SL_OK)
-                return st;
-        }
-    }
-    if ((st = sd_publish_order(c->app, conn, "ORDER_PLACED", r->order_id, err)) != SL_OK)
-        return st;
-    c->inserted = true;
-    return SL_OK;
+        c->inserted = false;
+    return st;
 }
 
 /* Answers from a recorded order: same request -> replay, else conflict. */
@@ -294,41 +146,19 @@ static sl_status answer_recorded(const sd_order_rec *rec, const char *fp,
     return SL_OK;
 }
 
-static sl_status load_order(sd_app *app, const char *order_id, sl_arena *a, sd_order_rec *rec,
-                            sl_err *err)
+/* The order as stored, read in one read-only transaction bounded by the
+ * call's deadline. */
+static sl_status load_order(sd_app *app, int64_t deadline_ms, const char *order_id, sl_arena *a,
+                            sd_order_rec *rec, sl_err *err)
 {
-    sl_db_conn *conn;
-    sl_status st = sl_db_acquire(app->db, -1, &conn, err);
-    if (st != SL_OK)
-        return st;
-    st = sd_store_load_order(conn, order_id, false, a, rec, err);
-    sl_db_release(app->db, conn);
-    return st;
+    return sd_store_read_order(app->db, deadline_ms, order_id, a, rec, err);
 }
 
-SD_API(place_order)
+/* Reserve's request for the order. */
+static sl_status reserve_request(sl_arena *a, sd_app *app,
+                                 const Shelfline__V1__PlaceOrderRequest *r,
+                                 Shelfline__V1__ReserveRequest *rr, sl_err *err)
 {
-    sd_app *app = sl_call_ctx(call);
-    const Shelfline__V1__PlaceOrderRequest *r = (const void *)req;
-    Shelfline__V1__PlaceOrderResponse *out = (void *)resp;
-    sl_arena *a = sl_call_arena(call);
-    int64_t now = sl_db_now_ms();
-    sl_status st = validate_place(r, now, err);
-    if (st != SL_OK)
-        return st;
-    const char *fp = fingerprint(a, r);
-    if (fp == NULL)
-        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-
-    sd_order_rec rec;
-    st = load_order(app, r->order_id, a, &rec, err);
-    if (st == SL_OK)
-        return answer_recorded(&rec, fp, out, true, err);
-    if (st != SL_NOT_FOUND)
-        return st;
-
-    /* Reserve (inventory replays a reservation an earlier attempt made). */
-    Shelfline__V1__ReserveRequest rr = SHELFLINE__V1__RESERVE_REQUEST__INIT;
     Shelfline__V1__ReserveLine *rl = sl_arena_alloc(a, r->n_lines * sizeof *rl);
     Shelfline__V1__ReserveLine **rlp = sl_arena_alloc(a, r->n_lines * sizeof *rlp);
     if (rl == NULL || rlp == NULL)
@@ -340,17 +170,31 @@ SD_API(place_order)
         rl[i].promotion_id = r->lines[i]->promotion_id;
         rlp[i] = &rl[i];
     }
-    rr.reservation_id = r->order_id;
-    rr.customer_id = r->customer_id;
-    rr.region = r->region;
-    rr.lines = rlp;
-    rr.n_lines = r->n_lines;
-    rr.hold_ttl_ms = app->cfg.hold_ttl_ms;
-    rr.allow_split = r->allow_split;
-    rr.allow_backorder = r->allow_backorder;
+    shelfline__v1__reserve_request__init(rr);
+    rr->reservation_id = r->order_id;
+    rr->customer_id = r->customer_id;
+    rr->region = r->region;
+    rr->lines = rlp;
+    rr->n_lines = r->n_lines;
+    rr->hold_ttl_ms = app->cfg.hold_ttl_ms;
+    rr->allow_split = r->allow_split;
+    rr->allow_backorder = r->allow_backorder;
+    return SL_OK;
+}
+
+/* Reserves the order's stock in inventory, which replays a reservation an
+ * earlier attempt made; then the hold must still be live.  *resv is NULL
+ * (with OK) when the hold was released and the order is recorded: the
+ * caller answers from the record. */
+static sl_status reserve(sd_app *app, sl_call *call, const Shelfline__V1__PlaceOrderRequest *r,
+                         const Shelfline__V1__Reservation **resv, sl_err *err)
+{
+    Shelfline__V1__ReserveRequest rr;
+    sl_status st = reserve_request(sl_call_arena(call), app, r, &rr, err);
     ProtobufCMessage *m;
-    st = inv_call(app, call, "Reserve", &rr.base, &shelfline__v1__reserve_response__descriptor, &m,
-                  true, err);
+    if (st == SL_OK)
+        st = inv_call(app, call, "Reserve", &rr.base, &shelfline__v1__reserve_response__descriptor,
+                      &m, true, err);
     if (st == SL_ALREADY_EXISTS)
         return sl_err_set(err, SL_ALREADY_EXISTS,
                           "order_id \"%s\" was already reserved with a different request",
@@ -360,44 +204,43 @@ SD_API(place_order)
         return st;
     }
     const Shelfline__V1__ReserveResponse *rs = (const void *)m;
-    if (rs->reservation == NULL)
+    if ((*resv = rs->reservation) == NULL)
         return sl_err_set(err, SL_INTERNAL, "inventory answered Reserve without a reservation");
-    if (rs->replayed) {
-        /* An earlier attempt reserved: is the hold still good? */
-        Shelfline__V1__GetReservationRequest gr = SHELFLINE__V1__GET_RESERVATION_REQUEST__INIT;
-        gr.reservation_id = r->order_id;
-        st = inv_call(app, call, "GetReservation", &gr.base,
-                      &shelfline__v1__reservation__descriptor, &m, true, err);
-        if (st != SL_OK)
-            return st;
-        const Shelfline__V1__Reservation *cur = (const void *)m;
-        if (cur->status == SHELFLINE__V1__RESERVATION__STATUS__RELEASED ||
-            cur->status == SHELFLINE__V1__RESERVATION__STATUS__EXPIRED) {
-            /* Perhaps a concurrent attempt recorded and then cancelled it. */
-            if (load_order(app, r->order_id, a, &rec, NULL) == SL_OK)
-                return answer_recorded(&rec, fp, out, true, err);
-            return sl_err_set(err, SL_FAILED_PRECONDITION,
-                              "the stock held for order_id \"%s\" was released before the "
-                              "order was recorded; place it again under a new order_id",
-                              r->order_id);
-        }
-    }
-    const Shelfline__V1__Reservation *resv = rs->reservation;
+    if (!rs->replayed)
+        return SL_OK;
+    /* An earlier attempt reserved: is the hold still good? */
+    Shelfline__V1__GetReservationRequest gr = SHELFLINE__V1__GET_RESERVATION_REQUEST__INIT;
+    gr.reservation_id = r->order_id;
+    if ((st = inv_call(app, call, "GetReservation", &gr.base,
+                       &shelfline__v1__reservation__descriptor, &m, true, err)) != SL_OK)
+        return st;
+    const Shelfline__V1__Reservation *cur = (const void *)m;
+    if (cur->status != SHELFLINE__V1__RESERVATION__STATUS__RELEASED &&
+        cur->status != SHELFLINE__V1__RESERVATION__STATUS__EXPIRED)
+        return SL_OK;
+    *resv = NULL;
+    return SL_OK;
+}
 
-    /* The promise. */
-    place_ctx c = {.app = app, .req = r, .resv = resv, .fp = fp};
-    c.placed_at = r->placed_at_ms != 0 ? r->placed_at_ms : now;
+/* The promise of each allocation of resv and of the order, as if placed
+ * at c->order.placed_at, into c->order. */
+static sl_status promise(sd_app *app, sl_arena *a, const Shelfline__V1__PlaceOrderRequest *r,
+                         int64_t now, place_ctx *c, sl_err *err)
+{
+    const Shelfline__V1__Reservation *resv = c->order.resv;
     size_t nparts = 0;
     for (size_t i = 0; i < resv->n_lines; i++)
         nparts += resv->lines[i]->n_allocations;
     if (nparts == 0 || resv->n_lines != r->n_lines)
         return sl_err_set(err, SL_INTERNAL, "inventory answered Reserve with %zu lines for %zu",
                           resv->n_lines, r->n_lines);
-    c.etas = sl_arena_alloc(a, nparts * sizeof *c.etas);
-    if (c.etas == NULL)
+    sd_line_eta *etas = sl_arena_alloc(a, nparts * sizeof *etas);
+    c->order.part_etas = etas;
+    if (etas == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     sd_net_snap *snap;
-    if ((st = sd_net_acquire(app->net, false, &snap, err)) != SL_OK)
+    sl_status st = sd_net_acquire(app->net, false, &snap, err);
+    if (st != SL_OK)
         return st;
     size_t k = 0;
     for (size_t i = 0; i < resv->n_lines && st == SL_OK; i++) {
@@ -410,19 +253,49 @@ SD_API(place_order)
                          .transit_p90 = al->transit_p90_days};
             sd_eta_line line;
             if ((st = part_line(app, &snap, &p, &line, err)) == SL_OK)
-                st = sd_eta_compute_line(&line, c.placed_at, now, &c.etas[k], err);
+                st = sd_eta_compute_line(&line, c->order.placed_at, now, &etas[k], err);
             if (st == SL_OK)
-                eta_max(&c.order_eta, &c.etas[k], k == 0);
+                eta_max(&c->order.promise, &etas[k], k == 0);
         }
     }
     sd_net_release(app->net, snap);
-    if (st != SL_OK)
-        return st;
+    return st;
+}
 
-    sl_db_tx_options o = {.deadline_ms = sl_call_deadline_ms(call)};
-    if ((st = sl_db_tx(app->db, &o, place_tx, &c, err)) != SL_OK)
+sl_status sd_orders_place(sl_call *call, const Shelfline__V1__PlaceOrderRequest *r, int64_t now,
+                          Shelfline__V1__PlaceOrderResponse *out, sl_err *err)
+{
+    sd_app *app = sl_call_ctx(call);
+    sl_arena *a = sl_call_arena(call);
+    int64_t deadline = sl_call_deadline_ms(call);
+    const char *fp = fingerprint(a, r);
+    if (fp == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    /* 1. a recorded order answers the retry */
+    sd_order_rec rec;
+    sl_status st = load_order(app, deadline, r->order_id, a, &rec, err);
+    if (st != SL_NOT_FOUND)
+        return st == SL_OK ? answer_recorded(&rec, fp, out, true, err) : st;
+    /* 2. reserve */
+    place_ctx c = {.app = app, .order = {.req = r, .fingerprint = fp}};
+    if ((st = reserve(app, call, r, &c.order.resv, err)) != SL_OK)
         return st;
-    if ((st = load_order(app, r->order_id, a, &rec, err)) != SL_OK)
+    if (c.order.resv == NULL) {
+        /* Perhaps a concurrent attempt recorded and then cancelled it. */
+        if (load_order(app, deadline, r->order_id, a, &rec, NULL) == SL_OK)
+            return answer_recorded(&rec, fp, out, true, err);
+        return sl_err_set(err, SL_FAILED_PRECONDITION,
+                          "the stock held for order_id \"%s\" was released before the "
+                          "order was recorded; place it again under a new order_id",
+                          r->order_id);
+    }
+    /* 3. the promise; 4. record it with ORDER_PLACED, answer what is stored */
+    c.order.placed_at = r->placed_at_ms != 0 ? r->placed_at_ms : now;
+    if ((st = promise(app, a, r, now, &c, err)) != SL_OK)
+        return st;
+    sl_db_tx_options o = sd_store_tx_options(deadline, false);
+    if ((st = sl_db_tx(app->db, &o, place_tx, &c, err)) != SL_OK ||
+        (st = load_order(app, deadline, r->order_id, a, &rec, err)) != SL_OK)
         return st;
     return answer_recorded(&rec, fp, out, !c.inserted, err);
 }
@@ -440,38 +313,29 @@ typedef struct status_ctx {
 static sl_status status_tx(sl_db_conn *conn, void *vctx, sl_err *err)
 {
     status_ctx *c = vctx;
-    PGresult *res;
     c->changed = false;
-    const char *p[3] = {c->order_id, c->from, c->to};
-    sl_status st;
-    if (strcmp(c->to, "CANCELLED") == 0) {
-        const char *q[2] = {c->order_id, c->reason ? c->reason : ""};
-        st = sl_db_exec(conn, "sd_order_cancel", 2, q, NULL, NULL, &res, err);
-    } else {
-        st = sl_db_exec(conn, "sd_order_set_status", 3, p, NULL, NULL, &res, err);
-    }
-    if (st != SL_OK)
-        return st;
-    c->changed = PQntuples(res) == 1;
-    PQclear(res);
-    if (c->changed && c->topic != NULL)
+    sl_status st =
+        strcmp(c->to, "CANCELLED") == 0
+            ? sd_store_order_cancel(conn, c->order_id, c->reason ? c->reason : "", &c->changed, err)
+            : sd_store_order_set_status(conn, c->order_id, c->from, c->to, &c->changed, err);
+    if (st == SL_OK && c->changed && c->topic != NULL)
         st = sd_publish_order(c->app, conn, c->topic, c->order_id, err);
     return st;
 }
 
-SD_API(confirm_payment)
+sl_status sd_orders_confirm_payment(sl_call *call, const Shelfline__V1__ConfirmPaymentRequest *r,
+                                    Shelfline__V1__Order *resp, sl_err *err)
 {
     sd_app *app = sl_call_ctx(call);
-    const Shelfline__V1__ConfirmPaymentRequest *r = (const void *)req;
     sl_arena *a = sl_call_arena(call);
-    sl_status st = check_id(err, "order_id", r->order_id);
     sd_order_rec rec;
-    if (st != SL_OK || (st = load_order(app, r->order_id, a, &rec, err)) != SL_OK)
+    sl_status st = load_order(app, sl_call_deadline_ms(call), r->order_id, a, &rec, err);
+    if (st != SL_OK)
         return st;
     if (strcmp(rec.status, "CANCELLED") == 0)
         return sl_err_set(err, SL_FAILED_PRECONDITION, "order \"%s\" was cancelled", r->order_id);
     if (strcmp(rec.status, "PLACED") != 0) {
-        *(Shelfline__V1__Order *)resp = *rec.order; /* already paid: unchanged */
+        *resp = *rec.order; /* already paid: unchanged */
         return SL_OK;
     }
     Shelfline__V1__CommitRequest cr = SHELFLINE__V1__COMMIT_REQUEST__INIT;
@@ -490,28 +354,23 @@ SD_API(confirm_payment)
     status_ctx c = {app, r->order_id, "PLACED", "PAID", "ORDER_PAID", NULL, false};
     sl_db_tx_options o = {.deadline_ms = sl_call_deadline_ms(call)};
     if ((st = sl_db_tx(app->db, &o, status_tx, &c, err)) != SL_OK ||
-        (st = load_order(app, r->order_id, a, &rec, err)) != SL_OK)
+        (st = load_order(app, sl_call_deadline_ms(call), r->order_id, a, &rec, err)) != SL_OK)
         return st;
-    *(Shelfline__V1__Order *)resp = *rec.order;
+    *resp = *rec.order;
     return SL_OK;
 }
 
-SD_API(cancel_order)
+sl_status sd_orders_cancel(sl_call *call, const Shelfline__V1__CancelOrderRequest *r,
+                           Shelfline__V1__Order *resp, sl_err *err)
 {
     sd_app *app = sl_call_ctx(call);
-    const Shelfline__V1__CancelOrderRequest *r = (const void *)req;
     sl_arena *a = sl_call_arena(call);
-    sl_status st = check_id(err, "order_id", r->order_id);
+    sd_order_rec rec;
+    sl_status st = load_order(app, sl_call_deadline_ms(call), r->order_id, a, &rec, err);
     if (st != SL_OK)
         return st;
-    if (r->reason != NULL && strlen(r->reason) > 200)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "reason must be at most 200 bytes (got %zu)",
-                          strlen(r->reason));
-    sd_order_rec rec;
-    if ((st = load_order(app, r->order_id, a, &rec, err)) != SL_OK)
-        return st;
     if (strcmp(rec.status, "CANCELLED") == 0) {
-        *(Shelfline__V1__Order *)resp = *rec.order;
+        *resp = *rec.order;
         return SL_OK;
     }
     if (strcmp(rec.status, "PLACED") != 0)
@@ -533,9 +392,9 @@ SD_API(cancel_order)
     status_ctx c = {app, r->order_id, "PLACED", "CANCELLED", "ORDER_CANCELLED", r->reason, false};
     sl_db_tx_options o = {.deadline_ms = sl_call_deadline_ms(call)};
     if ((st = sl_db_tx(app->db, &o, status_tx, &c, err)) != SL_OK ||
-        (st = load_order(app, r->order_id, a, &rec, err)) != SL_OK)
+        (st = load_order(app, sl_call_deadline_ms(call), r->order_id, a, &rec, err)) != SL_OK)
         return st;
-    *(Shelfline__V1__Order *)resp = *rec.order;
+    *resp = *rec.order;
     return SL_OK;
 }
 
@@ -587,9 +446,8 @@ static sl_status ship_tx(sl_db_conn *conn, void *vctx, sl_err *err)
     if (strcmp(s, to) == 0 && strcmp(to, "SHIPPED") != 0)
         goto done; /* repeating the current step */
     bool shipped = strcmp(to, "SHIPPED") == 0;
-    const char *p[4] = {r->order_id, to, shipped ? r->carrier : rec.order->carrier,
-                        shipped ? r->tracking : rec.order->tracking};
-    if ((st = sl_db_exec(conn, "sd_order_ship", 4, p, NULL, NULL, NULL, err)) != SL_OK)
+    if ((st = sd_store_order_ship(conn, r->order_id, to, shipped ? r->carrier : rec.order->carrier,
+                                  shipped ? r->tracking : rec.order->tracking, err)) != SL_OK)
         goto done;
     if (strcmp(to, "DELIVERED") == 0)
         st = sd_publish_order(c->app, conn, "ORDER_DELIVERED", r->order_id, err);
@@ -598,138 +456,91 @@ done:
     return st;
 }
 
-SD_API(update_shipment)
+sl_status sd_orders_ship(sl_call *call, const Shelfline__V1__UpdateShipmentRequest *r,
+                         Shelfline__V1__Order *resp, sl_err *err)
 {
     sd_app *app = sl_call_ctx(call);
-    const Shelfline__V1__UpdateShipmentRequest *r = (const void *)req;
-    sl_status st = check_id(err, "order_id", r->order_id);
+    ship_ctx c = {app, r};
+    sl_db_tx_options o = sd_store_tx_options(sl_call_deadline_ms(call), false);
+    sl_status st = sl_db_tx(app->db, &o, ship_tx, &c, err);
     if (st != SL_OK)
         return st;
-    if (r->step < SHELFLINE__V1__SHIPMENT_STEP__SHIPMENT_PICKED ||
-        r->step > SHELFLINE__V1__SHIPMENT_STEP__SHIPMENT_FAILED_DELIVERY)
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "step must be PICKED, SHIPPED, DELIVERED or "
-                          "FAILED_DELIVERY (got %d)",
-                          (int)r->step);
-    if (r->step == SHELFLINE__V1__SHIPMENT_STEP__SHIPMENT_SHIPPED) {
-        if ((st = check_id(err, "carrier", r->carrier)) != SL_OK ||
-            (st = check_id(err, "tracking", r->tracking)) != SL_OK)
-            return st;
-    }
-    ship_ctx c = {app, r};
-    sl_db_tx_options o = {.deadline_ms = sl_call_deadline_ms(call)};
-    if ((st = sl_db_tx(app->db, &o, ship_tx, &c, err)) != SL_OK)
-        return st;
     sd_order_rec rec;
-    if ((st = load_order(app, r->order_id, sl_call_arena(call), &rec, err)) != SL_OK)
+    if ((st = load_order(app, sl_call_deadline_ms(call), r->order_id, sl_call_arena(call), &rec,
+                         err)) != SL_OK)
         return st;
-    *(Shelfline__V1__Order *)resp = *rec.order;
+    *resp = *rec.order;
     return SL_OK;
 }
 
 /* ---- reads ---------------------------------------------------------------- */
 
-SD_API(get_order)
+sl_status sd_orders_get(sd_app *app, int64_t deadline_ms, sl_arena *a, const char *order_id,
+                        Shelfline__V1__Order **out, sl_err *err)
 {
-    sd_app *app = sl_call_ctx(call);
-    const Shelfline__V1__GetOrderRequest *r = (const void *)req;
-    sl_status st = check_id(err, "order_id", r->order_id);
     sd_order_rec rec;
-    if (st != SL_OK || (st = load_order(app, r->order_id, sl_call_arena(call), &rec, err)) != SL_OK)
-        return st;
-    *(Shelfline__V1__Order *)resp = *rec.order;
-    return SL_OK;
-}
-
-SD_API(list_orders)
-{
-    sd_app *app = sl_call_ctx(call);
-    const Shelfline__V1__ListOrdersRequest *r = (const void *)req;
-    Shelfline__V1__ListOrdersResponse *out = (void *)resp;
-    sl_arena *a = sl_call_arena(call);
-    sl_status st = check_id(err, "customer_id", r->customer_id);
-    if (st != SL_OK)
-        return st;
-    int64_t size = 100;
-    const char *tok = NULL;
-    if (r->page != NULL) {
-        if (r->page->page_size < 0 || r->page->page_size > 1000)
-            return sl_err_set(err, SL_INVALID_ARGUMENT, "page.page_size must be 0..1000 (got %d)",
-                              r->page->page_size);
-        if (r->page->page_size > 0)
-            size = r->page->page_size;
-        if (r->page->page_token != NULL && r->page->page_token[0] != '\0')
-            tok = r->page->page_token;
-    }
-    /* token: "<placed_at_ms>:<order_id>" of the last order of the page */
-    char ms[24] = "";
-    const char *after_id = NULL;
-    if (tok != NULL) {
-        const char *colon = strchr(tok, ':');
-        size_t n = colon ? (size_t)(colon - tok) : 0;
-        char *end;
-        if (colon == NULL || n == 0 || n >= sizeof ms || !id_ok(colon + 1))
-            return sl_err_set(err, SL_INVALID_ARGUMENT, "page.page_token is malformed");
-        memcpy(ms, tok, n);
-        ms[n] = '\0';
-        strtoll(ms, &end, 10);
-        if (*end != '\0')
-            return sl_err_set(err, SL_INVALID_ARGUMENT, "page.page_token is malformed");
-        after_id = colon + 1;
-    }
-    sl_db_conn *conn;
-    if ((st = sl_db_acquire_by(app->db, sl_call_deadline_ms(call), &conn, err)) != SL_OK)
-        return st;
-    char lim[24];
-    const char *p[4] = {r->customer_id, tok ? ms : NULL, after_id, sd_i64(lim, size + 1)};
-    PGresult *res = NULL;
-    if ((st = sl_db_exec(conn, "sd_orders_by_customer", 4, p, NULL, NULL, &res, err)) != SL_OK)
-        goto done;
-    int n = PQntuples(res);
-    int take = n > size ? (int)size : n;
-    out->orders = sl_arena_zalloc(a, (size_t)(take + 1) * sizeof *out->orders);
-    if (out->orders == NULL) {
-        st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-        goto done;
-    }
-    for (int i = 0; i < take; i++) {
-        sd_order_rec rec;
-        if ((st = sd_store_load_order(conn, PQgetvalue(res, i, 0), false, a, &rec, err)) != SL_OK)
-            goto done;
-        out->orders[out->n_orders++] = rec.order;
-    }
-    if (n > size) {
-        size_t cap = 100;
-        char *t = sl_arena_alloc(a, cap);
-        if (t == NULL) {
-            st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-            goto done;
-        }
-        snprintf(t, cap, "%s:%s", PQgetvalue(res, take - 1, 1), PQgetvalue(res, take - 1, 0));
-        out->next_page_token = t;
-    }
-done:
-    PQclear(res);
-    sl_db_release(app->db, conn);
+    sl_status st = load_order(app, deadline_ms, order_id, a, &rec, err);
+    if (st == SL_OK)
+        *out = rec.order;
     return st;
 }
 
-/* ---- ETAs ---------------------------------------------------------------- */
+typedef struct list_ctx {
+    const char *customer_id, *after_ms, *after_id;
+    int64_t size;
+    sl_arena *arena;
+    Shelfline__V1__ListOrdersResponse *out;
+} list_ctx;
 
-SD_API(get_order_eta)
+/* One page of a customer's orders, read in one snapshot: one more than
+ * the page tells whether there is a next page. */
+static sl_status list_tx(sl_db_conn *conn, void *vctx, sl_err *err)
 {
-    const Shelfline__V1__GetOrderEtaRequest *r = (const void *)req;
-    sl_status st = check_id(err, "order_id", r->order_id);
+    list_ctx *c = vctx;
+    Shelfline__V1__ListOrdersResponse *out = c->out;
+    sd_order_key *keys;
+    size_t n;
+    sl_status st = sd_store_orders_by_customer(conn, c->customer_id, c->after_ms, c->after_id,
+                                               c->size + 1, c->arena, &keys, &n, err);
     if (st != SL_OK)
         return st;
-    return sd_orders_eta(sl_call_ctx(call), sl_call_arena(call), r->order_id, (void *)resp, err);
+    size_t take = n > (size_t)c->size ? (size_t)c->size : n;
+    out->n_orders = 0;
+    out->next_page_token = "";
+    out->orders = sl_arena_zalloc(c->arena, (take + 1) * sizeof *out->orders);
+    if (out->orders == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t i = 0; i < take; i++) {
+        sd_order_rec rec;
+        if ((st = sd_store_load_order(conn, keys[i].order_id, false, c->arena, &rec, err)) != SL_OK)
+            return st;
+        out->orders[out->n_orders++] = rec.order;
+    }
+    if (n > take) {
+        size_t cap = 100;
+        char *t = sl_arena_alloc(c->arena, cap);
+        if (t == NULL)
+            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        snprintf(t, cap, "%" PRId64 ":%s", keys[take - 1].placed_at_ms, keys[take - 1].order_id);
+        out->next_page_token = t;
+    }
+    return SL_OK;
 }
 
-sl_status sd_orders_eta(sd_app *app, sl_arena *a, const char *order_id,
+sl_status sd_orders_list(sd_app *app, int64_t deadline_ms, sl_arena *a, const char *customer_id,
+                         int64_t size, const char *after_ms, const char *after_id,
+                         Shelfline__V1__ListOrdersResponse *out, sl_err *err)
+{
+    list_ctx c = {customer_id, after_ms, after_id, size, a, out};
+    sl_db_tx_options o = sd_store_tx_options(deadline_ms, true);
+    return sl_db_tx(app->db, &o, list_tx, &c, err);
+}
+
+sl_status sd_orders_eta(sd_app *app, int64_t deadline_ms, sl_arena *a, const char *order_id,
                         Shelfline__V1__OrderEta *out, sl_err *err)
 {
     sd_order_rec rec;
-    sl_status st = load_order(app, order_id, a, &rec, err);
+    sl_status st = load_order(app, deadline_ms, order_id, a, &rec, err);
     if (st != SL_OK)
         return st;
     const Shelfline__V1__Order *o = rec.order;
@@ -817,34 +628,6 @@ sl_status sd_orders_eta(sd_app *app, sl_arena *a, const char *order_id,
 done:
     sd_net_release(app->net, snap);
     return st;
-}
-
-SD_API(quote_eta)
-{
-    sd_app *app = sl_call_ctx(call);
-    const Shelfline__V1__QuoteEtaRequest *r = (const void *)req;
-    Shelfline__V1__QuoteEtaResponse *out = (void *)resp;
-    sl_arena *a = sl_call_arena(call);
-    sl_status st = check_region(err, "region", r->region);
-    if (st != SL_OK)
-        return st;
-    if (r->n_skus < 1 || r->n_skus > MAX_QUOTE_SKUS)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "skus must hold 1..%d SKUs (got %zu)",
-                          MAX_QUOTE_SKUS, r->n_skus);
-    for (size_t i = 0; i < r->n_skus; i++) {
-        char f[32];
-        snprintf(f, sizeof f, "skus[%zu]", i);
-        if ((st = check_id(err, f, r->skus[i])) != SL_OK)
-            return st;
-    }
-    int64_t now = sl_db_now_ms();
-    if (r->at_ms != 0 && (r->at_ms < MIN_PLACED_MS || r->at_ms > now + 366 * DAY_MS))
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "at_ms must be 0 or between 2000-01-01 and a year from now");
-    int64_t at = r->at_ms != 0 ? r->at_ms : now;
-
-    return sd_orders_quote(app, call, a, r->region, r->skus, r->n_skus, at,
-                           app->cfg.inventory_timeout_ms, out, err);
 }
 
 sl_status sd_orders_quote(sd_app *app, sl_call *call, sl_arena *a, const char *region, char **skus,

@@ -12,131 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libpq-fe.h>
-
-#include "sd_api.h"
+#include "sd_returns.h"
 #include "sd_app.h"
 #include "sd_store.h"
 #include "shelfline/v1/inventory.pb-c.h"
 #include "shelfline/v1/service_desk.pb-c.h"
-
-#define MAX_RETURN_LINES 100
-
-static bool id_ok(const char *s)
-{
-    size_t n = s == NULL ? 0 : strlen(s);
-    if (n < 1 || n > 64)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-'))
-            return false;
-    }
-    return true;
-}
-
-static sl_status bad_id(sl_err *err, const char *field, const char *v)
-{
-    return sl_err_set(err, SL_INVALID_ARGUMENT,
-                      "%s must be 1..64 characters of A-Z a-z 0-9 . _ - (got \"%.80s\")", field,
-                      v == NULL ? "" : v);
-}
-
-typedef struct rma_line_rec {
-    int line_no;
-    const char *sku, *warehouse_id, *currency;
-    int64_t qty, price_minor;
-} rma_line_rec;
-
-typedef struct rma_rec {
-    Shelfline__V1__Return *msg;
-    const char *fingerprint;
-    rma_line_rec *lines;
-    size_t n_lines;
-} rma_rec;
-
-static sl_status load_rma(sl_db_conn *conn, sl_arena *a, const char *id, rma_rec *out, sl_err *err)
-{
-    const char *p[1] = {id};
-    PGresult *r = NULL, *rl = NULL;
-    sl_status st = sl_db_exec(conn, "sd_rma_get", 1, p, NULL, NULL, &r, err);
-    if (st != SL_OK)
-        goto done;
-    if (PQntuples(r) == 0) {
-        st = sl_err_set(err, SL_NOT_FOUND, "rma_id \"%s\" not found", id);
-        goto done;
-    }
-    if ((st = sl_db_exec(conn, "sd_rma_lines", 1, p, NULL, NULL, &rl, err)) != SL_OK)
-        goto done;
-    Shelfline__V1__Return *m = sl_arena_alloc(a, sizeof *m);
-    Shelfline__V1__Money *money = sl_arena_alloc(a, sizeof *money);
-    int n = PQntuples(rl);
-    out->lines = sl_arena_zalloc(a, (size_t)(n + 1) * sizeof *out->lines);
-    Shelfline__V1__ReturnLine **ls = sl_arena_zalloc(a, (size_t)(n + 1) * sizeof *ls);
-    if (m == NULL || money == NULL || out->lines == NULL || ls == NULL) {
-        st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-        goto done;
-    }
-    shelfline__v1__return__init(m);
-    shelfline__v1__money__init(money);
-#define S(res, i, c) sl_arena_strdup(a, PQgetvalue(res, i, c))
-#define N(res, i, c) strtoll(PQgetvalue(res, i, c), NULL, 10)
-    m->rma_id = S(r, 0, 0);
-    out->fingerprint = S(r, 0, 1);
-    m->order_id = S(r, 0, 2);
-    m->customer_id = S(r, 0, 3);
-    m->reason = S(r, 0, 4);
-    m->status = strcmp(PQgetvalue(r, 0, 5), "RECEIVED") == 0
-                    ? SHELFLINE__V1__RETURN_STATUS__RETURN_RECEIVED
-                    : SHELFLINE__V1__RETURN_STATUS__RETURN_REQUESTED;
-    m->condition = (Shelfline__V1__ReturnCondition)N(r, 0, 6);
-    money->minor_units = N(r, 0, 7);
-    money->currency = S(r, 0, 8);
-    if (m->status == SHELFLINE__V1__RETURN_STATUS__RETURN_RECEIVED)
-        m->refund = money;
-    m->restocked = PQgetvalue(r, 0, 9)[0] == 't';
-    m->created_at_ms = N(r, 0, 10);
-    m->received_at_ms = N(r, 0, 11);
-    for (int i = 0; i < n; i++) {
-        rma_line_rec *l = &out->lines[i];
-        l->line_no = (int)N(rl, i, 0);
-        l->sku = S(rl, i, 1);
-        l->qty = N(rl, i, 2);
-        l->warehouse_id = S(rl, i, 3);
-        l->price_minor = N(rl, i, 4);
-        l->currency = S(rl, i, 5);
-        ls[i] = sl_arena_alloc(a, sizeof *ls[i]);
-        if (ls[i] == NULL) {
-            st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-            goto done;
-        }
-        shelfline__v1__return_line__init(ls[i]);
-        ls[i]->sku = (char *)l->sku;
-        ls[i]->qty = l->qty;
-    }
-#undef S
-#undef N
-    m->lines = ls;
-    m->n_lines = (size_t)n;
-    out->n_lines = (size_t)n;
-    out->msg = m;
-done:
-    PQclear(r);
-    PQclear(rl);
-    return st;
-}
-
-static sl_status get_rma(sd_app *app, sl_arena *a, const char *id, rma_rec *out, sl_err *err)
-{
-    sl_db_conn *conn;
-    sl_status st = sl_db_acquire(app->db, -1, &conn, err);
-    if (st != SL_OK)
-        return st;
-    st = load_rma(conn, a, id, out, err);
-    sl_db_release(app->db, conn);
-    return st;
-}
 
 /* ---- CreateReturn ---- */
 
@@ -147,32 +27,58 @@ typedef struct create_ctx {
     bool existed;
 } create_ctx;
 
+/* The return's lines, each checked against what the order holds of its
+ * SKU (bought, minus what earlier returns took). */
+static sl_status create_lines(sl_db_conn *conn, const Shelfline__V1__CreateReturnRequest *r,
+                              sl_err *err)
+{
+    sl_arena *a = sl_arena_create(0);
+    if (a == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    sl_status st = SL_OK;
+    for (size_t i = 0; i < r->n_lines && st == SL_OK; i++) {
+        const Shelfline__V1__ReturnLine *l = r->lines[i];
+        sd_rma_sku held;
+        if ((st = sd_store_rma_sku(conn, r->order_id, l->sku, a, &held, err)) != SL_OK)
+            break;
+        if (held.bought == 0)
+            st = sl_err_set(err, SL_FAILED_PRECONDITION,
+                            "lines[%zu].sku \"%s\" is not in order \"%s\"", i, l->sku, r->order_id);
+        else if (held.returned + l->qty > held.bought)
+            st = sl_err_set(err, SL_FAILED_PRECONDITION,
+                            "lines[%zu].qty %" PRId64 " is more than the %" PRId64
+                            " units of \"%s\" left to return",
+                            i, l->qty, held.bought - held.returned, l->sku);
+        else
+            st = sd_store_rma_line_insert(conn, r->rma_id, (int)i, l->sku, l->qty, &held, err);
+        sl_arena_reset(a);
+    }
+    sl_arena_destroy(a);
+    return st;
+}
+
+/* CreateReturn's transaction:
+ *  1. lock the order (attempts on one order serialise);
+ *  2. an RMA recorded under the id answers the retry (ALREADY_EXISTS if
+ *     for another return);
+ *  3. only delivered goods within the return window;
+ *  4. the RMA and its lines, each within what is left to return. */
 static sl_status create_tx(sl_db_conn *conn, void *vctx, sl_err *err)
 {
     create_ctx *c = vctx;
     const Shelfline__V1__CreateReturnRequest *r = c->req;
     c->existed = false;
-    PGresult *res = NULL;
-    const char *p[7];
-    char b[4][24];
-    p[0] = r->order_id;
-    sl_status st = sl_db_exec(conn, "sd_rma_order", 1, p, NULL, NULL, &res, err);
+    bool delivered;
+    int64_t delivered_at;
+    sl_status st = sd_store_rma_order(conn, r->order_id, &delivered, &delivered_at, err);
     if (st != SL_OK)
         return st;
-    if (PQntuples(res) == 0) {
-        PQclear(res);
-        return sl_err_set(err, SL_NOT_FOUND, "order_id \"%s\" not found", r->order_id);
-    }
-    bool delivered = strcmp(PQgetvalue(res, 0, 0), "DELIVERED") == 0;
-    int64_t delivered_at = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
-    PQclear(res);
-    /* an RMA already recorded (the order row lock serialises attempts) */
     sl_arena *a = sl_arena_create(0);
     if (a == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-    rma_rec old;
+    sd_rma old;
     sl_err e2;
-    st = load_rma(conn, a, r->rma_id, &old, &e2);
+    st = sd_store_rma_load(conn, r->rma_id, a, &old, &e2);
     if (st == SL_OK) {
         c->existed = true;
         st = strcmp(old.fingerprint, c->fp) == 0
@@ -198,92 +104,41 @@ static sl_status create_tx(sl_db_conn *conn, void *vctx, sl_err *err)
                           "order \"%s\" was delivered more than %" PRId64
                           " days ago: the return window has passed",
                           r->order_id, c->app->cfg.return_window_ms / 86400000);
-    p[0] = r->rma_id;
-    p[1] = c->fp;
-    p[2] = r->order_id;
-    p[3] = r->reason;
-    p[4] = sd_i64(b[0], now);
-    if ((st = sl_db_exec(conn, "sd_rma_insert", 5, p, NULL, NULL, NULL, err)) != SL_OK)
+    if ((st = sd_store_rma_insert(conn, r->rma_id, c->fp, r->order_id, r->reason, now, err)) !=
+        SL_OK)
         return st;
-    for (size_t i = 0; i < r->n_lines; i++) {
-        const char *q[2] = {r->order_id, r->lines[i]->sku};
-        if ((st = sl_db_exec(conn, "sd_rma_sku", 2, q, NULL, NULL, &res, err)) != SL_OK)
-            return st;
-        int64_t bought = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-        int64_t returned = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
-        char wh[72], price[24], cur[8];
-        snprintf(wh, sizeof wh, "%s", PQgetvalue(res, 0, 1));
-        snprintf(price, sizeof price, "%s", PQgetvalue(res, 0, 2));
-        snprintf(cur, sizeof cur, "%s", PQgetvalue(res, 0, 3));
-        PQclear(res);
-        if (bought == 0)
-            return sl_err_set(err, SL_FAILED_PRECONDITION,
-                              "lines[%zu].sku \"%s\" is not in order \"%s\"", i, r->lines[i]->sku,
-                              r->order_id);
-        if (returned + r->lines[i]->qty > bought)
-            return sl_err_set(err, SL_FAILED_PRECONDITION,
-                              "lines[%zu].qty %" PRId64 " is more than the %" PRId64
-                              " units of \"%s\" left to return",
-                              i, r->lines[i]->qty, bought - returned, r->lines[i]->sku);
-        const char *pl[7] = {r->rma_id,
-                             sd_i64(b[1], (int64_t)i),
-                             r->lines[i]->sku,
-                             sd_i64(b[2], r->lines[i]->qty),
-                             wh,
-                             price,
-                             cur};
-        if ((st = sl_db_exec(conn, "sd_rma_line_insert", 7, pl, NULL, NULL, NULL, err)) != SL_OK)
-            return st;
-    }
-    return SL_OK;
+    return create_lines(conn, r, err);
 }
 
-SD_API(create_return)
+/* The request as a canonical string: a retry must give the same one. */
+static char *return_fingerprint(sl_arena *a, const Shelfline__V1__CreateReturnRequest *r)
 {
-    sd_app *app = sl_call_ctx(call);
-    const Shelfline__V1__CreateReturnRequest *r = (const void *)req;
-    sl_arena *a = sl_call_arena(call);
-    if (!id_ok(r->rma_id))
-        return bad_id(err, "rma_id", r->rma_id);
-    if (!id_ok(r->order_id))
-        return bad_id(err, "order_id", r->order_id);
-    if (r->n_lines < 1 || r->n_lines > MAX_RETURN_LINES)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "lines must hold 1..%d lines (got %zu)",
-                          MAX_RETURN_LINES, r->n_lines);
-    size_t cap = 64 + strlen(r->order_id);
-    for (size_t i = 0; i < r->n_lines; i++) {
-        char f[32];
-        snprintf(f, sizeof f, "lines[%zu].sku", i);
-        if (!id_ok(r->lines[i]->sku))
-            return bad_id(err, f, r->lines[i]->sku);
-        if (r->lines[i]->qty < 1 || r->lines[i]->qty > 1000000)
-            return sl_err_set(err, SL_INVALID_ARGUMENT,
-                              "lines[%zu].qty must be 1..1000000 (got %" PRId64 ")", i,
-                              r->lines[i]->qty);
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(r->lines[j]->sku, r->lines[i]->sku) == 0)
-                return sl_err_set(err, SL_INVALID_ARGUMENT,
-                                  "lines[%zu].sku \"%s\" repeats lines[%zu]", i, r->lines[i]->sku,
-                                  j);
+    size_t cap = 64 + strlen(r->order_id) + strlen(r->reason);
+    for (size_t i = 0; i < r->n_lines; i++)
         cap += strlen(r->lines[i]->sku) + 24;
-    }
-    size_t lr = r->reason ? strlen(r->reason) : 0;
-    if (lr < 1 || lr > 500)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "reason must be 1..500 bytes (got %zu)", lr);
-    cap += lr;
     char *fp = sl_arena_alloc(a, cap);
     if (fp == NULL)
-        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        return NULL;
     size_t n = (size_t)snprintf(fp, cap, "%s|%s", r->order_id, r->reason);
     for (size_t i = 0; i < r->n_lines && n < cap; i++)
         n += (size_t)snprintf(fp + n, cap - n, "|%s:%" PRId64, r->lines[i]->sku, r->lines[i]->qty);
-    create_ctx c = {.app = app, .req = r, .fp = fp};
-    sl_db_tx_options o = {.deadline_ms = sl_call_deadline_ms(call)};
+    return fp;
+}
+
+sl_status sd_returns_create(sd_app *app, int64_t deadline_ms, sl_arena *a,
+                            const Shelfline__V1__CreateReturnRequest *r, Shelfline__V1__Return *out,
+                            sl_err *err)
+{
+    create_ctx c = {.app = app, .req = r, .fp = return_fingerprint(a, r)};
+    if (c.fp == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    sl_db_tx_options o = sd_store_tx_options(deadline_ms, false);
     sl_status st = sl_db_tx(app->db, &o, create_tx, &c, err);
-    rma_rec rec;
-    if (st != SL_OK || (st = get_rma(app, a, r->rma_id, &rec, err)) != SL_OK)
+    sd_rma rec;
+    if (st != SL_OK ||
+        (st = sd_store_rma_read(app->db, deadline_ms, r->rma_id, a, &rec, err)) != SL_OK)
         return st;
-    *(Shelfline__V1__Return *)resp = *rec.msg;
+    *out = *rec.msg;
     return SL_OK;
 }
 
@@ -302,22 +157,16 @@ typedef struct receive_ctx {
 static sl_status receive_tx(sl_db_conn *conn, void *vctx, sl_err *err)
 {
     receive_ctx *c = vctx;
-    char b[3][24];
-    const char *p[6] = {c->rma_id,   sd_i64(b[0], c->condition),    sd_i64(b[1], c->refund),
-                        c->currency, c->restock ? "true" : "false", sd_i64(b[2], sl_db_now_ms())};
-    PGresult *res = NULL;
-    sl_status st = sl_db_exec(conn, "sd_rma_receive", 6, p, NULL, NULL, &res, err);
-    if (st != SL_OK)
-        return st;
-    bool changed = PQntuples(res) == 1;
-    PQclear(res);
-    if (!changed)
-        return SL_OK; /* a concurrent attempt received it */
+    bool changed;
+    sl_status st = sd_store_rma_receive(conn, c->rma_id, c->condition, c->refund, c->currency,
+                                        c->restock, sl_db_now_ms(), &changed, err);
+    if (st != SL_OK || !changed)
+        return st; /* unchanged: a concurrent attempt received it */
     sl_arena *a = sl_arena_create(0);
     if (a == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-    rma_rec rec;
-    if ((st = load_rma(conn, a, c->rma_id, &rec, err)) == SL_OK) {
+    sd_rma rec;
+    if ((st = sd_store_rma_load(conn, c->rma_id, a, &rec, err)) == SL_OK) {
         Shelfline__V1__ReturnEvent ev = SHELFLINE__V1__RETURN_EVENT__INIT;
         ev.return_ = rec.msg;
         st = sl_events_publish(c->app->events, conn, "RETURN_RECEIVED", c->order_id, &ev.base, err);
@@ -326,38 +175,23 @@ static sl_status receive_tx(sl_db_conn *conn, void *vctx, sl_err *err)
     return st;
 }
 
-SD_API(receive_return)
+/* Puts resellable units back into the warehouses they shipped from
+ * (AdjustStock, idempotent by "rma:<rma>:<line>"), and sums the refund. */
+static sl_status restock_lines(sd_app *app, sl_call *call, const sd_rma *rec, bool restock,
+                               int64_t *refund, const char **currency, sl_err *err)
 {
-    sd_app *app = sl_call_ctx(call);
-    const Shelfline__V1__ReceiveReturnRequest *r = (const void *)req;
-    sl_arena *a = sl_call_arena(call);
-    if (!id_ok(r->rma_id))
-        return bad_id(err, "rma_id", r->rma_id);
-    if (r->condition < SHELFLINE__V1__RETURN_CONDITION__RETURN_RESELLABLE ||
-        r->condition > SHELFLINE__V1__RETURN_CONDITION__RETURN_SCRAP)
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "condition must be RESELLABLE, REFURBISH or SCRAP (got %d)",
-                          (int)r->condition);
-    rma_rec rec;
-    sl_status st = get_rma(app, a, r->rma_id, &rec, err);
-    if (st != SL_OK)
-        return st;
-    if (rec.msg->status == SHELFLINE__V1__RETURN_STATUS__RETURN_RECEIVED) {
-        *(Shelfline__V1__Return *)resp = *rec.msg;
-        return SL_OK;
-    }
-    bool restock = r->condition == SHELFLINE__V1__RETURN_CONDITION__RETURN_RESELLABLE;
-    int64_t refund = 0;
-    const char *currency = "";
-    for (size_t i = 0; i < rec.n_lines; i++) {
-        const rma_line_rec *l = &rec.lines[i];
-        refund += l->price_minor * l->qty;
-        currency = l->currency;
+    const char *rma_id = rec->msg->rma_id;
+    *refund = 0;
+    *currency = "";
+    for (size_t i = 0; i < rec->n_lines; i++) {
+        const sd_rma_line *l = &rec->lines[i];
+        *refund += l->price_minor * l->qty;
+        *currency = l->currency;
         if (!restock)
             continue;
         char rid[96], ref[96];
-        snprintf(rid, sizeof rid, "rma:%s:%d", r->rma_id, l->line_no);
-        snprintf(ref, sizeof ref, "return:%s", r->rma_id);
+        snprintf(rid, sizeof rid, "rma:%s:%d", rma_id, l->line_no);
+        snprintf(ref, sizeof ref, "return:%s", rma_id);
         Shelfline__V1__AdjustStockRequest ar = SHELFLINE__V1__ADJUST_STOCK_REQUEST__INIT;
         ar.request_id = rid;
         ar.sku = (char *)l->sku;
@@ -367,20 +201,43 @@ SD_API(receive_return)
         ar.reference = ref;
         ProtobufCMessage *m;
         sl_call_options policy = {.timeout_ms = app->cfg.inventory_timeout_ms, .idempotent = true};
-        st = sl_client_call_from(call, app->inventory, "/shelfline.v1.InventoryService/AdjustStock",
-                                 &ar.base, &shelfline__v1__adjust_stock_response__descriptor, a, &m,
-                                 &policy, err);
+        sl_status st =
+            sl_client_call_from(call, app->inventory, "/shelfline.v1.InventoryService/AdjustStock",
+                                &ar.base, &shelfline__v1__adjust_stock_response__descriptor,
+                                sl_call_arena(call), &m, &policy, err);
         if (st != SL_OK) {
-            sl_err_wrap(err, "could not restock lines[%d] of return \"%s\"", l->line_no, r->rma_id);
+            sl_err_wrap(err, "could not restock lines[%d] of return \"%s\"", l->line_no, rma_id);
             return st;
         }
     }
+    return SL_OK;
+}
+
+sl_status sd_returns_receive(sl_call *call, const Shelfline__V1__ReceiveReturnRequest *r,
+                             Shelfline__V1__Return *out, sl_err *err)
+{
+    sd_app *app = sl_call_ctx(call);
+    sl_arena *a = sl_call_arena(call);
+    sd_rma rec;
+    sl_status st = sd_store_rma_read(app->db, sl_call_deadline_ms(call), r->rma_id, a, &rec, err);
+    if (st != SL_OK)
+        return st;
+    if (rec.msg->status == SHELFLINE__V1__RETURN_STATUS__RETURN_RECEIVED) {
+        *out = *rec.msg;
+        return SL_OK;
+    }
+    bool restock = r->condition == SHELFLINE__V1__RETURN_CONDITION__RETURN_RESELLABLE;
+    int64_t refund;
+    const char *currency;
+    if ((st = restock_lines(app, call, &rec, restock, &refund, &currency, err)) != SL_OK)
+        return st;
     receive_ctx c = {app,      r->rma_id, rec.msg->order_id, (int)r->condition, refund,
                      currency, restock};
-    sl_db_tx_options o = {.deadline_ms = sl_call_deadline_ms(call)};
+    sl_db_tx_options o = sd_store_tx_options(sl_call_deadline_ms(call), false);
     if ((st = sl_db_tx(app->db, &o, receive_tx, &c, err)) != SL_OK ||
-        (st = get_rma(app, a, r->rma_id, &rec, err)) != SL_OK)
+        (st = sd_store_rma_read(app->db, sl_call_deadline_ms(call), r->rma_id, a, &rec, err)) !=
+            SL_OK)
         return st;
-    *(Shelfline__V1__Return *)resp = *rec.msg;
+    *out = *rec.msg;
     return SL_OK;
 }

@@ -4,26 +4,30 @@
  */
 #include "sd_store.h"
 
-#include <inttypes.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <libpq-fe.h>
 
+#include "sl_db_row.h"
 #include "sl_outbox.h"
 
 #define SD_SUB_COLS                                                                                \
     "subscription_id, customer_id, sku, region, status,"                                           \
-    " (extract(epoch FROM created_at) * 1000)::bigint,"                                            \
-    " coalesce((extract(epoch FROM notified_at) * 1000)::bigint, 0)"
+    " (extract(epoch FROM created_at) * 1000)::bigint AS created_ms,"                              \
+    " coalesce((extract(epoch FROM notified_at) * 1000)::bigint, 0) AS notified_ms"
 
 #define SD_TICKET_COLS                                                                             \
     "ticket_id, fingerprint, customer_id, order_id, channel, subject, body, language, category,"   \
-    " confidence, priority, tier, status, opened_at_ms, coalesce(first_response_ms, 0),"           \
-    " coalesce(resolved_ms, 0), suggested, mentions,"                                              \
+    " confidence, priority, tier, status, opened_at_ms, first_response_ms, resolved_ms,"           \
+    " suggested, mentions,"                                                                        \
     " (SELECT coalesce(string_agg(kind || ':' || at_ms, ',' ORDER BY seq), '')"                    \
-    "  FROM ticket_event e WHERE e.ticket_id = t.ticket_id AND kind IN ('PAUSE', 'RESUME'))"
+    "  FROM ticket_event e WHERE e.ticket_id = t.ticket_id AND kind IN ('PAUSE', 'RESUME'))"       \
+    " AS sla_events"
+
+#define SD_NOTIF_COLS                                                                              \
+    "notification_id, idempotency_key, kind, customer_id, order_id, body, coupon_code,"            \
+    " value_minor, currency, (extract(epoch FROM created_at) * 1000)::bigint AS created_ms,"       \
+    " coalesce((extract(epoch FROM acked_at) * 1000)::bigint, 0) AS acked_ms"
 
 static const sl_db_stmt stmts[] = {
     {"sd_order_get",
@@ -120,20 +124,16 @@ static const sl_db_stmt stmts[] = {
      " ON CONFLICT (idempotency_key) DO NOTHING RETURNING notification_id",
      8},
     {"sd_notif_list",
-     "SELECT notification_id, idempotency_key, kind, customer_id, order_id, body, coupon_code,"
-     " value_minor, currency, (extract(epoch FROM created_at) * 1000)::bigint,"
-     " coalesce((extract(epoch FROM acked_at) * 1000)::bigint, 0)"
-     " FROM notification WHERE notification_id > $1 AND ($2 = '' OR customer_id = $2)"
-     " AND (NOT $3::boolean OR acked_at IS NULL) ORDER BY notification_id LIMIT $4",
+     "SELECT " SD_NOTIF_COLS " FROM notification WHERE notification_id > $1"
+     " AND ($2 = '' OR customer_id = $2) AND (NOT $3::boolean OR acked_at IS NULL)"
+     " ORDER BY notification_id LIMIT $4",
      4},
     /* The newest committed notification: ids are handed out under
      * sd_notif_lock, so no smaller id can still commit after it. */
-    {"sd_notif_newest", "SELECT coalesce(max(notification_id), 0) FROM notification", 0},
+    {"sd_notif_newest", "SELECT coalesce(max(notification_id), 0) AS newest FROM notification", 0},
     {"sd_notif_ack",
      "UPDATE notification SET acked_at = coalesce(acked_at, now()) WHERE notification_id = $1"
-     " RETURNING notification_id, idempotency_key, kind, customer_id, order_id, body,"
-     " coupon_code, value_minor, currency, (extract(epoch FROM created_at) * 1000)::bigint,"
-     " (extract(epoch FROM acked_at) * 1000)::bigint",
+     " RETURNING " SD_NOTIF_COLS,
      1},
     /* ---- back in stock ---- */
     {"sd_sub_insert",
@@ -178,11 +178,13 @@ static const sl_db_stmt stmts[] = {
      " RETURNING notification_id",
      6},
     {"sd_restock_pending",
-     "SELECT count(*) FROM subscription WHERE sku = $1 AND region = $2 AND status = 'ACTIVE'", 2},
+     "SELECT count(*) AS pending FROM subscription WHERE sku = $1 AND region = $2"
+     " AND status = 'ACTIVE'",
+     2},
     {"sd_restock_update",
      "UPDATE restock SET batches = $2, next_at_ms = $3, done = $4 WHERE restock_id = $1", 4},
     /* ---- tickets ---- */
-    {"sd_order_exists", "SELECT 1 FROM orders WHERE order_id = $1", 1},
+    {"sd_order_exists", "SELECT 1 AS found FROM orders WHERE order_id = $1", 1},
     {"sd_ticket_insert",
      "INSERT INTO ticket (ticket_id, fingerprint, customer_id, order_id, channel, subject, body,"
      " language, category, confidence, priority, tier, status, opened_at_ms, suggested, mentions)"
@@ -217,18 +219,18 @@ static const sl_db_stmt stmts[] = {
      3},
     /* ---- returns ---- */
     {"sd_rma_order",
-     "SELECT status, coalesce(delivered_at_ms, 0), customer_id FROM orders WHERE order_id = $1"
+     "SELECT status, delivered_at_ms, customer_id FROM orders WHERE order_id = $1"
      " FOR UPDATE",
      1},
     /* units bought of a SKU, the first warehouse they shipped from, the
      * price paid, and the units already in returns */
     {"sd_rma_sku",
-     "SELECT coalesce(sum(l.qty), 0),"
+     "SELECT coalesce(sum(l.qty), 0) AS bought,"
      " (SELECT p.warehouse_id FROM order_part p WHERE p.order_id = $1"
-     "  AND p.line_no = min(l.line_no) ORDER BY p.part_no LIMIT 1),"
-     " coalesce(max(l.price_minor), 0), coalesce(max(l.currency), ''),"
+     "  AND p.line_no = min(l.line_no) ORDER BY p.part_no LIMIT 1) AS warehouse_id,"
+     " coalesce(max(l.price_minor), 0) AS price_minor, coalesce(max(l.currency), '') AS currency,"
      " (SELECT coalesce(sum(rl.qty), 0) FROM rma_line rl JOIN rma r USING (rma_id)"
-     "  WHERE r.order_id = $1 AND rl.sku = $2)"
+     "  WHERE r.order_id = $1 AND rl.sku = $2) AS returned"
      " FROM order_line l WHERE l.order_id = $1 AND l.sku = $2",
      2},
     {"sd_rma_insert",
@@ -241,7 +243,7 @@ static const sl_db_stmt stmts[] = {
      7},
     {"sd_rma_get",
      "SELECT r.rma_id, r.fingerprint, r.order_id, o.customer_id, r.reason, r.status, r.condition,"
-     " r.refund_minor, r.currency, r.restocked, r.created_at_ms, coalesce(r.received_at_ms, 0)"
+     " r.refund_minor, r.currency, r.restocked, r.created_at_ms, r.received_at_ms"
      " FROM rma r JOIN orders o USING (order_id) WHERE r.rma_id = $1",
      1},
     {"sd_rma_lines",
@@ -263,31 +265,7 @@ sl_status sd_store_register(sl_db *db, sl_err *err)
 
 const char *sd_i64(char buf[24], int64_t v)
 {
-    snprintf(buf, 24, "%" PRId64, v);
-    return buf;
-}
-
-static const char *col(sl_arena *a, PGresult *r, int row, const char *name)
-{
-    int c = PQfnumber(r, name);
-    return sl_arena_strdup(a, c < 0 ? "" : PQgetvalue(r, row, c));
-}
-
-static int64_t coli(PGresult *r, int row, int c)
-{
-    return strtoll(PQgetvalue(r, row, c), NULL, 10);
-}
-
-static int64_t coln(PGresult *r, int row, const char *name)
-{
-    int c = PQfnumber(r, name);
-    return c < 0 ? 0 : coli(r, row, c);
-}
-
-static bool colb(PGresult *r, int row, const char *name)
-{
-    int c = PQfnumber(r, name);
-    return c >= 0 && PQgetvalue(r, row, c)[0] == 't';
+    return sl_db_param_int64(buf, v);
 }
 
 Shelfline__V1__EtaRange *sd_store_eta_range(sl_arena *a, sd_date ship, sd_date p50, sd_date p90,
@@ -349,134 +327,195 @@ sl_status sd_store_notif_begin(sl_db_conn *conn, sl_err *err)
     return st == SL_OK ? sl_outbox_wake(conn, err) : st;
 }
 
-sl_status sd_store_load_order(sl_db_conn *conn, const char *order_id, bool for_update, sl_arena *a,
-                              sd_order_rec *out, sl_err *err)
+/* The order row into out->order and out's own fields. */
+static sl_status order_from(sl_arena *a, PGresult *res, sd_order_rec *out, sl_err *err)
 {
-    PGresult *ro = NULL, *rl = NULL, *rp = NULL;
-    const char *p[1] = {order_id};
-    sl_status st = sl_db_exec(conn, for_update ? "sd_order_get_for_update" : "sd_order_get", 1, p,
-                              NULL, NULL, &ro, err);
-    if (st != SL_OK)
-        goto done;
-    if (PQntuples(ro) == 0) {
-        st = sl_err_set(err, SL_NOT_FOUND, "order_id \"%s\" not found", order_id);
-        goto done;
-    }
-    if ((st = sl_db_exec(conn, "sd_order_lines", 1, p, NULL, NULL, &rl, err)) != SL_OK ||
-        (st = sl_db_exec(conn, "sd_order_parts", 1, p, NULL, NULL, &rp, err)) != SL_OK)
-        goto done;
-
-    memset(out, 0, sizeof *out);
+    sl_db_reader rd;
+    sl_db_reader_init(&rd, res, a);
     Shelfline__V1__Order *o = sl_arena_alloc(a, sizeof *o);
-    int nl = PQntuples(rl), np = PQntuples(rp);
-    Shelfline__V1__OrderLine **lines = sl_arena_zalloc(a, (size_t)(nl + 1) * sizeof *lines);
-    sd_part *parts = sl_arena_zalloc(a, (size_t)(np + 1) * sizeof *parts);
-    if (o == NULL || lines == NULL || parts == NULL) {
-        st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-        goto done;
-    }
+    if (o == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     shelfline__v1__order__init(o);
-    o->order_id = (char *)col(a, ro, 0, "order_id");
-    o->customer_id = (char *)col(a, ro, 0, "customer_id");
-    o->region = (char *)col(a, ro, 0, "region");
-    out->status = col(a, ro, 0, "status");
+    o->order_id = (char *)sl_db_text(&rd, 0, "order_id");
+    o->customer_id = (char *)sl_db_text(&rd, 0, "customer_id");
+    o->region = (char *)sl_db_text(&rd, 0, "region");
+    out->status = sl_db_text(&rd, 0, "status");
     o->status = sd_store_status_enum(out->status);
-    o->placed_at_ms = coln(ro, 0, "placed_at_ms");
-    o->allow_split = colb(ro, 0, "allow_split");
-    o->allow_backorder = colb(ro, 0, "allow_backorder");
-    o->carrier = (char *)col(a, ro, 0, "carrier");
-    o->tracking = (char *)col(a, ro, 0, "tracking");
-    o->updated_at_ms = coln(ro, 0, "updated_ms");
-    out->fingerprint = col(a, ro, 0, "fingerprint");
-    out->slips = (int)coln(ro, 0, "slips");
-    out->granted_minor = coln(ro, 0, "granted_minor");
-    out->promised_p50 = (sd_date)coln(ro, 0, "promised_p50");
-    o->promised = sd_store_eta_range(a, (sd_date)coln(ro, 0, "promised_ship"), out->promised_p50,
-                                     (sd_date)coln(ro, 0, "promised_p90"),
-                                     conf_of(coln(ro, 0, "promised_conf")));
+    o->placed_at_ms = sl_db_int64(&rd, 0, "placed_at_ms");
+    o->allow_split = sl_db_bool(&rd, 0, "allow_split");
+    o->allow_backorder = sl_db_bool(&rd, 0, "allow_backorder");
+    o->carrier = (char *)sl_db_text(&rd, 0, "carrier");
+    o->tracking = (char *)sl_db_text(&rd, 0, "tracking");
+    o->updated_at_ms = sl_db_int64(&rd, 0, "updated_ms");
+    out->fingerprint = sl_db_text(&rd, 0, "fingerprint");
+    out->slips = (int)sl_db_int64(&rd, 0, "slips");
+    out->granted_minor = sl_db_int64(&rd, 0, "granted_minor");
+    out->promised_p50 = (sd_date)sl_db_int64(&rd, 0, "promised_p50");
+    sd_date ship = (sd_date)sl_db_int64(&rd, 0, "promised_ship");
+    sd_date p90 = (sd_date)sl_db_int64(&rd, 0, "promised_p90");
+    sd_confidence conf = conf_of(sl_db_int64(&rd, 0, "promised_conf"));
+    sl_status st = sl_db_reader_status(&rd, err);
+    if (st != SL_OK)
+        return st;
+    if ((o->promised = sd_store_eta_range(a, ship, out->promised_p50, p90, conf)) == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    out->order = o;
+    return SL_OK;
+}
 
+/* The order's parts, in (line_no, part_no) order. */
+static sl_status parts_from(sl_arena *a, PGresult *res, sd_order_rec *out, sl_err *err)
+{
+    sl_db_reader rd;
+    sl_db_reader_init(&rd, res, a);
+    int np = sl_db_reader_rows(&rd);
+    sd_part *parts = sl_arena_zalloc(a, (size_t)(np + 1) * sizeof *parts);
+    if (parts == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     for (int i = 0; i < np; i++) {
         sd_part *pt = &parts[i];
-        pt->line_no = (int)coli(rp, i, 0);
-        pt->part_no = (int)coli(rp, i, 1);
-        pt->warehouse_id = col(a, rp, i, "warehouse_id");
-        pt->qty = coli(rp, i, 3);
-        pt->inbound_id = col(a, rp, i, "inbound_id");
-        pt->promised_expected_ms = coli(rp, i, 5);
-        pt->expected_ms = coli(rp, i, 6);
-        pt->slips = (int)coli(rp, i, 7);
-        pt->transit_p50 = (int)coli(rp, i, 8);
-        pt->transit_p90 = (int)coli(rp, i, 9);
-        pt->delay_reason = col(a, rp, i, "delay_reason");
-        pt->promised_ship = (sd_date)coli(rp, i, 11);
-        pt->promised_p50 = (sd_date)coli(rp, i, 12);
-        pt->promised_p90 = (sd_date)coli(rp, i, 13);
-        pt->promised_conf = conf_of(coli(rp, i, 14));
+        pt->line_no = (int)sl_db_int64(&rd, i, "line_no");
+        pt->part_no = (int)sl_db_int64(&rd, i, "part_no");
+        pt->warehouse_id = sl_db_text(&rd, i, "warehouse_id");
+        pt->qty = sl_db_int64(&rd, i, "qty");
+        pt->inbound_id = sl_db_text(&rd, i, "inbound_id");
+        pt->promised_expected_ms = sl_db_int64(&rd, i, "promised_expected_ms");
+        pt->expected_ms = sl_db_int64(&rd, i, "expected_ms");
+        pt->slips = (int)sl_db_int64(&rd, i, "slips");
+        pt->transit_p50 = (int)sl_db_int64(&rd, i, "transit_p50");
+        pt->transit_p90 = (int)sl_db_int64(&rd, i, "transit_p90");
+        pt->delay_reason = sl_db_text(&rd, i, "delay_reason");
+        pt->promised_ship = (sd_date)sl_db_int64(&rd, i, "promised_ship");
+        pt->promised_p50 = (sd_date)sl_db_int64(&rd, i, "promised_p50");
+        pt->promised_p90 = (sd_date)sl_db_int64(&rd, i, "promised_p90");
+        pt->promised_conf = conf_of(sl_db_int64(&rd, i, "promised_conf"));
     }
     out->parts = parts;
     out->n_parts = (size_t)np;
+    return sl_db_reader_status(&rd, err);
+}
 
+/* A line's allocations and promise, from the parts already read. */
+static sl_status line_allocations(sl_arena *a, const sd_order_rec *rec, Shelfline__V1__OrderLine *l,
+                                  sl_err *err)
+{
+    size_t k = 0;
+    for (size_t j = 0; j < rec->n_parts; j++)
+        if (rec->parts[j].line_no == l->line_no)
+            k++;
+    l->allocations = sl_arena_zalloc(a, (k + 1) * sizeof *l->allocations);
+    if (l->allocations == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    sd_date ship = INT32_MIN, p50 = INT32_MIN, p90 = INT32_MIN;
+    sd_confidence conf = SD_CONFIDENCE_HIGH;
+    for (size_t j = 0; j < rec->n_parts; j++) {
+        const sd_part *pt = &rec->parts[j];
+        if (pt->line_no != l->line_no)
+            continue;
+        Shelfline__V1__LineAllocation *al = sl_arena_alloc(a, sizeof *al);
+        if (al == NULL)
+            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        shelfline__v1__line_allocation__init(al);
+        al->warehouse_id = (char *)pt->warehouse_id;
+        al->qty = pt->qty;
+        al->inbound_id = (char *)pt->inbound_id;
+        al->expected_at_ms = pt->expected_ms;
+        l->allocations[l->n_allocations++] = al;
+        if (pt->promised_ship > ship)
+            ship = pt->promised_ship;
+        if (pt->promised_p50 > p50)
+            p50 = pt->promised_p50;
+        if (pt->promised_p90 > p90)
+            p90 = pt->promised_p90;
+        if (pt->promised_conf > conf)
+            conf = pt->promised_conf;
+    }
+    if (l->n_allocations > 0 && (l->promised = sd_store_eta_range(a, ship, p50, p90, conf)) == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    return SL_OK;
+}
+
+/* The order's lines with their allocations. */
+static sl_status lines_from(sl_arena *a, PGresult *res, sd_order_rec *out, sl_err *err)
+{
+    sl_db_reader rd;
+    sl_db_reader_init(&rd, res, a);
+    int nl = sl_db_reader_rows(&rd);
+    Shelfline__V1__OrderLine **lines = sl_arena_zalloc(a, (size_t)(nl + 1) * sizeof *lines);
+    if (lines == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     for (int i = 0; i < nl; i++) {
         Shelfline__V1__OrderLine *l = sl_arena_alloc(a, sizeof *l);
         Shelfline__V1__Money *m = sl_arena_alloc(a, sizeof *m);
-        if (l == NULL || m == NULL) {
-            st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-            goto done;
-        }
+        if (l == NULL || m == NULL)
+            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
         shelfline__v1__order_line__init(l);
         shelfline__v1__money__init(m);
-        l->line_no = (int32_t)coli(rl, i, 0);
-        l->sku = (char *)col(a, rl, i, "sku");
-        l->qty = coli(rl, i, 2);
-        l->promotion_id = (char *)col(a, rl, i, "promotion_id");
-        m->minor_units = coli(rl, i, 4);
-        m->currency = (char *)col(a, rl, i, "currency");
+        l->line_no = (int32_t)sl_db_int64(&rd, i, "line_no");
+        l->sku = (char *)sl_db_text(&rd, i, "sku");
+        l->qty = sl_db_int64(&rd, i, "qty");
+        l->promotion_id = (char *)sl_db_text(&rd, i, "promotion_id");
+        m->minor_units = sl_db_int64(&rd, i, "price_minor");
+        m->currency = (char *)sl_db_text(&rd, i, "currency");
         l->unit_price = m;
-        size_t k = 0;
-        for (int j = 0; j < np; j++)
-            if (parts[j].line_no == l->line_no)
-                k++;
-        l->allocations = sl_arena_zalloc(a, (k + 1) * sizeof *l->allocations);
-        if (l->allocations == NULL) {
-            st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-            goto done;
-        }
-        sd_date ship = INT32_MIN, p50 = INT32_MIN, p90 = INT32_MIN;
-        sd_confidence conf = SD_CONFIDENCE_HIGH;
-        for (int j = 0; j < np; j++) {
-            const sd_part *pt = &parts[j];
-            if (pt->line_no != l->line_no)
-                continue;
-            Shelfline__V1__LineAllocation *al = sl_arena_alloc(a, sizeof *al);
-            if (al == NULL) {
-                st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-                goto done;
-            }
-            shelfline__v1__line_allocation__init(al);
-            al->warehouse_id = (char *)pt->warehouse_id;
-            al->qty = pt->qty;
-            al->inbound_id = (char *)pt->inbound_id;
-            al->expected_at_ms = pt->expected_ms;
-            l->allocations[l->n_allocations++] = al;
-            if (pt->promised_ship > ship)
-                ship = pt->promised_ship;
-            if (pt->promised_p50 > p50)
-                p50 = pt->promised_p50;
-            if (pt->promised_p90 > p90)
-                p90 = pt->promised_p90;
-            if (pt->promised_conf > conf)
-                conf = pt->promised_conf;
-        }
-        if (l->n_allocations > 0)
-            l->promised = sd_store_eta_range(a, ship, p50, p90, conf);
+        sl_status st = line_allocations(a, out, l, err);
+        if (st != SL_OK)
+            return st;
         lines[i] = l;
     }
-    o->lines = lines;
-    o->n_lines = (size_t)nl;
-    out->order = o;
-done:
-    PQclear(ro);
-    PQclear(rl);
-    PQclear(rp);
+    out->order->lines = lines;
+    out->order->n_lines = (size_t)nl;
+    return sl_db_reader_status(&rd, err);
+}
+
+/* The three reads of an order go in one round trip (a pipeline).  With
+ * for_update the first locks the order row, and the two after it, each
+ * with its own snapshot taken after the lock was granted, see what
+ * committed before it; in a REPEATABLE READ transaction the three share
+ * one snapshot. */
+sl_status sd_store_load_order(sl_db_conn *conn, const char *order_id, bool for_update, sl_arena *a,
+                              sd_order_rec *out, sl_err *err)
+{
+    const char *p[1] = {order_id};
+    sl_db_query q[3] = {
+        {.stmt = for_update ? "sd_order_get_for_update" : "sd_order_get",
+         .nparams = 1,
+         .values = p},
+        {.stmt = "sd_order_lines", .nparams = 1, .values = p},
+        {.stmt = "sd_order_parts", .nparams = 1, .values = p},
+    };
+    sl_status st = sl_db_exec_pipeline(conn, q, 3, err);
+    if (st != SL_OK)
+        return st;
+    memset(out, 0, sizeof *out);
+    if (PQntuples(q[0].res) == 0)
+        st = sl_err_set(err, SL_NOT_FOUND, "order_id \"%s\" not found", order_id);
+    else if ((st = order_from(a, q[0].res, out, err)) == SL_OK &&
+             (st = parts_from(a, q[2].res, out, err)) == SL_OK)
+        st = lines_from(a, q[1].res, out, err);
+    for (int i = 0; i < 3; i++)
+        PQclear(q[i].res);
     return st;
+}
+
+typedef struct read_order_ctx {
+    const char *order_id;
+    sl_arena *arena;
+    sd_order_rec *out;
+} read_order_ctx;
+
+static sl_status read_order_tx(sl_db_conn *conn, void *vctx, sl_err *err)
+{
+    read_order_ctx *c = vctx;
+    return sd_store_load_order(conn, c->order_id, false, c->arena, c->out, err);
+}
+
+sl_status sd_store_read_order(sl_db *db, int64_t deadline_ms, const char *order_id, sl_arena *a,
+                              sd_order_rec *out, sl_err *err)
+{
+    read_order_ctx c = {order_id, a, out};
+    sl_db_tx_options o = {.isolation = SL_DB_REPEATABLE_READ,
+                          .read_only = true,
+                          .deadline_ms = deadline_ms == INT64_MAX ? 0 : deadline_ms};
+    return sl_db_tx(db, &o, read_order_tx, &c, err);
 }

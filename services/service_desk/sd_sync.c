@@ -31,7 +31,7 @@
  * second finds nothing to change and publishes nothing.  A reservation that
  * is no order of ours (another client of inventory) changes no row.
  *
- * Also here: order events (sd_publish_order) and the notification RPCs.
+ * Also here: order events (sd_publish_order).
  */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -39,9 +39,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libpq-fe.h>
-
-#include "sd_api.h"
 #include "sd_app.h"
 #include "sd_bis.h"
 #include "sd_store.h"
@@ -49,10 +46,6 @@
 #include "shelfline/v1/inventory.pb-c.h"
 #include "shelfline/v1/service_desk.pb-c.h"
 #include "sl_log.h"
-
-/* WatchNotifications re-reads this often without a wake-up: only a guard
- * against a LISTEN session lost and re-established in between. */
-#define NOTIF_GUARD_MS 5000
 
 sl_status sd_publish_order(sd_app *app, sl_db_conn *conn, const char *topic, const char *order_id,
                            sl_err *err)
@@ -106,15 +99,9 @@ static sl_status notify(sl_db_conn *conn, const char *key, const char *kind,
                         const sd_order_rec *rec, const char *body, const char *coupon,
                         int64_t value, const char *currency, sl_err *err)
 {
-    char v[24];
-    const char *p[8] = {key,  kind,   rec->order->customer_id, rec->order->order_id,
-                        body, coupon, sd_i64(v, value),        currency};
-    PGresult *res = NULL;
-    sl_status st = sd_store_notif_begin(conn, err);
-    if (st == SL_OK)
-        st = sl_db_exec(conn, "sd_notif_insert", 8, p, NULL, NULL, &res, err);
-    PQclear(res);
-    return st;
+    sd_notice n = {key,   kind,    rec->order->customer_id, rec->order->order_id, body, coupon,
+                   value, currency};
+    return sd_store_notify(conn, &n, err);
 }
 
 static sl_status delay_order(sd_app *app, sl_db_conn *conn, sd_net_snap **snap, sl_arena *a,
@@ -149,9 +136,7 @@ static sl_status delay_order(sd_app *app, sl_db_conn *conn, sd_net_snap **snap, 
     if ((st = order_eta(app, snap, &rec, now, lines, after, &oa, err)) != SL_OK)
         return st;
 
-    char b[8][24];
-    const char *pd[4] = {order_id, inbound_id, sd_i64(b[0], new_ms), reason};
-    if ((st = sl_db_exec(conn, "sd_parts_delay", 4, pd, NULL, NULL, NULL, err)) != SL_OK)
+    if ((st = sd_store_parts_delay(conn, order_id, inbound_id, new_ms, reason, err)) != SL_OK)
         return st;
 
     sd_comp_decision d;
@@ -159,26 +144,16 @@ static sl_status delay_order(sd_app *app, sl_db_conn *conn, sd_net_snap **snap, 
                              err)) != SL_OK)
         return st;
     int slip_no = rec.slips + 1;
-    const char *ps[2] = {order_id, sd_i64(b[1], d.grant_minor)};
-    if ((st = sl_db_exec(conn, "sd_order_slip", 2, ps, NULL, NULL, NULL, err)) != SL_OK)
+    if ((st = sd_store_order_slip(conn, order_id, d.grant_minor, err)) != SL_OK)
         return st;
 
     char text[SD_ETA_TEXT_MAX];
     if ((st = sd_eta_describe_move(lines[hit].warehouse, &before[hit], &after[hit], reason, text,
                                    sizeof text, err)) != SL_OK)
         return st;
-    const char *pe[8] = {order_id,
-                         sd_i64(b[2], slip_no),
-                         inbound_id,
-                         sd_i64(b[3], new_ms),
-                         sd_i64(b[4], ob.p50),
-                         sd_i64(b[5], oa.p50),
-                         sd_i64(b[6], oa.p90),
-                         text};
-    PGresult *res = NULL;
-    if ((st = sl_db_exec(conn, "sd_eta_change_insert", 8, pe, NULL, NULL, &res, err)) != SL_OK)
+    sd_eta_change change = {order_id, slip_no, inbound_id, new_ms, ob.p50, oa.p50, oa.p90, text};
+    if ((st = sd_store_eta_change(conn, &change, err)) != SL_OK)
         return st;
-    PQclear(res);
 
     char key[200];
     snprintf(key, sizeof key, "delay:%s:%s:%" PRId64, order_id, inbound_id, new_ms);
@@ -189,11 +164,9 @@ static sl_status delay_order(sd_app *app, sl_db_conn *conn, sd_net_snap **snap, 
         if ((st = sd_coupon_code(app->cfg.coupon_key, order_id, (uint32_t)slip_no, code, err)) !=
             SL_OK)
             return st;
-        const char *pc[5] = {order_id, sd_i64(b[2], slip_no), code, sd_i64(b[7], d.grant_minor),
-                             app->cfg.comp.currency};
-        if ((st = sl_db_exec(conn, "sd_comp_insert", 5, pc, NULL, NULL, &res, err)) != SL_OK)
+        if ((st = sd_store_compensation(conn, order_id, slip_no, code, d.grant_minor,
+                                        app->cfg.comp.currency, err)) != SL_OK)
             return st;
-        PQclear(res);
         char body[SD_ETA_TEXT_MAX + 128];
         snprintf(body, sizeof body,
                  "we are sorry: your order %s is %d day(s) later than promised; coupon %s is "
@@ -224,44 +197,37 @@ typedef struct delay_batch {
 
 static sl_status delay_batch_run(sl_db_conn *conn, delay_batch *b, sl_err *err)
 {
-    char v[2][24];
-    PGresult *res = NULL;
-    sl_arena *a = NULL;
     sd_net_snap *snap = NULL;
     b->examined = 0;
     b->more = false;
     snprintf(b->next, sizeof b->next, "%s", b->from);
-    const char *p[4] = {b->inbound_id, sd_i64(v[0], b->new_ms), b->from, sd_i64(v[1], b->limit)};
-    sl_status st = sl_db_exec(conn, "sd_orders_on_inbound", 4, p, NULL, NULL, &res, err);
-    if (st != SL_OK)
-        return st;
-    int n = PQntuples(res);
-    if (n == 0)
+    sl_arena *ids_arena = sl_arena_create(0), *a = sl_arena_create(0);
+    const char **ids = NULL;
+    size_t n = 0;
+    sl_status st = ids_arena == NULL || a == NULL
+                       ? sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory")
+                       : sd_store_orders_on_inbound(conn, b->inbound_id, b->new_ms, b->from,
+                                                    b->limit, ids_arena, &ids, &n, err);
+    if (st != SL_OK || n == 0)
         goto done;
-    if ((a = sl_arena_create(0)) == NULL) {
-        st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-        goto done;
-    }
     if ((st = sd_net_acquire(b->app->net, false, &snap, err)) != SL_OK)
         goto done;
-    for (int i = 0; i < n && st == SL_OK; i++) {
-        st = delay_order(b->app, conn, &snap, a, PQgetvalue(res, i, 0), b->inbound_id, b->new_ms,
-                         b->reason, err);
+    for (size_t i = 0; i < n && st == SL_OK; i++) {
+        st = delay_order(b->app, conn, &snap, a, ids[i], b->inbound_id, b->new_ms, b->reason, err);
         sl_arena_reset(a);
     }
     if (st != SL_OK)
         goto done;
-    b->examined = n;
-    b->more = n == b->limit;
-    if (snprintf(b->next, sizeof b->next, "%s", PQgetvalue(res, n - 1, 0)) >= (int)sizeof b->next)
-        st =
-            sl_err_set(err, SL_INTERNAL, "order_id \"%.64s...\" is too long to resume a delay from",
-                       PQgetvalue(res, n - 1, 0));
+    b->examined = (int)n;
+    b->more = (int64_t)n == b->limit;
+    if (snprintf(b->next, sizeof b->next, "%s", ids[n - 1]) >= (int)sizeof b->next)
+        st = sl_err_set(err, SL_INTERNAL,
+                        "order_id \"%.64s...\" is too long to resume a delay from", ids[n - 1]);
 done:
     if (snap != NULL)
         sd_net_release(b->app->net, snap);
     sl_arena_destroy(a);
-    PQclear(res);
+    sl_arena_destroy(ids_arena);
     return st;
 }
 
@@ -364,21 +330,12 @@ static sl_status on_reservation_closed(sd_app *app, sl_db_conn *conn, const char
 {
     if (order_id == NULL || order_id[0] == '\0')
         return SL_OK;
-    PGresult *res;
-    sl_status st;
-    if (committed) {
-        const char *p[3] = {order_id, "PLACED", "PAID"};
-        st = sl_db_exec(conn, "sd_order_set_status", 3, p, NULL, NULL, &res, err);
-    } else {
-        const char *p[2] = {order_id, "released in inventory"};
-        st = sl_db_exec(conn, "sd_order_cancel", 2, p, NULL, NULL, &res, err);
-    }
-    if (st != SL_OK)
+    bool changed = false;
+    sl_status st =
+        committed ? sd_store_order_set_status(conn, order_id, "PLACED", "PAID", &changed, err)
+                  : sd_store_order_cancel(conn, order_id, "released in inventory", &changed, err);
+    if (st != SL_OK || !changed)
         return st;
-    bool changed = PQntuples(res) == 1;
-    PQclear(res);
-    if (!changed)
-        return SL_OK;
     SL_LOG(SL_LOG_INFO, "order_sync", order_id,
            "order \"%s\" %s from inventory's event (its own call did not record it)", order_id,
            committed ? "paid" : "cancelled");
@@ -413,179 +370,5 @@ sl_status sd_sync_apply(sl_db_conn *conn, const Shelfline__V1__Event *ev, void *
         return SL_OK;
     sl_status st = on_inbound_delayed(app, conn, d, err);
     shelfline__v1__inbound_delayed__free_unpacked(d, NULL);
-    return st;
-}
-
-/* ---- notification RPCs ---------------------------------------------------- */
-
-static Shelfline__V1__Notification *notif_row(sl_arena *a, PGresult *r, int i)
-{
-    Shelfline__V1__Notification *n = sl_arena_alloc(a, sizeof *n);
-    Shelfline__V1__Money *m = sl_arena_alloc(a, sizeof *m);
-    if (n == NULL || m == NULL)
-        return NULL;
-    shelfline__v1__notification__init(n);
-    shelfline__v1__money__init(m);
-    n->notification_id = strtoll(PQgetvalue(r, i, 0), NULL, 10);
-    n->idempotency_key = sl_arena_strdup(a, PQgetvalue(r, i, 1));
-    const char *kind = PQgetvalue(r, i, 2);
-    n->kind = strcmp(kind, "DELAY") == 0 ? SHELFLINE__V1__NOTIFICATION_KIND__NOTIFICATION_DELAY
-              : strcmp(kind, "COMPENSATION") == 0
-                  ? SHELFLINE__V1__NOTIFICATION_KIND__NOTIFICATION_COMPENSATION
-                  : SHELFLINE__V1__NOTIFICATION_KIND__NOTIFICATION_BACK_IN_STOCK;
-    n->customer_id = sl_arena_strdup(a, PQgetvalue(r, i, 3));
-    n->order_id = sl_arena_strdup(a, PQgetvalue(r, i, 4));
-    n->body = sl_arena_strdup(a, PQgetvalue(r, i, 5));
-    n->coupon_code = sl_arena_strdup(a, PQgetvalue(r, i, 6));
-    m->minor_units = strtoll(PQgetvalue(r, i, 7), NULL, 10);
-    m->currency = sl_arena_strdup(a, PQgetvalue(r, i, 8));
-    if (m->minor_units > 0)
-        n->value = m;
-    n->created_at_ms = strtoll(PQgetvalue(r, i, 9), NULL, 10);
-    n->acked_at_ms = strtoll(PQgetvalue(r, i, 10), NULL, 10);
-    return n;
-}
-
-SD_API(list_notifications)
-{
-    sd_app *app = sl_call_ctx(call);
-    const Shelfline__V1__ListNotificationsRequest *r = (const void *)req;
-    Shelfline__V1__ListNotificationsResponse *out = (void *)resp;
-    sl_arena *a = sl_call_arena(call);
-    if (r->after_id < 0)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "after_id must be >= 0 (got %" PRId64 ")",
-                          r->after_id);
-    if (r->limit < 0 || r->limit > 1000)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "limit must be 0..1000 (got %d)", r->limit);
-    const char *cust = r->customer_id ? r->customer_id : "";
-    if (strlen(cust) > 64)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "customer_id must be at most 64 characters");
-    char b[2][24];
-    const char *p[4] = {sd_i64(b[0], r->after_id), cust, r->unacked_only ? "true" : "false",
-                        sd_i64(b[1], r->limit == 0 ? 100 : r->limit)};
-    sl_db_conn *conn;
-    sl_status st = sl_db_acquire_by(app->db, sl_call_deadline_ms(call), &conn, err);
-    if (st != SL_OK)
-        return st;
-    PGresult *res = NULL;
-    if ((st = sl_db_exec(conn, "sd_notif_list", 4, p, NULL, NULL, &res, err)) == SL_OK) {
-        int n = PQntuples(res);
-        out->notifications = sl_arena_zalloc(a, (size_t)(n + 1) * sizeof *out->notifications);
-        for (int i = 0; out->notifications != NULL && i < n; i++)
-            if ((out->notifications[out->n_notifications] = notif_row(a, res, i)) != NULL)
-                out->n_notifications++;
-        if (out->notifications == NULL || out->n_notifications != (size_t)n)
-            st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-    }
-    PQclear(res);
-    sl_db_release(app->db, conn);
-    return st;
-}
-
-/* A cursor past the newest notification cannot come from this database (a
- * restored backup, another environment): waiting on it would skip every
- * notification up to it in silence.  OUT_OF_RANGE, as WatchEvents answers. */
-static sl_status check_notif_cursor(sd_app *app, int64_t after_id, sl_err *err)
-{
-    sl_db_conn *conn;
-    sl_status st = sl_db_acquire(app->db, -1, &conn, err);
-    if (st != SL_OK)
-        return st;
-    PGresult *res = NULL;
-    st = sl_db_exec(conn, "sd_notif_newest", 0, NULL, NULL, NULL, &res, err);
-    if (st == SL_OK) {
-        int64_t newest = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-        if (after_id > newest)
-            st = sl_err_set(err, SL_OUT_OF_RANGE,
-                            "after_id %" PRId64 " is beyond the newest notification %" PRId64
-                            " (a cursor from another database?)",
-                            after_id, newest);
-    }
-    PQclear(res);
-    sl_db_release(app->db, conn);
-    return st;
-}
-
-sl_status sd_api_watch_notifications(sl_call *call, const ProtobufCMessage *req, sl_err *err)
-{
-    sd_app *app = sl_call_ctx(call);
-    const Shelfline__V1__WatchNotificationsRequest *r = (const void *)req;
-    if (r->after_id < 0)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "after_id must be >= 0 (got %" PRId64 ")",
-                          r->after_id);
-    const char *cust = r->customer_id ? r->customer_id : "";
-    if (strlen(cust) > 64)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "customer_id must be at most 64 characters");
-    sl_status cst = check_notif_cursor(app, r->after_id, err);
-    if (cst != SL_OK)
-        return cst;
-    sl_arena *a = sl_arena_create(0);
-    sl_outbox_watch *watch = NULL;
-    sl_status st = a == NULL ? sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory")
-                             : sl_outbox_watch_open(sl_events_notifier(app->events), &watch, err);
-    int64_t cursor = r->after_id;
-    while (st == SL_OK) {
-        /* Reset before reading: a wake-up after the read is not lost. */
-        sl_outbox_watch_reset(watch);
-        char b[24];
-        const char *p[4] = {sd_i64(b, cursor), cust, "false", "100"};
-        sl_db_conn *conn;
-        PGresult *res = NULL;
-        if ((st = sl_db_acquire(app->db, -1, &conn, err)) != SL_OK)
-            break;
-        st = sl_db_exec(conn, "sd_notif_list", 4, p, NULL, NULL, &res, err);
-        sl_db_release(app->db, conn);
-        int n = st == SL_OK ? PQntuples(res) : 0;
-        for (int i = 0; i < n && st == SL_OK; i++) {
-            Shelfline__V1__Notification *m = notif_row(a, res, i);
-            if (m == NULL) {
-                st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-                break;
-            }
-            if ((st = sl_call_send(call, &m->base, err)) == SL_OK)
-                cursor = m->notification_id;
-        }
-        PQclear(res);
-        sl_arena_reset(a);
-        if (st != SL_OK || n == 100)
-            continue;
-        /* Caught up: sleep until a writer's commit wakes the watch (the
-         * timeout is only a guard against a lost LISTEN session). */
-        if (sl_call_wait_fd(call, sl_outbox_watch_fd(watch), NOTIF_GUARD_MS) < 0)
-            st = sl_call_done_status(call, err);
-    }
-    sl_outbox_watch_close(watch);
-    sl_arena_destroy(a);
-    return st;
-}
-
-SD_API(ack_notification)
-{
-    sd_app *app = sl_call_ctx(call);
-    const Shelfline__V1__AckNotificationRequest *r = (const void *)req;
-    if (r->notification_id <= 0)
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "notification_id must be positive (got %" PRId64 ")", r->notification_id);
-    char b[24];
-    const char *p[1] = {sd_i64(b, r->notification_id)};
-    sl_db_conn *conn;
-    sl_status st = sl_db_acquire_by(app->db, sl_call_deadline_ms(call), &conn, err);
-    if (st != SL_OK)
-        return st;
-    PGresult *res = NULL;
-    if ((st = sl_db_exec(conn, "sd_notif_ack", 1, p, NULL, NULL, &res, err)) == SL_OK) {
-        if (PQntuples(res) == 0) {
-            st = sl_err_set(err, SL_NOT_FOUND, "notification_id %" PRId64 " not found",
-                            r->notification_id);
-        } else {
-            Shelfline__V1__Notification *n = notif_row(sl_call_arena(call), res, 0);
-            if (n == NULL)
-                st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-            else
-                *(Shelfline__V1__Notification *)resp = *n;
-        }
-    }
-    PQclear(res);
-    sl_db_release(app->db, conn);
     return st;
 }

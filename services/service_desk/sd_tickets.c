@@ -1,9 +1,9 @@
 /*
- * sd_tickets: support tickets -- OpenTicket (classification with
- * sd_classify, priority from the category and customer-value's tier,
- * SLA clocks with sd_sla, a suggested answer with the live ETA),
- * RespondTicket (first response, pause/resume), ResolveTicket and
- * ListTickets.
+ * sd_tickets: support tickets, the domain behind sd_api_tickets.c --
+ * opening (classification with sd_classify, priority from the category
+ * and customer-value's tier, SLA clocks with sd_sla, a suggested answer
+ * with the live ETA), responses (first response, pause/resume),
+ * resolution, lists and the SLA report.
  *
  * Deadlines are never stored: a ticket's clocks are read from its opening
  * time, its priority's targets and its pause/resume events whenever it is
@@ -15,39 +15,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libpq-fe.h>
-
-#include "sd_api.h"
 #include "sd_app.h"
 #include "sd_store.h"
+#include "sd_orders.h"
+#include "sd_tickets.h"
+#include "sd_valid.h"
 #include "shelfline/v1/customer_value.pb-c.h"
 #include "shelfline/v1/service_desk.pb-c.h"
 #include "sl_log.h"
-
-#define MAX_SUBJECT 200
-#define MAX_BODY 10000
-#define MIN_TIME_MS INT64_C(946684800000)
-
-static bool id_ok(const char *s)
-{
-    size_t n = s == NULL ? 0 : strlen(s);
-    if (n < 1 || n > 64)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-'))
-            return false;
-    }
-    return true;
-}
-
-static sl_status bad_id(sl_err *err, const char *field, const char *v)
-{
-    return sl_err_set(err, SL_INVALID_ARGUMENT,
-                      "%s must be 1..64 characters of A-Z a-z 0-9 . _ - (got \"%.80s\")", field,
-                      v == NULL ? "" : v);
-}
 
 /* ---- reading a ticket ---- */
 
@@ -67,78 +42,13 @@ static Shelfline__V1__SlaClock *clock_msg(sl_arena *a, const sd_sla_clock *c, in
     return m;
 }
 
-/* Parses "PAUSE:123,RESUME:456" into events (arena memory). */
-static size_t parse_events(sl_arena *a, const char *s, sd_sla_event **out)
+/* The ticket's message with its two clocks read at now, from its opening
+ * time, its priority's targets and its pause/resume events. */
+static sl_status ticket_clocks(sd_app *app, sl_arena *a, const sd_ticket_rec *rec, int64_t now,
+                               Shelfline__V1__Ticket **out, sl_err *err)
 {
-    size_t n = 0, cap = 1;
-    for (const char *p = s; *p; p++)
-        cap += *p == ',';
-    sd_sla_event *ev = sl_arena_alloc(a, cap * sizeof *ev);
-    *out = ev;
-    if (ev == NULL || s[0] == '\0')
-        return 0;
-    const char *p = s;
-    while (*p != '\0' && n < cap) {
-        const char *colon = strchr(p, ':');
-        if (colon == NULL)
-            break;
-        ev[n].kind = strncmp(p, "PAUSE", 5) == 0 ? SD_SLA_PAUSE : SD_SLA_RESUME;
-        char *end;
-        ev[n].at_ms = strtoll(colon + 1, &end, 10);
-        n++;
-        p = *end == ',' ? end + 1 : end;
-    }
-    return n;
-}
-
-static sl_status ticket_row(sd_app *app, sl_arena *a, PGresult *r, int i, int64_t now,
-                            Shelfline__V1__Ticket **out, sl_err *err)
-{
-    Shelfline__V1__Ticket *t = sl_arena_alloc(a, sizeof *t);
-    if (t == NULL)
-        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-    shelfline__v1__ticket__init(t);
-#define S(c) sl_arena_strdup(a, PQgetvalue(r, i, c))
-#define N(c) strtoll(PQgetvalue(r, i, c), NULL, 10)
-    t->ticket_id = S(0);
-    t->customer_id = S(2);
-    t->order_id = S(3);
-    t->channel = (Shelfline__V1__TicketChannel)N(4);
-    t->subject = S(5);
-    t->body = S(6);
-    t->language = S(7);
-    t->category = S(8);
-    t->category_confidence = strtod(PQgetvalue(r, i, 9), NULL);
-    t->priority = S(10);
-    t->tier = S(11);
-    const char *status = PQgetvalue(r, i, 12);
-    t->status = strcmp(status, "OPEN") == 0 ? SHELFLINE__V1__TICKET_STATUS__TICKET_OPEN
-                : strcmp(status, "WAITING") == 0
-                    ? SHELFLINE__V1__TICKET_STATUS__TICKET_WAITING_ON_CUSTOMER
-                    : SHELFLINE__V1__TICKET_STATUS__TICKET_RESOLVED;
-    t->opened_at_ms = N(13);
-    int64_t first = N(14), resolved = N(15);
-    t->suggested_answer = S(16);
-    const char *mentions = PQgetvalue(r, i, 17);
-    if (mentions[0] != '\0') {
-        size_t k = 1;
-        for (const char *p = mentions; *p; p++)
-            k += *p == ' ';
-        t->mentions = sl_arena_zalloc(a, (k + 1) * sizeof *t->mentions);
-        char *copy = sl_arena_strdup(a, mentions);
-        if (t->mentions == NULL || copy == NULL)
-            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-        for (char *p = copy; p != NULL && *p;) {
-            t->mentions[t->n_mentions++] = p;
-            p = strchr(p, ' ');
-            if (p != NULL)
-                *p++ = '\0';
-        }
-    }
-    sd_sla_event *ev;
-    size_t n_ev = parse_events(a, PQgetvalue(r, i, 18), &ev);
-#undef S
-#undef N
+    Shelfline__V1__Ticket *t = rec->msg;
+    int64_t first = rec->first_response_ms, resolved = rec->resolved_ms;
     sd_priority prio;
     if (sd_priority_parse(t->priority, &prio, err) != SL_OK)
         return SL_INTERNAL;
@@ -152,7 +62,8 @@ static sl_status ticket_row(sd_app *app, sl_arena *a, PGresult *r, int i, int64_
         rs_at = t->opened_at_ms;
     sl_status st;
     if ((st = sd_sla_clock_at(app->sla, t->opened_at_ms, frt, NULL, 0, fr_at, &fr, err)) != SL_OK ||
-        (st = sd_sla_clock_at(app->sla, t->opened_at_ms, rst, ev, n_ev, rs_at, &rs, err)) != SL_OK)
+        (st = sd_sla_clock_at(app->sla, t->opened_at_ms, rst, rec->events, rec->n_events, rs_at,
+                              &rs, err)) != SL_OK)
         return st;
     t->first_response = clock_msg(a, &fr, frt, first > 0);
     t->resolution = clock_msg(a, &rs, rst, resolved > 0);
@@ -162,27 +73,16 @@ static sl_status ticket_row(sd_app *app, sl_arena *a, PGresult *r, int i, int64_
     return SL_OK;
 }
 
-static sl_status load_ticket(sd_app *app, sl_arena *a, const char *id, Shelfline__V1__Ticket **out,
-                             const char **fingerprint, sl_err *err)
+sl_status sd_tickets_get(sd_app *app, int64_t deadline_ms, sl_arena *a, const char *id,
+                         Shelfline__V1__Ticket **out, const char **fingerprint, sl_err *err)
 {
-    sl_db_conn *conn;
-    sl_status st = sl_db_acquire(app->db, -1, &conn, err);
+    sd_ticket_rec rec;
+    sl_status st = sd_store_ticket_read(app->db, deadline_ms, id, a, &rec, err);
     if (st != SL_OK)
         return st;
-    PGresult *r = NULL;
-    const char *p[1] = {id};
-    if ((st = sl_db_exec(conn, "sd_ticket_get", 1, p, NULL, NULL, &r, err)) == SL_OK) {
-        if (PQntuples(r) == 0) {
-            st = sl_err_set(err, SL_NOT_FOUND, "ticket_id \"%s\" not found", id);
-        } else {
-            st = ticket_row(app, a, r, 0, sl_db_now_ms(), out, err);
-            if (fingerprint != NULL)
-                *fingerprint = sl_arena_strdup(a, PQgetvalue(r, 0, 1));
-        }
-    }
-    PQclear(r);
-    sl_db_release(app->db, conn);
-    return st;
+    if (fingerprint != NULL)
+        *fingerprint = rec.fingerprint;
+    return ticket_clocks(app, a, &rec, sl_db_now_ms(), out, err);
 }
 
 /* ---- OpenTicket ---- */
@@ -228,21 +128,6 @@ static sd_tier customer_tier(sd_app *app, sl_call *call, sl_arena *a, const char
     return SD_TIER_NEW;
 }
 
-static bool order_exists(sd_app *app, const char *order_id, sl_status *st, sl_err *err)
-{
-    sl_db_conn *conn;
-    if ((*st = sl_db_acquire(app->db, -1, &conn, err)) != SL_OK)
-        return false;
-    PGresult *r = NULL;
-    const char *p[1] = {order_id};
-    bool found = false;
-    if ((*st = sl_db_exec(conn, "sd_order_exists", 1, p, NULL, NULL, &r, err)) == SL_OK)
-        found = PQntuples(r) == 1;
-    PQclear(r);
-    sl_db_release(app->db, conn);
-    return found;
-}
-
 /* "Order o-1: <why it moved | where it ships from>; delivery expected
  * <p50>, at the latest <p90>." from the live ETA; NULL when none. */
 static const char *suggest(sd_app *app, sl_arena *a, const char *order_id)
@@ -252,7 +137,7 @@ static const char *suggest(sd_app *app, sl_arena *a, const char *order_id)
         return NULL;
     shelfline__v1__order_eta__init(e);
     sl_err err;
-    if (sd_orders_eta(app, a, order_id, e, &err) != SL_OK || e->current == NULL)
+    if (sd_orders_eta(app, 0, a, order_id, e, &err) != SL_OK || e->current == NULL)
         return NULL;
     const char *why = e->moved && e->reason[0] != '\0' ? e->reason
                       : e->n_lines > 0                 ? e->lines[0]->explanation
@@ -271,10 +156,9 @@ static const char *suggest(sd_app *app, sl_arena *a, const char *order_id)
 
 typedef struct insert_ctx {
     sd_app *app;
-    const char *const *p; /* sd_ticket_insert's 15 parameters */
+    const sd_new_ticket *ticket;
     const sd_mentions *mentions;
     bool unmet;
-    int64_t opened_at;
 } insert_ctx;
 
 /* Records the ticket and, for a new out-of-stock ticket, one UNMET_DEMAND
@@ -282,45 +166,21 @@ typedef struct insert_ctx {
 static sl_status insert_tx(sl_db_conn *conn, void *vctx, sl_err *err)
 {
     insert_ctx *c = vctx;
-    PGresult *res = NULL;
-    sl_status st = sl_db_exec(conn, "sd_ticket_insert", 15, c->p, NULL, NULL, &res, err);
-    bool fresh = st == SL_OK && PQntuples(res) == 1;
-    PQclear(res);
-    if (!fresh || !c->unmet || c->mentions->n_skus == 0)
+    bool unmet = c->unmet && c->mentions->n_skus > 0, fresh;
+    char region[SD_REGION_MAX];
+    sl_status st = sd_store_ticket_insert(conn, c->ticket, &fresh, unmet ? region : NULL, err);
+    if (st != SL_OK || !fresh || !unmet)
         return st;
-    const char *q[1] = {c->p[2]};
-    if ((st = sl_db_exec(conn, "sd_customer_region", 1, q, NULL, NULL, &res, err)) != SL_OK)
-        return st;
-    char region[40] = "";
-    if (PQntuples(res) == 1)
-        snprintf(region, sizeof region, "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
     for (size_t i = 0; i < c->mentions->n_skus && st == SL_OK; i++) {
         Shelfline__V1__UnmetDemand u = SHELFLINE__V1__UNMET_DEMAND__INIT;
         u.sku = (char *)c->mentions->skus[i];
         u.region = region;
-        u.ticket_id = (char *)c->p[0];
-        u.customer_id = (char *)c->p[2];
-        u.at_ms = c->opened_at;
+        u.ticket_id = (char *)c->ticket->ticket_id;
+        u.customer_id = (char *)c->ticket->customer_id;
+        u.at_ms = c->ticket->opened_at_ms;
         st = sl_events_publish(c->app->events, conn, "UNMET_DEMAND", u.sku, &u.base, err);
     }
     return st;
-}
-
-/* The region of the customer's latest order into buf ("" when none). */
-static void customer_region(sd_app *app, const char *customer_id, char *buf, size_t cap)
-{
-    buf[0] = '\0';
-    sl_db_conn *conn;
-    if (sl_db_acquire(app->db, -1, &conn, NULL) != SL_OK)
-        return;
-    PGresult *r = NULL;
-    const char *p[1] = {customer_id};
-    if (sl_db_exec(conn, "sd_customer_region", 1, p, NULL, NULL, &r, NULL) == SL_OK &&
-        PQntuples(r) == 1)
-        snprintf(buf, cap, "%s", PQgetvalue(r, 0, 0));
-    PQclear(r);
-    sl_db_release(app->db, conn);
 }
 
 /* For an out-of-stock question: each SKU named, as it stands now in the
@@ -330,9 +190,9 @@ static void customer_region(sd_app *app, const char *customer_id, char *buf, siz
 static const char *suggest_stock(sd_app *app, sl_call *call, sl_arena *a, const char *customer_id,
                                  const sd_mentions *men)
 {
-    char region[40];
-    customer_region(app, customer_id, region, sizeof region);
-    if (region[0] == '\0' || men->n_skus == 0)
+    char region[SD_REGION_MAX];
+    if (sd_store_customer_region(app->db, 0, customer_id, region, sizeof region, NULL) != SL_OK ||
+        region[0] == '\0' || men->n_skus == 0)
         return NULL;
     char **skus = sl_arena_alloc(a, men->n_skus * sizeof *skus);
     Shelfline__V1__QuoteEtaResponse *q = sl_arena_alloc(a, sizeof *q);
@@ -375,45 +235,14 @@ static const char *suggest_stock(sd_app *app, sl_call *call, sl_arena *a, const 
     return s;
 }
 
-SD_API(open_ticket)
+/* ---- OpenTicket ---- */
+
+/* The request's fingerprint: FNV-1a over its fields, and its time; a
+ * retry must give the same one. */
+static void ticket_fingerprint(const Shelfline__V1__OpenTicketRequest *r, char fp[64])
 {
-    sd_app *app = sl_call_ctx(call);
-    const Shelfline__V1__OpenTicketRequest *r = (const void *)req;
-    sl_arena *a = sl_call_arena(call);
-    int64_t now = sl_db_now_ms();
-    sl_status st;
-    if (!id_ok(r->ticket_id))
-        return bad_id(err, "ticket_id", r->ticket_id);
-    if (!id_ok(r->customer_id))
-        return bad_id(err, "customer_id", r->customer_id);
-    const char *order_id = r->order_id != NULL ? r->order_id : "";
-    if (order_id[0] != '\0' && !id_ok(order_id))
-        return bad_id(err, "order_id", order_id);
-    if (r->channel < SHELFLINE__V1__TICKET_CHANNEL__TICKET_CHANNEL_EMAIL ||
-        r->channel > SHELFLINE__V1__TICKET_CHANNEL__TICKET_CHANNEL_WEB)
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "channel must be EMAIL, CHAT, PHONE or WEB (got %d)", (int)r->channel);
-    size_t ls = r->subject ? strlen(r->subject) : 0, lb = r->body ? strlen(r->body) : 0;
-    if (ls < 1 || ls > MAX_SUBJECT)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "subject must be 1..%d bytes (got %zu)",
-                          MAX_SUBJECT, ls);
-    if (lb < 1 || lb > MAX_BODY)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "body must be 1..%d bytes (got %zu)", MAX_BODY,
-                          lb);
-    sd_lang lang;
-    if (sd_lang_parse(r->language, &lang, err) != SL_OK) {
-        sl_err_wrap(err, "language");
-        return SL_INVALID_ARGUMENT;
-    }
-    if (r->opened_at_ms != 0 && (r->opened_at_ms < MIN_TIME_MS || r->opened_at_ms > now + 60000))
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "opened_at_ms must be 0 or between 2000-01-01 and a minute from now "
-                          "(got %" PRId64 ")",
-                          r->opened_at_ms);
-    /* the request's fingerprint: FNV-1a over its fields, and its time */
-    char fp[64];
     uint64_t h = 1469598103934665603ULL;
-    const char *fields[5] = {r->customer_id, order_id, r->subject, r->body,
+    const char *fields[5] = {r->customer_id, r->order_id ? r->order_id : "", r->subject, r->body,
                              r->language ? r->language : ""};
     for (int k = 0; k < 5; k++) {
         for (const char *q = fields[k]; *q; q++)
@@ -421,28 +250,87 @@ SD_API(open_ticket)
         h = (h ^ 0xff) * 1099511628211ULL;
     }
     h = (h ^ (uint64_t)r->channel) * 1099511628211ULL;
-    snprintf(fp, sizeof fp, "%016" PRIx64 ":%" PRId64, h, r->opened_at_ms);
+    snprintf(fp, 64, "%016" PRIx64 ":%" PRId64, h, r->opened_at_ms);
+}
 
-    Shelfline__V1__Ticket *t;
-    const char *old_fp;
-    st = load_ticket(app, a, r->ticket_id, &t, &old_fp, err);
-    if (st == SL_OK) {
-        if (strcmp(old_fp, fp) != 0)
-            return sl_err_set(err, SL_ALREADY_EXISTS,
-                              "ticket_id \"%s\" was already opened with a different request",
-                              r->ticket_id);
-        *(Shelfline__V1__Ticket *)resp = *t;
-        return SL_OK;
-    }
+/* The stored ticket if it was opened with the same request; ALREADY_EXISTS
+ * if with another. */
+static sl_status same_ticket(const char *ticket_id, const char *stored_fp, const char *fp,
+                             sl_err *err)
+{
+    if (strcmp(stored_fp, fp) != 0)
+        return sl_err_set(err, SL_ALREADY_EXISTS,
+                          "ticket_id \"%s\" was already opened with a different request",
+                          ticket_id);
+    return SL_OK;
+}
+
+/* The order ids and SKUs the ticket mentions, and them as one
+ * space-separated string (arena memory). */
+static sl_status ticket_mentions(sl_arena *a, const Shelfline__V1__OpenTicketRequest *r,
+                                 sd_mentions *men, const char **text_out, sl_err *err)
+{
+    size_t cap = strlen(r->subject) + strlen(r->body) + 2;
+    size_t mcap = 2 * SD_MENTIONS_MAX * (SD_MENTION_LEN + 1) + 1, mlen = 0;
+    char *text = sl_arena_alloc(a, cap), *mtext = sl_arena_alloc(a, mcap);
+    if (text == NULL || mtext == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    snprintf(text, cap, "%s\n%s", r->subject, r->body);
+    sd_extract_mentions(text, strlen(text), men);
+    mtext[0] = '\0';
+    for (size_t i = 0; i < men->n_orders + men->n_skus && mlen < mcap; i++)
+        mlen += (size_t)snprintf(mtext + mlen, mcap - mlen, "%s%s", mlen ? " " : "",
+                                 i < men->n_orders ? men->orders[i] : men->skus[i - men->n_orders]);
+    *text_out = mtext;
+    return SL_OK;
+}
+
+/* The suggested answer: the live ETA of the order a where-is-my-order or
+ * delay ticket is about (given, or the first mentioned one that exists),
+ * or the live standing of the SKUs an out-of-stock ticket names; "" when
+ * there is nothing to say. */
+static const char *ticket_suggestion(sd_app *app, sl_call *call, sl_arena *a,
+                                     const char *customer_id, const char *order_id,
+                                     sd_category category, const sd_mentions *men)
+{
+    const char *about = order_id, *s = NULL;
+    bool found = false;
+    if (about[0] == '\0' && men->n_orders > 0 &&
+        sd_store_order_exists(app->db, 0, men->orders[0], &found, NULL) == SL_OK && found)
+        about = men->orders[0];
+    if (about[0] != '\0' &&
+        (category == SD_CATEGORY_WHERE_IS_MY_ORDER || category == SD_CATEGORY_DELIVERY_DELAY))
+        s = suggest(app, a, about);
+    else if (category == SD_CATEGORY_OUT_OF_STOCK)
+        s = suggest_stock(app, call, a, customer_id, men);
+    return s != NULL ? s : "";
+}
+
+/* OpenTicket after validation:
+ *  1. a ticket recorded under the id answers the retry (or ALREADY_EXISTS);
+ *  2. an order named must exist;
+ *  3. classify, ask customer-value for the tier, set the priority;
+ *  4. the mentions and the suggested answer (live ETA or stock);
+ *  5. record it (with its UNMET_DEMAND events) and answer what is stored:
+ *     a concurrent attempt may have recorded first. */
+sl_status sd_tickets_open(sl_call *call, const Shelfline__V1__OpenTicketRequest *r, sd_lang lang,
+                          int64_t now, Shelfline__V1__Ticket **out, sl_err *err)
+{
+    sd_app *app = sl_call_ctx(call);
+    sl_arena *a = sl_call_arena(call);
+    int64_t deadline_ms = sl_call_deadline_ms(call);
+    char fp[64];
+    ticket_fingerprint(r, fp);
+    const char *stored_fp, *order_id = r->order_id != NULL ? r->order_id : "";
+    sl_status st = sd_tickets_get(app, deadline_ms, a, r->ticket_id, out, &stored_fp, err);
     if (st != SL_NOT_FOUND)
+        return st == SL_OK ? same_ticket(r->ticket_id, stored_fp, fp, err) : st;
+    bool found = true;
+    if (order_id[0] != '\0' &&
+        (st = sd_store_order_exists(app->db, deadline_ms, order_id, &found, err)) != SL_OK)
         return st;
-    if (order_id[0] != '\0') {
-        bool found = order_exists(app, order_id, &st, err);
-        if (st != SL_OK)
-            return st;
-        if (!found)
-            return sl_err_set(err, SL_NOT_FOUND, "order_id \"%s\" not found", order_id);
-    }
+    if (!found)
+        return sl_err_set(err, SL_NOT_FOUND, "order_id \"%s\" not found", order_id);
 
     sd_classification cls;
     if ((st = sd_classify(app->classifier, r->subject, r->body, lang, &cls, err)) != SL_OK)
@@ -450,75 +338,34 @@ SD_API(open_ticket)
     const char *tier_name;
     sd_tier tier = customer_tier(app, call, a, r->customer_id, &tier_name);
     sd_priority prio = sd_priority_for(NULL, cls.category, tier);
-
-    /* mentions, and the order a where-is-my-order answer is about */
     sd_mentions men;
-    size_t cap = ls + lb + 2;
-    char *text = sl_arena_alloc(a, cap);
-    char *mtext = sl_arena_alloc(a, 2 * SD_MENTIONS_MAX * (SD_MENTION_LEN + 1) + 1);
-    if (text == NULL || mtext == NULL)
-        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-    snprintf(text, cap, "%s\n%s", r->subject, r->body);
-    sd_extract_mentions(text, strlen(text), &men);
-    size_t mcap = 2 * SD_MENTIONS_MAX * (SD_MENTION_LEN + 1) + 1, mlen = 0;
-    mtext[0] = '\0';
-    for (size_t i = 0; i < men.n_orders + men.n_skus && mlen < mcap; i++)
-        mlen += (size_t)snprintf(mtext + mlen, mcap - mlen, "%s%s", mlen ? " " : "",
-                                 i < men.n_orders ? men.orders[i] : men.skus[i - men.n_orders]);
-    const char *about = order_id;
-    if (about[0] == '\0' && men.n_orders > 0) {
-        sl_status st2;
-        if (order_exists(app, men.orders[0], &st2, NULL))
-            about = men.orders[0];
-    }
-    const char *suggestion = "";
-    if (about[0] != '\0' && (cls.category == SD_CATEGORY_WHERE_IS_MY_ORDER ||
-                             cls.category == SD_CATEGORY_DELIVERY_DELAY)) {
-        const char *s = suggest(app, a, about);
-        if (s != NULL)
-            suggestion = s;
-    } else if (cls.category == SD_CATEGORY_OUT_OF_STOCK) {
-        const char *s = suggest_stock(app, call, a, r->customer_id, &men);
-        if (s != NULL)
-            suggestion = s;
-    }
+    const char *mtext = "";
+    if ((st = ticket_mentions(a, r, &men, &mtext, err)) != SL_OK)
+        return st;
 
-    char b[4][32];
-    snprintf(b[0], sizeof b[0], "%d", (int)r->channel);
-    snprintf(b[1], sizeof b[1], "%.4f", cls.confidence);
-    snprintf(b[2], sizeof b[2], "%" PRId64, r->opened_at_ms != 0 ? r->opened_at_ms : now);
-    const char *p[15] = {r->ticket_id,
-                         fp,
-                         r->customer_id,
-                         order_id,
-                         b[0],
-                         r->subject,
-                         r->body,
-                         sd_lang_name(cls.language),
-                         sd_category_name(cls.category),
-                         b[1],
-                         sd_priority_name(prio),
-                         tier_name,
-                         b[2],
-                         suggestion,
-                         mtext};
-    insert_ctx ic = {.app = app,
-                     .p = p,
-                     .mentions = &men,
-                     .unmet = cls.category == SD_CATEGORY_OUT_OF_STOCK,
-                     .opened_at = r->opened_at_ms != 0 ? r->opened_at_ms : now};
-    sl_db_tx_options o = {.deadline_ms = sl_call_deadline_ms(call)};
-    if ((st = sl_db_tx(app->db, &o, insert_tx, &ic, err)) != SL_OK)
+    sd_new_ticket t = {
+        .ticket_id = r->ticket_id,
+        .fingerprint = fp,
+        .customer_id = r->customer_id,
+        .order_id = order_id,
+        .channel = (int)r->channel,
+        .subject = r->subject,
+        .body = r->body,
+        .language = sd_lang_name(cls.language),
+        .category = sd_category_name(cls.category),
+        .confidence = cls.confidence,
+        .priority = sd_priority_name(prio),
+        .tier = tier_name,
+        .opened_at_ms = r->opened_at_ms != 0 ? r->opened_at_ms : now,
+        .suggested = ticket_suggestion(app, call, a, r->customer_id, order_id, cls.category, &men),
+        .mentions = mtext,
+    };
+    insert_ctx ic = {app, &t, &men, cls.category == SD_CATEGORY_OUT_OF_STOCK};
+    sl_db_tx_options o = sd_store_tx_options(deadline_ms, false);
+    if ((st = sl_db_tx(app->db, &o, insert_tx, &ic, err)) != SL_OK ||
+        (st = sd_tickets_get(app, deadline_ms, a, r->ticket_id, out, &stored_fp, err)) != SL_OK)
         return st;
-    /* a concurrent attempt may have inserted first: answer what is stored */
-    if ((st = load_ticket(app, a, r->ticket_id, &t, &old_fp, err)) != SL_OK)
-        return st;
-    if (strcmp(old_fp, fp) != 0)
-        return sl_err_set(err, SL_ALREADY_EXISTS,
-                          "ticket_id \"%s\" was already opened with a different request",
-                          r->ticket_id);
-    *(Shelfline__V1__Ticket *)resp = *t;
-    return SL_OK;
+    return same_ticket(r->ticket_id, stored_fp, fp, err);
 }
 
 /* ---- RespondTicket / ResolveTicket ---- */
@@ -529,190 +376,94 @@ typedef struct respond_ctx {
     int64_t now;
 } respond_ctx;
 
-static sl_status event(sl_db_conn *conn, const char *id, const char *kind, const char *at,
-                       const char *body, sl_err *err)
+/* A message on an unresolved ticket in status: its event, the clock's
+ * PAUSE or RESUME it implies, and the new status. */
+static sl_status respond(sl_db_conn *conn, const Shelfline__V1__RespondTicketRequest *q,
+                         const char *status, int64_t at, sl_err *err)
 {
-    const char *p[4] = {id, kind, at, body};
-    return sl_db_exec(conn, "sd_ticket_event", 4, p, NULL, NULL, NULL, err);
+    const char *id = q->ticket_id, *to = status;
+    bool waiting = strcmp(status, "WAITING") == 0, open = strcmp(status, "OPEN") == 0;
+    sl_status st = sd_store_ticket_event(conn, id, q->from_customer ? "CUSTOMER" : "RESPONSE", at,
+                                         q->body, err);
+    if (st != SL_OK)
+        return st;
+    if (waiting && (q->from_customer || !q->waiting_on_customer)) {
+        st = sd_store_ticket_event(conn, id, "RESUME", at, "", err);
+        to = "OPEN";
+    } else if (open && !q->from_customer && q->waiting_on_customer) {
+        st = sd_store_ticket_event(conn, id, "PAUSE", at, "", err);
+        to = "WAITING";
+    }
+    if (st != SL_OK)
+        return st;
+    return sd_store_ticket_set(conn, id, to, !q->from_customer, at, err);
 }
 
 static sl_status respond_tx(sl_db_conn *conn, void *vctx, sl_err *err)
 {
     respond_ctx *c = vctx;
     const char *id = c->req ? c->req->ticket_id : c->resolve->ticket_id;
-    const char *p[1] = {id};
-    PGresult *r = NULL;
-    sl_status st = sl_db_exec(conn, "sd_ticket_lock", 1, p, NULL, NULL, &r, err);
+    char status[16];
+    sl_status st = sd_store_ticket_lock(conn, id, status, err);
     if (st != SL_OK)
         return st;
-    if (PQntuples(r) == 0) {
-        PQclear(r);
-        return sl_err_set(err, SL_NOT_FOUND, "ticket_id \"%s\" not found", id);
-    }
-    char status[16];
-    snprintf(status, sizeof status, "%s", PQgetvalue(r, 0, 0));
-    PQclear(r);
-    char at[24];
-    sd_i64(at, c->now);
     if (c->resolve != NULL) {
         if (strcmp(status, "RESOLVED") == 0)
             return SL_OK; /* idempotent */
-        const char *q[3] = {id, at, c->resolve->resolution ? c->resolve->resolution : ""};
-        return sl_db_exec(conn, "sd_ticket_resolve", 3, q, NULL, NULL, NULL, err);
+        return sd_store_ticket_resolve(conn, id, c->now,
+                                       c->resolve->resolution ? c->resolve->resolution : "", err);
     }
     if (strcmp(status, "RESOLVED") == 0)
         return sl_err_set(err, SL_FAILED_PRECONDITION, "ticket \"%s\" is resolved", id);
-    const Shelfline__V1__RespondTicketRequest *q = c->req;
-    const char *to = status;
-    bool first = false;
-    if (q->from_customer) {
-        if ((st = event(conn, id, "CUSTOMER", at, q->body, err)) != SL_OK)
-            return st;
-        if (strcmp(status, "WAITING") == 0) {
-            if ((st = event(conn, id, "RESUME", at, "", err)) != SL_OK)
-                return st;
-            to = "OPEN";
-        }
-    } else {
-        first = true;
-        if ((st = event(conn, id, "RESPONSE", at, q->body, err)) != SL_OK)
-            return st;
-        if (q->waiting_on_customer && strcmp(status, "OPEN") == 0) {
-            if ((st = event(conn, id, "PAUSE", at, "", err)) != SL_OK)
-                return st;
-            to = "WAITING";
-        } else if (!q->waiting_on_customer && strcmp(status, "WAITING") == 0) {
-            if ((st = event(conn, id, "RESUME", at, "", err)) != SL_OK)
-                return st;
-            to = "OPEN";
-        }
-    }
-    const char *u[4] = {id, to, first ? "true" : "false", at};
-    return sl_db_exec(conn, "sd_ticket_set", 4, u, NULL, NULL, NULL, err);
+    return respond(conn, c->req, status, c->now, err);
 }
 
-SD_API(respond_ticket)
+sl_status sd_tickets_respond(sd_app *app, int64_t deadline_ms,
+                             const Shelfline__V1__RespondTicketRequest *respond_req,
+                             const Shelfline__V1__ResolveTicketRequest *resolve_req, sl_err *err)
 {
-    sd_app *app = sl_call_ctx(call);
-    const Shelfline__V1__RespondTicketRequest *r = (const void *)req;
-    if (!id_ok(r->ticket_id))
-        return bad_id(err, "ticket_id", r->ticket_id);
-    size_t lb = r->body ? strlen(r->body) : 0;
-    if (lb < 1 || lb > MAX_BODY)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "body must be 1..%d bytes (got %zu)", MAX_BODY,
-                          lb);
-    if (r->from_customer && r->waiting_on_customer)
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "waiting_on_customer cannot be set with from_customer");
-    respond_ctx c = {.req = r, .now = sl_db_now_ms()};
-    sl_db_tx_options o = {.deadline_ms = sl_call_deadline_ms(call)};
-    sl_status st = sl_db_tx(app->db, &o, respond_tx, &c, err);
-    Shelfline__V1__Ticket *t;
-    if (st != SL_OK ||
-        (st = load_ticket(app, sl_call_arena(call), r->ticket_id, &t, NULL, err)) != SL_OK)
-        return st;
-    *(Shelfline__V1__Ticket *)resp = *t;
-    return SL_OK;
-}
-
-SD_API(resolve_ticket)
-{
-    sd_app *app = sl_call_ctx(call);
-    const Shelfline__V1__ResolveTicketRequest *r = (const void *)req;
-    if (!id_ok(r->ticket_id))
-        return bad_id(err, "ticket_id", r->ticket_id);
-    if (r->resolution != NULL && strlen(r->resolution) > 1000)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "resolution must be at most 1000 bytes");
-    respond_ctx c = {.resolve = r, .now = sl_db_now_ms()};
-    sl_db_tx_options o = {.deadline_ms = sl_call_deadline_ms(call)};
-    sl_status st = sl_db_tx(app->db, &o, respond_tx, &c, err);
-    Shelfline__V1__Ticket *t;
-    if (st != SL_OK ||
-        (st = load_ticket(app, sl_call_arena(call), r->ticket_id, &t, NULL, err)) != SL_OK)
-        return st;
-    *(Shelfline__V1__Ticket *)resp = *t;
-    return SL_OK;
+    respond_ctx c = {.req = respond_req, .resolve = resolve_req, .now = sl_db_now_ms()};
+    sl_db_tx_options o = sd_store_tx_options(deadline_ms, false);
+    return sl_db_tx(app->db, &o, respond_tx, &c, err);
 }
 
 /* ---- ListTickets ---- */
 
-SD_API(list_tickets)
+/* Whether either running clock of t has breached or will within window. */
+static bool breaching(const Shelfline__V1__Ticket *t, int64_t now, int64_t window)
 {
-    sd_app *app = sl_call_ctx(call);
-    const Shelfline__V1__ListTicketsRequest *r = (const void *)req;
-    Shelfline__V1__ListTicketsResponse *out = (void *)resp;
-    sl_arena *a = sl_call_arena(call);
-    const char *status = "";
-    switch (r->status) {
-    case SHELFLINE__V1__TICKET_STATUS__TICKET_STATUS_UNSPECIFIED:
-        break;
-    case SHELFLINE__V1__TICKET_STATUS__TICKET_OPEN:
-        status = "OPEN";
-        break;
-    case SHELFLINE__V1__TICKET_STATUS__TICKET_WAITING_ON_CUSTOMER:
-        status = "WAITING";
-        break;
-    case SHELFLINE__V1__TICKET_STATUS__TICKET_RESOLVED:
-        status = "RESOLVED";
-        break;
-    case _SHELFLINE__V1__TICKET_STATUS_IS_INT_SIZE:
-    default:
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "status %d is unknown", (int)r->status);
-    }
-    const char *category = r->category ? r->category : "";
-    sd_category cat;
-    if (category[0] != '\0' && sd_category_parse(category, &cat, err) != SL_OK) {
-        sl_err_wrap(err, "category");
-        return SL_INVALID_ARGUMENT;
-    }
-    const char *priority = r->priority ? r->priority : "";
-    sd_priority prio;
-    if (priority[0] != '\0') {
-        if (sd_priority_parse(priority, &prio, err) != SL_OK) {
-            sl_err_wrap(err, "priority");
-            return SL_INVALID_ARGUMENT;
-        }
-        priority = sd_priority_name(prio);
-    }
-    const char *customer = r->customer_id ? r->customer_id : "";
-    if (customer[0] != '\0' && !id_ok(customer))
-        return bad_id(err, "customer_id", customer);
-    if (r->breaching_within_minutes < 0 || r->breaching_within_minutes > 525600)
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "breaching_within_minutes must be 0..525600 (got %d)",
-                          r->breaching_within_minutes);
-    sl_db_conn *conn;
-    sl_status st = sl_db_acquire_by(app->db, sl_call_deadline_ms(call), &conn, err);
+    const Shelfline__V1__SlaClock *cl[2] = {t->first_response, t->resolution};
+    for (int k = 0; k < 2; k++)
+        if (!cl[k]->met && !cl[k]->paused &&
+            (cl[k]->breached || (cl[k]->due_at_ms > 0 && cl[k]->due_at_ms <= now + window)))
+            return true;
+    return false;
+}
+
+sl_status sd_tickets_list(sd_app *app, int64_t deadline_ms, sl_arena *a, const sd_ticket_filter *f,
+                          int breaching_within_minutes, Shelfline__V1__ListTicketsResponse *out,
+                          sl_err *err)
+{
+    sd_ticket_rows *rows;
+    sl_status st = sd_store_tickets_list(app->db, deadline_ms, f->status, f->category, f->priority,
+                                         f->customer, &rows, err);
     if (st != SL_OK)
         return st;
-    PGresult *res = NULL;
-    const char *p[4] = {status, category, priority, customer};
-    st = sl_db_exec(conn, "sd_ticket_list", 4, p, NULL, NULL, &res, err);
-    sl_db_release(app->db, conn);
-    if (st != SL_OK)
-        return st;
-    int n = PQntuples(res);
-    int64_t now = sl_db_now_ms(), window = (int64_t)r->breaching_within_minutes * 60000;
+    int n = sd_ticket_rows_count(rows);
+    int64_t now = sl_db_now_ms(), window = (int64_t)breaching_within_minutes * 60000;
     out->tickets = sl_arena_zalloc(a, (size_t)(n + 1) * sizeof *out->tickets);
     if (out->tickets == NULL)
         st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     for (int i = 0; i < n && st == SL_OK; i++) {
+        sd_ticket_rec rec;
         Shelfline__V1__Ticket *t;
-        if ((st = ticket_row(app, a, res, i, now, &t, err)) != SL_OK)
+        if ((st = sd_ticket_rows_get(rows, i, a, &rec, err)) != SL_OK ||
+            (st = ticket_clocks(app, a, &rec, now, &t, err)) != SL_OK)
             break;
-        if (window > 0) {
-            bool hit = false;
-            const Shelfline__V1__SlaClock *cl[2] = {t->first_response, t->resolution};
-            for (int k = 0; k < 2; k++)
-                if (!cl[k]->met && !cl[k]->paused &&
-                    (cl[k]->breached || (cl[k]->due_at_ms > 0 && cl[k]->due_at_ms <= now + window)))
-                    hit = true;
-            if (!hit)
-                continue;
-        }
-        out->tickets[out->n_tickets++] = t;
+        if (window == 0 || breaching(t, now, window))
+            out->tickets[out->n_tickets++] = t;
     }
-    PQclear(res);
+    sd_ticket_rows_free(rows);
     return st;
 }
 
@@ -744,31 +495,62 @@ static double percentile(double *v, int64_t n, double p)
     return v[k - 1];
 }
 
-SD_API(get_sla_report)
+/* Counts ticket t into its groups: all, its priority, its category. */
+static void count_ticket(sla_group *g, const Shelfline__V1__Ticket *t)
 {
-    sd_app *app = sl_call_ctx(call);
-    const Shelfline__V1__GetSlaReportRequest *r = (const void *)req;
-    Shelfline__V1__SlaReport *out = (void *)resp;
-    sl_arena *a = sl_call_arena(call);
-    if (r->from_ms < MIN_TIME_MS)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "from_ms must be at or after 2000-01-01");
-    if (r->to_ms <= r->from_ms || r->to_ms - r->from_ms > 366 * INT64_C(86400000))
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "to_ms must be after from_ms and at most 366 days later");
-    char b[2][24];
-    const char *p[2] = {sd_i64(b[0], r->from_ms), sd_i64(b[1], r->to_ms)};
-    sl_db_conn *conn;
-    sl_status st = sl_db_acquire_by(app->db, sl_call_deadline_ms(call), &conn, err);
+    sd_priority prio;
+    sd_category cat;
+    if (sd_priority_parse(t->priority, &prio, NULL) != SL_OK ||
+        sd_category_parse(t->category, &cat, NULL) != SL_OK)
+        return;
+    int idx[3] = {0, 1 + (int)prio, 1 + SD_PRIORITY_COUNT + (int)cat};
+    for (int k = 0; k < 3; k++) {
+        sla_group *x = &g[idx[k]];
+        x->tickets++;
+        if (t->first_response->met)
+            x->fr[x->responded++] = (double)t->first_response->elapsed_minutes;
+        if (t->resolution->met)
+            x->rs[x->resolved++] = (double)t->resolution->elapsed_minutes;
+        x->fr_breached += t->first_response->breached;
+        x->rs_breached += t->resolution->breached;
+    }
+}
+
+/* The report's row of group k (NULL when out of memory). */
+static Shelfline__V1__SlaReportRow *report_row(sl_arena *a, sla_group *x, int k)
+{
+    Shelfline__V1__SlaReportRow *row = sl_arena_alloc(a, sizeof *row);
+    if (row == NULL)
+        return NULL;
+    shelfline__v1__sla_report_row__init(row);
+    row->priority = k >= 1 && k <= SD_PRIORITY_COUNT ? (char *)sd_priority_name(k - 1) : "";
+    row->category = k > SD_PRIORITY_COUNT
+                        ? (char *)sd_category_name((sd_category)(k - 1 - SD_PRIORITY_COUNT))
+                        : "";
+    row->tickets = x->tickets;
+    row->responded = x->responded;
+    row->resolved = x->resolved;
+    row->first_response_p50_minutes = percentile(x->fr, x->responded, 0.5);
+    row->first_response_p90_minutes = percentile(x->fr, x->responded, 0.9);
+    row->resolution_p50_minutes = percentile(x->rs, x->resolved, 0.5);
+    row->resolution_p90_minutes = percentile(x->rs, x->resolved, 0.9);
+    row->first_response_breach_rate = (double)x->fr_breached / (double)x->tickets;
+    row->resolution_breach_rate = (double)x->rs_breached / (double)x->tickets;
+    return row;
+}
+
+/* GetSlaReport: every ticket opened in [from_ms, to_ms) (at most
+ * REPORT_MAX, one in memory at a time), its clocks read now, grouped. */
+sl_status sd_tickets_sla_report(sd_app *app, int64_t deadline_ms, sl_arena *a, int64_t from_ms,
+                                int64_t to_ms, Shelfline__V1__SlaReport *out, sl_err *err)
+{
+    sd_ticket_rows *rows;
+    sl_status st = sd_store_tickets_period(app->db, deadline_ms, from_ms, to_ms, &rows, err);
     if (st != SL_OK)
         return st;
-    PGresult *res = NULL;
-    st = sl_db_exec(conn, "sd_ticket_period", 2, p, NULL, NULL, &res, err);
-    sl_db_release(app->db, conn);
-    if (st != SL_OK)
-        return st;
-    int n = PQntuples(res);
-    out->from_ms = r->from_ms;
-    out->to_ms = r->to_ms;
+    int n = sd_ticket_rows_count(rows);
+    out->from_ms = from_ms;
+    out->to_ms = to_ms;
     out->truncated = n > REPORT_MAX;
     if (n > REPORT_MAX)
         n = REPORT_MAX;
@@ -785,60 +567,24 @@ SD_API(get_sla_report)
         st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     int64_t now = sl_db_now_ms();
     for (int i = 0; i < n && st == SL_OK; i++) {
+        sd_ticket_rec rec;
         Shelfline__V1__Ticket *t;
-        if ((st = ticket_row(app, tmp, res, i, now, &t, err)) != SL_OK)
-            break;
-        sd_priority prio;
-        sd_category cat;
-        if (sd_priority_parse(t->priority, &prio, NULL) != SL_OK ||
-            sd_category_parse(t->category, &cat, NULL) != SL_OK) {
-            sl_arena_reset(tmp);
-            continue;
-        }
-        int idx[3] = {0, 1 + (int)prio, 1 + SD_PRIORITY_COUNT + (int)cat};
-        for (int k = 0; k < 3; k++) {
-            sla_group *x = &g[idx[k]];
-            x->tickets++;
-            if (t->first_response->met)
-                x->fr[x->responded++] = (double)t->first_response->elapsed_minutes;
-            if (t->resolution->met)
-                x->rs[x->resolved++] = (double)t->resolution->elapsed_minutes;
-            x->fr_breached += t->first_response->breached;
-            x->rs_breached += t->resolution->breached;
-        }
+        if ((st = sd_ticket_rows_get(rows, i, tmp, &rec, err)) == SL_OK &&
+            (st = ticket_clocks(app, tmp, &rec, now, &t, err)) == SL_OK)
+            count_ticket(g, t);
         sl_arena_reset(tmp);
     }
-    PQclear(res);
+    sd_ticket_rows_free(rows);
     sl_arena_destroy(tmp);
-    if (st == SL_OK) {
-        out->rows = sl_arena_zalloc(a, (N_GROUPS + 1) * sizeof *out->rows);
-        if (out->rows == NULL)
-            st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-    }
+    if (st == SL_OK && (out->rows = sl_arena_zalloc(a, (N_GROUPS + 1) * sizeof *out->rows)) == NULL)
+        st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     for (int k = 0; k < N_GROUPS && st == SL_OK; k++) {
-        sla_group *x = &g[k];
-        if (x->tickets == 0)
+        if (g[k].tickets == 0)
             continue;
-        Shelfline__V1__SlaReportRow *row = sl_arena_alloc(a, sizeof *row);
-        if (row == NULL) {
+        if ((out->rows[out->n_rows] = report_row(a, &g[k], k)) == NULL)
             st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-            break;
-        }
-        shelfline__v1__sla_report_row__init(row);
-        row->priority = k >= 1 && k <= SD_PRIORITY_COUNT ? (char *)sd_priority_name(k - 1) : "";
-        row->category = k > SD_PRIORITY_COUNT
-                            ? (char *)sd_category_name((sd_category)(k - 1 - SD_PRIORITY_COUNT))
-                            : "";
-        row->tickets = x->tickets;
-        row->responded = x->responded;
-        row->resolved = x->resolved;
-        row->first_response_p50_minutes = percentile(x->fr, x->responded, 0.5);
-        row->first_response_p90_minutes = percentile(x->fr, x->responded, 0.9);
-        row->resolution_p50_minutes = percentile(x->rs, x->resolved, 0.5);
-        row->resolution_p90_minutes = percentile(x->rs, x->resolved, 0.9);
-        row->first_response_breach_rate = (double)x->fr_breached / (double)x->tickets;
-        row->resolution_breach_rate = (double)x->rs_breached / (double)x->tickets;
-        out->rows[out->n_rows++] = row;
+        else
+            out->n_rows++;
     }
     for (int k = 0; k < N_GROUPS; k++) {
         free(g[k].fr);

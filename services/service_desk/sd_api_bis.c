@@ -1,0 +1,45 @@
+/*
+ * sd_api_bis: SubscribeBackInStock, Unsubscribe, ListSubscriptions --
+ * validate (sd_valid), call the domain (sd_bis) or the store, reply.
+ */
+#include "sd_api.h"
+#include "sd_bis.h"
+#include "sd_store.h"
+#include "sd_valid.h"
+
+sl_status sd_api_subscribe_back_in_stock(sl_call *call, const ProtobufCMessage *req,
+                                         ProtobufCMessage *resp, sl_err *err)
+{
+    const Shelfline__V1__SubscribeBackInStockRequest *r = (const void *)req;
+    if (sd_valid_subscribe(r, err) != SL_OK)
+        return SL_INVALID_ARGUMENT;
+    return sd_bis_subscribe(call, r, (void *)resp, err);
+}
+
+sl_status sd_api_unsubscribe(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                             sl_err *err)
+{
+    sd_app *app = sl_call_ctx(call);
+    const Shelfline__V1__UnsubscribeRequest *r = (const void *)req;
+    if (sd_valid_positive("subscription_id", r->subscription_id, err) != SL_OK)
+        return SL_INVALID_ARGUMENT;
+    Shelfline__V1__Subscription *s;
+    sl_status st = sd_store_unsubscribe(app->db, sl_call_deadline_ms(call), r->subscription_id,
+                                        sl_call_arena(call), &s, err);
+    if (st == SL_OK)
+        *(Shelfline__V1__Subscription *)resp = *s;
+    return st;
+}
+
+sl_status sd_api_list_subscriptions(sl_call *call, const ProtobufCMessage *req,
+                                    ProtobufCMessage *resp, sl_err *err)
+{
+    sd_app *app = sl_call_ctx(call);
+    const Shelfline__V1__ListSubscriptionsRequest *r = (const void *)req;
+    Shelfline__V1__ListSubscriptionsResponse *out = (void *)resp;
+    if (sd_valid_id("customer_id", r->customer_id, err) != SL_OK)
+        return SL_INVALID_ARGUMENT;
+    return sd_store_subscriptions(app->db, sl_call_deadline_ms(call), r->customer_id,
+                                  sl_call_arena(call), &out->subscriptions, &out->n_subscriptions,
+                                  err);
+}

@@ -1,0 +1,99 @@
+/*
+ * sd_api_notifications: the customer-notification outbox's RPCs --
+ * ListNotifications, WatchNotifications (a server stream), and
+ * AckNotification.  Notifications are written by the delay consumer
+ * (sd_sync) and the back-in-stock scheduler (sd_bis); every writer takes
+ * sd_store_notif_begin's lock, so ids are handed out in commit order and a
+ * cursor "id > after_id" never passes one that commits later.
+ */
+#include <inttypes.h>
+
+#include "sd_api.h"
+#include "sd_app.h"
+#include "sd_store.h"
+#include "sd_valid.h"
+
+/* WatchNotifications re-reads this often without a wake-up: only a guard
+ * against a LISTEN session lost and re-established in between. */
+#define NOTIF_GUARD_MS 5000
+
+sl_status sd_api_list_notifications(sl_call *call, const ProtobufCMessage *req,
+                                    ProtobufCMessage *resp, sl_err *err)
+{
+    sd_app *app = sl_call_ctx(call);
+    const Shelfline__V1__ListNotificationsRequest *r = (const void *)req;
+    Shelfline__V1__ListNotificationsResponse *out = (void *)resp;
+    if (sd_valid_list_notifications(r, err) != SL_OK)
+        return SL_INVALID_ARGUMENT;
+    return sd_store_notif_list(app->db, sl_call_deadline_ms(call), r->after_id,
+                               r->customer_id ? r->customer_id : "", r->unacked_only,
+                               r->limit == 0 ? 100 : r->limit, sl_call_arena(call),
+                               &out->notifications, &out->n_notifications, err);
+}
+
+/* A cursor past the newest notification cannot come from this database (a
+ * restored backup, another environment): waiting on it would skip every
+ * notification up to it in silence.  OUT_OF_RANGE, as WatchEvents answers. */
+static sl_status check_notif_cursor(sd_app *app, int64_t after_id, sl_err *err)
+{
+    int64_t newest;
+    sl_status st = sd_store_notif_newest(app->db, 0, &newest, err);
+    if (st == SL_OK && after_id > newest)
+        st = sl_err_set(err, SL_OUT_OF_RANGE,
+                        "after_id %" PRId64 " is beyond the newest notification %" PRId64
+                        " (a cursor from another database?)",
+                        after_id, newest);
+    return st;
+}
+
+sl_status sd_api_watch_notifications(sl_call *call, const ProtobufCMessage *req, sl_err *err)
+{
+    sd_app *app = sl_call_ctx(call);
+    const Shelfline__V1__WatchNotificationsRequest *r = (const void *)req;
+    if (sd_valid_watch_notifications(r, err) != SL_OK)
+        return SL_INVALID_ARGUMENT;
+    const char *cust = r->customer_id ? r->customer_id : "";
+    sl_status cst = check_notif_cursor(app, r->after_id, err);
+    if (cst != SL_OK)
+        return cst;
+    sl_arena *a = sl_arena_create(0);
+    sl_outbox_watch *watch = NULL;
+    sl_status st = a == NULL ? sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory")
+                             : sl_outbox_watch_open(sl_events_notifier(app->events), &watch, err);
+    int64_t cursor = r->after_id;
+    while (st == SL_OK) {
+        /* Reset before reading: a wake-up after the read is not lost. */
+        sl_outbox_watch_reset(watch);
+        Shelfline__V1__Notification **page = NULL;
+        size_t n = 0;
+        st = sd_store_notif_list(app->db, 0, cursor, cust, false, 100, a, &page, &n, err);
+        for (size_t i = 0; i < n && st == SL_OK; i++)
+            if ((st = sl_call_send(call, &page[i]->base, err)) == SL_OK)
+                cursor = page[i]->notification_id;
+        sl_arena_reset(a);
+        if (st != SL_OK || n == 100)
+            continue;
+        /* Caught up: sleep until a writer's commit wakes the watch (the
+         * timeout is only a guard against a lost LISTEN session). */
+        if (sl_call_wait_fd(call, sl_outbox_watch_fd(watch), NOTIF_GUARD_MS) < 0)
+            st = sl_call_done_status(call, err);
+    }
+    sl_outbox_watch_close(watch);
+    sl_arena_destroy(a);
+    return st;
+}
+
+sl_status sd_api_ack_notification(sl_call *call, const ProtobufCMessage *req,
+                                  ProtobufCMessage *resp, sl_err *err)
+{
+    sd_app *app = sl_call_ctx(call);
+    const Shelfline__V1__AckNotificationRequest *r = (const void *)req;
+    if (sd_valid_positive("notification_id", r->notification_id, err) != SL_OK)
+        return SL_INVALID_ARGUMENT;
+    Shelfline__V1__Notification *n;
+    sl_status st = sd_store_notif_ack(app->db, sl_call_deadline_ms(call), r->notification_id,
+                                      sl_call_arena(call), &n, err);
+    if (st == SL_OK)
+        *(Shelfline__V1__Notification *)resp = *n;
+    return st;
+}

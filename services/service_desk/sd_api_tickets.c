@@ -1,0 +1,79 @@
+/*
+ * sd_api_tickets: the ticket RPCs -- OpenTicket, RespondTicket,
+ * ResolveTicket, ListTickets, GetSlaReport.  Each decodes nothing itself
+ * (the dispatcher did), validates (sd_valid), calls the domain
+ * (sd_tickets) and fills the reply.
+ */
+#include "sd_api.h"
+#include "sd_tickets.h"
+#include "sd_valid.h"
+
+sl_status sd_api_open_ticket(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                             sl_err *err)
+{
+    const Shelfline__V1__OpenTicketRequest *r = (const void *)req;
+    int64_t now = sl_db_now_ms();
+    sd_lang lang;
+    sl_status st = sd_valid_open_ticket(r, now, &lang, err);
+    Shelfline__V1__Ticket *t;
+    if (st != SL_OK || (st = sd_tickets_open(call, r, lang, now, &t, err)) != SL_OK)
+        return st;
+    *(Shelfline__V1__Ticket *)resp = *t;
+    return SL_OK;
+}
+
+/* The ticket as it is after a response or the resolution. */
+static sl_status answer_ticket(sl_call *call, const char *ticket_id, ProtobufCMessage *resp,
+                               sl_err *err)
+{
+    Shelfline__V1__Ticket *t;
+    sl_status st = sd_tickets_get(sl_call_ctx(call), sl_call_deadline_ms(call), sl_call_arena(call),
+                                  ticket_id, &t, NULL, err);
+    if (st == SL_OK)
+        *(Shelfline__V1__Ticket *)resp = *t;
+    return st;
+}
+
+sl_status sd_api_respond_ticket(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                                sl_err *err)
+{
+    const Shelfline__V1__RespondTicketRequest *r = (const void *)req;
+    sl_status st = sd_valid_respond_ticket(r, err);
+    if (st != SL_OK || (st = sd_tickets_respond(sl_call_ctx(call), sl_call_deadline_ms(call), r,
+                                                NULL, err)) != SL_OK)
+        return st;
+    return answer_ticket(call, r->ticket_id, resp, err);
+}
+
+sl_status sd_api_resolve_ticket(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                                sl_err *err)
+{
+    const Shelfline__V1__ResolveTicketRequest *r = (const void *)req;
+    sl_status st = sd_valid_resolve_ticket(r, err);
+    if (st != SL_OK || (st = sd_tickets_respond(sl_call_ctx(call), sl_call_deadline_ms(call), NULL,
+                                                r, err)) != SL_OK)
+        return st;
+    return answer_ticket(call, r->ticket_id, resp, err);
+}
+
+sl_status sd_api_list_tickets(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                              sl_err *err)
+{
+    const Shelfline__V1__ListTicketsRequest *r = (const void *)req;
+    sd_ticket_filter f;
+    sl_status st = sd_valid_list_tickets(r, &f, err);
+    if (st != SL_OK)
+        return st;
+    return sd_tickets_list(sl_call_ctx(call), sl_call_deadline_ms(call), sl_call_arena(call), &f,
+                           r->breaching_within_minutes, (void *)resp, err);
+}
+
+sl_status sd_api_get_sla_report(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                                sl_err *err)
+{
+    const Shelfline__V1__GetSlaReportRequest *r = (const void *)req;
+    if (sd_valid_sla_report(r, err) != SL_OK)
+        return SL_INVALID_ARGUMENT;
+    return sd_tickets_sla_report(sl_call_ctx(call), sl_call_deadline_ms(call), sl_call_arena(call),
+                                 r->from_ms, r->to_ms, (void *)resp, err);
+}

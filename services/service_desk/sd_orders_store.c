@@ -1,0 +1,209 @@
+/*
+ * sd_orders_store: the writes of an order's life and the order lists
+ * (see sd_store.h).  The statements are in sd_store.c's table.
+ */
+#include <string.h>
+
+#include "sd_store.h"
+#include "sl_db_row.h"
+
+#define I64 SL_DB_INT64_TEXT
+
+static sl_status exec_none(sl_db_conn *conn, const char *stmt, int n, const char *const *p,
+                           sl_err *err)
+{
+    return sl_db_exec(conn, stmt, n, p, NULL, NULL, NULL, err);
+}
+
+/* Runs a statement that returns at most one row: *hit says whether it did. */
+static sl_status exec_hit(sl_db_conn *conn, const char *stmt, int n, const char *const *p,
+                          bool *hit, sl_err *err)
+{
+    PGresult *res = NULL;
+    sl_status st = sl_db_exec(conn, stmt, n, p, NULL, NULL, &res, err);
+    if (hit != NULL)
+        *hit = st == SL_OK && PQntuples(res) == 1;
+    PQclear(res);
+    return st;
+}
+
+static sl_status insert_parts(sl_db_conn *conn, const sd_new_order *o, size_t line,
+                              const Shelfline__V1__ReservationLine *l, size_t *k, sl_err *err)
+{
+    char b[10][I64];
+    for (size_t j = 0; j < l->n_allocations; j++, (*k)++) {
+        const Shelfline__V1__Allocation *al = l->allocations[j];
+        const sd_line_eta *e = &o->part_etas[*k];
+        bool backorder = al->inbound_id != NULL && al->inbound_id[0] != '\0';
+        const char *p[13] = {o->req->order_id,
+                             sl_db_param_int64(b[0], (int64_t)line),
+                             sl_db_param_int64(b[1], (int64_t)j),
+                             al->warehouse_id,
+                             sl_db_param_int64(b[2], al->qty),
+                             backorder ? al->inbound_id : "",
+                             sl_db_param_int64(b[3], backorder ? al->expected_at_ms : 0),
+                             sl_db_param_int64(b[4], al->transit_p50_days),
+                             sl_db_param_int64(b[5], al->transit_p90_days),
+                             sl_db_param_int64(b[6], e->ship_date),
+                             sl_db_param_int64(b[7], e->p50),
+                             sl_db_param_int64(b[8], e->p90),
+                             sl_db_param_int64(b[9], e->confidence)};
+        sl_status st = exec_none(conn, "sd_part_insert", 13, p, err);
+        if (st != SL_OK)
+            return st;
+    }
+    return SL_OK;
+}
+
+sl_status sd_store_insert_order(sl_db_conn *conn, const sd_new_order *o, bool *inserted,
+                                sl_err *err)
+{
+    const Shelfline__V1__PlaceOrderRequest *r = o->req;
+    char b[5][I64];
+    const char *p[11] = {r->order_id,
+                         r->customer_id,
+                         r->region,
+                         sl_db_param_int64(b[0], o->placed_at),
+                         sl_db_param_bool(r->allow_split),
+                         sl_db_param_bool(r->allow_backorder),
+                         o->fingerprint,
+                         sl_db_param_int64(b[1], o->promise.ship_date),
+                         sl_db_param_int64(b[2], o->promise.p50),
+                         sl_db_param_int64(b[3], o->promise.p90),
+                         sl_db_param_int64(b[4], o->promise.confidence)};
+    sl_status st = exec_hit(conn, "sd_order_insert", 11, p, inserted, err);
+    if (st != SL_OK || !*inserted)
+        return st; /* a concurrent attempt recorded it */
+    size_t k = 0;
+    for (size_t i = 0; i < o->resv->n_lines; i++) {
+        const Shelfline__V1__ReservationLine *l = o->resv->lines[i];
+        const Shelfline__V1__Money *price = l->unit_price;
+        const char *q[7] = {r->order_id,
+                            sl_db_param_int64(b[0], (int64_t)i),
+                            l->sku,
+                            sl_db_param_int64(b[1], l->qty),
+                            l->promotion_id ? l->promotion_id : "",
+                            sl_db_param_int64(b[2], price ? price->minor_units : 0),
+                            price && price->currency ? price->currency : ""};
+        if ((st = exec_none(conn, "sd_line_insert", 7, q, err)) != SL_OK ||
+            (st = insert_parts(conn, o, i, l, &k, err)) != SL_OK)
+            return st;
+    }
+    return SL_OK;
+}
+
+sl_status sd_store_order_set_status(sl_db_conn *conn, const char *order_id, const char *from,
+                                    const char *to, bool *changed, sl_err *err)
+{
+    const char *p[3] = {order_id, from, to};
+    return exec_hit(conn, "sd_order_set_status", 3, p, changed, err);
+}
+
+sl_status sd_store_order_cancel(sl_db_conn *conn, const char *order_id, const char *reason,
+                                bool *changed, sl_err *err)
+{
+    const char *p[2] = {order_id, reason};
+    return exec_hit(conn, "sd_order_cancel", 2, p, changed, err);
+}
+
+sl_status sd_store_order_ship(sl_db_conn *conn, const char *order_id, const char *status,
+                              const char *carrier, const char *tracking, sl_err *err)
+{
+    const char *p[4] = {order_id, status, carrier, tracking};
+    return exec_none(conn, "sd_order_ship", 4, p, err);
+}
+
+sl_status sd_store_orders_by_customer(sl_db_conn *conn, const char *customer_id,
+                                      const char *after_ms, const char *after_id, int64_t limit,
+                                      sl_arena *a, sd_order_key **out, size_t *n, sl_err *err)
+{
+    char lim[I64];
+    const char *p[4] = {customer_id, after_ms, after_id, sl_db_param_int64(lim, limit)};
+    PGresult *res = NULL;
+    sl_status st = sl_db_exec(conn, "sd_orders_by_customer", 4, p, NULL, NULL, &res, err);
+    if (st != SL_OK)
+        return st;
+    sl_db_reader rd;
+    sl_db_reader_init(&rd, res, a);
+    int rows = sl_db_reader_rows(&rd);
+    sd_order_key *keys = sl_arena_zalloc(a, (size_t)(rows + 1) * sizeof *keys);
+    if (keys == NULL)
+        st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    for (int i = 0; keys != NULL && i < rows; i++) {
+        keys[i].order_id = sl_db_text(&rd, i, "order_id");
+        keys[i].placed_at_ms = sl_db_int64(&rd, i, "placed_at_ms");
+    }
+    if (st == SL_OK && (st = sl_db_reader_status(&rd, err)) == SL_OK) {
+        *out = keys;
+        *n = (size_t)rows;
+    }
+    PQclear(res);
+    return st;
+}
+
+sl_status sd_store_orders_on_inbound(sl_db_conn *conn, const char *inbound_id, int64_t before_ms,
+                                     const char *after_order, int64_t limit, sl_arena *a,
+                                     const char ***ids, size_t *n, sl_err *err)
+{
+    char b[2][I64];
+    const char *p[4] = {inbound_id, sl_db_param_int64(b[0], before_ms), after_order,
+                        sl_db_param_int64(b[1], limit)};
+    PGresult *res = NULL;
+    sl_status st = sl_db_exec(conn, "sd_orders_on_inbound", 4, p, NULL, NULL, &res, err);
+    if (st != SL_OK)
+        return st;
+    sl_db_reader rd;
+    sl_db_reader_init(&rd, res, a);
+    int rows = sl_db_reader_rows(&rd);
+    const char **v = sl_arena_zalloc(a, (size_t)(rows + 1) * sizeof *v);
+    if (v == NULL)
+        st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    for (int i = 0; v != NULL && i < rows; i++)
+        v[i] = sl_db_text(&rd, i, "order_id");
+    if (st == SL_OK && (st = sl_db_reader_status(&rd, err)) == SL_OK) {
+        *ids = v;
+        *n = (size_t)rows;
+    }
+    PQclear(res);
+    return st;
+}
+
+sl_status sd_store_parts_delay(sl_db_conn *conn, const char *order_id, const char *inbound_id,
+                               int64_t new_ms, const char *reason, sl_err *err)
+{
+    char b[I64];
+    const char *p[4] = {order_id, inbound_id, sl_db_param_int64(b, new_ms), reason};
+    return exec_none(conn, "sd_parts_delay", 4, p, err);
+}
+
+sl_status sd_store_order_slip(sl_db_conn *conn, const char *order_id, int64_t grant_minor,
+                              sl_err *err)
+{
+    char b[I64];
+    const char *p[2] = {order_id, sl_db_param_int64(b, grant_minor)};
+    return exec_hit(conn, "sd_order_slip", 2, p, NULL, err);
+}
+
+sl_status sd_store_eta_change(sl_db_conn *conn, const sd_eta_change *c, sl_err *err)
+{
+    char b[5][I64];
+    const char *p[8] = {c->order_id,
+                        sl_db_param_int64(b[0], c->slip_no),
+                        c->inbound_id,
+                        sl_db_param_int64(b[1], c->new_expected_ms),
+                        sl_db_param_int64(b[2], c->old_p50),
+                        sl_db_param_int64(b[3], c->new_p50),
+                        sl_db_param_int64(b[4], c->new_p90),
+                        c->reason};
+    return exec_hit(conn, "sd_eta_change_insert", 8, p, NULL, err);
+}
+
+sl_status sd_store_compensation(sl_db_conn *conn, const char *order_id, int slip_no,
+                                const char *coupon, int64_t value_minor, const char *currency,
+                                sl_err *err)
+{
+    char b[2][I64];
+    const char *p[5] = {order_id, sl_db_param_int64(b[0], slip_no), coupon,
+                        sl_db_param_int64(b[1], value_minor), currency};
+    return exec_hit(conn, "sd_comp_insert", 5, p, NULL, err);
+}
