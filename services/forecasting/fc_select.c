@@ -38,7 +38,8 @@
 #define ISCALE_MIN 1.0
 #define ISCALE_MAX 2.0
 /* The auto method uses a member alone when its backtest error is below
- * this share of the median's (choose_combination). */
+ * this share of the median's, and no larger from any origin
+ * (clearly_better). */
 #define PICK_MARGIN 0.9
 
 void fc__model_fitted(const fc__model *md, const fc__data *d, double *work, double *fitted)
@@ -537,18 +538,20 @@ static double interval_scale(const fc__choice *ch, const fc__model *pms, const f
  * backtest are left out, the others ranked by the inverse of their
  * backtest error, and the combination's own backtest error is recorded.
  *
- * With may_pick (the auto method), the best member is used alone when its
- * backtest error is below PICK_MARGIN times the median's: selection with
- * shrinkage towards the combination.  The median is the safe default --
- * it is rarely far off when the members' errors are alike -- but when one
- * member clearly beats it over the backtest windows, that member usually
- * follows something the others miss (a cycle ARIMA fits and exponential
- * smoothing does not, a season Theta's decomposition misjudges), and the
- * median, pulled towards the two that miss it, gives that away.  The
- * margin makes the backtest's noise (three origins, errors correlated
- * across steps) favour the median: on the benchmark a margin of 0 picked
- * a member too often on the business-day series, where the backtest
- * windows said little about the holdout (docs/BENCHMARKS.md). */
+ * With may_pick (the auto method), the best member is used alone when it
+ * clearly beat the median in the backtest (clearly_better: below
+ * PICK_MARGIN times its error overall, and no worse from any origin):
+ * selection with shrinkage towards the combination.  The median is the
+ * safe default -- rarely far off when the members' errors are alike --
+ * but a member that beats it consistently may follow something the others
+ * miss (a cycle ARIMA fits and exponential smoothing does not, a season
+ * Theta's decomposition misjudges), which the median, pulled towards the
+ * two that miss it, gives away.  The margin and the every-origin test
+ * make the backtest's noise (three origins, errors correlated across
+ * steps) favour the median: on the benchmark, picking by the overall
+ * error alone chose the quick-search ARIMA on business-day indices, where
+ * the backtest windows said little about the holdout, and lost
+ * (docs/BENCHMARKS.md, run 4). */
 static void choose_combination(const fc__data *d, const fc__judge *jd, const bt_plan *pl,
                                int may_pick, const fc__opts *o, double *work, fc__choice *out)
 {
