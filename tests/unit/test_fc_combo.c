@@ -2,7 +2,8 @@
  * the members' ranking from the backtest, the point as the median of the
  * members', the spread as the median of theirs, the interval scale, and
  * the public API's report of it, the auto method's use of a member that
- * clearly beat the median in the backtest.  The members themselves are checked
+ * clearly beat the median in the backtest, ETS's whole search finding R's
+ * forms on short series.  The members themselves are checked
  * against R in test_fc_arima.c (ARIMA), test_fc_models.c (Theta) and
  * test_fc_ets.c (ETS). */
 #include <stdarg.h>
@@ -16,6 +17,7 @@
 
 #include "fc_arima_ref.h"
 #include "fc_engine.h"
+#include "fc_ets.h"
 #include "fc_select.h"
 
 static fc__opts opts(fc__rng *rng)
@@ -224,6 +226,54 @@ static void test_a_clearly_better_member_is_used_alone(void **state)
     free(work);
 }
 
+/* ETS's own choice on the short series (at most 300 values) of the
+ * benchmark, whose whole search is forecast::ets's: the form R's ets()
+ * chooses on the same training parts (forecast 8.20) on 14 of the 18
+ * the fixtures hold.  AirPassengers, austres, woolyrnq and freeny.y get
+ * another trend, error or season than R's (not investigated further: our
+ * likelihood and R's agree on AirPassengers, test_fc_ets.c). */
+static void test_ets_search_finds_rs_forms_on_short_series(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name, *form;
+    } rs[] = {
+        {"AirPassengers", "ETS(M,Ad,M)"}, {"nottem", "ETS(A,N,A)"},
+        {"USAccDeaths", "ETS(A,N,A)"},    {"ldeaths", "ETS(M,N,M)"},
+        {"mdeaths", "ETS(M,N,M)"},        {"fdeaths", "ETS(M,N,M)"},
+        {"UKDriverDeaths", "ETS(M,N,A)"}, {"Seatbelts.front", "ETS(A,N,A)"},
+        {"Seatbelts.rear", "ETS(M,N,M)"}, {"wineind", "ETS(M,Ad,M)"},
+        {"UKgas", "ETS(M,A,M)"},          {"JohnsonJohnson", "ETS(M,A,A)"},
+        {"austres", "ETS(M,Ad,A)"},       {"woolyrnq", "ETS(M,N,A)"},
+        {"freeny.y", "ETS(M,A,N)"},       {"USeconomic.GNP", "ETS(M,A,N)"},
+        {"USeconomic.M1", "ETS(A,Ad,N)"}, {"UKconinc.consumption", "ETS(M,A,A)"},
+    };
+    size_t n_ref = sizeof fc_arima_refs / sizeof fc_arima_refs[0];
+    int tried = 0, same = 0;
+    for (size_t k = 0; k < sizeof rs / sizeof rs[0]; k++) {
+        const fc_arima_ref *r = NULL;
+        for (size_t i = 0; i < n_ref; i++)
+            if (strcmp(fc_arima_refs[i].name, rs[k].name) == 0)
+                r = &fc_arima_refs[i];
+        assert_non_null(r);
+        assert_true(r->n <= 300);
+        fc__rng rng;
+        fc__opts o = opts(&rng);
+        fc__data d = {r->y, NULL, (size_t)r->n, r->m};
+        fc__model md;
+        assert_int_equal(fc__ets_auto(&d, &o, 1, &md), 0);
+        char nm[64];
+        fc__model_name(&md, nm, sizeof nm);
+        tried++;
+        if (strcmp(nm, rs[k].form) == 0)
+            same++;
+        else
+            print_message("%s: R %s, ours %s\n", rs[k].name, rs[k].form, nm);
+    }
+    assert_int_equal(tried, 18);
+    assert_true(same >= 14);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -231,6 +281,7 @@ int main(void)
         cmocka_unit_test(test_point_and_spread_are_medians),
         cmocka_unit_test(test_the_api_reports_the_combination),
         cmocka_unit_test(test_a_clearly_better_member_is_used_alone),
+        cmocka_unit_test(test_ets_search_finds_rs_forms_on_short_series),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
