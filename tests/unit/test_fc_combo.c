@@ -1,7 +1,8 @@
 /* The auto method's combination of ETS, ARIMA and Theta (fc_select.c):
  * the members' ranking from the backtest, the point as the median of the
  * members', the spread as the median of theirs, the interval scale, and
- * the public API's report of it, the auto method's use of a member that
+ * the public API's report of it (the members' median spread widened by
+ * their disagreement), the auto method's use of a member that
  * clearly beat the median in the backtest, ETS's whole search finding R's
  * forms on short series.  The members themselves are checked
  * against R in test_fc_arima.c (ARIMA), test_fc_models.c (Theta) and
@@ -114,8 +115,14 @@ static void test_point_and_spread_are_medians(void **state)
     for (int j = 0; j < H; j++) {
         double pt = med3(m_mean[0][j], m_mean[1][j], m_mean[2][j]);
         double sd = med3(m_sd[0][j], m_sd[1][j], m_sd[2][j]);
+        /* plus the members' disagreement around the point */
+        double bv = 0;
+        for (int i = 0; i < 3; i++)
+            bv += (m_mean[i][j] - pt) * (m_mean[i][j] - pt) / 3;
+        double tot = sqrt(sd * sd + bv);
         assert_true(fabs(mean[j] - pt) < 1e-9 * (fabs(pt) + 1));
-        assert_true(fabs(fc__pred_sd(&p, (size_t)j) - ch.iscale * sd) < 1e-9 * (sd + 1));
+        assert_true(fabs(fc__pred_sd(&p, (size_t)j) - ch.iscale * tot) < 1e-9 * (tot + 1));
+        assert_true(bv >= 0 && tot >= sd);
     }
     free(work);
 }
