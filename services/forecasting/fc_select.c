@@ -38,7 +38,8 @@
 #define ISCALE_MIN 1.0
 #define ISCALE_MAX 2.0
 /* The auto method uses a member alone when its backtest error is below
- * this share of the median's (choose_combination). */
+ * this share of the median's, and no larger from any origin
+ * (clearly_better). */
 #define PICK_MARGIN 0.9
 
 void fc__model_fitted(const fc__model *md, const fc__data *d, double *work, double *fitted)
@@ -445,6 +446,26 @@ static double combine(const fc__choice *ch, const double *v)
     return k % 2 ? u[k / 2] : 0.5 * (u[k / 2 - 1] + u[k / 2]);
 }
 
+/* The spread of the members' points v around the combination's point
+ * center: the mean square of their differences over the members that did
+ * not break down, 0 for a picked member.  Added to the combination's
+ * variance (the members' median spread is the spread *within* a model;
+ * how far the models disagree is uncertainty too, as in model averaging's
+ * total variance). */
+static double between_var(const fc__choice *ch, const double *v, double center)
+{
+    if (ch->pick >= 0)
+        return 0.0;
+    double s = 0;
+    int k = 0;
+    for (int i = 0; i < ch->n_comb; i++)
+        if (ch->weight[i] > 0) {
+            s += (v[i] - center) * (v[i] - center);
+            k++;
+        }
+    return k > 0 ? s / k : 0.0;
+}
+
 /* Fits a member to the whole series.  ARIMA is auto.arima's choice on
  * short series (at most 150 values); on longer ones its search by CSS
  * without the exact refit, which costs seconds on a long seasonal series
@@ -492,13 +513,13 @@ static double interval_scale(const fc__choice *ch, const fc__model *pms, const f
                              const fc__data *pre, const bt_plan *pl, const double *cpts,
                              const fc__opts *o, double *work)
 {
-    double sd[64] = {0}, msd[FC__MAX_COMB][64] = {{0}};
+    double sd[64] = {0}, msd[FC__MAX_COMB][64] = {{0}}, mmean[FC__MAX_COMB][64] = {{0}};
     size_t h = pl->h < 64 ? pl->h : 64;
-    double mean[64], psi[64], scale[64];
+    double psi[64], scale[64];
     for (int i = 0; i < ch->n_comb; i++) {
         if (ch->weight[i] == 0)
             continue;
-        fc__pred q = {h, mean, psi, scale, 0, NULL, 0, 0};
+        fc__pred q = {h, mmean[i], psi, scale, 0, NULL, 0, 0};
         fc__model_predict(&pms[i], pre, o, work, &q);
         for (size_t j = 0; j < h; j++) {
             msd[i][j] = fc__pred_sd(&q, j);
@@ -507,10 +528,13 @@ static double interval_scale(const fc__choice *ch, const fc__model *pms, const f
         }
     }
     for (size_t j = 0; j < h; j++) {
-        double v[FC__MAX_COMB];
-        for (int i = 0; i < ch->n_comb; i++)
+        double v[FC__MAX_COMB], m[FC__MAX_COMB];
+        for (int i = 0; i < ch->n_comb; i++) {
             v[i] = msd[i][j];
-        sd[j] = combine(ch, v);
+            m[i] = mmean[i][j];
+        }
+        double w = combine(ch, v);
+        sd[j] = sqrt(w * w + between_var(ch, m, combine(ch, m)));
     }
     double se = 0, ss = 0;
     size_t n = 0;
@@ -537,18 +561,20 @@ static double interval_scale(const fc__choice *ch, const fc__model *pms, const f
  * backtest are left out, the others ranked by the inverse of their
  * backtest error, and the combination's own backtest error is recorded.
  *
- * With may_pick (the auto method), the best member is used alone when its
- * backtest error is below PICK_MARGIN times the median's: selection with
- * shrinkage towards the combination.  The median is the safe default --
- * it is rarely far off when the members' errors are alike -- but when one
- * member clearly beats it over the backtest windows, that member usually
- * follows something the others miss (a cycle ARIMA fits and exponential
- * smoothing does not, a season Theta's decomposition misjudges), and the
- * median, pulled towards the two that miss it, gives that away.  The
- * margin makes the backtest's noise (three origins, errors correlated
- * across steps) favour the median: on the benchmark a margin of 0 picked
- * a member too often on the business-day series, where the backtest
- * windows said little about the holdout (docs/BENCHMARKS.md). */
+ * With may_pick (the auto method), the best member is used alone when it
+ * clearly beat the median in the backtest (clearly_better: below
+ * PICK_MARGIN times its error overall, and no worse from any origin):
+ * selection with shrinkage towards the combination.  The median is the
+ * safe default -- rarely far off when the members' errors are alike --
+ * but a member that beats it consistently may follow something the others
+ * miss (a cycle ARIMA fits and exponential smoothing does not, a season
+ * Theta's decomposition misjudges), which the median, pulled towards the
+ * two that miss it, gives away.  The margin and the every-origin test
+ * make the backtest's noise (three origins, errors correlated across
+ * steps) favour the median: on the benchmark, picking by the overall
+ * error alone chose the quick-search ARIMA on business-day indices, where
+ * the backtest windows said little about the holdout, and lost
+ * (docs/BENCHMARKS.md, run 4). */
 static void choose_combination(const fc__data *d, const fc__judge *jd, const bt_plan *pl,
                                int may_pick, const fc__opts *o, double *work, fc__choice *out)
 {
@@ -737,10 +763,13 @@ void fc__choice_predict(const fc__choice *ch, const fc__data *d, const fc__opts 
         const fc__pred *hv = &mp[heavy];
         double cum = 0;
         for (size_t j = 0; j < h; j++) {
-            double v[FC__MAX_COMB];
-            for (int i = 0; i < ch->n_comb; i++)
+            double v[FC__MAX_COMB], m[FC__MAX_COMB];
+            for (int i = 0; i < ch->n_comb; i++) {
                 v[i] = mem[(size_t)i * per + 3 * h + j];
+                m[i] = mp[i].mean[j];
+            }
             double sd = combine(ch, v);
+            sd = sqrt(sd * sd + between_var(ch, m, p->mean[j]));
             cum += hv->psi[j] * hv->psi[j];
             double base = sqrt(hv->sigma2 * cum);
             p->psi[j] = hv->psi[j];
@@ -772,6 +801,7 @@ void fc__choice_predict(const fc__choice *ch, const fc__data *d, const fc__opts 
                     srt[r] = mp[i].paths[r * h + j];
                 fc__sort(srt, np);
             }
+            double ss = 0;
             for (size_t r = 0; r < np; r++) {
                 double x[FC__MAX_COMB];
                 for (int i = 0; i < ch->n_comb; i++)
@@ -780,7 +810,19 @@ void fc__choice_predict(const fc__choice *ch, const fc__data *d, const fc__opts 
                                ? sorted[(size_t)i * np + r]
                                : mp[i].mean[j] + z[r] * mem[(size_t)i * per + 3 * h + j];
                 double v = combine(ch, x);
-                p->paths[(size_t)rk[r].i * h + j] = p->mean[j] + ch->iscale * (v - p->mean[j]);
+                p->paths[(size_t)rk[r].i * h + j] = v;
+                ss += (v - p->mean[j]) * (v - p->mean[j]);
+            }
+            /* the members' disagreement widens the paths around the point
+             * as it widens an analytic spread */
+            double m[FC__MAX_COMB];
+            for (int i = 0; i < ch->n_comb; i++)
+                m[i] = mp[i].mean[j];
+            double var = ss / (double)np, bv = between_var(ch, m, p->mean[j]);
+            double f = ch->iscale * (var > 0 ? sqrt(1.0 + bv / var) : 1.0);
+            for (size_t r = 0; r < np; r++) {
+                double *x = &p->paths[r * h + j];
+                *x = p->mean[j] + f * (*x - p->mean[j]);
             }
             p->psi[j] = j == 0 ? 1.0 : 0.0;
             p->scale[j] = 0;

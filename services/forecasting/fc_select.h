@@ -59,9 +59,10 @@ void fc__choice_fitted(const fc__choice *ch, const fc__data *d, double *work, do
  * the median of its members'; its quantiles are the median of theirs at
  * the same level (sample paths ranked by the simulated member's when one
  * is simulated; otherwise the median spread around the median point),
- * then widened or narrowed by iscale.  A picked member (pick >= 0) gives
- * its own forecast, its intervals widened or narrowed by iscale.  Falls
- * back to the best member alone when out of memory. */
+ * widened by the members' disagreement (variance + the mean square of
+ * the members' points around the median), then widened by iscale.  A picked member (pick >= 0)
+ * gives its own forecast, its intervals widened or narrowed by iscale.  Falls back to the best
+ * member alone when out of memory. */
 void fc__choice_predict(const fc__choice *ch, const fc__data *d, const fc__opts *o, double *work,
                         fc__pred *p);
 

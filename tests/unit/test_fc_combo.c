@@ -1,8 +1,10 @@
 /* The auto method's combination of ETS, ARIMA and Theta (fc_select.c):
  * the members' ranking from the backtest, the point as the median of the
  * members', the spread as the median of theirs, the interval scale, and
- * the public API's report of it, the auto method's use of a member that
- * clearly beat the median in the backtest.  The members themselves are checked
+ * the public API's report of it (the members' median spread widened by
+ * their disagreement), the auto method's use of a member that
+ * clearly beat the median in the backtest, ETS's whole search finding R's
+ * forms on short series.  The members themselves are checked
  * against R in test_fc_arima.c (ARIMA), test_fc_models.c (Theta) and
  * test_fc_ets.c (ETS). */
 #include <stdarg.h>
@@ -16,6 +18,7 @@
 
 #include "fc_arima_ref.h"
 #include "fc_engine.h"
+#include "fc_ets.h"
 #include "fc_select.h"
 
 static fc__opts opts(fc__rng *rng)
@@ -112,8 +115,14 @@ static void test_point_and_spread_are_medians(void **state)
     for (int j = 0; j < H; j++) {
         double pt = med3(m_mean[0][j], m_mean[1][j], m_mean[2][j]);
         double sd = med3(m_sd[0][j], m_sd[1][j], m_sd[2][j]);
+        /* plus the members' disagreement around the point */
+        double bv = 0;
+        for (int i = 0; i < 3; i++)
+            bv += (m_mean[i][j] - pt) * (m_mean[i][j] - pt) / 3;
+        double tot = sqrt(sd * sd + bv);
         assert_true(fabs(mean[j] - pt) < 1e-9 * (fabs(pt) + 1));
-        assert_true(fabs(fc__pred_sd(&p, (size_t)j) - ch.iscale * sd) < 1e-9 * (sd + 1));
+        assert_true(fabs(fc__pred_sd(&p, (size_t)j) - ch.iscale * tot) < 1e-9 * (tot + 1));
+        assert_true(bv >= 0 && tot >= sd);
     }
     free(work);
 }
@@ -224,6 +233,54 @@ static void test_a_clearly_better_member_is_used_alone(void **state)
     free(work);
 }
 
+/* ETS's own choice on the short series (at most 300 values) of the
+ * benchmark, whose whole search is forecast::ets's: the form R's ets()
+ * chooses on the same training parts (forecast 8.20) on 14 of the 18
+ * the fixtures hold.  AirPassengers, austres, woolyrnq and freeny.y get
+ * another trend, error or season than R's (not investigated further: our
+ * likelihood and R's agree on AirPassengers, test_fc_ets.c). */
+static void test_ets_search_finds_rs_forms_on_short_series(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name, *form;
+    } rs[] = {
+        {"AirPassengers", "ETS(M,Ad,M)"}, {"nottem", "ETS(A,N,A)"},
+        {"USAccDeaths", "ETS(A,N,A)"},    {"ldeaths", "ETS(M,N,M)"},
+        {"mdeaths", "ETS(M,N,M)"},        {"fdeaths", "ETS(M,N,M)"},
+        {"UKDriverDeaths", "ETS(M,N,A)"}, {"Seatbelts.front", "ETS(A,N,A)"},
+        {"Seatbelts.rear", "ETS(M,N,M)"}, {"wineind", "ETS(M,Ad,M)"},
+        {"UKgas", "ETS(M,A,M)"},          {"JohnsonJohnson", "ETS(M,A,A)"},
+        {"austres", "ETS(M,Ad,A)"},       {"woolyrnq", "ETS(M,N,A)"},
+        {"freeny.y", "ETS(M,A,N)"},       {"USeconomic.GNP", "ETS(M,A,N)"},
+        {"USeconomic.M1", "ETS(A,Ad,N)"}, {"UKconinc.consumption", "ETS(M,A,A)"},
+    };
+    size_t n_ref = sizeof fc_arima_refs / sizeof fc_arima_refs[0];
+    int tried = 0, same = 0;
+    for (size_t k = 0; k < sizeof rs / sizeof rs[0]; k++) {
+        const fc_arima_ref *r = NULL;
+        for (size_t i = 0; i < n_ref; i++)
+            if (strcmp(fc_arima_refs[i].name, rs[k].name) == 0)
+                r = &fc_arima_refs[i];
+        assert_non_null(r);
+        assert_true(r->n <= 300);
+        fc__rng rng;
+        fc__opts o = opts(&rng);
+        fc__data d = {r->y, NULL, (size_t)r->n, r->m};
+        fc__model md;
+        assert_int_equal(fc__ets_auto(&d, &o, 1, &md), 0);
+        char nm[64];
+        fc__model_name(&md, nm, sizeof nm);
+        tried++;
+        if (strcmp(nm, rs[k].form) == 0)
+            same++;
+        else
+            print_message("%s: R %s, ours %s\n", rs[k].name, rs[k].form, nm);
+    }
+    assert_int_equal(tried, 18);
+    assert_true(same >= 14);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -231,6 +288,7 @@ int main(void)
         cmocka_unit_test(test_point_and_spread_are_medians),
         cmocka_unit_test(test_the_api_reports_the_combination),
         cmocka_unit_test(test_a_clearly_better_member_is_used_alone),
+        cmocka_unit_test(test_ets_search_finds_rs_forms_on_short_series),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
