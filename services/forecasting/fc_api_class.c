@@ -126,24 +126,12 @@ static int by_week_sku(const void *a, const void *b)
     return strcmp(((const fc_weekly_row *)a)->sku, ((const fc_weekly_row *)b)->sku);
 }
 
-sl_status fc_api_classify(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
-                          sl_err *err)
+/* The catalogue and its prices, from inventory (at most CLASS_MAX_SKUS
+ * products). */
+static sl_status class_catalogue(fc_app *app, sl_call *call, sl_arena *a, priced **out, size_t *n,
+                                 sl_err *err)
 {
-    const Shelfline__V1__ClassifySkusRequest *r = (const Shelfline__V1__ClassifySkusRequest *)req;
-    Shelfline__V1__ClassifySkusResponse *out = (Shelfline__V1__ClassifySkusResponse *)resp;
-    fc_app *app = FC_APP(call);
-    sl_arena *a = sl_call_arena(call);
     sl_status st;
-    if ((st = fc_valid_region("region", r->region, true, err)) != SL_OK)
-        return st;
-    if (r->period_days < 28 || r->period_days > 730)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "period_days must be in 28..730, got %d",
-                          r->period_days);
-    fc_class_opts opts = {r->a_share, r->b_share, r->x_cv, r->y_cv};
-    if ((st = fc_class_opts_check(&opts, err)) != SL_OK)
-        return st;
-
-    /* 1. The catalogue and its prices, from inventory. */
     priced *prod = sl_arena_alloc(a, CLASS_MAX_SKUS * sizeof *prod);
     if (prod == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
@@ -166,6 +154,33 @@ sl_status fc_api_classify(sl_call *call, const ProtobufCMessage *req, ProtobufCM
                          pr->products[i]->price != NULL ? pr->products[i]->price->minor_units : 0};
         pg.page_token = pr->next_page_token;
     } while (pg.page_token[0] != '\0' && np < CLASS_MAX_SKUS);
+    *out = prod;
+    *n = np;
+    return SL_OK;
+}
+
+sl_status fc_api_classify(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                          sl_err *err)
+{
+    const Shelfline__V1__ClassifySkusRequest *r = (const Shelfline__V1__ClassifySkusRequest *)req;
+    Shelfline__V1__ClassifySkusResponse *out = (Shelfline__V1__ClassifySkusResponse *)resp;
+    fc_app *app = FC_APP(call);
+    sl_arena *a = sl_call_arena(call);
+    sl_status st;
+    if ((st = fc_valid_region("region", r->region, true, err)) != SL_OK)
+        return st;
+    if (r->period_days < 28 || r->period_days > 730)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "period_days must be in 28..730, got %d",
+                          r->period_days);
+    fc_class_opts opts = {r->a_share, r->b_share, r->x_cv, r->y_cv};
+    if ((st = fc_class_opts_check(&opts, err)) != SL_OK)
+        return st;
+
+    /* 1. The catalogue and its prices, from inventory. */
+    priced *prod = NULL;
+    size_t np = 0;
+    if ((st = class_catalogue(app, call, a, &prod, &np, err)) != SL_OK)
+        return st;
 
     /* 2. Weekly units over whole weeks ending yesterday. */
     int32_t today = fc_day_today();
