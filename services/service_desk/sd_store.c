@@ -263,11 +263,6 @@ sl_status sd_store_register(sl_db *db, sl_err *err)
     return sl_db_register(db, stmts, err);
 }
 
-const char *sd_i64(char buf[24], int64_t v)
-{
-    return sl_db_param_int64(buf, v);
-}
-
 Shelfline__V1__EtaRange *sd_store_eta_range(sl_arena *a, sd_date ship, sd_date p50, sd_date p90,
                                             sd_confidence c)
 {

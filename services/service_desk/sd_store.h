@@ -372,7 +372,4 @@ Shelfline__V1__EtaRange *sd_store_eta_range(sl_arena *a, sd_date ship, sd_date p
 /* Status names <-> enum. */
 Shelfline__V1__OrderStatus sd_store_status_enum(const char *name);
 
-/* Formats an int64 into buf (decimal); returns buf. */
-const char *sd_i64(char buf[24], int64_t v);
-
 #endif
