@@ -456,7 +456,7 @@ sl_status sd_tickets_list(sd_app *app, int64_t deadline_ms, sl_arena *a, const s
         st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     for (int i = 0; i < n && st == SL_OK; i++) {
         sd_ticket_rec rec;
-        Shelfline__V1__Ticket *t;
+        Shelfline__V1__Ticket *t = NULL;
         if ((st = sd_ticket_rows_get(rows, i, a, &rec, err)) != SL_OK ||
             (st = ticket_clocks(app, a, &rec, now, &t, err)) != SL_OK)
             break;
@@ -568,7 +568,7 @@ sl_status sd_tickets_sla_report(sd_app *app, int64_t deadline_ms, sl_arena *a, i
     int64_t now = sl_db_now_ms();
     for (int i = 0; i < n && st == SL_OK; i++) {
         sd_ticket_rec rec;
-        Shelfline__V1__Ticket *t;
+        Shelfline__V1__Ticket *t = NULL;
         if ((st = sd_ticket_rows_get(rows, i, tmp, &rec, err)) == SL_OK &&
             (st = ticket_clocks(app, tmp, &rec, now, &t, err)) == SL_OK)
             count_ticket(g, t);
