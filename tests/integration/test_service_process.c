@@ -298,27 +298,9 @@ static int kill_children(void **state)
 /* GET path over HTTP/1.1 on 127.0.0.1:port: the whole response, or NULL. */
 static char *http_get(int port, const char *path)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-        close(fd);
-        return NULL;
-    }
-    char req[256];
-    int n =
-        snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", path);
-    if (write(fd, req, (size_t)n) != n) {
-        close(fd);
-        return NULL;
-    }
-    size_t cap = 1 << 20, len = 0;
-    char *out = malloc(cap);
-    for (ssize_t r; (r = read(fd, out + len, cap - 1 - len)) > 0;)
-        len += (size_t)r;
-    out[len] = '\0';
-    close(fd);
-    return out;
+    char head[256];
+    snprintf(head, sizeof head, "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", path);
+    return sl_test_http(port, head, NULL, 0);
 }
 
 static void test_metrics_endpoint(void **state)

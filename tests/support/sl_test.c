@@ -158,3 +158,36 @@ sl_status sl_test_call(sl_channel *ch, const char *service, const char *method,
         *(ProtobufCMessage **)out = st == SL_OK ? resp : NULL;
     return st;
 }
+
+char *sl_test_http(int port, const char *head, const char *body, size_t body_len)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(fd);
+        return NULL;
+    }
+    size_t hl = strlen(head);
+    if (write(fd, head, hl) != (ssize_t)hl) {
+        close(fd);
+        return NULL;
+    }
+    for (size_t off = 0; off < body_len;) {
+        ssize_t w = write(fd, body + off, body_len - off);
+        if (w <= 0)
+            break; /* the server may answer (413) and close before the end */
+        off += (size_t)w;
+    }
+    size_t cap = 1 << 20, len = 0;
+    char *out = malloc(cap);
+    if (out == NULL) {
+        close(fd);
+        return NULL;
+    }
+    for (ssize_t r; len < cap - 1 && (r = read(fd, out + len, cap - 1 - len)) > 0;)
+        len += (size_t)r;
+    out[len] = '\0';
+    close(fd);
+    return out;
+}

@@ -41,6 +41,12 @@ int sl_test_stop(pid_t pid, int sig, int64_t timeout_ms);
 /* Milliseconds of CLOCK_MONOTONIC. */
 int64_t sl_test_now_ms(void);
 
+/* One HTTP/1.1 exchange with 127.0.0.1:port over a fresh connection: head
+ * (request line and headers, ending in an empty line) then body_len bytes
+ * of body (body may be NULL).  Returns the whole response, malloc'd and
+ * NUL-terminated, or NULL when nothing listens there. */
+char *sl_test_http(int port, const char *head, const char *body, size_t body_len);
+
 /* Calls "/shelfline.v1.<service>/<method>" on ch within timeout_ms (0:
  * 30 s); on OK *(ProtobufCMessage **)out (out may be NULL) is the response
  * in arena a, else NULL. */

@@ -23,6 +23,7 @@
 
 #include "sl_http.h"
 #include "sl_metrics.h"
+#include "sl_test.h"
 
 /* ---- metrics ---- */
 
@@ -203,34 +204,6 @@ static void hello(void *ctx, const sl_http_request *req, sl_http_response *resp)
     sl_http_text(resp, 200, NULL, msg);
 }
 
-/* One HTTP/1.1 request over a fresh connection; the whole response. */
-static char *http(int port, const char *head, const char *body, size_t body_len)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-        close(fd);
-        return NULL;
-    }
-    size_t hl = strlen(head);
-    if (write(fd, head, hl) != (ssize_t)hl)
-        return NULL;
-    for (size_t off = 0; off < body_len;) {
-        ssize_t w = write(fd, body + off, body_len - off);
-        if (w <= 0)
-            break; /* the server may answer 413 and close early */
-        off += (size_t)w;
-    }
-    size_t cap = 1 << 16, len = 0;
-    char *out = malloc(cap);
-    for (ssize_t r; (r = read(fd, out + len, cap - 1 - len)) > 0;)
-        len += (size_t)r;
-    out[len] = '\0';
-    close(fd);
-    return out;
-}
-
 static void test_http_routes(void **state)
 {
     (void)state;
@@ -247,7 +220,7 @@ static void test_http_routes(void **state)
     int port = sl_http_port(h);
     assert_true(port > 0);
 
-    char *r = http(
+    char *r = sl_test_http(
         port, "GET /hello/world HTTP/1.1\r\nHost: x\r\nX-Test: yes\r\nConnection: close\r\n\r\n",
         NULL, 0);
     assert_non_null(r);
@@ -256,19 +229,20 @@ static void test_http_routes(void **state)
     assert_non_null(strstr(r, "\r\n\r\nhello /hello/world yes"));
     free(r);
 
-    r = http(port,
-             "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\nConnection: close\r\n\r\n",
-             "hello\0world", 11);
+    r = sl_test_http(
+        port, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\nConnection: close\r\n\r\n",
+        "hello\0world", 11);
     assert_non_null(strstr(r, "HTTP/1.1 201"));
     assert_memory_equal(strstr(r, "\r\n\r\n") + 4, "hello\0world", 11);
     free(r);
     assert_int_equal(echoed, 1);
 
-    r = http(port, "GET /nothing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", NULL, 0);
+    r = sl_test_http(port, "GET /nothing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", NULL,
+                     0);
     assert_non_null(strstr(r, "HTTP/1.1 404"));
     free(r);
 
-    r = http(port, "GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", NULL, 0);
+    r = sl_test_http(port, "GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", NULL, 0);
     assert_non_null(strstr(r, "HTTP/1.1 405"));
     assert_non_null(strstr(r, "Allow: POST"));
     free(r);
@@ -276,9 +250,9 @@ static void test_http_routes(void **state)
     /* Over the limit: 413, and the handler never ran. */
     char big[5000];
     memset(big, 'x', sizeof big);
-    r = http(port,
-             "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\nConnection: close\r\n\r\n",
-             big, sizeof big);
+    r = sl_test_http(
+        port, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\nConnection: close\r\n\r\n",
+        big, sizeof big);
     assert_non_null(strstr(r, "HTTP/1.1 413"));
     free(r);
     assert_int_equal(echoed, 1);
