@@ -444,6 +444,7 @@ static void test_sales_from_inventory(void **state)
     assert_int_equal(stop_fc(), 0);
     assert_int_equal(reserve_commit("fct-r2", "FC-B", 2), SL_OK);
     assert_int_equal(start_fc(), 0);
+    assert_true(sl_test_wait_serving(F.ch, 20000));
     assert_int_equal(wait_units("FC-B", 5, 20000), 5);
     invt_sleep_ms(1500);
     assert_int_equal(wait_units("FC-B", 5, 0), 5);

@@ -15,6 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "grpc/health/v1/health.pb-c.h"
+#include "sl_arena.h"
+
 extern char **environ;
 
 /* Children started by sl_test_spawn, so a failed test can clean up. */
@@ -157,6 +160,30 @@ sl_status sl_test_call(sl_channel *ch, const char *service, const char *method,
     if (out != NULL)
         *(ProtobufCMessage **)out = st == SL_OK ? resp : NULL;
     return st;
+}
+
+bool sl_test_wait_serving(sl_channel *ch, int64_t timeout_ms)
+{
+    int64_t end = sl_test_now_ms() + timeout_ms;
+    for (;;) {
+        int64_t left = end - sl_test_now_ms();
+        if (left <= 0)
+            return false;
+        sl_arena *a = sl_arena_create(0);
+        Grpc__Health__V1__HealthCheckRequest req = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
+        ProtobufCMessage *resp = NULL;
+        sl_call_options o = {.timeout_ms = left, .wait_for_ready = true};
+        bool ok = sl_client_unary(ch, "/grpc.health.v1.Health/Check", &req.base,
+                                  &grpc__health__v1__health_check_response__descriptor, a, &resp,
+                                  &o, NULL) == SL_OK &&
+                  ((Grpc__Health__V1__HealthCheckResponse *)resp)->status ==
+                      GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING;
+        sl_arena_destroy(a);
+        if (ok)
+            return true;
+        struct timespec ts = {0, 50 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
 }
 
 char *sl_test_http(int port, const char *head, const char *body, size_t body_len)

@@ -54,6 +54,13 @@ sl_status sl_test_call(sl_channel *ch, const char *service, const char *method,
                        const ProtobufCMessage *req, const ProtobufCMessageDescriptor *rd,
                        sl_arena *a, void *out, int64_t timeout_ms, sl_err *err);
 
+/* Waits up to timeout_ms for ch's server to answer grpc.health.v1 Check
+ * with SERVING, waiting for the channel to connect (wait-for-ready). A
+ * test that restarts a server calls this before reusing a channel that saw
+ * it go: such a channel sits in TRANSIENT_FAILURE, failing calls at once,
+ * until its reconnect backoff (up to 2 s) lets it try again. */
+bool sl_test_wait_serving(sl_channel *ch, int64_t timeout_ms);
+
 /* Asserts that st is want and that err's message mentions what. */
 #define EXPECT(st, want, err, what)                                                                \
     do {                                                                                           \
