@@ -4,6 +4,7 @@
  */
 #include "sl_arena.h"
 
+#include <assert.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,61 @@ struct sl_arena {
     size_t used_total;
     ProtobufCAllocator pb;
 };
+
+/* The failure switch (sl_arena.h): the calling thread's countdown to the
+ * allocation that fails, 0 when disarmed. */
+#ifdef SL_FAULT_INJECTION
+static _Thread_local unsigned long fail_countdown;
+static _Thread_local bool fail_hit;
+
+void sl_arena_fail_at(unsigned long n)
+{
+    fail_countdown = n;
+    fail_hit = false;
+}
+
+bool sl_arena_fail_end(void)
+{
+    bool hit = fail_hit;
+    fail_countdown = 0;
+    fail_hit = false;
+    return hit;
+}
+
+/* True when this allocation is the one to fail. */
+static bool fail_now(void)
+{
+    if (fail_countdown == 0 || --fail_countdown != 0)
+        return false;
+    fail_hit = true;
+    return true;
+}
+#else
+static bool fail_now(void)
+{
+    return false;
+}
+#endif
+
+void *sl_malloc(size_t n)
+{
+    return fail_now() ? NULL : malloc(n);
+}
+
+void *sl_calloc(size_t count, size_t size)
+{
+    return fail_now() ? NULL : calloc(count, size);
+}
+
+void *sl_realloc(void *p, size_t n)
+{
+    return fail_now() ? NULL : realloc(p, n);
+}
+
+char *sl_strdup(const char *s)
+{
+    return fail_now() ? NULL : strdup(s);
+}
 
 static block *block_new(size_t size)
 {
@@ -49,6 +105,8 @@ sl_arena *sl_arena_create(size_t block_size)
 {
     if (block_size == 0)
         block_size = 8192;
+    if (fail_now())
+        return NULL;
     sl_arena *a = malloc(sizeof *a);
     if (a == NULL)
         return NULL;
@@ -70,11 +128,13 @@ static void free_after_first(sl_arena *a)
     /* Blocks are pushed at the head, so the first block is the list's tail. */
     block *b = a->head;
     while (b != a->first) {
+        assert(b != NULL && "an arena's first block is its list's tail");
         block *next = b->next;
         free(b);
         b = next;
     }
     a->head = a->first;
+    assert(a->first->next == NULL);
 }
 
 void sl_arena_destroy(sl_arena *a)
@@ -88,6 +148,8 @@ void sl_arena_destroy(sl_arena *a)
 
 void *sl_arena_alloc(sl_arena *a, size_t n)
 {
+    if (fail_now())
+        return NULL;
     size_t need = (n + 15) & ~(size_t)15;
     if (need < n)
         return NULL;
@@ -107,6 +169,7 @@ void *sl_arena_alloc(sl_arena *a, size_t n)
         b = nb;
     }
     void *p = b->data + b->used;
+    assert(((uintptr_t)p & 15) == 0 && b->used + need <= b->size);
     b->used += need;
     a->used_total += need;
     return p;

@@ -8,6 +8,7 @@
 #ifndef SL_ARENA_H
 #define SL_ARENA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <protobuf-c/protobuf-c.h>
@@ -39,5 +40,36 @@ ProtobufCAllocator *sl_arena_pb_allocator(sl_arena *a);
 
 /* Bytes currently handed out (for tests and metrics). */
 size_t sl_arena_used(const sl_arena *a);
+
+/*
+ * Test builds' allocation-failure switch (SQLite's and curl's fault
+ * injection).  Compiled in when SL_FAULT_INJECTION is defined (CMake option
+ * SHELFLINE_FAULT_INJECTION: on in builds with tests except Release, off in
+ * the image's build); without it the two functions below do not exist.
+ *
+ * The switch is per thread: sl_arena_fail_at(n) makes the n-th allocation
+ * this thread asks for from then on fail (n >= 1; 0 disarms), once, as if
+ * malloc had returned NULL.  Counted are every sl_arena_create,
+ * sl_arena_alloc (zalloc, strdup and protobuf-c's allocations through the
+ * arena) and every sl_malloc family call below.  The dispatcher arms it for
+ * one call that asks for it (metadata x-shelfline-fail-alloc: n, see
+ * sl_server.h); docs/TESTING.md describes the torture run built on it.
+ */
+#ifdef SL_FAULT_INJECTION
+void sl_arena_fail_at(unsigned long n);
+
+/* Disarms the calling thread's switch; true when it failed an allocation
+ * since sl_arena_fail_at. */
+bool sl_arena_fail_end(void);
+#endif
+
+/* malloc, calloc, realloc and strdup for memory that cannot live in an
+ * arena (it outlives a call, or grows by realloc), counted by the failure
+ * switch in test builds; in other builds exactly the libc functions.  The
+ * caller frees with free(). */
+void *sl_malloc(size_t n);
+void *sl_calloc(size_t count, size_t size);
+void *sl_realloc(void *p, size_t n);
+char *sl_strdup(const char *s);
 
 #endif

@@ -154,11 +154,14 @@ static gpr_timespec mono_deadline(int64_t abs_ms)
 }
 
 /* Request metadata from the options and the channel's default
- * authorization; slices are static views of strings that outlive the call. */
-static size_t fill_md(grpc_metadata md[4], const sl_channel *ch, const sl_call_options *o)
+ * authorization; slices are static views of strings that outlive the call
+ * (num, the failure switch's count as text, is the caller's). */
+#define MAX_MD 5
+static size_t fill_md(grpc_metadata md[MAX_MD], char num[24], const sl_channel *ch,
+                      const sl_call_options *o)
 {
     size_t n = 0;
-    memset(md, 0, 4 * sizeof *md);
+    memset(md, 0, MAX_MD * sizeof *md);
     const char *keys[3] = {"x-request-id", "traceparent", "tracestate"};
     const char *values[3] = {o != NULL ? o->request_id : NULL, o != NULL ? o->traceparent : NULL,
                              o != NULL ? o->tracestate : NULL};
@@ -172,6 +175,12 @@ static size_t fill_md(grpc_metadata md[4], const sl_channel *ch, const sl_call_o
     if (auth != NULL && auth[0] != '\0') {
         md[n].key = grpc_slice_from_static_string("authorization");
         md[n].value = grpc_slice_from_static_string(auth);
+        n++;
+    }
+    if (o != NULL && o->fail_alloc_at > 0) {
+        snprintf(num, 24, "%lu", o->fail_alloc_at);
+        md[n].key = grpc_slice_from_static_string("x-shelfline-fail-alloc");
+        md[n].value = grpc_slice_from_static_string(num);
         n++;
     }
     return n;
@@ -231,6 +240,16 @@ static void keep_status_details(const grpc_metadata_array *md, const sl_call_opt
     }
 }
 
+/* Sets *o->fail_alloc_hit from the trailers, when the caller asked. */
+static void keep_fail_alloc_hit(const grpc_metadata_array *md, const sl_call_options *o)
+{
+    if (o == NULL || o->fail_alloc_hit == NULL)
+        return;
+    for (size_t i = 0; i < md->count; i++)
+        if (grpc_slice_str_cmp(md->metadata[i].key, "x-shelfline-fail-alloc-hit") == 0)
+            *o->fail_alloc_hit = true;
+}
+
 /* One attempt of a unary call. */
 static sl_status attempt(sl_channel *ch, const char *method, const void *req, size_t req_len,
                          int64_t deadline_ms, const sl_call_options *o, sl_arena *arena,
@@ -243,8 +262,9 @@ static sl_status attempt(sl_channel *ch, const char *method, const void *req, si
     grpc_slice payload = grpc_slice_from_copied_buffer(req, req_len);
     grpc_byte_buffer *send_bb = grpc_raw_byte_buffer_create(&payload, 1);
     grpc_slice_unref(payload);
-    grpc_metadata md[4];
-    size_t nmd = fill_md(md, ch, o);
+    grpc_metadata md[MAX_MD];
+    char num[24];
+    size_t nmd = fill_md(md, num, ch, o);
     grpc_metadata_array init_md, trail_md;
     grpc_metadata_array_init(&init_md);
     grpc_metadata_array_init(&trail_md);
@@ -273,6 +293,7 @@ static sl_status attempt(sl_channel *ch, const char *method, const void *req, si
     st = pluck_ok(cq, &tag, err);
     if (st != SL_OK)
         goto out;
+    keep_fail_alloc_hit(&trail_md, o);
     if (code != GRPC_STATUS_OK) {
         copy_details(err, code, details);
         st = sl_status_from_grpc_code((int)code);
@@ -332,6 +353,8 @@ sl_status sl_client_unary_raw(sl_channel *ch, const char *method, const void *re
         *opts->status_details = NULL;
         *opts->status_details_len = 0;
     }
+    if (opts != NULL && opts->fail_alloc_hit != NULL)
+        *opts->fail_alloc_hit = false;
     int64_t timeout = opts != NULL && opts->timeout_ms > 0 ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
     int64_t deadline = now_ms() + timeout;
     bool idem = opts != NULL && opts->idempotent;
@@ -409,6 +432,7 @@ sl_status sl_client_call_from(sl_call *call, sl_channel *ch, const char *method,
         memset(&o, 0, sizeof o);
     if (o.timeout_ms <= 0)
         o.timeout_ms = DEFAULT_TIMEOUT_MS;
+    o.fail_alloc_at = 0;
     if (call != NULL) {
         int64_t left = sl_call_remaining_ms(call);
         if (left != INT64_MAX) {
@@ -451,8 +475,9 @@ sl_status sl_client_stream_open(sl_channel *ch, const char *method, const Protob
     protobuf_c_message_pack(req, GRPC_SLICE_START_PTR(payload));
     grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&payload, 1);
     grpc_slice_unref(payload);
-    grpc_metadata md[4];
-    size_t nmd = fill_md(md, ch, opts);
+    grpc_metadata md[MAX_MD];
+    char num[24];
+    size_t nmd = fill_md(md, num, ch, opts);
     grpc_op ops[3];
     memset(ops, 0, sizeof ops);
     fill_send_ops(ops, md, nmd, bb, opts);

@@ -80,6 +80,14 @@ typedef struct sl_call_options {
      * 0 when the server sent none.  See sl_client_status_detail. */
     const uint8_t **status_details;
     size_t *status_details_len;
+    /* Tests: when > 0, sent as x-shelfline-fail-alloc, so a server built
+     * with the failure switch (sl_server.h) fails the n-th allocation it
+     * makes for the call; other servers ignore it.  Never forwarded to
+     * peers by sl_client_call_from. */
+    unsigned long fail_alloc_at;
+    /* Out, when set: true when the server reported failing that allocation
+     * (its x-shelfline-fail-alloc-hit trailer). */
+    bool *fail_alloc_hit;
 } sl_call_options;
 
 /* Calls a unary method ("/pkg.Service/Method").  On OK, *resp is the decoded

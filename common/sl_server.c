@@ -737,6 +737,43 @@ static void unary_call_put(worker *w, sl_call *c)
     w->free_calls = c;
 }
 
+/* The failure switch of test builds (sl_arena.h): armed from the call's
+ * metadata for its decoding, handler and encoding, on this worker thread
+ * only, so the worker's other calls and the service's background threads
+ * allocate as usual.  The trailer tells the test whether n was reached. */
+#ifdef SL_FAULT_INJECTION
+static void fault_arm(sl_call *c)
+{
+    size_t len = 0;
+    const char *v = md_lookup(&c->req_md, "x-shelfline-fail-alloc", &len);
+    char digits[21];
+    if (v == NULL || len == 0 || len >= sizeof digits)
+        return;
+    memcpy(digits, v, len);
+    digits[len] = '\0';
+    char *end;
+    unsigned long n = strtoul(digits, &end, 10);
+    if (*end == '\0')
+        sl_arena_fail_at(n);
+}
+
+static void fault_end(sl_call *c)
+{
+    if (sl_arena_fail_end())
+        md_add(&c->trail_md, "x-shelfline-fail-alloc-hit", "1", 1, NULL);
+}
+#else
+static void fault_arm(sl_call *c)
+{
+    (void)c;
+}
+
+static void fault_end(sl_call *c)
+{
+    (void)c;
+}
+#endif
+
 /* Checks, interceptor and handler of a decoded unary request; on OK *resp
  * is the handler's reply (arena memory). */
 static sl_status unary_pipeline(sl_call *c, const ProtobufCMessage *req, ProtobufCMessage **resp,
@@ -763,6 +800,7 @@ static void serve_unary(worker *w, sl_call *c)
     sl_status st;
 
     sl_metric_add(m->m_started, 1);
+    fault_arm(c);
     if (c->payload == NULL)
         st = sl_err_set(&err, SL_INVALID_ARGUMENT, "request message missing");
     else
@@ -773,6 +811,7 @@ static void serve_unary(worker *w, sl_call *c)
     }
     if (st == SL_OK)
         st = encode(resp, s->opts.max_send_bytes, &c->resp_bb, &err);
+    fault_end(c);
 
     grpc_op ops[4];
     size_t n = 0;

@@ -16,6 +16,10 @@
  *    logging and metrics after it.  Handler statuses become gRPC statuses
  *    only there.
  *  - grpc.health.v1.Health is always served (see sl_health.h).
+ *  - Test builds (SL_FAULT_INJECTION, sl_arena.h): a unary call carrying
+ *    metadata "x-shelfline-fail-alloc: n" runs with the n-th allocation its
+ *    worker makes for it failing, and when one did, its trailers carry
+ *    "x-shelfline-fail-alloc-hit: 1".  Other builds ignore the key.
  *
  * Services never include grpc/grpc.h; everything they need is here.
  */
