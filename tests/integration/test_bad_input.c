@@ -40,16 +40,11 @@
 #include "sl_log.h"
 #include "sl_test.h"
 #include "sl_valid.h"
+#include "suite_test.h"
 
 #define DESC(x) &shelfline__v1__##x##__descriptor
 
-enum { FC, CV, SD, NSPAWN };
-static const char *const spawn_bin[NSPAWN] = {"shelfline-forecasting", "shelfline-customer-value",
-                                              "shelfline-service-desk"};
-static invt_svc inv;
-static pid_t pid[NSPAWN];
-static int port[NSPAWN];
-static sl_channel *ch[NSPAWN];
+static suitet S;
 static sl_arena *A;
 
 /* The services under test and the channel that serves each. */
@@ -60,53 +55,11 @@ typedef struct served {
 static sl_channel *inv_ch;
 static const served services[] = {
     {&shelfline__v1__inventory_service__descriptor, &inv_ch},
-    {&shelfline__v1__forecasting_service__descriptor, &ch[FC]},
-    {&shelfline__v1__customer_value_service__descriptor, &ch[CV]},
-    {&shelfline__v1__service_desk_service__descriptor, &ch[SD]},
-    {&grpc__health__v1__health__descriptor, &ch[SD]},
+    {&shelfline__v1__forecasting_service__descriptor, &S.ch[SUITET_FC]},
+    {&shelfline__v1__customer_value_service__descriptor, &S.ch[SUITET_CV]},
+    {&shelfline__v1__service_desk_service__descriptor, &S.ch[SUITET_SD]},
+    {&grpc__health__v1__health__descriptor, &S.ch[SUITET_SD]},
 };
-
-/* ------------------------------------------------------------ processes -- */
-
-static pid_t spawn(int k)
-{
-    char e[8][640];
-    char *envp[9];
-    int n = 0;
-    snprintf(e[n++], sizeof e[0], "SHELFLINE_DATABASE_URL=%s", inv.conninfo);
-    snprintf(e[n++], sizeof e[0], "SHELFLINE_LISTEN=127.0.0.1:%d", port[k]);
-    snprintf(e[n++], sizeof e[0], "SHELFLINE_INVENTORY_ADDR=127.0.0.1:%d", inv.port[0]);
-    snprintf(e[n++], sizeof e[0], "SHELFLINE_CUSTOMER_VALUE_ADDR=127.0.0.1:%d", port[CV]);
-    snprintf(e[n++], sizeof e[0], "SHELFLINE_SERVICE_DESK_ADDR=127.0.0.1:%d", port[SD]);
-    snprintf(e[n++], sizeof e[0], "SHELFLINE_LOG_LEVEL=%s",
-             getenv("BAD_LOG_LEVEL") ? getenv("BAD_LOG_LEVEL") : "error");
-    snprintf(e[n++], sizeof e[0], "SHELFLINE_DRAIN_GRACE=5s");
-    for (int i = 0; i < n; i++)
-        envp[i] = e[i];
-    envp[n] = NULL;
-    char *bin = sl_test_bin(spawn_bin[k]);
-    char *argv[] = {bin, NULL};
-    pid_t p = sl_test_spawn(argv, envp);
-    free(bin);
-    return p;
-}
-
-static bool serving(sl_channel *c, const char *service)
-{
-    for (int i = 0; i < 300; i++) {
-        Grpc__Health__V1__HealthCheckRequest req = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
-        req.service = (char *)service;
-        ProtobufCMessage *resp;
-        sl_call_options o = {.timeout_ms = 2000};
-        if (sl_client_unary(c, "/grpc.health.v1.Health/Check", &req.base,
-                            &grpc__health__v1__health_check_response__descriptor, A, &resp, &o,
-                            NULL) == SL_OK &&
-            (int)((Grpc__Health__V1__HealthCheckResponse *)resp)->status == (int)SL_HEALTH_SERVING)
-            return true;
-        invt_sleep_ms(100);
-    }
-    return false;
-}
 
 static Shelfline__V1__PlaceOrderRequest *order_req(const char *id, const char *sku, int64_t qty)
 {
@@ -130,29 +83,15 @@ static int group_setup(void **state)
 {
     (void)state;
     A = sl_arena_create(0);
-    if (invt_start(&inv, "bad_input", 1, NULL) != 0)
+    if (suitet_start(&S, "bad_input") != 0)
         return -1;
-    inv_ch = inv.ch[0];
+    inv_ch = S.inv.ch[0];
     const char *skus[] = {"SKU-A", "SKU-B"};
     if (invt_seed(inv_ch, skus, 2) != 0 || invt_stock(inv_ch, "SKU-A", "W-NEAR", 50) != 0)
         return -1;
-    for (int k = 0; k < NSPAWN; k++)
-        port[k] = sl_test_free_port();
-    for (int k = 0; k < NSPAWN; k++) {
-        if ((pid[k] = spawn(k)) <= 0 || !sl_test_wait_child_port(pid[k], port[k], 30000))
-            return -1;
-        char t[64];
-        snprintf(t, sizeof t, "127.0.0.1:%d", port[k]);
-        if (sl_channel_create(t, NULL, &ch[k], NULL) != SL_OK)
-            return -1;
-    }
-    if (!serving(ch[FC], "shelfline.v1.ForecastingService") ||
-        !serving(ch[CV], "shelfline.v1.CustomerValueService") ||
-        !serving(ch[SD], "shelfline.v1.ServiceDeskService"))
-        return -1;
     sl_err err;
     ProtobufCMessage *r;
-    if (sl_test_call(ch[SD], "ServiceDeskService", "PlaceOrder",
+    if (sl_test_call(S.ch[SUITET_SD], "ServiceDeskService", "PlaceOrder",
                      &order_req("o-1", "SKU-A", 2)->base, DESC(place_order_response), A, &r, 0,
                      &err) != SL_OK) {
         fprintf(stderr, "PlaceOrder: %s\n", err.msg);
@@ -165,75 +104,10 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
-    int bad = 0;
-    for (int k = NSPAWN - 1; k >= 0; k--) {
-        if (ch[k] != NULL)
-            sl_channel_destroy(ch[k]);
-        int ws = pid[k] > 0 ? sl_test_stop(pid[k], SIGTERM, 15000) : 0;
-        if (ws != 0)
-            bad++;
-    }
-    bad += invt_stop(&inv);
+    int bad = suitet_stop(&S);
     sl_arena_destroy(A);
     sl_test_kill_all();
     return bad == 0 ? 0 : -1;
-}
-
-/* ------------------------------------------------------------- database -- */
-
-/* A fingerprint of everything the four services keep: per table of their
- * schemas, its rows in a stable order, hashed.  Equal fingerprints before
- * and after mean nothing was written (or written and undone). */
-static char *fingerprint(void)
-{
-    PGconn *c = PQconnectdb(inv.conninfo);
-    assert_int_equal(PQstatus(c), CONNECTION_OK);
-    PGresult *t = PQexec(c, "SELECT quote_ident(table_schema) || '.' || quote_ident(table_name)"
-                            " FROM information_schema.tables WHERE table_type = 'BASE TABLE' AND"
-                            " table_schema IN ('inventory', 'forecasting', 'customer_value',"
-                            " 'service_desk') ORDER BY 1");
-    assert_int_equal(PQresultStatus(t), PGRES_TUPLES_OK);
-    assert_true(PQntuples(t) > 20);
-    size_t cap = 160 * (size_t)PQntuples(t) + 1, len = 0;
-    char *fp = malloc(cap);
-    assert_non_null(fp);
-    fp[0] = '\0';
-    for (int i = 0; i < PQntuples(t); i++) {
-        char sql[512];
-        snprintf(sql, sizeof sql,
-                 "SELECT count(*) || ':' || md5(coalesce(string_agg(x::text, '|' ORDER BY"
-                 " x::text), '')) FROM %s x",
-                 PQgetvalue(t, i, 0));
-        PGresult *r = PQexec(c, sql);
-        assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
-        int n =
-            snprintf(fp + len, cap - len, "%.100s=%s;", PQgetvalue(t, i, 0), PQgetvalue(r, 0, 0));
-        assert_true(n > 0 && (size_t)n < cap - len);
-        len += (size_t)n;
-        PQclear(r);
-    }
-    PQclear(t);
-    PQfinish(c);
-    return fp;
-}
-
-/* The fingerprint once background work (event consumers catching up after
- * the set-up) has settled: two readings a second apart that agree. */
-static char *settled_fingerprint(void)
-{
-    char *a = fingerprint();
-    for (int i = 0; i < 30; i++) {
-        invt_sleep_ms(1000);
-        char *b = fingerprint();
-        if (strcmp(a, b) == 0) {
-            free(b);
-            return a;
-        }
-        free(a);
-        a = b;
-    }
-    fail_msg("the database did not settle within 30 s");
-    return a;
 }
 
 /* ------------------------------------------------- requests from descriptors -- */
@@ -401,7 +275,7 @@ static void expect_refused(sl_channel *c, const char *method, const ProtobufCMes
 static void test_every_rpc_refuses_bad_fields(void **state)
 {
     (void)state;
-    char *before = settled_fingerprint();
+    char *before = suitet_settled_fingerprint(S.inv.conninfo);
 
     size_t big_len = 1u << 20;
     uint8_t *big = malloc(big_len);
@@ -442,7 +316,7 @@ static void test_every_rpc_refuses_bad_fields(void **state)
     free(big);
     fprintf(stderr, "bad input: %d methods, %d fields, %d requests, %d not refused as expected\n",
             methods, fields, checked, failures);
-    char *after = fingerprint();
+    char *after = suitet_fingerprint(S.inv.conninfo);
     bool same = strcmp(before, after) == 0;
     if (!same)
         fprintf(stderr, "the database changed during the sweep:\nbefore %s\nafter  %s\n", before,
@@ -463,7 +337,7 @@ static void test_cancel_with_bad_reason_changes_nothing(void **state)
     (void)state;
     sl_err err;
     ProtobufCMessage *r;
-    assert_int_equal(sl_test_call(ch[SD], "ServiceDeskService", "PlaceOrder",
+    assert_int_equal(sl_test_call(S.ch[SUITET_SD], "ServiceDeskService", "PlaceOrder",
                                   &order_req("o-cancel-bad", "SKU-A", 1)->base,
                                   DESC(place_order_response), A, &r, 0, &err),
                      SL_OK);
@@ -484,23 +358,23 @@ static void test_cancel_with_bad_reason_changes_nothing(void **state)
     void *resp;
     size_t resp_len;
     sl_call_options o = {.timeout_ms = 10000};
-    EXPECT(sl_client_unary_raw(ch[SD], "/shelfline.v1.ServiceDeskService/CancelOrder", raw, n, A,
-                               &resp, &resp_len, &o, &err),
+    EXPECT(sl_client_unary_raw(S.ch[SUITET_SD], "/shelfline.v1.ServiceDeskService/CancelOrder", raw,
+                               n, A, &resp, &resp_len, &o, &err),
            SL_INVALID_ARGUMENT, err, "reason must be valid UTF-8");
     /* The message quotes no raw bytes: it is UTF-8 itself. */
     assert_null(strchr(err.msg, '\xff'));
-    assert_int_equal(invt_sql_int(inv.conninfo, "SELECT count(*) FROM inventory.reservation"
-                                                " WHERE id = 'o-cancel-bad' AND status = 'HELD'"),
+    assert_int_equal(invt_sql_int(S.inv.conninfo, "SELECT count(*) FROM inventory.reservation"
+                                                  " WHERE id = 'o-cancel-bad' AND status = 'HELD'"),
                      1);
-    assert_int_equal(invt_sql_int(inv.conninfo, "SELECT count(*) FROM service_desk.orders"
-                                                " WHERE order_id = 'o-cancel-bad'"
-                                                " AND status = 'PLACED'"),
+    assert_int_equal(invt_sql_int(S.inv.conninfo, "SELECT count(*) FROM service_desk.orders"
+                                                  " WHERE order_id = 'o-cancel-bad'"
+                                                  " AND status = 'PLACED'"),
                      1);
     Shelfline__V1__ConfirmPaymentRequest pay = SHELFLINE__V1__CONFIRM_PAYMENT_REQUEST__INIT;
     pay.order_id = "o-cancel-bad";
     Shelfline__V1__Order *paid;
-    assert_int_equal(sl_test_call(ch[SD], "ServiceDeskService", "ConfirmPayment", &pay.base,
-                                  DESC(order), A, &paid, 0, &err),
+    assert_int_equal(sl_test_call(S.ch[SUITET_SD], "ServiceDeskService", "ConfirmPayment",
+                                  &pay.base, DESC(order), A, &paid, 0, &err),
                      SL_OK);
     assert_int_equal(paid->status, SHELFLINE__V1__ORDER_STATUS__ORDER_PAID);
     sl_arena_reset(A);
@@ -529,7 +403,7 @@ static void test_nul_in_a_key_is_refused_not_truncated(void **state)
     EXPECT(sl_client_unary_raw(inv_ch, "/shelfline.v1.InventoryService/Reserve", raw, n, A, &resp,
                                &resp_len, &o, &err),
            SL_INVALID_ARGUMENT, err, "reservation_id must not contain a NUL character");
-    assert_int_equal(invt_sql_int(inv.conninfo,
+    assert_int_equal(invt_sql_int(S.inv.conninfo,
                                   "SELECT count(*) FROM inventory.reservation WHERE id LIKE"
                                   " 'ORDER-7%'"),
                      0);
@@ -542,14 +416,14 @@ static void test_watch_notifications_cursor_beyond_newest(void **state)
 {
     (void)state;
     long long newest = invt_sql_int(
-        inv.conninfo, "SELECT coalesce(max(notification_id), 0) FROM service_desk.notification");
+        S.inv.conninfo, "SELECT coalesce(max(notification_id), 0) FROM service_desk.notification");
     assert_true(newest >= 0);
     Shelfline__V1__WatchNotificationsRequest w = SHELFLINE__V1__WATCH_NOTIFICATIONS_REQUEST__INIT;
     w.after_id = newest + 1000;
     sl_client_stream *st;
     sl_err err;
     sl_call_options o = {.timeout_ms = 10000};
-    assert_int_equal(sl_client_stream_open(ch[SD],
+    assert_int_equal(sl_client_stream_open(S.ch[SUITET_SD],
                                            "/shelfline.v1.ServiceDeskService/WatchNotifications",
                                            &w.base, DESC(notification), &o, &st, &err),
                      SL_OK);
@@ -561,8 +435,9 @@ static void test_watch_notifications_cursor_beyond_newest(void **state)
 
     Shelfline__V1__WatchEventsRequest we = SHELFLINE__V1__WATCH_EVENTS_REQUEST__INIT;
     we.after_id = 1000000;
-    assert_int_equal(sl_client_stream_open(ch[SD], "/shelfline.v1.ServiceDeskService/WatchEvents",
-                                           &we.base, DESC(event), &o, &st, &err),
+    assert_int_equal(sl_client_stream_open(S.ch[SUITET_SD],
+                                           "/shelfline.v1.ServiceDeskService/WatchEvents", &we.base,
+                                           DESC(event), &o, &st, &err),
                      SL_OK);
     EXPECT(sl_client_stream_next(st, A, &m, 5000, &timed_out, &err), SL_OUT_OF_RANGE, err,
            "beyond the newest event");
@@ -570,7 +445,7 @@ static void test_watch_notifications_cursor_beyond_newest(void **state)
 
     /* At the newest: the stream stays open, nothing to send yet. */
     w.after_id = newest;
-    assert_int_equal(sl_client_stream_open(ch[SD],
+    assert_int_equal(sl_client_stream_open(S.ch[SUITET_SD],
                                            "/shelfline.v1.ServiceDeskService/WatchNotifications",
                                            &w.base, DESC(notification), &o, &st, &err),
                      SL_OK);
