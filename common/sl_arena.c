@@ -5,6 +5,7 @@
 #include "sl_arena.h"
 
 #include <assert.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,45 @@ struct sl_arena {
     size_t used_total;
     ProtobufCAllocator pb;
 };
+
+/* The calling thread's failed allocations, and their count when the call
+ * it serves began (ULONG_MAX: no call). */
+static _Thread_local unsigned long oom_count;
+static _Thread_local unsigned long oom_call_base = ULONG_MAX;
+
+unsigned long sl_arena_oom_count(void)
+{
+    return oom_count;
+}
+
+void sl_arena_oom_call_begin(void)
+{
+    oom_call_base = oom_count;
+}
+
+void sl_arena_oom_call_end(void)
+{
+    oom_call_base = ULONG_MAX;
+}
+
+unsigned long sl_arena_oom_base(void)
+{
+    return oom_call_base != ULONG_MAX ? oom_call_base : oom_count;
+}
+
+/* Counts p when it is a failure; returns it. */
+static void *counted(void *p)
+{
+    if (p == NULL)
+        oom_count++;
+    return p;
+}
+
+/* The same for libc's allocators, which may answer NULL for 0 bytes. */
+static void *counted_n(void *p, size_t n)
+{
+    return n == 0 ? p : counted(p);
+}
 
 /* The failure switch (sl_arena.h): the calling thread's countdown to the
  * allocation that fails, 0 when disarmed. */
@@ -61,22 +101,22 @@ static bool fail_now(void)
 
 void *sl_malloc(size_t n)
 {
-    return fail_now() ? NULL : malloc(n);
+    return counted_n(fail_now() ? NULL : malloc(n), n);
 }
 
 void *sl_calloc(size_t count, size_t size)
 {
-    return fail_now() ? NULL : calloc(count, size);
+    return counted_n(fail_now() ? NULL : calloc(count, size), count * size);
 }
 
 void *sl_realloc(void *p, size_t n)
 {
-    return fail_now() ? NULL : realloc(p, n);
+    return counted_n(fail_now() ? NULL : realloc(p, n), n);
 }
 
 char *sl_strdup(const char *s)
 {
-    return fail_now() ? NULL : strdup(s);
+    return counted(fail_now() ? NULL : strdup(s));
 }
 
 static block *block_new(size_t size)
@@ -105,15 +145,13 @@ sl_arena *sl_arena_create(size_t block_size)
 {
     if (block_size == 0)
         block_size = 8192;
-    if (fail_now())
-        return NULL;
-    sl_arena *a = malloc(sizeof *a);
+    sl_arena *a = fail_now() ? NULL : malloc(sizeof *a);
     if (a == NULL)
-        return NULL;
+        return counted(NULL);
     a->first = block_new(block_size);
     if (a->first == NULL) {
         free(a);
-        return NULL;
+        return counted(NULL);
     }
     a->head = a->first;
     a->used_total = 0;
@@ -149,21 +187,21 @@ void sl_arena_destroy(sl_arena *a)
 void *sl_arena_alloc(sl_arena *a, size_t n)
 {
     if (fail_now())
-        return NULL;
+        return counted(NULL);
     size_t need = (n + 15) & ~(size_t)15;
     if (need < n)
-        return NULL;
+        return counted(NULL);
     block *b = a->head;
     if (b->size - b->used < need) {
         size_t size = a->first->size;
         while (size < need) {
             if (size > SIZE_MAX / 2)
-                return NULL;
+                return counted(NULL);
             size *= 2;
         }
         block *nb = block_new(size);
         if (nb == NULL)
-            return NULL;
+            return counted(NULL);
         nb->next = a->head;
         a->head = nb;
         b = nb;

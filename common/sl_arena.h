@@ -42,6 +42,27 @@ ProtobufCAllocator *sl_arena_pb_allocator(sl_arena *a);
 size_t sl_arena_used(const sl_arena *a);
 
 /*
+ * Out of memory, per thread (SQLite's mallocFailed): every allocation that
+ * fails on a thread -- from an arena, sl_arena_create or the sl_malloc
+ * family -- is counted, so code far from the failed call can tell that one
+ * happened: a transaction then rolls back instead of committing what was
+ * built without it (sl_db_tx), and the dispatcher answers
+ * RESOURCE_EXHAUSTED whatever the handler made of a NULL (a query whose
+ * parameter could not be built finds nothing, which is no NOT_FOUND).
+ */
+
+/* Failed allocations on the calling thread so far. */
+unsigned long sl_arena_oom_count(void);
+
+/* The dispatcher brackets each call it serves on a thread with these. */
+void sl_arena_oom_call_begin(void);
+void sl_arena_oom_call_end(void);
+
+/* The count to compare with: sl_arena_oom_count() when the call being
+ * served on this thread began, else the current count. */
+unsigned long sl_arena_oom_base(void);
+
+/*
  * Test builds' allocation-failure switch (SQLite's and curl's fault
  * injection).  Compiled in when SL_FAULT_INJECTION is defined (CMake option
  * SHELFLINE_FAULT_INJECTION: on in builds with tests except Release, off in
@@ -65,7 +86,8 @@ bool sl_arena_fail_end(void);
 
 /* malloc, calloc, realloc and strdup for memory that cannot live in an
  * arena (it outlives a call, or grows by realloc), counted by the failure
- * switch in test builds; in other builds exactly the libc functions.  The
+ * switch in test builds and by sl_arena_oom_count; otherwise the libc
+ * functions.  The
  * caller frees with free(). */
 void *sl_malloc(size_t n);
 void *sl_calloc(size_t count, size_t size);

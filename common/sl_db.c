@@ -9,6 +9,7 @@
  */
 #include "sl_db.h"
 #include "sl_db_int.h"
+#include "sl_arena.h"
 #include "sl_log.h"
 
 #include <assert.h>
@@ -1282,9 +1283,16 @@ static sl_status tx_attempt(sl_db *db, const sl_db_tx_options *o, sl_db_tx_fn fn
         }
         snprintf(c->timeout_pending, sizeof c->timeout_pending, "%" PRId64, left);
     }
+    unsigned long oom = sl_arena_oom_base();
     st = fn(c, ctx, err);
     if (st != SL_OK)
         goto done;
+    /* fn (or the call it serves) met an allocation failure and went on:
+     * what it wrote may lack what it could not allocate (sl_arena.h). */
+    if (sl_arena_oom_count() != oom) {
+        st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory: transaction rolled back");
+        goto done;
+    }
     if (c->begin_pending != NULL) {
         /* fn ran no statement: there is no transaction to commit. */
         c->begin_pending = NULL;

@@ -278,7 +278,11 @@ static sl_status decode_bytes(const uint8_t *data, size_t len,
     sl_status st = sl_valid_request(desc, data, len, err);
     if (st != SL_OK)
         return st;
+    unsigned long oom = sl_arena_oom_count();
     *out = protobuf_c_message_unpack(desc, sl_arena_pb_allocator(arena), len, data);
+    if (*out == NULL && sl_arena_oom_count() != oom)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory decoding request as %s",
+                          desc->name);
     if (*out == NULL)
         return sl_err_set(err, SL_INVALID_ARGUMENT, "could not decode request as %s", desc->name);
     return SL_OK;
@@ -774,6 +778,20 @@ static void fault_end(sl_call *c)
 }
 #endif
 
+/* Out of memory funnels through one exit (SQLite): when an allocation
+ * failed on this thread while serving the call, whatever the handler made
+ * of the NULL it got (an empty result, an id it could not find), the answer
+ * is RESOURCE_EXHAUSTED -- INTERNAL stays.  Its transactions rolled back
+ * (sl_db_tx).  Ends the call's bracket (sl_arena_oom_call_begin). */
+static sl_status oom_funnel(const method_rt *m, sl_status st, sl_err *err)
+{
+    bool oom = sl_arena_oom_count() != sl_arena_oom_base();
+    sl_arena_oom_call_end();
+    if (!oom || st == SL_RESOURCE_EXHAUSTED || st == SL_INTERNAL)
+        return st;
+    return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory serving %s", m->name);
+}
+
 /* Checks, interceptor and handler of a decoded unary request; on OK *resp
  * is the handler's reply (arena memory). */
 static sl_status unary_pipeline(sl_call *c, const ProtobufCMessage *req, ProtobufCMessage **resp,
@@ -800,6 +818,7 @@ static void serve_unary(worker *w, sl_call *c)
     sl_status st;
 
     sl_metric_add(m->m_started, 1);
+    sl_arena_oom_call_begin();
     fault_arm(c);
     if (c->payload == NULL)
         st = sl_err_set(&err, SL_INVALID_ARGUMENT, "request message missing");
@@ -811,6 +830,7 @@ static void serve_unary(worker *w, sl_call *c)
     }
     if (st == SL_OK)
         st = encode(resp, s->opts.max_send_bytes, &c->resp_bb, &err);
+    st = oom_funnel(m, st, &err);
     fault_end(c);
 
     grpc_op ops[4];
@@ -1081,10 +1101,12 @@ sl_status sl_server_call_local(sl_server *s, const char *method, const void *req
     snprintf(c.request_id, sizeof c.request_id, "local");
     clock_gettime(CLOCK_MONOTONIC, &c.started);
     ProtobufCMessage *req = NULL, *resp = NULL;
+    sl_arena_oom_call_begin();
     sl_status st =
         decode_bytes(req_bytes, req_len, mrt->request, arena, s->opts.max_recv_bytes, &req, err);
     if (st == SL_OK)
         st = unary_pipeline(&c, req, &resp, err);
+    st = oom_funnel(mrt, st, err);
     if (st == SL_OK) {
         *resp_len = protobuf_c_message_get_packed_size(resp);
         *resp_bytes = sl_arena_alloc(arena, *resp_len + 1);
