@@ -358,13 +358,14 @@ sl_status fc_api_set_event(sl_call *call, const ProtobufCMessage *req, ProtobufC
     sl_status st = event_row(r->event, &row, err);
     if (st != SL_OK)
         return st;
+    /* The reply before the write: nothing may fail after the commit. */
+    Shelfline__V1__CalendarEvent *e = event_msg(sl_call_arena(call), &row);
+    if (e == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     sl_db_tx_options o = {.deadline_ms = sl_call_deadline_ms(call)};
     st = sl_db_tx(FC_APP(call)->db, &o, event_tx, &row, err);
     if (st != SL_OK)
         return st;
-    Shelfline__V1__CalendarEvent *e = event_msg(sl_call_arena(call), &row);
-    if (e == NULL)
-        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     *out = *e;
     return SL_OK;
 }
