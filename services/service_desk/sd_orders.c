@@ -598,6 +598,10 @@ sl_status sd_orders_eta(sd_app *app, int64_t deadline_ms, sl_arena *a, const cha
         lx->sku = ol->sku;
         lx->promised = ol->promised;
         lx->current = sd_store_eta_range(a, le.ship_date, le.p50, le.p90, le.confidence);
+        if (lx->current == NULL) {
+            st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+            goto done;
+        }
         if (worst != NULL) {
             sd_line_eta before = {.ship_date = worst->promised_ship,
                                   .p50 = worst->promised_p50,
@@ -621,6 +625,10 @@ sl_status sd_orders_eta(sd_app *app, int64_t deadline_ms, sl_arena *a, const cha
     if (any) {
         out->current = sd_store_eta_range(a, order_eta.ship_date, order_eta.p50, order_eta.p90,
                                           order_eta.confidence);
+        if (out->current == NULL) {
+            st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+            goto done;
+        }
         out->moved = order_eta.p50 != rec.promised_p50 ||
                      strcmp(out->current->p90_date, o->promised->p90_date) != 0;
         out->reason = out->moved && reason != NULL ? reason : "";
@@ -705,6 +713,10 @@ sl_status sd_orders_quote(sd_app *app, sl_call *call, sl_arena *a, const char *r
                 (st = sd_eta_describe_line(&line, &e, text, SD_ETA_TEXT_MAX, err)) != SL_OK)
                 goto done;
             q->eta = sd_store_eta_range(a, e.ship_date, e.p50, e.p90, e.confidence);
+            if (q->eta == NULL) {
+                st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+                goto done;
+            }
             q->warehouse_id = (char *)p.warehouse_id;
             q->explanation = text;
         }
