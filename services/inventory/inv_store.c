@@ -612,12 +612,15 @@ static sl_status read_rows(sl_arena *a, PGresult *r, size_t size, row_reader rea
                            size_t *n, sl_err *err)
 {
     int k = PQntuples(r);
+    /* A reader that copies a string and finds no memory leaves a NULL
+     * behind; any failed allocation fails the read. */
+    unsigned long failures = sl_arena_oom_count();
     void *rows = alloc_rows(a, (size_t)k, size);
     for (int i = 0; rows != NULL && i < k; i++)
         if (!read(a, r, i, rows))
             rows = NULL;
     PQclear(r);
-    if (rows == NULL)
+    if (rows == NULL || sl_arena_oom_count() != failures)
         return oom(err);
     *out = rows;
     *n = (size_t)k;
@@ -646,7 +649,8 @@ static sl_status query_one(sl_db_conn *c, sl_arena *a, const char *stmt, int np,
     sl_status st = run(c, stmt, np, v, &r, err);
     if (st != SL_OK)
         return st;
-    if (PQntuples(r) > 0 && !read(a, r, 0, slot))
+    unsigned long failures = sl_arena_oom_count();
+    if (PQntuples(r) > 0 && (!read(a, r, 0, slot) || sl_arena_oom_count() != failures))
         st = oom(err);
     PQclear(r);
     return st;
@@ -1065,11 +1069,12 @@ static sl_status stock_result(sl_arena *a, PGresult *r, inv_product_row **produc
                               inv_stock_row **rows, size_t *nr, sl_err *err)
 {
     int k = PQntuples(r);
+    unsigned long failures = sl_arena_oom_count();
     inv_product_row *p = alloc_rows(a, (size_t)k, sizeof *p);
     inv_stock_row *s = alloc_rows(a, (size_t)k, sizeof *s);
     size_t npp = 0, nss = 0;
     int c_psku = col(r, "psku"), c_wh = col(r, "warehouse_id");
-    for (int i = 0; p != NULL && s != NULL && i < k; i++) {
+    for (int i = 0; p != NULL && s != NULL && sl_arena_oom_count() == failures && i < k; i++) {
         const char *sku = PQgetvalue(r, i, c_psku);
         if (npp == 0 || strcmp(p[npp - 1].sku, sku) != 0) {
             p[npp].sku = gs(a, r, i, c_psku);
@@ -1083,7 +1088,7 @@ static sl_status stock_result(sl_arena *a, PGresult *r, inv_product_row **produc
         }
     }
     PQclear(r);
-    if (p == NULL || s == NULL)
+    if (p == NULL || s == NULL || sl_arena_oom_count() != failures)
         return oom(err);
     *products = p;
     *np = npp;
