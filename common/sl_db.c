@@ -262,7 +262,7 @@ static char *dup_or_null(const char *s, bool *oom)
 {
     if (s == NULL)
         return NULL;
-    char *d = strdup(s);
+    char *d = sl_strdup(s);
     if (d == NULL)
         *oom = true;
     return d;
@@ -313,7 +313,7 @@ static bool reg_reserve(sl_db *db, size_t extra)
         size_t cap = db->stmts_cap ? db->stmts_cap : 64;
         while (cap < need)
             cap *= 2;
-        const sl_db_stmt **p = realloc(db->stmts, cap * sizeof *p);
+        const sl_db_stmt **p = sl_realloc(db->stmts, cap * sizeof *p);
         if (p == NULL)
             return false;
         db->stmts = p;
@@ -323,7 +323,7 @@ static bool reg_reserve(sl_db *db, size_t extra)
         size_t cap = db->hash_cap ? db->hash_cap : 128;
         while (need * 2 > cap)
             cap *= 2;
-        uint32_t *h = calloc(cap, sizeof *h);
+        uint32_t *h = sl_calloc(cap, sizeof *h);
         if (h == NULL)
             return false;
         for (size_t i = 0; i < db->nstmts; i++)
@@ -334,7 +334,7 @@ static bool reg_reserve(sl_db *db, size_t extra)
     }
     if (db->ntables == db->tables_cap) {
         size_t cap = db->tables_cap ? db->tables_cap * 2 : 16;
-        const sl_db_stmt **t = realloc(db->tables, cap * sizeof *t);
+        const sl_db_stmt **t = sl_realloc(db->tables, cap * sizeof *t);
         if (t == NULL)
             return false;
         db->tables = t;
@@ -459,7 +459,7 @@ sl_status sl_db_open(const sl_db_options *opts, sl_db **out, sl_err *err)
         goto fail;
     }
 
-    db = calloc(1, sizeof *db);
+    db = sl_calloc(1, sizeof *db);
     if (db == NULL) {
         oom = true;
         goto fail;
@@ -471,7 +471,7 @@ sl_status sl_db_open(const sl_db_options *opts, sl_db **out, sl_err *err)
     db->schema = dup_or_null(opts->schema, &oom);
     db->app_name = dup_or_null(opts->application_name, &oom);
     db->generic_plans = opts->generic_plans;
-    db->slots = calloc((size_t)db->pool_size, sizeof *db->slots);
+    db->slots = sl_calloc((size_t)db->pool_size, sizeof *db->slots);
     if (oom || db->slots == NULL) {
         oom = true;
         goto fail;
@@ -771,6 +771,7 @@ static sl_status acquire_until(sl_db *db, int64_t deadline, int timeout_ms, sl_d
             pthread_mutex_unlock(&db->mu);
             st = conn_connect(c, deadline, err);
             pthread_mutex_lock(&db->mu);
+            assert(db->connecting > 0 && c->in_use);
             db->connecting--;
             if (st != SL_OK)
                 c->in_use = false;
@@ -843,6 +844,8 @@ void sl_db_release(sl_db *db, sl_db_conn *c)
     if (c == NULL)
         return;
     assert(!c->dedicated && c->db == db);
+    /* Released once per acquire, and never inside sl_db_tx's attempt. */
+    assert(c->in_use && !c->in_tx);
     c->begin_pending = NULL;
     c->deadline_ms = 0;
     if (c->pg != NULL) {
@@ -878,7 +881,7 @@ sl_status sl_db_connect_dedicated(sl_db *db, int timeout_ms, sl_db_conn **out, s
     *out = NULL;
     if (timeout_ms < 0)
         timeout_ms = db->acquire_timeout_ms;
-    sl_db_conn *c = calloc(1, sizeof *c);
+    sl_db_conn *c = sl_calloc(1, sizeof *c);
     if (c == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     c->db = db;
@@ -907,6 +910,7 @@ void sl_db_close_dedicated(sl_db_conn *c)
     conn_free_state(c);
     free(c);
     pthread_mutex_lock(&db->mu);
+    assert(db->dedicated_open > 0);
     db->dedicated_open--;
     pthread_mutex_unlock(&db->mu);
 }
@@ -955,7 +959,7 @@ static sl_status ensure_prepared(sl_db_conn *c, size_t idx, const sl_db_stmt *s,
         size_t n = c->nprep ? c->nprep : 64;
         while (n <= idx)
             n *= 2;
-        uint8_t *p = realloc(c->prep, n);
+        uint8_t *p = sl_realloc(c->prep, n);
         if (p == NULL)
             return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
         memset(p + c->nprep, PREP_NONE, n - c->nprep);

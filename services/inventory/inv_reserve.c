@@ -4,12 +4,14 @@
  */
 #include "inv_reserve.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "sl_arena.h"
 #include "inv_alloc.h"
 #include "inv_batch.h"
 #include "inv_store.h"
@@ -122,13 +124,18 @@ static bool push_undo(batch *b, undo_kind k, void *p, int64_t q)
     return true;
 }
 
+/* Undoes the batch's counter moves back to mark, an undo count taken
+ * earlier in the same decide(): the counters are then what they were
+ * there, never below zero. */
 static void rollback(batch *b, size_t mark)
 {
+    assert(mark <= b->nundo);
     while (b->nundo > mark) {
         undo *u = &b->undo[--b->nundo];
         switch (u->kind) {
         case U_ROW:
             ((inv_row *)u->p)->reserved -= u->q;
+            assert(((inv_row *)u->p)->reserved >= 0);
             break;
         case U_INB:
             ((inb_st *)u->p)->row.unallocated += u->q;
@@ -139,9 +146,11 @@ static void rollback(batch *b, size_t mark)
         case U_PROMO:
             ((promo_st *)u->p)->row.remaining += u->q;
             ((promo_st *)u->p)->row.held -= u->q;
+            assert(((promo_st *)u->p)->row.held >= 0);
             break;
         case U_USAGE:
             ((usage_st *)u->p)->qty -= u->q;
+            assert(((usage_st *)u->p)->qty >= 0);
             break;
         }
     }
@@ -555,6 +564,8 @@ static sl_status decide(batch *b, size_t j, sl_err *err)
     if (!pack(a, &r.base, &s->result, &s->result_len))
         return OOM(err);
     s->st = SL_OK;
+    /* resv and acc hold one entry per job of the batch at most. */
+    assert(b->nresv < b->n && b->nacc < b->n);
     inv_resv_row *rr = &b->resv[b->nresv++];
     memset(rr, 0, sizeof *rr);
     rr->id = req->reservation_id;
@@ -843,7 +854,7 @@ static void run_jobs(void *ctx, inv_batch_job **jobs, size_t n, sl_arena *arena)
 sl_status inv_combiner_start(inv_app *app, inv_combiner **out, sl_err *err)
 {
     *out = NULL;
-    inv_combiner *c = calloc(1, sizeof *c);
+    inv_combiner *c = sl_calloc(1, sizeof *c);
     if (c == NULL)
         return OOM(err);
     c->app = app;

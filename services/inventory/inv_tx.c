@@ -4,6 +4,7 @@
  */
 #include "inv_tx.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,10 +90,35 @@ static const char **distinct(sl_arena *a, const char *const *skus, size_t n, siz
     return u;
 }
 
+/* The lookups below (inv_tx_row, inv_tx_product) search by strcmp: the
+ * loaded rows must come in that order.  The statements sort them in SQL,
+ * which agrees with strcmp only in a C (or C.UTF-8) collation; these
+ * check it in debug builds. */
+#ifndef NDEBUG
+static bool ordered_rows(const inv_stock_row *rows, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        int c = strcmp(rows[i - 1].sku, rows[i].sku);
+        if (c > 0 || (c == 0 && strcmp(rows[i - 1].warehouse_id, rows[i].warehouse_id) >= 0))
+            return false;
+    }
+    return true;
+}
+
+static bool ordered_products(const inv_product_row *p, size_t n)
+{
+    for (size_t i = 1; i < n; i++)
+        if (strcmp(p[i - 1].sku, p[i].sku) >= 0)
+            return false;
+    return true;
+}
+#endif
+
 /* Makes the loaded stock rows the transaction's working rows. */
 static sl_status adopt_rows(inv_tx *tx, const inv_stock_row *rows, size_t nr, sl_err *err)
 {
     /* Rows come ordered by (sku, warehouse): already the lookup order. */
+    assert(ordered_rows(rows, nr));
     tx->caprows = nr + 16;
     tx->rows = sl_arena_alloc(tx->arena, tx->caprows * sizeof *tx->rows);
     inv_row *rs = sl_arena_alloc(tx->arena, (nr > 0 ? nr : 1) * sizeof *rs);
@@ -129,6 +155,7 @@ sl_status inv_tx_load(inv_tx *tx, const char *const *skus, size_t n, sl_err *err
                               err);
     if (st != SL_OK)
         return st;
+    assert(ordered_products(tx->products, tx->nproducts));
     return adopt_rows(tx, rows, nr, err);
 }
 
@@ -151,6 +178,7 @@ sl_status inv_tx_lock_load(inv_tx *tx, const char *const *skus, size_t nskus,
     tx->nroutes = r.nroutes;
     tx->products = r.products;
     tx->nproducts = r.nproducts;
+    assert(ordered_products(tx->products, tx->nproducts));
     if (resv != NULL) {
         *resv = r.existing;
         *nresv = r.nexisting;
@@ -213,9 +241,12 @@ inv_row *inv_tx_row(inv_tx *tx, const char *sku, const char *warehouse_id, bool 
     r->updated_ms = tx->now_ms;
     if (r->sku == NULL || r->warehouse_id == NULL)
         return NULL;
+    assert(tx->nrows < tx->caprows);
     memmove(&tx->rows[lo + 1], &tx->rows[lo], (tx->nrows - lo) * sizeof *tx->rows);
     tx->rows[lo] = r;
     tx->nrows++;
+    assert((lo == 0 || row_cmp(tx->rows[lo - 1], sku, warehouse_id) < 0) &&
+           (lo + 1 == tx->nrows || row_cmp(tx->rows[lo + 1], sku, warehouse_id) > 0));
     return r;
 }
 
