@@ -4,8 +4,10 @@
  */
 #include "inv_batch.h"
 
+#include <assert.h>
 #include <stdlib.h>
 
+#include "sl_arena.h"
 #include "sl_db.h"
 
 typedef struct queue {
@@ -36,7 +38,7 @@ static void *batcher_main(void *arg)
     thread_arg *ta = arg;
     inv_batcher *b = ta->b;
     queue *q = &b->queues[ta->index];
-    inv_batch_job **jobs = calloc(b->batch_max, sizeof *jobs);
+    inv_batch_job **jobs = sl_calloc(b->batch_max, sizeof *jobs);
     sl_arena *arena = sl_arena_create(256 * 1024);
     pthread_mutex_lock(&b->mu);
     for (;;) {
@@ -44,13 +46,16 @@ static void *batcher_main(void *arg)
             pthread_cond_wait(&q->work, &b->mu);
         if (q->head == NULL)
             break;
+        assert(q->tail != NULL && q->tail->next == NULL);
         size_t n = 0;
         while (q->head != NULL && n < b->batch_max) {
+            assert(!q->head->done);
             jobs[n++] = q->head;
             q->head = q->head->next;
         }
         if (q->head == NULL)
             q->tail = NULL;
+        assert(n >= 1 && n <= b->batch_max);
         pthread_mutex_unlock(&b->mu);
         /* Out of memory for the thread's own state: the jobs are not run
          * and their callers answer as for a stopping service. */
@@ -87,7 +92,7 @@ sl_status inv_batcher_start(size_t threads, size_t batch_max, inv_batch_fn run, 
                             inv_batcher **out, sl_err *err)
 {
     *out = NULL;
-    inv_batcher *b = calloc(1, sizeof *b);
+    inv_batcher *b = sl_calloc(1, sizeof *b);
     if (b == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     pthread_mutex_init(&b->mu, NULL);
@@ -95,9 +100,9 @@ sl_status inv_batcher_start(size_t threads, size_t batch_max, inv_batch_fn run, 
     b->ctx = ctx;
     b->batch_max = batch_max > 0 ? batch_max : 1;
     size_t n = threads > 0 ? threads : 1;
-    b->queues = calloc(n, sizeof *b->queues);
-    b->threads = calloc(n, sizeof *b->threads);
-    b->args = calloc(n, sizeof *b->args);
+    b->queues = sl_calloc(n, sizeof *b->queues);
+    b->threads = sl_calloc(n, sizeof *b->threads);
+    b->args = sl_calloc(n, sizeof *b->args);
     if (b->queues == NULL || b->threads == NULL || b->args == NULL) {
         free(b->queues);
         b->queues = NULL;
@@ -156,6 +161,8 @@ bool inv_batcher_run(inv_batcher *b, inv_batch_job *job)
     if (b->stop) {
         job->done = true;
     } else {
+        /* A queue is empty at both ends or at neither. */
+        assert((q->head == NULL) == (q->tail == NULL));
         if (q->tail != NULL)
             q->tail->next = job;
         else
