@@ -60,12 +60,12 @@ sl_status sl_channel_create(const char *target, const sl_channel_options *opts, 
     *out = NULL;
     if (target == NULL || target[0] == '\0')
         return sl_err_set(err, SL_INVALID_ARGUMENT, "channel target missing");
-    sl_channel *c = calloc(1, sizeof *c);
+    sl_channel *c = sl_calloc(1, sizeof *c);
     if (c == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-    c->target = strdup(target);
+    c->target = sl_strdup(target);
     if (opts != NULL && opts->authorization != NULL)
-        c->authorization = strdup(opts->authorization);
+        c->authorization = sl_strdup(opts->authorization);
     if (c->target == NULL ||
         (opts != NULL && opts->authorization != NULL && c->authorization == NULL)) {
         free(c->target);
@@ -457,7 +457,7 @@ sl_status sl_client_stream_open(sl_channel *ch, const char *method, const Protob
                                 const sl_call_options *opts, sl_client_stream **out, sl_err *err)
 {
     *out = NULL;
-    sl_client_stream *s = calloc(1, sizeof *s);
+    sl_client_stream *s = sl_calloc(1, sizeof *s);
     if (s == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     s->resp_desc = resp_desc;

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "sl_arena.h"
 #include "sl_cursor.h"
 #include "sl_log.h"
 
@@ -185,7 +186,7 @@ sl_status sl_consumer_start(const sl_consumer_options *opts, sl_consumer **out, 
         opts->channel == NULL || opts->method == NULL || opts->fn == NULL)
         return sl_err_set(err, SL_INVALID_ARGUMENT,
                           "consumer needs a subscription, database, channel, method and handler");
-    sl_consumer *c = calloc(1, sizeof *c);
+    sl_consumer *c = sl_calloc(1, sizeof *c);
     if (c == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     c->o = *opts;

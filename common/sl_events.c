@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sl_arena.h"
 #include "shelfline/v1/common.pb-c.h"
 #include "sl_outbox.h"
 
@@ -30,7 +31,7 @@ sl_outbox_notifier *sl_events_notifier(sl_events *ev)
 sl_status sl_events_create(sl_db *db, const sl_event_topic *topics, sl_events **out, sl_err *err)
 {
     *out = NULL;
-    sl_events *ev = calloc(1, sizeof *ev);
+    sl_events *ev = sl_calloc(1, sizeof *ev);
     if (ev == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     ev->db = db;

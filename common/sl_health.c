@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "sl_arena.h"
+
 typedef struct entry {
     char *name;
     sl_health_status status;
@@ -25,7 +27,7 @@ struct sl_health {
 
 sl_health *sl_health_create(void)
 {
-    sl_health *h = calloc(1, sizeof *h);
+    sl_health *h = sl_calloc(1, sizeof *h);
     if (h == NULL)
         return NULL;
     pthread_mutex_init(&h->mu, NULL);
@@ -73,7 +75,7 @@ void sl_health_set(sl_health *h, const char *service, sl_health_status st)
          * SERVICE_UNKNOWN): better than a crash. */
         if (h->n == h->cap) {
             size_t cap = h->cap ? h->cap * 2 : 8;
-            entry *ne = realloc(h->entries, cap * sizeof *ne);
+            entry *ne = sl_realloc(h->entries, cap * sizeof *ne);
             if (ne == NULL) {
                 pthread_mutex_unlock(&h->mu);
                 return;
@@ -81,7 +83,7 @@ void sl_health_set(sl_health *h, const char *service, sl_health_status st)
             h->entries = ne;
             h->cap = cap;
         }
-        char *name = strdup(service);
+        char *name = sl_strdup(service);
         if (name == NULL) {
             pthread_mutex_unlock(&h->mu);
             return;

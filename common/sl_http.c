@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "sl_arena.h"
 #include "sl_log.h"
 
 #define MAX_ROUTES 32
@@ -90,7 +91,7 @@ sl_status sl_http_create(const char *listen, const sl_http_options *opts, sl_htt
                          sl_err *err)
 {
     *out = NULL;
-    sl_http *h = calloc(1, sizeof *h);
+    sl_http *h = sl_calloc(1, sizeof *h);
     if (h == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     sl_status st = parse_listen(h, listen != NULL ? listen : "", err);
@@ -116,8 +117,8 @@ sl_status sl_http_route(sl_http *h, const char *method, const char *path, bool p
         return sl_err_set(err, SL_INVALID_ARGUMENT,
                           "an HTTP route needs a path from / and a handler");
     route *r = &h->routes[h->nroutes];
-    r->path = strdup(path);
-    r->method = method != NULL ? strdup(method) : NULL;
+    r->path = sl_strdup(path);
+    r->method = method != NULL ? sl_strdup(method) : NULL;
     if (r->path == NULL || (method != NULL && r->method == NULL)) {
         free(r->path);
         free(r->method);
@@ -135,7 +136,7 @@ void sl_http_text(sl_http_response *resp, int status, const char *content_type, 
     free(resp->body);
     resp->status = status;
     resp->content_type = content_type;
-    resp->body = strdup(text);
+    resp->body = sl_strdup(text);
     resp->body_len = resp->body != NULL ? strlen(text) : 0;
 }
 
@@ -178,7 +179,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     sl_http *h = cls;
     pending *p = *state;
     if (p == NULL) {
-        p = calloc(1, sizeof *p);
+        p = sl_calloc(1, sizeof *p);
         if (p == NULL)
             return MHD_NO;
         *state = p;
@@ -198,7 +199,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             size_t cap = p->cap > 0 ? p->cap : 4096;
             while (cap < p->len + n)
                 cap *= 2;
-            char *b = realloc(p->body, cap);
+            char *b = sl_realloc(p->body, cap);
             if (b == NULL)
                 return MHD_NO;
             p->body = b;

@@ -25,6 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sl_arena.h"
+
 typedef enum { K_COUNTER, K_GAUGE, K_HISTOGRAM } kind;
 
 /* Chains per family: the largest family (handled calls by method and
@@ -161,20 +163,20 @@ static sl_metric *family(const char *name, const char *help, kind k, const char 
             return same_shape(m, k, labels, bounds, nbounds) ? m : NULL;
         }
     }
-    sl_metric *m = calloc(1, sizeof *m);
+    sl_metric *m = sl_calloc(1, sizeof *m);
     bool ok = m != NULL;
     if (ok) {
         m->k = k;
-        m->name = strdup(name);
-        m->help = strdup(help != NULL ? help : "");
+        m->name = sl_strdup(name);
+        m->help = sl_strdup(help != NULL ? help : "");
         ok = m->name != NULL && m->help != NULL;
         for (size_t i = 0; ok && i < n; i++) {
-            m->labels[i] = strdup(labels[i]);
+            m->labels[i] = sl_strdup(labels[i]);
             ok = m->labels[i] != NULL;
             m->nlabels = i + 1;
         }
         if (ok && nbounds > 0) {
-            m->bounds = malloc(nbounds * sizeof *m->bounds);
+            m->bounds = sl_malloc(nbounds * sizeof *m->bounds);
             ok = m->bounds != NULL;
             if (ok)
                 memcpy(m->bounds, bounds, nbounds * sizeof *m->bounds);
@@ -241,17 +243,17 @@ static sl_metric_child *find(sl_metric_child *c, const char *const *values)
 
 static sl_metric_child *child_new(sl_metric *m, const char *const *values)
 {
-    sl_metric_child *c = calloc(1, sizeof *c);
+    sl_metric_child *c = sl_calloc(1, sizeof *c);
     if (c == NULL)
         return NULL;
     c->fam = m;
     bool ok = true;
     for (size_t i = 0; ok && i < m->nlabels; i++) {
-        c->values[i] = strdup(values[i] != NULL ? values[i] : "");
+        c->values[i] = sl_strdup(values[i] != NULL ? values[i] : "");
         ok = c->values[i] != NULL;
     }
     if (ok && m->k == K_HISTOGRAM) {
-        c->buckets = calloc(m->nbounds + 1, sizeof *c->buckets);
+        c->buckets = sl_calloc(m->nbounds + 1, sizeof *c->buckets);
         ok = c->buckets != NULL;
     }
     if (!ok) {
@@ -570,7 +572,7 @@ char *sl_metrics_render(size_t *len)
     size_t n = 0;
     for (sl_metric *m = reg.families; m != NULL; m = m->next)
         n++;
-    sl_metric **sorted = malloc((n > 0 ? n : 1) * sizeof *sorted);
+    sl_metric **sorted = sl_malloc((n > 0 ? n : 1) * sizeof *sorted);
     if (sorted != NULL) {
         n = 0;
         for (sl_metric *m = reg.families; m != NULL; m = m->next)

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sl_arena.h"
+
 /* Component names in schema_migrations: the library's tables and the
  * service's own, so that their version numbers never collide. */
 #define COMPONENT_COMMON "common"
@@ -270,7 +272,7 @@ sl_status sl_migrate_apply(sl_db *db, const sl_migration *migrations, sl_err *er
     PGconn *pg = sl_db_pgconn(c);
     quoted = PQescapeIdentifier(pg, schema, strlen(schema));
     size_t cap = quoted != NULL ? strlen(quoted) + 64 : 0;
-    ddl = quoted != NULL ? malloc(cap) : NULL;
+    ddl = quoted != NULL ? sl_malloc(cap) : NULL;
     if (ddl == NULL) {
         st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory quoting schema \"%s\"", schema);
         goto done;

@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sl_arena.h"
+
 #define MAX_READ 10000
 #define SEQUENCE_BATCH "10000" /* rows numbered per sequencer run */
 #define MAX_PAYLOAD (1u << 30) /* bytea's limit */
@@ -631,7 +633,7 @@ sl_status sl_outbox_notifier_start(sl_db *db, const sl_outbox_notifier_options *
         return sl_err_set(err, SL_INVALID_ARGUMENT,
                           "invalid idle poll interval %d ms: must not be negative",
                           opts->idle_poll_ms);
-    n = calloc(1, sizeof *n);
+    n = sl_calloc(1, sizeof *n);
     if (n == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     n->stop_pipe[0] = n->stop_pipe[1] = -1;
@@ -756,7 +758,7 @@ bool sl_outbox_notifier_connected(sl_outbox_notifier *n)
 sl_status sl_outbox_watch_open(sl_outbox_notifier *n, sl_outbox_watch **out, sl_err *err)
 {
     *out = NULL;
-    sl_outbox_watch *w = calloc(1, sizeof *w);
+    sl_outbox_watch *w = sl_calloc(1, sizeof *w);
     if (w == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     w->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

@@ -233,7 +233,7 @@ static sl_status md_add(md_list *l, const char *key, const void *value, size_t l
 {
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 4;
-        grpc_metadata *v = realloc(l->v, cap * sizeof *v);
+        grpc_metadata *v = sl_realloc(l->v, cap * sizeof *v);
         if (v == NULL)
             return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory adding metadata");
         l->v = v;
@@ -730,7 +730,7 @@ static sl_call *unary_call_get(worker *w)
         c->trail_md = trail;
         return c;
     }
-    return calloc(1, sizeof *c);
+    return sl_calloc(1, sizeof *c);
 }
 
 static void unary_call_put(worker *w, sl_call *c)
@@ -1048,7 +1048,7 @@ static void *stream_main(void *arg)
 
 static void reject_call(grpc_call *call, sl_status st, const char *msg)
 {
-    reject *r = calloc(1, sizeof *r);
+    reject *r = sl_calloc(1, sizeof *r);
     if (r == NULL) {
         grpc_call_cancel_with_status(call, (grpc_status_code)sl_status_grpc_code(st), msg, NULL);
         grpc_call_unref(call);
@@ -1201,7 +1201,7 @@ static void on_registered(worker *w, slot *sl)
     bool streaming = mrt->m->kind != SL_RPC_UNARY;
     sl_call *c;
     if (streaming) {
-        c = calloc(1, sizeof *c);
+        c = sl_calloc(1, sizeof *c);
         if (c != NULL) {
             c->arena = sl_arena_create(0);
             if (c->arena == NULL) {
@@ -1407,7 +1407,7 @@ sl_status sl_server_create(const sl_server_options *opts, sl_server **out, sl_er
         return sl_err_set(err, SL_INVALID_ARGUMENT,
                           "invalid longest call %lld ms: must not be negative",
                           (long long)opts->max_call_ms);
-    sl_server *s = calloc(1, sizeof *s);
+    sl_server *s = sl_calloc(1, sizeof *s);
     if (s == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     s->opts = *opts;
@@ -1529,7 +1529,7 @@ sl_status sl_server_add_service(sl_server *s, const sl_service_def *def, sl_err 
         return st;
     if (s->n_services == s->cap_services) {
         size_t cap = s->cap_services ? s->cap_services * 2 : 4;
-        const sl_service_def **v = realloc(s->services, cap * sizeof *v);
+        const sl_service_def **v = sl_realloc(s->services, cap * sizeof *v);
         if (v == NULL)
             return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
         s->services = v;
@@ -1540,7 +1540,7 @@ sl_status sl_server_add_service(sl_server *s, const sl_service_def *def, sl_err 
         size_t cap = s->cap_methods ? s->cap_methods : 8;
         while (cap < need)
             cap *= 2;
-        method_rt *v = realloc(s->methods, cap * sizeof *v);
+        method_rt *v = sl_realloc(s->methods, cap * sizeof *v);
         if (v == NULL)
             return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
         s->methods = v;
@@ -1557,7 +1557,7 @@ sl_status sl_server_add_service(sl_server *s, const sl_service_def *def, sl_err 
         m->request = d->methods[i].input;
         m->response = d->methods[i].output;
         size_t len = strlen(d->name) + strlen(d->methods[i].name) + 3;
-        m->name = malloc(len);
+        m->name = sl_malloc(len);
         if (m->name == NULL) {
             for (unsigned k = 0; k < i; k++)
                 free(s->methods[first + k].name);
@@ -1621,7 +1621,7 @@ sl_status sl_server_start(sl_server *s, sl_err *err)
     }
 
     /* opts.workers for the services' methods, one more for health. */
-    s->workers = calloc((size_t)s->opts.workers + 1, sizeof *s->workers);
+    s->workers = sl_calloc((size_t)s->opts.workers + 1, sizeof *s->workers);
     if (s->workers == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     for (int i = 0; i < s->opts.workers + 1; i++) {
@@ -1666,7 +1666,7 @@ sl_status sl_server_start(sl_server *s, sl_err *err)
                 continue;
             int n = s->methods[k].m->kind == SL_RPC_UNARY ? s->opts.slots_per_method : STREAM_SLOTS;
             for (int j = 0; j < n; j++) {
-                slot *sl = calloc(1, sizeof *sl);
+                slot *sl = sl_calloc(1, sizeof *sl);
                 if (sl == NULL)
                     return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
                 sl->tag_kind = TAG_SLOT;
@@ -1679,7 +1679,7 @@ sl_status sl_server_start(sl_server *s, sl_err *err)
             }
         }
         for (int j = 0; j < UNREGISTERED_SLOTS && !w->health_only; j++) {
-            slot *sl = calloc(1, sizeof *sl);
+            slot *sl = sl_calloc(1, sizeof *sl);
             if (sl == NULL)
                 return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
             sl->tag_kind = TAG_SLOT;

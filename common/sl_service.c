@@ -141,7 +141,7 @@ sl_status sl_service_method_table(const sl_service_spec *spec, sl_events *events
                                   sl_service_def *out, sl_err *err)
 {
     memset(out, 0, sizeof *out);
-    sl_method *rows = calloc(spec->n_methods + 1, sizeof *rows);
+    sl_method *rows = sl_calloc(spec->n_methods + 1, sizeof *rows);
     if (rows == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     if (spec->n_methods > 0)

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sl_arena.h"
+
 /* Same tail test as the 2F1 series: stop once the geometric bound on what
  * is left is below this fraction of the sum. */
 #define SERIES_EPS 1e-17
@@ -177,8 +179,8 @@ static void data_free(data *d)
 static sl_status data_build(data *d, const cv_summary *in, size_t n, sl_err *err)
 {
     sl_status st = SL_OK;
-    key *keys = malloc(n * sizeof *keys);
-    d->rows = malloc(n * sizeof *d->rows);
+    key *keys = sl_malloc(n * sizeof *keys);
+    d->rows = sl_malloc(n * sizeof *d->rows);
     if (keys == NULL || d->rows == NULL) {
         st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory grouping %zu customers", n);
         goto done;
@@ -202,10 +204,10 @@ static sl_status data_build(data *d, const cv_summary *in, size_t n, sl_err *err
     d->n_rows = k;
     d->w_total = (double)n;
 
-    d->xs = malloc(k * sizeof *d->xs);
-    d->wx = malloc(k * sizeof *d->wx);
-    d->ts = malloc(k * sizeof *d->ts);
-    d->txs = malloc(k * sizeof *d->txs);
+    d->xs = sl_malloc(k * sizeof *d->xs);
+    d->wx = sl_malloc(k * sizeof *d->wx);
+    d->ts = sl_malloc(k * sizeof *d->ts);
+    d->txs = sl_malloc(k * sizeof *d->txs);
     if (d->xs == NULL || d->wx == NULL || d->ts == NULL || d->txs == NULL) {
         st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory grouping %zu customers", n);
         goto done;
@@ -228,12 +230,12 @@ static sl_status data_build(data *d, const cv_summary *in, size_t n, sl_err *err
         d->rows[i].ti = index_of(d->ts, d->n_t, keys[i].T);
         d->rows[i].txi = index_of(d->txs, d->n_tx, keys[i].t_x);
     }
-    d->lt = malloc(d->n_t * sizeof *d->lt);
-    d->it = malloc(d->n_t * sizeof *d->it);
-    d->ltx = malloc(d->n_tx * sizeof *d->ltx);
-    d->itx = malloc(d->n_tx * sizeof *d->itx);
-    d->c4 = malloc(d->n_x * sizeof *d->c4);
-    d->ib = malloc(d->n_x * sizeof *d->ib);
+    d->lt = sl_malloc(d->n_t * sizeof *d->lt);
+    d->it = sl_malloc(d->n_t * sizeof *d->it);
+    d->ltx = sl_malloc(d->n_tx * sizeof *d->ltx);
+    d->itx = sl_malloc(d->n_tx * sizeof *d->itx);
+    d->c4 = sl_malloc(d->n_x * sizeof *d->c4);
+    d->ib = sl_malloc(d->n_x * sizeof *d->ib);
     if (d->lt == NULL || d->it == NULL || d->ltx == NULL || d->itx == NULL || d->c4 == NULL ||
         d->ib == NULL)
         st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory grouping %zu customers", n);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sl_arena.h"
 #include "shelfline/v1/inventory.pb-c.h"
 #include "sl_log.h"
 #include "sl_date.h"
@@ -35,7 +36,7 @@ static const char *const tag_names[] = {
 
 cv_catalog *cv_catalog_create(sl_service *svc)
 {
-    cv_catalog *c = calloc(1, sizeof *c);
+    cv_catalog *c = sl_calloc(1, sizeof *c);
     if (c == NULL)
         return NULL;
     c->svc = svc;
@@ -95,7 +96,7 @@ static sl_status load(cv_catalog *c, sl_call *call, cv_snapshot **out, sl_err *e
     if (ch == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED,
                           "out of memory opening the inventory channel");
-    cv_snapshot *s = calloc(1, sizeof *s);
+    cv_snapshot *s = sl_calloc(1, sizeof *s);
     sl_arena *page = sl_arena_create(64 * 1024);
     sl_status st = SL_OK;
     if (s == NULL || page == NULL || (s->arena = sl_arena_create(64 * 1024)) == NULL) {
@@ -123,7 +124,7 @@ static sl_status load(cv_catalog *c, sl_call *call, cv_snapshot **out, sl_err *e
             size_t ncap = cap == 0 ? 1024 : cap;
             while (ncap < s->n + r->n_products)
                 ncap *= 2;
-            cv_product *np = realloc(s->products, ncap * sizeof *np);
+            cv_product *np = sl_realloc(s->products, ncap * sizeof *np);
             if (np == NULL) {
                 st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory loading the catalogue");
                 goto fail;

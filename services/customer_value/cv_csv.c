@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sl_arena.h"
+
 /* Fields a line may have. */
 #define MAX_COLUMNS 32
 
@@ -126,10 +128,10 @@ sl_status cv_csv_read_summaries(FILE *f, const char *name, cv_summary_rows *out,
         }
         if (r.n == alloc) {
             alloc = alloc ? 2 * alloc : 1024;
-            cv_summary *nr = realloc(r.rows, alloc * sizeof *nr);
+            cv_summary *nr = sl_realloc(r.rows, alloc * sizeof *nr);
             if (nr != NULL)
                 r.rows = nr;
-            char **ni = nr != NULL ? realloc(r.ids, alloc * sizeof *ni) : NULL;
+            char **ni = nr != NULL ? sl_realloc(r.ids, alloc * sizeof *ni) : NULL;
             if (ni == NULL) {
                 st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
                 goto done;
@@ -143,7 +145,7 @@ sl_status cv_csv_read_summaries(FILE *f, const char *name, cv_summary_rows *out,
         }
         r.rows[r.n] = row;
         r.ids[r.n] = NULL;
-        if (iid >= 0 && (r.ids[r.n] = strdup(cols[iid])) == NULL) {
+        if (iid >= 0 && (r.ids[r.n] = sl_strdup(cols[iid])) == NULL) {
             st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
             goto done;
         }

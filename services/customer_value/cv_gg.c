@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sl_arena.h"
+
 static sl_status check_params(const cv_gg_params *m, sl_err *err)
 {
     if (!(m->p > 0.0 && m->q > 0.0 && m->gamma > 0.0) || !isfinite(m->p) || !isfinite(m->q) ||
@@ -177,9 +179,9 @@ static double objective(const double *theta, double *grad, void *ctx)
  * precomputes the parameter-free sums. */
 static sl_status gdata_build(gdata *d, const cv_summary *in, size_t n, sl_err *err)
 {
-    d->rows = malloc((n > 0 ? n : 1) * sizeof *d->rows);
-    d->xs = malloc((n > 0 ? n : 1) * sizeof *d->xs);
-    d->wx = malloc((n > 0 ? n : 1) * sizeof *d->wx);
+    d->rows = sl_malloc((n > 0 ? n : 1) * sizeof *d->rows);
+    d->xs = sl_malloc((n > 0 ? n : 1) * sizeof *d->xs);
+    d->wx = sl_malloc((n > 0 ? n : 1) * sizeof *d->wx);
     if (d->rows == NULL || d->xs == NULL || d->wx == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory grouping %zu customers", n);
     size_t k = 0;

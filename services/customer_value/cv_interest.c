@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sl_arena.h"
+
 typedef struct acc {
     const char *category;
     double weighted, spend;
@@ -43,8 +45,8 @@ sl_status cv_interest_rank(const cv_purchase_line *lines, size_t n, int32_t as_o
         return SL_OK;
     /* Sorting the category pointers groups equal names; a customer has few
      * lines, so this beats a hash table. */
-    const char **names = malloc(n * sizeof *names);
-    acc *a = malloc(n * sizeof *a);
+    const char **names = sl_malloc(n * sizeof *names);
+    acc *a = sl_malloc(n * sizeof *a);
     sl_status st = SL_OK;
     if (names == NULL || a == NULL) {
         st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory ranking %zu lines", n);

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sl_arena.h"
+
 static int cmp_event(const void *pa, const void *pb)
 {
     const cv_repurchase_event *a = pa, *b = pb;
@@ -33,8 +35,8 @@ sl_status cv_repurchase_schedule(const cv_repurchase_event *events, size_t n,
                               "purchase %zu: quantity must be > 0, got %g", i, events[i].quantity);
 
     sl_status st = SL_OK;
-    cv_repurchase_event *ev = malloc(n * sizeof *ev);
-    double *pace = malloc(n * sizeof *pace);
+    cv_repurchase_event *ev = sl_malloc(n * sizeof *ev);
+    double *pace = sl_malloc(n * sizeof *pace);
     if (ev == NULL || pace == NULL) {
         st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory scheduling %zu purchases", n);
         goto done;

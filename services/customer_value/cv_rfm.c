@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sl_arena.h"
+
 /* A rule: inclusive ranges of R and FM, and whether it applies only to
  * customers with a single purchase.  Checked in order; the first match
  * wins. */
@@ -117,7 +119,7 @@ sl_status cv_rfm_score_all(const cv_rfm_input *in, size_t n, cv_rfm_score *out, 
         if (!isfinite(in[i].recency) || !isfinite(in[i].frequency) || !isfinite(in[i].monetary))
             return sl_err_set(err, SL_INVALID_ARGUMENT,
                               "customer %zu: recency, frequency and monetary must be finite", i);
-    keyed *k = malloc(n * sizeof *k);
+    keyed *k = sl_malloc(n * sizeof *k);
     if (k == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory scoring %zu customers", n);
     size_t stride = sizeof *out;

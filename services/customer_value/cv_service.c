@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 
+#include "sl_arena.h"
 #include "cv_app.h"
 #include "cv_store.h"
 #include "shelfline/v1/common.pb-c.h"
@@ -46,7 +47,7 @@ static const sl_event_topic topics[] = {
 
 static sl_status init(sl_service *svc, void **out, sl_err *err)
 {
-    cv_app *app = calloc(1, sizeof *app);
+    cv_app *app = sl_calloc(1, sizeof *app);
     if (app == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     app->svc = svc;

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "sl_arena.h"
+
 typedef struct tx {
     uint32_t cust;
     int32_t day;
@@ -106,7 +108,7 @@ void cv_date_format(int32_t day, char buf[11])
 
 sl_status cv_txlog_create(cv_txlog **out, sl_err *err)
 {
-    cv_txlog *log = calloc(1, sizeof *log);
+    cv_txlog *log = sl_calloc(1, sizeof *log);
     if (log == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     *out = log;
@@ -141,7 +143,7 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
     size_t c = *cap ? *cap : 64;
     while (c < need)
         c *= 2;
-    void *q = realloc(*p, c * elem);
+    void *q = sl_realloc(*p, c * elem);
     if (q == NULL)
         return -1;
     *p = q;
@@ -153,7 +155,7 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
 static int rehash(cv_txlog *log)
 {
     size_t n = log->n_slots ? log->n_slots * 2 : 1024;
-    uint32_t *s = calloc(n, sizeof *s);
+    uint32_t *s = sl_calloc(n, sizeof *s);
     if (s == NULL)
         return -1;
     for (size_t i = 0; i < log->n_cust; i++) {
@@ -328,7 +330,7 @@ static sl_status detect(char *line, layout *l, int *header, sl_err *err)
 {
     field f[MAX_FIELDS];
     l->sep = strchr(line, ',') != NULL ? ',' : ' ';
-    char *copy = strdup(line);
+    char *copy = sl_strdup(line);
     if (copy == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     size_t n = split(copy, l->sep, f);
@@ -467,9 +469,9 @@ sl_status cv_cohort_build(const cv_txlog *log, const cv_period *period, cv_cohor
                           period->unit_days);
     sl_status st = SL_OK;
     size_t nc = log->n_cust;
-    size_t *start = calloc(nc + 1, sizeof *start);
-    tx *sorted = malloc((log->n_tx ? log->n_tx : 1) * sizeof *sorted);
-    cv_cohort *c = calloc(1, sizeof *c);
+    size_t *start = sl_calloc(nc + 1, sizeof *start);
+    tx *sorted = sl_malloc((log->n_tx ? log->n_tx : 1) * sizeof *sorted);
+    cv_cohort *c = sl_calloc(1, sizeof *c);
     if (start == NULL || sorted == NULL || c == NULL) {
         st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory building the cohort");
         goto fail;
@@ -481,7 +483,7 @@ sl_status cv_cohort_build(const cv_txlog *log, const cv_period *period, cv_cohor
     for (size_t i = 0; i < nc; i++)
         start[i + 1] += start[i];
     {
-        size_t *pos = malloc((nc ? nc : 1) * sizeof *pos);
+        size_t *pos = sl_malloc((nc ? nc : 1) * sizeof *pos);
         if (pos == NULL) {
             st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory building the cohort");
             goto fail;
@@ -491,12 +493,12 @@ sl_status cv_cohort_build(const cv_txlog *log, const cv_period *period, cv_cohor
             sorted[pos[log->txs[i].cust]++] = log->txs[i];
         free(pos);
     }
-    c->sum = malloc((nc ? nc : 1) * sizeof *c->sum);
-    c->id = malloc((nc ? nc : 1) * sizeof *c->id);
-    c->id_buf = malloc(log->ids_len ? log->ids_len : 1);
-    c->first = malloc((nc ? nc : 1) * sizeof *c->first);
-    c->hx = malloc((nc ? nc : 1) * sizeof *c->hx);
-    c->hvalue = malloc((nc ? nc : 1) * sizeof *c->hvalue);
+    c->sum = sl_malloc((nc ? nc : 1) * sizeof *c->sum);
+    c->id = sl_malloc((nc ? nc : 1) * sizeof *c->id);
+    c->id_buf = sl_malloc(log->ids_len ? log->ids_len : 1);
+    c->first = sl_malloc((nc ? nc : 1) * sizeof *c->first);
+    c->hx = sl_malloc((nc ? nc : 1) * sizeof *c->hx);
+    c->hvalue = sl_malloc((nc ? nc : 1) * sizeof *c->hvalue);
     if (c->sum == NULL || c->id == NULL || c->id_buf == NULL || c->first == NULL || c->hx == NULL ||
         c->hvalue == NULL) {
         st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory building the cohort");

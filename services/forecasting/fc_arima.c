@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sl_arena.h"
 #include "fc_optim.h"
 #include "fc_stats.h"
 
@@ -287,7 +288,7 @@ static double ml_value(const fc__model *md, const fc__data *d, double *w, double
     for (int i = 1; i <= op.ntheta; i++)
         rv[i] = op.theta[i];
     /* 3. P0 = sum_k T^k R R' T'^k by doubling: P += A P A', A = A A */
-    double *mem = malloc(3 * RR * RR * sizeof *mem);
+    double *mem = sl_malloc(3 * RR * RR * sizeof *mem);
     if (mem == NULL)
         return INFINITY;
     double *P = mem, *A = mem + RR * RR, *B = mem + 2 * RR * RR;
@@ -581,7 +582,7 @@ int fc__arima_fit(const fc__data *d, const fc__arima *spec, unsigned flags, cons
     double nstar = (double)nobs - a->d - a->D * m;
     if (nstar - npar - 1 <= 0)
         return -1;
-    double *buf = malloc(2 * d->n * sizeof *buf);
+    double *buf = sl_malloc(2 * d->n * sizeof *buf);
     if (buf == NULL)
         return -1;
     fit_ctx c = {d, out, buf, buf + d->n, 1.0};
@@ -688,7 +689,7 @@ static int is_constant(const double *x, size_t n)
 
 int fc__arima_ndiffs(const double *x, size_t n, int max_d)
 {
-    double *w = malloc((n ? n : 1) * sizeof *w);
+    double *w = sl_malloc((n ? n : 1) * sizeof *w);
     if (w == NULL)
         return 0;
     memcpy(w, x, n * sizeof *w);
@@ -730,7 +731,7 @@ double fc__seasonal_strength(const double *x, size_t n, int m)
 {
     if (m < 2 || n < 2 * (size_t)m)
         return NAN;
-    double *trend = malloc(3 * n * sizeof *trend);
+    double *trend = sl_malloc(3 * n * sizeof *trend);
     if (trend == NULL)
         return NAN;
     double *rem = trend + n, *rs = trend + 2 * n;
@@ -757,7 +758,7 @@ double fc__seasonal_strength(const double *x, size_t n, int m)
      * up to 5 cycles either side, so a season that grows or drifts stays
      * in the seasonal part rather than in the remainder; then centred on
      * zero over each cycle. */
-    double *seas = malloc(n * sizeof *seas);
+    double *seas = sl_malloc(n * sizeof *seas);
     if (seas == NULL) {
         free(trend);
         return NAN;
@@ -903,7 +904,7 @@ int fc__arima_auto(const fc__data *d, const fc__opts *o, int seasonal, unsigned 
         dq.n = QUICK_MAX_N;
         d = &dq;
     }
-    double *x = malloc((d->n ? d->n : 1) * sizeof *x);
+    double *x = sl_malloc((d->n ? d->n : 1) * sizeof *x);
     if (x == NULL)
         return -1;
     size_t n = gather(d, x);
@@ -938,7 +939,7 @@ int fc__arima_auto(const fc__data *d, const fc__opts *o, int seasonal, unsigned 
     dm.m = m;
 
     /* 4. Start: (2,d,2)(1,D,1), then the null, AR and MA models. */
-    search *s = malloc(sizeof *s);
+    search *s = sl_malloc(sizeof *s);
     if (s == NULL)
         return -1;
     s->d = &dm;
@@ -1036,7 +1037,7 @@ void fc__arima_fitted(const fc__model *md, const fc__data *d, double *fitted)
 {
     ops op;
     expand(md, &op);
-    double *buf = malloc(2 * (d->n ? d->n : 1) * sizeof *buf);
+    double *buf = sl_malloc(2 * (d->n ? d->n : 1) * sizeof *buf);
     if (buf == NULL) {
         for (size_t t = 0; t < d->n; t++)
             fitted[t] = NAN;
@@ -1066,7 +1067,7 @@ void fc__arima_points(const fc__model *md, const fc__data *d, const size_t *orig
             end = origins[i];
     if (end > d->n)
         end = d->n;
-    double *buf = malloc(2 * (end ? end : 1) * sizeof *buf);
+    double *buf = sl_malloc(2 * (end ? end : 1) * sizeof *buf);
     if (buf == NULL) {
         for (size_t i = 0; i < k * h; i++)
             out[i] = NAN;

@@ -6,6 +6,8 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "sl_arena.h"
+
 /* Targets by class, rows A..C, columns X..Z.  A items earn the highest
  * service because their stock-outs cost the most revenue; within a row,
  * erratic (Z) demand gets a little less, since each point of service
@@ -77,7 +79,7 @@ sl_status fc_classify(const fc_class_in *in, size_t n, const fc_class_opts *o, f
         total += r;
         out[i].index = i;
     }
-    ranked *rk = malloc((n > 0 ? n : 1) * sizeof *rk);
+    ranked *rk = sl_malloc((n > 0 ? n : 1) * sizeof *rk);
     if (rk == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     for (size_t i = 0; i < n; i++)

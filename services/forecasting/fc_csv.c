@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sys/types.h>
 
+#include "sl_arena.h"
+
 static char *trim(char *s)
 {
     while (*s == ' ' || *s == '\t')
@@ -40,7 +42,7 @@ static int push_value(fc_csv_series *s, double v)
 {
     if (s->n == s->cap) {
         size_t cap = s->cap ? 2 * s->cap : 1024;
-        double *nv = realloc(s->v, cap * sizeof *nv);
+        double *nv = sl_realloc(s->v, cap * sizeof *nv);
         if (nv == NULL)
             return -1;
         s->v = nv;
@@ -54,7 +56,7 @@ static fc_csv_series *new_series(fc_csv_input *in, const char *id)
 {
     if (in->n == in->cap) {
         size_t cap = in->cap ? 2 * in->cap : 16;
-        fc_csv_series *ns = realloc(in->s, cap * sizeof *ns);
+        fc_csv_series *ns = sl_realloc(in->s, cap * sizeof *ns);
         if (ns == NULL)
             return NULL;
         in->s = ns;
@@ -62,7 +64,7 @@ static fc_csv_series *new_series(fc_csv_input *in, const char *id)
     }
     fc_csv_series *s = &in->s[in->n];
     memset(s, 0, sizeof *s);
-    if (id != NULL && (s->id = strdup(id)) == NULL)
+    if (id != NULL && (s->id = sl_strdup(id)) == NULL)
         return NULL;
     in->n++;
     return s;

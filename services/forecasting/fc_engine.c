@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sl_arena.h"
 #include "fc_engine_int.h"
 #include "fc_events.h"
 #include "fc_season.h"
@@ -197,16 +198,16 @@ static void intervals(fc_forecast *f, size_t j, double *tmp)
 
 static fc_forecast *forecast_alloc(size_t h, size_t n_levels, int n_paths)
 {
-    fc_forecast *f = calloc(1, sizeof *f);
+    fc_forecast *f = sl_calloc(1, sizeof *f);
     if (f == NULL)
         return NULL;
     f->h = h;
     f->n_levels = n_levels;
     f->n_paths = n_paths;
     /* point, 2 bounds per level in one block; psi and scale in another */
-    f->point = malloc((1 + 2 * n_levels) * h * sizeof(double));
-    f->psi = malloc(2 * h * sizeof(double));
-    f->paths = n_paths > 0 ? malloc((size_t)n_paths * h * sizeof(double)) : NULL;
+    f->point = sl_malloc((1 + 2 * n_levels) * h * sizeof(double));
+    f->psi = sl_malloc(2 * h * sizeof(double));
+    f->paths = n_paths > 0 ? sl_malloc((size_t)n_paths * h * sizeof(double)) : NULL;
     if (f->point == NULL || f->psi == NULL || (n_paths > 0 && f->paths == NULL)) {
         fc_forecast_free(f);
         return NULL;
@@ -232,14 +233,14 @@ sl_status fc_forecast_run(const fc_series *s, const fc_config *cfg, fc_forecast 
     size_t nwork = fc__select_work(n, cfg);
     if (nwork < (size_t)cfg->sim_paths)
         nwork = (size_t)cfg->sim_paths;
-    w.y = malloc(n * sizeof *w.y);
-    w.cens = calloc(n, 1);
-    w.ls = malloc((n + h) * sizeof *w.ls);
-    w.work = malloc(nwork * sizeof *w.work);
-    w.fitted = malloc(n * sizeof *w.fitted);
-    w.raw = malloc(n * sizeof *w.raw);
-    w.mult = malloc(h * sizeof *w.mult);
-    w.ids = malloc(h * sizeof *w.ids);
+    w.y = sl_malloc(n * sizeof *w.y);
+    w.cens = sl_calloc(n, 1);
+    w.ls = sl_malloc((n + h) * sizeof *w.ls);
+    w.work = sl_malloc(nwork * sizeof *w.work);
+    w.fitted = sl_malloc(n * sizeof *w.fitted);
+    w.raw = sl_malloc(n * sizeof *w.raw);
+    w.mult = sl_malloc(h * sizeof *w.mult);
+    w.ids = sl_malloc(h * sizeof *w.ids);
     f = forecast_alloc(h, cfg->n_levels, cfg->sim_paths);
     if (!w.y || !w.cens || !w.ls || !w.work || !w.fitted || !w.raw || !w.mult || !w.ids || !f) {
         st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory forecasting %zu days", n);
@@ -332,7 +333,7 @@ sl_status fc_forecast_run(const fc_series *s, const fc_config *cfg, fc_forecast 
     /* Events: the baseline of past event days is the model's prediction. */
     size_t n_ids = cfg->future_events ? fc__events_future_ids(cfg->future_events, h, w.ids) : 0;
     if (n_ids > 0) {
-        f->uplifts = calloc(n_ids, sizeof *f->uplifts);
+        f->uplifts = sl_calloc(n_ids, sizeof *f->uplifts);
         if (f->uplifts == NULL) {
             st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory forecasting %zu days", n);
             goto cleanup;
@@ -461,7 +462,7 @@ sl_status fc_forecast_sum(const fc_forecast *f, size_t from, size_t to, double l
         sum += f->point[j];
     double a = (1.0 - level / 100.0) / 2.0;
     if (f->simulated) {
-        double *tot = malloc((size_t)f->n_paths * sizeof *tot);
+        double *tot = sl_malloc((size_t)f->n_paths * sizeof *tot);
         if (tot == NULL)
             return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory summing a forecast");
         for (int i = 0; i < f->n_paths; i++) {

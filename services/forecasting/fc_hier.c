@@ -17,6 +17,8 @@
 #include "sl_date.h"
 #include "fc_engine.h"
 
+#include "sl_arena.h"
+
 static fc_date civil_from_days(long z)
 {
     fc_date r;
@@ -155,8 +157,8 @@ sl_status fc_reconcile(fc_recon method, size_t n, const int32_t *parent, const d
             return sl_err_set(err, SL_INVALID_ARGUMENT,
                               "variance of node %zu must be a non-negative number", i);
     }
-    size_t *mem = malloc((3 * n + 1) * sizeof *mem);
-    double *mu = malloc(2 * n * sizeof *mu);
+    size_t *mem = sl_malloc((3 * n + 1) * sizeof *mem);
+    double *mu = sl_malloc(2 * n * sizeof *mu);
     sl_status st = SL_OK;
     if (mem == NULL || mu == NULL) {
         st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory reconciling %zu nodes", n);

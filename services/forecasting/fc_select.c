@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sl_arena.h"
 #include "fc_arima.h"
 #include "fc_croston.h"
 #include "fc_ets.h"
@@ -672,7 +673,7 @@ void fc__choice_fitted(const fc__choice *ch, const fc__data *d, double *work, do
         fc__model_fitted(ch->n_comb == 0 ? &ch->model : &ch->comb[ch->pick], d, work, fitted);
         return;
     }
-    double *all = malloc((size_t)ch->n_comb * (d->n ? d->n : 1) * sizeof *all);
+    double *all = sl_malloc((size_t)ch->n_comb * (d->n ? d->n : 1) * sizeof *all);
     if (all == NULL) {
         fc__model_fitted(&ch->model, d, work, fitted);
         return;
@@ -722,9 +723,9 @@ void fc__choice_predict(const fc__choice *ch, const fc__data *d, const fc__opts 
     size_t h = p->h, np = p->paths != NULL && p->n_paths > 0 ? (size_t)p->n_paths : 0;
     /* per member: mean, psi, scale, sd (h each) and paths */
     size_t per = 4 * h + np * h;
-    double *mem = malloc((size_t)ch->n_comb * per * sizeof *mem);
-    ranked *rk = np > 0 ? malloc(np * sizeof *rk) : NULL;
-    double *sorted = np > 0 ? malloc(((size_t)ch->n_comb + 1) * np * sizeof *sorted) : NULL;
+    double *mem = sl_malloc((size_t)ch->n_comb * per * sizeof *mem);
+    ranked *rk = np > 0 ? sl_malloc(np * sizeof *rk) : NULL;
+    double *sorted = np > 0 ? sl_malloc(((size_t)ch->n_comb + 1) * np * sizeof *sorted) : NULL;
     if (mem == NULL || (np > 0 && (rk == NULL || sorted == NULL))) {
         free(mem);
         free(rk);

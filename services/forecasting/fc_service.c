@@ -13,6 +13,7 @@
 
 #include <stdlib.h>
 
+#include "sl_arena.h"
 #include "fc_app.h"
 #include "sl_config.h"
 
@@ -68,7 +69,7 @@ static void app_free(fc_app *app)
 
 static sl_status init(sl_service *svc, void **out, sl_err *err)
 {
-    fc_app *app = calloc(1, sizeof *app);
+    fc_app *app = sl_calloc(1, sizeof *app);
     if (app == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     app->db = sl_service_db(svc);

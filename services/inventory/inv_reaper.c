@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "sl_arena.h"
 #include "inv_promo.h"
 #include "inv_resv.h"
 #include "inv_store.h"
@@ -145,7 +146,7 @@ static void *reaper_main(void *arg)
 sl_status inv_reaper_start(inv_app *app, inv_reaper **out, sl_err *err)
 {
     *out = NULL;
-    inv_reaper *r = calloc(1, sizeof *r);
+    inv_reaper *r = sl_calloc(1, sizeof *r);
     if (r == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     r->app = app;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sl_arena.h"
 #include "inv_batch.h"
 #include "inv_store.h"
 #include "inv_tx.h"
@@ -526,7 +527,7 @@ static void run_close_jobs(void *ctx, inv_batch_job **jobs, size_t n, sl_arena *
 sl_status inv_closer_start(inv_app *app, inv_closer **out, sl_err *err)
 {
     *out = NULL;
-    inv_closer *c = calloc(1, sizeof *c);
+    inv_closer *c = sl_calloc(1, sizeof *c);
     if (c == NULL)
         return OOM(err);
     c->app = app;

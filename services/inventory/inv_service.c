@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 
+#include "sl_arena.h"
 #include "inv_api.h"
 #include "inv_app.h"
 #include "inv_reaper.h"
@@ -89,7 +90,7 @@ static void app_free(inv_app *app)
 
 static sl_status init(sl_service *svc, void **out, sl_err *err)
 {
-    inv_app *app = calloc(1, sizeof *app);
+    inv_app *app = sl_calloc(1, sizeof *app);
     if (app == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     app->db = sl_service_db(svc);

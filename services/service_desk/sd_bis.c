@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "sl_arena.h"
 #include "sd_store.h"
 #include "shelfline/v1/inventory.pb-c.h"
 #include "shelfline/v1/service_desk.pb-c.h"
@@ -146,7 +147,7 @@ static void *run(void *arg)
 
 sl_status sd_bis_start(sd_app *app, sd_bis **out, sl_err *err)
 {
-    sd_bis *b = calloc(1, sizeof *b);
+    sd_bis *b = sl_calloc(1, sizeof *b);
     if (b == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     b->app = app;

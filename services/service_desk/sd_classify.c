@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sl_arena.h"
+
 /* The training set and lexicon compiled into the library (generated from
  * data/tickets_train.tsv and data/tickets_lexicon.tsv by
  * services/CMakeLists.txt). */
@@ -678,7 +680,7 @@ static void fb_add(featbuf *fb, char kind, const char *s, size_t n)
     if (fb->n == fb->cap) {
         size_t cap = fb->cap * 2;
         uint64_t *v =
-            fb->v == fb->local ? malloc(cap * sizeof *v) : realloc(fb->v, cap * sizeof *v);
+            fb->v == fb->local ? sl_malloc(cap * sizeof *v) : sl_realloc(fb->v, cap * sizeof *v);
         if (v == NULL) {
             fb->oom = true;
             return;
@@ -778,8 +780,8 @@ static size_t slot_of(const uint64_t *keys, size_t cap, uint64_t key)
 static bool counts_grow(counts *c)
 {
     size_t cap = c->cap == 0 ? 4096 : c->cap * 2;
-    uint64_t *keys = calloc(cap, sizeof *keys);
-    uint32_t(*count)[SD_CATEGORY_COUNT] = calloc(cap, sizeof *count);
+    uint64_t *keys = sl_calloc(cap, sizeof *keys);
+    uint32_t(*count)[SD_CATEGORY_COUNT] = sl_calloc(cap, sizeof *count);
     if (keys == NULL || count == NULL) {
         free(keys);
         free(count);
@@ -850,8 +852,8 @@ static bool split_fields(const char *line, size_t len, int n, const char **f, si
 static sl_status finish_model(counts *c, const size_t docs[SD_CATEGORY_COUNT], size_t total_docs,
                               sd_classifier **out, sl_err *err)
 {
-    sd_classifier *m = calloc(1, sizeof *m);
-    float(*weight)[SD_CATEGORY_COUNT] = calloc(c->cap, sizeof *weight);
+    sd_classifier *m = sl_calloc(1, sizeof *m);
+    float(*weight)[SD_CATEGORY_COUNT] = sl_calloc(c->cap, sizeof *weight);
     if (m == NULL || weight == NULL) {
         free(m);
         free(weight);

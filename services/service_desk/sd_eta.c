@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sl_arena.h"
+
 #define ID_MAX 64
 #define NAME_MAX_BYTES 128
 #define REASON_MAX_BYTES 200
@@ -87,15 +89,15 @@ sl_status sd_warehouse_new(const sd_warehouse_config *cfg, sd_warehouse **out, s
                           "warehouse \"%s\": handling_days must be 0..%d (got %d)", id,
                           SD_ETA_MAX_DAYS, cfg->handling_days);
 
-    sd_warehouse *w = calloc(1, sizeof *w);
+    sd_warehouse *w = sl_calloc(1, sizeof *w);
     if (w == NULL)
         goto oom;
-    w->id = strdup(id);
-    w->name = strdup(cfg->name != NULL && cfg->name[0] != '\0' ? cfg->name : id);
+    w->id = sl_strdup(id);
+    w->name = sl_strdup(cfg->name != NULL && cfg->name[0] != '\0' ? cfg->name : id);
     if (w->id == NULL || w->name == NULL)
         goto oom;
     if (cfg->n_holidays > 0) {
-        if ((w->holidays = malloc(cfg->n_holidays * sizeof *w->holidays)) == NULL)
+        if ((w->holidays = sl_malloc(cfg->n_holidays * sizeof *w->holidays)) == NULL)
             goto oom;
         memcpy(w->holidays, cfg->holidays, cfg->n_holidays * sizeof *w->holidays);
         w->n_holidays = cfg->n_holidays;

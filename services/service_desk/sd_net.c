@@ -67,7 +67,7 @@ static sl_status snap_sort(sd_net_snap *s, sl_err *err)
 {
     if (s->n < 2)
         return SL_OK;
-    wh_pair *p = malloc(s->n * sizeof *p);
+    wh_pair *p = sl_malloc(s->n * sizeof *p);
     if (p == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     for (size_t i = 0; i < s->n; i++)
@@ -84,7 +84,7 @@ static sl_status snap_sort(sd_net_snap *s, sl_err *err)
 sl_status sd_net_create(sl_channel *inventory, sd_tzdb *tz, int64_t ttl_ms, int handling_days,
                         int64_t call_timeout_ms, sd_net **out, sl_err *err)
 {
-    sd_net *n = calloc(1, sizeof *n);
+    sd_net *n = sl_calloc(1, sizeof *n);
     if (n == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     n->inventory = inventory;
@@ -136,10 +136,10 @@ static sl_status add_warehouse(sd_net *n, sd_net_snap *s, size_t *cap,
     }
     if (s->n == *cap) {
         size_t nc = *cap ? *cap * 2 : 16;
-        sd_warehouse **g = realloc(s->wh, nc * sizeof *g);
+        sd_warehouse **g = sl_realloc(s->wh, nc * sizeof *g);
         if (g != NULL)
             s->wh = g;
-        const sd_tz **z = g == NULL ? NULL : realloc(s->zone, nc * sizeof *z);
+        const sd_tz **z = g == NULL ? NULL : sl_realloc(s->zone, nc * sizeof *z);
         if (z != NULL)
             s->zone = z;
         if (g == NULL || z == NULL) {
@@ -155,7 +155,7 @@ static sl_status add_warehouse(sd_net *n, sd_net_snap *s, size_t *cap,
 
 static sl_status fetch(sd_net *n, sd_net_snap **out, sl_err *err)
 {
-    sd_net_snap *s = calloc(1, sizeof *s);
+    sd_net_snap *s = sl_calloc(1, sizeof *s);
     sl_arena *a = sl_arena_create(64 * 1024);
     sl_status st = SL_OK;
     size_t cap = 0;

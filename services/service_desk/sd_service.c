@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 
+#include "sl_arena.h"
 #include "sd_api.h"
 #include "sd_app.h"
 #include "sd_bis.h"
@@ -152,7 +153,7 @@ static sl_status sla_policy(sd_app *app, sl_err *err)
 
 static sl_status init(sl_service *svc, void **out, sl_err *err)
 {
-    sd_app *app = calloc(1, sizeof *app);
+    sd_app *app = sl_calloc(1, sizeof *app);
     if (app == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     app->db = sl_service_db(svc);

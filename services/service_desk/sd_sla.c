@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sl_arena.h"
+
 #define MS_PER_MIN INT64_C(60000)
 #define MS_PER_DAY INT64_C(86400000)
 /* The longest span a clock or a business-time query may cover. */
@@ -281,11 +283,11 @@ sl_status sd_sla_policy_new(const sd_sla_config *cfg, sd_sla_policy **out, sl_er
                               sd_priority_name((sd_priority)k), t->first_response_minutes,
                               t->resolution_minutes);
     }
-    sd_sla_policy *p = calloc(1, sizeof *p);
+    sd_sla_policy *p = sl_calloc(1, sizeof *p);
     if (p == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory building SLA policy");
     if (cfg->n_holidays > 0) {
-        p->holidays = malloc(cfg->n_holidays * sizeof *p->holidays);
+        p->holidays = sl_malloc(cfg->n_holidays * sizeof *p->holidays);
         if (p->holidays == NULL) {
             free(p);
             return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory building SLA policy");

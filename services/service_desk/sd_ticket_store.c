@@ -11,6 +11,8 @@
 #include "sd_store.h"
 #include "sl_db_row.h"
 
+#include "sl_arena.h"
+
 struct sd_ticket_rows {
     PGresult *res;
 };
@@ -162,7 +164,7 @@ sl_status sd_store_ticket_read(sl_db *db, int64_t deadline_ms, const char *ticke
 
 static sl_status rows_of(PGresult *res, sd_ticket_rows **out, sl_err *err)
 {
-    sd_ticket_rows *r = malloc(sizeof *r);
+    sd_ticket_rows *r = sl_malloc(sizeof *r);
     if (r == NULL) {
         PQclear(res);
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");

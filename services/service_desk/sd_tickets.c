@@ -24,6 +24,8 @@
 #include "shelfline/v1/service_desk.pb-c.h"
 #include "sl_log.h"
 
+#include "sl_arena.h"
+
 /* ---- reading a ticket ---- */
 
 static Shelfline__V1__SlaClock *clock_msg(sl_arena *a, const sd_sla_clock *c, int64_t target,
@@ -557,8 +559,8 @@ sl_status sd_tickets_sla_report(sd_app *app, int64_t deadline_ms, sl_arena *a, i
     sla_group g[N_GROUPS];
     memset(g, 0, sizeof g);
     for (int k = 0; k < N_GROUPS; k++) {
-        g[k].fr = malloc(((size_t)n + 1) * sizeof(double));
-        g[k].rs = malloc(((size_t)n + 1) * sizeof(double));
+        g[k].fr = sl_malloc(((size_t)n + 1) * sizeof(double));
+        g[k].rs = sl_malloc(((size_t)n + 1) * sizeof(double));
         if (g[k].fr == NULL || g[k].rs == NULL)
             st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     }

@@ -17,6 +17,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "sl_arena.h"
+
 #define DEFAULT_ZONEINFO "/usr/share/zoneinfo"
 #define ZONE_NAME_MAX 255
 /* Real TZif files are a few KiB; anything far larger is not one. */
@@ -488,8 +490,8 @@ int64_t sd_tz_to_unix(const sd_tz *z, sd_date date, int32_t second_of_day)
 
 static sl_status zone_alloc(const char *name, sd_tz **out, sl_err *err)
 {
-    sd_tz *z = calloc(1, sizeof *z);
-    if (z == NULL || (z->name = strdup(name)) == NULL) {
+    sd_tz *z = sl_calloc(1, sizeof *z);
+    if (z == NULL || (z->name = sl_strdup(name)) == NULL) {
         free(z);
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory loading time zone");
     }
@@ -579,10 +581,10 @@ static const char *read_block(reader *r, const tzif_header *h, size_t tsize, sd_
         return "truncated data block";
     if (h->leapcnt != 0)
         return "leap-second records (\"right/\" zones) are not supported";
-    z->trans = malloc((h->timecnt + 1) * sizeof *z->trans);
-    z->trans_idx = malloc(h->timecnt + 1);
-    z->types = malloc(h->typecnt * sizeof *z->types);
-    z->abbrs = malloc(h->charcnt + 1);
+    z->trans = sl_malloc((h->timecnt + 1) * sizeof *z->trans);
+    z->trans_idx = sl_malloc(h->timecnt + 1);
+    z->types = sl_malloc(h->typecnt * sizeof *z->types);
+    z->abbrs = sl_malloc(h->charcnt + 1);
     if (z->trans == NULL || z->trans_idx == NULL || z->types == NULL || z->abbrs == NULL)
         return oom;
     for (uint32_t i = 0; i < h->timecnt; i++) {
@@ -729,7 +731,7 @@ static sl_status load_zone(const char *dir, const char *name, sd_tz **out, sl_er
         goto done;
     }
     size_t len = (size_t)sb.st_size;
-    if ((buf = malloc(len)) == NULL) {
+    if ((buf = sl_malloc(len)) == NULL) {
         st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory loading time zone");
         goto done;
     }
@@ -772,7 +774,7 @@ sl_status sd_tzdb_get(sd_tzdb *db, const char *name, const sd_tz **out, sl_err *
     found = cache_find(db, name);
     if (found == NULL && db->n == db->cap) {
         size_t cap = db->cap == 0 ? 16 : db->cap * 2;
-        sd_tz **zones = realloc(db->zones, cap * sizeof *zones);
+        sd_tz **zones = sl_realloc(db->zones, cap * sizeof *zones);
         if (zones == NULL) {
             pthread_rwlock_unlock(&db->lock);
             sd_tz_free(z);
@@ -794,8 +796,8 @@ sl_status sd_tzdb_get(sd_tzdb *db, const char *name, const sd_tz **out, sl_err *
 
 sl_status sd_tzdb_new(const char *dir, sd_tzdb **out, sl_err *err)
 {
-    sd_tzdb *db = calloc(1, sizeof *db);
-    if (db == NULL || (db->dir = strdup(dir != NULL ? dir : DEFAULT_ZONEINFO)) == NULL) {
+    sd_tzdb *db = sl_calloc(1, sizeof *db);
+    if (db == NULL || (db->dir = sl_strdup(dir != NULL ? dir : DEFAULT_ZONEINFO)) == NULL) {
         free(db);
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory creating time zone set");
     }

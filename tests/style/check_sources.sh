@@ -4,7 +4,11 @@
 # services/, the tools under tests/) never calls the functions the house
 # style bans because they overflow or hide errors: strcpy, strcat,
 # sprintf, vsprintf, strtok, atoi, atol, gets.  (Test assertions may use
-# atoi on values they have just checked.)
+# atoi on values they have just checked.)  The services and common/
+# allocate through sl_arena.h (arenas, sl_malloc/sl_calloc/sl_realloc/
+# sl_strdup), which the out-of-memory bookkeeping and the test builds'
+# allocation-failure switch see; only sl_arena.c and the command-line tools
+# under services/*/tools call libc's allocators.
 #
 # usage: check_sources.sh SOURCE_DIR
 set -euo pipefail
@@ -30,6 +34,15 @@ if [ -n "$product" ]; then
     # shellcheck disable=SC2086
     if grep -nE '(^|[^_a-z])(strcpy|strcat|sprintf|vsprintf|strtok|atoi|atol|gets)[[:space:]]*\(' $product; then
         echo "banned function used (see above): use memcpy/snprintf/strtol with checks"
+        bad=$((bad + 1))
+    fi
+fi
+
+allocating=$(printf '%s\n' $files | grep -E '^(common|services)/.*\.c$' | grep -vE '^common/sl_arena\.c$|^services/[a-z_]+/tools/' || true)
+if [ -n "$allocating" ]; then
+    # shellcheck disable=SC2086
+    if grep -nE '(^|[^_a-zA-Z0-9])(malloc|calloc|realloc|strdup|strndup)[[:space:]]*\(' $allocating; then
+        echo "libc allocator called directly (see above): use sl_malloc/sl_calloc/sl_realloc/sl_strdup or an arena (sl_arena.h)"
         bad=$((bad + 1))
     fi
 fi
