@@ -89,14 +89,8 @@ static int group_setup(void **state)
     const char *skus[] = {"SKU-A", "SKU-B"};
     if (invt_seed(inv_ch, skus, 2) != 0 || invt_stock(inv_ch, "SKU-A", "W-NEAR", 50) != 0)
         return -1;
-    sl_err err;
-    ProtobufCMessage *r;
-    if (sl_test_call(S.ch[SUITET_SD], "ServiceDeskService", "PlaceOrder",
-                     &order_req("o-1", "SKU-A", 2)->base, DESC(place_order_response), A, &r, 0,
-                     &err) != SL_OK) {
-        fprintf(stderr, "PlaceOrder: %s\n", err.msg);
+    if (suitet_place_order(&S, "o-1", "SKU-A", 2) != 0)
         return -1;
-    }
     sl_arena_reset(A);
     return 0;
 }

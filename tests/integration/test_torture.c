@@ -342,21 +342,8 @@ static int group_setup(void **state)
         fprintf(stderr, "UpsertCustomer: %s\n", err.msg);
         return -1;
     }
-    Shelfline__V1__PlaceOrderRequest o = SHELFLINE__V1__PLACE_ORDER_REQUEST__INIT;
-    Shelfline__V1__OrderLineRequest l = SHELFLINE__V1__ORDER_LINE_REQUEST__INIT;
-    Shelfline__V1__OrderLineRequest *lp = &l;
-    l.sku = "SKU-A";
-    l.qty = 2;
-    o.order_id = "o-1";
-    o.customer_id = "cust-1";
-    o.region = "EAST";
-    o.lines = &lp;
-    o.n_lines = 1;
-    if (sl_test_call(S.ch[SUITET_SD], "ServiceDeskService", "PlaceOrder", &o.base,
-                     RESP(place_order_response), A, NULL, 0, &err) != SL_OK) {
-        fprintf(stderr, "PlaceOrder: %s\n", err.msg);
+    if (suitet_place_order(&S, "o-1", "SKU-A", 2) != 0)
         return -1;
-    }
     sl_arena_reset(A);
     return 0;
 }

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "grpc/health/v1/health.pb-c.h"
+#include "shelfline/v1/service_desk.pb-c.h"
 #include "sl_health.h"
 #include "sl_test.h"
 
@@ -109,6 +110,28 @@ int suitet_stop(suitet *s)
     }
     bad += invt_stop(&s->inv);
     return bad;
+}
+
+int suitet_place_order(suitet *s, const char *order_id, const char *sku, int64_t qty)
+{
+    Shelfline__V1__PlaceOrderRequest o = SHELFLINE__V1__PLACE_ORDER_REQUEST__INIT;
+    Shelfline__V1__OrderLineRequest l = SHELFLINE__V1__ORDER_LINE_REQUEST__INIT;
+    Shelfline__V1__OrderLineRequest *lp = &l;
+    l.sku = (char *)sku;
+    l.qty = qty;
+    o.order_id = (char *)order_id;
+    o.customer_id = "cust-1";
+    o.region = "EAST";
+    o.lines = &lp;
+    o.n_lines = 1;
+    sl_arena *a = sl_arena_create(0);
+    sl_err err;
+    sl_status st = sl_test_call(s->ch[SUITET_SD], "ServiceDeskService", "PlaceOrder", &o.base,
+                                &shelfline__v1__place_order_response__descriptor, a, NULL, 0, &err);
+    sl_arena_destroy(a);
+    if (st != SL_OK)
+        fprintf(stderr, "PlaceOrder %s: %s\n", order_id, err.msg);
+    return st == SL_OK ? 0 : -1;
 }
 
 char *suitet_fingerprint(const char *conninfo)

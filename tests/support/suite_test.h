@@ -32,6 +32,10 @@ int suitet_start(suitet *s, const char *name);
  * Returns the number of processes that did not exit cleanly. */
 int suitet_stop(suitet *s);
 
+/* PlaceOrder on service-desk for customer "cust-1" in region EAST: one
+ * line of qty units of sku.  Returns 0 or -1 (message on stderr). */
+int suitet_place_order(suitet *s, const char *order_id, const char *sku, int64_t qty);
+
 /* A fingerprint of every table of the four services' schemas: per table
  * its row count and an md5 of its rows in a stable order.  Equal
  * fingerprints mean nothing was written (or written and undone).  Fails
