@@ -143,6 +143,12 @@ sl_status sl_client_stream_open(sl_channel *ch, const char *method, const Protob
 sl_status sl_client_stream_next(sl_client_stream *st, sl_arena *arena, ProtobufCMessage **msg,
                                 int64_t timeout_ms, bool *timed_out, sl_err *err);
 
+/* The value of the server's response header (initial metadata) key, copied
+ * into buf (cap bytes, truncated) -- available once sl_client_stream_next
+ * has returned a message or the end; NULL before that or when absent. */
+const char *sl_client_stream_header(const sl_client_stream *st, const char *key, char *buf,
+                                    size_t cap);
+
 /* Cancels the call (the server sees CANCELLED) and frees the stream. */
 void sl_client_stream_close(sl_client_stream *st);
 

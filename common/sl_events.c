@@ -3,10 +3,14 @@
  */
 #include "sl_events.h"
 
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "shelfline/v1/common.pb-c.h"
+#include "sl_metrics.h"
 #include "sl_outbox.h"
 
 #define MAX_TOPICS 64
@@ -127,7 +131,37 @@ static sl_status read_batch(sl_events *ev, int64_t cursor, const char *const *to
     return st;
 }
 
-static sl_status check_cursor(sl_events *ev, int64_t after_id, sl_err *err)
+/* ---- metrics ----
+ *
+ * shelfline_events_newest_id{topic}: the newest event id of each topic this
+ * process has read from its outbox (serving a stream).  Every replica reads
+ * the same log, so max by (topic) over the replicas is the service's.
+ * shelfline_events_stream_subscribers: WatchEvents streams open now. */
+
+static struct {
+    pthread_once_t once;
+    sl_metric *newest;
+    sl_metric_child *subscribers;
+} evm = {.once = PTHREAD_ONCE_INIT};
+
+static void events_metrics_init(void)
+{
+    static const char *const topic[] = {"topic", NULL};
+    evm.newest = sl_metric_gauge("shelfline_events_newest_id",
+                                 "The newest event id of each topic read from the outbox.", topic);
+    evm.subscribers = sl_metric_with(
+        sl_metric_gauge("shelfline_events_stream_subscribers", "WatchEvents streams open.", NULL),
+        NULL);
+}
+
+static void note_newest(const sl_outbox_event *e)
+{
+    sl_metric_child *c = sl_metric_with(evm.newest, (const char *[]){e->topic});
+    if (sl_metric_value(c) < (double)e->id)
+        sl_metric_set(c, (double)e->id);
+}
+
+static sl_status check_cursor(sl_events *ev, int64_t after_id, int64_t *newest, sl_err *err)
 {
     sl_db_conn *conn;
     sl_status st = sl_db_acquire(ev->db, -1, &conn, err);
@@ -136,6 +170,7 @@ static sl_status check_cursor(sl_events *ev, int64_t after_id, sl_err *err)
     int64_t first, last;
     st = sl_outbox_bounds(conn, &first, &last, err);
     sl_db_release(ev->db, conn);
+    *newest = last;
     if (st == SL_OK && after_id > last)
         st = sl_err_set(err, SL_OUT_OF_RANGE,
                         "after_id %lld is beyond the newest event %lld (a cursor from another "
@@ -159,7 +194,15 @@ sl_status sl_events_watch(sl_events *ev, sl_call *call, const ProtobufCMessage *
         if (find_topic(ev, req->topics[i]) == NULL)
             return sl_err_set(err, SL_INVALID_ARGUMENT, "topics[%zu]: unknown topic \"%s\"", i,
                               req->topics[i]);
-    sl_status st = check_cursor(ev, req->after_id, err);
+    int64_t newest = 0;
+    sl_status st = check_cursor(ev, req->after_id, &newest, err);
+    if (st != SL_OK)
+        return st;
+    /* The log's newest id when the stream began, so a consumer can tell
+     * how far behind it starts (shelfline_consumer_lag_events). */
+    char hv[24];
+    int hn = snprintf(hv, sizeof hv, "%" PRId64, newest);
+    st = sl_call_add_initial_metadata(call, SL_EVENTS_NEWEST_HEADER, hv, (size_t)hn, err);
     if (st != SL_OK)
         return st;
 
@@ -172,6 +215,8 @@ sl_status sl_events_watch(sl_events *ev, sl_call *call, const ProtobufCMessage *
         sl_outbox_watch_close(watch);
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     }
+    pthread_once(&evm.once, events_metrics_init);
+    sl_metric_add(evm.subscribers, 1);
     int64_t cursor = req->after_id;
     const char *const *topics = (const char *const *)req->topics;
     for (;;) {
@@ -194,6 +239,7 @@ sl_status sl_events_watch(sl_events *ev, sl_call *call, const ProtobufCMessage *
             e.payload.data = (uint8_t *)evs[i].payload;
             e.payload.len = evs[i].payload_len;
             e.created_at_ms = evs[i].created_at_ms;
+            note_newest(&evs[i]);
             st = sl_call_send(call, &e.base, err);
             if (st == SL_OK)
                 cursor = evs[i].id;
@@ -216,5 +262,6 @@ sl_status sl_events_watch(sl_events *ev, sl_call *call, const ProtobufCMessage *
     }
     sl_arena_destroy(arena);
     sl_outbox_watch_close(watch);
+    sl_metric_add(evm.subscribers, -1);
     return st;
 }

@@ -54,6 +54,10 @@ sl_status sl_events_publish_many(sl_events *ev, sl_db_conn *conn, const sl_event
  * like event streams (sl_outbox_watch_open, writers call sl_outbox_wake). */
 sl_outbox_notifier *sl_events_notifier(sl_events *ev);
 
+/* WatchEvents' response header: the log's newest event id when the
+ * stream began (decimal). */
+#define SL_EVENTS_NEWEST_HEADER "shelfline-newest-id"
+
 /* The body of a WatchEvents handler: req is a shelfline.v1.WatchEventsRequest.
  * Validates it (INVALID_ARGUMENT naming after_id or topics; OUT_OF_RANGE
  * for a cursor beyond the newest event), streams, and returns when the

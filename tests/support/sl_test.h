@@ -54,6 +54,19 @@ sl_status sl_test_call(sl_channel *ch, const char *service, const char *method,
                        const ProtobufCMessage *req, const ProtobufCMessageDescriptor *rd,
                        sl_arena *a, void *out, int64_t timeout_ms, sl_err *err);
 
+/* GET path from 127.0.0.1:port; the whole response (head and body),
+ * malloc'd, or NULL when nothing answered. */
+char *sl_test_http_get(int port, const char *path);
+
+/* The value of one series in a Prometheus exposition (text), the series
+ * spelt exactly as rendered, e.g. "grpc_server_started_total{grpc_type=...}";
+ * NAN when absent. */
+double sl_test_metric(const char *text, const char *series);
+
+/* Runs promtool check metrics over a scrape response (head and body);
+ * 0 when it passes, else promtool's exit status (or -1). */
+int sl_test_promtool_check(const char *response);
+
 /* Waits up to timeout_ms for ch's server to answer grpc.health.v1 Check
  * with SERVING, waiting for the channel to connect (wait-for-ready). A
  * test that restarts a server calls this before reusing a channel that saw
