@@ -353,6 +353,11 @@ static void test_metrics_endpoint(void **state)
     assert_non_null(strstr(r, "\nshelfline_build_info{service=\"inventory\",version=\""));
     assert_non_null(strstr(r, "\nprocess_resident_memory_bytes "));
     assert_non_null(strstr(r, "\nprocess_open_fds "));
+    /* Health: serving, after exactly one change (NOT_SERVING at start-up,
+     * then SERVING once migrated and listening). */
+    assert_true(sl_test_metric(r, "shelfline_health_serving{service=\"\"}") == 1);
+    assert_true(sl_test_metric(r, "shelfline_health_serving{service=\"liveness\"}") == 1);
+    assert_true(sl_test_metric(r, "shelfline_health_changes_total{service=\"\"}") == 1);
     /* Prometheus's linter over the body. */
     assert_int_equal(sl_test_promtool_check(r), 0);
     free(r);
