@@ -22,6 +22,7 @@
 #include <grpc/support/time.h>
 
 #include "sl_metrics.h"
+#include "sl_trace.h"
 
 #define DEFAULT_MAX_MSG (4 * 1024 * 1024 + 64 * 1024)
 #define DEFAULT_TIMEOUT_MS 10000
@@ -167,14 +168,29 @@ static gpr_timespec mono_deadline(int64_t abs_ms)
 }
 
 /* Request metadata from the options and the channel's default
- * authorization; slices are static views of strings that outlive the call. */
-static size_t fill_md(grpc_metadata md[4], const sl_channel *ch, const sl_call_options *o)
+ * authorization; slices are static views of strings that outlive the call
+ * (tp: room for a traceparent, kept by the caller until the call ends).
+ * What the options leave out comes from the thread's current context
+ * (sl_trace): a call made while serving a call, or applying an event,
+ * carries its request id and trace without the call site passing them. */
+static size_t fill_md(grpc_metadata md[4], const sl_channel *ch, const sl_call_options *o,
+                      char tp[SL_TRACEPARENT_LEN + 1])
 {
     size_t n = 0;
     memset(md, 0, 4 * sizeof *md);
     const char *keys[3] = {"x-request-id", "traceparent", "tracestate"};
     const char *values[3] = {o != NULL ? o->request_id : NULL, o != NULL ? o->traceparent : NULL,
                              o != NULL ? o->tracestate : NULL};
+    const sl_trace *cur = sl_trace_current();
+    if (cur != NULL) {
+        if (values[0] == NULL)
+            values[0] = cur->request_id;
+        if (values[1] == NULL) {
+            sl_trace_traceparent(cur, tp, SL_TRACEPARENT_LEN + 1);
+            values[1] = tp;
+            values[2] = cur->state;
+        }
+    }
     for (int i = 0; i < 3; i++)
         if (values[i] != NULL && values[i][0] != '\0') {
             md[n].key = grpc_slice_from_static_string(keys[i]);
@@ -327,7 +343,8 @@ static sl_status attempt(sl_channel *ch, const char *method, const void *req, si
     grpc_byte_buffer *send_bb = grpc_raw_byte_buffer_create(&payload, 1);
     grpc_slice_unref(payload);
     grpc_metadata md[4];
-    size_t nmd = fill_md(md, ch, o);
+    char tp[SL_TRACEPARENT_LEN + 1];
+    size_t nmd = fill_md(md, ch, o, tp);
     grpc_metadata_array init_md, trail_md;
     grpc_metadata_array_init(&init_md);
     grpc_metadata_array_init(&trail_md);
@@ -506,11 +523,19 @@ sl_status sl_client_call_from(sl_call *call, sl_channel *ch, const char *method,
             if (left < o.timeout_ms)
                 o.timeout_ms = left;
         }
-        o.request_id = sl_call_request_id(call);
-        o.traceparent = sl_call_metadata(call, "traceparent", NULL);
-        o.tracestate = sl_call_metadata(call, "tracestate", NULL);
     }
-    return sl_client_unary(ch, method, req, resp_desc, arena, resp, &o, err);
+    /* The request id and trace context: the caller's call as the thread's
+     * current context, so the callee's span is a child of this call's. */
+    if (call != NULL) {
+        o.request_id = NULL;
+        o.traceparent = NULL;
+        o.tracestate = NULL;
+    }
+    const sl_trace *prev = call != NULL ? sl_trace_swap(sl_call_trace(call)) : NULL;
+    sl_status st = sl_client_unary(ch, method, req, resp_desc, arena, resp, &o, err);
+    if (call != NULL)
+        sl_trace_swap(prev);
+    return st;
 }
 
 sl_status sl_client_stream_open(sl_channel *ch, const char *method, const ProtobufCMessage *req,
@@ -538,7 +563,8 @@ sl_status sl_client_stream_open(sl_channel *ch, const char *method, const Protob
     grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&payload, 1);
     grpc_slice_unref(payload);
     grpc_metadata md[4];
-    size_t nmd = fill_md(md, ch, opts);
+    char tp[SL_TRACEPARENT_LEN + 1];
+    size_t nmd = fill_md(md, ch, opts, tp);
     grpc_op ops[3];
     memset(ops, 0, sizeof ops);
     fill_send_ops(ops, md, nmd, bb, opts);

@@ -18,6 +18,7 @@
 #include "sl_events.h"
 #include "sl_log.h"
 #include "sl_metrics.h"
+#include "sl_trace.h"
 
 #define NEXT_WAIT_MS 500
 #define LOCK_CHECK_MS 1000
@@ -170,6 +171,17 @@ static void consume(sl_consumer *c, sl_db_conn *lock_conn)
             note_lag(c, cursor, &newest, 0, true);
         if (m != NULL) {
             apply_ctx a = {.c = c, .ev = (const Shelfline__V1__Event *)m};
+            /* The event's work is a span of the trace that wrote it, with
+             * "<subscription>/<id>" as its request id: its logs, the peer
+             * calls it makes and the events it publishes join that trace. */
+            sl_trace span;
+            const char *tp = a.ev->traceparent != NULL ? a.ev->traceparent : "";
+            sl_trace_begin(&span, tp, strlen(tp), NULL, 0);
+            char rid[SL_TRACE_REQUEST_ID_MAX];
+            int rn = snprintf(rid, sizeof rid, "%s/%lld", c->o.subscription, (long long)a.ev->id);
+            sl_trace_set_request_id(&span, rid,
+                                    rn > 0 && (size_t)rn < sizeof rid ? (size_t)rn : strlen(rid));
+            const sl_trace *prev = sl_trace_swap(&span);
             /* The stream starts after the cursor, and only this replica
              * moves it while it holds the lock, so a local copy tells
              * whether an event still needs preparing. */
@@ -178,6 +190,7 @@ static void consume(sl_consumer *c, sl_db_conn *lock_conn)
                 st = c->o.prepare(sl_db_conn_db(lock_conn), a.ev, c->o.ctx, &err);
             if (st == SL_OK)
                 st = sl_db_tx(sl_db_conn_db(lock_conn), NULL, apply_tx, &a, &err);
+            sl_trace_swap(prev);
             if (st != SL_OK) {
                 SL_LOG(SL_LOG_ERROR, "consumer", NULL, "%s: event %lld (%s) failed, will retry: %s",
                        c->o.subscription, (long long)a.ev->id, a.ev->topic, err.msg);

@@ -239,6 +239,7 @@ sl_status sl_events_watch(sl_events *ev, sl_call *call, const ProtobufCMessage *
             e.payload.data = (uint8_t *)evs[i].payload;
             e.payload.len = evs[i].payload_len;
             e.created_at_ms = evs[i].created_at_ms;
+            e.traceparent = (char *)evs[i].traceparent;
             note_newest(&evs[i]);
             st = sl_call_send(call, &e.base, err);
             if (st == SL_OK)

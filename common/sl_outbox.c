@@ -5,6 +5,7 @@
 #include "sl_outbox.h"
 #include "sl_db_int.h"
 #include "sl_log.h"
+#include "sl_trace.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -31,7 +32,8 @@
 #define NOTIFY_WAKE "k"
 
 const sl_db_stmt sl__outbox_stmts[] = {
-    {"sl__outbox_append", "INSERT INTO outbox (topic, key, payload) VALUES ($1, $2, $3::bytea)", 3},
+    {"sl__outbox_append",
+     "INSERT INTO outbox (topic, key, payload, traceparent) VALUES ($1, $2, $3::bytea, $4)", 4},
     {"sl__outbox_seq_lock",
      "SELECT pg_catalog.pg_try_advisory_xact_lock(" SL__LOCK_CLASS_SEQUENCER
      ", pg_catalog.hashtext($1))",
@@ -57,11 +59,11 @@ const sl_db_stmt sl__outbox_stmts[] = {
     {"sl__outbox_notify_write", "SELECT pg_catalog.pg_notify($1, '" NOTIFY_WRITE "')", 1},
     {"sl__outbox_read",
      "SELECT pos, topic, key, payload, (extract(epoch FROM created_at) * 1000)::int8 "
-     "AS created_ms FROM outbox WHERE pos > $1::int8 ORDER BY pos LIMIT $2::int4",
+     "AS created_ms, traceparent FROM outbox WHERE pos > $1::int8 ORDER BY pos LIMIT $2::int4",
      2},
     {"sl__outbox_read_topics",
      "SELECT pos, topic, key, payload, (extract(epoch FROM created_at) * 1000)::int8 "
-     "AS created_ms FROM outbox WHERE pos > $1::int8 AND topic = ANY ($3::text[]) "
+     "AS created_ms, traceparent FROM outbox WHERE pos > $1::int8 AND topic = ANY ($3::text[]) "
      "ORDER BY pos LIMIT $2::int4",
      3},
     {"sl__outbox_bounds", "SELECT coalesce(min(pos), 0), coalesce(max(pos), 0) FROM outbox", 0},
@@ -133,20 +135,25 @@ sl_status sl_outbox_append_many(sl_db_conn *conn, sl_outbox_notifier *n, size_t 
     }
     /* Every insert of a chunk in one round trip, in order (ids, and so
      * positions within the transaction, follow the array). */
-    static const int formats[3] = {0, 0, 1};
+    static const int formats[4] = {0, 0, 1, 0};
+    /* The writer's span, as the parent of whatever consumes the events. */
+    char tp[SL_TRACEPARENT_LEN + 1] = "";
+    if (sl_trace_current() != NULL)
+        sl_trace_traceparent(sl_trace_current(), tp, sizeof tp);
     for (size_t first = 0; first < count; first += SL_DB_PIPELINE_MAX) {
         size_t k = count - first < SL_DB_PIPELINE_MAX ? count - first : SL_DB_PIPELINE_MAX;
-        const char *v[SL_DB_PIPELINE_MAX][3];
-        int lengths[SL_DB_PIPELINE_MAX][3];
+        const char *v[SL_DB_PIPELINE_MAX][4];
+        int lengths[SL_DB_PIPELINE_MAX][4];
         sl_db_query q[SL_DB_PIPELINE_MAX];
         for (size_t i = 0; i < k; i++) {
             const sl_outbox_new *e = &events[first + i];
             v[i][0] = e->topic;
             v[i][1] = e->key != NULL ? e->key : "";
             v[i][2] = e->payload != NULL ? e->payload : "";
-            lengths[i][0] = lengths[i][1] = 0;
+            v[i][3] = tp;
+            lengths[i][0] = lengths[i][1] = lengths[i][3] = 0;
             lengths[i][2] = (int)e->len;
-            q[i] = (sl_db_query){"sl__outbox_append", 3, v[i], NULL, lengths[i], formats};
+            q[i] = (sl_db_query){"sl__outbox_append", 4, v[i], NULL, lengths[i], formats};
         }
         st = sl_db_exec_pipeline(conn, q, k, err);
         for (size_t i = 0; i < k; i++)
@@ -328,7 +335,7 @@ sl_status sl_outbox_read(sl_db_conn *conn, int64_t after_id, const char *const *
     int rows = PQntuples(res);
     int c_pos = PQfnumber(res, "pos"), c_topic = PQfnumber(res, "topic");
     int c_key = PQfnumber(res, "key"), c_payload = PQfnumber(res, "payload");
-    int c_created = PQfnumber(res, "created_ms");
+    int c_created = PQfnumber(res, "created_ms"), c_trace = PQfnumber(res, "traceparent");
     sl_outbox_event *ev = NULL;
     if (rows > 0) {
         ev = sl_arena_alloc(arena, (size_t)rows * sizeof *ev);
@@ -347,7 +354,10 @@ sl_status sl_outbox_read(sl_db_conn *conn, int64_t after_id, const char *const *
         ev[r].payload =
             (const uint8_t *)arena_copy(arena, PQgetvalue(res, r, c_payload), ev[r].payload_len);
         ev[r].created_at_ms = be64(PQgetvalue(res, r, c_created));
-        if (ev[r].topic == NULL || ev[r].key == NULL || ev[r].payload == NULL) {
+        ev[r].traceparent =
+            arena_copy(arena, PQgetvalue(res, r, c_trace), (size_t)PQgetlength(res, r, c_trace));
+        if (ev[r].topic == NULL || ev[r].key == NULL || ev[r].payload == NULL ||
+            ev[r].traceparent == NULL) {
             st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory reading events");
             goto done;
         }

@@ -79,7 +79,8 @@ typedef struct sl_outbox_event {
     const char *key; /* "" when none */
     const uint8_t *payload;
     size_t payload_len;
-    int64_t created_at_ms; /* Unix time in ms, the writer's transaction time */
+    int64_t created_at_ms;   /* Unix time in ms, the writer's transaction time */
+    const char *traceparent; /* the writer's span (sl_trace); "" when none */
 } sl_outbox_event;
 
 typedef struct sl_outbox_notifier sl_outbox_notifier;

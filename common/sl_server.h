@@ -31,6 +31,7 @@
 #include "sl_arena.h"
 #include "sl_health.h"
 #include "sl_status.h"
+#include "sl_trace.h"
 
 typedef struct sl_server sl_server;
 typedef struct sl_call sl_call;
@@ -125,6 +126,13 @@ sl_status sl_server_check_table(const sl_service_def *def, sl_err *err);
  * non-OK status rejects the call with err's message. */
 typedef sl_status (*sl_interceptor)(sl_call *call, void *ctx, sl_err *err);
 
+/* Which calls get an access-log line (event "rpc"). */
+typedef enum sl_access_log {
+    SL_ACCESS_LOG_ALL = 0, /* every call */
+    SL_ACCESS_LOG_ERRORS,  /* calls that did not answer OK */
+    SL_ACCESS_LOG_OFF,
+} sl_access_log;
+
 typedef struct sl_server_options {
     const char *listen;                  /* host:port; port 0 picks a free one */
     int workers;                         /* worker threads; 0: number of CPUs */
@@ -140,6 +148,7 @@ typedef struct sl_server_options {
      * for clients without deadlines.  0: no cap.  Streams are not capped:
      * WatchEvents lives as long as its client wants. */
     int64_t max_call_ms;
+    sl_access_log access_log;
     sl_interceptor interceptor;
     void *interceptor_ctx;
 } sl_server_options;
@@ -212,6 +221,10 @@ const char *sl_call_peer(sl_call *call);
  * NULL) receives its length (binary "-bin" values may hold zero bytes).
  * The returned memory lives as long as the call. */
 const char *sl_call_metadata(const sl_call *call, const char *key, size_t *len);
+/* The call's trace context: its own span in the caller's trace (W3C
+ * traceparent, or a new trace) and its request id.  While the handler runs
+ * it is also the thread's sl_trace_current(). */
+const sl_trace *sl_call_trace(const sl_call *call);
 /* x-request-id from the client, or one generated for this call. */
 const char *sl_call_request_id(const sl_call *call);
 /* Absolute deadline in milliseconds of CLOCK_REALTIME (INT64_MAX: none):

@@ -81,6 +81,18 @@ sl_status sl_service_config_load(sl_service_config *cfg, const char *default_lis
         return sl_err_set(err, SL_INVALID_ARGUMENT,
                           "invalid SHELFLINE_LOG_LEVEL \"%s\": expected debug, info, warn or error",
                           level);
+    const char *access;
+    sl_config_string("SHELFLINE_ACCESS_LOG", "all", &access, err);
+    if (strcmp(access, "all") == 0)
+        cfg->access_log = SL_ACCESS_LOG_ALL;
+    else if (strcmp(access, "errors") == 0)
+        cfg->access_log = SL_ACCESS_LOG_ERRORS;
+    else if (strcmp(access, "off") == 0)
+        cfg->access_log = SL_ACCESS_LOG_OFF;
+    else
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "invalid SHELFLINE_ACCESS_LOG \"%s\": expected all, errors or off",
+                          access);
     return SL_OK;
 }
 
@@ -375,6 +387,7 @@ int sl_service_main(const sl_service_spec *spec, int argc, char **argv)
         .max_connection_age_ms = svc.cfg.max_connection_age_ms,
         .max_connection_age_grace_ms = svc.cfg.max_connection_age_grace_ms,
         .max_call_ms = svc.cfg.max_call_ms,
+        .access_log = svc.cfg.access_log,
         .interceptor = auth_interceptor,
         .interceptor_ctx = &svc,
     };

@@ -71,7 +71,8 @@ typedef struct sl_service_config {
     int64_t max_call_ms;    /* longest unary call, whatever its deadline */
     const char *auth_token; /* NULL: no authentication */
     sl_log_level log_level;
-    const char *http_listen; /* NULL: no HTTP face ("off") */
+    sl_access_log access_log; /* SHELFLINE_ACCESS_LOG */
+    const char *http_listen;  /* NULL: no HTTP face ("off") */
 } sl_service_config;
 
 /* Reads the environment into cfg (strings point into the environment).

@@ -395,6 +395,37 @@ static sl_status reserve_commit(const char *id, const char *sku, int64_t qty)
     return st;
 }
 
+#define TRACE_ID "0af7651916cd43dd8448eb211c80319c"
+#define TRACE_SPAN "b7ad6b7169203331"
+#define TRACE_CHILD "00-" TRACE_ID "-" TRACE_SPAN "-01"
+
+/* Reserve and Commit, the Commit with a traceparent. */
+static sl_status reserve_commit_traced(const char *id, const char *sku, int64_t qty,
+                                       const char *traceparent)
+{
+    Shelfline__V1__ReserveLine l = SHELFLINE__V1__RESERVE_LINE__INIT;
+    l.sku = (char *)sku;
+    l.qty = qty;
+    Shelfline__V1__ReserveLine *lp = &l;
+    Shelfline__V1__ReserveRequest r = SHELFLINE__V1__RESERVE_REQUEST__INIT;
+    r.reservation_id = (char *)id;
+    r.customer_id = "cust-1";
+    r.region = "EAST";
+    r.lines = &lp;
+    r.n_lines = 1;
+    sl_err err;
+    sl_status st = invt_call(F.inv.ch[0], "Reserve", &r.base,
+                             &shelfline__v1__reserve_response__descriptor, F.a, NULL, &err);
+    if (st != SL_OK)
+        return st;
+    Shelfline__V1__CommitRequest c = SHELFLINE__V1__COMMIT_REQUEST__INIT;
+    c.reservation_id = (char *)id;
+    sl_call_options o = {.timeout_ms = 10000, .traceparent = traceparent};
+    ProtobufCMessage *resp;
+    return sl_client_unary(F.inv.ch[0], "/shelfline.v1.InventoryService/Commit", &c.base,
+                           &shelfline__v1__reservation__descriptor, F.a, &resp, &o, &err);
+}
+
 static long long wait_units(const char *sku, long long want, int64_t timeout_ms)
 {
     char q[256];
@@ -460,15 +491,29 @@ static void test_sales_from_inventory(void **state)
                          "AND region = 'EAST' AND day = (now() AT TIME ZONE 'UTC')::date"),
                      1);
     /* A big order of FC-A (about 11 a day, recorded earlier) raises
-     * SELLING_ABOVE_FORECAST from the event feed too. */
-    assert_int_equal(reserve_commit("fct-r3", "FC-A", 60), SL_OK);
-    char q[200], today[16];
+     * SELLING_ABOVE_FORECAST from the event feed too -- in the order's
+     * trace: the Commit's traceparent goes into inventory's event, the
+     * consumer applies it in a child span, and the alert it publishes
+     * carries the same trace id. */
+    assert_int_equal(reserve_commit_traced("fct-r3", "FC-A", 60, TRACE_CHILD), SL_OK);
+    char q[400], today[16];
     fc_day_format(F.today, today, sizeof today);
     snprintf(q, sizeof q,
              "SELECT count(*) FROM forecasting.alert WHERE alert_id = 'SAF/FC-A/EAST/%s'", today);
     int64_t end = invt_now_ms() + 20000;
     while (sql(q) != 1 && invt_now_ms() < end)
         invt_sleep_ms(100);
+    assert_int_equal(sql(q), 1);
+    snprintf(q, sizeof q,
+             "SELECT count(*) FROM inventory.outbox WHERE topic = 'RESERVATION_COMMITTED' "
+             "AND key = 'fct-r3' AND traceparent LIKE '00-%s-%%-01' "
+             "AND traceparent NOT LIKE '%%-%s-01'",
+             TRACE_ID, TRACE_SPAN);
+    assert_int_equal(sql(q), 1);
+    snprintf(q, sizeof q,
+             "SELECT count(*) FROM forecasting.outbox WHERE topic = "
+             "'ALERT_SELLING_ABOVE_FORECAST' AND traceparent LIKE '00-%s-%%-01'",
+             TRACE_ID);
     assert_int_equal(sql(q), 1);
 }
 
@@ -762,7 +807,7 @@ static void test_intraday_refresh(void **state)
     assert_int_equal(fc("RecordHourlySales", &r.base,
                         &shelfline__v1__record_hourly_sales_response__descriptor, &hr, &err),
                      SL_OK);
-    char q[200], today[16];
+    char q[400], today[16];
     fc_day_format(F.today, today, sizeof today);
     snprintf(q, sizeof q,
              "SELECT count(*) FROM forecasting.alert WHERE alert_id = 'SAF/FC-H/EAST/%s'", today);
@@ -1762,7 +1807,7 @@ static void test_metrics_follow_peer_calls_and_events(void **state)
                            "shelfline_db_migrations_applied_total{schema=\"inventory\","
                            "component=\"service\"}") == 3);
     assert_true(scrape_one(F.http_port, "shelfline_db_migration_version{schema=\"forecasting\","
-                                        "component=\"common\"}") == 2);
+                                        "component=\"common\"}") == 3);
     /* Forecasting was restarted (test_sales_from_inventory): that process
      * found every migration applied. */
     assert_true(scrape_one(F.http_port,
