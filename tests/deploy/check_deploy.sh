@@ -39,8 +39,9 @@ checks=("$@")
 [ ${#checks[@]} -gt 0 ] || checks=(rules promql scrape manifests)
 
 command -v promtool >/dev/null || die "promtool is missing (Debian's prometheus; deploy/local/deps.sh test)"
-command -v node >/dev/null && command -v npm >/dev/null ||
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     die "node and npm are missing (deploy/local/deps.sh test)"
+fi
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the tests that run Node scripts (tests/interop,
 # tests/deploy): installs a folder's locked npm packages into a folder of
 # the build, once.  The sourcing script defines die().
