@@ -69,31 +69,49 @@ function walkFiles(dir, pred) {
 // recording rules' names.
 function knownMetrics(src) {
     const names = new Map(); // name -> type
+    // Label names: those of the families (the NULL-terminated lists of
+    // strings in the files that register them), those the scrape adds
+    // (deploy/prometheus/scrape-config.yaml) and histograms' le.
+    const labels = new Set(['job', 'instance', 'namespace', 'pod', 'app', 'le']);
+    names.labels = labels;
     const files = walkFiles(path.join(src, 'common'), (p) => p.endsWith('.c')).concat(
         walkFiles(path.join(src, 'services'), (p) => p.endsWith('.c')));
     const re = /sl_metric_(counter|gauge|histogram)\(\s*"([a-zA-Z_:][a-zA-Z0-9_:]*)"/g;
     for (const f of files) {
         const text = fs.readFileSync(f, 'utf8');
         let m;
-        while ((m = re.exec(text)) !== null)
+        let registers = false;
+        while ((m = re.exec(text)) !== null) {
             names.set(m[2], m[1]);
+            registers = true;
+        }
+        if (!registers)
+            continue;
+        for (const list of text.matchAll(/\{\s*((?:"[a-z_]+"\s*,\s*)+)NULL\s*\}/g))
+            for (const l of list[1].matchAll(/"([a-z_]+)"/g))
+                labels.add(l[1]);
     }
     const announced = path.join(src, 'tests/deploy/announced-metrics.txt');
     for (const line of fs.readFileSync(announced, 'utf8').split('\n')) {
         const t = line.replace(/#.*/, '').trim();
         if (t === '')
             continue;
-        const [name, type] = t.split(/\s+/);
+        const [name, type, ls] = t.split(/\s+/);
         if (!['counter', 'gauge', 'histogram'].includes(type))
-            problem(announced, `"${t}": expected NAME counter|gauge|histogram`);
+            problem(announced, `"${t}": expected NAME counter|gauge|histogram [LABEL,...]`);
         else
             names.set(name, type);
+        for (const l of (ls || '').split(',').filter((x) => x !== ''))
+            labels.add(l);
     }
     names.set('up', 'gauge');
     for (const g of plainRules(src).groups || [])
-        for (const r of g.rules || [])
+        for (const r of g.rules || []) {
             if (r.record)
                 names.set(r.record, 'recorded');
+            for (const m of String(r.expr).matchAll(/label_replace\([\s\S]*?,\s*"([a-zA-Z_]\w*)"/g))
+                labels.add(m[1]);
+        }
     return names;
 }
 
@@ -118,7 +136,28 @@ function metricNames(expr) {
     return out;
 }
 
+// The label names an expression matches on or groups by.
+function labelNames(expr) {
+    const e = expr.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`/g, '""');
+    const out = [];
+    for (const m of e.matchAll(/\{([^}]*)\}/g))
+        for (const l of m[1].matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)/g))
+            out.push(l[1]);
+    for (const m of e.matchAll(/\b(?:by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)/g))
+        for (const l of m[1].split(','))
+            if (l.trim() !== '')
+                out.push(l.trim());
+    return out;
+}
+
+function checkLabelNames(where, names, known) {
+    for (const l of names)
+        if (!known.labels.has(l))
+            problem(where, `unknown label ${l} (no metric family has it, nor does the scrape add it)`);
+}
+
 function checkMetricNames(where, expr, known) {
+    checkLabelNames(where, labelNames(expr), known);
     for (const name of metricNames(expr)) {
         if (known.has(name))
             continue;
@@ -574,6 +613,9 @@ function cmdPromql(src, out) {
                 problem(file, `${where}: refId ${t.refId} used twice`);
             refs.add(t.refId);
             exprs.push({where, expr: substitute(`${file}: ${where}`, t.expr)});
+            checkLabelNames(`${file}: ${where} legend`,
+                            [...String(t.legendFormat || '').matchAll(/\{\{\s*(\w+)\s*\}\}/g)].map((m) => m[1]),
+                            known);
         }
     }
     for (const e of exprs)

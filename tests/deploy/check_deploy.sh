@@ -6,7 +6,7 @@
 #               when it must and stays quiet when it must)
 #   promql      every PromQL expression of the Grafana dashboard and the
 #               adapter's query parses (promtool check rules) and selects
-#               metrics the suite registers
+#               metrics and labels the suite registers (so do the rules)
 #   scrape      the scrape config passes `promtool check config`
 #   manifests   every Kubernetes manifest under deploy/k8s, rendered,
 #               validates against the Kubernetes schemas (npm's
@@ -113,6 +113,9 @@ cases=(
     "promql|deploy/grafana/shelfline-dashboard.json|0,/sum by (grpc_method) (rate(/s//sum by (grpc_method) ((rate(/|-|could not parse expression"
     "promql|deploy/grafana/shelfline-dashboard.json|s/shelfline_db_pool_waiting{/shelfline_db_pool_waitng{/|-|unknown metric shelfline_db_pool_waitng"
     "promql|deploy/grafana/shelfline-dashboard.json|0,/\$namespace/s//\$nmespace/|-|which is no template variable"
+    "promql|deploy/grafana/shelfline-dashboard.json|0,/by (grpc_method, grpc_code)/s//by (grpc_method, grpc_cod)/|-|unknown label grpc_cod"
+    "promql|deploy/grafana/shelfline-dashboard.json|0,/{{subscription}}/s//{{subscripton}}/|-|unknown label subscripton"
+    "promql|deploy/prometheus/shelfline-rules.yaml|s/shelfline_db_pool_connections{state=/shelfline_db_pool_connections{stat=/|regen|unknown label stat"
     "promql|deploy/prometheus/adapter-rules.yaml|s/\[1m\])) by/[1m]) by/|-|could not parse expression"
     "scrape|deploy/prometheus/scrape-config.yaml|s/action: keep/action: kept/|-|unknown relabel action"
     "manifests|deploy/k8s/base/inventory/hpa.yaml|s/maxReplicas: 20/maxReplicas: twenty/|-|maxReplicas must be integer"
