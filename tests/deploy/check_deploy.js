@@ -15,8 +15,9 @@
 //     writes OUT_DIR/promql.rules.yml, one recording rule per PromQL
 //     expression of the Grafana dashboard and the adapter's query (Grafana
 //     and adapter variables replaced by sample values), for `promtool check
-//     rules`; checks the dashboard's structure and that every metric name
-//     the dashboard and the rules use is one the suite registers.
+//     rules`; checks the dashboard's structure and that every metric and
+//     label name the dashboard (queries and legends) and the rules use is
+//     one the suite registers.
 //   node check_deploy.js scrape SOURCE_DIR OUT_DIR
 //     writes OUT_DIR/scrape.yml: the scrape config with its Kubernetes
 //     discovery swapped for a static target (Debian's promtool is built
