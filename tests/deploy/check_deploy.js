@@ -5,7 +5,8 @@
 //   node check_deploy.js manifests SOURCE_DIR
 //     renders every kustomization under deploy/k8s (its own small renderer:
 //     resources, namespace, configMapGenerator, images, strategic-merge
-//     patches by path), validates each object against the Kubernetes
+//     patches by path; compared with `kubectl kustomize` where kubectl is
+//     installed), validates each object against the Kubernetes
 //     schemas of npm's kubernetes-models, and checks what the schemas
 //     cannot: references between the objects, the HPAs' Pods metrics
 //     against the adapter's rules, the PrometheusRule (prometheus-operator
@@ -524,6 +525,40 @@ function checkObjects(label, objs, src) {
     }
 }
 
+// Objects as JSON with sorted keys, the generated ConfigMap's hash suffix
+// taken out.
+function canonical(o) {
+    const clean = Object.assign({}, o);
+    delete clean.__file;
+    return JSON.stringify(clean, (k, v) => (v && typeof v === 'object' && !Array.isArray(v))
+        ? Object.keys(v).sort().reduce((a, key) => (a[key] = v[key], a), {})
+        : v).replace(/shelfline-config-[a-z0-9]{10}\b/g, 'shelfline-config');
+}
+
+// Where kubectl (with its built-in kustomize) is installed, its rendering
+// must be this script's, object for object: the renderer above is checked
+// against the real one wherever one is at hand.
+function compareWithKubectl(dir, objs) {
+    const r = require('child_process').spawnSync('kubectl', ['kustomize', dir], {encoding: 'utf8'});
+    if (r.error !== undefined)
+        return 'kubectl not installed, rendering not compared';
+    if (r.status !== 0) {
+        problem(dir, `kubectl kustomize failed: ${r.stderr.trim()}`);
+        return '';
+    }
+    const theirs = YAML.parseAllDocuments(r.stdout).map((d) => d.toJS()).filter((o) => o);
+    const mine = new Map(objs.map((o) => [`${o.kind}/${o.metadata.name}`, canonical(o)]));
+    for (const t of theirs) {
+        const id = `${t.kind}/${t.metadata.name.replace(/^shelfline-config-[a-z0-9]{10}$/, 'shelfline-config')}`;
+        if (mine.get(id) !== canonical(t))
+            problem(dir, `${id}: kubectl kustomize renders it otherwise than check_deploy.js`);
+        mine.delete(id);
+    }
+    for (const id of mine.keys())
+        problem(dir, `${id}: check_deploy.js renders it, kubectl kustomize does not`);
+    return 'same rendering as kubectl kustomize';
+}
+
 function cmdManifests(src) {
     const k8s = path.join(src, 'deploy/k8s');
     const yamls = walkFiles(k8s, (p) => /\.ya?ml$/.test(p));
@@ -532,8 +567,10 @@ function cmdManifests(src) {
     for (const kfile of yamls.filter((p) => path.basename(p) === 'kustomization.yaml')) {
         const dir = path.dirname(kfile);
         const objs = renderKustomization(dir, used);
+        const cmp = compareWithKubectl(dir, objs);
         checkObjects(path.relative(src, dir), objs, src);
         rendered += objs.length;
+        console.log(`${path.relative(src, dir)}: ${objs.length} objects; ${cmp}`);
     }
     // Files no kustomization reads (the Secret's template) stand alone.
     for (const f of yamls.filter((p) => !used.has(p))) {
