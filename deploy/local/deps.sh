@@ -28,7 +28,8 @@ test_pkgs=(
     # in a network namespace of the run's own, cut off from PostgreSQL
     # with iptables; the report's charts
     iproute2 iptables gnuplot-nox
-    # promtool: every /metrics scrape of the tests is checked with it
+    # promtool: every /metrics scrape of the tests is checked with it, and
+    # deploy/'s rules, alert unit tests and dashboard queries (tests/deploy)
     prometheus
 )
 bench_pkgs=(
@@ -57,6 +58,9 @@ for p in "${pkgs[@]}"; do
 done
 # Node.js may come from another packaging (NodeSource bundles npm and
 # conflicts with Debian's npm); only ask Debian for it when there is none.
+# The tests' npm packages (tests/interop/node, tests/deploy/node: the
+# Kubernetes schemas) are installed by the tests themselves, `npm ci` from
+# their lock files into the build folder (tests/support/npm_ci.sh).
 if [ "$set_name" != build ] && ! command -v npm >/dev/null; then
     missing+=(nodejs npm)
 fi

@@ -67,27 +67,9 @@ service_log() {
 # --- the client -------------------------------------------------------------
 
 install_node_modules() {
-    local dir=$1 log=$tmp/npm.log
-    mkdir -p "$dir"
-    # Two runs at once (ctest -j) must not install into the same folder.
-    exec 9>"$dir/.install.lock"
-    flock 9
-    # The stamp is written only after a complete install, so an interrupted
-    # one is redone; a changed package-lock.json is reinstalled.
-    if ! cmp -s "$here/node/package-lock.json" "$dir/.installed" ||
-        ! cmp -s "$here/node/package.json" "$dir/package.json" ||
-        [ ! -d "$dir/node_modules/@grpc/grpc-js" ] ||
-        [ ! -d "$dir/node_modules/@grpc/proto-loader" ]; then
-        rm -f "$dir/.installed"
-        cp "$here/node/package.json" "$here/node/package-lock.json" "$dir/"
-        if ! (cd "$dir" && npm ci --ignore-scripts --prefer-offline --no-audit \
-            --no-fund --loglevel=error) >"$log" 2>&1; then
-            cat "$log" >&2
-            die "npm ci in $dir failed"
-        fi
-        cp "$here/node/package-lock.json" "$dir/.installed"
-    fi
-    exec 9>&-
+    # shellcheck source=../support/npm_ci.sh
+    . "$here/../support/npm_ci.sh"
+    sl_npm_ci "$here/node" "$1" "$tmp/npm.log"
 }
 
 case "$lang" in
