@@ -163,6 +163,7 @@ static int check_reader(const char *who, const got *g, const got *want)
 
 /* ---- processes ---- */
 
+/* Replica i of service-desk, on the inventory's database. */
 static pid_t sd_spawn(int i)
 {
     char e[5][640];
@@ -172,19 +173,7 @@ static pid_t sd_spawn(int i)
     snprintf(e[3], sizeof e[3], "SHELFLINE_LOG_LEVEL=error");
     snprintf(e[4], sizeof e[4], "SHELFLINE_DRAIN_GRACE=5s");
     char *envp[] = {e[0], e[1], e[2], e[3], e[4], NULL};
-    char *bin = sl_test_bin("shelfline-service-desk");
-    char *argv[] = {bin, NULL};
-    pid_t pid = sl_test_spawn(argv, envp);
-    free(bin);
-    return pid;
-}
-
-static sl_channel *channel(int port)
-{
-    char target[64];
-    snprintf(target, sizeof target, "127.0.0.1:%d", port);
-    sl_channel *ch = NULL;
-    return sl_channel_create(target, NULL, &ch, NULL) == SL_OK ? ch : NULL;
+    return sl_test_spawn_bin("shelfline-service-desk", envp);
 }
 
 static const sl_event_topic no_topics[] = {{NULL, NULL}};
@@ -200,7 +189,8 @@ static int setup(void **state)
         F.sd_port[i] = sl_test_free_port();
         F.sd_pid[i] = sd_spawn(i);
         if (F.sd_pid[i] <= 0 || !sl_test_wait_child_port(F.sd_pid[i], F.sd_port[i], 30000) ||
-            (F.sd[i] = channel(F.sd_port[i])) == NULL || !sl_test_wait_serving(F.sd[i], 30000))
+            (F.sd[i] = sl_test_channel(F.sd_port[i])) == NULL ||
+            !sl_test_wait_serving(F.sd[i], 30000))
             return -1;
     }
     /* The replicas migrated the schema: write into it as they do. */
