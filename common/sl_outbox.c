@@ -106,6 +106,9 @@ struct sl_outbox_notifier {
     bool stopping;
     bool connected;
     sl_outbox_watch *watches;
+    /* Tables the sequencer numbers besides the outbox (under mu). */
+    const sl_outbox_table *tables[SL_OUTBOX_MAX_TABLES];
+    size_t ntables;
 };
 
 /* ---- writing ---- */
@@ -161,11 +164,20 @@ sl_status sl_outbox_append_many(sl_db_conn *conn, sl_outbox_notifier *n, size_t 
         if (st != SL_OK)
             return st;
     }
+    return sl_outbox_written(conn, n, err);
+}
+
+sl_status sl_outbox_written(sl_db_conn *conn, sl_outbox_notifier *n, sl_err *err)
+{
+    char channel[64];
+    sl_status st = conn_channel(conn, channel, sizeof channel, err);
+    if (st != SL_OK)
+        return st;
     /* A NOTIFY makes PostgreSQL serialize the commits of every notifying
      * transaction of the database, WAL flush included (about 3x fewer
      * commits per second).  With a sequencing notifier in this process, the
      * commit kicks it instead, and its sequencer's one NOTIFY per run wakes
-     * every process; otherwise one NOTIFY for all the events. */
+     * every process; otherwise one NOTIFY for all the rows. */
     if (n != NULL && n->sequencer && sl_db_after_commit(conn, kick, n))
         return SL_OK;
     const char *c[1] = {channel};
@@ -184,12 +196,20 @@ sl_status sl_outbox_wake(sl_db_conn *conn, sl_err *err)
 
 /* ---- sequencing ---- */
 
-sl_status sl_outbox_sequence(sl_db_conn *conn, int *assigned, bool *pending, sl_err *err)
+/* One sequencer run: the numbering statement assign, under the try-lock
+ * keyed on lock_key (see sl_outbox.h for the whole protocol):
+ *  1. BEGIN READ COMMITTED;
+ *  2. try the transaction advisory lock: another session sequencing the
+ *     same rows means "pending", nothing else to do;
+ *  3. the numbering statement, one snapshot taken after the lock;
+ *  4. NOTIFY the channel when it numbered something;
+ *  5. COMMIT, which releases the lock. */
+static sl_status sequence_run(sl_db_conn *conn, const char *lock_key, const char *assign,
+                              int *assigned, bool *pending, sl_err *err)
 {
     sl_status st;
     PGresult *res = NULL;
     char channel[64];
-    const char *schema = sl_db_schema(sl_db_conn_db(conn));
     PGconn *pg = sl_db_pgconn(conn);
 
     if (assigned != NULL)
@@ -208,7 +228,7 @@ sl_status sl_outbox_sequence(sl_db_conn *conn, int *assigned, bool *pending, sl_
     st = sl_db_exec(conn, "sl__db_begin_rc", 0, NULL, NULL, NULL, NULL, err);
     if (st != SL_OK)
         goto done;
-    const char *v[1] = {schema};
+    const char *v[1] = {lock_key};
     st = sl_db_exec(conn, "sl__outbox_seq_lock", 1, v, NULL, NULL, &res, err);
     if (st != SL_OK)
         goto done;
@@ -221,11 +241,19 @@ sl_status sl_outbox_sequence(sl_db_conn *conn, int *assigned, bool *pending, sl_
             *pending = true;
         goto done;
     }
-    st = sl_db_exec(conn, "sl__outbox_seq_assign", 0, NULL, NULL, NULL, &res, err);
+    st = sl_db_exec(conn, assign, 0, NULL, NULL, NULL, &res, err);
     if (st != SL_OK)
         goto done;
-    long long done_n = strtoll(PQgetvalue(res, 0, PQfnumber(res, "assigned")), NULL, 10);
-    long long left_n = strtoll(PQgetvalue(res, 0, PQfnumber(res, "unsequenced")), NULL, 10);
+    int c_done = PQfnumber(res, "assigned"), c_left = PQfnumber(res, "unsequenced");
+    if (PQntuples(res) != 1 || c_done < 0 || c_left < 0) {
+        st = sl_err_set(err, SL_INTERNAL,
+                        "sequencer statement \"%s\" must answer one row with \"assigned\" and "
+                        "\"unsequenced\"",
+                        assign);
+        goto done;
+    }
+    long long done_n = strtoll(PQgetvalue(res, 0, c_done), NULL, 10);
+    long long left_n = strtoll(PQgetvalue(res, 0, c_left), NULL, 10);
     if (done_n > 0) {
         const char *c[1] = {channel};
         st = sl_db_exec(conn, "sl__outbox_notify", 1, c, NULL, NULL, NULL, err);
@@ -244,6 +272,27 @@ done:
     if (PQstatus(pg) == CONNECTION_OK && PQtransactionStatus(pg) != PQTRANS_IDLE)
         sl_db_exec(conn, "sl__db_rollback", 0, NULL, NULL, NULL, NULL, NULL);
     return st;
+}
+
+sl_status sl_outbox_sequence(sl_db_conn *conn, int *assigned, bool *pending, sl_err *err)
+{
+    /* The outbox's lock is keyed on the bare schema name (replicas of
+     * earlier versions take the same one). */
+    const char *schema = sl_db_schema(sl_db_conn_db(conn));
+    return sequence_run(conn, schema != NULL ? schema : "", "sl__outbox_seq_assign", assigned,
+                        pending, err);
+}
+
+sl_status sl_outbox_sequence_table(sl_db_conn *conn, const sl_outbox_table *t, int *assigned,
+                                   bool *pending, sl_err *err)
+{
+    const char *schema = sl_db_schema(sl_db_conn_db(conn));
+    char key[160];
+    int k = snprintf(key, sizeof key, "%s/%s", schema != NULL ? schema : "", t->name);
+    if (k < 0 || (size_t)k >= sizeof key)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "sequenced table name \"%s\" is too long",
+                          t->name);
+    return sequence_run(conn, key, t->assign, assigned, pending, err);
 }
 
 /* ---- reading ---- */
@@ -481,6 +530,33 @@ static void drain(PGconn *pg, bool *writes, bool *wake)
     }
 }
 
+/* One round of the notifier's sequencer: the outbox, then each added
+ * table, each in its own short transaction.  *assigned: rows numbered in
+ * all; *pending: some remain unnumbered.  The first failure stops the
+ * round (the caller retries it whole: numbering what is final twice is
+ * harmless, it finds nothing the second time). */
+static sl_status sequence_all(sl_outbox_notifier *n, sl_db_conn *c, int *assigned, bool *pending,
+                              sl_err *err)
+{
+    const sl_outbox_table *tables[SL_OUTBOX_MAX_TABLES];
+    pthread_mutex_lock(&n->mu);
+    size_t nt = n->ntables;
+    memcpy(tables, n->tables, nt * sizeof tables[0]);
+    pthread_mutex_unlock(&n->mu);
+
+    int got = 0;
+    bool left = false;
+    sl_status st = sl_outbox_sequence(c, &got, &left, err);
+    *assigned = got;
+    *pending = left;
+    for (size_t i = 0; i < nt && st == SL_OK; i++) {
+        st = sl_outbox_sequence_table(c, tables[i], &got, &left, err);
+        *assigned += got;
+        *pending = *pending || left;
+    }
+    return st;
+}
+
 /* The notifier thread's state between steps. */
 typedef struct notifier_loop {
     bool need_seq;       /* run the sequencer now */
@@ -523,7 +599,7 @@ static int notifier_step(sl_outbox_notifier *n, sl_db_conn *c, notifier_loop *s)
     if (n->sequencer && (s->need_seq || (s->pending && now >= s->next_seq))) {
         int assigned = 0;
         s->need_seq = false;
-        if (sl_outbox_sequence(c, &assigned, &s->pending, &e) != SL_OK) {
+        if (sequence_all(n, c, &assigned, &s->pending, &e) != SL_OK) {
             if (PQstatus(pg) != CONNECTION_OK)
                 return STEP_LOST;
             SL_LOG(SL_LOG_WARN, "outbox_sequence_failed", NULL, "%s", e.msg);
@@ -714,6 +790,23 @@ void sl_outbox_notifier_stop(sl_outbox_notifier *n)
     pthread_mutex_destroy(&n->mu);
     pthread_cond_destroy(&n->cv);
     free(n);
+}
+
+sl_status sl_outbox_notifier_add_table(sl_outbox_notifier *n, const sl_outbox_table *t, sl_err *err)
+{
+    sl_status st = SL_OK;
+    pthread_mutex_lock(&n->mu);
+    if (n->ntables == SL_OUTBOX_MAX_TABLES)
+        st = sl_err_set(err, SL_RESOURCE_EXHAUSTED,
+                        "could not sequence table \"%s\": at most %d tables per notifier", t->name,
+                        SL_OUTBOX_MAX_TABLES);
+    else
+        n->tables[n->ntables++] = t;
+    pthread_mutex_unlock(&n->mu);
+    /* Rows written before now were not the sequencer's business: look. */
+    if (st == SL_OK)
+        kick(n);
+    return st;
 }
 
 /* After a commit that appended events without a NOTIFY (sl_outbox_append):

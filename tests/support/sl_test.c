@@ -163,6 +163,23 @@ sl_status sl_test_call(sl_channel *ch, const char *service, const char *method,
     return st;
 }
 
+pid_t sl_test_spawn_bin(const char *name, char *const env_extra[])
+{
+    char *bin = sl_test_bin(name);
+    char *argv[] = {bin, NULL};
+    pid_t pid = sl_test_spawn(argv, env_extra);
+    free(bin);
+    return pid;
+}
+
+sl_channel *sl_test_channel(int port)
+{
+    char target[64];
+    snprintf(target, sizeof target, "127.0.0.1:%d", port);
+    sl_channel *ch = NULL;
+    return sl_channel_create(target, NULL, &ch, NULL) == SL_OK ? ch : NULL;
+}
+
 bool sl_test_wait_serving(sl_channel *ch, int64_t timeout_ms)
 {
     int64_t end = sl_test_now_ms() + timeout_ms;

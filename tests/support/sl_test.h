@@ -33,6 +33,14 @@ char *sl_test_bin(const char *name);
  * may be NULL); stdout/stderr go to the test's stderr.  Returns the pid. */
 pid_t sl_test_spawn(char *const argv[], char *const env_extra[]);
 
+/* sl_test_spawn of the built executable name (sl_test_bin) without
+ * arguments.  Returns the pid. */
+pid_t sl_test_spawn_bin(const char *name, char *const env_extra[]);
+
+/* A channel to 127.0.0.1:port, or NULL.  The caller owns it
+ * (sl_channel_destroy). */
+sl_channel *sl_test_channel(int port);
+
 /* Sends sig and waits for the child; returns its exit status as from
  * waitpid (use WIFEXITED etc.), or -1 if it did not exit within timeout_ms
  * (then it is killed with SIGKILL). */
