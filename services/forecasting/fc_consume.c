@@ -82,7 +82,7 @@ static sl_status apply_out_of_stock(sl_db_conn *conn, const Shelfline__V1__Event
 }
 
 /* A purchase order's receipt: its lead time, learned for plans
- * (fc_api_leadtime.c).  Transfers are not a supplier's lead time (their
+ * (fc_leadtime.c).  Transfers are not a supplier's lead time (their
  * transit is inventory's transit times). */
 static sl_status apply_inbound_received(sl_db_conn *conn, const Shelfline__V1__Event *ev,
                                         sl_err *err)
