@@ -33,6 +33,33 @@
 
 /* ---- ForecastDemand ---- */
 
+/* The event uplifts of d's forecast (quota: the promotion cap applied
+ * when n_quotas is 1). */
+static sl_status forecast_uplifts(sl_arena *a, const fc_demand *d, const fc_quota *quota,
+                                  size_t n_quotas, Shelfline__V1__ForecastDemandResponse *out,
+                                  sl_err *err)
+{
+    size_t nu = fc_forecast_n_uplifts(d->fc);
+    out->uplifts = sl_arena_alloc(a, (nu > 0 ? nu : 1) * sizeof *out->uplifts);
+    Shelfline__V1__EventUplift *ups = sl_arena_alloc(a, (nu > 0 ? nu : 1) * sizeof *ups);
+    if (out->uplifts == NULL || ups == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t i = 0; i < nu; i++) {
+        fc_uplift u;
+        fc_forecast_uplift(d->fc, i, &u);
+        shelfline__v1__event_uplift__init(&ups[i]);
+        ups[i].kind = (Shelfline__V1__EventKind)u.event;
+        ups[i].factor = u.factor;
+        ups[i].past_days = (int32_t)u.past_days;
+        bool capped = n_quotas > 0 && quota->event == u.event;
+        ups[i].quota_units = capped ? quota->units : -1;
+        ups[i].quota_left = capped && isfinite(u.quota_left) ? u.quota_left : -1;
+        out->uplifts[i] = &ups[i];
+    }
+    out->n_uplifts = nu;
+    return SL_OK;
+}
+
 /* ForecastDemand's answer from the forecast d (quota: the promotion cap
  * applied when n_quotas is 1; quota_why: why none was, or NULL). */
 static sl_status forecast_reply(sl_arena *a, const Shelfline__V1__ForecastDemandRequest *r,
@@ -56,9 +83,6 @@ static sl_status forecast_reply(sl_arena *a, const Shelfline__V1__ForecastDemand
     out->region = r->region;
     out->points = sl_arena_alloc(a, h * sizeof *out->points);
     Shelfline__V1__ForecastPoint *pts = sl_arena_alloc(a, h * sizeof *pts);
-    size_t nu = fc_forecast_n_uplifts(d->fc);
-    out->uplifts = sl_arena_alloc(a, (nu > 0 ? nu : 1) * sizeof *out->uplifts);
-    Shelfline__V1__EventUplift *ups = sl_arena_alloc(a, (nu > 0 ? nu : 1) * sizeof *ups);
     out->model = sl_arena_strdup(a, info.model);
     out->method = sl_arena_strdup(a, fc_method_name(info.method));
     out->reason = sl_arena_strdup(a, info.reason != NULL ? info.reason : "");
@@ -69,8 +93,8 @@ static sl_status forecast_reply(sl_arena *a, const Shelfline__V1__ForecastDemand
             snprintf(why, len, "%s; promotion quota not applied: %s", out->reason, quota_why);
         out->reason = why;
     }
-    if (out->points == NULL || pts == NULL || out->uplifts == NULL || ups == NULL ||
-        out->model == NULL || out->method == NULL || out->reason == NULL) {
+    if (out->points == NULL || pts == NULL || out->model == NULL || out->method == NULL ||
+        out->reason == NULL) {
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     }
     for (size_t i = 0; i < h; i++) {
@@ -88,19 +112,6 @@ static sl_status forecast_reply(sl_arena *a, const Shelfline__V1__ForecastDemand
         out->points[i] = &pts[i];
     }
     out->n_points = h;
-    for (size_t i = 0; i < nu; i++) {
-        fc_uplift u;
-        fc_forecast_uplift(d->fc, i, &u);
-        shelfline__v1__event_uplift__init(&ups[i]);
-        ups[i].kind = (Shelfline__V1__EventKind)u.event;
-        ups[i].factor = u.factor;
-        ups[i].past_days = (int32_t)u.past_days;
-        bool capped = n_quotas > 0 && quota->event == u.event;
-        ups[i].quota_units = capped ? quota->units : -1;
-        ups[i].quota_left = capped && isfinite(u.quota_left) ? u.quota_left : -1;
-        out->uplifts[i] = &ups[i];
-    }
-    out->n_uplifts = nu;
     out->backtest_mase = isfinite(info.backtest_mase) ? info.backtest_mase : -1;
     out->backtest_smape = isfinite(info.backtest_smape) ? info.backtest_smape : -1;
     out->history_days = (int32_t)d->hist.n;
@@ -111,7 +122,7 @@ static sl_status forecast_reply(sl_arena *a, const Shelfline__V1__ForecastDemand
     out->intraday_hours = d->hours_done;
     out->intraday_units = (int64_t)llround(d->today_units);
     out->intraday_flat_profile = d->intraday && d->flat_profile;
-    return SL_OK;
+    return forecast_uplifts(a, d, quota, n_quotas, out, err);
 }
 sl_status fc_api_forecast(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
                           sl_err *err)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fc_stock.h"
 #include "fc_valid.h"
 #include "shelfline/v1/inventory.pb-c.h"
 
@@ -60,52 +61,14 @@ static sl_status replace_tx(sl_db_conn *conn, void *p, sl_err *err)
     return st == SL_OK ? fc_store_targets(conn, c->region, c->targets, err) : st;
 }
 
-typedef struct priced {
-    const char *sku;
-    int64_t price;
-} priced;
-
 static int by_sku(const void *a, const void *b)
 {
-    return strcmp(((const priced *)a)->sku, ((const priced *)b)->sku);
+    return strcmp(((const fc_stock_product *)a)->sku, ((const fc_stock_product *)b)->sku);
 }
 
 static int by_week_sku(const void *a, const void *b)
 {
     return strcmp(((const fc_weekly_row *)a)->sku, ((const fc_weekly_row *)b)->sku);
-}
-
-/* The catalogue and its prices, from inventory (at most FC_CLASSIFY_MAX_SKUS
- * products). */
-static sl_status class_catalogue(fc_app *app, sl_call *call, sl_arena *a, priced **out, size_t *n,
-                                 sl_err *err)
-{
-    sl_status st;
-    priced *prod = sl_arena_alloc(a, FC_CLASSIFY_MAX_SKUS * sizeof *prod);
-    if (prod == NULL)
-        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-    size_t np = 0;
-    Shelfline__V1__PageRequest pg = SHELFLINE__V1__PAGE_REQUEST__INIT;
-    pg.page_size = 1000;
-    pg.page_token = "";
-    do {
-        Shelfline__V1__ListProductsRequest lp = SHELFLINE__V1__LIST_PRODUCTS_REQUEST__INIT;
-        lp.page = &pg;
-        lp.category = "";
-        Shelfline__V1__ListProductsResponse *pr;
-        if ((st = fc_inventory_call(app, call, "ListProducts", &lp.base,
-                                    &shelfline__v1__list_products_response__descriptor, a, &pr,
-                                    err)) != SL_OK)
-            return st;
-        for (size_t i = 0; i < pr->n_products && np < FC_CLASSIFY_MAX_SKUS; i++)
-            prod[np++] =
-                (priced){pr->products[i]->sku,
-                         pr->products[i]->price != NULL ? pr->products[i]->price->minor_units : 0};
-        pg.page_token = pr->next_page_token;
-    } while (pg.page_token[0] != '\0' && np < FC_CLASSIFY_MAX_SKUS);
-    *out = prod;
-    *n = np;
-    return SL_OK;
 }
 
 /*
@@ -124,9 +87,9 @@ sl_status fc_classify_region(fc_app *app, sl_call *call, const char *region, int
     sl_status st;
 
     /* 1. The catalogue and its prices, from inventory. */
-    priced *prod = NULL;
+    fc_stock_product *prod = NULL;
     size_t np = 0;
-    if ((st = class_catalogue(app, call, a, &prod, &np, err)) != SL_OK)
+    if ((st = fc_stock_products(app, call, "", FC_CLASSIFY_MAX_SKUS, a, &prod, &np, err)) != SL_OK)
         return st;
 
     /* 2. Weekly units over whole weeks ending yesterday. */

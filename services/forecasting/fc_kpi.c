@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "fc_stock.h"
 #include "fc_valid.h"
 #include "shelfline/v1/inventory.pb-c.h"
 
@@ -37,15 +38,15 @@ static sl_status kpi_tx(sl_db_conn *conn, void *p, sl_err *err)
  * FC_KPI_MAX_SKUS), from inventory. */
 static sl_status kpi_skus(fc_app *app, sl_call *call,
                           const Shelfline__V1__GetInventoryKpisRequest *r, sl_arena *a,
-                          fc_kpi_sku **out, size_t *count, const char **category, sl_err *err)
+                          fc_stock_product **out, size_t *count, const char **category, sl_err *err)
 {
     sl_status st;
-    bool by_sku = r->sku[0] != '\0';
-    fc_kpi_sku *skus = sl_arena_alloc(a, FC_KPI_MAX_SKUS * sizeof *skus);
-    if (skus == NULL)
-        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    fc_stock_product *skus;
     size_t n = 0;
-    if (by_sku) {
+    if (r->sku[0] != '\0') {
+        skus = sl_arena_alloc(a, sizeof *skus);
+        if (skus == NULL)
+            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
         Shelfline__V1__GetProductRequest gp = SHELFLINE__V1__GET_PRODUCT_REQUEST__INIT;
         gp.sku = (char *)r->sku;
         Shelfline__V1__Product *p;
@@ -53,26 +54,11 @@ static sl_status kpi_skus(fc_app *app, sl_call *call,
                                     &shelfline__v1__product__descriptor, a, &p, err)) != SL_OK)
             return st;
         *category = p->category;
-        skus[n++] = (fc_kpi_sku){p->sku, p->price != NULL ? p->price->minor_units : 0};
+        skus[n++] = (fc_stock_product){p->sku, p->price != NULL ? p->price->minor_units : 0};
     } else {
-        Shelfline__V1__PageRequest pg = SHELFLINE__V1__PAGE_REQUEST__INIT;
-        pg.page_size = 1000;
-        pg.page_token = "";
-        do {
-            Shelfline__V1__ListProductsRequest lp = SHELFLINE__V1__LIST_PRODUCTS_REQUEST__INIT;
-            lp.page = &pg;
-            lp.category = (char *)r->category;
-            Shelfline__V1__ListProductsResponse *pr;
-            if ((st = fc_inventory_call(app, call, "ListProducts", &lp.base,
-                                        &shelfline__v1__list_products_response__descriptor, a, &pr,
-                                        err)) != SL_OK)
-                return st;
-            for (size_t i = 0; i < pr->n_products && n < FC_KPI_MAX_SKUS; i++)
-                skus[n++] = (fc_kpi_sku){
-                    pr->products[i]->sku,
-                    pr->products[i]->price != NULL ? pr->products[i]->price->minor_units : 0};
-            pg.page_token = pr->next_page_token;
-        } while (pg.page_token[0] != '\0' && n < FC_KPI_MAX_SKUS);
+        if ((st = fc_stock_products(app, call, r->category, FC_KPI_MAX_SKUS, a, &skus, &n, err)) !=
+            SL_OK)
+            return st;
         if (n == 0)
             return sl_err_set(err, SL_NOT_FOUND, "no products in category \"%s\"", r->category);
     }
@@ -85,7 +71,7 @@ static sl_status kpi_skus(fc_app *app, sl_call *call,
  * with its total in units and value. */
 static sl_status kpi_average_stock(fc_app *app, sl_call *call,
                                    const Shelfline__V1__GetInventoryKpisRequest *r,
-                                   const fc_kpi_sku *skus, size_t n, sl_arena *a, double *avg,
+                                   const fc_stock_product *skus, size_t n, sl_arena *a, double *avg,
                                    double *units_out, double *value_out, sl_err *err)
 {
     sl_status st;

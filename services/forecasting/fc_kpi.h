@@ -15,17 +15,13 @@
 #include <stdint.h>
 
 #include "fc_app.h"
+#include "fc_stock.h"
 
 #define FC_KPI_MAX_SKUS 5000
 
-typedef struct fc_kpi_sku {
-    const char *sku;
-    int64_t price; /* list price, minor units */
-} fc_kpi_sku;
-
 /* The figures of a KPI request over its period (arena memory). */
 typedef struct fc_kpi {
-    fc_kpi_sku *skus; /* the SKU, or the category's products */
+    fc_stock_product *skus; /* the SKU, or the category's products */
     size_t n;
     const char *category; /* the request's, or the SKU's */
     int32_t from, to;     /* the period's days, to excluded */

@@ -200,3 +200,34 @@ sl_status fc_stock_network(fc_app *app, sl_call *call, const char *sku, sl_arena
             (fc_transfer_route){tts[i]->warehouse_id, tts[i]->region, tts[i]->p50_days};
     return SL_OK;
 }
+
+sl_status fc_stock_products(fc_app *app, sl_call *call, const char *category, size_t max,
+                            sl_arena *a, fc_stock_product **out, size_t *n, sl_err *err)
+{
+    sl_status st;
+    fc_stock_product *prod = sl_arena_alloc(a, (max > 0 ? max : 1) * sizeof *prod);
+    if (prod == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    size_t np = 0;
+    Shelfline__V1__PageRequest pg = SHELFLINE__V1__PAGE_REQUEST__INIT;
+    pg.page_size = 1000;
+    pg.page_token = "";
+    do {
+        Shelfline__V1__ListProductsRequest lp = SHELFLINE__V1__LIST_PRODUCTS_REQUEST__INIT;
+        lp.page = &pg;
+        lp.category = (char *)category;
+        Shelfline__V1__ListProductsResponse *pr;
+        if ((st = fc_inventory_call(app, call, "ListProducts", &lp.base,
+                                    &shelfline__v1__list_products_response__descriptor, a, &pr,
+                                    err)) != SL_OK)
+            return st;
+        for (size_t i = 0; i < pr->n_products && np < max; i++) {
+            const Shelfline__V1__Product *p = pr->products[i];
+            prod[np++] = (fc_stock_product){p->sku, p->price != NULL ? p->price->minor_units : 0};
+        }
+        pg.page_token = pr->next_page_token;
+    } while (pg.page_token[0] != '\0' && np < max);
+    *out = prod;
+    *n = np;
+    return SL_OK;
+}

@@ -1,9 +1,10 @@
 /*
  * fc_stock: what inventory holds of a SKU, as forecasting's plans see it
  * -- a plan's stock view (one warehouse, or a region's serving
- * warehouses, with the open inbound spread over the horizon) and
+ * warehouses, with the open inbound spread over the horizon),
  * SuggestTransfers' network (every region's stock, next inbound and
- * warehouses, and the transit times).
+ * warehouses, and the transit times) and the priced catalogue KPIs and
+ * classification read.
  *
  * Everything is read from inventory over gRPC (fc_inventory.c), every
  * list to its last page, with the service's inventory timeout bounded by
@@ -54,5 +55,17 @@ typedef struct fc_stock_net {
  * FC_TRANSFER_MAX_REGIONS regions. */
 sl_status fc_stock_network(fc_app *app, sl_call *call, const char *sku, sl_arena *a,
                            fc_stock_net *net, sl_err *err);
+
+/* A product and its list price (minor units; 0 without one). */
+typedef struct fc_stock_product {
+    const char *sku;
+    int64_t price;
+} fc_stock_product;
+
+/* The products of category ("": every product) from inventory's
+ * ListProducts, page by page until the last or until max of them (the
+ * rest is left out), into *out (arena, *n of them). */
+sl_status fc_stock_products(fc_app *app, sl_call *call, const char *category, size_t max,
+                            sl_arena *a, fc_stock_product **out, size_t *n, sl_err *err);
 
 #endif
