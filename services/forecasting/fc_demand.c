@@ -257,14 +257,6 @@ sl_status fc_demand_issue_db(sl_db *db, int64_t deadline_ms, const char *sku, co
 
 #define Z95 1.959963984540054
 
-static double upper95(const fc_forecast *f, size_t step)
-{
-    for (size_t i = 0; i < fc_forecast_n_levels(f); i++)
-        if (fabs(fc_forecast_level(f, i) - 95.0) < 1e-9)
-            return fc_forecast_upper(f, i)[step];
-    return fc_forecast_points(f)[step];
-}
-
 sl_status fc_demand_points(sl_db *db, int64_t deadline_ms, const char *sku, const char *region,
                            int horizon, sl_arena *a, double **points, double *sd,
                            const char **model, sl_err *err)
@@ -284,7 +276,7 @@ sl_status fc_demand_points(sl_db *db, int64_t deadline_ms, const char *sku, cons
     memcpy(p, fc_forecast_points(d.fc), (size_t)horizon * sizeof *p);
     /* sigma_d: the one-step forecast error, read off the upper half of the
      * first day's 95% interval (the lower half may be clipped at zero). */
-    double s = (upper95(d.fc, 0) - p[0]) / Z95;
+    double s = (hi95_of(d.fc, 0) - p[0]) / Z95;
     *sd = s > 0 && isfinite(s) ? s : 0;
     fc_info info;
     fc_forecast_info(d.fc, &info);
