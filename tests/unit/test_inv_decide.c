@@ -189,6 +189,29 @@ static void assert_untouched(const world *w)
     assert_int_equal(w->d.nundo, 0);
 }
 
+/* A one-line request of qty 1 in region is refused with st, saying
+ * words, and nothing moved. */
+static void assert_one_line_refused(world *w, const char *region, const char *sku,
+                                    const char *promotion, sl_status st, const char *words)
+{
+    line(w, 0, sku, 1, promotion);
+    request(w, "r-1", region, 1);
+    decide(w, "canon-1");
+    assert_failed(w, st, words);
+    assert_untouched(w);
+}
+
+/* Reservation r-old is stored, with request canon-1. */
+static void store_earlier(world *w)
+{
+    w->existing[0] = (inv_resv_row){.id = "r-old",
+                                    .request = (const uint8_t *)"canon-1",
+                                    .request_len = 7,
+                                    .result = (const uint8_t *)"first answer",
+                                    .result_len = 12};
+    w->d.nexisting = 1;
+}
+
 static void test_accepted_line_is_held_in_the_nearest_warehouse_with_enough(void **state)
 {
     world *w = *state;
@@ -238,12 +261,7 @@ static void test_hold_expires_after_the_requested_ttl_when_given(void **state)
 static void test_stored_id_with_the_same_request_replays_its_first_answer(void **state)
 {
     world *w = *state;
-    w->existing[0] = (inv_resv_row){.id = "r-old",
-                                    .request = (const uint8_t *)"canon-1",
-                                    .request_len = 7,
-                                    .result = (const uint8_t *)"first answer",
-                                    .result_len = 12};
-    w->d.nexisting = 1;
+    store_earlier(w);
     line(w, 0, "sku-a", 2, "");
     request(w, "r-old", "eu", 1);
     decide(w, "canon-1");
@@ -258,12 +276,7 @@ static void test_stored_id_with_the_same_request_replays_its_first_answer(void *
 static void test_stored_id_with_another_request_is_already_exists(void **state)
 {
     world *w = *state;
-    w->existing[0] = (inv_resv_row){.id = "r-old",
-                                    .request = (const uint8_t *)"canon-1",
-                                    .request_len = 7,
-                                    .result = (const uint8_t *)"first answer",
-                                    .result_len = 12};
-    w->d.nexisting = 1;
+    store_earlier(w);
     line(w, 0, "sku-a", 2, "");
     request(w, "r-old", "eu", 1);
     decide(w, "canon-2");
@@ -296,12 +309,8 @@ static void test_duplicate_in_the_same_batch_replays_the_first_answer(void **sta
 
 static void test_region_without_an_active_warehouse_is_invalid_argument(void **state)
 {
-    world *w = *state;
-    line(w, 0, "sku-a", 1, "");
-    request(w, "r-1", "mars", 1);
-    decide(w, "canon-1");
-    assert_failed(w, SL_INVALID_ARGUMENT, "region \"mars\" is not served");
-    assert_untouched(w);
+    assert_one_line_refused(*state, "mars", "sku-a", "", SL_INVALID_ARGUMENT,
+                            "region \"mars\" is not served");
 }
 
 static void test_unknown_sku_is_not_found_naming_its_line(void **state)
@@ -317,47 +326,31 @@ static void test_unknown_sku_is_not_found_naming_its_line(void **state)
 
 static void test_unknown_promotion_is_not_found(void **state)
 {
-    world *w = *state;
-    line(w, 0, "sku-a", 1, "promo-zz");
-    request(w, "r-1", "eu", 1);
-    decide(w, "canon-1");
-    assert_failed(w, SL_NOT_FOUND, "lines[0].promotion_id: unknown promotion \"promo-zz\"");
-    assert_untouched(w);
+    assert_one_line_refused(*state, "eu", "sku-a", "promo-zz", SL_NOT_FOUND,
+                            "lines[0].promotion_id: unknown promotion \"promo-zz\"");
 }
 
 static void test_promotion_of_another_sku_is_invalid_argument(void **state)
 {
-    world *w = *state;
-    line(w, 0, "sku-b", 1, "promo-a");
-    request(w, "r-1", "eu", 1);
-    decide(w, "canon-1");
-    assert_failed(w, SL_INVALID_ARGUMENT, "is for SKU \"sku-a\", not \"sku-b\"");
-    assert_untouched(w);
+    assert_one_line_refused(*state, "eu", "sku-b", "promo-a", SL_INVALID_ARGUMENT,
+                            "is for SKU \"sku-a\", not \"sku-b\"");
 }
 
 static void test_promotion_not_started_is_failed_precondition(void **state)
 {
-    world *w = *state;
-    line(w, 0, "sku-a", 1, "promo-later");
-    request(w, "r-1", "eu", 1);
-    decide(w, "canon-1");
-    assert_failed(w, SL_FAILED_PRECONDITION, "promotion \"promo-later\" has not started");
-    assert_untouched(w);
+    assert_one_line_refused(*state, "eu", "sku-a", "promo-later", SL_FAILED_PRECONDITION,
+                            "promotion \"promo-later\" has not started");
 }
 
 static void test_promotion_ended_or_past_its_end_is_failed_precondition(void **state)
 {
     world *w = *state;
-    line(w, 0, "sku-a", 1, "promo-over");
-    request(w, "r-1", "eu", 1);
-    decide(w, "canon-1");
-    assert_failed(w, SL_FAILED_PRECONDITION, "promotion \"promo-over\" has ended");
+    assert_one_line_refused(w, "eu", "sku-a", "promo-over", SL_FAILED_PRECONDITION,
+                            "promotion \"promo-over\" has ended");
     /* Not marked ended yet, but its end time has come. */
     w->promos[0].row.ends_ms = NOW_MS;
-    line(w, 0, "sku-a", 1, "promo-a");
-    decide(w, "canon-1");
-    assert_failed(w, SL_FAILED_PRECONDITION, "promotion \"promo-a\" has ended");
-    assert_untouched(w);
+    assert_one_line_refused(w, "eu", "sku-a", "promo-a", SL_FAILED_PRECONDITION,
+                            "promotion \"promo-a\" has ended");
 }
 
 static void test_promotion_line_takes_the_fence_at_the_promotion_price(void **state)
@@ -445,12 +438,8 @@ static void test_short_line_fails_the_request_with_a_shortfall_and_undoes_it(voi
 
 static void test_promotion_line_outside_its_fences_region_is_short(void **state)
 {
-    world *w = *state;
-    line(w, 0, "sku-a", 1, "promo-a");
-    request(w, "r-1", "north", 1);
-    decide(w, "canon-1");
-    assert_failed(w, SL_FAILED_PRECONDITION, "the promotion's units are not in warehouses");
-    assert_untouched(w);
+    assert_one_line_refused(*state, "north", "sku-a", "promo-a", SL_FAILED_PRECONDITION,
+                            "the promotion's units are not in warehouses");
 }
 
 static void test_backorder_waits_for_the_inbound_when_allowed(void **state)
