@@ -80,7 +80,7 @@ bool sl_db_bool_or(sl_db_reader *rd, int row, const char *column, bool if_null);
 int64_t sl_db_instant_ms(sl_db_reader *rd, int row, const char *column);
 int64_t sl_db_instant_ms_or(sl_db_reader *rd, int row, const char *column, int64_t if_null);
 
-/* A bytea column (text format, "\\x..." hex) as raw bytes, copied into
+/* A bytea column (text format, hex or escape output) as raw bytes, copied into
  * the reader's arena (a reader without an arena fails: libpq's decoded
  * copy must be freed before returning); *len is their number.  NULL is a
  * failure.  "" and *len 0 after a failure. */
