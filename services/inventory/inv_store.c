@@ -188,50 +188,11 @@ sl_status inv__run(sl_db_conn *c, const char *stmt, int n, const char *const *v,
 
 /* ---- result reading ---- */
 
-int inv__col(const PGresult *r, const char *name)
-{
-    return PQfnumber(r, name);
-}
-
-const char *inv__gs(sl_arena *a, const PGresult *r, int row, int c)
-{
-    if (c < 0 || PQgetisnull(r, row, c))
-        return "";
-    const char *s = sl_arena_strdup(a, PQgetvalue(r, row, c));
-    return s != NULL ? s : "";
-}
-
-int64_t inv__gi(const PGresult *r, int row, int c)
-{
-    if (c < 0 || PQgetisnull(r, row, c))
-        return 0;
-    return strtoll(PQgetvalue(r, row, c), NULL, 10);
-}
-
-bool inv__gb(const PGresult *r, int row, int c)
-{
-    return c >= 0 && !PQgetisnull(r, row, c) && PQgetvalue(r, row, c)[0] == 't';
-}
-
-/* A bytea column (text format "\x..") into arena memory. */
-const uint8_t *inv__gbytes(sl_arena *a, const PGresult *r, int row, int c, size_t *len)
-{
-    *len = 0;
-    if (c < 0 || PQgetisnull(r, row, c))
-        return (const uint8_t *)"";
-    size_t n = 0;
-    unsigned char *raw = PQunescapeBytea((const unsigned char *)PQgetvalue(r, row, c), &n);
-    if (raw == NULL)
-        return NULL;
-    uint8_t *out = sl_arena_alloc(a, n + 1);
-    if (out != NULL) {
-        if (n > 0)
-            memcpy(out, raw, n);
-        *len = n;
-    }
-    PQfreemem(raw);
-    return out;
-}
+/* Columns are read by name through sl_db_row: a misspelt or missing
+ * column, or a value that does not parse, is INTERNAL naming the column
+ * (the store's own readers used to read "" or 0 and go on).  NULL in a
+ * column read with an _or variant is the type's zero value, as this store
+ * has always read it. */
 
 void *inv__alloc_rows(sl_arena *a, size_t n, size_t size)
 {
@@ -245,14 +206,17 @@ void *inv__alloc_rows(sl_arena *a, size_t n, size_t size)
 sl_status inv__read_rows(sl_arena *a, PGresult *r, size_t size, inv__row_reader read, void **out,
                          size_t *n, sl_err *err)
 {
-    int k = PQntuples(r);
+    sl_db_reader rd;
+    sl_db_reader_init(&rd, r, a);
+    int k = sl_db_reader_rows(&rd);
     void *rows = inv__alloc_rows(a, (size_t)k, size);
     for (int i = 0; rows != NULL && i < k; i++)
-        if (!read(a, r, i, rows))
+        if (!read(a, &rd, i, rows))
             rows = NULL;
+    sl_status st = rows == NULL ? inv__oom(err) : sl_db_reader_status(&rd, err);
     PQclear(r);
-    if (rows == NULL)
-        return inv__oom(err);
+    if (st != SL_OK)
+        return st;
     *out = rows;
     *n = (size_t)k;
     return SL_OK;
@@ -280,26 +244,30 @@ sl_status inv__query_one(sl_db_conn *c, sl_arena *a, const char *stmt, int np, c
     sl_status st = inv__run(c, stmt, np, v, &r, err);
     if (st != SL_OK)
         return st;
-    if (PQntuples(r) > 0 && !read(a, r, 0, slot))
-        st = inv__oom(err);
+    sl_db_reader rd;
+    sl_db_reader_init(&rd, r, a);
+    if (sl_db_reader_rows(&rd) > 0)
+        st = read(a, &rd, 0, slot) ? sl_db_reader_status(&rd, err) : inv__oom(err);
     PQclear(r);
     return st;
 }
 
-static bool id_at(sl_arena *a, const PGresult *r, int i, void *rows)
+static bool id_at(sl_arena *a, sl_db_reader *rd, int i, void *rows)
 {
+    (void)a;
     const char **x = rows;
-    x[i] = inv__gs(a, r, i, 0);
+    x[i] = sl_db_text_or(rd, i, "id", "");
     return true;
 }
 
-bool inv__route_at(sl_arena *a, const PGresult *r, int i, void *rows)
+bool inv__route_at(sl_arena *a, sl_db_reader *rd, int i, void *rows)
 {
+    (void)a;
     inv_route *v = rows;
-    v[i].warehouse_id = inv__gs(a, r, i, 0);
-    v[i].region = inv__gs(a, r, i, 1);
-    v[i].p50 = (int)inv__gi(r, i, 2);
-    v[i].p90 = (int)inv__gi(r, i, 3);
+    v[i].warehouse_id = sl_db_text_or(rd, i, "warehouse_id", "");
+    v[i].region = sl_db_text_or(rd, i, "region", "");
+    v[i].p50 = (int)sl_db_int64_or(rd, i, "p50_days", 0);
+    v[i].p90 = (int)sl_db_int64_or(rd, i, "p90_days", 0);
     return true;
 }
 

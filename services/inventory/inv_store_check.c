@@ -97,8 +97,13 @@ sl_status inv_store_check(sl_db_conn *c, sl_arena *a, const char *sku, int limit
     sl_status st = sl_db_exec(c, "inv_check_count", 1, v, NULL, NULL, &r, err);
     if (st != SL_OK)
         return st;
-    *stock_rows = inv__gi(r, 0, 0);
+    sl_db_reader rd;
+    sl_db_reader_init(&rd, r, NULL);
+    *stock_rows = sl_db_int64(&rd, 0, "n");
+    st = sl_db_reader_status(&rd, err);
     PQclear(r);
+    if (st != SL_OK)
+        return st;
     Shelfline__V1__InvariantViolation **vs = inv__alloc_rows(a, (size_t)limit, sizeof *vs);
     if (vs == NULL)
         return inv__oom(err);
@@ -107,7 +112,9 @@ sl_status inv_store_check(sl_db_conn *c, sl_arena *a, const char *sku, int limit
         st = sl_db_exec(c, checks[ci].stmt, 1, v, NULL, NULL, &r, err);
         if (st != SL_OK)
             return st;
-        for (int i = 0; i < PQntuples(r) && k < (size_t)limit; i++) {
+        sl_db_reader reader, *rd = &reader;
+        sl_db_reader_init(rd, r, a);
+        for (int i = 0; i < sl_db_reader_rows(rd) && k < (size_t)limit; i++) {
             Shelfline__V1__InvariantViolation *x = sl_arena_alloc(a, sizeof *x);
             if (x == NULL) {
                 PQclear(r);
@@ -115,15 +122,18 @@ sl_status inv_store_check(sl_db_conn *c, sl_arena *a, const char *sku, int limit
             }
             shelfline__v1__invariant_violation__init(x);
             x->kind = checks[ci].kind;
-            x->sku = (char *)inv__gs(a, r, i, inv__col(r, "sku"));
-            x->warehouse_id = (char *)inv__gs(a, r, i, inv__col(r, "warehouse_id"));
-            x->subject_id = (char *)inv__gs(a, r, i, inv__col(r, "subject"));
-            x->expected = inv__gi(r, i, inv__col(r, "expected"));
-            x->actual = inv__gi(r, i, inv__col(r, "actual"));
+            x->sku = (char *)sl_db_text_or(rd, i, "sku", "");
+            x->warehouse_id = (char *)sl_db_text_or(rd, i, "warehouse_id", "");
+            x->subject_id = (char *)sl_db_text_or(rd, i, "subject", "");
+            x->expected = sl_db_int64_or(rd, i, "expected", 0);
+            x->actual = sl_db_int64_or(rd, i, "actual", 0);
             x->detail = (char *)checks[ci].what;
             vs[k++] = x;
         }
+        st = sl_db_reader_status(rd, err);
         PQclear(r);
+        if (st != SL_OK)
+            return st;
     }
     *out = vs;
     *n = k;

@@ -68,14 +68,15 @@ const sl_db_stmt inv__inbound_stmts[] = {
     {NULL, NULL, 0},
 };
 
-static bool open_inbound_at(sl_arena *a, const PGresult *r, int i, void *rows)
+static bool open_inbound_at(sl_arena *a, sl_db_reader *rd, int i, void *rows)
 {
+    (void)a;
     inv_open_inbound *o = rows;
-    o[i].id = inv__gs(a, r, i, inv__col(r, "id"));
-    o[i].sku = inv__gs(a, r, i, inv__col(r, "sku"));
-    o[i].warehouse_id = inv__gs(a, r, i, inv__col(r, "warehouse_id"));
-    o[i].unallocated = inv__gi(r, i, inv__col(r, "unallocated"));
-    o[i].expected_ms = inv__gi(r, i, inv__col(r, "expected_ms"));
+    o[i].id = sl_db_text_or(rd, i, "id", "");
+    o[i].sku = sl_db_text_or(rd, i, "sku", "");
+    o[i].warehouse_id = sl_db_text_or(rd, i, "warehouse_id", "");
+    o[i].unallocated = sl_db_int64_or(rd, i, "unallocated", 0);
+    o[i].expected_ms = sl_db_int64_or(rd, i, "expected_ms", 0);
     return true;
 }
 
@@ -91,42 +92,43 @@ sl_status inv_store_open_inbound(sl_db_conn *c, sl_arena *a, const char *const *
     return st;
 }
 
-static bool inbound_from(sl_arena *a, const PGresult *r, int i, inv_inbound_row *b)
+static bool inbound_from(sl_arena *a, sl_db_reader *rd, int i, inv_inbound_row *b)
 {
-    b->id = inv__gs(a, r, i, inv__col(r, "id"));
-    b->kind = inv__gs(a, r, i, inv__col(r, "kind"));
-    b->sku = inv__gs(a, r, i, inv__col(r, "sku"));
-    b->warehouse_id = inv__gs(a, r, i, inv__col(r, "warehouse_id"));
-    b->source_warehouse_id = inv__gs(a, r, i, inv__col(r, "source_warehouse_id"));
-    b->supplier = inv__gs(a, r, i, inv__col(r, "supplier"));
-    b->reference = inv__gs(a, r, i, inv__col(r, "reference"));
-    b->qty = inv__gi(r, i, inv__col(r, "qty"));
-    b->received = inv__gi(r, i, inv__col(r, "received"));
-    b->backordered = inv__gi(r, i, inv__col(r, "backordered"));
-    b->expected_ms = inv__gi(r, i, inv__col(r, "expected_ms"));
-    b->original_ms = inv__gi(r, i, inv__col(r, "original_ms"));
-    b->created_ms = inv__gi(r, i, inv__col(r, "created_ms"));
-    b->request = inv__gbytes(a, r, i, inv__col(r, "request"), &b->request_len);
+    (void)a;
+    b->id = sl_db_text_or(rd, i, "id", "");
+    b->kind = sl_db_text_or(rd, i, "kind", "");
+    b->sku = sl_db_text_or(rd, i, "sku", "");
+    b->warehouse_id = sl_db_text_or(rd, i, "warehouse_id", "");
+    b->source_warehouse_id = sl_db_text_or(rd, i, "source_warehouse_id", "");
+    b->supplier = sl_db_text_or(rd, i, "supplier", "");
+    b->reference = sl_db_text_or(rd, i, "reference", "");
+    b->qty = sl_db_int64_or(rd, i, "qty", 0);
+    b->received = sl_db_int64_or(rd, i, "received", 0);
+    b->backordered = sl_db_int64_or(rd, i, "backordered", 0);
+    b->expected_ms = sl_db_int64_or(rd, i, "expected_ms", 0);
+    b->original_ms = sl_db_int64_or(rd, i, "original_ms", 0);
+    b->created_ms = sl_db_int64_or(rd, i, "created_ms", 0);
+    b->request = sl_db_bytes(rd, i, "request", &b->request_len);
     return b->request != NULL;
 }
 
-static bool inbound_at(sl_arena *a, const PGresult *r, int i, void *rows)
+static bool inbound_at(sl_arena *a, sl_db_reader *rd, int i, void *rows)
 {
     inv_inbound_row *b = rows;
-    return inbound_from(a, r, i, &b[i]);
+    return inbound_from(a, rd, i, &b[i]);
 }
 
-static bool delay_at(sl_arena *a, const PGresult *r, int i, void *rows)
+static bool delay_at(sl_arena *a, sl_db_reader *rd, int i, void *rows)
 {
     Shelfline__V1__InboundDelay **d = rows;
     Shelfline__V1__InboundDelay *x = sl_arena_alloc(a, sizeof *x);
     if (x == NULL)
         return false;
     shelfline__v1__inbound_delay__init(x);
-    x->previous_expected_at_ms = inv__gi(r, i, inv__col(r, "prev_ms"));
-    x->expected_at_ms = inv__gi(r, i, inv__col(r, "new_ms"));
-    x->reason = (char *)inv__gs(a, r, i, inv__col(r, "reason"));
-    x->recorded_at_ms = inv__gi(r, i, inv__col(r, "created_ms"));
+    x->previous_expected_at_ms = sl_db_int64_or(rd, i, "prev_ms", 0);
+    x->expected_at_ms = sl_db_int64_or(rd, i, "new_ms", 0);
+    x->reason = (char *)sl_db_text_or(rd, i, "reason", "");
+    x->recorded_at_ms = sl_db_int64_or(rd, i, "created_ms", 0);
     d[i] = x;
     return true;
 }
@@ -140,11 +142,13 @@ sl_status inv_store_inbound_get(sl_db_conn *c, sl_arena *a, const char *id, inv_
     sl_status st = sl_db_exec(c, "inv_inbound_get", 1, v, NULL, NULL, &r, err);
     if (st != SL_OK)
         return st;
-    if (PQntuples(r) > 0) {
+    sl_db_reader rd;
+    sl_db_reader_init(&rd, r, a);
+    if (sl_db_reader_rows(&rd) > 0) {
         inv_inbound_row *b = sl_arena_zalloc(a, sizeof *b);
-        if (b == NULL || !inbound_from(a, r, 0, b))
+        if (b == NULL || !inbound_from(a, &rd, 0, b))
             st = inv__oom(err);
-        else
+        else if ((st = sl_db_reader_status(&rd, err)) == SL_OK)
             *out = b;
     }
     PQclear(r);
@@ -229,11 +233,26 @@ sl_status inv_store_inbound_list(sl_db_conn *c, sl_arena *a, const char *sku, co
     return st;
 }
 
+/* An allocation awaiting units, with its reservation's status. */
+static bool backorder_at(sl_arena *a, sl_db_reader *rd, int i, void *rows)
+{
+    (void)a;
+    inv_alloc_row *x = rows;
+    inv__alloc_from(rd, i, &x[i]);
+    x[i].status = sl_db_text_or(rd, i, "status", "");
+    return true;
+}
+
 sl_status inv_store_backorders(sl_db_conn *c, sl_arena *a, const char *inbound_id,
                                inv_alloc_row **out, size_t *n, sl_err *err)
 {
     const char *v[1] = {inbound_id};
-    return inv__alloc_rows_query(c, a, "inv_backorders", 1, v, out, n, err);
+    void *rows = NULL;
+    sl_status st =
+        inv__query_rows(c, a, "inv_backorders", 1, v, sizeof **out, backorder_at, &rows, n, err);
+    if (st == SL_OK)
+        *out = rows;
+    return st;
 }
 
 sl_status inv_store_receipt_get(sl_db_conn *c, sl_arena *a, const char *receipt_id, bool *found,
@@ -246,13 +265,14 @@ sl_status inv_store_receipt_get(sl_db_conn *c, sl_arena *a, const char *receipt_
     sl_status st = sl_db_exec(c, "inv_receipt_get", 1, v, NULL, NULL, &r, err);
     if (st != SL_OK)
         return st;
-    *found = PQntuples(r) > 0;
+    sl_db_reader rd;
+    sl_db_reader_init(&rd, r, a);
+    *found = sl_db_reader_rows(&rd) > 0;
     if (*found) {
-        *inbound_id = inv__gs(a, r, 0, 0);
-        *request = inv__gbytes(a, r, 0, 1, request_len);
-        *result = inv__gbytes(a, r, 0, 2, result_len);
-        if (*request == NULL || *result == NULL)
-            st = inv__oom(err);
+        *inbound_id = sl_db_text_or(&rd, 0, "inbound_id", "");
+        *request = sl_db_bytes(&rd, 0, "request", request_len);
+        *result = sl_db_bytes(&rd, 0, "result", result_len);
+        st = sl_db_reader_status(&rd, err);
     }
     PQclear(r);
     return st;

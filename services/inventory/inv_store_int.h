@@ -8,7 +8,8 @@
  * statement table, registered together by inv_store_register
  * (inv_store.c).  The kit below is inv_store.c's: array parameters in
  * PostgreSQL's literal form, running a statement whose parameters were
- * built in the arena, and copying rows into arena memory.  Internal names
+ * built in the arena, and copying rows into arena memory through
+ * sl_db_row's readers (columns by name, failing loudly).  Internal names
  * carry the inv__ prefix.
  */
 #ifndef INV_STORE_INT_H
@@ -23,6 +24,7 @@
 #include "inv_store.h"
 #include "sl_arena.h"
 #include "sl_db.h"
+#include "sl_db_row.h"
 #include "sl_status.h"
 
 /* A timestamptz column as Unix milliseconds, and back. */
@@ -83,20 +85,14 @@ sl_status inv__run(sl_db_conn *c, const char *stmt, int n, const char *const *v,
 
 /* ---- rows ---- */
 
-int inv__col(const PGresult *r, const char *name);
-/* Text (copied into the arena), integer, boolean and bytea cells of
- * column c; NULL or a missing column reads as "", 0, false, "". */
-const char *inv__gs(sl_arena *a, const PGresult *r, int row, int c);
-int64_t inv__gi(const PGresult *r, int row, int c);
-bool inv__gb(const PGresult *r, int row, int c);
-const uint8_t *inv__gbytes(sl_arena *a, const PGresult *r, int row, int c, size_t *len);
-
 /* n zeroed elements (at least one) of size bytes. */
 void *inv__alloc_rows(sl_arena *a, size_t n, size_t size);
 
-/* Reads row i of r into element i of rows, an array whose element type
- * only the reader knows; false when arena memory ran out. */
-typedef bool (*inv__row_reader)(sl_arena *a, const PGresult *r, int i, void *rows);
+/* Reads row i of rd into element i of rows, an array whose element type
+ * only the reader knows (columns by name, sl_db_row.h; the caller checks
+ * the reader's status after the last row); false when arena memory ran
+ * out. */
+typedef bool (*inv__row_reader)(sl_arena *a, sl_db_reader *rd, int i, void *rows);
 
 /* The tail every list query shares: copies each row of r into a new arena
  * array of `size`-byte elements and clears r on every path.  *out and *n
@@ -121,12 +117,11 @@ sl_status inv__id_list(sl_db_conn *c, sl_arena *a, const char *stmt, int limit, 
                        size_t *n, sl_err *err);
 
 /* Row readers shared between aggregates: an inv_route (inv_network's
- * columns), an inv_resv_row (inv_store_resv.c), and the allocations a
- * statement returns (inv_store_resv.c). */
-bool inv__route_at(sl_arena *a, const PGresult *r, int i, void *rows);
-bool inv__resv_at(sl_arena *a, const PGresult *r, int i, void *rows);
-sl_status inv__alloc_rows_query(sl_db_conn *c, sl_arena *a, const char *stmt, int n,
-                                const char *const *v, inv_alloc_row **out, size_t *nout,
-                                sl_err *err);
+ * columns), an inv_resv_row (inv_store_resv.c), and an allocation's
+ * ALLOC_COLS (inv_store_resv.c; status is left "", only the backorders
+ * of inv_store_inbound.c read it). */
+bool inv__route_at(sl_arena *a, sl_db_reader *rd, int i, void *rows);
+bool inv__resv_at(sl_arena *a, sl_db_reader *rd, int i, void *rows);
+void inv__alloc_from(sl_db_reader *rd, int i, inv_alloc_row *x);
 
 #endif

@@ -79,9 +79,12 @@ sl_status inv_store_tz_valid(sl_db_conn *c, const char *tz, bool *valid, sl_err 
     sl_status st = sl_db_exec(c, "inv_tz_valid", 1, v, NULL, NULL, &r, err);
     if (st != SL_OK)
         return st;
-    *valid = inv__gb(r, 0, 0);
+    sl_db_reader rd;
+    sl_db_reader_init(&rd, r, NULL);
+    *valid = sl_db_bool(&rd, 0, "ok");
+    st = sl_db_reader_status(&rd, err);
     PQclear(r);
-    return SL_OK;
+    return st;
 }
 
 static const char *kind_name(Shelfline__V1__Warehouse__Kind k)
@@ -115,40 +118,41 @@ static Shelfline__V1__Warehouse__Kind kind_of(const char *s)
     return SHELFLINE__V1__WAREHOUSE__KIND__KIND_UNSPECIFIED;
 }
 
-static Shelfline__V1__Warehouse *wh_from(sl_arena *a, const PGresult *r, int i)
+static Shelfline__V1__Warehouse *wh_from(sl_arena *a, sl_db_reader *rd, int i)
 {
     Shelfline__V1__Warehouse *w = sl_arena_alloc(a, sizeof *w);
     char *cut = sl_arena_alloc(a, 8);
     if (w == NULL || cut == NULL)
         return NULL;
     shelfline__v1__warehouse__init(w);
-    w->warehouse_id = (char *)inv__gs(a, r, i, inv__col(r, "warehouse_id"));
-    w->name = (char *)inv__gs(a, r, i, inv__col(r, "name"));
-    w->region = (char *)inv__gs(a, r, i, inv__col(r, "region"));
-    w->kind = kind_of(inv__gs(a, r, i, inv__col(r, "kind")));
-    w->location = (char *)inv__gs(a, r, i, inv__col(r, "location"));
-    w->time_zone = (char *)inv__gs(a, r, i, inv__col(r, "time_zone"));
-    int m = (int)inv__gi(r, i, inv__col(r, "cutoff_minutes"));
+    w->warehouse_id = (char *)sl_db_text_or(rd, i, "warehouse_id", "");
+    w->name = (char *)sl_db_text_or(rd, i, "name", "");
+    w->region = (char *)sl_db_text_or(rd, i, "region", "");
+    w->kind = kind_of(sl_db_text_or(rd, i, "kind", ""));
+    w->location = (char *)sl_db_text_or(rd, i, "location", "");
+    w->time_zone = (char *)sl_db_text_or(rd, i, "time_zone", "");
+    int m = (int)sl_db_int64_or(rd, i, "cutoff_minutes", 0);
     snprintf(cut, 8, "%02d:%02d", m / 60 % 24, m % 60);
     w->ship_cutoff = cut;
-    w->active = inv__gb(r, i, inv__col(r, "active"));
-    w->created_at_ms = inv__gi(r, i, inv__col(r, "created_ms"));
-    w->updated_at_ms = inv__gi(r, i, inv__col(r, "updated_ms"));
+    w->active = sl_db_bool_or(rd, i, "active", false);
+    w->created_at_ms = sl_db_int64_or(rd, i, "created_ms", 0);
+    w->updated_at_ms = sl_db_int64_or(rd, i, "updated_ms", 0);
     return w;
 }
 
-static bool wh_at(sl_arena *a, const PGresult *r, int i, void *rows)
+static bool wh_at(sl_arena *a, sl_db_reader *rd, int i, void *rows)
 {
     Shelfline__V1__Warehouse **ws = rows;
-    return (ws[i] = wh_from(a, r, i)) != NULL;
+    return (ws[i] = wh_from(a, rd, i)) != NULL;
 }
 
-static bool wh_row_at(sl_arena *a, const PGresult *r, int i, void *rows)
+static bool wh_row_at(sl_arena *a, sl_db_reader *rd, int i, void *rows)
 {
+    (void)a;
     inv_wh_row *w = rows;
-    w[i].warehouse_id = inv__gs(a, r, i, 0);
-    w[i].region = inv__gs(a, r, i, 1);
-    w[i].active = inv__gb(r, i, 2);
+    w[i].warehouse_id = sl_db_text_or(rd, i, "warehouse_id", "");
+    w[i].region = sl_db_text_or(rd, i, "region", "");
+    w[i].active = sl_db_bool_or(rd, i, "active", false);
     return true;
 }
 
@@ -226,24 +230,24 @@ sl_status inv_store_warehouses(sl_db_conn *c, sl_arena *a, const char *const *id
     return st;
 }
 
-static Shelfline__V1__TransitTime *tr_from(sl_arena *a, const PGresult *r, int i)
+static Shelfline__V1__TransitTime *tr_from(sl_arena *a, sl_db_reader *rd, int i)
 {
     Shelfline__V1__TransitTime *t = sl_arena_alloc(a, sizeof *t);
     if (t == NULL)
         return NULL;
     shelfline__v1__transit_time__init(t);
-    t->warehouse_id = (char *)inv__gs(a, r, i, inv__col(r, "warehouse_id"));
-    t->region = (char *)inv__gs(a, r, i, inv__col(r, "region"));
-    t->p50_days = (int32_t)inv__gi(r, i, inv__col(r, "p50_days"));
-    t->p90_days = (int32_t)inv__gi(r, i, inv__col(r, "p90_days"));
-    t->updated_at_ms = inv__gi(r, i, inv__col(r, "updated_ms"));
+    t->warehouse_id = (char *)sl_db_text_or(rd, i, "warehouse_id", "");
+    t->region = (char *)sl_db_text_or(rd, i, "region", "");
+    t->p50_days = (int32_t)sl_db_int64_or(rd, i, "p50_days", 0);
+    t->p90_days = (int32_t)sl_db_int64_or(rd, i, "p90_days", 0);
+    t->updated_at_ms = sl_db_int64_or(rd, i, "updated_ms", 0);
     return t;
 }
 
-static bool tr_at(sl_arena *a, const PGresult *r, int i, void *rows)
+static bool tr_at(sl_arena *a, sl_db_reader *rd, int i, void *rows)
 {
     Shelfline__V1__TransitTime **ts = rows;
-    return (ts[i] = tr_from(a, r, i)) != NULL;
+    return (ts[i] = tr_from(a, rd, i)) != NULL;
 }
 
 static sl_status one_tr(sl_db_conn *c, sl_arena *a, const char *stmt, int n, const char *const *v,

@@ -38,7 +38,7 @@ const sl_db_stmt inv__product_stmts[] = {
     {NULL, NULL, 0},
 };
 
-static Shelfline__V1__Product *product_from(sl_arena *a, const PGresult *r, int i)
+static Shelfline__V1__Product *product_from(sl_arena *a, sl_db_reader *rd, int i)
 {
     Shelfline__V1__Product *p = sl_arena_alloc(a, sizeof *p);
     Shelfline__V1__Money *m = sl_arena_alloc(a, sizeof *m);
@@ -46,18 +46,18 @@ static Shelfline__V1__Product *product_from(sl_arena *a, const PGresult *r, int 
         return NULL;
     shelfline__v1__product__init(p);
     shelfline__v1__money__init(m);
-    p->sku = (char *)inv__gs(a, r, i, inv__col(r, "sku"));
-    p->name = (char *)inv__gs(a, r, i, inv__col(r, "name"));
-    p->category = (char *)inv__gs(a, r, i, inv__col(r, "category"));
-    p->brand = (char *)inv__gs(a, r, i, inv__col(r, "brand"));
-    m->minor_units = inv__gi(r, i, inv__col(r, "price_minor"));
-    m->currency = (char *)inv__gs(a, r, i, inv__col(r, "currency"));
+    p->sku = (char *)sl_db_text_or(rd, i, "sku", "");
+    p->name = (char *)sl_db_text_or(rd, i, "name", "");
+    p->category = (char *)sl_db_text_or(rd, i, "category", "");
+    p->brand = (char *)sl_db_text_or(rd, i, "brand", "");
+    m->minor_units = sl_db_int64_or(rd, i, "price_minor", 0);
+    m->currency = (char *)sl_db_text_or(rd, i, "currency", "");
     p->price = m;
-    p->repeat_purchase_days = (int32_t)inv__gi(r, i, inv__col(r, "repeat_days"));
-    p->created_at_ms = inv__gi(r, i, inv__col(r, "created_ms"));
-    p->updated_at_ms = inv__gi(r, i, inv__col(r, "updated_ms"));
+    p->repeat_purchase_days = (int32_t)sl_db_int64_or(rd, i, "repeat_days", 0);
+    p->created_at_ms = sl_db_int64_or(rd, i, "created_ms", 0);
+    p->updated_at_ms = sl_db_int64_or(rd, i, "updated_ms", 0);
     /* Tags come joined by chr(31), which validated tags never contain. */
-    char *tags = (char *)inv__gs(a, r, i, inv__col(r, "tags"));
+    char *tags = (char *)sl_db_text_or(rd, i, "tags", "");
     size_t nt = 0;
     if (tags[0] != '\0') {
         nt = 1;
@@ -92,10 +92,10 @@ static sl_status product_params(sl_arena *a, const Shelfline__V1__Product *p, co
     return SL_OK;
 }
 
-static bool product_at(sl_arena *a, const PGresult *r, int i, void *rows)
+static bool product_at(sl_arena *a, sl_db_reader *rd, int i, void *rows)
 {
     Shelfline__V1__Product **ps = rows;
-    return (ps[i] = product_from(a, r, i)) != NULL;
+    return (ps[i] = product_from(a, rd, i)) != NULL;
 }
 
 static sl_status one_product(sl_db_conn *c, sl_arena *a, const char *stmt, int n,
@@ -155,7 +155,10 @@ sl_status inv_store_skus_missing(sl_db_conn *c, sl_arena *a, const char *const *
     sl_status st = inv__run(c, "inv_skus_missing", 1, v, &r, err);
     if (st != SL_OK)
         return st;
-    *missing = PQntuples(r) > 0 ? (long)inv__gi(r, 0, 0) : -1;
+    sl_db_reader rd;
+    sl_db_reader_init(&rd, r, NULL);
+    *missing = sl_db_reader_rows(&rd) > 0 ? (long)sl_db_int64(&rd, 0, "idx") : -1;
+    st = sl_db_reader_status(&rd, err);
     PQclear(r);
-    return SL_OK;
+    return st;
 }

@@ -68,44 +68,47 @@ const sl_db_stmt inv__promo_stmts[] = {
     {NULL, NULL, 0},
 };
 
-static bool promo_at(sl_arena *a, const PGresult *r, int i, void *rows)
+static bool promo_at(sl_arena *a, sl_db_reader *rd, int i, void *rows)
 {
+    (void)a;
     inv_promo_row *p = rows;
-    p[i].id = inv__gs(a, r, i, inv__col(r, "id"));
-    p[i].sku = inv__gs(a, r, i, inv__col(r, "sku"));
-    p[i].region = inv__gs(a, r, i, inv__col(r, "region"));
-    p[i].currency = inv__gs(a, r, i, inv__col(r, "currency"));
-    p[i].quota = inv__gi(r, i, inv__col(r, "quota"));
-    p[i].per_customer_limit = inv__gi(r, i, inv__col(r, "per_customer_limit"));
-    p[i].starts_ms = inv__gi(r, i, inv__col(r, "starts_ms"));
-    p[i].ends_ms = inv__gi(r, i, inv__col(r, "ends_ms"));
-    p[i].price_minor = inv__gi(r, i, inv__col(r, "price_minor"));
-    p[i].remaining = inv__gi(r, i, inv__col(r, "remaining"));
-    p[i].held = inv__gi(r, i, inv__col(r, "held"));
-    p[i].sold = inv__gi(r, i, inv__col(r, "sold"));
-    p[i].returned = inv__gi(r, i, inv__col(r, "returned"));
-    p[i].ended = inv__gb(r, i, inv__col(r, "ended"));
-    p[i].request = inv__gbytes(a, r, i, inv__col(r, "request"), &p[i].request_len);
+    p[i].id = sl_db_text_or(rd, i, "id", "");
+    p[i].sku = sl_db_text_or(rd, i, "sku", "");
+    p[i].region = sl_db_text_or(rd, i, "region", "");
+    p[i].currency = sl_db_text_or(rd, i, "currency", "");
+    p[i].quota = sl_db_int64_or(rd, i, "quota", 0);
+    p[i].per_customer_limit = sl_db_int64_or(rd, i, "per_customer_limit", 0);
+    p[i].starts_ms = sl_db_int64_or(rd, i, "starts_ms", 0);
+    p[i].ends_ms = sl_db_int64_or(rd, i, "ends_ms", 0);
+    p[i].price_minor = sl_db_int64_or(rd, i, "price_minor", 0);
+    p[i].remaining = sl_db_int64_or(rd, i, "remaining", 0);
+    p[i].held = sl_db_int64_or(rd, i, "held", 0);
+    p[i].sold = sl_db_int64_or(rd, i, "sold", 0);
+    p[i].returned = sl_db_int64_or(rd, i, "returned", 0);
+    p[i].ended = sl_db_bool_or(rd, i, "ended", false);
+    p[i].request = sl_db_bytes(rd, i, "request", &p[i].request_len);
     return p[i].request != NULL;
 }
 
-static bool fence_at(sl_arena *a, const PGresult *r, int i, void *rows)
+static bool fence_at(sl_arena *a, sl_db_reader *rd, int i, void *rows)
 {
+    (void)a;
     inv_fence_row *f = rows;
-    f[i].promotion_id = inv__gs(a, r, i, 0);
-    f[i].warehouse_id = inv__gs(a, r, i, 1);
-    f[i].fenced = inv__gi(r, i, 2);
-    f[i].remaining = inv__gi(r, i, 3);
+    f[i].promotion_id = sl_db_text_or(rd, i, "promotion_id", "");
+    f[i].warehouse_id = sl_db_text_or(rd, i, "warehouse_id", "");
+    f[i].fenced = sl_db_int64_or(rd, i, "fenced", 0);
+    f[i].remaining = sl_db_int64_or(rd, i, "remaining", 0);
     return true;
 }
 
-static bool usage_at(sl_arena *a, const PGresult *r, int i, void *rows)
+static bool usage_at(sl_arena *a, sl_db_reader *rd, int i, void *rows)
 {
+    (void)a;
     inv_usage_row *u = rows;
-    u[i].promotion_id = inv__gs(a, r, i, 0);
-    u[i].customer_id = inv__gs(a, r, i, 1);
-    u[i].qty = inv__gi(r, i, 2);
-    u[i].limit_qty = inv__gi(r, i, 3);
+    u[i].promotion_id = sl_db_text_or(rd, i, "promotion_id", "");
+    u[i].customer_id = sl_db_text_or(rd, i, "customer_id", "");
+    u[i].qty = sl_db_int64_or(rd, i, "qty", 0);
+    u[i].limit_qty = sl_db_int64_or(rd, i, "limit_qty", 0);
     return true;
 }
 
@@ -265,8 +268,11 @@ sl_status inv_store_promo_precheck(sl_db_conn *c, const char *promo_id, const ch
     sl_status st = sl_db_exec(c, "inv_promo_precheck", 2, v, NULL, NULL, &r, err);
     if (st != SL_OK)
         return st;
-    *remaining = inv__gi(r, 0, inv__col(r, "remaining"));
-    *resv_exists = inv__gb(r, 0, inv__col(r, "resv"));
+    sl_db_reader rd;
+    sl_db_reader_init(&rd, r, NULL);
+    *remaining = sl_db_int64_or(&rd, 0, "remaining", 0);
+    *resv_exists = sl_db_bool_or(&rd, 0, "resv", false);
+    st = sl_db_reader_status(&rd, err);
     PQclear(r);
-    return SL_OK;
+    return st;
 }

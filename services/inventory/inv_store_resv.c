@@ -58,30 +58,31 @@ const sl_db_stmt inv__resv_stmts[] = {
     {NULL, NULL, 0},
 };
 
-static void alloc_from(sl_arena *a, const PGresult *r, int i, inv_alloc_row *x)
+void inv__alloc_from(sl_db_reader *rd, int i, inv_alloc_row *x)
 {
-    x->reservation_id = inv__gs(a, r, i, inv__col(r, "reservation_id"));
-    x->line_no = (int)inv__gi(r, i, inv__col(r, "line_no"));
-    x->part_no = (int)inv__gi(r, i, inv__col(r, "part_no"));
-    x->sku = inv__gs(a, r, i, inv__col(r, "sku"));
-    x->warehouse_id = inv__gs(a, r, i, inv__col(r, "warehouse_id"));
-    x->qty = inv__gi(r, i, inv__col(r, "qty"));
-    x->inbound_id = inv__gs(a, r, i, inv__col(r, "inbound_id"));
-    x->awaiting = inv__gi(r, i, inv__col(r, "awaiting"));
-    x->promotion_id = inv__gs(a, r, i, inv__col(r, "promotion_id"));
-    x->status = inv__gs(a, r, i, inv__col(r, "status"));
+    x->reservation_id = sl_db_text_or(rd, i, "reservation_id", "");
+    x->line_no = (int)sl_db_int64_or(rd, i, "line_no", 0);
+    x->part_no = (int)sl_db_int64_or(rd, i, "part_no", 0);
+    x->sku = sl_db_text_or(rd, i, "sku", "");
+    x->warehouse_id = sl_db_text_or(rd, i, "warehouse_id", "");
+    x->qty = sl_db_int64_or(rd, i, "qty", 0);
+    x->inbound_id = sl_db_text_or(rd, i, "inbound_id", "");
+    x->awaiting = sl_db_int64_or(rd, i, "awaiting", 0);
+    x->promotion_id = sl_db_text_or(rd, i, "promotion_id", "");
+    x->status = "";
 }
 
-static bool alloc_at(sl_arena *a, const PGresult *r, int i, void *rows)
+static bool alloc_at(sl_arena *a, sl_db_reader *rd, int i, void *rows)
 {
     inv_alloc_row *x = rows;
-    alloc_from(a, r, i, &x[i]);
+    (void)a;
+    inv__alloc_from(rd, i, &x[i]);
     return true;
 }
 
-sl_status inv__alloc_rows_query(sl_db_conn *c, sl_arena *a, const char *stmt, int n,
-                                const char *const *v, inv_alloc_row **out, size_t *nout,
-                                sl_err *err)
+static sl_status alloc_rows_query(sl_db_conn *c, sl_arena *a, const char *stmt, int n,
+                                  const char *const *v, inv_alloc_row **out, size_t *nout,
+                                  sl_err *err)
 {
     void *rows = NULL;
     sl_status st = inv__query_rows(c, a, stmt, n, v, sizeof **out, alloc_at, &rows, nout, err);
@@ -90,18 +91,19 @@ sl_status inv__alloc_rows_query(sl_db_conn *c, sl_arena *a, const char *stmt, in
     return st;
 }
 
-bool inv__resv_at(sl_arena *a, const PGresult *r, int i, void *rows)
+bool inv__resv_at(sl_arena *a, sl_db_reader *rd, int i, void *rows)
 {
+    (void)a;
     inv_resv_row *x = rows;
-    x[i].id = inv__gs(a, r, i, inv__col(r, "id"));
-    x[i].customer_id = inv__gs(a, r, i, inv__col(r, "customer_id"));
-    x[i].region = inv__gs(a, r, i, inv__col(r, "region"));
-    x[i].status = inv__gs(a, r, i, inv__col(r, "status"));
-    x[i].request = inv__gbytes(a, r, i, inv__col(r, "request"), &x[i].request_len);
-    x[i].result = inv__gbytes(a, r, i, inv__col(r, "result"), &x[i].result_len);
-    x[i].created_ms = inv__gi(r, i, inv__col(r, "created_ms"));
-    x[i].expires_ms = inv__gi(r, i, inv__col(r, "expires_ms"));
-    x[i].closed_ms = inv__gi(r, i, inv__col(r, "closed_ms"));
+    x[i].id = sl_db_text_or(rd, i, "id", "");
+    x[i].customer_id = sl_db_text_or(rd, i, "customer_id", "");
+    x[i].region = sl_db_text_or(rd, i, "region", "");
+    x[i].status = sl_db_text_or(rd, i, "status", "");
+    x[i].request = sl_db_bytes(rd, i, "request", &x[i].request_len);
+    x[i].result = sl_db_bytes(rd, i, "result", &x[i].result_len);
+    x[i].created_ms = sl_db_int64_or(rd, i, "created_ms", 0);
+    x[i].expires_ms = sl_db_int64_or(rd, i, "expires_ms", 0);
+    x[i].closed_ms = sl_db_int64_or(rd, i, "closed_ms", 0);
     return x[i].request != NULL && x[i].result != NULL;
 }
 
@@ -232,7 +234,7 @@ sl_status inv_store_allocs(sl_db_conn *c, sl_arena *a, const char *const *ids, s
                            inv_alloc_row **out, size_t *nout, sl_err *err)
 {
     const char *v[1] = {inv__text_array(a, ids, n)};
-    return inv__alloc_rows_query(c, a, "inv_allocs", 1, v, out, nout, err);
+    return alloc_rows_query(c, a, "inv_allocs", 1, v, out, nout, err);
 }
 
 sl_status inv_store_resv_close(sl_db_conn *c, sl_arena *a, const char *const *ids, size_t n,

@@ -99,26 +99,30 @@ sl_status inv_store_lock(sl_db_conn *c, sl_arena *a, const int64_t *keys, size_t
     sl_status st = inv__run(c, "inv_lock", 1, v, &r, err);
     if (st != SL_OK)
         return st;
-    *now_ms = inv__gi(r, 0, inv__col(r, "now_ms"));
+    sl_db_reader rd;
+    sl_db_reader_init(&rd, r, a);
+    *now_ms = sl_db_int64(&rd, 0, "now_ms");
+    st = sl_db_reader_status(&rd, err);
     PQclear(r);
-    return SL_OK;
+    return st;
 }
 
-static void stock_from(sl_arena *a, const PGresult *r, int i, inv_stock_row *s)
+static void stock_from(sl_arena *a, sl_db_reader *rd, int i, inv_stock_row *s)
 {
-    s->sku = inv__gs(a, r, i, inv__col(r, "sku"));
-    s->warehouse_id = inv__gs(a, r, i, inv__col(r, "warehouse_id"));
-    s->on_hand = inv__gi(r, i, inv__col(r, "on_hand"));
-    s->reserved = inv__gi(r, i, inv__col(r, "reserved"));
-    s->safety_stock = inv__gi(r, i, inv__col(r, "safety_stock"));
-    s->low_stock_threshold = inv__gi(r, i, inv__col(r, "low_stock_threshold"));
-    s->updated_ms = inv__gi(r, i, inv__col(r, "updated_ms"));
+    (void)a;
+    s->sku = sl_db_text_or(rd, i, "sku", "");
+    s->warehouse_id = sl_db_text_or(rd, i, "warehouse_id", "");
+    s->on_hand = sl_db_int64_or(rd, i, "on_hand", 0);
+    s->reserved = sl_db_int64_or(rd, i, "reserved", 0);
+    s->safety_stock = sl_db_int64_or(rd, i, "safety_stock", 0);
+    s->low_stock_threshold = sl_db_int64_or(rd, i, "low_stock_threshold", 0);
+    s->updated_ms = sl_db_int64_or(rd, i, "updated_ms", 0);
 }
 
-static bool stock_at(sl_arena *a, const PGresult *r, int i, void *rows)
+static bool stock_at(sl_arena *a, sl_db_reader *rd, int i, void *rows)
 {
     inv_stock_row *s = rows;
-    stock_from(a, r, i, &s[i]);
+    stock_from(a, rd, i, &s[i]);
     return true;
 }
 
@@ -126,27 +130,30 @@ static bool stock_at(sl_arena *a, const PGresult *r, int i, void *rows)
 static sl_status stock_result(sl_arena *a, PGresult *r, inv_product_row **products, size_t *np,
                               inv_stock_row **rows, size_t *nr, sl_err *err)
 {
-    int k = PQntuples(r);
+    sl_db_reader reader, *rd = &reader;
+    sl_db_reader_init(rd, r, a);
+    int k = sl_db_reader_rows(rd);
     inv_product_row *p = inv__alloc_rows(a, (size_t)k, sizeof *p);
     inv_stock_row *s = inv__alloc_rows(a, (size_t)k, sizeof *s);
     size_t npp = 0, nss = 0;
-    int c_psku = inv__col(r, "psku"), c_wh = inv__col(r, "warehouse_id");
     for (int i = 0; p != NULL && s != NULL && i < k; i++) {
-        const char *sku = PQgetvalue(r, i, c_psku);
+        const char *sku = sl_db_text_or(rd, i, "psku", "");
         if (npp == 0 || strcmp(p[npp - 1].sku, sku) != 0) {
-            p[npp].sku = inv__gs(a, r, i, c_psku);
-            p[npp].price_minor = inv__gi(r, i, inv__col(r, "price_minor"));
-            p[npp].currency = inv__gs(a, r, i, inv__col(r, "currency"));
+            p[npp].sku = sku;
+            p[npp].price_minor = sl_db_int64_or(rd, i, "price_minor", 0);
+            p[npp].currency = sl_db_text_or(rd, i, "currency", "");
             npp++;
         }
-        if (!PQgetisnull(r, i, c_wh)) {
-            stock_from(a, r, i, &s[nss]);
+        /* A product without stock rows comes with NULL stock columns. */
+        if (!sl_db_is_null(rd, i, "warehouse_id")) {
+            stock_from(a, rd, i, &s[nss]);
             nss++;
         }
     }
+    sl_status st = p == NULL || s == NULL ? inv__oom(err) : sl_db_reader_status(rd, err);
     PQclear(r);
-    if (p == NULL || s == NULL)
-        return inv__oom(err);
+    if (st != SL_OK)
+        return st;
     *products = p;
     *np = npp;
     *rows = s;
@@ -242,10 +249,16 @@ sl_status inv_store_ledger_append(sl_db_conn *c, sl_arena *a, const inv_ledger_i
         if (st != SL_OK)
             return st;
         for (size_t i = 0; i < k; i++) {
-            ids[first + i] = inv__gi(q[i].res, 0, inv__col(q[i].res, "id"));
-            created_ms[first + i] = inv__gi(q[i].res, 0, inv__col(q[i].res, "created_ms"));
+            sl_db_reader rd;
+            sl_db_reader_init(&rd, q[i].res, NULL);
+            ids[first + i] = sl_db_int64(&rd, 0, "id");
+            created_ms[first + i] = sl_db_int64(&rd, 0, "created_ms");
+            if (st == SL_OK)
+                st = sl_db_reader_status(&rd, err);
             PQclear(q[i].res);
         }
+        if (st != SL_OK)
+            return st;
     }
     return SL_OK;
 }
@@ -274,31 +287,35 @@ sl_status inv_store_low_stock(sl_db_conn *c, sl_arena *a, const char *region, co
     sl_status st = inv__run(c, "inv_low_stock", 4, v, &r, err);
     if (st != SL_OK)
         return st;
-    int k = PQntuples(r);
+    sl_db_reader reader, *rd = &reader;
+    sl_db_reader_init(rd, r, a);
+    int k = sl_db_reader_rows(rd);
     inv_stock_row *s = inv__alloc_rows(a, (size_t)k, sizeof *s);
     const char **rg = inv__alloc_rows(a, (size_t)k, sizeof *rg);
     for (int i = 0; s != NULL && rg != NULL && i < k; i++) {
-        stock_from(a, r, i, &s[i]);
-        rg[i] = inv__gs(a, r, i, inv__col(r, "region"));
+        stock_from(a, rd, i, &s[i]);
+        rg[i] = sl_db_text_or(rd, i, "region", "");
     }
+    st = s == NULL || rg == NULL ? inv__oom(err) : sl_db_reader_status(rd, err);
     PQclear(r);
-    if (s == NULL || rg == NULL)
-        return inv__oom(err);
+    if (st != SL_OK)
+        return st;
     *rows = s;
     *region_of = rg;
     *n = (size_t)k;
     return SL_OK;
 }
 
-static bool avg_at(sl_arena *a, const PGresult *r, int i, void *rows)
+static bool avg_at(sl_arena *a, sl_db_reader *rd, int i, void *rows)
 {
+    (void)a;
     inv_avg_row *x = &((inv_avg_row *)rows)[i];
-    x->sku = inv__gs(a, r, i, inv__col(r, "sku"));
-    x->tracked_ms = inv__gi(r, i, inv__col(r, "tracked_ms"));
-    x->start_on_hand = inv__gi(r, i, inv__col(r, "start_oh"));
-    x->end_on_hand = inv__gi(r, i, inv__col(r, "end_oh"));
-    x->changes = inv__gi(r, i, inv__col(r, "changes"));
-    x->average_on_hand = strtod(PQgetvalue(r, i, inv__col(r, "avg_oh")), NULL);
+    x->sku = sl_db_text_or(rd, i, "sku", "");
+    x->tracked_ms = sl_db_int64_or(rd, i, "tracked_ms", 0);
+    x->start_on_hand = sl_db_int64_or(rd, i, "start_oh", 0);
+    x->end_on_hand = sl_db_int64_or(rd, i, "end_oh", 0);
+    x->changes = sl_db_int64_or(rd, i, "changes", 0);
+    x->average_on_hand = sl_db_double_or(rd, i, "avg_oh", 0);
     return x->sku != NULL;
 }
 
@@ -325,12 +342,13 @@ sl_status inv_store_idem_get(sl_db_conn *c, sl_arena *a, const char *op, const c
     sl_status st = sl_db_exec(c, "inv_idem_get", 2, v, NULL, NULL, &r, err);
     if (st != SL_OK)
         return st;
-    *found = PQntuples(r) > 0;
+    sl_db_reader rd;
+    sl_db_reader_init(&rd, r, a);
+    *found = sl_db_reader_rows(&rd) > 0;
     if (*found) {
-        *request = inv__gbytes(a, r, 0, 0, request_len);
-        *result = inv__gbytes(a, r, 0, 1, result_len);
-        if (*request == NULL || *result == NULL)
-            st = inv__oom(err);
+        *request = sl_db_bytes(&rd, 0, "request", request_len);
+        *result = sl_db_bytes(&rd, 0, "result", result_len);
+        st = sl_db_reader_status(&rd, err);
     }
     PQclear(r);
     return st;
@@ -363,12 +381,18 @@ sl_status inv_store_locked_read(sl_db_conn *c, sl_arena *a, const int64_t *keys,
     sl_status st = sl_db_exec_pipeline(c, q, nq, err);
     if (st != SL_OK)
         return st;
-    out->now_ms = inv__gi(q[0].res, 0, inv__col(q[0].res, "now_ms"));
+    sl_db_reader rd;
+    sl_db_reader_init(&rd, q[0].res, NULL);
+    out->now_ms = sl_db_int64(&rd, 0, "now_ms");
+    st = sl_db_reader_status(&rd, err);
     PQclear(q[0].res);
+    q[0].res = NULL;
     void *routes = NULL, *resv = NULL;
-    st = inv__read_rows(a, q[1].res, sizeof *out->routes, inv__route_at, &routes, &out->nroutes,
-                        err);
-    q[1].res = NULL;
+    if (st == SL_OK) {
+        st = inv__read_rows(a, q[1].res, sizeof *out->routes, inv__route_at, &routes, &out->nroutes,
+                            err);
+        q[1].res = NULL;
+    }
     if (st == SL_OK) {
         st = stock_result(a, q[2].res, &out->products, &out->nproducts, &out->rows, &out->nrows,
                           err);
