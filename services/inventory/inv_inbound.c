@@ -336,9 +336,9 @@ sl_status inv_inbound_receive(sl_db_conn *conn, sl_events *events, sl_arena *a,
     if ((st = inv_tx_ledger(&tx, row, req->qty, "INBOUND_RECEIPT", r->id, NULL, err)) != SL_OK)
         return st;
 
-    Shelfline__V1__BackorderFulfilled **ff;
-    size_t nff;
-    int64_t fulfilled;
+    Shelfline__V1__BackorderFulfilled **ff = NULL;
+    size_t nff = 0;
+    int64_t fulfilled = 0;
     if ((st = fulfil_backorders(&tx, a, row, r->id, req->qty, &ff, &nff, &fulfilled, err)) != SL_OK)
         return st;
     if ((st = inv_store_inbound_update(conn, r->id, req->qty, -fulfilled, 0, err)) != SL_OK ||

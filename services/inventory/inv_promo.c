@@ -187,8 +187,8 @@ sl_status inv_promo_create(sl_db_conn *conn, sl_events *events, sl_arena *a,
         return sl_err_set(err, SL_INVALID_ARGUMENT, "promotion.ends_at_ms %lld is in the past",
                           (long long)p->ends_at_ms);
 
-    inv_fence_row *fences;
-    size_t nf;
+    inv_fence_row *fences = NULL;
+    size_t nf = 0;
     if ((st = fence_quota(&tx, a, p, &fences, &nf, err)) != SL_OK)
         return st;
     inv_promo_row row = {

@@ -209,7 +209,7 @@ static sl_status batch_tx(sl_db_conn *conn, void *p, sl_err *err)
     np = uniq(pids, np);
 
     inv_tx_init(&b->tx, conn, b->app->events, a);
-    inv_resv_row *existing;
+    inv_resv_row *existing = NULL;
     sl_status st = inv_tx_lock_load(&b->tx, skus, ns, ids, b->n, &existing, &b->d.nexisting, err);
     if (st != SL_OK)
         return st;
