@@ -222,6 +222,11 @@ func main() {
 		p.Set(p.Descriptor().Fields().ByName("sku"), protoreflect.ValueOfString(sku))
 		p.Set(p.Descriptor().Fields().ByName("name"), protoreflect.ValueOfString("Reflected kettle"))
 		p.Set(p.Descriptor().Fields().ByName("category"), protoreflect.ValueOfString("kitchen"))
+		mf := p.Descriptor().Fields().ByName("price")
+		money := p.NewField(mf).Message()
+		money.Set(money.Descriptor().Fields().ByName("minor_units"), protoreflect.ValueOfInt64(2999))
+		money.Set(money.Descriptor().Fields().ByName("currency"), protoreflect.ValueOfString("EUR"))
+		p.Set(mf, protoreflect.ValueOfMessage(money))
 		m.Set(pf, protoreflect.ValueOfMessage(p))
 	})
 	out := call(ctx, conn, sd, "GetProduct", func(m *dynamicpb.Message) {
