@@ -1667,6 +1667,13 @@ sl_status sl_server_start(sl_server *s, sl_err *err)
     return SL_OK;
 }
 
+size_t sl_server_services(const sl_server *s, const char **names, size_t cap)
+{
+    for (size_t i = 0; i < s->n_services && i < cap; i++)
+        names[i] = s->services[i]->descriptor->name;
+    return s->n_services;
+}
+
 int sl_server_port(const sl_server *s)
 {
     return s->port;

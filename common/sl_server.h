@@ -105,6 +105,16 @@ typedef struct sl_method {
     {                                                                                              \
         (name), SL_RPC_SERVER_STREAMING, NULL, NULL, NULL, (handler), (validate), (flags), NULL    \
     }
+/* Client-streaming and bidirectional rows: the handler reads the requests
+ * itself (sl_call_recv), so the dispatcher has none to validate. */
+#define SL_CLIENT_STREAM(name, handler, flags)                                                     \
+    {                                                                                              \
+        (name), SL_RPC_CLIENT_STREAMING, NULL, NULL, NULL, (handler), NULL, (flags), NULL          \
+    }
+#define SL_BIDI_STREAM(name, handler, flags)                                                       \
+    {                                                                                              \
+        (name), SL_RPC_BIDI_STREAMING, NULL, NULL, NULL, (handler), NULL, (flags), NULL            \
+    }
 
 typedef struct sl_service_def {
     /* The protoc-c service descriptor the table is checked against at
@@ -165,6 +175,12 @@ sl_status sl_server_add_service(sl_server *s, const sl_service_def *def, sl_err 
 /* Binds the listen address, starts the workers and marks every added service
  * SERVING.  Fails with UNAVAILABLE when the address cannot be bound. */
 sl_status sl_server_start(sl_server *s, sl_err *err);
+
+/* The full names of the services added so far, in the order they were
+ * added (grpc.health.v1.Health first): up to cap of them into names
+ * (which may be NULL when cap is 0).  Returns how many there are.  The
+ * names live as long as the server. */
+size_t sl_server_services(const sl_server *s, const char **names, size_t cap);
 
 /* The bound port (useful with port 0). */
 int sl_server_port(const sl_server *s);

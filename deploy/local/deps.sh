@@ -11,6 +11,9 @@ set_name=${1:-test}
 build_pkgs=(
     build-essential cmake pkg-config
     libgrpc-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler grpc-proto
+    # google/protobuf/descriptor.proto: server reflection reads the embedded
+    # descriptor set with it
+    libprotobuf-dev
     libpq-dev postgresql-15 postgresql-client-15
     # every service's HTTP port (/metrics, and the JSON API later)
     libmicrohttpd-dev
@@ -21,6 +24,8 @@ test_pkgs=(
     libcmocka-dev clang-format
     # interop clients in other languages
     golang-go golang-google-grpc-dev protoc-gen-go-1-3 protoc-gen-go-grpc dpkg-dev
+    # tests/interop/reflection: protodesc and dynamicpb (protobuf APIv2)
+    golang-google-protobuf-dev
     python3 python3-grpcio
     # tests/timeshift.sh: the suite again with the clock moved (libfaketime)
     faketime
@@ -33,7 +38,7 @@ test_pkgs=(
     prometheus
 )
 bench_pkgs=(
-    libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev nghttp2-client
+    libgrpc++-dev protobuf-compiler-grpc nghttp2-client
     # tests/bench/clv_bench.sh: the base-R reference fits (Rscript)
     r-base-core
     # tests/bench/forecast_bench.sh: R's forecast package and the data sets
