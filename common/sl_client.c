@@ -8,6 +8,7 @@
 #include "sl_client.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,9 @@
 #include <grpc/grpc_security.h>
 #include <grpc/support/alloc.h>
 #include <grpc/support/time.h>
+
+#include "sl_metrics.h"
+#include "sl_trace.h"
 
 #define DEFAULT_MAX_MSG (4 * 1024 * 1024 + 64 * 1024)
 #define DEFAULT_TIMEOUT_MS 10000
@@ -33,7 +37,17 @@ struct sl_channel {
     char *authorization; /* default for calls; NULL: none */
 };
 
+/* One call's series of the grpc_client_* metrics. */
+typedef struct client_series {
+    char service[200];
+    const char *method;
+    const char *type;
+    sl_metric_child *started, *sent, *received, *seconds;
+    struct timespec t0;
+} client_series;
+
 struct sl_client_stream {
+    client_series m;
     grpc_call *call;
     grpc_completion_queue *cq;
     const ProtobufCMessageDescriptor *resp_desc;
@@ -155,16 +169,30 @@ static gpr_timespec mono_deadline(int64_t abs_ms)
 
 /* Request metadata from the options and the channel's default
  * authorization; slices are static views of strings that outlive the call
- * (num, the failure switch's count as text, is the caller's). */
+ * (num, the failure switch's count as text, and tp, room for a
+ * traceparent, are the caller's and kept until the call ends).  What the
+ * options leave out comes from the thread's current context (sl_trace): a
+ * call made while serving a call, or applying an event, carries its request
+ * id and trace without the call site passing them. */
 #define MAX_MD 5
 static size_t fill_md(grpc_metadata md[MAX_MD], char num[24], const sl_channel *ch,
-                      const sl_call_options *o)
+                      const sl_call_options *o, char tp[SL_TRACEPARENT_LEN + 1])
 {
     size_t n = 0;
     memset(md, 0, MAX_MD * sizeof *md);
     const char *keys[3] = {"x-request-id", "traceparent", "tracestate"};
     const char *values[3] = {o != NULL ? o->request_id : NULL, o != NULL ? o->traceparent : NULL,
                              o != NULL ? o->tracestate : NULL};
+    const sl_trace *cur = sl_trace_current();
+    if (cur != NULL) {
+        if (values[0] == NULL)
+            values[0] = cur->request_id;
+        if (values[1] == NULL) {
+            sl_trace_traceparent(cur, tp, SL_TRACEPARENT_LEN + 1);
+            values[1] = tp;
+            values[2] = cur->state;
+        }
+    }
     for (int i = 0; i < 3; i++)
         if (values[i] != NULL && values[i][0] != '\0') {
             md[n].key = grpc_slice_from_static_string(keys[i]);
@@ -250,6 +278,74 @@ static void keep_fail_alloc_hit(const grpc_metadata_array *md, const sl_call_opt
             *o->fail_alloc_hit = true;
 }
 
+/* ---- metrics: go-grpc-prometheus's client names ----
+ *
+ * Each attempt is a call on the wire and counts once: a call that
+ * sl_client_unary retried after UNAVAILABLE shows as two started and two
+ * handled, as the server it reached counts them. */
+
+static struct {
+    pthread_once_t once;
+    sl_metric *started, *handled, *seconds, *received, *sent;
+} fam = {.once = PTHREAD_ONCE_INIT};
+
+static void families_init(void)
+{
+    static const char *const l[] = {"grpc_type", "grpc_service", "grpc_method", NULL};
+    static const char *const lc[] = {"grpc_type", "grpc_service", "grpc_method", "grpc_code", NULL};
+    fam.started = sl_metric_counter("grpc_client_started_total",
+                                    "Total number of RPCs started on the client.", l);
+    fam.handled = sl_metric_counter(
+        "grpc_client_handled_total",
+        "Total number of RPCs completed by the client, regardless of success or failure.", lc);
+    fam.seconds = sl_metric_histogram(
+        "grpc_client_handling_seconds",
+        "Histogram of response latency (seconds) of the gRPC until it is finished by the "
+        "application.",
+        l, sl_metrics_latency_buckets, sl_metrics_latency_nbuckets);
+    fam.received =
+        sl_metric_counter("grpc_client_msg_received_total",
+                          "Total number of RPC stream messages received by the client.", l);
+    fam.sent = sl_metric_counter("grpc_client_msg_sent_total",
+                                 "Total number of gRPC stream messages sent by the client.", l);
+}
+
+/* Starts counting a call of method ("/package.Service/Method"). */
+static void series_start(client_series *m, const char *method, const char *type)
+{
+    pthread_once(&fam.once, families_init);
+    const char *slash = strrchr(method, '/');
+    if (slash == NULL || method[0] != '/' || slash == method) {
+        snprintf(m->service, sizeof m->service, "%s", "");
+        m->method = method;
+    } else {
+        size_t n = (size_t)(slash - method - 1);
+        snprintf(m->service, sizeof m->service, "%.*s",
+                 (int)(n < sizeof m->service ? n : sizeof m->service - 1), method + 1);
+        m->method = slash + 1;
+    }
+    m->type = type;
+    const char *v[] = {m->type, m->service, m->method};
+    m->started = sl_metric_with(fam.started, v);
+    m->sent = sl_metric_with(fam.sent, v);
+    m->received = sl_metric_with(fam.received, v);
+    m->seconds = sl_metric_with(fam.seconds, v);
+    clock_gettime(CLOCK_MONOTONIC, &m->t0);
+    sl_metric_add(m->started, 1);
+    sl_metric_add(m->sent, 1);
+}
+
+/* Counts the call's end with its status. */
+static void series_end(const client_series *m, sl_status st)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - m->t0.tv_sec) + (double)(t1.tv_nsec - m->t0.tv_nsec) / 1e9;
+    const char *v[] = {m->type, m->service, m->method, sl_status_name(st)};
+    sl_metric_add(sl_metric_with(fam.handled, v), 1);
+    sl_metric_observe(m->seconds, secs);
+}
+
 /* One attempt of a unary call. */
 static sl_status attempt(sl_channel *ch, const char *method, const void *req, size_t req_len,
                          int64_t deadline_ms, const sl_call_options *o, sl_arena *arena,
@@ -259,12 +355,15 @@ static sl_status attempt(sl_channel *ch, const char *method, const void *req, si
     grpc_slice mslice = grpc_slice_from_static_string(method);
     grpc_call *call = grpc_channel_create_call(ch->ch, NULL, GRPC_PROPAGATE_DEFAULTS, cq, mslice,
                                                NULL, mono_deadline(deadline_ms), NULL);
+    client_series m;
+    series_start(&m, method, "unary");
     grpc_slice payload = grpc_slice_from_copied_buffer(req, req_len);
     grpc_byte_buffer *send_bb = grpc_raw_byte_buffer_create(&payload, 1);
     grpc_slice_unref(payload);
     grpc_metadata md[MAX_MD];
     char num[24];
-    size_t nmd = fill_md(md, num, ch, o);
+    char tp[SL_TRACEPARENT_LEN + 1];
+    size_t nmd = fill_md(md, num, ch, o, tp);
     grpc_metadata_array init_md, trail_md;
     grpc_metadata_array_init(&init_md);
     grpc_metadata_array_init(&trail_md);
@@ -304,6 +403,7 @@ static sl_status attempt(sl_channel *ch, const char *method, const void *req, si
         st = sl_err_set(err, SL_INTERNAL, "%s answered OK without a message", method);
         goto out;
     }
+    sl_metric_add(m.received, 1);
     grpc_byte_buffer_reader r;
     if (!grpc_byte_buffer_reader_init(&r, recv_bb)) {
         st = sl_err_set(err, SL_INTERNAL, "could not read the response of %s", method);
@@ -321,6 +421,7 @@ static sl_status attempt(sl_channel *ch, const char *method, const void *req, si
     }
     grpc_slice_unref(all);
 out:
+    series_end(&m, st);
     if (recv_bb != NULL)
         grpc_byte_buffer_destroy(recv_bb);
     grpc_byte_buffer_destroy(send_bb);
@@ -445,11 +546,19 @@ sl_status sl_client_call_from(sl_call *call, sl_channel *ch, const char *method,
             if (left < o.timeout_ms)
                 o.timeout_ms = left;
         }
-        o.request_id = sl_call_request_id(call);
-        o.traceparent = sl_call_metadata(call, "traceparent", NULL);
-        o.tracestate = sl_call_metadata(call, "tracestate", NULL);
     }
-    return sl_client_unary(ch, method, req, resp_desc, arena, resp, &o, err);
+    /* The request id and trace context: the caller's call as the thread's
+     * current context, so the callee's span is a child of this call's. */
+    if (call != NULL) {
+        o.request_id = NULL;
+        o.traceparent = NULL;
+        o.tracestate = NULL;
+    }
+    const sl_trace *prev = call != NULL ? sl_trace_swap(sl_call_trace(call)) : NULL;
+    sl_status st = sl_client_unary(ch, method, req, resp_desc, arena, resp, &o, err);
+    if (call != NULL)
+        sl_trace_swap(prev);
+    return st;
 }
 
 sl_status sl_client_stream_open(sl_channel *ch, const char *method, const ProtobufCMessage *req,
@@ -461,6 +570,7 @@ sl_status sl_client_stream_open(sl_channel *ch, const char *method, const Protob
     if (s == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     s->resp_desc = resp_desc;
+    series_start(&s->m, method, "server_stream");
     s->cq = grpc_completion_queue_create_for_pluck(NULL);
     grpc_metadata_array_init(&s->init_md);
     grpc_metadata_array_init(&s->trail_md);
@@ -477,7 +587,8 @@ sl_status sl_client_stream_open(sl_channel *ch, const char *method, const Protob
     grpc_slice_unref(payload);
     grpc_metadata md[MAX_MD];
     char num[24];
-    size_t nmd = fill_md(md, num, ch, opts);
+    char tp[SL_TRACEPARENT_LEN + 1];
+    size_t nmd = fill_md(md, num, ch, opts, tp);
     grpc_op ops[3];
     memset(ops, 0, sizeof ops);
     fill_send_ops(ops, md, nmd, bb, opts);
@@ -520,6 +631,7 @@ static sl_status finish(sl_client_stream *s, sl_err *err)
     }
     grpc_slice_unref(details);
     s->finished = true;
+    series_end(&s->m, st);
     return st;
 }
 
@@ -570,6 +682,7 @@ sl_status sl_client_stream_next(sl_client_stream *s, sl_arena *arena, ProtobufCM
         *msg = protobuf_c_message_unpack(s->resp_desc, sl_arena_pb_allocator(arena),
                                          GRPC_SLICE_LENGTH(all), GRPC_SLICE_START_PTR(all));
         grpc_slice_unref(all);
+        sl_metric_add(s->m.received, 1);
         if (*msg == NULL)
             st = sl_err_set(err, SL_INTERNAL, "could not decode a stream message as %s",
                             s->resp_desc->name);
@@ -577,6 +690,24 @@ sl_status sl_client_stream_next(sl_client_stream *s, sl_arena *arena, ProtobufCM
     grpc_byte_buffer_destroy(s->recv_bb);
     s->recv_bb = NULL;
     return st;
+}
+
+const char *sl_client_stream_header(const sl_client_stream *s, const char *key, char *buf,
+                                    size_t cap)
+{
+    if (!s->got_initial || s->recv_pending || cap == 0)
+        return NULL;
+    for (size_t i = 0; i < s->init_md.count; i++) {
+        if (grpc_slice_str_cmp(s->init_md.metadata[i].key, key) != 0)
+            continue;
+        size_t n = GRPC_SLICE_LENGTH(s->init_md.metadata[i].value);
+        if (n >= cap)
+            n = cap - 1;
+        memcpy(buf, GRPC_SLICE_START_PTR(s->init_md.metadata[i].value), n);
+        buf[n] = '\0';
+        return buf;
+    }
+    return NULL;
 }
 
 void sl_client_stream_close(sl_client_stream *s)

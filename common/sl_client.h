@@ -60,9 +60,12 @@ void sl_channel_destroy(sl_channel *ch);
 const char *sl_channel_target(const sl_channel *ch);
 
 typedef struct sl_call_options {
-    int64_t timeout_ms;     /* 0: 10 s */
-    const char *request_id; /* sent as x-request-id; NULL: none */
-    /* W3C trace context, sent as traceparent and tracestate; NULL: none. */
+    int64_t timeout_ms; /* 0: 10 s */
+    /* Sent as x-request-id; NULL: the thread's current context's
+     * (sl_trace_current), if any. */
+    const char *request_id;
+    /* W3C trace context, sent as traceparent and tracestate; NULL: from the
+     * thread's current context (a child of its span), if any. */
     const char *traceparent;
     const char *tracestate;
     const char *authorization; /* sent as authorization; NULL: none */
@@ -109,8 +112,9 @@ sl_status sl_client_unary(sl_channel *ch, const char *method, const ProtobufCMes
  *    0: 10 s) cut to the caller's remaining time less
  *    SL_CLIENT_REPLY_MARGIN_MS; when nothing is left the peer is not
  *    called and the status is DEADLINE_EXCEEDED;
- *  - the caller's request id (x-request-id) and trace context
- *    (traceparent, tracestate), when it has them, travel with the call;
+ *  - the caller's request id (x-request-id) and trace context travel with
+ *    the call: traceparent names the caller's call's own span as the
+ *    parent (sl_trace), tracestate is passed on;
  *  - the method's retry policy is policy's (idempotent, max_attempts,
  *    fail_fast): the caller's service states it once per peer method.
  * policy's request_id, traceparent and tracestate are replaced by the
@@ -150,6 +154,12 @@ sl_status sl_client_stream_open(sl_channel *ch, const char *method, const Protob
  * with one. */
 sl_status sl_client_stream_next(sl_client_stream *st, sl_arena *arena, ProtobufCMessage **msg,
                                 int64_t timeout_ms, bool *timed_out, sl_err *err);
+
+/* The value of the server's response header (initial metadata) key, copied
+ * into buf (cap bytes, truncated) -- available once sl_client_stream_next
+ * has returned a message or the end; NULL before that or when absent. */
+const char *sl_client_stream_header(const sl_client_stream *st, const char *key, char *buf,
+                                    size_t cap);
 
 /* Cancels the call (the server sees CANCELLED) and frees the stream. */
 void sl_client_stream_close(sl_client_stream *st);

@@ -9,13 +9,17 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "sl_arena.h"
 #include "sl_cursor.h"
+#include "sl_events.h"
 #include "sl_log.h"
+#include "sl_metrics.h"
+#include "sl_trace.h"
 
 #define NEXT_WAIT_MS 500
 #define LOCK_CHECK_MS 1000
@@ -28,6 +32,8 @@ struct sl_consumer {
     atomic_bool stop;
     atomic_bool active;
     atomic_uint_least64_t applied;
+    /* Its series of the shelfline_consumer_* metrics (label subscription). */
+    sl_metric_child *m_cursor, *m_active, *m_applied, *m_lag_s, *m_lag_events;
 };
 
 typedef struct apply_ctx {
@@ -35,6 +41,56 @@ typedef struct apply_ctx {
     const Shelfline__V1__Event *ev;
     bool applied;
 } apply_ctx;
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void metrics_init(sl_consumer *c)
+{
+    static const char *const sub[] = {"subscription", NULL};
+    const char *v[] = {c->o.subscription};
+    c->m_cursor = sl_metric_with(
+        sl_metric_gauge("shelfline_consumer_cursor",
+                        "The id of the last event this subscription applied (its durable cursor).",
+                        sub),
+        v);
+    c->m_active = sl_metric_with(
+        sl_metric_gauge("shelfline_consumer_active",
+                        "1 while this replica holds the subscription and consumes, else 0.", sub),
+        v);
+    c->m_applied =
+        sl_metric_with(sl_metric_counter("shelfline_consumer_applied_total",
+                                         "Events this replica applied for the subscription.", sub),
+                       v);
+    c->m_lag_s =
+        sl_metric_with(sl_metric_gauge("shelfline_consumer_lag_seconds",
+                                       "Age of the event being applied (0 once caught up).", sub),
+                       v);
+    c->m_lag_events = sl_metric_with(
+        sl_metric_gauge("shelfline_consumer_lag_events",
+                        "Events the producer had logged beyond the cursor (0 once caught up; "
+                        "counted over all topics, so an upper bound when the subscription "
+                        "filters topics).",
+                        sub),
+        v);
+}
+
+/* How far behind the cursor is, from the producer's newest id (the stream's
+ * header, then every event received) -- or caught up. */
+static void note_lag(sl_consumer *c, int64_t cursor, int64_t *newest, int64_t created_at_ms,
+                     bool caught_up)
+{
+    if (caught_up || *newest < cursor)
+        *newest = cursor;
+    sl_metric_set(c->m_cursor, (double)cursor);
+    sl_metric_set(c->m_lag_events, (double)(*newest - cursor));
+    int64_t age = caught_up ? 0 : wall_ms() - created_at_ms;
+    sl_metric_set(c->m_lag_s, age > 0 ? (double)age / 1000.0 : 0.0);
+}
 
 static int64_t now_ms(void)
 {
@@ -91,6 +147,9 @@ static void consume(sl_consumer *c, sl_db_conn *lock_conn)
                c->o.method, err.msg);
         return;
     }
+    sl_metric_set(c->m_cursor, (double)cursor);
+    int64_t newest = cursor;
+    bool header_read = false;
     sl_arena *arena = sl_arena_create(0);
     int64_t last_check = now_ms();
     while (arena != NULL && !atomic_load(&c->stop)) {
@@ -103,8 +162,27 @@ static void consume(sl_consumer *c, sl_db_conn *lock_conn)
                    st == SL_OK ? "" : err.msg);
             break;
         }
+        if (!header_read && m != NULL) {
+            char hv[24];
+            header_read = true;
+            if (sl_client_stream_header(s, SL_EVENTS_NEWEST_HEADER, hv, sizeof hv) != NULL)
+                newest = strtoll(hv, NULL, 10);
+        }
+        if (timed_out)
+            note_lag(c, cursor, &newest, 0, true);
         if (m != NULL) {
             apply_ctx a = {.c = c, .ev = (const Shelfline__V1__Event *)m};
+            /* The event's work is a span of the trace that wrote it, with
+             * "<subscription>/<id>" as its request id: its logs, the peer
+             * calls it makes and the events it publishes join that trace. */
+            sl_trace span;
+            const char *tp = a.ev->traceparent != NULL ? a.ev->traceparent : "";
+            sl_trace_begin(&span, tp, strlen(tp), NULL, 0);
+            char rid[SL_TRACE_REQUEST_ID_MAX];
+            int rn = snprintf(rid, sizeof rid, "%s/%lld", c->o.subscription, (long long)a.ev->id);
+            sl_trace_set_request_id(&span, rid,
+                                    rn > 0 && (size_t)rn < sizeof rid ? (size_t)rn : strlen(rid));
+            const sl_trace *prev = sl_trace_swap(&span);
             /* The stream starts after the cursor, and only this replica
              * moves it while it holds the lock, so a local copy tells
              * whether an event still needs preparing. */
@@ -113,15 +191,21 @@ static void consume(sl_consumer *c, sl_db_conn *lock_conn)
                 st = c->o.prepare(sl_db_conn_db(lock_conn), a.ev, c->o.ctx, &err);
             if (st == SL_OK)
                 st = sl_db_tx(sl_db_conn_db(lock_conn), NULL, apply_tx, &a, &err);
+            sl_trace_swap(prev);
             if (st != SL_OK) {
                 SL_LOG(SL_LOG_ERROR, "consumer", NULL, "%s: event %lld (%s) failed, will retry: %s",
                        c->o.subscription, (long long)a.ev->id, a.ev->topic, err.msg);
                 break;
             }
-            if (a.applied)
+            if (a.applied) {
                 atomic_fetch_add(&c->applied, 1);
+                sl_metric_add(c->m_applied, 1);
+            }
             if (a.ev->id > cursor)
                 cursor = a.ev->id;
+            if (a.ev->id > newest)
+                newest = a.ev->id;
+            note_lag(c, cursor, &newest, a.ev->created_at_ms, false);
             sl_arena_reset(arena);
         }
         if (now_ms() - last_check >= LOCK_CHECK_MS) {
@@ -162,10 +246,12 @@ static void *consumer_main(void *p)
             continue;
         }
         atomic_store(&c->active, true);
+        sl_metric_set(c->m_active, 1);
         SL_LOG(SL_LOG_INFO, "consumer", NULL, "%s: active on this replica", c->o.subscription);
         int64_t started = now_ms();
         consume(c, lock_conn);
         atomic_store(&c->active, false);
+        sl_metric_set(c->m_active, 0);
         /* Give the subscription up while backing off, so a healthy replica
          * can take it; closing the connection releases the lock. */
         sl_db_close_dedicated(lock_conn);
@@ -195,6 +281,7 @@ sl_status sl_consumer_start(const sl_consumer_options *opts, sl_consumer **out, 
     atomic_init(&c->stop, false);
     atomic_init(&c->active, false);
     atomic_init(&c->applied, 0);
+    metrics_init(c);
     if (pthread_create(&c->thread, NULL, consumer_main, c) != 0) {
         free(c);
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "could not start the consumer thread");

@@ -11,6 +11,7 @@
 #include "sl_db_int.h"
 #include "sl_arena.h"
 #include "sl_log.h"
+#include "sl_metrics.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -64,11 +65,13 @@ struct sl_db_conn {
     size_t nprep;
     bool in_use;
     bool dedicated;
+    bool connected_before; /* a later connect of this slot is a reconnect */
     /* Sticky within a transaction attempt (sl_db_tx resets them): a
      * serialization failure or deadlock was reported, or the connection
      * broke.  Kept on the connection so that sl_db_tx decides on retrying
      * from what the server said, whatever status fn turned it into. */
     bool saw_retryable;
+    char retry_state[6]; /* the SQLSTATE that set saw_retryable */
     bool lost;
     /* The server sent a FATAL message while we were idle (it terminated
      * the session or is shutting down); the socket may not show EOF yet. */
@@ -105,6 +108,7 @@ struct sl_db {
     pthread_cond_t cv; /* a slot was released or a connect ended; CLOCK_MONOTONIC */
     sl_db_conn *slots;
     int connecting; /* pooled connects in progress, at most MAX_CONNECTING */
+    int waiting;    /* callers waiting for a slot */
     int dedicated_open;
     uint64_t rng; /* backoff jitter; under mu */
 
@@ -115,6 +119,11 @@ struct sl_db {
     size_t ntables, tables_cap;
     uint32_t *hash; /* open addressing: index + 1, 0 empty */
     size_t hash_cap;
+
+    /* The pool's series of the shelfline_db_* metrics; see db_metrics_*. */
+    const char *pool_label;
+    sl_metric_child *m_in_use, *m_idle, *m_connecting, *m_waiting, *m_size, *m_dedicated;
+    sl_metric_child *m_wait, *m_reconnects, *m_connect_failures;
 };
 
 static const sl_db_stmt db_stmts[] = {
@@ -149,6 +158,110 @@ static const char *const begin_names[3][2] = {
     {"sl__db_begin_rr", "sl__db_begin_rr_ro"},
     {"sl__db_begin_ser", "sl__db_begin_ser_ro"},
 };
+
+/* ---- metrics ----
+ *
+ * Per pool (label pool: the schema, "default" without one): connections by
+ * state and waiting callers, read at scrape time; acquire waits; each
+ * statement's latency by name; transaction retries by reason (the SQLSTATE
+ * 40001 / 40P01, or "connection" when the session broke before COMMIT,
+ * "connect" when no connection could be made); reconnects.  A pipeline's
+ * statements are timed one by one, each from the previous result's
+ * arrival (or the round trip's start) to its own: the server runs them in
+ * order, so that is its time on the server plus the transfer. */
+
+static struct {
+    pthread_once_t once;
+    sl_metric *conns, *waiting, *size, *dedicated, *wait, *stmt, *retries, *reconnects,
+        *connect_failures;
+} dbm = {.once = PTHREAD_ONCE_INIT};
+
+static const double wait_buckets[] = {0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                      0.05,   0.1,    0.25,  0.5,    1,     2.5,  5};
+
+static void db_metrics_families(void)
+{
+    static const char *const pool[] = {"pool", NULL};
+    static const char *const pool_state[] = {"pool", "state", NULL};
+    static const char *const pool_stmt[] = {"pool", "statement", NULL};
+    static const char *const pool_reason[] = {"pool", "reason", NULL};
+    dbm.conns = sl_metric_gauge("shelfline_db_pool_connections",
+                                "Pooled database connections by state (in_use, idle, connecting).",
+                                pool_state);
+    dbm.waiting = sl_metric_gauge("shelfline_db_pool_waiting",
+                                  "Callers waiting for a pooled database connection.", pool);
+    dbm.size =
+        sl_metric_gauge("shelfline_db_pool_size", "Maximum pooled database connections.", pool);
+    dbm.dedicated = sl_metric_gauge(
+        "shelfline_db_dedicated_connections",
+        "Dedicated database connections open (event listeners, subscription holders).", pool);
+    dbm.wait =
+        sl_metric_histogram("shelfline_db_pool_wait_seconds",
+                            "Time callers waited to acquire a pooled connection "
+                            "(including a connect made for them).",
+                            pool, wait_buckets, sizeof wait_buckets / sizeof wait_buckets[0]);
+    dbm.stmt = sl_metric_histogram(
+        "shelfline_db_statement_seconds", "Latency of each database statement, by statement name.",
+        pool_stmt, sl_metrics_latency_buckets, sl_metrics_latency_nbuckets);
+    dbm.retries = sl_metric_counter(
+        "shelfline_db_tx_retries_total",
+        "Transactions run again, by reason (SQLSTATE 40001 or 40P01, connection, connect).",
+        pool_reason);
+    dbm.reconnects = sl_metric_counter(
+        "shelfline_db_reconnects_total",
+        "Pooled connections made again after the slot's previous one was lost.", pool);
+    dbm.connect_failures =
+        sl_metric_counter("shelfline_db_connect_failures_total",
+                          "Attempts to connect to the database that failed.", pool);
+}
+
+/* Scrape time: the pool's gauges. */
+static void db_metrics_collect(void *ctx)
+{
+    sl_db *db = ctx;
+    int in_use = 0, idle = 0;
+    pthread_mutex_lock(&db->mu);
+    for (int i = 0; i < db->pool_size; i++) {
+        if (db->slots[i].in_use)
+            in_use++;
+        else if (db->slots[i].pg != NULL)
+            idle++;
+    }
+    int connecting = db->connecting, waiting = db->waiting, dedicated = db->dedicated_open;
+    pthread_mutex_unlock(&db->mu);
+    /* A slot being connected is in use by its caller; count it once. */
+    sl_metric_set(db->m_in_use, in_use - connecting);
+    sl_metric_set(db->m_idle, idle);
+    sl_metric_set(db->m_connecting, connecting);
+    sl_metric_set(db->m_waiting, waiting);
+    sl_metric_set(db->m_size, db->pool_size);
+    sl_metric_set(db->m_dedicated, dedicated);
+}
+
+static void db_metrics_open(sl_db *db)
+{
+    pthread_once(&dbm.once, db_metrics_families);
+    db->pool_label = db->schema != NULL ? db->schema : "default";
+    const char *p = db->pool_label;
+    db->m_in_use = sl_metric_with(dbm.conns, (const char *[]){p, "in_use"});
+    db->m_idle = sl_metric_with(dbm.conns, (const char *[]){p, "idle"});
+    db->m_connecting = sl_metric_with(dbm.conns, (const char *[]){p, "connecting"});
+    db->m_waiting = sl_metric_with(dbm.waiting, (const char *[]){p});
+    db->m_size = sl_metric_with(dbm.size, (const char *[]){p});
+    db->m_dedicated = sl_metric_with(dbm.dedicated, (const char *[]){p});
+    db->m_wait = sl_metric_with(dbm.wait, (const char *[]){p});
+    db->m_reconnects = sl_metric_with(dbm.reconnects, (const char *[]){p});
+    db->m_connect_failures = sl_metric_with(dbm.connect_failures, (const char *[]){p});
+    sl_metrics_on_collect(db_metrics_collect, db);
+}
+
+static void db_metrics_statement(const sl_db *db, const char *name, const struct timespec *from,
+                                 struct timespec *to)
+{
+    clock_gettime(CLOCK_MONOTONIC, to);
+    double secs = (double)(to->tv_sec - from->tv_sec) + (double)(to->tv_nsec - from->tv_nsec) / 1e9;
+    sl_metric_observe(sl_metric_with(dbm.stmt, (const char *[]){db->pool_label, name}), secs);
+}
 
 /* ---- time ---- */
 
@@ -502,6 +615,7 @@ sl_status sl_db_open(const sl_db_options *opts, sl_db **out, sl_err *err)
             goto fail;
     }
     PQconninfoFree(parsed);
+    db_metrics_open(db);
     *out = db;
     return SL_OK;
 
@@ -533,6 +647,7 @@ void sl_db_close(sl_db *db)
 {
     if (db == NULL)
         return;
+    sl_metrics_remove_collector(db_metrics_collect, db);
     for (int i = 0; i < db->pool_size; i++) {
         assert(!db->slots[i].in_use && "sl_db_close with a connection still acquired");
         conn_free_state(&db->slots[i]);
@@ -729,6 +844,7 @@ static sl_status acquire_until(sl_db *db, int64_t deadline, int timeout_ms, sl_d
 {
     sl_db_conn *c = NULL;
     sl_status st;
+    int64_t t0 = mono_ms();
 
     pthread_mutex_lock(&db->mu);
     for (;;) {
@@ -770,6 +886,12 @@ static sl_status acquire_until(sl_db *db, int64_t deadline, int timeout_ms, sl_d
             db->connecting++;
             pthread_mutex_unlock(&db->mu);
             st = conn_connect(c, deadline, err);
+            if (st == SL_OK && c->connected_before)
+                sl_metric_add(db->m_reconnects, 1);
+            else if (st == SL_OK)
+                c->connected_before = true;
+            else if (c->starting == NULL)
+                sl_metric_add(db->m_connect_failures, 1); /* not merely cut short */
             pthread_mutex_lock(&db->mu);
             assert(db->connecting > 0 && c->in_use);
             db->connecting--;
@@ -797,8 +919,11 @@ static sl_status acquire_until(sl_db *db, int64_t deadline, int timeout_ms, sl_d
         }
         struct timespec ts;
         deadline_timespec(deadline, &ts);
+        db->waiting++;
         pthread_cond_timedwait(&db->cv, &db->mu, &ts);
+        db->waiting--;
     }
+    sl_metric_observe(db->m_wait, (double)(mono_ms() - t0) / 1000.0);
     c->saw_retryable = false;
     c->lost = false;
     *out = c;
@@ -930,8 +1055,10 @@ static sl_status result_error(sl_db_conn *c, const PGresult *res, const char *wh
 
     snprintf(c->sqlstate, sizeof c->sqlstate, "%s", state != NULL ? state : "");
     snprintf(c->constraint, sizeof c->constraint, "%s", cons != NULL ? cons : "");
-    if (sqlstate_is_retryable(state))
+    if (sqlstate_is_retryable(state)) {
         c->saw_retryable = true;
+        snprintf(c->retry_state, sizeof c->retry_state, "%s", state);
+    }
     if (primary != NULL)
         snprintf(msg, sizeof msg, "%s", primary);
     else
@@ -1092,9 +1219,12 @@ static sl_status run_items(sl_db_conn *c, pipe_item *it, size_t n, sl_err *err)
     sl_status st = SL_OK;
     c->sqlstate[0] = '\0';
     c->constraint[0] = '\0';
+    struct timespec t, t_next;
+    clock_gettime(CLOCK_MONOTONIC, &t);
     if (n == 1) {
         PGresult *res = PQexecPrepared(c->pg, it->s->name, it->nparams, it->values, it->lengths,
                                        it->formats, it->result_format);
+        db_metrics_statement(c->db, it->s->name, &t, &t_next);
         st = check_result(c, it, res, err);
         if (st == SL_OK && it->keep)
             it->res = res;
@@ -1135,6 +1265,10 @@ static sl_status run_items(sl_db_conn *c, pipe_item *it, size_t n, sl_err *err)
         if (rs == PGRES_PIPELINE_SYNC) {
             PQclear(res);
             break;
+        }
+        if (i < n && rs != PGRES_PIPELINE_ABORTED) {
+            db_metrics_statement(c->db, it[i].s->name, &t, &t_next);
+            t = t_next;
         }
         if (i < n && st == SL_OK) {
             st = check_result(c, &it[i], res, err);
@@ -1241,9 +1375,11 @@ static bool has_deadline(int64_t d)
 }
 
 /* One attempt: BEGIN, fn, COMMIT on a connection of the pool.  *retry says
- * whether a failure may be retried safely. */
+ * whether a failure may be retried safely, and why[RETRY_WHY_MAX] why (the
+ * label of shelfline_db_tx_retries_total). */
+#define RETRY_WHY_MAX 12
 static sl_status tx_attempt(sl_db *db, const sl_db_tx_options *o, sl_db_tx_fn fn, void *ctx,
-                            bool *retry, sl_err *err)
+                            bool *retry, char *why, sl_err *err)
 {
     sl_status st;
     sl_db_conn *c = NULL;
@@ -1267,6 +1403,7 @@ static sl_status tx_attempt(sl_db *db, const sl_db_tx_options *o, sl_db_tx_fn fn
     if (st != SL_OK) {
         /* Nothing was sent: a failure to connect may be retried. */
         *retry = st == SL_UNAVAILABLE;
+        snprintf(why, RETRY_WHY_MAX, "connect");
         if (st == SL_RESOURCE_EXHAUSTED && wait_cut)
             st = sl_err_set(err, SL_DEADLINE_EXCEEDED,
                             "deadline exceeded waiting for a database connection");
@@ -1322,6 +1459,7 @@ done:
      * apply it twice. */
     if (st != SL_OK) {
         *retry = c->saw_retryable || (c->lost && !commit_sent);
+        snprintf(why, RETRY_WHY_MAX, "%s", c->saw_retryable ? c->retry_state : "connection");
         if (c->lost && commit_sent && !c->saw_retryable)
             sl_err_wrap(err, "connection lost during commit; the transaction may have committed");
     }
@@ -1343,7 +1481,8 @@ sl_status sl_db_tx(sl_db *db, const sl_db_tx_options *opts, sl_db_tx_fn fn, void
 
     for (int attempt = 0;; attempt++) {
         bool retry;
-        sl_status st = tx_attempt(db, &o, fn, ctx, &retry, err);
+        char why[RETRY_WHY_MAX] = "";
+        sl_status st = tx_attempt(db, &o, fn, ctx, &retry, why, err);
         if (st == SL_OK) {
             sl_err_clear(err);
             return SL_OK;
@@ -1361,6 +1500,7 @@ sl_status sl_db_tx(sl_db *db, const sl_db_tx_options *opts, sl_db_tx_fn fn, void
                 err->status = SL_DEADLINE_EXCEEDED;
             return SL_DEADLINE_EXCEEDED;
         }
+        sl_metric_add(sl_metric_with(dbm.retries, (const char *[]){db->pool_label, why}), 1);
         SL_LOG(SL_LOG_DEBUG, "db_tx_retry", NULL, "retrying transaction (attempt %d): %s",
                attempt + 2, err != NULL ? err->msg : sl_status_name(st));
         sleep_ms(pause);

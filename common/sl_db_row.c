@@ -275,6 +275,33 @@ int64_t sl_db_instant_ms_or(sl_db_reader *rd, int row, const char *column, int64
     return v != NULL ? parse_instant(rd, column, v) : if_null;
 }
 
+const uint8_t *sl_db_bytes(sl_db_reader *rd, int row, const char *column, size_t *len)
+{
+    *len = 0;
+    const char *v = cell_required(rd, row, column);
+    if (v == NULL)
+        return (const uint8_t *)"";
+    if (rd->arena == NULL) {
+        fail(rd, SL_INTERNAL, column, "bytea needs a reader with an arena");
+        return (const uint8_t *)"";
+    }
+    size_t n = 0;
+    unsigned char *raw = PQunescapeBytea((const unsigned char *)v, &n);
+    uint8_t *out = raw != NULL ? sl_arena_alloc(rd->arena, n + 1) : NULL;
+    if (out == NULL) {
+        if (raw != NULL)
+            PQfreemem(raw);
+        fail(rd, SL_RESOURCE_EXHAUSTED, column, "out of memory");
+        return (const uint8_t *)"";
+    }
+    if (n > 0)
+        memcpy(out, raw, n);
+    out[n] = 0;
+    PQfreemem(raw);
+    *len = n;
+    return out;
+}
+
 bool sl_db_is_null(sl_db_reader *rd, int row, const char *column)
 {
     bool failed;

@@ -27,6 +27,7 @@
 #define SL_DB_ROW_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <libpq-fe.h>
@@ -78,6 +79,12 @@ bool sl_db_bool_or(sl_db_reader *rd, int row, const char *column, bool if_null);
  * failures.  0 after a failure. */
 int64_t sl_db_instant_ms(sl_db_reader *rd, int row, const char *column);
 int64_t sl_db_instant_ms_or(sl_db_reader *rd, int row, const char *column, int64_t if_null);
+
+/* A bytea column (text format, hex or escape output) as raw bytes, copied into
+ * the reader's arena (a reader without an arena fails: libpq's decoded
+ * copy must be freed before returning); *len is their number.  NULL is a
+ * failure.  "" and *len 0 after a failure. */
+const uint8_t *sl_db_bytes(sl_db_reader *rd, int row, const char *column, size_t *len);
 
 /* True when the column is NULL in row (an unknown column is a failure and
  * reads as NULL). */

@@ -9,10 +9,15 @@
 #include <time.h>
 
 #include "sl_arena.h"
+#include "sl_metrics.h"
 
 typedef struct entry {
     char *name;
     sl_health_status status;
+    /* What Check answers (status, degraded and shutdown applied), as last
+     * counted in shelfline_health_changes_total. */
+    sl_health_status effective;
+    sl_metric_child *m_serving, *m_changes;
 } entry;
 
 struct sl_health {
@@ -24,6 +29,48 @@ struct sl_health {
     bool shutdown;
     uint64_t version;
 };
+
+/* ---- metrics: shelfline_health_serving{service} (1 SERVING, else 0) and
+ * shelfline_health_changes_total{service}: transitions of what Check
+ * answers, so flapping shows. ---- */
+
+static sl_health_status effective(const sl_health *h, const entry *e)
+{
+    if (h->shutdown || (h->degraded && strcmp(e->name, SL_HEALTH_LIVENESS) != 0))
+        return SL_HEALTH_NOT_SERVING;
+    return e->status;
+}
+
+/* Under h->mu, after any change. */
+static void count_changes(sl_health *h)
+{
+    for (size_t i = 0; i < h->n; i++) {
+        entry *e = &h->entries[i];
+        sl_health_status now = effective(h, e);
+        if (now != e->effective) {
+            if (e->effective != SL_HEALTH_UNKNOWN)
+                sl_metric_add(e->m_changes, 1);
+            e->effective = now;
+        }
+        sl_metric_set(e->m_serving, now == SL_HEALTH_SERVING ? 1 : 0);
+    }
+}
+
+static void entry_metrics(entry *e)
+{
+    static const char *const l[] = {"service", NULL};
+    const char *v[] = {e->name};
+    e->m_serving = sl_metric_with(
+        sl_metric_gauge("shelfline_health_serving",
+                        "1 while grpc.health.v1 Check answers SERVING for the service name "
+                        "(\"\" readiness, \"liveness\"), else 0.",
+                        l),
+        v);
+    e->m_changes =
+        sl_metric_with(sl_metric_counter("shelfline_health_changes_total",
+                                         "Changes of what Check answers for the service name.", l),
+                       v);
+}
 
 sl_health *sl_health_create(void)
 {
@@ -91,10 +138,13 @@ void sl_health_set(sl_health *h, const char *service, sl_health_status st)
         e = &h->entries[h->n++];
         e->name = name;
         e->status = SL_HEALTH_UNKNOWN;
+        e->effective = SL_HEALTH_UNKNOWN;
+        entry_metrics(e);
     }
     if (e->status != st) {
         e->status = st;
         bump(h);
+        count_changes(h);
     }
     pthread_mutex_unlock(&h->mu);
 }
@@ -105,6 +155,7 @@ void sl_health_set_degraded(sl_health *h, bool degraded)
     if (h->degraded != degraded) {
         h->degraded = degraded;
         bump(h);
+        count_changes(h);
     }
     pthread_mutex_unlock(&h->mu);
 }
@@ -115,6 +166,7 @@ void sl_health_set_shutdown(sl_health *h)
     if (!h->shutdown) {
         h->shutdown = true;
         bump(h);
+        count_changes(h);
     }
     pthread_mutex_unlock(&h->mu);
 }
@@ -123,13 +175,7 @@ sl_health_status sl_health_get(sl_health *h, const char *service, uint64_t *vers
 {
     pthread_mutex_lock(&h->mu);
     entry *e = find(h, service);
-    sl_health_status st;
-    if (e == NULL)
-        st = SL_HEALTH_SERVICE_UNKNOWN;
-    else if (h->shutdown || (h->degraded && strcmp(service, SL_HEALTH_LIVENESS) != 0))
-        st = SL_HEALTH_NOT_SERVING;
-    else
-        st = e->status;
+    sl_health_status st = e == NULL ? SL_HEALTH_SERVICE_UNKNOWN : effective(h, e);
     if (version != NULL)
         *version = h->version;
     pthread_mutex_unlock(&h->mu);

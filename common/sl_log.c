@@ -3,11 +3,14 @@
  */
 #include "sl_log.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "sl_trace.h"
 
 /* Set once by sl_log_init before threads start; read-only afterwards. */
 static const char *log_service = "shelfline";
@@ -81,23 +84,22 @@ void sl_log_json_escape(char *buf, size_t cap, size_t *len, const char *s)
 
 static void append_raw(char *buf, size_t cap, size_t *len, const char *s)
 {
+    if (*len + 1 >= cap)
+        return;
     size_t n = strlen(s);
-    if (*len + n + 1 > cap)
+    if (n > cap - *len - 1)
         n = cap - *len - 1;
     memcpy(buf + *len, s, n);
     *len += n;
     buf[*len] = '\0';
 }
 
-void sl__log_write(sl_log_level level, const char *event, const char *request_id, const char *fmt,
-                   ...)
+/* One line: ts, level, service, event, request_id, trace_id, span_id, the
+ * fields, msg -- written with one write(2). */
+static void write_line(sl_log_level level, const char *event, const char *request_id,
+                       const sl_trace *trace, const sl_log_field *fields, size_t nfields,
+                       const char *msg)
 {
-    char msg[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     struct tm tm;
@@ -105,6 +107,11 @@ void sl__log_write(sl_log_level level, const char *event, const char *request_id
     char tsbuf[64];
     snprintf(tsbuf, sizeof tsbuf, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
              tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+
+    if (trace == NULL)
+        trace = sl_trace_current();
+    if ((request_id == NULL || request_id[0] == '\0') && trace != NULL)
+        request_id = trace->request_id;
 
     char line[4096];
     size_t len = 0;
@@ -121,10 +128,56 @@ void sl__log_write(sl_log_level level, const char *event, const char *request_id
         append_raw(line, sizeof line, &len, "\",\"request_id\":\"");
         sl_log_json_escape(line, sizeof line, &len, request_id);
     }
-    append_raw(line, sizeof line, &len, "\",\"msg\":\"");
+    if (trace != NULL) {
+        append_raw(line, sizeof line, &len, "\",\"trace_id\":\"");
+        append_raw(line, sizeof line, &len, trace->trace_id);
+        append_raw(line, sizeof line, &len, "\",\"span_id\":\"");
+        append_raw(line, sizeof line, &len, trace->span_id);
+    }
+    append_raw(line, sizeof line, &len, "\"");
+    for (size_t i = 0; i < nfields; i++) {
+        append_raw(line, sizeof line, &len, ",\"");
+        sl_log_json_escape(line, sizeof line, &len, fields[i].key);
+        if (fields[i].str != NULL) {
+            append_raw(line, sizeof line, &len, "\":\"");
+            sl_log_json_escape(line, sizeof line, &len, fields[i].str);
+            append_raw(line, sizeof line, &len, "\"");
+        } else {
+            char num[40];
+            /* JSON has no NaN or infinity. */
+            if (isfinite(fields[i].num))
+                snprintf(num, sizeof num, "\":%.15g", fields[i].num);
+            else
+                snprintf(num, sizeof num, "\":null");
+            append_raw(line, sizeof line, &len, num);
+        }
+    }
+    append_raw(line, sizeof line, &len, ",\"msg\":\"");
     /* Leave room for the closing characters so a truncated line is still JSON. */
     sl_log_json_escape(line, sizeof line - 4, &len, msg);
     append_raw(line, sizeof line, &len, "\"}\n");
     ssize_t w = write(STDERR_FILENO, line, len);
     (void)w;
+}
+
+void sl__log_write(sl_log_level level, const char *event, const char *request_id, const char *fmt,
+                   ...)
+{
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    write_line(level, event, request_id, NULL, NULL, 0, msg);
+}
+
+void sl__log_write_fields(sl_log_level level, const char *event, const sl_trace *trace,
+                          const sl_log_field *fields, size_t nfields, const char *fmt, ...)
+{
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    write_line(level, event, NULL, trace, fields, nfields, msg);
 }

@@ -40,6 +40,29 @@ void sl__log_write(sl_log_level level, const char *event, const char *request_id
             sl__log_write((level), (event), (request_id), __VA_ARGS__);                            \
     } while (0)
 
+/* A named value added to a line: a string (str not NULL) or a number. */
+typedef struct sl_log_field {
+    const char *key;
+    const char *str;
+    double num;
+} sl_log_field;
+
+struct sl_trace;
+
+/* Every line names the work it belongs to: request_id, trace_id and
+ * span_id of trace, or when trace is NULL of the thread's current context
+ * (sl_trace_current), when there is one.  The fields follow them, then
+ * msg. */
+void sl__log_write_fields(sl_log_level level, const char *event, const struct sl_trace *trace,
+                          const sl_log_field *fields, size_t nfields, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+#define SL_LOG_FIELDS(level, event, trace, fields, nfields, ...)                                   \
+    do {                                                                                           \
+        if (sl_log_enabled(level))                                                                 \
+            sl__log_write_fields((level), (event), (trace), (fields), (nfields), __VA_ARGS__);     \
+    } while (0)
+
 /* Appends s to buf (capacity cap, current length *len) as JSON string content
  * (without quotes), truncating safely.  Exposed for tests. */
 void sl_log_json_escape(char *buf, size_t cap, size_t *len, const char *s);

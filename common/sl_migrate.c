@@ -5,6 +5,7 @@
 #include "sl_migrate.h"
 #include "sl_db_int.h"
 #include "sl_log.h"
+#include "sl_metrics.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,6 +162,25 @@ done:
     return st;
 }
 
+/* shelfline_db_migrations_applied_total counts what this process applied;
+ * shelfline_db_migration_version is the schema's version afterwards, so a
+ * replica left on an old binary shows by its version. */
+static void count_migrations(const char *schema, const char *component, int applied, int version)
+{
+    static const char *const labels[] = {"schema", "component", NULL};
+    const char *v[] = {schema, component};
+    sl_metric_add(
+        sl_metric_with(sl_metric_counter("shelfline_db_migrations_applied_total",
+                                         "Schema migrations applied by this process.", labels),
+                       v),
+        applied);
+    sl_metric_set(
+        sl_metric_with(sl_metric_gauge("shelfline_db_migration_version",
+                                       "The highest migration version of the schema.", labels),
+                       v),
+        version);
+}
+
 /* Checks the applied history of one component against list, then applies
  * what is pending, in order. */
 static sl_status apply_component(sl_db_conn *c, const char *component, const sl_migration *list,
@@ -221,13 +241,17 @@ static sl_status apply_component(sl_db_conn *c, const char *component, const sl_
             goto done;
         }
     }
+    int applied = 0;
     for (const sl_migration *m = list; m != NULL && m->version != 0; m++) {
         if (m->version <= max_applied)
             continue;
         st = apply_one(c, component, m, err);
         if (st != SL_OK)
-            goto done;
+            break;
+        applied++;
+        max_applied = m->version;
     }
+    count_migrations(schema, component, applied, max_applied);
 done:
     PQclear(res);
     return st;

@@ -5,6 +5,7 @@
 #include "sl_outbox.h"
 #include "sl_db_int.h"
 #include "sl_log.h"
+#include "sl_trace.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,7 +34,8 @@
 #define NOTIFY_WAKE "k"
 
 const sl_db_stmt sl__outbox_stmts[] = {
-    {"sl__outbox_append", "INSERT INTO outbox (topic, key, payload) VALUES ($1, $2, $3::bytea)", 3},
+    {"sl__outbox_append",
+     "INSERT INTO outbox (topic, key, payload, traceparent) VALUES ($1, $2, $3::bytea, $4)", 4},
     {"sl__outbox_seq_lock",
      "SELECT pg_catalog.pg_try_advisory_xact_lock(" SL__LOCK_CLASS_SEQUENCER
      ", pg_catalog.hashtext($1))",
@@ -59,11 +61,11 @@ const sl_db_stmt sl__outbox_stmts[] = {
     {"sl__outbox_notify_write", "SELECT pg_catalog.pg_notify($1, '" NOTIFY_WRITE "')", 1},
     {"sl__outbox_read",
      "SELECT pos, topic, key, payload, (extract(epoch FROM created_at) * 1000)::int8 "
-     "AS created_ms FROM outbox WHERE pos > $1::int8 ORDER BY pos LIMIT $2::int4",
+     "AS created_ms, traceparent FROM outbox WHERE pos > $1::int8 ORDER BY pos LIMIT $2::int4",
      2},
     {"sl__outbox_read_topics",
      "SELECT pos, topic, key, payload, (extract(epoch FROM created_at) * 1000)::int8 "
-     "AS created_ms FROM outbox WHERE pos > $1::int8 AND topic = ANY ($3::text[]) "
+     "AS created_ms, traceparent FROM outbox WHERE pos > $1::int8 AND topic = ANY ($3::text[]) "
      "ORDER BY pos LIMIT $2::int4",
      3},
     {"sl__outbox_bounds", "SELECT coalesce(min(pos), 0), coalesce(max(pos), 0) FROM outbox", 0},
@@ -106,6 +108,9 @@ struct sl_outbox_notifier {
     bool stopping;
     bool connected;
     sl_outbox_watch *watches;
+    /* Tables the sequencer numbers besides the outbox (under mu). */
+    const sl_outbox_table *tables[SL_OUTBOX_MAX_TABLES];
+    size_t ntables;
 };
 
 /* ---- writing ---- */
@@ -135,20 +140,25 @@ sl_status sl_outbox_append_many(sl_db_conn *conn, sl_outbox_notifier *n, size_t 
     }
     /* Every insert of a chunk in one round trip, in order (ids, and so
      * positions within the transaction, follow the array). */
-    static const int formats[3] = {0, 0, 1};
+    static const int formats[4] = {0, 0, 1, 0};
+    /* The writer's span, as the parent of whatever consumes the events. */
+    char tp[SL_TRACEPARENT_LEN + 1] = "";
+    if (sl_trace_current() != NULL)
+        sl_trace_traceparent(sl_trace_current(), tp, sizeof tp);
     for (size_t first = 0; first < count; first += SL_DB_PIPELINE_MAX) {
         size_t k = count - first < SL_DB_PIPELINE_MAX ? count - first : SL_DB_PIPELINE_MAX;
-        const char *v[SL_DB_PIPELINE_MAX][3];
-        int lengths[SL_DB_PIPELINE_MAX][3];
+        const char *v[SL_DB_PIPELINE_MAX][4];
+        int lengths[SL_DB_PIPELINE_MAX][4];
         sl_db_query q[SL_DB_PIPELINE_MAX];
         for (size_t i = 0; i < k; i++) {
             const sl_outbox_new *e = &events[first + i];
             v[i][0] = e->topic;
             v[i][1] = e->key != NULL ? e->key : "";
             v[i][2] = e->payload != NULL ? e->payload : "";
-            lengths[i][0] = lengths[i][1] = 0;
+            v[i][3] = tp;
+            lengths[i][0] = lengths[i][1] = lengths[i][3] = 0;
             lengths[i][2] = (int)e->len;
-            q[i] = (sl_db_query){"sl__outbox_append", 3, v[i], NULL, lengths[i], formats};
+            q[i] = (sl_db_query){"sl__outbox_append", 4, v[i], NULL, lengths[i], formats};
         }
         st = sl_db_exec_pipeline(conn, q, k, err);
         for (size_t i = 0; i < k; i++)
@@ -156,11 +166,20 @@ sl_status sl_outbox_append_many(sl_db_conn *conn, sl_outbox_notifier *n, size_t 
         if (st != SL_OK)
             return st;
     }
+    return sl_outbox_written(conn, n, err);
+}
+
+sl_status sl_outbox_written(sl_db_conn *conn, sl_outbox_notifier *n, sl_err *err)
+{
+    char channel[64];
+    sl_status st = conn_channel(conn, channel, sizeof channel, err);
+    if (st != SL_OK)
+        return st;
     /* A NOTIFY makes PostgreSQL serialize the commits of every notifying
      * transaction of the database, WAL flush included (about 3x fewer
      * commits per second).  With a sequencing notifier in this process, the
      * commit kicks it instead, and its sequencer's one NOTIFY per run wakes
-     * every process; otherwise one NOTIFY for all the events. */
+     * every process; otherwise one NOTIFY for all the rows. */
     if (n != NULL && n->sequencer && sl_db_after_commit(conn, kick, n))
         return SL_OK;
     const char *c[1] = {channel};
@@ -179,12 +198,20 @@ sl_status sl_outbox_wake(sl_db_conn *conn, sl_err *err)
 
 /* ---- sequencing ---- */
 
-sl_status sl_outbox_sequence(sl_db_conn *conn, int *assigned, bool *pending, sl_err *err)
+/* One sequencer run: the numbering statement assign, under the try-lock
+ * keyed on lock_key (see sl_outbox.h for the whole protocol):
+ *  1. BEGIN READ COMMITTED;
+ *  2. try the transaction advisory lock: another session sequencing the
+ *     same rows means "pending", nothing else to do;
+ *  3. the numbering statement, one snapshot taken after the lock;
+ *  4. NOTIFY the channel when it numbered something;
+ *  5. COMMIT, which releases the lock. */
+static sl_status sequence_run(sl_db_conn *conn, const char *lock_key, const char *assign,
+                              int *assigned, bool *pending, sl_err *err)
 {
     sl_status st;
     PGresult *res = NULL;
     char channel[64];
-    const char *schema = sl_db_schema(sl_db_conn_db(conn));
     PGconn *pg = sl_db_pgconn(conn);
 
     if (assigned != NULL)
@@ -203,7 +230,7 @@ sl_status sl_outbox_sequence(sl_db_conn *conn, int *assigned, bool *pending, sl_
     st = sl_db_exec(conn, "sl__db_begin_rc", 0, NULL, NULL, NULL, NULL, err);
     if (st != SL_OK)
         goto done;
-    const char *v[1] = {schema};
+    const char *v[1] = {lock_key};
     st = sl_db_exec(conn, "sl__outbox_seq_lock", 1, v, NULL, NULL, &res, err);
     if (st != SL_OK)
         goto done;
@@ -216,11 +243,19 @@ sl_status sl_outbox_sequence(sl_db_conn *conn, int *assigned, bool *pending, sl_
             *pending = true;
         goto done;
     }
-    st = sl_db_exec(conn, "sl__outbox_seq_assign", 0, NULL, NULL, NULL, &res, err);
+    st = sl_db_exec(conn, assign, 0, NULL, NULL, NULL, &res, err);
     if (st != SL_OK)
         goto done;
-    long long done_n = strtoll(PQgetvalue(res, 0, PQfnumber(res, "assigned")), NULL, 10);
-    long long left_n = strtoll(PQgetvalue(res, 0, PQfnumber(res, "unsequenced")), NULL, 10);
+    int c_done = PQfnumber(res, "assigned"), c_left = PQfnumber(res, "unsequenced");
+    if (PQntuples(res) != 1 || c_done < 0 || c_left < 0) {
+        st = sl_err_set(err, SL_INTERNAL,
+                        "sequencer statement \"%s\" must answer one row with \"assigned\" and "
+                        "\"unsequenced\"",
+                        assign);
+        goto done;
+    }
+    long long done_n = strtoll(PQgetvalue(res, 0, c_done), NULL, 10);
+    long long left_n = strtoll(PQgetvalue(res, 0, c_left), NULL, 10);
     if (done_n > 0) {
         const char *c[1] = {channel};
         st = sl_db_exec(conn, "sl__outbox_notify", 1, c, NULL, NULL, NULL, err);
@@ -239,6 +274,27 @@ done:
     if (PQstatus(pg) == CONNECTION_OK && PQtransactionStatus(pg) != PQTRANS_IDLE)
         sl_db_exec(conn, "sl__db_rollback", 0, NULL, NULL, NULL, NULL, NULL);
     return st;
+}
+
+sl_status sl_outbox_sequence(sl_db_conn *conn, int *assigned, bool *pending, sl_err *err)
+{
+    /* The outbox's lock is keyed on the bare schema name (replicas of
+     * earlier versions take the same one). */
+    const char *schema = sl_db_schema(sl_db_conn_db(conn));
+    return sequence_run(conn, schema != NULL ? schema : "", "sl__outbox_seq_assign", assigned,
+                        pending, err);
+}
+
+sl_status sl_outbox_sequence_table(sl_db_conn *conn, const sl_outbox_table *t, int *assigned,
+                                   bool *pending, sl_err *err)
+{
+    const char *schema = sl_db_schema(sl_db_conn_db(conn));
+    char key[160];
+    int k = snprintf(key, sizeof key, "%s/%s", schema != NULL ? schema : "", t->name);
+    if (k < 0 || (size_t)k >= sizeof key)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "sequenced table name \"%s\" is too long",
+                          t->name);
+    return sequence_run(conn, key, t->assign, assigned, pending, err);
 }
 
 /* ---- reading ---- */
@@ -330,7 +386,7 @@ sl_status sl_outbox_read(sl_db_conn *conn, int64_t after_id, const char *const *
     int rows = PQntuples(res);
     int c_pos = PQfnumber(res, "pos"), c_topic = PQfnumber(res, "topic");
     int c_key = PQfnumber(res, "key"), c_payload = PQfnumber(res, "payload");
-    int c_created = PQfnumber(res, "created_ms");
+    int c_created = PQfnumber(res, "created_ms"), c_trace = PQfnumber(res, "traceparent");
     sl_outbox_event *ev = NULL;
     if (rows > 0) {
         ev = sl_arena_alloc(arena, (size_t)rows * sizeof *ev);
@@ -349,7 +405,10 @@ sl_status sl_outbox_read(sl_db_conn *conn, int64_t after_id, const char *const *
         ev[r].payload =
             (const uint8_t *)arena_copy(arena, PQgetvalue(res, r, c_payload), ev[r].payload_len);
         ev[r].created_at_ms = be64(PQgetvalue(res, r, c_created));
-        if (ev[r].topic == NULL || ev[r].key == NULL || ev[r].payload == NULL) {
+        ev[r].traceparent =
+            arena_copy(arena, PQgetvalue(res, r, c_trace), (size_t)PQgetlength(res, r, c_trace));
+        if (ev[r].topic == NULL || ev[r].key == NULL || ev[r].payload == NULL ||
+            ev[r].traceparent == NULL) {
             st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory reading events");
             goto done;
         }
@@ -473,6 +532,33 @@ static void drain(PGconn *pg, bool *writes, bool *wake)
     }
 }
 
+/* One round of the notifier's sequencer: the outbox, then each added
+ * table, each in its own short transaction.  *assigned: rows numbered in
+ * all; *pending: some remain unnumbered.  The first failure stops the
+ * round (the caller retries it whole: numbering what is final twice is
+ * harmless, it finds nothing the second time). */
+static sl_status sequence_all(sl_outbox_notifier *n, sl_db_conn *c, int *assigned, bool *pending,
+                              sl_err *err)
+{
+    const sl_outbox_table *tables[SL_OUTBOX_MAX_TABLES];
+    pthread_mutex_lock(&n->mu);
+    size_t nt = n->ntables;
+    memcpy(tables, n->tables, nt * sizeof tables[0]);
+    pthread_mutex_unlock(&n->mu);
+
+    int got = 0;
+    bool left = false;
+    sl_status st = sl_outbox_sequence(c, &got, &left, err);
+    *assigned = got;
+    *pending = left;
+    for (size_t i = 0; i < nt && st == SL_OK; i++) {
+        st = sl_outbox_sequence_table(c, tables[i], &got, &left, err);
+        *assigned += got;
+        *pending = *pending || left;
+    }
+    return st;
+}
+
 /* The notifier thread's state between steps. */
 typedef struct notifier_loop {
     bool need_seq;       /* run the sequencer now */
@@ -515,7 +601,7 @@ static int notifier_step(sl_outbox_notifier *n, sl_db_conn *c, notifier_loop *s)
     if (n->sequencer && (s->need_seq || (s->pending && now >= s->next_seq))) {
         int assigned = 0;
         s->need_seq = false;
-        if (sl_outbox_sequence(c, &assigned, &s->pending, &e) != SL_OK) {
+        if (sequence_all(n, c, &assigned, &s->pending, &e) != SL_OK) {
             if (PQstatus(pg) != CONNECTION_OK)
                 return STEP_LOST;
             SL_LOG(SL_LOG_WARN, "outbox_sequence_failed", NULL, "%s", e.msg);
@@ -706,6 +792,23 @@ void sl_outbox_notifier_stop(sl_outbox_notifier *n)
     pthread_mutex_destroy(&n->mu);
     pthread_cond_destroy(&n->cv);
     free(n);
+}
+
+sl_status sl_outbox_notifier_add_table(sl_outbox_notifier *n, const sl_outbox_table *t, sl_err *err)
+{
+    sl_status st = SL_OK;
+    pthread_mutex_lock(&n->mu);
+    if (n->ntables == SL_OUTBOX_MAX_TABLES)
+        st = sl_err_set(err, SL_RESOURCE_EXHAUSTED,
+                        "could not sequence table \"%s\": at most %d tables per notifier", t->name,
+                        SL_OUTBOX_MAX_TABLES);
+    else
+        n->tables[n->ntables++] = t;
+    pthread_mutex_unlock(&n->mu);
+    /* Rows written before now were not the sequencer's business: look. */
+    if (st == SL_OK)
+        kick(n);
+    return st;
 }
 
 /* After a commit that appended events without a NOTIFY (sl_outbox_append):

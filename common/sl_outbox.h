@@ -79,7 +79,8 @@ typedef struct sl_outbox_event {
     const char *key; /* "" when none */
     const uint8_t *payload;
     size_t payload_len;
-    int64_t created_at_ms; /* Unix time in ms, the writer's transaction time */
+    int64_t created_at_ms;   /* Unix time in ms, the writer's transaction time */
+    const char *traceparent; /* the writer's span (sl_trace); "" when none */
 } sl_outbox_event;
 
 typedef struct sl_outbox_notifier sl_outbox_notifier;
@@ -116,9 +117,10 @@ sl_status sl_outbox_append_many(sl_db_conn *conn, sl_outbox_notifier *n, size_t 
 
 /* Wakes the watches (sl_outbox_watch) of every process on conn's schema
  * when the current transaction commits -- nothing if it rolls back.  For
- * streams that read tables of their own besides the outbox (e.g.
- * service-desk's notifications): their writers call it, their readers
- * wait on a watch like event streams do.  Errors as sl_db_exec. */
+ * streams that read something besides the outbox and numbered tables
+ * (those wake through their sequencer: sl_outbox_written): their writers
+ * call it, their readers wait on a watch like event streams do.  Errors as
+ * sl_db_exec. */
 sl_status sl_outbox_wake(sl_db_conn *conn, sl_err *err);
 
 /* The sequencer: gives positions to committed events that are final (see
@@ -131,6 +133,47 @@ sl_status sl_outbox_wake(sl_db_conn *conn, sl_err *err);
  * it assigns positions it NOTIFYs the channel so that other processes'
  * readers wake.  Errors as sl_db_exec. */
 sl_status sl_outbox_sequence(sl_db_conn *conn, int *assigned, bool *pending, sl_err *err);
+
+/* ---- tables of a service's own, numbered like the outbox ---- */
+
+/*
+ * A feed whose rows must stay in a table of their own (rows with mutable
+ * state, ids clients already hold: service-desk's notifications) gets its
+ * ids by the same scheme as the outbox instead of a writers' lock:
+ *  - the table has a row id (bigserial), a position column (bigint UNIQUE,
+ *    NULL until sequenced: the public id), and xid xid8 NOT NULL DEFAULT
+ *    pg_current_xact_id(), with a partial index on (xid, row id) WHERE the
+ *    position IS NULL;
+ *  - its assign statement, registered by the service (sl_db_register), is
+ *    the numbering statement of the scheme for that table: in ONE
+ *    statement, the rows whose position is NULL and whose xid is below
+ *    pg_snapshot_xmin(pg_current_snapshot()) get max(position) +
+ *    row_number() OVER (ORDER BY xid, row id), a bounded number per run; it
+ *    answers one row with the bigint columns "assigned" and "unsequenced"
+ *    (rows still NULL in its snapshot, those numbered by it included) --
+ *    the outbox's own statement, sl__outbox_seq_assign, is the model;
+ *  - writers call sl_outbox_written in the writing transaction; readers
+ *    follow "position > cursor ORDER BY position", which returns every row
+ *    exactly once, in the order of (xid, row id).
+ */
+typedef struct sl_outbox_table {
+    const char *name;   /* unique among the schema's tables: names the sequencer's lock */
+    const char *assign; /* the registered name of its assign statement */
+} sl_outbox_table;
+
+/* sl_outbox_sequence for table t: the same transaction, lock discipline,
+ * NOTIFY and results, with t's assign statement and a lock of its own (so
+ * the outbox's and t's sequencers never wait for each other). */
+sl_status sl_outbox_sequence_table(sl_db_conn *conn, const sl_outbox_table *t, int *assigned,
+                                   bool *pending, sl_err *err);
+
+/* Inside the transaction that wrote rows of a table that n sequences
+ * (sl_outbox_notifier_add_table), or events: wakes n's sequencer when the
+ * transaction commits, and through its NOTIFY the readers of every process
+ * -- nothing if it rolls back.  Without a sequencing n, or outside sl_db_tx,
+ * the transaction NOTIFYs the channel itself (see sl_outbox_append).
+ * Errors as sl_db_exec; FAILED_PRECONDITION when the pool has no schema. */
+sl_status sl_outbox_written(sl_db_conn *conn, sl_outbox_notifier *n, sl_err *err);
 
 /* Reads up to limit (1..10000) numbered events with id > after_id, in id
  * order, restricted to the ntopics topics when ntopics > 0.  The array and
@@ -174,6 +217,14 @@ typedef struct sl_outbox_notifier_options {
  * when the thread or its pipe cannot be created. */
 sl_status sl_outbox_notifier_start(sl_db *db, const sl_outbox_notifier_options *opts,
                                    sl_outbox_notifier **out, sl_err *err);
+
+/* From now on n's sequencer also numbers t's rows, whenever it numbers
+ * events (after a kick, a writer's NOTIFY, a reconnection, its idle poll,
+ * and again while rows are pending).  Register t's assign statement first;
+ * t must outlive n.  RESOURCE_EXHAUSTED beyond SL_OUTBOX_MAX_TABLES. */
+#define SL_OUTBOX_MAX_TABLES 4
+sl_status sl_outbox_notifier_add_table(sl_outbox_notifier *n, const sl_outbox_table *t,
+                                       sl_err *err);
 
 /* Stops the thread, closes its connection and frees the notifier.  Nothing
  * may use n any more: every watch closed, every sl_outbox_notifier_wait

@@ -49,6 +49,7 @@
 #include "grpc/health/v1/health.pb-c.h"
 #include "sl_log.h"
 #include "sl_metrics.h"
+#include "sl_trace.h"
 #include "sl_valid.h"
 
 #define DEFAULT_MAX_MSG (4 * 1024 * 1024 + 64 * 1024)
@@ -113,7 +114,8 @@ struct sl_call {
     grpc_metadata_array req_md;
     grpc_byte_buffer *payload;
     sl_arena *arena;
-    char request_id[64];
+    sl_trace trace; /* its span, request id; the thread's current context while it runs */
+    size_t bytes_in, bytes_out; /* message bytes, for the access log */
     md_list init_md, trail_md;
     bool initial_sent;
     bool streaming;
@@ -148,7 +150,6 @@ struct worker {
     grpc_completion_queue *cq; /* the shared queue, or the health worker's own */
     pthread_t thread;
     sl_arena *arena;
-    uint64_t rng;
     sl_call *free_calls; /* reused unary call objects (next in mrt) */
 };
 
@@ -332,29 +333,16 @@ static const char *md_lookup(const grpc_metadata_array *md, const char *key, siz
     return NULL;
 }
 
-static uint64_t next_random(uint64_t *state)
+/* The call's span and request id, from its traceparent, tracestate and
+ * x-request-id (new ones where absent or invalid). */
+static void set_context(sl_call *c)
 {
-    /* xorshift64*: request ids need uniqueness, not secrecy. */
-    uint64_t x = *state;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    *state = x;
-    return x * 2685821657736338717ULL;
-}
-
-static void set_request_id(sl_call *c, uint64_t *rng)
-{
-    size_t len = 0;
-    const char *rid = md_lookup(&c->req_md, "x-request-id", &len);
-    if (rid != NULL && len > 0) {
-        if (len >= sizeof c->request_id)
-            len = sizeof c->request_id - 1;
-        memcpy(c->request_id, rid, len);
-        c->request_id[len] = '\0';
-    } else {
-        snprintf(c->request_id, sizeof c->request_id, "%016" PRIx64, next_random(rng));
-    }
+    size_t rlen = 0, tlen = 0, slen = 0;
+    const char *rid = md_lookup(&c->req_md, "x-request-id", &rlen);
+    const char *tp = md_lookup(&c->req_md, "traceparent", &tlen);
+    const char *ts = md_lookup(&c->req_md, "tracestate", &slen);
+    sl_trace_begin(&c->trace, tp, tlen, ts, slen);
+    sl_trace_set_request_id(&c->trace, rid, rlen);
 }
 
 void *sl_call_ctx(const sl_call *call)
@@ -399,9 +387,14 @@ const char *sl_call_metadata(const sl_call *call, const char *key, size_t *len)
     return copy;
 }
 
+const sl_trace *sl_call_trace(const sl_call *call)
+{
+    return &call->trace;
+}
+
 const char *sl_call_request_id(const sl_call *call)
 {
-    return call->request_id;
+    return call->trace.request_id;
 }
 
 int64_t sl_call_deadline_ms(const sl_call *call)
@@ -586,50 +579,46 @@ static void count_handled(method_rt *m, sl_status st, int64_t us)
         sl_metric_add(m->m_sent, 1);
 }
 
+/* The access log's level for a status: our own faults are errors, a
+ * dependency's unavailability a warning; everything else -- OK, bad
+ * requests and business answers (sold out, not found) -- info, as
+ * docs/OPERATIONS.md says. */
+static sl_log_level access_level(sl_status st)
+{
+    if (st == SL_INTERNAL || st == SL_UNKNOWN || st == SL_DATA_LOSS)
+        return SL_LOG_ERROR;
+    return st == SL_UNAVAILABLE ? SL_LOG_WARN : SL_LOG_INFO;
+}
+
+/* One access-log line per call (event "rpc"): method, code, duration_ms,
+ * peer, bytes_in, bytes_out, with the call's request_id, trace_id and
+ * span_id; an error's message is msg.  Counts the call in the metrics
+ * whatever the log level. */
 static void status_log(sl_call *c, sl_status st, const sl_err *err, int64_t us)
 {
     method_rt *m = c->mrt;
     count_handled(m, st, us);
     atomic_fetch_add_explicit(&m->calls, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&m->total_us, (uint64_t)us, memory_order_relaxed);
-    if (st == SL_OK) {
-        SL_LOG(SL_LOG_DEBUG, "rpc", c->request_id, "%s OK in %" PRId64 "us", m->name, us);
+    if (st != SL_OK)
+        atomic_fetch_add_explicit(&m->errors, 1, memory_order_relaxed);
+    sl_access_log mode = c->srv->opts.access_log;
+    sl_log_level lvl = access_level(st);
+    if (mode == SL_ACCESS_LOG_OFF || (mode == SL_ACCESS_LOG_ERRORS && st == SL_OK) ||
+        !sl_log_enabled(lvl))
         return;
-    }
-    atomic_fetch_add_explicit(&m->errors, 1, memory_order_relaxed);
-    /* Expected business outcomes (sold out, not found, retries) would
-     * flood the log during a sale: debug.  Bad requests: info.  Our own or
-     * our dependencies' trouble: warn and error. */
-    sl_log_level lvl = SL_LOG_INFO;
-    switch (st) {
-    case SL_INTERNAL:
-    case SL_UNKNOWN:
-    case SL_DATA_LOSS:
-        lvl = SL_LOG_ERROR;
-        break;
-    case SL_UNAVAILABLE:
-        lvl = SL_LOG_WARN;
-        break;
-    case SL_INVALID_ARGUMENT:
-    case SL_OUT_OF_RANGE:
-    case SL_UNIMPLEMENTED:
-    case SL_UNAUTHENTICATED:
-    case SL_PERMISSION_DENIED:
-    case SL_DEADLINE_EXCEEDED:
-    case SL_ABORTED:
-        lvl = SL_LOG_INFO;
-        break;
-    case SL_OK:
-    case SL_CANCELLED:
-    case SL_NOT_FOUND:
-    case SL_ALREADY_EXISTS:
-    case SL_FAILED_PRECONDITION:
-    case SL_RESOURCE_EXHAUSTED:
-        lvl = SL_LOG_DEBUG;
-        break;
-    }
-    SL_LOG(lvl, "rpc", c->request_id, "%s %s in %" PRId64 "us: %s", m->name, sl_status_name(st), us,
-           err != NULL ? err->msg : "");
+    char *peer = c->call != NULL ? grpc_call_get_peer(c->call) : NULL;
+    const sl_log_field f[] = {
+        {"method", m->name, 0},
+        {"code", sl_status_name(st), 0},
+        {"duration_ms", NULL, (double)us / 1000.0},
+        {"peer", peer != NULL ? peer : "local", 0},
+        {"bytes_in", NULL, (double)c->bytes_in},
+        {"bytes_out", NULL, (double)c->bytes_out},
+    };
+    sl__log_write_fields(lvl, "rpc", &c->trace, f, sizeof f / sizeof f[0], "%s",
+                         st != SL_OK && err != NULL ? err->msg : "");
+    gpr_free(peer);
 }
 
 bool sl_server_method_stats(sl_server *s, const char *method, sl_method_stats *out)
@@ -820,6 +809,9 @@ static void serve_unary(worker *w, sl_call *c)
     sl_metric_add(m->m_started, 1);
     sl_arena_oom_call_begin();
     fault_arm(c);
+    const sl_trace *prev = sl_trace_swap(&c->trace);
+    c->bytes_out = 0;
+    c->bytes_in = c->payload != NULL ? grpc_byte_buffer_length(c->payload) : 0;
     if (c->payload == NULL)
         st = sl_err_set(&err, SL_INVALID_ARGUMENT, "request message missing");
     else
@@ -830,8 +822,11 @@ static void serve_unary(worker *w, sl_call *c)
     }
     if (st == SL_OK)
         st = encode(resp, s->opts.max_send_bytes, &c->resp_bb, &err);
+    if (st == SL_OK)
+        c->bytes_out = grpc_byte_buffer_length(c->resp_bb);
     st = oom_funnel(m, st, &err);
     fault_end(c);
+    sl_trace_swap(prev);
 
     grpc_op ops[4];
     size_t n = 0;
@@ -856,7 +851,8 @@ static void serve_unary(worker *w, sl_call *c)
     /* Everything the batch needs is in gRPC slices now. */
     sl_arena_reset(arena);
     if (e != GRPC_CALL_OK) {
-        SL_LOG(SL_LOG_ERROR, "rpc", c->request_id, "could not start reply batch: error %d", e);
+        SL_LOG(SL_LOG_ERROR, "rpc", c->trace.request_id, "could not start reply batch: error %d",
+               e);
         unary_call_put(w, c);
     }
 }
@@ -948,10 +944,12 @@ sl_status sl_call_send(sl_call *call, const ProtobufCMessage *msg, sl_err *err)
     ops[n].op = GRPC_OP_SEND_MESSAGE;
     ops[n].data.send_message.send_message = bb;
     n++;
+    size_t len = grpc_byte_buffer_length(bb);
     bool ok = stream_batch(call, ops, n);
     grpc_byte_buffer_destroy(bb);
     if (!ok)
         return sl_err_set(err, SL_CANCELLED, "call ended before the message was sent");
+    call->bytes_out += len;
     sl_metric_add(call->mrt->m_sent, 1);
     return SL_OK;
 }
@@ -1014,6 +1012,8 @@ static void *stream_main(void *arg)
 
     ProtobufCMessage *req = NULL;
     sl_metric_add(c->mrt->m_started, 1);
+    const sl_trace *prev = sl_trace_swap(&c->trace);
+    c->bytes_in = c->payload != NULL ? grpc_byte_buffer_length(c->payload) : 0;
     if (st == SL_OK && m->kind == SL_RPC_SERVER_STREAMING) {
         if (c->payload == NULL)
             st = sl_err_set(&err, SL_INVALID_ARGUMENT, "request message missing");
@@ -1028,6 +1028,7 @@ static void *stream_main(void *arg)
         st = m->stream(c, req, &err);
     status_log(c, st, &err, elapsed_us(&c->started));
     stream_finish(c, st, &err);
+    sl_trace_swap(prev);
 
     call_release_grpc(c);
     md_free(&c->init_md);
@@ -1098,15 +1099,27 @@ sl_status sl_server_call_local(sl_server *s, const char *method, const void *req
     c.arena = arena;
     c.deadline_ms = cap_deadline(s, INT64_MAX, false);
     grpc_metadata_array_init(&c.req_md);
-    snprintf(c.request_id, sizeof c.request_id, "local");
+    /* In-process: a child span of whatever the thread is doing. */
+    const sl_trace *cur = sl_trace_current();
+    if (cur != NULL) {
+        char tp[SL_TRACEPARENT_LEN + 1];
+        sl_trace_traceparent(cur, tp, sizeof tp);
+        sl_trace_begin(&c.trace, tp, strlen(tp), cur->state, strlen(cur->state));
+        sl_trace_set_request_id(&c.trace, cur->request_id, strlen(cur->request_id));
+    } else {
+        sl_trace_begin(&c.trace, NULL, 0, NULL, 0);
+        sl_trace_set_request_id(&c.trace, "local", 5);
+    }
     clock_gettime(CLOCK_MONOTONIC, &c.started);
     ProtobufCMessage *req = NULL, *resp = NULL;
     sl_arena_oom_call_begin();
     sl_status st =
         decode_bytes(req_bytes, req_len, mrt->request, arena, s->opts.max_recv_bytes, &req, err);
+    const sl_trace *prev = sl_trace_swap(&c.trace);
     if (st == SL_OK)
         st = unary_pipeline(&c, req, &resp, err);
     st = oom_funnel(mrt, st, err);
+    sl_trace_swap(prev);
     if (st == SL_OK) {
         *resp_len = protobuf_c_message_get_packed_size(resp);
         *resp_bytes = sl_arena_alloc(arena, *resp_len + 1);
@@ -1186,7 +1199,25 @@ static void on_unregistered(worker *w, slot *sl)
     method[len] = '\0';
     char msg[320];
     snprintf(msg, sizeof msg, "unknown method \"%s\"", method);
-    SL_LOG(SL_LOG_INFO, "rpc", NULL, "%s UNIMPLEMENTED", method);
+    /* Refused before any handler, and logged like any call. */
+    if (sl_log_enabled(SL_LOG_INFO)) {
+        size_t rlen = 0, tlen = 0, slen = 0;
+        const char *rid = md_lookup(&sl->md, "x-request-id", &rlen);
+        const char *tp = md_lookup(&sl->md, "traceparent", &tlen);
+        const char *ts = md_lookup(&sl->md, "tracestate", &slen);
+        sl_trace t;
+        sl_trace_begin(&t, tp, tlen, ts, slen);
+        sl_trace_set_request_id(&t, rid, rlen);
+        char *peer = grpc_call_get_peer(sl->call);
+        const sl_log_field f[] = {
+            {"method", method, 0},
+            {"code", "UNIMPLEMENTED", 0},
+            {"duration_ms", NULL, 0},
+            {"peer", peer != NULL ? peer : "", 0},
+        };
+        sl__log_write_fields(SL_LOG_INFO, "rpc", &t, f, sizeof f / sizeof f[0], "%s", msg);
+        gpr_free(peer);
+    }
     grpc_call *call = sl->call;
     grpc_metadata_array_destroy(&sl->md);
     grpc_call_details_destroy(&sl->details);
@@ -1242,7 +1273,7 @@ static void on_registered(worker *w, slot *sl)
     c->streaming = streaming;
     c->cq = streaming ? sl->call_cq : w->cq;
     sl->call_cq = NULL;
-    set_request_id(c, &w->rng);
+    set_context(c);
 
     if (!streaming) {
         serve_unary(w, c);
@@ -1265,7 +1296,7 @@ static void on_registered(worker *w, slot *sl)
             pthread_cond_broadcast(&s->cv);
             pthread_mutex_unlock(&s->mu);
         }
-        SL_LOG(SL_LOG_WARN, "rpc", c->request_id, "%s rejected: too many streams", mrt->name);
+        SL_LOG(SL_LOG_WARN, "rpc", c->trace.request_id, "%s rejected: too many streams", mrt->name);
         grpc_call_cancel_with_status(c->call, GRPC_STATUS_RESOURCE_EXHAUSTED,
                                      "too many concurrent streams", NULL);
         call_release_grpc(c);
@@ -1638,8 +1669,6 @@ sl_status sl_server_start(sl_server *s, sl_err *err)
             w->cq = s->shared_cq;
         }
         w->arena = sl_arena_create(64 * 1024);
-        w->rng =
-            ((uint64_t)now_realtime_ms() << 16) ^ ((uint64_t)getpid() << 8) ^ (uint64_t)(i + 1);
         if (w->arena == NULL)
             return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
         s->n_workers = i + 1;
@@ -1697,6 +1726,13 @@ sl_status sl_server_start(sl_server *s, sl_err *err)
     SL_LOG(SL_LOG_INFO, "server", NULL, "listening on %s (port %d, %d workers and one for health)",
            s->opts.listen, s->port, s->opts.workers);
     return SL_OK;
+}
+
+size_t sl_server_services(const sl_server *s, const char **names, size_t cap)
+{
+    for (size_t i = 0; i < s->n_services && i < cap; i++)
+        names[i] = s->services[i]->descriptor->name;
+    return s->n_services;
 }
 
 int sl_server_port(const sl_server *s)

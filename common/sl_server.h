@@ -35,6 +35,7 @@
 #include "sl_arena.h"
 #include "sl_health.h"
 #include "sl_status.h"
+#include "sl_trace.h"
 
 typedef struct sl_server sl_server;
 typedef struct sl_call sl_call;
@@ -108,6 +109,16 @@ typedef struct sl_method {
     {                                                                                              \
         (name), SL_RPC_SERVER_STREAMING, NULL, NULL, NULL, (handler), (validate), (flags), NULL    \
     }
+/* Client-streaming and bidirectional rows: the handler reads the requests
+ * itself (sl_call_recv), so the dispatcher has none to validate. */
+#define SL_CLIENT_STREAM(name, handler, flags)                                                     \
+    {                                                                                              \
+        (name), SL_RPC_CLIENT_STREAMING, NULL, NULL, NULL, (handler), NULL, (flags), NULL          \
+    }
+#define SL_BIDI_STREAM(name, handler, flags)                                                       \
+    {                                                                                              \
+        (name), SL_RPC_BIDI_STREAMING, NULL, NULL, NULL, (handler), NULL, (flags), NULL            \
+    }
 
 typedef struct sl_service_def {
     /* The protoc-c service descriptor the table is checked against at
@@ -129,6 +140,13 @@ sl_status sl_server_check_table(const sl_service_def *def, sl_err *err);
  * non-OK status rejects the call with err's message. */
 typedef sl_status (*sl_interceptor)(sl_call *call, void *ctx, sl_err *err);
 
+/* Which calls get an access-log line (event "rpc"). */
+typedef enum sl_access_log {
+    SL_ACCESS_LOG_ALL = 0, /* every call */
+    SL_ACCESS_LOG_ERRORS,  /* calls that did not answer OK */
+    SL_ACCESS_LOG_OFF,
+} sl_access_log;
+
 typedef struct sl_server_options {
     const char *listen;                  /* host:port; port 0 picks a free one */
     int workers;                         /* worker threads; 0: number of CPUs */
@@ -144,6 +162,7 @@ typedef struct sl_server_options {
      * for clients without deadlines.  0: no cap.  Streams are not capped:
      * WatchEvents lives as long as its client wants. */
     int64_t max_call_ms;
+    sl_access_log access_log;
     sl_interceptor interceptor;
     void *interceptor_ctx;
 } sl_server_options;
@@ -160,6 +179,12 @@ sl_status sl_server_add_service(sl_server *s, const sl_service_def *def, sl_err 
 /* Binds the listen address, starts the workers and marks every added service
  * SERVING.  Fails with UNAVAILABLE when the address cannot be bound. */
 sl_status sl_server_start(sl_server *s, sl_err *err);
+
+/* The full names of the services added so far, in the order they were
+ * added (grpc.health.v1.Health first): up to cap of them into names
+ * (which may be NULL when cap is 0).  Returns how many there are.  The
+ * names live as long as the server. */
+size_t sl_server_services(const sl_server *s, const char **names, size_t cap);
 
 /* The bound port (useful with port 0). */
 int sl_server_port(const sl_server *s);
@@ -216,6 +241,10 @@ const char *sl_call_peer(sl_call *call);
  * NULL) receives its length (binary "-bin" values may hold zero bytes).
  * The returned memory lives as long as the call. */
 const char *sl_call_metadata(const sl_call *call, const char *key, size_t *len);
+/* The call's trace context: its own span in the caller's trace (W3C
+ * traceparent, or a new trace) and its request id.  While the handler runs
+ * it is also the thread's sl_trace_current(). */
+const sl_trace *sl_call_trace(const sl_call *call);
 /* x-request-id from the client, or one generated for this call. */
 const char *sl_call_request_id(const sl_call *call);
 /* Absolute deadline in milliseconds of CLOCK_REALTIME (INT64_MAX: none):

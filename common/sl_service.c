@@ -16,6 +16,7 @@
 #include "sl_config.h"
 #include "sl_log.h"
 #include "sl_metrics.h"
+#include "sl_reflection.h"
 
 #define DEFAULT_MAX_MSG (4 * 1024 * 1024 + 64 * 1024)
 
@@ -25,7 +26,8 @@ struct sl_service {
     sl_db *db;
     sl_server *server;
     sl_events *events;
-    sl_http *http;      /* NULL when off */
+    sl_http *http; /* NULL when off */
+    sl_reflection *reflection;
     sl_service_def def; /* the spec's rows and WatchEvents (methods malloc'd) */
     pthread_mutex_t peers_mu;
     const char *peer_target[SL_SERVICE_MAX_PEERS];
@@ -81,6 +83,18 @@ sl_status sl_service_config_load(sl_service_config *cfg, const char *default_lis
         return sl_err_set(err, SL_INVALID_ARGUMENT,
                           "invalid SHELFLINE_LOG_LEVEL \"%s\": expected debug, info, warn or error",
                           level);
+    const char *access;
+    sl_config_string("SHELFLINE_ACCESS_LOG", "all", &access, err);
+    if (strcmp(access, "all") == 0)
+        cfg->access_log = SL_ACCESS_LOG_ALL;
+    else if (strcmp(access, "errors") == 0)
+        cfg->access_log = SL_ACCESS_LOG_ERRORS;
+    else if (strcmp(access, "off") == 0)
+        cfg->access_log = SL_ACCESS_LOG_OFF;
+    else
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "invalid SHELFLINE_ACCESS_LOG \"%s\": expected all, errors or off",
+                          access);
     return SL_OK;
 }
 
@@ -375,6 +389,7 @@ int sl_service_main(const sl_service_spec *spec, int argc, char **argv)
         .max_connection_age_ms = svc.cfg.max_connection_age_ms,
         .max_connection_age_grace_ms = svc.cfg.max_connection_age_grace_ms,
         .max_call_ms = svc.cfg.max_call_ms,
+        .access_log = svc.cfg.access_log,
         .interceptor = auth_interceptor,
         .interceptor_ctx = &svc,
     };
@@ -406,6 +421,16 @@ int sl_service_main(const sl_service_spec *spec, int argc, char **argv)
         st = sl_service_add(&svc, &svc.def, &err);
     if (st != SL_OK) {
         SL_LOG(SL_LOG_ERROR, "startup", NULL, "could not add the service: %s", err.msg);
+        goto out;
+    }
+    /* Server reflection, last, so it sees every service init added. */
+    size_t set_len;
+    const void *set = sl_reflection_suite_set(&set_len);
+    st = sl_reflection_create(set, set_len, &svc.reflection, &err);
+    if (st == SL_OK)
+        st = sl_reflection_add(svc.server, svc.reflection, &err);
+    if (st != SL_OK) {
+        SL_LOG(SL_LOG_ERROR, "startup", NULL, "could not add server reflection: %s", err.msg);
         goto out;
     }
     if (svc.http != NULL) {
@@ -451,6 +476,7 @@ out:
     /* After fini: routes a service added may use its app until then. */
     sl_http_destroy(svc.http);
     sl_server_destroy(svc.server);
+    sl_reflection_destroy(svc.reflection);
     sl_events_destroy(svc.events);
     for (size_t i = 0; i < SL_SERVICE_MAX_PEERS; i++)
         sl_channel_destroy(svc.peers[i]);

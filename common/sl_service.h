@@ -6,6 +6,8 @@
  *   -> logging -> PostgreSQL pool -> migrations under an advisory lock
  *   (waiting for the database to come up, bounded) -> the service's init
  *   hook (statements, method tables, consumers) -> gRPC server with health
+ *   and server reflection (sl_reflection, from the suite's embedded
+ *   descriptor set)
  *   -> database health probe -> wait for SIGTERM/SIGINT -> drain -> the
  *   service's fini hook -> exit 0.
  *
@@ -26,6 +28,7 @@
  *   SHELFLINE_DB_STARTUP_TIMEOUT  how long to wait for PostgreSQL [60s]
  *   SHELFLINE_HEALTH_INTERVAL     database probe period [2s]
  *   SHELFLINE_AUTH_TOKEN     when set, calls need "authorization: Bearer T"
+ *                            (server reflection too; health never does)
  *   SHELFLINE_LOG_LEVEL      debug, info, warn, error [info]
  *   SHELFLINE_HTTP_LISTEN    the HTTP face (sl_http: /metrics, and what the
  *                            service adds), host:port or "off" [the
@@ -71,7 +74,8 @@ typedef struct sl_service_config {
     int64_t max_call_ms;    /* longest unary call, whatever its deadline */
     const char *auth_token; /* NULL: no authentication */
     sl_log_level log_level;
-    const char *http_listen; /* NULL: no HTTP face ("off") */
+    sl_access_log access_log; /* SHELFLINE_ACCESS_LOG */
+    const char *http_listen;  /* NULL: no HTTP face ("off") */
 } sl_service_config;
 
 /* Reads the environment into cfg (strings point into the environment).

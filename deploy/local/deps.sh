@@ -11,6 +11,9 @@ set_name=${1:-test}
 build_pkgs=(
     build-essential cmake pkg-config
     libgrpc-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler grpc-proto
+    # google/protobuf/descriptor.proto: server reflection reads the embedded
+    # descriptor set with it
+    libprotobuf-dev
     libpq-dev postgresql-15 postgresql-client-15
     # every service's HTTP port (/metrics, and the JSON API later)
     libmicrohttpd-dev
@@ -21,6 +24,8 @@ test_pkgs=(
     libcmocka-dev clang-format
     # interop clients in other languages
     golang-go golang-google-grpc-dev protoc-gen-go-1-3 protoc-gen-go-grpc dpkg-dev
+    # tests/interop/reflection: protodesc and dynamicpb (protobuf APIv2)
+    golang-google-protobuf-dev
     python3 python3-grpcio
     # tests/timeshift.sh: the suite again with the clock moved (libfaketime)
     faketime
@@ -28,11 +33,12 @@ test_pkgs=(
     # in a network namespace of the run's own, cut off from PostgreSQL
     # with iptables; the report's charts
     iproute2 iptables gnuplot-nox
-    # promtool: every /metrics scrape of the tests is checked with it
+    # promtool: every /metrics scrape of the tests is checked with it, and
+    # deploy/'s rules, alert unit tests and dashboard queries (tests/deploy)
     prometheus
 )
 bench_pkgs=(
-    libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev nghttp2-client
+    libgrpc++-dev protobuf-compiler-grpc nghttp2-client
     # tests/bench/clv_bench.sh: the base-R reference fits (Rscript)
     r-base-core
     # tests/bench/forecast_bench.sh: R's forecast package and the data sets
@@ -57,6 +63,9 @@ for p in "${pkgs[@]}"; do
 done
 # Node.js may come from another packaging (NodeSource bundles npm and
 # conflicts with Debian's npm); only ask Debian for it when there is none.
+# The tests' npm packages (tests/interop/node, tests/deploy/node: the
+# Kubernetes schemas) are installed by the tests themselves, `npm ci` from
+# their lock files into the build folder (tests/support/npm_ci.sh).
 if [ "$set_name" != build ] && ! command -v npm >/dev/null; then
     missing+=(nodejs npm)
 fi

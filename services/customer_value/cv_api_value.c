@@ -21,6 +21,7 @@
 #include "cv_rfm.h"
 #include "cv_simple.h"
 #include "cv_store.h"
+#include "sl_metrics.h"
 
 /* Simple CLV: discount rate per year and expected lifetime in years. */
 #define SIMPLE_DISCOUNT 0.10
@@ -213,6 +214,26 @@ static sl_status fit_reply(sl_arena *a, const cv_fit_row *f, Shelfline__V1__Mode
     return SL_OK;
 }
 
+/* shelfline_customer_value_fits_total{result}: "converged", "not_converged"
+ * (stored and flagged in the answer) or "failed" (nothing stored); and the
+ * fits' durations. */
+static void count_fit(const char *result, double seconds)
+{
+    static const char *const l[] = {"result", NULL};
+    sl_metric_add(sl_metric_with(sl_metric_counter("shelfline_customer_value_fits_total",
+                                                   "Model fits (FitModels) by result.", l),
+                                 (const char *[]){result}),
+                  1);
+    if (seconds >= 0)
+        sl_metric_observe(
+            sl_metric_with(sl_metric_histogram("shelfline_customer_value_fit_seconds",
+                                               "Time to fit the models of one FitModels call.",
+                                               NULL, sl_metrics_latency_buckets,
+                                               sl_metrics_latency_nbuckets),
+                           NULL),
+            seconds);
+}
+
 sl_status cv_api_fit_models(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
                             sl_err *err)
 {
@@ -240,11 +261,15 @@ sl_status cv_api_fit_models(sl_call *call, const ProtobufCMessage *req, Protobuf
                           rc.f.cohort ? "\"" : "");
     cv_fit_row fit = {.cohort = r->cohort, .as_of_ms = as_of_ms, .ret = rc.ret};
     if ((st = fit_models(a, &rc, &fit, err)) != SL_OK ||
-        (st = fit_reply(a, &fit, out, err)) != SL_OK)
+        (st = fit_reply(a, &fit, out, err)) != SL_OK) {
+        count_fit("failed", -1);
         return st;
+    }
     fit_write_ctx wc = {CV_APP(call), &fit, out};
     o = sl_service_tx_options(call, false);
-    return sl_db_tx(CV_APP(call)->db, &o, fit_write_tx, &wc, err);
+    st = sl_db_tx(CV_APP(call)->db, &o, fit_write_tx, &wc, err);
+    count_fit(st != SL_OK ? "failed" : fit.bg_ok ? "converged" : "not_converged", fit.seconds);
+    return st;
 }
 
 /* ---- GetCustomerValue ---- */

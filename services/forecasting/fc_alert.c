@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fc_api.h"
 #include "fc_app.h"
 #include "fc_valid.h"
 
@@ -129,8 +130,6 @@ sl_status fc_alert_check_sales(fc_app *app, sl_db_conn *conn, const char *sku, c
 sl_status fc_api_watch_alerts(sl_call *call, const ProtobufCMessage *req, sl_err *err)
 {
     const Shelfline__V1__WatchAlertsRequest *r = (const Shelfline__V1__WatchAlertsRequest *)req;
-    if (r->after_id < 0)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "after_id must not be negative");
     static char *const topics[] = {"ALERT_SELLING_ABOVE_FORECAST", "ALERT_PROJECTED_STOCKOUT",
                                    "ALERT_OVERSTOCK"};
     Shelfline__V1__WatchEventsRequest w = SHELFLINE__V1__WATCH_EVENTS_REQUEST__INIT;

@@ -2,17 +2,18 @@
  * fc_app: the forecasting service's context and the helpers its handler
  * modules share (private to the service library).
  *
- *   fc_service.c      start-up, method table, consumer
- *   fc_api_sales.c    RecordSales, RecordHourlySales, SetEvent, ListEvents,
- *                     inventory events (sales, stock-outs, receipts)
- *   fc_api_plan.c     ForecastDemand, GetReplenishmentPlan,
- *                     SuggestTransfers, GetInventoryKpis
- *   fc_alert.c        raising alerts, WatchAlerts
- *   fc_api_override.c SetForecastOverride, GetForecastAccuracy
- *   fc_api_class.c    ClassifySkus, ListSkusByClass, SetServiceLevelTarget
- *   fc_api_leadtime.c GetLeadTimes, learned lead times for plans
- *   fc_demand.c       history + calendar -> fc_engine forecast
- *   fc_store.c        all SQL;  fc_plan.c  the arithmetic;  fc_valid.c  days
+ * The shape is inventory's (docs/FORECASTING.md lists every file):
+ *   fc_service.c      start-up, the method table, the consumer
+ *   fc_valid.c        days and every request's checks (the table's
+ *                     validate slots, run before the handlers)
+ *   fc_api_*.c        the handlers (fc_api.h): decode -> domain -> reply
+ *   domain            fc_demand (history + calendar -> forecast), fc_promo,
+ *                     fc_replenish, fc_stock, fc_kpi, fc_adjust,
+ *                     fc_classify, fc_leadtime, fc_alert, fc_consume,
+ *                     fc_inventory (calls to inventory); the pure ones:
+ *                     fc_plan, fc_transfer, fc_class, fc_accuracy and the
+ *                     engine (fc_engine.h)
+ *   fc_store.c        every SQL statement, columns read by name
  */
 #ifndef FC_APP_H
 #define FC_APP_H
@@ -94,6 +95,19 @@ void fc_demand_free(fc_demand *d);
 sl_status fc_demand_issue(sl_db_conn *conn, const char *sku, const char *region, const fc_demand *d,
                           sl_arena *a, sl_err *err);
 
+/* fc_demand_issue in a transaction of its own on db. */
+sl_status fc_demand_issue_db(sl_db *db, int64_t deadline_ms, const char *sku, const char *region,
+                             const fc_demand *d, sl_arena *a, sl_err *err);
+
+/* Demand of sku x region over the next horizon days, as plans take it:
+ * *points (arena, horizon values), *sd the one-step error (from the first
+ * day's 95% band) and *model the model's name; zeros with model "none (no
+ * sales recorded)" when nothing was ever recorded for the pair (a new
+ * product is still planned for).  One read-only transaction on db. */
+sl_status fc_demand_points(sl_db *db, int64_t deadline_ms, const char *sku, const char *region,
+                           int horizon, sl_arena *a, double **points, double *sd,
+                           const char **model, sl_err *err);
+
 /* Raises alert (its alert_id set) in the caller's transaction: stores it
  * and publishes it on the outbox under topic ALERT_<kind>, once per id.
  * *fresh (may be NULL) says whether it was new. */
@@ -130,48 +144,19 @@ sl_status fc_inventory_list(fc_app *app, sl_call *call, const char *method,
                             const ProtobufCMessageDescriptor *resp, const char *items, sl_arena *a,
                             void *out, size_t *n, sl_err *err);
 
-/* Handlers. */
-sl_status fc_api_record_sales(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
-                              sl_err *err);
-sl_status fc_api_record_hourly_sales(sl_call *call, const ProtobufCMessage *req,
-                                     ProtobufCMessage *resp, sl_err *err);
-sl_status fc_api_set_event(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
-                           sl_err *err);
-sl_status fc_api_list_events(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
-                             sl_err *err);
-sl_status fc_api_forecast(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
-                          sl_err *err);
-sl_status fc_api_plan(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
-                      sl_err *err);
-sl_status fc_api_transfers(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
-                           sl_err *err);
-sl_status fc_api_kpis(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
-                      sl_err *err);
-sl_status fc_api_watch_alerts(sl_call *call, const ProtobufCMessage *req, sl_err *err);
-sl_status fc_api_set_override(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
-                              sl_err *err);
-sl_status fc_api_list_overrides(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
-                                sl_err *err);
-sl_status fc_api_remove_override(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
-                                 sl_err *err);
-sl_status fc_api_accuracy(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
-                          sl_err *err);
-sl_status fc_api_classify(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
-                          sl_err *err);
-sl_status fc_api_list_classes(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
-                              sl_err *err);
-sl_status fc_api_set_target(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
-                            sl_err *err);
-
-sl_status fc_api_lead_times(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
-                            sl_err *err);
-
 /* The learned lead time distributions of supplier: at warehouse_id into
  * *sw (NULL warehouse: left with 0 receipts) and over every warehouse
  * into *s (0 receipts: none), from the receipts of the last 365 days.
  * Runs on the caller's connection. */
 sl_status fc_lead_time_learned(sl_db_conn *conn, const char *supplier, const char *warehouse_id,
                                sl_arena *a, fc_lead_stats *sw, fc_lead_stats *s, sl_err *err);
+
+/* GetLeadTimes' rows: every supplier's (supplier NULL: all) learned lead
+ * times per warehouse (warehouse_id NULL: all) and over all warehouses,
+ * from the receipts of the last 365 days; one read-only transaction. */
+sl_status fc_lead_time_list(sl_db *db, int64_t deadline_ms, const char *supplier,
+                            const char *warehouse_id, sl_arena *a, fc_lead_row **rows, size_t *n,
+                            sl_err *err);
 
 /* The ABC/XYZ class of sku in region (its own classification, else the
  * network's) into code ("AX") and its target service level into *level

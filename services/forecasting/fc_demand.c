@@ -235,6 +235,56 @@ sl_status fc_demand_run_db(sl_db *db, int64_t deadline_ms, const char *sku, cons
     return st;
 }
 
+typedef struct issue_ctx {
+    const char *sku, *region;
+    const fc_demand *d;
+    sl_arena *a;
+} issue_ctx;
+
+static sl_status issue_tx(sl_db_conn *conn, void *p, sl_err *err)
+{
+    issue_ctx *c = p;
+    return fc_demand_issue(conn, c->sku, c->region, c->d, c->a, err);
+}
+
+sl_status fc_demand_issue_db(sl_db *db, int64_t deadline_ms, const char *sku, const char *region,
+                             const fc_demand *d, sl_arena *a, sl_err *err)
+{
+    issue_ctx c = {sku, region, d, a};
+    sl_db_tx_options o = {.deadline_ms = deadline_ms};
+    return sl_db_tx(db, &o, issue_tx, &c, err);
+}
+
+#define Z95 1.959963984540054
+
+sl_status fc_demand_points(sl_db *db, int64_t deadline_ms, const char *sku, const char *region,
+                           int horizon, sl_arena *a, double **points, double *sd,
+                           const char **model, sl_err *err)
+{
+    double *p = sl_arena_zalloc(a, (size_t)horizon * sizeof *p);
+    if (p == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    *points = p;
+    *sd = 0;
+    *model = "none (no sales recorded)";
+    fc_demand d;
+    sl_status st = fc_demand_run_db(db, deadline_ms, sku, region, horizon, NULL, a, &d, err);
+    if (st == SL_NOT_FOUND)
+        return SL_OK;
+    if (st != SL_OK)
+        return st;
+    memcpy(p, fc_forecast_points(d.fc), (size_t)horizon * sizeof *p);
+    /* sigma_d: the one-step forecast error, read off the upper half of the
+     * first day's 95% interval (the lower half may be clipped at zero). */
+    double s = (hi95_of(d.fc, 0) - p[0]) / Z95;
+    *sd = s > 0 && isfinite(s) ? s : 0;
+    fc_info info;
+    fc_forecast_info(d.fc, &info);
+    *model = sl_arena_strdup(a, info.model);
+    fc_demand_free(&d);
+    return *model != NULL ? SL_OK : sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+}
+
 void fc_demand_free(fc_demand *d)
 {
     if (d != NULL && d->fc != NULL) {

@@ -220,156 +220,197 @@ static fc_forecast *forecast_alloc(size_t h, size_t n_levels, int n_paths)
     return f;
 }
 
-sl_status fc_forecast_run(const fc_series *s, const fc_config *cfg, fc_forecast **out, sl_err *err)
-{
-    *out = NULL;
-    sl_status st = validate(s, cfg, err);
-    if (st != SL_OK)
-        return st;
-    size_t n = s->n, h = (size_t)cfg->horizon;
+/* The state of one run between its phases: the workspace, the model data
+ * and what the phases decided. */
+typedef struct run_state {
     run_ws w;
-    memset(&w, 0, sizeof w);
-    fc_forecast *f = NULL;
+    size_t n, h;
+    size_t n_cens; /* stock-out days */
+    int any_cens;  /* some of them with sales: censored demand */
+    int has_ls;    /* a long season was taken out ... */
+    int ls_mul;    /* ... multiplicatively */
+    fc__data d;
+    fc__rng rng;
+    fc__opts o;
+    fc__judge jd;
+    fc__choice ch;
+} run_state;
+
+/* Phase 1: the workspace of a run and its result, sized for n days of
+ * history and h of horizon. */
+static sl_status run_alloc(run_state *r, const fc_config *cfg, fc_forecast **f, sl_err *err)
+{
+    size_t n = r->n, h = r->h;
+    run_ws *w = &r->w;
     size_t nwork = fc__select_work(n, cfg);
     if (nwork < (size_t)cfg->sim_paths)
         nwork = (size_t)cfg->sim_paths;
-    w.y = sl_malloc(n * sizeof *w.y);
-    w.cens = sl_calloc(n, 1);
-    w.ls = sl_malloc((n + h) * sizeof *w.ls);
-    w.work = sl_malloc(nwork * sizeof *w.work);
-    w.fitted = sl_malloc(n * sizeof *w.fitted);
-    w.raw = sl_malloc(n * sizeof *w.raw);
-    w.mult = sl_malloc(h * sizeof *w.mult);
-    w.ids = sl_malloc(h * sizeof *w.ids);
-    f = forecast_alloc(h, cfg->n_levels, cfg->sim_paths);
-    if (!w.y || !w.cens || !w.ls || !w.work || !w.fitted || !w.raw || !w.mult || !w.ids || !f) {
-        st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory forecasting %zu days", n);
-        goto cleanup;
-    }
-    memcpy(f->levels, cfg->levels, cfg->n_levels * sizeof cfg->levels[0]);
+    w->y = sl_malloc(n * sizeof *w->y);
+    w->cens = sl_calloc(n, 1);
+    w->ls = sl_malloc((n + h) * sizeof *w->ls);
+    w->work = sl_malloc(nwork * sizeof *w->work);
+    w->fitted = sl_malloc(n * sizeof *w->fitted);
+    w->raw = sl_malloc(n * sizeof *w->raw);
+    w->mult = sl_malloc(h * sizeof *w->mult);
+    w->ids = sl_malloc(h * sizeof *w->ids);
+    *f = forecast_alloc(h, cfg->n_levels, cfg->sim_paths);
+    if (!w->y || !w->cens || !w->ls || !w->work || !w->fitted || !w->raw || !w->mult || !w->ids ||
+        !*f)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory forecasting %zu days", n);
+    memcpy((*f)->levels, cfg->levels, cfg->n_levels * sizeof cfg->levels[0]);
+    return SL_OK;
+}
 
-    /* Model data: stock-outs without sales are unknown demand, with sales
-     * censored demand; event days are the uplift's business, not the
-     * baseline's. */
-    size_t n_cens = 0;
-    int any_cens = 0;
+/* Phase 2: the model data.  Stock-outs without sales are unknown demand,
+ * with sales censored demand; event days are the uplift's business, not
+ * the baseline's; the long season (when configured and found) is taken
+ * out. */
+static void run_model_data(run_state *r, const fc_series *s, const fc_config *cfg, fc_forecast *f)
+{
+    run_ws *w = &r->w;
+    size_t n = r->n;
     f->nonneg = 1;
     for (size_t t = 0; t < n; t++) {
         double v = s->values[t];
         int so = s->flags != NULL && (s->flags[t] & FC_DAY_STOCKOUT);
-        w.raw[t] = v;
+        w->raw[t] = v;
         if (so) {
-            n_cens++;
+            r->n_cens++;
             if (isnan(v) || v <= 0) {
-                w.raw[t] = v = NAN;
+                w->raw[t] = v = NAN;
             } else {
-                w.cens[t] = 1;
-                any_cens = 1;
+                w->cens[t] = 1;
+                r->any_cens = 1;
             }
         }
         if (!isnan(v) && v < 0)
             f->nonneg = 0;
         if (s->events != NULL && s->events[t] != 0)
             v = NAN;
-        w.y[t] = v;
+        w->y[t] = v;
     }
-    int ls_mul = 0;
-    int has_ls =
-        cfg->long_period > 0 && fc__long_season(w.y, n, h, cfg->long_period, w.ls, &ls_mul);
-    if (has_ls) {
+    r->has_ls =
+        cfg->long_period > 0 && fc__long_season(w->y, n, r->h, cfg->long_period, w->ls, &r->ls_mul);
+    if (r->has_ls) {
         for (size_t t = 0; t < n; t++)
-            if (!isnan(w.y[t]))
-                w.y[t] = ls_mul ? w.y[t] / w.ls[t] : w.y[t] - w.ls[t];
+            if (!isnan(w->y[t]))
+                w->y[t] = r->ls_mul ? w->y[t] / w->ls[t] : w->y[t] - w->ls[t];
     }
-    fc__data d = {w.y, any_cens ? w.cens : NULL, n, cfg->period};
-    fc__rng rng;
-    fc__rng_seed(&rng, cfg->seed);
-    /* Short series get their initial states optimised too (as
-     * forecast::ets always does); on long ones the states wash out and the
-     * heuristic start saves most of the cost.  A relative tolerance of 1e-5
-     * on -2 log L stops well below any AICc difference that matters. */
-    fc__opts o = {n <= 300 ? 2 : 0, 40, 1e-5, &rng};
-    fc__judge jd = {has_ls ? w.ls : NULL, ls_mul, f->nonneg};
-    fc__choice ch;
-    st = fc__choose(&d, &jd, cfg, &o, w.work, &ch, err);
-    if (st != SL_OK)
-        goto cleanup;
+    r->d = (fc__data){w->y, r->any_cens ? w->cens : NULL, n, cfg->period};
+}
 
+/* Phase 3: choose a model (fc_select) and forecast with it.  Short series
+ * get their initial states optimised too (as forecast::ets always does);
+ * on long ones the states wash out and the heuristic start saves most of
+ * the cost.  A relative tolerance of 1e-5 on -2 log L stops well below any
+ * AICc difference that matters.  A model whose forecast broke down
+ * (non-finite) gives way to the naive method rather than a NaN. */
+static sl_status run_choose(run_state *r, const fc_config *cfg, fc_forecast *f, sl_err *err)
+{
+    size_t h = r->h;
+    fc__rng_seed(&r->rng, cfg->seed);
+    r->o = (fc__opts){r->n <= 300 ? 2 : 0, 40, 1e-5, &r->rng};
+    r->jd = (fc__judge){r->has_ls ? r->w.ls : NULL, r->ls_mul, f->nonneg};
+    sl_status st = fc__choose(&r->d, &r->jd, cfg, &r->o, r->w.work, &r->ch, err);
+    if (st != SL_OK)
+        return st;
     fc__pred p = {h, f->point, f->psi, f->scale, 0, f->paths, f->n_paths, 0};
-    fc__choice_predict(&ch, &d, &o, w.work, &p);
+    fc__choice_predict(&r->ch, &r->d, &r->o, r->w.work, &p);
     int finite = 1;
     for (size_t j = 0; j < h; j++)
         finite &= isfinite(p.mean[j]) && isfinite(p.scale[j]);
     if (!finite) {
-        /* Defensive: a model whose forecast broke down gives way to the
-         * naive method rather than a NaN. */
-        fc__choice nv = ch;
+        fc__choice nv = r->ch;
         fc_config c2 = *cfg;
         c2.method = FC_METHOD_NAIVE;
         c2.backtest_origins = 0;
-        st = fc__choose(&d, &jd, &c2, &o, w.work, &nv, err);
+        st = fc__choose(&r->d, &r->jd, &c2, &r->o, r->w.work, &nv, err);
         if (st != SL_OK)
-            goto cleanup;
+            return st;
         snprintf(nv.reason, sizeof nv.reason, "%s model gave non-finite forecasts: naive",
-                 fc_method_name(ch.model.method));
-        ch = nv;
-        fc__choice_predict(&ch, &d, &o, w.work, &p);
+                 fc_method_name(r->ch.model.method));
+        r->ch = nv;
+        fc__choice_predict(&r->ch, &r->d, &r->o, r->w.work, &p);
     }
     f->sigma2 = isfinite(p.sigma2) && p.sigma2 > 0 ? p.sigma2 : 0.0;
     f->simulated = p.simulated;
-    if (has_ls) {
-        for (size_t j = 0; j < h; j++) {
-            double v = w.ls[n + j];
-            f->point[j] = ls_mul ? f->point[j] * v : f->point[j] + v;
-            if (ls_mul)
-                f->scale[j] *= v;
-            for (int i = 0; f->simulated && i < f->n_paths; i++) {
-                double *x = &f->paths[(size_t)i * h + j];
-                *x = ls_mul ? *x * v : *x + v;
-            }
+    return SL_OK;
+}
+
+/* Phase 4: the long season put back into the points, scales and paths. */
+static void run_long_season(const run_state *r, fc_forecast *f)
+{
+    if (!r->has_ls)
+        return;
+    size_t h = r->h;
+    for (size_t j = 0; j < h; j++) {
+        double v = r->w.ls[r->n + j];
+        f->point[j] = r->ls_mul ? f->point[j] * v : f->point[j] + v;
+        if (r->ls_mul)
+            f->scale[j] *= v;
+        for (int i = 0; f->simulated && i < f->n_paths; i++) {
+            double *x = &f->paths[(size_t)i * h + j];
+            *x = r->ls_mul ? *x * v : *x + v;
         }
     }
+}
 
-    /* Events: the baseline of past event days is the model's prediction. */
-    size_t n_ids = cfg->future_events ? fc__events_future_ids(cfg->future_events, h, w.ids) : 0;
-    if (n_ids > 0) {
-        f->uplifts = sl_calloc(n_ids, sizeof *f->uplifts);
-        if (f->uplifts == NULL) {
-            st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory forecasting %zu days", n);
-            goto cleanup;
-        }
-        f->n_uplifts = n_ids;
-        fc__choice_fitted(&ch, &d, w.work, w.fitted);
-        for (size_t t = 0; has_ls && t < n; t++)
-            w.fitted[t] = ls_mul ? w.fitted[t] * w.ls[t] : w.fitted[t] + w.ls[t];
-        fc__events_estimate(w.raw, w.fitted, s->events, n, w.ids, n_ids, f->uplifts);
-        fc__events_apply(f->point, cfg->future_events, h, f->uplifts, n_ids, cfg->quotas,
-                         cfg->n_quotas, w.mult);
-        for (size_t j = 0; j < h; j++) {
-            f->point[j] *= w.mult[j];
-            f->scale[j] *= w.mult[j];
-            for (int i = 0; f->simulated && i < f->n_paths; i++)
-                f->paths[(size_t)i * h + j] *= w.mult[j];
-        }
+/* Phase 5: event uplifts, estimated on past event days against the
+ * model's prediction of them (the baseline), applied to the future event
+ * days under the quotas. */
+static sl_status run_events(run_state *r, const fc_series *s, const fc_config *cfg, fc_forecast *f,
+                            sl_err *err)
+{
+    run_ws *w = &r->w;
+    size_t n = r->n, h = r->h;
+    size_t n_ids = cfg->future_events ? fc__events_future_ids(cfg->future_events, h, w->ids) : 0;
+    if (n_ids == 0)
+        return SL_OK;
+    f->uplifts = sl_calloc(n_ids, sizeof *f->uplifts);
+    if (f->uplifts == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory forecasting %zu days", n);
+    f->n_uplifts = n_ids;
+    fc__choice_fitted(&r->ch, &r->d, w->work, w->fitted);
+    for (size_t t = 0; r->has_ls && t < n; t++)
+        w->fitted[t] = r->ls_mul ? w->fitted[t] * w->ls[t] : w->fitted[t] + w->ls[t];
+    fc__events_estimate(w->raw, w->fitted, s->events, n, w->ids, n_ids, f->uplifts);
+    fc__events_apply(f->point, cfg->future_events, h, f->uplifts, n_ids, cfg->quotas, cfg->n_quotas,
+                     w->mult);
+    for (size_t j = 0; j < h; j++) {
+        f->point[j] *= w->mult[j];
+        f->scale[j] *= w->mult[j];
+        for (int i = 0; f->simulated && i < f->n_paths; i++)
+            f->paths[(size_t)i * h + j] *= w->mult[j];
     }
+    return SL_OK;
+}
 
+/* Phase 6: non-negative series clamped at zero, then every step's
+ * intervals. */
+static void run_intervals(run_state *r, fc_forecast *f)
+{
+    size_t h = r->h;
     for (size_t j = 0; j < h; j++) {
         if (f->nonneg && f->point[j] < 0)
             f->point[j] = 0;
         for (int i = 0; f->nonneg && f->simulated && i < f->n_paths; i++)
             if (f->paths[(size_t)i * h + j] < 0)
                 f->paths[(size_t)i * h + j] = 0;
-        intervals(f, j, w.work);
+        intervals(f, j, r->w.work);
     }
+}
 
-    fc__model *md = &ch.model;
-    fc__choice_name(&ch, f->model, sizeof f->model);
-    snprintf(f->reason, sizeof f->reason, "%s", ch.reason);
+/* Phase 7: what the forecast reports about itself.  A member the auto
+ * method picked out of the combination reports as itself (method and
+ * parameters); a combination reports no single model's parameters. */
+static void run_info(const run_state *r, fc_forecast *f)
+{
+    const fc__choice *ch = &r->ch;
+    const fc__model *md = &ch->model;
+    fc__choice_name(ch, f->model, sizeof f->model);
+    snprintf(f->reason, sizeof f->reason, "%s", ch->reason);
     fc_info *in = &f->info;
-    /* A member the auto method picked out of the combination reports as
-     * itself (method and parameters); a combination reports no single
-     * model's parameters. */
-    int single = ch.n_comb == 0 || ch.pick >= 0;
+    int single = ch->n_comb == 0 || ch->pick >= 0;
     in->method = single ? md->method : FC_METHOD_COMBO;
     in->model = f->model;
     in->reason = f->reason;
@@ -384,21 +425,60 @@ sl_status fc_forecast_run(const fc_series *s, const fc_config *cfg, fc_forecast 
     in->phi = ets && md->trend == FC__C_DAMPED ? md->phi : NAN;
     in->aicc = ets ? md->aicc : NAN;
     in->sigma = sqrt(f->sigma2);
-    in->backtest_mase = ch.bt_mase;
-    in->backtest_smape = ch.bt_smape;
-    in->backtest_origins = ch.bt_origins;
-    in->long_season = has_ls;
+    in->backtest_mase = ch->bt_mase;
+    in->backtest_smape = ch->bt_smape;
+    in->backtest_origins = ch->bt_origins;
+    in->long_season = r->has_ls;
     in->simulated = f->simulated;
     in->n_obs = 0;
-    for (size_t t = 0; t < n; t++)
-        in->n_obs += !isnan(w.y[t]);
-    in->n_censored = n_cens;
+    for (size_t t = 0; t < r->n; t++)
+        in->n_obs += !isnan(r->w.y[t]);
+    in->n_censored = r->n_cens;
+}
+
+/*
+ * fc_forecast_run -- one series from end to end, in seven phases:
+ *
+ *   1. Validate the series and the configuration; allocate the workspace
+ *      and the result (run_alloc).  Nothing below allocates but phase 5.
+ *   2. Model data (run_model_data): stock-out days become missing or
+ *      censored, event days missing, the long season is taken out.
+ *   3. Choose a model and forecast (run_choose), falling back to the
+ *      naive method when the forecast is not finite.
+ *   4. Put the long season back (run_long_season).
+ *   5. Event uplifts and quotas (run_events).
+ *   6. Clamp at zero and derive the intervals (run_intervals).
+ *   7. Report the model (run_info).
+ *
+ * The result is the caller's only on OK; on any failure the workspace and
+ * the partial result are freed in one place.
+ */
+sl_status fc_forecast_run(const fc_series *s, const fc_config *cfg, fc_forecast **out, sl_err *err)
+{
+    *out = NULL;
+    sl_status st = validate(s, cfg, err);
+    if (st != SL_OK)
+        return st;
+    run_state r;
+    memset(&r, 0, sizeof r);
+    r.n = s->n;
+    r.h = (size_t)cfg->horizon;
+    fc_forecast *f = NULL;
+    if ((st = run_alloc(&r, cfg, &f, err)) != SL_OK)
+        goto cleanup;
+    run_model_data(&r, s, cfg, f);
+    if ((st = run_choose(&r, cfg, f, err)) != SL_OK)
+        goto cleanup;
+    run_long_season(&r, f);
+    if ((st = run_events(&r, s, cfg, f, err)) != SL_OK)
+        goto cleanup;
+    run_intervals(&r, f);
+    run_info(&r, f);
     *out = f;
     f = NULL;
-    st = SL_OK;
 cleanup:
     fc_forecast_free(f);
-    ws_free(&w);
+    ws_free(&r.w);
     return st;
 }
 

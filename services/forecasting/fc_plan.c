@@ -123,6 +123,18 @@ double fc_plan_cover(double stock, double mean_demand)
     return stock / mean_demand;
 }
 
+double fc_plan_span_mean(const double *v, size_t n, size_t k)
+{
+    if (k > n)
+        k = n;
+    if (k == 0)
+        return 0;
+    double s = 0;
+    for (size_t i = 0; i < k; i++)
+        s += v[i];
+    return s / (double)k;
+}
+
 static int name_in(const char *s, const char *const *list)
 {
     for (; *list != NULL; list++)

@@ -60,6 +60,10 @@ sl_status fc_plan_compute(const fc_plan_in *in, fc_plan_out *out, sl_err *err);
  * is not fully met, or -1 when stock lasts all n days. */
 long fc_plan_stockout_day(const double *demand, const double *arrivals, size_t n, double available);
 
+/* The mean of the first k of the n values of v (all n when k > n; 0 when
+ * none). */
+double fc_plan_span_mean(const double *v, size_t n, size_t k);
+
 /* Days of cover: stock / mean daily demand; -1 when demand <= 0. */
 double fc_plan_cover(double stock, double mean_demand);
 

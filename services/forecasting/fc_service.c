@@ -14,33 +14,45 @@
 #include <stdlib.h>
 
 #include "sl_arena.h"
+#include "fc_api.h"
 #include "fc_app.h"
+#include "fc_valid.h"
 #include "sl_config.h"
 
 extern const sl_migration forecasting_migrations[];
 
 /* The index of the service: one row per RPC of forecasting.proto
- * (WatchEvents is sl_service's), with the handler and what the method
- * promises.  ForecastDemand and GetReplenishmentPlan store the forecasts
- * they issue (for GetForecastAccuracy), so they are not read-only. */
+ * (WatchEvents is sl_service's), with the handler, the request check the
+ * dispatcher runs before it (fc_valid.c), and what the method promises.  ForecastDemand and
+ * GetReplenishmentPlan store the forecasts they issue (for GetForecastAccuracy), so they are not
+ * read-only. */
 static const sl_method methods[] = {
-    SL_UNARY("RecordSales", fc_api_record_sales, NULL, SL_METHOD_IDEMPOTENT),
-    SL_UNARY("RecordHourlySales", fc_api_record_hourly_sales, NULL, SL_METHOD_IDEMPOTENT),
-    SL_UNARY("SetEvent", fc_api_set_event, NULL, SL_METHOD_IDEMPOTENT),
-    SL_UNARY("ListEvents", fc_api_list_events, NULL, SL_METHOD_READ_ONLY),
-    SL_UNARY("ForecastDemand", fc_api_forecast, NULL, SL_METHOD_IDEMPOTENT),
-    SL_UNARY("GetReplenishmentPlan", fc_api_plan, NULL, SL_METHOD_IDEMPOTENT),
-    SL_UNARY("SuggestTransfers", fc_api_transfers, NULL, SL_METHOD_READ_ONLY),
-    SL_UNARY("GetInventoryKpis", fc_api_kpis, NULL, SL_METHOD_READ_ONLY),
-    SL_UNARY("SetForecastOverride", fc_api_set_override, NULL, SL_METHOD_IDEMPOTENT),
-    SL_UNARY("ListForecastOverrides", fc_api_list_overrides, NULL, SL_METHOD_READ_ONLY),
-    SL_UNARY("RemoveForecastOverride", fc_api_remove_override, NULL, SL_METHOD_IDEMPOTENT),
-    SL_UNARY("GetForecastAccuracy", fc_api_accuracy, NULL, SL_METHOD_READ_ONLY),
-    SL_UNARY("ClassifySkus", fc_api_classify, NULL, SL_METHOD_IDEMPOTENT),
-    SL_UNARY("ListSkusByClass", fc_api_list_classes, NULL, SL_METHOD_READ_ONLY),
-    SL_UNARY("SetServiceLevelTarget", fc_api_set_target, NULL, SL_METHOD_IDEMPOTENT),
-    SL_UNARY("GetLeadTimes", fc_api_lead_times, NULL, SL_METHOD_READ_ONLY),
-    SL_SERVER_STREAM("WatchAlerts", fc_api_watch_alerts, NULL, SL_METHOD_READ_ONLY),
+    SL_UNARY("RecordSales", fc_api_record_sales, fc_valid_record_sales_request,
+             SL_METHOD_IDEMPOTENT),
+    SL_UNARY("RecordHourlySales", fc_api_record_hourly_sales, fc_valid_record_hourly_sales_request,
+             SL_METHOD_IDEMPOTENT),
+    SL_UNARY("SetEvent", fc_api_set_event, fc_valid_set_event_request, SL_METHOD_IDEMPOTENT),
+    SL_UNARY("ListEvents", fc_api_list_events, fc_valid_list_events_request, SL_METHOD_READ_ONLY),
+    SL_UNARY("ForecastDemand", fc_api_forecast, fc_valid_forecast_request, SL_METHOD_IDEMPOTENT),
+    SL_UNARY("GetReplenishmentPlan", fc_api_plan, fc_valid_plan_request, SL_METHOD_IDEMPOTENT),
+    SL_UNARY("SuggestTransfers", fc_api_transfers, fc_valid_transfers_request, SL_METHOD_READ_ONLY),
+    SL_UNARY("GetInventoryKpis", fc_api_kpis, fc_valid_kpis_request, SL_METHOD_READ_ONLY),
+    SL_UNARY("SetForecastOverride", fc_api_set_override, fc_valid_set_override_request,
+             SL_METHOD_IDEMPOTENT),
+    SL_UNARY("ListForecastOverrides", fc_api_list_overrides, fc_valid_list_overrides_request,
+             SL_METHOD_READ_ONLY),
+    SL_UNARY("RemoveForecastOverride", fc_api_remove_override, fc_valid_remove_override_request,
+             SL_METHOD_IDEMPOTENT),
+    SL_UNARY("GetForecastAccuracy", fc_api_accuracy, fc_valid_accuracy_request,
+             SL_METHOD_READ_ONLY),
+    SL_UNARY("ClassifySkus", fc_api_classify, fc_valid_classify_request, SL_METHOD_IDEMPOTENT),
+    SL_UNARY("ListSkusByClass", fc_api_list_classes, fc_valid_list_classes_request,
+             SL_METHOD_READ_ONLY),
+    SL_UNARY("SetServiceLevelTarget", fc_api_set_target, fc_valid_set_target_request,
+             SL_METHOD_IDEMPOTENT),
+    SL_UNARY("GetLeadTimes", fc_api_lead_times, fc_valid_lead_times_request, SL_METHOD_READ_ONLY),
+    SL_SERVER_STREAM("WatchAlerts", fc_api_watch_alerts, fc_valid_watch_alerts_request,
+                     SL_METHOD_READ_ONLY),
 };
 
 /* The services forecasting calls (sl_service_peer). */

@@ -1,6 +1,10 @@
 /*
  * fc_store: the forecasting service's SQL (see fc_store.h).  Dates travel
- * as "YYYY-MM-DD" text parameters made from day numbers.
+ * as "YYYY-MM-DD" text parameters made from day numbers; integers and
+ * booleans as sl_db_row's parameter text.  Results are read with
+ * sl_db_row, every column by its name: a column the SELECT lacks, a NULL
+ * where none may be or a value that does not parse fails the call with
+ * INTERNAL naming the column, rather than reading as "" or 0.
  */
 #include "fc_store.h"
 
@@ -11,6 +15,7 @@
 #include <string.h>
 
 #include "fc_valid.h"
+#include "sl_db_row.h"
 
 static const sl_db_stmt stmts[] = {
     {"fc_sales_api",
@@ -180,28 +185,122 @@ sl_status fc_store_register(sl_db *db, sl_err *err)
     return sl_db_register(db, stmts, err);
 }
 
-sl_status fc_store_sales_api(sl_db_conn *c, const char *sku, const char *region, int32_t day,
-                             int64_t units, bool promo, bool *changed, sl_err *err)
+/* ---- reading results (sl_db_row: columns by name, failing loudly) ---- */
+
+/* Text of column in row i copied into a (the reader points into the
+ * result, which is cleared before the caller sees the rows).  Out of
+ * memory fails rd like any other read, and reads "". */
+static const char *copy_text(sl_db_reader *rd, sl_arena *a, int i, const char *column)
 {
-    char d[16], u[24];
-    fc_day_format(day, d, sizeof d);
-    snprintf(u, sizeof u, "%" PRId64, units);
-    const char *v[] = {sku, region, d, u, promo ? "true" : "false"};
+    const char *v = sl_db_text(rd, i, column);
+    char *copy = sl_arena_strdup(a, v);
+    if (copy != NULL)
+        return copy;
+    if (rd->status == SL_OK) {
+        rd->status = SL_RESOURCE_EXHAUSTED;
+        snprintf(rd->msg, sizeof rd->msg, "could not read column \"%s\": out of memory", column);
+    }
+    return "";
+}
+
+/* The sku and region of row i: the previous row's strings (prev_*, NULL
+ * for the first row) when both are the same, else copies.  Consecutive
+ * rows of one pair share its strings -- less memory, and callers may tell
+ * pairs apart by pointer. */
+static void shared_pair(sl_db_reader *rd, sl_arena *a, int i, const char *const *prev_sku,
+                        const char *const *prev_region, const char **sku, const char **region)
+{
+    if (prev_sku != NULL && strcmp(sl_db_text(rd, i, "sku"), *prev_sku) == 0 &&
+        strcmp(sl_db_text(rd, i, "region"), *prev_region) == 0) {
+        *sku = *prev_sku;
+        *region = *prev_region;
+        return;
+    }
+    *sku = copy_text(rd, a, i, "sku");
+    *region = copy_text(rd, a, i, "region");
+}
+
+/* Reads row i of rd's result into element i of rows, an array whose
+ * element type only the reader knows (text copied into a). */
+typedef void (*row_reader)(sl_db_reader *rd, sl_arena *a, int i, void *rows);
+
+/* Runs stmt and reads each row into a new arena array of `size`-byte
+ * elements with read.  *out and *n are NULL and 0 unless it succeeds; an
+ * unknown column, a NULL or a value that does not parse is INTERNAL
+ * naming the column.  The result is cleared on every path. */
+static sl_status query_rows(sl_db_conn *c, sl_arena *a, const char *stmt, int np,
+                            const char *const *v, size_t size, row_reader read, void **out,
+                            size_t *n, sl_err *err)
+{
     PGresult *r = NULL;
-    sl_status st = sl_db_exec(c, "fc_sales_api", 5, v, NULL, NULL, &r, err);
+    *out = NULL;
+    *n = 0;
+    sl_status st = sl_db_exec(c, stmt, np, v, NULL, NULL, &r, err);
+    if (st != SL_OK)
+        goto done;
+    sl_db_reader rd;
+    sl_db_reader_init(&rd, r, NULL);
+    int rows = sl_db_reader_rows(&rd);
+    void *o = sl_arena_zalloc(a, (size_t)(rows > 0 ? rows : 1) * size);
+    if (o == NULL) {
+        st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        goto done;
+    }
+    for (int i = 0; i < rows; i++)
+        read(&rd, a, i, o);
+    if ((st = sl_db_reader_status(&rd, err)) != SL_OK)
+        goto done;
+    *out = o;
+    *n = (size_t)rows;
+done:
+    PQclear(r);
+    return st;
+}
+
+/* Runs stmt, a write with RETURNING: *changed says whether it returned a
+ * row (the row was written, not already so). */
+static sl_status run_changed(sl_db_conn *c, const char *stmt, int np, const char *const *v,
+                             bool *changed, sl_err *err)
+{
+    PGresult *r = NULL;
+    sl_status st = sl_db_exec(c, stmt, np, v, NULL, NULL, &r, err);
     if (st == SL_OK)
         *changed = PQntuples(r) > 0;
     PQclear(r);
     return st;
 }
 
+/* Runs stmt, whose one row has the integer column, into *out. */
+static sl_status run_int64(sl_db_conn *c, const char *stmt, int np, const char *const *v,
+                           const char *column, int64_t *out, sl_err *err)
+{
+    PGresult *r = NULL;
+    sl_status st = sl_db_exec(c, stmt, np, v, NULL, NULL, &r, err);
+    if (st == SL_OK) {
+        sl_db_reader rd;
+        sl_db_reader_init(&rd, r, NULL);
+        *out = sl_db_int64(&rd, 0, column);
+        st = sl_db_reader_status(&rd, err);
+    }
+    PQclear(r);
+    return st;
+}
+
+sl_status fc_store_sales_api(sl_db_conn *c, const char *sku, const char *region, int32_t day,
+                             int64_t units, bool promo, bool *changed, sl_err *err)
+{
+    char d[16], u[SL_DB_INT64_TEXT];
+    fc_day_format(day, d, sizeof d);
+    const char *v[] = {sku, region, d, sl_db_param_int64(u, units), sl_db_param_bool(promo)};
+    return run_changed(c, "fc_sales_api", 5, v, changed, err);
+}
+
 sl_status fc_store_sales_add(sl_db_conn *c, const char *sku, const char *region, int32_t day,
                              int64_t units, sl_err *err)
 {
-    char d[16], u[24];
+    char d[16], u[SL_DB_INT64_TEXT];
     fc_day_format(day, d, sizeof d);
-    snprintf(u, sizeof u, "%" PRId64, units);
-    const char *v[] = {sku, region, d, u};
+    const char *v[] = {sku, region, d, sl_db_param_int64(u, units)};
     return sl_db_exec(c, "fc_sales_add", 4, v, NULL, NULL, NULL, err);
 }
 
@@ -225,12 +324,19 @@ sl_status fc_store_history(sl_db_conn *c, const char *sku, const char *region, i
     sl_status st = sl_db_exec(c, "fc_history", 3, v, NULL, NULL, &r, err);
     if (st != SL_OK)
         goto done;
-    int rows = PQntuples(r);
+    sl_db_reader rd;
+    sl_db_reader_init(&rd, r, NULL);
+    int rows = sl_db_reader_rows(&rd);
     if (rows == 0)
         goto done;
-    int c_off = PQfnumber(r, "off"), c_units = PQfnumber(r, "units"),
-        c_promo = PQfnumber(r, "promo");
-    long first = strtol(PQgetvalue(r, 0, c_off), NULL, 10); /* negative */
+    int64_t first = sl_db_int64(&rd, 0, "off"); /* negative */
+    if ((st = sl_db_reader_status(&rd, err)) != SL_OK)
+        goto done;
+    if (first >= 0) {
+        st = sl_err_set(err, SL_INTERNAL, "history of \"%s\" in \"%s\" starts at offset %lld", sku,
+                        region, (long long)first);
+        goto done;
+    }
     size_t n = (size_t)(-first);
     out->first_day = before + (int32_t)first;
     out->n = n;
@@ -242,20 +348,28 @@ sl_status fc_store_history(sl_db_conn *c, const char *sku, const char *region, i
         goto done;
     }
     for (int i = 0; i < rows; i++) {
-        long off = strtol(PQgetvalue(r, i, c_off), NULL, 10);
+        int64_t off = sl_db_int64(&rd, i, "off");
+        if (off < first || off >= 0)
+            continue; /* ordered by day, before `before`: never */
         size_t k = (size_t)(off - first);
-        out->units[k] = strtod(PQgetvalue(r, i, c_units), NULL);
-        out->promo[k] = PQgetvalue(r, i, c_promo)[0] == 't';
+        out->units[k] = sl_db_double(&rd, i, "units");
+        out->promo[k] = sl_db_bool(&rd, i, "promo");
     }
-    st = sl_db_exec(c, "fc_history_stockouts", 3, v, NULL, NULL, &s, err);
-    if (st != SL_OK)
+    if ((st = sl_db_reader_status(&rd, err)) != SL_OK)
         goto done;
-    for (int i = 0; i < PQntuples(s); i++) {
-        long off = strtol(PQgetvalue(s, i, 0), NULL, 10);
+    if ((st = sl_db_exec(c, "fc_history_stockouts", 3, v, NULL, NULL, &s, err)) != SL_OK)
+        goto done;
+    sl_db_reader so;
+    sl_db_reader_init(&so, s, NULL);
+    for (int i = 0; i < sl_db_reader_rows(&so); i++) {
+        int64_t off = sl_db_int64(&so, i, "off");
         if (off >= first && off < 0)
             out->stockout[off - first] = 1;
     }
+    st = sl_db_reader_status(&so, err);
 done:
+    if (st != SL_OK)
+        memset(out, 0, sizeof *out);
     PQclear(s);
     PQclear(r);
     return st;
@@ -267,24 +381,36 @@ sl_status fc_store_day_units(sl_db_conn *c, const char *sku, const char *region,
     char d[16];
     fc_day_format(day, d, sizeof d);
     const char *v[] = {sku, region, d};
-    PGresult *r = NULL;
-    sl_status st = sl_db_exec(c, "fc_day_units", 3, v, NULL, NULL, &r, err);
-    if (st == SL_OK)
-        *units = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-    PQclear(r);
-    return st;
+    return run_int64(c, "fc_day_units", 3, v, "units", units, err);
 }
 
 sl_status fc_store_event_set(sl_db_conn *c, const fc_event_row *e, sl_err *err)
 {
-    char s[16], en[16], k[8];
+    char s[16], en[16], k[SL_DB_INT64_TEXT];
     fc_day_format(e->start_day, s, sizeof s);
     fc_day_format(e->end_day, en, sizeof en);
-    snprintf(k, sizeof k, "%d", e->kind);
-    const char *v[] = {
-        e->event_id, e->name, k,         s,
-        en,          e->sku,  e->region, e->promotion_id != NULL ? e->promotion_id : ""};
+    const char *v[] = {e->event_id,
+                       e->name,
+                       sl_db_param_int64(k, e->kind),
+                       s,
+                       en,
+                       e->sku,
+                       e->region,
+                       e->promotion_id != NULL ? e->promotion_id : ""};
     return sl_db_exec(c, "fc_event_set", 8, v, NULL, NULL, NULL, err);
+}
+
+static void read_event(sl_db_reader *rd, sl_arena *a, int i, void *rows)
+{
+    fc_event_row *e = &((fc_event_row *)rows)[i];
+    e->event_id = copy_text(rd, a, i, "event_id");
+    e->name = copy_text(rd, a, i, "name");
+    e->kind = (int)sl_db_int64(rd, i, "kind");
+    e->start_day = (int32_t)sl_db_int64(rd, i, "s");
+    e->end_day = (int32_t)sl_db_int64(rd, i, "e");
+    e->sku = copy_text(rd, a, i, "sku");
+    e->region = copy_text(rd, a, i, "region");
+    e->promotion_id = copy_text(rd, a, i, "promotion_id");
 }
 
 sl_status fc_store_event_list(sl_db_conn *c, int32_t from, int32_t to, const char *sku,
@@ -295,56 +421,16 @@ sl_status fc_store_event_list(sl_db_conn *c, int32_t from, int32_t to, const cha
     fc_day_format(from == INT32_MIN ? fc_day_min() : from, f, sizeof f);
     fc_day_format(to == INT32_MAX ? fc_day_max() : to, t, sizeof t);
     const char *v[] = {f, t, sku, region};
-    PGresult *r = NULL;
-    *out = NULL;
-    *n = 0;
-    sl_status st = sl_db_exec(c, "fc_event_list", 4, v, NULL, NULL, &r, err);
-    if (st != SL_OK)
-        goto done;
-    int rows = PQntuples(r);
-    fc_event_row *e = sl_arena_zalloc(a, (size_t)(rows > 0 ? rows : 1) * sizeof *e);
-    if (e == NULL) {
-        st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-        goto done;
-    }
-    int ci = PQfnumber(r, "event_id"), cn = PQfnumber(r, "name"), ck = PQfnumber(r, "kind"),
-        cs = PQfnumber(r, "s"), ce = PQfnumber(r, "e"), csku = PQfnumber(r, "sku"),
-        creg = PQfnumber(r, "region"), cpro = PQfnumber(r, "promotion_id");
-    for (int i = 0; i < rows; i++) {
-        e[i].event_id = sl_arena_strdup(a, PQgetvalue(r, i, ci));
-        e[i].name = sl_arena_strdup(a, PQgetvalue(r, i, cn));
-        e[i].kind = (int)strtol(PQgetvalue(r, i, ck), NULL, 10);
-        e[i].start_day = (int32_t)strtol(PQgetvalue(r, i, cs), NULL, 10);
-        e[i].end_day = (int32_t)strtol(PQgetvalue(r, i, ce), NULL, 10);
-        e[i].sku = sl_arena_strdup(a, PQgetvalue(r, i, csku));
-        e[i].region = sl_arena_strdup(a, PQgetvalue(r, i, creg));
-        e[i].promotion_id = sl_arena_strdup(a, PQgetvalue(r, i, cpro));
-        if (e[i].event_id == NULL || e[i].name == NULL || e[i].sku == NULL || e[i].region == NULL ||
-            e[i].promotion_id == NULL) {
-            st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-            goto done;
-        }
-    }
-    *out = e;
-    *n = (size_t)rows;
-done:
-    PQclear(r);
-    return st;
+    return query_rows(c, a, "fc_event_list", 4, v, sizeof **out, read_event, (void **)out, n, err);
 }
 
 sl_status fc_store_alert(sl_db_conn *c, const char *alert_id, int kind, const char *sku,
                          const char *region, int32_t day, bool *fresh, sl_err *err)
 {
-    char d[16], k[8];
+    char d[16], k[SL_DB_INT64_TEXT];
     fc_day_format(day, d, sizeof d);
-    snprintf(k, sizeof k, "%d", kind);
-    const char *v[] = {alert_id, k, sku, region, d};
-    PGresult *r = NULL;
-    sl_status st = sl_db_exec(c, "fc_alert", 5, v, NULL, NULL, &r, err);
-    if (st == SL_OK)
-        *fresh = PQntuples(r) > 0;
-    PQclear(r);
-    return st;
+    const char *v[] = {alert_id, sl_db_param_int64(k, kind), sku, region, d};
+    return run_changed(c, "fc_alert", 5, v, fresh, err);
 }
 
 sl_status fc_store_period(sl_db_conn *c, const char *sku, int32_t from, int32_t to, int64_t *units,
@@ -354,42 +440,24 @@ sl_status fc_store_period(sl_db_conn *c, const char *sku, int32_t from, int32_t 
     fc_day_format(from, f, sizeof f);
     fc_day_format(to, t, sizeof t);
     const char *v[] = {sku, f, t};
-    PGresult *r = NULL, *s = NULL;
-    sl_status st = sl_db_exec(c, "fc_period_units", 3, v, NULL, NULL, &r, err);
-    if (st == SL_OK)
-        st = sl_db_exec(c, "fc_period_stockouts", 3, v, NULL, NULL, &s, err);
-    if (st == SL_OK) {
-        *units = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
-        *stockout_days = strtoll(PQgetvalue(s, 0, 0), NULL, 10);
-    }
-    PQclear(s);
-    PQclear(r);
-    return st;
+    sl_status st = run_int64(c, "fc_period_units", 3, v, "units", units, err);
+    return st == SL_OK ? run_int64(c, "fc_period_stockouts", 3, v, "n", stockout_days, err) : st;
 }
 
 sl_status fc_store_hourly_set(sl_db_conn *c, const char *sku, const char *region, int64_t hour_ms,
                               int64_t units, bool *changed, sl_err *err)
 {
-    char h[24], u[24];
-    snprintf(h, sizeof h, "%" PRId64, hour_ms);
-    snprintf(u, sizeof u, "%" PRId64, units);
-    const char *v[] = {sku, region, h, u};
-    PGresult *r = NULL;
-    sl_status st = sl_db_exec(c, "fc_hourly_set", 4, v, NULL, NULL, &r, err);
-    if (st == SL_OK)
-        *changed = PQntuples(r) > 0;
-    PQclear(r);
-    return st;
+    char h[SL_DB_INT64_TEXT], u[SL_DB_INT64_TEXT];
+    const char *v[] = {sku, region, sl_db_param_int64(h, hour_ms), sl_db_param_int64(u, units)};
+    return run_changed(c, "fc_hourly_set", 4, v, changed, err);
 }
 
 sl_status fc_store_hourly_by_hour(sl_db_conn *c, const char *sku, const char *region,
                                   int64_t from_ms, int64_t to_ms, double units[24], int *last_hour,
                                   sl_err *err)
 {
-    char f[24], t[24];
-    snprintf(f, sizeof f, "%" PRId64, from_ms);
-    snprintf(t, sizeof t, "%" PRId64, to_ms);
-    const char *v[] = {sku, region, f, t};
+    char f[SL_DB_INT64_TEXT], t[SL_DB_INT64_TEXT];
+    const char *v[] = {sku, region, sl_db_param_int64(f, from_ms), sl_db_param_int64(t, to_ms)};
     PGresult *r = NULL;
     for (int i = 0; i < 24; i++)
         units[i] = 0;
@@ -397,15 +465,17 @@ sl_status fc_store_hourly_by_hour(sl_db_conn *c, const char *sku, const char *re
     sl_status st = sl_db_exec(c, "fc_hourly_by_hour", 4, v, NULL, NULL, &r, err);
     if (st != SL_OK)
         goto done;
-    int ch = PQfnumber(r, "h"), cu = PQfnumber(r, "units");
-    for (int i = 0; i < PQntuples(r); i++) {
-        long h = strtol(PQgetvalue(r, i, ch), NULL, 10);
+    sl_db_reader rd;
+    sl_db_reader_init(&rd, r, NULL);
+    for (int i = 0; i < sl_db_reader_rows(&rd); i++) {
+        int64_t h = sl_db_int64(&rd, i, "h");
         if (h < 0 || h > 23)
             continue;
-        units[h] = strtod(PQgetvalue(r, i, cu), NULL);
+        units[h] = sl_db_double(&rd, i, "units");
         if (h > *last_hour)
             *last_hour = (int)h;
     }
+    st = sl_db_reader_status(&rd, err);
 done:
     PQclear(r);
     return st;
@@ -419,12 +489,16 @@ sl_status fc_store_override_set(sl_db_conn *c, const char *sku, const char *regi
     fc_day_format(day, d, sizeof d);
     snprintf(v, sizeof v, "%.17g", value);
     const char *p[] = {sku, region, d, kind, v, reason, author};
-    PGresult *r = NULL;
-    sl_status st = sl_db_exec(c, "fc_override_set", 7, p, NULL, NULL, &r, err);
-    if (st == SL_OK)
-        *changed = PQntuples(r) > 0;
-    PQclear(r);
-    return st;
+    return run_changed(c, "fc_override_set", 7, p, changed, err);
+}
+
+static void read_override(sl_db_reader *rd, sl_arena *a, int i, void *rows)
+{
+    fc_override_row *o = &((fc_override_row *)rows)[i];
+    (void)a; /* no text kept */
+    o->day = (int32_t)sl_db_int64(rd, i, "d");
+    o->uplift = strcmp(sl_db_text(rd, i, "kind"), "uplift") == 0;
+    o->value = sl_db_double(rd, i, "value");
 }
 
 sl_status fc_store_override_list(sl_db_conn *c, const char *sku, const char *region, int32_t from,
@@ -435,29 +509,8 @@ sl_status fc_store_override_list(sl_db_conn *c, const char *sku, const char *reg
     fc_day_format(from, f, sizeof f);
     fc_day_format(to, t, sizeof t);
     const char *v[] = {sku, region, f, t};
-    PGresult *r = NULL;
-    *out = NULL;
-    *n = 0;
-    sl_status st = sl_db_exec(c, "fc_override_list", 4, v, NULL, NULL, &r, err);
-    if (st != SL_OK)
-        goto done;
-    int rows = PQntuples(r);
-    fc_override_row *o = sl_arena_zalloc(a, (size_t)(rows > 0 ? rows : 1) * sizeof *o);
-    if (o == NULL) {
-        st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-        goto done;
-    }
-    int cd = PQfnumber(r, "d"), ck = PQfnumber(r, "kind"), cv = PQfnumber(r, "value");
-    for (int i = 0; i < rows; i++) {
-        o[i].day = (int32_t)strtol(PQgetvalue(r, i, cd), NULL, 10);
-        o[i].uplift = strcmp(PQgetvalue(r, i, ck), "uplift") == 0;
-        o[i].value = strtod(PQgetvalue(r, i, cv), NULL);
-    }
-    *out = o;
-    *n = (size_t)rows;
-done:
-    PQclear(r);
-    return st;
+    return query_rows(c, a, "fc_override_list", 4, v, sizeof **out, read_override, (void **)out, n,
+                      err);
 }
 
 sl_status fc_store_override_remove(sl_db_conn *c, const char *sku, const char *region, int32_t from,
@@ -470,56 +523,34 @@ sl_status fc_store_override_remove(sl_db_conn *c, const char *sku, const char *r
     PGresult *r = NULL;
     sl_status st = sl_db_exec(c, "fc_override_remove", 4, v, NULL, NULL, &r, err);
     if (st == SL_OK)
-        *removed = PQntuples(r);
+        *removed = PQntuples(r); /* RETURNING 1 per deleted day */
     PQclear(r);
     return st;
+}
+
+static void read_entry(sl_db_reader *rd, sl_arena *a, int i, void *rows)
+{
+    fc_override_entry *x = &((fc_override_entry *)rows)[i];
+    shared_pair(rd, a, i, i > 0 ? &x[-1].sku : NULL, i > 0 ? &x[-1].region : NULL, &x->sku,
+                &x->region);
+    x->reason = copy_text(rd, a, i, "reason");
+    x->author = copy_text(rd, a, i, "author");
+    x->day = (int32_t)sl_db_int64(rd, i, "d");
+    x->uplift = strcmp(sl_db_text(rd, i, "kind"), "uplift") == 0;
+    x->value = sl_db_double(rd, i, "value");
+    x->set_at_ms = sl_db_int64(rd, i, "set_at_ms");
 }
 
 sl_status fc_store_override_entries(sl_db_conn *c, const char *sku, const char *region,
                                     int32_t from, int32_t to, int max, sl_arena *a,
                                     fc_override_entry **out, size_t *n, sl_err *err)
 {
-    char f[16], t[16], l[16];
+    char f[16], t[16], l[SL_DB_INT64_TEXT];
     fc_day_format(from, f, sizeof f);
     fc_day_format(to, t, sizeof t);
-    snprintf(l, sizeof l, "%d", max);
-    const char *v[] = {sku, region, f, t, l};
-    PGresult *r = NULL;
-    *out = NULL;
-    *n = 0;
-    sl_status st = sl_db_exec(c, "fc_override_entries", 5, v, NULL, NULL, &r, err);
-    if (st != SL_OK)
-        goto done;
-    int rows = PQntuples(r);
-    fc_override_entry *x = sl_arena_zalloc(a, (size_t)(rows > 0 ? rows : 1) * sizeof *x);
-    if (x == NULL) {
-        st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-        goto done;
-    }
-    int cs = PQfnumber(r, "sku"), cr = PQfnumber(r, "region"), cd = PQfnumber(r, "d"),
-        ck = PQfnumber(r, "kind"), cv = PQfnumber(r, "value"), cw = PQfnumber(r, "reason"),
-        ca = PQfnumber(r, "author"), ct = PQfnumber(r, "set_at_ms");
-    for (int i = 0; i < rows; i++) {
-        bool same = i > 0 && strcmp(PQgetvalue(r, i, cs), x[i - 1].sku) == 0 &&
-                    strcmp(PQgetvalue(r, i, cr), x[i - 1].region) == 0;
-        x[i].sku = same ? x[i - 1].sku : sl_arena_strdup(a, PQgetvalue(r, i, cs));
-        x[i].region = same ? x[i - 1].region : sl_arena_strdup(a, PQgetvalue(r, i, cr));
-        x[i].reason = sl_arena_strdup(a, PQgetvalue(r, i, cw));
-        x[i].author = sl_arena_strdup(a, PQgetvalue(r, i, ca));
-        if (x[i].sku == NULL || x[i].region == NULL || x[i].reason == NULL || x[i].author == NULL) {
-            st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-            goto done;
-        }
-        x[i].day = (int32_t)strtol(PQgetvalue(r, i, cd), NULL, 10);
-        x[i].uplift = strcmp(PQgetvalue(r, i, ck), "uplift") == 0;
-        x[i].value = strtod(PQgetvalue(r, i, cv), NULL);
-        x[i].set_at_ms = strtoll(PQgetvalue(r, i, ct), NULL, 10);
-    }
-    *out = x;
-    *n = (size_t)rows;
-done:
-    PQclear(r);
-    return st;
+    const char *v[] = {sku, region, f, t, sl_db_param_int64(l, max)};
+    return query_rows(c, a, "fc_override_entries", 5, v, sizeof **out, read_entry, (void **)out, n,
+                      err);
 }
 
 /* Appends a PostgreSQL array literal of n values to b (cap bytes). */
@@ -557,51 +588,38 @@ sl_status fc_store_issue(sl_db_conn *c, const char *sku, const char *region, int
     return sl_db_exec(c, "fc_issue", 7, v, NULL, NULL, NULL, err);
 }
 
+static void read_scored(sl_db_reader *rd, sl_arena *a, int i, void *rows)
+{
+    fc_scored_row *x = &((fc_scored_row *)rows)[i];
+    /* Consecutive rows of one pair share its strings (the accuracy report
+     * tells pairs apart by them). */
+    shared_pair(rd, a, i, i > 0 ? &x[-1].sku : NULL, i > 0 ? &x[-1].region : NULL, &x->sku,
+                &x->region);
+    x->day = (int32_t)sl_db_int64(rd, i, "d");
+    x->statistical = sl_db_double(rd, i, "statistical");
+    x->final = sl_db_double(rd, i, "final");
+    x->overridden = sl_db_bool(rd, i, "overridden");
+    x->actual = sl_db_double(rd, i, "actual");
+}
+
 sl_status fc_store_scored(sl_db_conn *c, const char *sku, const char *region, int32_t from,
                           int32_t to, size_t limit, sl_arena *a, fc_scored_row **out, size_t *n,
                           sl_err *err)
 {
-    char f[16], t[16], l[24];
+    char f[16], t[16], l[SL_DB_INT64_TEXT];
     fc_day_format(from, f, sizeof f);
     fc_day_format(to, t, sizeof t);
-    snprintf(l, sizeof l, "%zu", limit);
-    const char *v[] = {sku, region, f, t, l};
-    PGresult *r = NULL;
-    *out = NULL;
-    *n = 0;
-    sl_status st = sl_db_exec(c, "fc_scored", 5, v, NULL, NULL, &r, err);
-    if (st != SL_OK)
-        goto done;
-    int rows = PQntuples(r);
-    fc_scored_row *x = sl_arena_zalloc(a, (size_t)(rows > 0 ? rows : 1) * sizeof *x);
-    if (x == NULL) {
-        st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-        goto done;
-    }
-    int cs = PQfnumber(r, "sku"), cr = PQfnumber(r, "region"), cd = PQfnumber(r, "d"),
-        cst = PQfnumber(r, "statistical"), cf = PQfnumber(r, "final"),
-        co = PQfnumber(r, "overridden"), ca = PQfnumber(r, "actual");
-    for (int i = 0; i < rows; i++) {
-        /* Consecutive rows of one pair share its strings. */
-        bool same = i > 0 && strcmp(PQgetvalue(r, i, cs), x[i - 1].sku) == 0 &&
-                    strcmp(PQgetvalue(r, i, cr), x[i - 1].region) == 0;
-        x[i].sku = same ? x[i - 1].sku : sl_arena_strdup(a, PQgetvalue(r, i, cs));
-        x[i].region = same ? x[i - 1].region : sl_arena_strdup(a, PQgetvalue(r, i, cr));
-        if (x[i].sku == NULL || x[i].region == NULL) {
-            st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-            goto done;
-        }
-        x[i].day = (int32_t)strtol(PQgetvalue(r, i, cd), NULL, 10);
-        x[i].statistical = strtod(PQgetvalue(r, i, cst), NULL);
-        x[i].final = strtod(PQgetvalue(r, i, cf), NULL);
-        x[i].overridden = PQgetvalue(r, i, co)[0] == 't';
-        x[i].actual = strtod(PQgetvalue(r, i, ca), NULL);
-    }
-    *out = x;
-    *n = (size_t)rows;
-done:
-    PQclear(r);
-    return st;
+    const char *v[] = {sku, region, f, t, sl_db_param_int64(l, (int64_t)limit)};
+    return query_rows(c, a, "fc_scored", 5, v, sizeof **out, read_scored, (void **)out, n, err);
+}
+
+static void read_weekly(sl_db_reader *rd, sl_arena *a, int i, void *rows)
+{
+    fc_weekly_row *x = &((fc_weekly_row *)rows)[i];
+    const char *sku = sl_db_text(rd, i, "sku");
+    x->sku = i > 0 && strcmp(sku, x[-1].sku) == 0 ? x[-1].sku : copy_text(rd, a, i, "sku");
+    x->week = (int)sl_db_int64(rd, i, "w");
+    x->units = sl_db_double(rd, i, "units");
 }
 
 sl_status fc_store_weekly_units(sl_db_conn *c, const char *region, int32_t from, int32_t to,
@@ -611,34 +629,8 @@ sl_status fc_store_weekly_units(sl_db_conn *c, const char *region, int32_t from,
     fc_day_format(from, f, sizeof f);
     fc_day_format(to, t, sizeof t);
     const char *v[] = {region, f, t};
-    PGresult *r = NULL;
-    *out = NULL;
-    *n = 0;
-    sl_status st = sl_db_exec(c, "fc_weekly_units", 3, v, NULL, NULL, &r, err);
-    if (st != SL_OK)
-        goto done;
-    int rows = PQntuples(r);
-    fc_weekly_row *x = sl_arena_zalloc(a, (size_t)(rows > 0 ? rows : 1) * sizeof *x);
-    if (x == NULL) {
-        st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-        goto done;
-    }
-    int cs = PQfnumber(r, "sku"), cw = PQfnumber(r, "w"), cu = PQfnumber(r, "units");
-    for (int i = 0; i < rows; i++) {
-        bool same = i > 0 && strcmp(PQgetvalue(r, i, cs), x[i - 1].sku) == 0;
-        x[i].sku = same ? x[i - 1].sku : sl_arena_strdup(a, PQgetvalue(r, i, cs));
-        if (x[i].sku == NULL) {
-            st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-            goto done;
-        }
-        x[i].week = (int)strtol(PQgetvalue(r, i, cw), NULL, 10);
-        x[i].units = strtod(PQgetvalue(r, i, cu), NULL);
-    }
-    *out = x;
-    *n = (size_t)rows;
-done:
-    PQclear(r);
-    return st;
+    return query_rows(c, a, "fc_weekly_units", 3, v, sizeof **out, read_weekly, (void **)out, n,
+                      err);
 }
 
 sl_status fc_store_class_replace(sl_db_conn *c, const char *region, const fc_class_row *rows,
@@ -648,63 +640,49 @@ sl_status fc_store_class_replace(sl_db_conn *c, const char *region, const fc_cla
     sl_status st = sl_db_exec(c, "fc_class_clear", 1, v0, NULL, NULL, NULL, err);
     for (size_t i = 0; st == SL_OK && i < n; i++) {
         const fc_class_row *x = &rows[i];
-        char abc[2] = {x->abc, 0}, xyz[2] = {x->xyz, 0}, rev[24], sh[32], cum[32], cv[32], u[24],
-             rk[24], d[16], pd[16];
-        snprintf(rev, sizeof rev, "%" PRId64, x->revenue_minor);
+        char abc[2] = {x->abc, 0}, xyz[2] = {x->xyz, 0}, rev[SL_DB_INT64_TEXT], sh[32], cum[32],
+             cv[32], u[SL_DB_INT64_TEXT], rk[SL_DB_INT64_TEXT], d[16], pd[SL_DB_INT64_TEXT];
         snprintf(sh, sizeof sh, "%.17g", x->share);
         snprintf(cum, sizeof cum, "%.17g", x->cumulative);
         snprintf(cv, sizeof cv, "%.17g", x->cv);
-        snprintf(u, sizeof u, "%" PRId64, x->units);
-        snprintf(rk, sizeof rk, "%zu", i);
         fc_day_format(x->classified_on, d, sizeof d);
-        snprintf(pd, sizeof pd, "%d", x->period_days);
-        const char *v[] = {region, x->sku, abc, xyz, rev, sh, cum, cv, u, rk, d, pd};
+        const char *v[] = {region,
+                           x->sku,
+                           abc,
+                           xyz,
+                           sl_db_param_int64(rev, x->revenue_minor),
+                           sh,
+                           cum,
+                           cv,
+                           sl_db_param_int64(u, x->units),
+                           sl_db_param_int64(rk, (int64_t)i),
+                           d,
+                           sl_db_param_int64(pd, x->period_days)};
         st = sl_db_exec(c, "fc_class_put", 12, v, NULL, NULL, NULL, err);
     }
     return st;
+}
+
+static void read_class(sl_db_reader *rd, sl_arena *a, int i, void *rows)
+{
+    fc_class_row *x = &((fc_class_row *)rows)[i];
+    x->sku = copy_text(rd, a, i, "sku");
+    x->abc = sl_db_text(rd, i, "abc")[0];
+    x->xyz = sl_db_text(rd, i, "xyz")[0];
+    x->revenue_minor = sl_db_int64(rd, i, "revenue_minor");
+    x->share = sl_db_double(rd, i, "revenue_share");
+    x->cumulative = sl_db_double(rd, i, "cumulative_share");
+    x->cv = sl_db_double(rd, i, "weekly_cv");
+    x->units = sl_db_int64(rd, i, "units");
+    x->classified_on = (int32_t)sl_db_int64(rd, i, "d");
+    x->period_days = (int)sl_db_int64(rd, i, "period_days");
 }
 
 sl_status fc_store_class_list(sl_db_conn *c, const char *region, const char *abc, const char *xyz,
                               sl_arena *a, fc_class_row **out, size_t *n, sl_err *err)
 {
     const char *v[] = {region, abc, xyz};
-    PGresult *r = NULL;
-    *out = NULL;
-    *n = 0;
-    sl_status st = sl_db_exec(c, "fc_class_list", 3, v, NULL, NULL, &r, err);
-    if (st != SL_OK)
-        goto done;
-    int rows = PQntuples(r);
-    fc_class_row *x = sl_arena_zalloc(a, (size_t)(rows > 0 ? rows : 1) * sizeof *x);
-    if (x == NULL) {
-        st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-        goto done;
-    }
-    int cs = PQfnumber(r, "sku"), ca = PQfnumber(r, "abc"), cx = PQfnumber(r, "xyz"),
-        crev = PQfnumber(r, "revenue_minor"), csh = PQfnumber(r, "revenue_share"),
-        ccum = PQfnumber(r, "cumulative_share"), ccv = PQfnumber(r, "weekly_cv"),
-        cu = PQfnumber(r, "units"), cd = PQfnumber(r, "d"), cp = PQfnumber(r, "period_days");
-    for (int i = 0; i < rows; i++) {
-        x[i].sku = sl_arena_strdup(a, PQgetvalue(r, i, cs));
-        if (x[i].sku == NULL) {
-            st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-            goto done;
-        }
-        x[i].abc = PQgetvalue(r, i, ca)[0];
-        x[i].xyz = PQgetvalue(r, i, cx)[0];
-        x[i].revenue_minor = strtoll(PQgetvalue(r, i, crev), NULL, 10);
-        x[i].share = strtod(PQgetvalue(r, i, csh), NULL);
-        x[i].cumulative = strtod(PQgetvalue(r, i, ccum), NULL);
-        x[i].cv = strtod(PQgetvalue(r, i, ccv), NULL);
-        x[i].units = strtoll(PQgetvalue(r, i, cu), NULL, 10);
-        x[i].classified_on = (int32_t)strtol(PQgetvalue(r, i, cd), NULL, 10);
-        x[i].period_days = (int)strtol(PQgetvalue(r, i, cp), NULL, 10);
-    }
-    *out = x;
-    *n = (size_t)rows;
-done:
-    PQclear(r);
-    return st;
+    return query_rows(c, a, "fc_class_list", 3, v, sizeof **out, read_class, (void **)out, n, err);
 }
 
 sl_status fc_store_class_get(sl_db_conn *c, const char *sku, const char *region, char *abc,
@@ -714,10 +692,16 @@ sl_status fc_store_class_get(sl_db_conn *c, const char *sku, const char *region,
     PGresult *r = NULL;
     *found = false;
     sl_status st = sl_db_exec(c, "fc_class_get", 2, v, NULL, NULL, &r, err);
-    if (st == SL_OK && PQntuples(r) > 0) {
-        *abc = PQgetvalue(r, 0, PQfnumber(r, "abc"))[0];
-        *xyz = PQgetvalue(r, 0, PQfnumber(r, "xyz"))[0];
-        *found = true;
+    if (st == SL_OK) {
+        sl_db_reader rd;
+        sl_db_reader_init(&rd, r, NULL);
+        if (sl_db_reader_rows(&rd) > 0) {
+            *abc = sl_db_text(&rd, 0, "abc")[0];
+            *xyz = sl_db_text(&rd, 0, "xyz")[0];
+            *found = true;
+        }
+        if ((st = sl_db_reader_status(&rd, err)) != SL_OK)
+            *found = false;
     }
     PQclear(r);
     return st;
@@ -734,13 +718,16 @@ sl_status fc_store_targets(sl_db_conn *c, const char *region, double targets[9],
         goto done;
     /* Ordered by region: the defaults ('') first, the region's own after,
      * so the region's own win. */
-    int cc = PQfnumber(r, "class_code"), cl = PQfnumber(r, "service_level");
-    for (int i = 0; i < PQntuples(r); i++) {
-        const char *code = PQgetvalue(r, i, cc);
+    sl_db_reader rd;
+    sl_db_reader_init(&rd, r, NULL);
+    for (int i = 0; i < sl_db_reader_rows(&rd); i++) {
+        const char *code = sl_db_text(&rd, i, "class_code");
+        double level = sl_db_double(&rd, i, "service_level");
         if (code[0] < 'A' || code[0] > 'C' || code[1] < 'X' || code[1] > 'Z')
             continue;
-        targets[(code[0] - 'A') * 3 + (code[1] - 'X')] = strtod(PQgetvalue(r, i, cl), NULL);
+        targets[(code[0] - 'A') * 3 + (code[1] - 'X')] = level;
     }
+    st = sl_db_reader_status(&rd, err);
 done:
     PQclear(r);
     return st;
@@ -759,57 +746,38 @@ sl_status fc_store_receipt(sl_db_conn *c, const char *inbound_id, const char *su
                            const char *warehouse_id, const char *sku, int64_t ordered_ms,
                            int64_t promised_ms, int64_t received_ms, int64_t qty, sl_err *err)
 {
-    char o[24], p[24], r[24], q[24];
-    snprintf(o, sizeof o, "%" PRId64, ordered_ms);
-    snprintf(p, sizeof p, "%" PRId64, promised_ms);
-    snprintf(r, sizeof r, "%" PRId64, received_ms);
-    snprintf(q, sizeof q, "%" PRId64, qty);
-    const char *v[] = {inbound_id, supplier, warehouse_id, sku, o, p, r, q};
+    char o[SL_DB_INT64_TEXT], p[SL_DB_INT64_TEXT], r[SL_DB_INT64_TEXT], q[SL_DB_INT64_TEXT];
+    const char *v[] = {inbound_id,
+                       supplier,
+                       warehouse_id,
+                       sku,
+                       sl_db_param_int64(o, ordered_ms),
+                       sl_db_param_int64(p, promised_ms),
+                       sl_db_param_int64(r, received_ms),
+                       sl_db_param_int64(q, qty)};
     return sl_db_exec(c, "fc_receipt", 8, v, NULL, NULL, NULL, err);
+}
+
+static void read_lead(sl_db_reader *rd, sl_arena *a, int i, void *rows)
+{
+    fc_lead_row *x = &((fc_lead_row *)rows)[i];
+    x->supplier = copy_text(rd, a, i, "supplier");
+    x->warehouse_id = copy_text(rd, a, i, "warehouse_id");
+    x->every_warehouse = sl_db_bool(rd, i, "every_wh");
+    x->receipts = sl_db_int64(rd, i, "n");
+    x->mean = sl_db_double(rd, i, "mean");
+    x->sd = sl_db_double(rd, i, "sd");
+    x->p50 = sl_db_double(rd, i, "p50");
+    x->p90 = sl_db_double(rd, i, "p90");
+    x->delay = sl_db_double(rd, i, "delay");
+    x->on_time = sl_db_double(rd, i, "on_time");
 }
 
 sl_status fc_store_lead_stats(sl_db_conn *c, const char *supplier, const char *warehouse_id,
                               int64_t since_ms, sl_arena *a, fc_lead_row **out, size_t *n,
                               sl_err *err)
 {
-    char since[24];
-    snprintf(since, sizeof since, "%" PRId64, since_ms);
-    const char *v[] = {supplier, warehouse_id, since};
-    PGresult *r = NULL;
-    *out = NULL;
-    *n = 0;
-    sl_status st = sl_db_exec(c, "fc_lead_stats", 3, v, NULL, NULL, &r, err);
-    if (st != SL_OK)
-        goto done;
-    int rows = PQntuples(r);
-    fc_lead_row *x = sl_arena_zalloc(a, (size_t)(rows > 0 ? rows : 1) * sizeof *x);
-    if (x == NULL) {
-        st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-        goto done;
-    }
-    int cs = PQfnumber(r, "supplier"), cw = PQfnumber(r, "warehouse_id"),
-        ce = PQfnumber(r, "every_wh"), cn = PQfnumber(r, "n"), cm = PQfnumber(r, "mean"),
-        csd = PQfnumber(r, "sd"), c50 = PQfnumber(r, "p50"), c90 = PQfnumber(r, "p90"),
-        cd = PQfnumber(r, "delay"), co = PQfnumber(r, "on_time");
-    for (int i = 0; i < rows; i++) {
-        x[i].supplier = sl_arena_strdup(a, PQgetvalue(r, i, cs));
-        x[i].warehouse_id = sl_arena_strdup(a, PQgetvalue(r, i, cw));
-        if (x[i].supplier == NULL || x[i].warehouse_id == NULL) {
-            st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-            goto done;
-        }
-        x[i].every_warehouse = PQgetvalue(r, i, ce)[0] == 't';
-        x[i].receipts = strtoll(PQgetvalue(r, i, cn), NULL, 10);
-        x[i].mean = strtod(PQgetvalue(r, i, cm), NULL);
-        x[i].sd = strtod(PQgetvalue(r, i, csd), NULL);
-        x[i].p50 = strtod(PQgetvalue(r, i, c50), NULL);
-        x[i].p90 = strtod(PQgetvalue(r, i, c90), NULL);
-        x[i].delay = strtod(PQgetvalue(r, i, cd), NULL);
-        x[i].on_time = strtod(PQgetvalue(r, i, co), NULL);
-    }
-    *out = x;
-    *n = (size_t)rows;
-done:
-    PQclear(r);
-    return st;
+    char since[SL_DB_INT64_TEXT];
+    const char *v[] = {supplier, warehouse_id, sl_db_param_int64(since, since_ms)};
+    return query_rows(c, a, "fc_lead_stats", 3, v, sizeof **out, read_lead, (void **)out, n, err);
 }

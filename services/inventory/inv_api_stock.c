@@ -29,6 +29,47 @@ typedef struct change_ctx {
     ProtobufCMessage *resp;
 } change_ctx;
 
+/* Step 2 of change_tx: a request id seen before answers with its first
+ * response (*replayed), or ALREADY_EXISTS when it was another request. */
+static sl_status change_replay(change_ctx *c, sl_db_conn *conn, sl_arena *a, bool *replayed,
+                               sl_err *err)
+{
+    bool found;
+    const uint8_t *prev_req, *prev_res;
+    size_t prev_req_len, prev_res_len;
+    *replayed = false;
+    sl_status st = inv_store_idem_get(conn, a, c->op, c->request_id, &found, &prev_req,
+                                      &prev_req_len, &prev_res, &prev_res_len, err);
+    if (st != SL_OK)
+        return st;
+    *replayed = found;
+    if (!found)
+        return SL_OK;
+    if (prev_req_len != c->canon_len || memcmp(prev_req, c->canon, c->canon_len) != 0)
+        return sl_err_set(err, SL_ALREADY_EXISTS,
+                          "request_id \"%s\" was already used for another request", c->request_id);
+    ProtobufCMessage *m = protobuf_c_message_unpack(c->resp->descriptor, sl_arena_pb_allocator(a),
+                                                    prev_res_len, prev_res);
+    if (m == NULL)
+        return sl_err_set(err, SL_INTERNAL, "stored answer of \"%s\" does not decode",
+                          c->request_id);
+    memcpy(c->resp, m, c->resp->descriptor->sizeof_message);
+    if (c->absolute)
+        ((Shelfline__V1__SetStockCountResponse *)c->resp)->replayed = true;
+    else
+        ((Shelfline__V1__AdjustStockResponse *)c->resp)->replayed = true;
+    return SL_OK;
+}
+
+/* AdjustStock and SetStockCount, one transaction:
+ *  1. Lock the SKU and the request id and load the SKU's stock rows (one
+ *     round trip).
+ *  2. Replay a request id seen before (change_replay).
+ *  3. Check the SKU and the warehouse; refuse a change that would leave
+ *     fewer units than reserved, or fewer than none.
+ *  4. Write the ledger entry (none for a change of 0), the stock and the
+ *     region events (inv_tx_flush).
+ *  5. Answer, and store the answer under the request id for replays. */
 static sl_status change_tx(sl_db_conn *conn, void *p, sl_err *err)
 {
     change_ctx *c = p;
@@ -43,30 +84,9 @@ static sl_status change_tx(sl_db_conn *conn, void *p, sl_err *err)
     sl_status st = inv_tx_lock_load(&tx, skus, 1, ids, 1, NULL, NULL, err);
     if (st != SL_OK)
         return st;
-    bool found;
-    const uint8_t *prev_req, *prev_res;
-    size_t prev_req_len, prev_res_len;
-    st = inv_store_idem_get(conn, a, c->op, c->request_id, &found, &prev_req, &prev_req_len,
-                            &prev_res, &prev_res_len, err);
-    if (st != SL_OK)
+    bool replayed;
+    if ((st = change_replay(c, conn, a, &replayed, err)) != SL_OK || replayed)
         return st;
-    if (found) {
-        if (prev_req_len != c->canon_len || memcmp(prev_req, c->canon, c->canon_len) != 0)
-            return sl_err_set(err, SL_ALREADY_EXISTS,
-                              "request_id \"%s\" was already used for another request",
-                              c->request_id);
-        ProtobufCMessage *m = protobuf_c_message_unpack(
-            c->resp->descriptor, sl_arena_pb_allocator(a), prev_res_len, prev_res);
-        if (m == NULL)
-            return sl_err_set(err, SL_INTERNAL, "stored answer of \"%s\" does not decode",
-                              c->request_id);
-        memcpy(c->resp, m, c->resp->descriptor->sizeof_message);
-        if (c->absolute)
-            ((Shelfline__V1__SetStockCountResponse *)c->resp)->replayed = true;
-        else
-            ((Shelfline__V1__AdjustStockResponse *)c->resp)->replayed = true;
-        return SL_OK;
-    }
     if (inv_tx_product(&tx, c->sku) == NULL)
         return sl_err_set(err, SL_NOT_FOUND, "sku: unknown SKU \"%s\"", c->sku);
     if ((st = inv_api_need_warehouse(conn, a, "warehouse_id", c->warehouse_id, err)) != SL_OK)

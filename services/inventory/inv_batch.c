@@ -9,6 +9,7 @@
 
 #include "sl_arena.h"
 #include "sl_db.h"
+#include "sl_trace.h"
 
 typedef struct queue {
     inv_batch_job *head, *tail;
@@ -61,7 +62,9 @@ static void *batcher_main(void *arg)
          * and their callers answer as for a stopping service. */
         bool ran = jobs != NULL && arena != NULL;
         if (ran) {
+            const sl_trace *prev = sl_trace_swap(jobs[0]->trace);
             b->run(b->ctx, jobs, n, arena);
+            sl_trace_swap(prev);
             sl_arena_reset(arena);
         }
         pthread_mutex_lock(&b->mu);
@@ -155,6 +158,7 @@ bool inv_batcher_run(inv_batcher *b, inv_batch_job *job)
     job->done = false;
     job->ran = false;
     job->next = NULL;
+    job->trace = sl_trace_current();
     pthread_cond_init(&job->cv, NULL);
     queue *q = &b->queues[job->key % b->nqueues];
     pthread_mutex_lock(&b->mu);

@@ -29,7 +29,10 @@
 typedef struct inv_batch_job {
     uint64_t key;        /* in: picks the queue */
     int64_t deadline_ms; /* in: the caller's (sl_call_deadline_ms) */
-    /* Private to the batcher. */
+    /* Private to the batcher.  trace: the caller's context (sl_trace),
+     * valid while it waits; a batch runs in its first job's, so its logs
+     * and the events it writes join that request's trace. */
+    const struct sl_trace *trace;
     bool done, ran;
     pthread_cond_t cv;
     struct inv_batch_job *next;

@@ -226,6 +226,69 @@ static bool pack(sl_arena *a, const ProtobufCMessage *m, const uint8_t **out, si
     return true;
 }
 
+/* Step 4 of inv_inbound_receive: qty received units of inbound_id go
+ * to its backorders first, oldest first: a HELD reservation's awaited
+ * units become reserved stock (row), a COMMITTED one's ship at once
+ * (SHIPMENT entry).  The allocations' awaited units drop accordingly;
+ * *ff lists what each reservation got, *fulfilled the units in all. */
+static sl_status fulfil_backorders(inv_tx *tx, sl_arena *a, inv_row *row, const char *inbound_id,
+                                   int64_t qty, Shelfline__V1__BackorderFulfilled ***out,
+                                   size_t *nout, int64_t *fulfilled_out, sl_err *err)
+{
+    sl_db_conn *conn = tx->conn;
+    sl_status st;
+    inv_alloc_row *bo;
+    size_t nbo;
+    if ((st = inv_store_backorders(conn, a, inbound_id, &bo, &nbo, err)) != SL_OK)
+        return st;
+    int64_t *moved = sl_arena_zalloc(a, (nbo + 1) * sizeof *moved);
+    Shelfline__V1__BackorderFulfilled **ff = sl_arena_alloc(a, (nbo + 1) * sizeof *ff);
+    if (moved == NULL || ff == NULL)
+        return OOM(err);
+    size_t nff = 0;
+    int64_t left = qty, fulfilled = 0;
+    for (size_t i = 0; i < nbo && left > 0; i++) {
+        int64_t m = bo[i].awaiting < left ? bo[i].awaiting : left;
+        moved[i] = m;
+        left -= m;
+        fulfilled += m;
+        if (strcmp(bo[i].status, "HELD") == 0) {
+            row->reserved += m;
+        } else {
+            st = inv_tx_ledger(tx, row, -m, "SHIPMENT", bo[i].reservation_id, NULL, err);
+            if (st != SL_OK)
+                return st;
+        }
+        Shelfline__V1__BackorderFulfilled *x = sl_arena_alloc(a, sizeof *x);
+        if (x == NULL)
+            return OOM(err);
+        shelfline__v1__backorder_fulfilled__init(x);
+        x->reservation_id = (char *)bo[i].reservation_id;
+        x->qty = m;
+        ff[nff++] = x;
+    }
+    size_t nmoved = 0;
+    while (nmoved < nbo && moved[nmoved] > 0)
+        nmoved++;
+    if ((st = inv_store_alloc_fulfil(conn, a, bo, moved, nmoved, err)) != SL_OK)
+        return st;
+    *out = ff;
+    *nout = nff;
+    *fulfilled_out = fulfilled;
+    return SL_OK;
+}
+
+/* Receiving units of an inbound shipment, in the caller's transaction:
+ *  1. Lock the SKU, the shipment and the receipt id; load the shipment.
+ *  2. Replay: a receipt id seen before answers with its first response
+ *     (ALREADY_EXISTS when it was another receipt).
+ *  3. Refuse more units than are still expected; add the units to stock
+ *     (INBOUND_RECEIPT entry).
+ *  4. Fulfil the backorders (fulfil_backorders).
+ *  5. Update the shipment's received and backordered counts, write the
+ *     stock, ledger and region events (inv_tx_flush).
+ *  6. Answer, publish INBOUND_RECEIVED, and store the answer under the
+ *     receipt id for replays. */
 sl_status inv_inbound_receive(sl_db_conn *conn, sl_events *events, sl_arena *a,
                               const Shelfline__V1__ReceiveInboundRequest *req, const uint8_t *canon,
                               size_t canon_len, Shelfline__V1__ReceiveInboundResponse *resp,
@@ -273,42 +336,12 @@ sl_status inv_inbound_receive(sl_db_conn *conn, sl_events *events, sl_arena *a,
     if ((st = inv_tx_ledger(&tx, row, req->qty, "INBOUND_RECEIPT", r->id, NULL, err)) != SL_OK)
         return st;
 
-    /* Backorders first, oldest first. */
-    inv_alloc_row *bo;
-    size_t nbo;
-    if ((st = inv_store_backorders(conn, a, r->id, &bo, &nbo, err)) != SL_OK)
-        return st;
-    int64_t *moved = sl_arena_zalloc(a, (nbo + 1) * sizeof *moved);
-    Shelfline__V1__BackorderFulfilled **ff = sl_arena_alloc(a, (nbo + 1) * sizeof *ff);
-    if (moved == NULL || ff == NULL)
-        return OOM(err);
+    Shelfline__V1__BackorderFulfilled **ff = NULL;
     size_t nff = 0;
-    int64_t left = req->qty, fulfilled = 0;
-    for (size_t i = 0; i < nbo && left > 0; i++) {
-        int64_t m = bo[i].awaiting < left ? bo[i].awaiting : left;
-        moved[i] = m;
-        left -= m;
-        fulfilled += m;
-        if (strcmp(bo[i].status, "HELD") == 0) {
-            row->reserved += m;
-        } else {
-            st = inv_tx_ledger(&tx, row, -m, "SHIPMENT", bo[i].reservation_id, NULL, err);
-            if (st != SL_OK)
-                return st;
-        }
-        Shelfline__V1__BackorderFulfilled *x = sl_arena_alloc(a, sizeof *x);
-        if (x == NULL)
-            return OOM(err);
-        shelfline__v1__backorder_fulfilled__init(x);
-        x->reservation_id = (char *)bo[i].reservation_id;
-        x->qty = m;
-        ff[nff++] = x;
-    }
-    size_t nmoved = 0;
-    while (nmoved < nbo && moved[nmoved] > 0)
-        nmoved++;
-    if ((st = inv_store_alloc_fulfil(conn, a, bo, moved, nmoved, err)) != SL_OK ||
-        (st = inv_store_inbound_update(conn, r->id, req->qty, -fulfilled, 0, err)) != SL_OK ||
+    int64_t fulfilled = 0;
+    if ((st = fulfil_backorders(&tx, a, row, r->id, req->qty, &ff, &nff, &fulfilled, err)) != SL_OK)
+        return st;
+    if ((st = inv_store_inbound_update(conn, r->id, req->qty, -fulfilled, 0, err)) != SL_OK ||
         (st = inv_tx_flush(&tx, err)) != SL_OK)
         return st;
     r->received += req->qty;
@@ -339,6 +372,18 @@ sl_status inv_inbound_receive(sl_db_conn *conn, sl_events *events, sl_arena *a,
                                  res_len, err);
 }
 
+/* A transfer between warehouses, in the caller's transaction:
+ *  1. Lock the SKU and the transfer id.
+ *  2. Replay: a transfer id seen before answers with its first response
+ *     (ALREADY_EXISTS when it was another transfer, or when it names an
+ *     inbound shipment already).
+ *  3. Check the SKU, both warehouses, the route from the source to the
+ *     destination's region and the units available at the source.
+ *  4. Take the units out of the source's stock (TRANSFER_OUT entry) and
+ *     insert the TRANSFER inbound shipment, expected after the route's
+ *     p50 transit; write the stock, ledger and region events.
+ *  5. Answer, publish INBOUND_CREATED, and store the answer under the
+ *     transfer id for replays. */
 sl_status inv_inbound_transfer(sl_db_conn *conn, sl_events *events, sl_arena *a,
                                const Shelfline__V1__TransferRequest *req, const uint8_t *canon,
                                size_t canon_len, Shelfline__V1__TransferResponse *resp, sl_err *err)

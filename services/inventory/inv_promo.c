@@ -91,6 +91,70 @@ static int cand_cmp(const void *x, const void *y)
     return strcmp(a->row->warehouse_id, b->row->warehouse_id);
 }
 
+/* Step 3 of inv_promo_create: sets the quota aside in the warehouses
+ * the promotion may use (those serving its region, or any active one),
+ * the most available first: their units become reserved and *fences says
+ * how many each holds.  INVALID_ARGUMENT when no warehouse serves the
+ * region, FAILED_PRECONDITION when they hold fewer units than the quota. */
+static sl_status fence_quota(inv_tx *tx, sl_arena *a, const Shelfline__V1__Promotion *p,
+                             inv_fence_row **fences_out, size_t *nf_out, sl_err *err)
+{
+    const char **whs = sl_arena_alloc(a, (tx->nroutes + 1) * sizeof *whs);
+    if (whs == NULL)
+        return OOM(err);
+    size_t nw = 0;
+    for (size_t i = 0; i < tx->nroutes; i++) {
+        if (p->region[0] != '\0' && strcmp(tx->routes[i].region, p->region) != 0)
+            continue;
+        bool seen = false;
+        for (size_t k = 0; k < nw && !seen; k++)
+            seen = strcmp(whs[k], tx->routes[i].warehouse_id) == 0;
+        if (!seen)
+            whs[nw++] = tx->routes[i].warehouse_id;
+    }
+    if (nw == 0 && p->region[0] != '\0')
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "promotion.region \"%s\" is not served by any active warehouse",
+                          p->region);
+    cand *c = sl_arena_alloc(a, (nw + 1) * sizeof *c);
+    inv_fence_row *fences = sl_arena_alloc(a, (nw + 1) * sizeof *fences);
+    if (c == NULL || fences == NULL)
+        return OOM(err);
+    size_t nc = 0;
+    int64_t total = 0;
+    for (size_t i = 0; i < nw; i++) {
+        inv_row *row = inv_tx_row(tx, p->sku, whs[i], false);
+        if (row == NULL || row->on_hand - row->reserved <= 0)
+            continue;
+        c[nc++] = (cand){row, row->on_hand - row->reserved};
+        total += row->on_hand - row->reserved;
+    }
+    if (total < p->quota)
+        return sl_err_set(err, SL_FAILED_PRECONDITION,
+                          "promotion.quota: only %lld units of SKU \"%s\" are available to fence "
+                          "(quota %lld)",
+                          (long long)total, p->sku, (long long)p->quota);
+    qsort(c, nc, sizeof *c, cand_cmp);
+    int64_t left = p->quota;
+    size_t nf = 0;
+    for (size_t i = 0; i < nc && left > 0; i++) {
+        int64_t take = c[i].available < left ? c[i].available : left;
+        c[i].row->reserved += take;
+        fences[nf++] = (inv_fence_row){p->promotion_id, c[i].row->warehouse_id, take, take};
+        left -= take;
+    }
+    *fences_out = fences;
+    *nf_out = nf;
+    return SL_OK;
+}
+
+/* Creating a promotion, in the caller's transaction:
+ *  1. Lock the SKU and the promotion id.
+ *  2. Replay: an id that exists answers with the promotion's state when
+ *     the request is the same (ALREADY_EXISTS when not).
+ *  3. Check the SKU and the end time; fence the quota (fence_quota).
+ *  4. Insert the promotion and its fences; write the stock rows and
+ *     region events (inv_tx_flush). */
 sl_status inv_promo_create(sl_db_conn *conn, sl_events *events, sl_arena *a,
                            const Shelfline__V1__Promotion *p, const uint8_t *canon,
                            size_t canon_len, Shelfline__V1__Promotion **out, sl_err *err)
@@ -123,52 +187,10 @@ sl_status inv_promo_create(sl_db_conn *conn, sl_events *events, sl_arena *a,
         return sl_err_set(err, SL_INVALID_ARGUMENT, "promotion.ends_at_ms %lld is in the past",
                           (long long)p->ends_at_ms);
 
-    /* The warehouses the fence may use: those serving the region, or any
-     * active warehouse. */
-    const char **whs = sl_arena_alloc(a, (tx.nroutes + 1) * sizeof *whs);
-    if (whs == NULL)
-        return OOM(err);
-    size_t nw = 0;
-    for (size_t i = 0; i < tx.nroutes; i++) {
-        if (p->region[0] != '\0' && strcmp(tx.routes[i].region, p->region) != 0)
-            continue;
-        bool seen = false;
-        for (size_t k = 0; k < nw && !seen; k++)
-            seen = strcmp(whs[k], tx.routes[i].warehouse_id) == 0;
-        if (!seen)
-            whs[nw++] = tx.routes[i].warehouse_id;
-    }
-    if (nw == 0 && p->region[0] != '\0')
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "promotion.region \"%s\" is not served by any active warehouse",
-                          p->region);
-    cand *c = sl_arena_alloc(a, (nw + 1) * sizeof *c);
-    inv_fence_row *fences = sl_arena_alloc(a, (nw + 1) * sizeof *fences);
-    if (c == NULL || fences == NULL)
-        return OOM(err);
-    size_t nc = 0;
-    int64_t total = 0;
-    for (size_t i = 0; i < nw; i++) {
-        inv_row *row = inv_tx_row(&tx, p->sku, whs[i], false);
-        if (row == NULL || row->on_hand - row->reserved <= 0)
-            continue;
-        c[nc++] = (cand){row, row->on_hand - row->reserved};
-        total += row->on_hand - row->reserved;
-    }
-    if (total < p->quota)
-        return sl_err_set(err, SL_FAILED_PRECONDITION,
-                          "promotion.quota: only %lld units of SKU \"%s\" are available to fence "
-                          "(quota %lld)",
-                          (long long)total, p->sku, (long long)p->quota);
-    qsort(c, nc, sizeof *c, cand_cmp);
-    int64_t left = p->quota;
+    inv_fence_row *fences = NULL;
     size_t nf = 0;
-    for (size_t i = 0; i < nc && left > 0; i++) {
-        int64_t take = c[i].available < left ? c[i].available : left;
-        c[i].row->reserved += take;
-        fences[nf++] = (inv_fence_row){p->promotion_id, c[i].row->warehouse_id, take, take};
-        left -= take;
-    }
+    if ((st = fence_quota(&tx, a, p, &fences, &nf, err)) != SL_OK)
+        return st;
     inv_promo_row row = {
         .id = p->promotion_id,
         .sku = p->sku,

@@ -11,10 +11,10 @@
  *   lock all SKUs and reservation ids (inv_tx) -> look the ids up
  *   (idempotent retries) -> load products, stock rows, network, promotions,
  *   fences, usage and open inbound shipments of the whole batch -> decide
- *   each job in queue order against the in-memory state (all-or-nothing
- *   per job, with an undo log) -> write every accepted reservation,
- *   allocation and counter change with one statement per table -> region
- *   events -> COMMIT.
+ *   each job in queue order against the in-memory state (inv_decide:
+ *   all-or-nothing per job, with an undo log) -> write every accepted
+ *   reservation, allocation and counter change with one statement per
+ *   table -> region events -> COMMIT.
  * One job's failure (shortfall, bad input) is its own answer and does not
  * affect the others.  If the batch transaction itself fails (an error not
  * retried by sl_db_tx), each job is run again alone, so one poisoned

@@ -140,54 +140,84 @@ static sl_status add_usage(sl_arena *a, pstate *ps, const char *promo, const cha
     return SL_OK;
 }
 
-sl_status inv_resv_close(sl_db_conn *conn, sl_events *events, sl_arena *a, const char *const *ids,
-                         size_t n, inv_close_kind kind, inv_close_outcome *out, sl_err *err)
-{
-    sl_status st;
-    memset(out, 0, n * sizeof *out);
-    if (n == 0)
-        return SL_OK;
+/* One inv_resv_close call: its arguments, what it loaded and what it
+ * changes. */
+typedef struct closing {
+    sl_db_conn *conn;
+    sl_arena *a;
+    inv_tx tx;
+    const char *const *ids;
+    size_t n;
+    inv_close_kind kind;
+    inv_close_outcome *out;
+    inv_resv_row *rows; /* the stored reservations of ids */
+    size_t nrows;
+    inv_alloc_row *al; /* their allocations */
+    size_t nal;
+    pstate ps;
+    const char **inb_ids; /* inbound shipments given units back */
+    int64_t *inb_d;
+    size_t ninb;
+    const char **to_close[3]; /* ids per new status (T_*) */
+    size_t nclose[3];
+    int *target; /* each id's new status (T_*), -1 when it stays */
+} closing;
 
+/* The statuses a HELD reservation can move to, indices of the tables
+ * below. */
+enum { T_COMMITTED, T_RELEASED, T_EXPIRED };
+static const char *const status_name[3] = {"COMMITTED", "RELEASED", "EXPIRED"};
+static const char *const topic[3] = {"RESERVATION_COMMITTED", "RESERVATION_RELEASED",
+                                     "RESERVATION_EXPIRED"};
+
+static const inv_resv_row *stored(const closing *c, const char *id)
+{
+    const inv_resv_row *r = NULL;
+    for (size_t k = 0; k < c->nrows; k++)
+        if (strcmp(c->rows[k].id, id) == 0)
+            r = &c->rows[k];
+    return r;
+}
+
+/* Step 1: lock and load. */
+static sl_status lock_and_load(closing *c, sl_events *events, sl_err *err)
+{
+    sl_arena *a = c->a;
     /* Which SKUs to lock: allocations never change SKU, so reading them
      * before locking is safe; a reservation created meanwhile is caught
      * after the lock. */
-    inv_alloc_row *al;
-    size_t nal;
-    st = inv_store_allocs(conn, a, ids, n, &al, &nal, err);
+    sl_status st = inv_store_allocs(c->conn, a, c->ids, c->n, &c->al, &c->nal, err);
     if (st != SL_OK)
         return st;
-    const char **skus = sl_arena_alloc(a, (nal + 1) * sizeof *skus);
+    const char **skus = sl_arena_alloc(a, (c->nal + 1) * sizeof *skus);
     if (skus == NULL)
         return OOM(err);
-    for (size_t i = 0; i < nal; i++)
-        skus[i] = al[i].sku;
-    size_t ns = uniq(skus, nal);
-    inv_tx tx;
-    inv_tx_init(&tx, conn, events, a);
-    st = inv_tx_lock(&tx, skus, ns, ids, n, err);
+    for (size_t i = 0; i < c->nal; i++)
+        skus[i] = c->al[i].sku;
+    size_t ns = uniq(skus, c->nal);
+    inv_tx_init(&c->tx, c->conn, events, a);
+    st = inv_tx_lock(&c->tx, skus, ns, c->ids, c->n, err);
     if (st != SL_OK)
         return st;
 
-    inv_resv_row *rows;
-    size_t nrows;
-    st = inv_store_resv_lookup(conn, a, ids, n, &rows, &nrows, err);
+    st = inv_store_resv_lookup(c->conn, a, c->ids, c->n, &c->rows, &c->nrows, err);
     if (st == SL_OK)
-        st = inv_store_allocs(conn, a, ids, n, &al, &nal, err);
+        st = inv_store_allocs(c->conn, a, c->ids, c->n, &c->al, &c->nal, err);
     if (st != SL_OK)
         return st;
-    const char **more = sl_arena_alloc(a, (nal + 1) * sizeof *more);
+    const char **more = sl_arena_alloc(a, (c->nal + 1) * sizeof *more);
     if (more == NULL)
         return OOM(err);
     size_t nmore = 0;
-    for (size_t i = 0; i < nal; i++)
-        if (!contains(skus, ns, al[i].sku))
-            more[nmore++] = al[i].sku;
+    for (size_t i = 0; i < c->nal; i++)
+        if (!contains(skus, ns, c->al[i].sku))
+            more[nmore++] = c->al[i].sku;
     if (nmore > 0) {
         /* Raced with the reservation's creation: lock the rest too (a
          * deadlock here is detected and the transaction retried). */
         nmore = uniq(more, nmore);
         inv_tx t2;
-        inv_tx_init(&t2, conn, events, a);
+        inv_tx_init(&t2, c->conn, events, a);
         st = inv_tx_lock(&t2, more, nmore, NULL, 0, err);
         if (st != SL_OK)
             return st;
@@ -199,211 +229,234 @@ sl_status inv_resv_close(sl_db_conn *conn, sl_events *events, sl_arena *a, const
         skus = all;
         ns = uniq(skus, ns + nmore);
     }
-    st = inv_tx_load(&tx, skus, ns, err);
-    if (st != SL_OK)
-        return st;
+    return inv_tx_load(&c->tx, skus, ns, err);
+}
 
-    /* Promotions of the allocations. */
-    pstate ps;
-    memset(&ps, 0, sizeof ps);
-    const char **pids = sl_arena_alloc(a, (nal + 1) * sizeof *pids);
+/* Step 2: the promotions and fences of the allocations, and room for
+ * every counter the closing may move. */
+static sl_status load_promotions(closing *c, sl_err *err)
+{
+    sl_arena *a = c->a;
+    pstate *ps = &c->ps;
+    sl_status st;
+    memset(ps, 0, sizeof *ps);
+    const char **pids = sl_arena_alloc(a, (c->nal + 1) * sizeof *pids);
     if (pids == NULL)
         return OOM(err);
     size_t np = 0;
-    for (size_t i = 0; i < nal; i++)
-        if (al[i].promotion_id[0] != '\0')
-            pids[np++] = al[i].promotion_id;
+    for (size_t i = 0; i < c->nal; i++)
+        if (c->al[i].promotion_id[0] != '\0')
+            pids[np++] = c->al[i].promotion_id;
     np = uniq(pids, np);
     if (np > 0) {
-        if ((st = inv_store_promo_load(conn, a, pids, np, &ps.p, &ps.np, err)) != SL_OK ||
-            (st = inv_store_fence_load(conn, a, pids, np, &ps.f, &ps.nf, err)) != SL_OK)
+        if ((st = inv_store_promo_load(c->conn, a, pids, np, &ps->p, &ps->np, err)) != SL_OK ||
+            (st = inv_store_fence_load(c->conn, a, pids, np, &ps->f, &ps->nf, err)) != SL_OK)
             return st;
     }
-    ps.d_remaining = sl_arena_zalloc(a, (ps.np + 1) * sizeof(int64_t));
-    ps.d_held = sl_arena_zalloc(a, (ps.np + 1) * sizeof(int64_t));
-    ps.d_sold = sl_arena_zalloc(a, (ps.np + 1) * sizeof(int64_t));
-    ps.d_returned = sl_arena_zalloc(a, (ps.np + 1) * sizeof(int64_t));
-    ps.d_fence = sl_arena_zalloc(a, (ps.nf + 1) * sizeof(int64_t));
-    const char **inb_ids = sl_arena_alloc(a, (nal + 1) * sizeof *inb_ids);
-    int64_t *inb_d = sl_arena_zalloc(a, (nal + 1) * sizeof *inb_d);
-    const char **to_close[3];
-    size_t nclose[3] = {0, 0, 0};
+    ps->d_remaining = sl_arena_zalloc(a, (ps->np + 1) * sizeof(int64_t));
+    ps->d_held = sl_arena_zalloc(a, (ps->np + 1) * sizeof(int64_t));
+    ps->d_sold = sl_arena_zalloc(a, (ps->np + 1) * sizeof(int64_t));
+    ps->d_returned = sl_arena_zalloc(a, (ps->np + 1) * sizeof(int64_t));
+    ps->d_fence = sl_arena_zalloc(a, (ps->nf + 1) * sizeof(int64_t));
+    c->inb_ids = sl_arena_alloc(a, (c->nal + 1) * sizeof *c->inb_ids);
+    c->inb_d = sl_arena_zalloc(a, (c->nal + 1) * sizeof *c->inb_d);
     for (int k = 0; k < 3; k++)
-        to_close[k] = sl_arena_alloc(a, (n + 1) * sizeof(char *));
-    if (ps.d_remaining == NULL || ps.d_held == NULL || ps.d_sold == NULL || ps.d_returned == NULL ||
-        ps.d_fence == NULL || inb_ids == NULL || inb_d == NULL || to_close[0] == NULL ||
-        to_close[1] == NULL || to_close[2] == NULL)
+        c->to_close[k] = sl_arena_alloc(a, (c->n + 1) * sizeof(char *));
+    c->target = sl_arena_alloc(a, c->n * sizeof *c->target);
+    if (ps->d_remaining == NULL || ps->d_held == NULL || ps->d_sold == NULL ||
+        ps->d_returned == NULL || ps->d_fence == NULL || c->inb_ids == NULL || c->inb_d == NULL ||
+        c->to_close[0] == NULL || c->to_close[1] == NULL || c->to_close[2] == NULL ||
+        c->target == NULL)
         return OOM(err);
-    size_t ninb = 0;
+    return SL_OK;
+}
 
-    static const char *const status_name[3] = {"COMMITTED", "RELEASED", "EXPIRED"};
-    static const char *const topic[3] = {"RESERVATION_COMMITTED", "RESERVATION_RELEASED",
-                                         "RESERVATION_EXPIRED"};
-    int *target = sl_arena_alloc(a, n * sizeof *target);
-    if (target == NULL)
-        return OOM(err);
-    for (size_t i = 0; i < n; i++) {
-        target[i] = -1;
-        const inv_resv_row *r = NULL;
-        for (size_t k = 0; k < nrows; k++)
-            if (strcmp(rows[k].id, ids[i]) == 0)
-                r = &rows[k];
-        if (r == NULL)
-            continue;
-        out[i].found = true;
-        /* The same id twice in one call closes once. */
-        bool dup = false;
-        for (size_t k = 0; k < i; k++)
-            dup = dup || strcmp(ids[k], ids[i]) == 0;
-        if (dup || strcmp(r->status, "HELD") != 0)
-            continue;
-        int t;
-        if (kind == INV_CLOSE_EXPIRE) {
-            if (r->expires_ms > tx.now_ms)
-                continue;
-            t = 2;
-        } else if (kind == INV_CLOSE_COMMIT && r->expires_ms <= tx.now_ms) {
-            t = 2;
-            out[i].expired = true;
-        } else {
-            t = kind == INV_CLOSE_COMMIT ? 0 : 1;
-        }
-        target[i] = t;
-        out[i].changed = true;
-        to_close[t][nclose[t]++] = r->id;
+/* Step 3: the new status of ids[i] (stored as r), or -1 when it stays:
+ * unknown, asked twice in this call (the first closes it), not HELD, or
+ * an EXPIRE of a hold still within its TTL.  A COMMIT past the TTL
+ * expires it. */
+static int target_of(closing *c, size_t i, const inv_resv_row *r)
+{
+    for (size_t k = 0; k < i; k++)
+        if (strcmp(c->ids[k], c->ids[i]) == 0)
+            return -1;
+    if (strcmp(r->status, "HELD") != 0)
+        return -1;
+    if (c->kind == INV_CLOSE_EXPIRE)
+        return r->expires_ms > c->tx.now_ms ? -1 : T_EXPIRED;
+    if (c->kind == INV_CLOSE_COMMIT && r->expires_ms <= c->tx.now_ms) {
+        c->out[i].expired = true;
+        return T_EXPIRED;
+    }
+    return c->kind == INV_CLOSE_COMMIT ? T_COMMITTED : T_RELEASED;
+}
 
-        /* Per SKU x warehouse stock units of this reservation (shipment
-         * entries are one per row per reservation). */
-        for (size_t k = 0; k < nal; k++) {
-            const inv_alloc_row *x = &al[k];
-            if (strcmp(x->reservation_id, r->id) != 0)
-                continue;
-            int64_t in_stock = x->qty - x->awaiting;
-            inv_row *row = inv_tx_row(&tx, x->sku, x->warehouse_id, true);
-            if (row == NULL)
-                return OOM(err);
-            size_t pi = x->promotion_id[0] != '\0' ? promo_index(&ps, x->promotion_id) : (size_t)-1;
-            if (x->promotion_id[0] != '\0' && pi == (size_t)-1)
-                return sl_err_set(err, SL_INTERNAL,
-                                  "promotion \"%s\" of reservation \"%s\" is "
-                                  "missing",
-                                  x->promotion_id, r->id);
-            if (t == 0) {
-                row->reserved -= in_stock;
-                if (pi != (size_t)-1) {
-                    ps.d_held[pi] -= x->qty;
-                    ps.d_sold[pi] += x->qty;
-                }
-                continue; /* on_hand: one ledger entry per row below */
-            }
+/* Step 4, a released or expired promotion allocation x (pi its
+ * promotion): the customer's usage drops; units of an ended promotion are
+ * returned (unreserved), those of a running one go back to its fence
+ * (still set aside, still reserved). */
+static sl_status give_back_promo(closing *c, const inv_resv_row *r, const inv_alloc_row *x,
+                                 size_t pi, inv_row *row, sl_err *err)
+{
+    pstate *ps = &c->ps;
+    sl_status st = add_usage(c->a, ps, x->promotion_id, r->customer_id, -x->qty, err);
+    if (st != SL_OK)
+        return st;
+    ps->d_held[pi] -= x->qty;
+    if (ps->p[pi].ended) {
+        row->reserved -= x->qty - x->awaiting;
+        ps->d_returned[pi] += x->qty;
+        return SL_OK;
+    }
+    ps->d_remaining[pi] += x->qty;
+    for (size_t f = 0; f < ps->nf; f++)
+        if (strcmp(ps->f[f].promotion_id, x->promotion_id) == 0 &&
+            strcmp(ps->f[f].warehouse_id, x->warehouse_id) == 0)
+            ps->d_fence[f] += x->qty;
+    return SL_OK;
+}
+
+/* Step 4: moves the units of reservation r's allocations for status t.
+ * COMMIT: stock units leave reserved (on_hand drops by the SHIPMENT
+ * entries of ship()), promotion units go from held to sold.  RELEASE and
+ * EXPIRE: stock units are freed or go back to a promotion's fence, and
+ * awaited units go back to their inbound. */
+static sl_status move_units(closing *c, const inv_resv_row *r, int t, sl_err *err)
+{
+    for (size_t k = 0; k < c->nal; k++) {
+        const inv_alloc_row *x = &c->al[k];
+        if (strcmp(x->reservation_id, r->id) != 0)
+            continue;
+        int64_t in_stock = x->qty - x->awaiting;
+        inv_row *row = inv_tx_row(&c->tx, x->sku, x->warehouse_id, true);
+        if (row == NULL)
+            return OOM(err);
+        size_t pi = x->promotion_id[0] != '\0' ? promo_index(&c->ps, x->promotion_id) : (size_t)-1;
+        if (x->promotion_id[0] != '\0' && pi == (size_t)-1)
+            return sl_err_set(err, SL_INTERNAL,
+                              "promotion \"%s\" of reservation \"%s\" is "
+                              "missing",
+                              x->promotion_id, r->id);
+        if (t == T_COMMITTED) {
+            row->reserved -= in_stock;
             if (pi != (size_t)-1) {
-                if ((st = add_usage(a, &ps, x->promotion_id, r->customer_id, -x->qty, err)) !=
-                    SL_OK)
-                    return st;
-                ps.d_held[pi] -= x->qty;
-                if (ps.p[pi].ended) {
-                    row->reserved -= in_stock;
-                    ps.d_returned[pi] += x->qty;
-                } else {
-                    /* Back into the fence: still set aside, still reserved. */
-                    ps.d_remaining[pi] += x->qty;
-                    for (size_t f = 0; f < ps.nf; f++)
-                        if (strcmp(ps.f[f].promotion_id, x->promotion_id) == 0 &&
-                            strcmp(ps.f[f].warehouse_id, x->warehouse_id) == 0)
-                            ps.d_fence[f] += x->qty;
-                }
-            } else {
-                row->reserved -= in_stock;
+                c->ps.d_held[pi] -= x->qty;
+                c->ps.d_sold[pi] += x->qty;
             }
-            if (x->awaiting > 0) {
-                size_t b = 0;
-                while (b < ninb && strcmp(inb_ids[b], x->inbound_id) != 0)
-                    b++;
-                if (b == ninb)
-                    inb_ids[ninb++] = x->inbound_id;
-                inb_d[b] -= x->awaiting;
-            }
+            continue; /* on_hand: one ledger entry per row, in ship() */
         }
-        if (t == 0) {
-            /* One SHIPMENT entry per SKU x warehouse of the reservation. */
-            for (size_t k = 0; k < nal; k++) {
-                const inv_alloc_row *x = &al[k];
-                if (strcmp(x->reservation_id, r->id) != 0 || x->qty - x->awaiting == 0)
-                    continue;
-                bool seen = false;
-                for (size_t m = 0; m < k; m++)
-                    seen = seen || (strcmp(al[m].reservation_id, r->id) == 0 &&
-                                    strcmp(al[m].sku, x->sku) == 0 &&
-                                    strcmp(al[m].warehouse_id, x->warehouse_id) == 0 &&
-                                    al[m].qty - al[m].awaiting > 0);
-                if (seen)
-                    continue;
-                int64_t units = 0;
-                for (size_t m = k; m < nal; m++)
-                    if (strcmp(al[m].reservation_id, r->id) == 0 &&
-                        strcmp(al[m].sku, x->sku) == 0 &&
-                        strcmp(al[m].warehouse_id, x->warehouse_id) == 0)
-                        units += al[m].qty - al[m].awaiting;
-                inv_row *row = inv_tx_row(&tx, x->sku, x->warehouse_id, true);
-                if (row == NULL)
-                    return OOM(err);
-                st = inv_tx_ledger(&tx, row, -units, "SHIPMENT", r->id, NULL, err);
-                if (st != SL_OK)
-                    return st;
-            }
+        if (pi != (size_t)-1) {
+            sl_status st = give_back_promo(c, r, x, pi, row, err);
+            if (st != SL_OK)
+                return st;
+        } else {
+            row->reserved -= in_stock;
+        }
+        if (x->awaiting > 0) {
+            size_t b = 0;
+            while (b < c->ninb && strcmp(c->inb_ids[b], x->inbound_id) != 0)
+                b++;
+            if (b == c->ninb)
+                c->inb_ids[c->ninb++] = x->inbound_id;
+            c->inb_d[b] -= x->awaiting;
         }
     }
+    return SL_OK;
+}
 
-    /* Write: statuses, counters, stock, then events. */
-    for (int t = 0; t < 3; t++) {
-        if (nclose[t] == 0)
+/* Step 4, a COMMIT: one SHIPMENT ledger entry per SKU x warehouse of the
+ * reservation r, for its units in stock. */
+static sl_status ship(closing *c, const inv_resv_row *r, sl_err *err)
+{
+    const inv_alloc_row *al = c->al;
+    for (size_t k = 0; k < c->nal; k++) {
+        const inv_alloc_row *x = &al[k];
+        if (strcmp(x->reservation_id, r->id) != 0 || x->qty - x->awaiting == 0)
             continue;
-        int64_t changed;
-        st = inv_store_resv_close(conn, a, to_close[t], nclose[t], status_name[t], &changed, err);
+        bool seen = false;
+        for (size_t m = 0; m < k; m++)
+            seen = seen ||
+                   (strcmp(al[m].reservation_id, r->id) == 0 && strcmp(al[m].sku, x->sku) == 0 &&
+                    strcmp(al[m].warehouse_id, x->warehouse_id) == 0 &&
+                    al[m].qty - al[m].awaiting > 0);
+        if (seen)
+            continue;
+        int64_t units = 0;
+        for (size_t m = k; m < c->nal; m++)
+            if (strcmp(al[m].reservation_id, r->id) == 0 && strcmp(al[m].sku, x->sku) == 0 &&
+                strcmp(al[m].warehouse_id, x->warehouse_id) == 0)
+                units += al[m].qty - al[m].awaiting;
+        inv_row *row = inv_tx_row(&c->tx, x->sku, x->warehouse_id, true);
+        if (row == NULL)
+            return OOM(err);
+        sl_status st = inv_tx_ledger(&c->tx, row, -units, "SHIPMENT", r->id, NULL, err);
         if (st != SL_OK)
             return st;
-        if (changed != (int64_t)nclose[t])
-            return sl_err_set(err, SL_INTERNAL, "closed %lld reservations instead of %zu",
-                              (long long)changed, nclose[t]);
     }
-    inv_promo_delta *pd = sl_arena_alloc(a, (ps.np + 1) * sizeof *pd);
-    inv_fence_row *fd = sl_arena_alloc(a, (ps.nf + 1) * sizeof *fd);
+    return SL_OK;
+}
+
+/* Step 5: the statuses (each update guarded by status = 'HELD', so the
+ * count must match), the promotion, fence, usage and inbound counters,
+ * then the stock rows, ledger entries and region events (inv_tx_flush). */
+static sl_status write_close(closing *c, sl_err *err)
+{
+    sl_arena *a = c->a;
+    const pstate *ps = &c->ps;
+    sl_status st;
+    for (int t = 0; t < 3; t++) {
+        if (c->nclose[t] == 0)
+            continue;
+        int64_t changed;
+        st = inv_store_resv_close(c->conn, a, c->to_close[t], c->nclose[t], status_name[t],
+                                  &changed, err);
+        if (st != SL_OK)
+            return st;
+        if (changed != (int64_t)c->nclose[t])
+            return sl_err_set(err, SL_INTERNAL, "closed %lld reservations instead of %zu",
+                              (long long)changed, c->nclose[t]);
+    }
+    inv_promo_delta *pd = sl_arena_alloc(a, (ps->np + 1) * sizeof *pd);
+    inv_fence_row *fd = sl_arena_alloc(a, (ps->nf + 1) * sizeof *fd);
     if (pd == NULL || fd == NULL)
         return OOM(err);
     size_t npd = 0, nfd = 0;
-    for (size_t i = 0; i < ps.np; i++)
-        if (ps.d_remaining[i] != 0 || ps.d_held[i] != 0 || ps.d_sold[i] != 0 ||
-            ps.d_returned[i] != 0)
-            pd[npd++] = (inv_promo_delta){ps.p[i].id,   ps.d_remaining[i], ps.d_held[i],
-                                          ps.d_sold[i], ps.d_returned[i],  false};
-    for (size_t i = 0; i < ps.nf; i++)
-        if (ps.d_fence[i] != 0)
+    for (size_t i = 0; i < ps->np; i++)
+        if (ps->d_remaining[i] != 0 || ps->d_held[i] != 0 || ps->d_sold[i] != 0 ||
+            ps->d_returned[i] != 0)
+            pd[npd++] = (inv_promo_delta){ps->p[i].id,   ps->d_remaining[i], ps->d_held[i],
+                                          ps->d_sold[i], ps->d_returned[i],  false};
+    for (size_t i = 0; i < ps->nf; i++)
+        if (ps->d_fence[i] != 0)
             fd[nfd++] =
-                (inv_fence_row){ps.f[i].promotion_id, ps.f[i].warehouse_id, 0, ps.d_fence[i]};
-    if ((st = inv_store_promo_apply(conn, a, pd, npd, err)) != SL_OK ||
-        (st = inv_store_fence_apply(conn, a, fd, nfd, err)) != SL_OK ||
-        (st = inv_store_usage_apply(conn, a, ps.u, ps.nu, err)) != SL_OK ||
-        (st = inv_store_inbound_backorder(conn, a, inb_ids, inb_d, ninb, err)) != SL_OK ||
-        (st = inv_tx_flush(&tx, err)) != SL_OK)
+                (inv_fence_row){ps->f[i].promotion_id, ps->f[i].warehouse_id, 0, ps->d_fence[i]};
+    if ((st = inv_store_promo_apply(c->conn, a, pd, npd, err)) != SL_OK ||
+        (st = inv_store_fence_apply(c->conn, a, fd, nfd, err)) != SL_OK ||
+        (st = inv_store_usage_apply(c->conn, a, ps->u, ps->nu, err)) != SL_OK ||
+        (st = inv_store_inbound_backorder(c->conn, a, c->inb_ids, c->inb_d, c->ninb, err)) != SL_OK)
         return st;
+    return inv_tx_flush(&c->tx, err);
+}
 
-    for (size_t i = 0; i < n; i++) {
-        if (!out[i].found)
+/* Step 6: each found id's state after the call, and one event per
+ * reservation this call moved. */
+static sl_status answer_and_publish(closing *c, sl_err *err)
+{
+    sl_arena *a = c->a;
+    for (size_t i = 0; i < c->n; i++) {
+        if (!c->out[i].found)
             continue;
-        const inv_resv_row *r = NULL;
-        for (size_t k = 0; k < nrows; k++)
-            if (strcmp(rows[k].id, ids[i]) == 0)
-                r = &rows[k];
-        int t = target[i];
+        const inv_resv_row *r = stored(c, c->ids[i]);
+        int t = c->target[i];
         /* An id asked twice (two calls combined into one batch) shows the
          * state the first one left, without a second event. */
         int shown = t;
         for (size_t k = 0; k < i && shown < 0; k++)
-            if (strcmp(ids[k], ids[i]) == 0)
-                shown = target[k];
-        out[i].resv = build(a, r, al, nal, shown >= 0 ? status_name[shown] : r->status,
-                            shown >= 0 ? tx.now_ms : r->closed_ms);
-        if (out[i].resv == NULL)
+            if (strcmp(c->ids[k], c->ids[i]) == 0)
+                shown = c->target[k];
+        c->out[i].resv = build(a, r, c->al, c->nal, shown >= 0 ? status_name[shown] : r->status,
+                               shown >= 0 ? c->tx.now_ms : r->closed_ms);
+        if (c->out[i].resv == NULL)
             return sl_err_set(err, SL_INTERNAL, "stored reservation \"%s\" does not decode", r->id);
         if (t < 0)
             continue;
@@ -411,11 +464,66 @@ sl_status inv_resv_close(sl_db_conn *conn, sl_events *events, sl_arena *a, const
         if (ev == NULL)
             return OOM(err);
         shelfline__v1__reservation_event__init(ev);
-        ev->reservation = out[i].resv;
-        if ((st = inv_tx_event(&tx, topic[t], r->id, &ev->base, err)) != SL_OK)
+        ev->reservation = c->out[i].resv;
+        sl_status st = inv_tx_event(&c->tx, topic[t], r->id, &ev->base, err);
+        if (st != SL_OK)
             return st;
     }
-    return inv_tx_send_events(&tx, err);
+    return inv_tx_send_events(&c->tx, err);
+}
+
+/* Closing reservations, in the caller's transaction:
+ *  1. Read the allocations to learn the SKUs, lock the SKUs and the ids,
+ *     read the reservations and allocations again under the locks (and
+ *     lock any SKU a reservation created meanwhile added), load the stock
+ *     rows.
+ *  2. Load the promotions and fences the allocations name.
+ *  3. Pick each id's new status (target_of): only HELD ones move, each
+ *     once.
+ *  4. Move each moving reservation's units in memory (move_units) and, for
+ *     a COMMIT, write its SHIPMENT ledger entries (ship).
+ *  5. Write the statuses, the counters and the stock (write_close).
+ *  6. Build each found reservation's state and queue one event per moved
+ *     reservation, then send the events (answer_and_publish).
+ * Any failure returns at once: the caller's transaction rolls back. */
+sl_status inv_resv_close(sl_db_conn *conn, sl_events *events, sl_arena *a, const char *const *ids,
+                         size_t n, inv_close_kind kind, inv_close_outcome *out, sl_err *err)
+{
+    memset(out, 0, n * sizeof *out);
+    if (n == 0)
+        return SL_OK;
+    closing c;
+    memset(&c, 0, sizeof c);
+    c.conn = conn;
+    c.a = a;
+    c.ids = ids;
+    c.n = n;
+    c.kind = kind;
+    c.out = out;
+    sl_status st = lock_and_load(&c, events, err);
+    if (st == SL_OK)
+        st = load_promotions(&c, err);
+    for (size_t i = 0; st == SL_OK && i < n; i++) {
+        c.target[i] = -1;
+        const inv_resv_row *r = stored(&c, ids[i]);
+        if (r == NULL)
+            continue;
+        out[i].found = true;
+        int t = target_of(&c, i, r);
+        if (t < 0)
+            continue;
+        c.target[i] = t;
+        out[i].changed = true;
+        c.to_close[t][c.nclose[t]++] = r->id;
+        st = move_units(&c, r, t, err);
+        if (st == SL_OK && t == T_COMMITTED)
+            st = ship(&c, r, err);
+    }
+    if (st == SL_OK)
+        st = write_close(&c, err);
+    if (st == SL_OK)
+        st = answer_and_publish(&c, err);
+    return st;
 }
 
 /* ---- combining Commit and Release ---- */

@@ -1,7 +1,9 @@
 /*
- * inv_store: every SQL statement of the inventory service, as one table of
- * named prepared statements (inv_store_register), and typed functions over
- * them.  Nothing else in the service holds SQL.
+ * inv_store: every SQL statement of the inventory service, as named
+ * prepared statements (inv_store_register; one table per aggregate, in
+ * inv_store_<aggregate>.c), and typed functions over them.  Nothing else in
+ * the service holds SQL, and nothing else includes the store's internal
+ * header (inv_store_int.h).
  *
  * Conventions:
  *  - Every function takes the connection of the caller's transaction

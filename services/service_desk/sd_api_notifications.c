@@ -2,9 +2,11 @@
  * sd_api_notifications: the customer-notification outbox's RPCs --
  * ListNotifications, WatchNotifications (a server stream), and
  * AckNotification.  Notifications are written by the delay consumer
- * (sd_sync) and the back-in-stock scheduler (sd_bis); every writer takes
- * sd_store_notif_begin's lock, so ids are handed out in commit order and a
- * cursor "id > after_id" never passes one that commits later.
+ * (sd_sync) and the back-in-stock scheduler (sd_bis) without any lock;
+ * the service's event feed numbers them after they commit
+ * (sd_store_notif_table), so a cursor "id > after_id" never passes one
+ * that commits later, and WatchNotifications is the feed's stream loop
+ * (sl_events_follow) over the notification table.
  */
 #include <inttypes.h>
 
@@ -16,6 +18,8 @@
 /* WatchNotifications re-reads this often without a wake-up: only a guard
  * against a LISTEN session lost and re-established in between. */
 #define NOTIF_GUARD_MS 5000
+/* and reads this many at a time */
+#define NOTIF_PAGE 100
 
 sl_status sd_api_list_notifications(sl_call *call, const ProtobufCMessage *req,
                                     ProtobufCMessage *resp, sl_err *err)
@@ -46,41 +50,43 @@ static sl_status check_notif_cursor(sd_app *app, int64_t after_id, sl_err *err)
     return st;
 }
 
+/* WatchNotifications' request, validated. */
+typedef struct notif_watch {
+    sd_app *app;
+    const char *customer;
+} notif_watch;
+
+/* One page of the stream: number what has committed, then read and send
+ * the next notifications after the cursor. */
+static sl_status notif_page(sl_call *call, void *ctx, sl_arena *a, int64_t *cursor, bool *more,
+                            bool *pending, sl_err *err)
+{
+    notif_watch *w = ctx;
+    Shelfline__V1__Notification **page = NULL;
+    size_t n = 0;
+    sl_status st = sl_events_sequence_table(w->app->events, &sd_store_notif_table, pending, err);
+    if (st == SL_OK)
+        st = sd_store_notif_list(w->app->db, 0, *cursor, w->customer, false, NOTIF_PAGE, a, &page,
+                                 &n, err);
+    for (size_t i = 0; i < n && st == SL_OK; i++)
+        if ((st = sl_call_send(call, &page[i]->base, err)) == SL_OK)
+            *cursor = page[i]->notification_id;
+    *more = n == NOTIF_PAGE;
+    return st;
+}
+
 sl_status sd_api_watch_notifications(sl_call *call, const ProtobufCMessage *req, sl_err *err)
 {
     sd_app *app = sl_call_ctx(call);
     const Shelfline__V1__WatchNotificationsRequest *r = (const void *)req;
     if (sd_valid_watch_notifications(r, err) != SL_OK)
         return SL_INVALID_ARGUMENT;
-    const char *cust = r->customer_id ? r->customer_id : "";
-    sl_status cst = check_notif_cursor(app, r->after_id, err);
-    if (cst != SL_OK)
-        return cst;
-    sl_arena *a = sl_arena_create(0);
-    sl_outbox_watch *watch = NULL;
-    sl_status st = a == NULL ? sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory")
-                             : sl_outbox_watch_open(sl_events_notifier(app->events), &watch, err);
-    int64_t cursor = r->after_id;
-    while (st == SL_OK) {
-        /* Reset before reading: a wake-up after the read is not lost. */
-        sl_outbox_watch_reset(watch);
-        Shelfline__V1__Notification **page = NULL;
-        size_t n = 0;
-        st = sd_store_notif_list(app->db, 0, cursor, cust, false, 100, a, &page, &n, err);
-        for (size_t i = 0; i < n && st == SL_OK; i++)
-            if ((st = sl_call_send(call, &page[i]->base, err)) == SL_OK)
-                cursor = page[i]->notification_id;
-        sl_arena_reset(a);
-        if (st != SL_OK || n == 100)
-            continue;
-        /* Caught up: sleep until a writer's commit wakes the watch (the
-         * timeout is only a guard against a lost LISTEN session). */
-        if (sl_call_wait_fd(call, sl_outbox_watch_fd(watch), NOTIF_GUARD_MS) < 0)
-            st = sl_call_done_status(call, err);
-    }
-    sl_outbox_watch_close(watch);
-    sl_arena_destroy(a);
-    return st;
+    sl_status st = check_notif_cursor(app, r->after_id, err);
+    if (st != SL_OK)
+        return st;
+    notif_watch w = {app, r->customer_id ? r->customer_id : ""};
+    sl_events_feed f = {notif_page, &w, NOTIF_GUARD_MS, NULL};
+    return sl_events_follow(app->events, call, r->after_id, &f, err);
 }
 
 sl_status sd_api_ack_notification(sl_call *call, const ProtobufCMessage *req,

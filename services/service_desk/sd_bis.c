@@ -107,7 +107,8 @@ static sl_status batch_tx(sl_db_conn *conn, void *vctx, sl_err *err)
         int64_t n = avail < app->cfg.bis_max_batch ? avail : app->cfg.bis_max_batch, pending;
         char body[256];
         snprintf(body, sizeof body, "%s is back in stock in %s", r.sku, r.region);
-        if ((st = sd_store_restock_batch(conn, &r, n, body, &c->notified, &pending, err)) != SL_OK)
+        if ((st = sd_store_restock_batch(conn, app->events, &r, n, body, &c->notified, &pending,
+                                         err)) != SL_OK)
             goto done;
         done = pending == 0;
         batches++;

@@ -50,8 +50,8 @@ sl_status sd_store_restock_claim(sl_db_conn *conn, int64_t now_ms, sl_arena *a, 
     return st;
 }
 
-sl_status sd_store_restock_batch(sl_db_conn *conn, const sd_restock *r, int64_t n, const char *body,
-                                 int *notified, int64_t *pending, sl_err *err)
+sl_status sd_store_restock_batch(sl_db_conn *conn, sl_events *ev, const sd_restock *r, int64_t n,
+                                 const char *body, int *notified, int64_t *pending, sl_err *err)
 {
     char b[2][I64];
     const char *pb[6] = {r->sku,
@@ -61,7 +61,7 @@ sl_status sd_store_restock_batch(sl_db_conn *conn, const sd_restock *r, int64_t 
                          sl_db_param_int64(b[1], r->batches + 1),
                          body};
     const char *pp[2] = {r->sku, r->region};
-    sl_status st = sd_store_notif_begin(conn, err);
+    sl_status st = sd_store_notif_begin(conn, ev, err);
     if (st != SL_OK)
         return st;
     sl_db_query q[2] = {{.stmt = "sd_restock_batch", .nparams = 6, .values = pb},

@@ -16,7 +16,7 @@ sl_db_tx_options sd_store_tx_options(int64_t deadline_ms, bool read_only)
     return o;
 }
 
-sl_status sd_store_notify(sl_db_conn *conn, const sd_notice *n, sl_err *err)
+sl_status sd_store_notify(sl_db_conn *conn, sl_events *ev, const sd_notice *n, sl_err *err)
 {
     char v[SL_DB_INT64_TEXT];
     const char *p[8] = {n->key,
@@ -28,7 +28,7 @@ sl_status sd_store_notify(sl_db_conn *conn, const sd_notice *n, sl_err *err)
                         sl_db_param_int64(v, n->value_minor),
                         n->currency};
     PGresult *res = NULL;
-    sl_status st = sd_store_notif_begin(conn, err);
+    sl_status st = sd_store_notif_begin(conn, ev, err);
     if (st == SL_OK)
         st = sl_db_exec(conn, "sd_notif_insert", 8, p, NULL, NULL, &res, err);
     PQclear(res);

@@ -536,6 +536,85 @@ sl_status sd_orders_list(sd_app *app, int64_t deadline_ms, sl_arena *a, const ch
     return sl_db_tx(app->db, &o, list_tx, &c, err);
 }
 
+/* GetOrderEta's running order ETA, as the lines are computed. */
+typedef struct eta_acc {
+    sd_order_eta order; /* the latest of every part so far */
+    bool any;           /* some part was seen */
+    char *reason;       /* the first moved line's explanation */
+} eta_acc;
+
+/* One line of GetOrderEta: its ETA is its latest part's, recomputed now;
+ * the part latest in p50 (the most slipped among equals) explains it, as
+ * a move when that part's ETA differs from its promise.  Every part also
+ * goes into acc.  *out: arena memory. */
+static sl_status line_eta(sd_app *app, sd_net_snap **snap, const sd_order_rec *rec,
+                          const Shelfline__V1__OrderLine *ol, int64_t now, sl_arena *a,
+                          eta_acc *acc, Shelfline__V1__LineEta **out, sl_err *err)
+{
+    sl_status st;
+    sd_order_eta le = {0};
+    const sd_part *worst = NULL;
+    sd_eta_line worst_line;
+    sd_line_eta worst_eta;
+    for (size_t j = 0; j < rec->n_parts; j++) {
+        const sd_part *p = &rec->parts[j];
+        if (p->line_no != ol->line_no)
+            continue;
+        sd_eta_line line;
+        sd_line_eta e;
+        if ((st = part_line(app, snap, p, &line, err)) != SL_OK ||
+            (st = sd_eta_compute_line(&line, rec->order->placed_at_ms, now, &e, err)) != SL_OK)
+            return st;
+        eta_max(&le, &e, worst == NULL);
+        eta_max(&acc->order, &e, !acc->any);
+        acc->any = true;
+        if (worst == NULL || e.p50 > worst_eta.p50 ||
+            (e.p50 == worst_eta.p50 && p->slips > worst->slips)) {
+            worst = p;
+            worst_line = line;
+            worst_eta = e;
+        }
+    }
+    Shelfline__V1__LineEta *lx = sl_arena_alloc(a, sizeof *lx);
+    char *text = sl_arena_alloc(a, SD_ETA_TEXT_MAX);
+    if (lx == NULL || text == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    shelfline__v1__line_eta__init(lx);
+    lx->line_no = ol->line_no;
+    lx->sku = ol->sku;
+    lx->promised = ol->promised;
+    lx->current = sd_store_eta_range(a, le.ship_date, le.p50, le.p90, le.confidence);
+    if (lx->current == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    *out = lx;
+    if (worst == NULL)
+        return SL_OK;
+    sd_line_eta before = {.ship_date = worst->promised_ship,
+                          .p50 = worst->promised_p50,
+                          .p90 = worst->promised_p90,
+                          .confidence = worst->promised_conf};
+    lx->moved = worst_eta.p50 != worst->promised_p50 || worst_eta.p90 != worst->promised_p90;
+    if (lx->moved)
+        st = sd_eta_describe_move(worst_line.warehouse, &before, &worst_eta, worst->delay_reason,
+                                  text, SD_ETA_TEXT_MAX, err);
+    else
+        st = sd_eta_describe_line(&worst_line, &worst_eta, text, SD_ETA_TEXT_MAX, err);
+    if (st != SL_OK)
+        return st;
+    lx->explanation = text;
+    if (lx->moved && acc->reason == NULL)
+        acc->reason = text;
+    return SL_OK;
+}
+
+/* GetOrderEta:
+ *  1. read the order, its lines and parts in one read-only snapshot;
+ *  2. take one snapshot of the warehouse network for the whole answer;
+ *  3. each line's ETA, recomputed from its parts on today's clock
+ *     (line_eta), explained by its latest part;
+ *  4. the order's ETA is the latest of all its parts; it moved when its
+ *     p50 or p90 differs from the promise, the first moved line's
+ *     explanation being the reason. */
 sl_status sd_orders_eta(sd_app *app, int64_t deadline_ms, sl_arena *a, const char *order_id,
                         Shelfline__V1__OrderEta *out, sl_err *err)
 {
@@ -553,87 +632,24 @@ sl_status sd_orders_eta(sd_app *app, int64_t deadline_ms, sl_arena *a, const cha
     out->promised = o->promised;
     out->slips = rec.slips;
     out->lines = sl_arena_zalloc(a, (o->n_lines + 1) * sizeof *out->lines);
-    if (out->lines == NULL) {
+    if (out->lines == NULL)
         st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-        goto done;
-    }
-    sd_order_eta order_eta = {0};
-    bool any = false;
-    char *reason = NULL;
-    for (size_t i = 0; i < o->n_lines; i++) {
-        const Shelfline__V1__OrderLine *ol = o->lines[i];
-        sd_order_eta le = {0};
-        bool first = true;
-        const sd_part *worst = NULL;
-        sd_eta_line worst_line;
-        sd_line_eta worst_eta;
-        for (size_t j = 0; j < rec.n_parts; j++) {
-            const sd_part *p = &rec.parts[j];
-            if (p->line_no != ol->line_no)
-                continue;
-            sd_eta_line line;
-            sd_line_eta e;
-            if ((st = part_line(app, &snap, p, &line, err)) != SL_OK ||
-                (st = sd_eta_compute_line(&line, o->placed_at_ms, now, &e, err)) != SL_OK)
-                goto done;
-            if (worst == NULL || e.p50 > worst_eta.p50 ||
-                (e.p50 == worst_eta.p50 && p->slips > worst->slips)) {
-                worst = p;
-                worst_line = line;
-                worst_eta = e;
-            }
-            eta_max(&le, &e, first);
-            eta_max(&order_eta, &e, !any);
-            first = false;
-            any = true;
-        }
-        Shelfline__V1__LineEta *lx = sl_arena_alloc(a, sizeof *lx);
-        char *text = sl_arena_alloc(a, SD_ETA_TEXT_MAX);
-        if (lx == NULL || text == NULL) {
-            st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-            goto done;
-        }
-        shelfline__v1__line_eta__init(lx);
-        lx->line_no = ol->line_no;
-        lx->sku = ol->sku;
-        lx->promised = ol->promised;
-        lx->current = sd_store_eta_range(a, le.ship_date, le.p50, le.p90, le.confidence);
-        if (lx->current == NULL) {
-            st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-            goto done;
-        }
-        if (worst != NULL) {
-            sd_line_eta before = {.ship_date = worst->promised_ship,
-                                  .p50 = worst->promised_p50,
-                                  .p90 = worst->promised_p90,
-                                  .confidence = worst->promised_conf};
-            lx->moved =
-                worst_eta.p50 != worst->promised_p50 || worst_eta.p90 != worst->promised_p90;
-            if (lx->moved)
-                st = sd_eta_describe_move(worst_line.warehouse, &before, &worst_eta,
-                                          worst->delay_reason, text, SD_ETA_TEXT_MAX, err);
-            else
-                st = sd_eta_describe_line(&worst_line, &worst_eta, text, SD_ETA_TEXT_MAX, err);
-            if (st != SL_OK)
-                goto done;
-            lx->explanation = text;
-            if (lx->moved && reason == NULL)
-                reason = text;
-        }
-        out->lines[out->n_lines++] = lx;
-    }
-    if (any) {
-        out->current = sd_store_eta_range(a, order_eta.ship_date, order_eta.p50, order_eta.p90,
-                                          order_eta.confidence);
+    eta_acc acc = {0};
+    for (size_t i = 0; i < o->n_lines && st == SL_OK; i++)
+        if ((st = line_eta(app, &snap, &rec, o->lines[i], now, a, &acc, &out->lines[out->n_lines],
+                           err)) == SL_OK)
+            out->n_lines++;
+    if (st == SL_OK && acc.any) {
+        out->current = sd_store_eta_range(a, acc.order.ship_date, acc.order.p50, acc.order.p90,
+                                          acc.order.confidence);
         if (out->current == NULL) {
             st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
             goto done;
         }
-        out->moved = order_eta.p50 != rec.promised_p50 ||
+        out->moved = acc.order.p50 != rec.promised_p50 ||
                      strcmp(out->current->p90_date, o->promised->p90_date) != 0;
-        out->reason = out->moved && reason != NULL ? reason : "";
+        out->reason = out->moved && acc.reason != NULL ? acc.reason : "";
     }
-done:
     sd_net_release(app->net, snap);
     return st;
 }

@@ -176,6 +176,9 @@ static sl_status init(sl_service *svc, void **out, sl_err *err)
         st = sd_classifier_new_default(&app->classifier, err);
     if (st == SL_OK)
         st = sd_store_register(app->db, err);
+    /* The notifications are numbered by the feed's sequencer from now on. */
+    if (st == SL_OK)
+        st = sl_events_add_table(app->events, &sd_store_notif_table, err);
     if (st == SL_OK && app->cfg.consumer) {
         sl_consumer_options co = {
             .subscription = "service-desk/inventory",

@@ -9,7 +9,6 @@
 #include <libpq-fe.h>
 
 #include "sl_db_row.h"
-#include "sl_outbox.h"
 
 #define SD_SUB_COLS                                                                                \
     "subscription_id, customer_id, sku, region, status,"                                           \
@@ -115,21 +114,38 @@ static const sl_db_stmt stmts[] = {
      "INSERT INTO compensation (order_id, slip_no, coupon_code, value_minor, currency)"
      " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING slip_no",
      5},
-    /* Serialises the transactions that write notifications (see
-     * sd_store_notif_begin). */
-    {"sd_notif_lock", "SELECT pg_advisory_xact_lock(hashtext('service_desk/notification'))", 0},
+    /* A notification is written without its public id (NULL until the
+     * sequencer below numbers it). */
     {"sd_notif_insert",
      "INSERT INTO notification (idempotency_key, kind, customer_id, order_id, body,"
      " coupon_code, value_minor, currency) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-     " ON CONFLICT (idempotency_key) DO NOTHING RETURNING notification_id",
+     " ON CONFLICT (idempotency_key) DO NOTHING RETURNING row_id",
      8},
+    /* The notifications' sequencer (sd_store_notif_table; the scheme is
+     * common/sl_outbox.h's): one statement, one snapshot.  The rows
+     * without an id whose writer's xid is below the snapshot's xmin are
+     * final -- every such writer has ended, and every later one has a
+     * larger xid -- so numbering them after the largest id, in (xid,
+     * row_id) order, can never be undercut by a late commit. */
+    {"sd_notif_sequence",
+     "WITH horizon AS (SELECT pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot())"
+     "   AS xmin),"
+     " base AS (SELECT coalesce(max(notification_id), 0) AS p FROM notification),"
+     " ready AS (SELECT n.row_id, row_number() OVER (ORDER BY n.xid, n.row_id) AS rn"
+     "   FROM notification n, horizon h WHERE n.notification_id IS NULL AND n.xid < h.xmin"
+     "   ORDER BY n.xid, n.row_id LIMIT 10000),"
+     " numbered AS (UPDATE notification n SET notification_id = base.p + ready.rn"
+     "   FROM ready, base WHERE n.row_id = ready.row_id RETURNING 1)"
+     " SELECT (SELECT count(*) FROM numbered) AS assigned,"
+     " (SELECT count(*) FROM notification WHERE notification_id IS NULL) AS unsequenced",
+     0},
     {"sd_notif_list",
      "SELECT " SD_NOTIF_COLS " FROM notification WHERE notification_id > $1"
      " AND ($2 = '' OR customer_id = $2) AND (NOT $3::boolean OR acked_at IS NULL)"
      " ORDER BY notification_id LIMIT $4",
      4},
-    /* The newest committed notification: ids are handed out under
-     * sd_notif_lock, so no smaller id can still commit after it. */
+    /* The newest numbered notification: ids are given after commit, in
+     * order, so no smaller id can appear after it. */
     {"sd_notif_newest", "SELECT coalesce(max(notification_id), 0) AS newest FROM notification", 0},
     {"sd_notif_ack",
      "UPDATE notification SET acked_at = coalesce(acked_at, now()) WHERE notification_id = $1"
@@ -175,7 +191,7 @@ static const sl_db_stmt stmts[] = {
      " INSERT INTO notification (idempotency_key, kind, customer_id, body)"
      " SELECT 'bis:' || u.subscription_id || ':' || $4, 'BACK_IN_STOCK', u.customer_id, $6"
      " FROM u ORDER BY u.subscription_id ON CONFLICT (idempotency_key) DO NOTHING"
-     " RETURNING notification_id",
+     " RETURNING row_id",
      6},
     {"sd_restock_pending",
      "SELECT count(*) AS pending FROM subscription WHERE sku = $1 AND region = $2"
@@ -316,10 +332,11 @@ static sd_confidence conf_of(int64_t v)
     return v == 0 ? SD_CONFIDENCE_HIGH : v == 1 ? SD_CONFIDENCE_MEDIUM : SD_CONFIDENCE_LOW;
 }
 
-sl_status sd_store_notif_begin(sl_db_conn *conn, sl_err *err)
+const sl_outbox_table sd_store_notif_table = {"notification", "sd_notif_sequence"};
+
+sl_status sd_store_notif_begin(sl_db_conn *conn, sl_events *ev, sl_err *err)
 {
-    sl_status st = sl_db_exec(conn, "sd_notif_lock", 0, NULL, NULL, NULL, NULL, err);
-    return st == SL_OK ? sl_outbox_wake(conn, err) : st;
+    return sl_events_written(ev, conn, err);
 }
 
 /* The order row into out->order and out's own fields. */

@@ -14,6 +14,7 @@
 #include "shelfline/v1/service_desk.pb-c.h"
 #include "sl_arena.h"
 #include "sl_db.h"
+#include "sl_events.h"
 
 /* Registers the statement table on db. */
 sl_status sd_store_register(sl_db *db, sl_err *err);
@@ -59,11 +60,17 @@ sl_status sd_store_load_order(sl_db_conn *conn, const char *order_id, bool for_u
 sl_status sd_store_read_order(sl_db *db, int64_t deadline_ms, const char *order_id, sl_arena *a,
                               sd_order_rec *out, sl_err *err);
 
-/* Starts writing notifications in conn's transaction: takes the writers'
- * lock (so that notification ids, taken after it, are in commit order and
- * a reader's cursor never passes an id that commits later) and wakes every
- * replica's WatchNotifications streams when the transaction commits. */
-sl_status sd_store_notif_begin(sl_db_conn *conn, sl_err *err);
+/* The notification table as the feed's sequencer numbers it (see
+ * common/sl_outbox.h, "tables of a service's own"): rows are written
+ * without an id, and get notification_id after they commit, in an order a
+ * cursor "id > after_id" follows without ever passing one that commits
+ * later -- no writers' lock.  Added to the service's sl_events at start. */
+extern const sl_outbox_table sd_store_notif_table;
+
+/* Starts writing notifications in conn's transaction: ev's sequencer gives
+ * them their ids once it commits, and every replica's WatchNotifications
+ * streams wake (sl_events_written).  Nothing is locked. */
+sl_status sd_store_notif_begin(sl_db_conn *conn, sl_events *ev, sl_err *err);
 
 /* ---- an order's life (inside the caller's transaction) ---- */
 
@@ -247,10 +254,10 @@ sl_status sd_store_restock_claim(sl_db_conn *conn, int64_t now_ms, sl_arena *a, 
                                  bool *claimed, sl_err *err);
 
 /* Notifies the n oldest active subscribers of r (one BACK_IN_STOCK
- * notification each, with body), in one round trip with the count of
- * those still waiting: *notified, *pending. */
-sl_status sd_store_restock_batch(sl_db_conn *conn, const sd_restock *r, int64_t n, const char *body,
-                                 int *notified, int64_t *pending, sl_err *err);
+ * notification each, with body; sd_store_notif_begin on ev), in one round
+ * trip with the count of those still waiting: *notified, *pending. */
+sl_status sd_store_restock_batch(sl_db_conn *conn, sl_events *ev, const sd_restock *r, int64_t n,
+                                 const char *body, int *notified, int64_t *pending, sl_err *err);
 
 /* Sets the restock's batch count, next batch time and whether it is
  * done. */
@@ -346,9 +353,9 @@ typedef struct sd_notice {
     const char *currency;
 } sd_notice;
 
-/* Writes n in conn's transaction (after sd_store_notif_begin's lock); a
- * key written before is left alone. */
-sl_status sd_store_notify(sl_db_conn *conn, const sd_notice *n, sl_err *err);
+/* Writes n in conn's transaction (sd_store_notif_begin included, ev the
+ * service's feed); a key written before is left alone. */
+sl_status sd_store_notify(sl_db_conn *conn, sl_events *ev, const sd_notice *n, sl_err *err);
 
 /* At most limit notifications after after_id in id order, of customer
  * ("" for all), only the unacknowledged ones when unacked_only; *out

@@ -95,13 +95,13 @@ static sl_status order_eta(sd_app *app, sd_net_snap **snap, const sd_order_rec *
     return sd_eta_compute_order(lines, rec->n_parts, rec->order->placed_at_ms, now, etas, out, err);
 }
 
-static sl_status notify(sl_db_conn *conn, const char *key, const char *kind,
+static sl_status notify(sd_app *app, sl_db_conn *conn, const char *key, const char *kind,
                         const sd_order_rec *rec, const char *body, const char *coupon,
                         int64_t value, const char *currency, sl_err *err)
 {
     sd_notice n = {key,   kind,    rec->order->customer_id, rec->order->order_id, body, coupon,
                    value, currency};
-    return sd_store_notify(conn, &n, err);
+    return sd_store_notify(conn, app->events, &n, err);
 }
 
 static sl_status delay_order(sd_app *app, sl_db_conn *conn, sd_net_snap **snap, sl_arena *a,
@@ -157,7 +157,7 @@ static sl_status delay_order(sd_app *app, sl_db_conn *conn, sd_net_snap **snap, 
 
     char key[200];
     snprintf(key, sizeof key, "delay:%s:%s:%" PRId64, order_id, inbound_id, new_ms);
-    if ((st = notify(conn, key, "DELAY", &rec, text, "", 0, "", err)) != SL_OK)
+    if ((st = notify(app, conn, key, "DELAY", &rec, text, "", 0, "", err)) != SL_OK)
         return st;
     if (d.grant_minor > 0) {
         char code[SD_COUPON_CODE_LEN];
@@ -173,7 +173,7 @@ static sl_status delay_order(sd_app *app, sl_db_conn *conn, sd_net_snap **snap, 
                  "worth %" PRId64 " %s (minor units)",
                  order_id, d.slip_days, code, d.grant_minor, app->cfg.comp.currency);
         snprintf(key, sizeof key, "comp:%s:%d", order_id, slip_no);
-        if ((st = notify(conn, key, "COMPENSATION", &rec, body, code, d.grant_minor,
+        if ((st = notify(app, conn, key, "COMPENSATION", &rec, body, code, d.grant_minor,
                          app->cfg.comp.currency, err)) != SL_OK)
             return st;
     }

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include <signal.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +36,7 @@
 typedef struct fixture {
     invt_svc inv;
     pid_t pid;
-    int port;
+    int port, http_port;
     sl_channel *ch;
     sl_arena *a;
     int64_t now;
@@ -164,7 +165,7 @@ static int setup(void **state)
         return -1;
 
     F.port = sl_test_free_port();
-    char e[6][640];
+    char e[7][640];
     snprintf(e[0], sizeof e[0], "SHELFLINE_DATABASE_URL=%s", F.inv.conninfo);
     snprintf(e[1], sizeof e[1], "SHELFLINE_LISTEN=127.0.0.1:%d", F.port);
     snprintf(e[2], sizeof e[2], "SHELFLINE_INVENTORY_ADDR=127.0.0.1:%d", F.inv.port[0]);
@@ -172,7 +173,9 @@ static int setup(void **state)
     snprintf(e[4], sizeof e[4], "SHELFLINE_DRAIN_GRACE=5s");
     /* No service-desk here (test_cv_orders covers its events). */
     snprintf(e[5], sizeof e[5], "SHELFLINE_CV_CONSUME_ORDERS=false");
-    char *envp[] = {e[0], e[1], e[2], e[3], e[4], e[5], NULL};
+    F.http_port = sl_test_free_port();
+    snprintf(e[6], sizeof e[6], "SHELFLINE_HTTP_LISTEN=127.0.0.1:%d", F.http_port);
+    char *envp[] = {e[0], e[1], e[2], e[3], e[4], e[5], e[6], NULL};
     char *bin = sl_test_bin("shelfline-customer-value");
     char *argv[] = {bin, NULL};
     F.pid = sl_test_spawn(argv, envp);
@@ -505,6 +508,20 @@ static void test_value_segments_retention(void **state)
     assert_int_equal(sql("SELECT count(*) FROM customer_value.outbox "
                          "WHERE topic = 'MODELS_FITTED'"),
                      1);
+    /* The fit counts once, by its result, in the process's metrics. */
+    char *scrape = sl_test_http_get(F.http_port, "/metrics");
+    assert_non_null(scrape);
+    double fitted = sl_test_metric(
+        scrape, fit->bgnbd->converged
+                    ? "shelfline_customer_value_fits_total{result=\"converged\"}"
+                    : "shelfline_customer_value_fits_total{result=\"not_converged\"}");
+    double failed =
+        sl_test_metric(scrape, "shelfline_customer_value_fits_total{result=\"failed\"}");
+    double timed = sl_test_metric(scrape, "shelfline_customer_value_fit_seconds_count");
+    free(scrape);
+    assert_true(fitted == 1);
+    assert_true(isnan(failed));
+    assert_true(timed == 1);
 
     assert_int_equal(
         cv("GetCustomerValue", &g.base, &shelfline__v1__customer_value__descriptor, &v, &err),

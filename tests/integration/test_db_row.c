@@ -47,6 +47,7 @@ static const sl_db_stmt stmts[] = {
      " 'infinity'::timestamptz AS inf, '0044-03-15 12:00:00 BC'::timestamptz AS bc,"
      " NULL::timestamptz AS nts",
      0},
+    {"tr_bytes", "SELECT '\\x00ff41'::bytea AS b, ''::bytea AS empty, NULL::bytea AS nb", 0},
     {"tr_rows", "SELECT g AS n, 'row ' || g AS label FROM generate_series(1, $1::int) AS g", 1},
     {"tr_echo", "SELECT $1::bigint AS i, $2::boolean AS b, $3::text IS NULL AS was_null", 3},
     {NULL, NULL, 0},
@@ -250,6 +251,34 @@ static void test_instant_edge_values(void **state)
     PQclear(res);
 }
 
+static void test_bytea_as_raw_bytes(void **state)
+{
+    fixture *f = *state;
+    PGresult *res = run(f, "tr_bytes", 0, NULL);
+    sl_db_reader rd;
+    sl_db_reader_init(&rd, res, f->arena);
+    size_t len = 99;
+    const uint8_t *b = sl_db_bytes(&rd, 0, "b", &len);
+    assert_int_equal(len, 3);
+    assert_memory_equal(b, "\x00\xff\x41", 3);
+    b = sl_db_bytes(&rd, 0, "empty", &len);
+    assert_int_equal(len, 0);
+    assert_non_null(b);
+    sl_err err;
+    assert_int_equal(sl_db_reader_status(&rd, &err), SL_OK);
+    /* NULL, and a reader without an arena, are failures naming the column */
+    b = sl_db_bytes(&rd, 0, "nb", &len);
+    assert_int_equal(len, 0);
+    assert_int_equal(sl_db_reader_status(&rd, &err), SL_INTERNAL);
+    assert_non_null(strstr(err.msg, "\"nb\""));
+    sl_db_reader_init(&rd, res, NULL);
+    (void)sl_db_bytes(&rd, 0, "b", &len);
+    assert_int_equal(len, 0);
+    assert_int_equal(sl_db_reader_status(&rd, &err), SL_INTERNAL);
+    assert_non_null(strstr(err.msg, "arena"));
+    PQclear(res);
+}
+
 static void test_many_rows_and_parameters(void **state)
 {
     fixture *f = *state;
@@ -297,6 +326,7 @@ int main(void)
         cmocka_unit_test(test_failures_name_the_column),
         cmocka_unit_test(test_instants_in_every_session_zone),
         cmocka_unit_test(test_instant_edge_values),
+        cmocka_unit_test(test_bytea_as_raw_bytes),
         cmocka_unit_test(test_many_rows_and_parameters),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

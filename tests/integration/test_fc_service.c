@@ -54,6 +54,7 @@ typedef struct fixture {
     invt_svc inv;
     pid_t pid;
     int port;
+    int http_port, inv_http_port; /* the two processes' /metrics */
     sl_channel *ch;
     sl_arena *a;
     int32_t today;
@@ -74,13 +75,14 @@ static long long sql(const char *q)
 
 static int start_fc(void)
 {
-    char e[5][640];
+    char e[6][640];
     snprintf(e[0], sizeof e[0], "SHELFLINE_DATABASE_URL=%s", F.inv.conninfo);
     snprintf(e[1], sizeof e[1], "SHELFLINE_LISTEN=127.0.0.1:%d", F.port);
     snprintf(e[2], sizeof e[2], "SHELFLINE_INVENTORY_ADDR=127.0.0.1:%d", F.inv.port[0]);
     snprintf(e[3], sizeof e[3], "SHELFLINE_LOG_LEVEL=error");
     snprintf(e[4], sizeof e[4], "SHELFLINE_DRAIN_GRACE=5s");
-    char *envp[] = {e[0], e[1], e[2], e[3], e[4], NULL};
+    snprintf(e[5], sizeof e[5], "SHELFLINE_HTTP_LISTEN=127.0.0.1:%d", F.http_port);
+    char *envp[] = {e[0], e[1], e[2], e[3], e[4], e[5], NULL};
     char *bin = sl_test_bin("shelfline-forecasting");
     char *argv[] = {bin, NULL};
     F.pid = sl_test_spawn(argv, envp);
@@ -103,7 +105,12 @@ static int setup(void **state)
     F.a = sl_arena_create(0);
     F.today = fc_day_today();
     const char *skus[] = {"FC-A", "FC-B", "FC-P", "FC-R", "FC-BAD", "FC-E", "FC-O"};
-    if (invt_start(&F.inv, "fcsvc", 1, NULL) != 0 || invt_seed(F.inv.ch[0], skus, 7) != 0)
+    F.http_port = sl_test_free_port();
+    F.inv_http_port = sl_test_free_port();
+    char inv_http[64];
+    snprintf(inv_http, sizeof inv_http, "SHELFLINE_HTTP_LISTEN=127.0.0.1:%d", F.inv_http_port);
+    const char *inv_env[] = {inv_http, NULL};
+    if (invt_start(&F.inv, "fcsvc", 1, inv_env) != 0 || invt_seed(F.inv.ch[0], skus, 7) != 0)
         return -1;
     if (invt_stock(F.inv.ch[0], "FC-A", "W-NEAR", 100) != 0 ||
         invt_stock(F.inv.ch[0], "FC-B", "W-NEAR", 50) != 0 ||
@@ -388,6 +395,37 @@ static sl_status reserve_commit(const char *id, const char *sku, int64_t qty)
     return st;
 }
 
+#define TRACE_ID "0af7651916cd43dd8448eb211c80319c"
+#define TRACE_SPAN "b7ad6b7169203331"
+#define TRACE_CHILD "00-" TRACE_ID "-" TRACE_SPAN "-01"
+
+/* Reserve and Commit, the Commit with a traceparent. */
+static sl_status reserve_commit_traced(const char *id, const char *sku, int64_t qty,
+                                       const char *traceparent)
+{
+    Shelfline__V1__ReserveLine l = SHELFLINE__V1__RESERVE_LINE__INIT;
+    l.sku = (char *)sku;
+    l.qty = qty;
+    Shelfline__V1__ReserveLine *lp = &l;
+    Shelfline__V1__ReserveRequest r = SHELFLINE__V1__RESERVE_REQUEST__INIT;
+    r.reservation_id = (char *)id;
+    r.customer_id = "cust-1";
+    r.region = "EAST";
+    r.lines = &lp;
+    r.n_lines = 1;
+    sl_err err;
+    sl_status st = invt_call(F.inv.ch[0], "Reserve", &r.base,
+                             &shelfline__v1__reserve_response__descriptor, F.a, NULL, &err);
+    if (st != SL_OK)
+        return st;
+    Shelfline__V1__CommitRequest c = SHELFLINE__V1__COMMIT_REQUEST__INIT;
+    c.reservation_id = (char *)id;
+    sl_call_options o = {.timeout_ms = 10000, .traceparent = traceparent};
+    ProtobufCMessage *resp;
+    return sl_client_unary(F.inv.ch[0], "/shelfline.v1.InventoryService/Commit", &c.base,
+                           &shelfline__v1__reservation__descriptor, F.a, &resp, &o, &err);
+}
+
 static long long wait_units(const char *sku, long long want, int64_t timeout_ms)
 {
     char q[256];
@@ -453,15 +491,29 @@ static void test_sales_from_inventory(void **state)
                          "AND region = 'EAST' AND day = (now() AT TIME ZONE 'UTC')::date"),
                      1);
     /* A big order of FC-A (about 11 a day, recorded earlier) raises
-     * SELLING_ABOVE_FORECAST from the event feed too. */
-    assert_int_equal(reserve_commit("fct-r3", "FC-A", 60), SL_OK);
-    char q[200], today[16];
+     * SELLING_ABOVE_FORECAST from the event feed too -- in the order's
+     * trace: the Commit's traceparent goes into inventory's event, the
+     * consumer applies it in a child span, and the alert it publishes
+     * carries the same trace id. */
+    assert_int_equal(reserve_commit_traced("fct-r3", "FC-A", 60, TRACE_CHILD), SL_OK);
+    char q[400], today[16];
     fc_day_format(F.today, today, sizeof today);
     snprintf(q, sizeof q,
              "SELECT count(*) FROM forecasting.alert WHERE alert_id = 'SAF/FC-A/EAST/%s'", today);
     int64_t end = invt_now_ms() + 20000;
     while (sql(q) != 1 && invt_now_ms() < end)
         invt_sleep_ms(100);
+    assert_int_equal(sql(q), 1);
+    snprintf(q, sizeof q,
+             "SELECT count(*) FROM inventory.outbox WHERE topic = 'RESERVATION_COMMITTED' "
+             "AND key = 'fct-r3' AND traceparent LIKE '00-%s-%%-01' "
+             "AND traceparent NOT LIKE '%%-%s-01'",
+             TRACE_ID, TRACE_SPAN);
+    assert_int_equal(sql(q), 1);
+    snprintf(q, sizeof q,
+             "SELECT count(*) FROM forecasting.outbox WHERE topic = "
+             "'ALERT_SELLING_ABOVE_FORECAST' AND traceparent LIKE '00-%s-%%-01'",
+             TRACE_ID);
     assert_int_equal(sql(q), 1);
 }
 
@@ -755,7 +807,7 @@ static void test_intraday_refresh(void **state)
     assert_int_equal(fc("RecordHourlySales", &r.base,
                         &shelfline__v1__record_hourly_sales_response__descriptor, &hr, &err),
                      SL_OK);
-    char q[200], today[16];
+    char q[400], today[16];
     fc_day_format(F.today, today, sizeof today);
     snprintf(q, sizeof q,
              "SELECT count(*) FROM forecasting.alert WHERE alert_id = 'SAF/FC-H/EAST/%s'", today);
@@ -1669,6 +1721,108 @@ static void test_inventory_down_is_unavailable(void **state)
         assert_true(fe->uplifts[i]->quota_units == -1);
 }
 
+/* One series' value in a fresh scrape of port (NAN when absent). */
+static double scrape_one(int port, const char *series)
+{
+    char *r = sl_test_http_get(port, "/metrics");
+    double v = r != NULL ? sl_test_metric(r, series) : NAN;
+    free(r);
+    return v;
+}
+
+#define LISTWH_LABELS                                                                              \
+    "{grpc_type=\"unary\",grpc_service=\"shelfline.v1.InventoryService\","                         \
+    "grpc_method=\"ListWarehouses\",grpc_code=\"OK\"}"
+#define FC_SUB "{subscription=\"forecasting/inventory\"}"
+
+/* The metrics follow what happened between two real processes:
+ * forecasting's calls to inventory count on its side exactly as inventory
+ * counts them; its consumer of inventory's events reports the durable
+ * cursor and no lag once caught up; both pools report connections,
+ * statements and migrations (a restarted forecasting applied none); and
+ * promtool accepts both scrapes. */
+static void test_metrics_follow_peer_calls_and_events(void **state)
+{
+    (void)state;
+    /* Peer calls: SuggestTransfers reads inventory's warehouses. */
+    double client0 = scrape_one(F.http_port, "grpc_client_handled_total" LISTWH_LABELS);
+    double server0 = scrape_one(F.inv_http_port, "grpc_server_handled_total" LISTWH_LABELS);
+    Shelfline__V1__SuggestTransfersRequest r = SHELFLINE__V1__SUGGEST_TRANSFERS_REQUEST__INIT;
+    r.sku = "FC-R";
+    sl_err err;
+    Shelfline__V1__SuggestTransfersResponse *t;
+    assert_int_equal(fc("SuggestTransfers", &r.base,
+                        &shelfline__v1__suggest_transfers_response__descriptor, &t, &err),
+                     SL_OK);
+    double client1 = scrape_one(F.http_port, "grpc_client_handled_total" LISTWH_LABELS);
+    double server1 = scrape_one(F.inv_http_port, "grpc_server_handled_total" LISTWH_LABELS);
+    if (isnan(client0))
+        client0 = 0;
+    if (isnan(server0))
+        server0 = 0;
+    assert_true(client1 - client0 >= 1);
+    assert_true(client1 - client0 == server1 - server0);
+
+    /* Events: an order's commit reaches forecasting; its consumer's gauges
+     * then show the durable cursor and no lag. */
+    double commits0 = scrape_one(
+        F.inv_http_port,
+        "shelfline_db_statement_seconds_count{pool=\"inventory\",statement=\"sl__db_commit\"}");
+    assert_int_equal(reserve_commit("fct-m1", "FC-A", 1), SL_OK);
+    long long durable = 0;
+    double gauge = NAN, lag = NAN, lag_s = NAN;
+    int64_t end = invt_now_ms() + 20000;
+    for (;;) {
+        long long newest = sql("SELECT max(pos) FROM inventory.outbox WHERE topic IN "
+                               "('RESERVATION_COMMITTED', 'OUT_OF_STOCK', 'INBOUND_RECEIVED')");
+        durable = sql("SELECT last_id FROM forecasting.consumer_cursor "
+                      "WHERE subscription = 'forecasting/inventory'");
+        gauge = scrape_one(F.http_port, "shelfline_consumer_cursor" FC_SUB);
+        lag = scrape_one(F.http_port, "shelfline_consumer_lag_events" FC_SUB);
+        lag_s = scrape_one(F.http_port, "shelfline_consumer_lag_seconds" FC_SUB);
+        if ((durable == newest && gauge == (double)durable && lag == 0 && lag_s == 0) ||
+            invt_now_ms() > end)
+            break;
+        invt_sleep_ms(100);
+    }
+    assert_true(durable > 0);
+    assert_true(gauge == (double)durable);
+    assert_true(lag == 0);
+    assert_true(scrape_one(F.http_port, "shelfline_consumer_active" FC_SUB) == 1);
+    assert_true(scrape_one(F.http_port, "shelfline_consumer_applied_total" FC_SUB) >= 1);
+    assert_true(lag_s == 0);
+    assert_true(scrape_one(F.inv_http_port, "shelfline_events_stream_subscribers") >= 1);
+
+    /* Pools, statements and migrations. */
+    assert_true(scrape_one(F.inv_http_port,
+                           "shelfline_db_statement_seconds_count{pool=\"inventory\","
+                           "statement=\"sl__db_commit\"}") >= commits0 + 2);
+    assert_true(scrape_one(F.inv_http_port, "shelfline_db_pool_size{pool=\"inventory\"}") >= 1);
+    assert_true(scrape_one(F.inv_http_port,
+                           "shelfline_db_pool_connections{pool=\"inventory\",state=\"idle\"}") >=
+                1);
+    assert_true(scrape_one(F.inv_http_port, "shelfline_db_migration_version{schema=\"inventory\","
+                                            "component=\"service\"}") == 3);
+    assert_true(scrape_one(F.inv_http_port,
+                           "shelfline_db_migrations_applied_total{schema=\"inventory\","
+                           "component=\"service\"}") == 3);
+    assert_true(scrape_one(F.http_port, "shelfline_db_migration_version{schema=\"forecasting\","
+                                        "component=\"common\"}") == 3);
+    /* Forecasting was restarted (test_sales_from_inventory): that process
+     * found every migration applied. */
+    assert_true(scrape_one(F.http_port,
+                           "shelfline_db_migrations_applied_total{schema=\"forecasting\","
+                           "component=\"service\"}") == 0);
+
+    for (int i = 0; i < 2; i++) {
+        char *s = sl_test_http_get(i == 0 ? F.http_port : F.inv_http_port, "/metrics");
+        assert_non_null(s);
+        int rc = sl_test_promtool_check(s);
+        free(s);
+        assert_int_equal(rc, 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1677,6 +1831,7 @@ int main(void)
         cmocka_unit_test(test_transfers_kpis),
         cmocka_unit_test(test_transfers_read_the_network_past_its_first_page),
         cmocka_unit_test(test_sales_from_inventory),
+        cmocka_unit_test(test_metrics_follow_peer_calls_and_events),
         cmocka_unit_test(test_promotion_alert),
         cmocka_unit_test(test_calendar),
         cmocka_unit_test(test_event_uplift),

@@ -75,6 +75,7 @@ static void test_apply_once_in_order(void **state)
            "ORDER BY component, version) FROM svc.schema_migrations",
            v, sizeof v);
     assert_string_equal(v, "common:1:0001_outbox.sql,common:2:0002_consumer_cursor.sql,"
+                           "common:3:0003_outbox_trace.sql,"
                            "service:1:0001_items.sql,service:2:0002_seed.sql,"
                            "service:10:0010_qty.sql");
     query1(ci, "SELECT string_agg(version::text, ',' ORDER BY seq) FROM svc.applied_log", v,
@@ -87,7 +88,7 @@ static void test_apply_once_in_order(void **state)
     assert_string_equal(v, "t");
     query1(ci, "SELECT count(*) FROM svc.schema_migrations WHERE length(checksum) = 64", v,
            sizeof v);
-    assert_string_equal(v, "5");
+    assert_string_equal(v, "6");
 
     /* Again: nothing to do (the files would fail if run twice). */
     assert_int_equal(sl_migrate_apply(db, testsvc_migrations, &e), SL_OK);
@@ -103,7 +104,7 @@ static void test_apply_once_in_order(void **state)
     sl_db *db3 = open_on(ci, "only_common");
     assert_int_equal(sl_migrate_apply(db3, NULL, &e), SL_OK);
     query1(ci, "SELECT count(*) FROM only_common.schema_migrations", v, sizeof v);
-    assert_string_equal(v, "2");
+    assert_string_equal(v, "3");
     sl_db_close(db3);
     sl_db_close(db2);
     sl_db_close(db);
@@ -290,7 +291,7 @@ static void test_replicas_race(void **state)
            sizeof v);
     assert_string_equal(v, "1,2,10");
     query1(ci, "SELECT count(*) FROM race.schema_migrations", v, sizeof v);
-    assert_string_equal(v, "5");
+    assert_string_equal(v, "6");
     query1(ci, "SELECT count(*) FROM race.items", v, sizeof v);
     assert_string_equal(v, "2");
     sl_testpg_drop_db("test_migrate_race");

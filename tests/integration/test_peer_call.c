@@ -58,7 +58,10 @@ static sl_status back_unary(sl_call *call, const ProtobufCMessage *req, Protobuf
 }
 
 /* Front UnaryCall: sleeps response_size ms, then asks the back under a
- * 10 s budget and answers what the back answered. */
+ * 10 s budget and answers what the back answered, with its own span id as
+ * the payload's body.  With fill_oauth_scope it calls the back with plain
+ * sl_client_unary and no options, as a call site that forgets everything
+ * would. */
 static sl_status front_unary(sl_call *call, const ProtobufCMessage *req_msg,
                              ProtobufCMessage *resp_msg, sl_err *err)
 {
@@ -68,12 +71,23 @@ static sl_status front_unary(sl_call *call, const ProtobufCMessage *req_msg,
     static const sl_call_options policy = {.timeout_ms = 10000, .idempotent = true};
     Grpc__Testing__SimpleRequest breq = GRPC__TESTING__SIMPLE_REQUEST__INIT;
     ProtobufCMessage *bresp = NULL;
-    sl_status st = sl_client_call_from(call, back_channel, M("UnaryCall"), &breq.base,
-                                       &grpc__testing__simple_response__descriptor,
-                                       sl_call_arena(call), &bresp, &policy, err);
-    if (st == SL_OK)
-        *(Grpc__Testing__SimpleResponse *)resp_msg = *(Grpc__Testing__SimpleResponse *)bresp;
-    return st;
+    sl_status st = req->fill_oauth_scope
+                       ? sl_client_unary(back_channel, M("UnaryCall"), &breq.base,
+                                         &grpc__testing__simple_response__descriptor,
+                                         sl_call_arena(call), &bresp, NULL, err)
+                       : sl_client_call_from(call, back_channel, M("UnaryCall"), &breq.base,
+                                             &grpc__testing__simple_response__descriptor,
+                                             sl_call_arena(call), &bresp, &policy, err);
+    if (st != SL_OK)
+        return st;
+    Grpc__Testing__SimpleResponse *resp = (Grpc__Testing__SimpleResponse *)resp_msg;
+    *resp = *(Grpc__Testing__SimpleResponse *)bresp;
+    Grpc__Testing__Payload *p = sl_arena_alloc(sl_call_arena(call), sizeof *p);
+    grpc__testing__payload__init(p);
+    p->body.data = (uint8_t *)sl_call_trace(call)->span_id;
+    p->body.len = strlen(sl_call_trace(call)->span_id);
+    resp->payload = p;
+    return SL_OK;
 }
 
 /* Front EmptyCall: counts itself; its validate slot refuses everything. */
@@ -219,10 +233,50 @@ static void test_peer_call_carries_request_id_and_trace_context(void **state)
                                      &grpc__testing__simple_response__descriptor, f->arena, &m, &o,
                                      &err),
                      SL_OK);
-    const Grpc__Testing__SimpleResponse *r = (const Grpc__Testing__SimpleResponse *)m;
-    assert_string_equal(r->username, "order-42-attempt-1");
-    assert_string_equal(r->oauth_scope, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
-    assert_string_equal(r->server_id, "shelfline=1");
+    for (int plain = 0; plain < 2; plain++) {
+        /* Through sl_client_call_from, then through a bare sl_client_unary
+         * that passes nothing: both carry the context. */
+        req.fill_oauth_scope = plain;
+        assert_int_equal(sl_client_unary(f->ch, M("UnaryCall"), &req.base,
+                                         &grpc__testing__simple_response__descriptor, f->arena, &m,
+                                         &o, &err),
+                         SL_OK);
+        const Grpc__Testing__SimpleResponse *r = (const Grpc__Testing__SimpleResponse *)m;
+        assert_string_equal(r->username, "order-42-attempt-1");
+        /* The same trace; the parent is the front's own span, new, not the
+         * client's. */
+        char want[64];
+        assert_non_null(r->payload);
+        assert_int_equal(r->payload->body.len, 16);
+        snprintf(want, sizeof want, "00-4bf92f3577b34da6a3ce929d0e0e4736-%.16s-01",
+                 (const char *)r->payload->body.data);
+        assert_string_equal(r->oauth_scope, want);
+        assert_memory_not_equal(r->payload->body.data, "00f067aa0ba902b7", 16);
+        assert_string_equal(r->server_id, "shelfline=1");
+    }
+
+    /* An invalid traceparent (upper-case hex) starts a new trace, and its
+     * tracestate goes with it; no headers at all: a new trace and a new
+     * request id, still forwarded. */
+    o.traceparent = "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01";
+    req.fill_oauth_scope = 0;
+    for (int none = 0; none < 2; none++) {
+        if (none)
+            o = (sl_call_options){.timeout_ms = 5000};
+        assert_int_equal(sl_client_unary(f->ch, M("UnaryCall"), &req.base,
+                                         &grpc__testing__simple_response__descriptor, f->arena, &m,
+                                         &o, &err),
+                         SL_OK);
+        const Grpc__Testing__SimpleResponse *r = (const Grpc__Testing__SimpleResponse *)m;
+        char trace_id[33], parent[17];
+        uint8_t flags;
+        assert_true(
+            sl_trace_parse(r->oauth_scope, strlen(r->oauth_scope), trace_id, parent, &flags));
+        assert_string_not_equal(trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_memory_equal(parent, r->payload->body.data, 16);
+        assert_string_equal(r->server_id, "");
+        assert_int_equal(strlen(r->username), none ? 16 : strlen("order-42-attempt-1"));
+    }
 }
 
 static void test_callee_deadline_is_bounded_by_the_callers(void **state)

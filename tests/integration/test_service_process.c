@@ -295,14 +295,6 @@ static int kill_children(void **state)
     return 0;
 }
 
-/* GET path over HTTP/1.1 on 127.0.0.1:port: the whole response, or NULL. */
-static char *http_get(int port, const char *path)
-{
-    char head[256];
-    snprintf(head, sizeof head, "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", path);
-    return sl_test_http(port, head, NULL, 0);
-}
-
 static void test_metrics_endpoint(void **state)
 {
     (void)state;
@@ -336,7 +328,7 @@ static void test_metrics_endpoint(void **state)
     sl_arena_destroy(a);
     sl_channel_destroy(ch);
 
-    char *r = http_get(http_port, "/metrics");
+    char *r = sl_test_http_get(http_port, "/metrics");
     assert_non_null(r);
     const char *lab = "{grpc_type=\"unary\",grpc_service=\"shelfline.v1.InventoryService\","
                       "grpc_method=\"GetProduct\"";
@@ -361,22 +353,16 @@ static void test_metrics_endpoint(void **state)
     assert_non_null(strstr(r, "\nshelfline_build_info{service=\"inventory\",version=\""));
     assert_non_null(strstr(r, "\nprocess_resident_memory_bytes "));
     assert_non_null(strstr(r, "\nprocess_open_fds "));
+    /* Health: serving, after exactly one change (NOT_SERVING at start-up,
+     * then SERVING once migrated and listening). */
+    assert_true(sl_test_metric(r, "shelfline_health_serving{service=\"\"}") == 1);
+    assert_true(sl_test_metric(r, "shelfline_health_serving{service=\"liveness\"}") == 1);
+    assert_true(sl_test_metric(r, "shelfline_health_changes_total{service=\"\"}") == 1);
     /* Prometheus's linter over the body. */
-    const char *body = strstr(r, "\r\n\r\n");
-    assert_non_null(body);
-    char path[] = "/tmp/sl_scrape_XXXXXX";
-    int fd = mkstemp(path);
-    size_t blen = strlen(body + 4);
-    assert_int_equal(write(fd, body + 4, blen), (ssize_t)blen);
-    close(fd);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "promtool check metrics < %s", path);
-    int rc = system(cmd);
-    unlink(path);
+    assert_int_equal(sl_test_promtool_check(r), 0);
     free(r);
-    assert_int_equal(rc, 0);
 
-    r = http_get(http_port, "/nothing");
+    r = sl_test_http_get(http_port, "/nothing");
     assert_non_null(strstr(r, "HTTP/1.1 404"));
     free(r);
     int status = sl_test_stop(pid, SIGTERM, 30000);
@@ -387,7 +373,7 @@ static void test_metrics_endpoint(void **state)
     port = sl_test_free_port();
     pid = start_service("shelfline-inventory", conninfo, port, "SHELFLINE_HTTP_LISTEN=off");
     assert_true(sl_test_wait_child_port(pid, port, 30000));
-    assert_null(http_get(http_port, "/metrics"));
+    assert_null(sl_test_http_get(http_port, "/metrics"));
     status = sl_test_stop(pid, SIGTERM, 30000);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);

@@ -12,3 +12,15 @@ if(TARGET shelfline-inventory)
       ENVIRONMENT "${SHELFLINE_TEST_ENV}")
   endforeach()
 endif()
+
+# grpc-go's reflection client and protobuf-go's dynamicpb against a real
+# inventory process: list, describe and call with no .proto file (see
+# run_reflection_client.sh).
+if(TARGET shelfline-inventory)
+  add_test(NAME interop_go_reflection
+    COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/run_reflection_client.sh
+            $<TARGET_FILE:shelfline-inventory> ${CMAKE_BINARY_DIR}/interop-go-reflection)
+  set_tests_properties(interop_go_reflection PROPERTIES
+    LABELS interop TIMEOUT 300 FIXTURES_REQUIRED pg
+    ENVIRONMENT "${SHELFLINE_TEST_ENV}")
+endif()

@@ -40,54 +40,16 @@ case "$start_timeout" in
 '' | *[!0-9]*) die "SHELFLINE_START_TIMEOUT must be a whole number of seconds, not \"$start_timeout\"" ;;
 esac
 
-tmp=$(mktemp -d)
-service_pid=
-cleanup() {
-    if [ -n "$service_pid" ] && kill -0 "$service_pid" 2>/dev/null; then
-        kill -TERM "$service_pid" 2>/dev/null || true
-        for _ in $(seq 1 50); do
-            kill -0 "$service_pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$service_pid" 2>/dev/null || true
-        wait "$service_pid" 2>/dev/null || true
-    fi
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-service_log() {
-    echo "---- $(basename "$service_bin") output ----" >&2
-    tail -n 100 "$tmp/service.log" >&2 || true
-    echo "----" >&2
-}
+# $tmp, start_service, and the cleanup that stops the service.
+# shellcheck source=tests/interop/service.sh
+. "$here/service.sh"
 
 # --- the client -------------------------------------------------------------
 
 install_node_modules() {
-    local dir=$1 log=$tmp/npm.log
-    mkdir -p "$dir"
-    # Two runs at once (ctest -j) must not install into the same folder.
-    exec 9>"$dir/.install.lock"
-    flock 9
-    # The stamp is written only after a complete install, so an interrupted
-    # one is redone; a changed package-lock.json is reinstalled.
-    if ! cmp -s "$here/node/package-lock.json" "$dir/.installed" ||
-        ! cmp -s "$here/node/package.json" "$dir/package.json" ||
-        [ ! -d "$dir/node_modules/@grpc/grpc-js" ] ||
-        [ ! -d "$dir/node_modules/@grpc/proto-loader" ]; then
-        rm -f "$dir/.installed"
-        cp "$here/node/package.json" "$here/node/package-lock.json" "$dir/"
-        if ! (cd "$dir" && npm ci --ignore-scripts --prefer-offline --no-audit \
-            --no-fund --loglevel=error) >"$log" 2>&1; then
-            cat "$log" >&2
-            die "npm ci in $dir failed"
-        fi
-        cp "$here/node/package-lock.json" "$dir/.installed"
-    fi
-    exec 9>&-
+    # shellcheck source=../support/npm_ci.sh
+    . "$here/../support/npm_ci.sh"
+    sl_npm_ci "$here/node" "$1" "$tmp/npm.log"
 }
 
 case "$lang" in
@@ -110,45 +72,7 @@ esac
 
 # --- the service ------------------------------------------------------------
 
-if [ -z "${SHELFLINE_DATABASE_URL:-}" ]; then
-    [ -n "${SHELFLINE_TEST_PG_DIR:-}" ] ||
-        die "neither SHELFLINE_DATABASE_URL nor SHELFLINE_TEST_PG_DIR is set"
-    [ -s "$SHELFLINE_TEST_PG_DIR/port" ] ||
-        die "no $SHELFLINE_TEST_PG_DIR/port: is the test PostgreSQL (ctest fixture pg) running?"
-    if [ "$(id -u)" -eq 0 ]; then owner=postgres; else owner=$(id -un); fi
-    SHELFLINE_DATABASE_URL="postgresql://$owner@127.0.0.1:$(cat "$SHELFLINE_TEST_PG_DIR/port")/shelfline"
-fi
-export SHELFLINE_DATABASE_URL
-
-# A free port below the kernel's ephemeral range; "free" is checked by
-# connecting, and a collision shows up as the service failing to start.
-port=
-for _ in $(seq 1 50); do
-    p=$((20000 + RANDOM % 12000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then port=$p; break; fi
-done
-[ -n "$port" ] || die "found no free port on 127.0.0.1"
-address=127.0.0.1:$port
-
-SHELFLINE_LISTEN=$address SHELFLINE_HTTP_LISTEN=127.0.0.1:0 "$service_bin" >"$tmp/service.log" 2>&1 &
-service_pid=$!
-
-now_us() { echo $((10#${EPOCHREALTIME//[!0-9]/})); }
-deadline=$(($(now_us) + start_timeout * 1000000))
-until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
-    if ! kill -0 "$service_pid" 2>/dev/null; then
-        rc=0
-        wait "$service_pid" || rc=$?
-        service_pid=
-        service_log
-        die "$(basename "$service_bin") exited with status $rc before listening on $address"
-    fi
-    if [ "$(now_us)" -ge $deadline ]; then
-        service_log
-        die "$(basename "$service_bin") did not listen on $address within ${start_timeout}s"
-    fi
-    sleep 0.1
-done
+start_service
 
 # --- the checks -------------------------------------------------------------
 

@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -162,6 +163,23 @@ sl_status sl_test_call(sl_channel *ch, const char *service, const char *method,
     return st;
 }
 
+pid_t sl_test_spawn_bin(const char *name, char *const env_extra[])
+{
+    char *bin = sl_test_bin(name);
+    char *argv[] = {bin, NULL};
+    pid_t pid = sl_test_spawn(argv, env_extra);
+    free(bin);
+    return pid;
+}
+
+sl_channel *sl_test_channel(int port)
+{
+    char target[64];
+    snprintf(target, sizeof target, "127.0.0.1:%d", port);
+    sl_channel *ch = NULL;
+    return sl_channel_create(target, NULL, &ch, NULL) == SL_OK ? ch : NULL;
+}
+
 bool sl_test_wait_serving(sl_channel *ch, int64_t timeout_ms)
 {
     int64_t end = sl_test_now_ms() + timeout_ms;
@@ -184,6 +202,47 @@ bool sl_test_wait_serving(sl_channel *ch, int64_t timeout_ms)
         struct timespec ts = {0, 50 * 1000000L};
         nanosleep(&ts, NULL);
     }
+}
+
+char *sl_test_http_get(int port, const char *path)
+{
+    char head[512];
+    snprintf(head, sizeof head, "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", path);
+    return sl_test_http(port, head, NULL, 0);
+}
+
+double sl_test_metric(const char *text, const char *series)
+{
+    size_t n = strlen(series);
+    for (const char *p = strstr(text, series); p != NULL; p = strstr(p + 1, series)) {
+        if ((p == text || p[-1] == '\n') && p[n] == ' ') {
+            char *end;
+            double v = strtod(p + n + 1, &end);
+            if (end != p + n + 1)
+                return v;
+        }
+    }
+    return NAN;
+}
+
+int sl_test_promtool_check(const char *response)
+{
+    const char *body = strstr(response, "\r\n\r\n");
+    if (body == NULL)
+        return -1;
+    body += 4;
+    char path[] = "/tmp/sl_scrape_XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0)
+        return -1;
+    size_t len = strlen(body);
+    bool wrote = write(fd, body, len) == (ssize_t)len;
+    close(fd);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "promtool check metrics < %s", path);
+    int rc = wrote ? system(cmd) : -1;
+    unlink(path);
+    return rc;
 }
 
 char *sl_test_http(int port, const char *head, const char *body, size_t body_len)

@@ -33,6 +33,14 @@ char *sl_test_bin(const char *name);
  * may be NULL); stdout/stderr go to the test's stderr.  Returns the pid. */
 pid_t sl_test_spawn(char *const argv[], char *const env_extra[]);
 
+/* sl_test_spawn of the built executable name (sl_test_bin) without
+ * arguments.  Returns the pid. */
+pid_t sl_test_spawn_bin(const char *name, char *const env_extra[]);
+
+/* A channel to 127.0.0.1:port, or NULL.  The caller owns it
+ * (sl_channel_destroy). */
+sl_channel *sl_test_channel(int port);
+
 /* Sends sig and waits for the child; returns its exit status as from
  * waitpid (use WIFEXITED etc.), or -1 if it did not exit within timeout_ms
  * (then it is killed with SIGKILL). */
@@ -53,6 +61,19 @@ char *sl_test_http(int port, const char *head, const char *body, size_t body_len
 sl_status sl_test_call(sl_channel *ch, const char *service, const char *method,
                        const ProtobufCMessage *req, const ProtobufCMessageDescriptor *rd,
                        sl_arena *a, void *out, int64_t timeout_ms, sl_err *err);
+
+/* GET path from 127.0.0.1:port; the whole response (head and body),
+ * malloc'd, or NULL when nothing answered. */
+char *sl_test_http_get(int port, const char *path);
+
+/* The value of one series in a Prometheus exposition (text), the series
+ * spelt exactly as rendered, e.g. "grpc_server_started_total{grpc_type=...}";
+ * NAN when absent. */
+double sl_test_metric(const char *text, const char *series);
+
+/* Runs promtool check metrics over a scrape response (head and body);
+ * 0 when it passes, else promtool's exit status (or -1). */
+int sl_test_promtool_check(const char *response);
 
 /* Waits up to timeout_ms for ch's server to answer grpc.health.v1 Check
  * with SERVING, waiting for the channel to connect (wait-for-ready). A
