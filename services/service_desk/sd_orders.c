@@ -644,11 +644,11 @@ sl_status sd_orders_eta(sd_app *app, int64_t deadline_ms, sl_arena *a, const cha
                                           acc.order.confidence);
         if (out->current == NULL) {
             st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-            goto done;
+        } else {
+            out->moved = acc.order.p50 != rec.promised_p50 ||
+                         strcmp(out->current->p90_date, o->promised->p90_date) != 0;
+            out->reason = out->moved && acc.reason != NULL ? acc.reason : "";
         }
-        out->moved = acc.order.p50 != rec.promised_p50 ||
-                     strcmp(out->current->p90_date, o->promised->p90_date) != 0;
-        out->reason = out->moved && acc.reason != NULL ? acc.reason : "";
     }
     sd_net_release(app->net, snap);
     return st;
