@@ -39,7 +39,7 @@ run: deps build
 # AddressSanitizer and UndefinedBehaviorSanitizer (leaks included) on every
 # `make test`; the full suite under sanitizers is `make test-sanitize`.
 # The plain suite runs last so the output ends with its ctest summary.
-SANITIZED_TESTS = ^(unit_(status|valid|config|arena_log|db_sqlstate)|integration_(server|events|db|db_restart|migrate|outbox|service_process)|fuzz_[a-z_]+)$$
+SANITIZED_TESTS = ^(unit_(status|valid|config|arena_log|db_sqlstate)|integration_(server|events|db|db_restart|db_row|migrate|outbox|service_process)|fuzz_[a-z_]+)$$
 
 # Before the tests: the container image's own build (Release, tests off,
 # -Werror; the script its Dockerfile runs), so a warning only -O2 finds
