@@ -35,7 +35,7 @@ extern const size_t sl__descriptor_set_len;
 
 typedef struct refl_file {
     const char *name;
-    const uint8_t *bytes; /* the serialized FileDescriptorProto, in the set */
+    const uint8_t *bytes; /* the serialized FileDescriptorProto (packed at start-up) */
     size_t len;
     size_t *deps; /* indices of its direct dependencies */
     size_t n_deps;
@@ -55,7 +55,7 @@ typedef struct refl_ext {
 struct sl_reflection {
     sl_arena *arena; /* names and dependency lists */
     refl_file *files;
-    size_t n_files, cap_files;
+    size_t n_files;
     refl_symbol *symbols;
     size_t n_symbols, cap_symbols;
     refl_ext *exts;
@@ -191,54 +191,31 @@ static bool add_file_symbols(sl_reflection *r, const Google__Protobuf__FileDescr
     return true;
 }
 
-static bool read_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+/* File i of the set: its serialized form, as answers carry it, packed
+ * once here; its name, its dependencies' names (resolved once every name is
+ * known) and its symbols. */
+static sl_status index_file(sl_reflection *r, size_t i,
+                            const Google__Protobuf__FileDescriptorProto *fd,
+                            const char ***dep_names, sl_err *err)
 {
-    *v = 0;
-    for (int shift = 0; shift < 64 && *p < end; shift += 7) {
-        uint8_t b = *(*p)++;
-        *v |= (uint64_t)(b & 0x7f) << shift;
-        if ((b & 0x80) == 0)
-            return true;
+    refl_file *f = &r->files[i];
+    f->len = google__protobuf__file_descriptor_proto__get_packed_size(fd);
+    uint8_t *bytes = sl_arena_alloc(r->arena, f->len + 1);
+    f->name = sl_arena_strdup(r->arena, fd->name != NULL ? fd->name : "");
+    f->n_deps = fd->n_dependency;
+    f->deps = sl_arena_alloc(r->arena, (fd->n_dependency + 1) * sizeof *f->deps);
+    *dep_names = sl_arena_alloc(r->arena, (fd->n_dependency + 1) * sizeof **dep_names);
+    if (bytes == NULL || f->name == NULL || f->deps == NULL || *dep_names == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    google__protobuf__file_descriptor_proto__pack(fd, bytes);
+    f->bytes = bytes;
+    for (size_t d = 0; d < fd->n_dependency; d++) {
+        (*dep_names)[d] = sl_arena_strdup(r->arena, fd->dependency[d]);
+        if ((*dep_names)[d] == NULL)
+            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     }
-    return false;
-}
-
-/* Splits the set into its files (field 1, length-delimited); other fields
- * are skipped. */
-static sl_status split_files(sl_reflection *r, const uint8_t *p, const uint8_t *end, sl_err *err)
-{
-    while (p < end) {
-        uint64_t key, n;
-        if (!read_varint(&p, end, &key))
-            return sl_err_set(err, SL_INVALID_ARGUMENT, "descriptor set: truncated field key");
-        switch (key & 7) {
-        case 0:
-            if (!read_varint(&p, end, &n))
-                return sl_err_set(err, SL_INVALID_ARGUMENT, "descriptor set: truncated varint");
-            continue;
-        case 1:
-            n = 8;
-            break;
-        case 5:
-            n = 4;
-            break;
-        case 2:
-            if (!read_varint(&p, end, &n))
-                return sl_err_set(err, SL_INVALID_ARGUMENT, "descriptor set: truncated length");
-            break;
-        default:
-            return sl_err_set(err, SL_INVALID_ARGUMENT, "descriptor set: wire type %u",
-                              (unsigned)(key & 7));
-        }
-        if (n > (uint64_t)(end - p))
-            return sl_err_set(err, SL_INVALID_ARGUMENT, "descriptor set: field past its end");
-        if (key == (1 << 3 | 2)) {
-            if (!grow((void **)&r->files, &r->cap_files, r->n_files, sizeof *r->files))
-                return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-            r->files[r->n_files++] = (refl_file){.bytes = p, .len = (size_t)n};
-        }
-        p += n;
-    }
+    if (!add_file_symbols(r, fd, i))
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     return SL_OK;
 }
 
@@ -255,38 +232,6 @@ static bool file_index(const sl_reflection *r, const char *name, size_t *out)
     return false;
 }
 
-/* Decodes file i: its name, its dependencies' names (resolved once every
- * name is known) and its symbols. */
-static sl_status index_file(sl_reflection *r, size_t i, const char ***dep_names, sl_err *err)
-{
-    refl_file *f = &r->files[i];
-    Google__Protobuf__FileDescriptorProto *fd =
-        google__protobuf__file_descriptor_proto__unpack(NULL, f->len, f->bytes);
-    if (fd == NULL)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "descriptor set: file %zu does not decode", i);
-    sl_status st = SL_OK;
-    f->name = sl_arena_strdup(r->arena, fd->name != NULL ? fd->name : "");
-    f->n_deps = fd->n_dependency;
-    f->deps = sl_arena_alloc(r->arena, (fd->n_dependency + 1) * sizeof *f->deps);
-    *dep_names = sl_arena_alloc(r->arena, (fd->n_dependency + 1) * sizeof **dep_names);
-    if (f->name == NULL || f->deps == NULL || *dep_names == NULL) {
-        st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-        goto out;
-    }
-    for (size_t d = 0; d < fd->n_dependency; d++) {
-        (*dep_names)[d] = sl_arena_strdup(r->arena, fd->dependency[d]);
-        if ((*dep_names)[d] == NULL) {
-            st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-            goto out;
-        }
-    }
-    if (!add_file_symbols(r, fd, i))
-        st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-out:
-    google__protobuf__file_descriptor_proto__free_unpacked(fd, NULL);
-    return st;
-}
-
 static int symbol_cmp(const void *a, const void *b)
 {
     return strcmp(((const refl_symbol *)a)->name, ((const refl_symbol *)b)->name);
@@ -301,11 +246,22 @@ sl_status sl_reflection_create(const void *set, size_t len, sl_reflection **out,
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     }
     const char ***dep_names = NULL;
-    sl_status st = split_files(r, set, (const uint8_t *)set + len, err);
-    if (st == SL_OK && (dep_names = sl_calloc(r->n_files + 1, sizeof *dep_names)) == NULL)
-        st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    sl_status st = SL_OK;
+    Google__Protobuf__FileDescriptorSet *fds =
+        google__protobuf__file_descriptor_set__unpack(NULL, len, set);
+    if (fds == NULL)
+        st = sl_err_set(err, SL_INVALID_ARGUMENT, "descriptor set does not decode");
+    if (st == SL_OK) {
+        r->n_files = fds->n_file;
+        r->files = sl_arena_zalloc(r->arena, (fds->n_file + 1) * sizeof *r->files);
+        dep_names = sl_calloc(fds->n_file + 1, sizeof *dep_names);
+        if (r->files == NULL || dep_names == NULL)
+            st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    }
     for (size_t i = 0; st == SL_OK && i < r->n_files; i++)
-        st = index_file(r, i, &dep_names[i], err);
+        st = index_file(r, i, fds->file[i], &dep_names[i], err);
+    if (fds != NULL)
+        google__protobuf__file_descriptor_set__free_unpacked(fds, NULL);
     for (size_t i = 0; st == SL_OK && i < r->n_files; i++) {
         for (size_t d = 0; d < r->files[i].n_deps && st == SL_OK; d++)
             if (!file_index(r, dep_names[i][d], &r->files[i].deps[d]))
@@ -328,8 +284,7 @@ void sl_reflection_destroy(sl_reflection *r)
 {
     if (r == NULL)
         return;
-    sl_arena_destroy(r->arena);
-    free(r->files);
+    sl_arena_destroy(r->arena); /* files too */
     free(r->symbols);
     free(r->exts);
     free(r);

@@ -333,16 +333,16 @@ static const char *md_lookup(const grpc_metadata_array *md, const char *key, siz
     return NULL;
 }
 
-/* The call's span and request id, from its traceparent, tracestate and
+/* A call's span and request id, from its traceparent, tracestate and
  * x-request-id (new ones where absent or invalid). */
-static void set_context(sl_call *c)
+static void context_from_md(const grpc_metadata_array *md, sl_trace *t)
 {
     size_t rlen = 0, tlen = 0, slen = 0;
-    const char *rid = md_lookup(&c->req_md, "x-request-id", &rlen);
-    const char *tp = md_lookup(&c->req_md, "traceparent", &tlen);
-    const char *ts = md_lookup(&c->req_md, "tracestate", &slen);
-    sl_trace_begin(&c->trace, tp, tlen, ts, slen);
-    sl_trace_set_request_id(&c->trace, rid, rlen);
+    const char *rid = md_lookup(md, "x-request-id", &rlen);
+    const char *tp = md_lookup(md, "traceparent", &tlen);
+    const char *ts = md_lookup(md, "tracestate", &slen);
+    sl_trace_begin(t, tp, tlen, ts, slen);
+    sl_trace_set_request_id(t, rid, rlen);
 }
 
 void *sl_call_ctx(const sl_call *call)
@@ -1201,13 +1201,8 @@ static void on_unregistered(worker *w, slot *sl)
     snprintf(msg, sizeof msg, "unknown method \"%s\"", method);
     /* Refused before any handler, and logged like any call. */
     if (sl_log_enabled(SL_LOG_INFO)) {
-        size_t rlen = 0, tlen = 0, slen = 0;
-        const char *rid = md_lookup(&sl->md, "x-request-id", &rlen);
-        const char *tp = md_lookup(&sl->md, "traceparent", &tlen);
-        const char *ts = md_lookup(&sl->md, "tracestate", &slen);
         sl_trace t;
-        sl_trace_begin(&t, tp, tlen, ts, slen);
-        sl_trace_set_request_id(&t, rid, rlen);
+        context_from_md(&sl->md, &t);
         char *peer = grpc_call_get_peer(sl->call);
         const sl_log_field f[] = {
             {"method", method, 0},
@@ -1273,7 +1268,7 @@ static void on_registered(worker *w, slot *sl)
     c->streaming = streaming;
     c->cq = streaming ? sl->call_cq : w->cq;
     sl->call_cq = NULL;
-    set_context(c);
+    context_from_md(&c->req_md, &c->trace);
 
     if (!streaming) {
         serve_unary(w, c);

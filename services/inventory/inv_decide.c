@@ -4,6 +4,7 @@
  */
 #include "inv_decide.h"
 
+#include <assert.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -39,26 +40,34 @@ static bool push_undo(inv_decide_state *d, inv_undo_kind k, void *p, int64_t q)
     return true;
 }
 
+/* Undoes the counter moves logged after mark (an undo count taken earlier
+ * in the same decision): the counters are then what they were there, and
+ * none is ever below zero. */
 static void rollback(inv_decide_state *d, size_t mark)
 {
+    assert(mark <= d->nundo);
     while (d->nundo > mark) {
         inv_undo *u = &d->undo[--d->nundo];
         switch (u->kind) {
         case INV_UNDO_ROW:
             ((inv_row *)u->p)->reserved -= u->q;
+            assert(((inv_row *)u->p)->reserved >= 0);
             break;
         case INV_UNDO_INB:
             ((inv_inbound_st *)u->p)->row.unallocated += u->q;
             break;
         case INV_UNDO_FENCE:
             ((inv_fence_st *)u->p)->row.remaining += u->q;
+            assert(((inv_fence_st *)u->p)->row.remaining <= ((inv_fence_st *)u->p)->row.fenced);
             break;
         case INV_UNDO_PROMO:
             ((inv_promo_st *)u->p)->row.remaining += u->q;
             ((inv_promo_st *)u->p)->row.held -= u->q;
+            assert(((inv_promo_st *)u->p)->row.held >= 0);
             break;
         case INV_UNDO_USAGE:
             ((inv_usage_st *)u->p)->qty -= u->q;
+            assert(((inv_usage_st *)u->p)->qty >= 0);
             break;
         }
     }

@@ -13,6 +13,7 @@
 #include "inv_resv.h"
 #include "inv_store.h"
 #include "sl_log.h"
+#include "sl_metrics.h"
 
 struct inv_reaper {
     inv_app *app;
@@ -92,6 +93,11 @@ sl_status inv_reaper_pass(inv_app *app, int64_t max_holds, int64_t *expired, int
         if (st != SL_OK)
             goto done;
         nexp += c.expired;
+        sl_metric_add(sl_metric_with(sl_metric_counter(
+                                         "shelfline_inventory_holds_expired_total",
+                                         "Reservations released because their hold expired.", NULL),
+                                     NULL),
+                      (double)c.expired);
         left -= (int64_t)c.candidates;
         if (c.candidates < (size_t)limit)
             break;

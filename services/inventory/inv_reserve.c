@@ -12,6 +12,7 @@
 #include "inv_store.h"
 #include "inv_tx.h"
 #include "sl_log.h"
+#include "sl_metrics.h"
 
 struct inv_combiner {
     inv_app *app;
@@ -272,6 +273,33 @@ static void reserve_late(inv_batch_job *job)
                        "deadline passed while the reservation was queued");
 }
 
+/* shelfline_inventory_reservations_total{outcome}: "held", "replay" (an
+ * idempotent repeat answered from the stored result), "short" (refused for
+ * stock, FAILED_PRECONDITION) or "failed" (any other status); and
+ * shelfline_inventory_batch_size, the reservations of each batch
+ * transaction.  Counted once the answers are final. */
+static void count_batch(inv_reserve_job **jobs, size_t n, bool combined)
+{
+    static const double sizes[] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512};
+    static const char *const l[] = {"outcome", NULL};
+    sl_metric *res =
+        sl_metric_counter("shelfline_inventory_reservations_total",
+                          "Reserve answers by outcome (held, replay, short, failed).", l);
+    if (combined)
+        sl_metric_observe(
+            sl_metric_with(sl_metric_histogram("shelfline_inventory_batch_size",
+                                               "Reservations decided in one batch transaction.",
+                                               NULL, sizes, sizeof sizes / sizeof sizes[0]),
+                           NULL),
+            (double)n);
+    for (size_t i = 0; i < n; i++) {
+        const char *o = jobs[i]->st == SL_OK ? (jobs[i]->replayed ? "replay" : "held")
+                        : jobs[i]->st == SL_FAILED_PRECONDITION ? "short"
+                                                                : "failed";
+        sl_metric_add(sl_metric_with(res, (const char *[]){o}), 1);
+    }
+}
+
 static void run_batch(inv_combiner *c, inv_reserve_job **jobs, size_t n, sl_arena *arena)
 {
     int64_t deadline;
@@ -295,6 +323,7 @@ static void run_batch(inv_combiner *c, inv_reserve_job **jobs, size_t n, sl_aren
     if (st == SL_OK) {
         for (size_t i = 0; i < k; i++)
             answer(jobs[i], &b.js[i]);
+        count_batch(jobs, k, true);
         return;
     }
     if (k > 1) {
@@ -307,6 +336,7 @@ static void run_batch(inv_combiner *c, inv_reserve_job **jobs, size_t n, sl_aren
     }
     jobs[0]->st = st;
     jobs[0]->err = err;
+    count_batch(jobs, 1, false);
 }
 
 /* The batcher's callback: jobs are inv_reserve_jobs. */

@@ -367,7 +367,8 @@ static void test_transfers_kpis(void **state)
            SL_NOT_FOUND, err, "no-such-category");
 }
 
-static sl_status reserve_commit(const char *id, const char *sku, int64_t qty)
+/* Reserve only (as reserve_commit's first call). */
+static sl_status reserve_only(const char *id, const char *sku, int64_t qty)
 {
     Shelfline__V1__ReserveLine l = SHELFLINE__V1__RESERVE_LINE__INIT;
     l.sku = (char *)sku;
@@ -380,12 +381,18 @@ static sl_status reserve_commit(const char *id, const char *sku, int64_t qty)
     r.lines = &lp;
     r.n_lines = 1;
     sl_err err;
-    sl_status st = invt_call(F.inv.ch[0], "Reserve", &r.base,
-                             &shelfline__v1__reserve_response__descriptor, F.a, NULL, &err);
+    return invt_call(F.inv.ch[0], "Reserve", &r.base, &shelfline__v1__reserve_response__descriptor,
+                     F.a, NULL, &err);
+}
+
+static sl_status reserve_commit(const char *id, const char *sku, int64_t qty)
+{
+    sl_status st = reserve_only(id, sku, qty);
     if (st != SL_OK) {
-        fprintf(stderr, "Reserve: %s\n", err.msg);
+        fprintf(stderr, "Reserve %s: %s\n", id, sl_status_name(st));
         return st;
     }
+    sl_err err;
     Shelfline__V1__CommitRequest c = SHELFLINE__V1__COMMIT_REQUEST__INIT;
     c.reservation_id = (char *)id;
     st = invt_call(F.inv.ch[0], "Commit", &c.base, &shelfline__v1__reservation__descriptor, F.a,
@@ -403,25 +410,14 @@ static sl_status reserve_commit(const char *id, const char *sku, int64_t qty)
 static sl_status reserve_commit_traced(const char *id, const char *sku, int64_t qty,
                                        const char *traceparent)
 {
-    Shelfline__V1__ReserveLine l = SHELFLINE__V1__RESERVE_LINE__INIT;
-    l.sku = (char *)sku;
-    l.qty = qty;
-    Shelfline__V1__ReserveLine *lp = &l;
-    Shelfline__V1__ReserveRequest r = SHELFLINE__V1__RESERVE_REQUEST__INIT;
-    r.reservation_id = (char *)id;
-    r.customer_id = "cust-1";
-    r.region = "EAST";
-    r.lines = &lp;
-    r.n_lines = 1;
-    sl_err err;
-    sl_status st = invt_call(F.inv.ch[0], "Reserve", &r.base,
-                             &shelfline__v1__reserve_response__descriptor, F.a, NULL, &err);
+    sl_status st = reserve_only(id, sku, qty);
     if (st != SL_OK)
         return st;
     Shelfline__V1__CommitRequest c = SHELFLINE__V1__COMMIT_REQUEST__INIT;
     c.reservation_id = (char *)id;
     sl_call_options o = {.timeout_ms = 10000, .traceparent = traceparent};
     ProtobufCMessage *resp;
+    sl_err err;
     return sl_client_unary(F.inv.ch[0], "/shelfline.v1.InventoryService/Commit", &c.base,
                            &shelfline__v1__reservation__descriptor, F.a, &resp, &o, &err);
 }
@@ -1768,7 +1764,22 @@ static void test_metrics_follow_peer_calls_and_events(void **state)
     double commits0 = scrape_one(
         F.inv_http_port,
         "shelfline_db_statement_seconds_count{pool=\"inventory\",statement=\"sl__db_commit\"}");
+    double held0 =
+        scrape_one(F.inv_http_port, "shelfline_inventory_reservations_total{outcome=\"held\"}");
+    double replay0 =
+        scrape_one(F.inv_http_port, "shelfline_inventory_reservations_total{outcome=\"replay\"}");
+    double batches0 = scrape_one(F.inv_http_port, "shelfline_inventory_batch_size_count");
     assert_int_equal(reserve_commit("fct-m1", "FC-A", 1), SL_OK);
+    /* The same Reserve again is an idempotent replay. */
+    assert_int_equal(reserve_only("fct-m1", "FC-A", 1), SL_OK);
+    assert_true(
+        scrape_one(F.inv_http_port, "shelfline_inventory_reservations_total{outcome=\"held\"}") ==
+        held0 + 1);
+    assert_true(
+        scrape_one(F.inv_http_port, "shelfline_inventory_reservations_total{outcome=\"replay\"}") ==
+        (isnan(replay0) ? 0 : replay0) + 1);
+    assert_true(scrape_one(F.inv_http_port, "shelfline_inventory_batch_size_count") >=
+                batches0 + 2);
     long long durable = 0;
     double gauge = NAN, lag = NAN, lag_s = NAN;
     int64_t end = invt_now_ms() + 20000;
