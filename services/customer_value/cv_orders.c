@@ -39,17 +39,14 @@ static sl_status oom(sl_err *err)
     return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
 }
 
-static sl_status apply_paid(cv_app *app, sl_db_conn *conn, sl_arena *a,
-                            const Shelfline__V1__Order *o, sl_err *err)
+/* A paid order's lines merged by SKU (*n of them, in *currency, *total
+ * minor units); *n is 0 when nothing is to be recorded (lines in several
+ * currencies, nothing paid), which is logged. */
+static sl_status paid_lines(const Shelfline__V1__Order *o, sl_arena *a, cv_line_in **out,
+                            const char ***out_skus, size_t *out_n, const char **out_currency,
+                            int64_t *out_total, sl_err *err)
 {
-    if (o == NULL || o->n_lines == 0)
-        return SL_OK;
-    cv_keyed_row *prev;
-    sl_status st = cv_store_purchase_get(conn, a, o->order_id, false, &prev, err);
-    if (st != SL_OK || prev != NULL)
-        return st; /* already recorded (API or a replayed event) */
-
-    /* Lines, merged by SKU, with categories from the catalogue. */
+    *out_n = 0;
     const char **skus = sl_arena_alloc(a, o->n_lines * sizeof *skus);
     cv_line_in *lines = sl_arena_zalloc(a, o->n_lines * sizeof *lines);
     if (skus == NULL || lines == NULL)
@@ -84,24 +81,47 @@ static sl_status apply_paid(cv_app *app, sl_db_conn *conn, sl_arena *a,
                o->order_id);
         return SL_OK;
     }
+    *out = lines;
+    *out_skus = skus;
+    *out_n = n;
+    *out_currency = currency;
+    *out_total = total;
+    return SL_OK;
+}
+
+/* Each line's category from the catalogue ("uncategorised" for a SKU it
+ * does not know); UNAVAILABLE (so the event is retried) when the
+ * catalogue cannot be read: without categories the purchase would be
+ * wrong for good. */
+static sl_status paid_categories(cv_app *app, sl_arena *a, const char *order_id, cv_line_in *lines,
+                                 const char **skus, size_t n, sl_err *err)
+{
     cv_snapshot *snap = NULL;
     sl_err cerr;
     if (cv_catalog_acquire(app->catalog, NULL, skus, n, &snap, &cerr) != SL_OK)
-        /* Without categories the purchase would be wrong for good: retry. */
-        return sl_err_set(err, SL_UNAVAILABLE, "order \"%s\": %s", o->order_id, cerr.msg);
-    for (size_t k = 0; k < n; k++) {
+        return sl_err_set(err, SL_UNAVAILABLE, "order \"%s\": %s", order_id, cerr.msg);
+    sl_status st = SL_OK;
+    for (size_t k = 0; k < n && st == SL_OK; k++) {
         const cv_product *p = cv_snapshot_find(snap, lines[k].sku);
         lines[k].category = sl_arena_strdup(a, p != NULL ? p->category : "uncategorised");
-        if (lines[k].category == NULL) {
-            cv_catalog_release(app->catalog, snap);
-            return oom(err);
-        }
+        if (lines[k].category == NULL)
+            st = oom(err);
     }
     cv_catalog_release(app->catalog, snap);
+    return st;
+}
 
-    /* The customer: created on first sight. */
+/* The order's customer, created (and CUSTOMER_UPSERTED published) on
+ * first sight; *skip when the customer already pays in another currency
+ * (logged). */
+static sl_status paid_customer(cv_app *app, sl_db_conn *conn, sl_arena *a,
+                               const Shelfline__V1__Order *o, const char *currency, bool *skip,
+                               sl_err *err)
+{
+    *skip = false;
     cv_customer_row *cust;
-    if ((st = cv_store_customer_get(conn, a, o->customer_id, true, &cust, err)) != SL_OK)
+    sl_status st = cv_store_customer_get(conn, a, o->customer_id, true, &cust, err);
+    if (st != SL_OK)
         return st;
     if (cust == NULL) {
         cv_customer_row in = {o->customer_id, o->region, "",
@@ -126,11 +146,18 @@ static sl_status apply_paid(cv_app *app, sl_db_conn *conn, sl_arena *a,
         SL_LOG(SL_LOG_WARN, "order_event", NULL,
                "skipping order \"%s\": currency \"%s\" differs from the customer's \"%s\"",
                o->order_id, currency, cur);
-        return SL_OK;
+        *skip = true;
     }
+    return SL_OK;
+}
 
-    /* The request this order would have been recorded with: its bytes are
-     * the idempotency record. */
+/* Records the purchase as RecordPurchase would have (the request's bytes
+ * are the idempotency record), refreshes the customer's summary and
+ * publishes PURCHASE_RECORDED. */
+static sl_status paid_record(cv_app *app, sl_db_conn *conn, sl_arena *a,
+                             const Shelfline__V1__Order *o, const cv_line_in *lines, size_t n,
+                             const char *currency, int64_t total, sl_err *err)
+{
     Shelfline__V1__Money tm = SHELFLINE__V1__MONEY__INIT;
     tm.minor_units = total;
     tm.currency = (char *)currency;
@@ -163,8 +190,8 @@ static sl_status apply_paid(cv_app *app, sl_db_conn *conn, sl_arena *a,
         return oom(err);
     protobuf_c_message_pack(&req.base, bytes);
     int64_t recorded;
-    st = cv_store_purchase_insert(conn, a, o->order_id, o->customer_id, req.at_ms, total, currency,
-                                  bytes, len, lines, n, &recorded, err);
+    sl_status st = cv_store_purchase_insert(conn, a, o->order_id, o->customer_id, req.at_ms, total,
+                                            currency, bytes, len, lines, n, &recorded, err);
     if (st == SL_OK)
         st = cv_store_summary_refresh(conn, o->customer_id, err);
     if (st != SL_OK)
@@ -176,6 +203,31 @@ static sl_status apply_paid(cv_app *app, sl_db_conn *conn, sl_arena *a,
     ev.amount = &tm;
     ev.line_count = (int32_t)n;
     return sl_events_publish(app->events, conn, "PURCHASE_RECORDED", o->customer_id, &ev.base, err);
+}
+
+/* A paid order becomes a purchase of its customer, once: its lines
+ * (paid_lines), their categories (paid_categories), the customer
+ * (paid_customer) and the record (paid_record). */
+static sl_status apply_paid(cv_app *app, sl_db_conn *conn, sl_arena *a,
+                            const Shelfline__V1__Order *o, sl_err *err)
+{
+    if (o == NULL || o->n_lines == 0)
+        return SL_OK;
+    cv_keyed_row *prev;
+    sl_status st = cv_store_purchase_get(conn, a, o->order_id, false, &prev, err);
+    if (st != SL_OK || prev != NULL)
+        return st; /* already recorded (API or a replayed event) */
+    cv_line_in *lines;
+    const char **skus;
+    size_t n;
+    const char *currency;
+    int64_t total;
+    bool skip;
+    if ((st = paid_lines(o, a, &lines, &skus, &n, &currency, &total, err)) != SL_OK || n == 0 ||
+        (st = paid_categories(app, a, o->order_id, lines, skus, n, err)) != SL_OK ||
+        (st = paid_customer(app, conn, a, o, currency, &skip, err)) != SL_OK || skip)
+        return st;
+    return paid_record(app, conn, a, o, lines, n, currency, total, err);
 }
 
 static sl_status apply_return(cv_app *app, sl_db_conn *conn, sl_arena *a,

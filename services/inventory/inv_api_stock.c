@@ -416,6 +416,60 @@ static Shelfline__V1__Availability__Status status_proto(inv_region_status s)
     return SHELFLINE__V1__AVAILABILITY__STATUS__STATUS_UNSPECIFIED;
 }
 
+/* Fills one SKU's availability in the region: per warehouse on the
+ * region's routes, the region's total and status, and the earliest open
+ * inbound of a serving warehouse (ib comes earliest first). */
+static sl_status fill_item(sl_arena *a, inv_tx *tx, const char *sku, const inv_route *routes,
+                           size_t nr, const inv_open_inbound *ib, size_t nib,
+                           Shelfline__V1__WarehouseAvailability *was,
+                           Shelfline__V1__WarehouseAvailability **wps,
+                           Shelfline__V1__Availability *it, sl_err *err)
+{
+    shelfline__v1__availability__init(it);
+    it->sku = (char *)sku;
+    it->warehouses = wps;
+    it->n_warehouses = nr;
+    int64_t total = 0, thr = 0;
+    for (size_t k = 0; k < nr; k++) {
+        Shelfline__V1__WarehouseAvailability *w = &was[k];
+        shelfline__v1__warehouse_availability__init(w);
+        const inv_row *row = inv_tx_row(tx, sku, routes[k].warehouse_id, false);
+        w->warehouse_id = (char *)routes[k].warehouse_id;
+        w->available = row != NULL ? row->on_hand - row->reserved : 0;
+        w->transit_p50_days = routes[k].p50;
+        w->transit_p90_days = routes[k].p90;
+        wps[k] = w;
+        total += w->available;
+        thr += row != NULL ? row->low_stock_threshold : 0;
+    }
+    for (size_t k = 0; k < nib && it->next_inbound == NULL; k++) {
+        if (strcmp(ib[k].sku, sku) != 0)
+            continue;
+        for (size_t q = 0; q < nr; q++) {
+            if (strcmp(routes[q].warehouse_id, ib[k].warehouse_id) != 0)
+                continue;
+            if ((it->next_inbound = next_inbound_of(a, &ib[k])) == NULL)
+                return OOM(err);
+            break;
+        }
+    }
+    it->available = total;
+    it->low_stock_threshold = thr;
+    inv_region_status s = inv_region_status_of(total, thr);
+    it->status = status_proto(s);
+    if (s == INV_OUT_OF_STOCK && it->next_inbound != NULL)
+        it->status = SHELFLINE__V1__AVAILABILITY__STATUS__BACKORDERABLE;
+    if (s == INV_LOW_STOCK) {
+        it->only_left = total;
+        char *h = sl_arena_alloc(a, 32);
+        if (h == NULL)
+            return OOM(err);
+        snprintf(h, 32, "only %lld left", (long long)total);
+        it->hint = h;
+    }
+    return SL_OK;
+}
+
 static sl_status avail_tx(sl_db_conn *conn, void *p, sl_err *err)
 {
     avail_ctx *c = p;
@@ -448,51 +502,11 @@ static sl_status avail_tx(sl_db_conn *conn, void *p, sl_err *err)
     if (out->items == NULL || items == NULL || was == NULL || wps == NULL)
         return OOM(err);
     for (size_t i = 0; i < r->n_skus; i++) {
-        Shelfline__V1__Availability *it = &items[i];
-        shelfline__v1__availability__init(it);
-        it->sku = r->skus[i];
-        it->warehouses = &wps[i * nr];
-        it->n_warehouses = nr;
-        int64_t total = 0, thr = 0;
-        for (size_t k = 0; k < nr; k++) {
-            Shelfline__V1__WarehouseAvailability *w = &was[i * nr + k];
-            shelfline__v1__warehouse_availability__init(w);
-            const inv_row *row = inv_tx_row(&tx, r->skus[i], routes[k].warehouse_id, false);
-            w->warehouse_id = (char *)routes[k].warehouse_id;
-            w->available = row != NULL ? row->on_hand - row->reserved : 0;
-            w->transit_p50_days = routes[k].p50;
-            w->transit_p90_days = routes[k].p90;
-            wps[i * nr + k] = w;
-            total += w->available;
-            thr += row != NULL ? row->low_stock_threshold : 0;
-        }
-        /* Open inbound rows come earliest first: the first serving one wins. */
-        for (size_t k = 0; k < nib && it->next_inbound == NULL; k++) {
-            if (strcmp(ib[k].sku, r->skus[i]) != 0)
-                continue;
-            for (size_t q = 0; q < nr; q++) {
-                if (strcmp(routes[q].warehouse_id, ib[k].warehouse_id) != 0)
-                    continue;
-                if ((it->next_inbound = next_inbound_of(a, &ib[k])) == NULL)
-                    return OOM(err);
-                break;
-            }
-        }
-        it->available = total;
-        it->low_stock_threshold = thr;
-        inv_region_status s = inv_region_status_of(total, thr);
-        it->status = status_proto(s);
-        if (s == INV_OUT_OF_STOCK && it->next_inbound != NULL)
-            it->status = SHELFLINE__V1__AVAILABILITY__STATUS__BACKORDERABLE;
-        if (s == INV_LOW_STOCK) {
-            it->only_left = total;
-            char *h = sl_arena_alloc(a, 32);
-            if (h == NULL)
-                return OOM(err);
-            snprintf(h, 32, "only %lld left", (long long)total);
-            it->hint = h;
-        }
-        out->items[i] = it;
+        st = fill_item(a, &tx, r->skus[i], routes, nr, ib, nib, &was[i * nr], &wps[i * nr],
+                       &items[i], err);
+        if (st != SL_OK)
+            return st;
+        out->items[i] = &items[i];
     }
     out->n_items = r->n_skus;
     return SL_OK;

@@ -289,6 +289,29 @@ static sl_status fulfil_backorders(inv_tx *tx, sl_arena *a, inv_row *row, const 
  *     stock, ledger and region events (inv_tx_flush).
  *  6. Answer, publish INBOUND_RECEIVED, and store the answer under the
  *     receipt id for replays. */
+/* A receipt_id seen before: the stored answer when the request is the
+ * same (*replayed), ALREADY_EXISTS when it is another receipt. */
+static sl_status receipt_replay(sl_db_conn *conn, sl_arena *a, const char *id, const uint8_t *canon,
+                                size_t canon_len, Shelfline__V1__ReceiveInboundResponse *resp,
+                                bool *replayed, sl_err *err)
+{
+    const char *prev_inbound;
+    const uint8_t *prev_req, *prev_res;
+    size_t prev_req_len, prev_res_len;
+    sl_status st = inv_store_receipt_get(conn, a, id, replayed, &prev_inbound, &prev_req,
+                                         &prev_req_len, &prev_res, &prev_res_len, err);
+    if (st != SL_OK || !*replayed)
+        return st;
+    if (prev_req_len != canon_len || memcmp(prev_req, canon, canon_len) != 0)
+        return sl_err_set(err, SL_ALREADY_EXISTS,
+                          "receipt_id \"%s\" was already used for another receipt", id);
+    if (!unpack_into(a, &shelfline__v1__receive_inbound_response__descriptor, prev_res,
+                     prev_res_len, &resp->base))
+        return sl_err_set(err, SL_INTERNAL, "stored receipt \"%s\" does not decode", id);
+    resp->replayed = true;
+    return SL_OK;
+}
+
 sl_status inv_inbound_receive(sl_db_conn *conn, sl_events *events, sl_arena *a,
                               const Shelfline__V1__ReceiveInboundRequest *req, const uint8_t *canon,
                               size_t canon_len, Shelfline__V1__ReceiveInboundResponse *resp,
@@ -301,26 +324,11 @@ sl_status inv_inbound_receive(sl_db_conn *conn, sl_events *events, sl_arena *a,
     sl_status st = lock_inbound(&tx, a, req->inbound_id, ids, 2, &r, err);
     if (st != SL_OK)
         return st;
-    bool found;
-    const char *prev_inbound;
-    const uint8_t *prev_req, *prev_res;
-    size_t prev_req_len, prev_res_len;
-    st = inv_store_receipt_get(conn, a, req->receipt_id, &found, &prev_inbound, &prev_req,
-                               &prev_req_len, &prev_res, &prev_res_len, err);
-    if (st != SL_OK)
+    bool replayed = false;
+    if ((st = receipt_replay(conn, a, req->receipt_id, canon, canon_len, resp, &replayed, err)) !=
+            SL_OK ||
+        replayed)
         return st;
-    if (found) {
-        if (prev_req_len != canon_len || memcmp(prev_req, canon, canon_len) != 0)
-            return sl_err_set(err, SL_ALREADY_EXISTS,
-                              "receipt_id \"%s\" was already used for another receipt",
-                              req->receipt_id);
-        if (!unpack_into(a, &shelfline__v1__receive_inbound_response__descriptor, prev_res,
-                         prev_res_len, &resp->base))
-            return sl_err_set(err, SL_INTERNAL, "stored receipt \"%s\" does not decode",
-                              req->receipt_id);
-        resp->replayed = true;
-        return SL_OK;
-    }
     int64_t open = r->qty - r->received;
     if (req->qty > open)
         return sl_err_set(err, SL_FAILED_PRECONDITION,
@@ -384,6 +392,77 @@ sl_status inv_inbound_receive(sl_db_conn *conn, sl_events *events, sl_arena *a,
  *     p50 transit; write the stock, ledger and region events.
  *  5. Answer, publish INBOUND_CREATED, and store the answer under the
  *     transfer id for replays. */
+/* A transfer_id seen before: the stored answer when the request is the
+ * same (*replayed), ALREADY_EXISTS when it is another transfer. */
+static sl_status transfer_replay(sl_db_conn *conn, sl_arena *a, const char *id,
+                                 const uint8_t *canon, size_t canon_len,
+                                 Shelfline__V1__TransferResponse *resp, bool *replayed, sl_err *err)
+{
+    const uint8_t *prev_req, *prev_res;
+    size_t prev_req_len, prev_res_len;
+    sl_status st = inv_store_idem_get(conn, a, "Transfer", id, replayed, &prev_req, &prev_req_len,
+                                      &prev_res, &prev_res_len, err);
+    if (st != SL_OK || !*replayed)
+        return st;
+    if (prev_req_len != canon_len || memcmp(prev_req, canon, canon_len) != 0)
+        return sl_err_set(err, SL_ALREADY_EXISTS,
+                          "transfer_id \"%s\" was already used for another transfer", id);
+    if (!unpack_into(a, &shelfline__v1__transfer_response__descriptor, prev_res, prev_res_len,
+                     &resp->base))
+        return sl_err_set(err, SL_INTERNAL, "stored transfer \"%s\" does not decode", id);
+    resp->replayed = true;
+    return SL_OK;
+}
+
+/* The transfer's preconditions, in the order of their errors: a new id,
+ * a known SKU, both warehouses, a route from the source to the
+ * destination's region, and enough available units at the source
+ * (*route, *row: what the move uses). */
+static sl_status transfer_check(inv_tx *tx, sl_arena *a, const Shelfline__V1__TransferRequest *req,
+                                const inv_route **route, inv_row **row, sl_err *err)
+{
+    inv_inbound_row *old;
+    sl_status st = inv_store_inbound_get(tx->conn, a, req->transfer_id, &old, err);
+    if (st != SL_OK)
+        return st;
+    if (old != NULL)
+        return sl_err_set(err, SL_ALREADY_EXISTS,
+                          "transfer_id \"%s\" is already the id of an inbound shipment",
+                          req->transfer_id);
+    const char *skus[1] = {req->sku};
+    if ((st = inv_tx_load(tx, skus, 1, err)) != SL_OK)
+        return st;
+    if (inv_tx_product(tx, req->sku) == NULL)
+        return sl_err_set(err, SL_NOT_FOUND, "sku: unknown SKU \"%s\"", req->sku);
+    const char *to_region = "";
+    if ((st = need_warehouse(tx->conn, a, "from_warehouse_id", req->from_warehouse_id, NULL,
+                             err)) != SL_OK ||
+        (st = need_warehouse(tx->conn, a, "to_warehouse_id", req->to_warehouse_id, &to_region,
+                             err)) != SL_OK)
+        return st;
+    *route = inv_tx_route(tx, req->from_warehouse_id, to_region);
+    if (*route == NULL)
+        return sl_err_set(err, SL_FAILED_PRECONDITION,
+                          "from_warehouse_id \"%s\" does not ship to region \"%s\" of "
+                          "to_warehouse_id \"%s\"",
+                          req->from_warehouse_id, to_region, req->to_warehouse_id);
+    *row = inv_tx_row(tx, req->sku, req->from_warehouse_id, false);
+    int64_t avail = *row != NULL ? (*row)->on_hand - (*row)->reserved : 0;
+    if (avail < req->qty)
+        return sl_err_set(err, SL_FAILED_PRECONDITION,
+                          "qty %lld is more than the %lld units available of SKU \"%s\" in "
+                          "\"%s\"",
+                          (long long)req->qty, (long long)avail, req->sku, req->from_warehouse_id);
+    return SL_OK;
+}
+
+/* A transfer between warehouses, in one transaction:
+ *  1. lock the SKU and the transfer id; a known id replays or is refused;
+ *  2. check the preconditions (transfer_check);
+ *  3. take the units out of the source (ledger TRANSFER_OUT);
+ *  4. insert the transfer as an inbound shipment of the destination,
+ *     expected after the route's median transit;
+ *  5. publish INBOUND_CREATED and store the answer for replays. */
 sl_status inv_inbound_transfer(sl_db_conn *conn, sl_events *events, sl_arena *a,
                                const Shelfline__V1__TransferRequest *req, const uint8_t *canon,
                                size_t canon_len, Shelfline__V1__TransferResponse *resp, sl_err *err)
@@ -393,59 +472,16 @@ sl_status inv_inbound_transfer(sl_db_conn *conn, sl_events *events, sl_arena *a,
     const char *skus[1] = {req->sku};
     const char *ids[1] = {req->transfer_id};
     sl_status st = inv_tx_lock(&tx, skus, 1, ids, 1, err);
-    if (st != SL_OK)
+    bool replayed = false;
+    if (st == SL_OK)
+        st = transfer_replay(conn, a, req->transfer_id, canon, canon_len, resp, &replayed, err);
+    if (st != SL_OK || replayed)
         return st;
-    bool found;
-    const uint8_t *prev_req, *prev_res;
-    size_t prev_req_len, prev_res_len;
-    st = inv_store_idem_get(conn, a, "Transfer", req->transfer_id, &found, &prev_req, &prev_req_len,
-                            &prev_res, &prev_res_len, err);
-    if (st != SL_OK)
-        return st;
-    if (found) {
-        if (prev_req_len != canon_len || memcmp(prev_req, canon, canon_len) != 0)
-            return sl_err_set(err, SL_ALREADY_EXISTS,
-                              "transfer_id \"%s\" was already used for another transfer",
-                              req->transfer_id);
-        if (!unpack_into(a, &shelfline__v1__transfer_response__descriptor, prev_res, prev_res_len,
-                         &resp->base))
-            return sl_err_set(err, SL_INTERNAL, "stored transfer \"%s\" does not decode",
-                              req->transfer_id);
-        resp->replayed = true;
-        return SL_OK;
-    }
-    inv_inbound_row *old;
-    if ((st = inv_store_inbound_get(conn, a, req->transfer_id, &old, err)) != SL_OK)
-        return st;
-    if (old != NULL)
-        return sl_err_set(err, SL_ALREADY_EXISTS,
-                          "transfer_id \"%s\" is already the id of an inbound shipment",
-                          req->transfer_id);
-    if ((st = inv_tx_load(&tx, skus, 1, err)) != SL_OK)
-        return st;
-    if (inv_tx_product(&tx, req->sku) == NULL)
-        return sl_err_set(err, SL_NOT_FOUND, "sku: unknown SKU \"%s\"", req->sku);
-    const char *to_region = "";
-    if ((st = need_warehouse(conn, a, "from_warehouse_id", req->from_warehouse_id, NULL, err)) !=
-            SL_OK ||
-        (st = need_warehouse(conn, a, "to_warehouse_id", req->to_warehouse_id, &to_region, err)) !=
+    const inv_route *route = NULL;
+    inv_row *row = NULL;
+    if ((st = transfer_check(&tx, a, req, &route, &row, err)) != SL_OK ||
+        (st = inv_tx_ledger(&tx, row, -req->qty, "TRANSFER_OUT", req->transfer_id, NULL, err)) !=
             SL_OK)
-        return st;
-    const inv_route *route = inv_tx_route(&tx, req->from_warehouse_id, to_region);
-    if (route == NULL)
-        return sl_err_set(err, SL_FAILED_PRECONDITION,
-                          "from_warehouse_id \"%s\" does not ship to region \"%s\" of "
-                          "to_warehouse_id \"%s\"",
-                          req->from_warehouse_id, to_region, req->to_warehouse_id);
-    inv_row *row = inv_tx_row(&tx, req->sku, req->from_warehouse_id, false);
-    int64_t avail = row != NULL ? row->on_hand - row->reserved : 0;
-    if (avail < req->qty)
-        return sl_err_set(err, SL_FAILED_PRECONDITION,
-                          "qty %lld is more than the %lld units available of SKU \"%s\" in "
-                          "\"%s\"",
-                          (long long)req->qty, (long long)avail, req->sku, req->from_warehouse_id);
-    if ((st = inv_tx_ledger(&tx, row, -req->qty, "TRANSFER_OUT", req->transfer_id, NULL, err)) !=
-        SL_OK)
         return st;
     int64_t expected = tx.now_ms + route->p50 * DAY_MS;
     inv_inbound_row r = {

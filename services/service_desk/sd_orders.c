@@ -654,6 +654,39 @@ sl_status sd_orders_eta(sd_app *app, int64_t deadline_ms, sl_arena *a, const cha
     return st;
 }
 
+/* Where a quoted SKU would ship from: the first warehouse of the region
+ * with stock, else the warehouse its next inbound shipment arrives at.
+ * False (status left as it is) when neither exists. */
+static bool quote_source(const Shelfline__V1__Availability *it, sd_part *p,
+                         Shelfline__V1__QuoteStatus *status)
+{
+    for (size_t j = 0; j < it->n_warehouses; j++) {
+        const Shelfline__V1__WarehouseAvailability *wa = it->warehouses[j];
+        if (wa->available > 0) {
+            *p = (sd_part){.warehouse_id = wa->warehouse_id,
+                           .inbound_id = "",
+                           .transit_p50 = wa->transit_p50_days,
+                           .transit_p90 = wa->transit_p90_days};
+            *status = SHELFLINE__V1__QUOTE_STATUS__QUOTE_IN_STOCK;
+            return true;
+        }
+    }
+    const Shelfline__V1__NextInbound *ni = it->next_inbound;
+    for (size_t j = 0; ni != NULL && j < it->n_warehouses; j++) {
+        const Shelfline__V1__WarehouseAvailability *wa = it->warehouses[j];
+        if (strcmp(wa->warehouse_id, ni->warehouse_id) == 0) {
+            *p = (sd_part){.warehouse_id = wa->warehouse_id,
+                           .inbound_id = ni->inbound_id,
+                           .expected_ms = ni->expected_at_ms,
+                           .transit_p50 = wa->transit_p50_days,
+                           .transit_p90 = wa->transit_p90_days};
+            *status = SHELFLINE__V1__QUOTE_STATUS__QUOTE_BACKORDER;
+            return true;
+        }
+    }
+    return false;
+}
+
 sl_status sd_orders_quote(sd_app *app, sl_call *call, sl_arena *a, const char *region, char **skus,
                           size_t n_skus, int64_t at, int64_t timeout_ms,
                           Shelfline__V1__QuoteEtaResponse *out, sl_err *err)
@@ -694,33 +727,7 @@ sl_status sd_orders_quote(sd_app *app, sl_call *call, sl_arena *a, const char *r
         q->status = SHELFLINE__V1__QUOTE_STATUS__QUOTE_OUT_OF_STOCK;
         q->explanation = "out of stock in this region, with no inbound shipment to wait for";
         sd_part p = {0};
-        bool have = false;
-        for (size_t j = 0; j < it->n_warehouses && !have; j++) {
-            const Shelfline__V1__WarehouseAvailability *wa = it->warehouses[j];
-            if (wa->available > 0) {
-                p = (sd_part){.warehouse_id = wa->warehouse_id,
-                              .inbound_id = "",
-                              .transit_p50 = wa->transit_p50_days,
-                              .transit_p90 = wa->transit_p90_days};
-                have = true;
-                q->status = SHELFLINE__V1__QUOTE_STATUS__QUOTE_IN_STOCK;
-            }
-        }
-        if (!have && it->next_inbound != NULL) {
-            const Shelfline__V1__NextInbound *ni = it->next_inbound;
-            for (size_t j = 0; j < it->n_warehouses && !have; j++) {
-                const Shelfline__V1__WarehouseAvailability *wa = it->warehouses[j];
-                if (strcmp(wa->warehouse_id, ni->warehouse_id) == 0) {
-                    p = (sd_part){.warehouse_id = wa->warehouse_id,
-                                  .inbound_id = ni->inbound_id,
-                                  .expected_ms = ni->expected_at_ms,
-                                  .transit_p50 = wa->transit_p50_days,
-                                  .transit_p90 = wa->transit_p90_days};
-                    have = true;
-                    q->status = SHELFLINE__V1__QUOTE_STATUS__QUOTE_BACKORDER;
-                }
-            }
-        }
+        bool have = quote_source(it, &p, &q->status);
         if (have) {
             sd_eta_line line;
             sd_line_eta e;
