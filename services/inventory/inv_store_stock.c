@@ -19,10 +19,13 @@ const sl_db_stmt inv__stock_stmts[] = {
      "SELECT count(pg_catalog.pg_advisory_xact_lock(k)) AS locked, " MS(
          "now()") " AS now_ms FROM unnest($1::int8[]) AS k",
      1},
+    /* Sorted byte-wise whatever the database's collation: inv_tx looks
+     * products and rows up by strcmp (en-US would put "AB-2" before
+     * "AB1"; strcmp does not). */
     {"inv_load_stock",
      "SELECT p.sku AS psku, p.price_minor, p.currency, " STOCK_COLS
      " FROM product p LEFT JOIN stock s ON s.sku = p.sku WHERE p.sku = ANY ($1::text[]) "
-     "ORDER BY p.sku, s.warehouse_id",
+     "ORDER BY p.sku COLLATE \"C\", s.warehouse_id COLLATE \"C\"",
      1},
     /* Existing rows and new rows apart: an upsert would check the
      * constraints on the proposed (delta) row before finding the conflict. */

@@ -91,8 +91,9 @@ static const char **distinct(sl_arena *a, const char *const *skus, size_t n, siz
 }
 
 /* The lookups below (inv_tx_row, inv_tx_product) search by strcmp: the
- * loaded rows must come in that order.  The statements sort them in SQL,
- * which agrees with strcmp only in a C (or C.UTF-8) collation; these
+ * loaded rows must come in that order.  inv_load_stock sorts them
+ * COLLATE "C", which agrees with strcmp whatever the database's own
+ * collation (test_collation_not_c runs on an ICU en-US database); these
  * check it in debug builds. */
 #ifndef NDEBUG
 static bool ordered_rows(const inv_stock_row *rows, size_t n)

@@ -608,6 +608,49 @@ static void test_reserve_idempotent(void **state)
     sl_arena_reset(A);
 }
 
+/* Inventory looks products and stock rows up in memory by strcmp; a
+ * database whose collation sorts otherwise (ICU en-US ignores '-' and
+ * folds case at the first level) must not make known SKUs unknown or a
+ * reservation miss its rows.  The SKUs below sort differently in en-US
+ * ("ab2" < "AC3", "A_4" < "A5") and byte-wise. */
+static void test_collation_not_c(void **state)
+{
+    (void)state;
+    invt_svc other;
+    const char *env[] = {NULL};
+    assert_int_equal(invt_start_on(&other, "inv_icu",
+                                   "TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C.UTF-8' "
+                                   "LOCALE_PROVIDER icu ICU_LOCALE 'en-US'",
+                                   1, env),
+                     0);
+    assert_int_equal(
+        invt_sql_int(other.conninfo, "SELECT ('ab2' < 'AC3')::int + 2 * ('A_4' < 'A5')::int"),
+        1 + 2 * 1);
+    const char *skus[] = {"AB1", "ab2", "AC3", "A_4", "A5", "a-6"};
+    assert_int_equal(invt_seed(other.ch[0], skus, 6), 0);
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(invt_stock(other.ch[0], skus[i], i % 2 ? "W-MID" : "W-NEAR", 5), 0);
+    sl_channel *saved = ch;
+    ch = other.ch[0];
+    line l[] = {{"AB1", 1, NULL}, {"ab2", 2, NULL}, {"AC3", 3, NULL},
+                {"A_4", 4, NULL}, {"A5", 5, NULL},  {"a-6", 1, NULL}};
+    Shelfline__V1__ReserveResponse *r;
+    sl_err err;
+    sl_status st = reserve("icu-1", "c", "EAST", l, 6, false, false, 60000, &r, &err);
+    ch = saved;
+    if (st != SL_OK) {
+        invt_stop(&other);
+        fail_msg("Reserve on an en-US database: %s", err.msg);
+    }
+    for (int i = 0; i < 6; i++) {
+        assert_string_equal(r->reservation->lines[i]->sku, skus[i]);
+        assert_int_equal(r->reservation->lines[i]->allocations[0]->qty, l[i].qty);
+    }
+    assert_int_equal(invt_sql_int(other.conninfo, "SELECT sum(reserved) FROM inventory.stock"), 16);
+    sl_arena_reset(A);
+    assert_int_equal(invt_stop(&other), 0);
+}
+
 static Shelfline__V1__Promotion *promotion(const char *id)
 {
     Shelfline__V1__GetPromotionRequest r = SHELFLINE__V1__GET_PROMOTION_REQUEST__INIT;
@@ -1752,6 +1795,7 @@ int main(void)
     sl_log_init("test-inventory-api", SL_LOG_ERROR);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reserve_behind_a_locked_row),
+        cmocka_unit_test(test_collation_not_c),
         cmocka_unit_test(test_catalog_crud_and_paging),
         cmocka_unit_test(test_stock_changes_idempotent),
         cmocka_unit_test(test_allocation_preferences),

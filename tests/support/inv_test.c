@@ -91,9 +91,15 @@ static int wait_up(invt_svc *s, int i)
 
 int invt_start(invt_svc *s, const char *name, int nproc, const char *const *env)
 {
+    return invt_start_on(s, name, "", nproc, env);
+}
+
+int invt_start_on(invt_svc *s, const char *name, const char *db_options, int nproc,
+                  const char *const *env)
+{
     memset(s, 0, sizeof *s);
     snprintf(s->dbname, sizeof s->dbname, "%s", name);
-    if (sl_testpg_fresh_db(name, s->conninfo, sizeof s->conninfo) != 0)
+    if (sl_testpg_fresh_db_with(name, db_options, s->conninfo, sizeof s->conninfo) != 0)
         return -1;
     s->nproc = nproc;
     for (int i = 0; i < nproc; i++) {

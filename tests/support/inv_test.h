@@ -30,6 +30,10 @@ typedef struct invt_svc {
  * stderr). */
 int invt_start(invt_svc *s, const char *name, int nproc, const char *const *env);
 
+/* invt_start on a database created with CREATE DATABASE options. */
+int invt_start_on(invt_svc *s, const char *name, const char *db_options, int nproc,
+                  const char *const *env);
+
 /* Restarts process i (after it was killed) with the same settings. */
 int invt_restart(invt_svc *s, int i, const char *const *env);
 

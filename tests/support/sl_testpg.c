@@ -133,15 +133,20 @@ int sl_testpg_drop_db(const char *name)
 
 int sl_testpg_fresh_db(const char *name, char *conninfo, size_t cap)
 {
-    char db[64], sql[160];
+    return sl_testpg_fresh_db_with(name, "", conninfo, cap);
+}
+
+int sl_testpg_fresh_db_with(const char *name, const char *options, char *conninfo, size_t cap)
+{
+    char db[64], sql[512];
     if (db_name(name, db, sizeof db) != 0) {
         fprintf(stderr, "sl_testpg: database name \"%s\" too long\n", name);
         return -1;
     }
     if (sl_testpg_drop_db(name) != 0)
         return -1;
-    snprintf(sql, sizeof sql, "CREATE DATABASE \"%s\"", db);
-    if (admin_exec(sql) != 0)
+    int n = snprintf(sql, sizeof sql, "CREATE DATABASE \"%s\" %s", db, options);
+    if (n < 0 || (size_t)n >= sizeof sql || admin_exec(sql) != 0)
         return -1;
     return conninfo_with_db(sl_testpg_admin_url(), db, conninfo, cap);
 }

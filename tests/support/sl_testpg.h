@@ -23,6 +23,10 @@ const char *sl_testpg_admin_url(void);
  * on stderr. */
 int sl_testpg_fresh_db(const char *name, char *conninfo, size_t cap);
 
+/* sl_testpg_fresh_db with CREATE DATABASE options (e.g. a collation:
+ * "TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US'"). */
+int sl_testpg_fresh_db_with(const char *name, const char *options, char *conninfo, size_t cap);
+
 /* A fresh database (as sl_testpg_fresh_db) and a pool on it with the given
  * schema and size; conninfo (may be NULL) receives its connection string.
  * Returns NULL with a message on stderr on failure.  The caller owns the
