@@ -43,6 +43,7 @@ struct sl_metric_child {
     _Atomic uint64_t *buckets;
     _Atomic uint64_t sum_bits;
     _Atomic uint64_t count;
+    atomic_bool hidden;               /* gauge: sl_metric_unset until set */
     _Atomic(sl_metric_child *) chain; /* next in the same chain */
     sl_metric_child *next;            /* creation order, under fam->mu */
 };
@@ -304,6 +305,14 @@ void sl_metric_set(sl_metric_child *c, double v)
     if (c == NULL || c->fam->k != K_GAUGE)
         return;
     atomic_store_explicit(&c->bits, to_bits(v), memory_order_relaxed);
+    atomic_store_explicit(&c->hidden, false, memory_order_relaxed);
+}
+
+void sl_metric_unset(sl_metric_child *c)
+{
+    if (c == NULL || c->fam->k != K_GAUGE)
+        return;
+    atomic_store_explicit(&c->hidden, true, memory_order_relaxed);
 }
 
 void sl_metric_observe(sl_metric_child *c, double v)
@@ -508,7 +517,10 @@ static void render_family(FILE *f, sl_metric *m)
 {
     static const char *const type_name[] = {"counter", "gauge", "histogram"};
     pthread_mutex_lock(&m->mu);
-    if (m->first == NULL) { /* no sample yet: the family is left out */
+    const sl_metric_child *shown = m->first;
+    while (shown != NULL && atomic_load_explicit(&shown->hidden, memory_order_relaxed))
+        shown = shown->next;
+    if (shown == NULL) { /* no sample (yet or now): the family is left out */
         pthread_mutex_unlock(&m->mu);
         return;
     }
@@ -516,6 +528,8 @@ static void render_family(FILE *f, sl_metric *m)
     put_escaped(f, m->help, false);
     fprintf(f, "\n# TYPE %s %s\n", m->name, type_name[m->k]);
     for (const sl_metric_child *c = m->first; c != NULL; c = c->next) {
+        if (atomic_load_explicit(&c->hidden, memory_order_relaxed))
+            continue;
         if (m->k != K_HISTOGRAM) {
             fputs(m->name, f);
             put_labels(f, c, NULL);

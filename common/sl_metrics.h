@@ -47,8 +47,15 @@ sl_metric_child *sl_metric_with(sl_metric *m, const char *const *values);
 
 /* Counter: adds v (>= 0; a negative v is ignored).  Gauge: adds v. */
 void sl_metric_add(sl_metric_child *c, double v);
-/* Gauge: sets the value. */
+/* Gauge: sets the value (and shows a child sl_metric_unset hid). */
 void sl_metric_set(sl_metric_child *c, double v);
+/* Gauge: leaves the child out of every render until its next
+ * sl_metric_set.  For a gauge a collector fills from a snapshot whose rows
+ * come and go (a promotion that ended): the row's series disappears
+ * instead of showing its last value forever.  The child itself is kept
+ * (children live until the process exits), so such a family is bounded by
+ * the label values it has ever been set with. */
+void sl_metric_unset(sl_metric_child *c);
 /* Histogram: one observation. */
 void sl_metric_observe(sl_metric_child *c, double v);
 /* The current value of a counter or gauge, or a histogram's count (tests). */

@@ -30,6 +30,7 @@
 #include "fc_stock.h"
 #include "fc_transfer.h"
 #include "fc_valid.h"
+#include "sl_metrics.h"
 
 /* ---- ForecastDemand ---- */
 
@@ -124,6 +125,19 @@ static sl_status forecast_reply(sl_arena *a, const Shelfline__V1__ForecastDemand
     out->intraday_flat_profile = d->intraday && d->flat_profile;
     return forecast_uplifts(a, d, quota, n_quotas, out, err);
 }
+/* shelfline_forecasting_forecasts_total{model}: ForecastDemand answers by
+ * the method that made the forecast (out->method, one of FC_METHOD_LIST's
+ * names, never "auto": what the automatic choice picked), so bounded. */
+static void count_forecast(const char *method)
+{
+    sl_metric_add(sl_metric_with(sl_metric_counter("shelfline_forecasting_forecasts_total",
+                                                   "ForecastDemand answers by the method that "
+                                                   "made the forecast (the chosen model).",
+                                                   (const char *[]){"model", NULL}),
+                                 (const char *[]){method}),
+                  1);
+}
+
 sl_status fc_api_forecast(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
                           sl_err *err)
 {
@@ -151,6 +165,8 @@ sl_status fc_api_forecast(sl_call *call, const ProtobufCMessage *req, ProtobufCM
      * record that bias the accuracy report, so an error is an error. */
     if (st == SL_OK)
         st = fc_demand_issue_db(app->db, deadline, r->sku, r->region, &d, a, err);
+    if (st == SL_OK)
+        count_forecast(out->method);
     fc_demand_free(&d);
     return st;
 }

@@ -34,6 +34,7 @@ sl_status inv_config_load(inv_config *cfg, sl_err *err);
 typedef struct inv_combiner inv_combiner;
 typedef struct inv_closer inv_closer;
 typedef struct inv_reaper inv_reaper;
+typedef struct inv_metrics inv_metrics;
 
 typedef struct inv_app {
     sl_db *db;
@@ -42,6 +43,7 @@ typedef struct inv_app {
     inv_combiner *combiner;
     inv_closer *closer;
     inv_reaper *reaper;
+    inv_metrics *metrics;
 } inv_app;
 
 #endif

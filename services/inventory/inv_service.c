@@ -10,6 +10,7 @@
 #include "sl_arena.h"
 #include "inv_api.h"
 #include "inv_app.h"
+#include "inv_metrics.h"
 #include "inv_reaper.h"
 #include "inv_reserve.h"
 #include "inv_resv.h"
@@ -82,6 +83,7 @@ static void app_free(inv_app *app)
 {
     if (app == NULL)
         return;
+    inv_metrics_stop(app->metrics);
     inv_reaper_stop(app->reaper);
     inv_closer_stop(app->closer);
     inv_combiner_stop(app->combiner);
@@ -104,6 +106,8 @@ static sl_status init(sl_service *svc, void **out, sl_err *err)
         st = inv_closer_start(app, &app->closer, err);
     if (st == SL_OK)
         st = inv_reaper_start(app, &app->reaper, err);
+    if (st == SL_OK)
+        st = inv_metrics_start(app, &app->metrics, err);
     if (st != SL_OK) {
         app_free(app);
         return st;

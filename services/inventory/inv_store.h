@@ -347,6 +347,15 @@ sl_status inv_store_promo_insert(sl_db_conn *c, sl_arena *a, const inv_promo_row
 /* Up to limit promotions past their end and not yet ended. */
 sl_status inv_store_promo_ending(sl_db_conn *c, sl_arena *a, int limit, const char ***ids,
                                  size_t *n, sl_err *err);
+/* A promotion's units as shelfline_inventory_promotion_units shows them. */
+typedef struct inv_promo_units {
+    const char *id;
+    int64_t sold, held, remaining;
+} inv_promo_units;
+/* Up to limit promotions not ended (scheduled or running), the soonest
+ * ending first; *out in a. */
+sl_status inv_store_promo_units(sl_db_conn *c, sl_arena *a, int limit, inv_promo_units **out,
+                                size_t *n, sl_err *err);
 /* The fast sold-out check of Reserve, without locks: the promotion's
  * remaining units (-1 when unknown) and whether reservation_id exists. */
 sl_status inv_store_promo_precheck(sl_db_conn *c, const char *promo_id, const char *resv_id,

@@ -60,6 +60,11 @@ const sl_db_stmt inv__promo_stmts[] = {
      "SELECT id FROM promotion WHERE NOT ended AND ends_at <= now() ORDER BY ends_at "
      "LIMIT $1::int4",
      1},
+    /* The partial index promotion_ending holds exactly these rows. */
+    {"inv_promo_units",
+     "SELECT id, sold, held, remaining FROM promotion WHERE NOT ended ORDER BY ends_at, id "
+     "LIMIT $1::int4",
+     1},
     {"inv_promo_precheck",
      "SELECT coalesce((SELECT remaining FROM promotion WHERE id = $1), -1) AS remaining, "
      "EXISTS (SELECT 1 FROM reservation WHERE id = $2) AS resv",
@@ -258,6 +263,33 @@ sl_status inv_store_promo_ending(sl_db_conn *c, sl_arena *a, int limit, const ch
                                  size_t *n, sl_err *err)
 {
     return inv__id_list(c, a, "inv_promo_ending", limit, ids, n, err);
+}
+
+sl_status inv_store_promo_units(sl_db_conn *c, sl_arena *a, int limit, inv_promo_units **out,
+                                size_t *n, sl_err *err)
+{
+    char lb[SL_DB_INT64_TEXT];
+    const char *v[1] = {sl_db_param_int64(lb, limit)};
+    PGresult *r = NULL;
+    sl_status st = sl_db_exec(c, "inv_promo_units", 1, v, NULL, NULL, &r, err);
+    if (st != SL_OK)
+        return st;
+    sl_db_reader rd;
+    sl_db_reader_init(&rd, r, a);
+    int rows = sl_db_reader_rows(&rd);
+    inv_promo_units *u = sl_arena_alloc(a, (size_t)(rows > 0 ? rows : 1) * sizeof *u);
+    if (u == NULL) {
+        PQclear(r);
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    for (int i = 0; i < rows; i++)
+        u[i] = (inv_promo_units){sl_db_text(&rd, i, "id"), sl_db_int64(&rd, i, "sold"),
+                                 sl_db_int64(&rd, i, "held"), sl_db_int64(&rd, i, "remaining")};
+    st = sl_db_reader_status(&rd, err);
+    PQclear(r);
+    *out = u;
+    *n = st == SL_OK ? (size_t)rows : 0;
+    return st;
 }
 
 sl_status inv_store_promo_precheck(sl_db_conn *c, const char *promo_id, const char *resv_id,

@@ -10,6 +10,7 @@
 
 #include "inv_alloc.h"
 #include "shelfline/v1/inventory.pb-c.h"
+#include "sl_metrics.h"
 
 void inv_tx_init(inv_tx *tx, sl_db_conn *conn, sl_events *events, sl_arena *arena)
 {
@@ -424,8 +425,35 @@ static sl_status sku_transitions(inv_tx *tx, size_t first, size_t last, sl_err *
         sl_status st = inv_tx_event(tx, topic, sku, &ev->base, err);
         if (st != SL_OK)
             return st;
+        bool out = strcmp(topic, "OUT_OF_STOCK") == 0;
+        if (out || strcmp(topic, "BACK_IN_STOCK") == 0) {
+            inv_tx_crossing *x = sl_arena_alloc(tx->arena, sizeof *x);
+            if (x == NULL)
+                return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+            *x = (inv_tx_crossing){region, out, tx->crossings};
+            tx->crossings = x;
+        }
     }
     return SL_OK;
+}
+
+/* shelfline_inventory_stockouts_total{region} and
+ * shelfline_inventory_back_in_stock_total{region}: the crossings of a
+ * committed transaction (x, arena memory: the hook runs before sl_db_tx
+ * returns to the arena's owner).  Regions are the network's, so bounded. */
+static void count_crossings(void *x)
+{
+    static const char *const l[] = {"region", NULL};
+    sl_metric *out = sl_metric_counter("shelfline_inventory_stockouts_total",
+                                       "SKUs whose available stock in a region fell to 0 "
+                                       "(OUT_OF_STOCK events).",
+                                       l);
+    sl_metric *back = sl_metric_counter("shelfline_inventory_back_in_stock_total",
+                                        "SKUs whose available stock in a region rose from 0 "
+                                        "(BACK_IN_STOCK events).",
+                                        l);
+    for (const inv_tx_crossing *c = x; c != NULL; c = c->next)
+        sl_metric_add(sl_metric_with(c->out ? out : back, (const char *[]){c->region}), 1);
 }
 
 sl_status inv_tx_deltas(inv_tx *tx, inv_stock_delta **out, size_t *n, sl_err *err)
@@ -522,7 +550,14 @@ sl_status inv_tx_publish(inv_tx *tx, sl_err *err)
             return st;
         i = j;
     }
-    return inv_tx_send_events(tx, err);
+    if ((st = inv_tx_send_events(tx, err)) != SL_OK)
+        return st;
+    /* Counted when the events are: not for an attempt rolled back or
+     * retried.  Outside a transaction (or past its hooks) at once. */
+    if (tx->crossings != NULL && !sl_db_after_commit(tx->conn, count_crossings, tx->crossings))
+        count_crossings(tx->crossings);
+    tx->crossings = NULL;
+    return SL_OK;
 }
 
 sl_status inv_tx_send_events(inv_tx *tx, sl_err *err)

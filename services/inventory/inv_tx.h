@@ -57,6 +57,15 @@ typedef struct inv_ledger_note {
     const char *reason, *reference;
 } inv_ledger_note;
 
+/* A region whose available stock of a SKU crossed zero in this
+ * transaction: counted in shelfline_inventory_stockouts_total or
+ * shelfline_inventory_back_in_stock_total once the transaction commits. */
+typedef struct inv_tx_crossing {
+    const char *region;
+    bool out; /* OUT_OF_STOCK; else BACK_IN_STOCK */
+    struct inv_tx_crossing *next;
+} inv_tx_crossing;
+
 typedef struct inv_tx {
     sl_db_conn *conn;
     sl_events *events;
@@ -73,6 +82,7 @@ typedef struct inv_tx {
     size_t nledger_written; /* entries [nledger_written, nledger) not inserted yet */
     sl_event_pub *pub;      /* events queued for inv_tx_send_events */
     size_t npub, cappub;
+    inv_tx_crossing *crossings; /* queued by inv_tx_publish, not counted yet */
 } inv_tx;
 
 void inv_tx_init(inv_tx *tx, sl_db_conn *conn, sl_events *events, sl_arena *arena);
@@ -115,7 +125,8 @@ sl_status inv_tx_ledger(inv_tx *tx, inv_row *row, int64_t delta, const char *rea
                         const char *reference, inv_ledger_note **note, sl_err *err);
 
 /* Writes every row change, publishes the ledger entries' STOCK_CHANGED
- * events and the region transitions.  Call last, once. */
+ * events and the region transitions (each OUT_OF_STOCK and BACK_IN_STOCK
+ * is counted by region after the transaction commits).  Call last, once. */
 sl_status inv_tx_flush(inv_tx *tx, sl_err *err);
 
 /* The two halves of inv_tx_flush, for callers that write the stock

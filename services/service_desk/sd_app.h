@@ -74,6 +74,13 @@ typedef struct sd_app {
     sl_channel *customer_value;  /* shared peer channel, for tiers */
     sd_classifier *classifier;
     sd_sla_policy *sla;
+    struct sd_metrics *metrics; /* the scrape's gauges */
+    /* Delay notices and compensations written by the consumer's apply
+     * transaction in progress (sd_sync.c; its thread only), counted in
+     * the metrics when it commits. */
+    struct sd_delay_counts {
+        int notices, compensations;
+    } delays_applying;
 } sd_app;
 
 /* Publishes an order event (ORDER_PLACED ...) for order_id inside the

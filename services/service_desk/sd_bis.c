@@ -17,6 +17,7 @@
 #include "shelfline/v1/inventory.pb-c.h"
 #include "shelfline/v1/service_desk.pb-c.h"
 #include "sl_log.h"
+#include "sl_metrics.h"
 
 struct sd_bis {
     sd_app *app;
@@ -49,6 +50,7 @@ sl_status sd_bis_on_event(sd_app *app, sl_db_conn *conn, const Shelfline__V1__Ev
 typedef struct batch_ctx {
     sd_app *app;
     bool claimed;
+    bool sent; /* a batch notified someone */
     int notified;
 } batch_ctx;
 
@@ -90,6 +92,7 @@ static sl_status batch_tx(sl_db_conn *conn, void *vctx, sl_err *err)
     batch_ctx *c = vctx;
     sd_app *app = c->app;
     c->notified = 0;
+    c->sent = false;
     int64_t now = sl_db_now_ms();
     sl_arena *a = sl_arena_create(0);
     if (a == NULL)
@@ -112,6 +115,7 @@ static sl_status batch_tx(sl_db_conn *conn, void *vctx, sl_err *err)
             goto done;
         done = pending == 0;
         batches++;
+        c->sent = c->notified > 0;
     }
     st = sd_store_restock_update(conn, r.restock_id, batches, now + app->cfg.bis_interval_ms, done,
                                  err);
@@ -135,6 +139,15 @@ static void *run(void *arg)
         sl_status st = sl_db_tx(b->app->db, NULL, batch_tx, &c, &err);
         if (st != SL_OK)
             SL_LOG(SL_LOG_WARN, "back_in_stock", NULL, "back-in-stock batch failed: %s", err.msg);
+        else if (c.sent)
+            sl_metric_add(sl_metric_with(sl_metric_counter(
+                                             "shelfline_service_desk_back_in_stock_batches_total",
+                                             "Back-in-stock notification batches that notified "
+                                             "subscribers (up to SHELFLINE_SD_BIS_MAX_BATCH "
+                                             "each).",
+                                             NULL),
+                                         NULL),
+                          1);
         else if (c.notified > 0)
             SL_LOG(SL_LOG_INFO, "back_in_stock", NULL, "notified %d subscribers", c.notified);
         if (st == SL_OK && c.claimed)

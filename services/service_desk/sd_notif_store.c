@@ -133,6 +133,38 @@ sl_status sd_store_notif_newest(sl_db *db, int64_t deadline_ms, int64_t *newest,
     return sl_db_tx(db, &o, notif_newest_tx, newest, err);
 }
 
+typedef struct notif_pending_ctx {
+    int64_t limit, pending;
+} notif_pending_ctx;
+
+static sl_status notif_pending_tx(sl_db_conn *conn, void *vctx, sl_err *err)
+{
+    notif_pending_ctx *c = vctx;
+    char b[SL_DB_INT64_TEXT];
+    const char *p[1] = {sl_db_param_int64(b, c->limit)};
+    PGresult *res = NULL;
+    sl_status st = sl_db_exec(conn, "sd_notif_pending", 1, p, NULL, NULL, &res, err);
+    if (st == SL_OK) {
+        sl_db_reader rd;
+        sl_db_reader_init(&rd, res, NULL);
+        c->pending = sl_db_int64(&rd, 0, "pending");
+        st = sl_db_reader_status(&rd, err);
+    }
+    PQclear(res);
+    return st;
+}
+
+sl_status sd_store_notif_pending(sl_db *db, int64_t deadline_ms, int64_t limit, int64_t *pending,
+                                 sl_err *err)
+{
+    notif_pending_ctx c = {limit, 0};
+    sl_db_tx_options o = sd_store_tx_options(deadline_ms, true);
+    o.max_retries = -1;
+    sl_status st = sl_db_tx(db, &o, notif_pending_tx, &c, err);
+    *pending = c.pending;
+    return st;
+}
+
 typedef struct notif_ack_ctx {
     int64_t id;
     sl_arena *arena;

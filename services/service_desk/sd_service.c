@@ -11,6 +11,7 @@
 #include "sd_api.h"
 #include "sd_app.h"
 #include "sd_bis.h"
+#include "sd_metrics.h"
 #include "sd_store.h"
 #include "shelfline/v1/common.pb-c.h"
 #include "shelfline/v1/service_desk.pb-c.h"
@@ -123,6 +124,7 @@ static void app_free(sd_app *app)
 {
     if (app == NULL)
         return;
+    sd_metrics_stop(app->metrics);
     sl_consumer_stop(app->consumer);
     sl_consumer_stop(app->order_consumer);
     sd_bis_stop(app->bis);
@@ -210,6 +212,8 @@ static sl_status init(sl_service *svc, void **out, sl_err *err)
     }
     if (st == SL_OK)
         st = sd_bis_start(app, &app->bis, err);
+    if (st == SL_OK)
+        st = sd_metrics_start(app, &app->metrics, err);
     if (st != SL_OK) {
         app_free(app);
         return st;

@@ -147,6 +147,11 @@ static const sl_db_stmt stmts[] = {
     /* The newest numbered notification: ids are given after commit, in
      * order, so no smaller id can appear after it. */
     {"sd_notif_newest", "SELECT coalesce(max(notification_id), 0) AS newest FROM notification", 0},
+    /* Bounded by $1, on the partial index notification_pending (0003). */
+    {"sd_notif_pending",
+     "SELECT count(*) AS pending FROM (SELECT 1 FROM notification WHERE acked_at IS NULL"
+     " LIMIT $1::int8) p",
+     1},
     {"sd_notif_ack",
      "UPDATE notification SET acked_at = coalesce(acked_at, now()) WHERE notification_id = $1"
      " RETURNING " SD_NOTIF_COLS,
@@ -210,7 +215,10 @@ static const sl_db_stmt stmts[] = {
     {"sd_customer_region",
      "SELECT region FROM orders WHERE customer_id = $1 ORDER BY placed_at_ms DESC LIMIT 1", 1},
     {"sd_ticket_get", "SELECT " SD_TICKET_COLS " FROM ticket t WHERE ticket_id = $1", 1},
-    {"sd_ticket_lock", "SELECT status FROM ticket WHERE ticket_id = $1 FOR UPDATE", 1},
+    {"sd_ticket_lock",
+     "SELECT status, first_response_ms IS NOT NULL AS responded FROM ticket"
+     " WHERE ticket_id = $1 FOR UPDATE",
+     1},
     {"sd_ticket_list",
      "SELECT " SD_TICKET_COLS " FROM ticket t"
      " WHERE (CASE WHEN $1 = '' THEN status <> 'RESOLVED' ELSE status = $1 END)"

@@ -214,10 +214,10 @@ typedef struct sd_new_ticket {
 sl_status sd_store_ticket_insert(sl_db_conn *conn, const sd_new_ticket *t, bool *inserted,
                                  char region[SD_REGION_MAX], sl_err *err);
 
-/* Locks ticket_id and reads its status (OPEN, WAITING, RESOLVED);
- * NOT_FOUND naming the id. */
+/* Locks ticket_id and reads its status (OPEN, WAITING, RESOLVED) and
+ * whether its first response is recorded; NOT_FOUND naming the id. */
 sl_status sd_store_ticket_lock(sl_db_conn *conn, const char *ticket_id, char status[16],
-                               sl_err *err);
+                               bool *responded, sl_err *err);
 
 /* Appends a CUSTOMER / RESPONSE / PAUSE / RESUME event. */
 sl_status sd_store_ticket_event(sl_db_conn *conn, const char *ticket_id, const char *kind,
@@ -366,6 +366,11 @@ sl_status sd_store_notif_list(sl_db *db, int64_t deadline_ms, int64_t after_id,
 
 /* The id of the newest committed notification (0 when none). */
 sl_status sd_store_notif_newest(sl_db *db, int64_t deadline_ms, int64_t *newest, sl_err *err);
+
+/* The notifications not acknowledged yet, counted up to limit (a bound
+ * on the scrape that asks: the count stops there). */
+sl_status sd_store_notif_pending(sl_db *db, int64_t deadline_ms, int64_t limit, int64_t *pending,
+                                 sl_err *err);
 
 /* Marks notification id acknowledged (the first time only) and returns it;
  * NOT_FOUND naming the id. */

@@ -46,6 +46,7 @@
 #include "shelfline/v1/inventory.pb-c.h"
 #include "shelfline/v1/service_desk.pb-c.h"
 #include "sl_log.h"
+#include "sl_metrics.h"
 
 sl_status sd_publish_order(sd_app *app, sl_db_conn *conn, const char *topic, const char *order_id,
                            sl_err *err)
@@ -104,9 +105,40 @@ static sl_status notify(sd_app *app, sl_db_conn *conn, const char *key, const ch
     return sd_store_notify(conn, app->events, &n, err);
 }
 
+/* shelfline_service_desk_delay_notices_total and
+ * shelfline_service_desk_compensations_total: DELAY and COMPENSATION
+ * notifications of a committed transaction. */
+static void count_delays(const struct sd_delay_counts *n)
+{
+    if (n->notices > 0)
+        sl_metric_add(
+            sl_metric_with(sl_metric_counter("shelfline_service_desk_delay_notices_total",
+                                             "Delay notices written (one per order per slip of "
+                                             "an inbound shipment it waits on).",
+                                             NULL),
+                           NULL),
+            n->notices);
+    if (n->compensations > 0)
+        sl_metric_add(
+            sl_metric_with(sl_metric_counter("shelfline_service_desk_compensations_total",
+                                             "Delay compensations (coupons) granted.", NULL),
+                           NULL),
+            n->compensations);
+}
+
+/* The after-commit hook of the consumer's apply transaction. */
+static void count_applied_delays(void *vapp)
+{
+    sd_app *app = vapp;
+    count_delays(&app->delays_applying);
+    app->delays_applying = (struct sd_delay_counts){0, 0};
+}
+
+/* Moves one order's parts off the delayed inbound; counted counts the
+ * notices and compensations written. */
 static sl_status delay_order(sd_app *app, sl_db_conn *conn, sd_net_snap **snap, sl_arena *a,
                              const char *order_id, const char *inbound_id, int64_t new_ms,
-                             const char *reason, sl_err *err)
+                             const char *reason, struct sd_delay_counts *counted, sl_err *err)
 {
     sd_order_rec rec;
     sl_status st = sd_store_load_order(conn, order_id, true, a, &rec, err);
@@ -159,6 +191,7 @@ static sl_status delay_order(sd_app *app, sl_db_conn *conn, sd_net_snap **snap, 
     snprintf(key, sizeof key, "delay:%s:%s:%" PRId64, order_id, inbound_id, new_ms);
     if ((st = notify(app, conn, key, "DELAY", &rec, text, "", 0, "", err)) != SL_OK)
         return st;
+    counted->notices++;
     if (d.grant_minor > 0) {
         char code[SD_COUPON_CODE_LEN];
         if ((st = sd_coupon_code(app->cfg.coupon_key, order_id, (uint32_t)slip_no, code, err)) !=
@@ -176,6 +209,7 @@ static sl_status delay_order(sd_app *app, sl_db_conn *conn, sd_net_snap **snap, 
         if ((st = notify(app, conn, key, "COMPENSATION", &rec, body, code, d.grant_minor,
                          app->cfg.comp.currency, err)) != SL_OK)
             return st;
+        counted->compensations++;
     }
     return SL_OK;
 }
@@ -192,7 +226,8 @@ typedef struct delay_batch {
     /* out, per attempt */
     char next[128]; /* the last order examined */
     int examined;
-    bool more; /* the batch was full: there may be more after next */
+    bool more;                     /* the batch was full: there may be more after next */
+    struct sd_delay_counts counts; /* notices and compensations written */
 } delay_batch;
 
 static sl_status delay_batch_run(sl_db_conn *conn, delay_batch *b, sl_err *err)
@@ -200,6 +235,7 @@ static sl_status delay_batch_run(sl_db_conn *conn, delay_batch *b, sl_err *err)
     sd_net_snap *snap = NULL;
     b->examined = 0;
     b->more = false;
+    b->counts = (struct sd_delay_counts){0, 0};
     snprintf(b->next, sizeof b->next, "%s", b->from);
     sl_arena *ids_arena = sl_arena_create(0), *a = sl_arena_create(0);
     const char **ids = NULL;
@@ -213,7 +249,8 @@ static sl_status delay_batch_run(sl_db_conn *conn, delay_batch *b, sl_err *err)
     if ((st = sd_net_acquire(b->app->net, false, &snap, err)) != SL_OK)
         goto done;
     for (size_t i = 0; i < n && st == SL_OK; i++) {
-        st = delay_order(b->app, conn, &snap, a, ids[i], b->inbound_id, b->new_ms, b->reason, err);
+        st = delay_order(b->app, conn, &snap, a, ids[i], b->inbound_id, b->new_ms, b->reason,
+                         &b->counts, err);
         sl_arena_reset(a);
     }
     if (st != SL_OK)
@@ -256,6 +293,7 @@ static sl_status on_inbound_delayed(sd_app *app, sl_db_conn *conn,
                                     const Shelfline__V1__InboundDelayed *d, sl_err *err)
 {
     delay_batch b;
+    app->delays_applying = (struct sd_delay_counts){0, 0};
     if (!delay_batch_init(&b, app, d))
         return SL_OK;
     int total = 0;
@@ -264,8 +302,13 @@ static sl_status on_inbound_delayed(sd_app *app, sl_db_conn *conn,
         if ((st = delay_batch_run(conn, &b, err)) != SL_OK)
             return st;
         total += b.examined;
+        app->delays_applying.notices += b.counts.notices;
+        app->delays_applying.compensations += b.counts.compensations;
         memcpy(b.from, b.next, sizeof b.from);
     } while (b.more);
+    /* Counted if the cursor's transaction commits (past the hooks: now). */
+    if (app->delays_applying.notices > 0 && !sl_db_after_commit(conn, count_applied_delays, app))
+        count_applied_delays(app);
     if (total > 0)
         SL_LOG(SL_LOG_INFO, "inbound_delayed", NULL,
                "inbound \"%s\" delayed: %d more orders moved with the cursor", b.inbound_id, total);
@@ -310,6 +353,7 @@ sl_status sd_sync_prepare(sl_db *db, const Shelfline__V1__Event *ev, void *ctx, 
             /* A retried attempt starts again from b.from. */
             if ((st = sl_db_tx(db, NULL, delay_batch_tx, &b, err)) != SL_OK)
                 break;
+            count_delays(&b.counts);
             total += b.examined;
             batches++;
             memcpy(b.from, b.next, sizeof b.from);

@@ -292,7 +292,7 @@ sl_status sd_store_ticket_insert(sl_db_conn *conn, const sd_new_ticket *t, bool 
 }
 
 sl_status sd_store_ticket_lock(sl_db_conn *conn, const char *ticket_id, char status[16],
-                               sl_err *err)
+                               bool *responded, sl_err *err)
 {
     const char *p[1] = {ticket_id};
     PGresult *res = NULL;
@@ -305,6 +305,7 @@ sl_status sd_store_ticket_lock(sl_db_conn *conn, const char *ticket_id, char sta
         sl_db_reader rd;
         sl_db_reader_init(&rd, res, NULL);
         snprintf(status, 16, "%s", sl_db_text(&rd, 0, "status"));
+        *responded = sl_db_bool(&rd, 0, "responded");
         st = sl_db_reader_status(&rd, err);
     }
     PQclear(res);

@@ -23,6 +23,7 @@
 #include "shelfline/v1/customer_value.pb-c.h"
 #include "shelfline/v1/service_desk.pb-c.h"
 #include "sl_log.h"
+#include "sl_metrics.h"
 
 #include "sl_arena.h"
 
@@ -161,6 +162,7 @@ typedef struct insert_ctx {
     const sd_new_ticket *ticket;
     const sd_mentions *mentions;
     bool unmet;
+    bool fresh; /* out: this attempt recorded the ticket */
 } insert_ctx;
 
 /* Records the ticket and, for a new out-of-stock ticket, one UNMET_DEMAND
@@ -168,10 +170,11 @@ typedef struct insert_ctx {
 static sl_status insert_tx(sl_db_conn *conn, void *vctx, sl_err *err)
 {
     insert_ctx *c = vctx;
-    bool unmet = c->unmet && c->mentions->n_skus > 0, fresh;
+    bool unmet = c->unmet && c->mentions->n_skus > 0;
     char region[SD_REGION_MAX];
-    sl_status st = sd_store_ticket_insert(conn, c->ticket, &fresh, unmet ? region : NULL, err);
-    if (st != SL_OK || !fresh || !unmet)
+    c->fresh = false;
+    sl_status st = sd_store_ticket_insert(conn, c->ticket, &c->fresh, unmet ? region : NULL, err);
+    if (st != SL_OK || !c->fresh || !unmet)
         return st;
     for (size_t i = 0; i < c->mentions->n_skus && st == SL_OK; i++) {
         Shelfline__V1__UnmetDemand u = SHELFLINE__V1__UNMET_DEMAND__INIT;
@@ -238,6 +241,18 @@ static const char *suggest_stock(sd_app *app, sl_call *call, sl_arena *a, const 
 }
 
 /* ---- OpenTicket ---- */
+
+/* shelfline_service_desk_tickets_opened_total{category,priority}: tickets
+ * recorded (not a retry's answer), by their classification's category and
+ * their priority -- both names of closed lists (sd_classify.h, sd_sla.h). */
+static void count_opened(const char *category, const char *priority)
+{
+    sl_metric_add(sl_metric_with(sl_metric_counter("shelfline_service_desk_tickets_opened_total",
+                                                   "Tickets opened, by category and priority.",
+                                                   (const char *[]){"category", "priority", NULL}),
+                                 (const char *[]){category, priority}),
+                  1);
+}
 
 /* The request's fingerprint: FNV-1a over its fields, and its time; a
  * retry must give the same one. */
@@ -362,10 +377,13 @@ sl_status sd_tickets_open(sl_call *call, const Shelfline__V1__OpenTicketRequest 
         .suggested = ticket_suggestion(app, call, a, r->customer_id, order_id, cls.category, &men),
         .mentions = mtext,
     };
-    insert_ctx ic = {app, &t, &men, cls.category == SD_CATEGORY_OUT_OF_STOCK};
+    insert_ctx ic = {app, &t, &men, cls.category == SD_CATEGORY_OUT_OF_STOCK, false};
     sl_db_tx_options o = sd_store_tx_options(deadline_ms, false);
-    if ((st = sl_db_tx(app->db, &o, insert_tx, &ic, err)) != SL_OK ||
-        (st = sd_tickets_get(app, deadline_ms, a, r->ticket_id, out, &stored_fp, err)) != SL_OK)
+    if ((st = sl_db_tx(app->db, &o, insert_tx, &ic, err)) != SL_OK)
+        return st;
+    if (ic.fresh)
+        count_opened(t.category, t.priority);
+    if ((st = sd_tickets_get(app, deadline_ms, a, r->ticket_id, out, &stored_fp, err)) != SL_OK)
         return st;
     return same_ticket(r->ticket_id, stored_fp, fp, err);
 }
@@ -376,6 +394,8 @@ typedef struct respond_ctx {
     const Shelfline__V1__RespondTicketRequest *req;
     const Shelfline__V1__ResolveTicketRequest *resolve;
     int64_t now;
+    /* out, per attempt: the clocks this call stops */
+    bool stops_first_response, stops_resolution;
 } respond_ctx;
 
 /* A message on an unresolved ticket in status: its event, the clock's
@@ -406,11 +426,18 @@ static sl_status respond_tx(sl_db_conn *conn, void *vctx, sl_err *err)
     respond_ctx *c = vctx;
     const char *id = c->req ? c->req->ticket_id : c->resolve->ticket_id;
     char status[16];
-    sl_status st = sd_store_ticket_lock(conn, id, status, err);
+    bool responded;
+    c->stops_first_response = c->stops_resolution = false;
+    sl_status st = sd_store_ticket_lock(conn, id, status, &responded, err);
     if (st != SL_OK)
         return st;
+    bool open = strcmp(status, "RESOLVED") != 0;
+    /* What sd_ticket_set and sd_ticket_resolve record: the first response
+     * by staff (or the resolution, which answers too) and the resolution. */
+    c->stops_first_response = open && !responded && (c->resolve != NULL || !c->req->from_customer);
+    c->stops_resolution = open && c->resolve != NULL;
     if (c->resolve != NULL) {
-        if (strcmp(status, "RESOLVED") == 0)
+        if (!open)
             return SL_OK; /* idempotent */
         return sd_store_ticket_resolve(conn, id, c->now,
                                        c->resolve->resolution ? c->resolve->resolution : "", err);
@@ -420,13 +447,43 @@ static sl_status respond_tx(sl_db_conn *conn, void *vctx, sl_err *err)
     return respond(conn, c->req, status, c->now, err);
 }
 
+/* shelfline_service_desk_sla_breaches_total{clock}: a clock
+ * ("first_response", "resolution") counts when it stops breached -- the
+ * call that records the late response or resolution counts it, once.  The
+ * clocks are read again after the commit (deadlines are never stored); a
+ * read that fails leaves the breach uncounted, never the call failed. */
+static void count_breaches(sd_app *app, const char *ticket_id, bool first_response, bool resolution)
+{
+    sl_metric *m = sl_metric_counter("shelfline_service_desk_sla_breaches_total",
+                                     "SLA clocks (first_response, resolution) that stopped "
+                                     "breached: a response or resolution recorded late.",
+                                     (const char *[]){"clock", NULL});
+    sl_arena *a = sl_arena_create(0);
+    Shelfline__V1__Ticket *t;
+    sl_err err;
+    if (a == NULL || sd_tickets_get(app, 0, a, ticket_id, &t, NULL, &err) != SL_OK) {
+        SL_LOG(SL_LOG_WARN, "sla", NULL, "could not read ticket \"%s\" to count its breaches",
+               ticket_id);
+    } else {
+        if (first_response && t->first_response->breached)
+            sl_metric_add(sl_metric_with(m, (const char *[]){"first_response"}), 1);
+        if (resolution && t->resolution->breached)
+            sl_metric_add(sl_metric_with(m, (const char *[]){"resolution"}), 1);
+    }
+    sl_arena_destroy(a);
+}
+
 sl_status sd_tickets_respond(sd_app *app, int64_t deadline_ms,
                              const Shelfline__V1__RespondTicketRequest *respond_req,
                              const Shelfline__V1__ResolveTicketRequest *resolve_req, sl_err *err)
 {
     respond_ctx c = {.req = respond_req, .resolve = resolve_req, .now = sl_db_now_ms()};
     sl_db_tx_options o = sd_store_tx_options(deadline_ms, false);
-    return sl_db_tx(app->db, &o, respond_tx, &c, err);
+    sl_status st = sl_db_tx(app->db, &o, respond_tx, &c, err);
+    if (st == SL_OK && (c.stops_first_response || c.stops_resolution))
+        count_breaches(app, c.req ? c.req->ticket_id : c.resolve->ticket_id, c.stops_first_response,
+                       c.stops_resolution);
+    return st;
 }
 
 /* ---- ListTickets ---- */

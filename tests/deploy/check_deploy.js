@@ -66,9 +66,7 @@ function walkFiles(dir, pred) {
 // ---- metric names the suite registers --------------------------------------
 
 // Every family registered in C (sl_metric_counter/gauge/histogram with a
-// literal name), those announced for issue 13 and not registered yet
-// (tests/deploy/announced-metrics.txt), Prometheus's own `up`, and the
-// recording rules' names.
+// literal name), Prometheus's own `up`, and the recording rules' names.
 function knownMetrics(src) {
     const names = new Map(); // name -> type
     // Label names: those of the families (the NULL-terminated lists of
@@ -92,19 +90,6 @@ function knownMetrics(src) {
         for (const list of text.matchAll(/\{\s*((?:"[a-z_]+"\s*,\s*)+)NULL\s*\}/g))
             for (const l of list[1].matchAll(/"([a-z_]+)"/g))
                 labels.add(l[1]);
-    }
-    const announced = path.join(src, 'tests/deploy/announced-metrics.txt');
-    for (const line of fs.readFileSync(announced, 'utf8').split('\n')) {
-        const t = line.replace(/#.*/, '').trim();
-        if (t === '')
-            continue;
-        const [name, type, ls] = t.split(/\s+/);
-        if (!['counter', 'gauge', 'histogram'].includes(type))
-            problem(announced, `"${t}": expected NAME counter|gauge|histogram [LABEL,...]`);
-        else
-            names.set(name, type);
-        for (const l of (ls || '').split(',').filter((x) => x !== ''))
-            labels.add(l);
     }
     names.set('up', 'gauge');
     for (const g of plainRules(src).groups || [])
@@ -166,8 +151,7 @@ function checkMetricNames(where, expr, known) {
         const base = name.replace(/_(bucket|sum|count)$/, '');
         if (base !== name && known.get(base) === 'histogram')
             continue;
-        problem(where, `unknown metric ${name} (not registered in common/ or services/, ` +
-                           'nor in tests/deploy/announced-metrics.txt)');
+        problem(where, `unknown metric ${name} (not registered in common/ or services/)`);
     }
 }
 

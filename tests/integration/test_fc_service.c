@@ -1726,6 +1726,66 @@ static double scrape_one(int port, const char *series)
     return v;
 }
 
+/* The sum of every series of family (its lines "family{...} v") in a
+ * fresh scrape of port. */
+static double scrape_sum(int port, const char *family)
+{
+    char *r = sl_test_http_get(port, "/metrics");
+    assert_non_null(r);
+    double sum = 0;
+    size_t n = strlen(family);
+    for (const char *p = strstr(r, family); p != NULL; p = strstr(p + 1, family))
+        if (p[-1] == '\n' && p[n] == '{') {
+            const char *v = strstr(p, "} ");
+            if (v != NULL)
+                sum += strtod(v + 2, NULL);
+        }
+    free(r);
+    return sum;
+}
+
+/* ForecastDemand counts once per answer, by the method that made the
+ * forecast (what the automatic choice picked, or the one asked for); a
+ * refused call counts nothing. */
+static void test_metrics_count_forecasts_by_model(void **state)
+{
+    (void)state;
+    const char *fam = "shelfline_forecasting_forecasts_total";
+    double all0 = scrape_sum(F.http_port, fam);
+    Shelfline__V1__ForecastDemandResponse *f = forecast("FC-A", "EAST", 7);
+    char series[160];
+    snprintf(series, sizeof series, "%s{model=\"%s\"}", fam, f->method);
+    assert_string_not_equal(f->method, "auto");
+    assert_true(scrape_sum(F.http_port, fam) == all0 + 1);
+    double chosen = scrape_one(F.http_port, series);
+    assert_true(chosen >= 1);
+
+    Shelfline__V1__ForecastDemandRequest r = SHELFLINE__V1__FORECAST_DEMAND_REQUEST__INIT;
+    r.sku = "FC-A";
+    r.region = "EAST";
+    r.horizon_days = 7;
+    r.method = "naive";
+    sl_err err;
+    double naive0 =
+        scrape_one(F.http_port, "shelfline_forecasting_forecasts_total{model=\"naive\"}");
+    assert_int_equal(fc("ForecastDemand", &r.base,
+                        &shelfline__v1__forecast_demand_response__descriptor, NULL, &err),
+                     SL_OK);
+    assert_true(scrape_one(F.http_port, "shelfline_forecasting_forecasts_total{model=\"naive\"}") ==
+                (isnan(naive0) ? 0 : naive0) + 1);
+    assert_true(scrape_sum(F.http_port, fam) == all0 + 2);
+    r.sku = "FC-NONE";
+    EXPECT(fc("ForecastDemand", &r.base, &shelfline__v1__forecast_demand_response__descriptor, NULL,
+              &err),
+           SL_NOT_FOUND, err, "FC-NONE");
+    assert_true(scrape_sum(F.http_port, fam) == all0 + 2);
+    char *s = sl_test_http_get(F.http_port, "/metrics");
+    assert_non_null(s);
+    int rc = sl_test_promtool_check(s);
+    free(s);
+    assert_int_equal(rc, 0);
+}
+
 #define LISTWH_LABELS                                                                              \
     "{grpc_type=\"unary\",grpc_service=\"shelfline.v1.InventoryService\","                         \
     "grpc_method=\"ListWarehouses\",grpc_code=\"OK\"}"
@@ -1843,6 +1903,7 @@ int main(void)
         cmocka_unit_test(test_transfers_read_the_network_past_its_first_page),
         cmocka_unit_test(test_sales_from_inventory),
         cmocka_unit_test(test_metrics_follow_peer_calls_and_events),
+        cmocka_unit_test(test_metrics_count_forecasts_by_model),
         cmocka_unit_test(test_promotion_alert),
         cmocka_unit_test(test_calendar),
         cmocka_unit_test(test_event_uplift),

@@ -38,6 +38,7 @@
 static invt_svc svc;
 static sl_channel *ch;
 static sl_arena *A;
+static int http_port; /* the process's /metrics */
 
 #define DESC(x) &shelfline__v1__##x##__descriptor
 
@@ -51,8 +52,11 @@ static int group_setup(void **state)
 {
     (void)state;
     /* A short cap on calls, for test_reserve_behind_a_locked_row. */
+    http_port = sl_test_free_port();
+    char http[64];
+    snprintf(http, sizeof http, "SHELFLINE_HTTP_LISTEN=127.0.0.1:%d", http_port);
     const char *env[] = {"SHELFLINE_INVENTORY_REAP_INTERVAL=100ms",
-                         "SHELFLINE_MAX_CALL_TIME=1500ms", NULL};
+                         "SHELFLINE_MAX_CALL_TIME=1500ms", http, NULL};
     if (invt_start(&svc, "inv_api", 1, env) != 0)
         return -1;
     ch = svc.ch[0];
@@ -1790,6 +1794,144 @@ static void test_reserve_behind_a_locked_row(void **state)
     sl_arena_reset(A);
 }
 
+/* ---- metrics ---- */
+
+/* One series of a fresh scrape; NAN when absent. */
+static double scrape(const char *series)
+{
+    char *r = sl_test_http_get(http_port, "/metrics");
+    assert_non_null(r);
+    double v = sl_test_metric(r, series);
+    free(r);
+    return v;
+}
+
+/* A counter's value: absent (no sample yet) reads 0. */
+static double count_of(const char *series)
+{
+    double v = scrape(series);
+    return isnan(v) ? 0 : v;
+}
+
+#define OUT_EAST "shelfline_inventory_stockouts_total{region=\"EAST\"}"
+#define OUT_WEST "shelfline_inventory_stockouts_total{region=\"WEST\"}"
+#define BACK_EAST "shelfline_inventory_back_in_stock_total{region=\"EAST\"}"
+#define BACK_WEST "shelfline_inventory_back_in_stock_total{region=\"WEST\"}"
+#define EXPIRED "shelfline_inventory_holds_expired_total"
+#define UNITS(state)                                                                               \
+    "shelfline_inventory_promotion_units{promotion=\"mx-flash\",state=\"" state "\"}"
+
+/* The four stock-crossing series and the expired holds, in that order. */
+static void crossings(double v[5])
+{
+    v[0] = count_of(OUT_EAST);
+    v[1] = count_of(OUT_WEST);
+    v[2] = count_of(BACK_EAST);
+    v[3] = count_of(BACK_WEST);
+    v[4] = count_of(EXPIRED);
+}
+
+/* Every series moved by exactly want[i] since v0. */
+static void assert_moved(const double v0[5], const double want[5])
+{
+    double v[5];
+    crossings(v);
+    for (int i = 0; i < 5; i++)
+        if (v[i] - v0[i] != want[i])
+            fail_msg("series %d moved by %g, want %g", i, v[i] - v0[i], want[i]);
+}
+
+/* Every warehouse of the seeded network serves EAST and WEST, so a SKU
+ * stocked in one warehouse crosses zero in both regions at once: the
+ * first receipt is one BACK_IN_STOCK in each, the Reserve of the whole
+ * stock one OUT_OF_STOCK in each (as many as the outbox holds), and the
+ * reaper's expiry of that hold one expired hold, counted once, and one
+ * BACK_IN_STOCK in each again. */
+static void test_metrics_count_stock_crossings_and_expired_holds(void **state)
+{
+    (void)state;
+    product("MX-1", "test");
+    double v0[5];
+    crossings(v0);
+    assert_int_equal(invt_stock(ch, "MX-1", "W-NEAR", 3), 0);
+    assert_moved(v0, (double[5]){0, 0, 1, 1, 0});
+    sl_err err;
+    line all[] = {{"MX-1", 3, NULL}};
+    assert_int_equal(reserve("mx-a", "c", "EAST", all, 1, false, false, 300, NULL, &err), SL_OK);
+    assert_moved(v0, (double[5]){1, 1, 1, 1, 0});
+    assert_int_equal(sql("SELECT count(*) FROM inventory.outbox WHERE key = 'MX-1' "
+                         "AND topic = 'OUT_OF_STOCK'"),
+                     2);
+    /* The reaper expires the hold (every 100 ms here). */
+    int64_t until = invt_now_ms() + 10000;
+    while (invt_now_ms() < until && count_of(EXPIRED) == v0[4])
+        invt_sleep_ms(50);
+    assert_int_equal(sql("SELECT count(*) FROM inventory.reservation WHERE id = 'mx-a' "
+                         "AND status = 'EXPIRED'"),
+                     1);
+    /* Several reaper passes later, still once. */
+    invt_sleep_ms(500);
+    assert_moved(v0, (double[5]){1, 1, 2, 2, 1});
+    assert_int_equal(sql("SELECT count(*) FROM inventory.outbox WHERE key = 'MX-1' "
+                         "AND topic = 'BACK_IN_STOCK'"),
+                     4);
+    char *r = sl_test_http_get(http_port, "/metrics");
+    assert_non_null(r);
+    int rc = sl_test_promtool_check(r);
+    free(r);
+    assert_int_equal(rc, 0);
+    sl_arena_reset(A);
+}
+
+/* A promotion's units as the database has them at each scrape, and no
+ * series once the promotion has ended. */
+static void test_metrics_show_promotion_units(void **state)
+{
+    (void)state;
+    product("MX-2", "test");
+    assert_int_equal(invt_stock(ch, "MX-2", "W-NEAR", 10), 0);
+    int64_t now = stock("MX-2", "W-NEAR")->updated_at_ms;
+    Shelfline__V1__Money price = SHELFLINE__V1__MONEY__INIT;
+    price.minor_units = 500;
+    price.currency = "EUR";
+    Shelfline__V1__Promotion p = SHELFLINE__V1__PROMOTION__INIT;
+    p.promotion_id = "mx-flash";
+    p.sku = "MX-2";
+    p.quota = 6;
+    p.per_customer_limit = 3;
+    p.starts_at_ms = now - 1000;
+    p.ends_at_ms = now + 2000;
+    p.price = &price;
+    Shelfline__V1__CreatePromotionRequest cr = SHELFLINE__V1__CREATE_PROMOTION_REQUEST__INIT;
+    cr.promotion = &p;
+    sl_err err;
+    assert_int_equal(call("CreatePromotion", &cr, DESC(promotion), NULL, &err), SL_OK);
+    assert_true(scrape(UNITS("remaining")) == 6);
+    assert_true(scrape(UNITS("held")) == 0);
+    assert_true(scrape(UNITS("sold")) == 0);
+    line two[] = {{"MX-2", 2, "mx-flash"}}, three[] = {{"MX-2", 3, "mx-flash"}};
+    assert_int_equal(reserve("mx-p1", "alice", "EAST", two, 1, true, false, 0, NULL, &err), SL_OK);
+    assert_int_equal(reserve("mx-p2", "bob", "EAST", three, 1, true, false, 0, NULL, &err), SL_OK);
+    close_resv("Commit", "mx-p1", SL_OK, NULL);
+    assert_true(scrape(UNITS("sold")) == 2);
+    assert_true(scrape(UNITS("held")) == 3);
+    assert_true(scrape(UNITS("remaining")) == 1);
+    /* Ended by the reaper: its series go, the family with them. */
+    int64_t until = invt_now_ms() + 10000;
+    while (invt_now_ms() < until && !isnan(scrape(UNITS("remaining"))))
+        invt_sleep_ms(100);
+    assert_true(promotion("mx-flash")->status == SHELFLINE__V1__PROMOTION__STATUS__ENDED);
+    assert_true(isnan(scrape(UNITS("sold"))));
+    assert_true(isnan(scrape(UNITS("held"))));
+    char *r = sl_test_http_get(http_port, "/metrics");
+    assert_non_null(r);
+    assert_null(strstr(r, "mx-flash"));
+    int rc = sl_test_promtool_check(r);
+    free(r);
+    assert_int_equal(rc, 0);
+    sl_arena_reset(A);
+}
+
 int main(void)
 {
     sl_log_init("test-inventory-api", SL_LOG_ERROR);
@@ -1809,6 +1951,8 @@ int main(void)
         cmocka_unit_test(test_average_stock),
         cmocka_unit_test(test_bad_input_every_rpc),
         cmocka_unit_test(test_shortfall_details_trailer),
+        cmocka_unit_test(test_metrics_count_stock_crossings_and_expired_holds),
+        cmocka_unit_test(test_metrics_show_promotion_units),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

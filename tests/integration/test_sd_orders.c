@@ -26,6 +26,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +60,7 @@ static invt_svc inv;
 static sl_channel *ich;
 static pid_t sd_pid[2];
 static int sd_port[2];
+static int sd_http[2]; /* the replicas' /metrics */
 static sl_channel *sd_ch[2];
 static sl_arena *A;
 static int cv_port;
@@ -84,6 +86,7 @@ static pid_t sd_spawn(int i)
     int n = 0;
     snprintf(e[n++], sizeof e[0], "SHELFLINE_DATABASE_URL=%s", inv.conninfo);
     snprintf(e[n++], sizeof e[0], "SHELFLINE_LISTEN=127.0.0.1:%d", sd_port[i]);
+    snprintf(e[n++], sizeof e[0], "SHELFLINE_HTTP_LISTEN=127.0.0.1:%d", sd_http[i]);
     snprintf(e[n++], sizeof e[0], "SHELFLINE_INVENTORY_ADDR=127.0.0.1:%d", inv.port[0]);
     snprintf(e[n++], sizeof e[0], "SHELFLINE_LOG_LEVEL=%s",
              getenv("SDT_LOG_LEVEL") ? getenv("SDT_LOG_LEVEL") : "error");
@@ -157,8 +160,8 @@ static int group_setup(void **state)
     if (invt_start(&inv, "sd_orders", 1, env) != 0)
         return -1;
     ich = inv.ch[0];
-    const char *skus[] = {"SKU-A", "SKU-B",    "SKU-C",    "SKU-D",  "SKU-T",  "SKU-P", "SKU-E",
-                          "SKU-S", "SKU-9001", "SKU-9002", "SKU-W0", "SKU-W1", "SKU-W2"};
+    const char *skus[] = {"SKU-A", "SKU-B",    "SKU-C",    "SKU-D",  "SKU-T",  "SKU-P",  "SKU-E",
+                          "SKU-S", "SKU-9001", "SKU-9002", "SKU-W0", "SKU-W1", "SKU-W2", "SKU-M"};
     if (invt_seed(ich, skus, sizeof skus / sizeof skus[0]) != 0 ||
         invt_stock(ich, "SKU-A", "W-NEAR", 1000) != 0 ||
         invt_stock(ich, "SKU-T", "W-NEAR", 1000) != 0 ||
@@ -169,6 +172,7 @@ static int group_setup(void **state)
     cv_port = sl_test_free_port();
     for (int i = 0; i < 2; i++) {
         sd_port[i] = sl_test_free_port();
+        sd_http[i] = sl_test_free_port();
         if ((sd_pid[i] = sd_spawn(i)) <= 0 || sd_wait(i) != 0)
             return -1;
     }
@@ -224,6 +228,24 @@ static long long placed_events(const char *id)
 {
     return qf(
         "SELECT count(*) FROM service_desk.outbox WHERE topic = 'ORDER_PLACED' AND key = '%s'", id);
+}
+
+/* ---- metrics ---- */
+
+/* One series summed over both replicas' scrapes (an absent one is 0):
+ * the counters count where the work was done, on either replica. */
+static double sd_metric(const char *series)
+{
+    double sum = 0;
+    for (int i = 0; i < 2; i++) {
+        char *r = sl_test_http_get(sd_http[i], "/metrics");
+        assert_non_null(r);
+        double v = sl_test_metric(r, series);
+        free(r);
+        if (!isnan(v))
+            sum += v;
+    }
+    return sum;
 }
 
 /* ---- orders ---- */
@@ -1059,6 +1081,8 @@ static void test_back_in_stock_batches(void **state)
     assert_int_equal(ls->n_subscriptions, 1);
 
     /* 3 units come back: batches of 3, 3 and 1, 300 ms apart, oldest first */
+    const char *batches = "shelfline_service_desk_back_in_stock_batches_total";
+    double batches0 = sd_metric(batches);
     int64_t t0 = invt_now_ms();
     assert_int_equal(invt_stock(ich, "SKU-S", "W-NEAR", 3), 0);
     assert_true(wait_count("SELECT count(*) FROM service_desk.notification"
@@ -1073,6 +1097,12 @@ static void test_back_in_stock_batches(void **state)
     assert_int_equal(q("SELECT count(*) FROM service_desk.subscription WHERE sku = 'SKU-S'"
                        " AND status = 'NOTIFIED'"),
                      7);
+    /* Three batches notified someone, each counted once by the replica
+     * that sent it (WEST's restock, with nobody subscribed, counts none). */
+    assert_int_equal(q("SELECT count(DISTINCT batch_no) FROM service_desk.subscription"
+                       " WHERE sku = 'SKU-S' AND status = 'NOTIFIED'"),
+                     3);
+    assert_true(sd_metric(batches) == batches0 + 3);
     assert_int_equal(q("SELECT count(*) FROM service_desk.subscription"
                        " WHERE customer_id = 'c-s-gone' AND status = 'CANCELLED'"),
                      1);
@@ -1164,6 +1194,172 @@ static void test_watch_notifications_live(void **state)
         sl_arena_reset(A);
     }
     sl_client_stream_close(st);
+}
+
+/* ---- metrics ---- */
+
+#define FR_BREACHES "shelfline_service_desk_sla_breaches_total{clock=\"first_response\"}"
+#define RS_BREACHES "shelfline_service_desk_sla_breaches_total{clock=\"resolution\"}"
+#define NOTICES "shelfline_service_desk_delay_notices_total"
+#define COMPENSATIONS "shelfline_service_desk_compensations_total"
+#define PENDING "shelfline_service_desk_notifications_pending"
+
+/* Waits up to timeout_ms for series (summed over the replicas) to reach
+ * want: the counters move right after the commit the database shows. */
+static double wait_metric(const char *series, double want, int64_t timeout_ms)
+{
+    int64_t end = invt_now_ms() + timeout_ms;
+    double v = sd_metric(series);
+    while (v < want && invt_now_ms() < end) {
+        invt_sleep_ms(50);
+        v = sd_metric(series);
+    }
+    return v;
+}
+
+static void respond_ticket(int i, const char *id)
+{
+    sl_err err;
+    Shelfline__V1__RespondTicketRequest rr = SHELFLINE__V1__RESPOND_TICKET_REQUEST__INIT;
+    rr.ticket_id = (char *)id;
+    rr.body = "We are looking into it.";
+    assert_int_equal(sd(i, "RespondTicket", &rr, DESC(ticket), NULL, 0, &err), SL_OK);
+}
+
+static void resolve_ticket(int i, const char *id)
+{
+    sl_err err;
+    Shelfline__V1__ResolveTicketRequest rr = SHELFLINE__V1__RESOLVE_TICKET_REQUEST__INIT;
+    rr.ticket_id = (char *)id;
+    rr.resolution = "done";
+    assert_int_equal(sd(i, "ResolveTicket", &rr, DESC(ticket), NULL, 0, &err), SL_OK);
+}
+
+/* Tickets: one per ticket recorded, in its category and priority's
+ * series, none for a replay. */
+static void metrics_tickets(void)
+{
+    const char *subject = "Товар пришёл сломанный";
+    const char *body = "Здравствуйте, коробка была повреждена, товар разбит.";
+    Shelfline__V1__Ticket *t = open_ticket("t-mx-1", "", subject, body, 0, SL_OK);
+    char series[200];
+    snprintf(series, sizeof series,
+             "shelfline_service_desk_tickets_opened_total{category=\"%s\",priority=\"%s\"}",
+             t->category, t->priority);
+    double v1 = sd_metric(series);
+    assert_true(v1 >= 1);
+    t = open_ticket("t-mx-2", "", subject, body, 0, SL_OK);
+    assert_true(sd_metric(series) == v1 + 1);
+    open_ticket("t-mx-2", "", subject, body, 0, SL_OK); /* a replay */
+    assert_true(sd_metric(series) == v1 + 1);
+    sl_arena_reset(A);
+}
+
+/* SLA breaches: a clock counts when it stops breached, once; clocks that
+ * stop in time count nothing. */
+static void metrics_sla_breaches(void)
+{
+    double fr0 = sd_metric(FR_BREACHES), rs0 = sd_metric(RS_BREACHES);
+    /* Opened Monday 10:00 a week or two ago: both deadlines long passed. */
+    Shelfline__V1__Ticket *t = open_ticket("t-mx-late", "", "Where is my order?",
+                                           "My order has not arrived yet.", MON_10_UTC, SL_OK);
+    assert_true(t->first_response->breached);
+    respond_ticket(1, "t-mx-late");
+    assert_true(sd_metric(FR_BREACHES) == fr0 + 1);
+    assert_true(sd_metric(RS_BREACHES) == rs0);
+    respond_ticket(0, "t-mx-late"); /* the first response is recorded */
+    resolve_ticket(0, "t-mx-late");
+    resolve_ticket(1, "t-mx-late"); /* idempotent */
+    assert_true(sd_metric(FR_BREACHES) == fr0 + 1);
+    assert_true(sd_metric(RS_BREACHES) == rs0 + 1);
+    /* Opened now and resolved at once: both clocks stop in time. */
+    open_ticket("t-mx-quick", "", "Where is my order?", "My order has not arrived yet.", 0, SL_OK);
+    resolve_ticket(1, "t-mx-quick");
+    assert_true(sd_metric(FR_BREACHES) == fr0 + 1);
+    assert_true(sd_metric(RS_BREACHES) == rs0 + 1);
+    sl_arena_reset(A);
+}
+
+/* Delays: an inbound three orders wait on slips three days, so each gets
+ * one notice and one coupon (tiers 2:500,5:1500), counted once. */
+static void metrics_delays(void)
+{
+    const int n = 3;
+    sl_err err;
+    double notices0 = sd_metric(NOTICES), comps0 = sd_metric(COMPENSATIONS);
+    int64_t e0 = (sl_db_now_ms() / DAY + 10) * DAY + 12 * 3600 * 1000;
+    Shelfline__V1__CreateInboundRequest ci = SHELFLINE__V1__CREATE_INBOUND_REQUEST__INIT;
+    ci.inbound_id = "IN-M";
+    ci.sku = "SKU-M";
+    ci.warehouse_id = "W-NEAR";
+    ci.qty = 10;
+    ci.expected_at_ms = e0;
+    assert_int_equal(invt_call(ich, "CreateInbound", &ci.base, DESC(inbound), A, NULL, &err),
+                     SL_OK);
+    for (int i = 0; i < n; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "o-m-%d", i);
+        Shelfline__V1__PlaceOrderRequest *r = order_req(id, "SKU-M", 1, 0, true);
+        assert_int_equal(sd(i % 2, "PlaceOrder", r, DESC(place_order_response), NULL, 0, &err),
+                         SL_OK);
+    }
+    Shelfline__V1__DelayInboundRequest d = SHELFLINE__V1__DELAY_INBOUND_REQUEST__INIT;
+    d.inbound_id = "IN-M";
+    d.new_expected_at_ms = e0 + 3 * DAY;
+    d.reason = "supplier strike";
+    assert_int_equal(invt_call(ich, "DelayInbound", &d.base, DESC(inbound), A, NULL, &err), SL_OK);
+    assert_true(wait_count("SELECT count(*) FROM service_desk.notification WHERE kind = "
+                           "'COMPENSATION' AND order_id LIKE 'o-m-%'",
+                           n, 20000));
+    wait_metric(COMPENSATIONS, comps0 + n, 5000);
+    invt_sleep_ms(500); /* anything extra would show up now */
+    assert_int_equal(q("SELECT count(*) FROM service_desk.notification WHERE kind = 'DELAY'"
+                       " AND order_id LIKE 'o-m-%'"),
+                     n);
+    assert_true(sd_metric(NOTICES) == notices0 + n);
+    assert_true(sd_metric(COMPENSATIONS) == comps0 + n);
+    sl_arena_reset(A);
+}
+
+/* Pending notifications: every replica shows the table's count; an
+ * acknowledgement takes one off. */
+static void metrics_pending(void)
+{
+    const char *unacked = "SELECT count(*) FROM service_desk.notification WHERE acked_at IS NULL";
+    long long n = q(unacked);
+    assert_true(n > 0);
+    for (int i = 0; i < 2; i++) {
+        char *r = sl_test_http_get(sd_http[i], "/metrics");
+        assert_non_null(r);
+        assert_true(sl_test_metric(r, PENDING) == (double)n);
+        free(r);
+    }
+    Shelfline__V1__AckNotificationRequest ak = SHELFLINE__V1__ACK_NOTIFICATION_REQUEST__INIT;
+    ak.notification_id = q("SELECT min(notification_id) FROM service_desk.notification"
+                           " WHERE acked_at IS NULL AND notification_id IS NOT NULL");
+    sl_err err;
+    assert_int_equal(sd(0, "AckNotification", &ak, DESC(notification), NULL, 0, &err), SL_OK);
+    assert_int_equal(q(unacked), n - 1);
+    assert_true(sd_metric(PENDING) == 2.0 * (double)(n - 1));
+    sl_arena_reset(A);
+}
+
+/* The service desk's domain metrics follow real traffic on either
+ * replica, and promtool accepts both scrapes. */
+static void test_metrics_follow_tickets_delays_and_notifications(void **state)
+{
+    (void)state;
+    metrics_tickets();
+    metrics_sla_breaches();
+    metrics_delays();
+    metrics_pending();
+    for (int i = 0; i < 2; i++) {
+        char *r = sl_test_http_get(sd_http[i], "/metrics");
+        assert_non_null(r);
+        int rc = sl_test_promtool_check(r);
+        free(r);
+        assert_int_equal(rc, 0);
+    }
 }
 
 /* ---- bad input ---- */
@@ -1353,6 +1549,7 @@ int main(void)
         cmocka_unit_test(test_watch_notifications),
         cmocka_unit_test(test_watch_notifications_live),
         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_metrics_follow_tickets_delays_and_notifications),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

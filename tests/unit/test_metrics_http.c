@@ -96,6 +96,42 @@ static void test_register_and_render(void **state)
     free(text);
 }
 
+/* A gauge unset leaves the exposition until it is set again; a family
+ * whose children are all unset leaves it too; counters ignore unset. */
+static void test_unset_gauge_leaves_the_exposition_until_set(void **state)
+{
+    (void)state;
+    sl_metric *g = sl_metric_gauge("t_units", "Units.", (const char *[]){"id", NULL});
+    sl_metric_child *a = sl_metric_with(g, (const char *[]){"a"});
+    sl_metric_child *b = sl_metric_with(g, (const char *[]){"b"});
+    sl_metric_set(a, 1);
+    sl_metric_set(b, 2);
+    sl_metric_unset(a);
+    char *text = sl_metrics_render(NULL);
+    assert_non_null(text);
+    assert_null(strstr(text, "t_units{id=\"a\"}"));
+    assert_non_null(strstr(text, "t_units{id=\"b\"} 2\n"));
+    free(text);
+    sl_metric_unset(b);
+    text = sl_metrics_render(NULL);
+    assert_non_null(text);
+    assert_null(strstr(text, "t_units"));
+    free(text);
+    sl_metric_set(a, 5);
+    text = sl_metrics_render(NULL);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "# TYPE t_units gauge\nt_units{id=\"a\"} 5\n"));
+    assert_null(strstr(text, "t_units{id=\"b\"}"));
+    free(text);
+    sl_metric_child *c = sl_metric_with(sl_metric_counter("t_unset_total", "Counted.", NULL), NULL);
+    sl_metric_add(c, 1);
+    sl_metric_unset(c);
+    text = sl_metrics_render(NULL);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "t_unset_total 1\n"));
+    free(text);
+}
+
 typedef struct inc_arg {
     sl_metric *c, *h;
     int id;
@@ -290,6 +326,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_register_and_render),
+        cmocka_unit_test(test_unset_gauge_leaves_the_exposition_until_set),
         cmocka_unit_test(test_updates_lose_nothing_under_threads),
         cmocka_unit_test(test_process_metrics_pass_promtool),
         cmocka_unit_test(test_http_routes),
