@@ -47,11 +47,15 @@ static sl_status precheck_tx(sl_db_conn *conn, void *p, sl_err *err)
         if (exists)
             return SL_OK;
         if (c->remaining < 0)
-            return sl_err_set(err, SL_NOT_FOUND,
-                              "lines[%zu].promotion_id: unknown promotion \"%s\"", i, pid);
-        if (c->remaining == 0)
-            return sl_err_set(err, SL_RESOURCE_EXHAUSTED,
-                              "lines[%zu]: promotion \"%s\" is sold out", i, pid);
+            return sl_err_reason(err, SL_NOT_FOUND, "PROMOTION_NOT_FOUND",
+                                 "lines[%zu].promotion_id: unknown promotion \"%s\"", i, pid);
+        if (c->remaining == 0) {
+            sl_err_reason(err, SL_RESOURCE_EXHAUSTED, "PROMOTION_SOLD_OUT",
+                          "lines[%zu]: promotion \"%s\" is sold out", i, pid);
+            sl_err_meta(err, "promotion_id", "%s", pid);
+            sl_err_meta(err, "remaining", "0");
+            return SL_RESOURCE_EXHAUSTED;
+        }
     }
     return SL_OK;
 }
@@ -91,9 +95,8 @@ sl_status inv_api_reserve(sl_call *call, const ProtobufCMessage *req, ProtobufCM
             *err = job.err;
         /* Best effort: the message names the short lines anyway. */
         if (job.st == SL_FAILED_PRECONDITION && job.shortfall_len > 0)
-            sl_call_set_error_detail(call, job.st, job.err.msg,
-                                     &shelfline__v1__reserve_shortfall__descriptor, job.shortfall,
-                                     job.shortfall_len, NULL);
+            sl_call_add_error_detail(call, &shelfline__v1__reserve_shortfall__descriptor,
+                                     job.shortfall, job.shortfall_len, NULL);
         return job.st;
     }
     out->reservation = (Shelfline__V1__Reservation *)protobuf_c_message_unpack(
