@@ -122,7 +122,8 @@ bool sl_rpc_status_pack(sl_status st, const sl_err *err, const ProtobufCMessageD
         anys[n].value.len = extra[i].len;
     }
     bool ok = true;
-    if (st == SL_INVALID_ARGUMENT && !has_type(extra, n_extra, &google__rpc__bad_request__descriptor))
+    if (st == SL_INVALID_ARGUMENT &&
+        !has_type(extra, n_extra, &google__rpc__bad_request__descriptor))
         ok = add_bad_request(a, &anys[n++], err, request);
     if (ok && (st == SL_UNAVAILABLE || st == SL_RESOURCE_EXHAUSTED) &&
         !has_type(extra, n_extra, &google__rpc__retry_info__descriptor))
@@ -173,7 +174,8 @@ size_t sl_rpc_field_path(const char *msg, const ProtobufCMessageDescriptor *requ
             return 0;
         memcpy(name, msg + start, i - start);
         name[i - start] = '\0';
-        const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(d, name);
+        const ProtobufCFieldDescriptor *f =
+            protobuf_c_message_descriptor_get_field_by_name(d, name);
         if (f == NULL)
             return 0;
         if (msg[i] == '[') {

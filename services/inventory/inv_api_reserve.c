@@ -123,23 +123,24 @@ static sl_status close_one(sl_call *call, const char *id, inv_close_kind kind,
     if (st != SL_OK)
         return st;
     if (!out.found)
-        return sl_err_set(err, SL_NOT_FOUND, "reservation_id: unknown reservation \"%s\"", id);
+        return sl_err_reason(err, SL_NOT_FOUND, "RESERVATION_NOT_FOUND",
+                             "reservation_id: unknown reservation \"%s\"", id);
     Shelfline__V1__Reservation *rv = out.resv;
     switch (rv->status) {
     case SHELFLINE__V1__RESERVATION__STATUS__COMMITTED:
         if (kind == INV_CLOSE_RELEASE)
-            return sl_err_set(err, SL_FAILED_PRECONDITION,
-                              "reservation \"%s\" is committed and cannot be released", id);
+            return sl_err_reason(err, SL_FAILED_PRECONDITION, "RESERVATION_COMMITTED",
+                                 "reservation \"%s\" is committed and cannot be released", id);
         break;
     case SHELFLINE__V1__RESERVATION__STATUS__RELEASED:
         if (kind == INV_CLOSE_COMMIT)
-            return sl_err_set(err, SL_FAILED_PRECONDITION,
-                              "reservation \"%s\" was released and cannot be committed", id);
+            return sl_err_reason(err, SL_FAILED_PRECONDITION, "RESERVATION_RELEASED",
+                                 "reservation \"%s\" was released and cannot be committed", id);
         break;
     case SHELFLINE__V1__RESERVATION__STATUS__EXPIRED:
         if (kind == INV_CLOSE_COMMIT)
-            return sl_err_set(err, SL_FAILED_PRECONDITION,
-                              "reservation \"%s\" expired and cannot be committed", id);
+            return sl_err_reason(err, SL_FAILED_PRECONDITION, "RESERVATION_EXPIRED",
+                                 "reservation \"%s\" expired and cannot be committed", id);
         break;
     case SHELFLINE__V1__RESERVATION__STATUS__HELD:
     case SHELFLINE__V1__RESERVATION__STATUS__STATUS_UNSPECIFIED:
@@ -189,7 +190,8 @@ sl_status inv_api_get_reservation(sl_call *call, const ProtobufCMessage *req,
     if (st != SL_OK)
         return st;
     if (c.out == NULL)
-        return sl_err_set(err, SL_NOT_FOUND, "reservation_id: unknown reservation \"%s\"", id);
+        return sl_err_reason(err, SL_NOT_FOUND, "RESERVATION_NOT_FOUND",
+                             "reservation_id: unknown reservation \"%s\"", id);
     *(Shelfline__V1__Reservation *)resp = *(Shelfline__V1__Reservation *)c.out;
     return SL_OK;
 }
@@ -254,7 +256,8 @@ sl_status inv_api_get_promotion(sl_call *call, const ProtobufCMessage *req, Prot
     if (st != SL_OK)
         return st;
     if (c.out == NULL)
-        return sl_err_set(err, SL_NOT_FOUND, "promotion_id: unknown promotion \"%s\"", id);
+        return sl_err_reason(err, SL_NOT_FOUND, "PROMOTION_NOT_FOUND",
+                             "promotion_id: unknown promotion \"%s\"", id);
     *(Shelfline__V1__Promotion *)resp = *(Shelfline__V1__Promotion *)c.out;
     return SL_OK;
 }

@@ -237,8 +237,8 @@ static bool replay(job *j, const uint8_t *canon, size_t canon_len)
     if (prev_canon == NULL)
         return false;
     if (prev_canon_len != canon_len || memcmp(prev_canon, canon, canon_len) != 0) {
-        fail(j, SL_ALREADY_EXISTS, "IDEMPOTENCY_KEY_REUSED", "reservation_id \"%s\" is already used by a different request",
-             id);
+        fail(j, SL_ALREADY_EXISTS, "IDEMPOTENCY_KEY_REUSED",
+             "reservation_id \"%s\" is already used by a different request", id);
         return true;
     }
     j->out->st = SL_OK;
@@ -271,8 +271,8 @@ static void check_request(job *j)
             continue;
         inv_promo_st *p = find_promo(d, l->promotion_id);
         if (p == NULL) {
-            fail(j, SL_NOT_FOUND, "PROMOTION_NOT_FOUND", "lines[%zu].promotion_id: unknown promotion \"%s\"", i,
-                 l->promotion_id);
+            fail(j, SL_NOT_FOUND, "PROMOTION_NOT_FOUND",
+                 "lines[%zu].promotion_id: unknown promotion \"%s\"", i, l->promotion_id);
             return;
         }
         if (strcmp(p->row.sku, l->sku) != 0) {
@@ -288,8 +288,7 @@ static void check_request(job *j)
         }
         if (p->row.ended || d->tx->now_ms >= p->row.ends_ms) {
             fail(j, SL_FAILED_PRECONDITION, "PROMOTION_ENDED",
-                 "lines[%zu].promotion_id: promotion \"%s\" has ended",
-                 i, l->promotion_id);
+                 "lines[%zu].promotion_id: promotion \"%s\" has ended", i, l->promotion_id);
             return;
         }
         j->lp[i] = p;

@@ -1614,8 +1614,7 @@ static void test_shortfall_details_trailer(void **state)
     assert_string_equal(sf->lines[0]->sku, "SF-1");
     assert_int_equal(sf->lines[0]->short_by, 4);
     shelfline__v1__reserve_shortfall__free_unpacked(sf, NULL);
-    assert_false(
-        sl_client_status_detail(det, det_len, "type.googleapis.com/other", A, &v, &v_len));
+    assert_false(sl_client_status_detail(det, det_len, "type.googleapis.com/other", A, &v, &v_len));
     /* Truncated bytes are refused, not read past. */
     assert_false(sl_client_status_detail(
         det, det_len / 2, "type.googleapis.com/shelfline.v1.ReserveShortfall", A, &v, &v_len));

@@ -349,7 +349,8 @@ static void test_rich_error_detail_reaches_the_client(void **state)
     assert_true(details_len > 0);
     const uint8_t *v;
     size_t vlen;
-    assert_true(sl_client_status_detail(details, details_len, PAYLOAD_TYPE_URL, f->arena, &v, &vlen));
+    assert_true(
+        sl_client_status_detail(details, details_len, PAYLOAD_TYPE_URL, f->arena, &v, &vlen));
     Grpc__Testing__Payload *got = grpc__testing__payload__unpack(NULL, vlen, v);
     assert_non_null(got);
     assert_int_equal(got->body.len, 10);
