@@ -100,8 +100,11 @@ sl_status inv_api_get_product(sl_call *call, const ProtobufCMessage *req, Protob
     st = inv_api_tx(call, true, get_product_tx, &c, err);
     if (st != SL_OK)
         return st;
-    if (c.out == NULL)
-        return sl_err_reason(err, SL_NOT_FOUND, "SKU_NOT_FOUND", "sku: unknown SKU \"%s\"", r->sku);
+    if (c.out == NULL) {
+        sl_err_reason(err, SL_NOT_FOUND, "SKU_NOT_FOUND", "sku: unknown SKU \"%s\"", r->sku);
+        sl_err_meta(err, "sku", "%s", r->sku);
+        return SL_NOT_FOUND;
+    }
     *(Shelfline__V1__Product *)resp = *(Shelfline__V1__Product *)c.out;
     return SL_OK;
 }
