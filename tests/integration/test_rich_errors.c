@@ -12,7 +12,7 @@
  *     OUT_OF_STOCK of domain shelfline.v1 (sku, requested, available) next
  *     to inventory's own ReserveShortfall, and service-desk's PlaceOrder
  *     passes both on, once each;
- *   - a promotion's refusals (sold out, the customer's limit) are
+ *   - a promotion's refusals (the customer's limit, sold out) are
  *     RESOURCE_EXHAUSTED with their reason and a RetryInfo;
  *   - an UNAVAILABLE answer carries a RetryInfo, and an error without
  *     details (NOT_FOUND of a health check) sends no trailer at all.
@@ -350,7 +350,7 @@ static void test_promotion_refusals_are_retryable_with_a_reason(void **state)
     Shelfline__V1__Promotion p = SHELFLINE__V1__PROMOTION__INIT;
     p.promotion_id = "rich-flash";
     p.sku = "SKU-P";
-    p.quota = 1;
+    p.quota = 2;
     p.per_customer_limit = 1;
     p.starts_at_ms = now - 60000;
     p.ends_at_ms = now + 3600000;
@@ -377,9 +377,12 @@ static void test_promotion_refusals_are_retryable_with_a_reason(void **state)
     assert_string_equal(meta(ei, "limit"), "1");
     assert_true(retry_delay_ms(s) > 0);
 
-    /* bob: the promotion is sold out */
+    /* bob takes the last unit; then carol finds the promotion sold out */
+    assert_null(call_status(inv_ch, "/shelfline.v1.InventoryService/Reserve",
+                            &reserve_req("rich-p-3", "bob", "SKU-P", 1, "rich-flash")->base, NULL,
+                            0, SL_OK, &err));
     s = call_status(inv_ch, "/shelfline.v1.InventoryService/Reserve",
-                    &reserve_req("rich-p-3", "bob", "SKU-P", 1, "rich-flash")->base, NULL, 0,
+                    &reserve_req("rich-p-4", "carol", "SKU-P", 1, "rich-flash")->base, NULL, 0,
                     SL_RESOURCE_EXHAUSTED, &err);
     assert_non_null(s);
     ei = error_info(s);
