@@ -22,6 +22,7 @@
 #include <grpc/support/time.h>
 
 #include "sl_metrics.h"
+#include "sl_rpc_status.h"
 #include "sl_trace.h"
 
 #define DEFAULT_MAX_MSG (4 * 1024 * 1024 + 64 * 1024)
@@ -248,13 +249,13 @@ static sl_status pluck_ok(grpc_completion_queue *cq, void *tag, sl_err *err)
     return SL_OK;
 }
 
-/* Copies grpc-status-details-bin, when the caller asked for it. */
-static void keep_status_details(const grpc_metadata_array *md, const sl_call_options *o,
-                                sl_arena *arena)
+/* A failed call's grpc-status-details-bin: a shelfline.v1 ErrorInfo's
+ * reason and metadata go into err (so a refusal passed on keeps them), and
+ * the bytes to the caller when it asked for them (arena memory). */
+static void read_status_details(const grpc_metadata_array *md, const sl_call_options *o,
+                                sl_arena *arena, sl_err *err)
 {
-    if (o == NULL || o->status_details == NULL || o->status_details_len == NULL)
-        return;
-    for (size_t i = 0; i < md->count; i++) {
+    for (size_t i = 0; arena != NULL && i < md->count; i++) {
         if (grpc_slice_str_cmp(md->metadata[i].key, "grpc-status-details-bin") != 0)
             continue;
         size_t n = GRPC_SLICE_LENGTH(md->metadata[i].value);
@@ -262,8 +263,11 @@ static void keep_status_details(const grpc_metadata_array *md, const sl_call_opt
         if (p == NULL)
             return;
         memcpy(p, GRPC_SLICE_START_PTR(md->metadata[i].value), n);
-        *o->status_details = p;
-        *o->status_details_len = n;
+        sl_rpc_status_read_reason(p, n, arena, err);
+        if (o != NULL && o->status_details != NULL && o->status_details_len != NULL) {
+            *o->status_details = p;
+            *o->status_details_len = n;
+        }
         return;
     }
 }
@@ -396,7 +400,7 @@ static sl_status attempt(sl_channel *ch, const char *method, const void *req, si
     if (code != GRPC_STATUS_OK) {
         copy_details(err, code, details);
         st = sl_status_from_grpc_code((int)code);
-        keep_status_details(&trail_md, o, arena);
+        read_status_details(&trail_md, o, arena, err);
         goto out;
     }
     if (recv_bb == NULL) {
@@ -734,79 +738,19 @@ void sl_client_stream_close(sl_client_stream *s)
 
 /* ---- google.rpc.Status details ---- */
 
-static bool varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
-{
-    *v = 0;
-    for (int shift = 0; shift < 64 && *p < end; shift += 7) {
-        uint8_t b = *(*p)++;
-        *v |= (uint64_t)(b & 0x7f) << shift;
-        if ((b & 0x80) == 0)
-            return true;
-    }
-    return false;
-}
-
-/* The first length-delimited field number want of a message. */
-static bool field_bytes(const uint8_t *p, const uint8_t *end, uint64_t want, const uint8_t **out,
-                        size_t *out_len)
-{
-    while (p < end) {
-        uint64_t tag, v;
-        if (!varint(&p, end, &tag))
-            return false;
-        switch (tag & 7) {
-        case 0:
-            if (!varint(&p, end, &v))
-                return false;
-            break;
-        case 1:
-            if (end - p < 8)
-                return false;
-            p += 8;
-            break;
-        case 5:
-            if (end - p < 4)
-                return false;
-            p += 4;
-            break;
-        case 2:
-            if (!varint(&p, end, &v) || v > (uint64_t)(end - p))
-                return false;
-            if ((tag >> 3) == want) {
-                *out = p;
-                *out_len = (size_t)v;
-                return true;
-            }
-            p += v;
-            break;
-        default:
-            return false;
-        }
-    }
-    return false;
-}
-
-bool sl_client_status_detail(const void *status, size_t len, const char *type_url,
+bool sl_client_status_detail(const void *status, size_t len, const char *type_url, sl_arena *arena,
                              const uint8_t **value, size_t *value_len)
 {
-    const uint8_t *p = status, *end = p + len;
-    size_t want = strlen(type_url);
-    /* google.rpc.Status.details = 3 (repeated Any); Any.type_url = 1,
-     * Any.value = 2. */
-    const uint8_t *any;
-    size_t any_len;
-    while (p < end && field_bytes(p, end, 3, &any, &any_len)) {
-        const uint8_t *url;
-        size_t url_len;
-        if (field_bytes(any, any + any_len, 1, &url, &url_len) && url_len == want &&
-            memcmp(url, type_url, want) == 0) {
-            if (!field_bytes(any, any + any_len, 2, value, value_len)) {
-                *value = any; /* an Any without a value: an empty message */
-                *value_len = 0;
-            }
+    sl_rpc_detail *d;
+    size_t n;
+    if (!sl_rpc_status_details(status, len, arena, &d, &n))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (d[i].type_url != NULL && strcmp(d[i].type_url, type_url) == 0) {
+            *value = d[i].value;
+            *value_len = d[i].len;
             return true;
         }
-        p = any + any_len;
     }
     return false;
 }

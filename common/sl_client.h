@@ -134,9 +134,11 @@ sl_status sl_client_unary_raw(sl_channel *ch, const char *method, const void *re
 
 /* Finds, in a serialized google.rpc.Status (status, len), the first detail
  * whose Any type URL is type_url ("type.googleapis.com/shelfline.v1.
- * ReserveShortfall") and points *value at its packed message (inside
- * status).  False when there is none or the bytes are malformed. */
-bool sl_client_status_detail(const void *status, size_t len, const char *type_url,
+ * ReserveShortfall") and points *value at its packed message (arena
+ * memory).  False when there is none or the bytes are malformed.  (A
+ * shelfline.v1 ErrorInfo's reason and metadata need no call: a failed call
+ * copies them into its sl_err.) */
+bool sl_client_status_detail(const void *status, size_t len, const char *type_url, sl_arena *arena,
                              const uint8_t **value, size_t *value_len);
 
 /* Starts a server-streaming call.  The caller owns the stream

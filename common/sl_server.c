@@ -49,6 +49,7 @@
 #include "grpc/health/v1/health.pb-c.h"
 #include "sl_log.h"
 #include "sl_metrics.h"
+#include "sl_rpc_status.h"
 #include "sl_trace.h"
 #include "sl_valid.h"
 
@@ -117,6 +118,10 @@ struct sl_call {
     sl_trace trace; /* its span, request id; the thread's current context while it runs */
     size_t bytes_in, bytes_out; /* message bytes, for the access log */
     md_list init_md, trail_md;
+    /* The handler's own error details (sl_call_add_error_detail), arena
+     * memory, sent before the standard ones if the call fails. */
+    sl_rpc_detail *details;
+    size_t n_details, cap_details;
     bool initial_sent;
     bool streaming;
     /* completion state */
@@ -423,70 +428,67 @@ sl_status sl_call_add_trailing_metadata(sl_call *call, const char *key, const vo
     return md_add(&call->trail_md, key, value, len, err);
 }
 
-/* ---- google.rpc.Status, the payload of grpc-status-details-bin ---- */
+/* ---- rich error details: google.rpc.Status in grpc-status-details-bin ---- */
 
 #define DETAILS_KEY "grpc-status-details-bin"
-#define TYPE_URL_PREFIX "type.googleapis.com/"
 
-static size_t varint_len(uint64_t v)
+static sl_status add_detail(sl_call *c, const sl_rpc_detail *d, sl_err *err)
 {
-    size_t n = 1;
-    while (v >= 0x80) {
-        v >>= 7;
-        n++;
+    if (c->n_details == c->cap_details) {
+        size_t cap = c->cap_details ? c->cap_details * 2 : 4;
+        sl_rpc_detail *v = sl_arena_alloc(c->arena, cap * sizeof *v);
+        if (v == NULL)
+            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        if (c->n_details > 0)
+            memcpy(v, c->details, c->n_details * sizeof *v);
+        c->details = v;
+        c->cap_details = cap;
     }
-    return n;
+    c->details[c->n_details++] = *d;
+    return SL_OK;
 }
 
-static size_t put_varint(uint8_t *p, uint64_t v)
+sl_status sl_call_add_error_detail(sl_call *call, const ProtobufCMessageDescriptor *detail,
+                                   const void *packed, size_t len, sl_err *err)
 {
-    size_t n = 0;
-    while (v >= 0x80) {
-        p[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    p[n++] = (uint8_t)v;
-    return n;
-}
-
-/* A length-delimited field: tag, length, bytes (prefix then rest). */
-static size_t put_bytes(uint8_t *p, int field, const void *prefix, size_t prefix_len,
-                        const void *rest, size_t rest_len)
-{
-    size_t n = put_varint(p, (uint64_t)field << 3 | 2);
-    n += put_varint(p + n, prefix_len + rest_len);
-    if (prefix_len > 0)
-        memcpy(p + n, prefix, prefix_len);
-    if (rest_len > 0)
-        memcpy(p + n + prefix_len, rest, rest_len);
-    return n + prefix_len + rest_len;
-}
-
-sl_status sl_call_set_error_detail(sl_call *call, sl_status st, const char *message,
-                                   const ProtobufCMessageDescriptor *detail, const void *packed,
-                                   size_t len, sl_err *err)
-{
-    /* Status {1: code, 2: message, 3: Any {1: type_url, 2: value}} */
-    uint64_t code = (uint64_t)sl_status_grpc_code(st);
-    size_t pl = strlen(TYPE_URL_PREFIX), nl = strlen(detail->name), ml = strlen(message);
-    size_t any_len = 1 + varint_len(pl + nl) + pl + nl + 1 + varint_len(len) + len;
-    size_t cap = 1 + varint_len(code) + 1 + varint_len(ml) + ml + 1 + varint_len(any_len) + any_len;
-    uint8_t *buf = sl_arena_alloc(call->arena, cap);
-    if (buf == NULL)
+    size_t n = strlen(SL_RPC_TYPE_URL_PREFIX) + strlen(detail->name) + 1;
+    char *url = sl_arena_alloc(call->arena, n);
+    uint8_t *value = sl_arena_alloc(call->arena, len + 1);
+    if (url == NULL || value == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-    size_t n = put_varint(buf, 1 << 3 | 0);
-    n += put_varint(buf + n, code);
-    n += put_bytes(buf + n, 2, message, ml, NULL, 0);
-    n += put_varint(buf + n, 3 << 3 | 2);
-    n += put_varint(buf + n, any_len);
-    n += put_bytes(buf + n, 1, TYPE_URL_PREFIX, pl, detail->name, nl);
-    n += put_bytes(buf + n, 2, packed, len, NULL, 0);
-    return md_add(&call->trail_md, DETAILS_KEY, buf, n, err);
+    snprintf(url, n, "%s%s", SL_RPC_TYPE_URL_PREFIX, detail->name);
+    if (len > 0)
+        memcpy(value, packed, len);
+    return add_detail(call, &(sl_rpc_detail){url, value, len}, err);
 }
 
 sl_status sl_call_forward_error_details(sl_call *call, const void *status, size_t len, sl_err *err)
 {
-    return md_add(&call->trail_md, DETAILS_KEY, status, len, err);
+    sl_rpc_detail *d;
+    size_t n;
+    if (!sl_rpc_status_details(status, len, call->arena, &d, &n))
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "the peer's error details do not decode");
+    for (size_t i = 0; i < n; i++) {
+        sl_status st = add_detail(call, &d[i], err);
+        if (st != SL_OK)
+            return st;
+    }
+    return SL_OK;
+}
+
+/* The call's google.rpc.Status as a trailer, when st is an error that has
+ * details (sl_rpc_status.h says which).  Best effort: out of memory, the
+ * client still gets the status and its message. */
+static void add_status_details(sl_call *c, sl_status st, const sl_err *err)
+{
+    uint8_t *buf;
+    size_t len;
+    if (st == SL_OK ||
+        !sl_rpc_status_pack(st, err, c->mrt != NULL ? c->mrt->request : NULL, c->details,
+                            c->n_details, c->arena, &buf, &len) ||
+        len == 0)
+        return;
+    md_add(&c->trail_md, DETAILS_KEY, buf, len, NULL);
 }
 
 /* ---- metrics: go-grpc-prometheus's names, so its dashboards work ---- */
@@ -658,6 +660,7 @@ static sl_status pre_dispatch(sl_call *c, const ProtobufCMessage *req, sl_err *e
 
 static void fill_status_ops(sl_call *c, grpc_op *op, sl_status st, const sl_err *err)
 {
+    add_status_details(c, st, err);
     memset(op, 0, sizeof *op);
     op->op = GRPC_OP_SEND_STATUS_FROM_SERVER;
     op->data.send_status_from_server.status = (grpc_status_code)sl_status_grpc_code(st);
@@ -1292,8 +1295,12 @@ static void on_registered(worker *w, slot *sl)
             pthread_mutex_unlock(&s->mu);
         }
         SL_LOG(SL_LOG_WARN, "rpc", c->trace.request_id, "%s rejected: too many streams", mrt->name);
-        grpc_call_cancel_with_status(c->call, GRPC_STATUS_RESOURCE_EXHAUSTED,
-                                     "too many concurrent streams", NULL);
+        /* A status batch rather than a cancel, so the answer carries its
+         * RetryInfo; nothing waits for the client's close. */
+        sl_err e;
+        sl_err_set(&e, SL_RESOURCE_EXHAUSTED, "too many concurrent streams");
+        c->close_done = true;
+        stream_finish(c, SL_RESOURCE_EXHAUSTED, &e);
         call_release_grpc(c);
         md_free(&c->init_md);
         md_free(&c->trail_md);

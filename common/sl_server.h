@@ -261,20 +261,26 @@ sl_status sl_call_add_initial_metadata(sl_call *call, const char *key, const voi
 sl_status sl_call_add_trailing_metadata(sl_call *call, const char *key, const void *value,
                                         size_t len, sl_err *err);
 
-/* Rich error details, the one way a handler sends them: a google.rpc.Status
- * {code: st's gRPC code, message, details: [Any{type.googleapis.com/
- * <detail's full name>, packed}]} in the grpc-status-details-bin trailer,
- * which gRPC libraries expose to clients as the error's details (decoded
- * by sl_client_status_detail).  packed is the detail message already
- * packed (len bytes).  The handler still returns st with the same message.
- * RESOURCE_EXHAUSTED when out of memory; the call's status is unaffected. */
-sl_status sl_call_set_error_detail(sl_call *call, sl_status st, const char *message,
-                                   const ProtobufCMessageDescriptor *detail, const void *packed,
-                                   size_t len, sl_err *err);
+/* Rich error details.  When a call ends with an error the dispatcher sends
+ * a google.rpc.Status {code and message: the call's, details} in the
+ * grpc-status-details-bin trailer, which gRPC libraries expose to clients
+ * as the error's details.  The standard details come from the handler's
+ * sl_err (sl_status.h: a BadRequest for INVALID_ARGUMENT, a RetryInfo for
+ * UNAVAILABLE and RESOURCE_EXHAUSTED, an ErrorInfo for an error with a
+ * reason; mapping in sl_rpc_status.h).  A handler adds its own typed
+ * details here: detail's message already packed (len bytes, copied), sent
+ * as Any{type.googleapis.com/<detail's full name>} before the standard ones
+ * and only if the call fails.  RESOURCE_EXHAUSTED when out of memory; the
+ * call's status is unaffected. */
+sl_status sl_call_add_error_detail(sl_call *call, const ProtobufCMessageDescriptor *detail,
+                                   const void *packed, size_t len, sl_err *err);
 
 /* Passes a peer's rich error details (its grpc-status-details-bin, as
- * sl_call_options.status_details returned them) on to this call's client
- * unchanged, for a handler that returns the peer's status as its own. */
+ * sl_call_options.status_details returned them) on to this call's client,
+ * for a handler that returns the peer's status as its own: each of the
+ * peer's details is added as by sl_call_add_error_detail (the Status
+ * itself gets this call's code and message).  INVALID_ARGUMENT when status
+ * does not decode. */
 sl_status sl_call_forward_error_details(sl_call *call, const void *status, size_t len, sl_err *err);
 
 /* Per-method counters kept by the dispatcher (for metrics and tests).

@@ -14,6 +14,9 @@ build_pkgs=(
     # google/protobuf/descriptor.proto: server reflection reads the embedded
     # descriptor set with it
     libprotobuf-dev
+    # google/rpc/status.proto and error_details.proto: the rich error
+    # details every service sends (Debian ships them only in this package)
+    golang-github-gogo-googleapis-dev
     libpq-dev postgresql-15 postgresql-client-15
     # every service's HTTP port (/metrics, and the JSON API later)
     libmicrohttpd-dev

@@ -73,6 +73,7 @@ sl_status inv_api_need_warehouse(sl_db_conn *conn, sl_arena *a, const char *fiel
     if (st != SL_OK)
         return st;
     if (n == 0)
-        return sl_err_set(err, SL_NOT_FOUND, "%s: unknown warehouse \"%s\"", field, id);
+        return sl_err_reason(err, SL_NOT_FOUND, "WAREHOUSE_NOT_FOUND",
+                             "%s: unknown warehouse \"%s\"", field, id);
     return SL_OK;
 }

@@ -121,7 +121,8 @@ sl_status inv_api_get_inbound(sl_call *call, const ProtobufCMessage *req, Protob
     if (st != SL_OK)
         return st;
     if (c.out == NULL)
-        return sl_err_set(err, SL_NOT_FOUND, "inbound_id: unknown inbound shipment \"%s\"", id);
+        return sl_err_reason(err, SL_NOT_FOUND, "INBOUND_NOT_FOUND",
+                             "inbound_id: unknown inbound shipment \"%s\"", id);
     *(Shelfline__V1__Inbound *)resp = *c.out;
     return SL_OK;
 }

@@ -509,7 +509,8 @@ sl_status sd_store_load_order(sl_db_conn *conn, const char *order_id, bool for_u
         return st;
     memset(out, 0, sizeof *out);
     if (PQntuples(q[0].res) == 0)
-        st = sl_err_set(err, SL_NOT_FOUND, "order_id \"%s\" not found", order_id);
+        st = sl_err_reason(err, SL_NOT_FOUND, "ORDER_NOT_FOUND", "order_id \"%s\" not found",
+                           order_id);
     else if ((st = order_from(a, q[0].res, out, err)) == SL_OK &&
              (st = parts_from(a, q[2].res, out, err)) == SL_OK)
         st = lines_from(a, q[1].res, out, err);

@@ -155,7 +155,8 @@ sl_status sd_store_ticket_read(sl_db *db, int64_t deadline_ms, const char *ticke
     if (st != SL_OK)
         return st;
     if (PQntuples(res) == 0)
-        st = sl_err_set(err, SL_NOT_FOUND, "ticket_id \"%s\" not found", ticket_id);
+        st = sl_err_reason(err, SL_NOT_FOUND, "TICKET_NOT_FOUND", "ticket_id \"%s\" not found",
+                           ticket_id);
     else
         st = ticket_from(res, 0, a, out, err);
     PQclear(res);
@@ -300,7 +301,8 @@ sl_status sd_store_ticket_lock(sl_db_conn *conn, const char *ticket_id, char sta
     if (st != SL_OK)
         return st;
     if (PQntuples(res) == 0) {
-        st = sl_err_set(err, SL_NOT_FOUND, "ticket_id \"%s\" not found", ticket_id);
+        st = sl_err_reason(err, SL_NOT_FOUND, "TICKET_NOT_FOUND", "ticket_id \"%s\" not found",
+                           ticket_id);
     } else {
         sl_db_reader rd;
         sl_db_reader_init(&rd, res, NULL);

@@ -122,9 +122,8 @@ static sl_status front_detail(sl_call *call, const ProtobufCMessage *req_msg,
     uint8_t *buf = sl_arena_alloc(sl_call_arena(call), len + 1);
     protobuf_c_message_pack(&p.base, buf);
     sl_err_set(err, SL_FAILED_PRECONDITION, "not now");
-    assert_int_equal(sl_call_set_error_detail(call, SL_FAILED_PRECONDITION, err->msg,
-                                              &grpc__testing__payload__descriptor, buf, len, NULL),
-                     SL_OK);
+    assert_int_equal(
+        sl_call_add_error_detail(call, &grpc__testing__payload__descriptor, buf, len, NULL), SL_OK);
     return SL_FAILED_PRECONDITION;
 }
 
@@ -350,7 +349,8 @@ static void test_rich_error_detail_reaches_the_client(void **state)
     assert_true(details_len > 0);
     const uint8_t *v;
     size_t vlen;
-    assert_true(sl_client_status_detail(details, details_len, PAYLOAD_TYPE_URL, &v, &vlen));
+    assert_true(
+        sl_client_status_detail(details, details_len, PAYLOAD_TYPE_URL, f->arena, &v, &vlen));
     Grpc__Testing__Payload *got = grpc__testing__payload__unpack(NULL, vlen, v);
     assert_non_null(got);
     assert_int_equal(got->body.len, 10);

@@ -410,7 +410,7 @@ static void test_place_short_with_details(void **state)
                      SL_FAILED_PRECONDITION);
     assert_non_null(strstr(err.msg, "SKU-A"));
     assert_true(sl_client_status_detail(
-        det, det_len, "type.googleapis.com/shelfline.v1.ReserveShortfall", &v, &v_len));
+        det, det_len, "type.googleapis.com/shelfline.v1.ReserveShortfall", A, &v, &v_len));
     Shelfline__V1__ReserveShortfall *sf = shelfline__v1__reserve_shortfall__unpack(NULL, v_len, v);
     assert_non_null(sf);
     assert_int_equal(sf->n_lines, 1);
