@@ -285,15 +285,18 @@ function strategicMerge(base, patch, key) {
         const mk = MERGE_KEYS.get(key);
         if (mk === undefined || !Array.isArray(base))
             return patch;
+        // Items new to the list go first, in the patch's order, as kustomize
+        // puts them.
         const out = base.slice();
+        const added = [];
         for (const item of patch) {
             const i = out.findIndex((b) => b[mk] === item[mk]);
             if (i < 0)
-                out.push(item);
+                added.push(item);
             else
                 out[i] = strategicMerge(out[i], item, '');
         }
-        return out;
+        return added.concat(out);
     }
     if (typeof patch !== 'object' || typeof base !== 'object' || base === null || Array.isArray(base))
         return patch;
