@@ -67,18 +67,9 @@ node)
 go)
     command -v go >/dev/null || die "go not found (deploy/local/deps.sh test)"
     go_client=$out/tls-client
-    (
-        exec 9>"$out/.lock"
-        flock 9
-        if [ ! -x "$go_client" ] || [ "$here/tls/main.go" -nt "$go_client" ]; then
-            mkdir -p "$out/gopath" "$out/gocache"
-            export GO111MODULE=off GOPATH="$out/gopath:/usr/share/gocode" GOCACHE="$out/gocache" \
-                GOENV=off GOFLAGS=-buildvcs=false GOPROXY=off GOWORK=off
-            unset GOROOT GOBIN GOOS GOARCH
-            go build -o "$go_client.tmp" "$here/tls/main.go" || die "go build tls/main.go failed"
-            mv "$go_client.tmp" "$go_client"
-        fi
-    )
+    # shellcheck source=tests/interop/go_build.sh
+    . "$here/go_build.sh"
+    go_build "$here/tls/main.go" "$out" tls-client
     ;;
 esac
 
