@@ -13,7 +13,8 @@
 # client trusting the CA gets SERVING, a plaintext one is refused.  Then
 # with mTLS (SHELFLINE_TLS_CLIENT_CA_FILE too): a client with a certificate
 # of the CA gets SERVING; one without a certificate, one whose certificate
-# another CA signed, and a plaintext one are refused.
+# another CA signed, and a plaintext one are refused; the service's own
+# --probe succeeds with its client certificate and fails without.
 #
 # Environment: as run_health_client.sh (SHELFLINE_TEST_PG_DIR,
 # SHELFLINE_BIN_DIR, SHELFLINE_DATABASE_URL, SHELFLINE_START_TIMEOUT).
@@ -122,6 +123,18 @@ check client SERVING
 check ca REFUSED
 check rogue REFUSED
 check plaintext REFUSED
+# The service's own exec probe (--probe) over mTLS, as in Kubernetes: its
+# TLS settings find the server; without a client certificate it fails.
+probe_env=("${tls[@]}" SHELFLINE_TLS_CLIENT_CA_FILE="$certs/ca.pem" SHELFLINE_LISTEN="$address"
+    SHELFLINE_TLS_CA_FILE="$certs/ca.pem")
+if env "${probe_env[@]}" SHELFLINE_TLS_CLIENT_CERT_FILE="$certs/client.pem" \
+    SHELFLINE_TLS_CLIENT_KEY_FILE="$certs/client.key" "$service_bin" --probe &&
+    ! env "${probe_env[@]}" "$service_bin" --probe 2>/dev/null; then
+    passed=$((passed + 1))
+else
+    echo "FAIL $(basename "$service_bin") --probe: not 0 with the client certificate and 1 without" >&2
+    failed=$((failed + 1))
+fi
 if ! kill -0 "$service_pid" 2>/dev/null; then
     echo "$me: $(basename "$service_bin") died during the checks" >&2
     failed=$((failed + 1))
