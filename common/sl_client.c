@@ -23,6 +23,7 @@
 
 #include "sl_metrics.h"
 #include "sl_rpc_status.h"
+#include "sl_tls_int.h"
 #include "sl_trace.h"
 
 #define DEFAULT_MAX_MSG (4 * 1024 * 1024 + 64 * 1024)
@@ -69,6 +70,30 @@ static void arg_int(grpc_arg *args, size_t *n, const char *key, int value)
     (*n)++;
 }
 
+/* The channel's SSL credentials from opts' files, or *out NULL for
+ * plaintext.  INVALID_ARGUMENT naming an unreadable file. */
+static sl_status tls_credentials(const sl_channel_options *opts, grpc_channel_credentials **out,
+                                 sl_err *err)
+{
+    *out = NULL;
+    if (opts == NULL || opts->tls_ca_file == NULL)
+        return SL_OK;
+    char *ca = NULL, *cert = NULL, *key = NULL;
+    sl_status st = sl_tls_read_file("TLS CA file", opts->tls_ca_file, &ca, err);
+    if (st == SL_OK && opts->tls_cert_file != NULL) {
+        st = sl_tls_read_file("TLS client certificate file", opts->tls_cert_file, &cert, err);
+        if (st == SL_OK)
+            st = sl_tls_read_file("TLS client key file",
+                                  opts->tls_key_file != NULL ? opts->tls_key_file : "", &key, err);
+    }
+    if (st == SL_OK)
+        *out = sl__tls_channel_credentials(ca, cert, key);
+    free(ca);
+    free(cert);
+    free(key);
+    return st;
+}
+
 sl_status sl_channel_create(const char *target, const sl_channel_options *opts, sl_channel **out,
                             sl_err *err)
 {
@@ -89,7 +114,16 @@ sl_status sl_channel_create(const char *target, const sl_channel_options *opts, 
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     }
     grpc_init();
-    grpc_arg args[11];
+    grpc_channel_credentials *creds = NULL;
+    sl_status st = tls_credentials(opts, &creds, err);
+    if (st != SL_OK) {
+        grpc_shutdown();
+        free(c->target);
+        free(c->authorization);
+        free(c);
+        return st;
+    }
+    grpc_arg args[12];
     size_t n = 0;
     memset(args, 0, sizeof args);
     arg_int(
@@ -128,8 +162,14 @@ sl_status sl_channel_create(const char *target, const sl_channel_options *opts, 
     arg_int(args, &n, GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
     arg_int(args, &n, GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
     arg_int(args, &n, GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+    if (opts != NULL && opts->tls_server_name != NULL) {
+        args[n].type = GRPC_ARG_STRING;
+        args[n].key = GRPC_SSL_TARGET_NAME_OVERRIDE_ARG;
+        args[n++].value.string = (char *)opts->tls_server_name;
+    }
     grpc_channel_args cargs = {.num_args = n, .args = args};
-    grpc_channel_credentials *creds = grpc_insecure_credentials_create();
+    if (creds == NULL)
+        creds = grpc_insecure_credentials_create();
     c->ch = grpc_channel_create(target, creds, &cargs);
     grpc_channel_credentials_release(creds);
     *out = c;

@@ -45,13 +45,25 @@ typedef struct sl_channel_options {
      * monitoring): with it, a replica reporting NOT_SERVING cannot even be
      * asked, since no call is routed to it. */
     bool no_health_check;
+    /* TLS (gRPC core's SSL credentials): verify the server against the PEM
+     * CA bundle in tls_ca_file and, when tls_cert_file is set, present that
+     * certificate with the key in tls_key_file (mTLS).  The files are read
+     * once, here.  tls_ca_file NULL: plaintext. */
+    const char *tls_ca_file;
+    const char *tls_cert_file;
+    const char *tls_key_file;
+    /* The name the server's certificate must carry when it is not the
+     * target's host (e.g. a target listing several addresses); NULL: the
+     * target's. */
+    const char *tls_server_name;
 } sl_channel_options;
 
 /* Opens a channel to target, a gRPC target URI: "host:port",
  * "ipv4:127.0.0.1:50051,127.0.0.1:50151", "dns:///inventory-headless:50051"
  * (every address takes calls, round robin); opts may be NULL.  Reconnects
  * within 100 ms to 2 s of losing a peer, and keeps idle connections alive.
- * Connection is lazy, so this only fails on bad arguments or out of memory.
+ * Connection is lazy, so this only fails on bad arguments (an unreadable
+ * TLS file: INVALID_ARGUMENT naming it) or out of memory.
  * The caller owns the channel (sl_channel_destroy), which must outlive its
  * calls. */
 sl_status sl_channel_create(const char *target, const sl_channel_options *opts, sl_channel **out,

@@ -50,6 +50,7 @@
 #include "sl_log.h"
 #include "sl_metrics.h"
 #include "sl_rpc_status.h"
+#include "sl_tls_int.h"
 #include "sl_trace.h"
 #include "sl_valid.h"
 
@@ -184,6 +185,7 @@ struct sl_server {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int64_t active_streams;
+    int64_t active_health_watches; /* counted apart: see max_health_watches */
 };
 
 /* ---------------------------------------------------------------- time -- */
@@ -373,6 +375,13 @@ const char *sl_call_peer(sl_call *call)
     char *copy = sl_arena_strdup(call->arena, p != NULL ? p : "");
     gpr_free(p);
     return copy != NULL ? copy : "";
+}
+
+const char *sl_call_peer_identity(sl_call *call)
+{
+    if (call->call == NULL || call->srv->opts.tls == NULL)
+        return NULL;
+    return sl__tls_peer_identity(call->call, call->arena);
 }
 
 const char *sl_call_metadata(const sl_call *call, const char *key, size_t *len)
@@ -637,13 +646,30 @@ bool sl_server_method_stats(sl_server *s, const char *method, sl_method_stats *o
     return false;
 }
 
-/* Checks that run before every handler: deadline, the interceptor, then
+/* The size HTTP/2 counts for a header block (RFC 7540 6.5.2: each field's
+ * name and value and 32 bytes), so the limit means what a client's
+ * SETTINGS_MAX_HEADER_LIST_SIZE means. */
+static size_t header_bytes(const grpc_metadata_array *md)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < md->count; i++)
+        n += GRPC_SLICE_LENGTH(md->metadata[i].key) + GRPC_SLICE_LENGTH(md->metadata[i].value) + 32;
+    return n;
+}
+
+/* Checks that run before every handler: header size, deadline, the
+ * interceptor, then
  * the method's own validation of its request (req is NULL for client and
  * bidirectional streams, which validate what they receive themselves).
  * The interceptor goes before validation so a caller it refuses learns
  * nothing of the request rules. */
 static sl_status pre_dispatch(sl_call *c, const ProtobufCMessage *req, sl_err *err)
 {
+    size_t hb = header_bytes(&c->req_md);
+    if ((int64_t)hb > c->srv->opts.max_header_bytes)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED,
+                          "request headers of %zu bytes: more than the %lld allowed", hb,
+                          (long long)c->srv->opts.max_header_bytes);
     if (c->deadline_ms != INT64_MAX && c->deadline_ms <= now_realtime_ms())
         return sl_err_set(err, SL_DEADLINE_EXCEEDED, "deadline passed before %s started",
                           c->mrt->name);
@@ -993,10 +1019,35 @@ static void stream_finish(sl_call *c, sl_status st, const sl_err *err)
     }
 }
 
+/* Takes a place among the server's streams (health Watch streams have
+ * their own budget); false when there is none left. */
+static bool stream_enter(sl_server *s, bool health_watch)
+{
+    pthread_mutex_lock(&s->mu);
+    int64_t *n = health_watch ? &s->active_health_watches : &s->active_streams;
+    bool admit = *n < (health_watch ? s->opts.max_health_watches : s->opts.max_streams);
+    if (admit)
+        (*n)++;
+    pthread_mutex_unlock(&s->mu);
+    return admit;
+}
+
+static void stream_leave(sl_server *s, bool health_watch)
+{
+    pthread_mutex_lock(&s->mu);
+    if (health_watch)
+        s->active_health_watches--;
+    else
+        s->active_streams--;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
 static void *stream_main(void *arg)
 {
     sl_call *c = arg;
     sl_server *s = c->srv;
+    bool health_watch = c->mrt->svc == &s->health_def;
     const sl_method *m = c->mrt->m;
     const ProtobufCMessageDescriptor *request = c->mrt->request;
     sl_err err;
@@ -1041,10 +1092,7 @@ static void *stream_main(void *arg)
     sl_arena_destroy(c->arena);
     free(c);
 
-    pthread_mutex_lock(&s->mu);
-    s->active_streams--;
-    pthread_cond_broadcast(&s->cv);
-    pthread_mutex_unlock(&s->mu);
+    stream_leave(s, health_watch);
     return NULL;
 }
 
@@ -1278,29 +1326,31 @@ static void on_registered(worker *w, slot *sl)
         return;
     }
 
-    pthread_mutex_lock(&s->mu);
-    bool admit = s->active_streams < s->opts.max_streams;
-    if (admit)
-        s->active_streams++;
-    pthread_mutex_unlock(&s->mu);
+    bool health_watch = mrt->svc == &s->health_def;
+    bool admit = stream_enter(s, health_watch);
     pthread_t t;
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     if (!admit || pthread_create(&t, &attr, stream_main, c) != 0) {
-        if (admit) {
-            pthread_mutex_lock(&s->mu);
-            s->active_streams--;
-            pthread_cond_broadcast(&s->cv);
-            pthread_mutex_unlock(&s->mu);
-        }
+        if (admit)
+            stream_leave(s, health_watch);
         SL_LOG(SL_LOG_WARN, "rpc", c->trace.request_id, "%s rejected: too many streams", mrt->name);
-        /* A status batch rather than a cancel, so the answer carries its
-         * RetryInfo; nothing waits for the client's close. */
+        /* A health Watch over its budget answers UNIMPLEMENTED: that is
+         * what makes a client-side health checker (gRPC proposal A17: every
+         * sl_client channel) count the server as healthy, where any other
+         * status would mark the connection unhealthy -- so watchers that
+         * spent the budget cannot cut the suite's own channels off.  Check
+         * stays served.  A status batch rather than a cancel, so the
+         * answer carries its details (RetryInfo); nothing waits for the
+         * client's close. */
         sl_err e;
-        sl_err_set(&e, SL_RESOURCE_EXHAUSTED, "too many concurrent streams");
+        sl_status st =
+            health_watch
+                ? sl_err_set(&e, SL_UNIMPLEMENTED, "health Watch streams are all taken: use Check")
+                : sl_err_set(&e, SL_RESOURCE_EXHAUSTED, "too many concurrent streams");
         c->close_done = true;
-        stream_finish(c, SL_RESOURCE_EXHAUSTED, &e);
+        stream_finish(c, st, &e);
         call_release_grpc(c);
         md_free(&c->init_md);
         md_free(&c->trail_md);
@@ -1456,6 +1506,12 @@ sl_status sl_server_create(const sl_server_options *opts, sl_server **out, sl_er
         s->opts.max_send_bytes = DEFAULT_MAX_MSG;
     if (s->opts.max_streams <= 0)
         s->opts.max_streams = 1024;
+    if (s->opts.max_health_watches <= 0)
+        s->opts.max_health_watches = 256;
+    if (s->opts.max_concurrent_streams <= 0)
+        s->opts.max_concurrent_streams = 256;
+    if (s->opts.max_header_bytes <= 0)
+        s->opts.max_header_bytes = 8192;
     s->health = sl_health_create();
     if (s->health == NULL) {
         free(s);
@@ -1617,7 +1673,7 @@ sl_status sl_server_start(sl_server *s, sl_err *err)
 {
     if (s->started)
         return sl_err_set(err, SL_FAILED_PRECONDITION, "server already started");
-    grpc_arg args[10];
+    grpc_arg args[12];
     size_t nargs = 0;
     memset(args, 0, sizeof args);
     /* Keepalive: the server pings a connection idle for a minute and drops
@@ -1632,6 +1688,17 @@ sl_status sl_server_start(sl_server *s, sl_err *err)
     arg_int(args, &nargs, GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
     arg_int(args, &nargs, GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, (int)s->opts.max_recv_bytes);
     arg_int(args, &nargs, GRPC_ARG_MAX_SEND_MESSAGE_LENGTH, (int)s->opts.max_send_bytes);
+    arg_int(args, &nargs, GRPC_ARG_MAX_CONCURRENT_STREAMS, (int)s->opts.max_concurrent_streams);
+    /* The transport's own limit is far above max_header_bytes, which the
+     * dispatcher enforces per call: gRPC 1.51 answers a header block past
+     * its limit by failing every call of the connection (a 100 KiB header
+     * over a 64 KiB limit ended the other streams in integration_tls),
+     * while the dispatcher fails the one call and says which limit. */
+    int64_t transport_headers = 32 * s->opts.max_header_bytes;
+    if (transport_headers < 256 * 1024)
+        transport_headers = 256 * 1024;
+    arg_int(args, &nargs, GRPC_ARG_MAX_METADATA_SIZE,
+            (int)(transport_headers < INT32_MAX ? transport_headers : INT32_MAX));
     if (s->opts.max_connection_age_ms > 0) {
         arg_int(args, &nargs, GRPC_ARG_MAX_CONNECTION_AGE_MS, (int)s->opts.max_connection_age_ms);
     }
@@ -1677,7 +1744,9 @@ sl_status sl_server_start(sl_server *s, sl_err *err)
     }
     s->shutdown_cq = grpc_completion_queue_create_for_pluck(NULL);
 
-    grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
+    grpc_server_credentials *creds = s->opts.tls != NULL
+                                         ? sl__tls_server_credentials(s->opts.tls)
+                                         : grpc_insecure_server_credentials_create();
     s->port = grpc_server_add_http2_port(s->server, s->opts.listen, creds);
     grpc_server_credentials_release(creds);
     if (s->port == 0)
@@ -1725,8 +1794,9 @@ sl_status sl_server_start(sl_server *s, sl_err *err)
     sl_health_set(s->health, SL_HEALTH_LIVENESS, SL_HEALTH_SERVING);
     for (size_t i = 0; i < s->n_services; i++)
         sl_health_set(s->health, s->services[i]->descriptor->name, SL_HEALTH_SERVING);
-    SL_LOG(SL_LOG_INFO, "server", NULL, "listening on %s (port %d, %d workers and one for health)",
-           s->opts.listen, s->port, s->opts.workers);
+    SL_LOG(SL_LOG_INFO, "server", NULL,
+           "listening on %s (port %d, %s, %d workers and one for health)", s->opts.listen, s->port,
+           s->opts.tls == NULL ? "plaintext" : "TLS", s->opts.workers);
     return SL_OK;
 }
 
@@ -1774,7 +1844,7 @@ void sl_server_shutdown(sl_server *s, int64_t grace_ms)
                                         NULL);
         }
         pthread_mutex_lock(&s->mu);
-        while (s->active_streams > 0)
+        while (s->active_streams > 0 || s->active_health_watches > 0)
             pthread_cond_wait(&s->cv, &s->mu);
         pthread_mutex_unlock(&s->mu);
     }

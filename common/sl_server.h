@@ -35,6 +35,7 @@
 #include "sl_arena.h"
 #include "sl_health.h"
 #include "sl_status.h"
+#include "sl_tls.h"
 #include "sl_trace.h"
 
 typedef struct sl_server sl_server;
@@ -156,6 +157,22 @@ typedef struct sl_server_options {
     int64_t max_connection_age_ms;       /* 0: none */
     int64_t max_connection_age_grace_ms; /* 0: none */
     int64_t max_streams;                 /* concurrent streaming calls; 0: 1024 */
+    /* Concurrent health Watch streams, counted apart from max_streams so
+     * that watchers nobody authenticates (health is open to kubelets) can
+     * never take the budget of WatchEvents consumers.  0: 256. */
+    int64_t max_health_watches;
+    /* HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS: calls one connection may have
+     * open at once; a client past it waits for one to end.  0: 256. */
+    int64_t max_concurrent_streams;
+    /* Largest request header block (HTTP/2 bytes: names, values and 32 per
+     * field) a call may carry; a larger one fails that call alone with
+     * RESOURCE_EXHAUSTED.  gRPC's transport refuses blocks over 32 times
+     * this (at least 256 KiB), and then fails the connection's other calls
+     * too.  0: 8192. */
+    int64_t max_header_bytes;
+    /* TLS on the port with these certificate files (re-read when they
+     * change; see sl_tls.h); NULL: plaintext.  Must outlive the server. */
+    sl_tls_server *tls;
     /* Longest a unary call may run, whatever deadline its client gave (or
      * none): its deadline becomes the earlier of the two, so handlers that
      * bound their database work by sl_call_deadline_ms are bounded even
@@ -237,6 +254,11 @@ sl_arena *sl_call_arena(sl_call *call);
 const char *sl_call_method(const sl_call *call);
 /* "ipv4:127.0.0.1:12345" style peer address (arena memory). */
 const char *sl_call_peer(sl_call *call);
+/* The verified identity of the client's certificate under mTLS: its first
+ * SAN URI, else its first SAN DNS name (arena memory); NULL on a plaintext
+ * or TLS-only connection, or for a certificate with neither.  What roles
+ * are mapped from. */
+const char *sl_call_peer_identity(sl_call *call);
 /* The value of request metadata key (lower case), or NULL.  *len (if not
  * NULL) receives its length (binary "-bin" values may hold zero bytes).
  * The returned memory lives as long as the call. */

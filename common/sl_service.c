@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "grpc/health/v1/health.pb-c.h"
 #include "sl_config.h"
 #include "sl_log.h"
 #include "sl_metrics.h"
@@ -28,6 +29,7 @@ struct sl_service {
     sl_events *events;
     sl_http *http; /* NULL when off */
     sl_reflection *reflection;
+    sl_tls_server *tls; /* NULL: plaintext */
     sl_service_def def; /* the spec's rows and WatchEvents (methods malloc'd) */
     pthread_mutex_t peers_mu;
     const char *peer_target[SL_SERVICE_MAX_PEERS];
@@ -75,7 +77,16 @@ sl_status sl_service_config_load(sl_service_config *cfg, const char *default_lis
                                     &cfg->health_interval_ms, err)) != SL_OK ||
         (st = sl_config_duration_ms("SHELFLINE_MAX_CALL_TIME", 30000, 100, 3600 * 1000,
                                     &cfg->max_call_ms, err)) != SL_OK ||
-        (st = sl_config_string("SHELFLINE_AUTH_TOKEN", NULL, &cfg->auth_token, err)) != SL_OK)
+        (st = sl_config_int("SHELFLINE_MAX_STREAMS", 1024, 1, 1000000, &cfg->max_streams, err)) !=
+            SL_OK ||
+        (st = sl_config_int("SHELFLINE_MAX_HEALTH_WATCHES", 256, 1, 1000000,
+                            &cfg->max_health_watches, err)) != SL_OK ||
+        (st = sl_config_int("SHELFLINE_MAX_CONCURRENT_STREAMS", 256, 1, INT32_MAX,
+                            &cfg->max_concurrent_streams, err)) != SL_OK ||
+        (st = sl_config_int("SHELFLINE_MAX_HEADER_BYTES", 8192, 1024, 1024 * 1024,
+                            &cfg->max_header_bytes, err)) != SL_OK ||
+        (st = sl_config_string("SHELFLINE_AUTH_TOKEN", NULL, &cfg->auth_token, err)) != SL_OK ||
+        (st = sl_tls_config_load(&cfg->tls, err)) != SL_OK)
         return st;
     const char *level;
     sl_config_string("SHELFLINE_LOG_LEVEL", "info", &level, err);
@@ -222,7 +233,10 @@ sl_channel *sl_service_peer(sl_service *svc, size_t peer)
             snprintf(auth, sizeof auth, "Bearer %s", svc->cfg.auth_token);
         sl_channel_options o = {.max_recv_bytes = svc->cfg.max_message_bytes,
                                 .max_send_bytes = svc->cfg.max_message_bytes,
-                                .authorization = auth[0] != '\0' ? auth : NULL};
+                                .authorization = auth[0] != '\0' ? auth : NULL,
+                                .tls_ca_file = svc->cfg.tls.ca_file,
+                                .tls_cert_file = svc->cfg.tls.client_cert_file,
+                                .tls_key_file = svc->cfg.tls.client_key_file};
         if (sl_channel_create(svc->peer_target[peer], &o, &svc->peers[peer], NULL) != SL_OK)
             svc->peers[peer] = NULL;
     }
@@ -295,9 +309,11 @@ static sl_status migrate_when_up(sl_service *svc, sl_err *err)
 static void usage(const sl_service_spec *spec, FILE *out)
 {
     fprintf(out,
-            "usage: shelfline-%s\n"
+            "usage: shelfline-%s [--probe [NAME]]\n"
             "Serves shelfline.v1 over gRPC; configured by environment variables\n"
-            "(SHELFLINE_DATABASE_URL, SHELFLINE_LISTEN [%s], ...; see docs/OPERATIONS.md).\n",
+            "(SHELFLINE_DATABASE_URL, SHELFLINE_LISTEN [%s], ...; see docs/OPERATIONS.md).\n"
+            "--probe [NAME]: exit 0 when the service running here reports NAME\n"
+            "(\"\" the server, \"liveness\") SERVING, over its own TLS settings.\n",
             spec->name, spec->default_listen);
 }
 
@@ -318,6 +334,67 @@ static void metrics_route(void *ctx, const sl_http_request *req, sl_http_respons
     resp->body_len = len;
 }
 
+/* The port of a host:port listen address ("0.0.0.0:50051", "[::]:50051"). */
+static const char *listen_port(const char *listen)
+{
+    const char *colon = strrchr(listen, ':');
+    return colon != NULL ? colon + 1 : listen;
+}
+
+/* shelfline-<service> --probe [NAME]: asks the running service in this pod
+ * (127.0.0.1, the port of SHELFLINE_LISTEN) for the health of NAME ("",
+ * the server; "liveness") with the service's own TLS settings, since the
+ * kubelet's native gRPC probe speaks no TLS.  Exit 0 when SERVING, 1
+ * otherwise, 2 on bad configuration. */
+static int probe_command(const sl_service_spec *spec, const char *name)
+{
+    sl_service_config cfg;
+    sl_err err;
+    if (sl_service_config_load(&cfg, spec->default_listen, &err) != SL_OK) {
+        fprintf(stderr, "shelfline-%s: %s\n", spec->name, err.msg);
+        return 2;
+    }
+    char target[64];
+    snprintf(target, sizeof target, "127.0.0.1:%s", listen_port(cfg.listen));
+    sl_channel_options o = {.no_health_check = true};
+    /* The service's own certificate verifies against the CA its peers
+     * trust; under mTLS it is presented as the probe's. */
+    if (cfg.tls.cert_file != NULL) {
+        o.tls_ca_file = cfg.tls.ca_file != NULL ? cfg.tls.ca_file : cfg.tls.client_ca_file;
+        o.tls_cert_file = cfg.tls.client_cert_file;
+        o.tls_key_file = cfg.tls.client_key_file;
+        if (o.tls_ca_file == NULL) {
+            fprintf(stderr, "shelfline-%s: --probe over TLS needs SHELFLINE_TLS_CA_FILE\n",
+                    spec->name);
+            return 2;
+        }
+    }
+    sl_channel *ch;
+    if (sl_channel_create(target, &o, &ch, &err) != SL_OK) {
+        fprintf(stderr, "shelfline-%s: %s\n", spec->name, err.msg);
+        return 2;
+    }
+    sl_arena *a = sl_arena_create(0);
+    Grpc__Health__V1__HealthCheckRequest req = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
+    req.service = (char *)name;
+    Grpc__Health__V1__HealthCheckResponse *resp = NULL;
+    sl_call_options co = {.timeout_ms = 2000};
+    sl_status st = a == NULL ? sl_err_set(&err, SL_RESOURCE_EXHAUSTED, "out of memory")
+                             : sl_client_unary(ch, "/grpc.health.v1.Health/Check", &req.base,
+                                               &grpc__health__v1__health_check_response__descriptor,
+                                               a, (ProtobufCMessage **)&resp, &co, &err);
+    int rc = 1;
+    if (st != SL_OK)
+        fprintf(stderr, "shelfline-%s: health of \"%s\": %s\n", spec->name, name, err.msg);
+    else if (resp->status == GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING)
+        rc = 0;
+    else
+        fprintf(stderr, "shelfline-%s: health of \"%s\": not SERVING\n", spec->name, name);
+    sl_arena_destroy(a);
+    sl_channel_destroy(ch);
+    return rc;
+}
+
 int sl_service_main(const sl_service_spec *spec, int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
@@ -325,6 +402,8 @@ int sl_service_main(const sl_service_spec *spec, int argc, char **argv)
             usage(spec, stdout);
             return 0;
         }
+        if (strcmp(argv[i], "--probe") == 0 && argc - i <= 2)
+            return probe_command(spec, i + 1 < argc ? argv[i + 1] : "");
         fprintf(stderr, "shelfline-%s: unknown argument \"%s\"\n", spec->name, argv[i]);
         usage(spec, stderr);
         return 2;
@@ -343,14 +422,30 @@ int sl_service_main(const sl_service_spec *spec, int argc, char **argv)
     }
     /* The HTTP face's address is checked now, with the rest of the
      * configuration; it listens once init has added its routes. */
+    if (svc.cfg.tls.cert_file != NULL &&
+        sl_tls_server_create(svc.cfg.tls.cert_file, svc.cfg.tls.key_file,
+                             svc.cfg.tls.client_ca_file, &svc.tls, &err) != SL_OK) {
+        fprintf(stderr, "shelfline-%s: %s\n", spec->name, err.msg);
+        return 2;
+    }
     const char *http_listen = NULL;
     sl_config_string("SHELFLINE_HTTP_LISTEN",
                      spec->default_http_listen != NULL ? spec->default_http_listen : "off",
                      &http_listen, &err);
     if (strcmp(http_listen, "off") != 0) {
         sl_http_options ho = {.max_body_bytes = (size_t)svc.cfg.max_message_bytes};
-        if (sl_http_create(http_listen, &ho, &svc.http, &err) != SL_OK) {
+        char *cert = NULL, *key = NULL;
+        /* The HTTP port serves the gRPC port's certificate. */
+        sl_status hs = svc.tls != NULL ? sl_tls_server_pem(svc.tls, &cert, &key, &err) : SL_OK;
+        ho.tls_cert_pem = cert;
+        ho.tls_key_pem = key;
+        if (hs == SL_OK)
+            hs = sl_http_create(http_listen, &ho, &svc.http, &err);
+        free(cert);
+        free(key);
+        if (hs != SL_OK) {
             fprintf(stderr, "shelfline-%s: SHELFLINE_HTTP_LISTEN: %s\n", spec->name, err.msg);
+            sl_tls_server_destroy(svc.tls);
             return 2;
         }
         svc.cfg.http_listen = http_listen;
@@ -389,6 +484,11 @@ int sl_service_main(const sl_service_spec *spec, int argc, char **argv)
         .max_connection_age_ms = svc.cfg.max_connection_age_ms,
         .max_connection_age_grace_ms = svc.cfg.max_connection_age_grace_ms,
         .max_call_ms = svc.cfg.max_call_ms,
+        .max_streams = svc.cfg.max_streams,
+        .max_health_watches = svc.cfg.max_health_watches,
+        .max_concurrent_streams = svc.cfg.max_concurrent_streams,
+        .max_header_bytes = svc.cfg.max_header_bytes,
+        .tls = svc.tls,
         .access_log = svc.cfg.access_log,
         .interceptor = auth_interceptor,
         .interceptor_ctx = &svc,
@@ -439,8 +539,8 @@ int sl_service_main(const sl_service_spec *spec, int argc, char **argv)
             SL_LOG(SL_LOG_ERROR, "startup", NULL, "SHELFLINE_HTTP_LISTEN: %s", err.msg);
             goto out;
         }
-        SL_LOG(SL_LOG_INFO, "http", NULL, "HTTP on %s (port %d): /metrics", svc.cfg.http_listen,
-               sl_http_port(svc.http));
+        SL_LOG(SL_LOG_INFO, "http", NULL, "HTTP%s on %s (port %d): /metrics",
+               svc.tls != NULL ? "S" : "", svc.cfg.http_listen, sl_http_port(svc.http));
     }
     st = sl_server_start(svc.server, &err);
     if (st != SL_OK) {
@@ -481,6 +581,7 @@ out:
     for (size_t i = 0; i < SL_SERVICE_MAX_PEERS; i++)
         sl_channel_destroy(svc.peers[i]);
     sl_db_close(svc.db);
+    sl_tls_server_destroy(svc.tls);
     free((sl_method *)svc.def.methods);
     pthread_mutex_destroy(&svc.peers_mu);
     return rc;

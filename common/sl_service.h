@@ -29,6 +29,16 @@
  *   SHELFLINE_HEALTH_INTERVAL     database probe period [2s]
  *   SHELFLINE_AUTH_TOKEN     when set, calls need "authorization: Bearer T"
  *                            (server reflection too; health never does)
+ *   SHELFLINE_MAX_STREAMS    concurrent streaming calls (WatchEvents...) [1024]
+ *   SHELFLINE_MAX_HEALTH_WATCHES  concurrent health Watch streams, a budget
+ *                            of their own [256]
+ *   SHELFLINE_MAX_CONCURRENT_STREAMS  calls open at once on one HTTP/2
+ *                            connection [256]
+ *   SHELFLINE_MAX_HEADER_BYTES  a call's request headers; larger fails that
+ *                            call alone, RESOURCE_EXHAUSTED [8192]
+ *   SHELFLINE_MAX_CALL_TIME  longest unary call, whatever (or without) its
+ *                            deadline [30s]
+ *   SHELFLINE_TLS_*          TLS and mTLS certificate files (see sl_tls.h)
  *   SHELFLINE_LOG_LEVEL      debug, info, warn, error [info]
  *   SHELFLINE_HTTP_LISTEN    the HTTP face (sl_http: /metrics, and what the
  *                            service adds), host:port or "off" [the
@@ -47,6 +57,7 @@
 #include "sl_migrate.h"
 #include "sl_server.h"
 #include "sl_status.h"
+#include "sl_tls.h"
 
 /* A service another one calls, as the caller's spec names it: the
  * environment variable holding its gRPC target and the target when the
@@ -71,7 +82,12 @@ typedef struct sl_service_config {
     int64_t drain_grace_ms;
     int64_t db_startup_timeout_ms;
     int64_t health_interval_ms;
-    int64_t max_call_ms;    /* longest unary call, whatever its deadline */
+    int64_t max_call_ms; /* longest unary call, whatever its deadline */
+    int64_t max_streams;
+    int64_t max_health_watches;
+    int64_t max_concurrent_streams;
+    int64_t max_header_bytes;
+    sl_tls_config tls;
     const char *auth_token; /* NULL: no authentication */
     sl_log_level log_level;
     sl_access_log access_log; /* SHELFLINE_ACCESS_LOG */

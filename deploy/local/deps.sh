@@ -20,6 +20,8 @@ build_pkgs=(
     libpq-dev postgresql-15 postgresql-client-15
     # every service's HTTP port (/metrics, and the JSON API later)
     libmicrohttpd-dev
+    # sl_tls checks the TLS files with libcrypto (libgrpc-dev pulls it in too)
+    libssl-dev
     # service-desk reads IANA time zones from /usr/share/zoneinfo itself
     tzdata
 )
@@ -30,6 +32,9 @@ test_pkgs=(
     # tests/interop/reflection: protodesc and dynamicpb (protobuf APIv2)
     golang-google-protobuf-dev
     python3 python3-grpcio
+    # integration_tls and the interop TLS tests: throwaway certificates
+    # (deploy/local/tls-certs.sh) and an HTTPS client
+    openssl curl
     # tests/timeshift.sh: the suite again with the clock moved (libfaketime)
     faketime
     # tests/peak (make peak and its short profile in make test): a replica
