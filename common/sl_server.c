@@ -114,7 +114,8 @@ struct sl_call {
     grpc_metadata_array req_md;
     grpc_byte_buffer *payload;
     sl_arena *arena;
-    sl_trace trace; /* its span, request id; the thread's current context while it runs */
+    sl_trace trace;       /* its span, request id; the thread's current context while it runs */
+    sl_identity identity; /* set by the interceptor */
     size_t bytes_in, bytes_out; /* message bytes, for the access log */
     md_list init_md, trail_md;
     bool initial_sent;
@@ -392,6 +393,25 @@ const sl_trace *sl_call_trace(const sl_call *call)
     return &call->trace;
 }
 
+const sl_identity *sl_call_identity(const sl_call *call)
+{
+    return &call->identity;
+}
+
+void sl_call_set_identity(sl_call *call, const sl_identity *id)
+{
+    call->identity = *id;
+}
+
+sl_audit sl_call_audit(const sl_call *call)
+{
+    return (sl_audit){
+        .actor = call->identity.subject[0] != '\0' ? call->identity.subject : "anonymous",
+        .request_id = call->trace.request_id,
+        .trace_id = call->trace.trace_id,
+    };
+}
+
 const char *sl_call_request_id(const sl_call *call)
 {
     return call->trace.request_id;
@@ -650,6 +670,14 @@ static sl_status pre_dispatch(sl_call *c, const ProtobufCMessage *req, sl_err *e
         sl_status st = s->opts.interceptor(c, s->opts.interceptor_ctx, err);
         if (st != SL_OK)
             return st;
+    }
+    if (s->opts.check_roles && c->mrt->svc != &s->health_def &&
+        (c->identity.roles & c->mrt->m->roles) == 0) {
+        char need[128], has[128];
+        return sl_err_set(
+            err, SL_PERMISSION_DENIED, "%s needs role %s; \"%s\" has %s", c->mrt->name,
+            sl_roles_format(c->mrt->m->roles, " or ", need, sizeof need), c->identity.subject,
+            sl_roles_format(c->identity.roles, ", ", has, sizeof has));
     }
     if (req != NULL && c->mrt->m->validate != NULL)
         return c->mrt->m->validate(req, err);

@@ -17,6 +17,11 @@ build_pkgs=(
     libpq-dev postgresql-15 postgresql-client-15
     # every service's HTTP port (/metrics, and the JSON API later)
     libmicrohttpd-dev
+    # bearer JWTs (RS256/ES256) verified with libjwt; their claims read with
+    # jansson
+    libjwt-dev libjansson-dev
+    # make run and the tests make throwaway key pairs with the openssl CLI
+    openssl
     # service-desk reads IANA time zones from /usr/share/zoneinfo itself
     tzdata
 )

@@ -95,6 +95,11 @@ sl_status inv_api_get_inbound(sl_call *call, const ProtobufCMessage *req, Protob
 sl_status inv_api_list_inbound(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
                                sl_err *err);
 
+/* ---- audit (inv_api_ledger.c) ---- */
+
+sl_status inv_api_list_ledger(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                              sl_err *err);
+
 /* ---- shared helpers (inv_api.c) ---- */
 
 /* Runs tx over ctx in one transaction of the service's pool with those

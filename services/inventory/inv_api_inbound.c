@@ -41,7 +41,8 @@ static sl_status receive_tx(sl_db_conn *conn, void *p, sl_err *err)
     inb_ctx *c = p;
     /* A retried attempt starts from a clean reply. */
     shelfline__v1__receive_inbound_response__init((Shelfline__V1__ReceiveInboundResponse *)c->resp);
-    return inv_inbound_receive(conn, APP(c->call)->events, sl_call_arena(c->call),
+    sl_audit audit = sl_call_audit(c->call);
+    return inv_inbound_receive(conn, APP(c->call)->events, sl_call_arena(c->call), &audit,
                                (const Shelfline__V1__ReceiveInboundRequest *)c->req, c->canon,
                                c->canon_len, (Shelfline__V1__ReceiveInboundResponse *)c->resp, err);
 }
@@ -50,7 +51,8 @@ static sl_status transfer_tx(sl_db_conn *conn, void *p, sl_err *err)
 {
     inb_ctx *c = p;
     shelfline__v1__transfer_response__init((Shelfline__V1__TransferResponse *)c->resp);
-    return inv_inbound_transfer(conn, APP(c->call)->events, sl_call_arena(c->call),
+    sl_audit audit = sl_call_audit(c->call);
+    return inv_inbound_transfer(conn, APP(c->call)->events, sl_call_arena(c->call), &audit,
                                 (const Shelfline__V1__TransferRequest *)c->req, c->canon,
                                 c->canon_len, (Shelfline__V1__TransferResponse *)c->resp, err);
 }

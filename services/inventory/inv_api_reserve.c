@@ -115,8 +115,9 @@ static sl_status close_one(sl_call *call, const char *id, inv_close_kind kind,
     if (st != SL_OK)
         return st;
     inv_close_outcome out;
-    st = inv_closer_run(APP(call)->closer, id, kind, sl_call_deadline_ms(call), sl_call_arena(call),
-                        &out, err);
+    sl_audit audit = sl_call_audit(call);
+    st = inv_closer_run(APP(call)->closer, id, &audit, kind, sl_call_deadline_ms(call),
+                        sl_call_arena(call), &out, err);
     if (st != SL_OK)
         return st;
     if (!out.found)

@@ -77,6 +77,7 @@ static sl_status change_tx(sl_db_conn *conn, void *p, sl_err *err)
     sl_arena *a = sl_call_arena(c->call);
     inv_tx tx;
     inv_tx_init(&tx, conn, app->events, a);
+    tx.audit = sl_call_audit(c->call);
     const char *skus[1] = {c->sku};
     const char *ids[1] = {c->request_id};
     /* The stock is read with the locks, in one round trip, even for a
@@ -195,6 +196,7 @@ static sl_status policy_tx(sl_db_conn *conn, void *p, sl_err *err)
     sl_arena *a = sl_call_arena(c->call);
     inv_tx tx;
     inv_tx_init(&tx, conn, APP(c->call)->events, a);
+    tx.audit = sl_call_audit(c->call);
     const char *skus[1] = {c->r->sku};
     sl_status st = inv_tx_lock_load(&tx, skus, 1, NULL, 0, NULL, NULL, err);
     if (st != SL_OK)

@@ -290,12 +290,14 @@ static sl_status fulfil_backorders(inv_tx *tx, sl_arena *a, inv_row *row, const 
  *  6. Answer, publish INBOUND_RECEIVED, and store the answer under the
  *     receipt id for replays. */
 sl_status inv_inbound_receive(sl_db_conn *conn, sl_events *events, sl_arena *a,
+                              const sl_audit *audit,
                               const Shelfline__V1__ReceiveInboundRequest *req, const uint8_t *canon,
                               size_t canon_len, Shelfline__V1__ReceiveInboundResponse *resp,
                               sl_err *err)
 {
     inv_tx tx;
     inv_tx_init(&tx, conn, events, a);
+    tx.audit = *audit;
     inv_inbound_row *r;
     const char *ids[2] = {req->inbound_id, req->receipt_id};
     sl_status st = lock_inbound(&tx, a, req->inbound_id, ids, 2, &r, err);
@@ -385,11 +387,13 @@ sl_status inv_inbound_receive(sl_db_conn *conn, sl_events *events, sl_arena *a,
  *  5. Answer, publish INBOUND_CREATED, and store the answer under the
  *     transfer id for replays. */
 sl_status inv_inbound_transfer(sl_db_conn *conn, sl_events *events, sl_arena *a,
-                               const Shelfline__V1__TransferRequest *req, const uint8_t *canon,
-                               size_t canon_len, Shelfline__V1__TransferResponse *resp, sl_err *err)
+                               const sl_audit *audit, const Shelfline__V1__TransferRequest *req,
+                               const uint8_t *canon, size_t canon_len,
+                               Shelfline__V1__TransferResponse *resp, sl_err *err)
 {
     inv_tx tx;
     inv_tx_init(&tx, conn, events, a);
+    tx.audit = *audit;
     const char *skus[1] = {req->sku};
     const char *ids[1] = {req->transfer_id};
     sl_status st = inv_tx_lock(&tx, skus, 1, ids, 1, err);

@@ -48,14 +48,15 @@ sl_status inv_inbound_delay(sl_db_conn *conn, sl_events *events, sl_arena *a,
 /* ReceiveInbound: fills resp (the handler's reply); idempotent by
  * receipt_id. */
 sl_status inv_inbound_receive(sl_db_conn *conn, sl_events *events, sl_arena *a,
+                              const sl_audit *audit,
                               const Shelfline__V1__ReceiveInboundRequest *req, const uint8_t *canon,
                               size_t canon_len, Shelfline__V1__ReceiveInboundResponse *resp,
                               sl_err *err);
 
 /* Transfer: fills resp; idempotent by transfer_id. */
 sl_status inv_inbound_transfer(sl_db_conn *conn, sl_events *events, sl_arena *a,
-                               const Shelfline__V1__TransferRequest *req, const uint8_t *canon,
-                               size_t canon_len, Shelfline__V1__TransferResponse *resp,
-                               sl_err *err);
+                               const sl_audit *audit, const Shelfline__V1__TransferRequest *req,
+                               const uint8_t *canon, size_t canon_len,
+                               Shelfline__V1__TransferResponse *resp, sl_err *err);
 
 #endif

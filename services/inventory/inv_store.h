@@ -26,6 +26,7 @@
 
 #include "shelfline/v1/inventory.pb-c.h"
 #include "sl_arena.h"
+#include "sl_auth.h"
 #include "sl_db.h"
 #include "sl_status.h"
 
@@ -221,12 +222,25 @@ typedef struct inv_ledger_in {
     const char *sku, *warehouse_id;
     int64_t delta;
     const char *reason, *reference;
+    sl_audit audit; /* who, with which request and trace */
 } inv_ledger_in;
 
 /* Appends rows[0..n) in order, in as few round trips as the pipeline
  * allows; ids[i] and created_ms[i] receive each entry's id and time. */
 sl_status inv_store_ledger_append(sl_db_conn *c, sl_arena *a, const inv_ledger_in *rows, size_t n,
                                   int64_t *ids, int64_t *created_ms, sl_err *err);
+/* A ledger entry as stored (ListLedger). */
+typedef struct inv_ledger_row {
+    int64_t id, delta, created_ms;
+    const char *sku, *warehouse_id, *reason, *reference;
+    const char *actor, *request_id, *trace_id;
+} inv_ledger_row;
+
+/* Ledger entries of sku (one warehouse when wh is not empty) with ids below
+ * before (decimal; "" for the newest), newest first, at most limit. */
+sl_status inv_store_ledger_list(sl_db_conn *c, sl_arena *a, const char *sku, const char *wh,
+                                const char *before, int limit, inv_ledger_row **out, size_t *n,
+                                sl_err *err);
 /* Stock rows of sku (one warehouse when wh is not empty), by warehouse. */
 sl_status inv_store_stock_get(sl_db_conn *c, sl_arena *a, const char *sku, const char *wh,
                               inv_stock_row **rows, size_t *n, sl_err *err);

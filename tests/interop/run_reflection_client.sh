@@ -58,8 +58,10 @@ client=$out/reflection-client
 
 # --- the service and the checks ---------------------------------------------
 
-token=refl-$RANDOM$RANDOM
-start_service SHELFLINE_AUTH_TOKEN="$token"
+# A signed token with a role that may call GetProduct (any role may
+# reflect).
+token=$(make_token reflection-client cs-agent)
+start_service SHELFLINE_JWT_PUBLIC_KEY_FILE="$tmp/jwt.pub"
 rc=0
 timeout 60 "$client" -addr "$address" -token "$token" || rc=$?
 if ! kill -0 "$service_pid" 2>/dev/null; then
