@@ -205,8 +205,9 @@ typedef struct promo_ctx {
 static sl_status create_promo_tx(sl_db_conn *conn, void *p, sl_err *err)
 {
     promo_ctx *c = p;
-    return inv_promo_create(conn, APP(c->call)->events, sl_call_arena(c->call), c->p, c->canon,
-                            c->canon_len, &c->out, err);
+    sl_audit audit = sl_call_audit(c->call);
+    return inv_promo_create(conn, APP(c->call)->events, sl_call_arena(c->call), &audit, c->p,
+                            c->canon, c->canon_len, &c->out, err);
 }
 
 sl_status inv_api_create_promotion(sl_call *call, const ProtobufCMessage *req,

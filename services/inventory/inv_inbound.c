@@ -84,8 +84,9 @@ static sl_status publish_created(sl_db_conn *conn, sl_events *events, const char
 }
 
 sl_status inv_inbound_create(sl_db_conn *conn, sl_events *events, sl_arena *a,
-                             const Shelfline__V1__CreateInboundRequest *req, const uint8_t *canon,
-                             size_t canon_len, Shelfline__V1__Inbound **out, sl_err *err)
+                             const sl_audit *audit, const Shelfline__V1__CreateInboundRequest *req,
+                             const uint8_t *canon, size_t canon_len, Shelfline__V1__Inbound **out,
+                             sl_err *err)
 {
     inv_tx tx;
     inv_tx_init(&tx, conn, events, a);
@@ -124,6 +125,7 @@ sl_status inv_inbound_create(sl_db_conn *conn, sl_events *events, sl_arena *a,
         .created_ms = tx.now_ms,
         .request = canon,
         .request_len = canon_len,
+        .audit = *audit,
     };
     if ((st = inv_store_inbound_insert(conn, a, &r, err)) != SL_OK)
         return st;
@@ -150,7 +152,7 @@ static sl_status lock_inbound(inv_tx *tx, sl_arena *a, const char *id, const cha
     return inv_store_inbound_get(tx->conn, a, id, out, err);
 }
 
-sl_status inv_inbound_delay(sl_db_conn *conn, sl_events *events, sl_arena *a,
+sl_status inv_inbound_delay(sl_db_conn *conn, sl_events *events, sl_arena *a, const sl_audit *audit,
                             const Shelfline__V1__DelayInboundRequest *req,
                             Shelfline__V1__Inbound **out, sl_err *err)
 {
@@ -183,7 +185,7 @@ sl_status inv_inbound_delay(sl_db_conn *conn, sl_events *events, sl_arena *a,
     if ((st = inv_store_backorders(conn, a, r->id, &bo, &nbo, err)) != SL_OK ||
         (st = inv_store_inbound_update(conn, r->id, 0, 0, req->new_expected_at_ms, err)) != SL_OK ||
         (st = inv_store_inbound_delay_add(conn, r->id, r->expected_ms, req->new_expected_at_ms,
-                                          req->reason, err)) != SL_OK)
+                                          req->reason, audit, err)) != SL_OK)
         return st;
     if ((st = inv_inbound_get(conn, a, r->id, out, err)) != SL_OK)
         return st;
@@ -371,7 +373,7 @@ sl_status inv_inbound_receive(sl_db_conn *conn, sl_events *events, sl_arena *a,
     if (!pack(a, &resp->base, &res, &res_len))
         return OOM(err);
     return inv_store_receipt_put(conn, a, req->receipt_id, r->id, req->qty, canon, canon_len, res,
-                                 res_len, err);
+                                 res_len, audit, err);
 }
 
 /* A transfer between warehouses, in the caller's transaction:
@@ -466,6 +468,7 @@ sl_status inv_inbound_transfer(sl_db_conn *conn, sl_events *events, sl_arena *a,
         .created_ms = tx.now_ms,
         .request = canon,
         .request_len = canon_len,
+        .audit = *audit,
     };
     if ((st = inv_store_inbound_insert(conn, a, &r, err)) != SL_OK ||
         (st = inv_tx_flush(&tx, err)) != SL_OK)

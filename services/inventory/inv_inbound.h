@@ -37,11 +37,12 @@ sl_status inv_inbound_get(sl_db_conn *conn, sl_arena *a, const char *id,
 
 /* CreateInbound (validated; canon its canonical bytes): idempotent by id. */
 sl_status inv_inbound_create(sl_db_conn *conn, sl_events *events, sl_arena *a,
-                             const Shelfline__V1__CreateInboundRequest *req, const uint8_t *canon,
-                             size_t canon_len, Shelfline__V1__Inbound **out, sl_err *err);
+                             const sl_audit *audit, const Shelfline__V1__CreateInboundRequest *req,
+                             const uint8_t *canon, size_t canon_len, Shelfline__V1__Inbound **out,
+                             sl_err *err);
 
 /* DelayInbound: the same delay again changes nothing. */
-sl_status inv_inbound_delay(sl_db_conn *conn, sl_events *events, sl_arena *a,
+sl_status inv_inbound_delay(sl_db_conn *conn, sl_events *events, sl_arena *a, const sl_audit *audit,
                             const Shelfline__V1__DelayInboundRequest *req,
                             Shelfline__V1__Inbound **out, sl_err *err);
 

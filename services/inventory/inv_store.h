@@ -75,6 +75,7 @@ typedef struct inv_inbound_row {
     int64_t expected_ms, original_ms, created_ms;
     const uint8_t *request;
     size_t request_len;
+    sl_audit audit; /* who creates it (written by inv_store_inbound_insert) */
 } inv_inbound_row;
 
 /* An open inbound's units free to backorder. */
@@ -109,6 +110,7 @@ typedef struct inv_promo_row {
     bool ended;
     const uint8_t *request;
     size_t request_len;
+    sl_audit audit; /* who creates it (written by inv_store_promo_insert) */
 } inv_promo_row;
 
 typedef struct inv_fence_row {
@@ -274,7 +276,8 @@ sl_status inv_store_inbound_insert(sl_db_conn *c, sl_arena *a, const inv_inbound
 sl_status inv_store_inbound_update(sl_db_conn *c, const char *id, int64_t d_received,
                                    int64_t d_backordered, int64_t new_expected_ms, sl_err *err);
 sl_status inv_store_inbound_delay_add(sl_db_conn *c, const char *id, int64_t prev_ms,
-                                      int64_t new_ms, const char *reason, sl_err *err);
+                                      int64_t new_ms, const char *reason, const sl_audit *audit,
+                                      sl_err *err);
 /* backordered += deltas[i] for ids[i] (distinct). */
 sl_status inv_store_inbound_backorder(sl_db_conn *c, sl_arena *a, const char *const *ids,
                                       const int64_t *deltas, size_t n, sl_err *err);
@@ -292,7 +295,7 @@ sl_status inv_store_receipt_get(sl_db_conn *c, sl_arena *a, const char *receipt_
 sl_status inv_store_receipt_put(sl_db_conn *c, sl_arena *a, const char *receipt_id,
                                 const char *inbound_id, int64_t qty, const uint8_t *request,
                                 size_t request_len, const uint8_t *result, size_t result_len,
-                                sl_err *err);
+                                const sl_audit *audit, sl_err *err);
 
 /* ---- reservations ---- */
 

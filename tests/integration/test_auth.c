@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "inv_test.h"
 #include "shelfline/v1/inventory.pb-c.h"
@@ -216,6 +217,52 @@ static void test_list_ledger_pages_and_checks_its_request(void **state)
     assert_non_null(strstr(err.msg, "page.page_token"));
 }
 
+/* Inbound changes name their actor too: the planner who announced a
+ * shipment and the one who delayed it, each with the call's request id. */
+static void test_inbound_changes_name_their_actor(void **state)
+{
+    fixture *f = *state;
+    char *planner = sl_test_bearer(&f->keys, "planner-pat", "planner");
+    char *other = sl_test_bearer(&f->keys, "planner-quinn", "planner");
+    assert_non_null(planner);
+    assert_non_null(other);
+    Shelfline__V1__CreateInboundRequest cr = SHELFLINE__V1__CREATE_INBOUND_REQUEST__INIT;
+    cr.inbound_id = "PO-AUDIT-1";
+    cr.sku = "AUD-1";
+    cr.warehouse_id = "W-FAR";
+    cr.qty = 10;
+    cr.expected_at_ms = (int64_t)time(NULL) * 1000 + 3 * 86400000LL;
+    cr.supplier = "ACME";
+    Shelfline__V1__Inbound *in;
+    sl_err err;
+    /* A cs-agent never changes inbound shipments. */
+    assert_int_equal(call_as(f, f->agent, "CreateInbound", &cr.base,
+                             &shelfline__v1__inbound__descriptor, &in, NULL, &err),
+                     SL_PERMISSION_DENIED);
+    assert_int_equal(call_as(f, planner, "CreateInbound", &cr.base,
+                             &shelfline__v1__inbound__descriptor, &in, "req-po-1", &err),
+                     SL_OK);
+    Shelfline__V1__DelayInboundRequest dr = SHELFLINE__V1__DELAY_INBOUND_REQUEST__INIT;
+    dr.inbound_id = "PO-AUDIT-1";
+    dr.new_expected_at_ms = cr.expected_at_ms + 86400000LL;
+    dr.reason = "storm";
+    assert_int_equal(call_as(f, other, "DelayInbound", &dr.base,
+                             &shelfline__v1__inbound__descriptor, &in, "req-po-2", &err),
+                     SL_OK);
+    assert_int_equal(invt_sql_int(f->svc.conninfo,
+                                  "SELECT count(*) FROM inventory.inbound WHERE id = 'PO-AUDIT-1' "
+                                  "AND actor = 'planner-pat' AND request_id = 'req-po-1' "
+                                  "AND trace_id = '" TRACE_ID "'"),
+                     1);
+    assert_int_equal(invt_sql_int(f->svc.conninfo,
+                                  "SELECT count(*) FROM inventory.inbound_delay WHERE inbound_id = "
+                                  "'PO-AUDIT-1' AND actor = 'planner-quinn' AND request_id = "
+                                  "'req-po-2'"),
+                     1);
+    free(planner);
+    free(other);
+}
+
 int main(void)
 {
     sl_log_init("test-auth", SL_LOG_ERROR);
@@ -223,6 +270,7 @@ int main(void)
         cmocka_unit_test(test_a_cs_agent_cannot_write_off_stock),
         cmocka_unit_test(test_the_ledger_names_the_token_subject),
         cmocka_unit_test(test_list_ledger_pages_and_checks_its_request),
+        cmocka_unit_test(test_inbound_changes_name_their_actor),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -10,3 +10,22 @@ ALTER TABLE ledger
     ADD COLUMN trace_id   text NOT NULL DEFAULT '';
 -- ListLedger: one SKU's entries, newest first.
 CREATE INDEX ledger_sku_id ON ledger (sku, id);
+
+-- Who created each promotion and inbound shipment (a transfer's too), who
+-- delayed one, and who booked each receipt.
+ALTER TABLE promotion
+    ADD COLUMN actor      text NOT NULL DEFAULT '',
+    ADD COLUMN request_id text NOT NULL DEFAULT '',
+    ADD COLUMN trace_id   text NOT NULL DEFAULT '';
+ALTER TABLE inbound
+    ADD COLUMN actor      text NOT NULL DEFAULT '',
+    ADD COLUMN request_id text NOT NULL DEFAULT '',
+    ADD COLUMN trace_id   text NOT NULL DEFAULT '';
+ALTER TABLE inbound_delay
+    ADD COLUMN actor      text NOT NULL DEFAULT '',
+    ADD COLUMN request_id text NOT NULL DEFAULT '',
+    ADD COLUMN trace_id   text NOT NULL DEFAULT '';
+ALTER TABLE inbound_receipt
+    ADD COLUMN actor      text NOT NULL DEFAULT '',
+    ADD COLUMN request_id text NOT NULL DEFAULT '',
+    ADD COLUMN trace_id   text NOT NULL DEFAULT '';
