@@ -403,6 +403,24 @@ void sl_call_set_identity(sl_call *call, const sl_identity *id)
     call->identity = *id;
 }
 
+/* The call this thread is serving (NULL: none), like sl_trace's current
+ * context: set around each dispatch, for sl_call_audit_current. */
+static _Thread_local const sl_call *current_call;
+
+static const sl_call *call_swap(const sl_call *c)
+{
+    const sl_call *prev = current_call;
+    current_call = c;
+    return prev;
+}
+
+sl_audit sl_call_audit_current(void)
+{
+    if (current_call != NULL)
+        return sl_call_audit(current_call);
+    return sl_audit_background("system");
+}
+
 sl_audit sl_call_audit(const sl_call *call)
 {
     return (sl_audit){
@@ -838,6 +856,7 @@ static void serve_unary(worker *w, sl_call *c)
     sl_arena_oom_call_begin();
     fault_arm(c);
     const sl_trace *prev = sl_trace_swap(&c->trace);
+    const sl_call *prev_call = call_swap(c);
     c->bytes_out = 0;
     c->bytes_in = c->payload != NULL ? grpc_byte_buffer_length(c->payload) : 0;
     if (c->payload == NULL)
@@ -854,6 +873,7 @@ static void serve_unary(worker *w, sl_call *c)
         c->bytes_out = grpc_byte_buffer_length(c->resp_bb);
     st = oom_funnel(m, st, &err);
     fault_end(c);
+    call_swap(prev_call);
     sl_trace_swap(prev);
 
     grpc_op ops[4];
@@ -1041,6 +1061,7 @@ static void *stream_main(void *arg)
     ProtobufCMessage *req = NULL;
     sl_metric_add(c->mrt->m_started, 1);
     const sl_trace *prev = sl_trace_swap(&c->trace);
+    const sl_call *prev_call = call_swap(c);
     c->bytes_in = c->payload != NULL ? grpc_byte_buffer_length(c->payload) : 0;
     if (st == SL_OK && m->kind == SL_RPC_SERVER_STREAMING) {
         if (c->payload == NULL)
@@ -1056,6 +1077,7 @@ static void *stream_main(void *arg)
         st = m->stream(c, req, &err);
     status_log(c, st, &err, elapsed_us(&c->started));
     stream_finish(c, st, &err);
+    call_swap(prev_call);
     sl_trace_swap(prev);
 
     call_release_grpc(c);
@@ -1144,9 +1166,11 @@ sl_status sl_server_call_local(sl_server *s, const char *method, const void *req
     sl_status st =
         decode_bytes(req_bytes, req_len, mrt->request, arena, s->opts.max_recv_bytes, &req, err);
     const sl_trace *prev = sl_trace_swap(&c.trace);
+    const sl_call *prev_call = call_swap(&c);
     if (st == SL_OK)
         st = unary_pipeline(&c, req, &resp, err);
     st = oom_funnel(mrt, st, err);
+    call_swap(prev_call);
     sl_trace_swap(prev);
     if (st == SL_OK) {
         *resp_len = protobuf_c_message_get_packed_size(resp);

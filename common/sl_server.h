@@ -269,6 +269,12 @@ void sl_call_set_identity(sl_call *call, const sl_identity *id);
  * ("anonymous" when no identity was set), the call's request id and trace
  * id.  Valid as long as the call. */
 sl_audit sl_call_audit(const sl_call *call);
+/* sl_call_audit of the call this thread is handling now, or for work
+ * outside any call (consumers, background threads) the audit of
+ * sl_audit_background("system").  For store modules deep below the
+ * handler, the way sl_trace_current serves peer calls: valid while the
+ * handler runs. */
+sl_audit sl_call_audit_current(void);
 /* Absolute deadline in milliseconds of CLOCK_REALTIME (INT64_MAX: none):
  * the client's, or for a unary call the server's cap (max_call_ms) when
  * that is earlier. */

@@ -129,4 +129,9 @@ bool inv_api_same(sl_call *call, const ProtobufCMessage *x, const ProtobufCMessa
 sl_status inv_api_need_warehouse(sl_db_conn *conn, sl_arena *a, const char *field, const char *id,
                                  sl_err *err);
 
+/* NOT_FOUND naming "sku" unless the SKU exists, or "warehouse_id" unless
+ * wh is empty or exists: the filters of GetStock and ListLedger. */
+sl_status inv_api_need_sku_wh(sl_db_conn *conn, sl_arena *a, const char *sku, const char *wh,
+                              sl_err *err);
+
 #endif

@@ -28,15 +28,8 @@ static sl_status ledger_tx(sl_db_conn *conn, void *p, sl_err *err)
 {
     ledger_ctx *c = p;
     sl_arena *a = sl_call_arena(c->call);
-    long missing;
-    const char *skus[1] = {c->r->sku};
-    sl_status st = inv_store_skus_missing(conn, a, skus, 1, &missing, err);
+    sl_status st = inv_api_need_sku_wh(conn, a, c->r->sku, c->r->warehouse_id, err);
     if (st != SL_OK)
-        return st;
-    if (missing >= 0)
-        return sl_err_set(err, SL_NOT_FOUND, "sku: unknown SKU \"%s\"", c->r->sku);
-    if (c->r->warehouse_id[0] != '\0' &&
-        (st = inv_api_need_warehouse(conn, a, "warehouse_id", c->r->warehouse_id, err)) != SL_OK)
         return st;
     return inv_store_ledger_list(conn, a, c->r->sku, c->r->warehouse_id, c->before, c->limit,
                                  &c->rows, &c->n, err);

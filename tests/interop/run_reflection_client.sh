@@ -58,9 +58,9 @@ client=$out/reflection-client
 
 # --- the service and the checks ---------------------------------------------
 
-# A signed token with a role that may call GetProduct (any role may
-# reflect).
-token=$(make_token reflection-client cs-agent)
+# A signed token with a role that may call CreateProduct and GetProduct
+# (stock-admin; any role may reflect).
+token=$(make_token reflection-client stock-admin)
 start_service SHELFLINE_JWT_PUBLIC_KEY_FILE="$tmp/jwt.pub"
 rc=0
 timeout 60 "$client" -addr "$address" -token "$token" || rc=$?
