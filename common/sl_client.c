@@ -36,7 +36,8 @@
 struct sl_channel {
     grpc_channel *ch;
     char *target;
-    char *authorization; /* default for calls; NULL: none */
+    char *authorization;       /* default for calls; NULL: none */
+    sl_token_file *token_file; /* default for calls before authorization; not owned */
 };
 
 /* One call's series of the grpc_client_* metrics. */
@@ -104,6 +105,7 @@ sl_status sl_channel_create(const char *target, const sl_channel_options *opts, 
     if (c == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     c->target = sl_strdup(target);
+    c->token_file = opts != NULL ? opts->token_file : NULL;
     if (opts != NULL && opts->authorization != NULL)
         c->authorization = sl_strdup(opts->authorization);
     if (c->target == NULL ||
@@ -240,7 +242,9 @@ static size_t fill_md(grpc_metadata md[MAX_MD], char num[24], const sl_channel *
             md[n].value = grpc_slice_from_static_string(values[i]);
             n++;
         }
-    const char *auth = o != NULL && o->authorization != NULL ? o->authorization : ch->authorization;
+    const char *auth = o != NULL && o->authorization != NULL ? o->authorization
+                       : ch->token_file != NULL ? sl_token_file_authorization(ch->token_file)
+                                                : ch->authorization;
     if (auth != NULL && auth[0] != '\0') {
         md[n].key = grpc_slice_from_static_string("authorization");
         md[n].value = grpc_slice_from_static_string(auth);

@@ -28,6 +28,7 @@
 #include <protobuf-c/protobuf-c.h>
 
 #include "sl_arena.h"
+#include "sl_auth.h"
 #include "sl_server.h"
 #include "sl_status.h"
 
@@ -40,6 +41,10 @@ typedef struct sl_channel_options {
     /* Sent as authorization on every call that does not set its own
      * (e.g. "Bearer <token>" for peers that require one); copied. */
     const char *authorization;
+    /* When set, the authorization of calls that do not set their own, read
+     * from this token file (re-read when it changes; see sl_auth.h), in
+     * place of authorization.  Not owned: it must outlive the channel. */
+    sl_token_file *token_file;
     /* Leave out client-side health checking: calls go to a replica whatever
      * its readiness.  For clients that ask about health themselves (probes,
      * monitoring): with it, a replica reporting NOT_SERVING cannot even be

@@ -116,7 +116,8 @@ struct sl_call {
     grpc_metadata_array req_md;
     grpc_byte_buffer *payload;
     sl_arena *arena;
-    sl_trace trace; /* its span, request id; the thread's current context while it runs */
+    sl_trace trace;       /* its span, request id; the thread's current context while it runs */
+    sl_identity identity; /* set by the interceptor */
     size_t bytes_in, bytes_out; /* message bytes, for the access log */
     md_list init_md, trail_md;
     /* The handler's own error details (sl_call_add_error_detail), arena
@@ -406,6 +407,43 @@ const sl_trace *sl_call_trace(const sl_call *call)
     return &call->trace;
 }
 
+const sl_identity *sl_call_identity(const sl_call *call)
+{
+    return &call->identity;
+}
+
+void sl_call_set_identity(sl_call *call, const sl_identity *id)
+{
+    call->identity = *id;
+}
+
+/* The call this thread is serving (NULL: none), like sl_trace's current
+ * context: set around each dispatch, for sl_call_audit_current. */
+static _Thread_local const sl_call *current_call;
+
+static const sl_call *call_swap(const sl_call *c)
+{
+    const sl_call *prev = current_call;
+    current_call = c;
+    return prev;
+}
+
+sl_audit sl_call_audit_current(void)
+{
+    if (current_call != NULL)
+        return sl_call_audit(current_call);
+    return sl_audit_background("system");
+}
+
+sl_audit sl_call_audit(const sl_call *call)
+{
+    return (sl_audit){
+        .actor = call->identity.subject[0] != '\0' ? call->identity.subject : "anonymous",
+        .request_id = call->trace.request_id,
+        .trace_id = call->trace.trace_id,
+    };
+}
+
 const char *sl_call_request_id(const sl_call *call)
 {
     return call->trace.request_id;
@@ -679,6 +717,14 @@ static sl_status pre_dispatch(sl_call *c, const ProtobufCMessage *req, sl_err *e
         if (st != SL_OK)
             return st;
     }
+    if (s->opts.check_roles && c->mrt->svc != &s->health_def &&
+        (c->identity.roles & c->mrt->m->roles) == 0) {
+        char need[128], has[128];
+        return sl_err_set(
+            err, SL_PERMISSION_DENIED, "%s needs role %s; \"%s\" has %s", c->mrt->name,
+            sl_roles_format(c->mrt->m->roles, " or ", need, sizeof need), c->identity.subject,
+            sl_roles_format(c->identity.roles, ", ", has, sizeof has));
+    }
     if (req != NULL && c->mrt->m->validate != NULL)
         return c->mrt->m->validate(req, err);
     return SL_OK;
@@ -839,6 +885,7 @@ static void serve_unary(worker *w, sl_call *c)
     sl_arena_oom_call_begin();
     fault_arm(c);
     const sl_trace *prev = sl_trace_swap(&c->trace);
+    const sl_call *prev_call = call_swap(c);
     c->bytes_out = 0;
     c->bytes_in = c->payload != NULL ? grpc_byte_buffer_length(c->payload) : 0;
     if (c->payload == NULL)
@@ -855,6 +902,7 @@ static void serve_unary(worker *w, sl_call *c)
         c->bytes_out = grpc_byte_buffer_length(c->resp_bb);
     st = oom_funnel(m, st, &err);
     fault_end(c);
+    call_swap(prev_call);
     sl_trace_swap(prev);
 
     grpc_op ops[4];
@@ -1067,6 +1115,7 @@ static void *stream_main(void *arg)
     ProtobufCMessage *req = NULL;
     sl_metric_add(c->mrt->m_started, 1);
     const sl_trace *prev = sl_trace_swap(&c->trace);
+    const sl_call *prev_call = call_swap(c);
     c->bytes_in = c->payload != NULL ? grpc_byte_buffer_length(c->payload) : 0;
     if (st == SL_OK && m->kind == SL_RPC_SERVER_STREAMING) {
         if (c->payload == NULL)
@@ -1082,6 +1131,7 @@ static void *stream_main(void *arg)
         st = m->stream(c, req, &err);
     status_log(c, st, &err, elapsed_us(&c->started));
     stream_finish(c, st, &err);
+    call_swap(prev_call);
     sl_trace_swap(prev);
 
     call_release_grpc(c);
@@ -1167,9 +1217,11 @@ sl_status sl_server_call_local(sl_server *s, const char *method, const void *req
     sl_status st =
         decode_bytes(req_bytes, req_len, mrt->request, arena, s->opts.max_recv_bytes, &req, err);
     const sl_trace *prev = sl_trace_swap(&c.trace);
+    const sl_call *prev_call = call_swap(&c);
     if (st == SL_OK)
         st = unary_pipeline(&c, req, &resp, err);
     st = oom_funnel(mrt, st, err);
+    call_swap(prev_call);
     sl_trace_swap(prev);
     if (st == SL_OK) {
         *resp_len = protobuf_c_message_get_packed_size(resp);

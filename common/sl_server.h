@@ -33,6 +33,7 @@
 #include <protobuf-c/protobuf-c.h>
 
 #include "sl_arena.h"
+#include "sl_auth.h"
 #include "sl_health.h"
 #include "sl_status.h"
 #include "sl_tls.h"
@@ -97,28 +98,34 @@ typedef struct sl_method {
     /* What sl_call_ctx returns in this row's handler; NULL: the service's
      * ctx.  For rows a library adds to a service's table (WatchEvents). */
     void *ctx;
+    /* The roles that may call it (SL_ROLE_* bits, sl_auth.h): with
+     * sl_server_options.check_roles, a caller whose identity holds none of
+     * them gets PERMISSION_DENIED before the handler. */
+    unsigned roles;
 } sl_method;
 
 /* Rows of a service's own table: the proto's method name, the handler and
  * the validate function spelled in full (a row never builds a name), the
- * flags; the message types come from the descriptor. */
-#define SL_UNARY(name, handler, validate, flags)                                                   \
+ * flags, the roles that may call it; the message types come from the
+ * descriptor. */
+#define SL_UNARY(name, handler, validate, flags, roles)                                            \
     {                                                                                              \
-        (name), SL_RPC_UNARY, NULL, NULL, (handler), NULL, (validate), (flags), NULL               \
+        (name), SL_RPC_UNARY, NULL, NULL, (handler), NULL, (validate), (flags), NULL, (roles)      \
     }
-#define SL_SERVER_STREAM(name, handler, validate, flags)                                           \
+#define SL_SERVER_STREAM(name, handler, validate, flags, roles)                                    \
     {                                                                                              \
-        (name), SL_RPC_SERVER_STREAMING, NULL, NULL, NULL, (handler), (validate), (flags), NULL    \
+        (name), SL_RPC_SERVER_STREAMING, NULL, NULL, NULL, (handler), (validate), (flags), NULL,   \
+            (roles)                                                                                \
     }
 /* Client-streaming and bidirectional rows: the handler reads the requests
  * itself (sl_call_recv), so the dispatcher has none to validate. */
-#define SL_CLIENT_STREAM(name, handler, flags)                                                     \
+#define SL_CLIENT_STREAM(name, handler, flags, roles)                                              \
     {                                                                                              \
-        (name), SL_RPC_CLIENT_STREAMING, NULL, NULL, NULL, (handler), NULL, (flags), NULL          \
+        (name), SL_RPC_CLIENT_STREAMING, NULL, NULL, NULL, (handler), NULL, (flags), NULL, (roles) \
     }
-#define SL_BIDI_STREAM(name, handler, flags)                                                       \
+#define SL_BIDI_STREAM(name, handler, flags, roles)                                                \
     {                                                                                              \
-        (name), SL_RPC_BIDI_STREAMING, NULL, NULL, NULL, (handler), NULL, (flags), NULL            \
+        (name), SL_RPC_BIDI_STREAMING, NULL, NULL, NULL, (handler), NULL, (flags), NULL, (roles)   \
     }
 
 typedef struct sl_service_def {
@@ -137,8 +144,9 @@ typedef struct sl_service_def {
  * that breaks a rule. */
 sl_status sl_server_check_table(const sl_service_def *def, sl_err *err);
 
-/* Runs before every handler (after decoding), e.g. for authentication.  A
- * non-OK status rejects the call with err's message. */
+/* Runs before every handler (after decoding), e.g. for authentication:
+ * it sets the caller's identity (sl_call_set_identity).  A non-OK status
+ * rejects the call with err's message. */
 typedef sl_status (*sl_interceptor)(sl_call *call, void *ctx, sl_err *err);
 
 /* Which calls get an access-log line (event "rpc"). */
@@ -182,6 +190,11 @@ typedef struct sl_server_options {
     sl_access_log access_log;
     sl_interceptor interceptor;
     void *interceptor_ctx;
+    /* After the interceptor, the call's identity must hold one of the
+     * method row's roles, else PERMISSION_DENIED naming the roles it lacks
+     * (fail closed: an interceptor that set no identity leaves none).
+     * Health is never checked. */
+    bool check_roles;
 } sl_server_options;
 
 /* Creates a server (not yet listening).  The caller owns it
@@ -269,6 +282,21 @@ const char *sl_call_metadata(const sl_call *call, const char *key, size_t *len);
 const sl_trace *sl_call_trace(const sl_call *call);
 /* x-request-id from the client, or one generated for this call. */
 const char *sl_call_request_id(const sl_call *call);
+/* Who is calling, as the interceptor set it: subject "" and no roles
+ * until then. */
+const sl_identity *sl_call_identity(const sl_call *call);
+/* For the interceptor: the caller's identity (copied). */
+void sl_call_set_identity(sl_call *call, const sl_identity *id);
+/* What a change made by this call records: the caller's subject
+ * ("anonymous" when no identity was set), the call's request id and trace
+ * id.  Valid as long as the call. */
+sl_audit sl_call_audit(const sl_call *call);
+/* sl_call_audit of the call this thread is handling now, or for work
+ * outside any call (consumers, background threads) the audit of
+ * sl_audit_background("system").  For store modules deep below the
+ * handler, the way sl_trace_current serves peer calls: valid while the
+ * handler runs. */
+sl_audit sl_call_audit_current(void);
 /* Absolute deadline in milliseconds of CLOCK_REALTIME (INT64_MAX: none):
  * the client's, or for a unary call the server's cap (max_call_ms) when
  * that is earlier. */

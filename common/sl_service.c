@@ -29,8 +29,10 @@ struct sl_service {
     sl_events *events;
     sl_http *http; /* NULL when off */
     sl_reflection *reflection;
-    sl_tls_server *tls; /* NULL: plaintext */
-    sl_service_def def; /* the spec's rows and WatchEvents (methods malloc'd) */
+    sl_tls_server *tls;        /* NULL: plaintext */
+    sl_jwt_verifier *jwt;      /* NULL under SHELFLINE_AUTH=none */
+    sl_token_file *peer_token; /* NULL: peer calls carry no token */
+    sl_service_def def;        /* the spec's rows and WatchEvents (methods malloc'd) */
     pthread_mutex_t peers_mu;
     const char *peer_target[SL_SERVICE_MAX_PEERS];
     sl_channel *peers[SL_SERVICE_MAX_PEERS];
@@ -85,9 +87,29 @@ sl_status sl_service_config_load(sl_service_config *cfg, const char *default_lis
                             &cfg->max_concurrent_streams, err)) != SL_OK ||
         (st = sl_config_int("SHELFLINE_MAX_HEADER_BYTES", 8192, 1024, 1024 * 1024,
                             &cfg->max_header_bytes, err)) != SL_OK ||
-        (st = sl_config_string("SHELFLINE_AUTH_TOKEN", NULL, &cfg->auth_token, err)) != SL_OK ||
-        (st = sl_tls_config_load(&cfg->tls, err)) != SL_OK)
+        (st = sl_tls_config_load(&cfg->tls, err)) != SL_OK ||
+        (st = sl_config_string("SHELFLINE_JWT_PUBLIC_KEY_FILE", NULL, &cfg->jwt_public_key_file,
+                               err)) != SL_OK ||
+        (st = sl_config_string("SHELFLINE_PEER_TOKEN_FILE", NULL, &cfg->peer_token_file, err)) !=
+            SL_OK)
         return st;
+    /* The shared token is gone: a deployment still setting it would
+     * otherwise run believing it is protected. */
+    if (getenv("SHELFLINE_AUTH_TOKEN") != NULL)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "SHELFLINE_AUTH_TOKEN is no longer supported: callers present signed "
+                          "tokens (SHELFLINE_JWT_PUBLIC_KEY_FILE, see CHANGELOG.md)");
+    const char *auth;
+    sl_config_string("SHELFLINE_AUTH", "", &auth, err);
+    if (strcmp(auth, "none") == 0)
+        cfg->auth_none = true;
+    else if (auth[0] != '\0')
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "invalid SHELFLINE_AUTH \"%s\": expected none (or unset)", auth);
+    if (cfg->auth_none && cfg->jwt_public_key_file != NULL)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "SHELFLINE_AUTH=none and SHELFLINE_JWT_PUBLIC_KEY_FILE both set: "
+                          "choose one");
     const char *level;
     sl_config_string("SHELFLINE_LOG_LEVEL", "info", &level, err);
     if (sl_log_level_parse(level, &cfg->log_level) != 0)
@@ -134,27 +156,32 @@ sl_status sl_service_peers_load(const sl_peer_spec *peers, size_t n, const char 
     return SL_OK;
 }
 
-bool sl_service_token_ok(const char *configured, const char *authorization)
+sl_status sl_service_auth_check(const sl_service_config *cfg, sl_err *err)
 {
-    if (configured == NULL)
-        return true;
-    if (authorization == NULL || strncmp(authorization, "Bearer ", 7) != 0)
-        return false;
-    const char *given = authorization + 7;
-    size_t a = strlen(configured), b = strlen(given);
-    /* Compare every byte whatever the lengths, so timing says nothing. */
-    unsigned char diff = (unsigned char)(a != b);
-    for (size_t i = 0; i < a; i++)
-        diff |= (unsigned char)(configured[i] ^ (i < b ? given[i] : 0));
-    return diff == 0;
+    if (cfg->auth_none || cfg->jwt_public_key_file != NULL)
+        return SL_OK;
+    return sl_err_set(err, SL_FAILED_PRECONDITION,
+                      "no authentication configured: set SHELFLINE_JWT_PUBLIC_KEY_FILE, or "
+                      "SHELFLINE_AUTH=none to serve every caller unauthenticated");
 }
 
+/* The caller's identity: from its bearer JWT, or under SHELFLINE_AUTH=none
+ * "anonymous" with every role.  The dispatcher then checks the method's
+ * roles (sl_server_options.check_roles). */
 static sl_status auth_interceptor(sl_call *call, void *ctx, sl_err *err)
 {
     sl_service *svc = ctx;
-    if (sl_service_token_ok(svc->cfg.auth_token, sl_call_metadata(call, "authorization", NULL)))
-        return SL_OK;
-    return sl_err_set(err, SL_UNAUTHENTICATED, "missing or invalid authorization bearer token");
+    sl_identity id;
+    if (svc->jwt == NULL) {
+        id = (sl_identity){.subject = "anonymous", .roles = SL_ROLES_ANY};
+    } else {
+        sl_status st = sl_auth_bearer(svc->jwt, sl_call_metadata(call, "authorization", NULL),
+                                      (int64_t)time(NULL), &id, err);
+        if (st != SL_OK)
+            return st;
+    }
+    sl_call_set_identity(call, &id);
+    return SL_OK;
 }
 
 sl_status sl_service_watch_events(sl_call *call, const ProtobufCMessage *req, sl_err *err)
@@ -177,6 +204,7 @@ sl_status sl_service_method_table(const sl_service_spec *spec, sl_events *events
         .stream = sl_service_watch_events,
         .flags = SL_METHOD_READ_ONLY | SL_METHOD_IDEMPOTENT,
         .ctx = events,
+        .roles = SL_ROLE_SERVICE,
     };
     *out = (sl_service_def){
         .descriptor = spec->descriptor,
@@ -184,6 +212,12 @@ sl_status sl_service_method_table(const sl_service_spec *spec, sl_events *events
         .n_methods = spec->n_methods + 1,
     };
     sl_status st = sl_server_check_table(out, err);
+    /* Fail closed: a row naming no role could be called by nobody, which
+     * is a table forgetting its column, not a product decision. */
+    for (size_t i = 0; st == SL_OK && i < out->n_methods; i++)
+        if (rows[i].roles == 0 || (rows[i].roles & ~SL_ROLES_ANY) != 0)
+            st =
+                sl_err_set(err, SL_INVALID_ARGUMENT, "%s: no valid roles in its row", rows[i].name);
     if (st != SL_OK) {
         free(rows);
         memset(out, 0, sizeof *out);
@@ -227,13 +261,10 @@ sl_channel *sl_service_peer(sl_service *svc, size_t peer)
         return NULL;
     pthread_mutex_lock(&svc->peers_mu);
     if (svc->peers[peer] == NULL) {
-        /* Peers share the suite's token: calls between services carry it. */
-        char auth[512] = "";
-        if (svc->cfg.auth_token != NULL)
-            snprintf(auth, sizeof auth, "Bearer %s", svc->cfg.auth_token);
+        /* Calls between services carry the token issued to this one. */
         sl_channel_options o = {.max_recv_bytes = svc->cfg.max_message_bytes,
                                 .max_send_bytes = svc->cfg.max_message_bytes,
-                                .authorization = auth[0] != '\0' ? auth : NULL,
+                                .token_file = svc->peer_token,
                                 .tls_ca_file = svc->cfg.tls.ca_file,
                                 .tls_cert_file = svc->cfg.tls.client_cert_file,
                                 .tls_key_file = svc->cfg.tls.client_key_file};
@@ -450,7 +481,30 @@ int sl_service_main(const sl_service_spec *spec, int argc, char **argv)
         }
         svc.cfg.http_listen = http_listen;
     }
+    /* Last of the configuration: who may call.  Fail closed. */
+    const char *auth_var = NULL;
+    if (sl_service_auth_check(&svc.cfg, &err) != SL_OK)
+        auth_var = "";
+    else if (svc.cfg.jwt_public_key_file != NULL &&
+             sl_jwt_verifier_create(svc.cfg.jwt_public_key_file, &svc.jwt, &err) != SL_OK)
+        auth_var = "SHELFLINE_JWT_PUBLIC_KEY_FILE: ";
+    else if (svc.cfg.peer_token_file != NULL &&
+             sl_token_file_open(svc.cfg.peer_token_file, &svc.peer_token, &err) != SL_OK)
+        auth_var = "SHELFLINE_PEER_TOKEN_FILE: ";
+    if (auth_var != NULL) {
+        fprintf(stderr, "shelfline-%s: %s%s\n", spec->name, auth_var, err.msg);
+        sl_jwt_verifier_destroy(svc.jwt);
+        sl_http_destroy(svc.http);
+        return 2;
+    }
     sl_log_init(spec->name, svc.cfg.log_level);
+    if (svc.cfg.auth_none)
+        SL_LOG(SL_LOG_WARN, "auth", NULL,
+               "SHELFLINE_AUTH=none: serving every caller unauthenticated, with every role");
+    else if (spec->n_peers > 0 && svc.peer_token == NULL)
+        SL_LOG(SL_LOG_WARN, "auth", NULL,
+               "SHELFLINE_PEER_TOKEN_FILE unset: calls to peers carry no token and peers that "
+               "authenticate will refuse them");
     /* Before any thread exists, so every thread inherits the mask and the
      * main thread alone takes the signal. */
     sl_server_block_signals();
@@ -492,6 +546,7 @@ int sl_service_main(const sl_service_spec *spec, int argc, char **argv)
         .access_log = svc.cfg.access_log,
         .interceptor = auth_interceptor,
         .interceptor_ctx = &svc,
+        .check_roles = true,
     };
     st = sl_server_create(&so, &svc.server, &err);
     if (st != SL_OK) {
@@ -583,6 +638,8 @@ out:
     sl_db_close(svc.db);
     sl_tls_server_destroy(svc.tls);
     free((sl_method *)svc.def.methods);
+    sl_token_file_destroy(svc.peer_token);
+    sl_jwt_verifier_destroy(svc.jwt);
     pthread_mutex_destroy(&svc.peers_mu);
     return rc;
 }

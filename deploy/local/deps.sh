@@ -22,6 +22,11 @@ build_pkgs=(
     libmicrohttpd-dev
     # sl_tls checks the TLS files with libcrypto (libgrpc-dev pulls it in too)
     libssl-dev
+    # bearer JWTs (RS256/ES256) verified with libjwt; their claims read with
+    # jansson
+    libjwt-dev libjansson-dev
+    # make run and the tests make throwaway key pairs with the openssl CLI
+    openssl
     # service-desk reads IANA time zones from /usr/share/zoneinfo itself
     tzdata
 )

@@ -118,8 +118,9 @@ static sl_status close_one(sl_call *call, const char *id, inv_close_kind kind,
     if (st != SL_OK)
         return st;
     inv_close_outcome out;
-    st = inv_closer_run(APP(call)->closer, id, kind, sl_call_deadline_ms(call), sl_call_arena(call),
-                        &out, err);
+    sl_audit audit = sl_call_audit(call);
+    st = inv_closer_run(APP(call)->closer, id, &audit, kind, sl_call_deadline_ms(call),
+                        sl_call_arena(call), &out, err);
     if (st != SL_OK)
         return st;
     if (!out.found)
@@ -209,8 +210,9 @@ typedef struct promo_ctx {
 static sl_status create_promo_tx(sl_db_conn *conn, void *p, sl_err *err)
 {
     promo_ctx *c = p;
-    return inv_promo_create(conn, APP(c->call)->events, sl_call_arena(c->call), c->p, c->canon,
-                            c->canon_len, &c->out, err);
+    sl_audit audit = sl_call_audit(c->call);
+    return inv_promo_create(conn, APP(c->call)->events, sl_call_arena(c->call), &audit, c->p,
+                            c->canon, c->canon_len, &c->out, err);
 }
 
 sl_status inv_api_create_promotion(sl_call *call, const ProtobufCMessage *req,

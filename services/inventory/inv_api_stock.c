@@ -78,6 +78,7 @@ static sl_status change_tx(sl_db_conn *conn, void *p, sl_err *err)
     sl_arena *a = sl_call_arena(c->call);
     inv_tx tx;
     inv_tx_init(&tx, conn, app->events, a);
+    tx.audit = sl_call_audit(c->call);
     const char *skus[1] = {c->sku};
     const char *ids[1] = {c->request_id};
     /* The stock is read with the locks, in one round trip, even for a
@@ -196,6 +197,7 @@ static sl_status policy_tx(sl_db_conn *conn, void *p, sl_err *err)
     sl_arena *a = sl_call_arena(c->call);
     inv_tx tx;
     inv_tx_init(&tx, conn, APP(c->call)->events, a);
+    tx.audit = sl_call_audit(c->call);
     const char *skus[1] = {c->r->sku};
     sl_status st = inv_tx_lock_load(&tx, skus, 1, NULL, 0, NULL, NULL, err);
     if (st != SL_OK)
@@ -254,16 +256,8 @@ static sl_status get_stock_tx(sl_db_conn *conn, void *p, sl_err *err)
 {
     stock_ctx *c = p;
     sl_arena *a = sl_call_arena(c->call);
-    long missing;
-    const char *skus[1] = {c->r->sku};
-    sl_status st = inv_store_skus_missing(conn, a, skus, 1, &missing, err);
+    sl_status st = inv_api_need_sku_wh(conn, a, c->r->sku, c->r->warehouse_id, err);
     if (st != SL_OK)
-        return st;
-    if (missing >= 0)
-        return sl_err_reason(err, SL_NOT_FOUND, "SKU_NOT_FOUND", "sku: unknown SKU \"%s\"",
-                             c->r->sku);
-    if (c->r->warehouse_id[0] != '\0' &&
-        (st = inv_api_need_warehouse(conn, a, "warehouse_id", c->r->warehouse_id, err)) != SL_OK)
         return st;
     return inv_store_stock_get(conn, a, c->r->sku, c->r->warehouse_id, &c->rows, &c->n, err);
 }

@@ -85,8 +85,9 @@ static sl_status publish_created(sl_db_conn *conn, sl_events *events, const char
 }
 
 sl_status inv_inbound_create(sl_db_conn *conn, sl_events *events, sl_arena *a,
-                             const Shelfline__V1__CreateInboundRequest *req, const uint8_t *canon,
-                             size_t canon_len, Shelfline__V1__Inbound **out, sl_err *err)
+                             const sl_audit *audit, const Shelfline__V1__CreateInboundRequest *req,
+                             const uint8_t *canon, size_t canon_len, Shelfline__V1__Inbound **out,
+                             sl_err *err)
 {
     inv_tx tx;
     inv_tx_init(&tx, conn, events, a);
@@ -126,6 +127,7 @@ sl_status inv_inbound_create(sl_db_conn *conn, sl_events *events, sl_arena *a,
         .created_ms = tx.now_ms,
         .request = canon,
         .request_len = canon_len,
+        .audit = *audit,
     };
     if ((st = inv_store_inbound_insert(conn, a, &r, err)) != SL_OK)
         return st;
@@ -153,7 +155,7 @@ static sl_status lock_inbound(inv_tx *tx, sl_arena *a, const char *id, const cha
     return inv_store_inbound_get(tx->conn, a, id, out, err);
 }
 
-sl_status inv_inbound_delay(sl_db_conn *conn, sl_events *events, sl_arena *a,
+sl_status inv_inbound_delay(sl_db_conn *conn, sl_events *events, sl_arena *a, const sl_audit *audit,
                             const Shelfline__V1__DelayInboundRequest *req,
                             Shelfline__V1__Inbound **out, sl_err *err)
 {
@@ -186,7 +188,7 @@ sl_status inv_inbound_delay(sl_db_conn *conn, sl_events *events, sl_arena *a,
     if ((st = inv_store_backorders(conn, a, r->id, &bo, &nbo, err)) != SL_OK ||
         (st = inv_store_inbound_update(conn, r->id, 0, 0, req->new_expected_at_ms, err)) != SL_OK ||
         (st = inv_store_inbound_delay_add(conn, r->id, r->expected_ms, req->new_expected_at_ms,
-                                          req->reason, err)) != SL_OK)
+                                          req->reason, audit, err)) != SL_OK)
         return st;
     if ((st = inv_inbound_get(conn, a, r->id, out, err)) != SL_OK)
         return st;
@@ -316,12 +318,14 @@ static sl_status receipt_replay(sl_db_conn *conn, sl_arena *a, const char *id, c
 }
 
 sl_status inv_inbound_receive(sl_db_conn *conn, sl_events *events, sl_arena *a,
+                              const sl_audit *audit,
                               const Shelfline__V1__ReceiveInboundRequest *req, const uint8_t *canon,
                               size_t canon_len, Shelfline__V1__ReceiveInboundResponse *resp,
                               sl_err *err)
 {
     inv_tx tx;
     inv_tx_init(&tx, conn, events, a);
+    tx.audit = *audit;
     inv_inbound_row *r;
     const char *ids[2] = {req->inbound_id, req->receipt_id};
     sl_status st = lock_inbound(&tx, a, req->inbound_id, ids, 2, &r, err);
@@ -380,7 +384,7 @@ sl_status inv_inbound_receive(sl_db_conn *conn, sl_events *events, sl_arena *a,
     if (!pack(a, &resp->base, &res, &res_len))
         return OOM(err);
     return inv_store_receipt_put(conn, a, req->receipt_id, r->id, req->qty, canon, canon_len, res,
-                                 res_len, err);
+                                 res_len, audit, err);
 }
 
 /* A transfer between warehouses, in the caller's transaction:
@@ -469,11 +473,13 @@ static sl_status transfer_check(inv_tx *tx, sl_arena *a, const Shelfline__V1__Tr
  *     expected after the route's median transit;
  *  5. publish INBOUND_CREATED and store the answer for replays. */
 sl_status inv_inbound_transfer(sl_db_conn *conn, sl_events *events, sl_arena *a,
-                               const Shelfline__V1__TransferRequest *req, const uint8_t *canon,
-                               size_t canon_len, Shelfline__V1__TransferResponse *resp, sl_err *err)
+                               const sl_audit *audit, const Shelfline__V1__TransferRequest *req,
+                               const uint8_t *canon, size_t canon_len,
+                               Shelfline__V1__TransferResponse *resp, sl_err *err)
 {
     inv_tx tx;
     inv_tx_init(&tx, conn, events, a);
+    tx.audit = *audit;
     const char *skus[1] = {req->sku};
     const char *ids[1] = {req->transfer_id};
     sl_status st = inv_tx_lock(&tx, skus, 1, ids, 1, err);
@@ -503,6 +509,7 @@ sl_status inv_inbound_transfer(sl_db_conn *conn, sl_events *events, sl_arena *a,
         .created_ms = tx.now_ms,
         .request = canon,
         .request_len = canon_len,
+        .audit = *audit,
     };
     if ((st = inv_store_inbound_insert(conn, a, &r, err)) != SL_OK ||
         (st = inv_tx_flush(&tx, err)) != SL_OK)

@@ -156,7 +156,7 @@ static sl_status fence_quota(inv_tx *tx, sl_arena *a, const Shelfline__V1__Promo
  *  3. Check the SKU and the end time; fence the quota (fence_quota).
  *  4. Insert the promotion and its fences; write the stock rows and
  *     region events (inv_tx_flush). */
-sl_status inv_promo_create(sl_db_conn *conn, sl_events *events, sl_arena *a,
+sl_status inv_promo_create(sl_db_conn *conn, sl_events *events, sl_arena *a, const sl_audit *audit,
                            const Shelfline__V1__Promotion *p, const uint8_t *canon,
                            size_t canon_len, Shelfline__V1__Promotion **out, sl_err *err)
 {
@@ -206,6 +206,7 @@ sl_status inv_promo_create(sl_db_conn *conn, sl_events *events, sl_arena *a,
         .remaining = p->quota,
         .request = canon,
         .request_len = canon_len,
+        .audit = *audit,
     };
     st = inv_store_promo_insert(conn, a, &row, fences, nf, err);
     if (st == SL_OK)

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sl_page.h"
+
 /* The grammar and the text rule are the suite's (sl_valid.h); these keep
  * inventory's names for them. */
 
@@ -374,6 +376,26 @@ sl_status inv_valid_adjust_request(const ProtobufCMessage *req, sl_err *err)
 sl_status inv_valid_count_request(const ProtobufCMessage *req, sl_err *err)
 {
     return inv_valid_count((const Shelfline__V1__SetStockCountRequest *)req, err);
+}
+
+sl_status inv_valid_ledger_request(const ProtobufCMessage *req, sl_err *err)
+{
+    const Shelfline__V1__ListLedgerRequest *r = (const Shelfline__V1__ListLedgerRequest *)req;
+    int limit;
+    char before[32];
+    sl_status st = inv_valid_id("sku", r->sku, INV_ID_SKU, err);
+    if (st == SL_OK)
+        st = inv_valid_opt_id("warehouse_id", r->warehouse_id, INV_ID_WAREHOUSE, err);
+    if (st == SL_OK)
+        st = sl_page_read(r->page, &limit, before, sizeof before, err);
+    if (st != SL_OK)
+        return st;
+    /* The token is a ledger id this RPC issued: digits alone. */
+    for (const char *p = before; *p != '\0'; p++)
+        if (*p < '0' || *p > '9')
+            return sl_err_set(err, SL_INVALID_ARGUMENT,
+                              "page.page_token is not a token this RPC issued");
+    return SL_OK;
 }
 
 sl_status inv_valid_policy_request(const ProtobufCMessage *req, sl_err *err)

@@ -152,18 +152,18 @@ static sl_status unused_stream(sl_call *call, const ProtobufCMessage *req, sl_er
     }
 
 static const sl_method back_methods[] = {
-    SL_UNARY("EmptyCall", unused_unary, NULL, 0),
-    SL_UNARY("UnaryCall", back_unary, NULL, SL_METHOD_READ_ONLY),
-    SL_UNARY("CacheableUnaryCall", unused_unary, NULL, 0),
-    SL_UNARY("UnimplementedCall", unused_unary, NULL, 0),
+    SL_UNARY("EmptyCall", unused_unary, NULL, 0, SL_ROLES_ANY),
+    SL_UNARY("UnaryCall", back_unary, NULL, SL_METHOD_READ_ONLY, SL_ROLES_ANY),
+    SL_UNARY("CacheableUnaryCall", unused_unary, NULL, 0, SL_ROLES_ANY),
+    SL_UNARY("UnimplementedCall", unused_unary, NULL, 0, SL_ROLES_ANY),
     STREAMS(SL_RPC_SERVER_STREAMING, SL_RPC_CLIENT_STREAMING),
 };
 
 static const sl_method front_methods[] = {
-    SL_UNARY("EmptyCall", front_empty, refuse_all, 0),
-    SL_UNARY("UnaryCall", front_unary, NULL, SL_METHOD_READ_ONLY),
-    SL_UNARY("CacheableUnaryCall", front_detail, NULL, 0),
-    SL_UNARY("UnimplementedCall", unused_unary, NULL, 0),
+    SL_UNARY("EmptyCall", front_empty, refuse_all, 0, SL_ROLES_ANY),
+    SL_UNARY("UnaryCall", front_unary, NULL, SL_METHOD_READ_ONLY, SL_ROLES_ANY),
+    SL_UNARY("CacheableUnaryCall", front_detail, NULL, 0, SL_ROLES_ANY),
+    SL_UNARY("UnimplementedCall", unused_unary, NULL, 0, SL_ROLES_ANY),
     STREAMS(SL_RPC_SERVER_STREAMING, SL_RPC_CLIENT_STREAMING),
 };
 

@@ -520,6 +520,14 @@ static void test_pay_ship_deliver_cancel(void **state)
     cp.order_id = "o-cancel";
     assert_int_equal(sd(0, "ConfirmPayment", &cp, DESC(order), &o, 0, &err),
                      SL_FAILED_PRECONDITION);
+    /* Audit: each order's last state change names who made it (these
+     * services run with SHELFLINE_AUTH=none: "anonymous"), with the call's
+     * request id and trace id. */
+    assert_int_equal(qf("SELECT count(*) FROM service_desk.orders WHERE order_id IN ('%s', "
+                        "'o-cancel') AND actor = 'anonymous' AND request_id <> '' AND "
+                        "length(trace_id) = 32",
+                        "o-life"),
+                     2);
     sl_arena_reset(A);
 }
 
@@ -996,6 +1004,20 @@ static void test_tickets(void **state)
     assert_int_equal(sd(1, "ResolveTicket", &rs, DESC(ticket), &t, 0, &err), SL_OK);
     assert_int_equal(t->status, SHELFLINE__V1__TICKET_STATUS__TICKET_RESOLVED);
     assert_true(t->resolution->met);
+    /* Audit: who opened and resolved it, and who wrote each message and
+     * paused the clock ("anonymous" under SHELFLINE_AUTH=none), with the
+     * calls' request ids. */
+    assert_int_equal(qf("SELECT count(*) FROM service_desk.ticket WHERE ticket_id = '%s' AND "
+                        "actor = 'anonymous' AND resolved_by = 'anonymous' AND "
+                        "resolved_request_id <> ''",
+                        "t-ru"),
+                     1);
+    assert_int_equal(qf("SELECT count(*) FROM service_desk.ticket_event WHERE ticket_id = '%s' "
+                        "AND (actor <> 'anonymous' OR request_id = '')",
+                        "t-ru"),
+                     0);
+    assert_true(
+        qf("SELECT count(*) FROM service_desk.ticket_event WHERE ticket_id = '%s'", "t-ru") >= 3);
     rr.from_customer = false;
     assert_int_equal(sd(0, "RespondTicket", &rr, DESC(ticket), &t, 0, &err),
                      SL_FAILED_PRECONDITION);

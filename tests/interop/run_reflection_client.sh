@@ -48,8 +48,10 @@ go_build "$here/reflection/main.go" "$out" reflection-client
 
 # --- the service and the checks ---------------------------------------------
 
-token=refl-$RANDOM$RANDOM
-start_service SHELFLINE_AUTH_TOKEN="$token"
+# A signed token with a role that may call CreateProduct and GetProduct
+# (stock-admin; any role may reflect).
+token=$(make_token reflection-client stock-admin)
+start_service SHELFLINE_JWT_PUBLIC_KEY_FILE="$tmp/jwt.pub"
 rc=0
 timeout 60 "$client" -addr "$address" -token "$token" || rc=$?
 if ! kill -0 "$service_pid" 2>/dev/null; then
