@@ -420,10 +420,10 @@ static sl_status unused_stream(sl_call *call, const ProtobufCMessage *req, sl_er
 }
 
 static const sl_method test_methods[] = {
-    SL_UNARY("EmptyCall", unused_unary, NULL, 0),
-    SL_UNARY("UnaryCall", unavailable_unary, NULL, 0),
-    SL_UNARY("CacheableUnaryCall", unused_unary, NULL, 0),
-    SL_UNARY("UnimplementedCall", unused_unary, NULL, 0),
+    SL_UNARY("EmptyCall", unused_unary, NULL, 0, SL_ROLES_ANY),
+    SL_UNARY("UnaryCall", unavailable_unary, NULL, 0, SL_ROLES_ANY),
+    SL_UNARY("CacheableUnaryCall", unused_unary, NULL, 0, SL_ROLES_ANY),
+    SL_UNARY("UnimplementedCall", unused_unary, NULL, 0, SL_ROLES_ANY),
     {"StreamingOutputCall", SL_RPC_SERVER_STREAMING, NULL, NULL, NULL, unused_stream, NULL, 0,
      NULL},
     {"StreamingInputCall", SL_RPC_CLIENT_STREAMING, NULL, NULL, NULL, unused_stream, NULL, 0, NULL},
