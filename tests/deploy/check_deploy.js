@@ -503,13 +503,18 @@ function checkObjects(label, objs, src) {
     }
     const accounts = new Set(of('ServiceAccount').map((o) => o.metadata.name));
     const certSecrets = new Set(of('Certificate').map((o) => o.spec.secretName));
+    // Secrets the operator creates from deploy/k8s/secret.template.yaml
+    // (the JWT key and peer tokens, the database URL): no Certificate
+    // fills them.  Every other secret volume under the TLS component must.
+    const operatorSecrets = new Set(['shelfline-auth', 'shelfline-secrets']);
     for (const d of deployments) {
         const where = `${label}: Deployment ${d.metadata.name}`;
         const spec = d.spec.template.spec;
         if (!accounts.has(spec.serviceAccountName))
             problem(where, `serviceAccountName ${spec.serviceAccountName} is not a rendered ServiceAccount`);
         for (const v of spec.volumes || [])
-            if (v.secret && certSecrets.size > 0 && !certSecrets.has(v.secret.secretName))
+            if (v.secret && certSecrets.size > 0 && !certSecrets.has(v.secret.secretName) &&
+                !operatorSecrets.has(v.secret.secretName))
                 problem(where, `volume ${v.name}: Secret ${v.secret.secretName} is no Certificate's secretName`);
         // Keys are files, never environment variables.
         for (const c of podContainers(d))
