@@ -39,6 +39,18 @@ const sl_db_stmt sl__migrate_stmts[] = {
      " applied_at timestamptz NOT NULL DEFAULT now(),"
      " PRIMARY KEY (component, version))",
      0},
+    /* Whether the schema and its history exist: when both do, migrating
+     * needs no DDL (a runtime role without CREATE can start). */
+    {"sl__migrate_exists",
+     "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1), "
+     "EXISTS (SELECT 1 FROM pg_catalog.pg_class c "
+     "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+     "WHERE n.nspname = $1 AND c.relname = 'schema_migrations')",
+     1},
+    {"sl__migrate_role",
+     "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1::text), "
+     "$1::text = CURRENT_USER::text",
+     1},
     {"sl__migrate_applied",
      "SELECT version, name, checksum FROM schema_migrations WHERE component = $1 ORDER BY version",
      1},
@@ -184,7 +196,7 @@ static void count_migrations(const char *schema, const char *component, int appl
 /* Checks the applied history of one component against list, then applies
  * what is pending, in order. */
 static sl_status apply_component(sl_db_conn *c, const char *component, const sl_migration *list,
-                                 sl_err *err)
+                                 bool apply, int *count, sl_err *err)
 {
     sl_status st;
     PGresult *res = NULL;
@@ -245,6 +257,13 @@ static sl_status apply_component(sl_db_conn *c, const char *component, const sl_
     for (const sl_migration *m = list; m != NULL && m->version != 0; m++) {
         if (m->version <= max_applied)
             continue;
+        if (!apply) {
+            st = sl_err_set(err, SL_FAILED_PRECONDITION,
+                            "schema \"%s\" lacks %s migration \"%s\": run the service's migrate "
+                            "command as the schema's owner",
+                            schema, component, m->name);
+            break;
+        }
         st = apply_one(c, component, m, err);
         if (st != SL_OK)
             break;
@@ -252,22 +271,140 @@ static sl_status apply_component(sl_db_conn *c, const char *component, const sl_
         max_applied = m->version;
     }
     count_migrations(schema, component, applied, max_applied);
+    *count += applied;
 done:
     PQclear(res);
     return st;
 }
 
+/* Runs one utility statement (DDL takes no $n parameters: names are
+ * quoted by the caller). */
+static sl_status utility(sl_db_conn *c, const char *sql, const char *what, sl_err *err)
+{
+    PGconn *pg = sl_db_pgconn(c);
+    PGresult *res = PQexec(pg, sql);
+    sl_status st = SL_OK;
+    if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
+        const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+        char why[256];
+        snprintf(why, sizeof why, "%s", PQerrorMessage(pg));
+        why[strcspn(why, "\n")] = '\0';
+        st = sl_err_set(
+            err, PQstatus(pg) != CONNECTION_OK ? SL_UNAVAILABLE : sl_db_status_from_sqlstate(state),
+            "could not %s: %s", what, why);
+    }
+    PQclear(res);
+    return st;
+}
+
+/* Two booleans of a one-row result. */
+static sl_status two_flags(sl_db_conn *c, const char *stmt, const char *arg, bool *a, bool *b,
+                           sl_err *err)
+{
+    PGresult *res = NULL;
+    const char *v[1] = {arg};
+    sl_status st = sl_db_exec(c, stmt, 1, v, NULL, NULL, &res, err);
+    if (st != SL_OK)
+        return st;
+    *a = PQgetvalue(res, 0, 0)[0] == 't';
+    *b = PQgetvalue(res, 0, 1)[0] == 't';
+    PQclear(res);
+    return SL_OK;
+}
+
+/* CREATE SCHEMA and schema_migrations when either is missing (never
+ * otherwise: CREATE SCHEMA IF NOT EXISTS checks the CREATE right on the
+ * database before it looks). */
+static sl_status create_schema(sl_db_conn *c, const char *schema, const char *quoted,
+                               bool verify_only, sl_err *err)
+{
+    bool have_schema, have_table;
+    sl_status st = two_flags(c, "sl__migrate_exists", schema, &have_schema, &have_table, err);
+    if (st != SL_OK || (have_schema && have_table))
+        return st;
+    if (verify_only)
+        return sl_err_set(err, SL_FAILED_PRECONDITION,
+                          "schema \"%s\" %s: run the service's migrate command as the schema's "
+                          "owner",
+                          schema, have_schema ? "has no schema_migrations" : "does not exist");
+    if (!have_schema) {
+        char ddl[256];
+        snprintf(ddl, sizeof ddl, "CREATE SCHEMA IF NOT EXISTS %s", quoted);
+        char what[160];
+        snprintf(what, sizeof what, "create schema \"%s\"", schema);
+        st = utility(c, ddl, what, err);
+        if (st != SL_OK)
+            return st;
+    }
+    return sl_db_exec(c, "sl__migrate_table", 0, NULL, NULL, NULL, NULL, err);
+}
+
+/* The runtime role's rights on the schema: DML, nothing more. */
+static sl_status grant(sl_db_conn *c, const char *schema, const char *quoted, const char *role,
+                       sl_err *err)
+{
+    bool exists, self;
+    sl_status st = two_flags(c, "sl__migrate_role", role, &exists, &self, err);
+    if (st != SL_OK)
+        return st;
+    if (!exists)
+        return sl_err_set(err, SL_NOT_FOUND, "role \"%s\" does not exist", role);
+    if (self)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "role \"%s\" is the role migrating (the owner): the runtime role must "
+                          "be another",
+                          role);
+    PGconn *pg = sl_db_pgconn(c);
+    char *qrole = PQescapeIdentifier(pg, role, strlen(role));
+    if (qrole == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory quoting role \"%s\"", role);
+    static const char *const forms[] = {
+        "GRANT USAGE ON SCHEMA %s TO %s",
+        "REVOKE CREATE ON SCHEMA %s FROM %s",
+        "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %s TO %s",
+        "REVOKE TRUNCATE, REFERENCES, TRIGGER ON ALL TABLES IN SCHEMA %s FROM %s",
+        "GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA %s TO %s",
+    };
+    char what[200];
+    snprintf(what, sizeof what, "grant role \"%s\" its rights on schema \"%s\"", role, schema);
+    st = sl_db_exec(c, "sl__db_begin_rc", 0, NULL, NULL, NULL, NULL, err);
+    for (size_t i = 0; st == SL_OK && i < sizeof forms / sizeof forms[0]; i++) {
+        char sql[512];
+        snprintf(sql, sizeof sql, forms[i], quoted, qrole);
+        st = utility(c, sql, what, err);
+    }
+    if (st == SL_OK)
+        st = sl_db_exec(c, "sl__db_commit", 0, NULL, NULL, NULL, NULL, err);
+    else if (PQstatus(pg) == CONNECTION_OK && PQtransactionStatus(pg) != PQTRANS_IDLE)
+        sl_db_exec(c, "sl__db_rollback", 0, NULL, NULL, NULL, NULL, NULL);
+    if (st == SL_OK)
+        SL_LOG(SL_LOG_INFO, "migration_grant", NULL,
+               "granted role \"%s\" DML on the tables of schema \"%s\"", role, schema);
+    PQfreemem(qrole);
+    return st;
+}
+
 sl_status sl_migrate_apply(sl_db *db, const sl_migration *migrations, sl_err *err)
 {
+    return sl_migrate_run(db, migrations, NULL, NULL, err);
+}
+
+sl_status sl_migrate_run(sl_db *db, const sl_migration *migrations, const sl_migrate_options *o,
+                         int *applied, sl_err *err)
+{
+    static const sl_migrate_options defaults = {0};
     sl_status st;
     sl_db_conn *c = NULL;
-    PGresult *res = NULL;
     char *quoted = NULL;
-    char *ddl = NULL;
     bool locked = false;
+    int count = 0;
     const char *schema = sl_db_schema(db);
     const char *v[1] = {schema};
 
+    if (o == NULL)
+        o = &defaults;
+    if (applied != NULL)
+        *applied = 0;
     if (schema == NULL)
         return sl_err_set(err, SL_INVALID_ARGUMENT, "migrations need a pool with a schema");
     st = check_list(COMPONENT_COMMON, common_migrations, err);
@@ -288,37 +425,23 @@ sl_status sl_migrate_apply(sl_db *db, const sl_migration *migrations, sl_err *er
         goto done;
     locked = true;
 
-    /* CREATE SCHEMA is a utility statement and takes no $n parameters, so
-     * the name is quoted here with libpq's quoting (which knows the
-     * connection's encoding).  The name was also validated by sl_db_open to
-     * plain lower-case identifier characters, so quoting is a second
-     * guard, not the only one. */
-    PGconn *pg = sl_db_pgconn(c);
-    quoted = PQescapeIdentifier(pg, schema, strlen(schema));
-    size_t cap = quoted != NULL ? strlen(quoted) + 64 : 0;
-    ddl = quoted != NULL ? sl_malloc(cap) : NULL;
-    if (ddl == NULL) {
+    /* The name is quoted with libpq's quoting (which knows the
+     * connection's encoding) for the utility statements, which take no $n
+     * parameters.  It was also validated by sl_db_open to plain lower-case
+     * identifier characters, so quoting is a second guard, not the only
+     * one. */
+    quoted = PQescapeIdentifier(sl_db_pgconn(c), schema, strlen(schema));
+    if (quoted == NULL || strlen(quoted) > 128) {
         st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory quoting schema \"%s\"", schema);
         goto done;
     }
-    snprintf(ddl, cap, "CREATE SCHEMA IF NOT EXISTS %s", quoted);
-    res = PQexec(pg, ddl);
-    if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK) {
-        const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-        char why[256];
-        snprintf(why, sizeof why, "%s", PQerrorMessage(pg));
-        why[strcspn(why, "\n")] = '\0';
-        st = sl_err_set(
-            err, PQstatus(pg) != CONNECTION_OK ? SL_UNAVAILABLE : sl_db_status_from_sqlstate(state),
-            "could not create schema \"%s\": %s", schema, why);
-        goto done;
-    }
-    st = sl_db_exec(c, "sl__migrate_table", 0, NULL, NULL, NULL, NULL, err);
-    if (st != SL_OK)
-        goto done;
-    st = apply_component(c, COMPONENT_COMMON, common_migrations, err);
+    st = create_schema(c, schema, quoted, o->verify_only, err);
     if (st == SL_OK)
-        st = apply_component(c, COMPONENT_SERVICE, migrations, err);
+        st = apply_component(c, COMPONENT_COMMON, common_migrations, !o->verify_only, &count, err);
+    if (st == SL_OK)
+        st = apply_component(c, COMPONENT_SERVICE, migrations, !o->verify_only, &count, err);
+    if (st == SL_OK && o->grant_role != NULL)
+        st = grant(c, schema, quoted, o->grant_role, err);
 
 done:
     if (locked && st == SL_OK) {
@@ -327,8 +450,8 @@ done:
          * backend to exit. */
         st = sl_db_exec(c, "sl__migrate_unlock", 1, v, NULL, NULL, NULL, err);
     }
-    PQclear(res);
-    free(ddl);
+    if (applied != NULL)
+        *applied = count;
     PQfreemem(quoted);
     sl_db_close_dedicated(c);
     return st;

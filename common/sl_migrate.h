@@ -25,6 +25,14 @@
  * Applied versions the binary does not know (a newer replica ran them
  * during a rolling upgrade) are logged and left alone.
  *
+ * Least privilege (docs/OPERATIONS.md "Database roles"): an up-to-date
+ * schema needs no DDL at all -- step 2 is skipped when the schema and its
+ * schema_migrations table exist, so a service whose role has only DML on
+ * its schema starts against it.  sl_migrate_run's verify mode writes
+ * nothing and refuses a schema with a pending migration; its grant_role
+ * gives a runtime role exactly the DML on the schema's tables and
+ * sequences, after migrating, as the owner.
+ *
  * Migration files run as one multi-statement script inside that
  * transaction, with search_path = the schema: they create unqualified names
  * and must not contain transaction control (BEGIN, COMMIT) or statements
@@ -32,6 +40,8 @@
  */
 #ifndef SL_MIGRATE_H
 #define SL_MIGRATE_H
+
+#include <stdbool.h>
 
 #include "sl_db.h"
 #include "sl_status.h"
@@ -54,5 +64,23 @@ extern const sl_migration common_migrations[];
  * cannot be reached; a migration's own SQL error as its SQLSTATE's status,
  * with the file name and line in the message. */
 sl_status sl_migrate_apply(sl_db *db, const sl_migration *migrations, sl_err *err);
+
+typedef struct sl_migrate_options {
+    /* Write nothing: FAILED_PRECONDITION when the schema is missing or a
+     * migration is pending (run the migrate command as the owner). */
+    bool verify_only;
+    /* After migrating, GRANT this role USAGE on the schema, SELECT,
+     * INSERT, UPDATE and DELETE on all its tables (not TRUNCATE, REFERENCES
+     * or TRIGGER) and USAGE, SELECT, UPDATE on its sequences; REVOKE CREATE
+     * on the schema.  NULL: no grant.  Refused (INVALID_ARGUMENT) when it
+     * names the connecting role itself, or a role that does not exist
+     * (NOT_FOUND). */
+    const char *grant_role;
+} sl_migrate_options;
+
+/* sl_migrate_apply with options (o may be NULL: apply, no grant).  Sets
+ * *applied (may be NULL) to the number of migrations applied. */
+sl_status sl_migrate_run(sl_db *db, const sl_migration *migrations, const sl_migrate_options *o,
+                         int *applied, sl_err *err);
 
 #endif

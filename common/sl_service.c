@@ -41,6 +41,46 @@ struct sl_service {
     atomic_bool stopping;
 };
 
+/* SHELFLINE_DATABASE_URL, or SHELFLINE_DATABASE_URL_FILE: a file holding
+ * it (a mounted Secret, so the password is in no environment), read once
+ * at start; one trailing newline is dropped. */
+static sl_status database_url_load(sl_service_config *cfg, sl_err *err)
+{
+    const char *file;
+    sl_config_string("SHELFLINE_DATABASE_URL_FILE", NULL, &file, err);
+    if (file == NULL)
+        return sl_config_string("SHELFLINE_DATABASE_URL", "postgresql:///shelfline",
+                                &cfg->database_url, err);
+    if (getenv("SHELFLINE_DATABASE_URL") != NULL)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "SHELFLINE_DATABASE_URL and SHELFLINE_DATABASE_URL_FILE both set: "
+                          "choose one");
+    FILE *f = fopen(file, "r");
+    if (f == NULL)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "SHELFLINE_DATABASE_URL_FILE: cannot read %s",
+                          file);
+    size_t cap = sizeof cfg->database_url_buf;
+    size_t n = fread(cfg->database_url_buf, 1, cap, f);
+    bool bad = ferror(f) != 0;
+    fclose(f);
+    if (bad || n == cap)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "SHELFLINE_DATABASE_URL_FILE: %s is unreadable or over %zu bytes", file,
+                          cap - 1);
+    cfg->database_url_buf[n] = '\0';
+    if (n > 0 && cfg->database_url_buf[n - 1] == '\n')
+        cfg->database_url_buf[--n] = '\0';
+    if (n > 0 && cfg->database_url_buf[n - 1] == '\r')
+        cfg->database_url_buf[--n] = '\0';
+    if (n == 0 || memchr(cfg->database_url_buf, '\n', n) != NULL)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "SHELFLINE_DATABASE_URL_FILE: %s must hold one connection string on one "
+                          "line",
+                          file);
+    cfg->database_url = cfg->database_url_buf;
+    return SL_OK;
+}
+
 sl_status sl_service_config_load(sl_service_config *cfg, const char *default_listen, sl_err *err)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -49,10 +89,16 @@ sl_status sl_service_config_load(sl_service_config *cfg, const char *default_lis
     if (def_workers < 4)
         def_workers = 4;
     sl_status st;
-    if ((st = sl_config_string("SHELFLINE_DATABASE_URL", "postgresql:///shelfline",
-                               &cfg->database_url, err)) != SL_OK ||
+    if ((st = database_url_load(cfg, err)) != SL_OK ||
         (st = sl_config_hostport("SHELFLINE_LISTEN", default_listen, &cfg->listen, err)) != SL_OK)
         return st;
+    const char *migrate;
+    sl_config_string("SHELFLINE_MIGRATE", "auto", &migrate, err);
+    if (strcmp(migrate, "verify") == 0)
+        cfg->migrate_verify = true;
+    else if (strcmp(migrate, "auto") != 0)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "invalid SHELFLINE_MIGRATE \"%s\": expected auto or verify", migrate);
     if ((st = sl_config_int("SHELFLINE_WORKERS", def_workers, 1, 256, &cfg->workers, err)) !=
             SL_OK ||
         (st = sl_config_int("SHELFLINE_DB_POOL", cfg->workers + 4, 1, 256, &cfg->db_pool, err)) !=
@@ -320,15 +366,22 @@ static void *probe_main(void *arg)
 
 /* Migrates, retrying while the database is not up yet (a pod often starts
  * before its database is reachable). */
-static sl_status migrate_when_up(sl_service *svc, sl_err *err)
+static sl_status migrate_when_up(sl_db *db, const sl_service_spec *spec,
+                                 const sl_service_config *cfg, const sl_migrate_options *o,
+                                 int *applied, sl_err *err)
 {
     int64_t start = sl_db_now_ms();
     int64_t wait = 200;
     for (;;) {
-        sl_status st = sl_migrate_apply(svc->db, svc->spec->migrations, err);
+        sl_status st = sl_migrate_run(db, spec->migrations, o, applied, err);
+        if (st == SL_PERMISSION_DENIED)
+            sl_err_wrap(err,
+                        "the role lacks the right to migrate; run `shelfline-%s migrate` as "
+                        "the schema's owner first (docs/OPERATIONS.md, \"Database roles\")",
+                        spec->name);
         if (st != SL_UNAVAILABLE)
             return st;
-        if (sl_db_now_ms() - start >= svc->cfg.db_startup_timeout_ms)
+        if (sl_db_now_ms() - start >= cfg->db_startup_timeout_ms)
             return st;
         SL_LOG(SL_LOG_WARN, "startup", NULL, "database not reachable yet, retrying: %s", err->msg);
         sleep_ms(wait);
@@ -341,11 +394,51 @@ static void usage(const sl_service_spec *spec, FILE *out)
 {
     fprintf(out,
             "usage: shelfline-%s [--probe [NAME]]\n"
+            "       shelfline-%s migrate [--grant ROLE]\n"
             "Serves shelfline.v1 over gRPC; configured by environment variables\n"
             "(SHELFLINE_DATABASE_URL, SHELFLINE_LISTEN [%s], ...; see docs/OPERATIONS.md).\n"
             "--probe [NAME]: exit 0 when the service running here reports NAME\n"
-            "(\"\" the server, \"liveness\") SERVING, over its own TLS settings.\n",
-            spec->name, spec->default_listen);
+            "(\"\" the server, \"liveness\") SERVING, over its own TLS settings.\n"
+            "migrate: bring schema \"%s\" up to date as the role of SHELFLINE_DATABASE_URL\n"
+            "(its owner) and exit; --grant ROLE gives the service's runtime role DML on it.\n",
+            spec->name, spec->name, spec->default_listen, spec->schema);
+}
+
+/* shelfline-<service> migrate [--grant ROLE]: the migrations alone, run as
+ * the schema's owner (a Kubernetes init container or job, or by hand),
+ * so that the service itself can run as a role without DDL.  Exit 0
+ * when the schema is up to date (and the grant made), 1 when it could not
+ * be, 2 on bad configuration. */
+static int migrate_command(const sl_service_spec *spec, const char *grant_role)
+{
+    sl_service_config cfg;
+    sl_err err;
+    if (sl_service_config_load(&cfg, spec->default_listen, &err) != SL_OK) {
+        fprintf(stderr, "shelfline-%s: %s\n", spec->name, err.msg);
+        return 2;
+    }
+    sl_log_init(spec->name, cfg.log_level);
+    sl_db_options dbo = {.conninfo = cfg.database_url,
+                         .schema = spec->schema,
+                         .pool_size = 1,
+                         .application_name = spec->name};
+    sl_db *db = NULL;
+    if (sl_db_open(&dbo, &db, &err) != SL_OK) {
+        fprintf(stderr, "shelfline-%s: invalid SHELFLINE_DATABASE_URL: %s\n", spec->name, err.msg);
+        return 2;
+    }
+    sl_migrate_options mo = {.grant_role = grant_role};
+    int applied = 0;
+    sl_status st = migrate_when_up(db, spec, &cfg, &mo, &applied, &err);
+    sl_db_close(db);
+    if (st != SL_OK) {
+        fprintf(stderr, "shelfline-%s: migrate: %s\n", spec->name, err.msg);
+        return 1;
+    }
+    printf("schema \"%s\": %d migration%s applied, up to date%s%s\n", spec->schema, applied,
+           applied == 1 ? "" : "s", grant_role != NULL ? "; DML granted to " : "",
+           grant_role != NULL ? grant_role : "");
+    return 0;
 }
 
 /* GET /metrics: the whole registry (sl_metrics), Prometheus text 0.0.4. */
@@ -435,6 +528,9 @@ int sl_service_main(const sl_service_spec *spec, int argc, char **argv)
         }
         if (strcmp(argv[i], "--probe") == 0 && argc - i <= 2)
             return probe_command(spec, i + 1 < argc ? argv[i + 1] : "");
+        if (i == 1 && strcmp(argv[i], "migrate") == 0 &&
+            (argc == 2 || (argc == 4 && strcmp(argv[2], "--grant") == 0 && argv[3][0] != '\0')))
+            return migrate_command(spec, argc == 4 ? argv[3] : NULL);
         fprintf(stderr, "shelfline-%s: unknown argument \"%s\"\n", spec->name, argv[i]);
         usage(spec, stderr);
         return 2;
@@ -523,7 +619,8 @@ int sl_service_main(const sl_service_spec *spec, int argc, char **argv)
         rc = 2;
         goto out;
     }
-    st = migrate_when_up(&svc, &err);
+    sl_migrate_options mo = {.verify_only = svc.cfg.migrate_verify};
+    st = migrate_when_up(svc.db, spec, &svc.cfg, &mo, NULL, &err);
     if (st != SL_OK) {
         SL_LOG(SL_LOG_ERROR, "startup", NULL, "could not migrate schema \"%s\": %s", spec->schema,
                err.msg);

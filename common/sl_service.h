@@ -81,7 +81,8 @@ typedef struct sl_peer_spec {
 #define SL_SERVICE_MAX_PEERS 8
 
 typedef struct sl_service_config {
-    const char *database_url;
+    const char *database_url; /* SHELFLINE_DATABASE_URL, or read from _FILE */
+    bool migrate_verify;      /* SHELFLINE_MIGRATE=verify: no DDL at start */
     const char *listen;
     int64_t workers;
     int64_t db_pool;
@@ -103,8 +104,9 @@ typedef struct sl_service_config {
     const char *jwt_public_key_file; /* NULL: no JWT */
     const char *peer_token_file;     /* NULL: peer calls carry no token */
     sl_log_level log_level;
-    sl_access_log access_log; /* SHELFLINE_ACCESS_LOG */
-    const char *http_listen;  /* NULL: no HTTP face ("off") */
+    sl_access_log access_log;    /* SHELFLINE_ACCESS_LOG */
+    const char *http_listen;     /* NULL: no HTTP face ("off") */
+    char database_url_buf[2048]; /* SHELFLINE_DATABASE_URL_FILE's contents */
 } sl_service_config;
 
 /* Reads the environment into cfg (strings point into the environment).

@@ -34,7 +34,8 @@ static pid_t spawn(invt_svc *s, int i, const char *const *env)
     char e[16][640];
     char *envp[17];
     int n = 0;
-    snprintf(e[n++], sizeof e[0], "SHELFLINE_DATABASE_URL=%s", s->conninfo);
+    snprintf(e[n++], sizeof e[0], "SHELFLINE_DATABASE_URL=%s", s->runtime_conninfo);
+    snprintf(e[n++], sizeof e[0], "SHELFLINE_MIGRATE=verify");
     snprintf(e[n++], sizeof e[0], "SHELFLINE_LISTEN=127.0.0.1:%d", s->port[i]);
     snprintf(e[n++], sizeof e[0], "SHELFLINE_LOG_LEVEL=%s",
              getenv("INVT_LOG_LEVEL") != NULL ? getenv("INVT_LOG_LEVEL") : "error");
@@ -99,7 +100,9 @@ int invt_start_on(invt_svc *s, const char *name, const char *db_options, int npr
 {
     memset(s, 0, sizeof *s);
     snprintf(s->dbname, sizeof s->dbname, "%s", name);
-    if (sl_testpg_fresh_db_with(name, db_options, s->conninfo, sizeof s->conninfo) != 0)
+    if (sl_testpg_fresh_db_with(name, db_options, s->conninfo, sizeof s->conninfo) != 0 ||
+        sl_testpg_runtime_url(s->conninfo, "inventory", s->runtime_conninfo,
+                              sizeof s->runtime_conninfo) != 0)
         return -1;
     s->nproc = nproc;
     for (int i = 0; i < nproc; i++) {

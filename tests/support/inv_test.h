@@ -16,7 +16,8 @@
 
 /* A running inventory service (one or more processes on one database). */
 typedef struct invt_svc {
-    char conninfo[512];
+    char conninfo[512];         /* the database, as its owner (tests read it) */
+    char runtime_conninfo[512]; /* as inventory's runtime role (the process) */
     char dbname[64];
     int nproc;
     pid_t pid[4];
@@ -24,8 +25,10 @@ typedef struct invt_svc {
     sl_channel *ch[4];
 } invt_svc;
 
-/* Creates database "<name>_<pid>" and starts nproc (1..4) processes on it
- * with extra environment entries (NULL-terminated, may be NULL); waits
+/* Creates database "<name>_<pid>", migrates it as its owner and starts
+ * nproc (1..4) processes on it as the runtime role, which has DML only
+ * (sl_testpg_runtime_url; SHELFLINE_MIGRATE=verify), with extra
+ * environment entries (NULL-terminated, may be NULL); waits
  * until each answers health checks.  Returns 0 or -1 (message on
  * stderr). */
 int invt_start(invt_svc *s, const char *name, int nproc, const char *const *env);

@@ -4,8 +4,10 @@
  * system(), which the library never does.
  */
 #include "sl_testpg.h"
+#include "sl_test.h"
 
 #include <libpq-fe.h>
+#include <sys/wait.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,9 +54,10 @@ const char *sl_testpg_admin_url(void)
     return url;
 }
 
-/* conninfo with dbname replaced, as key='value' pairs (works for URL and
- * key=value inputs alike). */
-static int conninfo_with_db(const char *base, const char *db, char *out, size_t cap)
+/* conninfo with key's value replaced (or added), as key='value' pairs
+ * (works for URL and key=value inputs alike). */
+int sl_testpg_conninfo_with(const char *base, const char *key, const char *value, char *out,
+                            size_t cap)
 {
     char *perr = NULL;
     PQconninfoOption *opts = PQconninfoParse(base, &perr);
@@ -66,7 +69,7 @@ static int conninfo_with_db(const char *base, const char *db, char *out, size_t 
     size_t n = 0;
     out[0] = '\0';
     for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
-        const char *val = strcmp(o->keyword, "dbname") == 0 ? db : o->val;
+        const char *val = strcmp(o->keyword, key) == 0 ? value : o->val;
         if (val == NULL)
             continue;
         n += (size_t)snprintf(out + n, n < cap ? cap - n : 0, "%s%s='", n ? " " : "", o->keyword);
@@ -121,6 +124,41 @@ static int db_name(const char *name, char *out, size_t cap)
     return n > 0 && (size_t)n < cap && n < 60 ? 0 : -1;
 }
 
+int sl_testpg_runtime_url(const char *conninfo, const char *service, char *out, size_t cap)
+{
+    char role[64], bin_name[64], sql[512];
+    snprintf(bin_name, sizeof bin_name, "shelfline-%s", service);
+    int n = snprintf(role, sizeof role, "shelfline_%s_rt", service);
+    if (n <= 0 || (size_t)n >= sizeof role)
+        return -1;
+    for (char *p = role; *p != '\0'; p++)
+        if (*p == '-')
+            *p = '_';
+    /* Roles are the cluster's: tests running side by side share them, and
+     * may race to create one. */
+    snprintf(sql, sizeof sql,
+             "DO $$ BEGIN CREATE ROLE %s LOGIN; "
+             "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$",
+             role);
+    if (sl_testpg_exec(conninfo, sql) != 0)
+        return -1;
+    char url[1024], grant_role[80];
+    snprintf(url, sizeof url, "SHELFLINE_DATABASE_URL=%s", conninfo);
+    snprintf(grant_role, sizeof grant_role, "%s", role);
+    char *bin = sl_test_bin(bin_name);
+    char *argv[] = {bin, "migrate", "--grant", grant_role, NULL};
+    char *env[] = {url, "SHELFLINE_LOG_LEVEL=error", NULL};
+    pid_t pid = sl_test_spawn(argv, env);
+    free(bin);
+    int ws = 0;
+    if (pid <= 0 || waitpid(pid, &ws, 0) != pid || !WIFEXITED(ws) || WEXITSTATUS(ws) != 0) {
+        fprintf(stderr, "sl_testpg: %s migrate --grant %s failed (status %d)\n", bin_name, role,
+                ws);
+        return -1;
+    }
+    return sl_testpg_conninfo_with(conninfo, "user", role, out, cap);
+}
+
 int sl_testpg_drop_db(const char *name)
 {
     char db[64], sql[160];
@@ -148,7 +186,7 @@ int sl_testpg_fresh_db_with(const char *name, const char *options, char *conninf
     int n = snprintf(sql, sizeof sql, "CREATE DATABASE \"%s\" %s", db, options);
     if (n < 0 || (size_t)n >= sizeof sql || admin_exec(sql) != 0)
         return -1;
-    return conninfo_with_db(sl_testpg_admin_url(), db, conninfo, cap);
+    return sl_testpg_conninfo_with(sl_testpg_admin_url(), "dbname", db, conninfo, cap);
 }
 
 /* ---- private clusters ---- */

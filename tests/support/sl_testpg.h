@@ -38,6 +38,19 @@ sl_db *sl_testpg_open(const char *name, const char *schema, int pool_size, char 
  * conninfo; returns 0 or -1 with the error on stderr. */
 int sl_testpg_exec(const char *conninfo, const char *sql);
 
+/* conninfo base with key's value replaced or added ("user", "dbname"),
+ * as key='value' pairs.  Returns 0, or -1 with a message on stderr. */
+int sl_testpg_conninfo_with(const char *base, const char *key, const char *value, char *out,
+                            size_t cap);
+
+/* The service's runtime role on conninfo's database, as production runs
+ * it (docs/OPERATIONS.md, "Database roles"): creates role
+ * "shelfline_<service>_rt" (service "customer-value" -> customer_value) if
+ * the cluster lacks it, runs `shelfline-<service> migrate --grant <role>`
+ * as conninfo's (owner) user, and writes conninfo with that role as user
+ * into out.  Returns 0, or -1 with a message on stderr. */
+int sl_testpg_runtime_url(const char *conninfo, const char *service, char *out, size_t cap);
+
 /* Drops a database made by sl_testpg_fresh_db (forcing other sessions
  * off).  Returns 0 or -1. */
 int sl_testpg_drop_db(const char *name);

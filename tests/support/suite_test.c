@@ -19,6 +19,7 @@
 #include "shelfline/v1/service_desk.pb-c.h"
 #include "sl_health.h"
 #include "sl_test.h"
+#include "sl_testpg.h"
 
 static const char *const spawn_bin[SUITET_NSPAWN] = {
     "shelfline-forecasting", "shelfline-customer-value", "shelfline-service-desk"};
@@ -26,13 +27,21 @@ static const char *const spawn_service[SUITET_NSPAWN] = {"shelfline.v1.Forecasti
                                                          "shelfline.v1.CustomerValueService",
                                                          "shelfline.v1.ServiceDeskService"};
 
+static const char *const spawn_name[SUITET_NSPAWN] = {"forecasting", "customer-value",
+                                                      "service-desk"};
+
+/* Each service as its runtime role, which has DML on its schema only. */
 static pid_t spawn(suitet *s, int k)
 {
-    char e[8][640];
-    char *envp[9];
+    char e[9][640];
+    char *envp[10];
     int n = 0;
     const char *level = getenv("SUITET_LOG_LEVEL");
-    snprintf(e[n++], sizeof e[0], "SHELFLINE_DATABASE_URL=%s", s->inv.conninfo);
+    char url[512];
+    if (sl_testpg_runtime_url(s->inv.conninfo, spawn_name[k], url, sizeof url) != 0)
+        return -1;
+    snprintf(e[n++], sizeof e[0], "SHELFLINE_DATABASE_URL=%s", url);
+    snprintf(e[n++], sizeof e[0], "SHELFLINE_MIGRATE=verify");
     snprintf(e[n++], sizeof e[0], "SHELFLINE_LISTEN=127.0.0.1:%d", s->port[k]);
     snprintf(e[n++], sizeof e[0], "SHELFLINE_INVENTORY_ADDR=127.0.0.1:%d", s->inv.port[0]);
     snprintf(e[n++], sizeof e[0], "SHELFLINE_CUSTOMER_VALUE_ADDR=127.0.0.1:%d", s->port[SUITET_CV]);
