@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "sl_arena.h"
+#include "sl_log.h"
 #include "sl_trace.h"
 
 static const char *const role_names[SL_ROLE_COUNT] = {
@@ -518,4 +519,228 @@ void sl_token_file_destroy(sl_token_file *tf)
     pthread_mutex_destroy(&tf->mu);
     free(tf->path);
     free(tf);
+}
+
+/* ---- roles of mTLS client certificates ---- */
+
+typedef struct roles_entry {
+    char *id;
+    unsigned roles;
+} roles_entry;
+
+typedef struct roles_version {
+    roles_entry *e; /* sorted by id */
+    size_t n;
+} roles_version;
+
+struct sl_mtls_roles {
+    pthread_mutex_t mu;
+    char *path;
+    roles_version *cur;
+    struct timespec mtime;
+    off_t size;
+    int64_t checked_ms;
+};
+
+#define MTLS_ROLES_MAX_BYTES (1024 * 1024)
+
+static void roles_version_free(roles_version *v)
+{
+    if (v == NULL)
+        return;
+    for (size_t i = 0; i < v->n; i++)
+        free(v->e[i].id);
+    free(v->e);
+    free(v);
+}
+
+static int roles_entry_cmp(const void *a, const void *b)
+{
+    return strcmp(((const roles_entry *)a)->id, ((const roles_entry *)b)->id);
+}
+
+/* One line "identity role[,role...]" (comments and blank lines already
+ * skipped) into e. */
+static sl_status parse_roles_line(char *line, const char *path, int lineno, roles_entry *e,
+                                  sl_err *err)
+{
+    char *p = line;
+    char *id = p;
+    while (*p != '\0' && *p != ' ' && *p != '\t')
+        p++;
+    size_t id_len = (size_t)(p - id);
+    while (*p == ' ' || *p == '\t')
+        p++;
+    if (*p == '\0')
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "%s:%d: \"%.*s\" has no roles", path, lineno,
+                          (int)id_len, id);
+    if (id_len >= SL_AUTH_SUBJECT_MAX)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "%s:%d: identity longer than %d bytes", path,
+                          lineno, SL_AUTH_SUBJECT_MAX - 1);
+    unsigned roles = 0;
+    while (*p != '\0') {
+        char *r = p;
+        while (*p != '\0' && *p != ',' && *p != ' ' && *p != '\t')
+            p++;
+        unsigned bit = sl_role_parse(r, (size_t)(p - r));
+        if (bit == 0)
+            return sl_err_set(err, SL_INVALID_ARGUMENT, "%s:%d: unknown role \"%.*s\"", path,
+                              lineno, (int)(p - r), r);
+        roles |= bit;
+        while (*p == ',' || *p == ' ' || *p == '\t')
+            p++;
+    }
+    e->id = sl_malloc(id_len + 1);
+    if (e->id == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    memcpy(e->id, id, id_len);
+    e->id[id_len] = '\0';
+    e->roles = roles;
+    return SL_OK;
+}
+
+/* The whole text of a roles file into a sorted version. */
+static sl_status parse_roles(char *text, const char *path, roles_version **out, sl_err *err)
+{
+    roles_version *v = sl_calloc(1, sizeof *v);
+    if (v == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    size_t cap = 0;
+    int lineno = 0;
+    sl_status st = SL_OK;
+    for (char *line = text; st == SL_OK && line != NULL;) {
+        char *next = strchr(line, '\n');
+        if (next != NULL)
+            *next++ = '\0';
+        lineno++;
+        char *hash = strchr(line, '#');
+        if (hash != NULL)
+            *hash = '\0';
+        size_t len = strlen(line);
+        while (len > 0 && (line[len - 1] == ' ' || line[len - 1] == '\t' || line[len - 1] == '\r'))
+            line[--len] = '\0';
+        while (*line == ' ' || *line == '\t')
+            line++;
+        if (*line != '\0') {
+            if (v->n == cap) {
+                size_t ncap = cap ? 2 * cap : 16;
+                roles_entry *ne = sl_realloc(v->e, ncap * sizeof *ne);
+                if (ne == NULL) {
+                    st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+                    break;
+                }
+                v->e = ne;
+                cap = ncap;
+            }
+            st = parse_roles_line(line, path, lineno, &v->e[v->n], err);
+            if (st == SL_OK)
+                v->n++;
+        }
+        line = next;
+    }
+    if (st == SL_OK && v->n > 0) {
+        qsort(v->e, v->n, sizeof *v->e, roles_entry_cmp);
+        for (size_t i = 1; i < v->n && st == SL_OK; i++)
+            if (strcmp(v->e[i - 1].id, v->e[i].id) == 0)
+                st = sl_err_set(err, SL_INVALID_ARGUMENT, "%s: identity \"%s\" is listed twice",
+                                path, v->e[i].id);
+    }
+    if (st != SL_OK) {
+        roles_version_free(v);
+        return st;
+    }
+    *out = v;
+    return SL_OK;
+}
+
+/* (Re)reads m's file; on success the new version replaces the old. */
+static sl_status load_roles(sl_mtls_roles *m, sl_err *err)
+{
+    struct stat sb;
+    if (stat(m->path, &sb) != 0)
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "could not stat \"%s\": %s", m->path,
+                          strerror(errno));
+    char *text;
+    size_t len;
+    sl_status st = read_file(m->path, MTLS_ROLES_MAX_BYTES, &text, &len, err);
+    if (st != SL_OK)
+        return st;
+    roles_version *v = NULL;
+    st = parse_roles(text, m->path, &v, err);
+    free(text);
+    if (st != SL_OK)
+        return st;
+    roles_version_free(m->cur);
+    m->cur = v;
+    m->mtime = sb.st_mtim;
+    m->size = sb.st_size;
+    return SL_OK;
+}
+
+sl_status sl_mtls_roles_open(const char *path, sl_mtls_roles **out, sl_err *err)
+{
+    *out = NULL;
+    sl_mtls_roles *m = sl_calloc(1, sizeof *m);
+    if (m == NULL || (m->path = sl_strdup(path)) == NULL) {
+        free(m);
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    pthread_mutex_init(&m->mu, NULL);
+    sl_status st = load_roles(m, err);
+    if (st != SL_OK) {
+        sl_mtls_roles_destroy(m);
+        return st;
+    }
+    m->checked_ms = now_mono_ms();
+    *out = m;
+    return SL_OK;
+}
+
+bool sl_mtls_roles_lookup(sl_mtls_roles *m, const char *identity, sl_identity *out)
+{
+    if (identity == NULL || strlen(identity) >= sizeof out->subject)
+        return false;
+    pthread_mutex_lock(&m->mu);
+    int64_t now = now_mono_ms();
+    if (now - m->checked_ms >= 1000) {
+        m->checked_ms = now;
+        struct stat sb;
+        sl_err err;
+        if (stat(m->path, &sb) == 0 &&
+            (sb.st_mtim.tv_sec != m->mtime.tv_sec || sb.st_mtim.tv_nsec != m->mtime.tv_nsec ||
+             sb.st_size != m->size)) {
+            if (load_roles(m, &err) != SL_OK) {
+                /* Not again until the file changes once more. */
+                m->mtime = sb.st_mtim;
+                m->size = sb.st_size;
+                SL_LOG(SL_LOG_WARN, "auth", NULL,
+                       "SHELFLINE_MTLS_ROLES_FILE changed but is invalid, keeping the previous "
+                       "roles: %s",
+                       err.msg);
+            } else {
+                SL_LOG(SL_LOG_INFO, "auth", NULL,
+                       "re-read SHELFLINE_MTLS_ROLES_FILE: %zu identities", m->cur->n);
+            }
+        }
+    }
+    roles_entry key = {.id = (char *)identity};
+    const roles_entry *e =
+        m->cur->n > 0 ? bsearch(&key, m->cur->e, m->cur->n, sizeof key, roles_entry_cmp) : NULL;
+    if (e != NULL) {
+        memset(out, 0, sizeof *out);
+        snprintf(out->subject, sizeof out->subject, "%s", e->id);
+        out->roles = e->roles;
+    }
+    pthread_mutex_unlock(&m->mu);
+    return e != NULL;
+}
+
+void sl_mtls_roles_destroy(sl_mtls_roles *m)
+{
+    if (m == NULL)
+        return;
+    roles_version_free(m->cur);
+    pthread_mutex_destroy(&m->mu);
+    free(m->path);
+    free(m);
 }

@@ -131,6 +131,32 @@ sl_status sl_jwt_sign(const char *alg, const unsigned char *key, size_t key_len,
                       const char *subject, const char *roles, const char *aud, int64_t now_s,
                       int64_t nbf_s, int64_t exp_s, char **out, sl_err *err);
 
+/* ---- roles of mTLS client certificates ---- */
+
+/* SHELFLINE_MTLS_ROLES_FILE: one line per certificate identity (its SAN
+ * URI, else SAN DNS name: sl_call_peer_identity), then its roles separated
+ * by commas, e.g.
+ *
+ *   # comment
+ *   spiffe://shelfline/service-desk  service
+ *   spiffe://corp/cs-console         cs-agent,storefront
+ */
+typedef struct sl_mtls_roles sl_mtls_roles;
+
+/* Reads and checks the file: INVALID_ARGUMENT naming the file and line for
+ * an unknown role, a line without roles, a repeated identity or one over
+ * SL_AUTH_SUBJECT_MAX - 1 bytes.  The caller owns *out
+ * (sl_mtls_roles_destroy). */
+sl_status sl_mtls_roles_open(const char *path, sl_mtls_roles **out, sl_err *err);
+
+/* The roles of identity, into out (subject = identity); false when the
+ * identity is not in the file.  The file is re-read when its modification
+ * time or size changed (looked at most once a second); a new version that
+ * fails the checks is logged and the previous one kept.  Thread-safe. */
+bool sl_mtls_roles_lookup(sl_mtls_roles *m, const char *identity, sl_identity *out);
+
+void sl_mtls_roles_destroy(sl_mtls_roles *m);
+
 /* ---- a token presented to peers ---- */
 
 typedef struct sl_token_file sl_token_file;

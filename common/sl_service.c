@@ -32,6 +32,7 @@ struct sl_service {
     sl_tls_server *tls;        /* NULL: plaintext */
     sl_jwt_verifier *jwt;      /* NULL under SHELFLINE_AUTH=none */
     sl_token_file *peer_token; /* NULL: peer calls carry no token */
+    sl_mtls_roles *mtls_roles; /* NULL: no roles from client certificates */
     sl_service_def def;        /* the spec's rows and WatchEvents (methods malloc'd) */
     pthread_mutex_t peers_mu;
     const char *peer_target[SL_SERVICE_MAX_PEERS];
@@ -137,6 +138,8 @@ sl_status sl_service_config_load(sl_service_config *cfg, const char *default_lis
         (st = sl_config_string("SHELFLINE_JWT_PUBLIC_KEY_FILE", NULL, &cfg->jwt_public_key_file,
                                err)) != SL_OK ||
         (st = sl_config_string("SHELFLINE_PEER_TOKEN_FILE", NULL, &cfg->peer_token_file, err)) !=
+            SL_OK ||
+        (st = sl_config_string("SHELFLINE_MTLS_ROLES_FILE", NULL, &cfg->mtls_roles_file, err)) !=
             SL_OK)
         return st;
     /* The shared token is gone: a deployment still setting it would
@@ -156,6 +159,15 @@ sl_status sl_service_config_load(sl_service_config *cfg, const char *default_lis
         return sl_err_set(err, SL_INVALID_ARGUMENT,
                           "SHELFLINE_AUTH=none and SHELFLINE_JWT_PUBLIC_KEY_FILE both set: "
                           "choose one");
+    if (cfg->auth_none && cfg->mtls_roles_file != NULL)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "SHELFLINE_AUTH=none and SHELFLINE_MTLS_ROLES_FILE both set: choose one");
+    /* Roles from certificates only when certificates are required and
+     * verified. */
+    if (cfg->mtls_roles_file != NULL && cfg->tls.client_ca_file == NULL)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "SHELFLINE_MTLS_ROLES_FILE needs SHELFLINE_TLS_CLIENT_CA_FILE (mTLS: "
+                          "client certificates required and verified)");
     const char *level;
     sl_config_string("SHELFLINE_LOG_LEVEL", "info", &level, err);
     if (sl_log_level_parse(level, &cfg->log_level) != 0)
@@ -204,25 +216,42 @@ sl_status sl_service_peers_load(const sl_peer_spec *peers, size_t n, const char 
 
 sl_status sl_service_auth_check(const sl_service_config *cfg, sl_err *err)
 {
-    if (cfg->auth_none || cfg->jwt_public_key_file != NULL)
+    if (cfg->auth_none || cfg->jwt_public_key_file != NULL || cfg->mtls_roles_file != NULL)
         return SL_OK;
     return sl_err_set(err, SL_FAILED_PRECONDITION,
-                      "no authentication configured: set SHELFLINE_JWT_PUBLIC_KEY_FILE, or "
-                      "SHELFLINE_AUTH=none to serve every caller unauthenticated");
+                      "no authentication configured: set SHELFLINE_JWT_PUBLIC_KEY_FILE or "
+                      "SHELFLINE_MTLS_ROLES_FILE, or SHELFLINE_AUTH=none to serve every caller "
+                      "unauthenticated");
 }
 
-/* The caller's identity: from its bearer JWT, or under SHELFLINE_AUTH=none
- * "anonymous" with every role.  The dispatcher then checks the method's
- * roles (sl_server_options.check_roles). */
+/* The caller's identity: from its bearer JWT when it presents one; else,
+ * under mTLS with SHELFLINE_MTLS_ROLES_FILE, from its certificate's
+ * identity; under SHELFLINE_AUTH=none "anonymous" with every role.  The
+ * dispatcher then checks the method's roles (check_roles). */
 static sl_status auth_interceptor(sl_call *call, void *ctx, sl_err *err)
 {
     sl_service *svc = ctx;
     sl_identity id;
-    if (svc->jwt == NULL) {
+    const char *authorization = sl_call_metadata(call, "authorization", NULL);
+    if (svc->cfg.auth_none) {
         id = (sl_identity){.subject = "anonymous", .roles = SL_ROLES_ANY};
+    } else if (authorization == NULL && svc->mtls_roles != NULL) {
+        const char *peer = sl_call_peer_identity(call);
+        if (peer == NULL)
+            return sl_err_set(err, SL_UNAUTHENTICATED,
+                              "no bearer token and no client certificate identity (SAN URI or "
+                              "DNS name)");
+        if (!sl_mtls_roles_lookup(svc->mtls_roles, peer, &id))
+            return sl_err_set(err, SL_UNAUTHENTICATED,
+                              "client certificate identity \"%s\" is not in "
+                              "SHELFLINE_MTLS_ROLES_FILE, and no bearer token was presented",
+                              peer);
+    } else if (svc->jwt == NULL) {
+        return sl_err_set(err, SL_UNAUTHENTICATED,
+                          "bearer tokens are not accepted here (no SHELFLINE_JWT_PUBLIC_KEY_FILE): "
+                          "authenticate with a client certificate");
     } else {
-        sl_status st = sl_auth_bearer(svc->jwt, sl_call_metadata(call, "authorization", NULL),
-                                      (int64_t)time(NULL), &id, err);
+        sl_status st = sl_auth_bearer(svc->jwt, authorization, (int64_t)time(NULL), &id, err);
         if (st != SL_OK)
             return st;
     }
@@ -587,9 +616,13 @@ int sl_service_main(const sl_service_spec *spec, int argc, char **argv)
     else if (svc.cfg.peer_token_file != NULL &&
              sl_token_file_open(svc.cfg.peer_token_file, &svc.peer_token, &err) != SL_OK)
         auth_var = "SHELFLINE_PEER_TOKEN_FILE: ";
+    else if (svc.cfg.mtls_roles_file != NULL &&
+             sl_mtls_roles_open(svc.cfg.mtls_roles_file, &svc.mtls_roles, &err) != SL_OK)
+        auth_var = "SHELFLINE_MTLS_ROLES_FILE: ";
     if (auth_var != NULL) {
         fprintf(stderr, "shelfline-%s: %s%s\n", spec->name, auth_var, err.msg);
         sl_jwt_verifier_destroy(svc.jwt);
+        sl_token_file_destroy(svc.peer_token);
         sl_http_destroy(svc.http);
         return 2;
     }
@@ -597,7 +630,7 @@ int sl_service_main(const sl_service_spec *spec, int argc, char **argv)
     if (svc.cfg.auth_none)
         SL_LOG(SL_LOG_WARN, "auth", NULL,
                "SHELFLINE_AUTH=none: serving every caller unauthenticated, with every role");
-    else if (spec->n_peers > 0 && svc.peer_token == NULL)
+    else if (spec->n_peers > 0 && svc.peer_token == NULL && svc.cfg.tls.client_cert_file == NULL)
         SL_LOG(SL_LOG_WARN, "auth", NULL,
                "SHELFLINE_PEER_TOKEN_FILE unset: calls to peers carry no token and peers that "
                "authenticate will refuse them");
@@ -736,6 +769,7 @@ out:
     sl_tls_server_destroy(svc.tls);
     free((sl_method *)svc.def.methods);
     sl_token_file_destroy(svc.peer_token);
+    sl_mtls_roles_destroy(svc.mtls_roles);
     sl_jwt_verifier_destroy(svc.jwt);
     pthread_mutex_destroy(&svc.peers_mu);
     return rc;

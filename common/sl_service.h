@@ -103,6 +103,7 @@ typedef struct sl_service_config {
     bool auth_none;                  /* SHELFLINE_AUTH=none: no authentication */
     const char *jwt_public_key_file; /* NULL: no JWT */
     const char *peer_token_file;     /* NULL: peer calls carry no token */
+    const char *mtls_roles_file;     /* NULL: client certificates carry no roles */
     sl_log_level log_level;
     sl_access_log access_log;    /* SHELFLINE_ACCESS_LOG */
     const char *http_listen;     /* NULL: no HTTP face ("off") */

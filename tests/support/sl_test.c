@@ -125,7 +125,8 @@ pid_t sl_test_spawn(char *const argv[], char *const env_extra[])
     bool auth_given = false;
     for (size_t i = 0; env_extra != NULL && env_extra[i] != NULL; i++)
         auth_given = auth_given || strncmp(env_extra[i], "SHELFLINE_AUTH=", 15) == 0 ||
-                     strncmp(env_extra[i], "SHELFLINE_JWT_PUBLIC_KEY_FILE=", 30) == 0;
+                     strncmp(env_extra[i], "SHELFLINE_JWT_PUBLIC_KEY_FILE=", 30) == 0 ||
+                     strncmp(env_extra[i], "SHELFLINE_MTLS_ROLES_FILE=", 26) == 0;
     if (!auth_given)
         putenv((char *)"SHELFLINE_AUTH=none");
     for (size_t i = 0; env_extra != NULL && env_extra[i] != NULL; i++)
