@@ -84,6 +84,7 @@ sl_status inv_api_reserve(sl_call *call, const ProtobufCMessage *req, ProtobufCM
     inv_reserve_job job;
     memset(&job, 0, sizeof job);
     job.req = r;
+    job.audit = sl_call_audit(call);
     job.canon = inv_api_pack(call, &canon.base, &job.canon_len);
     job.base.deadline_ms = sl_call_deadline_ms(call);
     job.arena = a;

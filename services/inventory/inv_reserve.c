@@ -230,10 +230,16 @@ static sl_status batch_tx(sl_db_conn *conn, void *p, sl_err *err)
             b->d.inb[i] = (inv_inbound_st){ib[i], ib[i].unallocated};
         b->d.ninb = n;
     }
-    for (size_t j = 0; j < b->n; j++)
+    for (size_t j = 0; j < b->n; j++) {
+        size_t before = b->d.nresv;
         if ((st = inv_decide(&b->d, b->jobs[j]->req, b->jobs[j]->canon, b->jobs[j]->canon_len,
                              &b->js[j], err)) != SL_OK)
             return st;
+        /* An accepted reservation is audited with its own caller's
+         * identity, whoever else shares the batch. */
+        if (b->d.nresv > before)
+            b->d.resv[b->d.nresv - 1].audit = b->jobs[j]->audit;
+    }
     return write_batch(b, err);
 }
 

@@ -38,6 +38,7 @@
 #include "inv_batch.h"
 #include "shelfline/v1/inventory.pb-c.h"
 #include "sl_arena.h"
+#include "sl_auth.h"
 #include "sl_status.h"
 
 typedef struct inv_reserve_job {
@@ -47,6 +48,7 @@ typedef struct inv_reserve_job {
      * compared on), the call's deadline and the arena the answer goes to
      * (used only by the combiner while the caller waits). */
     const Shelfline__V1__ReserveRequest *req;
+    sl_audit audit; /* the caller's, recorded on the reservation */
     const uint8_t *canon;
     size_t canon_len;
     sl_arena *arena;

@@ -159,6 +159,7 @@ typedef struct closing {
     int64_t *inb_d;
     size_t ninb;
     const char **to_close[3]; /* ids per new status (T_*) */
+    sl_audit *close_audit[3]; /* who closes each of to_close */
     size_t nclose[3];
     int *target; /* each id's new status (T_*), -1 when it stays */
 } closing;
@@ -260,12 +261,15 @@ static sl_status load_promotions(closing *c, sl_err *err)
     ps->d_fence = sl_arena_zalloc(a, (ps->nf + 1) * sizeof(int64_t));
     c->inb_ids = sl_arena_alloc(a, (c->nal + 1) * sizeof *c->inb_ids);
     c->inb_d = sl_arena_zalloc(a, (c->nal + 1) * sizeof *c->inb_d);
-    for (int k = 0; k < 3; k++)
+    for (int k = 0; k < 3; k++) {
         c->to_close[k] = sl_arena_alloc(a, (c->n + 1) * sizeof(char *));
+        c->close_audit[k] = sl_arena_alloc(a, (c->n + 1) * sizeof(sl_audit));
+    }
     c->target = sl_arena_alloc(a, c->n * sizeof *c->target);
     if (ps->d_remaining == NULL || ps->d_held == NULL || ps->d_sold == NULL ||
         ps->d_returned == NULL || ps->d_fence == NULL || c->inb_ids == NULL || c->inb_d == NULL ||
         c->to_close[0] == NULL || c->to_close[1] == NULL || c->to_close[2] == NULL ||
+        c->close_audit[0] == NULL || c->close_audit[1] == NULL || c->close_audit[2] == NULL ||
         c->target == NULL)
         return OOM(err);
     return SL_OK;
@@ -408,8 +412,8 @@ static sl_status write_close(closing *c, sl_err *err)
         if (c->nclose[t] == 0)
             continue;
         int64_t changed;
-        st = inv_store_resv_close(c->conn, a, c->to_close[t], c->nclose[t], status_name[t],
-                                  &changed, err);
+        st = inv_store_resv_close(c->conn, a, c->to_close[t], c->close_audit[t], c->nclose[t],
+                                  status_name[t], &changed, err);
         if (st != SL_OK)
             return st;
         if (changed != (int64_t)c->nclose[t])
@@ -515,9 +519,10 @@ sl_status inv_resv_close(sl_db_conn *conn, sl_events *events, sl_arena *a, const
             continue;
         c.target[i] = t;
         out[i].changed = true;
-        c.to_close[t][c.nclose[t]++] = r->id;
         if (audits != NULL)
             c.tx.audit = audits[i];
+        c.close_audit[t][c.nclose[t]] = c.tx.audit;
+        c.to_close[t][c.nclose[t]++] = r->id;
         st = move_units(&c, r, t, err);
         if (st == SL_OK && t == T_COMMITTED)
             st = ship(&c, r, err);

@@ -90,6 +90,7 @@ typedef struct inv_resv_row {
     const uint8_t *request, *result;
     size_t request_len, result_len;
     int64_t created_ms, expires_ms, closed_ms; /* closed_ms 0 while HELD */
+    sl_audit audit; /* who reserved (written by inv_store_reserve_write only) */
 } inv_resv_row;
 
 typedef struct inv_alloc_row {
@@ -330,9 +331,11 @@ sl_status inv_store_reserve_write(sl_db_conn *c, sl_arena *a, const inv_resv_row
 /* Allocations of the reservations, by (reservation, line, part). */
 sl_status inv_store_allocs(sl_db_conn *c, sl_arena *a, const char *const *ids, size_t n,
                            inv_alloc_row **out, size_t *nout, sl_err *err);
-/* HELD -> status for those of ids still HELD; *changed counts them. */
-sl_status inv_store_resv_close(sl_db_conn *c, sl_arena *a, const char *const *ids, size_t n,
-                               const char *status, int64_t *changed, sl_err *err);
+/* HELD -> status for those of ids still HELD, each closed by audits[i];
+ * *changed counts them. */
+sl_status inv_store_resv_close(sl_db_conn *c, sl_arena *a, const char *const *ids,
+                               const sl_audit *audits, size_t n, const char *status,
+                               int64_t *changed, sl_err *err);
 /* awaiting -= moved[i] on allocation (ids[i], lines[i], parts[i]). */
 sl_status inv_store_alloc_fulfil(sl_db_conn *c, sl_arena *a, const inv_alloc_row *rows,
                                  const int64_t *moved, size_t n, sl_err *err);

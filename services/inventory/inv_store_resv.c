@@ -20,31 +20,35 @@ const sl_db_stmt inv__resv_stmts[] = {
      * allocations and the reserved units of existing stock rows. */
     {"inv_reserve_write",
      "WITH r AS (INSERT INTO reservation (id, customer_id, region, status, request, result, "
-     "created_at, expires_at) SELECT id, cu, rg, 'HELD', decode(rq, 'hex'), decode(rs, "
-     "'hex'), " TS("cr") ", " TS(
-         "ex") " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], "
-               "$5::text[], $6::int8[], $7::int8[]) AS t(id, cu, rg, rq, rs, cr, ex)), "
+     "created_at, expires_at, actor, request_id, trace_id) SELECT id, cu, rg, 'HELD', "
+     "decode(rq, 'hex'), decode(rs, 'hex'), " TS("cr") ", " TS(
+         "ex") ", ac, rq_id, tr "
+               "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], "
+               "$6::int8[], "
+               "$7::int8[], $21::text[], $22::text[], $23::text[]) "
+               "AS t(id, cu, rg, rq, rs, cr, ex, ac, rq_id, tr)), "
                "a AS (INSERT INTO reservation_alloc (reservation_id, line_no, part_no, sku, "
                "warehouse_id, "
-               "qty, inbound_id, awaiting, promotion_id) SELECT r, l, p, s, w, q, NULLIF(i, "
-               "''), aw, "
+               "qty, inbound_id, awaiting, promotion_id) SELECT r, l, p, s, w, q, NULLIF(i, ''), "
+               "aw, "
                "NULLIF(pr, '') FROM unnest($8::text[], $9::int4[], $10::int4[], $11::text[], "
                "$12::text[], "
-               "$13::int8[], $14::text[], $15::int8[], $16::text[]) AS t(r, l, p, s, w, q, i, "
-               "aw, pr)) "
+               "$13::int8[], $14::text[], $15::int8[], $16::text[]) "
+               "AS t(r, l, p, s, w, q, i, aw, pr)) "
                "UPDATE stock s SET on_hand = s.on_hand + d.oh, reserved = s.reserved + d.rs, "
-               "updated_at = now() FROM unnest($17::text[], $18::text[], $19::int8[], "
-               "$20::int8[]) "
+               "updated_at = now() FROM unnest($17::text[], $18::text[], $19::int8[], $20::int8[]) "
                "AS d(sku, wh, oh, rs) WHERE s.sku = d.sku AND s.warehouse_id = d.wh",
-     20},
+     23},
     {"inv_allocs",
      "SELECT " ALLOC_COLS " FROM reservation_alloc a WHERE a.reservation_id = ANY ($1::text[]) "
      "ORDER BY a.reservation_id, a.line_no, a.part_no",
      1},
     {"inv_resv_close",
-     "UPDATE reservation SET status = $2, closed_at = now() "
-     "WHERE id = ANY ($1::text[]) AND status = 'HELD'",
-     2},
+     "UPDATE reservation r SET status = $2, closed_at = now(), closed_by = d.ac, "
+     "closed_request_id = d.rq, closed_trace_id = d.tr "
+     "FROM unnest($1::text[], $3::text[], $4::text[], $5::text[]) AS d(id, ac, rq, tr) "
+     "WHERE r.id = d.id AND r.status = 'HELD'",
+     5},
     {"inv_alloc_fulfil",
      "UPDATE reservation_alloc a SET awaiting = a.awaiting - d.m "
      "FROM unnest($1::text[], $2::int4[], $3::int4[], $4::int8[]) AS d(r, l, p, m) "
@@ -117,6 +121,23 @@ sl_status inv_store_resv_lookup(sl_db_conn *c, sl_arena *a, const char *const *i
     if (st == SL_OK)
         *out = rows;
     return st;
+}
+
+/* The 3 array parameters of n audits (actor, request id, trace id). */
+static void audit_params(sl_arena *a, const sl_audit *const *audits, size_t n, const char **v)
+{
+    inv__abuf ac, rq, tr;
+    inv__ab_init(&ac, a, n);
+    inv__ab_init(&rq, a, n);
+    inv__ab_init(&tr, a, n);
+    for (size_t i = 0; i < n; i++) {
+        inv__ab_text(&ac, audits[i]->actor != NULL ? audits[i]->actor : "");
+        inv__ab_text(&rq, audits[i]->request_id != NULL ? audits[i]->request_id : "");
+        inv__ab_text(&tr, audits[i]->trace_id != NULL ? audits[i]->trace_id : "");
+    }
+    v[0] = inv__ab_done(&ac);
+    v[1] = inv__ab_done(&rq);
+    v[2] = inv__ab_done(&tr);
 }
 
 /* The 7 array parameters of a reservation insert. */
@@ -215,12 +236,18 @@ sl_status inv_store_reserve_write(sl_db_conn *c, sl_arena *a, const inv_resv_row
     for (size_t i = 0; i < nd; i++)
         if (!d[i].exists)
             return sl_err_set(err, SL_INTERNAL, "a reservation batch would create a stock row");
-    const char *v[20];
+    const char *v[23];
     resv_params(a, rows, nrows, v);
     alloc_params(a, allocs, nallocs, v + 7);
     size_t k = delta_params(a, d, nd, v + 16);
+    const sl_audit **audits = sl_arena_alloc(a, (nrows + 1) * sizeof *audits);
+    if (audits == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t i = 0; i < nrows; i++)
+        audits[i] = &rows[i].audit;
+    audit_params(a, audits, nrows, v + 20);
     PGresult *r = NULL;
-    sl_status st = inv__run(c, "inv_reserve_write", 20, v, &r, err);
+    sl_status st = inv__run(c, "inv_reserve_write", 23, v, &r, err);
     if (st != SL_OK)
         return st;
     long done = strtol(PQcmdTuples(r), NULL, 10);
@@ -237,12 +264,19 @@ sl_status inv_store_allocs(sl_db_conn *c, sl_arena *a, const char *const *ids, s
     return alloc_rows_query(c, a, "inv_allocs", 1, v, out, nout, err);
 }
 
-sl_status inv_store_resv_close(sl_db_conn *c, sl_arena *a, const char *const *ids, size_t n,
-                               const char *status, int64_t *changed, sl_err *err)
+sl_status inv_store_resv_close(sl_db_conn *c, sl_arena *a, const char *const *ids,
+                               const sl_audit *audits, size_t n, const char *status,
+                               int64_t *changed, sl_err *err)
 {
-    const char *v[2] = {inv__text_array(a, ids, n), status};
+    const char *v[5] = {inv__text_array(a, ids, n), status};
+    const sl_audit **ap = sl_arena_alloc(a, (n + 1) * sizeof *ap);
+    if (ap == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        ap[i] = &audits[i];
+    audit_params(a, ap, n, v + 2);
     PGresult *r = NULL;
-    sl_status st = inv__run(c, "inv_resv_close", 2, v, &r, err);
+    sl_status st = inv__run(c, "inv_resv_close", 5, v, &r, err);
     if (st != SL_OK)
         return st;
     *changed = strtoll(PQcmdTuples(r), NULL, 10);

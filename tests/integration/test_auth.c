@@ -263,6 +263,45 @@ static void test_inbound_changes_name_their_actor(void **state)
     free(other);
 }
 
+/* A reservation records who made it and who closed it, each with the
+ * call's request id and trace id -- also when the reservation shared a
+ * combined batch with another caller's. */
+static void test_reservations_name_their_actors(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(invt_stock(f->admin, "AUD-1", "W-NEAR", 20), 0);
+    char *service = sl_test_bearer(&f->keys, "svc-desk", "service");
+    assert_non_null(service);
+    Shelfline__V1__ReserveLine line = SHELFLINE__V1__RESERVE_LINE__INIT;
+    Shelfline__V1__ReserveLine *lp = &line;
+    line.sku = "AUD-1";
+    line.qty = 1;
+    Shelfline__V1__ReserveRequest rr = SHELFLINE__V1__RESERVE_REQUEST__INIT;
+    rr.reservation_id = "RES-AUDIT-1";
+    rr.customer_id = "cust-audit";
+    rr.region = "EAST";
+    rr.lines = &lp;
+    rr.n_lines = 1;
+    Shelfline__V1__Reservation *res;
+    sl_err err;
+    assert_int_equal(call_as(f, f->storefront, "Reserve", &rr.base,
+                             &shelfline__v1__reservation__descriptor, &res, "req-res-1", &err),
+                     SL_OK);
+    Shelfline__V1__ReleaseRequest rel = SHELFLINE__V1__RELEASE_REQUEST__INIT;
+    rel.reservation_id = "RES-AUDIT-1";
+    assert_int_equal(call_as(f, service, "Release", &rel.base,
+                             &shelfline__v1__reservation__descriptor, &res, "req-rel-1", &err),
+                     SL_OK);
+    assert_int_equal(invt_sql_int(f->svc.conninfo,
+                                  "SELECT count(*) FROM inventory.reservation WHERE id = "
+                                  "'RES-AUDIT-1' AND actor = 'shop-web' AND request_id = "
+                                  "'req-res-1' AND trace_id = '" TRACE_ID "' AND status = "
+                                  "'RELEASED' AND closed_by = 'svc-desk' AND closed_request_id "
+                                  "= 'req-rel-1' AND closed_trace_id = '" TRACE_ID "'"),
+                     1);
+    free(service);
+}
+
 int main(void)
 {
     sl_log_init("test-auth", SL_LOG_ERROR);
@@ -271,6 +310,7 @@ int main(void)
         cmocka_unit_test(test_the_ledger_names_the_token_subject),
         cmocka_unit_test(test_list_ledger_pages_and_checks_its_request),
         cmocka_unit_test(test_inbound_changes_name_their_actor),
+        cmocka_unit_test(test_reservations_name_their_actors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1872,11 +1872,11 @@ static void test_metrics_follow_peer_calls_and_events(void **state)
     assert_true(scrape_one(F.inv_http_port,
                            "shelfline_db_pool_connections{pool=\"inventory\",state=\"idle\"}") >=
                 1);
-    /* Inventory's four migrations (0004: the audit columns), applied by
+    /* Inventory's five migrations (0005: the reservations' audit), applied by
      * `shelfline-inventory migrate` before the process started as its
      * runtime role (inv_test), which found them all applied. */
     assert_true(scrape_one(F.inv_http_port, "shelfline_db_migration_version{schema=\"inventory\","
-                                            "component=\"service\"}") == 4);
+                                            "component=\"service\"}") == 5);
     assert_true(scrape_one(F.inv_http_port,
                            "shelfline_db_migrations_applied_total{schema=\"inventory\","
                            "component=\"service\"}") == 0);
