@@ -87,8 +87,15 @@ static sl_status tls_credentials(const sl_channel_options *opts, grpc_channel_cr
             st = sl_tls_read_file("TLS client key file",
                                   opts->tls_key_file != NULL ? opts->tls_key_file : "", &key, err);
     }
-    if (st == SL_OK)
-        *out = sl__tls_channel_credentials(ca, cert, key);
+    /* Read here to refuse an unreadable file at once; gRPC's watcher reads
+     * them again, and again when they change. */
+    if (st == SL_OK) {
+        *out =
+            sl__tls_channel_credentials(opts->tls_ca_file, opts->tls_cert_file, opts->tls_key_file);
+        if (*out == NULL)
+            st = sl_err_set(err, SL_INVALID_ARGUMENT, "could not make TLS credentials from %s",
+                            opts->tls_ca_file);
+    }
     free(ca);
     free(cert);
     free(key);

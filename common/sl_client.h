@@ -52,8 +52,10 @@ typedef struct sl_channel_options {
     bool no_health_check;
     /* TLS (gRPC core's SSL credentials): verify the server against the PEM
      * CA bundle in tls_ca_file and, when tls_cert_file is set, present that
-     * certificate with the key in tls_key_file (mTLS).  The files are read
-     * once, here.  tls_ca_file NULL: plaintext. */
+     * certificate with the key in tls_key_file (mTLS).  The files are
+     * checked here, and re-read by gRPC core every few seconds: a rotated
+     * certificate is used from the next handshake on.  tls_ca_file NULL:
+     * plaintext. */
     const char *tls_ca_file;
     const char *tls_cert_file;
     const char *tls_key_file;

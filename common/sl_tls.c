@@ -423,11 +423,21 @@ grpc_server_credentials *sl__tls_server_credentials(sl_tls_server *t)
     return grpc_ssl_server_credentials_create_with_options(o);
 }
 
-grpc_channel_credentials *sl__tls_channel_credentials(const char *ca_pem, const char *cert_pem,
-                                                      const char *key_pem)
+grpc_channel_credentials *sl__tls_channel_credentials(const char *ca_path, const char *cert_path,
+                                                      const char *key_path)
 {
-    grpc_ssl_pem_key_cert_pair pair = {.private_key = key_pem, .cert_chain = cert_pem};
-    return grpc_ssl_credentials_create(ca_pem, cert_pem != NULL ? &pair : NULL, NULL, NULL);
+    grpc_tls_certificate_provider *p = grpc_tls_certificate_provider_file_watcher_create(
+        cert_path != NULL ? key_path : NULL, cert_path, ca_path, SL_TLS_CLIENT_REFRESH_S);
+    if (p == NULL)
+        return NULL;
+    grpc_tls_credentials_options *o = grpc_tls_credentials_options_create();
+    grpc_tls_credentials_options_set_certificate_provider(o, p);
+    grpc_tls_credentials_options_watch_root_certs(o);
+    if (cert_path != NULL)
+        grpc_tls_credentials_options_watch_identity_key_cert_pairs(o);
+    /* The options hold their own reference. */
+    grpc_tls_certificate_provider_release(p);
+    return grpc_tls_credentials_create(o);
 }
 
 char *sl__tls_peer_identity(grpc_call *call, sl_arena *arena)
