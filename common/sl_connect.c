@@ -141,8 +141,8 @@ static void error_response(sl_http_response *resp, int http_status, sl_status st
         sl_http_text(resp, 500, NULL, "out of memory\n");
         return;
     }
-    /* jansson allocates with malloc (the suite sets no other allocator);
-     * sl_http frees the body with free. */
+    /* jansson's text comes from the C library's allocator (the suite
+     * installs no other), the one sl_http releases the body with. */
     free(resp->body);
     resp->status = http_status > 0 ? http_status : sl_connect_http_status(st);
     resp->content_type = media_json;

@@ -1280,6 +1280,10 @@ sl_status sl_server_call_local_ex(sl_server *s, const char *method, const void *
         return sl_err_set(err, SL_UNIMPLEMENTED, "unknown method \"%s\"", method);
     if (mrt->m->kind != SL_RPC_UNARY)
         return sl_err_set(err, SL_FAILED_PRECONDITION, "%s is not unary", method);
+    /* As gRPC stops admitting calls at shutdown: the HTTP face may still
+     * take requests while the process drains. */
+    if (lc != NULL && atomic_load(&s->shutting_down))
+        return sl_err_set(err, SL_UNAVAILABLE, "server is shutting down");
     sl_call c;
     memset(&c, 0, sizeof c);
     c.srv = s;
