@@ -750,7 +750,7 @@ static sl_status decode_repeated(dec *d, const ProtobufCFieldDescriptor *f, cons
         return sl_err_set(d->err, SL_RESOURCE_EXHAUSTED, "out of memory");
     for (size_t k = 0; k < n; k++) {
         const json_t *e = json_array_get(v, k);
-        size_t mark = path_push(&d->p, NULL, (long)k);
+        size_t mark = path_push(&d->p, "", (long)k);
         sl_status st =
             json_is_null(e) ? bad(d, "null is no element") : decode_value(d, f, e, elems + k * sz);
         if (st != SL_OK)

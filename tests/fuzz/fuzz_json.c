@@ -1,8 +1,8 @@
 /*
  * Fuzz target: the JSON decoder of the Connect face (sl_json_decode), for
- * the request type of every RPC of every Shelfline service (found through
- * the protoc-c service descriptors, so new RPCs are covered without
- * touching this file) and the messages they nest.
+ * every message type of the Shelfline services (sl_test_types.h: the
+ * requests and responses of every RPC, so new RPCs are covered without
+ * touching this file, and the messages they nest).
  *
  * Input: byte 0 picks the type, the rest is the JSON text.
  * Properties checked: no crash, leak, hang or undefined behaviour; the
@@ -22,46 +22,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "shelfline/v1/customer_value.pb-c.h"
-#include "shelfline/v1/forecasting.pb-c.h"
-#include "shelfline/v1/inventory.pb-c.h"
-#include "shelfline/v1/service_desk.pb-c.h"
+#include "../support/sl_test_types.h"
 #include "sl_arena.h"
 #include "sl_json.h"
 #include "sl_valid.h"
 
-static const ProtobufCServiceDescriptor *const services[] = {
-    &shelfline__v1__inventory_service__descriptor,
-    &shelfline__v1__forecasting_service__descriptor,
-    &shelfline__v1__customer_value_service__descriptor,
-    &shelfline__v1__service_desk_service__descriptor,
-};
-
-#define MAX_TYPES 512
+#define MAX_TYPES 1024
 static const ProtobufCMessageDescriptor *types[MAX_TYPES];
 static size_t n_types;
 static sl_arena *arena;
-
-static void add_type(const ProtobufCMessageDescriptor *d)
-{
-    for (size_t i = 0; i < n_types; i++)
-        if (types[i] == d)
-            return;
-    if (n_types == MAX_TYPES)
-        return;
-    types[n_types++] = d;
-    for (unsigned i = 0; i < d->n_fields; i++)
-        if (d->fields[i].type == PROTOBUF_C_TYPE_MESSAGE)
-            add_type(d->fields[i].descriptor);
-}
 
 static void init_once(void)
 {
     if (arena != NULL)
         return;
-    for (size_t s = 0; s < sizeof services / sizeof services[0]; s++)
-        for (unsigned m = 0; m < services[s]->n_methods; m++)
-            add_type(services[s]->methods[m].input);
+    n_types = sl_test_suite_types(types, MAX_TYPES);
     arena = sl_arena_create(0);
     if (arena == NULL)
         abort();

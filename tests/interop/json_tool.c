@@ -14,36 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "shelfline/v1/customer_value.pb-c.h"
-#include "shelfline/v1/forecasting.pb-c.h"
-#include "shelfline/v1/inventory.pb-c.h"
-#include "shelfline/v1/service_desk.pb-c.h"
+#include "../support/sl_test_types.h"
 #include "sl_arena.h"
 #include "sl_json.h"
-
-static const ProtobufCServiceDescriptor *const services[] = {
-    &shelfline__v1__inventory_service__descriptor,
-    &shelfline__v1__forecasting_service__descriptor,
-    &shelfline__v1__customer_value_service__descriptor,
-    &shelfline__v1__service_desk_service__descriptor,
-};
 
 #define MAX_TYPES 1024
 static const ProtobufCMessageDescriptor *types[MAX_TYPES];
 static size_t n_types;
-
-static void add_type(const ProtobufCMessageDescriptor *d)
-{
-    for (size_t i = 0; i < n_types; i++)
-        if (types[i] == d)
-            return;
-    if (n_types == MAX_TYPES)
-        return;
-    types[n_types++] = d;
-    for (unsigned i = 0; i < d->n_fields; i++)
-        if (d->fields[i].type == PROTOBUF_C_TYPE_MESSAGE)
-            add_type(d->fields[i].descriptor);
-}
 
 static const ProtobufCMessageDescriptor *find_type(const char *name)
 {
@@ -120,11 +97,7 @@ static void answer(sl_arena *a, char *line)
 
 int main(void)
 {
-    for (size_t s = 0; s < sizeof services / sizeof services[0]; s++)
-        for (unsigned m = 0; m < services[s]->n_methods; m++) {
-            add_type(services[s]->methods[m].input);
-            add_type(services[s]->methods[m].output);
-        }
+    n_types = sl_test_suite_types(types, MAX_TYPES);
     sl_arena *a = sl_arena_create(0);
     size_t cap = 0;
     char *line = NULL;
