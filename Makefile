@@ -41,7 +41,7 @@ run: deps build
 # The plain suite runs last so the output ends with its ctest summary.
 # integration_torture (docs/TESTING.md "Allocation failures") runs here, so
 # a leak on an out-of-memory path fails the services' exit.
-SANITIZED_TESTS = ^(unit_(status|valid|config|arena_log|db_sqlstate)|integration_(server|events|db|db_restart|db_row|migrate|outbox|service_process|torture)|fuzz_[a-z_]+)$$
+SANITIZED_TESTS = ^(unit_(status|valid|config|arena_log|db_sqlstate|json)|integration_(server|events|db|db_restart|db_row|migrate|outbox|service_process|torture)|fuzz_[a-z_]+)$$
 
 # Before the tests: the container image's own build (Release, tests off,
 # -Werror; the script its Dockerfile runs), so a warning only -O2 finds

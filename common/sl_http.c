@@ -154,6 +154,27 @@ const char *sl_http_header(const sl_http_request *req, const char *name)
     return MHD_lookup_connection_value((struct MHD_Connection *)req->conn, MHD_HEADER_KIND, name);
 }
 
+const char *sl_http_peer(const sl_http_request *req, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "unknown");
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+        (struct MHD_Connection *)req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci == NULL || ci->client_addr == NULL)
+        return buf;
+    const struct sockaddr *sa = ci->client_addr;
+    char host[NI_MAXHOST], port[NI_MAXSERV];
+    socklen_t len =
+        sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    if (getnameinfo(sa, len, host, sizeof host, port, sizeof port,
+                    NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+        return buf;
+    if (sa->sa_family == AF_INET6)
+        snprintf(buf, cap, "ipv6:[%s]:%s", host, port);
+    else
+        snprintf(buf, cap, "ipv4:%s:%s", host, port);
+    return buf;
+}
+
 static enum MHD_Result respond(struct MHD_Connection *conn, sl_http_response *r, const char *allow)
 {
     struct MHD_Response *resp = MHD_create_response_from_buffer(

@@ -73,6 +73,11 @@ int sl_http_port(const sl_http *h);
 /* A request header's value, or NULL. */
 const char *sl_http_header(const sl_http_request *req, const char *name);
 
+/* The client's address as gRPC names peers ("ipv4:127.0.0.1:40412",
+ * "ipv6:[::1]:40412"), into buf[cap]; "unknown" when it cannot be told.
+ * Returns buf. */
+const char *sl_http_peer(const sl_http_request *req, char *buf, size_t cap);
+
 /* Sets resp to a text body (copied) with status. */
 void sl_http_text(sl_http_response *resp, int status, const char *content_type, const char *text);
 

@@ -116,8 +116,9 @@ struct sl_call {
     grpc_metadata_array req_md;
     grpc_byte_buffer *payload;
     sl_arena *arena;
-    sl_trace trace;       /* its span, request id; the thread's current context while it runs */
-    sl_identity identity; /* set by the interceptor */
+    sl_trace trace;         /* its span, request id; the thread's current context while it runs */
+    sl_identity identity;   /* set by the interceptor */
+    const char *local_peer; /* in-process calls: the caller's name (NULL: "local") */
     size_t bytes_in, bytes_out; /* message bytes, for the access log */
     md_list init_md, trail_md;
     /* The handler's own error details (sl_call_add_error_detail), arena
@@ -371,7 +372,7 @@ const char *sl_call_method(const sl_call *call)
 const char *sl_call_peer(sl_call *call)
 {
     if (call->call == NULL)
-        return "local";
+        return call->local_peer != NULL ? call->local_peer : "local";
     char *p = grpc_call_get_peer(call->call);
     char *copy = sl_arena_strdup(call->arena, p != NULL ? p : "");
     gpr_free(p);
@@ -661,7 +662,11 @@ static void status_log(sl_call *c, sl_status st, const sl_err *err, int64_t us)
         {"method", m->name, 0},
         {"code", sl_status_name(st), 0},
         {"duration_ms", NULL, (double)us / 1000.0},
-        {"peer", peer != NULL ? peer : "local", 0},
+        {"peer",
+         peer != NULL            ? peer
+         : c->local_peer != NULL ? c->local_peer
+                                 : "local",
+         0},
         {"bytes_in", NULL, (double)c->bytes_in},
         {"bytes_out", NULL, (double)c->bytes_out},
     };
@@ -1181,9 +1186,91 @@ static void reject_done(reject *r)
     free(r);
 }
 
+bool sl_server_method_info(const sl_server *s, const char *method, sl_rpc_kind *kind,
+                           const ProtobufCMessageDescriptor **request,
+                           const ProtobufCMessageDescriptor **response)
+{
+    for (size_t i = 0; i < s->n_methods; i++) {
+        const method_rt *m = &s->methods[i];
+        if (strcmp(m->name, method) == 0) {
+            *kind = m->m->kind;
+            *request = m->request;
+            *response = m->response;
+            return true;
+        }
+    }
+    return false;
+}
+
 sl_status sl_server_call_local(sl_server *s, const char *method, const void *req_bytes,
                                size_t req_len, sl_arena *arena, void **resp_bytes, size_t *resp_len,
                                sl_err *err)
+{
+    return sl_server_call_local_ex(s, method, req_bytes, req_len, NULL, arena, resp_bytes, resp_len,
+                                   err);
+}
+
+/* The local call's metadata as gRPC's received metadata (slices we own:
+ * local_md_free unrefs them), so sl_call_metadata and the header-size
+ * check see them as they see a network call's. */
+static void local_md_fill(grpc_metadata_array *md, const sl_local_call *lc)
+{
+    if (lc == NULL || lc->n_metadata == 0)
+        return;
+    md->metadata = gpr_malloc(lc->n_metadata * sizeof *md->metadata);
+    md->capacity = lc->n_metadata;
+    for (size_t i = 0; i < lc->n_metadata; i++) {
+        const char *k = lc->metadata[2 * i], *v = lc->metadata[2 * i + 1];
+        memset(&md->metadata[i], 0, sizeof md->metadata[i]);
+        md->metadata[i].key = grpc_slice_from_copied_string(k);
+        md->metadata[i].value = grpc_slice_from_copied_string(v != NULL ? v : "");
+        md->count = i + 1;
+    }
+}
+
+static void local_md_free(grpc_metadata_array *md)
+{
+    for (size_t i = 0; i < md->count; i++) {
+        grpc_slice_unref(md->metadata[i].key);
+        grpc_slice_unref(md->metadata[i].value);
+    }
+    md->count = 0;
+    grpc_metadata_array_destroy(md);
+}
+
+/* The in-process call's trace context: the one its metadata carries (the
+ * HTTP face's traceparent and x-request-id), else a child span of whatever
+ * the thread is doing, else a new trace with request id "local". */
+static void local_trace(sl_call *c, const sl_local_call *lc)
+{
+    if (lc != NULL && lc->n_metadata > 0) {
+        context_from_md(&c->req_md, &c->trace);
+        return;
+    }
+    const sl_trace *cur = sl_trace_current();
+    if (cur != NULL) {
+        char tp[SL_TRACEPARENT_LEN + 1];
+        sl_trace_traceparent(cur, tp, sizeof tp);
+        sl_trace_begin(&c->trace, tp, strlen(tp), cur->state, strlen(cur->state));
+        sl_trace_set_request_id(&c->trace, cur->request_id, strlen(cur->request_id));
+    } else {
+        sl_trace_begin(&c->trace, NULL, 0, NULL, 0);
+        sl_trace_set_request_id(&c->trace, "local", 5);
+    }
+}
+
+/* Runs a unary call in-process:
+ *   1. find the method (UNIMPLEMENTED) and check it is unary;
+ *   2. make the call object: metadata, trace context, deadline;
+ *   3. transcode the request when asked (JSON), then decode it as gRPC
+ *      bytes are decoded (size, sl_valid, unpack);
+ *   4. the pipeline: header size, deadline, interceptor, roles,
+ *      validation, handler -- what serve_unary runs;
+ *   5. pack the reply, or on an error the google.rpc.Status details;
+ *   6. when accounted, metrics and the access log. */
+sl_status sl_server_call_local_ex(sl_server *s, const char *method, const void *req_bytes,
+                                  size_t req_len, sl_local_call *lc, sl_arena *arena,
+                                  void **resp_bytes, size_t *resp_len, sl_err *err)
 {
     method_rt *mrt = NULL;
     for (size_t i = 0; i < s->n_methods && mrt == NULL; i++)
@@ -1193,33 +1280,49 @@ sl_status sl_server_call_local(sl_server *s, const char *method, const void *req
         return sl_err_set(err, SL_UNIMPLEMENTED, "unknown method \"%s\"", method);
     if (mrt->m->kind != SL_RPC_UNARY)
         return sl_err_set(err, SL_FAILED_PRECONDITION, "%s is not unary", method);
+    /* As gRPC stops admitting calls at shutdown: the HTTP face may still
+     * take requests while the process drains. */
+    if (lc != NULL && atomic_load(&s->shutting_down))
+        return sl_err_set(err, SL_UNAVAILABLE, "server is shutting down");
     sl_call c;
     memset(&c, 0, sizeof c);
     c.srv = s;
     c.mrt = mrt;
     c.arena = arena;
-    c.deadline_ms = cap_deadline(s, INT64_MAX, false);
+    c.local_peer = lc != NULL ? lc->peer : NULL;
+    int64_t deadline = INT64_MAX;
+    if (lc != NULL && lc->timeout_ms > 0)
+        deadline = now_realtime_ms() + lc->timeout_ms;
+    c.deadline_ms = cap_deadline(s, deadline, false);
     grpc_metadata_array_init(&c.req_md);
-    /* In-process: a child span of whatever the thread is doing. */
-    const sl_trace *cur = sl_trace_current();
-    if (cur != NULL) {
-        char tp[SL_TRACEPARENT_LEN + 1];
-        sl_trace_traceparent(cur, tp, sizeof tp);
-        sl_trace_begin(&c.trace, tp, strlen(tp), cur->state, strlen(cur->state));
-        sl_trace_set_request_id(&c.trace, cur->request_id, strlen(cur->request_id));
-    } else {
-        sl_trace_begin(&c.trace, NULL, 0, NULL, 0);
-        sl_trace_set_request_id(&c.trace, "local", 5);
-    }
+    local_md_fill(&c.req_md, lc);
+    local_trace(&c, lc);
     clock_gettime(CLOCK_MONOTONIC, &c.started);
+    bool account = lc != NULL && lc->account;
+    if (account)
+        sl_metric_add(mrt->m_started, 1);
     ProtobufCMessage *req = NULL, *resp = NULL;
+    sl_status st = SL_OK;
     sl_arena_oom_call_begin();
-    sl_status st =
-        decode_bytes(req_bytes, req_len, mrt->request, arena, s->opts.max_recv_bytes, &req, err);
     const sl_trace *prev = sl_trace_swap(&c.trace);
     const sl_call *prev_call = call_swap(&c);
+    if (lc != NULL && lc->transcode != NULL) {
+        void *pb = NULL;
+        size_t pb_len = 0;
+        st = lc->transcode(lc->transcode_ctx, mrt->request, req_bytes, req_len, arena, &pb, &pb_len,
+                           err);
+        req_bytes = pb;
+        req_len = pb_len;
+    }
+    c.bytes_in = req_len;
     if (st == SL_OK)
+        st = decode_bytes(req_bytes, req_len, mrt->request, arena, s->opts.max_recv_bytes, &req,
+                          err);
+    if (st == SL_OK) {
+        if (account)
+            sl_metric_add(mrt->m_received, 1);
         st = unary_pipeline(&c, req, &resp, err);
+    }
     st = oom_funnel(mrt, st, err);
     call_swap(prev_call);
     sl_trace_swap(prev);
@@ -1230,10 +1333,25 @@ sl_status sl_server_call_local(sl_server *s, const char *method, const void *req
             st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
         else
             protobuf_c_message_pack(resp, *resp_bytes);
+        c.bytes_out = *resp_len;
     }
+    if (lc != NULL) {
+        lc->response = st == SL_OK ? resp : NULL;
+        lc->status_details = NULL;
+        lc->status_details_len = 0;
+        uint8_t *buf;
+        size_t len;
+        if (st != SL_OK &&
+            sl_rpc_status_pack(st, err, mrt->request, c.details, c.n_details, arena, &buf, &len)) {
+            lc->status_details = buf;
+            lc->status_details_len = len;
+        }
+    }
+    if (account)
+        status_log(&c, st, err, elapsed_us(&c.started));
     md_free(&c.init_md);
     md_free(&c.trail_md);
-    grpc_metadata_array_destroy(&c.req_md);
+    local_md_free(&c.req_md);
     return st;
 }
 

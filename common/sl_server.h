@@ -249,6 +249,48 @@ sl_status sl_server_call_local(sl_server *s, const char *method, const void *req
                                size_t req_len, sl_arena *arena, void **resp_bytes, size_t *resp_len,
                                sl_err *err);
 
+/* What sl_server_call_local_ex takes besides the request, and what it
+ * gives back besides the reply: for the HTTP face (sl_connect), whose
+ * calls are served like gRPC calls. */
+typedef struct sl_local_call {
+    /* Request metadata as key, value pairs (keys lower case): what
+     * sl_call_metadata answers, e.g. "authorization" for the interceptor,
+     * "x-request-id" and "traceparent" for the call's trace context. */
+    const char *const *metadata;
+    size_t n_metadata;
+    const char *peer;   /* sl_call_peer and the access log's; NULL: "local" */
+    int64_t timeout_ms; /* the client's deadline from now; 0: none */
+    /* Counted in the grpc_server_* metrics and the per-method stats, with
+     * an access-log line, as a network call is. */
+    bool account;
+    /* When set, the request bytes are not protobuf: this turns them into
+     * protobuf bytes (arena memory) first, and its failure is the call's
+     * (e.g. JSON naming an unknown field: INVALID_ARGUMENT).  What it
+     * makes then passes the same checks as gRPC bytes. */
+    sl_status (*transcode)(void *ctx, const ProtobufCMessageDescriptor *request, const void *in,
+                           size_t in_len, sl_arena *a, void **out, size_t *out_len, sl_err *err);
+    void *transcode_ctx;
+    /* Out: on OK the handler's reply (arena memory); when the call fails,
+     * the google.rpc.Status a gRPC client would get in
+     * grpc-status-details-bin (arena memory; NULL when none). */
+    const ProtobufCMessage *response;
+    const uint8_t *status_details;
+    size_t status_details_len;
+} sl_local_call;
+
+/* sl_server_call_local with request metadata, a peer name, a deadline,
+ * accounting and transcoding (lc may be NULL: sl_server_call_local). */
+sl_status sl_server_call_local_ex(sl_server *s, const char *method, const void *req_bytes,
+                                  size_t req_len, sl_local_call *lc, sl_arena *arena,
+                                  void **resp_bytes, size_t *resp_len, sl_err *err);
+
+/* A method's kind and message types by its full path
+ * ("/shelfline.v1.InventoryService/GetAvailability"); false for a path the
+ * server does not serve. */
+bool sl_server_method_info(const sl_server *s, const char *method, sl_rpc_kind *kind,
+                           const ProtobufCMessageDescriptor **request,
+                           const ProtobufCMessageDescriptor **response);
+
 /* Blocks SIGTERM and SIGINT in the calling thread (call before creating any
  * thread, so all threads inherit the mask) and then waits for one of them;
  * returns the signal number.  The usual service main is:

@@ -15,6 +15,7 @@
 
 #include "grpc/health/v1/health.pb-c.h"
 #include "sl_config.h"
+#include "sl_connect.h"
 #include "sl_log.h"
 #include "sl_metrics.h"
 #include "sl_reflection.h"
@@ -718,13 +719,19 @@ int sl_service_main(const sl_service_spec *spec, int argc, char **argv)
         SL_LOG(SL_LOG_ERROR, "startup", NULL, "could not add server reflection: %s", err.msg);
         goto out;
     }
+    /* The Connect face: every unary RPC of every service added above. */
+    if (svc.http != NULL && (st = sl_connect_route(svc.http, svc.server, &err)) != SL_OK) {
+        SL_LOG(SL_LOG_ERROR, "startup", NULL, "could not route the Connect face: %s", err.msg);
+        goto out;
+    }
     if (svc.http != NULL) {
         st = sl_http_start(svc.http, &err);
         if (st != SL_OK) {
             SL_LOG(SL_LOG_ERROR, "startup", NULL, "SHELFLINE_HTTP_LISTEN: %s", err.msg);
             goto out;
         }
-        SL_LOG(SL_LOG_INFO, "http", NULL, "HTTP%s on %s (port %d): /metrics",
+        SL_LOG(SL_LOG_INFO, "http", NULL,
+               "HTTP%s on %s (port %d): /metrics, Connect at POST /<service>/<method>",
                svc.tls != NULL ? "S" : "", svc.cfg.http_listen, sl_http_port(svc.http));
     }
     st = sl_server_start(svc.server, &err);

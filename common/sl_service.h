@@ -51,9 +51,10 @@
  *                            deadline [30s]
  *   SHELFLINE_TLS_*          TLS and mTLS certificate files (see sl_tls.h)
  *   SHELFLINE_LOG_LEVEL      debug, info, warn, error [info]
- *   SHELFLINE_HTTP_LISTEN    the HTTP face (sl_http: /metrics, and what the
- *                            service adds), host:port or "off" [the
- *                            service's default HTTP port]
+ *   SHELFLINE_HTTP_LISTEN    the HTTP face (sl_http: /metrics, every unary
+ *                            RPC in the Connect protocol (sl_connect), and
+ *                            what the service adds), host:port or "off"
+ *                            [the service's default HTTP port]
  */
 #ifndef SL_SERVICE_H
 #define SL_SERVICE_H

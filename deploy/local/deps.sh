@@ -18,12 +18,12 @@ build_pkgs=(
     # details every service sends (Debian ships them only in this package)
     golang-github-gogo-googleapis-dev
     libpq-dev postgresql-15 postgresql-client-15
-    # every service's HTTP port (/metrics, and the JSON API later)
+    # every service's HTTP port (/metrics and the JSON API)
     libmicrohttpd-dev
     # sl_tls checks the TLS files with libcrypto (libgrpc-dev pulls it in too)
     libssl-dev
     # bearer JWTs (RS256/ES256) verified with libjwt; their claims read with
-    # jansson
+    # jansson, which also parses the Connect face's JSON (common/sl_json.c)
     libjwt-dev libjansson-dev
     # make run and the tests make throwaway key pairs with the openssl CLI
     openssl
