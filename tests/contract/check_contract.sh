@@ -72,18 +72,12 @@ run_checks() {
 }
 
 if ! $self_test; then
-    passed=0 failed=0
-    for c in "${checks[@]}"; do
-        echo "---- $c"
-        if run_checks "$src/proto" "$src/proto/released.binpb" "$c"; then
-            passed=$((passed + 1))
-        else
-            failed=$((failed + 1))
-        fi
-    done
-    echo "contract checks: $passed passed, $failed failed"
-    [ $failed -eq 0 ]
-    exit
+    if run_checks "$src/proto" "$src/proto/released.binpb" "${checks[@]}"; then
+        echo "contract checks passed: ${checks[*]}"
+        exit 0
+    fi
+    echo "contract checks failed (${checks[*]}): see the findings above, each with its rule"
+    exit 1
 fi
 
 # --- self-test ------------------------------------------------------------------
