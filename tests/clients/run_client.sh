@@ -127,13 +127,14 @@ service_bin=$inventory_bin
 make_token client-seed stock-admin >"$tmp/seed.token"
 make_token client-example storefront >"$tmp/storefront.token"
 make_token shelfline-service-desk service >"$tmp/peer.token"
-start_service SHELFLINE_JWT_PUBLIC_KEY_FILE="$tmp/jwt.pub"
+# (8>&-: the services do not inherit the lock above.)
+start_service SHELFLINE_JWT_PUBLIC_KEY_FILE="$tmp/jwt.pub" 8>&-
 inventory_address=$address
 SHELFLINE_TOKEN_FILE=$tmp/seed.token timeout 60 /usr/bin/python3 "$here/seed.py" "$py" \
     "$inventory_address" || { service_log; die "seeding inventory failed"; }
 service_bin=$desk_bin
 start_service SHELFLINE_JWT_PUBLIC_KEY_FILE="$tmp/jwt.pub" SHELFLINE_PEER_TOKEN_FILE="$tmp/peer.token" \
-    SHELFLINE_INVENTORY_ADDR="$inventory_address"
+    SHELFLINE_INVENTORY_ADDR="$inventory_address" 8>&-
 
 # --- the example and its output ----------------------------------------------------
 
