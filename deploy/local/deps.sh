@@ -37,6 +37,8 @@ test_pkgs=(
     # tests/interop/reflection: protodesc and dynamicpb (protobuf APIv2)
     golang-google-protobuf-dev
     python3 python3-grpcio
+    # tests/clients: the Python client's grpc stubs (grpc_python_plugin)
+    protobuf-compiler-grpc
     # integration_tls and the interop TLS tests: throwaway certificates
     # (deploy/local/tls-certs.sh) and an HTTPS client
     openssl curl
@@ -51,7 +53,7 @@ test_pkgs=(
     prometheus
 )
 bench_pkgs=(
-    libgrpc++-dev protobuf-compiler-grpc nghttp2-client
+    libgrpc++-dev nghttp2-client
     # tests/bench/clv_bench.sh: the base-R reference fits (Rscript)
     r-base-core
     # tests/bench/forecast_bench.sh: R's forecast package and the data sets
@@ -77,8 +79,9 @@ done
 # Node.js may come from another packaging (NodeSource bundles npm and
 # conflicts with Debian's npm); only ask Debian for it when there is none.
 # The tests' npm packages (tests/interop/node, tests/deploy/node: the
-# Kubernetes schemas) are installed by the tests themselves, `npm ci` from
-# their lock files into the build folder (tests/support/npm_ci.sh).
+# Kubernetes schemas, tests/contract/node: buf, tests/clients/typescript:
+# protobuf-es and connect-es) are installed by the tests themselves, `npm
+# ci` from their lock files into the build folder (tests/support/npm_ci.sh).
 if [ "$set_name" != build ] && ! command -v npm >/dev/null; then
     missing+=(nodejs npm)
 fi

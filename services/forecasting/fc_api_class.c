@@ -13,21 +13,32 @@
 
 /* ---- replies ---- */
 
+/* The fields ClassifySkusResponse and ListSkusByClassResponse share (the
+ * same numbers and types: two messages only so that each RPC has its own
+ * response type), for class_reply to fill in either. */
+typedef struct class_fields {
+    char **region, **classified_on;
+    int32_t *period_days;
+    size_t *n_skus;
+    Shelfline__V1__SkuClass ***skus;
+} class_fields;
+
 static sl_status class_reply(sl_arena *a, const char *region, const fc_class_row *rows, size_t n,
-                             const double targets[9], Shelfline__V1__ClassifySkusResponse *out,
-                             sl_err *err)
+                             const double targets[9], const class_fields *out, sl_err *err)
 {
-    out->region = (char *)region;
-    out->skus = sl_arena_alloc(a, (n > 0 ? n : 1) * sizeof *out->skus);
+    *out->region = (char *)region;
+    Shelfline__V1__SkuClass **skus = sl_arena_alloc(a, (n > 0 ? n : 1) * sizeof *skus);
     Shelfline__V1__SkuClass *m = sl_arena_alloc(a, (n > 0 ? n : 1) * sizeof *m);
     char *codes = sl_arena_alloc(a, 4 * (n > 0 ? n : 1));
-    out->classified_on = sl_arena_alloc(a, 16);
-    if (out->skus == NULL || m == NULL || codes == NULL || out->classified_on == NULL)
+    char *day = sl_arena_alloc(a, 16);
+    if (skus == NULL || m == NULL || codes == NULL || day == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-    out->classified_on[0] = '\0';
+    *out->skus = skus;
+    *out->classified_on = day;
+    day[0] = '\0';
     if (n > 0) {
-        fc_day_format(rows[0].classified_on, out->classified_on, 16);
-        out->period_days = rows[0].period_days;
+        fc_day_format(rows[0].classified_on, day, 16);
+        *out->period_days = rows[0].period_days;
     }
     for (size_t i = 0; i < n; i++) {
         const fc_class_row *x = &rows[i];
@@ -45,9 +56,9 @@ static sl_status class_reply(sl_arena *a, const char *region, const fc_class_row
         int k = fc_class_index(x->abc, x->xyz);
         m[i].service_level =
             isnan(targets[k]) ? fc_class_default_target(x->abc, x->xyz) : targets[k];
-        out->skus[i] = &m[i];
+        skus[i] = &m[i];
     }
-    out->n_skus = n;
+    *out->n_skus = n;
     return SL_OK;
 }
 
@@ -70,7 +81,9 @@ sl_status fc_api_classify(sl_call *call, const ProtobufCMessage *req, ProtobufCM
     if ((st = fc_classify_region(FC_APP(call), call, r->region, r->period_days, &opts, &rows, &n,
                                  targets, err)) != SL_OK)
         return st;
-    return class_reply(sl_call_arena(call), r->region, rows, n, targets, out, err);
+    class_fields f = {&out->region, &out->classified_on, &out->period_days, &out->n_skus,
+                      &out->skus};
+    return class_reply(sl_call_arena(call), r->region, rows, n, targets, &f, err);
 }
 
 /* ---- ListSkusByClass ---- */
@@ -95,14 +108,16 @@ sl_status fc_api_list_classes(sl_call *call, const ProtobufCMessage *req, Protob
 {
     const Shelfline__V1__ListSkusByClassRequest *r =
         (const Shelfline__V1__ListSkusByClassRequest *)req;
-    Shelfline__V1__ClassifySkusResponse *out = (Shelfline__V1__ClassifySkusResponse *)resp;
+    Shelfline__V1__ListSkusByClassResponse *out = (Shelfline__V1__ListSkusByClassResponse *)resp;
     sl_status st;
     list_ctx c = {r->region, r->abc[0] != '\0' ? r->abc : NULL, r->xyz[0] != '\0' ? r->xyz : NULL,
                   sl_call_arena(call)};
     sl_db_tx_options o = {.read_only = true, .deadline_ms = sl_call_deadline_ms(call)};
     if ((st = sl_db_tx(FC_APP(call)->db, &o, list_tx, &c, err)) != SL_OK)
         return st;
-    return class_reply(sl_call_arena(call), r->region, c.rows, c.n, c.targets, out, err);
+    class_fields f = {&out->region, &out->classified_on, &out->period_days, &out->n_skus,
+                      &out->skus};
+    return class_reply(sl_call_arena(call), r->region, c.rows, c.n, c.targets, &f, err);
 }
 
 /* ---- SetServiceLevelTarget ---- */

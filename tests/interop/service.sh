@@ -11,6 +11,11 @@
 # unless the extra environment sets SHELFLINE_AUTH or a JWT key, the
 # service runs with SHELFLINE_AUTH=none, said here in so many words.
 #
+# start_service may be called again with another $service_bin (a service
+# and its peers, e.g. inventory then service-desk): each start sets
+# address and service_pid anew, every service started is stopped on exit
+# (the last started first), and their output goes to one log.
+#
 # make_token SUBJECT ROLES: prints a bearer token (without "Bearer ") for
 # SUBJECT with ROLES ("cs-agent,planner"), signed by a throwaway ES256 key
 # made in $tmp on first use (openssl, and shelfline-token next to
@@ -20,16 +25,21 @@
 
 tmp=$(mktemp -d)
 service_pid=
+service_pids=()
 cleanup() {
-    if [ -n "$service_pid" ] && kill -0 "$service_pid" 2>/dev/null; then
-        kill -TERM "$service_pid" 2>/dev/null || true
-        for _ in $(seq 1 50); do
-            kill -0 "$service_pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$service_pid" 2>/dev/null || true
-        wait "$service_pid" 2>/dev/null || true
-    fi
+    local i pid
+    for ((i = ${#service_pids[@]} - 1; i >= 0; i--)); do
+        pid=${service_pids[$i]}
+        if kill -0 "$pid" 2>/dev/null; then
+            kill -TERM "$pid" 2>/dev/null || true
+            for _ in $(seq 1 50); do
+                kill -0 "$pid" 2>/dev/null || break
+                sleep 0.1
+            done
+            kill -KILL "$pid" 2>/dev/null || true
+            wait "$pid" 2>/dev/null || true
+        fi
+    done
     rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -78,8 +88,9 @@ start_service() {
         case $a in SHELFLINE_AUTH=* | SHELFLINE_JWT_PUBLIC_KEY_FILE=*) auth= ;; esac
     done
     # shellcheck disable=SC2086
-    env $auth "$@" SHELFLINE_LISTEN=$address SHELFLINE_HTTP_LISTEN=127.0.0.1:0 "$service_bin" >"$tmp/service.log" 2>&1 &
+    env $auth "$@" SHELFLINE_LISTEN=$address SHELFLINE_HTTP_LISTEN=127.0.0.1:0 "$service_bin" >>"$tmp/service.log" 2>&1 &
     service_pid=$!
+    service_pids+=("$service_pid")
 
     now_us() { echo $((10#${EPOCHREALTIME//[!0-9]/})); }
     deadline=$(($(now_us) + start_timeout * 1000000))
