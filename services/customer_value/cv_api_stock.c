@@ -491,10 +491,14 @@ static sl_status recommend_candidates(sl_arena *a, const rec_ctx *c, cand **out,
     return SL_OK;
 }
 
-/* Keeps the candidates inventory sells (in-season ones boosted) with their
- * availability in region; *n becomes how many. */
+/* Keeps the candidates inventory sells (in-season ones boosted), best
+ * first, with their availability in region; *n becomes how many.  The
+ * answer is the best want candidates with stock, so availability is asked
+ * for the best 2 * want first, and for the rest only when fewer than want
+ * of those have stock: otherwise the rest could never be in the answer and
+ * are dropped. */
 static sl_status recommend_in_stock(sl_call *call, sl_arena *a, const char *region, int32_t today,
-                                    cand *cs, size_t *n, sl_err *err)
+                                    size_t want, cand *cs, size_t *n, sl_err *err)
 {
     const char **skus = sl_arena_alloc(a, *n * sizeof *skus);
     int64_t *avail = sl_arena_alloc(a, *n * sizeof *avail);
@@ -522,12 +526,22 @@ static sl_status recommend_in_stock(sl_call *call, sl_arena *a, const char *regi
     *n = kept;
     if (kept == 0)
         return SL_OK;
+    qsort(cs, kept, sizeof *cs, cand_cmp);
     for (size_t i = 0; i < kept; i++)
         skus[i] = cs[i].sku;
-    if ((st = cv_catalog_availability(cat, call, region, skus, kept, avail, err)) != SL_OK)
-        return st;
-    for (size_t i = 0; i < kept; i++)
-        cs[i].available = avail[i];
+    size_t asked = 0, in_stock = 0;
+    while (asked < kept && in_stock < want) {
+        size_t batch = asked == 0 && 2 * want < kept ? 2 * want : kept - asked;
+        if ((st = cv_catalog_availability(cat, call, region, skus + asked, batch, avail, err)) !=
+            SL_OK)
+            return st;
+        for (size_t i = 0; i < batch; i++) {
+            cs[asked + i].available = avail[i];
+            in_stock += avail[i] > 0;
+        }
+        asked += batch;
+    }
+    *n = asked;
     return SL_OK;
 }
 
@@ -584,7 +598,8 @@ sl_status cv_api_recommend(sl_call *call, const ProtobufCMessage *req, ProtobufC
     size_t n = 0;
     if ((st = recommend_candidates(a, &c, &cs, &n, err)) != SL_OK || n == 0)
         return st;
-    if ((st = recommend_in_stock(call, a, c.cust->region, c.today, cs, &n, err)) != SL_OK || n == 0)
+    if ((st = recommend_in_stock(call, a, c.cust->region, c.today, want, cs, &n, err)) != SL_OK ||
+        n == 0)
         return st;
     return recommend_reply(a, cs, n, want, out, err);
 }
