@@ -65,7 +65,7 @@ struct cv_history {
 
 cv_history *cv_history_create(void)
 {
-    cv_history *h = calloc(1, sizeof *h);
+    cv_history *h = sl_calloc(1, sizeof *h);
     if (h != NULL)
         pthread_mutex_init(&h->mu, NULL);
     return h;
@@ -161,7 +161,7 @@ static int str_cmp(const void *x, const void *y)
 static const char **intern(sl_arena *a, const cv_history_row *rows, size_t n, size_t off,
                            size_t *count)
 {
-    const char **all = malloc((n > 0 ? n : 1) * sizeof *all);
+    const char **all = sl_malloc((n > 0 ? n : 1) * sizeof *all);
     const char **out = NULL;
     *count = 0;
     if (all == NULL)
@@ -287,14 +287,14 @@ static bool build_indexes(cv_history_snap *s)
         s->sku_first[s->line_sku[i] + 1]++;
     for (size_t k = 0; k < s->nskus; k++)
         s->sku_first[k + 1] += s->sku_first[k];
-    uint32_t *fill = malloc((s->nskus + 1) * sizeof *fill);
+    uint32_t *fill = sl_malloc((s->nskus + 1) * sizeof *fill);
     if (fill == NULL)
         return false;
     memcpy(fill, s->sku_first, (s->nskus + 1) * sizeof *fill);
     for (size_t i = 0; i < s->nlines; i++)
         s->sku_orders[fill[s->line_sku[i]]++] = s->line_order[i];
     free(fill);
-    repeat_key *keys = malloc((s->nlines + 1) * sizeof *keys);
+    repeat_key *keys = sl_malloc((s->nlines + 1) * sizeof *keys);
     if (keys == NULL)
         return false;
     size_t k = 0;
@@ -319,7 +319,7 @@ sl_status cv_history_build(int64_t version, const cv_history_row *rows, size_t n
     if (n >= NONE)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "too many purchase lines to copy: %zu", n);
     sl_arena *a = sl_arena_create(1 << 20);
-    const cv_history_row **by = malloc((n > 0 ? n : 1) * sizeof *by);
+    const cv_history_row **by = sl_malloc((n > 0 ? n : 1) * sizeof *by);
     cv_history_snap *s = a != NULL ? sl_arena_zalloc(a, sizeof *s) : NULL;
     if (s == NULL || by == NULL) {
         free(by);
@@ -498,8 +498,8 @@ sl_status cv_history_bestsellers(const cv_history_snap *s, sl_arena *a, const ch
      * second keeps its own and does not add it again. */
     if ((st = count_bestsellers(s, a, rid, cid, since_day, limit, out, n, err)) != SL_OK)
         return st;
-    memo *add = malloc(sizeof *add);
-    cv_sku_score *keep = malloc((*n > 0 ? *n : 1) * sizeof *keep);
+    memo *add = sl_malloc(sizeof *add);
+    cv_sku_score *keep = sl_malloc((*n > 0 ? *n : 1) * sizeof *keep);
     if (add == NULL || keep == NULL) {
         free(add);
         free(keep);
