@@ -15,9 +15,16 @@ CREATE TABLE data_version (
 );
 INSERT INTO data_version (shard, n) SELECT g, 0 FROM generate_series(0, 63) AS g;
 
+-- Once per transaction: the first row's trigger bumps, and says so in a
+-- setting local to the transaction (undone with it, or with a savepoint
+-- rolled back), so the other rows' triggers do nothing.
 CREATE FUNCTION data_version_bump() RETURNS trigger
 LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
+    IF current_setting('shelfline.cv_data_version_bumped', true) = 'on' THEN
+        RETURN NULL;
+    END IF;
+    PERFORM set_config('shelfline.cv_data_version_bumped', 'on', true);
     UPDATE data_version SET n = n + 1
      WHERE shard = (pg_current_xact_id()::text::bigint % 64)::integer;
     RETURN NULL;
