@@ -937,41 +937,21 @@ static bool history_at(sl_db_reader *rd, int i, void *rows)
     o[i].day = (int32_t)sl_db_int64_or(rd, i, "day", 0);
     o[i].qty = sl_db_int64_or(rd, i, "qty", 0);
     o[i].returned_qty = sl_db_int64_or(rd, i, "returned_qty", 0);
+    o[i].version = sl_db_int64_or(rd, i, "version", 0);
     return true;
 }
 
 sl_status cv_store_history(sl_db_conn *c, sl_arena *a, int64_t *version, cv_history_row **out,
                            size_t *n, sl_err *err)
 {
-    PGresult *r = NULL;
-    *version = 0;
-    *out = NULL;
-    *n = 0;
-    sl_status st = run(c, "cv_history", 0, NULL, &r, err);
-    if (st != SL_OK)
-        goto done;
-    int rows = PQntuples(r);
-    cv_history_row *o = sl_arena_zalloc(a, (size_t)(rows > 0 ? rows : 1) * sizeof *o);
-    if (o == NULL) {
-        st = oom(err);
-        goto done;
-    }
-    sl_db_reader rd;
-    sl_db_reader_init(&rd, r, a);
-    *version = rows > 0 ? sl_db_int64_or(&rd, 0, "version", 0) : 0;
-    /* Without any line the one row has no order (and no other row can). */
-    bool none = rows == 1 && sl_db_is_null(&rd, 0, "order_id");
-    for (int i = 0; i < rows && !none; i++)
-        if (!history_at(&rd, i, o)) {
-            st = oom(err);
-            goto done;
-        }
-    if ((st = sl_db_reader_status(&rd, err)) != SL_OK)
-        goto done;
-    *out = o;
-    *n = none ? 0 : (size_t)rows;
-done:
-    PQclear(r);
+    void *rows;
+    sl_status st = query_rows(c, a, "cv_history", 0, NULL, sizeof **out, history_at, &rows, n, err);
+    *out = rows;
+    *version = st == SL_OK && *n > 0 ? (*out)[0].version : 0;
+    /* Without any line the one row has no order (NULL reads as ""; an
+     * order id is never empty). */
+    if (st == SL_OK && *n == 1 && (*out)[0].order_id[0] == '\0')
+        *n = 0;
     return st;
 }
 

@@ -212,6 +212,7 @@ typedef struct cv_history_row {
     const char *order_id, *customer_id, *region, *sku, *category;
     int32_t day;
     int64_t qty, returned_qty;
+    int64_t version; /* the data version: the same on every row */
 } cv_history_row;
 
 /* Every purchase line and the data version they are of, read by one

@@ -13,17 +13,22 @@
 
 #include "cv_history.h"
 
-/* A small history: (order, customer, region, day, sku, category, qty,
- * returned).  Deliberately not in the store's order. */
+/* A small history: (order, customer, region, SKU, category, day, units,
+ * returned, version).  Deliberately not in the store's order. */
 static const cv_history_row rows[] = {
-    {"o-3", "b", "EAST", "A-2", "cat-a", 10, 1, 0}, {"o-1", "a", "EAST", "A-1", "cat-a", 5, 1, 0},
-    {"o-1", "a", "EAST", "B-1", "cat-b", 5, 2, 0},  {"o-1", "a", "EAST", "D-1", "cat-d", 5, 1, 0},
-    {"o-2", "a", "EAST", "A-1", "cat-a", 40, 1, 0}, {"o-3", "b", "EAST", "A-1", "cat-a", 10, 1, 0},
-    {"o-3", "b", "EAST", "B-2", "cat-b", 10, 1, 0}, {"o-4", "b", "EAST", "B-1", "cat-b", 30, 1, 0},
-    {"o-4", "b", "EAST", "A-2", "cat-a", 30, 1, 1}, /* returned */
-    {"o-5", "c", "WEST", "A-2", "cat-a", 50, 3, 1}, {"o-5", "c", "WEST", "B-2", "cat-b", 50, 1, 0},
-    {"o-6", "c", "WEST", "A-1", "other", 60, 1, 0}, /* A-1 filed elsewhere */
-    {"o-7", "d", "WEST", "C-1", "cat-c", 60, 1, 0},
+    {"o-3", "b", "EAST", "A-2", "cat-a", 10, 1, 0, 1},
+    {"o-1", "a", "EAST", "A-1", "cat-a", 5, 1, 0, 1},
+    {"o-1", "a", "EAST", "B-1", "cat-b", 5, 2, 0, 1},
+    {"o-1", "a", "EAST", "D-1", "cat-d", 5, 1, 0, 1},
+    {"o-2", "a", "EAST", "A-1", "cat-a", 40, 1, 0, 1},
+    {"o-3", "b", "EAST", "A-1", "cat-a", 10, 1, 0, 1},
+    {"o-3", "b", "EAST", "B-2", "cat-b", 10, 1, 0, 1},
+    {"o-4", "b", "EAST", "B-1", "cat-b", 30, 1, 0, 1},
+    {"o-4", "b", "EAST", "A-2", "cat-a", 30, 1, 1, 1}, /* returned */
+    {"o-5", "c", "WEST", "A-2", "cat-a", 50, 3, 1, 1},
+    {"o-5", "c", "WEST", "B-2", "cat-b", 50, 1, 0, 1},
+    {"o-6", "c", "WEST", "A-1", "other", 60, 1, 0, 1}, /* A-1 filed elsewhere */
+    {"o-7", "d", "WEST", "C-1", "cat-c", 60, 1, 0, 1},
 };
 #define NROWS (sizeof rows / sizeof rows[0])
 
