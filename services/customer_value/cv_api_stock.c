@@ -29,6 +29,58 @@
 #define BESTSELLER_DAYS 90
 #define CANDIDATES 50
 
+/* ---- the purchase history in memory (cv_history) ---- */
+
+/* The snapshot of the history conn sees, acquired: the current one when
+ * its data version is the one conn reads now, else one this caller builds
+ * now -- unless another caller is building (or the cache is off: h NULL),
+ * when *out is NULL and the caller reads with SQL.  Either way the answer
+ * is the SQL's. */
+static sl_status history_for(cv_history *h, sl_db_conn *conn, cv_history_snap **out, sl_err *err)
+{
+    *out = NULL;
+    if (h == NULL)
+        return SL_OK;
+    int64_t version;
+    sl_status st = cv_store_data_version(conn, &version, err);
+    if (st != SL_OK || (*out = cv_history_acquire(h, version)) != NULL ||
+        !cv_history_begin_build(h))
+        return st;
+    /* Every line as text is several times the snapshot: its own arena. */
+    sl_arena *rows_arena = sl_arena_create(1 << 20);
+    cv_history_row *rows = NULL;
+    size_t n = 0;
+    cv_history_snap *s = NULL;
+    st = rows_arena != NULL ? cv_store_history(conn, rows_arena, &version, &rows, &n, err)
+                            : OOM(err);
+    if (st == SL_OK)
+        st = cv_history_build(version, rows, n, &s, err);
+    sl_arena_destroy(rows_arena);
+    *out = cv_history_install(h, s);
+    return st;
+}
+
+/* Copies the strings of scores into a: they pointed into a snapshot. */
+static sl_status own_scores(sl_arena *a, cv_sku_score *s, size_t n, sl_err *err)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((s[i].sku = sl_arena_strdup(a, s[i].sku)) == NULL ||
+            (s[i].category = sl_arena_strdup(a, s[i].category)) == NULL)
+            return OOM(err);
+    return SL_OK;
+}
+
+/* cv_store_bestsellers, from the snapshot h when there is one. */
+static sl_status bestsellers(sl_db_conn *conn, const cv_history_snap *h, sl_arena *a,
+                             const char *region, const char *category, int32_t since,
+                             cv_sku_score **out, size_t *n, sl_err *err)
+{
+    if (h == NULL)
+        return cv_store_bestsellers(conn, a, region, category, since, CANDIDATES, out, n, err);
+    sl_status st = cv_history_bestsellers(h, a, region, category, since, CANDIDATES, out, n, err);
+    return st == SL_OK ? own_scores(a, *out, *n, err) : st;
+}
+
 /* ---- GetRepurchaseReminders ---- */
 
 typedef struct reminder {
@@ -39,6 +91,8 @@ typedef struct reminder {
 
 typedef struct lines_ctx {
     sl_arena *a;
+    cv_history *hist;
+    cv_history_snap *snap; /* acquired when rows point into it */
     const char *const *skus;
     size_t nskus;
     cv_repeat_row *rows;
@@ -48,7 +102,26 @@ typedef struct lines_ctx {
 static sl_status lines_tx(sl_db_conn *conn, void *p, sl_err *err)
 {
     lines_ctx *c = p;
+    /* A retried transaction starts over. */
+    cv_history_release(c->hist, c->snap);
+    c->snap = NULL;
+    sl_status st = history_for(c->hist, conn, &c->snap, err);
+    if (st != SL_OK)
+        return st;
+    if (c->snap != NULL)
+        return cv_history_repeat_lines(c->snap, c->a, c->skus, c->nskus, &c->rows, &c->n, err);
     return cv_store_repeat_lines(conn, c->a, c->skus, c->nskus, &c->rows, &c->n, err);
+}
+
+/* Copies the strings of items into a: they may point into a snapshot. */
+static sl_status own_reminders(sl_arena *a, reminder *items, size_t n, sl_err *err)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((items[i].customer_id = sl_arena_strdup(a, items[i].customer_id)) == NULL ||
+            (items[i].region = sl_arena_strdup(a, items[i].region)) == NULL ||
+            (items[i].sku = sl_arena_strdup(a, items[i].sku)) == NULL)
+            return OOM(err);
+    return SL_OK;
 }
 
 typedef struct publish_ctx {
@@ -265,14 +338,15 @@ sl_status cv_api_get_repurchase_reminders(sl_call *call, const ProtobufCMessage 
     sl_status st = cycled_skus(call, a, &skus, &cycle, &ns, err);
     if (st != SL_OK || ns == 0)
         return st;
-    lines_ctx lc = {a, skus, ns, NULL, 0};
+    lines_ctx lc = {a, CV_APP(call)->history, NULL, skus, ns, NULL, 0};
     sl_db_tx_options o = sl_service_tx_options(call, true);
-    if ((st = sl_db_tx(CV_APP(call)->db, &o, lines_tx, &lc, err)) != SL_OK)
-        return st;
     reminder *items = NULL;
     size_t ni = 0;
-    if ((st = due_reminders(a, &lc, cycle, as_of, r->horizon_days, &items, &ni, err)) != SL_OK ||
-        (st = fill_availability(call, items, ni, err)) != SL_OK ||
+    if ((st = sl_db_tx(CV_APP(call)->db, &o, lines_tx, &lc, err)) == SL_OK &&
+        (st = due_reminders(a, &lc, cycle, as_of, r->horizon_days, &items, &ni, err)) == SL_OK)
+        st = own_reminders(a, items, ni, err);
+    cv_history_release(lc.hist, lc.snap);
+    if (st != SL_OK || (st = fill_availability(call, items, ni, err)) != SL_OK ||
         (st = reminders_reply(a, items, ni, limit, out, err)) != SL_OK)
         return st;
     if (r->publish && out->n_reminders > 0) {
@@ -295,6 +369,7 @@ typedef struct cand {
 
 typedef struct rec_ctx {
     sl_arena *a;
+    cv_history *hist;
     const char *id;
     int32_t today;
     cv_customer_row *cust;
@@ -306,26 +381,18 @@ typedef struct rec_ctx {
     size_t nco, nregion, ncat[3];
 } rec_ctx;
 
-static sl_status rec_tx(sl_db_conn *conn, void *p, sl_err *err)
+/* The candidates' sources for a customer with lines: co-purchases and
+ * the bestsellers of their top interest categories. */
+static sl_status rec_interests(sl_db_conn *conn, rec_ctx *c, const cv_history_snap *h,
+                               int32_t since, sl_err *err)
 {
-    rec_ctx *c = p;
-    sl_status st = cv_store_customer_get(conn, c->a, c->id, false, &c->cust, err);
-    if (st != SL_OK || c->cust == NULL)
-        return st;
-    if ((st = cv_store_customer_lines(conn, c->a, c->id, &c->lines, &c->nlines, err)) != SL_OK)
-        return st;
-    int32_t since = c->today - BESTSELLER_DAYS;
-    if ((st = cv_store_bestsellers(conn, c->a, c->cust->region, NULL, since, CANDIDATES, &c->region,
-                                   &c->nregion, err)) != SL_OK)
-        return st;
-    if (c->nregion == 0 && (st = cv_store_bestsellers(conn, c->a, NULL, NULL, since, CANDIDATES,
-                                                      &c->region, &c->nregion, err)) != SL_OK)
-        return st;
-    c->nints = 0;
-    c->nco = 0;
-    if (c->nlines == 0)
-        return SL_OK;
-    if ((st = cv_store_copurchase(conn, c->a, c->id, CANDIDATES, &c->co, &c->nco, err)) != SL_OK)
+    sl_status st;
+    if (h == NULL)
+        st = cv_store_copurchase(conn, c->a, c->id, CANDIDATES, &c->co, &c->nco, err);
+    else if ((st = cv_history_copurchase(h, c->a, c->id, CANDIDATES, &c->co, &c->nco, err)) ==
+             SL_OK)
+        st = own_scores(c->a, c->co, c->nco, err);
+    if (st != SL_OK)
         return st;
     cv_purchase_line *pl = sl_arena_alloc(c->a, c->nlines * sizeof *pl);
     if (pl == NULL)
@@ -337,10 +404,34 @@ static sl_status rec_tx(sl_db_conn *conn, void *p, sl_err *err)
         SL_OK)
         return st;
     for (size_t k = 0; k < c->nints; k++)
-        if ((st = cv_store_bestsellers(conn, c->a, NULL, c->ints[k].category, since, CANDIDATES,
-                                       &c->cat[k], &c->ncat[k], err)) != SL_OK)
+        if ((st = bestsellers(conn, h, c->a, NULL, c->ints[k].category, since, &c->cat[k],
+                              &c->ncat[k], err)) != SL_OK)
             return st;
     return SL_OK;
+}
+
+static sl_status rec_tx(sl_db_conn *conn, void *p, sl_err *err)
+{
+    rec_ctx *c = p;
+    sl_status st = cv_store_customer_get(conn, c->a, c->id, false, &c->cust, err);
+    if (st != SL_OK || c->cust == NULL)
+        return st;
+    if ((st = cv_store_customer_lines(conn, c->a, c->id, &c->lines, &c->nlines, err)) != SL_OK)
+        return st;
+    cv_history_snap *h = NULL;
+    if ((st = history_for(c->hist, conn, &h, err)) != SL_OK)
+        return st;
+    int32_t since = c->today - BESTSELLER_DAYS;
+    c->nints = 0;
+    c->nco = 0;
+    if ((st = bestsellers(conn, h, c->a, c->cust->region, NULL, since, &c->region, &c->nregion,
+                          err)) == SL_OK &&
+        c->nregion == 0)
+        st = bestsellers(conn, h, c->a, NULL, NULL, since, &c->region, &c->nregion, err);
+    if (st == SL_OK && c->nlines > 0)
+        st = rec_interests(conn, c, h, since, err);
+    cv_history_release(c->hist, h);
+    return st;
 }
 
 /* Adds the scored SKUs, normalised to the best of the list, times w. */
@@ -400,10 +491,14 @@ static sl_status recommend_candidates(sl_arena *a, const rec_ctx *c, cand **out,
     return SL_OK;
 }
 
-/* Keeps the candidates inventory sells (in-season ones boosted) with their
- * availability in region; *n becomes how many. */
+/* Keeps the candidates inventory sells (in-season ones boosted), best
+ * first, with their availability in region; *n becomes how many.  The
+ * answer is the best want candidates with stock, so availability is asked
+ * for the best 2 * want first, and for the rest only when fewer than want
+ * of those have stock: otherwise the rest could never be in the answer and
+ * are dropped. */
 static sl_status recommend_in_stock(sl_call *call, sl_arena *a, const char *region, int32_t today,
-                                    cand *cs, size_t *n, sl_err *err)
+                                    size_t want, cand *cs, size_t *n, sl_err *err)
 {
     const char **skus = sl_arena_alloc(a, *n * sizeof *skus);
     int64_t *avail = sl_arena_alloc(a, *n * sizeof *avail);
@@ -431,12 +526,22 @@ static sl_status recommend_in_stock(sl_call *call, sl_arena *a, const char *regi
     *n = kept;
     if (kept == 0)
         return SL_OK;
+    qsort(cs, kept, sizeof *cs, cand_cmp);
     for (size_t i = 0; i < kept; i++)
         skus[i] = cs[i].sku;
-    if ((st = cv_catalog_availability(cat, call, region, skus, kept, avail, err)) != SL_OK)
-        return st;
-    for (size_t i = 0; i < kept; i++)
-        cs[i].available = avail[i];
+    size_t asked = 0, in_stock = 0;
+    while (asked < kept && in_stock < want) {
+        size_t batch = asked == 0 && 2 * want < kept ? 2 * want : kept - asked;
+        if ((st = cv_catalog_availability(cat, call, region, skus + asked, batch, avail, err)) !=
+            SL_OK)
+            return st;
+        for (size_t i = 0; i < batch; i++) {
+            cs[asked + i].available = avail[i];
+            in_stock += avail[i] > 0;
+        }
+        asked += batch;
+    }
+    *n = asked;
     return SL_OK;
 }
 
@@ -476,7 +581,10 @@ sl_status cv_api_recommend(sl_call *call, const ProtobufCMessage *req, ProtobufC
     sl_arena *a = sl_call_arena(call);
     /* The request was checked by cv_valid_recommend_request. */
     size_t want = r->n > 0 ? (size_t)r->n : 10;
-    rec_ctx c = {.a = a, .id = r->customer_id, .today = cv_day(sl_db_now_ms())};
+    rec_ctx c = {.a = a,
+                 .hist = CV_APP(call)->history,
+                 .id = r->customer_id,
+                 .today = cv_day(sl_db_now_ms())};
     sl_db_tx_options o = sl_service_tx_options(call, true);
     sl_status st = sl_db_tx(CV_APP(call)->db, &o, rec_tx, &c, err);
     if (st != SL_OK)
@@ -490,7 +598,8 @@ sl_status cv_api_recommend(sl_call *call, const ProtobufCMessage *req, ProtobufC
     size_t n = 0;
     if ((st = recommend_candidates(a, &c, &cs, &n, err)) != SL_OK || n == 0)
         return st;
-    if ((st = recommend_in_stock(call, a, c.cust->region, c.today, cs, &n, err)) != SL_OK || n == 0)
+    if ((st = recommend_in_stock(call, a, c.cust->region, c.today, want, cs, &n, err)) != SL_OK ||
+        n == 0)
         return st;
     return recommend_reply(a, cs, n, want, out, err);
 }

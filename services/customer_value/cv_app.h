@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "cv_catalog.h"
+#include "cv_history.h"
 #include "shelfline/v1/customer_value.pb-c.h"
 #include "sl_consumer.h"
 #include "sl_page.h"
@@ -28,6 +29,7 @@ typedef struct cv_app {
     sl_events *events;
     cv_catalog *catalog; /* inventory's products and availability */
     sl_consumer *orders; /* service-desk's order events; NULL when off */
+    cv_history *history; /* purchase lines in memory; NULL when off */
 } cv_app;
 
 #define CV_APP(call) ((cv_app *)sl_call_ctx(call))

@@ -65,8 +65,19 @@ static sl_status init(sl_service *svc, void **out, sl_err *err)
     sl_status st = sl_config_bool("SHELFLINE_CV_CONSUME_ORDERS", true, &consume, err);
     if (st != SL_OK)
         goto fail;
+    /* SHELFLINE_CV_HISTORY_CACHE: answer Recommend and
+     * GetRepurchaseReminders from the purchase lines in memory (cv_history;
+     * default true; false reads them with SQL on every call, as the tests
+     * that compare the two do). */
+    bool cache;
+    if ((st = sl_config_bool("SHELFLINE_CV_HISTORY_CACHE", true, &cache, err)) != SL_OK)
+        goto fail;
     if ((st = cv_store_register(app->db, err)) != SL_OK)
         goto fail;
+    if (cache && (app->history = cv_history_create()) == NULL) {
+        st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        goto fail;
+    }
     if ((app->catalog = cv_catalog_create(svc)) == NULL) {
         st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
         goto fail;
@@ -78,6 +89,7 @@ static sl_status init(sl_service *svc, void **out, sl_err *err)
 fail:
     sl_consumer_stop(app->orders);
     cv_catalog_destroy(app->catalog);
+    cv_history_destroy(app->history);
     free(app);
     return st;
 }
@@ -90,6 +102,7 @@ static void fini(sl_service *svc, void *p)
         return;
     sl_consumer_stop(app->orders);
     cv_catalog_destroy(app->catalog);
+    cv_history_destroy(app->history);
     free(app);
 }
 

@@ -218,6 +218,17 @@ static const sl_db_stmt statements[] = {
      "WHERE l.sku = ANY ($1::text[]) AND l.qty > l.returned_qty "
      "ORDER BY p.customer_id, l.sku, p.day",
      1},
+    {"cv_data_version", "SELECT coalesce(sum(n), 0)::bigint AS v FROM data_version", 0},
+    /* The version and the lines in one statement: one snapshot.  The LEFT
+     * JOIN gives the version even without any line (order_id NULL). */
+    {"cv_history",
+     "WITH v AS (SELECT coalesce(sum(n), 0)::bigint AS version FROM data_version) "
+     "SELECT v.version, h.order_id, h.customer_id, h.region, h.day, h.sku, h.category, h.qty, "
+     "h.returned_qty FROM v LEFT JOIN (SELECT p.order_id, p.customer_id, c.region, p.day, l.sku, "
+     "l.category, l.qty, l.returned_qty FROM purchase p JOIN purchase_line l USING (order_id) "
+     "JOIN customer c USING (customer_id)) h ON true "
+     "ORDER BY h.customer_id COLLATE \"C\", h.order_id COLLATE \"C\", h.sku COLLATE \"C\"",
+     0},
     {"cv_reminder_mark",
      "INSERT INTO reminder_sent (customer_id, sku, due_day) VALUES ($1, $2, $3) "
      "ON CONFLICT DO NOTHING RETURNING 1",
@@ -901,6 +912,46 @@ sl_status cv_store_repeat_lines(sl_db_conn *c, sl_arena *a, const char *const *s
     sl_status st =
         query_rows(c, a, "cv_repeat_lines", 1, v, sizeof **out, repeat_at, &rows, n, err);
     *out = rows;
+    return st;
+}
+
+sl_status cv_store_data_version(sl_db_conn *c, int64_t *out, sl_err *err)
+{
+    PGresult *r = NULL;
+    *out = 0;
+    sl_status st = run(c, "cv_data_version", 0, NULL, &r, err);
+    if (st == SL_OK)
+        st = read_i64(r, "v", out, err);
+    PQclear(r);
+    return st;
+}
+
+static bool history_at(sl_db_reader *rd, int i, void *rows)
+{
+    cv_history_row *o = rows;
+    o[i].order_id = sl_db_text_or(rd, i, "order_id", "");
+    o[i].customer_id = sl_db_text_or(rd, i, "customer_id", "");
+    o[i].region = sl_db_text_or(rd, i, "region", "");
+    o[i].sku = sl_db_text_or(rd, i, "sku", "");
+    o[i].category = sl_db_text_or(rd, i, "category", "");
+    o[i].day = (int32_t)sl_db_int64_or(rd, i, "day", 0);
+    o[i].qty = sl_db_int64_or(rd, i, "qty", 0);
+    o[i].returned_qty = sl_db_int64_or(rd, i, "returned_qty", 0);
+    o[i].version = sl_db_int64_or(rd, i, "version", 0);
+    return true;
+}
+
+sl_status cv_store_history(sl_db_conn *c, sl_arena *a, int64_t *version, cv_history_row **out,
+                           size_t *n, sl_err *err)
+{
+    void *rows;
+    sl_status st = query_rows(c, a, "cv_history", 0, NULL, sizeof **out, history_at, &rows, n, err);
+    *out = rows;
+    *version = st == SL_OK && *n > 0 ? (*out)[0].version : 0;
+    /* Without any line the one row has no order (NULL reads as ""; an
+     * order id is never empty). */
+    if (st == SL_OK && *n == 1 && (*out)[0].order_id[0] == '\0')
+        *n = 0;
     return st;
 }
 

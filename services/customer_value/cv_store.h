@@ -202,6 +202,25 @@ typedef struct cv_repeat_row {
 sl_status cv_store_repeat_lines(sl_db_conn *c, sl_arena *a, const char *const *skus, size_t nskus,
                                 cv_repeat_row **out, size_t *n, sl_err *err);
 
+/* The purchase history's data version (migration 0002): it grows with
+ * every committed change to purchases, their lines or a customer's
+ * region (see cv_history.h). */
+sl_status cv_store_data_version(sl_db_conn *c, int64_t *out, sl_err *err);
+
+/* One purchase line with its order and customer, for cv_history. */
+typedef struct cv_history_row {
+    const char *order_id, *customer_id, *region, *sku, *category;
+    int32_t day;
+    int64_t qty, returned_qty;
+    int64_t version; /* the data version: the same on every row */
+} cv_history_row;
+
+/* Every purchase line and the data version they are of, read by one
+ * statement (one snapshot), in customer, order and SKU order (byte
+ * order), into arena a. */
+sl_status cv_store_history(sl_db_conn *c, sl_arena *a, int64_t *version, cv_history_row **out,
+                           size_t *n, sl_err *err);
+
 /* Marks a reminder published; *fresh false when it was before. */
 sl_status cv_store_reminder_mark(sl_db_conn *c, const char *customer_id, const char *sku,
                                  int32_t due_day, bool *fresh, sl_err *err);
