@@ -232,7 +232,7 @@ sl_status inv_store_ledger_append(sl_db_conn *c, sl_arena *a, const inv_ledger_i
 sl_status inv_store_stock_get(sl_db_conn *c, sl_arena *a, const char *sku, const char *wh,
                               inv_stock_row **rows, size_t *n, sl_err *err);
 /* The units of open inbound shipments of sku to wh not received yet. */
-sl_status inv_store_stock_incoming(sl_db_conn *c, const char *sku, const char *wh,
+sl_status inv_store_stock_incoming(sl_db_conn *c, sl_arena *a, const char *sku, const char *wh,
                                    int64_t *incoming, sl_err *err);
 /* Rows with available <= threshold after (sku, wh), optionally of
  * warehouses in region; region_of[i] receives each row's warehouse region. */

@@ -299,20 +299,19 @@ sl_status inv_store_stock_get(sl_db_conn *c, sl_arena *a, const char *sku, const
     return st;
 }
 
-sl_status inv_store_stock_incoming(sl_db_conn *c, const char *sku, const char *wh,
+static bool incoming_at(sl_arena *a, sl_db_reader *rd, int i, void *slot)
+{
+    (void)a;
+    *(int64_t *)slot = sl_db_int64(rd, i, "incoming");
+    return true;
+}
+
+sl_status inv_store_stock_incoming(sl_db_conn *c, sl_arena *a, const char *sku, const char *wh,
                                    int64_t *incoming, sl_err *err)
 {
     const char *v[2] = {sku, wh};
-    PGresult *r = NULL;
-    sl_status st = sl_db_exec(c, "inv_stock_incoming", 2, v, NULL, NULL, &r, err);
-    if (st != SL_OK)
-        return st;
-    sl_db_reader rd;
-    sl_db_reader_init(&rd, r, NULL);
-    *incoming = sl_db_int64(&rd, 0, "incoming");
-    st = sl_db_reader_status(&rd, err);
-    PQclear(r);
-    return st;
+    *incoming = 0;
+    return inv__query_one(c, a, "inv_stock_incoming", 2, v, incoming_at, incoming, err);
 }
 
 sl_status inv_store_low_stock(sl_db_conn *c, sl_arena *a, const char *region, const char *after_sku,

@@ -367,8 +367,8 @@ sl_status inv_tx_stock_level(inv_tx *tx, const inv_row *row, Shelfline__V1__Stoc
     bool changed = row->on_hand != row->on_hand0 || row->reserved != row->reserved0 ||
                    row->low_stock_threshold != row->threshold0 || !row->exists;
     s->updated_at_ms = changed ? tx->now_ms : row->updated_ms;
-    sl_status st =
-        inv_store_stock_incoming(tx->conn, row->sku, row->warehouse_id, &s->incoming, err);
+    sl_status st = inv_store_stock_incoming(tx->conn, tx->arena, row->sku, row->warehouse_id,
+                                            &s->incoming, err);
     if (st == SL_OK)
         *out = s;
     return st;
