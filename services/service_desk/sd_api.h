@@ -31,6 +31,8 @@ sl_status sd_api_respond_ticket(sl_call *call, const ProtobufCMessage *req, Prot
                                 sl_err *err);
 sl_status sd_api_resolve_ticket(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
                                 sl_err *err);
+sl_status sd_api_get_ticket(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                            sl_err *err);
 sl_status sd_api_list_tickets(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
                               sl_err *err);
 sl_status sd_api_get_sla_report(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,

@@ -83,6 +83,7 @@ static const sl_method methods[] = {
     SL_UNARY("OpenTicket", sd_api_open_ticket, NULL, SL_METHOD_IDEMPOTENT),
     SL_UNARY("RespondTicket", sd_api_respond_ticket, NULL, 0),
     SL_UNARY("ResolveTicket", sd_api_resolve_ticket, NULL, SL_METHOD_IDEMPOTENT),
+    SL_UNARY("GetTicket", sd_api_get_ticket, NULL, SL_METHOD_READ_ONLY),
     SL_UNARY("ListTickets", sd_api_list_tickets, NULL, SL_METHOD_READ_ONLY),
     SL_UNARY("GetSlaReport", sd_api_get_sla_report, NULL, SL_METHOD_READ_ONLY),
     SL_UNARY("CreateReturn", sd_api_create_return, NULL, SL_METHOD_IDEMPOTENT),

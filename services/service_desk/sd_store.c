@@ -229,6 +229,10 @@ static const sl_db_stmt stmts[] = {
      "SELECT " SD_TICKET_COLS " FROM ticket t WHERE opened_at_ms >= $1 AND opened_at_ms < $2"
      " ORDER BY opened_at_ms, ticket_id LIMIT 100001",
      2},
+    {"sd_ticket_messages",
+     "SELECT kind, at_ms, body FROM ticket_event WHERE ticket_id = $1"
+     " AND kind IN ('RESPONSE', 'CUSTOMER') ORDER BY seq",
+     1},
     {"sd_ticket_event",
      "INSERT INTO ticket_event (ticket_id, kind, at_ms, body) VALUES ($1, $2, $3, $4)", 4},
     {"sd_ticket_set",

@@ -167,6 +167,13 @@ typedef struct sd_ticket_rec {
 sl_status sd_store_ticket_read(sl_db *db, int64_t deadline_ms, const char *ticket_id, sl_arena *a,
                                sd_ticket_rec *out, sl_err *err);
 
+/* The thread of ticket_id after its opening message, oldest first (arena
+ * memory), in a read-only transaction within deadline_ms; none for an
+ * unknown ticket. */
+sl_status sd_store_ticket_messages(sl_db *db, int64_t deadline_ms, const char *ticket_id,
+                                   sl_arena *a, Shelfline__V1__TicketMessage ***out, size_t *n,
+                                   sl_err *err);
+
 /* A result of many tickets, read one at a time (a report reads up to
  * 100,001 of them and needs only one in memory). */
 typedef struct sd_ticket_rows sd_ticket_rows;

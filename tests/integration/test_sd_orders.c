@@ -1000,6 +1000,29 @@ static void test_tickets(void **state)
     assert_int_equal(sd(0, "RespondTicket", &rr, DESC(ticket), &t, 0, &err),
                      SL_FAILED_PRECONDITION);
 
+    /* GetTicket: the whole thread, oldest first, from either replica;
+     * the refused response after the resolution is not in it */
+    Shelfline__V1__GetTicketRequest gt = SHELFLINE__V1__GET_TICKET_REQUEST__INIT;
+    gt.ticket_id = "t-ru";
+    assert_int_equal(sd(1, "GetTicket", &gt, DESC(ticket), &t, 0, &err), SL_OK);
+    assert_string_equal(t->body, "Здравствуйте, коробка была повреждена, товар разбит.");
+    assert_int_equal(t->status, SHELFLINE__V1__TICKET_STATUS__TICKET_RESOLVED);
+    assert_int_equal(t->n_messages, 2);
+    assert_int_equal(t->messages[0]->author, SHELFLINE__V1__TICKET_MESSAGE__AUTHOR__AGENT);
+    assert_string_equal(t->messages[0]->body, "Could you send a photo?");
+    assert_int_equal(t->messages[1]->author, SHELFLINE__V1__TICKET_MESSAGE__AUTHOR__CUSTOMER);
+    assert_string_equal(t->messages[1]->body, "Here it is.");
+    assert_true(t->messages[0]->at_ms >= t->opened_at_ms);
+    assert_true(t->messages[1]->at_ms >= t->messages[0]->at_ms);
+    gt.ticket_id = "t-zh";
+    assert_int_equal(sd(0, "GetTicket", &gt, DESC(ticket), &t, 0, &err), SL_OK);
+    assert_int_equal(t->n_messages, 0);
+    gt.ticket_id = "t-none";
+    assert_int_equal(sd(0, "GetTicket", &gt, DESC(ticket), &t, 0, &err), SL_NOT_FOUND);
+    gt.ticket_id = "";
+    assert_int_equal(sd(0, "GetTicket", &gt, DESC(ticket), &t, 0, &err), SL_INVALID_ARGUMENT);
+    assert_non_null(strstr(err.msg, "ticket_id"));
+
     /* breaching within 60 minutes: the old ticket, and only tickets that
      * breach within the window */
     Shelfline__V1__ListTicketsRequest lr = SHELFLINE__V1__LIST_TICKETS_REQUEST__INIT;
