@@ -22,6 +22,8 @@
 #include <grpc/support/time.h>
 
 #include "sl_metrics.h"
+#include "sl_rpc_status.h"
+#include "sl_tls_int.h"
 #include "sl_trace.h"
 
 #define DEFAULT_MAX_MSG (4 * 1024 * 1024 + 64 * 1024)
@@ -34,7 +36,8 @@
 struct sl_channel {
     grpc_channel *ch;
     char *target;
-    char *authorization; /* default for calls; NULL: none */
+    char *authorization;       /* default for calls; NULL: none */
+    sl_token_file *token_file; /* default for calls before authorization; not owned */
 };
 
 /* One call's series of the grpc_client_* metrics. */
@@ -68,6 +71,30 @@ static void arg_int(grpc_arg *args, size_t *n, const char *key, int value)
     (*n)++;
 }
 
+/* The channel's SSL credentials from opts' files, or *out NULL for
+ * plaintext.  INVALID_ARGUMENT naming an unreadable file. */
+static sl_status tls_credentials(const sl_channel_options *opts, grpc_channel_credentials **out,
+                                 sl_err *err)
+{
+    *out = NULL;
+    if (opts == NULL || opts->tls_ca_file == NULL)
+        return SL_OK;
+    char *ca = NULL, *cert = NULL, *key = NULL;
+    sl_status st = sl_tls_read_file("TLS CA file", opts->tls_ca_file, &ca, err);
+    if (st == SL_OK && opts->tls_cert_file != NULL) {
+        st = sl_tls_read_file("TLS client certificate file", opts->tls_cert_file, &cert, err);
+        if (st == SL_OK)
+            st = sl_tls_read_file("TLS client key file",
+                                  opts->tls_key_file != NULL ? opts->tls_key_file : "", &key, err);
+    }
+    if (st == SL_OK)
+        *out = sl__tls_channel_credentials(ca, cert, key);
+    free(ca);
+    free(cert);
+    free(key);
+    return st;
+}
+
 sl_status sl_channel_create(const char *target, const sl_channel_options *opts, sl_channel **out,
                             sl_err *err)
 {
@@ -78,6 +105,7 @@ sl_status sl_channel_create(const char *target, const sl_channel_options *opts, 
     if (c == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     c->target = sl_strdup(target);
+    c->token_file = opts != NULL ? opts->token_file : NULL;
     if (opts != NULL && opts->authorization != NULL)
         c->authorization = sl_strdup(opts->authorization);
     if (c->target == NULL ||
@@ -88,7 +116,16 @@ sl_status sl_channel_create(const char *target, const sl_channel_options *opts, 
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     }
     grpc_init();
-    grpc_arg args[11];
+    grpc_channel_credentials *creds = NULL;
+    sl_status st = tls_credentials(opts, &creds, err);
+    if (st != SL_OK) {
+        grpc_shutdown();
+        free(c->target);
+        free(c->authorization);
+        free(c);
+        return st;
+    }
+    grpc_arg args[12];
     size_t n = 0;
     memset(args, 0, sizeof args);
     arg_int(
@@ -127,8 +164,14 @@ sl_status sl_channel_create(const char *target, const sl_channel_options *opts, 
     arg_int(args, &n, GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
     arg_int(args, &n, GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
     arg_int(args, &n, GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+    if (opts != NULL && opts->tls_server_name != NULL) {
+        args[n].type = GRPC_ARG_STRING;
+        args[n].key = GRPC_SSL_TARGET_NAME_OVERRIDE_ARG;
+        args[n++].value.string = (char *)opts->tls_server_name;
+    }
     grpc_channel_args cargs = {.num_args = n, .args = args};
-    grpc_channel_credentials *creds = grpc_insecure_credentials_create();
+    if (creds == NULL)
+        creds = grpc_insecure_credentials_create();
     c->ch = grpc_channel_create(target, creds, &cargs);
     grpc_channel_credentials_release(creds);
     *out = c;
@@ -199,7 +242,9 @@ static size_t fill_md(grpc_metadata md[MAX_MD], char num[24], const sl_channel *
             md[n].value = grpc_slice_from_static_string(values[i]);
             n++;
         }
-    const char *auth = o != NULL && o->authorization != NULL ? o->authorization : ch->authorization;
+    const char *auth = o != NULL && o->authorization != NULL ? o->authorization
+                       : ch->token_file != NULL ? sl_token_file_authorization(ch->token_file)
+                                                : ch->authorization;
     if (auth != NULL && auth[0] != '\0') {
         md[n].key = grpc_slice_from_static_string("authorization");
         md[n].value = grpc_slice_from_static_string(auth);
@@ -248,13 +293,13 @@ static sl_status pluck_ok(grpc_completion_queue *cq, void *tag, sl_err *err)
     return SL_OK;
 }
 
-/* Copies grpc-status-details-bin, when the caller asked for it. */
-static void keep_status_details(const grpc_metadata_array *md, const sl_call_options *o,
-                                sl_arena *arena)
+/* A failed call's grpc-status-details-bin: a shelfline.v1 ErrorInfo's
+ * reason and metadata go into err (so a refusal passed on keeps them), and
+ * the bytes to the caller when it asked for them (arena memory). */
+static void read_status_details(const grpc_metadata_array *md, const sl_call_options *o,
+                                sl_arena *arena, sl_err *err)
 {
-    if (o == NULL || o->status_details == NULL || o->status_details_len == NULL)
-        return;
-    for (size_t i = 0; i < md->count; i++) {
+    for (size_t i = 0; arena != NULL && i < md->count; i++) {
         if (grpc_slice_str_cmp(md->metadata[i].key, "grpc-status-details-bin") != 0)
             continue;
         size_t n = GRPC_SLICE_LENGTH(md->metadata[i].value);
@@ -262,8 +307,11 @@ static void keep_status_details(const grpc_metadata_array *md, const sl_call_opt
         if (p == NULL)
             return;
         memcpy(p, GRPC_SLICE_START_PTR(md->metadata[i].value), n);
-        *o->status_details = p;
-        *o->status_details_len = n;
+        sl_rpc_status_read_reason(p, n, arena, err);
+        if (o != NULL && o->status_details != NULL && o->status_details_len != NULL) {
+            *o->status_details = p;
+            *o->status_details_len = n;
+        }
         return;
     }
 }
@@ -396,7 +444,7 @@ static sl_status attempt(sl_channel *ch, const char *method, const void *req, si
     if (code != GRPC_STATUS_OK) {
         copy_details(err, code, details);
         st = sl_status_from_grpc_code((int)code);
-        keep_status_details(&trail_md, o, arena);
+        read_status_details(&trail_md, o, arena, err);
         goto out;
     }
     if (recv_bb == NULL) {
@@ -734,79 +782,19 @@ void sl_client_stream_close(sl_client_stream *s)
 
 /* ---- google.rpc.Status details ---- */
 
-static bool varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
-{
-    *v = 0;
-    for (int shift = 0; shift < 64 && *p < end; shift += 7) {
-        uint8_t b = *(*p)++;
-        *v |= (uint64_t)(b & 0x7f) << shift;
-        if ((b & 0x80) == 0)
-            return true;
-    }
-    return false;
-}
-
-/* The first length-delimited field number want of a message. */
-static bool field_bytes(const uint8_t *p, const uint8_t *end, uint64_t want, const uint8_t **out,
-                        size_t *out_len)
-{
-    while (p < end) {
-        uint64_t tag, v;
-        if (!varint(&p, end, &tag))
-            return false;
-        switch (tag & 7) {
-        case 0:
-            if (!varint(&p, end, &v))
-                return false;
-            break;
-        case 1:
-            if (end - p < 8)
-                return false;
-            p += 8;
-            break;
-        case 5:
-            if (end - p < 4)
-                return false;
-            p += 4;
-            break;
-        case 2:
-            if (!varint(&p, end, &v) || v > (uint64_t)(end - p))
-                return false;
-            if ((tag >> 3) == want) {
-                *out = p;
-                *out_len = (size_t)v;
-                return true;
-            }
-            p += v;
-            break;
-        default:
-            return false;
-        }
-    }
-    return false;
-}
-
-bool sl_client_status_detail(const void *status, size_t len, const char *type_url,
+bool sl_client_status_detail(const void *status, size_t len, const char *type_url, sl_arena *arena,
                              const uint8_t **value, size_t *value_len)
 {
-    const uint8_t *p = status, *end = p + len;
-    size_t want = strlen(type_url);
-    /* google.rpc.Status.details = 3 (repeated Any); Any.type_url = 1,
-     * Any.value = 2. */
-    const uint8_t *any;
-    size_t any_len;
-    while (p < end && field_bytes(p, end, 3, &any, &any_len)) {
-        const uint8_t *url;
-        size_t url_len;
-        if (field_bytes(any, any + any_len, 1, &url, &url_len) && url_len == want &&
-            memcmp(url, type_url, want) == 0) {
-            if (!field_bytes(any, any + any_len, 2, value, value_len)) {
-                *value = any; /* an Any without a value: an empty message */
-                *value_len = 0;
-            }
+    sl_rpc_detail *d;
+    size_t n;
+    if (!sl_rpc_status_details(status, len, arena, &d, &n))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (d[i].type_url != NULL && strcmp(d[i].type_url, type_url) == 0) {
+            *value = d[i].value;
+            *value_len = d[i].len;
             return true;
         }
-        p = any + any_len;
     }
     return false;
 }

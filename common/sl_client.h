@@ -28,6 +28,7 @@
 #include <protobuf-c/protobuf-c.h>
 
 #include "sl_arena.h"
+#include "sl_auth.h"
 #include "sl_server.h"
 #include "sl_status.h"
 
@@ -40,18 +41,34 @@ typedef struct sl_channel_options {
     /* Sent as authorization on every call that does not set its own
      * (e.g. "Bearer <token>" for peers that require one); copied. */
     const char *authorization;
+    /* When set, the authorization of calls that do not set their own, read
+     * from this token file (re-read when it changes; see sl_auth.h), in
+     * place of authorization.  Not owned: it must outlive the channel. */
+    sl_token_file *token_file;
     /* Leave out client-side health checking: calls go to a replica whatever
      * its readiness.  For clients that ask about health themselves (probes,
      * monitoring): with it, a replica reporting NOT_SERVING cannot even be
      * asked, since no call is routed to it. */
     bool no_health_check;
+    /* TLS (gRPC core's SSL credentials): verify the server against the PEM
+     * CA bundle in tls_ca_file and, when tls_cert_file is set, present that
+     * certificate with the key in tls_key_file (mTLS).  The files are read
+     * once, here.  tls_ca_file NULL: plaintext. */
+    const char *tls_ca_file;
+    const char *tls_cert_file;
+    const char *tls_key_file;
+    /* The name the server's certificate must carry when it is not the
+     * target's host (e.g. a target listing several addresses); NULL: the
+     * target's. */
+    const char *tls_server_name;
 } sl_channel_options;
 
 /* Opens a channel to target, a gRPC target URI: "host:port",
  * "ipv4:127.0.0.1:50051,127.0.0.1:50151", "dns:///inventory-headless:50051"
  * (every address takes calls, round robin); opts may be NULL.  Reconnects
  * within 100 ms to 2 s of losing a peer, and keeps idle connections alive.
- * Connection is lazy, so this only fails on bad arguments or out of memory.
+ * Connection is lazy, so this only fails on bad arguments (an unreadable
+ * TLS file: INVALID_ARGUMENT naming it) or out of memory.
  * The caller owns the channel (sl_channel_destroy), which must outlive its
  * calls. */
 sl_status sl_channel_create(const char *target, const sl_channel_options *opts, sl_channel **out,
@@ -134,9 +151,11 @@ sl_status sl_client_unary_raw(sl_channel *ch, const char *method, const void *re
 
 /* Finds, in a serialized google.rpc.Status (status, len), the first detail
  * whose Any type URL is type_url ("type.googleapis.com/shelfline.v1.
- * ReserveShortfall") and points *value at its packed message (inside
- * status).  False when there is none or the bytes are malformed. */
-bool sl_client_status_detail(const void *status, size_t len, const char *type_url,
+ * ReserveShortfall") and points *value at its packed message (arena
+ * memory).  False when there is none or the bytes are malformed.  (A
+ * shelfline.v1 ErrorInfo's reason and metadata need no call: a failed call
+ * copies them into its sl_err.) */
+bool sl_client_status_detail(const void *status, size_t len, const char *type_url, sl_arena *arena,
                              const uint8_t **value, size_t *value_len);
 
 /* Starts a server-streaming call.  The caller owns the stream

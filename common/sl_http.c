@@ -40,6 +40,7 @@ struct sl_http {
     size_t nroutes;
     struct MHD_Daemon *d;
     int port;
+    char *tls_cert, *tls_key; /* NULL: plain HTTP */
 };
 
 /* One request's state across the access handler's calls. */
@@ -102,6 +103,14 @@ sl_status sl_http_create(const char *listen, const sl_http_options *opts, sl_htt
     h->threads = opts != NULL && opts->threads > 0 ? opts->threads : 2;
     h->max_body =
         opts != NULL && opts->max_body_bytes > 0 ? opts->max_body_bytes : DEFAULT_MAX_BODY;
+    if (opts != NULL && opts->tls_cert_pem != NULL) {
+        h->tls_cert = sl_strdup(opts->tls_cert_pem);
+        h->tls_key = sl_strdup(opts->tls_key_pem != NULL ? opts->tls_key_pem : "");
+        if (h->tls_cert == NULL || h->tls_key == NULL) {
+            sl_http_destroy(h);
+            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        }
+    }
     *out = h;
     return SL_OK;
 }
@@ -271,15 +280,20 @@ static void on_mhd_error(void *cls, const char *fmt, va_list ap)
 sl_status sl_http_start(sl_http *h, sl_err *err)
 {
     /* The logger first, so that every message of the start goes to it. */
-    h->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0,
-                            NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, h,
-                            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&h->addr,
-                            MHD_OPTION_THREAD_POOL_SIZE, (unsigned)h->threads,
-                            MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_NOTIFY_COMPLETED,
-                            on_completed, h, MHD_OPTION_END);
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    if (h->tls_cert != NULL)
+        flags |= MHD_USE_TLS;
+    /* Without TLS the key and certificate options are left out: the list
+     * ends at MHD_OPTION_END before them. */
+    h->d = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, h,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&h->addr, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned)h->threads, MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, h, h->tls_cert != NULL ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
+        h->tls_cert, MHD_OPTION_HTTPS_MEM_KEY, h->tls_key, MHD_OPTION_END);
     if (h->d == NULL)
-        return sl_err_set(err, SL_UNAVAILABLE, "could not serve HTTP on %s (address in use?)",
-                          h->listen);
+        return sl_err_set(err, SL_UNAVAILABLE, "could not serve HTTP%s on %s (address in use?)",
+                          h->tls_cert != NULL ? "S" : "", h->listen);
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
     h->port = di != NULL ? di->port : 0;
     return SL_OK;
@@ -300,5 +314,7 @@ void sl_http_destroy(sl_http *h)
         free(h->routes[i].path);
         free(h->routes[i].method);
     }
+    free(h->tls_cert);
+    free(h->tls_key);
     free(h);
 }

@@ -47,6 +47,11 @@ typedef void (*sl_http_handler)(void *ctx, const sl_http_request *req, sl_http_r
 typedef struct sl_http_options {
     int threads;           /* 0: 2 */
     size_t max_body_bytes; /* 0: 4 MiB + 64 KiB, as gRPC messages */
+    /* HTTPS (libmicrohttpd over GnuTLS) with this PEM certificate chain and
+     * key, copied; NULL: plain HTTP.  Read once: a rotated certificate
+     * reaches this port at the next restart. */
+    const char *tls_cert_pem;
+    const char *tls_key_pem;
 } sl_http_options;
 
 /* A server for listen ("host:port", "[v6]:port"; port 0 picks one), not

@@ -539,12 +539,12 @@ static sl_status reflection_info_v1alpha(sl_call *call, const ProtobufCMessage *
 
 static const sl_method v1_methods[] = {
     SL_BIDI_STREAM("ServerReflectionInfo", reflection_info_v1,
-                   SL_METHOD_READ_ONLY | SL_METHOD_IDEMPOTENT),
+                   SL_METHOD_READ_ONLY | SL_METHOD_IDEMPOTENT, SL_ROLES_ANY),
 };
 
 static const sl_method v1alpha_methods[] = {
     SL_BIDI_STREAM("ServerReflectionInfo", reflection_info_v1alpha,
-                   SL_METHOD_READ_ONLY | SL_METHOD_IDEMPOTENT),
+                   SL_METHOD_READ_ONLY | SL_METHOD_IDEMPOTENT, SL_ROLES_ANY),
 };
 
 sl_status sl_reflection_add(sl_server *s, sl_reflection *r, sl_err *err)

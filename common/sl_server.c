@@ -49,6 +49,8 @@
 #include "grpc/health/v1/health.pb-c.h"
 #include "sl_log.h"
 #include "sl_metrics.h"
+#include "sl_rpc_status.h"
+#include "sl_tls_int.h"
 #include "sl_trace.h"
 #include "sl_valid.h"
 
@@ -114,9 +116,14 @@ struct sl_call {
     grpc_metadata_array req_md;
     grpc_byte_buffer *payload;
     sl_arena *arena;
-    sl_trace trace; /* its span, request id; the thread's current context while it runs */
+    sl_trace trace;       /* its span, request id; the thread's current context while it runs */
+    sl_identity identity; /* set by the interceptor */
     size_t bytes_in, bytes_out; /* message bytes, for the access log */
     md_list init_md, trail_md;
+    /* The handler's own error details (sl_call_add_error_detail), arena
+     * memory, sent before the standard ones if the call fails. */
+    sl_rpc_detail *details;
+    size_t n_details, cap_details;
     bool initial_sent;
     bool streaming;
     /* completion state */
@@ -179,6 +186,7 @@ struct sl_server {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int64_t active_streams;
+    int64_t active_health_watches; /* counted apart: see max_health_watches */
 };
 
 /* ---------------------------------------------------------------- time -- */
@@ -370,6 +378,13 @@ const char *sl_call_peer(sl_call *call)
     return copy != NULL ? copy : "";
 }
 
+const char *sl_call_peer_identity(sl_call *call)
+{
+    if (call->call == NULL || call->srv->opts.tls == NULL)
+        return NULL;
+    return sl__tls_peer_identity(call->call, call->arena);
+}
+
 const char *sl_call_metadata(const sl_call *call, const char *key, size_t *len)
 {
     size_t n = 0;
@@ -390,6 +405,43 @@ const char *sl_call_metadata(const sl_call *call, const char *key, size_t *len)
 const sl_trace *sl_call_trace(const sl_call *call)
 {
     return &call->trace;
+}
+
+const sl_identity *sl_call_identity(const sl_call *call)
+{
+    return &call->identity;
+}
+
+void sl_call_set_identity(sl_call *call, const sl_identity *id)
+{
+    call->identity = *id;
+}
+
+/* The call this thread is serving (NULL: none), like sl_trace's current
+ * context: set around each dispatch, for sl_call_audit_current. */
+static _Thread_local const sl_call *current_call;
+
+static const sl_call *call_swap(const sl_call *c)
+{
+    const sl_call *prev = current_call;
+    current_call = c;
+    return prev;
+}
+
+sl_audit sl_call_audit_current(void)
+{
+    if (current_call != NULL)
+        return sl_call_audit(current_call);
+    return sl_audit_background("system");
+}
+
+sl_audit sl_call_audit(const sl_call *call)
+{
+    return (sl_audit){
+        .actor = call->identity.subject[0] != '\0' ? call->identity.subject : "anonymous",
+        .request_id = call->trace.request_id,
+        .trace_id = call->trace.trace_id,
+    };
 }
 
 const char *sl_call_request_id(const sl_call *call)
@@ -423,70 +475,67 @@ sl_status sl_call_add_trailing_metadata(sl_call *call, const char *key, const vo
     return md_add(&call->trail_md, key, value, len, err);
 }
 
-/* ---- google.rpc.Status, the payload of grpc-status-details-bin ---- */
+/* ---- rich error details: google.rpc.Status in grpc-status-details-bin ---- */
 
 #define DETAILS_KEY "grpc-status-details-bin"
-#define TYPE_URL_PREFIX "type.googleapis.com/"
 
-static size_t varint_len(uint64_t v)
+static sl_status add_detail(sl_call *c, const sl_rpc_detail *d, sl_err *err)
 {
-    size_t n = 1;
-    while (v >= 0x80) {
-        v >>= 7;
-        n++;
+    if (c->n_details == c->cap_details) {
+        size_t cap = c->cap_details ? c->cap_details * 2 : 4;
+        sl_rpc_detail *v = sl_arena_alloc(c->arena, cap * sizeof *v);
+        if (v == NULL)
+            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        if (c->n_details > 0)
+            memcpy(v, c->details, c->n_details * sizeof *v);
+        c->details = v;
+        c->cap_details = cap;
     }
-    return n;
+    c->details[c->n_details++] = *d;
+    return SL_OK;
 }
 
-static size_t put_varint(uint8_t *p, uint64_t v)
+sl_status sl_call_add_error_detail(sl_call *call, const ProtobufCMessageDescriptor *detail,
+                                   const void *packed, size_t len, sl_err *err)
 {
-    size_t n = 0;
-    while (v >= 0x80) {
-        p[n++] = (uint8_t)(v | 0x80);
-        v >>= 7;
-    }
-    p[n++] = (uint8_t)v;
-    return n;
-}
-
-/* A length-delimited field: tag, length, bytes (prefix then rest). */
-static size_t put_bytes(uint8_t *p, int field, const void *prefix, size_t prefix_len,
-                        const void *rest, size_t rest_len)
-{
-    size_t n = put_varint(p, (uint64_t)field << 3 | 2);
-    n += put_varint(p + n, prefix_len + rest_len);
-    if (prefix_len > 0)
-        memcpy(p + n, prefix, prefix_len);
-    if (rest_len > 0)
-        memcpy(p + n + prefix_len, rest, rest_len);
-    return n + prefix_len + rest_len;
-}
-
-sl_status sl_call_set_error_detail(sl_call *call, sl_status st, const char *message,
-                                   const ProtobufCMessageDescriptor *detail, const void *packed,
-                                   size_t len, sl_err *err)
-{
-    /* Status {1: code, 2: message, 3: Any {1: type_url, 2: value}} */
-    uint64_t code = (uint64_t)sl_status_grpc_code(st);
-    size_t pl = strlen(TYPE_URL_PREFIX), nl = strlen(detail->name), ml = strlen(message);
-    size_t any_len = 1 + varint_len(pl + nl) + pl + nl + 1 + varint_len(len) + len;
-    size_t cap = 1 + varint_len(code) + 1 + varint_len(ml) + ml + 1 + varint_len(any_len) + any_len;
-    uint8_t *buf = sl_arena_alloc(call->arena, cap);
-    if (buf == NULL)
+    size_t n = strlen(SL_RPC_TYPE_URL_PREFIX) + strlen(detail->name) + 1;
+    char *url = sl_arena_alloc(call->arena, n);
+    uint8_t *value = sl_arena_alloc(call->arena, len + 1);
+    if (url == NULL || value == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-    size_t n = put_varint(buf, 1 << 3 | 0);
-    n += put_varint(buf + n, code);
-    n += put_bytes(buf + n, 2, message, ml, NULL, 0);
-    n += put_varint(buf + n, 3 << 3 | 2);
-    n += put_varint(buf + n, any_len);
-    n += put_bytes(buf + n, 1, TYPE_URL_PREFIX, pl, detail->name, nl);
-    n += put_bytes(buf + n, 2, packed, len, NULL, 0);
-    return md_add(&call->trail_md, DETAILS_KEY, buf, n, err);
+    snprintf(url, n, "%s%s", SL_RPC_TYPE_URL_PREFIX, detail->name);
+    if (len > 0)
+        memcpy(value, packed, len);
+    return add_detail(call, &(sl_rpc_detail){url, value, len}, err);
 }
 
 sl_status sl_call_forward_error_details(sl_call *call, const void *status, size_t len, sl_err *err)
 {
-    return md_add(&call->trail_md, DETAILS_KEY, status, len, err);
+    sl_rpc_detail *d;
+    size_t n;
+    if (!sl_rpc_status_details(status, len, call->arena, &d, &n))
+        return sl_err_set(err, SL_INVALID_ARGUMENT, "the peer's error details do not decode");
+    for (size_t i = 0; i < n; i++) {
+        sl_status st = add_detail(call, &d[i], err);
+        if (st != SL_OK)
+            return st;
+    }
+    return SL_OK;
+}
+
+/* The call's google.rpc.Status as a trailer, when st is an error that has
+ * details (sl_rpc_status.h says which).  Best effort: out of memory, the
+ * client still gets the status and its message. */
+static void add_status_details(sl_call *c, sl_status st, const sl_err *err)
+{
+    uint8_t *buf;
+    size_t len;
+    if (st == SL_OK ||
+        !sl_rpc_status_pack(st, err, c->mrt != NULL ? c->mrt->request : NULL, c->details,
+                            c->n_details, c->arena, &buf, &len) ||
+        len == 0)
+        return;
+    md_add(&c->trail_md, DETAILS_KEY, buf, len, NULL);
 }
 
 /* ---- metrics: go-grpc-prometheus's names, so its dashboards work ---- */
@@ -635,13 +684,30 @@ bool sl_server_method_stats(sl_server *s, const char *method, sl_method_stats *o
     return false;
 }
 
-/* Checks that run before every handler: deadline, the interceptor, then
+/* The size HTTP/2 counts for a header block (RFC 7540 6.5.2: each field's
+ * name and value and 32 bytes), so the limit means what a client's
+ * SETTINGS_MAX_HEADER_LIST_SIZE means. */
+static size_t header_bytes(const grpc_metadata_array *md)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < md->count; i++)
+        n += GRPC_SLICE_LENGTH(md->metadata[i].key) + GRPC_SLICE_LENGTH(md->metadata[i].value) + 32;
+    return n;
+}
+
+/* Checks that run before every handler: header size, deadline, the
+ * interceptor, then
  * the method's own validation of its request (req is NULL for client and
  * bidirectional streams, which validate what they receive themselves).
  * The interceptor goes before validation so a caller it refuses learns
  * nothing of the request rules. */
 static sl_status pre_dispatch(sl_call *c, const ProtobufCMessage *req, sl_err *err)
 {
+    size_t hb = header_bytes(&c->req_md);
+    if ((int64_t)hb > c->srv->opts.max_header_bytes)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED,
+                          "request headers of %zu bytes: more than the %lld allowed", hb,
+                          (long long)c->srv->opts.max_header_bytes);
     if (c->deadline_ms != INT64_MAX && c->deadline_ms <= now_realtime_ms())
         return sl_err_set(err, SL_DEADLINE_EXCEEDED, "deadline passed before %s started",
                           c->mrt->name);
@@ -651,6 +717,14 @@ static sl_status pre_dispatch(sl_call *c, const ProtobufCMessage *req, sl_err *e
         if (st != SL_OK)
             return st;
     }
+    if (s->opts.check_roles && c->mrt->svc != &s->health_def &&
+        (c->identity.roles & c->mrt->m->roles) == 0) {
+        char need[128], has[128];
+        return sl_err_set(
+            err, SL_PERMISSION_DENIED, "%s needs role %s; \"%s\" has %s", c->mrt->name,
+            sl_roles_format(c->mrt->m->roles, " or ", need, sizeof need), c->identity.subject,
+            sl_roles_format(c->identity.roles, ", ", has, sizeof has));
+    }
     if (req != NULL && c->mrt->m->validate != NULL)
         return c->mrt->m->validate(req, err);
     return SL_OK;
@@ -658,6 +732,7 @@ static sl_status pre_dispatch(sl_call *c, const ProtobufCMessage *req, sl_err *e
 
 static void fill_status_ops(sl_call *c, grpc_op *op, sl_status st, const sl_err *err)
 {
+    add_status_details(c, st, err);
     memset(op, 0, sizeof *op);
     op->op = GRPC_OP_SEND_STATUS_FROM_SERVER;
     op->data.send_status_from_server.status = (grpc_status_code)sl_status_grpc_code(st);
@@ -810,6 +885,7 @@ static void serve_unary(worker *w, sl_call *c)
     sl_arena_oom_call_begin();
     fault_arm(c);
     const sl_trace *prev = sl_trace_swap(&c->trace);
+    const sl_call *prev_call = call_swap(c);
     c->bytes_out = 0;
     c->bytes_in = c->payload != NULL ? grpc_byte_buffer_length(c->payload) : 0;
     if (c->payload == NULL)
@@ -826,6 +902,7 @@ static void serve_unary(worker *w, sl_call *c)
         c->bytes_out = grpc_byte_buffer_length(c->resp_bb);
     st = oom_funnel(m, st, &err);
     fault_end(c);
+    call_swap(prev_call);
     sl_trace_swap(prev);
 
     grpc_op ops[4];
@@ -990,10 +1067,35 @@ static void stream_finish(sl_call *c, sl_status st, const sl_err *err)
     }
 }
 
+/* Takes a place among the server's streams (health Watch streams have
+ * their own budget); false when there is none left. */
+static bool stream_enter(sl_server *s, bool health_watch)
+{
+    pthread_mutex_lock(&s->mu);
+    int64_t *n = health_watch ? &s->active_health_watches : &s->active_streams;
+    bool admit = *n < (health_watch ? s->opts.max_health_watches : s->opts.max_streams);
+    if (admit)
+        (*n)++;
+    pthread_mutex_unlock(&s->mu);
+    return admit;
+}
+
+static void stream_leave(sl_server *s, bool health_watch)
+{
+    pthread_mutex_lock(&s->mu);
+    if (health_watch)
+        s->active_health_watches--;
+    else
+        s->active_streams--;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
 static void *stream_main(void *arg)
 {
     sl_call *c = arg;
     sl_server *s = c->srv;
+    bool health_watch = c->mrt->svc == &s->health_def;
     const sl_method *m = c->mrt->m;
     const ProtobufCMessageDescriptor *request = c->mrt->request;
     sl_err err;
@@ -1013,6 +1115,7 @@ static void *stream_main(void *arg)
     ProtobufCMessage *req = NULL;
     sl_metric_add(c->mrt->m_started, 1);
     const sl_trace *prev = sl_trace_swap(&c->trace);
+    const sl_call *prev_call = call_swap(c);
     c->bytes_in = c->payload != NULL ? grpc_byte_buffer_length(c->payload) : 0;
     if (st == SL_OK && m->kind == SL_RPC_SERVER_STREAMING) {
         if (c->payload == NULL)
@@ -1028,6 +1131,7 @@ static void *stream_main(void *arg)
         st = m->stream(c, req, &err);
     status_log(c, st, &err, elapsed_us(&c->started));
     stream_finish(c, st, &err);
+    call_swap(prev_call);
     sl_trace_swap(prev);
 
     call_release_grpc(c);
@@ -1038,10 +1142,7 @@ static void *stream_main(void *arg)
     sl_arena_destroy(c->arena);
     free(c);
 
-    pthread_mutex_lock(&s->mu);
-    s->active_streams--;
-    pthread_cond_broadcast(&s->cv);
-    pthread_mutex_unlock(&s->mu);
+    stream_leave(s, health_watch);
     return NULL;
 }
 
@@ -1116,9 +1217,11 @@ sl_status sl_server_call_local(sl_server *s, const char *method, const void *req
     sl_status st =
         decode_bytes(req_bytes, req_len, mrt->request, arena, s->opts.max_recv_bytes, &req, err);
     const sl_trace *prev = sl_trace_swap(&c.trace);
+    const sl_call *prev_call = call_swap(&c);
     if (st == SL_OK)
         st = unary_pipeline(&c, req, &resp, err);
     st = oom_funnel(mrt, st, err);
+    call_swap(prev_call);
     sl_trace_swap(prev);
     if (st == SL_OK) {
         *resp_len = protobuf_c_message_get_packed_size(resp);
@@ -1275,25 +1378,31 @@ static void on_registered(worker *w, slot *sl)
         return;
     }
 
-    pthread_mutex_lock(&s->mu);
-    bool admit = s->active_streams < s->opts.max_streams;
-    if (admit)
-        s->active_streams++;
-    pthread_mutex_unlock(&s->mu);
+    bool health_watch = mrt->svc == &s->health_def;
+    bool admit = stream_enter(s, health_watch);
     pthread_t t;
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     if (!admit || pthread_create(&t, &attr, stream_main, c) != 0) {
-        if (admit) {
-            pthread_mutex_lock(&s->mu);
-            s->active_streams--;
-            pthread_cond_broadcast(&s->cv);
-            pthread_mutex_unlock(&s->mu);
-        }
+        if (admit)
+            stream_leave(s, health_watch);
         SL_LOG(SL_LOG_WARN, "rpc", c->trace.request_id, "%s rejected: too many streams", mrt->name);
-        grpc_call_cancel_with_status(c->call, GRPC_STATUS_RESOURCE_EXHAUSTED,
-                                     "too many concurrent streams", NULL);
+        /* A health Watch over its budget answers UNIMPLEMENTED: that is
+         * what makes a client-side health checker (gRPC proposal A17: every
+         * sl_client channel) count the server as healthy, where any other
+         * status would mark the connection unhealthy -- so watchers that
+         * spent the budget cannot cut the suite's own channels off.  Check
+         * stays served.  A status batch rather than a cancel, so the
+         * answer carries its details (RetryInfo); nothing waits for the
+         * client's close. */
+        sl_err e;
+        sl_status st =
+            health_watch
+                ? sl_err_set(&e, SL_UNIMPLEMENTED, "health Watch streams are all taken: use Check")
+                : sl_err_set(&e, SL_RESOURCE_EXHAUSTED, "too many concurrent streams");
+        c->close_done = true;
+        stream_finish(c, st, &e);
         call_release_grpc(c);
         md_free(&c->init_md);
         md_free(&c->trail_md);
@@ -1449,6 +1558,12 @@ sl_status sl_server_create(const sl_server_options *opts, sl_server **out, sl_er
         s->opts.max_send_bytes = DEFAULT_MAX_MSG;
     if (s->opts.max_streams <= 0)
         s->opts.max_streams = 1024;
+    if (s->opts.max_health_watches <= 0)
+        s->opts.max_health_watches = 256;
+    if (s->opts.max_concurrent_streams <= 0)
+        s->opts.max_concurrent_streams = 256;
+    if (s->opts.max_header_bytes <= 0)
+        s->opts.max_header_bytes = 8192;
     s->health = sl_health_create();
     if (s->health == NULL) {
         free(s);
@@ -1610,7 +1725,7 @@ sl_status sl_server_start(sl_server *s, sl_err *err)
 {
     if (s->started)
         return sl_err_set(err, SL_FAILED_PRECONDITION, "server already started");
-    grpc_arg args[10];
+    grpc_arg args[12];
     size_t nargs = 0;
     memset(args, 0, sizeof args);
     /* Keepalive: the server pings a connection idle for a minute and drops
@@ -1625,6 +1740,17 @@ sl_status sl_server_start(sl_server *s, sl_err *err)
     arg_int(args, &nargs, GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
     arg_int(args, &nargs, GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, (int)s->opts.max_recv_bytes);
     arg_int(args, &nargs, GRPC_ARG_MAX_SEND_MESSAGE_LENGTH, (int)s->opts.max_send_bytes);
+    arg_int(args, &nargs, GRPC_ARG_MAX_CONCURRENT_STREAMS, (int)s->opts.max_concurrent_streams);
+    /* The transport's own limit is far above max_header_bytes, which the
+     * dispatcher enforces per call: gRPC 1.51 answers a header block past
+     * its limit by failing every call of the connection (a 100 KiB header
+     * over a 64 KiB limit ended the other streams in integration_tls),
+     * while the dispatcher fails the one call and says which limit. */
+    int64_t transport_headers = 32 * s->opts.max_header_bytes;
+    if (transport_headers < 256 * 1024)
+        transport_headers = 256 * 1024;
+    arg_int(args, &nargs, GRPC_ARG_MAX_METADATA_SIZE,
+            (int)(transport_headers < INT32_MAX ? transport_headers : INT32_MAX));
     if (s->opts.max_connection_age_ms > 0) {
         arg_int(args, &nargs, GRPC_ARG_MAX_CONNECTION_AGE_MS, (int)s->opts.max_connection_age_ms);
     }
@@ -1670,7 +1796,9 @@ sl_status sl_server_start(sl_server *s, sl_err *err)
     }
     s->shutdown_cq = grpc_completion_queue_create_for_pluck(NULL);
 
-    grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
+    grpc_server_credentials *creds = s->opts.tls != NULL
+                                         ? sl__tls_server_credentials(s->opts.tls)
+                                         : grpc_insecure_server_credentials_create();
     s->port = grpc_server_add_http2_port(s->server, s->opts.listen, creds);
     grpc_server_credentials_release(creds);
     if (s->port == 0)
@@ -1718,8 +1846,9 @@ sl_status sl_server_start(sl_server *s, sl_err *err)
     sl_health_set(s->health, SL_HEALTH_LIVENESS, SL_HEALTH_SERVING);
     for (size_t i = 0; i < s->n_services; i++)
         sl_health_set(s->health, s->services[i]->descriptor->name, SL_HEALTH_SERVING);
-    SL_LOG(SL_LOG_INFO, "server", NULL, "listening on %s (port %d, %d workers and one for health)",
-           s->opts.listen, s->port, s->opts.workers);
+    SL_LOG(SL_LOG_INFO, "server", NULL,
+           "listening on %s (port %d, %s, %d workers and one for health)", s->opts.listen, s->port,
+           s->opts.tls == NULL ? "plaintext" : "TLS", s->opts.workers);
     return SL_OK;
 }
 
@@ -1767,7 +1896,7 @@ void sl_server_shutdown(sl_server *s, int64_t grace_ms)
                                         NULL);
         }
         pthread_mutex_lock(&s->mu);
-        while (s->active_streams > 0)
+        while (s->active_streams > 0 || s->active_health_watches > 0)
             pthread_cond_wait(&s->cv, &s->mu);
         pthread_mutex_unlock(&s->mu);
     }

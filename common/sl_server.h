@@ -33,8 +33,10 @@
 #include <protobuf-c/protobuf-c.h>
 
 #include "sl_arena.h"
+#include "sl_auth.h"
 #include "sl_health.h"
 #include "sl_status.h"
+#include "sl_tls.h"
 #include "sl_trace.h"
 
 typedef struct sl_server sl_server;
@@ -96,28 +98,34 @@ typedef struct sl_method {
     /* What sl_call_ctx returns in this row's handler; NULL: the service's
      * ctx.  For rows a library adds to a service's table (WatchEvents). */
     void *ctx;
+    /* The roles that may call it (SL_ROLE_* bits, sl_auth.h): with
+     * sl_server_options.check_roles, a caller whose identity holds none of
+     * them gets PERMISSION_DENIED before the handler. */
+    unsigned roles;
 } sl_method;
 
 /* Rows of a service's own table: the proto's method name, the handler and
  * the validate function spelled in full (a row never builds a name), the
- * flags; the message types come from the descriptor. */
-#define SL_UNARY(name, handler, validate, flags)                                                   \
+ * flags, the roles that may call it; the message types come from the
+ * descriptor. */
+#define SL_UNARY(name, handler, validate, flags, roles)                                            \
     {                                                                                              \
-        (name), SL_RPC_UNARY, NULL, NULL, (handler), NULL, (validate), (flags), NULL               \
+        (name), SL_RPC_UNARY, NULL, NULL, (handler), NULL, (validate), (flags), NULL, (roles)      \
     }
-#define SL_SERVER_STREAM(name, handler, validate, flags)                                           \
+#define SL_SERVER_STREAM(name, handler, validate, flags, roles)                                    \
     {                                                                                              \
-        (name), SL_RPC_SERVER_STREAMING, NULL, NULL, NULL, (handler), (validate), (flags), NULL    \
+        (name), SL_RPC_SERVER_STREAMING, NULL, NULL, NULL, (handler), (validate), (flags), NULL,   \
+            (roles)                                                                                \
     }
 /* Client-streaming and bidirectional rows: the handler reads the requests
  * itself (sl_call_recv), so the dispatcher has none to validate. */
-#define SL_CLIENT_STREAM(name, handler, flags)                                                     \
+#define SL_CLIENT_STREAM(name, handler, flags, roles)                                              \
     {                                                                                              \
-        (name), SL_RPC_CLIENT_STREAMING, NULL, NULL, NULL, (handler), NULL, (flags), NULL          \
+        (name), SL_RPC_CLIENT_STREAMING, NULL, NULL, NULL, (handler), NULL, (flags), NULL, (roles) \
     }
-#define SL_BIDI_STREAM(name, handler, flags)                                                       \
+#define SL_BIDI_STREAM(name, handler, flags, roles)                                                \
     {                                                                                              \
-        (name), SL_RPC_BIDI_STREAMING, NULL, NULL, NULL, (handler), NULL, (flags), NULL            \
+        (name), SL_RPC_BIDI_STREAMING, NULL, NULL, NULL, (handler), NULL, (flags), NULL, (roles)   \
     }
 
 typedef struct sl_service_def {
@@ -136,8 +144,9 @@ typedef struct sl_service_def {
  * that breaks a rule. */
 sl_status sl_server_check_table(const sl_service_def *def, sl_err *err);
 
-/* Runs before every handler (after decoding), e.g. for authentication.  A
- * non-OK status rejects the call with err's message. */
+/* Runs before every handler (after decoding), e.g. for authentication:
+ * it sets the caller's identity (sl_call_set_identity).  A non-OK status
+ * rejects the call with err's message. */
 typedef sl_status (*sl_interceptor)(sl_call *call, void *ctx, sl_err *err);
 
 /* Which calls get an access-log line (event "rpc"). */
@@ -156,6 +165,22 @@ typedef struct sl_server_options {
     int64_t max_connection_age_ms;       /* 0: none */
     int64_t max_connection_age_grace_ms; /* 0: none */
     int64_t max_streams;                 /* concurrent streaming calls; 0: 1024 */
+    /* Concurrent health Watch streams, counted apart from max_streams so
+     * that watchers nobody authenticates (health is open to kubelets) can
+     * never take the budget of WatchEvents consumers.  0: 256. */
+    int64_t max_health_watches;
+    /* HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS: calls one connection may have
+     * open at once; a client past it waits for one to end.  0: 256. */
+    int64_t max_concurrent_streams;
+    /* Largest request header block (HTTP/2 bytes: names, values and 32 per
+     * field) a call may carry; a larger one fails that call alone with
+     * RESOURCE_EXHAUSTED.  gRPC's transport refuses blocks over 32 times
+     * this (at least 256 KiB), and then fails the connection's other calls
+     * too.  0: 8192. */
+    int64_t max_header_bytes;
+    /* TLS on the port with these certificate files (re-read when they
+     * change; see sl_tls.h); NULL: plaintext.  Must outlive the server. */
+    sl_tls_server *tls;
     /* Longest a unary call may run, whatever deadline its client gave (or
      * none): its deadline becomes the earlier of the two, so handlers that
      * bound their database work by sl_call_deadline_ms are bounded even
@@ -165,6 +190,11 @@ typedef struct sl_server_options {
     sl_access_log access_log;
     sl_interceptor interceptor;
     void *interceptor_ctx;
+    /* After the interceptor, the call's identity must hold one of the
+     * method row's roles, else PERMISSION_DENIED naming the roles it lacks
+     * (fail closed: an interceptor that set no identity leaves none).
+     * Health is never checked. */
+    bool check_roles;
 } sl_server_options;
 
 /* Creates a server (not yet listening).  The caller owns it
@@ -237,6 +267,11 @@ sl_arena *sl_call_arena(sl_call *call);
 const char *sl_call_method(const sl_call *call);
 /* "ipv4:127.0.0.1:12345" style peer address (arena memory). */
 const char *sl_call_peer(sl_call *call);
+/* The verified identity of the client's certificate under mTLS: its first
+ * SAN URI, else its first SAN DNS name (arena memory); NULL on a plaintext
+ * or TLS-only connection, or for a certificate with neither.  What roles
+ * are mapped from. */
+const char *sl_call_peer_identity(sl_call *call);
 /* The value of request metadata key (lower case), or NULL.  *len (if not
  * NULL) receives its length (binary "-bin" values may hold zero bytes).
  * The returned memory lives as long as the call. */
@@ -247,6 +282,21 @@ const char *sl_call_metadata(const sl_call *call, const char *key, size_t *len);
 const sl_trace *sl_call_trace(const sl_call *call);
 /* x-request-id from the client, or one generated for this call. */
 const char *sl_call_request_id(const sl_call *call);
+/* Who is calling, as the interceptor set it: subject "" and no roles
+ * until then. */
+const sl_identity *sl_call_identity(const sl_call *call);
+/* For the interceptor: the caller's identity (copied). */
+void sl_call_set_identity(sl_call *call, const sl_identity *id);
+/* What a change made by this call records: the caller's subject
+ * ("anonymous" when no identity was set), the call's request id and trace
+ * id.  Valid as long as the call. */
+sl_audit sl_call_audit(const sl_call *call);
+/* sl_call_audit of the call this thread is handling now, or for work
+ * outside any call (consumers, background threads) the audit of
+ * sl_audit_background("system").  For store modules deep below the
+ * handler, the way sl_trace_current serves peer calls: valid while the
+ * handler runs. */
+sl_audit sl_call_audit_current(void);
 /* Absolute deadline in milliseconds of CLOCK_REALTIME (INT64_MAX: none):
  * the client's, or for a unary call the server's cap (max_call_ms) when
  * that is earlier. */
@@ -261,20 +311,26 @@ sl_status sl_call_add_initial_metadata(sl_call *call, const char *key, const voi
 sl_status sl_call_add_trailing_metadata(sl_call *call, const char *key, const void *value,
                                         size_t len, sl_err *err);
 
-/* Rich error details, the one way a handler sends them: a google.rpc.Status
- * {code: st's gRPC code, message, details: [Any{type.googleapis.com/
- * <detail's full name>, packed}]} in the grpc-status-details-bin trailer,
- * which gRPC libraries expose to clients as the error's details (decoded
- * by sl_client_status_detail).  packed is the detail message already
- * packed (len bytes).  The handler still returns st with the same message.
- * RESOURCE_EXHAUSTED when out of memory; the call's status is unaffected. */
-sl_status sl_call_set_error_detail(sl_call *call, sl_status st, const char *message,
-                                   const ProtobufCMessageDescriptor *detail, const void *packed,
-                                   size_t len, sl_err *err);
+/* Rich error details.  When a call ends with an error the dispatcher sends
+ * a google.rpc.Status {code and message: the call's, details} in the
+ * grpc-status-details-bin trailer, which gRPC libraries expose to clients
+ * as the error's details.  The standard details come from the handler's
+ * sl_err (sl_status.h: a BadRequest for INVALID_ARGUMENT, a RetryInfo for
+ * UNAVAILABLE and RESOURCE_EXHAUSTED, an ErrorInfo for an error with a
+ * reason; mapping in sl_rpc_status.h).  A handler adds its own typed
+ * details here: detail's message already packed (len bytes, copied), sent
+ * as Any{type.googleapis.com/<detail's full name>} before the standard ones
+ * and only if the call fails.  RESOURCE_EXHAUSTED when out of memory; the
+ * call's status is unaffected. */
+sl_status sl_call_add_error_detail(sl_call *call, const ProtobufCMessageDescriptor *detail,
+                                   const void *packed, size_t len, sl_err *err);
 
 /* Passes a peer's rich error details (its grpc-status-details-bin, as
- * sl_call_options.status_details returned them) on to this call's client
- * unchanged, for a handler that returns the peer's status as its own. */
+ * sl_call_options.status_details returned them) on to this call's client,
+ * for a handler that returns the peer's status as its own: each of the
+ * peer's details is added as by sl_call_add_error_detail (the Status
+ * itself gets this call's code and message).  INVALID_ARGUMENT when status
+ * does not decode. */
 sl_status sl_call_forward_error_details(sl_call *call, const void *status, size_t len, sl_err *err);
 
 /* Per-method counters kept by the dispatcher (for metrics and tests).

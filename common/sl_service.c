@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "grpc/health/v1/health.pb-c.h"
 #include "sl_config.h"
 #include "sl_log.h"
 #include "sl_metrics.h"
@@ -28,7 +29,10 @@ struct sl_service {
     sl_events *events;
     sl_http *http; /* NULL when off */
     sl_reflection *reflection;
-    sl_service_def def; /* the spec's rows and WatchEvents (methods malloc'd) */
+    sl_tls_server *tls;        /* NULL: plaintext */
+    sl_jwt_verifier *jwt;      /* NULL under SHELFLINE_AUTH=none */
+    sl_token_file *peer_token; /* NULL: peer calls carry no token */
+    sl_service_def def;        /* the spec's rows and WatchEvents (methods malloc'd) */
     pthread_mutex_t peers_mu;
     const char *peer_target[SL_SERVICE_MAX_PEERS];
     sl_channel *peers[SL_SERVICE_MAX_PEERS];
@@ -75,8 +79,37 @@ sl_status sl_service_config_load(sl_service_config *cfg, const char *default_lis
                                     &cfg->health_interval_ms, err)) != SL_OK ||
         (st = sl_config_duration_ms("SHELFLINE_MAX_CALL_TIME", 30000, 100, 3600 * 1000,
                                     &cfg->max_call_ms, err)) != SL_OK ||
-        (st = sl_config_string("SHELFLINE_AUTH_TOKEN", NULL, &cfg->auth_token, err)) != SL_OK)
+        (st = sl_config_int("SHELFLINE_MAX_STREAMS", 1024, 1, 1000000, &cfg->max_streams, err)) !=
+            SL_OK ||
+        (st = sl_config_int("SHELFLINE_MAX_HEALTH_WATCHES", 256, 1, 1000000,
+                            &cfg->max_health_watches, err)) != SL_OK ||
+        (st = sl_config_int("SHELFLINE_MAX_CONCURRENT_STREAMS", 256, 1, INT32_MAX,
+                            &cfg->max_concurrent_streams, err)) != SL_OK ||
+        (st = sl_config_int("SHELFLINE_MAX_HEADER_BYTES", 8192, 1024, 1024 * 1024,
+                            &cfg->max_header_bytes, err)) != SL_OK ||
+        (st = sl_tls_config_load(&cfg->tls, err)) != SL_OK ||
+        (st = sl_config_string("SHELFLINE_JWT_PUBLIC_KEY_FILE", NULL, &cfg->jwt_public_key_file,
+                               err)) != SL_OK ||
+        (st = sl_config_string("SHELFLINE_PEER_TOKEN_FILE", NULL, &cfg->peer_token_file, err)) !=
+            SL_OK)
         return st;
+    /* The shared token is gone: a deployment still setting it would
+     * otherwise run believing it is protected. */
+    if (getenv("SHELFLINE_AUTH_TOKEN") != NULL)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "SHELFLINE_AUTH_TOKEN is no longer supported: callers present signed "
+                          "tokens (SHELFLINE_JWT_PUBLIC_KEY_FILE, see CHANGELOG.md)");
+    const char *auth;
+    sl_config_string("SHELFLINE_AUTH", "", &auth, err);
+    if (strcmp(auth, "none") == 0)
+        cfg->auth_none = true;
+    else if (auth[0] != '\0')
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "invalid SHELFLINE_AUTH \"%s\": expected none (or unset)", auth);
+    if (cfg->auth_none && cfg->jwt_public_key_file != NULL)
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "SHELFLINE_AUTH=none and SHELFLINE_JWT_PUBLIC_KEY_FILE both set: "
+                          "choose one");
     const char *level;
     sl_config_string("SHELFLINE_LOG_LEVEL", "info", &level, err);
     if (sl_log_level_parse(level, &cfg->log_level) != 0)
@@ -123,27 +156,32 @@ sl_status sl_service_peers_load(const sl_peer_spec *peers, size_t n, const char 
     return SL_OK;
 }
 
-bool sl_service_token_ok(const char *configured, const char *authorization)
+sl_status sl_service_auth_check(const sl_service_config *cfg, sl_err *err)
 {
-    if (configured == NULL)
-        return true;
-    if (authorization == NULL || strncmp(authorization, "Bearer ", 7) != 0)
-        return false;
-    const char *given = authorization + 7;
-    size_t a = strlen(configured), b = strlen(given);
-    /* Compare every byte whatever the lengths, so timing says nothing. */
-    unsigned char diff = (unsigned char)(a != b);
-    for (size_t i = 0; i < a; i++)
-        diff |= (unsigned char)(configured[i] ^ (i < b ? given[i] : 0));
-    return diff == 0;
+    if (cfg->auth_none || cfg->jwt_public_key_file != NULL)
+        return SL_OK;
+    return sl_err_set(err, SL_FAILED_PRECONDITION,
+                      "no authentication configured: set SHELFLINE_JWT_PUBLIC_KEY_FILE, or "
+                      "SHELFLINE_AUTH=none to serve every caller unauthenticated");
 }
 
+/* The caller's identity: from its bearer JWT, or under SHELFLINE_AUTH=none
+ * "anonymous" with every role.  The dispatcher then checks the method's
+ * roles (sl_server_options.check_roles). */
 static sl_status auth_interceptor(sl_call *call, void *ctx, sl_err *err)
 {
     sl_service *svc = ctx;
-    if (sl_service_token_ok(svc->cfg.auth_token, sl_call_metadata(call, "authorization", NULL)))
-        return SL_OK;
-    return sl_err_set(err, SL_UNAUTHENTICATED, "missing or invalid authorization bearer token");
+    sl_identity id;
+    if (svc->jwt == NULL) {
+        id = (sl_identity){.subject = "anonymous", .roles = SL_ROLES_ANY};
+    } else {
+        sl_status st = sl_auth_bearer(svc->jwt, sl_call_metadata(call, "authorization", NULL),
+                                      (int64_t)time(NULL), &id, err);
+        if (st != SL_OK)
+            return st;
+    }
+    sl_call_set_identity(call, &id);
+    return SL_OK;
 }
 
 sl_status sl_service_watch_events(sl_call *call, const ProtobufCMessage *req, sl_err *err)
@@ -166,6 +204,7 @@ sl_status sl_service_method_table(const sl_service_spec *spec, sl_events *events
         .stream = sl_service_watch_events,
         .flags = SL_METHOD_READ_ONLY | SL_METHOD_IDEMPOTENT,
         .ctx = events,
+        .roles = SL_ROLE_SERVICE,
     };
     *out = (sl_service_def){
         .descriptor = spec->descriptor,
@@ -173,6 +212,12 @@ sl_status sl_service_method_table(const sl_service_spec *spec, sl_events *events
         .n_methods = spec->n_methods + 1,
     };
     sl_status st = sl_server_check_table(out, err);
+    /* Fail closed: a row naming no role could be called by nobody, which
+     * is a table forgetting its column, not a product decision. */
+    for (size_t i = 0; st == SL_OK && i < out->n_methods; i++)
+        if (rows[i].roles == 0 || (rows[i].roles & ~SL_ROLES_ANY) != 0)
+            st =
+                sl_err_set(err, SL_INVALID_ARGUMENT, "%s: no valid roles in its row", rows[i].name);
     if (st != SL_OK) {
         free(rows);
         memset(out, 0, sizeof *out);
@@ -216,13 +261,13 @@ sl_channel *sl_service_peer(sl_service *svc, size_t peer)
         return NULL;
     pthread_mutex_lock(&svc->peers_mu);
     if (svc->peers[peer] == NULL) {
-        /* Peers share the suite's token: calls between services carry it. */
-        char auth[512] = "";
-        if (svc->cfg.auth_token != NULL)
-            snprintf(auth, sizeof auth, "Bearer %s", svc->cfg.auth_token);
+        /* Calls between services carry the token issued to this one. */
         sl_channel_options o = {.max_recv_bytes = svc->cfg.max_message_bytes,
                                 .max_send_bytes = svc->cfg.max_message_bytes,
-                                .authorization = auth[0] != '\0' ? auth : NULL};
+                                .token_file = svc->peer_token,
+                                .tls_ca_file = svc->cfg.tls.ca_file,
+                                .tls_cert_file = svc->cfg.tls.client_cert_file,
+                                .tls_key_file = svc->cfg.tls.client_key_file};
         if (sl_channel_create(svc->peer_target[peer], &o, &svc->peers[peer], NULL) != SL_OK)
             svc->peers[peer] = NULL;
     }
@@ -295,9 +340,11 @@ static sl_status migrate_when_up(sl_service *svc, sl_err *err)
 static void usage(const sl_service_spec *spec, FILE *out)
 {
     fprintf(out,
-            "usage: shelfline-%s\n"
+            "usage: shelfline-%s [--probe [NAME]]\n"
             "Serves shelfline.v1 over gRPC; configured by environment variables\n"
-            "(SHELFLINE_DATABASE_URL, SHELFLINE_LISTEN [%s], ...; see docs/OPERATIONS.md).\n",
+            "(SHELFLINE_DATABASE_URL, SHELFLINE_LISTEN [%s], ...; see docs/OPERATIONS.md).\n"
+            "--probe [NAME]: exit 0 when the service running here reports NAME\n"
+            "(\"\" the server, \"liveness\") SERVING, over its own TLS settings.\n",
             spec->name, spec->default_listen);
 }
 
@@ -318,6 +365,67 @@ static void metrics_route(void *ctx, const sl_http_request *req, sl_http_respons
     resp->body_len = len;
 }
 
+/* The port of a host:port listen address ("0.0.0.0:50051", "[::]:50051"). */
+static const char *listen_port(const char *listen)
+{
+    const char *colon = strrchr(listen, ':');
+    return colon != NULL ? colon + 1 : listen;
+}
+
+/* shelfline-<service> --probe [NAME]: asks the running service in this pod
+ * (127.0.0.1, the port of SHELFLINE_LISTEN) for the health of NAME ("",
+ * the server; "liveness") with the service's own TLS settings, since the
+ * kubelet's native gRPC probe speaks no TLS.  Exit 0 when SERVING, 1
+ * otherwise, 2 on bad configuration. */
+static int probe_command(const sl_service_spec *spec, const char *name)
+{
+    sl_service_config cfg;
+    sl_err err;
+    if (sl_service_config_load(&cfg, spec->default_listen, &err) != SL_OK) {
+        fprintf(stderr, "shelfline-%s: %s\n", spec->name, err.msg);
+        return 2;
+    }
+    char target[64];
+    snprintf(target, sizeof target, "127.0.0.1:%s", listen_port(cfg.listen));
+    sl_channel_options o = {.no_health_check = true};
+    /* The service's own certificate verifies against the CA its peers
+     * trust; under mTLS it is presented as the probe's. */
+    if (cfg.tls.cert_file != NULL) {
+        o.tls_ca_file = cfg.tls.ca_file != NULL ? cfg.tls.ca_file : cfg.tls.client_ca_file;
+        o.tls_cert_file = cfg.tls.client_cert_file;
+        o.tls_key_file = cfg.tls.client_key_file;
+        if (o.tls_ca_file == NULL) {
+            fprintf(stderr, "shelfline-%s: --probe over TLS needs SHELFLINE_TLS_CA_FILE\n",
+                    spec->name);
+            return 2;
+        }
+    }
+    sl_channel *ch;
+    if (sl_channel_create(target, &o, &ch, &err) != SL_OK) {
+        fprintf(stderr, "shelfline-%s: %s\n", spec->name, err.msg);
+        return 2;
+    }
+    sl_arena *a = sl_arena_create(0);
+    Grpc__Health__V1__HealthCheckRequest req = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
+    req.service = (char *)name;
+    Grpc__Health__V1__HealthCheckResponse *resp = NULL;
+    sl_call_options co = {.timeout_ms = 2000};
+    sl_status st = a == NULL ? sl_err_set(&err, SL_RESOURCE_EXHAUSTED, "out of memory")
+                             : sl_client_unary(ch, "/grpc.health.v1.Health/Check", &req.base,
+                                               &grpc__health__v1__health_check_response__descriptor,
+                                               a, (ProtobufCMessage **)&resp, &co, &err);
+    int rc = 1;
+    if (st != SL_OK)
+        fprintf(stderr, "shelfline-%s: health of \"%s\": %s\n", spec->name, name, err.msg);
+    else if (resp->status == GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING)
+        rc = 0;
+    else
+        fprintf(stderr, "shelfline-%s: health of \"%s\": not SERVING\n", spec->name, name);
+    sl_arena_destroy(a);
+    sl_channel_destroy(ch);
+    return rc;
+}
+
 int sl_service_main(const sl_service_spec *spec, int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
@@ -325,6 +433,8 @@ int sl_service_main(const sl_service_spec *spec, int argc, char **argv)
             usage(spec, stdout);
             return 0;
         }
+        if (strcmp(argv[i], "--probe") == 0 && argc - i <= 2)
+            return probe_command(spec, i + 1 < argc ? argv[i + 1] : "");
         fprintf(stderr, "shelfline-%s: unknown argument \"%s\"\n", spec->name, argv[i]);
         usage(spec, stderr);
         return 2;
@@ -343,19 +453,58 @@ int sl_service_main(const sl_service_spec *spec, int argc, char **argv)
     }
     /* The HTTP face's address is checked now, with the rest of the
      * configuration; it listens once init has added its routes. */
+    if (svc.cfg.tls.cert_file != NULL &&
+        sl_tls_server_create(svc.cfg.tls.cert_file, svc.cfg.tls.key_file,
+                             svc.cfg.tls.client_ca_file, &svc.tls, &err) != SL_OK) {
+        fprintf(stderr, "shelfline-%s: %s\n", spec->name, err.msg);
+        return 2;
+    }
     const char *http_listen = NULL;
     sl_config_string("SHELFLINE_HTTP_LISTEN",
                      spec->default_http_listen != NULL ? spec->default_http_listen : "off",
                      &http_listen, &err);
     if (strcmp(http_listen, "off") != 0) {
         sl_http_options ho = {.max_body_bytes = (size_t)svc.cfg.max_message_bytes};
-        if (sl_http_create(http_listen, &ho, &svc.http, &err) != SL_OK) {
+        char *cert = NULL, *key = NULL;
+        /* The HTTP port serves the gRPC port's certificate. */
+        sl_status hs = svc.tls != NULL ? sl_tls_server_pem(svc.tls, &cert, &key, &err) : SL_OK;
+        ho.tls_cert_pem = cert;
+        ho.tls_key_pem = key;
+        if (hs == SL_OK)
+            hs = sl_http_create(http_listen, &ho, &svc.http, &err);
+        free(cert);
+        free(key);
+        if (hs != SL_OK) {
             fprintf(stderr, "shelfline-%s: SHELFLINE_HTTP_LISTEN: %s\n", spec->name, err.msg);
+            sl_tls_server_destroy(svc.tls);
             return 2;
         }
         svc.cfg.http_listen = http_listen;
     }
+    /* Last of the configuration: who may call.  Fail closed. */
+    const char *auth_var = NULL;
+    if (sl_service_auth_check(&svc.cfg, &err) != SL_OK)
+        auth_var = "";
+    else if (svc.cfg.jwt_public_key_file != NULL &&
+             sl_jwt_verifier_create(svc.cfg.jwt_public_key_file, &svc.jwt, &err) != SL_OK)
+        auth_var = "SHELFLINE_JWT_PUBLIC_KEY_FILE: ";
+    else if (svc.cfg.peer_token_file != NULL &&
+             sl_token_file_open(svc.cfg.peer_token_file, &svc.peer_token, &err) != SL_OK)
+        auth_var = "SHELFLINE_PEER_TOKEN_FILE: ";
+    if (auth_var != NULL) {
+        fprintf(stderr, "shelfline-%s: %s%s\n", spec->name, auth_var, err.msg);
+        sl_jwt_verifier_destroy(svc.jwt);
+        sl_http_destroy(svc.http);
+        return 2;
+    }
     sl_log_init(spec->name, svc.cfg.log_level);
+    if (svc.cfg.auth_none)
+        SL_LOG(SL_LOG_WARN, "auth", NULL,
+               "SHELFLINE_AUTH=none: serving every caller unauthenticated, with every role");
+    else if (spec->n_peers > 0 && svc.peer_token == NULL)
+        SL_LOG(SL_LOG_WARN, "auth", NULL,
+               "SHELFLINE_PEER_TOKEN_FILE unset: calls to peers carry no token and peers that "
+               "authenticate will refuse them");
     /* Before any thread exists, so every thread inherits the mask and the
      * main thread alone takes the signal. */
     sl_server_block_signals();
@@ -389,9 +538,15 @@ int sl_service_main(const sl_service_spec *spec, int argc, char **argv)
         .max_connection_age_ms = svc.cfg.max_connection_age_ms,
         .max_connection_age_grace_ms = svc.cfg.max_connection_age_grace_ms,
         .max_call_ms = svc.cfg.max_call_ms,
+        .max_streams = svc.cfg.max_streams,
+        .max_health_watches = svc.cfg.max_health_watches,
+        .max_concurrent_streams = svc.cfg.max_concurrent_streams,
+        .max_header_bytes = svc.cfg.max_header_bytes,
+        .tls = svc.tls,
         .access_log = svc.cfg.access_log,
         .interceptor = auth_interceptor,
         .interceptor_ctx = &svc,
+        .check_roles = true,
     };
     st = sl_server_create(&so, &svc.server, &err);
     if (st != SL_OK) {
@@ -439,8 +594,8 @@ int sl_service_main(const sl_service_spec *spec, int argc, char **argv)
             SL_LOG(SL_LOG_ERROR, "startup", NULL, "SHELFLINE_HTTP_LISTEN: %s", err.msg);
             goto out;
         }
-        SL_LOG(SL_LOG_INFO, "http", NULL, "HTTP on %s (port %d): /metrics", svc.cfg.http_listen,
-               sl_http_port(svc.http));
+        SL_LOG(SL_LOG_INFO, "http", NULL, "HTTP%s on %s (port %d): /metrics",
+               svc.tls != NULL ? "S" : "", svc.cfg.http_listen, sl_http_port(svc.http));
     }
     st = sl_server_start(svc.server, &err);
     if (st != SL_OK) {
@@ -481,7 +636,10 @@ out:
     for (size_t i = 0; i < SL_SERVICE_MAX_PEERS; i++)
         sl_channel_destroy(svc.peers[i]);
     sl_db_close(svc.db);
+    sl_tls_server_destroy(svc.tls);
     free((sl_method *)svc.def.methods);
+    sl_token_file_destroy(svc.peer_token);
+    sl_jwt_verifier_destroy(svc.jwt);
     pthread_mutex_destroy(&svc.peers_mu);
     return rc;
 }

@@ -27,8 +27,29 @@
  *   SHELFLINE_DRAIN_GRACE    in-flight calls' time after the drain delay [20s]
  *   SHELFLINE_DB_STARTUP_TIMEOUT  how long to wait for PostgreSQL [60s]
  *   SHELFLINE_HEALTH_INTERVAL     database probe period [2s]
- *   SHELFLINE_AUTH_TOKEN     when set, calls need "authorization: Bearer T"
- *                            (server reflection too; health never does)
+ *   SHELFLINE_JWT_PUBLIC_KEY_FILE  PEM public key (RSA or EC P-256): calls
+ *                            need "authorization: Bearer <jwt>" signed by its
+ *                            private key (RS256/ES256, aud "shelfline"), and
+ *                            the token's roles claim must hold one of the
+ *                            method row's roles (server reflection: any
+ *                            role; health: no token at all)
+ *   SHELFLINE_AUTH           "none": serve without authentication (every
+ *                            caller holds every role), with a warning at
+ *                            every start.  Without it, a service with no
+ *                            JWT key refuses to start (fail closed).
+ *   SHELFLINE_PEER_TOKEN_FILE  the token this service presents to its peers
+ *                            (issued to it with role "service"), re-read
+ *                            when the file changes
+ *   SHELFLINE_MAX_STREAMS    concurrent streaming calls (WatchEvents...) [1024]
+ *   SHELFLINE_MAX_HEALTH_WATCHES  concurrent health Watch streams, a budget
+ *                            of their own [256]
+ *   SHELFLINE_MAX_CONCURRENT_STREAMS  calls open at once on one HTTP/2
+ *                            connection [256]
+ *   SHELFLINE_MAX_HEADER_BYTES  a call's request headers; larger fails that
+ *                            call alone, RESOURCE_EXHAUSTED [8192]
+ *   SHELFLINE_MAX_CALL_TIME  longest unary call, whatever (or without) its
+ *                            deadline [30s]
+ *   SHELFLINE_TLS_*          TLS and mTLS certificate files (see sl_tls.h)
  *   SHELFLINE_LOG_LEVEL      debug, info, warn, error [info]
  *   SHELFLINE_HTTP_LISTEN    the HTTP face (sl_http: /metrics, and what the
  *                            service adds), host:port or "off" [the
@@ -47,6 +68,7 @@
 #include "sl_migrate.h"
 #include "sl_server.h"
 #include "sl_status.h"
+#include "sl_tls.h"
 
 /* A service another one calls, as the caller's spec names it: the
  * environment variable holding its gRPC target and the target when the
@@ -71,8 +93,15 @@ typedef struct sl_service_config {
     int64_t drain_grace_ms;
     int64_t db_startup_timeout_ms;
     int64_t health_interval_ms;
-    int64_t max_call_ms;    /* longest unary call, whatever its deadline */
-    const char *auth_token; /* NULL: no authentication */
+    int64_t max_call_ms; /* longest unary call, whatever its deadline */
+    int64_t max_streams;
+    int64_t max_health_watches;
+    int64_t max_concurrent_streams;
+    int64_t max_header_bytes;
+    sl_tls_config tls;
+    bool auth_none;                  /* SHELFLINE_AUTH=none: no authentication */
+    const char *jwt_public_key_file; /* NULL: no JWT */
+    const char *peer_token_file;     /* NULL: peer calls carry no token */
     sl_log_level log_level;
     sl_access_log access_log; /* SHELFLINE_ACCESS_LOG */
     const char *http_listen;  /* NULL: no HTTP face ("off") */
@@ -162,8 +191,9 @@ sl_channel *sl_service_peer(sl_service *svc, size_t peer);
  * otherwise. */
 sl_db_tx_options sl_service_tx_options(const sl_call *call, bool read_only);
 
-/* True when authorization carries the configured token (always true when
- * no token is configured).  Constant-time comparison.  Exposed for tests. */
-bool sl_service_token_ok(const char *configured, const char *authorization);
+/* Whether cfg authenticates its callers: OK with a JWT key, or with
+ * SHELFLINE_AUTH=none said in so many words; else FAILED_PRECONDITION
+ * saying what to set (a service fails closed). */
+sl_status sl_service_auth_check(const sl_service_config *cfg, sl_err *err);
 
 #endif

@@ -44,19 +44,83 @@ sl_status sl_status_from_grpc_code(int code)
     return SL_UNKNOWN;
 }
 
+static void details_clear(sl_err *err)
+{
+    err->field[0] = '\0';
+    err->reason[0] = '\0';
+    err->n_meta = 0;
+}
+
+static void vset(sl_err *err, sl_status st, const char *fmt, va_list ap)
+{
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    /* Messages quote user values; they reach gRPC, JSON logs and JSON
+     * bodies, all of which require UTF-8. */
+    sl_utf8_sanitize(err->msg, sizeof err->msg);
+    err->status = st;
+    details_clear(err);
+}
+
+/* Copies src into dst[cap] truncated and made valid UTF-8 (details go out
+ * in protobuf strings, which must be UTF-8). */
+static void copy_text(char *dst, size_t cap, const char *src)
+{
+    snprintf(dst, cap, "%s", src != NULL ? src : "");
+    sl_utf8_sanitize(dst, cap);
+}
+
 sl_status sl_err_set(sl_err *err, sl_status st, const char *fmt, ...)
 {
     if (err != NULL) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        vset(err, st, fmt, ap);
         va_end(ap);
-        /* Messages quote user values; they reach gRPC, JSON logs and JSON
-         * bodies, all of which require UTF-8. */
-        sl_utf8_sanitize(err->msg, sizeof err->msg);
-        err->status = st;
     }
     return st;
+}
+
+sl_status sl_err_field(sl_err *err, const char *field, const char *fmt, ...)
+{
+    if (err != NULL) {
+        va_list ap;
+        va_start(ap, fmt);
+        vset(err, SL_INVALID_ARGUMENT, fmt, ap);
+        va_end(ap);
+        copy_text(err->field, sizeof err->field, field);
+    }
+    return SL_INVALID_ARGUMENT;
+}
+
+sl_status sl_err_reason(sl_err *err, sl_status st, const char *reason, const char *fmt, ...)
+{
+    if (err != NULL) {
+        va_list ap;
+        va_start(ap, fmt);
+        vset(err, st, fmt, ap);
+        va_end(ap);
+        copy_text(err->reason, sizeof err->reason, reason);
+    }
+    return st;
+}
+
+void sl_err_set_reason(sl_err *err, const char *reason)
+{
+    if (err != NULL)
+        copy_text(err->reason, sizeof err->reason, reason);
+}
+
+void sl_err_meta(sl_err *err, const char *key, const char *fmt, ...)
+{
+    if (err == NULL || err->n_meta >= SL_ERR_META_MAX)
+        return;
+    size_t i = err->n_meta++;
+    copy_text(err->meta[i].key, sizeof err->meta[i].key, key);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->meta[i].value, sizeof err->meta[i].value, fmt, ap);
+    va_end(ap);
+    sl_utf8_sanitize(err->meta[i].value, sizeof err->meta[i].value);
 }
 
 void sl_err_wrap(sl_err *err, const char *fmt, ...)
@@ -88,5 +152,6 @@ void sl_err_clear(sl_err *err)
     if (err != NULL) {
         err->status = SL_OK;
         err->msg[0] = '\0';
+        details_clear(err);
     }
 }

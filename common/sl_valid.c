@@ -120,19 +120,19 @@ static bool ends_with(const char *s, const char *suffix)
 static sl_status check_string(walk *w, const uint8_t *p, size_t len)
 {
     if (len > SL_VALID_MAX_STRING)
-        return sl_err_set(w->err, SL_INVALID_ARGUMENT,
-                          "%s: %zu bytes, more than the limit of %d for a string field", path(w),
-                          len, SL_VALID_MAX_STRING);
+        return sl_err_field(w->err, path(w),
+                            "%s: %zu bytes, more than the limit of %d for a string field", path(w),
+                            len, SL_VALID_MAX_STRING);
     const void *nul = memchr(p, '\0', len);
     if (nul != NULL)
-        return sl_err_set(w->err, SL_INVALID_ARGUMENT,
-                          "%s must not contain a NUL character (found at byte %zu)", path(w),
-                          (size_t)((const uint8_t *)nul - p));
+        return sl_err_field(w->err, path(w),
+                            "%s must not contain a NUL character (found at byte %zu)", path(w),
+                            (size_t)((const uint8_t *)nul - p));
     size_t bad;
     if (!sl_utf8_valid(p, len, &bad))
-        return sl_err_set(w->err, SL_INVALID_ARGUMENT,
-                          "%s must be valid UTF-8 (invalid byte 0x%02x at byte %zu)", path(w),
-                          p[bad], bad);
+        return sl_err_field(w->err, path(w),
+                            "%s must be valid UTF-8 (invalid byte 0x%02x at byte %zu)", path(w),
+                            p[bad], bad);
     return SL_OK;
 }
 

@@ -70,10 +70,10 @@ bool sl_id_ok(const char *s, sl_id_kind kind)
 sl_status sl_valid_id(const char *field, const char *value, sl_id_kind kind, sl_err *err)
 {
     if (value == NULL || value[0] == '\0')
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "%s is required (must not be empty)", field);
+        return sl_err_field(err, field, "%s is required (must not be empty)", field);
     if (!sl_id_ok(value, kind))
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "%s \"%.80s\" is malformed: expected %s", field,
-                          value, id_rule(kind));
+        return sl_err_field(err, field, "%s \"%.80s\" is malformed: expected %s", field, value,
+                            id_rule(kind));
     return SL_OK;
 }
 
@@ -89,17 +89,15 @@ sl_status sl_valid_text(const char *field, const char *value, size_t min, size_t
     const char *v = value != NULL ? value : "";
     size_t n = strlen(v);
     if (n < min)
-        return min == 1 ? sl_err_set(err, SL_INVALID_ARGUMENT, "%s is required (must not be empty)",
-                                     field)
-                        : sl_err_set(err, SL_INVALID_ARGUMENT, "%s is shorter than %zu bytes",
-                                     field, min);
+        return min == 1 ? sl_err_field(err, field, "%s is required (must not be empty)", field)
+                        : sl_err_field(err, field, "%s is shorter than %zu bytes", field, min);
     if (n > max)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "%s is longer than %zu bytes", field, max);
+        return sl_err_field(err, field, "%s is longer than %zu bytes", field, max);
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)v[i] < 0x20 || v[i] == 0x7F)
-            return sl_err_set(err, SL_INVALID_ARGUMENT, "%s contains a control character", field);
+            return sl_err_field(err, field, "%s contains a control character", field);
     if (!sl_utf8_valid((const uint8_t *)v, n, NULL))
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "%s is not valid UTF-8", field);
+        return sl_err_field(err, field, "%s is not valid UTF-8", field);
     return SL_OK;
 }
 

@@ -14,9 +14,19 @@ build_pkgs=(
     # google/protobuf/descriptor.proto: server reflection reads the embedded
     # descriptor set with it
     libprotobuf-dev
+    # google/rpc/status.proto and error_details.proto: the rich error
+    # details every service sends (Debian ships them only in this package)
+    golang-github-gogo-googleapis-dev
     libpq-dev postgresql-15 postgresql-client-15
     # every service's HTTP port (/metrics, and the JSON API later)
     libmicrohttpd-dev
+    # sl_tls checks the TLS files with libcrypto (libgrpc-dev pulls it in too)
+    libssl-dev
+    # bearer JWTs (RS256/ES256) verified with libjwt; their claims read with
+    # jansson
+    libjwt-dev libjansson-dev
+    # make run and the tests make throwaway key pairs with the openssl CLI
+    openssl
     # service-desk reads IANA time zones from /usr/share/zoneinfo itself
     tzdata
 )
@@ -27,6 +37,9 @@ test_pkgs=(
     # tests/interop/reflection: protodesc and dynamicpb (protobuf APIv2)
     golang-google-protobuf-dev
     python3 python3-grpcio
+    # integration_tls and the interop TLS tests: throwaway certificates
+    # (deploy/local/tls-certs.sh) and an HTTPS client
+    openssl curl
     # tests/timeshift.sh: the suite again with the clock moved (libfaketime)
     faketime
     # tests/peak (make peak and its short profile in make test): a replica

@@ -4,8 +4,15 @@
 # services (each migrates its schema at start), loads the demo data set and
 # stays in the foreground; Ctrl-C drains the services and stops PostgreSQL.
 #
+# Callers authenticate: a throwaway ES256 key pair under .local/auth/
+# (made once, with openssl) signs a token per role (.local/auth/<role>.token,
+# valid 24 hours, made afresh at every run), one per service for its peer
+# calls (role service) and one for the demo loaders; the services verify
+# them with the public key.  The banner at the end says how to call.
+#
 # Environment: SHELFLINE_DATABASE_URL, SHELFLINE_DEMO=0 to skip demo data,
-# SHELFLINE_RUN_SECONDS=N to stop by itself after N seconds (smoke tests).
+# SHELFLINE_RUN_SECONDS=N to stop by itself after N seconds (smoke tests),
+# SHELFLINE_AUTH=none to run without authentication (the services warn).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -25,6 +32,24 @@ export SHELFLINE_CUSTOMER_VALUE_ADDR=${SHELFLINE_CUSTOMER_VALUE_ADDR:-127.0.0.1:
 export SHELFLINE_SERVICE_DESK_ADDR=${SHELFLINE_SERVICE_DESK_ADDR:-127.0.0.1:50054}
 
 services=(inventory forecasting customer-value service-desk)
+
+# ---- keys and tokens ----
+auth=$root/.local/auth
+auth_env=()
+if [ "${SHELFLINE_AUTH:-}" != none ]; then
+    mkdir -p "$auth"
+    chmod 700 "$auth"
+    if [ ! -s "$auth/jwt.key" ] || [ ! -s "$auth/jwt.pub" ]; then
+        openssl ecparam -name prime256v1 -genkey -noout -out "$auth/jwt.key" 2>/dev/null
+        openssl ec -in "$auth/jwt.key" -pubout -out "$auth/jwt.pub" 2>/dev/null
+    fi
+    token() { "$bin/shelfline-token" --key "$auth/jwt.key" --sub "$1" --roles "$2" --ttl 24h >"$auth/$3.token"; }
+    for role in storefront cs-agent planner stock-admin; do token "demo-$role" "$role" "$role"; done
+    for s in "${services[@]}"; do token "shelfline-$s" service "service-$s"; done
+    token demo-loader storefront,cs-agent,planner,stock-admin loader
+    export SHELFLINE_TOKEN_FILE=$auth/loader.token
+    auth_env=(SHELFLINE_JWT_PUBLIC_KEY_FILE="$auth/jwt.pub")
+fi
 addrs=("$SHELFLINE_INVENTORY_ADDR" "$SHELFLINE_FORECASTING_ADDR"
        "$SHELFLINE_CUSTOMER_VALUE_ADDR" "$SHELFLINE_SERVICE_DESK_ADDR")
 pids=()
@@ -40,7 +65,10 @@ trap stop_all INT TERM EXIT
 
 for i in "${!services[@]}"; do
     s=${services[$i]}
-    SHELFLINE_LISTEN=${addrs[$i]} "$bin/shelfline-$s" >"$logs/$s.log" 2>&1 &
+    peer=()
+    [ ${#auth_env[@]} -eq 0 ] || peer=(SHELFLINE_PEER_TOKEN_FILE="$auth/service-$s.token")
+    env "${auth_env[@]}" "${peer[@]}" SHELFLINE_LISTEN="${addrs[$i]}" \
+        "$bin/shelfline-$s" >"$logs/$s.log" 2>&1 &
     pids+=($!)
 done
 
@@ -76,6 +104,13 @@ Shelfline is running (logs in .local/logs/):
 Every service speaks gRPC (package shelfline.v1, see proto/) and the
 standard grpc.health.v1.Health, e.g.:
   /usr/bin/python3 tests/interop/health_check.py ${addrs[0]} shelfline.v1.InventoryService SERVING
+Calls carry a signed token (health needs none): one per role is in
+.local/auth/ -- storefront, cs-agent, planner, stock-admin -- valid 24 h:
+  authorization: Bearer \$(cat .local/auth/cs-agent.token)
+e.g. the demo loaders with a token of your choice:
+  SHELFLINE_TOKEN_FILE=.local/auth/stock-admin.token build/bin/shelfline-inventory-demo
+and a token for any subject and roles (docs/OPERATIONS.md, "Roles"):
+  build/bin/shelfline-token --key .local/auth/jwt.key --sub you --roles cs-agent
 Each serves Prometheus metrics over HTTP (SHELFLINE_HTTP_LISTEN):
   curl http://127.0.0.1:8051/metrics   # inventory; :8052 forecasting,
                                        # :8053 customer-value, :8054 service-desk

@@ -482,8 +482,8 @@ sl_status cv_api_recommend(sl_call *call, const ProtobufCMessage *req, ProtobufC
     if (st != SL_OK)
         return st;
     if (c.cust == NULL)
-        return sl_err_set(err, SL_NOT_FOUND, "customer_id: unknown customer \"%s\"",
-                          r->customer_id);
+        return sl_err_reason(err, SL_NOT_FOUND, "CUSTOMER_NOT_FOUND",
+                             "customer_id: unknown customer \"%s\"", r->customer_id);
     out->customer_id = r->customer_id;
     out->region = (char *)c.cust->region;
     cand *cs = NULL;

@@ -256,9 +256,10 @@ sl_status cv_api_fit_models(sl_call *call, const ProtobufCMessage *req, Protobuf
     if ((st = sl_db_tx(CV_APP(call)->db, &o, fit_read_tx, &rc, err)) != SL_OK)
         return st;
     if (rc.n == 0)
-        return sl_err_set(err, SL_FAILED_PRECONDITION, "no customer with purchases to fit%s%s%s",
-                          rc.f.cohort ? " in cohort \"" : "", rc.f.cohort ? r->cohort : "",
-                          rc.f.cohort ? "\"" : "");
+        return sl_err_reason(err, SL_FAILED_PRECONDITION, "NOT_ENOUGH_DATA",
+                             "no customer with purchases to fit%s%s%s",
+                             rc.f.cohort ? " in cohort \"" : "", rc.f.cohort ? r->cohort : "",
+                             rc.f.cohort ? "\"" : "");
     cv_fit_row fit = {.cohort = r->cohort, .as_of_ms = as_of_ms, .ret = rc.ret};
     if ((st = fit_models(a, &rc, &fit, err)) != SL_OK ||
         (st = fit_reply(a, &fit, out, err)) != SL_OK) {
@@ -397,8 +398,8 @@ sl_status cv_api_get_customer_value(sl_call *call, const ProtobufCMessage *req,
     if ((st = sl_db_tx(CV_APP(call)->db, &o, value_tx, &c, err)) != SL_OK)
         return st;
     if (c.cust == NULL)
-        return sl_err_set(err, SL_NOT_FOUND, "customer_id: unknown customer \"%s\"",
-                          r->customer_id);
+        return sl_err_reason(err, SL_NOT_FOUND, "CUSTOMER_NOT_FOUND",
+                             "customer_id: unknown customer \"%s\"", r->customer_id);
     const cv_summary_row *me = c.me;
     cv_rfm_score score, *ms = NULL;
     if (me != NULL && c.rank.n > 0) {
@@ -728,9 +729,9 @@ sl_status cv_api_list_segment(sl_call *call, const ProtobufCMessage *req, Protob
     if ((st = sl_db_tx(CV_APP(call)->db, &o, segment_tx, &c, err)) != SL_OK)
         return st;
     if (c.need_fit && c.fit == NULL)
-        return sl_err_set(err, SL_FAILED_PRECONDITION,
-                          "min_clv_minor, max_clv_minor and min_p_alive need a model fit: call "
-                          "FitModels first");
+        return sl_err_reason(err, SL_FAILED_PRECONDITION, "MODEL_NOT_FITTED",
+                             "min_clv_minor, max_clv_minor and min_p_alive need a model fit: call "
+                             "FitModels first");
     cv_rfm_score *scores = NULL;
     if (seg != CV_SEGMENT_COUNT && (st = score_all(a, c.rows, c.n, c.today, &scores, err)) != SL_OK)
         return st;

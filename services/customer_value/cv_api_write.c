@@ -51,8 +51,8 @@ static sl_status upsert_tx(sl_db_conn *conn, void *p, sl_err *err)
         if (st != SL_OK)
             return st;
         if (ref == NULL)
-            return sl_err_set(err, SL_NOT_FOUND, "referred_by: unknown customer \"%s\"",
-                              r->referred_by);
+            return sl_err_reason(err, SL_NOT_FOUND, "CUSTOMER_NOT_FOUND",
+                                 "referred_by: unknown customer \"%s\"", r->referred_by);
     }
     cv_customer_row in = {r->customer_id, r->region, r->referred_by, r->signed_up_at_ms, 0};
     cv_customer_row *row;
@@ -217,9 +217,9 @@ static sl_status purchase_tx(sl_db_conn *conn, void *p, sl_err *err)
         return st;
     if (prev != NULL) {
         if (prev->request_len != c->len || memcmp(prev->request, c->bytes, c->len) != 0)
-            return sl_err_set(err, SL_ALREADY_EXISTS,
-                              "order_id \"%s\" was already recorded with other content",
-                              r->order_id);
+            return sl_err_reason(err, SL_ALREADY_EXISTS, "IDEMPOTENCY_KEY_REUSED",
+                                 "order_id \"%s\" was already recorded with other content",
+                                 r->order_id);
         c->out->order_id = r->order_id;
         c->out->customer_id = r->customer_id;
         c->out->recorded_at_ms = prev->recorded_ms;
@@ -227,16 +227,16 @@ static sl_status purchase_tx(sl_db_conn *conn, void *p, sl_err *err)
         return SL_OK;
     }
     if (cust == NULL)
-        return sl_err_set(err, SL_NOT_FOUND, "customer_id: unknown customer \"%s\"",
-                          r->customer_id);
+        return sl_err_reason(err, SL_NOT_FOUND, "CUSTOMER_NOT_FOUND",
+                             "customer_id: unknown customer \"%s\"", r->customer_id);
     const char *cur;
     if ((st = cv_store_customer_currency(conn, a, r->customer_id, &cur, err)) != SL_OK)
         return st;
     if (cur != NULL && strcmp(cur, r->amount->currency) != 0)
-        return sl_err_set(err, SL_FAILED_PRECONDITION,
-                          "amount.currency \"%s\" differs from the customer's earlier orders "
-                          "(\"%s\")",
-                          r->amount->currency, cur);
+        return sl_err_reason(err, SL_FAILED_PRECONDITION, "CURRENCY_MISMATCH",
+                             "amount.currency \"%s\" differs from the customer's earlier orders "
+                             "(\"%s\")",
+                             r->amount->currency, cur);
     cv_line_in *lines = sl_arena_alloc(a, r->n_lines * sizeof *lines);
     if (lines == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
@@ -342,9 +342,9 @@ static sl_status return_tx(sl_db_conn *conn, void *p, sl_err *err)
         return st;
     if (prev != NULL) {
         if (prev->request_len != c->len || memcmp(prev->request, c->bytes, c->len) != 0)
-            return sl_err_set(err, SL_ALREADY_EXISTS,
-                              "return_id \"%s\" was already recorded with other content",
-                              r->return_id);
+            return sl_err_reason(err, SL_ALREADY_EXISTS, "IDEMPOTENCY_KEY_REUSED",
+                                 "return_id \"%s\" was already recorded with other content",
+                                 r->return_id);
         c->out->return_id = r->return_id;
         c->out->order_id = (char *)prev->order_id;
         c->out->customer_id = (char *)prev->customer_id;
@@ -353,7 +353,8 @@ static sl_status return_tx(sl_db_conn *conn, void *p, sl_err *err)
         return SL_OK;
     }
     if (order == NULL)
-        return sl_err_set(err, SL_NOT_FOUND, "order_id: unknown order \"%s\"", r->order_id);
+        return sl_err_reason(err, SL_NOT_FOUND, "ORDER_NOT_FOUND", "order_id: unknown order \"%s\"",
+                             r->order_id);
     if (strcmp(order->currency, r->amount->currency) != 0)
         return sl_err_set(err, SL_INVALID_ARGUMENT,
                           "amount.currency \"%s\" differs from the order's (\"%s\")",
@@ -364,15 +365,16 @@ static sl_status return_tx(sl_db_conn *conn, void *p, sl_err *err)
         st = cv_store_return_line(conn, r->order_id, l->sku, l->qty, l->amount->minor_units, &found,
                                   err);
         if (st == SL_FAILED_PRECONDITION)
-            return sl_err_set(err, SL_FAILED_PRECONDITION,
-                              "lines[%zu]: more of \"%s\" would be returned than order \"%s\" "
-                              "bought",
-                              i, l->sku, r->order_id);
+            return sl_err_reason(err, SL_FAILED_PRECONDITION, "RETURN_QTY_EXCEEDED",
+                                 "lines[%zu]: more of \"%s\" would be returned than order \"%s\" "
+                                 "bought",
+                                 i, l->sku, r->order_id);
         if (st != SL_OK)
             return st;
         if (!found)
-            return sl_err_set(err, SL_NOT_FOUND, "lines[%zu].sku: \"%s\" is not on order \"%s\"", i,
-                              l->sku, r->order_id);
+            return sl_err_reason(err, SL_NOT_FOUND, "RETURN_LINE_NOT_IN_ORDER",
+                                 "lines[%zu].sku: \"%s\" is not on order \"%s\"", i, l->sku,
+                                 r->order_id);
     }
     int64_t recorded;
     st = cv_store_return_insert(conn, r->return_id, r->order_id, r->at_ms, r->amount->minor_units,

@@ -363,7 +363,8 @@ sl_status cv_bgnbd_fit(const cv_summary *rows, size_t n, const cv_fit_options *o
         rep = &local;
     memset(rep, 0, sizeof *rep);
     if (n == 0)
-        return sl_err_set(err, SL_FAILED_PRECONDITION, "no customers to fit BG/NBD on");
+        return sl_err_reason(err, SL_FAILED_PRECONDITION, "NOT_ENOUGH_DATA",
+                             "no customers to fit BG/NBD on");
     double t_sum = 0.0, x_sum = 0.0;
     for (size_t i = 0; i < n; i++) {
         sl_status st = cv_summary_check(&rows[i], err);

@@ -240,9 +240,9 @@ sl_status cv_gg_fit(const cv_summary *rows, size_t n, const cv_fit_options *opt,
         }
     }
     if (used < 2)
-        return sl_err_set(err, SL_FAILED_PRECONDITION,
-                          "Gamma-Gamma needs at least 2 repeat customers with spend, got %zu",
-                          used);
+        return sl_err_reason(err, SL_FAILED_PRECONDITION, "NOT_ENOUGH_DATA",
+                             "Gamma-Gamma needs at least 2 repeat customers with spend, got %zu",
+                             used);
 
     gdata d = {0};
     d.naive = opt != NULL && opt->naive;

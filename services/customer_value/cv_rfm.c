@@ -77,7 +77,8 @@ sl_status cv_segment_from_name(const char *name, cv_segment *out, sl_err *err)
             return SL_OK;
         }
     }
-    return sl_err_set(err, SL_NOT_FOUND, "unknown RFM segment \"%s\"", name);
+    return sl_err_reason(err, SL_NOT_FOUND, "SEGMENT_NOT_FOUND", "unknown RFM segment \"%s\"",
+                         name);
 }
 
 typedef struct keyed {

@@ -19,16 +19,22 @@ extern const sl_migration customer_value_migrations[];
  * (WatchEvents is sl_service's), with the handler and what the method
  * promises. */
 static const sl_method methods[] = {
-    SL_UNARY("UpsertCustomer", cv_api_upsert_customer, NULL, SL_METHOD_IDEMPOTENT),
-    SL_UNARY("RecordPurchase", cv_api_record_purchase, NULL, SL_METHOD_IDEMPOTENT),
-    SL_UNARY("RecordReturn", cv_api_record_return, NULL, SL_METHOD_IDEMPOTENT),
-    SL_UNARY("FitModels", cv_api_fit_models, NULL, 0),
-    SL_UNARY("GetCustomerValue", cv_api_get_customer_value, NULL, SL_METHOD_READ_ONLY),
-    SL_UNARY("GetRetentionReport", cv_api_get_retention_report, NULL, SL_METHOD_READ_ONLY),
-    SL_UNARY("ListSegment", cv_api_list_segment, NULL, SL_METHOD_READ_ONLY),
+    SL_UNARY("UpsertCustomer", cv_api_upsert_customer, NULL, SL_METHOD_IDEMPOTENT,
+             SL_ROLE_STOREFRONT),
+    SL_UNARY("RecordPurchase", cv_api_record_purchase, NULL, SL_METHOD_IDEMPOTENT,
+             SL_ROLE_STOREFRONT),
+    SL_UNARY("RecordReturn", cv_api_record_return, NULL, SL_METHOD_IDEMPOTENT, SL_ROLE_STOREFRONT),
+    SL_UNARY("FitModels", cv_api_fit_models, NULL, 0, SL_ROLE_PLANNER),
+    SL_UNARY("GetCustomerValue", cv_api_get_customer_value, NULL, SL_METHOD_READ_ONLY,
+             SL_ROLE_CS_AGENT | SL_ROLE_PLANNER | SL_ROLE_SERVICE),
+    SL_UNARY("GetRetentionReport", cv_api_get_retention_report, NULL, SL_METHOD_READ_ONLY,
+             SL_ROLE_CS_AGENT | SL_ROLE_PLANNER),
+    SL_UNARY("ListSegment", cv_api_list_segment, NULL, SL_METHOD_READ_ONLY,
+             SL_ROLE_CS_AGENT | SL_ROLE_PLANNER),
     SL_UNARY("GetRepurchaseReminders", cv_api_get_repurchase_reminders, cv_valid_reminders_request,
-             SL_METHOD_READ_ONLY),
-    SL_UNARY("Recommend", cv_api_recommend, cv_valid_recommend_request, SL_METHOD_READ_ONLY),
+             SL_METHOD_READ_ONLY, SL_ROLE_CS_AGENT | SL_ROLE_PLANNER),
+    SL_UNARY("Recommend", cv_api_recommend, cv_valid_recommend_request, SL_METHOD_READ_ONLY,
+             SL_ROLE_STOREFRONT | SL_ROLE_CS_AGENT),
 };
 
 static const sl_peer_spec peers[] = {

@@ -543,8 +543,8 @@ sl_status cv_cohort_build(const cv_txlog *log, const cv_period *period, cv_cohor
         c->hvalue[i] = hspend;
     }
     if (c->n == 0) {
-        st = sl_err_set(err, SL_FAILED_PRECONDITION,
-                        "no customer made a first purchase by the calibration end");
+        st = sl_err_reason(err, SL_FAILED_PRECONDITION, "NOT_ENOUGH_DATA",
+                           "no customer made a first purchase by the calibration end");
         goto fail;
     }
     c->holdout_length = hold > cal ? (hold - cal) / unit : 0.0;

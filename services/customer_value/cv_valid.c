@@ -38,16 +38,15 @@ sl_status cv_valid_time(const char *field, int64_t ms, sl_err *err)
 sl_status cv_valid_money(const char *field, const Shelfline__V1__Money *m, int64_t min, sl_err *err)
 {
     if (m == NULL)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "%s is required", field);
+        return sl_err_field(err, field, "%s is required", field);
     if (m->minor_units < min)
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "%s.minor_units must be at least %lld (got %lld)", field, (long long)min,
-                          (long long)m->minor_units);
+        return sl_err_field(err, field, "%s.minor_units must be at least %lld (got %lld)", field,
+                            (long long)min, (long long)m->minor_units);
     const char *c = m->currency != NULL ? m->currency : "";
     if (strlen(c) != 3 || c[0] < 'A' || c[0] > 'Z' || c[1] < 'A' || c[1] > 'Z' || c[2] < 'A' ||
         c[2] > 'Z')
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "%s.currency \"%.8s\" is not three upper-case letters", field, c);
+        return sl_err_field(err, field, "%s.currency \"%.8s\" is not three upper-case letters",
+                            field, c);
     return SL_OK;
 }
 
@@ -62,8 +61,7 @@ sl_status cv_valid_cohort(const char *field, const char *v, bool *set, int32_t *
     char tail = 0;
     if (strlen(v) != 7 || v[4] != '-' || sscanf(v, "%4d-%2d%c", &y, &m, &tail) != 2 || y < 1970 ||
         y > 9999 || m < 1 || m > 12)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "%s \"%.16s\" is not a month YYYY-MM", field,
-                          v);
+        return sl_err_field(err, field, "%s \"%.16s\" is not a month YYYY-MM", field, v);
     *set = true;
     *lo = (int32_t)sl_days_from_civil(y, m, 1);
     *hi = (m == 12 ? (int32_t)sl_days_from_civil(y + 1, 1, 1)
@@ -82,11 +80,10 @@ sl_status cv_valid_reminders_request(const ProtobufCMessage *req, sl_err *err)
     if (r->as_of_ms != 0 && (st = cv_valid_time("as_of_ms", r->as_of_ms, err)) != SL_OK)
         return st;
     if (r->horizon_days < 0 || r->horizon_days > 365)
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "horizon_days must be between 0 and 365 (got %d)", r->horizon_days);
+        return sl_err_field(err, "horizon_days", "horizon_days must be between 0 and 365 (got %d)",
+                            r->horizon_days);
     if (r->limit < 0 || r->limit > 10000)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "limit must be between 0 and 10000 (got %d)",
-                          r->limit);
+        return sl_err_field(err, "limit", "limit must be between 0 and 10000 (got %d)", r->limit);
     return SL_OK;
 }
 
@@ -97,6 +94,6 @@ sl_status cv_valid_recommend_request(const ProtobufCMessage *req, sl_err *err)
     if (st != SL_OK)
         return st;
     if (r->n < 0 || r->n > 100)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "n must be between 0 and 100 (got %d)", r->n);
+        return sl_err_field(err, "n", "n must be between 0 and 100 (got %d)", r->n);
     return SL_OK;
 }

@@ -154,8 +154,8 @@ sl_status fc_demand_run(sl_db_conn *conn, const char *sku, const char *region, i
     if (st != SL_OK)
         return st;
     if (d->hist.n == 0)
-        return sl_err_set(err, SL_NOT_FOUND, "no sales recorded for sku \"%s\" in region \"%s\"",
-                          sku, region);
+        return sl_err_reason(err, SL_NOT_FOUND, "NO_SALES_HISTORY",
+                             "no sales recorded for sku \"%s\" in region \"%s\"", sku, region);
     size_t n = d->hist.n;
     uint8_t *flags = sl_arena_zalloc(a, n);
     int32_t *events = sl_arena_zalloc(a, n * sizeof *events);

@@ -583,9 +583,9 @@ sl_status fc_mase(const double *actual, const double *fc, size_t h, const double
 {
     double sc = fc__mase_scale(insample, n, m);
     if (!(sc > 0))
-        return sl_err_set(err, SL_FAILED_PRECONDITION,
-                          "no MASE scale: the in-sample seasonal differences are all zero or "
-                          "missing");
+        return sl_err_reason(err, SL_FAILED_PRECONDITION, "NOT_ENOUGH_DATA",
+                             "no MASE scale: the in-sample seasonal differences are all zero or "
+                             "missing");
     double s = 0;
     size_t k = 0;
     for (size_t j = 0; j < h; j++) {
@@ -595,7 +595,8 @@ sl_status fc_mase(const double *actual, const double *fc, size_t h, const double
         k++;
     }
     if (k == 0)
-        return sl_err_set(err, SL_FAILED_PRECONDITION, "no observed actual to score");
+        return sl_err_reason(err, SL_FAILED_PRECONDITION, "NOT_ENOUGH_DATA",
+                             "no observed actual to score");
     *out = s / (double)k / sc;
     return SL_OK;
 }
@@ -612,7 +613,8 @@ sl_status fc_smape(const double *actual, const double *fc, size_t h, double *out
         k++;
     }
     if (k == 0)
-        return sl_err_set(err, SL_FAILED_PRECONDITION, "no observed actual to score");
+        return sl_err_reason(err, SL_FAILED_PRECONDITION, "NOT_ENOUGH_DATA",
+                             "no observed actual to score");
     *out = s / (double)k;
     return SL_OK;
 }

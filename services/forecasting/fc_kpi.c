@@ -60,7 +60,8 @@ static sl_status kpi_skus(fc_app *app, sl_call *call,
             SL_OK)
             return st;
         if (n == 0)
-            return sl_err_set(err, SL_NOT_FOUND, "no products in category \"%s\"", r->category);
+            return sl_err_reason(err, SL_NOT_FOUND, "CATEGORY_NOT_FOUND",
+                                 "no products in category \"%s\"", r->category);
     }
     *out = skus;
     *count = n;

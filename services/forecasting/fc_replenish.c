@@ -52,20 +52,20 @@ static sl_status plan_terms(fc_app *app, sl_call *call,
     if (st != SL_OK)
         return st;
     if (r->service_level == 0 && !cc.found)
-        return sl_err_set(err, SL_FAILED_PRECONDITION,
-                          "service_level is 0 but sku \"%s\" has no ABC/XYZ class in region "
-                          "\"%s\" nor in the network (ClassifySkus)",
-                          r->sku, p->stock.region);
+        return sl_err_reason(err, SL_FAILED_PRECONDITION, "SKU_NOT_CLASSIFIED",
+                             "service_level is 0 but sku \"%s\" has no ABC/XYZ class in region "
+                             "\"%s\" nor in the network (ClassifySkus)",
+                             r->sku, p->stock.region);
     p->service_level = cc.level;
     memcpy(p->class_code, cc.code, sizeof p->class_code);
     p->lead_src =
         fc_plan_lead_time(by_supplier ? &cc.lead_sw : NULL, by_supplier ? &cc.lead_s : NULL,
                           r->lead_time_days, r->lead_time_stddev_days, &p->lead, &p->lead_sd);
     if (p->lead_src == FC_LEAD_NONE)
-        return sl_err_set(err, SL_FAILED_PRECONDITION,
-                          "lead_time_days is 0 but supplier \"%s\" has fewer than %d receipts "
-                          "in the last 365 days to learn a lead time from",
-                          r->supplier, FC_LEAD_MIN_RECEIPTS);
+        return sl_err_reason(err, SL_FAILED_PRECONDITION, "LEAD_TIME_UNKNOWN",
+                             "lead_time_days is 0 but supplier \"%s\" has fewer than %d receipts "
+                             "in the last 365 days to learn a lead time from",
+                             r->supplier, FC_LEAD_MIN_RECEIPTS);
     p->lead_receipts = p->lead_src == FC_LEAD_SUPPLIER_WAREHOUSE ? cc.lead_sw.receipts
                        : p->lead_src == FC_LEAD_SUPPLIER         ? cc.lead_s.receipts
                                                                  : 0;

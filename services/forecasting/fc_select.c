@@ -896,9 +896,9 @@ sl_status fc__choose(const fc__data *d, const fc__judge *jd, const fc_config *cf
     out->iscale = 1.0;
     out->reason[0] = '\0';
     if (nobs == 0)
-        return sl_err_set(err, SL_FAILED_PRECONDITION,
-                          "no observed day to forecast from (every day is missing, stocked out "
-                          "or an event)");
+        return sl_err_reason(err, SL_FAILED_PRECONDITION, "NOT_ENOUGH_DATA",
+                             "no observed day to forecast from (every day is missing, stocked out "
+                             "or an event)");
     char why[160];
     const size_t cap = sizeof out->reason;
     if (constant) {

@@ -65,8 +65,8 @@ sl_status fc_day_parse(const char *field, const char *s, int32_t *day, sl_err *e
     *day = n;
     return SL_OK;
 bad:
-    return sl_err_set(err, SL_INVALID_ARGUMENT, "%s must be a date \"YYYY-MM-DD\", got \"%.40s\"",
-                      field, s != NULL ? s : "");
+    return sl_err_field(err, field, "%s must be a date \"YYYY-MM-DD\", got \"%.40s\"", field,
+                        s != NULL ? s : "");
 }
 
 sl_status fc_hour_parse(const char *prefix, int64_t hour_start_ms, const char *day, int32_t hour,
@@ -142,8 +142,7 @@ sl_status fc_valid_text(const char *field, const char *s, size_t max, sl_err *er
 {
     size_t n = strlen(s);
     if (n == 0 || n > max)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "%s must be 1..%zu bytes, got %zu", field, max,
-                          n);
+        return sl_err_field(err, field, "%s must be 1..%zu bytes, got %zu", field, max, n);
     return SL_OK;
 }
 
@@ -157,17 +156,15 @@ sl_status fc_valid_period(const char *prefix, const char *start_day, const char 
     if (st != SL_OK)
         return st;
     if (*from < today)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "%s must not be before today (\"%s\")", f,
-                          start_day);
+        return sl_err_field(err, f, "%s must not be before today (\"%s\")", f, start_day);
     snprintf(f, sizeof f, "%s.end_day", prefix);
     if ((st = fc_day_parse(f, end_day, to, err)) != SL_OK)
         return st;
     if (*to < *from || *to - *from >= max_days)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "%s must be 0..%d days after %s.start_day", f,
-                          max_days - 1, prefix);
+        return sl_err_field(err, f, "%s must be 0..%d days after %s.start_day", f, max_days - 1,
+                            prefix);
     if (*to - today > ahead)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "%s must be at most %d days after today", f,
-                          ahead);
+        return sl_err_field(err, f, "%s must be at most %d days after today", f, ahead);
     return SL_OK;
 }
 
@@ -176,8 +173,7 @@ sl_status fc_valid_period(const char *prefix, const char *start_day, const char 
 static sl_status check_range(const char *field, double v, double lo, double hi, sl_err *err)
 {
     if (!isfinite(v) || v < lo || v > hi)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "%s must be in %g..%g, got %g", field, lo, hi,
-                          v);
+        return sl_err_field(err, field, "%s must be in %g..%g, got %g", field, lo, hi, v);
     return SL_OK;
 }
 
@@ -197,10 +193,9 @@ static int cmp_key(const void *pa, const void *pb)
 sl_status fc_valid_row_count(size_t n, sl_err *err)
 {
     if (n == 0)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "rows must hold at least one row");
+        return sl_err_field(err, "rows", "rows must hold at least one row");
     if (n > FC_MAX_ROWS)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "rows holds %zu rows, at most %d allowed", n,
-                          FC_MAX_ROWS);
+        return sl_err_field(err, "rows", "rows holds %zu rows, at most %d allowed", n, FC_MAX_ROWS);
     return SL_OK;
 }
 
@@ -252,11 +247,10 @@ sl_status fc_valid_record_sales(const Shelfline__V1__RecordSalesRequest *r, int3
         if ((st = fc_day_parse(f, row->day, &days[i], err)) != SL_OK)
             return st;
         if (days[i] > today)
-            return sl_err_set(err, SL_INVALID_ARGUMENT, "%s \"%s\" is in the future", f, row->day);
+            return sl_err_field(err, f, "%s \"%s\" is in the future", f, row->day);
         if (days[i] < today - FC_MAX_AGE_DAYS)
-            return sl_err_set(err, SL_INVALID_ARGUMENT,
-                              "%s \"%s\" is more than %d days in the past", f, row->day,
-                              FC_MAX_AGE_DAYS);
+            return sl_err_field(err, f, "%s \"%s\" is more than %d days in the past", f, row->day,
+                                FC_MAX_AGE_DAYS);
         if ((st = valid_row_units(i, row->units, err)) != SL_OK)
             return st;
         keys[i] = (fc_row_key){row->sku, row->region, days[i], i};
@@ -302,23 +296,23 @@ sl_status fc_valid_set_event(const Shelfline__V1__SetEventRequest *r, fc_event_r
     if (row == NULL)
         row = &scratch;
     if (e == NULL)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "event is required");
+        return sl_err_field(err, "event", "event is required");
     sl_status st = fc_valid_id("event.event_id", e->event_id, false, err);
     if (st != SL_OK)
         return st;
     size_t nl = strlen(e->name);
     if (nl == 0 || nl > 200)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "event.name must be 1..200 characters");
+        return sl_err_field(err, "event.name", "event.name must be 1..200 characters");
     if (e->kind < SHELFLINE__V1__EVENT_KIND__BLACK_FRIDAY ||
         e->kind > SHELFLINE__V1__EVENT_KIND__OTHER)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "event.kind must be set (1..7), got %d",
-                          (int)e->kind);
+        return sl_err_field(err, "event.kind", "event.kind must be set (1..7), got %d",
+                            (int)e->kind);
     if ((st = fc_day_parse("event.start_day", e->start_day, &row->start_day, err)) != SL_OK ||
         (st = fc_day_parse("event.end_day", e->end_day, &row->end_day, err)) != SL_OK)
         return st;
     if (row->end_day < row->start_day || row->end_day - row->start_day > 92)
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "event.end_day must be 0..92 days after event.start_day");
+        return sl_err_field(err, "event.end_day",
+                            "event.end_day must be 0..92 days after event.start_day");
     if ((st = fc_valid_id("event.sku", e->sku, true, err)) != SL_OK ||
         (st = fc_valid_region("event.region", e->region, true, err)) != SL_OK ||
         (st = fc_valid_id("event.promotion_id", e->promotion_id, true, err)) != SL_OK)
@@ -327,8 +321,8 @@ sl_status fc_valid_set_event(const Shelfline__V1__SetEventRequest *r, fc_event_r
      * demand it does not fence. */
     if (e->promotion_id[0] != '\0' &&
         (e->kind != SHELFLINE__V1__EVENT_KIND__PROMOTION || e->sku[0] == '\0'))
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "event.promotion_id is allowed only on a PROMOTION event with a sku");
+        return sl_err_field(err, "event.promotion_id",
+                            "event.promotion_id is allowed only on a PROMOTION event with a sku");
     row->event_id = e->event_id;
     row->name = e->name;
     row->kind = (int)e->kind;
@@ -349,7 +343,7 @@ sl_status fc_valid_list_events(const Shelfline__V1__ListEventsRequest *r, int32_
     if (r->to_day[0] != '\0' && (st = fc_day_parse("to_day", r->to_day, to, err)) != SL_OK)
         return st;
     if (*from != INT32_MIN && *to != INT32_MAX && *to < *from)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "to_day must not be before from_day");
+        return sl_err_field(err, "to_day", "to_day must not be before from_day");
     return fc_valid_id("sku", r->sku, true, err);
 }
 
@@ -360,8 +354,8 @@ sl_status fc_valid_forecast(const Shelfline__V1__ForecastDemandRequest *r, sl_er
         (st = fc_valid_region("region", r->region, false, err)) != SL_OK)
         return st;
     if (r->horizon_days < 1 || r->horizon_days > FC_MAX_HORIZON)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "horizon_days must be in 1..%d, got %d",
-                          FC_MAX_HORIZON, r->horizon_days);
+        return sl_err_field(err, "horizon_days", "horizon_days must be in 1..%d, got %d",
+                            FC_MAX_HORIZON, r->horizon_days);
     fc_method m;
     if (r->method[0] != '\0' && (st = fc_method_parse(r->method, &m, err)) != SL_OK) {
         sl_err_wrap(err, "method");
@@ -377,14 +371,14 @@ sl_status fc_valid_plan(const Shelfline__V1__GetReplenishmentPlanRequest *r, sl_
         return st;
     bool by_wh = r->warehouse_id[0] != '\0', by_region = r->region[0] != '\0';
     if (by_wh == by_region)
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "exactly one of warehouse_id and region must be set");
+        return sl_err_field(err, "warehouse_id",
+                            "exactly one of warehouse_id and region must be set");
     if ((by_wh && (st = fc_valid_id("warehouse_id", r->warehouse_id, false, err)) != SL_OK) ||
         (by_region && (st = fc_valid_region("region", r->region, false, err)) != SL_OK))
         return st;
     bool by_supplier = r->supplier[0] != '\0';
     if (strlen(r->supplier) > 200)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "supplier must be at most 200 bytes");
+        return sl_err_field(err, "supplier", "supplier must be at most 200 bytes");
     if ((r->service_level != 0 &&
          (st = check_range("service_level", r->service_level, 0.5, 0.9999, err)) != SL_OK) ||
         ((!by_supplier || r->lead_time_days != 0) &&
@@ -394,11 +388,11 @@ sl_status fc_valid_plan(const Shelfline__V1__GetReplenishmentPlanRequest *r, sl_
         (st = check_range("review_period_days", r->review_period_days, 0, 365, err)) != SL_OK)
         return st;
     if (r->moq < 0 || r->moq > 1000000000)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "moq must be in 0..1000000000, got %lld",
-                          (long long)r->moq);
+        return sl_err_field(err, "moq", "moq must be in 0..1000000000, got %lld",
+                            (long long)r->moq);
     if (r->pack_size < 0 || r->pack_size > 1000000)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "pack_size must be in 0..1000000, got %lld",
-                          (long long)r->pack_size);
+        return sl_err_field(err, "pack_size", "pack_size must be in 0..1000000, got %lld",
+                            (long long)r->pack_size);
     return SL_OK;
 }
 
@@ -408,8 +402,8 @@ sl_status fc_valid_transfers(const Shelfline__V1__SuggestTransfersRequest *r, sl
     if (st != SL_OK)
         return st;
     if (r->target_cover_days < 0 || r->target_cover_days > 365)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "target_cover_days must be in 0..365, got %d",
-                          r->target_cover_days);
+        return sl_err_field(err, "target_cover_days", "target_cover_days must be in 0..365, got %d",
+                            r->target_cover_days);
     return SL_OK;
 }
 
@@ -418,14 +412,14 @@ sl_status fc_valid_kpis(const Shelfline__V1__GetInventoryKpisRequest *r, sl_err 
     sl_status st;
     bool by_sku = r->sku[0] != '\0', by_cat = r->category[0] != '\0';
     if (by_sku == by_cat)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "exactly one of sku and category must be set");
+        return sl_err_field(err, "sku", "exactly one of sku and category must be set");
     if (by_sku && (st = fc_valid_id("sku", r->sku, false, err)) != SL_OK)
         return st;
     if (by_cat && strlen(r->category) > 64)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "category is longer than 64 characters");
+        return sl_err_field(err, "category", "category is longer than 64 characters");
     if (r->period_days < 7 || r->period_days > 730)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "period_days must be in 7..730, got %d",
-                          r->period_days);
+        return sl_err_field(err, "period_days", "period_days must be in 7..730, got %d",
+                            r->period_days);
     return SL_OK;
 }
 
@@ -437,25 +431,24 @@ sl_status fc_valid_set_override(const Shelfline__V1__SetForecastOverrideRequest 
         (st = fc_valid_region("region", r->region, false, err)) != SL_OK)
         return st;
     if (r->period == NULL)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "period is required");
+        return sl_err_field(err, "period", "period is required");
     if ((st = fc_valid_period("period", r->period->start_day, r->period->end_day, today,
                               FC_OVERRIDE_MAX_DAYS, FC_OVERRIDE_AHEAD, from, to, err)) != SL_OK)
         return st;
     switch (r->adjustment_case) {
     case SHELFLINE__V1__SET_FORECAST_OVERRIDE_REQUEST__ADJUSTMENT_QUANTITY:
         if (!isfinite(r->quantity) || r->quantity < 0 || r->quantity > FC_OVERRIDE_MAX_QUANTITY)
-            return sl_err_set(err, SL_INVALID_ARGUMENT, "quantity must be in 0..%g, got %g",
-                              FC_OVERRIDE_MAX_QUANTITY, r->quantity);
+            return sl_err_field(err, "quantity", "quantity must be in 0..%g, got %g",
+                                FC_OVERRIDE_MAX_QUANTITY, r->quantity);
         break;
     case SHELFLINE__V1__SET_FORECAST_OVERRIDE_REQUEST__ADJUSTMENT_UPLIFT:
         if (!isfinite(r->uplift) || r->uplift < 0 || r->uplift > FC_OVERRIDE_MAX_UPLIFT)
-            return sl_err_set(err, SL_INVALID_ARGUMENT, "uplift must be in 0..%g, got %g",
-                              FC_OVERRIDE_MAX_UPLIFT, r->uplift);
+            return sl_err_field(err, "uplift", "uplift must be in 0..%g, got %g",
+                                FC_OVERRIDE_MAX_UPLIFT, r->uplift);
         break;
     case SHELFLINE__V1__SET_FORECAST_OVERRIDE_REQUEST__ADJUSTMENT__NOT_SET:
     case _SHELFLINE__V1__SET_FORECAST_OVERRIDE_REQUEST__ADJUSTMENT__CASE_IS_INT_SIZE:
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "exactly one of quantity and uplift must be set");
+        return sl_err_field(err, "quantity", "exactly one of quantity and uplift must be set");
     }
     if ((st = fc_valid_text("reason", r->reason, 500, err)) != SL_OK ||
         (st = fc_valid_text("author", r->author, 200, err)) != SL_OK)
@@ -479,16 +472,17 @@ static sl_status list_period(const Shelfline__V1__DayPeriod *p, int32_t today, i
         (st = fc_day_parse("period.end_day", p->end_day, to, err)) != SL_OK)
         return st;
     if (*from < today - FC_MAX_AGE_DAYS || *from > today + FC_OVERRIDE_AHEAD)
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "period.start_day must be between %d days back and %d days ahead",
-                          FC_MAX_AGE_DAYS, FC_OVERRIDE_AHEAD);
+        return sl_err_field(err, "period.start_day",
+                            "period.start_day must be between %d days back and %d days ahead",
+                            FC_MAX_AGE_DAYS, FC_OVERRIDE_AHEAD);
     if (*to < *from || *to - *from >= FC_OVERRIDE_LIST_DAYS)
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "period.end_day must be 0..%d days after period.start_day",
-                          FC_OVERRIDE_LIST_DAYS - 1);
+        return sl_err_field(err, "period.end_day",
+                            "period.end_day must be 0..%d days after period.start_day",
+                            FC_OVERRIDE_LIST_DAYS - 1);
     if (*to > today + FC_OVERRIDE_AHEAD)
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "period.end_day must be at most %d days after today", FC_OVERRIDE_AHEAD);
+        return sl_err_field(err, "period.end_day",
+                            "period.end_day must be at most %d days after today",
+                            FC_OVERRIDE_AHEAD);
     return SL_OK;
 }
 
@@ -510,7 +504,7 @@ sl_status fc_valid_remove_override(const Shelfline__V1__RemoveForecastOverrideRe
         (st = fc_valid_region("region", r->region, false, err)) != SL_OK)
         return st;
     if (r->period == NULL)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "period is required");
+        return sl_err_field(err, "period", "period is required");
     return fc_valid_period("period", r->period->start_day, r->period->end_day, today,
                            FC_OVERRIDE_REMOVE_DAYS, FC_OVERRIDE_AHEAD, from, to, err);
 }
@@ -522,7 +516,7 @@ sl_status fc_valid_accuracy(const Shelfline__V1__GetForecastAccuracyRequest *r, 
         (st = fc_valid_region("region", r->region, true, err)) != SL_OK)
         return st;
     if (r->window < 7 || r->window > 730)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "window must be in 7..730, got %d", r->window);
+        return sl_err_field(err, "window", "window must be in 7..730, got %d", r->window);
     return SL_OK;
 }
 
@@ -532,8 +526,8 @@ sl_status fc_valid_classify(const Shelfline__V1__ClassifySkusRequest *r, sl_err 
     if ((st = fc_valid_region("region", r->region, true, err)) != SL_OK)
         return st;
     if (r->period_days < 28 || r->period_days > 730)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "period_days must be in 28..730, got %d",
-                          r->period_days);
+        return sl_err_field(err, "period_days", "period_days must be in 28..730, got %d",
+                            r->period_days);
     fc_class_opts opts = {r->a_share, r->b_share, r->x_cv, r->y_cv};
     return fc_class_opts_check(&opts, err);
 }
@@ -544,9 +538,9 @@ sl_status fc_valid_list_classes(const Shelfline__V1__ListSkusByClassRequest *r, 
     if ((st = fc_valid_region("region", r->region, true, err)) != SL_OK)
         return st;
     if (r->abc[0] != '\0' && (r->abc[1] != '\0' || r->abc[0] < 'A' || r->abc[0] > 'C'))
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "abc must be \"A\", \"B\", \"C\" or empty");
+        return sl_err_field(err, "abc", "abc must be \"A\", \"B\", \"C\" or empty");
     if (r->xyz[0] != '\0' && (r->xyz[1] != '\0' || r->xyz[0] < 'X' || r->xyz[0] > 'Z'))
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "xyz must be \"X\", \"Y\", \"Z\" or empty");
+        return sl_err_field(err, "xyz", "xyz must be \"X\", \"Y\", \"Z\" or empty");
     return SL_OK;
 }
 
@@ -557,26 +551,26 @@ sl_status fc_valid_set_target(const Shelfline__V1__SetServiceLevelTargetRequest 
     if ((st = fc_valid_region("region", r->region, true, err)) != SL_OK)
         return st;
     if (!fc_class_parse(r->class_code, &abc, &xyz))
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "class_code must be A, B or C followed by X, Y or Z, got \"%s\"",
-                          r->class_code);
+        return sl_err_field(err, "class_code",
+                            "class_code must be A, B or C followed by X, Y or Z, got \"%s\"",
+                            r->class_code);
     if (!isfinite(r->service_level) || r->service_level < 0.5 || r->service_level > 0.9999)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "service_level must be in 0.5..0.9999, got %g",
-                          r->service_level);
+        return sl_err_field(err, "service_level", "service_level must be in 0.5..0.9999, got %g",
+                            r->service_level);
     return SL_OK;
 }
 
 sl_status fc_valid_lead_times(const Shelfline__V1__GetLeadTimesRequest *r, sl_err *err)
 {
     if (strlen(r->supplier) > 200)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "supplier must be at most 200 bytes");
+        return sl_err_field(err, "supplier", "supplier must be at most 200 bytes");
     return fc_valid_id("warehouse_id", r->warehouse_id, true, err);
 }
 
 sl_status fc_valid_watch_alerts(const Shelfline__V1__WatchAlertsRequest *r, sl_err *err)
 {
     if (r->after_id < 0)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "after_id must not be negative");
+        return sl_err_field(err, "after_id", "after_id must not be negative");
     return SL_OK;
 }
 

@@ -73,6 +73,22 @@ sl_status inv_api_need_warehouse(sl_db_conn *conn, sl_arena *a, const char *fiel
     if (st != SL_OK)
         return st;
     if (n == 0)
-        return sl_err_set(err, SL_NOT_FOUND, "%s: unknown warehouse \"%s\"", field, id);
+        return sl_err_reason(err, SL_NOT_FOUND, "WAREHOUSE_NOT_FOUND",
+                             "%s: unknown warehouse \"%s\"", field, id);
+    return SL_OK;
+}
+
+sl_status inv_api_need_sku_wh(sl_db_conn *conn, sl_arena *a, const char *sku, const char *wh,
+                              sl_err *err)
+{
+    long missing;
+    const char *skus[1] = {sku};
+    sl_status st = inv_store_skus_missing(conn, a, skus, 1, &missing, err);
+    if (st != SL_OK)
+        return st;
+    if (missing >= 0)
+        return sl_err_reason(err, SL_NOT_FOUND, "SKU_NOT_FOUND", "sku: unknown SKU \"%s\"", sku);
+    if (wh[0] != '\0')
+        return inv_api_need_warehouse(conn, a, "warehouse_id", wh, err);
     return SL_OK;
 }

@@ -95,6 +95,11 @@ sl_status inv_api_get_inbound(sl_call *call, const ProtobufCMessage *req, Protob
 sl_status inv_api_list_inbound(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
                                sl_err *err);
 
+/* ---- audit (inv_api_ledger.c) ---- */
+
+sl_status inv_api_list_ledger(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                              sl_err *err);
+
 /* ---- shared helpers (inv_api.c) ---- */
 
 /* Runs tx over ctx in one transaction of the service's pool with those
@@ -123,5 +128,10 @@ bool inv_api_same(sl_call *call, const ProtobufCMessage *x, const ProtobufCMessa
 /* NOT_FOUND naming field unless the warehouse exists. */
 sl_status inv_api_need_warehouse(sl_db_conn *conn, sl_arena *a, const char *field, const char *id,
                                  sl_err *err);
+
+/* NOT_FOUND naming "sku" unless the SKU exists, or "warehouse_id" unless
+ * wh is empty or exists: the filters of GetStock and ListLedger. */
+sl_status inv_api_need_sku_wh(sl_db_conn *conn, sl_arena *a, const char *sku, const char *wh,
+                              sl_err *err);
 
 #endif

@@ -34,7 +34,8 @@ static sl_status product_tx(sl_db_conn *conn, void *p, sl_err *err)
     if (c->update) {
         sl_status st = inv_store_product_update(conn, a, c->in, &c->out, err);
         if (st == SL_OK && c->out == NULL)
-            st = sl_err_set(err, SL_NOT_FOUND, "product.sku: unknown SKU \"%s\"", c->in->sku);
+            st = sl_err_reason(err, SL_NOT_FOUND, "SKU_NOT_FOUND",
+                               "product.sku: unknown SKU \"%s\"", c->in->sku);
         return st;
     }
     bool created;
@@ -43,8 +44,8 @@ static sl_status product_tx(sl_db_conn *conn, void *p, sl_err *err)
         return st;
     Shelfline__V1__Product x = bare_product(c->out), y = bare_product(c->in);
     if (c->out == NULL || !inv_api_same(c->call, &x.base, &y.base))
-        return sl_err_set(err, SL_ALREADY_EXISTS,
-                          "product.sku \"%s\" already exists with other values", c->in->sku);
+        return sl_err_reason(err, SL_ALREADY_EXISTS, "RESOURCE_CONFLICT",
+                             "product.sku \"%s\" already exists with other values", c->in->sku);
     return SL_OK;
 }
 
@@ -99,8 +100,11 @@ sl_status inv_api_get_product(sl_call *call, const ProtobufCMessage *req, Protob
     st = inv_api_tx(call, true, get_product_tx, &c, err);
     if (st != SL_OK)
         return st;
-    if (c.out == NULL)
-        return sl_err_set(err, SL_NOT_FOUND, "sku: unknown SKU \"%s\"", r->sku);
+    if (c.out == NULL) {
+        sl_err_reason(err, SL_NOT_FOUND, "SKU_NOT_FOUND", "sku: unknown SKU \"%s\"", r->sku);
+        sl_err_meta(err, "sku", "%s", r->sku);
+        return SL_NOT_FOUND;
+    }
     *(Shelfline__V1__Product *)resp = *(Shelfline__V1__Product *)c.out;
     return SL_OK;
 }
@@ -186,8 +190,9 @@ static sl_status wh_tx(sl_db_conn *conn, void *p, sl_err *err)
     if (c->update) {
         st = inv_store_warehouse_update(conn, a, c->in, c->cutoff, &c->out, err);
         if (st == SL_OK && c->out == NULL)
-            st = sl_err_set(err, SL_NOT_FOUND, "warehouse.warehouse_id: unknown warehouse \"%s\"",
-                            c->in->warehouse_id);
+            st = sl_err_reason(err, SL_NOT_FOUND, "WAREHOUSE_NOT_FOUND",
+                               "warehouse.warehouse_id: unknown warehouse \"%s\"",
+                               c->in->warehouse_id);
         return st;
     }
     bool created;
@@ -197,9 +202,9 @@ static sl_status wh_tx(sl_db_conn *conn, void *p, sl_err *err)
     /* Validated cut-offs are already in the stored HH:MM form. */
     Shelfline__V1__Warehouse x = bare_wh(c->out), y = bare_wh(c->in);
     if (c->out == NULL || !inv_api_same(c->call, &x.base, &y.base))
-        return sl_err_set(err, SL_ALREADY_EXISTS,
-                          "warehouse.warehouse_id \"%s\" already exists with other values",
-                          c->in->warehouse_id);
+        return sl_err_reason(err, SL_ALREADY_EXISTS, "RESOURCE_CONFLICT",
+                             "warehouse.warehouse_id \"%s\" already exists with other values",
+                             c->in->warehouse_id);
     return SL_OK;
 }
 
@@ -250,8 +255,8 @@ sl_status inv_api_get_warehouse(sl_call *call, const ProtobufCMessage *req, Prot
     if (st != SL_OK)
         return st;
     if (c.out == NULL)
-        return sl_err_set(err, SL_NOT_FOUND, "warehouse_id: unknown warehouse \"%s\"",
-                          r->warehouse_id);
+        return sl_err_reason(err, SL_NOT_FOUND, "WAREHOUSE_NOT_FOUND",
+                             "warehouse_id: unknown warehouse \"%s\"", r->warehouse_id);
     *(Shelfline__V1__Warehouse *)resp = *(Shelfline__V1__Warehouse *)c.out;
     return SL_OK;
 }
@@ -310,9 +315,10 @@ static sl_status tr_tx(sl_db_conn *conn, void *p, sl_err *err)
     if (c->update) {
         st = inv_store_transit_update(conn, a, c->in, &c->out, err);
         if (st == SL_OK && c->out == NULL)
-            st = sl_err_set(err, SL_NOT_FOUND,
-                            "transit_time: warehouse \"%s\" has no transit time to region \"%s\"",
-                            c->in->warehouse_id, c->in->region);
+            st =
+                sl_err_reason(err, SL_NOT_FOUND, "TRANSIT_TIME_NOT_FOUND",
+                              "transit_time: warehouse \"%s\" has no transit time to region \"%s\"",
+                              c->in->warehouse_id, c->in->region);
         return st;
     }
     bool created;
@@ -322,9 +328,9 @@ static sl_status tr_tx(sl_db_conn *conn, void *p, sl_err *err)
     Shelfline__V1__TransitTime x = *c->out, y = *c->in;
     x.updated_at_ms = y.updated_at_ms = 0;
     if (!inv_api_same(c->call, &x.base, &y.base))
-        return sl_err_set(err, SL_ALREADY_EXISTS,
-                          "transit_time from \"%s\" to \"%s\" already exists with other values",
-                          c->in->warehouse_id, c->in->region);
+        return sl_err_reason(err, SL_ALREADY_EXISTS, "RESOURCE_CONFLICT",
+                             "transit_time from \"%s\" to \"%s\" already exists with other values",
+                             c->in->warehouse_id, c->in->region);
     return SL_OK;
 }
 
@@ -377,9 +383,9 @@ sl_status inv_api_get_transit_time(sl_call *call, const ProtobufCMessage *req,
     if (st != SL_OK)
         return st;
     if (c.out == NULL)
-        return sl_err_set(err, SL_NOT_FOUND,
-                          "warehouse \"%s\" has no transit time to region \"%s\"", r->warehouse_id,
-                          r->region);
+        return sl_err_reason(err, SL_NOT_FOUND, "TRANSIT_TIME_NOT_FOUND",
+                             "warehouse \"%s\" has no transit time to region \"%s\"",
+                             r->warehouse_id, r->region);
     *(Shelfline__V1__TransitTime *)resp = *(Shelfline__V1__TransitTime *)c.out;
     return SL_OK;
 }

@@ -24,7 +24,8 @@ typedef struct inb_ctx {
 static sl_status create_tx(sl_db_conn *conn, void *p, sl_err *err)
 {
     inb_ctx *c = p;
-    return inv_inbound_create(conn, APP(c->call)->events, sl_call_arena(c->call),
+    sl_audit audit = sl_call_audit(c->call);
+    return inv_inbound_create(conn, APP(c->call)->events, sl_call_arena(c->call), &audit,
                               (const Shelfline__V1__CreateInboundRequest *)c->req, c->canon,
                               c->canon_len, &c->out, err);
 }
@@ -32,7 +33,8 @@ static sl_status create_tx(sl_db_conn *conn, void *p, sl_err *err)
 static sl_status delay_tx(sl_db_conn *conn, void *p, sl_err *err)
 {
     inb_ctx *c = p;
-    return inv_inbound_delay(conn, APP(c->call)->events, sl_call_arena(c->call),
+    sl_audit audit = sl_call_audit(c->call);
+    return inv_inbound_delay(conn, APP(c->call)->events, sl_call_arena(c->call), &audit,
                              (const Shelfline__V1__DelayInboundRequest *)c->req, &c->out, err);
 }
 
@@ -41,7 +43,8 @@ static sl_status receive_tx(sl_db_conn *conn, void *p, sl_err *err)
     inb_ctx *c = p;
     /* A retried attempt starts from a clean reply. */
     shelfline__v1__receive_inbound_response__init((Shelfline__V1__ReceiveInboundResponse *)c->resp);
-    return inv_inbound_receive(conn, APP(c->call)->events, sl_call_arena(c->call),
+    sl_audit audit = sl_call_audit(c->call);
+    return inv_inbound_receive(conn, APP(c->call)->events, sl_call_arena(c->call), &audit,
                                (const Shelfline__V1__ReceiveInboundRequest *)c->req, c->canon,
                                c->canon_len, (Shelfline__V1__ReceiveInboundResponse *)c->resp, err);
 }
@@ -50,7 +53,8 @@ static sl_status transfer_tx(sl_db_conn *conn, void *p, sl_err *err)
 {
     inb_ctx *c = p;
     shelfline__v1__transfer_response__init((Shelfline__V1__TransferResponse *)c->resp);
-    return inv_inbound_transfer(conn, APP(c->call)->events, sl_call_arena(c->call),
+    sl_audit audit = sl_call_audit(c->call);
+    return inv_inbound_transfer(conn, APP(c->call)->events, sl_call_arena(c->call), &audit,
                                 (const Shelfline__V1__TransferRequest *)c->req, c->canon,
                                 c->canon_len, (Shelfline__V1__TransferResponse *)c->resp, err);
 }
@@ -121,7 +125,8 @@ sl_status inv_api_get_inbound(sl_call *call, const ProtobufCMessage *req, Protob
     if (st != SL_OK)
         return st;
     if (c.out == NULL)
-        return sl_err_set(err, SL_NOT_FOUND, "inbound_id: unknown inbound shipment \"%s\"", id);
+        return sl_err_reason(err, SL_NOT_FOUND, "INBOUND_NOT_FOUND",
+                             "inbound_id: unknown inbound shipment \"%s\"", id);
     *(Shelfline__V1__Inbound *)resp = *c.out;
     return SL_OK;
 }

@@ -47,11 +47,15 @@ static sl_status precheck_tx(sl_db_conn *conn, void *p, sl_err *err)
         if (exists)
             return SL_OK;
         if (c->remaining < 0)
-            return sl_err_set(err, SL_NOT_FOUND,
-                              "lines[%zu].promotion_id: unknown promotion \"%s\"", i, pid);
-        if (c->remaining == 0)
-            return sl_err_set(err, SL_RESOURCE_EXHAUSTED,
-                              "lines[%zu]: promotion \"%s\" is sold out", i, pid);
+            return sl_err_reason(err, SL_NOT_FOUND, "PROMOTION_NOT_FOUND",
+                                 "lines[%zu].promotion_id: unknown promotion \"%s\"", i, pid);
+        if (c->remaining == 0) {
+            sl_err_reason(err, SL_RESOURCE_EXHAUSTED, "PROMOTION_SOLD_OUT",
+                          "lines[%zu]: promotion \"%s\" is sold out", i, pid);
+            sl_err_meta(err, "promotion_id", "%s", pid);
+            sl_err_meta(err, "remaining", "0");
+            return SL_RESOURCE_EXHAUSTED;
+        }
     }
     return SL_OK;
 }
@@ -91,9 +95,8 @@ sl_status inv_api_reserve(sl_call *call, const ProtobufCMessage *req, ProtobufCM
             *err = job.err;
         /* Best effort: the message names the short lines anyway. */
         if (job.st == SL_FAILED_PRECONDITION && job.shortfall_len > 0)
-            sl_call_set_error_detail(call, job.st, job.err.msg,
-                                     &shelfline__v1__reserve_shortfall__descriptor, job.shortfall,
-                                     job.shortfall_len, NULL);
+            sl_call_add_error_detail(call, &shelfline__v1__reserve_shortfall__descriptor,
+                                     job.shortfall, job.shortfall_len, NULL);
         return job.st;
     }
     out->reservation = (Shelfline__V1__Reservation *)protobuf_c_message_unpack(
@@ -115,28 +118,30 @@ static sl_status close_one(sl_call *call, const char *id, inv_close_kind kind,
     if (st != SL_OK)
         return st;
     inv_close_outcome out;
-    st = inv_closer_run(APP(call)->closer, id, kind, sl_call_deadline_ms(call), sl_call_arena(call),
-                        &out, err);
+    sl_audit audit = sl_call_audit(call);
+    st = inv_closer_run(APP(call)->closer, id, &audit, kind, sl_call_deadline_ms(call),
+                        sl_call_arena(call), &out, err);
     if (st != SL_OK)
         return st;
     if (!out.found)
-        return sl_err_set(err, SL_NOT_FOUND, "reservation_id: unknown reservation \"%s\"", id);
+        return sl_err_reason(err, SL_NOT_FOUND, "RESERVATION_NOT_FOUND",
+                             "reservation_id: unknown reservation \"%s\"", id);
     Shelfline__V1__Reservation *rv = out.resv;
     switch (rv->status) {
     case SHELFLINE__V1__RESERVATION__STATUS__COMMITTED:
         if (kind == INV_CLOSE_RELEASE)
-            return sl_err_set(err, SL_FAILED_PRECONDITION,
-                              "reservation \"%s\" is committed and cannot be released", id);
+            return sl_err_reason(err, SL_FAILED_PRECONDITION, "RESERVATION_COMMITTED",
+                                 "reservation \"%s\" is committed and cannot be released", id);
         break;
     case SHELFLINE__V1__RESERVATION__STATUS__RELEASED:
         if (kind == INV_CLOSE_COMMIT)
-            return sl_err_set(err, SL_FAILED_PRECONDITION,
-                              "reservation \"%s\" was released and cannot be committed", id);
+            return sl_err_reason(err, SL_FAILED_PRECONDITION, "RESERVATION_RELEASED",
+                                 "reservation \"%s\" was released and cannot be committed", id);
         break;
     case SHELFLINE__V1__RESERVATION__STATUS__EXPIRED:
         if (kind == INV_CLOSE_COMMIT)
-            return sl_err_set(err, SL_FAILED_PRECONDITION,
-                              "reservation \"%s\" expired and cannot be committed", id);
+            return sl_err_reason(err, SL_FAILED_PRECONDITION, "RESERVATION_EXPIRED",
+                                 "reservation \"%s\" expired and cannot be committed", id);
         break;
     case SHELFLINE__V1__RESERVATION__STATUS__HELD:
     case SHELFLINE__V1__RESERVATION__STATUS__STATUS_UNSPECIFIED:
@@ -186,7 +191,8 @@ sl_status inv_api_get_reservation(sl_call *call, const ProtobufCMessage *req,
     if (st != SL_OK)
         return st;
     if (c.out == NULL)
-        return sl_err_set(err, SL_NOT_FOUND, "reservation_id: unknown reservation \"%s\"", id);
+        return sl_err_reason(err, SL_NOT_FOUND, "RESERVATION_NOT_FOUND",
+                             "reservation_id: unknown reservation \"%s\"", id);
     *(Shelfline__V1__Reservation *)resp = *(Shelfline__V1__Reservation *)c.out;
     return SL_OK;
 }
@@ -204,8 +210,9 @@ typedef struct promo_ctx {
 static sl_status create_promo_tx(sl_db_conn *conn, void *p, sl_err *err)
 {
     promo_ctx *c = p;
-    return inv_promo_create(conn, APP(c->call)->events, sl_call_arena(c->call), c->p, c->canon,
-                            c->canon_len, &c->out, err);
+    sl_audit audit = sl_call_audit(c->call);
+    return inv_promo_create(conn, APP(c->call)->events, sl_call_arena(c->call), &audit, c->p,
+                            c->canon, c->canon_len, &c->out, err);
 }
 
 sl_status inv_api_create_promotion(sl_call *call, const ProtobufCMessage *req,
@@ -251,7 +258,8 @@ sl_status inv_api_get_promotion(sl_call *call, const ProtobufCMessage *req, Prot
     if (st != SL_OK)
         return st;
     if (c.out == NULL)
-        return sl_err_set(err, SL_NOT_FOUND, "promotion_id: unknown promotion \"%s\"", id);
+        return sl_err_reason(err, SL_NOT_FOUND, "PROMOTION_NOT_FOUND",
+                             "promotion_id: unknown promotion \"%s\"", id);
     *(Shelfline__V1__Promotion *)resp = *(Shelfline__V1__Promotion *)c.out;
     return SL_OK;
 }

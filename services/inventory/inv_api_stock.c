@@ -46,8 +46,9 @@ static sl_status change_replay(change_ctx *c, sl_db_conn *conn, sl_arena *a, boo
     if (!found)
         return SL_OK;
     if (prev_req_len != c->canon_len || memcmp(prev_req, c->canon, c->canon_len) != 0)
-        return sl_err_set(err, SL_ALREADY_EXISTS,
-                          "request_id \"%s\" was already used for another request", c->request_id);
+        return sl_err_reason(err, SL_ALREADY_EXISTS, "IDEMPOTENCY_KEY_REUSED",
+                             "request_id \"%s\" was already used for another request",
+                             c->request_id);
     ProtobufCMessage *m = protobuf_c_message_unpack(c->resp->descriptor, sl_arena_pb_allocator(a),
                                                     prev_res_len, prev_res);
     if (m == NULL)
@@ -77,6 +78,7 @@ static sl_status change_tx(sl_db_conn *conn, void *p, sl_err *err)
     sl_arena *a = sl_call_arena(c->call);
     inv_tx tx;
     inv_tx_init(&tx, conn, app->events, a);
+    tx.audit = sl_call_audit(c->call);
     const char *skus[1] = {c->sku};
     const char *ids[1] = {c->request_id};
     /* The stock is read with the locks, in one round trip, even for a
@@ -88,7 +90,7 @@ static sl_status change_tx(sl_db_conn *conn, void *p, sl_err *err)
     if ((st = change_replay(c, conn, a, &replayed, err)) != SL_OK || replayed)
         return st;
     if (inv_tx_product(&tx, c->sku) == NULL)
-        return sl_err_set(err, SL_NOT_FOUND, "sku: unknown SKU \"%s\"", c->sku);
+        return sl_err_reason(err, SL_NOT_FOUND, "SKU_NOT_FOUND", "sku: unknown SKU \"%s\"", c->sku);
     if ((st = inv_api_need_warehouse(conn, a, "warehouse_id", c->warehouse_id, err)) != SL_OK)
         return st;
     inv_row *row = inv_tx_row(&tx, c->sku, c->warehouse_id, true);
@@ -97,15 +99,15 @@ static sl_status change_tx(sl_db_conn *conn, void *p, sl_err *err)
     int64_t delta = c->absolute ? c->value - row->on_hand : c->value;
     int64_t after = row->on_hand + delta;
     if (after < row->reserved)
-        return sl_err_set(err, SL_FAILED_PRECONDITION,
-                          "%s would leave %lld units of SKU \"%s\" in \"%s\", below the %lld "
-                          "reserved",
-                          c->absolute ? "counted" : "delta", (long long)after, c->sku,
-                          c->warehouse_id, (long long)row->reserved);
+        return sl_err_reason(err, SL_FAILED_PRECONDITION, "STOCK_BELOW_RESERVED",
+                             "%s would leave %lld units of SKU \"%s\" in \"%s\", below the %lld "
+                             "reserved",
+                             c->absolute ? "counted" : "delta", (long long)after, c->sku,
+                             c->warehouse_id, (long long)row->reserved);
     if (after < 0)
-        return sl_err_set(err, SL_FAILED_PRECONDITION,
-                          "delta would leave %lld units of SKU \"%s\" in \"%s\"", (long long)after,
-                          c->sku, c->warehouse_id);
+        return sl_err_reason(err, SL_FAILED_PRECONDITION, "STOCK_WOULD_GO_NEGATIVE",
+                             "delta would leave %lld units of SKU \"%s\" in \"%s\"",
+                             (long long)after, c->sku, c->warehouse_id);
     inv_ledger_note *note = NULL;
     const char *ref = c->reference[0] != '\0' ? c->reference : c->request_id;
     if (delta != 0 && (st = inv_tx_ledger(&tx, row, delta, c->reason, ref, &note, err)) != SL_OK)
@@ -197,12 +199,14 @@ static sl_status policy_tx(sl_db_conn *conn, void *p, sl_err *err)
     sl_arena *a = sl_call_arena(c->call);
     inv_tx tx;
     inv_tx_init(&tx, conn, APP(c->call)->events, a);
+    tx.audit = sl_call_audit(c->call);
     const char *skus[1] = {c->r->sku};
     sl_status st = inv_tx_lock_load(&tx, skus, 1, NULL, 0, NULL, NULL, err);
     if (st != SL_OK)
         return st;
     if (inv_tx_product(&tx, c->r->sku) == NULL)
-        return sl_err_set(err, SL_NOT_FOUND, "sku: unknown SKU \"%s\"", c->r->sku);
+        return sl_err_reason(err, SL_NOT_FOUND, "SKU_NOT_FOUND", "sku: unknown SKU \"%s\"",
+                             c->r->sku);
     if ((st = inv_api_need_warehouse(conn, a, "warehouse_id", c->r->warehouse_id, err)) != SL_OK)
         return st;
     inv_row *row = inv_tx_row(&tx, c->r->sku, c->r->warehouse_id, true);
@@ -251,15 +255,8 @@ static sl_status get_stock_tx(sl_db_conn *conn, void *p, sl_err *err)
 {
     stock_ctx *c = p;
     sl_arena *a = sl_call_arena(c->call);
-    long missing;
-    const char *skus[1] = {c->r->sku};
-    sl_status st = inv_store_skus_missing(conn, a, skus, 1, &missing, err);
+    sl_status st = inv_api_need_sku_wh(conn, a, c->r->sku, c->r->warehouse_id, err);
     if (st != SL_OK)
-        return st;
-    if (missing >= 0)
-        return sl_err_set(err, SL_NOT_FOUND, "sku: unknown SKU \"%s\"", c->r->sku);
-    if (c->r->warehouse_id[0] != '\0' &&
-        (st = inv_api_need_warehouse(conn, a, "warehouse_id", c->r->warehouse_id, err)) != SL_OK)
         return st;
     return inv_store_stock_get(conn, a, c->r->sku, c->r->warehouse_id, &c->rows, &c->n, err);
 }
@@ -327,8 +324,8 @@ static sl_status average_tx(sl_db_conn *conn, void *p, sl_err *err)
     if (st != SL_OK)
         return st;
     if (missing >= 0)
-        return sl_err_set(err, SL_NOT_FOUND, "skus[%ld]: unknown SKU \"%s\"", missing,
-                          skus[missing]);
+        return sl_err_reason(err, SL_NOT_FOUND, "SKU_NOT_FOUND", "skus[%ld]: unknown SKU \"%s\"",
+                             missing, skus[missing]);
     if (c->r->warehouse_id[0] != '\0' &&
         (st = inv_api_need_warehouse(conn, a, "warehouse_id", c->r->warehouse_id, err)) != SL_OK)
         return st;
@@ -487,7 +484,8 @@ static sl_status avail_tx(sl_db_conn *conn, void *p, sl_err *err)
                           "region \"%s\" is not served by any active warehouse", r->region);
     for (size_t i = 0; i < r->n_skus; i++)
         if (inv_tx_product(&tx, r->skus[i]) == NULL)
-            return sl_err_set(err, SL_NOT_FOUND, "skus[%zu]: unknown SKU \"%s\"", i, r->skus[i]);
+            return sl_err_reason(err, SL_NOT_FOUND, "SKU_NOT_FOUND",
+                                 "skus[%zu]: unknown SKU \"%s\"", i, r->skus[i]);
     inv_open_inbound *ib;
     size_t nib;
     st = inv_store_open_inbound(conn, a, (const char *const *)r->skus, r->n_skus, &ib, &nib, err);

@@ -132,15 +132,21 @@ typedef struct job {
     size_t undo_mark, alloc_mark; /* the state before the job */
 } job;
 
-static void fail(job *j, sl_status st, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void fail(job *j, sl_status st, const char *fmt, ...)
+/* Fails the job with st and its message; reason (NULL: none) is the
+ * refusal's stable ErrorInfo reason (sl_status.h). */
+static void fail(job *j, sl_status st, const char *reason, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void fail(job *j, sl_status st, const char *reason, const char *fmt, ...)
 {
     inv_decision *s = j->out;
+    char msg[SL_ERR_MSG_MAX];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(s->err.msg, sizeof s->err.msg, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    s->err.status = st;
+    sl_err_set(&s->err, st, "%s", msg);
+    if (reason != NULL)
+        sl_err_set_reason(&s->err, reason);
     s->st = st;
     j->failed = true;
 }
@@ -190,7 +196,13 @@ static void fail_short(job *j)
                                 ", can have %" PRId64 " (%s)",
                                 i > 0 ? ";" : "", sf[i]->line, sf[i]->sku, sf[i]->requested,
                                 sf[i]->available, sf[i]->reason);
-    sl_err_set(&s->err, SL_FAILED_PRECONDITION, "%s", msg);
+    sl_err_reason(&s->err, SL_FAILED_PRECONDITION, "OUT_OF_STOCK", "%s", msg);
+    /* The first short line, for clients that read only the ErrorInfo (the
+     * ReserveShortfall detail lists them all). */
+    sl_err_meta(&s->err, "sku", "%s", sf[0]->sku);
+    sl_err_meta(&s->err, "requested", "%" PRId64, sf[0]->requested);
+    sl_err_meta(&s->err, "available", "%" PRId64, sf[0]->available);
+    sl_err_meta(&s->err, "short_lines", "%zu", j->nsf);
     s->st = SL_FAILED_PRECONDITION;
     j->failed = true;
     Shelfline__V1__ReserveShortfall rs = SHELFLINE__V1__RESERVE_SHORTFALL__INIT;
@@ -225,8 +237,8 @@ static bool replay(job *j, const uint8_t *canon, size_t canon_len)
     if (prev_canon == NULL)
         return false;
     if (prev_canon_len != canon_len || memcmp(prev_canon, canon, canon_len) != 0) {
-        fail(j, SL_ALREADY_EXISTS, "reservation_id \"%s\" is already used by a different request",
-             id);
+        fail(j, SL_ALREADY_EXISTS, "IDEMPOTENCY_KEY_REUSED",
+             "reservation_id \"%s\" is already used by a different request", id);
         return true;
     }
     j->out->st = SL_OK;
@@ -244,38 +256,39 @@ static void check_request(job *j)
     const Shelfline__V1__ReserveRequest *req = j->req;
     j->routes = inv_tx_region(d->tx, req->region, &j->nr);
     if (j->nr == 0) {
-        fail(j, SL_INVALID_ARGUMENT, "region \"%s\" is not served by any active warehouse",
+        fail(j, SL_INVALID_ARGUMENT, NULL, "region \"%s\" is not served by any active warehouse",
              req->region);
         return;
     }
     for (size_t i = 0; i < req->n_lines; i++) {
         const Shelfline__V1__ReserveLine *l = req->lines[i];
         if (inv_tx_product(d->tx, l->sku) == NULL) {
-            fail(j, SL_NOT_FOUND, "lines[%zu].sku: unknown SKU \"%s\"", i, l->sku);
+            fail(j, SL_NOT_FOUND, "SKU_NOT_FOUND", "lines[%zu].sku: unknown SKU \"%s\"", i, l->sku);
+            sl_err_meta(&j->out->err, "sku", "%s", l->sku);
             return;
         }
         if (l->promotion_id[0] == '\0')
             continue;
         inv_promo_st *p = find_promo(d, l->promotion_id);
         if (p == NULL) {
-            fail(j, SL_NOT_FOUND, "lines[%zu].promotion_id: unknown promotion \"%s\"", i,
-                 l->promotion_id);
+            fail(j, SL_NOT_FOUND, "PROMOTION_NOT_FOUND",
+                 "lines[%zu].promotion_id: unknown promotion \"%s\"", i, l->promotion_id);
             return;
         }
         if (strcmp(p->row.sku, l->sku) != 0) {
-            fail(j, SL_INVALID_ARGUMENT,
+            fail(j, SL_INVALID_ARGUMENT, NULL,
                  "lines[%zu].promotion_id: promotion \"%s\" is for SKU \"%s\", not \"%s\"", i,
                  l->promotion_id, p->row.sku, l->sku);
             return;
         }
         if (d->tx->now_ms < p->row.starts_ms) {
-            fail(j, SL_FAILED_PRECONDITION,
+            fail(j, SL_FAILED_PRECONDITION, "PROMOTION_NOT_STARTED",
                  "lines[%zu].promotion_id: promotion \"%s\" has not started", i, l->promotion_id);
             return;
         }
         if (p->row.ended || d->tx->now_ms >= p->row.ends_ms) {
-            fail(j, SL_FAILED_PRECONDITION, "lines[%zu].promotion_id: promotion \"%s\" has ended",
-                 i, l->promotion_id);
+            fail(j, SL_FAILED_PRECONDITION, "PROMOTION_ENDED",
+                 "lines[%zu].promotion_id: promotion \"%s\" has ended", i, l->promotion_id);
             return;
         }
         j->lp[i] = p;
@@ -350,23 +363,29 @@ static sl_status promo_limits(job *j, size_t i, inv_promo_st *p, inv_usage_st **
     *u = find_usage(j->d, p, req->customer_id);
     if (*u == NULL)
         return OOM(err);
+    sl_err *e = &j->out->err;
     if ((*u)->qty + qty > (*u)->limit) {
         undo_job(j);
-        fail(j, SL_RESOURCE_EXHAUSTED,
+        fail(j, SL_RESOURCE_EXHAUSTED, "CUSTOMER_LIMIT_REACHED",
              "lines[%zu]: customer \"%s\" may have at most %" PRId64
              " units of promotion \"%s\" (holds or bought %" PRId64 ", asked %" PRId64 ")",
              i, req->customer_id, (*u)->limit, p->row.id, (*u)->qty, qty);
+        sl_err_meta(e, "promotion_id", "%s", p->row.id);
+        sl_err_meta(e, "limit", "%" PRId64, (*u)->limit);
+        sl_err_meta(e, "held", "%" PRId64, (*u)->qty);
         return SL_OK;
     }
     if (p->row.remaining < qty) {
         undo_job(j);
         if (p->row.remaining == 0)
-            fail(j, SL_RESOURCE_EXHAUSTED, "lines[%zu]: promotion \"%s\" is sold out", i,
-                 p->row.id);
+            fail(j, SL_RESOURCE_EXHAUSTED, "PROMOTION_SOLD_OUT",
+                 "lines[%zu]: promotion \"%s\" is sold out", i, p->row.id);
         else
-            fail(j, SL_RESOURCE_EXHAUSTED,
+            fail(j, SL_RESOURCE_EXHAUSTED, "PROMOTION_QUOTA_SHORT",
                  "lines[%zu]: promotion \"%s\" has only %" PRId64 " units left (asked %" PRId64 ")",
                  i, p->row.id, p->row.remaining, qty);
+        sl_err_meta(e, "promotion_id", "%s", p->row.id);
+        sl_err_meta(e, "remaining", "%" PRId64, p->row.remaining);
     }
     return SL_OK;
 }

@@ -69,7 +69,8 @@ static sl_status need_warehouse(sl_db_conn *conn, sl_arena *a, const char *field
     if (st != SL_OK)
         return st;
     if (n == 0)
-        return sl_err_set(err, SL_NOT_FOUND, "%s: unknown warehouse \"%s\"", field, id);
+        return sl_err_reason(err, SL_NOT_FOUND, "WAREHOUSE_NOT_FOUND",
+                             "%s: unknown warehouse \"%s\"", field, id);
     if (region != NULL)
         *region = w[0].region;
     return SL_OK;
@@ -84,8 +85,9 @@ static sl_status publish_created(sl_db_conn *conn, sl_events *events, const char
 }
 
 sl_status inv_inbound_create(sl_db_conn *conn, sl_events *events, sl_arena *a,
-                             const Shelfline__V1__CreateInboundRequest *req, const uint8_t *canon,
-                             size_t canon_len, Shelfline__V1__Inbound **out, sl_err *err)
+                             const sl_audit *audit, const Shelfline__V1__CreateInboundRequest *req,
+                             const uint8_t *canon, size_t canon_len, Shelfline__V1__Inbound **out,
+                             sl_err *err)
 {
     inv_tx tx;
     inv_tx_init(&tx, conn, events, a);
@@ -99,15 +101,16 @@ sl_status inv_inbound_create(sl_db_conn *conn, sl_events *events, sl_arena *a,
         return st;
     if (old != NULL) {
         if (old->request_len != canon_len || memcmp(old->request, canon, canon_len) != 0)
-            return sl_err_set(err, SL_ALREADY_EXISTS,
-                              "inbound_id \"%s\" already exists with other values",
-                              req->inbound_id);
+            return sl_err_reason(err, SL_ALREADY_EXISTS, "RESOURCE_CONFLICT",
+                                 "inbound_id \"%s\" already exists with other values",
+                                 req->inbound_id);
         return inv_inbound_get(conn, a, req->inbound_id, out, err);
     }
     if ((st = inv_tx_load(&tx, skus, 1, err)) != SL_OK)
         return st;
     if (inv_tx_product(&tx, req->sku) == NULL)
-        return sl_err_set(err, SL_NOT_FOUND, "sku: unknown SKU \"%s\"", req->sku);
+        return sl_err_reason(err, SL_NOT_FOUND, "SKU_NOT_FOUND", "sku: unknown SKU \"%s\"",
+                             req->sku);
     if ((st = need_warehouse(conn, a, "warehouse_id", req->warehouse_id, NULL, err)) != SL_OK)
         return st;
     inv_inbound_row r = {
@@ -124,6 +127,7 @@ sl_status inv_inbound_create(sl_db_conn *conn, sl_events *events, sl_arena *a,
         .created_ms = tx.now_ms,
         .request = canon,
         .request_len = canon_len,
+        .audit = *audit,
     };
     if ((st = inv_store_inbound_insert(conn, a, &r, err)) != SL_OK)
         return st;
@@ -143,14 +147,15 @@ static sl_status lock_inbound(inv_tx *tx, sl_arena *a, const char *id, const cha
     if (st != SL_OK)
         return st;
     if (r == NULL)
-        return sl_err_set(err, SL_NOT_FOUND, "inbound_id: unknown inbound shipment \"%s\"", id);
+        return sl_err_reason(err, SL_NOT_FOUND, "INBOUND_NOT_FOUND",
+                             "inbound_id: unknown inbound shipment \"%s\"", id);
     const char *skus[1] = {r->sku};
     if ((st = inv_tx_lock(tx, skus, 1, ids, nids, err)) != SL_OK)
         return st;
     return inv_store_inbound_get(tx->conn, a, id, out, err);
 }
 
-sl_status inv_inbound_delay(sl_db_conn *conn, sl_events *events, sl_arena *a,
+sl_status inv_inbound_delay(sl_db_conn *conn, sl_events *events, sl_arena *a, const sl_audit *audit,
                             const Shelfline__V1__DelayInboundRequest *req,
                             Shelfline__V1__Inbound **out, sl_err *err)
 {
@@ -171,8 +176,8 @@ sl_status inv_inbound_delay(sl_db_conn *conn, sl_events *events, sl_arena *a,
             strcmp(d[i]->reason, req->reason) == 0)
             return inv_inbound_get(conn, a, req->inbound_id, out, err);
     if (r->received >= r->qty)
-        return sl_err_set(err, SL_FAILED_PRECONDITION, "inbound shipment \"%s\" was fully received",
-                          r->id);
+        return sl_err_reason(err, SL_FAILED_PRECONDITION, "INBOUND_RECEIVED",
+                             "inbound shipment \"%s\" was fully received", r->id);
     if (req->new_expected_at_ms <= r->expected_ms)
         return sl_err_set(err, SL_INVALID_ARGUMENT,
                           "new_expected_at_ms %lld must be later than the current expected time "
@@ -183,7 +188,7 @@ sl_status inv_inbound_delay(sl_db_conn *conn, sl_events *events, sl_arena *a,
     if ((st = inv_store_backorders(conn, a, r->id, &bo, &nbo, err)) != SL_OK ||
         (st = inv_store_inbound_update(conn, r->id, 0, 0, req->new_expected_at_ms, err)) != SL_OK ||
         (st = inv_store_inbound_delay_add(conn, r->id, r->expected_ms, req->new_expected_at_ms,
-                                          req->reason, err)) != SL_OK)
+                                          req->reason, audit, err)) != SL_OK)
         return st;
     if ((st = inv_inbound_get(conn, a, r->id, out, err)) != SL_OK)
         return st;
@@ -303,8 +308,8 @@ static sl_status receipt_replay(sl_db_conn *conn, sl_arena *a, const char *id, c
     if (st != SL_OK || !*replayed)
         return st;
     if (prev_req_len != canon_len || memcmp(prev_req, canon, canon_len) != 0)
-        return sl_err_set(err, SL_ALREADY_EXISTS,
-                          "receipt_id \"%s\" was already used for another receipt", id);
+        return sl_err_reason(err, SL_ALREADY_EXISTS, "IDEMPOTENCY_KEY_REUSED",
+                             "receipt_id \"%s\" was already used for another receipt", id);
     if (!unpack_into(a, &shelfline__v1__receive_inbound_response__descriptor, prev_res,
                      prev_res_len, &resp->base))
         return sl_err_set(err, SL_INTERNAL, "stored receipt \"%s\" does not decode", id);
@@ -313,12 +318,14 @@ static sl_status receipt_replay(sl_db_conn *conn, sl_arena *a, const char *id, c
 }
 
 sl_status inv_inbound_receive(sl_db_conn *conn, sl_events *events, sl_arena *a,
+                              const sl_audit *audit,
                               const Shelfline__V1__ReceiveInboundRequest *req, const uint8_t *canon,
                               size_t canon_len, Shelfline__V1__ReceiveInboundResponse *resp,
                               sl_err *err)
 {
     inv_tx tx;
     inv_tx_init(&tx, conn, events, a);
+    tx.audit = *audit;
     inv_inbound_row *r;
     const char *ids[2] = {req->inbound_id, req->receipt_id};
     sl_status st = lock_inbound(&tx, a, req->inbound_id, ids, 2, &r, err);
@@ -331,10 +338,10 @@ sl_status inv_inbound_receive(sl_db_conn *conn, sl_events *events, sl_arena *a,
         return st;
     int64_t open = r->qty - r->received;
     if (req->qty > open)
-        return sl_err_set(err, SL_FAILED_PRECONDITION,
-                          "qty %lld is more than the %lld units still expected on inbound "
-                          "shipment \"%s\"",
-                          (long long)req->qty, (long long)open, r->id);
+        return sl_err_reason(err, SL_FAILED_PRECONDITION, "INBOUND_QTY_EXCEEDED",
+                             "qty %lld is more than the %lld units still expected on inbound "
+                             "shipment \"%s\"",
+                             (long long)req->qty, (long long)open, r->id);
     const char *skus[1] = {r->sku};
     if ((st = inv_tx_load(&tx, skus, 1, err)) != SL_OK)
         return st;
@@ -378,7 +385,7 @@ sl_status inv_inbound_receive(sl_db_conn *conn, sl_events *events, sl_arena *a,
     if (!pack(a, &resp->base, &res, &res_len))
         return OOM(err);
     return inv_store_receipt_put(conn, a, req->receipt_id, r->id, req->qty, canon, canon_len, res,
-                                 res_len, err);
+                                 res_len, audit, err);
 }
 
 /* A transfer between warehouses, in the caller's transaction:
@@ -406,8 +413,8 @@ static sl_status transfer_replay(sl_db_conn *conn, sl_arena *a, const char *id,
     if (st != SL_OK || !*replayed)
         return st;
     if (prev_req_len != canon_len || memcmp(prev_req, canon, canon_len) != 0)
-        return sl_err_set(err, SL_ALREADY_EXISTS,
-                          "transfer_id \"%s\" was already used for another transfer", id);
+        return sl_err_reason(err, SL_ALREADY_EXISTS, "IDEMPOTENCY_KEY_REUSED",
+                             "transfer_id \"%s\" was already used for another transfer", id);
     if (!unpack_into(a, &shelfline__v1__transfer_response__descriptor, prev_res, prev_res_len,
                      &resp->base))
         return sl_err_set(err, SL_INTERNAL, "stored transfer \"%s\" does not decode", id);
@@ -427,14 +434,15 @@ static sl_status transfer_check(inv_tx *tx, sl_arena *a, const Shelfline__V1__Tr
     if (st != SL_OK)
         return st;
     if (old != NULL)
-        return sl_err_set(err, SL_ALREADY_EXISTS,
-                          "transfer_id \"%s\" is already the id of an inbound shipment",
-                          req->transfer_id);
+        return sl_err_reason(err, SL_ALREADY_EXISTS, "RESOURCE_CONFLICT",
+                             "transfer_id \"%s\" is already the id of an inbound shipment",
+                             req->transfer_id);
     const char *skus[1] = {req->sku};
     if ((st = inv_tx_load(tx, skus, 1, err)) != SL_OK)
         return st;
     if (inv_tx_product(tx, req->sku) == NULL)
-        return sl_err_set(err, SL_NOT_FOUND, "sku: unknown SKU \"%s\"", req->sku);
+        return sl_err_reason(err, SL_NOT_FOUND, "SKU_NOT_FOUND", "sku: unknown SKU \"%s\"",
+                             req->sku);
     const char *to_region = "";
     if ((st = need_warehouse(tx->conn, a, "from_warehouse_id", req->from_warehouse_id, NULL,
                              err)) != SL_OK ||
@@ -443,17 +451,18 @@ static sl_status transfer_check(inv_tx *tx, sl_arena *a, const Shelfline__V1__Tr
         return st;
     *route = inv_tx_route(tx, req->from_warehouse_id, to_region);
     if (*route == NULL)
-        return sl_err_set(err, SL_FAILED_PRECONDITION,
-                          "from_warehouse_id \"%s\" does not ship to region \"%s\" of "
-                          "to_warehouse_id \"%s\"",
-                          req->from_warehouse_id, to_region, req->to_warehouse_id);
+        return sl_err_reason(err, SL_FAILED_PRECONDITION, "TRANSFER_ROUTE_MISSING",
+                             "from_warehouse_id \"%s\" does not ship to region \"%s\" of "
+                             "to_warehouse_id \"%s\"",
+                             req->from_warehouse_id, to_region, req->to_warehouse_id);
     *row = inv_tx_row(tx, req->sku, req->from_warehouse_id, false);
     int64_t avail = *row != NULL ? (*row)->on_hand - (*row)->reserved : 0;
     if (avail < req->qty)
-        return sl_err_set(err, SL_FAILED_PRECONDITION,
-                          "qty %lld is more than the %lld units available of SKU \"%s\" in "
-                          "\"%s\"",
-                          (long long)req->qty, (long long)avail, req->sku, req->from_warehouse_id);
+        return sl_err_reason(err, SL_FAILED_PRECONDITION, "OUT_OF_STOCK",
+                             "qty %lld is more than the %lld units available of SKU \"%s\" in "
+                             "\"%s\"",
+                             (long long)req->qty, (long long)avail, req->sku,
+                             req->from_warehouse_id);
     return SL_OK;
 }
 
@@ -465,11 +474,13 @@ static sl_status transfer_check(inv_tx *tx, sl_arena *a, const Shelfline__V1__Tr
  *     expected after the route's median transit;
  *  5. publish INBOUND_CREATED and store the answer for replays. */
 sl_status inv_inbound_transfer(sl_db_conn *conn, sl_events *events, sl_arena *a,
-                               const Shelfline__V1__TransferRequest *req, const uint8_t *canon,
-                               size_t canon_len, Shelfline__V1__TransferResponse *resp, sl_err *err)
+                               const sl_audit *audit, const Shelfline__V1__TransferRequest *req,
+                               const uint8_t *canon, size_t canon_len,
+                               Shelfline__V1__TransferResponse *resp, sl_err *err)
 {
     inv_tx tx;
     inv_tx_init(&tx, conn, events, a);
+    tx.audit = *audit;
     const char *skus[1] = {req->sku};
     const char *ids[1] = {req->transfer_id};
     sl_status st = inv_tx_lock(&tx, skus, 1, ids, 1, err);
@@ -499,6 +510,7 @@ sl_status inv_inbound_transfer(sl_db_conn *conn, sl_events *events, sl_arena *a,
         .created_ms = tx.now_ms,
         .request = canon,
         .request_len = canon_len,
+        .audit = *audit,
     };
     if ((st = inv_store_inbound_insert(conn, a, &r, err)) != SL_OK ||
         (st = inv_tx_flush(&tx, err)) != SL_OK)

@@ -37,25 +37,27 @@ sl_status inv_inbound_get(sl_db_conn *conn, sl_arena *a, const char *id,
 
 /* CreateInbound (validated; canon its canonical bytes): idempotent by id. */
 sl_status inv_inbound_create(sl_db_conn *conn, sl_events *events, sl_arena *a,
-                             const Shelfline__V1__CreateInboundRequest *req, const uint8_t *canon,
-                             size_t canon_len, Shelfline__V1__Inbound **out, sl_err *err);
+                             const sl_audit *audit, const Shelfline__V1__CreateInboundRequest *req,
+                             const uint8_t *canon, size_t canon_len, Shelfline__V1__Inbound **out,
+                             sl_err *err);
 
 /* DelayInbound: the same delay again changes nothing. */
-sl_status inv_inbound_delay(sl_db_conn *conn, sl_events *events, sl_arena *a,
+sl_status inv_inbound_delay(sl_db_conn *conn, sl_events *events, sl_arena *a, const sl_audit *audit,
                             const Shelfline__V1__DelayInboundRequest *req,
                             Shelfline__V1__Inbound **out, sl_err *err);
 
 /* ReceiveInbound: fills resp (the handler's reply); idempotent by
  * receipt_id. */
 sl_status inv_inbound_receive(sl_db_conn *conn, sl_events *events, sl_arena *a,
+                              const sl_audit *audit,
                               const Shelfline__V1__ReceiveInboundRequest *req, const uint8_t *canon,
                               size_t canon_len, Shelfline__V1__ReceiveInboundResponse *resp,
                               sl_err *err);
 
 /* Transfer: fills resp; idempotent by transfer_id. */
 sl_status inv_inbound_transfer(sl_db_conn *conn, sl_events *events, sl_arena *a,
-                               const Shelfline__V1__TransferRequest *req, const uint8_t *canon,
-                               size_t canon_len, Shelfline__V1__TransferResponse *resp,
-                               sl_err *err);
+                               const sl_audit *audit, const Shelfline__V1__TransferRequest *req,
+                               const uint8_t *canon, size_t canon_len,
+                               Shelfline__V1__TransferResponse *resp, sl_err *err);
 
 #endif

@@ -130,10 +130,11 @@ static sl_status fence_quota(inv_tx *tx, sl_arena *a, const Shelfline__V1__Promo
         total += row->on_hand - row->reserved;
     }
     if (total < p->quota)
-        return sl_err_set(err, SL_FAILED_PRECONDITION,
-                          "promotion.quota: only %lld units of SKU \"%s\" are available to fence "
-                          "(quota %lld)",
-                          (long long)total, p->sku, (long long)p->quota);
+        return sl_err_reason(
+            err, SL_FAILED_PRECONDITION, "PROMOTION_QUOTA_UNAVAILABLE",
+            "promotion.quota: only %lld units of SKU \"%s\" are available to fence "
+            "(quota %lld)",
+            (long long)total, p->sku, (long long)p->quota);
     qsort(c, nc, sizeof *c, cand_cmp);
     int64_t left = p->quota;
     size_t nf = 0;
@@ -155,7 +156,7 @@ static sl_status fence_quota(inv_tx *tx, sl_arena *a, const Shelfline__V1__Promo
  *  3. Check the SKU and the end time; fence the quota (fence_quota).
  *  4. Insert the promotion and its fences; write the stock rows and
  *     region events (inv_tx_flush). */
-sl_status inv_promo_create(sl_db_conn *conn, sl_events *events, sl_arena *a,
+sl_status inv_promo_create(sl_db_conn *conn, sl_events *events, sl_arena *a, const sl_audit *audit,
                            const Shelfline__V1__Promotion *p, const uint8_t *canon,
                            size_t canon_len, Shelfline__V1__Promotion **out, sl_err *err)
 {
@@ -173,16 +174,17 @@ sl_status inv_promo_create(sl_db_conn *conn, sl_events *events, sl_arena *a,
         return st;
     if (nold > 0) {
         if (old[0].request_len != canon_len || memcmp(old[0].request, canon, canon_len) != 0)
-            return sl_err_set(err, SL_ALREADY_EXISTS,
-                              "promotion.promotion_id \"%s\" already exists with other values",
-                              p->promotion_id);
+            return sl_err_reason(err, SL_ALREADY_EXISTS, "RESOURCE_CONFLICT",
+                                 "promotion.promotion_id \"%s\" already exists with other values",
+                                 p->promotion_id);
         return inv_promo_get(conn, a, p->promotion_id, tx.now_ms, out, err);
     }
     st = inv_tx_load(&tx, skus, 1, err);
     if (st != SL_OK)
         return st;
     if (inv_tx_product(&tx, p->sku) == NULL)
-        return sl_err_set(err, SL_NOT_FOUND, "promotion.sku: unknown SKU \"%s\"", p->sku);
+        return sl_err_reason(err, SL_NOT_FOUND, "SKU_NOT_FOUND",
+                             "promotion.sku: unknown SKU \"%s\"", p->sku);
     if (p->ends_at_ms <= tx.now_ms)
         return sl_err_set(err, SL_INVALID_ARGUMENT, "promotion.ends_at_ms %lld is in the past",
                           (long long)p->ends_at_ms);
@@ -204,6 +206,7 @@ sl_status inv_promo_create(sl_db_conn *conn, sl_events *events, sl_arena *a,
         .remaining = p->quota,
         .request = canon,
         .request_len = canon_len,
+        .audit = *audit,
     };
     st = inv_store_promo_insert(conn, a, &row, fences, nf, err);
     if (st == SL_OK)

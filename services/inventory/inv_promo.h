@@ -19,6 +19,7 @@
 
 #include "shelfline/v1/inventory.pb-c.h"
 #include "sl_arena.h"
+#include "sl_auth.h"
 #include "sl_db.h"
 #include "sl_events.h"
 #include "sl_status.h"
@@ -29,7 +30,7 @@
  * NOT_FOUND for an unknown SKU, INVALID_ARGUMENT for an unserved region or
  * a window already over, FAILED_PRECONDITION when stock cannot cover the
  * quota. */
-sl_status inv_promo_create(sl_db_conn *conn, sl_events *events, sl_arena *a,
+sl_status inv_promo_create(sl_db_conn *conn, sl_events *events, sl_arena *a, const sl_audit *audit,
                            const Shelfline__V1__Promotion *p, const uint8_t *canon,
                            size_t canon_len, Shelfline__V1__Promotion **out, sl_err *err);
 

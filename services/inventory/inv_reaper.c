@@ -43,8 +43,8 @@ static sl_status expire_tx(sl_db_conn *conn, void *p, sl_err *err)
     inv_close_outcome *out = sl_arena_alloc(c->arena, c->candidates * sizeof *out);
     if (out == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-    st = inv_resv_close(conn, c->app->events, c->arena, ids, c->candidates, INV_CLOSE_EXPIRE, out,
-                        err);
+    st = inv_resv_close(conn, c->app->events, c->arena, ids, NULL, c->candidates, INV_CLOSE_EXPIRE,
+                        out, err);
     for (size_t i = 0; st == SL_OK && i < c->candidates; i++)
         c->expired += out[i].changed;
     return st;

@@ -487,7 +487,8 @@ static sl_status answer_and_publish(closing *c, sl_err *err)
  *     reservation, then send the events (answer_and_publish).
  * Any failure returns at once: the caller's transaction rolls back. */
 sl_status inv_resv_close(sl_db_conn *conn, sl_events *events, sl_arena *a, const char *const *ids,
-                         size_t n, inv_close_kind kind, inv_close_outcome *out, sl_err *err)
+                         const sl_audit *audits, size_t n, inv_close_kind kind,
+                         inv_close_outcome *out, sl_err *err)
 {
     memset(out, 0, n * sizeof *out);
     if (n == 0)
@@ -515,6 +516,8 @@ sl_status inv_resv_close(sl_db_conn *conn, sl_events *events, sl_arena *a, const
         c.target[i] = t;
         out[i].changed = true;
         c.to_close[t][c.nclose[t]++] = r->id;
+        if (audits != NULL)
+            c.tx.audit = audits[i];
         st = move_units(&c, r, t, err);
         if (st == SL_OK && t == T_COMMITTED)
             st = ship(&c, r, err);
@@ -531,6 +534,7 @@ sl_status inv_resv_close(sl_db_conn *conn, sl_events *events, sl_arena *a, const
 typedef struct close_job {
     inv_batch_job base;
     const char *id;
+    sl_audit audit;  /* the caller's (its call outlives the job) */
     sl_arena *arena; /* the caller's: the answer's memory */
     sl_status st;
     sl_err err;
@@ -564,12 +568,15 @@ static sl_status close_batch_tx(sl_db_conn *conn, void *p, sl_err *err)
     /* A retried attempt starts from nothing. */
     sl_arena_reset(b->arena);
     const char **ids = sl_arena_alloc(b->arena, b->n * sizeof *ids);
+    sl_audit *audits = sl_arena_alloc(b->arena, b->n * sizeof *audits);
     b->out = sl_arena_alloc(b->arena, b->n * sizeof *b->out);
-    if (ids == NULL || b->out == NULL)
+    if (ids == NULL || audits == NULL || b->out == NULL)
         return OOM(err);
-    for (size_t i = 0; i < b->n; i++)
+    for (size_t i = 0; i < b->n; i++) {
         ids[i] = b->jobs[i]->id;
-    return inv_resv_close(conn, b->app->events, b->arena, ids, b->n, b->kind, b->out, err);
+        audits[i] = b->jobs[i]->audit;
+    }
+    return inv_resv_close(conn, b->app->events, b->arena, ids, audits, b->n, b->kind, b->out, err);
 }
 
 /* The outcome in the job's own memory (the batch's arena is reused). */
@@ -662,14 +669,15 @@ void inv_closer_stop(inv_closer *c)
     free(c);
 }
 
-sl_status inv_closer_run(inv_closer *c, const char *id, inv_close_kind kind, int64_t deadline_ms,
-                         sl_arena *arena, inv_close_outcome *out, sl_err *err)
+sl_status inv_closer_run(inv_closer *c, const char *id, const sl_audit *audit, inv_close_kind kind,
+                         int64_t deadline_ms, sl_arena *arena, inv_close_outcome *out, sl_err *err)
 {
     if (kind != INV_CLOSE_COMMIT && kind != INV_CLOSE_RELEASE)
         return sl_err_set(err, SL_INTERNAL, "only commits and releases are combined");
     close_job job;
     memset(&job, 0, sizeof job);
     job.id = id;
+    job.audit = *audit;
     job.base.deadline_ms = deadline_ms;
     job.arena = arena;
     job.base.key = inv_batch_key(id);

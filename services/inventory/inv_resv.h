@@ -47,9 +47,12 @@ typedef struct inv_close_outcome {
 
 /* Closes ids[0..n) as kind, in the caller's transaction (conn), taking the
  * needed locks itself (call it first in the transaction).  out[i] tells
- * what happened to ids[i].  EXPIRE skips holds not yet past their TTL. */
+ * what happened to ids[i].  EXPIRE skips holds not yet past their TTL.
+ * audits[i] (audits may be NULL: background work, "system") is who closes
+ * ids[i], recorded on its ledger entries. */
 sl_status inv_resv_close(sl_db_conn *conn, sl_events *events, sl_arena *a, const char *const *ids,
-                         size_t n, inv_close_kind kind, inv_close_outcome *out, sl_err *err);
+                         const sl_audit *audits, size_t n, inv_close_kind kind,
+                         inv_close_outcome *out, sl_err *err);
 
 /* Commit and Release calls of a process combined (inv_batch): one
  * transaction closes every queued reservation of one kind, sharing the
@@ -64,11 +67,12 @@ sl_status inv_closer_start(inv_app *app, inv_closer **out, sl_err *err);
 /* Stops the threads (queued calls answer UNAVAILABLE); NULL is a no-op. */
 void inv_closer_stop(inv_closer *c);
 
-/* Closes id as kind (COMMIT or RELEASE) in the next batch, within
- * deadline_ms (sl_call_deadline_ms).  *out as from inv_resv_close, its
- * reservation in arena memory. */
-sl_status inv_closer_run(inv_closer *c, const char *id, inv_close_kind kind, int64_t deadline_ms,
-                         sl_arena *arena, inv_close_outcome *out, sl_err *err);
+/* Closes id as kind (COMMIT or RELEASE) for audit (the caller's, see
+ * sl_call_audit) in the next batch, within deadline_ms
+ * (sl_call_deadline_ms).  *out as from inv_resv_close, its reservation in
+ * arena memory. */
+sl_status inv_closer_run(inv_closer *c, const char *id, const sl_audit *audit, inv_close_kind kind,
+                         int64_t deadline_ms, sl_arena *arena, inv_close_outcome *out, sl_err *err);
 
 /* A reservation's current state (*out NULL when unknown). */
 sl_status inv_resv_get(sl_db_conn *conn, sl_arena *a, const char *id,

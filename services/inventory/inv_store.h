@@ -26,6 +26,7 @@
 
 #include "shelfline/v1/inventory.pb-c.h"
 #include "sl_arena.h"
+#include "sl_auth.h"
 #include "sl_db.h"
 #include "sl_status.h"
 
@@ -75,6 +76,7 @@ typedef struct inv_inbound_row {
     int64_t expected_ms, original_ms, created_ms;
     const uint8_t *request;
     size_t request_len;
+    sl_audit audit; /* who creates it (written by inv_store_inbound_insert) */
 } inv_inbound_row;
 
 /* An open inbound's units free to backorder. */
@@ -109,6 +111,7 @@ typedef struct inv_promo_row {
     bool ended;
     const uint8_t *request;
     size_t request_len;
+    sl_audit audit; /* who creates it (written by inv_store_promo_insert) */
 } inv_promo_row;
 
 typedef struct inv_fence_row {
@@ -222,12 +225,25 @@ typedef struct inv_ledger_in {
     const char *sku, *warehouse_id;
     int64_t delta;
     const char *reason, *reference;
+    sl_audit audit; /* who, with which request and trace */
 } inv_ledger_in;
 
 /* Appends rows[0..n) in order, in as few round trips as the pipeline
  * allows; ids[i] and created_ms[i] receive each entry's id and time. */
 sl_status inv_store_ledger_append(sl_db_conn *c, sl_arena *a, const inv_ledger_in *rows, size_t n,
                                   int64_t *ids, int64_t *created_ms, sl_err *err);
+/* A ledger entry as stored (ListLedger). */
+typedef struct inv_ledger_row {
+    int64_t id, delta, created_ms;
+    const char *sku, *warehouse_id, *reason, *reference;
+    const char *actor, *request_id, *trace_id;
+} inv_ledger_row;
+
+/* Ledger entries of sku (one warehouse when wh is not empty) with ids below
+ * before (decimal; "" for the newest), newest first, at most limit. */
+sl_status inv_store_ledger_list(sl_db_conn *c, sl_arena *a, const char *sku, const char *wh,
+                                const char *before, int limit, inv_ledger_row **out, size_t *n,
+                                sl_err *err);
 /* Stock rows of sku (one warehouse when wh is not empty), by warehouse. */
 sl_status inv_store_stock_get(sl_db_conn *c, sl_arena *a, const char *sku, const char *wh,
                               inv_stock_row **rows, size_t *n, sl_err *err);
@@ -264,7 +280,8 @@ sl_status inv_store_inbound_insert(sl_db_conn *c, sl_arena *a, const inv_inbound
 sl_status inv_store_inbound_update(sl_db_conn *c, const char *id, int64_t d_received,
                                    int64_t d_backordered, int64_t new_expected_ms, sl_err *err);
 sl_status inv_store_inbound_delay_add(sl_db_conn *c, const char *id, int64_t prev_ms,
-                                      int64_t new_ms, const char *reason, sl_err *err);
+                                      int64_t new_ms, const char *reason, const sl_audit *audit,
+                                      sl_err *err);
 /* backordered += deltas[i] for ids[i] (distinct). */
 sl_status inv_store_inbound_backorder(sl_db_conn *c, sl_arena *a, const char *const *ids,
                                       const int64_t *deltas, size_t n, sl_err *err);
@@ -282,7 +299,7 @@ sl_status inv_store_receipt_get(sl_db_conn *c, sl_arena *a, const char *receipt_
 sl_status inv_store_receipt_put(sl_db_conn *c, sl_arena *a, const char *receipt_id,
                                 const char *inbound_id, int64_t qty, const uint8_t *request,
                                 size_t request_len, const uint8_t *result, size_t result_len,
-                                sl_err *err);
+                                const sl_audit *audit, sl_err *err);
 
 /* ---- reservations ---- */
 

@@ -30,19 +30,20 @@ const sl_db_stmt inv__inbound_stmts[] = {
      1},
     {"inv_inbound_insert",
      "INSERT INTO inbound (id, kind, sku, warehouse_id, source_warehouse_id, supplier, "
-     "reference, qty, expected_at, original_expected_at, request) "
+     "reference, qty, expected_at, original_expected_at, request, actor, request_id, trace_id) "
      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8::int8, " TS("$9") ", " TS(
-         "$9") ", decode($10, 'hex'))",
-     10},
+         "$9") ", decode($10, 'hex'), $11, $12, $13)",
+     13},
     {"inv_inbound_update",
      "UPDATE inbound SET received = received + $2::int8, backordered = backordered + $3::int8, "
      "expected_at = CASE WHEN $4::int8 = 0 THEN expected_at ELSE " TS("$4") " END WHERE id = $1",
      4},
     {"inv_inbound_delay_add",
-     "INSERT INTO inbound_delay (inbound_id, seq, previous_expected_at, expected_at, reason) "
+     "INSERT INTO inbound_delay (inbound_id, seq, previous_expected_at, expected_at, reason, "
+     "actor, request_id, trace_id) "
      "SELECT $1, coalesce(max(seq), 0) + 1, " TS("$2") ", " TS(
-         "$3") ", $4 FROM inbound_delay WHERE inbound_id = $1",
-     4},
+         "$3") ", $4, $5, $6, $7 FROM inbound_delay WHERE inbound_id = $1",
+     7},
     {"inv_inbound_backorder",
      "UPDATE inbound i SET backordered = i.backordered + d.n "
      "FROM unnest($1::text[], $2::int8[]) AS d(id, n) WHERE i.id = d.id",
@@ -61,9 +62,10 @@ const sl_db_stmt inv__inbound_stmts[] = {
     {"inv_receipt_get",
      "SELECT inbound_id, request, result FROM inbound_receipt WHERE receipt_id = $1", 1},
     {"inv_receipt_put",
-     "INSERT INTO inbound_receipt (receipt_id, inbound_id, qty, request, result) "
-     "VALUES ($1, $2, $3::int8, decode($4, 'hex'), decode($5, 'hex'))",
-     5},
+     "INSERT INTO inbound_receipt (receipt_id, inbound_id, qty, request, result, actor, "
+     "request_id, trace_id) "
+     "VALUES ($1, $2, $3::int8, decode($4, 'hex'), decode($5, 'hex'), $6, $7, $8)",
+     8},
 
     {NULL, NULL, 0},
 };
@@ -170,10 +172,15 @@ sl_status inv_store_inbound_delays(sl_db_conn *c, sl_arena *a, const char *id,
     return st;
 }
 
+static const char *aud_or_empty(const char *s)
+{
+    return s != NULL ? s : "";
+}
+
 sl_status inv_store_inbound_insert(sl_db_conn *c, sl_arena *a, const inv_inbound_row *b,
                                    sl_err *err)
 {
-    const char *v[10] = {b->id,
+    const char *v[13] = {b->id,
                          b->kind,
                          b->sku,
                          b->warehouse_id,
@@ -182,8 +189,11 @@ sl_status inv_store_inbound_insert(sl_db_conn *c, sl_arena *a, const inv_inbound
                          b->reference,
                          inv__i64s(a, b->qty),
                          inv__i64s(a, b->expected_ms),
-                         inv__hexs(a, b->request, b->request_len)};
-    return inv__run(c, "inv_inbound_insert", 10, v, NULL, err);
+                         inv__hexs(a, b->request, b->request_len),
+                         aud_or_empty(b->audit.actor),
+                         aud_or_empty(b->audit.request_id),
+                         aud_or_empty(b->audit.trace_id)};
+    return inv__run(c, "inv_inbound_insert", 13, v, NULL, err);
 }
 
 sl_status inv_store_inbound_update(sl_db_conn *c, const char *id, int64_t d_received,
@@ -198,13 +208,20 @@ sl_status inv_store_inbound_update(sl_db_conn *c, const char *id, int64_t d_rece
 }
 
 sl_status inv_store_inbound_delay_add(sl_db_conn *c, const char *id, int64_t prev_ms,
-                                      int64_t new_ms, const char *reason, sl_err *err)
+                                      int64_t new_ms, const char *reason, const sl_audit *audit,
+                                      sl_err *err)
 {
     char s1[24], s2[24];
     snprintf(s1, sizeof s1, "%" PRId64, prev_ms);
     snprintf(s2, sizeof s2, "%" PRId64, new_ms);
-    const char *v[4] = {id, s1, s2, reason};
-    return sl_db_exec(c, "inv_inbound_delay_add", 4, v, NULL, NULL, NULL, err);
+    const char *v[7] = {id,
+                        s1,
+                        s2,
+                        reason,
+                        aud_or_empty(audit->actor),
+                        aud_or_empty(audit->request_id),
+                        aud_or_empty(audit->trace_id)};
+    return sl_db_exec(c, "inv_inbound_delay_add", 7, v, NULL, NULL, NULL, err);
 }
 
 sl_status inv_store_inbound_backorder(sl_db_conn *c, sl_arena *a, const char *const *ids,
@@ -281,9 +298,15 @@ sl_status inv_store_receipt_get(sl_db_conn *c, sl_arena *a, const char *receipt_
 sl_status inv_store_receipt_put(sl_db_conn *c, sl_arena *a, const char *receipt_id,
                                 const char *inbound_id, int64_t qty, const uint8_t *request,
                                 size_t request_len, const uint8_t *result, size_t result_len,
-                                sl_err *err)
+                                const sl_audit *audit, sl_err *err)
 {
-    const char *v[5] = {receipt_id, inbound_id, inv__i64s(a, qty),
-                        inv__hexs(a, request, request_len), inv__hexs(a, result, result_len)};
-    return inv__run(c, "inv_receipt_put", 5, v, NULL, err);
+    const char *v[8] = {receipt_id,
+                        inbound_id,
+                        inv__i64s(a, qty),
+                        inv__hexs(a, request, request_len),
+                        inv__hexs(a, result, result_len),
+                        aud_or_empty(audit->actor),
+                        aud_or_empty(audit->request_id),
+                        aud_or_empty(audit->trace_id)};
+    return inv__run(c, "inv_receipt_put", 8, v, NULL, err);
 }

@@ -49,9 +49,10 @@ const sl_db_stmt inv__promo_stmts[] = {
      4},
     {"inv_promo_insert",
      "INSERT INTO promotion (id, sku, region, quota, per_customer_limit, starts_at, ends_at, "
-     "price_minor, currency, remaining, request) VALUES ($1, $2, $3, $4::int8, $5::int8, " TS(
-         "$6") ", " TS("$7") ", $8::int8, $9, $4::int8, decode($10, 'hex'))",
-     10},
+     "price_minor, currency, remaining, request, actor, request_id, trace_id) VALUES ($1, $2, "
+     "$3, $4::int8, $5::int8, " TS("$6") ", " TS(
+         "$7") ", $8::int8, $9, $4::int8, decode($10, 'hex'), $11, $12, $13)",
+     13},
     {"inv_fence_insert",
      "INSERT INTO promotion_fence (promotion_id, warehouse_id, fenced, remaining) "
      "SELECT $1, w, n, n FROM unnest($2::text[], $3::int8[]) AS d(w, n)",
@@ -235,7 +236,7 @@ sl_status inv_store_usage_apply(sl_db_conn *c, sl_arena *a, const inv_usage_row 
 sl_status inv_store_promo_insert(sl_db_conn *c, sl_arena *a, const inv_promo_row *p,
                                  const inv_fence_row *fences, size_t nfences, sl_err *err)
 {
-    const char *v[10] = {p->id,
+    const char *v[13] = {p->id,
                          p->sku,
                          p->region,
                          inv__i64s(a, p->quota),
@@ -244,8 +245,11 @@ sl_status inv_store_promo_insert(sl_db_conn *c, sl_arena *a, const inv_promo_row
                          inv__i64s(a, p->ends_ms),
                          inv__i64s(a, p->price_minor),
                          p->currency,
-                         inv__hexs(a, p->request, p->request_len)};
-    sl_status st = inv__run(c, "inv_promo_insert", 10, v, NULL, err);
+                         inv__hexs(a, p->request, p->request_len),
+                         p->audit.actor != NULL ? p->audit.actor : "",
+                         p->audit.request_id != NULL ? p->audit.request_id : "",
+                         p->audit.trace_id != NULL ? p->audit.trace_id : ""};
+    sl_status st = inv__run(c, "inv_promo_insert", 13, v, NULL, err);
     if (st != SL_OK)
         return st;
     inv__abuf w, n;

@@ -51,9 +51,16 @@ const sl_db_stmt inv__stock_stmts[] = {
      "updated_at = now()",
      4},
     {"inv_ledger_append",
-     "INSERT INTO ledger (sku, warehouse_id, delta, reason, reference) "
-     "VALUES ($1, $2, $3::int8, $4, $5) RETURNING id, " MS("created_at") " AS created_ms",
-     5},
+     "INSERT INTO ledger (sku, warehouse_id, delta, reason, reference, actor, request_id, "
+     "trace_id) VALUES ($1, $2, $3::int8, $4, $5, $6, $7, $8) "
+     "RETURNING id, " MS("created_at") " AS created_ms",
+     8},
+    {"inv_ledger_list",
+     "SELECT id, sku, warehouse_id, delta, reason, reference, actor, request_id, trace_id, " MS(
+         "created_at") " AS created_ms FROM ledger WHERE sku = $1 AND ($2 = '' OR "
+                       "warehouse_id = $2) AND ($3 = '' OR id < $3::int8) ORDER BY id DESC LIMIT "
+                       "$4::int4",
+     4},
     {"inv_stock_get",
      "SELECT " STOCK_COLS ", " INCOMING_COL
      " FROM stock s WHERE s.sku = $1 AND ($2 = '' OR s.warehouse_id = $2) "
@@ -254,7 +261,7 @@ sl_status inv_store_ledger_append(sl_db_conn *c, sl_arena *a, const inv_ledger_i
         sl_db_query q[SL_DB_PIPELINE_MAX];
         for (size_t i = 0; i < k; i++) {
             const inv_ledger_in *r = &rows[first + i];
-            const char **v = sl_arena_alloc(a, 5 * sizeof *v);
+            const char **v = sl_arena_alloc(a, 8 * sizeof *v);
             if (v == NULL)
                 return inv__oom(err);
             v[0] = r->sku;
@@ -262,9 +269,12 @@ sl_status inv_store_ledger_append(sl_db_conn *c, sl_arena *a, const inv_ledger_i
             v[2] = inv__i64s(a, r->delta);
             v[3] = r->reason;
             v[4] = r->reference != NULL ? r->reference : "";
+            v[5] = r->audit.actor != NULL ? r->audit.actor : "";
+            v[6] = r->audit.request_id != NULL ? r->audit.request_id : "";
+            v[7] = r->audit.trace_id != NULL ? r->audit.trace_id : "";
             if (v[2] == NULL)
                 return inv__oom(err);
-            q[i] = (sl_db_query){"inv_ledger_append", 5, v, NULL, NULL, NULL};
+            q[i] = (sl_db_query){"inv_ledger_append", 8, v, NULL, NULL, NULL};
         }
         sl_status st = sl_db_exec_pipeline(c, q, k, err);
         if (st != SL_OK)
@@ -282,6 +292,38 @@ sl_status inv_store_ledger_append(sl_db_conn *c, sl_arena *a, const inv_ledger_i
             return st;
     }
     return SL_OK;
+}
+
+static bool ledger_at(sl_arena *a, sl_db_reader *rd, int i, void *rows)
+{
+    (void)a;
+    inv_ledger_row *x = &((inv_ledger_row *)rows)[i];
+    x->id = sl_db_int64(rd, i, "id");
+    x->sku = sl_db_text_or(rd, i, "sku", "");
+    x->warehouse_id = sl_db_text_or(rd, i, "warehouse_id", "");
+    x->delta = sl_db_int64(rd, i, "delta");
+    x->reason = sl_db_text_or(rd, i, "reason", "");
+    x->reference = sl_db_text_or(rd, i, "reference", "");
+    x->actor = sl_db_text_or(rd, i, "actor", "");
+    x->request_id = sl_db_text_or(rd, i, "request_id", "");
+    x->trace_id = sl_db_text_or(rd, i, "trace_id", "");
+    x->created_ms = sl_db_int64(rd, i, "created_ms");
+    return true;
+}
+
+sl_status inv_store_ledger_list(sl_db_conn *c, sl_arena *a, const char *sku, const char *wh,
+                                const char *before, int limit, inv_ledger_row **out, size_t *n,
+                                sl_err *err)
+{
+    const char *v[4] = {sku, wh != NULL ? wh : "", before, inv__i64s(a, limit)};
+    if (v[3] == NULL)
+        return inv__oom(err);
+    void *rows = NULL;
+    sl_status st =
+        inv__query_rows(c, a, "inv_ledger_list", 4, v, sizeof **out, ledger_at, &rows, n, err);
+    if (st == SL_OK)
+        *out = rows;
+    return st;
 }
 
 sl_status inv_store_stock_get(sl_db_conn *c, sl_arena *a, const char *sku, const char *wh,

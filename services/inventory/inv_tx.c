@@ -18,6 +18,7 @@ void inv_tx_init(inv_tx *tx, sl_db_conn *conn, sl_events *events, sl_arena *aren
     tx->conn = conn;
     tx->events = events;
     tx->arena = arena;
+    tx->audit = sl_audit_background("system");
 }
 
 /* FNV-1a over a one-letter namespace and the string: SKUs and other ids
@@ -301,6 +302,7 @@ sl_status inv_tx_ledger(inv_tx *tx, inv_row *row, int64_t delta, const char *rea
     n->on_hand_after = row->on_hand;
     n->reason = reason;
     n->reference = reference != NULL ? sl_arena_strdup(tx->arena, reference) : "";
+    n->audit = tx->audit;
     tx->nledger++;
     if (note != NULL)
         *note = n;
@@ -347,6 +349,9 @@ Shelfline__V1__LedgerEntry *inv_tx_ledger_entry(sl_arena *a, const inv_ledger_no
     e->reason = inv_reason_of(n->reason);
     e->reference = (char *)n->reference;
     e->created_at_ms = n->created_ms;
+    e->actor = (char *)n->audit.actor;
+    e->request_id = (char *)n->audit.request_id;
+    e->trace_id = (char *)n->audit.trace_id;
     return e;
 }
 
@@ -493,8 +498,8 @@ static sl_status write_ledger(inv_tx *tx, sl_err *err)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     for (size_t i = 0; i < n; i++) {
         const inv_ledger_note *x = &tx->ledger[tx->nledger_written + i];
-        in[i] =
-            (inv_ledger_in){x->row->sku, x->row->warehouse_id, x->delta, x->reason, x->reference};
+        in[i] = (inv_ledger_in){x->row->sku, x->row->warehouse_id, x->delta,
+                                x->reason,   x->reference,         x->audit};
     }
     sl_status st = inv_store_ledger_append(tx->conn, tx->arena, in, n, ids, at, err);
     if (st != SL_OK)

@@ -37,6 +37,7 @@
 
 #include "inv_store.h"
 #include "sl_arena.h"
+#include "sl_auth.h"
 #include "sl_db.h"
 #include "sl_events.h"
 #include "sl_status.h"
@@ -55,6 +56,7 @@ typedef struct inv_ledger_note {
     inv_row *row;
     int64_t delta, id, created_ms, on_hand_after;
     const char *reason, *reference;
+    sl_audit audit; /* the transaction's when noted */
 } inv_ledger_note;
 
 /* A region whose available stock of a SKU crossed zero in this
@@ -83,6 +85,11 @@ typedef struct inv_tx {
     sl_event_pub *pub;      /* events queued for inv_tx_send_events */
     size_t npub, cappub;
     inv_tx_crossing *crossings; /* queued by inv_tx_publish, not counted yet */
+    /* Who the changes noted from now on are made for (the ledger's actor,
+     * request and trace ids): "system" until the caller sets it, usually
+     * to sl_call_audit(call); a batch of several calls sets it before
+     * each call's changes.  The strings must outlive the transaction. */
+    sl_audit audit;
 } inv_tx;
 
 void inv_tx_init(inv_tx *tx, sl_db_conn *conn, sl_events *events, sl_arena *arena);

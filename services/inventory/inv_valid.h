@@ -93,6 +93,8 @@ sl_status inv_valid_transfer(const Shelfline__V1__TransferRequest *r, sl_err *er
 
 sl_status inv_valid_adjust_request(const ProtobufCMessage *req, sl_err *err);
 sl_status inv_valid_count_request(const ProtobufCMessage *req, sl_err *err);
+/* ListLedger: sku required, warehouse_id optional, page size and token. */
+sl_status inv_valid_ledger_request(const ProtobufCMessage *req, sl_err *err);
 sl_status inv_valid_policy_request(const ProtobufCMessage *req, sl_err *err);
 sl_status inv_valid_availability_request(const ProtobufCMessage *req, sl_err *err);
 sl_status inv_valid_reserve_request(const ProtobufCMessage *req, sl_err *err);

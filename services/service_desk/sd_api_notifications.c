@@ -43,10 +43,10 @@ static sl_status check_notif_cursor(sd_app *app, int64_t after_id, sl_err *err)
     int64_t newest;
     sl_status st = sd_store_notif_newest(app->db, 0, &newest, err);
     if (st == SL_OK && after_id > newest)
-        st = sl_err_set(err, SL_OUT_OF_RANGE,
-                        "after_id %" PRId64 " is beyond the newest notification %" PRId64
-                        " (a cursor from another database?)",
-                        after_id, newest);
+        st = sl_err_reason(err, SL_OUT_OF_RANGE, "CURSOR_AHEAD",
+                           "after_id %" PRId64 " is beyond the newest notification %" PRId64
+                           " (a cursor from another database?)",
+                           after_id, newest);
     return st;
 }
 

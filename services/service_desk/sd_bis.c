@@ -199,7 +199,7 @@ sl_status sd_bis_subscribe(sl_call *call, const Shelfline__V1__SubscribeBackInSt
         sl_client_call_from(call, app->inventory, "/shelfline.v1.InventoryService/GetProduct",
                             &gp.base, &shelfline__v1__product__descriptor, a, &m, &policy, err);
     if (st == SL_NOT_FOUND)
-        return sl_err_set(err, SL_NOT_FOUND, "sku \"%s\" not found", r->sku);
+        return sl_err_reason(err, SL_NOT_FOUND, "SKU_NOT_FOUND", "sku \"%s\" not found", r->sku);
     if (st != SL_OK)
         return st;
     Shelfline__V1__Subscription *s = NULL;
@@ -208,7 +208,8 @@ sl_status sd_bis_subscribe(sl_call *call, const Shelfline__V1__SubscribeBackInSt
                                      r->region, a, &s, err)) != SL_OK)
             return st;
     if (s == NULL)
-        return sl_err_set(err, SL_ABORTED, "subscription kept changing; retry");
+        return sl_err_reason(err, SL_ABORTED, "CONCURRENT_UPDATE",
+                             "subscription kept changing; retry");
     *out = *s;
     return SL_OK;
 }

@@ -175,7 +175,8 @@ static sl_status cancel_tx(sl_db_conn *conn, void *vctx, sl_err *err)
     const char *p[1] = {sl_db_param_int64(b, c->id)};
     sl_status st = sub_exec(conn, c, "sd_sub_cancel", 1, p, err);
     if (st == SL_OK && c->n == 0)
-        st = sl_err_set(err, SL_NOT_FOUND, "subscription_id %" PRId64 " not found", c->id);
+        st = sl_err_reason(err, SL_NOT_FOUND, "SUBSCRIPTION_NOT_FOUND",
+                           "subscription_id %" PRId64 " not found", c->id);
     return st;
 }
 

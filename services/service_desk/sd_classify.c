@@ -1005,9 +1005,9 @@ sl_status sd_classifier_train(const char *tsv, size_t len, const char *lexicon, 
     for (int k = 0; k < SD_CATEGORY_COUNT && st == SL_OK; k++) {
         total_docs += docs[k];
         if (docs[k] == 0)
-            st = sl_err_set(err, SL_FAILED_PRECONDITION,
-                            "training set has no example of category \"%s\"",
-                            sd_category_name((sd_category)k));
+            st = sl_err_reason(err, SL_FAILED_PRECONDITION, "NOT_ENOUGH_DATA",
+                               "training set has no example of category \"%s\"",
+                               sd_category_name((sd_category)k));
     }
     if (st == SL_OK)
         st = finish_model(&c, docs, total_docs, out, err);

@@ -149,8 +149,8 @@ static sl_status first_ship_day(const sd_warehouse *w, sd_date from, sd_date *ou
     }
     char buf[SD_DATE_STR];
     sd_date_format(from, buf);
-    return sl_err_set(err, SL_OUT_OF_RANGE,
-                      "warehouse \"%s\" has no shipping day within a year of %s", w->id, buf);
+    return sl_err_reason(err, SL_OUT_OF_RANGE, "NO_SHIPPING_DAY",
+                         "warehouse \"%s\" has no shipping day within a year of %s", w->id, buf);
 }
 
 sl_status sd_warehouse_next_cutoff(const sd_warehouse *w, int64_t now_ms, int64_t *cutoff_ms,
@@ -161,10 +161,10 @@ sl_status sd_warehouse_next_cutoff(const sd_warehouse *w, int64_t now_ms, int64_
     /* A 00:00 cut-off never lets an order ship the day it is placed: there
      * is no deadline worth showing. */
     if (w->cutoff_minute == 0)
-        return sl_err_set(err, SL_FAILED_PRECONDITION,
-                          "warehouse \"%s\" has a 00:00 cut-off: nothing ships the day it is "
-                          "ordered",
-                          w->id);
+        return sl_err_reason(err, SL_FAILED_PRECONDITION, "WAREHOUSE_NEVER_SHIPS",
+                             "warehouse \"%s\" has a 00:00 cut-off: nothing ships the day it is "
+                             "ordered",
+                             w->id);
     sd_local_time lt;
     sd_tz_local(w->zone, sd_time_ms_to_s(now_ms), &lt);
     sd_date d;

@@ -182,7 +182,8 @@ static sl_status notif_ack_tx(sl_db_conn *conn, void *vctx, sl_err *err)
     size_t n = 0;
     if (st == SL_OK && (st = notif_rows(c->arena, res, &rows, &n, err)) == SL_OK) {
         if (n == 0)
-            st = sl_err_set(err, SL_NOT_FOUND, "notification_id %" PRId64 " not found", c->id);
+            st = sl_err_reason(err, SL_NOT_FOUND, "NOTIFICATION_NOT_FOUND",
+                               "notification_id %" PRId64 " not found", c->id);
         else
             c->out = rows[0];
     }

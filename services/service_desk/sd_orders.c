@@ -138,9 +138,9 @@ static sl_status answer_recorded(const sd_order_rec *rec, const char *fp,
                                  Shelfline__V1__PlaceOrderResponse *out, bool replayed, sl_err *err)
 {
     if (strcmp(rec->fingerprint, fp) != 0)
-        return sl_err_set(err, SL_ALREADY_EXISTS,
-                          "order_id \"%s\" was already placed with a different request",
-                          rec->order->order_id);
+        return sl_err_reason(err, SL_ALREADY_EXISTS, "IDEMPOTENCY_KEY_REUSED",
+                             "order_id \"%s\" was already placed with a different request",
+                             rec->order->order_id);
     out->order = rec->order;
     out->replayed = replayed;
     return SL_OK;
@@ -196,9 +196,9 @@ static sl_status reserve(sd_app *app, sl_call *call, const Shelfline__V1__PlaceO
         st = inv_call(app, call, "Reserve", &rr.base, &shelfline__v1__reserve_response__descriptor,
                       &m, true, err);
     if (st == SL_ALREADY_EXISTS)
-        return sl_err_set(err, SL_ALREADY_EXISTS,
-                          "order_id \"%s\" was already reserved with a different request",
-                          r->order_id);
+        return sl_err_reason(err, SL_ALREADY_EXISTS, "IDEMPOTENCY_KEY_REUSED",
+                             "order_id \"%s\" was already reserved with a different request",
+                             r->order_id);
     if (st != SL_OK) {
         sl_err_wrap(err, "could not reserve order \"%s\"", r->order_id);
         return st;
@@ -284,10 +284,10 @@ sl_status sd_orders_place(sl_call *call, const Shelfline__V1__PlaceOrderRequest 
         /* Perhaps a concurrent attempt recorded and then cancelled it. */
         if (load_order(app, deadline, r->order_id, a, &rec, NULL) == SL_OK)
             return answer_recorded(&rec, fp, out, true, err);
-        return sl_err_set(err, SL_FAILED_PRECONDITION,
-                          "the stock held for order_id \"%s\" was released before the "
-                          "order was recorded; place it again under a new order_id",
-                          r->order_id);
+        return sl_err_reason(err, SL_FAILED_PRECONDITION, "ORDER_HOLD_RELEASED",
+                             "the stock held for order_id \"%s\" was released before the "
+                             "order was recorded; place it again under a new order_id",
+                             r->order_id);
     }
     /* 3. the promise; 4. record it with ORDER_PLACED, answer what is stored */
     c.order.placed_at = r->placed_at_ms != 0 ? r->placed_at_ms : now;
@@ -333,7 +333,8 @@ sl_status sd_orders_confirm_payment(sl_call *call, const Shelfline__V1__ConfirmP
     if (st != SL_OK)
         return st;
     if (strcmp(rec.status, "CANCELLED") == 0)
-        return sl_err_set(err, SL_FAILED_PRECONDITION, "order \"%s\" was cancelled", r->order_id);
+        return sl_err_reason(err, SL_FAILED_PRECONDITION, "ORDER_CANCELLED",
+                             "order \"%s\" was cancelled", r->order_id);
     if (strcmp(rec.status, "PLACED") != 0) {
         *resp = *rec.order; /* already paid: unchanged */
         return SL_OK;
@@ -344,9 +345,9 @@ sl_status sd_orders_confirm_payment(sl_call *call, const Shelfline__V1__ConfirmP
     st = inv_call(app, call, "Commit", &cr.base, &shelfline__v1__reservation__descriptor, &m, true,
                   err);
     if (st == SL_FAILED_PRECONDITION)
-        return sl_err_set(err, SL_FAILED_PRECONDITION,
-                          "order \"%s\" cannot be paid: its stock hold was released or expired",
-                          r->order_id);
+        return sl_err_reason(err, SL_FAILED_PRECONDITION, "ORDER_HOLD_RELEASED",
+                             "order \"%s\" cannot be paid: its stock hold was released or expired",
+                             r->order_id);
     if (st != SL_OK) {
         sl_err_wrap(err, "could not commit order \"%s\"", r->order_id);
         return st;
@@ -374,17 +375,18 @@ sl_status sd_orders_cancel(sl_call *call, const Shelfline__V1__CancelOrderReques
         return SL_OK;
     }
     if (strcmp(rec.status, "PLACED") != 0)
-        return sl_err_set(err, SL_FAILED_PRECONDITION,
-                          "order \"%s\" is already paid (status %s); it can only be returned",
-                          r->order_id, rec.status);
+        return sl_err_reason(err, SL_FAILED_PRECONDITION, "ORDER_ALREADY_PAID",
+                             "order \"%s\" is already paid (status %s); it can only be returned",
+                             r->order_id, rec.status);
     Shelfline__V1__ReleaseRequest rr = SHELFLINE__V1__RELEASE_REQUEST__INIT;
     rr.reservation_id = r->order_id;
     ProtobufCMessage *m;
     st = inv_call(app, call, "Release", &rr.base, &shelfline__v1__reservation__descriptor, &m, true,
                   err);
     if (st == SL_FAILED_PRECONDITION)
-        return sl_err_set(err, SL_FAILED_PRECONDITION,
-                          "order \"%s\" cannot be cancelled: it was paid meanwhile", r->order_id);
+        return sl_err_reason(err, SL_FAILED_PRECONDITION, "ORDER_ALREADY_PAID",
+                             "order \"%s\" cannot be cancelled: it was paid meanwhile",
+                             r->order_id);
     if (st != SL_OK) {
         sl_err_wrap(err, "could not release order \"%s\"", r->order_id);
         return st;
@@ -439,8 +441,8 @@ static sl_status ship_tx(sl_db_conn *conn, void *vctx, sl_err *err)
         break;
     }
     if (!ok) {
-        st = sl_err_set(err, SL_FAILED_PRECONDITION, "order \"%s\" cannot move from %s to %s",
-                        r->order_id, s, to ? to : "?");
+        st = sl_err_reason(err, SL_FAILED_PRECONDITION, "ORDER_TRANSITION_INVALID",
+                           "order \"%s\" cannot move from %s to %s", r->order_id, s, to ? to : "?");
         goto done;
     }
     if (strcmp(s, to) == 0 && strcmp(to, "SHIPPED") != 0)

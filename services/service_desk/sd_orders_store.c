@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "sd_store.h"
+#include "sl_server.h"
 #include "sl_db_row.h"
 
 #define I64 SL_DB_INT64_TEXT
@@ -60,7 +61,8 @@ sl_status sd_store_insert_order(sl_db_conn *conn, const sd_new_order *o, bool *i
 {
     const Shelfline__V1__PlaceOrderRequest *r = o->req;
     char b[5][I64];
-    const char *p[11] = {r->order_id,
+    sl_audit who = sl_call_audit_current(); /* who places it */
+    const char *p[14] = {r->order_id,
                          r->customer_id,
                          r->region,
                          sl_db_param_int64(b[0], o->placed_at),
@@ -70,8 +72,11 @@ sl_status sd_store_insert_order(sl_db_conn *conn, const sd_new_order *o, bool *i
                          sl_db_param_int64(b[1], o->promise.ship_date),
                          sl_db_param_int64(b[2], o->promise.p50),
                          sl_db_param_int64(b[3], o->promise.p90),
-                         sl_db_param_int64(b[4], o->promise.confidence)};
-    sl_status st = exec_hit(conn, "sd_order_insert", 11, p, inserted, err);
+                         sl_db_param_int64(b[4], o->promise.confidence),
+                         who.actor,
+                         who.request_id,
+                         who.trace_id};
+    sl_status st = exec_hit(conn, "sd_order_insert", 14, p, inserted, err);
     if (st != SL_OK || !*inserted)
         return st; /* a concurrent attempt recorded it */
     size_t k = 0;
@@ -95,22 +100,28 @@ sl_status sd_store_insert_order(sl_db_conn *conn, const sd_new_order *o, bool *i
 sl_status sd_store_order_set_status(sl_db_conn *conn, const char *order_id, const char *from,
                                     const char *to, bool *changed, sl_err *err)
 {
-    const char *p[3] = {order_id, from, to};
-    return exec_hit(conn, "sd_order_set_status", 3, p, changed, err);
+    /* Who changes it: the call this thread serves (or "system" for a
+     * consumer applying inventory's events). */
+    sl_audit who = sl_call_audit_current();
+    const char *p[6] = {order_id, from, to, who.actor, who.request_id, who.trace_id};
+    return exec_hit(conn, "sd_order_set_status", 6, p, changed, err);
 }
 
 sl_status sd_store_order_cancel(sl_db_conn *conn, const char *order_id, const char *reason,
                                 bool *changed, sl_err *err)
 {
-    const char *p[2] = {order_id, reason};
-    return exec_hit(conn, "sd_order_cancel", 2, p, changed, err);
+    sl_audit who = sl_call_audit_current();
+    const char *p[5] = {order_id, reason, who.actor, who.request_id, who.trace_id};
+    return exec_hit(conn, "sd_order_cancel", 5, p, changed, err);
 }
 
 sl_status sd_store_order_ship(sl_db_conn *conn, const char *order_id, const char *status,
                               const char *carrier, const char *tracking, sl_err *err)
 {
-    const char *p[4] = {order_id, status, carrier, tracking};
-    return exec_none(conn, "sd_order_ship", 4, p, err);
+    sl_audit who = sl_call_audit_current();
+    const char *p[7] = {order_id,  status,         carrier,     tracking,
+                        who.actor, who.request_id, who.trace_id};
+    return exec_none(conn, "sd_order_ship", 7, p, err);
 }
 
 sl_status sd_store_orders_by_customer(sl_db_conn *conn, const char *customer_id,

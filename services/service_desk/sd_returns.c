@@ -42,13 +42,14 @@ static sl_status create_lines(sl_db_conn *conn, const Shelfline__V1__CreateRetur
         if ((st = sd_store_rma_sku(conn, r->order_id, l->sku, a, &held, err)) != SL_OK)
             break;
         if (held.bought == 0)
-            st = sl_err_set(err, SL_FAILED_PRECONDITION,
-                            "lines[%zu].sku \"%s\" is not in order \"%s\"", i, l->sku, r->order_id);
+            st = sl_err_reason(err, SL_FAILED_PRECONDITION, "RETURN_LINE_NOT_IN_ORDER",
+                               "lines[%zu].sku \"%s\" is not in order \"%s\"", i, l->sku,
+                               r->order_id);
         else if (held.returned + l->qty > held.bought)
-            st = sl_err_set(err, SL_FAILED_PRECONDITION,
-                            "lines[%zu].qty %" PRId64 " is more than the %" PRId64
-                            " units of \"%s\" left to return",
-                            i, l->qty, held.bought - held.returned, l->sku);
+            st = sl_err_reason(err, SL_FAILED_PRECONDITION, "RETURN_QTY_EXCEEDED",
+                               "lines[%zu].qty %" PRId64 " is more than the %" PRId64
+                               " units of \"%s\" left to return",
+                               i, l->qty, held.bought - held.returned, l->sku);
         else
             st = sd_store_rma_line_insert(conn, r->rma_id, (int)i, l->sku, l->qty, &held, err);
         sl_arena_reset(a);
@@ -81,10 +82,11 @@ static sl_status create_tx(sl_db_conn *conn, void *vctx, sl_err *err)
     st = sd_store_rma_load(conn, r->rma_id, a, &old, &e2);
     if (st == SL_OK) {
         c->existed = true;
-        st = strcmp(old.fingerprint, c->fp) == 0
-                 ? SL_OK
-                 : sl_err_set(err, SL_ALREADY_EXISTS,
-                              "rma_id \"%s\" was already used for a different return", r->rma_id);
+        st =
+            strcmp(old.fingerprint, c->fp) == 0
+                ? SL_OK
+                : sl_err_reason(err, SL_ALREADY_EXISTS, "IDEMPOTENCY_KEY_REUSED",
+                                "rma_id \"%s\" was already used for a different return", r->rma_id);
         sl_arena_destroy(a);
         return st;
     }
@@ -96,14 +98,14 @@ static sl_status create_tx(sl_db_conn *conn, void *vctx, sl_err *err)
     }
     int64_t now = sl_db_now_ms();
     if (!delivered)
-        return sl_err_set(err, SL_FAILED_PRECONDITION,
-                          "order \"%s\" is not delivered; only delivered goods can be returned",
-                          r->order_id);
+        return sl_err_reason(err, SL_FAILED_PRECONDITION, "ORDER_NOT_DELIVERED",
+                             "order \"%s\" is not delivered; only delivered goods can be returned",
+                             r->order_id);
     if (now - delivered_at > c->app->cfg.return_window_ms)
-        return sl_err_set(err, SL_FAILED_PRECONDITION,
-                          "order \"%s\" was delivered more than %" PRId64
-                          " days ago: the return window has passed",
-                          r->order_id, c->app->cfg.return_window_ms / 86400000);
+        return sl_err_reason(err, SL_FAILED_PRECONDITION, "RETURN_WINDOW_PASSED",
+                             "order \"%s\" was delivered more than %" PRId64
+                             " days ago: the return window has passed",
+                             r->order_id, c->app->cfg.return_window_ms / 86400000);
     if ((st = sd_store_rma_insert(conn, r->rma_id, c->fp, r->order_id, r->reason, now, err)) !=
         SL_OK)
         return st;

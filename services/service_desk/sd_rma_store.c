@@ -78,7 +78,7 @@ sl_status sd_store_rma_load(sl_db_conn *conn, const char *rma_id, sl_arena *a, s
     if (st != SL_OK)
         return st;
     if (PQntuples(q[0].res) == 0)
-        st = sl_err_set(err, SL_NOT_FOUND, "rma_id \"%s\" not found", rma_id);
+        st = sl_err_reason(err, SL_NOT_FOUND, "RMA_NOT_FOUND", "rma_id \"%s\" not found", rma_id);
     else if ((st = rma_from(a, q[0].res, out, err)) == SL_OK)
         st = rma_lines_from(a, q[1].res, out, err);
     PQclear(q[0].res);
@@ -115,7 +115,8 @@ sl_status sd_store_rma_order(sl_db_conn *conn, const char *order_id, bool *deliv
     if (st != SL_OK)
         return st;
     if (PQntuples(res) == 0) {
-        st = sl_err_set(err, SL_NOT_FOUND, "order_id \"%s\" not found", order_id);
+        st = sl_err_reason(err, SL_NOT_FOUND, "ORDER_NOT_FOUND", "order_id \"%s\" not found",
+                           order_id);
     } else {
         sl_db_reader rd;
         sl_db_reader_init(&rd, res, NULL);

@@ -54,10 +54,11 @@ static const sl_db_stmt stmts[] = {
      1},
     {"sd_order_insert",
      "INSERT INTO orders (order_id, customer_id, region, status, placed_at_ms, allow_split,"
-     " allow_backorder, fingerprint, promised_ship, promised_p50, promised_p90, promised_conf)"
-     " VALUES ($1, $2, $3, 'PLACED', $4, $5, $6, $7, $8, $9, $10, $11)"
+     " allow_backorder, fingerprint, promised_ship, promised_p50, promised_p90, promised_conf,"
+     " actor, request_id, trace_id)"
+     " VALUES ($1, $2, $3, 'PLACED', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
      " ON CONFLICT (order_id) DO NOTHING RETURNING order_id",
-     11},
+     14},
     {"sd_line_insert",
      "INSERT INTO order_line (order_id, line_no, sku, qty, promotion_id, price_minor, currency)"
      " VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -69,18 +70,20 @@ static const sl_db_stmt stmts[] = {
      " VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10, $11, $12, $13)",
      13},
     {"sd_order_set_status",
-     "UPDATE orders SET status = $3, updated_at = now() WHERE order_id = $1 AND status = $2"
-     " RETURNING order_id",
-     3},
+     "UPDATE orders SET status = $3, updated_at = now(), actor = $4, request_id = $5,"
+     " trace_id = $6 WHERE order_id = $1 AND status = $2 RETURNING order_id",
+     6},
     {"sd_order_ship",
      "UPDATE orders SET status = $2, carrier = $3, tracking = $4, updated_at = now(),"
-     " delivered_at_ms = CASE WHEN $2 = 'DELIVERED' THEN (extract(epoch FROM now()) * 1000)::bigint"
+     " actor = $5, request_id = $6, trace_id = $7, delivered_at_ms = CASE WHEN $2 = 'DELIVERED' "
+     "THEN (extract(epoch FROM now()) * 1000)::bigint"
      " ELSE delivered_at_ms END WHERE order_id = $1",
-     4},
+     7},
     {"sd_order_cancel",
-     "UPDATE orders SET status = 'CANCELLED', cancel_reason = $2, updated_at = now()"
+     "UPDATE orders SET status = 'CANCELLED', cancel_reason = $2, updated_at = now(),"
+     " actor = $3, request_id = $4, trace_id = $5"
      " WHERE order_id = $1 AND status = 'PLACED' RETURNING order_id",
-     2},
+     5},
     {"sd_orders_by_customer",
      "SELECT order_id, placed_at_ms FROM orders WHERE customer_id = $1"
      " AND ($2::bigint IS NULL OR (placed_at_ms, order_id) < ($2::bigint, $3::text))"
@@ -208,10 +211,11 @@ static const sl_db_stmt stmts[] = {
     {"sd_order_exists", "SELECT 1 AS found FROM orders WHERE order_id = $1", 1},
     {"sd_ticket_insert",
      "INSERT INTO ticket (ticket_id, fingerprint, customer_id, order_id, channel, subject, body,"
-     " language, category, confidence, priority, tier, status, opened_at_ms, suggested, mentions)"
-     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'OPEN', $13, $14, $15)"
-     " ON CONFLICT (ticket_id) DO NOTHING RETURNING ticket_id",
-     15},
+     " language, category, confidence, priority, tier, status, opened_at_ms, suggested, mentions,"
+     " actor, request_id, trace_id)"
+     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'OPEN', $13, $14, $15, $16, $17,"
+     " $18) ON CONFLICT (ticket_id) DO NOTHING RETURNING ticket_id",
+     18},
     {"sd_customer_region",
      "SELECT region FROM orders WHERE customer_id = $1 ORDER BY placed_at_ms DESC LIMIT 1", 1},
     {"sd_ticket_get", "SELECT " SD_TICKET_COLS " FROM ticket t WHERE ticket_id = $1", 1},
@@ -234,7 +238,9 @@ static const sl_db_stmt stmts[] = {
      " AND kind IN ('RESPONSE', 'CUSTOMER') ORDER BY seq",
      1},
     {"sd_ticket_event",
-     "INSERT INTO ticket_event (ticket_id, kind, at_ms, body) VALUES ($1, $2, $3, $4)", 4},
+     "INSERT INTO ticket_event (ticket_id, kind, at_ms, body, actor, request_id, trace_id)"
+     " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+     7},
     {"sd_ticket_set",
      "UPDATE ticket SET status = $2,"
      " first_response_ms = CASE WHEN $3::boolean THEN coalesce(first_response_ms, $4::bigint)"
@@ -242,9 +248,10 @@ static const sl_db_stmt stmts[] = {
      4},
     {"sd_ticket_resolve",
      "UPDATE ticket SET status = 'RESOLVED', resolved_ms = $2, resolution = $3,"
-     " first_response_ms = coalesce(first_response_ms, $2)"
+     " first_response_ms = coalesce(first_response_ms, $2), resolved_by = $4,"
+     " resolved_request_id = $5, resolved_trace_id = $6"
      " WHERE ticket_id = $1 AND status <> 'RESOLVED'",
-     3},
+     6},
     /* ---- returns ---- */
     {"sd_rma_order",
      "SELECT status, delivered_at_ms, customer_id FROM orders WHERE order_id = $1"
@@ -513,7 +520,8 @@ sl_status sd_store_load_order(sl_db_conn *conn, const char *order_id, bool for_u
         return st;
     memset(out, 0, sizeof *out);
     if (PQntuples(q[0].res) == 0)
-        st = sl_err_set(err, SL_NOT_FOUND, "order_id \"%s\" not found", order_id);
+        st = sl_err_reason(err, SL_NOT_FOUND, "ORDER_NOT_FOUND", "order_id \"%s\" not found",
+                           order_id);
     else if ((st = order_from(a, q[0].res, out, err)) == SL_OK &&
              (st = parts_from(a, q[2].res, out, err)) == SL_OK)
         st = lines_from(a, q[1].res, out, err);

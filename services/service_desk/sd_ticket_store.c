@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "sd_store.h"
+#include "sl_server.h"
 #include "sl_db_row.h"
 
 #include "sl_arena.h"
@@ -155,7 +156,8 @@ sl_status sd_store_ticket_read(sl_db *db, int64_t deadline_ms, const char *ticke
     if (st != SL_OK)
         return st;
     if (PQntuples(res) == 0)
-        st = sl_err_set(err, SL_NOT_FOUND, "ticket_id \"%s\" not found", ticket_id);
+        st = sl_err_reason(err, SL_NOT_FOUND, "TICKET_NOT_FOUND", "ticket_id \"%s\" not found",
+                           ticket_id);
     else
         st = ticket_from(res, 0, a, out, err);
     PQclear(res);
@@ -293,9 +295,10 @@ sl_status sd_store_ticket_insert(sl_db_conn *conn, const sd_new_ticket *t, bool 
                                  char region[SD_REGION_MAX], sl_err *err)
 {
     char b[3][32];
+    sl_audit who = sl_call_audit_current(); /* who opens it */
     snprintf(b[0], sizeof b[0], "%d", t->channel);
     snprintf(b[1], sizeof b[1], "%.4f", t->confidence);
-    const char *p[15] = {t->ticket_id,
+    const char *p[18] = {t->ticket_id,
                          t->fingerprint,
                          t->customer_id,
                          t->order_id,
@@ -309,9 +312,12 @@ sl_status sd_store_ticket_insert(sl_db_conn *conn, const sd_new_ticket *t, bool 
                          t->tier,
                          sl_db_param_int64(b[2], t->opened_at_ms),
                          t->suggested,
-                         t->mentions};
+                         t->mentions,
+                         who.actor,
+                         who.request_id,
+                         who.trace_id};
     PGresult *res = NULL;
-    sl_status st = sl_db_exec(conn, "sd_ticket_insert", 15, p, NULL, NULL, &res, err);
+    sl_status st = sl_db_exec(conn, "sd_ticket_insert", 18, p, NULL, NULL, &res, err);
     *inserted = st == SL_OK && PQntuples(res) == 1;
     PQclear(res);
     if (region != NULL)
@@ -335,7 +341,8 @@ sl_status sd_store_ticket_lock(sl_db_conn *conn, const char *ticket_id, char sta
     if (st != SL_OK)
         return st;
     if (PQntuples(res) == 0) {
-        st = sl_err_set(err, SL_NOT_FOUND, "ticket_id \"%s\" not found", ticket_id);
+        st = sl_err_reason(err, SL_NOT_FOUND, "TICKET_NOT_FOUND", "ticket_id \"%s\" not found",
+                           ticket_id);
     } else {
         sl_db_reader rd;
         sl_db_reader_init(&rd, res, NULL);
@@ -351,8 +358,10 @@ sl_status sd_store_ticket_event(sl_db_conn *conn, const char *ticket_id, const c
                                 int64_t at_ms, const char *body, sl_err *err)
 {
     char b[SL_DB_INT64_TEXT];
-    const char *p[4] = {ticket_id, kind, sl_db_param_int64(b, at_ms), body};
-    return sl_db_exec(conn, "sd_ticket_event", 4, p, NULL, NULL, NULL, err);
+    sl_audit who = sl_call_audit_current();
+    const char *p[7] = {ticket_id,      kind,        sl_db_param_int64(b, at_ms), body, who.actor,
+                        who.request_id, who.trace_id};
+    return sl_db_exec(conn, "sd_ticket_event", 7, p, NULL, NULL, NULL, err);
 }
 
 sl_status sd_store_ticket_set(sl_db_conn *conn, const char *ticket_id, const char *status,
@@ -368,6 +377,9 @@ sl_status sd_store_ticket_resolve(sl_db_conn *conn, const char *ticket_id, int64
                                   const char *resolution, sl_err *err)
 {
     char b[SL_DB_INT64_TEXT];
-    const char *p[3] = {ticket_id, sl_db_param_int64(b, at_ms), resolution};
-    return sl_db_exec(conn, "sd_ticket_resolve", 3, p, NULL, NULL, NULL, err);
+    sl_audit who = sl_call_audit_current();
+    const char *p[6] = {ticket_id,      sl_db_param_int64(b, at_ms),
+                        resolution,     who.actor,
+                        who.request_id, who.trace_id};
+    return sl_db_exec(conn, "sd_ticket_resolve", 6, p, NULL, NULL, NULL, err);
 }

@@ -276,9 +276,9 @@ static sl_status same_ticket(const char *ticket_id, const char *stored_fp, const
                              sl_err *err)
 {
     if (strcmp(stored_fp, fp) != 0)
-        return sl_err_set(err, SL_ALREADY_EXISTS,
-                          "ticket_id \"%s\" was already opened with a different request",
-                          ticket_id);
+        return sl_err_reason(err, SL_ALREADY_EXISTS, "IDEMPOTENCY_KEY_REUSED",
+                             "ticket_id \"%s\" was already opened with a different request",
+                             ticket_id);
     return SL_OK;
 }
 
@@ -347,7 +347,8 @@ sl_status sd_tickets_open(sl_call *call, const Shelfline__V1__OpenTicketRequest 
         (st = sd_store_order_exists(app->db, deadline_ms, order_id, &found, err)) != SL_OK)
         return st;
     if (!found)
-        return sl_err_set(err, SL_NOT_FOUND, "order_id \"%s\" not found", order_id);
+        return sl_err_reason(err, SL_NOT_FOUND, "ORDER_NOT_FOUND", "order_id \"%s\" not found",
+                             order_id);
 
     sd_classification cls;
     if ((st = sd_classify(app->classifier, r->subject, r->body, lang, &cls, err)) != SL_OK)
@@ -443,7 +444,8 @@ static sl_status respond_tx(sl_db_conn *conn, void *vctx, sl_err *err)
                                        c->resolve->resolution ? c->resolve->resolution : "", err);
     }
     if (strcmp(status, "RESOLVED") == 0)
-        return sl_err_set(err, SL_FAILED_PRECONDITION, "ticket \"%s\" is resolved", id);
+        return sl_err_reason(err, SL_FAILED_PRECONDITION, "TICKET_RESOLVED",
+                             "ticket \"%s\" is resolved", id);
     return respond(conn, c->req, status, c->now, err);
 }
 

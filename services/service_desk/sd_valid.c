@@ -30,8 +30,8 @@ sl_status sd_valid_place_order(const Shelfline__V1__PlaceOrderRequest *r, int64_
         (st = sl_valid_id("region", r->region, SL_ID_REGION, err)) != SL_OK)
         return st;
     if (r->n_lines < 1 || r->n_lines > SD_MAX_LINES)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "lines must hold 1..%d lines (got %zu)",
-                          SD_MAX_LINES, r->n_lines);
+        return sl_err_field(err, "lines", "lines must hold 1..%d lines (got %zu)", SD_MAX_LINES,
+                            r->n_lines);
     for (size_t i = 0; i < r->n_lines; i++) {
         const Shelfline__V1__OrderLineRequest *l = r->lines[i];
         char f[48];
@@ -58,8 +58,8 @@ sl_status sd_valid_cancel_order(const Shelfline__V1__CancelOrderRequest *r, sl_e
     if (st != SL_OK)
         return st;
     if (len_of(r->reason) > 200)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "reason must be at most 200 bytes (got %zu)",
-                          len_of(r->reason));
+        return sl_err_field(err, "reason", "reason must be at most 200 bytes (got %zu)",
+                            len_of(r->reason));
     return SL_OK;
 }
 
@@ -70,10 +70,10 @@ sl_status sd_valid_update_shipment(const Shelfline__V1__UpdateShipmentRequest *r
         return st;
     if (r->step < SHELFLINE__V1__SHIPMENT_STEP__SHIPMENT_PICKED ||
         r->step > SHELFLINE__V1__SHIPMENT_STEP__SHIPMENT_FAILED_DELIVERY)
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "step must be PICKED, SHIPPED, DELIVERED or "
-                          "FAILED_DELIVERY (got %d)",
-                          (int)r->step);
+        return sl_err_field(err, "step",
+                            "step must be PICKED, SHIPPED, DELIVERED or "
+                            "FAILED_DELIVERY (got %d)",
+                            (int)r->step);
     if (r->step == SHELFLINE__V1__SHIPMENT_STEP__SHIPMENT_SHIPPED &&
         ((st = sd_valid_id("carrier", r->carrier, err)) != SL_OK ||
          (st = sd_valid_id("tracking", r->tracking, err)) != SL_OK))
@@ -93,8 +93,8 @@ sl_status sd_valid_list_orders(const Shelfline__V1__ListOrdersRequest *r, int64_
     const char *tok = NULL;
     if (r->page != NULL) {
         if (r->page->page_size < 0 || r->page->page_size > 1000)
-            return sl_err_set(err, SL_INVALID_ARGUMENT, "page.page_size must be 0..1000 (got %d)",
-                              r->page->page_size);
+            return sl_err_field(err, "page.page_size", "page.page_size must be 0..1000 (got %d)",
+                                r->page->page_size);
         if (r->page->page_size > 0)
             *size = r->page->page_size;
         if (r->page->page_token != NULL && r->page->page_token[0] != '\0')
@@ -106,13 +106,13 @@ sl_status sd_valid_list_orders(const Shelfline__V1__ListOrdersRequest *r, int64_
     const char *colon = strchr(tok, ':');
     size_t n = colon ? (size_t)(colon - tok) : 0;
     if (colon == NULL || n == 0 || n >= 24 || !sl_id_ok(colon + 1, SL_ID))
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "page.page_token is malformed");
+        return sl_err_field(err, "page.page_token", "page.page_token is malformed");
     memcpy(after_ms_buf, tok, n);
     after_ms_buf[n] = '\0';
     char *end;
     strtoll(after_ms_buf, &end, 10);
     if (*end != '\0')
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "page.page_token is malformed");
+        return sl_err_field(err, "page.page_token", "page.page_token is malformed");
     *after_ms = after_ms_buf;
     *after_id = colon + 1;
     return SL_OK;
@@ -124,8 +124,8 @@ sl_status sd_valid_quote_eta(const Shelfline__V1__QuoteEtaRequest *r, int64_t no
     if (st != SL_OK)
         return st;
     if (r->n_skus < 1 || r->n_skus > SD_MAX_QUOTE_SKUS)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "skus must hold 1..%d SKUs (got %zu)",
-                          SD_MAX_QUOTE_SKUS, r->n_skus);
+        return sl_err_field(err, "skus", "skus must hold 1..%d SKUs (got %zu)", SD_MAX_QUOTE_SKUS,
+                            r->n_skus);
     for (size_t i = 0; i < r->n_skus; i++) {
         char f[32];
         snprintf(f, sizeof f, "skus[%zu]", i);
@@ -145,8 +145,7 @@ static sl_status valid_body(const char *body, sl_err *err)
 {
     size_t lb = len_of(body);
     if (lb < 1 || lb > SD_MAX_BODY)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "body must be 1..%d bytes (got %zu)",
-                          SD_MAX_BODY, lb);
+        return sl_err_field(err, "body", "body must be 1..%d bytes (got %zu)", SD_MAX_BODY, lb);
     return SL_OK;
 }
 
@@ -160,12 +159,12 @@ sl_status sd_valid_open_ticket(const Shelfline__V1__OpenTicketRequest *r, int64_
         return st;
     if (r->channel < SHELFLINE__V1__TICKET_CHANNEL__TICKET_CHANNEL_EMAIL ||
         r->channel > SHELFLINE__V1__TICKET_CHANNEL__TICKET_CHANNEL_WEB)
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "channel must be EMAIL, CHAT, PHONE or WEB (got %d)", (int)r->channel);
+        return sl_err_field(err, "channel", "channel must be EMAIL, CHAT, PHONE or WEB (got %d)",
+                            (int)r->channel);
     size_t ls = len_of(r->subject);
     if (ls < 1 || ls > SD_MAX_SUBJECT)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "subject must be 1..%d bytes (got %zu)",
-                          SD_MAX_SUBJECT, ls);
+        return sl_err_field(err, "subject", "subject must be 1..%d bytes (got %zu)", SD_MAX_SUBJECT,
+                            ls);
     if ((st = valid_body(r->body, err)) != SL_OK)
         return st;
     if (sd_lang_parse(r->language, lang, err) != SL_OK) {
@@ -185,8 +184,8 @@ sl_status sd_valid_respond_ticket(const Shelfline__V1__RespondTicketRequest *r, 
         (st = valid_body(r->body, err)) != SL_OK)
         return st;
     if (r->from_customer && r->waiting_on_customer)
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "waiting_on_customer cannot be set with from_customer");
+        return sl_err_field(err, "waiting_on_customer",
+                            "waiting_on_customer cannot be set with from_customer");
     return SL_OK;
 }
 
@@ -196,7 +195,7 @@ sl_status sd_valid_resolve_ticket(const Shelfline__V1__ResolveTicketRequest *r, 
     if (st != SL_OK)
         return st;
     if (len_of(r->resolution) > 1000)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "resolution must be at most 1000 bytes");
+        return sl_err_field(err, "resolution", "resolution must be at most 1000 bytes");
     return SL_OK;
 }
 
@@ -218,7 +217,7 @@ sl_status sd_valid_list_tickets(const Shelfline__V1__ListTicketsRequest *r, sd_t
         break;
     case _SHELFLINE__V1__TICKET_STATUS_IS_INT_SIZE:
     default:
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "status %d is unknown", (int)r->status);
+        return sl_err_field(err, "status", "status %d is unknown", (int)r->status);
     }
     f->category = r->category ? r->category : "";
     sd_category cat;
@@ -240,19 +239,18 @@ sl_status sd_valid_list_tickets(const Shelfline__V1__ListTicketsRequest *r, sd_t
     if (st != SL_OK)
         return st;
     if (r->breaching_within_minutes < 0 || r->breaching_within_minutes > 525600)
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "breaching_within_minutes must be 0..525600 (got %d)",
-                          r->breaching_within_minutes);
+        return sl_err_field(err, "breaching_within_minutes",
+                            "breaching_within_minutes must be 0..525600 (got %d)",
+                            r->breaching_within_minutes);
     return SL_OK;
 }
 
 sl_status sd_valid_sla_report(const Shelfline__V1__GetSlaReportRequest *r, sl_err *err)
 {
     if (r->from_ms < SL_VALID_MIN_RECENT_MS)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "from_ms must be at or after 2000-01-01");
+        return sl_err_field(err, "from_ms", "from_ms must be at or after 2000-01-01");
     if (r->to_ms <= r->from_ms || r->to_ms - r->from_ms > 366 * SD_DAY_MS)
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "to_ms must be after from_ms and at most 366 days later");
+        return sl_err_field(err, "to_ms", "to_ms must be after from_ms and at most 366 days later");
     return SL_OK;
 }
 
@@ -265,8 +263,8 @@ sl_status sd_valid_create_return(const Shelfline__V1__CreateReturnRequest *r, sl
         (st = sd_valid_id("order_id", r->order_id, err)) != SL_OK)
         return st;
     if (r->n_lines < 1 || r->n_lines > SD_MAX_RETURN_LINES)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "lines must hold 1..%d lines (got %zu)",
-                          SD_MAX_RETURN_LINES, r->n_lines);
+        return sl_err_field(err, "lines", "lines must hold 1..%d lines (got %zu)",
+                            SD_MAX_RETURN_LINES, r->n_lines);
     for (size_t i = 0; i < r->n_lines; i++) {
         char f[32];
         snprintf(f, sizeof f, "lines[%zu].sku", i);
@@ -284,7 +282,7 @@ sl_status sd_valid_create_return(const Shelfline__V1__CreateReturnRequest *r, sl
     }
     size_t lr = len_of(r->reason);
     if (lr < 1 || lr > 500)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "reason must be 1..500 bytes (got %zu)", lr);
+        return sl_err_field(err, "reason", "reason must be 1..500 bytes (got %zu)", lr);
     return SL_OK;
 }
 
@@ -295,9 +293,9 @@ sl_status sd_valid_receive_return(const Shelfline__V1__ReceiveReturnRequest *r, 
         return st;
     if (r->condition < SHELFLINE__V1__RETURN_CONDITION__RETURN_RESELLABLE ||
         r->condition > SHELFLINE__V1__RETURN_CONDITION__RETURN_SCRAP)
-        return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "condition must be RESELLABLE, REFURBISH or SCRAP (got %d)",
-                          (int)r->condition);
+        return sl_err_field(err, "condition",
+                            "condition must be RESELLABLE, REFURBISH or SCRAP (got %d)",
+                            (int)r->condition);
     return SL_OK;
 }
 
@@ -323,8 +321,7 @@ sl_status sd_valid_positive(const char *field, int64_t v, sl_err *err)
 static sl_status valid_after(int64_t after_id, sl_err *err)
 {
     if (after_id < 0)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "after_id must be >= 0 (got %" PRId64 ")",
-                          after_id);
+        return sl_err_field(err, "after_id", "after_id must be >= 0 (got %" PRId64 ")", after_id);
     return SL_OK;
 }
 
@@ -333,7 +330,7 @@ static sl_status valid_after(int64_t after_id, sl_err *err)
 static sl_status valid_customer_filter(const char *customer_id, sl_err *err)
 {
     if (len_of(customer_id) > 64)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "customer_id must be at most 64 characters");
+        return sl_err_field(err, "customer_id", "customer_id must be at most 64 characters");
     return SL_OK;
 }
 
@@ -343,7 +340,7 @@ sl_status sd_valid_list_notifications(const Shelfline__V1__ListNotificationsRequ
     if (st != SL_OK)
         return st;
     if (r->limit < 0 || r->limit > 1000)
-        return sl_err_set(err, SL_INVALID_ARGUMENT, "limit must be 0..1000 (got %d)", r->limit);
+        return sl_err_field(err, "limit", "limit must be 0..1000 (got %d)", r->limit);
     return valid_customer_filter(r->customer_id, err);
 }
 

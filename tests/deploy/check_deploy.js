@@ -4,8 +4,8 @@
 //
 //   node check_deploy.js manifests SOURCE_DIR
 //     renders every kustomization under deploy/k8s (its own small renderer:
-//     resources, namespace, configMapGenerator, images, strategic-merge
-//     patches by path; compared with `kubectl kustomize` where kubectl is
+//     resources, components, namespace, configMapGenerator, images,
+//     strategic-merge patches by path; compared with `kubectl kustomize` where kubectl is
 //     installed), validates each object against the Kubernetes
 //     schemas of npm's kubernetes-models, and checks what the schemas
 //     cannot: references between the objects, the HPAs' Pods metrics
@@ -255,26 +255,32 @@ function checkSubscriptionTopics(file, groups, src) {
 // ---- a small kustomize -------------------------------------------------------
 
 const KUSTOMIZATION_FIELDS =
-    new Set(['apiVersion', 'kind', 'namespace', 'resources', 'patches', 'configMapGenerator', 'images']);
-// Lists a strategic merge patch merges by name; any other list is replaced
-// (autoscaling/v2's metrics, for one, is atomic).
-const MERGE_BY_NAME = new Set(['containers', 'initContainers', 'volumes', 'env']);
+    new Set(['apiVersion', 'kind', 'namespace', 'resources', 'components', 'patches',
+             'configMapGenerator', 'images']);
+// Lists a strategic merge patch merges, by their merge key; any other list
+// is replaced (autoscaling/v2's metrics, for one, is atomic).
+const MERGE_KEYS = new Map([['containers', 'name'], ['initContainers', 'name'], ['volumes', 'name'],
+                            ['env', 'name'], ['volumeMounts', 'mountPath']]);
 
 function strategicMerge(base, patch, key) {
     if (patch === null)
         return undefined;
     if (Array.isArray(patch)) {
-        if (!MERGE_BY_NAME.has(key) || !Array.isArray(base))
+        const mk = MERGE_KEYS.get(key);
+        if (mk === undefined || !Array.isArray(base))
             return patch;
+        // Items new to the list go first, in the patch's order, as kustomize
+        // puts them.
         const out = base.slice();
+        const added = [];
         for (const item of patch) {
-            const i = out.findIndex((b) => b.name === item.name);
+            const i = out.findIndex((b) => b[mk] === item[mk]);
             if (i < 0)
-                out.push(item);
+                added.push(item);
             else
                 out[i] = strategicMerge(out[i], item, '');
         }
-        return out;
+        return added.concat(out);
     }
     if (typeof patch !== 'object' || typeof base !== 'object' || base === null || Array.isArray(base))
         return patch;
@@ -298,50 +304,10 @@ function sameObject(a, b) {
         a.metadata.name === b.metadata.name;
 }
 
-// Renders the kustomization in dir; returns its objects.  used collects
-// every file it read.
-function renderKustomization(dir, used) {
-    const kfile = path.join(dir, 'kustomization.yaml');
-    used.add(kfile);
-    const k = readYamlDocs(kfile)[0] || {};
-    for (const f of Object.keys(k))
-        if (!KUSTOMIZATION_FIELDS.has(f))
-            problem(kfile, `field ${f} is not one this check renders (add it to check_deploy.js)`);
-    let objs = [];
-    for (const r of k.resources || []) {
-        const p = path.join(dir, r);
-        if (!fs.existsSync(p)) {
-            problem(kfile, `resource ${r} does not exist`);
-            continue;
-        }
-        if (fs.statSync(p).isDirectory()) {
-            objs = objs.concat(renderKustomization(p, used));
-        } else {
-            used.add(p);
-            objs = objs.concat(readYamlDocs(p).map((o) => Object.assign(o, {__file: p})));
-        }
-    }
-    for (const g of k.configMapGenerator || []) {
-        const data = {};
-        for (const envFile of g.envs || []) {
-            const p = path.join(dir, envFile);
-            used.add(p);
-            for (const line of fs.readFileSync(p, 'utf8').split('\n')) {
-                const t = line.trim();
-                if (t === '' || t.startsWith('#'))
-                    continue;
-                const eq = t.indexOf('=');
-                if (eq <= 0)
-                    problem(p, `"${t}" is not KEY=VALUE`);
-                else
-                    data[t.slice(0, eq)] = t.slice(eq + 1);
-            }
-        }
-        const labels = (g.options && g.options.labels) || {};
-        objs.push({apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: g.name, labels}, data,
-                   __file: kfile});
-    }
-    for (const pt of k.patches || []) {
+// Applies the strategic-merge patches (path entries of a kustomization's
+// patches, relative to dir) to objs; returns the patched objects.
+function applyPatches(dir, used, objs, patches, kfile) {
+    for (const pt of patches) {
         if (pt.path === undefined) {
             problem(kfile, 'only patches with a path are rendered here');
             continue;
@@ -364,6 +330,67 @@ function renderKustomization(dir, used) {
             objs[i] = merged;
         }
     }
+    return objs;
+}
+
+// Renders the kustomization in dir; returns its objects.  used collects
+// every file it read.  A component's resources join those of the
+// kustomization including it (including: the objects so far).
+function renderKustomization(dir, used, including) {
+    const kfile = path.join(dir, 'kustomization.yaml');
+    used.add(kfile);
+    const k = readYamlDocs(kfile)[0] || {};
+    for (const f of Object.keys(k))
+        if (!KUSTOMIZATION_FIELDS.has(f))
+            problem(kfile, `field ${f} is not one this check renders (add it to check_deploy.js)`);
+    let objs = including || [];
+    for (const r of k.resources || []) {
+        const p = path.join(dir, r);
+        if (!fs.existsSync(p)) {
+            problem(kfile, `resource ${r} does not exist`);
+            continue;
+        }
+        if (fs.statSync(p).isDirectory()) {
+            objs = objs.concat(renderKustomization(p, used));
+        } else {
+            used.add(p);
+            objs = objs.concat(readYamlDocs(p).map((o) => Object.assign(o, {__file: p})));
+        }
+    }
+    // A component (kind Component) adds its resources and applies its
+    // patches to what the including kustomization has so far.
+    for (const c of k.components || []) {
+        const p = path.join(dir, c);
+        const ck = readYamlDocs(path.join(p, 'kustomization.yaml'))[0] || {};
+        if (ck.kind !== 'Component') {
+            problem(kfile, `component ${c} is not a kind: Component kustomization`);
+            continue;
+        }
+        objs = applyPatches(p, used, renderKustomization(p, used, objs), ck.patches || [],
+                            path.join(p, 'kustomization.yaml'));
+    }
+    for (const g of k.configMapGenerator || []) {
+        const data = {};
+        for (const envFile of g.envs || []) {
+            const p = path.join(dir, envFile);
+            used.add(p);
+            for (const line of fs.readFileSync(p, 'utf8').split('\n')) {
+                const t = line.trim();
+                if (t === '' || t.startsWith('#'))
+                    continue;
+                const eq = t.indexOf('=');
+                if (eq <= 0)
+                    problem(p, `"${t}" is not KEY=VALUE`);
+                else
+                    data[t.slice(0, eq)] = t.slice(eq + 1);
+            }
+        }
+        const labels = (g.options && g.options.labels) || {};
+        objs.push({apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: g.name, labels}, data,
+                   __file: kfile});
+    }
+    if (k.kind !== 'Component')
+        objs = applyPatches(dir, used, objs, k.patches || [], kfile);
     if (k.namespace)
         for (const o of objs)
             if (o.kind !== 'Namespace')
@@ -391,6 +418,10 @@ const MODELS = {
     'apps/v1/Deployment': 'kubernetes-models/apps/v1/Deployment',
     'autoscaling/v2/HorizontalPodAutoscaler': 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler',
     'policy/v1/PodDisruptionBudget': 'kubernetes-models/policy/v1/PodDisruptionBudget',
+    'v1/ServiceAccount': 'kubernetes-models/v1/ServiceAccount',
+    'networking.k8s.io/v1/NetworkPolicy': 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy',
+    'cert-manager.io/v1/Certificate': '@kubernetes-models/cert-manager/cert-manager.io/v1/Certificate',
+    'cert-manager.io/v1/Issuer': '@kubernetes-models/cert-manager/cert-manager.io/v1/Issuer',
 };
 
 function validateObject(o) {
@@ -469,6 +500,38 @@ function checkObjects(label, objs, src) {
             if (!of(kind).some((o) => o.metadata.name === d.metadata.name))
                 problem(where, `has no ${kind}`);
         d.__ports = ports;
+    }
+    const accounts = new Set(of('ServiceAccount').map((o) => o.metadata.name));
+    const certSecrets = new Set(of('Certificate').map((o) => o.spec.secretName));
+    // Secrets the operator creates from deploy/k8s/secret.template.yaml
+    // (the JWT key and peer tokens, the database URL): no Certificate
+    // fills them.  Every other secret volume under the TLS component must.
+    const operatorSecrets = new Set(['shelfline-auth', 'shelfline-secrets']);
+    for (const d of deployments) {
+        const where = `${label}: Deployment ${d.metadata.name}`;
+        const spec = d.spec.template.spec;
+        if (!accounts.has(spec.serviceAccountName))
+            problem(where, `serviceAccountName ${spec.serviceAccountName} is not a rendered ServiceAccount`);
+        for (const v of spec.volumes || [])
+            if (v.secret && certSecrets.size > 0 && !certSecrets.has(v.secret.secretName) &&
+                !operatorSecrets.has(v.secret.secretName))
+                problem(where, `volume ${v.name}: Secret ${v.secret.secretName} is no Certificate's secretName`);
+        // Keys are files, never environment variables.
+        for (const c of podContainers(d))
+            for (const e of c.env || [])
+                if (/KEY$/.test(e.name) && e.value === undefined)
+                    problem(where, `${e.name} comes from ${Object.keys(e.valueFrom || {})}: keys are mounted files`);
+    }
+    for (const np of of('NetworkPolicy')) {
+        const where = `${label}: NetworkPolicy ${np.metadata.name}`;
+        if (!deployments.some((x) => labelsMatch(np.spec.podSelector.matchLabels, x.spec.template.metadata.labels)))
+            problem(where, 'its podSelector matches no Deployment\'s pods');
+        for (const rule of np.spec.ingress || [])
+            for (const p of rule.ports || [])
+                if (typeof p.port === 'string' && !deployments.some((x) =>
+                    labelsMatch(np.spec.podSelector.matchLabels, x.spec.template.metadata.labels) &&
+                    x.__ports[p.port] !== undefined))
+                    problem(where, `ingress port ${p.port} is no container port of the pods it selects`);
     }
     for (const s of of('Service')) {
         const where = `${label}: Service ${s.metadata.name}`;
@@ -550,6 +613,9 @@ function cmdManifests(src) {
     let rendered = 0;
     for (const kfile of yamls.filter((p) => path.basename(p) === 'kustomization.yaml')) {
         const dir = path.dirname(kfile);
+        // A component is rendered by the kustomizations that include it.
+        if ((readYamlDocs(kfile)[0] || {}).kind === 'Component')
+            continue;
         const objs = renderKustomization(dir, used);
         const cmp = compareWithKubectl(dir, objs);
         checkObjects(path.relative(src, dir), objs, src);

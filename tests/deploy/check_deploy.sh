@@ -124,6 +124,10 @@ cases=(
     "manifests|deploy/k8s/overlays/peak/pdb-peak.yaml|0,/name: inventory/s//name: inventry/|-|which no resource of"
     "manifests|deploy/k8s/base/service-desk/service.yaml|s/targetPort: http/targetPort: htp/|-|targetPort htp is no container port"
     "manifests|deploy/k8s/base/customer-value/deployment.yaml|s/prometheus.io\/port: \"8053\"/prometheus.io\/port: \"8054\"/|-|prometheus.io/port the http port"
+    "manifests|deploy/k8s/base/inventory/deployment.yaml|s/serviceAccountName: inventory/serviceAccountName: inventry/|-|is not a rendered ServiceAccount"
+    "manifests|deploy/k8s/base/networkpolicies.yaml|0,/        - port: http/s//        - port: htp/|-|ingress port htp is no container port"
+    "manifests|deploy/k8s/components/tls/inventory.yaml|s/secretName: inventory-tls/secretName: inventory-tsl/|-|is no Certificate's secretName"
+    "manifests|deploy/k8s/components/tls/certificates.yaml|s/    rotationPolicy: Always/    rotationPolicy: Sometimes/|-|rotationPolicy"
     "manifests|services/forecasting/fc_service.c|s/\"INBOUND_RECEIVED\"}/\"INBOUND_RECEIVED\", \"INBOUND_DELAYED\"}/|-|subscription forecasting/inventory: the rule reads"
     "manifests|deploy/prometheus/shelfline-rules.yaml|s/for: 15m/for: 15 minutes/|regen|must match pattern"
 )

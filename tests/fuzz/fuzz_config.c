@@ -3,8 +3,8 @@
  * sl_config_parse_int, _duration_ms, _bool and _hostport (the environment
  * getters' parsers, also every listen address) and sl_parse_target (peer
  * addresses: gRPC target URIs), the log level
- * words (sl_log_level_parse), the bearer-token check of SHELFLINE_AUTH_TOKEN
- * (sl_service_token_ok), and the
+ * words (sl_log_level_parse), the role names of bearer tokens
+ * (sl_role_parse; the tokens themselves: fuzz_jwt.c), and the
  * service-desk settings read as strings and parsed at start-up:
  * sd_sla_hours_parse (SHELFLINE_SD_SLA_HOURS), sd_comp_policy_parse
  * (SHELFLINE_SD_COMP_TIERS and _CURRENCY) and sd_coupon_key_parse
@@ -20,8 +20,8 @@
  * any case, host:port with a non-empty host, [v6] in brackets and a port
  * 1..65535 in plain digits) and returns the same value; a rejection is
  * INVALID_ARGUMENT with a message naming the variable; an accepted log
- * level is one of its four words; the token check accepts exactly
- * "Bearer " followed by the configured token; what the service-desk
+ * level is one of its four words; a role name parses exactly when it is
+ * one of the five and formats back to itself; what the service-desk
  * parsers accept satisfies their documented invariants (intervals within
  * 0..1440, ascending and disjoint; tiers ascending with non-decreasing
  * values in range, usable by sd_comp_decide; a three-letter currency; a
@@ -199,8 +199,8 @@ static void fuzz_sl_config(uint8_t which, const char *text)
     }
 }
 
-/* SHELFLINE_LOG_LEVEL's words, and the bearer-token check every request
- * with SHELFLINE_AUTH_TOKEN set goes through ("configured|authorization"). */
+/* SHELFLINE_LOG_LEVEL's words, and the role names a token's roles claim
+ * holds. */
 static void fuzz_log_level_and_token(const char *text)
 {
     static const char *const levels[] = {"debug", "info", "warn", "error"};
@@ -212,16 +212,18 @@ static void fuzz_log_level_and_token(const char *text)
             known = true, check(got == 0 && (int)lv == i);
     check(known || got == -1);
 
-    char buf[MAX_TEXT + 1];
-    snprintf(buf, sizeof buf, "%s", text);
-    char *bar = strchr(buf, '|');
-    if (bar == NULL)
-        return;
-    *bar = '\0';
-    const char *auth = bar + 1;
-    bool want = strncmp(auth, "Bearer ", 7) == 0 && strcmp(auth + 7, buf) == 0;
-    check(sl_service_token_ok(buf, auth) == want);
-    check(sl_service_token_ok(NULL, auth));
+    static const char *const roles[] = {"storefront", "cs-agent", "planner", "stock-admin",
+                                        "service"};
+    unsigned bit = sl_role_parse(text, strlen(text));
+    bool role = false;
+    for (int i = 0; i < 5; i++)
+        if (strcmp(text, roles[i]) == 0)
+            role = true, check(bit == 1u << i);
+    check(role || bit == 0);
+    if (bit != 0) {
+        char back[64];
+        check(strcmp(sl_roles_format(bit, ",", back, sizeof back), text) == 0);
+    }
 }
 
 static void fuzz_sla_hours(const char *text)

@@ -19,6 +19,7 @@
  */
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "grpc/health/v1/health.pb-c.h"
 #include "shelfline/v1/customer_value.pb-c.h"
@@ -28,6 +29,7 @@
 #include "sl_arena.h"
 #include "sl_client.h"
 #include "sl_log.h"
+#include "sl_rpc_status.h"
 #include "sl_server.h"
 #include "sl_valid.h"
 
@@ -100,12 +102,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (st != SL_OK && st != SL_INVALID_ARGUMENT && st != SL_NOT_FOUND)
         abort();
     /* The rich-error trailer a client reads from a server: whatever the
-     * bytes, the walk stays inside them and a found value lies within. */
+     * bytes, decoding stays inside them, a found value is whole, and a
+     * reason read from them is a string that fits. */
     const uint8_t *v = NULL;
     size_t v_len = 0;
-    if (sl_client_status_detail(msg, len, "type.googleapis.com/shelfline.v1.ReserveShortfall", &v,
-                                &v_len) &&
-        (v < msg || v + v_len > msg + len))
+    if (sl_client_status_detail(msg, len, "type.googleapis.com/shelfline.v1.ReserveShortfall",
+                                arena, &v, &v_len) &&
+        v_len > 0 && v == NULL)
+        abort();
+    sl_err rerr;
+    sl_err_clear(&rerr);
+    if (sl_rpc_status_read_reason(msg, len, arena, &rerr) &&
+        strnlen(rerr.reason, sizeof rerr.reason) == sizeof rerr.reason)
         abort();
     sl_arena_reset(arena);
     return 0;

@@ -1872,11 +1872,12 @@ static void test_metrics_follow_peer_calls_and_events(void **state)
     assert_true(scrape_one(F.inv_http_port,
                            "shelfline_db_pool_connections{pool=\"inventory\",state=\"idle\"}") >=
                 1);
+    /* Inventory's four migrations (0004: the audit columns). */
     assert_true(scrape_one(F.inv_http_port, "shelfline_db_migration_version{schema=\"inventory\","
-                                            "component=\"service\"}") == 3);
+                                            "component=\"service\"}") == 4);
     assert_true(scrape_one(F.inv_http_port,
                            "shelfline_db_migrations_applied_total{schema=\"inventory\","
-                           "component=\"service\"}") == 3);
+                           "component=\"service\"}") == 4);
     assert_true(scrape_one(F.http_port, "shelfline_db_migration_version{schema=\"forecasting\","
                                         "component=\"common\"}") == 3);
     /* Forecasting was restarted (test_sales_from_inventory): that process

@@ -1753,17 +1753,17 @@ static void test_shortfall_details_trailer(void **state)
                      SL_FAILED_PRECONDITION);
     assert_non_null(det);
     assert_true(sl_client_status_detail(
-        det, det_len, "type.googleapis.com/shelfline.v1.ReserveShortfall", &v, &v_len));
+        det, det_len, "type.googleapis.com/shelfline.v1.ReserveShortfall", A, &v, &v_len));
     sf = shelfline__v1__reserve_shortfall__unpack(NULL, v_len, v);
     assert_non_null(sf);
     assert_int_equal(sf->n_lines, 1);
     assert_string_equal(sf->lines[0]->sku, "SF-1");
     assert_int_equal(sf->lines[0]->short_by, 4);
     shelfline__v1__reserve_shortfall__free_unpacked(sf, NULL);
-    assert_false(sl_client_status_detail(det, det_len, "type.googleapis.com/other", &v, &v_len));
+    assert_false(sl_client_status_detail(det, det_len, "type.googleapis.com/other", A, &v, &v_len));
     /* Truncated bytes are refused, not read past. */
     assert_false(sl_client_status_detail(
-        det, det_len / 2, "type.googleapis.com/shelfline.v1.ReserveShortfall", &v, &v_len));
+        det, det_len / 2, "type.googleapis.com/shelfline.v1.ReserveShortfall", A, &v, &v_len));
     /* A call that succeeds leaves no details behind. */
     r.reservation_id = "sf-ok";
     r.n_lines = 1;

@@ -122,9 +122,8 @@ static sl_status front_detail(sl_call *call, const ProtobufCMessage *req_msg,
     uint8_t *buf = sl_arena_alloc(sl_call_arena(call), len + 1);
     protobuf_c_message_pack(&p.base, buf);
     sl_err_set(err, SL_FAILED_PRECONDITION, "not now");
-    assert_int_equal(sl_call_set_error_detail(call, SL_FAILED_PRECONDITION, err->msg,
-                                              &grpc__testing__payload__descriptor, buf, len, NULL),
-                     SL_OK);
+    assert_int_equal(
+        sl_call_add_error_detail(call, &grpc__testing__payload__descriptor, buf, len, NULL), SL_OK);
     return SL_FAILED_PRECONDITION;
 }
 
@@ -153,18 +152,18 @@ static sl_status unused_stream(sl_call *call, const ProtobufCMessage *req, sl_er
     }
 
 static const sl_method back_methods[] = {
-    SL_UNARY("EmptyCall", unused_unary, NULL, 0),
-    SL_UNARY("UnaryCall", back_unary, NULL, SL_METHOD_READ_ONLY),
-    SL_UNARY("CacheableUnaryCall", unused_unary, NULL, 0),
-    SL_UNARY("UnimplementedCall", unused_unary, NULL, 0),
+    SL_UNARY("EmptyCall", unused_unary, NULL, 0, SL_ROLES_ANY),
+    SL_UNARY("UnaryCall", back_unary, NULL, SL_METHOD_READ_ONLY, SL_ROLES_ANY),
+    SL_UNARY("CacheableUnaryCall", unused_unary, NULL, 0, SL_ROLES_ANY),
+    SL_UNARY("UnimplementedCall", unused_unary, NULL, 0, SL_ROLES_ANY),
     STREAMS(SL_RPC_SERVER_STREAMING, SL_RPC_CLIENT_STREAMING),
 };
 
 static const sl_method front_methods[] = {
-    SL_UNARY("EmptyCall", front_empty, refuse_all, 0),
-    SL_UNARY("UnaryCall", front_unary, NULL, SL_METHOD_READ_ONLY),
-    SL_UNARY("CacheableUnaryCall", front_detail, NULL, 0),
-    SL_UNARY("UnimplementedCall", unused_unary, NULL, 0),
+    SL_UNARY("EmptyCall", front_empty, refuse_all, 0, SL_ROLES_ANY),
+    SL_UNARY("UnaryCall", front_unary, NULL, SL_METHOD_READ_ONLY, SL_ROLES_ANY),
+    SL_UNARY("CacheableUnaryCall", front_detail, NULL, 0, SL_ROLES_ANY),
+    SL_UNARY("UnimplementedCall", unused_unary, NULL, 0, SL_ROLES_ANY),
     STREAMS(SL_RPC_SERVER_STREAMING, SL_RPC_CLIENT_STREAMING),
 };
 
@@ -350,7 +349,8 @@ static void test_rich_error_detail_reaches_the_client(void **state)
     assert_true(details_len > 0);
     const uint8_t *v;
     size_t vlen;
-    assert_true(sl_client_status_detail(details, details_len, PAYLOAD_TYPE_URL, &v, &vlen));
+    assert_true(
+        sl_client_status_detail(details, details_len, PAYLOAD_TYPE_URL, f->arena, &v, &vlen));
     Grpc__Testing__Payload *got = grpc__testing__payload__unpack(NULL, vlen, v);
     assert_non_null(got);
     assert_int_equal(got->body.len, 10);

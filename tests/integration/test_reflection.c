@@ -1,6 +1,6 @@
 /*
  * Server reflection (sl_reflection) on a real service process,
- * shelfline-inventory with a bearer token configured: both versions of
+ * shelfline-inventory authenticating callers (JWT): both versions of
  * grpc.reflection ServerReflection, asked one question per stream through
  * sl_client (a request, half-close, the answer).  The Go client of
  * tests/interop/reflection asks several on one stream and calls a method
@@ -23,11 +23,15 @@
 #include "sl_client.h"
 #include "sl_log.h"
 #include "sl_test.h"
+#include "sl_test_auth.h"
 #include "sl_testpg.h"
 
 #define V1 "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"
 #define V1ALPHA "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"
-#define TOKEN "Bearer refl-s3cret"
+/* "Bearer <jwt>" of a caller with a role (any role may reflect), signed by
+ * the fixture's throwaway key. */
+static char *token;
+static sl_test_keys keys;
 
 typedef Grpc__Reflection__V1__ServerReflectionRequest request;
 typedef Grpc__Reflection__V1__ServerReflectionResponse response;
@@ -47,7 +51,10 @@ static int start(void **state)
     int port = sl_test_free_port();
     snprintf(env[0], sizeof env[0], "SHELFLINE_DATABASE_URL=%s", conninfo);
     snprintf(env[1], sizeof env[1], "SHELFLINE_LISTEN=127.0.0.1:%d", port);
-    snprintf(env[2], sizeof env[2], "SHELFLINE_AUTH_TOKEN=%s", TOKEN + 7);
+    if (sl_test_keys_make(&keys) != 0 ||
+        (token = sl_test_bearer(&keys, "reflection-test", "cs-agent")) == NULL)
+        return -1;
+    snprintf(env[2], sizeof env[2], "%s", keys.public_env);
     char *envp[] = {env[0], env[1], env[2], "SHELFLINE_HTTP_LISTEN=off", NULL};
     char *bin = sl_test_bin("shelfline-inventory");
     char *argv[] = {bin, NULL};
@@ -77,13 +84,16 @@ static int stop(void **state)
     }
     sl_test_kill_all();
     sl_testpg_drop_db("reflection");
+    sl_test_keys_remove(&keys);
+    free(token);
+    token = NULL;
     return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
 /* One question on a v1 stream, with the token; the answer in *resp. */
 static sl_status ask(fixture *f, const request *req, response **resp, sl_err *err)
 {
-    sl_call_options o = {.authorization = TOKEN};
+    sl_call_options o = {.authorization = token};
     return sl_client_unary(f->ch, V1, &req->base,
                            &grpc__reflection__v1__server_reflection_response__descriptor, f->arena,
                            (ProtobufCMessage **)resp, &o, err);
@@ -270,7 +280,7 @@ static void test_v1alpha_answers_like_v1(void **state)
     req.message_request_case =
         GRPC__REFLECTION__V1ALPHA__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_FILE_CONTAINING_SYMBOL;
     req.file_containing_symbol = "shelfline.v1.InventoryService";
-    sl_call_options o = {.authorization = TOKEN};
+    sl_call_options o = {.authorization = token};
     Grpc__Reflection__V1alpha__ServerReflectionResponse *resp;
     sl_err err;
     assert_int_equal(

@@ -410,7 +410,7 @@ static void test_place_short_with_details(void **state)
                      SL_FAILED_PRECONDITION);
     assert_non_null(strstr(err.msg, "SKU-A"));
     assert_true(sl_client_status_detail(
-        det, det_len, "type.googleapis.com/shelfline.v1.ReserveShortfall", &v, &v_len));
+        det, det_len, "type.googleapis.com/shelfline.v1.ReserveShortfall", A, &v, &v_len));
     Shelfline__V1__ReserveShortfall *sf = shelfline__v1__reserve_shortfall__unpack(NULL, v_len, v);
     assert_non_null(sf);
     assert_int_equal(sf->n_lines, 1);
@@ -520,6 +520,14 @@ static void test_pay_ship_deliver_cancel(void **state)
     cp.order_id = "o-cancel";
     assert_int_equal(sd(0, "ConfirmPayment", &cp, DESC(order), &o, 0, &err),
                      SL_FAILED_PRECONDITION);
+    /* Audit: each order's last state change names who made it (these
+     * services run with SHELFLINE_AUTH=none: "anonymous"), with the call's
+     * request id and trace id. */
+    assert_int_equal(qf("SELECT count(*) FROM service_desk.orders WHERE order_id IN ('%s', "
+                        "'o-cancel') AND actor = 'anonymous' AND request_id <> '' AND "
+                        "length(trace_id) = 32",
+                        "o-life"),
+                     2);
     sl_arena_reset(A);
 }
 
@@ -996,6 +1004,20 @@ static void test_tickets(void **state)
     assert_int_equal(sd(1, "ResolveTicket", &rs, DESC(ticket), &t, 0, &err), SL_OK);
     assert_int_equal(t->status, SHELFLINE__V1__TICKET_STATUS__TICKET_RESOLVED);
     assert_true(t->resolution->met);
+    /* Audit: who opened and resolved it, and who wrote each message and
+     * paused the clock ("anonymous" under SHELFLINE_AUTH=none), with the
+     * calls' request ids. */
+    assert_int_equal(qf("SELECT count(*) FROM service_desk.ticket WHERE ticket_id = '%s' AND "
+                        "actor = 'anonymous' AND resolved_by = 'anonymous' AND "
+                        "resolved_request_id <> ''",
+                        "t-ru"),
+                     1);
+    assert_int_equal(qf("SELECT count(*) FROM service_desk.ticket_event WHERE ticket_id = '%s' "
+                        "AND (actor <> 'anonymous' OR request_id = '')",
+                        "t-ru"),
+                     0);
+    assert_true(
+        qf("SELECT count(*) FROM service_desk.ticket_event WHERE ticket_id = '%s'", "t-ru") >= 3);
     rr.from_customer = false;
     assert_int_equal(sd(0, "RespondTicket", &rr, DESC(ticket), &t, 0, &err),
                      SL_FAILED_PRECONDITION);

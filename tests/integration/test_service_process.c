@@ -29,6 +29,7 @@
 #include "sl_health.h"
 #include "sl_log.h"
 #include "sl_test.h"
+#include "sl_test_auth.h"
 #include "sl_testpg.h"
 
 static void sleep_ms(int64_t ms)
@@ -240,28 +241,56 @@ static void test_bad_configuration_names_variable(void **state)
     }
 }
 
-/* With SHELFLINE_AUTH_TOKEN set, calls need the bearer token; health
- * probes never do. */
+/* With a JWT key configured, calls need a token signed by its private
+ * key with a role of the method (WatchEvents: service); health probes
+ * never do.  A refusal says why. */
 static void test_auth_token(void **state)
 {
     (void)state;
+    sl_test_keys keys, other;
+    assert_int_equal(sl_test_keys_make(&keys), 0);
+    assert_int_equal(sl_test_keys_make(&other), 0);
     char conninfo[512];
     assert_int_equal(sl_testpg_fresh_db("auth", conninfo, sizeof conninfo), 0);
     int port = sl_test_free_port();
-    pid_t pid = start_service("shelfline-inventory", conninfo, port, "SHELFLINE_AUTH_TOKEN=s3cret");
+    pid_t pid = start_service("shelfline-inventory", conninfo, port, keys.public_env);
     assert_true(sl_test_wait_child_port(pid, port, 20000));
     char target[64];
     snprintf(target, sizeof target, "127.0.0.1:%d", port);
     sl_channel *ch;
     sl_err err;
     assert_int_equal(sl_channel_create(target, NULL, &ch, &err), SL_OK);
+    /* Health without any credentials (kubelet probes). */
     assert_true(wait_health(ch, "", SL_HEALTH_SERVING, 5000));
     sl_arena *a = sl_arena_create(0);
     Shelfline__V1__WatchEventsRequest req = SHELFLINE__V1__WATCH_EVENTS_REQUEST__INIT;
-    const char *auth[] = {NULL, "Bearer wrong", "Bearer s3cret"};
-    sl_status want[] = {SL_UNAUTHENTICATED, SL_UNAUTHENTICATED, SL_OK};
-    for (int i = 0; i < 3; i++) {
-        sl_call_options o = {.authorization = auth[i]};
+    int64_t now = (int64_t)time(NULL);
+    char *tok[] = {
+        NULL,
+        strdup("Bearer wrong"),
+        sl_test_bearer(&other, "forger", "service"),
+        sl_test_bearer_at(&keys, "late", "service", NULL, 0, now - 120),
+        sl_test_bearer_at(&keys, "elsewhere", "service", "another-suite", 0, now + 600),
+        sl_test_bearer(&keys, "cs-tool", "cs-agent"),
+        sl_test_bearer(&keys, "service-desk", "service"),
+    };
+    sl_status want[] = {SL_UNAUTHENTICATED,
+                        SL_UNAUTHENTICATED,
+                        SL_UNAUTHENTICATED,
+                        SL_UNAUTHENTICATED,
+                        SL_UNAUTHENTICATED,
+                        SL_PERMISSION_DENIED,
+                        SL_OK};
+    const char *why[] = {"missing credentials",
+                         "malformed bearer token",
+                         "signature does not verify",
+                         "expired",
+                         "audience",
+                         "needs role service; \"cs-tool\" has cs-agent",
+                         NULL};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        assert_true(i == 0 || tok[i] != NULL);
+        sl_call_options o = {.authorization = tok[i]};
         sl_client_stream *s;
         assert_int_equal(sl_client_stream_open(ch, "/shelfline.v1.InventoryService/WatchEvents",
                                                &req.base, &shelfline__v1__event__descriptor, &o, &s,
@@ -276,15 +305,90 @@ static void test_auth_token(void **state)
             assert_true(timed_out);
         } else {
             assert_int_equal(st, want[i]);
-            assert_non_null(strstr(err.msg, "token"));
+            if (strstr(err.msg, why[i]) == NULL)
+                fail_msg("case %zu: \"%s\" does not say \"%s\"", i, err.msg, why[i]);
         }
         sl_client_stream_close(s);
+        free(tok[i]);
     }
     sl_arena_destroy(a);
     sl_channel_destroy(ch);
     int status = sl_test_stop(pid, SIGTERM, 30000);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     sl_testpg_drop_db("auth");
+    sl_test_keys_remove(&keys);
+    sl_test_keys_remove(&other);
+}
+
+/* Runs name with env (NULL-terminated) added, its stdout and stderr into
+ * out (cap bytes, terminated) until it exits or timeout_ms passes (then it
+ * is stopped with SIGTERM); returns its waitpid status. */
+static int run_captured(const char *name, char *const env[], int64_t timeout_ms, char *out,
+                        size_t cap)
+{
+    char path[] = "/tmp/shelfline-run-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fd, 1);
+        dup2(fd, 2);
+        for (size_t i = 0; env[i] != NULL; i++)
+            putenv(env[i]);
+        char *bin = sl_test_bin(name);
+        execl(bin, bin, (char *)NULL);
+        _exit(127);
+    }
+    int status = 0;
+    int64_t until = sl_test_now_ms() + timeout_ms;
+    while (waitpid(pid, &status, WNOHANG) == 0) {
+        if (sl_test_now_ms() >= until) {
+            kill(pid, SIGTERM);
+            waitpid(pid, &status, 0);
+            break;
+        }
+        sleep_ms(50);
+    }
+    ssize_t n = pread(fd, out, cap - 1, 0);
+    out[n > 0 ? n : 0] = '\0';
+    close(fd);
+    unlink(path);
+    return status;
+}
+
+/* Fail closed: with neither a JWT key nor SHELFLINE_AUTH=none the service
+ * refuses to start, saying what to set; with SHELFLINE_AUTH=none it
+ * serves, and warns at every start. */
+static void test_no_authentication_fails_closed(void **state)
+{
+    (void)state;
+    char conninfo[512], db[600], listen[64], out[8192];
+    assert_int_equal(sl_testpg_fresh_db("closed", conninfo, sizeof conninfo), 0);
+    snprintf(db, sizeof db, "SHELFLINE_DATABASE_URL=%s", conninfo);
+    char *refused[] = {db, "SHELFLINE_AUTH=", "SHELFLINE_JWT_PUBLIC_KEY_FILE=",
+                       "SHELFLINE_LISTEN=127.0.0.1:1", NULL};
+    int status = run_captured("shelfline-inventory", refused, 20000, out, sizeof out);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 2);
+    if (strstr(out, "no authentication configured: set SHELFLINE_JWT_PUBLIC_KEY_FILE") == NULL)
+        fail_msg("refusal does not say what to set: %s", out);
+    for (int start = 0; start < 2; start++) {
+        snprintf(listen, sizeof listen, "SHELFLINE_LISTEN=127.0.0.1:%d", sl_test_free_port());
+        char *open_env[] = {db, "SHELFLINE_AUTH=none", listen, "SHELFLINE_LOG_LEVEL=info", NULL};
+        /* It runs until stopped: 3 s is long enough to log its start. */
+        status = run_captured("shelfline-inventory", open_env, 3000, out, sizeof out);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+        const char *warn = strstr(out, "SHELFLINE_AUTH=none: serving every caller unauthenticated");
+        if (warn == NULL)
+            fail_msg("start %d logged no warning: %s", start, out);
+        /* On the warning's own JSON line, at level warn. */
+        const char *line = warn;
+        while (line > out && line[-1] != '\n')
+            line--;
+        assert_non_null(strstr(line, "\"level\":\"warn\""));
+    }
+    sl_testpg_drop_db("closed");
 }
 
 /* After a failed assertion, leave no service process behind. */
@@ -388,6 +492,7 @@ int main(void)
         cmocka_unit_test_teardown(test_metrics_endpoint, kill_children),
         cmocka_unit_test_teardown(test_replicas_migrate_together, kill_children),
         cmocka_unit_test_teardown(test_auth_token, kill_children),
+        cmocka_unit_test_teardown(test_no_authentication_fails_closed, kill_children),
         cmocka_unit_test_teardown(test_health_follows_database, destroy_private_cluster),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -24,3 +24,17 @@ if(TARGET shelfline-inventory)
     LABELS interop TIMEOUT 300 FIXTURES_REQUIRED pg
     ENVIRONMENT "${SHELFLINE_TEST_ENV}")
 endif()
+
+# TLS and mTLS with the Python, Node and Go clients against a real
+# inventory process: served, and refused without (or with a foreign)
+# client certificate or in plaintext (see run_tls_clients.sh).
+if(TARGET shelfline-inventory)
+  foreach(lang python node go)
+    add_test(NAME interop_${lang}_tls
+      COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/run_tls_clients.sh ${lang}
+              $<TARGET_FILE:shelfline-inventory> ${CMAKE_BINARY_DIR}/interop-go-tls)
+    set_tests_properties(interop_${lang}_tls PROPERTIES
+      LABELS interop TIMEOUT 300 FIXTURES_REQUIRED pg
+      ENVIRONMENT "${SHELFLINE_TEST_ENV}")
+  endforeach()
+endif()

@@ -7,7 +7,8 @@ usage: health_check.py ADDRESS SERVICE EXPECTED
   ADDRESS   host:port, e.g. 127.0.0.1:50051
   SERVICE   the service name to ask about; "" is the server as a whole
   EXPECTED  SERVING, NOT_SERVING or SERVICE_UNKNOWN (a Check on a service
-            the server does not know must fail with status NOT_FOUND)
+            the server does not know must fail with status NOT_FOUND), or
+            REFUSED: no answer at all (a TLS handshake the server refuses)
 
 Exits 0 when the answer is the expected one, 1 when it is not (or no answer
 came), 2 on bad usage.  Each attempt has a deadline and waits for the
@@ -15,6 +16,10 @@ channel to be ready, so a server that is still starting is tolerated; an
 attempt that ends UNAVAILABLE or DEADLINE_EXCEEDED is retried a bounded
 number of times.  SHELFLINE_HEALTH_DEADLINE (seconds per attempt, default 5)
 and SHELFLINE_HEALTH_ATTEMPTS (default 3) change those bounds.
+
+TLS: with SHELFLINE_TEST_TLS_CA (a PEM CA file) the channel is TLS and
+verifies the server with it; SHELFLINE_TEST_TLS_CERT and _KEY add a client
+certificate (mTLS).
 
 The two messages are one-field protobufs, encoded and decoded here by hand
 (Debian ships no generated health stubs for Python):
@@ -30,7 +35,7 @@ import grpc
 
 METHOD = "/grpc.health.v1.Health/Check"
 STATUS_NAMES = {0: "UNKNOWN", 1: "SERVING", 2: "NOT_SERVING", 3: "SERVICE_UNKNOWN"}
-EXPECTATIONS = ("SERVING", "NOT_SERVING", "SERVICE_UNKNOWN")
+EXPECTATIONS = ("SERVING", "NOT_SERVING", "SERVICE_UNKNOWN", "REFUSED")
 RETRYABLE = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
 
 
@@ -137,7 +142,21 @@ def check(address, service, deadline, attempts):
         ("grpc.initial_reconnect_backoff_ms", 200),
         ("grpc.max_reconnect_backoff_ms", 1000),
     ]
-    with grpc.insecure_channel(address, options=options) as channel:
+    ca = os.environ.get("SHELFLINE_TEST_TLS_CA", "")
+    if ca:
+        def read(var):
+            name = os.environ.get(var, "")
+            if not name:
+                return None
+            with open(name, "rb") as f:
+                return f.read()
+        creds = grpc.ssl_channel_credentials(read("SHELFLINE_TEST_TLS_CA"),
+                                             read("SHELFLINE_TEST_TLS_KEY"),
+                                             read("SHELFLINE_TEST_TLS_CERT"))
+        channel = grpc.secure_channel(address, creds, options=options)
+    else:
+        channel = grpc.insecure_channel(address, options=options)
+    with channel:
         call = channel.unary_unary(
             METHOD,
             request_serializer=encode_request,
@@ -180,6 +199,8 @@ def main(argv):
             got += " in an OK Check response (the health protocol says NOT_FOUND)"
     elif code == grpc.StatusCode.NOT_FOUND:
         got = "SERVICE_UNKNOWN"
+    elif code in RETRYABLE and expected == "REFUSED":
+        got = "REFUSED"
     elif code in RETRYABLE:
         got = "no answer after %d attempt(s) of %gs each: %s (%s)%s" % (
             attempts, deadline, code.name, details, probe(address))

@@ -38,19 +38,9 @@ for d in google.golang.org/grpc/reflection/grpc_reflection_v1alpha \
     [ -d "/usr/share/gocode/src/$d" ] || die "/usr/share/gocode/src/$d missing (deploy/local/deps.sh test)"
 done
 client=$out/reflection-client
-(
-    # One build at a time per OUTDIR; rebuilt when the source is newer.
-    exec 9>"$out/.lock"
-    flock 9
-    if [ ! -x "$client" ] || [ "$here/reflection/main.go" -nt "$client" ]; then
-        mkdir -p "$out/gopath" "$out/gocache"
-        export GO111MODULE=off GOPATH="$out/gopath:/usr/share/gocode" GOCACHE="$out/gocache" \
-            GOENV=off GOFLAGS=-buildvcs=false GOPROXY=off GOWORK=off
-        unset GOROOT GOBIN GOOS GOARCH
-        go build -o "$client.tmp" "$here/reflection/main.go" || die "go build reflection/main.go failed"
-        mv "$client.tmp" "$client"
-    fi
-)
+# shellcheck source=tests/interop/go_build.sh
+. "$here/go_build.sh"
+go_build "$here/reflection/main.go" "$out" reflection-client
 
 # $tmp, start_service, and the cleanup that stops the service.
 # shellcheck source=tests/interop/service.sh
@@ -58,8 +48,10 @@ client=$out/reflection-client
 
 # --- the service and the checks ---------------------------------------------
 
-token=refl-$RANDOM$RANDOM
-start_service SHELFLINE_AUTH_TOKEN="$token"
+# A signed token with a role that may call CreateProduct and GetProduct
+# (stock-admin; any role may reflect).
+token=$(make_token reflection-client stock-admin)
+start_service SHELFLINE_JWT_PUBLIC_KEY_FILE="$tmp/jwt.pub"
 rc=0
 timeout 60 "$client" -addr "$address" -token "$token" || rc=$?
 if ! kill -0 "$service_pid" 2>/dev/null; then

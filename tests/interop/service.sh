@@ -7,7 +7,16 @@
 # with the extra environment given, sets address (127.0.0.1:PORT) and
 # service_pid, and returns once it listens; dies with its output otherwise.
 # The database is SHELFLINE_DATABASE_URL, or the ctest fixture's cluster
-# (SHELFLINE_TEST_PG_DIR).
+# (SHELFLINE_TEST_PG_DIR).  Services fail closed without authentication:
+# unless the extra environment sets SHELFLINE_AUTH or a JWT key, the
+# service runs with SHELFLINE_AUTH=none, said here in so many words.
+#
+# make_token SUBJECT ROLES: prints a bearer token (without "Bearer ") for
+# SUBJECT with ROLES ("cs-agent,planner"), signed by a throwaway ES256 key
+# made in $tmp on first use (openssl, and shelfline-token next to
+# $service_bin); start the service with
+# SHELFLINE_JWT_PUBLIC_KEY_FILE=$tmp/jwt.pub.  (Called as $(make_token ...),
+# it runs in a subshell: it sets no variable of the caller's.)
 
 tmp=$(mktemp -d)
 service_pid=
@@ -33,6 +42,16 @@ service_log() {
     echo "----" >&2
 }
 
+make_token() {
+    if [ ! -s "$tmp/jwt.pub" ]; then
+        openssl ecparam -name prime256v1 -genkey -noout -out "$tmp/jwt.key" 2>/dev/null &&
+            openssl ec -in "$tmp/jwt.key" -pubout -out "$tmp/jwt.pub" 2>/dev/null ||
+            die "openssl could not make a key pair"
+    fi
+    "$(dirname "$service_bin")/shelfline-token" --key "$tmp/jwt.key" --sub "$1" --roles "$2" --ttl 1h ||
+        die "shelfline-token failed"
+}
+
 start_service() {
     if [ -z "${SHELFLINE_DATABASE_URL:-}" ]; then
         [ -n "${SHELFLINE_TEST_PG_DIR:-}" ] ||
@@ -54,7 +73,12 @@ start_service() {
     [ -n "$port" ] || die "found no free port on 127.0.0.1"
     address=127.0.0.1:$port
 
-    env "$@" SHELFLINE_LISTEN=$address SHELFLINE_HTTP_LISTEN=127.0.0.1:0 "$service_bin" >"$tmp/service.log" 2>&1 &
+    auth=SHELFLINE_AUTH=none
+    for a in "$@"; do
+        case $a in SHELFLINE_AUTH=* | SHELFLINE_JWT_PUBLIC_KEY_FILE=*) auth= ;; esac
+    done
+    # shellcheck disable=SC2086
+    env $auth "$@" SHELFLINE_LISTEN=$address SHELFLINE_HTTP_LISTEN=127.0.0.1:0 "$service_bin" >"$tmp/service.log" 2>&1 &
     service_pid=$!
 
     now_us() { echo $((10#${EPOCHREALTIME//[!0-9]/})); }

@@ -169,6 +169,8 @@ replicas=(inventory1 inventory2 forecasting1 forecasting2 customer-value1 custom
           service-desk1 service-desk2)
 
 # start_replica NAME: one process, its log appended to logs/NAME.log.
+# The replicas run without authentication, said in so many words
+# (SHELFLINE_AUTH=none): the load and the audit carry no tokens yet.
 start_replica() {
     local name=$1 svc=${1%[12]} url=$db_url
     local -a pre=()
@@ -181,7 +183,7 @@ start_replica() {
     SHELFLINE_CUSTOMER_VALUE_ADDR=$cv_t SHELFLINE_SERVICE_DESK_ADDR=$sd_t \
     SHELFLINE_SD_HOLD_TTL=${hold_ttl_s}s SHELFLINE_HEALTH_INTERVAL=500ms \
     SHELFLINE_DRAIN_GRACE=10s SHELFLINE_LOG_LEVEL=${PEAK_LOG_LEVEL:-info} \
-    SHELFLINE_WORKERS=$workers \
+    SHELFLINE_WORKERS=$workers SHELFLINE_AUTH=none \
         "${pre[@]}" "$bin/shelfline-$svc" >>"$out/logs/$name.log" 2>&1 &
     pid[$name]=$!
 }

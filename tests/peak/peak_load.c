@@ -818,7 +818,7 @@ static void maybe_subscribe(worker *w, int32_t oi, const uint8_t *details, size_
     size_t vlen;
     if (details == NULL || rnd_unit(&w->rnd) >= 0.5 ||
         !sl_client_status_detail(details, len, "type.googleapis.com/shelfline.v1.ReserveShortfall",
-                                 &v, &vlen))
+                                 w->a, &v, &vlen))
         return;
     Shelfline__V1__ReserveShortfall *sf =
         shelfline__v1__reserve_shortfall__unpack(sl_arena_pb_allocator(w->a), vlen, v);

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,6 +118,16 @@ pid_t sl_test_spawn(char *const argv[], char *const env_extra[])
     /* Tests run several replicas side by side: each HTTP face on a port
      * of its own, unless the test says otherwise. */
     putenv((char *)"SHELFLINE_HTTP_LISTEN=127.0.0.1:0");
+    /* Services fail closed without authentication: tests of everything
+     * else say SHELFLINE_AUTH=none in so many words; a test of
+     * authentication passes its own SHELFLINE_AUTH or JWT key
+     * (sl_test_auth.h). */
+    bool auth_given = false;
+    for (size_t i = 0; env_extra != NULL && env_extra[i] != NULL; i++)
+        auth_given = auth_given || strncmp(env_extra[i], "SHELFLINE_AUTH=", 15) == 0 ||
+                     strncmp(env_extra[i], "SHELFLINE_JWT_PUBLIC_KEY_FILE=", 30) == 0;
+    if (!auth_given)
+        putenv((char *)"SHELFLINE_AUTH=none");
     for (size_t i = 0; env_extra != NULL && env_extra[i] != NULL; i++)
         putenv(env_extra[i]);
     /* The child must not inherit the test's blocked signal mask. */

@@ -30,7 +30,10 @@ void sl_test_kill_all(void);
 char *sl_test_bin(const char *name);
 
 /* Starts argv[0] with extra environment entries ("K=V", NULL-terminated,
- * may be NULL); stdout/stderr go to the test's stderr.  Returns the pid. */
+ * may be NULL); stdout/stderr go to the test's stderr.  Unless the entries
+ * set SHELFLINE_AUTH or SHELFLINE_JWT_PUBLIC_KEY_FILE, the child runs with
+ * SHELFLINE_AUTH=none (see sl_test_auth.h for tests with tokens).  Returns
+ * the pid. */
 pid_t sl_test_spawn(char *const argv[], char *const env_extra[]);
 
 /* sl_test_spawn of the built executable name (sl_test_bin) without

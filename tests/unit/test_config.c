@@ -150,7 +150,8 @@ static void test_service_config(void **state)
     assert_string_equal(target[0], "127.0.0.1:50054");
     assert_true(cfg.workers >= 4);
     assert_int_equal(cfg.db_pool, cfg.workers + 4);
-    assert_null(cfg.auth_token);
+    assert_null(cfg.jwt_public_key_file);
+    assert_false(cfg.auth_none);
     assert_int_equal(cfg.max_call_ms, 30000);
     setenv("SHELFLINE_MAX_CALL_TIME", "2s", 1);
     assert_int_equal(sl_service_config_load(&cfg, "127.0.0.1:50051", &err), SL_OK);
@@ -169,15 +170,36 @@ static void test_service_config(void **state)
     unsetenv("SHELFLINE_LOG_LEVEL");
 }
 
-static void test_token(void **state)
+/* The shared token is gone: a deployment still setting it is refused
+ * rather than left believing it is protected; SHELFLINE_AUTH takes "none"
+ * alone, and never together with a JWT key; with neither, the service
+ * fails closed (sl_service_auth_check). */
+static void test_auth_settings(void **state)
 {
     (void)state;
-    assert_true(sl_service_token_ok(NULL, NULL));
-    assert_true(sl_service_token_ok("s3cret", "Bearer s3cret"));
-    assert_false(sl_service_token_ok("s3cret", "Bearer s3cre"));
-    assert_false(sl_service_token_ok("s3cret", "Bearer s3cret2"));
-    assert_false(sl_service_token_ok("s3cret", "s3cret"));
-    assert_false(sl_service_token_ok("s3cret", NULL));
+    sl_service_config cfg;
+    sl_err err;
+    setenv("SHELFLINE_AUTH_TOKEN", "s3cret", 1);
+    assert_int_equal(sl_service_config_load(&cfg, "127.0.0.1:50051", &err), SL_INVALID_ARGUMENT);
+    assert_non_null(strstr(err.msg, "SHELFLINE_AUTH_TOKEN is no longer supported"));
+    unsetenv("SHELFLINE_AUTH_TOKEN");
+    assert_int_equal(sl_service_config_load(&cfg, "127.0.0.1:50051", &err), SL_OK);
+    assert_int_equal(sl_service_auth_check(&cfg, &err), SL_FAILED_PRECONDITION);
+    assert_non_null(strstr(err.msg, "SHELFLINE_JWT_PUBLIC_KEY_FILE"));
+    setenv("SHELFLINE_AUTH", "off", 1);
+    assert_int_equal(sl_service_config_load(&cfg, "127.0.0.1:50051", &err), SL_INVALID_ARGUMENT);
+    assert_string_equal(err.msg, "invalid SHELFLINE_AUTH \"off\": expected none (or unset)");
+    setenv("SHELFLINE_AUTH", "none", 1);
+    assert_int_equal(sl_service_config_load(&cfg, "127.0.0.1:50051", &err), SL_OK);
+    assert_true(cfg.auth_none);
+    assert_int_equal(sl_service_auth_check(&cfg, &err), SL_OK);
+    setenv("SHELFLINE_JWT_PUBLIC_KEY_FILE", "/keys/jwt.pub", 1);
+    assert_int_equal(sl_service_config_load(&cfg, "127.0.0.1:50051", &err), SL_INVALID_ARGUMENT);
+    unsetenv("SHELFLINE_AUTH");
+    assert_int_equal(sl_service_config_load(&cfg, "127.0.0.1:50051", &err), SL_OK);
+    assert_string_equal(cfg.jwt_public_key_file, "/keys/jwt.pub");
+    assert_int_equal(sl_service_auth_check(&cfg, &err), SL_OK);
+    unsetenv("SHELFLINE_JWT_PUBLIC_KEY_FILE");
 }
 
 static void test_peer_targets(void **state)
@@ -219,7 +241,7 @@ int main(void)
         cmocka_unit_test(test_numbers_refuse_blanks_and_plus),
         cmocka_unit_test(test_pure_parsers_match_the_getters),
         cmocka_unit_test(test_service_config),
-        cmocka_unit_test(test_token),
+        cmocka_unit_test(test_auth_settings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -144,7 +144,7 @@ static void test_a_row_that_is_no_proto_method_is_refused(void **state)
     (void)state;
     size_t n;
     sl_method *rows = inventory_rows(&n);
-    rows[n] = (sl_method)SL_UNARY("ReserveEverything", handler, NULL, 0);
+    rows[n] = (sl_method)SL_UNARY("ReserveEverything", handler, NULL, 0, SL_ROLES_ANY);
     expect_refused(rows, n + 1, "\"ReserveEverything\" is not a method of the proto");
     rows[n].name = "/shelfline.v1.ForecastingService/GetProduct";
     expect_refused(rows, n + 1, "is not a method of the proto");

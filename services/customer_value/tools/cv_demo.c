@@ -175,11 +175,11 @@ static void group(catalogue *c)
 
 /* Reads the catalogue from inventory; false when it cannot (or it is
  * empty). */
-static bool load_inventory(catalogue *c, const char *addr)
+static bool load_inventory(catalogue *c, const char *addr, const sl_channel_options *co)
 {
     sl_channel *ch;
     sl_err err;
-    if (sl_channel_create(addr, NULL, &ch, &err) != SL_OK)
+    if (sl_channel_create(addr, co, &ch, &err) != SL_OK)
         return false;
     sl_arena *a = sl_arena_create(256 * 1024);
     char token[256] = "";
@@ -430,12 +430,18 @@ int main(void)
     static ctx c;
     pthread_mutex_init(&c.mu, NULL);
     c.today_ms = (int64_t)time(NULL) * 1000 / DAY_MS * DAY_MS;
-    if (!load_inventory(&c.cat, inv_addr) && !load_fallback(&c.cat)) {
+    /* The services authenticate: the token make run issued the loaders. */
+    sl_channel_options co = {0};
+    if (sl_token_file_from_env("SHELFLINE_TOKEN_FILE", &co.token_file, &err) != SL_OK) {
+        fprintf(stderr, "customer-value demo: %s\n", err.msg);
+        return 1;
+    }
+    if (!load_inventory(&c.cat, inv_addr, &co) && !load_fallback(&c.cat)) {
         fprintf(stderr, "customer-value demo: out of memory\n");
         return 1;
     }
     group(&c.cat);
-    if (sl_channel_create(cv_addr, NULL, &c.cv, &err) != SL_OK) {
+    if (sl_channel_create(cv_addr, &co, &c.cv, &err) != SL_OK) {
         fprintf(stderr, "customer-value demo: %s\n", err.msg);
         return 1;
     }

@@ -216,8 +216,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "shelfline-forecasting-demo: %s\n", err.msg);
         return 2;
     }
+    /* The services authenticate: the token make run issued the loaders. */
+    sl_channel_options co = {0};
     sl_channel *ch;
-    if (sl_channel_create(addr, NULL, &ch, &err) != SL_OK) {
+    if (sl_token_file_from_env("SHELFLINE_TOKEN_FILE", &co.token_file, &err) != SL_OK ||
+        sl_channel_create(addr, &co, &ch, &err) != SL_OK) {
         fprintf(stderr, "shelfline-forecasting-demo: %s\n", err.msg);
         return 1;
     }

@@ -278,11 +278,10 @@ int main(void)
     demo d = {.rng = 20261123};
     sl_err err;
     sl_channel_options co = {0};
-    const char *token = getenv("SHELFLINE_AUTH_TOKEN");
-    char auth[300];
-    if (token != NULL && token[0] != '\0') {
-        snprintf(auth, sizeof auth, "Bearer %s", token);
-        co.authorization = auth;
+    /* The services authenticate: the token make run issued the loaders. */
+    if (sl_token_file_from_env("SHELFLINE_TOKEN_FILE", &co.token_file, &err) != SL_OK) {
+        fprintf(stderr, "shelfline-service-desk-demo: %s\n", err.msg);
+        return 1;
     }
     if (sl_channel_create(sd_addr && *sd_addr ? sd_addr : "127.0.0.1:50054", &co, &d.sd, &err) !=
             SL_OK ||

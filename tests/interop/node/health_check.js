@@ -6,7 +6,8 @@
 //   ADDRESS   host:port, e.g. 127.0.0.1:50051
 //   SERVICE   the service name to ask about; "" is the server as a whole
 //   EXPECTED  SERVING, NOT_SERVING or SERVICE_UNKNOWN (a Check on a service
-//             the server does not know must fail with status NOT_FOUND)
+//             the server does not know must fail with status NOT_FOUND), or
+//             REFUSED: no answer at all (a TLS handshake the server refuses)
 //
 // Exits 0 when the answer is the expected one, 1 when it is not (or no
 // answer came), 2 on bad usage.  Each attempt has a deadline and waits for
@@ -21,12 +22,13 @@
 // run_health_client.sh into the build tree and found through NODE_PATH.
 'use strict';
 
+const fs = require('fs');
 const net = require('net');
 
 const grpc = require('@grpc/grpc-js');
 const protoLoader = require('@grpc/proto-loader');
 
-const EXPECTATIONS = ['SERVING', 'NOT_SERVING', 'SERVICE_UNKNOWN'];
+const EXPECTATIONS = ['SERVING', 'NOT_SERVING', 'SERVICE_UNKNOWN', 'REFUSED'];
 const RETRYABLE = [grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED];
 const statusName = (code) =>
   Object.keys(grpc.status).find((k) => grpc.status[k] === code) || `code ${code}`;
@@ -92,7 +94,14 @@ async function main(argv) {
     console.error(`FAIL ${what}: cannot load grpc/health/v1/health.proto: ${e.message}`);
     return 1;
   }
-  const client = new Health(address, grpc.credentials.createInsecure(), {
+  // SHELFLINE_TEST_TLS_CA: TLS verifying the server with that PEM CA;
+  // SHELFLINE_TEST_TLS_CERT and _KEY: with that client certificate (mTLS).
+  const file = (v) => (process.env[v] ? fs.readFileSync(process.env[v]) : null);
+  const creds = process.env.SHELFLINE_TEST_TLS_CA
+    ? grpc.credentials.createSsl(file('SHELFLINE_TEST_TLS_CA'), file('SHELFLINE_TEST_TLS_KEY'),
+      file('SHELFLINE_TEST_TLS_CERT'))
+    : grpc.credentials.createInsecure();
+  const client = new Health(address, creds, {
     'grpc.enable_http_proxy': 0, // loopback: never via a proxy
     // Notice a server that is still starting soon after it listens.
     'grpc.initial_reconnect_backoff_ms': 200,
@@ -124,6 +133,8 @@ async function main(argv) {
     }
   } else if (err.code === grpc.status.NOT_FOUND) {
     got = 'SERVICE_UNKNOWN';
+  } else if (RETRYABLE.includes(err.code) && expected === 'REFUSED') {
+    got = 'REFUSED';
   } else if (RETRYABLE.includes(err.code)) {
     got = `no answer after ${attempts} attempt(s) of ${deadlineSec}s each: ` +
       `${statusName(err.code)} (${err.details})${await probe(address)}`;

@@ -171,7 +171,7 @@ func call(ctx context.Context, conn *grpc.ClientConn, sd protoreflect.ServiceDes
 
 func main() {
 	addr := flag.String("addr", "", "the service's host:port")
-	token := flag.String("token", "", "bearer token (SHELFLINE_AUTH_TOKEN)")
+	token := flag.String("token", "", "bearer token (a JWT the service accepts)")
 	flag.Parse()
 	if *addr == "" {
 		fmt.Fprintln(os.Stderr, "usage: reflection_client -addr HOST:PORT [-token T]")
