@@ -174,9 +174,9 @@ static const sl_db_stmt stmts[] = {
      " ELSE status END WHERE subscription_id = $1 RETURNING " SD_SUB_COLS,
      1},
     {"sd_sub_list",
-     "SELECT " SD_SUB_COLS " FROM subscription WHERE customer_id = $1"
-     " ORDER BY subscription_id DESC LIMIT 1000",
-     1},
+     "SELECT " SD_SUB_COLS " FROM subscription WHERE customer_id = $1 AND subscription_id < $2"
+     " ORDER BY subscription_id DESC LIMIT $3",
+     3},
     {"sd_restock_insert",
      "INSERT INTO restock (event_id, sku, region, available, next_at_ms)"
      " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (event_id) DO NOTHING",
@@ -227,8 +227,12 @@ static const sl_db_stmt stmts[] = {
      "SELECT " SD_TICKET_COLS " FROM ticket t"
      " WHERE (CASE WHEN $1 = '' THEN status <> 'RESOLVED' ELSE status = $1 END)"
      " AND ($2 = '' OR category = $2) AND ($3 = '' OR priority = $3)"
-     " AND ($4 = '' OR customer_id = $4) ORDER BY opened_at_ms, ticket_id LIMIT 1000",
-     4},
+     " AND ($4 = '' OR customer_id = $4) AND (opened_at_ms, ticket_id) > ($5, $6)"
+     " AND (NOT $7 OR (first_response_ms IS NULL"
+     "   AND opened_at_ms <= ($8::bigint[])[substr(priority, 2)::int])"
+     "  OR (resolved_ms IS NULL AND opened_at_ms <= ($9::bigint[])[substr(priority, 2)::int]))"
+     " ORDER BY opened_at_ms, ticket_id LIMIT $10",
+     10},
     {"sd_ticket_period",
      "SELECT " SD_TICKET_COLS " FROM ticket t WHERE opened_at_ms >= $1 AND opened_at_ms < $2"
      " ORDER BY opened_at_ms, ticket_id LIMIT 100001",

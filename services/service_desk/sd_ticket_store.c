@@ -211,13 +211,34 @@ static sl_status rows_of(PGresult *res, sd_ticket_rows **out, sl_err *err)
     return SL_OK;
 }
 
-sl_status sd_store_tickets_list(sl_db *db, int64_t deadline_ms, const char *status,
-                                const char *category, const char *priority, const char *customer,
+/* "{a,b,c,d}": a bigint[] parameter of SD_PRIORITY_COUNT values. */
+static const char *int64_array(char *buf, size_t cap, const int64_t *v)
+{
+    size_t k = 0;
+    for (int i = 0; i < SD_PRIORITY_COUNT && k < cap; i++)
+        k += (size_t)snprintf(buf + k, cap - k, "%c%" PRId64, i == 0 ? '{' : ',', v[i]);
+    if (k < cap)
+        snprintf(buf + k, cap - k, "}");
+    return buf;
+}
+
+sl_status sd_store_tickets_list(sl_db *db, int64_t deadline_ms, const sd_ticket_query *q,
                                 sd_ticket_rows **out, sl_err *err)
 {
-    const char *p[4] = {status, category, priority, customer};
+    char after[SL_DB_INT64_TEXT], limit[SL_DB_INT64_TEXT];
+    char fr[SD_PRIORITY_COUNT * SL_DB_INT64_TEXT + 4], rs[SD_PRIORITY_COUNT * SL_DB_INT64_TEXT + 4];
+    const char *p[10] = {q->status,
+                         q->category,
+                         q->priority,
+                         q->customer,
+                         sl_db_param_int64(after, q->after_ms),
+                         q->after_id,
+                         q->breaching ? "true" : "false",
+                         int64_array(fr, sizeof fr, q->fr_cutoff_ms),
+                         int64_array(rs, sizeof rs, q->rs_cutoff_ms),
+                         sl_db_param_int64(limit, q->limit)};
     PGresult *res;
-    sl_status st = read_one(db, deadline_ms, "sd_ticket_list", 4, p, &res, err);
+    sl_status st = read_one(db, deadline_ms, "sd_ticket_list", 10, p, &res, err);
     return st != SL_OK ? st : rows_of(res, out, err);
 }
 

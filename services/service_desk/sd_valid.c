@@ -8,11 +8,38 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sl_page.h"
 #include "sl_valid.h"
 
 sl_status sd_valid_id(const char *field, const char *value, sl_err *err)
 {
     return sl_valid_id(field, value, SL_ID, err);
+}
+
+sl_status sd_valid_page(const Shelfline__V1__PageRequest *page, int *limit, char *after, size_t cap,
+                        sl_err *err)
+{
+    sl_status st = sl_page_read(page, limit, after, cap, err);
+    if (st == SL_OK && page == NULL)
+        *limit = SL_PAGE_MAX;
+    return st;
+}
+
+sl_status sd_valid_page_key(char *key, int64_t *ms, const char **id, sl_err *err)
+{
+    *ms = INT64_MIN;
+    *id = "";
+    if (key[0] == '\0')
+        return SL_OK;
+    char *colon = strchr(key, ':'), *end;
+    if (colon == NULL || colon == key || colon[1] == '\0')
+        return sl_err_field(err, "page.page_token", "page.page_token is malformed");
+    *colon = '\0';
+    *ms = strtoll(key, &end, 10);
+    if (*end != '\0')
+        return sl_err_field(err, "page.page_token", "page.page_token is malformed");
+    *id = colon + 1;
+    return SL_OK;
 }
 
 static size_t len_of(const char *s)
@@ -242,7 +269,9 @@ sl_status sd_valid_list_tickets(const Shelfline__V1__ListTicketsRequest *r, sd_t
         return sl_err_field(err, "breaching_within_minutes",
                             "breaching_within_minutes must be 0..525600 (got %d)",
                             r->breaching_within_minutes);
-    return SL_OK;
+    if ((st = sd_valid_page(r->page, &f->limit, f->key, sizeof f->key, err)) != SL_OK)
+        return st;
+    return sd_valid_page_key(f->key, &f->after_ms, &f->after_id, err);
 }
 
 sl_status sd_valid_sla_report(const Shelfline__V1__GetSlaReportRequest *r, sl_err *err)
@@ -300,6 +329,23 @@ sl_status sd_valid_receive_return(const Shelfline__V1__ReceiveReturnRequest *r, 
 }
 
 /* ---- back in stock and notifications ---- */
+
+sl_status sd_valid_list_subscriptions(const Shelfline__V1__ListSubscriptionsRequest *r, int *limit,
+                                      int64_t *before_id, sl_err *err)
+{
+    char key[24];
+    sl_status st = sd_valid_id("customer_id", r->customer_id, err);
+    if (st != SL_OK || (st = sd_valid_page(r->page, limit, key, sizeof key, err)) != SL_OK)
+        return st;
+    *before_id = INT64_MAX;
+    if (key[0] == '\0')
+        return SL_OK;
+    char *end;
+    *before_id = strtoll(key, &end, 10);
+    if (*end != '\0' || *before_id <= 0)
+        return sl_err_field(err, "page.page_token", "page.page_token is malformed");
+    return SL_OK;
+}
 
 sl_status sd_valid_subscribe(const Shelfline__V1__SubscribeBackInStockRequest *r, sl_err *err)
 {

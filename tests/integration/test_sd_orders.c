@@ -1577,6 +1577,149 @@ static void test_bad_input(void **state)
     sl_arena_reset(A);
 }
 
+/* ---- paging ---- */
+
+/* Every page of ListTickets for cust-pages (page_size 0: no page, the
+ * 1,000 rows of before paging); ids[] receives the ticket ids in answer
+ * order, *n their count, *pages the pages read. */
+static void list_ticket_pages(int page_size, int breaching, char ids[][32], int cap, int *n,
+                              int *pages)
+{
+    Shelfline__V1__ListTicketsRequest lr = SHELFLINE__V1__LIST_TICKETS_REQUEST__INIT;
+    Shelfline__V1__PageRequest pg = SHELFLINE__V1__PAGE_REQUEST__INIT;
+    lr.customer_id = "cust-pages";
+    lr.breaching_within_minutes = breaching;
+    if (page_size > 0) {
+        pg.page_size = page_size;
+        lr.page = &pg;
+    }
+    char token[512] = "";
+    *n = *pages = 0;
+    do {
+        Shelfline__V1__ListTicketsResponse *ls;
+        sl_err err;
+        pg.page_token = token;
+        lr.page = page_size > 0 || token[0] != '\0' ? &pg : NULL;
+        if (lr.page != NULL && page_size == 0)
+            pg.page_size = 1000;
+        assert_int_equal(
+            sd(*pages % 2, "ListTickets", &lr, DESC(list_tickets_response), &ls, 0, &err), SL_OK);
+        assert_true(page_size == 0 || ls->n_tickets <= (size_t)page_size);
+        for (size_t i = 0; i < ls->n_tickets; i++) {
+            assert_true(*n < cap);
+            snprintf(ids[(*n)++], 32, "%s", ls->tickets[i]->ticket_id);
+        }
+        snprintf(token, sizeof token, "%s", ls->next_page_token ? ls->next_page_token : "");
+        (*pages)++;
+        sl_arena_reset(A);
+    } while (token[0] != '\0' && *pages < 100);
+}
+
+/* ListTickets and ListSubscriptions page: every row comes exactly once, in
+ * order, over pages asked of either replica; breaching_within_minutes is
+ * applied to every row, not to the first 1,000 (1,050 paused tickets of
+ * cust-pages come before 150 breached ones: before paging, the filter ran
+ * after a LIMIT 1000 and answered none of the 150). */
+static void test_lists_page_every_row_once(void **state)
+{
+    (void)state;
+    int64_t old = sl_db_now_ms() - 30 * DAY;
+    char sql[1536];
+    /* three tickets per millisecond, so ties are broken by ticket_id */
+    snprintf(sql, sizeof sql,
+             "WITH t AS (INSERT INTO service_desk.ticket (ticket_id, fingerprint, customer_id,"
+             " channel, subject, body, language, category, confidence, priority, tier, status,"
+             " opened_at_ms, first_response_ms)"
+             " SELECT 'pg-wait-' || lpad(g::text, 4, '0'), '', 'cust-pages', 1, 's', 'b', 'en',"
+             " 'other', 1, 'P1', 'unknown', 'WAITING', %lld + g / 3, %lld + g / 3 + 60000"
+             " FROM generate_series(1, 1050) g RETURNING ticket_id, opened_at_ms),"
+             " e AS (INSERT INTO service_desk.ticket_event (ticket_id, kind, at_ms)"
+             " SELECT ticket_id, 'PAUSE', opened_at_ms + 60000 FROM t RETURNING 1)"
+             " SELECT count(*) FROM e",
+             (long long)old, (long long)old);
+    assert_int_equal(q(sql), 1050);
+    snprintf(sql, sizeof sql,
+             "WITH t AS (INSERT INTO service_desk.ticket (ticket_id, fingerprint, customer_id,"
+             " channel, subject, body, language, category, confidence, priority, tier, status,"
+             " opened_at_ms)"
+             " SELECT 'pg-late-' || lpad(g::text, 4, '0'), '', 'cust-pages', 1, 's', 'b', 'en',"
+             " 'other', 1, 'P1', 'unknown', 'OPEN', %lld + 1000 + g / 3"
+             " FROM generate_series(1, 150) g RETURNING 1) SELECT count(*) FROM t",
+             (long long)old);
+    assert_int_equal(q(sql), 150);
+
+    static char ids[1300][32];
+    int n, pages;
+    /* unfiltered, 100 a page: all 1,200 in (opened_at, ticket_id) order */
+    list_ticket_pages(100, 0, ids, 1300, &n, &pages);
+    assert_int_equal(n, 1200);
+    assert_int_equal(pages, 12);
+    for (int i = 0; i < n; i++) {
+        char want[32];
+        snprintf(want, sizeof want, "pg-%s-%04d", i < 1050 ? "wait" : "late",
+                 i < 1050 ? i + 1 : i - 1049);
+        assert_string_equal(ids[i], want);
+    }
+    /* breaching within a minute, without a page and with small pages:
+     * exactly the 150 breached tickets, each once */
+    for (int size = 0; size <= 70; size += 70) {
+        list_ticket_pages(size, 1, ids, 1300, &n, &pages);
+        assert_int_equal(n, 150);
+        for (int i = 0; i < n; i++) {
+            char want[32];
+            snprintf(want, sizeof want, "pg-late-%04d", i + 1);
+            assert_string_equal(ids[i], want);
+        }
+    }
+    /* a token this RPC did not issue */
+    Shelfline__V1__ListTicketsRequest lr = SHELFLINE__V1__LIST_TICKETS_REQUEST__INIT;
+    Shelfline__V1__PageRequest pg = SHELFLINE__V1__PAGE_REQUEST__INIT;
+    lr.page = &pg;
+    pg.page_token = "6e6f2d636f6c6f6e"; /* "no-colon" */
+    expect_bad(SL_INVALID_ARGUMENT, "ListTickets", &lr, DESC(list_tickets_response),
+               "page.page_token");
+    pg.page_token = "zz";
+    expect_bad(SL_INVALID_ARGUMENT, "ListTickets", &lr, DESC(list_tickets_response),
+               "page.page_token");
+
+    /* subscriptions: 1,050 of one customer, newest first */
+    assert_int_equal(q("WITH s AS (INSERT INTO service_desk.subscription (customer_id, sku, region,"
+                       " status) SELECT 'cust-pages', 'SKU-P' || g, 'EAST', 'NOTIFIED'"
+                       " FROM generate_series(1, 1050) g RETURNING 1) SELECT count(*) FROM s"),
+                     1050);
+    long long top = q("SELECT max(subscription_id) FROM service_desk.subscription"
+                      " WHERE customer_id = 'cust-pages'");
+    for (int size = 0; size <= 400; size += 400) {
+        Shelfline__V1__ListSubscriptionsRequest sr =
+            SHELFLINE__V1__LIST_SUBSCRIPTIONS_REQUEST__INIT;
+        Shelfline__V1__PageRequest sp = SHELFLINE__V1__PAGE_REQUEST__INIT;
+        sr.customer_id = "cust-pages";
+        sp.page_size = size;
+        sr.page = size > 0 ? &sp : NULL;
+        char token[128] = "";
+        long long seen = 0;
+        int spages = 0;
+        do {
+            Shelfline__V1__ListSubscriptionsResponse *ls;
+            sl_err err;
+            sp.page_token = token;
+            if (token[0] != '\0')
+                sr.page = &sp;
+            assert_int_equal(sd(spages % 2, "ListSubscriptions", &sr,
+                                DESC(list_subscriptions_response), &ls, 0, &err),
+                             SL_OK);
+            assert_true(ls->n_subscriptions <= (size_t)(size > 0 ? size : 1000));
+            for (size_t i = 0; i < ls->n_subscriptions; i++)
+                assert_int_equal(ls->subscriptions[i]->subscription_id, top - seen++);
+            snprintf(token, sizeof token, "%s", ls->next_page_token ? ls->next_page_token : "");
+            spages++;
+            sl_arena_reset(A);
+        } while (token[0] != '\0' && spages < 100);
+        assert_int_equal(seen, 1050);
+        assert_int_equal(spages, size > 0 ? 3 : 2);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1595,6 +1738,7 @@ int main(void)
         cmocka_unit_test(test_watch_notifications_live),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_metrics_follow_tickets_delays_and_notifications),
+        cmocka_unit_test(test_lists_page_every_row_once),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
