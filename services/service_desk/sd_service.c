@@ -95,6 +95,8 @@ static const sl_method methods[] = {
     SL_UNARY("GetSlaReport", sd_api_get_sla_report, NULL, SL_METHOD_READ_ONLY, SL_ROLE_CS_AGENT),
     SL_UNARY("CreateReturn", sd_api_create_return, NULL, SL_METHOD_IDEMPOTENT, SL_ROLE_CS_AGENT),
     SL_UNARY("ReceiveReturn", sd_api_receive_return, NULL, SL_METHOD_IDEMPOTENT, SL_ROLE_CS_AGENT),
+    SL_UNARY("GetReturn", sd_api_get_return, NULL, SL_METHOD_READ_ONLY, SL_ROLE_CS_AGENT),
+    SL_UNARY("ListReturns", sd_api_list_returns, NULL, SL_METHOD_READ_ONLY, SL_ROLE_CS_AGENT),
     SL_UNARY("SubscribeBackInStock", sd_api_subscribe_back_in_stock, NULL, SL_METHOD_IDEMPOTENT,
              SL_ROLE_STOREFRONT | SL_ROLE_CS_AGENT),
     SL_UNARY("Unsubscribe", sd_api_unsubscribe, NULL, SL_METHOD_IDEMPOTENT,

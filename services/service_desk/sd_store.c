@@ -285,6 +285,19 @@ static const sl_db_stmt stmts[] = {
      " r.refund_minor, r.currency, r.restocked, r.created_at_ms, r.received_at_ms"
      " FROM rma r JOIN orders o USING (order_id) WHERE r.rma_id = $1",
      1},
+    /* One page of returns, one row per line (every return has one), in
+     * one statement: one snapshot for the returns and their lines. */
+    {"sd_rma_list",
+     "WITH p AS (SELECT r.rma_id, r.fingerprint, r.order_id, o.customer_id, r.reason, r.status,"
+     "   r.condition, r.refund_minor, r.currency, r.restocked, r.created_at_ms, r.received_at_ms"
+     "   FROM rma r JOIN orders o USING (order_id)"
+     "   WHERE ($1 = '' OR o.customer_id = $1) AND ($2 = '' OR r.order_id = $2)"
+     "   AND (r.created_at_ms, r.rma_id) < ($3, $4)"
+     "   ORDER BY r.created_at_ms DESC, r.rma_id DESC LIMIT $5)"
+     " SELECT p.*, l.line_no, l.sku, l.qty, l.warehouse_id, l.price_minor,"
+     " l.currency AS line_currency FROM p JOIN rma_line l USING (rma_id)"
+     " ORDER BY p.created_at_ms DESC, p.rma_id DESC, l.line_no",
+     5},
     {"sd_rma_lines",
      "SELECT line_no, sku, qty, warehouse_id, price_minor, currency FROM rma_line"
      " WHERE rma_id = $1 ORDER BY line_no",

@@ -325,6 +325,14 @@ typedef struct sd_rma {
 sl_status sd_store_rma_load(sl_db_conn *conn, const char *rma_id, sl_arena *a, sd_rma *out,
                             sl_err *err);
 
+/* One page of returns, newest first (by created_at_ms, then rma_id): of
+ * customer_id and of order_id ("" for any), those before (before_ms,
+ * before_id), at most limit, each with its lines, in a read-only
+ * transaction (arena memory). */
+sl_status sd_store_rma_list(sl_db *db, int64_t deadline_ms, const char *customer_id,
+                            const char *order_id, int64_t before_ms, const char *before_id,
+                            int limit, sl_arena *a, sd_rma **out, size_t *n, sl_err *err);
+
 /* As sd_store_rma_load, in a read-only transaction of its own. */
 sl_status sd_store_rma_read(sl_db *db, int64_t deadline_ms, const char *rma_id, sl_arena *a,
                             sd_rma *out, sl_err *err);

@@ -315,6 +315,22 @@ sl_status sd_valid_create_return(const Shelfline__V1__CreateReturnRequest *r, sl
     return SL_OK;
 }
 
+sl_status sd_valid_list_returns(const Shelfline__V1__ListReturnsRequest *r, int *limit,
+                                char key[160], int64_t *before_ms, const char **before_id,
+                                sl_err *err)
+{
+    sl_status st;
+    if ((st = sl_valid_opt_id("customer_id", r->customer_id ? r->customer_id : "", SL_ID, err)) !=
+            SL_OK ||
+        (st = sl_valid_opt_id("order_id", r->order_id ? r->order_id : "", SL_ID, err)) != SL_OK ||
+        (st = sl_page_read(r->page, limit, key, 160, err)) != SL_OK ||
+        (st = sd_valid_page_key(key, before_ms, before_id, err)) != SL_OK)
+        return st;
+    if (key[0] == '\0')
+        *before_ms = INT64_MAX;
+    return SL_OK;
+}
+
 sl_status sd_valid_receive_return(const Shelfline__V1__ReceiveReturnRequest *r, sl_err *err)
 {
     sl_status st = sd_valid_id("rma_id", r->rma_id, err);

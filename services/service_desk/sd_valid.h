@@ -31,9 +31,9 @@
 sl_status sd_valid_id(const char *field, const char *value, sl_err *err);
 
 /* The page of a list RPC that paged only from issue 17 on (ListTickets,
- * ListSubscriptions, ListReturns), read with sl_page_read: its size (an
- * absent page keeps the 1,000 rows those RPCs answered before paging; a
- * page with size 0 means 100) and the key after which it starts ("" for
+ * ListSubscriptions), read with sl_page_read: its size (an absent page
+ * keeps the 1,000 rows those RPCs answered before paging; a page with
+ * size 0 means 100) and the key after which it starts ("" for
  * the first page) into after (capacity cap). */
 sl_status sd_valid_page(const Shelfline__V1__PageRequest *page, int *limit, char *after, size_t cap,
                         sl_err *err);
@@ -86,6 +86,13 @@ sl_status sd_valid_sla_report(const Shelfline__V1__GetSlaReportRequest *r, sl_er
 /* ---- returns ---- */
 sl_status sd_valid_create_return(const Shelfline__V1__CreateReturnRequest *r, sl_err *err);
 sl_status sd_valid_receive_return(const Shelfline__V1__ReceiveReturnRequest *r, sl_err *err);
+/* ListReturns: the filters (ids or ""), the page size (100 when unset)
+ * and the (created_at_ms, rma_id) the page starts below, from the token
+ * "<ms>:<rma_id>" decoded into key (INT64_MAX and "" for the first
+ * page). */
+sl_status sd_valid_list_returns(const Shelfline__V1__ListReturnsRequest *r, int *limit,
+                                char key[160], int64_t *before_ms, const char **before_id,
+                                sl_err *err);
 
 /* ---- back in stock and notifications ---- */
 sl_status sd_valid_subscribe(const Shelfline__V1__SubscribeBackInStockRequest *r, sl_err *err);

@@ -1720,6 +1720,104 @@ static void test_lists_page_every_row_once(void **state)
     }
 }
 
+/* GetReturn answers one return with its lines; ListReturns pages an
+ * order's (or a customer's) returns newest first, each exactly once with
+ * its lines, over pages from either replica. */
+static void test_get_and_list_returns(void **state)
+{
+    (void)state;
+    sl_err err;
+    Shelfline__V1__GetReturnRequest g = SHELFLINE__V1__GET_RETURN_REQUEST__INIT;
+    Shelfline__V1__Return *rt;
+    g.rma_id = "rma-1";
+    assert_int_equal(sd(1, "GetReturn", &g, DESC(return ), &rt, 0, &err), SL_OK);
+    assert_string_equal(rt->order_id, "o-life");
+    assert_int_equal(rt->status, SHELFLINE__V1__RETURN_STATUS__RETURN_RECEIVED);
+    assert_int_equal(rt->refund->minor_units, 1000);
+    assert_int_equal(rt->n_lines, 1);
+    assert_string_equal(rt->lines[0]->sku, "SKU-P");
+    assert_int_equal(rt->lines[0]->qty, 1);
+    g.rma_id = "rma-none";
+    assert_int_equal(sd(0, "GetReturn", &g, DESC(return ), &rt, 0, &err), SL_NOT_FOUND);
+    assert_non_null(strstr(err.msg, "rma-none"));
+    g.rma_id = "";
+    expect_bad(SL_INVALID_ARGUMENT, "GetReturn", &g, DESC(return ), "rma_id");
+
+    /* 250 more returns of o-life a day older than rma-1, two per
+     * millisecond (ties broken by rma_id), the even ones with two lines */
+    char sql[1024];
+    int64_t base = sl_db_now_ms() - DAY;
+    snprintf(sql, sizeof sql,
+             "WITH r AS (INSERT INTO service_desk.rma (rma_id, fingerprint, order_id, reason,"
+             " status, created_at_ms) SELECT 'rma-pg-' || lpad(g::text, 4, '0'), '', 'o-life',"
+             " 'r', 'REQUESTED', %lld + g / 2 FROM generate_series(1, 250) g RETURNING rma_id),"
+             " l AS (INSERT INTO service_desk.rma_line (rma_id, line_no, sku, qty, warehouse_id,"
+             " price_minor, currency) SELECT rma_id, k, 'SKU-P', 1 + k, 'W-NEAR', 1000, 'EUR'"
+             " FROM r, generate_series(0, 1) k"
+             " WHERE k = 0 OR substr(rma_id, 8)::int %% 2 = 0 RETURNING 1)"
+             " SELECT count(*) FROM l",
+             (long long)base);
+    assert_int_equal(q(sql), 375);
+    Shelfline__V1__ListReturnsRequest lr = SHELFLINE__V1__LIST_RETURNS_REQUEST__INIT;
+    Shelfline__V1__PageRequest pg = SHELFLINE__V1__PAGE_REQUEST__INIT;
+    lr.order_id = "o-life";
+    lr.page = &pg;
+    pg.page_size = 40;
+    char token[256] = "";
+    int seen = 0, pages = 0;
+    do {
+        Shelfline__V1__ListReturnsResponse *ls;
+        pg.page_token = token;
+        assert_int_equal(
+            sd(pages % 2, "ListReturns", &lr, DESC(list_returns_response), &ls, 0, &err), SL_OK);
+        assert_true(ls->n_returns <= 40);
+        for (size_t i = 0; i < ls->n_returns; i++, seen++) {
+            const Shelfline__V1__Return *x = ls->returns[i];
+            if (seen == 0) {
+                assert_string_equal(x->rma_id, "rma-1");
+                continue;
+            }
+            char want[32];
+            int k = 251 - seen;
+            snprintf(want, sizeof want, "rma-pg-%04d", k);
+            assert_string_equal(x->rma_id, want);
+            assert_int_equal(x->n_lines, k % 2 == 0 ? 2 : 1);
+            assert_int_equal(x->lines[x->n_lines - 1]->qty, (int64_t)x->n_lines);
+        }
+        snprintf(token, sizeof token, "%s", ls->next_page_token);
+        pages++;
+        sl_arena_reset(A);
+    } while (token[0] != '\0' && pages < 100);
+    assert_int_equal(seen, 251);
+    assert_int_equal(pages, 7);
+
+    /* by the customer of o-life, one page */
+    Shelfline__V1__GetOrderRequest go = SHELFLINE__V1__GET_ORDER_REQUEST__INIT;
+    go.order_id = "o-life";
+    Shelfline__V1__Order *o;
+    assert_int_equal(sd(0, "GetOrder", &go, DESC(order), &o, 0, &err), SL_OK);
+    lr.order_id = "";
+    lr.customer_id = o->customer_id;
+    pg.page_size = 1000;
+    pg.page_token = "";
+    Shelfline__V1__ListReturnsResponse *ls;
+    assert_int_equal(sd(1, "ListReturns", &lr, DESC(list_returns_response), &ls, 0, &err), SL_OK);
+    assert_true(ls->n_returns >= 251);
+    assert_string_equal(ls->next_page_token, "");
+    for (size_t i = 0; i < ls->n_returns; i++)
+        assert_string_equal(ls->returns[i]->customer_id, o->customer_id);
+    lr.customer_id = "cust-nobody";
+    assert_int_equal(sd(1, "ListReturns", &lr, DESC(list_returns_response), &ls, 0, &err), SL_OK);
+    assert_int_equal(ls->n_returns, 0);
+    pg.page_token = "7a7a"; /* "zz": no "<ms>:<id>" */
+    expect_bad(SL_INVALID_ARGUMENT, "ListReturns", &lr, DESC(list_returns_response),
+               "page.page_token");
+    pg.page_token = "";
+    lr.order_id = "bad id!";
+    expect_bad(SL_INVALID_ARGUMENT, "ListReturns", &lr, DESC(list_returns_response), "order_id");
+    sl_arena_reset(A);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1730,6 +1828,7 @@ int main(void)
         cmocka_unit_test(test_place_timeout_then_retry),
         cmocka_unit_test(test_pay_ship_deliver_cancel),
         cmocka_unit_test(test_returns),
+        cmocka_unit_test(test_get_and_list_returns),
         cmocka_unit_test(test_eta_rules),
         cmocka_unit_test(test_inbound_delay_many_orders),
         cmocka_unit_test(test_tickets),

@@ -93,6 +93,8 @@ static const char *const cs_agent[] = {
     "ServiceDeskService/GetSlaReport",
     "ServiceDeskService/CreateReturn",
     "ServiceDeskService/ReceiveReturn",
+    "ServiceDeskService/GetReturn",
+    "ServiceDeskService/ListReturns",
     "ServiceDeskService/SubscribeBackInStock",
     "ServiceDeskService/Unsubscribe",
     "ServiceDeskService/ListSubscriptions",
