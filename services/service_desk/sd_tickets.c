@@ -208,8 +208,8 @@ static const char *suggest_stock(sd_app *app, sl_call *call, sl_arena *a, const 
     for (size_t i = 0; i < men->n_skus; i++)
         skus[i] = (char *)men->skus[i];
     int64_t t = app->cfg.inventory_timeout_ms < 1000 ? app->cfg.inventory_timeout_ms : 1000;
-    if (sd_orders_quote(app, call, a, region, skus, men->n_skus, sl_db_now_ms(), t, q, NULL) !=
-        SL_OK)
+    if (sd_orders_quote(app, call, a, region, skus, NULL, men->n_skus, sl_db_now_ms(), t, q,
+                        NULL) != SL_OK)
         return NULL;
     size_t cap = 64 + q->n_quotes * (SD_ETA_TEXT_MAX + 128), n = 0;
     char *s = sl_arena_alloc(a, cap);

@@ -159,6 +159,17 @@ sl_status sd_valid_quote_eta(const Shelfline__V1__QuoteEtaRequest *r, int64_t no
         if ((st = sd_valid_id(f, r->skus[i], err)) != SL_OK)
             return st;
     }
+    if (r->n_quantities != 0 && r->n_quantities != r->n_skus)
+        return sl_err_field(err, "quantities",
+                            "quantities must be empty or hold one per SKU (got %zu for %zu SKUs)",
+                            r->n_quantities, r->n_skus);
+    for (size_t i = 0; i < r->n_quantities; i++)
+        if (r->quantities[i] < 0 || r->quantities[i] > SD_MAX_QTY) {
+            char f[40];
+            snprintf(f, sizeof f, "quantities[%zu]", i);
+            return sl_err_field(err, f, "%s must be 0..%d (got %" PRId64 ")", f, SD_MAX_QTY,
+                                r->quantities[i]);
+        }
     if (r->at_ms != 0)
         return sl_valid_instant("at_ms", r->at_ms, SL_VALID_MIN_RECENT_MS, now + 366 * SD_DAY_MS,
                                 err);

@@ -55,7 +55,8 @@ sl_status sd_valid_list_orders(const Shelfline__V1__ListOrdersRequest *r, int64_
                                char after_ms_buf[24], const char **after_ms, const char **after_id,
                                sl_err *err);
 
-/* QuoteEta: region, 1..SD_MAX_QUOTE_SKUS SKUs, at_ms 0 or within
+/* QuoteEta: region, 1..SD_MAX_QUOTE_SKUS SKUs, no quantities or one per
+ * SKU in 0..SD_MAX_QTY, at_ms 0 or within
  * 2000-01-01 .. a year from now. */
 sl_status sd_valid_quote_eta(const Shelfline__V1__QuoteEtaRequest *r, int64_t now, sl_err *err);
 

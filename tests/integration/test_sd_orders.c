@@ -10,7 +10,8 @@
  *    one reservation and one ORDER_PLACED event each time;
  *  - the ETA rules end to end (cut-off before/after in the warehouse's
  *    zone, a Friday evening order shipping on Monday, a backorder waiting
- *    for its inbound plus handling) and QuoteEta's three answers;
+ *    for its inbound plus handling) and QuoteEta's three answers, with
+ *    quantities too (one warehouse, split, backordered, not enough);
  *  - payment, cancellation and shipment steps with their events;
  *  - INBOUND_DELAYED with N waiting orders, twice, moved in batches of
  *    SHELFLINE_SD_DELAY_BATCH orders per transaction: both replicas are
@@ -699,6 +700,51 @@ static void test_eta_rules(void **state)
     assert_string_equal(qa->quotes[1]->eta->p50_date, back_p50);
     assert_int_equal(qa->quotes[2]->status, SHELFLINE__V1__QUOTE_STATUS__QUOTE_OUT_OF_STOCK);
     assert_null(qa->quotes[2]->eta);
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(qa->quotes[i]->qty, 1);
+
+    /* QuoteEta with quantities, as an order line of that many units would
+     * be had: SKU-C 3 at W-NEAR (EAST p50 1 day), 4 at W-FAR (5 days), 10
+     * on an inbound to W-NEAR on the backorder Tuesday */
+    assert_int_equal(invt_stock(ich, "SKU-C", "W-NEAR", 3), 0);
+    assert_int_equal(invt_stock(ich, "SKU-C", "W-FAR", 4), 0);
+    ci.inbound_id = "IN-QTY";
+    ci.sku = "SKU-C";
+    ci.qty = 10;
+    assert_int_equal(invt_call(ich, "CreateInbound", &ci.base, DESC(inbound), A, NULL, &err),
+                     SL_OK);
+    char *c5[] = {"SKU-C", "SKU-C", "SKU-C", "SKU-C", "SKU-C"};
+    int64_t qty[] = {0, 3, 5, 17, 18};
+    qr.skus = c5;
+    qr.n_skus = 5;
+    qr.quantities = qty;
+    qr.n_quantities = 5;
+    assert_int_equal(sd(0, "QuoteEta", &qr, DESC(quote_eta_response), &qa, 0, &err), SL_OK);
+    assert_int_equal(qa->n_quotes, 5);
+    /* 0 is 1: the nearest warehouse with stock, as without quantities */
+    assert_int_equal(qa->quotes[0]->qty, 1);
+    assert_int_equal(qa->quotes[0]->status, SHELFLINE__V1__QUOTE_STATUS__QUOTE_IN_STOCK);
+    assert_string_equal(qa->quotes[0]->warehouse_id, "W-NEAR");
+    assert_string_equal(qa->quotes[0]->eta->p50_date, "2026-11-19");
+    /* 3: still all from W-NEAR */
+    assert_int_equal(qa->quotes[1]->qty, 3);
+    assert_string_equal(qa->quotes[1]->warehouse_id, "W-NEAR");
+    assert_string_equal(qa->quotes[1]->eta->p50_date, "2026-11-19");
+    /* 5: 3 from W-NEAR and 2 from W-FAR; the line arrives with its later
+     * part */
+    assert_int_equal(qa->quotes[2]->status, SHELFLINE__V1__QUOTE_STATUS__QUOTE_IN_STOCK);
+    assert_string_equal(qa->quotes[2]->warehouse_id, "W-FAR");
+    assert_true(strcmp(qa->quotes[2]->eta->p50_date, "2026-11-19") > 0);
+    assert_non_null(strstr(qa->quotes[2]->explanation, "W-FAR"));
+    /* 17: the 7 in stock and 10 awaited: a backorder on IN-QTY */
+    assert_int_equal(qa->quotes[3]->status, SHELFLINE__V1__QUOTE_STATUS__QUOTE_BACKORDER);
+    assert_string_equal(qa->quotes[3]->warehouse_id, "W-NEAR");
+    assert_string_equal(qa->quotes[3]->eta->p50_date, back_p50);
+    /* 18: more than the region can have */
+    assert_int_equal(qa->quotes[4]->status, SHELFLINE__V1__QUOTE_STATUS__QUOTE_OUT_OF_STOCK);
+    assert_null(qa->quotes[4]->eta);
+    assert_int_equal(qa->quotes[4]->available, 7);
+    assert_non_null(strstr(qa->quotes[4]->explanation, "not enough"));
     sl_arena_reset(A);
 }
 
@@ -1480,6 +1526,14 @@ static void test_bad_input(void **state)
     qr.n_skus = 1;
     qr.region = "";
     expect_bad(SL_INVALID_ARGUMENT, "QuoteEta", &qr, DESC(quote_eta_response), "region");
+    qr.region = "EAST";
+    int64_t qtys[] = {1, 2};
+    qr.quantities = qtys;
+    qr.n_quantities = 2; /* one SKU */
+    expect_bad(SL_INVALID_ARGUMENT, "QuoteEta", &qr, DESC(quote_eta_response), "quantities");
+    qtys[0] = -1;
+    qr.n_quantities = 1;
+    expect_bad(SL_INVALID_ARGUMENT, "QuoteEta", &qr, DESC(quote_eta_response), "quantities[0]");
     Shelfline__V1__ListNotificationsRequest ln = SHELFLINE__V1__LIST_NOTIFICATIONS_REQUEST__INIT;
     ln.limit = 5000;
     expect_bad(SL_INVALID_ARGUMENT, "ListNotifications", &ln, DESC(list_notifications_response),
