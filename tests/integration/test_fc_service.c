@@ -451,6 +451,75 @@ static void test_kpis_page_a_category(void **state)
            SL_INVALID_ARGUMENT, err, "page.page_token");
 }
 
+/* SuggestTransfers serves every short region, not only one: a third
+ * region, NORTH, with its own warehouse W-NORTH (EAST's W-NEAR ships there
+ * in 2 days) and 20 sales a day against 5 units, is short like WEST; with
+ * enough spare in EAST both get a move from W-NEAR, each into its own
+ * region's warehouse. */
+static void test_transfers_serve_every_short_region(void **state)
+{
+    (void)state;
+    sl_err err;
+    Shelfline__V1__Warehouse w = SHELFLINE__V1__WAREHOUSE__INIT;
+    w.warehouse_id = "W-NORTH";
+    w.name = "W-NORTH";
+    w.region = "NORTH";
+    w.kind = SHELFLINE__V1__WAREHOUSE__KIND__STORE;
+    w.location = "test";
+    w.time_zone = "America/New_York";
+    w.ship_cutoff = "16:00";
+    w.active = true;
+    Shelfline__V1__CreateWarehouseRequest cw = SHELFLINE__V1__CREATE_WAREHOUSE_REQUEST__INIT;
+    cw.warehouse = &w;
+    assert_int_equal(invt_call(F.inv.ch[0], "CreateWarehouse", &cw.base,
+                               &shelfline__v1__warehouse__descriptor, F.a, NULL, &err),
+                     SL_OK);
+    const char *from[] = {"W-NEAR", "W-NORTH"};
+    for (int i = 0; i < 2; i++) {
+        Shelfline__V1__TransitTime t = SHELFLINE__V1__TRANSIT_TIME__INIT;
+        t.warehouse_id = (char *)from[i];
+        t.region = "NORTH";
+        t.p50_days = i == 0 ? 2 : 1;
+        t.p90_days = i == 0 ? 3 : 1;
+        Shelfline__V1__CreateTransitTimeRequest tr =
+            SHELFLINE__V1__CREATE_TRANSIT_TIME_REQUEST__INIT;
+        tr.transit_time = &t;
+        assert_int_equal(invt_call(F.inv.ch[0], "CreateTransitTime", &tr.base,
+                                   &shelfline__v1__transit_time__descriptor, F.a, NULL, &err),
+                         SL_OK);
+    }
+    assert_int_equal(invt_stock(F.inv.ch[0], "FC-R", "W-NORTH", 5), 0);
+    assert_int_equal(invt_stock(F.inv.ch[0], "FC-R", "W-NEAR", 2000), 0);
+    Shelfline__V1__RecordSalesResponse *rs;
+    assert_int_equal(record_days("FC-R", "NORTH", 60, west_r, &rs, &err), SL_OK);
+
+    Shelfline__V1__SuggestTransfersRequest r = SHELFLINE__V1__SUGGEST_TRANSFERS_REQUEST__INIT;
+    r.sku = "FC-R";
+    Shelfline__V1__SuggestTransfersResponse *t;
+    assert_int_equal(fc("SuggestTransfers", &r.base,
+                        &shelfline__v1__suggest_transfers_response__descriptor, &t, &err),
+                     SL_OK);
+    assert_int_equal(t->n_regions, 3);
+    bool west = false, north = false;
+    for (size_t i = 0; i < t->n_transfers; i++) {
+        const Shelfline__V1__TransferSuggestion *x = t->transfers[i];
+        assert_string_equal(x->from_warehouse_id, "W-NEAR");
+        assert_true(x->qty > 0);
+        if (strcmp(x->to_region, "WEST") == 0) {
+            west = true;
+            assert_string_equal(x->to_warehouse_id, "W-FAR");
+        } else if (strcmp(x->to_region, "NORTH") == 0) {
+            north = true;
+            assert_string_equal(x->to_warehouse_id, "W-NORTH");
+            assert_int_equal(x->transit_days, 2);
+            /* 20 a day for the 26 days after arrival, less nothing left */
+            assert_true(x->qty > 450 && x->qty <= 520);
+        }
+    }
+    assert_true(west);
+    assert_true(north);
+}
+
 /* Reserve only (as reserve_commit's first call). */
 static sl_status reserve_only(const char *id, const char *sku, int64_t qty)
 {
@@ -1998,6 +2067,7 @@ int main(void)
         cmocka_unit_test(test_abc_xyz_service_levels),
         cmocka_unit_test(test_learned_lead_times),
         cmocka_unit_test(test_kpis_page_a_category),
+        cmocka_unit_test(test_transfers_serve_every_short_region),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_inventory_down_is_unavailable),
     };
