@@ -31,6 +31,7 @@
 #include "fc_transfer.h"
 #include "fc_valid.h"
 #include "sl_metrics.h"
+#include "sl_page.h"
 
 /* ---- ForecastDemand ---- */
 
@@ -342,6 +343,7 @@ static sl_status kpi_classes(sl_arena *a, const fc_kpi *k, int period_days,
         m[i].stockout_days = c.stockout_days;
         m[i].cogs_minor_units = (int64_t)llround(c.cogs);
         m[i].average_inventory_units = c.units_avg;
+        m[i].average_inventory_value_minor_units = c.value;
         m[i].turnover = fc_plan_turnover(c.cogs, c.value, period_days);
         out->classes[out->n_classes++] = &m[i];
     }
@@ -369,6 +371,10 @@ sl_status fc_api_kpis(sl_call *call, const ProtobufCMessage *req, ProtobufCMessa
     out->units_sold = k.units_sold;
     out->cogs_minor_units = (int64_t)llround(k.cogs);
     out->average_inventory_units = k.inv_units;
+    out->average_inventory_value_minor_units = k.inv_value;
+    if (k.more && (out->next_page_token =
+                       sl_page_token_encode(sl_call_arena(call), k.skus[k.n - 1].sku)) == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     out->turnover = turnover;
     out->days_of_inventory = turnover > 0 ? 365.0 / turnover : (turnover < 0 ? 0 : -1);
     out->stockout_days = (int32_t)k.stockout_days;

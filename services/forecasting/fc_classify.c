@@ -89,7 +89,8 @@ sl_status fc_classify_region(fc_app *app, sl_call *call, const char *region, int
     /* 1. The catalogue and its prices, from inventory. */
     fc_stock_product *prod = NULL;
     size_t np = 0;
-    if ((st = fc_stock_products(app, call, "", FC_CLASSIFY_MAX_SKUS, a, &prod, &np, err)) != SL_OK)
+    if ((st = fc_stock_products(app, call, "", "", FC_CLASSIFY_MAX_SKUS, a, &prod, &np, NULL,
+                                err)) != SL_OK)
         return st;
 
     /* 2. Weekly units over whole weeks ending yesterday. */

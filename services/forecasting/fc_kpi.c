@@ -8,6 +8,7 @@
 #include "fc_stock.h"
 #include "fc_valid.h"
 #include "shelfline/v1/inventory.pb-c.h"
+#include "sl_page.h"
 
 #define KPI_AVG_BATCH 1000 /* SKUs per GetAverageStock call (its limit) */
 
@@ -34,11 +35,13 @@ static sl_status kpi_tx(sl_db_conn *conn, void *p, sl_err *err)
 }
 
 /* The SKUs a KPI request is about, with their prices: the one SKU (and
- * *category becomes its category) or the category's products (at most
- * FC_KPI_MAX_SKUS), from inventory. */
+ * *category becomes its category) or a page of the category's products
+ * (FC_KPI_MAX_SKUS without a page; *more says whether others follow), from
+ * inventory. */
 static sl_status kpi_skus(fc_app *app, sl_call *call,
                           const Shelfline__V1__GetInventoryKpisRequest *r, sl_arena *a,
-                          fc_stock_product **out, size_t *count, const char **category, sl_err *err)
+                          fc_stock_product **out, size_t *count, bool *more, const char **category,
+                          sl_err *err)
 {
     sl_status st;
     fc_stock_product *skus;
@@ -56,10 +59,18 @@ static sl_status kpi_skus(fc_app *app, sl_call *call,
         *category = p->category;
         skus[n++] = (fc_stock_product){p->sku, p->price != NULL ? p->price->minor_units : 0};
     } else {
-        if ((st = fc_stock_products(app, call, r->category, FC_KPI_MAX_SKUS, a, &skus, &n, err)) !=
-            SL_OK)
+        int limit;
+        char after[256];
+        if ((st = sl_page_read(r->page, &limit, after, sizeof after, err)) != SL_OK)
             return st;
-        if (n == 0)
+        if (r->page == NULL)
+            limit = FC_KPI_MAX_SKUS;
+        if ((st = fc_stock_products(app, call, r->category, after, (size_t)limit, a, &skus, &n,
+                                    more, err)) != SL_OK)
+            return st;
+        /* A later page is never empty (fc_stock_products looks ahead),
+         * unless products left the category in between. */
+        if (n == 0 && after[0] == '\0')
             return sl_err_reason(err, SL_NOT_FOUND, "CATEGORY_NOT_FOUND",
                                  "no products in category \"%s\"", r->category);
     }
@@ -119,15 +130,15 @@ sl_status fc_kpi_run(fc_app *app, sl_call *call, const Shelfline__V1__GetInvento
     sl_status st;
     memset(k, 0, sizeof *k);
     k->category = r->category;
-    if ((st = kpi_skus(app, call, r, a, &k->skus, &k->n, &k->category, err)) != SL_OK)
+    if ((st = kpi_skus(app, call, r, a, &k->skus, &k->n, &k->more, &k->category, err)) != SL_OK)
         return st;
     int32_t today = fc_day_today();
     k->from = today - r->period_days;
     k->to = today;
-    k->units = sl_arena_zalloc(a, k->n * sizeof *k->units);
-    k->stockouts = sl_arena_zalloc(a, k->n * sizeof *k->stockouts);
-    k->abc = sl_arena_zalloc(a, k->n);
-    k->avg = sl_arena_zalloc(a, k->n * sizeof *k->avg);
+    k->units = sl_arena_zalloc(a, (k->n + 1) * sizeof *k->units);
+    k->stockouts = sl_arena_zalloc(a, (k->n + 1) * sizeof *k->stockouts);
+    k->abc = sl_arena_zalloc(a, k->n + 1);
+    k->avg = sl_arena_zalloc(a, (k->n + 1) * sizeof *k->avg);
     if (k->units == NULL || k->stockouts == NULL || k->abc == NULL || k->avg == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     sl_db_tx_options o = {.read_only = true, .deadline_ms = sl_call_deadline_ms(call)};

@@ -17,12 +17,14 @@
 #include "fc_app.h"
 #include "fc_stock.h"
 
+/* A category's SKUs per answer without a page (the cap of before paging). */
 #define FC_KPI_MAX_SKUS 5000
 
 /* The figures of a KPI request over its period (arena memory). */
 typedef struct fc_kpi {
     fc_stock_product *skus; /* the SKU, or the category's products */
     size_t n;
+    bool more;            /* the category has SKUs after these (next page) */
     const char *category; /* the request's, or the SKU's */
     int32_t from, to;     /* the period's days, to excluded */
     /* per SKU */
@@ -37,7 +39,8 @@ typedef struct fc_kpi {
 } fc_kpi;
 
 /* Gathers the figures of r (validated: fc_valid_kpis): the SKUs from
- * inventory (NOT_FOUND for an empty category; at most FC_KPI_MAX_SKUS),
+ * inventory (NOT_FOUND for an empty category; a category's page of them,
+ * FC_KPI_MAX_SKUS without a page),
  * their sales, stock-outs and classes in one read-only transaction, their
  * average stock from inventory. */
 sl_status fc_kpi_run(fc_app *app, sl_call *call, const Shelfline__V1__GetInventoryKpisRequest *r,

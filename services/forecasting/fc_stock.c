@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "shelfline/v1/inventory.pb-c.h"
+#include "sl_page.h"
 
 /* Adds the open inbound of sku (to warehouse, or to any of the n_wh
  * warehouses in whs) into v over horizon days from today. */
@@ -201,25 +202,35 @@ sl_status fc_stock_network(fc_app *app, sl_call *call, const char *sku, sl_arena
     return SL_OK;
 }
 
-sl_status fc_stock_products(fc_app *app, sl_call *call, const char *category, size_t max,
-                            sl_arena *a, fc_stock_product **out, size_t *n, sl_err *err)
+/* One ListProducts page of category after token pg->page_token. */
+static sl_status products_page(fc_app *app, sl_call *call, const char *category,
+                               Shelfline__V1__PageRequest *pg, sl_arena *a,
+                               Shelfline__V1__ListProductsResponse **out, sl_err *err)
+{
+    Shelfline__V1__ListProductsRequest lp = SHELFLINE__V1__LIST_PRODUCTS_REQUEST__INIT;
+    lp.page = pg;
+    lp.category = (char *)category;
+    return fc_inventory_call(app, call, "ListProducts", &lp.base,
+                             &shelfline__v1__list_products_response__descriptor, a, out, err);
+}
+
+/* ListProducts' key is the SKU, its token sl_page's hex of it: the page
+ * after a SKU starts from that SKU's token, whoever saw it last. */
+sl_status fc_stock_products(fc_app *app, sl_call *call, const char *category, const char *after,
+                            size_t max, sl_arena *a, fc_stock_product **out, size_t *n, bool *more,
+                            sl_err *err)
 {
     sl_status st;
     fc_stock_product *prod = sl_arena_alloc(a, (max > 0 ? max : 1) * sizeof *prod);
-    if (prod == NULL)
+    Shelfline__V1__PageRequest pg = SHELFLINE__V1__PAGE_REQUEST__INIT;
+    pg.page_token = sl_page_token_encode(a, after);
+    if (prod == NULL || pg.page_token == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     size_t np = 0;
-    Shelfline__V1__PageRequest pg = SHELFLINE__V1__PAGE_REQUEST__INIT;
-    pg.page_size = 1000;
-    pg.page_token = "";
+    Shelfline__V1__ListProductsResponse *pr;
     do {
-        Shelfline__V1__ListProductsRequest lp = SHELFLINE__V1__LIST_PRODUCTS_REQUEST__INIT;
-        lp.page = &pg;
-        lp.category = (char *)category;
-        Shelfline__V1__ListProductsResponse *pr;
-        if ((st = fc_inventory_call(app, call, "ListProducts", &lp.base,
-                                    &shelfline__v1__list_products_response__descriptor, a, &pr,
-                                    err)) != SL_OK)
+        pg.page_size = max - np < SL_PAGE_MAX ? (int)(max - np) : SL_PAGE_MAX;
+        if ((st = products_page(app, call, category, &pg, a, &pr, err)) != SL_OK)
             return st;
         for (size_t i = 0; i < pr->n_products && np < max; i++) {
             const Shelfline__V1__Product *p = pr->products[i];
@@ -229,5 +240,15 @@ sl_status fc_stock_products(fc_app *app, sl_call *call, const char *category, si
     } while (pg.page_token[0] != '\0' && np < max);
     *out = prod;
     *n = np;
+    if (more == NULL)
+        return SL_OK;
+    /* A full last page has a token even when nothing follows: look. */
+    *more = false;
+    if (pg.page_token[0] == '\0')
+        return SL_OK;
+    pg.page_size = 1;
+    if ((st = products_page(app, call, category, &pg, a, &pr, err)) != SL_OK)
+        return st;
+    *more = pr->n_products > 0;
     return SL_OK;
 }

@@ -15,6 +15,7 @@
 #ifndef FC_STOCK_H
 #define FC_STOCK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -63,9 +64,12 @@ typedef struct fc_stock_product {
 } fc_stock_product;
 
 /* The products of category ("": every product) from inventory's
- * ListProducts, page by page until the last or until max of them (the
- * rest is left out), into *out (arena, *n of them). */
-sl_status fc_stock_products(fc_app *app, sl_call *call, const char *category, size_t max,
-                            sl_arena *a, fc_stock_product **out, size_t *n, sl_err *err);
+ * ListProducts, in its order after the SKU after ("": from the first),
+ * page by page until the last or until max of them, into *out (arena, *n
+ * of them).  *more (may be NULL) says whether products are left after
+ * them; without it they are left out unseen. */
+sl_status fc_stock_products(fc_app *app, sl_call *call, const char *category, const char *after,
+                            size_t max, sl_arena *a, fc_stock_product **out, size_t *n, bool *more,
+                            sl_err *err);
 
 #endif

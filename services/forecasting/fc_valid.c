@@ -13,6 +13,7 @@
 #include "fc_class.h"
 #include "fc_engine.h"
 #include "sl_date.h"
+#include "sl_page.h"
 #include "sl_valid.h"
 
 int32_t fc_day_from_civil(int y, int m, int d)
@@ -417,6 +418,10 @@ sl_status fc_valid_kpis(const Shelfline__V1__GetInventoryKpisRequest *r, sl_err 
         return st;
     if (by_cat && strlen(r->category) > 64)
         return sl_err_field(err, "category", "category is longer than 64 characters");
+    int limit;
+    char after[256];
+    if (by_cat && (st = sl_page_read(r->page, &limit, after, sizeof after, err)) != SL_OK)
+        return st;
     if (r->period_days < 7 || r->period_days > 730)
         return sl_err_field(err, "period_days", "period_days must be in 7..730, got %d",
                             r->period_days);

@@ -114,9 +114,11 @@ static sl_status change_tx(sl_db_conn *conn, void *p, sl_err *err)
         return st;
     if ((st = inv_tx_flush(&tx, err)) != SL_OK)
         return st;
-    Shelfline__V1__StockLevel *level = inv_tx_stock_level(a, row, tx.now_ms);
+    Shelfline__V1__StockLevel *level = NULL;
+    if ((st = inv_tx_stock_level(&tx, row, &level, err)) != SL_OK)
+        return st;
     Shelfline__V1__LedgerEntry *entry = note != NULL ? inv_tx_ledger_entry(a, note) : NULL;
-    if (level == NULL || (note != NULL && entry == NULL))
+    if (note != NULL && entry == NULL)
         return OOM(err);
     if (c->absolute) {
         Shelfline__V1__SetStockCountResponse *r = (Shelfline__V1__SetStockCountResponse *)c->resp;
@@ -212,10 +214,8 @@ static sl_status policy_tx(sl_db_conn *conn, void *p, sl_err *err)
         return OOM(err);
     /* Unchanged: answer without writing (a read-only commit is cheap). */
     if (row->exists && row->safety_stock == c->r->safety_stock &&
-        row->low_stock_threshold == c->r->low_stock_threshold) {
-        c->out = inv_tx_stock_level(a, row, tx.now_ms);
-        return c->out != NULL ? SL_OK : OOM(err);
-    }
+        row->low_stock_threshold == c->r->low_stock_threshold)
+        return inv_tx_stock_level(&tx, row, &c->out, err);
     row->safety_stock = c->r->safety_stock;
     row->low_stock_threshold = c->r->low_stock_threshold;
     if ((st = inv_store_set_policy(conn, c->r->sku, c->r->warehouse_id, c->r->safety_stock,
@@ -224,9 +224,8 @@ static sl_status policy_tx(sl_db_conn *conn, void *p, sl_err *err)
     row->exists = true; /* set_policy created it if needed */
     if ((st = inv_tx_flush(&tx, err)) != SL_OK)
         return st;
-    c->out = inv_tx_stock_level(a, row, tx.now_ms);
-    if (c->out == NULL)
-        return OOM(err);
+    if ((st = inv_tx_stock_level(&tx, row, &c->out, err)) != SL_OK)
+        return st;
     c->out->updated_at_ms = tx.now_ms;
     return SL_OK;
 }
@@ -276,6 +275,7 @@ static Shelfline__V1__StockLevel *level_of(sl_arena *a, const inv_stock_row *s)
     l->safety_stock = s->safety_stock;
     l->low_stock_threshold = s->low_stock_threshold;
     l->updated_at_ms = s->updated_ms;
+    l->incoming = s->incoming;
     return l;
 }
 

@@ -366,10 +366,11 @@ sl_status inv_inbound_receive(sl_db_conn *conn, sl_events *events, sl_arena *a,
     if ((st = inv_store_inbound_delays(conn, a, r->id, &d, &nd, err)) != SL_OK)
         return st;
     resp->inbound = inv_inbound_proto(a, r, d, nd);
-    resp->stock = inv_tx_stock_level(a, row, tx.now_ms);
+    if ((st = inv_tx_stock_level(&tx, row, &resp->stock, err)) != SL_OK)
+        return st;
     resp->fulfilled = ff;
     resp->n_fulfilled = nff;
-    if (resp->inbound == NULL || resp->stock == NULL)
+    if (resp->inbound == NULL)
         return OOM(err);
     Shelfline__V1__InboundReceived ev = SHELFLINE__V1__INBOUND_RECEIVED__INIT;
     ev.inbound = resp->inbound;
@@ -515,8 +516,9 @@ sl_status inv_inbound_transfer(sl_db_conn *conn, sl_events *events, sl_arena *a,
         (st = inv_tx_flush(&tx, err)) != SL_OK)
         return st;
     resp->inbound = inv_inbound_proto(a, &r, NULL, 0);
-    resp->source = inv_tx_stock_level(a, row, tx.now_ms);
-    if (resp->inbound == NULL || resp->source == NULL)
+    if ((st = inv_tx_stock_level(&tx, row, &resp->source, err)) != SL_OK)
+        return st;
+    if (resp->inbound == NULL)
         return OOM(err);
     if ((st = publish_created(conn, events, req->sku, resp->inbound, err)) != SL_OK)
         return st;

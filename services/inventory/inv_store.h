@@ -51,6 +51,7 @@ typedef struct inv_stock_row {
     const char *sku;
     const char *warehouse_id;
     int64_t on_hand, reserved, safety_stock, low_stock_threshold, updated_ms;
+    int64_t incoming; /* open inbound units not received (stock_get, low_stock only) */
 } inv_stock_row;
 
 /* An increment to a stock row; a row that does not exist yet (exists
@@ -247,6 +248,9 @@ sl_status inv_store_ledger_list(sl_db_conn *c, sl_arena *a, const char *sku, con
 /* Stock rows of sku (one warehouse when wh is not empty), by warehouse. */
 sl_status inv_store_stock_get(sl_db_conn *c, sl_arena *a, const char *sku, const char *wh,
                               inv_stock_row **rows, size_t *n, sl_err *err);
+/* The units of open inbound shipments of sku to wh not received yet. */
+sl_status inv_store_stock_incoming(sl_db_conn *c, sl_arena *a, const char *sku, const char *wh,
+                                   int64_t *incoming, sl_err *err);
 /* Rows with available <= threshold after (sku, wh), optionally of
  * warehouses in region; region_of[i] receives each row's warehouse region. */
 sl_status inv_store_low_stock(sl_db_conn *c, sl_arena *a, const char *region, const char *after_sku,

@@ -14,6 +14,12 @@
     "s.sku, s.warehouse_id, s.on_hand, s.reserved, s.safety_stock, s.low_stock_threshold, " MS(    \
         "s.updated_at") " AS updated_ms"
 
+/* The open inbound units of a stock row not received yet (StockLevel's
+ * incoming); the inbound_open index serves it. */
+#define INCOMING_COL                                                                               \
+    "(SELECT coalesce(sum(i.qty - i.received), 0) FROM inbound i WHERE i.sku = s.sku "             \
+    "AND i.warehouse_id = s.warehouse_id AND i.received < i.qty) AS incoming"
+
 const sl_db_stmt inv__stock_stmts[] = {
     {"inv_lock",
      "SELECT count(pg_catalog.pg_advisory_xact_lock(k)) AS locked, " MS(
@@ -56,11 +62,16 @@ const sl_db_stmt inv__stock_stmts[] = {
                        "$4::int4",
      4},
     {"inv_stock_get",
-     "SELECT " STOCK_COLS " FROM stock s WHERE s.sku = $1 AND ($2 = '' OR s.warehouse_id = $2) "
+     "SELECT " STOCK_COLS ", " INCOMING_COL
+     " FROM stock s WHERE s.sku = $1 AND ($2 = '' OR s.warehouse_id = $2) "
      "ORDER BY s.warehouse_id",
      2},
+    {"inv_stock_incoming",
+     "SELECT coalesce(sum(qty - received), 0) AS incoming FROM inbound "
+     "WHERE sku = $1 AND warehouse_id = $2 AND received < qty",
+     2},
     {"inv_low_stock",
-     "SELECT " STOCK_COLS ", w.region FROM stock s "
+     "SELECT " STOCK_COLS ", " INCOMING_COL ", w.region FROM stock s "
      "JOIN warehouse w ON w.warehouse_id = s.warehouse_id "
      "WHERE s.low AND ($1 = '' OR w.region = $1) "
      "AND (s.sku, s.warehouse_id) > ($2, $3) ORDER BY s.sku, s.warehouse_id LIMIT $4::int4",
@@ -129,10 +140,17 @@ static void stock_from(sl_arena *a, sl_db_reader *rd, int i, inv_stock_row *s)
     s->updated_ms = sl_db_int64_or(rd, i, "updated_ms", 0);
 }
 
-static bool stock_at(sl_arena *a, sl_db_reader *rd, int i, void *rows)
+/* A row of inv_stock_get or inv_low_stock, which also count incoming. */
+static void listed_from(sl_arena *a, sl_db_reader *rd, int i, inv_stock_row *s)
+{
+    stock_from(a, rd, i, s);
+    s->incoming = sl_db_int64_or(rd, i, "incoming", 0);
+}
+
+static bool listed_at(sl_arena *a, sl_db_reader *rd, int i, void *rows)
 {
     inv_stock_row *s = rows;
-    stock_from(a, rd, i, &s[i]);
+    listed_from(a, rd, i, &s[i]);
     return true;
 }
 
@@ -317,10 +335,25 @@ sl_status inv_store_stock_get(sl_db_conn *c, sl_arena *a, const char *sku, const
     if (st != SL_OK)
         return st;
     void *s = NULL;
-    st = inv__read_rows(a, r, sizeof **rows, stock_at, &s, n, err);
+    st = inv__read_rows(a, r, sizeof **rows, listed_at, &s, n, err);
     if (st == SL_OK)
         *rows = s;
     return st;
+}
+
+static bool incoming_at(sl_arena *a, sl_db_reader *rd, int i, void *slot)
+{
+    (void)a;
+    *(int64_t *)slot = sl_db_int64(rd, i, "incoming");
+    return true;
+}
+
+sl_status inv_store_stock_incoming(sl_db_conn *c, sl_arena *a, const char *sku, const char *wh,
+                                   int64_t *incoming, sl_err *err)
+{
+    const char *v[2] = {sku, wh};
+    *incoming = 0;
+    return inv__query_one(c, a, "inv_stock_incoming", 2, v, incoming_at, incoming, err);
 }
 
 sl_status inv_store_low_stock(sl_db_conn *c, sl_arena *a, const char *region, const char *after_sku,
@@ -338,7 +371,7 @@ sl_status inv_store_low_stock(sl_db_conn *c, sl_arena *a, const char *region, co
     inv_stock_row *s = inv__alloc_rows(a, (size_t)k, sizeof *s);
     const char **rg = inv__alloc_rows(a, (size_t)k, sizeof *rg);
     for (int i = 0; s != NULL && rg != NULL && i < k; i++) {
-        stock_from(a, rd, i, &s[i]);
+        listed_from(a, rd, i, &s[i]);
         rg[i] = sl_db_text_or(rd, i, "region", "");
     }
     st = s == NULL || rg == NULL ? inv__oom(err) : sl_db_reader_status(rd, err);

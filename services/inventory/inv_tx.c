@@ -355,11 +355,12 @@ Shelfline__V1__LedgerEntry *inv_tx_ledger_entry(sl_arena *a, const inv_ledger_no
     return e;
 }
 
-Shelfline__V1__StockLevel *inv_tx_stock_level(sl_arena *a, const inv_row *row, int64_t now_ms)
+sl_status inv_tx_stock_level(inv_tx *tx, const inv_row *row, Shelfline__V1__StockLevel **out,
+                             sl_err *err)
 {
-    Shelfline__V1__StockLevel *s = sl_arena_alloc(a, sizeof *s);
+    Shelfline__V1__StockLevel *s = sl_arena_alloc(tx->arena, sizeof *s);
     if (s == NULL)
-        return NULL;
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     shelfline__v1__stock_level__init(s);
     s->sku = (char *)row->sku;
     s->warehouse_id = (char *)row->warehouse_id;
@@ -370,8 +371,12 @@ Shelfline__V1__StockLevel *inv_tx_stock_level(sl_arena *a, const inv_row *row, i
     s->low_stock_threshold = row->low_stock_threshold;
     bool changed = row->on_hand != row->on_hand0 || row->reserved != row->reserved0 ||
                    row->low_stock_threshold != row->threshold0 || !row->exists;
-    s->updated_at_ms = changed ? now_ms : row->updated_ms;
-    return s;
+    s->updated_at_ms = changed ? tx->now_ms : row->updated_ms;
+    sl_status st = inv_store_stock_incoming(tx->conn, tx->arena, row->sku, row->warehouse_id,
+                                            &s->incoming, err);
+    if (st == SL_OK)
+        *out = s;
+    return st;
 }
 
 static bool row_changed(const inv_row *r)

@@ -155,8 +155,11 @@ sl_status inv_tx_event(inv_tx *tx, const char *topic, const char *key,
  * as the pipeline allows. */
 sl_status inv_tx_send_events(inv_tx *tx, sl_err *err);
 
-/* Fills a StockLevel (arena memory) from a row. */
-Shelfline__V1__StockLevel *inv_tx_stock_level(sl_arena *a, const inv_row *row, int64_t now_ms);
+/* Fills a StockLevel (the transaction's arena) from a row, with its
+ * incoming units read in the transaction (so after any receipt it made).
+ * Returns SL_OK, SL_RESOURCE_EXHAUSTED on OOM, or the store's status. */
+sl_status inv_tx_stock_level(inv_tx *tx, const inv_row *row, Shelfline__V1__StockLevel **out,
+                             sl_err *err);
 
 /* The LedgerEntry.Reason of a ledger reason name, and back. */
 Shelfline__V1__LedgerEntry__Reason inv_reason_of(const char *name);

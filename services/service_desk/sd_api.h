@@ -31,6 +31,8 @@ sl_status sd_api_respond_ticket(sl_call *call, const ProtobufCMessage *req, Prot
                                 sl_err *err);
 sl_status sd_api_resolve_ticket(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
                                 sl_err *err);
+sl_status sd_api_get_ticket(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                            sl_err *err);
 sl_status sd_api_list_tickets(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
                               sl_err *err);
 sl_status sd_api_get_sla_report(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
@@ -39,6 +41,10 @@ sl_status sd_api_create_return(sl_call *call, const ProtobufCMessage *req, Proto
                                sl_err *err);
 sl_status sd_api_receive_return(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
                                 sl_err *err);
+sl_status sd_api_get_return(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                            sl_err *err);
+sl_status sd_api_list_returns(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                              sl_err *err);
 sl_status sd_api_subscribe_back_in_stock(sl_call *call, const ProtobufCMessage *req,
                                          ProtobufCMessage *resp, sl_err *err);
 sl_status sd_api_unsubscribe(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,

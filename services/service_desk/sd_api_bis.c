@@ -2,10 +2,14 @@
  * sd_api_bis: SubscribeBackInStock, Unsubscribe, ListSubscriptions --
  * validate (sd_valid), call the domain (sd_bis) or the store, reply.
  */
+#include <inttypes.h>
+#include <stdio.h>
+
 #include "sd_api.h"
 #include "sd_bis.h"
 #include "sd_store.h"
 #include "sd_valid.h"
+#include "sl_page.h"
 
 sl_status sd_api_subscribe_back_in_stock(sl_call *call, const ProtobufCMessage *req,
                                          ProtobufCMessage *resp, sl_err *err)
@@ -37,9 +41,21 @@ sl_status sd_api_list_subscriptions(sl_call *call, const ProtobufCMessage *req,
     sd_app *app = sl_call_ctx(call);
     const Shelfline__V1__ListSubscriptionsRequest *r = (const void *)req;
     Shelfline__V1__ListSubscriptionsResponse *out = (void *)resp;
-    if (sd_valid_id("customer_id", r->customer_id, err) != SL_OK)
-        return SL_INVALID_ARGUMENT;
-    return sd_store_subscriptions(app->db, sl_call_deadline_ms(call), r->customer_id,
-                                  sl_call_arena(call), &out->subscriptions, &out->n_subscriptions,
-                                  err);
+    sl_arena *a = sl_call_arena(call);
+    int limit;
+    int64_t before_id;
+    sl_status st = sd_valid_list_subscriptions(r, &limit, &before_id, err);
+    if (st != SL_OK)
+        return st;
+    bool more;
+    st = sd_store_subscriptions(app->db, sl_call_deadline_ms(call), r->customer_id, before_id,
+                                limit, a, &out->subscriptions, &out->n_subscriptions, &more, err);
+    if (st == SL_OK && more) {
+        char key[24];
+        snprintf(key, sizeof key, "%" PRId64,
+                 out->subscriptions[out->n_subscriptions - 1]->subscription_id);
+        if ((out->next_page_token = sl_page_token_encode(a, key)) == NULL)
+            st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    return st;
 }

@@ -88,7 +88,8 @@ sl_status sd_api_quote_eta(sl_call *call, const ProtobufCMessage *req, ProtobufC
     sl_status st = sd_valid_quote_eta(r, now, err);
     if (st != SL_OK)
         return st;
-    return sd_orders_quote(app, call, sl_call_arena(call), r->region, r->skus, r->n_skus,
+    return sd_orders_quote(app, call, sl_call_arena(call), r->region, r->skus,
+                           r->n_quantities > 0 ? r->quantities : NULL, r->n_skus,
                            r->at_ms != 0 ? r->at_ms : now, app->cfg.inventory_timeout_ms,
                            (void *)resp, err);
 }

@@ -1,10 +1,11 @@
 /*
  * sd_api_tickets: the ticket RPCs -- OpenTicket, RespondTicket,
- * ResolveTicket, ListTickets, GetSlaReport.  Each decodes nothing itself
+ * ResolveTicket, GetTicket, ListTickets, GetSlaReport.  Each decodes nothing itself
  * (the dispatcher did), validates (sd_valid), calls the domain
  * (sd_tickets) and fills the reply.
  */
 #include "sd_api.h"
+#include "sd_store.h"
 #include "sd_tickets.h"
 #include "sd_valid.h"
 
@@ -54,6 +55,19 @@ sl_status sd_api_resolve_ticket(sl_call *call, const ProtobufCMessage *req, Prot
                                                 r, err)) != SL_OK)
         return st;
     return answer_ticket(call, r->ticket_id, resp, err);
+}
+
+sl_status sd_api_get_ticket(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                            sl_err *err)
+{
+    const Shelfline__V1__GetTicketRequest *r = (const void *)req;
+    Shelfline__V1__Ticket *out = (Shelfline__V1__Ticket *)resp;
+    sd_app *app = sl_call_ctx(call);
+    sl_status st = sd_valid_id("ticket_id", r->ticket_id, err);
+    if (st != SL_OK || (st = answer_ticket(call, r->ticket_id, resp, err)) != SL_OK)
+        return st;
+    return sd_store_ticket_messages(app->db, sl_call_deadline_ms(call), r->ticket_id,
+                                    sl_call_arena(call), &out->messages, &out->n_messages, err);
 }
 
 sl_status sd_api_list_tickets(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,

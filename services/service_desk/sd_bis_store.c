@@ -129,6 +129,7 @@ static sl_status sub_rows(sl_arena *a, PGresult *res, Shelfline__V1__Subscriptio
 typedef struct sub_ctx {
     const char *customer_id, *sku, *region;
     int64_t id;
+    int limit;
     sl_arena *arena;
     Shelfline__V1__Subscription **rows;
     size_t n;
@@ -191,23 +192,29 @@ sl_status sd_store_unsubscribe(sl_db *db, int64_t deadline_ms, int64_t subscript
     return st;
 }
 
+/* c->id is the id the page starts below, c->limit its size (one more row
+ * is read to tell whether another page follows). */
 static sl_status list_tx(sl_db_conn *conn, void *vctx, sl_err *err)
 {
     sub_ctx *c = vctx;
-    const char *p[1] = {c->customer_id};
-    return sub_exec(conn, c, "sd_sub_list", 1, p, err);
+    char b[2][I64];
+    const char *p[3] = {c->customer_id, sl_db_param_int64(b[0], c->id),
+                        sl_db_param_int64(b[1], c->limit + 1)};
+    return sub_exec(conn, c, "sd_sub_list", 3, p, err);
 }
 
 sl_status sd_store_subscriptions(sl_db *db, int64_t deadline_ms, const char *customer_id,
-                                 sl_arena *a, Shelfline__V1__Subscription ***out, size_t *n,
+                                 int64_t before_id, int limit, sl_arena *a,
+                                 Shelfline__V1__Subscription ***out, size_t *n, bool *more,
                                  sl_err *err)
 {
-    sub_ctx c = {.customer_id = customer_id, .arena = a};
+    sub_ctx c = {.customer_id = customer_id, .id = before_id, .limit = limit, .arena = a};
     sl_db_tx_options o = sd_store_tx_options(deadline_ms, true);
     sl_status st = sl_db_tx(db, &o, list_tx, &c, err);
     if (st == SL_OK) {
+        *more = c.n > (size_t)limit;
         *out = c.rows;
-        *n = c.n;
+        *n = *more ? (size_t)limit : c.n;
     }
     return st;
 }

@@ -656,41 +656,144 @@ sl_status sd_orders_eta(sd_app *app, int64_t deadline_ms, sl_arena *a, const cha
     return st;
 }
 
-/* Where a quoted SKU would ship from: the first warehouse of the region
- * with stock, else the warehouse its next inbound shipment arrives at.
- * False (status left as it is) when neither exists. */
-static bool quote_source(const Shelfline__V1__Availability *it, sd_part *p,
-                         Shelfline__V1__QuoteStatus *status)
+/* Where qty units of a quoted SKU would come from, as inventory allocates
+ * an order line that may split and backorder (inv_alloc.h), from what
+ * GetAvailability shows (its warehouses nearest first):
+ *  1. the nearest warehouse holding all of them;
+ *  2. else several, nearest first, the one holding more first among
+ *     equally near ones;
+ *  3. the shortfall from the next inbound shipment, if its unallocated
+ *     units cover it.
+ * For one unit that is the first warehouse with stock, else the next
+ * inbound shipment.  The parts go to parts[] (room for n_warehouses + 1);
+ * answers their count, 0 (status left as it is) when the region cannot
+ * supply qty units. */
+/* Among the warehouses not used yet with stock, the nearest (they come
+ * nearest first), the one holding more among equally near ones; -1 when
+ * none is left. */
+static int quote_next_source(const Shelfline__V1__Availability *it, const bool *used)
+{
+    int best = -1;
+    for (size_t j = 0; j < it->n_warehouses; j++) {
+        const Shelfline__V1__WarehouseAvailability *wa = it->warehouses[j];
+        if (used[j] || wa->available <= 0)
+            continue;
+        if (best < 0) {
+            best = (int)j;
+            continue;
+        }
+        const Shelfline__V1__WarehouseAvailability *b = it->warehouses[best];
+        if (wa->transit_p50_days == b->transit_p50_days &&
+            wa->transit_p90_days == b->transit_p90_days && wa->available > b->available)
+            best = (int)j;
+    }
+    return best;
+}
+
+static size_t quote_parts(const Shelfline__V1__Availability *it, int64_t qty, sd_part *parts,
+                          bool *used, Shelfline__V1__QuoteStatus *status)
 {
     for (size_t j = 0; j < it->n_warehouses; j++) {
         const Shelfline__V1__WarehouseAvailability *wa = it->warehouses[j];
-        if (wa->available > 0) {
-            *p = (sd_part){.warehouse_id = wa->warehouse_id,
-                           .inbound_id = "",
-                           .transit_p50 = wa->transit_p50_days,
-                           .transit_p90 = wa->transit_p90_days};
+        if (wa->available >= qty) {
             *status = SHELFLINE__V1__QUOTE_STATUS__QUOTE_IN_STOCK;
-            return true;
+            parts[0] = (sd_part){.warehouse_id = wa->warehouse_id,
+                                 .qty = qty,
+                                 .inbound_id = "",
+                                 .transit_p50 = wa->transit_p50_days,
+                                 .transit_p90 = wa->transit_p90_days};
+            return 1;
         }
+        used[j] = false;
+    }
+    size_t n = 0;
+    int64_t left = qty;
+    for (int j; left > 0 && (j = quote_next_source(it, used)) >= 0;) {
+        const Shelfline__V1__WarehouseAvailability *wa = it->warehouses[j];
+        int64_t take = wa->available < left ? wa->available : left;
+        used[j] = true;
+        parts[n++] = (sd_part){.warehouse_id = wa->warehouse_id,
+                               .qty = take,
+                               .inbound_id = "",
+                               .transit_p50 = wa->transit_p50_days,
+                               .transit_p90 = wa->transit_p90_days};
+        left -= take;
+    }
+    if (left == 0) {
+        *status = SHELFLINE__V1__QUOTE_STATUS__QUOTE_IN_STOCK;
+        return n;
     }
     const Shelfline__V1__NextInbound *ni = it->next_inbound;
-    for (size_t j = 0; ni != NULL && j < it->n_warehouses; j++) {
+    for (size_t j = 0; ni != NULL && ni->qty >= left && j < it->n_warehouses; j++) {
         const Shelfline__V1__WarehouseAvailability *wa = it->warehouses[j];
         if (strcmp(wa->warehouse_id, ni->warehouse_id) == 0) {
-            *p = (sd_part){.warehouse_id = wa->warehouse_id,
-                           .inbound_id = ni->inbound_id,
-                           .expected_ms = ni->expected_at_ms,
-                           .transit_p50 = wa->transit_p50_days,
-                           .transit_p90 = wa->transit_p90_days};
+            parts[n++] = (sd_part){.warehouse_id = wa->warehouse_id,
+                                   .qty = left,
+                                   .inbound_id = ni->inbound_id,
+                                   .expected_ms = ni->expected_at_ms,
+                                   .transit_p50 = wa->transit_p50_days,
+                                   .transit_p90 = wa->transit_p90_days};
             *status = SHELFLINE__V1__QUOTE_STATUS__QUOTE_BACKORDER;
-            return true;
+            return n;
         }
     }
-    return false;
+    return 0;
+}
+
+/* The quote of one SKU of qty units into q: its parts' ETAs, the latest
+ * of them (as an order line's ETA is its latest part) described. */
+static sl_status quote_one(sd_app *app, sd_net_snap **snap, sl_arena *a,
+                           const Shelfline__V1__Availability *it, int64_t qty, int64_t at,
+                           int64_t now, Shelfline__V1__SkuQuote *q, sl_err *err)
+{
+    shelfline__v1__sku_quote__init(q);
+    q->sku = it->sku;
+    q->qty = qty;
+    q->available = it->available;
+    q->status = SHELFLINE__V1__QUOTE_STATUS__QUOTE_OUT_OF_STOCK;
+    q->explanation = "out of stock in this region, with no inbound shipment to wait for";
+    sd_part *parts = sl_arena_alloc(a, (it->n_warehouses + 1) * sizeof *parts);
+    bool *used = sl_arena_alloc(a, it->n_warehouses + 1);
+    char *text = sl_arena_alloc(a, SD_ETA_TEXT_MAX);
+    if (parts == NULL || used == NULL || text == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    size_t n = quote_parts(it, qty, parts, used, &q->status);
+    if (n == 0) {
+        if (it->available > 0 || it->next_inbound != NULL) {
+            snprintf(text, SD_ETA_TEXT_MAX,
+                     "not enough in this region for %" PRId64 " units: %" PRId64
+                     " in stock, %" PRId64 " on the next inbound shipment",
+                     qty, it->available, it->next_inbound ? it->next_inbound->qty : 0);
+            q->explanation = text;
+        }
+        return SL_OK;
+    }
+    sl_status st;
+    sd_eta_line line, last_line;
+    sd_line_eta e, last;
+    size_t li = 0;
+    for (size_t i = 0; i < n; i++) {
+        if ((st = part_line(app, snap, &parts[i], &line, err)) != SL_OK ||
+            (st = sd_eta_compute_line(&line, at, now, &e, err)) != SL_OK)
+            return st;
+        if (i == 0 || e.p90 > last.p90 || (e.p90 == last.p90 && e.p50 > last.p50)) {
+            last = e;
+            last_line = line;
+            li = i;
+        }
+    }
+    if ((st = sd_eta_describe_line(&last_line, &last, text, SD_ETA_TEXT_MAX, err)) != SL_OK)
+        return st;
+    q->eta = sd_store_eta_range(a, last.ship_date, last.p50, last.p90, last.confidence);
+    if (q->eta == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    q->warehouse_id = (char *)parts[li].warehouse_id;
+    q->explanation = text;
+    return SL_OK;
 }
 
 sl_status sd_orders_quote(sd_app *app, sl_call *call, sl_arena *a, const char *region, char **skus,
-                          size_t n_skus, int64_t at, int64_t timeout_ms,
+                          const int64_t *qty, size_t n_skus, int64_t at, int64_t timeout_ms,
                           Shelfline__V1__QuoteEtaResponse *out, sl_err *err)
 {
     sl_status st;
@@ -711,43 +814,17 @@ sl_status sd_orders_quote(sd_app *app, sl_call *call, sl_arena *a, const char *r
         return st;
     out->region = (char *)region;
     out->quotes = sl_arena_zalloc(a, (av->n_items + 1) * sizeof *out->quotes);
-    if (out->quotes == NULL) {
+    if (out->quotes == NULL)
         st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-        goto done;
-    }
-    for (size_t i = 0; i < av->n_items; i++) {
-        const Shelfline__V1__Availability *it = av->items[i];
+    /* inventory answers one item per SKU, in request order */
+    for (size_t i = 0; i < av->n_items && st == SL_OK; i++) {
         Shelfline__V1__SkuQuote *q = sl_arena_alloc(a, sizeof *q);
-        char *text = sl_arena_alloc(a, SD_ETA_TEXT_MAX);
-        if (q == NULL || text == NULL) {
+        int64_t units = qty != NULL && i < n_skus && qty[i] > 0 ? qty[i] : 1;
+        if (q == NULL)
             st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-            goto done;
-        }
-        shelfline__v1__sku_quote__init(q);
-        q->sku = it->sku;
-        q->available = it->available;
-        q->status = SHELFLINE__V1__QUOTE_STATUS__QUOTE_OUT_OF_STOCK;
-        q->explanation = "out of stock in this region, with no inbound shipment to wait for";
-        sd_part p = {0};
-        bool have = quote_source(it, &p, &q->status);
-        if (have) {
-            sd_eta_line line;
-            sd_line_eta e;
-            if ((st = part_line(app, &snap, &p, &line, err)) != SL_OK ||
-                (st = sd_eta_compute_line(&line, at, now, &e, err)) != SL_OK ||
-                (st = sd_eta_describe_line(&line, &e, text, SD_ETA_TEXT_MAX, err)) != SL_OK)
-                goto done;
-            q->eta = sd_store_eta_range(a, e.ship_date, e.p50, e.p90, e.confidence);
-            if (q->eta == NULL) {
-                st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-                goto done;
-            }
-            q->warehouse_id = (char *)p.warehouse_id;
-            q->explanation = text;
-        }
-        out->quotes[out->n_quotes++] = q;
+        else if ((st = quote_one(app, &snap, a, av->items[i], units, at, now, q, err)) == SL_OK)
+            out->quotes[out->n_quotes++] = q;
     }
-done:
     sd_net_release(app->net, snap);
     return st;
 }

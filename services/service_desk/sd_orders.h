@@ -47,10 +47,11 @@ sl_status sd_orders_eta(sd_app *app, int64_t deadline_ms, sl_arena *a, const cha
                         Shelfline__V1__OrderEta *out, sl_err *err);
 
 /* QuoteEta's answer for n_skus (1..100, validated) SKUs in region as if
- * ordered at `at`: one GetAvailability call made while serving call, with
- * timeout_ms at most (arena memory).  Fails with inventory's status. */
+ * ordered at `at`, qty[i] units of skus[i] (qty NULL, or a 0 in it: 1):
+ * one GetAvailability call made while serving call, with timeout_ms at
+ * most (arena memory).  Fails with inventory's status. */
 sl_status sd_orders_quote(sd_app *app, sl_call *call, sl_arena *a, const char *region, char **skus,
-                          size_t n_skus, int64_t at, int64_t timeout_ms,
+                          const int64_t *qty, size_t n_skus, int64_t at, int64_t timeout_ms,
                           Shelfline__V1__QuoteEtaResponse *out, sl_err *err);
 
 #endif

@@ -17,6 +17,7 @@
 #include "sd_store.h"
 #include "shelfline/v1/inventory.pb-c.h"
 #include "shelfline/v1/service_desk.pb-c.h"
+#include "sl_page.h"
 
 /* ---- CreateReturn ---- */
 
@@ -141,6 +142,48 @@ sl_status sd_returns_create(sd_app *app, int64_t deadline_ms, sl_arena *a,
         (st = sd_store_rma_read(app->db, deadline_ms, r->rma_id, a, &rec, err)) != SL_OK)
         return st;
     *out = *rec.msg;
+    return SL_OK;
+}
+
+/* ---- GetReturn, ListReturns ---- */
+
+sl_status sd_returns_get(sd_app *app, int64_t deadline_ms, sl_arena *a, const char *rma_id,
+                         Shelfline__V1__Return *out, sl_err *err)
+{
+    sd_rma rec;
+    sl_status st = sd_store_rma_read(app->db, deadline_ms, rma_id, a, &rec, err);
+    if (st == SL_OK)
+        *out = *rec.msg;
+    return st;
+}
+
+/* A full page has a token (the key of its last return): the next page may
+ * be empty, as with the suite's other lists that read no row ahead. */
+sl_status sd_returns_list(sd_app *app, int64_t deadline_ms, sl_arena *a,
+                          const Shelfline__V1__ListReturnsRequest *r, int limit, int64_t before_ms,
+                          const char *before_id, Shelfline__V1__ListReturnsResponse *out,
+                          sl_err *err)
+{
+    sd_rma *rows;
+    size_t n;
+    sl_status st = sd_store_rma_list(app->db, deadline_ms, r->customer_id ? r->customer_id : "",
+                                     r->order_id ? r->order_id : "", before_ms, before_id, limit, a,
+                                     &rows, &n, err);
+    if (st != SL_OK)
+        return st;
+    out->returns = sl_arena_zalloc(a, (n + 1) * sizeof *out->returns);
+    if (out->returns == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        out->returns[i] = rows[i].msg;
+    out->n_returns = n;
+    if (n == (size_t)limit) {
+        const Shelfline__V1__Return *last = rows[n - 1].msg;
+        char key[160];
+        snprintf(key, sizeof key, "%" PRId64 ":%s", last->created_at_ms, last->rma_id);
+        if ((out->next_page_token = sl_page_token_encode(a, key)) == NULL)
+            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    }
     return SL_OK;
 }
 

@@ -19,6 +19,17 @@ sl_status sd_returns_create(sd_app *app, int64_t deadline_ms, sl_arena *a,
                             const Shelfline__V1__CreateReturnRequest *r, Shelfline__V1__Return *out,
                             sl_err *err);
 
+/* One return; NOT_FOUND naming the id. */
+sl_status sd_returns_get(sd_app *app, int64_t deadline_ms, sl_arena *a, const char *rma_id,
+                         Shelfline__V1__Return *out, sl_err *err);
+
+/* One page of ListReturns (r checked by sd_valid_list_returns, which gave
+ * limit and the key the page starts below). */
+sl_status sd_returns_list(sd_app *app, int64_t deadline_ms, sl_arena *a,
+                          const Shelfline__V1__ListReturnsRequest *r, int limit, int64_t before_ms,
+                          const char *before_id, Shelfline__V1__ListReturnsResponse *out,
+                          sl_err *err);
+
 /* Receives the return (a received one is answered unchanged). */
 sl_status sd_returns_receive(sl_call *call, const Shelfline__V1__ReceiveReturnRequest *r,
                              Shelfline__V1__Return *out, sl_err *err);

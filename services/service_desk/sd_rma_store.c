@@ -9,7 +9,8 @@
 
 #define I64 SL_DB_INT64_TEXT
 
-static sl_status rma_from(sl_arena *a, PGresult *r, sd_rma *out, sl_err *err)
+/* Row i of r (sd_rma_get's columns). */
+static sl_status rma_from(sl_arena *a, PGresult *r, int i, sd_rma *out, sl_err *err)
 {
     sl_db_reader rd;
     sl_db_reader_init(&rd, r, a);
@@ -19,22 +20,22 @@ static sl_status rma_from(sl_arena *a, PGresult *r, sd_rma *out, sl_err *err)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     shelfline__v1__return__init(m);
     shelfline__v1__money__init(money);
-    m->rma_id = (char *)sl_db_text(&rd, 0, "rma_id");
-    out->fingerprint = sl_db_text(&rd, 0, "fingerprint");
-    m->order_id = (char *)sl_db_text(&rd, 0, "order_id");
-    m->customer_id = (char *)sl_db_text(&rd, 0, "customer_id");
-    m->reason = (char *)sl_db_text(&rd, 0, "reason");
-    m->status = strcmp(sl_db_text(&rd, 0, "status"), "RECEIVED") == 0
+    m->rma_id = (char *)sl_db_text(&rd, i, "rma_id");
+    out->fingerprint = sl_db_text(&rd, i, "fingerprint");
+    m->order_id = (char *)sl_db_text(&rd, i, "order_id");
+    m->customer_id = (char *)sl_db_text(&rd, i, "customer_id");
+    m->reason = (char *)sl_db_text(&rd, i, "reason");
+    m->status = strcmp(sl_db_text(&rd, i, "status"), "RECEIVED") == 0
                     ? SHELFLINE__V1__RETURN_STATUS__RETURN_RECEIVED
                     : SHELFLINE__V1__RETURN_STATUS__RETURN_REQUESTED;
-    m->condition = (Shelfline__V1__ReturnCondition)sl_db_int64(&rd, 0, "condition");
-    money->minor_units = sl_db_int64(&rd, 0, "refund_minor");
-    money->currency = (char *)sl_db_text(&rd, 0, "currency");
+    m->condition = (Shelfline__V1__ReturnCondition)sl_db_int64(&rd, i, "condition");
+    money->minor_units = sl_db_int64(&rd, i, "refund_minor");
+    money->currency = (char *)sl_db_text(&rd, i, "currency");
     if (m->status == SHELFLINE__V1__RETURN_STATUS__RETURN_RECEIVED)
         m->refund = money;
-    m->restocked = sl_db_bool(&rd, 0, "restocked");
-    m->created_at_ms = sl_db_int64(&rd, 0, "created_at_ms");
-    m->received_at_ms = sl_db_int64_or(&rd, 0, "received_at_ms", 0);
+    m->restocked = sl_db_bool(&rd, i, "restocked");
+    m->created_at_ms = sl_db_int64(&rd, i, "created_at_ms");
+    m->received_at_ms = sl_db_int64_or(&rd, i, "received_at_ms", 0);
     out->msg = m;
     return sl_db_reader_status(&rd, err);
 }
@@ -79,7 +80,7 @@ sl_status sd_store_rma_load(sl_db_conn *conn, const char *rma_id, sl_arena *a, s
         return st;
     if (PQntuples(q[0].res) == 0)
         st = sl_err_reason(err, SL_NOT_FOUND, "RMA_NOT_FOUND", "rma_id \"%s\" not found", rma_id);
-    else if ((st = rma_from(a, q[0].res, out, err)) == SL_OK)
+    else if ((st = rma_from(a, q[0].res, 0, out, err)) == SL_OK)
         st = rma_lines_from(a, q[1].res, out, err);
     PQclear(q[0].res);
     PQclear(q[1].res);
@@ -104,6 +105,87 @@ sl_status sd_store_rma_read(sl_db *db, int64_t deadline_ms, const char *rma_id, 
     rma_read_ctx c = {rma_id, a, out};
     sl_db_tx_options o = sd_store_tx_options(deadline_ms, true);
     return sl_db_tx(db, &o, rma_read_tx, &c, err);
+}
+
+typedef struct rma_list_ctx {
+    const char *p[5];
+    sl_arena *arena;
+    sd_rma *out;
+    size_t n;
+} rma_list_ctx;
+
+/* The lines of the return starting at row *i of res (rows of one return
+ * are consecutive), into out; *i moves past them. */
+static sl_status rma_list_lines(sl_arena *a, PGresult *res, int *i, sd_rma *out, sl_err *err)
+{
+    sl_db_reader rd;
+    sl_db_reader_init(&rd, res, a);
+    int rows = sl_db_reader_rows(&rd), k = *i;
+    while (k < rows && strcmp(sl_db_text(&rd, k, "rma_id"), out->msg->rma_id) == 0)
+        k++;
+    size_t n = (size_t)(k - *i);
+    out->lines = sl_arena_zalloc(a, (n + 1) * sizeof *out->lines);
+    Shelfline__V1__ReturnLine *lm = sl_arena_zalloc(a, (n + 1) * sizeof *lm);
+    out->msg->lines = sl_arena_zalloc(a, (n + 1) * sizeof *out->msg->lines);
+    if (out->lines == NULL || lm == NULL || out->msg->lines == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t j = 0; j < n; j++) {
+        int row = *i + (int)j;
+        sd_rma_line *l = &out->lines[j];
+        l->line_no = (int)sl_db_int64(&rd, row, "line_no");
+        l->sku = sl_db_text(&rd, row, "sku");
+        l->qty = sl_db_int64(&rd, row, "qty");
+        l->warehouse_id = sl_db_text(&rd, row, "warehouse_id");
+        l->price_minor = sl_db_int64(&rd, row, "price_minor");
+        l->currency = sl_db_text(&rd, row, "line_currency");
+        shelfline__v1__return_line__init(&lm[j]);
+        lm[j].sku = (char *)l->sku;
+        lm[j].qty = l->qty;
+        out->msg->lines[j] = &lm[j];
+    }
+    out->msg->n_lines = out->n_lines = n;
+    *i = k;
+    return sl_db_reader_status(&rd, err);
+}
+
+static sl_status rma_list_tx(sl_db_conn *conn, void *vctx, sl_err *err)
+{
+    rma_list_ctx *c = vctx;
+    PGresult *res = NULL;
+    c->n = 0;
+    sl_status st = sl_db_exec(conn, "sd_rma_list", 5, c->p, NULL, NULL, &res, err);
+    if (st != SL_OK)
+        return st;
+    int rows = PQntuples(res);
+    c->out = sl_arena_zalloc(c->arena, ((size_t)rows + 1) * sizeof *c->out);
+    if (c->out == NULL)
+        st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    for (int i = 0; i < rows && st == SL_OK;) {
+        sd_rma *x = &c->out[c->n++];
+        if ((st = rma_from(c->arena, res, i, x, err)) == SL_OK)
+            st = rma_list_lines(c->arena, res, &i, x, err);
+    }
+    PQclear(res);
+    return st;
+}
+
+sl_status sd_store_rma_list(sl_db *db, int64_t deadline_ms, const char *customer_id,
+                            const char *order_id, int64_t before_ms, const char *before_id,
+                            int limit, sl_arena *a, sd_rma **out, size_t *n, sl_err *err)
+{
+    char b[2][I64];
+    rma_list_ctx c = {{customer_id, order_id, sl_db_param_int64(b[0], before_ms), before_id,
+                       sl_db_param_int64(b[1], limit)},
+                      a,
+                      NULL,
+                      0};
+    sl_db_tx_options o = sd_store_tx_options(deadline_ms, true);
+    sl_status st = sl_db_tx(db, &o, rma_list_tx, &c, err);
+    if (st == SL_OK) {
+        *out = c.out;
+        *n = c.n;
+    }
+    return st;
 }
 
 sl_status sd_store_rma_order(sl_db_conn *conn, const char *order_id, bool *delivered,

@@ -174,9 +174,9 @@ static const sl_db_stmt stmts[] = {
      " ELSE status END WHERE subscription_id = $1 RETURNING " SD_SUB_COLS,
      1},
     {"sd_sub_list",
-     "SELECT " SD_SUB_COLS " FROM subscription WHERE customer_id = $1"
-     " ORDER BY subscription_id DESC LIMIT 1000",
-     1},
+     "SELECT " SD_SUB_COLS " FROM subscription WHERE customer_id = $1 AND subscription_id < $2"
+     " ORDER BY subscription_id DESC LIMIT $3",
+     3},
     {"sd_restock_insert",
      "INSERT INTO restock (event_id, sku, region, available, next_at_ms)"
      " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (event_id) DO NOTHING",
@@ -227,12 +227,20 @@ static const sl_db_stmt stmts[] = {
      "SELECT " SD_TICKET_COLS " FROM ticket t"
      " WHERE (CASE WHEN $1 = '' THEN status <> 'RESOLVED' ELSE status = $1 END)"
      " AND ($2 = '' OR category = $2) AND ($3 = '' OR priority = $3)"
-     " AND ($4 = '' OR customer_id = $4) ORDER BY opened_at_ms, ticket_id LIMIT 1000",
-     4},
+     " AND ($4 = '' OR customer_id = $4) AND (opened_at_ms, ticket_id) > ($5, $6)"
+     " AND (NOT $7 OR (first_response_ms IS NULL"
+     "   AND opened_at_ms <= ($8::bigint[])[substr(priority, 2)::int])"
+     "  OR (resolved_ms IS NULL AND opened_at_ms <= ($9::bigint[])[substr(priority, 2)::int]))"
+     " ORDER BY opened_at_ms, ticket_id LIMIT $10",
+     10},
     {"sd_ticket_period",
      "SELECT " SD_TICKET_COLS " FROM ticket t WHERE opened_at_ms >= $1 AND opened_at_ms < $2"
      " ORDER BY opened_at_ms, ticket_id LIMIT 100001",
      2},
+    {"sd_ticket_messages",
+     "SELECT kind, at_ms, body FROM ticket_event WHERE ticket_id = $1"
+     " AND kind IN ('RESPONSE', 'CUSTOMER') ORDER BY seq",
+     1},
     {"sd_ticket_event",
      "INSERT INTO ticket_event (ticket_id, kind, at_ms, body, actor, request_id, trace_id)"
      " VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -277,6 +285,19 @@ static const sl_db_stmt stmts[] = {
      " r.refund_minor, r.currency, r.restocked, r.created_at_ms, r.received_at_ms"
      " FROM rma r JOIN orders o USING (order_id) WHERE r.rma_id = $1",
      1},
+    /* One page of returns, one row per line (every return has one), in
+     * one statement: one snapshot for the returns and their lines. */
+    {"sd_rma_list",
+     "WITH p AS (SELECT r.rma_id, r.fingerprint, r.order_id, o.customer_id, r.reason, r.status,"
+     "   r.condition, r.refund_minor, r.currency, r.restocked, r.created_at_ms, r.received_at_ms"
+     "   FROM rma r JOIN orders o USING (order_id)"
+     "   WHERE ($1 = '' OR o.customer_id = $1) AND ($2 = '' OR r.order_id = $2)"
+     "   AND (r.created_at_ms, r.rma_id) < ($3, $4)"
+     "   ORDER BY r.created_at_ms DESC, r.rma_id DESC LIMIT $5)"
+     " SELECT p.*, l.line_no, l.sku, l.qty, l.warehouse_id, l.price_minor,"
+     " l.currency AS line_currency FROM p JOIN rma_line l USING (rma_id)"
+     " ORDER BY p.created_at_ms DESC, p.rma_id DESC, l.line_no",
+     5},
     {"sd_rma_lines",
      "SELECT line_no, sku, qty, warehouse_id, price_minor, currency FROM rma_line"
      " WHERE rma_id = $1 ORDER BY line_no",

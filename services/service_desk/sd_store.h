@@ -167,15 +167,36 @@ typedef struct sd_ticket_rec {
 sl_status sd_store_ticket_read(sl_db *db, int64_t deadline_ms, const char *ticket_id, sl_arena *a,
                                sd_ticket_rec *out, sl_err *err);
 
+/* The thread of ticket_id after its opening message, oldest first (arena
+ * memory), in a read-only transaction within deadline_ms; none for an
+ * unknown ticket. */
+sl_status sd_store_ticket_messages(sl_db *db, int64_t deadline_ms, const char *ticket_id,
+                                   sl_arena *a, Shelfline__V1__TicketMessage ***out, size_t *n,
+                                   sl_err *err);
+
 /* A result of many tickets, read one at a time (a report reads up to
  * 100,001 of them and needs only one in memory). */
 typedef struct sd_ticket_rows sd_ticket_rows;
 
-/* ListTickets' rows (at most 1,000): status "" for every unresolved
- * ticket, category / priority / customer "" for any.  The caller owns
- * *out (sd_ticket_rows_free). */
-sl_status sd_store_tickets_list(sl_db *db, int64_t deadline_ms, const char *status,
-                                const char *category, const char *priority, const char *customer,
+/* One page of ListTickets' rows, oldest first: status "" for every
+ * unresolved ticket, category / priority / customer "" for any; the rows
+ * after (after_ms, after_id) in (opened_at_ms, ticket_id) order, at most
+ * limit of them.  With breaching set, only tickets with a running clock
+ * whose deadline cannot be later than the cut-off of its priority and
+ * kind: fr_cutoff_ms[p] (first response, priority P(p+1)) or
+ * rs_cutoff_ms[p] (resolution) must be at least opened_at_ms.  That is
+ * what SQL can say without the business-hours calendar (a deadline is
+ * never earlier than opened_at_ms + target); the caller reads the exact
+ * clocks.  The caller owns *out (sd_ticket_rows_free). */
+typedef struct sd_ticket_query {
+    const char *status, *category, *priority, *customer;
+    int64_t after_ms;
+    const char *after_id;
+    int limit;
+    bool breaching;
+    int64_t fr_cutoff_ms[SD_PRIORITY_COUNT], rs_cutoff_ms[SD_PRIORITY_COUNT];
+} sd_ticket_query;
+sl_status sd_store_tickets_list(sl_db *db, int64_t deadline_ms, const sd_ticket_query *q,
                                 sd_ticket_rows **out, sl_err *err);
 
 /* The tickets opened in [from_ms, to_ms), at most 100,001. */
@@ -276,9 +297,11 @@ sl_status sd_store_subscribe(sl_db *db, int64_t deadline_ms, const char *custome
 sl_status sd_store_unsubscribe(sl_db *db, int64_t deadline_ms, int64_t subscription_id, sl_arena *a,
                                Shelfline__V1__Subscription **out, sl_err *err);
 
-/* The customer's subscriptions, newest first, at most 1,000. */
+/* One page of the customer's subscriptions, newest first: those with ids
+ * below before_id, at most limit; *more says whether others follow. */
 sl_status sd_store_subscriptions(sl_db *db, int64_t deadline_ms, const char *customer_id,
-                                 sl_arena *a, Shelfline__V1__Subscription ***out, size_t *n,
+                                 int64_t before_id, int limit, sl_arena *a,
+                                 Shelfline__V1__Subscription ***out, size_t *n, bool *more,
                                  sl_err *err);
 
 /* ---- returns ---- */
@@ -301,6 +324,14 @@ typedef struct sd_rma {
  * NOT_FOUND naming the id. */
 sl_status sd_store_rma_load(sl_db_conn *conn, const char *rma_id, sl_arena *a, sd_rma *out,
                             sl_err *err);
+
+/* One page of returns, newest first (by created_at_ms, then rma_id): of
+ * customer_id and of order_id ("" for any), those before (before_ms,
+ * before_id), at most limit, each with its lines, in a read-only
+ * transaction (arena memory). */
+sl_status sd_store_rma_list(sl_db *db, int64_t deadline_ms, const char *customer_id,
+                            const char *order_id, int64_t before_ms, const char *before_id,
+                            int limit, sl_arena *a, sd_rma **out, size_t *n, sl_err *err);
 
 /* As sd_store_rma_load, in a read-only transaction of its own. */
 sl_status sd_store_rma_read(sl_db *db, int64_t deadline_ms, const char *rma_id, sl_arena *a,

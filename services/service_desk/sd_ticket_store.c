@@ -164,6 +164,41 @@ sl_status sd_store_ticket_read(sl_db *db, int64_t deadline_ms, const char *ticke
     return st;
 }
 
+sl_status sd_store_ticket_messages(sl_db *db, int64_t deadline_ms, const char *ticket_id,
+                                   sl_arena *a, Shelfline__V1__TicketMessage ***out, size_t *n,
+                                   sl_err *err)
+{
+    const char *p[1] = {ticket_id};
+    PGresult *res;
+    sl_status st = read_one(db, deadline_ms, "sd_ticket_messages", 1, p, &res, err);
+    if (st != SL_OK)
+        return st;
+    sl_db_reader rd;
+    sl_db_reader_init(&rd, res, a);
+    int k = sl_db_reader_rows(&rd);
+    Shelfline__V1__TicketMessage **m = sl_arena_zalloc(a, ((size_t)k + 1) * sizeof *m);
+    for (int i = 0; m != NULL && i < k; i++) {
+        if ((m[i] = sl_arena_alloc(a, sizeof *m[i])) == NULL) {
+            m = NULL;
+            break;
+        }
+        shelfline__v1__ticket_message__init(m[i]);
+        m[i]->author = strcmp(sl_db_text(&rd, i, "kind"), "CUSTOMER") == 0
+                           ? SHELFLINE__V1__TICKET_MESSAGE__AUTHOR__CUSTOMER
+                           : SHELFLINE__V1__TICKET_MESSAGE__AUTHOR__AGENT;
+        m[i]->at_ms = sl_db_int64(&rd, i, "at_ms");
+        m[i]->body = (char *)sl_db_text(&rd, i, "body");
+    }
+    st = m == NULL ? sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory")
+                   : sl_db_reader_status(&rd, err);
+    PQclear(res);
+    if (st == SL_OK) {
+        *out = m;
+        *n = (size_t)k;
+    }
+    return st;
+}
+
 static sl_status rows_of(PGresult *res, sd_ticket_rows **out, sl_err *err)
 {
     sd_ticket_rows *r = sl_malloc(sizeof *r);
@@ -176,13 +211,34 @@ static sl_status rows_of(PGresult *res, sd_ticket_rows **out, sl_err *err)
     return SL_OK;
 }
 
-sl_status sd_store_tickets_list(sl_db *db, int64_t deadline_ms, const char *status,
-                                const char *category, const char *priority, const char *customer,
+/* "{a,b,c,d}": a bigint[] parameter of SD_PRIORITY_COUNT values. */
+static const char *int64_array(char *buf, size_t cap, const int64_t *v)
+{
+    size_t k = 0;
+    for (int i = 0; i < SD_PRIORITY_COUNT && k < cap; i++)
+        k += (size_t)snprintf(buf + k, cap - k, "%c%" PRId64, i == 0 ? '{' : ',', v[i]);
+    if (k < cap)
+        snprintf(buf + k, cap - k, "}");
+    return buf;
+}
+
+sl_status sd_store_tickets_list(sl_db *db, int64_t deadline_ms, const sd_ticket_query *q,
                                 sd_ticket_rows **out, sl_err *err)
 {
-    const char *p[4] = {status, category, priority, customer};
+    char after[SL_DB_INT64_TEXT], limit[SL_DB_INT64_TEXT];
+    char fr[SD_PRIORITY_COUNT * SL_DB_INT64_TEXT + 4], rs[SD_PRIORITY_COUNT * SL_DB_INT64_TEXT + 4];
+    const char *p[10] = {q->status,
+                         q->category,
+                         q->priority,
+                         q->customer,
+                         sl_db_param_int64(after, q->after_ms),
+                         q->after_id,
+                         q->breaching ? "true" : "false",
+                         int64_array(fr, sizeof fr, q->fr_cutoff_ms),
+                         int64_array(rs, sizeof rs, q->rs_cutoff_ms),
+                         sl_db_param_int64(limit, q->limit)};
     PGresult *res;
-    sl_status st = read_one(db, deadline_ms, "sd_ticket_list", 4, p, &res, err);
+    sl_status st = read_one(db, deadline_ms, "sd_ticket_list", 10, p, &res, err);
     return st != SL_OK ? st : rows_of(res, out, err);
 }
 

@@ -24,6 +24,7 @@
 #include "shelfline/v1/service_desk.pb-c.h"
 #include "sl_log.h"
 #include "sl_metrics.h"
+#include "sl_page.h"
 
 #include "sl_arena.h"
 
@@ -207,8 +208,8 @@ static const char *suggest_stock(sd_app *app, sl_call *call, sl_arena *a, const 
     for (size_t i = 0; i < men->n_skus; i++)
         skus[i] = (char *)men->skus[i];
     int64_t t = app->cfg.inventory_timeout_ms < 1000 ? app->cfg.inventory_timeout_ms : 1000;
-    if (sd_orders_quote(app, call, a, region, skus, men->n_skus, sl_db_now_ms(), t, q, NULL) !=
-        SL_OK)
+    if (sd_orders_quote(app, call, a, region, skus, NULL, men->n_skus, sl_db_now_ms(), t, q,
+                        NULL) != SL_OK)
         return NULL;
     size_t cap = 64 + q->n_quotes * (SD_ETA_TEXT_MAX + 128), n = 0;
     char *s = sl_arena_alloc(a, cap);
@@ -501,20 +502,46 @@ static bool breaching(const Shelfline__V1__Ticket *t, int64_t now, int64_t windo
     return false;
 }
 
+/*
+ * One page: SQL keeps the rows of the filters and, for breaching_within,
+ * the tickets that can breach in the window at all (sd_ticket_query); the
+ * clocks on business hours are read here and decide.  The page is the
+ * next f->limit rows SQL kept (one more tells whether there is a next
+ * page), and the token is the key of the last of them whether or not it
+ * passed the clock check: a page may hold fewer tickets than the limit,
+ * but no ticket is skipped or answered twice.
+ */
 sl_status sd_tickets_list(sd_app *app, int64_t deadline_ms, sl_arena *a, const sd_ticket_filter *f,
                           int breaching_within_minutes, Shelfline__V1__ListTicketsResponse *out,
                           sl_err *err)
 {
+    int64_t now = sl_db_now_ms(), window = (int64_t)breaching_within_minutes * 60000;
+    sd_ticket_query q = {.status = f->status,
+                         .category = f->category,
+                         .priority = f->priority,
+                         .customer = f->customer,
+                         .after_ms = f->after_ms,
+                         .after_id = f->after_id,
+                         .limit = f->limit + 1,
+                         .breaching = window > 0};
+    for (int p = 0; p < SD_PRIORITY_COUNT; p++) {
+        q.fr_cutoff_ms[p] =
+            now + window - sd_sla_target_ms(app->sla, (sd_priority)p, SD_SLA_FIRST_RESPONSE);
+        q.rs_cutoff_ms[p] =
+            now + window - sd_sla_target_ms(app->sla, (sd_priority)p, SD_SLA_RESOLUTION);
+    }
     sd_ticket_rows *rows;
-    sl_status st = sd_store_tickets_list(app->db, deadline_ms, f->status, f->category, f->priority,
-                                         f->customer, &rows, err);
+    sl_status st = sd_store_tickets_list(app->db, deadline_ms, &q, &rows, err);
     if (st != SL_OK)
         return st;
     int n = sd_ticket_rows_count(rows);
-    int64_t now = sl_db_now_ms(), window = (int64_t)breaching_within_minutes * 60000;
+    bool more = n > f->limit;
+    if (more)
+        n = f->limit;
     out->tickets = sl_arena_zalloc(a, (size_t)(n + 1) * sizeof *out->tickets);
     if (out->tickets == NULL)
         st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    const Shelfline__V1__Ticket *last = NULL;
     for (int i = 0; i < n && st == SL_OK; i++) {
         sd_ticket_rec rec;
         Shelfline__V1__Ticket *t = NULL;
@@ -523,8 +550,15 @@ sl_status sd_tickets_list(sd_app *app, int64_t deadline_ms, sl_arena *a, const s
             break;
         if (window == 0 || breaching(t, now, window))
             out->tickets[out->n_tickets++] = t;
+        last = t;
     }
     sd_ticket_rows_free(rows);
+    if (st == SL_OK && more && last != NULL) {
+        char key[sizeof f->key];
+        snprintf(key, sizeof key, "%" PRId64 ":%s", last->opened_at_ms, last->ticket_id);
+        if ((out->next_page_token = sl_page_token_encode(a, key)) == NULL)
+            st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    }
     return st;
 }
 

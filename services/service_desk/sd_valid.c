@@ -8,11 +8,38 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sl_page.h"
 #include "sl_valid.h"
 
 sl_status sd_valid_id(const char *field, const char *value, sl_err *err)
 {
     return sl_valid_id(field, value, SL_ID, err);
+}
+
+sl_status sd_valid_page(const Shelfline__V1__PageRequest *page, int *limit, char *after, size_t cap,
+                        sl_err *err)
+{
+    sl_status st = sl_page_read(page, limit, after, cap, err);
+    if (st == SL_OK && page == NULL)
+        *limit = SL_PAGE_MAX;
+    return st;
+}
+
+sl_status sd_valid_page_key(char *key, int64_t *ms, const char **id, sl_err *err)
+{
+    *ms = INT64_MIN;
+    *id = "";
+    if (key[0] == '\0')
+        return SL_OK;
+    char *colon = strchr(key, ':'), *end;
+    if (colon == NULL || colon == key || colon[1] == '\0')
+        return sl_err_field(err, "page.page_token", "page.page_token is malformed");
+    *colon = '\0';
+    *ms = strtoll(key, &end, 10);
+    if (*end != '\0')
+        return sl_err_field(err, "page.page_token", "page.page_token is malformed");
+    *id = colon + 1;
+    return SL_OK;
 }
 
 static size_t len_of(const char *s)
@@ -132,6 +159,17 @@ sl_status sd_valid_quote_eta(const Shelfline__V1__QuoteEtaRequest *r, int64_t no
         if ((st = sd_valid_id(f, r->skus[i], err)) != SL_OK)
             return st;
     }
+    if (r->n_quantities != 0 && r->n_quantities != r->n_skus)
+        return sl_err_field(err, "quantities",
+                            "quantities must be empty or hold one per SKU (got %zu for %zu SKUs)",
+                            r->n_quantities, r->n_skus);
+    for (size_t i = 0; i < r->n_quantities; i++)
+        if (r->quantities[i] < 0 || r->quantities[i] > SD_MAX_QTY) {
+            char f[40];
+            snprintf(f, sizeof f, "quantities[%zu]", i);
+            return sl_err_field(err, f, "%s must be 0..%d (got %" PRId64 ")", f, SD_MAX_QTY,
+                                r->quantities[i]);
+        }
     if (r->at_ms != 0)
         return sl_valid_instant("at_ms", r->at_ms, SL_VALID_MIN_RECENT_MS, now + 366 * SD_DAY_MS,
                                 err);
@@ -242,7 +280,9 @@ sl_status sd_valid_list_tickets(const Shelfline__V1__ListTicketsRequest *r, sd_t
         return sl_err_field(err, "breaching_within_minutes",
                             "breaching_within_minutes must be 0..525600 (got %d)",
                             r->breaching_within_minutes);
-    return SL_OK;
+    if ((st = sd_valid_page(r->page, &f->limit, f->key, sizeof f->key, err)) != SL_OK)
+        return st;
+    return sd_valid_page_key(f->key, &f->after_ms, &f->after_id, err);
 }
 
 sl_status sd_valid_sla_report(const Shelfline__V1__GetSlaReportRequest *r, sl_err *err)
@@ -286,6 +326,22 @@ sl_status sd_valid_create_return(const Shelfline__V1__CreateReturnRequest *r, sl
     return SL_OK;
 }
 
+sl_status sd_valid_list_returns(const Shelfline__V1__ListReturnsRequest *r, int *limit,
+                                char key[160], int64_t *before_ms, const char **before_id,
+                                sl_err *err)
+{
+    sl_status st;
+    if ((st = sl_valid_opt_id("customer_id", r->customer_id ? r->customer_id : "", SL_ID, err)) !=
+            SL_OK ||
+        (st = sl_valid_opt_id("order_id", r->order_id ? r->order_id : "", SL_ID, err)) != SL_OK ||
+        (st = sl_page_read(r->page, limit, key, 160, err)) != SL_OK ||
+        (st = sd_valid_page_key(key, before_ms, before_id, err)) != SL_OK)
+        return st;
+    if (key[0] == '\0')
+        *before_ms = INT64_MAX;
+    return SL_OK;
+}
+
 sl_status sd_valid_receive_return(const Shelfline__V1__ReceiveReturnRequest *r, sl_err *err)
 {
     sl_status st = sd_valid_id("rma_id", r->rma_id, err);
@@ -300,6 +356,23 @@ sl_status sd_valid_receive_return(const Shelfline__V1__ReceiveReturnRequest *r, 
 }
 
 /* ---- back in stock and notifications ---- */
+
+sl_status sd_valid_list_subscriptions(const Shelfline__V1__ListSubscriptionsRequest *r, int *limit,
+                                      int64_t *before_id, sl_err *err)
+{
+    char key[24];
+    sl_status st = sd_valid_id("customer_id", r->customer_id, err);
+    if (st != SL_OK || (st = sd_valid_page(r->page, limit, key, sizeof key, err)) != SL_OK)
+        return st;
+    *before_id = INT64_MAX;
+    if (key[0] == '\0')
+        return SL_OK;
+    char *end;
+    *before_id = strtoll(key, &end, 10);
+    if (*end != '\0' || *before_id <= 0)
+        return sl_err_field(err, "page.page_token", "page.page_token is malformed");
+    return SL_OK;
+}
 
 sl_status sd_valid_subscribe(const Shelfline__V1__SubscribeBackInStockRequest *r, sl_err *err)
 {

@@ -30,6 +30,19 @@
 /* An order, ticket or RMA id (the suite's SL_ID grammar). */
 sl_status sd_valid_id(const char *field, const char *value, sl_err *err);
 
+/* The page of a list RPC that paged only from issue 17 on (ListTickets,
+ * ListSubscriptions), read with sl_page_read: its size (an absent page
+ * keeps the 1,000 rows those RPCs answered before paging; a page with
+ * size 0 means 100) and the key after which it starts ("" for
+ * the first page) into after (capacity cap). */
+sl_status sd_valid_page(const Shelfline__V1__PageRequest *page, int *limit, char *after, size_t cap,
+                        sl_err *err);
+
+/* A page key "<ms>:<id>" (as sd_valid_page decoded it) split into *ms and
+ * *id; the first page ("") is INT64_MIN and "".  INVALID_ARGUMENT naming
+ * page.page_token for anything else. */
+sl_status sd_valid_page_key(char *key, int64_t *ms, const char **id, sl_err *err);
+
 /* ---- orders ---- */
 sl_status sd_valid_place_order(const Shelfline__V1__PlaceOrderRequest *r, int64_t now, sl_err *err);
 sl_status sd_valid_cancel_order(const Shelfline__V1__CancelOrderRequest *r, sl_err *err);
@@ -42,7 +55,8 @@ sl_status sd_valid_list_orders(const Shelfline__V1__ListOrdersRequest *r, int64_
                                char after_ms_buf[24], const char **after_ms, const char **after_id,
                                sl_err *err);
 
-/* QuoteEta: region, 1..SD_MAX_QUOTE_SKUS SKUs, at_ms 0 or within
+/* QuoteEta: region, 1..SD_MAX_QUOTE_SKUS SKUs, no quantities or one per
+ * SKU in 0..SD_MAX_QTY, at_ms 0 or within
  * 2000-01-01 .. a year from now. */
 sl_status sd_valid_quote_eta(const Shelfline__V1__QuoteEtaRequest *r, int64_t now, sl_err *err);
 
@@ -57,9 +71,14 @@ sl_status sd_valid_resolve_ticket(const Shelfline__V1__ResolveTicketRequest *r, 
 
 /* ListTickets' filters, as the store takes them: status ("" for every
  * unresolved ticket, else OPEN / WAITING / RESOLVED), category ("" or its
- * name), priority ("" or its canonical name), customer ("" or an id). */
+ * name), priority ("" or its canonical name), customer ("" or an id); the
+ * page: its size and the (opened_at_ms, ticket_id) it starts after. */
 typedef struct sd_ticket_filter {
     const char *status, *category, *priority, *customer;
+    int limit;
+    int64_t after_ms;
+    const char *after_id;
+    char key[160]; /* after_id's storage */
 } sd_ticket_filter;
 sl_status sd_valid_list_tickets(const Shelfline__V1__ListTicketsRequest *r, sd_ticket_filter *f,
                                 sl_err *err);
@@ -68,9 +87,21 @@ sl_status sd_valid_sla_report(const Shelfline__V1__GetSlaReportRequest *r, sl_er
 /* ---- returns ---- */
 sl_status sd_valid_create_return(const Shelfline__V1__CreateReturnRequest *r, sl_err *err);
 sl_status sd_valid_receive_return(const Shelfline__V1__ReceiveReturnRequest *r, sl_err *err);
+/* ListReturns: the filters (ids or ""), the page size (100 when unset)
+ * and the (created_at_ms, rma_id) the page starts below, from the token
+ * "<ms>:<rma_id>" decoded into key (INT64_MAX and "" for the first
+ * page). */
+sl_status sd_valid_list_returns(const Shelfline__V1__ListReturnsRequest *r, int *limit,
+                                char key[160], int64_t *before_ms, const char **before_id,
+                                sl_err *err);
 
 /* ---- back in stock and notifications ---- */
 sl_status sd_valid_subscribe(const Shelfline__V1__SubscribeBackInStockRequest *r, sl_err *err);
+/* ListSubscriptions: the customer, the page size and the subscription id
+ * the page starts below (INT64_MAX for the first page; the key of a page
+ * is the last subscription id it answered). */
+sl_status sd_valid_list_subscriptions(const Shelfline__V1__ListSubscriptionsRequest *r, int *limit,
+                                      int64_t *before_id, sl_err *err);
 sl_status sd_valid_positive(const char *field, int64_t v, sl_err *err);
 sl_status sd_valid_list_notifications(const Shelfline__V1__ListNotificationsRequest *r,
                                       sl_err *err);

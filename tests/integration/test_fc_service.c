@@ -5,7 +5,7 @@
  *
  *  - sales through RecordSales (idempotent) -> forecasts with the weekly
  *    pattern, plans whose figures follow the documented formulas, KPIs and
- *    transfer suggestions;
+ *    transfer suggestions; KPIs of a category paged (5,003 SKUs);
  *  - sales learned from inventory's RESERVATION_COMMITTED events, counted
  *    once, also across a restart of the forecasting process;
  *  - an alert when a simulated promotion sells 5x the forecast, streamed
@@ -365,6 +365,159 @@ static void test_transfers_kpis(void **state)
     k.category = "no-such-category";
     EXPECT(fc("GetInventoryKpis", &k.base, &shelfline__v1__inventory_kpis__descriptor, NULL, &err),
            SL_NOT_FOUND, err, "no-such-category");
+}
+
+/* The KPIs of every page of category (page_size 0: no page, then pages
+ * of 1,000 after the first token), summed into *sum; the pages read. */
+static int kpi_pages(const char *category, int page_size, Shelfline__V1__InventoryKpis *sum)
+{
+    Shelfline__V1__GetInventoryKpisRequest k = SHELFLINE__V1__GET_INVENTORY_KPIS_REQUEST__INIT;
+    Shelfline__V1__PageRequest pg = SHELFLINE__V1__PAGE_REQUEST__INIT;
+    k.category = (char *)category;
+    k.period_days = 30;
+    char token[256] = "";
+    int pages = 0;
+    shelfline__v1__inventory_kpis__init(sum);
+    do {
+        sl_err err;
+        Shelfline__V1__InventoryKpis *kp;
+        pg.page_token = token;
+        pg.page_size = page_size > 0 ? page_size : 1000;
+        k.page = page_size > 0 || token[0] != '\0' ? &pg : NULL;
+        assert_int_equal(
+            fc("GetInventoryKpis", &k.base, &shelfline__v1__inventory_kpis__descriptor, &kp, &err),
+            SL_OK);
+        assert_true(kp->skus > 0);
+        assert_true(kp->skus <= (k.page != NULL ? pg.page_size : 5000));
+        sum->skus += kp->skus;
+        sum->units_sold += kp->units_sold;
+        sum->cogs_minor_units += kp->cogs_minor_units;
+        sum->average_inventory_units += kp->average_inventory_units;
+        sum->average_inventory_value_minor_units += kp->average_inventory_value_minor_units;
+        sum->stockout_days += kp->stockout_days;
+        snprintf(token, sizeof token, "%s", kp->next_page_token);
+        pages++;
+    } while (token[0] != '\0' && pages < 100);
+    return pages;
+}
+
+/* GetInventoryKpis pages a category's SKUs instead of stopping at 5,000:
+ * without a page the first 5,000 and a token for the rest; with pages
+ * every SKU once, and the pages' sums are the category's figures. */
+static void test_kpis_page_a_category(void **state)
+{
+    (void)state;
+    assert_int_equal(sql("WITH p AS (INSERT INTO inventory.product (sku, name, category,"
+                         " price_minor, currency) SELECT 'BULK-' || lpad(g::text, 5, '0'), 'bulk',"
+                         " 'bulk', 100, 'EUR' FROM generate_series(1, 5003) g RETURNING 1)"
+                         " SELECT count(*) FROM p"),
+                     5003);
+    Shelfline__V1__InventoryKpis sum;
+    assert_int_equal(kpi_pages("bulk", 0, &sum), 2);
+    assert_int_equal(sum.skus, 5003);
+    assert_int_equal(kpi_pages("bulk", 1000, &sum), 6);
+    assert_int_equal(sum.skus, 5003);
+
+    /* the seven SKUs of "test" (with sales and stock) three at a time */
+    Shelfline__V1__GetInventoryKpisRequest k = SHELFLINE__V1__GET_INVENTORY_KPIS_REQUEST__INIT;
+    k.category = "test";
+    k.period_days = 30;
+    Shelfline__V1__InventoryKpis *all;
+    sl_err err;
+    assert_int_equal(
+        fc("GetInventoryKpis", &k.base, &shelfline__v1__inventory_kpis__descriptor, &all, &err),
+        SL_OK);
+    assert_int_equal(all->skus, 7);
+    assert_string_equal(all->next_page_token, "");
+    assert_int_equal(kpi_pages("test", 3, &sum), 3);
+    assert_int_equal(sum.skus, 7);
+    assert_true(all->units_sold > 0 && all->average_inventory_units > 0);
+    assert_int_equal(sum.units_sold, all->units_sold);
+    assert_int_equal(sum.stockout_days, all->stockout_days);
+    assert_true(llabs(sum.cogs_minor_units - all->cogs_minor_units) <= 3);
+    /* averages run to the call's time: the calls a moment apart differ a
+     * little */
+    assert_true(fabs(sum.average_inventory_units - all->average_inventory_units) < 0.01);
+    assert_true(all->average_inventory_value_minor_units > 0);
+    assert_true(
+        fabs(sum.average_inventory_value_minor_units / all->average_inventory_value_minor_units -
+             1) < 1e-4);
+
+    /* a token GetInventoryKpis did not issue */
+    Shelfline__V1__PageRequest pg = SHELFLINE__V1__PAGE_REQUEST__INIT;
+    pg.page_token = "zz";
+    k.page = &pg;
+    EXPECT(fc("GetInventoryKpis", &k.base, &shelfline__v1__inventory_kpis__descriptor, NULL, &err),
+           SL_INVALID_ARGUMENT, err, "page.page_token");
+}
+
+/* SuggestTransfers serves every short region, not only one: a third
+ * region, NORTH, with its own warehouse W-NORTH (EAST's W-NEAR ships there
+ * in 2 days) and 20 sales a day against 5 units, is short like WEST; with
+ * enough spare in EAST both get a move from W-NEAR, each into its own
+ * region's warehouse. */
+static void test_transfers_serve_every_short_region(void **state)
+{
+    (void)state;
+    sl_err err;
+    Shelfline__V1__Warehouse w = SHELFLINE__V1__WAREHOUSE__INIT;
+    w.warehouse_id = "W-NORTH";
+    w.name = "W-NORTH";
+    w.region = "NORTH";
+    w.kind = SHELFLINE__V1__WAREHOUSE__KIND__STORE;
+    w.location = "test";
+    w.time_zone = "America/New_York";
+    w.ship_cutoff = "16:00";
+    w.active = true;
+    Shelfline__V1__CreateWarehouseRequest cw = SHELFLINE__V1__CREATE_WAREHOUSE_REQUEST__INIT;
+    cw.warehouse = &w;
+    assert_int_equal(invt_call(F.inv.ch[0], "CreateWarehouse", &cw.base,
+                               &shelfline__v1__warehouse__descriptor, F.a, NULL, &err),
+                     SL_OK);
+    const char *from[] = {"W-NEAR", "W-NORTH"};
+    for (int i = 0; i < 2; i++) {
+        Shelfline__V1__TransitTime t = SHELFLINE__V1__TRANSIT_TIME__INIT;
+        t.warehouse_id = (char *)from[i];
+        t.region = "NORTH";
+        t.p50_days = i == 0 ? 2 : 1;
+        t.p90_days = i == 0 ? 3 : 1;
+        Shelfline__V1__CreateTransitTimeRequest tr =
+            SHELFLINE__V1__CREATE_TRANSIT_TIME_REQUEST__INIT;
+        tr.transit_time = &t;
+        assert_int_equal(invt_call(F.inv.ch[0], "CreateTransitTime", &tr.base,
+                                   &shelfline__v1__transit_time__descriptor, F.a, NULL, &err),
+                         SL_OK);
+    }
+    assert_int_equal(invt_stock(F.inv.ch[0], "FC-R", "W-NORTH", 5), 0);
+    assert_int_equal(invt_stock(F.inv.ch[0], "FC-R", "W-NEAR", 2000), 0);
+    Shelfline__V1__RecordSalesResponse *rs;
+    assert_int_equal(record_days("FC-R", "NORTH", 60, west_r, &rs, &err), SL_OK);
+
+    Shelfline__V1__SuggestTransfersRequest r = SHELFLINE__V1__SUGGEST_TRANSFERS_REQUEST__INIT;
+    r.sku = "FC-R";
+    Shelfline__V1__SuggestTransfersResponse *t;
+    assert_int_equal(fc("SuggestTransfers", &r.base,
+                        &shelfline__v1__suggest_transfers_response__descriptor, &t, &err),
+                     SL_OK);
+    assert_int_equal(t->n_regions, 3);
+    bool west = false, north = false;
+    for (size_t i = 0; i < t->n_transfers; i++) {
+        const Shelfline__V1__TransferSuggestion *x = t->transfers[i];
+        assert_string_equal(x->from_warehouse_id, "W-NEAR");
+        assert_true(x->qty > 0);
+        if (strcmp(x->to_region, "WEST") == 0) {
+            west = true;
+            assert_string_equal(x->to_warehouse_id, "W-FAR");
+        } else if (strcmp(x->to_region, "NORTH") == 0) {
+            north = true;
+            assert_string_equal(x->to_warehouse_id, "W-NORTH");
+            assert_int_equal(x->transit_days, 2);
+            /* 20 a day for the 26 days after arrival, less nothing left */
+            assert_true(x->qty > 450 && x->qty <= 520);
+        }
+    }
+    assert_true(west);
+    assert_true(north);
 }
 
 /* Reserve only (as reserve_commit's first call). */
@@ -1915,6 +2068,8 @@ int main(void)
         cmocka_unit_test(test_override_and_accuracy),
         cmocka_unit_test(test_abc_xyz_service_levels),
         cmocka_unit_test(test_learned_lead_times),
+        cmocka_unit_test(test_kpis_page_a_category),
+        cmocka_unit_test(test_transfers_serve_every_short_region),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_inventory_down_is_unavailable),
     };

@@ -884,6 +884,105 @@ static void test_inbound_receive_and_transfer(void **state)
     sl_arena_reset(A);
 }
 
+/* StockLevel.incoming: the open inbound units of the row not received
+ * yet, in every answer that carries a StockLevel, falling as receipts
+ * arrive and zero once everything did. */
+static void test_stock_level_counts_incoming(void **state)
+{
+    (void)state;
+    product("INC-1", "test");
+    sl_err err;
+    Shelfline__V1__AdjustStockRequest ar = SHELFLINE__V1__ADJUST_STOCK_REQUEST__INIT;
+    ar.request_id = "inc-adj-1";
+    ar.sku = "INC-1";
+    ar.warehouse_id = "W-NEAR";
+    ar.delta = 3;
+    ar.reason = SHELFLINE__V1__LEDGER_ENTRY__REASON__RECEIPT;
+    Shelfline__V1__AdjustStockResponse *ao;
+    assert_int_equal(call("AdjustStock", &ar, DESC(adjust_stock_response), &ao, &err), SL_OK);
+    assert_int_equal(ao->stock->incoming, 0);
+    /* Two purchase orders to W-NEAR, one to W-MID (not this row's). */
+    const struct {
+        const char *id, *wh;
+        int64_t qty;
+    } pos[] = {{"PO-INC-1", "W-NEAR", 10}, {"PO-INC-2", "W-NEAR", 4}, {"PO-INC-3", "W-MID", 5}};
+    for (size_t i = 0; i < sizeof pos / sizeof pos[0]; i++) {
+        Shelfline__V1__CreateInboundRequest ci = SHELFLINE__V1__CREATE_INBOUND_REQUEST__INIT;
+        ci.inbound_id = (char *)pos[i].id;
+        ci.sku = "INC-1";
+        ci.warehouse_id = (char *)pos[i].wh;
+        ci.qty = pos[i].qty;
+        ci.expected_at_ms = 4102444800000LL + (int64_t)i * 86400000LL;
+        Shelfline__V1__Inbound *in;
+        assert_int_equal(call("CreateInbound", &ci, DESC(inbound), &in, &err), SL_OK);
+    }
+    assert_int_equal(stock("INC-1", "W-NEAR")->incoming, 14);
+    /* A backorder promises incoming units; they are still incoming. */
+    line l2[] = {{"INC-1", 5, NULL}};
+    Shelfline__V1__ReserveResponse *out;
+    assert_int_equal(reserve("inc-a", "c", "EAST", l2, 1, true, true, 0, &out, &err), SL_OK);
+    assert_int_equal(stock("INC-1", "W-NEAR")->incoming, 14);
+    /* The low-stock list and SetStockPolicy's answer carry it too. */
+    Shelfline__V1__SetStockPolicyRequest sp = SHELFLINE__V1__SET_STOCK_POLICY_REQUEST__INIT;
+    sp.sku = "INC-1";
+    sp.warehouse_id = "W-NEAR";
+    sp.low_stock_threshold = 100;
+    Shelfline__V1__StockLevel *lv;
+    assert_int_equal(call("SetStockPolicy", &sp, DESC(stock_level), &lv, &err), SL_OK);
+    assert_int_equal(lv->incoming, 14);
+    Shelfline__V1__ListLowStockRequest lr = SHELFLINE__V1__LIST_LOW_STOCK_REQUEST__INIT;
+    Shelfline__V1__PageRequest page = SHELFLINE__V1__PAGE_REQUEST__INIT;
+    page.page_size = 1000;
+    lr.page = &page;
+    Shelfline__V1__ListLowStockResponse *lo;
+    assert_int_equal(call("ListLowStock", &lr, DESC(list_low_stock_response), &lo, &err), SL_OK);
+    int found = 0;
+    for (size_t i = 0; i < lo->n_items; i++)
+        if (strcmp(lo->items[i]->stock->sku, "INC-1") == 0) {
+            assert_string_equal(lo->items[i]->stock->warehouse_id, "W-NEAR");
+            assert_int_equal(lo->items[i]->stock->incoming, 14);
+            found++;
+        }
+    assert_int_equal(found, 1);
+    /* Part of PO-INC-1 arrives: 8 still incoming, in the receipt's answer
+     * (read after the receipt) and in GetStock. */
+    Shelfline__V1__ReceiveInboundRequest rr = SHELFLINE__V1__RECEIVE_INBOUND_REQUEST__INIT;
+    rr.inbound_id = "PO-INC-1";
+    rr.receipt_id = "inc-rcpt-1";
+    rr.qty = 6;
+    Shelfline__V1__ReceiveInboundResponse *ro;
+    assert_int_equal(call("ReceiveInbound", &rr, DESC(receive_inbound_response), &ro, &err), SL_OK);
+    assert_int_equal(ro->stock->incoming, 8);
+    assert_int_equal(stock("INC-1", "W-NEAR")->incoming, 8);
+    /* A transfer's source row carries its own incoming. */
+    Shelfline__V1__TransferRequest tr = SHELFLINE__V1__TRANSFER_REQUEST__INIT;
+    tr.transfer_id = "TR-INC-1";
+    tr.sku = "INC-1";
+    tr.from_warehouse_id = "W-NEAR";
+    tr.to_warehouse_id = "W-FAR";
+    tr.qty = 1;
+    Shelfline__V1__TransferResponse *to;
+    assert_int_equal(call("Transfer", &tr, DESC(transfer_response), &to, &err), SL_OK);
+    assert_int_equal(to->source->incoming, 8);
+    /* The rest of PO-INC-1, then PO-INC-2: nothing left incoming. */
+    rr.receipt_id = "inc-rcpt-2";
+    rr.qty = 4;
+    assert_int_equal(call("ReceiveInbound", &rr, DESC(receive_inbound_response), &ro, &err), SL_OK);
+    assert_true(ro->inbound->closed);
+    assert_int_equal(ro->stock->incoming, 4);
+    rr.inbound_id = "PO-INC-2";
+    rr.receipt_id = "inc-rcpt-3";
+    assert_int_equal(call("ReceiveInbound", &rr, DESC(receive_inbound_response), &ro, &err), SL_OK);
+    assert_int_equal(ro->stock->incoming, 0);
+    assert_int_equal(stock("INC-1", "W-NEAR")->incoming, 0);
+    ar.request_id = "inc-adj-2";
+    ar.delta = 1;
+    assert_int_equal(call("AdjustStock", &ar, DESC(adjust_stock_response), &ao, &err), SL_OK);
+    assert_int_equal(ao->stock->incoming, 0);
+    assert_int_equal(invt_violations(ch), 0);
+    sl_arena_reset(A);
+}
+
 static void test_availability_and_low_stock(void **state)
 {
     (void)state;
@@ -1945,6 +2044,7 @@ int main(void)
         cmocka_unit_test(test_reserve_idempotent),
         cmocka_unit_test(test_promotion),
         cmocka_unit_test(test_inbound_receive_and_transfer),
+        cmocka_unit_test(test_stock_level_counts_incoming),
         cmocka_unit_test(test_availability_and_low_stock),
         cmocka_unit_test(test_events_exact_and_replayable),
         cmocka_unit_test(test_close_combined),

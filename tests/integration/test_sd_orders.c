@@ -10,7 +10,8 @@
  *    one reservation and one ORDER_PLACED event each time;
  *  - the ETA rules end to end (cut-off before/after in the warehouse's
  *    zone, a Friday evening order shipping on Monday, a backorder waiting
- *    for its inbound plus handling) and QuoteEta's three answers;
+ *    for its inbound plus handling) and QuoteEta's three answers, with
+ *    quantities too (one warehouse, split, backordered, not enough);
  *  - payment, cancellation and shipment steps with their events;
  *  - INBOUND_DELAYED with N waiting orders, twice, moved in batches of
  *    SHELFLINE_SD_DELAY_BATCH orders per transaction: both replicas are
@@ -699,6 +700,51 @@ static void test_eta_rules(void **state)
     assert_string_equal(qa->quotes[1]->eta->p50_date, back_p50);
     assert_int_equal(qa->quotes[2]->status, SHELFLINE__V1__QUOTE_STATUS__QUOTE_OUT_OF_STOCK);
     assert_null(qa->quotes[2]->eta);
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(qa->quotes[i]->qty, 1);
+
+    /* QuoteEta with quantities, as an order line of that many units would
+     * be had: SKU-C 3 at W-NEAR (EAST p50 1 day), 4 at W-FAR (5 days), 10
+     * on an inbound to W-NEAR on the backorder Tuesday */
+    assert_int_equal(invt_stock(ich, "SKU-C", "W-NEAR", 3), 0);
+    assert_int_equal(invt_stock(ich, "SKU-C", "W-FAR", 4), 0);
+    ci.inbound_id = "IN-QTY";
+    ci.sku = "SKU-C";
+    ci.qty = 10;
+    assert_int_equal(invt_call(ich, "CreateInbound", &ci.base, DESC(inbound), A, NULL, &err),
+                     SL_OK);
+    char *c5[] = {"SKU-C", "SKU-C", "SKU-C", "SKU-C", "SKU-C"};
+    int64_t qty[] = {0, 3, 5, 17, 18};
+    qr.skus = c5;
+    qr.n_skus = 5;
+    qr.quantities = qty;
+    qr.n_quantities = 5;
+    assert_int_equal(sd(0, "QuoteEta", &qr, DESC(quote_eta_response), &qa, 0, &err), SL_OK);
+    assert_int_equal(qa->n_quotes, 5);
+    /* 0 is 1: the nearest warehouse with stock, as without quantities */
+    assert_int_equal(qa->quotes[0]->qty, 1);
+    assert_int_equal(qa->quotes[0]->status, SHELFLINE__V1__QUOTE_STATUS__QUOTE_IN_STOCK);
+    assert_string_equal(qa->quotes[0]->warehouse_id, "W-NEAR");
+    assert_string_equal(qa->quotes[0]->eta->p50_date, "2026-11-19");
+    /* 3: still all from W-NEAR */
+    assert_int_equal(qa->quotes[1]->qty, 3);
+    assert_string_equal(qa->quotes[1]->warehouse_id, "W-NEAR");
+    assert_string_equal(qa->quotes[1]->eta->p50_date, "2026-11-19");
+    /* 5: 3 from W-NEAR and 2 from W-FAR; the line arrives with its later
+     * part */
+    assert_int_equal(qa->quotes[2]->status, SHELFLINE__V1__QUOTE_STATUS__QUOTE_IN_STOCK);
+    assert_string_equal(qa->quotes[2]->warehouse_id, "W-FAR");
+    assert_true(strcmp(qa->quotes[2]->eta->p50_date, "2026-11-19") > 0);
+    assert_non_null(strstr(qa->quotes[2]->explanation, "W-FAR"));
+    /* 17: the 7 in stock and 10 awaited: a backorder on IN-QTY */
+    assert_int_equal(qa->quotes[3]->status, SHELFLINE__V1__QUOTE_STATUS__QUOTE_BACKORDER);
+    assert_string_equal(qa->quotes[3]->warehouse_id, "W-NEAR");
+    assert_string_equal(qa->quotes[3]->eta->p50_date, back_p50);
+    /* 18: more than the region can have */
+    assert_int_equal(qa->quotes[4]->status, SHELFLINE__V1__QUOTE_STATUS__QUOTE_OUT_OF_STOCK);
+    assert_null(qa->quotes[4]->eta);
+    assert_int_equal(qa->quotes[4]->available, 7);
+    assert_non_null(strstr(qa->quotes[4]->explanation, "not enough"));
     sl_arena_reset(A);
 }
 
@@ -1021,6 +1067,29 @@ static void test_tickets(void **state)
     rr.from_customer = false;
     assert_int_equal(sd(0, "RespondTicket", &rr, DESC(ticket), &t, 0, &err),
                      SL_FAILED_PRECONDITION);
+
+    /* GetTicket: the whole thread, oldest first, from either replica;
+     * the refused response after the resolution is not in it */
+    Shelfline__V1__GetTicketRequest gt = SHELFLINE__V1__GET_TICKET_REQUEST__INIT;
+    gt.ticket_id = "t-ru";
+    assert_int_equal(sd(1, "GetTicket", &gt, DESC(ticket), &t, 0, &err), SL_OK);
+    assert_string_equal(t->body, "Здравствуйте, коробка была повреждена, товар разбит.");
+    assert_int_equal(t->status, SHELFLINE__V1__TICKET_STATUS__TICKET_RESOLVED);
+    assert_int_equal(t->n_messages, 2);
+    assert_int_equal(t->messages[0]->author, SHELFLINE__V1__TICKET_MESSAGE__AUTHOR__AGENT);
+    assert_string_equal(t->messages[0]->body, "Could you send a photo?");
+    assert_int_equal(t->messages[1]->author, SHELFLINE__V1__TICKET_MESSAGE__AUTHOR__CUSTOMER);
+    assert_string_equal(t->messages[1]->body, "Here it is.");
+    assert_true(t->messages[0]->at_ms >= t->opened_at_ms);
+    assert_true(t->messages[1]->at_ms >= t->messages[0]->at_ms);
+    gt.ticket_id = "t-zh";
+    assert_int_equal(sd(0, "GetTicket", &gt, DESC(ticket), &t, 0, &err), SL_OK);
+    assert_int_equal(t->n_messages, 0);
+    gt.ticket_id = "t-none";
+    assert_int_equal(sd(0, "GetTicket", &gt, DESC(ticket), &t, 0, &err), SL_NOT_FOUND);
+    gt.ticket_id = "";
+    assert_int_equal(sd(0, "GetTicket", &gt, DESC(ticket), &t, 0, &err), SL_INVALID_ARGUMENT);
+    assert_non_null(strstr(err.msg, "ticket_id"));
 
     /* breaching within 60 minutes: the old ticket, and only tickets that
      * breach within the window */
@@ -1457,6 +1526,14 @@ static void test_bad_input(void **state)
     qr.n_skus = 1;
     qr.region = "";
     expect_bad(SL_INVALID_ARGUMENT, "QuoteEta", &qr, DESC(quote_eta_response), "region");
+    qr.region = "EAST";
+    int64_t qtys[] = {1, 2};
+    qr.quantities = qtys;
+    qr.n_quantities = 2; /* one SKU */
+    expect_bad(SL_INVALID_ARGUMENT, "QuoteEta", &qr, DESC(quote_eta_response), "quantities");
+    qtys[0] = -1;
+    qr.n_quantities = 1;
+    expect_bad(SL_INVALID_ARGUMENT, "QuoteEta", &qr, DESC(quote_eta_response), "quantities[0]");
     Shelfline__V1__ListNotificationsRequest ln = SHELFLINE__V1__LIST_NOTIFICATIONS_REQUEST__INIT;
     ln.limit = 5000;
     expect_bad(SL_INVALID_ARGUMENT, "ListNotifications", &ln, DESC(list_notifications_response),
@@ -1554,6 +1631,247 @@ static void test_bad_input(void **state)
     sl_arena_reset(A);
 }
 
+/* ---- paging ---- */
+
+/* Every page of ListTickets for cust-pages (page_size 0: no page, the
+ * 1,000 rows of before paging); ids[] receives the ticket ids in answer
+ * order, *n their count, *pages the pages read. */
+static void list_ticket_pages(int page_size, int breaching, char ids[][32], int cap, int *n,
+                              int *pages)
+{
+    Shelfline__V1__ListTicketsRequest lr = SHELFLINE__V1__LIST_TICKETS_REQUEST__INIT;
+    Shelfline__V1__PageRequest pg = SHELFLINE__V1__PAGE_REQUEST__INIT;
+    lr.customer_id = "cust-pages";
+    lr.breaching_within_minutes = breaching;
+    if (page_size > 0) {
+        pg.page_size = page_size;
+        lr.page = &pg;
+    }
+    char token[512] = "";
+    *n = *pages = 0;
+    do {
+        Shelfline__V1__ListTicketsResponse *ls;
+        sl_err err;
+        pg.page_token = token;
+        lr.page = page_size > 0 || token[0] != '\0' ? &pg : NULL;
+        if (lr.page != NULL && page_size == 0)
+            pg.page_size = 1000;
+        assert_int_equal(
+            sd(*pages % 2, "ListTickets", &lr, DESC(list_tickets_response), &ls, 0, &err), SL_OK);
+        assert_true(page_size == 0 || ls->n_tickets <= (size_t)page_size);
+        for (size_t i = 0; i < ls->n_tickets; i++) {
+            assert_true(*n < cap);
+            snprintf(ids[(*n)++], 32, "%s", ls->tickets[i]->ticket_id);
+        }
+        snprintf(token, sizeof token, "%s", ls->next_page_token ? ls->next_page_token : "");
+        (*pages)++;
+        sl_arena_reset(A);
+    } while (token[0] != '\0' && *pages < 100);
+}
+
+/* ListTickets and ListSubscriptions page: every row comes exactly once, in
+ * order, over pages asked of either replica; breaching_within_minutes is
+ * applied to every row, not to the first 1,000 (1,050 paused tickets of
+ * cust-pages come before 150 breached ones: before paging, the filter ran
+ * after a LIMIT 1000 and answered none of the 150). */
+static void test_lists_page_every_row_once(void **state)
+{
+    (void)state;
+    int64_t old = sl_db_now_ms() - 30 * DAY;
+    char sql[1536];
+    /* three tickets per millisecond, so ties are broken by ticket_id */
+    snprintf(sql, sizeof sql,
+             "WITH t AS (INSERT INTO service_desk.ticket (ticket_id, fingerprint, customer_id,"
+             " channel, subject, body, language, category, confidence, priority, tier, status,"
+             " opened_at_ms, first_response_ms)"
+             " SELECT 'pg-wait-' || lpad(g::text, 4, '0'), '', 'cust-pages', 1, 's', 'b', 'en',"
+             " 'other', 1, 'P1', 'unknown', 'WAITING', %lld + g / 3, %lld + g / 3 + 60000"
+             " FROM generate_series(1, 1050) g RETURNING ticket_id, opened_at_ms),"
+             " e AS (INSERT INTO service_desk.ticket_event (ticket_id, kind, at_ms)"
+             " SELECT ticket_id, 'PAUSE', opened_at_ms + 60000 FROM t RETURNING 1)"
+             " SELECT count(*) FROM e",
+             (long long)old, (long long)old);
+    assert_int_equal(q(sql), 1050);
+    snprintf(sql, sizeof sql,
+             "WITH t AS (INSERT INTO service_desk.ticket (ticket_id, fingerprint, customer_id,"
+             " channel, subject, body, language, category, confidence, priority, tier, status,"
+             " opened_at_ms)"
+             " SELECT 'pg-late-' || lpad(g::text, 4, '0'), '', 'cust-pages', 1, 's', 'b', 'en',"
+             " 'other', 1, 'P1', 'unknown', 'OPEN', %lld + 1000 + g / 3"
+             " FROM generate_series(1, 150) g RETURNING 1) SELECT count(*) FROM t",
+             (long long)old);
+    assert_int_equal(q(sql), 150);
+
+    static char ids[1300][32];
+    int n, pages;
+    /* unfiltered, 100 a page: all 1,200 in (opened_at, ticket_id) order */
+    list_ticket_pages(100, 0, ids, 1300, &n, &pages);
+    assert_int_equal(n, 1200);
+    assert_int_equal(pages, 12);
+    for (int i = 0; i < n; i++) {
+        char want[32];
+        snprintf(want, sizeof want, "pg-%s-%04d", i < 1050 ? "wait" : "late",
+                 i < 1050 ? i + 1 : i - 1049);
+        assert_string_equal(ids[i], want);
+    }
+    /* breaching within a minute, without a page and with small pages:
+     * exactly the 150 breached tickets, each once */
+    for (int size = 0; size <= 70; size += 70) {
+        list_ticket_pages(size, 1, ids, 1300, &n, &pages);
+        assert_int_equal(n, 150);
+        for (int i = 0; i < n; i++) {
+            char want[32];
+            snprintf(want, sizeof want, "pg-late-%04d", i + 1);
+            assert_string_equal(ids[i], want);
+        }
+    }
+    /* a token this RPC did not issue */
+    Shelfline__V1__ListTicketsRequest lr = SHELFLINE__V1__LIST_TICKETS_REQUEST__INIT;
+    Shelfline__V1__PageRequest pg = SHELFLINE__V1__PAGE_REQUEST__INIT;
+    lr.page = &pg;
+    pg.page_token = "6e6f2d636f6c6f6e"; /* "no-colon" */
+    expect_bad(SL_INVALID_ARGUMENT, "ListTickets", &lr, DESC(list_tickets_response),
+               "page.page_token");
+    pg.page_token = "zz";
+    expect_bad(SL_INVALID_ARGUMENT, "ListTickets", &lr, DESC(list_tickets_response),
+               "page.page_token");
+
+    /* subscriptions: 1,050 of one customer, newest first */
+    assert_int_equal(q("WITH s AS (INSERT INTO service_desk.subscription (customer_id, sku, region,"
+                       " status) SELECT 'cust-pages', 'SKU-P' || g, 'EAST', 'NOTIFIED'"
+                       " FROM generate_series(1, 1050) g RETURNING 1) SELECT count(*) FROM s"),
+                     1050);
+    long long top = q("SELECT max(subscription_id) FROM service_desk.subscription"
+                      " WHERE customer_id = 'cust-pages'");
+    for (int size = 0; size <= 400; size += 400) {
+        Shelfline__V1__ListSubscriptionsRequest sr =
+            SHELFLINE__V1__LIST_SUBSCRIPTIONS_REQUEST__INIT;
+        Shelfline__V1__PageRequest sp = SHELFLINE__V1__PAGE_REQUEST__INIT;
+        sr.customer_id = "cust-pages";
+        sp.page_size = size;
+        sr.page = size > 0 ? &sp : NULL;
+        char token[128] = "";
+        long long seen = 0;
+        int spages = 0;
+        do {
+            Shelfline__V1__ListSubscriptionsResponse *ls;
+            sl_err err;
+            sp.page_token = token;
+            if (token[0] != '\0')
+                sr.page = &sp;
+            assert_int_equal(sd(spages % 2, "ListSubscriptions", &sr,
+                                DESC(list_subscriptions_response), &ls, 0, &err),
+                             SL_OK);
+            assert_true(ls->n_subscriptions <= (size_t)(size > 0 ? size : 1000));
+            for (size_t i = 0; i < ls->n_subscriptions; i++)
+                assert_int_equal(ls->subscriptions[i]->subscription_id, top - seen++);
+            snprintf(token, sizeof token, "%s", ls->next_page_token ? ls->next_page_token : "");
+            spages++;
+            sl_arena_reset(A);
+        } while (token[0] != '\0' && spages < 100);
+        assert_int_equal(seen, 1050);
+        assert_int_equal(spages, size > 0 ? 3 : 2);
+    }
+}
+
+/* GetReturn answers one return with its lines; ListReturns pages an
+ * order's (or a customer's) returns newest first, each exactly once with
+ * its lines, over pages from either replica. */
+static void test_get_and_list_returns(void **state)
+{
+    (void)state;
+    sl_err err;
+    Shelfline__V1__GetReturnRequest g = SHELFLINE__V1__GET_RETURN_REQUEST__INIT;
+    Shelfline__V1__Return *rt;
+    g.rma_id = "rma-1";
+    assert_int_equal(sd(1, "GetReturn", &g, DESC(return ), &rt, 0, &err), SL_OK);
+    assert_string_equal(rt->order_id, "o-life");
+    assert_int_equal(rt->status, SHELFLINE__V1__RETURN_STATUS__RETURN_RECEIVED);
+    assert_int_equal(rt->refund->minor_units, 1000);
+    assert_int_equal(rt->n_lines, 1);
+    assert_string_equal(rt->lines[0]->sku, "SKU-P");
+    assert_int_equal(rt->lines[0]->qty, 1);
+    g.rma_id = "rma-none";
+    assert_int_equal(sd(0, "GetReturn", &g, DESC(return ), &rt, 0, &err), SL_NOT_FOUND);
+    assert_non_null(strstr(err.msg, "rma-none"));
+    g.rma_id = "";
+    expect_bad(SL_INVALID_ARGUMENT, "GetReturn", &g, DESC(return ), "rma_id");
+
+    /* 250 more returns of o-life a day older than rma-1, two per
+     * millisecond (ties broken by rma_id), the even ones with two lines */
+    char sql[1024];
+    int64_t base = sl_db_now_ms() - DAY;
+    snprintf(sql, sizeof sql,
+             "WITH r AS (INSERT INTO service_desk.rma (rma_id, fingerprint, order_id, reason,"
+             " status, created_at_ms) SELECT 'rma-pg-' || lpad(g::text, 4, '0'), '', 'o-life',"
+             " 'r', 'REQUESTED', %lld + g / 2 FROM generate_series(1, 250) g RETURNING rma_id),"
+             " l AS (INSERT INTO service_desk.rma_line (rma_id, line_no, sku, qty, warehouse_id,"
+             " price_minor, currency) SELECT rma_id, k, 'SKU-P', 1 + k, 'W-NEAR', 1000, 'EUR'"
+             " FROM r, generate_series(0, 1) k"
+             " WHERE k = 0 OR substr(rma_id, 8)::int %% 2 = 0 RETURNING 1)"
+             " SELECT count(*) FROM l",
+             (long long)base);
+    assert_int_equal(q(sql), 375);
+    Shelfline__V1__ListReturnsRequest lr = SHELFLINE__V1__LIST_RETURNS_REQUEST__INIT;
+    Shelfline__V1__PageRequest pg = SHELFLINE__V1__PAGE_REQUEST__INIT;
+    lr.order_id = "o-life";
+    lr.page = &pg;
+    pg.page_size = 40;
+    char token[256] = "";
+    int seen = 0, pages = 0;
+    do {
+        Shelfline__V1__ListReturnsResponse *ls;
+        pg.page_token = token;
+        assert_int_equal(
+            sd(pages % 2, "ListReturns", &lr, DESC(list_returns_response), &ls, 0, &err), SL_OK);
+        assert_true(ls->n_returns <= 40);
+        for (size_t i = 0; i < ls->n_returns; i++, seen++) {
+            const Shelfline__V1__Return *x = ls->returns[i];
+            if (seen == 0) {
+                assert_string_equal(x->rma_id, "rma-1");
+                continue;
+            }
+            char want[32];
+            int k = 251 - seen;
+            snprintf(want, sizeof want, "rma-pg-%04d", k);
+            assert_string_equal(x->rma_id, want);
+            assert_int_equal(x->n_lines, k % 2 == 0 ? 2 : 1);
+            assert_int_equal(x->lines[x->n_lines - 1]->qty, (int64_t)x->n_lines);
+        }
+        snprintf(token, sizeof token, "%s", ls->next_page_token);
+        pages++;
+        sl_arena_reset(A);
+    } while (token[0] != '\0' && pages < 100);
+    assert_int_equal(seen, 251);
+    assert_int_equal(pages, 7);
+
+    /* by the customer of o-life, one page */
+    Shelfline__V1__GetOrderRequest go = SHELFLINE__V1__GET_ORDER_REQUEST__INIT;
+    go.order_id = "o-life";
+    Shelfline__V1__Order *o;
+    assert_int_equal(sd(0, "GetOrder", &go, DESC(order), &o, 0, &err), SL_OK);
+    lr.order_id = "";
+    lr.customer_id = o->customer_id;
+    pg.page_size = 1000;
+    pg.page_token = "";
+    Shelfline__V1__ListReturnsResponse *ls;
+    assert_int_equal(sd(1, "ListReturns", &lr, DESC(list_returns_response), &ls, 0, &err), SL_OK);
+    assert_true(ls->n_returns >= 251);
+    assert_string_equal(ls->next_page_token, "");
+    for (size_t i = 0; i < ls->n_returns; i++)
+        assert_string_equal(ls->returns[i]->customer_id, o->customer_id);
+    lr.customer_id = "cust-nobody";
+    assert_int_equal(sd(1, "ListReturns", &lr, DESC(list_returns_response), &ls, 0, &err), SL_OK);
+    assert_int_equal(ls->n_returns, 0);
+    pg.page_token = "7a7a"; /* "zz": no "<ms>:<id>" */
+    expect_bad(SL_INVALID_ARGUMENT, "ListReturns", &lr, DESC(list_returns_response),
+               "page.page_token");
+    pg.page_token = "";
+    lr.order_id = "bad id!";
+    expect_bad(SL_INVALID_ARGUMENT, "ListReturns", &lr, DESC(list_returns_response), "order_id");
+    sl_arena_reset(A);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1564,6 +1882,7 @@ int main(void)
         cmocka_unit_test(test_place_timeout_then_retry),
         cmocka_unit_test(test_pay_ship_deliver_cancel),
         cmocka_unit_test(test_returns),
+        cmocka_unit_test(test_get_and_list_returns),
         cmocka_unit_test(test_eta_rules),
         cmocka_unit_test(test_inbound_delay_many_orders),
         cmocka_unit_test(test_tickets),
@@ -1572,6 +1891,7 @@ int main(void)
         cmocka_unit_test(test_watch_notifications_live),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_metrics_follow_tickets_delays_and_notifications),
+        cmocka_unit_test(test_lists_page_every_row_once),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
