@@ -320,6 +320,10 @@ static sl_status status_tx(sl_db_conn *conn, void *vctx, sl_err *err)
             : sd_store_order_set_status(conn, c->order_id, c->from, c->to, &c->changed, err);
     if (st == SL_OK && c->changed && c->topic != NULL)
         st = sd_publish_order(c->app, conn, c->topic, c->order_id, err);
+    /* Inventory's event about this very call may have been applied first
+     * (its consumer found the order PLACED): the move is the caller's. */
+    if (st == SL_OK && !c->changed)
+        st = sd_store_order_claim(conn, c->order_id, c->to, c->reason ? c->reason : "", err);
     return st;
 }
 

@@ -107,6 +107,15 @@ sl_status sd_store_order_set_status(sl_db_conn *conn, const char *order_id, cons
     return exec_hit(conn, "sd_order_set_status", 6, p, changed, err);
 }
 
+sl_status sd_store_order_claim(sl_db_conn *conn, const char *order_id, const char *status,
+                               const char *reason, sl_err *err)
+{
+    sl_audit who = sl_call_audit_current();
+    const char *p[6] = {order_id,       status,       who.actor,
+                        who.request_id, who.trace_id, reason != NULL ? reason : ""};
+    return exec_none(conn, "sd_order_claim", 6, p, err);
+}
+
 sl_status sd_store_order_cancel(sl_db_conn *conn, const char *order_id, const char *reason,
                                 bool *changed, sl_err *err)
 {

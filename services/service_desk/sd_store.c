@@ -84,6 +84,13 @@ static const sl_db_stmt stmts[] = {
      " actor = $3, request_id = $4, trace_id = $5"
      " WHERE order_id = $1 AND status = 'PLACED' RETURNING order_id",
      5},
+    /* A call whose own transition a consumer of inventory's events
+     * applied first (as "system"): the call's caller is who did it. */
+    {"sd_order_claim",
+     "UPDATE orders SET actor = $3, request_id = $4, trace_id = $5, cancel_reason = CASE WHEN $2"
+     " = 'CANCELLED' THEN $6 ELSE cancel_reason END WHERE order_id = $1 AND status = $2"
+     " AND actor = 'system'",
+     6},
     {"sd_orders_by_customer",
      "SELECT order_id, placed_at_ms FROM orders WHERE customer_id = $1"
      " AND ($2::bigint IS NULL OR (placed_at_ms, order_id) < ($2::bigint, $3::text))"

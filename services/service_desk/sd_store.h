@@ -95,6 +95,11 @@ sl_status sd_store_order_set_status(sl_db_conn *conn, const char *order_id, cons
                                     const char *to, bool *changed, sl_err *err);
 
 /* Cancels order_id if it is PLACED (*changed says whether it was). */
+/* Records the call this thread serves as the author of order_id's move to
+ * status when a consumer (actor "system") applied it first; the reason
+ * replaces the consumer's for a cancellation.  No-op otherwise. */
+sl_status sd_store_order_claim(sl_db_conn *conn, const char *order_id, const char *status,
+                               const char *reason, sl_err *err);
 sl_status sd_store_order_cancel(sl_db_conn *conn, const char *order_id, const char *reason,
                                 bool *changed, sl_err *err);
 
