@@ -21,6 +21,7 @@
 #include <grpc/support/alloc.h>
 #include <grpc/support/time.h>
 
+#include "sl_config.h"
 #include "sl_metrics.h"
 #include "sl_rpc_status.h"
 #include "sl_tls_int.h"
@@ -194,6 +195,25 @@ void sl_channel_destroy(sl_channel *ch)
     free(ch->authorization);
     free(ch);
     grpc_shutdown();
+}
+
+sl_status sl_channel_options_from_env(sl_channel_options *o, sl_err *err)
+{
+    memset(o, 0, sizeof *o);
+    sl_tls_config t;
+    memset(&t, 0, sizeof t);
+    /* sl_config_string never fails. */
+    sl_config_string("SHELFLINE_TLS_CA_FILE", NULL, &t.ca_file, err);
+    sl_config_string("SHELFLINE_TLS_CLIENT_CERT_FILE", NULL, &t.client_cert_file, err);
+    sl_config_string("SHELFLINE_TLS_CLIENT_KEY_FILE", NULL, &t.client_key_file, err);
+    sl_config_string("SHELFLINE_TLS_SERVER_NAME", NULL, &o->tls_server_name, err);
+    sl_status st = sl_tls_check_files(&t, err);
+    if (st != SL_OK)
+        return st;
+    o->tls_ca_file = t.ca_file;
+    o->tls_cert_file = t.client_cert_file;
+    o->tls_key_file = t.client_key_file;
+    return sl_token_file_from_env("SHELFLINE_TOKEN_FILE", &o->token_file, err);
 }
 
 const char *sl_channel_target(const sl_channel *ch)

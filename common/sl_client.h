@@ -76,6 +76,20 @@ typedef struct sl_channel_options {
 sl_status sl_channel_create(const char *target, const sl_channel_options *opts, sl_channel **out,
                             sl_err *err);
 void sl_channel_destroy(sl_channel *ch);
+
+/* The options of a command-line client (the demo loaders, `shelfline`)
+ * from the variables the services read for their own peer calls:
+ *   SHELFLINE_TOKEN_FILE            bearer token file (re-read on change)
+ *   SHELFLINE_TLS_CA_FILE           TLS on: verify the server with this CA
+ *   SHELFLINE_TLS_CLIENT_CERT_FILE  with SHELFLINE_TLS_CLIENT_KEY_FILE:
+ *                                   present this certificate (mTLS)
+ *   SHELFLINE_TLS_SERVER_NAME       the name the server's certificate
+ *                                   carries, when not the target's host
+ * Unset or empty: no token, plaintext.  INVALID_ARGUMENT naming the
+ * variable for an unreadable file or a certificate without its key or CA.
+ * The strings point into the environment; the caller destroys
+ * o->token_file (sl_token_file_destroy) after the channel. */
+sl_status sl_channel_options_from_env(sl_channel_options *o, sl_err *err);
 const char *sl_channel_target(const sl_channel *ch);
 
 typedef struct sl_call_options {

@@ -9,8 +9,11 @@
  */
 #include "sl_http.h"
 
+#include <gnutls/abstract.h>
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +24,7 @@
 #include "sl_log.h"
 
 #define MAX_ROUTES 32
+#define MAX_CHAIN 8
 #define DEFAULT_MAX_BODY (4u * 1024 * 1024 + 64 * 1024)
 
 typedef struct route {
@@ -40,8 +44,22 @@ struct sl_http {
     size_t nroutes;
     struct MHD_Daemon *d;
     int port;
-    char *tls_cert, *tls_key; /* NULL: plain HTTP */
+    sl_tls_server *tls; /* NULL: plain HTTP */
+    pthread_mutex_t cert_mu;
+    struct http_cert *cert; /* the newest; older ones behind it */
 };
+
+/* A certificate as GnuTLS serves it.  Every version is kept until the
+ * server is destroyed: GnuTLS does not copy what the certificate callback
+ * returns, and a session that took an older one may still be using it (a
+ * rotation a month costs a few kilobytes). */
+typedef struct http_cert {
+    struct http_cert *prev;
+    unsigned version;
+    gnutls_pcert_st pcert[MAX_CHAIN];
+    unsigned n;
+    gnutls_privkey_t key;
+} http_cert;
 
 /* One request's state across the access handler's calls. */
 typedef struct pending {
@@ -103,14 +121,8 @@ sl_status sl_http_create(const char *listen, const sl_http_options *opts, sl_htt
     h->threads = opts != NULL && opts->threads > 0 ? opts->threads : 2;
     h->max_body =
         opts != NULL && opts->max_body_bytes > 0 ? opts->max_body_bytes : DEFAULT_MAX_BODY;
-    if (opts != NULL && opts->tls_cert_pem != NULL) {
-        h->tls_cert = sl_strdup(opts->tls_cert_pem);
-        h->tls_key = sl_strdup(opts->tls_key_pem != NULL ? opts->tls_key_pem : "");
-        if (h->tls_cert == NULL || h->tls_key == NULL) {
-            sl_http_destroy(h);
-            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
-        }
-    }
+    h->tls = opts != NULL ? opts->tls : NULL;
+    pthread_mutex_init(&h->cert_mu, NULL);
     *out = h;
     return SL_OK;
 }
@@ -298,23 +310,130 @@ static void on_mhd_error(void *cls, const char *fmt, va_list ap)
     SL_LOG(SL_LOG_WARN, "http", NULL, "%s", msg);
 }
 
+static void cert_free(http_cert *c)
+{
+    for (unsigned i = 0; i < c->n; i++)
+        gnutls_pcert_deinit(&c->pcert[i]);
+    if (c->key != NULL)
+        gnutls_privkey_deinit(c->key);
+    free(c);
+}
+
+/* The certificate of version v from the TLS files' PEM, for GnuTLS. */
+static sl_status cert_make(sl_http *h, unsigned v, http_cert **out, sl_err *err)
+{
+    char *cert_pem = NULL, *key_pem = NULL;
+    sl_status st = sl_tls_server_pem(h->tls, &cert_pem, &key_pem, err);
+    if (st != SL_OK)
+        return st;
+    http_cert *c = sl_calloc(1, sizeof *c);
+    if (c == NULL) {
+        st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    } else {
+        c->version = v;
+        gnutls_datum_t cd = {(unsigned char *)cert_pem, (unsigned)strlen(cert_pem)};
+        gnutls_datum_t kd = {(unsigned char *)key_pem, (unsigned)strlen(key_pem)};
+        unsigned n = MAX_CHAIN;
+        int rc = gnutls_pcert_list_import_x509_raw(c->pcert, &n, &cd, GNUTLS_X509_FMT_PEM, 0);
+        if (rc >= 0) {
+            c->n = n;
+            rc = gnutls_privkey_init(&c->key);
+        }
+        if (rc >= 0)
+            rc = gnutls_privkey_import_x509_raw(c->key, &kd, GNUTLS_X509_FMT_PEM, NULL, 0);
+        if (rc < 0) {
+            st = sl_err_set(err, SL_INVALID_ARGUMENT,
+                            "the TLS certificate cannot serve HTTPS (GnuTLS: %s; at most %d "
+                            "certificates in the chain)",
+                            gnutls_strerror(rc), MAX_CHAIN);
+            cert_free(c);
+            c = NULL;
+        }
+    }
+    free(cert_pem);
+    free(key_pem);
+    *out = c;
+    return st;
+}
+
+/* The certificate to serve now, following the files. */
+static http_cert *cert_current(sl_http *h)
+{
+    unsigned v = sl_tls_server_refresh(h->tls);
+    pthread_mutex_lock(&h->cert_mu);
+    if (h->cert == NULL || h->cert->version != v) {
+        http_cert *c = NULL;
+        sl_err err;
+        if (cert_make(h, v, &c, &err) == SL_OK) {
+            c->prev = h->cert;
+            h->cert = c;
+        } else {
+            /* sl_tls checked the files as gRPC takes them: keep serving the
+             * previous certificate. */
+            SL_LOG(SL_LOG_WARN, "http", NULL, "%s", err.msg);
+        }
+    }
+    http_cert *c = h->cert;
+    pthread_mutex_unlock(&h->cert_mu);
+    return c;
+}
+
+/* libmicrohttpd hands each connection's GnuTLS session the connection,
+ * and the connection carries its server (on_connection). */
+static int on_certificate(gnutls_session_t session, const gnutls_datum_t *req_ca_dn, int nreqs,
+                          const gnutls_pk_algorithm_t *algos, int nalgos, gnutls_pcert_st **pcert,
+                          unsigned *pcert_len, gnutls_privkey_t *key)
+{
+    (void)req_ca_dn;
+    (void)nreqs;
+    (void)algos;
+    (void)nalgos;
+    struct MHD_Connection *conn = gnutls_session_get_ptr(session);
+    const union MHD_ConnectionInfo *ci =
+        conn != NULL ? MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT) : NULL;
+    sl_http *h = ci != NULL ? ci->socket_context : NULL;
+    http_cert *c = h != NULL ? cert_current(h) : NULL;
+    if (c == NULL)
+        return -1;
+    *pcert = c->pcert;
+    *pcert_len = c->n;
+    *key = c->key;
+    return 0;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    (void)conn;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED)
+        *socket_context = cls;
+}
+
 sl_status sl_http_start(sl_http *h, sl_err *err)
 {
     /* The logger first, so that every message of the start goes to it. */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
-    if (h->tls_cert != NULL)
+    if (h->tls != NULL) {
         flags |= MHD_USE_TLS;
-    /* Without TLS the key and certificate options are left out: the list
-     * ends at MHD_OPTION_END before them. */
+        /* The first certificate now: a file GnuTLS cannot take fails the
+         * start, not the first handshake. */
+        http_cert *c = NULL;
+        sl_status st = cert_make(h, sl_tls_server_refresh(h->tls), &c, err);
+        if (st != SL_OK)
+            return st;
+        h->cert = c;
+    }
+    /* Without TLS the certificate options are left out: the list ends at
+     * MHD_OPTION_END before them. */
     h->d = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_error, h,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&h->addr, MHD_OPTION_THREAD_POOL_SIZE,
         (unsigned)h->threads, MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_NOTIFY_COMPLETED,
-        on_completed, h, h->tls_cert != NULL ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
-        h->tls_cert, MHD_OPTION_HTTPS_MEM_KEY, h->tls_key, MHD_OPTION_END);
+        on_completed, h, h->tls != NULL ? MHD_OPTION_NOTIFY_CONNECTION : MHD_OPTION_END,
+        on_connection, h, MHD_OPTION_HTTPS_CERT_CALLBACK, on_certificate, MHD_OPTION_END);
     if (h->d == NULL)
         return sl_err_set(err, SL_UNAVAILABLE, "could not serve HTTP%s on %s (address in use?)",
-                          h->tls_cert != NULL ? "S" : "", h->listen);
+                          h->tls != NULL ? "S" : "", h->listen);
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
     h->port = di != NULL ? di->port : 0;
     return SL_OK;
@@ -335,7 +454,11 @@ void sl_http_destroy(sl_http *h)
         free(h->routes[i].path);
         free(h->routes[i].method);
     }
-    free(h->tls_cert);
-    free(h->tls_key);
+    while (h->cert != NULL) {
+        http_cert *prev = h->cert->prev;
+        cert_free(h->cert);
+        h->cert = prev;
+    }
+    pthread_mutex_destroy(&h->cert_mu);
     free(h);
 }

@@ -24,6 +24,7 @@
 #include <stddef.h>
 
 #include "sl_status.h"
+#include "sl_tls.h"
 
 typedef struct sl_http sl_http;
 
@@ -47,11 +48,12 @@ typedef void (*sl_http_handler)(void *ctx, const sl_http_request *req, sl_http_r
 typedef struct sl_http_options {
     int threads;           /* 0: 2 */
     size_t max_body_bytes; /* 0: 4 MiB + 64 KiB, as gRPC messages */
-    /* HTTPS (libmicrohttpd over GnuTLS) with this PEM certificate chain and
-     * key, copied; NULL: plain HTTP.  Read once: a rotated certificate
-     * reaches this port at the next restart. */
-    const char *tls_cert_pem;
-    const char *tls_key_pem;
+    /* HTTPS (libmicrohttpd over GnuTLS) with the certificate and key of
+     * this server's TLS files (the gRPC port's: sl_tls_server), followed
+     * before every handshake: a rotated certificate is served from the
+     * next connection on, without a restart, while open connections keep
+     * theirs.  Not owned: it must outlive the sl_http.  NULL: plain HTTP. */
+    sl_tls_server *tls;
 } sl_http_options;
 
 /* A server for listen ("host:port", "[v6]:port"; port 0 picks one), not

@@ -590,17 +590,10 @@ int sl_service_main(const sl_service_spec *spec, int argc, char **argv)
                      spec->default_http_listen != NULL ? spec->default_http_listen : "off",
                      &http_listen, &err);
     if (strcmp(http_listen, "off") != 0) {
-        sl_http_options ho = {.max_body_bytes = (size_t)svc.cfg.max_message_bytes};
-        char *cert = NULL, *key = NULL;
-        /* The HTTP port serves the gRPC port's certificate. */
-        sl_status hs = svc.tls != NULL ? sl_tls_server_pem(svc.tls, &cert, &key, &err) : SL_OK;
-        ho.tls_cert_pem = cert;
-        ho.tls_key_pem = key;
-        if (hs == SL_OK)
-            hs = sl_http_create(http_listen, &ho, &svc.http, &err);
-        free(cert);
-        free(key);
-        if (hs != SL_OK) {
+        /* The HTTP port serves the gRPC port's certificate, and follows
+         * its files. */
+        sl_http_options ho = {.max_body_bytes = (size_t)svc.cfg.max_message_bytes, .tls = svc.tls};
+        if (sl_http_create(http_listen, &ho, &svc.http, &err) != SL_OK) {
             fprintf(stderr, "shelfline-%s: SHELFLINE_HTTP_LISTEN: %s\n", spec->name, err.msg);
             sl_tls_server_destroy(svc.tls);
             return 2;

@@ -15,6 +15,9 @@
  * differ and pass the same checks as at start-up.  Files caught half
  * written (a new certificate beside the old key) fail the check: gRPC then
  * keeps serving the previous config and the next handshake tries again.
+ * The HTTP port (sl_http) follows the same files through
+ * sl_tls_server_refresh before each of its handshakes: both ports move to
+ * a rotated certificate together, without a restart.
  */
 #include "sl_tls.h"
 
@@ -251,7 +254,8 @@ struct sl_tls_server {
     file_sig sig[N_FILES]; /* of the files last read */
     char *pem[N_FILES];    /* what gRPC serves now (or will at the first fetch) */
     bool fetched;          /* gRPC has the first config */
-    unsigned reloads;
+    unsigned reloads;      /* the version of pem[] */
+    unsigned grpc_version; /* the version gRPC serves */
 };
 
 static void sig_of(const char *path, file_sig *s)
@@ -359,19 +363,13 @@ static grpc_ssl_server_certificate_config *config_of(char *const pem[N_FILES])
                                                      &pair, 1);
 }
 
-/* gRPC's fetcher, before every handshake: see the file comment. */
-static grpc_ssl_certificate_config_reload_status
-fetch_config(void *user_data, grpc_ssl_server_certificate_config **config)
+/* Looks at the files and, when one changed, re-reads and checks them:
+ * a new certificate becomes t->pem with t->reloads one higher.  Files that
+ * changed but are not usable yet (half written, a key not matching its
+ * certificate) are logged and the current ones kept; their signatures are
+ * not recorded, so the next look tries again.  false in that case. */
+static bool refresh_locked(sl_tls_server *t)
 {
-    sl_tls_server *t = user_data;
-    grpc_ssl_certificate_config_reload_status rc = GRPC_SSL_CERTIFICATE_CONFIG_RELOAD_UNCHANGED;
-    pthread_mutex_lock(&t->mu);
-    if (!t->fetched) {
-        *config = config_of(t->pem);
-        t->fetched = true;
-        rc = GRPC_SSL_CERTIFICATE_CONFIG_RELOAD_NEW;
-        goto out;
-    }
     file_sig now[N_FILES];
     bool moved = false;
     for (int i = 0; i < N_FILES; i++) {
@@ -379,15 +377,13 @@ fetch_config(void *user_data, grpc_ssl_server_certificate_config **config)
         moved = moved || !sig_equal(&now[i], &t->sig[i]);
     }
     if (!moved)
-        goto out;
+        return true;
     char *pem[N_FILES];
     sl_err err;
     if (load_all(t, pem, &err) != SL_OK) {
-        /* Keep the signatures: the next handshake looks again. */
         SL_LOG(SL_LOG_WARN, "tls", NULL, "certificate files changed but not usable yet: %s",
                err.msg);
-        rc = GRPC_SSL_CERTIFICATE_CONFIG_RELOAD_FAIL;
-        goto out;
+        return false;
     }
     memcpy(t->sig, now, sizeof now);
     bool same = true;
@@ -397,18 +393,46 @@ fetch_config(void *user_data, grpc_ssl_server_certificate_config **config)
     if (same) {
         for (int i = 0; i < N_FILES; i++)
             free(pem[i]);
-        goto out;
+        return true;
     }
     for (int i = 0; i < N_FILES; i++) {
         free(t->pem[i]);
         t->pem[i] = pem[i];
     }
-    *config = config_of(t->pem);
     t->reloads++;
-    rc = GRPC_SSL_CERTIFICATE_CONFIG_RELOAD_NEW;
     SL_LOG(SL_LOG_INFO, "tls", NULL, "certificate reloaded from \"%s\" (reload %u)",
            t->path[F_CERT], t->reloads);
-out:
+    return true;
+}
+
+unsigned sl_tls_server_refresh(sl_tls_server *t)
+{
+    pthread_mutex_lock(&t->mu);
+    refresh_locked(t);
+    unsigned v = t->reloads;
+    pthread_mutex_unlock(&t->mu);
+    return v;
+}
+
+/* gRPC's fetcher, before every handshake: see the file comment.  The HTTP
+ * port looks at the same files (sl_tls_server_refresh), so either may be
+ * the first to see a change; gRPC gets a new config when the version it
+ * has is not the current one. */
+static grpc_ssl_certificate_config_reload_status
+fetch_config(void *user_data, grpc_ssl_server_certificate_config **config)
+{
+    sl_tls_server *t = user_data;
+    grpc_ssl_certificate_config_reload_status rc = GRPC_SSL_CERTIFICATE_CONFIG_RELOAD_UNCHANGED;
+    pthread_mutex_lock(&t->mu);
+    bool usable = !t->fetched || refresh_locked(t);
+    if (!t->fetched || t->grpc_version != t->reloads) {
+        *config = config_of(t->pem);
+        t->fetched = true;
+        t->grpc_version = t->reloads;
+        rc = GRPC_SSL_CERTIFICATE_CONFIG_RELOAD_NEW;
+    } else if (!usable) {
+        rc = GRPC_SSL_CERTIFICATE_CONFIG_RELOAD_FAIL;
+    }
     pthread_mutex_unlock(&t->mu);
     return rc;
 }

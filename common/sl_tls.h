@@ -70,6 +70,12 @@ void sl_tls_server_destroy(sl_tls_server *t);
  * creation (for tests and the log). */
 unsigned sl_tls_server_reloads(sl_tls_server *t);
 
+/* Looks at the files, re-reading them when they changed (as gRPC does
+ * before each handshake), and returns the version served now:
+ * sl_tls_server_reloads.  For the HTTP port, which follows the same files
+ * (sl_http_options.tls).  Thread-safe. */
+unsigned sl_tls_server_refresh(sl_tls_server *t);
+
 /* The PEM certificate and key a server serves now (copies, malloc'd; the
  * caller frees both), for the HTTP port.  INVALID_ARGUMENT / RESOURCE_EXHAUSTED
  * as sl_tls_server_create. */

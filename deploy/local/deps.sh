@@ -18,8 +18,9 @@ build_pkgs=(
     # details every service sends (Debian ships them only in this package)
     golang-github-gogo-googleapis-dev
     libpq-dev postgresql-15 postgresql-client-15
-    # every service's HTTP port (/metrics and the JSON API)
-    libmicrohttpd-dev
+    # every service's HTTP port (/metrics and the JSON API), over GnuTLS
+    # (its certificate callback follows rotated certificates)
+    libmicrohttpd-dev libgnutls28-dev
     # sl_tls checks the TLS files with libcrypto (libgrpc-dev pulls it in too)
     libssl-dev
     # bearer JWTs (RS256/ES256) verified with libjwt; their claims read with

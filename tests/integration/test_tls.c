@@ -521,36 +521,108 @@ static void test_rotation_mid_load_drops_no_call(void **state)
     server_stop(&s);
 }
 
-static void test_http_port_serves_the_certificate(void **state)
+/* curl's HTTP status for https://127.0.0.1:port/nothing trusting ca, or
+ * -1 when the TLS handshake (or anything else) failed. */
+static int https_status(int port, const char *ca)
 {
-    (void)state;
-    sl_tls_server *tls;
-    sl_err err;
-    assert_int_equal(sl_tls_server_create(path("server.pem"), path("server.key"), NULL, &tls, &err),
-                     SL_OK);
-    char *cert, *key;
-    assert_int_equal(sl_tls_server_pem(tls, &cert, &key, &err), SL_OK);
-    sl_http_options ho = {.tls_cert_pem = cert, .tls_key_pem = key};
-    sl_http *h;
-    assert_int_equal(sl_http_create("127.0.0.1:0", &ho, &h, &err), SL_OK);
-    free(cert);
-    free(key);
-    assert_int_equal(sl_http_start(h, &err), SL_OK);
     char cmd[512];
     snprintf(cmd, sizeof cmd,
              "curl -sS --max-time 5 --cacert %s https://127.0.0.1:%d/nothing -o /dev/null "
-             "-w '%%{http_code}' | grep -qx 404",
-             path("ca.pem"), sl_http_port(h));
+             "-w '%%{http_code}' 2>/dev/null",
+             ca, port);
+    FILE *f = popen(cmd, "r");
+    if (f == NULL)
+        return -1;
+    char out[16] = "";
+    bool got = fgets(out, sizeof out, f) != NULL;
+    int rc = pclose(f);
+    return got && WIFEXITED(rc) && WEXITSTATUS(rc) == 0 ? (int)strtol(out, NULL, 10) : -1;
+}
+
+static void test_http_port_serves_the_certificate(void **state)
+{
+    (void)state;
+    char cmd[1024];
+    /* The HTTP port serves copies, which the rotation replaces. */
+    snprintf(cmd, sizeof cmd, "cp %s %s && cp %s %s", path("server.pem"), path("http.pem"),
+             path("server.key"), path("http.key"));
     assert_int_equal(run(cmd), 0);
+    sl_tls_server *tls;
+    sl_err err;
+    assert_int_equal(sl_tls_server_create(path("http.pem"), path("http.key"), NULL, &tls, &err),
+                     SL_OK);
+    sl_http_options ho = {.tls = tls};
+    sl_http *h;
+    assert_int_equal(sl_http_create("127.0.0.1:0", &ho, &h, &err), SL_OK);
+    assert_int_equal(sl_http_start(h, &err), SL_OK);
+    int port = sl_http_port(h);
+    assert_int_equal(https_status(port, path("ca.pem")), 404);
     /* Plain HTTP is not spoken there, and a client trusting another CA
      * refuses the certificate. */
     snprintf(cmd, sizeof cmd, "curl -sS --max-time 5 http://127.0.0.1:%d/ -o /dev/null 2>/dev/null",
-             sl_http_port(h));
+             port);
     assert_int_not_equal(run(cmd), 0);
+    assert_int_equal(https_status(port, path("rogue.pem")), -1);
+    assert_int_equal(https_status(port, path("next.pem")), -1);
+
+    /* A connection opened before the rotation keeps working: Python's
+     * client trusting only the old CA sends a request, waits for the
+     * rotation, and sends another on the same connection (a new one would
+     * now fail its handshake). */
+    snprintf(
+        cmd, sizeof cmd,
+        "/usr/bin/python3 -c '\n"
+        "import http.client, os, ssl, sys, time\n"
+        "c = http.client.HTTPSConnection(\"127.0.0.1\", %d, timeout=10,\n"
+        "    context=ssl.create_default_context(cafile=\"%s\"))\n"
+        "def get():\n"
+        "    c.request(\"GET\", \"/nothing\"); r = c.getresponse(); r.read(); return r.status\n"
+        "a = get()\n"
+        "open(\"%s\", \"w\").close()\n"
+        "for _ in range(200):\n"
+        "    if os.path.exists(\"%s\"): break\n"
+        "    time.sleep(0.05)\n"
+        "print(a, get())\n"
+        "' > %s 2>&1 &",
+        port, path("ca.pem"), path("first.done"), path("rotated.done"), path("reuse.out"));
+    assert_int_equal(run(cmd), 0);
+    for (int i = 0; i < 200 && access(path("first.done"), F_OK) != 0; i++)
+        usleep(50 * 1000);
+    assert_int_equal(access(path("first.done"), F_OK), 0);
+
+    /* Rotate: certificate first, key a moment later (a handshake in
+     * between keeps the old pair), each by rename. */
     snprintf(cmd, sizeof cmd,
-             "curl -sS --max-time 5 --cacert %s https://127.0.0.1:%d/ -o /dev/null 2>/dev/null",
-             path("rogue.pem"), sl_http_port(h));
-    assert_int_not_equal(run(cmd), 0);
+             "cp %s %s.tmp && mv %s.tmp %s && sleep 0.2 && cp %s %s.tmp && mv %s.tmp %s",
+             path("next-server.pem"), path("http.pem"), path("http.pem"), path("http.pem"),
+             path("next-server.key"), path("http.key"), path("http.key"), path("http.key"));
+    assert_int_equal(run(cmd), 0);
+    /* New connections get the new certificate without a restart: a client
+     * trusting only the new CA succeeds, one trusting only the old CA is
+     * refused; gRPC's side of the same files moved with it. */
+    assert_int_equal(https_status(port, path("next.pem")), 404);
+    assert_int_equal(https_status(port, path("ca.pem")), -1);
+    assert_int_equal(sl_tls_server_reloads(tls), 1);
+    snprintf(cmd, sizeof cmd, "touch %s", path("rotated.done"));
+    assert_int_equal(run(cmd), 0);
+    char out[64] = "";
+    for (int i = 0; i < 100; i++) {
+        FILE *f = fopen(path("reuse.out"), "r");
+        bool got = f != NULL && fgets(out, sizeof out, f) != NULL;
+        if (f != NULL)
+            fclose(f);
+        if (got && strchr(out, '\n') != NULL)
+            break;
+        usleep(100 * 1000);
+    }
+    assert_string_equal(out, "404 404\n");
+    /* A broken new version (a key that is not the certificate's) is not
+     * taken: the port keeps serving the last good pair. */
+    snprintf(cmd, sizeof cmd, "cp %s %s.tmp && mv %s.tmp %s", path("server.key"), path("http.key"),
+             path("http.key"), path("http.key"));
+    assert_int_equal(run(cmd), 0);
+    assert_int_equal(https_status(port, path("next.pem")), 404);
+    assert_int_equal(sl_tls_server_reloads(tls), 1);
     sl_http_destroy(h);
     sl_tls_server_destroy(tls);
 }

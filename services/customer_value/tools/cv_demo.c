@@ -431,8 +431,8 @@ int main(void)
     pthread_mutex_init(&c.mu, NULL);
     c.today_ms = (int64_t)time(NULL) * 1000 / DAY_MS * DAY_MS;
     /* The services authenticate: the token make run issued the loaders. */
-    sl_channel_options co = {0};
-    if (sl_token_file_from_env("SHELFLINE_TOKEN_FILE", &co.token_file, &err) != SL_OK) {
+    sl_channel_options co;
+    if (sl_channel_options_from_env(&co, &err) != SL_OK) {
         fprintf(stderr, "customer-value demo: %s\n", err.msg);
         return 1;
     }

@@ -217,9 +217,9 @@ int main(int argc, char **argv)
         return 2;
     }
     /* The services authenticate: the token make run issued the loaders. */
-    sl_channel_options co = {0};
+    sl_channel_options co;
     sl_channel *ch;
-    if (sl_token_file_from_env("SHELFLINE_TOKEN_FILE", &co.token_file, &err) != SL_OK ||
+    if (sl_channel_options_from_env(&co, &err) != SL_OK ||
         sl_channel_create(addr, &co, &ch, &err) != SL_OK) {
         fprintf(stderr, "shelfline-forecasting-demo: %s\n", err.msg);
         return 1;

@@ -425,8 +425,8 @@ int main(int argc, char **argv)
     clock_gettime(CLOCK_REALTIME, &ts);
     c.now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
     /* The services authenticate: the token make run issued the loaders. */
-    sl_channel_options co = {0};
-    if (sl_token_file_from_env("SHELFLINE_TOKEN_FILE", &co.token_file, &err) != SL_OK ||
+    sl_channel_options co;
+    if (sl_channel_options_from_env(&co, &err) != SL_OK ||
         sl_channel_create(addr, &co, &c.ch, &err) != SL_OK) {
         fprintf(stderr, "shelfline-inventory-demo: %s\n", err.msg);
         return 1;

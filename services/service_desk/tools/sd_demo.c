@@ -277,9 +277,9 @@ int main(void)
     const char *inv_addr = getenv("SHELFLINE_INVENTORY_ADDR");
     demo d = {.rng = 20261123};
     sl_err err;
-    sl_channel_options co = {0};
+    sl_channel_options co;
     /* The services authenticate: the token make run issued the loaders. */
-    if (sl_token_file_from_env("SHELFLINE_TOKEN_FILE", &co.token_file, &err) != SL_OK) {
+    if (sl_channel_options_from_env(&co, &err) != SL_OK) {
         fprintf(stderr, "shelfline-service-desk-demo: %s\n", err.msg);
         return 1;
     }
