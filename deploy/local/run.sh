@@ -4,25 +4,37 @@
 # services (each migrates its schema at start), loads the demo data set and
 # stays in the foreground; Ctrl-C drains the services and stops PostgreSQL.
 #
-# Callers authenticate: a throwaway ES256 key pair under .local/auth/
-# (made once, with openssl) signs a token per role (.local/auth/<role>.token,
-# valid 24 hours, made afresh at every run), one per service for its peer
-# calls (role service) and one for the demo loaders; the services verify
-# them with the public key.  The banner at the end says how to call.
+# Secure as in production, with throwaway material under .local/:
+# - TLS on every port: a CA made once (.local/tls/ca.pem, 30 days) signs a
+#   server certificate for localhost and 127.0.0.1 at every run
+#   (deploy/local/tls-certs.sh); the gRPC and HTTP ports serve it, peers
+#   and the demo loaders verify it with the CA.
+# - Callers authenticate: a throwaway ES256 key pair under .local/auth/
+#   (made once, with openssl) signs a token per role
+#   (.local/auth/<role>.token, valid 24 hours, made afresh at every run),
+#   one per service for its peer calls (role service) and one for the demo
+#   loaders; the services verify them with the public key.
+# The banner at the end says how to call.
 #
 # Environment: SHELFLINE_DATABASE_URL, SHELFLINE_DEMO=0 to skip demo data,
 # SHELFLINE_RUN_SECONDS=N to stop by itself after N seconds (smoke tests),
-# SHELFLINE_AUTH=none to run without authentication (the services warn).
+# SHELFLINE_AUTH=none to run without authentication (the services warn),
+# SHELFLINE_RUN_TLS=0 for plaintext ports, SHELFLINE_LOCAL_DIR [.local] for
+# the keys, logs and embedded cluster, SHELFLINE_HTTP_PORT_BASE [8050]: the
+# HTTP ports are BASE+1 (inventory) to BASE+4 (service-desk); the gRPC
+# addresses are the SHELFLINE_*_ADDR variables below.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 bin=${SHELFLINE_BIN_DIR:-$root/build/bin}
-logs=$root/.local/logs
+localdir=${SHELFLINE_LOCAL_DIR:-$root/.local}
+logs=$localdir/logs
 mkdir -p "$logs"
+http_base=${SHELFLINE_HTTP_PORT_BASE:-8050}
 
 started_pg=0
 if [ -z "${SHELFLINE_DATABASE_URL:-}" ]; then
-    SHELFLINE_DATABASE_URL=$("$root/deploy/local/pg.sh" start)
+    SHELFLINE_DATABASE_URL=$("$root/deploy/local/pg.sh" start "$localdir/pg")
     started_pg=1
 fi
 export SHELFLINE_DATABASE_URL
@@ -34,7 +46,7 @@ export SHELFLINE_SERVICE_DESK_ADDR=${SHELFLINE_SERVICE_DESK_ADDR:-127.0.0.1:5005
 services=(inventory forecasting customer-value service-desk)
 
 # ---- keys and tokens ----
-auth=$root/.local/auth
+auth=$localdir/auth
 auth_env=()
 if [ "${SHELFLINE_AUTH:-}" != none ]; then
     mkdir -p "$auth"
@@ -50,6 +62,21 @@ if [ "${SHELFLINE_AUTH:-}" != none ]; then
     export SHELFLINE_TOKEN_FILE=$auth/loader.token
     auth_env=(SHELFLINE_JWT_PUBLIC_KEY_FILE="$auth/jwt.pub")
 fi
+# ---- TLS ----
+tls_env=()
+scheme=http
+if [ "${SHELFLINE_RUN_TLS:-1}" != 0 ]; then
+    tls=$localdir/tls
+    # A CA about to expire (or expired: it lives 30 days) is made afresh.
+    if [ -s "$tls/ca.pem" ] && ! openssl x509 -checkend 172800 -noout -in "$tls/ca.pem" >/dev/null; then
+        rm -f "$tls/ca.pem" "$tls/ca.key"
+    fi
+    "$root/deploy/local/tls-certs.sh" "$tls"
+    tls_env=(SHELFLINE_TLS_CERT_FILE="$tls/server.pem" SHELFLINE_TLS_KEY_FILE="$tls/server.key")
+    # Peers and the demo loaders verify the services with the CA.
+    export SHELFLINE_TLS_CA_FILE=$tls/ca.pem
+    scheme=https
+fi
 addrs=("$SHELFLINE_INVENTORY_ADDR" "$SHELFLINE_FORECASTING_ADDR"
        "$SHELFLINE_CUSTOMER_VALUE_ADDR" "$SHELFLINE_SERVICE_DESK_ADDR")
 pids=()
@@ -59,7 +86,7 @@ stop_all() {
     echo "stopping services (draining)..."
     for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-    if [ "$started_pg" = 1 ]; then "$root/deploy/local/pg.sh" stop; fi
+    if [ "$started_pg" = 1 ]; then "$root/deploy/local/pg.sh" stop "$localdir/pg"; fi
 }
 trap stop_all INT TERM EXIT
 
@@ -67,7 +94,8 @@ for i in "${!services[@]}"; do
     s=${services[$i]}
     peer=()
     [ ${#auth_env[@]} -eq 0 ] || peer=(SHELFLINE_PEER_TOKEN_FILE="$auth/service-$s.token")
-    env "${auth_env[@]}" "${peer[@]}" SHELFLINE_LISTEN="${addrs[$i]}" \
+    env "${auth_env[@]}" "${peer[@]}" "${tls_env[@]}" SHELFLINE_LISTEN="${addrs[$i]}" \
+        SHELFLINE_HTTP_LISTEN="127.0.0.1:$((http_base + 1 + i))" \
         "$bin/shelfline-$s" >"$logs/$s.log" 2>&1 &
     pids+=($!)
 done
@@ -106,33 +134,60 @@ if [ "${SHELFLINE_DEMO:-1}" != 0 ] && [ -x "$root/deploy/local/demo.sh" ]; then
     [ "$demo_rc" = 0 ] || exit "$demo_rc"
 fi
 
+# How to call, with the paths as given (relative under the repository).
+rel() { case "$1" in "$root"/*) echo "${1#"$root"/}" ;; *) echo "$1" ;; esac; }
+ld=$(rel "$localdir")
+curl_tls=""
+py_tls=""
+if [ "$scheme" = https ]; then
+    curl_tls="--cacert $ld/tls/ca.pem "
+    py_tls="SHELFLINE_TEST_TLS_CA=$ld/tls/ca.pem "
+fi
 cat <<EOT
 
-Shelfline is running (logs in .local/logs/):
-  inventory       ${addrs[0]}
-  forecasting     ${addrs[1]}
-  customer-value  ${addrs[2]}
-  service-desk    ${addrs[3]}
+Shelfline is running (logs in $ld/logs/):
+  inventory       ${addrs[0]}   $scheme://127.0.0.1:$((http_base + 1))
+  forecasting     ${addrs[1]}   $scheme://127.0.0.1:$((http_base + 2))
+  customer-value  ${addrs[2]}   $scheme://127.0.0.1:$((http_base + 3))
+  service-desk    ${addrs[3]}   $scheme://127.0.0.1:$((http_base + 4))
   database        $SHELFLINE_DATABASE_URL
 
 Every service speaks gRPC (package shelfline.v1, see proto/) and the
-standard grpc.health.v1.Health, e.g.:
-  /usr/bin/python3 tests/interop/health_check.py ${addrs[0]} shelfline.v1.InventoryService SERVING
-Calls carry a signed token (health needs none): one per role is in
-.local/auth/ -- storefront, cs-agent, planner, stock-admin -- valid 24 h:
-  authorization: Bearer \$(cat .local/auth/cs-agent.token)
-e.g. the demo loaders with a token of your choice:
-  SHELFLINE_TOKEN_FILE=.local/auth/stock-admin.token build/bin/shelfline-inventory-demo
-and a token for any subject and roles (docs/OPERATIONS.md, "Roles"):
-  build/bin/shelfline-token --key .local/auth/jwt.key --sub you --roles cs-agent
-Each serves Prometheus metrics over HTTP (SHELFLINE_HTTP_LISTEN):
-  curl http://127.0.0.1:8051/metrics   # inventory; :8052 forecasting,
-                                       # :8053 customer-value, :8054 service-desk
-Press Ctrl-C to stop.
+standard grpc.health.v1.Health on the first address, and on the second
+Prometheus metrics and every unary RPC as JSON (the Connect protocol).
 EOT
+if [ "$scheme" = https ]; then
+    cat <<EOT
+Both are TLS with a throwaway CA: verify with $ld/tls/ca.pem
+(deploy/local/tls-certs.sh $ld/tls NAME makes client certificates for mTLS).
+EOT
+fi
+cat <<EOT
+  ${py_tls}/usr/bin/python3 tests/interop/health_check.py ${addrs[0]} shelfline.v1.InventoryService SERVING
+  curl ${curl_tls}$scheme://127.0.0.1:$((http_base + 1))/metrics
+EOT
+if [ ${#auth_env[@]} -gt 0 ]; then
+    cat <<EOT
+Calls carry a signed token (health and metrics need none): one per role is
+in $ld/auth/ -- storefront, cs-agent, planner, stock-admin -- valid 24 h:
+  curl ${curl_tls}-H "Authorization: Bearer \$(cat $ld/auth/cs-agent.token)" \\
+       -H 'Content-Type: application/json' -d '{"sku": "ELEC-0001"}' \\
+       $scheme://127.0.0.1:$((http_base + 1))/shelfline.v1.InventoryService/GetStock
+Clients read the token and the CA from the services' variables, e.g. the
+demo loaders:
+  SHELFLINE_TOKEN_FILE=$ld/auth/stock-admin.token ${SHELFLINE_TLS_CA_FILE:+SHELFLINE_TLS_CA_FILE=$ld/tls/ca.pem }\\
+      build/bin/shelfline-inventory-demo
+and a token for any subject and roles (docs/OPERATIONS.md, "Roles"):
+  build/bin/shelfline-token --key $ld/auth/jwt.key --sub you --roles cs-agent
+EOT
+fi
+echo "Press Ctrl-C to stop."
 
 if [ -n "${SHELFLINE_RUN_SECONDS:-}" ]; then
-    sleep "$SHELFLINE_RUN_SECONDS"
+    # In the background, so a signal's trap runs at once (bash runs traps
+    # only between foreground commands; wait is interrupted).
+    sleep "$SHELFLINE_RUN_SECONDS" &
+    wait $!
     exit 0
 fi
 wait -n "${pids[@]}" || true
