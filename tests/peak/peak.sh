@@ -348,6 +348,16 @@ say "load finished (exit $load_rc)"
 for s in "${replicas[@]}"; do
     kill -0 "${pid[$s]}" 2>/dev/null || { say "replica $s is not running at the end"; echo "FAIL replica $s exited during the run" >>"$out/audit.txt"; }
 done
+# Memory per replica at the end of the load: the high-water mark of its
+# resident set (VmHWM: since the process started, so a replica the kill or
+# rolling fault restarted counts from its restart) and the resident set now.
+echo "replica,vm_hwm_kib,vm_rss_kib,threads" >"$out/memory.csv"
+for s in "${replicas[@]}"; do
+    st=/proc/${pid[$s]}/status
+    [ -r "$st" ] || continue
+    awk -v r="$s" '/^VmHWM:/ { h = $2 } /^VmRSS:/ { m = $2 } /^Threads:/ { t = $2 }
+        END { print r "," h "," m "," t }' "$st" >>"$out/memory.csv"
+done
 
 # ---------------------------------------------------------------- audit
 say "waiting for the suite to go quiet (every consumer at the end of its stream)"

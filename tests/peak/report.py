@@ -245,6 +245,7 @@ def main():
         "latency_exact": exact, "classes": lat_rows, "faults": fault_rows,
         "gates": gates, "audit": audit, "summary": summary, "pass": bool(all_pass),
         "audit_pass": audit_pass, "gates_pass": gates_pass, "enforced": a.enforce,
+        "memory": memory_rows(out),
     }
     with open(os.path.join(out, "report.json"), "w") as f:
         json.dump(report, f, indent=2)
@@ -274,6 +275,14 @@ def main():
         f1 = lambda v: "-" if v is None else f"{v:.1f}"
         md.append(f"| {cl} | {r['calls']} | {f1(r['p50_ms'])} | {f1(r['p99_ms'])} | "
                   f"{f1(r['max_ms'])} | {r['target_p99_ms'] or '-'} |")
+    mem = report["memory"]
+    if mem:
+        md += ["", "## Memory per replica at the end of the load", "",
+               "Peak resident set since the process started (a replica restarted by a "
+               "fault counts from its restart), the resident set at the end, threads.", "",
+               "| replica | peak RSS MiB | RSS MiB | threads |", "|---|---|---|---|"]
+        md += [f"| {r['replica']} | {r['hwm_mib']:.1f} | {r['rss_mib']:.1f} | {r['threads']} |"
+               for r in mem]
     md += ["", "![calls per second](calls.png)", "", "![p99 latency](latency.png)", "",
            "![errors per second](errors.png)", ""]
     with open(os.path.join(out, "report.md"), "w") as f:
@@ -288,6 +297,22 @@ def main():
             print("peak: gates reported, not enforced (PEAK_ENFORCE=audit)")
         return 0 if audit_pass else 1
     return 0 if all_pass else 1
+
+
+def memory_rows(out):
+    """memory.csv (peak.sh, at the end of the load), in MiB."""
+    path = os.path.join(out, "memory.csv")
+    if not os.path.exists(path):
+        return []
+    rows = []
+    with open(path) as f:
+        for r in csv.DictReader(f):
+            try:
+                rows.append({"replica": r["replica"], "hwm_mib": int(r["vm_hwm_kib"]) / 1024,
+                             "rss_mib": int(r["vm_rss_kib"]) / 1024, "threads": r["threads"]})
+            except (KeyError, ValueError):
+                continue
+    return rows
 
 
 def machine_line(profile):
