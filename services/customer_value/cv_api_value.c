@@ -42,9 +42,13 @@ typedef struct model_out {
     double p_alive, e30, e90, e365, order_value, clv;
 } model_out;
 
-/* The model's view of one customer; all zeros without a fit.  The expected
- * order value falls back to the customer's own average order. */
-static void model_eval(const cv_fit_row *fit, const cv_summary_row *s, model_out *o)
+static const cv_clv_horizon default_horizon = {CLV_STEP_DAYS, CLV_PERIODS, CLV_MONTHLY_RATE};
+
+/* The model's view of one customer over the horizon h; all zeros without a
+ * fit.  The expected order value falls back to the customer's own average
+ * order. */
+static void model_eval(const cv_fit_row *fit, const cv_summary_row *s, const cv_clv_horizon *h,
+                       model_out *o)
 {
     memset(o, 0, sizeof *o);
     o->order_value = s->orders > 0 ? (double)s->net_minor / (double)s->orders : 0;
@@ -65,8 +69,7 @@ static void model_eval(const cv_fit_row *fit, const cv_summary_row *s, model_out
     if (cv_bgnbd_conditional_expected(&fit->bg, s->s.x, s->s.t_x, s->s.T, 365, &o->e365, NULL) !=
         SL_OK)
         o->e365 = 0;
-    cv_clv_horizon h = {CLV_STEP_DAYS, CLV_PERIODS, CLV_MONTHLY_RATE};
-    if (cv_clv_discounted(&fit->bg, &s->s, o->order_value, &h, &o->clv, NULL) != SL_OK)
+    if (cv_clv_discounted(&fit->bg, &s->s, o->order_value, h, &o->clv, NULL) != SL_OK)
         o->clv = 0;
 }
 
@@ -318,11 +321,43 @@ static int rank_score(int64_t worse, int64_t tied, int64_t n)
     return s > 5 ? 5 : s < 1 ? 1 : s;
 }
 
-/* The simple CLV of one customer: their yearly orders and spend (over at
- * least a year of tenure) through the formula, with the population's
- * yearly retention (1 while there is no year-old customer to measure it). */
+/* What GetCustomerValue's CLVs assume: the request's, or the defaults. */
+typedef struct clv_assumptions {
+    double discount; /* the simple CLV's, per year */
+    double lifetime; /* the simple CLV's, in years */
+    cv_clv_horizon model;
+} clv_assumptions;
+
+static sl_status assumptions_of(const Shelfline__V1__ClvAssumptions *in, clv_assumptions *out,
+                                sl_err *err)
+{
+    *out = (clv_assumptions){SIMPLE_DISCOUNT, SIMPLE_LIFETIME, default_horizon};
+    if (in == NULL)
+        return SL_OK;
+    if (!isfinite(in->discount_rate) || !(in->discount_rate > -1.0) || in->discount_rate > 10.0)
+        return sl_err_field(err, "assumptions.discount_rate",
+                            "assumptions.discount_rate must be above -1 and at most 10 a year "
+                            "(0.10 is 10 %%), got %g",
+                            in->discount_rate);
+    if (!isfinite(in->lifetime_years) || in->lifetime_years < 0.0 || in->lifetime_years > 50.0)
+        return sl_err_field(err, "assumptions.lifetime_years",
+                            "assumptions.lifetime_years must be 0 to 50, got %g",
+                            in->lifetime_years);
+    out->discount = in->discount_rate;
+    out->lifetime = in->lifetime_years;
+    /* Months of CLV_STEP_DAYS, at the monthly rate equivalent to the
+     * yearly one. */
+    out->model.periods = (int)lround(in->lifetime_years * 12.0);
+    out->model.discount_rate = pow(1.0 + in->discount_rate, 1.0 / 12.0) - 1.0;
+    return SL_OK;
+}
+
+/* The simple CLV of one customer under the variant: their yearly orders and
+ * spend (over at least a year of tenure) through the formula, with the
+ * population's yearly retention (1 while there is no year-old customer to
+ * measure it). */
 static double simple_clv(const cv_summary_row *s, const cv_retention_counts *ret, int64_t referral,
-                         int32_t today)
+                         int32_t today, const clv_assumptions *as, cv_simple_variant variant)
 {
     double tenure = (double)(today - s->first_day + 1);
     if (tenure < 365)
@@ -334,8 +369,8 @@ static double simple_clv(const cv_summary_row *s, const cv_retention_counts *ret
         .customers_at_start = 1,
         .customers_at_end = 1,
         .new_customers = 0,
-        .discount_rate = SIMPLE_DISCOUNT,
-        .lifetime = SIMPLE_LIFETIME,
+        .discount_rate = as->discount,
+        .lifetime = as->lifetime,
         .referral_value = (double)referral,
     };
     if (ret->start > 0) {
@@ -344,7 +379,7 @@ static double simple_clv(const cv_summary_row *s, const cv_retention_counts *ret
         in.new_customers = (double)ret->new_customers;
     }
     cv_simple_result res;
-    if (s->orders == 0 || cv_simple_clv(&in, CV_SIMPLE_AOV, &res, NULL) != SL_OK)
+    if (s->orders == 0 || cv_simple_clv(&in, variant, &res, NULL) != SL_OK)
         return (double)referral;
     return res.clv;
 }
@@ -391,7 +426,8 @@ sl_status cv_api_get_customer_value(sl_call *call, const ProtobufCMessage *req,
     Shelfline__V1__CustomerValue *out = (Shelfline__V1__CustomerValue *)resp;
     sl_arena *a = sl_call_arena(call);
     sl_status st = cv_valid_id("customer_id", r->customer_id, err);
-    if (st != SL_OK)
+    clv_assumptions as;
+    if (st != SL_OK || (st = assumptions_of(r->assumptions, &as, err)) != SL_OK)
         return st;
     value_ctx c = {.a = a, .id = r->customer_id, .today = today()};
     sl_db_tx_options o = sl_service_tx_options(call, true);
@@ -422,7 +458,7 @@ sl_status cv_api_get_customer_value(sl_call *call, const ProtobufCMessage *req,
     out->rfm = rfm;
     model_out m = {0};
     if (me != NULL && ms != NULL) {
-        model_eval(c.fit, me, &m);
+        model_eval(c.fit, me, &as.model, &m);
         out->orders = me->orders;
         out->last_purchase_at_ms = (int64_t)me->last_day * CV_DAY_MS;
         rfm->recency = ms->r;
@@ -431,13 +467,30 @@ sl_status cv_api_get_customer_value(sl_call *call, const ProtobufCMessage *req,
         rfm->segment = (char *)cv_segment_name(ms->segment);
     }
     out->total_spend = cv_money(a, me != NULL ? me->net_minor : 0, cur);
-    out->simple_clv = cv_money(
-        a, me != NULL ? llround(simple_clv(me, &ret, c.referral, c.today)) : c.referral, cur);
-    out->model_clv = cv_money(a, llround(m.clv), cur);
+    out->simple_clv =
+        cv_money(a,
+                 me != NULL ? llround(simple_clv(me, &ret, c.referral, c.today, &as, CV_SIMPLE_AOV))
+                            : c.referral,
+                 cur);
+    out->simple_clv_literal = cv_money(
+        a,
+        me != NULL ? llround(simple_clv(me, &ret, c.referral, c.today, &as, CV_SIMPLE_LITERAL))
+                   : c.referral,
+        cur);
+    /* The referral value joins the model's discounted spend as the simple
+     * formula adds it: as given. */
+    out->model_clv = cv_money(a, llround(m.clv) + c.referral, cur);
+    out->referral_value = cv_money(a, c.referral, cur);
     out->expected_order_value = cv_money(a, llround(m.order_value), cur);
-    if (out->total_spend == NULL || out->simple_clv == NULL || out->model_clv == NULL ||
-        out->expected_order_value == NULL)
+    Shelfline__V1__ClvAssumptions *used = sl_arena_alloc(a, sizeof *used);
+    if (out->total_spend == NULL || out->simple_clv == NULL || out->simple_clv_literal == NULL ||
+        out->model_clv == NULL || out->referral_value == NULL ||
+        out->expected_order_value == NULL || used == NULL)
         return OOM(err);
+    shelfline__v1__clv_assumptions__init(used);
+    used->discount_rate = as.discount;
+    used->lifetime_years = as.lifetime;
+    out->assumptions = used;
     out->p_alive = m.p_alive;
     out->expected_purchases_30d = m.e30;
     out->expected_purchases_90d = m.e90;
@@ -546,7 +599,7 @@ static sl_status retention_clv(sl_arena *a, const report_ctx *cc,
         double sum = 0;
         for (size_t i = 0; i < c.n; i++) {
             model_out m;
-            model_eval(c.fit, &c.rows[i], &m);
+            model_eval(c.fit, &c.rows[i], &default_horizon, &m);
             v[i] = m.clv;
             sum += m.clv;
         }
@@ -688,7 +741,7 @@ static sl_status segment_page(sl_arena *a, const Shelfline__V1__ListSegmentReque
             continue;
         if (c.need_fit) {
             model_out m;
-            model_eval(c.fit, s, &m);
+            model_eval(c.fit, s, &default_horizon, &m);
             if (m.clv < (double)r->min_clv_minor || m.p_alive < r->min_p_alive)
                 continue;
             if (r->max_clv_minor > 0 && m.clv > (double)r->max_clv_minor)

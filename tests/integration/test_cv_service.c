@@ -770,6 +770,81 @@ static bool has_item(const Shelfline__V1__RecommendResponse *r, const char *sku)
     return false;
 }
 
+/* GetCustomerValue with its CLV assumptions: the literal formula beside
+ * the average-order one, the discounting and lifetime as asked, the
+ * referral value in every CLV and reported on its own, bad assumptions
+ * refused naming the field. */
+static sl_status value_of(const char *id, const Shelfline__V1__ClvAssumptions *as,
+                          Shelfline__V1__CustomerValue **out, sl_err *err)
+{
+    Shelfline__V1__GetCustomerValueRequest g = SHELFLINE__V1__GET_CUSTOMER_VALUE_REQUEST__INIT;
+    g.customer_id = (char *)id;
+    g.assumptions = (Shelfline__V1__ClvAssumptions *)as;
+    return cv("GetCustomerValue", &g.base, &shelfline__v1__customer_value__descriptor, out, err);
+}
+
+static void test_clv_assumptions_and_referral(void **state)
+{
+    (void)state;
+    sl_err err;
+    /* k-1 bought twice within its first year (so one year of spend: 4000
+     * in 2 orders); k-2, whom k-1 referred, spent 2500. */
+    assert_int_equal(upsert("k-1", "EAST", NULL, &err), SL_OK);
+    assert_int_equal(buy1("o-k1-1", "k-1", F.now - 100 * DAY, "COF-1", "coffee", 3000), SL_OK);
+    assert_int_equal(buy1("o-k1-2", "k-1", F.now - 50 * DAY, "TEA-1", "tea", 1000), SL_OK);
+    Shelfline__V1__CustomerValue *plain, *v;
+    assert_int_equal(value_of("k-1", NULL, &plain, &err), SL_OK);
+    assert_int_equal(plain->referral_value->minor_units, 0);
+    assert_non_null(plain->assumptions);
+    assert_true(plain->assumptions->discount_rate == 0.10);
+    assert_true(plain->assumptions->lifetime_years == 3.0);
+    /* Literal: average purchase = sales / customers = 4000, times 2
+     * purchases -- twice the average-order variant (2000 x 2), whatever
+     * the retention. */
+    int64_t aov = plain->simple_clv->minor_units, lit = plain->simple_clv_literal->minor_units;
+    assert_true(aov > 0);
+    assert_true(llabs(lit - 2 * aov) <= 1);
+
+    /* No discounting: 1.1^3 = 1.331 times the default's value. */
+    Shelfline__V1__ClvAssumptions none = SHELFLINE__V1__CLV_ASSUMPTIONS__INIT;
+    none.discount_rate = 0;
+    none.lifetime_years = 3;
+    assert_int_equal(value_of("k-1", &none, &v, &err), SL_OK);
+    assert_true(fabs((double)v->simple_clv->minor_units - 1.331 * (double)aov) <= 2.0);
+    assert_true(v->assumptions->discount_rate == 0 && v->assumptions->lifetime_years == 3);
+
+    /* The referral: k-2's net spend joins k-1's simple, literal and model
+     * CLVs, and is reported on its own. */
+    assert_int_equal(upsert("k-2", "EAST", "k-1", &err), SL_OK);
+    assert_int_equal(buy1("o-k2-1", "k-2", F.now - 10 * DAY, "COF-1", "coffee", 2500), SL_OK);
+    assert_int_equal(value_of("k-1", NULL, &v, &err), SL_OK);
+    assert_int_equal(v->referral_value->minor_units, 2500);
+    assert_int_equal(v->simple_clv->minor_units, aov + 2500);
+    assert_int_equal(v->simple_clv_literal->minor_units, lit + 2500);
+    assert_int_equal(v->model_clv->minor_units, plain->model_clv->minor_units + 2500);
+    /* A lifetime of 0 leaves the model nothing to discount: the model CLV
+     * is the referral value alone. */
+    Shelfline__V1__ClvAssumptions zero = SHELFLINE__V1__CLV_ASSUMPTIONS__INIT;
+    zero.discount_rate = 0.10;
+    zero.lifetime_years = 0;
+    assert_int_equal(value_of("k-1", &zero, &v, &err), SL_OK);
+    assert_int_equal(v->model_clv->minor_units, 2500);
+    /* k-2 referred nobody. */
+    assert_int_equal(value_of("k-2", NULL, &v, &err), SL_OK);
+    assert_int_equal(v->referral_value->minor_units, 0);
+
+    /* Refused, naming the field. */
+    Shelfline__V1__ClvAssumptions bad = SHELFLINE__V1__CLV_ASSUMPTIONS__INIT;
+    bad.discount_rate = -1;
+    bad.lifetime_years = 3;
+    EXPECT(value_of("k-1", &bad, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "assumptions.discount_rate");
+    bad.discount_rate = 0.1;
+    bad.lifetime_years = 51;
+    EXPECT(value_of("k-1", &bad, NULL, &err), SL_INVALID_ARGUMENT, err,
+           "assumptions.lifetime_years");
+}
+
 static void test_reminders_follow_stock(void **state)
 {
     (void)state;
@@ -907,6 +982,7 @@ int main(void)
         cmocka_unit_test(test_record_purchase),
         cmocka_unit_test(test_record_return),
         cmocka_unit_test(test_value_segments_retention),
+        cmocka_unit_test(test_clv_assumptions_and_referral),
         cmocka_unit_test(test_reminders_follow_stock),
         cmocka_unit_test(test_recommend_follows_stock),
         cmocka_unit_test(test_inventory_down_is_unavailable),
