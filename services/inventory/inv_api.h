@@ -60,6 +60,8 @@ sl_status inv_api_get_stock(sl_call *call, const ProtobufCMessage *req, Protobuf
                             sl_err *err);
 sl_status inv_api_get_average_stock(sl_call *call, const ProtobufCMessage *req,
                                     ProtobufCMessage *resp, sl_err *err);
+sl_status inv_api_get_stock_feed(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                                 sl_err *err);
 sl_status inv_api_get_availability(sl_call *call, const ProtobufCMessage *req,
                                    ProtobufCMessage *resp, sl_err *err);
 sl_status inv_api_list_low_stock(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,

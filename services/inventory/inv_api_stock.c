@@ -5,12 +5,14 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "inv_alloc.h"
 #include "inv_api.h"
 #include "inv_store.h"
 #include "inv_tx.h"
 #include "inv_valid.h"
+#include "sl_page.h"
 
 #define APP(call) ((inv_app *)sl_call_ctx(call))
 #define OOM(err) sl_err_set((err), SL_RESOURCE_EXHAUSTED, "out of memory")
@@ -517,6 +519,133 @@ sl_status inv_api_get_availability(sl_call *call, const ProtobufCMessage *req,
         (const Shelfline__V1__GetAvailabilityRequest *)req;
     avail_ctx c = {call, r, (Shelfline__V1__GetAvailabilityResponse *)resp};
     return inv_api_tx(call, true, avail_tx, &c, err);
+}
+
+/* ---- GetStockFeed ---- */
+
+typedef struct feed_ctx {
+    sl_call *call;
+    const char *region, *after;
+    int limit;
+    Shelfline__V1__GetStockFeedResponse *out;
+} feed_ctx;
+
+/* Whether the SKU has a stock row in any warehouse: a row is made by its
+ * first stock movement (a count, an adjustment, a receipt), so a SKU
+ * without one was never stocked anywhere. */
+static bool ever_stocked(const inv_tx *tx, const char *sku)
+{
+    for (size_t i = 0; i < tx->nrows; i++)
+        if (strcmp(tx->rows[i]->sku, sku) == 0)
+            return true;
+    return false;
+}
+
+/* Merchant Center's ISO 8601 form of a Unix ms time, UTC. */
+static char *iso_date(sl_arena *a, int64_t ms)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    char *out = sl_arena_alloc(a, 32);
+    if (out == NULL || gmtime_r(&t, &tm) == NULL)
+        return NULL;
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return out;
+}
+
+/* One feed item from the region's availability of the product. */
+static sl_status feed_item(sl_arena *a, const inv_tx *tx, const Shelfline__V1__Product *p,
+                           const Shelfline__V1__Availability *av, Shelfline__V1__StockFeedItem *it,
+                           sl_err *err)
+{
+    shelfline__v1__stock_feed_item__init(it);
+    it->sku = p->sku;
+    it->title = p->name;
+    it->category = p->category;
+    it->brand = p->brand;
+    it->price = p->price;
+    it->available = av->available;
+    it->only_left = av->only_left;
+    it->hint = av->hint;
+    if (av->status == SHELFLINE__V1__AVAILABILITY__STATUS__BACKORDERABLE) {
+        it->availability = ever_stocked(tx, p->sku) ? "backorder" : "preorder";
+        it->availability_date_ms = av->next_inbound->expected_at_ms;
+        if ((it->availability_date = iso_date(a, it->availability_date_ms)) == NULL)
+            return OOM(err);
+    } else if (av->status == SHELFLINE__V1__AVAILABILITY__STATUS__OUT_OF_STOCK) {
+        it->availability = "out_of_stock";
+        it->suppress_ads = true;
+    } else {
+        it->availability = "in_stock"; /* IN_STOCK or LOW_STOCK */
+    }
+    return SL_OK;
+}
+
+static sl_status feed_tx(sl_db_conn *conn, void *p, sl_err *err)
+{
+    feed_ctx *c = p;
+    sl_arena *a = sl_call_arena(c->call);
+    Shelfline__V1__Product **prods;
+    size_t n;
+    sl_status st = inv_store_product_list(conn, a, "", c->after, c->limit, &prods, &n, err);
+    if (st != SL_OK)
+        return st;
+    const char **skus = sl_arena_alloc(a, (n > 0 ? n : 1) * sizeof *skus);
+    if (skus == NULL)
+        return OOM(err);
+    for (size_t i = 0; i < n; i++)
+        skus[i] = prods[i]->sku;
+    inv_tx tx;
+    inv_tx_init(&tx, conn, NULL, a);
+    if ((st = inv_tx_load(&tx, skus, n, err)) != SL_OK)
+        return st;
+    size_t nr;
+    const inv_route *routes = inv_tx_region(&tx, c->region, &nr);
+    if (nr == 0)
+        return sl_err_field(err, "region", "region \"%s\" is not served by any active warehouse",
+                            c->region);
+    inv_open_inbound *ib;
+    size_t nib;
+    if ((st = inv_store_open_inbound(conn, a, skus, n, &ib, &nib, err)) != SL_OK)
+        return st;
+    Shelfline__V1__GetStockFeedResponse *out = c->out;
+    out->region = (char *)c->region;
+    out->items = sl_arena_alloc(a, (n > 0 ? n : 1) * sizeof *out->items);
+    Shelfline__V1__StockFeedItem *items = sl_arena_alloc(a, (n > 0 ? n : 1) * sizeof *items);
+    Shelfline__V1__WarehouseAvailability *was = sl_arena_alloc(a, nr * sizeof *was);
+    Shelfline__V1__WarehouseAvailability **wps = sl_arena_alloc(a, nr * sizeof *wps);
+    if (out->items == NULL || items == NULL || was == NULL || wps == NULL)
+        return OOM(err);
+    for (size_t i = 0; i < n; i++) {
+        /* The same region figures as GetAvailability's, item by item (the
+         * warehouse breakdown is not part of the feed). */
+        Shelfline__V1__Availability av;
+        if ((st = fill_item(a, &tx, skus[i], routes, nr, ib, nib, was, wps, &av, err)) != SL_OK ||
+            (st = feed_item(a, &tx, prods[i], &av, &items[i], err)) != SL_OK)
+            return st;
+        out->items[i] = &items[i];
+    }
+    out->n_items = n;
+    if (n == (size_t)c->limit)
+        out->next_page_token = sl_page_token_encode(a, skus[n - 1]);
+    return SL_OK;
+}
+
+sl_status inv_api_get_stock_feed(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                                 sl_err *err)
+{
+    const Shelfline__V1__GetStockFeedRequest *r = (const Shelfline__V1__GetStockFeedRequest *)req;
+    feed_ctx c = {call, r->region, NULL, 0, (Shelfline__V1__GetStockFeedResponse *)resp};
+    char after[256];
+    sl_status st = inv_valid_id("region", r->region, INV_ID_REGION, err);
+    if (st == SL_OK)
+        st = sl_page_size(r->page, &c.limit, err);
+    if (st == SL_OK)
+        st = inv_api_page_after(r->page, after, sizeof after, err);
+    if (st != SL_OK)
+        return st;
+    c.after = after;
+    return inv_api_tx(call, true, feed_tx, &c, err);
 }
 
 /* ---- ListLowStock ---- */

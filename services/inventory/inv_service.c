@@ -66,6 +66,9 @@ static const sl_method methods[] = {
              SL_METHOD_READ_ONLY,
              SL_ROLE_STOREFRONT | SL_ROLE_CS_AGENT | SL_ROLE_PLANNER | SL_ROLE_STOCK_ADMIN |
                  SL_ROLE_SERVICE),
+    SL_UNARY("GetStockFeed", inv_api_get_stock_feed, NULL, SL_METHOD_READ_ONLY,
+             SL_ROLE_STOREFRONT | SL_ROLE_CS_AGENT | SL_ROLE_PLANNER | SL_ROLE_STOCK_ADMIN |
+                 SL_ROLE_SERVICE),
     SL_UNARY("ListLowStock", inv_api_list_low_stock, NULL, SL_METHOD_READ_ONLY,
              SL_ROLE_CS_AGENT | SL_ROLE_PLANNER | SL_ROLE_STOCK_ADMIN),
     SL_UNARY("Reserve", inv_api_reserve, inv_valid_reserve_request, SL_METHOD_IDEMPOTENT,

@@ -1053,6 +1053,141 @@ static void test_availability_and_low_stock(void **state)
     sl_arena_reset(A);
 }
 
+/* Writes qty units of sku off at W-NEAR (shrinkage). */
+static sl_status feed_write_off(const char *id, const char *sku, int64_t qty)
+{
+    Shelfline__V1__AdjustStockRequest r = SHELFLINE__V1__ADJUST_STOCK_REQUEST__INIT;
+    r.request_id = (char *)id;
+    r.sku = (char *)sku;
+    r.warehouse_id = "W-NEAR";
+    r.delta = -qty;
+    r.reason = SHELFLINE__V1__LEDGER_ENTRY__REASON__SHRINKAGE;
+    sl_err err;
+    return call("AdjustStock", &r, DESC(adjust_stock_response), NULL, &err);
+}
+
+/* The stock feed: every SKU of a region in Merchant Center's vocabulary,
+ * paged; each kind of SKU once. */
+static void test_stock_feed(void **state)
+{
+    (void)state;
+    sl_err err;
+    const char *skus[] = {"FEED-A", "FEED-B", "FEED-C", "FEED-D", "FEED-E"};
+    for (int i = 0; i < 5; i++)
+        product(skus[i], "feed");
+    /* A: plenty; B: 3 at or below its threshold of 5; C: never stocked,
+     * nothing inbound; D: stocked once, written off to 0, an inbound on the
+     * way; E: never stocked, an inbound on the way. */
+    assert_int_equal(invt_stock(ch, "FEED-A", "W-NEAR", 50), 0);
+    assert_int_equal(invt_stock(ch, "FEED-B", "W-NEAR", 3), 0);
+    assert_int_equal(invt_stock(ch, "FEED-D", "W-NEAR", 2), 0);
+    assert_int_equal(feed_write_off("feed-off-d", "FEED-D", 2), SL_OK);
+    Shelfline__V1__SetStockPolicyRequest pr = SHELFLINE__V1__SET_STOCK_POLICY_REQUEST__INIT;
+    pr.sku = "FEED-B";
+    pr.warehouse_id = "W-NEAR";
+    pr.low_stock_threshold = 5;
+    Shelfline__V1__StockLevel *lvl;
+    assert_int_equal(call("SetStockPolicy", &pr, DESC(stock_level), &lvl, &err), SL_OK);
+    const char *in_sku[] = {"FEED-D", "FEED-E"}, *in_id[] = {"PO-FEED-D", "PO-FEED-E"};
+    for (int i = 0; i < 2; i++) {
+        Shelfline__V1__CreateInboundRequest ci = SHELFLINE__V1__CREATE_INBOUND_REQUEST__INIT;
+        ci.inbound_id = (char *)in_id[i];
+        ci.sku = (char *)in_sku[i];
+        ci.warehouse_id = "W-NEAR";
+        ci.qty = 10;
+        ci.expected_at_ms = 4102444800000LL + i * 86400000LL; /* 2100-01-01, -02 */
+        Shelfline__V1__Inbound *in;
+        assert_int_equal(call("CreateInbound", &ci, DESC(inbound), &in, &err), SL_OK);
+    }
+
+    /* Every page at most 3 items, in SKU order across pages. */
+    Shelfline__V1__GetStockFeedRequest r = SHELFLINE__V1__GET_STOCK_FEED_REQUEST__INIT;
+    Shelfline__V1__PageRequest page = SHELFLINE__V1__PAGE_REQUEST__INIT;
+    page.page_size = 3;
+    r.page = &page;
+    r.region = "EAST";
+    Shelfline__V1__StockFeedItem *got[5] = {0};
+    char last[80] = "";
+    int pages = 0;
+    for (;;) {
+        Shelfline__V1__GetStockFeedResponse *o;
+        assert_int_equal(call("GetStockFeed", &r, DESC(get_stock_feed_response), &o, &err), SL_OK);
+        assert_string_equal(o->region, "EAST");
+        assert_true(o->n_items <= 3);
+        for (size_t i = 0; i < o->n_items; i++) {
+            assert_true(strcmp(o->items[i]->sku, last) > 0);
+            snprintf(last, sizeof last, "%s", o->items[i]->sku);
+            for (int k = 0; k < 5; k++)
+                if (strcmp(o->items[i]->sku, skus[k]) == 0)
+                    got[k] = o->items[i];
+        }
+        pages++;
+        if (o->next_page_token[0] == '\0')
+            break;
+        assert_true(pages < 500);
+        page.page_token = o->next_page_token;
+    }
+    for (int k = 0; k < 5; k++)
+        assert_non_null(got[k]);
+    assert_string_equal(got[0]->availability, "in_stock");
+    assert_int_equal(got[0]->available, 50);
+    assert_int_equal(got[0]->only_left, 0);
+    assert_false(got[0]->suppress_ads);
+    assert_string_equal(got[0]->title, "FEED-A");
+    assert_string_equal(got[0]->category, "feed");
+    assert_int_equal(got[0]->price->minor_units, 1999);
+    assert_string_equal(got[1]->availability, "in_stock");
+    assert_int_equal(got[1]->only_left, 3);
+    assert_string_equal(got[1]->hint, "only 3 left");
+    assert_string_equal(got[2]->availability, "out_of_stock");
+    assert_true(got[2]->suppress_ads);
+    assert_int_equal(got[2]->availability_date_ms, 0);
+    assert_string_equal(got[2]->availability_date, "");
+    assert_string_equal(got[3]->availability, "backorder");
+    assert_int_equal(got[3]->availability_date_ms, 4102444800000LL);
+    assert_string_equal(got[3]->availability_date, "2100-01-01T00:00:00Z");
+    assert_false(got[3]->suppress_ads);
+    assert_string_equal(got[4]->availability, "preorder");
+    assert_string_equal(got[4]->availability_date, "2100-01-02T00:00:00Z");
+    /* Once E has been stocked (and sold out again), its inbound is a
+     * backorder. */
+    assert_int_equal(invt_stock(ch, "FEED-E", "W-NEAR", 1), 0);
+    assert_int_equal(feed_write_off("feed-off-e", "FEED-E", 1), SL_OK);
+    Shelfline__V1__GetStockFeedResponse *o;
+    page.page_token = "";
+    page.page_size = 2;
+    for (;;) {
+        assert_int_equal(call("GetStockFeed", &r, DESC(get_stock_feed_response), &o, &err), SL_OK);
+        bool seen = false;
+        for (size_t i = 0; i < o->n_items; i++)
+            if (strcmp(o->items[i]->sku, "FEED-E") == 0) {
+                assert_string_equal(o->items[i]->availability, "backorder");
+                seen = true;
+            }
+        if (seen)
+            break;
+        assert_true(o->next_page_token[0] != '\0');
+        page.page_token = o->next_page_token;
+    }
+
+    /* Refusals name the field. */
+    page.page_token = "";
+    r.region = "NOWHERE";
+    assert_int_equal(call("GetStockFeed", &r, DESC(get_stock_feed_response), &o, &err),
+                     SL_INVALID_ARGUMENT);
+    assert_non_null(strstr(err.msg, "region"));
+    r.region = "";
+    assert_int_equal(call("GetStockFeed", &r, DESC(get_stock_feed_response), &o, &err),
+                     SL_INVALID_ARGUMENT);
+    assert_non_null(strstr(err.msg, "region"));
+    r.region = "EAST";
+    page.page_size = 1001;
+    assert_int_equal(call("GetStockFeed", &r, DESC(get_stock_feed_response), &o, &err),
+                     SL_INVALID_ARGUMENT);
+    assert_non_null(strstr(err.msg, "page"));
+    sl_arena_reset(A);
+}
+
 /* Events of one SKU over a sequence of changes: exactly these, in order. */
 static void test_events_exact_and_replayable(void **state)
 {
@@ -2046,6 +2181,7 @@ int main(void)
         cmocka_unit_test(test_inbound_receive_and_transfer),
         cmocka_unit_test(test_stock_level_counts_incoming),
         cmocka_unit_test(test_availability_and_low_stock),
+        cmocka_unit_test(test_stock_feed),
         cmocka_unit_test(test_events_exact_and_replayable),
         cmocka_unit_test(test_close_combined),
         cmocka_unit_test(test_average_stock),

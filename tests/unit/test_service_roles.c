@@ -42,7 +42,8 @@
     "InventoryService/GetProduct", "InventoryService/ListProducts",                                \
         "InventoryService/GetWarehouse", "InventoryService/ListWarehouses",                        \
         "InventoryService/GetTransitTime", "InventoryService/ListTransitTimes",                    \
-        "InventoryService/GetAvailability", "InventoryService/GetPromotion"
+        "InventoryService/GetAvailability", "InventoryService/GetPromotion",                       \
+        "InventoryService/GetStockFeed"
 
 static const char *const storefront[] = {
     CATALOGUE_READS,
