@@ -1,6 +1,6 @@
 /*
  * cv_api_stock: the handlers that must respect regional stock --
- * GetRepurchaseReminders and Recommend.
+ * GetRepurchaseReminders, Recommend and SuggestSubstitutes.
  *
  * Both build their candidates from the stored purchases, then ask the
  * inventory service (cv_catalog) which of them are available in each
@@ -8,6 +8,7 @@
  * the call fails with UNAVAILABLE: an unfiltered list would point
  * customers at empty shelves.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -602,4 +603,246 @@ sl_status cv_api_recommend(sl_call *call, const ProtobufCMessage *req, ProtobufC
         n == 0)
         return st;
     return recommend_reply(a, cs, n, want, out, err);
+}
+
+/* ---- SuggestSubstitutes ---- */
+
+#define SUBSTITUTES_DEFAULT 5
+#define SAME_BRAND_BOOST 1.5
+#define CUSTOMER_BRAND_BOOST 1.25
+
+typedef struct sub_cand {
+    const cv_product *p; /* in the catalogue snapshot */
+    double score, pct;
+    bool same_brand, customer_brand;
+    int64_t available;
+} sub_cand;
+
+typedef struct subs_ctx {
+    sl_arena *a;
+    const char *id;
+    cv_customer_row *cust;
+    cv_line_row *lines;
+    size_t nlines;
+} subs_ctx;
+
+static sl_status subs_tx(sl_db_conn *conn, void *p, sl_err *err)
+{
+    subs_ctx *c = p;
+    sl_status st = cv_store_customer_get(conn, c->a, c->id, false, &c->cust, err);
+    if (st != SL_OK || c->cust == NULL)
+        return st;
+    return cv_store_customer_lines(conn, c->a, c->id, &c->lines, &c->nlines, err);
+}
+
+/* 1 at the same price, 1/e at 1.5 times (or two thirds of) it: the ratio
+ * counts, whichever way. */
+static double price_closeness(int64_t orig, int64_t cand)
+{
+    if (orig <= 0 || cand <= 0)
+        return orig == cand ? 1.0 : 0.5;
+    return exp(-fabs(log((double)cand / (double)orig)) / log(1.5));
+}
+
+static int sub_cmp(const void *x, const void *y)
+{
+    const sub_cand *a = x, *b = y;
+    if (a->score != b->score)
+        return a->score > b->score ? -1 : 1;
+    return strcmp(a->p->sku, b->p->sku);
+}
+
+static bool has_string(const char *const *v, size_t n, const char *s)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(v[i], s) == 0)
+            return true;
+    return false;
+}
+
+/* The brands of the products the customer bought (those the catalogue
+ * knows), distinct; strings point into snap. */
+static sl_status customer_brands(sl_arena *a, const cv_snapshot *snap, const subs_ctx *c,
+                                 const char ***out, size_t *n, sl_err *err)
+{
+    const char **b = sl_arena_alloc(a, (c->nlines > 0 ? c->nlines : 1) * sizeof *b);
+    if (b == NULL)
+        return OOM(err);
+    size_t k = 0;
+    for (size_t i = 0; i < c->nlines; i++) {
+        const cv_product *p = cv_snapshot_find(snap, c->lines[i].sku);
+        if (p != NULL && p->brand[0] != '\0' && !has_string(b, k, p->brand))
+            b[k++] = p->brand;
+    }
+    *out = b;
+    *n = k;
+    return SL_OK;
+}
+
+/* Every product of orig's category and currency but orig, scored. */
+static sl_status substitute_candidates(sl_arena *a, const cv_snapshot *snap, const cv_product *orig,
+                                       const char *const *brands, size_t nb, sub_cand **out,
+                                       size_t *n, sl_err *err)
+{
+    size_t np;
+    const cv_product *all = cv_snapshot_products(snap, &np);
+    sub_cand *cs = sl_arena_alloc(a, (np > 0 ? np : 1) * sizeof *cs);
+    if (cs == NULL)
+        return OOM(err);
+    size_t k = 0;
+    for (size_t i = 0; i < np; i++) {
+        const cv_product *p = &all[i];
+        if (strcmp(p->category, orig->category) != 0 || strcmp(p->sku, orig->sku) == 0 ||
+            strcmp(p->currency, orig->currency) != 0)
+            continue;
+        sub_cand *c = &cs[k++];
+        *c = (sub_cand){.p = p};
+        c->score = price_closeness(orig->price_minor, p->price_minor);
+        c->pct = orig->price_minor > 0 ? 100.0 * (double)(p->price_minor - orig->price_minor) /
+                                             (double)orig->price_minor
+                                       : 0.0;
+        c->same_brand = p->brand[0] != '\0' && strcmp(p->brand, orig->brand) == 0;
+        c->customer_brand = p->brand[0] != '\0' && has_string(brands, nb, p->brand);
+        if (c->same_brand)
+            c->score *= SAME_BRAND_BOOST;
+        if (c->customer_brand)
+            c->score *= CUSTOMER_BRAND_BOOST;
+    }
+    qsort(cs, k, sizeof *cs, sub_cmp);
+    *out = cs;
+    *n = k;
+    return SL_OK;
+}
+
+/* Availability of the best candidates in region, asked in batches until
+ * want of them are in stock (or none is left); *n becomes how many were
+ * asked. */
+static sl_status substitutes_in_stock(sl_call *call, sl_arena *a, const char *region, size_t want,
+                                      sub_cand *cs, size_t *n, sl_err *err)
+{
+    const char **skus = sl_arena_alloc(a, (*n > 0 ? *n : 1) * sizeof *skus);
+    int64_t *avail = sl_arena_alloc(a, (*n > 0 ? *n : 1) * sizeof *avail);
+    if (skus == NULL || avail == NULL)
+        return OOM(err);
+    for (size_t i = 0; i < *n; i++)
+        skus[i] = cs[i].p->sku;
+    size_t asked = 0, in_stock = 0;
+    while (asked < *n && in_stock < want) {
+        size_t batch = *n - asked;
+        if (batch > 2 * want)
+            batch = 2 * want;
+        sl_status st = cv_catalog_availability(CV_APP(call)->catalog, call, region, skus + asked,
+                                               batch, avail, err);
+        if (st != SL_OK)
+            return st;
+        for (size_t i = 0; i < batch; i++) {
+            cs[asked + i].available = avail[i];
+            in_stock += avail[i] > 0;
+        }
+        asked += batch;
+    }
+    *n = asked;
+    return SL_OK;
+}
+
+static const char *substitute_reason(sl_arena *a, const sub_cand *c)
+{
+    char price[48];
+    long pct = lround(c->pct);
+    if (pct == 0)
+        snprintf(price, sizeof price, "same price");
+    else
+        snprintf(price, sizeof price, "%ld%% %s", labs(pct), pct > 0 ? "dearer" : "cheaper");
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s%s%s", c->same_brand ? "same brand, " : "",
+             c->customer_brand && !c->same_brand ? "a brand they bought, " : "", price);
+    return sl_arena_strdup(a, buf);
+}
+
+static sl_status substitutes_reply(sl_arena *a, const sub_cand *cs, size_t n, size_t want,
+                                   Shelfline__V1__SuggestSubstitutesResponse *out, sl_err *err)
+{
+    out->items = sl_arena_alloc(a, want * sizeof *out->items);
+    if (out->items == NULL)
+        return OOM(err);
+    size_t k = 0;
+    for (size_t i = 0; i < n && k < want; i++) {
+        const sub_cand *c = &cs[i];
+        if (c->available <= 0)
+            continue;
+        Shelfline__V1__Substitute *m = sl_arena_alloc(a, sizeof *m);
+        Shelfline__V1__Money *price = sl_arena_alloc(a, sizeof *price);
+        if (m == NULL || price == NULL)
+            return OOM(err);
+        shelfline__v1__substitute__init(m);
+        shelfline__v1__money__init(price);
+        /* Copies: the strings live in the catalogue snapshot, released
+         * before the answer is sent. */
+        m->sku = sl_arena_strdup(a, c->p->sku);
+        m->name = sl_arena_strdup(a, c->p->name);
+        m->category = sl_arena_strdup(a, c->p->category);
+        m->brand = sl_arena_strdup(a, c->p->brand);
+        price->currency = sl_arena_strdup(a, c->p->currency);
+        price->minor_units = c->p->price_minor;
+        m->price = price;
+        m->price_difference_pct = c->pct;
+        m->available = c->available;
+        m->same_brand = c->same_brand;
+        m->customer_brand = c->customer_brand;
+        m->score = c->score;
+        m->reason = (char *)substitute_reason(a, c);
+        if (m->sku == NULL || m->name == NULL || m->category == NULL || m->brand == NULL ||
+            price->currency == NULL || m->reason == NULL)
+            return OOM(err);
+        out->items[k++] = m;
+    }
+    out->n_items = k;
+    return SL_OK;
+}
+
+sl_status cv_api_suggest_substitutes(sl_call *call, const ProtobufCMessage *req,
+                                     ProtobufCMessage *resp, sl_err *err)
+{
+    const Shelfline__V1__SuggestSubstitutesRequest *r =
+        (const Shelfline__V1__SuggestSubstitutesRequest *)req;
+    Shelfline__V1__SuggestSubstitutesResponse *out =
+        (Shelfline__V1__SuggestSubstitutesResponse *)resp;
+    sl_arena *a = sl_call_arena(call);
+    /* The request was checked by cv_valid_substitutes_request. */
+    size_t want = r->limit > 0 ? (size_t)r->limit : SUBSTITUTES_DEFAULT;
+    subs_ctx c = {.a = a, .id = r->customer_id};
+    sl_status st;
+    if (r->customer_id[0] != '\0') {
+        sl_db_tx_options o = sl_service_tx_options(call, true);
+        if ((st = sl_db_tx(CV_APP(call)->db, &o, subs_tx, &c, err)) != SL_OK)
+            return st;
+        if (c.cust == NULL)
+            return sl_err_reason(err, SL_NOT_FOUND, "CUSTOMER_NOT_FOUND",
+                                 "customer_id: unknown customer \"%s\"", r->customer_id);
+    }
+    cv_catalog *cat = CV_APP(call)->catalog;
+    cv_snapshot *snap;
+    const char *need[1] = {r->sku};
+    if ((st = cv_catalog_acquire(cat, call, need, 1, &snap, err)) != SL_OK)
+        return st;
+    const cv_product *orig = cv_snapshot_find(snap, r->sku);
+    const char **brands = NULL;
+    size_t nb = 0, n = 0;
+    sub_cand *cs = NULL;
+    if (orig == NULL)
+        st = sl_err_reason(err, SL_NOT_FOUND, "SKU_NOT_FOUND", "sku: unknown SKU \"%s\"", r->sku);
+    if (st == SL_OK)
+        st = customer_brands(a, snap, &c, &brands, &nb, err);
+    if (st == SL_OK)
+        st = substitute_candidates(a, snap, orig, brands, nb, &cs, &n, err);
+    if (st == SL_OK)
+        st = substitutes_in_stock(call, a, r->region, want, cs, &n, err);
+    if (st == SL_OK)
+        st = substitutes_reply(a, cs, n, want, out, err);
+    cv_catalog_release(cat, snap);
+    if (st != SL_OK)
+        return st;
+    out->sku = r->sku;
+    out->region = r->region;
+    return SL_OK;
 }

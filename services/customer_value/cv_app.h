@@ -57,6 +57,8 @@ sl_status cv_api_list_segment(sl_call *call, const ProtobufCMessage *req, Protob
 /* inventory-aware (cv_api_stock.c) */
 sl_status cv_api_get_repurchase_reminders(sl_call *call, const ProtobufCMessage *req,
                                           ProtobufCMessage *resp, sl_err *err);
+sl_status cv_api_suggest_substitutes(sl_call *call, const ProtobufCMessage *req,
+                                     ProtobufCMessage *resp, sl_err *err);
 sl_status cv_api_recommend(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
                            sl_err *err);
 
@@ -105,5 +107,6 @@ sl_status cv_valid_cohort(const char *field, const char *v, bool *set, int32_t *
  * of GetRepurchaseReminders and Recommend, run before their handlers. */
 sl_status cv_valid_reminders_request(const ProtobufCMessage *req, sl_err *err);
 sl_status cv_valid_recommend_request(const ProtobufCMessage *req, sl_err *err);
+sl_status cv_valid_substitutes_request(const ProtobufCMessage *req, sl_err *err);
 
 #endif

@@ -137,13 +137,18 @@ static sl_status load(cv_catalog *c, sl_call *call, cv_snapshot **out, sl_err *e
             cv_product *d = &s->products[s->n++];
             d->sku = sl_arena_strdup(s->arena, p->sku);
             d->category = sl_arena_strdup(s->arena, p->category);
+            d->name = sl_arena_strdup(s->arena, p->name);
+            d->brand = sl_arena_strdup(s->arena, p->brand);
+            d->price_minor = p->price != NULL ? p->price->minor_units : 0;
+            d->currency = sl_arena_strdup(s->arena, p->price != NULL ? p->price->currency : "");
             d->repeat_days = p->repeat_purchase_days;
             d->tags = 0;
             for (size_t t = 0; t < p->n_seasonal_tags; t++)
                 for (size_t k = 0; k < sizeof tag_names / sizeof tag_names[0]; k++)
                     if (strcmp(p->seasonal_tags[t], tag_names[k]) == 0)
                         d->tags |= 1u << k;
-            if (d->sku == NULL || d->category == NULL) {
+            if (d->sku == NULL || d->category == NULL || d->name == NULL || d->brand == NULL ||
+                d->currency == NULL) {
                 st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory loading the catalogue");
                 goto fail;
             }

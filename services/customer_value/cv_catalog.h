@@ -39,6 +39,9 @@
 
 typedef struct cv_product {
     const char *sku, *category;
+    const char *name, *brand; /* brand may be "" */
+    int64_t price_minor;      /* list price */
+    const char *currency;
     int32_t repeat_days; /* 0: not a repeat-purchase item */
     uint32_t tags;       /* CV_TAG_* bits */
 } cv_product;

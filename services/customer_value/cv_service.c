@@ -35,6 +35,8 @@ static const sl_method methods[] = {
              SL_METHOD_READ_ONLY, SL_ROLE_CS_AGENT | SL_ROLE_PLANNER),
     SL_UNARY("Recommend", cv_api_recommend, cv_valid_recommend_request, SL_METHOD_READ_ONLY,
              SL_ROLE_STOREFRONT | SL_ROLE_CS_AGENT),
+    SL_UNARY("SuggestSubstitutes", cv_api_suggest_substitutes, cv_valid_substitutes_request,
+             SL_METHOD_READ_ONLY, SL_ROLE_STOREFRONT | SL_ROLE_CS_AGENT),
 };
 
 static const sl_peer_spec peers[] = {

@@ -87,6 +87,20 @@ sl_status cv_valid_reminders_request(const ProtobufCMessage *req, sl_err *err)
     return SL_OK;
 }
 
+sl_status cv_valid_substitutes_request(const ProtobufCMessage *req, sl_err *err)
+{
+    const Shelfline__V1__SuggestSubstitutesRequest *r =
+        (const Shelfline__V1__SuggestSubstitutesRequest *)req;
+    sl_status st = cv_valid_id("sku", r->sku, err);
+    if (st == SL_OK)
+        st = cv_valid_region("region", r->region, err);
+    if (st == SL_OK && r->customer_id[0] != '\0')
+        st = cv_valid_id("customer_id", r->customer_id, err);
+    if (st == SL_OK && (r->limit < 0 || r->limit > 50))
+        st = sl_err_field(err, "limit", "limit must be between 0 and 50 (got %d)", r->limit);
+    return st;
+}
+
 sl_status cv_valid_recommend_request(const ProtobufCMessage *req, sl_err *err)
 {
     const Shelfline__V1__RecommendRequest *r = (const Shelfline__V1__RecommendRequest *)req;

@@ -108,15 +108,17 @@ static sl_status buy1(const char *order, const char *cust, int64_t at, const cha
     return st;
 }
 
-static int create_product(const char *sku, const char *cat, int repeat_days)
+static int create_branded(const char *sku, const char *cat, int repeat_days, const char *brand,
+                          int64_t price)
 {
     Shelfline__V1__Money m = SHELFLINE__V1__MONEY__INIT;
-    m.minor_units = 1500;
+    m.minor_units = price;
     m.currency = "USD";
     Shelfline__V1__Product p = SHELFLINE__V1__PRODUCT__INIT;
     p.sku = (char *)sku;
     p.name = (char *)sku;
     p.category = (char *)cat;
+    p.brand = (char *)brand;
     p.price = &m;
     p.repeat_purchase_days = repeat_days;
     Shelfline__V1__CreateProductRequest r = SHELFLINE__V1__CREATE_PRODUCT_REQUEST__INIT;
@@ -128,6 +130,22 @@ static int create_product(const char *sku, const char *cat, int repeat_days)
         fprintf(stderr, "CreateProduct %s: %s\n", sku, err.msg);
     return st == SL_OK ? 0 : -1;
 }
+
+static int create_product(const char *sku, const char *cat, int repeat_days)
+{
+    return create_branded(sku, cat, repeat_days, "", 1500);
+}
+
+/* Shoes for test_suggest_substitutes: SHOE-A is the original (out of
+ * stock); B the same brand 5 % dearer, C another brand 2 % cheaper, D the
+ * same brand at three times the price, E near but out of stock, F a third
+ * brand 20 % dearer; G is priced in another currency. */
+static const struct {
+    const char *sku, *brand;
+    int64_t price, stock;
+} shoes[] = {{"SHOE-A", "Acme", 10000, 0},  {"SHOE-B", "Acme", 10500, 10},
+             {"SHOE-C", "Other", 9800, 10}, {"SHOE-D", "Acme", 30000, 10},
+             {"SHOE-E", "Other", 10000, 0}, {"SHOE-F", "Zed", 12000, 10}};
 
 /* Sets the count of sku in W-NEAR (the only warehouse stocking it). */
 static void set_stock(const char *sku, int64_t counted)
@@ -158,6 +176,11 @@ static int setup(void **state)
     if (create_product("COF-1", "coffee", 30) != 0 || create_product("COF-2", "coffee", 30) != 0 ||
         create_product("MUG-1", "kitchen", 0) != 0 || create_product("TEA-1", "tea", 0) != 0)
         return -1;
+    for (size_t i = 0; i < sizeof shoes / sizeof shoes[0]; i++)
+        if (create_branded(shoes[i].sku, "shoes", 0, shoes[i].brand, shoes[i].price) != 0 ||
+            (shoes[i].stock > 0 &&
+             invt_stock(F.inv.ch[0], shoes[i].sku, "W-NEAR", shoes[i].stock) != 0))
+            return -1;
     if (invt_stock(F.inv.ch[0], "COF-1", "W-NEAR", 50) != 0 ||
         invt_stock(F.inv.ch[0], "COF-2", "W-NEAR", 50) != 0 ||
         invt_stock(F.inv.ch[0], "MUG-1", "W-NEAR", 50) != 0 ||
@@ -845,6 +868,114 @@ static void test_clv_assumptions_and_referral(void **state)
            "assumptions.lifetime_years");
 }
 
+static Shelfline__V1__SuggestSubstitutesResponse *substitutes(const char *sku, const char *customer,
+                                                              int limit)
+{
+    Shelfline__V1__SuggestSubstitutesRequest r = SHELFLINE__V1__SUGGEST_SUBSTITUTES_REQUEST__INIT;
+    r.sku = (char *)sku;
+    r.region = "EAST";
+    r.customer_id = (char *)(customer != NULL ? customer : "");
+    r.limit = limit;
+    Shelfline__V1__SuggestSubstitutesResponse *out = NULL;
+    sl_err err;
+    sl_status st = cv("SuggestSubstitutes", &r.base,
+                      &shelfline__v1__suggest_substitutes_response__descriptor, &out, &err);
+    if (st != SL_OK)
+        fail_msg("SuggestSubstitutes %s: %s %s", sku, sl_status_name(st), err.msg);
+    return out;
+}
+
+static const Shelfline__V1__Substitute *
+find_substitute(const Shelfline__V1__SuggestSubstitutesResponse *r, const char *sku)
+{
+    for (size_t i = 0; i < r->n_items; i++)
+        if (strcmp(r->items[i]->sku, sku) == 0)
+            return r->items[i];
+    return NULL;
+}
+
+static void test_suggest_substitutes(void **state)
+{
+    (void)state;
+    sl_err err;
+    /* Ranked by price closeness, the same brand weighing 1.5: B (Acme, +5 %)
+     * 1.33, C (-2 %) 0.95, F (+20 %) 0.64, D (Acme, x3) 0.10; E has no
+     * stock, A is the original. */
+    Shelfline__V1__SuggestSubstitutesResponse *r = substitutes("SHOE-A", NULL, 10);
+    assert_string_equal(r->sku, "SHOE-A");
+    assert_string_equal(r->region, "EAST");
+    assert_int_equal(r->n_items, 4);
+    const char *order[] = {"SHOE-B", "SHOE-C", "SHOE-F", "SHOE-D"};
+    for (int i = 0; i < 4; i++) {
+        assert_string_equal(r->items[i]->sku, order[i]);
+        assert_string_equal(r->items[i]->category, "shoes");
+        assert_int_equal(r->items[i]->available, 10);
+        if (i > 0)
+            assert_true(r->items[i]->score < r->items[i - 1]->score);
+    }
+    assert_true(r->items[0]->same_brand);
+    assert_string_equal(r->items[0]->brand, "Acme");
+    assert_int_equal(r->items[0]->price->minor_units, 10500);
+    assert_true(fabs(r->items[0]->price_difference_pct - 5.0) < 1e-9);
+    assert_string_equal(r->items[0]->reason, "same brand, 5% dearer");
+    assert_false(r->items[1]->same_brand);
+    assert_string_equal(r->items[1]->reason, "2% cheaper");
+    assert_true(fabs(r->items[1]->score - exp(-fabs(log(0.98)) / log(1.5))) < 1e-9);
+    /* The limit keeps the best. */
+    r = substitutes("SHOE-A", NULL, 2);
+    assert_int_equal(r->n_items, 2);
+    assert_string_equal(r->items[1]->sku, "SHOE-C");
+    /* Stock moves the answer: C sold out is gone, E restocked comes in
+     * (same price, no brand match: 1.0, ahead of C's 0.95 had it stayed). */
+    set_stock("SHOE-C", 0);
+    set_stock("SHOE-E", 4);
+    r = substitutes("SHOE-A", NULL, 10);
+    assert_null(find_substitute(r, "SHOE-C"));
+    assert_non_null(find_substitute(r, "SHOE-E"));
+    assert_string_equal(r->items[1]->sku, "SHOE-E");
+    assert_string_equal(r->items[1]->reason, "same price");
+    set_stock("SHOE-C", 10);
+    set_stock("SHOE-E", 0);
+    /* A customer who bought Zed before sees F higher. */
+    double f_plain = find_substitute(r, "SHOE-F")->score;
+    assert_int_equal(upsert("sub-1", "EAST", NULL, &err), SL_OK);
+    assert_int_equal(buy1("o-sub-1", "sub-1", F.now - 30 * DAY, "SHOE-F", "shoes", 12000), SL_OK);
+    r = substitutes("SHOE-A", "sub-1", 10);
+    const Shelfline__V1__Substitute *f = find_substitute(r, "SHOE-F");
+    assert_non_null(f);
+    assert_true(f->customer_brand);
+    assert_true(fabs(f->score - 1.25 * f_plain) < 1e-9);
+    assert_string_equal(f->reason, "a brand they bought, 20% dearer");
+
+    /* Refusals. */
+    Shelfline__V1__SuggestSubstitutesRequest b = SHELFLINE__V1__SUGGEST_SUBSTITUTES_REQUEST__INIT;
+    b.sku = "SHOE-404";
+    b.region = "EAST";
+    EXPECT(cv("SuggestSubstitutes", &b.base,
+              &shelfline__v1__suggest_substitutes_response__descriptor, NULL, &err),
+           SL_NOT_FOUND, err, "sku");
+    b.sku = "SHOE-A";
+    b.customer_id = "nobody";
+    EXPECT(cv("SuggestSubstitutes", &b.base,
+              &shelfline__v1__suggest_substitutes_response__descriptor, NULL, &err),
+           SL_NOT_FOUND, err, "customer_id");
+    b.customer_id = "";
+    b.limit = 51;
+    EXPECT(cv("SuggestSubstitutes", &b.base,
+              &shelfline__v1__suggest_substitutes_response__descriptor, NULL, &err),
+           SL_INVALID_ARGUMENT, err, "limit");
+    b.limit = 0;
+    b.region = "";
+    EXPECT(cv("SuggestSubstitutes", &b.base,
+              &shelfline__v1__suggest_substitutes_response__descriptor, NULL, &err),
+           SL_INVALID_ARGUMENT, err, "region");
+    b.region = "EAST";
+    b.sku = "";
+    EXPECT(cv("SuggestSubstitutes", &b.base,
+              &shelfline__v1__suggest_substitutes_response__descriptor, NULL, &err),
+           SL_INVALID_ARGUMENT, err, "sku");
+}
+
 static void test_reminders_follow_stock(void **state)
 {
     (void)state;
@@ -985,6 +1116,7 @@ int main(void)
         cmocka_unit_test(test_clv_assumptions_and_referral),
         cmocka_unit_test(test_reminders_follow_stock),
         cmocka_unit_test(test_recommend_follows_stock),
+        cmocka_unit_test(test_suggest_substitutes),
         cmocka_unit_test(test_inventory_down_is_unavailable),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
