@@ -38,8 +38,8 @@ typedef struct fc__choice {
     fc__model comb[FC__MAX_COMB];
     double weight[FC__MAX_COMB];
     /* The auto method's choice within the combination: -1 the median;
-     * otherwise the member used alone because its backtest error was
-     * clearly below the median's (see choose_combination).  model is
+     * otherwise the member used alone (ETS, 0) because its backtest error
+     * was clearly below the median's (see choose_combination).  model is
      * then that member; its backtest is the choice's. */
     int pick;
     /* A combination's interval scale: how much wider (or narrower) its
