@@ -28,17 +28,9 @@ mase <- function(train, test, f, m) {
 covered <- function(test, lo, hi) 100 * mean(test >= lo & test <= hi)
 
 ours <- function(s, train, method) {
-  inp <- file.path(work, "train.txt")
-  out <- file.path(work, "out.csv")
-  err <- file.path(work, "info.txt")
-  writeLines(format(train, digits = 15), inp)
-  a <- c("--period", s$m, "--horizon", s$h, "--method", method, "--info")
-  if (s$group == "daily") a <- c(a, "--long-period", "365.25")
-  rc <- system2(bin, a, stdin = inp, stdout = out, stderr = err)
-  if (rc != 0) stop(paste("shelfline-forecast failed on", s$name, ":", readLines(err)))
-  fc <- read.csv(out)
-  list(f = fc$point, lo80 = fc$lo80, hi80 = fc$hi80, lo95 = fc$lo95, hi95 = fc$hi95,
-       info = readLines(err)[1])
+  r <- run_shelfline(bin, work, s, train, method)
+  fc <- r$fc
+  list(f = fc$point, lo80 = fc$lo80, hi80 = fc$hi80, lo95 = fc$lo95, hi95 = fc$hi95, info = r$info[1])
 }
 
 # R's forecasts, computed once.
