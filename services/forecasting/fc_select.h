@@ -38,8 +38,8 @@ typedef struct fc__choice {
     fc__model comb[FC__MAX_COMB];
     double weight[FC__MAX_COMB];
     /* The auto method's choice within the combination: -1 the median;
-     * otherwise the member used alone because its backtest error was
-     * clearly below the median's (see choose_combination).  model is
+     * otherwise the member used alone (ETS, 0) because its backtest error
+     * was clearly below the median's (see choose_combination).  model is
      * then that member; its backtest is the choice's. */
     int pick;
     /* A combination's interval scale: how much wider (or narrower) its
@@ -76,6 +76,12 @@ void fc__choice_name(const fc__choice *ch, char *buf, size_t cap);
  * Fails with FAILED_PRECONDITION when no day is observed. */
 sl_status fc__choose(const fc__data *d, const fc__judge *jd, const fc_config *cfg,
                      const fc__opts *o, double *work, fc__choice *out, sl_err *err);
+
+/* The interval scale that puts 95% of the standardised absolute backtest
+ * errors z (nz of them; sorted in place) inside the normal's 95% band,
+ * shrunk towards 1 as if 5 more errors had fitted (the combination's
+ * tail check, fc_select.c); 1 with fewer than 5 errors. */
+double fc__tail_scale(double *z, size_t nz);
 
 /* Scratch doubles fc__choose needs for a series of n days under cfg. */
 size_t fc__select_work(size_t n, const fc_config *cfg);

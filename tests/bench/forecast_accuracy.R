@@ -29,16 +29,9 @@ smape <- function(test, f) {
 }
 
 ours <- function(s, train, method) {
-  inp <- file.path(work, "train.txt")
-  out <- file.path(work, "out.csv")
-  err <- file.path(work, "info.txt")
-  writeLines(format(train, digits = 15), inp)
-  a <- c("--period", s$m, "--horizon", s$h, "--method", method, "--info")
-  if (s$group == "daily") a <- c(a, "--long-period", "365.25")
-  rc <- system2(bin, a, stdin = inp, stdout = out, stderr = err)
-  if (rc != 0) stop(paste("shelfline-forecast failed on", s$name, ":", readLines(err)))
-  fc <- read.csv(out)
-  info <- readLines(err)
+  r <- run_shelfline(bin, work, s, train, method)
+  fc <- r$fc
+  info <- r$info
   model <- sub('^.*model="([^"]*)".*$', "\\1", info[1])
   list(f = fc$point, model = model, lo80 = fc$lo80, hi80 = fc$hi80, lo95 = fc$lo95, hi95 = fc$hi95)
 }

@@ -2,13 +2,30 @@
 # and arima_reference.R: real public series that ship with R and its Debian
 # packages (r-base's datasets, r-cran-forecast, r-cran-tseries, r-cran-urca,
 # r-cran-ggplot2, r-cran-dslabs), each with its period m, its holdout h and
-# its group.  Defines `series`, a list of list(name, x, m, h, group).
+# its group.  Defines `series`, a list of list(name, x, m, h, group), and
+# run_shelfline, which runs our engine on one of them.
 suppressMessages({
   library(forecast)
   library(tseries)
   library(urca)
   library(TTR)
 })
+
+# Runs BIN (shelfline-forecast) on the training part train of series s
+# with METHOD, in WORK: its forecast (a data frame: point, lo80, hi80,
+# lo95, hi95) and its --info lines.  Daily series also get the yearly
+# profile (--long-period 365.25), which forecast::ets cannot take.
+run_shelfline <- function(bin, work, s, train, method) {
+  inp <- file.path(work, "train.txt")
+  out <- file.path(work, "out.csv")
+  err <- file.path(work, "info.txt")
+  writeLines(format(train, digits = 15), inp)
+  a <- c("--period", s$m, "--horizon", s$h, "--method", method, "--info")
+  if (s$group == "daily") a <- c(a, "--long-period", "365.25")
+  rc <- system2(bin, a, stdin = inp, stdout = out, stderr = err)
+  if (rc != 0) stop(paste("shelfline-forecast failed on", s$name, ":", readLines(err)))
+  list(fc = read.csv(out), info = readLines(err))
+}
 
 series <- list()
 add <- function(name, x, m, h, group) {

@@ -4,7 +4,8 @@
  * the public API's report of it (the members' median spread widened by
  * their disagreement), the auto method's use of a member that
  * clearly beat the median in the backtest, ETS's whole search finding R's
- * forms on short series.  The members themselves are checked
+ * forms on short series, the interval scale's check of the backtest's
+ * tail (fc__tail_scale).  The members themselves are checked
  * against R in test_fc_arima.c (ARIMA), test_fc_models.c (Theta) and
  * test_fc_ets.c (ETS). */
 #include <stdarg.h>
@@ -281,6 +282,47 @@ static void test_ets_search_finds_rs_forms_on_short_series(void **state)
     assert_true(same >= 14);
 }
 
+/* Standardised backtest errors: 18 small ones (0 to 1.7), two at x (the
+ * 95% quantile of 21 values falls between them) and one far out at 3. */
+static void tail_errors(double x, double *z)
+{
+    for (int i = 0; i < 18; i++)
+        z[i] = 0.1 * i;
+    z[18] = z[19] = x;
+    z[20] = 3.0;
+}
+
+static void test_tail_scale_is_one_when_the_normal_band_holds_its_share(void **state)
+{
+    (void)state;
+    double z[21];
+    tail_errors(1.959964, z); /* the normal's 97.5% quantile */
+    assert_true(fabs(fc__tail_scale(z, 21) - 1.0) < 1e-5);
+}
+
+static void test_tail_scale_widens_by_the_tails_ratio_shrunk_by_five_errors(void **state)
+{
+    (void)state;
+    double z[21];
+    /* the 95% quantile twice the normal's: ratio 2, shrunk as if 5 more
+     * errors had fitted: sqrt((21 x 4 + 5) / 26) = 1.850156 */
+    tail_errors(2 * 1.959964, z);
+    assert_true(fabs(fc__tail_scale(z, 21) - 1.850156) < 1e-5);
+    /* whatever their order: the errors are sorted */
+    double r[21];
+    tail_errors(2 * 1.959964, r);
+    for (int i = 0; i < 21; i++)
+        z[i] = r[(i * 8) % 21];
+    assert_true(fabs(fc__tail_scale(z, 21) - 1.850156) < 1e-5);
+}
+
+static void test_tail_scale_needs_five_errors(void **state)
+{
+    (void)state;
+    double z[4] = {9, 9, 9, 9};
+    assert_true(fc__tail_scale(z, 4) == 1.0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -289,6 +331,9 @@ int main(void)
         cmocka_unit_test(test_the_api_reports_the_combination),
         cmocka_unit_test(test_a_clearly_better_member_is_used_alone),
         cmocka_unit_test(test_ets_search_finds_rs_forms_on_short_series),
+        cmocka_unit_test(test_tail_scale_is_one_when_the_normal_band_holds_its_share),
+        cmocka_unit_test(test_tail_scale_widens_by_the_tails_ratio_shrunk_by_five_errors),
+        cmocka_unit_test(test_tail_scale_needs_five_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
