@@ -6,22 +6,43 @@
  * chunk of body, then once more with no data -- only that last call runs
  * the route's handler and queues the response.  A body over the limit is
  * answered 413 at once, without reading the rest into memory.
+ *
+ * Streams.  A streamed body is a queue of bytes between its writer (a
+ * thread of the route's) and libmicrohttpd's content reader.  When the
+ * queue is empty the reader suspends the connection, so no pool thread
+ * spins or waits on it; the writer resumes it with the next bytes.  A
+ * suspended connection is invisible to libmicrohttpd (no timeout, no
+ * disconnect noticed), so sl_http_stream_gone looks at its socket itself
+ * -- safe then, because libmicrohttpd does not touch a suspended
+ * connection and only the stream's lock resumes it.  Two references keep
+ * a stream: the writer's (sl_http_stream_end) and the response's
+ * (libmicrohttpd's free callback, once the response is done with).
  */
 #include "sl_http.h"
 
+#include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "sl_arena.h"
 #include "sl_log.h"
 
 #define MAX_ROUTES 32
 #define DEFAULT_MAX_BODY (4u * 1024 * 1024 + 64 * 1024)
+/* Bytes a stream's writer may have queued before it waits. */
+#define STREAM_HIGH_WATER (256u * 1024)
+#define STREAM_BLOCK 16384
+/* How long sl_http_destroy lets open streams finish (their writers end
+ * them with the shutdown's status) before cutting them off. */
+#define STREAM_STOP_GRACE_MS 2000
 
 typedef struct route {
     char *method; /* NULL: any */
@@ -41,6 +62,26 @@ struct sl_http {
     struct MHD_Daemon *d;
     int port;
     char *tls_cert, *tls_key; /* NULL: plain HTTP */
+    /* Open streams, for sl_http_destroy: each until libmicrohttpd lets go
+     * of its response. */
+    pthread_mutex_t smu;
+    pthread_cond_t scv;
+    sl_http_stream *streams;
+};
+
+struct sl_http_stream {
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* the writer waits for room */
+    sl_http *h;        /* NULL once unlinked */
+    struct MHD_Connection *conn;
+    int fd;
+    char *buf; /* bytes [off, len) not yet given to libmicrohttpd */
+    size_t off, len, cap;
+    bool ended;     /* by the writer */
+    bool gone;      /* the client, or the server */
+    bool suspended; /* by the reader, for want of bytes */
+    int refs;
+    sl_http_stream *prev, *next;
 };
 
 /* One request's state across the access handler's calls. */
@@ -95,9 +136,11 @@ sl_status sl_http_create(const char *listen, const sl_http_options *opts, sl_htt
     sl_http *h = sl_calloc(1, sizeof *h);
     if (h == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    pthread_mutex_init(&h->smu, NULL);
+    pthread_cond_init(&h->scv, NULL);
     sl_status st = parse_listen(h, listen != NULL ? listen : "", err);
     if (st != SL_OK) {
-        free(h);
+        sl_http_destroy(h);
         return st;
     }
     h->threads = opts != NULL && opts->threads > 0 ? opts->threads : 2;
@@ -174,6 +217,225 @@ const char *sl_http_peer(const sl_http_request *req, char *buf, size_t cap)
         snprintf(buf, cap, "ipv4:%s:%s", host, port);
     return buf;
 }
+
+/* ------------------------------------------------------------ streams -- */
+
+static void stream_unref(sl_http_stream *st)
+{
+    pthread_mutex_lock(&st->mu);
+    bool last = --st->refs == 0;
+    pthread_mutex_unlock(&st->mu);
+    if (!last)
+        return;
+    pthread_cond_destroy(&st->cv);
+    pthread_mutex_destroy(&st->mu);
+    free(st->buf);
+    free(st);
+}
+
+/* Marks st gone (under its lock) and hands a suspended connection back to
+ * libmicrohttpd, whose reader then ends the body in error. */
+static void stream_cut_locked(sl_http_stream *st)
+{
+    st->gone = true;
+    if (st->suspended && st->conn != NULL) {
+        st->suspended = false;
+        MHD_resume_connection(st->conn);
+    }
+    pthread_cond_broadcast(&st->cv);
+}
+
+sl_http_stream *sl_http_stream_open(const sl_http_request *req, sl_http_response *resp)
+{
+    sl_http_stream *st = sl_calloc(1, sizeof *st);
+    if (st == NULL)
+        return NULL;
+    pthread_mutex_init(&st->mu, NULL);
+    pthread_cond_init(&st->cv, NULL);
+    st->conn = req->conn;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(st->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    st->fd = ci != NULL ? ci->connect_fd : -1;
+    /* The writer's and the response's (taken back in respond() if no
+     * response is made). */
+    st->refs = 2;
+    resp->stream = st;
+    return st;
+}
+
+bool sl_http_stream_write(sl_http_stream *st, const void *data, size_t len)
+{
+    pthread_mutex_lock(&st->mu);
+    while (!st->gone && st->len - st->off > STREAM_HIGH_WATER)
+        pthread_cond_wait(&st->cv, &st->mu);
+    bool ok = !st->gone;
+    if (ok && st->off > 0) {
+        memmove(st->buf, st->buf + st->off, st->len - st->off);
+        st->len -= st->off;
+        st->off = 0;
+    }
+    if (ok && st->len + len > st->cap) {
+        size_t cap = st->cap > 0 ? st->cap : 4096;
+        while (cap < st->len + len)
+            cap *= 2;
+        char *b = sl_realloc(st->buf, cap);
+        if (b == NULL) {
+            ok = false;
+            stream_cut_locked(st);
+        } else {
+            st->buf = b;
+            st->cap = cap;
+        }
+    }
+    if (ok) {
+        memcpy(st->buf + st->len, data, len);
+        st->len += len;
+        if (st->suspended) {
+            st->suspended = false;
+            MHD_resume_connection(st->conn);
+        }
+    }
+    pthread_mutex_unlock(&st->mu);
+    return ok;
+}
+
+bool sl_http_stream_gone(sl_http_stream *st)
+{
+    pthread_mutex_lock(&st->mu);
+    if (!st->gone && st->suspended && st->fd >= 0) {
+        /* A client that closed its side: end of file (or an error) on a
+         * socket it sends nothing more on while its response streams. */
+        struct pollfd p = {.fd = st->fd, .events = POLLIN | POLLRDHUP};
+        if (poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0)
+            stream_cut_locked(st);
+    }
+    bool gone = st->gone;
+    pthread_mutex_unlock(&st->mu);
+    return gone;
+}
+
+void sl_http_stream_end(sl_http_stream *st)
+{
+    pthread_mutex_lock(&st->mu);
+    st->ended = true;
+    if (st->suspended && !st->gone) {
+        st->suspended = false;
+        MHD_resume_connection(st->conn);
+    }
+    pthread_mutex_unlock(&st->mu);
+    stream_unref(st);
+}
+
+/* libmicrohttpd's content reader: the queued bytes, the end, or -- for
+ * want of bytes -- a suspended connection until the writer resumes it. */
+static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+    (void)pos;
+    sl_http_stream *st = cls;
+    ssize_t n;
+    pthread_mutex_lock(&st->mu);
+    if (st->gone) {
+        n = MHD_CONTENT_READER_END_WITH_ERROR;
+    } else if (st->off < st->len) {
+        size_t k = st->len - st->off < max ? st->len - st->off : max;
+        memcpy(out, st->buf + st->off, k);
+        st->off += k;
+        if (st->off == st->len)
+            st->off = st->len = 0;
+        pthread_cond_broadcast(&st->cv);
+        n = (ssize_t)k;
+    } else if (st->ended) {
+        n = MHD_CONTENT_READER_END_OF_STREAM;
+    } else {
+        st->suspended = true;
+        MHD_suspend_connection(st->conn);
+        n = 0;
+    }
+    pthread_mutex_unlock(&st->mu);
+    return n;
+}
+
+/* libmicrohttpd is done with the response (sent, or the connection
+ * closed): the stream is gone for its writer, and off the server's list. */
+static void stream_release(void *cls)
+{
+    sl_http_stream *st = cls;
+    pthread_mutex_lock(&st->mu);
+    st->gone = true;
+    st->suspended = false;
+    st->conn = NULL;
+    st->fd = -1;
+    sl_http *h = st->h;
+    st->h = NULL;
+    pthread_cond_broadcast(&st->cv);
+    pthread_mutex_unlock(&st->mu);
+    if (h != NULL) {
+        pthread_mutex_lock(&h->smu);
+        if (st->prev != NULL)
+            st->prev->next = st->next;
+        else
+            h->streams = st->next;
+        if (st->next != NULL)
+            st->next->prev = st->prev;
+        pthread_cond_broadcast(&h->scv);
+        pthread_mutex_unlock(&h->smu);
+    }
+    stream_unref(st);
+}
+
+/* The response of a streamed body: chunked, no idle timeout, on the
+ * server's list until released. */
+static enum MHD_Result respond_stream(sl_http *h, struct MHD_Connection *conn, sl_http_response *r)
+{
+    sl_http_stream *st = r->stream;
+    free(r->body);
+    r->body = NULL;
+    struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK,
+                                                                  stream_read, st, stream_release);
+    if (resp == NULL) {
+        pthread_mutex_lock(&st->mu);
+        st->gone = true;
+        pthread_cond_broadcast(&st->cv);
+        pthread_mutex_unlock(&st->mu);
+        stream_unref(st);
+        return MHD_NO;
+    }
+    pthread_mutex_lock(&h->smu);
+    st->h = h;
+    st->next = h->streams;
+    if (h->streams != NULL)
+        h->streams->prev = st;
+    h->streams = st;
+    pthread_mutex_unlock(&h->smu);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            r->content_type != NULL ? r->content_type : text_plain);
+    MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
+    enum MHD_Result rc =
+        MHD_queue_response(conn, (unsigned)(r->status > 0 ? r->status : 200), resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
+/* Lets open streams end (their writers see the shutdown) for up to
+ * STREAM_STOP_GRACE_MS, then cuts off the rest: a suspended connection
+ * must be resumed before libmicrohttpd stops. */
+static void streams_stop(sl_http *h)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += STREAM_STOP_GRACE_MS / 1000;
+    pthread_mutex_lock(&h->smu);
+    while (h->streams != NULL && pthread_cond_timedwait(&h->scv, &h->smu, &until) != ETIMEDOUT)
+        ;
+    for (sl_http_stream *st = h->streams; st != NULL; st = st->next) {
+        pthread_mutex_lock(&st->mu);
+        stream_cut_locked(st);
+        pthread_mutex_unlock(&st->mu);
+    }
+    pthread_mutex_unlock(&h->smu);
+}
+
+/* ----------------------------------------------------------- requests -- */
 
 static enum MHD_Result respond(struct MHD_Connection *conn, sl_http_response *r, const char *allow)
 {
@@ -270,6 +532,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     sl_http_request req = {
         .method = method, .path = url, .body = p->body, .body_len = p->len, .conn = conn};
     hit->fn(hit->ctx, &req, &resp);
+    if (resp.stream != NULL)
+        return respond_stream(h, conn, &resp);
     return respond(conn, &resp, NULL);
 }
 
@@ -301,7 +565,8 @@ static void on_mhd_error(void *cls, const char *fmt, va_list ap)
 sl_status sl_http_start(sl_http *h, sl_err *err)
 {
     /* The logger first, so that every message of the start goes to it. */
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+                     MHD_ALLOW_SUSPEND_RESUME;
     if (h->tls_cert != NULL)
         flags |= MHD_USE_TLS;
     /* Without TLS the key and certificate options are left out: the list
@@ -329,13 +594,17 @@ void sl_http_destroy(sl_http *h)
 {
     if (h == NULL)
         return;
-    if (h->d != NULL)
+    if (h->d != NULL) {
+        streams_stop(h);
         MHD_stop_daemon(h->d);
+    }
     for (size_t i = 0; i < h->nroutes; i++) {
         free(h->routes[i].path);
         free(h->routes[i].method);
     }
     free(h->tls_cert);
     free(h->tls_key);
+    pthread_cond_destroy(&h->scv);
+    pthread_mutex_destroy(&h->smu);
     free(h);
 }
