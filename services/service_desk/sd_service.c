@@ -105,8 +105,10 @@ static const sl_method methods[] = {
              SL_ROLE_STOREFRONT | SL_ROLE_CS_AGENT),
     SL_UNARY("ListNotifications", sd_api_list_notifications, NULL, SL_METHOD_READ_ONLY,
              SL_ROLE_CS_AGENT | SL_ROLE_SERVICE),
+    /* cs-agent: the console follows an open order's notices live (it may
+     * list them already). */
     SL_SERVER_STREAM("WatchNotifications", sd_api_watch_notifications, NULL, SL_METHOD_READ_ONLY,
-                     SL_ROLE_SERVICE),
+                     SL_ROLE_CS_AGENT | SL_ROLE_SERVICE),
     SL_UNARY("AckNotification", sd_api_ack_notification, NULL, SL_METHOD_IDEMPOTENT,
              SL_ROLE_SERVICE),
 };

@@ -99,6 +99,7 @@ static const char *const cs_agent[] = {
     "ServiceDeskService/Unsubscribe",
     "ServiceDeskService/ListSubscriptions",
     "ServiceDeskService/ListNotifications",
+    "ServiceDeskService/WatchNotifications",
     NULL,
 };
 
