@@ -21,6 +21,7 @@
 #include "sl_http.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <poll.h>
@@ -30,12 +31,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "sl_arena.h"
 #include "sl_log.h"
 
 #define MAX_ROUTES 32
+#define MAX_STATIC 4
+#define MAX_STATIC_FILE (16u * 1024 * 1024)
 #define DEFAULT_MAX_BODY (4u * 1024 * 1024 + 64 * 1024)
 /* Bytes a stream's writer may have queued before it waits. */
 #define STREAM_HIGH_WATER (256u * 1024)
@@ -62,6 +67,11 @@ struct sl_http {
     struct MHD_Daemon *d;
     int port;
     char *tls_cert, *tls_key; /* NULL: plain HTTP */
+    /* sl_http_static's folders: prefix and dir, malloc'd. */
+    struct static_dir {
+        char *prefix, *dir;
+    } statics[MAX_STATIC];
+    size_t nstatics;
     /* Open streams, for sl_http_destroy: each until libmicrohttpd lets go
      * of its response. */
     pthread_mutex_t smu;
@@ -216,6 +226,132 @@ const char *sl_http_peer(const sl_http_request *req, char *buf, size_t cap)
     else
         snprintf(buf, cap, "ipv4:%s:%s", host, port);
     return buf;
+}
+
+/* -------------------------------------------------------------- files -- */
+
+static const struct {
+    const char *ext, *type;
+} content_types[] = {
+    {".html", "text/html; charset=utf-8"},
+    {".js", "text/javascript; charset=utf-8"},
+    {".css", "text/css; charset=utf-8"},
+    {".map", "application/json"},
+    {".json", "application/json"},
+    {".svg", "image/svg+xml"},
+    {".png", "image/png"},
+    {".ico", "image/x-icon"},
+    {".txt", "text/plain; charset=utf-8"},
+};
+
+/* A path below a static folder that may be served: segments of [A-Za-z0-9._-], none
+ * empty or starting with '.', and a known extension (its type into *type). */
+static bool safe_relative(const char *rel, const char **type)
+{
+    size_t n = strlen(rel);
+    if (n == 0 || n > 200)
+        return false;
+    for (const char *seg = rel; *seg != '\0';) {
+        size_t len = strcspn(seg, "/");
+        if (len == 0 || seg[0] == '.')
+            return false;
+        for (size_t i = 0; i < len; i++) {
+            char c = seg[i];
+            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '.' || c == '_' || c == '-'))
+                return false;
+        }
+        seg += len;
+        if (*seg == '/')
+            seg++;
+        else
+            break;
+    }
+    if (rel[n - 1] == '/')
+        return false;
+    const char *dot = strrchr(rel, '.');
+    for (size_t i = 0; dot != NULL && i < sizeof content_types / sizeof content_types[0]; i++)
+        if (strcmp(dot, content_types[i].ext) == 0) {
+            *type = content_types[i].type;
+            return true;
+        }
+    return false;
+}
+
+/* Reads dir/rel into resp: a regular file (no symbolic link) of at most
+ * MAX_STATIC_FILE bytes; false when there is none such. */
+static bool read_file(const char *dir, const char *rel, sl_http_response *resp)
+{
+    char path[1024];
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, rel) >= sizeof path)
+        return false;
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    struct stat sb;
+    bool ok = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size <= MAX_STATIC_FILE;
+    char *body = ok ? sl_malloc((size_t)sb.st_size + 1) : NULL;
+    size_t got = 0;
+    ok = body != NULL;
+    while (ok && got < (size_t)sb.st_size) {
+        ssize_t r = read(fd, body + got, (size_t)sb.st_size - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            ok = false;
+        else
+            got += (size_t)r;
+    }
+    close(fd);
+    if (!ok) {
+        free(body);
+        return false;
+    }
+    free(resp->body);
+    resp->body = body;
+    resp->body_len = got;
+    return true;
+}
+
+static void static_handler(void *ctx, const sl_http_request *req, sl_http_response *resp)
+{
+    const struct static_dir *sd = ctx;
+    const char *rel = req->path + strlen(sd->prefix);
+    if (*rel == '\0')
+        rel = "index.html";
+    const char *type = NULL;
+    if (!safe_relative(rel, &type) || !read_file(sd->dir, rel, resp)) {
+        sl_http_text(resp, 404, NULL, "not found\n");
+        return;
+    }
+    resp->status = 200;
+    resp->content_type = type;
+}
+
+sl_status sl_http_static(sl_http *h, const char *prefix, const char *dir, sl_err *err)
+{
+    if (h->nstatics == MAX_STATIC)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "more than %d static folders", MAX_STATIC);
+    if (prefix == NULL || prefix[0] != '/' || prefix[strlen(prefix) - 1] != '/' || dir == NULL ||
+        dir[0] == '\0')
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "a static folder needs a prefix from / ending in / and a folder");
+    struct static_dir *sd = &h->statics[h->nstatics];
+    sd->prefix = sl_strdup(prefix);
+    sd->dir = sl_strdup(dir);
+    if (sd->prefix == NULL || sd->dir == NULL) {
+        free(sd->prefix);
+        free(sd->dir);
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    sl_status st = sl_http_route(h, "GET", prefix, true, static_handler, sd, err);
+    if (st != SL_OK) {
+        free(sd->prefix);
+        free(sd->dir);
+        return st;
+    }
+    h->nstatics++;
+    return SL_OK;
 }
 
 /* ------------------------------------------------------------ streams -- */
@@ -601,6 +737,10 @@ void sl_http_destroy(sl_http *h)
     for (size_t i = 0; i < h->nroutes; i++) {
         free(h->routes[i].path);
         free(h->routes[i].method);
+    }
+    for (size_t i = 0; i < h->nstatics; i++) {
+        free(h->statics[i].prefix);
+        free(h->statics[i].dir);
     }
     free(h->tls_cert);
     free(h->tls_key);

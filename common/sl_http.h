@@ -89,6 +89,16 @@ const char *sl_http_peer(const sl_http_request *req, char *buf, size_t cap);
 /* Sets resp to a text body (copied) with status. */
 void sl_http_text(sl_http_response *resp, int status, const char *content_type, const char *text);
 
+/* Serves the files under dir (copied) for GET paths under prefix: prefix
+ * itself is dir/index.html; a path is served only when every segment is
+ * made of letters, digits, '.', '_' and '-' and none starts with '.'
+ * (nothing above dir, no hidden file), and only a regular file that is
+ * no symbolic link, with the content type of its extension (html, js,
+ * css, map, json, svg, png, ico, txt; others are refused).  Anything else
+ * answers 404.  Files are read at each request, so a rebuilt dir is
+ * served at once.  Before sl_http_start. */
+sl_status sl_http_static(sl_http *h, const char *prefix, const char *dir, sl_err *err);
+
 /* In a handler: makes resp's body a stream, written later by another
  * thread (sl_http_stream_write) and ended by it (sl_http_stream_end);
  * resp's status and content type go out with the headers.  The stream has

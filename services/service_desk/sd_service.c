@@ -6,6 +6,7 @@
 #include "sd_service.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "sl_arena.h"
 #include "sd_api.h"
@@ -171,6 +172,19 @@ static sl_status sla_policy(sd_app *app, sl_err *err)
     return sd_sla_policy_new(&cfg, &app->sla, err);
 }
 
+/* The customer-service console (services/service_desk/console, built
+ * into SHELFLINE_CONSOLE_DIR) at / of the HTTP face, when there is one.
+ * Its default is where the build puts it; "off" serves no console. */
+static sl_status console_route(sl_service *svc, sl_err *err)
+{
+    sl_http *http = sl_service_http(svc);
+    const char *dir = NULL;
+    sl_status st = sl_config_string("SHELFLINE_CONSOLE_DIR", SD_CONSOLE_DEFAULT_DIR, &dir, err);
+    if (st != SL_OK || http == NULL || strcmp(dir, "off") == 0)
+        return st;
+    return sl_http_static(http, "/", dir, err);
+}
+
 static sl_status init(sl_service *svc, void **out, sl_err *err)
 {
     sd_app *app = sl_calloc(1, sizeof *app);
@@ -228,6 +242,8 @@ static sl_status init(sl_service *svc, void **out, sl_err *err)
         };
         st = sl_consumer_start(&co, &app->order_consumer, err);
     }
+    if (st == SL_OK)
+        st = console_route(svc, err);
     if (st == SL_OK)
         st = sd_bis_start(app, &app->bis, err);
     if (st == SL_OK)
