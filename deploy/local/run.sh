@@ -128,6 +128,15 @@ and a token for any subject and roles (docs/OPERATIONS.md, "Roles"):
 Each serves Prometheus metrics over HTTP (SHELFLINE_HTTP_LISTEN):
   curl http://127.0.0.1:8051/metrics   # inventory; :8052 forecasting,
                                        # :8053 customer-value, :8054 service-desk
+and every RPC as JSON over the same port (the Connect protocol,
+docs/CLIENTS.md), e.g.:
+  curl -H 'Content-Type: application/json' -H "Authorization: Bearer \$(cat .local/auth/cs-agent.token)" \\
+      -d '{"status": "TICKET_OPEN"}' http://127.0.0.1:8054/shelfline.v1.ServiceDeskService/ListTickets
+
+The customer-service console (docs/CONSOLE.md): open
+  http://127.0.0.1:8054/
+and sign in with the cs-agent token: paste the content of
+  .local/auth/cs-agent.token
 Press Ctrl-C to stop.
 EOT
 
