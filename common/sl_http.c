@@ -67,6 +67,7 @@ struct sl_http {
     struct MHD_Daemon *d;
     int port;
     char *tls_cert, *tls_key; /* NULL: plain HTTP */
+    char *cors;               /* ",a,b," of sl_http_options.cors_origins; NULL: none */
     /* sl_http_static's folders: prefix and dir, malloc'd. */
     struct static_dir {
         char *prefix, *dir;
@@ -156,6 +157,15 @@ sl_status sl_http_create(const char *listen, const sl_http_options *opts, sl_htt
     h->threads = opts != NULL && opts->threads > 0 ? opts->threads : 2;
     h->max_body =
         opts != NULL && opts->max_body_bytes > 0 ? opts->max_body_bytes : DEFAULT_MAX_BODY;
+    if (opts != NULL && opts->cors_origins != NULL && opts->cors_origins[0] != '\0') {
+        size_t n = strlen(opts->cors_origins);
+        h->cors = sl_malloc(n + 3);
+        if (h->cors == NULL) {
+            sl_http_destroy(h);
+            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        }
+        snprintf(h->cors, n + 3, ",%s,", opts->cors_origins);
+    }
     if (opts != NULL && opts->tls_cert_pem != NULL) {
         h->tls_cert = sl_strdup(opts->tls_cert_pem);
         h->tls_key = sl_strdup(opts->tls_key_pem != NULL ? opts->tls_key_pem : "");
@@ -354,6 +364,50 @@ sl_status sl_http_static(sl_http *h, const char *prefix, const char *dir, sl_err
     return SL_OK;
 }
 
+/* --------------------------------------------------------------- CORS -- */
+
+/* The request's Origin when it is one of the allowed ones, else NULL. */
+static const char *cors_origin(const sl_http *h, struct MHD_Connection *conn)
+{
+    if (h->cors == NULL)
+        return NULL;
+    const char *o = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
+    if (o == NULL || o[0] == '\0' || strchr(o, ',') != NULL)
+        return NULL;
+    for (const char *p = h->cors; (p = strstr(p, o)) != NULL; p++)
+        if (p[-1] == ',' && p[strlen(o)] == ',')
+            return o;
+    return NULL;
+}
+
+static void cors_headers(const sl_http *h, struct MHD_Connection *conn, struct MHD_Response *resp)
+{
+    const char *o = cors_origin(h, conn);
+    if (o == NULL)
+        return;
+    MHD_add_response_header(resp, "Access-Control-Allow-Origin", o);
+    MHD_add_response_header(resp, "Vary", "Origin");
+}
+
+/* A preflight from an allowed origin: 204 with what the Connect face
+ * takes; NULL when it is none (then routed as any request). */
+static enum MHD_Result preflight(sl_http *h, struct MHD_Connection *conn)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
+    if (resp == NULL)
+        return MHD_NO;
+    cors_headers(h, conn, resp);
+    MHD_add_response_header(resp, "Access-Control-Allow-Methods", "POST, GET");
+    MHD_add_response_header(resp, "Access-Control-Allow-Headers",
+                            "Content-Type, Authorization, Connect-Protocol-Version, "
+                            "Connect-Timeout-Ms, X-Request-Id, traceparent, tracestate");
+    MHD_add_response_header(resp, "Access-Control-Max-Age", "600");
+    enum MHD_Result rc = MHD_queue_response(conn, 204, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
 /* ------------------------------------------------------------ streams -- */
 
 static void stream_unref(sl_http_stream *st)
@@ -519,8 +573,9 @@ static void stream_release(void *cls)
     stream_unref(st);
 }
 
-/* The response of a streamed body: chunked, no idle timeout, on the
- * server's list until released. */
+/* The response of a streamed body: chunked, on the server's list until
+ * released.  The connection's idle timeout stays: it does not run while
+ * the connection is suspended, and restarts when bytes go out. */
 static enum MHD_Result respond_stream(sl_http *h, struct MHD_Connection *conn, sl_http_response *r)
 {
     sl_http_stream *st = r->stream;
@@ -545,7 +600,7 @@ static enum MHD_Result respond_stream(sl_http *h, struct MHD_Connection *conn, s
     pthread_mutex_unlock(&h->smu);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                             r->content_type != NULL ? r->content_type : text_plain);
-    MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
+    cors_headers(h, conn, resp);
     enum MHD_Result rc =
         MHD_queue_response(conn, (unsigned)(r->status > 0 ? r->status : 200), resp);
     MHD_destroy_response(resp);
@@ -573,7 +628,8 @@ static void streams_stop(sl_http *h)
 
 /* ----------------------------------------------------------- requests -- */
 
-static enum MHD_Result respond(struct MHD_Connection *conn, sl_http_response *r, const char *allow)
+static enum MHD_Result respond(sl_http *h, struct MHD_Connection *conn, sl_http_response *r,
+                               const char *allow)
 {
     struct MHD_Response *resp = MHD_create_response_from_buffer(
         r->body_len, r->body != NULL ? r->body : (char *)"",
@@ -587,6 +643,7 @@ static enum MHD_Result respond(struct MHD_Connection *conn, sl_http_response *r,
                             r->content_type != NULL ? r->content_type : text_plain);
     if (allow != NULL)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+    cors_headers(h, conn, resp);
     enum MHD_Result rc =
         MHD_queue_response(conn, (unsigned)(r->status > 0 ? r->status : 200), resp);
     MHD_destroy_response(resp);
@@ -643,8 +700,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         char msg[96];
         snprintf(msg, sizeof msg, "request body over %zu bytes\n", h->max_body);
         sl_http_text(&resp, 413, NULL, msg);
-        return respond(conn, &resp, NULL);
+        return respond(h, conn, &resp, NULL);
     }
+    if (strcmp(method, "OPTIONS") == 0 &&
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Access-Control-Request-Method") !=
+            NULL &&
+        cors_origin(h, conn) != NULL)
+        return preflight(h, conn);
     const route *hit = NULL;
     char allow[128] = "";
     for (size_t i = 0; i < h->nroutes && hit == NULL; i++) {
@@ -660,17 +722,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (hit == NULL) {
         if (allow[0] != '\0') {
             sl_http_text(&resp, 405, NULL, "method not allowed\n");
-            return respond(conn, &resp, allow);
+            return respond(h, conn, &resp, allow);
         }
         sl_http_text(&resp, 404, NULL, "not found\n");
-        return respond(conn, &resp, NULL);
+        return respond(h, conn, &resp, NULL);
     }
     sl_http_request req = {
         .method = method, .path = url, .body = p->body, .body_len = p->len, .conn = conn};
     hit->fn(hit->ctx, &req, &resp);
     if (resp.stream != NULL)
         return respond_stream(h, conn, &resp);
-    return respond(conn, &resp, NULL);
+    return respond(h, conn, &resp, NULL);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **state,
@@ -744,6 +806,7 @@ void sl_http_destroy(sl_http *h)
     }
     free(h->tls_cert);
     free(h->tls_key);
+    free(h->cors);
     pthread_cond_destroy(&h->scv);
     pthread_mutex_destroy(&h->smu);
     free(h);

@@ -60,6 +60,13 @@ typedef struct sl_http_options {
      * reaches this port at the next restart. */
     const char *tls_cert_pem;
     const char *tls_key_pem;
+    /* Browser pages of these origins ("http://127.0.0.1:8054", comma
+     * separated, copied; NULL: none) may call this port: their requests
+     * get Access-Control-Allow-Origin, and their preflights (OPTIONS with
+     * Access-Control-Request-Method) 204 allowing POST and the headers
+     * the Connect face reads.  Other origins get no CORS header, so the
+     * browser keeps their pages out. */
+    const char *cors_origins;
 } sl_http_options;
 
 /* A server for listen ("host:port", "[v6]:port"; port 0 picks one), not
@@ -101,8 +108,9 @@ sl_status sl_http_static(sl_http *h, const char *prefix, const char *dir, sl_err
 
 /* In a handler: makes resp's body a stream, written later by another
  * thread (sl_http_stream_write) and ended by it (sl_http_stream_end);
- * resp's status and content type go out with the headers.  The stream has
- * no idle timeout.  The caller owns the writer's reference, which
+ * resp's status and content type go out with the headers.  Waiting for
+ * the writer does not count as idle (the connection timeout, 30 s).  The
+ * caller owns the writer's reference, which
  * sl_http_stream_end gives back.  NULL when out of memory (resp is then
  * left as it was). */
 sl_http_stream *sl_http_stream_open(const sl_http_request *req, sl_http_response *resp);

@@ -591,6 +591,9 @@ int sl_service_main(const sl_service_spec *spec, int argc, char **argv)
                      &http_listen, &err);
     if (strcmp(http_listen, "off") != 0) {
         sl_http_options ho = {.max_body_bytes = (size_t)svc.cfg.max_message_bytes};
+        /* Browser pages of other origins allowed to call this port (the
+         * service-desk console calling inventory and forecasting). */
+        sl_config_string("SHELFLINE_HTTP_CORS_ORIGINS", "", &ho.cors_origins, &err);
         char *cert = NULL, *key = NULL;
         /* The HTTP port serves the gRPC port's certificate. */
         sl_status hs = svc.tls != NULL ? sl_tls_server_pem(svc.tls, &cert, &key, &err) : SL_OK;

@@ -7,6 +7,9 @@
 // ticket.  A screenshot of each page goes into SHOTS_DIR.
 //
 // usage: node console_e2e.mjs CONSOLE_URL INVENTORY_URL ORDER_ID INBOUND_ID TICKET_ID SHOTS_DIR
+//            STOCK_INVENTORY_URL SKU REGION
+// STOCK_INVENTORY_URL is an inventory whose HTTP port lets the console's
+// origin call it (SHELFLINE_HTTP_CORS_ORIGINS): the Stock page's.
 // Environment: SHELFLINE_AGENT_TOKEN_FILE (cs-agent), SHELFLINE_PLANNER_TOKEN_FILE
 // (planner: DelayInbound), NODE_PATH with playwright-core.
 import { mkdirSync, readFileSync } from "node:fs";
@@ -15,9 +18,13 @@ import { createRequire } from "node:module";
 const require = createRequire(import.meta.url);
 const { chromium } = require("playwright-core");
 
-const [consoleUrl, inventoryUrl, orderId, inboundId, ticketId, shots] = process.argv.slice(2);
-if (shots === undefined) {
-  console.error("usage: node console_e2e.mjs CONSOLE_URL INVENTORY_URL ORDER_ID INBOUND_ID TICKET_ID SHOTS_DIR");
+const [consoleUrl, inventoryUrl, orderId, inboundId, ticketId, shots, stockUrl, sku, region] =
+  process.argv.slice(2);
+if (region === undefined) {
+  console.error(
+    "usage: node console_e2e.mjs CONSOLE_URL INVENTORY_URL ORDER_ID INBOUND_ID TICKET_ID SHOTS_DIR " +
+      "STOCK_INVENTORY_URL SKU REGION",
+  );
   process.exit(2);
 }
 const agent = readFileSync(process.env.SHELFLINE_AGENT_TOKEN_FILE, "ascii").trim();
@@ -52,8 +59,8 @@ try {
   // 1. Sign in: the form, keyboard only.
   await page.goto(consoleUrl);
   await page.getByLabel("Token").fill(agent);
-  await page.getByLabel("Token").press("Tab");
-  await page.keyboard.press("Enter");
+  await page.getByLabel(/^Inventory API/).fill(stockUrl);
+  await page.getByLabel(/^Inventory API/).press("Enter");
   await page.getByRole("search").waitFor();
   console.log("signed in");
 
@@ -100,9 +107,14 @@ try {
   console.log(`answered ${ticketId}`);
   await page.screenshot({ path: `${shots}/ticket.png`, fullPage: true });
 
-  // 5. The stock page, as it stands.
+  // 5. The stock page: the SKU the order waits for, from inventory's own
+  //    port (another origin), its open inbound shipment listed.
   await page.getByRole("link", { name: "Stock" }).click();
-  await page.getByRole("heading", { name: "Stock" }).waitFor();
+  await page.getByLabel("SKU").fill(sku);
+  await page.getByLabel("Region").fill(region);
+  await page.getByLabel("Region").press("Enter");
+  await page.getByRole("table", { name: "Inbound shipments" }).getByText(inboundId).waitFor();
+  console.log(`stock of ${sku} in ${region}: available ${await page.locator("#available").textContent()}`);
   await page.screenshot({ path: `${shots}/stock.png`, fullPage: true });
 } catch (e) {
   failed = true;

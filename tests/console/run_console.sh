@@ -89,6 +89,23 @@ call "$desk" ServiceDeskService OpenTicket "$tmp/agent.token" "{\"ticketId\": \"
  \"subject\": \"Where is my kettle?\", \"body\": \"Hello, where is my order $order? It has not arrived.\",
  \"language\": \"en\"}"
 
+# An inventory whose HTTP port lets the console's pages call it (CORS), for
+# the Stock page; and none other's.
+service_bin=$inventory_bin
+start_service SHELFLINE_JWT_PUBLIC_KEY_FILE="$tmp/jwt.pub" SHELFLINE_HTTP_CORS_ORIGINS="$desk"
+stock_inv=http://127.0.0.1:$(http_port 2)
+curl -sS -o /dev/null -D "$tmp/preflight.h" -w '%{http_code}' -X OPTIONS -H "Origin: $desk" \
+    -H 'Access-Control-Request-Method: POST' -H 'Access-Control-Request-Headers: content-type,authorization' \
+    "$stock_inv/shelfline.v1.InventoryService/GetAvailability" >"$tmp/preflight.code"
+[ "$(cat "$tmp/preflight.code")" = 204 ] || die "preflight from $desk: HTTP $(cat "$tmp/preflight.code")"
+grep -qi "^access-control-allow-origin: $desk" "$tmp/preflight.h" || die "preflight: no Access-Control-Allow-Origin"
+curl -sS -o /dev/null -D "$tmp/other.h" -X OPTIONS -H 'Origin: http://elsewhere.example' \
+    -H 'Access-Control-Request-Method: POST' "$stock_inv/shelfline.v1.InventoryService/GetAvailability"
+! grep -qi '^access-control-allow-origin' "$tmp/other.h" || die "another origin was allowed"
+! curl -sS -D - -o /dev/null -X OPTIONS -H "Origin: $desk" -H 'Access-Control-Request-Method: POST' \
+    "$inv/shelfline.v1.InventoryService/GetAvailability" | grep -qi '^access-control-allow-origin' ||
+    die "an inventory without SHELFLINE_HTTP_CORS_ORIGINS allowed $desk"
+
 # The console's static files: the page, and nothing outside dist.
 curl -sS -o "$tmp/index.html" -w '%{http_code} %{content_type}' "$desk/" >"$tmp/index.out"
 grep -q '^200 text/html' "$tmp/index.out" || die "GET /: $(cat "$tmp/index.out")"
@@ -102,6 +119,6 @@ code=$(curl -sS -o /dev/null -w '%{http_code} %{content_type}' "$desk/app.js")
 rc=0
 SHELFLINE_AGENT_TOKEN_FILE=$tmp/agent.token SHELFLINE_PLANNER_TOKEN_FILE=$tmp/planner.token \
     NODE_PATH=$console/node/node_modules timeout 240 node "$here/console_e2e.mjs" "$desk/" "$inv" \
-    "$order" "$inbound" "$ticket" "$shots" || rc=$?
+    "$order" "$inbound" "$ticket" "$shots" "$stock_inv" "$sku" CONSOLE || rc=$?
 [ $rc -eq 0 ] || { service_log; die "the console's end-to-end run failed (exit $rc)"; }
 echo "$me: signed in, saw $order's ETA move with its reason live, answered $ticket; screenshots in $shots"

@@ -5,6 +5,8 @@
 // streaming form) for its customer and redraws on the order's notices.
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
+import { ForecastingService } from "./gen/shelfline/v1/forecasting_pb.js";
+import { Availability_StatusSchema, InventoryService } from "./gen/shelfline/v1/inventory_pb.js";
 import {
   EtaConfidenceSchema,
   NotificationKind,
@@ -36,6 +38,27 @@ const transport = createConnectTransport({
   ],
 });
 const desk: Client<typeof ServiceDeskService> = createClient(ServiceDeskService, transport);
+
+// Inventory and forecasting answer on their own HTTP ports (another
+// origin: they must list this page's in SHELFLINE_HTTP_CORS_ORIGINS, as
+// make run does); by default this host's 8051 and 8052.
+const INV_KEY = "shelfline.console.inventory";
+const FC_KEY = "shelfline.console.forecasting";
+const port = (p: number) => `${window.location.protocol}//${window.location.hostname}:${p}`;
+function peer<T extends typeof InventoryService | typeof ForecastingService>(service: T, key: string, p: number) {
+  return createClient(
+    service,
+    createConnectTransport({
+      baseUrl: sessionStorage.getItem(key) || port(p),
+      interceptors: [
+        (next) => async (req) => {
+          req.header.set("Authorization", `Bearer ${token()}`);
+          return next(req);
+        },
+      ],
+    }),
+  );
+}
 
 // ---- small DOM helpers -------------------------------------------------
 
@@ -70,6 +93,8 @@ const confidence = (c: number) => EtaConfidenceSchema.values[c]?.name.replace("E
 
 function signIn() {
   const input = h("textarea", { id: "token", rows: "4", cols: "60", required: "" }) as HTMLTextAreaElement;
+  const inv = h("input", { id: "inventory-url", type: "url", placeholder: port(8051), size: "40" }) as HTMLInputElement;
+  const fc = h("input", { id: "forecasting-url", type: "url", placeholder: port(8052), size: "40" }) as HTMLInputElement;
   const form = h(
     "form",
     { "aria-label": "Sign in" },
@@ -77,10 +102,16 @@ function signIn() {
     h("p", {}, "Paste your bearer token (after make run: .local/auth/cs-agent.token)."),
     h("label", { for: "token" }, "Token"),
     input,
+    h("label", { for: "inventory-url" }, "Inventory API (for Stock; empty: this host's 8051)"),
+    inv,
+    h("label", { for: "forecasting-url" }, "Forecasting API (for Stock; empty: this host's 8052)"),
+    fc,
     h("button", { type: "submit" }, "Sign in"),
   );
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
+    sessionStorage.setItem(INV_KEY, inv.value.trim());
+    sessionStorage.setItem(FC_KEY, fc.value.trim());
     sessionStorage.setItem(TOKEN_KEY, input.value.trim());
     say("Signed in.");
     route();
@@ -393,17 +424,131 @@ async function ticketPage(ticketId: string) {
 
 // ---- stock ---------------------------------------------------------------
 
-function stockPage() {
-  main.replaceChildren(
-    h("h2", {}, "Stock"),
-    h(
-      "p",
-      {},
-      "Availability per region and warehouse, next inbounds and forecasts come from inventory and " +
-        "forecasting, on their own HTTP ports; their Connect API does not yet answer calls from this " +
-        "page's origin (no CORS), so this page shows nothing of them yet.",
-    ),
+function stockPage(params: URLSearchParams) {
+  const sku = params.get("sku") ?? "";
+  const region = params.get("region") ?? "";
+  const form = h(
+    "form",
+    { role: "search", "aria-label": "Find stock" },
+    h("label", { for: "s-sku" }, "SKU"),
+    h("input", { id: "s-sku", name: "sku", value: sku, required: "" }),
+    h("label", { for: "s-region" }, "Region"),
+    h("input", { id: "s-region", name: "region", value: region, required: "" }),
+    h("button", { type: "submit" }, "Show"),
   );
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const q = new URLSearchParams(new FormData(form as HTMLFormElement) as unknown as Record<string, string>);
+    window.location.hash = `#/stock?${q}`;
+  });
+  const out = h("div", { id: "stock" });
+  main.replaceChildren(h("h2", {}, "Stock"), form, out);
+  if (sku === "" || region === "") return;
+  void drawStock(sku, region, out);
+}
+
+async function drawStock(sku: string, region: string, out: HTMLElement) {
+  const inventory = peer(InventoryService, INV_KEY, 8051);
+  try {
+    const [avail, inbound] = await Promise.all([
+      inventory.getAvailability({ skus: [sku], region }),
+      inventory.listInbound({ sku, openOnly: true }),
+    ]);
+    const a = avail.items[0];
+    out.replaceChildren(
+      h("h3", {}, `${sku} in ${region}`),
+      h(
+        "dl",
+        {},
+        h("dt", {}, "Status"),
+        h("dd", {}, a ? (Availability_StatusSchema.values[a.status]?.name ?? "") : ""),
+        h("dt", {}, "Available"),
+        h("dd", { id: "available" }, a ? String(a.available) : "0"),
+        h("dt", {}, "Shown to shoppers"),
+        h("dd", {}, a && a.onlyLeft > 0n ? `only ${a.onlyLeft} left` : (a?.hint ?? "")),
+        h("dt", {}, "Next inbound"),
+        h(
+          "dd",
+          {},
+          a?.nextInbound ? `${a.nextInbound.qty} into ${a.nextInbound.warehouseId} on ${day(a.nextInbound.expectedAtMs)}` : "none",
+        ),
+        h("dt", {}, "Back-in-stock queue"),
+        h("dd", {}, "not served by any RPC yet"),
+      ),
+      table(
+        ["Warehouse", "Available", "Transit p50 – p90 (days)"],
+        (a?.warehouses ?? []).map((w) => [w.warehouseId, String(w.available), `${w.transitP50Days} – ${w.transitP90Days}`]),
+        "Warehouses",
+      ),
+      h("h3", {}, "Open inbound shipments"),
+      table(
+        ["Shipment", "Warehouse", "Qty", "Expected"],
+        inbound.inbounds.map((i) => [i.inboundId, i.warehouseId, String(i.qty), day(i.expectedAtMs)]),
+        "Inbound shipments",
+      ),
+    );
+  } catch (e) {
+    out.replaceChildren(h("p", {}, `Inventory: ${failed(e)}`));
+    return;
+  }
+  // Planners: the forecast with its bands, and the replenishment plan.
+  const forecasting = peer(ForecastingService, FC_KEY, 8052);
+  try {
+    const [fc, plan] = await Promise.all([
+      forecasting.forecastDemand({ sku, region, horizonDays: 28 }),
+      forecasting.getReplenishmentPlan({ sku, region }),
+    ]);
+    out.append(
+      h("h3", {}, `Forecast (${fc.model})`),
+      chart(fc.points),
+      h("h3", {}, "Replenishment plan"),
+      h(
+        "dl",
+        {},
+        h("dt", {}, "Reorder point"),
+        h("dd", {}, plan.reorderPoint.toFixed(0)),
+        h("dt", {}, "Safety stock"),
+        h("dd", {}, plan.safetyStock.toFixed(0)),
+        h("dt", {}, "Suggested order"),
+        h("dd", {}, String(plan.suggestedOrderQty)),
+        h("dt", {}, "Projected stock-out"),
+        h("dd", {}, plan.projectedStockoutDay || "none"),
+        h("dt", {}, "Days of cover"),
+        h("dd", {}, plan.daysOfCover.toFixed(1)),
+      ),
+    );
+  } catch (e) {
+    const err = ConnectError.from(e);
+    out.append(
+      h("p", {}, err.code === Code.PermissionDenied ? "Forecasts are for planners." : `Forecasting: ${failed(e)}`),
+    );
+  }
+}
+
+// The forecast as an SVG: the 95% band, the 80% band, the point forecast.
+function chart(points: { day: string; point: number; lo80: number; hi80: number; lo95: number; hi95: number }[]): Node {
+  const W = 720, H = 240, P = 30;
+  if (points.length === 0) return h("p", {}, "No forecast.");
+  const max = Math.max(1, ...points.map((p) => p.hi95));
+  const x = (i: number) => P + (i * (W - 2 * P)) / Math.max(1, points.length - 1);
+  const y = (v: number) => H - P - (v * (H - 2 * P)) / max;
+  const band = (lo: (p: (typeof points)[0]) => number, hi: (p: (typeof points)[0]) => number) =>
+    points.map((p, i) => `${x(i)},${y(hi(p))}`).join(" ") +
+    " " +
+    points.map((p, i) => `${x(i)},${y(lo(p))}`).reverse().join(" ");
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
+  svg.setAttribute("width", String(W));
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", `Forecast from ${points[0].day} to ${points[points.length - 1].day}, up to ${max.toFixed(0)} a day`);
+  svg.innerHTML =
+    `<polygon points="${band((p) => p.lo95, (p) => p.hi95)}" fill="#dbe6f7"/>` +
+    `<polygon points="${band((p) => p.lo80, (p) => p.hi80)}" fill="#a9c2ea"/>` +
+    `<polyline points="${points.map((p, i) => `${x(i)},${y(p.point)}`).join(" ")}" fill="none" stroke="#1d4f9c" stroke-width="2"/>` +
+    `<text x="${P}" y="${H - 8}" font-size="12">${points[0].day}</text>` +
+    `<text x="${W - P}" y="${H - 8}" font-size="12" text-anchor="end">${points[points.length - 1].day}</text>` +
+    `<text x="4" y="${P}" font-size="12">${max.toFixed(0)}</text>`;
+  return h("figure", {}, svg, h("figcaption", {}, "Daily demand: forecast, 80% and 95% bands."));
 }
 
 // ---- routing -------------------------------------------------------------
@@ -423,7 +568,7 @@ function route() {
   }
   if (page === "queue") void queuePage(new URLSearchParams(query ?? ""));
   else if (page === "ticket") void ticketPage(arg);
-  else if (page === "stock") stockPage();
+  else if (page === "stock") stockPage(new URLSearchParams(query ?? ""));
   else void orderPage(page === "order" ? arg : "");
 }
 
