@@ -67,7 +67,10 @@ for i in "${!services[@]}"; do
     s=${services[$i]}
     peer=()
     [ ${#auth_env[@]} -eq 0 ] || peer=(SHELFLINE_PEER_TOKEN_FILE="$auth/service-$s.token")
+    # The console (service-desk's port 8054) calls inventory and
+    # forecasting on their own ports for its Stock page.
     env "${auth_env[@]}" "${peer[@]}" SHELFLINE_LISTEN="${addrs[$i]}" \
+        SHELFLINE_HTTP_CORS_ORIGINS="${SHELFLINE_HTTP_CORS_ORIGINS:-http://127.0.0.1:8054,http://localhost:8054}" \
         "$bin/shelfline-$s" >"$logs/$s.log" 2>&1 &
     pids+=($!)
 done
