@@ -145,18 +145,6 @@ service_bin=$desk_bin
 start_service SHELFLINE_JWT_PUBLIC_KEY_FILE="$tmp/jwt.pub" SHELFLINE_PEER_TOKEN_FILE="$tmp/peer.token" \
     SHELFLINE_INVENTORY_ADDR="$inventory_address" 8>&-
 
-# The HTTP port of the N+1-th service started (each logs "HTTP on ... (port P)").
-http_port() {
-    local p=
-    for _ in $(seq 1 50); do
-        p=$(sed -n 's/.*HTTP on [^ ]* (port \([0-9]*\)).*/\1/p' "$tmp/service.log" | sed -n "$(($1 + 1))p")
-        [ -n "$p" ] && break
-        sleep 0.1
-    done
-    [ -n "$p" ] || { service_log; die "service $1 logged no HTTP port"; }
-    echo "$p"
-}
-
 # --- the example and its output ----------------------------------------------------
 
 order=EX-$lang-$(date +%s)-$$

@@ -41,17 +41,6 @@ make_token console-shop storefront >"$tmp/storefront.token"
 make_token console-agent cs-agent >"$tmp/agent.token"
 make_token shelfline-service-desk service >"$tmp/peer.token"
 
-http_port() {
-    local p=
-    for _ in $(seq 1 50); do
-        p=$(sed -n 's/.*HTTP on [^ ]* (port \([0-9]*\)).*/\1/p' "$tmp/service.log" | sed -n "$(($1 + 1))p")
-        [ -n "$p" ] && break
-        sleep 0.1
-    done
-    [ -n "$p" ] || { service_log; die "service $1 logged no HTTP port"; }
-    echo "$p"
-}
-
 # call URL SERVICE METHOD TOKEN_FILE JSON: a unary Connect call that must answer 200.
 call() {
     local code

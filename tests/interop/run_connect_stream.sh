@@ -43,21 +43,8 @@ admin=$(make_token stream-admin stock-admin)
 watcher=$(make_token stream-watcher service)
 shopper=$(make_token stream-shopper storefront)
 
-# http_port_after N: the HTTP port of the N+1-th "HTTP on" line of the log
-# (each service started logs one).
-http_port_after() {
-    local n=$1 p=
-    for _ in $(seq 1 50); do
-        p=$(sed -n 's/.*HTTP on [^ ]* (port \([0-9]*\)).*/\1/p' "$tmp/service.log" | sed -n "$((n + 1))p")
-        [ -n "$p" ] && break
-        sleep 0.1
-    done
-    [ -n "$p" ] || { service_log; die "the service logged no HTTP port"; }
-    echo "$p"
-}
-
 start_service SHELFLINE_JWT_PUBLIC_KEY_FILE="$tmp/jwt.pub"
-base=http://127.0.0.1:$(http_port_after 0)
+base=http://127.0.0.1:$(http_port 0)
 
 failures=0
 fail() {
@@ -234,7 +221,7 @@ grep -q 'grpc_server_msg_sent_total{grpc_type="server_stream",grpc_service="shel
 # 6. The stream cap, and a client that goes away: a second inventory with
 #    room for one stream.
 start_service SHELFLINE_JWT_PUBLIC_KEY_FILE="$tmp/jwt.pub" SHELFLINE_MAX_STREAMS=1
-base=http://127.0.0.1:$(http_port_after 1)
+base=http://127.0.0.1:$(http_port 1)
 curl -sS -N -o "$tmp/hold.body" -X POST -H 'Content-Type: application/connect+json' \
     -H "Authorization: Bearer $watcher" --data-binary "@$tmp/live.env" \
     "$base/shelfline.v1.InventoryService/WatchEvents" &
