@@ -1,28 +1,43 @@
 /*
- * sl_connect: every unary RPC of a server on its HTTP face (sl_http), in
- * the Connect protocol's unary form (connectrpc.com/docs/protocol), so a
- * client with nothing but curl or fetch() can call the suite:
+ * sl_connect: every unary and server-streaming RPC of a server on its HTTP
+ * face (sl_http), in the Connect protocol (connectrpc.com/docs/protocol),
+ * so a client with nothing but curl or fetch() can call the suite:
  *
  *   POST /shelfline.v1.InventoryService/GetAvailability
  *   Content-Type: application/json          (or application/proto)
  *   Authorization: Bearer <jwt>
  *   {"sku": "SKU-1"}
  *
- * The call runs in-process through the gRPC dispatcher
- * (sl_server_call_local_ex): the same decoding checks, interceptor
- * (authentication), roles, validation, handler, metrics and access log as
- * a gRPC call.  JSON is the proto3 mapping (sl_json).  Request headers
- * passed on: Authorization, X-Request-Id, traceparent, tracestate;
- * Connect-Timeout-Ms becomes the call's deadline.
+ * A call runs in-process through the gRPC dispatcher
+ * (sl_server_call_local_ex, sl_server_stream_local): the same decoding
+ * checks, interceptor (authentication), roles, validation, handler,
+ * metrics and access log as a gRPC call.  JSON is the proto3 mapping
+ * (sl_json).  Request headers passed on: Authorization, X-Request-Id,
+ * traceparent, tracestate; Connect-Timeout-Ms becomes the call's deadline.
  *
- * Answers: 200 with the reply in the request's content type; an error as
- * Connect's JSON error body {"code": "invalid_argument", "message": ...,
- * "details": [{"type": "google.rpc.BadRequest", "value": <base64>}]} (the
- * details are those a gRPC client finds in grpc-status-details-bin) with
- * the HTTP status of the code (sl_connect_http_status).  A path that names
- * no method of the server: 404, code unimplemented.  Another content type:
- * 415.  Streaming methods are not served over HTTP yet: 501
- * (unimplemented) -- gRPC serves them.
+ * Unary answers: 200 with the reply in the request's content type; an
+ * error as Connect's JSON error body {"code": "invalid_argument",
+ * "message": ..., "details": [{"type": "google.rpc.BadRequest", "value":
+ * <base64>}]} (the details are those a gRPC client finds in
+ * grpc-status-details-bin) with the HTTP status of the code
+ * (sl_connect_http_status).  A path that names no method of the server:
+ * 404, code unimplemented.  Another content type: 415.
+ *
+ * Server streams (WatchEvents, WatchNotifications, WatchAlerts) in the
+ * streaming form: Content-Type application/connect+json or
+ * application/connect+proto, the request one enveloped message (a flags
+ * byte, 0; its length, 4 bytes big-endian; the message).  The answer is
+ * 200 at once, then each message the handler sends in an envelope of its
+ * own (flags 0), and last the end-stream message (flags 0x02): {} or
+ * {"error": <the error body above>}.  Every error -- a refused token, a
+ * bad envelope, the stream cap -- ends the stream that way; only a
+ * content type outside the streaming form is answered otherwise (415; the
+ * unary form of a stream, application/json: 501 unimplemented).  Each
+ * stream runs on a thread of its own and holds one of the server's
+ * max_streams places; the connection waits off libmicrohttpd's threads
+ * between messages (sl_http_stream_open).  A client that disconnects ends
+ * its stream (CANCELLED) within the dispatcher's poll interval.  Client
+ * and bidirectional streams: 501 (gRPC serves them).
  */
 #ifndef SL_CONNECT_H
 #define SL_CONNECT_H

@@ -6,26 +6,51 @@
  * chunk of body, then once more with no data -- only that last call runs
  * the route's handler and queues the response.  A body over the limit is
  * answered 413 at once, without reading the rest into memory.
+ *
+ * Streams.  A streamed body is a queue of bytes between its writer (a
+ * thread of the route's) and libmicrohttpd's content reader.  When the
+ * queue is empty the reader suspends the connection, so no pool thread
+ * spins or waits on it; the writer resumes it with the next bytes.  A
+ * suspended connection is invisible to libmicrohttpd (no timeout, no
+ * disconnect noticed), so sl_http_stream_gone looks at its socket itself
+ * -- safe then, because libmicrohttpd does not touch a suspended
+ * connection and only the stream's lock resumes it.  Two references keep
+ * a stream: the writer's (sl_http_stream_end) and the response's
+ * (libmicrohttpd's free callback, once the response is done with).
  */
 #include "sl_http.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <gnutls/abstract.h>
 #include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <time.h>
 
 #include "sl_arena.h"
 #include "sl_log.h"
 
 #define MAX_ROUTES 32
 #define MAX_CHAIN 8
+#define MAX_STATIC 4
+#define MAX_STATIC_FILE (16u * 1024 * 1024)
 #define DEFAULT_MAX_BODY (4u * 1024 * 1024 + 64 * 1024)
+/* Bytes a stream's writer may have queued before it waits. */
+#define STREAM_HIGH_WATER (256u * 1024)
+#define STREAM_BLOCK 16384
+/* How long sl_http_destroy lets open streams finish (their writers end
+ * them with the shutdown's status) before cutting them off. */
+#define STREAM_STOP_GRACE_MS 2000
 
 typedef struct route {
     char *method; /* NULL: any */
@@ -47,6 +72,32 @@ struct sl_http {
     sl_tls_server *tls; /* NULL: plain HTTP */
     pthread_mutex_t cert_mu;
     struct http_cert *cert; /* the newest; older ones behind it */
+    char *cors;             /* ",a,b," of sl_http_options.cors_origins; NULL: none */
+    /* sl_http_static's folders: prefix and dir, malloc'd. */
+    struct static_dir {
+        char *prefix, *dir;
+    } statics[MAX_STATIC];
+    size_t nstatics;
+    /* Open streams, for sl_http_destroy: each until libmicrohttpd lets go
+     * of its response. */
+    pthread_mutex_t smu;
+    pthread_cond_t scv;
+    sl_http_stream *streams;
+};
+
+struct sl_http_stream {
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* the writer waits for room */
+    sl_http *h;        /* NULL once unlinked */
+    struct MHD_Connection *conn;
+    int fd;
+    char *buf; /* bytes [off, len) not yet given to libmicrohttpd */
+    size_t off, len, cap;
+    bool ended;     /* by the writer */
+    bool gone;      /* the client, or the server */
+    bool suspended; /* by the reader, for want of bytes */
+    int refs;
+    sl_http_stream *prev, *next;
 };
 
 /* A certificate as GnuTLS serves it.  Every version is kept until the
@@ -113,16 +164,27 @@ sl_status sl_http_create(const char *listen, const sl_http_options *opts, sl_htt
     sl_http *h = sl_calloc(1, sizeof *h);
     if (h == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    pthread_mutex_init(&h->smu, NULL);
+    pthread_cond_init(&h->scv, NULL);
+    pthread_mutex_init(&h->cert_mu, NULL);
     sl_status st = parse_listen(h, listen != NULL ? listen : "", err);
     if (st != SL_OK) {
-        free(h);
+        sl_http_destroy(h);
         return st;
     }
     h->threads = opts != NULL && opts->threads > 0 ? opts->threads : 2;
     h->max_body =
         opts != NULL && opts->max_body_bytes > 0 ? opts->max_body_bytes : DEFAULT_MAX_BODY;
+    if (opts != NULL && opts->cors_origins != NULL && opts->cors_origins[0] != '\0') {
+        size_t n = strlen(opts->cors_origins);
+        h->cors = sl_malloc(n + 3);
+        if (h->cors == NULL) {
+            sl_http_destroy(h);
+            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        }
+        snprintf(h->cors, n + 3, ",%s,", opts->cors_origins);
+    }
     h->tls = opts != NULL ? opts->tls : NULL;
-    pthread_mutex_init(&h->cert_mu, NULL);
     *out = h;
     return SL_OK;
 }
@@ -187,7 +249,398 @@ const char *sl_http_peer(const sl_http_request *req, char *buf, size_t cap)
     return buf;
 }
 
-static enum MHD_Result respond(struct MHD_Connection *conn, sl_http_response *r, const char *allow)
+/* -------------------------------------------------------------- files -- */
+
+static const struct {
+    const char *ext, *type;
+} content_types[] = {
+    {".html", "text/html; charset=utf-8"},
+    {".js", "text/javascript; charset=utf-8"},
+    {".css", "text/css; charset=utf-8"},
+    {".map", "application/json"},
+    {".json", "application/json"},
+    {".svg", "image/svg+xml"},
+    {".png", "image/png"},
+    {".ico", "image/x-icon"},
+    {".txt", "text/plain; charset=utf-8"},
+};
+
+/* A path below a static folder that may be served: segments of [A-Za-z0-9._-], none
+ * empty or starting with '.', and a known extension (its type into *type). */
+static bool safe_relative(const char *rel, const char **type)
+{
+    size_t n = strlen(rel);
+    if (n == 0 || n > 200)
+        return false;
+    for (const char *seg = rel; *seg != '\0';) {
+        size_t len = strcspn(seg, "/");
+        if (len == 0 || seg[0] == '.')
+            return false;
+        for (size_t i = 0; i < len; i++) {
+            char c = seg[i];
+            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '.' || c == '_' || c == '-'))
+                return false;
+        }
+        seg += len;
+        if (*seg == '/')
+            seg++;
+        else
+            break;
+    }
+    if (rel[n - 1] == '/')
+        return false;
+    const char *dot = strrchr(rel, '.');
+    for (size_t i = 0; dot != NULL && i < sizeof content_types / sizeof content_types[0]; i++)
+        if (strcmp(dot, content_types[i].ext) == 0) {
+            *type = content_types[i].type;
+            return true;
+        }
+    return false;
+}
+
+/* Reads dir/rel into resp: a regular file (no symbolic link) of at most
+ * MAX_STATIC_FILE bytes; false when there is none such. */
+static bool read_file(const char *dir, const char *rel, sl_http_response *resp)
+{
+    char path[1024];
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, rel) >= sizeof path)
+        return false;
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    struct stat sb;
+    bool ok = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size <= MAX_STATIC_FILE;
+    char *body = ok ? sl_malloc((size_t)sb.st_size + 1) : NULL;
+    size_t got = 0;
+    ok = body != NULL;
+    while (ok && got < (size_t)sb.st_size) {
+        ssize_t r = read(fd, body + got, (size_t)sb.st_size - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            ok = false;
+        else
+            got += (size_t)r;
+    }
+    close(fd);
+    if (!ok) {
+        free(body);
+        return false;
+    }
+    free(resp->body);
+    resp->body = body;
+    resp->body_len = got;
+    return true;
+}
+
+static void static_handler(void *ctx, const sl_http_request *req, sl_http_response *resp)
+{
+    const struct static_dir *sd = ctx;
+    const char *rel = req->path + strlen(sd->prefix);
+    if (*rel == '\0')
+        rel = "index.html";
+    const char *type = NULL;
+    if (!safe_relative(rel, &type) || !read_file(sd->dir, rel, resp)) {
+        sl_http_text(resp, 404, NULL, "not found\n");
+        return;
+    }
+    resp->status = 200;
+    resp->content_type = type;
+}
+
+sl_status sl_http_static(sl_http *h, const char *prefix, const char *dir, sl_err *err)
+{
+    if (h->nstatics == MAX_STATIC)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "more than %d static folders", MAX_STATIC);
+    if (prefix == NULL || prefix[0] != '/' || prefix[strlen(prefix) - 1] != '/' || dir == NULL ||
+        dir[0] == '\0')
+        return sl_err_set(err, SL_INVALID_ARGUMENT,
+                          "a static folder needs a prefix from / ending in / and a folder");
+    struct static_dir *sd = &h->statics[h->nstatics];
+    sd->prefix = sl_strdup(prefix);
+    sd->dir = sl_strdup(dir);
+    if (sd->prefix == NULL || sd->dir == NULL) {
+        free(sd->prefix);
+        free(sd->dir);
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    sl_status st = sl_http_route(h, "GET", prefix, true, static_handler, sd, err);
+    if (st != SL_OK) {
+        free(sd->prefix);
+        free(sd->dir);
+        return st;
+    }
+    h->nstatics++;
+    return SL_OK;
+}
+
+/* --------------------------------------------------------------- CORS -- */
+
+/* The request's Origin when it is one of the allowed ones, else NULL. */
+static const char *cors_origin(const sl_http *h, struct MHD_Connection *conn)
+{
+    if (h->cors == NULL)
+        return NULL;
+    const char *o = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin");
+    if (o == NULL || o[0] == '\0' || strchr(o, ',') != NULL)
+        return NULL;
+    for (const char *p = h->cors; (p = strstr(p, o)) != NULL; p++)
+        if (p[-1] == ',' && p[strlen(o)] == ',')
+            return o;
+    return NULL;
+}
+
+static void cors_headers(const sl_http *h, struct MHD_Connection *conn, struct MHD_Response *resp)
+{
+    const char *o = cors_origin(h, conn);
+    if (o == NULL)
+        return;
+    MHD_add_response_header(resp, "Access-Control-Allow-Origin", o);
+    MHD_add_response_header(resp, "Vary", "Origin");
+}
+
+/* A preflight from an allowed origin: 204 with what the Connect face
+ * takes; NULL when it is none (then routed as any request). */
+static enum MHD_Result preflight(sl_http *h, struct MHD_Connection *conn)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
+    if (resp == NULL)
+        return MHD_NO;
+    cors_headers(h, conn, resp);
+    MHD_add_response_header(resp, "Access-Control-Allow-Methods", "POST, GET");
+    MHD_add_response_header(resp, "Access-Control-Allow-Headers",
+                            "Content-Type, Authorization, Connect-Protocol-Version, "
+                            "Connect-Timeout-Ms, X-Request-Id, traceparent, tracestate");
+    MHD_add_response_header(resp, "Access-Control-Max-Age", "600");
+    enum MHD_Result rc = MHD_queue_response(conn, 204, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
+/* ------------------------------------------------------------ streams -- */
+
+static void stream_unref(sl_http_stream *st)
+{
+    pthread_mutex_lock(&st->mu);
+    bool last = --st->refs == 0;
+    pthread_mutex_unlock(&st->mu);
+    if (!last)
+        return;
+    pthread_cond_destroy(&st->cv);
+    pthread_mutex_destroy(&st->mu);
+    free(st->buf);
+    free(st);
+}
+
+/* Marks st gone (under its lock) and hands a suspended connection back to
+ * libmicrohttpd, whose reader then ends the body in error. */
+static void stream_cut_locked(sl_http_stream *st)
+{
+    st->gone = true;
+    if (st->suspended && st->conn != NULL) {
+        st->suspended = false;
+        MHD_resume_connection(st->conn);
+    }
+    pthread_cond_broadcast(&st->cv);
+}
+
+sl_http_stream *sl_http_stream_open(const sl_http_request *req, sl_http_response *resp)
+{
+    sl_http_stream *st = sl_calloc(1, sizeof *st);
+    if (st == NULL)
+        return NULL;
+    pthread_mutex_init(&st->mu, NULL);
+    pthread_cond_init(&st->cv, NULL);
+    st->conn = req->conn;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(st->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    st->fd = ci != NULL ? ci->connect_fd : -1;
+    /* The writer's and the response's (taken back in respond() if no
+     * response is made). */
+    st->refs = 2;
+    resp->stream = st;
+    return st;
+}
+
+bool sl_http_stream_write(sl_http_stream *st, const void *data, size_t len)
+{
+    pthread_mutex_lock(&st->mu);
+    while (!st->gone && st->len - st->off > STREAM_HIGH_WATER)
+        pthread_cond_wait(&st->cv, &st->mu);
+    bool ok = !st->gone;
+    if (ok && st->off > 0) {
+        memmove(st->buf, st->buf + st->off, st->len - st->off);
+        st->len -= st->off;
+        st->off = 0;
+    }
+    if (ok && st->len + len > st->cap) {
+        size_t cap = st->cap > 0 ? st->cap : 4096;
+        while (cap < st->len + len)
+            cap *= 2;
+        char *b = sl_realloc(st->buf, cap);
+        if (b == NULL) {
+            ok = false;
+            stream_cut_locked(st);
+        } else {
+            st->buf = b;
+            st->cap = cap;
+        }
+    }
+    if (ok) {
+        memcpy(st->buf + st->len, data, len);
+        st->len += len;
+        if (st->suspended) {
+            st->suspended = false;
+            MHD_resume_connection(st->conn);
+        }
+    }
+    pthread_mutex_unlock(&st->mu);
+    return ok;
+}
+
+bool sl_http_stream_gone(sl_http_stream *st)
+{
+    pthread_mutex_lock(&st->mu);
+    if (!st->gone && st->suspended && st->fd >= 0) {
+        /* A client that closed its side: end of file (or an error) on a
+         * socket it sends nothing more on while its response streams. */
+        struct pollfd p = {.fd = st->fd, .events = POLLIN | POLLRDHUP};
+        if (poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0)
+            stream_cut_locked(st);
+    }
+    bool gone = st->gone;
+    pthread_mutex_unlock(&st->mu);
+    return gone;
+}
+
+void sl_http_stream_end(sl_http_stream *st)
+{
+    pthread_mutex_lock(&st->mu);
+    st->ended = true;
+    if (st->suspended && !st->gone) {
+        st->suspended = false;
+        MHD_resume_connection(st->conn);
+    }
+    pthread_mutex_unlock(&st->mu);
+    stream_unref(st);
+}
+
+/* libmicrohttpd's content reader: the queued bytes, the end, or -- for
+ * want of bytes -- a suspended connection until the writer resumes it. */
+static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+    (void)pos;
+    sl_http_stream *st = cls;
+    ssize_t n;
+    pthread_mutex_lock(&st->mu);
+    if (st->gone) {
+        n = MHD_CONTENT_READER_END_WITH_ERROR;
+    } else if (st->off < st->len) {
+        size_t k = st->len - st->off < max ? st->len - st->off : max;
+        memcpy(out, st->buf + st->off, k);
+        st->off += k;
+        if (st->off == st->len)
+            st->off = st->len = 0;
+        pthread_cond_broadcast(&st->cv);
+        n = (ssize_t)k;
+    } else if (st->ended) {
+        n = MHD_CONTENT_READER_END_OF_STREAM;
+    } else {
+        st->suspended = true;
+        MHD_suspend_connection(st->conn);
+        n = 0;
+    }
+    pthread_mutex_unlock(&st->mu);
+    return n;
+}
+
+/* libmicrohttpd is done with the response (sent, or the connection
+ * closed): the stream is gone for its writer, and off the server's list. */
+static void stream_release(void *cls)
+{
+    sl_http_stream *st = cls;
+    pthread_mutex_lock(&st->mu);
+    st->gone = true;
+    st->suspended = false;
+    st->conn = NULL;
+    st->fd = -1;
+    sl_http *h = st->h;
+    st->h = NULL;
+    pthread_cond_broadcast(&st->cv);
+    pthread_mutex_unlock(&st->mu);
+    if (h != NULL) {
+        pthread_mutex_lock(&h->smu);
+        if (st->prev != NULL)
+            st->prev->next = st->next;
+        else
+            h->streams = st->next;
+        if (st->next != NULL)
+            st->next->prev = st->prev;
+        pthread_cond_broadcast(&h->scv);
+        pthread_mutex_unlock(&h->smu);
+    }
+    stream_unref(st);
+}
+
+/* The response of a streamed body: chunked, on the server's list until
+ * released.  The connection's idle timeout stays: it does not run while
+ * the connection is suspended, and restarts when bytes go out. */
+static enum MHD_Result respond_stream(sl_http *h, struct MHD_Connection *conn, sl_http_response *r)
+{
+    sl_http_stream *st = r->stream;
+    free(r->body);
+    r->body = NULL;
+    struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK,
+                                                                  stream_read, st, stream_release);
+    if (resp == NULL) {
+        pthread_mutex_lock(&st->mu);
+        st->gone = true;
+        pthread_cond_broadcast(&st->cv);
+        pthread_mutex_unlock(&st->mu);
+        stream_unref(st);
+        return MHD_NO;
+    }
+    pthread_mutex_lock(&h->smu);
+    st->h = h;
+    st->next = h->streams;
+    if (h->streams != NULL)
+        h->streams->prev = st;
+    h->streams = st;
+    pthread_mutex_unlock(&h->smu);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            r->content_type != NULL ? r->content_type : text_plain);
+    cors_headers(h, conn, resp);
+    enum MHD_Result rc =
+        MHD_queue_response(conn, (unsigned)(r->status > 0 ? r->status : 200), resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
+/* Lets open streams end (their writers see the shutdown) for up to
+ * STREAM_STOP_GRACE_MS, then cuts off the rest: a suspended connection
+ * must be resumed before libmicrohttpd stops. */
+static void streams_stop(sl_http *h)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += STREAM_STOP_GRACE_MS / 1000;
+    pthread_mutex_lock(&h->smu);
+    while (h->streams != NULL && pthread_cond_timedwait(&h->scv, &h->smu, &until) != ETIMEDOUT)
+        ;
+    for (sl_http_stream *st = h->streams; st != NULL; st = st->next) {
+        pthread_mutex_lock(&st->mu);
+        stream_cut_locked(st);
+        pthread_mutex_unlock(&st->mu);
+    }
+    pthread_mutex_unlock(&h->smu);
+}
+
+/* ----------------------------------------------------------- requests -- */
+
+static enum MHD_Result respond(sl_http *h, struct MHD_Connection *conn, sl_http_response *r,
+                               const char *allow)
 {
     struct MHD_Response *resp = MHD_create_response_from_buffer(
         r->body_len, r->body != NULL ? r->body : (char *)"",
@@ -201,6 +654,7 @@ static enum MHD_Result respond(struct MHD_Connection *conn, sl_http_response *r,
                             r->content_type != NULL ? r->content_type : text_plain);
     if (allow != NULL)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+    cors_headers(h, conn, resp);
     enum MHD_Result rc =
         MHD_queue_response(conn, (unsigned)(r->status > 0 ? r->status : 200), resp);
     MHD_destroy_response(resp);
@@ -257,8 +711,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         char msg[96];
         snprintf(msg, sizeof msg, "request body over %zu bytes\n", h->max_body);
         sl_http_text(&resp, 413, NULL, msg);
-        return respond(conn, &resp, NULL);
+        return respond(h, conn, &resp, NULL);
     }
+    if (strcmp(method, "OPTIONS") == 0 &&
+        MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Access-Control-Request-Method") !=
+            NULL &&
+        cors_origin(h, conn) != NULL)
+        return preflight(h, conn);
     const route *hit = NULL;
     char allow[128] = "";
     for (size_t i = 0; i < h->nroutes && hit == NULL; i++) {
@@ -274,15 +733,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (hit == NULL) {
         if (allow[0] != '\0') {
             sl_http_text(&resp, 405, NULL, "method not allowed\n");
-            return respond(conn, &resp, allow);
+            return respond(h, conn, &resp, allow);
         }
         sl_http_text(&resp, 404, NULL, "not found\n");
-        return respond(conn, &resp, NULL);
+        return respond(h, conn, &resp, NULL);
     }
     sl_http_request req = {
         .method = method, .path = url, .body = p->body, .body_len = p->len, .conn = conn};
     hit->fn(hit->ctx, &req, &resp);
-    return respond(conn, &resp, NULL);
+    if (resp.stream != NULL)
+        return respond_stream(h, conn, &resp);
+    return respond(h, conn, &resp, NULL);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **state,
@@ -412,7 +873,8 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 sl_status sl_http_start(sl_http *h, sl_err *err)
 {
     /* The logger first, so that every message of the start goes to it. */
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+                     MHD_ALLOW_SUSPEND_RESUME;
     if (h->tls != NULL) {
         flags |= MHD_USE_TLS;
         /* The first certificate now: a file GnuTLS cannot take fails the
@@ -448,8 +910,10 @@ void sl_http_destroy(sl_http *h)
 {
     if (h == NULL)
         return;
-    if (h->d != NULL)
+    if (h->d != NULL) {
+        streams_stop(h);
         MHD_stop_daemon(h->d);
+    }
     for (size_t i = 0; i < h->nroutes; i++) {
         free(h->routes[i].path);
         free(h->routes[i].method);
@@ -460,5 +924,12 @@ void sl_http_destroy(sl_http *h)
         h->cert = prev;
     }
     pthread_mutex_destroy(&h->cert_mu);
+    for (size_t i = 0; i < h->nstatics; i++) {
+        free(h->statics[i].prefix);
+        free(h->statics[i].dir);
+    }
+    free(h->cors);
+    pthread_cond_destroy(&h->scv);
+    pthread_mutex_destroy(&h->smu);
     free(h);
 }

@@ -119,6 +119,9 @@ struct sl_call {
     sl_trace trace;         /* its span, request id; the thread's current context while it runs */
     sl_identity identity;   /* set by the interceptor */
     const char *local_peer; /* in-process calls: the caller's name (NULL: "local") */
+    /* An in-process stream (sl_server_stream_local): where its messages go
+     * and how it learns the client went away. */
+    const sl_local_call *local_stream;
     size_t bytes_in, bytes_out; /* message bytes, for the access log */
     md_list init_md, trail_md;
     /* The handler's own error details (sl_call_add_error_detail), arena
@@ -956,6 +959,12 @@ bool sl_call_done(sl_call *call)
         return true;
     if (call->deadline_ms != INT64_MAX && call->deadline_ms <= now_realtime_ms())
         return true;
+    if (call->local_stream != NULL) {
+        const sl_local_call *lc = call->local_stream;
+        if (!call->close_done && lc->gone != NULL && lc->gone(lc->stream_ctx))
+            call->close_done = true;
+        return call->close_done;
+    }
     if (!call->streaming)
         return false;
     if (!call->close_done) {
@@ -1001,6 +1010,24 @@ int sl_call_wait_fd(sl_call *call, int fd, int64_t timeout_ms)
     }
 }
 
+/* sl_call_send of an in-process stream: the size limit gRPC's path
+ * checks (encode), then the caller's send. */
+static sl_status local_send(sl_call *call, const ProtobufCMessage *msg, sl_err *err)
+{
+    size_t len = protobuf_c_message_get_packed_size(msg);
+    if ((int64_t)len > call->srv->opts.max_send_bytes)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED,
+                          "response message of %zu bytes exceeds the limit of %" PRId64, len,
+                          call->srv->opts.max_send_bytes);
+    const sl_local_call *lc = call->local_stream;
+    sl_status st = lc->send(lc->stream_ctx, msg, err);
+    if (st != SL_OK)
+        return st;
+    call->bytes_out += len;
+    sl_metric_add(call->mrt->m_sent, 1);
+    return SL_OK;
+}
+
 /* Runs one batch on a stream's private queue and waits for it. */
 static bool stream_batch(sl_call *c, grpc_op *ops, size_t n)
 {
@@ -1015,6 +1042,8 @@ sl_status sl_call_send(sl_call *call, const ProtobufCMessage *msg, sl_err *err)
 {
     if (!call->streaming)
         return sl_err_set(err, SL_INTERNAL, "sl_call_send on a unary call");
+    if (call->local_stream != NULL)
+        return local_send(call, msg, err);
     grpc_byte_buffer *bb = NULL;
     sl_status st = encode(msg, call->srv->opts.max_send_bytes, &bb, err);
     if (st != SL_OK)
@@ -1039,8 +1068,8 @@ sl_status sl_call_send(sl_call *call, const ProtobufCMessage *msg, sl_err *err)
 sl_status sl_call_recv(sl_call *call, sl_arena *arena, ProtobufCMessage **msg, sl_err *err)
 {
     *msg = NULL;
-    if (!call->streaming)
-        return sl_err_set(err, SL_INTERNAL, "sl_call_recv on a unary call");
+    if (!call->streaming || call->local_stream != NULL)
+        return sl_err_set(err, SL_INTERNAL, "sl_call_recv on a unary or in-process call");
     grpc_byte_buffer *bb = NULL;
     grpc_op op;
     memset(&op, 0, sizeof op);
@@ -1259,6 +1288,79 @@ static void local_trace(sl_call *c, const sl_local_call *lc)
     }
 }
 
+static method_rt *method_by_name(sl_server *s, const char *method)
+{
+    for (size_t i = 0; i < s->n_methods; i++)
+        if (strcmp(s->methods[i].name, method) == 0)
+            return &s->methods[i];
+    return NULL;
+}
+
+/* The call object of an in-process call (unary or stream): metadata,
+ * trace context, deadline (a unary one capped by max_call_ms), start
+ * time.  local_call_end releases what this took. */
+static void local_call_begin(sl_call *c, sl_server *s, method_rt *mrt, const sl_local_call *lc,
+                             sl_arena *arena, bool streaming)
+{
+    memset(c, 0, sizeof *c);
+    c->srv = s;
+    c->mrt = mrt;
+    c->arena = arena;
+    c->streaming = streaming;
+    c->local_peer = lc != NULL ? lc->peer : NULL;
+    int64_t deadline = INT64_MAX;
+    if (lc != NULL && lc->timeout_ms > 0)
+        deadline = now_realtime_ms() + lc->timeout_ms;
+    c->deadline_ms = cap_deadline(s, deadline, streaming);
+    grpc_metadata_array_init(&c->req_md);
+    local_md_fill(&c->req_md, lc);
+    local_trace(c, lc);
+    clock_gettime(CLOCK_MONOTONIC, &c->started);
+}
+
+/* Transcodes (when lc asks) and decodes an in-process request, as gRPC
+ * bytes are decoded (size, sl_valid, unpack). */
+static sl_status local_decode(sl_call *c, const sl_local_call *lc, const void *req_bytes,
+                              size_t req_len, ProtobufCMessage **req, sl_err *err)
+{
+    sl_status st = SL_OK;
+    if (lc != NULL && lc->transcode != NULL) {
+        void *pb = NULL;
+        size_t pb_len = 0;
+        st = lc->transcode(lc->transcode_ctx, c->mrt->request, req_bytes, req_len, c->arena, &pb,
+                           &pb_len, err);
+        req_bytes = pb;
+        req_len = pb_len;
+    }
+    c->bytes_in = req_len;
+    if (st == SL_OK)
+        st = decode_bytes(req_bytes, req_len, c->mrt->request, c->arena,
+                          c->srv->opts.max_recv_bytes, req, err);
+    return st;
+}
+
+/* The google.rpc.Status of a failed in-process call into lc (arena
+ * memory), as a gRPC client finds it in grpc-status-details-bin. */
+static void local_status_details(sl_call *c, sl_local_call *lc, sl_status st, const sl_err *err)
+{
+    lc->status_details = NULL;
+    lc->status_details_len = 0;
+    uint8_t *buf;
+    size_t len;
+    if (st != SL_OK && sl_rpc_status_pack(st, err, c->mrt->request, c->details, c->n_details,
+                                          c->arena, &buf, &len)) {
+        lc->status_details = buf;
+        lc->status_details_len = len;
+    }
+}
+
+static void local_call_end(sl_call *c)
+{
+    md_free(&c->init_md);
+    md_free(&c->trail_md);
+    local_md_free(&c->req_md);
+}
+
 /* Runs a unary call in-process:
  *   1. find the method (UNIMPLEMENTED) and check it is unary;
  *   2. make the call object: metadata, trace context, deadline;
@@ -1272,10 +1374,7 @@ sl_status sl_server_call_local_ex(sl_server *s, const char *method, const void *
                                   size_t req_len, sl_local_call *lc, sl_arena *arena,
                                   void **resp_bytes, size_t *resp_len, sl_err *err)
 {
-    method_rt *mrt = NULL;
-    for (size_t i = 0; i < s->n_methods && mrt == NULL; i++)
-        if (strcmp(s->methods[i].name, method) == 0)
-            mrt = &s->methods[i];
+    method_rt *mrt = method_by_name(s, method);
     if (mrt == NULL)
         return sl_err_set(err, SL_UNIMPLEMENTED, "unknown method \"%s\"", method);
     if (mrt->m->kind != SL_RPC_UNARY)
@@ -1285,39 +1384,15 @@ sl_status sl_server_call_local_ex(sl_server *s, const char *method, const void *
     if (lc != NULL && atomic_load(&s->shutting_down))
         return sl_err_set(err, SL_UNAVAILABLE, "server is shutting down");
     sl_call c;
-    memset(&c, 0, sizeof c);
-    c.srv = s;
-    c.mrt = mrt;
-    c.arena = arena;
-    c.local_peer = lc != NULL ? lc->peer : NULL;
-    int64_t deadline = INT64_MAX;
-    if (lc != NULL && lc->timeout_ms > 0)
-        deadline = now_realtime_ms() + lc->timeout_ms;
-    c.deadline_ms = cap_deadline(s, deadline, false);
-    grpc_metadata_array_init(&c.req_md);
-    local_md_fill(&c.req_md, lc);
-    local_trace(&c, lc);
-    clock_gettime(CLOCK_MONOTONIC, &c.started);
+    local_call_begin(&c, s, mrt, lc, arena, false);
     bool account = lc != NULL && lc->account;
     if (account)
         sl_metric_add(mrt->m_started, 1);
     ProtobufCMessage *req = NULL, *resp = NULL;
-    sl_status st = SL_OK;
     sl_arena_oom_call_begin();
     const sl_trace *prev = sl_trace_swap(&c.trace);
     const sl_call *prev_call = call_swap(&c);
-    if (lc != NULL && lc->transcode != NULL) {
-        void *pb = NULL;
-        size_t pb_len = 0;
-        st = lc->transcode(lc->transcode_ctx, mrt->request, req_bytes, req_len, arena, &pb, &pb_len,
-                           err);
-        req_bytes = pb;
-        req_len = pb_len;
-    }
-    c.bytes_in = req_len;
-    if (st == SL_OK)
-        st = decode_bytes(req_bytes, req_len, mrt->request, arena, s->opts.max_recv_bytes, &req,
-                          err);
+    sl_status st = local_decode(&c, lc, req_bytes, req_len, &req, err);
     if (st == SL_OK) {
         if (account)
             sl_metric_add(mrt->m_received, 1);
@@ -1337,21 +1412,59 @@ sl_status sl_server_call_local_ex(sl_server *s, const char *method, const void *
     }
     if (lc != NULL) {
         lc->response = st == SL_OK ? resp : NULL;
-        lc->status_details = NULL;
-        lc->status_details_len = 0;
-        uint8_t *buf;
-        size_t len;
-        if (st != SL_OK &&
-            sl_rpc_status_pack(st, err, mrt->request, c.details, c.n_details, arena, &buf, &len)) {
-            lc->status_details = buf;
-            lc->status_details_len = len;
-        }
+        local_status_details(&c, lc, st, err);
     }
     if (account)
         status_log(&c, st, err, elapsed_us(&c.started));
-    md_free(&c.init_md);
-    md_free(&c.trail_md);
-    local_md_free(&c.req_md);
+    local_call_end(&c);
+    return st;
+}
+
+/* Runs a server stream in-process (see sl_server.h):
+ *   1. find the method and check it is server-streaming;
+ *   2. a place among the server's streams, as on_registered takes one;
+ *   3. the call object, marked as a local stream so that sl_call_send,
+ *      sl_call_done and sl_call_wait_fd go to lc;
+ *   4. decode, then pre_dispatch and the handler -- what stream_main runs;
+ *   5. the status's details, metrics and the access log. */
+sl_status sl_server_stream_local(sl_server *s, const char *method, const void *req_bytes,
+                                 size_t req_len, sl_local_call *lc, sl_arena *arena, sl_err *err)
+{
+    method_rt *mrt = method_by_name(s, method);
+    if (mrt == NULL)
+        return sl_err_set(err, SL_UNIMPLEMENTED, "unknown method \"%s\"", method);
+    if (mrt->m->kind != SL_RPC_SERVER_STREAMING || lc == NULL || lc->send == NULL)
+        return sl_err_set(err, SL_FAILED_PRECONDITION, "%s is not served as a local stream",
+                          method);
+    lc->status_details = NULL;
+    lc->status_details_len = 0;
+    if (atomic_load(&s->shutting_down))
+        return sl_err_set(err, SL_UNAVAILABLE, "server is shutting down");
+    bool health_watch = mrt->svc == &s->health_def;
+    if (!stream_enter(s, health_watch)) {
+        SL_LOG(SL_LOG_WARN, "rpc", NULL, "%s rejected: too many streams", mrt->name);
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "too many concurrent streams");
+    }
+    sl_call c;
+    local_call_begin(&c, s, mrt, lc, arena, true);
+    c.local_stream = lc;
+    sl_metric_add(mrt->m_started, 1);
+    ProtobufCMessage *req = NULL;
+    const sl_trace *prev = sl_trace_swap(&c.trace);
+    const sl_call *prev_call = call_swap(&c);
+    sl_status st = local_decode(&c, lc, req_bytes, req_len, &req, err);
+    if (st == SL_OK) {
+        sl_metric_add(mrt->m_received, 1);
+        st = pre_dispatch(&c, req, err);
+    }
+    if (st == SL_OK)
+        st = mrt->m->stream(&c, req, err);
+    call_swap(prev_call);
+    sl_trace_swap(prev);
+    local_status_details(&c, lc, st, err);
+    status_log(&c, st, err, elapsed_us(&c.started));
+    local_call_end(&c);
+    stream_leave(s, health_watch);
     return st;
 }
 

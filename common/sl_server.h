@@ -276,6 +276,15 @@ typedef struct sl_local_call {
     const ProtobufCMessage *response;
     const uint8_t *status_details;
     size_t status_details_len;
+    /* For sl_server_stream_local: where each message the handler sends
+     * goes (sl_call_send's work: it returns what sl_call_send returns,
+     * CANCELLED once the client went away), and whether the client went
+     * away (sl_call_done's question, asked every DONE_POLL_MS while the
+     * stream waits).  Both run on the thread that called
+     * sl_server_stream_local. */
+    sl_status (*send)(void *ctx, const ProtobufCMessage *msg, sl_err *err);
+    bool (*gone)(void *ctx);
+    void *stream_ctx;
 } sl_local_call;
 
 /* sl_server_call_local with request metadata, a peer name, a deadline,
@@ -283,6 +292,21 @@ typedef struct sl_local_call {
 sl_status sl_server_call_local_ex(sl_server *s, const char *method, const void *req_bytes,
                                   size_t req_len, sl_local_call *lc, sl_arena *arena,
                                   void **resp_bytes, size_t *resp_len, sl_err *err);
+
+/* Runs a server-streaming method in-process, on the calling thread until
+ * its handler returns: for the HTTP face's streams (sl_connect).  The same
+ * pipeline as a gRPC stream: a place among the server's streams
+ * (max_streams, shared with gRPC streams: RESOURCE_EXHAUSTED when none is
+ * left), decoding (after lc->transcode), the interceptor, roles,
+ * validation, the handler, metrics and the access log.  Each message the
+ * handler sends goes to lc->send; lc->gone ends the stream (CANCELLED)
+ * as a client's cancel does, and so do the deadline and the server's
+ * shutdown.  lc->send is required.  Returns the status the stream ends
+ * with; when it is an error, lc->status_details as for
+ * sl_server_call_local_ex.  FAILED_PRECONDITION for a method that is not
+ * server-streaming. */
+sl_status sl_server_stream_local(sl_server *s, const char *method, const void *req_bytes,
+                                 size_t req_len, sl_local_call *lc, sl_arena *arena, sl_err *err);
 
 /* A method's kind and message types by its full path
  * ("/shelfline.v1.InventoryService/GetAvailability"); false for a path the

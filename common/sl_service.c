@@ -593,6 +593,9 @@ int sl_service_main(const sl_service_spec *spec, int argc, char **argv)
         /* The HTTP port serves the gRPC port's certificate, and follows
          * its files. */
         sl_http_options ho = {.max_body_bytes = (size_t)svc.cfg.max_message_bytes, .tls = svc.tls};
+        /* Browser pages of other origins allowed to call this port (the
+         * service-desk console calling inventory and forecasting). */
+        sl_config_string("SHELFLINE_HTTP_CORS_ORIGINS", "", &ho.cors_origins, &err);
         if (sl_http_create(http_listen, &ho, &svc.http, &err) != SL_OK) {
             fprintf(stderr, "shelfline-%s: SHELFLINE_HTTP_LISTEN: %s\n", spec->name, err.msg);
             sl_tls_server_destroy(svc.tls);

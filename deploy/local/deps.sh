@@ -52,6 +52,9 @@ test_pkgs=(
     # promtool: every /metrics scrape of the tests is checked with it, and
     # deploy/'s rules, alert unit tests and dashboard queries (tests/deploy)
     prometheus
+    # the service-desk console's end-to-end test (tests/console): headless
+    # Chromium driven by playwright-core, no browser download
+    chromium
 )
 bench_pkgs=(
     libgrpc++-dev nghttp2-client

@@ -94,8 +94,12 @@ for i in "${!services[@]}"; do
     s=${services[$i]}
     peer=()
     [ ${#auth_env[@]} -eq 0 ] || peer=(SHELFLINE_PEER_TOKEN_FILE="$auth/service-$s.token")
+    # The console (service-desk's HTTP port) calls inventory and
+    # forecasting on their own ports for its Stock page.
+    console="$scheme://127.0.0.1:$((http_base + 4)),$scheme://localhost:$((http_base + 4))"
     env "${auth_env[@]}" "${peer[@]}" "${tls_env[@]}" SHELFLINE_LISTEN="${addrs[$i]}" \
         SHELFLINE_HTTP_LISTEN="127.0.0.1:$((http_base + 1 + i))" \
+        SHELFLINE_HTTP_CORS_ORIGINS="${SHELFLINE_HTTP_CORS_ORIGINS:-$console}" \
         "$bin/shelfline-$s" >"$logs/$s.log" 2>&1 &
     pids+=($!)
 done
@@ -179,6 +183,19 @@ demo loaders:
       build/bin/shelfline-inventory-demo
 and a token for any subject and roles (docs/OPERATIONS.md, "Roles"):
   build/bin/shelfline-token --key $ld/auth/jwt.key --sub you --roles cs-agent
+EOT
+fi
+cat <<EOT
+
+The customer-service console (docs/CONSOLE.md): open
+  $scheme://127.0.0.1:$((http_base + 4))/
+and sign in with the cs-agent token: paste the content of
+  $ld/auth/cs-agent.token
+EOT
+if [ "$scheme" = https ]; then
+    cat <<EOT
+(the browser does not know the throwaway CA: import $ld/tls/ca.pem as a
+certificate authority, or run with SHELFLINE_RUN_TLS=0 for plain HTTP)
 EOT
 fi
 echo "Press Ctrl-C to stop."

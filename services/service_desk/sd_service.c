@@ -6,6 +6,7 @@
 #include "sd_service.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "sl_arena.h"
 #include "sd_api.h"
@@ -105,8 +106,10 @@ static const sl_method methods[] = {
              SL_ROLE_STOREFRONT | SL_ROLE_CS_AGENT),
     SL_UNARY("ListNotifications", sd_api_list_notifications, NULL, SL_METHOD_READ_ONLY,
              SL_ROLE_CS_AGENT | SL_ROLE_SERVICE),
+    /* cs-agent: the console follows an open order's notices live (it may
+     * list them already). */
     SL_SERVER_STREAM("WatchNotifications", sd_api_watch_notifications, NULL, SL_METHOD_READ_ONLY,
-                     SL_ROLE_SERVICE),
+                     SL_ROLE_CS_AGENT | SL_ROLE_SERVICE),
     SL_UNARY("AckNotification", sd_api_ack_notification, NULL, SL_METHOD_IDEMPOTENT,
              SL_ROLE_SERVICE),
 };
@@ -169,6 +172,19 @@ static sl_status sla_policy(sd_app *app, sl_err *err)
     return sd_sla_policy_new(&cfg, &app->sla, err);
 }
 
+/* The customer-service console (services/service_desk/console, built
+ * into SHELFLINE_CONSOLE_DIR) at / of the HTTP face, when there is one.
+ * Its default is where the build puts it; "off" serves no console. */
+static sl_status console_route(sl_service *svc, sl_err *err)
+{
+    sl_http *http = sl_service_http(svc);
+    const char *dir = NULL;
+    sl_status st = sl_config_string("SHELFLINE_CONSOLE_DIR", SD_CONSOLE_DEFAULT_DIR, &dir, err);
+    if (st != SL_OK || http == NULL || strcmp(dir, "off") == 0)
+        return st;
+    return sl_http_static(http, "/", dir, err);
+}
+
 static sl_status init(sl_service *svc, void **out, sl_err *err)
 {
     sd_app *app = sl_calloc(1, sizeof *app);
@@ -226,6 +242,8 @@ static sl_status init(sl_service *svc, void **out, sl_err *err)
         };
         st = sl_consumer_start(&co, &app->order_consumer, err);
     }
+    if (st == SL_OK)
+        st = console_route(svc, err);
     if (st == SL_OK)
         st = sd_bis_start(app, &app->bis, err);
     if (st == SL_OK)

@@ -10,6 +10,11 @@
 #               Connect's gRPC transport for Node, HTTP/2 to the gRPC port;
 #               compiled with tsc; npm packages locked in typescript/
 #               (typescript/place_order.ts)
+#   connect     the same TypeScript toolchain, Connect's own protocol over
+#               HTTP/1.1 to the services' HTTP ports (what a browser
+#               speaks): a backordered order, its ETA, WatchNotifications
+#               followed in Connect's streaming form until the delay notice
+#               of its inbound shipment arrives (typescript/watch_delay.ts)
 #   go          Debian's protoc-gen-go (1.3, the generator of the
 #               golang/protobuf that Debian's grpc-go 1.33 marshals with) and
 #               protoc-gen-go-grpc, into the package go_package names; built
@@ -25,7 +30,7 @@
 # storefront token in SHELFLINE_TOKEN_FILE; its output is checked: the
 # order placed, and its ETA the one promised.
 #
-# usage: run_client.sh python|typescript|go INVENTORY_BIN SERVICE_DESK_BIN OUTDIR
+# usage: run_client.sh python|typescript|connect|go INVENTORY_BIN SERVICE_DESK_BIN OUTDIR
 #   OUTDIR  where generated code, builds and node_modules go (nothing of
 #           it is committed)
 # Environment: as tests/interop/service.sh (SHELFLINE_TEST_PG_DIR or
@@ -38,7 +43,7 @@ me=run_client.sh
 die() { echo "$me: $*" >&2; exit 1; }
 
 if [ $# -ne 4 ]; then
-    echo "usage: $me python|typescript|go INVENTORY_BIN SERVICE_DESK_BIN OUTDIR" >&2
+    echo "usage: $me python|typescript|connect|go INVENTORY_BIN SERVICE_DESK_BIN OUTDIR" >&2
     exit 2
 fi
 lang=$1 inventory_bin=$2 desk_bin=$3
@@ -77,23 +82,25 @@ case "$lang" in
 python)
     client=(/usr/bin/python3 "$here/python/place_order.py" "$py")
     ;;
-typescript)
+typescript | connect)
     if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
         die "node and npm are missing (deploy/local/deps.sh test)"
     fi
-    ts=$out/typescript/node
+    example=place_order
+    [ "$lang" = connect ] && example=watch_delay
+    ts=$out/$lang/node
     # shellcheck source=../support/npm_ci.sh
     . "$here/../support/npm_ci.sh"
-    sl_npm_ci "$here/typescript" "$ts" "$out/typescript/npm.log"
+    sl_npm_ci "$here/typescript" "$ts" "$out/$lang/npm.log"
     rm -rf "$ts/src" "$ts/dist"
     mkdir -p "$ts/src/gen"
     cp "$here/typescript/tsconfig.json" "$ts/"
-    cp "$here/typescript/place_order.ts" "$ts/src/"
+    cp "$here/typescript/$example.ts" "$ts/src/"
     protoc -I"$src/proto" --plugin=protoc-gen-es="$ts/node_modules/.bin/protoc-gen-es" \
         --es_out="$ts/src/gen" --es_opt=target=ts,import_extension=js "${protos[@]}" ||
         die "protoc --es_out failed"
     "$ts/node_modules/.bin/tsc" -p "$ts" || die "tsc failed on the example and the generated code"
-    client=(node "$ts/dist/place_order.js")
+    client=(node "$ts/dist/$example.js")
     ;;
 go)
     command -v go >/dev/null || die "go not found (deploy/local/deps.sh test)"
@@ -114,7 +121,7 @@ go)
     go_build "$here/go/place_order.go" "$gout" place_order
     client=("$gout/place_order")
     ;;
-*) echo "$me: unknown client language \"$lang\" (python, typescript or go)" >&2; exit 2 ;;
+*) echo "$me: unknown client language \"$lang\" (python, typescript, connect or go)" >&2; exit 2 ;;
 esac
 
 # --- the suite ---------------------------------------------------------------------
@@ -127,6 +134,8 @@ service_bin=$inventory_bin
 make_token client-seed stock-admin >"$tmp/seed.token"
 make_token client-example storefront >"$tmp/storefront.token"
 make_token shelfline-service-desk service >"$tmp/peer.token"
+make_token client-agent cs-agent >"$tmp/agent.token"
+make_token client-planner stock-admin,planner >"$tmp/planner.token"
 # (8>&-: the services do not inherit the lock above.)
 start_service SHELFLINE_JWT_PUBLIC_KEY_FILE="$tmp/jwt.pub" 8>&-
 inventory_address=$address
@@ -140,6 +149,38 @@ start_service SHELFLINE_JWT_PUBLIC_KEY_FILE="$tmp/jwt.pub" SHELFLINE_PEER_TOKEN_
 
 order=EX-$lang-$(date +%s)-$$
 rc=0
+if [ "$lang" = connect ]; then
+    SHELFLINE_TOKEN_FILE=$tmp/storefront.token SHELFLINE_AGENT_TOKEN_FILE=$tmp/agent.token \
+        SHELFLINE_ADMIN_TOKEN_FILE=$tmp/planner.token timeout 90 "${client[@]}" \
+        "127.0.0.1:$(http_port 1)" "127.0.0.1:$(http_port 0)" "$order" C-EXAMPLE WH-CLIENTS CLIENTS \
+        >"$tmp/client.out" 2>&1 || rc=$?
+    cat "$tmp/client.out"
+    [ $rc -eq 0 ] || { service_log; die "the connect example failed (exit $rc)"; }
+    day='[0-9]{4}-[0-9]{2}-[0-9]{2}'
+    before=$(grep -E "^eta $order: p50 $day p90 $day, ETA_CONFIDENCE_[A-Z]+\$" "$tmp/client.out") ||
+        die "the connect example printed no eta $order line"
+    grep -q "^notice $order: ." "$tmp/client.out" ||
+        die "the connect example printed no delay notice from the stream"
+    after=$(grep -E "^eta $order now: p50 $day p90 $day, ETA_CONFIDENCE_[A-Z]+, reason: .*supplier strike" \
+        "$tmp/client.out") || die "the connect example printed no moved ETA with the delay's reason"
+    p50() { sed -E 's/.*p50 ([0-9-]+) .*/\1/' <<<"$1"; }
+    [[ "$(p50 "$after")" > "$(p50 "$before")" ]] ||
+        die "order $order: the ETA did not move later ($(p50 "$before") -> $(p50 "$after"))"
+    # The example left the stream when the notice came: the server ends it
+    # (CANCELLED) at its next look at the connection.
+    logged=
+    for _ in $(seq 1 50); do
+        if grep -q '"method":"/shelfline.v1.ServiceDeskService/WatchNotifications","code":"CANCELLED"' \
+            "$tmp/service.log"; then
+            logged=1
+            break
+        fi
+        sleep 0.1
+    done
+    [ -n "$logged" ] || die "the WatchNotifications stream the example left was not logged CANCELLED"
+    echo "$me: connect client: the delay notice of $order arrived on WatchNotifications over HTTP"
+    exit 0
+fi
 SHELFLINE_TOKEN_FILE=$tmp/storefront.token timeout 60 "${client[@]}" "$address" "$order" \
     C-EXAMPLE CLIENT-SKU CLIENTS >"$tmp/client.out" 2>&1 || rc=$?
 cat "$tmp/client.out"

@@ -16,6 +16,10 @@
 # address and service_pid anew, every service started is stopped on exit
 # (the last started first), and their output goes to one log.
 #
+# http_port N: the HTTP port of the N+1-th service started (0: the first),
+# from its log line "HTTP on ... (port P)" (SHELFLINE_HTTP_LISTEN is
+# 127.0.0.1:0); dies when it logged none.
+#
 # make_token SUBJECT ROLES: prints a bearer token (without "Bearer ") for
 # SUBJECT with ROLES ("cs-agent,planner"), signed by a throwaway ES256 key
 # made in $tmp on first use (openssl, and shelfline-token next to
@@ -60,6 +64,17 @@ make_token() {
     fi
     "$(dirname "$service_bin")/shelfline-token" --key "$tmp/jwt.key" --sub "$1" --roles "$2" --ttl 1h ||
         die "shelfline-token failed"
+}
+
+http_port() {
+    local p=
+    for _ in $(seq 1 50); do
+        p=$(sed -n 's/.*HTTP on [^ ]* (port \([0-9]*\)).*/\1/p' "$tmp/service.log" | sed -n "$(($1 + 1))p")
+        [ -n "$p" ] && break
+        sleep 0.1
+    done
+    [ -n "$p" ] || { service_log; die "service $1 logged no HTTP port"; }
+    echo "$p"
 }
 
 start_service() {

@@ -102,6 +102,7 @@ static const char *const cs_agent[] = {
     "ServiceDeskService/Unsubscribe",
     "ServiceDeskService/ListSubscriptions",
     "ServiceDeskService/ListNotifications",
+    "ServiceDeskService/WatchNotifications",
     NULL,
 };
 
