@@ -40,7 +40,7 @@ static const cli_opt stock_opts[] = {
 };
 static const cli_opt hold_opts[] = {
     {"region", "REGION", false, "the customer's region (required)"},
-    {"customer", "CUSTOMER", false, "the customer (for promotion limits)"},
+    {"customer", "CUSTOMER", false, "the customer (required; promotion limits are per customer)"},
     {"split", NULL, false, "a line may be split over several warehouses"},
     {"backorder", NULL, false, "a shortfall may wait for an inbound shipment"},
     {"hold", "SECONDS", false, "how long the hold lasts (default 15 minutes)"},
