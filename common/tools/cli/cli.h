@@ -188,7 +188,8 @@ typedef struct cli_table {
 
 /* head: ncols column names. */
 void cli_table_init(cli_table *t, cli *c, size_t ncols, const char *const *head);
-/* Appends the next cell (rows fill left to right); copied. */
+/* Appends the next cell (rows fill left to right); copied.  "" prints as
+ * "-" (an unset value), NULL as nothing (a continuation row). */
 void cli_table_cell(cli_table *t, const char *text);
 /* Prints the table on stdout; "(none)" when it has no row. */
 void cli_table_print(const cli_table *t);

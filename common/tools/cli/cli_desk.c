@@ -40,18 +40,18 @@ static void print_order(cli *c, const Shelfline__V1__Order *o)
             const Shelfline__V1__LineAllocation *al =
                 k < l->n_allocations ? l->allocations[k] : NULL;
             bool first = k == 0;
-            cli_table_cell(&t, first ? cli_fmt(c, "%d", l->line_no) : "");
-            cli_table_cell(&t, first ? l->sku : "");
-            cli_table_cell(&t, first ? cli_fmt(c, "%lld", (long long)l->qty) : "");
-            cli_table_cell(&t,
-                           first && l->unit_price != NULL
-                               ? cli_money(c, l->unit_price->minor_units, l->unit_price->currency)
-                               : "");
+            cli_table_cell(&t, first ? cli_fmt(c, "%d", l->line_no) : NULL);
+            cli_table_cell(&t, first ? l->sku : NULL);
+            cli_table_cell(&t, first ? cli_fmt(c, "%lld", (long long)l->qty) : NULL);
+            const char *price = l->unit_price != NULL ? cli_money(c, l->unit_price->minor_units,
+                                                                  l->unit_price->currency)
+                                                      : "";
+            cli_table_cell(&t, first ? price : NULL);
             cli_table_cell(&t, al != NULL ? al->warehouse_id : "");
             cli_table_cell(&t, al != NULL ? cli_fmt(c, "%lld", (long long)al->qty) : "");
             cli_table_cell(&t, al != NULL ? al->inbound_id : "");
-            cli_table_cell(&t, first && l->promised != NULL ? l->promised->p50_date : "");
-            cli_table_cell(&t, first && l->promised != NULL ? l->promised->p90_date : "");
+            cli_table_cell(&t, !first ? NULL : l->promised != NULL ? l->promised->p50_date : "");
+            cli_table_cell(&t, !first ? NULL : l->promised != NULL ? l->promised->p90_date : "");
         }
     }
     cli_table_print(&t);
@@ -126,8 +126,8 @@ int cli_order_eta(cli *c)
            cli_enum(&shelfline__v1__order_status__descriptor, (int)e->status, "ORDER_"));
     cli_kv("eta", "%s", eta_text(c, e->current));
     cli_kv("promised", "%s", eta_text(c, e->promised));
-    cli_kv("moved", "%s%s%s (%d slips)", e->moved ? "yes" : "no", e->reason[0] != '\0' ? ": " : "",
-           e->reason, e->slips);
+    cli_kv("moved", "%s%s%s", e->moved ? "yes" : "no", e->reason[0] != '\0' ? ": " : "", e->reason);
+    cli_kv("slips", "%d", e->slips);
     static const char *const head[] = {"LINE", "SKU", "P50", "P90", "MOVED", "WHY"};
     cli_table t;
     cli_table_init(&t, c, 6, head);

@@ -113,9 +113,9 @@ static void print_reservation(cli *c, const Shelfline__V1__Reservation *r)
                                 : "-";
         for (size_t k = 0; k == 0 || k < l->n_allocations; k++) {
             const Shelfline__V1__Allocation *al = k < l->n_allocations ? l->allocations[k] : NULL;
-            cli_table_cell(&t, k == 0 ? l->sku : "");
-            cli_table_cell(&t, k == 0 ? cli_fmt(c, "%lld", (long long)l->qty) : "");
-            cli_table_cell(&t, k == 0 ? price : "");
+            cli_table_cell(&t, k == 0 ? l->sku : NULL);
+            cli_table_cell(&t, k == 0 ? cli_fmt(c, "%lld", (long long)l->qty) : NULL);
+            cli_table_cell(&t, k == 0 ? price : NULL);
             cli_table_cell(&t, al != NULL ? al->warehouse_id : "");
             cli_table_cell(&t, al != NULL ? cli_fmt(c, "%lld", (long long)al->qty) : "");
             cli_table_cell(&t, al != NULL ? al->inbound_id : "");

@@ -130,7 +130,9 @@ void cli_table_cell(cli_table *t, const char *text)
         t->cells = cells;
         t->cap = cap;
     }
-    t->cells[t->n++] = need(sl_arena_strdup(t->a, text != NULL && text[0] != '\0' ? text : "-"));
+    t->cells[t->n++] = need(sl_arena_strdup(t->a, text == NULL      ? ""
+                                                  : text[0] != '\0' ? text
+                                                                    : "-"));
 }
 
 static void print_row(const char *const *cells, size_t ncols, const size_t *width)

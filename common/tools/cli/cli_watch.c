@@ -42,9 +42,9 @@ static void print_notification(cli *c, const ProtobufCMessage *msg, bool first)
 {
     const Shelfline__V1__Notification *n = (const Shelfline__V1__Notification *)msg;
     if (first)
-        printf("%-8s  %-20s  %-14s  %-12s  %-14s  %s\n", "ID", "AT", "KIND", "CUSTOMER", "ORDER",
+        printf("%-8s  %-20s  %-14s  %-20s  %-22s  %s\n", "ID", "AT", "KIND", "CUSTOMER", "ORDER",
                "MESSAGE");
-    printf("%-8lld  %-20s  %-14s  %-12s  %-14s  %s", (long long)n->notification_id,
+    printf("%-8lld  %-20s  %-14s  %-20s  %-22s  %s", (long long)n->notification_id,
            cli_time(c, n->created_at_ms),
            cli_enum(&shelfline__v1__notification_kind__descriptor, (int)n->kind, "NOTIFICATION_"),
            n->customer_id, n->order_id[0] != '\0' ? n->order_id : "-", n->body);
