@@ -115,6 +115,10 @@ Shelfline is running (logs in .local/logs/):
   service-desk    ${addrs[3]}
   database        $SHELFLINE_DATABASE_URL
 
+Call the suite with the command-line client (docs/CLI.md), e.g.:
+  export SHELFLINE_TOKEN_FILE=.local/auth/loader.token
+  build/bin/shelfline stock ELEC-0001 --region NA-EAST
+  build/bin/shelfline ticket list --status open --limit 5
 Every service speaks gRPC (package shelfline.v1, see proto/) and the
 standard grpc.health.v1.Health, e.g.:
   /usr/bin/python3 tests/interop/health_check.py ${addrs[0]} shelfline.v1.InventoryService SERVING

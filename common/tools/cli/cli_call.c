@@ -119,10 +119,12 @@ int cli_call(cli *c, const char *method, const ProtobufCMessage *req,
 {
     const uint8_t *details = NULL;
     size_t details_len = 0;
-    /* Not idempotent: a mutation is not retried behind the user's back;
-     * wait_for_ready so a service still starting is waited for within the
-     * deadline rather than failing at once. */
+    /* Retried on UNAVAILABLE within the deadline, and a service still
+     * starting waited for: every call the commands make is a read or a
+     * mutation idempotent under the key the user gives (the reservation,
+     * order or ticket id), so a retry changes nothing more. */
     sl_call_options o = {.timeout_ms = c->deadline_ms,
+                         .idempotent = true,
                          .wait_for_ready = true,
                          .status_details = &details,
                          .status_details_len = &details_len};
