@@ -129,6 +129,9 @@ has help out 'order place'
 has help out 'watch notifications'
 run help_cmd 0 order place --help
 has help_cmd out 'usage: shelfline order place ORDER SKU:QTY'
+run help_group 0 order --help
+has help_group out '^  order cancel '
+! grep -q '^  stock ' "$tmp/help_group.out" || die "help_group: lists more than the order commands"
 run no_command 2
 has no_command err 'no command given'
 run bad_command 2 frobnicate

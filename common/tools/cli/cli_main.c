@@ -174,11 +174,14 @@ static void print_opts(FILE *out, const cli_opt *opts, size_t n)
     }
 }
 
-static void usage_all(FILE *out)
+/* Every command, or those of group (e.g. "order") when not NULL. */
+static void usage_all(FILE *out, const char *group)
 {
     fprintf(out, "usage: " CLI_PROG " [--json] [--addr HOST:PORT] COMMAND [ARGS] [OPTIONS]\n\n"
                  "commands:\n");
     for (size_t i = 0; i < N_COMMANDS; i++) {
+        if (group != NULL && strcmp(commands[i].group, group) != 0)
+            continue;
         char words[64];
         snprintf(words, sizeof words, "%s%s%s", commands[i].group,
                  commands[i].sub != NULL ? " " : "",
@@ -372,8 +375,10 @@ static int parse_option(cli *c, int argc, char **argv, int *i, const char *globa
 
 /* Steps: 1. global options before the command; 2. the command's words;
  * 3. options and positionals in any order ("--" ends options); 4. the
- * positional count.  *help: print the usage and exit 0. */
-static int parse(cli *c, int argc, char **argv, const char *globals[N_GLOBAL], bool *help)
+ * positional count.  *help: print the usage and exit 0 (of *help_group's
+ * commands when "GROUP --help" named no subcommand). */
+static int parse(cli *c, int argc, char **argv, const char *globals[N_GLOBAL], bool *help,
+                 const char **help_group)
 {
     int i = 1, rc;
     for (; i < argc && argv[i][0] == '-'; i++)
@@ -392,6 +397,7 @@ static int parse(cli *c, int argc, char **argv, const char *globals[N_GLOBAL], b
     if (c->cmd == NULL) {
         if (sub != NULL && (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0)) {
             *help = true;
+            *help_group = group;
             return CLI_EXIT_OK;
         }
         return sub == NULL ? cli_usage_error(c, "\"%s\" needs a subcommand", group)
@@ -470,14 +476,15 @@ int main(int argc, char **argv)
     memset(&c, 0, sizeof c);
     const char *globals[N_GLOBAL] = {NULL};
     bool help = false;
-    int rc = parse(&c, argc, argv, globals, &help);
+    const char *help_group = NULL;
+    int rc = parse(&c, argc, argv, globals, &help, &help_group);
     if (rc != CLI_EXIT_OK)
         return rc;
     if (help) {
         if (c.cmd != NULL)
             usage_cmd(stdout, c.cmd);
         else
-            usage_all(stdout);
+            usage_all(stdout, help_group);
         return CLI_EXIT_OK;
     }
     if ((c.a = sl_arena_create(64 * 1024)) == NULL) {
