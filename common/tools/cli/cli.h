@@ -123,9 +123,12 @@ size_t cli_values(const cli *c, const char *name, const char *const **out);
 bool cli_int(const cli *c, const char *what, const char *text, int64_t lo, int64_t hi,
              int64_t *out);
 
-/* "SKU:QTY" or "SKU:QTY:PROMOTION" (a reserve or order line), pieces in
- * arena memory; false after a usage error naming the argument. */
-bool cli_line(cli *c, const char *text, char **sku, int64_t *qty, char **promotion);
+/* The positionals from first on as line messages of type desc (reserve's
+ * ReserveLine, PlaceOrder's OrderLineRequest: each has sku, qty and
+ * promotion_id), from "SKU:QTY" or "SKU:QTY:PROMOTION"; *out (n of them)
+ * is arena memory.  CLI_EXIT_OK; CLI_EXIT_USAGE after a usage error naming
+ * the bad line; CLI_EXIT_FAILED when out of memory. */
+int cli_lines(cli *c, int first, const ProtobufCMessageDescriptor *desc, void ***out, size_t *n);
 
 /* The value of name when it is one of choices[0..n) (its index), or a
  * usage error listing them: -1. */

@@ -70,19 +70,11 @@ int cli_order_place(cli *c)
     req.region = (char *)cli_value(c, "region");
     req.allow_split = cli_flag(c, "split");
     req.allow_backorder = cli_flag(c, "backorder");
-    size_t n = (size_t)c->n_pos - 1;
-    Shelfline__V1__OrderLineRequest *lines = sl_arena_zalloc(c->a, n * sizeof *lines);
-    Shelfline__V1__OrderLineRequest **lp = sl_arena_zalloc(c->a, n * sizeof *lp);
-    if (lines == NULL || lp == NULL)
-        return CLI_EXIT_FAILED;
-    for (size_t i = 0; i < n; i++) {
-        shelfline__v1__order_line_request__init(&lines[i]);
-        if (!cli_line(c, c->pos[i + 1], &lines[i].sku, &lines[i].qty, &lines[i].promotion_id))
-            return CLI_EXIT_USAGE;
-        lp[i] = &lines[i];
-    }
-    req.lines = lp;
-    req.n_lines = n;
+    void **lines;
+    int rc = cli_lines(c, 1, &shelfline__v1__order_line_request__descriptor, &lines, &req.n_lines);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    req.lines = (Shelfline__V1__OrderLineRequest **)lines;
     ProtobufCMessage *m;
     if (cli_call(c, "PlaceOrder", &req.base, &shelfline__v1__place_order_response__descriptor,
                  &m) != CLI_EXIT_OK)

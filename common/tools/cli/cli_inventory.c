@@ -142,19 +142,11 @@ int cli_reserve_hold(cli *c)
         !cli_int(c, "--hold", cli_value(c, "hold"), 1, 7 * 86400, &hold_s))
         return CLI_EXIT_USAGE;
     req.hold_ttl_ms = hold_s * 1000;
-    size_t n = (size_t)c->n_pos - 1;
-    Shelfline__V1__ReserveLine *lines = sl_arena_zalloc(c->a, n * sizeof *lines);
-    Shelfline__V1__ReserveLine **lp = sl_arena_zalloc(c->a, n * sizeof *lp);
-    if (lines == NULL || lp == NULL)
-        return CLI_EXIT_FAILED;
-    for (size_t i = 0; i < n; i++) {
-        shelfline__v1__reserve_line__init(&lines[i]);
-        if (!cli_line(c, c->pos[i + 1], &lines[i].sku, &lines[i].qty, &lines[i].promotion_id))
-            return CLI_EXIT_USAGE;
-        lp[i] = &lines[i];
-    }
-    req.lines = lp;
-    req.n_lines = n;
+    void **lines;
+    int rc = cli_lines(c, 1, &shelfline__v1__reserve_line__descriptor, &lines, &req.n_lines);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    req.lines = (Shelfline__V1__ReserveLine **)lines;
     ProtobufCMessage *m;
     if (cli_call(c, "Reserve", &req.base, &shelfline__v1__reserve_response__descriptor, &m) !=
         CLI_EXIT_OK)

@@ -16,6 +16,7 @@
  * bearer token: the variables the services read for their own peer calls
  * (sl_channel_options_from_env), each overridden by its flag.
  */
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -272,7 +273,9 @@ bool cli_int(const cli *c, const char *what, const char *text, int64_t lo, int64
     return true;
 }
 
-bool cli_line(cli *c, const char *text, char **sku, int64_t *qty, char **promotion)
+/* "SKU:QTY" or "SKU:QTY:PROMOTION", pieces in arena memory; false after a
+ * usage error naming the argument. */
+static bool parse_line(cli *c, const char *text, char **sku, int64_t *qty, char **promotion)
 {
     const char *colon = strchr(text, ':');
     if (colon == NULL || colon == text) {
@@ -287,11 +290,57 @@ bool cli_line(cli *c, const char *text, char **sku, int64_t *qty, char **promoti
     char *q = s + (colon - text) + 1;
     if (qty_end != NULL)
         q[qty_end - colon - 1] = '\0';
-    if (!cli_int(c, cli_fmt(c, "the quantity of line \"%s\"", text), q, INT64_MIN, INT64_MAX, qty))
+    char *end;
+    errno = 0;
+    long long v = strtoll(q, &end, 10);
+    if (errno != 0 || end == q || *end != '\0') {
+        cli_usage_error(c, "the quantity in line \"%s\" is not an integer", text);
         return false;
+    }
+    /* Its range is the service's to check, naming the field. */
+    *qty = v;
     *sku = s;
     *promotion = qty_end != NULL ? q + (qty_end - colon) : "";
     return true;
+}
+
+/* A field of desc that must be there with its type (the line messages of
+ * proto/ all have them: checked by every test run). */
+static const ProtobufCFieldDescriptor *line_field(const ProtobufCMessageDescriptor *desc,
+                                                  const char *name, ProtobufCType type)
+{
+    const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(desc, name);
+    assert(f != NULL && f->type == type && f->label != PROTOBUF_C_LABEL_REPEATED);
+    return f;
+}
+
+int cli_lines(cli *c, int first, const ProtobufCMessageDescriptor *desc, void ***out, size_t *n)
+{
+    const ProtobufCFieldDescriptor *f_sku = line_field(desc, "sku", PROTOBUF_C_TYPE_STRING);
+    const ProtobufCFieldDescriptor *f_qty = line_field(desc, "qty", PROTOBUF_C_TYPE_INT64);
+    const ProtobufCFieldDescriptor *f_promo =
+        line_field(desc, "promotion_id", PROTOBUF_C_TYPE_STRING);
+    size_t count = (size_t)(c->n_pos - first);
+    void **lines = sl_arena_zalloc(c->a, count * sizeof *lines);
+    if (lines == NULL)
+        return CLI_EXIT_FAILED;
+    for (size_t i = 0; i < count; i++) {
+        char *m = sl_arena_zalloc(c->a, desc->sizeof_message);
+        if (m == NULL)
+            return CLI_EXIT_FAILED;
+        protobuf_c_message_init(desc, m);
+        char *sku, *promotion;
+        int64_t qty;
+        if (!parse_line(c, c->pos[first + (int)i], &sku, &qty, &promotion))
+            return CLI_EXIT_USAGE;
+        memcpy(m + f_sku->offset, &sku, sizeof sku);
+        memcpy(m + f_qty->offset, &qty, sizeof qty);
+        memcpy(m + f_promo->offset, &promotion, sizeof promotion);
+        lines[i] = m;
+    }
+    *out = lines;
+    *n = count;
+    return CLI_EXIT_OK;
 }
 
 int cli_choice(const cli *c, const char *name, const char *value, const char *const *choices,
