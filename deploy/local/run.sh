@@ -156,6 +156,11 @@ Shelfline is running (logs in $ld/logs/):
   service-desk    ${addrs[3]}   $scheme://127.0.0.1:$((http_base + 4))
   database        $SHELFLINE_DATABASE_URL
 
+Call the suite with the command-line client (docs/CLI.md), e.g.:
+  export SHELFLINE_TOKEN_FILE=$ld/auth/loader.token${SHELFLINE_TLS_CA_FILE:+ SHELFLINE_TLS_CA_FILE=$ld/tls/ca.pem}
+  build/bin/shelfline stock ELEC-0001 --region NA-EAST
+  build/bin/shelfline ticket list --status open --limit 5
+
 Every service speaks gRPC (package shelfline.v1, see proto/) and the
 standard grpc.health.v1.Health on the first address, and on the second
 Prometheus metrics and every unary RPC as JSON (the Connect protocol).
