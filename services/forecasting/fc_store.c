@@ -333,22 +333,26 @@ sl_status fc_store_stockout(sl_db_conn *c, const char *sku, const char *region, 
     return sl_db_exec(c, "fc_stockout", 4, v, NULL, NULL, NULL, err);
 }
 
-sl_status fc_store_stockout_open(sl_db_conn *c, const char *sku, const char *region, int32_t day,
-                                 sl_err *err)
+/* Runs stmt with (sku, region, day). */
+static sl_status exec_sku_region_day(sl_db_conn *c, const char *stmt, const char *sku,
+                                     const char *region, int32_t day, sl_err *err)
 {
     char d[16];
     fc_day_format(day, d, sizeof d);
     const char *v[] = {sku, region, d};
-    return sl_db_exec(c, "fc_stockout_open", 3, v, NULL, NULL, NULL, err);
+    return sl_db_exec(c, stmt, 3, v, NULL, NULL, NULL, err);
+}
+
+sl_status fc_store_stockout_open(sl_db_conn *c, const char *sku, const char *region, int32_t day,
+                                 sl_err *err)
+{
+    return exec_sku_region_day(c, "fc_stockout_open", sku, region, day, err);
 }
 
 sl_status fc_store_stockout_close(sl_db_conn *c, const char *sku, const char *region, int32_t day,
                                   sl_err *err)
 {
-    char d[16];
-    fc_day_format(day, d, sizeof d);
-    const char *v[] = {sku, region, d};
-    return sl_db_exec(c, "fc_stockout_close", 3, v, NULL, NULL, NULL, err);
+    return exec_sku_region_day(c, "fc_stockout_close", sku, region, day, err);
 }
 
 sl_status fc_store_history(sl_db_conn *c, const char *sku, const char *region, int32_t before,

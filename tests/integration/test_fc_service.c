@@ -575,13 +575,9 @@ static sl_status reserve_commit_traced(const char *id, const char *sku, int64_t 
                            &shelfline__v1__reservation__descriptor, F.a, &resp, &o, &err);
 }
 
-static long long wait_units(const char *sku, long long want, int64_t timeout_ms)
+/* Waits until the query counts want (or timeout_ms passes); the count. */
+static long long wait_sql(const char *q, long long want, int64_t timeout_ms)
 {
-    char q[256];
-    snprintf(q, sizeof q,
-             "SELECT coalesce(sum(units), 0) FROM forecasting.daily_sales "
-             "WHERE sku = '%s' AND source = 'inventory'",
-             sku);
     int64_t end = invt_now_ms() + timeout_ms;
     long long got = sql(q);
     while (got != want && invt_now_ms() < end) {
@@ -589,6 +585,16 @@ static long long wait_units(const char *sku, long long want, int64_t timeout_ms)
         got = sql(q);
     }
     return got;
+}
+
+static long long wait_units(const char *sku, long long want, int64_t timeout_ms)
+{
+    char q[256];
+    snprintf(q, sizeof q,
+             "SELECT coalesce(sum(units), 0) FROM forecasting.daily_sales "
+             "WHERE sku = '%s' AND source = 'inventory'",
+             sku);
+    return wait_sql(q, want, timeout_ms);
 }
 
 /* The network is read to its last page: 1,000 (inactive) warehouses whose
@@ -2049,18 +2055,6 @@ static void test_metrics_follow_peer_calls_and_events(void **state)
         free(s);
         assert_int_equal(rc, 0);
     }
-}
-
-/* Waits until the query counts want (or timeout_ms passes); the count. */
-static long long wait_sql(const char *q, long long want, int64_t timeout_ms)
-{
-    int64_t end = invt_now_ms() + timeout_ms;
-    long long got = sql(q);
-    while (got != want && invt_now_ms() < end) {
-        invt_sleep_ms(100);
-        got = sql(q);
-    }
-    return got;
 }
 
 /* A stock-out of FC-O in EAST that lasts three days: OUT_OF_STOCK opens
