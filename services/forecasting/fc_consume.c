@@ -1,7 +1,8 @@
 /*
  * fc_consume: applying inventory's events (sl_consumer_fn, started in
  * fc_service.c) -- sales from RESERVATION_COMMITTED, stock-out days from
- * OUT_OF_STOCK, suppliers' receipts from INBOUND_RECEIVED -- each in the
+ * OUT_OF_STOCK to BACK_IN_STOCK (every day of it, not only the first),
+ * suppliers' receipts from INBOUND_RECEIVED -- each in the
  * consumer's transaction, so an event and its effect commit together.
  *
  * A payload that does not decode is skipped, loudly: retrying cannot fix
@@ -66,17 +67,27 @@ static sl_status apply_committed(fc_app *app, sl_db_conn *conn, const Shelfline_
     return st;
 }
 
-static sl_status apply_out_of_stock(sl_db_conn *conn, const Shelfline__V1__Event *ev, sl_err *err)
+/* OUT_OF_STOCK flags its day and opens a stock-out; BACK_IN_STOCK closes
+ * it, flagging every day it lasted (fc_store_stockout_close). */
+static sl_status apply_stock_crossing(sl_db_conn *conn, const Shelfline__V1__Event *ev, bool out,
+                                      sl_err *err)
 {
     Shelfline__V1__RegionStockAlert *ra =
         shelfline__v1__region_stock_alert__unpack(NULL, ev->payload.len, ev->payload.data);
     if (ra == NULL) {
-        SL_LOG(SL_LOG_ERROR, "event_skipped", NULL,
-               "could not decode OUT_OF_STOCK event %lld: skipped", (long long)ev->id);
+        SL_LOG(SL_LOG_ERROR, "event_skipped", NULL, "could not decode %s event %lld: skipped",
+               ev->topic, (long long)ev->id);
         return SL_OK;
     }
-    sl_status st = fc_store_stockout(conn, ra->sku, ra->region,
-                                     (int32_t)(ev->created_at_ms / 86400000LL), "inventory", err);
+    int32_t day = (int32_t)(ev->created_at_ms / 86400000LL);
+    sl_status st;
+    if (out) {
+        st = fc_store_stockout(conn, ra->sku, ra->region, day, "inventory", err);
+        if (st == SL_OK)
+            st = fc_store_stockout_open(conn, ra->sku, ra->region, day, err);
+    } else {
+        st = fc_store_stockout_close(conn, ra->sku, ra->region, day, err);
+    }
     shelfline__v1__region_stock_alert__free_unpacked(ra, NULL);
     return st;
 }
@@ -116,6 +127,8 @@ sl_status fc_apply_inventory_event(sl_db_conn *conn, const Shelfline__V1__Event 
     if (strcmp(ev->topic, "RESERVATION_COMMITTED") == 0)
         return apply_committed(ctx, conn, ev, err);
     if (strcmp(ev->topic, "OUT_OF_STOCK") == 0)
-        return apply_out_of_stock(conn, ev, err);
+        return apply_stock_crossing(conn, ev, true, err);
+    if (strcmp(ev->topic, "BACK_IN_STOCK") == 0)
+        return apply_stock_crossing(conn, ev, false, err);
     return SL_OK;
 }

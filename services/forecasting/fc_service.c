@@ -6,8 +6,9 @@
  *   SHELFLINE_FC_INVENTORY_TIMEOUT  deadline of each call to inventory [5s]
  *   SHELFLINE_FC_CONSUME            follow inventory's events (sales from
  *                                   RESERVATION_COMMITTED, stock-out days
- *                                   from OUT_OF_STOCK, suppliers' lead
- *                                   times from INBOUND_RECEIVED) [true]
+ *                                   from OUT_OF_STOCK to BACK_IN_STOCK,
+ *                                   suppliers' lead times from
+ *                                   INBOUND_RECEIVED) [true]
  */
 #include "fc_service.h"
 
@@ -77,7 +78,7 @@ static const sl_event_topic topics[] = {
 };
 
 static const char *const consumed_topics[] = {"RESERVATION_COMMITTED", "OUT_OF_STOCK",
-                                              "INBOUND_RECEIVED"};
+                                              "BACK_IN_STOCK", "INBOUND_RECEIVED"};
 
 static void app_free(fc_app *app)
 {

@@ -36,14 +36,34 @@ static const sl_db_stmt stmts[] = {
      "INSERT INTO stockout_days (sku, region, day, source) VALUES ($1, $2, $3::date, $4) "
      "ON CONFLICT DO NOTHING",
      4},
+    /* OUT_OF_STOCK: a stock-out begins (the earliest day stays when the
+     * event comes again). */
+    {"fc_stockout_open",
+     "INSERT INTO stockout_open (sku, region, since) VALUES ($1, $2, $3::date) "
+     "ON CONFLICT DO NOTHING",
+     3},
+    /* BACK_IN_STOCK: the running stock-out ends; every day from its first
+     * to this one was (at least partly) out of stock.  Nothing when none
+     * runs (a replay, or stock that was never out). */
+    {"fc_stockout_close",
+     "WITH o AS (DELETE FROM stockout_open WHERE sku = $1 AND region = $2 RETURNING since) "
+     "INSERT INTO stockout_days (sku, region, day, source) "
+     "SELECT $1, $2, d::date, 'inventory' FROM o, "
+     "generate_series(o.since, greatest(o.since, $3::date), interval '1 day') AS d "
+     "ON CONFLICT DO NOTHING",
+     3},
     {"fc_history",
      "SELECT (day - $3::date)::int AS off, sum(units)::float8 AS units, "
      "bool_or(on_promotion) AS promo FROM daily_sales "
      "WHERE sku = $1 AND region = $2 AND day < $3::date GROUP BY day ORDER BY day",
      3},
+    /* Flagged days, and the days of a stock-out still running. */
     {"fc_history_stockouts",
      "SELECT (day - $3::date)::int AS off FROM stockout_days "
-     "WHERE sku = $1 AND region = $2 AND day < $3::date",
+     "WHERE sku = $1 AND region = $2 AND day < $3::date "
+     "UNION SELECT (d::date - $3::date)::int FROM stockout_open o, "
+     "generate_series(o.since, $3::date - 1, interval '1 day') AS d "
+     "WHERE o.sku = $1 AND o.region = $2",
      3},
     {"fc_day_units",
      "SELECT coalesce(sum(units), 0)::bigint AS units FROM daily_sales "
@@ -311,6 +331,28 @@ sl_status fc_store_stockout(sl_db_conn *c, const char *sku, const char *region, 
     fc_day_format(day, d, sizeof d);
     const char *v[] = {sku, region, d, source};
     return sl_db_exec(c, "fc_stockout", 4, v, NULL, NULL, NULL, err);
+}
+
+/* Runs stmt with (sku, region, day). */
+static sl_status exec_sku_region_day(sl_db_conn *c, const char *stmt, const char *sku,
+                                     const char *region, int32_t day, sl_err *err)
+{
+    char d[16];
+    fc_day_format(day, d, sizeof d);
+    const char *v[] = {sku, region, d};
+    return sl_db_exec(c, stmt, 3, v, NULL, NULL, NULL, err);
+}
+
+sl_status fc_store_stockout_open(sl_db_conn *c, const char *sku, const char *region, int32_t day,
+                                 sl_err *err)
+{
+    return exec_sku_region_day(c, "fc_stockout_open", sku, region, day, err);
+}
+
+sl_status fc_store_stockout_close(sl_db_conn *c, const char *sku, const char *region, int32_t day,
+                                  sl_err *err)
+{
+    return exec_sku_region_day(c, "fc_stockout_close", sku, region, day, err);
 }
 
 sl_status fc_store_history(sl_db_conn *c, const char *sku, const char *region, int32_t before,

@@ -32,6 +32,17 @@ sl_status fc_store_sales_add(sl_db_conn *c, const char *sku, const char *region,
 sl_status fc_store_stockout(sl_db_conn *c, const char *sku, const char *region, int32_t day,
                             const char *source, sl_err *err);
 
+/* OUT_OF_STOCK on day: a stock-out of sku in region begins, unless one
+ * runs already (idempotent).  Its days count as stocked out in the
+ * history (fc_store_history) until it ends. */
+sl_status fc_store_stockout_open(sl_db_conn *c, const char *sku, const char *region, int32_t day,
+                                 sl_err *err);
+
+/* BACK_IN_STOCK on day: the running stock-out of sku in region ends and
+ * every day from its first to day is flagged (nothing when none runs). */
+sl_status fc_store_stockout_close(sl_db_conn *c, const char *sku, const char *region, int32_t day,
+                                  sl_err *err);
+
 /* A SKU x region's daily history before day `before`: n days from the
  * first recorded one, units (0 on days without rows), promo and stock-out
  * flags (1/0), all arena memory.  n is 0 when nothing was recorded. */

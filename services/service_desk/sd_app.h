@@ -83,6 +83,30 @@ typedef struct sd_app {
     } delays_applying;
 } sd_app;
 
+/* One slip of an order's ETA: an inbound shipment it waits on is later
+ * (sd_sync.c), or the carrier of a shipped order promises a later date
+ * (UpdateShipment). */
+typedef struct sd_slip {
+    const char *source; /* the inbound id, or "carrier:<slip number>" */
+    int64_t new_ms;     /* the new expected date (Unix ms): eta_change's key */
+    sd_date old_p50, new_p50, new_p90;
+    const char *text; /* the move in words: the notice's body */
+    const char *key;  /* the DELAY notice's idempotency key */
+} sd_slip;
+
+struct sd_order_rec;
+
+/* Records slip s of rec (locked by the caller's transaction on conn): the
+ * order's slip count, one eta_change row, one DELAY notice keyed s->key
+ * and, when the compensation policy grants more than earlier slips did,
+ * one coupon with its COMPENSATION notice.  counted counts the notices
+ * and coupons written (sd_sync_count_delays once they commit). */
+sl_status sd_sync_slip(sd_app *app, sl_db_conn *conn, const struct sd_order_rec *rec,
+                       const sd_slip *s, struct sd_delay_counts *counted, sl_err *err);
+
+/* Adds committed notices and coupons to the service's metrics. */
+void sd_sync_count_delays(const struct sd_delay_counts *n);
+
 /* Publishes an order event (ORDER_PLACED ...) for order_id inside the
  * caller's transaction, with the order as stored on conn. */
 sl_status sd_publish_order(sd_app *app, sl_db_conn *conn, const char *topic, const char *order_id,

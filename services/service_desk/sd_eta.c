@@ -277,7 +277,10 @@ sl_status sd_eta_compute_line(const sd_eta_line *line, int64_t placed_at_ms, int
         sd_date arrival = line->inbound_expected;
         e.reason = SD_SHIP_AFTER_INBOUND;
         e.confidence = line->inbound_slips > 0 ? SD_CONFIDENCE_LOW : SD_CONFIDENCE_MEDIUM;
-        if (arrival < now.date) {
+        if (line->inbound_received) {
+            /* In: it ships after its receipt, whatever today is. */
+            e.confidence = SD_CONFIDENCE_HIGH;
+        } else if (arrival < now.date) {
             /* Expected before today and still not received. */
             arrival = now.date;
             e.reason = SD_SHIP_INBOUND_OVERDUE;

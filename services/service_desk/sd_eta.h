@@ -133,6 +133,7 @@ typedef struct sd_eta_line {
     /* Backorders only: */
     sd_date inbound_expected; /* the inbound's current expected arrival at the warehouse */
     int inbound_slips;        /* times that date has been pushed back so far */
+    bool inbound_received;    /* it came in on inbound_expected: no overdue slide */
 } sd_eta_line;
 
 typedef enum sd_confidence {

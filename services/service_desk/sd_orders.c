@@ -77,7 +77,9 @@ static sl_status part_line(sd_app *app, sd_net_snap **snap, const sd_part *p, sd
     line->transit = (sd_transit){p->transit_p50, p->transit_p90, SD_TRANSIT_CALENDAR_DAYS};
     if (p->inbound_id[0] != '\0') {
         line->source = SD_LINE_BACKORDER;
-        line->inbound_expected = ms_date(sd_net_zone(*snap, w), p->expected_ms);
+        line->inbound_received = p->received_ms > 0;
+        line->inbound_expected =
+            ms_date(sd_net_zone(*snap, w), p->received_ms > 0 ? p->received_ms : p->expected_ms);
         line->inbound_slips = p->slips;
     } else {
         line->source = SD_LINE_IN_STOCK;
@@ -407,12 +409,38 @@ sl_status sd_orders_cancel(sl_call *call, const Shelfline__V1__CancelOrderReques
 typedef struct ship_ctx {
     sd_app *app;
     const Shelfline__V1__UpdateShipmentRequest *req;
+    struct sd_delay_counts counts; /* a carrier slip's notice and coupon */
 } ship_ctx;
+
+/* A shipped order's carrier now promises `promised`, later than its
+ * earlier promise: one slip (sd_sync_slip).  The order's row lock and
+ * the date comparison make a retried call a no-op; the slip's number in
+ * its keys lets the carrier return to a date it promised before (later
+ * again after an earlier one: a new slip). */
+static sl_status carrier_slip(ship_ctx *c, sl_db_conn *conn, const sd_order_rec *rec,
+                              sd_date promised, sl_err *err)
+{
+    const char *id = rec->order->order_id;
+    int slip_no = rec->slips + 1;
+    char was[SD_DATE_STR], now[SD_DATE_STR], text[SD_ETA_TEXT_MAX], key[200], source[32];
+    sd_date_format(rec->carrier_promised, was);
+    sd_date_format(promised, now);
+    snprintf(text, sizeof text,
+             "the carrier %s delayed the delivery (tracking %s): now expected on %s instead of %s",
+             rec->order->carrier, rec->order->tracking, now, was);
+    snprintf(key, sizeof key, "carrier:%s:%d:%s", id, slip_no, now);
+    snprintf(source, sizeof source, "carrier:%d", slip_no);
+    sd_slip slip = {
+        source, (int64_t)promised * 86400000LL, rec->carrier_promised, promised, promised, text,
+        key};
+    return sd_sync_slip(c->app, conn, rec, &slip, &c->counts, err);
+}
 
 static sl_status ship_tx(sl_db_conn *conn, void *vctx, sl_err *err)
 {
     ship_ctx *c = vctx;
     const Shelfline__V1__UpdateShipmentRequest *r = c->req;
+    c->counts = (struct sd_delay_counts){0, 0}; /* this attempt's */
     sl_arena *a = sl_arena_create(0);
     if (a == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
@@ -452,8 +480,20 @@ static sl_status ship_tx(sl_db_conn *conn, void *vctx, sl_err *err)
     if (strcmp(s, to) == 0 && strcmp(to, "SHIPPED") != 0)
         goto done; /* repeating the current step */
     bool shipped = strcmp(to, "SHIPPED") == 0;
+    sd_date promised, *promise = NULL;
+    if (shipped && r->promised_date[0] != '\0') {
+        if ((st = sd_date_parse(r->promised_date, &promised, err)) != SL_OK)
+            goto done;
+        promise = &promised;
+    }
     if ((st = sd_store_order_ship(conn, r->order_id, to, shipped ? r->carrier : rec.order->carrier,
-                                  shipped ? r->tracking : rec.order->tracking, err)) != SL_OK)
+                                  shipped ? r->tracking : rec.order->tracking, promise, err)) !=
+        SL_OK)
+        goto done;
+    /* The carrier's later date is a slip; its first date, or an earlier
+     * one, is not (the ETA follows it all the same). */
+    if (promise != NULL && rec.has_carrier_promise && promised > rec.carrier_promised &&
+        (st = carrier_slip(c, conn, &rec, promised, err)) != SL_OK)
         goto done;
     if (strcmp(to, "DELIVERED") == 0)
         st = sd_publish_order(c->app, conn, "ORDER_DELIVERED", r->order_id, err);
@@ -466,11 +506,12 @@ sl_status sd_orders_ship(sl_call *call, const Shelfline__V1__UpdateShipmentReque
                          Shelfline__V1__Order *resp, sl_err *err)
 {
     sd_app *app = sl_call_ctx(call);
-    ship_ctx c = {app, r};
+    ship_ctx c = {app, r, {0, 0}};
     sl_db_tx_options o = sd_store_tx_options(sl_call_deadline_ms(call), false);
     sl_status st = sl_db_tx(app->db, &o, ship_tx, &c, err);
     if (st != SL_OK)
         return st;
+    sd_sync_count_delays(&c.counts);
     sd_order_rec rec;
     if ((st = load_order(app, sl_call_deadline_ms(call), r->order_id, sl_call_arena(call), &rec,
                          err)) != SL_OK)
@@ -613,6 +654,72 @@ static sl_status line_eta(sd_app *app, sd_net_snap **snap, const sd_order_rec *r
     return SL_OK;
 }
 
+/* The date the order's life fixes, whatever its parts say: a delivered
+ * order's delivery date (in its first warehouse's zone), a shipped one's
+ * (or one whose delivery failed) carrier's promised date.  Writes the
+ * date and its words into *day and text; false when neither applies. */
+static bool life_date(sd_app *app, sd_net_snap **snap, const sd_order_rec *rec, sd_date *day,
+                      char *text, size_t cap)
+{
+    const Shelfline__V1__Order *o = rec->order;
+    char d[SD_DATE_STR];
+    if (strcmp(rec->status, "DELIVERED") == 0 && rec->delivered_at_ms > 0) {
+        const sd_warehouse *w =
+            rec->n_parts > 0 ? sd_net_find(app->net, snap, rec->parts[0].warehouse_id) : NULL;
+        *day = w != NULL ? ms_date(sd_net_zone(*snap, w), rec->delivered_at_ms)
+                         : (sd_date)(rec->delivered_at_ms / 86400000LL);
+        sd_date_format(*day, d);
+        snprintf(text, cap, "delivered on %s", d);
+        return true;
+    }
+    if ((strcmp(rec->status, "SHIPPED") == 0 || strcmp(rec->status, "DELIVERY_FAILED") == 0) &&
+        rec->has_carrier_promise) {
+        *day = rec->carrier_promised;
+        sd_date_format(*day, d);
+        snprintf(text, cap, "shipped with %s (tracking %s): the carrier promises delivery on %s",
+                 o->carrier, o->tracking, d);
+        return true;
+    }
+    return false;
+}
+
+/* An ETA fixed on day: shipped on or before it, delivered on it. */
+static Shelfline__V1__EtaRange *fixed_range(sl_arena *a, const Shelfline__V1__EtaRange *computed,
+                                            sd_date day)
+{
+    sd_date ship = day;
+    if (computed != NULL && sd_date_parse(computed->ship_date, &ship, NULL) == SL_OK && ship > day)
+        ship = day;
+    return sd_store_eta_range(a, ship, day, day, SD_CONFIDENCE_HIGH);
+}
+
+static bool range_differs(const Shelfline__V1__EtaRange *x, const Shelfline__V1__EtaRange *y)
+{
+    return x == NULL || y == NULL || strcmp(x->p50_date, y->p50_date) != 0 ||
+           strcmp(x->p90_date, y->p90_date) != 0;
+}
+
+/* Replaces every computed ETA of out by the life's date (life_date). */
+static sl_status apply_life(sl_arena *a, sd_date day, const char *why, Shelfline__V1__OrderEta *out,
+                            sl_err *err)
+{
+    char *text = sl_arena_strdup(a, why);
+    if (text == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t i = 0; i < out->n_lines; i++) {
+        Shelfline__V1__LineEta *lx = out->lines[i];
+        if ((lx->current = fixed_range(a, lx->current, day)) == NULL)
+            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        lx->moved = range_differs(lx->current, lx->promised);
+        lx->explanation = text;
+    }
+    if ((out->current = fixed_range(a, out->current, day)) == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    out->moved = range_differs(out->current, out->promised);
+    out->reason = out->moved ? text : "";
+    return SL_OK;
+}
+
 /* GetOrderEta:
  *  1. read the order, its lines and parts in one read-only snapshot;
  *  2. take one snapshot of the warehouse network for the whole answer;
@@ -620,7 +727,9 @@ static sl_status line_eta(sd_app *app, sd_net_snap **snap, const sd_order_rec *r
  *     (line_eta), explained by its latest part;
  *  4. the order's ETA is the latest of all its parts; it moved when its
  *     p50 or p90 differs from the promise, the first moved line's
- *     explanation being the reason. */
+ *     explanation being the reason;
+ *  5. unless its life fixed the date (life_date): delivered, or shipped
+ *     with the carrier's promise -- then that date, for every line. */
 sl_status sd_orders_eta(sd_app *app, int64_t deadline_ms, sl_arena *a, const char *order_id,
                         Shelfline__V1__OrderEta *out, sl_err *err)
 {
@@ -656,6 +765,10 @@ sl_status sd_orders_eta(sd_app *app, int64_t deadline_ms, sl_arena *a, const cha
             out->reason = out->moved && acc.reason != NULL ? acc.reason : "";
         }
     }
+    sd_date day;
+    char why[SD_ETA_TEXT_MAX];
+    if (st == SL_OK && life_date(app, &snap, &rec, &day, why, sizeof why))
+        st = apply_life(a, day, why, out, err);
     sd_net_release(app->net, snap);
     return st;
 }

@@ -125,12 +125,17 @@ sl_status sd_store_order_cancel(sl_db_conn *conn, const char *order_id, const ch
 }
 
 sl_status sd_store_order_ship(sl_db_conn *conn, const char *order_id, const char *status,
-                              const char *carrier, const char *tracking, sl_err *err)
+                              const char *carrier, const char *tracking,
+                              const sd_date *carrier_promised, sl_err *err)
 {
     sl_audit who = sl_call_audit_current();
-    const char *p[7] = {order_id,  status,         carrier,     tracking,
-                        who.actor, who.request_id, who.trace_id};
-    return exec_none(conn, "sd_order_ship", 7, p, err);
+    char b[I64];
+    const char *p[8] = {
+        order_id,     status,
+        carrier,      tracking,
+        who.actor,    who.request_id,
+        who.trace_id, carrier_promised ? sl_db_param_int64(b, *carrier_promised) : NULL};
+    return exec_none(conn, "sd_order_ship", 8, p, err);
 }
 
 sl_status sd_store_orders_by_customer(sl_db_conn *conn, const char *customer_id,
@@ -194,6 +199,14 @@ sl_status sd_store_parts_delay(sl_db_conn *conn, const char *order_id, const cha
     char b[I64];
     const char *p[4] = {order_id, inbound_id, sl_db_param_int64(b, new_ms), reason};
     return exec_none(conn, "sd_parts_delay", 4, p, err);
+}
+
+sl_status sd_store_parts_received(sl_db_conn *conn, const char *inbound_id, int64_t received_ms,
+                                  sl_err *err)
+{
+    char b[I64];
+    const char *p[2] = {inbound_id, sl_db_param_int64(b, received_ms)};
+    return exec_none(conn, "sd_parts_received", 2, p, err);
 }
 
 sl_status sd_store_order_slip(sl_db_conn *conn, const char *order_id, int64_t grant_minor,

@@ -132,7 +132,8 @@ static const sl_event_topic topics[] = {
     {NULL, NULL},
 };
 
-static const char *const consumed_topics[] = {"INBOUND_DELAYED", "BACK_IN_STOCK", "OUT_OF_STOCK"};
+static const char *const consumed_topics[] = {"INBOUND_DELAYED", "BACK_IN_STOCK", "OUT_OF_STOCK",
+                                              "INBOUND_RECEIVED"};
 /* A subscription of its own (its own cursor and stream): every order's
  * payment is one of these events, and behind them in one stream an
  * INBOUND_DELAYED waited its turn -- on the peak day the delay notices came

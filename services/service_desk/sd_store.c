@@ -32,14 +32,18 @@ static const sl_db_stmt stmts[] = {
     {"sd_order_get",
      "SELECT order_id, customer_id, region, status, placed_at_ms, allow_split, allow_backorder,"
      " fingerprint, promised_ship, promised_p50, promised_p90, promised_conf, slips,"
-     " granted_minor, carrier, tracking,"
+     " granted_minor, carrier, tracking, coalesce(carrier_promised, 0) AS carrier_promised,"
+     " carrier_promised IS NOT NULL AS has_carrier_promise,"
+     " coalesce(delivered_at_ms, 0) AS delivered_at_ms,"
      " (extract(epoch FROM updated_at) * 1000)::bigint AS updated_ms"
      " FROM orders WHERE order_id = $1",
      1},
     {"sd_order_get_for_update",
      "SELECT order_id, customer_id, region, status, placed_at_ms, allow_split, allow_backorder,"
      " fingerprint, promised_ship, promised_p50, promised_p90, promised_conf, slips,"
-     " granted_minor, carrier, tracking,"
+     " granted_minor, carrier, tracking, coalesce(carrier_promised, 0) AS carrier_promised,"
+     " carrier_promised IS NOT NULL AS has_carrier_promise,"
+     " coalesce(delivered_at_ms, 0) AS delivered_at_ms,"
      " (extract(epoch FROM updated_at) * 1000)::bigint AS updated_ms"
      " FROM orders WHERE order_id = $1 FOR UPDATE",
      1},
@@ -50,7 +54,8 @@ static const sl_db_stmt stmts[] = {
     {"sd_order_parts",
      "SELECT line_no, part_no, warehouse_id, qty, inbound_id, promised_expected_ms, expected_ms,"
      " slips, transit_p50, transit_p90, delay_reason, promised_ship, promised_p50, promised_p90,"
-     " promised_conf FROM order_part WHERE order_id = $1 ORDER BY line_no, part_no",
+     " promised_conf, coalesce(received_ms, 0) AS received_ms"
+     " FROM order_part WHERE order_id = $1 ORDER BY line_no, part_no",
      1},
     {"sd_order_insert",
      "INSERT INTO orders (order_id, customer_id, region, status, placed_at_ms, allow_split,"
@@ -77,8 +82,9 @@ static const sl_db_stmt stmts[] = {
      "UPDATE orders SET status = $2, carrier = $3, tracking = $4, updated_at = now(),"
      " actor = $5, request_id = $6, trace_id = $7, delivered_at_ms = CASE WHEN $2 = 'DELIVERED' "
      "THEN (extract(epoch FROM now()) * 1000)::bigint"
-     " ELSE delivered_at_ms END WHERE order_id = $1",
-     7},
+     " ELSE delivered_at_ms END, carrier_promised = coalesce($8::integer, carrier_promised)"
+     " WHERE order_id = $1",
+     8},
     {"sd_order_cancel",
      "UPDATE orders SET status = 'CANCELLED', cancel_reason = $2, updated_at = now(),"
      " actor = $3, request_id = $4, trace_id = $5"
@@ -111,6 +117,10 @@ static const sl_db_stmt stmts[] = {
      "UPDATE order_part SET expected_ms = $3, slips = slips + 1, delay_reason = $4"
      " WHERE order_id = $1 AND inbound_id = $2 AND expected_ms < $3",
      4},
+    /* INBOUND_RECEIVED: the parts waiting on inbound $1 learn when it
+     * came in (the first receipt only: a replay changes nothing). */
+    {"sd_parts_received",
+     "UPDATE order_part SET received_ms = $2 WHERE inbound_id = $1 AND received_ms IS NULL", 2},
     {"sd_order_slip",
      "UPDATE orders SET slips = slips + 1, granted_minor = granted_minor + $2,"
      " updated_at = now() WHERE order_id = $1 RETURNING slips",
@@ -406,6 +416,9 @@ static sl_status order_from(sl_arena *a, PGresult *res, sd_order_rec *out, sl_er
     out->slips = (int)sl_db_int64(&rd, 0, "slips");
     out->granted_minor = sl_db_int64(&rd, 0, "granted_minor");
     out->promised_p50 = (sd_date)sl_db_int64(&rd, 0, "promised_p50");
+    out->has_carrier_promise = sl_db_bool(&rd, 0, "has_carrier_promise");
+    out->carrier_promised = (sd_date)sl_db_int64(&rd, 0, "carrier_promised");
+    out->delivered_at_ms = sl_db_int64(&rd, 0, "delivered_at_ms");
     sd_date ship = (sd_date)sl_db_int64(&rd, 0, "promised_ship");
     sd_date p90 = (sd_date)sl_db_int64(&rd, 0, "promised_p90");
     sd_confidence conf = conf_of(sl_db_int64(&rd, 0, "promised_conf"));
@@ -444,6 +457,7 @@ static sl_status parts_from(sl_arena *a, PGresult *res, sd_order_rec *out, sl_er
         pt->promised_p50 = (sd_date)sl_db_int64(&rd, i, "promised_p50");
         pt->promised_p90 = (sd_date)sl_db_int64(&rd, i, "promised_p90");
         pt->promised_conf = conf_of(sl_db_int64(&rd, i, "promised_conf"));
+        pt->received_ms = sl_db_int64(&rd, i, "received_ms");
     }
     out->parts = parts;
     out->n_parts = (size_t)np;

@@ -31,6 +31,7 @@ typedef struct sd_part {
     const char *delay_reason;
     sd_date promised_ship, promised_p50, promised_p90;
     sd_confidence promised_conf;
+    int64_t received_ms; /* when its inbound was received (Unix ms); 0: not yet */
 } sd_part;
 
 /* An order with everything the handlers need. */
@@ -41,6 +42,9 @@ typedef struct sd_order_rec {
     int slips;
     int64_t granted_minor;
     sd_date promised_p50;
+    bool has_carrier_promise; /* UpdateShipment gave a promised date */
+    sd_date carrier_promised; /* the carrier's latest promised delivery date */
+    int64_t delivered_at_ms;  /* when it was delivered (Unix ms); 0: not yet */
     sd_part *parts;
     size_t n_parts;
 } sd_order_rec;
@@ -104,9 +108,11 @@ sl_status sd_store_order_cancel(sl_db_conn *conn, const char *order_id, const ch
                                 bool *changed, sl_err *err);
 
 /* Sets a shipment step's status, carrier and tracking (DELIVERED also
- * stamps the delivery time). */
+ * stamps the delivery time); carrier_promised, unless NULL, replaces the
+ * carrier's promised delivery date. */
 sl_status sd_store_order_ship(sl_db_conn *conn, const char *order_id, const char *status,
-                              const char *carrier, const char *tracking, sl_err *err);
+                              const char *carrier, const char *tracking,
+                              const sd_date *carrier_promised, sl_err *err);
 
 /* An order of a customer's list. */
 typedef struct sd_order_key {
@@ -132,6 +138,11 @@ sl_status sd_store_orders_on_inbound(sl_db_conn *conn, const char *inbound_id, i
  * (slips + 1, with the reason). */
 sl_status sd_store_parts_delay(sl_db_conn *conn, const char *order_id, const char *inbound_id,
                                int64_t new_ms, const char *reason, sl_err *err);
+
+/* Stamps received_ms on every part still waiting for inbound_id
+ * (INBOUND_RECEIVED; the first receipt counts). */
+sl_status sd_store_parts_received(sl_db_conn *conn, const char *inbound_id, int64_t received_ms,
+                                  sl_err *err);
 
 /* Counts a slip on the order and adds grant_minor to what was granted. */
 sl_status sd_store_order_slip(sl_db_conn *conn, const char *order_id, int64_t grant_minor,

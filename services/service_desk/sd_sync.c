@@ -31,7 +31,11 @@
  * second finds nothing to change and publishes nothing.  A reservation that
  * is no order of ours (another client of inventory) changes no row.
  *
- * Also here: order events (sd_publish_order).
+ * INBOUND_RECEIVED (the same subscription): the parts waiting on the
+ * inbound record its receipt, and ship after it (GetOrderEta).
+ *
+ * Also here: order events (sd_publish_order), and one slip of an order's
+ * ETA (sd_sync_slip), whether an inbound or the carrier moved it.
  */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -89,7 +93,9 @@ static sl_status order_eta(sd_app *app, sd_net_snap **snap, const sd_order_rec *
         lines[i].transit = (sd_transit){p->transit_p50, p->transit_p90, SD_TRANSIT_CALENDAR_DAYS};
         if (p->inbound_id[0] != '\0') {
             lines[i].source = SD_LINE_BACKORDER;
-            lines[i].inbound_expected = ms_date(sd_net_zone(*snap, w), p->expected_ms);
+            lines[i].inbound_received = p->received_ms > 0;
+            lines[i].inbound_expected = ms_date(
+                sd_net_zone(*snap, w), p->received_ms > 0 ? p->received_ms : p->expected_ms);
             lines[i].inbound_slips = p->slips;
         }
     }
@@ -171,29 +177,37 @@ static sl_status delay_order(sd_app *app, sl_db_conn *conn, sd_net_snap **snap, 
     if ((st = sd_store_parts_delay(conn, order_id, inbound_id, new_ms, reason, err)) != SL_OK)
         return st;
 
-    sd_comp_decision d;
-    if ((st = sd_comp_decide(&app->cfg.comp, rec.promised_p50, oa.p50, rec.granted_minor, &d,
-                             err)) != SL_OK)
-        return st;
-    int slip_no = rec.slips + 1;
-    if ((st = sd_store_order_slip(conn, order_id, d.grant_minor, err)) != SL_OK)
-        return st;
-
     char text[SD_ETA_TEXT_MAX];
     if ((st = sd_eta_describe_move(lines[hit].warehouse, &before[hit], &after[hit], reason, text,
                                    sizeof text, err)) != SL_OK)
         return st;
-    sd_eta_change change = {order_id, slip_no, inbound_id, new_ms, ob.p50, oa.p50, oa.p90, text};
-    if ((st = sd_store_eta_change(conn, &change, err)) != SL_OK)
-        return st;
-
     char key[200];
     snprintf(key, sizeof key, "delay:%s:%s:%" PRId64, order_id, inbound_id, new_ms);
-    if ((st = notify(app, conn, key, "DELAY", &rec, text, "", 0, "", err)) != SL_OK)
+    sd_slip slip = {inbound_id, new_ms, ob.p50, oa.p50, oa.p90, text, key};
+    return sd_sync_slip(app, conn, &rec, &slip, counted, err);
+}
+
+sl_status sd_sync_slip(sd_app *app, sl_db_conn *conn, const struct sd_order_rec *rec,
+                       const sd_slip *s, struct sd_delay_counts *counted, sl_err *err)
+{
+    const char *order_id = rec->order->order_id;
+    sd_comp_decision d;
+    sl_status st;
+    if ((st = sd_comp_decide(&app->cfg.comp, rec->promised_p50, s->new_p50, rec->granted_minor, &d,
+                             err)) != SL_OK)
+        return st;
+    int slip_no = rec->slips + 1;
+    if ((st = sd_store_order_slip(conn, order_id, d.grant_minor, err)) != SL_OK)
+        return st;
+    sd_eta_change change = {order_id,   slip_no,    s->source,  s->new_ms,
+                            s->old_p50, s->new_p50, s->new_p90, s->text};
+    if ((st = sd_store_eta_change(conn, &change, err)) != SL_OK)
+        return st;
+    if ((st = notify(app, conn, s->key, "DELAY", rec, s->text, "", 0, "", err)) != SL_OK)
         return st;
     counted->notices++;
     if (d.grant_minor > 0) {
-        char code[SD_COUPON_CODE_LEN];
+        char code[SD_COUPON_CODE_LEN], key[200];
         if ((st = sd_coupon_code(app->cfg.coupon_key, order_id, (uint32_t)slip_no, code, err)) !=
             SL_OK)
             return st;
@@ -206,12 +220,17 @@ static sl_status delay_order(sd_app *app, sl_db_conn *conn, sd_net_snap **snap, 
                  "worth %" PRId64 " %s (minor units)",
                  order_id, d.slip_days, code, d.grant_minor, app->cfg.comp.currency);
         snprintf(key, sizeof key, "comp:%s:%d", order_id, slip_no);
-        if ((st = notify(app, conn, key, "COMPENSATION", &rec, body, code, d.grant_minor,
+        if ((st = notify(app, conn, key, "COMPENSATION", rec, body, code, d.grant_minor,
                          app->cfg.comp.currency, err)) != SL_OK)
             return st;
         counted->compensations++;
     }
     return SL_OK;
+}
+
+void sd_sync_count_delays(const struct sd_delay_counts *n)
+{
+    count_delays(n);
 }
 
 /* One batch of a delay: the orders after `from` (in order_id order) that
@@ -399,6 +418,26 @@ sl_status sd_sync_apply_orders(sl_db_conn *conn, const Shelfline__V1__Event *ev,
     return SL_OK;
 }
 
+/* INBOUND_RECEIVED: the parts backordered on the inbound now ship after
+ * its receipt (their ETA no longer slides with the clock as an overdue
+ * inbound's does).  A payload that does not decode is skipped, loudly. */
+static sl_status on_inbound_received(const Shelfline__V1__Event *ev, sl_db_conn *conn, sl_err *err)
+{
+    Shelfline__V1__InboundReceived *ir =
+        shelfline__v1__inbound_received__unpack(NULL, ev->payload.len, ev->payload.data);
+    if (ir == NULL || ir->inbound == NULL || ir->inbound->inbound_id == NULL) {
+        SL_LOG(SL_LOG_ERROR, "inbound_received", NULL, "could not decode event %" PRId64, ev->id);
+        if (ir != NULL)
+            shelfline__v1__inbound_received__free_unpacked(ir, NULL);
+        return SL_OK;
+    }
+    sl_status st =
+        sd_store_parts_received(conn, ir->inbound->inbound_id,
+                                ev->created_at_ms > 0 ? ev->created_at_ms : sl_db_now_ms(), err);
+    shelfline__v1__inbound_received__free_unpacked(ir, NULL);
+    return st;
+}
+
 sl_status sd_sync_apply(sl_db_conn *conn, const Shelfline__V1__Event *ev, void *ctx, sl_err *err)
 {
     sd_app *app = ctx;
@@ -406,6 +445,8 @@ sl_status sd_sync_apply(sl_db_conn *conn, const Shelfline__V1__Event *ev, void *
         return SL_OK;
     if (strcmp(ev->topic, "BACK_IN_STOCK") == 0 || strcmp(ev->topic, "OUT_OF_STOCK") == 0)
         return sd_bis_on_event(app, conn, ev, err);
+    if (strcmp(ev->topic, "INBOUND_RECEIVED") == 0)
+        return on_inbound_received(ev, conn, err);
     if (strcmp(ev->topic, "INBOUND_DELAYED") != 0)
         return SL_OK;
     /* Not retryable: a payload that does not decode never will. */

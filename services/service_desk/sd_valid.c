@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sd_time.h"
 #include "sl_page.h"
 #include "sl_valid.h"
 
@@ -105,6 +106,15 @@ sl_status sd_valid_update_shipment(const Shelfline__V1__UpdateShipmentRequest *r
         ((st = sd_valid_id("carrier", r->carrier, err)) != SL_OK ||
          (st = sd_valid_id("tracking", r->tracking, err)) != SL_OK))
         return st;
+    if (r->promised_date != NULL && r->promised_date[0] != '\0') {
+        sd_date d;
+        if (r->step != SHELFLINE__V1__SHIPMENT_STEP__SHIPMENT_SHIPPED)
+            return sl_err_field(err, "promised_date", "promised_date is only for step SHIPPED");
+        if (sd_date_parse(r->promised_date, &d, NULL) != SL_OK)
+            return sl_err_field(err, "promised_date",
+                                "promised_date must be a date \"YYYY-MM-DD\" (got \"%.40s\")",
+                                r->promised_date);
+    }
     return SL_OK;
 }
 

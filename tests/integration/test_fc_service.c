@@ -575,13 +575,9 @@ static sl_status reserve_commit_traced(const char *id, const char *sku, int64_t 
                            &shelfline__v1__reservation__descriptor, F.a, &resp, &o, &err);
 }
 
-static long long wait_units(const char *sku, long long want, int64_t timeout_ms)
+/* Waits until the query counts want (or timeout_ms passes); the count. */
+static long long wait_sql(const char *q, long long want, int64_t timeout_ms)
 {
-    char q[256];
-    snprintf(q, sizeof q,
-             "SELECT coalesce(sum(units), 0) FROM forecasting.daily_sales "
-             "WHERE sku = '%s' AND source = 'inventory'",
-             sku);
     int64_t end = invt_now_ms() + timeout_ms;
     long long got = sql(q);
     while (got != want && invt_now_ms() < end) {
@@ -589,6 +585,16 @@ static long long wait_units(const char *sku, long long want, int64_t timeout_ms)
         got = sql(q);
     }
     return got;
+}
+
+static long long wait_units(const char *sku, long long want, int64_t timeout_ms)
+{
+    char q[256];
+    snprintf(q, sizeof q,
+             "SELECT coalesce(sum(units), 0) FROM forecasting.daily_sales "
+             "WHERE sku = '%s' AND source = 'inventory'",
+             sku);
+    return wait_sql(q, want, timeout_ms);
 }
 
 /* The network is read to its last page: 1,000 (inactive) warehouses whose
@@ -1998,7 +2004,8 @@ static void test_metrics_follow_peer_calls_and_events(void **state)
     int64_t end = invt_now_ms() + 20000;
     for (;;) {
         long long newest = sql("SELECT max(pos) FROM inventory.outbox WHERE topic IN "
-                               "('RESERVATION_COMMITTED', 'OUT_OF_STOCK', 'INBOUND_RECEIVED')");
+                               "('RESERVATION_COMMITTED', 'OUT_OF_STOCK', 'BACK_IN_STOCK',"
+                               " 'INBOUND_RECEIVED')");
         durable = sql("SELECT last_id FROM forecasting.consumer_cursor "
                       "WHERE subscription = 'forecasting/inventory'");
         gauge = scrape_one(F.http_port, "shelfline_consumer_cursor" FC_SUB);
@@ -2050,6 +2057,59 @@ static void test_metrics_follow_peer_calls_and_events(void **state)
     }
 }
 
+/* A stock-out of FC-O in EAST that lasts three days: OUT_OF_STOCK opens
+ * it, BACK_IN_STOCK closes it, and every one of its days is censored --
+ * while it runs (the history counts its days) and once it is over (each
+ * day flagged).  The events carry today's clock, so the stock-out is made
+ * to have begun two days ago by moving its first day back in the
+ * database. */
+static void test_every_day_of_a_stockout_is_censored(void **state)
+{
+    (void)state;
+    sl_err err;
+    Shelfline__V1__RecordSalesResponse *rs;
+    assert_int_equal(record_days("FC-O", "EAST", 28, east_r, &rs, &err), SL_OK);
+    const char *open_q = "SELECT count(*) FROM forecasting.stockout_open"
+                         " WHERE sku = 'FC-O' AND region = 'EAST'";
+    const char *days_q = "SELECT count(*) FROM forecasting.stockout_days"
+                         " WHERE sku = 'FC-O' AND region = 'EAST'";
+    assert_int_equal(invt_stock(F.inv.ch[0], "FC-O", "W-NEAR", 4), 0);
+    assert_int_equal(reserve_commit("fct-so1", "FC-O", 4), SL_OK);
+    assert_int_equal(wait_sql(open_q, 1, 20000), 1);
+    assert_int_equal(sql(days_q), 1);
+    assert_int_equal(sql("UPDATE forecasting.stockout_open SET since = since - 2"
+                         " WHERE sku = 'FC-O' AND region = 'EAST' RETURNING 1"),
+                     1);
+    assert_int_equal(sql("UPDATE forecasting.stockout_days SET day = day - 2"
+                         " WHERE sku = 'FC-O' AND region = 'EAST' RETURNING 1"),
+                     1);
+    /* running: both past days are censored, not only the first */
+    Shelfline__V1__ForecastDemandResponse *f = forecast("FC-O", "EAST", 7);
+    assert_non_null(f);
+    assert_int_equal(f->stockout_days, 2);
+
+    /* back in stock: the three days (two days ago, yesterday, today) are
+     * flagged, and the stock-out is over */
+    assert_int_equal(invt_stock(F.inv.ch[0], "FC-O", "W-NEAR", 10), 0);
+    assert_int_equal(wait_sql(open_q, 0, 20000), 0);
+    assert_int_equal(sql(days_q), 3);
+    char q[300], first[16], last[16];
+    fc_day_format(F.today - 2, first, sizeof first);
+    fc_day_format(F.today, last, sizeof last);
+    snprintf(q, sizeof q, "%s AND day BETWEEN '%s' AND '%s'", days_q, first, last);
+    assert_int_equal(sql(q), 3);
+    f = forecast("FC-O", "EAST", 7);
+    assert_non_null(f);
+    assert_int_equal(f->stockout_days, 2); /* the history ends yesterday */
+
+    /* in stock again, out again and back the same day: that day only */
+    assert_int_equal(reserve_commit("fct-so2", "FC-O", 10), SL_OK);
+    assert_int_equal(wait_sql(open_q, 1, 20000), 1);
+    assert_int_equal(invt_stock(F.inv.ch[0], "FC-O", "W-NEAR", 1), 0);
+    assert_int_equal(wait_sql(open_q, 0, 20000), 0);
+    assert_int_equal(sql(days_q), 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2071,6 +2131,7 @@ int main(void)
         cmocka_unit_test(test_kpis_page_a_category),
         cmocka_unit_test(test_transfers_serve_every_short_region),
         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_every_day_of_a_stockout_is_censored),
         cmocka_unit_test(test_inventory_down_is_unavailable),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -20,7 +20,12 @@
  *    N DELAY notifications per slip, compensations per policy
  *    (2:500,5:1500), nothing twice; the second slip's first and last
  *    notices are timed from DelayInbound's answer;
- *  - bad input for every RPC: the status, the field named, nothing written.
+ *  - bad input for every RPC: the status, the field named, nothing written;
+ *  - the ETA follows the order's life: shipped, the carrier's promised
+ *    date; a later one is a carrier delay (one DELAY notice per slip,
+ *    however often it is repeated); delivered, the delivery date; a
+ *    backorder whose inbound came in (INBOUND_RECEIVED) ships after the
+ *    receipt and no longer slides with the clock.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -161,8 +166,9 @@ static int group_setup(void **state)
     if (invt_start(&inv, "sd_orders", 1, env) != 0)
         return -1;
     ich = inv.ch[0];
-    const char *skus[] = {"SKU-A", "SKU-B",    "SKU-C",    "SKU-D",  "SKU-T",  "SKU-P",  "SKU-E",
-                          "SKU-S", "SKU-9001", "SKU-9002", "SKU-W0", "SKU-W1", "SKU-W2", "SKU-M"};
+    const char *skus[] = {"SKU-A",  "SKU-B",  "SKU-C",  "SKU-D",    "SKU-T",
+                          "SKU-P",  "SKU-E",  "SKU-S",  "SKU-9001", "SKU-9002",
+                          "SKU-W0", "SKU-W1", "SKU-W2", "SKU-M",    "SKU-L"};
     if (invt_seed(ich, skus, sizeof skus / sizeof skus[0]) != 0 ||
         invt_stock(ich, "SKU-A", "W-NEAR", 1000) != 0 ||
         invt_stock(ich, "SKU-T", "W-NEAR", 1000) != 0 ||
@@ -1872,6 +1878,176 @@ static void test_get_and_list_returns(void **state)
     sl_arena_reset(A);
 }
 
+/* ---- an order's life ---- */
+
+static Shelfline__V1__OrderEta *order_eta(const char *id)
+{
+    sl_err err;
+    Shelfline__V1__GetOrderEtaRequest g = SHELFLINE__V1__GET_ORDER_ETA_REQUEST__INIT;
+    g.order_id = (char *)id;
+    Shelfline__V1__OrderEta *e;
+    assert_int_equal(sd(1, "GetOrderEta", &g, DESC(order_eta), &e, 0, &err), SL_OK);
+    return e;
+}
+
+static void ship(int replica, const char *id, const char *promised_date)
+{
+    sl_err err;
+    Shelfline__V1__UpdateShipmentRequest us = SHELFLINE__V1__UPDATE_SHIPMENT_REQUEST__INIT;
+    us.order_id = (char *)id;
+    us.step = SHELFLINE__V1__SHIPMENT_STEP__SHIPMENT_SHIPPED;
+    us.carrier = "DHL";
+    us.tracking = "JD0001";
+    us.promised_date = (char *)promised_date;
+    Shelfline__V1__Order *o;
+    assert_int_equal(sd(replica, "UpdateShipment", &us, DESC(order), &o, 0, &err), SL_OK);
+}
+
+static long long carrier_notices(const char *id)
+{
+    return qf("SELECT count(*) FROM service_desk.notification WHERE order_id = '%s'"
+              " AND kind = 'DELAY'",
+              id);
+}
+
+static void test_order_eta_follows_its_life(void **state)
+{
+    (void)state;
+    sl_err err;
+    Shelfline__V1__PlaceOrderResponse *r;
+    Shelfline__V1__Order *o;
+    const char *id = "o-life-eta";
+    assert_int_equal(sd(0, "PlaceOrder", order_req(id, "SKU-P", 1, 0, false),
+                        DESC(place_order_response), &r, 0, &err),
+                     SL_OK);
+    Shelfline__V1__ConfirmPaymentRequest cp = SHELFLINE__V1__CONFIRM_PAYMENT_REQUEST__INIT;
+    cp.order_id = (char *)id;
+    assert_int_equal(sd(0, "ConfirmPayment", &cp, DESC(order), &o, 0, &err), SL_OK);
+
+    /* promised_date is for SHIPPED only, and a date */
+    Shelfline__V1__UpdateShipmentRequest us = SHELFLINE__V1__UPDATE_SHIPMENT_REQUEST__INIT;
+    us.order_id = (char *)id;
+    us.step = SHELFLINE__V1__SHIPMENT_STEP__SHIPMENT_PICKED;
+    us.promised_date = "2030-01-01";
+    assert_int_equal(sd(0, "UpdateShipment", &us, DESC(order), &o, 0, &err), SL_INVALID_ARGUMENT);
+    assert_non_null(strstr(err.msg, "promised_date"));
+    us.step = SHELFLINE__V1__SHIPMENT_STEP__SHIPMENT_SHIPPED;
+    us.carrier = "DHL";
+    us.tracking = "JD0001";
+    us.promised_date = "2030-02-30";
+    assert_int_equal(sd(0, "UpdateShipment", &us, DESC(order), &o, 0, &err), SL_INVALID_ARGUMENT);
+    assert_non_null(strstr(err.msg, "promised_date"));
+    assert_int_equal(qf("SELECT count(*) FROM service_desk.orders WHERE order_id = '%s'"
+                        " AND status = 'PAID'",
+                        id),
+                     1);
+
+    /* shipped: the carrier's date is the ETA, for the order and its line */
+    int64_t today = sl_db_now_ms() / DAY;
+    char d1[11], d2[11];
+    day_string(today + 6, d1);
+    day_string(today + 9, d2);
+    ship(0, id, d1);
+    Shelfline__V1__OrderEta *e = order_eta(id);
+    assert_int_equal(e->status, SHELFLINE__V1__ORDER_STATUS__ORDER_SHIPPED);
+    assert_string_equal(e->current->p50_date, d1);
+    assert_string_equal(e->current->p90_date, d1);
+    assert_int_equal(e->current->confidence, SHELFLINE__V1__ETA_CONFIDENCE__ETA_CONFIDENCE_HIGH);
+    assert_string_equal(e->lines[0]->current->p50_date, d1);
+    assert_non_null(strstr(e->lines[0]->explanation, "DHL"));
+    assert_true(e->moved); /* the promise at placement was days earlier */
+    assert_non_null(strstr(e->reason, d1));
+    /* the first date, and the same date again, are no slip */
+    ship(1, id, d1);
+    assert_int_equal(carrier_notices(id), 0);
+    assert_int_equal(order_eta(id)->slips, 0);
+
+    /* a carrier delay: one DELAY notice, one slip, however often the
+     * later date is repeated, on either replica */
+    ship(0, id, d2);
+    ship(1, id, d2);
+    ship(0, id, d2);
+    assert_int_equal(carrier_notices(id), 1);
+    assert_int_equal(qf("SELECT count(*) FROM service_desk.notification WHERE order_id = '%s'"
+                        " AND kind = 'DELAY' AND body LIKE '%%DHL%%'",
+                        id),
+                     1);
+    assert_int_equal(qf("SELECT count(*) FROM service_desk.eta_change WHERE order_id = '%s'"
+                        " AND inbound_id LIKE 'carrier:%%'",
+                        id),
+                     1);
+    e = order_eta(id);
+    assert_string_equal(e->current->p50_date, d2);
+    assert_int_equal(e->slips, 1);
+    /* an earlier date moves the ETA back without a notice */
+    ship(1, id, d1);
+    assert_int_equal(carrier_notices(id), 1);
+    assert_string_equal(order_eta(id)->current->p50_date, d1);
+    /* and a later one again is a second slip */
+    ship(0, id, d2);
+    assert_int_equal(carrier_notices(id), 2);
+    assert_int_equal(order_eta(id)->slips, 2);
+
+    /* delivered: the delivery date (in the warehouse's zone), whatever
+     * the carrier had promised */
+    us.step = SHELFLINE__V1__SHIPMENT_STEP__SHIPMENT_DELIVERED;
+    us.promised_date = "";
+    assert_int_equal(sd(0, "UpdateShipment", &us, DESC(order), &o, 0, &err), SL_OK);
+    e = order_eta(id);
+    assert_int_equal(e->status, SHELFLINE__V1__ORDER_STATUS__ORDER_DELIVERED);
+    assert_string_equal(e->current->p50_date, e->current->p90_date);
+    assert_string_not_equal(e->current->p50_date, d2);
+    assert_non_null(strstr(e->lines[0]->explanation, "delivered on"));
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM service_desk.orders WHERE order_id = '%s' AND to_char("
+             "to_timestamp(delivered_at_ms / 1000.0) AT TIME ZONE 'America/New_York',"
+             " 'YYYY-MM-DD') = '%s'",
+             id, e->current->p50_date);
+    assert_int_equal(q(sql), 1);
+
+    /* a backorder whose inbound came in ships after the receipt */
+    const char *bid = "o-life-back";
+    Shelfline__V1__CreateInboundRequest ci = SHELFLINE__V1__CREATE_INBOUND_REQUEST__INIT;
+    ci.inbound_id = "IN-LIFE";
+    ci.sku = "SKU-L";
+    ci.warehouse_id = "W-NEAR";
+    ci.qty = 5;
+    ci.expected_at_ms = (today + 20) * DAY + 12 * 3600 * 1000;
+    assert_int_equal(invt_call(ich, "CreateInbound", &ci.base, DESC(inbound), A, NULL, &err),
+                     SL_OK);
+    /* placed six days ago: a receipt five days ago is after it */
+    assert_int_equal(sd(0, "PlaceOrder", order_req(bid, "SKU-L", 2, sl_db_now_ms() - 6 * DAY, true),
+                        DESC(place_order_response), &r, 0, &err),
+                     SL_OK);
+    char promised_ship[11];
+    snprintf(promised_ship, sizeof promised_ship, "%s", r->order->promised->ship_date);
+    Shelfline__V1__ReceiveInboundRequest ri = SHELFLINE__V1__RECEIVE_INBOUND_REQUEST__INIT;
+    ri.inbound_id = "IN-LIFE";
+    ri.receipt_id = "rcv-life";
+    ri.qty = 5;
+    assert_int_equal(
+        invt_call(ich, "ReceiveInbound", &ri.base, DESC(receive_inbound_response), A, NULL, &err),
+        SL_OK);
+    assert_true(wait_count("SELECT count(*) FROM service_desk.order_part WHERE order_id ="
+                           " 'o-life-back' AND received_ms IS NOT NULL",
+                           1, 30000));
+    e = order_eta(bid);
+    assert_true(strcmp(e->current->ship_date, promised_ship) < 0);
+    assert_int_equal(e->current->confidence, SHELFLINE__V1__ETA_CONFIDENCE__ETA_CONFIDENCE_HIGH);
+    assert_true(e->moved);
+    /* received five days ago: it shipped by then, it does not slide to
+     * today as an overdue inbound would */
+    assert_int_equal(q("UPDATE service_desk.order_part SET received_ms = received_ms - 5 * 86400000"
+                       " WHERE order_id = 'o-life-back' RETURNING 1"),
+                     1);
+    char today_s[11];
+    day_string(today, today_s);
+    e = order_eta(bid);
+    assert_true(strcmp(e->current->ship_date, today_s) < 0);
+    sl_arena_reset(A);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1892,6 +2068,7 @@ int main(void)
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_metrics_follow_tickets_delays_and_notifications),
         cmocka_unit_test(test_lists_page_every_row_once),
+        cmocka_unit_test(test_order_eta_follows_its_life),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -290,6 +290,22 @@ static void test_backorders(void **state)
     assert_int_equal(e.ship_date, D("2025-03-13"));
 }
 
+static void test_received_inbound_ships_after_its_receipt_not_today(void **state)
+{
+    (void)state;
+    /* Received on 03-12 (INBOUND_RECEIVED): ships after handling, 03-13,
+     * with high confidence, read on 03-20 as on 03-12 -- an overdue
+     * inbound would slide to 03-21. */
+    sd_eta_line l = backorder(ny, 2, 4, "2025-03-12", 1);
+    l.inbound_received = true;
+    sd_line_eta e = eta_at(&l, utc_ms("2025-03-01", 15, 0, 0), utc_ms("2025-03-20", 15, 0, 0));
+    assert_int_equal(e.ship_date, D("2025-03-13"));
+    assert_int_equal(e.reason, SD_SHIP_AFTER_INBOUND);
+    assert_int_equal(e.confidence, SD_CONFIDENCE_HIGH);
+    e = eta_at(&l, utc_ms("2025-03-01", 15, 0, 0), utc_ms("2025-03-12", 15, 0, 0));
+    assert_int_equal(e.ship_date, D("2025-03-13"));
+}
+
 static void test_order_is_latest_line(void **state)
 {
     (void)state;
@@ -547,6 +563,7 @@ int main(void)
         cmocka_unit_test(test_non_shipping_days_and_holidays),
         cmocka_unit_test(test_transit_range),
         cmocka_unit_test(test_backorders),
+        cmocka_unit_test(test_received_inbound_ships_after_its_receipt_not_today),
         cmocka_unit_test(test_order_is_latest_line),
         cmocka_unit_test(test_next_cutoff),
         cmocka_unit_test(test_words),
