@@ -16,7 +16,6 @@
  * bearer token: the variables the services read for their own peer calls
  * (sl_channel_options_from_env), each overridden by its flag.
  */
-#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -310,7 +309,12 @@ static const ProtobufCFieldDescriptor *line_field(const ProtobufCMessageDescript
                                                   const char *name, ProtobufCType type)
 {
     const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(desc, name);
-    assert(f != NULL && f->type == type && f->label != PROTOBUF_C_LABEL_REPEATED);
+    if (f == NULL || f->type != type || f->label == PROTOBUF_C_LABEL_REPEATED) {
+        /* A contract change this client was not built for. */
+        fprintf(stderr, "shelfline: %s has no singular field %s of the expected type\n", desc->name,
+                name);
+        abort();
+    }
     return f;
 }
 

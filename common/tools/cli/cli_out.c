@@ -147,7 +147,7 @@ static void print_row(const char *const *cells, size_t ncols, const size_t *widt
 
 void cli_table_print(const cli_table *t)
 {
-    size_t width[CLI_TABLE_MAX_COLS];
+    size_t width[CLI_TABLE_MAX_COLS] = {0};
     size_t rows = t->ncols == 0 ? 0 : t->n / t->ncols;
     for (size_t i = 0; i < t->ncols; i++) {
         width[i] = strlen(t->head[i]);
