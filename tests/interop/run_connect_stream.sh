@@ -161,7 +161,9 @@ fi
 # 3. Live: from the newest event on, a change made while the stream waits.
 echo "{\"afterId\": \"$newest\", \"topics\": [\"STOCK_CHANGED\"]}" >"$tmp/live.json"
 envelope 0 "$tmp/live.json" >"$tmp/live.env"
-stream live json "$watcher" "$tmp/live.env" -H 'Connect-Timeout-Ms: 4000' --max-time 20 &
+# (The deadline leaves the write time on a loaded machine: the event is
+# replayed from after_id even if it lands before the stream is set up.)
+stream live json "$watcher" "$tmp/live.env" -H 'Connect-Timeout-Ms: 8000' --max-time 30 &
 live_pid=$!
 sleep 1.5
 unary adjust2 AdjustStock '{"requestId": "stream-adjust-2", "sku": "SKU-STREAM-1", "warehouseId": "WH-STREAM",
@@ -226,8 +228,14 @@ curl -sS -N -o "$tmp/hold.body" -X POST -H 'Content-Type: application/connect+js
     -H "Authorization: Bearer $watcher" --data-binary "@$tmp/live.env" \
     "$base/shelfline.v1.InventoryService/WatchEvents" &
 hold_pid=$!
-sleep 1.5
-stream second json "$watcher" "$tmp/live.env" --max-time 20
+# The holder is set up once its first message (the live check's event,
+# after after_id) has arrived; give a loaded machine 15 s for that.
+for _ in $(seq 1 150); do
+    [ -s "$tmp/hold.body" ] && break
+    sleep 0.1
+done
+[ -s "$tmp/hold.body" ] || fail "the stream holding the only place got no message within 15 s"
+stream second json "$watcher" "$tmp/live.env" -H 'Connect-Timeout-Ms: 5000' --max-time 20
 expect_end_code second resource_exhausted
 kill "$hold_pid" 2>/dev/null || true
 wait "$hold_pid" 2>/dev/null || true
