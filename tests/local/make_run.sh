@@ -103,8 +103,11 @@ for i in 0 1 2 3; do
         "$root/tests/interop/health_check.py" "127.0.0.1:${ports[$i]}" "" REFUSED \
         >/dev/null 2>&1 || fail "plaintext gRPC answered by ${names[$i]}"
     hp=$((hb + 1 + i))
-    curl -sSf --max-time 5 --cacert "$ca" "https://127.0.0.1:$hp/metrics" | grep -q '^shelfline_build_info' ||
+    # Into a file first: grep -q exits at the first match, and curl, still
+    # writing, would fail the pipeline (pipefail) with a broken pipe.
+    curl -sSf --max-time 5 --cacert "$ca" -o "$work/metrics.txt" "https://127.0.0.1:$hp/metrics" ||
         fail "metrics over HTTPS on $hp"
+    grep -q '^shelfline_build_info' "$work/metrics.txt" || fail "metrics on $hp: no shelfline_build_info"
     if curl -s --max-time 5 -o /dev/null "http://127.0.0.1:$hp/metrics"; then
         fail "plain HTTP answered on $hp"
     fi
@@ -117,12 +120,12 @@ code=$(curl -s --max-time 5 --cacert "$ca" -o /dev/null -w '%{http_code}' \
 [ "$code" = 401 ] || fail "GetStock without a token: HTTP $code, expected 401"
 body=$(curl -s --max-time 5 --cacert "$ca" -H "Authorization: Bearer $(cat "$auth/cs-agent.token")" \
     -H 'Content-Type: application/json' -d '{"sku": "NOPE-0001"}' "$url/GetStock")
-echo "$body" | grep -q '"code":"not_found"' || fail "GetStock as cs-agent: $body"
+grep -q '"code":"not_found"' <<<"$body" || fail "GetStock as cs-agent: $body"
 body=$(curl -s --max-time 5 --cacert "$ca" -H "Authorization: Bearer $(cat "$auth/cs-agent.token")" \
     -H 'Content-Type: application/json' \
     -d '{"requestId": "make-run-1", "sku": "ELEC-0001", "warehouseId": "DC-ATL", "delta": -5, "reason": "SHRINKAGE"}' \
     "$url/AdjustStock")
-echo "$body" | grep -q '"code":"permission_denied"' || fail "AdjustStock as cs-agent: $body"
+grep -q '"code":"permission_denied"' <<<"$body" || fail "AdjustStock as cs-agent: $body"
 
 # A demo loader with the banner's variables, over TLS; without the CA it
 # cannot connect.
