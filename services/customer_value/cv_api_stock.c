@@ -498,6 +498,28 @@ static sl_status recommend_candidates(sl_arena *a, const rec_ctx *c, cand **out,
  * for the best 2 * want first, and for the rest only when fewer than want
  * of those have stock: otherwise the rest could never be in the answer and
  * are dropped. */
+/* Availability in region of skus[0..n), best first, into available[]:
+ * twice want first (when there are more), then the rest, until want of
+ * them are in stock; *asked is how many were asked. */
+static sl_status ask_until_in_stock(sl_call *call, const char *region, const char *const *skus,
+                                    size_t n, size_t want, int64_t *available, size_t *asked,
+                                    sl_err *err)
+{
+    size_t done = 0, in_stock = 0;
+    while (done < n && in_stock < want) {
+        size_t batch = done == 0 && 2 * want < n ? 2 * want : n - done;
+        sl_status st = cv_catalog_availability(CV_APP(call)->catalog, call, region, skus + done,
+                                               batch, available + done, err);
+        if (st != SL_OK)
+            return st;
+        for (size_t i = 0; i < batch; i++)
+            in_stock += available[done + i] > 0;
+        done += batch;
+    }
+    *asked = done;
+    return SL_OK;
+}
+
 static sl_status recommend_in_stock(sl_call *call, sl_arena *a, const char *region, int32_t today,
                                     size_t want, cand *cs, size_t *n, sl_err *err)
 {
@@ -530,18 +552,11 @@ static sl_status recommend_in_stock(sl_call *call, sl_arena *a, const char *regi
     qsort(cs, kept, sizeof *cs, cand_cmp);
     for (size_t i = 0; i < kept; i++)
         skus[i] = cs[i].sku;
-    size_t asked = 0, in_stock = 0;
-    while (asked < kept && in_stock < want) {
-        size_t batch = asked == 0 && 2 * want < kept ? 2 * want : kept - asked;
-        if ((st = cv_catalog_availability(cat, call, region, skus + asked, batch, avail, err)) !=
-            SL_OK)
-            return st;
-        for (size_t i = 0; i < batch; i++) {
-            cs[asked + i].available = avail[i];
-            in_stock += avail[i] > 0;
-        }
-        asked += batch;
-    }
+    size_t asked;
+    if ((st = ask_until_in_stock(call, region, skus, kept, want, avail, &asked, err)) != SL_OK)
+        return st;
+    for (size_t i = 0; i < asked; i++)
+        cs[i].available = avail[i];
     *n = asked;
     return SL_OK;
 }
@@ -726,21 +741,12 @@ static sl_status substitutes_in_stock(sl_call *call, sl_arena *a, const char *re
         return OOM(err);
     for (size_t i = 0; i < *n; i++)
         skus[i] = cs[i].p->sku;
-    size_t asked = 0, in_stock = 0;
-    while (asked < *n && in_stock < want) {
-        size_t batch = *n - asked;
-        if (batch > 2 * want)
-            batch = 2 * want;
-        sl_status st = cv_catalog_availability(CV_APP(call)->catalog, call, region, skus + asked,
-                                               batch, avail, err);
-        if (st != SL_OK)
-            return st;
-        for (size_t i = 0; i < batch; i++) {
-            cs[asked + i].available = avail[i];
-            in_stock += avail[i] > 0;
-        }
-        asked += batch;
-    }
+    size_t asked;
+    sl_status st = ask_until_in_stock(call, region, skus, *n, want, avail, &asked, err);
+    if (st != SL_OK)
+        return st;
+    for (size_t i = 0; i < asked; i++)
+        cs[i].available = avail[i];
     *n = asked;
     return SL_OK;
 }
