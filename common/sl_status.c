@@ -147,6 +147,20 @@ void sl_err_wrap(sl_err *err, const char *fmt, ...)
     sl_utf8_sanitize(err->msg, sizeof err->msg);
 }
 
+void sl_err_in_entry(sl_err *err, const char *list, size_t i)
+{
+    if (err == NULL)
+        return;
+    if (err->field[0] != '\0') {
+        char old[SL_ERR_FIELD_MAX];
+        memcpy(old, err->field, sizeof old);
+        int n = snprintf(err->field, sizeof err->field, "%s[%zu].%s", list, i, old);
+        if (n < 0 || (size_t)n >= sizeof err->field) /* too long to name: name the entry */
+            snprintf(err->field, sizeof err->field, "%s[%zu]", list, i);
+    }
+    sl_err_wrap(err, "%s[%zu]", list, i);
+}
+
 void sl_err_clear(sl_err *err)
 {
     if (err != NULL) {

@@ -118,6 +118,12 @@ void sl_err_meta(sl_err *err, const char *key, const char *fmt, ...)
  * (no-op when err is NULL).  Used when an error crosses a module boundary. */
 void sl_err_wrap(sl_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Places err inside entry i of the request's repeated field list (a batch
+ * RPC's entries): the message gets the prefix "list[i]: " and the field
+ * path, when set, "list[i]."; status, reason and metadata are kept.  No-op
+ * when err is NULL. */
+void sl_err_in_entry(sl_err *err, const char *list, size_t i);
+
 /* Resets err to OK with an empty message. */
 void sl_err_clear(sl_err *err);
 

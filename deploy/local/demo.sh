@@ -2,14 +2,14 @@
 # Loads the demo data set into the running services (called by run.sh
 # after the services are up; safe to run again -- every loader is
 # idempotent).  Runs every demo loader built into the bin directory,
-# shelfline-<service>-demo, inventory first (the others may read its
-# catalogue), each with the services' addresses in the environment
-# (SHELFLINE_INVENTORY_ADDR, ...).
+# shelfline-<service>-demo, inventory first (the others read its
+# catalogue), then the others side by side, each with the services'
+# addresses in the environment (SHELFLINE_INVENTORY_ADDR, ...).
 #
 # Environment: SHELFLINE_BIN_DIR [build/bin], the SHELFLINE_*_ADDR
 # variables (run.sh exports them; defaults 127.0.0.1:50051..50054).
-# Exit status: 0 when every loader succeeded, 1 naming the first that
-# failed.
+# Exit status: 0 when every loader succeeded, 1 when one failed (its
+# output, on stderr, names the cause).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -32,13 +32,42 @@ if [ ${#loaders[@]} -eq 0 ]; then
     exit 1
 fi
 
-for l in "${loaders[@]}"; do
-    name=$(basename "$l")
-    echo "loading demo data: $name"
+# Inventory first (the others read its catalogue and stock); the others
+# only read inventory, so they load side by side.  Each one's output is
+# kept and printed whole, in order, when all have ended.
+run_loader() {
+    local l=$1 out=$2 start
     start=$(date +%s)
-    if ! "$l"; then
-        echo "demo.sh: $name failed; the demo data set is incomplete (see its message above)" >&2
+    if "$l" >"$out" 2>&1; then
+        echo "  $(basename "$l") done in $(( $(date +%s) - start ))s" >>"$out"
+    else
+        echo "demo.sh: $(basename "$l") failed; the demo data set is incomplete (see its message above)" >>"$out"
+        return 1
+    fi
+}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failed=0
+for wave in first rest; do
+    pids=() outs=()
+    for l in "${loaders[@]}"; do
+        name=$(basename "$l")
+        if [ "$wave" = first ] && [ "$name" != shelfline-inventory-demo ]; then continue; fi
+        if [ "$wave" = rest ] && [ "$name" = shelfline-inventory-demo ]; then continue; fi
+        echo "loading demo data: $name"
+        run_loader "$l" "$tmp/$name.out" &
+        pids+=("$!") outs+=("$tmp/$name.out")
+    done
+    for i in "${!pids[@]}"; do
+        if wait "${pids[$i]}"; then
+            cat "${outs[$i]}"
+        else
+            cat "${outs[$i]}" >&2
+            failed=1
+        fi
+    done
+    if [ "$failed" != 0 ]; then
+        echo "demo.sh: a demo loader failed (see above)" >&2
         exit 1
     fi
-    echo "  $name done in $(( $(date +%s) - start ))s"
 done

@@ -12,8 +12,11 @@
 #        pg.sh destroy [DIR] stop and delete the folder
 # DIR defaults to .local/pg at the top of the repository.  PG_LISTEN adds
 # addresses to listen on besides 127.0.0.1 (comma-separated; tests/peak
-# gives its network namespace's host side), PG_FSYNC and PG_SYNC_COMMIT
-# set fsync and synchronous_commit (default on).
+# gives its network namespace's host side), PG_FSYNC sets fsync (default
+# on) and PG_SYNC_COMMIT synchronous_commit.  synchronous_commit is put on
+# the command line only when PG_SYNC_COMMIT is given: a command-line
+# setting outranks ALTER SYSTEM, and run.sh turns it off with ALTER SYSTEM
+# for the demo load (PostgreSQL's own default, on, applies otherwise).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -60,7 +63,7 @@ start)
         if as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
             -o "-c listen_addresses=127.0.0.1${PG_LISTEN:+,$PG_LISTEN} -p $port -c unix_socket_directories='' -c max_connections=300 \
                 -c shared_buffers=256MB -c fsync=${PG_FSYNC:-on} \
-                -c synchronous_commit=${PG_SYNC_COMMIT:-on}" start >/dev/null 2>&1; then
+                ${PG_SYNC_COMMIT:+-c synchronous_commit=$PG_SYNC_COMMIT}" start >/dev/null 2>&1; then
             if ! as_owner "$bin/psql" -h 127.0.0.1 -p "$port" -U "$owner" -d postgres -Atqc \
                 "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1; then
                 as_owner "$bin/createdb" -h 127.0.0.1 -p "$port" -U "$owner" "$db"

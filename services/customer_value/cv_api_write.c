@@ -9,7 +9,9 @@
  * protobuf-c packs fields in field-number order, so equal messages pack to
  * equal bytes.
  */
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cv_app.h"
@@ -17,6 +19,53 @@
 
 #define MAX_LINES 500
 #define MAX_QTY 1000000
+/* Entries of one UpsertCustomers / RecordPurchases call: one transaction
+ * of this many orders (up to 500 lines each) stays well under a second. */
+#define MAX_BATCH 1000
+
+/* ---- batch checks shared by UpsertCustomers and RecordPurchases ---- */
+
+typedef struct keyed {
+    const char *key;
+    size_t index;
+} keyed;
+
+static int keyed_cmp(const void *x, const void *y)
+{
+    const keyed *a = x, *b = y;
+    int c = strcmp(a->key, b->key);
+    return c != 0 ? c : (a->index > b->index) - (a->index < b->index);
+}
+
+static sl_status valid_batch_size(const char *list, size_t n, sl_err *err)
+{
+    if (n == 0)
+        return sl_err_field(err, list, "%s must not be empty", list);
+    if (n > MAX_BATCH)
+        return sl_err_field(err, list, "%s has %zu entries (at most %d)", list, n, MAX_BATCH);
+    return SL_OK;
+}
+
+/* INVALID_ARGUMENT naming the later entry when two entries of list share a
+ * key (field key_field): one request may not say two things of one key. */
+static sl_status valid_batch_unique(sl_call *call, const char *list, const char *key_field,
+                                    const char *const *keys, size_t n, sl_err *err)
+{
+    keyed *k = sl_arena_alloc(sl_call_arena(call), n * sizeof *k);
+    if (k == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        k[i] = (keyed){keys[i], i};
+    qsort(k, n, sizeof *k, keyed_cmp);
+    for (size_t i = 1; i < n; i++)
+        if (strcmp(k[i - 1].key, k[i].key) == 0) {
+            char f[64];
+            snprintf(f, sizeof f, "%s[%zu].%s", list, k[i].index, key_field);
+            return sl_err_field(err, f, "%s: \"%s\" is also %s[%zu]'s %s", f, k[i].key, list,
+                                k[i - 1].index, key_field);
+        }
+    return SL_OK;
+}
 
 /* ---- UpsertCustomer ---- */
 
@@ -40,11 +89,13 @@ static Shelfline__V1__Customer *customer_msg(sl_arena *a, const cv_customer_row 
     return m;
 }
 
-static sl_status upsert_tx(sl_db_conn *conn, void *p, sl_err *err)
+/* Upserts one customer inside the caller's transaction and fills out;
+ * shared by UpsertCustomer and UpsertCustomers. */
+static sl_status upsert_one(sl_db_conn *conn, sl_call *call,
+                            const Shelfline__V1__UpsertCustomerRequest *r,
+                            Shelfline__V1__UpsertCustomerResponse *out, sl_err *err)
 {
-    upsert_ctx *c = p;
-    sl_arena *a = sl_call_arena(c->call);
-    const Shelfline__V1__UpsertCustomerRequest *r = c->r;
+    sl_arena *a = sl_call_arena(call);
     if (r->referred_by[0] != '\0') {
         cv_customer_row *ref;
         sl_status st = cv_store_customer_get(conn, a, r->referred_by, false, &ref, err);
@@ -64,22 +115,25 @@ static sl_status upsert_tx(sl_db_conn *conn, void *p, sl_err *err)
     if (m == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     if (changed) {
-        st = sl_events_publish(CV_APP(c->call)->events, conn, "CUSTOMER_UPSERTED", row->customer_id,
+        st = sl_events_publish(CV_APP(call)->events, conn, "CUSTOMER_UPSERTED", row->customer_id,
                                &m->base, err);
         if (st != SL_OK)
             return st;
     }
-    c->out->customer = m;
-    c->out->created = created;
-    c->out->changed = changed;
+    out->customer = m;
+    out->created = created;
+    out->changed = changed;
     return SL_OK;
 }
 
-sl_status cv_api_upsert_customer(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
-                                 sl_err *err)
+static sl_status upsert_tx(sl_db_conn *conn, void *p, sl_err *err)
 {
-    const Shelfline__V1__UpsertCustomerRequest *r =
-        (const Shelfline__V1__UpsertCustomerRequest *)req;
+    upsert_ctx *c = p;
+    return upsert_one(conn, c->call, c->r, c->out, err);
+}
+
+static sl_status valid_upsert(const Shelfline__V1__UpsertCustomerRequest *r, sl_err *err)
+{
     sl_status st = cv_valid_id("customer_id", r->customer_id, err);
     if (st == SL_OK)
         st = cv_valid_region("region", r->region, err);
@@ -88,12 +142,79 @@ sl_status cv_api_upsert_customer(sl_call *call, const ProtobufCMessage *req, Pro
     if (st == SL_OK && r->referred_by[0] != '\0')
         st = cv_valid_id("referred_by", r->referred_by, err);
     if (st == SL_OK && strcmp(r->referred_by, r->customer_id) == 0)
-        st = sl_err_set(err, SL_INVALID_ARGUMENT, "referred_by must differ from customer_id");
+        st = sl_err_field(err, "referred_by", "referred_by must differ from customer_id");
+    return st;
+}
+
+sl_status cv_api_upsert_customer(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                                 sl_err *err)
+{
+    const Shelfline__V1__UpsertCustomerRequest *r =
+        (const Shelfline__V1__UpsertCustomerRequest *)req;
+    sl_status st = valid_upsert(r, err);
     if (st != SL_OK)
         return st;
     upsert_ctx c = {call, r, (Shelfline__V1__UpsertCustomerResponse *)resp};
     sl_db_tx_options o = sl_service_tx_options(call, false);
     return sl_db_tx(CV_APP(call)->db, &o, upsert_tx, &c, err);
+}
+
+/* ---- UpsertCustomers ---- */
+
+typedef struct upsert_batch_ctx {
+    sl_call *call;
+    const Shelfline__V1__UpsertCustomersRequest *r;
+    Shelfline__V1__UpsertCustomersResponse *out;
+} upsert_batch_ctx;
+
+static sl_status upsert_batch_tx(sl_db_conn *conn, void *p, sl_err *err)
+{
+    upsert_batch_ctx *c = p;
+    for (size_t i = 0; i < c->r->n_customers; i++) {
+        sl_status st = upsert_one(conn, c->call, c->r->customers[i], c->out->results[i], err);
+        if (st != SL_OK) {
+            sl_err_in_entry(err, "customers", i);
+            return st;
+        }
+    }
+    return SL_OK;
+}
+
+sl_status cv_api_upsert_customers(sl_call *call, const ProtobufCMessage *req,
+                                  ProtobufCMessage *resp, sl_err *err)
+{
+    const Shelfline__V1__UpsertCustomersRequest *r =
+        (const Shelfline__V1__UpsertCustomersRequest *)req;
+    Shelfline__V1__UpsertCustomersResponse *out = (Shelfline__V1__UpsertCustomersResponse *)resp;
+    sl_arena *a = sl_call_arena(call);
+    sl_status st = valid_batch_size("customers", r->n_customers, err);
+    for (size_t i = 0; st == SL_OK && i < r->n_customers; i++)
+        if ((st = valid_upsert(r->customers[i], err)) != SL_OK)
+            sl_err_in_entry(err, "customers", i);
+    const char **keys = NULL;
+    if (st == SL_OK && (keys = sl_arena_alloc(a, r->n_customers * sizeof *keys)) == NULL)
+        st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t i = 0; st == SL_OK && i < r->n_customers; i++)
+        keys[i] = r->customers[i]->customer_id;
+    if (st == SL_OK)
+        st = valid_batch_unique(call, "customers", "customer_id", keys, r->n_customers, err);
+    if (st != SL_OK)
+        return st;
+    out->results = sl_arena_alloc(a, r->n_customers * sizeof *out->results);
+    if (out->results == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t i = 0; i < r->n_customers; i++) {
+        if ((out->results[i] = sl_arena_alloc(a, sizeof *out->results[i])) == NULL)
+            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        shelfline__v1__upsert_customer_response__init(out->results[i]);
+    }
+    out->n_results = r->n_customers;
+    /* Entries are applied in request order (a referrer before the customers
+     * it referred); two batches locking shared customers in opposite orders
+     * deadlock, and sl_db_tx runs the loser again. */
+    upsert_batch_ctx c = {call, r, out};
+    sl_db_tx_options o = sl_service_tx_options(call, false);
+    return sl_db_tx(CV_APP(call)->db, &o, upsert_batch_tx, &c, err);
 }
 
 /* ---- line checks shared by RecordPurchase and RecordReturn ---- */
@@ -201,11 +322,17 @@ typedef struct purchase_ctx {
     Shelfline__V1__RecordPurchaseResponse *out;
 } purchase_ctx;
 
-static sl_status purchase_tx(sl_db_conn *conn, void *p, sl_err *err)
+/* Records one order inside the caller's transaction and fills out; the
+ * customer's summary is refreshed when refresh is set (a batch refreshes
+ * each customer once, after its last order).  bytes/len are the packed
+ * request, the idempotency record.  Shared by RecordPurchase and
+ * RecordPurchases. */
+static sl_status purchase_one(sl_db_conn *conn, sl_call *call,
+                              const Shelfline__V1__RecordPurchaseRequest *r, const uint8_t *bytes,
+                              size_t len, bool refresh, Shelfline__V1__RecordPurchaseResponse *out,
+                              sl_err *err)
 {
-    purchase_ctx *c = p;
-    sl_arena *a = sl_call_arena(c->call);
-    const Shelfline__V1__RecordPurchaseRequest *r = c->r;
+    sl_arena *a = sl_call_arena(call);
     /* The customer row lock orders concurrent orders of one customer (the
      * currency check) and makes a retry racing its original wait. */
     cv_customer_row *cust;
@@ -216,14 +343,14 @@ static sl_status purchase_tx(sl_db_conn *conn, void *p, sl_err *err)
     if ((st = cv_store_purchase_get(conn, a, r->order_id, false, &prev, err)) != SL_OK)
         return st;
     if (prev != NULL) {
-        if (prev->request_len != c->len || memcmp(prev->request, c->bytes, c->len) != 0)
+        if (prev->request_len != len || memcmp(prev->request, bytes, len) != 0)
             return sl_err_reason(err, SL_ALREADY_EXISTS, "IDEMPOTENCY_KEY_REUSED",
                                  "order_id \"%s\" was already recorded with other content",
                                  r->order_id);
-        c->out->order_id = r->order_id;
-        c->out->customer_id = r->customer_id;
-        c->out->recorded_at_ms = prev->recorded_ms;
-        c->out->replayed = true;
+        out->order_id = r->order_id;
+        out->customer_id = r->customer_id;
+        out->recorded_at_ms = prev->recorded_ms;
+        out->replayed = true;
         return SL_OK;
     }
     if (cust == NULL)
@@ -245,9 +372,9 @@ static sl_status purchase_tx(sl_db_conn *conn, void *p, sl_err *err)
                                 r->lines[i]->amount->minor_units};
     int64_t recorded;
     st = cv_store_purchase_insert(conn, a, r->order_id, r->customer_id, r->at_ms,
-                                  r->amount->minor_units, r->amount->currency, c->bytes, c->len,
+                                  r->amount->minor_units, r->amount->currency, bytes, len,
                                   lines, r->n_lines, &recorded, err);
-    if (st == SL_OK)
+    if (st == SL_OK && refresh)
         st = cv_store_summary_refresh(conn, r->customer_id, err);
     if (st != SL_OK)
         return st;
@@ -257,15 +384,21 @@ static sl_status purchase_tx(sl_db_conn *conn, void *p, sl_err *err)
     ev.at_ms = r->at_ms;
     ev.amount = r->amount;
     ev.line_count = (int32_t)r->n_lines;
-    st = sl_events_publish(CV_APP(c->call)->events, conn, "PURCHASE_RECORDED", r->customer_id,
+    st = sl_events_publish(CV_APP(call)->events, conn, "PURCHASE_RECORDED", r->customer_id,
                            &ev.base, err);
     if (st != SL_OK)
         return st;
-    c->out->order_id = r->order_id;
-    c->out->customer_id = r->customer_id;
-    c->out->recorded_at_ms = recorded;
-    c->out->replayed = false;
+    out->order_id = r->order_id;
+    out->customer_id = r->customer_id;
+    out->recorded_at_ms = recorded;
+    out->replayed = false;
     return SL_OK;
+}
+
+static sl_status purchase_tx(sl_db_conn *conn, void *p, sl_err *err)
+{
+    purchase_ctx *c = p;
+    return purchase_one(conn, c->call, c->r, c->bytes, c->len, true, c->out, err);
 }
 
 sl_status cv_api_record_purchase(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
@@ -285,6 +418,81 @@ sl_status cv_api_record_purchase(sl_call *call, const ProtobufCMessage *req, Pro
         /* A concurrent first attempt with the same order id won the insert:
          * answer as a retry would. */
         return sl_db_tx(CV_APP(call)->db, &o, purchase_tx, &c, err);
+    }
+    return st;
+}
+
+/* ---- RecordPurchases ---- */
+
+typedef struct purchase_batch_ctx {
+    sl_call *call;
+    const Shelfline__V1__RecordPurchasesRequest *r;
+    const uint8_t **bytes;
+    size_t *len;
+    Shelfline__V1__RecordPurchasesResponse *out;
+} purchase_batch_ctx;
+
+static sl_status purchase_batch_tx(sl_db_conn *conn, void *p, sl_err *err)
+{
+    purchase_batch_ctx *c = p;
+    const Shelfline__V1__RecordPurchasesRequest *r = c->r;
+    for (size_t i = 0; i < r->n_purchases; i++) {
+        const Shelfline__V1__RecordPurchaseRequest *e = r->purchases[i];
+        /* A customer's summary once after a run of their orders, not after
+         * each (a history arrives customer by customer). */
+        bool last_of_run = i + 1 == r->n_purchases ||
+                           strcmp(r->purchases[i + 1]->customer_id, e->customer_id) != 0;
+        sl_status st = purchase_one(conn, c->call, e, c->bytes[i], c->len[i], last_of_run,
+                                    c->out->results[i], err);
+        if (st != SL_OK) {
+            sl_err_in_entry(err, "purchases", i);
+            return st;
+        }
+    }
+    return SL_OK;
+}
+
+sl_status cv_api_record_purchases(sl_call *call, const ProtobufCMessage *req,
+                                  ProtobufCMessage *resp, sl_err *err)
+{
+    const Shelfline__V1__RecordPurchasesRequest *r =
+        (const Shelfline__V1__RecordPurchasesRequest *)req;
+    Shelfline__V1__RecordPurchasesResponse *out = (Shelfline__V1__RecordPurchasesResponse *)resp;
+    sl_arena *a = sl_call_arena(call);
+    size_t n = r->n_purchases;
+    sl_status st = valid_batch_size("purchases", n, err);
+    for (size_t i = 0; st == SL_OK && i < n; i++)
+        if ((st = valid_purchase(r->purchases[i], err)) != SL_OK)
+            sl_err_in_entry(err, "purchases", i);
+    const char **keys = NULL;
+    if (st == SL_OK && (keys = sl_arena_alloc(a, n * sizeof *keys)) == NULL)
+        st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t i = 0; st == SL_OK && i < n; i++)
+        keys[i] = r->purchases[i]->order_id;
+    if (st == SL_OK)
+        st = valid_batch_unique(call, "purchases", "order_id", keys, n, err);
+    if (st != SL_OK)
+        return st;
+    /* Each entry is packed alone: its bytes are what RecordPurchase would
+     * store for the same order, so retries may mix the two RPCs. */
+    purchase_batch_ctx c = {call, r, sl_arena_alloc(a, n * sizeof *c.bytes),
+                            sl_arena_alloc(a, n * sizeof *c.len), out};
+    out->results = sl_arena_alloc(a, n * sizeof *out->results);
+    if (c.bytes == NULL || c.len == NULL || out->results == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        if ((c.bytes[i] = cv_pack(call, &r->purchases[i]->base, &c.len[i])) == NULL ||
+            (out->results[i] = sl_arena_alloc(a, sizeof *out->results[i])) == NULL)
+            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        shelfline__v1__record_purchase_response__init(out->results[i]);
+    }
+    out->n_results = n;
+    sl_db_tx_options o = sl_service_tx_options(call, false);
+    st = sl_db_tx(CV_APP(call)->db, &o, purchase_batch_tx, &c, err);
+    if (st == SL_ALREADY_EXISTS && err != NULL && strstr(err->msg, "other content") == NULL) {
+        /* A concurrent first attempt of one of the orders won its insert:
+         * run again, that order now answering as a retry. */
+        return sl_db_tx(CV_APP(call)->db, &o, purchase_batch_tx, &c, err);
     }
     return st;
 }

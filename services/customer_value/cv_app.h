@@ -41,6 +41,10 @@ sl_status cv_api_upsert_customer(sl_call *call, const ProtobufCMessage *req, Pro
                                  sl_err *err);
 sl_status cv_api_record_purchase(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
                                  sl_err *err);
+sl_status cv_api_upsert_customers(sl_call *call, const ProtobufCMessage *req,
+                                  ProtobufCMessage *resp, sl_err *err);
+sl_status cv_api_record_purchases(sl_call *call, const ProtobufCMessage *req,
+                                  ProtobufCMessage *resp, sl_err *err);
 sl_status cv_api_record_return(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
                                sl_err *err);
 

@@ -21,7 +21,11 @@ extern const sl_migration customer_value_migrations[];
 static const sl_method methods[] = {
     SL_UNARY("UpsertCustomer", cv_api_upsert_customer, NULL, SL_METHOD_IDEMPOTENT,
              SL_ROLE_STOREFRONT),
+    SL_UNARY("UpsertCustomers", cv_api_upsert_customers, NULL, SL_METHOD_IDEMPOTENT,
+             SL_ROLE_STOREFRONT),
     SL_UNARY("RecordPurchase", cv_api_record_purchase, NULL, SL_METHOD_IDEMPOTENT,
+             SL_ROLE_STOREFRONT),
+    SL_UNARY("RecordPurchases", cv_api_record_purchases, NULL, SL_METHOD_IDEMPOTENT,
              SL_ROLE_STOREFRONT),
     SL_UNARY("RecordReturn", cv_api_record_return, NULL, SL_METHOD_IDEMPOTENT, SL_ROLE_STOREFRONT),
     SL_UNARY("FitModels", cv_api_fit_models, NULL, 0, SL_ROLE_PLANNER),

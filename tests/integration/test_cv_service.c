@@ -7,6 +7,8 @@
  *  - bad input for every RPC: the right status, the field named, nothing
  *    written;
  *  - idempotency of UpsertCustomer, RecordPurchase and RecordReturn;
+ *  - the batches UpsertCustomers and RecordPurchases: all or nothing,
+ *    refusals naming the entry, retries mixing them with the single RPCs;
  *  - purchases -> FitModels -> GetCustomerValue / ListSegment / retention;
  *  - reminders and recommendations following regional stock as inventory
  *    changes, and UNAVAILABLE (never unfiltered data) when inventory is down.
@@ -16,6 +18,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <signal.h>
 #include <math.h>
 #include <stdio.h>
@@ -405,6 +408,276 @@ static void test_record_purchase(void **state)
               &err),
            SL_FAILED_PRECONDITION, err, "currency");
     assert_int_equal(sql("SELECT count(*) FROM customer_value.purchase"), before);
+}
+
+/* ---- UpsertCustomers and RecordPurchases (batches) ---- */
+
+/* A one-line order of sku at amount for cust, in memory of F.a. */
+static Shelfline__V1__RecordPurchaseRequest *order1(const char *order, const char *cust, int64_t at,
+                                                    const char *sku, const char *cat,
+                                                    int64_t amount)
+{
+    Shelfline__V1__Money *total = sl_arena_alloc(F.a, sizeof *total);
+    Shelfline__V1__Money *lm = sl_arena_alloc(F.a, sizeof *lm);
+    Shelfline__V1__PurchaseLine *l = sl_arena_alloc(F.a, sizeof *l);
+    Shelfline__V1__PurchaseLine **lp = sl_arena_alloc(F.a, sizeof *lp);
+    Shelfline__V1__RecordPurchaseRequest *r = sl_arena_alloc(F.a, sizeof *r);
+    assert_non_null(r);
+    shelfline__v1__money__init(total);
+    total->minor_units = amount;
+    total->currency = "USD";
+    *lm = *total;
+    shelfline__v1__purchase_line__init(l);
+    l->sku = (char *)sku;
+    l->category = (char *)cat;
+    l->qty = 1;
+    l->amount = lm;
+    *lp = l;
+    shelfline__v1__record_purchase_request__init(r);
+    r->order_id = (char *)order;
+    r->customer_id = (char *)cust;
+    r->at_ms = at;
+    r->amount = total;
+    r->lines = lp;
+    r->n_lines = 1;
+    return r;
+}
+
+static sl_status purchases(Shelfline__V1__RecordPurchaseRequest **orders, size_t n,
+                           Shelfline__V1__RecordPurchasesResponse **out, sl_err *err)
+{
+    Shelfline__V1__RecordPurchasesRequest r = SHELFLINE__V1__RECORD_PURCHASES_REQUEST__INIT;
+    r.purchases = orders;
+    r.n_purchases = n;
+    return cv("RecordPurchases", &r.base, &shelfline__v1__record_purchases_response__descriptor,
+              out, err);
+}
+
+static Shelfline__V1__UpsertCustomerRequest customer_req(const char *id, const char *region,
+                                                         const char *ref)
+{
+    Shelfline__V1__UpsertCustomerRequest r = SHELFLINE__V1__UPSERT_CUSTOMER_REQUEST__INIT;
+    r.customer_id = (char *)id;
+    r.region = (char *)region;
+    r.signed_up_at_ms = F.now - 400 * DAY;
+    r.referred_by = (char *)ref;
+    return r;
+}
+
+static sl_status customers(Shelfline__V1__UpsertCustomerRequest **c, size_t n,
+                           Shelfline__V1__UpsertCustomersResponse **out, sl_err *err)
+{
+    Shelfline__V1__UpsertCustomersRequest r = SHELFLINE__V1__UPSERT_CUSTOMERS_REQUEST__INIT;
+    r.customers = c;
+    r.n_customers = n;
+    return cv("UpsertCustomers", &r.base, &shelfline__v1__upsert_customers_response__descriptor,
+              out, err);
+}
+
+static void test_upsert_customers_all_or_nothing(void **state)
+{
+    (void)state;
+    sl_err err;
+    Shelfline__V1__UpsertCustomersResponse *out;
+    /* A referrer earlier in the same request counts as known. */
+    Shelfline__V1__UpsertCustomerRequest a = customer_req("bu-1", "EAST", ""),
+                                         b = customer_req("bu-2", "WEST", "bu-1"),
+                                         c = customer_req("bu-3", "EAST", "bu-2");
+    Shelfline__V1__UpsertCustomerRequest *abc[3] = {&a, &b, &c};
+    assert_int_equal(customers(abc, 3, &out, &err), SL_OK);
+    assert_int_equal(out->n_results, 3);
+    for (size_t i = 0; i < 3; i++) {
+        assert_true(out->results[i]->created);
+        assert_string_equal(out->results[i]->customer->customer_id, abc[i]->customer_id);
+    }
+    assert_string_equal(out->results[2]->customer->referred_by, "bu-2");
+    /* Again: nothing changes; a changed region is one change. */
+    b.region = "EAST";
+    assert_int_equal(customers(abc, 3, &out, &err), SL_OK);
+    assert_false(out->results[0]->changed);
+    assert_true(out->results[1]->changed);
+    assert_false(out->results[1]->created);
+    assert_false(out->results[2]->changed);
+    assert_int_equal(sql("SELECT count(*) FROM customer_value.outbox WHERE topic = "
+                         "'CUSTOMER_UPSERTED' AND key LIKE 'bu-%'"),
+                     4);
+
+    /* Refusals name the entry; nothing of the request is written. */
+    long long before = sql("SELECT count(*) FROM customer_value.customer");
+    Shelfline__V1__UpsertCustomerRequest d = customer_req("bu-4", "EAST", ""),
+                                         e = customer_req("bu-5", "", ""),
+                                         f = customer_req("bu-6", "EAST", "bu-7"),
+                                         g = customer_req("bu-7", "EAST", "");
+    Shelfline__V1__UpsertCustomerRequest *de[2] = {&d, &e};
+    EXPECT(customers(de, 2, NULL, &err), SL_INVALID_ARGUMENT, err, "customers[1]: region");
+    /* A referrer later in the request is not known yet. */
+    Shelfline__V1__UpsertCustomerRequest *dfg[3] = {&d, &f, &g};
+    EXPECT(customers(dfg, 3, NULL, &err), SL_NOT_FOUND, err, "customers[1]: referred_by");
+    Shelfline__V1__UpsertCustomerRequest *dd[3] = {&d, &g, &d};
+    EXPECT(customers(dd, 3, NULL, &err), SL_INVALID_ARGUMENT, err, "customers[2].customer_id");
+    EXPECT(customers(NULL, 0, NULL, &err), SL_INVALID_ARGUMENT, err, "customers must not be empty");
+    Shelfline__V1__UpsertCustomerRequest **many = sl_arena_alloc(F.a, 1001 * sizeof *many);
+    assert_non_null(many);
+    for (size_t i = 0; i < 1001; i++)
+        many[i] = &d;
+    EXPECT(customers(many, 1001, NULL, &err), SL_INVALID_ARGUMENT, err, "at most 1000");
+    assert_int_equal(sql("SELECT count(*) FROM customer_value.customer"), before);
+}
+
+static void test_record_purchases_all_or_nothing(void **state)
+{
+    (void)state;
+    sl_err err;
+    assert_int_equal(upsert("bp-1", "EAST", NULL, &err), SL_OK);
+    assert_int_equal(upsert("bp-2", "EAST", NULL, &err), SL_OK);
+    /* One order recorded alone first: the batch answers it as a retry. */
+    assert_int_equal(buy1("bo-2", "bp-1", F.now - 20 * DAY, "COF-1", "coffee", 1500), SL_OK);
+    Shelfline__V1__RecordPurchaseRequest *o[4] = {
+        order1("bo-1", "bp-1", F.now - 30 * DAY, "MUG-1", "kitchen", 800),
+        order1("bo-2", "bp-1", F.now - 20 * DAY, "COF-1", "coffee", 1500),
+        order1("bo-3", "bp-2", F.now - 10 * DAY, "TEA-1", "tea", 600),
+        order1("bo-4", "bp-1", F.now - 5 * DAY, "COF-2", "coffee", 1700)};
+    Shelfline__V1__RecordPurchasesResponse *out;
+    assert_int_equal(purchases(o, 4, &out, &err), SL_OK);
+    assert_int_equal(out->n_results, 4);
+    assert_false(out->results[0]->replayed);
+    assert_true(out->results[1]->replayed);
+    assert_false(out->results[2]->replayed);
+    assert_false(out->results[3]->replayed);
+    assert_string_equal(out->results[3]->order_id, "bo-4");
+    /* Every order once, one event each, and each customer's summary
+     * counts all its orders (bp-1's runs are not contiguous). */
+    assert_int_equal(sql("SELECT count(*) FROM customer_value.purchase WHERE order_id LIKE 'bo-%'"),
+                     4);
+    assert_int_equal(sql("SELECT count(*) FROM customer_value.outbox WHERE topic = "
+                         "'PURCHASE_RECORDED' AND key IN ('bp-1', 'bp-2')"),
+                     4);
+    assert_int_equal(sql("SELECT orders FROM customer_value.customer_summary "
+                         "WHERE customer_id = 'bp-1'"),
+                     3);
+    assert_int_equal(sql("SELECT net_minor FROM customer_value.customer_summary "
+                         "WHERE customer_id = 'bp-1'"),
+                     4000);
+    assert_int_equal(sql("SELECT orders FROM customer_value.customer_summary "
+                         "WHERE customer_id = 'bp-2'"),
+                     1);
+    /* The whole batch again: every entry a replay, nothing written. */
+    assert_int_equal(purchases(o, 4, &out, &err), SL_OK);
+    for (size_t i = 0; i < 4; i++)
+        assert_true(out->results[i]->replayed);
+    assert_int_equal(sql("SELECT count(*) FROM customer_value.outbox WHERE topic = "
+                         "'PURCHASE_RECORDED' AND key IN ('bp-1', 'bp-2')"),
+                     4);
+
+    /* Refusals name the entry, and the entries before it are not kept. */
+    long long before = sql("SELECT count(*) FROM customer_value.purchase");
+    Shelfline__V1__RecordPurchaseRequest *good = order1("bo-5", "bp-2", F.now, "MUG-1", "kitchen",
+                                                        800);
+    Shelfline__V1__RecordPurchaseRequest *unknown =
+        order1("bo-6", "nobody", F.now, "MUG-1", "kitchen", 800);
+    Shelfline__V1__RecordPurchaseRequest *reused =
+        order1("bo-1", "bp-1", F.now, "MUG-1", "kitchen", 900);
+    Shelfline__V1__RecordPurchaseRequest *bad = order1("bo-7", "bp-2", F.now, "MUG-1", "kitchen",
+                                                       800);
+    bad->lines[0]->qty = 0;
+    Shelfline__V1__RecordPurchaseRequest *b1[2] = {good, unknown};
+    EXPECT(purchases(b1, 2, NULL, &err), SL_NOT_FOUND, err, "purchases[1]: customer_id");
+    Shelfline__V1__RecordPurchaseRequest *b2[2] = {good, reused};
+    EXPECT(purchases(b2, 2, NULL, &err), SL_ALREADY_EXISTS, err, "purchases[1]: order_id \"bo-1\"");
+    Shelfline__V1__RecordPurchaseRequest *b3[3] = {good, good, bad};
+    EXPECT(purchases(b3, 3, NULL, &err), SL_INVALID_ARGUMENT, err, "purchases[2]: lines[0].qty");
+    EXPECT(purchases(b3, 2, NULL, &err), SL_INVALID_ARGUMENT, err, "purchases[1].order_id");
+    EXPECT(purchases(NULL, 0, NULL, &err), SL_INVALID_ARGUMENT, err, "purchases must not be empty");
+    assert_int_equal(sql("SELECT count(*) FROM customer_value.purchase"), before);
+    assert_int_equal(sql("SELECT count(*) FROM customer_value.purchase WHERE order_id = 'bo-5'"), 0);
+}
+
+/* Two clients send batches naming the same customers in opposite orders
+ * (each batch locks its customers' rows in its own order): deadlocks
+ * between them are retried by the service, so every batch lands, every
+ * order exactly once, and each summary counts every order. */
+#define RACE_CUSTOMERS 8
+#define RACE_ROUNDS 15
+
+typedef struct race_arg {
+    int side;
+    int failures;
+    char first_error[600];
+} race_arg;
+
+static void *race_batches(void *p)
+{
+    race_arg *ra = p;
+    sl_arena *a = sl_arena_create(0);
+    for (int round = 0; round < RACE_ROUNDS && a != NULL; round++) {
+        static const char *skus[2] = {"MUG-1", "TEA-1"};
+        Shelfline__V1__RecordPurchaseRequest req[RACE_CUSTOMERS], *rp[RACE_CUSTOMERS];
+        Shelfline__V1__PurchaseLine line[RACE_CUSTOMERS], *lp[RACE_CUSTOMERS];
+        Shelfline__V1__Money money[RACE_CUSTOMERS];
+        char oid[RACE_CUSTOMERS][32], cid[RACE_CUSTOMERS][16];
+        for (int k = 0; k < RACE_CUSTOMERS; k++) {
+            int cust = ra->side == 0 ? k : RACE_CUSTOMERS - 1 - k;
+            snprintf(cid[k], sizeof cid[k], "rc-%d", cust);
+            snprintf(oid[k], sizeof oid[k], "ro-%d-%d-%d", ra->side, round, cust);
+            shelfline__v1__money__init(&money[k]);
+            money[k].minor_units = 100;
+            money[k].currency = "USD";
+            shelfline__v1__purchase_line__init(&line[k]);
+            line[k].sku = (char *)skus[ra->side];
+            line[k].category = "misc";
+            line[k].qty = 1;
+            line[k].amount = &money[k];
+            lp[k] = &line[k];
+            shelfline__v1__record_purchase_request__init(&req[k]);
+            req[k].order_id = oid[k];
+            req[k].customer_id = cid[k];
+            req[k].at_ms = F.now - (int64_t)(round + 1) * DAY;
+            req[k].amount = &money[k];
+            req[k].lines = &lp[k];
+            req[k].n_lines = 1;
+            rp[k] = &req[k];
+        }
+        Shelfline__V1__RecordPurchasesRequest r = SHELFLINE__V1__RECORD_PURCHASES_REQUEST__INIT;
+        r.purchases = rp;
+        r.n_purchases = RACE_CUSTOMERS;
+        sl_err err;
+        sl_status st = sl_test_call(F.ch, "CustomerValueService", "RecordPurchases", &r.base,
+                                    &shelfline__v1__record_purchases_response__descriptor, a, NULL,
+                                    30000, &err);
+        if (st != SL_OK && ra->failures++ == 0)
+            snprintf(ra->first_error, sizeof ra->first_error, "%s %.500s",
+                     sl_status_name(st), err.msg);
+        sl_arena_reset(a);
+    }
+    sl_arena_destroy(a);
+    return NULL;
+}
+
+static void test_record_purchases_race_in_opposite_orders(void **state)
+{
+    (void)state;
+    sl_err err;
+    for (int k = 0; k < RACE_CUSTOMERS; k++) {
+        char id[16];
+        snprintf(id, sizeof id, "rc-%d", k);
+        assert_int_equal(upsert(id, "EAST", NULL, &err), SL_OK);
+    }
+    race_arg ra[2] = {{.side = 0}, {.side = 1}};
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, race_batches, &ra[i]), 0);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    for (int i = 0; i < 2; i++)
+        if (ra[i].failures != 0)
+            fail_msg("side %d: %d batches failed; first: %s", i, ra[i].failures,
+                     ra[i].first_error);
+    assert_int_equal(sql("SELECT count(*) FROM customer_value.purchase WHERE order_id LIKE 'ro-%'"),
+                     2 * RACE_ROUNDS * RACE_CUSTOMERS);
+    assert_int_equal(sql("SELECT count(*) FROM customer_value.customer_summary "
+                         "WHERE customer_id LIKE 'rc-%' AND orders = " /* per customer */
+                         "2 * 15"),
+                     RACE_CUSTOMERS);
 }
 
 /* ---- RecordReturn ---- */
@@ -1112,12 +1385,17 @@ int main(void)
         cmocka_unit_test(test_upsert_customer),
         cmocka_unit_test(test_record_purchase),
         cmocka_unit_test(test_record_return),
+        cmocka_unit_test(test_upsert_customers_all_or_nothing),
+        cmocka_unit_test(test_record_purchases_all_or_nothing),
         cmocka_unit_test(test_value_segments_retention),
         cmocka_unit_test(test_clv_assumptions_and_referral),
         cmocka_unit_test(test_reminders_follow_stock),
         cmocka_unit_test(test_recommend_follows_stock),
         cmocka_unit_test(test_suggest_substitutes),
         cmocka_unit_test(test_inventory_down_is_unavailable),
+        /* Last: its busy customers would change the population the
+         * segment and retention figures above are computed on. */
+        cmocka_unit_test(test_record_purchases_race_in_opposite_orders),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -58,6 +58,32 @@ static void test_wrap_truncates_safely(void **state)
     assert_true(strlen(err.msg) < SL_ERR_MSG_MAX);
 }
 
+static void test_in_entry_names_the_entry(void **state)
+{
+    (void)state;
+    sl_err err;
+    sl_err_clear(&err);
+    sl_err_field(&err, "lines[0].qty", "lines[0].qty must be positive");
+    sl_err_in_entry(&err, "purchases", 7);
+    assert_int_equal(err.status, SL_INVALID_ARGUMENT);
+    assert_string_equal(err.field, "purchases[7].lines[0].qty");
+    assert_string_equal(err.msg, "purchases[7]: lines[0].qty must be positive");
+    /* A refusal without a field keeps its reason and gets only the prefix. */
+    sl_err_reason(&err, SL_NOT_FOUND, "CUSTOMER_NOT_FOUND", "unknown customer");
+    sl_err_in_entry(&err, "purchases", 2);
+    assert_string_equal(err.field, "");
+    assert_string_equal(err.reason, "CUSTOMER_NOT_FOUND");
+    assert_string_equal(err.msg, "purchases[2]: unknown customer");
+    /* A path too long to prefix names the entry alone. */
+    char longf[SL_ERR_FIELD_MAX];
+    memset(longf, 'f', sizeof longf - 1);
+    longf[sizeof longf - 1] = '\0';
+    sl_err_field(&err, longf, "bad");
+    sl_err_in_entry(&err, "customers", 12);
+    assert_string_equal(err.field, "customers[12]");
+    sl_err_in_entry(NULL, "x", 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -65,6 +91,7 @@ int main(void)
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_err_set_and_wrap),
         cmocka_unit_test(test_wrap_truncates_safely),
+        cmocka_unit_test(test_in_entry_names_the_entry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

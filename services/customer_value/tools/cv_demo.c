@@ -1,7 +1,8 @@
 /*
  * shelfline-customer-value-demo: loads about 10,000 demo customers with
  * purchase histories into a running customer-value service through its
- * gRPC API, then fits the models (FitModels).
+ * gRPC API -- in batches, UpsertCustomers and RecordPurchases of up to
+ * 1,000 orders, a transaction each -- then fits the models (FitModels).
  *
  * What it loads (deterministic: seed DEMO_SEED, the same data every run on
  * the same UTC day):
@@ -285,29 +286,106 @@ static const char *region_of(rng *r)
     return u < 0.40 ? "NA-EAST" : u < 0.75 ? "NA-WEST" : "EU-CENTRAL";
 }
 
-/* Loads customer i (1-based) and their history. */
-static bool load_customer(ctx *c, sl_arena *a, int i)
+/* ---- batches: one UpsertCustomers and one RecordPurchases call for many
+ * customers and orders (a transaction each, not one per order) ---- */
+
+/* Orders per RecordPurchases call (the service takes up to 1,000). */
+#define BATCH_ORDERS 1000
+
+typedef struct batch {
+    sl_arena *a; /* everything queued; reset after each flush */
+    Shelfline__V1__UpsertCustomerRequest *cust[BATCH_ORDERS];
+    size_t ncust;
+    Shelfline__V1__RecordPurchaseRequest *ord[BATCH_ORDERS];
+    size_t nord;
+    Shelfline__V1__RecordReturnRequest *ret[BATCH_ORDERS];
+    size_t nret;
+} batch;
+
+/* Sends what is queued: customers first (orders name them), then orders,
+ * then returns (which name orders).  Returns are few (3%): one call each. */
+static bool flush(ctx *c, batch *b)
 {
+    bool ok = true;
+    if (b->ncust > 0) {
+        Shelfline__V1__UpsertCustomersRequest u = SHELFLINE__V1__UPSERT_CUSTOMERS_REQUEST__INIT;
+        u.customers = b->cust;
+        u.n_customers = b->ncust;
+        ok = call(c, b->a, "UpsertCustomers", &u.base,
+                  &shelfline__v1__upsert_customers_response__descriptor, false,
+                  b->cust[0]->customer_id);
+    }
+    if (ok && b->nord > 0) {
+        Shelfline__V1__RecordPurchasesRequest r = SHELFLINE__V1__RECORD_PURCHASES_REQUEST__INIT;
+        r.purchases = b->ord;
+        r.n_purchases = b->nord;
+        ok = call(c, b->a, "RecordPurchases", &r.base,
+                  &shelfline__v1__record_purchases_response__descriptor, false,
+                  b->ord[0]->order_id);
+        if (ok)
+            atomic_fetch_add(&c->orders, (long)b->nord);
+    }
+    for (size_t i = 0; ok && i < b->nret; i++)
+        ok = call(c, b->a, "RecordReturn", &b->ret[i]->base,
+                  &shelfline__v1__record_return_response__descriptor, false,
+                  b->ret[i]->return_id);
+    b->ncust = b->nord = b->nret = 0;
+    sl_arena_reset(b->a);
+    return ok;
+}
+
+static Shelfline__V1__Money *money(sl_arena *a, int64_t minor)
+{
+    Shelfline__V1__Money *m = sl_arena_alloc(a, sizeof *m);
+    if (m != NULL) {
+        shelfline__v1__money__init(m);
+        m->minor_units = minor;
+        m->currency = "USD";
+    }
+    return m;
+}
+
+static bool out_of_memory(ctx *c)
+{
+    sl_err err;
+    sl_err_set(&err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    failure(c, "queueing", &err);
+    return false;
+}
+
+/* Queues customer i (1-based) and their history in b, flushing first when
+ * b could not take a whole history. */
+static bool load_customer(ctx *c, batch *b, int i)
+{
+    if ((b->nord + MAX_ORDERS > BATCH_ORDERS || b->ncust == BATCH_ORDERS ||
+         b->nret + MAX_ORDERS > BATCH_ORDERS) &&
+        !flush(c, b))
+        return false;
+    sl_arena *a = b->a;
     rng r = {DEMO_SEED * 1000003ULL + (uint64_t)i};
     char id[16], ref[16] = "";
     snprintf(id, sizeof id, "c-%05d", i);
     int signup_days = (int)between(&r, 1, 730);
     /* Referral chains point at earlier customers, which other threads may
      * not have written yet: the referral is only kept when the referrer is
-     * in this thread's chunk (same residue). */
+     * in this thread's chunk (same residue), written earlier by this thread
+     * or queued before this customer in the same batch. */
     if (i > 100 && unif(&r) < 0.10) {
         long referrer = (long)between(&r, 1, i - 1);
         if (referrer % THREADS == (long)(i % THREADS))
             snprintf(ref, sizeof ref, "c-%05ld", referrer);
     }
-    Shelfline__V1__UpsertCustomerRequest u = SHELFLINE__V1__UPSERT_CUSTOMER_REQUEST__INIT;
-    u.customer_id = id;
-    u.region = (char *)region_of(&r);
-    u.signed_up_at_ms = c->today_ms - (int64_t)signup_days * DAY_MS + between(&r, 0, DAY_MS - 1);
-    u.referred_by = ref;
-    if (!call(c, a, "UpsertCustomer", &u.base, &shelfline__v1__upsert_customer_response__descriptor,
-              false, id))
-        return false;
+    Shelfline__V1__UpsertCustomerRequest *u = sl_arena_alloc(a, sizeof *u);
+    if (u == NULL)
+        return out_of_memory(c);
+    shelfline__v1__upsert_customer_request__init(u);
+    u->customer_id = sl_arena_strdup(a, id);
+    u->region = (char *)region_of(&r);
+    u->signed_up_at_ms = c->today_ms - (int64_t)signup_days * DAY_MS + between(&r, 0, DAY_MS - 1);
+    u->referred_by = sl_arena_strdup(a, ref);
+    if (u->customer_id == NULL || u->referred_by == NULL)
+        return out_of_memory(c);
+    b->cust[b->ncust++] = u;
 
     /* BG/NBD-like behaviour in days. */
     double lambda = gamma1(&r, 0.9) / 40.0; /* purchases per day */
@@ -320,9 +398,12 @@ static bool load_customer(ctx *c, sl_arena *a, int i)
         char oid[32];
         snprintf(oid, sizeof oid, "o-%05d-%d", i, norders);
         int nlines = (int)between(&r, 1, 3);
-        Shelfline__V1__PurchaseLine lines[3], *lp[3];
-        Shelfline__V1__Money lm[3], total = SHELFLINE__V1__MONEY__INIT;
-        total.currency = "USD";
+        Shelfline__V1__PurchaseLine *lines = sl_arena_alloc(a, 3 * sizeof *lines);
+        Shelfline__V1__PurchaseLine **lp = sl_arena_alloc(a, 3 * sizeof *lp);
+        Shelfline__V1__Money *total = money(a, 0);
+        Shelfline__V1__RecordPurchaseRequest *pr = sl_arena_alloc(a, sizeof *pr);
+        if (lines == NULL || lp == NULL || total == NULL || pr == NULL)
+            return out_of_memory(c);
         int nl = 0;
         for (int k = 0; k < nlines; k++) {
             size_t ci =
@@ -337,50 +418,49 @@ static bool load_customer(ctx *c, sl_arena *a, int i)
             if (dup)
                 continue;
             shelfline__v1__purchase_line__init(&lines[nl]);
-            shelfline__v1__money__init(&lm[nl]);
             lines[nl].sku = (char *)p->sku;
             lines[nl].category = (char *)p->category;
             lines[nl].qty = p->repeat_days > 0 ? between(&r, 1, 2) : 1;
-            lm[nl].minor_units = p->price * lines[nl].qty;
-            lm[nl].currency = "USD";
-            lines[nl].amount = &lm[nl];
-            total.minor_units += lm[nl].minor_units;
+            if ((lines[nl].amount = money(a, p->price * lines[nl].qty)) == NULL)
+                return out_of_memory(c);
+            total->minor_units += lines[nl].amount->minor_units;
             lp[nl] = &lines[nl];
             nl++;
         }
-        Shelfline__V1__RecordPurchaseRequest pr = SHELFLINE__V1__RECORD_PURCHASE_REQUEST__INIT;
-        pr.order_id = oid;
-        pr.customer_id = id;
-        pr.at_ms = c->today_ms - (int64_t)(t * (double)DAY_MS);
-        pr.amount = &total;
-        pr.lines = lp;
-        pr.n_lines = (size_t)nl;
-        if (!call(c, a, "RecordPurchase", &pr.base,
-                  &shelfline__v1__record_purchase_response__descriptor, false, oid))
-            return false;
-        atomic_fetch_add(&c->orders, 1);
+        shelfline__v1__record_purchase_request__init(pr);
+        if ((pr->order_id = sl_arena_strdup(a, oid)) == NULL)
+            return out_of_memory(c);
+        pr->customer_id = u->customer_id;
+        pr->at_ms = c->today_ms - (int64_t)(t * (double)DAY_MS);
+        pr->amount = total;
+        pr->lines = lp;
+        pr->n_lines = (size_t)nl;
+        b->ord[b->nord++] = pr;
         if (unif(&r) < 0.03) {
             char rid[32];
             snprintf(rid, sizeof rid, "rt-%05d-%d", i, norders);
-            Shelfline__V1__ReturnedItem rl = SHELFLINE__V1__RETURNED_ITEM__INIT, *rlp = &rl;
-            Shelfline__V1__Money rm = lm[0];
-            rl.sku = lines[0].sku;
-            rl.qty = 1;
-            rm.minor_units = lm[0].minor_units / lines[0].qty;
-            rl.amount = &rm;
-            Shelfline__V1__RecordReturnRequest rr = SHELFLINE__V1__RECORD_RETURN_REQUEST__INIT;
-            rr.order_id = oid;
-            rr.return_id = rid;
-            rr.at_ms = pr.at_ms + 7 * DAY_MS < c->today_ms ? pr.at_ms + 7 * DAY_MS : pr.at_ms;
-            rr.amount = &rm;
-            rr.lines = &rlp;
-            rr.n_lines = 1;
-            if (!call(c, a, "RecordReturn", &rr.base,
-                      &shelfline__v1__record_return_response__descriptor, false, rid))
-                return false;
+            Shelfline__V1__ReturnedItem *rl = sl_arena_alloc(a, sizeof *rl);
+            Shelfline__V1__ReturnedItem **rlp = sl_arena_alloc(a, sizeof *rlp);
+            Shelfline__V1__RecordReturnRequest *rr = sl_arena_alloc(a, sizeof *rr);
+            if (rl == NULL || rlp == NULL || rr == NULL)
+                return out_of_memory(c);
+            shelfline__v1__returned_item__init(rl);
+            rl->sku = lines[0].sku;
+            rl->qty = 1;
+            if ((rl->amount = money(a, lines[0].amount->minor_units / lines[0].qty)) == NULL)
+                return out_of_memory(c);
+            *rlp = rl;
+            shelfline__v1__record_return_request__init(rr);
+            rr->order_id = pr->order_id;
+            if ((rr->return_id = sl_arena_strdup(a, rid)) == NULL)
+                return out_of_memory(c);
+            rr->at_ms = pr->at_ms + 7 * DAY_MS < c->today_ms ? pr->at_ms + 7 * DAY_MS : pr->at_ms;
+            rr->amount = rl->amount;
+            rr->lines = rlp;
+            rr->n_lines = 1;
+            b->ret[b->nret++] = rr;
         }
         norders++;
-        sl_arena_reset(a);
         if (unif(&r) < p_drop)
             break; /* dropped out */
         /* Next purchase: exponential wait at rate lambda; consumables
@@ -403,16 +483,18 @@ static void *worker(void *arg)
     pthread_mutex_lock(&c->mu);
     int me = c->thread_no++;
     pthread_mutex_unlock(&c->mu);
-    sl_arena *a = sl_arena_create(64 * 1024);
-    if (a == NULL)
+    static _Thread_local batch b; /* 24 KiB of pointers: not on the stack */
+    if ((b.a = sl_arena_create(256 * 1024)) == NULL)
         return NULL;
     /* Customer i goes to thread i % THREADS; c-10000 is written last, by
      * main, as the "load complete" mark. */
-    for (int i = me == 0 ? THREADS : me; i < NCUST && atomic_load(&c->failed) == 0; i += THREADS) {
-        load_customer(c, a, i);
-        sl_arena_reset(a);
-    }
-    sl_arena_destroy(a);
+    bool ok = true;
+    for (int i = me == 0 ? THREADS : me; ok && i < NCUST && atomic_load(&c->failed) == 0;
+         i += THREADS)
+        ok = load_customer(c, &b, i);
+    if (ok && atomic_load(&c->failed) == 0)
+        flush(c, &b);
+    sl_arena_destroy(b.a);
     return NULL;
 }
 
@@ -468,8 +550,12 @@ int main(void)
             pthread_create(&th[i], NULL, worker, &c);
         for (int i = 0; i < THREADS; i++)
             pthread_join(th[i], NULL);
-        if (atomic_load(&c.failed) == 0)
-            load_customer(&c, a, NCUST);
+        static batch last_b;
+        if (atomic_load(&c.failed) == 0 && (last_b.a = sl_arena_create(0)) != NULL &&
+            load_customer(&c, &last_b, NCUST))
+            flush(&c, &last_b);
+        if (last_b.a != NULL)
+            sl_arena_destroy(last_b.a);
         if (atomic_load(&c.failed) != 0) {
             fprintf(stderr, "customer-value demo: %d failures; first: %s\n", atomic_load(&c.failed),
                     c.first_error);
