@@ -93,9 +93,9 @@ sl_status sd_api_list_eta_changes(sl_call *call, const ProtobufCMessage *req,
     int limit, after_slip;
     bool more;
     sl_status st = sd_valid_list_eta_changes(r, &limit, &after_slip, err);
-    if (st != SL_OK || (st = sd_store_eta_changes(app->db, sl_call_deadline_ms(call), r->order_id,
-                                                  after_slip, limit, a, &out->changes,
-                                                  &out->n_changes, &more, err)) != SL_OK)
+    if (st != SL_OK ||
+        (st = sd_store_eta_changes(app->db, sl_call_deadline_ms(call), r->order_id, after_slip,
+                                   limit, a, &out->changes, &out->n_changes, &more, err)) != SL_OK)
         return st;
     if (more) {
         char key[16];

@@ -242,8 +242,7 @@ static sl_status queue_rows(sl_arena *a, PGresult *res, Shelfline__V1__BackInSto
     sl_db_reader rd;
     sl_db_reader_init(&rd, res, a);
     int rows = sl_db_reader_rows(&rd);
-    Shelfline__V1__BackInStockRegionQueue **v =
-        sl_arena_zalloc(a, (size_t)(rows + 1) * sizeof *v);
+    Shelfline__V1__BackInStockRegionQueue **v = sl_arena_zalloc(a, (size_t)(rows + 1) * sizeof *v);
     if (v == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     for (int i = 0; i < rows; i++) {

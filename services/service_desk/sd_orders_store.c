@@ -328,10 +328,9 @@ static sl_status eta_change_rows(sl_arena *a, PGresult *res, Shelfline__V1__EtaC
     return sl_db_reader_status(&rd, err);
 }
 
-sl_status sd_store_eta_changes(sl_db *db, int64_t deadline_ms, const char *order_id,
-                               int after_slip, int limit, sl_arena *a,
-                               Shelfline__V1__EtaChange ***out, size_t *n, bool *more,
-                               sl_err *err)
+sl_status sd_store_eta_changes(sl_db *db, int64_t deadline_ms, const char *order_id, int after_slip,
+                               int limit, sl_arena *a, Shelfline__V1__EtaChange ***out, size_t *n,
+                               bool *more, sl_err *err)
 {
     eta_changes_ctx c = {order_id, after_slip, limit, NULL};
     sl_db_tx_options o = sd_store_tx_options(deadline_ms, true);

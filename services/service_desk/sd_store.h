@@ -165,10 +165,9 @@ sl_status sd_store_eta_change(sl_db_conn *conn, const sd_eta_change *c, sl_err *
  * slips after after_slip, at most limit (*more says whether others
  * follow), in a read-only transaction within deadline_ms, arena memory.
  * NOT_FOUND naming an unknown order; an order that never moved has none. */
-sl_status sd_store_eta_changes(sl_db *db, int64_t deadline_ms, const char *order_id,
-                               int after_slip, int limit, sl_arena *a,
-                               Shelfline__V1__EtaChange ***out, size_t *n, bool *more,
-                               sl_err *err);
+sl_status sd_store_eta_changes(sl_db *db, int64_t deadline_ms, const char *order_id, int after_slip,
+                               int limit, sl_arena *a, Shelfline__V1__EtaChange ***out, size_t *n,
+                               bool *more, sl_err *err);
 
 /* Records the coupon of (order_id, slip_no) once. */
 sl_status sd_store_compensation(sl_db_conn *conn, const char *order_id, int slip_no,

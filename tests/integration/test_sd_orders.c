@@ -166,10 +166,9 @@ static int group_setup(void **state)
     if (invt_start(&inv, "sd_orders", 1, env) != 0)
         return -1;
     ich = inv.ch[0];
-    const char *skus[] = {"SKU-A",  "SKU-B",  "SKU-C",  "SKU-D",    "SKU-T",
-                          "SKU-P",  "SKU-E",  "SKU-S",  "SKU-9001", "SKU-9002",
-                          "SKU-W0", "SKU-W1", "SKU-W2", "SKU-M",    "SKU-L",
-                          "SKU-H",  "SKU-Q"};
+    const char *skus[] = {"SKU-A",  "SKU-B", "SKU-C",    "SKU-D",    "SKU-T",  "SKU-P",
+                          "SKU-E",  "SKU-S", "SKU-9001", "SKU-9002", "SKU-W0", "SKU-W1",
+                          "SKU-W2", "SKU-M", "SKU-L",    "SKU-H",    "SKU-Q"};
     if (invt_seed(ich, skus, sizeof skus / sizeof skus[0]) != 0 ||
         invt_stock(ich, "SKU-A", "W-NEAR", 1000) != 0 ||
         invt_stock(ich, "SKU-T", "W-NEAR", 1000) != 0 ||
