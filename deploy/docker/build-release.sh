@@ -9,6 +9,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 dir=${1:-build}
-cmake -S . -B "$dir" -DSHELFLINE_TESTS=OFF -DCMAKE_BUILD_TYPE=Release >/dev/null
+# The image carries service-desk's console in /usr/share/shelfline/console
+# (Dockerfile), its SHELFLINE_CONSOLE_DIR by default.
+cmake -S . -B "$dir" -DSHELFLINE_TESTS=OFF -DCMAKE_BUILD_TYPE=Release \
+    -DSHELFLINE_CONSOLE_DEFAULT_DIR=/usr/share/shelfline/console >/dev/null
 cmake --build "$dir" -j "$(nproc)"
 strip --strip-unneeded "$dir"/bin/shelfline-*

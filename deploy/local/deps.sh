@@ -52,9 +52,10 @@ test_pkgs=(
     # promtool: every /metrics scrape of the tests is checked with it, and
     # deploy/'s rules, alert unit tests and dashboard queries (tests/deploy)
     prometheus
-    # the service-desk console's end-to-end test (tests/console): headless
-    # Chromium driven by playwright-core, no browser download
-    chromium
+    # the service-desk console's end-to-end tests (tests/console): headless
+    # Chromium driven by playwright-core and Firefox ESR driven by
+    # puppeteer-core (WebDriver BiDi), no browser download
+    chromium firefox-esr
 )
 bench_pkgs=(
     libgrpc++-dev nghttp2-client

@@ -23,6 +23,8 @@ sl_status sd_api_list_orders(sl_call *call, const ProtobufCMessage *req, Protobu
                              sl_err *err);
 sl_status sd_api_get_order_eta(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
                                sl_err *err);
+sl_status sd_api_list_eta_changes(sl_call *call, const ProtobufCMessage *req,
+                                  ProtobufCMessage *resp, sl_err *err);
 sl_status sd_api_quote_eta(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
                            sl_err *err);
 sl_status sd_api_open_ticket(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
@@ -51,6 +53,8 @@ sl_status sd_api_unsubscribe(sl_call *call, const ProtobufCMessage *req, Protobu
                              sl_err *err);
 sl_status sd_api_list_subscriptions(sl_call *call, const ProtobufCMessage *req,
                                     ProtobufCMessage *resp, sl_err *err);
+sl_status sd_api_get_back_in_stock_queue(sl_call *call, const ProtobufCMessage *req,
+                                         ProtobufCMessage *resp, sl_err *err);
 sl_status sd_api_list_notifications(sl_call *call, const ProtobufCMessage *req,
                                     ProtobufCMessage *resp, sl_err *err);
 sl_status sd_api_ack_notification(sl_call *call, const ProtobufCMessage *req,

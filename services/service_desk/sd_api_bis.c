@@ -1,5 +1,6 @@
 /*
- * sd_api_bis: SubscribeBackInStock, Unsubscribe, ListSubscriptions --
+ * sd_api_bis: SubscribeBackInStock, Unsubscribe, ListSubscriptions,
+ * GetBackInStockQueue --
  * validate (sd_valid), call the domain (sd_bis) or the store, reply.
  */
 #include <inttypes.h>
@@ -58,4 +59,32 @@ sl_status sd_api_list_subscriptions(sl_call *call, const ProtobufCMessage *req,
             st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     }
     return st;
+}
+
+sl_status sd_api_get_back_in_stock_queue(sl_call *call, const ProtobufCMessage *req,
+                                         ProtobufCMessage *resp, sl_err *err)
+{
+    sd_app *app = sl_call_ctx(call);
+    const Shelfline__V1__GetBackInStockQueueRequest *r = (const void *)req;
+    Shelfline__V1__BackInStockQueue *out = (void *)resp;
+    sl_arena *a = sl_call_arena(call);
+    const char *region = r->region != NULL ? r->region : "";
+    sl_status st = sd_valid_bis_queue(r, err);
+    if (st != SL_OK || (st = sd_store_bis_queue(app->db, sl_call_deadline_ms(call), r->sku, region,
+                                                a, out, err)) != SL_OK)
+        return st;
+    out->sku = r->sku;
+    /* A region asked for is answered even when nobody waits there. */
+    if (region[0] != '\0' && out->n_regions == 0) {
+        Shelfline__V1__BackInStockRegionQueue *q = sl_arena_alloc(a, sizeof *q);
+        Shelfline__V1__BackInStockRegionQueue **v = sl_arena_alloc(a, sizeof *v);
+        if (q == NULL || v == NULL)
+            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        shelfline__v1__back_in_stock_region_queue__init(q);
+        q->region = (char *)region;
+        *v = q;
+        out->regions = v;
+        out->n_regions = 1;
+    }
+    return SL_OK;
 }

@@ -1,12 +1,16 @@
 /*
  * sd_api_orders: the order and ETA RPCs -- PlaceOrder, ConfirmPayment,
  * CancelOrder, UpdateShipment, GetOrder, ListOrders, GetOrderEta,
- * QuoteEta.  Each validates (sd_valid), calls the domain (sd_orders) and
+ * ListEtaChanges, QuoteEta.  Each validates (sd_valid), calls the domain (sd_orders) and
  * fills the reply.
  */
+#include <stdio.h>
+
 #include "sd_api.h"
 #include "sd_orders.h"
+#include "sd_store.h"
 #include "sd_valid.h"
+#include "sl_page.h"
 
 sl_status sd_api_place_order(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
                              sl_err *err)
@@ -77,6 +81,29 @@ sl_status sd_api_get_order_eta(sl_call *call, const ProtobufCMessage *req, Proto
         return st;
     return sd_orders_eta(sl_call_ctx(call), sl_call_deadline_ms(call), sl_call_arena(call),
                          r->order_id, (void *)resp, err);
+}
+
+sl_status sd_api_list_eta_changes(sl_call *call, const ProtobufCMessage *req,
+                                  ProtobufCMessage *resp, sl_err *err)
+{
+    sd_app *app = sl_call_ctx(call);
+    const Shelfline__V1__ListEtaChangesRequest *r = (const void *)req;
+    Shelfline__V1__ListEtaChangesResponse *out = (void *)resp;
+    sl_arena *a = sl_call_arena(call);
+    int limit, after_slip;
+    bool more;
+    sl_status st = sd_valid_list_eta_changes(r, &limit, &after_slip, err);
+    if (st != SL_OK ||
+        (st = sd_store_eta_changes(app->db, sl_call_deadline_ms(call), r->order_id, after_slip,
+                                   limit, a, &out->changes, &out->n_changes, &more, err)) != SL_OK)
+        return st;
+    if (more) {
+        char key[16];
+        snprintf(key, sizeof key, "%d", (int)out->changes[out->n_changes - 1]->slip_no);
+        if ((out->next_page_token = sl_page_token_encode(a, key)) == NULL)
+            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    }
+    return SL_OK;
 }
 
 sl_status sd_api_quote_eta(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,

@@ -89,7 +89,7 @@ typedef struct sd_app {
 typedef struct sd_slip {
     const char *source; /* the inbound id, or "carrier:<slip number>" */
     int64_t new_ms;     /* the new expected date (Unix ms): eta_change's key */
-    sd_date old_p50, new_p50, new_p90;
+    sd_date old_p50, old_p90, new_p50, new_p90;
     const char *text; /* the move in words: the notice's body */
     const char *key;  /* the DELAY notice's idempotency key */
 } sd_slip;

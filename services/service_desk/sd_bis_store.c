@@ -218,3 +218,57 @@ sl_status sd_store_subscriptions(sl_db *db, int64_t deadline_ms, const char *cus
     }
     return st;
 }
+
+/* ---- the queue ---- */
+
+typedef struct queue_ctx {
+    const char *sku, *region;
+    PGresult *res; /* out */
+} queue_ctx;
+
+static sl_status queue_tx(sl_db_conn *conn, void *vctx, sl_err *err)
+{
+    queue_ctx *c = vctx;
+    const char *p[2] = {c->sku, c->region};
+    PQclear(c->res); /* an earlier attempt's */
+    c->res = NULL;
+    return sl_db_exec(conn, "sd_sub_queue", 2, p, NULL, NULL, &c->res, err);
+}
+
+/* The rows of res into out: one per region, and their sum. */
+static sl_status queue_rows(sl_arena *a, PGresult *res, Shelfline__V1__BackInStockQueue *out,
+                            sl_err *err)
+{
+    sl_db_reader rd;
+    sl_db_reader_init(&rd, res, a);
+    int rows = sl_db_reader_rows(&rd);
+    Shelfline__V1__BackInStockRegionQueue **v = sl_arena_zalloc(a, (size_t)(rows + 1) * sizeof *v);
+    if (v == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    for (int i = 0; i < rows; i++) {
+        Shelfline__V1__BackInStockRegionQueue *r = sl_arena_alloc(a, sizeof *r);
+        if (r == NULL)
+            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        shelfline__v1__back_in_stock_region_queue__init(r);
+        r->region = (char *)sl_db_text(&rd, i, "region");
+        r->waiting = sl_db_int64(&rd, i, "waiting");
+        r->oldest_since_ms = sl_db_int64(&rd, i, "oldest_ms");
+        out->waiting += r->waiting;
+        v[i] = r;
+    }
+    out->regions = v;
+    out->n_regions = (size_t)rows;
+    return sl_db_reader_status(&rd, err);
+}
+
+sl_status sd_store_bis_queue(sl_db *db, int64_t deadline_ms, const char *sku, const char *region,
+                             sl_arena *a, Shelfline__V1__BackInStockQueue *out, sl_err *err)
+{
+    queue_ctx c = {sku, region, NULL};
+    sl_db_tx_options o = sd_store_tx_options(deadline_ms, true);
+    sl_status st = sl_db_tx(db, &o, queue_tx, &c, err);
+    if (st == SL_OK)
+        st = queue_rows(a, c.res, out, err);
+    PQclear(c.res);
+    return st;
+}

@@ -430,9 +430,15 @@ static sl_status carrier_slip(ship_ctx *c, sl_db_conn *conn, const sd_order_rec 
              rec->order->carrier, rec->order->tracking, now, was);
     snprintf(key, sizeof key, "carrier:%s:%d:%s", id, slip_no, now);
     snprintf(source, sizeof source, "carrier:%d", slip_no);
-    sd_slip slip = {
-        source, (int64_t)promised * 86400000LL, rec->carrier_promised, promised, promised, text,
-        key};
+    /* a carrier's date is one day: p50 = p90, before and after */
+    sd_slip slip = {.source = source,
+                    .new_ms = (int64_t)promised * 86400000LL,
+                    .old_p50 = rec->carrier_promised,
+                    .old_p90 = rec->carrier_promised,
+                    .new_p50 = promised,
+                    .new_p90 = promised,
+                    .text = text,
+                    .key = key};
     return sd_sync_slip(c->app, conn, rec, &slip, &c->counts, err);
 }
 

@@ -2,6 +2,7 @@
  * sd_orders_store: the writes of an order's life and the order lists
  * (see sd_store.h).  The statements are in sd_store.c's table.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "sd_store.h"
@@ -219,16 +220,133 @@ sl_status sd_store_order_slip(sl_db_conn *conn, const char *order_id, int64_t gr
 
 sl_status sd_store_eta_change(sl_db_conn *conn, const sd_eta_change *c, sl_err *err)
 {
-    char b[5][I64];
-    const char *p[8] = {c->order_id,
+    char b[6][I64];
+    const char *p[9] = {c->order_id,
                         sl_db_param_int64(b[0], c->slip_no),
                         c->inbound_id,
                         sl_db_param_int64(b[1], c->new_expected_ms),
                         sl_db_param_int64(b[2], c->old_p50),
-                        sl_db_param_int64(b[3], c->new_p50),
-                        sl_db_param_int64(b[4], c->new_p90),
+                        sl_db_param_int64(b[3], c->old_p90),
+                        sl_db_param_int64(b[4], c->new_p50),
+                        sl_db_param_int64(b[5], c->new_p90),
                         c->reason};
-    return exec_hit(conn, "sd_eta_change_insert", 8, p, NULL, err);
+    return exec_hit(conn, "sd_eta_change_insert", 9, p, NULL, err);
+}
+
+/* ---- the ETA history ---- */
+
+#define CARRIER_SOURCE "carrier:"
+
+/* A date column ("" for NULL) as "YYYY-MM-DD" in arena memory. */
+static char *date_col(sl_db_reader *rd, sl_arena *a, int row, const char *column)
+{
+    if (sl_db_is_null(rd, row, column))
+        return "";
+    char *s = sl_arena_alloc(a, SD_DATE_STR);
+    if (s != NULL)
+        sd_date_format((sd_date)sl_db_int64(rd, row, column), s);
+    return s;
+}
+
+/* "0,2,5" into c's line_nos (arena memory); "" or NULL: none. */
+static bool parse_lines(sl_arena *a, const char *s, Shelfline__V1__EtaChange *c)
+{
+    size_t n = s[0] != '\0' ? 1 : 0;
+    for (const char *q = s; *q != '\0'; q++)
+        n += *q == ',';
+    c->line_nos = n > 0 ? sl_arena_alloc(a, n * sizeof *c->line_nos) : NULL;
+    if (n > 0 && c->line_nos == NULL)
+        return false;
+    for (const char *q = s; *q != '\0' && c->n_line_nos < n;) {
+        char *end;
+        long v = strtol(q, &end, 10);
+        if (end == q || v < 0 || v > INT32_MAX)
+            return false;
+        c->line_nos[c->n_line_nos++] = (int32_t)v;
+        q = *end == ',' ? end + 1 : end;
+    }
+    return c->n_line_nos == n;
+}
+
+typedef struct eta_changes_ctx {
+    const char *order_id;
+    int after_slip, limit;
+    PGresult *res; /* out */
+} eta_changes_ctx;
+
+static sl_status eta_changes_tx(sl_db_conn *conn, void *vctx, sl_err *err)
+{
+    eta_changes_ctx *c = vctx;
+    char b[2][I64];
+    const char *p[3] = {c->order_id, sl_db_param_int64(b[0], c->after_slip),
+                        sl_db_param_int64(b[1], c->limit + 1)};
+    PQclear(c->res); /* an earlier attempt's */
+    c->res = NULL;
+    return sl_db_exec(conn, "sd_eta_changes", 3, p, NULL, NULL, &c->res, err);
+}
+
+/* The rows of res (the order's row, with or without slips) as messages. */
+static sl_status eta_change_rows(sl_arena *a, PGresult *res, Shelfline__V1__EtaChange ***out,
+                                 size_t *n, sl_err *err)
+{
+    sl_db_reader rd;
+    sl_db_reader_init(&rd, res, a);
+    int rows = sl_db_reader_rows(&rd);
+    if (rows == 1 && sl_db_is_null(&rd, 0, "slip_no"))
+        rows = 0; /* the order never moved */
+    Shelfline__V1__EtaChange **v = sl_arena_zalloc(a, (size_t)(rows + 1) * sizeof *v);
+    if (v == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    for (int i = 0; i < rows; i++) {
+        Shelfline__V1__EtaChange *c = sl_arena_alloc(a, sizeof *c);
+        if (c == NULL)
+            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        shelfline__v1__eta_change__init(c);
+        c->slip_no = (int32_t)sl_db_int64(&rd, i, "slip_no");
+        c->changed_at_ms = sl_db_int64(&rd, i, "created_ms");
+        const char *source = sl_db_text(&rd, i, "inbound_id");
+        bool carrier = strncmp(source, CARRIER_SOURCE, strlen(CARRIER_SOURCE)) == 0;
+        c->cause = carrier ? SHELFLINE__V1__ETA_CHANGE_CAUSE__ETA_CHANGE_CARRIER_DELAYED
+                           : SHELFLINE__V1__ETA_CHANGE_CAUSE__ETA_CHANGE_INBOUND_DELAYED;
+        c->inbound_id = carrier ? "" : (char *)source;
+        c->new_expected_at_ms = sl_db_int64(&rd, i, "new_expected_ms");
+        c->from_p50_date = date_col(&rd, a, i, "old_p50");
+        c->from_p90_date = date_col(&rd, a, i, "old_p90");
+        c->to_p50_date = date_col(&rd, a, i, "new_p50");
+        c->to_p90_date = date_col(&rd, a, i, "new_p90");
+        c->reason = (char *)sl_db_text(&rd, i, "reason");
+        if (c->from_p50_date == NULL || c->from_p90_date == NULL || c->to_p50_date == NULL ||
+            c->to_p90_date == NULL)
+            return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        if (!parse_lines(a, sl_db_text_or(&rd, i, "line_nos", ""), c))
+            return sl_err_set(err, SL_INTERNAL, "could not read the lines of slip %d of \"%s\"",
+                              c->slip_no, sl_db_text(&rd, i, "inbound_id"));
+        v[i] = c;
+    }
+    *out = v;
+    *n = (size_t)rows;
+    return sl_db_reader_status(&rd, err);
+}
+
+sl_status sd_store_eta_changes(sl_db *db, int64_t deadline_ms, const char *order_id, int after_slip,
+                               int limit, sl_arena *a, Shelfline__V1__EtaChange ***out, size_t *n,
+                               bool *more, sl_err *err)
+{
+    eta_changes_ctx c = {order_id, after_slip, limit, NULL};
+    sl_db_tx_options o = sd_store_tx_options(deadline_ms, true);
+    sl_status st = sl_db_tx(db, &o, eta_changes_tx, &c, err);
+    if (st == SL_OK && PQntuples(c.res) == 0)
+        st = sl_err_reason(err, SL_NOT_FOUND, "ORDER_NOT_FOUND", "order_id \"%s\" not found",
+                           order_id);
+    if (st == SL_OK)
+        st = eta_change_rows(a, c.res, out, n, err);
+    PQclear(c.res);
+    if (st == SL_OK) {
+        *more = *n > (size_t)limit;
+        if (*more)
+            *n = (size_t)limit;
+    }
+    return st;
 }
 
 sl_status sd_store_compensation(sl_db_conn *conn, const char *order_id, int slip_no,

@@ -86,6 +86,8 @@ static const sl_method methods[] = {
              SL_ROLE_STOREFRONT | SL_ROLE_CS_AGENT),
     SL_UNARY("GetOrderEta", sd_api_get_order_eta, NULL, SL_METHOD_READ_ONLY,
              SL_ROLE_STOREFRONT | SL_ROLE_CS_AGENT),
+    SL_UNARY("ListEtaChanges", sd_api_list_eta_changes, NULL, SL_METHOD_READ_ONLY,
+             SL_ROLE_STOREFRONT | SL_ROLE_CS_AGENT),
     SL_UNARY("QuoteEta", sd_api_quote_eta, NULL, SL_METHOD_READ_ONLY,
              SL_ROLE_STOREFRONT | SL_ROLE_CS_AGENT),
     SL_UNARY("OpenTicket", sd_api_open_ticket, NULL, SL_METHOD_IDEMPOTENT, SL_ROLE_CS_AGENT),
@@ -104,6 +106,9 @@ static const sl_method methods[] = {
              SL_ROLE_STOREFRONT | SL_ROLE_CS_AGENT),
     SL_UNARY("ListSubscriptions", sd_api_list_subscriptions, NULL, SL_METHOD_READ_ONLY,
              SL_ROLE_STOREFRONT | SL_ROLE_CS_AGENT),
+    /* planner: customers waiting for a SKU are demand not yet served. */
+    SL_UNARY("GetBackInStockQueue", sd_api_get_back_in_stock_queue, NULL, SL_METHOD_READ_ONLY,
+             SL_ROLE_CS_AGENT | SL_ROLE_PLANNER),
     SL_UNARY("ListNotifications", sd_api_list_notifications, NULL, SL_METHOD_READ_ONLY,
              SL_ROLE_CS_AGENT | SL_ROLE_SERVICE),
     /* cs-agent: the console follows an open order's notices live (it may

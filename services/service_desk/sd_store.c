@@ -126,10 +126,26 @@ static const sl_db_stmt stmts[] = {
      " updated_at = now() WHERE order_id = $1 RETURNING slips",
      2},
     {"sd_eta_change_insert",
-     "INSERT INTO eta_change (order_id, slip_no, inbound_id, new_expected_ms, old_p50, new_p50,"
-     " new_p90, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+     "INSERT INTO eta_change (order_id, slip_no, inbound_id, new_expected_ms, old_p50, old_p90,"
+     " new_p50, new_p90, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
      " ON CONFLICT DO NOTHING RETURNING slip_no",
-     8},
+     9},
+    /* ListEtaChanges: the slips of order $1 after slip $2, at most $3, with
+     * the lines each moved (those waiting on its inbound; every line for
+     * a carrier's "carrier:<n>", which no inventory id can be).  The order
+     * row is the left side: no row at all is an unknown order, one row
+     * with a NULL slip_no an order that never moved. */
+    {"sd_eta_changes",
+     "SELECT c.slip_no, (extract(epoch FROM c.created_at) * 1000)::bigint AS created_ms,"
+     " c.inbound_id, c.new_expected_ms, c.old_p50, c.old_p90,"
+     " c.new_p50, c.new_p90, c.reason,"
+     " (SELECT string_agg(x.line_no::text, ',' ORDER BY x.line_no) FROM"
+     "   (SELECT DISTINCT p.line_no FROM order_part p WHERE p.order_id = o.order_id"
+     "    AND (p.inbound_id = c.inbound_id OR c.inbound_id LIKE 'carrier:%')) x) AS line_nos"
+     " FROM orders o LEFT JOIN LATERAL (SELECT * FROM eta_change e WHERE e.order_id = o.order_id"
+     "   AND e.slip_no > $2 ORDER BY e.slip_no LIMIT $3) c ON true"
+     " WHERE o.order_id = $1 ORDER BY c.slip_no",
+     3},
     {"sd_comp_insert",
      "INSERT INTO compensation (order_id, slip_no, coupon_code, value_minor, currency)"
      " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING slip_no",
@@ -194,6 +210,14 @@ static const sl_db_stmt stmts[] = {
      "SELECT " SD_SUB_COLS " FROM subscription WHERE customer_id = $1 AND subscription_id < $2"
      " ORDER BY subscription_id DESC LIMIT $3",
      3},
+    /* GetBackInStockQueue: the active subscriptions of SKU $1 per region
+     * (only region $2 unless it is ''), on the queue's partial index. */
+    {"sd_sub_queue",
+     "SELECT region, count(*) AS waiting,"
+     " (extract(epoch FROM min(created_at)) * 1000)::bigint AS oldest_ms FROM subscription"
+     " WHERE sku = $1 AND status = 'ACTIVE' AND ($2 = '' OR region = $2)"
+     " GROUP BY region ORDER BY region",
+     2},
     {"sd_restock_insert",
      "INSERT INTO restock (event_id, sku, region, available, next_at_ms)"
      " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (event_id) DO NOTHING",

@@ -154,12 +154,20 @@ typedef struct sd_eta_change {
     int slip_no;
     const char *inbound_id;
     int64_t new_expected_ms;
-    sd_date old_p50, new_p50, new_p90;
+    sd_date old_p50, old_p90, new_p50, new_p90;
     const char *reason;
 } sd_eta_change;
 
 /* Records c once (a replay changes nothing). */
 sl_status sd_store_eta_change(sl_db_conn *conn, const sd_eta_change *c, sl_err *err);
+
+/* One page of order_id's ETA history (ListEtaChanges), oldest first: the
+ * slips after after_slip, at most limit (*more says whether others
+ * follow), in a read-only transaction within deadline_ms, arena memory.
+ * NOT_FOUND naming an unknown order; an order that never moved has none. */
+sl_status sd_store_eta_changes(sl_db *db, int64_t deadline_ms, const char *order_id, int after_slip,
+                               int limit, sl_arena *a, Shelfline__V1__EtaChange ***out, size_t *n,
+                               bool *more, sl_err *err);
 
 /* Records the coupon of (order_id, slip_no) once. */
 sl_status sd_store_compensation(sl_db_conn *conn, const char *order_id, int slip_no,
@@ -319,6 +327,12 @@ sl_status sd_store_subscriptions(sl_db *db, int64_t deadline_ms, const char *cus
                                  int64_t before_id, int limit, sl_arena *a,
                                  Shelfline__V1__Subscription ***out, size_t *n, bool *more,
                                  sl_err *err);
+
+/* GetBackInStockQueue: the active subscriptions of sku per region (only
+ * region unless it is ""), by region name, into out (arena memory), in a
+ * read-only transaction within deadline_ms. */
+sl_status sd_store_bis_queue(sl_db *db, int64_t deadline_ms, const char *sku, const char *region,
+                             sl_arena *a, Shelfline__V1__BackInStockQueue *out, sl_err *err);
 
 /* ---- returns ---- */
 

@@ -183,7 +183,7 @@ static sl_status delay_order(sd_app *app, sl_db_conn *conn, sd_net_snap **snap, 
         return st;
     char key[200];
     snprintf(key, sizeof key, "delay:%s:%s:%" PRId64, order_id, inbound_id, new_ms);
-    sd_slip slip = {inbound_id, new_ms, ob.p50, oa.p50, oa.p90, text, key};
+    sd_slip slip = {inbound_id, new_ms, ob.p50, ob.p90, oa.p50, oa.p90, text, key};
     return sd_sync_slip(app, conn, &rec, &slip, counted, err);
 }
 
@@ -199,8 +199,8 @@ sl_status sd_sync_slip(sd_app *app, sl_db_conn *conn, const struct sd_order_rec 
     int slip_no = rec->slips + 1;
     if ((st = sd_store_order_slip(conn, order_id, d.grant_minor, err)) != SL_OK)
         return st;
-    sd_eta_change change = {order_id,   slip_no,    s->source,  s->new_ms,
-                            s->old_p50, s->new_p50, s->new_p90, s->text};
+    sd_eta_change change = {order_id,   slip_no,    s->source,  s->new_ms, s->old_p50,
+                            s->old_p90, s->new_p50, s->new_p90, s->text};
     if ((st = sd_store_eta_change(conn, &change, err)) != SL_OK)
         return st;
     if ((st = notify(app, conn, s->key, "DELAY", rec, s->text, "", 0, "", err)) != SL_OK)

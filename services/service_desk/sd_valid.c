@@ -393,6 +393,32 @@ sl_status sd_valid_subscribe(const Shelfline__V1__SubscribeBackInStockRequest *r
     return sl_valid_id("region", r->region, SL_ID_REGION, err);
 }
 
+sl_status sd_valid_bis_queue(const Shelfline__V1__GetBackInStockQueueRequest *r, sl_err *err)
+{
+    sl_status st = sd_valid_id("sku", r->sku, err);
+    if (st != SL_OK || len_of(r->region) == 0)
+        return st;
+    return sl_valid_id("region", r->region, SL_ID_REGION, err);
+}
+
+sl_status sd_valid_list_eta_changes(const Shelfline__V1__ListEtaChangesRequest *r, int *limit,
+                                    int *after_slip, sl_err *err)
+{
+    char key[24];
+    sl_status st = sd_valid_id("order_id", r->order_id, err);
+    if (st != SL_OK || (st = sl_page_read(r->page, limit, key, sizeof key, err)) != SL_OK)
+        return st;
+    *after_slip = 0;
+    if (key[0] == '\0')
+        return SL_OK;
+    char *end;
+    long v = strtol(key, &end, 10);
+    if (*end != '\0' || v <= 0 || v > INT32_MAX)
+        return sl_err_field(err, "page.page_token", "page.page_token is malformed");
+    *after_slip = (int)v;
+    return SL_OK;
+}
+
 sl_status sd_valid_positive(const char *field, int64_t v, sl_err *err)
 {
     if (v <= 0)

@@ -55,6 +55,12 @@ sl_status sd_valid_list_orders(const Shelfline__V1__ListOrdersRequest *r, int64_
                                char after_ms_buf[24], const char **after_ms, const char **after_id,
                                sl_err *err);
 
+/* ListEtaChanges: the order, the page size (sl_page_read: 100 when
+ * unset) and the slip number the page starts after (0 for the first page;
+ * the key of a page is the last slip number it answered). */
+sl_status sd_valid_list_eta_changes(const Shelfline__V1__ListEtaChangesRequest *r, int *limit,
+                                    int *after_slip, sl_err *err);
+
 /* QuoteEta: region, 1..SD_MAX_QUOTE_SKUS SKUs, no quantities or one per
  * SKU in 0..SD_MAX_QTY, at_ms 0 or within
  * 2000-01-01 .. a year from now. */
@@ -102,6 +108,8 @@ sl_status sd_valid_subscribe(const Shelfline__V1__SubscribeBackInStockRequest *r
  * is the last subscription id it answered). */
 sl_status sd_valid_list_subscriptions(const Shelfline__V1__ListSubscriptionsRequest *r, int *limit,
                                       int64_t *before_id, sl_err *err);
+/* GetBackInStockQueue: the SKU, and the region when given. */
+sl_status sd_valid_bis_queue(const Shelfline__V1__GetBackInStockQueueRequest *r, sl_err *err);
 sl_status sd_valid_positive(const char *field, int64_t v, sl_err *err);
 sl_status sd_valid_list_notifications(const Shelfline__V1__ListNotificationsRequest *r,
                                       sl_err *err);

@@ -285,7 +285,7 @@ run watch 0 "${svc[@]}" watch events --count 2
 [ "$(wc -l <"$tmp/watch.out")" -eq 3 ] || { cat "$tmp/watch.out" >&2; die "watch: expected a header and 2 events"; }
 has watch out '^ID +AT +TOPIC +KEY +PAYLOAD'
 run watch_json 0 "${svc[@]}" --json watch events --count 2 --timeout 20 --topic RESERVATION_COMMITTED
-json watch_json 'len(docs) == 2 and all(e["topic"] == "RESERVATION_COMMITTED" for e in docs) and docs[0]["id"] < docs[1]["id"]'
+json watch_json 'len(docs) == 2 and all(e["topic"] == "RESERVATION_COMMITTED" for e in docs) and int(docs[0]["id"]) < int(docs[1]["id"])'
 run watch_sd 0 "${svc[@]}" watch events --service service-desk --topic ORDER_PLACED --count 1 --json
 json watch_sd 'd["topic"].startswith("ORDER_") and d["payloadType"].startswith("shelfline.v1.")'
 # nothing to tell anyone yet: --timeout bounds the wait, an empty watch is

@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
-# The service-desk console end to end (ctest console_e2e): inventory and
-# service-desk started as in production (signed tokens, service-desk's
-# consumer of inventory's events), the console as the build bundled it,
-# a demo-like order waiting on an inbound shipment and a ticket about it,
-# then console_e2e.mjs drives headless Chromium through it.  Nothing is
-# skipped: no /usr/bin/chromium (deploy/local/deps.sh test installs it)
-# or no console build fails the test.
+# The service-desk console end to end (ctest console_e2e, and
+# console_e2e_firefox): inventory and service-desk started as in
+# production (signed tokens, service-desk's consumer of inventory's
+# events), the console as the build bundled it, a demo-like order waiting
+# on an inbound shipment, a ticket about it and customers waiting for its
+# SKU, then console_e2e.mjs drives a headless browser through it.
+# Chromium is never skipped: no /usr/bin/chromium (deploy/local/deps.sh
+# test installs it) or no console build fails the test.  Firefox is
+# skipped (exit 77, ctest's SKIP_RETURN_CODE) only when
+# /usr/bin/firefox-esr is not installed.
 #
-# usage: run_console.sh INVENTORY_BIN SERVICE_DESK_BIN CONSOLE_BUILD_DIR SHOTS_DIR
+# usage: run_console.sh INVENTORY_BIN SERVICE_DESK_BIN CONSOLE_BUILD_DIR SHOTS_DIR [BROWSER]
 #   CONSOLE_BUILD_DIR  what services/service_desk/console/build.sh made
-#                      (dist/ served, node/node_modules with playwright-core)
+#                      (dist/ served, node/node_modules with playwright-core
+#                      and puppeteer-core)
 #   SHOTS_DIR          where the screenshots go (docs/console to refresh
 #                      the committed ones)
+#   BROWSER            chromium (default) or firefox
 # Environment: as tests/interop/service.sh.
 set -euo pipefail
 
@@ -19,14 +24,26 @@ here=$(cd "$(dirname "$0")" && pwd)
 me=run_console.sh
 die() { echo "$me: $*" >&2; exit 1; }
 
-[ $# -eq 4 ] || { echo "usage: $me INVENTORY_BIN SERVICE_DESK_BIN CONSOLE_BUILD_DIR SHOTS_DIR" >&2; exit 2; }
-inventory_bin=$1 desk_bin=$2 console=$3 shots=$4
+[ $# -eq 4 ] || [ $# -eq 5 ] ||
+    { echo "usage: $me INVENTORY_BIN SERVICE_DESK_BIN CONSOLE_BUILD_DIR SHOTS_DIR [BROWSER]" >&2; exit 2; }
+inventory_bin=$1 desk_bin=$2 console=$3 shots=$4 browser=${5:-chromium}
 for b in "$inventory_bin" "$desk_bin"; do
     [ -x "$b" ] || die "service binary $b is missing or not executable"
 done
-[ -x /usr/bin/chromium ] || die "/usr/bin/chromium is missing (deploy/local/deps.sh test installs Debian's chromium)"
+case $browser in
+chromium)
+    [ -x /usr/bin/chromium ] || die "/usr/bin/chromium is missing (deploy/local/deps.sh test installs Debian's chromium)"
+    driver=playwright-core ;;
+firefox)
+    if [ ! -x /usr/bin/firefox-esr ]; then
+        echo "$me: SKIP: /usr/bin/firefox-esr is not installed (deploy/local/deps.sh test installs Debian's firefox-esr)"
+        exit 77
+    fi
+    driver=puppeteer-core ;;
+*) die "unknown browser \"$browser\" (chromium or firefox)" ;;
+esac
 [ -s "$console/dist/app.js" ] || die "no console in $console/dist (built with npm: deploy/local/deps.sh test)"
-[ -d "$console/node/node_modules/playwright-core" ] || die "no playwright-core in $console/node"
+[ -d "$console/node/node_modules/$driver" ] || die "no $driver in $console/node"
 for t in curl jq node; do
     command -v $t >/dev/null || die "$t not found (deploy/local/deps.sh test)"
 done
@@ -78,6 +95,18 @@ call "$desk" ServiceDeskService OpenTicket "$tmp/agent.token" "{\"ticketId\": \"
  \"subject\": \"Where is my kettle?\", \"body\": \"Hello, where is my order $order? It has not arrived.\",
  \"language\": \"en\"}"
 
+# Customers waiting for the SKU to come back: two in the order's region
+# (one more leaves again), one elsewhere.
+for c in 1 2 3 4; do
+    r=CONSOLE
+    [ $c -eq 4 ] && r=ELSEWHERE
+    call "$desk" ServiceDeskService SubscribeBackInStock "$tmp/storefront.token" \
+        "{\"customerId\": \"C-WAIT-$c\", \"sku\": \"$sku\", \"region\": \"$r\"}"
+    [ $c -eq 3 ] || continue
+    id=$(jq -r .subscriptionId "$tmp/call.body")
+    call "$desk" ServiceDeskService Unsubscribe "$tmp/storefront.token" "{\"subscriptionId\": \"$id\"}"
+done
+
 # An inventory whose HTTP port lets the console's pages call it (CORS), for
 # the Stock page; and none other's.
 service_bin=$inventory_bin
@@ -107,7 +136,9 @@ code=$(curl -sS -o /dev/null -w '%{http_code} %{content_type}' "$desk/app.js")
 
 rc=0
 SHELFLINE_AGENT_TOKEN_FILE=$tmp/agent.token SHELFLINE_PLANNER_TOKEN_FILE=$tmp/planner.token \
-    NODE_PATH=$console/node/node_modules timeout 240 node "$here/console_e2e.mjs" "$desk/" "$inv" \
-    "$order" "$inbound" "$ticket" "$shots" "$stock_inv" "$sku" CONSOLE || rc=$?
-[ $rc -eq 0 ] || { service_log; die "the console's end-to-end run failed (exit $rc)"; }
-echo "$me: signed in, saw $order's ETA move with its reason live, answered $ticket; screenshots in $shots"
+    CONSOLE_BROWSER=$browser PUPPETEER_SKIP_DOWNLOAD=1 NODE_PATH=$console/node/node_modules \
+    timeout 240 node "$here/console_e2e.mjs" "$desk/" "$inv" \
+    "$order" "$inbound" "$ticket" "$shots" "$stock_inv" "$sku" CONSOLE 2 1 || rc=$?
+[ $rc -eq 0 ] || { service_log; die "the console's end-to-end run in $browser failed (exit $rc)"; }
+echo "$me: $browser: signed in, saw $order's ETA move with its reason and history live, answered $ticket," \
+    "saw $sku's back-in-stock queue; screenshots in $shots"

@@ -166,9 +166,9 @@ static int group_setup(void **state)
     if (invt_start(&inv, "sd_orders", 1, env) != 0)
         return -1;
     ich = inv.ch[0];
-    const char *skus[] = {"SKU-A",  "SKU-B",  "SKU-C",  "SKU-D",    "SKU-T",
-                          "SKU-P",  "SKU-E",  "SKU-S",  "SKU-9001", "SKU-9002",
-                          "SKU-W0", "SKU-W1", "SKU-W2", "SKU-M",    "SKU-L"};
+    const char *skus[] = {"SKU-A",  "SKU-B", "SKU-C",    "SKU-D",    "SKU-T",  "SKU-P",
+                          "SKU-E",  "SKU-S", "SKU-9001", "SKU-9002", "SKU-W0", "SKU-W1",
+                          "SKU-W2", "SKU-M", "SKU-L",    "SKU-H",    "SKU-Q"};
     if (invt_seed(ich, skus, sizeof skus / sizeof skus[0]) != 0 ||
         invt_stock(ich, "SKU-A", "W-NEAR", 1000) != 0 ||
         invt_stock(ich, "SKU-T", "W-NEAR", 1000) != 0 ||
@@ -1987,6 +1987,26 @@ static void test_order_eta_follows_its_life(void **state)
     ship(0, id, d2);
     assert_int_equal(carrier_notices(id), 2);
     assert_int_equal(order_eta(id)->slips, 2);
+    /* both slips in the order's ETA history, carrier's, every line */
+    Shelfline__V1__ListEtaChangesRequest lc = SHELFLINE__V1__LIST_ETA_CHANGES_REQUEST__INIT;
+    lc.order_id = (char *)id;
+    Shelfline__V1__ListEtaChangesResponse *hist;
+    assert_int_equal(sd(1, "ListEtaChanges", &lc, DESC(list_eta_changes_response), &hist, 0, &err),
+                     SL_OK);
+    assert_int_equal(hist->n_changes, 2);
+    for (size_t i = 0; i < 2; i++) {
+        const Shelfline__V1__EtaChange *c = hist->changes[i];
+        assert_int_equal(c->slip_no, (int)i + 1);
+        assert_int_equal(c->cause, SHELFLINE__V1__ETA_CHANGE_CAUSE__ETA_CHANGE_CARRIER_DELAYED);
+        assert_string_equal(c->inbound_id, "");
+        assert_string_equal(c->from_p50_date, d1);
+        assert_string_equal(c->from_p90_date, d1);
+        assert_string_equal(c->to_p50_date, d2);
+        assert_string_equal(c->to_p90_date, d2);
+        assert_int_equal(c->n_line_nos, 1);
+        assert_int_equal(c->line_nos[0], 0);
+        assert_non_null(strstr(c->reason, "DHL"));
+    }
 
     /* delivered: the delivery date (in the warehouse's zone), whatever
      * the carrier had promised */
@@ -2048,6 +2068,236 @@ static void test_order_eta_follows_its_life(void **state)
     sl_arena_reset(A);
 }
 
+/* ListEtaChanges: an order waiting on an inbound shipment delayed twice
+ * has two changes, oldest first, each with its reason, the ETA before and
+ * after (the second starts where the first ended), the line it moved;
+ * paged one by one from either replica; an order that never moved has
+ * none, an unknown one is NOT_FOUND, bad input names its field. */
+static void test_eta_change_history(void **state)
+{
+    (void)state;
+    sl_err err;
+    int64_t e0 = (sl_db_now_ms() / DAY + 12) * DAY + 12 * 3600 * 1000;
+    Shelfline__V1__CreateInboundRequest ci = SHELFLINE__V1__CREATE_INBOUND_REQUEST__INIT;
+    ci.inbound_id = "IN-HIST";
+    ci.sku = "SKU-H";
+    ci.warehouse_id = "W-NEAR";
+    ci.qty = 10;
+    ci.expected_at_ms = e0;
+    assert_int_equal(invt_call(ich, "CreateInbound", &ci.base, DESC(inbound), A, NULL, &err),
+                     SL_OK);
+    /* line 0 in stock, line 1 waiting on IN-HIST */
+    Shelfline__V1__PlaceOrderRequest *r = order_req("o-hist", "SKU-A", 1, 0, true);
+    Shelfline__V1__OrderLineRequest l1 = SHELFLINE__V1__ORDER_LINE_REQUEST__INIT;
+    Shelfline__V1__OrderLineRequest *lines[2] = {r->lines[0], &l1};
+    l1.sku = "SKU-H";
+    l1.qty = 2;
+    r->lines = lines;
+    r->n_lines = 2;
+    r->allow_split = true;
+    Shelfline__V1__PlaceOrderResponse *placed;
+    assert_int_equal(sd(0, "PlaceOrder", r, DESC(place_order_response), &placed, 0, &err), SL_OK);
+    assert_string_equal(placed->order->lines[1]->allocations[0]->inbound_id, "IN-HIST");
+    char promised_p50[11], promised_p90[11];
+    snprintf(promised_p50, sizeof promised_p50, "%s", placed->order->promised->p50_date);
+    snprintf(promised_p90, sizeof promised_p90, "%s", placed->order->promised->p90_date);
+
+    Shelfline__V1__ListEtaChangesRequest lc = SHELFLINE__V1__LIST_ETA_CHANGES_REQUEST__INIT;
+    Shelfline__V1__ListEtaChangesResponse *h;
+    lc.order_id = "o-hist";
+    assert_int_equal(sd(0, "ListEtaChanges", &lc, DESC(list_eta_changes_response), &h, 0, &err),
+                     SL_OK);
+    assert_int_equal(h->n_changes, 0);
+    assert_string_equal(h->next_page_token, "");
+
+    const char *reasons[2] = {"customs inspection", "vessel rerouted"};
+    Shelfline__V1__DelayInboundRequest d = SHELFLINE__V1__DELAY_INBOUND_REQUEST__INIT;
+    d.inbound_id = "IN-HIST";
+    for (int k = 0; k < 2; k++) {
+        d.new_expected_at_ms = e0 + (k + 1) * 4 * DAY;
+        d.reason = (char *)reasons[k];
+        assert_int_equal(invt_call(ich, "DelayInbound", &d.base, DESC(inbound), A, NULL, &err),
+                         SL_OK);
+        assert_true(wait_count("SELECT count(*) FROM service_desk.eta_change"
+                               " WHERE order_id = 'o-hist'",
+                               k + 1, 30000));
+    }
+    assert_int_equal(sd(1, "ListEtaChanges", &lc, DESC(list_eta_changes_response), &h, 0, &err),
+                     SL_OK);
+    assert_int_equal(h->n_changes, 2);
+    for (int k = 0; k < 2; k++) {
+        const Shelfline__V1__EtaChange *c = h->changes[k];
+        assert_int_equal(c->slip_no, k + 1);
+        assert_int_equal(c->cause, SHELFLINE__V1__ETA_CHANGE_CAUSE__ETA_CHANGE_INBOUND_DELAYED);
+        assert_string_equal(c->inbound_id, "IN-HIST");
+        assert_int_equal(c->new_expected_at_ms, e0 + (k + 1) * 4 * DAY);
+        assert_non_null(strstr(c->reason, reasons[k]));
+        assert_int_equal(c->n_line_nos, 1);
+        assert_int_equal(c->line_nos[0], 1);
+        assert_true(strcmp(c->to_p50_date, c->from_p50_date) > 0);
+        assert_true(strcmp(c->to_p90_date, c->from_p90_date) > 0);
+        assert_true(strcmp(c->to_p90_date, c->to_p50_date) >= 0);
+        assert_true(c->changed_at_ms > 0 && c->changed_at_ms <= sl_db_now_ms());
+    }
+    assert_string_equal(h->changes[0]->from_p50_date, promised_p50);
+    assert_string_equal(h->changes[0]->from_p90_date, promised_p90);
+    assert_string_equal(h->changes[1]->from_p50_date, h->changes[0]->to_p50_date);
+    assert_string_equal(h->changes[1]->from_p90_date, h->changes[0]->to_p90_date);
+    assert_true(h->changes[0]->changed_at_ms <= h->changes[1]->changed_at_ms);
+    /* the latest is what GetOrderEta says now */
+    Shelfline__V1__OrderEta *e = order_eta("o-hist");
+    assert_string_equal(e->current->p50_date, h->changes[1]->to_p50_date);
+    assert_string_equal(e->current->p90_date, h->changes[1]->to_p90_date);
+
+    /* one per page, from alternating replicas */
+    Shelfline__V1__PageRequest pg = SHELFLINE__V1__PAGE_REQUEST__INIT;
+    pg.page_size = 1;
+    lc.page = &pg;
+    char token[64] = "";
+    int seen = 0, pages = 0;
+    do {
+        pg.page_token = token;
+        assert_int_equal(
+            sd(pages % 2, "ListEtaChanges", &lc, DESC(list_eta_changes_response), &h, 0, &err),
+            SL_OK);
+        for (size_t i = 0; i < h->n_changes; i++)
+            assert_int_equal(h->changes[i]->slip_no, ++seen);
+        snprintf(token, sizeof token, "%s", h->next_page_token);
+        pages++;
+    } while (token[0] != '\0' && pages < 10);
+    assert_int_equal(seen, 2);
+    assert_int_equal(pages, 2); /* the second is the last: it has no token */
+
+    /* unknown order, bad input */
+    lc.page = NULL;
+    lc.order_id = "o-nowhere";
+    assert_int_equal(sd(0, "ListEtaChanges", &lc, DESC(list_eta_changes_response), &h, 0, &err),
+                     SL_NOT_FOUND);
+    assert_non_null(strstr(err.msg, "o-nowhere"));
+    lc.order_id = "bad id!";
+    expect_bad(SL_INVALID_ARGUMENT, "ListEtaChanges", &lc, DESC(list_eta_changes_response),
+               "order_id");
+    lc.order_id = "o-hist";
+    lc.page = &pg;
+    pg.page_token = "7a7a"; /* "zz" */
+    expect_bad(SL_INVALID_ARGUMENT, "ListEtaChanges", &lc, DESC(list_eta_changes_response),
+               "page.page_token");
+    pg.page_token = "";
+    pg.page_size = 1001;
+    expect_bad(SL_INVALID_ARGUMENT, "ListEtaChanges", &lc, DESC(list_eta_changes_response),
+               "page.page_size");
+    sl_arena_reset(A);
+}
+
+/* One region's line of a GetBackInStockQueue answer, or NULL. */
+static const Shelfline__V1__BackInStockRegionQueue *
+queue_region(const Shelfline__V1__BackInStockQueue *q, const char *region)
+{
+    for (size_t i = 0; i < q->n_regions; i++)
+        if (strcmp(q->regions[i]->region, region) == 0)
+            return q->regions[i];
+    return NULL;
+}
+
+/* GetBackInStockQueue counts the customers waiting per region: 4 in
+ * EAST and 3 in WEST subscribe, one of EAST's leaves; a restock notifies
+ * them and the queue is empty. */
+static void test_back_in_stock_queue(void **state)
+{
+    (void)state;
+    sl_err err;
+    Shelfline__V1__GetBackInStockQueueRequest qr =
+        SHELFLINE__V1__GET_BACK_IN_STOCK_QUEUE_REQUEST__INIT;
+    Shelfline__V1__BackInStockQueue *bq;
+    qr.sku = "SKU-Q";
+    assert_int_equal(sd(0, "GetBackInStockQueue", &qr, DESC(back_in_stock_queue), &bq, 0, &err),
+                     SL_OK);
+    assert_int_equal(bq->waiting, 0);
+    assert_int_equal(bq->n_regions, 0);
+
+    int64_t t0 = sl_db_now_ms();
+    Shelfline__V1__SubscribeBackInStockRequest sr =
+        SHELFLINE__V1__SUBSCRIBE_BACK_IN_STOCK_REQUEST__INIT;
+    Shelfline__V1__Subscription *s;
+    int64_t leaving = 0;
+    sr.sku = "SKU-Q";
+    for (int i = 0; i < 7; i++) {
+        char c[16];
+        snprintf(c, sizeof c, "c-q-%d", i);
+        sr.customer_id = c;
+        sr.region = i < 4 ? "EAST" : "WEST";
+        assert_int_equal(sd(i % 2, "SubscribeBackInStock", &sr, DESC(subscription), &s, 0, &err),
+                         SL_OK);
+        if (i == 0)
+            leaving = s->subscription_id;
+    }
+    Shelfline__V1__UnsubscribeRequest ur = SHELFLINE__V1__UNSUBSCRIBE_REQUEST__INIT;
+    ur.subscription_id = leaving;
+    assert_int_equal(sd(1, "Unsubscribe", &ur, DESC(subscription), &s, 0, &err), SL_OK);
+
+    assert_int_equal(sd(1, "GetBackInStockQueue", &qr, DESC(back_in_stock_queue), &bq, 0, &err),
+                     SL_OK);
+    assert_string_equal(bq->sku, "SKU-Q");
+    assert_int_equal(bq->waiting, 6);
+    assert_int_equal(bq->n_regions, 2);
+    assert_string_equal(bq->regions[0]->region, "EAST"); /* by name */
+    assert_int_equal(queue_region(bq, "EAST")->waiting, 3);
+    assert_int_equal(queue_region(bq, "WEST")->waiting, 3);
+    /* EAST's oldest waiting is c-q-1 (c-q-0 left), at the time its
+     * subscription says */
+    Shelfline__V1__ListSubscriptionsRequest lr = SHELFLINE__V1__LIST_SUBSCRIPTIONS_REQUEST__INIT;
+    Shelfline__V1__ListSubscriptionsResponse *ls;
+    lr.customer_id = "c-q-1";
+    assert_int_equal(
+        sd(0, "ListSubscriptions", &lr, DESC(list_subscriptions_response), &ls, 0, &err), SL_OK);
+    assert_int_equal(ls->n_subscriptions, 1);
+    assert_int_equal(ls->subscriptions[0]->created_at_ms,
+                     queue_region(bq, "EAST")->oldest_since_ms);
+    assert_true(queue_region(bq, "WEST")->oldest_since_ms >= t0 - 1000);
+    assert_true(queue_region(bq, "WEST")->oldest_since_ms >=
+                queue_region(bq, "EAST")->oldest_since_ms);
+
+    /* one region asked for, even one where nobody waits */
+    qr.region = "WEST";
+    assert_int_equal(sd(0, "GetBackInStockQueue", &qr, DESC(back_in_stock_queue), &bq, 0, &err),
+                     SL_OK);
+    assert_int_equal(bq->waiting, 3);
+    assert_int_equal(bq->n_regions, 1);
+    assert_string_equal(bq->regions[0]->region, "WEST");
+    qr.region = "NORTH";
+    assert_int_equal(sd(0, "GetBackInStockQueue", &qr, DESC(back_in_stock_queue), &bq, 0, &err),
+                     SL_OK);
+    assert_int_equal(bq->waiting, 0);
+    assert_int_equal(bq->n_regions, 1);
+    assert_string_equal(bq->regions[0]->region, "NORTH");
+    assert_int_equal(bq->regions[0]->waiting, 0);
+    assert_int_equal(bq->regions[0]->oldest_since_ms, 0);
+
+    /* bad input names its field */
+    qr.region = "north";
+    expect_bad(SL_INVALID_ARGUMENT, "GetBackInStockQueue", &qr, DESC(back_in_stock_queue),
+               "region");
+    qr.region = "";
+    qr.sku = "";
+    expect_bad(SL_INVALID_ARGUMENT, "GetBackInStockQueue", &qr, DESC(back_in_stock_queue), "sku");
+
+    /* 10 units at W-NEAR (it serves both regions): every waiting customer
+     * is notified, the queue drains; the one who left is not */
+    assert_int_equal(invt_stock(ich, "SKU-Q", "W-NEAR", 10), 0);
+    assert_true(wait_count("SELECT count(*) FROM service_desk.notification"
+                           " WHERE kind = 'BACK_IN_STOCK' AND customer_id LIKE 'c-q-%'",
+                           6, 20000));
+    qr.sku = "SKU-Q";
+    assert_int_equal(sd(1, "GetBackInStockQueue", &qr, DESC(back_in_stock_queue), &bq, 0, &err),
+                     SL_OK);
+    assert_int_equal(bq->waiting, 0);
+    assert_int_equal(bq->n_regions, 0);
+    assert_int_equal(q("SELECT count(*) FROM service_desk.notification"
+                       " WHERE customer_id = 'c-q-0'"),
+                     0);
+    sl_arena_reset(A);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2069,6 +2319,8 @@ int main(void)
         cmocka_unit_test(test_metrics_follow_tickets_delays_and_notifications),
         cmocka_unit_test(test_lists_page_every_row_once),
         cmocka_unit_test(test_order_eta_follows_its_life),
+        cmocka_unit_test(test_eta_change_history),
+        cmocka_unit_test(test_back_in_stock_queue),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

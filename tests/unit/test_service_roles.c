@@ -62,6 +62,7 @@ static const char *const storefront[] = {
     "ServiceDeskService/GetOrder",
     "ServiceDeskService/ListOrders",
     "ServiceDeskService/GetOrderEta",
+    "ServiceDeskService/ListEtaChanges",
     "ServiceDeskService/QuoteEta",
     "ServiceDeskService/SubscribeBackInStock",
     "ServiceDeskService/Unsubscribe",
@@ -87,6 +88,7 @@ static const char *const cs_agent[] = {
     "ServiceDeskService/GetOrder",
     "ServiceDeskService/ListOrders",
     "ServiceDeskService/GetOrderEta",
+    "ServiceDeskService/ListEtaChanges",
     "ServiceDeskService/QuoteEta",
     "ServiceDeskService/OpenTicket",
     "ServiceDeskService/RespondTicket",
@@ -101,6 +103,7 @@ static const char *const cs_agent[] = {
     "ServiceDeskService/SubscribeBackInStock",
     "ServiceDeskService/Unsubscribe",
     "ServiceDeskService/ListSubscriptions",
+    "ServiceDeskService/GetBackInStockQueue",
     "ServiceDeskService/ListNotifications",
     "ServiceDeskService/WatchNotifications",
     NULL,
@@ -141,6 +144,7 @@ static const char *const planner[] = {
     "CustomerValueService/GetRetentionReport",
     "CustomerValueService/ListSegment",
     "CustomerValueService/GetRepurchaseReminders",
+    "ServiceDeskService/GetBackInStockQueue",
     NULL,
 };
 

@@ -15,6 +15,8 @@ import {
   ServiceDeskService,
   TicketStatus,
   TicketStatusSchema,
+  EtaChangeCause,
+  type EtaChange,
   type Notification,
   type Ticket,
 } from "./gen/shelfline/v1/service_desk_pb.js";
@@ -177,8 +179,25 @@ async function orderPage(orderId: string) {
   }
 }
 
+// Every ETA change of the order, oldest first (ListEtaChanges' pages).
+async function etaChanges(orderId: string): Promise<EtaChange[]> {
+  const all: EtaChange[] = [];
+  let pageToken = "";
+  for (let pages = 0; pages < 100; pages++) {
+    const r = await desk.listEtaChanges({ orderId, page: { pageSize: 1000, pageToken } });
+    all.push(...r.changes);
+    pageToken = r.nextPageToken;
+    if (pageToken === "") break;
+  }
+  return all;
+}
+
 async function drawOrder(orderId: string, body: HTMLElement) {
-  const [order, eta] = await Promise.all([desk.getOrder({ orderId }), desk.getOrderEta({ orderId })]);
+  const [order, eta, changes] = await Promise.all([
+    desk.getOrder({ orderId }),
+    desk.getOrderEta({ orderId }),
+    etaChanges(orderId),
+  ]);
   const notes = await desk.listNotifications({ customerId: order.customerId, limit: 500 });
   const mine = notes.notifications.filter((n) => n.orderId === orderId);
   const cur = eta.current;
@@ -246,12 +265,35 @@ async function drawOrder(orderId: string, body: HTMLElement) {
       }),
       "Order lines",
     ),
-    h("h3", {}, "ETA changes and notices"),
+    h("h3", {}, "ETA history"),
+    history(changes),
+    h("h3", {}, "Notices sent"),
     notices(mine),
     h("div", { class: "actions" }, cancel, ret),
   );
   say(`Order ${orderId}: ${eta.slips} slip(s).`);
   follow(order.customerId, orderId, body, notes.notifications.reduce((m, n) => (n.notificationId > m ? n.notificationId : m), 0n));
+}
+
+const range = (p50: string, p90: string) => (p90 && p90 !== p50 ? `${p50} – ${p90}` : p50);
+
+function history(list: EtaChange[]): HTMLElement {
+  if (list.length === 0) return h("p", { id: "eta-history" }, "The ETA has not moved.");
+  const t = table(
+    ["#", "When", "From", "To", "Cause", "Lines", "Reason"],
+    list.map((c) => [
+      String(c.slipNo),
+      day(c.changedAtMs),
+      range(c.fromP50Date, c.fromP90Date),
+      range(c.toP50Date, c.toP90Date),
+      c.cause === EtaChangeCause.ETA_CHANGE_CARRIER_DELAYED ? "carrier" : `inbound ${c.inboundId}`,
+      c.lineNos.join(", "),
+      c.reason,
+    ]),
+    "ETA history",
+  );
+  t.id = "eta-history";
+  return t;
 }
 
 function notices(list: Notification[]): HTMLElement {
@@ -450,11 +492,15 @@ function stockPage(params: URLSearchParams) {
 async function drawStock(sku: string, region: string, out: HTMLElement) {
   const inventory = peer(InventoryService, INV_KEY, 8051);
   try {
-    const [avail, inbound] = await Promise.all([
+    // The queue is service-desk's: its failure is said in its own place.
+    const [avail, inbound, queue] = await Promise.all([
       inventory.getAvailability({ skus: [sku], region }),
       inventory.listInbound({ sku, openOnly: true }),
+      desk.getBackInStockQueue({ sku }).catch((e: unknown) => failed(e)),
     ]);
     const a = avail.items[0];
+    const here = typeof queue === "string" ? undefined : queue.regions.find((r) => r.region === region);
+    const elsewhere = typeof queue === "string" ? 0n : queue.waiting - (here?.waiting ?? 0n);
     out.replaceChildren(
       h("h3", {}, `${sku} in ${region}`),
       h(
@@ -473,7 +519,16 @@ async function drawStock(sku: string, region: string, out: HTMLElement) {
           a?.nextInbound ? `${a.nextInbound.qty} into ${a.nextInbound.warehouseId} on ${day(a.nextInbound.expectedAtMs)}` : "none",
         ),
         h("dt", {}, "Back-in-stock queue"),
-        h("dd", {}, "not served by any RPC yet"),
+        h(
+          "dd",
+          { id: "bis-queue" },
+          typeof queue === "string"
+            ? `unknown (${queue})`
+            : here
+              ? `${here.waiting} waiting here since ${day(here.oldestSinceMs)}`
+              : "nobody waiting here",
+          elsewhere > 0n ? `; ${elsewhere} in other regions` : "",
+        ),
       ),
       table(
         ["Warehouse", "Available", "Transit p50 – p90 (days)"],
