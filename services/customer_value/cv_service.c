@@ -50,6 +50,7 @@ static const sl_event_topic topics[] = {
     {"RETURN_RECORDED", &shelfline__v1__return_recorded__descriptor},
     {"MODELS_FITTED", &shelfline__v1__model_fit__descriptor},
     {"REPURCHASE_DUE", &shelfline__v1__repurchase_reminder__descriptor},
+    {"CAMPAIGN_MESSAGE", &shelfline__v1__campaign_message__descriptor},
     {NULL, NULL},
 };
 
