@@ -284,6 +284,26 @@ sl_status cv_catalog_availability(cv_catalog *c, sl_call *call, const char *regi
                                   const char *const *skus, size_t n, int64_t *available,
                                   sl_err *err)
 {
+    return cv_catalog_offer(c, call, region, skus, n, available, NULL, err);
+}
+
+/* The nearest serving warehouse with units (inventory lists them nearest
+ * first) gives the delivery promise. */
+static void offer_of(const Shelfline__V1__Availability *it, cv_offer *o)
+{
+    *o = (cv_offer){it->available > 0 ? it->available : 0, it->only_left, 0, 0};
+    for (size_t w = 0; w < it->n_warehouses; w++)
+        if (it->warehouses[w]->available > 0) {
+            o->transit_p50 = it->warehouses[w]->transit_p50_days;
+            o->transit_p90 = it->warehouses[w]->transit_p90_days;
+            break;
+        }
+}
+
+sl_status cv_catalog_offer(cv_catalog *c, sl_call *call, const char *region,
+                           const char *const *skus, size_t n, int64_t *available, cv_offer *offers,
+                           sl_err *err)
+{
     sl_channel *ch = sl_service_peer(c->svc, CV_PEER_INVENTORY);
     if (ch == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED,
@@ -304,8 +324,12 @@ sl_status cv_catalog_availability(cv_catalog *c, sl_call *call, const char *regi
                                  a, &m, &inventory_policy, err);
         if (st == SL_INVALID_ARGUMENT && err != NULL && strstr(err->msg, "not served") != NULL) {
             /* Nothing ships to the region: nothing is available there. */
-            for (size_t i = 0; i < n; i++)
-                available[i] = 0;
+            for (size_t i = 0; i < n; i++) {
+                if (available != NULL)
+                    available[i] = 0;
+                if (offers != NULL)
+                    offers[i] = (cv_offer){0, 0, 0, 0};
+            }
             sl_err_clear(err);
             st = SL_OK;
             goto done;
@@ -322,8 +346,12 @@ sl_status cv_catalog_availability(cv_catalog *c, sl_call *call, const char *regi
                             r->n_items, k);
             goto done;
         }
-        for (size_t i = 0; i < k; i++)
-            available[off + i] = r->items[i]->available > 0 ? r->items[i]->available : 0;
+        for (size_t i = 0; i < k; i++) {
+            if (available != NULL)
+                available[off + i] = r->items[i]->available > 0 ? r->items[i]->available : 0;
+            if (offers != NULL)
+                offer_of(r->items[i], &offers[off + i]);
+        }
         sl_arena_reset(a);
     }
 done:

@@ -81,4 +81,19 @@ sl_status cv_catalog_availability(cv_catalog *c, sl_call *call, const char *regi
                                   const char *const *skus, size_t n, int64_t *available,
                                   sl_err *err);
 
+/* How a SKU stands in a region: units available, "only N left" (N when
+ * inventory reports low stock, else 0), and the transit days (p50, p90)
+ * from the nearest serving warehouse with units (0 when none has any). */
+typedef struct cv_offer {
+    int64_t available, only_left;
+    int32_t transit_p50, transit_p90;
+} cv_offer;
+
+/* cv_catalog_availability with the whole offer per SKU into offers[]
+ * (available may be NULL, and so may offers); the same calls and
+ * statuses. */
+sl_status cv_catalog_offer(cv_catalog *c, sl_call *call, const char *region,
+                           const char *const *skus, size_t n, int64_t *available, cv_offer *offers,
+                           sl_err *err);
+
 #endif

@@ -99,8 +99,7 @@ static sl_status on_repurchase(sd_app *app, sl_db_conn *conn, const Shelfline__V
     return st;
 }
 
-sl_status sd_cv_sync_apply(sl_db_conn *conn, const Shelfline__V1__Event *ev, void *ctx,
-                           sl_err *err)
+sl_status sd_cv_sync_apply(sl_db_conn *conn, const Shelfline__V1__Event *ev, void *ctx, sl_err *err)
 {
     if (ev->topic == NULL)
         return SL_OK;

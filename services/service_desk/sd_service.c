@@ -261,9 +261,8 @@ static sl_status init(sl_service *svc, void **out, sl_err *err)
             .ctx = app,
             .lock_retry_ms = 1000,
         };
-        st = app->customer_value != NULL
-                 ? sl_consumer_start(&co, &app->cv_consumer, err)
-                 : sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+        st = app->customer_value != NULL ? sl_consumer_start(&co, &app->cv_consumer, err)
+                                         : sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     }
     if (st == SL_OK)
         st = console_route(svc, err);

@@ -83,6 +83,7 @@ static const char *const cs_agent[] = {
     "CustomerValueService/GetRepurchaseReminders",
     "CustomerValueService/Recommend",
     "CustomerValueService/SuggestSubstitutes",
+    "CustomerValueService/ListCampaignRecipients",
     "ServiceDeskService/CancelOrder",
     "ServiceDeskService/GetOrder",
     "ServiceDeskService/ListOrders",
@@ -141,6 +142,9 @@ static const char *const planner[] = {
     "CustomerValueService/GetRetentionReport",
     "CustomerValueService/ListSegment",
     "CustomerValueService/GetRepurchaseReminders",
+    "CustomerValueService/BuildCampaign",
+    "CustomerValueService/ListCampaignRecipients",
+    "CustomerValueService/SendCampaign",
     NULL,
 };
 
