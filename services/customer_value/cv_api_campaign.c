@@ -59,6 +59,9 @@
 #define INTEREST_HALF_LIFE_DAYS 180.0
 #define INTEREST_CATEGORIES 16
 #define SEND_BATCH 500
+/* URGENCY sends in smaller batches: the promotion is asked again before
+ * each, so sending stops within this many messages of a sell-out. */
+#define URGENCY_SEND_BATCH 50
 
 static const char *kind_name(Shelfline__V1__CampaignKind k)
 {
@@ -67,6 +70,8 @@ static const char *kind_name(Shelfline__V1__CampaignKind k)
         return "SEASONAL";
     case SHELFLINE__V1__CAMPAIGN_KIND__CAMPAIGN_KIND_GEO:
         return "GEO";
+    case SHELFLINE__V1__CAMPAIGN_KIND__CAMPAIGN_KIND_URGENCY:
+        return "URGENCY";
     case SHELFLINE__V1__CAMPAIGN_KIND__CAMPAIGN_KIND_UNSPECIFIED:
     case _SHELFLINE__V1__CAMPAIGN_KIND_IS_INT_SIZE:
         break;
@@ -76,9 +81,10 @@ static const char *kind_name(Shelfline__V1__CampaignKind k)
 
 static Shelfline__V1__CampaignKind kind_of(const char *name)
 {
-    return strcmp(name, "SEASONAL") == 0 ? SHELFLINE__V1__CAMPAIGN_KIND__CAMPAIGN_KIND_SEASONAL
-           : strcmp(name, "GEO") == 0    ? SHELFLINE__V1__CAMPAIGN_KIND__CAMPAIGN_KIND_GEO
-                                         : SHELFLINE__V1__CAMPAIGN_KIND__CAMPAIGN_KIND_UNSPECIFIED;
+    return strcmp(name, "SEASONAL") == 0  ? SHELFLINE__V1__CAMPAIGN_KIND__CAMPAIGN_KIND_SEASONAL
+           : strcmp(name, "GEO") == 0     ? SHELFLINE__V1__CAMPAIGN_KIND__CAMPAIGN_KIND_GEO
+           : strcmp(name, "URGENCY") == 0 ? SHELFLINE__V1__CAMPAIGN_KIND__CAMPAIGN_KIND_URGENCY
+                                          : SHELFLINE__V1__CAMPAIGN_KIND__CAMPAIGN_KIND_UNSPECIFIED;
 }
 
 static Shelfline__V1__RecipientState recipient_state_of(const char *name)
@@ -111,7 +117,8 @@ sl_status cv_valid_build_campaign_request(const ProtobufCMessage *req, sl_err *e
         return st;
     if (kind_name(r->kind) == NULL)
         return sl_err_field(err, "kind",
-                            "kind must be CAMPAIGN_KIND_SEASONAL or CAMPAIGN_KIND_GEO (got %d)",
+                            "kind must be CAMPAIGN_KIND_SEASONAL, CAMPAIGN_KIND_GEO or "
+                            "CAMPAIGN_KIND_URGENCY (got %d)",
                             (int)r->kind);
     if (r->audience != NULL) {
         if (r->audience->region[0] != '\0')
@@ -126,6 +133,11 @@ sl_status cv_valid_build_campaign_request(const ProtobufCMessage *req, sl_err *e
     }
     if (r->region[0] != '\0' && (st = cv_valid_region("region", r->region, err)) != SL_OK)
         return st;
+    if (r->kind == SHELFLINE__V1__CAMPAIGN_KIND__CAMPAIGN_KIND_URGENCY) {
+        if ((st = cv_valid_id("promotion_id", r->promotion_id, err)) != SL_OK)
+            return st;
+    } else if (r->promotion_id[0] != '\0')
+        return sl_err_field(err, "promotion_id", "promotion_id is only for URGENCY campaigns");
     if (r->kind == SHELFLINE__V1__CAMPAIGN_KIND__CAMPAIGN_KIND_GEO && r->region[0] == '\0')
         return sl_err_field(err, "region", "region is required for a GEO campaign");
     if (r->starts_at_ms <= 0)
@@ -169,6 +181,7 @@ static sl_status campaign_msg(sl_arena *a, const cv_campaign_row *row, bool repl
     m->campaign_id = (char *)row->campaign_id;
     m->kind = kind_of(row->kind);
     m->region = (char *)row->region;
+    m->promotion_id = (char *)row->promotion_id;
     m->starts_at_ms = row->starts_at_ms;
     m->ends_at_ms = row->ends_at_ms;
     m->audience_size = row->audience_size;
@@ -241,7 +254,9 @@ typedef struct build {
     sl_call *call;
     sl_arena *a;
     const Shelfline__V1__BuildCampaignRequest *r;
-    bool seasonal;
+    bool seasonal, urgency;
+    const Shelfline__V1__Promotion *promo; /* URGENCY */
+    double *rank;                          /* URGENCY: per recipient, its interest */
     int32_t start_day;
     size_t want, max_recipients;
     const cv_summary_row **aud;
@@ -381,6 +396,94 @@ static sl_status build_candidates(build *b, sl_err *err)
                          b->r->region, GEO_LOOKBACK_DAYS, y, m, d);
 }
 
+static region_offers *region_find(const build *b, const char *region);
+
+/* URGENCY, before the audience: the promotion, checked against the
+ * request. */
+static sl_status urgency_promotion(build *b, sl_err *err)
+{
+    Shelfline__V1__Promotion *p;
+    sl_status st =
+        cv_catalog_promotion(CV_APP(b->call)->catalog, b->call, b->r->promotion_id, b->a, &p, err);
+    if (st != SL_OK)
+        return st;
+    if (p->status == SHELFLINE__V1__PROMOTION__STATUS__ENDED)
+        return sl_err_reason(err, SL_FAILED_PRECONDITION, "PROMOTION_ENDED",
+                             "promotion_id: promotion \"%s\" has ended", p->promotion_id);
+    if (p->remaining <= 0)
+        return sl_err_reason(err, SL_FAILED_PRECONDITION, "PROMOTION_SOLD_OUT",
+                             "promotion_id: promotion \"%s\" has no units left", p->promotion_id);
+    if (b->r->ends_at_ms > p->ends_at_ms)
+        return sl_err_reason(err, SL_FAILED_PRECONDITION, "CAMPAIGN_OUTLASTS_PROMOTION",
+                             "ends_at_ms: the campaign would end after promotion \"%s\" (%" PRId64
+                             " > %" PRId64 ")",
+                             p->promotion_id, b->r->ends_at_ms, p->ends_at_ms);
+    if (p->region[0] != '\0' && b->r->region[0] != '\0' && strcmp(p->region, b->r->region) != 0)
+        return sl_err_reason(err, SL_FAILED_PRECONDITION, "PROMOTION_REGION",
+                             "region: promotion \"%s\" is for region \"%s\"", p->promotion_id,
+                             p->region);
+    b->promo = p;
+    return SL_OK;
+}
+
+/* URGENCY's steps 3 and 4: the promotion's product, at its price, and what
+ * of its fence reaches each recipient region; the audience is capped at
+ * ceil(remaining / per-customer limit), the recipients who could take the
+ * whole quota. */
+static sl_status urgency_candidates(build *b, sl_err *err)
+{
+    const Shelfline__V1__Promotion *p = b->promo;
+    cv_catalog *cat = CV_APP(b->call)->catalog;
+    cv_snapshot *snap;
+    const char *need[1] = {p->sku};
+    sl_status st = cv_catalog_acquire(cat, b->call, need, 1, &snap, err);
+    if (st != SL_OK)
+        return st;
+    const cv_product *prod = cv_snapshot_find(snap, p->sku);
+    b->cands = sl_arena_zalloc(b->a, sizeof *b->cands);
+    if (prod == NULL)
+        st = sl_err_reason(err, SL_FAILED_PRECONDITION, "SKU_NOT_FOUND",
+                           "promotion_id: the catalogue has no product \"%s\"", p->sku);
+    else if (b->cands == NULL)
+        st = OOM(err);
+    else {
+        cand *c = &b->cands[0];
+        c->sku = sl_arena_strdup(b->a, prod->sku);
+        c->name = sl_arena_strdup(b->a, prod->name);
+        c->category = sl_arena_strdup(b->a, prod->category);
+        c->currency = p->price != NULL ? p->price->currency : sl_arena_strdup(b->a, prod->currency);
+        c->price_minor = p->price != NULL ? p->price->minor_units : prod->price_minor;
+        c->pop = 1;
+        if (c->sku == NULL || c->name == NULL || c->category == NULL || c->currency == NULL)
+            st = OOM(err);
+    }
+    cv_catalog_release(cat, snap);
+    if (st != SL_OK)
+        return st;
+    b->ncands = 1;
+    b->max_pop = 1;
+    b->want = 1;
+    int64_t limit = p->per_customer_limit > 0 ? p->per_customer_limit : 1;
+    size_t cap = (size_t)((p->remaining + limit - 1) / limit);
+    if (cap < b->max_recipients)
+        b->max_recipients = cap;
+    b->regs = sl_arena_zalloc(b->a, (b->naud > 0 ? b->naud : 1) * sizeof *b->regs);
+    if (b->regs == NULL)
+        return OOM(err);
+    for (size_t i = 0; i < b->naud; i++) {
+        if (region_find(b, b->aud[i]->region) != NULL)
+            continue;
+        region_offers *ro = &b->regs[b->nregs++];
+        ro->region = b->aud[i]->region;
+        if ((ro->offers = sl_arena_alloc(b->a, sizeof *ro->offers)) == NULL)
+            return OOM(err);
+        if ((st = cv_catalog_promotion_reach(cat, b->call, p, ro->region, ro->offers, err)) !=
+            SL_OK)
+            return st;
+    }
+    return SL_OK;
+}
+
 static region_offers *region_find(const build *b, const char *region)
 {
     for (size_t i = 0; i < b->nregs; i++)
@@ -452,7 +555,7 @@ static sl_status recipient_picks(build *b, const cv_summary_row *s, const cv_his
     size_t nints = 0;
     memset(bought, 0, b->ncands * sizeof *bought);
     row->recipient = NULL;
-    if (b->seasonal && n > 0) {
+    if ((b->seasonal || b->urgency) && n > 0) {
         cv_purchase_line *pl = sl_arena_alloc(b->a, n * sizeof *pl);
         if (pl == NULL)
             return OOM(err);
@@ -470,7 +573,7 @@ static sl_status recipient_picks(build *b, const cv_summary_row *s, const cv_his
             lines[i].day < b->start_day && lines[i].day >= b->start_day - BOUGHT_LOOKBACK_DAYS
                 ? cand_find(b, lines[i].sku)
                 : NULL;
-        if (c != NULL)
+        if (c != NULL && !b->urgency) /* a promotion is for past buyers too */
             bought[c - b->cands] = true;
     }
     for (size_t i = 0; i < b->ncands; i++) {
@@ -481,7 +584,7 @@ static sl_status recipient_picks(build *b, const cv_summary_row *s, const cv_his
         /* SEASONAL: interest first, popularity (scaled below 1e-3) breaks
          * ties -- a coffee drinker gets the season's coffee bestseller
          * before a more popular gift. */
-        score[i] = b->seasonal
+        score[i] = b->seasonal || b->urgency
                        ? interest_in(ints, nints, c->category) + POP_TIEBREAK * c->pop / b->max_pop
                        : c->pop;
     }
@@ -503,6 +606,8 @@ static sl_status recipient_picks(build *b, const cv_summary_row *s, const cv_his
     }
     if (k == 0)
         return SL_OK;
+    if (b->urgency)
+        b->rank[b->nrecips] = interest_in(ints, nints, b->cands[0].category);
     m.customer_id = (char *)s->customer_id;
     m.region = (char *)s->region;
     m.picks = picks;
@@ -519,6 +624,42 @@ static sl_status recipient_picks(build *b, const cv_summary_row *s, const cv_his
     return SL_OK;
 }
 
+typedef struct ranked {
+    cv_recipient_row row;
+    double rank;
+} ranked;
+
+static int ranked_cmp(const void *x, const void *y)
+{
+    const ranked *a = x, *b = y;
+    if (a->rank != b->rank)
+        return a->rank > b->rank ? -1 : 1;
+    return strcmp(a->row.customer_id, b->row.customer_id);
+}
+
+static int recip_id_cmp(const void *x, const void *y)
+{
+    return strcmp(((const cv_recipient_row *)x)->customer_id,
+                  ((const cv_recipient_row *)y)->customer_id);
+}
+
+/* URGENCY: the audience sized to the quota keeps the recipients most
+ * interested in the product's category (then by id), stored in id order.
+ * Out of memory leaves the first ones in id order. */
+static void keep_most_interested(build *b)
+{
+    ranked *v = sl_arena_alloc(b->a, b->nrecips * sizeof *v);
+    if (v != NULL) {
+        for (size_t i = 0; i < b->nrecips; i++)
+            v[i] = (ranked){b->recips[i], b->rank[i]};
+        qsort(v, b->nrecips, sizeof *v, ranked_cmp);
+        for (size_t i = 0; i < b->max_recipients; i++)
+            b->recips[i] = v[i].row;
+    }
+    b->nrecips = b->max_recipients;
+    qsort(b->recips, b->nrecips, sizeof *b->recips, recip_id_cmp);
+}
+
 /* Step 5: every recipient's picks (the audience and the lines are both
  * in byte order of the customer id). */
 static sl_status build_recipients(build *b, sl_err *err)
@@ -529,7 +670,10 @@ static sl_status build_recipients(build *b, sl_err *err)
     if (score == NULL || bought == NULL || b->recips == NULL)
         return OOM(err);
     size_t li = 0;
-    for (size_t i = 0; i < b->naud && b->nrecips < b->max_recipients; i++) {
+    b->rank = sl_arena_zalloc(b->a, (b->naud > 0 ? b->naud : 1) * sizeof *b->rank);
+    if (b->rank == NULL)
+        return OOM(err);
+    for (size_t i = 0; i < b->naud && (b->urgency || b->nrecips < b->max_recipients); i++) {
         const cv_summary_row *s = b->aud[i];
         while (li < b->nlines && (b->lines[li].customer_id == NULL ||
                                   strcmp(b->lines[li].customer_id, s->customer_id) < 0))
@@ -546,6 +690,8 @@ static sl_status build_recipients(build *b, sl_err *err)
             b->nrecips++;
         li = lj;
     }
+    if (b->urgency && b->nrecips > b->max_recipients)
+        keep_most_interested(b);
     return SL_OK;
 }
 
@@ -584,6 +730,7 @@ sl_status cv_api_build_campaign(sl_call *call, const ProtobufCMessage *req, Prot
 
     build b = {.call = call, .a = a, .r = r};
     b.seasonal = r->kind == SHELFLINE__V1__CAMPAIGN_KIND__CAMPAIGN_KIND_SEASONAL;
+    b.urgency = r->kind == SHELFLINE__V1__CAMPAIGN_KIND__CAMPAIGN_KIND_URGENCY;
     b.start_day = cv_day(r->starts_at_ms);
     b.want = r->picks_per_recipient > 0 ? (size_t)r->picks_per_recipient : CAMPAIGN_DEFAULT_PICKS;
     b.max_recipients =
@@ -593,6 +740,12 @@ sl_status cv_api_build_campaign(sl_call *call, const ProtobufCMessage *req, Prot
         filter = *r->audience;
     filter.region = r->region;
     filter.page = NULL;
+    if (b.urgency) {
+        if ((st = urgency_promotion(&b, err)) != SL_OK)
+            return st;
+        if (filter.region[0] == '\0')
+            filter.region = b.promo->region;
+    }
     if ((st = cv_segment_members(call, &filter, &b.aud, &b.naud, err)) != SL_OK)
         return st == SL_INVALID_ARGUMENT ? audience_error(st, err) : st;
     lines_ctx lc = {a, NULL, 0};
@@ -601,14 +754,18 @@ sl_status cv_api_build_campaign(sl_call *call, const ProtobufCMessage *req, Prot
         return st;
     b.lines = lc.rows;
     b.nlines = lc.n;
-    if ((st = build_candidates(&b, err)) != SL_OK || (st = build_offers(&b, err)) != SL_OK ||
-        (st = build_recipients(&b, err)) != SL_OK)
+    if (b.urgency)
+        st = urgency_candidates(&b, err);
+    else if ((st = build_candidates(&b, err)) == SL_OK)
+        st = build_offers(&b, err);
+    if (st != SL_OK || (st = build_recipients(&b, err)) != SL_OK)
         return st;
 
     store_ctx sc = {.b = &b};
     sc.row = (cv_campaign_row){.campaign_id = r->campaign_id,
                                .kind = kind_name(r->kind),
-                               .region = r->region,
+                               .region = b.urgency ? filter.region : r->region,
+                               .promotion_id = r->promotion_id,
                                .starts_at_ms = r->starts_at_ms,
                                .ends_at_ms = r->ends_at_ms,
                                .audience_size = (int32_t)b.nrecips,
@@ -701,6 +858,7 @@ sl_status cv_api_list_campaign_recipients(sl_call *call, const ProtobufCMessage 
 
 typedef struct pending_ctx {
     sl_arena *a;
+    int limit;
     const char *id, *after;
     cv_recipient_row *rows;
     size_t n;
@@ -709,7 +867,7 @@ typedef struct pending_ctx {
 static sl_status pending_tx(sl_db_conn *conn, void *p, sl_err *err)
 {
     pending_ctx *c = p;
-    return cv_store_recipients(conn, c->a, c->id, c->after, true, SEND_BATCH, &c->rows, &c->n, err);
+    return cv_store_recipients(conn, c->a, c->id, c->after, true, c->limit, &c->rows, &c->n, err);
 }
 
 /* A recipient of a batch with its picks re-checked. */
@@ -731,11 +889,43 @@ static int str_ref_cmp(const void *x, const void *y)
     return strcmp(*(const char *const *)x, *(const char *const *)y);
 }
 
+/* URGENCY: what of the promotion reaches the region of out[lo..hi) now;
+ * the offer states it. */
+static sl_status recheck_promotion(sl_call *call, const Shelfline__V1__Promotion *promo,
+                                   outgoing *out, size_t lo, size_t hi, int32_t *dropped,
+                                   sl_err *err)
+{
+    cv_offer o;
+    sl_status st = cv_catalog_promotion_reach(CV_APP(call)->catalog, call, promo,
+                                              out[lo].row->region, &o, err);
+    if (st != SL_OK)
+        return st;
+    for (size_t i = lo; i < hi; i++) {
+        Shelfline__V1__CampaignRecipient *rec = out[i].rec;
+        out[i].kept = 0;
+        if (rec->n_picks == 0)
+            continue;
+        if (o.available <= 0) {
+            *dropped += (int32_t)rec->n_picks;
+            continue;
+        }
+        Shelfline__V1__CampaignPick *p = rec->picks[0];
+        p->available = o.available;
+        p->only_left = o.available;
+        p->delivery_p50_days = o.transit_p50;
+        p->delivery_p90_days = o.transit_p90;
+        out[i].kept = 1;
+    }
+    return SL_OK;
+}
+
 /* Re-checks the picks of the recipients of one region (out[lo..hi)):
  * one availability question per distinct SKU, in batches. */
-static sl_status recheck_region(sl_call *call, sl_arena *a, outgoing *out, size_t lo, size_t hi,
-                                int32_t *dropped, sl_err *err)
+static sl_status recheck_region(sl_call *call, sl_arena *a, const Shelfline__V1__Promotion *promo,
+                                outgoing *out, size_t lo, size_t hi, int32_t *dropped, sl_err *err)
 {
+    if (promo != NULL)
+        return recheck_promotion(call, promo, out, lo, hi, dropped, err);
     size_t total = 0;
     for (size_t i = lo; i < hi; i++)
         total += out[i].rec->n_picks;
@@ -790,13 +980,26 @@ static void date_text(int64_t ms, char *out, size_t cap)
  * "only N left" when inventory says so; GEO: its delivery promise), and
  * the offer's end. */
 static char *message_body(sl_arena *a, const cv_campaign_row *c,
-                          const Shelfline__V1__CampaignRecipient *rec, size_t kept)
+                          const Shelfline__V1__CampaignRecipient *rec, size_t kept,
+                          const Shelfline__V1__Promotion *promo)
 {
     size_t cap = 160 + kept * 320, len = 0;
     char *buf = sl_arena_alloc(a, cap), end[16];
     if (buf == NULL)
         return NULL;
     bool geo = strcmp(c->kind, "GEO") == 0;
+    date_text(c->ends_at_ms - 1, end, sizeof end);
+    if (promo != NULL && kept > 0) {
+        const Shelfline__V1__CampaignPick *p = rec->picks[0];
+        int64_t minor = p->price != NULL ? p->price->minor_units : 0;
+        snprintf(buf, cap,
+                 "Limited offer: %.64s (%s) at %" PRId64 ".%02d %s, only %" PRId64
+                 " left at this price, at most %" PRId64 " per customer. Offer ends %s.",
+                 p->name, p->sku, minor / 100, (int)(minor % 100),
+                 p->price != NULL ? p->price->currency : "", p->available,
+                 promo->per_customer_limit, end);
+        return buf;
+    }
     if (geo)
         len += (size_t)snprintf(buf, cap, "Popular in %s, in stock near you:", rec->region);
     else
@@ -813,7 +1016,6 @@ static char *message_body(sl_arena *a, const cv_campaign_row *c,
             len += (size_t)snprintf(buf + len, cap - len, ", delivered in %d-%d days",
                                     p->delivery_p50_days, p->delivery_p90_days);
     }
-    date_text(c->ends_at_ms - 1, end, sizeof end);
     if (len < cap)
         snprintf(buf + len, cap - len, ". Offer ends %s.", end);
     return buf;
@@ -822,6 +1024,7 @@ static char *message_body(sl_arena *a, const cv_campaign_row *c,
 typedef struct send_ctx {
     sl_call *call;
     const cv_campaign_row *c;
+    const Shelfline__V1__Promotion *promo; /* URGENCY */
     outgoing *out;
     size_t n;
     int32_t sent, skipped; /* by this batch's committed transaction */
@@ -854,7 +1057,7 @@ static sl_status send_tx(sl_db_conn *conn, void *p, sl_err *err)
         m.picks = o->rec->picks;
         m.n_picks = o->kept;
         m.ends_at_ms = c->c->ends_at_ms;
-        if ((m.body = message_body(a, c->c, o->rec, o->kept)) == NULL)
+        if ((m.body = message_body(a, c->c, o->rec, o->kept, c->promo)) == NULL)
             return OOM(err);
         if ((st = sl_events_publish(CV_APP(c->call)->events, conn, "CAMPAIGN_MESSAGE",
                                     o->row->customer_id, &m.base, err)) != SL_OK)
@@ -873,8 +1076,8 @@ static int outgoing_cmp(const void *x, const void *y)
 
 /* One batch of PENDING recipients: re-checked per region, then sent. */
 static sl_status send_batch(sl_call *call, const cv_campaign_row *camp,
-                            const cv_recipient_row *rows, size_t n,
-                            Shelfline__V1__SendCampaignResponse *resp, sl_err *err)
+                            const Shelfline__V1__Promotion *promo, const cv_recipient_row *rows,
+                            size_t n, Shelfline__V1__SendCampaignResponse *resp, sl_err *err)
 {
     sl_arena *a = sl_call_arena(call);
     outgoing *out = sl_arena_zalloc(a, n * sizeof *out);
@@ -894,11 +1097,11 @@ static sl_status send_batch(sl_call *call, const cv_campaign_row *camp,
         size_t j = i;
         while (j < n && strcmp(out[j].row->region, out[i].row->region) == 0)
             j++;
-        if ((st = recheck_region(call, a, out, i, j, &resp->picks_dropped, err)) != SL_OK)
+        if ((st = recheck_region(call, a, promo, out, i, j, &resp->picks_dropped, err)) != SL_OK)
             return st;
         i = j;
     }
-    send_ctx sc = {call, camp, out, n, 0, 0};
+    send_ctx sc = {call, camp, promo, out, n, 0, 0};
     sl_db_tx_options o = sl_service_tx_options(call, false);
     if ((st = sl_db_tx(CV_APP(call)->db, &o, send_tx, &sc, err)) != SL_OK)
         return st;
@@ -910,6 +1113,42 @@ static sl_status send_batch(sl_call *call, const cv_campaign_row *camp,
 static sl_status finish_tx(sl_db_conn *conn, void *p, sl_err *err)
 {
     return cv_store_campaign_finish(conn, p, err);
+}
+
+typedef struct skip_ctx {
+    const char *id;
+    int32_t n;
+} skip_ctx;
+
+static sl_status skip_tx(sl_db_conn *conn, void *p, sl_err *err)
+{
+    skip_ctx *c = p;
+    return cv_store_recipients_skip_pending(conn, c->id, &c->n, err);
+}
+
+/* URGENCY, before each batch: the promotion as it is now.  Sold out or
+ * ended: every recipient not sent yet is skipped and resp->sold_out set,
+ * which ends the sending. */
+static sl_status promotion_now(sl_call *call, const cv_campaign_row *camp,
+                               Shelfline__V1__Promotion **promo,
+                               Shelfline__V1__SendCampaignResponse *resp, sl_err *err)
+{
+    sl_status st = cv_catalog_promotion(CV_APP(call)->catalog, call, camp->promotion_id,
+                                        sl_call_arena(call), promo, err);
+    if (st == SL_NOT_FOUND) /* inventory lost it: as good as ended */
+        sl_err_clear(err);
+    else if (st != SL_OK)
+        return st;
+    if (st == SL_OK && (*promo)->remaining > 0 &&
+        (*promo)->status != SHELFLINE__V1__PROMOTION__STATUS__ENDED)
+        return SL_OK;
+    skip_ctx sc = {camp->campaign_id, 0};
+    sl_db_tx_options o = sl_service_tx_options(call, false);
+    if ((st = sl_db_tx(CV_APP(call)->db, &o, skip_tx, &sc, err)) != SL_OK)
+        return st;
+    resp->skipped += sc.n;
+    resp->sold_out = true;
+    return SL_OK;
 }
 
 sl_status cv_api_send_campaign(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
@@ -943,14 +1182,21 @@ sl_status cv_api_send_campaign(sl_call *call, const ProtobufCMessage *req, Proto
          * call), so this ends after audience_size / SEND_BATCH + 1
          * batches. */
         const char *after = "";
+        bool urgency = strcmp(camp->kind, "URGENCY") == 0;
         for (;;) {
-            pending_ctx pc = {a, camp->campaign_id, after, NULL, 0};
+            Shelfline__V1__Promotion *promo = NULL;
+            if (urgency && (st = promotion_now(call, camp, &promo, out, err)) != SL_OK)
+                return st;
+            if (out->sold_out)
+                break;
+            pending_ctx pc = {
+                a, urgency ? URGENCY_SEND_BATCH : SEND_BATCH, camp->campaign_id, after, NULL, 0};
             sl_db_tx_options o = sl_service_tx_options(call, true);
             if ((st = sl_db_tx(CV_APP(call)->db, &o, pending_tx, &pc, err)) != SL_OK)
                 return st;
             if (pc.n == 0)
                 break;
-            if ((st = send_batch(call, camp, pc.rows, pc.n, out, err)) != SL_OK)
+            if ((st = send_batch(call, camp, promo, pc.rows, pc.n, out, err)) != SL_OK)
                 return st;
             after = pc.rows[pc.n - 1].customer_id;
         }

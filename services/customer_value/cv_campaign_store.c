@@ -14,7 +14,8 @@
 
 const sl_db_stmt cv_campaign_statements[] = {
     {"cv_campaign_get",
-     "SELECT c.campaign_id, c.kind, c.region, c.state, c.starts_at_ms, c.ends_at_ms, "
+     "SELECT c.campaign_id, c.kind, c.region, c.promotion_id, c.state, c.starts_at_ms, "
+     "c.ends_at_ms, "
      "c.audience_size, c.request, " MS("c.created_at") " AS created_ms, " MS(
          "c.sent_at") " AS sent_ms, "
                       "(SELECT count(*) FROM campaign_recipient r WHERE r.campaign_id = "
@@ -25,9 +26,9 @@ const sl_db_stmt cv_campaign_statements[] = {
      1},
     {"cv_campaign_insert",
      "INSERT INTO campaign (campaign_id, kind, region, starts_at_ms, ends_at_ms, audience_size, "
-     "request) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (campaign_id) DO NOTHING "
-     "RETURNING 1",
-     7},
+     "request, promotion_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+     "ON CONFLICT (campaign_id) DO NOTHING RETURNING 1",
+     8},
     {"cv_recipient_insert",
      "INSERT INTO campaign_recipient (campaign_id, customer_id, region, recipient) "
      "VALUES ($1, $2, $3, $4)",
@@ -42,6 +43,10 @@ const sl_db_stmt cv_campaign_statements[] = {
      "UPDATE campaign_recipient SET state = $3, sent_picks = $4, sent_at = now() "
      "WHERE campaign_id = $1 AND customer_id = $2 AND state = 'PENDING' RETURNING 1",
      4},
+    {"cv_recipients_skip_pending",
+     "WITH s AS (UPDATE campaign_recipient SET state = 'SKIPPED', sent_at = now() "
+     "WHERE campaign_id = $1 AND state = 'PENDING' RETURNING 1) SELECT count(*) AS n FROM s",
+     1},
     {"cv_campaign_finish",
      "UPDATE campaign SET state = 'SENT', sent_at = now() WHERE campaign_id = $1 "
      "AND state = 'BUILT' AND NOT EXISTS (SELECT 1 FROM campaign_recipient "
@@ -74,6 +79,7 @@ sl_status cv_store_campaign_get(sl_db_conn *c, sl_arena *a, const char *campaign
     o->campaign_id = sl_db_text(&rd, 0, "campaign_id");
     o->kind = sl_db_text(&rd, 0, "kind");
     o->region = sl_db_text(&rd, 0, "region");
+    o->promotion_id = sl_db_text(&rd, 0, "promotion_id");
     o->state = sl_db_text(&rd, 0, "state");
     o->starts_at_ms = sl_db_int64(&rd, 0, "starts_at_ms");
     o->ends_at_ms = sl_db_int64(&rd, 0, "ends_at_ms");
@@ -97,12 +103,12 @@ sl_status cv_store_campaign_insert(sl_db_conn *c, const cv_campaign_row *row, bo
     snprintf(s, sizeof s, "%" PRId64, row->starts_at_ms);
     snprintf(e, sizeof e, "%" PRId64, row->ends_at_ms);
     snprintf(n, sizeof n, "%" PRId32, row->audience_size);
-    const char *v[7] = {row->campaign_id,          row->kind, row->region, s, e, n,
-                        (const char *)row->request};
-    int len[7] = {0, 0, 0, 0, 0, 0, (int)row->request_len};
-    int fmt[7] = {0, 0, 0, 0, 0, 0, 1};
+    const char *v[8] = {row->campaign_id,           row->kind,        row->region, s, e, n,
+                        (const char *)row->request, row->promotion_id};
+    int len[8] = {0, 0, 0, 0, 0, 0, (int)row->request_len, 0};
+    int fmt[8] = {0, 0, 0, 0, 0, 0, 1, 0};
     PGresult *r = NULL;
-    sl_status st = sl_db_exec(c, "cv_campaign_insert", 7, v, len, fmt, &r, err);
+    sl_status st = sl_db_exec(c, "cv_campaign_insert", 8, v, len, fmt, &r, err);
     *inserted = st == SL_OK && PQntuples(r) == 1;
     PQclear(r);
     return st;
@@ -171,4 +177,21 @@ sl_status cv_store_campaign_finish(sl_db_conn *c, const char *campaign_id, sl_er
 {
     const char *v[1] = {campaign_id};
     return sl_db_exec(c, "cv_campaign_finish", 1, v, NULL, NULL, NULL, err);
+}
+
+sl_status cv_store_recipients_skip_pending(sl_db_conn *c, const char *campaign_id, int32_t *n,
+                                           sl_err *err)
+{
+    const char *v[1] = {campaign_id};
+    PGresult *r = NULL;
+    *n = 0;
+    sl_status st = sl_db_exec(c, "cv_recipients_skip_pending", 1, v, NULL, NULL, &r, err);
+    if (st == SL_OK) {
+        sl_db_reader rd;
+        sl_db_reader_init(&rd, r, NULL);
+        *n = (int32_t)sl_db_int64(&rd, 0, "n");
+        st = sl_db_reader_status(&rd, err);
+    }
+    PQclear(r);
+    return st;
 }

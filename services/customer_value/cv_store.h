@@ -251,6 +251,7 @@ sl_status cv_store_rfm_rank(sl_db_conn *c, int32_t last_day, int64_t orders, int
 /* A campaign row. */
 typedef struct cv_campaign_row {
     const char *campaign_id, *kind, *region, *state;
+    const char *promotion_id; /* URGENCY, else "" */
     int64_t starts_at_ms, ends_at_ms, created_ms, sent_ms;
     int32_t audience_size, sent, skipped;
     const uint8_t *request; /* the packed BuildCampaignRequest */
@@ -288,6 +289,11 @@ sl_status cv_store_recipients(sl_db_conn *c, sl_arena *a, const char *campaign_i
  * lock; *marked false when it had left PENDING already (another sender). */
 sl_status cv_store_recipient_mark(sl_db_conn *c, const char *campaign_id, const char *customer_id,
                                   const char *state, int32_t sent_picks, bool *marked, sl_err *err);
+
+/* Every PENDING recipient -> SKIPPED (a sold-out URGENCY campaign); *n
+ * how many. */
+sl_status cv_store_recipients_skip_pending(sl_db_conn *c, const char *campaign_id, int32_t *n,
+                                           sl_err *err);
 
 /* BUILT -> SENT once no recipient is PENDING. */
 sl_status cv_store_campaign_finish(sl_db_conn *c, const char *campaign_id, sl_err *err);

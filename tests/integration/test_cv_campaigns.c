@@ -664,12 +664,145 @@ static void test_seasonal_and_geo_campaigns_respect_stock(void **state)
     assert_non_null(strstr(err.msg, "ended"));
 }
 
+/* Holds qty units of promotion P-XM2 for a new customer in EAST. */
+static void reserve_promo(const char *id, int64_t qty)
+{
+    Shelfline__V1__ReserveLine l = SHELFLINE__V1__RESERVE_LINE__INIT, *lp = &l;
+    l.sku = "XM-2";
+    l.qty = qty;
+    l.promotion_id = "P-XM2";
+    Shelfline__V1__ReserveRequest r = SHELFLINE__V1__RESERVE_REQUEST__INIT;
+    r.reservation_id = (char *)id;
+    r.customer_id = (char *)id;
+    r.region = "EAST";
+    r.lines = &lp;
+    r.n_lines = 1;
+    r.hold_ttl_ms = 3600 * 1000;
+    sl_err err;
+    sl_status st = invt_call(F.inv.ch[0], "Reserve", &r.base,
+                             &shelfline__v1__reserve_response__descriptor, F.a, NULL, &err);
+    if (st != SL_OK)
+        fail_msg("Reserve %s: %s %s", id, sl_status_name(st), err.msg);
+}
+
+static Shelfline__V1__BuildCampaignRequest urgency_req(const char *id,
+                                                       Shelfline__V1__ListSegmentRequest *aud)
+{
+    Shelfline__V1__BuildCampaignRequest r =
+        build_req(id, SHELFLINE__V1__CAMPAIGN_KIND__CAMPAIGN_KIND_URGENCY, "", wall_ms() - DAY);
+    r.ends_at_ms = wall_ms() + 2 * DAY;
+    r.promotion_id = "P-XM2";
+    r.audience = aud;
+    return r;
+}
+
+static void test_urgency_campaign_follows_the_quota(void **state)
+{
+    (void)state;
+    /* A running promotion of XM-2: 10 units, 2 per customer, at 14.99. */
+    Shelfline__V1__Money price = SHELFLINE__V1__MONEY__INIT;
+    price.minor_units = 1499;
+    price.currency = "USD";
+    Shelfline__V1__Promotion p = SHELFLINE__V1__PROMOTION__INIT;
+    p.promotion_id = "P-XM2";
+    p.sku = "XM-2";
+    p.quota = 10;
+    p.per_customer_limit = 2;
+    p.starts_at_ms = wall_ms() - 1000;
+    p.ends_at_ms = wall_ms() + 7 * DAY;
+    p.price = &price;
+    Shelfline__V1__CreatePromotionRequest cr = SHELFLINE__V1__CREATE_PROMOTION_REQUEST__INIT;
+    cr.promotion = &p;
+    sl_err err;
+    sl_status st = invt_call(F.inv.ch[0], "CreatePromotion", &cr.base,
+                             &shelfline__v1__promotion__descriptor, F.a, NULL, &err);
+    if (st != SL_OK)
+        fail_msg("CreatePromotion: %s %s", sl_status_name(st), err.msg);
+
+    /* Bad input and preconditions, nothing written. */
+    Shelfline__V1__ListSegmentRequest aud = SHELFLINE__V1__LIST_SEGMENT_REQUEST__INIT;
+    aud.category = "coffee";
+    Shelfline__V1__BuildCampaignRequest r = urgency_req("urg-bad", &aud);
+    r.promotion_id = "";
+    expect_invalid(&r, "promotion_id");
+    r = build_req("seasonal-promo", SHELFLINE__V1__CAMPAIGN_KIND__CAMPAIGN_KIND_SEASONAL, "",
+                  XMAS_MS);
+    r.promotion_id = "P-XM2";
+    expect_invalid(&r, "promotion_id");
+    r = urgency_req("urg-bad", &aud);
+    r.promotion_id = "P-NONE";
+    assert_int_equal(build_campaign(&r, NULL, &err), SL_NOT_FOUND);
+    assert_non_null(strstr(err.msg, "promotion_id"));
+    r = urgency_req("urg-bad", &aud);
+    r.ends_at_ms = wall_ms() + 8 * DAY;
+    assert_int_equal(build_campaign(&r, NULL, &err), SL_FAILED_PRECONDITION);
+    assert_non_null(strstr(err.msg, "ends_at_ms"));
+    assert_int_equal(sql("SELECT count(*) FROM customer_value.campaign WHERE kind = 'URGENCY'"), 0);
+
+    /* Coffee buyers, sized to the quota: ceil(10 / 2) = 5 of them, each
+     * offered XM-2 at the promotion's price with its 10 units; nobody in
+     * SOUTH (no warehouse of the fence serves it). */
+    r = urgency_req("urg-1", &aud);
+    Shelfline__V1__Campaign *c = must_build(&r);
+    assert_int_equal(c->audience_size, 5);
+    assert_string_equal(c->promotion_id, "P-XM2");
+    size_t n;
+    int pages;
+    Shelfline__V1__CampaignRecipient **rs = all_recipients("urg-1", 100, &n, &pages);
+    assert_int_equal(n, 5);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(rs[i]->n_picks, 1);
+        assert_string_equal(rs[i]->picks[0]->sku, "XM-2");
+        assert_int_equal(rs[i]->picks[0]->price->minor_units, 1499);
+        assert_int_equal(rs[i]->picks[0]->available, 10);
+        assert_string_not_equal(rs[i]->customer_id, "c-s1");
+    }
+    r = urgency_req("urg-2", &aud);
+    assert_int_equal(must_build(&r)->audience_size, 5);
+
+    /* 4 units held: the offer states the 6 really left. */
+    reserve_promo("u-hold-1", 2);
+    reserve_promo("u-hold-2", 2);
+    sender s1 = {.id = "urg-1"};
+    send_thread(&s1);
+    if (s1.st != SL_OK)
+        fail_msg("SendCampaign urg-1: %s %s", sl_status_name(s1.st), s1.msg);
+    assert_int_equal(s1.sent, 5);
+    const char *q = "SELECT count(*) FROM service_desk.notification WHERE kind = 'CAMPAIGN' AND "
+                    "idempotency_key LIKE 'campaign:urg-1:%' AND body LIKE '%only 6 left at this "
+                    "price, at most 2 per customer%'";
+    assert_int_equal(wait_sql(q, 5), 5);
+
+    /* Sold out: sending stops, everyone left is skipped. */
+    reserve_promo("u-hold-3", 2);
+    reserve_promo("u-hold-4", 2);
+    reserve_promo("u-hold-5", 2);
+    Shelfline__V1__SendCampaignRequest sr = SHELFLINE__V1__SEND_CAMPAIGN_REQUEST__INIT;
+    sr.campaign_id = "urg-2";
+    Shelfline__V1__SendCampaignResponse *out = NULL;
+    st = cv("SendCampaign", &sr.base, &shelfline__v1__send_campaign_response__descriptor, &out,
+            &err);
+    if (st != SL_OK)
+        fail_msg("SendCampaign urg-2: %s %s", sl_status_name(st), err.msg);
+    assert_true(out->sold_out);
+    assert_int_equal(out->sent, 0);
+    assert_int_equal(out->skipped, 5);
+    assert_int_equal(out->campaign->state, SHELFLINE__V1__CAMPAIGN_STATE__CAMPAIGN_STATE_SENT);
+    assert_int_equal(
+        sql("SELECT count(*) FROM customer_value.outbox WHERE topic = "
+            "'CAMPAIGN_MESSAGE' AND payload IS NOT NULL AND key IN (SELECT customer_id "
+            "FROM customer_value.campaign_recipient WHERE campaign_id = 'urg-2' AND "
+            "state = 'SENT')"),
+        0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_repurchase_reminders_become_notifications_once),
         cmocka_unit_test(test_campaign_bad_input_writes_nothing),
         cmocka_unit_test(test_seasonal_and_geo_campaigns_respect_stock),
+        cmocka_unit_test(test_urgency_campaign_follows_the_quota),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -7,8 +7,9 @@
 -- most once however many SendCampaign calls race.
 CREATE TABLE campaign (
     campaign_id   text PRIMARY KEY,
-    kind          text NOT NULL CHECK (kind IN ('SEASONAL', 'GEO')),
+    kind          text NOT NULL CHECK (kind IN ('SEASONAL', 'GEO', 'URGENCY')),
     region        text NOT NULL DEFAULT '',
+    promotion_id  text NOT NULL DEFAULT '',   -- URGENCY: inventory's promotion
     starts_at_ms  bigint NOT NULL,
     ends_at_ms    bigint NOT NULL CHECK (ends_at_ms > starts_at_ms),
     audience_size integer NOT NULL CHECK (audience_size >= 0),
