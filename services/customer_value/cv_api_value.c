@@ -713,18 +713,15 @@ static sl_status segment_request_check(const Shelfline__V1__ListSegmentRequest *
     return SL_OK;
 }
 
-/* One page of the customers of c matching r (after the page token's
- * customer), with the next page's token when more follow. */
-static sl_status segment_page(sl_arena *a, const Shelfline__V1__ListSegmentRequest *r,
-                              const segment_ctx *cc, const cv_rfm_score *scores, cv_segment seg,
-                              int limit, const char *after, Shelfline__V1__ListSegmentResponse *out,
-                              sl_err *err)
+/* The customers of c matching r after `after`, in id order, at most
+ * limit of them into rows (*n); *more says another match follows. */
+static void segment_match(const Shelfline__V1__ListSegmentRequest *r, const segment_ctx *cc,
+                          const cv_rfm_score *scores, cv_segment seg, size_t limit,
+                          const char *after, const cv_summary_row **rows, size_t *n, bool *more)
 {
     const segment_ctx c = *cc;
-    out->customer_ids = sl_arena_alloc(a, (size_t)limit * sizeof *out->customer_ids);
-    if (out->customer_ids == NULL)
-        return OOM(err);
     size_t k = 0, ci = 0;
+    *more = false;
     for (size_t i = 0; i < c.n; i++) {
         const cv_summary_row *s = &c.rows[i];
         if (strcmp(s->customer_id, after) <= 0)
@@ -747,16 +744,60 @@ static sl_status segment_page(sl_arena *a, const Shelfline__V1__ListSegmentReque
             if (r->max_clv_minor > 0 && m.clv > (double)r->max_clv_minor)
                 continue;
         }
-        if (k == (size_t)limit) {
-            /* One more match exists: the page is full and another follows. */
-            out->next_page_token = sl_page_token_encode(a, out->customer_ids[k - 1]);
-            if (out->next_page_token == NULL)
-                return OOM(err);
+        if (k == limit) {
+            *more = true;
             break;
         }
-        out->customer_ids[k++] = (char *)s->customer_id;
+        rows[k++] = s;
     }
-    out->n_customer_ids = k;
+    *n = k;
+}
+
+/* Reads what r's filters need and scores everyone when a segment is
+ * asked: *c and *scores (NULL: no segment) for segment_match. */
+static sl_status segment_load(sl_call *call, const Shelfline__V1__ListSegmentRequest *r,
+                              cv_segment seg, segment_ctx *c, cv_rfm_score **scores, sl_err *err)
+{
+    sl_arena *a = sl_call_arena(call);
+    *c = (segment_ctx){.a = a, .today = today()};
+    c->fcat.category = r->category[0] != '\0' ? r->category : NULL;
+    c->need_fit = r->min_clv_minor > 0 || r->max_clv_minor > 0 || r->min_p_alive > 0;
+    sl_db_tx_options o = sl_service_tx_options(call, true);
+    sl_status st = sl_db_tx(CV_APP(call)->db, &o, segment_tx, c, err);
+    if (st != SL_OK)
+        return st;
+    if (c->need_fit && c->fit == NULL)
+        return sl_err_reason(err, SL_FAILED_PRECONDITION, "MODEL_NOT_FITTED",
+                             "min_clv_minor, max_clv_minor and min_p_alive need a model fit: call "
+                             "FitModels first");
+    *scores = NULL;
+    if (seg != CV_SEGMENT_COUNT)
+        return score_all(a, c->rows, c->n, c->today, scores, err);
+    return SL_OK;
+}
+
+sl_status cv_segment_check(const Shelfline__V1__ListSegmentRequest *r, sl_err *err)
+{
+    cv_segment seg;
+    return segment_request_check(r, &seg, err);
+}
+
+sl_status cv_segment_members(sl_call *call, const Shelfline__V1__ListSegmentRequest *r,
+                             const cv_summary_row ***out, size_t *n, sl_err *err)
+{
+    cv_segment seg = CV_SEGMENT_COUNT;
+    segment_ctx c;
+    cv_rfm_score *scores = NULL;
+    bool more;
+    sl_status st = segment_request_check(r, &seg, err);
+    if (st == SL_OK)
+        st = segment_load(call, r, seg, &c, &scores, err);
+    if (st != SL_OK)
+        return st;
+    *out = sl_arena_alloc(c.a, (c.n > 0 ? c.n : 1) * sizeof **out);
+    if (*out == NULL)
+        return OOM(err);
+    segment_match(r, &c, scores, seg, c.n, "", *out, n, &more);
     return SL_OK;
 }
 
@@ -774,20 +815,22 @@ sl_status cv_api_list_segment(sl_call *call, const ProtobufCMessage *req, Protob
     char after[80];
     if ((st = sl_page_read(r->page, &limit, after, sizeof after, err)) != SL_OK)
         return st;
-
-    segment_ctx c = {.a = a, .today = today()};
-    c.fcat.category = r->category[0] != '\0' ? r->category : NULL;
-    c.need_fit = r->min_clv_minor > 0 || r->max_clv_minor > 0 || r->min_p_alive > 0;
-    sl_db_tx_options o = sl_service_tx_options(call, true);
-    if ((st = sl_db_tx(CV_APP(call)->db, &o, segment_tx, &c, err)) != SL_OK)
-        return st;
-    if (c.need_fit && c.fit == NULL)
-        return sl_err_reason(err, SL_FAILED_PRECONDITION, "MODEL_NOT_FITTED",
-                             "min_clv_minor, max_clv_minor and min_p_alive need a model fit: call "
-                             "FitModels first");
+    segment_ctx c;
     cv_rfm_score *scores = NULL;
-    if (seg != CV_SEGMENT_COUNT && (st = score_all(a, c.rows, c.n, c.today, &scores, err)) != SL_OK)
+    if ((st = segment_load(call, r, seg, &c, &scores, err)) != SL_OK)
         return st;
-
-    return segment_page(a, r, &c, scores, seg, limit, after, out, err);
+    const cv_summary_row **rows = sl_arena_alloc(a, (size_t)limit * sizeof *rows);
+    out->customer_ids = sl_arena_alloc(a, (size_t)limit * sizeof *out->customer_ids);
+    if (rows == NULL || out->customer_ids == NULL)
+        return OOM(err);
+    size_t k;
+    bool more;
+    segment_match(r, &c, scores, seg, (size_t)limit, after, rows, &k, &more);
+    for (size_t i = 0; i < k; i++)
+        out->customer_ids[i] = (char *)rows[i]->customer_id;
+    out->n_customer_ids = k;
+    if (more && k > 0 &&
+        (out->next_page_token = sl_page_token_encode(a, rows[k - 1]->customer_id)) == NULL)
+        return OOM(err);
+    return SL_OK;
 }

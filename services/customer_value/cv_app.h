@@ -66,6 +66,23 @@ sl_status cv_api_suggest_substitutes(sl_call *call, const ProtobufCMessage *req,
 sl_status cv_api_recommend(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
                            sl_err *err);
 
+/* campaigns (cv_api_campaign.c) */
+sl_status cv_api_build_campaign(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                                sl_err *err);
+sl_status cv_api_list_campaign_recipients(sl_call *call, const ProtobufCMessage *req,
+                                          ProtobufCMessage *resp, sl_err *err);
+sl_status cv_api_send_campaign(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                               sl_err *err);
+
+/* ListSegment's filters, shared with campaigns' audiences
+ * (cv_api_value.c): every rule of r (INVALID_ARGUMENT naming the field),
+ * and every customer with purchases matching r, in id order (summary rows
+ * in the call's arena); FAILED_PRECONDITION when a model filter is given
+ * before any fit.  r's page is ignored. */
+sl_status cv_segment_check(const Shelfline__V1__ListSegmentRequest *r, sl_err *err);
+sl_status cv_segment_members(sl_call *call, const Shelfline__V1__ListSegmentRequest *r,
+                             const struct cv_summary_row ***out, size_t *n, sl_err *err);
+
 /* Starts following service-desk's ORDER_PAID and RETURN_RECEIVED events
  * (cv_orders.c); the caller owns *out (sl_consumer_stop). */
 sl_status cv_orders_start(cv_app *app, sl_consumer **out, sl_err *err);
@@ -112,5 +129,9 @@ sl_status cv_valid_cohort(const char *field, const char *v, bool *set, int32_t *
 sl_status cv_valid_reminders_request(const ProtobufCMessage *req, sl_err *err);
 sl_status cv_valid_recommend_request(const ProtobufCMessage *req, sl_err *err);
 sl_status cv_valid_substitutes_request(const ProtobufCMessage *req, sl_err *err);
+/* BuildCampaign's rules, and campaign_id of ListCampaignRecipients and
+ * SendCampaign (cv_api_campaign.c). */
+sl_status cv_valid_build_campaign_request(const ProtobufCMessage *req, sl_err *err);
+sl_status cv_valid_campaign_id_request(const ProtobufCMessage *req, sl_err *err);
 
 #endif

@@ -284,6 +284,26 @@ sl_status cv_catalog_availability(cv_catalog *c, sl_call *call, const char *regi
                                   const char *const *skus, size_t n, int64_t *available,
                                   sl_err *err)
 {
+    return cv_catalog_offer(c, call, region, skus, n, available, NULL, err);
+}
+
+/* The nearest serving warehouse with units (inventory lists them nearest
+ * first) gives the delivery promise. */
+static void offer_of(const Shelfline__V1__Availability *it, cv_offer *o)
+{
+    *o = (cv_offer){it->available > 0 ? it->available : 0, it->only_left, 0, 0};
+    for (size_t w = 0; w < it->n_warehouses; w++)
+        if (it->warehouses[w]->available > 0) {
+            o->transit_p50 = it->warehouses[w]->transit_p50_days;
+            o->transit_p90 = it->warehouses[w]->transit_p90_days;
+            break;
+        }
+}
+
+sl_status cv_catalog_offer(cv_catalog *c, sl_call *call, const char *region,
+                           const char *const *skus, size_t n, int64_t *available, cv_offer *offers,
+                           sl_err *err)
+{
     sl_channel *ch = sl_service_peer(c->svc, CV_PEER_INVENTORY);
     if (ch == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED,
@@ -304,8 +324,12 @@ sl_status cv_catalog_availability(cv_catalog *c, sl_call *call, const char *regi
                                  a, &m, &inventory_policy, err);
         if (st == SL_INVALID_ARGUMENT && err != NULL && strstr(err->msg, "not served") != NULL) {
             /* Nothing ships to the region: nothing is available there. */
-            for (size_t i = 0; i < n; i++)
-                available[i] = 0;
+            for (size_t i = 0; i < n; i++) {
+                if (available != NULL)
+                    available[i] = 0;
+                if (offers != NULL)
+                    offers[i] = (cv_offer){0, 0, 0, 0};
+            }
             sl_err_clear(err);
             st = SL_OK;
             goto done;
@@ -322,10 +346,91 @@ sl_status cv_catalog_availability(cv_catalog *c, sl_call *call, const char *regi
                             r->n_items, k);
             goto done;
         }
-        for (size_t i = 0; i < k; i++)
-            available[off + i] = r->items[i]->available > 0 ? r->items[i]->available : 0;
+        for (size_t i = 0; i < k; i++) {
+            if (available != NULL)
+                available[off + i] = r->items[i]->available > 0 ? r->items[i]->available : 0;
+            if (offers != NULL)
+                offer_of(r->items[i], &offers[off + i]);
+        }
         sl_arena_reset(a);
     }
+done:
+    sl_arena_destroy(a);
+    return st;
+}
+
+sl_status cv_catalog_promotion(cv_catalog *c, sl_call *call, const char *promotion_id, sl_arena *a,
+                               Shelfline__V1__Promotion **out, sl_err *err)
+{
+    sl_channel *ch = sl_service_peer(c->svc, CV_PEER_INVENTORY);
+    if (ch == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED,
+                          "out of memory opening the inventory channel");
+    Shelfline__V1__GetPromotionRequest req = SHELFLINE__V1__GET_PROMOTION_REQUEST__INIT;
+    req.promotion_id = (char *)promotion_id;
+    ProtobufCMessage *m = NULL;
+    sl_status st =
+        sl_client_call_from(call, ch, "/shelfline.v1.InventoryService/GetPromotion", &req.base,
+                            &shelfline__v1__promotion__descriptor, a, &m, &inventory_policy, err);
+    if (st == SL_NOT_FOUND)
+        return sl_err_reason(err, SL_NOT_FOUND, "PROMOTION_NOT_FOUND",
+                             "promotion_id: inventory knows no promotion \"%s\"", promotion_id);
+    if (st != SL_OK)
+        return peer_failure(st, "read the promotion from the inventory service", err);
+    *out = (Shelfline__V1__Promotion *)m;
+    return SL_OK;
+}
+
+sl_status cv_catalog_promotion_reach(cv_catalog *c, sl_call *call,
+                                     const Shelfline__V1__Promotion *p, const char *region,
+                                     cv_offer *out, sl_err *err)
+{
+    sl_channel *ch = sl_service_peer(c->svc, CV_PEER_INVENTORY);
+    if (ch == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED,
+                          "out of memory opening the inventory channel");
+    *out = (cv_offer){0, 0, 0, 0};
+    if (p->region[0] != '\0' && strcmp(p->region, region) != 0)
+        return SL_OK;
+    sl_arena *a = sl_arena_create(16 * 1024);
+    if (a == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    char *skus[1] = {p->sku};
+    Shelfline__V1__GetAvailabilityRequest req = SHELFLINE__V1__GET_AVAILABILITY_REQUEST__INIT;
+    req.skus = skus;
+    req.n_skus = 1;
+    req.region = (char *)region;
+    ProtobufCMessage *m = NULL;
+    sl_status st = sl_client_call_from(
+        call, ch, "/shelfline.v1.InventoryService/GetAvailability", &req.base,
+        &shelfline__v1__get_availability_response__descriptor, a, &m, &inventory_policy, err);
+    if (st == SL_INVALID_ARGUMENT && err != NULL && strstr(err->msg, "not served") != NULL) {
+        sl_err_clear(err);
+        st = SL_OK; /* nothing ships there: nothing reaches it */
+        goto done;
+    }
+    if (st != SL_OK) {
+        st = peer_failure(st, "check availability with the inventory service", err);
+        goto done;
+    }
+    Shelfline__V1__GetAvailabilityResponse *r = (Shelfline__V1__GetAvailabilityResponse *)m;
+    if (r->n_items != 1)
+        goto done;
+    /* The serving warehouses come nearest first: the first holding part
+     * of the fence gives the promise. */
+    for (size_t w = 0; w < r->items[0]->n_warehouses; w++) {
+        const Shelfline__V1__WarehouseAvailability *wa = r->items[0]->warehouses[w];
+        for (size_t f = 0; f < p->n_fences; f++)
+            if (p->fences[f]->remaining > 0 &&
+                strcmp(p->fences[f]->warehouse_id, wa->warehouse_id) == 0) {
+                if (out->available == 0) {
+                    out->transit_p50 = wa->transit_p50_days;
+                    out->transit_p90 = wa->transit_p90_days;
+                }
+                out->available += p->fences[f]->remaining;
+            }
+    }
+    out->only_left = out->available;
 done:
     sl_arena_destroy(a);
     return st;

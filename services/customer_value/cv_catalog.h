@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "shelfline/v1/inventory.pb-c.h"
 #include "sl_server.h"
 #include "sl_service.h"
 
@@ -80,5 +81,34 @@ bool cv_tags_in_season(uint32_t tags, int32_t day);
 sl_status cv_catalog_availability(cv_catalog *c, sl_call *call, const char *region,
                                   const char *const *skus, size_t n, int64_t *available,
                                   sl_err *err);
+
+/* How a SKU stands in a region: units available, "only N left" (N when
+ * inventory reports low stock, else 0), and the transit days (p50, p90)
+ * from the nearest serving warehouse with units (0 when none has any). */
+typedef struct cv_offer {
+    int64_t available, only_left;
+    int32_t transit_p50, transit_p90;
+} cv_offer;
+
+/* cv_catalog_availability with the whole offer per SKU into offers[]
+ * (available may be NULL, and so may offers); the same calls and
+ * statuses. */
+sl_status cv_catalog_offer(cv_catalog *c, sl_call *call, const char *region,
+                           const char *const *skus, size_t n, int64_t *available, cv_offer *offers,
+                           sl_err *err);
+
+/* Inventory's promotion promotion_id (GetPromotion) into a.  NOT_FOUND
+ * naming promotion_id when inventory knows none; UNAVAILABLE when it
+ * cannot be asked. */
+sl_status cv_catalog_promotion(cv_catalog *c, sl_call *call, const char *promotion_id, sl_arena *a,
+                               Shelfline__V1__Promotion **out, sl_err *err);
+
+/* What of promotion p reaches region: out->available (and only_left) the
+ * fenced units still free in the warehouses serving region, the transit
+ * (p50, p90) from the nearest of them holding any; all 0 when p is for
+ * another region or no warehouse with its fence serves region. */
+sl_status cv_catalog_promotion_reach(cv_catalog *c, sl_call *call,
+                                     const Shelfline__V1__Promotion *p, const char *region,
+                                     cv_offer *out, sl_err *err);
 
 #endif

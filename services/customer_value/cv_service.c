@@ -41,6 +41,12 @@ static const sl_method methods[] = {
              SL_ROLE_STOREFRONT | SL_ROLE_CS_AGENT),
     SL_UNARY("SuggestSubstitutes", cv_api_suggest_substitutes, cv_valid_substitutes_request,
              SL_METHOD_READ_ONLY, SL_ROLE_STOREFRONT | SL_ROLE_CS_AGENT),
+    SL_UNARY("BuildCampaign", cv_api_build_campaign, cv_valid_build_campaign_request,
+             SL_METHOD_IDEMPOTENT, SL_ROLE_PLANNER),
+    SL_UNARY("ListCampaignRecipients", cv_api_list_campaign_recipients,
+             cv_valid_campaign_id_request, SL_METHOD_READ_ONLY, SL_ROLE_CS_AGENT | SL_ROLE_PLANNER),
+    SL_UNARY("SendCampaign", cv_api_send_campaign, cv_valid_campaign_id_request,
+             SL_METHOD_IDEMPOTENT, SL_ROLE_PLANNER),
 };
 
 static const sl_peer_spec peers[] = {
@@ -54,6 +60,7 @@ static const sl_event_topic topics[] = {
     {"RETURN_RECORDED", &shelfline__v1__return_recorded__descriptor},
     {"MODELS_FITTED", &shelfline__v1__model_fit__descriptor},
     {"REPURCHASE_DUE", &shelfline__v1__repurchase_reminder__descriptor},
+    {"CAMPAIGN_MESSAGE", &shelfline__v1__campaign_message__descriptor},
     {NULL, NULL},
 };
 

@@ -236,9 +236,12 @@ static const sl_db_stmt statements[] = {
     {NULL, NULL, 0},
 };
 
+extern const sl_db_stmt cv_campaign_statements[]; /* cv_campaign_store.c */
+
 sl_status cv_store_register(sl_db *db, sl_err *err)
 {
-    return sl_db_register(db, statements, err);
+    sl_status st = sl_db_register(db, statements, err);
+    return st == SL_OK ? sl_db_register(db, cv_campaign_statements, err) : st;
 }
 
 /* ---- helpers ---- */

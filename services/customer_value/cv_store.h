@@ -245,4 +245,57 @@ typedef struct cv_rfm_counts {
 sl_status cv_store_rfm_rank(sl_db_conn *c, int32_t last_day, int64_t orders, int64_t net_minor,
                             cv_rfm_counts *out, sl_err *err);
 
+/* ---- campaigns (cv_campaign_store.c; its statements registered by
+ * cv_store_register) ---- */
+
+/* A campaign row. */
+typedef struct cv_campaign_row {
+    const char *campaign_id, *kind, *region, *state;
+    const char *promotion_id; /* URGENCY, else "" */
+    int64_t starts_at_ms, ends_at_ms, created_ms, sent_ms;
+    int32_t audience_size, sent, skipped;
+    const uint8_t *request; /* the packed BuildCampaignRequest */
+    size_t request_len;
+} cv_campaign_row;
+
+/* The campaign with this id, or *out NULL (arena memory). */
+sl_status cv_store_campaign_get(sl_db_conn *c, sl_arena *a, const char *campaign_id,
+                                cv_campaign_row **out, sl_err *err);
+
+/* Inserts a campaign (state BUILT); *inserted false when the id existed
+ * (nothing written). */
+sl_status cv_store_campaign_insert(sl_db_conn *c, const cv_campaign_row *row, bool *inserted,
+                                   sl_err *err);
+
+/* One recipient as stored: the packed CampaignRecipient (picks as built),
+ * its state and the picks sent. */
+typedef struct cv_recipient_row {
+    const char *customer_id, *region, *state;
+    const uint8_t *recipient;
+    size_t recipient_len;
+    int32_t sent_picks;
+} cv_recipient_row;
+
+sl_status cv_store_recipient_insert(sl_db_conn *c, const char *campaign_id,
+                                    const cv_recipient_row *row, sl_err *err);
+
+/* At most limit recipients after customer id `after` ("" from the start),
+ * in byte order of the id; only PENDING ones when pending_only. */
+sl_status cv_store_recipients(sl_db_conn *c, sl_arena *a, const char *campaign_id,
+                              const char *after, bool pending_only, int limit,
+                              cv_recipient_row **out, size_t *n, sl_err *err);
+
+/* PENDING -> state (SENT or SKIPPED) with sent_picks, under the row's
+ * lock; *marked false when it had left PENDING already (another sender). */
+sl_status cv_store_recipient_mark(sl_db_conn *c, const char *campaign_id, const char *customer_id,
+                                  const char *state, int32_t sent_picks, bool *marked, sl_err *err);
+
+/* Every PENDING recipient -> SKIPPED (a sold-out URGENCY campaign); *n
+ * how many. */
+sl_status cv_store_recipients_skip_pending(sl_db_conn *c, const char *campaign_id, int32_t *n,
+                                           sl_err *err);
+
+/* BUILT -> SENT once no recipient is PENDING. */
+sl_status cv_store_campaign_finish(sl_db_conn *c, const char *campaign_id, sl_err *err);
+
 #endif

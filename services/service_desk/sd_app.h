@@ -38,6 +38,8 @@
  *   SHELFLINE_SD_BIS_POLL          how often replicas look for due batches [500ms]
  *   SHELFLINE_SD_DELAY_BATCH       orders moved per transaction when an
  *                                  inbound is delayed [200]
+ *   SHELFLINE_SD_CV_CONSUMER       follow customer-value's campaign messages
+ *                                  and repurchase reminders [true]
  */
 typedef struct sd_config {
     int64_t hold_ttl_ms;
@@ -47,6 +49,7 @@ typedef struct sd_config {
     sd_comp_policy comp;
     uint8_t coupon_key[SD_COUPON_KEY_LEN];
     bool consumer;
+    bool cv_consumer;
     int64_t bis_interval_ms;
     int64_t bis_max_batch;
     int64_t bis_poll_ms;
@@ -70,6 +73,7 @@ typedef struct sd_app {
     sd_net *net;
     sl_consumer *consumer;       /* NULL when disabled */
     sl_consumer *order_consumer; /* reservation events closing orders; NULL when disabled */
+    sl_consumer *cv_consumer;    /* customer-value's messages (sd_cv_sync.c); NULL when off */
     struct sd_bis *bis;          /* the back-in-stock scheduler */
     sl_channel *customer_value;  /* shared peer channel, for tiers */
     sd_classifier *classifier;

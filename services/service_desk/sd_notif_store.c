@@ -40,6 +40,9 @@ static Shelfline__V1__NotificationKind kind_of(const char *kind)
     return strcmp(kind, "DELAY") == 0 ? SHELFLINE__V1__NOTIFICATION_KIND__NOTIFICATION_DELAY
            : strcmp(kind, "COMPENSATION") == 0
                ? SHELFLINE__V1__NOTIFICATION_KIND__NOTIFICATION_COMPENSATION
+           : strcmp(kind, "CAMPAIGN") == 0 ? SHELFLINE__V1__NOTIFICATION_KIND__NOTIFICATION_CAMPAIGN
+           : strcmp(kind, "REPURCHASE") == 0
+               ? SHELFLINE__V1__NOTIFICATION_KIND__NOTIFICATION_REPURCHASE
                : SHELFLINE__V1__NOTIFICATION_KIND__NOTIFICATION_BACK_IN_STOCK;
 }
 

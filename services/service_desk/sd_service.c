@@ -24,6 +24,8 @@ sl_status sd_sync_apply(sl_db_conn *conn, const Shelfline__V1__Event *ev, void *
 sl_status sd_sync_prepare(sl_db *db, const Shelfline__V1__Event *ev, void *ctx, sl_err *err);
 sl_status sd_sync_apply_orders(sl_db_conn *conn, const Shelfline__V1__Event *ev, void *ctx,
                                sl_err *err);
+sl_status sd_cv_sync_apply(sl_db_conn *conn, const Shelfline__V1__Event *ev, void *ctx,
+                           sl_err *err);
 
 sl_status sd_config_load(sd_config *cfg, sl_err *err)
 {
@@ -42,6 +44,7 @@ sl_status sd_config_load(sd_config *cfg, sl_err *err)
         (st = sl_config_string("SHELFLINE_SD_COUPON_KEY", "000102030405060708090a0b0c0d0e0f", &key,
                                err)) != SL_OK ||
         (st = sl_config_bool("SHELFLINE_SD_CONSUMER", true, &cfg->consumer, err)) != SL_OK ||
+        (st = sl_config_bool("SHELFLINE_SD_CV_CONSUMER", true, &cfg->cv_consumer, err)) != SL_OK ||
         (st = sl_config_duration_ms("SHELFLINE_SD_BIS_INTERVAL", 10000, 10, 24 * 3600 * 1000LL,
                                     &cfg->bis_interval_ms, err)) != SL_OK ||
         (st = sl_config_int("SHELFLINE_SD_BIS_MAX_BATCH", 1000, 1, 100000, &cfg->bis_max_batch,
@@ -144,6 +147,8 @@ static const char *const consumed_topics[] = {"INBOUND_DELAYED", "BACK_IN_STOCK"
  * INBOUND_DELAYED waited its turn -- on the peak day the delay notices came
  * 15-40 s late. */
 static const char *const order_topics[] = {"RESERVATION_COMMITTED", "RESERVATION_RELEASED"};
+/* customer-value's messages to customers (sd_cv_sync.c). */
+static const char *const cv_topics[] = {"CAMPAIGN_MESSAGE", "REPURCHASE_DUE"};
 
 static void app_free(sd_app *app)
 {
@@ -152,6 +157,7 @@ static void app_free(sd_app *app)
     sd_metrics_stop(app->metrics);
     sl_consumer_stop(app->consumer);
     sl_consumer_stop(app->order_consumer);
+    sl_consumer_stop(app->cv_consumer);
     sd_bis_stop(app->bis);
     sd_net_destroy(app->net);
     sd_sla_policy_free(app->sla);
@@ -247,6 +253,21 @@ static sl_status init(sl_service *svc, void **out, sl_err *err)
             .lock_retry_ms = 1000,
         };
         st = sl_consumer_start(&co, &app->order_consumer, err);
+    }
+    if (st == SL_OK && app->cfg.cv_consumer) {
+        sl_consumer_options co = {
+            .subscription = "service-desk/customer-value",
+            .db = app->db,
+            .channel = app->customer_value,
+            .method = "/shelfline.v1.CustomerValueService/WatchEvents",
+            .topics = cv_topics,
+            .n_topics = sizeof cv_topics / sizeof cv_topics[0],
+            .fn = sd_cv_sync_apply,
+            .ctx = app,
+            .lock_retry_ms = 1000,
+        };
+        st = app->customer_value != NULL ? sl_consumer_start(&co, &app->cv_consumer, err)
+                                         : sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     }
     if (st == SL_OK)
         st = console_route(svc, err);

@@ -408,7 +408,7 @@ sl_db_tx_options sd_store_tx_options(int64_t deadline_ms, bool read_only);
 /* One customer notification, keyed for idempotency. */
 typedef struct sd_notice {
     const char *key;  /* "delay:<order>:<inbound>:<ms>", "comp:<order>:<slip>", ... */
-    const char *kind; /* DELAY, COMPENSATION, BACK_IN_STOCK */
+    const char *kind; /* DELAY, COMPENSATION, BACK_IN_STOCK, CAMPAIGN, REPURCHASE */
     const char *customer_id, *order_id, *body, *coupon;
     int64_t value_minor;
     const char *currency;

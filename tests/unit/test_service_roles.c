@@ -86,6 +86,7 @@ static const char *const cs_agent[] = {
     "CustomerValueService/GetRepurchaseReminders",
     "CustomerValueService/Recommend",
     "CustomerValueService/SuggestSubstitutes",
+    "CustomerValueService/ListCampaignRecipients",
     "ServiceDeskService/CancelOrder",
     "ServiceDeskService/GetOrder",
     "ServiceDeskService/ListOrders",
@@ -147,6 +148,9 @@ static const char *const planner[] = {
     "CustomerValueService/ListSegment",
     "CustomerValueService/GetRepurchaseReminders",
     "ServiceDeskService/GetBackInStockQueue",
+    "CustomerValueService/BuildCampaign",
+    "CustomerValueService/ListCampaignRecipients",
+    "CustomerValueService/SendCampaign",
     NULL,
 };
 
