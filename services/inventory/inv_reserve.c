@@ -108,6 +108,47 @@ static sl_status load_promos(batch *b, const char **pids, size_t np, sl_err *err
     return SL_OK;
 }
 
+/* Step 3: the (fence, customer) pairs of the live stock fences of the
+ * batch's SKUs with one of its customers as a member (one statement per
+ * batch; under the SKU locks, so no fence of these SKUs is created or
+ * ended meanwhile).  The fences found are added to *pids (a new sorted,
+ * distinct array in the arena; *np grows). */
+static sl_status load_fence_members(batch *b, const char **skus, size_t ns, const char ***pids,
+                                    size_t *np, sl_err *err)
+{
+    sl_arena *a = b->arena;
+    const char **customers = sl_arena_alloc(a, (b->n + 1) * sizeof *customers);
+    if (customers == NULL)
+        return OOM(err);
+    for (size_t j = 0; j < b->n; j++)
+        customers[j] = b->jobs[j]->req->customer_id;
+    size_t nc = uniq(customers, b->n);
+    inv_usage_row *pairs;
+    size_t npairs;
+    sl_status st =
+        inv_store_sfence_eligible(b->tx.conn, a, skus, ns, customers, nc, &pairs, &npairs, err);
+    if (st != SL_OK)
+        return st;
+    b->d.elig = pairs;
+    b->d.nelig = npairs;
+    if (npairs == 0)
+        return SL_OK;
+    const char **fids = sl_arena_alloc(a, (npairs + 1) * sizeof *fids);
+    if (fids == NULL)
+        return OOM(err);
+    for (size_t i = 0; i < npairs; i++)
+        fids[i] = pairs[i].promotion_id;
+    size_t nf = uniq(fids, npairs);
+    const char **all = sl_arena_alloc(a, (*np + nf + 1) * sizeof *all);
+    if (all == NULL)
+        return OOM(err);
+    memcpy(all, *pids, *np * sizeof *all);
+    memcpy(all + *np, fids, nf * sizeof *all);
+    *np = uniq(all, *np + nf);
+    *pids = all;
+    return SL_OK;
+}
+
 /* Writes the batch's accepted reservations and every counter they moved. */
 static sl_status write_batch(batch *b, sl_err *err)
 {
@@ -164,8 +205,11 @@ static sl_status write_batch(batch *b, sl_err *err)
  *  2. Lock the SKUs and ids in the global order and, in the same round
  *     trip, load the network, the products, the stock rows and the stored
  *     reservations of the ids (inv_tx_lock_load).
- *  3. Load the promotions, fences and customers' usage when a job names a
- *     promotion; the open inbound shipments when a job allows backorders.
+ *  3. Look up the stock fences of the batch's SKUs its customers are
+ *     members of (load_fence_members); load them with the promotions,
+ *     their fences and customers' usage when a job names a promotion or a
+ *     member's fence was found; the open inbound shipments when a job
+ *     allows backorders.
  *  4. Decide each job in queue order against that state (inv_decide): a
  *     job's failure is its own answer.
  *  5. Write the accepted reservations and every counter they moved, then
@@ -215,7 +259,9 @@ static sl_status batch_tx(sl_db_conn *conn, void *p, sl_err *err)
     if (st != SL_OK)
         return st;
     b->d.existing = existing;
-    if (any_promo && (st = load_promos(b, pids, np, err)) != SL_OK)
+    if ((st = load_fence_members(b, skus, ns, &pids, &np, err)) != SL_OK)
+        return st;
+    if ((any_promo || b->d.nelig > 0) && (st = load_promos(b, pids, np, err)) != SL_OK)
         return st;
     if (any_backorder) {
         inv_open_inbound *ib;
