@@ -347,7 +347,7 @@ sl_status inv_store_promo_precheck(sl_db_conn *c, const char *promo_id, const ch
 
 /* ---- stock fences (promotions of kind STOCK_FENCE) ---- */
 
-static bool pair_at(sl_arena *a, sl_db_reader *rd, int i, void *rows)
+bool inv__member_at(sl_arena *a, sl_db_reader *rd, int i, void *rows)
 {
     (void)a;
     inv_usage_row *u = rows;
@@ -356,19 +356,6 @@ static bool pair_at(sl_arena *a, sl_db_reader *rd, int i, void *rows)
     u[i].qty = 0;
     u[i].limit_qty = 0;
     return true;
-}
-
-sl_status inv_store_sfence_eligible(sl_db_conn *c, sl_arena *a, const char *const *skus,
-                                    size_t nskus, const char *const *customers, size_t ncustomers,
-                                    inv_usage_row **out, size_t *nout, sl_err *err)
-{
-    const char *v[2] = {inv__text_array(a, skus, nskus), inv__text_array(a, customers, ncustomers)};
-    void *rows = NULL;
-    sl_status st = inv__query_rows(c, a, "inv_sfence_eligible", 2, v, sizeof **out, pair_at, &rows,
-                                   nout, err);
-    if (st == SL_OK)
-        *out = rows;
-    return st;
 }
 
 sl_status inv_store_sfence_list(sl_db_conn *c, sl_arena *a, const char *sku, bool live_only,
