@@ -570,8 +570,8 @@ static sl_status take_fenced_part(job *j, size_t i, const inv_part *pt, member_p
     int64_t left = pt->qty;
     for (size_t k = 0; k <= nmp && left > 0; k++) {
         member_part *m = k < nmp ? &mp[k] : NULL;
-        if (m != NULL && (strcmp(m->f->row.warehouse_id, src->warehouse_id) != 0 ||
-                          m->f->row.remaining <= 0))
+        if (m != NULL &&
+            (strcmp(m->f->row.warehouse_id, src->warehouse_id) != 0 || m->f->row.remaining <= 0))
             continue;
         int64_t q = m == NULL ? left : (m->f->row.remaining < left ? m->f->row.remaining : left);
         Shelfline__V1__Allocation *x = sl_arena_alloc(a, sizeof *x);
@@ -600,8 +600,8 @@ static sl_status take_fenced_part(job *j, size_t i, const inv_part *pt, member_p
         if (m == NULL) {
             inv_row *row = j->la.src_ref[pt->source];
             if (row == NULL) /* free units were counted there, so it exists */
-                return sl_err_set(err, SL_INTERNAL, "no stock row of SKU \"%s\" in \"%s\"",
-                                  l->sku, src->warehouse_id);
+                return sl_err_set(err, SL_INTERNAL, "no stock row of SKU \"%s\" in \"%s\"", l->sku,
+                                  src->warehouse_id);
             row->reserved += q;
             if (!push_undo(d, INV_UNDO_ROW, row, q))
                 return OOM(err);
@@ -664,15 +664,14 @@ static sl_status fence_line(job *j, size_t i, bool *done, sl_err *err)
     if (!inv_alloc_line(&in, &out)) {
         for (size_t k = 0; k < ns; k++)
             j->la.src[k].available = fenced[k] + free_units[k];
-        in = (inv_alloc_in){j->la.src, ns,    j->la.isrc, ni,
-                            l->qty,    req->allow_split, req->allow_backorder};
+        in = (inv_alloc_in){j->la.src,           ns, j->la.isrc, ni, l->qty, req->allow_split,
+                            req->allow_backorder};
         out = (inv_alloc_out){.parts = parts};
         if (!inv_alloc_line(&in, &out))
             return note_short(j, i, NULL, &out, err);
     }
     Shelfline__V1__ReservationLine *rl = sl_arena_alloc(a, sizeof *rl);
-    Shelfline__V1__Allocation **al =
-        sl_arena_alloc(a, (out.nparts * (nmp + 1) + 1) * sizeof *al);
+    Shelfline__V1__Allocation **al = sl_arena_alloc(a, (out.nparts * (nmp + 1) + 1) * sizeof *al);
     const inv_product_row *prod = inv_tx_product(d->tx, l->sku);
     if (rl == NULL || al == NULL)
         return OOM(err);

@@ -168,7 +168,8 @@ sl_status inv_fence_create(sl_db_conn *conn, sl_events *events, sl_arena *a, con
     if (inv_tx_product(&tx, f->sku) == NULL)
         return sl_err_reason(err, SL_NOT_FOUND, "SKU_NOT_FOUND", "fence.sku: unknown SKU \"%s\"",
                              f->sku);
-    if (f->warehouse_id[0] != '\0' && (st = check_warehouse(conn, a, f->warehouse_id, err)) != SL_OK)
+    if (f->warehouse_id[0] != '\0' &&
+        (st = check_warehouse(conn, a, f->warehouse_id, err)) != SL_OK)
         return st;
     if (f->ends_at_ms <= tx.now_ms)
         return sl_err_set(err, SL_INVALID_ARGUMENT, "fence.ends_at_ms %lld is in the past",
@@ -213,8 +214,8 @@ sl_status inv_fence_create(sl_db_conn *conn, sl_events *events, sl_arena *a, con
 }
 
 sl_status inv_fence_set_members(sl_db_conn *conn, sl_arena *a,
-                                 const Shelfline__V1__SetStockFenceEligibilityRequest *r,
-                                 Shelfline__V1__SetStockFenceEligibilityResponse *out, sl_err *err)
+                                const Shelfline__V1__SetStockFenceEligibilityRequest *r,
+                                Shelfline__V1__SetStockFenceEligibilityResponse *out, sl_err *err)
 {
     const char *ids[1] = {r->fence_id};
     inv_promo_row *p;
@@ -227,16 +228,15 @@ sl_status inv_fence_set_members(sl_db_conn *conn, sl_arena *a,
                              "fence_id: unknown stock fence \"%s\"", r->fence_id);
     if (strcmp(p[0].segment, r->segment) != 0)
         return sl_err_reason(err, SL_FAILED_PRECONDITION, "SEGMENT_MISMATCH",
-                             "segment: fence \"%s\" is for segment \"%s\", not \"%s\"",
-                             r->fence_id, p[0].segment, r->segment);
+                             "segment: fence \"%s\" is for segment \"%s\", not \"%s\"", r->fence_id,
+                             p[0].segment, r->segment);
     if (p[0].ended)
         return sl_err_reason(err, SL_FAILED_PRECONDITION, "STOCK_FENCE_ENDED",
                              "fence_id: stock fence \"%s\" has ended", r->fence_id);
     int64_t added, removed, members;
     if ((st = inv_store_sfence_set_members(conn, a, r->fence_id,
-                                           (const char *const *)r->customer_ids,
-                                           r->n_customer_ids, r->replace, &added, &removed,
-                                           err)) != SL_OK ||
+                                           (const char *const *)r->customer_ids, r->n_customer_ids,
+                                           r->replace, &added, &removed, err)) != SL_OK ||
         (st = inv_store_sfence_members(conn, a, ids, 1, &members, err)) != SL_OK)
         return st;
     out->added = added;

@@ -66,7 +66,7 @@ sl_status inv_fence_list(sl_db_conn *conn, sl_arena *a, const char *sku, bool li
  * or it has ended; else the members are set (see the proto) and counted
  * in *out. */
 sl_status inv_fence_set_members(sl_db_conn *conn, sl_arena *a,
-                                 const Shelfline__V1__SetStockFenceEligibilityRequest *r,
-                                 Shelfline__V1__SetStockFenceEligibilityResponse *out, sl_err *err);
+                                const Shelfline__V1__SetStockFenceEligibilityRequest *r,
+                                Shelfline__V1__SetStockFenceEligibilityResponse *out, sl_err *err);
 
 #endif

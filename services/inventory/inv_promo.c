@@ -172,7 +172,8 @@ sl_status inv_promo_create(sl_db_conn *conn, sl_events *events, sl_arena *a, con
     if (st != SL_OK)
         return st;
     if (nold > 0) {
-        if (old[0].is_fence || old[0].request_len != canon_len || memcmp(old[0].request, canon, canon_len) != 0)
+        if (old[0].is_fence || old[0].request_len != canon_len ||
+            memcmp(old[0].request, canon, canon_len) != 0)
             return sl_err_reason(err, SL_ALREADY_EXISTS, "RESOURCE_CONFLICT",
                                  "promotion.promotion_id \"%s\" already exists with other values",
                                  p->promotion_id);

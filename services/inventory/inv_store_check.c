@@ -13,23 +13,24 @@
 /* A promotion's (or a stock fence's: the same tables, kind STOCK_FENCE)
  * counters against its holds, sales, fences and quantity, and each
  * customer's usage against their holds. */
-#define PROMO_CHECK(kind) "WITH a AS (SELECT al.promotion_id, r.status, r.customer_id, sum(al.qty) AS n " \
-    "FROM reservation_alloc al JOIN reservation r ON r.id = al.reservation_id " \
-    "WHERE al.promotion_id IS NOT NULL GROUP BY 1, 2, 3), " \
-    "p AS (SELECT * FROM promotion WHERE kind = '" kind "' AND ($1 = '' OR sku = $1)) " \
-    "SELECT sku, '' AS warehouse_id, subject, expected, actual FROM (" \
-    "SELECT p.sku, p.id || ' held' AS subject, coalesce((SELECT sum(n) FROM a " \
-    "WHERE a.promotion_id = p.id AND a.status = 'HELD'), 0) AS expected, p.held AS actual " \
-    "FROM p UNION ALL " \
-    "SELECT p.sku, p.id || ' sold', coalesce((SELECT sum(n) FROM a WHERE a.promotion_id = p.id " \
-    "AND a.status = 'COMMITTED'), 0), p.sold FROM p UNION ALL " \
-    "SELECT p.sku, p.id || ' remaining', coalesce((SELECT sum(f.remaining) " \
-    "FROM promotion_fence f WHERE f.promotion_id = p.id), 0), p.remaining FROM p UNION ALL " \
-    "SELECT p.sku, p.id || ' quota', p.quota, p.remaining + p.held + p.sold + p.returned " \
-    "FROM p UNION ALL " \
-    "SELECT p.sku, p.id || ' usage of ' || u.customer_id, coalesce((SELECT sum(n) FROM a " \
-    "WHERE a.promotion_id = u.promotion_id AND a.customer_id = u.customer_id " \
-    "AND a.status IN ('HELD', 'COMMITTED')), 0), u.qty " \
+#define PROMO_CHECK(kind)                                                                          \
+    "WITH a AS (SELECT al.promotion_id, r.status, r.customer_id, sum(al.qty) AS n "                \
+    "FROM reservation_alloc al JOIN reservation r ON r.id = al.reservation_id "                    \
+    "WHERE al.promotion_id IS NOT NULL GROUP BY 1, 2, 3), "                                        \
+    "p AS (SELECT * FROM promotion WHERE kind = '" kind "' AND ($1 = '' OR sku = $1)) "            \
+    "SELECT sku, '' AS warehouse_id, subject, expected, actual FROM ("                             \
+    "SELECT p.sku, p.id || ' held' AS subject, coalesce((SELECT sum(n) FROM a "                    \
+    "WHERE a.promotion_id = p.id AND a.status = 'HELD'), 0) AS expected, p.held AS actual "        \
+    "FROM p UNION ALL "                                                                            \
+    "SELECT p.sku, p.id || ' sold', coalesce((SELECT sum(n) FROM a WHERE a.promotion_id = p.id "   \
+    "AND a.status = 'COMMITTED'), 0), p.sold FROM p UNION ALL "                                    \
+    "SELECT p.sku, p.id || ' remaining', coalesce((SELECT sum(f.remaining) "                       \
+    "FROM promotion_fence f WHERE f.promotion_id = p.id), 0), p.remaining FROM p UNION ALL "       \
+    "SELECT p.sku, p.id || ' quota', p.quota, p.remaining + p.held + p.sold + p.returned "         \
+    "FROM p UNION ALL "                                                                            \
+    "SELECT p.sku, p.id || ' usage of ' || u.customer_id, coalesce((SELECT sum(n) FROM a "         \
+    "WHERE a.promotion_id = u.promotion_id AND a.customer_id = u.customer_id "                     \
+    "AND a.status IN ('HELD', 'COMMITTED')), 0), u.qty "                                           \
     "FROM promotion_usage u JOIN p ON p.id = u.promotion_id) x WHERE expected <> actual"
 
 const sl_db_stmt inv__check_stmts[] = {

@@ -85,9 +85,11 @@ const sl_db_stmt inv__promo_stmts[] = {
      "SELECT id FROM promotion WHERE NOT ended AND ends_at <= now() ORDER BY ends_at "
      "LIMIT $1::int4",
      1},
-    /* The partial index promotion_ending holds exactly these rows. */
+    /* From the partial index promotion_ending (which holds the live stock
+     * fences too: they are not shown as promotions). */
     {"inv_promo_units",
-     "SELECT id, sold, held, remaining FROM promotion WHERE NOT ended ORDER BY ends_at, id "
+     "SELECT id, sold, held, remaining FROM promotion WHERE NOT ended AND kind = 'PROMOTION' "
+     "ORDER BY ends_at, id "
      "LIMIT $1::int4",
      1},
     {"inv_promo_precheck",
@@ -388,9 +390,8 @@ sl_status inv_store_sfence_members(sl_db_conn *c, sl_arena *a, const char *const
     const char *v[1] = {inv__text_array(a, ids, n)};
     void *rows = NULL;
     size_t nr = 0;
-    sl_status st =
-        inv__query_rows(c, a, "inv_sfence_members", 1, v, sizeof(inv_usage_row), count_at, &rows,
-                        &nr, err);
+    sl_status st = inv__query_rows(c, a, "inv_sfence_members", 1, v, sizeof(inv_usage_row),
+                                   count_at, &rows, &nr, err);
     if (st != SL_OK)
         return st;
     const inv_usage_row *u = rows;

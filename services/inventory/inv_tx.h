@@ -111,8 +111,8 @@ sl_status inv_tx_load(inv_tx *tx, const char *const *skus, size_t n, sl_err *err
  * read after the locks were granted. */
 sl_status inv_tx_lock_load(inv_tx *tx, const char *const *skus, size_t nskus,
                            const char *const *ids, size_t nids, inv_resv_row **resv, size_t *nresv,
-                           const char *const *customers, size_t ncustomers,
-                           inv_usage_row **members, size_t *nmembers, sl_err *err);
+                           const char *const *customers, size_t ncustomers, inv_usage_row **members,
+                           size_t *nmembers, sl_err *err);
 
 /* The loaded product, or NULL when the SKU does not exist. */
 const inv_product_row *inv_tx_product(const inv_tx *tx, const char *sku);

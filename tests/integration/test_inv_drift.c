@@ -35,8 +35,8 @@ static int group_setup(void **state)
         return -1;
     ch = svc.ch[0];
     A = sl_arena_create(0);
-    const char *skus[] = {"D-LEDGER", "D-RESERVED", "D-OVERSOLD", "D-PROMO", "D-INBOUND",
-                          "D-FENCE"};
+    const char *skus[] = {"D-LEDGER", "D-RESERVED", "D-OVERSOLD",
+                          "D-PROMO",  "D-INBOUND",  "D-FENCE"};
     return invt_seed(ch, skus, 6);
 }
 
@@ -264,8 +264,8 @@ static void test_stock_fence_counters_off_their_parts_are_reported(void **state)
     cr.fence = &f;
     sl_err err;
     sl_arena_reset(A);
-    assert_int_equal(
-        invt_call(ch, "CreateStockFence", &cr.base, DESC(stock_fence), A, NULL, &err), SL_OK);
+    assert_int_equal(invt_call(ch, "CreateStockFence", &cr.base, DESC(stock_fence), A, NULL, &err),
+                     SL_OK);
     char *who[] = {"C-DRIFT"};
     Shelfline__V1__SetStockFenceEligibilityRequest er =
         SHELFLINE__V1__SET_STOCK_FENCE_ELIGIBILITY_REQUEST__INIT;
@@ -296,23 +296,26 @@ static void test_stock_fence_counters_off_their_parts_are_reported(void **state)
                      1);
     assert_clean("D-FENCE");
     /* Fenced units no longer counted in the stock row's reserved. */
-    assert_int_equal(sql("WITH u AS (UPDATE inventory.promotion_fence SET remaining = remaining - 1 "
-                         "WHERE promotion_id = 'drift-fence' RETURNING 1) SELECT count(*) FROM u"),
-                     1);
+    assert_int_equal(
+        sql("WITH u AS (UPDATE inventory.promotion_fence SET remaining = remaining - 1 "
+            "WHERE promotion_id = 'drift-fence' RETURNING 1) SELECT count(*) FROM u"),
+        1);
     r = check("D-FENCE");
     assert_false(r->ok);
     bool reserved_seen = false, fence_seen = false;
     for (size_t i = 0; i < r->n_violations; i++) {
-        reserved_seen = reserved_seen || r->violations[i]->kind ==
-                                             SHELFLINE__V1__INVARIANT_VIOLATION__KIND__RESERVED_VS_HOLDS;
+        reserved_seen =
+            reserved_seen ||
+            r->violations[i]->kind == SHELFLINE__V1__INVARIANT_VIOLATION__KIND__RESERVED_VS_HOLDS;
         fence_seen = fence_seen || r->violations[i]->kind ==
                                        SHELFLINE__V1__INVARIANT_VIOLATION__KIND__STOCK_FENCE;
     }
     assert_true(reserved_seen);
     assert_true(fence_seen);
-    assert_int_equal(sql("WITH u AS (UPDATE inventory.promotion_fence SET remaining = remaining + 1 "
-                         "WHERE promotion_id = 'drift-fence' RETURNING 1) SELECT count(*) FROM u"),
-                     1);
+    assert_int_equal(
+        sql("WITH u AS (UPDATE inventory.promotion_fence SET remaining = remaining + 1 "
+            "WHERE promotion_id = 'drift-fence' RETURNING 1) SELECT count(*) FROM u"),
+        1);
     assert_clean("D-FENCE");
 }
 

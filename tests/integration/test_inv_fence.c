@@ -249,15 +249,14 @@ static void test_bad_fences_are_refused_naming_the_field_and_write_nothing(void 
     p.price = &price;
     Shelfline__V1__CreatePromotionRequest cp = SHELFLINE__V1__CREATE_PROMOTION_REQUEST__INIT;
     cp.promotion = &p;
-    assert_int_equal(invt_call(svc.ch[0], "CreatePromotion", &cp.base, DESC(promotion), A, NULL,
-                               &err),
-                     SL_ALREADY_EXISTS);
+    assert_int_equal(
+        invt_call(svc.ch[0], "CreatePromotion", &cp.base, DESC(promotion), A, NULL, &err),
+        SL_ALREADY_EXISTS);
     /* A fence is not a promotion, in either direction. */
     Shelfline__V1__GetPromotionRequest gp = SHELFLINE__V1__GET_PROMOTION_REQUEST__INIT;
     gp.promotion_id = "bad-1";
-    assert_int_equal(
-        invt_call(svc.ch[0], "GetPromotion", &gp.base, DESC(promotion), A, NULL, &err),
-        SL_NOT_FOUND);
+    assert_int_equal(invt_call(svc.ch[0], "GetPromotion", &gp.base, DESC(promotion), A, NULL, &err),
+                     SL_NOT_FOUND);
     assert_int_equal(reserve1(svc.ch[0], A, "bad-r1", "c1", "F-BAD", 1, "bad-1", 0, NULL, &err),
                      SL_NOT_FOUND);
     assert_non_null(strstr(err.msg, "lines[0].promotion_id"));
@@ -559,8 +558,8 @@ static void *race_main(void *p)
         const char *pid = promo ? "race-promo" : NULL;
         Shelfline__V1__ReserveResponse *out;
         sl_err err;
-        sl_status st = reserve1(svc.ch[m->t % 2], a, id, customer, "F-RACE", qty, pid, 0, &out,
-                                &err);
+        sl_status st =
+            reserve1(svc.ch[m->t % 2], a, id, customer, "F-RACE", qty, pid, 0, &out, &err);
         if (st != SL_OK && st != SL_FAILED_PRECONDITION && st != SL_RESOURCE_EXHAUSTED) {
             atomic_fetch_add(m->retried, 1);
             st = reserve1(svc.ch[0], a, id, customer, "F-RACE", qty, pid, 0, &out, &err);
@@ -683,10 +682,11 @@ static void test_race_fence_promotion_and_free_stock_with_a_kill(void **state)
     assert_int_equal(sql("SELECT sum(qty) FROM inventory.reservation_alloc "
                          "WHERE reservation_id LIKE 'race-%%'"),
                      300);
-    assert_int_equal(sql("SELECT coalesce(sum(a.qty), 0) FROM inventory.reservation_alloc a "
-                         "JOIN inventory.reservation r ON r.id = a.reservation_id "
-                         "WHERE a.promotion_id = 'race-fence' AND r.customer_id NOT LIKE 'gold-%%'"),
-                     0);
+    assert_int_equal(
+        sql("SELECT coalesce(sum(a.qty), 0) FROM inventory.reservation_alloc a "
+            "JOIN inventory.reservation r ON r.id = a.reservation_id "
+            "WHERE a.promotion_id = 'race-fence' AND r.customer_id NOT LIKE 'gold-%%'"),
+        0);
     assert_int_equal(sql("SELECT held FROM inventory.promotion WHERE id = 'race-fence'"), 100);
     assert_int_equal(sql("SELECT remaining FROM inventory.promotion WHERE id = 'race-fence'"), 0);
     assert_int_equal(sql("SELECT held FROM inventory.promotion WHERE id = 'race-promo'"), 100);
