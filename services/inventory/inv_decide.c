@@ -533,7 +533,8 @@ static int member_part_cmp(const void *x, const void *y)
 }
 
 /* The parts with units left of the running stock fences of sku in the
- * job's serving warehouses whose members include the job's customer. */
+ * job's serving warehouses whose members include the job's customer (a
+ * region's fence only for an order in that region). */
 static size_t member_parts(job *j, const char *sku, member_part *mp)
 {
     inv_decide_state *d = j->d;
@@ -546,6 +547,10 @@ static size_t member_parts(job *j, const char *sku, member_part *mp)
         if (p == NULL || !p->row.is_fence || strcmp(p->row.sku, sku) != 0 || p->row.ended ||
             d->tx->now_ms < p->row.starts_ms || d->tx->now_ms >= p->row.ends_ms ||
             !eligible(d, p->row.id, j->req->customer_id))
+            continue;
+        /* A region's fence is for that region's orders; a warehouse's for
+         * any region it serves. */
+        if (p->row.region[0] != '\0' && strcmp(p->row.region, j->req->region) != 0)
             continue;
         for (size_t r = 0; r < j->nr; r++)
             if (strcmp(j->routes[r].warehouse_id, f->row.warehouse_id) == 0) {

@@ -630,6 +630,26 @@ static void test_a_members_failed_request_gives_the_fenced_units_back(void **sta
         assert_int_equal(w->d.usage[i].qty, 0);
 }
 
+static void test_a_regions_fence_is_only_for_orders_in_that_region(void **state)
+{
+    world *w = *state;
+    with_fence(w, 0, 2 * NOW_MS, true); /* fence-a is for region "eu" */
+    line(w, 0, "sku-a", 9, "");
+    request(w, "r-1", "north", 1); /* w-far serves "north" too */
+    decide(w, "canon-1");
+    assert_int_equal(w->out.st, SL_FAILED_PRECONDITION);
+    assert_non_null(strstr(w->out.err.msg, "can have 8"));
+    assert_int_equal(w->fences[1].row.remaining, 2);
+    /* A warehouse's fence is for any region the warehouse serves. */
+    w->promos[3].row.region = "";
+    w->promos[3].row.warehouse_id = "w-far";
+    request(w, "r-2", "north", 1);
+    decide(w, "canon-2");
+    assert_int_equal(w->out.st, SL_OK);
+    assert_int_equal(w->fences[1].row.remaining, 0);
+    assert_int_equal(w->rows[FAR_A].reserved, 9);
+}
+
 static void test_a_stock_fence_named_as_a_promotion_is_not_found(void **state)
 {
     world *w = *state;
@@ -669,6 +689,7 @@ int main(void)
         T(test_a_members_line_over_the_fence_takes_fenced_then_free_units),
         T(test_a_fence_outside_its_window_gives_its_units_to_nobody),
         T(test_a_members_failed_request_gives_the_fenced_units_back),
+        T(test_a_regions_fence_is_only_for_orders_in_that_region),
         T(test_a_stock_fence_named_as_a_promotion_is_not_found),
     };
 #undef T
