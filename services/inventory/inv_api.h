@@ -83,6 +83,16 @@ sl_status inv_api_create_promotion(sl_call *call, const ProtobufCMessage *req,
 sl_status inv_api_get_promotion(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
                                 sl_err *err);
 
+/* stock fences (inv_api_fence.c) */
+sl_status inv_api_create_stock_fence(sl_call *call, const ProtobufCMessage *req,
+                                     ProtobufCMessage *resp, sl_err *err);
+sl_status inv_api_get_stock_fence(sl_call *call, const ProtobufCMessage *req,
+                                  ProtobufCMessage *resp, sl_err *err);
+sl_status inv_api_list_stock_fences(sl_call *call, const ProtobufCMessage *req,
+                                    ProtobufCMessage *resp, sl_err *err);
+sl_status inv_api_set_stock_fence_eligibility(sl_call *call, const ProtobufCMessage *req,
+                                              ProtobufCMessage *resp, sl_err *err);
+
 /* inbound (inv_api_inbound.c) */
 sl_status inv_api_create_inbound(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
                                  sl_err *err);

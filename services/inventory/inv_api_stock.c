@@ -85,7 +85,7 @@ static sl_status change_tx(sl_db_conn *conn, void *p, sl_err *err)
     const char *ids[1] = {c->request_id};
     /* The stock is read with the locks, in one round trip, even for a
      * replayed request: cheaper than another round trip for the others. */
-    sl_status st = inv_tx_lock_load(&tx, skus, 1, ids, 1, NULL, NULL, err);
+    sl_status st = inv_tx_lock_load(&tx, skus, 1, ids, 1, NULL, NULL, NULL, 0, NULL, NULL, err);
     if (st != SL_OK)
         return st;
     bool replayed;
@@ -203,7 +203,7 @@ static sl_status policy_tx(sl_db_conn *conn, void *p, sl_err *err)
     inv_tx_init(&tx, conn, APP(c->call)->events, a);
     tx.audit = sl_call_audit(c->call);
     const char *skus[1] = {c->r->sku};
-    sl_status st = inv_tx_lock_load(&tx, skus, 1, NULL, 0, NULL, NULL, err);
+    sl_status st = inv_tx_lock_load(&tx, skus, 1, NULL, 0, NULL, NULL, NULL, 0, NULL, NULL, err);
     if (st != SL_OK)
         return st;
     if (inv_tx_product(&tx, c->r->sku) == NULL)

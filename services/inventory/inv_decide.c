@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "inv_alloc.h"
@@ -270,7 +271,7 @@ static void check_request(job *j)
         if (l->promotion_id[0] == '\0')
             continue;
         inv_promo_st *p = find_promo(d, l->promotion_id);
-        if (p == NULL) {
+        if (p == NULL || p->row.is_fence) {
             fail(j, SL_NOT_FOUND, "PROMOTION_NOT_FOUND",
                  "lines[%zu].promotion_id: unknown promotion \"%s\"", i, l->promotion_id);
             return;
@@ -503,6 +504,224 @@ static sl_status apply_line(job *j, size_t i, inv_promo_st *p, inv_usage_st *u,
     return SL_OK;
 }
 
+/* ---- stock fences ---- */
+
+static bool eligible(const inv_decide_state *d, const char *fence, const char *customer)
+{
+    for (size_t i = 0; i < d->nelig; i++)
+        if (strcmp(d->elig[i].promotion_id, fence) == 0 &&
+            strcmp(d->elig[i].customer_id, customer) == 0)
+            return true;
+    return false;
+}
+
+/* A fence part a line may take from, with its fence. */
+typedef struct member_part {
+    inv_fence_st *f;
+    inv_promo_st *p;
+    size_t route; /* index in j->routes */
+} member_part;
+
+/* Soonest ending first (its units go back to free stock first), then by
+ * id: the order a warehouse's fenced units are taken in. */
+static int member_part_cmp(const void *x, const void *y)
+{
+    const member_part *a = x, *b = y;
+    if (a->p->row.ends_ms != b->p->row.ends_ms)
+        return a->p->row.ends_ms < b->p->row.ends_ms ? -1 : 1;
+    return strcmp(a->p->row.id, b->p->row.id);
+}
+
+/* The parts with units left of the running stock fences of sku in the
+ * job's serving warehouses whose members include the job's customer (a
+ * region's fence only for an order in that region). */
+static size_t member_parts(job *j, const char *sku, member_part *mp)
+{
+    inv_decide_state *d = j->d;
+    size_t n = 0;
+    for (size_t k = 0; k < d->nfences; k++) {
+        inv_fence_st *f = &d->fences[k];
+        if (f->row.remaining <= 0)
+            continue;
+        inv_promo_st *p = find_promo(d, f->row.promotion_id);
+        if (p == NULL || !p->row.is_fence || strcmp(p->row.sku, sku) != 0 || p->row.ended ||
+            d->tx->now_ms < p->row.starts_ms || d->tx->now_ms >= p->row.ends_ms ||
+            !eligible(d, p->row.id, j->req->customer_id))
+            continue;
+        /* A region's fence is for that region's orders; a warehouse's for
+         * any region it serves. */
+        if (p->row.region[0] != '\0' && strcmp(p->row.region, j->req->region) != 0)
+            continue;
+        for (size_t r = 0; r < j->nr; r++)
+            if (strcmp(j->routes[r].warehouse_id, f->row.warehouse_id) == 0) {
+                mp[n++] = (member_part){f, p, r};
+                break;
+            }
+    }
+    qsort(mp, n, sizeof *mp, member_part_cmp);
+    return n;
+}
+
+/* Takes qty units of part pt (a serving warehouse's source) for line i,
+ * the fenced ones of that warehouse first (mp, in order), the rest free:
+ * one allocation per fence drawn on, one for the free units. */
+static sl_status take_fenced_part(job *j, size_t i, const inv_part *pt, member_part *mp, size_t nmp,
+                                  Shelfline__V1__Allocation **al, size_t *nal, sl_err *err)
+{
+    inv_decide_state *d = j->d;
+    sl_arena *a = d->arena;
+    const Shelfline__V1__ReserveLine *l = j->req->lines[i];
+    const inv_source *src = &j->la.src[pt->source];
+    int64_t left = pt->qty;
+    for (size_t k = 0; k <= nmp && left > 0; k++) {
+        member_part *m = k < nmp ? &mp[k] : NULL;
+        if (m != NULL &&
+            (strcmp(m->f->row.warehouse_id, src->warehouse_id) != 0 || m->f->row.remaining <= 0))
+            continue;
+        int64_t q = m == NULL ? left : (m->f->row.remaining < left ? m->f->row.remaining : left);
+        Shelfline__V1__Allocation *x = sl_arena_alloc(a, sizeof *x);
+        if (x == NULL ||
+            !grow(a, (void **)&d->allocs, &d->capallocs, d->nallocs, sizeof *d->allocs))
+            return OOM(err);
+        shelfline__v1__allocation__init(x);
+        x->qty = q;
+        x->warehouse_id = (char *)src->warehouse_id;
+        x->inbound_id = "";
+        x->transit_p50_days = src->p50;
+        x->transit_p90_days = src->p90;
+        x->stock_fence_id = m != NULL ? (char *)m->p->row.id : "";
+        inv_alloc_row *ar = &d->allocs[d->nallocs++];
+        memset(ar, 0, sizeof *ar);
+        ar->reservation_id = j->req->reservation_id;
+        ar->line_no = (int)i;
+        ar->part_no = (int)*nal;
+        ar->sku = l->sku;
+        ar->warehouse_id = src->warehouse_id;
+        ar->qty = q;
+        ar->inbound_id = "";
+        ar->promotion_id = m != NULL ? m->p->row.id : "";
+        al[(*nal)++] = x;
+        left -= q;
+        if (m == NULL) {
+            inv_row *row = j->la.src_ref[pt->source];
+            if (row == NULL) /* free units were counted there, so it exists */
+                return sl_err_set(err, SL_INTERNAL, "no stock row of SKU \"%s\" in \"%s\"", l->sku,
+                                  src->warehouse_id);
+            row->reserved += q;
+            if (!push_undo(d, INV_UNDO_ROW, row, q))
+                return OOM(err);
+            continue;
+        }
+        inv_usage_st *u = find_usage(d, m->p, j->req->customer_id);
+        if (u == NULL)
+            return OOM(err);
+        m->f->row.remaining -= q;
+        m->p->row.remaining -= q;
+        m->p->row.held += q;
+        u->qty += q;
+        if (!push_undo(d, INV_UNDO_FENCE, m->f, q) || !push_undo(d, INV_UNDO_PROMO, m->p, q) ||
+            !push_undo(d, INV_UNDO_USAGE, u, q))
+            return OOM(err);
+    }
+    return SL_OK;
+}
+
+/* Step 3 for a normal line i of a member of running stock fences of its
+ * SKU: *done false (nothing changed) when there are none in serving
+ * warehouses.  Else the line is allocated (inv_alloc_line) first over the
+ * fenced units alone, per serving warehouse, and when they cannot cover
+ * it as asked, over fenced plus free units (and inbound shipments with
+ * allow_backorder); each stock part then takes its warehouse's fenced
+ * units first (take_fenced_part).  A line short either way is noted. */
+static sl_status fence_line(job *j, size_t i, bool *done, sl_err *err)
+{
+    *done = false;
+    inv_decide_state *d = j->d;
+    sl_arena *a = d->arena;
+    const Shelfline__V1__ReserveRequest *req = j->req;
+    const Shelfline__V1__ReserveLine *l = req->lines[i];
+    if (d->nelig == 0)
+        return SL_OK;
+    member_part *mp = sl_arena_alloc(a, (d->nfences + 1) * sizeof *mp);
+    int64_t *fenced = sl_arena_zalloc(a, (j->nr + 1) * sizeof *fenced);
+    if (mp == NULL || fenced == NULL)
+        return OOM(err);
+    size_t nmp = member_parts(j, l->sku, mp);
+    if (nmp == 0)
+        return SL_OK;
+    *done = true;
+    for (size_t k = 0; k < nmp; k++)
+        fenced[mp[k].route] += mp[k].f->row.remaining;
+    size_t ns, ni;
+    normal_sources(j, l->sku, &ns, &ni);
+    int64_t *free_units = sl_arena_alloc(a, (ns + 1) * sizeof *free_units);
+    inv_part *parts = sl_arena_alloc(a, j->la.cap * sizeof *parts);
+    if (free_units == NULL || parts == NULL)
+        return OOM(err);
+    /* Fenced units alone first (normal_sources gives one source per route,
+     * in route order). */
+    for (size_t k = 0; k < ns; k++) {
+        free_units[k] = j->la.src[k].available;
+        j->la.src[k].available = fenced[k];
+    }
+    inv_alloc_in in = {j->la.src, ns, j->la.isrc, 0, l->qty, req->allow_split, false};
+    inv_alloc_out out = {.parts = parts};
+    if (!inv_alloc_line(&in, &out)) {
+        for (size_t k = 0; k < ns; k++)
+            j->la.src[k].available = fenced[k] + free_units[k];
+        in = (inv_alloc_in){j->la.src,           ns, j->la.isrc, ni, l->qty, req->allow_split,
+                            req->allow_backorder};
+        out = (inv_alloc_out){.parts = parts};
+        if (!inv_alloc_line(&in, &out))
+            return note_short(j, i, NULL, &out, err);
+    }
+    Shelfline__V1__ReservationLine *rl = sl_arena_alloc(a, sizeof *rl);
+    Shelfline__V1__Allocation **al = sl_arena_alloc(a, (out.nparts * (nmp + 1) + 1) * sizeof *al);
+    const inv_product_row *prod = inv_tx_product(d->tx, l->sku);
+    if (rl == NULL || al == NULL)
+        return OOM(err);
+    shelfline__v1__reservation_line__init(rl);
+    rl->sku = l->sku;
+    rl->qty = l->qty;
+    rl->promotion_id = l->promotion_id;
+    rl->unit_price = money(a, prod->price_minor, prod->currency);
+    if (rl->unit_price == NULL)
+        return OOM(err);
+    size_t nal = 0;
+    for (size_t k = 0; k < out.nparts; k++) {
+        const inv_part *pt = &out.parts[k];
+        sl_status st;
+        if (pt->source >= 0) {
+            st = take_fenced_part(j, i, pt, mp, nmp, al, &nal, err);
+        } else {
+            Shelfline__V1__Allocation *x = sl_arena_alloc(a, sizeof *x);
+            if (x == NULL ||
+                !grow(a, (void **)&d->allocs, &d->capallocs, d->nallocs, sizeof *d->allocs))
+                return OOM(err);
+            shelfline__v1__allocation__init(x);
+            x->qty = pt->qty;
+            x->stock_fence_id = "";
+            inv_alloc_row *ar = &d->allocs[d->nallocs++];
+            memset(ar, 0, sizeof *ar);
+            *ar = (inv_alloc_row){.reservation_id = req->reservation_id,
+                                  .line_no = (int)i,
+                                  .part_no = (int)nal,
+                                  .sku = l->sku,
+                                  .qty = pt->qty,
+                                  .inbound_id = "",
+                                  .promotion_id = ""};
+            st = apply_part(j, pt, NULL, NULL, x, ar, err);
+            al[nal++] = x;
+        }
+        if (st != SL_OK)
+            return st;
+    }
+    rl->allocations = al;
+    rl->n_allocations = nal;
+    j->lines[i] = rl;
+    return SL_OK;
+}
+
 /* Step 3 for line i: its limits, its candidates, the allocation, and the
  * line applied or noted short. */
 static sl_status take_line(job *j, size_t i, sl_err *err)
@@ -518,6 +737,10 @@ static sl_status take_line(job *j, size_t i, sl_err *err)
             return st;
         fence_sources(j, p, &ns);
     } else {
+        bool done = false;
+        sl_status st = fence_line(j, i, &done, err);
+        if (st != SL_OK || done)
+            return st;
         normal_sources(j, l->sku, &ns, &ni);
     }
     inv_part *parts = sl_arena_alloc(j->d->arena, j->la.cap * sizeof *parts);

@@ -25,7 +25,13 @@
  *     (RESOURCE_EXHAUSTED, the job's earlier lines undone) and takes units
  *     from the promotion's fences in serving warehouses; any other line
  *     from the serving warehouses' stock and, with allow_backorder, from
- *     open inbound shipments (inv_alloc_line).  A line's parts are applied
+ *     open inbound shipments (inv_alloc_line).  When the customer is a
+ *     member of running stock fences of the line's SKU in serving
+ *     warehouses (elig), the line takes fenced units first: the whole
+ *     line from fenced units if their warehouses allow it, else from
+ *     fenced and free units together, the fenced ones first in each
+ *     warehouse (fence_line).  Nobody else ever sees fenced units: they
+ *     are in the rows' reserved.  A line's parts are applied
  *     at once, with an undo log, so the next line (and the next job) sees
  *     them.  A line that cannot be had is noted and the next one tried.
  *  4. Any line short: every change of the job is undone and it fails
@@ -96,7 +102,7 @@ typedef struct inv_inbound_st {
 typedef enum inv_undo_kind {
     INV_UNDO_ROW,   /* inv_row: reserved += q */
     INV_UNDO_INB,   /* inv_inbound_st: unallocated -= q */
-    INV_UNDO_FENCE, /* inv_fence_st: remaining -= q */
+    INV_UNDO_FENCE, /* inv_fence_st: remaining -= q (a promotion's or a stock fence's part) */
     INV_UNDO_PROMO, /* inv_promo_st: remaining -= q, held += q */
     INV_UNDO_USAGE, /* inv_usage_st: qty += q */
 } inv_undo_kind;
@@ -135,6 +141,11 @@ typedef struct inv_decide_state {
     size_t nusage, capusage;
     inv_inbound_st *inb; /* loaded only when a job allows backorders */
     size_t ninb;
+    /* (stock fence, customer) pairs: the customer is a member of the
+     * fence, which is live for one of the batch's SKUs; the fences are
+     * among promos (is_fence) and their parts among fences. */
+    const inv_usage_row *elig;
+    size_t nelig;
     /* Out: accepted ids, the rows to write, the undo log. */
     inv_accepted *acc;
     size_t nacc;

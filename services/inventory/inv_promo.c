@@ -69,7 +69,7 @@ sl_status inv_promo_get(sl_db_conn *conn, sl_arena *a, const char *id, int64_t n
     inv_fence_row *f;
     size_t np, nf;
     sl_status st = inv_store_promo_load(conn, a, ids, 1, &p, &np, err);
-    if (st != SL_OK || np == 0)
+    if (st != SL_OK || np == 0 || p[0].is_fence)
         return st;
     st = inv_store_fence_load(conn, a, ids, 1, &f, &nf, err);
     if (st != SL_OK)
@@ -91,31 +91,30 @@ static int cand_cmp(const void *x, const void *y)
     return strcmp(a->row->warehouse_id, b->row->warehouse_id);
 }
 
-/* Step 3 of inv_promo_create: sets the quota aside in the warehouses
- * the promotion may use (those serving its region, or any active one),
- * the most available first: their units become reserved and *fences says
- * how many each holds.  INVALID_ARGUMENT when no warehouse serves the
- * region, FAILED_PRECONDITION when they hold fewer units than the quota. */
-static sl_status fence_quota(inv_tx *tx, sl_arena *a, const Shelfline__V1__Promotion *p,
-                             inv_fence_row **fences_out, size_t *nf_out, sl_err *err)
+sl_status inv_promo_fence_units(inv_tx *tx, sl_arena *a, const inv_fence_req *q,
+                                inv_fence_row **fences_out, size_t *nf_out, sl_err *err)
 {
-    const char **whs = sl_arena_alloc(a, (tx->nroutes + 1) * sizeof *whs);
+    const char **whs = sl_arena_alloc(a, (tx->nroutes + 2) * sizeof *whs);
     if (whs == NULL)
         return OOM(err);
     size_t nw = 0;
-    for (size_t i = 0; i < tx->nroutes; i++) {
-        if (p->region[0] != '\0' && strcmp(tx->routes[i].region, p->region) != 0)
-            continue;
-        bool seen = false;
-        for (size_t k = 0; k < nw && !seen; k++)
-            seen = strcmp(whs[k], tx->routes[i].warehouse_id) == 0;
-        if (!seen)
-            whs[nw++] = tx->routes[i].warehouse_id;
+    if (q->warehouse_id[0] != '\0') {
+        whs[nw++] = q->warehouse_id;
+    } else {
+        for (size_t i = 0; i < tx->nroutes; i++) {
+            if (q->region[0] != '\0' && strcmp(tx->routes[i].region, q->region) != 0)
+                continue;
+            bool seen = false;
+            for (size_t k = 0; k < nw && !seen; k++)
+                seen = strcmp(whs[k], tx->routes[i].warehouse_id) == 0;
+            if (!seen)
+                whs[nw++] = tx->routes[i].warehouse_id;
+        }
     }
-    if (nw == 0 && p->region[0] != '\0')
+    if (nw == 0 && q->region[0] != '\0')
         return sl_err_set(err, SL_INVALID_ARGUMENT,
-                          "promotion.region \"%s\" is not served by any active warehouse",
-                          p->region);
+                          "%s.region \"%s\" is not served by any active warehouse", q->what,
+                          q->region);
     cand *c = sl_arena_alloc(a, (nw + 1) * sizeof *c);
     inv_fence_row *fences = sl_arena_alloc(a, (nw + 1) * sizeof *fences);
     if (c == NULL || fences == NULL)
@@ -123,25 +122,25 @@ static sl_status fence_quota(inv_tx *tx, sl_arena *a, const Shelfline__V1__Promo
     size_t nc = 0;
     int64_t total = 0;
     for (size_t i = 0; i < nw; i++) {
-        inv_row *row = inv_tx_row(tx, p->sku, whs[i], false);
+        inv_row *row = inv_tx_row(tx, q->sku, whs[i], false);
         if (row == NULL || row->on_hand - row->reserved <= 0)
             continue;
         c[nc++] = (cand){row, row->on_hand - row->reserved};
         total += row->on_hand - row->reserved;
     }
-    if (total < p->quota)
-        return sl_err_reason(
-            err, SL_FAILED_PRECONDITION, "PROMOTION_QUOTA_UNAVAILABLE",
-            "promotion.quota: only %lld units of SKU \"%s\" are available to fence "
-            "(quota %lld)",
-            (long long)total, p->sku, (long long)p->quota);
+    if (total < q->qty)
+        return sl_err_reason(err, SL_FAILED_PRECONDITION, q->reason,
+                             "%s.%s: only %lld units of SKU \"%s\" are available to fence "
+                             "(%s %lld)",
+                             q->what, q->qty_field, (long long)total, q->sku, q->qty_field,
+                             (long long)q->qty);
     qsort(c, nc, sizeof *c, cand_cmp);
-    int64_t left = p->quota;
+    int64_t left = q->qty;
     size_t nf = 0;
     for (size_t i = 0; i < nc && left > 0; i++) {
         int64_t take = c[i].available < left ? c[i].available : left;
         c[i].row->reserved += take;
-        fences[nf++] = (inv_fence_row){p->promotion_id, c[i].row->warehouse_id, take, take};
+        fences[nf++] = (inv_fence_row){q->id, c[i].row->warehouse_id, take, take};
         left -= take;
     }
     *fences_out = fences;
@@ -173,7 +172,8 @@ sl_status inv_promo_create(sl_db_conn *conn, sl_events *events, sl_arena *a, con
     if (st != SL_OK)
         return st;
     if (nold > 0) {
-        if (old[0].request_len != canon_len || memcmp(old[0].request, canon, canon_len) != 0)
+        if (old[0].is_fence || old[0].request_len != canon_len ||
+            memcmp(old[0].request, canon, canon_len) != 0)
             return sl_err_reason(err, SL_ALREADY_EXISTS, "RESOURCE_CONFLICT",
                                  "promotion.promotion_id \"%s\" already exists with other values",
                                  p->promotion_id);
@@ -191,7 +191,15 @@ sl_status inv_promo_create(sl_db_conn *conn, sl_events *events, sl_arena *a, con
 
     inv_fence_row *fences = NULL;
     size_t nf = 0;
-    if ((st = fence_quota(&tx, a, p, &fences, &nf, err)) != SL_OK)
+    inv_fence_req q = {.what = "promotion",
+                       .qty_field = "quota",
+                       .reason = "PROMOTION_QUOTA_UNAVAILABLE",
+                       .id = p->promotion_id,
+                       .sku = p->sku,
+                       .region = p->region,
+                       .warehouse_id = "",
+                       .qty = p->quota};
+    if ((st = inv_promo_fence_units(&tx, a, &q, &fences, &nf, err)) != SL_OK)
         return st;
     inv_promo_row row = {
         .id = p->promotion_id,
@@ -207,6 +215,9 @@ sl_status inv_promo_create(sl_db_conn *conn, sl_events *events, sl_arena *a, con
         .request = canon,
         .request_len = canon_len,
         .audit = *audit,
+        .kind = "PROMOTION",
+        .segment = "",
+        .warehouse_id = "",
     };
     st = inv_store_promo_insert(conn, a, &row, fences, nf, err);
     if (st == SL_OK)

@@ -108,6 +108,26 @@ static sl_status load_promos(batch *b, const char **pids, size_t np, sl_err *err
     return SL_OK;
 }
 
+/* Step 3: adds the stock fences of the (fence, customer) pairs read with
+ * the locks (b->d.elig: the live fences of the batch's SKUs whose members
+ * include one of its customers) to the promotions to load: *pids becomes
+ * a new sorted, distinct array in the arena and *np grows. */
+static sl_status add_member_fences(batch *b, const char ***pids, size_t *np, sl_err *err)
+{
+    sl_arena *a = b->arena;
+    if (b->d.nelig == 0)
+        return SL_OK;
+    const char **all = sl_arena_alloc(a, (*np + b->d.nelig + 1) * sizeof *all);
+    if (all == NULL)
+        return OOM(err);
+    memcpy(all, *pids, *np * sizeof *all);
+    for (size_t i = 0; i < b->d.nelig; i++)
+        all[*np + i] = b->d.elig[i].promotion_id;
+    *np = uniq(all, *np + b->d.nelig);
+    *pids = all;
+    return SL_OK;
+}
+
 /* Writes the batch's accepted reservations and every counter they moved. */
 static sl_status write_batch(batch *b, sl_err *err)
 {
@@ -162,10 +182,15 @@ static sl_status write_batch(batch *b, sl_err *err)
  *  1. Collect the batch's SKUs and promotion ids (sorted, distinct) and
  *     its reservation ids.
  *  2. Lock the SKUs and ids in the global order and, in the same round
- *     trip, load the network, the products, the stock rows and the stored
- *     reservations of the ids (inv_tx_lock_load).
- *  3. Load the promotions, fences and customers' usage when a job names a
- *     promotion; the open inbound shipments when a job allows backorders.
+ *     trip, load the network, the products, the stock rows, the stored
+ *     reservations of the ids and the (stock fence, customer) pairs of
+ *     the live fences of the SKUs whose members include the batch's
+ *     customers (inv_tx_lock_load).
+ *  3. Add the member's stock fences found (add_member_fences); load them
+ *     with the promotions,
+ *     their fences and customers' usage when a job names a promotion or a
+ *     member's fence was found; the open inbound shipments when a job
+ *     allows backorders.
  *  4. Decide each job in queue order against that state (inv_decide): a
  *     job's failure is its own answer.
  *  5. Write the accepted reservations and every counter they moved, then
@@ -209,13 +234,25 @@ static sl_status batch_tx(sl_db_conn *conn, void *p, sl_err *err)
     ns = uniq(skus, ns);
     np = uniq(pids, np);
 
+    const char **customers = sl_arena_alloc(a, (b->n + 1) * sizeof *customers);
+    if (customers == NULL)
+        return OOM(err);
+    for (size_t j = 0; j < b->n; j++)
+        customers[j] = b->jobs[j]->req->customer_id;
+    size_t nc = uniq(customers, b->n);
+
     inv_tx_init(&b->tx, conn, b->app->events, a);
     inv_resv_row *existing = NULL;
-    sl_status st = inv_tx_lock_load(&b->tx, skus, ns, ids, b->n, &existing, &b->d.nexisting, err);
+    inv_usage_row *elig = NULL;
+    sl_status st = inv_tx_lock_load(&b->tx, skus, ns, ids, b->n, &existing, &b->d.nexisting,
+                                    customers, nc, &elig, &b->d.nelig, err);
     if (st != SL_OK)
         return st;
     b->d.existing = existing;
-    if (any_promo && (st = load_promos(b, pids, np, err)) != SL_OK)
+    b->d.elig = elig;
+    if ((st = add_member_fences(b, &pids, &np, err)) != SL_OK)
+        return st;
+    if ((any_promo || b->d.nelig > 0) && (st = load_promos(b, pids, np, err)) != SL_OK)
         return st;
     if (any_backorder) {
         inv_open_inbound *ib;

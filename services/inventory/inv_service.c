@@ -84,6 +84,17 @@ static const sl_method methods[] = {
     SL_UNARY("GetPromotion", inv_api_get_promotion, NULL, SL_METHOD_READ_ONLY,
              SL_ROLE_STOREFRONT | SL_ROLE_CS_AGENT | SL_ROLE_PLANNER | SL_ROLE_STOCK_ADMIN |
                  SL_ROLE_SERVICE),
+    SL_UNARY("CreateStockFence", inv_api_create_stock_fence, NULL, SL_METHOD_IDEMPOTENT,
+             SL_ROLE_STOCK_ADMIN),
+    SL_UNARY("GetStockFence", inv_api_get_stock_fence, NULL, SL_METHOD_READ_ONLY,
+             SL_ROLE_STOREFRONT | SL_ROLE_CS_AGENT | SL_ROLE_PLANNER | SL_ROLE_STOCK_ADMIN |
+                 SL_ROLE_SERVICE),
+    SL_UNARY("ListStockFences", inv_api_list_stock_fences, NULL, SL_METHOD_READ_ONLY,
+             SL_ROLE_CS_AGENT | SL_ROLE_PLANNER | SL_ROLE_STOCK_ADMIN | SL_ROLE_SERVICE),
+    /* Only a service (customer-value, from its segment) says who is
+     * eligible: never the storefront or an admin's list. */
+    SL_UNARY("SetStockFenceEligibility", inv_api_set_stock_fence_eligibility, NULL,
+             SL_METHOD_IDEMPOTENT, SL_ROLE_SERVICE),
     SL_UNARY("CreateInbound", inv_api_create_inbound, inv_valid_inbound_request,
              SL_METHOD_IDEMPOTENT, SL_ROLE_PLANNER),
     SL_UNARY("DelayInbound", inv_api_delay_inbound, inv_valid_delay_request, SL_METHOD_IDEMPOTENT,

@@ -113,6 +113,11 @@ typedef struct inv_promo_row {
     const uint8_t *request;
     size_t request_len;
     sl_audit audit; /* who creates it (written by inv_store_promo_insert) */
+    /* A stock fence is a promotion of kind STOCK_FENCE (migration 0006):
+     * kind "STOCK_FENCE" and is_fence, with its segment and its warehouse
+     * or region; a promotion has kind "PROMOTION" and both empty. */
+    const char *kind, *segment, *warehouse_id;
+    bool is_fence;
 } inv_promo_row;
 
 typedef struct inv_fence_row {
@@ -317,15 +322,22 @@ typedef struct inv_locked_read {
     size_t nrows;
     inv_resv_row *existing; /* as inv_store_resv_lookup (none when nids is 0) */
     size_t nexisting;
+    /* (stock fence, customer) pairs: the fence is live (not ended) for one
+     * of skus and the customer, one of customers, is a member (qty and
+     * limit_qty 0; none without customers). */
+    inv_usage_row *members;
+    size_t nmembers;
 } inv_locked_read;
 
 /* inv_store_lock, then inv_store_network, inv_store_load_stock of the
- * (distinct) skus and inv_store_resv_lookup of ids, in one round trip: the
- * reads run after the locks were granted and see everything committed
+ * (distinct) skus, inv_store_resv_lookup of ids and, when ncustomers > 0,
+ * the stock fence members among customers (members above), in one round trip:
+ * the reads run after the locks were granted and see everything committed
  * before. */
 sl_status inv_store_locked_read(sl_db_conn *c, sl_arena *a, const int64_t *keys, size_t nkeys,
                                 const char *const *ids, size_t nids, const char *const *skus,
-                                size_t nskus, inv_locked_read *out, sl_err *err);
+                                size_t nskus, const char *const *customers, size_t ncustomers,
+                                inv_locked_read *out, sl_err *err);
 /* A Reserve batch's writes in one statement: the reservations, their
  * allocations and the stock increments (existing rows only: INTERNAL if
  * one would have to be created). */
@@ -368,6 +380,21 @@ sl_status inv_store_usage_apply(sl_db_conn *c, sl_arena *a, const inv_usage_row 
                                 sl_err *err);
 sl_status inv_store_promo_insert(sl_db_conn *c, sl_arena *a, const inv_promo_row *p,
                                  const inv_fence_row *fences, size_t nfences, sl_err *err);
+/* Stock fences (Reserve's look-up of members is part of
+ * inv_store_locked_read: statement inv_sfence_eligible). */
+/* Up to limit fences with ids after `after` (one SKU when sku is not
+ * empty, only those not ended with live_only), by id. */
+sl_status inv_store_sfence_list(sl_db_conn *c, sl_arena *a, const char *sku, bool live_only,
+                                const char *after, int limit, inv_promo_row **out, size_t *n,
+                                sl_err *err);
+/* counts[i]: the members of fence ids[i]. */
+sl_status inv_store_sfence_members(sl_db_conn *c, sl_arena *a, const char *const *ids, size_t n,
+                                   int64_t *counts, sl_err *err);
+/* Adds customers to fence id's members (*added: those new), after
+ * dropping every member not among them when replace (*removed). */
+sl_status inv_store_sfence_set_members(sl_db_conn *c, sl_arena *a, const char *id,
+                                       const char *const *customers, size_t n, bool replace,
+                                       int64_t *added, int64_t *removed, sl_err *err);
 /* Up to limit promotions past their end and not yet ended. */
 sl_status inv_store_promo_ending(sl_db_conn *c, sl_arena *a, int limit, const char ***ids,
                                  size_t *n, sl_err *err);

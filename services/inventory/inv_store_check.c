@@ -10,6 +10,29 @@
 
 #include "inv_store_int.h"
 
+/* A promotion's (or a stock fence's: the same tables, kind STOCK_FENCE)
+ * counters against its holds, sales, fences and quantity, and each
+ * customer's usage against their holds. */
+#define PROMO_CHECK(kind)                                                                          \
+    "WITH a AS (SELECT al.promotion_id, r.status, r.customer_id, sum(al.qty) AS n "                \
+    "FROM reservation_alloc al JOIN reservation r ON r.id = al.reservation_id "                    \
+    "WHERE al.promotion_id IS NOT NULL GROUP BY 1, 2, 3), "                                        \
+    "p AS (SELECT * FROM promotion WHERE kind = '" kind "' AND ($1 = '' OR sku = $1)) "            \
+    "SELECT sku, '' AS warehouse_id, subject, expected, actual FROM ("                             \
+    "SELECT p.sku, p.id || ' held' AS subject, coalesce((SELECT sum(n) FROM a "                    \
+    "WHERE a.promotion_id = p.id AND a.status = 'HELD'), 0) AS expected, p.held AS actual "        \
+    "FROM p UNION ALL "                                                                            \
+    "SELECT p.sku, p.id || ' sold', coalesce((SELECT sum(n) FROM a WHERE a.promotion_id = p.id "   \
+    "AND a.status = 'COMMITTED'), 0), p.sold FROM p UNION ALL "                                    \
+    "SELECT p.sku, p.id || ' remaining', coalesce((SELECT sum(f.remaining) "                       \
+    "FROM promotion_fence f WHERE f.promotion_id = p.id), 0), p.remaining FROM p UNION ALL "       \
+    "SELECT p.sku, p.id || ' quota', p.quota, p.remaining + p.held + p.sold + p.returned "         \
+    "FROM p UNION ALL "                                                                            \
+    "SELECT p.sku, p.id || ' usage of ' || u.customer_id, coalesce((SELECT sum(n) FROM a "         \
+    "WHERE a.promotion_id = u.promotion_id AND a.customer_id = u.customer_id "                     \
+    "AND a.status IN ('HELD', 'COMMITTED')), 0), u.qty "                                           \
+    "FROM promotion_usage u JOIN p ON p.id = u.promotion_id) x WHERE expected <> actual"
+
 const sl_db_stmt inv__check_stmts[] = {
     /* ---- checks: each row is (sku, warehouse, subject, expected, actual) ---- */
     {"inv_check_count", "SELECT count(*) AS n FROM stock WHERE $1 = '' OR sku = $1", 1},
@@ -39,26 +62,8 @@ const sl_db_stmt inv__check_stmts[] = {
      "SELECT sku, warehouse_id, '' AS subject, on_hand AS expected, reserved AS actual "
      "FROM stock WHERE ($1 = '' OR sku = $1) AND (reserved < 0 OR reserved > on_hand)",
      1},
-    {"inv_check_promo",
-     "WITH a AS (SELECT al.promotion_id, r.status, r.customer_id, sum(al.qty) AS n "
-     "FROM reservation_alloc al JOIN reservation r ON r.id = al.reservation_id "
-     "WHERE al.promotion_id IS NOT NULL GROUP BY 1, 2, 3), "
-     "p AS (SELECT * FROM promotion WHERE $1 = '' OR sku = $1) "
-     "SELECT sku, '' AS warehouse_id, subject, expected, actual FROM ("
-     "SELECT p.sku, p.id || ' held' AS subject, coalesce((SELECT sum(n) FROM a "
-     "WHERE a.promotion_id = p.id AND a.status = 'HELD'), 0) AS expected, p.held AS actual "
-     "FROM p UNION ALL "
-     "SELECT p.sku, p.id || ' sold', coalesce((SELECT sum(n) FROM a WHERE a.promotion_id = p.id "
-     "AND a.status = 'COMMITTED'), 0), p.sold FROM p UNION ALL "
-     "SELECT p.sku, p.id || ' remaining', coalesce((SELECT sum(f.remaining) "
-     "FROM promotion_fence f WHERE f.promotion_id = p.id), 0), p.remaining FROM p UNION ALL "
-     "SELECT p.sku, p.id || ' quota', p.quota, p.remaining + p.held + p.sold + p.returned "
-     "FROM p UNION ALL "
-     "SELECT p.sku, p.id || ' usage of ' || u.customer_id, coalesce((SELECT sum(n) FROM a "
-     "WHERE a.promotion_id = u.promotion_id AND a.customer_id = u.customer_id "
-     "AND a.status IN ('HELD', 'COMMITTED')), 0), u.qty "
-     "FROM promotion_usage u JOIN p ON p.id = u.promotion_id) x WHERE expected <> actual",
-     1},
+    {"inv_check_promo", PROMO_CHECK("PROMOTION"), 1},
+    {"inv_check_sfence", PROMO_CHECK("STOCK_FENCE"), 1},
     {"inv_check_inbound",
      "SELECT i.sku, i.warehouse_id, i.id AS subject, coalesce(b.n, 0) AS expected, "
      "i.backordered AS actual FROM inbound i LEFT JOIN (SELECT a.inbound_id, sum(a.awaiting) "
@@ -79,11 +84,13 @@ static const check_kind checks[] = {
     {"inv_check_ledger", SHELFLINE__V1__INVARIANT_VIOLATION__KIND__ON_HAND_VS_LEDGER,
      "on_hand differs from the sum of the ledger"},
     {"inv_check_reserved", SHELFLINE__V1__INVARIANT_VIOLATION__KIND__RESERVED_VS_HOLDS,
-     "reserved differs from live holds plus promotion fences"},
+     "reserved differs from live holds plus promotion and stock fences"},
     {"inv_check_oversold", SHELFLINE__V1__INVARIANT_VIOLATION__KIND__OVERSOLD,
      "reserved is outside 0..on_hand"},
     {"inv_check_promo", SHELFLINE__V1__INVARIANT_VIOLATION__KIND__PROMOTION,
      "a promotion counter differs from its holds, sales, fences or quota"},
+    {"inv_check_sfence", SHELFLINE__V1__INVARIANT_VIOLATION__KIND__STOCK_FENCE,
+     "a stock fence counter differs from its holds, sales, fenced units or quantity"},
     {"inv_check_inbound", SHELFLINE__V1__INVARIANT_VIOLATION__KIND__INBOUND,
      "backordered differs from the units awaited by live reservations"},
 };

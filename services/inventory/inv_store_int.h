@@ -122,6 +122,9 @@ sl_status inv__id_list(sl_db_conn *c, sl_arena *a, const char *stmt, int limit, 
  * of inv_store_inbound.c read it). */
 bool inv__route_at(sl_arena *a, sl_db_reader *rd, int i, void *rows);
 bool inv__resv_at(sl_arena *a, sl_db_reader *rd, int i, void *rows);
+/* A (stock fence, customer) pair of inv_sfence_eligible, as an
+ * inv_usage_row with qty and limit_qty 0. */
+bool inv__member_at(sl_arena *a, sl_db_reader *rd, int i, void *rows);
 void inv__alloc_from(sl_db_reader *rd, int i, inv_alloc_row *x);
 
 #endif

@@ -13,10 +13,34 @@
 #define PROMO_COLS                                                                                 \
     "id, sku, region, quota, per_customer_limit, " MS("starts_at") " AS starts_ms, " MS(           \
         "ends_at") " AS ends_ms, price_minor, currency, remaining, held, sold, returned, ended, "  \
-                   "request"
+                   "request, kind, segment, warehouse_id"
 
 const sl_db_stmt inv__promo_stmts[] = {
     {"inv_promo_load", "SELECT " PROMO_COLS " FROM promotion WHERE id = ANY ($1::text[])", 1},
+    /* Reserve's look-up of stock fences: the live fences of the batch's
+     * SKUs with the batch's customers among their members (pairs of other
+     * jobs' SKUs and customers too; inv_decide matches each job's own). */
+    {"inv_sfence_eligible",
+     "SELECT m.promotion_id, m.customer_id FROM promotion p JOIN stock_fence_member m "
+     "ON m.promotion_id = p.id WHERE p.kind = 'STOCK_FENCE' AND NOT p.ended "
+     "AND p.sku = ANY ($1::text[]) AND m.customer_id = ANY ($2::text[])",
+     2},
+    {"inv_sfence_list",
+     "SELECT " PROMO_COLS " FROM promotion WHERE kind = 'STOCK_FENCE' AND ($1 = '' OR sku = $1) "
+     "AND (NOT $2::bool OR NOT ended) AND id > $3 ORDER BY id LIMIT $4::int4",
+     4},
+    {"inv_sfence_members",
+     "SELECT k.id AS promotion_id, (SELECT count(*) FROM stock_fence_member m "
+     "WHERE m.promotion_id = k.id) AS n FROM unnest($1::text[]) AS k(id)",
+     1},
+    {"inv_sfence_member_drop",
+     "DELETE FROM stock_fence_member WHERE promotion_id = $1 "
+     "AND NOT (customer_id = ANY ($2::text[]))",
+     2},
+    {"inv_sfence_member_add",
+     "INSERT INTO stock_fence_member (promotion_id, customer_id) "
+     "SELECT $1, c FROM unnest($2::text[]) AS c ON CONFLICT DO NOTHING",
+     2},
     {"inv_fence_load",
      "SELECT promotion_id, warehouse_id, fenced, remaining FROM promotion_fence "
      "WHERE promotion_id = ANY ($1::text[]) ORDER BY promotion_id, warehouse_id",
@@ -49,10 +73,10 @@ const sl_db_stmt inv__promo_stmts[] = {
      4},
     {"inv_promo_insert",
      "INSERT INTO promotion (id, sku, region, quota, per_customer_limit, starts_at, ends_at, "
-     "price_minor, currency, remaining, request, actor, request_id, trace_id) VALUES ($1, $2, "
-     "$3, $4::int8, $5::int8, " TS("$6") ", " TS(
-         "$7") ", $8::int8, $9, $4::int8, decode($10, 'hex'), $11, $12, $13)",
-     13},
+     "price_minor, currency, remaining, request, actor, request_id, trace_id, kind, segment, "
+     "warehouse_id) VALUES ($1, $2, $3, $4::int8, $5::int8, " TS("$6") ", " TS(
+         "$7") ", $8::int8, $9, $4::int8, decode($10, 'hex'), $11, $12, $13, $14, $15, $16)",
+     16},
     {"inv_fence_insert",
      "INSERT INTO promotion_fence (promotion_id, warehouse_id, fenced, remaining) "
      "SELECT $1, w, n, n FROM unnest($2::text[], $3::int8[]) AS d(w, n)",
@@ -61,13 +85,16 @@ const sl_db_stmt inv__promo_stmts[] = {
      "SELECT id FROM promotion WHERE NOT ended AND ends_at <= now() ORDER BY ends_at "
      "LIMIT $1::int4",
      1},
-    /* The partial index promotion_ending holds exactly these rows. */
+    /* From the partial index promotion_ending (which holds the live stock
+     * fences too: they are not shown as promotions). */
     {"inv_promo_units",
-     "SELECT id, sold, held, remaining FROM promotion WHERE NOT ended ORDER BY ends_at, id "
+     "SELECT id, sold, held, remaining FROM promotion WHERE NOT ended AND kind = 'PROMOTION' "
+     "ORDER BY ends_at, id "
      "LIMIT $1::int4",
      1},
     {"inv_promo_precheck",
-     "SELECT coalesce((SELECT remaining FROM promotion WHERE id = $1), -1) AS remaining, "
+     "SELECT coalesce((SELECT remaining FROM promotion WHERE id = $1 AND kind = 'PROMOTION'), "
+     "-1) AS remaining, "
      "EXISTS (SELECT 1 FROM reservation WHERE id = $2) AS resv",
      2},
 
@@ -93,6 +120,10 @@ static bool promo_at(sl_arena *a, sl_db_reader *rd, int i, void *rows)
     p[i].returned = sl_db_int64_or(rd, i, "returned", 0);
     p[i].ended = sl_db_bool_or(rd, i, "ended", false);
     p[i].request = sl_db_bytes(rd, i, "request", &p[i].request_len);
+    p[i].kind = sl_db_text_or(rd, i, "kind", "PROMOTION");
+    p[i].segment = sl_db_text_or(rd, i, "segment", "");
+    p[i].warehouse_id = sl_db_text_or(rd, i, "warehouse_id", "");
+    p[i].is_fence = strcmp(p[i].kind, "STOCK_FENCE") == 0;
     return p[i].request != NULL;
 }
 
@@ -236,7 +267,7 @@ sl_status inv_store_usage_apply(sl_db_conn *c, sl_arena *a, const inv_usage_row 
 sl_status inv_store_promo_insert(sl_db_conn *c, sl_arena *a, const inv_promo_row *p,
                                  const inv_fence_row *fences, size_t nfences, sl_err *err)
 {
-    const char *v[13] = {p->id,
+    const char *v[16] = {p->id,
                          p->sku,
                          p->region,
                          inv__i64s(a, p->quota),
@@ -248,8 +279,11 @@ sl_status inv_store_promo_insert(sl_db_conn *c, sl_arena *a, const inv_promo_row
                          inv__hexs(a, p->request, p->request_len),
                          p->audit.actor != NULL ? p->audit.actor : "",
                          p->audit.request_id != NULL ? p->audit.request_id : "",
-                         p->audit.trace_id != NULL ? p->audit.trace_id : ""};
-    sl_status st = inv__run(c, "inv_promo_insert", 13, v, NULL, err);
+                         p->audit.trace_id != NULL ? p->audit.trace_id : "",
+                         p->is_fence ? "STOCK_FENCE" : "PROMOTION",
+                         p->segment != NULL ? p->segment : "",
+                         p->warehouse_id != NULL ? p->warehouse_id : ""};
+    sl_status st = inv__run(c, "inv_promo_insert", 16, v, NULL, err);
     if (st != SL_OK)
         return st;
     inv__abuf w, n;
@@ -311,4 +345,94 @@ sl_status inv_store_promo_precheck(sl_db_conn *c, const char *promo_id, const ch
     st = sl_db_reader_status(&rd, err);
     PQclear(r);
     return st;
+}
+
+/* ---- stock fences (promotions of kind STOCK_FENCE) ---- */
+
+bool inv__member_at(sl_arena *a, sl_db_reader *rd, int i, void *rows)
+{
+    (void)a;
+    inv_usage_row *u = rows;
+    u[i].promotion_id = sl_db_text_or(rd, i, "promotion_id", "");
+    u[i].customer_id = sl_db_text_or(rd, i, "customer_id", "");
+    u[i].qty = 0;
+    u[i].limit_qty = 0;
+    return true;
+}
+
+sl_status inv_store_sfence_list(sl_db_conn *c, sl_arena *a, const char *sku, bool live_only,
+                                const char *after, int limit, inv_promo_row **out, size_t *n,
+                                sl_err *err)
+{
+    const char *v[4] = {sku, live_only ? "true" : "false", after, inv__i64s(a, limit)};
+    void *rows = NULL;
+    sl_status st =
+        inv__query_rows(c, a, "inv_sfence_list", 4, v, sizeof **out, promo_at, &rows, n, err);
+    if (st == SL_OK)
+        *out = rows;
+    return st;
+}
+
+static bool count_at(sl_arena *a, sl_db_reader *rd, int i, void *rows)
+{
+    (void)a;
+    inv_usage_row *u = rows;
+    u[i].promotion_id = sl_db_text_or(rd, i, "promotion_id", "");
+    u[i].customer_id = "";
+    u[i].qty = sl_db_int64_or(rd, i, "n", 0);
+    u[i].limit_qty = 0;
+    return true;
+}
+
+sl_status inv_store_sfence_members(sl_db_conn *c, sl_arena *a, const char *const *ids, size_t n,
+                                   int64_t *counts, sl_err *err)
+{
+    const char *v[1] = {inv__text_array(a, ids, n)};
+    void *rows = NULL;
+    size_t nr = 0;
+    sl_status st = inv__query_rows(c, a, "inv_sfence_members", 1, v, sizeof(inv_usage_row),
+                                   count_at, &rows, &nr, err);
+    if (st != SL_OK)
+        return st;
+    const inv_usage_row *u = rows;
+    for (size_t i = 0; i < n; i++) {
+        counts[i] = 0;
+        for (size_t k = 0; k < nr; k++)
+            if (strcmp(u[k].promotion_id, ids[i]) == 0)
+                counts[i] = u[k].qty;
+    }
+    return SL_OK;
+}
+
+/* The number of rows a DML statement's result reports. */
+static int64_t affected(PGresult *r)
+{
+    const char *t = PQcmdTuples(r);
+    return t != NULL && t[0] != '\0' ? strtoll(t, NULL, 10) : 0;
+}
+
+sl_status inv_store_sfence_set_members(sl_db_conn *c, sl_arena *a, const char *id,
+                                       const char *const *customers, size_t n, bool replace,
+                                       int64_t *added, int64_t *removed, sl_err *err)
+{
+    *added = *removed = 0;
+    const char *v[2] = {id, inv__text_array(a, customers, n)};
+    PGresult *r = NULL;
+    sl_status st;
+    if (replace) {
+        st = inv__run(c, "inv_sfence_member_drop", 2, v, &r, err);
+        if (st != SL_OK)
+            return st;
+        *removed = affected(r);
+        PQclear(r);
+        r = NULL;
+    }
+    if (n == 0)
+        return SL_OK;
+    st = inv__run(c, "inv_sfence_member_add", 2, v, &r, err);
+    if (st != SL_OK)
+        return st;
+    *added = affected(r);
+    PQclear(r);
+    return SL_OK;
 }

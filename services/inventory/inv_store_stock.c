@@ -443,19 +443,30 @@ sl_status inv_store_idem_put(sl_db_conn *c, sl_arena *a, const char *op, const c
 
 sl_status inv_store_locked_read(sl_db_conn *c, sl_arena *a, const int64_t *keys, size_t nkeys,
                                 const char *const *ids, size_t nids, const char *const *skus,
-                                size_t nskus, inv_locked_read *out, sl_err *err)
+                                size_t nskus, const char *const *customers, size_t ncustomers,
+                                inv_locked_read *out, sl_err *err)
 {
     memset(out, 0, sizeof *out);
     const char *lv[1] = {inv__i64_array(a, keys, nkeys)};
     const char *rv[1] = {inv__text_array(a, ids, nids)};
     const char *sv[1] = {inv__text_array(a, skus, nskus)};
-    if (lv[0] == NULL || rv[0] == NULL || sv[0] == NULL)
+    const char *mv[2] = {sv[0], inv__text_array(a, customers, ncustomers)};
+    if (lv[0] == NULL || rv[0] == NULL || sv[0] == NULL || mv[1] == NULL)
         return inv__oom(err);
-    sl_db_query q[4] = {{"inv_lock", 1, lv, NULL},
+    sl_db_query q[5] = {{"inv_lock", 1, lv, NULL},
                         {"inv_network", 0, NULL, NULL},
                         {"inv_load_stock", 1, sv, NULL},
-                        {"inv_resv_lookup", 1, rv, NULL}};
-    size_t nq = nids > 0 ? 4 : 3;
+                        {"inv_resv_lookup", 1, rv, NULL},
+                        {"inv_sfence_eligible", 2, mv, NULL}};
+    /* The optional reads take the next slots: the look-up of ids, then the
+     * stock fences' members. */
+    size_t nq = 3, iq_resv = 0, iq_members = 0;
+    if (nids > 0)
+        iq_resv = nq++;
+    if (ncustomers > 0) {
+        q[nq] = q[4];
+        iq_members = nq++;
+    }
     sl_status st = sl_db_exec_pipeline(c, q, nq, err);
     if (st != SL_OK)
         return st;
@@ -465,7 +476,7 @@ sl_status inv_store_locked_read(sl_db_conn *c, sl_arena *a, const int64_t *keys,
     st = sl_db_reader_status(&rd, err);
     PQclear(q[0].res);
     q[0].res = NULL;
-    void *routes = NULL, *resv = NULL;
+    void *routes = NULL, *resv = NULL, *members = NULL;
     if (st == SL_OK) {
         st = inv__read_rows(a, q[1].res, sizeof *out->routes, inv__route_at, &routes, &out->nroutes,
                             err);
@@ -476,14 +487,20 @@ sl_status inv_store_locked_read(sl_db_conn *c, sl_arena *a, const int64_t *keys,
                           err);
         q[2].res = NULL;
     }
-    if (st == SL_OK && nq == 4) {
-        st = inv__read_rows(a, q[3].res, sizeof *out->existing, inv__resv_at, &resv,
+    if (st == SL_OK && iq_resv > 0) {
+        st = inv__read_rows(a, q[iq_resv].res, sizeof *out->existing, inv__resv_at, &resv,
                             &out->nexisting, err);
-        q[3].res = NULL;
+        q[iq_resv].res = NULL;
+    }
+    if (st == SL_OK && iq_members > 0) {
+        st = inv__read_rows(a, q[iq_members].res, sizeof *out->members, inv__member_at, &members,
+                            &out->nmembers, err);
+        q[iq_members].res = NULL;
     }
     for (size_t i = 1; i < nq; i++)
         PQclear(q[i].res);
     out->routes = routes;
     out->existing = resv;
+    out->members = members;
     return st;
 }

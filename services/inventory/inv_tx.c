@@ -164,7 +164,8 @@ sl_status inv_tx_load(inv_tx *tx, const char *const *skus, size_t n, sl_err *err
 
 sl_status inv_tx_lock_load(inv_tx *tx, const char *const *skus, size_t nskus,
                            const char *const *ids, size_t nids, inv_resv_row **resv, size_t *nresv,
-                           sl_err *err)
+                           const char *const *customers, size_t ncustomers, inv_usage_row **members,
+                           size_t *nmembers, sl_err *err)
 {
     size_t nkeys, k;
     int64_t *keys = lock_keys(tx->arena, skus, nskus, ids, nids, &nkeys);
@@ -172,8 +173,9 @@ sl_status inv_tx_lock_load(inv_tx *tx, const char *const *skus, size_t nskus,
     if (keys == NULL || u == NULL)
         return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
     inv_locked_read r;
-    sl_status st = inv_store_locked_read(tx->conn, tx->arena, keys, nkeys, ids,
-                                         resv != NULL ? nids : 0, u, k, &r, err);
+    sl_status st =
+        inv_store_locked_read(tx->conn, tx->arena, keys, nkeys, ids, resv != NULL ? nids : 0, u, k,
+                              customers, members != NULL ? ncustomers : 0, &r, err);
     if (st != SL_OK)
         return st;
     tx->now_ms = r.now_ms;
@@ -185,6 +187,10 @@ sl_status inv_tx_lock_load(inv_tx *tx, const char *const *skus, size_t nskus,
     if (resv != NULL) {
         *resv = r.existing;
         *nresv = r.nexisting;
+    }
+    if (members != NULL) {
+        *members = r.members;
+        *nmembers = r.nmembers;
     }
     return adopt_rows(tx, r.rows, r.nrows, err);
 }

@@ -105,11 +105,14 @@ sl_status inv_tx_lock(inv_tx *tx, const char *const *skus, size_t nskus, const c
 sl_status inv_tx_load(inv_tx *tx, const char *const *skus, size_t n, sl_err *err);
 
 /* inv_tx_lock then inv_tx_load in one round trip, and when resv is not
- * NULL the reservations named by ids (rows in the arena), read after the
- * locks were granted. */
+ * NULL the reservations named by ids, and when members is not NULL the
+ * (stock fence, customer) pairs of the live fences of skus whose members
+ * include one of customers (inv_locked_read.members; rows in the arena),
+ * read after the locks were granted. */
 sl_status inv_tx_lock_load(inv_tx *tx, const char *const *skus, size_t nskus,
                            const char *const *ids, size_t nids, inv_resv_row **resv, size_t *nresv,
-                           sl_err *err);
+                           const char *const *customers, size_t ncustomers, inv_usage_row **members,
+                           size_t *nmembers, sl_err *err);
 
 /* The loaded product, or NULL when the SKU does not exist. */
 const inv_product_row *inv_tx_product(const inv_tx *tx, const char *sku);

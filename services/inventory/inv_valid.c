@@ -318,6 +318,46 @@ sl_status inv_valid_promotion(const Shelfline__V1__Promotion *p, sl_err *err)
     return SL_OK;
 }
 
+sl_status inv_valid_stock_fence(const Shelfline__V1__StockFence *f, sl_err *err)
+{
+    if (f == NULL)
+        return sl_err_field(err, "fence", "fence is required");
+    CHECK(inv_valid_id("fence.fence_id", f->fence_id, INV_ID_KEY, err));
+    CHECK(inv_valid_id("fence.sku", f->sku, INV_ID_SKU, err));
+    CHECK(inv_valid_opt_id("fence.warehouse_id", f->warehouse_id, INV_ID_WAREHOUSE, err));
+    CHECK(inv_valid_opt_id("fence.region", f->region, INV_ID_REGION, err));
+    if ((f->warehouse_id[0] == '\0') == (f->region[0] == '\0'))
+        return sl_err_field(err, "fence.warehouse_id",
+                            "exactly one of fence.warehouse_id and fence.region must be set");
+    CHECK(qty_range("fence.qty", f->qty, 1, INV_MAX_QTY, err));
+    CHECK(inv_valid_id("fence.segment", f->segment, INV_ID_SKU, err));
+    if (f->starts_at_ms <= 0)
+        return sl_err_field(err, "fence.starts_at_ms",
+                            "fence.starts_at_ms must be positive (got %lld)",
+                            (long long)f->starts_at_ms);
+    if (f->ends_at_ms <= f->starts_at_ms)
+        return sl_err_field(err, "fence.ends_at_ms",
+                            "fence.ends_at_ms must be after starts_at_ms (got %lld <= %lld)",
+                            (long long)f->ends_at_ms, (long long)f->starts_at_ms);
+    return SL_OK;
+}
+
+sl_status inv_valid_fence_eligibility(const Shelfline__V1__SetStockFenceEligibilityRequest *r,
+                                      sl_err *err)
+{
+    CHECK(inv_valid_id("fence_id", r->fence_id, INV_ID_KEY, err));
+    CHECK(inv_valid_id("segment", r->segment, INV_ID_SKU, err));
+    if (r->n_customer_ids > INV_MAX_FENCE_MEMBERS)
+        return sl_err_field(err, "customer_ids", "customer_ids has %zu entries (at most %d)",
+                            r->n_customer_ids, INV_MAX_FENCE_MEMBERS);
+    for (size_t i = 0; i < r->n_customer_ids; i++) {
+        char f[48];
+        snprintf(f, sizeof f, "customer_ids[%zu]", i);
+        CHECK(inv_valid_id(f, r->customer_ids[i], INV_ID_KEY, err));
+    }
+    return SL_OK;
+}
+
 sl_status inv_valid_inbound(const Shelfline__V1__CreateInboundRequest *r, sl_err *err)
 {
     CHECK(inv_valid_id("inbound_id", r->inbound_id, INV_ID_KEY, err));

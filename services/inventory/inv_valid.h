@@ -31,6 +31,7 @@
 #define INV_MAX_HOLD_MS (7 * 24 * 3600 * 1000LL)
 #define INV_MAX_TEXT 200
 #define INV_MAX_TAGS 16
+#define INV_MAX_FENCE_MEMBERS 1000
 
 /* What kind of identifier a string must be: the suite's grammar
  * (sl_valid.h) under inventory's names.
@@ -83,6 +84,13 @@ sl_status inv_valid_average_stock(const Shelfline__V1__GetAverageStockRequest *r
                                   int64_t *to_ms, sl_err *err);
 sl_status inv_valid_reserve(const Shelfline__V1__ReserveRequest *r, sl_err *err);
 sl_status inv_valid_promotion(const Shelfline__V1__Promotion *p, sl_err *err);
+/* CreateStockFence: ids, exactly one of warehouse_id and region, qty,
+ * segment (an id), the window (start > 0, end after it). */
+sl_status inv_valid_stock_fence(const Shelfline__V1__StockFence *f, sl_err *err);
+/* SetStockFenceEligibility: fence_id, segment, up to
+ * INV_MAX_FENCE_MEMBERS customer ids (Reserve's customer_id grammar). */
+sl_status inv_valid_fence_eligibility(const Shelfline__V1__SetStockFenceEligibilityRequest *r,
+                                      sl_err *err);
 sl_status inv_valid_inbound(const Shelfline__V1__CreateInboundRequest *r, sl_err *err);
 sl_status inv_valid_delay(const Shelfline__V1__DelayInboundRequest *r, sl_err *err);
 sl_status inv_valid_receive(const Shelfline__V1__ReceiveInboundRequest *r, sl_err *err);

@@ -35,8 +35,9 @@ static int group_setup(void **state)
         return -1;
     ch = svc.ch[0];
     A = sl_arena_create(0);
-    const char *skus[] = {"D-LEDGER", "D-RESERVED", "D-OVERSOLD", "D-PROMO", "D-INBOUND"};
-    return invt_seed(ch, skus, 5);
+    const char *skus[] = {"D-LEDGER", "D-RESERVED", "D-OVERSOLD",
+                          "D-PROMO",  "D-INBOUND",  "D-FENCE"};
+    return invt_seed(ch, skus, 6);
 }
 
 static int group_teardown(void **state)
@@ -246,6 +247,78 @@ static void test_promotion_counters_off_their_parts_are_reported(void **state)
     assert_clean("D-PROMO");
 }
 
+static void test_stock_fence_counters_off_their_parts_are_reported(void **state)
+{
+    (void)state;
+    assert_int_equal(invt_stock(ch, "D-FENCE", "W-NEAR", 10), 0);
+    long long now = sql("SELECT (extract(epoch FROM now()) * 1000)::int8");
+    Shelfline__V1__StockFence f = SHELFLINE__V1__STOCK_FENCE__INIT;
+    f.fence_id = "drift-fence";
+    f.sku = "D-FENCE";
+    f.warehouse_id = "W-NEAR";
+    f.qty = 4;
+    f.segment = "champions";
+    f.starts_at_ms = now - 1000;
+    f.ends_at_ms = now + 3600 * 1000;
+    Shelfline__V1__CreateStockFenceRequest cr = SHELFLINE__V1__CREATE_STOCK_FENCE_REQUEST__INIT;
+    cr.fence = &f;
+    sl_err err;
+    sl_arena_reset(A);
+    assert_int_equal(invt_call(ch, "CreateStockFence", &cr.base, DESC(stock_fence), A, NULL, &err),
+                     SL_OK);
+    char *who[] = {"C-DRIFT"};
+    Shelfline__V1__SetStockFenceEligibilityRequest er =
+        SHELFLINE__V1__SET_STOCK_FENCE_ELIGIBILITY_REQUEST__INIT;
+    er.fence_id = "drift-fence";
+    er.segment = "champions";
+    er.customer_ids = who;
+    er.n_customer_ids = 1;
+    assert_int_equal(invt_call(ch, "SetStockFenceEligibility", &er.base,
+                               DESC(set_stock_fence_eligibility_response), A, NULL, &err),
+                     SL_OK);
+    reserve("drift-resv-fence", "D-FENCE", 1, NULL);
+    assert_clean("D-FENCE");
+    /* A fenced unit booked as sold without a sale: the quantity still
+     * adds up, the holds and fences do not. */
+    assert_int_equal(sql("WITH u AS (UPDATE inventory.promotion SET remaining = remaining - 1, "
+                         "sold = sold + 1 WHERE id = 'drift-fence' RETURNING 1) "
+                         "SELECT count(*) FROM u"),
+                     1);
+    const Shelfline__V1__CheckInvariantsResponse *r = check("D-FENCE");
+    assert_false(r->ok);
+    assert_int_equal(r->n_violations, 2); /* sold and remaining */
+    for (size_t i = 0; i < r->n_violations; i++)
+        assert_int_equal(r->violations[i]->kind,
+                         SHELFLINE__V1__INVARIANT_VIOLATION__KIND__STOCK_FENCE);
+    assert_int_equal(sql("WITH u AS (UPDATE inventory.promotion SET remaining = remaining + 1, "
+                         "sold = sold - 1 WHERE id = 'drift-fence' RETURNING 1) "
+                         "SELECT count(*) FROM u"),
+                     1);
+    assert_clean("D-FENCE");
+    /* Fenced units no longer counted in the stock row's reserved. */
+    assert_int_equal(
+        sql("WITH u AS (UPDATE inventory.promotion_fence SET remaining = remaining - 1 "
+            "WHERE promotion_id = 'drift-fence' RETURNING 1) SELECT count(*) FROM u"),
+        1);
+    r = check("D-FENCE");
+    assert_false(r->ok);
+    bool reserved_seen = false, fence_seen = false;
+    for (size_t i = 0; i < r->n_violations; i++) {
+        reserved_seen =
+            reserved_seen ||
+            r->violations[i]->kind == SHELFLINE__V1__INVARIANT_VIOLATION__KIND__RESERVED_VS_HOLDS;
+        fence_seen = fence_seen || r->violations[i]->kind ==
+                                       SHELFLINE__V1__INVARIANT_VIOLATION__KIND__STOCK_FENCE;
+    }
+    assert_true(reserved_seen);
+    assert_true(fence_seen);
+    assert_int_equal(
+        sql("WITH u AS (UPDATE inventory.promotion_fence SET remaining = remaining + 1 "
+            "WHERE promotion_id = 'drift-fence' RETURNING 1) SELECT count(*) FROM u"),
+        1);
+    assert_clean("D-FENCE");
+}
+
 static void test_inbound_backorders_off_the_reservations_are_reported(void **state)
 {
     (void)state;
@@ -278,6 +351,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_reserved_off_the_holds_is_reported),
     cmocka_unit_test(test_oversold_row_is_reported),
     cmocka_unit_test(test_promotion_counters_off_their_parts_are_reported),
+    cmocka_unit_test(test_stock_fence_counters_off_their_parts_are_reported),
     cmocka_unit_test(test_inbound_backorders_off_the_reservations_are_reported),
 };
 

@@ -10,6 +10,9 @@
  *                  3 per customer
  *   promo-later    sku-a, starts after now; promo-over sku-a, ended
  *   in-1           6 units of sku-a expected at w-near
+ * and, for the stock fence tests (with_fence):
+ *   fence-a        a stock fence of sku-a, 2 units in w-far (so w-far's
+ *                  reserved is 2), running, c-1 a member
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -34,8 +37,9 @@ typedef struct world {
     inv_product_row products[2];
     inv_row rows[3];
     inv_row *rowp[3];
-    inv_promo_st promos[3];
-    inv_fence_st fences[1];
+    inv_promo_st promos[4];
+    inv_fence_st fences[2];
+    inv_usage_row elig[1];
     inv_inbound_st inb[1];
     inv_resv_row existing[1];
     inv_accepted acc[4];
@@ -483,6 +487,180 @@ static void test_a_job_sees_what_earlier_jobs_of_the_batch_took(void **state)
     assert_int_equal(w->d.nresv, 2);
 }
 
+/* ---- stock fences ---- */
+
+/* Adds fence-a (see the top) from starts to ends; c-1 is a member when
+ * member. */
+static void with_fence(world *w, int64_t starts, int64_t ends, bool member)
+{
+    inv_promo_st f = promo("fence-a", starts, ends, false);
+    f.row.kind = "STOCK_FENCE";
+    f.row.is_fence = true;
+    f.row.segment = "champions";
+    f.row.quota = f.row.per_customer_limit = f.row.remaining = f.remaining0 = 2;
+    f.row.price_minor = 0;
+    w->promos[3] = f;
+    w->fences[1] = (inv_fence_st){{"fence-a", "w-far", 2, 2}, 2};
+    w->rows[FAR_A].reserved = 2;
+    w->d.npromos = 4;
+    w->d.nfences = 2;
+    w->elig[0] = (inv_usage_row){"fence-a", "c-1", 0, 0};
+    w->d.elig = w->elig;
+    w->d.nelig = member ? 1 : 0;
+}
+
+static int64_t units_from(const Shelfline__V1__Reservation *r, const char *fence)
+{
+    int64_t n = 0;
+    for (size_t i = 0; i < r->n_lines; i++)
+        for (size_t k = 0; k < r->lines[i]->n_allocations; k++)
+            if (strcmp(r->lines[i]->allocations[k]->stock_fence_id, fence) == 0)
+                n += r->lines[i]->allocations[k]->qty;
+    return n;
+}
+
+static void test_a_member_takes_fenced_units_before_nearer_free_ones(void **state)
+{
+    world *w = *state;
+    with_fence(w, 0, 2 * NOW_MS, true);
+    line(w, 0, "sku-a", 2, "");
+    request(w, "r-1", "eu", 1);
+    decide(w, "canon-1");
+    assert_int_equal(w->out.st, SL_OK);
+    Shelfline__V1__Reservation *r = answer_of(w);
+    assert_int_equal(units_from(r, "fence-a"), 2);
+    assert_string_equal(r->lines[0]->allocations[0]->warehouse_id, "w-far");
+    assert_int_equal(r->lines[0]->unit_price->minor_units, 1000); /* the list price */
+    shelfline__v1__reservation__free_unpacked(r, NULL);
+    assert_int_equal(w->fences[1].row.remaining, 0);
+    assert_int_equal(w->promos[3].row.held, 2);
+    /* Fenced units were reserved already; free stock is untouched. */
+    assert_int_equal(w->rows[FAR_A].reserved, 2);
+    assert_int_equal(w->rows[NEAR_A].reserved, 1);
+    assert_string_equal(w->d.allocs[0].promotion_id, "fence-a");
+    assert_int_equal(w->d.nusage, 1);
+    assert_int_equal(w->d.usage[0].qty, 2);
+}
+
+static void test_a_non_member_never_takes_fenced_units(void **state)
+{
+    world *w = *state;
+    with_fence(w, 0, 2 * NOW_MS, false);
+    /* 2 free in w-near, 8 free in w-far: the fenced 2 are not there. */
+    line(w, 0, "sku-a", 11, "");
+    request(w, "r-1", "eu", 1);
+    w->req.allow_split = true;
+    decide(w, "canon-1");
+    assert_failed(w, SL_FAILED_PRECONDITION, "can have 10");
+    line(w, 0, "sku-a", 10, "");
+    decide(w, "canon-2");
+    assert_int_equal(w->out.st, SL_OK);
+    Shelfline__V1__Reservation *r = answer_of(w);
+    assert_int_equal(units_from(r, ""), 10);
+    shelfline__v1__reservation__free_unpacked(r, NULL);
+    assert_int_equal(w->fences[1].row.remaining, 2);
+    assert_int_equal(w->promos[3].row.held, 0);
+    assert_int_equal(w->rows[FAR_A].reserved, 10);
+    assert_int_equal(w->rows[NEAR_A].reserved, 3);
+}
+
+static void test_a_members_line_over_the_fence_takes_fenced_then_free_units(void **state)
+{
+    world *w = *state;
+    with_fence(w, 0, 2 * NOW_MS, true);
+    line(w, 0, "sku-a", 5, "");
+    request(w, "r-1", "eu", 1);
+    decide(w, "canon-1");
+    assert_int_equal(w->out.st, SL_OK);
+    Shelfline__V1__Reservation *r = answer_of(w);
+    /* One warehouse (no split): w-far, its 2 fenced units then 3 free. */
+    assert_int_equal(r->lines[0]->n_allocations, 2);
+    assert_string_equal(r->lines[0]->allocations[0]->stock_fence_id, "fence-a");
+    assert_int_equal(r->lines[0]->allocations[0]->qty, 2);
+    assert_string_equal(r->lines[0]->allocations[1]->stock_fence_id, "");
+    assert_int_equal(r->lines[0]->allocations[1]->qty, 3);
+    assert_string_equal(r->lines[0]->allocations[1]->warehouse_id, "w-far");
+    shelfline__v1__reservation__free_unpacked(r, NULL);
+    assert_int_equal(w->fences[1].row.remaining, 0);
+    assert_int_equal(w->rows[FAR_A].reserved, 5);
+    assert_int_equal(w->d.nallocs, 2);
+    assert_int_equal(w->d.allocs[1].part_no, 1);
+}
+
+static void test_a_fence_outside_its_window_gives_its_units_to_nobody(void **state)
+{
+    world *w = *state;
+    with_fence(w, 5 * NOW_MS, 6 * NOW_MS, true);
+    line(w, 0, "sku-a", 2, "");
+    request(w, "r-1", "eu", 1);
+    decide(w, "canon-1");
+    assert_int_equal(w->out.st, SL_OK);
+    Shelfline__V1__Reservation *r = answer_of(w);
+    assert_int_equal(units_from(r, ""), 2);
+    assert_string_equal(r->lines[0]->allocations[0]->warehouse_id, "w-near");
+    shelfline__v1__reservation__free_unpacked(r, NULL);
+    assert_int_equal(w->fences[1].row.remaining, 2);
+    w->promos[3].row.ends_ms = NOW_MS; /* past its end, not yet reaped */
+    w->promos[3].row.starts_ms = 0;
+    line(w, 0, "sku-a", 9, "");
+    request(w, "r-2", "eu", 1);
+    w->req.allow_split = true;
+    decide(w, "canon-2");
+    assert_int_equal(w->out.st, SL_FAILED_PRECONDITION);
+    assert_non_null(strstr(w->out.err.msg, "can have 8"));
+    assert_int_equal(w->fences[1].row.remaining, 2);
+}
+
+static void test_a_members_failed_request_gives_the_fenced_units_back(void **state)
+{
+    world *w = *state;
+    with_fence(w, 0, 2 * NOW_MS, true);
+    line(w, 0, "sku-a", 2, "");
+    line(w, 1, "sku-b", 99, "");
+    request(w, "r-1", "eu", 2);
+    decide(w, "canon-1");
+    assert_int_equal(w->out.st, SL_FAILED_PRECONDITION);
+    assert_int_equal(w->fences[1].row.remaining, 2);
+    assert_int_equal(w->promos[3].row.remaining, 2);
+    assert_int_equal(w->promos[3].row.held, 0);
+    assert_int_equal(w->rows[FAR_A].reserved, 2);
+    assert_int_equal(w->d.nallocs, 0);
+    assert_int_equal(w->d.nundo, 0);
+    for (size_t i = 0; i < w->d.nusage; i++)
+        assert_int_equal(w->d.usage[i].qty, 0);
+}
+
+static void test_a_regions_fence_is_only_for_orders_in_that_region(void **state)
+{
+    world *w = *state;
+    with_fence(w, 0, 2 * NOW_MS, true); /* fence-a is for region "eu" */
+    line(w, 0, "sku-a", 9, "");
+    request(w, "r-1", "north", 1); /* w-far serves "north" too */
+    decide(w, "canon-1");
+    assert_int_equal(w->out.st, SL_FAILED_PRECONDITION);
+    assert_non_null(strstr(w->out.err.msg, "can have 8"));
+    assert_int_equal(w->fences[1].row.remaining, 2);
+    /* A warehouse's fence is for any region the warehouse serves. */
+    w->promos[3].row.region = "";
+    w->promos[3].row.warehouse_id = "w-far";
+    request(w, "r-2", "north", 1);
+    decide(w, "canon-2");
+    assert_int_equal(w->out.st, SL_OK);
+    assert_int_equal(w->fences[1].row.remaining, 0);
+    assert_int_equal(w->rows[FAR_A].reserved, 9);
+}
+
+static void test_a_stock_fence_named_as_a_promotion_is_not_found(void **state)
+{
+    world *w = *state;
+    with_fence(w, 0, 2 * NOW_MS, true);
+    line(w, 0, "sku-a", 1, "fence-a");
+    request(w, "r-1", "eu", 1);
+    decide(w, "canon-1");
+    assert_failed(w, SL_NOT_FOUND, "lines[0].promotion_id: unknown promotion \"fence-a\"");
+    assert_int_equal(w->fences[1].row.remaining, 2);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -506,6 +684,13 @@ int main(void)
         T(test_promotion_line_outside_its_fences_region_is_short),
         T(test_backorder_waits_for_the_inbound_when_allowed),
         T(test_a_job_sees_what_earlier_jobs_of_the_batch_took),
+        T(test_a_member_takes_fenced_units_before_nearer_free_ones),
+        T(test_a_non_member_never_takes_fenced_units),
+        T(test_a_members_line_over_the_fence_takes_fenced_then_free_units),
+        T(test_a_fence_outside_its_window_gives_its_units_to_nobody),
+        T(test_a_members_failed_request_gives_the_fenced_units_back),
+        T(test_a_regions_fence_is_only_for_orders_in_that_region),
+        T(test_a_stock_fence_named_as_a_promotion_is_not_found),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -278,6 +278,64 @@ static void test_other_requests(void **state)
     expect_bad(inv_valid_product(&pr, &err), &err, "product.repeat_purchase_days");
 }
 
+static void test_stock_fence_rules(void **state)
+{
+    (void)state;
+    sl_err err;
+    expect_bad(inv_valid_stock_fence(NULL, &err), &err, "fence");
+    Shelfline__V1__StockFence f = SHELFLINE__V1__STOCK_FENCE__INIT;
+    f.fence_id = "f-1";
+    f.sku = "A";
+    f.region = "EAST";
+    f.qty = 5;
+    f.segment = "champions";
+    f.starts_at_ms = 1000;
+    f.ends_at_ms = 2000;
+    assert_int_equal(inv_valid_stock_fence(&f, &err), SL_OK);
+    f.warehouse_id = "W1";
+    expect_bad(inv_valid_stock_fence(&f, &err), &err, "exactly one of fence.warehouse_id");
+    f.region = "";
+    assert_int_equal(inv_valid_stock_fence(&f, &err), SL_OK);
+    f.warehouse_id = "";
+    expect_bad(inv_valid_stock_fence(&f, &err), &err, "exactly one of fence.warehouse_id");
+    f.region = "east";
+    expect_bad(inv_valid_stock_fence(&f, &err), &err, "fence.region");
+    f.region = "EAST";
+    f.qty = 0;
+    expect_bad(inv_valid_stock_fence(&f, &err), &err, "fence.qty");
+    f.qty = INV_MAX_QTY + 1;
+    expect_bad(inv_valid_stock_fence(&f, &err), &err, "fence.qty");
+    f.qty = 5;
+    f.segment = "";
+    expect_bad(inv_valid_stock_fence(&f, &err), &err, "fence.segment");
+    f.segment = "champions";
+    f.ends_at_ms = 1000;
+    expect_bad(inv_valid_stock_fence(&f, &err), &err, "fence.ends_at_ms");
+    f.starts_at_ms = 0;
+    expect_bad(inv_valid_stock_fence(&f, &err), &err, "fence.starts_at_ms");
+    f.starts_at_ms = 1000;
+    f.ends_at_ms = 2000;
+    f.fence_id = "";
+    expect_bad(inv_valid_stock_fence(&f, &err), &err, "fence.fence_id");
+
+    char *ids[] = {"c-1", "c 2"};
+    Shelfline__V1__SetStockFenceEligibilityRequest r =
+        SHELFLINE__V1__SET_STOCK_FENCE_ELIGIBILITY_REQUEST__INIT;
+    r.fence_id = "f-1";
+    r.segment = "champions";
+    r.customer_ids = ids;
+    r.n_customer_ids = 1;
+    assert_int_equal(inv_valid_fence_eligibility(&r, &err), SL_OK);
+    r.n_customer_ids = 2;
+    expect_bad(inv_valid_fence_eligibility(&r, &err), &err, "customer_ids[1]");
+    r.n_customer_ids = INV_MAX_FENCE_MEMBERS + 1;
+    expect_bad(inv_valid_fence_eligibility(&r, &err), &err, "customer_ids");
+    r.n_customer_ids = 0; /* an empty page (replace: the segment is empty) */
+    assert_int_equal(inv_valid_fence_eligibility(&r, &err), SL_OK);
+    r.segment = "";
+    expect_bad(inv_valid_fence_eligibility(&r, &err), &err, "segment");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -286,6 +344,7 @@ int main(void)
         cmocka_unit_test(test_page_tokens),
         cmocka_unit_test(test_reserve_rules),
         cmocka_unit_test(test_other_requests),
+        cmocka_unit_test(test_stock_fence_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

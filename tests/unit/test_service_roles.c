@@ -43,7 +43,7 @@
         "InventoryService/GetWarehouse", "InventoryService/ListWarehouses",                        \
         "InventoryService/GetTransitTime", "InventoryService/ListTransitTimes",                    \
         "InventoryService/GetAvailability", "InventoryService/GetPromotion",                       \
-        "InventoryService/GetStockFeed"
+        "InventoryService/GetStockFeed", "InventoryService/GetStockFence"
 
 static const char *const storefront[] = {
     CATALOGUE_READS,
@@ -79,6 +79,7 @@ static const char *const cs_agent[] = {
     "InventoryService/GetReservation",
     "InventoryService/GetInbound",
     "InventoryService/ListInbound",
+    "InventoryService/ListStockFences",
     "InventoryService/ListLedger",
     "CustomerValueService/GetCustomerValue",
     "CustomerValueService/GetRetentionReport",
@@ -124,6 +125,7 @@ static const char *const planner[] = {
     "InventoryService/Transfer",
     "InventoryService/GetInbound",
     "InventoryService/ListInbound",
+    "InventoryService/ListStockFences",
     "InventoryService/ListLedger",
     "ForecastingService/RecordSales",
     "ForecastingService/RecordHourlySales",
@@ -168,6 +170,8 @@ static const char *const stock_admin[] = {
     "InventoryService/GetAverageStock",
     "InventoryService/ListLowStock",
     "InventoryService/CreatePromotion",
+    "InventoryService/CreateStockFence",
+    "InventoryService/ListStockFences",
     "InventoryService/GetInbound",
     "InventoryService/ListInbound",
     "InventoryService/CheckInvariants",
@@ -190,6 +194,8 @@ static const char *const service[] = {
     "InventoryService/GetInbound",
     "InventoryService/ListInbound",
     "InventoryService/WatchEvents",
+    "InventoryService/ListStockFences",
+    "InventoryService/SetStockFenceEligibility", /* customer-value pushes a segment's members */
     "ForecastingService/WatchEvents",
     "CustomerValueService/GetCustomerValue",
     "CustomerValueService/WatchEvents",
