@@ -68,7 +68,7 @@ cmd=(cc -std=c11 -O2 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-missing-field-init
      -I"$repo/common" -I"$build/gen" "$here/cv_load.c" -o "$load"
      "$build/common/libshelfline_common.a" "$build/proto/libshelfline_proto.a")
 # shellcheck disable=SC2207
-cmd+=($(pkg-config --cflags --libs grpc libprotobuf-c libpq libjwt jansson) -lpthread -lm)
+cmd+=($(pkg-config --cflags --libs grpc libprotobuf-c libpq libjwt jansson libmicrohttpd gnutls) -lpthread -lm)
 show "${cmd[@]}"
 "${cmd[@]}"
 

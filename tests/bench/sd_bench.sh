@@ -47,7 +47,7 @@ load=$work/sd_load
 cc -std=c11 -O2 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-missing-field-initializers \
    -I"$repo/common" -I"$build/gen" "$here/sd_load.c" -o "$load" \
    "$build/common/libshelfline_common.a" "$build/proto/libshelfline_proto.a" \
-   $(pkg-config --cflags --libs grpc libprotobuf-c libpq) -lpthread -lm
+   $(pkg-config --cflags --libs grpc libprotobuf-c libpq libjwt jansson libmicrohttpd gnutls) -lpthread -lm
 
 url=$(PG_FSYNC=$fsync PG_SYNC_COMMIT=$fsync "$repo/deploy/local/pg.sh" start "$work/pg")
 inv_port=$(( 30000 + RANDOM % 10000 )); sd_port=$(( inv_port + 1 ))
