@@ -372,8 +372,8 @@ static sl_status purchase_one(sl_db_conn *conn, sl_call *call,
                                 r->lines[i]->amount->minor_units};
     int64_t recorded;
     st = cv_store_purchase_insert(conn, a, r->order_id, r->customer_id, r->at_ms,
-                                  r->amount->minor_units, r->amount->currency, bytes, len,
-                                  lines, r->n_lines, &recorded, err);
+                                  r->amount->minor_units, r->amount->currency, bytes, len, lines,
+                                  r->n_lines, &recorded, err);
     if (st == SL_OK && refresh)
         st = cv_store_summary_refresh(conn, r->customer_id, err);
     if (st != SL_OK)

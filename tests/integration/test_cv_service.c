@@ -571,14 +571,14 @@ static void test_record_purchases_all_or_nothing(void **state)
 
     /* Refusals name the entry, and the entries before it are not kept. */
     long long before = sql("SELECT count(*) FROM customer_value.purchase");
-    Shelfline__V1__RecordPurchaseRequest *good = order1("bo-5", "bp-2", F.now, "MUG-1", "kitchen",
-                                                        800);
+    Shelfline__V1__RecordPurchaseRequest *good =
+        order1("bo-5", "bp-2", F.now, "MUG-1", "kitchen", 800);
     Shelfline__V1__RecordPurchaseRequest *unknown =
         order1("bo-6", "nobody", F.now, "MUG-1", "kitchen", 800);
     Shelfline__V1__RecordPurchaseRequest *reused =
         order1("bo-1", "bp-1", F.now, "MUG-1", "kitchen", 900);
-    Shelfline__V1__RecordPurchaseRequest *bad = order1("bo-7", "bp-2", F.now, "MUG-1", "kitchen",
-                                                       800);
+    Shelfline__V1__RecordPurchaseRequest *bad =
+        order1("bo-7", "bp-2", F.now, "MUG-1", "kitchen", 800);
     bad->lines[0]->qty = 0;
     Shelfline__V1__RecordPurchaseRequest *b1[2] = {good, unknown};
     EXPECT(purchases(b1, 2, NULL, &err), SL_NOT_FOUND, err, "purchases[1]: customer_id");
@@ -589,7 +589,8 @@ static void test_record_purchases_all_or_nothing(void **state)
     EXPECT(purchases(b3, 2, NULL, &err), SL_INVALID_ARGUMENT, err, "purchases[1].order_id");
     EXPECT(purchases(NULL, 0, NULL, &err), SL_INVALID_ARGUMENT, err, "purchases must not be empty");
     assert_int_equal(sql("SELECT count(*) FROM customer_value.purchase"), before);
-    assert_int_equal(sql("SELECT count(*) FROM customer_value.purchase WHERE order_id = 'bo-5'"), 0);
+    assert_int_equal(sql("SELECT count(*) FROM customer_value.purchase WHERE order_id = 'bo-5'"),
+                     0);
 }
 
 /* Two clients send batches naming the same customers in opposite orders
@@ -645,8 +646,8 @@ static void *race_batches(void *p)
                                     &shelfline__v1__record_purchases_response__descriptor, a, NULL,
                                     30000, &err);
         if (st != SL_OK && ra->failures++ == 0)
-            snprintf(ra->first_error, sizeof ra->first_error, "%s %.500s",
-                     sl_status_name(st), err.msg);
+            snprintf(ra->first_error, sizeof ra->first_error, "%s %.500s", sl_status_name(st),
+                     err.msg);
         sl_arena_reset(a);
     }
     sl_arena_destroy(a);
@@ -670,8 +671,7 @@ static void test_record_purchases_race_in_opposite_orders(void **state)
         pthread_join(t[i], NULL);
     for (int i = 0; i < 2; i++)
         if (ra[i].failures != 0)
-            fail_msg("side %d: %d batches failed; first: %s", i, ra[i].failures,
-                     ra[i].first_error);
+            fail_msg("side %d: %d batches failed; first: %s", i, ra[i].failures, ra[i].first_error);
     assert_int_equal(sql("SELECT count(*) FROM customer_value.purchase WHERE order_id LIKE 'ro-%'"),
                      2 * RACE_ROUNDS * RACE_CUSTOMERS);
     assert_int_equal(sql("SELECT count(*) FROM customer_value.customer_summary "

@@ -319,16 +319,15 @@ static bool flush(ctx *c, batch *b)
         Shelfline__V1__RecordPurchasesRequest r = SHELFLINE__V1__RECORD_PURCHASES_REQUEST__INIT;
         r.purchases = b->ord;
         r.n_purchases = b->nord;
-        ok = call(c, b->a, "RecordPurchases", &r.base,
-                  &shelfline__v1__record_purchases_response__descriptor, false,
-                  b->ord[0]->order_id);
+        ok =
+            call(c, b->a, "RecordPurchases", &r.base,
+                 &shelfline__v1__record_purchases_response__descriptor, false, b->ord[0]->order_id);
         if (ok)
             atomic_fetch_add(&c->orders, (long)b->nord);
     }
     for (size_t i = 0; ok && i < b->nret; i++)
         ok = call(c, b->a, "RecordReturn", &b->ret[i]->base,
-                  &shelfline__v1__record_return_response__descriptor, false,
-                  b->ret[i]->return_id);
+                  &shelfline__v1__record_return_response__descriptor, false, b->ret[i]->return_id);
     b->ncust = b->nord = b->nret = 0;
     sl_arena_reset(b->a);
     return ok;
