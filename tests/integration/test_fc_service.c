@@ -2032,11 +2032,11 @@ static void test_metrics_follow_peer_calls_and_events(void **state)
     assert_true(scrape_one(F.inv_http_port,
                            "shelfline_db_pool_connections{pool=\"inventory\",state=\"idle\"}") >=
                 1);
-    /* Inventory's five migrations (0005: the reservations' audit), applied by
+    /* Inventory's six migrations (0006: the warehouses' calendars), applied by
      * `shelfline-inventory migrate` before the process started as its
      * runtime role (inv_test), which found them all applied. */
     assert_true(scrape_one(F.inv_http_port, "shelfline_db_migration_version{schema=\"inventory\","
-                                            "component=\"service\"}") == 5);
+                                            "component=\"service\"}") == 6);
     assert_true(scrape_one(F.inv_http_port,
                            "shelfline_db_migrations_applied_total{schema=\"inventory\","
                            "component=\"service\"}") == 0);

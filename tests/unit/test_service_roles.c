@@ -150,6 +150,7 @@ static const char *const stock_admin[] = {
     "InventoryService/UpdateProduct",
     "InventoryService/CreateWarehouse",
     "InventoryService/UpdateWarehouse",
+    "InventoryService/SetWarehouseCalendar",
     "InventoryService/CreateTransitTime",
     "InventoryService/UpdateTransitTime",
     "InventoryService/AdjustStock",
