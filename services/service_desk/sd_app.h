@@ -73,7 +73,7 @@ typedef struct sd_app {
     struct sd_bis *bis;          /* the back-in-stock scheduler */
     sl_channel *customer_value;  /* shared peer channel, for tiers */
     sd_classifier *classifier;
-    sd_sla_policy *sla;
+    struct sd_slabook *slas;    /* SLA policy versions (sd_slapol.h) */
     struct sd_metrics *metrics; /* the scrape's gauges */
     /* Delay notices and compensations written by the consumer's apply
      * transaction in progress (sd_sync.c; its thread only), counted in

@@ -18,7 +18,7 @@
 #define SD_TICKET_COLS                                                                             \
     "ticket_id, fingerprint, customer_id, order_id, channel, subject, body, language, category,"   \
     " confidence, priority, tier, status, opened_at_ms, first_response_ms, resolved_ms,"           \
-    " suggested, mentions,"                                                                        \
+    " suggested, mentions, sla_version,"                                                           \
     " (SELECT coalesce(string_agg(kind || ':' || at_ms, ',' ORDER BY seq), '')"                    \
     "  FROM ticket_event e WHERE e.ticket_id = t.ticket_id AND kind IN ('PAUSE', 'RESUME'))"       \
     " AS sla_events"
@@ -226,13 +226,31 @@ static const sl_db_stmt stmts[] = {
      "UPDATE restock SET batches = $2, next_at_ms = $3, done = $4 WHERE restock_id = $1", 4},
     /* ---- tickets ---- */
     {"sd_order_exists", "SELECT 1 AS found FROM orders WHERE order_id = $1", 1},
+    /* sla_version: the policy in force as the row is inserted */
     {"sd_ticket_insert",
      "INSERT INTO ticket (ticket_id, fingerprint, customer_id, order_id, channel, subject, body,"
      " language, category, confidence, priority, tier, status, opened_at_ms, suggested, mentions,"
-     " actor, request_id, trace_id)"
+     " actor, request_id, trace_id, sla_version)"
      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'OPEN', $13, $14, $15, $16, $17,"
-     " $18) ON CONFLICT (ticket_id) DO NOTHING RETURNING ticket_id",
+     " $18, (SELECT coalesce(max(version), 0) FROM sla_policy))"
+     " ON CONFLICT (ticket_id) DO NOTHING RETURNING ticket_id",
      18},
+    /* ---- SLA policies ---- */
+    /* One SetSlaPolicy at a time: the next version is max + 1. */
+    {"sd_sla_lock", "SELECT pg_advisory_xact_lock(hashtext('service_desk.sla_policy'))", 0},
+    {"sd_sla_latest",
+     "SELECT version, policy, (extract(epoch FROM created_at) * 1000)::bigint AS created_ms"
+     " FROM sla_policy ORDER BY version DESC LIMIT 1",
+     0},
+    {"sd_sla_insert",
+     "INSERT INTO sla_policy (version, policy, actor, request_id, trace_id)"
+     " SELECT coalesce(max(version), 0) + 1, $1::bytea, $2, $3, $4 FROM sla_policy"
+     " RETURNING version, policy, (extract(epoch FROM created_at) * 1000)::bigint AS created_ms",
+     4},
+    {"sd_sla_since",
+     "SELECT version, policy, (extract(epoch FROM created_at) * 1000)::bigint AS created_ms"
+     " FROM sla_policy WHERE version > $1 ORDER BY version",
+     1},
     {"sd_customer_region",
      "SELECT region FROM orders WHERE customer_id = $1 ORDER BY placed_at_ms DESC LIMIT 1", 1},
     {"sd_ticket_get", "SELECT " SD_TICKET_COLS " FROM ticket t WHERE ticket_id = $1", 1},

@@ -8,7 +8,9 @@
  * Deadlines are never stored: a ticket's clocks are read from its opening
  * time, its priority's targets and its pause/resume events whenever it is
  * returned (sd_sla_clock_at), so "breaching within N minutes" is always
- * current and a changed policy applies to open tickets at once.
+ * current.  Its targets and hours are those of the SLA policy version in
+ * force when it opened (the row records it; sd_slapol.h says why a later
+ * policy does not re-time it).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -18,6 +20,7 @@
 #include "sd_app.h"
 #include "sd_store.h"
 #include "sd_orders.h"
+#include "sd_slapol.h"
 #include "sd_tickets.h"
 #include "sd_valid.h"
 #include "shelfline/v1/customer_value.pb-c.h"
@@ -48,26 +51,32 @@ static Shelfline__V1__SlaClock *clock_msg(sl_arena *a, const sd_sla_clock *c, in
 
 /* The ticket's message with its two clocks read at now, from its opening
  * time, its priority's targets and its pause/resume events. */
-static sl_status ticket_clocks(sd_app *app, sl_arena *a, const sd_ticket_rec *rec, int64_t now,
-                               Shelfline__V1__Ticket **out, sl_err *err)
+static sl_status ticket_clocks(sd_app *app, int64_t deadline_ms, sl_arena *a,
+                               const sd_ticket_rec *rec, int64_t now, Shelfline__V1__Ticket **out,
+                               sl_err *err)
 {
     Shelfline__V1__Ticket *t = rec->msg;
     int64_t first = rec->first_response_ms, resolved = rec->resolved_ms;
     sd_priority prio;
     if (sd_priority_parse(t->priority, &prio, err) != SL_OK)
         return SL_INTERNAL;
-    int64_t frt = sd_sla_target_ms(app->sla, prio, SD_SLA_FIRST_RESPONSE);
-    int64_t rst = sd_sla_target_ms(app->sla, prio, SD_SLA_RESOLUTION);
+    /* the policy version in force when it opened (sd_slapol.h) */
+    const sd_sla_policy *pol;
+    sl_status st =
+        sd_slabook_policy(app->slas, app->db, deadline_ms, t->sla_policy_version, &pol, err);
+    if (st != SL_OK)
+        return st == SL_NOT_FOUND ? SL_INTERNAL : st;
+    int64_t frt = sd_sla_target_ms(pol, prio, SD_SLA_FIRST_RESPONSE);
+    int64_t rst = sd_sla_target_ms(pol, prio, SD_SLA_RESOLUTION);
     sd_sla_clock fr, rs;
     int64_t fr_at = first > 0 ? first : now, rs_at = resolved > 0 ? resolved : now;
     if (fr_at < t->opened_at_ms)
         fr_at = t->opened_at_ms;
     if (rs_at < t->opened_at_ms)
         rs_at = t->opened_at_ms;
-    sl_status st;
-    if ((st = sd_sla_clock_at(app->sla, t->opened_at_ms, frt, NULL, 0, fr_at, &fr, err)) != SL_OK ||
-        (st = sd_sla_clock_at(app->sla, t->opened_at_ms, rst, rec->events, rec->n_events, rs_at,
-                              &rs, err)) != SL_OK)
+    if ((st = sd_sla_clock_at(pol, t->opened_at_ms, frt, NULL, 0, fr_at, &fr, err)) != SL_OK ||
+        (st = sd_sla_clock_at(pol, t->opened_at_ms, rst, rec->events, rec->n_events, rs_at, &rs,
+                              err)) != SL_OK)
         return st;
     t->first_response = clock_msg(a, &fr, frt, first > 0);
     t->resolution = clock_msg(a, &rs, rst, resolved > 0);
@@ -86,7 +95,7 @@ sl_status sd_tickets_get(sd_app *app, int64_t deadline_ms, sl_arena *a, const ch
         return st;
     if (fingerprint != NULL)
         *fingerprint = rec.fingerprint;
-    return ticket_clocks(app, a, &rec, sl_db_now_ms(), out, err);
+    return ticket_clocks(app, deadline_ms, a, &rec, sl_db_now_ms(), out, err);
 }
 
 /* ---- OpenTicket ---- */
@@ -524,14 +533,21 @@ sl_status sd_tickets_list(sd_app *app, int64_t deadline_ms, sl_arena *a, const s
                          .after_id = f->after_id,
                          .limit = f->limit + 1,
                          .breaching = window > 0};
+    /* Tickets run on the policy version they opened with: the SQL cut-off
+     * takes each priority's shortest target over every version, so no
+     * ticket that can breach is left out (the clocks then decide). */
+    sl_status st = window > 0 ? sd_slabook_sync(app->slas, app->db, deadline_ms, err) : SL_OK;
+    if (st != SL_OK)
+        return st;
     for (int p = 0; p < SD_PRIORITY_COUNT; p++) {
         q.fr_cutoff_ms[p] =
-            now + window - sd_sla_target_ms(app->sla, (sd_priority)p, SD_SLA_FIRST_RESPONSE);
+            now + window -
+            sd_slabook_min_target_ms(app->slas, (sd_priority)p, SD_SLA_FIRST_RESPONSE);
         q.rs_cutoff_ms[p] =
-            now + window - sd_sla_target_ms(app->sla, (sd_priority)p, SD_SLA_RESOLUTION);
+            now + window - sd_slabook_min_target_ms(app->slas, (sd_priority)p, SD_SLA_RESOLUTION);
     }
     sd_ticket_rows *rows;
-    sl_status st = sd_store_tickets_list(app->db, deadline_ms, &q, &rows, err);
+    st = sd_store_tickets_list(app->db, deadline_ms, &q, &rows, err);
     if (st != SL_OK)
         return st;
     int n = sd_ticket_rows_count(rows);
@@ -546,7 +562,7 @@ sl_status sd_tickets_list(sd_app *app, int64_t deadline_ms, sl_arena *a, const s
         sd_ticket_rec rec;
         Shelfline__V1__Ticket *t = NULL;
         if ((st = sd_ticket_rows_get(rows, i, a, &rec, err)) != SL_OK ||
-            (st = ticket_clocks(app, a, &rec, now, &t, err)) != SL_OK)
+            (st = ticket_clocks(app, deadline_ms, a, &rec, now, &t, err)) != SL_OK)
             break;
         if (window == 0 || breaching(t, now, window))
             out->tickets[out->n_tickets++] = t;
@@ -665,7 +681,7 @@ sl_status sd_tickets_sla_report(sd_app *app, int64_t deadline_ms, sl_arena *a, i
         sd_ticket_rec rec;
         Shelfline__V1__Ticket *t = NULL;
         if ((st = sd_ticket_rows_get(rows, i, tmp, &rec, err)) == SL_OK &&
-            (st = ticket_clocks(app, tmp, &rec, now, &t, err)) == SL_OK)
+            (st = ticket_clocks(app, deadline_ms, tmp, &rec, now, &t, err)) == SL_OK)
             count_ticket(g, t);
         sl_arena_reset(tmp);
     }

@@ -385,6 +385,215 @@ static void test_saturday_shipping_warehouse_ships_saturday(void **state)
     sl_arena_reset(A);
 }
 
+/* ---- SLA policies ---- */
+
+/* 2026-11-18T10:00:00Z, a Wednesday: inside the default hours (UTC,
+ * Monday to Friday 09:00-18:00). */
+#define WED_10_UTC INT64_C(1794996000000)
+
+static Shelfline__V1__Ticket *open_ticket(const char *id, int64_t at_ms)
+{
+    sl_err err;
+    Shelfline__V1__OpenTicketRequest r = SHELFLINE__V1__OPEN_TICKET_REQUEST__INIT;
+    r.ticket_id = (char *)id;
+    r.customer_id = "cust-sla";
+    r.channel = SHELFLINE__V1__TICKET_CHANNEL__TICKET_CHANNEL_EMAIL;
+    r.subject = "Payment question";
+    r.body = "I was charged twice for the same purchase, please refund one charge.";
+    r.opened_at_ms = at_ms;
+    Shelfline__V1__Ticket *t;
+    assert_int_equal(sd("OpenTicket", &r, DESC(ticket), &t, &err), SL_OK);
+    return t;
+}
+
+static Shelfline__V1__Ticket *get_ticket(const char *id)
+{
+    sl_err err;
+    Shelfline__V1__GetTicketRequest g = SHELFLINE__V1__GET_TICKET_REQUEST__INIT;
+    g.ticket_id = (char *)id;
+    Shelfline__V1__Ticket *t;
+    assert_int_equal(sd("GetTicket", &g, DESC(ticket), &t, &err), SL_OK);
+    return t;
+}
+
+static sl_status get_policy(int64_t version, Shelfline__V1__SlaPolicy **out, sl_err *err)
+{
+    Shelfline__V1__GetSlaPolicyRequest g = SHELFLINE__V1__GET_SLA_POLICY_REQUEST__INIT;
+    g.version = version;
+    return sd("GetSlaPolicy", &g, DESC(sla_policy), out, err);
+}
+
+/* A policy around the clock in Paris with targets per priority (minutes):
+ * first response 10/20/45/90, resolution 60/120/300/600. */
+typedef struct policy_buf {
+    Shelfline__V1__SlaPolicy p;
+    Shelfline__V1__SlaTarget t[4];
+    Shelfline__V1__SlaTarget *tp[4];
+    char *hol[3];
+} policy_buf;
+
+static Shelfline__V1__SlaPolicy *new_policy(policy_buf *b)
+{
+    static const int fr[4] = {10, 20, 45, 90}, rs[4] = {60, 120, 300, 600};
+    static const char *const names[4] = {"P4", "P2", "P1", "P3"}; /* any order */
+    static const int idx[4] = {3, 1, 0, 2};
+    shelfline__v1__sla_policy__init(&b->p);
+    b->p.time_zone = "Europe/Paris";
+    b->p.business_hours = "Mon-Sun 00:00-24:00";
+    b->hol[0] = "2026-12-25";
+    b->hol[1] = "2026-12-24";
+    b->hol[2] = "2026-12-25";
+    b->p.holidays = b->hol;
+    b->p.n_holidays = 3;
+    for (int i = 0; i < 4; i++) {
+        shelfline__v1__sla_target__init(&b->t[i]);
+        b->t[i].priority = (char *)names[i];
+        b->t[i].first_response_minutes = fr[idx[i]];
+        b->t[i].resolution_minutes = rs[idx[i]];
+        b->tp[i] = &b->t[i];
+    }
+    b->p.targets = b->tp;
+    b->p.n_targets = 4;
+    return &b->p;
+}
+
+static sl_status set_policy(const Shelfline__V1__SlaPolicy *p, Shelfline__V1__SlaPolicy **out,
+                            sl_err *err)
+{
+    Shelfline__V1__SetSlaPolicyRequest r = SHELFLINE__V1__SET_SLA_POLICY_REQUEST__INIT;
+    r.policy = (Shelfline__V1__SlaPolicy *)p;
+    return sd("SetSlaPolicy", &r, DESC(sla_policy), out, err);
+}
+
+/* Each bad policy: the status, the field named, nothing stored. */
+static void expect_bad_policy(const Shelfline__V1__SlaPolicy *p, const char *field)
+{
+    sl_err err;
+    Shelfline__V1__SlaPolicy *out;
+    assert_int_equal(set_policy(p, &out, &err), SL_INVALID_ARGUMENT);
+    if (strstr(err.msg, field) == NULL)
+        fail_msg("expected \"%s\" named in \"%s\"", field, err.msg);
+}
+
+static void test_sla_policy_bad_input_names_the_field(void **state)
+{
+    (void)state;
+    policy_buf b;
+    expect_bad_policy(NULL, "policy");
+    new_policy(&b)->time_zone = "Mars/Olympus";
+    expect_bad_policy(&b.p, "policy.time_zone");
+    new_policy(&b)->business_hours = "Mon-Fri 09:00-25:00";
+    expect_bad_policy(&b.p, "policy.business_hours");
+    new_policy(&b)->business_hours = "Mon-Fri 12:00-09:00";
+    expect_bad_policy(&b.p, "policy.business_hours");
+    new_policy(&b)->business_hours = "";
+    expect_bad_policy(&b.p, "policy.business_hours");
+    new_policy(&b)->holidays[1] = "2026-02-30";
+    expect_bad_policy(&b.p, "policy.holidays[1]");
+    new_policy(&b)->targets[2]->first_response_minutes = 0;
+    expect_bad_policy(&b.p, "policy.targets[2].first_response_minutes");
+    new_policy(&b)->targets[0]->resolution_minutes = 5; /* P4: first response 90 */
+    expect_bad_policy(&b.p, "policy.targets[0].resolution_minutes");
+    new_policy(&b)->targets[1]->priority = "P1"; /* targets[2] is P1 */
+    expect_bad_policy(&b.p, "policy.targets[2].priority repeats P1");
+    new_policy(&b)->targets[3]->priority = "P5";
+    expect_bad_policy(&b.p, "policy.targets[3].priority");
+    new_policy(&b)->n_targets = 3;
+    expect_bad_policy(&b.p, "policy.targets");
+    assert_int_equal(q("SELECT count(*) FROM service_desk.sla_policy"), 0);
+    /* GetSlaPolicy before any is set: version 0, the configured one */
+    sl_err err;
+    Shelfline__V1__SlaPolicy *cur;
+    assert_int_equal(get_policy(0, &cur, &err), SL_OK);
+    assert_int_equal(cur->version, 0);
+    assert_string_equal(cur->time_zone, "UTC");
+    assert_string_equal(cur->business_hours, "Mon-Fri 09:00-18:00");
+    assert_int_equal(cur->n_targets, 4);
+    assert_string_equal(cur->targets[0]->priority, "P1");
+    assert_int_equal(cur->targets[0]->first_response_minutes, 30);
+    assert_int_equal(cur->targets[3]->resolution_minutes, 2700);
+    assert_int_equal(get_policy(-1, &cur, &err), SL_INVALID_ARGUMENT);
+    assert_non_null(strstr(err.msg, "version"));
+    assert_int_equal(get_policy(1, &cur, &err), SL_NOT_FOUND);
+    assert_non_null(strstr(err.msg, "version"));
+    sl_arena_reset(A);
+}
+
+/* The first-response target of a priority ("P1".."P4") in new_policy's. */
+static int new_fr(const char *prio)
+{
+    static const int fr[4] = {10, 20, 45, 90};
+    return fr[prio[1] - '1'];
+}
+
+/*
+ * A ticket opened before SetSlaPolicy keeps the policy it opened with (its
+ * targets and due times do not move); one opened after runs on the new
+ * one.  Setting the same policy again is no new version.
+ */
+static void test_sla_policy_applies_to_tickets_opened_after_it(void **state)
+{
+    (void)state;
+    sl_err err;
+    Shelfline__V1__Ticket *before = open_ticket("t-sla-before", WED_10_UTC);
+    assert_int_equal(before->sla_policy_version, 0);
+    const char *prio = sl_arena_strdup(A, before->priority);
+    int64_t due_fr = before->first_response->due_at_ms, due_rs = before->resolution->due_at_ms;
+    int64_t target_fr = before->first_response->target_minutes;
+    assert_true(due_fr > WED_10_UTC);
+    /* the default policy: due within Wednesday's or a later day's hours */
+    assert_true(target_fr == 30 || target_fr == 120 || target_fr == 240 || target_fr == 540);
+
+    policy_buf b;
+    Shelfline__V1__SlaPolicy *set;
+    assert_int_equal(set_policy(new_policy(&b), &set, &err), SL_OK);
+    assert_int_equal(set->version, 1);
+    assert_true(set->created_at_ms > 0);
+    assert_int_equal(set->n_holidays, 2);
+    assert_string_equal(set->holidays[0], "2026-12-24");
+    assert_string_equal(set->holidays[1], "2026-12-25");
+    assert_string_equal(set->targets[0]->priority, "P1");
+    assert_int_equal(set->targets[0]->first_response_minutes, 10);
+    assert_string_equal(set->targets[3]->priority, "P4");
+    assert_int_equal(set->targets[3]->resolution_minutes, 600);
+    /* the same policy again (holidays in another order): still version 1 */
+    b.hol[0] = "2026-12-24";
+    b.hol[1] = "2026-12-25";
+    assert_int_equal(set_policy(&b.p, &set, &err), SL_OK);
+    assert_int_equal(set->version, 1);
+    assert_int_equal(q("SELECT count(*) FROM service_desk.sla_policy"), 1);
+    Shelfline__V1__SlaPolicy *cur;
+    assert_int_equal(get_policy(0, &cur, &err), SL_OK);
+    assert_int_equal(cur->version, 1);
+    assert_string_equal(cur->time_zone, "Europe/Paris");
+
+    /* opened after: version 1, around the clock */
+    Shelfline__V1__Ticket *after = open_ticket("t-sla-after", WED_10_UTC);
+    assert_string_equal(after->priority, prio); /* the same text, the same priority */
+    assert_int_equal(after->sla_policy_version, 1);
+    assert_int_equal(after->first_response->target_minutes, new_fr(prio));
+    assert_int_equal(after->first_response->due_at_ms, WED_10_UTC + new_fr(prio) * 60000LL);
+    /* opened before: unchanged */
+    Shelfline__V1__Ticket *again = get_ticket("t-sla-before");
+    assert_int_equal(again->sla_policy_version, 0);
+    assert_int_equal(again->first_response->target_minutes, target_fr);
+    assert_int_equal(again->first_response->due_at_ms, due_fr);
+    assert_int_equal(again->resolution->due_at_ms, due_rs);
+    assert_int_equal(q("SELECT count(*) FROM service_desk.ticket WHERE sla_version = 1"), 1);
+
+    /* a second change: version 2 for new tickets, 1 stays readable */
+    b.p.business_hours = "Mon-Fri 08:00-20:00";
+    assert_int_equal(set_policy(&b.p, &set, &err), SL_OK);
+    assert_int_equal(set->version, 2);
+    assert_int_equal(get_policy(1, &cur, &err), SL_OK);
+    assert_string_equal(cur->business_hours, "Mon-Sun 00:00-24:00");
+    after = get_ticket("t-sla-after");
+    assert_int_equal(after->first_response->due_at_ms, WED_10_UTC + new_fr(prio) * 60000LL);
+    Shelfline__V1__Ticket *later = open_ticket("t-sla-later", WED_10_UTC);
+    assert_int_equal(later->sla_policy_version, 2);
+    sl_arena_reset(A);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -392,6 +601,8 @@ int main(void)
         cmocka_unit_test(test_calendar_read_back_and_kept),
         cmocka_unit_test(test_holiday_moves_etas_to_next_shipping_day),
         cmocka_unit_test(test_saturday_shipping_warehouse_ships_saturday),
+        cmocka_unit_test(test_sla_policy_bad_input_names_the_field),
+        cmocka_unit_test(test_sla_policy_applies_to_tickets_opened_after_it),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

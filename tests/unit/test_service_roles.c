@@ -94,6 +94,7 @@ static const char *const cs_agent[] = {
     "ServiceDeskService/GetTicket",
     "ServiceDeskService/ListTickets",
     "ServiceDeskService/GetSlaReport",
+    "ServiceDeskService/GetSlaPolicy",
     "ServiceDeskService/CreateReturn",
     "ServiceDeskService/ReceiveReturn",
     "ServiceDeskService/GetReturn",
@@ -164,6 +165,8 @@ static const char *const stock_admin[] = {
     "InventoryService/CheckInvariants",
     "InventoryService/ListLedger",
     "ServiceDeskService/UpdateShipment",
+    "ServiceDeskService/SetSlaPolicy",
+    "ServiceDeskService/GetSlaPolicy",
     NULL,
 };
 
@@ -185,6 +188,8 @@ static const char *const service[] = {
     "CustomerValueService/GetCustomerValue",
     "CustomerValueService/WatchEvents",
     "ServiceDeskService/UpdateShipment",
+    "ServiceDeskService/SetSlaPolicy",
+    "ServiceDeskService/GetSlaPolicy",
     "ServiceDeskService/ListNotifications",
     "ServiceDeskService/WatchNotifications",
     "ServiceDeskService/AckNotification",
