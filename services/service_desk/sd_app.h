@@ -90,8 +90,9 @@ typedef struct sd_slip {
     const char *source; /* the inbound id, or "carrier:<slip number>" */
     int64_t new_ms;     /* the new expected date (Unix ms): eta_change's key */
     sd_date old_p50, new_p50, new_p90;
-    const char *text; /* the move in words: the notice's body */
-    const char *key;  /* the DELAY notice's idempotency key */
+    const char *text;   /* the move in words: the notice's body */
+    const char *key;    /* the DELAY notice's idempotency key */
+    const char *reason; /* why, as given (NULL: none): the other languages' notices */
 } sd_slip;
 
 struct sd_order_rec;

@@ -215,7 +215,7 @@ static sl_status add(sd_slabook *b, const uint8_t *packed, size_t len, int64_t c
     }
     if (b->n == b->cap) {
         size_t nc = b->cap ? b->cap * 2 : 4;
-        entry *g = realloc(b->e, nc * sizeof *g);
+        entry *g = sl_realloc(b->e, nc * sizeof *g);
         if (g == NULL) {
             st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
             goto done;
@@ -223,7 +223,7 @@ static sl_status add(sd_slabook *b, const uint8_t *packed, size_t len, int64_t c
         b->e = g;
         b->cap = nc;
     }
-    if (len > 0 && (copy = malloc(len)) == NULL) {
+    if (len > 0 && (copy = sl_malloc(len)) == NULL) {
         st = sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
         goto done;
     }
@@ -240,7 +240,7 @@ done:
 sl_status sd_slabook_new(sd_tzdb *tz, const Shelfline__V1__SlaPolicy *default_policy,
                          sd_slabook **out, sl_err *err)
 {
-    sd_slabook *b = calloc(1, sizeof *b);
+    sd_slabook *b = sl_calloc(1, sizeof *b);
     sl_arena *a = sl_arena_create(4096);
     sl_status st = SL_OK;
     if (b == NULL || a == NULL) {

@@ -33,6 +33,7 @@ static const sl_db_stmt stmts[] = {
      "SELECT order_id, customer_id, region, status, placed_at_ms, allow_split, allow_backorder,"
      " fingerprint, promised_ship, promised_p50, promised_p90, promised_conf, slips,"
      " granted_minor, carrier, tracking, coalesce(carrier_promised, 0) AS carrier_promised,"
+     " language,"
      " carrier_promised IS NOT NULL AS has_carrier_promise,"
      " coalesce(delivered_at_ms, 0) AS delivered_at_ms,"
      " (extract(epoch FROM updated_at) * 1000)::bigint AS updated_ms"
@@ -42,6 +43,7 @@ static const sl_db_stmt stmts[] = {
      "SELECT order_id, customer_id, region, status, placed_at_ms, allow_split, allow_backorder,"
      " fingerprint, promised_ship, promised_p50, promised_p90, promised_conf, slips,"
      " granted_minor, carrier, tracking, coalesce(carrier_promised, 0) AS carrier_promised,"
+     " language,"
      " carrier_promised IS NOT NULL AS has_carrier_promise,"
      " coalesce(delivered_at_ms, 0) AS delivered_at_ms,"
      " (extract(epoch FROM updated_at) * 1000)::bigint AS updated_ms"
@@ -60,10 +62,10 @@ static const sl_db_stmt stmts[] = {
     {"sd_order_insert",
      "INSERT INTO orders (order_id, customer_id, region, status, placed_at_ms, allow_split,"
      " allow_backorder, fingerprint, promised_ship, promised_p50, promised_p90, promised_conf,"
-     " actor, request_id, trace_id)"
-     " VALUES ($1, $2, $3, 'PLACED', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+     " actor, request_id, trace_id, language)"
+     " VALUES ($1, $2, $3, 'PLACED', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
      " ON CONFLICT (order_id) DO NOTHING RETURNING order_id",
-     14},
+     15},
     {"sd_line_insert",
      "INSERT INTO order_line (order_id, line_no, sku, qty, promotion_id, price_minor, currency)"
      " VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -428,6 +430,7 @@ static sl_status order_from(sl_arena *a, PGresult *res, sd_order_rec *out, sl_er
     o->allow_split = sl_db_bool(&rd, 0, "allow_split");
     o->allow_backorder = sl_db_bool(&rd, 0, "allow_backorder");
     o->carrier = (char *)sl_db_text(&rd, 0, "carrier");
+    o->language = (char *)sl_db_text(&rd, 0, "language");
     o->tracking = (char *)sl_db_text(&rd, 0, "tracking");
     o->updated_at_ms = sl_db_int64(&rd, 0, "updated_ms");
     out->fingerprint = sl_db_text(&rd, 0, "fingerprint");

@@ -19,6 +19,7 @@
 
 #include "sd_app.h"
 #include "sd_store.h"
+#include "sd_i18n.h"
 #include "sd_orders.h"
 #include "sd_slapol.h"
 #include "sd_tickets.h"
@@ -141,29 +142,30 @@ static sd_tier customer_tier(sd_app *app, sl_call *call, sl_arena *a, const char
     return SD_TIER_NEW;
 }
 
-/* "Order o-1: <why it moved | where it ships from>; delivery expected
- * <p50>, at the latest <p90>." from the live ETA; NULL when none. */
-static const char *suggest(sd_app *app, sl_arena *a, const char *order_id)
+/* The where-is-my-order answer from the live ETA, in lang (sd_i18n):
+ * "Order o-1: <why it moved | where it ships from>; delivery expected
+ * <p50>, at the latest <p90>." in English; NULL when there is none. */
+static const char *suggest(sd_app *app, sl_arena *a, const char *order_id, sd_lang lang)
 {
     Shelfline__V1__OrderEta *e = sl_arena_alloc(a, sizeof *e);
     if (e == NULL)
         return NULL;
     shelfline__v1__order_eta__init(e);
     sl_err err;
-    if (sd_orders_eta(app, 0, a, order_id, e, &err) != SL_OK || e->current == NULL)
+    sd_date p50, p90;
+    if (sd_orders_eta(app, 0, a, order_id, e, &err) != SL_OK || e->current == NULL ||
+        sd_date_parse(e->current->p50_date, &p50, NULL) != SL_OK ||
+        sd_date_parse(e->current->p90_date, &p90, NULL) != SL_OK)
         return NULL;
     const char *why = e->moved && e->reason[0] != '\0' ? e->reason
                       : e->n_lines > 0                 ? e->lines[0]->explanation
                                                        : "";
-    size_t cap = strlen(why) + 256;
+    size_t cap = strlen(why) + 512;
     char *s = sl_arena_alloc(a, cap);
-    if (s == NULL)
+    if (s == NULL ||
+        !sd_i18n_wismo(lang, order_id, e->status == SHELFLINE__V1__ORDER_STATUS__ORDER_CANCELLED,
+                       e->moved, why, p50, p90, s, cap))
         return NULL;
-    if (e->status == SHELFLINE__V1__ORDER_STATUS__ORDER_CANCELLED)
-        snprintf(s, cap, "Order %s was cancelled.", order_id);
-    else
-        snprintf(s, cap, "Order %s: %s. Delivery expected %s, at the latest %s.", order_id, why,
-                 e->current->p50_date, e->current->p90_date);
     return s;
 }
 
@@ -318,7 +320,7 @@ static sl_status ticket_mentions(sl_arena *a, const Shelfline__V1__OpenTicketReq
  * there is nothing to say. */
 static const char *ticket_suggestion(sd_app *app, sl_call *call, sl_arena *a,
                                      const char *customer_id, const char *order_id,
-                                     sd_category category, const sd_mentions *men)
+                                     sd_category category, sd_lang lang, const sd_mentions *men)
 {
     const char *about = order_id, *s = NULL;
     bool found = false;
@@ -327,7 +329,7 @@ static const char *ticket_suggestion(sd_app *app, sl_call *call, sl_arena *a,
         about = men->orders[0];
     if (about[0] != '\0' &&
         (category == SD_CATEGORY_WHERE_IS_MY_ORDER || category == SD_CATEGORY_DELIVERY_DELAY))
-        s = suggest(app, a, about);
+        s = suggest(app, a, about, lang);
     else if (category == SD_CATEGORY_OUT_OF_STOCK)
         s = suggest_stock(app, call, a, customer_id, men);
     return s != NULL ? s : "";
@@ -385,7 +387,8 @@ sl_status sd_tickets_open(sl_call *call, const Shelfline__V1__OpenTicketRequest 
         .priority = sd_priority_name(prio),
         .tier = tier_name,
         .opened_at_ms = r->opened_at_ms != 0 ? r->opened_at_ms : now,
-        .suggested = ticket_suggestion(app, call, a, r->customer_id, order_id, cls.category, &men),
+        .suggested = ticket_suggestion(app, call, a, r->customer_id, order_id, cls.category,
+                                       cls.language, &men),
         .mentions = mtext,
     };
     insert_ctx ic = {app, &t, &men, cls.category == SD_CATEGORY_OUT_OF_STOCK, false};

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "inv_test.h"
@@ -95,8 +96,8 @@ static int group_setup(void **state)
     if (invt_start(&inv, "sd_config", 1, NULL) != 0)
         return -1;
     ich = inv.ch[0];
-    const char *skus[] = {"SKU-CAL", "SKU-SAT"};
-    if (invt_seed(ich, skus, 2) != 0 || invt_stock(ich, "SKU-CAL", "W-NEAR", 100) != 0 ||
+    const char *skus[] = {"SKU-CAL", "SKU-SAT", "SKU-LANG"};
+    if (invt_seed(ich, skus, 3) != 0 || invt_stock(ich, "SKU-CAL", "W-NEAR", 100) != 0 ||
         invt_stock(ich, "SKU-SAT", "W-NEAR", 100) != 0)
         return -1;
     cv_port = sl_test_free_port();
@@ -594,6 +595,135 @@ static void test_sla_policy_applies_to_tickets_opened_after_it(void **state)
     sl_arena_reset(A);
 }
 
+/* ---- the customer's language ---- */
+
+static Shelfline__V1__Ticket *open_wismo(const char *id, const char *subject, const char *body)
+{
+    sl_err err;
+    Shelfline__V1__OpenTicketRequest r = SHELFLINE__V1__OPEN_TICKET_REQUEST__INIT;
+    r.ticket_id = (char *)id;
+    r.customer_id = "cust-lang";
+    r.order_id = "o-lang";
+    r.channel = SHELFLINE__V1__TICKET_CHANNEL__TICKET_CHANNEL_WEB;
+    r.subject = (char *)subject;
+    r.body = (char *)body;
+    Shelfline__V1__Ticket *t;
+    assert_int_equal(sd("OpenTicket", &r, DESC(ticket), &t, &err), SL_OK);
+    /* both get the live ETA as their answer */
+    if (strcmp(t->category, "where_is_my_order") != 0 && strcmp(t->category, "delivery_delay") != 0)
+        fail_msg("ticket %s classified %s", id, t->category);
+    return t;
+}
+
+/* A where-is-my-order ticket is answered in the language it is written
+ * in, with the order's live ETA (W-NEAR, Wednesday 10:00: p50 Thursday
+ * 19, p90 Friday 20 November 2026) in that language's date form. */
+static void test_wismo_answer_in_ticket_language(void **state)
+{
+    (void)state;
+    place("o-lang", "SKU-CAL", WED_10_NY);
+    Shelfline__V1__Ticket *t = open_wismo(
+        "t-lang-fr", "Où est ma commande ?",
+        "Bonjour, où est ma commande ? Je l'attends depuis une semaine et je n'ai aucune "
+        "nouvelle de la livraison.");
+    assert_string_equal(t->language, "fr");
+    assert_string_equal(t->suggested_answer,
+                        "Commande o-lang : livraison prévue le jeudi 19 novembre 2026, au plus "
+                        "tard le vendredi 20 novembre 2026.");
+    t = open_wismo("t-lang-ru", "Где мой заказ?",
+                   "Здравствуйте, где мой заказ? Я жду его уже неделю, а посылки всё нет.");
+    assert_string_equal(t->language, "ru");
+    assert_string_equal(t->suggested_answer, "Заказ o-lang: доставка ожидается 19 ноября 2026 г., "
+                                             "не позднее 20 ноября 2026 г.");
+    assert_null(strstr(t->suggested_answer, "г.."));
+    t = open_wismo("t-lang-zh", "我的订单在哪里？",
+                   "你好，我的订单在哪里？已经等了一个星期了，还没有收到包裹。");
+    assert_string_equal(t->language, "zh");
+    assert_string_equal(
+        t->suggested_answer,
+        "订单 o-lang：预计2026年11月19日（星期四）送达，最晚2026年11月20日（星期五）。");
+    t = open_wismo("t-lang-en", "Where is my order?",
+                   "Hello, where is my order? I have been waiting for a week and have no news.");
+    assert_string_equal(t->language, "en");
+    assert_non_null(strstr(t->suggested_answer, "Order o-lang: "));
+    assert_non_null(strstr(t->suggested_answer, "Delivery expected 2026-11-19, at the latest "
+                                                "2026-11-20."));
+    sl_arena_reset(A);
+}
+
+static sl_status place_backorder(const char *id, const char *language,
+                                 Shelfline__V1__PlaceOrderResponse **out, sl_err *err)
+{
+    Shelfline__V1__OrderLineRequest l = SHELFLINE__V1__ORDER_LINE_REQUEST__INIT;
+    Shelfline__V1__OrderLineRequest *lp[] = {&l};
+    l.sku = "SKU-LANG";
+    l.qty = 1;
+    Shelfline__V1__PlaceOrderRequest r = SHELFLINE__V1__PLACE_ORDER_REQUEST__INIT;
+    r.order_id = (char *)id;
+    r.customer_id = "cust-lang";
+    r.region = "EAST";
+    r.lines = lp;
+    r.n_lines = 1;
+    r.allow_backorder = true;
+    r.language = (char *)language;
+    return sd("PlaceOrder", &r, DESC(place_order_response), out, err);
+}
+
+/* A delay notice is written in the language of the order's customer:
+ * French for an order placed with language "fr-CA", English for one
+ * without. */
+static void test_delay_notice_in_customer_language(void **state)
+{
+    (void)state;
+    sl_err err;
+    Shelfline__V1__PlaceOrderResponse *r;
+    assert_int_equal(place_backorder("o-lang-bad", "1fr", &r, &err), SL_INVALID_ARGUMENT);
+    assert_non_null(strstr(err.msg, "language"));
+    assert_int_equal(q("SELECT count(*) FROM service_desk.orders WHERE order_id = 'o-lang-bad'"),
+                     0);
+    /* an inbound three weeks from now: relative to the clock, never overdue */
+    int64_t now_ms = (int64_t)time(NULL) * 1000;
+    Shelfline__V1__CreateInboundRequest ci = SHELFLINE__V1__CREATE_INBOUND_REQUEST__INIT;
+    ci.inbound_id = "IN-LANG";
+    ci.sku = "SKU-LANG";
+    ci.warehouse_id = "W-NEAR";
+    ci.qty = 10;
+    ci.expected_at_ms = now_ms + 21 * 86400000LL;
+    assert_int_equal(inv_call("CreateInbound", &ci, DESC(inbound), NULL, &err), SL_OK);
+    assert_int_equal(place_backorder("o-lang-fr", "fr-CA", &r, &err), SL_OK);
+    assert_string_equal(r->order->language, "fr");
+    assert_int_equal(place_backorder("o-lang-en", "", &r, &err), SL_OK);
+    assert_string_equal(r->order->language, "en");
+
+    Shelfline__V1__DelayInboundRequest d = SHELFLINE__V1__DELAY_INBOUND_REQUEST__INIT;
+    d.inbound_id = "IN-LANG";
+    d.new_expected_at_ms = now_ms + 28 * 86400000LL;
+    d.reason = "supplier strike";
+    assert_int_equal(inv_call("DelayInbound", &d, DESC(inbound), NULL, &err), SL_OK);
+    const char *both = "SELECT count(*) FROM service_desk.notification WHERE kind = 'DELAY' "
+                       "AND order_id IN ('o-lang-fr', 'o-lang-en')";
+    int64_t t0 = invt_now_ms();
+    while (q(both) < 2 && invt_now_ms() - t0 < 20000)
+        invt_sleep_ms(100);
+    assert_int_equal(q(both), 2);
+    assert_int_equal(q("SELECT count(*) FROM service_desk.notification WHERE kind = 'DELAY' "
+                       "AND order_id = 'o-lang-fr' AND body LIKE 'Votre commande o-lang-fr est "
+                       "retardée : livraison prévue le % 20__ au lieu du % 20__, au plus tard le "
+                       "% 20__. Motif : supplier strike.'"),
+                     1);
+    /* no English left in it */
+    assert_int_equal(q("SELECT count(*) FROM service_desk.notification WHERE order_id = "
+                       "'o-lang-fr' AND kind = 'DELAY' AND (body LIKE '%delayed%' OR body ~ "
+                       "'(January|February|March|April|May|June|July|August|September|October|"
+                       "November|December)')"),
+                     0);
+    assert_int_equal(q("SELECT count(*) FROM service_desk.notification WHERE kind = 'DELAY' "
+                       "AND order_id = 'o-lang-en' AND body LIKE 'the shipment from W-NEAR was "
+                       "delayed from %: supplier strike'"),
+                     1);
+    sl_arena_reset(A);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -603,6 +733,8 @@ int main(void)
         cmocka_unit_test(test_saturday_shipping_warehouse_ships_saturday),
         cmocka_unit_test(test_sla_policy_bad_input_names_the_field),
         cmocka_unit_test(test_sla_policy_applies_to_tickets_opened_after_it),
+        cmocka_unit_test(test_wismo_answer_in_ticket_language),
+        cmocka_unit_test(test_delay_notice_in_customer_language),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -14,3 +14,8 @@ CREATE TABLE sla_policy (
 );
 
 ALTER TABLE ticket ADD COLUMN sla_version bigint NOT NULL DEFAULT 0;
+
+-- The language an order's notices are written in ("en", "fr", "ru", "zh";
+-- PlaceOrderRequest.language); orders placed before it read English.
+ALTER TABLE orders ADD COLUMN language text NOT NULL DEFAULT 'en'
+    CHECK (language IN ('en', 'fr', 'ru', 'zh'));
