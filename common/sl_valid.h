@@ -92,6 +92,11 @@ sl_status sl_valid_text(const char *field, const char *value, size_t min, size_t
 sl_status sl_valid_instant(const char *field, int64_t ms, int64_t min_ms, int64_t max_ms,
                            sl_err *err);
 
+/* A calendar date written exactly "YYYY-MM-DD" (a real date, years
+ * 0001..9999): "<field> "<value>" is malformed: expected a date
+ * YYYY-MM-DD".  NULL reads as "". */
+sl_status sl_valid_date(const char *field, const char *value, sl_err *err);
+
 /* 2000-01-01T00:00:00Z: the earliest instant the services take for an
  * order or a ticket (older ones are a client's clock or unit gone wrong). */
 #define SL_VALID_MIN_RECENT_MS INT64_C(946684800000)

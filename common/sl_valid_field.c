@@ -122,3 +122,24 @@ sl_status sl_valid_instant(const char *field, int64_t ms, int64_t min_ms, int64_
     return sl_err_set(err, SL_INVALID_ARGUMENT, "%s must be between %s and %s (got %" PRId64 ")",
                       field, utc(lo, min_ms), utc(hi, max_ms), ms);
 }
+
+sl_status sl_valid_date(const char *field, const char *value, sl_err *err)
+{
+    const char *v = value != NULL ? value : "";
+    bool ok = strlen(v) == 10 && v[4] == '-' && v[7] == '-';
+    for (int i = 0; ok && i < 10; i++)
+        if (i != 4 && i != 7 && !(v[i] >= '0' && v[i] <= '9'))
+            ok = false;
+    if (ok) {
+        int y = (v[0] - '0') * 1000 + (v[1] - '0') * 100 + (v[2] - '0') * 10 + (v[3] - '0');
+        int m = (v[5] - '0') * 10 + (v[6] - '0'), d = (v[8] - '0') * 10 + (v[9] - '0');
+        /* a real date is one the day number maps back to */
+        int y2, m2, d2;
+        sl_civil_from_days(sl_days_from_civil(y, m, d), &y2, &m2, &d2);
+        ok = y >= 1 && m >= 1 && m <= 12 && d >= 1 && y2 == y && m2 == m && d2 == d;
+    }
+    if (ok)
+        return SL_OK;
+    return sl_err_field(err, field, "%s \"%.16s\" is malformed: expected a date YYYY-MM-DD", field,
+                        v);
+}

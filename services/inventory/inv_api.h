@@ -36,6 +36,8 @@ sl_status inv_api_create_warehouse(sl_call *call, const ProtobufCMessage *req,
                                    ProtobufCMessage *resp, sl_err *err);
 sl_status inv_api_update_warehouse(sl_call *call, const ProtobufCMessage *req,
                                    ProtobufCMessage *resp, sl_err *err);
+sl_status inv_api_set_warehouse_calendar(sl_call *call, const ProtobufCMessage *req,
+                                         ProtobufCMessage *resp, sl_err *err);
 sl_status inv_api_get_warehouse(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
                                 sl_err *err);
 sl_status inv_api_list_warehouses(sl_call *call, const ProtobufCMessage *req,

@@ -167,11 +167,17 @@ typedef struct wh_ctx {
     Shelfline__V1__Warehouse *out;
 } wh_ctx;
 
+/* The warehouse without its output-only fields (for idempotent compares):
+ * the timestamps and the calendar, which CreateWarehouse does not set. */
 static Shelfline__V1__Warehouse bare_wh(const Shelfline__V1__Warehouse *w)
 {
     Shelfline__V1__Warehouse b = *w;
     b.created_at_ms = 0;
     b.updated_at_ms = 0;
+    b.n_ship_weekdays = 0;
+    b.ship_weekdays = NULL;
+    b.n_holidays = 0;
+    b.holidays = NULL;
     return b;
 }
 
@@ -234,6 +240,41 @@ sl_status inv_api_update_warehouse(sl_call *call, const ProtobufCMessage *req,
 {
     return wh_write(call, ((const Shelfline__V1__UpdateWarehouseRequest *)req)->warehouse, true,
                     resp, err);
+}
+
+typedef struct calendar_ctx {
+    sl_call *call;
+    const Shelfline__V1__SetWarehouseCalendarRequest *in;
+    unsigned mask;
+    Shelfline__V1__Warehouse *out;
+} calendar_ctx;
+
+static sl_status calendar_tx(sl_db_conn *conn, void *p, sl_err *err)
+{
+    calendar_ctx *c = p;
+    sl_status st = inv_store_warehouse_calendar(conn, sl_call_arena(c->call), c->in->warehouse_id,
+                                                c->mask, (const char *const *)c->in->holidays,
+                                                c->in->n_holidays, &c->out, err);
+    if (st == SL_OK && c->out == NULL)
+        st = sl_err_reason(err, SL_NOT_FOUND, "WAREHOUSE_NOT_FOUND",
+                           "warehouse_id: unknown warehouse \"%s\"", c->in->warehouse_id);
+    return st;
+}
+
+/* SetWarehouseCalendar: validate (every field before any write), then one
+ * UPDATE that replaces the calendar. */
+sl_status inv_api_set_warehouse_calendar(sl_call *call, const ProtobufCMessage *req,
+                                         ProtobufCMessage *resp, sl_err *err)
+{
+    const Shelfline__V1__SetWarehouseCalendarRequest *r =
+        (const Shelfline__V1__SetWarehouseCalendarRequest *)req;
+    calendar_ctx c = {call, r, 0, NULL};
+    sl_status st = inv_valid_calendar(r, &c.mask, err);
+    if (st == SL_OK)
+        st = inv_api_tx(call, false, calendar_tx, &c, err);
+    if (st == SL_OK)
+        *(Shelfline__V1__Warehouse *)resp = *c.out;
+    return st;
 }
 
 static sl_status get_wh_tx(sl_db_conn *conn, void *p, sl_err *err)

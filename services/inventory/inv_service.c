@@ -37,6 +37,8 @@ static const sl_method methods[] = {
     SL_UNARY("CreateWarehouse", inv_api_create_warehouse, NULL, SL_METHOD_IDEMPOTENT,
              SL_ROLE_STOCK_ADMIN),
     SL_UNARY("UpdateWarehouse", inv_api_update_warehouse, NULL, 0, SL_ROLE_STOCK_ADMIN),
+    SL_UNARY("SetWarehouseCalendar", inv_api_set_warehouse_calendar, NULL, SL_METHOD_IDEMPOTENT,
+             SL_ROLE_STOCK_ADMIN),
     SL_UNARY("GetWarehouse", inv_api_get_warehouse, NULL, SL_METHOD_READ_ONLY,
              SL_ROLE_STOREFRONT | SL_ROLE_CS_AGENT | SL_ROLE_PLANNER | SL_ROLE_STOCK_ADMIN |
                  SL_ROLE_SERVICE),

@@ -192,6 +192,13 @@ sl_status inv_store_warehouse_create(sl_db_conn *c, sl_arena *a, const Shelfline
 sl_status inv_store_warehouse_update(sl_db_conn *c, sl_arena *a, const Shelfline__V1__Warehouse *w,
                                      int cutoff_minutes, Shelfline__V1__Warehouse **out,
                                      sl_err *err);
+/* Sets warehouse id's shipping calendar (weekday mask, bit 0 Monday; the
+ * holidays as validated "YYYY-MM-DD" dates, any order, repeats collapsed);
+ * *out is NULL when there is no such warehouse. */
+sl_status inv_store_warehouse_calendar(sl_db_conn *c, sl_arena *a, const char *id,
+                                       unsigned ship_weekdays, const char *const *holidays,
+                                       size_t n_holidays, Shelfline__V1__Warehouse **out,
+                                       sl_err *err);
 sl_status inv_store_warehouse_get(sl_db_conn *c, sl_arena *a, const char *id,
                                   Shelfline__V1__Warehouse **out, sl_err *err);
 sl_status inv_store_warehouse_list(sl_db_conn *c, sl_arena *a, const char *region,

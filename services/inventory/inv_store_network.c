@@ -9,9 +9,14 @@
 
 #include "inv_store_int.h"
 
+/* Holidays as "YYYY-MM-DD,..." whatever the session's DateStyle. */
 #define WH_COLS                                                                                    \
     "warehouse_id, name, region, kind, location, time_zone, cutoff_minutes, active, " MS(          \
-        "created_at") " AS created_ms, " MS("updated_at") " AS updated_ms"
+        "created_at") " AS created_ms, " MS("updated_at") " AS updated_ms, ship_weekdays, "        \
+                                                          "array_to_string(ARRAY(SELECT "          \
+                                                          "to_char(h, 'YYYY-MM-DD') FROM "         \
+                                                          "unnest(holidays) h ORDER BY h), ',') "  \
+                                                          "AS holiday_list"
 #define TR_COLS "warehouse_id, region, p50_days, p90_days, " MS("updated_at") " AS updated_ms"
 
 const sl_db_stmt inv__network_stmts[] = {
@@ -33,6 +38,14 @@ const sl_db_stmt inv__network_stmts[] = {
      "cutoff_minutes = $7::int4, active = $8::bool, updated_at = now() WHERE warehouse_id = $1 "
      "RETURNING " WH_COLS,
      8},
+    /* The calendar; updated_at moves only when it changes (idempotent). */
+    {"inv_wh_calendar",
+     "WITH n AS (SELECT $2::int2 AS wd, ARRAY(SELECT DISTINCT d FROM unnest($3::date[]) d "
+     "ORDER BY d) AS hd) "
+     "UPDATE warehouse SET ship_weekdays = n.wd, holidays = n.hd, updated_at = CASE WHEN "
+     "ship_weekdays = n.wd AND holidays = n.hd THEN updated_at ELSE now() END "
+     "FROM n WHERE warehouse_id = $1 RETURNING " WH_COLS,
+     3},
     {"inv_wh_get", "SELECT " WH_COLS " FROM warehouse WHERE warehouse_id = $1", 1},
     {"inv_wh_list",
      "SELECT " WH_COLS " FROM warehouse WHERE ($1 = '' OR region = $1) AND warehouse_id > $2 "
@@ -137,6 +150,26 @@ static Shelfline__V1__Warehouse *wh_from(sl_arena *a, sl_db_reader *rd, int i)
     w->active = sl_db_bool_or(rd, i, "active", false);
     w->created_at_ms = sl_db_int64_or(rd, i, "created_ms", 0);
     w->updated_at_ms = sl_db_int64_or(rd, i, "updated_ms", 0);
+    unsigned mask = (unsigned)sl_db_int64_or(rd, i, "ship_weekdays", 0);
+    if ((w->ship_weekdays = sl_arena_alloc(a, 7 * sizeof *w->ship_weekdays)) == NULL)
+        return NULL;
+    for (unsigned d = 0; d < 7; d++)
+        if (mask & (1u << d))
+            w->ship_weekdays[w->n_ship_weekdays++] = (Shelfline__V1__Weekday)(d + 1);
+    /* "YYYY-MM-DD,YYYY-MM-DD,...": eleven bytes a date */
+    const char *list = sl_db_text_or(rd, i, "holiday_list", "");
+    size_t len = strlen(list), n = len == 0 ? 0 : (len + 1) / 11;
+    if (n > 0) {
+        if ((w->holidays = sl_arena_alloc(a, n * sizeof *w->holidays)) == NULL)
+            return NULL;
+        for (size_t k = 0; k < n; k++) {
+            if ((w->holidays[k] = sl_arena_alloc(a, 11)) == NULL)
+                return NULL;
+            memcpy(w->holidays[k], list + k * 11, 10);
+            w->holidays[k][10] = '\0';
+        }
+        w->n_holidays = n;
+    }
     return w;
 }
 
@@ -197,6 +230,15 @@ sl_status inv_store_warehouse_update(sl_db_conn *c, sl_arena *a, const Shelfline
     const char *v[8];
     wh_params(a, w, cutoff_minutes, v);
     return one_wh(c, a, "inv_wh_update", 8, v, out, err);
+}
+
+sl_status inv_store_warehouse_calendar(sl_db_conn *c, sl_arena *a, const char *id,
+                                       unsigned ship_weekdays, const char *const *holidays,
+                                       size_t n_holidays, Shelfline__V1__Warehouse **out,
+                                       sl_err *err)
+{
+    const char *v[3] = {id, inv__i64s(a, ship_weekdays), inv__text_array(a, holidays, n_holidays)};
+    return one_wh(c, a, "inv_wh_calendar", 3, v, out, err);
 }
 
 sl_status inv_store_warehouse_get(sl_db_conn *c, sl_arena *a, const char *id,

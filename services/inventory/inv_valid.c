@@ -153,6 +153,42 @@ sl_status inv_valid_warehouse(const Shelfline__V1__Warehouse *w, int *cutoff_min
     return SL_OK;
 }
 
+sl_status inv_valid_calendar(const Shelfline__V1__SetWarehouseCalendarRequest *r, unsigned *mask,
+                             sl_err *err)
+{
+    CHECK(inv_valid_id("warehouse_id", r->warehouse_id, INV_ID_WAREHOUSE, err));
+    if (r->n_ship_weekdays == 0)
+        return sl_err_field(err, "ship_weekdays",
+                            "ship_weekdays must name at least one day (a warehouse that never "
+                            "ships is one set inactive)");
+    unsigned m = 0;
+    for (size_t i = 0; i < r->n_ship_weekdays; i++) {
+        int d = (int)r->ship_weekdays[i];
+        char f[48];
+        snprintf(f, sizeof f, "ship_weekdays[%zu]", i);
+        if (d < SHELFLINE__V1__WEEKDAY__WEEKDAY_MONDAY ||
+            d > SHELFLINE__V1__WEEKDAY__WEEKDAY_SUNDAY)
+            return sl_err_field(err, f,
+                                "%s must be a day from WEEKDAY_MONDAY to WEEKDAY_SUNDAY "
+                                "(got %d)",
+                                f, d);
+        unsigned bit = 1u << (unsigned)(d - 1);
+        if (m & bit)
+            return sl_err_field(err, f, "%s repeats a day already given", f);
+        m |= bit;
+    }
+    if (r->n_holidays > INV_MAX_HOLIDAYS)
+        return sl_err_field(err, "holidays", "holidays has %zu dates (at most %d)", r->n_holidays,
+                            INV_MAX_HOLIDAYS);
+    for (size_t i = 0; i < r->n_holidays; i++) {
+        char f[48];
+        snprintf(f, sizeof f, "holidays[%zu]", i);
+        CHECK(sl_valid_date(f, r->holidays[i], err));
+    }
+    *mask = m;
+    return SL_OK;
+}
+
 sl_status inv_valid_transit(const Shelfline__V1__TransitTime *t, sl_err *err)
 {
     if (t == NULL)

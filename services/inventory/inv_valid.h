@@ -32,6 +32,7 @@
 #define INV_MAX_TEXT 200
 #define INV_MAX_TAGS 16
 #define INV_MAX_FENCE_MEMBERS 1000
+#define INV_MAX_HOLIDAYS 1000
 
 /* What kind of identifier a string must be: the suite's grammar
  * (sl_valid.h) under inventory's names.
@@ -73,6 +74,11 @@ sl_status inv_valid_money(const char *field, const Shelfline__V1__Money *m, sl_e
 
 sl_status inv_valid_product(const Shelfline__V1__Product *p, sl_err *err);
 sl_status inv_valid_warehouse(const Shelfline__V1__Warehouse *w, int *cutoff_minutes, sl_err *err);
+/* SetWarehouseCalendar: warehouse_id; ship_weekdays, at least one, each
+ * a weekday once, into *mask (bit 0 Monday .. bit 6 Sunday); holidays, at
+ * most INV_MAX_HOLIDAYS dates "YYYY-MM-DD". */
+sl_status inv_valid_calendar(const Shelfline__V1__SetWarehouseCalendarRequest *r, unsigned *mask,
+                             sl_err *err);
 sl_status inv_valid_transit(const Shelfline__V1__TransitTime *t, sl_err *err);
 sl_status inv_valid_adjust(const Shelfline__V1__AdjustStockRequest *r, sl_err *err);
 sl_status inv_valid_count(const Shelfline__V1__SetStockCountRequest *r, sl_err *err);

@@ -37,6 +37,10 @@ sl_status sd_api_get_ticket(sl_call *call, const ProtobufCMessage *req, Protobuf
                             sl_err *err);
 sl_status sd_api_list_tickets(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
                               sl_err *err);
+sl_status sd_api_set_sla_policy(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                                sl_err *err);
+sl_status sd_api_get_sla_policy(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                                sl_err *err);
 sl_status sd_api_get_sla_report(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
                                 sl_err *err);
 sl_status sd_api_create_return(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,

@@ -5,6 +5,8 @@
  * (sd_tickets) and fills the reply.
  */
 #include "sd_api.h"
+#include "sd_app.h"
+#include "sd_slapol.h"
 #include "sd_store.h"
 #include "sd_tickets.h"
 #include "sd_valid.h"
@@ -90,4 +92,43 @@ sl_status sd_api_get_sla_report(sl_call *call, const ProtobufCMessage *req, Prot
         return SL_INVALID_ARGUMENT;
     return sd_tickets_sla_report(sl_call_ctx(call), sl_call_deadline_ms(call), sl_call_arena(call),
                                  r->from_ms, r->to_ms, (void *)resp, err);
+}
+
+/* SetSlaPolicy: validate the whole policy (nothing written on a bad one),
+ * store it as the next version unless it is the one in force, and let
+ * this replica's book know it at once (the others load it when a ticket
+ * or GetSlaPolicy needs it). */
+sl_status sd_api_set_sla_policy(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                                sl_err *err)
+{
+    sd_app *app = sl_call_ctx(call);
+    sl_arena *a = sl_call_arena(call);
+    const Shelfline__V1__SetSlaPolicyRequest *r = (const void *)req;
+    Shelfline__V1__SlaPolicy *canon, *out;
+    sl_status st = sd_slapol_validate(app->tz, r->policy, a, &canon, NULL, err);
+    if (st == SL_OK)
+        st = sd_slapol_store(app->db, sl_call_deadline_ms(call), canon, a, &out, err);
+    if (st == SL_OK)
+        st = sd_slabook_sync(app->slas, app->db, sl_call_deadline_ms(call), err);
+    if (st == SL_OK)
+        *(Shelfline__V1__SlaPolicy *)resp = *out;
+    return st;
+}
+
+/* GetSlaPolicy: version 0 is the newest stored (or the configured one). */
+sl_status sd_api_get_sla_policy(sl_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp,
+                                sl_err *err)
+{
+    sd_app *app = sl_call_ctx(call);
+    const Shelfline__V1__GetSlaPolicyRequest *r = (const void *)req;
+    if (r->version < 0)
+        return sl_err_field(err, "version", "version must not be negative (got %lld)",
+                            (long long)r->version);
+    sl_status st = sd_slabook_sync(app->slas, app->db, sl_call_deadline_ms(call), err);
+    Shelfline__V1__SlaPolicy *out;
+    if (st == SL_OK)
+        st = sd_slabook_message(app->slas, r->version, sl_call_arena(call), &out, err);
+    if (st == SL_OK)
+        *(Shelfline__V1__SlaPolicy *)resp = *out;
+    return st;
 }

@@ -77,7 +77,7 @@ typedef struct sd_app {
     struct sd_bis *bis;          /* the back-in-stock scheduler */
     sl_channel *customer_value;  /* shared peer channel, for tiers */
     sd_classifier *classifier;
-    sd_sla_policy *sla;
+    struct sd_slabook *slas;    /* SLA policy versions (sd_slapol.h) */
     struct sd_metrics *metrics; /* the scrape's gauges */
     /* Delay notices and compensations written by the consumer's apply
      * transaction in progress (sd_sync.c; its thread only), counted in
@@ -94,8 +94,9 @@ typedef struct sd_slip {
     const char *source; /* the inbound id, or "carrier:<slip number>" */
     int64_t new_ms;     /* the new expected date (Unix ms): eta_change's key */
     sd_date old_p50, old_p90, new_p50, new_p90;
-    const char *text; /* the move in words: the notice's body */
-    const char *key;  /* the DELAY notice's idempotency key */
+    const char *text;   /* the move in words: the notice's body */
+    const char *key;    /* the DELAY notice's idempotency key */
+    const char *reason; /* why, as given (NULL: none): the other languages' notices */
 } sd_slip;
 
 struct sd_order_rec;

@@ -118,22 +118,40 @@ static sl_status add_warehouse(sd_net *n, sd_net_snap *s, size_t *cap,
                w->warehouse_id, e.msg);
         return SL_OK;
     }
+    /* The shipping calendar SetWarehouseCalendar keeps; none (an older
+     * inventory) is Monday to Friday without holidays. */
+    unsigned days = 0;
+    for (size_t i = 0; i < w->n_ship_weekdays; i++)
+        if (w->ship_weekdays[i] >= SHELFLINE__V1__WEEKDAY__WEEKDAY_MONDAY &&
+            w->ship_weekdays[i] <= SHELFLINE__V1__WEEKDAY__WEEKDAY_SUNDAY)
+            days |= SD_WEEKDAY_BIT(SD_MON + (w->ship_weekdays[i] - 1));
+    sd_date *holidays = w->n_holidays > 0 ? sl_malloc(w->n_holidays * sizeof *holidays) : NULL;
+    if (w->n_holidays > 0 && holidays == NULL)
+        return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
+    sl_status parsed = SL_OK;
+    for (size_t i = 0; i < w->n_holidays && parsed == SL_OK; i++)
+        if ((parsed = sd_date_parse(w->holidays[i], &holidays[i], &e)) != SL_OK)
+            sl_err_wrap(&e, "holidays[%zu]", i);
     sd_warehouse_config cfg = {
         .id = w->warehouse_id,
         .name = w->name,
         .zone = zone,
         .cutoff = w->ship_cutoff,
-        .ship_days = SD_WEEKDAYS_MON_FRI,
+        .ship_days = days != 0 ? days : SD_WEEKDAYS_MON_FRI,
+        .holidays = holidays,
+        .n_holidays = w->n_holidays,
         .handling_days = n->handling_days,
     };
     sd_warehouse *built;
-    if (sd_warehouse_new(&cfg, &built, &e) != SL_OK) {
+    if (parsed != SL_OK || sd_warehouse_new(&cfg, &built, &e) != SL_OK) {
+        free(holidays);
         if (e.status == SL_RESOURCE_EXHAUSTED)
             return sl_err_set(err, SL_RESOURCE_EXHAUSTED, "out of memory");
         SL_LOG(SL_LOG_WARN, "warehouse_skipped", NULL, "could not use warehouse \"%s\": %s",
                w->warehouse_id, e.msg);
         return SL_OK;
     }
+    free(holidays);
     if (s->n == *cap) {
         size_t nc = *cap ? *cap * 2 : 16;
         sd_warehouse **g = sl_realloc(s->wh, nc * sizeof *g);

@@ -1,15 +1,18 @@
 /*
  * sd_net: the fulfilment network as the ETA engine needs it -- inventory's
- * warehouses (time zone, cut-off) built into sd_warehouse calendars and
- * cached per process, so that GetOrderEta and QuoteEta never fan out to
- * inventory for them.
+ * warehouses (time zone, cut-off, shipping weekdays and holidays) built
+ * into sd_warehouse calendars and cached per process, so that GetOrderEta
+ * and QuoteEta never fan out to inventory for them.
  *
  * The cache is a snapshot replaced as a whole: after its TTL, or when a
  * caller meets a warehouse it does not know (refreshed at most once a
- * second).  Readers hold a reference to the snapshot they use, so a
- * refresh never frees a warehouse under a computation.  Transit times are
- * not cached here: inventory returns them with every allocation and every
- * availability answer, and orders store them.
+ * second).  The TTL (SHELFLINE_SD_NETWORK_TTL) is therefore the bound on
+ * how stale a calendar or cut-off can be on every replica: refreshing is
+ * chosen over an event because only one replica holds the event
+ * subscription, and every replica answers ETAs.  Readers hold a reference to the snapshot they use,
+ * so a refresh never frees a warehouse under a computation.  Transit times are not cached here:
+ * inventory returns them with every allocation and every availability answer, and orders store
+ * them.
  */
 #ifndef SD_NET_H
 #define SD_NET_H

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sd_classify.h"
 #include "sd_store.h"
 #include "sl_server.h"
 #include "sl_db_row.h"
@@ -63,7 +64,10 @@ sl_status sd_store_insert_order(sl_db_conn *conn, const sd_new_order *o, bool *i
     const Shelfline__V1__PlaceOrderRequest *r = o->req;
     char b[5][I64];
     sl_audit who = sl_call_audit_current(); /* who places it */
-    const char *p[14] = {r->order_id,
+    /* the notices' language: one of sd_classify's, else English */
+    sd_lang lang = SD_LANG_UNKNOWN;
+    (void)sd_lang_parse(r->language, &lang, NULL);
+    const char *p[15] = {r->order_id,
                          r->customer_id,
                          r->region,
                          sl_db_param_int64(b[0], o->placed_at),
@@ -76,8 +80,9 @@ sl_status sd_store_insert_order(sl_db_conn *conn, const sd_new_order *o, bool *i
                          sl_db_param_int64(b[4], o->promise.confidence),
                          who.actor,
                          who.request_id,
-                         who.trace_id};
-    sl_status st = exec_hit(conn, "sd_order_insert", 14, p, inserted, err);
+                         who.trace_id,
+                         lang == SD_LANG_UNKNOWN ? "en" : sd_lang_name(lang)};
+    sl_status st = exec_hit(conn, "sd_order_insert", 15, p, inserted, err);
     if (st != SL_OK || !*inserted)
         return st; /* a concurrent attempt recorded it */
     size_t k = 0;

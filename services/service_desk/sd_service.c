@@ -13,6 +13,7 @@
 #include "sd_app.h"
 #include "sd_bis.h"
 #include "sd_metrics.h"
+#include "sd_slapol.h"
 #include "sd_store.h"
 #include "shelfline/v1/common.pb-c.h"
 #include "shelfline/v1/service_desk.pb-c.h"
@@ -99,6 +100,12 @@ static const sl_method methods[] = {
     SL_UNARY("GetTicket", sd_api_get_ticket, NULL, SL_METHOD_READ_ONLY, SL_ROLE_CS_AGENT),
     SL_UNARY("ListTickets", sd_api_list_tickets, NULL, SL_METHOD_READ_ONLY, SL_ROLE_CS_AGENT),
     SL_UNARY("GetSlaReport", sd_api_get_sla_report, NULL, SL_METHOD_READ_ONLY, SL_ROLE_CS_AGENT),
+    /* the desk's configuration: administrators and the suite's own tools
+     * write it, like UpdateShipment; agents read it */
+    SL_UNARY("SetSlaPolicy", sd_api_set_sla_policy, NULL, SL_METHOD_IDEMPOTENT,
+             SL_ROLE_STOCK_ADMIN | SL_ROLE_SERVICE),
+    SL_UNARY("GetSlaPolicy", sd_api_get_sla_policy, NULL, SL_METHOD_READ_ONLY,
+             SL_ROLE_CS_AGENT | SL_ROLE_STOCK_ADMIN | SL_ROLE_SERVICE),
     SL_UNARY("CreateReturn", sd_api_create_return, NULL, SL_METHOD_IDEMPOTENT, SL_ROLE_CS_AGENT),
     SL_UNARY("ReceiveReturn", sd_api_receive_return, NULL, SL_METHOD_IDEMPOTENT, SL_ROLE_CS_AGENT),
     SL_UNARY("GetReturn", sd_api_get_return, NULL, SL_METHOD_READ_ONLY, SL_ROLE_CS_AGENT),
@@ -160,28 +167,38 @@ static void app_free(sd_app *app)
     sl_consumer_stop(app->cv_consumer);
     sd_bis_stop(app->bis);
     sd_net_destroy(app->net);
-    sd_sla_policy_free(app->sla);
+    sd_slabook_free(app->slas);
     sd_classifier_free(app->classifier);
     sd_tzdb_free(app->tz);
     free(app);
 }
 
-/* The SLA policy from SHELFLINE_SD_SLA_ZONE and SHELFLINE_SD_SLA_HOURS
- * with the default targets (sd_sla_config_defaults). */
+/* SLA policy version 0: SHELFLINE_SD_SLA_ZONE and SHELFLINE_SD_SLA_HOURS
+ * with the default targets (sd_sla_config_defaults), until SetSlaPolicy
+ * stores version 1. */
 static sl_status sla_policy(sd_app *app, sl_err *err)
 {
-    sd_sla_config cfg;
-    sd_sla_config_defaults(&cfg);
-    sl_status st = sd_tzdb_get(app->tz, app->cfg.sla_zone, &cfg.zone, err);
-    if (st != SL_OK) {
-        sl_err_wrap(err, "invalid SHELFLINE_SD_SLA_ZONE \"%s\"", app->cfg.sla_zone);
-        return SL_INVALID_ARGUMENT;
+    sd_sla_config def;
+    sd_sla_config_defaults(&def);
+    Shelfline__V1__SlaTarget t[SD_PRIORITY_COUNT];
+    Shelfline__V1__SlaTarget *tp[SD_PRIORITY_COUNT];
+    for (int p = 0; p < SD_PRIORITY_COUNT; p++) {
+        shelfline__v1__sla_target__init(&t[p]);
+        t[p].priority = (char *)sd_priority_name((sd_priority)p);
+        t[p].first_response_minutes = def.targets[p].first_response_minutes;
+        t[p].resolution_minutes = def.targets[p].resolution_minutes;
+        tp[p] = &t[p];
     }
-    if ((st = sd_sla_hours_parse(app->cfg.sla_hours, cfg.week, err)) != SL_OK) {
-        sl_err_wrap(err, "invalid SHELFLINE_SD_SLA_HOURS");
-        return st;
-    }
-    return sd_sla_policy_new(&cfg, &app->sla, err);
+    Shelfline__V1__SlaPolicy m = SHELFLINE__V1__SLA_POLICY__INIT;
+    m.time_zone = (char *)app->cfg.sla_zone;
+    m.business_hours = (char *)app->cfg.sla_hours;
+    m.targets = tp;
+    m.n_targets = SD_PRIORITY_COUNT;
+    sl_status st = sd_slabook_new(app->tz, &m, &app->slas, err);
+    if (st != SL_OK)
+        sl_err_wrap(err, "invalid SHELFLINE_SD_SLA_ZONE \"%s\" or SHELFLINE_SD_SLA_HOURS",
+                    app->cfg.sla_zone);
+    return st;
 }
 
 /* The customer-service console (services/service_desk/console, built

@@ -18,7 +18,7 @@
 #define SD_TICKET_COLS                                                                             \
     "ticket_id, fingerprint, customer_id, order_id, channel, subject, body, language, category,"   \
     " confidence, priority, tier, status, opened_at_ms, first_response_ms, resolved_ms,"           \
-    " suggested, mentions,"                                                                        \
+    " suggested, mentions, sla_version,"                                                           \
     " (SELECT coalesce(string_agg(kind || ':' || at_ms, ',' ORDER BY seq), '')"                    \
     "  FROM ticket_event e WHERE e.ticket_id = t.ticket_id AND kind IN ('PAUSE', 'RESUME'))"       \
     " AS sla_events"
@@ -33,6 +33,7 @@ static const sl_db_stmt stmts[] = {
      "SELECT order_id, customer_id, region, status, placed_at_ms, allow_split, allow_backorder,"
      " fingerprint, promised_ship, promised_p50, promised_p90, promised_conf, slips,"
      " granted_minor, carrier, tracking, coalesce(carrier_promised, 0) AS carrier_promised,"
+     " language,"
      " carrier_promised IS NOT NULL AS has_carrier_promise,"
      " coalesce(delivered_at_ms, 0) AS delivered_at_ms,"
      " (extract(epoch FROM updated_at) * 1000)::bigint AS updated_ms"
@@ -42,6 +43,7 @@ static const sl_db_stmt stmts[] = {
      "SELECT order_id, customer_id, region, status, placed_at_ms, allow_split, allow_backorder,"
      " fingerprint, promised_ship, promised_p50, promised_p90, promised_conf, slips,"
      " granted_minor, carrier, tracking, coalesce(carrier_promised, 0) AS carrier_promised,"
+     " language,"
      " carrier_promised IS NOT NULL AS has_carrier_promise,"
      " coalesce(delivered_at_ms, 0) AS delivered_at_ms,"
      " (extract(epoch FROM updated_at) * 1000)::bigint AS updated_ms"
@@ -60,10 +62,10 @@ static const sl_db_stmt stmts[] = {
     {"sd_order_insert",
      "INSERT INTO orders (order_id, customer_id, region, status, placed_at_ms, allow_split,"
      " allow_backorder, fingerprint, promised_ship, promised_p50, promised_p90, promised_conf,"
-     " actor, request_id, trace_id)"
-     " VALUES ($1, $2, $3, 'PLACED', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+     " actor, request_id, trace_id, language)"
+     " VALUES ($1, $2, $3, 'PLACED', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
      " ON CONFLICT (order_id) DO NOTHING RETURNING order_id",
-     14},
+     15},
     {"sd_line_insert",
      "INSERT INTO order_line (order_id, line_no, sku, qty, promotion_id, price_minor, currency)"
      " VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -250,13 +252,31 @@ static const sl_db_stmt stmts[] = {
      "UPDATE restock SET batches = $2, next_at_ms = $3, done = $4 WHERE restock_id = $1", 4},
     /* ---- tickets ---- */
     {"sd_order_exists", "SELECT 1 AS found FROM orders WHERE order_id = $1", 1},
+    /* sla_version: the policy in force as the row is inserted */
     {"sd_ticket_insert",
      "INSERT INTO ticket (ticket_id, fingerprint, customer_id, order_id, channel, subject, body,"
      " language, category, confidence, priority, tier, status, opened_at_ms, suggested, mentions,"
-     " actor, request_id, trace_id)"
+     " actor, request_id, trace_id, sla_version)"
      " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'OPEN', $13, $14, $15, $16, $17,"
-     " $18) ON CONFLICT (ticket_id) DO NOTHING RETURNING ticket_id",
+     " $18, (SELECT coalesce(max(version), 0) FROM sla_policy))"
+     " ON CONFLICT (ticket_id) DO NOTHING RETURNING ticket_id",
      18},
+    /* ---- SLA policies ---- */
+    /* One SetSlaPolicy at a time: the next version is max + 1. */
+    {"sd_sla_lock", "SELECT pg_advisory_xact_lock(hashtext('service_desk.sla_policy'))", 0},
+    {"sd_sla_latest",
+     "SELECT version, policy, (extract(epoch FROM created_at) * 1000)::bigint AS created_ms"
+     " FROM sla_policy ORDER BY version DESC LIMIT 1",
+     0},
+    {"sd_sla_insert",
+     "INSERT INTO sla_policy (version, policy, actor, request_id, trace_id)"
+     " SELECT coalesce(max(version), 0) + 1, $1::bytea, $2, $3, $4 FROM sla_policy"
+     " RETURNING version, policy, (extract(epoch FROM created_at) * 1000)::bigint AS created_ms",
+     4},
+    {"sd_sla_since",
+     "SELECT version, policy, (extract(epoch FROM created_at) * 1000)::bigint AS created_ms"
+     " FROM sla_policy WHERE version > $1 ORDER BY version",
+     1},
     {"sd_customer_region",
      "SELECT region FROM orders WHERE customer_id = $1 ORDER BY placed_at_ms DESC LIMIT 1", 1},
     {"sd_ticket_get", "SELECT " SD_TICKET_COLS " FROM ticket t WHERE ticket_id = $1", 1},
@@ -434,6 +454,7 @@ static sl_status order_from(sl_arena *a, PGresult *res, sd_order_rec *out, sl_er
     o->allow_split = sl_db_bool(&rd, 0, "allow_split");
     o->allow_backorder = sl_db_bool(&rd, 0, "allow_backorder");
     o->carrier = (char *)sl_db_text(&rd, 0, "carrier");
+    o->language = (char *)sl_db_text(&rd, 0, "language");
     o->tracking = (char *)sl_db_text(&rd, 0, "tracking");
     o->updated_at_ms = sl_db_int64(&rd, 0, "updated_ms");
     out->fingerprint = sl_db_text(&rd, 0, "fingerprint");

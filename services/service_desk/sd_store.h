@@ -242,6 +242,25 @@ sl_status sd_store_order_exists(sl_db *db, int64_t deadline_ms, const char *orde
 sl_status sd_store_customer_region(sl_db *db, int64_t deadline_ms, const char *customer_id,
                                    char *buf, size_t cap, sl_err *err);
 
+/* A stored SLA policy version (sd_sla_store.c): the packed
+ * shelfline.v1.SlaPolicy as validated. */
+typedef struct sd_sla_row {
+    int64_t version;
+    const uint8_t *policy;
+    size_t len;
+    int64_t created_ms;
+} sd_sla_row;
+
+/* Stores the packed policy as the next version unless it is byte for byte
+ * the one in force, in one transaction under an advisory lock; *out (arena
+ * a) is the version in force afterwards.  Records the caller's audit. */
+sl_status sd_store_sla_set(sl_db *db, int64_t deadline_ms, const uint8_t *policy, size_t len,
+                           sl_arena *a, sd_sla_row *out, sl_err *err);
+
+/* The stored versions above after_version, ascending (arena a). */
+sl_status sd_store_sla_since(sl_db *db, int64_t deadline_ms, int64_t after_version, sl_arena *a,
+                             sd_sla_row **out, size_t *n, sl_err *err);
+
 /* A new ticket as OpenTicket records it. */
 typedef struct sd_new_ticket {
     const char *ticket_id, *fingerprint, *customer_id, *order_id;

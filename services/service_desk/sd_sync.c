@@ -45,6 +45,7 @@
 
 #include "sd_app.h"
 #include "sd_bis.h"
+#include "sd_i18n.h"
 #include "sd_store.h"
 #include "sl_events.h"
 #include "shelfline/v1/inventory.pb-c.h"
@@ -183,7 +184,7 @@ static sl_status delay_order(sd_app *app, sl_db_conn *conn, sd_net_snap **snap, 
         return st;
     char key[200];
     snprintf(key, sizeof key, "delay:%s:%s:%" PRId64, order_id, inbound_id, new_ms);
-    sd_slip slip = {inbound_id, new_ms, ob.p50, ob.p90, oa.p50, oa.p90, text, key};
+    sd_slip slip = {inbound_id, new_ms, ob.p50, ob.p90, oa.p50, oa.p90, text, key, reason};
     return sd_sync_slip(app, conn, &rec, &slip, counted, err);
 }
 
@@ -203,7 +204,14 @@ sl_status sd_sync_slip(sd_app *app, sl_db_conn *conn, const struct sd_order_rec 
                             s->old_p90, s->new_p50, s->new_p90, s->text};
     if ((st = sd_store_eta_change(conn, &change, err)) != SL_OK)
         return st;
-    if ((st = notify(app, conn, s->key, "DELAY", rec, s->text, "", 0, "", err)) != SL_OK)
+    /* in the order's language (sd_i18n; English: the engine's sentence) */
+    sd_lang lang = SD_LANG_UNKNOWN;
+    (void)sd_lang_parse(rec->order->language, &lang, NULL);
+    char notice[SD_ETA_TEXT_MAX + 512];
+    if (!sd_i18n_delay(lang, order_id, s->text, s->old_p50, s->new_p50, s->new_p90, s->reason,
+                       notice, sizeof notice))
+        return sl_err_set(err, SL_INTERNAL, "order \"%s\": delay notice too long", order_id);
+    if ((st = notify(app, conn, s->key, "DELAY", rec, notice, "", 0, "", err)) != SL_OK)
         return st;
     counted->notices++;
     if (d.grant_minor > 0) {

@@ -99,6 +99,7 @@ static sl_status ticket_from(const PGresult *res, int i, sl_arena *a, sd_ticket_
     out->fingerprint = sl_db_text(&rd, i, "fingerprint");
     out->first_response_ms = sl_db_int64_or(&rd, i, "first_response_ms", 0);
     out->resolved_ms = sl_db_int64_or(&rd, i, "resolved_ms", 0);
+    t->sla_policy_version = sl_db_int64(&rd, i, "sla_version");
     const char *mentions = sl_db_text(&rd, i, "mentions");
     const char *events = sl_db_text(&rd, i, "sla_events");
     sl_status st = sl_db_reader_status(&rd, err);

@@ -8,7 +8,9 @@
  * Deadlines are never stored: a ticket's clocks are read from its opening
  * time, its priority's targets and its pause/resume events whenever it is
  * returned (sd_sla_clock_at), so "breaching within N minutes" is always
- * current and a changed policy applies to open tickets at once.
+ * current.  Its targets and hours are those of the SLA policy version in
+ * force when it opened (the row records it; sd_slapol.h says why a later
+ * policy does not re-time it).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -17,7 +19,9 @@
 
 #include "sd_app.h"
 #include "sd_store.h"
+#include "sd_i18n.h"
 #include "sd_orders.h"
+#include "sd_slapol.h"
 #include "sd_tickets.h"
 #include "sd_valid.h"
 #include "shelfline/v1/customer_value.pb-c.h"
@@ -48,26 +52,32 @@ static Shelfline__V1__SlaClock *clock_msg(sl_arena *a, const sd_sla_clock *c, in
 
 /* The ticket's message with its two clocks read at now, from its opening
  * time, its priority's targets and its pause/resume events. */
-static sl_status ticket_clocks(sd_app *app, sl_arena *a, const sd_ticket_rec *rec, int64_t now,
-                               Shelfline__V1__Ticket **out, sl_err *err)
+static sl_status ticket_clocks(sd_app *app, int64_t deadline_ms, sl_arena *a,
+                               const sd_ticket_rec *rec, int64_t now, Shelfline__V1__Ticket **out,
+                               sl_err *err)
 {
     Shelfline__V1__Ticket *t = rec->msg;
     int64_t first = rec->first_response_ms, resolved = rec->resolved_ms;
     sd_priority prio;
     if (sd_priority_parse(t->priority, &prio, err) != SL_OK)
         return SL_INTERNAL;
-    int64_t frt = sd_sla_target_ms(app->sla, prio, SD_SLA_FIRST_RESPONSE);
-    int64_t rst = sd_sla_target_ms(app->sla, prio, SD_SLA_RESOLUTION);
+    /* the policy version in force when it opened (sd_slapol.h) */
+    const sd_sla_policy *pol;
+    sl_status st =
+        sd_slabook_policy(app->slas, app->db, deadline_ms, t->sla_policy_version, &pol, err);
+    if (st != SL_OK)
+        return st == SL_NOT_FOUND ? SL_INTERNAL : st;
+    int64_t frt = sd_sla_target_ms(pol, prio, SD_SLA_FIRST_RESPONSE);
+    int64_t rst = sd_sla_target_ms(pol, prio, SD_SLA_RESOLUTION);
     sd_sla_clock fr, rs;
     int64_t fr_at = first > 0 ? first : now, rs_at = resolved > 0 ? resolved : now;
     if (fr_at < t->opened_at_ms)
         fr_at = t->opened_at_ms;
     if (rs_at < t->opened_at_ms)
         rs_at = t->opened_at_ms;
-    sl_status st;
-    if ((st = sd_sla_clock_at(app->sla, t->opened_at_ms, frt, NULL, 0, fr_at, &fr, err)) != SL_OK ||
-        (st = sd_sla_clock_at(app->sla, t->opened_at_ms, rst, rec->events, rec->n_events, rs_at,
-                              &rs, err)) != SL_OK)
+    if ((st = sd_sla_clock_at(pol, t->opened_at_ms, frt, NULL, 0, fr_at, &fr, err)) != SL_OK ||
+        (st = sd_sla_clock_at(pol, t->opened_at_ms, rst, rec->events, rec->n_events, rs_at, &rs,
+                              err)) != SL_OK)
         return st;
     t->first_response = clock_msg(a, &fr, frt, first > 0);
     t->resolution = clock_msg(a, &rs, rst, resolved > 0);
@@ -86,7 +96,7 @@ sl_status sd_tickets_get(sd_app *app, int64_t deadline_ms, sl_arena *a, const ch
         return st;
     if (fingerprint != NULL)
         *fingerprint = rec.fingerprint;
-    return ticket_clocks(app, a, &rec, sl_db_now_ms(), out, err);
+    return ticket_clocks(app, deadline_ms, a, &rec, sl_db_now_ms(), out, err);
 }
 
 /* ---- OpenTicket ---- */
@@ -132,29 +142,30 @@ static sd_tier customer_tier(sd_app *app, sl_call *call, sl_arena *a, const char
     return SD_TIER_NEW;
 }
 
-/* "Order o-1: <why it moved | where it ships from>; delivery expected
- * <p50>, at the latest <p90>." from the live ETA; NULL when none. */
-static const char *suggest(sd_app *app, sl_arena *a, const char *order_id)
+/* The where-is-my-order answer from the live ETA, in lang (sd_i18n):
+ * "Order o-1: <why it moved | where it ships from>; delivery expected
+ * <p50>, at the latest <p90>." in English; NULL when there is none. */
+static const char *suggest(sd_app *app, sl_arena *a, const char *order_id, sd_lang lang)
 {
     Shelfline__V1__OrderEta *e = sl_arena_alloc(a, sizeof *e);
     if (e == NULL)
         return NULL;
     shelfline__v1__order_eta__init(e);
     sl_err err;
-    if (sd_orders_eta(app, 0, a, order_id, e, &err) != SL_OK || e->current == NULL)
+    sd_date p50, p90;
+    if (sd_orders_eta(app, 0, a, order_id, e, &err) != SL_OK || e->current == NULL ||
+        sd_date_parse(e->current->p50_date, &p50, NULL) != SL_OK ||
+        sd_date_parse(e->current->p90_date, &p90, NULL) != SL_OK)
         return NULL;
     const char *why = e->moved && e->reason[0] != '\0' ? e->reason
                       : e->n_lines > 0                 ? e->lines[0]->explanation
                                                        : "";
-    size_t cap = strlen(why) + 256;
+    size_t cap = strlen(why) + 512;
     char *s = sl_arena_alloc(a, cap);
-    if (s == NULL)
+    if (s == NULL ||
+        !sd_i18n_wismo(lang, order_id, e->status == SHELFLINE__V1__ORDER_STATUS__ORDER_CANCELLED,
+                       e->moved, why, p50, p90, s, cap))
         return NULL;
-    if (e->status == SHELFLINE__V1__ORDER_STATUS__ORDER_CANCELLED)
-        snprintf(s, cap, "Order %s was cancelled.", order_id);
-    else
-        snprintf(s, cap, "Order %s: %s. Delivery expected %s, at the latest %s.", order_id, why,
-                 e->current->p50_date, e->current->p90_date);
     return s;
 }
 
@@ -309,7 +320,7 @@ static sl_status ticket_mentions(sl_arena *a, const Shelfline__V1__OpenTicketReq
  * there is nothing to say. */
 static const char *ticket_suggestion(sd_app *app, sl_call *call, sl_arena *a,
                                      const char *customer_id, const char *order_id,
-                                     sd_category category, const sd_mentions *men)
+                                     sd_category category, sd_lang lang, const sd_mentions *men)
 {
     const char *about = order_id, *s = NULL;
     bool found = false;
@@ -318,7 +329,7 @@ static const char *ticket_suggestion(sd_app *app, sl_call *call, sl_arena *a,
         about = men->orders[0];
     if (about[0] != '\0' &&
         (category == SD_CATEGORY_WHERE_IS_MY_ORDER || category == SD_CATEGORY_DELIVERY_DELAY))
-        s = suggest(app, a, about);
+        s = suggest(app, a, about, lang);
     else if (category == SD_CATEGORY_OUT_OF_STOCK)
         s = suggest_stock(app, call, a, customer_id, men);
     return s != NULL ? s : "";
@@ -376,7 +387,8 @@ sl_status sd_tickets_open(sl_call *call, const Shelfline__V1__OpenTicketRequest 
         .priority = sd_priority_name(prio),
         .tier = tier_name,
         .opened_at_ms = r->opened_at_ms != 0 ? r->opened_at_ms : now,
-        .suggested = ticket_suggestion(app, call, a, r->customer_id, order_id, cls.category, &men),
+        .suggested = ticket_suggestion(app, call, a, r->customer_id, order_id, cls.category,
+                                       cls.language, &men),
         .mentions = mtext,
     };
     insert_ctx ic = {app, &t, &men, cls.category == SD_CATEGORY_OUT_OF_STOCK, false};
@@ -524,14 +536,21 @@ sl_status sd_tickets_list(sd_app *app, int64_t deadline_ms, sl_arena *a, const s
                          .after_id = f->after_id,
                          .limit = f->limit + 1,
                          .breaching = window > 0};
+    /* Tickets run on the policy version they opened with: the SQL cut-off
+     * takes each priority's shortest target over every version, so no
+     * ticket that can breach is left out (the clocks then decide). */
+    sl_status st = window > 0 ? sd_slabook_sync(app->slas, app->db, deadline_ms, err) : SL_OK;
+    if (st != SL_OK)
+        return st;
     for (int p = 0; p < SD_PRIORITY_COUNT; p++) {
         q.fr_cutoff_ms[p] =
-            now + window - sd_sla_target_ms(app->sla, (sd_priority)p, SD_SLA_FIRST_RESPONSE);
+            now + window -
+            sd_slabook_min_target_ms(app->slas, (sd_priority)p, SD_SLA_FIRST_RESPONSE);
         q.rs_cutoff_ms[p] =
-            now + window - sd_sla_target_ms(app->sla, (sd_priority)p, SD_SLA_RESOLUTION);
+            now + window - sd_slabook_min_target_ms(app->slas, (sd_priority)p, SD_SLA_RESOLUTION);
     }
     sd_ticket_rows *rows;
-    sl_status st = sd_store_tickets_list(app->db, deadline_ms, &q, &rows, err);
+    st = sd_store_tickets_list(app->db, deadline_ms, &q, &rows, err);
     if (st != SL_OK)
         return st;
     int n = sd_ticket_rows_count(rows);
@@ -546,7 +565,7 @@ sl_status sd_tickets_list(sd_app *app, int64_t deadline_ms, sl_arena *a, const s
         sd_ticket_rec rec;
         Shelfline__V1__Ticket *t = NULL;
         if ((st = sd_ticket_rows_get(rows, i, a, &rec, err)) != SL_OK ||
-            (st = ticket_clocks(app, a, &rec, now, &t, err)) != SL_OK)
+            (st = ticket_clocks(app, deadline_ms, a, &rec, now, &t, err)) != SL_OK)
             break;
         if (window == 0 || breaching(t, now, window))
             out->tickets[out->n_tickets++] = t;
@@ -665,7 +684,7 @@ sl_status sd_tickets_sla_report(sd_app *app, int64_t deadline_ms, sl_arena *a, i
         sd_ticket_rec rec;
         Shelfline__V1__Ticket *t = NULL;
         if ((st = sd_ticket_rows_get(rows, i, tmp, &rec, err)) == SL_OK &&
-            (st = ticket_clocks(app, tmp, &rec, now, &t, err)) == SL_OK)
+            (st = ticket_clocks(app, deadline_ms, tmp, &rec, now, &t, err)) == SL_OK)
             count_ticket(g, t);
         sl_arena_reset(tmp);
     }

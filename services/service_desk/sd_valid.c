@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sd_classify.h"
 #include "sd_time.h"
 #include "sl_page.h"
 #include "sl_valid.h"
@@ -74,6 +75,13 @@ sl_status sd_valid_place_order(const Shelfline__V1__PlaceOrderRequest *r, int64_
         if ((st = sl_valid_opt_id(f, l->promotion_id, SL_ID, err)) != SL_OK)
             return st;
     }
+    sd_lang lang;
+    if (r->language != NULL &&
+        (strlen(r->language) > 35 || sd_lang_parse(r->language, &lang, NULL) != SL_OK))
+        return sl_err_field(err, "language",
+                            "language \"%.40s\" is malformed: expected a BCP 47 tag like \"fr\" "
+                            "or \"zh-Hans\"",
+                            r->language);
     if (r->placed_at_ms != 0)
         return sl_valid_instant("placed_at_ms", r->placed_at_ms, SL_VALID_MIN_RECENT_MS,
                                 now + SD_DAY_MS, err);

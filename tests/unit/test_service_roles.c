@@ -100,6 +100,7 @@ static const char *const cs_agent[] = {
     "ServiceDeskService/GetTicket",
     "ServiceDeskService/ListTickets",
     "ServiceDeskService/GetSlaReport",
+    "ServiceDeskService/GetSlaPolicy",
     "ServiceDeskService/CreateReturn",
     "ServiceDeskService/ReceiveReturn",
     "ServiceDeskService/GetReturn",
@@ -162,6 +163,7 @@ static const char *const stock_admin[] = {
     "InventoryService/UpdateProduct",
     "InventoryService/CreateWarehouse",
     "InventoryService/UpdateWarehouse",
+    "InventoryService/SetWarehouseCalendar",
     "InventoryService/CreateTransitTime",
     "InventoryService/UpdateTransitTime",
     "InventoryService/AdjustStock",
@@ -177,6 +179,8 @@ static const char *const stock_admin[] = {
     "InventoryService/CheckInvariants",
     "InventoryService/ListLedger",
     "ServiceDeskService/UpdateShipment",
+    "ServiceDeskService/SetSlaPolicy",
+    "ServiceDeskService/GetSlaPolicy",
     NULL,
 };
 
@@ -200,6 +204,8 @@ static const char *const service[] = {
     "CustomerValueService/GetCustomerValue",
     "CustomerValueService/WatchEvents",
     "ServiceDeskService/UpdateShipment",
+    "ServiceDeskService/SetSlaPolicy",
+    "ServiceDeskService/GetSlaPolicy",
     "ServiceDeskService/ListNotifications",
     "ServiceDeskService/WatchNotifications",
     "ServiceDeskService/AckNotification",

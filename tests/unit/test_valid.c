@@ -189,6 +189,22 @@ static void test_long_string_refused(void **state)
     assert_non_null(strstr(err.msg, "body: 65537 bytes, more than the limit of 65536"));
 }
 
+static void test_dates_real_and_exactly_written(void **state)
+{
+    (void)state;
+    sl_err e;
+    const char *good[] = {"2026-11-18", "2024-02-29", "2000-02-29", "0001-01-01", "9999-12-31"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        assert_int_equal(sl_valid_date("holidays[0]", good[i], &e), SL_OK);
+    const char *bad[] = {"2025-02-29",  "1900-02-29", "2026-04-31", "2026-13-01",
+                         "2026-00-10",  "0000-01-01", "2026-1-01",  "2026/01/01",
+                         "2026-01-01T", "",           NULL};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(sl_valid_date("holidays[3]", bad[i], &e), SL_INVALID_ARGUMENT);
+        assert_non_null(strstr(e.msg, "holidays[3]"));
+    }
+}
+
 static void test_instants_and_durations_in_range(void **state)
 {
     (void)state;
@@ -280,6 +296,7 @@ int main(void)
         cmocka_unit_test(test_bad_string_named_by_its_path),
         cmocka_unit_test(test_long_string_refused),
         cmocka_unit_test(test_instants_and_durations_in_range),
+        cmocka_unit_test(test_dates_real_and_exactly_written),
         cmocka_unit_test(test_field_number_zero_refused_at_any_depth),
         cmocka_unit_test(test_unknown_fields_skipped_groups_refused),
         cmocka_unit_test(test_malformed_encoding_refused),
