@@ -1087,7 +1087,7 @@ static sl_status send_batch(sl_call *call, const cv_campaign_row *camp,
     for (size_t i = 0; i < n; i++) {
         out[i].row = &rows[i];
         cv_recipient_row r = rows[i];
-        Shelfline__V1__CampaignRecipient *rec;
+        Shelfline__V1__CampaignRecipient *rec = NULL;
         if ((st = recipient_msg(a, &r, &rec, err)) != SL_OK)
             return st;
         out[i].rec = rec;

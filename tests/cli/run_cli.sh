@@ -174,6 +174,35 @@ json avail_json "d['region'] == '$REGION' and d['items'][0]['status'] == 'IN_STO
 run stock_unknown 1 stock NO-SUCH-SKU
 has stock_unknown err '^shelfline: NOT_FOUND: .*NO-SUCH-SKU'
 
+# --- feed ----------------------------------------------------------------------
+# Two products: SKU (1000 units in WH, which serves REGION) and SKU-NONE
+# (never stocked).  Other tests' products may be listed
+# too (one database): checks pick the rows by SKU.
+
+run feed 0 feed $REGION
+has feed out '^SKU +AVAILABILITY +AVAILABLE +DATE +PRICE +NOTE'
+has feed out "^$SKU +in_stock +1000 +- +19.99 EUR"
+has feed out "^$SKU-NONE +out_of_stock +0 +- +5.00 EUR +ads paused"
+# one SKU per call: every page is followed (one JSON document per page)
+run feed_json 0 --json feed $REGION --limit 1
+json feed_json "len(docs) >= 2 and all(len(x.get('items', [])) <= 1 and x['region'] == '$REGION' for x in docs) and [i['availability'] for x in docs for i in x.get('items', []) if i['sku'] in ('$SKU', '$SKU-NONE')] == ['in_stock', 'out_of_stock']"
+run feed_file 0 feed $REGION --out "$tmp/feed.tsv" --limit 1
+has feed_file out "items of region $REGION in [0-9]+ pages written to $tmp/feed.tsv"
+[ "$(head -1 "$tmp/feed.tsv")" = "$(printf 'id\ttitle\tbrand\tproduct_type\tprice\tavailability\tavailability_date\tcustom_label_0\texcluded_destination')" ] ||
+    die "feed_file: header is $(head -1 "$tmp/feed.tsv")"
+grep -q "^$SKU	CLI test item	Shelfline	examples	19.99 EUR	in_stock		" "$tmp/feed.tsv" ||
+    die "feed_file: no in_stock row for $SKU: $(cat "$tmp/feed.tsv")"
+grep -q "^$SKU-NONE	CLI test gap	Shelfline	examples	5.00 EUR	out_of_stock			Shopping_ads\$" "$tmp/feed.tsv" ||
+    die "feed_file: no out_of_stock row (ads excluded) for $SKU-NONE"
+[ "$(awk -F'\t' 'NF != 9' "$tmp/feed.tsv" | wc -l)" = 0 ] || die "feed_file: a row without 9 cells"
+[ ! -e "$tmp/feed.tsv.tmp" ] || die "feed_file: the temporary file was left"
+# a refused region writes no file
+run feed_bad 1 feed 'no such region!' --out "$tmp/bad.tsv"
+has feed_bad err '^shelfline: INVALID_ARGUMENT: .*region'
+[ ! -e "$tmp/bad.tsv" ] && [ ! -e "$tmp/bad.tsv.tmp" ] || die "feed_bad: a file was written"
+run feed_limit 2 feed $REGION --limit 0
+run feed_out_json 2 --json feed $REGION --out "$tmp/x.tsv"
+
 # --- reserve -------------------------------------------------------------------
 
 run hold 0 reserve hold R-$run-1 $SKU:2 --region $REGION --customer $CUST

@@ -60,6 +60,10 @@ def main():
         stub.AdjustStock(inv.AdjustStockRequest(
             request_id=f"cli-seed-{run}", sku=sku, warehouse_id=wh, delta=1000,
             reason=inv.LedgerEntry.RECEIPT, reference="cli test"), **kw)
+        # A second product, never stocked: the feed's out_of_stock row.
+        stub.CreateProduct(inv.CreateProductRequest(product=inv.Product(
+            sku=f"{sku}-NONE", name="CLI test gap", category="examples",
+            brand="Shelfline", price=common.Money(minor_units=500, currency="EUR"))), **kw)
 
     today = datetime.date.today()
     rows = [fc.SalesRow(sku=sku, region=region,

@@ -94,6 +94,7 @@ int cli_reserve_hold(cli *c);        /* cli_inventory.c */
 int cli_reserve_get(cli *c);         /* cli_inventory.c */
 int cli_reserve_commit(cli *c);      /* cli_inventory.c */
 int cli_reserve_release(cli *c);     /* cli_inventory.c */
+int cli_feed(cli *c);                /* cli_inventory.c */
 int cli_order_place(cli *c);         /* cli_desk.c */
 int cli_order_get(cli *c);           /* cli_desk.c */
 int cli_order_eta(cli *c);           /* cli_desk.c */

@@ -1,8 +1,11 @@
 /*
  * shelfline's inventory commands: `stock` (GetStock, or GetAvailability
- * with --region) and `reserve hold|get|commit|release` (Reserve,
- * GetReservation, Commit, Release).
+ * with --region), `reserve hold|get|commit|release` (Reserve,
+ * GetReservation, Commit, Release) and `feed` (GetStockFeed, every page:
+ * a table, JSON, or a Merchant Center feed file with --out).
  */
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -201,4 +204,120 @@ int cli_reserve_commit(cli *c)
 int cli_reserve_release(cli *c)
 {
     return by_id(c, "Release");
+}
+
+/* ---- feed: GetStockFeed, every page, as a table, JSON or a feed file ---- */
+
+/* Writes text into a tab-separated feed cell: tabs and line breaks would
+ * split the row, so they become spaces. */
+static void tsv_cell(FILE *f, const char *text, bool last)
+{
+    for (const char *p = text; *p != '\0'; p++)
+        fputc(*p == '\t' || *p == '\n' || *p == '\r' ? ' ' : *p, f);
+    fputc(last ? '\n' : '\t', f);
+}
+
+/* One item as a row of a Merchant Center feed (tab-separated, the
+ * attributes' own names in the header; excluded_destination pauses the
+ * ads of what is out of stock). */
+static void feed_row(cli *c, FILE *f, const Shelfline__V1__StockFeedItem *it)
+{
+    tsv_cell(f, it->sku, false);
+    tsv_cell(f, it->title, false);
+    tsv_cell(f, it->brand, false);
+    tsv_cell(f, it->category, false);
+    tsv_cell(f, it->price != NULL ? cli_money(c, it->price->minor_units, it->price->currency) : "",
+             false);
+    tsv_cell(f, it->availability, false);
+    tsv_cell(f, it->availability_date, false);
+    tsv_cell(f, it->hint, false);
+    tsv_cell(f, it->suppress_ads ? "Shopping_ads" : "", true);
+}
+
+static const char feed_header[] = "id\ttitle\tbrand\tproduct_type\tprice\tavailability\t"
+                                  "availability_date\tcustom_label_0\texcluded_destination\n";
+
+int cli_feed(cli *c)
+{
+    int64_t limit = 0;
+    if (cli_value(c, "limit") != NULL &&
+        !cli_int(c, "--limit", cli_value(c, "limit"), 1, 1000, &limit))
+        return CLI_EXIT_USAGE;
+    const char *path = cli_value(c, "out");
+    if (path != NULL && c->json)
+        return cli_usage_error(c, "--out and --json do not go together");
+    /* A feed file appears whole or not at all: written beside, renamed. */
+    char tmp[4096];
+    FILE *f = NULL;
+    if (path != NULL) {
+        if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+            return cli_usage_error(c, "--out: path too long");
+        if ((f = fopen(tmp, "w")) == NULL) {
+            fprintf(stderr, "shelfline: cannot write %s: %s\n", tmp, strerror(errno));
+            return CLI_EXIT_FAILED;
+        }
+        fputs(feed_header, f);
+    }
+    static const char *const head[] = {"SKU", "AVAILABILITY", "AVAILABLE", "DATE", "PRICE", "NOTE"};
+    cli_table t;
+    if (path == NULL && !c->json)
+        cli_table_init(&t, c, 6, head);
+    Shelfline__V1__GetStockFeedRequest req = SHELFLINE__V1__GET_STOCK_FEED_REQUEST__INIT;
+    Shelfline__V1__PageRequest page = SHELFLINE__V1__PAGE_REQUEST__INIT;
+    req.region = (char *)c->pos[0];
+    req.page = &page;
+    page.page_size = (int32_t)limit;
+    long long items = 0;
+    int pages = 0;
+    for (;;) {
+        ProtobufCMessage *m;
+        if (cli_call(c, "GetStockFeed", &req.base,
+                     &shelfline__v1__get_stock_feed_response__descriptor, &m) != CLI_EXIT_OK) {
+            if (f != NULL) {
+                fclose(f);
+                remove(tmp);
+            }
+            return CLI_EXIT_FAILED;
+        }
+        const Shelfline__V1__GetStockFeedResponse *r =
+            (const Shelfline__V1__GetStockFeedResponse *)m;
+        pages++;
+        if (c->json && cli_print_json(c, m) != CLI_EXIT_OK)
+            return CLI_EXIT_FAILED;
+        for (size_t i = 0; i < r->n_items; i++) {
+            const Shelfline__V1__StockFeedItem *it = r->items[i];
+            items++;
+            if (f != NULL) {
+                feed_row(c, f, it);
+            } else if (!c->json) {
+                cli_table_cell(&t, it->sku);
+                cli_table_cell(&t, it->availability);
+                cli_table_cell(&t, cli_fmt(c, "%lld", (long long)it->available));
+                cli_table_cell(&t, it->availability_date[0] != '\0' ? it->availability_date : "-");
+                cli_table_cell(&t, it->price != NULL
+                                       ? cli_money(c, it->price->minor_units, it->price->currency)
+                                       : "-");
+                cli_table_cell(&t, it->suppress_ads      ? "ads paused"
+                                   : it->hint[0] != '\0' ? it->hint
+                                                         : "");
+            }
+        }
+        if (r->next_page_token[0] == '\0')
+            break;
+        page.page_token = r->next_page_token;
+    }
+    if (f != NULL) {
+        bool ok = fflush(f) == 0 && !ferror(f);
+        ok = fclose(f) == 0 && ok;
+        if (!ok || rename(tmp, path) != 0) {
+            fprintf(stderr, "shelfline: cannot write %s: %s\n", path, strerror(errno));
+            remove(tmp);
+            return CLI_EXIT_FAILED;
+        }
+        printf("%lld items of region %s in %d pages written to %s\n", items, c->pos[0], pages,
+               path);
+    } else if (!c->json) {
+        cli_table_print(&t);
+    }
+    return CLI_EXIT_OK;
 }

@@ -38,6 +38,11 @@ static const cli_opt stock_opts[] = {
     {"warehouse", "WAREHOUSE", false, "only this warehouse (without --region)"},
     {NULL, NULL, false, NULL},
 };
+static const cli_opt feed_opts[] = {
+    {"out", "FILE", false, "write a Merchant Center feed file (tab-separated) instead"},
+    {"limit", "N", false, "SKUs per call, 1..1000 (default: the service's)"},
+    {NULL, NULL, false, NULL},
+};
 static const cli_opt hold_opts[] = {
     {"region", "REGION", false, "the customer's region (required)"},
     {"customer", "CUSTOMER", false, "the customer (required; promotion limits are per customer)"},
@@ -95,6 +100,9 @@ static const cli_opt forecast_opts[] = {
 static const cli_cmd commands[] = {
     {"stock", NULL, CLI_INVENTORY, "SKU", "stock of a SKU per warehouse, or its availability", 1, 1,
      false, stock_opts, cli_stock},
+    {"feed", NULL, CLI_INVENTORY, "REGION",
+     "every SKU's availability for ad and marketing feeds (Merchant Center's terms)", 1, 1, false,
+     feed_opts, cli_feed},
     {"reserve", "hold", CLI_INVENTORY, "RESERVATION SKU:QTY[:PROMOTION]...",
      "hold stock for an order (all lines or none)", 2, CLI_MAX_POS - 1, false, hold_opts,
      cli_reserve_hold},
