@@ -173,8 +173,11 @@ static void test_replicas_migrate_together(void **state)
         sl_channel *ch;
         sl_err err;
         assert_int_equal(sl_channel_create(target, NULL, &ch, &err), SL_OK);
-        assert_true(wait_health(ch, "", SL_HEALTH_SERVING, 10000));
+        /* Generous: four processes start at once, under the sanitizers and
+         * beside other tests in CI (10 s was once too short there). */
+        bool serving = wait_health(ch, "", SL_HEALTH_SERVING, 30000);
         sl_channel_destroy(ch);
+        assert_true(serving);
     }
     for (int i = 0; i < N; i++) {
         int status = sl_test_stop(pids[i], SIGTERM, 30000);
